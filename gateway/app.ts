@@ -1,0 +1,72 @@
+// The edge gateway: CORS for Connect-Web, edge JWT checks, RPC pass-through, legacy HTTP routes.
+// Web-standard only, so the same app runs under `deno serve`, Bun and Node.
+import { cors as connectCors } from "@connectrpc/connect";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import {
+  type AccessTokenVerifier,
+  createAccessTokenVerifier,
+  JWKS_PATH,
+  remoteKeys,
+} from "../workers/lib/access-token.ts";
+import { peerAddress } from "./env.ts";
+import { legacyUserRoutes } from "./legacy/user.ts";
+import { rpcProxy } from "./rpc/proxy.ts";
+import type { Upstreams } from "./upstreams.ts";
+import { homePage } from "./web/home.ts";
+
+export interface GatewayOptions {
+  upstreams: Upstreams;
+  issuer: string;
+  /** Browser origins allowed to call; "*" allows any (tokens travel in headers, not cookies). */
+  corsOrigins: string[] | "*";
+  verifier?: AccessTokenVerifier;
+  uploadEntry?: string;
+  downloadEntry?: string;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createGateway(opts: GatewayOptions) {
+  const verifier =
+    opts.verifier ??
+    createAccessTokenVerifier({
+      keys: remoteKeys(opts.upstreams.account.url, opts.upstreams.account.fetch),
+      issuer: opts.issuer,
+    });
+  const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+
+  app.use("*", async (c, next) => {
+    const given = c.req.header("x-request-id");
+    const id = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
+    c.set("requestId", id);
+    c.set("clientIp", peerAddress(c.req.raw, c.env));
+    await next();
+    c.res.headers.set("x-request-id", id);
+  });
+  app.use(
+    "*",
+    cors({
+      origin: opts.corsOrigins === "*" ? "*" : opts.corsOrigins,
+      allowMethods: [...connectCors.allowedMethods],
+      allowHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Request-Id"],
+      exposeHeaders: [...connectCors.exposedHeaders, "X-Request-Id"],
+      maxAge: 7200,
+    }),
+  );
+
+  app.get("/healthz", (c) => c.text("ok\n"));
+  app.get(JWKS_PATH, () =>
+    opts.upstreams.account.fetch(new Request(new URL(JWKS_PATH, opts.upstreams.account.url))),
+  );
+  app.get("/", (c) => c.html(homePage));
+  app.route("/user", legacyUserRoutes({ account: opts.upstreams.account, verifier, ...opts }));
+  // Connect / gRPC-Web calls: POST /<package>.<Service>/<Method>
+  app.route("/", rpcProxy({ upstreams: opts.upstreams, verifier }));
+
+  app.onError((err, c) => {
+    console.error(JSON.stringify({ msg: "gateway error", rid: c.get("requestId"), err: String(err) }));
+    return c.json({ code: "internal", message: `internal error (request id ${c.get("requestId")})` }, 500);
+  });
+  return app;
+}

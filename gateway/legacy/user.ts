@@ -1,0 +1,105 @@
+// Legacy account routes (shared/LEGACY_API.md): /user/signup, /user/signin, /user/info.
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { Hono } from "hono";
+import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import type { AccessTokenVerifier } from "../../workers/lib/access-token.ts";
+import type { Upstream } from "../upstreams.ts";
+import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
+
+export interface LegacyUserOptions {
+  account: Upstream;
+  verifier: AccessTokenVerifier;
+  /** Base URLs handed to legacy pages for uploads and downloads; default: this gateway's origin. */
+  uploadEntry?: string;
+  downloadEntry?: string;
+}
+
+export function legacyUserRoutes(opts: LegacyUserOptions) {
+  const account = createClient(
+    AccountService,
+    createConnectTransport({
+      baseUrl: opts.account.url,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+        opts.account.fetch(new Request(input, init))) as typeof fetch,
+    }),
+  );
+  const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+  const fwd = (c: { get(k: "clientIp" | "requestId"): string }) => ({
+    headers: { "x-forwarded-for": c.get("clientIp"), "x-request-id": c.get("requestId") },
+  });
+
+  app.get("/signup", (c) => c.redirect("/?view=signup", 302));
+  app.get("/signin", (c) => c.redirect("/?view=signin", 302));
+
+  app.post("/signup", async (c) => {
+    const p = await legacyParams(c);
+    if (!p.username || !p.password)
+      return c.json({ code: LegacyCode.invalidParams, msg: "username and password are required" });
+    try {
+      await account.signup({ username: p.username, password: p.password }, fwd(c));
+      return c.json({ code: LegacyCode.ok, msg: "OK" });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.InvalidArgument)
+        return c.json({ code: LegacyCode.invalidParams, msg: e.rawMessage });
+      if (e.code === Code.AlreadyExists)
+        return c.json({ code: LegacyCode.signupFailed, msg: "username is taken" });
+      return c.json({ code: LegacyCode.serverError, msg: "server error; try again" });
+    }
+  });
+
+  app.post("/signin", async (c) => {
+    const p = await legacyParams(c);
+    try {
+      const res = await account.signin({ username: p.username ?? "", password: p.password ?? "" }, fwd(c));
+      const origin = new URL(c.req.url).origin;
+      return c.json({
+        code: LegacyCode.ok,
+        msg: "OK",
+        data: {
+          Location: "/",
+          Username: res.user?.username ?? p.username,
+          Token: res.tokens?.accessToken ?? "",
+          UploadEntry: opts.uploadEntry ?? origin,
+          DownloadEntry: opts.downloadEntry ?? origin,
+        },
+      });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.Unauthenticated || e.code === Code.ResourceExhausted) {
+        return c.json({ code: LegacyCode.signinFailed, msg: e.rawMessage });
+      }
+      return c.json({ code: LegacyCode.serverError, msg: "server error; try again" });
+    }
+  });
+
+  app.post("/info", async (c) => {
+    const p = await legacyParams(c);
+    const invalid = () => c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });
+    if (!p.token) return invalid();
+    try {
+      const who = await opts.verifier.verify(p.token);
+      if (!p.username || p.username.toLowerCase() !== who.username.toLowerCase()) return invalid();
+      const { user } = await account.getUserInfo(
+        {},
+        { headers: { ...fwd(c).headers, authorization: `Bearer ${p.token}` } },
+      );
+      return c.json({
+        code: 0,
+        msg: "OK",
+        data: {
+          Username: user?.username ?? who.username,
+          SignupAt: user?.createdAt ? legacyTime(timestampMs(user.createdAt)) : "",
+          LastActive: user?.lastActiveAt ? legacyTime(timestampMs(user.lastActiveAt)) : "",
+        },
+      });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.name === "InvalidTokenError" || e.code === Code.Unauthenticated) return invalid();
+      return c.json({ code: LegacyCode.serverError, msg: "server error; try again" });
+    }
+  });
+  return app;
+}

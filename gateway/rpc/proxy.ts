@@ -1,0 +1,93 @@
+// Byte-for-byte forwarding of Connect and gRPC-Web calls to the owning worker, after an edge JWT check.
+import { Hono } from "hono";
+import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../workers/lib/access-token.ts";
+import type { Upstreams } from "../upstreams.ts";
+import { rpcError } from "./errors.ts";
+
+/** Which worker owns which service. MetaService is internal and deliberately absent. */
+const owners: Record<string, keyof Upstreams> = {
+  "filestore.account.v1.AccountService": "account",
+  "filestore.file.v1.FileService": "file",
+  "filestore.upload.v1.UploadService": "upload",
+  "filestore.download.v1.DownloadService": "download",
+  "filestore.transfer.v1.TransferService": "transfer",
+};
+
+/** Calls that need no access token. */
+const publicCalls = new Set([
+  "filestore.account.v1.AccountService/Signup",
+  "filestore.account.v1.AccountService/Signin",
+  "filestore.account.v1.AccountService/Refresh",
+  "filestore.account.v1.AccountService/Signout",
+]);
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) and ones the gateway sets itself.
+const dropRequest = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "te",
+];
+
+export interface ProxyOptions {
+  upstreams: Upstreams;
+  verifier: AccessTokenVerifier;
+}
+
+export function rpcProxy(opts: ProxyOptions) {
+  const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+  app.post("/:service/:method", async (c) => {
+    const service = c.req.param("service");
+    const call = `${service}/${c.req.param("method")}`;
+    const contentType = c.req.header("content-type") ?? "";
+    const owner = owners[service];
+    if (!owner) return rpcError(contentType, "not_found", `no public service "${service}"`);
+    if (!publicCalls.has(call)) {
+      const token = bearer(c.req.header("authorization"));
+      if (!token)
+        return rpcError(
+          contentType,
+          "unauthenticated",
+          "sign in first: send Authorization: Bearer <access token>",
+        );
+      try {
+        await opts.verifier.verify(token);
+      } catch (err) {
+        if (err instanceof InvalidTokenError) return rpcError(contentType, "unauthenticated", err.message);
+        throw err;
+      }
+    }
+    const headers = new Headers(c.req.raw.headers);
+    for (const h of dropRequest) headers.delete(h);
+    // fetch() would transparently decompress a compressed unary response while keeping its
+    // Content-Encoding header; asking the worker not to compress keeps the bytes exact.
+    headers.delete("accept-encoding");
+    const xff = headers.get("x-forwarded-for");
+    headers.set("x-forwarded-for", xff ? `${xff}, ${c.get("clientIp")}` : c.get("clientIp"));
+    headers.set("x-request-id", c.get("requestId"));
+    const upstream = opts.upstreams[owner];
+    const url = new URL(c.req.path, upstream.url);
+    try {
+      const res = await upstream.fetch(
+        new Request(url, {
+          method: "POST",
+          headers,
+          body: c.req.raw.body,
+          signal: c.req.raw.signal,
+          // Required for streaming request bodies.
+          duplex: "half",
+        } as RequestInit),
+      );
+      return new Response(res.body, { status: res.status, headers: res.headers });
+    } catch (err) {
+      console.error(
+        JSON.stringify({ msg: "upstream failed", service: owner, rid: c.get("requestId"), err: String(err) }),
+      );
+      return rpcError(contentType, "unavailable", `the ${owner} service is unavailable; try again shortly`);
+    }
+  });
+  return app;
+}

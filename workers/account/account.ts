@@ -1,0 +1,200 @@
+// Account logic: plain functions over injected dependencies (MetaService client, key, limiter, clock).
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { SignJWT } from "jose";
+import type { TokenPair, User } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import type { MetaService, UserRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../lib/access-token.ts";
+import { invalidArgument, resourceExhausted, unauthenticated } from "../lib/errors.ts";
+import type { RateLimiter } from "../lib/ratelimit.ts";
+import type { SigningKey } from "./keys.ts";
+
+/** 3-64 characters: letters, digits, ".", "_", "-"; starting with a letter or digit. */
+export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 1024;
+
+export interface AccountDeps {
+  meta: Client<typeof MetaService>;
+  key: SigningKey;
+  limiter: RateLimiter;
+  issuer: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  signinLimit: { perUser: number; perClient: number; windowSeconds: number };
+  now: () => number;
+}
+
+export function validateUsername(username: string): string {
+  if (!USERNAME_PATTERN.test(username)) {
+    throw invalidArgument(
+      'username must be 3-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+    );
+  }
+  return username;
+}
+
+export function validatePassword(password: string): string {
+  const n = [...password].length;
+  if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
+    throw invalidArgument(`password must be ${PASSWORD_MIN}-${PASSWORD_MAX} characters long`);
+  }
+  return password;
+}
+
+export const hashPassword = (password: string) => Bun.password.hash(password, { algorithm: "argon2id" });
+
+// Unknown users are checked against this hash too, so both failures take the same time.
+let decoy: Promise<string> | undefined;
+const decoyHash = () => {
+  decoy ??= hashPassword(crypto.randomUUID());
+  return decoy;
+};
+
+export function toUser(u: UserRecord): User {
+  return {
+    $typeName: "filestore.account.v1.User",
+    id: u.id,
+    username: u.username,
+    createdAt: u.createdAt,
+    lastActiveAt: u.lastActiveAt,
+  };
+}
+
+const sha256Hex = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
+
+function newRefreshToken(): string {
+  return `fsr_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+}
+
+async function issueAccessToken(deps: AccountDeps, user: { id: string; username: string }, now: number) {
+  const exp = Math.floor(now / 1000) + deps.accessTtlSeconds;
+  const token = await new SignJWT({ typ: "access", name: user.username })
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: deps.key.kid, typ: "JWT" })
+    .setSubject(user.id)
+    .setIssuer(deps.issuer)
+    .setAudience(ACCESS_TOKEN_AUDIENCE)
+    .setIssuedAt(Math.floor(now / 1000))
+    .setExpirationTime(exp)
+    .setJti(crypto.randomUUID())
+    .sign(deps.key.privateKey);
+  return { token, expMs: exp * 1000 };
+}
+
+function pair(access: { token: string; expMs: number }, refresh: string, refreshExpMs: number): TokenPair {
+  return {
+    $typeName: "filestore.account.v1.TokenPair",
+    accessToken: access.token,
+    accessTokenExpiresAt: timestampFromMs(access.expMs),
+    refreshToken: refresh,
+    refreshTokenExpiresAt: timestampFromMs(refreshExpMs),
+    tokenType: "Bearer",
+  };
+}
+
+export async function signup(deps: AccountDeps, username: string, password: string): Promise<User> {
+  validateUsername(username);
+  validatePassword(password);
+  const res = await deps.meta.createUser({ username, passwordHash: await hashPassword(password) });
+  if (!res.user) throw new ConnectError("meta returned no user", Code.Internal);
+  return toUser(res.user);
+}
+
+const SIGNIN_FAILED = "wrong username or password";
+
+export async function signin(
+  deps: AccountDeps,
+  username: string,
+  password: string,
+  clientIp: string,
+): Promise<{ user: User; tokens: TokenPair }> {
+  const { perUser, perClient, windowSeconds } = deps.signinLimit;
+  const client = await deps.limiter.hit(`signin:ip:${clientIp}`, windowSeconds);
+  if (client.count > perClient) {
+    throw resourceExhausted(
+      `too many sign-in attempts from your address; try again in ${client.resetInSeconds} s`,
+    );
+  }
+  // Only failures count per username, so nobody can lock a user out by signing in as them correctly... or at all
+  // beyond the window.
+  const userKey = `signin:user:${username.toLowerCase().slice(0, 64)}`;
+  const failures = await deps.limiter.peek(userKey);
+  if (failures.count >= perUser) {
+    throw resourceExhausted(
+      `too many failed sign-ins for this user; try again in ${failures.resetInSeconds} s`,
+    );
+  }
+  let record: UserRecord | undefined;
+  if (USERNAME_PATTERN.test(username) && password.length <= PASSWORD_MAX * 4) {
+    try {
+      record = (await deps.meta.getUser({ key: { case: "username", value: username } })).user;
+    } catch (err) {
+      if (ConnectError.from(err).code !== Code.NotFound) throw err;
+    }
+  }
+  const ok = await Bun.password.verify(
+    password.slice(0, PASSWORD_MAX * 4),
+    record?.passwordHash ?? (await decoyHash()),
+  );
+  if (!ok || !record) {
+    await deps.limiter.hit(userKey, windowSeconds);
+    throw unauthenticated(SIGNIN_FAILED);
+  }
+  await deps.limiter.reset(userKey);
+  const now = deps.now();
+  const refresh = newRefreshToken();
+  const refreshExp = now + deps.refreshTtlSeconds * 1000;
+  const [access] = await Promise.all([
+    issueAccessToken(deps, record, now),
+    deps.meta.createRefreshToken({
+      userId: record.id,
+      tokenHash: sha256Hex(refresh),
+      expiresAt: timestampFromMs(refreshExp),
+    }),
+    deps.meta.touchUser({ id: record.id }),
+  ]);
+  return {
+    user: toUser({ ...record, lastActiveAt: timestampFromMs(now) }),
+    tokens: pair(access, refresh, refreshExp),
+  };
+}
+
+function checkRefreshShape(token: string): string {
+  if (!/^fsr_[A-Za-z0-9_-]{43}$/.test(token)) throw unauthenticated("refresh token is invalid or expired");
+  return token;
+}
+
+export async function refresh(deps: AccountDeps, refreshToken: string): Promise<TokenPair> {
+  checkRefreshShape(refreshToken);
+  const now = deps.now();
+  const next = newRefreshToken();
+  const nextExp = now + deps.refreshTtlSeconds * 1000;
+  const { userId } = await deps.meta.rotateRefreshToken({
+    tokenHash: sha256Hex(refreshToken),
+    newTokenHash: sha256Hex(next),
+    newExpiresAt: timestampFromMs(nextExp),
+  });
+  const user = (await deps.meta.getUser({ key: { case: "id", value: userId } })).user;
+  if (!user) throw unauthenticated("refresh token is invalid or expired");
+  const [access] = await Promise.all([
+    issueAccessToken(deps, user, now),
+    deps.meta.touchUser({ id: userId }),
+  ]);
+  return pair(access, next, nextExp);
+}
+
+export async function signout(deps: AccountDeps, refreshToken: string): Promise<void> {
+  checkRefreshShape(refreshToken);
+  const { revoked } = await deps.meta.revokeRefreshToken({ tokenHash: sha256Hex(refreshToken) });
+  if (!revoked) throw unauthenticated("refresh token is invalid or expired");
+}
+
+export async function userInfo(deps: AccountDeps, who: Identity): Promise<User> {
+  try {
+    const { user } = await deps.meta.getUser({ key: { case: "id", value: who.userId } });
+    if (user) return toUser(user);
+  } catch (err) {
+    if (ConnectError.from(err).code !== Code.NotFound) throw err;
+  }
+  throw unauthenticated("the account of this token no longer exists");
+}

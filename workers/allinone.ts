@@ -1,0 +1,78 @@
+// The all-in-one composition: every service in one process, wired through in-memory transports,
+// SQLite and a local data directory. Used by `npm start` and by end-to-end tests.
+
+import { createGateway } from "../gateway/app.ts";
+import type { Upstreams } from "../gateway/upstreams.ts";
+import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { loadSigningKey } from "./account/keys.ts";
+import { accountModule } from "./account/routes.ts";
+import { createAccessTokenVerifier } from "./lib/access-token.ts";
+import { clientFor, memoryTransport } from "./lib/clients.ts";
+import type { Config } from "./lib/config.ts";
+import { migrateToLatest, openDatabase } from "./lib/db/database.ts";
+import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
+import { createLogger } from "./lib/log.ts";
+import { memoryRateLimiter } from "./lib/ratelimit.ts";
+import { listen } from "./lib/server.ts";
+import { hostFor } from "./lib/worker.ts";
+import { metaModule } from "./meta/routes.ts";
+
+export interface AllInOne {
+  httpUrl: string;
+  grpcUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startAllInOne(
+  config: Config,
+  ports: { http: number; grpc: number },
+): Promise<AllInOne> {
+  const log = createLogger("all-in-one");
+  const internalSecret =
+    config.internalSecret ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+  const cfg: Config = { ...config, internalSecret };
+  const db = openDatabase(cfg.databaseUrl);
+  await migrateToLatest(db);
+  const key = await loadSigningKey(cfg.jwt);
+  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.jwt.issuer });
+  const serverInterceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
+
+  const meta = metaModule(db);
+  const account = accountModule({
+    meta: clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
+    key,
+    limiter: memoryRateLimiter(),
+    issuer: cfg.jwt.issuer,
+    accessTtlSeconds: cfg.jwt.accessTtlSeconds,
+    refreshTtlSeconds: cfg.jwt.refreshTtlSeconds,
+    signinLimit: cfg.signinLimit,
+    now: Date.now,
+  });
+  const host = hostFor({ config: cfg, modules: [meta, account], verifier, log });
+  const grpc = await listen(host.node, cfg.host, ports.grpc);
+
+  const inProcess = { url: "http://in-process", fetch: host.fetch };
+  const upstreams: Upstreams = {
+    account: inProcess,
+    file: inProcess,
+    upload: inProcess,
+    download: inProcess,
+    transfer: inProcess,
+  };
+  const gateway = createGateway({ upstreams, issuer: cfg.jwt.issuer, corsOrigins: "*", verifier });
+  const http = Bun.serve({
+    hostname: cfg.host,
+    port: ports.http,
+    fetch: (req, server) => gateway.fetch(req, server),
+  });
+  return {
+    httpUrl: `http://${cfg.host}:${http.port}`,
+    grpcUrl: `http://${cfg.host}:${grpc.port}`,
+    async stop() {
+      host.health.drain();
+      await http.stop();
+      await grpc.close(cfg.shutdownGraceMs);
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Verification of access tokens (EdDSA JWTs issued by the account service).
+// Web-standard only (jose + fetch): the edge gateway imports this module too.
+import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+
+export interface Identity {
+  userId: string;
+  username: string;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+export const ACCESS_TOKEN_ALG = "EdDSA";
+export const ACCESS_TOKEN_AUDIENCE = "filestore";
+export const JWKS_PATH = "/.well-known/jwks.json";
+
+export class InvalidTokenError extends Error {
+  override name = "InvalidTokenError";
+}
+
+export interface AccessTokenVerifier {
+  verify(token: string): Promise<Identity>;
+}
+
+export interface VerifierOptions {
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  /** Verified tokens kept in memory; signature checks cost ~100 µs each. */
+  cacheSize?: number;
+  now?: () => number;
+}
+
+export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVerifier {
+  const max = opts.cacheSize ?? 10_000;
+  const now = opts.now ?? Date.now;
+  // Insertion-ordered Map as a simple FIFO cache keyed by the full token string:
+  // a hit means these exact bytes were verified before, so only expiry needs re-checking.
+  const cache = new Map<string, Identity>();
+  return {
+    async verify(token) {
+      const hit = cache.get(token);
+      if (hit) {
+        if (hit.exp * 1000 > now()) return hit;
+        cache.delete(token);
+        throw new InvalidTokenError("access token expired");
+      }
+      if (token.length > 4096 || token.split(".").length !== 3)
+        throw new InvalidTokenError("malformed access token");
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(token, opts.keys, {
+          algorithms: [ACCESS_TOKEN_ALG],
+          issuer: opts.issuer,
+          audience: ACCESS_TOKEN_AUDIENCE,
+          currentDate: new Date(now()),
+          requiredClaims: ["sub", "exp", "iat"],
+        }));
+      } catch (err) {
+        if (err instanceof errors.JWTExpired) throw new InvalidTokenError("access token expired");
+        if (err instanceof errors.JOSEError) throw new InvalidTokenError("invalid access token");
+        throw err;
+      }
+      if (payload.typ !== "access" || typeof payload.sub !== "string" || typeof payload.name !== "string") {
+        throw new InvalidTokenError("invalid access token");
+      }
+      const identity: Identity = { userId: payload.sub, username: payload.name, exp: payload.exp as number };
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      cache.set(token, identity);
+      return identity;
+    },
+  };
+}
+
+/** JWKS fetched from the account service (cached by jose, refetched on an unknown kid). */
+export function remoteKeys(
+  accountUrl: string,
+  fetchImpl?: (req: Request) => Promise<Response>,
+): JWTVerifyGetKey {
+  return createRemoteJWKSet(new URL(JWKS_PATH, accountUrl), {
+    cooldownDuration: 30_000,
+    cacheMaxAge: 600_000,
+    // In the all-in-one mode the account service answers in process.
+    ...(fetchImpl
+      ? { [customFetch]: (url: string, init: RequestInit) => fetchImpl(new Request(url, init)) }
+      : {}),
+  });
+}
+
+/** The bearer token of an Authorization header, or undefined. */
+export function bearer(header: string | null | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+([A-Za-z0-9\-_.]+)\s*$/i.exec(header);
+  return m?.[1];
+}

@@ -1,0 +1,128 @@
+// Interceptors shared by every worker: request id + error mapping/logging, and authentication.
+import { timingSafeEqual } from "node:crypto";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { type AccessTokenVerifier, bearer, InvalidTokenError } from "./access-token.ts";
+import { identityKey, requestIdKey } from "./context.ts";
+import type { Logger } from "./log.ts";
+
+export const REQUEST_ID_HEADER = "x-request-id";
+export const INTERNAL_SECRET_HEADER = "x-filestore-internal";
+const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Gives each call a request id (the caller's when it is sane), returns it in a response header, and
+ * turns unexpected errors into Internal with only the request id in the message: stack and cause go
+ * to the log, never to the client.
+ */
+export function errorInterceptor(log: Logger): Interceptor {
+  const mapError = (err: unknown, id: string, rpc: string): ConnectError => {
+    if (err instanceof ConnectError) {
+      if (err.code === Code.Internal || err.code === Code.Unknown || err.code === Code.DataLoss) {
+        log.error("rpc failed", {
+          rid: id,
+          rpc,
+          code: Code[err.code],
+          err: err.message,
+          cause: String(err.cause),
+        });
+        return new ConnectError(`internal error (request id ${id})`, err.code, { [REQUEST_ID_HEADER]: id });
+      }
+      err.metadata.set(REQUEST_ID_HEADER, id);
+      return err;
+    }
+    log.error("rpc failed", {
+      rid: id,
+      rpc,
+      err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    return new ConnectError(`internal error (request id ${id})`, Code.Internal, { [REQUEST_ID_HEADER]: id });
+  };
+  return (next) => async (req) => {
+    const given = req.header.get(REQUEST_ID_HEADER);
+    const id = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
+    req.contextValues.set(requestIdKey, id);
+    const rpc = `${req.service.typeName}/${req.method.name}`;
+    try {
+      const res = await next(req);
+      res.header.set(REQUEST_ID_HEADER, id);
+      if (!res.stream) return res;
+      const inner = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* inner;
+          } catch (err) {
+            throw mapError(err, id, rpc);
+          }
+        })(),
+      };
+    } catch (err) {
+      throw mapError(err, id, rpc);
+    }
+  };
+}
+
+export type Access = "public" | "user" | "internal";
+export type AccessPolicy = (service: string, method: string) => Access;
+
+/** Who may call what. Anything not listed needs a signed-in user. */
+export const defaultPolicy: AccessPolicy = (service, method) => {
+  if (service.startsWith("grpc.health.") || service.startsWith("grpc.reflection.")) return "public";
+  if (service === "filestore.meta.v1.MetaService") return "internal";
+  if (service === "filestore.account.v1.AccountService" && method !== "GetUserInfo") return "public";
+  return "user";
+};
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface AuthOptions {
+  verifier: AccessTokenVerifier;
+  internalSecret: string | undefined;
+  policy?: AccessPolicy;
+}
+
+/** Every worker checks credentials itself: a service reachable on the network trusts nobody by default. */
+export function authInterceptor(opts: AuthOptions): Interceptor {
+  const policy = opts.policy ?? defaultPolicy;
+  return (next) => async (req) => {
+    const access = policy(req.service.typeName, req.method.name);
+    if (access === "internal") {
+      const given = req.header.get(INTERNAL_SECRET_HEADER);
+      if (!opts.internalSecret || !given || !sameSecret(given, opts.internalSecret)) {
+        throw new ConnectError(
+          "this service is internal: callers must present the internal secret",
+          Code.PermissionDenied,
+        );
+      }
+      return next(req);
+    }
+    const token = bearer(req.header.get("authorization"));
+    if (access === "user") {
+      if (!token)
+        throw new ConnectError(
+          "sign in first: send Authorization: Bearer <access token>",
+          Code.Unauthenticated,
+        );
+      try {
+        req.contextValues.set(identityKey, await opts.verifier.verify(token));
+      } catch (err) {
+        if (err instanceof InvalidTokenError) throw new ConnectError(err.message, Code.Unauthenticated);
+        throw err;
+      }
+    }
+    return next(req);
+  };
+}
+
+/** Client-side: adds the internal secret to calls between services. */
+export function internalCallerInterceptor(secret: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set(INTERNAL_SECRET_HEADER, secret);
+    return next(req);
+  };
+}

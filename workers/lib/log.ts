@@ -1,0 +1,26 @@
+// One JSON line per event on stderr; ops tools parse it, humans can grep it.
+type Level = "debug" | "info" | "warn" | "error";
+const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const threshold = order[(process.env.LOG_LEVEL as Level) || "info"] ?? 20;
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export function createLogger(service: string): Logger {
+  const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    if (order[level] < threshold) return;
+    process.stderr.write(
+      `${JSON.stringify({ t: new Date().toISOString(), level, service, msg, ...fields })}\n`,
+    );
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+  };
+}

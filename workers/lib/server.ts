@@ -1,0 +1,246 @@
+// Server bootstrap shared by every worker: one Connect router served as Connect (JSON and binary),
+// gRPC and gRPC-Web over HTTP/1.1 and h2c on a single port, plus in-process fetch access.
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import {
+  type ConnectRouter,
+  createConnectRouter,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
+import {
+  type UniversalHandler,
+  universalServerRequestFromFetch,
+  universalServerResponseToFetch,
+} from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import { HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.ts";
+import { clientIpKey } from "./context.ts";
+import { HealthState, healthRoutes } from "./health.ts";
+import type { Logger } from "./log.ts";
+import { reflectionRoutes } from "./reflection.ts";
+
+/** What a worker contributes: Connect services and, optionally, plain HTTP endpoints. */
+export interface ServiceModule {
+  services: DescService[];
+  routes(router: ConnectRouter): void;
+  /** Plain HTTP beside the RPCs (JWKS, data planes); undefined means "not mine". */
+  http?(req: Request, clientIp: string): Promise<Response | undefined> | Response | undefined;
+}
+
+export interface RpcHostOptions {
+  interceptors: Interceptor[];
+  maxRpcBytes: number;
+  trustedProxies: string[];
+  log: Logger;
+}
+
+/** The client address: the socket's peer, or the last X-Forwarded-For hop when the peer is a trusted proxy. */
+export function clientAddress(
+  peer: string,
+  forwardedFor: string | null | undefined,
+  trusted: string[],
+): string {
+  if (forwardedFor && trusted.includes(peer)) {
+    const last = forwardedFor.split(",").at(-1)?.trim();
+    if (last) return last;
+  }
+  return peer;
+}
+
+export class RpcHost {
+  readonly health = new HealthState();
+  private readonly paths = new Map<string, UniversalHandler>();
+
+  constructor(
+    readonly modules: ServiceModule[],
+    readonly options: RpcHostOptions,
+  ) {
+    const router = createConnectRouter({
+      interceptors: options.interceptors,
+      readMaxBytes: options.maxRpcBytes,
+      acceptCompression: [compressionGzip, compressionBrotli],
+    });
+    const services = modules.flatMap((m) => m.services);
+    for (const m of modules) m.routes(router);
+    healthRoutes(this.health)(router);
+    reflectionRoutes(services)(router);
+    for (const h of router.handlers) this.paths.set(h.requestPath, h);
+    this.health.set("", HealthCheckResponse_ServingStatus.SERVING);
+    for (const s of services) this.health.set(s.typeName, HealthCheckResponse_ServingStatus.SERVING);
+  }
+
+  private async plainHttp(req: Request, ip: string): Promise<Response> {
+    for (const m of this.modules) {
+      const res = await m.http?.(req, ip);
+      if (res) return res;
+    }
+    return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+  }
+
+  /** In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For. */
+  fetch = async (req: Request): Promise<Response> => {
+    const ip = clientAddress("in-process", req.headers.get("x-forwarded-for"), ["in-process"]);
+    const handler = this.paths.get(new URL(req.url).pathname);
+    if (!handler) return this.plainHttp(req, ip);
+    const uReq = universalServerRequestFromFetch(req, { httpVersion: "1.1" });
+    uReq.contextValues = createContextValues().set(clientIpKey, ip);
+    return universalServerResponseToFetch(await handler(uReq));
+  };
+
+  /** node:http / node:http2 request listener. */
+  node = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
+    const peer = req.socket?.remoteAddress ?? "";
+    const xff = req.headers["x-forwarded-for"];
+    const ip = clientAddress(peer, Array.isArray(xff) ? xff.join(",") : xff, this.options.trustedProxies);
+    const handler = this.paths.get((req.url ?? "").split("?", 1)[0] ?? "");
+    if (!handler) {
+      void this.nodeFallback(req, res, ip);
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(
+      req,
+      res,
+      undefined,
+      createContextValues().set(clientIpKey, ip),
+    );
+    handler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((err) =>
+        this.options.log.warn("response aborted", { rpc: handler.requestPath, err: String(err) }),
+      );
+  };
+
+  private async nodeFallback(
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+    ip: string,
+  ) {
+    try {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (k.startsWith(":") || v === undefined) continue;
+        headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+      }
+      const hasBody = req.method !== "GET" && req.method !== "HEAD";
+      const request = new Request(
+        `http://${req.headers.host ?? req.headers[":authority"] ?? "localhost"}${req.url}`,
+        {
+          method: req.method,
+          headers,
+          body: hasBody ? (req as unknown as ReadableStream) : undefined,
+          duplex: "half",
+        } as RequestInit,
+      );
+      const out = await this.plainHttp(request, ip);
+      const head: Record<string, string> = {};
+      out.headers.forEach((v, k) => {
+        head[k] = v;
+      });
+      (res as http.ServerResponse).writeHead(out.status, head);
+      if (out.body && req.method !== "HEAD") {
+        const reader = out.body.getReader();
+        for (let r = await reader.read(); !r.done; r = await reader.read())
+          (res as http.ServerResponse).write(r.value);
+      }
+      res.end();
+    } catch (err) {
+      this.options.log.error("http handler failed", { url: req.url, err: String(err) });
+      if (!res.headersSent) (res as http.ServerResponse).writeHead(500);
+      res.end();
+    }
+  }
+}
+
+export interface Listener {
+  port: number;
+  close(graceMs: number): Promise<void>;
+}
+
+const H2_PREFACE = "PRI * HTTP/2.0";
+
+/**
+ * Serves a request listener over HTTP/1.1 and h2c (prior knowledge) on one TCP port: the first bytes of
+ * each connection decide which server gets the socket (an HTTP/2 connection starts with "PRI * HTTP/2.0").
+ */
+export function listen(
+  handler: (req: never, res: never) => void,
+  host: string,
+  port: number,
+): Promise<Listener> {
+  const h1 = http.createServer(handler as http.RequestListener);
+  h1.keepAliveTimeout = 65_000;
+  const h2 = http2.createServer(
+    {},
+    handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  const tcp = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+    sock.on("error", () => sock.destroy());
+    sock.once("readable", () => {
+      const head = sock.read(Math.min(H2_PREFACE.length, sock.readableLength)) as Buffer | null;
+      if (!head) return void sock.destroy();
+      sock.unshift(head);
+      const isH2 = head.subarray(0, 3).toString("latin1") === "PRI";
+      (isH2 ? h2 : h1).emit("connection", sock);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(port, host, () => {
+      const addr = tcp.address() as net.AddressInfo;
+      resolve({
+        port: addr.port,
+        async close(graceMs) {
+          tcp.close();
+          h1.closeIdleConnections();
+          for (const s of sessions) s.close(); // GOAWAY: in-flight streams finish
+          const deadline = Date.now() + graceMs;
+          while (sockets.size > 0 && Date.now() < deadline) {
+            h1.closeIdleConnections();
+            await new Promise((r) => setTimeout(r, 25));
+          }
+          for (const s of sockets) s.destroy();
+        },
+      });
+    });
+  });
+}
+
+/** Runs cleanups once on SIGTERM/SIGINT, then exits. */
+export function onShutdown(log: Logger, cleanup: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    cleanup()
+      .then(() => {
+        log.info("stopped");
+        process.exit(0);
+      })
+      .catch((err) => {
+        log.error("unclean shutdown", { err: String(err) });
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

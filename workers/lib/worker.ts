@@ -1,0 +1,53 @@
+// Runs one process's modules on one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
+import type { AccessTokenVerifier } from "./access-token.ts";
+import type { Config } from "./config.ts";
+import { authInterceptor, errorInterceptor } from "./interceptors.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
+
+export interface WorkerOptions {
+  name: string;
+  port: number;
+  config: Config;
+  modules: ServiceModule[];
+  verifier: AccessTokenVerifier;
+  /** Closes databases, Redis and the like after the listener has drained. */
+  close?: () => Promise<void>;
+  log?: Logger;
+}
+
+export function hostFor(opts: Omit<WorkerOptions, "port" | "name"> & { log: Logger }): RpcHost {
+  return new RpcHost(opts.modules, {
+    interceptors: [
+      errorInterceptor(opts.log),
+      authInterceptor({ verifier: opts.verifier, internalSecret: opts.config.internalSecret }),
+    ],
+    maxRpcBytes: opts.config.maxRpcBytes,
+    trustedProxies: opts.config.trustedProxies,
+    log: opts.log,
+  });
+}
+
+export async function runWorker(opts: WorkerOptions): Promise<{ host: RpcHost; listener: Listener }> {
+  const log = opts.log ?? createLogger(opts.name);
+  const host = hostFor({ ...opts, log });
+  const listener = await listen(host.node, opts.config.host, opts.port);
+  log.info("listening", {
+    url: `http://${opts.config.host}:${listener.port}`,
+    protocols: "connect,grpc,grpc-web",
+  });
+  onShutdown(log, async () => {
+    host.health.drain();
+    await listener.close(opts.config.shutdownGraceMs);
+    await opts.close?.();
+  });
+  return { host, listener };
+}
+
+/** The internal secret is mandatory once services talk over the network. */
+export function requireInternalSecret(config: Config): string {
+  if (!config.internalSecret || config.internalSecret.length < 16) {
+    throw new Error("INTERNAL_SECRET must be set (16+ characters) in services mode");
+  }
+  return config.internalSecret;
+}

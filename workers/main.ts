@@ -1,0 +1,24 @@
+// `npm start`: the all-in-one file store (SQLite + local disk, no other server needed).
+
+import { startAllInOne } from "./allinone.ts";
+import { defaultPorts, loadConfig } from "./lib/config.ts";
+import { createLogger } from "./lib/log.ts";
+import { onShutdown } from "./lib/server.ts";
+
+const env = process.env;
+const config = loadConfig(env);
+const log = createLogger("filestore");
+const app = await startAllInOne(config, {
+  http: Number(env.PORT || defaultPorts.gateway),
+  grpc: Number(env.GRPC_PORT || defaultPorts.grpc),
+});
+process.stdout.write(
+  [
+    "filestore is running (all-in-one)",
+    `  web + HTTP API        ${app.httpUrl}`,
+    `  gRPC/Connect/gRPC-Web ${app.grpcUrl}   (try: npx buf curl --protocol grpc --http2-prior-knowledge --list-methods ${app.grpcUrl})`,
+    `  data                  ${config.dataDir}`,
+    "",
+  ].join("\n"),
+);
+onShutdown(log, () => app.stop());

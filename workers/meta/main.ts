@@ -1,0 +1,22 @@
+// MetaService as its own process (services mode).
+import { createAccessTokenVerifier, remoteKeys } from "../lib/access-token.ts";
+import { loadConfig, portFor } from "../lib/config.ts";
+import { migrateToLatest, openDatabase } from "../lib/db/database.ts";
+import { requireInternalSecret, runWorker } from "../lib/worker.ts";
+import { metaModule } from "./routes.ts";
+
+const config = loadConfig();
+requireInternalSecret(config);
+const db = openDatabase(config.databaseUrl);
+await migrateToLatest(db);
+await runWorker({
+  name: "meta",
+  port: portFor(process.env, "meta"),
+  config,
+  modules: [metaModule(db)],
+  verifier: createAccessTokenVerifier({
+    keys: remoteKeys(config.serviceUrls.account),
+    issuer: config.jwt.issuer,
+  }),
+  close: () => db.destroy(),
+});

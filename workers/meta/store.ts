@@ -1,0 +1,139 @@
+// Users and refresh tokens. Plain functions over an injected Kysely instance; each is one transaction.
+import type { Db } from "../lib/db/database.ts";
+import { isUniqueViolation } from "../lib/db/database.ts";
+import type { UsersTable } from "../lib/db/schema.ts";
+
+export type UserRow = UsersTable;
+
+export class DuplicateUsernameError extends Error {}
+export class TokenReplayError extends Error {}
+export class TokenInvalidError extends Error {}
+
+export async function createUser(
+  db: Db,
+  username: string,
+  passwordHash: string,
+  now: number,
+): Promise<UserRow> {
+  const row: UserRow = {
+    id: crypto.randomUUID(),
+    username,
+    username_key: username.toLowerCase(),
+    password_hash: passwordHash,
+    created_at: now,
+    last_active_at: now,
+  };
+  try {
+    await db.insertInto("users").values(row).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new DuplicateUsernameError(username);
+    throw err;
+  }
+  return row;
+}
+
+export async function findUser(
+  db: Db,
+  key: { id: string } | { username: string },
+): Promise<UserRow | undefined> {
+  const q = db.selectFrom("users").selectAll();
+  const row =
+    "id" in key
+      ? await q.where("id", "=", key.id).executeTakeFirst()
+      : await q.where("username_key", "=", key.username.toLowerCase()).executeTakeFirst();
+  return row && { ...row, created_at: Number(row.created_at), last_active_at: Number(row.last_active_at) };
+}
+
+export async function touchUser(db: Db, id: string, now: number): Promise<void> {
+  await db.updateTable("users").set({ last_active_at: now }).where("id", "=", id).execute();
+}
+
+export async function createRefreshToken(
+  db: Db,
+  t: { userId: string; tokenHash: string; expiresAt: number; familyId?: string },
+  now: number,
+): Promise<void> {
+  await db
+    .insertInto("refresh_tokens")
+    .values({
+      token_hash: t.tokenHash,
+      user_id: t.userId,
+      family_id: t.familyId ?? crypto.randomUUID(),
+      created_at: now,
+      expires_at: t.expiresAt,
+      used_at: null,
+      revoked_at: null,
+    })
+    .execute();
+}
+
+/**
+ * Consumes a live refresh token and stores its successor in one transaction. A token that was used or
+ * revoked before revokes its whole family (someone replayed it) and fails with TokenReplayError.
+ */
+export async function rotateRefreshToken(
+  db: Db,
+  oldHash: string,
+  next: { tokenHash: string; expiresAt: number },
+  now: number,
+): Promise<{ userId: string }> {
+  const outcome = await db.transaction().execute(async (tx) => {
+    const row = await tx
+      .selectFrom("refresh_tokens")
+      .selectAll()
+      .where("token_hash", "=", oldHash)
+      .executeTakeFirst();
+    if (!row) return { kind: "invalid" as const };
+    if (row.used_at !== null || row.revoked_at !== null) {
+      await tx
+        .updateTable("refresh_tokens")
+        .set({ revoked_at: now })
+        .where("family_id", "=", row.family_id)
+        .where("revoked_at", "is", null)
+        .execute();
+      return { kind: "replay" as const };
+    }
+    if (Number(row.expires_at) <= now) return { kind: "invalid" as const };
+    // The used_at guard makes two concurrent rotations of one token race safely: one wins.
+    const res = await tx
+      .updateTable("refresh_tokens")
+      .set({ used_at: now })
+      .where("token_hash", "=", oldHash)
+      .where("used_at", "is", null)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return { kind: "replay" as const };
+    await tx
+      .insertInto("refresh_tokens")
+      .values({
+        token_hash: next.tokenHash,
+        user_id: row.user_id,
+        family_id: row.family_id,
+        created_at: now,
+        expires_at: next.expiresAt,
+        used_at: null,
+        revoked_at: null,
+      })
+      .execute();
+    return { kind: "ok" as const, userId: row.user_id };
+  });
+  if (outcome.kind === "replay") throw new TokenReplayError();
+  if (outcome.kind === "invalid") throw new TokenInvalidError();
+  return { userId: outcome.userId };
+}
+
+/** Revokes the family of a token; false when the token is unknown. */
+export async function revokeRefreshToken(db: Db, tokenHash: string, now: number): Promise<boolean> {
+  const row = await db
+    .selectFrom("refresh_tokens")
+    .select("family_id")
+    .where("token_hash", "=", tokenHash)
+    .executeTakeFirst();
+  if (!row) return false;
+  await db
+    .updateTable("refresh_tokens")
+    .set({ revoked_at: now })
+    .where("family_id", "=", row.family_id)
+    .where("revoked_at", "is", null)
+    .execute();
+  return true;
+}
