@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { Hono } from "hono";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import type { AccessTokenVerifier } from "../../workers/lib/access-token.ts";
+import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import type { Upstream } from "../upstreams.ts";
 import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
 
@@ -96,8 +96,8 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
         },
       });
     } catch (err) {
-      const e = ConnectError.from(err);
-      if (e.name === "InvalidTokenError" || e.code === Code.Unauthenticated) return invalid();
+      if (err instanceof InvalidTokenError || ConnectError.from(err).code === Code.Unauthenticated)
+        return invalid();
       return c.json({ code: LegacyCode.serverError, msg: "server error; try again" });
     }
   });

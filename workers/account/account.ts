@@ -115,8 +115,8 @@ export async function signin(
       `too many sign-in attempts from your address; try again in ${client.resetInSeconds} s`,
     );
   }
-  // Only failures count per username, so nobody can lock a user out by signing in as them correctly... or at all
-  // beyond the window.
+  // Per username only failures count (and a success clears them): guessing is capped without letting
+  // anyone lock a user out for longer than one window.
   const userKey = `signin:user:${username.toLowerCase().slice(0, 64)}`;
   const failures = await deps.limiter.peek(userKey);
   if (failures.count >= perUser) {

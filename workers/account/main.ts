@@ -23,7 +23,7 @@ await runWorker({
     accountModule({
       meta: clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
       key,
-      limiter: redis ? redisRateLimiter(redis) : memoryRateLimiter(),
+      limiter: redis ? redisRateLimiter(redis, config.redisPrefix) : memoryRateLimiter(),
       issuer: config.jwt.issuer,
       accessTtlSeconds: config.jwt.accessTtlSeconds,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,

@@ -19,6 +19,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key (several deployments may share one Redis). */
+  redisPrefix: string;
   /** Shared secret that internal callers present to MetaService. */
   internalSecret: string | undefined;
   /** Base URLs of the other services (services mode). */
@@ -61,6 +63,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     databaseUrl: env.DATABASE_URL || `sqlite:${join(dataDir, "filestore.db")}`,
     redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || "filestore:",
     internalSecret: env.INTERNAL_SECRET || undefined,
     serviceUrls: {
       account: url("account"),

@@ -47,7 +47,8 @@ const HIT = `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`;
 
-export function redisRateLimiter(redis: Redis, prefix = "filestore:rl:"): RateLimiter {
+export function redisRateLimiter(redis: Redis, keyPrefix: string): RateLimiter {
+  const prefix = `${keyPrefix}rl:`;
   return {
     async hit(key, windowSeconds) {
       const [n, ttl] = (await redis.eval(HIT, 1, prefix + key, String(windowSeconds * 1000))) as [

@@ -21,7 +21,9 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import { HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.ts";
+import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.ts";
+import { ServerReflection as ReflectionV1 } from "../../proto/gen/grpc/reflection/v1/reflection_pb.ts";
+import { ServerReflection as ReflectionV1alpha } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { clientIpKey } from "./context.ts";
 import { HealthState, healthRoutes } from "./health.ts";
 import type { Logger } from "./log.ts";
@@ -71,7 +73,7 @@ export class RpcHost {
     const services = modules.flatMap((m) => m.services);
     for (const m of modules) m.routes(router);
     healthRoutes(this.health)(router);
-    reflectionRoutes(services)(router);
+    reflectionRoutes([...services, Health, ReflectionV1, ReflectionV1alpha])(router);
     for (const h of router.handlers) this.paths.set(h.requestPath, h);
     this.health.set("", HealthCheckResponse_ServingStatus.SERVING);
     for (const s of services) this.health.set(s.typeName, HealthCheckResponse_ServingStatus.SERVING);

@@ -1,0 +1,206 @@
+// Starts the whole file store for end-to-end tests, in the mode named by FILESTORE_TEST_MODE:
+// "allinone" (default: one process, SQLite, temp data dir) or "services" (scripts/start-all.sh: every
+// service its own process against MariaDB + Redis, gateway under Deno).
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createConnection } from "mysql2/promise";
+
+export const ROOT = resolve(import.meta.dir, "..");
+export const BIN = join(ROOT, "node_modules", ".bin");
+export const MODE = (process.env.FILESTORE_TEST_MODE ?? "allinone") as "allinone" | "services";
+
+export interface Stack {
+  mode: typeof MODE;
+  /** The Hono gateway (legacy routes, pass-through of Connect / gRPC-Web). */
+  gatewayUrl: string;
+  /** A worker port serving AccountService (all-in-one: the GRPC_PORT serving every service). */
+  accountUrl: string;
+  /** A worker port serving MetaService. */
+  metaUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export const gatewayUp = (url: string) => async () => (await fetch(`${url}/healthz`)).ok;
+
+export async function startAllInOne(env: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), "filestore-e2e-"));
+  const [http, grpc] = [await freePort(), await freePort()];
+  const proc = Bun.spawn([join(BIN, "bun"), join(ROOT, "workers/main.ts")], {
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(http),
+      GRPC_PORT: String(grpc),
+      HOST: "127.0.0.1",
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const gatewayUrl = `http://127.0.0.1:${http}`;
+  const grpcUrl = `http://127.0.0.1:${grpc}`;
+  try {
+    await waitFor(gatewayUp(gatewayUrl), "the all-in-one gateway");
+  } catch (err) {
+    proc.kill("SIGKILL");
+    throw new Error(`${err}\n${await new Response(proc.stderr).text()}`);
+  }
+  return {
+    proc,
+    dataDir,
+    gatewayUrl,
+    grpcUrl,
+    async stop(keepData = false) {
+      proc.kill("SIGTERM");
+      const code = await proc.exited;
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = process.env.TEST_MYSQL_URL;
+  if (!base) throw new Error("services mode needs TEST_MYSQL_URL (scripts/test-deps.sh start prints it)");
+  const name = `filestore_e2e${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const admin = await createConnection(base);
+  await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      await admin.query(`DROP DATABASE ${name}`);
+      await admin.end();
+    },
+  };
+}
+
+async function startServices(env: Record<string, string> = {}): Promise<Stack> {
+  const runDir = mkdtempSync(join(tmpdir(), "filestore-services-"));
+  const db = await freshMysqlDatabase();
+  const ports = { gateway: await freePort(), account: await freePort(), meta: await freePort() };
+  const fullEnv = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? "",
+    RUN_DIR: runDir,
+    HOST: "127.0.0.1",
+    GATEWAY_PORT: String(ports.gateway),
+    ACCOUNT_PORT: String(ports.account),
+    META_PORT: String(ports.meta),
+    GATEWAY_RUNTIME: process.env.GATEWAY_RUNTIME ?? "deno",
+    // Each stack gets its own Redis key space for rate limits.
+    REDIS_PREFIX: `e2e${ports.gateway}:`,
+    ...env,
+  };
+  const start = Bun.spawn(["bash", join(ROOT, "scripts/start-all.sh")], {
+    env: fullEnv,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if ((await start.exited) !== 0) {
+    const out = `${await new Response(start.stdout).text()}\n${await new Response(start.stderr).text()}`;
+    await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], { env: fullEnv }).exited;
+    await db.drop();
+    throw new Error(`start-all.sh failed:\n${out}`);
+  }
+  return {
+    mode: "services",
+    gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
+    accountUrl: `http://127.0.0.1:${ports.account}`,
+    metaUrl: `http://127.0.0.1:${ports.meta}`,
+    async stop() {
+      await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
+        env: fullEnv,
+        stdout: "inherit",
+        stderr: "inherit",
+      }).exited;
+      await db.drop();
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a stack in the configured mode; `env` overrides settings (e.g. rate limits). */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  if (MODE === "services") return startServices(env);
+  const aio = await startAllInOne(env);
+  return {
+    mode: "allinone",
+    gatewayUrl: aio.gatewayUrl,
+    accountUrl: aio.grpcUrl,
+    metaUrl: aio.grpcUrl,
+    async stop() {
+      await aio.stop();
+    },
+  };
+}
+
+/** Runs a command, returning exit code and output (for buf curl, curl). */
+export async function run(cmd: string[], input?: string) {
+  const p = Bun.spawn(cmd, {
+    stdin: input === undefined ? "ignore" : new Blob([input]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
+let counter = 0;
+export const uniqueName = (prefix = "user") =>
+  `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+
+/** Connect JSON call (HTTP/1.1 via fetch). */
+export async function connectCall(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${baseUrl}/${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : {}, headers: res.headers };
+}
+
+export const ACCOUNT = "filestore.account.v1.AccountService";
+
+export async function signedInUser(gatewayUrl: string, password = "correct horse battery") {
+  const username = uniqueName();
+  const up = await connectCall(gatewayUrl, `${ACCOUNT}/Signup`, { username, password });
+  if (up.status !== 200) throw new Error(`signup failed: ${JSON.stringify(up.json)}`);
+  const r = await connectCall(gatewayUrl, `${ACCOUNT}/Signin`, { username, password });
+  const tokens = r.json.tokens as { accessToken: string; refreshToken: string };
+  return { username, password, ...tokens, user: r.json.user as { id: string } };
+}

@@ -1,0 +1,252 @@
+import { beforeEach, describe, expect, test } from "bun:test";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { SignJWT } from "jose";
+import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { ACCESS_TOKEN_AUDIENCE, createAccessTokenVerifier } from "../lib/access-token.ts";
+import { clientFor, memoryTransport } from "../lib/clients.ts";
+import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
+import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
+import { createLogger } from "../lib/log.ts";
+import { memoryRateLimiter } from "../lib/ratelimit.ts";
+import { metaModule } from "../meta/routes.ts";
+import * as account from "./account.ts";
+import { generatePrivateJwk, type SigningKey, signingKeyFromJwk } from "./keys.ts";
+import { accountModule } from "./routes.ts";
+
+const secret = "0123456789abcdef0123456789abcdef";
+const key = await signingKeyFromJwk(await generatePrivateJwk());
+const otherKey = await signingKeyFromJwk(await generatePrivateJwk());
+
+async function setup(opts: { perUser?: number; perClient?: number } = {}) {
+  const db: Db = openDatabase("sqlite::memory:");
+  await migrateToLatest(db);
+  const log = createLogger("test");
+  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: "filestore" });
+  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret: secret })];
+  const meta = metaModule(db);
+  const deps: account.AccountDeps = {
+    meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
+    key,
+    limiter: memoryRateLimiter(),
+    issuer: "filestore",
+    accessTtlSeconds: 900,
+    refreshTtlSeconds: 3600,
+    signinLimit: { perUser: opts.perUser ?? 5, perClient: opts.perClient ?? 1000, windowSeconds: 60 },
+    now: Date.now,
+  };
+  const mod = accountModule(deps);
+  const client = createClient(
+    AccountService,
+    createRouterTransport((r) => mod.routes(r), { router: { interceptors } }),
+  );
+  return { db, deps, client, mod };
+}
+
+async function code(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+describe("AccountService", () => {
+  let s: Awaited<ReturnType<typeof setup>>;
+  beforeEach(async () => {
+    s = await setup();
+  });
+
+  test("signup stores an argon2id hash, never the password", async () => {
+    const { user } = await s.client.signup({ username: "alice", password: "correct horse" });
+    expect(user?.username).toBe("alice");
+    const row = await s.db.selectFrom("users").selectAll().executeTakeFirstOrThrow();
+    expect(row.password_hash.startsWith("$argon2id$")).toBe(true);
+    expect(row.password_hash).not.toContain("correct horse");
+  });
+
+  test("duplicate usernames, in any case, are AlreadyExists", async () => {
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    expect(await code(s.client.signup({ username: "ALICE", password: "another pass" }))).toBe(
+      Code.AlreadyExists,
+    );
+  });
+
+  test.each([
+    ["", "empty"],
+    ["ab", "too short"],
+    ["a".repeat(65), "too long"],
+    ["../etc", "path traversal"],
+    ["bob\u0000", "NUL"],
+    ["bob smith", "space"],
+    [".hidden", "leading dot"],
+    ["名前です", "non-ASCII"],
+    ["a'; DROP TABLE users; --", "SQL"],
+  ])("invalid username %p (%s) is InvalidArgument and writes nothing", async (username) => {
+    const err = await s.client
+      .signup({ username, password: "correct horse" })
+      .catch((e) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toContain("username must be 3-64 characters");
+    expect(await s.db.selectFrom("users").selectAll().execute()).toHaveLength(0);
+  });
+
+  test("password bounds", async () => {
+    expect(await code(s.client.signup({ username: "alice", password: "short" }))).toBe(Code.InvalidArgument);
+    expect(await code(s.client.signup({ username: "alice", password: "x".repeat(1025) }))).toBe(
+      Code.InvalidArgument,
+    );
+    expect(await code(s.client.signup({ username: "alice", password: "x".repeat(1024) }))).toBe("ok");
+    expect(await code(s.client.signup({ username: "bobby", password: "密码密码密码密码" }))).toBe("ok");
+  });
+
+  test("wrong password and unknown user get the same answer", async () => {
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    const a = await s.client
+      .signin({ username: "alice", password: "wrong horse" })
+      .catch((e) => ConnectError.from(e));
+    const b = await s.client
+      .signin({ username: "nobody", password: "wrong horse" })
+      .catch((e) => ConnectError.from(e));
+    expect(a).toBeInstanceOf(ConnectError);
+    expect(b).toBeInstanceOf(ConnectError);
+    expect([(a as ConnectError).code, (a as ConnectError).rawMessage]).toEqual([
+      (b as ConnectError).code,
+      (b as ConnectError).rawMessage,
+    ]);
+    expect((a as ConnectError).code).toBe(Code.Unauthenticated);
+  });
+
+  test("signin returns a verifiable access token and GetUserInfo works with it", async () => {
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    const { tokens, user } = await s.client.signin({ username: "Alice", password: "correct horse" });
+    expect(tokens?.tokenType).toBe("Bearer");
+    expect(tokens?.refreshToken).toMatch(/^fsr_/);
+    const info = await s.client.getUserInfo({}, auth(tokens?.accessToken ?? ""));
+    expect(info.user?.id).toBe(user?.id as string);
+    expect(info.user?.username).toBe("alice");
+    // Only the hash of the refresh token is stored.
+    const stored = await s.db.selectFrom("refresh_tokens").select("token_hash").execute();
+    expect(stored.map((r) => r.token_hash)).not.toContain(tokens?.refreshToken as string);
+  });
+
+  test("refresh rotates; replaying the old refresh token revokes the new one too", async () => {
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    const first = (await s.client.signin({ username: "alice", password: "correct horse" })).tokens;
+    const second = (await s.client.refresh({ refreshToken: first?.refreshToken ?? "" })).tokens;
+    expect(second?.refreshToken).not.toBe(first?.refreshToken as string);
+    expect(await code(s.client.getUserInfo({}, auth(second?.accessToken ?? "")))).toBe("ok");
+    expect(await code(s.client.refresh({ refreshToken: first?.refreshToken ?? "" }))).toBe(
+      Code.Unauthenticated,
+    );
+    expect(await code(s.client.refresh({ refreshToken: second?.refreshToken ?? "" }))).toBe(
+      Code.Unauthenticated,
+    );
+  });
+
+  test("signout revokes the refresh token; signing out twice or with junk is Unauthenticated", async () => {
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    const t = (await s.client.signin({ username: "alice", password: "correct horse" })).tokens;
+    await s.client.signout({ refreshToken: t?.refreshToken ?? "" });
+    expect(await code(s.client.refresh({ refreshToken: t?.refreshToken ?? "" }))).toBe(Code.Unauthenticated);
+    expect(await code(s.client.signout({ refreshToken: "fsr_nope" }))).toBe(Code.Unauthenticated);
+    expect(await code(s.client.refresh({ refreshToken: "" }))).toBe(Code.Unauthenticated);
+  });
+
+  test("GetUserInfo refuses missing and forged tokens", async () => {
+    const { user } = await s.client.signup({ username: "alice", password: "correct horse" });
+    const { tokens } = await s.client.signin({ username: "alice", password: "correct horse" });
+    const good = tokens?.accessToken ?? "";
+    const [h, p, sig] = good.split(".") as [string, string, string];
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const claims = JSON.parse(Buffer.from(p, "base64url").toString());
+    const sign = (k: SigningKey, extra: object = {}) =>
+      new SignJWT({ typ: "access", name: "alice", ...extra })
+        .setProtectedHeader({ alg: "EdDSA", kid: k.kid })
+        .setSubject(user?.id ?? "")
+        .setIssuer("filestore")
+        .setAudience(ACCESS_TOKEN_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(k.privateKey);
+    const forged = {
+      none: `${b64({ alg: "none", typ: "JWT" })}.${p}.`,
+      noneNoDot: `${b64({ alg: "none" })}.${p}`,
+      wrongKey: await sign(otherKey),
+      wrongKeyRightKid: `${h}.${(await sign(otherKey)).split(".")[1]}.${(await sign(otherKey)).split(".")[2]}`,
+      tampered: `${h}.${b64({ ...claims, name: "admin", sub: "someone-else" })}.${sig}`,
+      hs256: `${b64({ alg: "HS256", kid: key.kid })}.${p}.${sig}`,
+      expired: await new SignJWT({ typ: "access", name: "alice" })
+        .setProtectedHeader({ alg: "EdDSA", kid: key.kid })
+        .setSubject(user?.id ?? "")
+        .setIssuer("filestore")
+        .setAudience(ACCESS_TOKEN_AUDIENCE)
+        .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+        .sign(key.privateKey),
+      wrongType: await sign(key, { typ: "refresh" }),
+      garbage: "not-a-jwt",
+    };
+    expect(await code(s.client.getUserInfo({}))).toBe(Code.Unauthenticated);
+    for (const [name, token] of Object.entries(forged)) {
+      expect([name, await code(s.client.getUserInfo({}, auth(token)))]).toEqual([name, Code.Unauthenticated]);
+    }
+    expect(await code(s.client.getUserInfo({}, auth(good)))).toBe("ok");
+  });
+
+  test("a token of a deleted account is refused", async () => {
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    const { tokens } = await s.client.signin({ username: "alice", password: "correct horse" });
+    await s.db.deleteFrom("users").execute();
+    expect(await code(s.client.getUserInfo({}, auth(tokens?.accessToken ?? "")))).toBe(Code.Unauthenticated);
+  });
+
+  test("JWKS publishes the public key only", async () => {
+    const res = await s.mod.http?.(new Request("http://x/.well-known/jwks.json"), "");
+    const jwks = (await res?.json()) as { keys: Record<string, string>[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]?.kid).toBe(key.kid);
+    expect(jwks.keys[0]?.d).toBeUndefined();
+  });
+});
+
+describe("signin rate limits", () => {
+  test("per username: failures beyond the limit are ResourceExhausted, even with the right password", async () => {
+    const s = await setup({ perUser: 3 });
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    for (let i = 0; i < 3; i++) {
+      expect(await code(account.signin(s.deps, "alice", "wrong!!!", "10.0.0.1"))).toBe(Code.Unauthenticated);
+    }
+    const err = await account
+      .signin(s.deps, "alice", "correct horse", "10.0.0.2")
+      .catch((e) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((err as ConnectError).rawMessage).toMatch(/try again in \d+ s/);
+    // Other users are unaffected.
+    await s.client.signup({ username: "bob", password: "correct horse" });
+    expect(await code(account.signin(s.deps, "bob", "correct horse", "10.0.0.1"))).toBe("ok");
+  });
+
+  test("per client: attempts beyond the limit are ResourceExhausted", async () => {
+    const s = await setup({ perClient: 4 });
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    for (let i = 0; i < 4; i++) await account.signin(s.deps, "alice", "correct horse", "10.0.0.9");
+    expect(await code(account.signin(s.deps, "alice", "correct horse", "10.0.0.9"))).toBe(
+      Code.ResourceExhausted,
+    );
+    expect(await code(account.signin(s.deps, "alice", "correct horse", "10.0.0.10"))).toBe("ok");
+  });
+
+  test("a successful signin clears the user's failure count", async () => {
+    const s = await setup({ perUser: 2 });
+    await s.client.signup({ username: "alice", password: "correct horse" });
+    await code(account.signin(s.deps, "alice", "wrong!!!", "ip"));
+    await account.signin(s.deps, "alice", "correct horse", "ip");
+    await code(account.signin(s.deps, "alice", "wrong!!!", "ip"));
+    expect(await code(account.signin(s.deps, "alice", "correct horse", "ip"))).toBe("ok");
+  });
+});

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Db } from "../lib/db/database.ts";
+import { testDatabases } from "../lib/db/testing.ts";
+import * as store from "./store.ts";
+
+const HOUR = 3_600_000;
+const hash = (n: number) => n.toString(16).padStart(64, "0");
+
+for (const target of testDatabases()) {
+  describe(`meta store on ${target.dialect}`, () => {
+    let db: Db;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      ({ db, drop } = await target.open());
+    });
+    afterAll(() => drop());
+
+    test("creates and finds users by id and case-insensitive name", async () => {
+      const u = await store.createUser(db, "Alice", "phc", 1_000);
+      expect(await store.findUser(db, { id: u.id })).toEqual(u);
+      expect(await store.findUser(db, { username: "aLiCe" })).toEqual(u);
+      expect(await store.findUser(db, { username: "nobody" })).toBeUndefined();
+    });
+
+    test("duplicate usernames (any case) are refused and write nothing", async () => {
+      await store.createUser(db, "bob", "phc", 1_000);
+      await expect(store.createUser(db, "BOB", "other", 2_000)).rejects.toBeInstanceOf(
+        store.DuplicateUsernameError,
+      );
+      const rows = await db.selectFrom("users").selectAll().where("username_key", "=", "bob").execute();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.password_hash).toBe("phc");
+    });
+
+    test("touch updates last activity", async () => {
+      const u = await store.createUser(db, "carol", "phc", 1_000);
+      await store.touchUser(db, u.id, 5_000);
+      expect((await store.findUser(db, { id: u.id }))?.last_active_at).toBe(5_000);
+    });
+
+    test("refresh tokens rotate once; a replay revokes the whole family", async () => {
+      const u = await store.createUser(db, "dave", "phc", 0);
+      await store.createRefreshToken(db, { userId: u.id, tokenHash: hash(1), expiresAt: 10 * HOUR }, 0);
+      expect(
+        await store.rotateRefreshToken(db, hash(1), { tokenHash: hash(2), expiresAt: 10 * HOUR }, 1),
+      ).toEqual({
+        userId: u.id,
+      });
+      // Replaying token 1 fails and kills token 2 (same family).
+      await expect(
+        store.rotateRefreshToken(db, hash(1), { tokenHash: hash(3), expiresAt: 10 * HOUR }, 2),
+      ).rejects.toBeInstanceOf(store.TokenReplayError);
+      await expect(
+        store.rotateRefreshToken(db, hash(2), { tokenHash: hash(4), expiresAt: 10 * HOUR }, 3),
+      ).rejects.toBeInstanceOf(store.TokenReplayError);
+      const hashes = (await db.selectFrom("refresh_tokens").select("token_hash").execute()).map(
+        (r) => r.token_hash,
+      );
+      expect(hashes).not.toContain(hash(3));
+      expect(hashes).not.toContain(hash(4));
+    });
+
+    test("expired and unknown refresh tokens are invalid", async () => {
+      const u = await store.createUser(db, "erin", "phc", 0);
+      await store.createRefreshToken(db, { userId: u.id, tokenHash: hash(10), expiresAt: 100 }, 0);
+      await expect(
+        store.rotateRefreshToken(db, hash(10), { tokenHash: hash(11), expiresAt: HOUR }, 100),
+      ).rejects.toBeInstanceOf(store.TokenInvalidError);
+      await expect(
+        store.rotateRefreshToken(db, hash(99), { tokenHash: hash(12), expiresAt: HOUR }, 1),
+      ).rejects.toBeInstanceOf(store.TokenInvalidError);
+    });
+
+    test("concurrent rotations of one token: exactly one wins", async () => {
+      const u = await store.createUser(db, "frank", "phc", 0);
+      await store.createRefreshToken(db, { userId: u.id, tokenHash: hash(20), expiresAt: HOUR }, 0);
+      const results = await Promise.allSettled(
+        [21, 22, 23, 24].map((n) =>
+          store.rotateRefreshToken(db, hash(20), { tokenHash: hash(n), expiresAt: HOUR }, 1),
+        ),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    });
+
+    test("revoking a token revokes its family; unknown tokens report false", async () => {
+      const u = await store.createUser(db, "grace", "phc", 0);
+      await store.createRefreshToken(db, { userId: u.id, tokenHash: hash(30), expiresAt: HOUR }, 0);
+      await store.rotateRefreshToken(db, hash(30), { tokenHash: hash(31), expiresAt: HOUR }, 1);
+      expect(await store.revokeRefreshToken(db, hash(30), 2)).toBe(true);
+      await expect(
+        store.rotateRefreshToken(db, hash(31), { tokenHash: hash(32), expiresAt: HOUR }, 3),
+      ).rejects.toBeInstanceOf(store.TokenReplayError);
+      expect(await store.revokeRefreshToken(db, hash(77), 2)).toBe(false);
+    });
+
+    test("UTF-8 usernames round-trip byte-exact in storage", async () => {
+      // The account service restricts names to ASCII, but the store must not mangle what it is given.
+      const u = await store.createUser(db, "名前-émoji😀", "phc", 0);
+      expect((await store.findUser(db, { id: u.id }))?.username).toBe("名前-émoji😀");
+    });
+  });
+}
