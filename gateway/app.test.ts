@@ -1,0 +1,186 @@
+// The gateway on its own (Hono's app.request), with fake upstream workers.
+import { describe, expect, test } from "bun:test";
+import type { AccessTokenVerifier, Identity } from "../workers/lib/access-token.ts";
+import { InvalidTokenError } from "../workers/lib/access-token.ts";
+import { createGateway } from "./app.ts";
+import type { Upstream, Upstreams } from "./upstreams.ts";
+
+const verifier: AccessTokenVerifier = {
+  async verify(token): Promise<Identity> {
+    if (token === "good") return { userId: "u1", username: "alice", exp: 2e9 };
+    throw new InvalidTokenError("invalid access token");
+  },
+};
+
+interface Seen {
+  url: string;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+function echoUpstream(seen: Seen[]): Upstream {
+  return {
+    url: "http://worker.internal:9101",
+    async fetch(req) {
+      const body = new Uint8Array(await req.arrayBuffer());
+      seen.push({ url: req.url, headers: req.headers, body });
+      return new Response(body, {
+        status: 200,
+        headers: { "content-type": req.headers.get("content-type") ?? "" },
+      });
+    },
+  };
+}
+
+function gateway(upstream: Upstream) {
+  const upstreams = {
+    account: upstream,
+    file: upstream,
+    upload: upstream,
+    download: upstream,
+    transfer: upstream,
+  } as Upstreams;
+  return createGateway({ upstreams, issuer: "filestore", corsOrigins: "*", verifier });
+}
+
+describe("RPC pass-through", () => {
+  test("forwards bytes unchanged, appends X-Forwarded-For, drops hop-by-hop and Accept-Encoding", async () => {
+    const seen: Seen[] = [];
+    const app = gateway(echoUpstream(seen));
+    const payload = new Uint8Array([0, 0, 0, 0, 3, 0x0a, 0x01, 0xff]);
+    const res = await app.request("/filestore.account.v1.AccountService/GetUserInfo", {
+      method: "POST",
+      headers: {
+        "content-type": "application/grpc-web+proto",
+        authorization: "Bearer good",
+        "accept-encoding": "gzip",
+        connection: "keep-alive",
+        "x-forwarded-for": "198.51.100.7",
+        "x-grpc-web": "1",
+      },
+      body: payload,
+    });
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(payload);
+    const s = seen[0] as Seen;
+    expect(s.url).toBe("http://worker.internal:9101/filestore.account.v1.AccountService/GetUserInfo");
+    expect(s.body).toEqual(payload);
+    expect(s.headers.get("authorization")).toBe("Bearer good");
+    expect(s.headers.get("x-grpc-web")).toBe("1");
+    expect(s.headers.get("accept-encoding")).toBeNull();
+    expect(s.headers.get("connection")).toBeNull();
+    expect(s.headers.get("x-forwarded-for")).toBe("198.51.100.7, unknown");
+    expect(s.headers.get("x-request-id")).toBe(res.headers.get("x-request-id"));
+  });
+
+  test("public calls pass without a token; others need one", async () => {
+    const seen: Seen[] = [];
+    const app = gateway(echoUpstream(seen));
+    const json = { "content-type": "application/json" };
+    expect(
+      (
+        await app.request("/filestore.account.v1.AccountService/Signin", {
+          method: "POST",
+          headers: json,
+          body: "{}",
+        })
+      ).status,
+    ).toBe(200);
+    const denied = await app.request("/filestore.file.v1.FileService/ListFiles", {
+      method: "POST",
+      headers: json,
+      body: "{}",
+    });
+    expect(denied.status).toBe(401);
+    expect(await denied.json()).toEqual({
+      code: "unauthenticated",
+      message: "sign in first: send Authorization: Bearer <access token>",
+    });
+    expect(seen).toHaveLength(1);
+  });
+
+  test("edge errors speak the caller's protocol", async () => {
+    const app = gateway(echoUpstream([]));
+    const path = "/filestore.account.v1.AccountService/GetUserInfo";
+    const headers = { authorization: "Bearer forged" };
+    const grpcWeb = await app.request(path, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/grpc-web+proto" },
+      body: "",
+    });
+    expect([grpcWeb.status, grpcWeb.headers.get("grpc-status")]).toEqual([200, "16"]);
+    expect(decodeURIComponent(grpcWeb.headers.get("grpc-message") ?? "")).toBe("invalid access token");
+    const stream = await app.request(path, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/connect+json" },
+      body: "",
+    });
+    const bytes = new Uint8Array(await stream.arrayBuffer());
+    expect(bytes[0]).toBe(0b10); // end-of-stream flag
+    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(5)))).toEqual({
+      error: { code: "unauthenticated", message: "invalid access token" },
+    });
+    const unary = await app.request(path, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/proto" },
+      body: "",
+    });
+    expect(unary.status).toBe(401);
+  });
+
+  test("internal and unknown services are not routed", async () => {
+    const seen: Seen[] = [];
+    const app = gateway(echoUpstream(seen));
+    for (const svc of ["filestore.meta.v1.MetaService", "grpc.health.v1.Health", "nope.Service"]) {
+      const res = await app.request(`/${svc}/Anything`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer good" },
+        body: "{}",
+      });
+      expect([svc, res.status]).toEqual([svc, 404]);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
+  test("an unreachable worker is Unavailable with an actionable message", async () => {
+    const app = gateway({
+      url: "http://127.0.0.1:1",
+      fetch: () => Promise.reject(new TypeError("connection refused")),
+    });
+    const res = await app.request("/filestore.account.v1.AccountService/Signin", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      code: "unavailable",
+      message: "the account service is unavailable; try again shortly",
+    });
+  });
+});
+
+describe("CORS for Connect-Web", () => {
+  test("preflight allows Connect and gRPC-Web headers and exposes grpc-status", async () => {
+    const app = gateway(echoUpstream([]));
+    const res = await app.request("/filestore.account.v1.AccountService/GetUserInfo", {
+      method: "OPTIONS",
+      headers: { origin: "http://localhost:5173", "access-control-request-method": "POST" },
+    });
+    expect(res.status).toBe(204);
+    const allow = (res.headers.get("access-control-allow-headers") ?? "").toLowerCase();
+    for (const h of [
+      "connect-protocol-version",
+      "connect-timeout-ms",
+      "x-grpc-web",
+      "x-user-agent",
+      "authorization",
+    ]) {
+      expect(allow).toContain(h);
+    }
+    const simple = await app.request("/healthz", { headers: { origin: "http://localhost:5173" } });
+    expect((simple.headers.get("access-control-expose-headers") ?? "").toLowerCase()).toContain(
+      "grpc-status",
+    );
+  });
+});

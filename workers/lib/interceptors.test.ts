@@ -1,0 +1,82 @@
+import { describe, expect, test } from "bun:test";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { createAccessTokenVerifier } from "./access-token.ts";
+import { authInterceptor, errorInterceptor, INTERNAL_SECRET_HEADER } from "./interceptors.ts";
+import type { Logger } from "./log.ts";
+import { clientAddress } from "./server.ts";
+
+function capture(): Logger & { lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const push = (msg: string, f?: Record<string, unknown>) => lines.push({ msg, ...f });
+  return { lines, debug: push, info: push, warn: push, error: push };
+}
+
+describe("errorInterceptor", () => {
+  test("unexpected errors become Internal with only a request id; the details go to the log", async () => {
+    const log = capture();
+    const transport = createRouterTransport(
+      (r) =>
+        r.service(AccountService, {
+          signup() {
+            throw new Error("connect ECONNREFUSED 10.0.0.5:3306 password=hunter2");
+          },
+        }),
+      { router: { interceptors: [errorInterceptor(log)] } },
+    );
+    const err = await createClient(AccountService, transport)
+      .signup({}, { headers: { "x-request-id": "req-123" } })
+      .catch((e) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.Internal);
+    expect((err as ConnectError).rawMessage).toBe("internal error (request id req-123)");
+    expect(JSON.stringify(log.lines)).toContain("hunter2");
+    expect(log.lines[0]?.rid).toBe("req-123");
+  });
+
+  test("deliberate errors keep their code and message", async () => {
+    const transport = createRouterTransport(
+      (r) =>
+        r.service(AccountService, {
+          signup() {
+            throw new ConnectError("username is taken", Code.AlreadyExists);
+          },
+        }),
+      { router: { interceptors: [errorInterceptor(capture())] } },
+    );
+    const err = await createClient(AccountService, transport)
+      .signup({})
+      .catch((e) => ConnectError.from(e));
+    expect([(err as ConnectError).code, (err as ConnectError).rawMessage]).toEqual([
+      Code.AlreadyExists,
+      "username is taken",
+    ]);
+  });
+});
+
+describe("authInterceptor", () => {
+  const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
+  const transport = createRouterTransport((r) => r.service(MetaService, { touchUser: () => ({}) }), {
+    router: { interceptors: [authInterceptor({ verifier, internalSecret: "s".repeat(32) })] },
+  });
+  const meta = createClient(MetaService, transport);
+
+  test("internal services need the exact secret", async () => {
+    for (const secret of [undefined, "", "s".repeat(31), "t".repeat(32), "s".repeat(33)]) {
+      const headers = secret === undefined ? {} : { [INTERNAL_SECRET_HEADER]: secret };
+      const err = await meta.touchUser({ id: "x" }, { headers }).catch((e) => ConnectError.from(e));
+      expect([secret, (err as ConnectError).code]).toEqual([secret, Code.PermissionDenied]);
+    }
+    expect(
+      await meta.touchUser({ id: "x" }, { headers: { [INTERNAL_SECRET_HEADER]: "s".repeat(32) } }),
+    ).toBeDefined();
+  });
+});
+
+describe("clientAddress", () => {
+  test("believes X-Forwarded-For only from trusted proxies, and only its last hop", () => {
+    expect(clientAddress("127.0.0.1", "203.0.113.9, 10.1.1.1", ["127.0.0.1"])).toBe("10.1.1.1");
+    expect(clientAddress("198.51.100.4", "203.0.113.9", ["127.0.0.1"])).toBe("198.51.100.4");
+    expect(clientAddress("127.0.0.1", undefined, ["127.0.0.1"])).toBe("127.0.0.1");
+  });
+});
