@@ -63,7 +63,8 @@ describe("authInterceptor", () => {
 
   test("internal services need the exact secret", async () => {
     for (const secret of [undefined, "", "s".repeat(31), "t".repeat(32), "s".repeat(33)]) {
-      const headers: Record<string, string> = secret === undefined ? {} : { [INTERNAL_SECRET_HEADER]: secret };
+      const headers: Record<string, string> =
+        secret === undefined ? {} : { [INTERNAL_SECRET_HEADER]: secret };
       const err = await meta.touchUser({ id: "x" }, { headers }).catch((e) => ConnectError.from(e));
       expect([secret, (err as ConnectError).code]).toEqual([secret, Code.PermissionDenied]);
     }

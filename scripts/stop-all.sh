@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Stops what scripts/start-all.sh started, by the PIDs it recorded under $RUN_DIR/pids (never by name):
+# SIGTERM (the workers drain and close their pools), up to 15 s, then SIGKILL.
+#   RUN_DIR [<repo>/.run]  must be the same as for start-all.sh
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+ROOT="$(cd "$SCRIPT_DIR/.." && pwd -P)"
+abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac }
+RUN_DIR="$(abspath "${RUN_DIR:-$ROOT/.run}")"
+PID_DIR="$RUN_DIR/pids"
+
+log() { printf 'stop-all: %s\n' "$*"; }
+
+# Reverse start order: the gateway first (no new requests), meta last (everyone depends on it).
+# Services not in this list (added later) are stopped before all of these.
+ORDER=(gateway transfer download upload file account meta)
+
+alive() { # PID: running and not a zombie waiting to be reaped
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null || true)"
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+stop_one() { # NAME
+  local name="$1" pidfile="$PID_DIR/$1.pid" entryfile="$PID_DIR/$1.entry" pid entry i
+  [ -e "$pidfile" ] || return 0
+  pid="$(tr -dc '0-9' <"$pidfile")"
+  # The entry file start-all.sh recorded; by convention if that record is missing.
+  if [ -s "$entryfile" ]; then
+    entry="$(cat "$entryfile")"
+  elif [ "$name" = gateway ]; then
+    entry="$ROOT/gateway/main.ts"
+  else
+    entry="$ROOT/workers/$name/main.ts"
+  fi
+  if [ -z "$pid" ] || ! alive "$pid"; then
+    log "$name: not running (stale pid file removed)"
+  # Only a process that runs our entry file: a PID reused by something else is left alone.
+  elif ! tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$entry"; then
+    log "$name: pid $pid is not $entry any more (pid reused?); not touching it"
+  else
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 60; i++)); do # 15 s
+      alive "$pid" || break
+      sleep 0.25
+    done
+    if alive "$pid"; then
+      log "$name: pid $pid still running after 15 s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      for ((i = 0; i < 20; i++)); do
+        alive "$pid" || break
+        sleep 0.25
+      done
+    fi
+    if alive "$pid"; then log "$name: pid $pid did not exit"; else log "stopped $name pid=$pid"; fi
+  fi
+  rm -f "$pidfile" "$entryfile"
+}
+
+[ -d "$PID_DIR" ] || {
+  log "nothing to stop ($PID_DIR does not exist)"
+  exit 0
+}
+
+names=()
+for f in "$PID_DIR"/*.pid; do
+  [ -e "$f" ] || continue
+  n="$(basename "$f" .pid)"
+  case " ${ORDER[*]} " in *" $n "*) ;; *) names+=("$n") ;; esac
+done
+names+=("${ORDER[@]}")
+
+for n in "${names[@]}"; do stop_one "$n"; done
