@@ -13,6 +13,9 @@ const owners: Record<string, keyof Upstreams> = {
   "filestore.transfer.v1.TransferService": "transfer",
 };
 
+/** True when the gateway forwards calls of this service ("package.Service") to a worker. */
+export const isPublicService = (service: string): boolean => service in owners;
+
 /** Calls that need no access token. */
 const publicCalls = new Set([
   "filestore.account.v1.AccountService/Signup",

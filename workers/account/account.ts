@@ -5,6 +5,7 @@ import { SignJWT } from "jose";
 import type { TokenPair, User } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import type { MetaService, UserRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../lib/access-token.ts";
+import type { ExpiringCache } from "../lib/cache.ts";
 import { invalidArgument, resourceExhausted, unauthenticated } from "../lib/errors.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
 import type { SigningKey } from "./keys.ts";
@@ -23,7 +24,12 @@ export interface AccountDeps {
   refreshTtlSeconds: number;
   signinLimit: { perUser: number; perClient: number; windowSeconds: number };
   now: () => number;
+  /** Profiles served by GetUserInfo for up to USER_CACHE_MS (hot for UIs that ask often). */
+  userCache?: ExpiringCache<string, User>;
 }
+
+/** How stale GetUserInfo may be; an access token outlives a deleted account far longer anyway. */
+export const USER_CACHE_MS = 1000;
 
 export function validateUsername(username: string): string {
   if (!USERNAME_PATTERN.test(username)) {
@@ -190,9 +196,15 @@ export async function signout(deps: AccountDeps, refreshToken: string): Promise<
 }
 
 export async function userInfo(deps: AccountDeps, who: Identity): Promise<User> {
+  const cached = deps.userCache?.get(who.userId);
+  if (cached) return cached;
   try {
     const { user } = await deps.meta.getUser({ key: { case: "id", value: who.userId } });
-    if (user) return toUser(user);
+    if (user) {
+      const out = toUser(user);
+      deps.userCache?.set(who.userId, out, deps.now() + USER_CACHE_MS);
+      return out;
+    }
   } catch (err) {
     if (ConnectError.from(err).code !== Code.NotFound) throw err;
   }

@@ -2,6 +2,7 @@
 import Redis from "ioredis";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "../lib/access-token.ts";
+import { ExpiringCache } from "../lib/cache.ts";
 import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
@@ -29,6 +30,7 @@ await runWorker({
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
       signinLimit: config.signinLimit,
       now: Date.now,
+      userCache: new ExpiringCache(10_000),
     }),
   ],
   verifier: createAccessTokenVerifier({ keys: key.localKeys, issuer: config.jwt.issuer }),

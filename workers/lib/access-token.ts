@@ -1,6 +1,7 @@
 // Verification of access tokens (EdDSA JWTs issued by the account service).
 // Web-standard only (jose + fetch): the edge gateway imports this module too.
 import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { ExpiringCache } from "./cache.ts";
 
 export interface Identity {
   userId: string;
@@ -30,19 +31,14 @@ export interface VerifierOptions {
 }
 
 export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVerifier {
-  const max = opts.cacheSize ?? 10_000;
   const now = opts.now ?? Date.now;
-  // Insertion-ordered Map as a simple FIFO cache keyed by the full token string:
-  // a hit means these exact bytes were verified before, so only expiry needs re-checking.
-  const cache = new Map<string, Identity>();
+  // Keyed by the full token string: a hit means these exact bytes were verified before, so only the
+  // expiry (the entry's lifetime) remains to check.
+  const cache = new ExpiringCache<string, Identity>(opts.cacheSize ?? 10_000, now);
   return {
     async verify(token) {
       const hit = cache.get(token);
-      if (hit) {
-        if (hit.exp * 1000 > now()) return hit;
-        cache.delete(token);
-        throw new InvalidTokenError("access token expired");
-      }
+      if (hit) return hit;
       if (token.length > 4096 || token.split(".").length !== 3)
         throw new InvalidTokenError("malformed access token");
       let payload: Record<string, unknown>;
@@ -63,8 +59,7 @@ export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVer
         throw new InvalidTokenError("invalid access token");
       }
       const identity: Identity = { userId: payload.sub, username: payload.name, exp: payload.exp as number };
-      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-      cache.set(token, identity);
+      cache.set(token, identity, identity.exp * 1000);
       return identity;
     },
   };

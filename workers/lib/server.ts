@@ -25,6 +25,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/
 import { ServerReflection as ReflectionV1 } from "../../proto/gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { clientIpKey } from "./context.ts";
+import { FastUnary } from "./fast-unary.ts";
 import { HealthState, healthRoutes } from "./health.ts";
 import type { Logger } from "./log.ts";
 import { reflectionRoutes } from "./reflection.ts";
@@ -57,9 +58,18 @@ export function clientAddress(
   return peer;
 }
 
+/** The path of an absolute URL, without parsing the whole URL (hot path). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const q = url.indexOf("?", start);
+  return q < 0 ? url.slice(start) : url.slice(start, q);
+}
+
 export class RpcHost {
   readonly health = new HealthState();
   private readonly paths = new Map<string, UniversalHandler>();
+  private readonly fast: FastUnary;
 
   constructor(
     readonly modules: ServiceModule[],
@@ -71,7 +81,9 @@ export class RpcHost {
       acceptCompression: [compressionGzip, compressionBrotli],
     });
     const services = modules.flatMap((m) => m.services);
-    for (const m of modules) m.routes(router);
+    this.fast = new FastUnary(options.interceptors, options.maxRpcBytes);
+    const capturing = this.fast.capture(router);
+    for (const m of modules) m.routes(capturing);
     healthRoutes(this.health)(router);
     reflectionRoutes([...services, Health, ReflectionV1, ReflectionV1alpha])(router);
     for (const h of router.handlers) this.paths.set(h.requestPath, h);
@@ -90,10 +102,14 @@ export class RpcHost {
   /** In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For. */
   fetch = async (req: Request): Promise<Response> => {
     const ip = clientAddress("in-process", req.headers.get("x-forwarded-for"), ["in-process"]);
-    const handler = this.paths.get(new URL(req.url).pathname);
+    const path = pathOf(req.url);
+    const handler = this.paths.get(path);
     if (!handler) return this.plainHttp(req, ip);
+    const values = createContextValues().set(clientIpKey, ip);
+    const fast = await this.fast.handle(path, req, values);
+    if (fast) return fast;
     const uReq = universalServerRequestFromFetch(req, { httpVersion: "1.1" });
-    uReq.contextValues = createContextValues().set(clientIpKey, ip);
+    uReq.contextValues = values;
     return universalServerResponseToFetch(await handler(uReq));
   };
 

@@ -14,7 +14,8 @@ export function bunSqlite(path: string): SqliteDatabase {
   return {
     close: () => db.close(),
     prepare(sql: string): SqliteStatement {
-      const stmt = db.prepare(sql);
+      // query() caches the compiled statement per SQL text; Kysely emits the same text per query shape.
+      const stmt = db.query(sql);
       return {
         reader: stmt.columnNames.length > 0,
         all: (params: Params) => stmt.all(...bind(params)),

@@ -1,0 +1,230 @@
+// `npm run bench`: an authenticated unary call (AccountService/GetUserInfo) through the gateway of the
+// all-in-one filestore, next to a bare Hono hello-world on the same runtime, measured in the same run with
+// wrk (64 connections, HTTP/1.1). Prints req/s, p50/p99 and the ratio to the baseline.
+//
+// Env: BENCH_SECONDS (default 10) per measurement; BENCH_ENFORCE=1 exits 1 when the ratio misses the target.
+// The load generator, the baseline and the system under test each run in their own process: a JavaScript
+// client saturates far below these rates, and sharing an event loop would measure the harness instead.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const SECONDS = Number(process.env.BENCH_SECONDS || 10);
+if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error("BENCH_SECONDS must be a whole number >= 1");
+const WARMUP_SECONDS = 2; // lets the JIT settle and wrk open its connections before we count
+const CONNECTIONS = 64;
+const THREADS = 2;
+const TARGET = 0.3;
+
+const root = join(import.meta.dir, "..");
+const tmp = mkdtempSync(join(tmpdir(), "filestore-bench-"));
+const children: Bun.Subprocess[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class BenchError extends Error {}
+
+function ensureWrk(): void {
+  if (Bun.which("wrk")) return;
+  if (process.getuid?.() !== 0) {
+    throw new BenchError("wrk is not installed and we are not root: run `sudo apt-get install -y wrk` first");
+  }
+  console.log("wrk not found; installing it with apt-get ...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  // The package lists may be missing on a fresh machine: update only when the plain install fails.
+  const sh =
+    "apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk)";
+  const r = Bun.spawnSync(["sh", "-c", sh], { env, stdout: "inherit", stderr: "inherit" });
+  if (!r.success || !Bun.which("wrk")) throw new BenchError("could not install wrk with apt-get");
+}
+
+/** Starts a child with stdout/stderr in files (a full pipe would stall it) and waits for its URL line. */
+async function start(name: string, cmd: string[], env: Record<string, string>, ready: RegExp) {
+  const out = join(tmp, `${name}.out`);
+  const err = join(tmp, `${name}.err`);
+  const [o, e] = [openSync(out, "w"), openSync(err, "w")];
+  const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: o, stderr: e });
+  closeSync(o);
+  closeSync(e);
+  children.push(proc);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const m = ready.exec(readFileSync(out, "utf8"));
+    if (m?.[1]) return { proc, url: m[1], logs: [out, err] };
+    if (proc.exitCode !== null || proc.signalCode !== null) break;
+    await sleep(50);
+  }
+  const tail = (f: string) => readFileSync(f, "utf8").split("\n").slice(-20).join("\n");
+  throw new BenchError(`${name} did not start:\n${tail(out)}\n${tail(err)}`);
+}
+
+/** A Connect unary JSON call through the gateway (setup only, not measured). */
+async function connect(base: string, method: string, body: unknown, token?: string) {
+  const res = await fetch(`${base}/filestore.account.v1.AccountService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new BenchError(`${method} failed: HTTP ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number; // ms
+  p99: number; // ms
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+  raw: string;
+}
+
+const unitMs: Record<string, number> = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+
+function parseWrk(raw: string): WrkResult {
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, "m").exec(raw);
+    return m ? Number(m[1]) * (unitMs[m[2] as string] ?? Number.NaN) : Number.NaN;
+  };
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(raw);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(raw)?.[1] ?? Number.NaN),
+    p50: pct("50"),
+    p99: pct("99"),
+    requests: Number(/(\d+) requests in/.exec(raw)?.[1] ?? 0),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(raw)?.[1] ?? 0),
+    socketErrors: sock ? sock.slice(1).reduce((a, n) => a + Number(n), 0) : 0,
+    raw,
+  };
+}
+
+async function wrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
+  const args = ["wrk", `-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency"];
+  const proc = Bun.spawn([...args, ...(script ? ["-s", script] : []), url], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  children.push(proc);
+  const [raw, errText] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text()];
+  if ((await proc.exited) !== 0) throw new BenchError(`wrk failed:\n${raw}${errText}`);
+  return parseWrk(raw);
+}
+
+async function measure(url: string, script?: string): Promise<WrkResult> {
+  await wrk(url, WARMUP_SECONDS, script);
+  return wrk(url, SECONDS, script);
+}
+
+/** Peak resident set of a process so far (the kernel tracks the high-water mark for us). */
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+async function stopAll(): Promise<void> {
+  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of alive) c.kill("SIGTERM");
+  await Promise.race([Promise.all(alive.map((c) => c.exited)), sleep(5_000)]);
+  for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+async function main(): Promise<number> {
+  ensureWrk();
+  const hono = await start(
+    "hono-hello",
+    [process.execPath, "bench/hono-hello.ts"],
+    { PORT: "0" },
+    /listening on (http:\/\/\S+?)\/?$/m,
+  );
+  const store = await start(
+    "filestore",
+    [process.execPath, "workers/main.ts"],
+    // Port 0: the kernel picks free ports; main.ts prints the URLs it got.
+    { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
+    /web \+ HTTP API\s+(http:\/\/\S+)/,
+  );
+  const health = await fetch(`${store.url}/healthz`);
+  if (!health.ok) throw new BenchError(`gateway /healthz answered ${health.status}`);
+
+  const username = `bench-${Date.now().toString(36)}`;
+  const password = "bench-password-1";
+  await connect(store.url, "Signup", { username, password });
+  const { tokens } = await connect(store.url, "Signin", { username, password });
+  const token: string = tokens?.accessToken;
+  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+  // One checked call first: the benchmark must exercise the real, successful path.
+  const info = await connect(store.url, "GetUserInfo", {}, token);
+  if (info.user?.username !== username) throw new BenchError(`GetUserInfo returned ${JSON.stringify(info)}`);
+
+  const script = join(tmp, "getuserinfo.lua");
+  writeFileSync(
+    script,
+    [
+      'wrk.method = "POST"',
+      'wrk.body = "{}"',
+      'wrk.headers["Content-Type"] = "application/json"',
+      `wrk.headers["Authorization"] = "Bearer ${token}"`,
+      "",
+    ].join("\n"),
+  );
+
+  console.log(
+    `wrk: ${THREADS} threads, ${CONNECTIONS} connections, HTTP/1.1, ${SECONDS}s (+${WARMUP_SECONDS}s warm-up) each`,
+  );
+  const base = await measure(`${hono.url}/`);
+  const rpc = await measure(`${store.url}/filestore.account.v1.AccountService/GetUserInfo`, script);
+  const rss = peakRssMiB(store.proc.pid);
+
+  if (rpc.non2xx > 0 || rpc.socketErrors > 0 || rpc.requests === 0) {
+    console.error(
+      `\n!!! GetUserInfo benchmark had ${rpc.non2xx} non-2xx responses and ${rpc.socketErrors} socket errors`,
+    );
+    console.error("!!! a benchmark of errors is worthless; wrk said:\n");
+    console.error(rpc.raw);
+    return 1;
+  }
+  if (base.non2xx > 0 || base.socketErrors > 0)
+    console.warn("warning: the Hono baseline had errors:\n", base.raw);
+
+  const ratio = rpc.rps / base.rps;
+  const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)}ms`.padStart(9);
+  const row = (name: string, r: WrkResult, ratioText: string, note = "") =>
+    `${name.padEnd(32)}${Math.round(r.rps).toString().padStart(9)}${ms(r.p50)}${ms(r.p99)}${ratioText.padStart(8)}${note}`;
+  console.log();
+  console.log(
+    `${"benchmark".padEnd(32)}${"req/s".padStart(9)}${"p50".padStart(9)}${"p99".padStart(9)}${"ratio".padStart(8)}`,
+  );
+  console.log(row("hono hello (baseline, Bun)", base, "1.00"));
+  const verdict = ratio >= TARGET ? "met" : "MISSED";
+  console.log(
+    row(
+      "GetUserInfo via gateway (aio)",
+      rpc,
+      ratio.toFixed(2),
+      `   target >= ${TARGET.toFixed(2)} (${verdict})`,
+    ),
+  );
+  console.log(`peak RSS filestore: ${Math.round(rss)} MiB`);
+  return process.env.BENCH_ENFORCE === "1" && ratio < TARGET ? 1 : 0;
+}
+
+// Children must not outlive the harness: stop them on Ctrl-C too.
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    interrupted = true;
+    void stopAll().then(() => process.exit(130));
+  });
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  if (!interrupted) console.error(err instanceof BenchError ? `bench: ${err.message}` : err);
+} finally {
+  await stopAll();
+}
+process.exit(code);

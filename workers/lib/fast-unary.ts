@@ -1,0 +1,147 @@
+// A direct path for the common case of a Connect unary call — POST, `application/json` or
+// `application/proto`, uncompressed, no timeout, a small declared body — that skips Connect's generic
+// handler (async iterables, stream adapters, linked abort controllers). It runs the same interceptors and
+// implementation and answers in the Connect wire format; anything else returns undefined and takes the
+// full handler. In-process callers (the all-in-one gateway) use it; it roughly doubles unary throughput.
+import { create, type DescMessage, type DescMethod, type DescService, isMessage } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { createMethodSerializationLookup, getJsonOptions } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+
+type UnaryFn = (req: unknown, ctx: HandlerContext) => unknown;
+type Next = (req: UnaryRequest) => Promise<UnaryResponse>;
+
+interface Entry {
+  method: DescMethod;
+  impl: UnaryFn;
+  serialization: ReturnType<typeof createMethodSerializationLookup>;
+}
+
+export class FastUnary {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly interceptors: Interceptor[],
+    private readonly maxBytes: number,
+  ) {}
+
+  /** A router that registers with `router` and also records every unary implementation for the fast path. */
+  capture(router: ConnectRouter): ConnectRouter {
+    const record = (method: DescMethod, fn: unknown, self: unknown) => {
+      if (method.methodKind !== "unary" || typeof fn !== "function") return;
+      this.entries.set(`/${method.parent.typeName}/${method.name}`, {
+        method,
+        impl: fn.bind(self) as UnaryFn,
+        serialization: createMethodSerializationLookup(method, undefined, getJsonOptions(undefined), {
+          readMaxBytes: this.maxBytes,
+          writeMaxBytes: 0xffffffff,
+        }),
+      });
+    };
+    const wrapper: ConnectRouter = {
+      get handlers() {
+        return router.handlers;
+      },
+      service(desc: DescService, impl: object, options?: object) {
+        for (const m of desc.methods) record(m, (impl as Record<string, unknown>)[m.localName], impl);
+        router.service(desc, impl as never, options);
+        return wrapper;
+      },
+      rpc(method: DescMethod, impl: unknown, options?: object) {
+        record(method, impl, undefined);
+        router.rpc(method as never, impl as never, options);
+        return wrapper;
+      },
+    } as ConnectRouter;
+    return wrapper;
+  }
+
+  /** The response, or undefined when this call needs the full Connect handler. */
+  async handle(path: string, req: Request, values: ContextValues): Promise<Response | undefined> {
+    const entry = this.entries.get(path);
+    if (!entry || req.method !== "POST") return undefined;
+    const contentType = req.headers.get("content-type");
+    const binary = contentType === "application/proto";
+    if (!binary && contentType !== "application/json") return undefined;
+    if (req.headers.has("content-encoding") || req.headers.has("connect-timeout-ms")) return undefined;
+    // Only bodies whose size is declared and allowed; the full handler enforces limits on the rest.
+    const length = Number(req.headers.get("content-length") ?? Number.NaN);
+    if (!(length <= this.maxBytes)) return undefined;
+
+    const { method, impl, serialization } = entry;
+    const responseHeader = new Headers({ "content-type": contentType });
+    const responseTrailer = new Headers();
+    let status = 200;
+    let body: Uint8Array;
+    try {
+      let input: DescMessage;
+      try {
+        input = serialization.getI(binary).parse(new Uint8Array(await req.arrayBuffer())) as never;
+      } catch (err) {
+        throw new ConnectError(
+          `cannot decode the request: ${ConnectError.from(err).rawMessage}`,
+          Code.InvalidArgument,
+        );
+      }
+      const base = {
+        service: method.parent,
+        requestMethod: "POST",
+        url: req.url,
+        signal: req.signal,
+      };
+      let next: Next = async (r) => {
+        const ctx: HandlerContext = {
+          ...base,
+          method,
+          protocolName: "connect",
+          timeoutMs: () => undefined,
+          requestHeader: r.header,
+          responseHeader,
+          responseTrailer,
+          values: r.contextValues,
+        };
+        const out = await impl(r.message, ctx);
+        const message = isMessage(out, method.output) ? out : create(method.output, out as never);
+        return {
+          ...base,
+          stream: false,
+          method,
+          header: responseHeader,
+          trailer: responseTrailer,
+          message,
+        } as UnaryResponse;
+      };
+      for (let i = this.interceptors.length - 1; i >= 0; i--)
+        next = (this.interceptors[i] as Interceptor)(next as never) as Next;
+      const res = await next({
+        ...base,
+        stream: false,
+        method,
+        header: req.headers,
+        contextValues: values,
+        message: input,
+      } as never);
+      if (res.header !== responseHeader) for (const [k, v] of res.header) responseHeader.set(k, v);
+      if (res.trailer !== responseTrailer) for (const [k, v] of res.trailer) responseTrailer.set(k, v);
+      body = serialization.getO(binary).serialize(res.message);
+    } catch (err) {
+      const error = ConnectError.from(err);
+      status = codeToHttpStatus(error.code);
+      responseHeader.set("content-type", "application/json");
+      for (const [k, v] of error.metadata) responseHeader.set(k, v);
+      body = errorToJsonBytes(error, {});
+    }
+    // Connect unary sends trailers as "trailer-" prefixed headers.
+    for (const [k, v] of responseTrailer) responseHeader.append(`trailer-${k}`, v);
+    return new Response(body as Uint8Array<ArrayBuffer>, { status, headers: responseHeader });
+  }
+}
