@@ -65,6 +65,24 @@ export class FastUnary {
     return wrapper;
   }
 
+  /** The request body, refusing more than maxBytes even when no length was declared. */
+  private async readBody(req: Request): Promise<Uint8Array> {
+    if (req.headers.has("content-length") || !req.body) return new Uint8Array(await req.arrayBuffer());
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > this.maxBytes) {
+        throw new ConnectError(
+          `message size ${size} is larger than configured readMaxBytes ${this.maxBytes}`,
+          Code.ResourceExhausted,
+        );
+      }
+      chunks.push(chunk);
+    }
+    return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+  }
+
   /** The response, or undefined when this call needs the full Connect handler. */
   async handle(path: string, req: Request, values: ContextValues): Promise<Response | undefined> {
     const entry = this.entries.get(path);
@@ -73,9 +91,8 @@ export class FastUnary {
     const binary = contentType === "application/proto";
     if (!binary && contentType !== "application/json") return undefined;
     if (req.headers.has("content-encoding") || req.headers.has("connect-timeout-ms")) return undefined;
-    // Only bodies whose size is declared and allowed; the full handler enforces limits on the rest.
-    const length = Number(req.headers.get("content-length") ?? Number.NaN);
-    if (!(length <= this.maxBytes)) return undefined;
+    // A declared oversized body gets the full handler's refusal without being read.
+    if (Number(req.headers.get("content-length")) > this.maxBytes) return undefined;
 
     const { method, impl, serialization } = entry;
     const responseHeader = new Headers({ "content-type": contentType });
@@ -85,8 +102,9 @@ export class FastUnary {
     try {
       let input: DescMessage;
       try {
-        input = serialization.getI(binary).parse(new Uint8Array(await req.arrayBuffer())) as never;
+        input = serialization.getI(binary).parse(await this.readBody(req)) as never;
       } catch (err) {
+        if (err instanceof ConnectError && err.code === Code.ResourceExhausted) throw err;
         throw new ConnectError(
           `cannot decode the request: ${ConnectError.from(err).rawMessage}`,
           Code.InvalidArgument,
