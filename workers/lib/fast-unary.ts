@@ -65,9 +65,9 @@ export class FastUnary {
     return wrapper;
   }
 
-  /** The request body, refusing more than maxBytes even when no length was declared. */
-  private async readBody(req: Request): Promise<Uint8Array> {
-    if (req.headers.has("content-length") || !req.body) return new Uint8Array(await req.arrayBuffer());
+  /** A body of undeclared length, refusing more than maxBytes. */
+  private async readUndeclared(req: Request): Promise<Uint8Array> {
+    if (!req.body) return new Uint8Array(0);
     const chunks: Uint8Array[] = [];
     let size = 0;
     for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
@@ -102,7 +102,10 @@ export class FastUnary {
     try {
       let input: DescMessage;
       try {
-        input = serialization.getI(binary).parse(await this.readBody(req)) as never;
+        const bytes = req.headers.has("content-length")
+          ? new Uint8Array(await req.arrayBuffer())
+          : await this.readUndeclared(req);
+        input = serialization.getI(binary).parse(bytes) as never;
       } catch (err) {
         if (err instanceof ConnectError && err.code === Code.ResourceExhausted) throw err;
         throw new ConnectError(
