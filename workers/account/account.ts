@@ -1,8 +1,14 @@
 // Account logic: plain functions over injected dependencies (MetaService client, key, limiter, clock).
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT } from "jose";
-import type { TokenPair, User } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import {
+  type GetUserInfoResponse,
+  GetUserInfoResponseSchema,
+  type TokenPair,
+  type User,
+} from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import type { MetaService, UserRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../lib/access-token.ts";
 import type { ExpiringCache } from "../lib/cache.ts";
@@ -24,8 +30,11 @@ export interface AccountDeps {
   refreshTtlSeconds: number;
   signinLimit: { perUser: number; perClient: number; windowSeconds: number };
   now: () => number;
-  /** Profiles served by GetUserInfo for up to USER_CACHE_MS (hot for UIs that ask often). */
-  userCache?: ExpiringCache<string, User>;
+  /**
+   * GetUserInfo answers kept for up to USER_CACHE_MS (UIs ask often). The same response object is
+   * returned while cached, so the RPC layer encodes it once (see FastUnary).
+   */
+  userCache?: ExpiringCache<string, GetUserInfoResponse>;
 }
 
 /** How stale GetUserInfo may be; an access token outlives a deleted account far longer anyway. */
@@ -195,13 +204,13 @@ export async function signout(deps: AccountDeps, refreshToken: string): Promise<
   if (!revoked) throw unauthenticated("refresh token is invalid or expired");
 }
 
-export async function userInfo(deps: AccountDeps, who: Identity): Promise<User> {
+export async function userInfo(deps: AccountDeps, who: Identity): Promise<GetUserInfoResponse> {
   const cached = deps.userCache?.get(who.userId);
   if (cached) return cached;
   try {
     const { user } = await deps.meta.getUser({ key: { case: "id", value: who.userId } });
     if (user) {
-      const out = toUser(user);
+      const out = create(GetUserInfoResponseSchema, { user: toUser(user) });
       deps.userCache?.set(who.userId, out, deps.now() + USER_CACHE_MS);
       return out;
     }

@@ -26,7 +26,7 @@ export function accountModule(deps: account.AccountDeps): ServiceModule {
           return {};
         },
         async getUserInfo(_req, ctx) {
-          return { user: await account.userInfo(deps, requireIdentity(ctx)) };
+          return account.userInfo(deps, requireIdentity(ctx));
         },
       });
     },

@@ -1,8 +1,12 @@
 // The direct unary path must answer exactly like Connect's own handler. Each request is sent twice: as is
 // (fast path) and with a Connect-Timeout-Ms header, which sends it through the full handler.
 import { describe, expect, test } from "bun:test";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
-import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import {
+  AccountService,
+  GetUserInfoResponseSchema,
+} from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { FastUnary } from "./fast-unary.ts";
 import { errorInterceptor } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
@@ -137,4 +141,28 @@ describe("which calls take the fast path", () => {
     const declared = req({ "content-length": "2000" }, "x".repeat(2000));
     expect(await fast.handle(path, declared, values)).toBeUndefined();
   });
+});
+
+test("a cached response message is encoded once and every answer carries it whole", async () => {
+  const fast = new FastUnary([], 1024);
+  const cached = create(GetUserInfoResponseSchema, { user: { id: "u1", username: "alice" } });
+  fast.capture(createConnectRouter()).service(AccountService, { getUserInfo: () => cached });
+  const call = async (type: string) => {
+    const res = await fast.handle(
+      "/filestore.account.v1.AccountService/GetUserInfo",
+      new Request("http://x/filestore.account.v1.AccountService/GetUserInfo", {
+        method: "POST",
+        headers: { "content-type": type },
+        body: type === "application/json" ? "{}" : "",
+      }),
+      createContextValues(),
+    );
+    return new Uint8Array(await (res as Response).arrayBuffer());
+  };
+  const first = await call("application/json");
+  expect(JSON.parse(new TextDecoder().decode(first))).toEqual({ user: { id: "u1", username: "alice" } });
+  for (let i = 0; i < 3; i++) expect(await call("application/json")).toEqual(first);
+  const binary = await call("application/proto");
+  expect(fromBinary(GetUserInfoResponseSchema, binary).user?.username).toBe("alice");
+  expect(await call("application/proto")).toEqual(binary);
 });

@@ -28,6 +28,12 @@ interface Entry {
 
 export class FastUnary {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Encodings of response messages already sent. A handler that answers from a cache returns the same
+   * message object again and gets the same bytes without re-encoding (JSON encoding is the costliest step
+   * of a small call). Handlers treat a message as immutable once returned, as shared cached values must be.
+   */
+  private readonly encoded = new WeakMap<object, { json?: Uint8Array; binary?: Uint8Array }>();
 
   constructor(
     private readonly interceptors: Interceptor[],
@@ -63,6 +69,18 @@ export class FastUnary {
       },
     } as ConnectRouter;
     return wrapper;
+  }
+
+  private encode(message: object, binary: boolean, serialization: Entry["serialization"]): Uint8Array {
+    const memo = this.encoded.get(message) ?? {};
+    const key = binary ? "binary" : "json";
+    let bytes = memo[key];
+    if (!bytes) {
+      bytes = serialization.getO(binary).serialize(message as never);
+      memo[key] = bytes;
+      this.encoded.set(message, memo);
+    }
+    return bytes;
   }
 
   /** A body of undeclared length, refusing more than maxBytes. */
@@ -153,7 +171,7 @@ export class FastUnary {
       } as never);
       if (res.header !== responseHeader) for (const [k, v] of res.header) responseHeader.set(k, v);
       if (res.trailer !== responseTrailer) for (const [k, v] of res.trailer) responseTrailer.set(k, v);
-      body = serialization.getO(binary).serialize(res.message);
+      body = this.encode(res.message, binary, serialization);
     } catch (err) {
       const error = ConnectError.from(err);
       status = codeToHttpStatus(error.code);
