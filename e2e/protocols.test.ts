@@ -86,6 +86,9 @@ describe(`protocols on one worker port (${process.env.FILESTORE_TEST_MODE ?? "al
       `${stack.accountUrl}/${ACCOUNT}/GetUserInfo`,
     );
     expect(JSON.parse(alpha.stdout).user.username).toBe(user.username);
+    // Exactly as a user types it: default protocol (Connect), no flags.
+    const plain = await buf("--list-methods", stack.accountUrl);
+    expect(plain.stdout).toContain(`${ACCOUNT}/GetUserInfo`);
     const services = await buf(
       "--protocol",
       "grpc",
