@@ -23,8 +23,75 @@ export interface RefreshTokensTable {
   revoked_at: number | null;
 }
 
+/** "ready": readable and linkable; "deleting": claimed by garbage collection, never linked again. */
+export type BlobState = "ready" | "deleting";
+
+export interface BlobsTable {
+  sha256: string;
+  sha1: string;
+  size: number;
+  backend: string;
+  /** Where the backend keeps the bytes (a relative path or an object key). */
+  location: string;
+  state: BlobState;
+  /** Number of file rows (active or in the trash) that reference this content. */
+  refcount: number;
+  created_at: number;
+  /** When refcount last dropped to 0; garbage collection waits a grace period after it. */
+  unreferenced_at: number | null;
+}
+
+export type FileKind = "file" | "folder";
+export type FileStatus = "active" | "trashed";
+
+export interface FilesTable {
+  id: string;
+  owner_id: string;
+  /** Folder id, or "" for the root. */
+  parent_id: string;
+  name: string;
+  kind: FileKind;
+  blob_sha256: string | null;
+  size: number;
+  status: FileStatus;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export type UploadState = "open" | "completing" | "completed" | "aborted";
+
+export interface UploadSessionsTable {
+  id: string;
+  owner_id: string;
+  parent_id: string;
+  name: string;
+  size: number;
+  sha256: string | null;
+  sha1: string | null;
+  part_size: number;
+  part_count: number;
+  backend: string;
+  state: UploadState;
+  file_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface UploadPartsTable {
+  session_id: string;
+  part_number: number;
+  size: number;
+  sha256: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  blobs: BlobsTable;
+  files: FilesTable;
+  upload_sessions: UploadSessionsTable;
+  upload_parts: UploadPartsTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

@@ -1,7 +1,9 @@
 // Ordered migrations. Add a file "NNNN_name.ts" and list it here; never edit a published one.
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_users_and_tokens.ts";
+import * as m0002 from "./0002_blobs_files_uploads.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
+  "0002_blobs_files_uploads": m0002,
 };

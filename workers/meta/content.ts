@@ -1,0 +1,185 @@
+// Content and names: blob rows (one per distinct SHA-256, reference-counted) and the file rows that name
+// them. Linking and garbage collection both go through conditional updates of the blob row, so a blob
+// claimed for deletion is never linked again and a linked blob is never claimed.
+import type { Db } from "../lib/db/database.ts";
+import { isUniqueViolation } from "../lib/db/database.ts";
+import type { BlobsTable, FilesTable } from "../lib/db/schema.ts";
+
+export type BlobRow = BlobsTable;
+export type FileRow = FilesTable;
+
+/** The content is being garbage-collected right now: store the bytes again as new content. */
+export class BlobBusyError extends Error {}
+export class BlobNotFoundError extends Error {}
+export class FileNotFoundError extends Error {}
+
+export interface NewBlob {
+  sha256: string;
+  sha1: string;
+  size: number;
+  backend: string;
+  location: string;
+}
+
+export interface NewFile {
+  ownerId: string;
+  parentId: string;
+  name: string;
+}
+
+const num = <T extends { size: number }>(r: T): T => ({ ...r, size: Number(r.size) });
+
+function fileRow(f: NewFile, blob: { sha256: string; size: number }, now: number): FileRow {
+  return {
+    id: crypto.randomUUID(),
+    owner_id: f.ownerId,
+    parent_id: f.parentId,
+    name: f.name,
+    kind: "file",
+    blob_sha256: blob.sha256,
+    size: blob.size,
+    status: "active",
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+  };
+}
+
+/** Adds one reference to a ready blob; false when there is no ready blob with that hash. */
+async function reference(db: Db, sha256: string): Promise<boolean> {
+  const res = await db
+    .updateTable("blobs")
+    .set((eb) => ({ refcount: eb("refcount", "+", 1), unreferenced_at: null }))
+    .where("sha256", "=", sha256)
+    .where("state", "=", "ready")
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
+ * Records a file for freshly stored content in one transaction. When the content was already known, the
+ * existing blob gains a reference and `duplicateOf` names its location: the caller then drops its copy
+ * (unless it is the same location, as with content-addressed local paths).
+ */
+export async function addFileWithContent(
+  db: Db,
+  file: NewFile,
+  blob: NewBlob,
+  now: number,
+): Promise<{ file: FileRow; duplicateOf?: string }> {
+  return db.transaction().execute(async (tx) => {
+    let duplicateOf: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (await reference(tx, blob.sha256)) {
+        const existing = await tx
+          .selectFrom("blobs")
+          .select("location")
+          .where("sha256", "=", blob.sha256)
+          .executeTakeFirstOrThrow();
+        duplicateOf = existing.location;
+        break;
+      }
+      const state = await tx
+        .selectFrom("blobs")
+        .select("state")
+        .where("sha256", "=", blob.sha256)
+        .executeTakeFirst();
+      if (state) throw new BlobBusyError(blob.sha256);
+      try {
+        await tx
+          .insertInto("blobs")
+          .values({ ...blob, state: "ready", refcount: 1, created_at: now, unreferenced_at: null })
+          .execute();
+        break;
+      } catch (err) {
+        // Someone inserted the same content concurrently: reference theirs instead.
+        if (!isUniqueViolation(err) || attempt > 0) throw err;
+      }
+    }
+    const row = fileRow(file, blob, now);
+    await tx.insertInto("files").values(row).execute();
+    return { file: row, duplicateOf };
+  });
+}
+
+/** Names existing content for a user (instant upload, after proof of possession). */
+export async function addFileForExistingBlob(
+  db: Db,
+  file: NewFile,
+  sha256: string,
+  now: number,
+): Promise<FileRow> {
+  return db.transaction().execute(async (tx) => {
+    if (!(await reference(tx, sha256))) throw new BlobNotFoundError(sha256);
+    const blob = await tx
+      .selectFrom("blobs")
+      .select(["sha256", "size"])
+      .where("sha256", "=", sha256)
+      .executeTakeFirstOrThrow();
+    const row = fileRow(file, num(blob), now);
+    await tx.insertInto("files").values(row).execute();
+    return row;
+  });
+}
+
+/** Removes a file row for good and drops its reference; the last reference starts the GC grace period. */
+export async function purgeFile(db: Db, ownerId: string, fileId: string, now: number): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const file = await tx
+      .selectFrom("files")
+      .select(["blob_sha256"])
+      .where("id", "=", fileId)
+      .where("owner_id", "=", ownerId)
+      .executeTakeFirst();
+    if (!file) throw new FileNotFoundError(fileId);
+    await tx.deleteFrom("files").where("id", "=", fileId).execute();
+    if (file.blob_sha256) {
+      await tx
+        .updateTable("blobs")
+        // unreferenced_at first: MySQL evaluates assignments left to right with updated values.
+        .set((eb) => ({
+          unreferenced_at: eb.case().when("refcount", "=", 1).then(now).else(eb.ref("unreferenced_at")).end(),
+          refcount: eb("refcount", "-", 1),
+        }))
+        .where("sha256", "=", file.blob_sha256)
+        .execute();
+    }
+  });
+}
+
+export async function findBlob(db: Db, sha256: string): Promise<BlobRow | undefined> {
+  const row = await db.selectFrom("blobs").selectAll().where("sha256", "=", sha256).executeTakeFirst();
+  return row && { ...num(row), refcount: Number(row.refcount) };
+}
+
+/**
+ * Claims unreferenced blobs whose grace period is over for deletion. A claimed blob is never linked
+ * again; delete its bytes, then forgetBlob().
+ */
+export async function claimGarbage(db: Db, now: number, graceMs: number, limit = 100): Promise<BlobRow[]> {
+  const candidates = await db
+    .selectFrom("blobs")
+    .selectAll()
+    .where("refcount", "=", 0)
+    .where("state", "=", "ready")
+    .where("unreferenced_at", "<=", now - graceMs)
+    .limit(limit)
+    .execute();
+  const claimed: BlobRow[] = [];
+  for (const b of candidates) {
+    const res = await db
+      .updateTable("blobs")
+      .set({ state: "deleting" })
+      .where("sha256", "=", b.sha256)
+      .where("refcount", "=", 0)
+      .where("state", "=", "ready")
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 1) claimed.push({ ...num(b), state: "deleting" });
+  }
+  return claimed;
+}
+
+/** Drops the row of a blob whose bytes were deleted. */
+export async function forgetBlob(db: Db, sha256: string): Promise<void> {
+  await db.deleteFrom("blobs").where("sha256", "=", sha256).where("state", "=", "deleting").execute();
+}
