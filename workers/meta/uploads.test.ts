@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Db } from "../lib/db/database.ts";
+import { testDatabases } from "../lib/db/testing.ts";
+import * as store from "./store.ts";
+import * as uploads from "./uploads.ts";
+
+const MiB = 1024 * 1024;
+
+describe("part sizing", () => {
+  test.each([
+    [0, 5 * MiB, 1],
+    [1, 5 * MiB, 1],
+    [5 * MiB, 5 * MiB, 1],
+    [5 * MiB + 1, 5 * MiB, 2],
+    [1024 * MiB, 5 * MiB, 205],
+    [100 * 1024 * MiB, 11 * MiB, 9310],
+    [5 * 1024 * 1024 * MiB, 525 * MiB, 9987],
+  ])("%d bytes → parts of %d, %d parts (never more than 10 000)", (size, partSize, count) => {
+    expect(uploads.partSizeFor(size)).toBe(partSize);
+    expect(uploads.partCountFor(size, partSize)).toBe(count);
+    expect(count).toBeLessThanOrEqual(uploads.MAX_PARTS);
+  });
+});
+
+for (const target of testDatabases()) {
+  describe(`upload sessions on ${target.dialect}`, () => {
+    let db: Db;
+    let drop: () => Promise<void>;
+    let alice: string;
+    let bob: string;
+    let k = 0;
+    beforeAll(async () => {
+      ({ db, drop } = await target.open());
+      alice = (await store.createUser(db, "alice", "x", 0)).id;
+      bob = (await store.createUser(db, "bob", "x", 0)).id;
+    });
+    afterAll(() => drop());
+
+    const session = (ownerId: string, expiresAt = 1_000_000): uploads.SessionRow => ({
+      id: `sess${(++k).toString().padStart(20, "0")}`,
+      owner_id: ownerId,
+      parent_id: "",
+      name: "big.bin",
+      size: 12 * MiB,
+      sha256: null,
+      sha1: null,
+      part_size: 5 * MiB,
+      part_count: 3,
+      backend: "local",
+      state: "open",
+      file_id: null,
+      created_at: 0,
+      expires_at: expiresAt,
+    });
+    const part = (sessionId: string, n: number, sha = "a") => ({
+      session_id: sessionId,
+      part_number: n,
+      size: 5 * MiB,
+      sha256: sha.repeat(64),
+      created_at: 1,
+    });
+
+    test("a session belongs to its owner only", async () => {
+      const s = await uploads.createSession(db, session(alice));
+      expect((await uploads.findSession(db, s.id, alice))?.id).toBe(s.id);
+      expect(await uploads.findSession(db, s.id, bob)).toBeUndefined();
+    });
+
+    test("parts in any order, re-sent parts replace, listed in order", async () => {
+      const s = await uploads.createSession(db, session(alice));
+      for (const n of [3, 1, 2]) expect(await uploads.recordPart(db, part(s.id, n), 5)).toBe(true);
+      expect(await uploads.recordPart(db, part(s.id, 2, "b"), 6)).toBe(true);
+      const parts = await uploads.listParts(db, s.id);
+      expect(parts.map((p) => p.part_number)).toEqual([1, 2, 3]);
+      expect(parts[1]?.sha256).toBe("b".repeat(64));
+    });
+
+    test("completion happens once; a failed one can be retried; completed sessions take no parts", async () => {
+      const s = await uploads.createSession(db, session(alice));
+      expect(await uploads.beginCompletion(db, s.id, 5)).toBe(true);
+      expect(await uploads.beginCompletion(db, s.id, 5)).toBe(false);
+      await uploads.reopen(db, s.id);
+      expect(await uploads.beginCompletion(db, s.id, 6)).toBe(true);
+      await uploads.markCompleted(db, s.id, "file-1");
+      const done = await uploads.findSession(db, s.id, alice);
+      expect([done?.state, done?.file_id]).toEqual(["completed", "file-1"]);
+      expect(await uploads.recordPart(db, part(s.id, 1), 7)).toBe(false);
+      expect(await uploads.abortSession(db, s.id)).toBe(false);
+    });
+
+    test("expired sessions take no parts, cannot complete, and are found by the sweeper", async () => {
+      const s = await uploads.createSession(db, session(alice, 100));
+      expect(await uploads.recordPart(db, part(s.id, 1), 100)).toBe(false);
+      expect(await uploads.beginCompletion(db, s.id, 100)).toBe(false);
+      expect((await uploads.expiredSessions(db, 100)).map((x) => x.id)).toContain(s.id);
+      await uploads.deleteSession(db, s.id);
+      expect(await uploads.findSession(db, s.id, alice)).toBeUndefined();
+    });
+
+    test("abort: aborted sessions take no parts and are swept", async () => {
+      const s = await uploads.createSession(db, session(alice));
+      await uploads.recordPart(db, part(s.id, 1), 5);
+      expect(await uploads.abortSession(db, s.id)).toBe(true);
+      expect(await uploads.recordPart(db, part(s.id, 2), 6)).toBe(false);
+      expect((await uploads.expiredSessions(db, 2_000_000)).map((x) => x.id)).toContain(s.id);
+    });
+  });
+}

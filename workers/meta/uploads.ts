@@ -1,0 +1,141 @@
+// Resumable upload sessions and their parts. The session row is the single source of truth: any replica
+// of the upload service can resume, complete or abort it after a restart.
+import type { Db } from "../lib/db/database.ts";
+import { isUniqueViolation } from "../lib/db/database.ts";
+import type { UploadPartsTable, UploadSessionsTable } from "../lib/db/schema.ts";
+
+export type SessionRow = UploadSessionsTable;
+export type PartRow = UploadPartsTable;
+
+export const MAX_PARTS = 10_000;
+
+/** The part size for a file: at least `minPartSize`, grown in whole MiB so no upload needs more than 10 000 parts. */
+export function partSizeFor(size: number, minPartSize = 5 * 1024 * 1024): number {
+  const mib = 1024 * 1024;
+  return Math.max(minPartSize, Math.ceil(size / MAX_PARTS / mib) * mib);
+}
+
+export const partCountFor = (size: number, partSize: number) => Math.max(1, Math.ceil(size / partSize));
+
+const nums = (s: SessionRow): SessionRow => ({
+  ...s,
+  size: Number(s.size),
+  part_size: Number(s.part_size),
+  part_count: Number(s.part_count),
+  created_at: Number(s.created_at),
+  expires_at: Number(s.expires_at),
+});
+
+export async function createSession(db: Db, row: SessionRow): Promise<SessionRow> {
+  await db.insertInto("upload_sessions").values(row).execute();
+  return row;
+}
+
+/** The session if it exists and belongs to `ownerId`. */
+export async function findSession(db: Db, id: string, ownerId: string): Promise<SessionRow | undefined> {
+  const row = await db
+    .selectFrom("upload_sessions")
+    .selectAll()
+    .where("id", "=", id)
+    .where("owner_id", "=", ownerId)
+    .executeTakeFirst();
+  return row && nums(row);
+}
+
+/** Records (or replaces, when re-sent) a received part of an open session; false when the session is not open. */
+export async function recordPart(db: Db, part: PartRow, now: number): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const open = await tx
+      .selectFrom("upload_sessions")
+      .select("id")
+      .where("id", "=", part.session_id)
+      .where("state", "=", "open")
+      .where("expires_at", ">", now)
+      .executeTakeFirst();
+    if (!open) return false;
+    try {
+      await tx.insertInto("upload_parts").values(part).execute();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      await tx
+        .updateTable("upload_parts")
+        .set({ size: part.size, sha256: part.sha256, created_at: part.created_at })
+        .where("session_id", "=", part.session_id)
+        .where("part_number", "=", part.part_number)
+        .execute();
+    }
+    return true;
+  });
+}
+
+export async function listParts(db: Db, sessionId: string): Promise<PartRow[]> {
+  const rows = await db
+    .selectFrom("upload_parts")
+    .selectAll()
+    .where("session_id", "=", sessionId)
+    .orderBy("part_number")
+    .execute();
+  return rows.map((r) => ({ ...r, size: Number(r.size), part_number: Number(r.part_number) }));
+}
+
+/** Moves an open session to "completing"; false when it is not open (completing twice, aborted, expired). */
+export async function beginCompletion(db: Db, id: string, now: number): Promise<boolean> {
+  const res = await db
+    .updateTable("upload_sessions")
+    .set({ state: "completing" })
+    .where("id", "=", id)
+    .where("state", "=", "open")
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** A completion that failed verification returns the session to "open" so the client can fix parts. */
+export async function reopen(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable("upload_sessions")
+    .set({ state: "open" })
+    .where("id", "=", id)
+    .where("state", "=", "completing")
+    .execute();
+}
+
+export async function markCompleted(db: Db, id: string, fileId: string): Promise<void> {
+  await db
+    .updateTable("upload_sessions")
+    .set({ state: "completed", file_id: fileId })
+    .where("id", "=", id)
+    .where("state", "=", "completing")
+    .execute();
+}
+
+/** Marks an unfinished session aborted; false when it was already completed or gone. */
+export async function abortSession(db: Db, id: string): Promise<boolean> {
+  const res = await db
+    .updateTable("upload_sessions")
+    .set({ state: "aborted" })
+    .where("id", "=", id)
+    .where("state", "in", ["open", "completing"])
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Sessions past their expiry that were never completed (the sweeper removes their parts). */
+export async function expiredSessions(db: Db, now: number, limit = 100): Promise<SessionRow[]> {
+  const rows = await db
+    .selectFrom("upload_sessions")
+    .selectAll()
+    .where("state", "in", ["open", "completing", "aborted"])
+    .where("expires_at", "<=", now)
+    .limit(limit)
+    .execute();
+  return rows.map(nums);
+}
+
+/** Removes a session and its part rows (after its part bytes were deleted). */
+export async function deleteSession(db: Db, id: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom("upload_parts").where("session_id", "=", id).execute();
+    await tx.deleteFrom("upload_sessions").where("id", "=", id).execute();
+  });
+}
