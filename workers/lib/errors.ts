@@ -7,3 +7,4 @@ export const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unaut
 export const permissionDenied = (msg: string) => new ConnectError(msg, Code.PermissionDenied);
 export const failedPrecondition = (msg: string) => new ConnectError(msg, Code.FailedPrecondition);
 export const resourceExhausted = (msg: string) => new ConnectError(msg, Code.ResourceExhausted);
+export const aborted = (msg: string) => new ConnectError(msg, Code.Aborted);

@@ -1,11 +1,23 @@
 // filestore.meta.v1.MetaService over the store functions.
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import {
+  MetaService,
+  TransitionUploadSessionRequest_Transition,
+} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Db } from "../lib/db/database.ts";
-import { alreadyExists, invalidArgument, notFound, unauthenticated } from "../lib/errors.ts";
+import {
+  aborted,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  unauthenticated,
+} from "../lib/errors.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import * as content from "./content.ts";
 import * as store from "./store.ts";
+import * as uploads from "./uploads.ts";
 
 const hex64 = /^[0-9a-f]{64}$/;
 
@@ -18,6 +30,64 @@ function userRecord(u: store.UserRow) {
     lastActiveAt: timestampFromMs(u.last_active_at),
   };
 }
+
+function hex(value: string, length: 40 | 64, field: string): string {
+  if (value.length !== length || !/^[0-9a-f]+$/.test(value)) {
+    throw invalidArgument(`${field} must be ${length} lower-case hex characters`);
+  }
+  return value;
+}
+
+function size(value: bigint): number {
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER))
+    throw invalidArgument("sizes must be between 0 and 2^53");
+  return Number(value);
+}
+
+function newFile(f: { ownerId: string; parentId: string; name: string } | undefined): content.NewFile {
+  if (!f?.ownerId || !f.name) throw invalidArgument("file.owner_id and file.name are required");
+  return { ownerId: f.ownerId, parentId: f.parentId, name: f.name };
+}
+
+const blobRecord = (b: content.BlobRow) => ({
+  sha256: b.sha256,
+  sha1: b.sha1,
+  size: BigInt(b.size),
+  backend: b.backend,
+  location: b.location,
+  state: b.state,
+  refcount: b.refcount,
+});
+
+const fileRecord = (f: content.FileRow) => ({
+  id: f.id,
+  ownerId: f.owner_id,
+  parentId: f.parent_id,
+  name: f.name,
+  kind: f.kind,
+  blobSha256: f.blob_sha256 ?? "",
+  size: BigInt(f.size),
+  status: f.status,
+  createdAt: timestampFromMs(Number(f.created_at)),
+  updatedAt: timestampFromMs(Number(f.updated_at)),
+});
+
+const sessionRecord = (s: uploads.SessionRow) => ({
+  id: s.id,
+  ownerId: s.owner_id,
+  parentId: s.parent_id,
+  name: s.name,
+  size: BigInt(s.size),
+  sha256: s.sha256 ?? "",
+  sha1: s.sha1 ?? "",
+  partSize: BigInt(s.part_size),
+  partCount: s.part_count,
+  backend: s.backend,
+  state: s.state,
+  fileId: s.file_id ?? "",
+  createdAt: timestampFromMs(s.created_at),
+  expiresAt: timestampFromMs(s.expires_at),
+});
 
 function tokenHash(value: string, field = "token_hash"): string {
   if (!hex64.test(value)) throw invalidArgument(`${field} must be 64 lower-case hex characters`);
@@ -93,6 +163,166 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         },
         async revokeRefreshToken(req) {
           return { revoked: await store.revokeRefreshToken(db, tokenHash(req.tokenHash), now()) };
+        },
+
+        async addFileWithContent(req) {
+          const file = newFile(req.file);
+          const b = req.blob;
+          if (!b?.location || !b.backend)
+            throw invalidArgument("blob.location and blob.backend are required");
+          try {
+            const res = await content.addFileWithContent(
+              db,
+              file,
+              {
+                sha256: hex(b.sha256, 64, "blob.sha256"),
+                sha1: hex(b.sha1, 40, "blob.sha1"),
+                size: size(b.size),
+                backend: b.backend,
+                location: b.location,
+              },
+              now(),
+            );
+            return { file: fileRecord(res.file), duplicateOf: res.duplicateOf ?? "" };
+          } catch (err) {
+            if (err instanceof content.BlobBusyError)
+              throw aborted("this content is being deleted; store it again");
+            throw err;
+          }
+        },
+        async addFileForExistingBlob(req) {
+          try {
+            return {
+              file: fileRecord(
+                await content.addFileForExistingBlob(
+                  db,
+                  newFile(req.file),
+                  hex(req.sha256, 64, "sha256"),
+                  now(),
+                ),
+              ),
+            };
+          } catch (err) {
+            if (err instanceof content.BlobNotFoundError) throw notFound("no stored content has this hash");
+            throw err;
+          }
+        },
+        async getBlob(req) {
+          const blob = await content.findBlob(db, hex(req.sha256, 64, "sha256"));
+          if (!blob) throw notFound("no stored content has this hash");
+          return { blob: blobRecord(blob) };
+        },
+        async purgeFile(req) {
+          if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");
+          try {
+            await content.purgeFile(db, req.ownerId, req.fileId, now());
+          } catch (err) {
+            if (err instanceof content.FileNotFoundError) throw notFound("no such file");
+            throw err;
+          }
+          return {};
+        },
+        async claimGarbage(req) {
+          const blobs = await content.claimGarbage(
+            db,
+            now(),
+            Number(req.graceMs),
+            req.limit > 0 ? Math.min(req.limit, 1000) : 100,
+          );
+          return { blobs: blobs.map(blobRecord) };
+        },
+        async forgetBlob(req) {
+          await content.forgetBlob(db, hex(req.sha256, 64, "sha256"));
+          return {};
+        },
+
+        async createUploadSession(req) {
+          const s = req.session;
+          if (!s?.id || !s.ownerId || !s.name || !s.backend || !s.expiresAt) {
+            throw invalidArgument("session id, owner_id, name, backend and expires_at are required");
+          }
+          const row = await uploads.createSession(db, {
+            id: s.id,
+            owner_id: s.ownerId,
+            parent_id: s.parentId,
+            name: s.name,
+            size: size(s.size),
+            sha256: s.sha256 ? hex(s.sha256, 64, "sha256") : null,
+            sha1: s.sha1 ? hex(s.sha1, 40, "sha1") : null,
+            part_size: size(s.partSize),
+            part_count: s.partCount,
+            backend: s.backend,
+            state: "open",
+            file_id: null,
+            created_at: now(),
+            expires_at: timestampDate(s.expiresAt).getTime(),
+          });
+          return { session: sessionRecord(row) };
+        },
+        async getUploadSession(req) {
+          const row = await uploads.findSession(db, req.id, req.ownerId);
+          if (!row) throw notFound("no such upload session");
+          return { session: sessionRecord(row) };
+        },
+        async recordUploadPart(req) {
+          const p = req.part;
+          if (!p?.sessionId || p.partNumber < 1 || p.partNumber > uploads.MAX_PARTS) {
+            throw invalidArgument(
+              `session_id and a part_number between 1 and ${uploads.MAX_PARTS} are required`,
+            );
+          }
+          const ok = await uploads.recordPart(
+            db,
+            {
+              session_id: p.sessionId,
+              part_number: p.partNumber,
+              size: size(p.size),
+              sha256: hex(p.sha256, 64, "sha256"),
+              created_at: now(),
+            },
+            now(),
+          );
+          if (!ok) throw failedPrecondition("the upload session is not open (completed, aborted or expired)");
+          return {};
+        },
+        async listUploadParts(req) {
+          const parts = await uploads.listParts(db, req.sessionId);
+          return {
+            parts: parts.map((p) => ({
+              sessionId: p.session_id,
+              partNumber: p.part_number,
+              size: BigInt(p.size),
+              sha256: p.sha256,
+            })),
+          };
+        },
+        async transitionUploadSession(req) {
+          const T = TransitionUploadSessionRequest_Transition;
+          switch (req.transition) {
+            case T.BEGIN_COMPLETION:
+              return { done: await uploads.beginCompletion(db, req.id, now()) };
+            case T.REOPEN:
+              return { done: await uploads.reopen(db, req.id) };
+            case T.COMPLETE:
+              if (!req.fileId) throw invalidArgument("file_id is required to complete");
+              return { done: await uploads.markCompleted(db, req.id, req.fileId) };
+            case T.ABORT:
+              return { done: await uploads.abortSession(db, req.id) };
+            default:
+              throw invalidArgument("transition is required");
+          }
+        },
+        async listExpiredUploadSessions(req) {
+          const rows = await uploads.expiredSessions(
+            db,
+            now(),
+            req.limit > 0 ? Math.min(req.limit, 1000) : 100,
+          );
+          return { sessions: rows.map(sessionRecord) };
+        },
+        async deleteUploadSession(req) {
+          await uploads.deleteSession(db, req.id);
+          return {};
         },
       });
     },

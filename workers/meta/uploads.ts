@@ -91,22 +91,24 @@ export async function beginCompletion(db: Db, id: string, now: number): Promise<
 }
 
 /** A completion that failed verification returns the session to "open" so the client can fix parts. */
-export async function reopen(db: Db, id: string): Promise<void> {
-  await db
+export async function reopen(db: Db, id: string): Promise<boolean> {
+  const res = await db
     .updateTable("upload_sessions")
     .set({ state: "open" })
     .where("id", "=", id)
     .where("state", "=", "completing")
-    .execute();
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
 }
 
-export async function markCompleted(db: Db, id: string, fileId: string): Promise<void> {
-  await db
+export async function markCompleted(db: Db, id: string, fileId: string): Promise<boolean> {
+  const res = await db
     .updateTable("upload_sessions")
     .set({ state: "completed", file_id: fileId })
     .where("id", "=", id)
     .where("state", "=", "completing")
-    .execute();
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
 }
 
 /** Marks an unfinished session aborted; false when it was already completed or gone. */

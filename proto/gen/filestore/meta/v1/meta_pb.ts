@@ -2,8 +2,8 @@
 // @generated from file filestore/meta/v1/meta.proto (package filestore.meta.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,777 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/meta.proto.
  */
 export const file_filestore_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSKlAQoKVXNlclJlY29yZBIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1wYXNzd29yZF9oYXNoGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI8ChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIVCg1wYXNzd29yZF9oYXNoGAIgASgJIkEKEkNyZWF0ZVVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCI5Cg5HZXRVc2VyUmVxdWVzdBIMCgJpZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5Ij4KD0dldFVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCIeChBUb3VjaFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVRvdWNoVXNlclJlc3BvbnNlInAKGUNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhwKGkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlInsKGVJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSEgoKdG9rZW5faGFzaBgBIAEoCRIWCg5uZXdfdG9rZW5faGFzaBgCIAEoCRIyCg5uZXdfZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLQoaUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCSIvChlSZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkiLQoaUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoCDLrBAoLTWV0YVNlcnZpY2USWQoKQ3JlYXRlVXNlchIkLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXNlclJlc3BvbnNlElAKB0dldFVzZXISIS5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVxdWVzdBoiLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVzZXJSZXNwb25zZRJWCglUb3VjaFVzZXISIy5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFVzZXJSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVzcG9uc2UScQoSQ3JlYXRlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKElJvdGF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLlJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSZXZva2VSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5SZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkicgoZQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIrCgRibG9iGAIgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjUKEFB1cmdlRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCSITChFQdXJnZUZpbGVSZXNwb25zZSI2ChNDbGFpbUdhcmJhZ2VSZXF1ZXN0EhAKCGdyYWNlX21zGAEgASgDEg0KBWxpbWl0GAIgASgFIkQKFENsYWltR2FyYmFnZVJlc3BvbnNlEiwKBWJsb2JzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCIjChFGb3JnZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiFAoSRm9yZ2V0QmxvYlJlc3BvbnNlIrgCChNVcGxvYWRTZXNzaW9uUmVjb3JkEgoKAmlkGAEgASgJEhAKCG93bmVyX2lkGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEgwKBHNpemUYBSABKAMSDgoGc2hhMjU2GAYgASgJEgwKBHNoYTEYByABKAkSEQoJcGFydF9zaXplGAggASgDEhIKCnBhcnRfY291bnQYCSABKAUSDwoHYmFja2VuZBgKIAEoCRINCgVzdGF0ZRgLIAEoCRIPCgdmaWxlX2lkGAwgASgJEi4KCmNyZWF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlkKEFVwbG9hZFBhcnRSZWNvcmQSEgoKc2Vzc2lvbl9pZBgBIAEoCRITCgtwYXJ0X251bWJlchgCIAEoBRIMCgRzaXplGAMgASgDEg4KBnNoYTI1NhgEIAEoCSJVChpDcmVhdGVVcGxvYWRTZXNzaW9uUmVxdWVzdBI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCJWChtDcmVhdGVVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiNwoXR2V0VXBsb2FkU2Vzc2lvblJlcXVlc3QSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkiUwoYR2V0VXBsb2FkU2Vzc2lvblJlc3BvbnNlEjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIkwKF1JlY29yZFVwbG9hZFBhcnRSZXF1ZXN0EjEKBHBhcnQYASABKAsyIy5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRQYXJ0UmVjb3JkIhoKGFJlY29yZFVwbG9hZFBhcnRSZXNwb25zZSIsChZMaXN0VXBsb2FkUGFydHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiTQoXTGlzdFVwbG9hZFBhcnRzUmVzcG9uc2USMgoFcGFydHMYASADKAsyIy5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRQYXJ0UmVjb3JkIqECCh5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QSCgoCaWQYASABKAkSUAoKdHJhbnNpdGlvbhgCIAEoDjI8LmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdC5UcmFuc2l0aW9uEg8KB2ZpbGVfaWQYAyABKAkijwEKClRyYW5zaXRpb24SGgoWVFJBTlNJVElPTl9VTlNQRUNJRklFRBAAEh8KG1RSQU5TSVRJT05fQkVHSU5fQ09NUExFVElPThABEhUKEVRSQU5TSVRJT05fUkVPUEVOEAISFwoTVFJBTlNJVElPTl9DT01QTEVURRADEhQKEFRSQU5TSVRJT05fQUJPUlQQBCIvCh9UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEgwKBGRvbmUYASABKAgiMQogTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QSDQoFbGltaXQYASABKAUiXQohTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1Jlc3BvbnNlEjgKCHNlc3Npb25zGAEgAygLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIoChpEZWxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIdChtEZWxldGVVcGxvYWRTZXNzaW9uUmVzcG9uc2UipQEKClVzZXJSZWNvcmQSCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFQoNcGFzc3dvcmRfaGFzaBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPAoRQ3JlYXRlVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFQoNcGFzc3dvcmRfaGFzaBgCIAEoCSJBChJDcmVhdGVVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiOQoOR2V0VXNlclJlcXVlc3QSDAoCaWQYASABKAlIABISCgh1c2VybmFtZRgCIAEoCUgAQgUKA2tleSI+Cg9HZXRVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiHgoQVG91Y2hVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSITChFUb3VjaFVzZXJSZXNwb25zZSJwChlDcmVhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKdG9rZW5faGFzaBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcChpDcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZSJ7ChlSb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkSFgoObmV3X3Rva2VuX2hhc2gYAiABKAkSMgoObmV3X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi0KGlJvdGF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkiLwoZUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBISCgp0b2tlbl9oYXNoGAEgASgJIi0KGlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAgy/w8KC01ldGFTZXJ2aWNlElkKCkNyZWF0ZVVzZXISJC5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVc2VyUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJQCgdHZXRVc2VyEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNlclJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVzcG9uc2USVgoJVG91Y2hVc2VyEiMuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRvdWNoVXNlclJlc3BvbnNlEnEKEkNyZWF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSb3RhdGVSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSUmV2b2tlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKEkFkZEZpbGVXaXRoQ29udGVudBIsLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRJ9ChZBZGRGaWxlRm9yRXhpc3RpbmdCbG9iEjAuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QaMS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVzcG9uc2USUAoHR2V0QmxvYhIhLmZpbGVzdG9yZS5tZXRhLnYxLkdldEJsb2JSZXF1ZXN0GiIuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlc3BvbnNlElYKCVB1cmdlRmlsZRIjLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRmlsZVJlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5QdXJnZUZpbGVSZXNwb25zZRJfCgxDbGFpbUdhcmJhZ2USJi5maWxlc3RvcmUubWV0YS52MS5DbGFpbUdhcmJhZ2VSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuQ2xhaW1HYXJiYWdlUmVzcG9uc2USWQoKRm9yZ2V0QmxvYhIkLmZpbGVzdG9yZS5tZXRhLnYxLkZvcmdldEJsb2JSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuRm9yZ2V0QmxvYlJlc3BvbnNlEnQKE0NyZWF0ZVVwbG9hZFNlc3Npb24SLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVcGxvYWRTZXNzaW9uUmVxdWVzdBouLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRJrChBHZXRVcGxvYWRTZXNzaW9uEiouZmlsZXN0b3JlLm1ldGEudjEuR2V0VXBsb2FkU2Vzc2lvblJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5HZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USawoQUmVjb3JkVXBsb2FkUGFydBIqLmZpbGVzdG9yZS5tZXRhLnYxLlJlY29yZFVwbG9hZFBhcnRSZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlEmgKD0xpc3RVcGxvYWRQYXJ0cxIpLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RVcGxvYWRQYXJ0c1JlcXVlc3QaKi5maWxlc3RvcmUubWV0YS52MS5MaXN0VXBsb2FkUGFydHNSZXNwb25zZRKAAQoXVHJhbnNpdGlvblVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USdAoTRGVsZXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message filestore.meta.v1.BlobRecord
+ */
+export type BlobRecord = Message<"filestore.meta.v1.BlobRecord"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string sha1 = 2;
+   */
+  sha1: string;
+
+  /**
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string backend = 4;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 5;
+   */
+  location: string;
+
+  /**
+   * "ready" or "deleting".
+   *
+   * @generated from field: string state = 6;
+   */
+  state: string;
+
+  /**
+   * @generated from field: int32 refcount = 7;
+   */
+  refcount: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.BlobRecord.
+ * Use `create(BlobRecordSchema)` to create a new message.
+ */
+export const BlobRecordSchema: GenMessage<BlobRecord> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 0);
+
+/**
+ * @generated from message filestore.meta.v1.FileRecord
+ */
+export type FileRecord = Message<"filestore.meta.v1.FileRecord"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string owner_id = 2;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string parent_id = 3;
+   */
+  parentId: string;
+
+  /**
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * "file" or "folder".
+   *
+   * @generated from field: string kind = 5;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string blob_sha256 = 6;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: int64 size = 7;
+   */
+  size: bigint;
+
+  /**
+   * "active" or "trashed".
+   *
+   * @generated from field: string status = 8;
+   */
+  status: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 9;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 10;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.FileRecord.
+ * Use `create(FileRecordSchema)` to create a new message.
+ */
+export const FileRecordSchema: GenMessage<FileRecord> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 1);
+
+/**
+ * @generated from message filestore.meta.v1.NewFile
+ */
+export type NewFile = Message<"filestore.meta.v1.NewFile"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string parent_id = 2;
+   */
+  parentId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.NewFile.
+ * Use `create(NewFileSchema)` to create a new message.
+ */
+export const NewFileSchema: GenMessage<NewFile> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 2);
+
+/**
+ * @generated from message filestore.meta.v1.AddFileWithContentRequest
+ */
+export type AddFileWithContentRequest = Message<"filestore.meta.v1.AddFileWithContentRequest"> & {
+  /**
+   * @generated from field: filestore.meta.v1.NewFile file = 1;
+   */
+  file?: NewFile | undefined;
+
+  /**
+   * @generated from field: filestore.meta.v1.BlobRecord blob = 2;
+   */
+  blob?: BlobRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.AddFileWithContentRequest.
+ * Use `create(AddFileWithContentRequestSchema)` to create a new message.
+ */
+export const AddFileWithContentRequestSchema: GenMessage<AddFileWithContentRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 3);
+
+/**
+ * @generated from message filestore.meta.v1.AddFileWithContentResponse
+ */
+export type AddFileWithContentResponse = Message<"filestore.meta.v1.AddFileWithContentResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+
+  /**
+   * Location of the content already stored, when it was a duplicate.
+   *
+   * @generated from field: string duplicate_of = 2;
+   */
+  duplicateOf: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.AddFileWithContentResponse.
+ * Use `create(AddFileWithContentResponseSchema)` to create a new message.
+ */
+export const AddFileWithContentResponseSchema: GenMessage<AddFileWithContentResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 4);
+
+/**
+ * @generated from message filestore.meta.v1.AddFileForExistingBlobRequest
+ */
+export type AddFileForExistingBlobRequest = Message<"filestore.meta.v1.AddFileForExistingBlobRequest"> & {
+  /**
+   * @generated from field: filestore.meta.v1.NewFile file = 1;
+   */
+  file?: NewFile | undefined;
+
+  /**
+   * @generated from field: string sha256 = 2;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.AddFileForExistingBlobRequest.
+ * Use `create(AddFileForExistingBlobRequestSchema)` to create a new message.
+ */
+export const AddFileForExistingBlobRequestSchema: GenMessage<AddFileForExistingBlobRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 5);
+
+/**
+ * @generated from message filestore.meta.v1.AddFileForExistingBlobResponse
+ */
+export type AddFileForExistingBlobResponse = Message<"filestore.meta.v1.AddFileForExistingBlobResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.AddFileForExistingBlobResponse.
+ * Use `create(AddFileForExistingBlobResponseSchema)` to create a new message.
+ */
+export const AddFileForExistingBlobResponseSchema: GenMessage<AddFileForExistingBlobResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 6);
+
+/**
+ * @generated from message filestore.meta.v1.GetBlobRequest
+ */
+export type GetBlobRequest = Message<"filestore.meta.v1.GetBlobRequest"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetBlobRequest.
+ * Use `create(GetBlobRequestSchema)` to create a new message.
+ */
+export const GetBlobRequestSchema: GenMessage<GetBlobRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 7);
+
+/**
+ * @generated from message filestore.meta.v1.GetBlobResponse
+ */
+export type GetBlobResponse = Message<"filestore.meta.v1.GetBlobResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.BlobRecord blob = 1;
+   */
+  blob?: BlobRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetBlobResponse.
+ * Use `create(GetBlobResponseSchema)` to create a new message.
+ */
+export const GetBlobResponseSchema: GenMessage<GetBlobResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 8);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeFileRequest
+ */
+export type PurgeFileRequest = Message<"filestore.meta.v1.PurgeFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeFileRequest.
+ * Use `create(PurgeFileRequestSchema)` to create a new message.
+ */
+export const PurgeFileRequestSchema: GenMessage<PurgeFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 9);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeFileResponse
+ */
+export type PurgeFileResponse = Message<"filestore.meta.v1.PurgeFileResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeFileResponse.
+ * Use `create(PurgeFileResponseSchema)` to create a new message.
+ */
+export const PurgeFileResponseSchema: GenMessage<PurgeFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 10);
+
+/**
+ * @generated from message filestore.meta.v1.ClaimGarbageRequest
+ */
+export type ClaimGarbageRequest = Message<"filestore.meta.v1.ClaimGarbageRequest"> & {
+  /**
+   * @generated from field: int64 grace_ms = 1;
+   */
+  graceMs: bigint;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ClaimGarbageRequest.
+ * Use `create(ClaimGarbageRequestSchema)` to create a new message.
+ */
+export const ClaimGarbageRequestSchema: GenMessage<ClaimGarbageRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 11);
+
+/**
+ * @generated from message filestore.meta.v1.ClaimGarbageResponse
+ */
+export type ClaimGarbageResponse = Message<"filestore.meta.v1.ClaimGarbageResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.BlobRecord blobs = 1;
+   */
+  blobs: BlobRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ClaimGarbageResponse.
+ * Use `create(ClaimGarbageResponseSchema)` to create a new message.
+ */
+export const ClaimGarbageResponseSchema: GenMessage<ClaimGarbageResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 12);
+
+/**
+ * @generated from message filestore.meta.v1.ForgetBlobRequest
+ */
+export type ForgetBlobRequest = Message<"filestore.meta.v1.ForgetBlobRequest"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ForgetBlobRequest.
+ * Use `create(ForgetBlobRequestSchema)` to create a new message.
+ */
+export const ForgetBlobRequestSchema: GenMessage<ForgetBlobRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 13);
+
+/**
+ * @generated from message filestore.meta.v1.ForgetBlobResponse
+ */
+export type ForgetBlobResponse = Message<"filestore.meta.v1.ForgetBlobResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.ForgetBlobResponse.
+ * Use `create(ForgetBlobResponseSchema)` to create a new message.
+ */
+export const ForgetBlobResponseSchema: GenMessage<ForgetBlobResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 14);
+
+/**
+ * @generated from message filestore.meta.v1.UploadSessionRecord
+ */
+export type UploadSessionRecord = Message<"filestore.meta.v1.UploadSessionRecord"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string owner_id = 2;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string parent_id = 3;
+   */
+  parentId: string;
+
+  /**
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int64 size = 5;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string sha256 = 6;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string sha1 = 7;
+   */
+  sha1: string;
+
+  /**
+   * @generated from field: int64 part_size = 8;
+   */
+  partSize: bigint;
+
+  /**
+   * @generated from field: int32 part_count = 9;
+   */
+  partCount: number;
+
+  /**
+   * @generated from field: string backend = 10;
+   */
+  backend: string;
+
+  /**
+   * "open", "completing", "completed" or "aborted".
+   *
+   * @generated from field: string state = 11;
+   */
+  state: string;
+
+  /**
+   * @generated from field: string file_id = 12;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 13;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 14;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.UploadSessionRecord.
+ * Use `create(UploadSessionRecordSchema)` to create a new message.
+ */
+export const UploadSessionRecordSchema: GenMessage<UploadSessionRecord> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 15);
+
+/**
+ * @generated from message filestore.meta.v1.UploadPartRecord
+ */
+export type UploadPartRecord = Message<"filestore.meta.v1.UploadPartRecord"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: int32 part_number = 2;
+   */
+  partNumber: number;
+
+  /**
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.UploadPartRecord.
+ * Use `create(UploadPartRecordSchema)` to create a new message.
+ */
+export const UploadPartRecordSchema: GenMessage<UploadPartRecord> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 16);
+
+/**
+ * @generated from message filestore.meta.v1.CreateUploadSessionRequest
+ */
+export type CreateUploadSessionRequest = Message<"filestore.meta.v1.CreateUploadSessionRequest"> & {
+  /**
+   * @generated from field: filestore.meta.v1.UploadSessionRecord session = 1;
+   */
+  session?: UploadSessionRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CreateUploadSessionRequest.
+ * Use `create(CreateUploadSessionRequestSchema)` to create a new message.
+ */
+export const CreateUploadSessionRequestSchema: GenMessage<CreateUploadSessionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 17);
+
+/**
+ * @generated from message filestore.meta.v1.CreateUploadSessionResponse
+ */
+export type CreateUploadSessionResponse = Message<"filestore.meta.v1.CreateUploadSessionResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.UploadSessionRecord session = 1;
+   */
+  session?: UploadSessionRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CreateUploadSessionResponse.
+ * Use `create(CreateUploadSessionResponseSchema)` to create a new message.
+ */
+export const CreateUploadSessionResponseSchema: GenMessage<CreateUploadSessionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 18);
+
+/**
+ * @generated from message filestore.meta.v1.GetUploadSessionRequest
+ */
+export type GetUploadSessionRequest = Message<"filestore.meta.v1.GetUploadSessionRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string owner_id = 2;
+   */
+  ownerId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetUploadSessionRequest.
+ * Use `create(GetUploadSessionRequestSchema)` to create a new message.
+ */
+export const GetUploadSessionRequestSchema: GenMessage<GetUploadSessionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 19);
+
+/**
+ * @generated from message filestore.meta.v1.GetUploadSessionResponse
+ */
+export type GetUploadSessionResponse = Message<"filestore.meta.v1.GetUploadSessionResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.UploadSessionRecord session = 1;
+   */
+  session?: UploadSessionRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetUploadSessionResponse.
+ * Use `create(GetUploadSessionResponseSchema)` to create a new message.
+ */
+export const GetUploadSessionResponseSchema: GenMessage<GetUploadSessionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 20);
+
+/**
+ * @generated from message filestore.meta.v1.RecordUploadPartRequest
+ */
+export type RecordUploadPartRequest = Message<"filestore.meta.v1.RecordUploadPartRequest"> & {
+  /**
+   * @generated from field: filestore.meta.v1.UploadPartRecord part = 1;
+   */
+  part?: UploadPartRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RecordUploadPartRequest.
+ * Use `create(RecordUploadPartRequestSchema)` to create a new message.
+ */
+export const RecordUploadPartRequestSchema: GenMessage<RecordUploadPartRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 21);
+
+/**
+ * @generated from message filestore.meta.v1.RecordUploadPartResponse
+ */
+export type RecordUploadPartResponse = Message<"filestore.meta.v1.RecordUploadPartResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.RecordUploadPartResponse.
+ * Use `create(RecordUploadPartResponseSchema)` to create a new message.
+ */
+export const RecordUploadPartResponseSchema: GenMessage<RecordUploadPartResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 22);
+
+/**
+ * @generated from message filestore.meta.v1.ListUploadPartsRequest
+ */
+export type ListUploadPartsRequest = Message<"filestore.meta.v1.ListUploadPartsRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListUploadPartsRequest.
+ * Use `create(ListUploadPartsRequestSchema)` to create a new message.
+ */
+export const ListUploadPartsRequestSchema: GenMessage<ListUploadPartsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 23);
+
+/**
+ * @generated from message filestore.meta.v1.ListUploadPartsResponse
+ */
+export type ListUploadPartsResponse = Message<"filestore.meta.v1.ListUploadPartsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.UploadPartRecord parts = 1;
+   */
+  parts: UploadPartRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListUploadPartsResponse.
+ * Use `create(ListUploadPartsResponseSchema)` to create a new message.
+ */
+export const ListUploadPartsResponseSchema: GenMessage<ListUploadPartsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 24);
+
+/**
+ * @generated from message filestore.meta.v1.TransitionUploadSessionRequest
+ */
+export type TransitionUploadSessionRequest = Message<"filestore.meta.v1.TransitionUploadSessionRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: filestore.meta.v1.TransitionUploadSessionRequest.Transition transition = 2;
+   */
+  transition: TransitionUploadSessionRequest_Transition;
+
+  /**
+   * @generated from field: string file_id = 3;
+   */
+  fileId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TransitionUploadSessionRequest.
+ * Use `create(TransitionUploadSessionRequestSchema)` to create a new message.
+ */
+export const TransitionUploadSessionRequestSchema: GenMessage<TransitionUploadSessionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 25);
+
+/**
+ * @generated from enum filestore.meta.v1.TransitionUploadSessionRequest.Transition
+ */
+export enum TransitionUploadSessionRequest_Transition {
+  /**
+   * @generated from enum value: TRANSITION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * open -> completing (not when expired).
+   *
+   * @generated from enum value: TRANSITION_BEGIN_COMPLETION = 1;
+   */
+  BEGIN_COMPLETION = 1,
+
+  /**
+   * completing -> open (verification failed; the client may fix parts).
+   *
+   * @generated from enum value: TRANSITION_REOPEN = 2;
+   */
+  REOPEN = 2,
+
+  /**
+   * completing -> completed, recording file_id.
+   *
+   * @generated from enum value: TRANSITION_COMPLETE = 3;
+   */
+  COMPLETE = 3,
+
+  /**
+   * open or completing -> aborted.
+   *
+   * @generated from enum value: TRANSITION_ABORT = 4;
+   */
+  ABORT = 4,
+}
+
+/**
+ * Describes the enum filestore.meta.v1.TransitionUploadSessionRequest.Transition.
+ */
+export const TransitionUploadSessionRequest_TransitionSchema: GenEnum<TransitionUploadSessionRequest_Transition> = /*@__PURE__*/
+  enumDesc(file_filestore_meta_v1_meta, 25, 0);
+
+/**
+ * @generated from message filestore.meta.v1.TransitionUploadSessionResponse
+ */
+export type TransitionUploadSessionResponse = Message<"filestore.meta.v1.TransitionUploadSessionResponse"> & {
+  /**
+   * @generated from field: bool done = 1;
+   */
+  done: boolean;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TransitionUploadSessionResponse.
+ * Use `create(TransitionUploadSessionResponseSchema)` to create a new message.
+ */
+export const TransitionUploadSessionResponseSchema: GenMessage<TransitionUploadSessionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 26);
+
+/**
+ * @generated from message filestore.meta.v1.ListExpiredUploadSessionsRequest
+ */
+export type ListExpiredUploadSessionsRequest = Message<"filestore.meta.v1.ListExpiredUploadSessionsRequest"> & {
+  /**
+   * @generated from field: int32 limit = 1;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListExpiredUploadSessionsRequest.
+ * Use `create(ListExpiredUploadSessionsRequestSchema)` to create a new message.
+ */
+export const ListExpiredUploadSessionsRequestSchema: GenMessage<ListExpiredUploadSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 27);
+
+/**
+ * @generated from message filestore.meta.v1.ListExpiredUploadSessionsResponse
+ */
+export type ListExpiredUploadSessionsResponse = Message<"filestore.meta.v1.ListExpiredUploadSessionsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.UploadSessionRecord sessions = 1;
+   */
+  sessions: UploadSessionRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListExpiredUploadSessionsResponse.
+ * Use `create(ListExpiredUploadSessionsResponseSchema)` to create a new message.
+ */
+export const ListExpiredUploadSessionsResponseSchema: GenMessage<ListExpiredUploadSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 28);
+
+/**
+ * @generated from message filestore.meta.v1.DeleteUploadSessionRequest
+ */
+export type DeleteUploadSessionRequest = Message<"filestore.meta.v1.DeleteUploadSessionRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.DeleteUploadSessionRequest.
+ * Use `create(DeleteUploadSessionRequestSchema)` to create a new message.
+ */
+export const DeleteUploadSessionRequestSchema: GenMessage<DeleteUploadSessionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 29);
+
+/**
+ * @generated from message filestore.meta.v1.DeleteUploadSessionResponse
+ */
+export type DeleteUploadSessionResponse = Message<"filestore.meta.v1.DeleteUploadSessionResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.DeleteUploadSessionResponse.
+ * Use `create(DeleteUploadSessionResponseSchema)` to create a new message.
+ */
+export const DeleteUploadSessionResponseSchema: GenMessage<DeleteUploadSessionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 30);
 
 /**
  * @generated from message filestore.meta.v1.UserRecord
@@ -51,7 +821,7 @@ export type UserRecord = Message<"filestore.meta.v1.UserRecord"> & {
  * Use `create(UserRecordSchema)` to create a new message.
  */
 export const UserRecordSchema: GenMessage<UserRecord> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 0);
+  messageDesc(file_filestore_meta_v1_meta, 31);
 
 /**
  * @generated from message filestore.meta.v1.CreateUserRequest
@@ -73,7 +843,7 @@ export type CreateUserRequest = Message<"filestore.meta.v1.CreateUserRequest"> &
  * Use `create(CreateUserRequestSchema)` to create a new message.
  */
 export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 1);
+  messageDesc(file_filestore_meta_v1_meta, 32);
 
 /**
  * @generated from message filestore.meta.v1.CreateUserResponse
@@ -90,7 +860,7 @@ export type CreateUserResponse = Message<"filestore.meta.v1.CreateUserResponse">
  * Use `create(CreateUserResponseSchema)` to create a new message.
  */
 export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 2);
+  messageDesc(file_filestore_meta_v1_meta, 33);
 
 /**
  * @generated from message filestore.meta.v1.GetUserRequest
@@ -119,7 +889,7 @@ export type GetUserRequest = Message<"filestore.meta.v1.GetUserRequest"> & {
  * Use `create(GetUserRequestSchema)` to create a new message.
  */
 export const GetUserRequestSchema: GenMessage<GetUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 3);
+  messageDesc(file_filestore_meta_v1_meta, 34);
 
 /**
  * @generated from message filestore.meta.v1.GetUserResponse
@@ -136,7 +906,7 @@ export type GetUserResponse = Message<"filestore.meta.v1.GetUserResponse"> & {
  * Use `create(GetUserResponseSchema)` to create a new message.
  */
 export const GetUserResponseSchema: GenMessage<GetUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 4);
+  messageDesc(file_filestore_meta_v1_meta, 35);
 
 /**
  * @generated from message filestore.meta.v1.TouchUserRequest
@@ -153,7 +923,7 @@ export type TouchUserRequest = Message<"filestore.meta.v1.TouchUserRequest"> & {
  * Use `create(TouchUserRequestSchema)` to create a new message.
  */
 export const TouchUserRequestSchema: GenMessage<TouchUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 5);
+  messageDesc(file_filestore_meta_v1_meta, 36);
 
 /**
  * @generated from message filestore.meta.v1.TouchUserResponse
@@ -166,7 +936,7 @@ export type TouchUserResponse = Message<"filestore.meta.v1.TouchUserResponse"> &
  * Use `create(TouchUserResponseSchema)` to create a new message.
  */
 export const TouchUserResponseSchema: GenMessage<TouchUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 6);
+  messageDesc(file_filestore_meta_v1_meta, 37);
 
 /**
  * @generated from message filestore.meta.v1.CreateRefreshTokenRequest
@@ -195,7 +965,7 @@ export type CreateRefreshTokenRequest = Message<"filestore.meta.v1.CreateRefresh
  * Use `create(CreateRefreshTokenRequestSchema)` to create a new message.
  */
 export const CreateRefreshTokenRequestSchema: GenMessage<CreateRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 7);
+  messageDesc(file_filestore_meta_v1_meta, 38);
 
 /**
  * @generated from message filestore.meta.v1.CreateRefreshTokenResponse
@@ -208,7 +978,7 @@ export type CreateRefreshTokenResponse = Message<"filestore.meta.v1.CreateRefres
  * Use `create(CreateRefreshTokenResponseSchema)` to create a new message.
  */
 export const CreateRefreshTokenResponseSchema: GenMessage<CreateRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 8);
+  messageDesc(file_filestore_meta_v1_meta, 39);
 
 /**
  * @generated from message filestore.meta.v1.RotateRefreshTokenRequest
@@ -235,7 +1005,7 @@ export type RotateRefreshTokenRequest = Message<"filestore.meta.v1.RotateRefresh
  * Use `create(RotateRefreshTokenRequestSchema)` to create a new message.
  */
 export const RotateRefreshTokenRequestSchema: GenMessage<RotateRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 9);
+  messageDesc(file_filestore_meta_v1_meta, 40);
 
 /**
  * @generated from message filestore.meta.v1.RotateRefreshTokenResponse
@@ -252,7 +1022,7 @@ export type RotateRefreshTokenResponse = Message<"filestore.meta.v1.RotateRefres
  * Use `create(RotateRefreshTokenResponseSchema)` to create a new message.
  */
 export const RotateRefreshTokenResponseSchema: GenMessage<RotateRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 10);
+  messageDesc(file_filestore_meta_v1_meta, 41);
 
 /**
  * @generated from message filestore.meta.v1.RevokeRefreshTokenRequest
@@ -269,7 +1039,7 @@ export type RevokeRefreshTokenRequest = Message<"filestore.meta.v1.RevokeRefresh
  * Use `create(RevokeRefreshTokenRequestSchema)` to create a new message.
  */
 export const RevokeRefreshTokenRequestSchema: GenMessage<RevokeRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 11);
+  messageDesc(file_filestore_meta_v1_meta, 42);
 
 /**
  * @generated from message filestore.meta.v1.RevokeRefreshTokenResponse
@@ -288,7 +1058,7 @@ export type RevokeRefreshTokenResponse = Message<"filestore.meta.v1.RevokeRefres
  * Use `create(RevokeRefreshTokenResponseSchema)` to create a new message.
  */
 export const RevokeRefreshTokenResponseSchema: GenMessage<RevokeRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 12);
+  messageDesc(file_filestore_meta_v1_meta, 43);
 
 /**
  * MetaService is the only owner of the database (the seed's dbproxy). It is an
@@ -360,6 +1130,132 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof RevokeRefreshTokenRequestSchema;
     output: typeof RevokeRefreshTokenResponseSchema;
+  },
+  /**
+   * AddFileWithContent records freshly stored content and the file naming it in one transaction. When the
+   * content was known already, the existing blob gains a reference and duplicate_of names its location
+   * (the caller drops its own copy). Aborted when the content is being garbage-collected: store it anew.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.AddFileWithContent
+   */
+  addFileWithContent: {
+    methodKind: "unary";
+    input: typeof AddFileWithContentRequestSchema;
+    output: typeof AddFileWithContentResponseSchema;
+  },
+  /**
+   * AddFileForExistingBlob names known content for a user (instant upload after proof of possession).
+   * NotFound when no readable blob has that hash.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.AddFileForExistingBlob
+   */
+  addFileForExistingBlob: {
+    methodKind: "unary";
+    input: typeof AddFileForExistingBlobRequestSchema;
+    output: typeof AddFileForExistingBlobResponseSchema;
+  },
+  /**
+   * GetBlob returns a blob row by SHA-256; NotFound when absent.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.GetBlob
+   */
+  getBlob: {
+    methodKind: "unary";
+    input: typeof GetBlobRequestSchema;
+    output: typeof GetBlobResponseSchema;
+  },
+  /**
+   * PurgeFile removes a file of the owner for good and drops its reference to the content.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.PurgeFile
+   */
+  purgeFile: {
+    methodKind: "unary";
+    input: typeof PurgeFileRequestSchema;
+    output: typeof PurgeFileResponseSchema;
+  },
+  /**
+   * ClaimGarbage claims unreferenced blobs past the grace period for deletion; they are never linked again.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.ClaimGarbage
+   */
+  claimGarbage: {
+    methodKind: "unary";
+    input: typeof ClaimGarbageRequestSchema;
+    output: typeof ClaimGarbageResponseSchema;
+  },
+  /**
+   * ForgetBlob drops the row of a claimed blob whose bytes were deleted.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.ForgetBlob
+   */
+  forgetBlob: {
+    methodKind: "unary";
+    input: typeof ForgetBlobRequestSchema;
+    output: typeof ForgetBlobResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.CreateUploadSession
+   */
+  createUploadSession: {
+    methodKind: "unary";
+    input: typeof CreateUploadSessionRequestSchema;
+    output: typeof CreateUploadSessionResponseSchema;
+  },
+  /**
+   * GetUploadSession returns the session if it belongs to owner_id; NotFound otherwise.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.GetUploadSession
+   */
+  getUploadSession: {
+    methodKind: "unary";
+    input: typeof GetUploadSessionRequestSchema;
+    output: typeof GetUploadSessionResponseSchema;
+  },
+  /**
+   * RecordUploadPart records or replaces a part; FailedPrecondition when the session is not open.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.RecordUploadPart
+   */
+  recordUploadPart: {
+    methodKind: "unary";
+    input: typeof RecordUploadPartRequestSchema;
+    output: typeof RecordUploadPartResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.ListUploadParts
+   */
+  listUploadParts: {
+    methodKind: "unary";
+    input: typeof ListUploadPartsRequestSchema;
+    output: typeof ListUploadPartsResponseSchema;
+  },
+  /**
+   * TransitionUploadSession moves a session between states (begin completion, reopen, complete, abort);
+   * the answer says whether the transition took place.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.TransitionUploadSession
+   */
+  transitionUploadSession: {
+    methodKind: "unary";
+    input: typeof TransitionUploadSessionRequestSchema;
+    output: typeof TransitionUploadSessionResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.ListExpiredUploadSessions
+   */
+  listExpiredUploadSessions: {
+    methodKind: "unary";
+    input: typeof ListExpiredUploadSessionsRequestSchema;
+    output: typeof ListExpiredUploadSessionsResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.DeleteUploadSession
+   */
+  deleteUploadSession: {
+    methodKind: "unary";
+    input: typeof DeleteUploadSessionRequestSchema;
+    output: typeof DeleteUploadSessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_meta, 0);

@@ -1,0 +1,113 @@
+// What both backends share: argument checks, and the meter that hashes, counts and limits a body while
+// it streams through.
+import {
+  BlobHashMismatchError,
+  BlobSizeMismatchError,
+  BlobTooLargeError,
+  InvalidArgumentError,
+  InvalidPartError,
+} from "./errors.ts";
+import type { BlobBody, BlobInfo, Range, StageOptions } from "./types.ts";
+
+export const MAX_PARTS = 10_000;
+const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function checkSessionId(sessionId: string): void {
+  if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId))
+    throw new InvalidPartError("a session id is 16 to 64 characters of A-Z a-z 0-9 _ -");
+}
+
+export function checkPartNumber(partNumber: number): void {
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS)
+    throw new InvalidPartError(`a part number is an integer from 1 to ${MAX_PARTS}`);
+}
+
+export function checkPartCount(partCount: number): void {
+  if (!Number.isInteger(partCount) || partCount < 1 || partCount > MAX_PARTS)
+    throw new InvalidPartError(`a part count is an integer from 1 to ${MAX_PARTS}`);
+}
+
+/** The part number a stored part's name stands for, or undefined for anything else. */
+export function parsePartName(name: string): number | undefined {
+  if (!/^[1-9][0-9]{0,4}$/.test(name)) return undefined;
+  const n = Number(name);
+  return n <= MAX_PARTS ? n : undefined;
+}
+
+export function checkRange(range: Range | undefined): void {
+  if (range === undefined) return;
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start)
+    throw new InvalidArgumentError("a range needs integers 0 <= start <= end");
+}
+
+function checkLimit(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0))
+    throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+}
+
+/** Validated stage options, with the expected hash in lower case. */
+export function normalizeStageOptions(opts: StageOptions = {}): StageOptions {
+  checkLimit("maxBytes", opts.maxBytes);
+  checkLimit("expectedSize", opts.expectedSize);
+  let expectedSha256: string | undefined;
+  if (opts.expectedSha256 !== undefined) {
+    expectedSha256 = opts.expectedSha256.toLowerCase();
+    if (!SHA256_HEX.test(expectedSha256))
+      throw new InvalidArgumentError("an expected SHA-256 is 64 hexadecimal digits");
+  }
+  return { maxBytes: opts.maxBytes, expectedSize: opts.expectedSize, expectedSha256 };
+}
+
+/**
+ * Hashes (SHA-256 and SHA-1, incrementally: never a whole body in memory), counts and limits the bytes
+ * of one body. `add` throws as soon as a limit is crossed, `finish` checks the announced size and hash.
+ */
+export class Meter {
+  private readonly sha256 = new Bun.CryptoHasher("sha256");
+  private readonly sha1 = new Bun.CryptoHasher("sha1");
+  size = 0;
+
+  constructor(private readonly opts: StageOptions) {}
+
+  add(chunk: Uint8Array): void {
+    const size = this.size + chunk.byteLength;
+    const { maxBytes, expectedSize } = this.opts;
+    if (maxBytes !== undefined && size > maxBytes) throw new BlobTooLargeError(maxBytes);
+    if (expectedSize !== undefined && size > expectedSize)
+      throw new BlobSizeMismatchError(expectedSize, size);
+    this.size = size;
+    this.sha256.update(chunk);
+    this.sha1.update(chunk);
+  }
+
+  finish(): BlobInfo {
+    const info = { sha256: this.sha256.digest("hex"), sha1: this.sha1.digest("hex"), size: this.size };
+    const { expectedSize, expectedSha256 } = this.opts;
+    if (expectedSize !== undefined && info.size !== expectedSize)
+      throw new BlobSizeMismatchError(expectedSize, info.size);
+    if (expectedSha256 !== undefined && info.sha256 !== expectedSha256)
+      throw new BlobHashMismatchError(expectedSha256, info.sha256);
+    return info;
+  }
+}
+
+/**
+ * The non-empty chunks of a body. Leaving the loop early (a limit crossed, a failed write) cancels a
+ * ReadableStream body, so an oversized request is not read to its end.
+ */
+export async function* chunksOf(body: BlobBody): AsyncGenerator<Uint8Array> {
+  for await (const chunk of body as AsyncIterable<unknown>) {
+    if (!(chunk instanceof Uint8Array)) throw new TypeError("a blob body must yield Uint8Array chunks");
+    if (chunk.byteLength > 0) yield chunk;
+  }
+}
+
+/** The parts 1..count, one after the other, each opened only when the previous one is done. */
+export async function* concatenate(
+  count: number,
+  open: (n: number) => Promise<AsyncIterable<Uint8Array>>,
+): AsyncGenerator<Uint8Array> {
+  for (let n = 1; n <= count; n++) yield* chunksOf(await open(n));
+}

@@ -1,0 +1,81 @@
+// The blob store: where file bytes live. Content is identified by SHA-256 (SHA-1 is kept for the legacy
+// API's `filehash`). Two backends implement it: local disk (content-addressed, the embedded default) and
+// S3 (MinIO, Ceph RGW, AWS). Every byte is streamed and hashed while it is written: memory stays flat
+// whatever the size.
+
+export interface BlobInfo {
+  /** Lower-case hex. */
+  sha256: string;
+  /** Lower-case hex. */
+  sha1: string;
+  size: number;
+}
+
+export interface StagedBlob extends BlobInfo {
+  /**
+   * Makes the bytes durable under their final location and returns that location (backend-specific).
+   * Local: atomic rename to `blobs/<aa>/<bb>/<sha256>` (when that exists already, the staged copy is
+   * discarded: same content). S3: the object key. Calling it again returns the same location.
+   */
+  commit(): Promise<string>;
+  /** Removes the staged bytes. Idempotent; after commit() it does nothing. */
+  discard(): Promise<void>;
+}
+
+/** A byte range with an inclusive end, like HTTP's `Range: bytes=start-end`. */
+export interface Range {
+  start: number;
+  end: number;
+}
+
+export type BlobBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface StageOptions {
+  /** Larger bodies are refused with BlobTooLargeError as soon as they cross the limit. */
+  maxBytes?: number;
+  /** A different size is refused with BlobSizeMismatchError (a longer body as soon as it is longer). */
+  expectedSize?: number;
+  /** A different SHA-256 (hex, any case) is refused with BlobHashMismatchError. */
+  expectedSha256?: string;
+}
+
+export interface PartOptions {
+  maxBytes: number;
+  expectedSha256?: string;
+}
+
+export interface BlobStore {
+  readonly backend: "local" | "s3";
+  /**
+   * Streams `body` into a temporary object while computing SHA-256, SHA-1 and size. Rejects with
+   * BlobTooLargeError beyond maxBytes, BlobSizeMismatchError when expectedSize differs,
+   * BlobHashMismatchError when expectedSha256 differs, or the body's own error when it fails mid-way
+   * (client disconnect); in every one of these cases nothing is left behind.
+   */
+  stage(body: BlobBody, opts?: StageOptions): Promise<StagedBlob>;
+  /**
+   * Streams `range` (or all) of a committed blob. An end past the last byte is clamped (as in HTTP);
+   * a start past it rejects with RangeNotSatisfiableError; a missing blob with BlobNotFoundError.
+   */
+  read(location: string, range?: Range): Promise<ReadableStream<Uint8Array>>;
+  stat(location: string): Promise<{ size: number } | undefined>;
+  /** Idempotent. */
+  delete(location: string): Promise<void>;
+
+  // Parts of a multipart session, stored under parts/<sessionId>/<partNumber>. Session ids match
+  // [A-Za-z0-9_-]{16,64}; part numbers are integers 1..10000 (InvalidPartError otherwise).
+
+  /** Stores one part; re-sending a part replaces it atomically (idempotent). */
+  putPart(sessionId: string, partNumber: number, body: BlobBody, opts: PartOptions): Promise<BlobInfo>;
+  /** The parts stored so far, by part number. */
+  listParts(sessionId: string): Promise<{ partNumber: number; size: number }[]>;
+  /**
+   * Concatenates parts 1..partCount in order into a staged blob (hashing while reading), so that the
+   * caller can check the whole file's hash before commit. MissingPartError when one is absent.
+   */
+  assembleParts(sessionId: string, partCount: number): Promise<StagedBlob>;
+  /** Idempotent. */
+  deleteParts(sessionId: string): Promise<void>;
+  /** A presigned PUT URL for a part (S3 only; the local backend has none). */
+  presignPart?(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
+}

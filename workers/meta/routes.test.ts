@@ -1,0 +1,164 @@
+// MetaService over an in-memory transport with the real interceptors (internal secret required).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import {
+  MetaService,
+  TransitionUploadSessionRequest_Transition as T,
+} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { createAccessTokenVerifier } from "../lib/access-token.ts";
+import type { Db } from "../lib/db/database.ts";
+import { testDatabases } from "../lib/db/testing.ts";
+import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
+import { createLogger } from "../lib/log.ts";
+import { metaModule } from "./routes.ts";
+
+const secret = "s".repeat(32);
+const h64 = (c: string) => c.repeat(64);
+const h40 = (c: string) => c.repeat(40);
+
+async function code(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+for (const target of testDatabases()) {
+  describe(`MetaService content and uploads on ${target.dialect}`, () => {
+    let db: Db;
+    let drop: () => Promise<void>;
+    let meta: ReturnType<typeof createClient<typeof MetaService>>;
+    let owner: string;
+    let clock = 1_000_000;
+    beforeAll(async () => {
+      ({ db, drop } = await target.open());
+      const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
+      const mod = metaModule(db, () => clock);
+      meta = createClient(
+        MetaService,
+        createRouterTransport((r) => mod.routes(r), {
+          router: {
+            interceptors: [
+              errorInterceptor(createLogger("test")),
+              authInterceptor({ verifier, internalSecret: secret }),
+            ],
+          },
+          transport: { interceptors: [internalCallerInterceptor(secret)] },
+        }),
+      );
+      owner = (await meta.createUser({ username: "alice", passwordHash: "x" })).user?.id ?? "";
+    });
+    afterAll(() => drop());
+
+    const blob = (c: string, location = `loc-${c}`) => ({
+      sha256: h64(c),
+      sha1: h40(c),
+      size: 10n,
+      backend: "local",
+      location,
+    });
+    const file = (name = "a.txt") => ({ ownerId: owner, parentId: "", name });
+
+    test("content: add, duplicate, instant link, purge, garbage claim, forget", async () => {
+      const first = await meta.addFileWithContent({ file: file(), blob: blob("a") });
+      expect(first.duplicateOf).toBe("");
+      const dup = await meta.addFileWithContent({ file: file("b.txt"), blob: blob("a", "elsewhere") });
+      expect(dup.duplicateOf).toBe("loc-a");
+      const linked = await meta.addFileForExistingBlob({ file: file("c.txt"), sha256: h64("a") });
+      expect(linked.file?.size).toBe(10n);
+      expect((await meta.getBlob({ sha256: h64("a") })).blob?.refcount).toBe(3);
+      for (const f of [first.file, dup.file, linked.file])
+        await meta.purgeFile({ ownerId: owner, fileId: f?.id ?? "" });
+      clock += 10_000;
+      const claimed = await meta.claimGarbage({ graceMs: 5_000n });
+      expect(claimed.blobs.map((b) => b.sha256)).toEqual([h64("a")]);
+      expect(await code(meta.addFileWithContent({ file: file(), blob: blob("a") }))).toBe(Code.Aborted);
+      await meta.forgetBlob({ sha256: h64("a") });
+      expect(await code(meta.getBlob({ sha256: h64("a") }))).toBe(Code.NotFound);
+    });
+
+    test("content: bad input is InvalidArgument or NotFound and writes nothing", async () => {
+      const before = await db.selectFrom("files").select("id").execute();
+      expect(
+        await code(meta.addFileWithContent({ file: file(), blob: { ...blob("b"), sha256: "../../etc" } })),
+      ).toBe(Code.InvalidArgument);
+      expect(
+        await code(meta.addFileWithContent({ file: file(), blob: { ...blob("b"), sha1: h40("G") } })),
+      ).toBe(Code.InvalidArgument);
+      expect(await code(meta.addFileWithContent({ file: file(), blob: { ...blob("b"), size: -1n } }))).toBe(
+        Code.InvalidArgument,
+      );
+      expect(
+        await code(
+          meta.addFileWithContent({ file: { ownerId: owner, parentId: "", name: "" }, blob: blob("b") }),
+        ),
+      ).toBe(Code.InvalidArgument);
+      expect(await code(meta.addFileForExistingBlob({ file: file(), sha256: h64("9") }))).toBe(Code.NotFound);
+      expect(await code(meta.purgeFile({ ownerId: owner, fileId: "nope" }))).toBe(Code.NotFound);
+      expect(await db.selectFrom("files").select("id").execute()).toHaveLength(before.length);
+    });
+
+    test("upload sessions: parts, completion once, abort, expiry", async () => {
+      const session = {
+        id: "s".repeat(24),
+        ownerId: owner,
+        parentId: "",
+        name: "big.bin",
+        size: 12n,
+        partSize: 5n,
+        partCount: 3,
+        backend: "local",
+        expiresAt: timestampFromMs(clock + 60_000),
+      };
+      await meta.createUploadSession({ session });
+      expect(await code(meta.getUploadSession({ id: session.id, ownerId: "someone-else" }))).toBe(
+        Code.NotFound,
+      );
+      for (const n of [2, 1])
+        await meta.recordUploadPart({
+          part: { sessionId: session.id, partNumber: n, size: 5n, sha256: h64("c") },
+        });
+      for (const bad of [0, 10_001, -1]) {
+        expect(
+          await code(
+            meta.recordUploadPart({
+              part: { sessionId: session.id, partNumber: bad, size: 5n, sha256: h64("c") },
+            }),
+          ),
+        ).toBe(Code.InvalidArgument);
+      }
+      expect((await meta.listUploadParts({ sessionId: session.id })).parts.map((p) => p.partNumber)).toEqual([
+        1, 2,
+      ]);
+      expect(
+        (await meta.transitionUploadSession({ id: session.id, transition: T.BEGIN_COMPLETION })).done,
+      ).toBe(true);
+      expect(
+        (await meta.transitionUploadSession({ id: session.id, transition: T.BEGIN_COMPLETION })).done,
+      ).toBe(false);
+      expect(
+        (await meta.transitionUploadSession({ id: session.id, transition: T.COMPLETE, fileId: "f1" })).done,
+      ).toBe(true);
+      expect(
+        await code(
+          meta.recordUploadPart({
+            part: { sessionId: session.id, partNumber: 3, size: 2n, sha256: h64("c") },
+          }),
+        ),
+      ).toBe(Code.FailedPrecondition);
+      expect((await meta.getUploadSession({ id: session.id, ownerId: owner })).session?.state).toBe(
+        "completed",
+      );
+
+      const other = { ...session, id: "t".repeat(24), expiresAt: timestampFromMs(clock + 1000) };
+      await meta.createUploadSession({ session: other });
+      clock += 2000;
+      expect((await meta.listExpiredUploadSessions({})).sessions.map((s) => s.id)).toContain(other.id);
+      await meta.deleteUploadSession({ id: other.id });
+      expect(await code(meta.getUploadSession({ id: other.id, ownerId: owner }))).toBe(Code.NotFound);
+    });
+  });
+}
