@@ -9,6 +9,7 @@ import {
   JWKS_PATH,
   remoteKeys,
 } from "../workers/lib/access-token.ts";
+import { dataPlane } from "./data/plane.ts";
 import { peerAddress } from "./env.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
@@ -60,6 +61,7 @@ export function createGateway(opts: GatewayOptions) {
     opts.upstreams.account.fetch(new Request(new URL(JWKS_PATH, opts.upstreams.account.url))),
   );
   app.get("/", (c) => c.html(homePage));
+  app.route("/", dataPlane(opts.upstreams));
   app.route("/user", legacyUserRoutes({ account: opts.upstreams.account, verifier, ...opts }));
   // Connect / gRPC-Web calls: POST /<package>.<Service>/<Method>
   app.route("/", rpcProxy({ upstreams: opts.upstreams, verifier }));

@@ -1,7 +1,7 @@
 // Byte-for-byte forwarding of Connect and gRPC-Web calls to the owning worker, after an edge JWT check.
 import { Hono } from "hono";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../workers/lib/access-token.ts";
-import type { Upstreams } from "../upstreams.ts";
+import type { Upstream, Upstreams } from "../upstreams.ts";
 import { rpcError } from "./errors.ts";
 
 /** Which worker owns which service. MetaService is internal and deliberately absent. */
@@ -35,6 +35,39 @@ const dropRequest = [
   "te",
 ];
 
+/**
+ * Sends a request on to a worker as it came (method, body streamed, end-to-end headers), adding the
+ * client address to X-Forwarded-For and the request id; the worker's response comes back as it is.
+ */
+export async function forward(
+  req: Request,
+  pathAndQuery: string,
+  upstream: Upstream,
+  clientIp: string,
+  requestId: string,
+): Promise<Response> {
+  const headers = new Headers(req.headers);
+  for (const h of dropRequest) headers.delete(h);
+  // fetch() would transparently decompress a compressed response while keeping its Content-Encoding
+  // header; asking the worker not to compress keeps the bytes exact.
+  headers.delete("accept-encoding");
+  const xff = headers.get("x-forwarded-for");
+  headers.set("x-forwarded-for", xff ? `${xff}, ${clientIp}` : clientIp);
+  headers.set("x-request-id", requestId);
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const res = await upstream.fetch(
+    new Request(new URL(pathAndQuery, upstream.url), {
+      method: req.method,
+      headers,
+      body: hasBody ? req.body : undefined,
+      signal: req.signal,
+      // Required for streaming request bodies.
+      duplex: "half",
+    } as RequestInit),
+  );
+  return new Response(res.body, { status: res.status, headers: res.headers });
+}
+
 export interface ProxyOptions {
   upstreams: Upstreams;
   verifier: AccessTokenVerifier;
@@ -63,28 +96,14 @@ export function rpcProxy(opts: ProxyOptions) {
         throw err;
       }
     }
-    const headers = new Headers(c.req.raw.headers);
-    for (const h of dropRequest) headers.delete(h);
-    // fetch() would transparently decompress a compressed unary response while keeping its
-    // Content-Encoding header; asking the worker not to compress keeps the bytes exact.
-    headers.delete("accept-encoding");
-    const xff = headers.get("x-forwarded-for");
-    headers.set("x-forwarded-for", xff ? `${xff}, ${c.get("clientIp")}` : c.get("clientIp"));
-    headers.set("x-request-id", c.get("requestId"));
-    const upstream = opts.upstreams[owner];
-    const url = new URL(c.req.path, upstream.url);
     try {
-      const res = await upstream.fetch(
-        new Request(url, {
-          method: "POST",
-          headers,
-          body: c.req.raw.body,
-          signal: c.req.raw.signal,
-          // Required for streaming request bodies.
-          duplex: "half",
-        } as RequestInit),
+      return await forward(
+        c.req.raw,
+        `${c.req.path}`,
+        opts.upstreams[owner],
+        c.get("clientIp"),
+        c.get("requestId"),
       );
-      return new Response(res.body, { status: res.status, headers: res.headers });
     } catch (err) {
       console.error(
         JSON.stringify({ msg: "upstream failed", service: owner, rid: c.get("requestId"), err: String(err) }),

@@ -3,6 +3,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { Readable } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import {
   type ConnectRouter,
@@ -156,7 +157,9 @@ export class RpcHost {
         {
           method: req.method,
           headers,
-          body: hasBody ? (req as unknown as ReadableStream) : undefined,
+          body: hasBody
+            ? (Readable.toWeb(req as http.IncomingMessage) as unknown as ReadableStream)
+            : undefined,
           duplex: "half",
         } as RequestInit,
       );
