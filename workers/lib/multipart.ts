@@ -66,6 +66,16 @@ class Source {
     return true;
   }
 
+  /** The position of `needle` in the buffer, reading on until it shows up (within `maxScan` bytes). */
+  async find(needle: Uint8Array, maxScan: number, tooLong: string, ended: string): Promise<number> {
+    for (;;) {
+      const at = indexOf(this.buf, needle);
+      if (at !== -1) return at;
+      if (this.buf.length > maxScan) throw new MultipartError(tooLong);
+      if (!(await this.fill())) throw new MultipartError(ended);
+    }
+  }
+
   take(n: number): Uint8Array {
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
@@ -122,11 +132,12 @@ export async function* readMultipart(
   const delimiter = enc.encode(`\r\n--${boundary}`);
   try {
     // Preamble, then the first boundary line.
-    let at = -1;
-    while ((at = indexOf(src.buf, dashBoundary)) === -1) {
-      if (src.buf.length > maxHeaderBytes) throw new MultipartError("no multipart boundary found");
-      if (!(await src.fill())) throw new MultipartError("the form ended before its first part");
-    }
+    const at = await src.find(
+      dashBoundary,
+      maxHeaderBytes,
+      "no multipart boundary found",
+      "the form ended before its first part",
+    );
     src.take(at + dashBoundary.length);
     for (let count = 0; ; count++) {
       // After a boundary: "--" ends the form, CRLF starts a part.
@@ -139,11 +150,12 @@ export async function* readMultipart(
       if (count >= maxParts) throw new MultipartError(`a form may have at most ${maxParts} parts`);
 
       const end = enc.encode("\r\n\r\n");
-      let headerEnd: number;
-      while ((headerEnd = indexOf(src.buf, end)) === -1) {
-        if (src.buf.length > maxHeaderBytes) throw new MultipartError("a part's headers are too long");
-        if (!(await src.fill())) throw new MultipartError("the form ended inside a part's headers");
-      }
+      const headerEnd = await src.find(
+        end,
+        maxHeaderBytes,
+        "a part's headers are too long",
+        "the form ended inside a part's headers",
+      );
       const head = parseHeaders(new TextDecoder().decode(src.take(headerEnd)));
       src.take(end.length);
 
