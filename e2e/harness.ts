@@ -101,7 +101,12 @@ async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void
 async function startServices(env: Record<string, string> = {}): Promise<Stack> {
   const runDir = mkdtempSync(join(tmpdir(), "filestore-services-"));
   const db = await freshMysqlDatabase();
-  const ports = { gateway: await freePort(), account: await freePort(), meta: await freePort() };
+  const ports = {
+    gateway: await freePort(),
+    account: await freePort(),
+    meta: await freePort(),
+    upload: await freePort(),
+  };
   const fullEnv = {
     ...process.env,
     DATABASE_URL: db.url,
@@ -111,6 +116,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     GATEWAY_PORT: String(ports.gateway),
     ACCOUNT_PORT: String(ports.account),
     META_PORT: String(ports.meta),
+    UPLOAD_PORT: String(ports.upload),
     GATEWAY_RUNTIME: process.env.GATEWAY_RUNTIME ?? "deno",
     // Each stack gets its own Redis key space for rate limits.
     REDIS_PREFIX: `e2e${ports.gateway}:`,

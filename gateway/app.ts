@@ -11,6 +11,7 @@ import {
 } from "../workers/lib/access-token.ts";
 import { dataPlane } from "./data/plane.ts";
 import { peerAddress } from "./env.ts";
+import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
 import type { Upstreams } from "./upstreams.ts";
@@ -62,6 +63,7 @@ export function createGateway(opts: GatewayOptions) {
   );
   app.get("/", (c) => c.html(homePage));
   app.route("/", dataPlane(opts.upstreams));
+  app.route("/file", legacyFileRoutes({ upload: opts.upstreams.upload, verifier }));
   app.route("/user", legacyUserRoutes({ account: opts.upstreams.account, verifier, ...opts }));
   // Connect / gRPC-Web calls: POST /<package>.<Service>/<Method>
   app.route("/", rpcProxy({ upstreams: opts.upstreams, verifier }));

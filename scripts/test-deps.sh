@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# Private MariaDB + Redis for the test suites, without systemd or Docker.
+# Private MariaDB + Redis + S3 (Ceph RGW) for the test suites, without systemd or Docker.
 #
-#   eval "$(scripts/test-deps.sh start)"   # starts both (idempotent), prints `export TEST_..._URL=...`
+#   eval "$(scripts/test-deps.sh start)"   # starts all three (idempotent), prints `export TEST_...=...`
 #   scripts/test-deps.sh install           # only installs the packages when missing (root: apt-get)
 #   scripts/test-deps.sh env               # prints the export lines only (starts nothing)
-#   scripts/test-deps.sh status            # exit 0 if both are up
-#   scripts/test-deps.sh stop              # stops both by their recorded PIDs
+#   scripts/test-deps.sh status            # exit 0 if all are up
+#   scripts/test-deps.sh stop              # stops all by their recorded PIDs
 #   scripts/test-deps.sh clean             # stop, then delete the state dir
 #
-# Both servers listen on 127.0.0.1 only, on private ports (so a system MySQL/Redis on 3306/6379 is never
+# Every server listens on 127.0.0.1 only, on private ports (so a system MySQL/Redis on 3306/6379 is never
 # touched), with their data, sockets, pid files and logs under one state dir.
-#   TEST_MYSQL_PORT (33306)  TEST_REDIS_PORT (36379)  TEST_DEPS_DIR (${TMPDIR:-/tmp}/filestore-test-deps)
+#   TEST_MYSQL_PORT (33306)  TEST_REDIS_PORT (36379)  TEST_S3_PORT (37480)
+#   TEST_DEPS_DIR (${TMPDIR:-/tmp}/filestore-test-deps)
+#
+# S3 is a throw-away single-node Ceph cluster with a RADOS Gateway (in-memory OSD), started and stopped by
+# ../shared/services/start-rgw.sh and stop-rgw.sh beside the repository (CI clones it there). Without
+# those scripts, or with TEST_S3=0, no S3 is started and no TEST_S3_* line is printed (the blob-store
+# suite then runs on local disk only; under CI it refuses to).
 #
 # stdout carries only eval-able lines; every progress message and diagnostic goes to stderr.
 set -euo pipefail
 
 MYSQL_PORT="${TEST_MYSQL_PORT:-33306}"
 REDIS_PORT="${TEST_REDIS_PORT:-36379}"
+S3_PORT="${TEST_S3_PORT:-37480}"
 STATE_DIR="${TEST_DEPS_DIR:-${TMPDIR:-/tmp}/filestore-test-deps}"
 DB_NAME=filestore_test
 DB_USER=filestore
@@ -29,6 +36,16 @@ MYSQL_LOG="$STATE_DIR/mariadb/error.log"
 REDIS_DIR="$STATE_DIR/redis"
 REDIS_PID="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
+
+# Ceph RGW: the scripts live in shared/ beside the repository; fixed test credentials, so `env` can print
+# them without asking the running gateway.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+RGW_START="$REPO_ROOT/../shared/services/start-rgw.sh"
+RGW_STOP="$REPO_ROOT/../shared/services/stop-rgw.sh"
+RGW_DIR="$STATE_DIR/rgw"
+S3_ACCESS_KEY=filestoretestaccess01
+S3_SECRET_KEY=filestoretestsecret0000000000000000000001
+S3_REGION=us-east-1
 
 # The admin account: created for whoever runs this script, reached only through the unix socket.
 ADMIN_USER="$(id -un)"
@@ -53,9 +70,16 @@ first_cmd() { # first of the given command names that exists
   return 1
 }
 
+# S3 is wanted unless TEST_S3=0; it is possible when the RGW scripts are there.
+s3_enabled() { [ "${TEST_S3:-1}" != 0 ] && [ -f "$RGW_START" ]; }
+
 print_env() {
   echo "export TEST_MYSQL_URL=mysql://$DB_USER:$DB_PASS@127.0.0.1:$MYSQL_PORT/$DB_NAME"
   echo "export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+  if s3_enabled; then
+    echo "export TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY" \
+      "TEST_S3_SECRET_KEY=$S3_SECRET_KEY TEST_S3_REGION=$S3_REGION"
+  fi
 }
 
 # --- installation ----------------------------------------------------------------------------------
@@ -99,6 +123,44 @@ ensure_installed() {
   if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
   [ "$rc" -eq 0 ] || die "apt-get install ${PACKAGES[*]} failed"
   have_binaries || die "the packages installed but the server binaries are still missing"
+}
+
+# Ceph's packages (mon, osd, radosgw, the ceph CLI) for the S3 test server; the list is start-rgw.sh's.
+RGW_PACKAGES=(ceph-mon ceph-osd radosgw ceph-common curl)
+have_rgw_binaries() {
+  local b
+  for b in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph curl; do
+    command -v "$b" >/dev/null 2>&1 || return 1
+  done
+}
+
+ensure_rgw_installed() {
+  s3_enabled || return 0
+  have_rgw_binaries && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    die "Ceph RGW (the S3 test server) is not installed. Install it (as root) with:
+    apt-get install -y --no-install-recommends ${RGW_PACKAGES[*]}
+  then run this script again (or set TEST_S3=0 to test without S3)."
+  fi
+  log "installing ${RGW_PACKAGES[*]} (apt; the S3 test server)"
+  # As above: the packages must not start system-wide Ceph daemons.
+  local made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  local rc=0
+  {
+    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+      apt-get update
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${RGW_PACKAGES[@]}" ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${RGW_PACKAGES[@]}"; }
+  } >&2 || rc=$?
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ "$rc" -eq 0 ] || die "apt-get install ${RGW_PACKAGES[*]} failed"
+  have_rgw_binaries || die "the Ceph packages installed but the binaries are still missing"
 }
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -253,6 +315,45 @@ start_redis() {
   log "Redis ready (pid $pid, port $REDIS_PORT)"
 }
 
+# --- Ceph RGW (S3) ---------------------------------------------------------------------------------
+
+start_rgw() {
+  if [ "${TEST_S3:-1}" = 0 ]; then
+    log "TEST_S3=0: no S3 test server"
+    return 0
+  fi
+  if [ ! -f "$RGW_START" ]; then
+    log "warning: $RGW_START not found: no S3 test server (the blob-store suite runs on local disk only)"
+    return 0
+  fi
+  log "starting Ceph RGW (S3) on 127.0.0.1:$S3_PORT"
+  mkdir -p "$RGW_DIR"
+  # Idempotent (it only prints the connection info when its gateway answers). setsid: its daemons get
+  # their own session, like MariaDB above. Its stdout (S3_* lines) is not ours: print_env prints the same.
+  local out
+  out="$(RGW_ACCESS_KEY="$S3_ACCESS_KEY" RGW_SECRET_KEY="$S3_SECRET_KEY" \
+    setsid -w bash "$RGW_START" "$RGW_DIR" "$S3_PORT" </dev/null)" ||
+    die "start-rgw.sh failed (logs: $RGW_DIR/log); set TEST_S3=0 to test without S3"
+  grep -qxF "S3_ENDPOINT=http://127.0.0.1:$S3_PORT" <<<"$out" ||
+    die "start-rgw.sh printed an unexpected endpoint: $out"
+  log "Ceph RGW ready (port $S3_PORT, data in $RGW_DIR)"
+}
+
+rgw_running() { [ -f "$RGW_DIR/.ready" ] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$S3_PORT/"; }
+
+stop_rgw() {
+  if ! compgen -G "$RGW_DIR/run/*.pid" >/dev/null; then
+    log "rgw: not running"
+    return 0
+  fi
+  if [ ! -f "$RGW_STOP" ]; then
+    log "warning: $RGW_STOP not found; cannot stop the Ceph daemons recorded in $RGW_DIR/run"
+    return 0
+  fi
+  bash "$RGW_STOP" "$RGW_DIR" || log "warning: stop-rgw.sh failed"
+  log "rgw: stopped"
+}
+
 # --- stop ------------------------------------------------------------------------------------------
 
 stop_pidfile() { # NAME PIDFILE: TERM the recorded PID, wait up to 30 s, then KILL
@@ -282,6 +383,7 @@ stop_pidfile() { # NAME PIDFILE: TERM the recorded PID, wait up to 30 s, then KI
 }
 
 stop_all() {
+  stop_rgw
   stop_pidfile redis "$REDIS_PID"
   stop_pidfile mariadb "$MYSQL_PID"
   rm -f "$MYSQL_SOCK"
@@ -292,11 +394,15 @@ case "$cmd" in
 install)
   ensure_installed
   log "MariaDB and Redis are installed"
+  ensure_rgw_installed
+  s3_enabled && log "Ceph RGW is installed"
   ;;
 start)
   ensure_installed
+  ensure_rgw_installed
   start_mariadb
   start_redis
+  start_rgw
   print_env
   ;;
 stop)
@@ -311,6 +417,12 @@ status)
   if pid="$(live_pid "$REDIS_PID")" && redis_ping; then log "redis: running (pid $pid, port $REDIS_PORT)"; else
     log "redis: not running"
     ok=1
+  fi
+  if s3_enabled; then
+    if rgw_running; then log "rgw: running (port $S3_PORT)"; else
+      log "rgw: not running"
+      ok=1
+    fi
   fi
   exit "$ok"
   ;;

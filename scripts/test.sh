@@ -11,9 +11,9 @@ if [ ! -x "$BUN" ]; then
   npm ci --no-audit --no-fund >&2 || { echo "0 passed, 1 failed"; exit 1; }
 fi
 
-deps=$(bash scripts/test-deps.sh start) || { echo "test-deps.sh could not start MariaDB/Redis" >&2; echo "0 passed, 1 failed"; exit 1; }
+deps=$(bash scripts/test-deps.sh start) || { echo "test-deps.sh could not start MariaDB/Redis/Ceph RGW" >&2; echo "0 passed, 1 failed"; exit 1; }
 eval "$deps"
-export TEST_MYSQL_URL TEST_REDIS_URL
+export TEST_MYSQL_URL TEST_REDIS_URL TEST_S3_ENDPOINT TEST_S3_ACCESS_KEY TEST_S3_SECRET_KEY TEST_S3_REGION
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/filestore-test-results.XXXXXX")
 status=0

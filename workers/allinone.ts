@@ -8,6 +8,7 @@ import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { loadSigningKey } from "./account/keys.ts";
 import { accountModule } from "./account/routes.ts";
 import { createAccessTokenVerifier } from "./lib/access-token.ts";
+import { createBlobStore } from "./lib/blobstore/index.ts";
 import { ExpiringCache } from "./lib/cache.ts";
 import { clientFor, memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
@@ -18,6 +19,7 @@ import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
 import { metaModule } from "./meta/routes.ts";
+import { uploadModule } from "./upload/routes.ts";
 
 /** "pkg.Service" of an RPC URL "http://host/pkg.Service/Method", if it has that shape. */
 function serviceOf(url: string): string | undefined {
@@ -58,7 +60,17 @@ export async function startAllInOne(
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
-  const host = hostFor({ config: cfg, modules: [meta, account], verifier, log });
+  const upload = uploadModule(
+    {
+      meta: clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
+      blobs: await createBlobStore(cfg.blobs),
+      maxUploadBytes: cfg.maxUploadBytes,
+    },
+    verifier,
+    (err) =>
+      log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  );
+  const host = hostFor({ config: cfg, modules: [meta, account, upload], verifier, log });
   const grpc = await listen(host.node, cfg.host, ports.grpc);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
@@ -74,6 +86,8 @@ export async function startAllInOne(
     hostname: cfg.host,
     port: ports.http,
     development: false,
+    // Uploads stream through here; 2 ** 40 rather than 1 << 40, which overflows to 256 in JavaScript.
+    maxRequestBodySize: 2 ** 40,
     fetch(req, server) {
       // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
       // straight to the in-process service. The gateway's edge check and the worker's interceptor use the

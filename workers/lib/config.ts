@@ -1,5 +1,6 @@
 // Configuration from the environment, with defaults that make the all-in-one mode work out of the box.
 import { join, resolve } from "node:path";
+import { type BlobStoreConfig, blobStoreConfigFromEnv } from "./blobstore/index.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
 
@@ -38,6 +39,10 @@ export interface Config {
   /** Networks whose X-Forwarded-For we believe (the gateway). */
   trustedProxies: string[];
   shutdownGraceMs: number;
+  /** Where file bytes live (BLOB_BACKEND, BLOB_DIR, S3_*). */
+  blobs: BlobStoreConfig;
+  /** Largest file accepted by an upload (bytes). */
+  maxUploadBytes: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -91,5 +96,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((s) => s.trim())
       .filter(Boolean),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
+    blobs: blobStoreConfigFromEnv({ ...env, DATA_DIR: dataDir }),
+    maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
   };
 }

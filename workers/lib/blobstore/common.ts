@@ -107,7 +107,7 @@ export async function* chunksOf(body: BlobBody): AsyncGenerator<Uint8Array> {
 /** The parts 1..count, one after the other, each opened only when the previous one is done. */
 export async function* concatenate(
   count: number,
-  open: (n: number) => Promise<AsyncIterable<Uint8Array>>,
+  open: (n: number) => Promise<BlobBody>,
 ): AsyncGenerator<Uint8Array> {
   for (let n = 1; n <= count; n++) yield* chunksOf(await open(n));
 }

@@ -14,8 +14,9 @@ export interface BlobInfo {
 export interface StagedBlob extends BlobInfo {
   /**
    * Makes the bytes durable under their final location and returns that location (backend-specific).
-   * Local: atomic rename to `blobs/<aa>/<bb>/<sha256>` (when that exists already, the staged copy is
-   * discarded: same content). S3: the object key. Calling it again returns the same location.
+   * Local: atomic rename to `blobs/<aa>/<bb>/<sha256>.<random>`. S3: the object key. Each stored copy has
+   * its own location, so deleting one copy never removes another's bytes; the database keeps one copy per
+   * SHA-256. Calling it again returns the same location.
    */
   commit(): Promise<string>;
   /** Removes the staged bytes. Idempotent; after commit() it does nothing. */

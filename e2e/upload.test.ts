@@ -1,0 +1,133 @@
+// The streamed single upload through the gateway, in either mode.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type Stack, signedInUser, startStack } from "./harness.ts";
+
+let stack: Stack;
+let user: Awaited<ReturnType<typeof signedInUser>>;
+beforeAll(async () => {
+  stack = await startStack();
+  user = await signedInUser(stack.gatewayUrl);
+}, 60_000);
+afterAll(() => stack?.stop());
+
+function randomBytes(n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  return out;
+}
+const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+
+async function upload(name: string, body: BodyInit, headers: Record<string, string> = {}) {
+  const res = await fetch(`${stack.gatewayUrl}/upload/v1/files?name=${encodeURIComponent(name)}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${user.accessToken}`, ...headers },
+    body,
+  });
+  type Answer = { code?: string; message?: string; file?: { name: string; sha256: string; size: string } };
+  return { status: res.status, json: (await res.json()) as Answer };
+}
+
+describe(`streamed upload through the gateway (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
+  test("a 24 MiB file arrives with the source's SHA-256 and size", async () => {
+    const data = randomBytes(24 * 1024 * 1024 + 3);
+    const r = await upload("video 🎬.bin", data);
+    expect(r.status).toBe(201);
+    expect(r.json.file?.name).toBe("video 🎬.bin");
+    expect(r.json.file?.sha256).toBe(sha256(data));
+    expect(r.json.file?.size).toBe(String(data.length));
+  });
+
+  test("a streamed body of unknown length works too", async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < data.length; i += 100_000) c.enqueue(data.subarray(i, i + 100_000));
+        c.close();
+      },
+    });
+    const r = await upload("stream.bin", body);
+    expect([r.status, r.json.file?.sha256]).toEqual([201, sha256(data)]);
+  });
+
+  test("an announced SHA-256 that does not match is refused", async () => {
+    const r = await upload("x.bin", randomBytes(1000), { "x-content-sha256": "0".repeat(64) });
+    expect([r.status, r.json.code]).toEqual([400, "invalid_argument"]);
+    expect(r.json.message).toContain("SHA-256");
+  });
+
+  test("bad names and missing tokens are refused with clear errors", async () => {
+    for (const name of ["", "../../etc/passwd", "a/b", "x".repeat(300)]) {
+      const r = await upload(name, "data");
+      expect([name.slice(0, 20), r.status, r.json.code]).toEqual([
+        name.slice(0, 20),
+        400,
+        "invalid_argument",
+      ]);
+    }
+    const anon = await fetch(`${stack.gatewayUrl}/upload/v1/files?name=a`, { method: "PUT", body: "data" });
+    expect(anon.status).toBe(401);
+    const forged = await fetch(`${stack.gatewayUrl}/upload/v1/files?name=a`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${user.accessToken}x` },
+      body: "data",
+    });
+    expect(forged.status).toBe(401);
+  });
+});
+
+describe(`form uploads (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
+  test("multipart form: the file field streams in, the name comes from the form", async () => {
+    const data = randomBytes(6 * 1024 * 1024 + 1);
+    const form = new FormData();
+    form.set("name", "renamed.bin");
+    form.set("file", new File([data], "original.bin"));
+    const res = await fetch(`${stack.gatewayUrl}/upload/v1/form`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}` },
+      body: form,
+    });
+    const json = (await res.json()) as { file: { name: string; sha256: string } };
+    expect(res.status).toBe(201);
+    expect([json.file.name, json.file.sha256]).toEqual(["renamed.bin", sha256(data)]);
+  });
+
+  test("a form without a file field, or not a form at all, is refused", async () => {
+    const form = new FormData();
+    form.set("name", "x");
+    const noFile = await fetch(`${stack.gatewayUrl}/upload/v1/form`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}` },
+      body: form,
+    });
+    expect([noFile.status, ((await noFile.json()) as { message: string }).message]).toEqual([
+      400,
+      "the form has no field named file",
+    ]);
+    const notForm = await fetch(`${stack.gatewayUrl}/upload/v1/form`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(notForm.status).toBe(400);
+  });
+
+  test("legacy POST /file/upload: {code:0} with the token in the query; 10005 without; -1 without a file", async () => {
+    const q = (token: string) => `?${new URLSearchParams({ username: user.username, token })}`;
+    const form = new FormData();
+    form.set("file", new File([randomBytes(100_000)], "legacy.txt"));
+    const ok = await fetch(`${stack.gatewayUrl}/file/upload${q(user.accessToken)}`, {
+      method: "POST",
+      body: form,
+    });
+    expect(await ok.json()).toEqual({ code: 0, msg: "OK" });
+    const bad = await fetch(`${stack.gatewayUrl}/file/upload${q("nope")}`, { method: "POST", body: form });
+    expect(((await bad.json()) as { code: number }).code).toBe(10005);
+    const empty = new FormData();
+    empty.set("other", "x");
+    const noFile = await fetch(`${stack.gatewayUrl}/file/upload${q(user.accessToken)}`, {
+      method: "POST",
+      body: empty,
+    });
+    expect(((await noFile.json()) as { code: number }).code).toBe(-1);
+  });
+});

@@ -1,0 +1,234 @@
+// The local-disk blob store (the embedded default). Layout under its root:
+//   tmp/<uuid>                   bodies being written (a crash can leave some: older than a day is garbage)
+//   blobs/<aa>/<bb>/<sha256>.<n> committed content, found by its SHA-256 (aa, bb: its first 4 digits) plus a
+//                                random suffix n: each stored copy has its own name, so deleting one copy (a
+//                                duplicate, a failed upload, garbage collection) can never hit another's bytes.
+//                                The database keeps one copy per SHA-256.
+//   parts/<sessionId>/<n>        parts of multipart sessions
+// A body is written with Bun's file writer while it is hashed, fsync'ed, then renamed into place
+// atomically (and the directory fsync'ed): a name under blobs/ or parts/ always holds complete content.
+import { randomUUID } from "node:crypto";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import {
+  checkPartCount,
+  checkPartNumber,
+  checkRange,
+  checkSessionId,
+  chunksOf,
+  concatenate,
+  Meter,
+  normalizeStageOptions,
+  parsePartName,
+} from "./common.ts";
+import {
+  BlobNotFoundError,
+  BlobStoreError,
+  InvalidLocationError,
+  MissingPartError,
+  RangeNotSatisfiableError,
+} from "./errors.ts";
+import type { BlobBody, BlobInfo, BlobStore, Range, StagedBlob, StageOptions } from "./types.ts";
+
+const LOCATION = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{12})$/;
+/** Bytes the file writer gathers before each write(2). */
+const WRITE_BUFFER = 1 << 20;
+
+const isNotFound = (err: unknown) => (err as { code?: unknown } | null)?.code === "ENOENT";
+
+/** fsync a file or a directory (a directory after a rename in it, so the new name survives a crash). */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** mkdir -p, then fsync the parents of every directory it created. */
+async function makeDirDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    await fsyncPath(dirname(d));
+    if (d === first) break;
+  }
+}
+
+export async function createLocalBlobStore(root: string): Promise<BlobStore> {
+  root = resolve(root);
+  const tmpDir = join(root, "tmp");
+  const partsDir = join(root, "parts");
+  await mkdir(tmpDir, { recursive: true });
+  await mkdir(join(root, "blobs"), { recursive: true });
+  await mkdir(partsDir, { recursive: true });
+
+  const partDir = (sessionId: string) => join(partsDir, sessionId);
+  const partPath = (sessionId: string, n: number) => join(partsDir, sessionId, String(n));
+
+  function pathOf(location: string): string {
+    const m = typeof location === "string" ? LOCATION.exec(location) : null;
+    if (!m || m[3]?.slice(0, 2) !== m[1] || m[3]?.slice(2, 4) !== m[2])
+      throw new InvalidLocationError(location);
+    return join(root, location);
+  }
+
+  /** Writes a body to tmp/ while metering it; the file is fsync'ed. On any failure nothing is left. */
+  async function writeTemp(body: BlobBody, opts: StageOptions): Promise<{ path: string; info: BlobInfo }> {
+    const path = join(tmpDir, randomUUID());
+    const meter = new Meter(opts);
+    const sink = Bun.file(path).writer({ highWaterMark: WRITE_BUFFER });
+    let sinkOpen = true;
+    try {
+      for await (const chunk of chunksOf(body)) {
+        meter.add(chunk);
+        const written = sink.write(chunk);
+        if (typeof written !== "number") await written;
+      }
+      sinkOpen = false;
+      await sink.end();
+      const info = meter.finish();
+      await fsyncPath(path);
+      return { path, info };
+    } catch (err) {
+      if (sinkOpen) {
+        try {
+          await sink.end();
+        } catch {
+          // the body's error is the one to report
+        }
+      }
+      await rm(path, { force: true });
+      throw err;
+    }
+  }
+
+  function staged(tmpPath: string, info: BlobInfo): StagedBlob {
+    let committing: Promise<string> | undefined;
+    let discarded = false;
+    const commit = async (): Promise<string> => {
+      const { sha256 } = info;
+      const suffix = randomUUID().replaceAll("-", "").slice(0, 12);
+      const location = `blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${suffix}`;
+      const dest = join(root, location);
+      await makeDirDurable(dirname(dest));
+      await rename(tmpPath, dest);
+      await fsyncPath(dirname(dest));
+      return location;
+    };
+    return {
+      ...info,
+      commit() {
+        if (discarded) return Promise.reject(new BlobStoreError("the staged blob was discarded"));
+        committing ??= commit().catch((err) => {
+          committing = undefined;
+          throw err;
+        });
+        return committing;
+      },
+      async discard() {
+        if (committing) return;
+        discarded = true;
+        await rm(tmpPath, { force: true });
+      },
+    };
+  }
+
+  async function stage(body: BlobBody, opts?: StageOptions): Promise<StagedBlob> {
+    const { path, info } = await writeTemp(body, normalizeStageOptions(opts));
+    return staged(path, info);
+  }
+
+  async function listParts(sessionId: string): Promise<{ partNumber: number; size: number }[]> {
+    checkSessionId(sessionId);
+    let names: string[];
+    try {
+      names = await readdir(partDir(sessionId));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    const parts: { partNumber: number; size: number }[] = [];
+    for (const name of names) {
+      const partNumber = parsePartName(name);
+      if (partNumber === undefined) continue;
+      try {
+        parts.push({ partNumber, size: (await stat(partPath(sessionId, partNumber))).size });
+      } catch (err) {
+        if (!isNotFound(err)) throw err; // deleted meanwhile
+      }
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  return {
+    backend: "local",
+    stage,
+
+    async read(location: string, range?: Range): Promise<ReadableStream<Uint8Array>> {
+      const path = pathOf(location);
+      checkRange(range);
+      let size: number;
+      try {
+        size = (await stat(path)).size;
+      } catch (err) {
+        if (isNotFound(err)) throw new BlobNotFoundError();
+        throw err;
+      }
+      const file = Bun.file(path);
+      if (!range) return file.stream();
+      if (range.start >= size) throw new RangeNotSatisfiableError(size);
+      return file.slice(range.start, Math.min(range.end, size - 1) + 1).stream();
+    },
+
+    async stat(location: string) {
+      const path = pathOf(location);
+      try {
+        return { size: (await stat(path)).size };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+
+    async delete(location: string) {
+      await rm(pathOf(location), { force: true });
+    },
+
+    async putPart(sessionId, partNumber, body, opts) {
+      checkSessionId(sessionId);
+      checkPartNumber(partNumber);
+      const { path, info } = await writeTemp(
+        body,
+        normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 }),
+      );
+      try {
+        await makeDirDurable(partDir(sessionId));
+        await rename(path, partPath(sessionId, partNumber)); // replaces an earlier copy atomically
+        await fsyncPath(partDir(sessionId));
+      } catch (err) {
+        await rm(path, { force: true });
+        throw err;
+      }
+      return info;
+    },
+
+    listParts,
+
+    async assembleParts(sessionId, partCount) {
+      checkSessionId(sessionId);
+      checkPartCount(partCount);
+      const have = new Set((await listParts(sessionId)).map((p) => p.partNumber));
+      const missing: number[] = [];
+      for (let n = 1; n <= partCount; n++) if (!have.has(n)) missing.push(n);
+      if (missing.length > 0) throw new MissingPartError(missing);
+      return stage(concatenate(partCount, async (n) => Bun.file(partPath(sessionId, n)).stream()));
+    },
+
+    async deleteParts(sessionId) {
+      checkSessionId(sessionId);
+      await rm(partDir(sessionId), { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// The upload worker: UploadService (RPCs of the upload issue land here) and the HTTP data plane for
+// file bytes, which never travel inside RPCs:
+//   PUT|POST /upload/v1/files?name=N[&parent_id=P]   the body is the file (X-Content-SHA256 optional)
+//   POST     /upload/v1/form[?token=T]               multipart/form-data: optional fields name and
+//                                                    parent_id, then the field "file"
+// Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
+import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
+import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "../lib/access-token.ts";
+import { invalidArgument } from "../lib/errors.ts";
+import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
+import type { ServiceModule } from "../lib/server.ts";
+import { storeUpload, type UploadDeps } from "./upload.ts";
+
+export const UPLOAD_PATH = "/upload/v1/files";
+export const FORM_PATH = "/upload/v1/form";
+const MAX_FIELD_BYTES = 4096;
+
+const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unauthenticated);
+
+async function identify(req: Request, url: URL, verifier: AccessTokenVerifier): Promise<Identity> {
+  const token = bearer(req.headers.get("authorization")) ?? url.searchParams.get("token") ?? undefined;
+  if (!token) throw unauthenticated("sign in first: send Authorization: Bearer <access token>");
+  try {
+    return await verifier.verify(token);
+  } catch (err) {
+    throw err instanceof InvalidTokenError ? unauthenticated(err.message) : err;
+  }
+}
+
+const created = (file: FileRecord) =>
+  Response.json(
+    {
+      file: {
+        id: file.id,
+        name: file.name,
+        size: String(file.size),
+        sha256: file.blobSha256,
+        parentId: file.parentId,
+      },
+    },
+    { status: 201 },
+  );
+
+async function fromForm(
+  req: Request,
+  url: URL,
+  deps: UploadDeps,
+  verifier: AccessTokenVerifier,
+): Promise<Response> {
+  const boundary = boundaryOf(req.headers.get("content-type"));
+  if (!boundary || !req.body) throw invalidArgument("send multipart/form-data with a field named file");
+  const who = await identify(req, url, verifier);
+  const fields: Record<string, string> = {};
+  try {
+    for await (const part of readMultipart(req.body, boundary)) {
+      if (part.name !== "file") {
+        const value = await new Response(part.body).arrayBuffer();
+        if (value.byteLength > MAX_FIELD_BYTES) throw invalidArgument(`form field ${part.name} is too long`);
+        fields[part.name] = new TextDecoder().decode(value);
+        continue;
+      }
+      const file = await storeUpload(
+        deps,
+        who,
+        {
+          name: fields.name ?? part.filename ?? "",
+          parentId: fields.parent_id ?? url.searchParams.get("parent_id") ?? "",
+        },
+        part.body,
+      );
+      // The rest of the form (if any) is not needed.
+      return created(file);
+    }
+  } catch (err) {
+    if (err instanceof MultipartError) throw invalidArgument(`malformed form: ${err.message}`);
+    throw err;
+  }
+  throw invalidArgument("the form has no field named file");
+}
+
+export function uploadModule(
+  deps: UploadDeps,
+  verifier: AccessTokenVerifier,
+  onError: (err: unknown) => void,
+): ServiceModule {
+  const answer = async (work: () => Promise<Response>): Promise<Response> => {
+    try {
+      return await work();
+    } catch (err) {
+      let e = ConnectError.from(err);
+      if (e.code === Code.Internal || e.code === Code.Unknown) {
+        onError(err);
+        e = new ConnectError("internal error", Code.Internal);
+      }
+      return Response.json(errorToJson(e, undefined), { status: codeToHttpStatus(e.code) });
+    }
+  };
+  return {
+    services: [UploadService],
+    routes(router: ConnectRouter) {
+      // Every RPC answers Unimplemented until the upload issue lands them.
+      router.service(UploadService, {});
+    },
+    async http(req) {
+      const url = new URL(req.url);
+      if (url.pathname === FORM_PATH && req.method === "POST")
+        return answer(() => fromForm(req, url, deps, verifier));
+      if (url.pathname === UPLOAD_PATH && (req.method === "PUT" || req.method === "POST")) {
+        return answer(async () => {
+          const who = await identify(req, url, verifier);
+          const length = req.headers.get("content-length");
+          const file = await storeUpload(
+            deps,
+            who,
+            {
+              name: url.searchParams.get("name") ?? "",
+              parentId: url.searchParams.get("parent_id") ?? "",
+              expectedSize: length === null ? undefined : Number(length),
+              expectedSha256: req.headers.get("x-content-sha256") ?? undefined,
+            },
+            req.body ?? new Blob([]).stream(),
+          );
+          return created(file);
+        });
+      }
+      if (url.pathname === UPLOAD_PATH || url.pathname === FORM_PATH) {
+        return Response.json({ code: "unimplemented", message: "method not allowed here" }, { status: 405 });
+      }
+      return undefined;
+    },
+  };
+}

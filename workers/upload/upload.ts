@@ -1,0 +1,103 @@
+// The streamed single upload: bytes are hashed while they are written to a temporary object, made
+// durable, and only then named by a file row — so a broken connection leaves neither a file row nor
+// stored bytes behind.
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { Identity } from "../lib/access-token.ts";
+import * as blobErrors from "../lib/blobstore/errors.ts";
+import type { BlobBody, BlobStore } from "../lib/blobstore/types.ts";
+import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
+import { checkFileName } from "../lib/names.ts";
+
+export interface UploadDeps {
+  meta: Client<typeof MetaService>;
+  blobs: BlobStore;
+  /** Largest accepted file (bytes). */
+  maxUploadBytes: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface UploadTarget {
+  name: string;
+  /** Folder id; "" for the root. */
+  parentId: string;
+  /** Announced size (Content-Length), checked against what arrives. */
+  expectedSize?: number;
+  /** Announced SHA-256, checked against what arrives. */
+  expectedSha256?: string;
+}
+
+const FOLDER_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
+
+/** Blob store failures as Connect errors a client can act on. */
+export function blobError(err: unknown): unknown {
+  if (err instanceof blobErrors.BlobTooLargeError) return resourceExhausted(err.message);
+  if (err instanceof blobErrors.BlobSizeMismatchError || err instanceof blobErrors.BlobHashMismatchError) {
+    return invalidArgument(err.message);
+  }
+  if (err instanceof blobErrors.InvalidArgumentError) return invalidArgument(err.message);
+  return err;
+}
+
+export function checkTarget(t: UploadTarget): { name: string; parentId: string } {
+  const checked = checkFileName(t.name);
+  if ("error" in checked) throw invalidArgument(checked.error);
+  if (!FOLDER_ID.test(t.parentId))
+    throw invalidArgument("parent_id must be a folder id or empty for the root");
+  return { name: checked.name, parentId: t.parentId };
+}
+
+export async function storeUpload(
+  deps: UploadDeps,
+  who: Identity,
+  target: UploadTarget,
+  body: BlobBody,
+): Promise<FileRecord> {
+  const { name, parentId } = checkTarget(target);
+  const staged = await deps.blobs
+    .stage(body, {
+      maxBytes: deps.maxUploadBytes,
+      expectedSize: target.expectedSize,
+      expectedSha256: target.expectedSha256,
+    })
+    .catch((err) => {
+      throw blobError(err);
+    });
+  let location: string;
+  try {
+    location = await staged.commit();
+  } catch (err) {
+    await staged.discard();
+    throw err;
+  }
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await deps.meta.addFileWithContent({
+          file: { ownerId: who.userId, parentId, name },
+          blob: {
+            sha256: staged.sha256,
+            sha1: staged.sha1,
+            size: BigInt(staged.size),
+            backend: deps.blobs.backend,
+            location,
+          },
+        });
+        // Known content: the stored copy serves, ours is redundant.
+        if (res.duplicateOf && res.duplicateOf !== location) await deps.blobs.delete(location);
+        if (!res.file) throw new ConnectError("meta returned no file", Code.Internal);
+        return res.file;
+      } catch (err) {
+        // The same content is being garbage-collected this very moment: once its row is gone, ours
+        // (at its own location) becomes the content. Wait briefly and retry.
+        if (ConnectError.from(err).code !== Code.Aborted || attempt >= 20) throw err;
+        await sleep(50 * (attempt + 1));
+      }
+    }
+  } catch (err) {
+    // Nothing names our bytes: remove them (locations are unique per stored copy).
+    await deps.blobs.delete(location).catch(() => undefined);
+    throw err;
+  }
+}
