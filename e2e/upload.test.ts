@@ -1,6 +1,6 @@
 // The streamed single upload through the gateway, in either mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Stack, signedInUser, startStack } from "./harness.ts";
+import { connectCall, type Stack, signedInUser, startStack } from "./harness.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
@@ -129,5 +129,36 @@ describe(`form uploads (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () =
       body: empty,
     });
     expect(((await noFile.json()) as { code: number }).code).toBe(-1);
+  });
+});
+
+describe(`instant upload over Connect (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
+  test("another user proves possession of a byte range and gets the file; a wrong proof gets nothing", async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    expect((await upload("shared.bin", data)).status).toBe(201);
+    const bob = await signedInUser(stack.gatewayUrl);
+    const call = (method: string, body: unknown) =>
+      connectCall(stack.gatewayUrl, `filestore.upload.v1.UploadService/${method}`, body, {
+        authorization: `Bearer ${bob.accessToken}`,
+      });
+    const offer = await call("OfferContent", {
+      sha256: sha256(data),
+      size: String(data.length),
+      name: "bobs.bin",
+    });
+    expect(offer.status).toBe(200);
+    const { challengeId, rangeStart, rangeLength } = offer.json as {
+      challengeId: string;
+      rangeStart: string;
+      rangeLength: string;
+    };
+    const range = data.subarray(Number(rangeStart), Number(rangeStart) + Number(rangeLength));
+    const wrong = await call("ProveContent", { challengeId, rangeSha256: sha256(data) });
+    expect([wrong.status, wrong.json.code]).toEqual([400, "failed_precondition"]);
+    const right = await call("ProveContent", { challengeId, rangeSha256: sha256(range) });
+    expect(right.status).toBe(200);
+    expect((right.json.file as { name: string; sha256: string }).sha256).toBe(sha256(data));
+    const miss = await call("OfferContent", { sha256: "ab".repeat(32), size: "1", name: "x" });
+    expect([miss.status, miss.json]).toEqual([200, {}]);
   });
 });

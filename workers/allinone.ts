@@ -19,6 +19,7 @@ import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
 import { metaModule } from "./meta/routes.ts";
+import { challengeKeyFrom } from "./upload/instant.ts";
 import { uploadModule } from "./upload/routes.ts";
 
 /** "pkg.Service" of an RPC URL "http://host/pkg.Service/Method", if it has that shape. */
@@ -65,6 +66,8 @@ export async function startAllInOne(
       meta: clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
       blobs: await createBlobStore(cfg.blobs),
       maxUploadBytes: cfg.maxUploadBytes,
+      challengeKey: challengeKeyFrom(internalSecret),
+      now: Date.now,
     },
     verifier,
     (err) =>

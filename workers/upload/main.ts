@@ -6,6 +6,7 @@ import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { requireInternalSecret, runWorker } from "../lib/worker.ts";
+import { challengeKeyFrom } from "./instant.ts";
 import { uploadModule } from "./routes.ts";
 
 const config = loadConfig();
@@ -26,6 +27,8 @@ await runWorker({
         meta: clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
         blobs: await createBlobStore(config.blobs),
         maxUploadBytes: config.maxUploadBytes,
+        challengeKey: challengeKeyFrom(secret),
+        now: Date.now,
       },
       verifier,
       (err) =>

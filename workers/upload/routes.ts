@@ -9,9 +9,11 @@ import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-conn
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "../lib/access-token.ts";
+import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { type InstantDeps, offerContent, proveContent } from "./instant.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
 export const UPLOAD_PATH = "/upload/v1/files";
@@ -82,7 +84,7 @@ async function fromForm(
 }
 
 export function uploadModule(
-  deps: UploadDeps,
+  deps: InstantDeps,
   verifier: AccessTokenVerifier,
   onError: (err: unknown) => void,
 ): ServiceModule {
@@ -101,8 +103,15 @@ export function uploadModule(
   return {
     services: [UploadService],
     routes(router: ConnectRouter) {
-      // Every RPC answers Unimplemented until the upload issue lands them.
-      router.service(UploadService, {});
+      // RPCs not listed answer Unimplemented until they land.
+      router.service(UploadService, {
+        async offerContent(req, ctx) {
+          return offerContent(deps, requireIdentity(ctx), req);
+        },
+        async proveContent(req, ctx) {
+          return { file: await proveContent(deps, requireIdentity(ctx), req) };
+        },
+      });
     },
     async http(req) {
       const url = new URL(req.url);

@@ -2,18 +2,11 @@
 // MetaService on SQLite.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { createAccessTokenVerifier, type Identity } from "../lib/access-token.ts";
+import type { Identity } from "../lib/access-token.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
-import { clientFor, memoryTransport } from "../lib/clients.ts";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
-import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
-import { createLogger } from "../lib/log.ts";
-import { metaModule } from "../meta/routes.ts";
-import * as store from "../meta/store.ts";
+import type { Db } from "../lib/db/database.ts";
+import { openUploadFixture, type UploadFixture } from "./testing.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
-
-const secret = "s".repeat(32);
 
 function bytes(n: number, seed = 1): Uint8Array {
   const b = new Uint8Array(n);
@@ -41,42 +34,20 @@ async function code(p: Promise<unknown>): Promise<Code | "ok"> {
 
 for (const backend of testBlobStores()) {
   describe(`storeUpload on ${backend.backend}`, () => {
+    let f: UploadFixture;
     let db: Db;
     let opened: OpenedBlobStore;
     let deps: UploadDeps;
     let alice: Identity;
-    let before: string[];
 
     beforeEach(async () => {
-      db = openDatabase("sqlite::memory:");
-      await migrateToLatest(db);
-      opened = await backend.open();
-      const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
-      const meta = metaModule(db);
-      deps = {
-        meta: clientFor(
-          MetaService,
-          memoryTransport(
-            meta,
-            [errorInterceptor(createLogger("t")), authInterceptor({ verifier, internalSecret: secret })],
-            secret,
-          ),
-        ),
-        blobs: opened.store,
-        maxUploadBytes: 10 * 1024 * 1024,
-        sleep: async () => {},
-      };
-      const u = await store.createUser(db, "alice", "x", 0);
-      alice = { userId: u.id, username: u.username, exp: 0 };
-      before = await opened.snapshot();
+      f = await openUploadFixture(backend);
+      ({ db, opened, deps } = f);
+      alice = await f.user("alice");
     });
-    afterEach(async () => {
-      await db.destroy();
-      await opened.close();
-    });
+    afterEach(() => f.close());
 
-    /** What the store holds beyond what it held before the test. */
-    const stored = async () => (await opened.snapshot()).filter((x) => !before.includes(x));
+    const stored = () => f.stored();
     const fileRows = () => db.selectFrom("files").selectAll().execute();
 
     test("stores the bytes, names them, and the content reads back identical", async () => {

@@ -1,0 +1,134 @@
+// Instant upload: a hash alone never grants content; the right proof of possession does.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../lib/access-token.ts";
+import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { CHALLENGE_TTL_MS, MAX_CHALLENGE_BYTES, offerContent, proveContent } from "./instant.ts";
+import { openUploadFixture, type UploadFixture } from "./testing.ts";
+import { storeUpload } from "./upload.ts";
+
+const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
+
+async function code(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+for (const backend of testBlobStores()) {
+  describe(`instant upload on ${backend.backend}`, () => {
+    const clock = { now: 1_000_000 };
+    let f: UploadFixture;
+    let alice: Identity;
+    let bob: Identity;
+    const data = crypto.getRandomValues(new Uint8Array(300_000));
+    const hash = sha256(data);
+
+    beforeEach(async () => {
+      f = await openUploadFixture(backend, clock);
+      alice = await f.user("alice");
+      bob = await f.user("bob");
+      await storeUpload(f.deps, alice, { name: "original.bin", parentId: "" }, body(data));
+    });
+    afterEach(() => f.close());
+
+    const offer = (who: Identity, over: Partial<{ sha256: string; size: bigint; name: string }> = {}) =>
+      offerContent(f.deps, who, {
+        sha256: hash,
+        size: BigInt(data.length),
+        name: "mine.bin",
+        parentId: "",
+        ...over,
+      });
+    const proofFor = (start: bigint, length: bigint) =>
+      sha256(data.subarray(Number(start), Number(start + length)));
+
+    test("another user with the right proof gets the file; one copy, refcount 2", async () => {
+      const c = await offer(bob);
+      expect(c.challengeId).not.toBe("");
+      expect(c.rangeLength).toBe(BigInt(MAX_CHALLENGE_BYTES));
+      expect(c.rangeStart + c.rangeLength).toBeLessThanOrEqual(BigInt(data.length));
+      const file = await proveContent(f.deps, bob, {
+        challengeId: c.challengeId,
+        rangeSha256: proofFor(c.rangeStart, c.rangeLength),
+      });
+      expect([file.name, file.sha256, file.size]).toEqual(["mine.bin", hash, BigInt(data.length)]);
+      const blob = await f.db.selectFrom("blobs").selectAll().executeTakeFirstOrThrow();
+      expect(blob.refcount).toBe(2);
+      expect(await f.stored()).toHaveLength(1);
+    });
+
+    test("a wrong proof is refused and links nothing", async () => {
+      const c = await offer(bob);
+      const wrong = [
+        sha256(new Uint8Array(Number(c.rangeLength))), // zeros
+        proofFor(c.rangeStart + 1n, c.rangeLength), // shifted by one
+        hash, // the whole file's hash is not the range's
+      ];
+      for (const rangeSha256 of wrong) {
+        expect(await code(proveContent(f.deps, bob, { challengeId: c.challengeId, rangeSha256 }))).toBe(
+          Code.FailedPrecondition,
+        );
+      }
+      expect((await f.db.selectFrom("files").select("owner_id").execute()).map((r) => r.owner_id)).toEqual([
+        alice.userId,
+      ]);
+    });
+
+    test("unknown content, or known content with another size, is a miss (upload it)", async () => {
+      expect((await offer(bob, { sha256: "ab".repeat(32) })).challengeId).toBe("");
+      expect((await offer(bob, { size: BigInt(data.length + 1) })).challengeId).toBe("");
+    });
+
+    test("challenges are bound to their user, expire, and cannot be forged", async () => {
+      const c = await offer(bob);
+      const proof = proofFor(c.rangeStart, c.rangeLength);
+      expect(
+        await code(proveContent(f.deps, alice, { challengeId: c.challengeId, rangeSha256: proof })),
+      ).toBe(Code.PermissionDenied);
+      const [payload, mac] = c.challengeId.split(".") as [string, string];
+      const forged = JSON.parse(Buffer.from(payload, "base64url").toString());
+      forged.s = 0;
+      forged.l = 0; // an empty range would be trivially provable
+      const tampered = `${Buffer.from(JSON.stringify(forged)).toString("base64url")}.${mac}`;
+      expect(
+        await code(
+          proveContent(f.deps, bob, { challengeId: tampered, rangeSha256: sha256(new Uint8Array(0)) }),
+        ),
+      ).toBe(Code.InvalidArgument);
+      expect(await code(proveContent(f.deps, bob, { challengeId: "garbage", rangeSha256: proof }))).toBe(
+        Code.InvalidArgument,
+      );
+      clock.now += CHALLENGE_TTL_MS + 1;
+      expect(await code(proveContent(f.deps, bob, { challengeId: c.challengeId, rangeSha256: proof }))).toBe(
+        Code.FailedPrecondition,
+      );
+      clock.now -= CHALLENGE_TTL_MS + 1;
+    });
+
+    test("bad offers are InvalidArgument", async () => {
+      expect(await code(offer(bob, { sha256: "../../etc/passwd" }))).toBe(Code.InvalidArgument);
+      expect(await code(offer(bob, { size: -1n }))).toBe(Code.InvalidArgument);
+      expect(await code(offer(bob, { name: "a/b" }))).toBe(Code.InvalidArgument);
+    });
+
+    test("small files are challenged on their whole content", async () => {
+      const tiny = new TextEncoder().encode("hello");
+      await storeUpload(f.deps, alice, { name: "tiny.txt", parentId: "" }, body(tiny));
+      const c = await offerContent(f.deps, bob, {
+        sha256: sha256(tiny),
+        size: 5n,
+        name: "t.txt",
+        parentId: "",
+      });
+      expect([c.rangeStart, c.rangeLength]).toEqual([0n, 5n]);
+      expect(
+        (await proveContent(f.deps, bob, { challengeId: c.challengeId, rangeSha256: sha256(tiny) })).name,
+      ).toBe("t.txt");
+    });
+  });
+}

@@ -1,0 +1,62 @@
+// Test fixture for the upload worker's logic: MetaService on in-memory SQLite (through the real
+// interceptors) and a real blob store (local disk, or Ceph RGW when configured).
+import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { createAccessTokenVerifier, type Identity } from "../lib/access-token.ts";
+import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
+import { clientFor, memoryTransport } from "../lib/clients.ts";
+import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
+import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
+import { createLogger } from "../lib/log.ts";
+import { metaModule } from "../meta/routes.ts";
+import * as store from "../meta/store.ts";
+import { challengeKeyFrom, type InstantDeps } from "./instant.ts";
+
+export interface UploadFixture {
+  db: Db;
+  opened: OpenedBlobStore;
+  deps: InstantDeps;
+  /** A new user's identity. */
+  user(name: string): Promise<Identity>;
+  /** What the blob store holds beyond what it held when the fixture opened. */
+  stored(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function openUploadFixture(
+  backend: TestBlobStore,
+  clock: { now: number } = { now: Date.now() },
+): Promise<UploadFixture> {
+  const secret = "s".repeat(32);
+  const db = openDatabase("sqlite::memory:");
+  await migrateToLatest(db);
+  const opened = await backend.open();
+  const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
+  const meta = metaModule(db);
+  const interceptors = [
+    errorInterceptor(createLogger("test")),
+    authInterceptor({ verifier, internalSecret: secret }),
+  ];
+  const deps: InstantDeps = {
+    meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
+    blobs: opened.store,
+    maxUploadBytes: 10 * 1024 * 1024,
+    sleep: async () => {},
+    challengeKey: challengeKeyFrom(secret),
+    now: () => clock.now,
+  };
+  const before = await opened.snapshot();
+  return {
+    db,
+    opened,
+    deps,
+    async user(name) {
+      const u = await store.createUser(db, name, "x", 0);
+      return { userId: u.id, username: u.username, exp: 0 };
+    },
+    stored: async () => (await opened.snapshot()).filter((x) => !before.includes(x)),
+    async close() {
+      await db.destroy();
+      await opened.close();
+    },
+  };
+}
