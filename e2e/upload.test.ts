@@ -162,3 +162,28 @@ describe(`instant upload over Connect (${process.env.FILESTORE_TEST_MODE ?? "all
     expect([miss.status, miss.json]).toEqual([200, {}]);
   });
 });
+
+describe(`legacy fast upload (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
+  test("own content: hit {code:0}; another user's content without proof: miss {code:-1}; bad token: 10005", async () => {
+    const data = randomBytes(50_000);
+    expect((await upload("mine.bin", data)).status).toBe(201);
+    const sha1 = new Bun.CryptoHasher("sha1").update(data).digest("hex");
+    const fast = async (who: { username: string; accessToken: string }, token = who.accessToken) => {
+      const res = await fetch(`${stack.gatewayUrl}/file/fastupload`, {
+        method: "POST",
+        body: new URLSearchParams({
+          username: who.username,
+          token,
+          filehash: sha1,
+          filename: "again.bin",
+          filesize: String(data.length),
+        }),
+      });
+      return (await res.json()) as { code: number };
+    };
+    expect((await fast(user)).code).toBe(0);
+    const bob = await signedInUser(stack.gatewayUrl);
+    expect((await fast(bob)).code).toBe(-1);
+    expect((await fast(bob, "forged")).code).toBe(10005);
+  });
+});

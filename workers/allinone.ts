@@ -68,6 +68,7 @@ export async function startAllInOne(
       maxUploadBytes: cfg.maxUploadBytes,
       challengeKey: challengeKeyFrom(internalSecret),
       now: Date.now,
+      trustSha1: cfg.legacyTrustSha1,
     },
     verifier,
     (err) =>

@@ -1,10 +1,14 @@
 // Legacy file routes (shared/LEGACY_API.md) as thin adapters over the upload worker.
-//   POST /file/upload   multipart field "file"; username and token in the query string (as the pages send them)
+//   POST /file/upload       multipart field "file"; username and token in the query string (as the pages send them)
+//   POST /file/fastupload   username, token, filehash (SHA-1), filename, filesize: hit {code:0}, miss {code:-1}
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
 import { Hono } from "hono";
+import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { forward } from "../rpc/proxy.ts";
 import type { Upstream } from "../upstreams.ts";
-import { LegacyCode } from "./params.ts";
+import { LegacyCode, legacyParams } from "./params.ts";
 
 export interface LegacyFileOptions {
   upload: Upstream;
@@ -12,7 +16,48 @@ export interface LegacyFileOptions {
 }
 
 export function legacyFileRoutes(opts: LegacyFileOptions) {
+  const upload = createClient(
+    UploadService,
+    createConnectTransport({
+      baseUrl: opts.upload.url,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+        opts.upload.fetch(new Request(input, init))) as typeof fetch,
+    }),
+  );
   const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+
+  app.post("/fastupload", async (c) => {
+    const p = await legacyParams(c);
+    const invalidToken = () => c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });
+    if (!p.token) return invalidToken();
+    try {
+      const who = await opts.verifier.verify(p.token);
+      if (p.username && p.username.toLowerCase() !== who.username.toLowerCase()) return invalidToken();
+    } catch (err) {
+      if (err instanceof InvalidTokenError) return invalidToken();
+      throw err;
+    }
+    const size = /^\d{1,16}$/.test(p.filesize ?? "") ? BigInt(p.filesize as string) : 0n;
+    try {
+      await upload.linkBySha1(
+        { sha1: p.filehash ?? "", size, name: p.filename ?? "" },
+        {
+          headers: {
+            authorization: `Bearer ${p.token}`,
+            "x-forwarded-for": c.get("clientIp"),
+            "x-request-id": c.get("requestId"),
+          },
+        },
+      );
+      return c.json({ code: 0, msg: "OK" });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.NotFound || e.code === Code.InvalidArgument)
+        return c.json({ code: -1, msg: e.rawMessage });
+      if (e.code === Code.Unauthenticated) return invalidToken();
+      return c.json({ code: -2, msg: "fast upload failed; try again later" });
+    }
+  });
 
   app.post("/upload", async (c) => {
     const url = new URL(c.req.url);

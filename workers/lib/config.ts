@@ -43,6 +43,8 @@ export interface Config {
   blobs: BlobStoreConfig;
   /** Largest file accepted by an upload (bytes). */
   maxUploadBytes: number;
+  /** Legacy /file/fastupload may link anyone's content by SHA-1 alone (unsafe; off by default). */
+  legacyTrustSha1: boolean;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -98,5 +100,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     blobs: blobStoreConfigFromEnv({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
+    legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
   };
 }

@@ -152,6 +152,28 @@ export async function findBlob(db: Db, sha256: string): Promise<BlobRow | undefi
   return row && { ...num(row), refcount: Number(row.refcount) };
 }
 
+/** Ready content with this SHA-1; with ownerId, only content that user holds a file of. */
+export async function findBlobBySha1(db: Db, sha1: string, ownerId?: string): Promise<BlobRow | undefined> {
+  let q = db
+    .selectFrom("blobs")
+    .selectAll("blobs")
+    .where("blobs.sha1", "=", sha1)
+    .where("blobs.state", "=", "ready");
+  if (ownerId) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("files")
+          .select("files.id")
+          .whereRef("files.blob_sha256", "=", "blobs.sha256")
+          .where("files.owner_id", "=", ownerId),
+      ),
+    );
+  }
+  const row = await q.executeTakeFirst();
+  return row && { ...num(row), refcount: Number(row.refcount) };
+}
+
 /**
  * Claims unreferenced blobs whose grace period is over for deletion. A claimed blob is never linked
  * again; delete its bytes, then forgetBlob().

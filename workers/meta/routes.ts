@@ -212,6 +212,11 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
           if (!blob) throw notFound("no stored content has this hash");
           return { blob: blobRecord(blob) };
         },
+        async findBlobBySha1(req) {
+          const blob = await content.findBlobBySha1(db, hex(req.sha1, 40, "sha1"), req.ownerId || undefined);
+          if (!blob) throw notFound("no stored content has this hash");
+          return { blob: blobRecord(blob) };
+        },
         async purgeFile(req) {
           if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");
           try {

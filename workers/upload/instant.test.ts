@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
-import { CHALLENGE_TTL_MS, MAX_CHALLENGE_BYTES, offerContent, proveContent } from "./instant.ts";
+import { CHALLENGE_TTL_MS, linkBySha1, MAX_CHALLENGE_BYTES, offerContent, proveContent } from "./instant.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 import { storeUpload } from "./upload.ts";
 
@@ -129,6 +129,49 @@ for (const backend of testBlobStores()) {
       expect(
         (await proveContent(f.deps, bob, { challengeId: c.challengeId, rangeSha256: sha256(tiny) })).name,
       ).toBe("t.txt");
+    });
+  });
+}
+
+for (const backend of testBlobStores()) {
+  describe(`legacy SHA-1 fast upload on ${backend.backend}`, () => {
+    let f: UploadFixture;
+    let alice: Identity;
+    let bob: Identity;
+    const data = crypto.getRandomValues(new Uint8Array(10_000));
+    const sha1 = new Bun.CryptoHasher("sha1").update(data).digest("hex");
+
+    beforeEach(async () => {
+      f = await openUploadFixture(backend);
+      alice = await f.user("alice");
+      bob = await f.user("bob");
+      await storeUpload(f.deps, alice, { name: "a.bin", parentId: "" }, new Blob([data]).stream());
+    });
+    afterEach(() => f.close());
+
+    const link = (who: Identity, over: Partial<{ sha1: string; size: bigint; name: string }> = {}) =>
+      linkBySha1(f.deps, who, { sha1, size: BigInt(data.length), name: "copy.bin", parentId: "", ...over });
+
+    test("links content the caller already holds", async () => {
+      const file = await link(alice);
+      expect([file.name, file.sha1, file.size]).toEqual(["copy.bin", sha1, BigInt(data.length)]);
+      expect((await f.db.selectFrom("blobs").select("refcount").executeTakeFirstOrThrow()).refcount).toBe(2);
+    });
+
+    test("never grants another user's content on the hash alone (unless the operator trusts SHA-1)", async () => {
+      expect(await code(link(bob))).toBe(Code.NotFound);
+      expect(
+        await f.db.selectFrom("files").select("id").where("owner_id", "=", bob.userId).execute(),
+      ).toHaveLength(0);
+      f.deps.trustSha1 = true;
+      expect((await link(bob)).sha1).toBe(sha1);
+    });
+
+    test("wrong size, unknown hash and bad input", async () => {
+      expect(await code(link(alice, { size: 5n }))).toBe(Code.NotFound);
+      expect(await code(link(alice, { sha1: "0".repeat(40) }))).toBe(Code.NotFound);
+      expect(await code(link(alice, { sha1: "xyz" }))).toBe(Code.InvalidArgument);
+      expect(await code(link(alice, { name: "../x" }))).toBe(Code.InvalidArgument);
     });
   });
 }

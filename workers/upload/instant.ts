@@ -8,7 +8,7 @@ import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
-import { failedPrecondition, invalidArgument, permissionDenied } from "../lib/errors.ts";
+import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import { checkTarget, type UploadDeps } from "./upload.ts";
 
@@ -20,6 +20,11 @@ export interface InstantDeps extends UploadDeps {
   /** Key that signs challenges; the same on every replica. */
   challengeKey: Uint8Array;
   now: () => number;
+  /**
+   * Legacy compatibility (LEGACY_TRUST_SHA1): let the SHA-1-only fast upload link anyone's content. Off by
+   * default: then it links only content the caller already holds.
+   */
+  trustSha1?: boolean;
 }
 
 /** The challenge key, derived from the internal secret every replica shares. */
@@ -133,6 +138,37 @@ export async function proveContent(
   } catch (err) {
     if (ConnectError.from(err).code === Code.NotFound)
       throw failedPrecondition("the content is gone: upload it");
+    throw err;
+  }
+}
+
+/** The legacy fast upload: a new name for content found by SHA-1 (see InstantDeps.trustSha1). */
+export async function linkBySha1(
+  deps: InstantDeps,
+  who: Identity,
+  req: { sha1: string; size: bigint; name: string; parentId: string },
+): Promise<File> {
+  const sha1 = req.sha1.toLowerCase();
+  if (!/^[0-9a-f]{40}$/.test(sha1)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
+  const { name, parentId } = checkTarget({ name: req.name, parentId: req.parentId });
+  const miss = () => notFound("no content with this hash that you may link: upload the file");
+  let blob: Awaited<ReturnType<UploadDeps["meta"]["findBlobBySha1"]>>["blob"];
+  try {
+    blob = (await deps.meta.findBlobBySha1({ sha1, ownerId: deps.trustSha1 ? "" : who.userId })).blob;
+  } catch (err) {
+    if (ConnectError.from(err).code === Code.NotFound) throw miss();
+    throw err;
+  }
+  if (!blob || (req.size > 0n && blob.size !== req.size)) throw miss();
+  try {
+    const { file } = await deps.meta.addFileForExistingBlob({
+      file: { ownerId: who.userId, parentId, name },
+      sha256: blob.sha256,
+    });
+    if (!file) throw new ConnectError("meta returned no file", Code.Internal);
+    return publicFile(file, blob.sha1);
+  } catch (err) {
+    if (ConnectError.from(err).code === Code.NotFound) throw miss();
     throw err;
   }
 }

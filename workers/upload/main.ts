@@ -29,6 +29,7 @@ await runWorker({
         maxUploadBytes: config.maxUploadBytes,
         challengeKey: challengeKeyFrom(secret),
         now: Date.now,
+        trustSha1: config.legacyTrustSha1,
       },
       verifier,
       (err) =>

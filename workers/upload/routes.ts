@@ -13,7 +13,7 @@ import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
-import { type InstantDeps, offerContent, proveContent } from "./instant.ts";
+import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
 export const UPLOAD_PATH = "/upload/v1/files";
@@ -110,6 +110,9 @@ export function uploadModule(
         },
         async proveContent(req, ctx) {
           return { file: await proveContent(deps, requireIdentity(ctx), req) };
+        },
+        async linkBySha1(req, ctx) {
+          return { file: await linkBySha1(deps, requireIdentity(ctx), req) };
         },
       });
     },

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/upload/v1/upload.proto.
  */
 export const file_filestore_upload_v1_upload: GenFile = /*@__PURE__*/
-  fileDesc("CiBmaWxlc3RvcmUvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxITZmlsZXN0b3JlLnVwbG9hZC52MSJUChNPZmZlckNvbnRlbnRSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCRIMCgRzaXplGAIgASgDEgwKBG5hbWUYAyABKAkSEQoJcGFyZW50X2lkGAQgASgJIlcKFE9mZmVyQ29udGVudFJlc3BvbnNlEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRITCgtyYW5nZV9zdGFydBgCIAEoAxIUCgxyYW5nZV9sZW5ndGgYAyABKAMiQQoTUHJvdmVDb250ZW50UmVxdWVzdBIUCgxjaGFsbGVuZ2VfaWQYASABKAkSFAoMcmFuZ2Vfc2hhMjU2GAIgASgJIj0KFFByb3ZlQ29udGVudFJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIlsKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIjEKDVByZXNpZ25lZFBhcnQSEwoLcGFydF9udW1iZXIYASABKAUSCwoDdXJsGAIgASgJItcBChtDcmVhdGVVcGxvYWRTZXNzaW9uUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglwYXJ0X3NpemUYAiABKAMSEgoKcGFydF9jb3VudBgDIAEoBRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7Cg9wcmVzaWduZWRfcGFydHMYBSADKAsyIi5maWxlc3RvcmUudXBsb2FkLnYxLlByZXNpZ25lZFBhcnQSEAoIcGFydF91cmwYBiABKAkiOQoEUGFydBITCgtwYXJ0X251bWJlchgBIAEoBRIMCgRzaXplGAIgASgDEg4KBnNoYTI1NhgDIAEoCSImChBMaXN0UGFydHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiZAoRTGlzdFBhcnRzUmVzcG9uc2USKAoFcGFydHMYASADKAsyGS5maWxlc3RvcmUudXBsb2FkLnYxLlBhcnQSEQoJcGFydF9zaXplGAIgASgDEhIKCnBhcnRfY291bnQYAyABKAUiMgocQ29tcGxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIkYKHUNvbXBsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIi8KGUFib3J0VXBsb2FkU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIcChpBYm9ydFVwbG9hZFNlc3Npb25SZXNwb25zZSK5AQoRVXBsb2FkRmlsZVJlcXVlc3QSPwoGaGVhZGVyGAEgASgLMi0uZmlsZXN0b3JlLnVwbG9hZC52MS5VcGxvYWRGaWxlUmVxdWVzdC5IZWFkZXJIABIPCgVjaHVuaxgCIAEoDEgAGkcKBkhlYWRlchIMCgRuYW1lGAEgASgJEhEKCXBhcmVudF9pZBgCIAEoCRIMCgRzaXplGAMgASgDEg4KBnNoYTI1NhgEIAEoCUIJCgdwYXlsb2FkIjsKElVwbG9hZEZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZTKHBgoNVXBsb2FkU2VydmljZRJjCgxPZmZlckNvbnRlbnQSKC5maWxlc3RvcmUudXBsb2FkLnYxLk9mZmVyQ29udGVudFJlcXVlc3QaKS5maWxlc3RvcmUudXBsb2FkLnYxLk9mZmVyQ29udGVudFJlc3BvbnNlEmMKDFByb3ZlQ29udGVudBIoLmZpbGVzdG9yZS51cGxvYWQudjEuUHJvdmVDb250ZW50UmVxdWVzdBopLmZpbGVzdG9yZS51cGxvYWQudjEuUHJvdmVDb250ZW50UmVzcG9uc2USeAoTQ3JlYXRlVXBsb2FkU2Vzc2lvbhIvLmZpbGVzdG9yZS51cGxvYWQudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlcXVlc3QaMC5maWxlc3RvcmUudXBsb2FkLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRJaCglMaXN0UGFydHMSJS5maWxlc3RvcmUudXBsb2FkLnYxLkxpc3RQYXJ0c1JlcXVlc3QaJi5maWxlc3RvcmUudXBsb2FkLnYxLkxpc3RQYXJ0c1Jlc3BvbnNlEn4KFUNvbXBsZXRlVXBsb2FkU2Vzc2lvbhIxLmZpbGVzdG9yZS51cGxvYWQudjEuQ29tcGxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBoyLmZpbGVzdG9yZS51cGxvYWQudjEuQ29tcGxldGVVcGxvYWRTZXNzaW9uUmVzcG9uc2USdQoSQWJvcnRVcGxvYWRTZXNzaW9uEi4uZmlsZXN0b3JlLnVwbG9hZC52MS5BYm9ydFVwbG9hZFNlc3Npb25SZXF1ZXN0Gi8uZmlsZXN0b3JlLnVwbG9hZC52MS5BYm9ydFVwbG9hZFNlc3Npb25SZXNwb25zZRJfCgpVcGxvYWRGaWxlEiYuZmlsZXN0b3JlLnVwbG9hZC52MS5VcGxvYWRGaWxlUmVxdWVzdBonLmZpbGVzdG9yZS51cGxvYWQudjEuVXBsb2FkRmlsZVJlc3BvbnNlKAFiBnByb3RvMw", [file_filestore_file_v1_file, file_google_protobuf_timestamp]);
+  fileDesc("CiBmaWxlc3RvcmUvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxITZmlsZXN0b3JlLnVwbG9hZC52MSJUChNPZmZlckNvbnRlbnRSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCRIMCgRzaXplGAIgASgDEgwKBG5hbWUYAyABKAkSEQoJcGFyZW50X2lkGAQgASgJIlcKFE9mZmVyQ29udGVudFJlc3BvbnNlEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRITCgtyYW5nZV9zdGFydBgCIAEoAxIUCgxyYW5nZV9sZW5ndGgYAyABKAMiQQoTUHJvdmVDb250ZW50UmVxdWVzdBIUCgxjaGFsbGVuZ2VfaWQYASABKAkSFAoMcmFuZ2Vfc2hhMjU2GAIgASgJIj0KFFByb3ZlQ29udGVudFJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIlAKEUxpbmtCeVNoYTFSZXF1ZXN0EgwKBHNoYTEYASABKAkSDAoEc2l6ZRgCIAEoAxIMCgRuYW1lGAMgASgJEhEKCXBhcmVudF9pZBgEIAEoCSI7ChJMaW5rQnlTaGExUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiWwoaQ3JlYXRlVXBsb2FkU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEc2l6ZRgDIAEoAxIOCgZzaGEyNTYYBCABKAkiMQoNUHJlc2lnbmVkUGFydBITCgtwYXJ0X251bWJlchgBIAEoBRILCgN1cmwYAiABKAki1wEKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgJEhEKCXBhcnRfc2l6ZRgCIAEoAxISCgpwYXJ0X2NvdW50GAMgASgFEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKD3ByZXNpZ25lZF9wYXJ0cxgFIAMoCzIiLmZpbGVzdG9yZS51cGxvYWQudjEuUHJlc2lnbmVkUGFydBIQCghwYXJ0X3VybBgGIAEoCSI5CgRQYXJ0EhMKC3BhcnRfbnVtYmVyGAEgASgFEgwKBHNpemUYAiABKAMSDgoGc2hhMjU2GAMgASgJIiYKEExpc3RQYXJ0c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJkChFMaXN0UGFydHNSZXNwb25zZRIoCgVwYXJ0cxgBIAMoCzIZLmZpbGVzdG9yZS51cGxvYWQudjEuUGFydBIRCglwYXJ0X3NpemUYAiABKAMSEgoKcGFydF9jb3VudBgDIAEoBSIyChxDb21wbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiRgodQ29tcGxldGVVcGxvYWRTZXNzaW9uUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiLwoZQWJvcnRVcGxvYWRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhwKGkFib3J0VXBsb2FkU2Vzc2lvblJlc3BvbnNlIrkBChFVcGxvYWRGaWxlUmVxdWVzdBI/CgZoZWFkZXIYASABKAsyLS5maWxlc3RvcmUudXBsb2FkLnYxLlVwbG9hZEZpbGVSZXF1ZXN0LkhlYWRlckgAEg8KBWNodW5rGAIgASgMSAAaRwoGSGVhZGVyEgwKBG5hbWUYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJQgkKB3BheWxvYWQiOwoSVXBsb2FkRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlMuYGCg1VcGxvYWRTZXJ2aWNlEmMKDE9mZmVyQ29udGVudBIoLmZpbGVzdG9yZS51cGxvYWQudjEuT2ZmZXJDb250ZW50UmVxdWVzdBopLmZpbGVzdG9yZS51cGxvYWQudjEuT2ZmZXJDb250ZW50UmVzcG9uc2USYwoMUHJvdmVDb250ZW50EiguZmlsZXN0b3JlLnVwbG9hZC52MS5Qcm92ZUNvbnRlbnRSZXF1ZXN0GikuZmlsZXN0b3JlLnVwbG9hZC52MS5Qcm92ZUNvbnRlbnRSZXNwb25zZRJdCgpMaW5rQnlTaGExEiYuZmlsZXN0b3JlLnVwbG9hZC52MS5MaW5rQnlTaGExUmVxdWVzdBonLmZpbGVzdG9yZS51cGxvYWQudjEuTGlua0J5U2hhMVJlc3BvbnNlEngKE0NyZWF0ZVVwbG9hZFNlc3Npb24SLy5maWxlc3RvcmUudXBsb2FkLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0GjAuZmlsZXN0b3JlLnVwbG9hZC52MS5DcmVhdGVVcGxvYWRTZXNzaW9uUmVzcG9uc2USWgoJTGlzdFBhcnRzEiUuZmlsZXN0b3JlLnVwbG9hZC52MS5MaXN0UGFydHNSZXF1ZXN0GiYuZmlsZXN0b3JlLnVwbG9hZC52MS5MaXN0UGFydHNSZXNwb25zZRJ+ChVDb21wbGV0ZVVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUudXBsb2FkLnYxLkNvbXBsZXRlVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUudXBsb2FkLnYxLkNvbXBsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEnUKEkFib3J0VXBsb2FkU2Vzc2lvbhIuLmZpbGVzdG9yZS51cGxvYWQudjEuQWJvcnRVcGxvYWRTZXNzaW9uUmVxdWVzdBovLmZpbGVzdG9yZS51cGxvYWQudjEuQWJvcnRVcGxvYWRTZXNzaW9uUmVzcG9uc2USXwoKVXBsb2FkRmlsZRImLmZpbGVzdG9yZS51cGxvYWQudjEuVXBsb2FkRmlsZVJlcXVlc3QaJy5maWxlc3RvcmUudXBsb2FkLnYxLlVwbG9hZEZpbGVSZXNwb25zZSgBYgZwcm90bzM", [file_filestore_file_v1_file, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.upload.v1.OfferContentRequest
@@ -119,6 +119,55 @@ export const ProveContentResponseSchema: GenMessage<ProveContentResponse> = /*@_
   messageDesc(file_filestore_upload_v1_upload, 3);
 
 /**
+ * @generated from message filestore.upload.v1.LinkBySha1Request
+ */
+export type LinkBySha1Request = Message<"filestore.upload.v1.LinkBySha1Request"> & {
+  /**
+   * @generated from field: string sha1 = 1;
+   */
+  sha1: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string parent_id = 4;
+   */
+  parentId: string;
+};
+
+/**
+ * Describes the message filestore.upload.v1.LinkBySha1Request.
+ * Use `create(LinkBySha1RequestSchema)` to create a new message.
+ */
+export const LinkBySha1RequestSchema: GenMessage<LinkBySha1Request> = /*@__PURE__*/
+  messageDesc(file_filestore_upload_v1_upload, 4);
+
+/**
+ * @generated from message filestore.upload.v1.LinkBySha1Response
+ */
+export type LinkBySha1Response = Message<"filestore.upload.v1.LinkBySha1Response"> & {
+  /**
+   * @generated from field: filestore.file.v1.File file = 1;
+   */
+  file?: File | undefined;
+};
+
+/**
+ * Describes the message filestore.upload.v1.LinkBySha1Response.
+ * Use `create(LinkBySha1ResponseSchema)` to create a new message.
+ */
+export const LinkBySha1ResponseSchema: GenMessage<LinkBySha1Response> = /*@__PURE__*/
+  messageDesc(file_filestore_upload_v1_upload, 5);
+
+/**
  * @generated from message filestore.upload.v1.CreateUploadSessionRequest
  */
 export type CreateUploadSessionRequest = Message<"filestore.upload.v1.CreateUploadSessionRequest"> & {
@@ -148,7 +197,7 @@ export type CreateUploadSessionRequest = Message<"filestore.upload.v1.CreateUplo
  * Use `create(CreateUploadSessionRequestSchema)` to create a new message.
  */
 export const CreateUploadSessionRequestSchema: GenMessage<CreateUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 4);
+  messageDesc(file_filestore_upload_v1_upload, 6);
 
 /**
  * @generated from message filestore.upload.v1.PresignedPart
@@ -170,7 +219,7 @@ export type PresignedPart = Message<"filestore.upload.v1.PresignedPart"> & {
  * Use `create(PresignedPartSchema)` to create a new message.
  */
 export const PresignedPartSchema: GenMessage<PresignedPart> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 5);
+  messageDesc(file_filestore_upload_v1_upload, 7);
 
 /**
  * @generated from message filestore.upload.v1.CreateUploadSessionResponse
@@ -216,7 +265,7 @@ export type CreateUploadSessionResponse = Message<"filestore.upload.v1.CreateUpl
  * Use `create(CreateUploadSessionResponseSchema)` to create a new message.
  */
 export const CreateUploadSessionResponseSchema: GenMessage<CreateUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 6);
+  messageDesc(file_filestore_upload_v1_upload, 8);
 
 /**
  * @generated from message filestore.upload.v1.Part
@@ -243,7 +292,7 @@ export type Part = Message<"filestore.upload.v1.Part"> & {
  * Use `create(PartSchema)` to create a new message.
  */
 export const PartSchema: GenMessage<Part> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 7);
+  messageDesc(file_filestore_upload_v1_upload, 9);
 
 /**
  * @generated from message filestore.upload.v1.ListPartsRequest
@@ -260,7 +309,7 @@ export type ListPartsRequest = Message<"filestore.upload.v1.ListPartsRequest"> &
  * Use `create(ListPartsRequestSchema)` to create a new message.
  */
 export const ListPartsRequestSchema: GenMessage<ListPartsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 8);
+  messageDesc(file_filestore_upload_v1_upload, 10);
 
 /**
  * @generated from message filestore.upload.v1.ListPartsResponse
@@ -287,7 +336,7 @@ export type ListPartsResponse = Message<"filestore.upload.v1.ListPartsResponse">
  * Use `create(ListPartsResponseSchema)` to create a new message.
  */
 export const ListPartsResponseSchema: GenMessage<ListPartsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 9);
+  messageDesc(file_filestore_upload_v1_upload, 11);
 
 /**
  * @generated from message filestore.upload.v1.CompleteUploadSessionRequest
@@ -304,7 +353,7 @@ export type CompleteUploadSessionRequest = Message<"filestore.upload.v1.Complete
  * Use `create(CompleteUploadSessionRequestSchema)` to create a new message.
  */
 export const CompleteUploadSessionRequestSchema: GenMessage<CompleteUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 10);
+  messageDesc(file_filestore_upload_v1_upload, 12);
 
 /**
  * @generated from message filestore.upload.v1.CompleteUploadSessionResponse
@@ -321,7 +370,7 @@ export type CompleteUploadSessionResponse = Message<"filestore.upload.v1.Complet
  * Use `create(CompleteUploadSessionResponseSchema)` to create a new message.
  */
 export const CompleteUploadSessionResponseSchema: GenMessage<CompleteUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 11);
+  messageDesc(file_filestore_upload_v1_upload, 13);
 
 /**
  * @generated from message filestore.upload.v1.AbortUploadSessionRequest
@@ -338,7 +387,7 @@ export type AbortUploadSessionRequest = Message<"filestore.upload.v1.AbortUpload
  * Use `create(AbortUploadSessionRequestSchema)` to create a new message.
  */
 export const AbortUploadSessionRequestSchema: GenMessage<AbortUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 12);
+  messageDesc(file_filestore_upload_v1_upload, 14);
 
 /**
  * @generated from message filestore.upload.v1.AbortUploadSessionResponse
@@ -351,7 +400,7 @@ export type AbortUploadSessionResponse = Message<"filestore.upload.v1.AbortUploa
  * Use `create(AbortUploadSessionResponseSchema)` to create a new message.
  */
 export const AbortUploadSessionResponseSchema: GenMessage<AbortUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 13);
+  messageDesc(file_filestore_upload_v1_upload, 15);
 
 /**
  * @generated from message filestore.upload.v1.UploadFileRequest
@@ -380,7 +429,7 @@ export type UploadFileRequest = Message<"filestore.upload.v1.UploadFileRequest">
  * Use `create(UploadFileRequestSchema)` to create a new message.
  */
 export const UploadFileRequestSchema: GenMessage<UploadFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 14);
+  messageDesc(file_filestore_upload_v1_upload, 16);
 
 /**
  * @generated from message filestore.upload.v1.UploadFileRequest.Header
@@ -412,7 +461,7 @@ export type UploadFileRequest_Header = Message<"filestore.upload.v1.UploadFileRe
  * Use `create(UploadFileRequest_HeaderSchema)` to create a new message.
  */
 export const UploadFileRequest_HeaderSchema: GenMessage<UploadFileRequest_Header> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 14, 0);
+  messageDesc(file_filestore_upload_v1_upload, 16, 0);
 
 /**
  * @generated from message filestore.upload.v1.UploadFileResponse
@@ -429,7 +478,7 @@ export type UploadFileResponse = Message<"filestore.upload.v1.UploadFileResponse
  * Use `create(UploadFileResponseSchema)` to create a new message.
  */
 export const UploadFileResponseSchema: GenMessage<UploadFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_upload_v1_upload, 15);
+  messageDesc(file_filestore_upload_v1_upload, 17);
 
 /**
  * UploadService owns uploads: instant upload with proof of possession,
@@ -461,6 +510,18 @@ export const UploadService: GenService<{
     methodKind: "unary";
     input: typeof ProveContentRequestSchema;
     output: typeof ProveContentResponseSchema;
+  },
+  /**
+   * LinkBySha1 is the legacy instant upload (SHA-1 only, no proof): it names content the caller already
+   * holds under a new name. Content of other users is linked only when the operator turned on the
+   * trust-the-hash compatibility setting (LEGACY_TRUST_SHA1, off by default). NotFound: upload it.
+   *
+   * @generated from rpc filestore.upload.v1.UploadService.LinkBySha1
+   */
+  linkBySha1: {
+    methodKind: "unary";
+    input: typeof LinkBySha1RequestSchema;
+    output: typeof LinkBySha1ResponseSchema;
   },
   /**
    * @generated from rpc filestore.upload.v1.UploadService.CreateUploadSession
