@@ -19,7 +19,7 @@ import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
 import { metaModule } from "./meta/routes.ts";
-import { challengeKeyFrom } from "./upload/instant.ts";
+import { startSweeper, uploadDeps } from "./upload/deps.ts";
 import { uploadModule } from "./upload/routes.ts";
 
 /** "pkg.Service" of an RPC URL "http://host/pkg.Service/Method", if it has that shape. */
@@ -61,18 +61,15 @@ export async function startAllInOne(
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
-  const upload = uploadModule(
-    {
-      meta: clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
-      blobs: await createBlobStore(cfg.blobs),
-      maxUploadBytes: cfg.maxUploadBytes,
-      challengeKey: challengeKeyFrom(internalSecret),
-      now: Date.now,
-      trustSha1: cfg.legacyTrustSha1,
-    },
-    verifier,
-    (err) =>
-      log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  const uploadWorker = uploadDeps(
+    cfg,
+    clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
+    await createBlobStore(cfg.blobs),
+    internalSecret,
+  );
+  const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
+  const upload = uploadModule(uploadWorker, verifier, (err) =>
+    log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
   const host = hostFor({ config: cfg, modules: [meta, account, upload], verifier, log });
   const grpc = await listen(host.node, cfg.host, ports.grpc);
@@ -113,6 +110,7 @@ export async function startAllInOne(
     grpcUrl: `http://${cfg.host}:${grpc.port}`,
     async stop() {
       host.health.drain();
+      stopSweeper();
       await http.stop();
       await grpc.close(cfg.shutdownGraceMs);
       await db.destroy();

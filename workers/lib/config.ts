@@ -45,6 +45,9 @@ export interface Config {
   maxUploadBytes: number;
   /** Legacy /file/fastupload may link anyone's content by SHA-1 alone (unsafe; off by default). */
   legacyTrustSha1: boolean;
+  /** How long a multipart upload session stays open, and how often expired ones are swept. */
+  uploadSessionTtlSeconds: number;
+  uploadSweepSeconds: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -101,5 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     blobs: blobStoreConfigFromEnv({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
     legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
+    uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
+    uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
   };
 }

@@ -152,6 +152,23 @@ export async function findBlob(db: Db, sha256: string): Promise<BlobRow | undefi
   return row && { ...num(row), refcount: Number(row.refcount) };
 }
 
+/** A file of the owner, with its content's SHA-1. */
+export async function findFile(
+  db: Db,
+  ownerId: string,
+  id: string,
+): Promise<(FileRow & { sha1: string }) | undefined> {
+  const row = await db
+    .selectFrom("files")
+    .leftJoin("blobs", "blobs.sha256", "files.blob_sha256")
+    .selectAll("files")
+    .select("blobs.sha1")
+    .where("files.id", "=", id)
+    .where("files.owner_id", "=", ownerId)
+    .executeTakeFirst();
+  return row && { ...num(row), sha1: row.sha1 ?? "" };
+}
+
 /** Ready content with this SHA-1; with ownerId, only content that user holds a file of. */
 export async function findBlobBySha1(db: Db, sha1: string, ownerId?: string): Promise<BlobRow | undefined> {
   let q = db

@@ -217,6 +217,11 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
           if (!blob) throw notFound("no stored content has this hash");
           return { blob: blobRecord(blob) };
         },
+        async getFile(req) {
+          const file = req.ownerId && req.id ? await content.findFile(db, req.ownerId, req.id) : undefined;
+          if (!file) throw notFound("no such file");
+          return { file: fileRecord(file), sha1: file.sha1 };
+        },
         async purgeFile(req) {
           if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");
           try {

@@ -11,8 +11,10 @@ export const MAX_PARTS = 10_000;
 
 /** The part size for a file: at least `minPartSize`, grown in whole MiB so no upload needs more than 10 000 parts. */
 export function partSizeFor(size: number, minPartSize = 5 * 1024 * 1024): number {
+  const needed = Math.ceil(size / MAX_PARTS);
+  if (needed <= minPartSize) return minPartSize;
   const mib = 1024 * 1024;
-  return Math.max(minPartSize, Math.ceil(size / MAX_PARTS / mib) * mib);
+  return Math.ceil(needed / mib) * mib;
 }
 
 export const partCountFor = (size: number, partSize: number) => Math.max(1, Math.ceil(size / partSize));

@@ -6,7 +6,7 @@ import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { requireInternalSecret, runWorker } from "../lib/worker.ts";
-import { challengeKeyFrom } from "./instant.ts";
+import { startSweeper, uploadDeps } from "./deps.ts";
 import { uploadModule } from "./routes.ts";
 
 const config = loadConfig();
@@ -16,25 +16,23 @@ const verifier = createAccessTokenVerifier({
   keys: remoteKeys(config.serviceUrls.account),
   issuer: config.jwt.issuer,
 });
+const deps = uploadDeps(
+  config,
+  clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
+  await createBlobStore(config.blobs),
+  secret,
+);
+const stopSweeper = startSweeper(deps, config.uploadSweepSeconds, log);
 await runWorker({
   name: "upload",
   port: portFor(process.env, "upload"),
   config,
   log,
   modules: [
-    uploadModule(
-      {
-        meta: clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
-        blobs: await createBlobStore(config.blobs),
-        maxUploadBytes: config.maxUploadBytes,
-        challengeKey: challengeKeyFrom(secret),
-        now: Date.now,
-        trustSha1: config.legacyTrustSha1,
-      },
-      verifier,
-      (err) =>
-        log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    uploadModule(deps, verifier, (err) =>
+      log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     ),
   ],
   verifier,
+  close: async () => stopSweeper(),
 });

@@ -3,6 +3,8 @@
 //   PUT|POST /upload/v1/files?name=N[&parent_id=P]   the body is the file (X-Content-SHA256 optional)
 //   POST     /upload/v1/form[?token=T]               multipart/form-data: optional fields name and
 //                                                    parent_id, then the field "file"
+//   PUT      /upload/v1/sessions/<id>/parts/<n>      part n of a multipart session (X-Content-SHA256 or
+//                                                    X-Content-SHA1 optional)
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
@@ -14,10 +16,15 @@ import { invalidArgument } from "../lib/errors.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
+import type { SessionDeps } from "./sessions.ts";
+import * as sessions from "./sessions.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
 export const UPLOAD_PATH = "/upload/v1/files";
 export const FORM_PATH = "/upload/v1/form";
+export const SESSIONS_PATH = "/upload/v1/sessions";
+/** PUT /upload/v1/sessions/<id>/parts/<n>: the body is part n. */
+const PART_PATH = /^\/upload\/v1\/sessions\/([^/]+)\/parts\/([^/]+)$/;
 const MAX_FIELD_BYTES = 4096;
 
 const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unauthenticated);
@@ -84,7 +91,7 @@ async function fromForm(
 }
 
 export function uploadModule(
-  deps: InstantDeps,
+  deps: InstantDeps & SessionDeps,
   verifier: AccessTokenVerifier,
   onError: (err: unknown) => void,
 ): ServiceModule {
@@ -114,6 +121,41 @@ export function uploadModule(
         async linkBySha1(req, ctx) {
           return { file: await linkBySha1(deps, requireIdentity(ctx), req) };
         },
+        async createUploadSession(req, ctx) {
+          const s = await sessions.createSession(deps, requireIdentity(ctx), req);
+          const presign = deps.blobs.presignPart?.bind(deps.blobs);
+          const ttl = Math.max(60, Math.floor(deps.sessionTtlMs / 1000));
+          return {
+            sessionId: s.id,
+            partSize: s.partSize,
+            partCount: s.partCount,
+            expiresAt: s.expiresAt,
+            partUrl: `${SESSIONS_PATH}/${s.id}/parts/`,
+            presignedParts: presign
+              ? await Promise.all(
+                  Array.from({ length: s.partCount }, async (_, i) => ({
+                    partNumber: i + 1,
+                    url: await presign(s.id, i + 1, ttl),
+                  })),
+                )
+              : [],
+          };
+        },
+        async listParts(req, ctx) {
+          const { session, parts } = await sessions.listParts(deps, requireIdentity(ctx), req.sessionId);
+          return {
+            parts: parts.map((p) => ({ partNumber: p.partNumber, size: BigInt(p.size), sha256: p.sha256 })),
+            partSize: session.partSize,
+            partCount: session.partCount,
+          };
+        },
+        async completeUploadSession(req, ctx) {
+          return { file: await sessions.completeSession(deps, requireIdentity(ctx), req.sessionId) };
+        },
+        async abortUploadSession(req, ctx) {
+          await sessions.abortSession(deps, requireIdentity(ctx), req.sessionId);
+          return {};
+        },
       });
     },
     async http(req) {
@@ -138,7 +180,24 @@ export function uploadModule(
           return created(file);
         });
       }
-      if (url.pathname === UPLOAD_PATH || url.pathname === FORM_PATH) {
+      const part = PART_PATH.exec(url.pathname);
+      if (part && req.method === "PUT") {
+        return answer(async () => {
+          const info = await sessions.putPart(
+            deps,
+            await identify(req, url, verifier),
+            part[1] as string,
+            Number(part[2]),
+            req.body ?? new Blob([]).stream(),
+            {
+              sha256: req.headers.get("x-content-sha256") ?? undefined,
+              sha1: req.headers.get("x-content-sha1") ?? undefined,
+            },
+          );
+          return Response.json({ partNumber: Number(part[2]), size: String(info.size), sha256: info.sha256 });
+        });
+      }
+      if (url.pathname === UPLOAD_PATH || url.pathname === FORM_PATH || part) {
         return Response.json({ code: "unimplemented", message: "method not allowed here" }, { status: 405 });
       }
       return undefined;

@@ -9,12 +9,13 @@ import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { metaModule } from "../meta/routes.ts";
 import * as store from "../meta/store.ts";
-import { challengeKeyFrom, type InstantDeps } from "./instant.ts";
+import type { UploadWorkerDeps } from "./deps.ts";
+import { challengeKeyFrom } from "./instant.ts";
 
 export interface UploadFixture {
   db: Db;
   opened: OpenedBlobStore;
-  deps: InstantDeps;
+  deps: UploadWorkerDeps;
   /** A new user's identity. */
   user(name: string): Promise<Identity>;
   /** What the blob store holds beyond what it held when the fixture opened. */
@@ -31,18 +32,21 @@ export async function openUploadFixture(
   await migrateToLatest(db);
   const opened = await backend.open();
   const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
-  const meta = metaModule(db);
+  const meta = metaModule(db, () => clock.now);
   const interceptors = [
     errorInterceptor(createLogger("test")),
     authInterceptor({ verifier, internalSecret: secret }),
   ];
-  const deps: InstantDeps = {
+  const deps: UploadWorkerDeps = {
     meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
     blobs: opened.store,
     maxUploadBytes: 10 * 1024 * 1024,
     sleep: async () => {},
     challengeKey: challengeKeyFrom(secret),
     now: () => clock.now,
+    sessionTtlMs: 3_600_000,
+    // Small parts keep multipart tests fast.
+    minPartSize: 64 * 1024,
   };
   const before = await opened.snapshot();
   return {

@@ -5,7 +5,7 @@ import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
-import type { BlobBody, BlobStore } from "../lib/blobstore/types.ts";
+import type { BlobBody, BlobStore, StagedBlob } from "../lib/blobstore/types.ts";
 import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { checkFileName } from "../lib/names.ts";
 
@@ -63,6 +63,20 @@ export async function storeUpload(
     .catch((err) => {
       throw blobError(err);
     });
+  return linkStaged(deps, who, { name, parentId }, staged);
+}
+
+/**
+ * Makes staged bytes durable and names them with a file row. When the row cannot be written, the bytes
+ * are removed again (each stored copy has its own location, so that never touches other content).
+ */
+export async function linkStaged(
+  deps: UploadDeps,
+  who: Identity,
+  target: { name: string; parentId: string },
+  staged: StagedBlob,
+): Promise<FileRecord> {
+  const { name, parentId } = target;
   let location: string;
   try {
     location = await staged.commit();

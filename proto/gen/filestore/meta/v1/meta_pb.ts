@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/meta.proto.
  */
 export const file_filestore_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkicgoZQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIrCgRibG9iGAIgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjcKFUZpbmRCbG9iQnlTaGExUmVxdWVzdBIMCgRzaGExGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIkUKFkZpbmRCbG9iQnlTaGExUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiNQoQUHVyZ2VGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIjYKE0NsYWltR2FyYmFnZVJlcXVlc3QSEAoIZ3JhY2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiRAoUQ2xhaW1HYXJiYWdlUmVzcG9uc2USLAoFYmxvYnMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIiMKEUZvcmdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSIUChJGb3JnZXRCbG9iUmVzcG9uc2UiuAIKE1VwbG9hZFNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIRCglwYXJ0X3NpemUYCCABKAMSEgoKcGFydF9jb3VudBgJIAEoBRIPCgdiYWNrZW5kGAogASgJEg0KBXN0YXRlGAsgASgJEg8KB2ZpbGVfaWQYDCABKAkSLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQoQVXBsb2FkUGFydFJlY29yZBISCgpzZXNzaW9uX2lkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgFEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIlUKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIlYKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCI3ChdHZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCSJTChhHZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiTAoXUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QSMQoEcGFydBgBIAEoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQiGgoYUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlIiwKFkxpc3RVcGxvYWRQYXJ0c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJNChdMaXN0VXBsb2FkUGFydHNSZXNwb25zZRIyCgVwYXJ0cxgBIAMoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQioQIKHlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRJQCgp0cmFuc2l0aW9uGAIgASgOMjwuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXF1ZXN0LlRyYW5zaXRpb24SDwoHZmlsZV9pZBgDIAEoCSKPAQoKVHJhbnNpdGlvbhIaChZUUkFOU0lUSU9OX1VOU1BFQ0lGSUVEEAASHwobVFJBTlNJVElPTl9CRUdJTl9DT01QTEVUSU9OEAESFQoRVFJBTlNJVElPTl9SRU9QRU4QAhIXChNUUkFOU0lUSU9OX0NPTVBMRVRFEAMSFAoQVFJBTlNJVElPTl9BQk9SVBAEIi8KH1RyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVzcG9uc2USDAoEZG9uZRgBIAEoCCIxCiBMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVxdWVzdBINCgVsaW1pdBgBIAEoBSJdCiFMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USOAoIc2Vzc2lvbnMYASADKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIigKGkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EgoKAmlkGAEgASgJIh0KG0RlbGV0ZVVwbG9hZFNlc3Npb25SZXNwb25zZSKlAQoKVXNlclJlY29yZBIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1wYXNzd29yZF9oYXNoGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI8ChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIVCg1wYXNzd29yZF9oYXNoGAIgASgJIkEKEkNyZWF0ZVVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCI5Cg5HZXRVc2VyUmVxdWVzdBIMCgJpZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5Ij4KD0dldFVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCIeChBUb3VjaFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVRvdWNoVXNlclJlc3BvbnNlInAKGUNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhwKGkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlInsKGVJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSEgoKdG9rZW5faGFzaBgBIAEoCRIWCg5uZXdfdG9rZW5faGFzaBgCIAEoCRIyCg5uZXdfZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLQoaUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCSIvChlSZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkiLQoaUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoCDLmEAoLTWV0YVNlcnZpY2USWQoKQ3JlYXRlVXNlchIkLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXNlclJlc3BvbnNlElAKB0dldFVzZXISIS5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVxdWVzdBoiLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVzZXJSZXNwb25zZRJWCglUb3VjaFVzZXISIy5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFVzZXJSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVzcG9uc2UScQoSQ3JlYXRlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKElJvdGF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLlJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSZXZva2VSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5SZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSQWRkRmlsZVdpdGhDb250ZW50EiwuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlc3BvbnNlEn0KFkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2ISMC5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVxdWVzdBoxLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRJQCgdHZXRCbG9iEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRCbG9iUmVzcG9uc2USZQoORmluZEJsb2JCeVNoYTESKC5maWxlc3RvcmUubWV0YS52MS5GaW5kQmxvYkJ5U2hhMVJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5GaW5kQmxvYkJ5U2hhMVJlc3BvbnNlElYKCVB1cmdlRmlsZRIjLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRmlsZVJlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5QdXJnZUZpbGVSZXNwb25zZRJfCgxDbGFpbUdhcmJhZ2USJi5maWxlc3RvcmUubWV0YS52MS5DbGFpbUdhcmJhZ2VSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuQ2xhaW1HYXJiYWdlUmVzcG9uc2USWQoKRm9yZ2V0QmxvYhIkLmZpbGVzdG9yZS5tZXRhLnYxLkZvcmdldEJsb2JSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuRm9yZ2V0QmxvYlJlc3BvbnNlEnQKE0NyZWF0ZVVwbG9hZFNlc3Npb24SLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVcGxvYWRTZXNzaW9uUmVxdWVzdBouLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRJrChBHZXRVcGxvYWRTZXNzaW9uEiouZmlsZXN0b3JlLm1ldGEudjEuR2V0VXBsb2FkU2Vzc2lvblJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5HZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USawoQUmVjb3JkVXBsb2FkUGFydBIqLmZpbGVzdG9yZS5tZXRhLnYxLlJlY29yZFVwbG9hZFBhcnRSZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlEmgKD0xpc3RVcGxvYWRQYXJ0cxIpLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RVcGxvYWRQYXJ0c1JlcXVlc3QaKi5maWxlc3RvcmUubWV0YS52MS5MaXN0VXBsb2FkUGFydHNSZXNwb25zZRKAAQoXVHJhbnNpdGlvblVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USdAoTRGVsZXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkicgoZQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIrCgRibG9iGAIgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjcKFUZpbmRCbG9iQnlTaGExUmVxdWVzdBIMCgRzaGExGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIkUKFkZpbmRCbG9iQnlTaGExUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiLgoOR2V0RmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTAoPR2V0RmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEgwKBHNoYTEYAiABKAkiNQoQUHVyZ2VGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIjYKE0NsYWltR2FyYmFnZVJlcXVlc3QSEAoIZ3JhY2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiRAoUQ2xhaW1HYXJiYWdlUmVzcG9uc2USLAoFYmxvYnMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIiMKEUZvcmdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSIUChJGb3JnZXRCbG9iUmVzcG9uc2UiuAIKE1VwbG9hZFNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIRCglwYXJ0X3NpemUYCCABKAMSEgoKcGFydF9jb3VudBgJIAEoBRIPCgdiYWNrZW5kGAogASgJEg0KBXN0YXRlGAsgASgJEg8KB2ZpbGVfaWQYDCABKAkSLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQoQVXBsb2FkUGFydFJlY29yZBISCgpzZXNzaW9uX2lkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgFEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIlUKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIlYKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCI3ChdHZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCSJTChhHZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiTAoXUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QSMQoEcGFydBgBIAEoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQiGgoYUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlIiwKFkxpc3RVcGxvYWRQYXJ0c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJNChdMaXN0VXBsb2FkUGFydHNSZXNwb25zZRIyCgVwYXJ0cxgBIAMoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQioQIKHlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRJQCgp0cmFuc2l0aW9uGAIgASgOMjwuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXF1ZXN0LlRyYW5zaXRpb24SDwoHZmlsZV9pZBgDIAEoCSKPAQoKVHJhbnNpdGlvbhIaChZUUkFOU0lUSU9OX1VOU1BFQ0lGSUVEEAASHwobVFJBTlNJVElPTl9CRUdJTl9DT01QTEVUSU9OEAESFQoRVFJBTlNJVElPTl9SRU9QRU4QAhIXChNUUkFOU0lUSU9OX0NPTVBMRVRFEAMSFAoQVFJBTlNJVElPTl9BQk9SVBAEIi8KH1RyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVzcG9uc2USDAoEZG9uZRgBIAEoCCIxCiBMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVxdWVzdBINCgVsaW1pdBgBIAEoBSJdCiFMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USOAoIc2Vzc2lvbnMYASADKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIigKGkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EgoKAmlkGAEgASgJIh0KG0RlbGV0ZVVwbG9hZFNlc3Npb25SZXNwb25zZSKlAQoKVXNlclJlY29yZBIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1wYXNzd29yZF9oYXNoGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI8ChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIVCg1wYXNzd29yZF9oYXNoGAIgASgJIkEKEkNyZWF0ZVVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCI5Cg5HZXRVc2VyUmVxdWVzdBIMCgJpZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5Ij4KD0dldFVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCIeChBUb3VjaFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVRvdWNoVXNlclJlc3BvbnNlInAKGUNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhwKGkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlInsKGVJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSEgoKdG9rZW5faGFzaBgBIAEoCRIWCg5uZXdfdG9rZW5faGFzaBgCIAEoCRIyCg5uZXdfZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLQoaUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCSIvChlSZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkiLQoaUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoCDK4EQoLTWV0YVNlcnZpY2USWQoKQ3JlYXRlVXNlchIkLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXNlclJlc3BvbnNlElAKB0dldFVzZXISIS5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVxdWVzdBoiLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVzZXJSZXNwb25zZRJWCglUb3VjaFVzZXISIy5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFVzZXJSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVzcG9uc2UScQoSQ3JlYXRlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKElJvdGF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLlJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSZXZva2VSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5SZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSQWRkRmlsZVdpdGhDb250ZW50EiwuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlc3BvbnNlEn0KFkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2ISMC5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVxdWVzdBoxLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRJQCgdHZXRCbG9iEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRCbG9iUmVzcG9uc2USZQoORmluZEJsb2JCeVNoYTESKC5maWxlc3RvcmUubWV0YS52MS5GaW5kQmxvYkJ5U2hhMVJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5GaW5kQmxvYkJ5U2hhMVJlc3BvbnNlElAKB0dldEZpbGUSIS5maWxlc3RvcmUubWV0YS52MS5HZXRGaWxlUmVxdWVzdBoiLmZpbGVzdG9yZS5tZXRhLnYxLkdldEZpbGVSZXNwb25zZRJWCglQdXJnZUZpbGUSIy5maWxlc3RvcmUubWV0YS52MS5QdXJnZUZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VGaWxlUmVzcG9uc2USXwoMQ2xhaW1HYXJiYWdlEiYuZmlsZXN0b3JlLm1ldGEudjEuQ2xhaW1HYXJiYWdlUmVxdWVzdBonLmZpbGVzdG9yZS5tZXRhLnYxLkNsYWltR2FyYmFnZVJlc3BvbnNlElkKCkZvcmdldEJsb2ISJC5maWxlc3RvcmUubWV0YS52MS5Gb3JnZXRCbG9iUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkZvcmdldEJsb2JSZXNwb25zZRJ0ChNDcmVhdGVVcGxvYWRTZXNzaW9uEi0uZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlcXVlc3QaLi5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVcGxvYWRTZXNzaW9uUmVzcG9uc2USawoQR2V0VXBsb2FkU2Vzc2lvbhIqLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVwbG9hZFNlc3Npb25SZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXBsb2FkU2Vzc2lvblJlc3BvbnNlEmsKEFJlY29yZFVwbG9hZFBhcnQSKi5maWxlc3RvcmUubWV0YS52MS5SZWNvcmRVcGxvYWRQYXJ0UmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLlJlY29yZFVwbG9hZFBhcnRSZXNwb25zZRJoCg9MaXN0VXBsb2FkUGFydHMSKS5maWxlc3RvcmUubWV0YS52MS5MaXN0VXBsb2FkUGFydHNSZXF1ZXN0GiouZmlsZXN0b3JlLm1ldGEudjEuTGlzdFVwbG9hZFBhcnRzUmVzcG9uc2USgAEKF1RyYW5zaXRpb25VcGxvYWRTZXNzaW9uEjEuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXF1ZXN0GjIuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXNwb25zZRKGAQoZTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9ucxIzLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RFeHBpcmVkVXBsb2FkU2Vzc2lvbnNSZXF1ZXN0GjQuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1Jlc3BvbnNlEnQKE0RlbGV0ZVVwbG9hZFNlc3Npb24SLS5maWxlc3RvcmUubWV0YS52MS5EZWxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBouLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.BlobRecord
@@ -315,6 +315,52 @@ export const FindBlobBySha1ResponseSchema: GenMessage<FindBlobBySha1Response> = 
   messageDesc(file_filestore_meta_v1_meta, 10);
 
 /**
+ * @generated from message filestore.meta.v1.GetFileRequest
+ */
+export type GetFileRequest = Message<"filestore.meta.v1.GetFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetFileRequest.
+ * Use `create(GetFileRequestSchema)` to create a new message.
+ */
+export const GetFileRequestSchema: GenMessage<GetFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 11);
+
+/**
+ * @generated from message filestore.meta.v1.GetFileResponse
+ */
+export type GetFileResponse = Message<"filestore.meta.v1.GetFileResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+
+  /**
+   * SHA-1 of the content (the legacy API's file hash).
+   *
+   * @generated from field: string sha1 = 2;
+   */
+  sha1: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetFileResponse.
+ * Use `create(GetFileResponseSchema)` to create a new message.
+ */
+export const GetFileResponseSchema: GenMessage<GetFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 12);
+
+/**
  * @generated from message filestore.meta.v1.PurgeFileRequest
  */
 export type PurgeFileRequest = Message<"filestore.meta.v1.PurgeFileRequest"> & {
@@ -334,7 +380,7 @@ export type PurgeFileRequest = Message<"filestore.meta.v1.PurgeFileRequest"> & {
  * Use `create(PurgeFileRequestSchema)` to create a new message.
  */
 export const PurgeFileRequestSchema: GenMessage<PurgeFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 11);
+  messageDesc(file_filestore_meta_v1_meta, 13);
 
 /**
  * @generated from message filestore.meta.v1.PurgeFileResponse
@@ -347,7 +393,7 @@ export type PurgeFileResponse = Message<"filestore.meta.v1.PurgeFileResponse"> &
  * Use `create(PurgeFileResponseSchema)` to create a new message.
  */
 export const PurgeFileResponseSchema: GenMessage<PurgeFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 12);
+  messageDesc(file_filestore_meta_v1_meta, 14);
 
 /**
  * @generated from message filestore.meta.v1.ClaimGarbageRequest
@@ -369,7 +415,7 @@ export type ClaimGarbageRequest = Message<"filestore.meta.v1.ClaimGarbageRequest
  * Use `create(ClaimGarbageRequestSchema)` to create a new message.
  */
 export const ClaimGarbageRequestSchema: GenMessage<ClaimGarbageRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 13);
+  messageDesc(file_filestore_meta_v1_meta, 15);
 
 /**
  * @generated from message filestore.meta.v1.ClaimGarbageResponse
@@ -386,7 +432,7 @@ export type ClaimGarbageResponse = Message<"filestore.meta.v1.ClaimGarbageRespon
  * Use `create(ClaimGarbageResponseSchema)` to create a new message.
  */
 export const ClaimGarbageResponseSchema: GenMessage<ClaimGarbageResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 14);
+  messageDesc(file_filestore_meta_v1_meta, 16);
 
 /**
  * @generated from message filestore.meta.v1.ForgetBlobRequest
@@ -403,7 +449,7 @@ export type ForgetBlobRequest = Message<"filestore.meta.v1.ForgetBlobRequest"> &
  * Use `create(ForgetBlobRequestSchema)` to create a new message.
  */
 export const ForgetBlobRequestSchema: GenMessage<ForgetBlobRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 15);
+  messageDesc(file_filestore_meta_v1_meta, 17);
 
 /**
  * @generated from message filestore.meta.v1.ForgetBlobResponse
@@ -416,7 +462,7 @@ export type ForgetBlobResponse = Message<"filestore.meta.v1.ForgetBlobResponse">
  * Use `create(ForgetBlobResponseSchema)` to create a new message.
  */
 export const ForgetBlobResponseSchema: GenMessage<ForgetBlobResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 16);
+  messageDesc(file_filestore_meta_v1_meta, 18);
 
 /**
  * @generated from message filestore.meta.v1.UploadSessionRecord
@@ -500,7 +546,7 @@ export type UploadSessionRecord = Message<"filestore.meta.v1.UploadSessionRecord
  * Use `create(UploadSessionRecordSchema)` to create a new message.
  */
 export const UploadSessionRecordSchema: GenMessage<UploadSessionRecord> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 17);
+  messageDesc(file_filestore_meta_v1_meta, 19);
 
 /**
  * @generated from message filestore.meta.v1.UploadPartRecord
@@ -532,7 +578,7 @@ export type UploadPartRecord = Message<"filestore.meta.v1.UploadPartRecord"> & {
  * Use `create(UploadPartRecordSchema)` to create a new message.
  */
 export const UploadPartRecordSchema: GenMessage<UploadPartRecord> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 18);
+  messageDesc(file_filestore_meta_v1_meta, 20);
 
 /**
  * @generated from message filestore.meta.v1.CreateUploadSessionRequest
@@ -549,7 +595,7 @@ export type CreateUploadSessionRequest = Message<"filestore.meta.v1.CreateUpload
  * Use `create(CreateUploadSessionRequestSchema)` to create a new message.
  */
 export const CreateUploadSessionRequestSchema: GenMessage<CreateUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 19);
+  messageDesc(file_filestore_meta_v1_meta, 21);
 
 /**
  * @generated from message filestore.meta.v1.CreateUploadSessionResponse
@@ -566,7 +612,7 @@ export type CreateUploadSessionResponse = Message<"filestore.meta.v1.CreateUploa
  * Use `create(CreateUploadSessionResponseSchema)` to create a new message.
  */
 export const CreateUploadSessionResponseSchema: GenMessage<CreateUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 20);
+  messageDesc(file_filestore_meta_v1_meta, 22);
 
 /**
  * @generated from message filestore.meta.v1.GetUploadSessionRequest
@@ -588,7 +634,7 @@ export type GetUploadSessionRequest = Message<"filestore.meta.v1.GetUploadSessio
  * Use `create(GetUploadSessionRequestSchema)` to create a new message.
  */
 export const GetUploadSessionRequestSchema: GenMessage<GetUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 21);
+  messageDesc(file_filestore_meta_v1_meta, 23);
 
 /**
  * @generated from message filestore.meta.v1.GetUploadSessionResponse
@@ -605,7 +651,7 @@ export type GetUploadSessionResponse = Message<"filestore.meta.v1.GetUploadSessi
  * Use `create(GetUploadSessionResponseSchema)` to create a new message.
  */
 export const GetUploadSessionResponseSchema: GenMessage<GetUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 22);
+  messageDesc(file_filestore_meta_v1_meta, 24);
 
 /**
  * @generated from message filestore.meta.v1.RecordUploadPartRequest
@@ -622,7 +668,7 @@ export type RecordUploadPartRequest = Message<"filestore.meta.v1.RecordUploadPar
  * Use `create(RecordUploadPartRequestSchema)` to create a new message.
  */
 export const RecordUploadPartRequestSchema: GenMessage<RecordUploadPartRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 23);
+  messageDesc(file_filestore_meta_v1_meta, 25);
 
 /**
  * @generated from message filestore.meta.v1.RecordUploadPartResponse
@@ -635,7 +681,7 @@ export type RecordUploadPartResponse = Message<"filestore.meta.v1.RecordUploadPa
  * Use `create(RecordUploadPartResponseSchema)` to create a new message.
  */
 export const RecordUploadPartResponseSchema: GenMessage<RecordUploadPartResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 24);
+  messageDesc(file_filestore_meta_v1_meta, 26);
 
 /**
  * @generated from message filestore.meta.v1.ListUploadPartsRequest
@@ -652,7 +698,7 @@ export type ListUploadPartsRequest = Message<"filestore.meta.v1.ListUploadPartsR
  * Use `create(ListUploadPartsRequestSchema)` to create a new message.
  */
 export const ListUploadPartsRequestSchema: GenMessage<ListUploadPartsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 25);
+  messageDesc(file_filestore_meta_v1_meta, 27);
 
 /**
  * @generated from message filestore.meta.v1.ListUploadPartsResponse
@@ -669,7 +715,7 @@ export type ListUploadPartsResponse = Message<"filestore.meta.v1.ListUploadParts
  * Use `create(ListUploadPartsResponseSchema)` to create a new message.
  */
 export const ListUploadPartsResponseSchema: GenMessage<ListUploadPartsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 26);
+  messageDesc(file_filestore_meta_v1_meta, 28);
 
 /**
  * @generated from message filestore.meta.v1.TransitionUploadSessionRequest
@@ -696,7 +742,7 @@ export type TransitionUploadSessionRequest = Message<"filestore.meta.v1.Transiti
  * Use `create(TransitionUploadSessionRequestSchema)` to create a new message.
  */
 export const TransitionUploadSessionRequestSchema: GenMessage<TransitionUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 27);
+  messageDesc(file_filestore_meta_v1_meta, 29);
 
 /**
  * @generated from enum filestore.meta.v1.TransitionUploadSessionRequest.Transition
@@ -740,7 +786,7 @@ export enum TransitionUploadSessionRequest_Transition {
  * Describes the enum filestore.meta.v1.TransitionUploadSessionRequest.Transition.
  */
 export const TransitionUploadSessionRequest_TransitionSchema: GenEnum<TransitionUploadSessionRequest_Transition> = /*@__PURE__*/
-  enumDesc(file_filestore_meta_v1_meta, 27, 0);
+  enumDesc(file_filestore_meta_v1_meta, 29, 0);
 
 /**
  * @generated from message filestore.meta.v1.TransitionUploadSessionResponse
@@ -757,7 +803,7 @@ export type TransitionUploadSessionResponse = Message<"filestore.meta.v1.Transit
  * Use `create(TransitionUploadSessionResponseSchema)` to create a new message.
  */
 export const TransitionUploadSessionResponseSchema: GenMessage<TransitionUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 28);
+  messageDesc(file_filestore_meta_v1_meta, 30);
 
 /**
  * @generated from message filestore.meta.v1.ListExpiredUploadSessionsRequest
@@ -774,7 +820,7 @@ export type ListExpiredUploadSessionsRequest = Message<"filestore.meta.v1.ListEx
  * Use `create(ListExpiredUploadSessionsRequestSchema)` to create a new message.
  */
 export const ListExpiredUploadSessionsRequestSchema: GenMessage<ListExpiredUploadSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 29);
+  messageDesc(file_filestore_meta_v1_meta, 31);
 
 /**
  * @generated from message filestore.meta.v1.ListExpiredUploadSessionsResponse
@@ -791,7 +837,7 @@ export type ListExpiredUploadSessionsResponse = Message<"filestore.meta.v1.ListE
  * Use `create(ListExpiredUploadSessionsResponseSchema)` to create a new message.
  */
 export const ListExpiredUploadSessionsResponseSchema: GenMessage<ListExpiredUploadSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 30);
+  messageDesc(file_filestore_meta_v1_meta, 32);
 
 /**
  * @generated from message filestore.meta.v1.DeleteUploadSessionRequest
@@ -808,7 +854,7 @@ export type DeleteUploadSessionRequest = Message<"filestore.meta.v1.DeleteUpload
  * Use `create(DeleteUploadSessionRequestSchema)` to create a new message.
  */
 export const DeleteUploadSessionRequestSchema: GenMessage<DeleteUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 31);
+  messageDesc(file_filestore_meta_v1_meta, 33);
 
 /**
  * @generated from message filestore.meta.v1.DeleteUploadSessionResponse
@@ -821,7 +867,7 @@ export type DeleteUploadSessionResponse = Message<"filestore.meta.v1.DeleteUploa
  * Use `create(DeleteUploadSessionResponseSchema)` to create a new message.
  */
 export const DeleteUploadSessionResponseSchema: GenMessage<DeleteUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 32);
+  messageDesc(file_filestore_meta_v1_meta, 34);
 
 /**
  * @generated from message filestore.meta.v1.UserRecord
@@ -860,7 +906,7 @@ export type UserRecord = Message<"filestore.meta.v1.UserRecord"> & {
  * Use `create(UserRecordSchema)` to create a new message.
  */
 export const UserRecordSchema: GenMessage<UserRecord> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 33);
+  messageDesc(file_filestore_meta_v1_meta, 35);
 
 /**
  * @generated from message filestore.meta.v1.CreateUserRequest
@@ -882,7 +928,7 @@ export type CreateUserRequest = Message<"filestore.meta.v1.CreateUserRequest"> &
  * Use `create(CreateUserRequestSchema)` to create a new message.
  */
 export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 34);
+  messageDesc(file_filestore_meta_v1_meta, 36);
 
 /**
  * @generated from message filestore.meta.v1.CreateUserResponse
@@ -899,7 +945,7 @@ export type CreateUserResponse = Message<"filestore.meta.v1.CreateUserResponse">
  * Use `create(CreateUserResponseSchema)` to create a new message.
  */
 export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 35);
+  messageDesc(file_filestore_meta_v1_meta, 37);
 
 /**
  * @generated from message filestore.meta.v1.GetUserRequest
@@ -928,7 +974,7 @@ export type GetUserRequest = Message<"filestore.meta.v1.GetUserRequest"> & {
  * Use `create(GetUserRequestSchema)` to create a new message.
  */
 export const GetUserRequestSchema: GenMessage<GetUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 36);
+  messageDesc(file_filestore_meta_v1_meta, 38);
 
 /**
  * @generated from message filestore.meta.v1.GetUserResponse
@@ -945,7 +991,7 @@ export type GetUserResponse = Message<"filestore.meta.v1.GetUserResponse"> & {
  * Use `create(GetUserResponseSchema)` to create a new message.
  */
 export const GetUserResponseSchema: GenMessage<GetUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 37);
+  messageDesc(file_filestore_meta_v1_meta, 39);
 
 /**
  * @generated from message filestore.meta.v1.TouchUserRequest
@@ -962,7 +1008,7 @@ export type TouchUserRequest = Message<"filestore.meta.v1.TouchUserRequest"> & {
  * Use `create(TouchUserRequestSchema)` to create a new message.
  */
 export const TouchUserRequestSchema: GenMessage<TouchUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 38);
+  messageDesc(file_filestore_meta_v1_meta, 40);
 
 /**
  * @generated from message filestore.meta.v1.TouchUserResponse
@@ -975,7 +1021,7 @@ export type TouchUserResponse = Message<"filestore.meta.v1.TouchUserResponse"> &
  * Use `create(TouchUserResponseSchema)` to create a new message.
  */
 export const TouchUserResponseSchema: GenMessage<TouchUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 39);
+  messageDesc(file_filestore_meta_v1_meta, 41);
 
 /**
  * @generated from message filestore.meta.v1.CreateRefreshTokenRequest
@@ -1004,7 +1050,7 @@ export type CreateRefreshTokenRequest = Message<"filestore.meta.v1.CreateRefresh
  * Use `create(CreateRefreshTokenRequestSchema)` to create a new message.
  */
 export const CreateRefreshTokenRequestSchema: GenMessage<CreateRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 40);
+  messageDesc(file_filestore_meta_v1_meta, 42);
 
 /**
  * @generated from message filestore.meta.v1.CreateRefreshTokenResponse
@@ -1017,7 +1063,7 @@ export type CreateRefreshTokenResponse = Message<"filestore.meta.v1.CreateRefres
  * Use `create(CreateRefreshTokenResponseSchema)` to create a new message.
  */
 export const CreateRefreshTokenResponseSchema: GenMessage<CreateRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 41);
+  messageDesc(file_filestore_meta_v1_meta, 43);
 
 /**
  * @generated from message filestore.meta.v1.RotateRefreshTokenRequest
@@ -1044,7 +1090,7 @@ export type RotateRefreshTokenRequest = Message<"filestore.meta.v1.RotateRefresh
  * Use `create(RotateRefreshTokenRequestSchema)` to create a new message.
  */
 export const RotateRefreshTokenRequestSchema: GenMessage<RotateRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 42);
+  messageDesc(file_filestore_meta_v1_meta, 44);
 
 /**
  * @generated from message filestore.meta.v1.RotateRefreshTokenResponse
@@ -1061,7 +1107,7 @@ export type RotateRefreshTokenResponse = Message<"filestore.meta.v1.RotateRefres
  * Use `create(RotateRefreshTokenResponseSchema)` to create a new message.
  */
 export const RotateRefreshTokenResponseSchema: GenMessage<RotateRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 43);
+  messageDesc(file_filestore_meta_v1_meta, 45);
 
 /**
  * @generated from message filestore.meta.v1.RevokeRefreshTokenRequest
@@ -1078,7 +1124,7 @@ export type RevokeRefreshTokenRequest = Message<"filestore.meta.v1.RevokeRefresh
  * Use `create(RevokeRefreshTokenRequestSchema)` to create a new message.
  */
 export const RevokeRefreshTokenRequestSchema: GenMessage<RevokeRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 44);
+  messageDesc(file_filestore_meta_v1_meta, 46);
 
 /**
  * @generated from message filestore.meta.v1.RevokeRefreshTokenResponse
@@ -1097,7 +1143,7 @@ export type RevokeRefreshTokenResponse = Message<"filestore.meta.v1.RevokeRefres
  * Use `create(RevokeRefreshTokenResponseSchema)` to create a new message.
  */
 export const RevokeRefreshTokenResponseSchema: GenMessage<RevokeRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 45);
+  messageDesc(file_filestore_meta_v1_meta, 47);
 
 /**
  * MetaService is the only owner of the database (the seed's dbproxy). It is an
@@ -1213,6 +1259,16 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof FindBlobBySha1RequestSchema;
     output: typeof FindBlobBySha1ResponseSchema;
+  },
+  /**
+   * GetFile returns a file of the owner; NotFound otherwise (also for other users' files).
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.GetFile
+   */
+  getFile: {
+    methodKind: "unary";
+    input: typeof GetFileRequestSchema;
+    output: typeof GetFileResponseSchema;
   },
   /**
    * PurgeFile removes a file of the owner for good and drops its reference to the content.

@@ -1,0 +1,170 @@
+// Multipart upload sessions against real blob stores (local disk, and Ceph RGW when configured).
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../lib/access-token.ts";
+import { testBlobStores } from "../lib/blobstore/testing.ts";
+import * as sessions from "./sessions.ts";
+import { openUploadFixture, type UploadFixture } from "./testing.ts";
+
+const KiB = 1024;
+const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+const stream = (b: Uint8Array) => new Blob([b as Uint8Array<ArrayBuffer>]).stream();
+
+async function code(p: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+for (const backend of testBlobStores()) {
+  describe(`multipart sessions on ${backend.backend}`, () => {
+    const clock = { now: 10_000_000 };
+    let f: UploadFixture;
+    let alice: Identity;
+    let bob: Identity;
+    const data = crypto.getRandomValues(new Uint8Array(64 * KiB * 4 + 1234)); // 5 parts of 64 KiB, the last short
+    const part = (n: number) => data.subarray((n - 1) * 64 * KiB, Math.min(n * 64 * KiB, data.length));
+
+    beforeEach(async () => {
+      f = await openUploadFixture(backend, clock);
+      alice = await f.user("alice");
+      bob = await f.user("bob");
+    });
+    afterEach(() => f.close());
+
+    const create = (over: Partial<{ sha256: string; size: bigint }> = {}) =>
+      sessions.createSession(f.deps, alice, {
+        name: "big.bin",
+        parentId: "",
+        size: BigInt(data.length),
+        sha256: sha256(data),
+        ...over,
+      });
+    const fileRows = () => f.db.selectFrom("files").selectAll().execute();
+
+    test("parts out of order and in parallel, re-sent, listed, completed (twice): identical content", async () => {
+      const s = await create();
+      expect([s.partSize, s.partCount]).toEqual([BigInt(64 * KiB), 5]);
+      await sessions.putPart(f.deps, alice, s.id, 4, stream(part(4)));
+      await Promise.all([2, 5].map((n) => sessions.putPart(f.deps, alice, s.id, n, stream(part(n)))));
+      await sessions.putPart(f.deps, alice, s.id, 2, stream(part(2))); // re-sent
+      const listed = await sessions.listParts(f.deps, alice, s.id);
+      expect(listed.parts.map((p) => [p.partNumber, p.size, p.sha256])).toEqual(
+        [2, 4, 5].map((n) => [n, part(n).length, sha256(part(n))]),
+      );
+      for (const n of [1, 3]) await sessions.putPart(f.deps, alice, s.id, n, stream(part(n)));
+      const file = await sessions.completeSession(f.deps, alice, s.id);
+      expect([file.name, file.sha256, file.size]).toEqual(["big.bin", sha256(data), BigInt(data.length)]);
+      const blob = await f.db.selectFrom("blobs").selectAll().executeTakeFirstOrThrow();
+      const back = new Uint8Array(await new Response(await f.opened.store.read(blob.location)).arrayBuffer());
+      expect(sha256(back)).toBe(sha256(data));
+      expect((await sessions.completeSession(f.deps, alice, s.id)).id).toBe(file.id);
+      expect(await fileRows()).toHaveLength(1);
+      expect(await f.stored()).toEqual([blob.location]); // parts removed
+    });
+
+    test("a missing part: FailedPrecondition naming it, nothing visible; after sending it, completion works", async () => {
+      const s = await create();
+      for (const n of [1, 2, 4, 5]) await sessions.putPart(f.deps, alice, s.id, n, stream(part(n)));
+      const err = await sessions.completeSession(f.deps, alice, s.id).catch((e) => ConnectError.from(e));
+      expect([(err as ConnectError).code, (err as ConnectError).rawMessage]).toEqual([
+        Code.FailedPrecondition,
+        "missing parts: 3",
+      ]);
+      expect(await fileRows()).toHaveLength(0);
+      await sessions.putPart(f.deps, alice, s.id, 3, stream(part(3)));
+      expect((await sessions.completeSession(f.deps, alice, s.id)).sha256).toBe(sha256(data));
+    });
+
+    test("a wrong part size is refused when sent; a wrong whole-file hash at completion, nothing visible", async () => {
+      const s = await create({ sha256: "0".repeat(64) });
+      expect(await code(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1).subarray(1))))).toBe(
+        Code.InvalidArgument,
+      );
+      expect(await code(sessions.putPart(f.deps, alice, s.id, 5, stream(part(4))))).toBe(
+        Code.ResourceExhausted,
+      );
+      for (let n = 1; n <= 5; n++) await sessions.putPart(f.deps, alice, s.id, n, stream(part(n)));
+      expect(await code(sessions.completeSession(f.deps, alice, s.id))).toBe(Code.InvalidArgument);
+      expect(await fileRows()).toHaveLength(0);
+      expect((await f.db.selectFrom("blobs").selectAll().execute()).length).toBe(0);
+    });
+
+    test("a declared part hash that does not match is refused", async () => {
+      const s = await create();
+      expect(
+        await code(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)), { sha256: sha256(part(2)) })),
+      ).toBe(Code.InvalidArgument);
+      expect(
+        await code(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)), { sha1: "0".repeat(40) })),
+      ).toBe(Code.InvalidArgument);
+    });
+
+    test("someone else's session is NotFound for every operation", async () => {
+      const s = await create();
+      await sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)));
+      expect(await code(sessions.putPart(f.deps, bob, s.id, 2, stream(part(2))))).toBe(Code.NotFound);
+      expect(await code(sessions.listParts(f.deps, bob, s.id))).toBe(Code.NotFound);
+      expect(await code(sessions.completeSession(f.deps, bob, s.id))).toBe(Code.NotFound);
+      expect(await code(sessions.abortSession(f.deps, bob, s.id))).toBe(Code.NotFound);
+      expect((await sessions.listParts(f.deps, alice, s.id)).parts).toHaveLength(1);
+    });
+
+    test.each([["../../etc"], ["a\u0000b"], ["x".repeat(300)], [""], ["short"]])(
+      "session id %p is InvalidArgument",
+      async (id) => {
+        expect(await code(sessions.listParts(f.deps, alice, id))).toBe(Code.InvalidArgument);
+      },
+    );
+
+    test("part numbers outside 1..part_count are InvalidArgument", async () => {
+      const s = await create();
+      for (const n of [0, -1, 6, 10_001, 1.5, Number.NaN]) {
+        expect([n, await code(sessions.putPart(f.deps, alice, s.id, n, stream(part(1))))]).toEqual([
+          n,
+          Code.InvalidArgument,
+        ]);
+      }
+    });
+
+    test("abort removes the parts; the session takes no more", async () => {
+      const s = await create();
+      await sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)));
+      await sessions.abortSession(f.deps, alice, s.id);
+      expect(await f.stored()).toEqual([]);
+      expect(await code(sessions.putPart(f.deps, alice, s.id, 2, stream(part(2))))).toBe(
+        Code.FailedPrecondition,
+      );
+      expect(await code(sessions.completeSession(f.deps, alice, s.id))).toBe(Code.FailedPrecondition);
+    });
+
+    test("expired sessions refuse parts and are swept with their parts", async () => {
+      const s = await create();
+      await sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)));
+      clock.now += f.deps.sessionTtlMs + 1;
+      expect(await code(sessions.putPart(f.deps, alice, s.id, 2, stream(part(2))))).toBe(
+        Code.FailedPrecondition,
+      );
+      expect(await sessions.sweepSessions(f.deps)).toBe(1);
+      expect(await f.stored()).toEqual([]);
+      expect(await code(sessions.listParts(f.deps, alice, s.id))).toBe(Code.NotFound);
+      clock.now -= f.deps.sessionTtlMs + 1;
+    });
+
+    if (backend.backend === "s3") {
+      test("parts PUT straight to S3 through presigned URLs complete like any other", async () => {
+        const s = await create();
+        for (let n = 1; n <= 5; n++) {
+          const url = await f.opened.store.presignPart?.(s.id, n, 600);
+          const res = await fetch(url as string, { method: "PUT", body: part(n) as Uint8Array<ArrayBuffer> });
+          expect(res.status).toBe(200);
+        }
+        expect((await sessions.listParts(f.deps, alice, s.id)).parts).toHaveLength(5);
+        expect((await sessions.completeSession(f.deps, alice, s.id)).sha256).toBe(sha256(data));
+      });
+    }
+  });
+}
