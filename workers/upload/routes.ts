@@ -187,7 +187,8 @@ export function uploadModule(
             deps,
             await identify(req, url, verifier),
             part[1] as string,
-            Number(part[2]),
+            // Digits only: "0x1", "1.0" or "1e0" are not part numbers.
+            /^[1-9][0-9]{0,4}$/.test(part[2] as string) ? Number(part[2]) : Number.NaN,
             req.body ?? new Blob([]).stream(),
             {
               sha256: req.headers.get("x-content-sha256") ?? undefined,

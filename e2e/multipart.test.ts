@@ -1,0 +1,154 @@
+// Resumable multipart uploads end to end: Connect RPCs for the session, plain HTTP for part bytes, through
+// the gateway; and a worker killed (SIGKILL) in the middle of an upload.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { connectCall, MODE, type Stack, signedInUser, startAllInOne, startStack } from "./harness.ts";
+
+const UPLOAD = "filestore.upload.v1.UploadService";
+const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+const MiB = 1024 * 1024;
+
+function randomBytes(n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  return out;
+}
+
+/** A client of one user against one gateway. */
+function client(gatewayUrl: string, token: string) {
+  const auth = { authorization: `Bearer ${token}` };
+  return {
+    rpc: (method: string, body: unknown) => connectCall(gatewayUrl, `${UPLOAD}/${method}`, body, auth),
+    put: (sessionId: string, n: number | string, body: Uint8Array<ArrayBuffer> | string) =>
+      fetch(`${gatewayUrl}/upload/v1/sessions/${sessionId}/parts/${n}`, {
+        method: "PUT",
+        headers: auth,
+        body,
+      }),
+  };
+}
+
+const partOf = (data: Uint8Array<ArrayBuffer>, partSize: number, n: number) =>
+  data.subarray((n - 1) * partSize, Math.min(n * partSize, data.length));
+
+describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
+  let stack: Stack;
+  let user: Awaited<ReturnType<typeof signedInUser>>;
+  beforeAll(async () => {
+    stack = await startStack();
+    user = await signedInUser(stack.gatewayUrl);
+  }, 60_000);
+  afterAll(() => stack?.stop());
+
+  test("parts out of order and two in parallel, resumed from the part list, completed twice", async () => {
+    const data = randomBytes(12 * MiB + 77);
+    const c = client(stack.gatewayUrl, user.accessToken);
+    const created = await c.rpc("CreateUploadSession", {
+      name: "movie.mkv",
+      size: String(data.length),
+      sha256: sha256(data),
+    });
+    expect(created.status).toBe(200);
+    const { sessionId, partSize, partCount } = created.json as {
+      sessionId: string;
+      partSize: string;
+      partCount: number;
+    };
+    expect([Number(partSize), partCount]).toEqual([5 * MiB, 3]);
+    expect((await c.put(sessionId, 3, partOf(data, 5 * MiB, 3))).status).toBe(200);
+    const parallel = await Promise.all([1, 2].map((n) => c.put(sessionId, n, partOf(data, 5 * MiB, n))));
+    expect(parallel.map((r) => r.status)).toEqual([200, 200]);
+    const listed = await c.rpc("ListParts", { sessionId });
+    expect((listed.json.parts as { partNumber: number }[]).map((p) => p.partNumber)).toEqual([1, 2, 3]);
+    const done = await c.rpc("CompleteUploadSession", { sessionId });
+    expect(done.status).toBe(200);
+    const file = done.json.file as { id: string; sha256: string; size: string };
+    expect([file.sha256, file.size]).toEqual([sha256(data), String(data.length)]);
+    const again = await c.rpc("CompleteUploadSession", { sessionId });
+    expect((again.json.file as { id: string }).id).toBe(file.id);
+  });
+
+  test("completion with a missing part is FailedPrecondition; a wrong whole hash InvalidArgument", async () => {
+    const data = randomBytes(6 * MiB);
+    const c = client(stack.gatewayUrl, user.accessToken);
+    const created = await c.rpc("CreateUploadSession", {
+      name: "x.bin",
+      size: String(data.length),
+      sha256: "0".repeat(64),
+    });
+    const { sessionId } = created.json as { sessionId: string };
+    await c.put(sessionId, 1, partOf(data, 5 * MiB, 1));
+    const missing = await c.rpc("CompleteUploadSession", { sessionId });
+    expect([missing.status, missing.json.code, missing.json.message]).toEqual([
+      400,
+      "failed_precondition",
+      "missing parts: 2",
+    ]);
+    await c.put(sessionId, 2, partOf(data, 5 * MiB, 2));
+    const wrongHash = await c.rpc("CompleteUploadSession", { sessionId });
+    expect([wrongHash.status, wrongHash.json.code]).toEqual([400, "invalid_argument"]);
+  });
+
+  test("someone else's session is NotFound; bad ids and part numbers are refused", async () => {
+    const c = client(stack.gatewayUrl, user.accessToken);
+    const created = await c.rpc("CreateUploadSession", { name: "mine.bin", size: String(MiB) });
+    const { sessionId } = created.json as { sessionId: string };
+    const mallory = await signedInUser(stack.gatewayUrl);
+    const m = client(stack.gatewayUrl, mallory.accessToken);
+    expect((await m.put(sessionId, 1, "x")).status).toBe(404);
+    expect((await m.rpc("ListParts", { sessionId })).json.code).toBe("not_found");
+    expect((await m.rpc("CompleteUploadSession", { sessionId })).json.code).toBe("not_found");
+    expect((await m.rpc("AbortUploadSession", { sessionId })).json.code).toBe("not_found");
+    for (const n of ["0", "2", "-1", "abc", "1e0", "0x1", "1.0", "01"]) {
+      expect([n, (await c.put(sessionId, n, "x")).status]).toEqual([n, 400]);
+    }
+    for (const id of ["..%2F..%2Fetc", "a%00b", "x".repeat(300)]) {
+      expect([id.slice(0, 10), (await c.put(id, 1, "x")).status]).toEqual([id.slice(0, 10), 400]);
+    }
+    expect((await c.rpc("AbortUploadSession", { sessionId })).status).toBe(200);
+    expect((await c.put(sessionId, 1, "x")).status).toBe(400);
+  });
+});
+
+// Runs once, in the all-in-one pass (it starts its own process either way).
+describe.if(MODE === "allinone")("multipart upload survives a killed worker (all-in-one, SIGKILL)", () => {
+  test("kill mid-upload, restart, list parts, send the rest, complete: identical content", async () => {
+    const first = await startAllInOne();
+    const dataDir = first.dataDir;
+    try {
+      const user = await signedInUser(first.gatewayUrl);
+      const data = randomBytes(16 * MiB + 5);
+      let c = client(first.gatewayUrl, user.accessToken);
+      const created = await c.rpc("CreateUploadSession", {
+        name: "resume.bin",
+        size: String(data.length),
+        sha256: sha256(data),
+      });
+      const { sessionId } = created.json as { sessionId: string };
+      await c.put(sessionId, 4, partOf(data, 5 * MiB, 4));
+      await Promise.all([2, 1].map((n) => c.put(sessionId, n, partOf(data, 5 * MiB, n))));
+      // Part 3 is on the wire when the process dies.
+      const inFlight = c.put(sessionId, 3, partOf(data, 5 * MiB, 3)).catch(() => undefined);
+      first.proc.kill("SIGKILL");
+      await first.proc.exited;
+      await inFlight;
+
+      const second = await startAllInOne({ DATA_DIR: dataDir });
+      try {
+        c = client(second.gatewayUrl, user.accessToken);
+        const listed = await c.rpc("ListParts", { sessionId });
+        expect(listed.status).toBe(200);
+        const have = new Set((listed.json.parts as { partNumber: number }[]).map((p) => p.partNumber));
+        for (const n of [1, 2, 4]) expect(have.has(n)).toBe(true);
+        for (let n = 1; n <= 4; n++)
+          if (!have.has(n)) expect((await c.put(sessionId, n, partOf(data, 5 * MiB, n))).status).toBe(200);
+        const done = await c.rpc("CompleteUploadSession", { sessionId });
+        expect((done.json.file as { sha256: string }).sha256).toBe(sha256(data));
+      } finally {
+        await second.stop(true);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
