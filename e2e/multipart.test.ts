@@ -152,3 +152,82 @@ describe.if(MODE === "allinone")("multipart upload survives a killed worker (all
     }
   }, 60_000);
 });
+
+describe(`legacy multipart routes (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
+  let stack: Stack;
+  let user: Awaited<ReturnType<typeof signedInUser>>;
+  beforeAll(async () => {
+    stack = await startStack();
+    user = await signedInUser(stack.gatewayUrl);
+  }, 60_000);
+  afterAll(() => stack?.stop());
+
+  const sha1 = (b: Uint8Array) => new Bun.CryptoHasher("sha1").update(b).digest("hex");
+  const post = async (path: string, params: Record<string, string>, body?: Uint8Array<ArrayBuffer>) => {
+    const q = new URLSearchParams({ username: user.username, token: user.accessToken, ...params });
+    const res = body
+      ? await fetch(`${stack.gatewayUrl}/file/mpupload/${path}?${q}`, { method: "POST", body })
+      : await fetch(`${stack.gatewayUrl}/file/mpupload/${path}`, { method: "POST", body: q });
+    return (await res.json()) as { code: number; msg: string; data?: Record<string, unknown> };
+  };
+
+  test("init, chunks out of order (one with a bad chkhash), resume via ChunkExists, complete, cancel", async () => {
+    const data = randomBytes(11 * MiB);
+    const hash = sha1(data);
+    const init = await post("init", { filehash: hash, filesize: String(data.length) });
+    expect(init.code).toBe(0);
+    const { UploadID, ChunkSize, ChunkCount, ChunkExists } = init.data as {
+      UploadID: string;
+      ChunkSize: number;
+      ChunkCount: number;
+      ChunkExists: number[];
+    };
+    expect([ChunkSize, ChunkCount, ChunkExists]).toEqual([5 * MiB, 3, []]);
+    const chunk = (i: number) => partOf(data, ChunkSize, i);
+    expect(
+      (await post("uppart", { uploadid: UploadID, index: "3", chkhash: sha1(chunk(3)) }, chunk(3))).code,
+    ).toBe(0);
+    expect(
+      (await post("uppart", { uploadid: UploadID, index: "1", chkhash: sha1(chunk(2)) }, chunk(1))).code,
+    ).toBe(-2);
+    expect((await post("uppart", { uploadid: UploadID, index: "1" }, chunk(1))).code).toBe(0);
+    // A client that restarts calls init again and learns what the server already has.
+    const again = await post("init", { filehash: hash, filesize: String(data.length) });
+    expect((again.data as { UploadID: string }).UploadID).toBe(UploadID);
+    expect((again.data as { ChunkExists: number[] }).ChunkExists).toEqual([1, 3]);
+    const early = await post("complete", {
+      uploadid: UploadID,
+      filehash: hash,
+      filesize: String(data.length),
+      filename: "a.bin",
+    });
+    expect(early.code).toBe(-2);
+    expect((await post("uppart", { uploadid: UploadID, index: "2" }, chunk(2))).code).toBe(0);
+    const done = await post("complete", {
+      uploadid: UploadID,
+      filehash: hash,
+      filesize: String(data.length),
+      filename: "a.bin",
+    });
+    expect(done).toEqual({ code: 0, msg: "OK" });
+
+    const other = await post("init", { filehash: sha1(randomBytes(10)), filesize: "10" });
+    const id = (other.data as { UploadID: string }).UploadID;
+    expect((await post("cancel", { uploadid: id })).code).toBe(0);
+    expect((await post("uppart", { uploadid: id, index: "1" }, randomBytes(10))).code).toBe(-1);
+  });
+
+  test("bad parameters and tokens", async () => {
+    expect((await post("init", { filehash: "nothex", filesize: "10" })).code).toBe(-1);
+    expect((await post("init", { filehash: "a".repeat(40), filesize: "ten" })).code).toBe(-1);
+    expect((await post("uppart", { uploadid: "../../etc", index: "1" }, randomBytes(10))).code).toBe(-1);
+    const q = new URLSearchParams({
+      username: user.username,
+      token: "forged",
+      filehash: "a".repeat(40),
+      filesize: "1",
+    });
+    const res = await fetch(`${stack.gatewayUrl}/file/mpupload/init`, { method: "POST", body: q });
+    expect(((await res.json()) as { code: number }).code).toBe(10005);
+  });
+});

@@ -1,9 +1,15 @@
-// Legacy file routes (shared/LEGACY_API.md) as thin adapters over the upload worker.
-//   POST /file/upload       multipart field "file"; username and token in the query string (as the pages send them)
-//   POST /file/fastupload   username, token, filehash (SHA-1), filename, filesize: hit {code:0}, miss {code:-1}
+// Legacy file routes (shared/LEGACY_API.md) as thin adapters over the upload worker. Parameters come from
+// the query string or the form body; username and token are checked (the token must be valid and name
+// that user).
+//   POST /file/upload             multipart field "file" (token in the query string: the body streams on unread)
+//   POST /file/fastupload         filehash (SHA-1), filename, filesize: hit {code:0}, miss {code:-1}
+//   POST /file/mpupload/init      filehash, filesize → UploadID, ChunkSize, ChunkCount, ChunkExists (resume)
+//   POST /file/mpupload/uppart    uploadid, index (1-based), optional chkhash (SHA-1); body = the chunk
+//   POST /file/mpupload/complete  uploadid, filehash, filesize, filename: -2 when chunks are missing
+//   POST /file/mpupload/cancel    uploadid
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { forward } from "../rpc/proxy.ts";
@@ -15,6 +21,8 @@ export interface LegacyFileOptions {
   verifier: AccessTokenVerifier;
 }
 
+type Env = { Variables: { clientIp: string; requestId: string } };
+
 export function legacyFileRoutes(opts: LegacyFileOptions) {
   const upload = createClient(
     UploadService,
@@ -24,60 +32,99 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
         opts.upload.fetch(new Request(input, init))) as typeof fetch,
     }),
   );
-  const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+  const app = new Hono<Env>();
+  const invalidToken = (c: Context<Env>) =>
+    c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });
+
+  /** True when the token is valid and (if given) names the user; then `call` carries it on. */
+  async function authorized(p: Record<string, string>): Promise<boolean> {
+    if (!p.token) return false;
+    try {
+      const who = await opts.verifier.verify(p.token);
+      return !p.username || p.username.toLowerCase() === who.username.toLowerCase();
+    } catch (err) {
+      if (err instanceof InvalidTokenError) return false;
+      throw err;
+    }
+  }
+  const call = (c: Context<Env>, token: string) => ({
+    headers: {
+      authorization: `Bearer ${token}`,
+      "x-forwarded-for": c.get("clientIp"),
+      "x-request-id": c.get("requestId"),
+    },
+  });
+  const sizeParam = (v: string | undefined) => (/^\d{1,16}$/.test(v ?? "") ? BigInt(v as string) : undefined);
 
   app.post("/fastupload", async (c) => {
     const p = await legacyParams(c);
-    const invalidToken = () => c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });
-    if (!p.token) return invalidToken();
-    try {
-      const who = await opts.verifier.verify(p.token);
-      if (p.username && p.username.toLowerCase() !== who.username.toLowerCase()) return invalidToken();
-    } catch (err) {
-      if (err instanceof InvalidTokenError) return invalidToken();
-      throw err;
-    }
-    const size = /^\d{1,16}$/.test(p.filesize ?? "") ? BigInt(p.filesize as string) : 0n;
+    if (!(await authorized(p))) return invalidToken(c);
     try {
       await upload.linkBySha1(
-        { sha1: p.filehash ?? "", size, name: p.filename ?? "" },
-        {
-          headers: {
-            authorization: `Bearer ${p.token}`,
-            "x-forwarded-for": c.get("clientIp"),
-            "x-request-id": c.get("requestId"),
-          },
-        },
+        { sha1: p.filehash ?? "", size: sizeParam(p.filesize) ?? 0n, name: p.filename ?? "" },
+        call(c, p.token as string),
       );
       return c.json({ code: 0, msg: "OK" });
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.NotFound || e.code === Code.InvalidArgument)
         return c.json({ code: -1, msg: e.rawMessage });
-      if (e.code === Code.Unauthenticated) return invalidToken();
+      if (e.code === Code.Unauthenticated) return invalidToken(c);
       return c.json({ code: -2, msg: "fast upload failed; try again later" });
     }
   });
 
-  app.post("/upload", async (c) => {
-    const url = new URL(c.req.url);
-    const token = url.searchParams.get("token");
-    const username = url.searchParams.get("username");
-    const invalidToken = () => c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });
-    if (!token) return invalidToken();
-    try {
-      const who = await opts.verifier.verify(token);
-      if (username && username.toLowerCase() !== who.username.toLowerCase()) return invalidToken();
-    } catch (err) {
-      if (err instanceof InvalidTokenError) return invalidToken();
-      throw err;
+  app.post("/mpupload/init", async (c) => {
+    const p = await legacyParams(c);
+    if (!(await authorized(p))) return invalidToken(c);
+    const size = sizeParam(p.filesize);
+    const sha1 = (p.filehash ?? "").toLowerCase();
+    if (size === undefined || !/^[0-9a-f]{40}$/.test(sha1)) {
+      return c.json({
+        code: -1,
+        msg: "params invalid: filehash is the SHA-1 (40 hex digits), filesize a byte count",
+      });
     }
+    try {
+      // The legacy flow names the file only at completion: the hash stands in until then.
+      const s = await upload.createUploadSession(
+        { name: sha1, size, sha1, resume: true },
+        call(c, p.token as string),
+      );
+      const { parts } = await upload.listParts({ sessionId: s.sessionId }, call(c, p.token as string));
+      return c.json({
+        code: 0,
+        msg: "OK",
+        data: {
+          FileHash: sha1,
+          FileSize: Number(size),
+          UploadID: s.sessionId,
+          ChunkSize: Number(s.partSize),
+          ChunkCount: s.partCount,
+          ChunkExists: parts.map((x) => x.partNumber),
+        },
+      });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.InvalidArgument) return c.json({ code: -1, msg: e.rawMessage });
+      return c.json({ code: -2, msg: "could not start the upload; try again later" });
+    }
+  });
+
+  app.post("/mpupload/uppart", async (c) => {
+    // The chunk is the raw body: parameters come from the query string only.
+    const p = c.req.query();
+    if (!(await authorized(p))) return invalidToken(c);
+    const id = p.uploadid ?? "";
+    const index = p.index ?? "";
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("authorization", `Bearer ${p.token}`);
+    if (p.chkhash) headers.set("x-content-sha1", p.chkhash);
     let res: Response;
     try {
-      // The multipart body streams on to the worker unread.
       res = await forward(
-        c.req.raw,
-        `/upload/v1/form${url.search}`,
+        new Request(c.req.raw, { method: "PUT", headers }),
+        `/upload/v1/sessions/${encodeURIComponent(id)}/parts/${encodeURIComponent(index)}`,
         opts.upload,
         c.get("clientIp"),
         c.get("requestId"),
@@ -85,12 +132,71 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     } catch {
       return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
     }
-    const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    const body = (await res.json().catch(() => ({}))) as { message?: string };
+    if (res.ok) return c.json({ code: 0, msg: "OK" });
+    if (res.status === 401) return invalidToken(c);
+    // -2: the chunk did not verify (hash or size); -1: the request was wrong (id, index).
+    const verify = /SHA-1|SHA-256|must be \d+ bytes|larger than/.test(body.message ?? "");
+    return c.json({ code: verify ? -2 : -1, msg: body.message ?? "upload part failed" });
+  });
+
+  app.post("/mpupload/complete", async (c) => {
+    const p = await legacyParams(c);
+    if (!(await authorized(p))) return invalidToken(c);
+    try {
+      await upload.completeUploadSession(
+        { sessionId: p.uploadid ?? "", name: p.filename ?? "" },
+        call(c, p.token as string),
+      );
+      return c.json({ code: 0, msg: "OK" });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.FailedPrecondition || e.code === Code.InvalidArgument)
+        return c.json({ code: -2, msg: e.rawMessage });
+      if (e.code === Code.NotFound) return c.json({ code: -1, msg: e.rawMessage });
+      return c.json({ code: -6, msg: "completion failed; try again later" });
+    }
+  });
+
+  app.post("/mpupload/cancel", async (c) => {
+    const p = await legacyParams(c);
+    if (!(await authorized(p))) return invalidToken(c);
+    try {
+      await upload.abortUploadSession({ sessionId: p.uploadid ?? "" }, call(c, p.token as string));
+      return c.json({ code: 0, msg: "OK" });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      return c.json({
+        code: e.code === Code.NotFound || e.code === Code.InvalidArgument ? -1 : -3,
+        msg: e.rawMessage,
+      });
+    }
+  });
+
+  app.post("/upload", async (c) => {
+    const p = c.req.query();
+    if (!(await authorized(p))) return invalidToken(c);
+    let res: Response;
+    try {
+      // The multipart body streams on to the worker unread.
+      res = await forward(
+        c.req.raw,
+        `/upload/v1/form${new URL(c.req.url).search}`,
+        opts.upload,
+        c.get("clientIp"),
+        c.get("requestId"),
+      );
+    } catch {
+      return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
+    }
+    const body = (await res.json().catch(() => ({}))) as { message?: string };
     if (res.status === 201) return c.json({ code: 0, msg: "OK" });
-    if (res.status === 401) return invalidToken();
+    if (res.status === 401) return invalidToken(c);
     // -1: the request was wrong (no file field, bad name, too large); -6: the server failed.
-    const code = res.status >= 400 && res.status < 500 ? -1 : -6;
-    return c.json({ code, msg: body.message ?? "upload failed" });
+    return c.json({
+      code: res.status >= 400 && res.status < 500 ? -1 : -6,
+      msg: body.message ?? "upload failed",
+    });
   });
   return app;
 }

@@ -306,6 +306,19 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
             })),
           };
         },
+        async findOpenUploadSession(req) {
+          const row = await uploads.findOpenSession(
+            db,
+            {
+              ownerId: req.ownerId,
+              size: size(req.size),
+              sha256: req.sha256 ? hex(req.sha256, 64, "sha256") : null,
+              sha1: req.sha1 ? hex(req.sha1, 40, "sha1") : null,
+            },
+            now(),
+          );
+          return row ? { session: sessionRecord(row) } : {};
+        },
         async transitionUploadSession(req) {
           const T = TransitionUploadSessionRequest_Transition;
           switch (req.transition) {

@@ -70,6 +70,26 @@ export async function recordPart(db: Db, part: PartRow, now: number): Promise<bo
   });
 }
 
+/** The owner's newest open, unexpired session for this size and declared hashes. */
+export async function findOpenSession(
+  db: Db,
+  q: { ownerId: string; size: number; sha256: string | null; sha1: string | null },
+  now: number,
+): Promise<SessionRow | undefined> {
+  const row = await db
+    .selectFrom("upload_sessions")
+    .selectAll()
+    .where("owner_id", "=", q.ownerId)
+    .where("size", "=", q.size)
+    .where("state", "=", "open")
+    .where("expires_at", ">", now)
+    .where((eb) => (q.sha256 ? eb("sha256", "=", q.sha256) : eb("sha256", "is", null)))
+    .where((eb) => (q.sha1 ? eb("sha1", "=", q.sha1) : eb("sha1", "is", null)))
+    .orderBy("created_at", "desc")
+    .executeTakeFirst();
+  return row && nums(row);
+}
+
 export async function listParts(db: Db, sessionId: string): Promise<PartRow[]> {
   const rows = await db
     .selectFrom("upload_parts")

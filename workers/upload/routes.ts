@@ -126,6 +126,7 @@ export function uploadModule(
           const presign = deps.blobs.presignPart?.bind(deps.blobs);
           const ttl = Math.max(60, Math.floor(deps.sessionTtlMs / 1000));
           return {
+            resumed: s.resumed ?? false,
             sessionId: s.id,
             partSize: s.partSize,
             partCount: s.partCount,
@@ -150,7 +151,7 @@ export function uploadModule(
           };
         },
         async completeUploadSession(req, ctx) {
-          return { file: await sessions.completeSession(deps, requireIdentity(ctx), req.sessionId) };
+          return { file: await sessions.completeSession(deps, requireIdentity(ctx), req.sessionId, req.name) };
         },
         async abortUploadSession(req, ctx) {
           await sessions.abortSession(deps, requireIdentity(ctx), req.sessionId);

@@ -40,8 +40,8 @@ export function partSizeOf(s: { size: bigint; partSize: bigint; partCount: numbe
 export async function createSession(
   deps: SessionDeps,
   who: Identity,
-  req: { name: string; parentId: string; size: bigint; sha256?: string; sha1?: string },
-): Promise<UploadSessionRecord> {
+  req: { name: string; parentId: string; size: bigint; sha256?: string; sha1?: string; resume?: boolean },
+): Promise<UploadSessionRecord & { resumed?: boolean }> {
   const { name, parentId } = checkTarget({ name: req.name, parentId: req.parentId });
   if (req.size < 0n || req.size > BigInt(deps.maxUploadBytes)) {
     throw invalidArgument(`size must be between 0 and ${deps.maxUploadBytes} bytes`);
@@ -50,6 +50,10 @@ export async function createSession(
   const sha1 = (req.sha1 ?? "").toLowerCase();
   if (sha256 && !HEX64.test(sha256)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
   if (sha1 && !HEX40.test(sha1)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
+  if (req.resume) {
+    const { session } = await deps.meta.findOpenUploadSession({ ownerId: who.userId, size: req.size, sha256, sha1 });
+    if (session) return { ...session, resumed: true };
+  }
   const size = Number(req.size);
   const partSize = partSizeFor(size, deps.minPartSize);
   const partCount = partCountFor(size, partSize);
@@ -154,8 +158,9 @@ export async function listParts(
 }
 
 /** Completes a session: exact part set, whole size and hash verified, then the file appears. Idempotent. */
-export async function completeSession(deps: SessionDeps, who: Identity, id: string): Promise<File> {
+export async function completeSession(deps: SessionDeps, who: Identity, id: string, name?: string): Promise<File> {
   const s = await ownSession(deps, who, id);
+  const target = checkTarget({ name: name || s.name, parentId: s.parentId });
   if (s.state === "completed") return completedFile(deps, who, s);
   checkOpen(s, deps.now());
   const { done } = await deps.meta.transitionUploadSession({ id, transition: T.BEGIN_COMPLETION });
@@ -202,7 +207,7 @@ export async function completeSession(deps: SessionDeps, who: Identity, id: stri
       await staged.discard();
       throw invalidArgument(`${mismatch}: re-send the parts that changed, then complete again`);
     }
-    const file = await linkStaged(deps, who, { name: s.name, parentId: s.parentId }, staged);
+    const file = await linkStaged(deps, who, target, staged);
     await deps.meta.transitionUploadSession({ id, transition: T.COMPLETE, fileId: file.id });
     await deps.blobs.deleteParts(id).catch(() => undefined); // the sweeper retries
     return publicFile(file, staged.sha1);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/meta.proto.
  */
 export const file_filestore_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkicgoZQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIrCgRibG9iGAIgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjcKFUZpbmRCbG9iQnlTaGExUmVxdWVzdBIMCgRzaGExGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIkUKFkZpbmRCbG9iQnlTaGExUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiLgoOR2V0RmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTAoPR2V0RmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEgwKBHNoYTEYAiABKAkiNQoQUHVyZ2VGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIjYKE0NsYWltR2FyYmFnZVJlcXVlc3QSEAoIZ3JhY2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiRAoUQ2xhaW1HYXJiYWdlUmVzcG9uc2USLAoFYmxvYnMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIiMKEUZvcmdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSIUChJGb3JnZXRCbG9iUmVzcG9uc2UiuAIKE1VwbG9hZFNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIRCglwYXJ0X3NpemUYCCABKAMSEgoKcGFydF9jb3VudBgJIAEoBRIPCgdiYWNrZW5kGAogASgJEg0KBXN0YXRlGAsgASgJEg8KB2ZpbGVfaWQYDCABKAkSLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQoQVXBsb2FkUGFydFJlY29yZBISCgpzZXNzaW9uX2lkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgFEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIlUKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIlYKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCI3ChdHZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCSJTChhHZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiTAoXUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QSMQoEcGFydBgBIAEoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQiGgoYUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlIiwKFkxpc3RVcGxvYWRQYXJ0c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJNChdMaXN0VXBsb2FkUGFydHNSZXNwb25zZRIyCgVwYXJ0cxgBIAMoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQioQIKHlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRJQCgp0cmFuc2l0aW9uGAIgASgOMjwuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXF1ZXN0LlRyYW5zaXRpb24SDwoHZmlsZV9pZBgDIAEoCSKPAQoKVHJhbnNpdGlvbhIaChZUUkFOU0lUSU9OX1VOU1BFQ0lGSUVEEAASHwobVFJBTlNJVElPTl9CRUdJTl9DT01QTEVUSU9OEAESFQoRVFJBTlNJVElPTl9SRU9QRU4QAhIXChNUUkFOU0lUSU9OX0NPTVBMRVRFEAMSFAoQVFJBTlNJVElPTl9BQk9SVBAEIi8KH1RyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVzcG9uc2USDAoEZG9uZRgBIAEoCCIxCiBMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVxdWVzdBINCgVsaW1pdBgBIAEoBSJdCiFMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USOAoIc2Vzc2lvbnMYASADKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIigKGkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EgoKAmlkGAEgASgJIh0KG0RlbGV0ZVVwbG9hZFNlc3Npb25SZXNwb25zZSKlAQoKVXNlclJlY29yZBIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1wYXNzd29yZF9oYXNoGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI8ChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIVCg1wYXNzd29yZF9oYXNoGAIgASgJIkEKEkNyZWF0ZVVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCI5Cg5HZXRVc2VyUmVxdWVzdBIMCgJpZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5Ij4KD0dldFVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCIeChBUb3VjaFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVRvdWNoVXNlclJlc3BvbnNlInAKGUNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhwKGkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlInsKGVJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSEgoKdG9rZW5faGFzaBgBIAEoCRIWCg5uZXdfdG9rZW5faGFzaBgCIAEoCRIyCg5uZXdfZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLQoaUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCSIvChlSZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkiLQoaUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoCDK4EQoLTWV0YVNlcnZpY2USWQoKQ3JlYXRlVXNlchIkLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXNlclJlc3BvbnNlElAKB0dldFVzZXISIS5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVxdWVzdBoiLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVzZXJSZXNwb25zZRJWCglUb3VjaFVzZXISIy5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFVzZXJSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVzcG9uc2UScQoSQ3JlYXRlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKElJvdGF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLlJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSZXZva2VSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5SZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSQWRkRmlsZVdpdGhDb250ZW50EiwuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlc3BvbnNlEn0KFkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2ISMC5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVxdWVzdBoxLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRJQCgdHZXRCbG9iEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRCbG9iUmVzcG9uc2USZQoORmluZEJsb2JCeVNoYTESKC5maWxlc3RvcmUubWV0YS52MS5GaW5kQmxvYkJ5U2hhMVJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5GaW5kQmxvYkJ5U2hhMVJlc3BvbnNlElAKB0dldEZpbGUSIS5maWxlc3RvcmUubWV0YS52MS5HZXRGaWxlUmVxdWVzdBoiLmZpbGVzdG9yZS5tZXRhLnYxLkdldEZpbGVSZXNwb25zZRJWCglQdXJnZUZpbGUSIy5maWxlc3RvcmUubWV0YS52MS5QdXJnZUZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VGaWxlUmVzcG9uc2USXwoMQ2xhaW1HYXJiYWdlEiYuZmlsZXN0b3JlLm1ldGEudjEuQ2xhaW1HYXJiYWdlUmVxdWVzdBonLmZpbGVzdG9yZS5tZXRhLnYxLkNsYWltR2FyYmFnZVJlc3BvbnNlElkKCkZvcmdldEJsb2ISJC5maWxlc3RvcmUubWV0YS52MS5Gb3JnZXRCbG9iUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkZvcmdldEJsb2JSZXNwb25zZRJ0ChNDcmVhdGVVcGxvYWRTZXNzaW9uEi0uZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlcXVlc3QaLi5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVcGxvYWRTZXNzaW9uUmVzcG9uc2USawoQR2V0VXBsb2FkU2Vzc2lvbhIqLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVwbG9hZFNlc3Npb25SZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXBsb2FkU2Vzc2lvblJlc3BvbnNlEmsKEFJlY29yZFVwbG9hZFBhcnQSKi5maWxlc3RvcmUubWV0YS52MS5SZWNvcmRVcGxvYWRQYXJ0UmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLlJlY29yZFVwbG9hZFBhcnRSZXNwb25zZRJoCg9MaXN0VXBsb2FkUGFydHMSKS5maWxlc3RvcmUubWV0YS52MS5MaXN0VXBsb2FkUGFydHNSZXF1ZXN0GiouZmlsZXN0b3JlLm1ldGEudjEuTGlzdFVwbG9hZFBhcnRzUmVzcG9uc2USgAEKF1RyYW5zaXRpb25VcGxvYWRTZXNzaW9uEjEuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXF1ZXN0GjIuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXNwb25zZRKGAQoZTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9ucxIzLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RFeHBpcmVkVXBsb2FkU2Vzc2lvbnNSZXF1ZXN0GjQuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1Jlc3BvbnNlEnQKE0RlbGV0ZVVwbG9hZFNlc3Npb24SLS5maWxlc3RvcmUubWV0YS52MS5EZWxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBouLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkicgoZQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIrCgRibG9iGAIgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjcKFUZpbmRCbG9iQnlTaGExUmVxdWVzdBIMCgRzaGExGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIkUKFkZpbmRCbG9iQnlTaGExUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiLgoOR2V0RmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTAoPR2V0RmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEgwKBHNoYTEYAiABKAkiNQoQUHVyZ2VGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIjYKE0NsYWltR2FyYmFnZVJlcXVlc3QSEAoIZ3JhY2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiRAoUQ2xhaW1HYXJiYWdlUmVzcG9uc2USLAoFYmxvYnMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIiMKEUZvcmdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSIUChJGb3JnZXRCbG9iUmVzcG9uc2UiuAIKE1VwbG9hZFNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIRCglwYXJ0X3NpemUYCCABKAMSEgoKcGFydF9jb3VudBgJIAEoBRIPCgdiYWNrZW5kGAogASgJEg0KBXN0YXRlGAsgASgJEg8KB2ZpbGVfaWQYDCABKAkSLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQoQVXBsb2FkUGFydFJlY29yZBISCgpzZXNzaW9uX2lkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgFEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIlUKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIlYKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCI3ChdHZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCSJTChhHZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiTAoXUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QSMQoEcGFydBgBIAEoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQiGgoYUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlIlwKHEZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDAoEc2l6ZRgCIAEoAxIOCgZzaGEyNTYYAyABKAkSDAoEc2hhMRgEIAEoCSJYCh1GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIsChZMaXN0VXBsb2FkUGFydHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiTQoXTGlzdFVwbG9hZFBhcnRzUmVzcG9uc2USMgoFcGFydHMYASADKAsyIy5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRQYXJ0UmVjb3JkIqECCh5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QSCgoCaWQYASABKAkSUAoKdHJhbnNpdGlvbhgCIAEoDjI8LmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdC5UcmFuc2l0aW9uEg8KB2ZpbGVfaWQYAyABKAkijwEKClRyYW5zaXRpb24SGgoWVFJBTlNJVElPTl9VTlNQRUNJRklFRBAAEh8KG1RSQU5TSVRJT05fQkVHSU5fQ09NUExFVElPThABEhUKEVRSQU5TSVRJT05fUkVPUEVOEAISFwoTVFJBTlNJVElPTl9DT01QTEVURRADEhQKEFRSQU5TSVRJT05fQUJPUlQQBCIvCh9UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEgwKBGRvbmUYASABKAgiMQogTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QSDQoFbGltaXQYASABKAUiXQohTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1Jlc3BvbnNlEjgKCHNlc3Npb25zGAEgAygLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIoChpEZWxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIdChtEZWxldGVVcGxvYWRTZXNzaW9uUmVzcG9uc2UipQEKClVzZXJSZWNvcmQSCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFQoNcGFzc3dvcmRfaGFzaBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPAoRQ3JlYXRlVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFQoNcGFzc3dvcmRfaGFzaBgCIAEoCSJBChJDcmVhdGVVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiOQoOR2V0VXNlclJlcXVlc3QSDAoCaWQYASABKAlIABISCgh1c2VybmFtZRgCIAEoCUgAQgUKA2tleSI+Cg9HZXRVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiHgoQVG91Y2hVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSITChFUb3VjaFVzZXJSZXNwb25zZSJwChlDcmVhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKdG9rZW5faGFzaBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcChpDcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZSJ7ChlSb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkSFgoObmV3X3Rva2VuX2hhc2gYAiABKAkSMgoObmV3X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi0KGlJvdGF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkiLwoZUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBISCgp0b2tlbl9oYXNoGAEgASgJIi0KGlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAgytBIKC01ldGFTZXJ2aWNlElkKCkNyZWF0ZVVzZXISJC5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVc2VyUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJQCgdHZXRVc2VyEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNlclJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVzcG9uc2USVgoJVG91Y2hVc2VyEiMuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRvdWNoVXNlclJlc3BvbnNlEnEKEkNyZWF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSb3RhdGVSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSUmV2b2tlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKEkFkZEZpbGVXaXRoQ29udGVudBIsLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRJ9ChZBZGRGaWxlRm9yRXhpc3RpbmdCbG9iEjAuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QaMS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVzcG9uc2USUAoHR2V0QmxvYhIhLmZpbGVzdG9yZS5tZXRhLnYxLkdldEJsb2JSZXF1ZXN0GiIuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlc3BvbnNlEmUKDkZpbmRCbG9iQnlTaGExEiguZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXF1ZXN0GikuZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRmlsZVJlc3BvbnNlEl8KDENsYWltR2FyYmFnZRImLmZpbGVzdG9yZS5tZXRhLnYxLkNsYWltR2FyYmFnZVJlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5DbGFpbUdhcmJhZ2VSZXNwb25zZRJZCgpGb3JnZXRCbG9iEiQuZmlsZXN0b3JlLm1ldGEudjEuRm9yZ2V0QmxvYlJlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5Gb3JnZXRCbG9iUmVzcG9uc2USdAoTQ3JlYXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEmsKEEdldFVwbG9hZFNlc3Npb24SKi5maWxlc3RvcmUubWV0YS52MS5HZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVwbG9hZFNlc3Npb25SZXNwb25zZRJrChBSZWNvcmRVcGxvYWRQYXJ0EiouZmlsZXN0b3JlLm1ldGEudjEuUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5SZWNvcmRVcGxvYWRQYXJ0UmVzcG9uc2USaAoPTGlzdFVwbG9hZFBhcnRzEikuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFVwbG9hZFBhcnRzUmVxdWVzdBoqLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RVcGxvYWRQYXJ0c1Jlc3BvbnNlEnoKFUZpbmRPcGVuVXBsb2FkU2Vzc2lvbhIvLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QaMC5maWxlc3RvcmUubWV0YS52MS5GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRKAAQoXVHJhbnNpdGlvblVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USdAoTRGVsZXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.BlobRecord
@@ -684,6 +684,57 @@ export const RecordUploadPartResponseSchema: GenMessage<RecordUploadPartResponse
   messageDesc(file_filestore_meta_v1_meta, 26);
 
 /**
+ * @generated from message filestore.meta.v1.FindOpenUploadSessionRequest
+ */
+export type FindOpenUploadSessionRequest = Message<"filestore.meta.v1.FindOpenUploadSessionRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string sha256 = 3;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string sha1 = 4;
+   */
+  sha1: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.FindOpenUploadSessionRequest.
+ * Use `create(FindOpenUploadSessionRequestSchema)` to create a new message.
+ */
+export const FindOpenUploadSessionRequestSchema: GenMessage<FindOpenUploadSessionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 27);
+
+/**
+ * @generated from message filestore.meta.v1.FindOpenUploadSessionResponse
+ */
+export type FindOpenUploadSessionResponse = Message<"filestore.meta.v1.FindOpenUploadSessionResponse"> & {
+  /**
+   * Unset when there is none.
+   *
+   * @generated from field: filestore.meta.v1.UploadSessionRecord session = 1;
+   */
+  session?: UploadSessionRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.FindOpenUploadSessionResponse.
+ * Use `create(FindOpenUploadSessionResponseSchema)` to create a new message.
+ */
+export const FindOpenUploadSessionResponseSchema: GenMessage<FindOpenUploadSessionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 28);
+
+/**
  * @generated from message filestore.meta.v1.ListUploadPartsRequest
  */
 export type ListUploadPartsRequest = Message<"filestore.meta.v1.ListUploadPartsRequest"> & {
@@ -698,7 +749,7 @@ export type ListUploadPartsRequest = Message<"filestore.meta.v1.ListUploadPartsR
  * Use `create(ListUploadPartsRequestSchema)` to create a new message.
  */
 export const ListUploadPartsRequestSchema: GenMessage<ListUploadPartsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 27);
+  messageDesc(file_filestore_meta_v1_meta, 29);
 
 /**
  * @generated from message filestore.meta.v1.ListUploadPartsResponse
@@ -715,7 +766,7 @@ export type ListUploadPartsResponse = Message<"filestore.meta.v1.ListUploadParts
  * Use `create(ListUploadPartsResponseSchema)` to create a new message.
  */
 export const ListUploadPartsResponseSchema: GenMessage<ListUploadPartsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 28);
+  messageDesc(file_filestore_meta_v1_meta, 30);
 
 /**
  * @generated from message filestore.meta.v1.TransitionUploadSessionRequest
@@ -742,7 +793,7 @@ export type TransitionUploadSessionRequest = Message<"filestore.meta.v1.Transiti
  * Use `create(TransitionUploadSessionRequestSchema)` to create a new message.
  */
 export const TransitionUploadSessionRequestSchema: GenMessage<TransitionUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 29);
+  messageDesc(file_filestore_meta_v1_meta, 31);
 
 /**
  * @generated from enum filestore.meta.v1.TransitionUploadSessionRequest.Transition
@@ -786,7 +837,7 @@ export enum TransitionUploadSessionRequest_Transition {
  * Describes the enum filestore.meta.v1.TransitionUploadSessionRequest.Transition.
  */
 export const TransitionUploadSessionRequest_TransitionSchema: GenEnum<TransitionUploadSessionRequest_Transition> = /*@__PURE__*/
-  enumDesc(file_filestore_meta_v1_meta, 29, 0);
+  enumDesc(file_filestore_meta_v1_meta, 31, 0);
 
 /**
  * @generated from message filestore.meta.v1.TransitionUploadSessionResponse
@@ -803,7 +854,7 @@ export type TransitionUploadSessionResponse = Message<"filestore.meta.v1.Transit
  * Use `create(TransitionUploadSessionResponseSchema)` to create a new message.
  */
 export const TransitionUploadSessionResponseSchema: GenMessage<TransitionUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 30);
+  messageDesc(file_filestore_meta_v1_meta, 32);
 
 /**
  * @generated from message filestore.meta.v1.ListExpiredUploadSessionsRequest
@@ -820,7 +871,7 @@ export type ListExpiredUploadSessionsRequest = Message<"filestore.meta.v1.ListEx
  * Use `create(ListExpiredUploadSessionsRequestSchema)` to create a new message.
  */
 export const ListExpiredUploadSessionsRequestSchema: GenMessage<ListExpiredUploadSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 31);
+  messageDesc(file_filestore_meta_v1_meta, 33);
 
 /**
  * @generated from message filestore.meta.v1.ListExpiredUploadSessionsResponse
@@ -837,7 +888,7 @@ export type ListExpiredUploadSessionsResponse = Message<"filestore.meta.v1.ListE
  * Use `create(ListExpiredUploadSessionsResponseSchema)` to create a new message.
  */
 export const ListExpiredUploadSessionsResponseSchema: GenMessage<ListExpiredUploadSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 32);
+  messageDesc(file_filestore_meta_v1_meta, 34);
 
 /**
  * @generated from message filestore.meta.v1.DeleteUploadSessionRequest
@@ -854,7 +905,7 @@ export type DeleteUploadSessionRequest = Message<"filestore.meta.v1.DeleteUpload
  * Use `create(DeleteUploadSessionRequestSchema)` to create a new message.
  */
 export const DeleteUploadSessionRequestSchema: GenMessage<DeleteUploadSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 33);
+  messageDesc(file_filestore_meta_v1_meta, 35);
 
 /**
  * @generated from message filestore.meta.v1.DeleteUploadSessionResponse
@@ -867,7 +918,7 @@ export type DeleteUploadSessionResponse = Message<"filestore.meta.v1.DeleteUploa
  * Use `create(DeleteUploadSessionResponseSchema)` to create a new message.
  */
 export const DeleteUploadSessionResponseSchema: GenMessage<DeleteUploadSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 34);
+  messageDesc(file_filestore_meta_v1_meta, 36);
 
 /**
  * @generated from message filestore.meta.v1.UserRecord
@@ -906,7 +957,7 @@ export type UserRecord = Message<"filestore.meta.v1.UserRecord"> & {
  * Use `create(UserRecordSchema)` to create a new message.
  */
 export const UserRecordSchema: GenMessage<UserRecord> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 35);
+  messageDesc(file_filestore_meta_v1_meta, 37);
 
 /**
  * @generated from message filestore.meta.v1.CreateUserRequest
@@ -928,7 +979,7 @@ export type CreateUserRequest = Message<"filestore.meta.v1.CreateUserRequest"> &
  * Use `create(CreateUserRequestSchema)` to create a new message.
  */
 export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 36);
+  messageDesc(file_filestore_meta_v1_meta, 38);
 
 /**
  * @generated from message filestore.meta.v1.CreateUserResponse
@@ -945,7 +996,7 @@ export type CreateUserResponse = Message<"filestore.meta.v1.CreateUserResponse">
  * Use `create(CreateUserResponseSchema)` to create a new message.
  */
 export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 37);
+  messageDesc(file_filestore_meta_v1_meta, 39);
 
 /**
  * @generated from message filestore.meta.v1.GetUserRequest
@@ -974,7 +1025,7 @@ export type GetUserRequest = Message<"filestore.meta.v1.GetUserRequest"> & {
  * Use `create(GetUserRequestSchema)` to create a new message.
  */
 export const GetUserRequestSchema: GenMessage<GetUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 38);
+  messageDesc(file_filestore_meta_v1_meta, 40);
 
 /**
  * @generated from message filestore.meta.v1.GetUserResponse
@@ -991,7 +1042,7 @@ export type GetUserResponse = Message<"filestore.meta.v1.GetUserResponse"> & {
  * Use `create(GetUserResponseSchema)` to create a new message.
  */
 export const GetUserResponseSchema: GenMessage<GetUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 39);
+  messageDesc(file_filestore_meta_v1_meta, 41);
 
 /**
  * @generated from message filestore.meta.v1.TouchUserRequest
@@ -1008,7 +1059,7 @@ export type TouchUserRequest = Message<"filestore.meta.v1.TouchUserRequest"> & {
  * Use `create(TouchUserRequestSchema)` to create a new message.
  */
 export const TouchUserRequestSchema: GenMessage<TouchUserRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 40);
+  messageDesc(file_filestore_meta_v1_meta, 42);
 
 /**
  * @generated from message filestore.meta.v1.TouchUserResponse
@@ -1021,7 +1072,7 @@ export type TouchUserResponse = Message<"filestore.meta.v1.TouchUserResponse"> &
  * Use `create(TouchUserResponseSchema)` to create a new message.
  */
 export const TouchUserResponseSchema: GenMessage<TouchUserResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 41);
+  messageDesc(file_filestore_meta_v1_meta, 43);
 
 /**
  * @generated from message filestore.meta.v1.CreateRefreshTokenRequest
@@ -1050,7 +1101,7 @@ export type CreateRefreshTokenRequest = Message<"filestore.meta.v1.CreateRefresh
  * Use `create(CreateRefreshTokenRequestSchema)` to create a new message.
  */
 export const CreateRefreshTokenRequestSchema: GenMessage<CreateRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 42);
+  messageDesc(file_filestore_meta_v1_meta, 44);
 
 /**
  * @generated from message filestore.meta.v1.CreateRefreshTokenResponse
@@ -1063,7 +1114,7 @@ export type CreateRefreshTokenResponse = Message<"filestore.meta.v1.CreateRefres
  * Use `create(CreateRefreshTokenResponseSchema)` to create a new message.
  */
 export const CreateRefreshTokenResponseSchema: GenMessage<CreateRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 43);
+  messageDesc(file_filestore_meta_v1_meta, 45);
 
 /**
  * @generated from message filestore.meta.v1.RotateRefreshTokenRequest
@@ -1090,7 +1141,7 @@ export type RotateRefreshTokenRequest = Message<"filestore.meta.v1.RotateRefresh
  * Use `create(RotateRefreshTokenRequestSchema)` to create a new message.
  */
 export const RotateRefreshTokenRequestSchema: GenMessage<RotateRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 44);
+  messageDesc(file_filestore_meta_v1_meta, 46);
 
 /**
  * @generated from message filestore.meta.v1.RotateRefreshTokenResponse
@@ -1107,7 +1158,7 @@ export type RotateRefreshTokenResponse = Message<"filestore.meta.v1.RotateRefres
  * Use `create(RotateRefreshTokenResponseSchema)` to create a new message.
  */
 export const RotateRefreshTokenResponseSchema: GenMessage<RotateRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 45);
+  messageDesc(file_filestore_meta_v1_meta, 47);
 
 /**
  * @generated from message filestore.meta.v1.RevokeRefreshTokenRequest
@@ -1124,7 +1175,7 @@ export type RevokeRefreshTokenRequest = Message<"filestore.meta.v1.RevokeRefresh
  * Use `create(RevokeRefreshTokenRequestSchema)` to create a new message.
  */
 export const RevokeRefreshTokenRequestSchema: GenMessage<RevokeRefreshTokenRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 46);
+  messageDesc(file_filestore_meta_v1_meta, 48);
 
 /**
  * @generated from message filestore.meta.v1.RevokeRefreshTokenResponse
@@ -1143,7 +1194,7 @@ export type RevokeRefreshTokenResponse = Message<"filestore.meta.v1.RevokeRefres
  * Use `create(RevokeRefreshTokenResponseSchema)` to create a new message.
  */
 export const RevokeRefreshTokenResponseSchema: GenMessage<RevokeRefreshTokenResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_meta, 47);
+  messageDesc(file_filestore_meta_v1_meta, 49);
 
 /**
  * MetaService is the only owner of the database (the seed's dbproxy). It is an
@@ -1335,6 +1386,16 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof ListUploadPartsRequestSchema;
     output: typeof ListUploadPartsResponseSchema;
+  },
+  /**
+   * FindOpenUploadSession finds the caller's newest open, unexpired session for this size and hashes.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.FindOpenUploadSession
+   */
+  findOpenUploadSession: {
+    methodKind: "unary";
+    input: typeof FindOpenUploadSessionRequestSchema;
+    output: typeof FindOpenUploadSessionResponseSchema;
   },
   /**
    * TransitionUploadSession moves a session between states (begin completion, reopen, complete, abort);
