@@ -87,7 +87,7 @@ export async function offerContent(
     throw err;
   }
   // Same answer for "unknown" and "known but another size": nothing to learn from probing.
-  if (!blob || blob.state !== "ready" || blob.size !== offer.size) return miss;
+  if (blob?.state !== "ready" || blob.size !== offer.size) return miss;
   const size = Number(blob.size);
   const length = Math.min(size, MAX_CHALLENGE_BYTES);
   const start = randomInt(0, size - length + 1);

@@ -151,7 +151,9 @@ export function uploadModule(
           };
         },
         async completeUploadSession(req, ctx) {
-          return { file: await sessions.completeSession(deps, requireIdentity(ctx), req.sessionId, req.name) };
+          return {
+            file: await sessions.completeSession(deps, requireIdentity(ctx), req.sessionId, req.name),
+          };
         },
         async abortUploadSession(req, ctx) {
           await sessions.abortSession(deps, requireIdentity(ctx), req.sessionId);

@@ -51,7 +51,12 @@ export async function createSession(
   if (sha256 && !HEX64.test(sha256)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
   if (sha1 && !HEX40.test(sha1)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
   if (req.resume) {
-    const { session } = await deps.meta.findOpenUploadSession({ ownerId: who.userId, size: req.size, sha256, sha1 });
+    const { session } = await deps.meta.findOpenUploadSession({
+      ownerId: who.userId,
+      size: req.size,
+      sha256,
+      sha1,
+    });
     if (session) return { ...session, resumed: true };
   }
   const size = Number(req.size);
@@ -158,7 +163,12 @@ export async function listParts(
 }
 
 /** Completes a session: exact part set, whole size and hash verified, then the file appears. Idempotent. */
-export async function completeSession(deps: SessionDeps, who: Identity, id: string, name?: string): Promise<File> {
+export async function completeSession(
+  deps: SessionDeps,
+  who: Identity,
+  id: string,
+  name?: string,
+): Promise<File> {
   const s = await ownSession(deps, who, id);
   const target = checkTarget({ name: name || s.name, parentId: s.parentId });
   if (s.state === "completed") return completedFile(deps, who, s);
