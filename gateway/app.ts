@@ -27,6 +27,26 @@ export interface GatewayOptions {
   downloadEntry?: string;
 }
 
+// Headers of the upload data plane and of tus, for browser clients (tus-js-client, Uppy).
+const uploadHeaders = [
+  "X-Content-SHA256",
+  "X-Content-SHA1",
+  "Tus-Resumable",
+  "Upload-Length",
+  "Upload-Metadata",
+  "Upload-Offset",
+  "Upload-Checksum",
+];
+const tusExposed = [
+  "Location",
+  "Tus-Resumable",
+  "Tus-Version",
+  "Tus-Extension",
+  "Tus-Max-Size",
+  "Upload-Offset",
+  "Upload-Length",
+];
+
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function createGateway(opts: GatewayOptions) {
@@ -46,15 +66,19 @@ export function createGateway(opts: GatewayOptions) {
     await next();
     c.res.headers.set("x-request-id", id);
   });
-  app.use(
-    "*",
-    cors({
-      origin: opts.corsOrigins === "*" ? "*" : opts.corsOrigins,
-      allowMethods: [...connectCors.allowedMethods],
-      allowHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Request-Id"],
-      exposeHeaders: [...connectCors.exposedHeaders, "X-Request-Id"],
-      maxAge: 7200,
-    }),
+  const corsHeaders = cors({
+    origin: opts.corsOrigins === "*" ? "*" : opts.corsOrigins,
+    allowMethods: [...connectCors.allowedMethods, "PUT", "PATCH", "HEAD", "DELETE"],
+    allowHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Request-Id", ...uploadHeaders],
+    exposeHeaders: [...connectCors.exposedHeaders, "X-Request-Id", ...tusExposed],
+    maxAge: 7200,
+  });
+  // A plain OPTIONS (no Access-Control-Request-Method) is not a CORS preflight: tus clients ask the
+  // server's capabilities with it, so it goes on to the route.
+  app.use("*", (c, next) =>
+    c.req.method === "OPTIONS" && !c.req.header("access-control-request-method")
+      ? next()
+      : corsHeaders(c, next),
   );
 
   app.get("/healthz", (c) => c.text("ok\n"));

@@ -5,6 +5,7 @@
 //                                                    parent_id, then the field "file"
 //   PUT      /upload/v1/sessions/<id>/parts/<n>      part n of a multipart session (X-Content-SHA256 or
 //                                                    X-Content-SHA1 optional)
+//   *        /upload/v1/tus/[<id>]                   tus 1.0.0 (creation, termination, checksum)
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
@@ -18,6 +19,7 @@ import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
+import { handleTus, TUS_PATH } from "./tus.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
 export const UPLOAD_PATH = "/upload/v1/files";
@@ -163,6 +165,14 @@ export function uploadModule(
     },
     async http(req) {
       const url = new URL(req.url);
+      if (url.pathname.startsWith(TUS_PATH)) {
+        try {
+          return await handleTus(deps, req, url, () => identify(req, url, verifier));
+        } catch (err) {
+          onError(err);
+          return new Response("internal error\n", { status: 500, headers: { "Tus-Resumable": "1.0.0" } });
+        }
+      }
       if (url.pathname === FORM_PATH && req.method === "POST")
         return answer(() => fromForm(req, url, deps, verifier));
       if (url.pathname === UPLOAD_PATH && (req.method === "PUT" || req.method === "POST")) {

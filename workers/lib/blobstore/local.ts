@@ -216,6 +216,14 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
 
     listParts,
 
+    async readPart(sessionId, partNumber) {
+      checkSessionId(sessionId);
+      checkPartNumber(partNumber);
+      const file = Bun.file(partPath(sessionId, partNumber));
+      if (!(await file.exists())) throw new BlobNotFoundError();
+      return file.stream() as unknown as AsyncIterable<Uint8Array>;
+    },
+
     async assembleParts(sessionId, partCount) {
       checkSessionId(sessionId);
       checkPartCount(partCount);

@@ -334,6 +334,17 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
 
     listParts,
 
+    async readPart(sessionId, partNumber) {
+      checkSessionId(sessionId);
+      checkPartNumber(partNumber);
+      try {
+        return (await client.getObject(bucket, partKey(sessionId, partNumber))) as AsyncIterable<Uint8Array>;
+      } catch (err) {
+        if (isNoSuchKey(err)) throw new BlobNotFoundError();
+        throw err;
+      }
+    },
+
     async assembleParts(sessionId, partCount) {
       checkSessionId(sessionId);
       checkPartCount(partCount);

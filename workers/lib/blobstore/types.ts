@@ -68,6 +68,8 @@ export interface BlobStore {
 
   /** Stores one part; re-sending a part replaces it atomically (idempotent). */
   putPart(sessionId: string, partNumber: number, body: BlobBody, opts: PartOptions): Promise<BlobInfo>;
+  /** The bytes of one stored part (BlobNotFoundError when it is absent). */
+  readPart(sessionId: string, partNumber: number): Promise<AsyncIterable<Uint8Array>>;
   /** The parts stored so far, by part number. */
   listParts(sessionId: string): Promise<{ partNumber: number; size: number }[]>;
   /**
