@@ -210,3 +210,10 @@ export async function signedInUser(gatewayUrl: string, password = "correct horse
   const tokens = r.json.tokens as { accessToken: string; refreshToken: string };
   return { username, password, ...tokens, user: r.json.user as { id: string } };
 }
+
+/** n random bytes (crypto.getRandomValues fills at most 64 KiB per call). */
+export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  return out;
+}

@@ -2,17 +2,19 @@
 // the gateway; and a worker killed (SIGKILL) in the middle of an upload.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { connectCall, MODE, type Stack, signedInUser, startAllInOne, startStack } from "./harness.ts";
+import {
+  connectCall,
+  MODE,
+  randomBytes,
+  type Stack,
+  signedInUser,
+  startAllInOne,
+  startStack,
+} from "./harness.ts";
 
 const UPLOAD = "filestore.upload.v1.UploadService";
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const MiB = 1024 * 1024;
-
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
-}
 
 /** A client of one user against one gateway. */
 function client(gatewayUrl: string, token: string) {

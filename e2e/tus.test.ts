@@ -1,7 +1,7 @@
 // tus 1.0 with the real tus-js-client: chunked, interrupted and resumed, checksums, termination.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as tus from "tus-js-client";
-import { type Stack, signedInUser, startStack } from "./harness.ts";
+import { randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
@@ -18,11 +18,7 @@ const sha1 = (b: Uint8Array) => new Bun.CryptoHasher("sha1").update(b).digest("h
 const sha256b64 = (b: Uint8Array) =>
   Buffer.from(new Bun.CryptoHasher("sha256").update(b).digest()).toString("base64");
 
-function randomBytes(n: number): Buffer {
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
-}
+const randomBuffer = (n: number) => Buffer.from(randomBytes(n).buffer);
 
 /** The user holds content with this SHA-1 (the legacy fast upload hits only then). */
 async function holds(data: Uint8Array): Promise<boolean> {
@@ -49,7 +45,7 @@ function run(upload: tus.Upload): Promise<void> {
 
 describe(`tus 1.0 (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
   test("tus-js-client uploads in chunks that do not line up with the parts", async () => {
-    const data = randomBytes(12 * MiB + 321);
+    const data = randomBuffer(12 * MiB + 321);
     const upload = new tus.Upload(data, {
       endpoint: endpoint(),
       headers: auth(),
@@ -63,7 +59,7 @@ describe(`tus 1.0 (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
   });
 
   test("an interrupted upload resumes from the offset the server reports", async () => {
-    const data = randomBytes(16 * MiB);
+    const data = randomBuffer(16 * MiB);
     const h = { ...auth(), "Tus-Resumable": "1.0.0" };
     const created = await fetch(endpoint(), {
       method: "POST",
@@ -114,7 +110,7 @@ describe(`tus 1.0 (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
   });
 
   test("checksums: a wrong Upload-Checksum is 460 and stores nothing; the right one passes", async () => {
-    const data = randomBytes(100_000);
+    const data = randomBuffer(100_000);
     const created = await fetch(endpoint(), {
       method: "POST",
       headers: {

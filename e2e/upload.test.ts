@@ -1,6 +1,6 @@
 // The streamed single upload through the gateway, in either mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connectCall, type Stack, signedInUser, startStack } from "./harness.ts";
+import { connectCall, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
@@ -10,11 +10,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => stack?.stop());
 
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
-}
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
 async function upload(name: string, body: BodyInit, headers: Record<string, string> = {}) {

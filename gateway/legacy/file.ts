@@ -7,13 +7,12 @@
 //   POST /file/mpupload/uppart    uploadid, index (1-based), optional chkhash (SHA-1); body = the chunk
 //   POST /file/mpupload/complete  uploadid, filehash, filesize, filename: -2 when chunks are missing
 //   POST /file/mpupload/cancel    uploadid
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type Context, Hono } from "hono";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { forward } from "../rpc/proxy.ts";
-import type { Upstream } from "../upstreams.ts";
+import { type Upstream, upstreamClient } from "../upstreams.ts";
 import { LegacyCode, legacyParams } from "./params.ts";
 
 export interface LegacyFileOptions {
@@ -24,14 +23,7 @@ export interface LegacyFileOptions {
 type Env = { Variables: { clientIp: string; requestId: string } };
 
 export function legacyFileRoutes(opts: LegacyFileOptions) {
-  const upload = createClient(
-    UploadService,
-    createConnectTransport({
-      baseUrl: opts.upload.url,
-      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
-        opts.upload.fetch(new Request(input, init))) as typeof fetch,
-    }),
-  );
+  const upload = upstreamClient(UploadService, opts.upload);
   const app = new Hono<Env>();
   const invalidToken = (c: Context<Env>) =>
     c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });

@@ -1,11 +1,10 @@
 // Legacy account routes (shared/LEGACY_API.md): /user/signup, /user/signin, /user/info.
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { Hono } from "hono";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
-import type { Upstream } from "../upstreams.ts";
+import { type Upstream, upstreamClient } from "../upstreams.ts";
 import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
 
 export interface LegacyUserOptions {
@@ -17,14 +16,7 @@ export interface LegacyUserOptions {
 }
 
 export function legacyUserRoutes(opts: LegacyUserOptions) {
-  const account = createClient(
-    AccountService,
-    createConnectTransport({
-      baseUrl: opts.account.url,
-      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
-        opts.account.fetch(new Request(input, init))) as typeof fetch,
-    }),
-  );
+  const account = upstreamClient(AccountService, opts.account);
   const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
   const fwd = (c: { get(k: "clientIp" | "requestId"): string }) => ({
     headers: { "x-forwarded-for": c.get("clientIp"), "x-request-id": c.get("requestId") },

@@ -9,6 +9,7 @@ import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { memoryRateLimiter } from "../lib/ratelimit.ts";
+import { codeOf } from "../lib/testing.ts";
 import { metaModule } from "../meta/routes.ts";
 import * as account from "./account.ts";
 import { generatePrivateJwk, type SigningKey, signingKeyFromJwk } from "./keys.ts";
@@ -43,14 +44,7 @@ async function setup(opts: { perUser?: number; perClient?: number } = {}) {
   return { db, deps, client, mod };
 }
 
-async function code(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
+const code = codeOf;
 
 const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 

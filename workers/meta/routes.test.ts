@@ -1,7 +1,7 @@
 // MetaService over an in-memory transport with the real interceptors (internal secret required).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import {
   MetaService,
   TransitionUploadSessionRequest_Transition as T,
@@ -11,20 +11,14 @@ import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
+import { codeOf } from "../lib/testing.ts";
 import { metaModule } from "./routes.ts";
 
 const secret = "s".repeat(32);
 const h64 = (c: string) => c.repeat(64);
 const h40 = (c: string) => c.repeat(40);
 
-async function code(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
+const code = codeOf;
 
 for (const target of testDatabases()) {
   describe(`MetaService content and uploads on ${target.dialect}`, () => {

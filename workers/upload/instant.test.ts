@@ -1,8 +1,9 @@
 // Instant upload: a hash alone never grants content; the right proof of possession does.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { codeOf } from "../lib/testing.ts";
 import { CHALLENGE_TTL_MS, linkBySha1, MAX_CHALLENGE_BYTES, offerContent, proveContent } from "./instant.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 import { storeUpload } from "./upload.ts";
@@ -10,14 +11,7 @@ import { storeUpload } from "./upload.ts";
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
 
-async function code(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
+const code = codeOf;
 
 for (const backend of testBlobStores()) {
   describe(`instant upload on ${backend.backend}`, () => {

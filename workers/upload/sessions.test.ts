@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { codeOf } from "../lib/testing.ts";
 import * as sessions from "./sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 
@@ -10,14 +11,7 @@ const KiB = 1024;
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const stream = (b: Uint8Array) => new Blob([b as Uint8Array<ArrayBuffer>]).stream();
 
-async function code(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
+const code = codeOf;
 
 for (const backend of testBlobStores()) {
   describe(`multipart sessions on ${backend.backend}`, () => {

@@ -1,10 +1,11 @@
 // The streamed single upload against real blob stores (local disk, and Ceph RGW when configured) and
 // MetaService on SQLite.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import type { Db } from "../lib/db/database.ts";
+import { codeOf } from "../lib/testing.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
@@ -23,14 +24,7 @@ const stream = (b: Uint8Array, chunk = 64 * 1024) =>
     },
   });
 
-async function code(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
+const code = codeOf;
 
 for (const backend of testBlobStores()) {
   describe(`storeUpload on ${backend.backend}`, () => {
