@@ -1,0 +1,34 @@
+// The baseline of `npm run bench:upload`: a bare Bun.serve handler that streams the request body into a
+// file with Bun's file writer while hashing it with SHA-256, and answers the hex digest. It is the least
+// any upload endpoint on this runtime has to do, so the filestore is measured against it.
+//
+// Env: BASELINE_DIR (required) where bodies land, one file per request (the harness deletes them);
+// PORT (default 0: the kernel picks one). Prints "listening on http://127.0.0.1:<port>".
+import { join } from "node:path";
+
+const dir = process.env.BASELINE_DIR;
+if (!dir) throw new Error("BASELINE_DIR is required");
+let count = 0;
+
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: Number(process.env.PORT || 0),
+  maxRequestBodySize: 2 ** 40,
+  idleTimeout: 0,
+  async fetch(req) {
+    const hasher = new Bun.CryptoHasher("sha256");
+    const writer = Bun.file(join(dir, `upload-${++count}`)).writer();
+    let size = 0;
+    if (req.body) {
+      for await (const chunk of req.body as unknown as AsyncIterable<Uint8Array>) {
+        hasher.update(chunk);
+        size += chunk.byteLength;
+        const pending = writer.write(chunk);
+        if (pending instanceof Promise) await pending;
+      }
+    }
+    await writer.end();
+    return new Response(`${hasher.digest("hex")}\n`, { headers: { "x-size": String(size) } });
+  },
+});
+console.log(`listening on http://127.0.0.1:${server.port}`);

@@ -1,0 +1,409 @@
+// `npm run bench:upload`: a 1 GiB upload through the full stack of the all-in-one filestore (the Hono
+// gateway in front of the upload worker), as one streamed PUT and as a multipart session (4 parts in
+// flight), next to
+//   - the baseline: a bare Bun.serve handler streaming the body to a file while hashing it with SHA-256
+//     (bench/upload-baseline.ts), and
+//   - the peer: @tus/server with @tus/file-store (bench/tus-peer.ts), fed the same file in 8 MiB PATCHes,
+// all measured in the same run, in alternating rounds. Prints MB/s (10^6 bytes per second of wall time,
+// requests through to the verified answer), the ratio to the baseline and to @tus/server, and the peak RSS
+// of the filestore process.
+//
+// Clients: the payload is generated once into a temp file. Single-request uploads are sent from it by curl
+// (`curl -T`), which streams from disk at a negligible CPU cost. Chunked uploads (multipart parts, tus
+// PATCHes) come from one Bun child process (this file with `--client`) that sends file slices with fetch
+// over keep-alive connections: spawning a curl per 5-8 MiB request would add ~7 ms each and measure the
+// harness instead.
+//
+// Env: BENCH_ROUNDS (default 3) alternating rounds, medians; BENCH_ENFORCE=1 exits 1 when a target is missed.
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const MiB = 1024 * 1024;
+const SIZE = 1024 * MiB;
+const TUS_CHUNK = 8 * MiB;
+const PARALLEL_PARTS = 4;
+const TARGET_BASELINE = 0.85;
+const TARGET_TUS = 1.3;
+const TARGET_RSS_MIB = 150;
+
+class BenchError extends Error {}
+
+// ---------------------------------------------------------------------------------------------------------
+// Client mode: `bun bench/upload.ts --client '<json>'` runs one chunked upload and prints its result as JSON.
+
+interface ClientSpec {
+  kind: "multipart" | "tus";
+  file: string;
+  size: number;
+  /** multipart: the gateway; tus: the tus server's origin. */
+  base: string;
+  token?: string;
+  name?: string;
+}
+
+async function check(res: Response, what: string): Promise<Response> {
+  if (!res.ok) throw new BenchError(`${what}: HTTP ${res.status} ${await res.text()}`);
+  return res;
+}
+
+async function uploadRpc(spec: ClientSpec, method: string, body: unknown) {
+  const res = await fetch(`${spec.base}/filestore.upload.v1.UploadService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${spec.token}` },
+    body: JSON.stringify(body),
+  });
+  return (await check(res, method)).json();
+}
+
+async function multipartClient(spec: ClientSpec) {
+  const session = await uploadRpc(spec, "CreateUploadSession", { name: spec.name, size: String(spec.size) });
+  const partSize = Number(session.partSize);
+  const partCount = Number(session.partCount);
+  if (!session.sessionId || !(partSize > 0) || !(partCount > 0))
+    throw new BenchError(`CreateUploadSession answered ${JSON.stringify(session)}`);
+  const source = Bun.file(spec.file);
+  let next = 1;
+  const worker = async () => {
+    while (next <= partCount) {
+      const n = next++;
+      const from = (n - 1) * partSize;
+      const res = await fetch(`${spec.base}/upload/v1/sessions/${session.sessionId}/parts/${n}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${spec.token}` },
+        body: source.slice(from, Math.min(spec.size, from + partSize)),
+      });
+      await (await check(res, `part ${n}`)).arrayBuffer();
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, partCount) }, worker));
+  const t1 = performance.now();
+  const done = await uploadRpc(spec, "CompleteUploadSession", { sessionId: session.sessionId });
+  const seconds = { parts: (t1 - t0) / 1000, complete: (performance.now() - t1) / 1000 };
+  return { sha256: done.file?.sha256, size: Number(done.file?.size), parts: partCount, partSize, seconds };
+}
+
+async function tusClient(spec: ClientSpec) {
+  const created = await check(
+    await fetch(`${spec.base}/files`, {
+      method: "POST",
+      headers: { "tus-resumable": "1.0.0", "upload-length": String(spec.size) },
+    }),
+    "tus creation",
+  );
+  await created.arrayBuffer();
+  const location = created.headers.get("location");
+  if (!location) throw new BenchError("tus creation answered no Location");
+  const url = new URL(location, spec.base).href;
+  const source = Bun.file(spec.file);
+  let offset = 0;
+  while (offset < spec.size) {
+    const end = Math.min(spec.size, offset + TUS_CHUNK);
+    const res = await check(
+      await fetch(url, {
+        method: "PATCH",
+        headers: {
+          "tus-resumable": "1.0.0",
+          "upload-offset": String(offset),
+          "content-type": "application/offset+octet-stream",
+        },
+        body: source.slice(offset, end),
+      }),
+      `tus PATCH at ${offset}`,
+    );
+    await res.arrayBuffer();
+    const got = Number(res.headers.get("upload-offset"));
+    if (got !== end) throw new BenchError(`tus PATCH at ${offset} answered Upload-Offset ${got}, not ${end}`);
+    offset = end;
+  }
+  return { id: url.slice(url.lastIndexOf("/") + 1), size: offset };
+}
+
+if (process.argv[2] === "--client") {
+  try {
+    const spec = JSON.parse(process.argv[3] ?? "") as ClientSpec;
+    const result = spec.kind === "multipart" ? await multipartClient(spec) : await tusClient(spec);
+    console.log(JSON.stringify(result));
+    process.exit(0);
+  } catch (err) {
+    console.error(err instanceof BenchError ? err.message : err);
+    process.exit(1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Harness mode.
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
+
+const root = join(import.meta.dir, "..");
+const tmp = mkdtempSync(join(tmpdir(), "filestore-bench-upload-"));
+const children: Bun.Subprocess[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts a child with stdout/stderr in files (a full pipe would stall it) and waits for its URL line. */
+async function start(name: string, cmd: string[], env: Record<string, string>, ready: RegExp) {
+  const out = join(tmp, `${name}.out`);
+  const err = join(tmp, `${name}.err`);
+  const [o, e] = [openSync(out, "w"), openSync(err, "w")];
+  const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: o, stderr: e });
+  closeSync(o);
+  closeSync(e);
+  children.push(proc);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const m = ready.exec(readFileSync(out, "utf8"));
+    if (m?.[1]) return { proc, url: m[1].replace(/\/$/, "") };
+    if (proc.exitCode !== null || proc.signalCode !== null) break;
+    await sleep(50);
+  }
+  const tail = (f: string) => readFileSync(f, "utf8").split("\n").slice(-20).join("\n");
+  throw new BenchError(`${name} did not start:\n${tail(out)}\n${tail(err)}`);
+}
+
+/** Runs a command to completion; returns stdout, throws with stderr on failure. */
+async function run(cmd: string[]): Promise<string> {
+  const proc = Bun.spawn(cmd, { cwd: root, stdout: "pipe", stderr: "pipe" });
+  children.push(proc);
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const code = await proc.exited;
+  children.splice(children.indexOf(proc), 1);
+  if (code !== 0) throw new BenchError(`${cmd[0]} ${cmd[1] ?? ""} exited ${code}:\n${err}${out}`);
+  return out;
+}
+
+async function connect(base: string, method: string, body: unknown) {
+  const res = await fetch(`${base}/filestore.account.v1.AccountService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new BenchError(`${method} failed: HTTP ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** 1 GiB from one random MiB, each block stamped with its index so no two blocks are alike. */
+async function makePayload(path: string): Promise<string> {
+  const block = crypto.getRandomValues(new Uint8Array(MiB));
+  const hasher = new Bun.CryptoHasher("sha256");
+  const writer = Bun.file(path).writer({ highWaterMark: 4 * MiB });
+  for (let i = 0; i < SIZE / MiB; i++) {
+    new DataView(block.buffer).setUint32(0, i);
+    hasher.update(block);
+    const pending = writer.write(block);
+    if (pending instanceof Promise) await pending;
+  }
+  await writer.end();
+  if (statSync(path).size !== SIZE) throw new BenchError("the payload file has the wrong size");
+  return hasher.digest("hex");
+}
+
+const rssKiB = (pid: number, field: "VmRSS" | "VmHWM") => {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : 0;
+};
+
+const emptyDir = (dir: string) => {
+  for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+};
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function stopAll(): Promise<void> {
+  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of alive) c.kill("SIGTERM");
+  await Promise.race([Promise.all(alive.map((c) => c.exited)), sleep(5_000)]);
+  for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+async function main(): Promise<number> {
+  if (!Bun.which("curl")) throw new BenchError("curl is not installed: run `apt-get install -y curl` first");
+  const baselineDir = join(tmp, "baseline");
+  const tusDir = join(tmp, "tus");
+  mkdirSync(baselineDir);
+  mkdirSync(tusDir);
+
+  const baseline = await start(
+    "baseline",
+    [process.execPath, "bench/upload-baseline.ts"],
+    { BASELINE_DIR: baselineDir, PORT: "0" },
+    /listening on (http:\/\/\S+)/,
+  );
+  const tus = await start(
+    "tus",
+    [process.execPath, "bench/tus-peer.ts"],
+    { TUS_DIR: tusDir, PORT: "0" },
+    /listening on (http:\/\/\S+)/,
+  );
+  const store = await start(
+    "filestore",
+    [process.execPath, "workers/main.ts"],
+    { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
+    /web \+ HTTP API\s+(http:\/\/\S+)/,
+  );
+  const health = await fetch(`${store.url}/healthz`);
+  if (!health.ok) throw new BenchError(`gateway /healthz answered ${health.status}`);
+
+  const username = `bench-${Date.now().toString(36)}`;
+  const password = "bench-password-1";
+  await connect(store.url, "Signup", { username, password });
+  const { tokens } = await connect(store.url, "Signin", { username, password });
+  const token: string = tokens?.accessToken;
+  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+
+  const payload = join(tmp, "payload.bin");
+  process.stdout.write("generating the 1 GiB payload ... ");
+  const sha256 = await makePayload(payload);
+  console.log(sha256.slice(0, 16));
+
+  const curl = ["curl", "-sS", "--fail-with-body", "-H", "Expect:", "-T", payload];
+  const client = async (spec: Omit<ClientSpec, "file" | "size">) =>
+    JSON.parse(
+      await run([
+        process.execPath,
+        join(import.meta.dir, "upload.ts"),
+        "--client",
+        JSON.stringify({ ...spec, file: payload, size: SIZE }),
+      ]),
+    );
+
+  let sampling = false;
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    if (sampling) peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
+  }, 50);
+  const idleRss = rssKiB(store.proc.pid, "VmRSS");
+
+  let uploads = 0;
+  let partsNote = "";
+  const targets: { name: string; filestore: boolean; go: () => Promise<void> }[] = [
+    {
+      name: "baseline: Bun.serve → file + SHA-256",
+      filestore: false,
+      async go() {
+        const hash = (await run([...curl, `${baseline.url}/`])).trim();
+        if (hash !== sha256) throw new BenchError(`baseline answered ${hash}, expected ${sha256}`);
+        emptyDir(baselineDir);
+      },
+    },
+    {
+      name: "@tus/server + file-store, 8 MiB PATCHes",
+      filestore: false,
+      async go() {
+        const r = await client({ kind: "tus", base: tus.url });
+        const stored = statSync(join(tusDir, r.id)).size;
+        if (r.size !== SIZE || stored !== SIZE)
+          throw new BenchError(`tus stored ${stored} bytes, not ${SIZE}`);
+        emptyDir(tusDir);
+      },
+    },
+    {
+      name: "filestore single PUT (gateway)",
+      filestore: true,
+      async go() {
+        const out = await run([
+          ...curl,
+          "-H",
+          `authorization: Bearer ${token}`,
+          `${store.url}/upload/v1/files?name=bench-${++uploads}.bin`,
+        ]);
+        const file = JSON.parse(out).file;
+        if (file?.sha256 !== sha256 || file?.size !== String(SIZE))
+          throw new BenchError(`single upload answered ${out}`);
+      },
+    },
+    {
+      name: `filestore multipart, ${PARALLEL_PARTS} parallel parts`,
+      filestore: true,
+      async go() {
+        const r = await client({ kind: "multipart", base: store.url, token, name: `bench-${++uploads}.bin` });
+        if (r.sha256 !== sha256 || r.size !== SIZE)
+          throw new BenchError(`multipart upload gave ${JSON.stringify(r)}`);
+        partsNote =
+          `${r.parts} × ${r.partSize / MiB} MiB parts; last round: parts ${r.seconds.parts.toFixed(2)} s, ` +
+          `CompleteUploadSession ${r.seconds.complete.toFixed(2)} s`;
+      },
+    },
+  ];
+
+  console.log(
+    `1 GiB (${SIZE} bytes) per upload, ${ROUNDS} alternating rounds, medians; MB/s = 10^6 bytes/s of wall time`,
+  );
+  const speeds = targets.map(() => [] as number[]);
+  for (let round = 0; round < ROUNDS; round++) {
+    const line: string[] = [];
+    for (const [i, t] of targets.entries()) {
+      sampling = t.filestore;
+      const t0 = performance.now();
+      await t.go();
+      const seconds = (performance.now() - t0) / 1000;
+      sampling = false;
+      const mbs = SIZE / 1e6 / seconds;
+      speeds[i]?.push(mbs);
+      line.push(mbs.toFixed(0));
+    }
+    console.log(`round ${round + 1}: ${line.join(" / ")} MB/s`);
+  }
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
+  const hwm = rssKiB(store.proc.pid, "VmHWM");
+
+  const [base, peer, single, multi] = speeds.map(median) as [number, number, number, number];
+  const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
+  let missed = false;
+  const row = (name: string, mbs: number, target = "") =>
+    `${name.padEnd(44)}${mbs.toFixed(0).padStart(8)}${(mbs / base).toFixed(2).padStart(10)}${(mbs / peer).toFixed(2).padStart(8)}${target}`;
+  const goal = (mbs: number) => {
+    const okBase = mbs / base >= TARGET_BASELINE;
+    const okTus = mbs / peer >= TARGET_TUS;
+    missed ||= !okBase || !okTus;
+    return `   ≥ ${TARGET_BASELINE} × baseline (${verdict(okBase)}), ≥ ${TARGET_TUS} × tus (${verdict(okTus)})`;
+  };
+  console.log();
+  console.log(
+    `${"benchmark".padEnd(44)}${"MB/s".padStart(8)}${"×base".padStart(10)}${"×tus".padStart(8)}   targets`,
+  );
+  console.log(row(targets[0]?.name ?? "", base));
+  console.log(row(targets[1]?.name ?? "", peer));
+  console.log(row(targets[2]?.name ?? "", single, goal(single)));
+  console.log(`${row(targets[3]?.name ?? "", multi, goal(multi))}   (${partsNote})`);
+  const peakMiB = peakRss / 1024;
+  missed ||= peakMiB >= TARGET_RSS_MIB;
+  console.log(
+    `peak RSS filestore worker: ${Math.round(peakMiB)} MiB (target < ${TARGET_RSS_MIB}: ${verdict(peakMiB < TARGET_RSS_MIB)}; ` +
+      `idle before uploads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB)`,
+  );
+  return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
+}
+
+// Children must not outlive the harness: stop them on Ctrl-C too.
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    interrupted = true;
+    void stopAll().then(() => process.exit(130));
+  });
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  if (!interrupted) console.error(err instanceof BenchError ? `bench: ${err.message}` : err);
+} finally {
+  await stopAll();
+}
+process.exit(code);
