@@ -19,6 +19,8 @@ export interface Stack {
   accountUrl: string;
   /** A worker port serving MetaService. */
   metaUrl: string;
+  /** A worker port serving UploadService. */
+  uploadUrl: string;
   stop(): Promise<void>;
 }
 
@@ -138,6 +140,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
     accountUrl: `http://127.0.0.1:${ports.account}`,
     metaUrl: `http://127.0.0.1:${ports.meta}`,
+    uploadUrl: `http://127.0.0.1:${ports.upload}`,
     async stop() {
       await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
         env: fullEnv,
@@ -159,6 +162,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     gatewayUrl: aio.gatewayUrl,
     accountUrl: aio.grpcUrl,
     metaUrl: aio.grpcUrl,
+    uploadUrl: aio.grpcUrl,
     async stop() {
       await aio.stop();
     },

@@ -1,5 +1,9 @@
 // The streamed single upload through the gateway, in either mode.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { connectCall, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
 let stack: Stack;
@@ -180,5 +184,41 @@ describe(`legacy fast upload (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`
     const bob = await signedInUser(stack.gatewayUrl);
     expect((await fast(bob)).code).toBe(-1);
     expect((await fast(bob, "forged")).code).toBe(10005);
+  });
+});
+
+describe(`client-streamed upload over gRPC (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
+  test("header then chunks: the file arrives with its SHA-256; a wrong size or order is refused", async () => {
+    const client = createClient(UploadService, createGrpcTransport({ baseUrl: stack.uploadUrl }));
+    const headers = { authorization: `Bearer ${user.accessToken}` };
+    const data = randomBytes(9 * 1024 * 1024 + 5);
+    async function* messages(size = data.length) {
+      yield {
+        payload: {
+          case: "header" as const,
+          value: { name: "streamed.bin", size: BigInt(size), sha256: sha256(data) },
+        },
+      };
+      for (let i = 0; i < data.length; i += 1024 * 1024) {
+        yield { payload: { case: "chunk" as const, value: data.subarray(i, i + 1024 * 1024) } };
+      }
+    }
+    const res = await client.uploadFile(messages(), { headers });
+    expect([res.file?.name, res.file?.sha256, res.file?.size]).toEqual([
+      "streamed.bin",
+      sha256(data),
+      BigInt(data.length),
+    ]);
+    const wrongSize = await client
+      .uploadFile(messages(data.length - 1), { headers })
+      .catch((e) => ConnectError.from(e));
+    expect((wrongSize as ConnectError).code).toBe(Code.InvalidArgument);
+    async function* noHeader() {
+      yield { payload: { case: "chunk" as const, value: data.subarray(0, 10) } };
+    }
+    const bad = await client.uploadFile(noHeader(), { headers }).catch((e) => ConnectError.from(e));
+    expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
+    const anon = await client.uploadFile(messages()).catch((e) => ConnectError.from(e));
+    expect((anon as ConnectError).code).toBe(Code.Unauthenticated);
   });
 });

@@ -14,6 +14,7 @@ import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts"
 import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument } from "../lib/errors.ts";
+import { publicFile } from "../lib/file-record.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
@@ -122,6 +123,34 @@ export function uploadModule(
         },
         async linkBySha1(req, ctx) {
           return { file: await linkBySha1(deps, requireIdentity(ctx), req) };
+        },
+        async uploadFile(requests, ctx) {
+          const who = requireIdentity(ctx);
+          const it = requests[Symbol.asyncIterator]();
+          const first = await it.next();
+          if (first.done || first.value.payload.case !== "header") {
+            throw invalidArgument("the first message must be the header (name, size, sha256)");
+          }
+          const header = first.value.payload.value;
+          async function* chunks() {
+            for (let r = await it.next(); !r.done; r = await it.next()) {
+              if (r.value.payload.case !== "chunk")
+                throw invalidArgument("after the header come only chunks");
+              yield r.value.payload.value;
+            }
+          }
+          const file = await storeUpload(
+            deps,
+            who,
+            {
+              name: header.name,
+              parentId: header.parentId,
+              expectedSize: header.size > 0n ? Number(header.size) : undefined,
+              expectedSha256: header.sha256 || undefined,
+            },
+            chunks(),
+          );
+          return { file: publicFile(file) };
         },
         async createUploadSession(req, ctx) {
           const s = await sessions.createSession(deps, requireIdentity(ctx), req);
