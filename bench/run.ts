@@ -5,9 +5,9 @@
 // Env: BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 3) alternating rounds; BENCH_ENFORCE=1 exits 1 when the ratio misses the target.
 // The load generator, the baseline and the system under test each run in their own process: a JavaScript
 // client saturates far below these rates, and sharing an event loop would measure the harness instead.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { account, BenchError, createHarness } from "./harness.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error("BENCH_SECONDS must be a whole number >= 1");
@@ -18,13 +18,7 @@ const CONNECTIONS = 64;
 const THREADS = 2;
 const TARGET = 0.3;
 
-const root = join(import.meta.dir, "..");
-const tmp = mkdtempSync(join(tmpdir(), "filestore-bench-"));
-const children: Bun.Subprocess[] = [];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-class BenchError extends Error {}
+const { tmp, children, start, runMain } = createHarness("filestore-bench");
 
 function ensureWrk(): void {
   if (Bun.which("wrk")) return;
@@ -40,37 +34,7 @@ function ensureWrk(): void {
   if (!r.success || !Bun.which("wrk")) throw new BenchError("could not install wrk with apt-get");
 }
 
-/** Starts a child with stdout/stderr in files (a full pipe would stall it) and waits for its URL line. */
-async function start(name: string, cmd: string[], env: Record<string, string>, ready: RegExp) {
-  const out = join(tmp, `${name}.out`);
-  const err = join(tmp, `${name}.err`);
-  const [o, e] = [openSync(out, "w"), openSync(err, "w")];
-  const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: o, stderr: e });
-  closeSync(o);
-  closeSync(e);
-  children.push(proc);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const m = ready.exec(readFileSync(out, "utf8"));
-    if (m?.[1]) return { proc, url: m[1], logs: [out, err] };
-    if (proc.exitCode !== null || proc.signalCode !== null) break;
-    await sleep(50);
-  }
-  const tail = (f: string) => readFileSync(f, "utf8").split("\n").slice(-20).join("\n");
-  throw new BenchError(`${name} did not start:\n${tail(out)}\n${tail(err)}`);
-}
-
 /** A Connect unary JSON call through the gateway (setup only, not measured). */
-async function connect(base: string, method: string, body: unknown, token?: string) {
-  const res = await fetch(`${base}/filestore.account.v1.AccountService/${method}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new BenchError(`${method} failed: HTTP ${res.status} ${text}`);
-  return JSON.parse(text);
-}
 
 interface WrkResult {
   rps: number;
@@ -129,14 +93,6 @@ function peakRssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function stopAll(): Promise<void> {
-  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  for (const c of alive) c.kill("SIGTERM");
-  await Promise.race([Promise.all(alive.map((c) => c.exited)), sleep(5_000)]);
-  for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  rmSync(tmp, { recursive: true, force: true });
-}
-
 async function main(): Promise<number> {
   ensureWrk();
   const hono = await start(
@@ -157,12 +113,12 @@ async function main(): Promise<number> {
 
   const username = `bench-${Date.now().toString(36)}`;
   const password = "bench-password-1";
-  await connect(store.url, "Signup", { username, password });
-  const { tokens } = await connect(store.url, "Signin", { username, password });
+  await account(store.url, "Signup", { username, password });
+  const { tokens } = await account(store.url, "Signin", { username, password });
   const token: string = tokens?.accessToken;
   if (!token) throw new BenchError("Signin returned no tokens.accessToken");
   // One checked call first: the benchmark must exercise the real, successful path.
-  const info = await connect(store.url, "GetUserInfo", {}, token);
+  const info = await account(store.url, "GetUserInfo", {}, token);
   if (info.user?.username !== username) throw new BenchError(`GetUserInfo returned ${JSON.stringify(info)}`);
 
   const script = join(tmp, "getuserinfo.lua");
@@ -227,21 +183,4 @@ async function main(): Promise<number> {
   return process.env.BENCH_ENFORCE === "1" && ratio < TARGET ? 1 : 0;
 }
 
-// Children must not outlive the harness: stop them on Ctrl-C too.
-let interrupted = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    interrupted = true;
-    void stopAll().then(() => process.exit(130));
-  });
-}
-
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  if (!interrupted) console.error(err instanceof BenchError ? `bench: ${err.message}` : err);
-} finally {
-  await stopAll();
-}
-process.exit(code);
+await runMain(main);

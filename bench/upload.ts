@@ -15,18 +15,9 @@
 // harness instead.
 //
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians; BENCH_ENFORCE=1 exits 1 when a target is missed.
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { account, BenchError, createHarness, root } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -35,8 +26,6 @@ const PARALLEL_PARTS = 4;
 const TARGET_BASELINE = 0.85;
 const TARGET_TUS = 1.3;
 const TARGET_RSS_MIB = 150;
-
-class BenchError extends Error {}
 
 // ---------------------------------------------------------------------------------------------------------
 // Client mode: `bun bench/upload.ts --client '<json>'` runs one chunked upload and prints its result as JSON.
@@ -147,30 +136,7 @@ if (process.argv[2] === "--client") {
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
 
-const root = join(import.meta.dir, "..");
-const tmp = mkdtempSync(join(tmpdir(), "filestore-bench-upload-"));
-const children: Bun.Subprocess[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Starts a child with stdout/stderr in files (a full pipe would stall it) and waits for its URL line. */
-async function start(name: string, cmd: string[], env: Record<string, string>, ready: RegExp) {
-  const out = join(tmp, `${name}.out`);
-  const err = join(tmp, `${name}.err`);
-  const [o, e] = [openSync(out, "w"), openSync(err, "w")];
-  const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: o, stderr: e });
-  closeSync(o);
-  closeSync(e);
-  children.push(proc);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const m = ready.exec(readFileSync(out, "utf8"));
-    if (m?.[1]) return { proc, url: m[1].replace(/\/$/, "") };
-    if (proc.exitCode !== null || proc.signalCode !== null) break;
-    await sleep(50);
-  }
-  const tail = (f: string) => readFileSync(f, "utf8").split("\n").slice(-20).join("\n");
-  throw new BenchError(`${name} did not start:\n${tail(out)}\n${tail(err)}`);
-}
+const { tmp, children, start, runMain } = createHarness("filestore-bench-upload");
 
 /** Runs a command to completion; returns stdout, throws with stderr on failure. */
 async function run(cmd: string[]): Promise<string> {
@@ -181,17 +147,6 @@ async function run(cmd: string[]): Promise<string> {
   children.splice(children.indexOf(proc), 1);
   if (code !== 0) throw new BenchError(`${cmd[0]} ${cmd[1] ?? ""} exited ${code}:\n${err}${out}`);
   return out;
-}
-
-async function connect(base: string, method: string, body: unknown) {
-  const res = await fetch(`${base}/filestore.account.v1.AccountService/${method}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new BenchError(`${method} failed: HTTP ${res.status} ${text}`);
-  return JSON.parse(text);
 }
 
 /** 1 GiB from one random MiB, each block stamped with its index so no two blocks are alike. */
@@ -220,14 +175,6 @@ const emptyDir = (dir: string) => {
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
-async function stopAll(): Promise<void> {
-  const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
-  for (const c of alive) c.kill("SIGTERM");
-  await Promise.race([Promise.all(alive.map((c) => c.exited)), sleep(5_000)]);
-  for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  rmSync(tmp, { recursive: true, force: true });
-}
 
 async function main(): Promise<number> {
   if (!Bun.which("curl")) throw new BenchError("curl is not installed: run `apt-get install -y curl` first");
@@ -259,8 +206,8 @@ async function main(): Promise<number> {
 
   const username = `bench-${Date.now().toString(36)}`;
   const password = "bench-password-1";
-  await connect(store.url, "Signup", { username, password });
-  const { tokens } = await connect(store.url, "Signin", { username, password });
+  await account(store.url, "Signup", { username, password });
+  const { tokens } = await account(store.url, "Signin", { username, password });
   const token: string = tokens?.accessToken;
   if (!token) throw new BenchError("Signin returned no tokens.accessToken");
 
@@ -408,21 +355,4 @@ async function main(): Promise<number> {
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 
-// Children must not outlive the harness: stop them on Ctrl-C too.
-let interrupted = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    interrupted = true;
-    void stopAll().then(() => process.exit(130));
-  });
-}
-
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  if (!interrupted) console.error(err instanceof BenchError ? `bench: ${err.message}` : err);
-} finally {
-  await stopAll();
-}
-process.exit(code);
+await runMain(main);

@@ -1,9 +1,9 @@
 // The gateway on its own (Hono's app.request), with fake upstream workers.
 import { describe, expect, test } from "bun:test";
-import type { AccessTokenVerifier, Identity } from "../workers/lib/access-token.ts";
-import { InvalidTokenError } from "../workers/lib/access-token.ts";
-import { createGateway } from "./app.ts";
-import type { Upstream, Upstreams } from "./upstreams.ts";
+import type { AccessTokenVerifier, Identity } from "../../workers/lib/access-token.ts";
+import { InvalidTokenError } from "../../workers/lib/access-token.ts";
+import { createGateway } from "../app.ts";
+import type { Upstream, Upstreams } from "../upstreams.ts";
 
 const verifier: AccessTokenVerifier = {
   async verify(token): Promise<Identity> {

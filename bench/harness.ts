@@ -1,0 +1,78 @@
+// What every benchmark needs: child processes that start, get waited for and always get stopped, a
+// scratch directory, account calls to get a token, and a main() runner that cleans up on any exit.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export class BenchError extends Error {}
+
+export const root = join(import.meta.dir, "..");
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createHarness(prefix: string) {
+  const tmp = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const children: Bun.Subprocess[] = [];
+
+  /** Starts a child and waits until its stdout matches `ready` (group 1: its URL). */
+  async function start(name: string, cmd: string[], env: Record<string, string>, ready: RegExp) {
+    const out = join(tmp, `${name}.out`);
+    const err = join(tmp, `${name}.err`);
+    const [o, e] = [openSync(out, "w"), openSync(err, "w")];
+    const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: o, stderr: e });
+    closeSync(o);
+    closeSync(e);
+    children.push(proc);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const m = ready.exec(readFileSync(out, "utf8"));
+      if (m?.[1]) return { proc, url: m[1].replace(/\/$/, ""), logs: [out, err] };
+      if (proc.exitCode !== null || proc.signalCode !== null) break;
+      await sleep(50);
+    }
+    const tail = (f: string) => readFileSync(f, "utf8").split("\n").slice(-20).join("\n");
+    throw new BenchError(`${name} did not start:\n${tail(out)}\n${tail(err)}`);
+  }
+
+  async function stopAll(): Promise<void> {
+    const alive = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of alive) c.kill("SIGTERM");
+    await Promise.race([Promise.all(alive.map((c) => c.exited)), sleep(5_000)]);
+    for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  /** Runs main(), stopping every child on any exit (Ctrl-C too), and exits with its code. */
+  async function runMain(main: () => Promise<number>): Promise<never> {
+    let interrupted = false;
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      process.on(sig, () => {
+        interrupted = true;
+        void stopAll().then(() => process.exit(130));
+      });
+    }
+    let code = 1;
+    try {
+      code = await main();
+    } catch (err) {
+      if (!interrupted) console.error(err instanceof BenchError ? `bench: ${err.message}` : err);
+    } finally {
+      await stopAll();
+    }
+    process.exit(code);
+  }
+
+  /** children: every process started here, stopped by stopAll (add others, e.g. load generators). */
+  return { tmp, children, start, stopAll, runMain };
+}
+
+/** An AccountService call (Connect JSON) on the gateway. */
+export async function account(base: string, method: string, body: unknown, token?: string) {
+  const res = await fetch(`${base}/filestore.account.v1.AccountService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new BenchError(`${method} failed: HTTP ${res.status} ${text}`);
+  return JSON.parse(text);
+}
