@@ -95,16 +95,11 @@ have_binaries() {
 
 PACKAGES=(mariadb-server mariadb-client redis-server)
 
-ensure_installed() {
-  have_binaries && return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    die "MariaDB and/or Redis are not installed. Install them (as root) with:
-    apt-get install -y --no-install-recommends ${PACKAGES[*]}
-  then run this script again."
-  fi
-  log "installing ${PACKAGES[*]} (apt)"
-  # Debian's postinst would start system-wide daemons on 3306/6379 through invoke-rc.d; we run our own,
-  # so forbid service starts during the install (the standard policy-rc.d mechanism) unless a policy exists.
+# Installs Debian packages without letting them start system-wide daemons: we run our own on private
+# ports, so service starts are forbidden during the install (the standard policy-rc.d mechanism) unless
+# a policy exists already.
+apt_install() {
+  log "installing $* (apt)"
   local made_policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -117,11 +112,21 @@ ensure_installed() {
     if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
       apt-get update
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}" ||
-      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" ||
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; }
   } >&2 || rc=$?
   if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
-  [ "$rc" -eq 0 ] || die "apt-get install ${PACKAGES[*]} failed"
+  [ "$rc" -eq 0 ] || die "apt-get install $* failed"
+}
+
+ensure_installed() {
+  have_binaries && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    die "MariaDB and/or Redis are not installed. Install them (as root) with:
+    apt-get install -y --no-install-recommends ${PACKAGES[*]}
+  then run this script again."
+  fi
+  apt_install "${PACKAGES[@]}"
   have_binaries || die "the packages installed but the server binaries are still missing"
 }
 
@@ -142,24 +147,7 @@ ensure_rgw_installed() {
     apt-get install -y --no-install-recommends ${RGW_PACKAGES[*]}
   then run this script again (or set TEST_S3=0 to test without S3)."
   fi
-  log "installing ${RGW_PACKAGES[*]} (apt; the S3 test server)"
-  # As above: the packages must not start system-wide Ceph daemons.
-  local made_policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  local rc=0
-  {
-    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-      apt-get update
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${RGW_PACKAGES[@]}" ||
-      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${RGW_PACKAGES[@]}"; }
-  } >&2 || rc=$?
-  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
-  [ "$rc" -eq 0 ] || die "apt-get install ${RGW_PACKAGES[*]} failed"
+  apt_install "${RGW_PACKAGES[@]}"
   have_rgw_binaries || die "the Ceph packages installed but the binaries are still missing"
 }
 

@@ -1,5 +1,6 @@
 // Resumable upload sessions and their parts. The session row is the single source of truth: any replica
 // of the upload service can resume, complete or abort it after a restart.
+import { MAX_PARTS } from "../lib/blobstore/common.ts";
 import type { Db } from "../lib/db/database.ts";
 import { isUniqueViolation } from "../lib/db/database.ts";
 import type { UploadPartsTable, UploadSessionsTable } from "../lib/db/schema.ts";
@@ -7,7 +8,8 @@ import type { UploadPartsTable, UploadSessionsTable } from "../lib/db/schema.ts"
 export type SessionRow = UploadSessionsTable;
 export type PartRow = UploadPartsTable;
 
-export const MAX_PARTS = 10_000;
+/** At most this many parts per upload (S3's limit, kept on every backend). */
+export { MAX_PARTS };
 
 /** The part size for a file: at least `minPartSize`, grown in whole MiB so no upload needs more than 10 000 parts. */
 export function partSizeFor(size: number, minPartSize = 5 * 1024 * 1024): number {
