@@ -83,3 +83,11 @@ export class MissingPartError extends BlobStoreError {
     );
   }
 }
+
+/** A blob row names a backend this process has no store for (a configuration error: Unavailable). */
+export class BlobBackendUnavailableError extends BlobStoreError {
+  override name = "BlobBackendUnavailableError";
+  constructor(readonly backend: string) {
+    super(`this process has no "${backend}" blob store configured`);
+  }
+}

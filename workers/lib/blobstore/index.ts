@@ -5,9 +5,10 @@
 //   S3_ACCESS_KEY, S3_SECRET_KEY (required)
 //   S3_REGION         (us-east-1)   S3_BUCKET (filestore)   S3_PATH_STYLE (true)   S3_CREATE_BUCKET (true)
 import { join, resolve } from "node:path";
+import { BlobBackendUnavailableError } from "./errors.ts";
 import { createLocalBlobStore } from "./local.ts";
 import { createS3BlobStore, type S3BlobStoreOptions } from "./s3.ts";
-import type { BlobStore } from "./types.ts";
+import type { BlobStore, StoreFor } from "./types.ts";
 
 export * from "./errors.ts";
 export { createLocalBlobStore } from "./local.ts";
@@ -58,4 +59,14 @@ export function createBlobStore(config: BlobStoreConfig = blobStoreConfigFromEnv
   if (config.backend === "local") return createLocalBlobStore(config.root);
   const { backend: _, ...options } = config;
   return createS3BlobStore(options);
+}
+
+/** A StoreFor over the given stores (one per backend). */
+export function storeForAll(...stores: BlobStore[]): StoreFor {
+  const byBackend = new Map(stores.map((s) => [s.backend as string, s]));
+  return (backend) => {
+    const store = byBackend.get(backend);
+    if (!store) throw new BlobBackendUnavailableError(backend);
+    return store;
+  };
 }

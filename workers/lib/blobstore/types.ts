@@ -82,3 +82,10 @@ export interface BlobStore {
   /** A presigned PUT URL for a part (S3 only; the local backend has none). */
   presignPart?(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
 }
+
+/**
+ * The store holding a blob row's bytes, chosen by the row's `backend` ("local" | "s3"). A process may
+ * read from several (content moves from local disk to S3 under the transfer policy); throws
+ * BlobBackendUnavailableError for a backend this process was not configured with.
+ */
+export type StoreFor = (backend: string) => BlobStore;
