@@ -15,7 +15,7 @@ import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
 import type { Upstreams } from "./upstreams.ts";
-import { homePage } from "./web/home.ts";
+import { webApp } from "./web/static.ts";
 
 export interface GatewayOptions {
   upstreams: Upstreams;
@@ -85,7 +85,7 @@ export function createGateway(opts: GatewayOptions) {
   app.get(JWKS_PATH, () =>
     opts.upstreams.account.fetch(new Request(new URL(JWKS_PATH, opts.upstreams.account.url))),
   );
-  app.get("/", (c) => c.html(homePage));
+  app.route("/", webApp());
   app.route("/", dataPlane(opts.upstreams));
   app.route("/file", legacyFileRoutes({ upload: opts.upstreams.upload, verifier }));
   app.route("/user", legacyUserRoutes({ account: opts.upstreams.account, verifier, ...opts }));

@@ -1,0 +1,182 @@
+// Modal dialogs on <dialog>: focus moves in, Escape closes, focus returns to where it was.
+import { FileKind } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { explain, files } from "./api.ts";
+import { type Child, h, mount } from "./dom.ts";
+
+function modal<T>(
+  title: string,
+  body: (close: (v: T | undefined) => void) => Child,
+  opts: { wide?: boolean } = {},
+): Promise<T | undefined> {
+  const back = document.activeElement as HTMLElement | null;
+  return new Promise((resolve) => {
+    let result: T | undefined;
+    const dialog = h("dialog", { class: opts.wide ? "wide" : undefined, "aria-labelledby": "dialog-title" });
+    const close = (v: T | undefined) => {
+      result = v;
+      dialog.close();
+    };
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      back?.focus();
+      resolve(result);
+    });
+    mount(dialog, h("h2", { id: "dialog-title", class: "dialog-title" }, title), body(close));
+    document.body.appendChild(dialog);
+    dialog.showModal();
+  });
+}
+
+/** Asks for a name; undefined when dismissed. */
+export function askName(
+  title: string,
+  label: string,
+  value = "",
+  action = "Save",
+): Promise<string | undefined> {
+  return modal<string>(title, (close) => {
+    const input = h("input", {
+      id: "dialog-input",
+      value,
+      required: true,
+      maxlength: 255,
+      autocomplete: "off",
+    });
+    queueMicrotask(() => {
+      input.focus();
+      // Select the name without its extension, the part people usually change.
+      const dot = value.lastIndexOf(".");
+      input.setSelectionRange(0, dot > 0 ? dot : value.length);
+    });
+    return h(
+      "form",
+      {
+        method: "dialog",
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          if (input.value.trim()) close(input.value);
+        },
+      },
+      h("label", { for: "dialog-input" }, label),
+      input,
+      h(
+        "div",
+        { class: "dialog-buttons" },
+        h("button", { type: "button", onclick: () => close(undefined) }, "Cancel"),
+        h("button", { type: "submit", class: "primary" }, action),
+      ),
+    );
+  });
+}
+
+export function confirmAction(title: string, message: string, action: string): Promise<boolean> {
+  return modal<boolean>(title, (close) => [
+    h("p", null, message),
+    h(
+      "div",
+      { class: "dialog-buttons" },
+      h("button", { type: "button", onclick: () => close(false) }, "Cancel"),
+      h("button", { type: "button", class: "danger", onclick: () => close(true), autofocus: true }, action),
+    ),
+  ]).then((v) => v === true);
+}
+
+/** Shows a link to copy by hand (when the clipboard is not available). */
+export function showLink(url: string): Promise<void> {
+  return modal<void>("Download link", (close) => {
+    const input = h("input", { id: "dialog-input", value: url, readonly: true, "aria-label": "Link" });
+    queueMicrotask(() => input.select());
+    return [
+      h("p", null, "Copy this link. Anyone who has it can download the file until it expires."),
+      input,
+      h(
+        "div",
+        { class: "dialog-buttons" },
+        h("button", { type: "button", class: "primary", onclick: () => close() }, "Done"),
+      ),
+    ];
+  }).then(() => undefined);
+}
+
+/** Lets the user browse folders and pick one; "" is the top level; undefined when dismissed. */
+export function pickFolder(title: string, skipId: string): Promise<string | undefined> {
+  return modal<string>(
+    title,
+    (close) => {
+      const list = h("ul", { class: "folders", "aria-label": "Folders" });
+      const where = h("p", { class: "where" });
+      const trail: { id: string; name: string }[] = [{ id: "", name: "My files" }];
+      const show = async () => {
+        const here = trail[trail.length - 1] as { id: string; name: string };
+        where.textContent = trail.map((t) => t.name).join(" / ");
+        mount(list, h("li", null, "Loading…"));
+        try {
+          const folders = [];
+          for (let pageToken = ""; ; ) {
+            const page = await files.listFiles({ parentId: here.id, pageSize: 500, pageToken });
+            folders.push(...page.files.filter((f) => f.kind === FileKind.FOLDER && f.id !== skipId));
+            if (!page.nextPageToken) break;
+            pageToken = page.nextPageToken;
+          }
+          mount(
+            list,
+            trail.length > 1 &&
+              h(
+                "li",
+                null,
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "link",
+                    onclick: () => {
+                      trail.pop();
+                      void show();
+                    },
+                  },
+                  "↑ Up",
+                ),
+              ),
+            folders.map((f) =>
+              h(
+                "li",
+                null,
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "link",
+                    onclick: () => {
+                      trail.push({ id: f.id, name: f.name });
+                      void show();
+                    },
+                  },
+                  `📁 ${f.name}`,
+                ),
+              ),
+            ),
+            folders.length === 0 && h("li", { class: "muted" }, "No folders here."),
+          );
+        } catch (err) {
+          mount(list, h("li", { class: "error", role: "alert" }, explain(err)));
+        }
+      };
+      void show();
+      return [
+        where,
+        list,
+        h(
+          "div",
+          { class: "dialog-buttons" },
+          h("button", { type: "button", onclick: () => close(undefined) }, "Cancel"),
+          h(
+            "button",
+            { type: "button", class: "primary", onclick: () => close(trail[trail.length - 1]?.id ?? "") },
+            "Move here",
+          ),
+        ),
+      ];
+    },
+    { wide: true },
+  );
+}

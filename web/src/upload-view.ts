@@ -1,0 +1,212 @@
+// The upload panel: total progress, one row per file (progress, speed, time left, pause/resume/cancel),
+// and the unfinished uploads of an earlier visit. Rows are built once and updated in place, so keyboard
+// focus stays on the button the user is on.
+import { h, mount } from "./dom.ts";
+import { bytes, duration, percent, rate } from "./format.ts";
+import {
+  discard,
+  progressOf,
+  speedOf,
+  type UploadItem,
+  type UploadQueue,
+  type UploadState,
+  unfinished,
+} from "./uploads.ts";
+
+const labels: Record<UploadState, string> = {
+  queued: "Waiting",
+  hashing: "Checking content",
+  checking: "Looking for a copy on the server",
+  uploading: "Uploading",
+  paused: "Paused",
+  completing: "Finishing",
+  done: "Done",
+  failed: "Failed",
+  canceled: "Canceled",
+};
+
+interface Row {
+  el: HTMLLIElement;
+  state: HTMLElement;
+  bar: HTMLProgressElement;
+  figures: HTMLElement;
+  note: HTMLElement;
+  buttons: HTMLElement;
+  lastState?: UploadState;
+}
+
+export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain: () => void): HTMLElement {
+  const totalBar = h("progress", {
+    id: "total-progress",
+    max: 100,
+    value: 0,
+    "aria-label": "Total upload progress",
+  });
+  const totalText = h("p", { class: "figures", id: "total-figures" });
+  const list = h("ul", { class: "queue", "aria-label": "Upload queue" });
+  const earlier = h("div", { class: "earlier" });
+  const clear = h(
+    "button",
+    { type: "button", class: "link", onclick: () => queue.clearFinished() },
+    "Clear finished",
+  );
+  const panel = h(
+    "section",
+    { id: "uploads", class: "uploads", "aria-label": "Uploads", hidden: true },
+    h("div", { class: "head" }, h("h2", null, "Uploads"), clear),
+    totalBar,
+    totalText,
+    list,
+    earlier,
+  );
+  const rows = new Map<number, Row>();
+
+  const rowFor = (it: UploadItem): Row => {
+    let row = rows.get(it.id);
+    if (row) return row;
+    const state = h("span", { class: "state" });
+    const bar = h("progress", { max: 100, value: 0, "aria-label": `Progress of ${it.name}` });
+    const figures = h("span", { class: "figures" });
+    const note = h("span", { class: "note" });
+    const buttons = h("span", { class: "buttons" });
+    const el = h(
+      "li",
+      { class: "upload", "data-id": it.id },
+      h("span", { class: "name", title: it.name }, [...it.folders, it.name].join("/")),
+      state,
+      bar,
+      figures,
+      note,
+      buttons,
+    );
+    row = { el, state, bar, figures, note, buttons };
+    rows.set(it.id, row);
+    return row;
+  };
+
+  const buttonsFor = (it: UploadItem) => {
+    const b = (label: string, onclick: () => void) =>
+      h("button", { type: "button", class: "small", onclick, "aria-label": `${label} ${it.name}` }, label);
+    switch (it.state) {
+      case "queued":
+      case "hashing":
+      case "checking":
+      case "uploading":
+        return [b("Pause", () => queue.pause(it.id)), b("Cancel", () => void queue.cancel(it.id))];
+      case "paused":
+        return [b("Resume", () => queue.resume(it.id)), b("Cancel", () => void queue.cancel(it.id))];
+      case "failed":
+        return [b("Retry", () => queue.resume(it.id)), b("Cancel", () => void queue.cancel(it.id))];
+      default:
+        return [];
+    }
+  };
+
+  const render = () => {
+    const seen = new Set<number>();
+    for (const it of queue.items) {
+      seen.add(it.id);
+      const row = rowFor(it);
+      if (row.el.parentNode !== list) list.appendChild(row.el);
+      const done = progressOf(it);
+      const pct = it.state === "done" ? 100 : percent(done, it.file.size);
+      row.bar.value = pct;
+      row.el.dataset.state = it.state;
+      row.state.textContent =
+        it.state === "hashing" ? `${labels.hashing} ${percent(it.hashed, it.file.size)} %` : labels[it.state];
+      const speed = speedOf(it);
+      row.figures.textContent = [
+        `${pct} %`,
+        `${bytes(done)} of ${bytes(it.file.size)}`,
+        it.state === "uploading" && speed > 0 && rate(speed),
+        it.state === "uploading" && speed > 0 && `${duration((it.file.size - done) / speed)} left`,
+      ]
+        .filter(Boolean)
+        .join(" · ");
+      row.note.textContent = it.error ?? it.note ?? "";
+      row.note.className = it.error ? "note error" : "note";
+      row.note.setAttribute("role", it.error ? "alert" : "status");
+      if (row.lastState !== it.state) {
+        const focused = row.buttons.contains(document.activeElement);
+        mount(row.buttons, buttonsFor(it));
+        if (focused) (row.buttons.querySelector("button") ?? row.el).focus?.();
+        row.lastState = it.state;
+      }
+    }
+    for (const [id, row] of rows) {
+      if (!seen.has(id)) {
+        row.el.remove();
+        rows.delete(id);
+      }
+    }
+    const t = queue.totals();
+    const pct = percent(t.done, t.size);
+    totalBar.value = pct;
+    totalText.textContent =
+      queue.items.length === 0
+        ? ""
+        : [
+            `${pct} % of ${bytes(t.size)}`,
+            t.speed > 0 && rate(t.speed),
+            t.speed > 0 && `about ${duration((t.size - t.done) / t.speed)} left`,
+          ]
+            .filter(Boolean)
+            .join(" · ");
+    renderEarlier();
+    panel.hidden = queue.items.length === 0 && earlier.childElementCount === 0;
+  };
+
+  const renderEarlier = () => {
+    const active = new Set(queue.items.map((i) => i.sessionId));
+    const left = unfinished(userId()).filter((u) => !active.has(u.sessionId));
+    if (left.length === 0) return mount(earlier);
+    mount(
+      earlier,
+      h("h3", null, "Unfinished uploads"),
+      h("p", { class: "muted" }, "Add the same file again to continue where it stopped."),
+      h(
+        "ul",
+        { class: "unfinished" },
+        left.map((u) =>
+          h(
+            "li",
+            { "data-session": u.sessionId },
+            h("span", { class: "name" }, u.name),
+            h("span", { class: "figures" }, `${u.percent} % of ${bytes(u.size)}`),
+            h(
+              "button",
+              { type: "button", class: "small", onclick: pickAgain, "aria-label": `Resume ${u.name}` },
+              "Resume…",
+            ),
+            h(
+              "button",
+              {
+                type: "button",
+                class: "small",
+                "aria-label": `Discard ${u.name}`,
+                onclick: async () => {
+                  await discard(u.sessionId);
+                  render();
+                },
+              },
+              "Discard",
+            ),
+          ),
+        ),
+      ),
+    );
+  };
+
+  // Progress events come many times a second: draw at most once a frame.
+  let scheduled = false;
+  queue.onChange(() => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      render();
+    });
+  });
+  render();
+  return panel;
+}
