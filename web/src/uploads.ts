@@ -38,6 +38,8 @@ export interface UploadItem {
   inflight: Map<number, { xhr: XMLHttpRequest; loaded: number }>;
   sha256?: string;
   sessionId?: string;
+  /** Parts on the server, of how many (once a session exists). */
+  parts?: { done: number; count: number };
   note?: string;
   error?: string;
   result?: StoredFile;
@@ -287,7 +289,9 @@ export class UploadQueue {
       const { parts } = await uploads.listParts({ sessionId: s.sessionId });
       for (const p of parts) if (Number(p.size) === sizeOf(p.partNumber)) done.add(p.partNumber);
       item.sent = [...done].reduce((a, n) => a + sizeOf(n), 0);
+      item.parts = { done: done.size, count: s.partCount };
     };
+    item.parts = { done: 0, count: s.partCount };
     if (s.resumed) {
       await fetchDone();
       item.note = `Resumed: ${done.size} of ${s.partCount} parts were already on the server`;
@@ -310,6 +314,7 @@ export class UploadQueue {
           }
           done.add(n);
           item.sent += sizeOf(n);
+          item.parts = { done: done.size, count: s.partCount };
           remember();
         }
       };
