@@ -1,7 +1,7 @@
 // Starts the whole file store for end-to-end tests, in the mode named by FILESTORE_TEST_MODE:
 // "allinone" (default: one process, SQLite, temp data dir) or "services" (scripts/start-all.sh: every
 // service its own process against MariaDB + Redis, gateway under Deno).
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,6 +21,8 @@ export interface Stack {
   metaUrl: string;
   /** A worker port serving UploadService. */
   uploadUrl: string;
+  /** Services mode: start-all.sh's RUN_DIR (pids/, logs/). */
+  runDir?: string;
   stop(): Promise<void>;
 }
 
@@ -100,14 +102,33 @@ async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void
   };
 }
 
+/** The workers start-all.sh starts, with their replica counts in the tests. */
+export const SERVICE_REPLICAS = { meta: 1, account: 1, upload: 2 } as const;
+
+/** PID of a running service process of a services-mode stack ("upload-2", "gateway", "meta"). */
+export function servicePid(runDir: string, name: string): number {
+  return Number(readFileSync(join(runDir, "pids", `${name}.pid`), "utf8").trim());
+}
+
 async function startServices(env: Record<string, string> = {}): Promise<Stack> {
   const runDir = mkdtempSync(join(tmpdir(), "filestore-services-"));
   const db = await freshMysqlDatabase();
+  const gatewayPort = await freePort();
+  // Free ports for every replica of every worker (start-all.sh takes <NAME>_PORTS, one per replica).
+  const replicaPorts: Record<string, number[]> = {};
+  const portEnv: Record<string, string> = {};
+  for (const [name, replicas] of Object.entries(SERVICE_REPLICAS)) {
+    const ports = await Promise.all(Array.from({ length: replicas }, freePort));
+    replicaPorts[name] = ports;
+    portEnv[`${name.toUpperCase()}_REPLICAS`] = String(replicas);
+    portEnv[`${name.toUpperCase()}_PORTS`] = ports.join(",");
+  }
+  const first = (name: keyof typeof SERVICE_REPLICAS) => replicaPorts[name]?.[0] as number;
   const ports = {
-    gateway: await freePort(),
-    account: await freePort(),
-    meta: await freePort(),
-    upload: await freePort(),
+    gateway: gatewayPort,
+    account: first("account"),
+    meta: first("meta"),
+    upload: first("upload"),
   };
   const fullEnv = {
     ...process.env,
@@ -116,9 +137,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     RUN_DIR: runDir,
     HOST: "127.0.0.1",
     GATEWAY_PORT: String(ports.gateway),
-    ACCOUNT_PORT: String(ports.account),
-    META_PORT: String(ports.meta),
-    UPLOAD_PORT: String(ports.upload),
+    ...portEnv,
     GATEWAY_RUNTIME: process.env.GATEWAY_RUNTIME ?? "deno",
     // Each stack gets its own Redis key space for rate limits.
     REDIS_PREFIX: `e2e${ports.gateway}:`,
@@ -141,6 +160,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     accountUrl: `http://127.0.0.1:${ports.account}`,
     metaUrl: `http://127.0.0.1:${ports.meta}`,
     uploadUrl: `http://127.0.0.1:${ports.upload}`,
+    runDir,
     async stop() {
       await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
         env: fullEnv,
@@ -220,4 +240,11 @@ export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
   return out;
+}
+
+/** CreateUploadSession's answer as Connect JSON. */
+export interface UploadSessionJson {
+  sessionId: string;
+  partSize: string;
+  partCount: number;
 }

@@ -10,6 +10,7 @@ import {
   signedInUser,
   startAllInOne,
   startStack,
+  type UploadSessionJson,
 } from "./harness.ts";
 
 const UPLOAD = "filestore.upload.v1.UploadService";
@@ -51,11 +52,7 @@ describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MOD
       sha256: sha256(data),
     });
     expect(created.status).toBe(200);
-    const { sessionId, partSize, partCount } = created.json as {
-      sessionId: string;
-      partSize: string;
-      partCount: number;
-    };
+    const { sessionId, partSize, partCount } = created.json as unknown as UploadSessionJson;
     expect([Number(partSize), partCount]).toEqual([5 * MiB, 3]);
     expect((await c.put(sessionId, 3, partOf(data, 5 * MiB, 3))).status).toBe(200);
     const parallel = await Promise.all([1, 2].map((n) => c.put(sessionId, n, partOf(data, 5 * MiB, n))));

@@ -2,6 +2,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { AddressPool, balancedFetch, splitUrls } from "../workers/lib/balance.ts";
 
 export interface Upstream {
   url: string;
@@ -11,9 +12,18 @@ export interface Upstream {
 export type UpstreamName = "account" | "file" | "upload" | "download" | "transfer";
 export type Upstreams = Record<UpstreamName, Upstream>;
 
+/**
+ * Upstreams over the network. Each URL may be a comma-separated list of replicas: requests go
+ * round-robin, a replica that refuses connections rests for a while, and requests that can be re-sent
+ * (no body, or a small one: every unary RPC) go to another replica.
+ */
 export function networkUpstreams(urls: Record<UpstreamName, string>): Upstreams {
-  const f = (req: Request) => fetch(req);
-  return Object.fromEntries(Object.entries(urls).map(([k, url]) => [k, { url, fetch: f }])) as Upstreams;
+  return Object.fromEntries(
+    Object.entries(urls).map(([k, list]) => {
+      const replicas = splitUrls(list);
+      return [k, { url: replicas[0], fetch: balancedFetch(new AddressPool(replicas)) }];
+    }),
+  ) as Upstreams;
 }
 
 /** A Connect client of a worker's service, over that worker's fetch. */

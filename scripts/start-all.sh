@@ -9,9 +9,13 @@
 #   REDIS_URL      required, redis://...
 #   HOST [127.0.0.1]   listen address of every process
 #   META_PORT [9102] ACCOUNT_PORT [9101] GATEWAY_PORT [8080]
-#   FILE_PORT [9103] UPLOAD_PORT [28080] DOWNLOAD_PORT [38080] TRANSFER_PORT [9106]  (URLs handed out now,
-#       processes added by later issues)
-#   META_URL, ACCOUNT_URL, FILE_URL, UPLOAD_URL, DOWNLOAD_URL, TRANSFER_URL [http://HOST:<NAME>_PORT]
+#   FILE_PORT [9103] UPLOAD_PORT [28080] DOWNLOAD_PORT [38080] TRANSFER_PORT [9106]
+#   <NAME>_REPLICAS [2 for upload and download, else 1]  processes of that service, side by side
+#   <NAME>_PORTS [<NAME>_PORT, <NAME>_PORT+1, ...]  comma-separated, one port per replica
+#   META_URL, ACCOUNT_URL, FILE_URL, UPLOAD_URL, DOWNLOAD_URL, TRANSFER_URL [http://HOST:<port>, one URL per
+#       replica, comma-separated: callers balance over them and retry another replica when one is down]
+#   With BLOB_BACKEND=local, replicas on several machines need one shared directory (DATA_DIR / BLOB_DIR
+#   on a network file system): a client's parts may reach any replica. On one machine they share DATA_DIR.
 #   GATEWAY_RUNTIME [deno]  deno | bun
 #   RUN_DIR [<repo>/.run]   pids/ and, by default, logs, secrets and data
 #   LOG_DIR [$RUN_DIR/logs]
@@ -72,12 +76,25 @@ JWT_KEY_FILE="$(abspath "${JWT_KEY_FILE:-$RUN_DIR/jwt-signing-key.jwk}")"
 # Clients cannot dial a wildcard listen address; they use loopback then.
 case "$HOST" in 0.0.0.0 | :: | "[::]") CONNECT_HOST=127.0.0.1 ;; *) CONNECT_HOST="$HOST" ;; esac
 url_for() { printf 'http://%s:%s\n' "$CONNECT_HOST" "$1"; }
-META_URL="${META_URL:-$(url_for "$META_PORT")}"
-ACCOUNT_URL="${ACCOUNT_URL:-$(url_for "$ACCOUNT_PORT")}"
-FILE_URL="${FILE_URL:-$(url_for "$FILE_PORT")}"
-UPLOAD_URL="${UPLOAD_URL:-$(url_for "$UPLOAD_PORT")}"
-DOWNLOAD_URL="${DOWNLOAD_URL:-$(url_for "$DOWNLOAD_PORT")}"
-TRANSFER_URL="${TRANSFER_URL:-$(url_for "$TRANSFER_PORT")}"
+
+# Replicas: <NAME>_PORTS (one per replica) from <NAME>_PORT and <NAME>_REPLICAS unless given.
+UPLOAD_REPLICAS="${UPLOAD_REPLICAS:-2}"
+DOWNLOAD_REPLICAS="${DOWNLOAD_REPLICAS:-2}"
+for svc in META ACCOUNT FILE UPLOAD DOWNLOAD TRANSFER; do
+  replicas_var="${svc}_REPLICAS" ports_var="${svc}_PORTS" port_var="${svc}_PORT" url_var="${svc}_URL"
+  replicas="${!replicas_var:-1}"
+  [[ "$replicas" =~ ^[1-9][0-9]?$ ]] || die "$replicas_var must be a number from 1 to 99 (got \"$replicas\")"
+  if [ -z "${!ports_var:-}" ]; then
+    ports=()
+    for ((i = 0; i < replicas; i++)); do ports+=("$((${!port_var} + i))"); done
+    printf -v "$ports_var" '%s' "$(IFS=,; echo "${ports[*]}")"
+  fi
+  IFS=, read -r -a ports <<<"${!ports_var}"
+  [ "${#ports[@]}" -eq "$replicas" ] || die "$ports_var has ${#ports[@]} ports but $replicas_var is $replicas"
+  urls=()
+  for p in "${ports[@]}"; do urls+=("$(url_for "$p")"); done
+  [ -n "${!url_var:-}" ] || printf -v "$url_var" '%s' "$(IFS=,; echo "${urls[*]}")"
+done
 
 [ -x "$BUN" ] || die "$BUN not found: run 'npm ci' in $ROOT first"
 if [ "$GATEWAY_RUNTIME" = deno ]; then [ -x "$DENO" ] || die "$DENO not found: run 'npm ci' in $ROOT first"; fi
@@ -124,8 +141,8 @@ live_pid() { # PIDFILE ENTRY
 
 port_in_use() { (exec 3<>"/dev/tcp/$CONNECT_HOST/$1") 2>/dev/null; }
 
-entry_for() { # NAME -> the entry file stop-all.sh looks for in the process's command line
-  if [ "$1" = gateway ]; then echo "$ROOT/gateway/main.ts"; else echo "$ROOT/workers/$1/main.ts"; fi
+entry_for() { # NAME or NAME-k (a replica) -> the entry file stop-all.sh looks for in the command line
+  if [ "$1" = gateway ]; then echo "$ROOT/gateway/main.ts"; else echo "$ROOT/workers/${1%-[0-9]*}/main.ts"; fi
 }
 
 healthy() { # NAME PORT
@@ -203,15 +220,25 @@ start_service() { # NAME PORT CMD...
 # --- start -----------------------------------------------------------------------------------------
 
 # Refuse up front if any service of ours is still running, before starting anything.
-for name in "${WORKERS[@]}" gateway; do
-  if pid="$(live_pid "$PID_DIR/$name.pid" "$(entry_for "$name")")"; then
+for pidfile in "$PID_DIR"/*.pid; do
+  [ -e "$pidfile" ] || continue
+  name="$(basename "$pidfile" .pid)"
+  if pid="$(live_pid "$pidfile" "$(entry_for "$name")")"; then
     die "$name is already running (pid $pid); run scripts/stop-all.sh first"
   fi
 done
 
 for name in "${WORKERS[@]}"; do
-  port_var="${name^^}_PORT"
-  start_service "$name" "${!port_var}" "$BUN" "$(entry_for "$name")"
+  ports_var="${name^^}_PORTS"
+  IFS=, read -r -a ports <<<"${!ports_var}"
+  if [ "${#ports[@]}" -eq 1 ]; then
+    start_service "$name" "${ports[0]}" "$BUN" "$(entry_for "$name")"
+  else
+    # Replica k is "<name>-k": its own pid file and log.
+    for k in "${!ports[@]}"; do
+      start_service "$name-$((k + 1))" "${ports[$k]}" "$BUN" "$(entry_for "$name")"
+    done
+  fi
 done
 
 if [ "$GATEWAY_RUNTIME" = deno ]; then

@@ -33,7 +33,7 @@ stop_one() { # NAME
   elif [ "$name" = gateway ]; then
     entry="$ROOT/gateway/main.ts"
   else
-    entry="$ROOT/workers/$name/main.ts"
+    entry="$ROOT/workers/${name%-[0-9]*}/main.ts"
   fi
   if [ -z "$pid" ] || ! alive "$pid"; then
     log "$name: not running (stale pid file removed)"
@@ -64,12 +64,19 @@ stop_one() { # NAME
   exit 0
 }
 
+# Replicas ("upload-2") stop with their service ("upload"), in ORDER.
+rank() { # NAME -> its position in ORDER (0 for services not listed)
+  local base="${1%-[0-9]*}" i
+  for i in "${!ORDER[@]}"; do [ "${ORDER[$i]}" = "$base" ] && { echo "$((i + 1))"; return; }; done
+  echo 0
+}
 names=()
 for f in "$PID_DIR"/*.pid; do
   [ -e "$f" ] || continue
   n="$(basename "$f" .pid)"
-  case " ${ORDER[*]} " in *" $n "*) ;; *) names+=("$n") ;; esac
+  names+=("$(rank "$n") $n")
 done
-names+=("${ORDER[@]}")
 
-for n in "${names[@]}"; do stop_one "$n"; done
+while read -r _ n; do
+  [ -n "$n" ] && stop_one "$n"
+done < <(printf '%s\n' "${names[@]}" | sort -n -k1,1)

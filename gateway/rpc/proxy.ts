@@ -49,8 +49,9 @@ export async function forward(
   const headers = new Headers(req.headers);
   for (const h of dropRequest) headers.delete(h);
   // fetch() would transparently decompress a compressed response while keeping its Content-Encoding
-  // header; asking the worker not to compress keeps the bytes exact.
-  headers.delete("accept-encoding");
+  // header, and Deno's and Bun's fetch ask for gzip/br when no Accept-Encoding is set: asking the worker
+  // for identity keeps the bytes exact.
+  headers.set("accept-encoding", "identity");
   const xff = headers.get("x-forwarded-for");
   headers.set("x-forwarded-for", xff ? `${xff}, ${clientIp}` : clientIp);
   headers.set("x-request-id", requestId);

@@ -1,23 +1,106 @@
 // Connect clients between services: over HTTP in services mode, in memory in the all-in-one mode.
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import {
   type Client,
+  Code,
+  ConnectError,
   createClient,
   createRouterTransport,
   type Interceptor,
   type Transport,
 } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "./balance.ts";
 import { internalCallerInterceptor } from "./interceptors.ts";
 import type { ServiceModule } from "./server.ts";
 
-/** A binary Connect transport to another worker, presenting the internal secret. */
-export function httpTransport(baseUrl: string, internalSecret: string | undefined): Transport {
-  return createConnectTransport({
-    baseUrl,
-    httpVersion: "1.1",
-    useBinaryFormat: true,
-    interceptors: internalSecret ? [internalCallerInterceptor(internalSecret)] : [],
+export interface HttpTransportOptions extends RetryOptions {
+  /** Deadline of a call that sets none itself (ms). Every call between services has one. */
+  timeoutMs?: number;
+  /** How often host names are resolved again into their addresses (ms); 0 turns resolving off. */
+  resolveEveryMs?: number;
+}
+
+/**
+ * A binary Connect transport to another service, presenting the internal secret. `baseUrls` is one URL
+ * or a comma-separated list (the replicas); a host name that resolves to several addresses (a headless
+ * Kubernetes Service, compose replicas) counts as one address per IP. Unary calls go round-robin and are
+ * retried on another replica with backoff when one is Unavailable; streaming calls are not retried
+ * (their input may already be consumed).
+ */
+export function httpTransport(
+  baseUrls: string,
+  internalSecret: string | undefined,
+  opts: HttpTransportOptions = {},
+): Transport {
+  const configured = splitUrls(baseUrls);
+  const pool = new AddressPool(configured);
+  const transports = new Map<string, Transport>();
+  const transportFor = (baseUrl: string): Transport => {
+    let t = transports.get(baseUrl);
+    if (!t) {
+      t = createConnectTransport({
+        baseUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: true,
+        defaultTimeoutMs: opts.timeoutMs ?? 15_000,
+        interceptors: internalSecret ? [internalCallerInterceptor(internalSecret)] : [],
+      });
+      transports.set(baseUrl, t);
+    }
+    return t;
+  };
+  const resolveEveryMs = opts.resolveEveryMs ?? 10_000;
+  if (resolveEveryMs > 0 && configured.some(resolvable)) {
+    const refresh = async () => {
+      const expanded = (await Promise.all(configured.map(expand))).flat();
+      pool.set(expanded);
+      // Drop transports (and their connections) of addresses that went away.
+      for (const url of transports.keys()) if (!expanded.includes(url)) transports.delete(url);
+    };
+    void refresh().catch(() => {});
+    setInterval(() => void refresh().catch(() => {}), resolveEveryMs).unref?.();
+  }
+  const attempts = Math.max(1, opts.attempts ?? 3);
+  return {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      let last: string | undefined;
+      for (let attempt = 0; ; attempt++) {
+        const url = pool.pick(last);
+        try {
+          return await transportFor(url).unary(method, signal, timeoutMs, header, input, contextValues);
+        } catch (err) {
+          if (ConnectError.from(err).code !== Code.Unavailable || signal?.aborted) throw err;
+          pool.rest(url);
+          last = url;
+          if (attempt + 1 >= attempts) throw err;
+          await sleep(backoffMs(attempt, opts), signal);
+        }
+      }
+    },
+    stream(method, signal, timeoutMs, header, input, contextValues) {
+      return transportFor(pool.pick()).stream(method, signal, timeoutMs, header, input, contextValues);
+    },
+  };
+}
+
+// Plain-HTTP names only: an https certificate names the host, not its addresses.
+const resolvable = (baseUrl: string): boolean => {
+  const { protocol, hostname } = new URL(baseUrl);
+  return protocol === "http:" && isIP(hostname.replace(/^\[|\]$/g, "")) === 0 && hostname !== "localhost";
+};
+
+/** A base URL whose host is a name → one base URL per address it resolves to (itself when it cannot). */
+async function expand(baseUrl: string): Promise<string[]> {
+  if (!resolvable(baseUrl)) return [baseUrl];
+  const addrs = await lookup(new URL(baseUrl).hostname, { all: true }).catch(() => []);
+  if (addrs.length === 0) return [baseUrl];
+  return addrs.map(({ address, family }) => {
+    const u = new URL(baseUrl);
+    u.hostname = family === 6 ? `[${address}]` : address;
+    return u.toString().replace(/\/+$/, "");
   });
 }
 
