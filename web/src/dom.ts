@@ -1,5 +1,6 @@
 // A tiny DOM builder. Text always becomes text nodes and attributes go through setAttribute, so a user's
-// string (a file name above all) can never turn into markup. Nothing in the app uses innerHTML.
+// string (a file name above all) can never turn into markup; no HTML-parsing sink is used anywhere
+// (safety.test.ts checks).
 
 export type Child = Node | string | number | null | undefined | false | Child[];
 type Handler = (ev: Event) => void;
