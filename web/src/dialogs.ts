@@ -151,7 +151,8 @@ export function pickFolder(title: string, skipId: string): Promise<string | unde
                       void show();
                     },
                   },
-                  `📁 ${f.name}`,
+                  h("span", { class: "icon folder", "aria-hidden": "true" }),
+                  f.name,
                 ),
               ),
             ),

@@ -298,13 +298,13 @@ export function driveView(root: HTMLElement, session: Session): () => void {
           ? h(
               "a",
               { href: `#/folder/${encodeURIComponent(f.id)}`, class: "open" },
-              h("span", { "aria-hidden": "true" }, "📁 "),
-              f.name,
+              h("span", { class: "icon folder", "aria-hidden": "true" }),
+              h("span", { class: "filename" }, f.name),
             )
           : h(
               "span",
               null,
-              h("span", { "aria-hidden": "true" }, "📄 "),
+              h("span", { class: "icon file", "aria-hidden": "true" }),
               h("span", { class: "filename" }, f.name),
             ),
       ),
@@ -313,11 +313,15 @@ export function driveView(root: HTMLElement, session: Session): () => void {
       h(
         "td",
         { class: "actions" },
-        !folder && act("Download", () => download(f)),
-        !folder && act("Copy link", () => copyLink(f)),
-        act("Rename", () => rename(f)),
-        act("Move", () => move(f)),
-        act("Delete", () => trash(f), "danger"),
+        h(
+          "div",
+          null,
+          !folder && act("Download", () => download(f)),
+          !folder && act("Copy link", () => copyLink(f)),
+          act("Rename", () => rename(f)),
+          act("Move", () => move(f)),
+          act("Delete", () => trash(f), "danger"),
+        ),
       ),
     );
   }
@@ -353,23 +357,27 @@ export function driveView(root: HTMLElement, session: Session): () => void {
               "td",
               { class: "actions" },
               h(
-                "button",
-                {
-                  type: "button",
-                  "aria-label": `Restore ${f.name}`,
-                  onclick: () => void restore(f).catch(fail),
-                },
-                "Restore",
-              ),
-              h(
-                "button",
-                {
-                  type: "button",
-                  class: "danger",
-                  "aria-label": `Delete ${f.name} forever`,
-                  onclick: () => void purge(f).catch(fail),
-                },
-                "Delete forever",
+                "div",
+                null,
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    "aria-label": `Restore ${f.name}`,
+                    onclick: () => void restore(f).catch(fail),
+                  },
+                  "Restore",
+                ),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "danger",
+                    "aria-label": `Delete ${f.name} forever`,
+                    onclick: () => void purge(f).catch(fail),
+                  },
+                  "Delete forever",
+                ),
               ),
             ),
           ),
