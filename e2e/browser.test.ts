@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type ElementHandle, type Page } from "playwright-core";
-import { MODE, ROOT, randomBytes, signedInUser, startAllInOne, uniqueName } from "./harness.ts";
+import { connectCall, MODE, ROOT, randomBytes, signedInUser, startAllInOne, uniqueName } from "./harness.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SHOTS = join(ROOT, "artifacts", "screenshots");
@@ -207,6 +207,20 @@ suite("web UI in Chromium", () => {
     await page.setViewportSize({ width: 375, height: 812 });
     await shot(page, "07-files-375px");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // Copy link: a signed URL that works without credentials.
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+    await page.getByRole("button", { name: `Copy link ${renamed}`, exact: true }).click();
+    await page.getByText(`Copied a download link for ${renamed}`).waitFor();
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    const linked = await fetch(link);
+    expect(linked.status).toBe(200);
+    expect(sha256(new Uint8Array(await linked.arrayBuffer()))).toBe(sha256(data));
+
+    await page.click("#signout");
+    await page.waitForSelector("#username");
+    expect(await page.evaluate(() => localStorage.getItem("filestore.session"))).toBeNull();
     expect([dialogs, errors]).toEqual([[], []]);
   }, 180_000);
 
@@ -299,6 +313,66 @@ suite("web UI in Chromium", () => {
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
   }, 60_000);
+
+  test("folders: upload a folder, open it, move a file into it, sort, page", async () => {
+    const user = await signedInUser(server.gatewayUrl);
+    const { page, dialogs, errors } = await open();
+    await signInWithKeyboard(page, user.username, user.password);
+    const album = join(mkdtempSync(join(dir, "dir-")), "album");
+    mkdirSync(join(album, "raw"), { recursive: true });
+    writeFileSync(join(album, "a.txt"), "a");
+    writeFileSync(join(album, "raw", "b.txt"), "bb");
+    await page.setInputFiles("#pick-folder", album);
+    await page.waitForFunction(
+      () => document.querySelectorAll('li.upload[data-state="done"]').length === 2,
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.getByRole("link", { name: "album", exact: true }).click();
+    await row(page, "a.txt").waitFor();
+    await page.getByRole("link", { name: "raw", exact: true }).click();
+    await row(page, "b.txt").waitFor();
+    expect(await page.textContent("nav.crumbs")).toBe("My files / album / raw");
+    await page.getByRole("link", { name: "My files" }).first().click();
+
+    // A file at the top level, moved into the folder through the folder picker.
+    await dropFiles(page, [writeFile("zzz-large.bin", randomBytes(300_000))]);
+    await row(page, "zzz-large.bin").waitFor();
+    await page.getByRole("button", { name: "Move zzz-large.bin", exact: true }).click();
+    await page.locator("dialog").getByRole("button", { name: "album", exact: true }).click();
+    await page.locator("dialog .where", { hasText: "My files / album" }).waitFor();
+    await shot(page, "11-move");
+    await page.getByRole("button", { name: "Move here" }).click();
+    await row(page, "zzz-large.bin").waitFor({ state: "detached" });
+    await page.getByRole("link", { name: "album", exact: true }).click();
+    await row(page, "zzz-large.bin").waitFor();
+
+    // Sort: by name (folders and files as the server orders them), then by size, largest first.
+    const names = () => page.locator("tr.entry .filename").allTextContents();
+    expect(await names()).toContain("zzz-large.bin");
+    await page.getByRole("button", { name: "Size" }).click();
+    await page.locator("th[aria-sort='descending']", { hasText: "Size" }).waitFor();
+    expect((await names())[0]).toBe("zzz-large.bin");
+
+    // Paging: 51 folders at the top level are two pages of 50.
+    for (let i = 0; i < 51; i++) {
+      const r = await connectCall(
+        server.gatewayUrl,
+        "filestore.file.v1.FileService/CreateFolder",
+        { name: `f${String(i).padStart(2, "0")}` },
+        { authorization: `Bearer ${user.accessToken}` },
+      );
+      expect(r.status).toBe(200);
+    }
+    await page.getByRole("link", { name: "My files" }).first().click();
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.getByText("Page 2").waitFor();
+    expect(await page.locator("tr.entry").count()).toBe(2); // album + one of the f-folders
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await page.getByText("Page 1").waitFor();
+    expect(await page.locator("tr.entry").count()).toBe(50);
+    expect([dialogs, errors]).toEqual([[], []]);
+  }, 120_000);
 
   test("the gateway serves the app with a strict Content-Security-Policy and revalidation", async () => {
     const res = await fetch(server.gatewayUrl);

@@ -107,6 +107,11 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     filePicker,
     folderPicker,
   );
+  const hint = h(
+    "p",
+    { class: "drop-hint", id: "drop-hint" },
+    "Drop files or folders anywhere here to upload them.",
+  );
   const drop = h(
     "main",
     { id: "main", class: "drive", tabindex: -1 },
@@ -115,7 +120,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     crumbs,
     alert,
     content,
-    h("p", { class: "drop-hint", id: "drop-hint" }, "Drop files or folders anywhere here to upload them."),
+    hint,
   );
   const panel = uploadPanel(
     queue,
@@ -160,6 +165,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     nav.querySelector("#nav-files")?.toggleAttribute("aria-current", current.view === "files");
     nav.querySelector("#nav-trash")?.toggleAttribute("aria-current", current.view === "trash");
     toolbar.hidden = current.view !== "files";
+    hint.hidden = current.view !== "files";
     try {
       if (current.view === "trash") {
         heading.textContent = "Trash";

@@ -50,14 +50,30 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
     { type: "button", class: "link", onclick: () => queue.clearFinished() },
     "Clear finished",
   );
+  // On a phone the panel covers much of the list: it folds down to its title and total progress.
+  const body = h("div", { id: "upload-body" }, list, earlier);
+  const fold: HTMLButtonElement = h(
+    "button",
+    {
+      type: "button",
+      class: "link",
+      "aria-expanded": "true",
+      "aria-controls": "upload-body",
+      onclick: () => {
+        body.hidden = !body.hidden;
+        fold.setAttribute("aria-expanded", String(!body.hidden));
+        fold.textContent = body.hidden ? "Show" : "Hide";
+      },
+    },
+    "Hide",
+  );
   const panel = h(
     "section",
     { id: "uploads", class: "uploads", "aria-label": "Uploads", hidden: true },
-    h("div", { class: "head" }, h("h2", null, "Uploads"), clear),
+    h("div", { class: "head" }, h("h2", null, "Uploads"), h("span", null, clear, " ", fold)),
     totalBar,
     totalText,
-    list,
-    earlier,
+    body,
   );
   const rows = new Map<number, Row>();
 
