@@ -347,12 +347,12 @@ suite("web UI in Chromium", () => {
     await page.getByRole("link", { name: "album", exact: true }).click();
     await row(page, "zzz-large.bin").waitFor();
 
-    // Sort: by name (folders and files as the server orders them), then by size, largest first.
-    const names = () => page.locator("tr.entry .filename").allTextContents();
-    expect(await names()).toContain("zzz-large.bin");
+    // Sort (folders come first whatever the order): by name, then by size, largest first.
+    const names = () => page.locator("tr.entry.file .filename").allTextContents();
+    expect(await names()).toEqual(["a.txt", "zzz-large.bin"]);
     await page.getByRole("button", { name: "Size" }).click();
     await page.locator("th[aria-sort='descending']", { hasText: "Size" }).waitFor();
-    expect((await names())[0]).toBe("zzz-large.bin");
+    expect(await names()).toEqual(["zzz-large.bin", "a.txt"]);
 
     // Paging: 51 folders at the top level are two pages of 50.
     for (let i = 0; i < 51; i++) {
