@@ -314,6 +314,44 @@ suite("web UI in Chromium", () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
+  test("instant upload: content the server has is proven, not sent; cancel drops the session", async () => {
+    const user = await signedInUser(server.gatewayUrl);
+    const { page, errors } = await open();
+    await signInWithKeyboard(page, user.username, user.password);
+    const data = randomBytes(6 * MiB);
+    await dropFiles(page, [writeFile("first.bin", data)]);
+    await page.waitForSelector('li.upload[data-state="done"]', { timeout: 30_000 });
+    const puts: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "PUT") puts.push(r.url());
+    });
+    await dropFiles(page, [writeFile("second.bin", data)]);
+    const second = page.locator("li.upload", { hasText: "second.bin" });
+    await second.and(page.locator('[data-state="done"]')).waitFor({ timeout: 30_000 });
+    expect(await second.locator(".note").textContent()).toStartWith("Instant upload");
+    expect(puts).toEqual([]);
+
+    // Cancel in the middle of a (slowed down) upload: the row says so and nothing is left to resume.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 2 * MiB,
+    });
+    await dropFiles(page, [writeFile("third.bin", randomBytes(12 * MiB))]);
+    const third = page.locator("li.upload", { hasText: "third.bin" });
+    await third.and(page.locator('[data-state="uploading"]')).waitFor({ timeout: 30_000 });
+    await page.waitForFunction(
+      () => JSON.parse(localStorage.getItem("filestore.uploads") ?? "[]").length === 1,
+    );
+    await page.getByRole("button", { name: "Cancel third.bin", exact: true }).click();
+    await third.and(page.locator('[data-state="canceled"]')).waitFor();
+    expect(await page.evaluate(() => localStorage.getItem("filestore.uploads"))).toBe("[]");
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   test("folders: upload a folder, open it, move a file into it, sort, page", async () => {
     const user = await signedInUser(server.gatewayUrl);
     const { page, dialogs, errors } = await open();
