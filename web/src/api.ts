@@ -101,9 +101,9 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
 async function renew(stale: string, force: boolean): Promise<string> {
   const s = load();
   if (!s) throw new ConnectError("sign in first", Code.Unauthenticated);
-  // Another tab may have renewed while we waited for the lock.
-  if (s.accessToken !== stale && s.accessExpires - Date.now() > MARGIN_MS) return s.accessToken;
-  if (!force && s.accessExpires - Date.now() > MARGIN_MS) return s.accessToken;
+  // Still good, or renewed by another tab while we waited for the lock.
+  const fresh = s.accessExpires - Date.now() > MARGIN_MS;
+  if (fresh && (!force || s.accessToken !== stale)) return s.accessToken;
   let res: Awaited<ReturnType<typeof accounts.refresh>>;
   try {
     res = await accounts.refresh({ refreshToken: s.refreshToken });
