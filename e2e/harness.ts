@@ -21,6 +21,8 @@ export interface Stack {
   metaUrl: string;
   /** A worker port serving UploadService. */
   uploadUrl: string;
+  /** A worker port serving FileService and FileAdminService. */
+  fileUrl: string;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     account: await freePort(),
     meta: await freePort(),
     upload: await freePort(),
+    file: await freePort(),
   };
   const fullEnv = {
     ...process.env,
@@ -119,6 +122,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     ACCOUNT_PORT: String(ports.account),
     META_PORT: String(ports.meta),
     UPLOAD_PORT: String(ports.upload),
+    FILE_PORT: String(ports.file),
     GATEWAY_RUNTIME: process.env.GATEWAY_RUNTIME ?? "deno",
     // Each stack gets its own Redis key space for rate limits.
     REDIS_PREFIX: `e2e${ports.gateway}:`,
@@ -141,6 +145,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     accountUrl: `http://127.0.0.1:${ports.account}`,
     metaUrl: `http://127.0.0.1:${ports.meta}`,
     uploadUrl: `http://127.0.0.1:${ports.upload}`,
+    fileUrl: `http://127.0.0.1:${ports.file}`,
     async stop() {
       await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
         env: fullEnv,
@@ -163,6 +168,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     accountUrl: aio.grpcUrl,
     metaUrl: aio.grpcUrl,
     uploadUrl: aio.grpcUrl,
+    fileUrl: aio.grpcUrl,
     async stop() {
       await aio.stop();
     },

@@ -9,8 +9,8 @@
 #   REDIS_URL      required, redis://...
 #   HOST [127.0.0.1]   listen address of every process
 #   META_PORT [9102] ACCOUNT_PORT [9101] GATEWAY_PORT [8080]
-#   FILE_PORT [9103] UPLOAD_PORT [28080] DOWNLOAD_PORT [38080] TRANSFER_PORT [9106]  (URLs handed out now,
-#       processes added by later issues)
+#   FILE_PORT [9103] UPLOAD_PORT [28080]
+#   DOWNLOAD_PORT [38080] TRANSFER_PORT [9106]  (URLs handed out now, processes added by later issues)
 #   META_URL, ACCOUNT_URL, FILE_URL, UPLOAD_URL, DOWNLOAD_URL, TRANSFER_URL [http://HOST:<NAME>_PORT]
 #   GATEWAY_RUNTIME [deno]  deno | bun
 #   RUN_DIR [<repo>/.run]   pids/ and, by default, logs, secrets and data
@@ -35,7 +35,7 @@ die() {
 # Worker services in start order. meta comes first: it runs the database migrations and everyone calls it.
 # A later service is one more name here (and a <NAME>_PORT default below); its entry is
 # workers/<name>/main.ts. The gateway is started last, after all of them.
-WORKERS=(meta account upload)
+WORKERS=(meta account upload file)
 
 # --- configuration ---------------------------------------------------------------------------------
 
