@@ -267,7 +267,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         },
         async getFile(req) {
           const file = req.ownerId && req.id ? await content.findFile(db, req.ownerId, req.id) : undefined;
-          if (!file) throw notFound("no such file");
+          if (!file) throw notFound("no such file or folder");
           return { file: fileRecord(file), sha1: file.sha1 };
         },
         async purgeFile(req) {
@@ -275,7 +275,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
           try {
             await content.purgeFile(db, req.ownerId, req.fileId, now());
           } catch (err) {
-            if (err instanceof content.FileNotFoundError) throw notFound("no such file");
+            if (err instanceof content.FileNotFoundError) throw notFound("no such file or folder");
             throw err;
           }
           return {};
