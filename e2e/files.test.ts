@@ -1,6 +1,9 @@
 // File management through the gateway, in either mode: FileService (Connect JSON), garbage collection on
 // demand (internal only), and the legacy /file/query and /file/update routes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { connectCall, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
 const SECRET = "e2e-internal-secret-0123456789abcdef";
@@ -12,7 +15,12 @@ let stack: Stack;
 let alice: User;
 let bob: User;
 beforeAll(async () => {
-  stack = await startStack({ INTERNAL_SECRET: SECRET, GC_GRACE_SECONDS: "0", GC_INTERVAL_SECONDS: "0" });
+  stack = await startStack({
+    INTERNAL_SECRET: SECRET,
+    GC_GRACE_SECONDS: "0",
+    GC_INTERVAL_SECONDS: "0",
+    WATCH_CHECK_SECONDS: "1",
+  });
   alice = await signedInUser(stack.gatewayUrl);
   bob = await signedInUser(stack.gatewayUrl);
 }, 60_000);
@@ -180,6 +188,38 @@ describe(`file management through the gateway (${process.env.FILESTORE_TEST_MODE
     const kept = (await blob(sha256(shared))).json.blob as { state: string; refcount: number };
     expect([kept.state, kept.refcount]).toEqual(["ready", 1]);
   });
+});
+
+test(`WatchFiles streams the caller's changes through the gateway, uploads included (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, async () => {
+  const erin = await signedInUser(stack.gatewayUrl);
+  const client = createClient(
+    FileService,
+    createConnectTransport({ baseUrl: stack.gatewayUrl, httpVersion: "1.1" }),
+  );
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const reading = (async () => {
+    try {
+      const stream = client.watchFiles(
+        {},
+        { headers: { authorization: `Bearer ${erin.accessToken}` }, signal: stop.signal },
+      );
+      for await (const e of stream) seen.push(`${e.change}:${e.file?.name}`);
+    } catch {
+      // aborted below
+    }
+  })();
+  await Bun.sleep(300);
+  const dir = (await call(erin, "CreateFolder", { name: "watched" })).json.folder as File;
+  await call(bob, "CreateFolder", { name: "bob's, not erin's" });
+  await upload(erin, "uploaded.txt", "from the upload worker");
+  await call(erin, "DeleteFile", { id: dir.id });
+  const until = Date.now() + 10_000;
+  while (seen.length < 3 && Date.now() < until) await Bun.sleep(100);
+  stop.abort();
+  await reading;
+  // 1 created, 3 deleted (the upload is found by the periodic check, so it may come last).
+  expect(seen.sort()).toEqual(["1:uploaded.txt", "1:watched", "3:watched"]);
 });
 
 describe(`legacy /file/query and /file/update (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
