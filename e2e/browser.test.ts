@@ -109,11 +109,19 @@ suite("web UI in Chromium", () => {
   const row = (page: Page, name: string) =>
     page.locator("tr.entry", { has: page.getByText(name, { exact: true }) });
 
+  /** Clicks Download and returns the bytes; an error the page shows instead fails at once with its text. */
   async function downloadVia(page: Page, name: string): Promise<Uint8Array> {
+    const shown = page.locator("#alert:not(:empty)");
+    // Never rejects, so that it can stay pending once the download has won.
+    const error = shown.waitFor({ timeout: 60_000 }).then(
+      () => shown.textContent(),
+      () => "",
+    );
     const [download] = await Promise.all([
-      page.waitForEvent("download"),
+      Promise.race([page.waitForEvent("download"), error]),
       page.getByRole("button", { name: `Download ${name}`, exact: true }).click(),
     ]);
+    if (download === null || typeof download === "string") throw new Error(`the page says: ${download}`);
     const to = join(dir, `download-${uniqueName("d")}`);
     await download.saveAs(to);
     return new Uint8Array(readFileSync(to));
