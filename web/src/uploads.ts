@@ -58,6 +58,10 @@ export interface Unfinished {
 }
 
 export const FILES_IN_PARALLEL = 2;
+/**
+ * Parts in flight, over all files: browsers open about six HTTP/1.1 connections per host, and the file
+ * list's RPCs and the WatchFiles stream need some of them too.
+ */
 export const PARTS_IN_PARALLEL = 4;
 const MAX_ATTEMPTS = 6;
 const STORE = "filestore.uploads";
@@ -218,6 +222,23 @@ export class UploadQueue {
   }
 
   private running = new Set<number>();
+  private freeSlots = PARTS_IN_PARALLEL;
+  private waiting: (() => void)[] = [];
+
+  private async slot(): Promise<void> {
+    if (this.freeSlots > 0) {
+      this.freeSlots--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  /** Hands the slot to the next part waiting, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.freeSlots++;
+  }
 
   private pump(): void {
     for (const item of this.items) {
@@ -307,7 +328,12 @@ export class UploadQueue {
       const todo = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !done.has(n));
       const worker = async () => {
         for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
-          await this.sendPart(item, n, urlOf(n), partSize, sizeOf(n), presigned);
+          await this.slot();
+          try {
+            await this.sendPart(item, n, urlOf(n), partSize, sizeOf(n), presigned);
+          } finally {
+            this.release();
+          }
           if (item.state !== "uploading") {
             todo.unshift(n);
             return;
