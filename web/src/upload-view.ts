@@ -159,6 +159,7 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
     const t = queue.totals();
     const pct = percent(t.done, t.size);
     totalBar.value = pct;
+    totalBar.hidden = queue.items.length === 0;
     totalText.textContent =
       queue.items.length === 0
         ? ""
