@@ -131,7 +131,12 @@ suite("web UI in Chromium", () => {
     const { page, dialogs, errors } = await open();
     const username = uniqueName();
     const password = "correct horse battery";
+    await page.getByRole("heading", { name: "Sign in to filestore" }).waitFor();
     await page.getByRole("button", { name: "Create an account" }).click();
+    await page.getByRole("heading", { name: "Create your account" }).waitFor();
+    // The legacy signup page redirects to the same form.
+    await page.goto(`${server.gatewayUrl}/user/signup`);
+    await page.getByRole("heading", { name: "Create your account" }).waitFor();
     await page.fill("#username", username);
     await page.fill("#password", password);
     await page.fill("#confirm", `${password}!`);
@@ -399,6 +404,21 @@ suite("web UI in Chromium", () => {
     await page.getByRole("button", { name: "Size" }).click();
     await page.locator("th[aria-sort='descending']", { hasText: "Size" }).waitFor();
     expect(await names()).toEqual(["zzz-large.bin", "a.txt"]);
+
+    // Live updates (WatchFiles): a folder made elsewhere appears by itself, and the keyboard focus stays.
+    const albumId = decodeURIComponent(new URL(page.url()).hash.replace("#/folder/", ""));
+    await page.getByRole("button", { name: "Rename a.txt", exact: true }).focus();
+    const made = await connectCall(
+      server.gatewayUrl,
+      "filestore.file.v1.FileService/CreateFolder",
+      { parentId: albumId, name: "made elsewhere" },
+      { authorization: `Bearer ${user.accessToken}` },
+    );
+    expect(made.status).toBe(200);
+    await page.getByRole("link", { name: "made elsewhere", exact: true }).waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(
+      "Rename a.txt",
+    );
 
     // Paging: 51 folders at the top level are two pages of 50.
     for (let i = 0; i < 51; i++) {

@@ -92,8 +92,10 @@ describe(`legacy /user routes (${process.env.FILESTORE_TEST_MODE ?? "allinone"})
       const res = await fetch(`${stack.gatewayUrl}${p}`, { redirect: "manual" });
       expect(res.status).toBe(302);
       const page = await fetch(new URL(res.headers.get("location") ?? "", stack.gatewayUrl));
+      expect(res.headers.get("location")).toBe(p === "/user/signup" ? "/?view=signup" : "/?view=signin");
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain("<form");
+      // The web UI, which opens on the form the view parameter names (e2e/browser.test.ts drives it).
+      expect(await page.text()).toContain('<script type="module" src="/assets/app.js">');
     }
   });
 });

@@ -176,7 +176,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
         );
         const page = await files.listTrash({ pageSize: PAGE_SIZE, pageToken: list.token });
         if (ticket !== loading) return;
-        mount(content, trashTable(page.files), pager(page.nextPageToken));
+        keepingFocus(() => mount(content, trashTable(page.files), pager(page.nextPageToken)));
         return;
       }
       const folderId = current.folderId;
@@ -202,7 +202,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
             : h("a", { href: `#/folder/${encodeURIComponent(f.id)}` }, f.name),
         ]),
       );
-      mount(content, fileTable(page.files), pager(page.nextPageToken));
+      keepingFocus(() => mount(content, fileTable(page.files), pager(page.nextPageToken)));
     } catch (err) {
       if (ticket !== loading) return;
       if (codeOf(err) === Code.NotFound && current.view === "files" && current.folderId) {
@@ -211,6 +211,19 @@ export function driveView(root: HTMLElement, session: Session): () => void {
       }
       mount(content, h("p", { class: "error", role: "alert" }, `Could not load the list: ${explain(err)}`));
     }
+  }
+
+  /** Redraws the list without losing the keyboard focus (live updates redraw it at any time). */
+  function keepingFocus(redraw: () => void) {
+    const was = document.activeElement;
+    const key = (el: Element) => el.getAttribute("aria-label") ?? el.getAttribute("href") ?? el.textContent;
+    const focused = was && content.contains(was) ? key(was) : undefined;
+    redraw();
+    if (focused === undefined) return;
+    for (const el of content.querySelectorAll<HTMLElement>("button, a")) {
+      if (key(el) === focused) return el.focus();
+    }
+    drop.focus();
   }
 
   const folders = new Map<string, StoredFile>();
