@@ -4,6 +4,7 @@
 import type { Db } from "../lib/db/database.ts";
 import { isUniqueViolation } from "../lib/db/database.ts";
 import type { BlobsTable, FilesTable } from "../lib/db/schema.ts";
+import { enqueueTransfer } from "./transfer.ts";
 
 export type BlobRow = BlobsTable;
 export type FileRow = FilesTable;
@@ -59,24 +60,28 @@ async function reference(db: Db, sha256: string): Promise<boolean> {
 /**
  * Records a file for freshly stored content in one transaction. When the content was already known, the
  * existing blob gains a reference and `duplicateOf` names its location: the caller then drops its copy
- * (unless it is the same location, as with content-addressed local paths).
+ * (unless it is the same location, as with content-addressed local paths). With `transfer` (the transfer
+ * storage policy), content on local disk gets a transfer job in the same transaction (the outbox).
  */
 export async function addFileWithContent(
   db: Db,
   file: NewFile,
   blob: NewBlob,
   now: number,
+  opts: { transfer?: boolean } = {},
 ): Promise<{ file: FileRow; duplicateOf?: string }> {
   return db.transaction().execute(async (tx) => {
     let duplicateOf: string | undefined;
+    let backend = blob.backend;
     for (let attempt = 0; ; attempt++) {
       if (await reference(tx, blob.sha256)) {
         const existing = await tx
           .selectFrom("blobs")
-          .select("location")
+          .select(["location", "backend"])
           .where("sha256", "=", blob.sha256)
           .executeTakeFirstOrThrow();
         duplicateOf = existing.location;
+        backend = existing.backend;
         break;
       }
       const state = await tx
@@ -98,6 +103,7 @@ export async function addFileWithContent(
     }
     const row = fileRow(file, blob, now);
     await tx.insertInto("files").values(row).execute();
+    if (opts.transfer && backend === "local") await enqueueTransfer(tx, blob.sha256, now);
     return { file: row, duplicateOf };
   });
 }
