@@ -124,7 +124,11 @@ for (const target of testDatabases()) {
       await transfer.markPublished(db, [h], 1);
       await transfer.beginAttempt(db, h, 1, "blobs/f1", 10);
       await transfer.failAttempt(db, { sha256: h, attempt: 1, error: "S3 down", dead: false }, 11);
-      expect(await transfer.getJob(db, h)).toMatchObject({ state: "queued", attempts: 1, last_error: "S3 down" });
+      expect(await transfer.getJob(db, h)).toMatchObject({
+        state: "queued",
+        attempts: 1,
+        last_error: "S3 down",
+      });
       await transfer.beginAttempt(db, h, 2, "blobs/f2", 20);
       await transfer.failAttempt(db, { sha256: h, attempt: 2, error: "x".repeat(5000), dead: true }, 21);
       const dead = await transfer.getJob(db, h);
@@ -133,7 +137,11 @@ for (const target of testDatabases()) {
       expect((await transfer.failedJobs(db, h, 100)).map((j) => j.blob_sha256)).not.toContain(h);
       expect(await transfer.retryFailed(db, h, 30)).toBe(true);
       expect(await transfer.retryFailed(db, h, 31)).toBe(false);
-      expect(await transfer.getJob(db, h)).toMatchObject({ state: "queued", attempts: 0, published_at: null });
+      expect(await transfer.getJob(db, h)).toMatchObject({
+        state: "queued",
+        attempts: 0,
+        published_at: null,
+      });
       const changed = await transfer.changedSince(db, 30, 1000);
       expect(changed.map((j) => j.blob_sha256)).toContain(h);
       expect(changed.every((j) => j.updated_at >= 30)).toBe(true);

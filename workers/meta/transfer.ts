@@ -266,7 +266,8 @@ export async function enqueueLocalBlobs(db: Db, after: string, limit: number, no
     .limit(limit)
     .execute();
   let enqueued = 0;
-  for (const b of blobs) if (await db.transaction().execute((tx) => enqueueTransfer(tx, b.sha256, now))) enqueued++;
+  for (const b of blobs)
+    if (await db.transaction().execute((tx) => enqueueTransfer(tx, b.sha256, now))) enqueued++;
   return { seen: blobs.length, enqueued, last: blobs.at(-1)?.sha256 ?? after };
 }
 

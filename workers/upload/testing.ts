@@ -2,6 +2,7 @@
 // interceptors) and a real blob store (local disk, or Ceph RGW when configured).
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier, type Identity } from "../lib/access-token.ts";
+import { storeForAll } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import { clientFor, memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
@@ -40,6 +41,7 @@ export async function openUploadFixture(
   const deps: UploadWorkerDeps = {
     meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
     blobs: opened.store,
+    storeFor: storeForAll(opened.store),
     maxUploadBytes: 10 * 1024 * 1024,
     sleep: async () => {},
     challengeKey: challengeKeyFrom(secret),

@@ -97,11 +97,11 @@ export function createBlobStore(config: BlobStoreConfig = blobStoreConfigFromEnv
   return createS3BlobStore(options);
 }
 
-/** Opens every configured store: the landing one, and a StoreFor over all of them. */
+/** Opens the stores (StorageConfig.stores: the landing one first) and a StoreFor over all of them. */
 export async function openBlobStores(
-  config: StorageConfig,
+  configs: BlobStoreConfig[],
 ): Promise<{ landing: BlobStore; stores: BlobStore[]; storeFor: StoreFor }> {
-  const stores = await Promise.all(config.stores.map((c) => createBlobStore(c)));
+  const stores = await Promise.all(configs.map((c) => createBlobStore(c)));
   return { landing: stores[0] as BlobStore, stores, storeFor: storeForAll(...stores) };
 }
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/meta.proto.
  */
 export const file_filestore_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkicgoZQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIrCgRibG9iGAIgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjcKFUZpbmRCbG9iQnlTaGExUmVxdWVzdBIMCgRzaGExGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIkUKFkZpbmRCbG9iQnlTaGExUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiLgoOR2V0RmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTAoPR2V0RmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEgwKBHNoYTEYAiABKAkiNQoQUHVyZ2VGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIjYKE0NsYWltR2FyYmFnZVJlcXVlc3QSEAoIZ3JhY2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiRAoUQ2xhaW1HYXJiYWdlUmVzcG9uc2USLAoFYmxvYnMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIiMKEUZvcmdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSIUChJGb3JnZXRCbG9iUmVzcG9uc2UiuAIKE1VwbG9hZFNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIRCglwYXJ0X3NpemUYCCABKAMSEgoKcGFydF9jb3VudBgJIAEoBRIPCgdiYWNrZW5kGAogASgJEg0KBXN0YXRlGAsgASgJEg8KB2ZpbGVfaWQYDCABKAkSLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQoQVXBsb2FkUGFydFJlY29yZBISCgpzZXNzaW9uX2lkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgFEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIlUKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIlYKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCI3ChdHZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCSJTChhHZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiTAoXUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QSMQoEcGFydBgBIAEoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQiGgoYUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlIlwKHEZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDAoEc2l6ZRgCIAEoAxIOCgZzaGEyNTYYAyABKAkSDAoEc2hhMRgEIAEoCSJYCh1GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIsChZMaXN0VXBsb2FkUGFydHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiTQoXTGlzdFVwbG9hZFBhcnRzUmVzcG9uc2USMgoFcGFydHMYASADKAsyIy5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRQYXJ0UmVjb3JkIqECCh5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QSCgoCaWQYASABKAkSUAoKdHJhbnNpdGlvbhgCIAEoDjI8LmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdC5UcmFuc2l0aW9uEg8KB2ZpbGVfaWQYAyABKAkijwEKClRyYW5zaXRpb24SGgoWVFJBTlNJVElPTl9VTlNQRUNJRklFRBAAEh8KG1RSQU5TSVRJT05fQkVHSU5fQ09NUExFVElPThABEhUKEVRSQU5TSVRJT05fUkVPUEVOEAISFwoTVFJBTlNJVElPTl9DT01QTEVURRADEhQKEFRSQU5TSVRJT05fQUJPUlQQBCIvCh9UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEgwKBGRvbmUYASABKAgiMQogTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QSDQoFbGltaXQYASABKAUiXQohTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1Jlc3BvbnNlEjgKCHNlc3Npb25zGAEgAygLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIoChpEZWxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIdChtEZWxldGVVcGxvYWRTZXNzaW9uUmVzcG9uc2UipQEKClVzZXJSZWNvcmQSCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFQoNcGFzc3dvcmRfaGFzaBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPAoRQ3JlYXRlVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFQoNcGFzc3dvcmRfaGFzaBgCIAEoCSJBChJDcmVhdGVVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiOQoOR2V0VXNlclJlcXVlc3QSDAoCaWQYASABKAlIABISCgh1c2VybmFtZRgCIAEoCUgAQgUKA2tleSI+Cg9HZXRVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiHgoQVG91Y2hVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSITChFUb3VjaFVzZXJSZXNwb25zZSJwChlDcmVhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKdG9rZW5faGFzaBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcChpDcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZSJ7ChlSb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkSFgoObmV3X3Rva2VuX2hhc2gYAiABKAkSMgoObmV3X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi0KGlJvdGF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkiLwoZUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBISCgp0b2tlbl9oYXNoGAEgASgJIi0KGlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAgytBIKC01ldGFTZXJ2aWNlElkKCkNyZWF0ZVVzZXISJC5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVc2VyUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJQCgdHZXRVc2VyEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNlclJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVzcG9uc2USVgoJVG91Y2hVc2VyEiMuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRvdWNoVXNlclJlc3BvbnNlEnEKEkNyZWF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSb3RhdGVSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSUmV2b2tlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKEkFkZEZpbGVXaXRoQ29udGVudBIsLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRJ9ChZBZGRGaWxlRm9yRXhpc3RpbmdCbG9iEjAuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QaMS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVzcG9uc2USUAoHR2V0QmxvYhIhLmZpbGVzdG9yZS5tZXRhLnYxLkdldEJsb2JSZXF1ZXN0GiIuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlc3BvbnNlEmUKDkZpbmRCbG9iQnlTaGExEiguZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXF1ZXN0GikuZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRmlsZVJlc3BvbnNlEl8KDENsYWltR2FyYmFnZRImLmZpbGVzdG9yZS5tZXRhLnYxLkNsYWltR2FyYmFnZVJlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5DbGFpbUdhcmJhZ2VSZXNwb25zZRJZCgpGb3JnZXRCbG9iEiQuZmlsZXN0b3JlLm1ldGEudjEuRm9yZ2V0QmxvYlJlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5Gb3JnZXRCbG9iUmVzcG9uc2USdAoTQ3JlYXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEmsKEEdldFVwbG9hZFNlc3Npb24SKi5maWxlc3RvcmUubWV0YS52MS5HZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVwbG9hZFNlc3Npb25SZXNwb25zZRJrChBSZWNvcmRVcGxvYWRQYXJ0EiouZmlsZXN0b3JlLm1ldGEudjEuUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5SZWNvcmRVcGxvYWRQYXJ0UmVzcG9uc2USaAoPTGlzdFVwbG9hZFBhcnRzEikuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFVwbG9hZFBhcnRzUmVxdWVzdBoqLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RVcGxvYWRQYXJ0c1Jlc3BvbnNlEnoKFUZpbmRPcGVuVXBsb2FkU2Vzc2lvbhIvLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QaMC5maWxlc3RvcmUubWV0YS52MS5GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRKAAQoXVHJhbnNpdGlvblVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USdAoTRGVsZXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkijAEKGUFkZEZpbGVXaXRoQ29udGVudFJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSKwoEYmxvYhgCIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQSGAoQZW5xdWV1ZV90cmFuc2ZlchgDIAEoCCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjcKFUZpbmRCbG9iQnlTaGExUmVxdWVzdBIMCgRzaGExGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIkUKFkZpbmRCbG9iQnlTaGExUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiLgoOR2V0RmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTAoPR2V0RmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEgwKBHNoYTEYAiABKAkiNQoQUHVyZ2VGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIjYKE0NsYWltR2FyYmFnZVJlcXVlc3QSEAoIZ3JhY2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiRAoUQ2xhaW1HYXJiYWdlUmVzcG9uc2USLAoFYmxvYnMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIiMKEUZvcmdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSIUChJGb3JnZXRCbG9iUmVzcG9uc2UiuAIKE1VwbG9hZFNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIRCglwYXJ0X3NpemUYCCABKAMSEgoKcGFydF9jb3VudBgJIAEoBRIPCgdiYWNrZW5kGAogASgJEg0KBXN0YXRlGAsgASgJEg8KB2ZpbGVfaWQYDCABKAkSLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQoQVXBsb2FkUGFydFJlY29yZBISCgpzZXNzaW9uX2lkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgFEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIlUKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIlYKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCI3ChdHZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCSJTChhHZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiTAoXUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QSMQoEcGFydBgBIAEoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQiGgoYUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlIlwKHEZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDAoEc2l6ZRgCIAEoAxIOCgZzaGEyNTYYAyABKAkSDAoEc2hhMRgEIAEoCSJYCh1GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIsChZMaXN0VXBsb2FkUGFydHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiTQoXTGlzdFVwbG9hZFBhcnRzUmVzcG9uc2USMgoFcGFydHMYASADKAsyIy5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRQYXJ0UmVjb3JkIqECCh5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QSCgoCaWQYASABKAkSUAoKdHJhbnNpdGlvbhgCIAEoDjI8LmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdC5UcmFuc2l0aW9uEg8KB2ZpbGVfaWQYAyABKAkijwEKClRyYW5zaXRpb24SGgoWVFJBTlNJVElPTl9VTlNQRUNJRklFRBAAEh8KG1RSQU5TSVRJT05fQkVHSU5fQ09NUExFVElPThABEhUKEVRSQU5TSVRJT05fUkVPUEVOEAISFwoTVFJBTlNJVElPTl9DT01QTEVURRADEhQKEFRSQU5TSVRJT05fQUJPUlQQBCIvCh9UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEgwKBGRvbmUYASABKAgiMQogTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QSDQoFbGltaXQYASABKAUiXQohTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1Jlc3BvbnNlEjgKCHNlc3Npb25zGAEgAygLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIoChpEZWxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIdChtEZWxldGVVcGxvYWRTZXNzaW9uUmVzcG9uc2UipQEKClVzZXJSZWNvcmQSCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFQoNcGFzc3dvcmRfaGFzaBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPAoRQ3JlYXRlVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFQoNcGFzc3dvcmRfaGFzaBgCIAEoCSJBChJDcmVhdGVVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiOQoOR2V0VXNlclJlcXVlc3QSDAoCaWQYASABKAlIABISCgh1c2VybmFtZRgCIAEoCUgAQgUKA2tleSI+Cg9HZXRVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiHgoQVG91Y2hVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSITChFUb3VjaFVzZXJSZXNwb25zZSJwChlDcmVhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKdG9rZW5faGFzaBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcChpDcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZSJ7ChlSb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkSFgoObmV3X3Rva2VuX2hhc2gYAiABKAkSMgoObmV3X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi0KGlJvdGF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkiLwoZUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBISCgp0b2tlbl9oYXNoGAEgASgJIi0KGlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAgi1QIKEVRyYW5zZmVySm9iUmVjb3JkEhMKC2Jsb2Jfc2hhMjU2GAEgASgJEg0KBXN0YXRlGAIgASgJEhAKCGF0dGVtcHRzGAMgASgFEhIKCmxhc3RfZXJyb3IYBCABKAkSFwoPdGFyZ2V0X2xvY2F0aW9uGAUgASgJEjAKDHB1Ymxpc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQY2xlYW51cF9sb2NhdGlvbhgHIAEoCRIxCg1jbGVhbnVwX2FmdGVyGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJDCiBMaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoUmVxdWVzdBIQCghzdGFsZV9tcxgBIAEoAxINCgVsaW1pdBgCIAEoBSJXCiFMaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoUmVzcG9uc2USMgoEam9icxgBIAMoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIjgKIE1hcmtUcmFuc2ZlckpvYnNQdWJsaXNoZWRSZXF1ZXN0EhQKDGJsb2Jfc2hhMjU2cxgBIAMoCSIjCiFNYXJrVHJhbnNmZXJKb2JzUHVibGlzaGVkUmVzcG9uc2UiXAobQmVnaW5UcmFuc2ZlckF0dGVtcHRSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJEg8KB2F0dGVtcHQYAiABKAUSFwoPdGFyZ2V0X2xvY2F0aW9uGAMgASgJIoIBChxCZWdpblRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkEiAKGHByZXZpb3VzX3RhcmdldF9sb2NhdGlvbhgCIAEoCRITCgtza2lwX3JlYXNvbhgDIAEoCSJLChtUb3VjaFRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSFwoPdGFyZ2V0X2xvY2F0aW9uGAIgASgJIh4KHFRvdWNoVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2UiqAEKGVN3aXRjaEJsb2JMb2NhdGlvblJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSFQoNZnJvbV9sb2NhdGlvbhgCIAEoCRISCgp0b19iYWNrZW5kGAMgASgJEhMKC3RvX2xvY2F0aW9uGAQgASgJEjYKEmRlbGV0ZV9sb2NhbF9hZnRlchgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiyAEKGlN3aXRjaEJsb2JMb2NhdGlvblJlc3BvbnNlEkYKB291dGNvbWUYASABKA4yNS5maWxlc3RvcmUubWV0YS52MS5Td2l0Y2hCbG9iTG9jYXRpb25SZXNwb25zZS5PdXRjb21lImIKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhQKEE9VVENPTUVfU1dJVENIRUQQARIWChJPVVRDT01FX1NVUEVSU0VERUQQAhIQCgxPVVRDT01FX0dPTkUQAyJfChpGYWlsVHJhbnNmZXJBdHRlbXB0UmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCRIPCgdhdHRlbXB0GAIgASgFEg0KBWVycm9yGAMgASgJEgwKBGRlYWQYBCABKAgiHQobRmFpbFRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlIiwKFUdldFRyYW5zZmVySm9iUmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCSJLChZHZXRUcmFuc2ZlckpvYlJlc3BvbnNlEjEKA2pvYhgBIAEoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIkQKHUxpc3RGYWlsZWRUcmFuc2ZlckpvYnNSZXF1ZXN0EhQKDGFmdGVyX3NoYTI1NhgBIAEoCRINCgVsaW1pdBgCIAEoBSJUCh5MaXN0RmFpbGVkVHJhbnNmZXJKb2JzUmVzcG9uc2USMgoEam9icxgBIAMoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIi4KF1JldHJ5VHJhbnNmZXJKb2JSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIk0KGFJldHJ5VHJhbnNmZXJKb2JSZXNwb25zZRIxCgNqb2IYASABKAsyJC5maWxlc3RvcmUubWV0YS52MS5UcmFuc2ZlckpvYlJlY29yZCI/ChhFbnF1ZXVlTG9jYWxCbG9ic1JlcXVlc3QSFAoMYWZ0ZXJfc2hhMjU2GAEgASgJEg0KBWxpbWl0GAIgASgFIlAKGUVucXVldWVMb2NhbEJsb2JzUmVzcG9uc2USDAoEc2VlbhgBIAEoBRIQCghlbnF1ZXVlZBgCIAEoBRITCgtsYXN0X3NoYTI1NhgDIAEoCSIaChhDb3VudFRyYW5zZmVySm9ic1JlcXVlc3QibwoZQ291bnRUcmFuc2ZlckpvYnNSZXNwb25zZRITCgtsb2NhbF9ibG9icxgBIAEoAxIOCgZxdWV1ZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkb25lGAQgASgDEg4KBmZhaWxlZBgFIAEoAyJaCh5MaXN0Q2hhbmdlZFRyYW5zZmVySm9ic1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAIgASgFIlUKH0xpc3RDaGFuZ2VkVHJhbnNmZXJKb2JzUmVzcG9uc2USMgoEam9icxgBIAMoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIi8KHkxpc3REdWVUcmFuc2ZlckNsZWFudXBzUmVxdWVzdBINCgVsaW1pdBgBIAEoBSKhAQofTGlzdER1ZVRyYW5zZmVyQ2xlYW51cHNSZXNwb25zZRJMCghjbGVhbnVwcxgBIAMoCzI6LmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REdWVUcmFuc2ZlckNsZWFudXBzUmVzcG9uc2UuQ2xlYW51cBowCgdDbGVhbnVwEhMKC2Jsb2Jfc2hhMjU2GAEgASgJEhAKCGxvY2F0aW9uGAIgASgJIkUKHEZpbmlzaFRyYW5zZmVyQ2xlYW51cFJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSEAoIbG9jYXRpb24YAiABKAkiHwodRmluaXNoVHJhbnNmZXJDbGVhbnVwUmVzcG9uc2Uy1h8KC01ldGFTZXJ2aWNlElkKCkNyZWF0ZVVzZXISJC5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVc2VyUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJQCgdHZXRVc2VyEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNlclJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVzcG9uc2USVgoJVG91Y2hVc2VyEiMuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRvdWNoVXNlclJlc3BvbnNlEnEKEkNyZWF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSb3RhdGVSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSUmV2b2tlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKEkFkZEZpbGVXaXRoQ29udGVudBIsLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRJ9ChZBZGRGaWxlRm9yRXhpc3RpbmdCbG9iEjAuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QaMS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVzcG9uc2USUAoHR2V0QmxvYhIhLmZpbGVzdG9yZS5tZXRhLnYxLkdldEJsb2JSZXF1ZXN0GiIuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlc3BvbnNlEmUKDkZpbmRCbG9iQnlTaGExEiguZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXF1ZXN0GikuZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRmlsZVJlc3BvbnNlEl8KDENsYWltR2FyYmFnZRImLmZpbGVzdG9yZS5tZXRhLnYxLkNsYWltR2FyYmFnZVJlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5DbGFpbUdhcmJhZ2VSZXNwb25zZRJZCgpGb3JnZXRCbG9iEiQuZmlsZXN0b3JlLm1ldGEudjEuRm9yZ2V0QmxvYlJlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5Gb3JnZXRCbG9iUmVzcG9uc2USdAoTQ3JlYXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEmsKEEdldFVwbG9hZFNlc3Npb24SKi5maWxlc3RvcmUubWV0YS52MS5HZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVwbG9hZFNlc3Npb25SZXNwb25zZRJrChBSZWNvcmRVcGxvYWRQYXJ0EiouZmlsZXN0b3JlLm1ldGEudjEuUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5SZWNvcmRVcGxvYWRQYXJ0UmVzcG9uc2USaAoPTGlzdFVwbG9hZFBhcnRzEikuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFVwbG9hZFBhcnRzUmVxdWVzdBoqLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RVcGxvYWRQYXJ0c1Jlc3BvbnNlEnoKFUZpbmRPcGVuVXBsb2FkU2Vzc2lvbhIvLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QaMC5maWxlc3RvcmUubWV0YS52MS5GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRKAAQoXVHJhbnNpdGlvblVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USdAoTRGVsZXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYW5zZmVySm9ic1RvUHVibGlzaFJlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoUmVzcG9uc2UShgEKGU1hcmtUcmFuc2ZlckpvYnNQdWJsaXNoZWQSMy5maWxlc3RvcmUubWV0YS52MS5NYXJrVHJhbnNmZXJKb2JzUHVibGlzaGVkUmVxdWVzdBo0LmZpbGVzdG9yZS5tZXRhLnYxLk1hcmtUcmFuc2ZlckpvYnNQdWJsaXNoZWRSZXNwb25zZRJ3ChRCZWdpblRyYW5zZmVyQXR0ZW1wdBIuLmZpbGVzdG9yZS5tZXRhLnYxLkJlZ2luVHJhbnNmZXJBdHRlbXB0UmVxdWVzdBovLmZpbGVzdG9yZS5tZXRhLnYxLkJlZ2luVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2USdwoUVG91Y2hUcmFuc2ZlckF0dGVtcHQSLi5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QaLy5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlEnEKElN3aXRjaEJsb2JMb2NhdGlvbhIsLmZpbGVzdG9yZS5tZXRhLnYxLlN3aXRjaEJsb2JMb2NhdGlvblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5Td2l0Y2hCbG9iTG9jYXRpb25SZXNwb25zZRJ0ChNGYWlsVHJhbnNmZXJBdHRlbXB0Ei0uZmlsZXN0b3JlLm1ldGEudjEuRmFpbFRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QaLi5maWxlc3RvcmUubWV0YS52MS5GYWlsVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2USZQoOR2V0VHJhbnNmZXJKb2ISKC5maWxlc3RvcmUubWV0YS52MS5HZXRUcmFuc2ZlckpvYlJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5HZXRUcmFuc2ZlckpvYlJlc3BvbnNlEn0KFkxpc3RGYWlsZWRUcmFuc2ZlckpvYnMSMC5maWxlc3RvcmUubWV0YS52MS5MaXN0RmFpbGVkVHJhbnNmZXJKb2JzUmVxdWVzdBoxLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGYWlsZWRUcmFuc2ZlckpvYnNSZXNwb25zZRJrChBSZXRyeVRyYW5zZmVySm9iEiouZmlsZXN0b3JlLm1ldGEudjEuUmV0cnlUcmFuc2ZlckpvYlJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5SZXRyeVRyYW5zZmVySm9iUmVzcG9uc2USbgoRRW5xdWV1ZUxvY2FsQmxvYnMSKy5maWxlc3RvcmUubWV0YS52MS5FbnF1ZXVlTG9jYWxCbG9ic1JlcXVlc3QaLC5maWxlc3RvcmUubWV0YS52MS5FbnF1ZXVlTG9jYWxCbG9ic1Jlc3BvbnNlEm4KEUNvdW50VHJhbnNmZXJKb2JzEisuZmlsZXN0b3JlLm1ldGEudjEuQ291bnRUcmFuc2ZlckpvYnNSZXF1ZXN0GiwuZmlsZXN0b3JlLm1ldGEudjEuQ291bnRUcmFuc2ZlckpvYnNSZXNwb25zZRKAAQoXTGlzdENoYW5nZWRUcmFuc2ZlckpvYnMSMS5maWxlc3RvcmUubWV0YS52MS5MaXN0Q2hhbmdlZFRyYW5zZmVySm9ic1JlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5MaXN0Q2hhbmdlZFRyYW5zZmVySm9ic1Jlc3BvbnNlEoABChdMaXN0RHVlVHJhbnNmZXJDbGVhbnVwcxIxLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REdWVUcmFuc2ZlckNsZWFudXBzUmVxdWVzdBoyLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REdWVUcmFuc2ZlckNsZWFudXBzUmVzcG9uc2USegoVRmluaXNoVHJhbnNmZXJDbGVhbnVwEi8uZmlsZXN0b3JlLm1ldGEudjEuRmluaXNoVHJhbnNmZXJDbGVhbnVwUmVxdWVzdBowLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmlzaFRyYW5zZmVyQ2xlYW51cFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.BlobRecord
@@ -169,6 +169,14 @@ export type AddFileWithContentRequest = Message<"filestore.meta.v1.AddFileWithCo
    * @generated from field: filestore.meta.v1.BlobRecord blob = 2;
    */
   blob?: BlobRecord | undefined;
+
+  /**
+   * The transfer storage policy: content on local disk gets a transfer job in
+   * the same transaction (an outbox the relay publishes from).
+   *
+   * @generated from field: bool enqueue_transfer = 3;
+   */
+  enqueueTransfer: boolean;
 };
 
 /**
@@ -1197,6 +1205,706 @@ export const RevokeRefreshTokenResponseSchema: GenMessage<RevokeRefreshTokenResp
   messageDesc(file_filestore_meta_v1_meta, 49);
 
 /**
+ * @generated from message filestore.meta.v1.TransferJobRecord
+ */
+export type TransferJobRecord = Message<"filestore.meta.v1.TransferJobRecord"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * "queued", "running", "done" or "failed".
+   *
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * @generated from field: int32 attempts = 3;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string last_error = 4;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: string target_location = 5;
+   */
+  targetLocation: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp published_at = 6;
+   */
+  publishedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string cleanup_location = 7;
+   */
+  cleanupLocation: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp cleanup_after = 8;
+   */
+  cleanupAfter?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 9;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 10;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TransferJobRecord.
+ * Use `create(TransferJobRecordSchema)` to create a new message.
+ */
+export const TransferJobRecordSchema: GenMessage<TransferJobRecord> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 50);
+
+/**
+ * @generated from message filestore.meta.v1.ListTransferJobsToPublishRequest
+ */
+export type ListTransferJobsToPublishRequest = Message<"filestore.meta.v1.ListTransferJobsToPublishRequest"> & {
+  /**
+   * @generated from field: int64 stale_ms = 1;
+   */
+  staleMs: bigint;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListTransferJobsToPublishRequest.
+ * Use `create(ListTransferJobsToPublishRequestSchema)` to create a new message.
+ */
+export const ListTransferJobsToPublishRequestSchema: GenMessage<ListTransferJobsToPublishRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 51);
+
+/**
+ * @generated from message filestore.meta.v1.ListTransferJobsToPublishResponse
+ */
+export type ListTransferJobsToPublishResponse = Message<"filestore.meta.v1.ListTransferJobsToPublishResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.TransferJobRecord jobs = 1;
+   */
+  jobs: TransferJobRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListTransferJobsToPublishResponse.
+ * Use `create(ListTransferJobsToPublishResponseSchema)` to create a new message.
+ */
+export const ListTransferJobsToPublishResponseSchema: GenMessage<ListTransferJobsToPublishResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 52);
+
+/**
+ * @generated from message filestore.meta.v1.MarkTransferJobsPublishedRequest
+ */
+export type MarkTransferJobsPublishedRequest = Message<"filestore.meta.v1.MarkTransferJobsPublishedRequest"> & {
+  /**
+   * @generated from field: repeated string blob_sha256s = 1;
+   */
+  blobSha256s: string[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.MarkTransferJobsPublishedRequest.
+ * Use `create(MarkTransferJobsPublishedRequestSchema)` to create a new message.
+ */
+export const MarkTransferJobsPublishedRequestSchema: GenMessage<MarkTransferJobsPublishedRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 53);
+
+/**
+ * @generated from message filestore.meta.v1.MarkTransferJobsPublishedResponse
+ */
+export type MarkTransferJobsPublishedResponse = Message<"filestore.meta.v1.MarkTransferJobsPublishedResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.MarkTransferJobsPublishedResponse.
+ * Use `create(MarkTransferJobsPublishedResponseSchema)` to create a new message.
+ */
+export const MarkTransferJobsPublishedResponseSchema: GenMessage<MarkTransferJobsPublishedResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 54);
+
+/**
+ * @generated from message filestore.meta.v1.BeginTransferAttemptRequest
+ */
+export type BeginTransferAttemptRequest = Message<"filestore.meta.v1.BeginTransferAttemptRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: int32 attempt = 2;
+   */
+  attempt: number;
+
+  /**
+   * @generated from field: string target_location = 3;
+   */
+  targetLocation: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.BeginTransferAttemptRequest.
+ * Use `create(BeginTransferAttemptRequestSchema)` to create a new message.
+ */
+export const BeginTransferAttemptRequestSchema: GenMessage<BeginTransferAttemptRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 55);
+
+/**
+ * @generated from message filestore.meta.v1.BeginTransferAttemptResponse
+ */
+export type BeginTransferAttemptResponse = Message<"filestore.meta.v1.BeginTransferAttemptResponse"> & {
+  /**
+   * Set when there is something to copy.
+   *
+   * @generated from field: filestore.meta.v1.BlobRecord blob = 1;
+   */
+  blob?: BlobRecord | undefined;
+
+  /**
+   * @generated from field: string previous_target_location = 2;
+   */
+  previousTargetLocation: string;
+
+  /**
+   * Why there is nothing to move (the job is done), when blob is unset.
+   *
+   * @generated from field: string skip_reason = 3;
+   */
+  skipReason: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.BeginTransferAttemptResponse.
+ * Use `create(BeginTransferAttemptResponseSchema)` to create a new message.
+ */
+export const BeginTransferAttemptResponseSchema: GenMessage<BeginTransferAttemptResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 56);
+
+/**
+ * @generated from message filestore.meta.v1.TouchTransferAttemptRequest
+ */
+export type TouchTransferAttemptRequest = Message<"filestore.meta.v1.TouchTransferAttemptRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: string target_location = 2;
+   */
+  targetLocation: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TouchTransferAttemptRequest.
+ * Use `create(TouchTransferAttemptRequestSchema)` to create a new message.
+ */
+export const TouchTransferAttemptRequestSchema: GenMessage<TouchTransferAttemptRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 57);
+
+/**
+ * @generated from message filestore.meta.v1.TouchTransferAttemptResponse
+ */
+export type TouchTransferAttemptResponse = Message<"filestore.meta.v1.TouchTransferAttemptResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.TouchTransferAttemptResponse.
+ * Use `create(TouchTransferAttemptResponseSchema)` to create a new message.
+ */
+export const TouchTransferAttemptResponseSchema: GenMessage<TouchTransferAttemptResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 58);
+
+/**
+ * @generated from message filestore.meta.v1.SwitchBlobLocationRequest
+ */
+export type SwitchBlobLocationRequest = Message<"filestore.meta.v1.SwitchBlobLocationRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: string from_location = 2;
+   */
+  fromLocation: string;
+
+  /**
+   * @generated from field: string to_backend = 3;
+   */
+  toBackend: string;
+
+  /**
+   * @generated from field: string to_location = 4;
+   */
+  toLocation: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp delete_local_after = 5;
+   */
+  deleteLocalAfter?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.SwitchBlobLocationRequest.
+ * Use `create(SwitchBlobLocationRequestSchema)` to create a new message.
+ */
+export const SwitchBlobLocationRequestSchema: GenMessage<SwitchBlobLocationRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 59);
+
+/**
+ * @generated from message filestore.meta.v1.SwitchBlobLocationResponse
+ */
+export type SwitchBlobLocationResponse = Message<"filestore.meta.v1.SwitchBlobLocationResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.SwitchBlobLocationResponse.Outcome outcome = 1;
+   */
+  outcome: SwitchBlobLocationResponse_Outcome;
+};
+
+/**
+ * Describes the message filestore.meta.v1.SwitchBlobLocationResponse.
+ * Use `create(SwitchBlobLocationResponseSchema)` to create a new message.
+ */
+export const SwitchBlobLocationResponseSchema: GenMessage<SwitchBlobLocationResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 60);
+
+/**
+ * @generated from enum filestore.meta.v1.SwitchBlobLocationResponse.Outcome
+ */
+export enum SwitchBlobLocationResponse_Outcome {
+  /**
+   * @generated from enum value: OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The blob now names the new copy (also when it did already).
+   *
+   * @generated from enum value: OUTCOME_SWITCHED = 1;
+   */
+  SWITCHED = 1,
+
+  /**
+   * A later attempt owns the job: the new copy is not needed.
+   *
+   * @generated from enum value: OUTCOME_SUPERSEDED = 2;
+   */
+  SUPERSEDED = 2,
+
+  /**
+   * The content was deleted or moved elsewhere: the new copy is not needed.
+   *
+   * @generated from enum value: OUTCOME_GONE = 3;
+   */
+  GONE = 3,
+}
+
+/**
+ * Describes the enum filestore.meta.v1.SwitchBlobLocationResponse.Outcome.
+ */
+export const SwitchBlobLocationResponse_OutcomeSchema: GenEnum<SwitchBlobLocationResponse_Outcome> = /*@__PURE__*/
+  enumDesc(file_filestore_meta_v1_meta, 60, 0);
+
+/**
+ * @generated from message filestore.meta.v1.FailTransferAttemptRequest
+ */
+export type FailTransferAttemptRequest = Message<"filestore.meta.v1.FailTransferAttemptRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: int32 attempt = 2;
+   */
+  attempt: number;
+
+  /**
+   * @generated from field: string error = 3;
+   */
+  error: string;
+
+  /**
+   * The last attempt: the job is a dead letter.
+   *
+   * @generated from field: bool dead = 4;
+   */
+  dead: boolean;
+};
+
+/**
+ * Describes the message filestore.meta.v1.FailTransferAttemptRequest.
+ * Use `create(FailTransferAttemptRequestSchema)` to create a new message.
+ */
+export const FailTransferAttemptRequestSchema: GenMessage<FailTransferAttemptRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 61);
+
+/**
+ * @generated from message filestore.meta.v1.FailTransferAttemptResponse
+ */
+export type FailTransferAttemptResponse = Message<"filestore.meta.v1.FailTransferAttemptResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.FailTransferAttemptResponse.
+ * Use `create(FailTransferAttemptResponseSchema)` to create a new message.
+ */
+export const FailTransferAttemptResponseSchema: GenMessage<FailTransferAttemptResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 62);
+
+/**
+ * @generated from message filestore.meta.v1.GetTransferJobRequest
+ */
+export type GetTransferJobRequest = Message<"filestore.meta.v1.GetTransferJobRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetTransferJobRequest.
+ * Use `create(GetTransferJobRequestSchema)` to create a new message.
+ */
+export const GetTransferJobRequestSchema: GenMessage<GetTransferJobRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 63);
+
+/**
+ * @generated from message filestore.meta.v1.GetTransferJobResponse
+ */
+export type GetTransferJobResponse = Message<"filestore.meta.v1.GetTransferJobResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.TransferJobRecord job = 1;
+   */
+  job?: TransferJobRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.GetTransferJobResponse.
+ * Use `create(GetTransferJobResponseSchema)` to create a new message.
+ */
+export const GetTransferJobResponseSchema: GenMessage<GetTransferJobResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 64);
+
+/**
+ * @generated from message filestore.meta.v1.ListFailedTransferJobsRequest
+ */
+export type ListFailedTransferJobsRequest = Message<"filestore.meta.v1.ListFailedTransferJobsRequest"> & {
+  /**
+   * @generated from field: string after_sha256 = 1;
+   */
+  afterSha256: string;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListFailedTransferJobsRequest.
+ * Use `create(ListFailedTransferJobsRequestSchema)` to create a new message.
+ */
+export const ListFailedTransferJobsRequestSchema: GenMessage<ListFailedTransferJobsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 65);
+
+/**
+ * @generated from message filestore.meta.v1.ListFailedTransferJobsResponse
+ */
+export type ListFailedTransferJobsResponse = Message<"filestore.meta.v1.ListFailedTransferJobsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.TransferJobRecord jobs = 1;
+   */
+  jobs: TransferJobRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListFailedTransferJobsResponse.
+ * Use `create(ListFailedTransferJobsResponseSchema)` to create a new message.
+ */
+export const ListFailedTransferJobsResponseSchema: GenMessage<ListFailedTransferJobsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 66);
+
+/**
+ * @generated from message filestore.meta.v1.RetryTransferJobRequest
+ */
+export type RetryTransferJobRequest = Message<"filestore.meta.v1.RetryTransferJobRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RetryTransferJobRequest.
+ * Use `create(RetryTransferJobRequestSchema)` to create a new message.
+ */
+export const RetryTransferJobRequestSchema: GenMessage<RetryTransferJobRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 67);
+
+/**
+ * @generated from message filestore.meta.v1.RetryTransferJobResponse
+ */
+export type RetryTransferJobResponse = Message<"filestore.meta.v1.RetryTransferJobResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.TransferJobRecord job = 1;
+   */
+  job?: TransferJobRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RetryTransferJobResponse.
+ * Use `create(RetryTransferJobResponseSchema)` to create a new message.
+ */
+export const RetryTransferJobResponseSchema: GenMessage<RetryTransferJobResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 68);
+
+/**
+ * @generated from message filestore.meta.v1.EnqueueLocalBlobsRequest
+ */
+export type EnqueueLocalBlobsRequest = Message<"filestore.meta.v1.EnqueueLocalBlobsRequest"> & {
+  /**
+   * @generated from field: string after_sha256 = 1;
+   */
+  afterSha256: string;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.EnqueueLocalBlobsRequest.
+ * Use `create(EnqueueLocalBlobsRequestSchema)` to create a new message.
+ */
+export const EnqueueLocalBlobsRequestSchema: GenMessage<EnqueueLocalBlobsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 69);
+
+/**
+ * @generated from message filestore.meta.v1.EnqueueLocalBlobsResponse
+ */
+export type EnqueueLocalBlobsResponse = Message<"filestore.meta.v1.EnqueueLocalBlobsResponse"> & {
+  /**
+   * @generated from field: int32 seen = 1;
+   */
+  seen: number;
+
+  /**
+   * @generated from field: int32 enqueued = 2;
+   */
+  enqueued: number;
+
+  /**
+   * @generated from field: string last_sha256 = 3;
+   */
+  lastSha256: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.EnqueueLocalBlobsResponse.
+ * Use `create(EnqueueLocalBlobsResponseSchema)` to create a new message.
+ */
+export const EnqueueLocalBlobsResponseSchema: GenMessage<EnqueueLocalBlobsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 70);
+
+/**
+ * @generated from message filestore.meta.v1.CountTransferJobsRequest
+ */
+export type CountTransferJobsRequest = Message<"filestore.meta.v1.CountTransferJobsRequest"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.CountTransferJobsRequest.
+ * Use `create(CountTransferJobsRequestSchema)` to create a new message.
+ */
+export const CountTransferJobsRequestSchema: GenMessage<CountTransferJobsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 71);
+
+/**
+ * @generated from message filestore.meta.v1.CountTransferJobsResponse
+ */
+export type CountTransferJobsResponse = Message<"filestore.meta.v1.CountTransferJobsResponse"> & {
+  /**
+   * @generated from field: int64 local_blobs = 1;
+   */
+  localBlobs: bigint;
+
+  /**
+   * @generated from field: int64 queued = 2;
+   */
+  queued: bigint;
+
+  /**
+   * @generated from field: int64 running = 3;
+   */
+  running: bigint;
+
+  /**
+   * @generated from field: int64 done = 4;
+   */
+  done: bigint;
+
+  /**
+   * @generated from field: int64 failed = 5;
+   */
+  failed: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CountTransferJobsResponse.
+ * Use `create(CountTransferJobsResponseSchema)` to create a new message.
+ */
+export const CountTransferJobsResponseSchema: GenMessage<CountTransferJobsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 72);
+
+/**
+ * @generated from message filestore.meta.v1.ListChangedTransferJobsRequest
+ */
+export type ListChangedTransferJobsRequest = Message<"filestore.meta.v1.ListChangedTransferJobsRequest"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp since = 1;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListChangedTransferJobsRequest.
+ * Use `create(ListChangedTransferJobsRequestSchema)` to create a new message.
+ */
+export const ListChangedTransferJobsRequestSchema: GenMessage<ListChangedTransferJobsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 73);
+
+/**
+ * @generated from message filestore.meta.v1.ListChangedTransferJobsResponse
+ */
+export type ListChangedTransferJobsResponse = Message<"filestore.meta.v1.ListChangedTransferJobsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.TransferJobRecord jobs = 1;
+   */
+  jobs: TransferJobRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListChangedTransferJobsResponse.
+ * Use `create(ListChangedTransferJobsResponseSchema)` to create a new message.
+ */
+export const ListChangedTransferJobsResponseSchema: GenMessage<ListChangedTransferJobsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 74);
+
+/**
+ * @generated from message filestore.meta.v1.ListDueTransferCleanupsRequest
+ */
+export type ListDueTransferCleanupsRequest = Message<"filestore.meta.v1.ListDueTransferCleanupsRequest"> & {
+  /**
+   * @generated from field: int32 limit = 1;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListDueTransferCleanupsRequest.
+ * Use `create(ListDueTransferCleanupsRequestSchema)` to create a new message.
+ */
+export const ListDueTransferCleanupsRequestSchema: GenMessage<ListDueTransferCleanupsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 75);
+
+/**
+ * @generated from message filestore.meta.v1.ListDueTransferCleanupsResponse
+ */
+export type ListDueTransferCleanupsResponse = Message<"filestore.meta.v1.ListDueTransferCleanupsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.ListDueTransferCleanupsResponse.Cleanup cleanups = 1;
+   */
+  cleanups: ListDueTransferCleanupsResponse_Cleanup[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListDueTransferCleanupsResponse.
+ * Use `create(ListDueTransferCleanupsResponseSchema)` to create a new message.
+ */
+export const ListDueTransferCleanupsResponseSchema: GenMessage<ListDueTransferCleanupsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 76);
+
+/**
+ * @generated from message filestore.meta.v1.ListDueTransferCleanupsResponse.Cleanup
+ */
+export type ListDueTransferCleanupsResponse_Cleanup = Message<"filestore.meta.v1.ListDueTransferCleanupsResponse.Cleanup"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: string location = 2;
+   */
+  location: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListDueTransferCleanupsResponse.Cleanup.
+ * Use `create(ListDueTransferCleanupsResponse_CleanupSchema)` to create a new message.
+ */
+export const ListDueTransferCleanupsResponse_CleanupSchema: GenMessage<ListDueTransferCleanupsResponse_Cleanup> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 76, 0);
+
+/**
+ * @generated from message filestore.meta.v1.FinishTransferCleanupRequest
+ */
+export type FinishTransferCleanupRequest = Message<"filestore.meta.v1.FinishTransferCleanupRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: string location = 2;
+   */
+  location: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.FinishTransferCleanupRequest.
+ * Use `create(FinishTransferCleanupRequestSchema)` to create a new message.
+ */
+export const FinishTransferCleanupRequestSchema: GenMessage<FinishTransferCleanupRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 77);
+
+/**
+ * @generated from message filestore.meta.v1.FinishTransferCleanupResponse
+ */
+export type FinishTransferCleanupResponse = Message<"filestore.meta.v1.FinishTransferCleanupResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.FinishTransferCleanupResponse.
+ * Use `create(FinishTransferCleanupResponseSchema)` to create a new message.
+ */
+export const FinishTransferCleanupResponseSchema: GenMessage<FinishTransferCleanupResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 78);
+
+/**
  * MetaService is the only owner of the database (the seed's dbproxy). It is an
  * internal service: callers authenticate with the shared internal secret.
  * Each RPC is one transaction.
@@ -1423,6 +2131,143 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof DeleteUploadSessionRequestSchema;
     output: typeof DeleteUploadSessionResponseSchema;
+  },
+  /**
+   * transfer: the durable record of the jobs that move content from local disk
+   * to S3 (outbox, attempts, dead letters, local copies awaiting deletion).
+   *
+   * ListTransferJobsToPublish returns jobs never handed to the queue, and live
+   * jobs without a sign of life for stale_ms (their message may be lost).
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.ListTransferJobsToPublish
+   */
+  listTransferJobsToPublish: {
+    methodKind: "unary";
+    input: typeof ListTransferJobsToPublishRequestSchema;
+    output: typeof ListTransferJobsToPublishResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.MarkTransferJobsPublished
+   */
+  markTransferJobsPublished: {
+    methodKind: "unary";
+    input: typeof MarkTransferJobsPublishedRequestSchema;
+    output: typeof MarkTransferJobsPublishedResponseSchema;
+  },
+  /**
+   * BeginTransferAttempt records the S3 key an attempt is about to write and
+   * returns the blob to copy and the key of an earlier attempt to clean up; or
+   * skip (the job is done) when there is nothing to move.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.BeginTransferAttempt
+   */
+  beginTransferAttempt: {
+    methodKind: "unary";
+    input: typeof BeginTransferAttemptRequestSchema;
+    output: typeof BeginTransferAttemptResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.TouchTransferAttempt
+   */
+  touchTransferAttempt: {
+    methodKind: "unary";
+    input: typeof TouchTransferAttemptRequestSchema;
+    output: typeof TouchTransferAttemptResponseSchema;
+  },
+  /**
+   * SwitchBlobLocation points a blob at its new copy in one transaction, if the
+   * attempt is still the latest and the row still names the local copy.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.SwitchBlobLocation
+   */
+  switchBlobLocation: {
+    methodKind: "unary";
+    input: typeof SwitchBlobLocationRequestSchema;
+    output: typeof SwitchBlobLocationResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.FailTransferAttempt
+   */
+  failTransferAttempt: {
+    methodKind: "unary";
+    input: typeof FailTransferAttemptRequestSchema;
+    output: typeof FailTransferAttemptResponseSchema;
+  },
+  /**
+   * GetTransferJob: NotFound when the blob never had a job.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.GetTransferJob
+   */
+  getTransferJob: {
+    methodKind: "unary";
+    input: typeof GetTransferJobRequestSchema;
+    output: typeof GetTransferJobResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.ListFailedTransferJobs
+   */
+  listFailedTransferJobs: {
+    methodKind: "unary";
+    input: typeof ListFailedTransferJobsRequestSchema;
+    output: typeof ListFailedTransferJobsResponseSchema;
+  },
+  /**
+   * RetryTransferJob queues a failed job again with its attempts reset;
+   * FailedPrecondition when it is not failed, NotFound when there is none.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.RetryTransferJob
+   */
+  retryTransferJob: {
+    methodKind: "unary";
+    input: typeof RetryTransferJobRequestSchema;
+    output: typeof RetryTransferJobResponseSchema;
+  },
+  /**
+   * EnqueueLocalBlobs gives every ready local blob after after_sha256 (up to
+   * limit) a job: a page of "migrate everything".
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.EnqueueLocalBlobs
+   */
+  enqueueLocalBlobs: {
+    methodKind: "unary";
+    input: typeof EnqueueLocalBlobsRequestSchema;
+    output: typeof EnqueueLocalBlobsResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.CountTransferJobs
+   */
+  countTransferJobs: {
+    methodKind: "unary";
+    input: typeof CountTransferJobsRequestSchema;
+    output: typeof CountTransferJobsResponseSchema;
+  },
+  /**
+   * ListChangedTransferJobs returns jobs changed at or after since, oldest first.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.ListChangedTransferJobs
+   */
+  listChangedTransferJobs: {
+    methodKind: "unary";
+    input: typeof ListChangedTransferJobsRequestSchema;
+    output: typeof ListChangedTransferJobsResponseSchema;
+  },
+  /**
+   * ListDueTransferCleanups returns local copies whose grace period is over.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.ListDueTransferCleanups
+   */
+  listDueTransferCleanups: {
+    methodKind: "unary";
+    input: typeof ListDueTransferCleanupsRequestSchema;
+    output: typeof ListDueTransferCleanupsResponseSchema;
+  },
+  /**
+   * @generated from rpc filestore.meta.v1.MetaService.FinishTransferCleanup
+   */
+  finishTransferCleanup: {
+    methodKind: "unary";
+    input: typeof FinishTransferCleanupRequestSchema;
+    output: typeof FinishTransferCleanupResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_meta, 0);
