@@ -124,16 +124,20 @@ export async function beginAttempt(
       .where("blob_sha256", "=", sha256)
       .executeTakeFirst();
     if (!job) await enqueueTransfer(tx, sha256, now);
-    let reason: string | undefined;
-    if (!blob || blob.state !== "ready") reason = "the content was deleted: nothing to move";
-    else if (blob.backend !== "local") reason = `the content is on ${blob.backend} already`;
-    if (reason) {
+    const reason = !blob
+      ? "the content was deleted: nothing to move"
+      : blob.state !== "ready"
+        ? "the content is being deleted: nothing to move"
+        : blob.backend !== "local"
+          ? `the content is on ${blob.backend} already`
+          : undefined;
+    if (!blob || reason) {
       await tx
         .updateTable("transfer_jobs")
         .set({ state: "done", attempts: attempt, last_error: null, updated_at: now })
         .where("blob_sha256", "=", sha256)
         .execute();
-      return { action: "skip", reason };
+      return { action: "skip", reason: reason ?? "" };
     }
     await tx
       .updateTable("transfer_jobs")
@@ -142,7 +146,7 @@ export async function beginAttempt(
       .execute();
     return {
       action: "copy",
-      blob: { ...(blob as BlobsTable), size: Number(blob?.size) },
+      blob: { ...blob, size: Number(blob.size) },
       previousTarget: job?.target_location ?? null,
     };
   });

@@ -90,7 +90,11 @@ describe.if(s3 !== undefined)("transfer logic", () => {
     for (let i = 0; i < size; i += bytes.length)
       body.set(bytes.subarray(0, Math.min(bytes.length, size - i)), i);
     new DataView(body.buffer).setUint32(0, ++counter);
-    const staged = await local.stage([body]);
+    const staged = await local.stage(
+      (async function* () {
+        yield body;
+      })(),
+    );
     const location = await staged.commit();
     await meta.addFileWithContent({
       file: { ownerId: owner, parentId: "", name: `f${counter}` },
