@@ -21,6 +21,10 @@ export interface Stack {
   metaUrl: string;
   /** A worker port serving UploadService. */
   uploadUrl: string;
+  /** The data directory (local blobs under blobs-root/; the SQLite queue in all-in-one mode). */
+  dataDir: string;
+  /** Services mode: how start-all.sh ran the processes, to kill and restart one of them. */
+  services?: { runDir: string; env: Record<string, string>; ports: Record<string, number> };
   stop(): Promise<void>;
 }
 
@@ -108,6 +112,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     account: await freePort(),
     meta: await freePort(),
     upload: await freePort(),
+    transfer: await freePort(),
   };
   const fullEnv = {
     ...process.env,
@@ -119,6 +124,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     ACCOUNT_PORT: String(ports.account),
     META_PORT: String(ports.meta),
     UPLOAD_PORT: String(ports.upload),
+    TRANSFER_PORT: String(ports.transfer),
     GATEWAY_RUNTIME: process.env.GATEWAY_RUNTIME ?? "deno",
     // Each stack gets its own Redis key space for rate limits.
     REDIS_PREFIX: `e2e${ports.gateway}:`,
@@ -141,6 +147,8 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     accountUrl: `http://127.0.0.1:${ports.account}`,
     metaUrl: `http://127.0.0.1:${ports.meta}`,
     uploadUrl: `http://127.0.0.1:${ports.upload}`,
+    dataDir: join(runDir, "data"),
+    services: { runDir, env: fullEnv as Record<string, string>, ports },
     async stop() {
       await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
         env: fullEnv,
@@ -163,6 +171,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     accountUrl: aio.grpcUrl,
     metaUrl: aio.grpcUrl,
     uploadUrl: aio.grpcUrl,
+    dataDir: aio.dataDir,
     async stop() {
       await aio.stop();
     },
