@@ -9,8 +9,9 @@
 #   REDIS_URL      required, redis://...
 #   HOST [127.0.0.1]   listen address of every process
 #   META_PORT [9102] ACCOUNT_PORT [9101] GATEWAY_PORT [8080]
-#   FILE_PORT [9103] UPLOAD_PORT [28080] DOWNLOAD_PORT [38080] TRANSFER_PORT [9106]  (URLs handed out now,
-#       processes added by later issues)
+#   UPLOAD_PORT [28080] TRANSFER_PORT [9106]
+#   FILE_PORT [9103] DOWNLOAD_PORT [38080]  (URLs handed out now, processes added by later issues)
+#   STORAGE_POLICY [local]  local | s3 | transfer (S3_* needed; upload and transfer share DATA_DIR/BLOB_DIR)
 #   META_URL, ACCOUNT_URL, FILE_URL, UPLOAD_URL, DOWNLOAD_URL, TRANSFER_URL [http://HOST:<NAME>_PORT]
 #   GATEWAY_RUNTIME [deno]  deno | bun
 #   RUN_DIR [<repo>/.run]   pids/ and, by default, logs, secrets and data
