@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { Client } from "minio";
+import { JobState, TransferService } from "../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import {
   ACCOUNT,
   BIN,
@@ -275,6 +278,46 @@ describe.if(S3.endPoint !== "")(`transfer (${MODE})`, () => {
       30_000,
     );
     expect(await readableThroughService(stack.url(), user.token, content, sha256)).toBe(true);
+  }, 120_000);
+
+  test("WatchTransfers streams a job's changes to done; MigrateAll streams progress; both for operators only", async () => {
+    const client = createClient(
+      TransferService,
+      createConnectTransport({ baseUrl: stack.url(), httpVersion: "1.1" }),
+    );
+    const content = crypto.getRandomValues(new Uint8Array(MiB));
+    const sha256 = sha256Hex(content);
+    const abort = new AbortController();
+    const states: JobState[] = [];
+    const watching = (async () => {
+      for await (const ev of client.watchTransfers(
+        { blobSha256: sha256 },
+        { headers: auth(op.token), signal: abort.signal },
+      )) {
+        states.push(ev.job?.state ?? JobState.UNSPECIFIED);
+        if (ev.job?.state === JobState.DONE) return;
+      }
+    })();
+    await Bun.sleep(300);
+    await upload(stack.url(), user.token, content, content.byteLength, "watched.bin");
+    await Promise.race([watching, Bun.sleep(30_000)]);
+    abort.abort();
+    expect(states.at(-1)).toBe(JobState.DONE);
+    // (States a job passes through faster than the feed polls may be coalesced: only "done" is certain.)
+
+    const progress = [];
+    for await (const p of client.migrateAll({}, { headers: auth(op.token) })) progress.push(p);
+    const last = progress.at(-1);
+    expect([last?.queued, last?.running, last?.failed]).toEqual([0n, 0n, 0n]);
+    expect(Number(last?.done)).toBeGreaterThanOrEqual(2);
+    const denied = await (async () => {
+      try {
+        for await (const _ of client.migrateAll({}, { headers: auth(user.token) })) return "ok";
+      } catch (err) {
+        return ConnectError.from(err).code;
+      }
+    })();
+    expect(denied).toBe(Code.PermissionDenied);
   }, 120_000);
 
   test("kill -9 of the transfer worker in the middle of a 200 MiB copy: completes after restart, one whole object", async () => {

@@ -347,7 +347,8 @@ export const TransferService: GenService<{
   },
   /**
    * WatchTransfers streams job state changes (polled from the database about
-   * once a second), starting with the changes of the last minute.
+   * once a second: states a job passes through faster are coalesced into the
+   * latest), starting with the changes of the last minute.
    *
    * @generated from rpc filestore.transfer.v1.TransferService.WatchTransfers
    */
