@@ -25,6 +25,10 @@ export interface Stack {
   runDir?: string;
   /** A worker port serving FileService and FileAdminService. */
   fileUrl: string;
+  /** The data directory (local blobs under blobs-root/; the SQLite queue in all-in-one mode). */
+  dataDir: string;
+  /** Services mode: how start-all.sh ran the processes, to kill and restart one of them. */
+  services?: { runDir: string; env: Record<string, string>; ports: Record<string, number> };
   stop(): Promise<void>;
 }
 
@@ -105,7 +109,7 @@ async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void
 }
 
 /** The workers start-all.sh starts, with their replica counts in the tests. */
-export const SERVICE_REPLICAS = { meta: 1, account: 1, file: 1, upload: 2 } as const;
+export const SERVICE_REPLICAS = { meta: 1, account: 1, file: 1, upload: 2, transfer: 1 } as const;
 
 /** PID of a running service process of a services-mode stack ("upload-2", "gateway", "meta"). */
 export function servicePid(runDir: string, name: string): number {
@@ -132,6 +136,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     meta: first("meta"),
     upload: first("upload"),
     file: first("file"),
+    transfer: first("transfer"),
   };
   const fullEnv = {
     ...process.env,
@@ -165,6 +170,8 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     uploadUrl: `http://127.0.0.1:${ports.upload}`,
     runDir,
     fileUrl: `http://127.0.0.1:${ports.file}`,
+    dataDir: join(runDir, "data"),
+    services: { runDir, env: fullEnv as Record<string, string>, ports },
     async stop() {
       await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
         env: fullEnv,
@@ -188,6 +195,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     metaUrl: aio.grpcUrl,
     uploadUrl: aio.grpcUrl,
     fileUrl: aio.grpcUrl,
+    dataDir: aio.dataDir,
     async stop() {
       await aio.stop();
     },

@@ -16,6 +16,7 @@
 #       replica, comma-separated: callers balance over them and retry another replica when one is down]
 #   With BLOB_BACKEND=local, replicas on several machines need one shared directory (DATA_DIR / BLOB_DIR
 #   on a network file system): a client's parts may reach any replica. On one machine they share DATA_DIR.
+#   STORAGE_POLICY [local]  local | s3 | transfer (S3_* needed; upload and transfer share DATA_DIR/BLOB_DIR)
 #   GATEWAY_RUNTIME [deno]  deno | bun
 #   RUN_DIR [<repo>/.run]   pids/ and, by default, logs, secrets and data
 #   LOG_DIR [$RUN_DIR/logs]
@@ -39,7 +40,7 @@ die() {
 # Worker services in start order. meta comes first: it runs the database migrations and everyone calls it.
 # A later service is one more name here (and a <NAME>_PORT default below); its entry is
 # workers/<name>/main.ts. The gateway is started last, after all of them.
-WORKERS=(meta account upload file)
+WORKERS=(meta account upload file transfer)
 
 # --- configuration ---------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 // The all-in-one composition: every service in one process, wired through in-memory transports,
 // SQLite and a local data directory. Used by `npm start` and by end-to-end tests.
 
+import { join } from "node:path";
 import { createGateway } from "../gateway/app.ts";
 import { isPublicService } from "../gateway/rpc/proxy.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
@@ -9,17 +10,19 @@ import { loadSigningKey } from "./account/keys.ts";
 import { accountModule } from "./account/routes.ts";
 import { startFileService } from "./file/deps.ts";
 import { createAccessTokenVerifier } from "./lib/access-token.ts";
-import { createBlobStore, storeForAll } from "./lib/blobstore/index.ts";
+import { openBlobStores } from "./lib/blobstore/index.ts";
 import { ExpiringCache } from "./lib/cache.ts";
 import { clientFor, memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
 import { migrateToLatest, openDatabase } from "./lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
 import { createLogger } from "./lib/log.ts";
+import { openSqliteQueue } from "./lib/queue/sqlite.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
 import { metaModule } from "./meta/routes.ts";
+import { startTransfer, TRANSFER_QUEUE, transferQueueOptions } from "./transfer/deps.ts";
 import { startSweeper, uploadDeps } from "./upload/deps.ts";
 import { uploadModule } from "./upload/routes.ts";
 
@@ -62,24 +65,23 @@ export async function startAllInOne(
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
-  const blobs = await createBlobStore(cfg.blobs);
-  const uploadWorker = uploadDeps(
-    cfg,
-    clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
-    blobs,
-    internalSecret,
-  );
-  const file = startFileService(
-    cfg,
-    clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
-    storeForAll(blobs),
-    log,
-  );
+  const metaClient = clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret));
+  const stores = await openBlobStores(cfg.blobStores);
+  const uploadWorker = uploadDeps(cfg, metaClient, stores, internalSecret);
+  const file = startFileService(cfg, metaClient, stores.storeFor, log);
   const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
   const upload = uploadModule(uploadWorker, verifier, (err) =>
     log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
-  const host = hostFor({ config: cfg, modules: [meta, account, upload, file.module], verifier, log });
+  // The durable SQLite queue beside the database: no Redis in this mode.
+  const queue = openSqliteQueue(join(cfg.dataDir, "queue.db"), TRANSFER_QUEUE, transferQueueOptions(cfg));
+  const transfer = startTransfer(cfg, metaClient, stores.stores, queue, createLogger("transfer"));
+  const host = hostFor({
+    config: cfg,
+    modules: [meta, account, upload, file.module, transfer.module],
+    verifier,
+    log,
+  });
   const grpc = await listen(host.node, cfg.host, ports.grpc);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
@@ -120,6 +122,7 @@ export async function startAllInOne(
       host.health.drain();
       stopSweeper();
       file.stop();
+      await transfer.stop();
       await http.stop();
       await grpc.close(cfg.shutdownGraceMs);
       await db.destroy();

@@ -1,7 +1,7 @@
 // The file worker as its own process (services mode): FileService, FileAdminService, garbage collection.
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier, remoteKeys } from "../lib/access-token.ts";
-import { createBlobStore, storeForAll } from "../lib/blobstore/index.ts";
+import { openBlobStores } from "../lib/blobstore/index.ts";
 import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
@@ -18,7 +18,7 @@ const verifier = createAccessTokenVerifier({
 const service = startFileService(
   config,
   clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
-  storeForAll(await createBlobStore(config.blobs)),
+  (await openBlobStores(config.blobStores)).storeFor,
   log,
 );
 await runWorker({

@@ -1,6 +1,6 @@
 // Configuration from the environment, with defaults that make the all-in-one mode work out of the box.
 import { join, resolve } from "node:path";
-import { type BlobStoreConfig, blobStoreConfigFromEnv } from "./blobstore/index.ts";
+import { type BlobStoreConfig, type StoragePolicy, storageConfigFromEnv } from "./blobstore/index.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
 
@@ -39,8 +39,16 @@ export interface Config {
   /** Addresses or CIDR networks whose X-Forwarded-For we believe (the gateway; a pod network). */
   trustedProxies: string[];
   shutdownGraceMs: number;
-  /** Where file bytes live (BLOB_BACKEND, BLOB_DIR, S3_*). */
+  /**
+   * Where new content goes (STORAGE_POLICY: local | s3 | transfer, see blobstore/index.ts). Under
+   * "transfer" it lands on local disk and the transfer worker moves it to S3 in the background; the upload
+   * workers and the transfer worker must then share the local blob directory (BLOB_DIR: one volume).
+   */
+  storagePolicy: StoragePolicy;
+  /** The store new content lands in (STORAGE_POLICY, BLOB_BACKEND, BLOB_DIR, S3_*). */
   blobs: BlobStoreConfig;
+  /** Every store this process reads from (blobs first): a blob row names its backend. */
+  blobStores: BlobStoreConfig[];
   /** Largest file accepted by an upload (bytes). */
   maxUploadBytes: number;
   /** Legacy /file/fastupload may link anyone's content by SHA-1 alone (unsafe; off by default). */
@@ -57,6 +65,37 @@ export interface Config {
   gcGraceSeconds: number;
   /** While someone watches (FileService.WatchFiles), how often changes made by other processes are looked for. */
   watchCheckSeconds: number;
+  /**
+   * Usernames allowed to call operator services (TransferService), ADMIN_USERS, comma-separated; matched
+   * without regard to case. None by default: then nobody may.
+   */
+  adminUsers: string[];
+  transfer: TransferConfig;
+}
+
+/** The transfer worker (local disk → S3). */
+export interface TransferConfig {
+  /** Attempts before a job becomes a dead letter (TRANSFER_MAX_ATTEMPTS). */
+  maxAttempts: number;
+  /** Backoff after the first failed attempt, doubling up to the max (TRANSFER_BACKOFF_BASE_MS, _MAX_MS). */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /**
+   * A job whose worker stopped renewing it (crashed, hung) runs again after this
+   * (TRANSFER_VISIBILITY_SECONDS); a running copy renews it every third of it.
+   */
+  visibilitySeconds: number;
+  /** How long a moved blob's local copy stays for reads that opened it before the move. */
+  deleteGraceSeconds: number;
+  /** How often the outbox is relayed to the queue and due local copies deleted (TRANSFER_POLL_MS). */
+  pollMs: number;
+  /** Jobs copied at the same time by one worker (TRANSFER_CONCURRENCY). */
+  concurrency: number;
+  /**
+   * A queued or running job without a sign of life for this long is published again: its queue message
+   * may be lost (TRANSFER_REPUBLISH_SECONDS). Must exceed the largest backoff.
+   */
+  republishSeconds: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -70,6 +109,11 @@ function int(env: Record<string, string | undefined>, name: string, fallback: nu
 
 export function portFor(env: Record<string, string | undefined>, name: keyof typeof defaultPorts): number {
   return int(env, "PORT", defaultPorts[name]);
+}
+
+function storage(env: Record<string, string | undefined>) {
+  const { policy, landing, stores } = storageConfigFromEnv(env);
+  return { storagePolicy: policy, blobs: landing, blobStores: stores };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -110,7 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((s) => s.trim())
       .filter(Boolean),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
-    blobs: blobStoreConfigFromEnv({ ...env, DATA_DIR: dataDir }),
+    ...storage({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
     legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
     uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
@@ -118,5 +162,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
+    adminUsers: (env.ADMIN_USERS || "")
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+    transfer: {
+      maxAttempts: Math.max(1, int(env, "TRANSFER_MAX_ATTEMPTS", 8)),
+      backoffBaseMs: int(env, "TRANSFER_BACKOFF_BASE_MS", 2000),
+      backoffMaxMs: int(env, "TRANSFER_BACKOFF_MAX_MS", 10 * 60_000),
+      visibilitySeconds: Math.max(1, int(env, "TRANSFER_VISIBILITY_SECONDS", 60)),
+      deleteGraceSeconds: int(env, "TRANSFER_DELETE_GRACE_SECONDS", 600),
+      pollMs: Math.max(50, int(env, "TRANSFER_POLL_MS", 1000)),
+      concurrency: Math.max(1, int(env, "TRANSFER_CONCURRENCY", 2)),
+      republishSeconds: Math.max(1, int(env, "TRANSFER_REPUBLISH_SECONDS", 3600)),
+    },
   };
 }

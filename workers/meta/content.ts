@@ -4,6 +4,7 @@
 import type { Db } from "../lib/db/database.ts";
 import { isUniqueViolation } from "../lib/db/database.ts";
 import type { BlobsTable, FilesTable } from "../lib/db/schema.ts";
+import { enqueueTransfer } from "./transfer.ts";
 
 export type BlobRow = BlobsTable;
 export type FileRow = FilesTable;
@@ -99,24 +100,29 @@ async function reference(db: Db, sha256: string): Promise<boolean> {
  * (unless it is the same location, as with content-addressed local paths). When the content is being
  * garbage-collected, the fresh copy takes the row over (garbage collection deletes only the location it
  * claimed and then forgets the row only if it still holds that location), so the upload succeeds at once.
+ * With `transfer` (the transfer storage policy), content on local disk gets a transfer job in the same
+ * transaction (the outbox).
  */
 export async function addFileWithContent(
   db: Db,
   file: NewFile,
   blob: NewBlob,
   now: number,
+  opts: { transfer?: boolean } = {},
 ): Promise<{ file: FileRow; duplicateOf?: string }> {
   return db.transaction().execute(async (tx) => {
     await checkParent(tx, file);
     let duplicateOf: string | undefined;
+    let backend = blob.backend;
     for (let attempt = 0; ; attempt++) {
       if (await reference(tx, blob.sha256)) {
         const existing = await tx
           .selectFrom("blobs")
-          .select("location")
+          .select(["location", "backend"])
           .where("sha256", "=", blob.sha256)
           .executeTakeFirstOrThrow();
         duplicateOf = existing.location;
+        backend = existing.backend;
         break;
       }
       const taken = await tx
@@ -147,6 +153,7 @@ export async function addFileWithContent(
     }
     const row = fileRow(file, blob, now);
     await tx.insertInto("files").values(row).execute();
+    if (opts.transfer && backend === "local") await enqueueTransfer(tx, blob.sha256, now);
     return { file: row, duplicateOf };
   });
 }

@@ -2,7 +2,7 @@
 // all-in-one process and the standalone upload worker.
 import type { Client } from "@connectrpc/connect";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { BlobStore } from "../lib/blobstore/types.ts";
+import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import { every } from "../lib/periodic.ts";
@@ -14,12 +14,14 @@ export type UploadWorkerDeps = InstantDeps & SessionDeps;
 export function uploadDeps(
   config: Config,
   meta: Client<typeof MetaService>,
-  blobs: BlobStore,
+  stores: { landing: BlobStore; storeFor: StoreFor },
   internalSecret: string,
 ): UploadWorkerDeps {
   return {
     meta,
-    blobs,
+    blobs: stores.landing,
+    storeFor: stores.storeFor,
+    enqueueTransfer: config.storagePolicy === "transfer",
     maxUploadBytes: config.maxUploadBytes,
     challengeKey: challengeKeyFrom(internalSecret),
     trustSha1: config.legacyTrustSha1,

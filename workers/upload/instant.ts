@@ -121,7 +121,7 @@ export async function proveContent(
   if (!blob) throw failedPrecondition("the content is gone: upload it");
   const hasher = new Bun.CryptoHasher("sha256");
   if (c.l > 0) {
-    const range = await deps.blobs.read(blob.location, { start: c.s, end: c.s + c.l - 1 });
+    const range = await deps.storeFor(blob.backend).read(blob.location, { start: c.s, end: c.s + c.l - 1 });
     for await (const chunk of range as unknown as AsyncIterable<Uint8Array>) hasher.update(chunk);
   }
   const expected = Buffer.from(hasher.digest("hex"));

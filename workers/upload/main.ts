@@ -1,7 +1,7 @@
 // The upload worker as its own process (services mode).
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier, remoteKeys } from "../lib/access-token.ts";
-import { createBlobStore } from "../lib/blobstore/index.ts";
+import { openBlobStores } from "../lib/blobstore/index.ts";
 import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
@@ -19,7 +19,7 @@ const verifier = createAccessTokenVerifier({
 const deps = uploadDeps(
   config,
   clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
-  await createBlobStore(config.blobs),
+  await openBlobStores(config.blobStores),
   secret,
 );
 const stopSweeper = startSweeper(deps, config.uploadSweepSeconds, log);

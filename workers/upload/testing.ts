@@ -3,6 +3,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier, type Identity } from "../lib/access-token.ts";
+import { storeForAll } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import { clientFor, memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
@@ -47,6 +48,7 @@ export async function openUploadFixture(
   const deps: UploadWorkerDeps = {
     meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
     blobs: opened.store,
+    storeFor: storeForAll(opened.store),
     maxUploadBytes: 10 * 1024 * 1024,
     sleep: async () => {},
     challengeKey: challengeKeyFrom(secret),

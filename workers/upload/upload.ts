@@ -5,13 +5,18 @@ import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
-import type { BlobBody, BlobStore, StagedBlob } from "../lib/blobstore/types.ts";
+import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore/types.ts";
 import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { checkFileName } from "../lib/names.ts";
 
 export interface UploadDeps {
   meta: Client<typeof MetaService>;
+  /** Where new content lands. */
   blobs: BlobStore;
+  /** The store holding a blob row's bytes, by its backend (content moves under the transfer policy). */
+  storeFor: StoreFor;
+  /** The transfer storage policy: new local content gets a transfer job with its blob row. */
+  enqueueTransfer?: boolean;
   /** Largest accepted file (bytes). */
   maxUploadBytes: number;
   sleep?: (ms: number) => Promise<void>;
@@ -97,6 +102,7 @@ export async function linkStaged(
             backend: deps.blobs.backend,
             location,
           },
+          enqueueTransfer: deps.enqueueTransfer ?? false,
         });
         // Known content: the stored copy serves, ours is redundant.
         if (res.duplicateOf && res.duplicateOf !== location) await deps.blobs.delete(location);

@@ -14,6 +14,7 @@ import {
   InvalidPartError,
   MissingPartError,
   RangeNotSatisfiableError,
+  storageConfigFromEnv,
 } from "./index.ts";
 import { type OpenedBlobStore, testBlobStores } from "./testing.ts";
 import type { BlobStore } from "./types.ts";
@@ -553,9 +554,54 @@ for (const backend of testBlobStores({ s3PartSize: S3_PART_SIZE })) {
           );
         });
       });
+      test(
+        "stage to a chosen location; abortStage cleans up after a stage that never finished",
+        async () => {
+          await leavesNothing(async () => {
+            const bytes = new Uint8Array(randomBytes(1000));
+            const location = store.newLocation?.() as string;
+            expect(location).toMatch(/^blobs\/[0-9a-f-]{36}$/);
+            const staged = await store.stage(bodyOf(bytes).stream, { location });
+            expect(await staged.commit()).toBe(location);
+            expect(await readAll(await store.read(location))).toEqual(bytes);
+            await store.delete(location);
+            expect(
+              await rejection(store.stage(bodyOf(bytes).stream, { location: "elsewhere" })),
+            ).toBeInstanceOf(InvalidLocationError);
+
+            // A stage whose process "dies" after its first part: the body stalls, as a killed copy would.
+            const hung = store.newLocation?.() as string;
+            let fail: (err: Error) => void = () => {};
+            const stalled = new Promise<never>((_, reject) => {
+              fail = reject;
+            });
+            async function* body() {
+              yield new Uint8Array(randomBytes(S3_PART_SIZE + 1));
+              await stalled;
+            }
+            const pending = store.stage(body(), { location: hung }).catch((err: unknown) => err);
+            const until = Date.now() + 30_000;
+            while (!(await opened.snapshot()).includes(`(multipart upload) ${hung}`)) {
+              if (Date.now() > until) throw new Error("the multipart upload never started");
+              await Bun.sleep(50);
+            }
+            await store.abortStage?.(hung);
+            await store.abortStage?.(hung); // idempotent
+            expect(await opened.snapshot()).not.toContain(`(multipart upload) ${hung}`);
+            fail(new Error("killed"));
+            expect(await pending).toBeInstanceOf(Error);
+          });
+        },
+        SLOW,
+      );
     } else {
-      test("the local backend offers no presigned URLs", () => {
+      test("the local backend offers no presigned URLs nor chosen locations", async () => {
         expect(store.presignPart).toBeUndefined();
+        expect(store.newLocation).toBeUndefined();
+        expect(store.abortStage).toBeUndefined();
+        expect(
+          await rejection(store.stage(bodyOf(new Uint8Array(1)).stream, { location: "blobs/x" })),
+        ).toBeInstanceOf(InvalidArgumentError);
       });
     }
   });
@@ -599,6 +645,25 @@ describe("blob store configuration from the environment", () => {
         S3_REGION: "eu-west-3",
       }),
     ).toMatchObject({ pathStyle: false, createBucket: false, bucket: "x", region: "eu-west-3" });
+  });
+
+  test("storage policies: which store new content lands in, which ones are read", () => {
+    const s3 = { S3_ENDPOINT: "http://127.0.0.1:9000", S3_ACCESS_KEY: "a", S3_SECRET_KEY: "b" };
+    const backends = (env: Record<string, string>) => {
+      const c = storageConfigFromEnv({ DATA_DIR: "/d", ...env });
+      return [c.policy, c.landing.backend, c.stores.map((x) => x.backend)];
+    };
+    expect(backends({})).toEqual(["local", "local", ["local"]]);
+    expect(backends(s3)).toEqual(["local", "local", ["local", "s3"]]);
+    expect(backends({ ...s3, BLOB_BACKEND: "s3" })).toEqual(["s3", "s3", ["s3"]]);
+    expect(backends({ ...s3, STORAGE_POLICY: "s3", BLOB_DIR: "/b" })).toEqual(["s3", "s3", ["s3", "local"]]);
+    expect(backends({ ...s3, STORAGE_POLICY: "transfer" })).toEqual(["transfer", "local", ["local", "s3"]]);
+    expect(backends({ ...s3, STORAGE_POLICY: "transfer", BLOB_BACKEND: "local" })[0]).toBe("transfer");
+    expect(() => storageConfigFromEnv({ STORAGE_POLICY: "transfer" })).toThrow("S3_ENDPOINT");
+    expect(() => storageConfigFromEnv({ ...s3, STORAGE_POLICY: "transfer", BLOB_BACKEND: "s3" })).toThrow(
+      "contradicts",
+    );
+    expect(() => storageConfigFromEnv({ STORAGE_POLICY: "cloud" })).toThrow("STORAGE_POLICY");
   });
 
   test("bad or missing values are named", () => {

@@ -57,7 +57,12 @@ export function normalizeStageOptions(opts: StageOptions = {}): StageOptions {
     if (!SHA256_HEX.test(expectedSha256))
       throw new InvalidArgumentError("an expected SHA-256 is 64 hexadecimal digits");
   }
-  return { maxBytes: opts.maxBytes, expectedSize: opts.expectedSize, expectedSha256 };
+  return {
+    maxBytes: opts.maxBytes,
+    expectedSize: opts.expectedSize,
+    expectedSha256,
+    location: opts.location,
+  };
 }
 
 /**

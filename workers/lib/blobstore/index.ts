@@ -1,9 +1,15 @@
-// The blob store a process uses, chosen by configuration:
-//   BLOB_BACKEND      local (default) | s3
+// The blob stores a process uses, chosen by configuration:
+//   STORAGE_POLICY    where new content goes: local | s3 | transfer (lands on local disk, then the transfer
+//                     worker moves it to S3 in the background). Default: BLOB_BACKEND's value, else local.
+//   BLOB_BACKEND      local | s3: the older spelling of the policy (local or s3); must agree with it when both
+//                     are set
 //   BLOB_DIR          local: the store's root (default ${DATA_DIR}/blobs-root; DATA_DIR defaults to ./data)
-//   S3_ENDPOINT       s3: http(s)://host[:port] (required)
-//   S3_ACCESS_KEY, S3_SECRET_KEY (required)
+//   S3_ENDPOINT       s3: http(s)://host[:port] (required by the s3 and transfer policies)
+//   S3_ACCESS_KEY, S3_SECRET_KEY (required with S3_ENDPOINT)
 //   S3_REGION         (us-east-1)   S3_BUCKET (filestore)   S3_PATH_STYLE (true)   S3_CREATE_BUCKET (true)
+// A process reads from every configured store (a blob row names its backend): the local store when the
+// policy is local or transfer, or BLOB_DIR is set; the S3 store when the policy is s3 or transfer, or
+// S3_ENDPOINT is set. So content moved to S3 stays readable when the policy goes back to local.
 import { join, resolve } from "node:path";
 import { BlobBackendUnavailableError } from "./errors.ts";
 import { createLocalBlobStore } from "./local.ts";
@@ -29,36 +35,74 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 
 function required(env: Env, name: string): string {
   const value = env[name];
-  if (!value) throw new Error(`${name} must be set when BLOB_BACKEND=s3`);
+  if (!value) throw new Error(`${name} must be set for STORAGE_POLICY=s3 or transfer (or BLOB_BACKEND=s3)`);
   return value;
 }
 
-/** The blob-store settings from the environment (throws on a bad or missing value). */
+export type StoragePolicy = "local" | "s3" | "transfer";
+
+export interface StorageConfig {
+  policy: StoragePolicy;
+  /** The store new content lands in: local disk under the local and transfer policies, else S3. */
+  landing: BlobStoreConfig;
+  /** Every store this process reads from, the landing store first. */
+  stores: BlobStoreConfig[];
+}
+
+function localConfig(env: Env): BlobStoreConfig {
+  const dataDir = resolve(env.DATA_DIR || "./data");
+  return { backend: "local", root: resolve(env.BLOB_DIR || join(dataDir, "blobs-root")) };
+}
+
+function s3Config(env: Env): BlobStoreConfig {
+  return {
+    backend: "s3",
+    endPoint: required(env, "S3_ENDPOINT"),
+    accessKey: required(env, "S3_ACCESS_KEY"),
+    secretKey: required(env, "S3_SECRET_KEY"),
+    region: env.S3_REGION || "us-east-1",
+    bucket: env.S3_BUCKET || "filestore",
+    pathStyle: bool(env, "S3_PATH_STYLE", true),
+    createBucket: bool(env, "S3_CREATE_BUCKET", true),
+  };
+}
+
+/** The storage policy and blob stores from the environment (throws on a bad or missing value). */
+export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
+  const backend = env.BLOB_BACKEND || undefined;
+  if (backend !== undefined && backend !== "local" && backend !== "s3")
+    throw new Error(`BLOB_BACKEND must be local or s3, got "${backend}"`);
+  const policy = env.STORAGE_POLICY || backend || "local";
+  if (policy !== "local" && policy !== "s3" && policy !== "transfer")
+    throw new Error(`STORAGE_POLICY must be local, s3 or transfer, got "${policy}"`);
+  if (backend !== undefined && backend !== (policy === "transfer" ? "local" : policy))
+    throw new Error(`BLOB_BACKEND=${backend} contradicts STORAGE_POLICY=${policy}: set only STORAGE_POLICY`);
+  const wantLocal = policy !== "s3" || Boolean(env.BLOB_DIR);
+  const wantS3 = policy !== "local" || Boolean(env.S3_ENDPOINT);
+  const local = wantLocal ? localConfig(env) : undefined;
+  const s3 = wantS3 ? s3Config(env) : undefined;
+  const landing = (policy === "s3" ? s3 : local) as BlobStoreConfig;
+  const other = policy === "s3" ? local : s3;
+  return { policy, landing, stores: other ? [landing, other] : [landing] };
+}
+
+/** The settings of the store new content lands in (see storageConfigFromEnv). */
 export function blobStoreConfigFromEnv(env: Env = process.env): BlobStoreConfig {
-  const backend = env.BLOB_BACKEND || "local";
-  if (backend === "local") {
-    const dataDir = resolve(env.DATA_DIR || "./data");
-    return { backend, root: resolve(env.BLOB_DIR || join(dataDir, "blobs-root")) };
-  }
-  if (backend === "s3") {
-    return {
-      backend,
-      endPoint: required(env, "S3_ENDPOINT"),
-      accessKey: required(env, "S3_ACCESS_KEY"),
-      secretKey: required(env, "S3_SECRET_KEY"),
-      region: env.S3_REGION || "us-east-1",
-      bucket: env.S3_BUCKET || "filestore",
-      pathStyle: bool(env, "S3_PATH_STYLE", true),
-      createBucket: bool(env, "S3_CREATE_BUCKET", true),
-    };
-  }
-  throw new Error(`BLOB_BACKEND must be local or s3, got "${backend}"`);
+  return storageConfigFromEnv(env).landing;
 }
 
 export function createBlobStore(config: BlobStoreConfig = blobStoreConfigFromEnv()): Promise<BlobStore> {
   if (config.backend === "local") return createLocalBlobStore(config.root);
   const { backend: _, ...options } = config;
   return createS3BlobStore(options);
+}
+
+/** Opens the stores (StorageConfig.stores: the landing one first) and a StoreFor over all of them. */
+export async function openBlobStores(
+  configs: BlobStoreConfig[],
+): Promise<{ landing: BlobStore; stores: BlobStore[]; storeFor: StoreFor }> {
+  const stores = await Promise.all(configs.map((c) => createBlobStore(c)));
+  return { landing: stores[0] as BlobStore, stores, storeFor: storeForAll(...stores) };
 }
 
 /** A StoreFor over the given stores (one per backend). */

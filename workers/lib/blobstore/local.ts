@@ -24,6 +24,7 @@ import {
 import {
   BlobNotFoundError,
   BlobStoreError,
+  InvalidArgumentError,
   InvalidLocationError,
   MissingPartError,
   RangeNotSatisfiableError,
@@ -136,6 +137,8 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
   }
 
   async function stage(body: BlobBody, opts?: StageOptions): Promise<StagedBlob> {
+    if (opts?.location !== undefined)
+      throw new InvalidArgumentError("the local store names its blobs itself: no location option");
     const { path, info } = await writeTemp(body, normalizeStageOptions(opts));
     return staged(path, info);
   }

@@ -244,6 +244,8 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
     return location;
   }
 
+  const newLocation = () => `blobs/${randomUUID()}`;
+
   const partPrefix = (sessionId: string) => `parts/${sessionId}/`;
   const partKey = (sessionId: string, n: number) => `parts/${sessionId}/${n}`;
 
@@ -258,7 +260,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
 
   async function stage(body: BlobBody, stageOpts?: StageOptions): Promise<StagedBlob> {
     const limits = normalizeStageOptions(stageOpts);
-    const key = `blobs/${randomUUID()}`;
+    const key = limits.location === undefined ? newLocation() : checkBlobKey(limits.location);
     const info = await upload(key, body, limits);
     let committed = false;
     let discarded = false;
@@ -375,6 +377,14 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
       const results = await client.removeObjects(bucket, names);
       const failed = results.filter((r) => r?.Error?.Code && r.Error.Code !== "NoSuchKey");
       if (failed.length > 0) throw new BlobStoreError(`could not delete ${failed.length} part(s)`);
+    },
+
+    newLocation,
+
+    async abortStage(location) {
+      const key = checkBlobKey(location);
+      const { uploads } = await client.listIncompleteUploadsQuery(bucket, key, "", "", "");
+      for (const u of uploads) if (u.key === key) await client.abortMultipartUpload(bucket, key, u.uploadId);
     },
 
     async presignPart(sessionId, partNumber, expirySeconds) {

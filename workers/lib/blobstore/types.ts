@@ -38,6 +38,12 @@ export interface StageOptions {
   expectedSize?: number;
   /** A different SHA-256 (hex, any case) is refused with BlobHashMismatchError. */
   expectedSha256?: string;
+  /**
+   * S3 only: the key to write (`blobs/<uuid>`, see newLocation) instead of a fresh random one, so that a
+   * caller can record where the bytes will land before they do (the transfer worker cleans up after an
+   * interrupted copy that way). The local store picks its own names and refuses this.
+   */
+  location?: string;
 }
 
 export interface PartOptions {
@@ -81,6 +87,13 @@ export interface BlobStore {
   deleteParts(sessionId: string): Promise<void>;
   /** A presigned PUT URL for a part (S3 only; the local backend has none). */
   presignPart?(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
+  /** S3 only: a fresh location for StageOptions.location. */
+  newLocation?(): string;
+  /**
+   * S3 only: cleans up after a stage to `location` that never finished (its process died): aborts the
+   * unfinished multipart uploads to that key. Idempotent; a finished object is left alone (delete it).
+   */
+  abortStage?(location: string): Promise<void>;
 }
 
 /**

@@ -91,6 +91,28 @@ export interface UploadPartsTable {
   created_at: number;
 }
 
+/**
+ * queued: waiting for (or between) attempts; running: an attempt is copying; done: the content is on S3
+ * (or was deleted meanwhile: nothing to move); failed: a dead letter after the last attempt.
+ */
+export type TransferState = "queued" | "running" | "done" | "failed";
+
+export interface TransferJobsTable {
+  blob_sha256: string;
+  state: TransferState;
+  attempts: number;
+  last_error: string | null;
+  /** The S3 key the latest attempt writes to (recorded before it writes, so a retry can clean up). */
+  target_location: string | null;
+  /** When the relay last handed the job to the queue; null: not yet (the outbox). */
+  published_at: number | null;
+  /** The local copy left behind by the move, deleted once cleanup_after has passed. */
+  cleanup_location: string | null;
+  cleanup_after: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -98,5 +120,6 @@ export interface Database {
   files: FilesTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
+  transfer_jobs: TransferJobsTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/transfer/v1/transfer.proto.
  */
 export const file_filestore_transfer_v1_transfer: GenFile = /*@__PURE__*/
-  fileDesc("CiRmaWxlc3RvcmUvdHJhbnNmZXIvdjEvdHJhbnNmZXIucHJvdG8SFWZpbGVzdG9yZS50cmFuc2Zlci52MSKoAQoLVHJhbnNmZXJKb2ISEwoLYmxvYl9zaGEyNTYYASABKAkSLgoFc3RhdGUYAiABKA4yHy5maWxlc3RvcmUudHJhbnNmZXIudjEuSm9iU3RhdGUSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGFzdF9lcnJvchgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChVHZXRUcmFuc2ZlckpvYlJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkiSQoWR2V0VHJhbnNmZXJKb2JSZXNwb25zZRIvCgNqb2IYASABKAsyIi5maWxlc3RvcmUudHJhbnNmZXIudjEuVHJhbnNmZXJKb2IiPwoWTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJkChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIwCgRqb2JzGAEgAygLMiIuZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlRyYW5zZmVySm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSItChZSZXRyeURlYWRMZXR0ZXJSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIkoKF1JldHJ5RGVhZExldHRlclJlc3BvbnNlEi8KA2pvYhgBIAEoCzIiLmZpbGVzdG9yZS50cmFuc2Zlci52MS5UcmFuc2ZlckpvYiITChFNaWdyYXRlQWxsUmVxdWVzdCJRChJNaWdyYXRlQWxsUmVzcG9uc2USDQoFdG90YWwYASABKAMSDgoGcXVldWVkGAIgASgDEgwKBGRvbmUYAyABKAMSDgoGZmFpbGVkGAQgASgDIhcKFVdhdGNoVHJhbnNmZXJzUmVxdWVzdCJJChZXYXRjaFRyYW5zZmVyc1Jlc3BvbnNlEi8KA2pvYhgBIAEoCzIiLmZpbGVzdG9yZS50cmFuc2Zlci52MS5UcmFuc2ZlckpvYip8CghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhISCg5KT0JfU1RBVEVfRE9ORRADEhQKEEpPQl9TVEFURV9GQUlMRUQQBDK6BAoPVHJhbnNmZXJTZXJ2aWNlEm0KDkdldFRyYW5zZmVySm9iEiwuZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkdldFRyYW5zZmVySm9iUmVxdWVzdBotLmZpbGVzdG9yZS50cmFuc2Zlci52MS5HZXRUcmFuc2ZlckpvYlJlc3BvbnNlEnAKD0xpc3REZWFkTGV0dGVycxItLmZpbGVzdG9yZS50cmFuc2Zlci52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0Gi4uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlEnAKD1JldHJ5RGVhZExldHRlchItLmZpbGVzdG9yZS50cmFuc2Zlci52MS5SZXRyeURlYWRMZXR0ZXJSZXF1ZXN0Gi4uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlJldHJ5RGVhZExldHRlclJlc3BvbnNlEmMKCk1pZ3JhdGVBbGwSKC5maWxlc3RvcmUudHJhbnNmZXIudjEuTWlncmF0ZUFsbFJlcXVlc3QaKS5maWxlc3RvcmUudHJhbnNmZXIudjEuTWlncmF0ZUFsbFJlc3BvbnNlMAESbwoOV2F0Y2hUcmFuc2ZlcnMSLC5maWxlc3RvcmUudHJhbnNmZXIudjEuV2F0Y2hUcmFuc2ZlcnNSZXF1ZXN0Gi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLldhdGNoVHJhbnNmZXJzUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiRmaWxlc3RvcmUvdHJhbnNmZXIvdjEvdHJhbnNmZXIucHJvdG8SFWZpbGVzdG9yZS50cmFuc2Zlci52MSKoAQoLVHJhbnNmZXJKb2ISEwoLYmxvYl9zaGEyNTYYASABKAkSLgoFc3RhdGUYAiABKA4yHy5maWxlc3RvcmUudHJhbnNmZXIudjEuSm9iU3RhdGUSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGFzdF9lcnJvchgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChVHZXRUcmFuc2ZlckpvYlJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkiSQoWR2V0VHJhbnNmZXJKb2JSZXNwb25zZRIvCgNqb2IYASABKAsyIi5maWxlc3RvcmUudHJhbnNmZXIudjEuVHJhbnNmZXJKb2IiPwoWTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJkChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIwCgRqb2JzGAEgAygLMiIuZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlRyYW5zZmVySm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSItChZSZXRyeURlYWRMZXR0ZXJSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIkoKF1JldHJ5RGVhZExldHRlclJlc3BvbnNlEi8KA2pvYhgBIAEoCzIiLmZpbGVzdG9yZS50cmFuc2Zlci52MS5UcmFuc2ZlckpvYiITChFNaWdyYXRlQWxsUmVxdWVzdCJ0ChJNaWdyYXRlQWxsUmVzcG9uc2USDQoFdG90YWwYASABKAMSDgoGcXVldWVkGAIgASgDEgwKBGRvbmUYAyABKAMSDgoGZmFpbGVkGAQgASgDEhAKCGVucXVldWVkGAUgASgDEg8KB3J1bm5pbmcYBiABKAMiLAoVV2F0Y2hUcmFuc2ZlcnNSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIkkKFldhdGNoVHJhbnNmZXJzUmVzcG9uc2USLwoDam9iGAEgASgLMiIuZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlRyYW5zZmVySm9iKnwKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhIKDkpPQl9TVEFURV9ET05FEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEMroECg9UcmFuc2ZlclNlcnZpY2USbQoOR2V0VHJhbnNmZXJKb2ISLC5maWxlc3RvcmUudHJhbnNmZXIudjEuR2V0VHJhbnNmZXJKb2JSZXF1ZXN0Gi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkdldFRyYW5zZmVySm9iUmVzcG9uc2UScAoPTGlzdERlYWRMZXR0ZXJzEi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaLi5maWxlc3RvcmUudHJhbnNmZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UScAoPUmV0cnlEZWFkTGV0dGVyEi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlJldHJ5RGVhZExldHRlclJlcXVlc3QaLi5maWxlc3RvcmUudHJhbnNmZXIudjEuUmV0cnlEZWFkTGV0dGVyUmVzcG9uc2USYwoKTWlncmF0ZUFsbBIoLmZpbGVzdG9yZS50cmFuc2Zlci52MS5NaWdyYXRlQWxsUmVxdWVzdBopLmZpbGVzdG9yZS50cmFuc2Zlci52MS5NaWdyYXRlQWxsUmVzcG9uc2UwARJvCg5XYXRjaFRyYW5zZmVycxIsLmZpbGVzdG9yZS50cmFuc2Zlci52MS5XYXRjaFRyYW5zZmVyc1JlcXVlc3QaLS5maWxlc3RvcmUudHJhbnNmZXIudjEuV2F0Y2hUcmFuc2ZlcnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.transfer.v1.TransferJob
@@ -181,11 +181,15 @@ export const MigrateAllRequestSchema: GenMessage<MigrateAllRequest> = /*@__PURE_
  */
 export type MigrateAllResponse = Message<"filestore.transfer.v1.MigrateAllResponse"> & {
   /**
+   * Local blobs when the migration started.
+   *
    * @generated from field: int64 total = 1;
    */
   total: bigint;
 
   /**
+   * Jobs waiting, over all jobs.
+   *
    * @generated from field: int64 queued = 2;
    */
   queued: bigint;
@@ -199,6 +203,18 @@ export type MigrateAllResponse = Message<"filestore.transfer.v1.MigrateAllRespon
    * @generated from field: int64 failed = 4;
    */
   failed: bigint;
+
+  /**
+   * Jobs created by this call so far.
+   *
+   * @generated from field: int64 enqueued = 5;
+   */
+  enqueued: bigint;
+
+  /**
+   * @generated from field: int64 running = 6;
+   */
+  running: bigint;
 };
 
 /**
@@ -212,6 +228,12 @@ export const MigrateAllResponseSchema: GenMessage<MigrateAllResponse> = /*@__PUR
  * @generated from message filestore.transfer.v1.WatchTransfersRequest
  */
 export type WatchTransfersRequest = Message<"filestore.transfer.v1.WatchTransfersRequest"> & {
+  /**
+   * Only this blob's job; every job when empty.
+   *
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
 };
 
 /**
@@ -276,12 +298,16 @@ export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
 
 /**
  * TransferService reports and steers the migration of blobs from local disk
- * to object storage. (Implemented by the transfer issue.)
+ * to object storage (the transfer storage policy). It is for operators: every
+ * call needs a signed-in user named in the ADMIN_USERS setting
+ * (PermissionDenied otherwise; with no ADMIN_USERS set, nobody may call it).
  *
  * @generated from service filestore.transfer.v1.TransferService
  */
 export const TransferService: GenService<{
   /**
+   * GetTransferJob: NotFound when the blob never had a transfer job.
+   *
    * @generated from rpc filestore.transfer.v1.TransferService.GetTransferJob
    */
   getTransferJob: {
@@ -298,6 +324,9 @@ export const TransferService: GenService<{
     output: typeof ListDeadLettersResponseSchema;
   },
   /**
+   * RetryDeadLetter queues a failed job again, attempts reset.
+   * FailedPrecondition when the job is not failed.
+   *
    * @generated from rpc filestore.transfer.v1.TransferService.RetryDeadLetter
    */
   retryDeadLetter: {
@@ -306,7 +335,8 @@ export const TransferService: GenService<{
     output: typeof RetryDeadLetterResponseSchema;
   },
   /**
-   * MigrateAll enqueues every local blob and streams progress.
+   * MigrateAll enqueues every local blob and streams progress until no job is
+   * queued or running (or the caller stops listening).
    *
    * @generated from rpc filestore.transfer.v1.TransferService.MigrateAll
    */
@@ -316,7 +346,9 @@ export const TransferService: GenService<{
     output: typeof MigrateAllResponseSchema;
   },
   /**
-   * WatchTransfers streams job state changes.
+   * WatchTransfers streams job state changes (polled from the database about
+   * once a second: states a job passes through faster are coalesced into the
+   * latest), starting with the changes of the last minute.
    *
    * @generated from rpc filestore.transfer.v1.TransferService.WatchTransfers
    */
