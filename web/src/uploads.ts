@@ -122,6 +122,9 @@ function putPart(url: string, body: Blob, token: string | undefined, onProgress:
   return { xhr, done };
 }
 
+/** Set once a presigned S3 URL could not be reached from this page (see sendPart). */
+let directBlocked = false;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class UploadQueue {
@@ -319,10 +322,10 @@ export class UploadQueue {
     }
     remember();
     this.changed();
-    const urlOf = (n: number) =>
-      s.presignedParts.find((p) => p.partNumber === n)?.url ??
-      new URL(`${s.partUrl}${n}`, location.origin).href;
-    const presigned = s.presignedParts.length > 0;
+    const urlsOf = (n: number) => ({
+      direct: s.presignedParts.find((p) => p.partNumber === n)?.url,
+      plane: new URL(`${s.partUrl}${n}`, location.origin).href,
+    });
 
     for (let completionRetried = false; ; ) {
       const todo = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !done.has(n));
@@ -330,7 +333,7 @@ export class UploadQueue {
         for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
           await this.slot();
           try {
-            await this.sendPart(item, n, urlOf(n), partSize, sizeOf(n), presigned);
+            await this.sendPart(item, n, urlsOf(n), partSize, sizeOf(n));
           } finally {
             this.release();
           }
@@ -402,22 +405,26 @@ export class UploadQueue {
     }
   }
 
-  /** Sends one part, retrying transient failures with backoff; returns early when paused or canceled. */
+  /**
+   * Sends one part, retrying transient failures with backoff; returns early when paused or canceled. A
+   * presigned S3 URL is preferred; when the browser cannot reach it (a bucket without CORS rules for this
+   * origin looks like a network error), this page sends every part through the data plane instead.
+   */
   private async sendPart(
     item: UploadItem,
     n: number,
-    url: string,
+    urls: { direct?: string; plane: string },
     partSize: number,
     size: number,
-    presigned: boolean,
   ): Promise<void> {
     let renew = false;
     for (let attempt = 1; ; attempt++) {
       if (item.state !== "uploading") return;
-      const token = presigned ? undefined : await auth.accessToken(renew);
+      const direct = directBlocked ? undefined : urls.direct;
+      const token = direct ? undefined : await auth.accessToken(renew);
       renew = false;
       const start = (n - 1) * partSize;
-      const put = putPart(url, item.file.slice(start, start + size), token, (loaded) => {
+      const put = putPart(direct ?? urls.plane, item.file.slice(start, start + size), token, (loaded) => {
         const p = item.inflight.get(n);
         if (p) p.loaded = loaded;
         sample(item);
@@ -430,6 +437,11 @@ export class UploadQueue {
         return;
       } catch (err) {
         if (err instanceof DOMException && err.name === "AbortError") return;
+        if (direct && err instanceof HttpError && err.status === 0) {
+          directBlocked = true;
+          attempt--; // not the part's fault
+          continue;
+        }
         const unauthorized = err instanceof HttpError && err.status === 401 && attempt < 3;
         renew = unauthorized;
         if ((!retryable(err) && !unauthorized) || attempt >= MAX_ATTEMPTS) {
