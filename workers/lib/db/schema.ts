@@ -86,6 +86,13 @@ export interface UploadPartsTable {
   created_at: number;
 }
 
+/** The generation of a file's download links; links signed for an earlier one are revoked. */
+export interface DownloadLinksTable {
+  file_id: string;
+  generation: number;
+  revoked_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -93,5 +100,6 @@ export interface Database {
   files: FilesTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
+  download_links: DownloadLinksTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }
