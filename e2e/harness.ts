@@ -108,6 +108,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     account: await freePort(),
     meta: await freePort(),
     upload: await freePort(),
+    download: await freePort(),
   };
   const fullEnv = {
     ...process.env,
@@ -119,6 +120,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     ACCOUNT_PORT: String(ports.account),
     META_PORT: String(ports.meta),
     UPLOAD_PORT: String(ports.upload),
+    DOWNLOAD_PORT: String(ports.download),
     GATEWAY_RUNTIME: process.env.GATEWAY_RUNTIME ?? "deno",
     // Each stack gets its own Redis key space for rate limits.
     REDIS_PREFIX: `e2e${ports.gateway}:`,

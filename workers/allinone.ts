@@ -7,14 +7,16 @@ import type { Upstreams } from "../gateway/upstreams.ts";
 import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { loadSigningKey } from "./account/keys.ts";
 import { accountModule } from "./account/routes.ts";
+import { downloadDeps } from "./download/deps.ts";
+import { downloadModule, isDownloadUrl } from "./download/routes.ts";
 import { createAccessTokenVerifier } from "./lib/access-token.ts";
-import { createBlobStore } from "./lib/blobstore/index.ts";
+import { createBlobStore, storeForAll } from "./lib/blobstore/index.ts";
 import { ExpiringCache } from "./lib/cache.ts";
 import { clientFor, memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
 import { migrateToLatest, openDatabase } from "./lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
-import { createLogger } from "./lib/log.ts";
+import { createLogger, logErrors } from "./lib/log.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
@@ -61,17 +63,28 @@ export async function startAllInOne(
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
+  const blobs = await createBlobStore(cfg.blobs);
   const uploadWorker = uploadDeps(
     cfg,
     clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
-    await createBlobStore(cfg.blobs),
+    blobs,
     internalSecret,
   );
   const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
   const upload = uploadModule(uploadWorker, verifier, (err) =>
     log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
-  const host = hostFor({ config: cfg, modules: [meta, account, upload], verifier, log });
+  const download = downloadModule(
+    downloadDeps(
+      cfg,
+      clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
+      storeForAll(blobs),
+      internalSecret,
+    ),
+    verifier,
+    logErrors(log, "download failed"),
+  );
+  const host = hostFor({ config: cfg, modules: [meta, account, upload, download], verifier, log });
   const grpc = await listen(host.node, cfg.host, ports.grpc);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
@@ -93,6 +106,15 @@ export async function startAllInOne(
       // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
       // straight to the in-process service. The gateway's edge check and the worker's interceptor use the
       // same verifier here, so checking once, in the interceptor, is the same check.
+      // Downloads likewise go straight to the download worker's data plane: its answer (a file Blob) then
+      // reaches Bun.serve as it is, which sends it with sendfile(2) instead of streaming it through JavaScript.
+      if (
+        (req.method === "GET" || req.method === "HEAD") &&
+        isDownloadUrl(req.url) &&
+        !req.headers.has("origin")
+      ) {
+        return download.serve(req);
+      }
       if (req.method === "POST" && !req.headers.has("origin")) {
         const service = serviceOf(req.url);
         if (service && isPublicService(service)) {

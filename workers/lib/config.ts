@@ -48,6 +48,17 @@ export interface Config {
   /** How long a multipart upload session stays open, and how often expired ones are swept. */
   uploadSessionTtlSeconds: number;
   uploadSweepSeconds: number;
+  download: {
+    /** Signs download links (DOWNLOAD_LINK_SECRET); unset: derived from the internal secret. */
+    linkSecret: string | undefined;
+    /** Lifetime of a download link when the caller names none, and the longest one may ask for. */
+    urlTtlSeconds: number;
+    urlMaxTtlSeconds: number;
+    /** Base URL of links (PUBLIC_DOWNLOAD_URL, e.g. https://files.example.com); unset: gateway-relative. */
+    publicUrl: string;
+    /** GETs of content on S3 answer 302 to a presigned URL (DOWNLOAD_S3_REDIRECT) instead of streaming. */
+    s3Redirect: boolean;
+  };
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -106,5 +117,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
     uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
     uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
+    download: {
+      linkSecret: env.DOWNLOAD_LINK_SECRET || undefined,
+      urlTtlSeconds: int(env, "DOWNLOAD_URL_TTL_SECONDS", 900),
+      urlMaxTtlSeconds: int(env, "DOWNLOAD_URL_MAX_TTL_SECONDS", 7 * 24 * 3600),
+      publicUrl: env.PUBLIC_DOWNLOAD_URL || "",
+      s3Redirect: env.DOWNLOAD_S3_REDIRECT === "true" || env.DOWNLOAD_S3_REDIRECT === "1",
+    },
   };
 }

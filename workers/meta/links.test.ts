@@ -34,7 +34,7 @@ for (const target of testDatabases()) {
       const f = await add(alice, "a.txt");
       const t = await links.getDownloadTarget(db, { fileId: f.id, ownerId: alice });
       expect(t?.file.name).toBe("a.txt");
-      expect([t?.blob.sha256, t?.blob.location, t?.blob.backend, t?.blob.size]).toEqual([
+      expect([t?.blob.sha256, t?.blob.location, t?.blob.backend, t?.blob.size]).toEqual<unknown[]>([
         f.blob_sha256,
         `blobs/${f.blob_sha256}`,
         "local",

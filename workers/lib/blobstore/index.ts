@@ -4,6 +4,7 @@
 //   S3_ENDPOINT       s3: http(s)://host[:port] (required)
 //   S3_ACCESS_KEY, S3_SECRET_KEY (required)
 //   S3_REGION         (us-east-1)   S3_BUCKET (filestore)   S3_PATH_STYLE (true)   S3_CREATE_BUCKET (true)
+//   S3_PUBLIC_ENDPOINT  where clients reach the bucket, when not at S3_ENDPOINT (presigned download URLs)
 import { join, resolve } from "node:path";
 import { BlobBackendUnavailableError } from "./errors.ts";
 import { createLocalBlobStore } from "./local.ts";
@@ -50,6 +51,7 @@ export function blobStoreConfigFromEnv(env: Env = process.env): BlobStoreConfig 
       bucket: env.S3_BUCKET || "filestore",
       pathStyle: bool(env, "S3_PATH_STYLE", true),
       createBucket: bool(env, "S3_CREATE_BUCKET", true),
+      publicEndPoint: env.S3_PUBLIC_ENDPOINT || undefined,
     };
   }
   throw new Error(`BLOB_BACKEND must be local or s3, got "${backend}"`);

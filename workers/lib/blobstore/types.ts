@@ -81,6 +81,24 @@ export interface BlobStore {
   deleteParts(sessionId: string): Promise<void>;
   /** A presigned PUT URL for a part (S3 only; the local backend has none). */
   presignPart?(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
+
+  // Optional fast paths for downloads (callers fall back to read()).
+
+  /**
+   * `range` (or all) of a committed blob as a Blob that a Response sends without copying the bytes
+   * through JavaScript (local disk: a Bun.file slice, which Bun.serve sends with sendfile(2)). The range is
+   * not checked against the size: callers pass one within it. InvalidLocationError for a bad location.
+   */
+  readBlob?(location: string, range?: Range): Blob;
+  /**
+   * A presigned GET URL of a committed blob (S3 only), on the public endpoint when one is configured.
+   * The response overrides let the bucket answer with the file's name and type.
+   */
+  presignGet?(
+    location: string,
+    expirySeconds: number,
+    response?: { contentType?: string; contentDisposition?: string },
+  ): Promise<string>;
 }
 
 /**
