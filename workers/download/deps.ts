@@ -3,8 +3,9 @@
 import type { Client } from "@connectrpc/connect";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
+import { ExpiringCache } from "../lib/cache.ts";
 import type { Config } from "../lib/config.ts";
-import type { DownloadDeps } from "./download.ts";
+import type { DownloadDeps, Target } from "./download.ts";
 import { linkKeyFrom } from "./links.ts";
 
 export function downloadDeps(
@@ -24,6 +25,8 @@ export function downloadDeps(
     linkMaxTtlSeconds: d.urlMaxTtlSeconds,
     publicUrl: d.publicUrl,
     s3Redirect: d.s3Redirect,
+    lookups: new ExpiringCache<string, Target>(10_000),
+    lookupCacheMs: d.lookupCacheMs,
     now: Date.now,
   };
 }

@@ -210,6 +210,19 @@ for (const backend of testBlobStores()) {
       expect((await f.get(after.url.replace(file.id, crypto.randomUUID()))).status).toBe(403);
     });
 
+    test("a lookup is reused for DOWNLOAD_LOOKUP_CACHE_MS, then the database decides again", async () => {
+      const { id } = await f.put(alice.who, "soon-trashed.txt", bytes(50, 9));
+      expect((await f.get(`/download/v1/files/${id}`, auth(alice))).status).toBe(200);
+      await f.upload.db.updateTable("files").set({ status: "trashed" }).where("id", "=", id).execute();
+      f.clock.now += 500;
+      expect((await f.get(`/download/v1/files/${id}`, auth(alice))).status).toBe(200);
+      // Ownership is part of the key: the cache never serves another user.
+      expect((await f.get(`/download/v1/files/${id}`, auth(bob))).status).toBe(404);
+      f.clock.now += 600;
+      expect((await f.get(`/download/v1/files/${id}`, auth(alice))).status).toBe(404);
+      f.clock.now = Date.now();
+    });
+
     test("link lifetimes outside the configured bounds are refused", async () => {
       for (const ttlSeconds of [-1, 3601]) {
         expect(

@@ -5,6 +5,7 @@ import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
 import type { Range, StoreFor } from "../lib/blobstore/types.ts";
+import type { ExpiringCache } from "../lib/cache.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import {
   contentDisposition,
@@ -32,6 +33,15 @@ export interface DownloadDeps {
   publicUrl: string;
   /** Answer GETs of content on S3 with a 302 to a presigned URL (DOWNLOAD_S3_REDIRECT). */
   s3Redirect: boolean;
+  /**
+   * Files resolved in the last `lookupCacheMs` (DOWNLOAD_LOOKUP_CACHE_MS; 0: off), so that the many range
+   * requests of one download (players, download managers) do not each cost a MetaService round trip.
+   * The price: for that long, on this replica, a file deleted or renamed elsewhere still downloads as it
+   * was, and a link revoked on another replica still works. Revoking through this replica clears its
+   * entry at once. Ownership is part of every key, and misses are never cached.
+   */
+  lookups: ExpiringCache<string, Target>;
+  lookupCacheMs: number;
   now: () => number;
 }
 
@@ -46,7 +56,22 @@ export interface Target {
   linkGeneration: number;
 }
 
+/** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
 async function target(
+  deps: DownloadDeps,
+  key: { fileId?: string; ownerId?: string; sha1?: string },
+  fresh = false,
+): Promise<Target> {
+  if (fresh) return lookUp(deps, key);
+  const cacheKey = `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}`;
+  const hit = deps.lookupCacheMs > 0 ? deps.lookups.get(cacheKey) : undefined;
+  if (hit) return hit;
+  const t = await lookUp(deps, key);
+  if (deps.lookupCacheMs > 0) deps.lookups.set(cacheKey, t, deps.now() + deps.lookupCacheMs);
+  return t;
+}
+
+async function lookUp(
   deps: DownloadDeps,
   key: { fileId?: string; ownerId?: string; sha1?: string },
 ): Promise<Target> {
@@ -64,15 +89,20 @@ async function target(
 }
 
 /** The caller's file by id (NotFound for anyone else's). */
-export function ownFile(deps: DownloadDeps, who: Identity, fileId: string): Promise<Target> {
-  return target(deps, { fileId, ownerId: who.userId });
+export function ownFile(deps: DownloadDeps, who: Identity, fileId: string, fresh = false): Promise<Target> {
+  return target(deps, { fileId, ownerId: who.userId }, fresh);
 }
 
 /** The caller's newest file with this content (the legacy API names files by SHA-1). */
-export function ownFileBySha1(deps: DownloadDeps, who: Identity, sha1: string): Promise<Target> {
+export function ownFileBySha1(
+  deps: DownloadDeps,
+  who: Identity,
+  sha1: string,
+  fresh = false,
+): Promise<Target> {
   const hash = sha1.toLowerCase();
   if (!/^[0-9a-f]{40}$/.test(hash)) throw invalidArgument("filehash must be the SHA-1 (40 hex digits)");
-  return target(deps, { ownerId: who.userId, sha1: hash });
+  return target(deps, { ownerId: who.userId, sha1: hash }, fresh);
 }
 
 const refusals: Record<Exclude<LinkVerdict, "valid">, string> = {
@@ -119,7 +149,9 @@ export async function createDownloadUrl(
     );
   }
   if (!req.fileId && !req.sha1) throw invalidArgument("file_id is required");
-  const t = req.sha1 ? await ownFileBySha1(deps, who, req.sha1) : await ownFile(deps, who, req.fileId);
+  const t = req.sha1
+    ? await ownFileBySha1(deps, who, req.sha1, true)
+    : await ownFile(deps, who, req.fileId, true);
   const expires = Math.ceil((deps.now() + ttl * 1000) / 1000);
   const query = linkQuery(deps.linkKey, {
     fileId: t.fileId,
@@ -134,6 +166,7 @@ export async function createDownloadUrl(
 export async function revokeDownloadUrls(deps: DownloadDeps, who: Identity, fileId: string): Promise<void> {
   if (!fileId) throw invalidArgument("file_id is required");
   await deps.meta.revokeDownloadLinks({ ownerId: who.userId, fileId });
+  deps.lookups.delete(`/${fileId}/`); // the key of target(deps, { fileId }): links
 }
 
 const FULL: RangeDecision = { kind: "full" };

@@ -4,9 +4,10 @@ import type { AccessTokenVerifier, Identity } from "../lib/access-token.ts";
 import { InvalidTokenError } from "../lib/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { TestBlobStore } from "../lib/blobstore/testing.ts";
+import { ExpiringCache } from "../lib/cache.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
-import type { DownloadDeps } from "./download.ts";
+import type { DownloadDeps, Target } from "./download.ts";
 import { linkKeyFrom } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./routes.ts";
 
@@ -54,6 +55,8 @@ export async function openDownloadFixture(
     linkMaxTtlSeconds: 3600,
     publicUrl: "",
     s3Redirect: opts.s3Redirect ?? false,
+    lookups: new ExpiringCache<string, Target>(100, () => clock.now),
+    lookupCacheMs: 1000,
     now: () => clock.now,
   };
   const module = downloadModule(deps, verifier, (err) => {

@@ -58,6 +58,8 @@ export interface Config {
     publicUrl: string;
     /** GETs of content on S3 answer 302 to a presigned URL (DOWNLOAD_S3_REDIRECT) instead of streaming. */
     s3Redirect: boolean;
+    /** How long a download worker reuses a file lookup (DOWNLOAD_LOOKUP_CACHE_MS; 0: off). */
+    lookupCacheMs: number;
   };
 }
 
@@ -123,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       urlMaxTtlSeconds: int(env, "DOWNLOAD_URL_MAX_TTL_SECONDS", 7 * 24 * 3600),
       publicUrl: env.PUBLIC_DOWNLOAD_URL || "",
       s3Redirect: env.DOWNLOAD_S3_REDIRECT === "true" || env.DOWNLOAD_S3_REDIRECT === "1",
+      lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
     },
   };
 }
