@@ -14,7 +14,7 @@
 // BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk (Debian: apt-get install curl wrk).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { account, BenchError, createHarness, makePayload, median, rssKiB } from "./harness.ts";
+import { BenchError, benchUserToken, createHarness, makePayload, median, rssKiB } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -28,7 +28,7 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must 
 if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
   throw new Error("BENCH_RANGE_SECONDS must be a whole number >= 1");
 
-const { tmp, start, run, runMain } = createHarness("filestore-bench-download");
+const { tmp, start, startFilestore, run, runMain } = createHarness("filestore-bench-download");
 
 /** A wrk script: GETs of random whole MiB ranges; prints one parseable result line. */
 function wrkScript(path: string, authorization?: string): string {
@@ -119,17 +119,8 @@ async function main(): Promise<number> {
     { BASELINE_FILE: payload, PORT: "0" },
     /listening on (http:\/\/\S+)/,
   );
-  const store = await start(
-    "filestore",
-    [process.execPath, "workers/main.ts"],
-    { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
-    /web \+ HTTP API\s+(http:\/\/\S+)/,
-  );
-  const username = `bench-${Date.now().toString(36)}`;
-  const password = "bench-password-1";
-  await account(store.url, "Signup", { username, password });
-  const token: string = (await account(store.url, "Signin", { username, password })).tokens?.accessToken;
-  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+  const store = await startFilestore();
+  const token = await benchUserToken(store.url);
   const auth = `authorization: Bearer ${token}`;
 
   process.stdout.write("uploading it ... ");

@@ -75,8 +75,23 @@ export function createHarness(prefix: string) {
     return out;
   }
 
+  /** The all-in-one filestore (workers/main.ts) on kernel-picked ports, its data under tmp/data. */
+  const startFilestore = () =>
+    start(
+      "filestore",
+      [process.execPath, "workers/main.ts"],
+      {
+        DATA_DIR: join(tmp, "data"),
+        HOST: "127.0.0.1",
+        PORT: "0",
+        GRPC_PORT: "0",
+        SHUTDOWN_GRACE_MS: "1000",
+      },
+      /web \+ HTTP API\s+(http:\/\/\S+)/,
+    );
+
   /** children: every process started here, stopped by stopAll (add others, e.g. load generators). */
-  return { tmp, children, start, run, stopAll, runMain };
+  return { tmp, children, start, startFilestore, run, stopAll, runMain };
 }
 
 /** An AccountService call (Connect JSON) on the gateway. */
@@ -89,6 +104,16 @@ export async function account(base: string, method: string, body: unknown, token
   const text = await res.text();
   if (!res.ok) throw new BenchError(`${method} failed: HTTP ${res.status} ${text}`);
   return JSON.parse(text);
+}
+
+/** Signs a fresh user up and in; returns the access token. */
+export async function benchUserToken(base: string): Promise<string> {
+  const username = `bench-${Date.now().toString(36)}`;
+  const password = "bench-password-1";
+  await account(base, "Signup", { username, password });
+  const token: string = (await account(base, "Signin", { username, password })).tokens?.accessToken;
+  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+  return token;
 }
 
 const MiB = 1024 * 1024;

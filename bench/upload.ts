@@ -17,7 +17,7 @@
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians; BENCH_ENFORCE=1 exits 1 when a target is missed.
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { account, BenchError, createHarness, makePayload, median, rssKiB } from "./harness.ts";
+import { BenchError, benchUserToken, createHarness, makePayload, median, rssKiB } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -136,7 +136,7 @@ if (process.argv[2] === "--client") {
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
 
-const { tmp, start, run, runMain } = createHarness("filestore-bench-upload");
+const { tmp, start, startFilestore, run, runMain } = createHarness("filestore-bench-upload");
 
 const emptyDir = (dir: string) => {
   for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
@@ -161,21 +161,11 @@ async function main(): Promise<number> {
     { TUS_DIR: tusDir, PORT: "0" },
     /listening on (http:\/\/\S+)/,
   );
-  const store = await start(
-    "filestore",
-    [process.execPath, "workers/main.ts"],
-    { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
-    /web \+ HTTP API\s+(http:\/\/\S+)/,
-  );
+  const store = await startFilestore();
   const health = await fetch(`${store.url}/healthz`);
   if (!health.ok) throw new BenchError(`gateway /healthz answered ${health.status}`);
 
-  const username = `bench-${Date.now().toString(36)}`;
-  const password = "bench-password-1";
-  await account(store.url, "Signup", { username, password });
-  const { tokens } = await account(store.url, "Signin", { username, password });
-  const token: string = tokens?.accessToken;
-  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+  const token = await benchUserToken(store.url);
 
   const payload = join(tmp, "payload.bin");
   process.stdout.write("generating the 1 GiB payload ... ");
