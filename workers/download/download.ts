@@ -54,6 +54,9 @@ export interface Target {
   backend: string;
   location: string;
   linkGeneration: number;
+  /** Content-Type and Content-Disposition from the name (computed once per lookup). */
+  contentType: string;
+  disposition: string;
 }
 
 /** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
@@ -85,6 +88,8 @@ async function lookUp(
     backend: blob.backend,
     location: blob.location,
     linkGeneration: Number(linkGeneration),
+    contentType: contentTypeFor(file.name),
+    disposition: contentDisposition(file.name),
   };
 }
 
@@ -186,8 +191,8 @@ export async function respond(deps: DownloadDeps, req: Request, t: Target): Prom
     "accept-ranges": "bytes",
     etag,
     "cache-control": "private, no-cache",
-    "content-type": contentTypeFor(t.name),
-    "content-disposition": contentDisposition(t.name),
+    "content-type": t.contentType,
+    "content-disposition": t.disposition,
     // The content is the user's: never sniffed into something executable, never a page of this origin.
     "x-content-type-options": "nosniff",
     "content-security-policy": "default-src 'none'; sandbox",
