@@ -34,6 +34,8 @@ const PARALLEL = {
   description: "transfers in flight at once (default 4)",
 } as const;
 
+const JSON_OUT = { type: "boolean", description: "print the result as one JSON object per file" } as const;
+
 const passwordStdin = {
   "password-stdin": { type: "boolean", description: "read the password from stdin (first line)" },
 } as const;
@@ -251,10 +253,28 @@ const upload: Handler = async (env, args, options) => {
       process.stderr.write(`filestore: ${r.path}: ${describe(r.err)}\n`);
       continue;
     }
-    const { file, partsSent, partsSkipped, partCount, bytesSent } = r.ok;
+    const { file, how, partsSent, partsSkipped, partCount, bytesSent } = r.ok;
+    if (options.json) {
+      const { id, name, sha256 } = file;
+      env.out(
+        JSON.stringify({
+          path: r.path,
+          id,
+          name,
+          size: Number(file.size),
+          sha256,
+          how,
+          partCount,
+          partsSent,
+          partsSkipped,
+          bytesSent,
+        }),
+      );
+      continue;
+    }
     const what = `uploaded ${r.path} → ${where(file.name)} (${formatBytes(Number(file.size))}, id ${file.id})`;
     env.out(
-      r.ok.how === "instant"
+      how === "instant"
         ? `${what}: instant, the server already had the content`
         : `${what}: ${partsSent} of ${partCount} parts sent (${bytesSent} bytes), ${partsSkipped} already on the server`,
     );
@@ -294,6 +314,10 @@ const download: Handler = async (env, args, options) => {
       bar,
     );
     progress.stop();
+    if (options.json) {
+      env.out(JSON.stringify({ id: file.id, sha256: file.sha256, size: Number(file.size), ...r }));
+      return 0;
+    }
     env.out(
       `downloaded ${args[0]} → ${dest} (${formatBytes(Number(file.size))}, SHA-256 verified): ${r.chunkCount - r.chunksSkipped} of ${r.chunkCount} chunks fetched, ${r.chunksSkipped} resumed`,
     );
@@ -379,6 +403,7 @@ export const COMMANDS: (CommandSpec & { run: Handler })[] = [
       to: { type: "string", short: "t", value: "folder", description: "remote folder (default /)" },
       parallel: PARALLEL,
       "no-instant": { type: "boolean", description: "always send the bytes (skip the instant upload offer)" },
+      json: JSON_OUT,
     },
     minArgs: 1,
     maxArgs: Number.POSITIVE_INFINITY,
@@ -393,6 +418,7 @@ export const COMMANDS: (CommandSpec & { run: Handler })[] = [
     options: {
       parallel: PARALLEL,
       force: { type: "boolean", short: "f", description: "overwrite an existing destination" },
+      json: JSON_OUT,
     },
     minArgs: 1,
     maxArgs: 2,

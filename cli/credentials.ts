@@ -13,6 +13,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +25,8 @@ export interface Credentials {
   username: string;
   userId: string;
   accessToken: string;
-  /** epoch ms */
+  /** epoch ms (local clock) */
+  accessTokenIssuedAt: number;
   accessTokenExpiresAt: number;
   refreshToken: string;
   refreshTokenExpiresAt: number;
@@ -104,20 +106,22 @@ export class CredentialStore {
   }
 
   /**
-   * Runs `work` while holding the refresh lock (an exclusively created file). A lock older than
-   * `staleMs` belongs to a process that died and is taken over.
+   * Runs `work` while holding the refresh lock (an exclusively created file holding the holder's pid).
+   * A lock whose holder died, or older than `staleMs`, is taken over.
    */
   async withLock<T>(work: () => Promise<T>, staleMs = 30_000, waitMs = 60_000): Promise<T> {
     this.ensureDir();
     const until = Date.now() + waitMs;
     for (;;) {
       try {
-        closeSync(openSync(this.lockFile, "wx", 0o600));
+        const fd = openSync(this.lockFile, "wx", 0o600);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        const age = lockAge(this.lockFile);
-        if (age > staleMs) rmSync(this.lockFile, { force: true });
+        if (holderDied(this.lockFile) || lockAge(this.lockFile) > staleMs)
+          rmSync(this.lockFile, { force: true });
         else if (Date.now() > until) throw new Error(`${this.lockFile} is held by another filestore process`);
         else await Bun.sleep(50);
       }
@@ -135,5 +139,17 @@ function lockAge(file: string): number {
     return Date.now() - statSync(file).mtimeMs;
   } catch {
     return 0; // just released: try again
+  }
+}
+
+/** True when the lock names a process that no longer exists (killed while refreshing). */
+function holderDied(file: string): boolean {
+  try {
+    const pid = Number(readFileSync(file, "utf8"));
+    if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
 }

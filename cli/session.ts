@@ -19,8 +19,14 @@ import { request } from "./pool.ts";
 /** Not signed in, or the session ended (exit code 3). */
 export class AuthError extends Error {}
 
-/** Refresh this long before the access token expires, so that a call never leaves with a dying token. */
-const REFRESH_MARGIN_MS = 60_000;
+/**
+ * Refresh this long before the access token expires, so that a call never leaves with a dying token: a
+ * minute, or a third of the token's lifetime when that is short.
+ */
+export const refreshMargin = (c: Credentials) =>
+  Math.min(60_000, Math.max(0, c.accessTokenExpiresAt - (c.accessTokenIssuedAt ?? 0)) / 3);
+
+const fresh = (c: Credentials, now = Date.now()) => c.accessTokenExpiresAt - now > refreshMargin(c);
 
 export function connectTransport(server: string, interceptors: Interceptor[] = []): Transport {
   return createConnectTransport({ baseUrl: server, httpVersion: "1.1", useBinaryFormat: true, interceptors });
@@ -37,6 +43,7 @@ export function credentialsFrom(
     username: user.username,
     userId: user.id,
     accessToken: pair.accessToken,
+    accessTokenIssuedAt: Date.now(),
     accessTokenExpiresAt: timestampMs(pair.accessTokenExpiresAt),
     refreshToken: pair.refreshToken,
     refreshTokenExpiresAt: timestampMs(pair.refreshTokenExpiresAt),
@@ -71,7 +78,7 @@ export class Session {
   /** A valid access token; `rejected` is one the server just refused, which forces a refresh. */
   async accessToken(rejected?: string): Promise<string> {
     const c = this.credentials();
-    if (c.accessToken !== rejected && c.accessTokenExpiresAt - Date.now() > REFRESH_MARGIN_MS) {
+    if (c.accessToken !== rejected && fresh(c)) {
       return c.accessToken;
     }
     this.refreshing ??= this.refresh(rejected ?? c.accessToken).finally(() => {
@@ -84,7 +91,7 @@ export class Session {
     return this.store.withLock(async () => {
       const c = this.credentials();
       // Another filestore process may have refreshed while this one waited for the lock.
-      if (c.accessToken !== stale && c.accessTokenExpiresAt - Date.now() > REFRESH_MARGIN_MS) {
+      if (c.accessToken !== stale && fresh(c)) {
         return c.accessToken;
       }
       if (c.refreshTokenExpiresAt <= Date.now()) {
@@ -101,9 +108,9 @@ export class Session {
           `your session on ${this.server} ended (signed out elsewhere?): run filestore login`,
         );
       }
-      const fresh = credentialsFrom(tokens, { id: c.userId, username: c.username });
-      this.store.set(this.server, fresh);
-      return fresh.accessToken;
+      const next = credentialsFrom(tokens, { id: c.userId, username: c.username });
+      this.store.set(this.server, next);
+      return next.accessToken;
     });
   }
 
