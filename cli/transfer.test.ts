@@ -1,7 +1,6 @@
 // The bookkeeping of resumable transfers: which parts / chunks remain, and the download sidecar state.
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { destinationFor } from "./commands.ts";
 import {
@@ -12,17 +11,10 @@ import {
   partialPath,
   saveState,
 } from "./download.ts";
+import { tempDirs } from "./testing.ts";
 import { missingParts, partRange, rangeSha256, sha256File } from "./upload.ts";
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), "filestore-cli-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 describe("upload parts", () => {
   test("ranges: full parts, then the rest", () => {

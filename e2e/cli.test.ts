@@ -2,22 +2,12 @@
 // which runs cli/main.ts with the Bun from node_modules), credentials in a private XDG_CONFIG_HOME.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomFillSync } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS } from "../cli/commands.ts";
 import { sha256File } from "../cli/upload.ts";
-import { BIN, ROOT, type Stack, signedInUser, startStack } from "./harness.ts";
+import { BIN, ROOT, run, type Stack, signedInUser, startStack } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const BIG = 200 * MiB;
@@ -41,21 +31,8 @@ afterAll(async () => {
 const env = () => ({ ...process.env, XDG_CONFIG_HOME: config, FILESTORE_URL: stack.gatewayUrl });
 
 /** `filestore args…` through the npm bin; resolves with exit code and output. */
-async function filestore(args: string[], input?: string) {
-  const p = Bun.spawn(["node", join(ROOT, "cli/bin.mjs"), ...args], {
-    env: env(),
-    cwd: work,
-    stdin: input === undefined ? "ignore" : new Blob([input]),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const filestore = (args: string[], input?: string) =>
+  run(["node", join(ROOT, "cli/bin.mjs"), ...args], input, { env: env(), cwd: work });
 
 /**
  * Runs the CLI process itself (Bun on cli/main.ts) and SIGKILLs it once its progress (plain lines on
@@ -86,15 +63,12 @@ async function killMidway(args: string[], atPercent: number): Promise<{ seen: nu
 }
 
 /** A file of random bytes, written in 8 MiB slices (never all in memory). */
-function randomFile(name: string, size: number): string {
+async function randomFile(name: string, size: number): Promise<string> {
   const path = join(work, name);
-  const fd = openSync(path, "w");
-  const buf = Buffer.alloc(8 * MiB);
-  for (let done = 0; done < size; done += buf.length) {
-    randomFillSync(buf);
-    writeSync(fd, buf, 0, Math.min(buf.length, size - done));
-  }
-  closeSync(fd);
+  const out = Bun.file(path).writer();
+  for (let done = 0; done < size; done += 8 * MiB)
+    out.write(randomFillSync(Buffer.alloc(Math.min(8 * MiB, size - done))));
+  await out.end();
   return path;
 }
 
@@ -175,7 +149,7 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
   });
 
   test("upload 200 MiB in parallel parts; again: instant (proof of possession); the server holds the same bytes", async () => {
-    const path = randomFile("big.bin", BIG);
+    const path = await randomFile("big.bin", BIG);
     const local = await sha256File(path);
     const r = await filestore(["upload", "--json", path]);
     expect(r.code).toBe(0);
@@ -199,7 +173,7 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
   }, 120_000);
 
   test("an upload killed (SIGKILL) mid-way resumes: only the missing parts are sent, same content", async () => {
-    const path = randomFile("resume.bin", BIG);
+    const path = await randomFile("resume.bin", BIG);
     const local = await sha256File(path);
     const killed = await killMidway(["upload", path], 20);
     expect(killed.seen).toBeLessThan(100);
