@@ -50,20 +50,25 @@ export function speedOf(s: BarState, now: number): number {
 export const percentOf = (done: number, total: number) =>
   total === 0 ? 100 : Math.floor((done / total) * 100);
 
+/** `label` cut (from the left: the end of a name tells most) or padded to `width` characters. */
+const fit = (label: string, width: number) =>
+  label.length > width ? `…${label.slice(label.length - width + 1)}` : label.padEnd(width);
+
 /** One terminal line: label, bar, percentage, bytes, speed and time left (or the status). */
-export function renderLine(s: BarState, width: number, now: number): string {
+export function renderLine(s: BarState, width: number, now: number, labelWidth = 24): string {
   const pct = percentOf(s.done, s.total);
   const speed = speedOf(s, now);
+  const eta = speed > 0 ? (s.total - s.done) / speed : Number.POSITIVE_INFINITY;
   const tail =
     s.finished || s.startedAt === undefined
       ? ` ${s.status}`
-      : ` ${String(pct).padStart(3)}% ${formatBytes(s.done)}/${formatBytes(s.total)} ${formatBytes(speed)}/s ETA ${formatDuration(speed > 0 ? (s.total - s.done) / speed : Number.POSITIVE_INFINITY)}`;
-  const barWidth = Math.max(10, Math.min(30, width - tail.length - 24));
+      : ` ${String(pct).padStart(3)}% ${formatBytes(s.done)}/${formatBytes(s.total)} ${formatBytes(speed)}/s ETA ${formatDuration(eta)}`;
+  const barWidth = Math.max(10, Math.min(30, width - labelWidth - 60));
   const filled = Math.round((barWidth * Math.min(pct, 100)) / 100);
-  const bar = `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}]`;
-  const room = Math.max(8, width - bar.length - tail.length - 2);
-  const label = s.label.length > room ? `…${s.label.slice(s.label.length - room + 1)}` : s.label.padEnd(room);
-  return `${label} ${bar}${tail}`.slice(0, width);
+  return `${fit(s.label, labelWidth)} [${"#".repeat(filled)}${"-".repeat(barWidth - filled)}]${tail}`.slice(
+    0,
+    width,
+  );
 }
 
 /** The 10 % step a plain-text log reports when progress goes from `before` to `after` bytes, if any. */
@@ -150,10 +155,12 @@ export class Progress {
   }
 
   private draw(): void {
-    const width = Math.max(40, (this.out.columns ?? 80) - 1);
+    const width = Math.max(40, (this.out.columns || Number(process.env.COLUMNS) || 80) - 1);
+    const labels = Math.max(...this.bars.map((b) => b.state.label.length));
+    const labelWidth = Math.max(8, Math.min(labels, Math.floor(width * 0.3)));
     const now = Date.now();
     const up = this.drawn > 0 ? `\x1b[${this.drawn}A` : "";
-    const lines = this.bars.map((b) => `\r\x1b[2K${renderLine(b.state, width, now)}\n`);
+    const lines = this.bars.map((b) => `\r\x1b[2K${renderLine(b.state, width, now, labelWidth)}\n`);
     this.out.write(up + lines.join(""));
     this.drawn = this.bars.length;
   }
