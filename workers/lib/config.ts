@@ -36,7 +36,7 @@ export interface Config {
   signinLimit: { perUser: number; perClient: number; windowSeconds: number };
   /** Largest RPC message accepted (bytes). File bytes never travel in RPCs. */
   maxRpcBytes: number;
-  /** Networks whose X-Forwarded-For we believe (the gateway). */
+  /** Addresses or CIDR networks whose X-Forwarded-For we believe (the gateway; a pod network). */
   trustedProxies: string[];
   shutdownGraceMs: number;
   /** Where file bytes live (BLOB_BACKEND, BLOB_DIR, S3_*). */

@@ -3,6 +3,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { BlockList, isIP } from "node:net";
 import { Readable } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import {
@@ -46,13 +47,39 @@ export interface RpcHostOptions {
   log: Logger;
 }
 
+/**
+ * A test for "is this peer one of our proxies": entries are addresses or networks in CIDR notation
+ * ("10.0.0.0/8", "fd00::/8"; a Kubernetes pod network has no fixed gateway address).
+ */
+export function trustedProxies(entries: string[]): (peer: string) => boolean {
+  const exact = new Set<string>();
+  const nets = new BlockList();
+  for (const e of entries) {
+    const [addr, bits] = e.split("/");
+    const family = isIP(addr ?? "");
+    if (bits === undefined || family === 0) {
+      exact.add(e);
+      continue;
+    }
+    const prefix = Number(bits);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128))
+      throw new Error(`TRUSTED_PROXIES: bad network "${e}"`);
+    nets.addSubnet(addr as string, prefix, family === 4 ? "ipv4" : "ipv6");
+  }
+  return (peer) => {
+    if (exact.has(peer)) return true;
+    const family = isIP(peer);
+    return family !== 0 && nets.check(peer, family === 4 ? "ipv4" : "ipv6");
+  };
+}
+
 /** The client address: the socket's peer, or the last X-Forwarded-For hop when the peer is a trusted proxy. */
 export function clientAddress(
   peer: string,
   forwardedFor: string | null | undefined,
-  trusted: string[],
+  trusted: (peer: string) => boolean,
 ): string {
-  if (forwardedFor && trusted.includes(peer)) {
+  if (forwardedFor && trusted(peer)) {
     const last = forwardedFor.split(",").at(-1)?.trim();
     if (last) return last;
   }
@@ -71,6 +98,7 @@ export class RpcHost {
   readonly health = new HealthState();
   private readonly paths = new Map<string, UniversalHandler>();
   private readonly fast: FastUnary;
+  readonly #trusted: (peer: string) => boolean;
 
   constructor(
     readonly modules: ServiceModule[],
@@ -81,6 +109,7 @@ export class RpcHost {
       readMaxBytes: options.maxRpcBytes,
       acceptCompression: [compressionGzip, compressionBrotli],
     });
+    this.#trusted = trustedProxies(options.trustedProxies);
     const services = modules.flatMap((m) => m.services);
     this.fast = new FastUnary(options.interceptors, options.maxRpcBytes);
     const capturing = this.fast.capture(router);
@@ -102,7 +131,7 @@ export class RpcHost {
 
   /** In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For. */
   fetch = async (req: Request): Promise<Response> => {
-    const ip = clientAddress("in-process", req.headers.get("x-forwarded-for"), ["in-process"]);
+    const ip = clientAddress("in-process", req.headers.get("x-forwarded-for"), () => true);
     const path = pathOf(req.url);
     const handler = this.paths.get(path);
     if (!handler) return this.plainHttp(req, ip);
@@ -121,7 +150,7 @@ export class RpcHost {
   ) => {
     const peer = req.socket?.remoteAddress ?? "";
     const xff = req.headers["x-forwarded-for"];
-    const ip = clientAddress(peer, Array.isArray(xff) ? xff.join(",") : xff, this.options.trustedProxies);
+    const ip = clientAddress(peer, Array.isArray(xff) ? xff.join(",") : xff, this.#trusted);
     const handler = this.paths.get((req.url ?? "").split("?", 1)[0] ?? "");
     if (!handler) {
       void this.nodeFallback(req, res, ip);
