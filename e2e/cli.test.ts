@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS } from "../cli/commands.ts";
+import { partialPath, statePath } from "../cli/download.ts";
 import { sha256File } from "../cli/upload.ts";
 import { BIN, ROOT, run, type Stack, signedInUser, startStack } from "./harness.ts";
 
@@ -82,6 +83,9 @@ interface Uploaded {
   partsSkipped: number;
   bytesSent: number;
 }
+
+/** The 200 MiB file uploaded by the first upload test. */
+let big: { path: string; id: string; sha256: string } | undefined;
 
 const json = <T>(stdout: string) => JSON.parse(stdout.trim().split("\n").pop() as string) as T;
 
@@ -170,6 +174,7 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
     const second = json<Uploaded>(again.stdout);
     expect([again.code, second.how, second.bytesSent, second.sha256]).toEqual([0, "instant", 0, local]);
     expect(second.id).not.toBe(up.id);
+    big = { path, id: up.id, sha256: local };
   }, 120_000);
 
   test("an upload killed (SIGKILL) mid-way resumes: only the missing parts are sent, same content", async () => {
@@ -188,6 +193,62 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
     expect(up.bytesSent).toBeLessThan(BIG);
     expect([up.size, up.sha256]).toEqual([BIG, local]);
   }, 120_000);
+
+  test("download 200 MiB in parallel ranges; killed (SIGKILL) mid-way, it resumes; the bytes match", async () => {
+    if (!big) throw new Error("needs the 200 MiB upload above");
+    const whole = await filestore(["download", "--json", `id:${big.id}`, "whole.bin"]);
+    expect(whole.code).toBe(0);
+    expect(json<{ chunksSkipped: number; bytesFetched: number }>(whole.stdout)).toMatchObject({
+      chunksSkipped: 0,
+      bytesFetched: BIG,
+    });
+    expect(await sha256File(join(work, "whole.bin"))).toBe(big.sha256);
+
+    const dest = join(work, "resumed.bin");
+    const killed = await killMidway(["download", `id:${big.id}`, dest], 20);
+    expect(killed.seen).toBeLessThan(100);
+    expect([existsSync(dest), existsSync(partialPath(dest)), existsSync(statePath(dest))]).toEqual([
+      false,
+      true,
+      true,
+    ]);
+    const r = await filestore(["download", "--json", `id:${big.id}`, dest]);
+    expect(r.code).toBe(0);
+    const down = json<{ chunksSkipped: number; chunkCount: number; bytesFetched: number }>(r.stdout);
+    expect(r.stderr).toMatch(/resuming: [1-9][0-9]* of [0-9]+ chunks already here/);
+    expect(down.chunksSkipped).toBeGreaterThan(0);
+    expect(down.bytesFetched).toBeLessThan(BIG);
+    expect(await sha256File(dest)).toBe(big.sha256);
+    expect([existsSync(partialPath(dest)), existsSync(statePath(dest))]).toEqual([false, false]);
+  }, 120_000);
+
+  test("mkdir, ls, mv (move and rename), link (a signed URL that needs no login), rm; missing paths exit 4", async () => {
+    const text = `hello ${Date.now()}\n`;
+    await Bun.write(join(work, "note.txt"), text);
+    expect((await filestore(["mkdir", "/docs"])).code).toBe(0);
+    expect((await filestore(["upload", "note.txt", "--to", "/docs"])).code).toBe(0);
+    expect(await filestore(["ls", "/docs"])).toMatchObject({ code: 0, stdout: "note.txt\n" });
+    expect((await filestore(["ls", "-l", "/"])).stdout).toMatch(/^d .* docs\/$/m);
+
+    expect((await filestore(["mv", "/docs/note.txt", "/docs/renamed.txt"])).code).toBe(0);
+    expect((await filestore(["ls", "/docs"])).stdout).toBe("renamed.txt\n");
+    expect((await filestore(["mv", "/docs/renamed.txt", "/"])).code).toBe(0);
+    expect((await filestore(["ls", "/docs"])).stdout).toBe("");
+    expect((await filestore(["ls", "/"])).stdout.split("\n")).toContain("renamed.txt");
+
+    const link = await filestore(["link", "/renamed.txt"]);
+    expect(link.code).toBe(0);
+    const res = await fetch(link.stdout.trim());
+    expect([res.status, await res.text()]).toEqual([200, text]);
+
+    expect((await filestore(["rm", "/renamed.txt"])).code).toBe(0);
+    expect((await filestore(["ls", "/"])).stdout.split("\n")).not.toContain("renamed.txt");
+
+    const missing = await filestore(["ls", "/nope"]);
+    expect([missing.code, missing.stderr]).toEqual([4, "filestore: no such file or folder: /nope\n"]);
+    expect((await filestore(["download", "/docs/gone.txt"])).code).toBe(4);
+    expect((await filestore(["rm", "/nope"])).code).toBe(4);
+  });
 
   test("logout revokes the session on the server and forgets it locally", async () => {
     const file = join(config, "filestore", "credentials.json");
