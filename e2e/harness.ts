@@ -23,6 +23,8 @@ export interface Stack {
   uploadUrl: string;
   /** Services mode: start-all.sh's RUN_DIR (pids/, logs/). */
   runDir?: string;
+  /** A worker port serving FileService and FileAdminService. */
+  fileUrl: string;
   stop(): Promise<void>;
 }
 
@@ -103,7 +105,7 @@ async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void
 }
 
 /** The workers start-all.sh starts, with their replica counts in the tests. */
-export const SERVICE_REPLICAS = { meta: 1, account: 1, upload: 2 } as const;
+export const SERVICE_REPLICAS = { meta: 1, account: 1, file: 1, upload: 2 } as const;
 
 /** PID of a running service process of a services-mode stack ("upload-2", "gateway", "meta"). */
 export function servicePid(runDir: string, name: string): number {
@@ -129,6 +131,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     account: first("account"),
     meta: first("meta"),
     upload: first("upload"),
+    file: first("file"),
   };
   const fullEnv = {
     ...process.env,
@@ -161,6 +164,7 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     metaUrl: `http://127.0.0.1:${ports.meta}`,
     uploadUrl: `http://127.0.0.1:${ports.upload}`,
     runDir,
+    fileUrl: `http://127.0.0.1:${ports.file}`,
     async stop() {
       await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
         env: fullEnv,
@@ -183,6 +187,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     accountUrl: aio.grpcUrl,
     metaUrl: aio.grpcUrl,
     uploadUrl: aio.grpcUrl,
+    fileUrl: aio.grpcUrl,
     async stop() {
       await aio.stop();
     },

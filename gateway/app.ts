@@ -87,7 +87,10 @@ export function createGateway(opts: GatewayOptions) {
   );
   app.get("/", (c) => c.html(homePage));
   app.route("/", dataPlane(opts.upstreams));
-  app.route("/file", legacyFileRoutes({ upload: opts.upstreams.upload, verifier }));
+  app.route(
+    "/file",
+    legacyFileRoutes({ upload: opts.upstreams.upload, file: opts.upstreams.file, verifier }),
+  );
   app.route("/user", legacyUserRoutes({ account: opts.upstreams.account, verifier, ...opts }));
   // Connect / gRPC-Web calls: POST /<package>.<Service>/<Method>
   app.route("/", rpcProxy({ upstreams: opts.upstreams, verifier }));

@@ -7,8 +7,9 @@ import type { Upstreams } from "../gateway/upstreams.ts";
 import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { loadSigningKey } from "./account/keys.ts";
 import { accountModule } from "./account/routes.ts";
+import { startFileService } from "./file/deps.ts";
 import { createAccessTokenVerifier } from "./lib/access-token.ts";
-import { createBlobStore } from "./lib/blobstore/index.ts";
+import { createBlobStore, storeForAll } from "./lib/blobstore/index.ts";
 import { ExpiringCache } from "./lib/cache.ts";
 import { clientFor, memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
@@ -61,17 +62,24 @@ export async function startAllInOne(
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
+  const blobs = await createBlobStore(cfg.blobs);
   const uploadWorker = uploadDeps(
     cfg,
     clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
-    await createBlobStore(cfg.blobs),
+    blobs,
     internalSecret,
+  );
+  const file = startFileService(
+    cfg,
+    clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
+    storeForAll(blobs),
+    log,
   );
   const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
   const upload = uploadModule(uploadWorker, verifier, (err) =>
     log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
-  const host = hostFor({ config: cfg, modules: [meta, account, upload], verifier, log });
+  const host = hostFor({ config: cfg, modules: [meta, account, upload, file.module], verifier, log });
   const grpc = await listen(host.node, cfg.host, ports.grpc);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
@@ -111,6 +119,7 @@ export async function startAllInOne(
     async stop() {
       host.health.drain();
       stopSweeper();
+      file.stop();
       await http.stop();
       await grpc.close(cfg.shutdownGraceMs);
       await db.destroy();

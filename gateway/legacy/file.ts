@@ -1,29 +1,41 @@
-// Legacy file routes (shared/LEGACY_API.md) as thin adapters over the upload worker. Parameters come from
-// the query string or the form body; username and token are checked (the token must be valid and name
-// that user).
+// Legacy file routes (shared/LEGACY_API.md) as thin adapters over the upload and file workers. Parameters
+// come from the query string or the form body; username and token are checked (the token must be valid
+// and name that user).
+//   POST /file/query              limit: bare JSON array of the caller's files, newest first, trash excluded
+//   POST /file/update             op=0, filehash (SHA-1), filename: renames the caller's (newest) file with
+//                                 that content; bare [] on success, 403 with an empty body for another op,
+//                                 an empty or invalid name or a malformed hash (as the original), 404 empty
+//                                 when the caller has no such file, {code:10006} when the name is taken
 //   POST /file/upload             multipart field "file" (token in the query string: the body streams on unread)
 //   POST /file/fastupload         filehash (SHA-1), filename, filesize: hit {code:0}, miss {code:-1}
 //   POST /file/mpupload/init      filehash, filesize → UploadID, ChunkSize, ChunkCount, ChunkExists (resume)
 //   POST /file/mpupload/uppart    uploadid, index (1-based), optional chkhash (SHA-1); body = the chunk
 //   POST /file/mpupload/complete  uploadid, filehash, filesize, filename: -2 when chunks are missing
 //   POST /file/mpupload/cancel    uploadid
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Context, Hono } from "hono";
+import { FileService, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { forward } from "../rpc/proxy.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
-import { LegacyCode, legacyParams } from "./params.ts";
+import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
 
 export interface LegacyFileOptions {
   upload: Upstream;
+  file: Upstream;
   verifier: AccessTokenVerifier;
 }
+
+/** Most rows one /file/query returns (the home page asks for 15). */
+const MAX_QUERY_LIMIT = 10_000;
 
 type Env = { Variables: { clientIp: string; requestId: string } };
 
 export function legacyFileRoutes(opts: LegacyFileOptions) {
   const upload = upstreamClient(UploadService, opts.upload);
+  const files = upstreamClient(FileService, opts.file);
   const app = new Hono<Env>();
   const invalidToken = (c: Context<Env>) =>
     c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });
@@ -47,6 +59,71 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     },
   });
   const sizeParam = (v: string | undefined) => (/^\d{1,16}$/.test(v ?? "") ? BigInt(v as string) : undefined);
+
+  app.post("/query", async (c) => {
+    const p = await legacyParams(c);
+    if (!(await authorized(p))) return invalidToken(c);
+    // A missing or non-numeric limit is 0 rows, as in the original.
+    const limit = Math.min(/^\d{1,9}$/.test(p.limit ?? "") ? Number(p.limit) : 0, MAX_QUERY_LIMIT);
+    const rows: Record<string, string | number>[] = [];
+    try {
+      let pageToken = "";
+      while (rows.length < limit) {
+        const page = await files.listFiles(
+          {
+            allFolders: true,
+            sort: SortField.UPDATED_AT,
+            descending: true,
+            pageSize: Math.min(limit - rows.length, 1000),
+            pageToken,
+          },
+          call(c, p.token as string),
+        );
+        for (const f of page.files) {
+          rows.push({
+            UserName: p.username ?? "",
+            FileHash: f.sha1,
+            FileName: f.name,
+            FileSize: Number(f.size),
+            UploadAt: legacyTime(Number(f.createdAt ? timestampMs(f.createdAt) : 0)),
+            LastUpdated: legacyTime(Number(f.updatedAt ? timestampMs(f.updatedAt) : 0)),
+          });
+        }
+        pageToken = page.nextPageToken;
+        if (!pageToken) break;
+      }
+    } catch (err) {
+      if (ConnectError.from(err).code === Code.Unauthenticated) return invalidToken(c);
+      throw err; // the gateway's error handler: HTTP 500
+    }
+    return c.json(rows);
+  });
+
+  app.post("/update", async (c) => {
+    const p = await legacyParams(c);
+    const forbidden = () => c.body(null, 403);
+    if (p.op !== "0" || !p.filename) return forbidden();
+    if (!(await authorized(p))) return invalidToken(c);
+    const sha1 = (p.filehash ?? "").toLowerCase();
+    if (!/^[0-9a-f]{40}$/.test(sha1)) return forbidden();
+    try {
+      const { files: found } = await files.listFiles(
+        { allFolders: true, sha1, sort: SortField.UPDATED_AT, descending: true, pageSize: 1 },
+        call(c, p.token as string),
+      );
+      const file = found[0];
+      if (!file) return c.body(null, 404);
+      await files.renameFile({ id: file.id, name: p.filename }, call(c, p.token as string));
+      return c.json([]);
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.InvalidArgument) return forbidden();
+      if (e.code === Code.AlreadyExists) return c.json({ code: LegacyCode.fileExists, msg: e.rawMessage });
+      if (e.code === Code.NotFound) return c.body(null, 404);
+      if (e.code === Code.Unauthenticated) return invalidToken(c);
+      throw err;
+    }
+  });
 
   app.post("/fastupload", async (c) => {
     const p = await legacyParams(c);

@@ -48,6 +48,15 @@ export interface Config {
   /** How long a multipart upload session stays open, and how often expired ones are swept. */
   uploadSessionTtlSeconds: number;
   uploadSweepSeconds: number;
+  /**
+   * Garbage collection of unreferenced content, in the process hosting the file service: a pass every
+   * GC_INTERVAL_SECONDS (0 = no timer; FileAdminService.RunGarbageCollection still works), deleting content
+   * no file has referenced for GC_GRACE_SECONDS.
+   */
+  gcIntervalSeconds: number;
+  gcGraceSeconds: number;
+  /** While someone watches (FileService.WatchFiles), how often changes made by other processes are looked for. */
+  watchCheckSeconds: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -106,5 +115,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
     uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
     uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
+    gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
+    gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
+    watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
   };
 }

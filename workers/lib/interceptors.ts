@@ -69,7 +69,8 @@ export type AccessPolicy = (service: string, method: string) => Access;
 /** Who may call what. Anything not listed needs a signed-in user. */
 export const defaultPolicy: AccessPolicy = (service, method) => {
   if (service.startsWith("grpc.health.") || service.startsWith("grpc.reflection.")) return "public";
-  if (service === "filestore.meta.v1.MetaService") return "internal";
+  if (service === "filestore.meta.v1.MetaService" || service === "filestore.file.v1.FileAdminService")
+    return "internal";
   if (service === "filestore.account.v1.AccountService" && method !== "GetUserInfo") return "public";
   return "user";
 };

@@ -92,6 +92,34 @@ for (const target of testDatabases()) {
       expect((await content.addFileWithContent(db, named(bob), blob(h), 102)).duplicateOf).toBeUndefined();
     });
 
+    test("race: new bytes of content being collected take the row over; the collector forgets only its own", async () => {
+      const h = sha();
+      const { file } = await content.addFileWithContent(db, named(alice), blob(h, "old"), 1);
+      await content.purgeFile(db, alice, file.id, 10);
+      const [claimed] = (await content.claimGarbage(db, 100, 0)).filter((b) => b.sha256 === h);
+      expect(claimed?.location).toBe("old");
+      // An upload of the same content, stored at its own location, lands while the collector deletes "old".
+      const res = await content.addFileWithContent(db, named(bob), blob(h, "new"), 101);
+      expect(res.duplicateOf).toBeUndefined();
+      await content.forgetBlob(db, h, "old");
+      const b = await content.findBlob(db, h);
+      expect([b?.state, b?.location, b?.refcount, b?.unreferenced_at]).toEqual(["ready", "new", 1, null]);
+      expect((await content.claimGarbage(db, 1_000_000, 0)).map((x) => x.sha256)).not.toContain(h);
+    });
+
+    test("a claim whose collector died is handed out again after the stale period, once", async () => {
+      const h = sha();
+      const { file } = await content.addFileWithContent(db, named(alice), blob(h), 1);
+      await content.purgeFile(db, alice, file.id, 10);
+      expect((await content.claimGarbage(db, 100, 0)).map((b) => b.sha256)).toContain(h);
+      expect((await content.claimGarbage(db, 150, 0, 100, 100)).map((b) => b.sha256)).not.toContain(h);
+      const again = await Promise.all([
+        content.claimGarbage(db, 250, 0, 100, 100),
+        content.claimGarbage(db, 250, 0, 100, 100),
+      ]);
+      expect(again.flat().filter((b) => b.sha256 === h)).toHaveLength(1);
+    });
+
     test("race: a blob linked again during its grace period is not claimed", async () => {
       const h = sha();
       const { file } = await content.addFileWithContent(db, named(alice), blob(h), 1);

@@ -12,6 +12,8 @@ export type FileRow = FilesTable;
 export class BlobBusyError extends Error {}
 export class BlobNotFoundError extends Error {}
 export class FileNotFoundError extends Error {}
+/** The target folder is not an active folder of the owner. */
+export class FolderNotFoundError extends Error {}
 
 export interface NewBlob {
   sha256: string;
@@ -42,7 +44,42 @@ function fileRow(f: NewFile, blob: { sha256: string; size: number }, now: number
     created_at: now,
     updated_at: now,
     deleted_at: null,
+    trashed_with: null,
   };
+}
+
+/**
+ * Serializes the owner's tree changes: this row lock (MySQL) or write lock (SQLite) is held until the
+ * transaction ends, so checks like "the folder is active" or "the name is free" stay true until commit.
+ * It must be a transaction's first statement (MySQL's snapshot starts with the first plain read).
+ */
+export async function lockOwner(tx: Db, ownerId: string): Promise<void> {
+  await tx
+    .updateTable("users")
+    .set((eb) => ({ last_active_at: eb.ref("last_active_at") }))
+    .where("id", "=", ownerId)
+    .execute();
+}
+
+/** Throws FolderNotFoundError unless parentId is "" (the root) or an active folder of the owner. */
+export async function requireFolder(tx: Db, ownerId: string, parentId: string): Promise<void> {
+  if (parentId === "") return;
+  const folder = await tx
+    .selectFrom("files")
+    .select("id")
+    .where("id", "=", parentId)
+    .where("owner_id", "=", ownerId)
+    .where("kind", "=", "folder")
+    .where("status", "=", "active")
+    .executeTakeFirst();
+  if (!folder) throw new FolderNotFoundError(parentId);
+}
+
+/** Locks the owner's tree (see lockOwner) when the file goes into a folder, and checks that folder. */
+async function checkParent(tx: Db, file: NewFile): Promise<void> {
+  if (file.parentId === "") return;
+  await lockOwner(tx, file.ownerId);
+  await requireFolder(tx, file.ownerId, file.parentId);
 }
 
 /** Adds one reference to a ready blob; false when there is no ready blob with that hash. */
@@ -59,7 +96,9 @@ async function reference(db: Db, sha256: string): Promise<boolean> {
 /**
  * Records a file for freshly stored content in one transaction. When the content was already known, the
  * existing blob gains a reference and `duplicateOf` names its location: the caller then drops its copy
- * (unless it is the same location, as with content-addressed local paths).
+ * (unless it is the same location, as with content-addressed local paths). When the content is being
+ * garbage-collected, the fresh copy takes the row over (garbage collection deletes only the location it
+ * claimed and then forgets the row only if it still holds that location), so the upload succeeds at once.
  */
 export async function addFileWithContent(
   db: Db,
@@ -68,6 +107,7 @@ export async function addFileWithContent(
   now: number,
 ): Promise<{ file: FileRow; duplicateOf?: string }> {
   return db.transaction().execute(async (tx) => {
+    await checkParent(tx, file);
     let duplicateOf: string | undefined;
     for (let attempt = 0; ; attempt++) {
       if (await reference(tx, blob.sha256)) {
@@ -79,6 +119,15 @@ export async function addFileWithContent(
         duplicateOf = existing.location;
         break;
       }
+      const taken = await tx
+        .updateTable("blobs")
+        .set({ ...blob, state: "ready", refcount: 1, unreferenced_at: null })
+        .where("sha256", "=", blob.sha256)
+        .where("state", "=", "deleting")
+        // The same location would be the very bytes being deleted: wait for the row to go instead.
+        .where("location", "!=", blob.location)
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) === 1) break;
       const state = await tx
         .selectFrom("blobs")
         .select("state")
@@ -110,6 +159,7 @@ export async function addFileForExistingBlob(
   now: number,
 ): Promise<FileRow> {
   return db.transaction().execute(async (tx) => {
+    await checkParent(tx, file);
     if (!(await reference(tx, sha256))) throw new BlobNotFoundError(sha256);
     const blob = await tx
       .selectFrom("blobs")
@@ -125,26 +175,32 @@ export async function addFileForExistingBlob(
 /** Removes a file row for good and drops its reference; the last reference starts the GC grace period. */
 export async function purgeFile(db: Db, ownerId: string, fileId: string, now: number): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    const file = await tx
-      .selectFrom("files")
-      .select(["blob_sha256"])
-      .where("id", "=", fileId)
-      .where("owner_id", "=", ownerId)
-      .executeTakeFirst();
-    if (!file) throw new FileNotFoundError(fileId);
-    await tx.deleteFrom("files").where("id", "=", fileId).execute();
-    if (file.blob_sha256) {
-      await tx
-        .updateTable("blobs")
-        // unreferenced_at first: MySQL evaluates assignments left to right with updated values.
-        .set((eb) => ({
-          unreferenced_at: eb.case().when("refcount", "=", 1).then(now).else(eb.ref("unreferenced_at")).end(),
-          refcount: eb("refcount", "-", 1),
-        }))
-        .where("sha256", "=", file.blob_sha256)
-        .execute();
-    }
+    if (!(await dropFileRow(tx, ownerId, fileId, now))) throw new FileNotFoundError(fileId);
   });
+}
+
+/** purgeFile's work inside the caller's transaction; false when the owner has no such row. */
+export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: number): Promise<boolean> {
+  const file = await tx
+    .selectFrom("files")
+    .select(["blob_sha256"])
+    .where("id", "=", fileId)
+    .where("owner_id", "=", ownerId)
+    .executeTakeFirst();
+  if (!file) return false;
+  await tx.deleteFrom("files").where("id", "=", fileId).execute();
+  if (file.blob_sha256) {
+    await tx
+      .updateTable("blobs")
+      // unreferenced_at first: MySQL evaluates assignments left to right with updated values.
+      .set((eb) => ({
+        unreferenced_at: eb.case().when("refcount", "=", 1).then(now).else(eb.ref("unreferenced_at")).end(),
+        refcount: eb("refcount", "-", 1),
+      }))
+      .where("sha256", "=", file.blob_sha256)
+      .execute();
+  }
+  return true;
 }
 
 export async function findBlob(db: Db, sha256: string): Promise<BlobRow | undefined> {
@@ -191,34 +247,56 @@ export async function findBlobBySha1(db: Db, sha1: string, ownerId?: string): Pr
   return row && { ...num(row), refcount: Number(row.refcount) };
 }
 
+export const STALE_CLAIM_MS = 15 * 60_000;
+
 /**
  * Claims unreferenced blobs whose grace period is over for deletion. A claimed blob is never linked
- * again; delete its bytes, then forgetBlob().
+ * again; delete its bytes at the claimed location, then forgetBlob(). A claim records its time in
+ * unreferenced_at; claims older than staleClaimMs (a collector that died mid-way) are handed out again.
  */
-export async function claimGarbage(db: Db, now: number, graceMs: number, limit = 100): Promise<BlobRow[]> {
+export async function claimGarbage(
+  db: Db,
+  now: number,
+  graceMs: number,
+  limit = 100,
+  staleClaimMs = STALE_CLAIM_MS,
+): Promise<BlobRow[]> {
   const candidates = await db
     .selectFrom("blobs")
     .selectAll()
     .where("refcount", "=", 0)
-    .where("state", "=", "ready")
-    .where("unreferenced_at", "<=", now - graceMs)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("state", "=", "ready"), eb("unreferenced_at", "<=", now - graceMs)]),
+        eb.and([eb("state", "=", "deleting"), eb("unreferenced_at", "<=", now - staleClaimMs)]),
+      ]),
+    )
     .limit(limit)
     .execute();
   const claimed: BlobRow[] = [];
   for (const b of candidates) {
+    // Conditional on the row being exactly as read: a concurrent link, takeover or claim wins.
     const res = await db
       .updateTable("blobs")
-      .set({ state: "deleting" })
+      .set({ state: "deleting", unreferenced_at: now })
       .where("sha256", "=", b.sha256)
       .where("refcount", "=", 0)
-      .where("state", "=", "ready")
+      .where("state", "=", b.state)
+      .where("location", "=", b.location)
+      .where("unreferenced_at", "=", b.unreferenced_at ?? 0)
       .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 1) claimed.push({ ...num(b), state: "deleting" });
+    if (Number(res.numUpdatedRows) === 1)
+      claimed.push({ ...num(b), refcount: 0, state: "deleting", unreferenced_at: now });
   }
   return claimed;
 }
 
-/** Drops the row of a blob whose bytes were deleted. */
-export async function forgetBlob(db: Db, sha256: string): Promise<void> {
-  await db.deleteFrom("blobs").where("sha256", "=", sha256).where("state", "=", "deleting").execute();
+/**
+ * Drops the row of a claimed blob whose bytes were deleted. With a location, only while the row still
+ * names it: new bytes of the same content may have taken the row over meanwhile.
+ */
+export async function forgetBlob(db: Db, sha256: string, location?: string): Promise<void> {
+  let q = db.deleteFrom("blobs").where("sha256", "=", sha256).where("state", "=", "deleting");
+  if (location !== undefined) q = q.where("location", "=", location);
+  await q.execute();
 }

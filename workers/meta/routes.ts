@@ -16,6 +16,7 @@ import {
 } from "../lib/errors.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import * as content from "./content.ts";
+import * as files from "./files.ts";
 import * as store from "./store.ts";
 import * as uploads from "./uploads.ts";
 
@@ -59,7 +60,7 @@ const blobRecord = (b: content.BlobRow) => ({
   refcount: b.refcount,
 });
 
-const fileRecord = (f: content.FileRow) => ({
+const fileRecord = (f: content.FileRow & { sha1?: string }) => ({
   id: f.id,
   ownerId: f.owner_id,
   parentId: f.parent_id,
@@ -70,7 +71,47 @@ const fileRecord = (f: content.FileRow) => ({
   status: f.status,
   createdAt: timestampFromMs(Number(f.created_at)),
   updatedAt: timestampFromMs(Number(f.updated_at)),
+  deletedAt: f.deleted_at === null ? undefined : timestampFromMs(Number(f.deleted_at)),
+  sha1: f.sha1 ?? "",
 });
+
+const SORT_KEYS: Record<string, files.SortKey> = {
+  "": "name",
+  name: "name",
+  size: "size",
+  updated_at: "updated_at",
+};
+
+/** Runs a file-management call, turning its errors into codes a user can act on. */
+async function fileOp<T>(
+  op: () => Promise<T>,
+  onNameTaken?: (e: files.NameTakenError) => string,
+): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    // Someone else's entry and a missing one fail alike.
+    if (err instanceof files.FileNotFoundError) throw notFound("no such file or folder");
+    if (err instanceof files.FolderNotFoundError) throw notFound("no such folder (or it is in the trash)");
+    if (err instanceof files.NameTakenError) {
+      throw alreadyExists(
+        onNameTaken?.(err) ?? `${err.message}: choose another name, or rename that one first`,
+      );
+    }
+    if (
+      err instanceof files.InvalidNameError ||
+      err instanceof files.InvalidCursorError ||
+      err instanceof files.InvalidMoveError
+    )
+      throw invalidArgument(err.message);
+    if (err instanceof files.TrashStateError) throw failedPrecondition(err.message);
+    throw err;
+  }
+}
+
+function owned(req: { ownerId: string; id?: string }): void {
+  if (!req.ownerId || req.id === "") throw invalidArgument("owner_id and id are required");
+}
 
 const sessionRecord = (s: uploads.SessionRow) => ({
   id: s.id,
@@ -88,6 +129,13 @@ const sessionRecord = (s: uploads.SessionRow) => ({
   createdAt: timestampFromMs(s.created_at),
   expiresAt: timestampFromMs(s.expires_at),
 });
+
+/** An upload's target folder is gone: FailedPrecondition (NotFound means "no such content" there). */
+function targetFolder(err: unknown): unknown {
+  if (err instanceof content.FolderNotFoundError)
+    return failedPrecondition("the target folder does not exist or is in the trash: choose another folder");
+  return err;
+}
 
 function tokenHash(value: string, field = "token_hash"): string {
   if (!hex64.test(value)) throw invalidArgument(`${field} must be 64 lower-case hex characters`);
@@ -187,7 +235,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
           } catch (err) {
             if (err instanceof content.BlobBusyError)
               throw aborted("this content is being deleted; store it again");
-            throw err;
+            throw targetFolder(err);
           }
         },
         async addFileForExistingBlob(req) {
@@ -204,7 +252,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
             };
           } catch (err) {
             if (err instanceof content.BlobNotFoundError) throw notFound("no stored content has this hash");
-            throw err;
+            throw targetFolder(err);
           }
         },
         async getBlob(req) {
@@ -219,7 +267,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         },
         async getFile(req) {
           const file = req.ownerId && req.id ? await content.findFile(db, req.ownerId, req.id) : undefined;
-          if (!file) throw notFound("no such file");
+          if (!file) throw notFound("no such file or folder");
           return { file: fileRecord(file), sha1: file.sha1 };
         },
         async purgeFile(req) {
@@ -227,7 +275,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
           try {
             await content.purgeFile(db, req.ownerId, req.fileId, now());
           } catch (err) {
-            if (err instanceof content.FileNotFoundError) throw notFound("no such file");
+            if (err instanceof content.FileNotFoundError) throw notFound("no such file or folder");
             throw err;
           }
           return {};
@@ -238,11 +286,12 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
             now(),
             Number(req.graceMs),
             req.limit > 0 ? Math.min(req.limit, 1000) : 100,
+            req.staleClaimMs > 0n ? Number(req.staleClaimMs) : content.STALE_CLAIM_MS,
           );
           return { blobs: blobs.map(blobRecord) };
         },
         async forgetBlob(req) {
-          await content.forgetBlob(db, hex(req.sha256, 64, "sha256"));
+          await content.forgetBlob(db, hex(req.sha256, 64, "sha256"), req.location || undefined);
           return {};
         },
 
@@ -346,6 +395,66 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         async deleteUploadSession(req) {
           await uploads.deleteSession(db, req.id);
           return {};
+        },
+
+        // --- file management ---
+        async listFiles(req) {
+          if (!req.ownerId) throw invalidArgument("owner_id is required");
+          const sort = SORT_KEYS[req.sort];
+          if (!sort) throw invalidArgument('sort must be "name", "size" or "updated_at"');
+          const page = await fileOp(() =>
+            files.listFiles(db, {
+              ownerId: req.ownerId,
+              parentId: req.parentId,
+              allFolders: req.allFolders,
+              sort,
+              descending: req.descending,
+              pageSize: req.pageSize,
+              pageToken: req.pageToken,
+              sha1: req.sha1 ? hex(req.sha1, 40, "sha1") : undefined,
+            }),
+          );
+          return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
+        },
+        async createFolder(req) {
+          if (!req.ownerId) throw invalidArgument("owner_id is required");
+          const folder = await fileOp(() => files.createFolder(db, req, now()));
+          return { folder: fileRecord(folder) };
+        },
+        async renameFile(req) {
+          owned(req);
+          return {
+            file: fileRecord(await fileOp(() => files.renameFile(db, req.ownerId, req.id, req.name, now()))),
+          };
+        },
+        async moveFile(req) {
+          owned(req);
+          const file = await fileOp(() => files.moveFile(db, req.ownerId, req.id, req.newParentId, now()));
+          return { file: fileRecord(file) };
+        },
+        async trashFile(req) {
+          owned(req);
+          const res = await fileOp(() => files.trashFile(db, req.ownerId, req.id, now()));
+          return { file: fileRecord(res.file), count: res.count };
+        },
+        async listTrash(req) {
+          if (!req.ownerId) throw invalidArgument("owner_id is required");
+          const page = await fileOp(() => files.listTrash(db, req));
+          return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
+        },
+        async restoreFile(req) {
+          owned(req);
+          const file = await fileOp(
+            () => files.restoreFile(db, req.ownerId, req.id, now()),
+            (e) =>
+              `an active entry named "${e.taken}" already exists ${e.parentId ? "in the folder this one returns to" : "in the root folder, where this one returns"}: rename or move that entry, then restore again`,
+          );
+          return { file: fileRecord(file) };
+        },
+        async purgeTrashedFile(req) {
+          owned(req);
+          const res = await fileOp(() => files.purgeTrashed(db, req.ownerId, req.id, now()));
+          return { file: fileRecord(res.file), count: res.count };
         },
       });
     },

@@ -5,6 +5,7 @@ import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
+import { every } from "../lib/periodic.ts";
 import { challengeKeyFrom, type InstantDeps } from "./instant.ts";
 import { type SessionDeps, sweepSessions } from "./sessions.ts";
 
@@ -29,19 +30,8 @@ export function uploadDeps(
 
 /** Sweeps expired upload sessions every `seconds`; returns a stop function. */
 export function startSweeper(deps: UploadWorkerDeps, seconds: number, log: Logger): () => void {
-  let running = false;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    try {
-      const n = await sweepSessions(deps);
-      if (n > 0) log.info("swept expired upload sessions", { count: n });
-    } catch (err) {
-      log.warn("upload session sweep failed", { err: String(err) });
-    } finally {
-      running = false;
-    }
-  }, seconds * 1000);
-  timer.unref?.();
-  return () => clearInterval(timer);
+  return every(seconds, "upload session sweep", log, async () => {
+    const n = await sweepSessions(deps);
+    if (n > 0) log.info("swept expired upload sessions", { count: n });
+  });
 }

@@ -1,12 +1,15 @@
-// Test fixture for the upload worker's logic: MetaService on in-memory SQLite (through the real
-// interceptors) and a real blob store (local disk, or Ceph RGW when configured).
+// Test fixture for the upload worker's logic: MetaService on in-memory SQLite or a given test database
+// (through the real interceptors) and a real blob store (local disk, or Ceph RGW when configured).
+import type { Interceptor } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier, type Identity } from "../lib/access-token.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import { clientFor, memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
+import type { TestDatabase } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
+import type { ServiceModule } from "../lib/server.ts";
 import { metaModule } from "../meta/routes.ts";
 import * as store from "../meta/store.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
@@ -14,6 +17,10 @@ import { challengeKeyFrom } from "./instant.ts";
 
 export interface UploadFixture {
   db: Db;
+  /** MetaService's module (for further in-memory clients). */
+  meta: ServiceModule;
+  interceptors: Interceptor[];
+  secret: string;
   opened: OpenedBlobStore;
   deps: UploadWorkerDeps;
   /** A new user's identity. */
@@ -26,10 +33,10 @@ export interface UploadFixture {
 export async function openUploadFixture(
   backend: TestBlobStore,
   clock: { now: number } = { now: Date.now() },
+  database?: TestDatabase,
 ): Promise<UploadFixture> {
   const secret = "s".repeat(32);
-  const db = openDatabase("sqlite::memory:");
-  await migrateToLatest(db);
+  const { db, drop } = database ? await database.open() : await sqliteInMemory();
   const opened = await backend.open();
   const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
   const meta = metaModule(db, () => clock.now);
@@ -51,6 +58,9 @@ export async function openUploadFixture(
   const before = await opened.snapshot();
   return {
     db,
+    meta,
+    interceptors,
+    secret,
     opened,
     deps,
     async user(name) {
@@ -59,8 +69,14 @@ export async function openUploadFixture(
     },
     stored: async () => (await opened.snapshot()).filter((x) => !before.includes(x)),
     async close() {
-      await db.destroy();
+      await drop();
       await opened.close();
     },
   };
+}
+
+async function sqliteInMemory() {
+  const db = openDatabase("sqlite::memory:");
+  await migrateToLatest(db);
+  return { db, drop: () => db.destroy() };
 }

@@ -57,6 +57,11 @@ export interface FilesTable {
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+  /**
+   * For a trashed row, the id of the trash entry it went with: its own id when it was deleted itself,
+   * the folder's when a folder was deleted with its subtree. Null while active.
+   */
+  trashed_with: string | null;
 }
 
 export type UploadState = "open" | "completing" | "completed" | "aborted";

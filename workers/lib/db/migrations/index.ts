@@ -2,8 +2,10 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_users_and_tokens.ts";
 import * as m0002 from "./0002_blobs_files_uploads.ts";
+import * as m0003 from "./0003_files.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
   "0002_blobs_files_uploads": m0002,
+  "0003_files": m0003,
 };

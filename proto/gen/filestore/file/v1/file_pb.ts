@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/file/v1/file.proto.
  */
 export const file_filestore_file_v1_file: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSKaAgoERmlsZRIKCgJpZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIpCgRraW5kGAQgASgOMhsuZmlsZXN0b3JlLmZpbGUudjEuRmlsZUtpbmQSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKMAQoQTGlzdEZpbGVzUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKgoEc29ydBgEIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAUgASgIIlQKEUxpc3RGaWxlc1Jlc3BvbnNlEiYKBWZpbGVzGAEgAygLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHAoOR2V0RmlsZVJlcXVlc3QSCgoCaWQYASABKAkiOAoPR2V0RmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIjYKE0NyZWF0ZUZvbGRlclJlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkiPwoUQ3JlYXRlRm9sZGVyUmVzcG9uc2USJwoGZm9sZGVyGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSItChFSZW5hbWVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJIjsKElJlbmFtZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSI0Cg9Nb3ZlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkSFQoNbmV3X3BhcmVudF9pZBgCIAEoCSI5ChBNb3ZlRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIh8KEURlbGV0ZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZUZpbGVSZXNwb25zZSI5ChBMaXN0VHJhc2hSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKEUxpc3RUcmFzaFJlc3BvbnNlEiYKBWZpbGVzGAEgAygLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIAoSUmVzdG9yZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIjwKE1Jlc3RvcmVGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiHgoQUHVyZ2VGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSITChFQdXJnZUZpbGVSZXNwb25zZSITChFXYXRjaEZpbGVzUmVxdWVzdCLXAQoSV2F0Y2hGaWxlc1Jlc3BvbnNlEjwKBmNoYW5nZRgBIAEoDjIsLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXNwb25zZS5DaGFuZ2USJQoEZmlsZRgCIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiXAoGQ2hhbmdlEhYKEkNIQU5HRV9VTlNQRUNJRklFRBAAEhIKDkNIQU5HRV9DUkVBVEVEEAESEgoOQ0hBTkdFX1VQREFURUQQAhISCg5DSEFOR0VfREVMRVRFRBADKk8KCEZpbGVLaW5kEhkKFUZJTEVfS0lORF9VTlNQRUNJRklFRBAAEhIKDkZJTEVfS0lORF9GSUxFEAESFAoQRklMRV9LSU5EX0ZPTERFUhACKmwKCVNvcnRGaWVsZBIaChZTT1JUX0ZJRUxEX1VOU1BFQ0lGSUVEEAASEwoPU09SVF9GSUVMRF9OQU1FEAESEwoPU09SVF9GSUVMRF9TSVpFEAISGQoVU09SVF9GSUVMRF9VUERBVEVEX0FUEAMyjgcKC0ZpbGVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0RmlsZXNSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLmZpbGUudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUuZmlsZS52MS5HZXRGaWxlUmVzcG9uc2USXwoMQ3JlYXRlRm9sZGVyEiYuZmlsZXN0b3JlLmZpbGUudjEuQ3JlYXRlRm9sZGVyUmVxdWVzdBonLmZpbGVzdG9yZS5maWxlLnYxLkNyZWF0ZUZvbGRlclJlc3BvbnNlElkKClJlbmFtZUZpbGUSJC5maWxlc3RvcmUuZmlsZS52MS5SZW5hbWVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLlJlbmFtZUZpbGVSZXNwb25zZRJTCghNb3ZlRmlsZRIiLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVzcG9uc2USWQoKRGVsZXRlRmlsZRIkLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlRmlsZVJlc3BvbnNlElYKCUxpc3RUcmFzaBIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RUcmFzaFJlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0VHJhc2hSZXNwb25zZRJcCgtSZXN0b3JlRmlsZRIlLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVxdWVzdBomLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLmZpbGUudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLlB1cmdlRmlsZVJlc3BvbnNlElsKCldhdGNoRmlsZXMSJC5maWxlc3RvcmUuZmlsZS52MS5XYXRjaEZpbGVzUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSKaAgoERmlsZRIKCgJpZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIpCgRraW5kGAQgASgOMhsuZmlsZXN0b3JlLmZpbGUudjEuRmlsZUtpbmQSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKvAQoQTGlzdEZpbGVzUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKgoEc29ydBgEIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAUgASgIEhMKC2FsbF9mb2xkZXJzGAYgASgIEgwKBHNoYTEYByABKAkiVAoRTGlzdEZpbGVzUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIcCg5HZXRGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSI4Cg9HZXRGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiNgoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCSI/ChRDcmVhdGVGb2xkZXJSZXNwb25zZRInCgZmb2xkZXIYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIi0KEVJlbmFtZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkiOwoSUmVuYW1lRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIjQKD01vdmVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCRIVCg1uZXdfcGFyZW50X2lkGAIgASgJIjkKEE1vdmVGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiHwoRRGVsZXRlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiFAoSRGVsZXRlRmlsZVJlc3BvbnNlIjkKEExpc3RUcmFzaFJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoRTGlzdFRyYXNoUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIgChJSZXN0b3JlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiPAoTUmVzdG9yZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSIeChBQdXJnZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIhMKEVdhdGNoRmlsZXNSZXF1ZXN0ItcBChJXYXRjaEZpbGVzUmVzcG9uc2USPAoGY2hhbmdlGAEgASgOMiwuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlLkNoYW5nZRIlCgRmaWxlGAIgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSJcCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEgoOQ0hBTkdFX0NSRUFURUQQARISCg5DSEFOR0VfVVBEQVRFRBACEhIKDkNIQU5HRV9ERUxFVEVEEAMiHQobUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXF1ZXN0Ij8KHFJ1bkdhcmJhZ2VDb2xsZWN0aW9uUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoBRIOCgZmYWlsZWQYAiABKAUqTwoIRmlsZUtpbmQSGQoVRklMRV9LSU5EX1VOU1BFQ0lGSUVEEAASEgoORklMRV9LSU5EX0ZJTEUQARIUChBGSUxFX0tJTkRfRk9MREVSEAIqbAoJU29ydEZpZWxkEhoKFlNPUlRfRklFTERfVU5TUEVDSUZJRUQQABITCg9TT1JUX0ZJRUxEX05BTUUQARITCg9TT1JUX0ZJRUxEX1NJWkUQAhIZChVTT1JUX0ZJRUxEX1VQREFURURfQVQQAzKOBwoLRmlsZVNlcnZpY2USVgoJTGlzdEZpbGVzEiMuZmlsZXN0b3JlLmZpbGUudjEuTGlzdEZpbGVzUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RGaWxlc1Jlc3BvbnNlElAKB0dldEZpbGUSIS5maWxlc3RvcmUuZmlsZS52MS5HZXRGaWxlUmVxdWVzdBoiLmZpbGVzdG9yZS5maWxlLnYxLkdldEZpbGVSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUuZmlsZS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLmZpbGUudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5maWxlLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLmZpbGUudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLmZpbGUudjEuTW92ZUZpbGVSZXNwb25zZRJZCgpEZWxldGVGaWxlEiQuZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlRmlsZVJlcXVlc3QaJS5maWxlc3RvcmUuZmlsZS52MS5EZWxldGVGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLmZpbGUudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLmZpbGUudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLmZpbGUudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJWCglQdXJnZUZpbGUSIy5maWxlc3RvcmUuZmlsZS52MS5QdXJnZUZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLmZpbGUudjEuUHVyZ2VGaWxlUmVzcG9uc2USWwoKV2F0Y2hGaWxlcxIkLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlMAEyiwEKEEZpbGVBZG1pblNlcnZpY2USdwoUUnVuR2FyYmFnZUNvbGxlY3Rpb24SLi5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlcXVlc3QaLy5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.file.v1.File
@@ -104,6 +104,21 @@ export type ListFilesRequest = Message<"filestore.file.v1.ListFilesRequest"> & {
    * @generated from field: bool descending = 5;
    */
   descending: boolean;
+
+  /**
+   * Every active file of the caller in any folder, folders left out (for
+   * "recent files" views); parent_id must be empty.
+   *
+   * @generated from field: bool all_folders = 6;
+   */
+  allFolders: boolean;
+
+  /**
+   * Only files whose content has this SHA-1 (40 hex digits), when set.
+   *
+   * @generated from field: string sha1 = 7;
+   */
+  sha1: string;
 };
 
 /**
@@ -491,6 +506,45 @@ export const WatchFilesResponse_ChangeSchema: GenEnum<WatchFilesResponse_Change>
   enumDesc(file_filestore_file_v1_file, 20, 0);
 
 /**
+ * @generated from message filestore.file.v1.RunGarbageCollectionRequest
+ */
+export type RunGarbageCollectionRequest = Message<"filestore.file.v1.RunGarbageCollectionRequest"> & {
+};
+
+/**
+ * Describes the message filestore.file.v1.RunGarbageCollectionRequest.
+ * Use `create(RunGarbageCollectionRequestSchema)` to create a new message.
+ */
+export const RunGarbageCollectionRequestSchema: GenMessage<RunGarbageCollectionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 21);
+
+/**
+ * @generated from message filestore.file.v1.RunGarbageCollectionResponse
+ */
+export type RunGarbageCollectionResponse = Message<"filestore.file.v1.RunGarbageCollectionResponse"> & {
+  /**
+   * Blobs whose bytes were deleted.
+   *
+   * @generated from field: int32 deleted = 1;
+   */
+  deleted: number;
+
+  /**
+   * Blobs that could not be deleted this time (retried by a later pass).
+   *
+   * @generated from field: int32 failed = 2;
+   */
+  failed: number;
+};
+
+/**
+ * Describes the message filestore.file.v1.RunGarbageCollectionResponse.
+ * Use `create(RunGarbageCollectionResponseSchema)` to create a new message.
+ */
+export const RunGarbageCollectionResponseSchema: GenMessage<RunGarbageCollectionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 22);
+
+/**
  * @generated from enum filestore.file.v1.FileKind
  */
 export enum FileKind {
@@ -549,12 +603,27 @@ export const SortFieldSchema: GenEnum<SortField> = /*@__PURE__*/
 
 /**
  * FileService manages a user's files and folders. Every call acts only on the
- * caller's own entries. (Implemented by the download and file management issue.)
+ * caller's own entries: another user's id fails exactly like an unknown one
+ * (NotFound).
+ *
+ * Names: any Unicode except "/" and control characters, not "." or "..", no
+ * leading or trailing space, at most 255 bytes of UTF-8 (InvalidArgument
+ * otherwise). Conflicts: creating, renaming, moving or restoring an entry
+ * where an active entry of the same name (exact, case-sensitive) already sits
+ * in the target folder fails with AlreadyExists; nothing is overwritten or
+ * renamed behind the caller's back. Uploads never overwrite either, and may add
+ * a same-named file (as the legacy system did).
  *
  * @generated from service filestore.file.v1.FileService
  */
 export const FileService: GenService<{
   /**
+   * ListFiles lists a folder's active entries: folders first, then by the sort
+   * key (default: name), ties broken by id. page_size defaults to 100 and is
+   * capped at 1000; next_page_token is an opaque keyset cursor (entries added
+   * meanwhile never shift a page), valid only with the same parent and sort.
+   * NotFound when parent_id is not one of the caller's active folders.
+   *
    * @generated from rpc filestore.file.v1.FileService.ListFiles
    */
   listFiles: {
@@ -563,6 +632,8 @@ export const FileService: GenService<{
     output: typeof ListFilesResponseSchema;
   },
   /**
+   * GetFile returns one entry, also when it is in the trash (deleted_at set).
+   *
    * @generated from rpc filestore.file.v1.FileService.GetFile
    */
   getFile: {
@@ -571,6 +642,8 @@ export const FileService: GenService<{
     output: typeof GetFileResponseSchema;
   },
   /**
+   * CreateFolder adds a folder under parent_id ("" = root).
+   *
    * @generated from rpc filestore.file.v1.FileService.CreateFolder
    */
   createFolder: {
@@ -579,6 +652,8 @@ export const FileService: GenService<{
     output: typeof CreateFolderResponseSchema;
   },
   /**
+   * RenameFile renames an active file or folder in place.
+   *
    * @generated from rpc filestore.file.v1.FileService.RenameFile
    */
   renameFile: {
@@ -587,6 +662,9 @@ export const FileService: GenService<{
     output: typeof RenameFileResponseSchema;
   },
   /**
+   * MoveFile moves an active entry into another of the caller's active folders
+   * ("" = root). InvalidArgument when a folder would move into itself or below.
+   *
    * @generated from rpc filestore.file.v1.FileService.MoveFile
    */
   moveFile: {
@@ -595,6 +673,9 @@ export const FileService: GenService<{
     output: typeof MoveFileResponseSchema;
   },
   /**
+   * DeleteFile moves an active entry to the trash; a folder takes its active
+   * subtree along.
+   *
    * @generated from rpc filestore.file.v1.FileService.DeleteFile
    */
   deleteFile: {
@@ -603,6 +684,9 @@ export const FileService: GenService<{
     output: typeof DeleteFileResponseSchema;
   },
   /**
+   * ListTrash lists deleted entries (not the subtrees deleted with them), most
+   * recently deleted first.
+   *
    * @generated from rpc filestore.file.v1.FileService.ListTrash
    */
   listTrash: {
@@ -611,6 +695,11 @@ export const FileService: GenService<{
     output: typeof ListTrashResponseSchema;
   },
   /**
+   * RestoreFile brings an entry of the trash back (with the subtree deleted
+   * along with it) into its former folder, or into the root when that folder
+   * is no longer active. AlreadyExists when that folder now holds an active
+   * entry of the same name: rename or move that one, then restore again.
+   *
    * @generated from rpc filestore.file.v1.FileService.RestoreFile
    */
   restoreFile: {
@@ -619,6 +708,11 @@ export const FileService: GenService<{
     output: typeof RestoreFileResponseSchema;
   },
   /**
+   * PurgeFile removes an entry of the trash (with its subtree) for good.
+   * FailedPrecondition when the entry is not in the trash: delete it first.
+   * Content no file references any more is garbage-collected after a grace
+   * period.
+   *
    * @generated from rpc filestore.file.v1.FileService.PurgeFile
    */
   purgeFile: {
@@ -638,4 +732,26 @@ export const FileService: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_file_v1_file, 0);
+
+/**
+ * FileAdminService is internal (callers present the internal secret; the
+ * gateway does not route it): maintenance of the file store.
+ *
+ * @generated from service filestore.file.v1.FileAdminService
+ */
+export const FileAdminService: GenService<{
+  /**
+   * RunGarbageCollection deletes the bytes of content that no file has
+   * referenced for the grace period (GC_GRACE_SECONDS), now rather than at
+   * the next timer tick.
+   *
+   * @generated from rpc filestore.file.v1.FileAdminService.RunGarbageCollection
+   */
+  runGarbageCollection: {
+    methodKind: "unary";
+    input: typeof RunGarbageCollectionRequestSchema;
+    output: typeof RunGarbageCollectionResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_filestore_file_v1_file, 1);
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/meta.proto.
  */
 export const file_filestore_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSLsAQoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjwKB05ld0ZpbGUSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkicgoZQWRkRmlsZVdpdGhDb250ZW50UmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIrCgRibG9iGAIgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCJfChpBZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIUCgxkdXBsaWNhdGVfb2YYAiABKAkiWQodQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QSKAoEZmlsZRgBIAEoCzIaLmZpbGVzdG9yZS5tZXRhLnYxLk5ld0ZpbGUSDgoGc2hhMjU2GAIgASgJIk0KHkFkZEZpbGVGb3JFeGlzdGluZ0Jsb2JSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIgCg5HZXRCbG9iUmVxdWVzdBIOCgZzaGEyNTYYASABKAkiPgoPR2V0QmxvYlJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIjcKFUZpbmRCbG9iQnlTaGExUmVxdWVzdBIMCgRzaGExGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIkUKFkZpbmRCbG9iQnlTaGExUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiLgoOR2V0RmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTAoPR2V0RmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEgwKBHNoYTEYAiABKAkiNQoQUHVyZ2VGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIjYKE0NsYWltR2FyYmFnZVJlcXVlc3QSEAoIZ3JhY2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiRAoUQ2xhaW1HYXJiYWdlUmVzcG9uc2USLAoFYmxvYnMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIiMKEUZvcmdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSIUChJGb3JnZXRCbG9iUmVzcG9uc2UiuAIKE1VwbG9hZFNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIRCglwYXJ0X3NpemUYCCABKAMSEgoKcGFydF9jb3VudBgJIAEoBRIPCgdiYWNrZW5kGAogASgJEg0KBXN0YXRlGAsgASgJEg8KB2ZpbGVfaWQYDCABKAkSLgoKY3JlYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQoQVXBsb2FkUGFydFJlY29yZBISCgpzZXNzaW9uX2lkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgFEgwKBHNpemUYAyABKAMSDgoGc2hhMjU2GAQgASgJIlUKGkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIlYKG0NyZWF0ZVVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCI3ChdHZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCSJTChhHZXRVcGxvYWRTZXNzaW9uUmVzcG9uc2USNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiTAoXUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QSMQoEcGFydBgBIAEoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQiGgoYUmVjb3JkVXBsb2FkUGFydFJlc3BvbnNlIlwKHEZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDAoEc2l6ZRgCIAEoAxIOCgZzaGEyNTYYAyABKAkSDAoEc2hhMRgEIAEoCSJYCh1GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIsChZMaXN0VXBsb2FkUGFydHNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiTQoXTGlzdFVwbG9hZFBhcnRzUmVzcG9uc2USMgoFcGFydHMYASADKAsyIy5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRQYXJ0UmVjb3JkIqECCh5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QSCgoCaWQYASABKAkSUAoKdHJhbnNpdGlvbhgCIAEoDjI8LmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdC5UcmFuc2l0aW9uEg8KB2ZpbGVfaWQYAyABKAkijwEKClRyYW5zaXRpb24SGgoWVFJBTlNJVElPTl9VTlNQRUNJRklFRBAAEh8KG1RSQU5TSVRJT05fQkVHSU5fQ09NUExFVElPThABEhUKEVRSQU5TSVRJT05fUkVPUEVOEAISFwoTVFJBTlNJVElPTl9DT01QTEVURRADEhQKEFRSQU5TSVRJT05fQUJPUlQQBCIvCh9UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEgwKBGRvbmUYASABKAgiMQogTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QSDQoFbGltaXQYASABKAUiXQohTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1Jlc3BvbnNlEjgKCHNlc3Npb25zGAEgAygLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCIoChpEZWxldGVVcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIdChtEZWxldGVVcGxvYWRTZXNzaW9uUmVzcG9uc2UipQEKClVzZXJSZWNvcmQSCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFQoNcGFzc3dvcmRfaGFzaBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPAoRQ3JlYXRlVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFQoNcGFzc3dvcmRfaGFzaBgCIAEoCSJBChJDcmVhdGVVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiOQoOR2V0VXNlclJlcXVlc3QSDAoCaWQYASABKAlIABISCgh1c2VybmFtZRgCIAEoCUgAQgUKA2tleSI+Cg9HZXRVc2VyUmVzcG9uc2USKwoEdXNlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLlVzZXJSZWNvcmQiHgoQVG91Y2hVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSITChFUb3VjaFVzZXJSZXNwb25zZSJwChlDcmVhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEgoKdG9rZW5faGFzaBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcChpDcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZSJ7ChlSb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkSFgoObmV3X3Rva2VuX2hhc2gYAiABKAkSMgoObmV3X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi0KGlJvdGF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkiLwoZUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBISCgp0b2tlbl9oYXNoGAEgASgJIi0KGlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEg8KB3Jldm9rZWQYASABKAgytBIKC01ldGFTZXJ2aWNlElkKCkNyZWF0ZVVzZXISJC5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVc2VyUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJQCgdHZXRVc2VyEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNlclJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVzcG9uc2USVgoJVG91Y2hVc2VyEiMuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRvdWNoVXNlclJlc3BvbnNlEnEKEkNyZWF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSb3RhdGVSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSUmV2b2tlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKEkFkZEZpbGVXaXRoQ29udGVudBIsLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRJ9ChZBZGRGaWxlRm9yRXhpc3RpbmdCbG9iEjAuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QaMS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVzcG9uc2USUAoHR2V0QmxvYhIhLmZpbGVzdG9yZS5tZXRhLnYxLkdldEJsb2JSZXF1ZXN0GiIuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlc3BvbnNlEmUKDkZpbmRCbG9iQnlTaGExEiguZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXF1ZXN0GikuZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRmlsZVJlc3BvbnNlEl8KDENsYWltR2FyYmFnZRImLmZpbGVzdG9yZS5tZXRhLnYxLkNsYWltR2FyYmFnZVJlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5DbGFpbUdhcmJhZ2VSZXNwb25zZRJZCgpGb3JnZXRCbG9iEiQuZmlsZXN0b3JlLm1ldGEudjEuRm9yZ2V0QmxvYlJlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5Gb3JnZXRCbG9iUmVzcG9uc2USdAoTQ3JlYXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEmsKEEdldFVwbG9hZFNlc3Npb24SKi5maWxlc3RvcmUubWV0YS52MS5HZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVwbG9hZFNlc3Npb25SZXNwb25zZRJrChBSZWNvcmRVcGxvYWRQYXJ0EiouZmlsZXN0b3JlLm1ldGEudjEuUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5SZWNvcmRVcGxvYWRQYXJ0UmVzcG9uc2USaAoPTGlzdFVwbG9hZFBhcnRzEikuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFVwbG9hZFBhcnRzUmVxdWVzdBoqLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RVcGxvYWRQYXJ0c1Jlc3BvbnNlEnoKFUZpbmRPcGVuVXBsb2FkU2Vzc2lvbhIvLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QaMC5maWxlc3RvcmUubWV0YS52MS5GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRKAAQoXVHJhbnNpdGlvblVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USdAoTRGVsZXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSKqAgoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmRlbGV0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHNoYTEYDCABKAkiPAoHTmV3RmlsZRIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJyChlBZGRGaWxlV2l0aENvbnRlbnRSZXF1ZXN0EigKBGZpbGUYASABKAsyGi5maWxlc3RvcmUubWV0YS52MS5OZXdGaWxlEisKBGJsb2IYAiABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkIl8KGkFkZEZpbGVXaXRoQ29udGVudFJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhQKDGR1cGxpY2F0ZV9vZhgCIAEoCSJZCh1BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVxdWVzdBIoCgRmaWxlGAEgASgLMhouZmlsZXN0b3JlLm1ldGEudjEuTmV3RmlsZRIOCgZzaGEyNTYYAiABKAkiTQoeQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIiAKDkdldEJsb2JSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCSI+Cg9HZXRCbG9iUmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiNwoVRmluZEJsb2JCeVNoYTFSZXF1ZXN0EgwKBHNoYTEYASABKAkSEAoIb3duZXJfaWQYAiABKAkiRQoWRmluZEJsb2JCeVNoYTFSZXNwb25zZRIrCgRibG9iGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlY29yZCIuCg5HZXRGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCSJMCg9HZXRGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDAoEc2hhMRgCIAEoCSI1ChBQdXJnZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkiEwoRUHVyZ2VGaWxlUmVzcG9uc2UiTgoTQ2xhaW1HYXJiYWdlUmVxdWVzdBIQCghncmFjZV9tcxgBIAEoAxINCgVsaW1pdBgCIAEoBRIWCg5zdGFsZV9jbGFpbV9tcxgDIAEoAyJEChRDbGFpbUdhcmJhZ2VSZXNwb25zZRIsCgVibG9icxgBIAMoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQiNQoRRm9yZ2V0QmxvYlJlcXVlc3QSDgoGc2hhMjU2GAEgASgJEhAKCGxvY2F0aW9uGAIgASgJIhQKEkZvcmdldEJsb2JSZXNwb25zZSK4AgoTVXBsb2FkU2Vzc2lvblJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRzaXplGAUgASgDEg4KBnNoYTI1NhgGIAEoCRIMCgRzaGExGAcgASgJEhEKCXBhcnRfc2l6ZRgIIAEoAxISCgpwYXJ0X2NvdW50GAkgASgFEg8KB2JhY2tlbmQYCiABKAkSDQoFc3RhdGUYCyABKAkSDwoHZmlsZV9pZBgMIAEoCRIuCgpjcmVhdGVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJZChBVcGxvYWRQYXJ0UmVjb3JkEhIKCnNlc3Npb25faWQYASABKAkSEwoLcGFydF9udW1iZXIYAiABKAUSDAoEc2l6ZRgDIAEoAxIOCgZzaGEyNTYYBCABKAkiVQoaQ3JlYXRlVXBsb2FkU2Vzc2lvblJlcXVlc3QSNwoHc2Vzc2lvbhgBIAEoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQiVgobQ3JlYXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIjcKF0dldFVwbG9hZFNlc3Npb25SZXF1ZXN0EgoKAmlkGAEgASgJEhAKCG93bmVyX2lkGAIgASgJIlMKGEdldFVwbG9hZFNlc3Npb25SZXNwb25zZRI3CgdzZXNzaW9uGAEgASgLMiYuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkU2Vzc2lvblJlY29yZCJMChdSZWNvcmRVcGxvYWRQYXJ0UmVxdWVzdBIxCgRwYXJ0GAEgASgLMiMuZmlsZXN0b3JlLm1ldGEudjEuVXBsb2FkUGFydFJlY29yZCIaChhSZWNvcmRVcGxvYWRQYXJ0UmVzcG9uc2UiXAocRmluZE9wZW5VcGxvYWRTZXNzaW9uUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIMCgRzaXplGAIgASgDEg4KBnNoYTI1NhgDIAEoCRIMCgRzaGExGAQgASgJIlgKHUZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlc3BvbnNlEjcKB3Nlc3Npb24YASABKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIiwKFkxpc3RVcGxvYWRQYXJ0c1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJNChdMaXN0VXBsb2FkUGFydHNSZXNwb25zZRIyCgVwYXJ0cxgBIAMoCzIjLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFBhcnRSZWNvcmQioQIKHlRyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCRJQCgp0cmFuc2l0aW9uGAIgASgOMjwuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNpdGlvblVwbG9hZFNlc3Npb25SZXF1ZXN0LlRyYW5zaXRpb24SDwoHZmlsZV9pZBgDIAEoCSKPAQoKVHJhbnNpdGlvbhIaChZUUkFOU0lUSU9OX1VOU1BFQ0lGSUVEEAASHwobVFJBTlNJVElPTl9CRUdJTl9DT01QTEVUSU9OEAESFQoRVFJBTlNJVElPTl9SRU9QRU4QAhIXChNUUkFOU0lUSU9OX0NPTVBMRVRFEAMSFAoQVFJBTlNJVElPTl9BQk9SVBAEIi8KH1RyYW5zaXRpb25VcGxvYWRTZXNzaW9uUmVzcG9uc2USDAoEZG9uZRgBIAEoCCIxCiBMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVxdWVzdBINCgVsaW1pdBgBIAEoBSJdCiFMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USOAoIc2Vzc2lvbnMYASADKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkIigKGkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0EgoKAmlkGAEgASgJIh0KG0RlbGV0ZVVwbG9hZFNlc3Npb25SZXNwb25zZSKlAQoKVXNlclJlY29yZBIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1wYXNzd29yZF9oYXNoGAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfYWN0aXZlX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI8ChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIVCg1wYXNzd29yZF9oYXNoGAIgASgJIkEKEkNyZWF0ZVVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCI5Cg5HZXRVc2VyUmVxdWVzdBIMCgJpZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5Ij4KD0dldFVzZXJSZXNwb25zZRIrCgR1c2VyGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNlclJlY29yZCIeChBUb3VjaFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVRvdWNoVXNlclJlc3BvbnNlInAKGUNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhwKGkNyZWF0ZVJlZnJlc2hUb2tlblJlc3BvbnNlInsKGVJvdGF0ZVJlZnJlc2hUb2tlblJlcXVlc3QSEgoKdG9rZW5faGFzaBgBIAEoCRIWCg5uZXdfdG9rZW5faGFzaBgCIAEoCRIyCg5uZXdfZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLQoaUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCSIvChlSZXZva2VSZWZyZXNoVG9rZW5SZXF1ZXN0EhIKCnRva2VuX2hhc2gYASABKAkiLQoaUmV2b2tlUmVmcmVzaFRva2VuUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoCCKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJIChNDcmVhdGVGb2xkZXJSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhEKCXBhcmVudF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJIkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiRgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkiPwoQTW92ZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIwChBUcmFzaEZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIk8KEVRyYXNoRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIksKEExpc3RUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWgoRTGlzdFRyYXNoUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIyChJSZXN0b3JlRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiQgoTUmVzdG9yZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCI3ChdQdXJnZVRyYXNoZWRGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCSJWChhQdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUymBgKC01ldGFTZXJ2aWNlElkKCkNyZWF0ZVVzZXISJC5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVVc2VyUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJQCgdHZXRVc2VyEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNlclJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRVc2VyUmVzcG9uc2USVgoJVG91Y2hVc2VyEiMuZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hVc2VyUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRvdWNoVXNlclJlc3BvbnNlEnEKEkNyZWF0ZVJlZnJlc2hUb2tlbhIsLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVJlZnJlc2hUb2tlblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVSZWZyZXNoVG9rZW5SZXNwb25zZRJxChJSb3RhdGVSZWZyZXNoVG9rZW4SLC5maWxlc3RvcmUubWV0YS52MS5Sb3RhdGVSZWZyZXNoVG9rZW5SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUm90YXRlUmVmcmVzaFRva2VuUmVzcG9uc2UScQoSUmV2b2tlUmVmcmVzaFRva2VuEiwuZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlUmVmcmVzaFRva2VuUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlJldm9rZVJlZnJlc2hUb2tlblJlc3BvbnNlEnEKEkFkZEZpbGVXaXRoQ29udGVudBIsLmZpbGVzdG9yZS5tZXRhLnYxLkFkZEZpbGVXaXRoQ29udGVudFJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlV2l0aENvbnRlbnRSZXNwb25zZRJ9ChZBZGRGaWxlRm9yRXhpc3RpbmdCbG9iEjAuZmlsZXN0b3JlLm1ldGEudjEuQWRkRmlsZUZvckV4aXN0aW5nQmxvYlJlcXVlc3QaMS5maWxlc3RvcmUubWV0YS52MS5BZGRGaWxlRm9yRXhpc3RpbmdCbG9iUmVzcG9uc2USUAoHR2V0QmxvYhIhLmZpbGVzdG9yZS5tZXRhLnYxLkdldEJsb2JSZXF1ZXN0GiIuZmlsZXN0b3JlLm1ldGEudjEuR2V0QmxvYlJlc3BvbnNlEmUKDkZpbmRCbG9iQnlTaGExEiguZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXF1ZXN0GikuZmlsZXN0b3JlLm1ldGEudjEuRmluZEJsb2JCeVNoYTFSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLm1ldGEudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUubWV0YS52MS5HZXRGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRmlsZVJlc3BvbnNlEl8KDENsYWltR2FyYmFnZRImLmZpbGVzdG9yZS5tZXRhLnYxLkNsYWltR2FyYmFnZVJlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5DbGFpbUdhcmJhZ2VSZXNwb25zZRJZCgpGb3JnZXRCbG9iEiQuZmlsZXN0b3JlLm1ldGEudjEuRm9yZ2V0QmxvYlJlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5Gb3JnZXRCbG9iUmVzcG9uc2USdAoTQ3JlYXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlEmsKEEdldFVwbG9hZFNlc3Npb24SKi5maWxlc3RvcmUubWV0YS52MS5HZXRVcGxvYWRTZXNzaW9uUmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLkdldFVwbG9hZFNlc3Npb25SZXNwb25zZRJrChBSZWNvcmRVcGxvYWRQYXJ0EiouZmlsZXN0b3JlLm1ldGEudjEuUmVjb3JkVXBsb2FkUGFydFJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5SZWNvcmRVcGxvYWRQYXJ0UmVzcG9uc2USaAoPTGlzdFVwbG9hZFBhcnRzEikuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFVwbG9hZFBhcnRzUmVxdWVzdBoqLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RVcGxvYWRQYXJ0c1Jlc3BvbnNlEnoKFUZpbmRPcGVuVXBsb2FkU2Vzc2lvbhIvLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRPcGVuVXBsb2FkU2Vzc2lvblJlcXVlc3QaMC5maWxlc3RvcmUubWV0YS52MS5GaW5kT3BlblVwbG9hZFNlc3Npb25SZXNwb25zZRKAAQoXVHJhbnNpdGlvblVwbG9hZFNlc3Npb24SMS5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5UcmFuc2l0aW9uVXBsb2FkU2Vzc2lvblJlc3BvbnNlEoYBChlMaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEV4cGlyZWRVcGxvYWRTZXNzaW9uc1JlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0RXhwaXJlZFVwbG9hZFNlc3Npb25zUmVzcG9uc2USdAoTRGVsZXRlVXBsb2FkU2Vzc2lvbhItLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVVwbG9hZFNlc3Npb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVXBsb2FkU2Vzc2lvblJlc3BvbnNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXNwb25zZRJWCglUcmFzaEZpbGUSIy5maWxlc3RvcmUubWV0YS52MS5UcmFzaEZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJrChBQdXJnZVRyYXNoZWRGaWxlEiouZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5QdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.BlobRecord
@@ -120,6 +120,20 @@ export type FileRecord = Message<"filestore.meta.v1.FileRecord"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 10;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Set while the entry is in the trash.
+   *
+   * @generated from field: google.protobuf.Timestamp deleted_at = 11;
+   */
+  deletedAt?: Timestamp | undefined;
+
+  /**
+   * SHA-1 of the content, where the call reads it (ListFiles, ListTrash); empty for folders.
+   *
+   * @generated from field: string sha1 = 12;
+   */
+  sha1: string;
 };
 
 /**
@@ -408,6 +422,13 @@ export type ClaimGarbageRequest = Message<"filestore.meta.v1.ClaimGarbageRequest
    * @generated from field: int32 limit = 2;
    */
   limit: number;
+
+  /**
+   * Claims older than this are handed out again (a collector that died mid-way); 0 = 15 minutes.
+   *
+   * @generated from field: int64 stale_claim_ms = 3;
+   */
+  staleClaimMs: bigint;
 };
 
 /**
@@ -442,6 +463,14 @@ export type ForgetBlobRequest = Message<"filestore.meta.v1.ForgetBlobRequest"> &
    * @generated from field: string sha256 = 1;
    */
   sha256: string;
+
+  /**
+   * When set, only a row still claimed at this location is dropped (the content may have been stored anew
+   * meanwhile, at another location).
+   *
+   * @generated from field: string location = 2;
+   */
+  location: string;
 };
 
 /**
@@ -1197,6 +1226,404 @@ export const RevokeRefreshTokenResponseSchema: GenMessage<RevokeRefreshTokenResp
   messageDesc(file_filestore_meta_v1_meta, 49);
 
 /**
+ * @generated from message filestore.meta.v1.ListFilesRequest
+ */
+export type ListFilesRequest = Message<"filestore.meta.v1.ListFilesRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * Folder id; "" for the root.
+   *
+   * @generated from field: string parent_id = 2;
+   */
+  parentId: string;
+
+  /**
+   * Every active file of the owner in any folder (parent_id must be empty).
+   *
+   * @generated from field: bool all_folders = 3;
+   */
+  allFolders: boolean;
+
+  /**
+   * "name" (default), "size" or "updated_at".
+   *
+   * @generated from field: string sort = 4;
+   */
+  sort: string;
+
+  /**
+   * @generated from field: bool descending = 5;
+   */
+  descending: boolean;
+
+  /**
+   * 1..1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
+
+  /**
+   * Only files with this content SHA-1 (lower-case hex), when set.
+   *
+   * @generated from field: string sha1 = 8;
+   */
+  sha1: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListFilesRequest.
+ * Use `create(ListFilesRequestSchema)` to create a new message.
+ */
+export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 50);
+
+/**
+ * @generated from message filestore.meta.v1.ListFilesResponse
+ */
+export type ListFilesResponse = Message<"filestore.meta.v1.ListFilesResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.FileRecord files = 1;
+   */
+  files: FileRecord[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListFilesResponse.
+ * Use `create(ListFilesResponseSchema)` to create a new message.
+ */
+export const ListFilesResponseSchema: GenMessage<ListFilesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 51);
+
+/**
+ * @generated from message filestore.meta.v1.CreateFolderRequest
+ */
+export type CreateFolderRequest = Message<"filestore.meta.v1.CreateFolderRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string parent_id = 2;
+   */
+  parentId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CreateFolderRequest.
+ * Use `create(CreateFolderRequestSchema)` to create a new message.
+ */
+export const CreateFolderRequestSchema: GenMessage<CreateFolderRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 52);
+
+/**
+ * @generated from message filestore.meta.v1.CreateFolderResponse
+ */
+export type CreateFolderResponse = Message<"filestore.meta.v1.CreateFolderResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord folder = 1;
+   */
+  folder?: FileRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CreateFolderResponse.
+ * Use `create(CreateFolderResponseSchema)` to create a new message.
+ */
+export const CreateFolderResponseSchema: GenMessage<CreateFolderResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 53);
+
+/**
+ * @generated from message filestore.meta.v1.RenameFileRequest
+ */
+export type RenameFileRequest = Message<"filestore.meta.v1.RenameFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RenameFileRequest.
+ * Use `create(RenameFileRequestSchema)` to create a new message.
+ */
+export const RenameFileRequestSchema: GenMessage<RenameFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 54);
+
+/**
+ * @generated from message filestore.meta.v1.RenameFileResponse
+ */
+export type RenameFileResponse = Message<"filestore.meta.v1.RenameFileResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RenameFileResponse.
+ * Use `create(RenameFileResponseSchema)` to create a new message.
+ */
+export const RenameFileResponseSchema: GenMessage<RenameFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 55);
+
+/**
+ * @generated from message filestore.meta.v1.MoveFileRequest
+ */
+export type MoveFileRequest = Message<"filestore.meta.v1.MoveFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string new_parent_id = 3;
+   */
+  newParentId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.MoveFileRequest.
+ * Use `create(MoveFileRequestSchema)` to create a new message.
+ */
+export const MoveFileRequestSchema: GenMessage<MoveFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 56);
+
+/**
+ * @generated from message filestore.meta.v1.MoveFileResponse
+ */
+export type MoveFileResponse = Message<"filestore.meta.v1.MoveFileResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.MoveFileResponse.
+ * Use `create(MoveFileResponseSchema)` to create a new message.
+ */
+export const MoveFileResponseSchema: GenMessage<MoveFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 57);
+
+/**
+ * @generated from message filestore.meta.v1.TrashFileRequest
+ */
+export type TrashFileRequest = Message<"filestore.meta.v1.TrashFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TrashFileRequest.
+ * Use `create(TrashFileRequestSchema)` to create a new message.
+ */
+export const TrashFileRequestSchema: GenMessage<TrashFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 58);
+
+/**
+ * @generated from message filestore.meta.v1.TrashFileResponse
+ */
+export type TrashFileResponse = Message<"filestore.meta.v1.TrashFileResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+
+  /**
+   * Rows moved to the trash (the entry and its subtree).
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TrashFileResponse.
+ * Use `create(TrashFileResponseSchema)` to create a new message.
+ */
+export const TrashFileResponseSchema: GenMessage<TrashFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 59);
+
+/**
+ * @generated from message filestore.meta.v1.ListTrashRequest
+ */
+export type ListTrashRequest = Message<"filestore.meta.v1.ListTrashRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListTrashRequest.
+ * Use `create(ListTrashRequestSchema)` to create a new message.
+ */
+export const ListTrashRequestSchema: GenMessage<ListTrashRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 60);
+
+/**
+ * @generated from message filestore.meta.v1.ListTrashResponse
+ */
+export type ListTrashResponse = Message<"filestore.meta.v1.ListTrashResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.FileRecord files = 1;
+   */
+  files: FileRecord[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListTrashResponse.
+ * Use `create(ListTrashResponseSchema)` to create a new message.
+ */
+export const ListTrashResponseSchema: GenMessage<ListTrashResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 61);
+
+/**
+ * @generated from message filestore.meta.v1.RestoreFileRequest
+ */
+export type RestoreFileRequest = Message<"filestore.meta.v1.RestoreFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RestoreFileRequest.
+ * Use `create(RestoreFileRequestSchema)` to create a new message.
+ */
+export const RestoreFileRequestSchema: GenMessage<RestoreFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 62);
+
+/**
+ * @generated from message filestore.meta.v1.RestoreFileResponse
+ */
+export type RestoreFileResponse = Message<"filestore.meta.v1.RestoreFileResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RestoreFileResponse.
+ * Use `create(RestoreFileResponseSchema)` to create a new message.
+ */
+export const RestoreFileResponseSchema: GenMessage<RestoreFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 63);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeTrashedFileRequest
+ */
+export type PurgeTrashedFileRequest = Message<"filestore.meta.v1.PurgeTrashedFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeTrashedFileRequest.
+ * Use `create(PurgeTrashedFileRequestSchema)` to create a new message.
+ */
+export const PurgeTrashedFileRequestSchema: GenMessage<PurgeTrashedFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 64);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeTrashedFileResponse
+ */
+export type PurgeTrashedFileResponse = Message<"filestore.meta.v1.PurgeTrashedFileResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+
+  /**
+   * Rows removed (the entry and its subtree).
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeTrashedFileResponse.
+ * Use `create(PurgeTrashedFileResponseSchema)` to create a new message.
+ */
+export const PurgeTrashedFileResponseSchema: GenMessage<PurgeTrashedFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_meta, 65);
+
+/**
  * MetaService is the only owner of the database (the seed's dbproxy). It is an
  * internal service: callers authenticate with the shared internal secret.
  * Each RPC is one transaction.
@@ -1423,6 +1850,92 @@ export const MetaService: GenService<{
     methodKind: "unary";
     input: typeof DeleteUploadSessionRequestSchema;
     output: typeof DeleteUploadSessionResponseSchema;
+  },
+  /**
+   * ListFiles lists one folder's active entries (folders first, then by the sort key), a page at a time
+   * with an opaque keyset cursor, stable under inserts. With all_folders, every active file of the owner
+   * (no folders). NotFound when parent_id is not the owner's active folder.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.ListFiles
+   */
+  listFiles: {
+    methodKind: "unary";
+    input: typeof ListFilesRequestSchema;
+    output: typeof ListFilesResponseSchema;
+  },
+  /**
+   * CreateFolder adds a folder under parent_id ("" = root).
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.CreateFolder
+   */
+  createFolder: {
+    methodKind: "unary";
+    input: typeof CreateFolderRequestSchema;
+    output: typeof CreateFolderResponseSchema;
+  },
+  /**
+   * RenameFile renames an active file or folder.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.RenameFile
+   */
+  renameFile: {
+    methodKind: "unary";
+    input: typeof RenameFileRequestSchema;
+    output: typeof RenameFileResponseSchema;
+  },
+  /**
+   * MoveFile moves an active entry into another active folder of the owner; InvalidArgument when a folder
+   * would move into itself or its own subtree.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.MoveFile
+   */
+  moveFile: {
+    methodKind: "unary";
+    input: typeof MoveFileRequestSchema;
+    output: typeof MoveFileResponseSchema;
+  },
+  /**
+   * TrashFile moves an active entry (a folder with its active subtree) to the trash.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.TrashFile
+   */
+  trashFile: {
+    methodKind: "unary";
+    input: typeof TrashFileRequestSchema;
+    output: typeof TrashFileResponseSchema;
+  },
+  /**
+   * ListTrash lists the entries the owner deleted (not their subtrees), newest first.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.ListTrash
+   */
+  listTrash: {
+    methodKind: "unary";
+    input: typeof ListTrashRequestSchema;
+    output: typeof ListTrashResponseSchema;
+  },
+  /**
+   * RestoreFile brings a trashed entry (and the subtree trashed with it) back to its former folder, or to
+   * the root when that folder is gone.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.RestoreFile
+   */
+  restoreFile: {
+    methodKind: "unary";
+    input: typeof RestoreFileRequestSchema;
+    output: typeof RestoreFileResponseSchema;
+  },
+  /**
+   * PurgeTrashedFile removes a trashed entry and the subtree trashed with it for good, dropping their
+   * content references (the last one starts the garbage-collection grace period).
+   * FailedPrecondition when the entry is not in the trash.
+   *
+   * @generated from rpc filestore.meta.v1.MetaService.PurgeTrashedFile
+   */
+  purgeTrashedFile: {
+    methodKind: "unary";
+    input: typeof PurgeTrashedFileRequestSchema;
+    output: typeof PurgeTrashedFileResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_meta, 0);

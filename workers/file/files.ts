@@ -1,0 +1,108 @@
+// FileService's logic: the caller's identity scopes every MetaService call (owner_id), so another user's
+// entry is indistinguishable from a missing one. Names, conflicts, paging and the trash live in the data
+// layer (workers/meta/files.ts); this maps the public messages onto it and reports each change.
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import {
+  WatchFilesResponse_Change as Change,
+  type File,
+  type ListFilesRequestSchema,
+  SortField,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { Identity } from "../lib/access-token.ts";
+import { invalidArgument } from "../lib/errors.ts";
+import { publicFile } from "../lib/file-record.ts";
+
+export { Change };
+
+export interface FileDeps {
+  meta: Client<typeof MetaService>;
+  /** Told about every change this service makes (WatchFiles). */
+  onChange?: (ownerId: string, change: Change, file: File) => void;
+}
+
+type ListRequest = Pick<
+  Required<MessageInitShape<typeof ListFilesRequestSchema>>,
+  "parentId" | "pageSize" | "pageToken" | "sort" | "descending" | "allFolders" | "sha1"
+>;
+
+const SORT_KEYS: Record<SortField, string> = {
+  [SortField.UNSPECIFIED]: "name",
+  [SortField.NAME]: "name",
+  [SortField.SIZE]: "size",
+  [SortField.UPDATED_AT]: "updated_at",
+};
+
+function changed(deps: FileDeps, who: Identity, change: Change, record: FileRecord | undefined): File {
+  if (!record) throw new Error("meta returned no file");
+  const file = publicFile(record);
+  deps.onChange?.(who.userId, change, file);
+  return file;
+}
+
+export async function listFiles(deps: FileDeps, who: Identity, req: ListRequest) {
+  const sort = SORT_KEYS[req.sort];
+  if (!sort)
+    throw invalidArgument("sort must be one of SORT_FIELD_NAME, SORT_FIELD_SIZE, SORT_FIELD_UPDATED_AT");
+  if (req.pageSize < 0) throw invalidArgument("page_size cannot be negative");
+  const res = await deps.meta.listFiles({
+    ownerId: who.userId,
+    parentId: req.parentId,
+    allFolders: req.allFolders,
+    sort,
+    descending: req.descending,
+    pageSize: req.pageSize,
+    pageToken: req.pageToken,
+    sha1: req.sha1.toLowerCase(),
+  });
+  return { files: res.files.map((f) => publicFile(f)), nextPageToken: res.nextPageToken };
+}
+
+export async function getFile(deps: FileDeps, who: Identity, id: string): Promise<File> {
+  if (!id) throw invalidArgument("id is required");
+  const res = await deps.meta.getFile({ ownerId: who.userId, id });
+  if (!res.file) throw new Error("meta returned no file");
+  return publicFile(res.file, res.sha1);
+}
+
+export async function createFolder(deps: FileDeps, who: Identity, parentId: string, name: string) {
+  const res = await deps.meta.createFolder({ ownerId: who.userId, parentId, name });
+  return changed(deps, who, Change.CREATED, res.folder);
+}
+
+export async function renameFile(deps: FileDeps, who: Identity, id: string, name: string) {
+  const res = await deps.meta.renameFile({ ownerId: who.userId, id: required(id), name });
+  return changed(deps, who, Change.UPDATED, res.file);
+}
+
+export async function moveFile(deps: FileDeps, who: Identity, id: string, newParentId: string) {
+  const res = await deps.meta.moveFile({ ownerId: who.userId, id: required(id), newParentId });
+  return changed(deps, who, Change.UPDATED, res.file);
+}
+
+export async function deleteFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
+  const res = await deps.meta.trashFile({ ownerId: who.userId, id: required(id) });
+  if (res.count > 0) changed(deps, who, Change.DELETED, res.file);
+}
+
+export async function listTrash(deps: FileDeps, who: Identity, req: { pageSize: number; pageToken: string }) {
+  if (req.pageSize < 0) throw invalidArgument("page_size cannot be negative");
+  const res = await deps.meta.listTrash({ ownerId: who.userId, ...req });
+  return { files: res.files.map((f) => publicFile(f)), nextPageToken: res.nextPageToken };
+}
+
+export async function restoreFile(deps: FileDeps, who: Identity, id: string) {
+  const res = await deps.meta.restoreFile({ ownerId: who.userId, id: required(id) });
+  return changed(deps, who, Change.CREATED, res.file);
+}
+
+export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
+  const res = await deps.meta.purgeTrashedFile({ ownerId: who.userId, id: required(id) });
+  changed(deps, who, Change.DELETED, res.file);
+}
+
+function required(id: string): string {
+  if (!id) throw invalidArgument("id is required");
+  return id;
+}

@@ -1,0 +1,152 @@
+// Garbage collection on both blob backends and both databases, with the races against uploads.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Code } from "@connectrpc/connect";
+import type { Identity } from "../lib/access-token.ts";
+import { storeForAll } from "../lib/blobstore/index.ts";
+import { testBlobStores } from "../lib/blobstore/testing.ts";
+import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
+import { testDatabases } from "../lib/db/testing.ts";
+import { codeOf } from "../lib/testing.ts";
+import { offerContent, proveContent } from "../upload/instant.ts";
+import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
+import { storeUpload } from "../upload/upload.ts";
+import * as files from "./files.ts";
+import { collectGarbage } from "./gc.ts";
+
+const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
+const GRACE = 60_000;
+
+for (const backend of testBlobStores()) {
+  for (const database of testDatabases()) {
+    describe(`garbage collection on ${backend.backend} with ${database.dialect}`, () => {
+      const clock = { now: 1_000_000 };
+      let f: UploadFixture;
+      let alice: Identity;
+      let bob: Identity;
+      let storeFor: StoreFor;
+      const shared = crypto.getRandomValues(new Uint8Array(100_000));
+      const own = crypto.getRandomValues(new Uint8Array(50_000));
+
+      beforeEach(async () => {
+        f = await openUploadFixture(backend, clock, database);
+        alice = await f.user("alice");
+        bob = await f.user("bob");
+        storeFor = storeForAll(f.opened.store);
+      });
+      afterEach(() => f.close());
+
+      const upload = (who: Identity, name: string, data: Uint8Array<ArrayBuffer>) =>
+        storeUpload(f.deps, who, { name, parentId: "" }, body(data));
+      const remove = async (who: Identity, id: string) => {
+        await files.deleteFile({ meta: f.deps.meta }, who, id);
+        await files.purgeFile({ meta: f.deps.meta }, who, id);
+      };
+      const gc = (over: Partial<Parameters<typeof collectGarbage>[0]> = {}) =>
+        collectGarbage({ meta: f.deps.meta, storeFor, graceMs: GRACE, ...over });
+      const bytesOf = async (sha: string) => {
+        const { blob } = await f.deps.meta.getBlob({ sha256: sha });
+        const stream = await f.opened.store.read(blob?.location ?? "");
+        return new Uint8Array(await new Response(stream).arrayBuffer());
+      };
+
+      test("after delete + purge + GC the bytes are gone; content still referenced elsewhere stays readable", async () => {
+        const a = await upload(alice, "a.bin", shared);
+        await upload(bob, "b.bin", shared);
+        const c = await upload(alice, "c.bin", own);
+        expect(await f.stored()).toHaveLength(2);
+
+        await remove(alice, c.id);
+        expect(await gc()).toEqual({ deleted: 0, failed: 0 }); // within the grace period
+        clock.now += GRACE;
+        expect(await gc()).toEqual({ deleted: 1, failed: 0 });
+        expect(await f.stored()).toHaveLength(1);
+        expect(await codeOf(f.deps.meta.getBlob({ sha256: sha256(own) }))).toBe(Code.NotFound);
+
+        // Alice's copy of the shared content goes; Bob's reference keeps the bytes.
+        await remove(alice, a.id);
+        clock.now += GRACE;
+        expect(await gc()).toEqual({ deleted: 0, failed: 0 });
+        expect(await f.stored()).toHaveLength(1);
+        expect(await bytesOf(sha256(shared))).toEqual(shared);
+      });
+
+      test("race: content claimed by GC is never linked; an upload of it meanwhile ends readable", async () => {
+        const a = await upload(alice, "a.bin", shared);
+        // Bob asked to link it by proof of possession before it was deleted.
+        const offer = await offerContent(f.deps, bob, {
+          sha256: sha256(shared),
+          size: BigInt(shared.length),
+          name: "instant.bin",
+          parentId: "",
+        });
+        expect(offer.challengeId).not.toBe("");
+        await remove(alice, a.id);
+        clock.now += GRACE;
+
+        // The collector claims the blob, then stalls before deleting its bytes.
+        let entered!: () => void;
+        const inDelete = new Promise<void>((r) => {
+          entered = r;
+        });
+        let release!: () => void;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        const store = f.opened.store;
+        const stalled = new Proxy(store, {
+          get: (t, p) =>
+            p === "delete"
+              ? async (location: string) => {
+                  entered();
+                  await gate;
+                  return t.delete(location);
+                }
+              : Reflect.get(t, p),
+        }) as BlobStore;
+        const pass = gc({ storeFor: () => stalled });
+        await inDelete;
+
+        // Linking the claimed content fails (instant upload, and meta directly)...
+        const proof = sha256(
+          shared.subarray(Number(offer.rangeStart), Number(offer.rangeStart + offer.rangeLength)),
+        );
+        expect(
+          await codeOf(proveContent(f.deps, bob, { challengeId: offer.challengeId, rangeSha256: proof })),
+        ).toBe(Code.FailedPrecondition);
+        expect(
+          await codeOf(
+            f.deps.meta.addFileForExistingBlob({
+              file: { ownerId: bob.userId, parentId: "", name: "x.bin" },
+              sha256: sha256(shared),
+            }),
+          ),
+        ).toBe(Code.NotFound);
+        // ...while a real upload of the same content succeeds at once, with its own copy.
+        const fresh = await upload(bob, "fresh.bin", shared);
+        expect(fresh.blobSha256).toBe(sha256(shared));
+
+        release();
+        expect(await pass).toEqual({ deleted: 1, failed: 0 });
+        expect(await bytesOf(sha256(shared))).toEqual(shared);
+        expect(await f.stored()).toHaveLength(1);
+        const { blob } = await f.deps.meta.getBlob({ sha256: sha256(shared) });
+        expect([blob?.state, blob?.refcount]).toEqual(["ready", 1]);
+      });
+
+      test("a failed delete keeps the claim; a later pass takes it up after the stale period", async () => {
+        const c = await upload(alice, "c.bin", own);
+        await remove(alice, c.id);
+        clock.now += GRACE;
+        const broken: StoreFor = () => {
+          throw new Error("backend unavailable");
+        };
+        expect(await gc({ storeFor: broken })).toEqual({ deleted: 0, failed: 1 });
+        expect(await gc()).toEqual({ deleted: 0, failed: 0 }); // claimed, not yet stale
+        clock.now += 15 * 60_000;
+        expect(await gc()).toEqual({ deleted: 1, failed: 0 });
+        expect(await f.stored()).toHaveLength(0);
+      });
+    });
+  }
+}

@@ -1,0 +1,62 @@
+// Garbage collection of content no file references any more. Purging the last reference stamps the blob
+// row (refcount 0, unreferenced_at); after the grace period a pass claims it (state "deleting": from then
+// on it is never linked again, and an upload of the same content takes the row over with its own copy),
+// deletes the bytes at the claimed location from the blob's backend, then forgets the row if it still
+// names that location. A pass that dies mid-way leaves claims that a later pass takes up again.
+import type { Client } from "@connectrpc/connect";
+import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { StoreFor } from "../lib/blobstore/types.ts";
+import type { Logger } from "../lib/log.ts";
+import { every } from "../lib/periodic.ts";
+
+export interface GcDeps {
+  meta: Client<typeof MetaService>;
+  /** The store of each backend a blob row may name. */
+  storeFor: StoreFor;
+  /** How long unreferenced content is kept (ms); MetaService's clock decides what is older. */
+  graceMs: number;
+  /** Blobs claimed per round. */
+  batch?: number;
+  log?: Logger;
+}
+
+export interface GcResult {
+  deleted: number;
+  failed: number;
+}
+
+/** Bounds one pass (batch × rounds blobs); the rest waits for the next. */
+const MAX_ROUNDS = 100;
+
+export async function collectGarbage(deps: GcDeps): Promise<GcResult> {
+  const batch = deps.batch ?? 100;
+  const result: GcResult = { deleted: 0, failed: 0 };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { blobs } = await deps.meta.claimGarbage({ graceMs: BigInt(deps.graceMs), limit: batch });
+    for (const b of blobs) {
+      try {
+        await deps.storeFor(b.backend).delete(b.location);
+        await deps.meta.forgetBlob({ sha256: b.sha256, location: b.location });
+        result.deleted++;
+      } catch (err) {
+        // The claim stays; a later pass hands it out again (ClaimGarbage's stale-claim period).
+        result.failed++;
+        deps.log?.warn("garbage collection of a blob failed", {
+          sha256: b.sha256,
+          backend: b.backend,
+          err: String(err),
+        });
+      }
+    }
+    if (blobs.length < batch) break;
+  }
+  return result;
+}
+
+/** Runs collectGarbage every `seconds` (0: never); returns a stop function. */
+export function startGarbageCollector(deps: GcDeps, seconds: number, log: Logger): () => void {
+  return every(seconds, "garbage collection pass", log, async () => {
+    const r = await collectGarbage(deps);
+    if (r.deleted > 0 || r.failed > 0) log.info("garbage collection", { ...r });
+  });
+}

@@ -1,0 +1,237 @@
+// FileService and FileAdminService over in-memory transports with the real interceptors: the codes a
+// client sees, ownership, and WatchFiles.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
+import {
+  WatchFilesResponse_Change as Change,
+  FileAdminService,
+  FileKind,
+  FileService,
+  SortField,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type { Identity } from "../lib/access-token.ts";
+import { storeForAll } from "../lib/blobstore/index.ts";
+import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
+import { createLogger } from "../lib/log.ts";
+import { codeOf } from "../lib/testing.ts";
+import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
+import { storeUpload } from "../upload/upload.ts";
+import { collectGarbage } from "./gc.ts";
+import { fileModule } from "./routes.ts";
+import { ChangeFeed } from "./watch.ts";
+
+const [local] = testBlobStores();
+const body = (text: string) => new Blob([text]).stream();
+
+describe("FileService", () => {
+  let f: UploadFixture;
+  let alice: Identity;
+  let bob: Identity;
+  let feed: ChangeFeed;
+  let transport: ReturnType<typeof createRouterTransport>;
+  let interceptors: ReturnType<typeof authInterceptor>[];
+  const clock = { now: 1_000_000 };
+
+  beforeEach(async () => {
+    if (!local) throw new Error("no local blob store");
+    f = await openUploadFixture(local, clock);
+    alice = await f.user("alice");
+    bob = await f.user("bob");
+    feed = new ChangeFeed(() => clock.now);
+    const mod = fileModule({
+      meta: f.deps.meta,
+      feed,
+      onChange: feed.publish,
+      collectGarbage: () =>
+        collectGarbage({ meta: f.deps.meta, storeFor: storeForAll(f.opened.store), graceMs: 0 }),
+    });
+    // The real interceptors; the test verifier takes the bearer token for the user's id.
+    const verifier = { verify: async (token: string) => ({ userId: token, username: token, exp: 0 }) };
+    interceptors = [
+      errorInterceptor(createLogger("test")),
+      authInterceptor({ verifier, internalSecret: f.secret }),
+    ];
+    transport = createRouterTransport((r) => mod.routes(r), { router: { interceptors } });
+  });
+  afterEach(() => f.close());
+
+  const as = (who: Identity) => {
+    const client = createClient(FileService, transport);
+    const headers = { authorization: `Bearer ${who.userId}` };
+    return new Proxy(client, {
+      get: (t, p) => {
+        const method = Reflect.get(t, p) as (req: unknown, opts?: unknown) => unknown;
+        return (req: unknown) => method(req, { headers });
+      },
+    }) as typeof client;
+  };
+  const upload = (who: Identity, name: string, parentId = "") =>
+    storeUpload(f.deps, who, { name, parentId }, body(`${name} by ${who.username}`));
+
+  test("folders, listing with paging and sort, rename, move, trash, restore, purge", async () => {
+    const a = as(alice);
+    const docs = (await a.createFolder({ name: "docs" })).folder;
+    expect(docs?.kind).toBe(FileKind.FOLDER);
+    for (const n of ["b.txt", "a.txt", "c.txt"]) await upload(alice, n, docs?.id);
+    const page1 = await a.listFiles({ parentId: docs?.id, pageSize: 2, sort: SortField.NAME });
+    expect(page1.files.map((x) => x.name)).toEqual(["a.txt", "b.txt"]);
+    const page2 = await a.listFiles({
+      parentId: docs?.id,
+      pageSize: 2,
+      sort: SortField.NAME,
+      pageToken: page1.nextPageToken,
+    });
+    expect(page2.files.map((x) => x.name)).toEqual(["c.txt"]);
+    expect(page2.nextPageToken).toBe("");
+    expect(page1.files[0]?.sha1).toMatch(/^[0-9a-f]{40}$/);
+
+    const file = page1.files[0];
+    expect((await a.renameFile({ id: file?.id, name: "renamed.txt" })).file?.name).toBe("renamed.txt");
+    expect(await codeOf(a.renameFile({ id: file?.id, name: "b.txt" }))).toBe(Code.AlreadyExists);
+    for (const bad of ["a/b", "nul\u0000byte", "x".repeat(300)]) {
+      expect(await codeOf(a.renameFile({ id: file?.id, name: bad }))).toBe(Code.InvalidArgument);
+    }
+    expect((await a.moveFile({ id: file?.id, newParentId: "" })).file?.parentId).toBe("");
+    expect(await codeOf(a.moveFile({ id: docs?.id, newParentId: docs?.id }))).toBe(Code.InvalidArgument);
+
+    await a.deleteFile({ id: docs?.id });
+    expect(await codeOf(a.listFiles({ parentId: docs?.id }))).toBe(Code.NotFound);
+    const trash = await a.listTrash({});
+    expect(trash.files.map((x) => x.id)).toEqual([docs?.id ?? ""]);
+    expect(trash.files[0]?.deletedAt).toBeDefined();
+    expect((await a.getFile({ id: docs?.id })).file?.deletedAt).toBeDefined();
+    expect((await a.restoreFile({ id: docs?.id })).file?.deletedAt).toBeUndefined();
+    expect((await a.listFiles({ parentId: docs?.id })).files).toHaveLength(2);
+
+    expect(await codeOf(a.purgeFile({ id: docs?.id }))).toBe(Code.FailedPrecondition);
+    await a.deleteFile({ id: docs?.id });
+    await a.purgeFile({ id: docs?.id });
+    expect(await codeOf(a.getFile({ id: docs?.id }))).toBe(Code.NotFound);
+    expect((await a.listFiles({})).files.map((x) => x.name)).toEqual(["renamed.txt"]);
+  });
+
+  test("restore into a folder that now holds the same name: AlreadyExists with what to do", async () => {
+    const a = as(alice);
+    const first = await upload(alice, "same.txt");
+    await a.deleteFile({ id: first.id });
+    await upload(alice, "same.txt");
+    const err = await a.restoreFile({ id: first.id }).catch((e) => e);
+    expect(err.code).toBe(Code.AlreadyExists);
+    expect(err.rawMessage).toContain("rename or move that entry, then restore again");
+  });
+
+  test("another user's id fails exactly like an unknown one, for every call", async () => {
+    const mine = await upload(alice, "mine.txt");
+    const folder = (await as(alice).createFolder({ name: "private" })).folder;
+    const trashed = await upload(alice, "trashed.txt");
+    await as(alice).deleteFile({ id: trashed.id });
+    const b = as(bob);
+    const unknown = crypto.randomUUID();
+    for (const id of [mine.id, trashed.id, unknown]) {
+      const calls = [
+        () => b.getFile({ id }),
+        () => b.renameFile({ id, name: "x" }),
+        () => b.moveFile({ id, newParentId: "" }),
+        () => b.deleteFile({ id }),
+        () => b.restoreFile({ id }),
+        () => b.purgeFile({ id }),
+      ];
+      for (const call of calls) {
+        const err = await call().catch((e) => e);
+        expect([err.code, err.rawMessage]).toEqual([Code.NotFound, "no such file or folder"]);
+      }
+    }
+    for (const parentId of [folder?.id, unknown]) {
+      const err = await b.listFiles({ parentId }).catch((e) => e);
+      expect([err.code, err.rawMessage]).toEqual([Code.NotFound, "no such folder (or it is in the trash)"]);
+      expect(await codeOf(b.createFolder({ parentId, name: "x" }))).toBe(Code.NotFound);
+    }
+    expect(await codeOf(b.moveFile({ id: (await upload(bob, "bob.txt")).id, newParentId: folder?.id }))).toBe(
+      Code.NotFound,
+    );
+    expect((await b.listTrash({})).files).toHaveLength(0);
+    expect((await as(alice).getFile({ id: mine.id })).file?.name).toBe("mine.txt");
+  });
+
+  test("no identity: Unauthenticated; the admin service wants the internal secret", async () => {
+    expect(await codeOf(createClient(FileService, transport).listFiles({}))).toBe(Code.Unauthenticated);
+    const admin = createClient(FileAdminService, transport);
+    expect(
+      await codeOf(admin.runGarbageCollection({}, { headers: { authorization: `Bearer ${alice.userId}` } })),
+    ).toBe(Code.PermissionDenied);
+    const doc = await upload(alice, "gone.txt");
+    await as(alice).deleteFile({ id: doc.id });
+    await as(alice).purgeFile({ id: doc.id });
+    const internal = createClient(
+      FileAdminService,
+      createRouterTransport(
+        (r) =>
+          fileModule({
+            meta: f.deps.meta,
+            feed,
+            collectGarbage: async () => ({ deleted: 7, failed: 0 }),
+          }).routes(r),
+        {
+          router: { interceptors },
+          transport: { interceptors: [internalCallerInterceptor(f.secret)] },
+        },
+      ),
+    );
+    expect((await internal.runGarbageCollection({})).deleted).toBe(7);
+    // The real pass, on demand: the purged content goes.
+    const real = createClient(
+      FileAdminService,
+      createRouterTransport(
+        (r) =>
+          fileModule({
+            meta: f.deps.meta,
+            feed,
+            collectGarbage: () =>
+              collectGarbage({ meta: f.deps.meta, storeFor: storeForAll(f.opened.store), graceMs: 0 }),
+          }).routes(r),
+        {
+          router: { interceptors },
+          transport: { interceptors: [internalCallerInterceptor(f.secret)] },
+        },
+      ),
+    );
+    expect(await real.runGarbageCollection({})).toMatchObject({ deleted: 1, failed: 0 });
+    expect(await f.stored()).toHaveLength(0);
+  });
+
+  test("WatchFiles: the caller's own changes at once, uploads from elsewhere on the next check", async () => {
+    const stop = new AbortController();
+    const stream = createClient(FileService, transport).watchFiles(
+      {},
+      { headers: { authorization: `Bearer ${alice.userId}` }, signal: stop.signal },
+    );
+    const events: { change: Change; name: string }[] = [];
+    const reading = (async () => {
+      try {
+        for await (const e of stream) events.push({ change: e.change, name: e.file?.name ?? "" });
+      } catch {
+        // aborted
+      }
+    })();
+    await Bun.sleep(20);
+    const folder = (await as(alice).createFolder({ name: "watched" })).folder;
+    await as(alice).renameFile({ id: folder?.id, name: "watched2" });
+    await as(bob).createFolder({ name: "not alice's" });
+    clock.now += 1000;
+    await upload(alice, "from-upload.txt"); // another service: found by the check
+    await feed.check(f.deps.meta, alice.userId);
+    await feed.check(f.deps.meta, alice.userId); // seen already: not again
+    await as(alice).deleteFile({ id: folder?.id });
+    await Bun.sleep(20);
+    stop.abort();
+    await reading;
+    expect(events).toEqual([
+      { change: Change.CREATED, name: "watched" },
+      { change: Change.UPDATED, name: "watched2" },
+      { change: Change.CREATED, name: "from-upload.txt" },
+      { change: Change.DELETED, name: "watched2" },
+    ]);
+    expect(feed.watched()).toEqual([]);
+  });
+});

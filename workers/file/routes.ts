@@ -1,0 +1,61 @@
+// filestore.file.v1.FileService (signed-in users, each on their own entries) and FileAdminService
+// (internal: garbage collection on demand).
+import type { ConnectRouter } from "@connectrpc/connect";
+import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { requireIdentity } from "../lib/context.ts";
+import type { ServiceModule } from "../lib/server.ts";
+import * as files from "./files.ts";
+import type { GcResult } from "./gc.ts";
+import type { ChangeFeed } from "./watch.ts";
+
+export interface FileModuleDeps extends files.FileDeps {
+  feed: ChangeFeed;
+  collectGarbage: () => Promise<GcResult>;
+}
+
+export function fileModule(deps: FileModuleDeps): ServiceModule {
+  return {
+    services: [FileService, FileAdminService],
+    routes(router: ConnectRouter) {
+      router.service(FileService, {
+        async listFiles(req, ctx) {
+          return files.listFiles(deps, requireIdentity(ctx), req);
+        },
+        async getFile(req, ctx) {
+          return { file: await files.getFile(deps, requireIdentity(ctx), req.id) };
+        },
+        async createFolder(req, ctx) {
+          return { folder: await files.createFolder(deps, requireIdentity(ctx), req.parentId, req.name) };
+        },
+        async renameFile(req, ctx) {
+          return { file: await files.renameFile(deps, requireIdentity(ctx), req.id, req.name) };
+        },
+        async moveFile(req, ctx) {
+          return { file: await files.moveFile(deps, requireIdentity(ctx), req.id, req.newParentId) };
+        },
+        async deleteFile(req, ctx) {
+          await files.deleteFile(deps, requireIdentity(ctx), req.id);
+          return {};
+        },
+        async listTrash(req, ctx) {
+          return files.listTrash(deps, requireIdentity(ctx), req);
+        },
+        async restoreFile(req, ctx) {
+          return { file: await files.restoreFile(deps, requireIdentity(ctx), req.id) };
+        },
+        async purgeFile(req, ctx) {
+          await files.purgeFile(deps, requireIdentity(ctx), req.id);
+          return {};
+        },
+        async *watchFiles(_req, ctx) {
+          yield* deps.feed.watch(requireIdentity(ctx).userId, ctx.signal);
+        },
+      });
+      router.service(FileAdminService, {
+        async runGarbageCollection() {
+          return deps.collectGarbage();
+        },
+      });
+    },
+  };
+}

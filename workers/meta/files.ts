@@ -1,0 +1,441 @@
+// File management on the files table: folders, listing with keyset paging, rename, move, trash, restore
+// and purge. Every query is scoped by owner_id, and every change runs in one transaction that first takes
+// the owner's lock (content.lockOwner), so "the folder is active" and "the name is free" hold until commit.
+//
+// Names: checkFileName (workers/lib/names.ts), and free among the target folder's active entries
+// (NameTakenError); uploads, which never overwrite, may still add same-named files.
+// Trash: a deleted entry gets status "trashed", deleted_at and trashed_with = its own id; a folder takes
+// its active subtree along (trashed_with = the folder's id), so restore and purge act on exactly what
+// went together. Entries trashed earlier on their own keep their own trash entry.
+import type { ExpressionBuilder } from "kysely";
+import type { Db } from "../lib/db/database.ts";
+import type { Database, FileKind } from "../lib/db/schema.ts";
+import { checkFileName } from "../lib/names.ts";
+import {
+  dropFileRow,
+  FileNotFoundError,
+  type FileRow,
+  FolderNotFoundError,
+  lockOwner,
+  requireFolder,
+} from "./content.ts";
+
+export { FileNotFoundError, FolderNotFoundError } from "./content.ts";
+
+export class InvalidNameError extends Error {}
+export class InvalidCursorError extends Error {}
+/** An active entry of that name already sits in the target folder. */
+export class NameTakenError extends Error {
+  constructor(
+    readonly taken: string,
+    readonly parentId: string,
+  ) {
+    super(`an active entry named "${taken}" already exists in that folder`);
+  }
+}
+/** The entry is in the trash (for changes of active entries) or not (for restore and purge). */
+export class TrashStateError extends Error {}
+/** A folder cannot move into itself or its own subtree. */
+export class InvalidMoveError extends Error {}
+
+export type ListedFile = FileRow & { sha1: string };
+export type SortKey = "name" | "size" | "updated_at";
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+/** Folder chains deeper than this are refused (and a corrupted cycle cannot loop forever). */
+const MAX_DEPTH = 1000;
+/** Ids per IN (...) list. */
+const CHUNK = 500;
+
+const chunks = <T>(xs: T[]): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
+
+function validName(raw: string): string {
+  const checked = checkFileName(raw);
+  if ("error" in checked) throw new InvalidNameError(checked.error);
+  return checked.name;
+}
+
+export function pageSizeOf(requested: number): number {
+  if (!Number.isInteger(requested) || requested < 0) throw new InvalidCursorError("page_size must be >= 0");
+  return requested === 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
+}
+
+// Cursors: base64url JSON of the query they belong to (q) and the last row's sort key (k).
+function encodeCursor(q: string, k: (string | number)[]): string {
+  return Buffer.from(JSON.stringify({ q, k })).toString("base64url");
+}
+
+function decodeCursor(token: string, q: string, types: string[]): (string | number)[] {
+  let parsed: { q?: unknown; k?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw new InvalidCursorError("page_token is not a token this service issued");
+  }
+  const k = parsed?.k;
+  if (
+    parsed?.q !== q ||
+    !Array.isArray(k) ||
+    k.length !== types.length ||
+    k.some((v, i) => typeof v !== types[i])
+  ) {
+    throw new InvalidCursorError("page_token belongs to another listing (folder or sort order changed)");
+  }
+  return k;
+}
+
+const num = (r: FileRow & { sha1: string | null }): ListedFile => ({
+  ...r,
+  size: Number(r.size),
+  created_at: Number(r.created_at),
+  updated_at: Number(r.updated_at),
+  deleted_at: r.deleted_at === null ? null : Number(r.deleted_at),
+  sha1: r.sha1 ?? "",
+});
+
+const listed = (db: Db) =>
+  db
+    .selectFrom("files")
+    .leftJoin("blobs", "blobs.sha256", "files.blob_sha256")
+    .selectAll("files")
+    .select("blobs.sha1");
+
+export interface ListOptions {
+  ownerId: string;
+  /** "" for the root. */
+  parentId: string;
+  /** Every active file of the owner, in any folder (parentId must be ""). */
+  allFolders?: boolean;
+  sort?: SortKey;
+  descending?: boolean;
+  /** 0 means DEFAULT_PAGE_SIZE; capped at MAX_PAGE_SIZE. */
+  pageSize?: number;
+  pageToken?: string;
+  /** Only files whose content has this SHA-1. */
+  sha1?: string;
+}
+
+/**
+ * One page of active entries: folders first, then by the sort key, ties broken by id, each in the
+ * requested direction. The cursor is the last row's (kind, key, id), so rows inserted meanwhile never
+ * shift later pages.
+ */
+export async function listFiles(
+  db: Db,
+  o: ListOptions,
+): Promise<{ files: ListedFile[]; nextPageToken: string }> {
+  const sort = o.sort ?? "name";
+  const desc = o.descending ?? false;
+  const size = pageSizeOf(o.pageSize ?? 0);
+  if (o.allFolders && o.parentId !== "")
+    throw new InvalidCursorError("all_folders lists every folder: leave parent_id empty");
+  if (!o.allFolders) await requireFolder(db, o.ownerId, o.parentId);
+  const q = JSON.stringify([o.allFolders ? "*" : o.parentId, sort, desc, o.sha1 ?? ""]);
+  const col = `files.${sort}` as const;
+  const dir = desc ? "desc" : "asc";
+  const after = desc ? "<" : ">";
+  let query = listed(db).where("files.owner_id", "=", o.ownerId).where("files.status", "=", "active");
+  query = o.allFolders
+    ? query.where("files.kind", "=", "file")
+    : query.where("files.parent_id", "=", o.parentId);
+  if (o.sha1) query = query.where("blobs.sha1", "=", o.sha1);
+  if (o.pageToken) {
+    const [kind, key, id] = decodeCursor(o.pageToken, q, [
+      "string",
+      sort === "name" ? "string" : "number",
+      "string",
+    ]);
+    // Folders first: "folder" sorts after "file", so kind descends.
+    query = query.where((eb: ExpressionBuilder<Database, "files" | "blobs">) =>
+      eb.or([
+        eb("files.kind", "<", kind as FileKind),
+        eb.and([
+          eb("files.kind", "=", kind as FileKind),
+          eb.or([
+            eb(col, after, key as never),
+            eb.and([eb(col, "=", key as never), eb("files.id", after, id as string)]),
+          ]),
+        ]),
+      ]),
+    );
+  }
+  const rows = (
+    await query
+      .orderBy("files.kind", "desc")
+      .orderBy(col, dir)
+      .orderBy("files.id", dir)
+      .limit(size + 1)
+      .execute()
+  ).map(num);
+  const files = rows.slice(0, size);
+  const last = files.at(-1);
+  const nextPageToken = rows.length > size && last ? encodeCursor(q, [last.kind, last[sort], last.id]) : "";
+  return { files, nextPageToken };
+}
+
+/** One page of the owner's trash entries (not the subtrees trashed with them), most recent first. */
+export async function listTrash(
+  db: Db,
+  o: { ownerId: string; pageSize?: number; pageToken?: string },
+): Promise<{ files: ListedFile[]; nextPageToken: string }> {
+  const size = pageSizeOf(o.pageSize ?? 0);
+  let query = listed(db)
+    .where("files.owner_id", "=", o.ownerId)
+    .where("files.status", "=", "trashed")
+    .whereRef("files.trashed_with", "=", "files.id");
+  if (o.pageToken) {
+    const [at, id] = decodeCursor(o.pageToken, "trash", ["number", "string"]);
+    query = query.where((eb) =>
+      eb.or([
+        eb("files.deleted_at", "<", at as number),
+        eb.and([eb("files.deleted_at", "=", at as number), eb("files.id", "<", id as string)]),
+      ]),
+    );
+  }
+  const rows = (
+    await query
+      .orderBy("files.deleted_at", "desc")
+      .orderBy("files.id", "desc")
+      .limit(size + 1)
+      .execute()
+  ).map(num);
+  const files = rows.slice(0, size);
+  const last = files.at(-1);
+  const nextPageToken =
+    rows.length > size && last ? encodeCursor("trash", [last.deleted_at ?? 0, last.id]) : "";
+  return { files, nextPageToken };
+}
+
+/** The owner's entry; FileNotFoundError when it is absent or someone else's (no difference visible). */
+async function entry(tx: Db, ownerId: string, id: string): Promise<ListedFile> {
+  const row = await listed(tx)
+    .where("files.id", "=", id)
+    .where("files.owner_id", "=", ownerId)
+    .executeTakeFirst();
+  if (!row) throw new FileNotFoundError(id);
+  return num(row);
+}
+
+async function activeEntry(tx: Db, ownerId: string, id: string): Promise<ListedFile> {
+  const row = await entry(tx, ownerId, id);
+  if (row.status !== "active") throw new TrashStateError("this entry is in the trash: restore it first");
+  return row;
+}
+
+async function requireFreeName(tx: Db, ownerId: string, parentId: string, name: string): Promise<void> {
+  const clash = await tx
+    .selectFrom("files")
+    .select("id")
+    .where("owner_id", "=", ownerId)
+    .where("parent_id", "=", parentId)
+    .where("status", "=", "active")
+    .where("name", "=", name)
+    .executeTakeFirst();
+  if (clash) throw new NameTakenError(name, parentId);
+}
+
+export async function createFolder(
+  db: Db,
+  f: { ownerId: string; parentId: string; name: string },
+  now: number,
+): Promise<ListedFile> {
+  const name = validName(f.name);
+  return db.transaction().execute(async (tx) => {
+    await lockOwner(tx, f.ownerId);
+    await requireFolder(tx, f.ownerId, f.parentId);
+    await requireFreeName(tx, f.ownerId, f.parentId, name);
+    const row: FileRow = {
+      id: crypto.randomUUID(),
+      owner_id: f.ownerId,
+      parent_id: f.parentId,
+      name,
+      kind: "folder",
+      blob_sha256: null,
+      size: 0,
+      status: "active",
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+      trashed_with: null,
+    };
+    await tx.insertInto("files").values(row).execute();
+    return { ...row, sha1: "" };
+  });
+}
+
+export async function renameFile(
+  db: Db,
+  ownerId: string,
+  id: string,
+  newName: string,
+  now: number,
+): Promise<ListedFile> {
+  const name = validName(newName);
+  return db.transaction().execute(async (tx) => {
+    await lockOwner(tx, ownerId);
+    const row = await activeEntry(tx, ownerId, id);
+    if (row.name === name) return row;
+    await requireFreeName(tx, ownerId, row.parent_id, name);
+    await tx.updateTable("files").set({ name, updated_at: now }).where("id", "=", id).execute();
+    return { ...row, name, updated_at: now };
+  });
+}
+
+export async function moveFile(
+  db: Db,
+  ownerId: string,
+  id: string,
+  newParentId: string,
+  now: number,
+): Promise<ListedFile> {
+  return db.transaction().execute(async (tx) => {
+    await lockOwner(tx, ownerId);
+    const row = await activeEntry(tx, ownerId, id);
+    await requireFolder(tx, ownerId, newParentId);
+    if (row.parent_id === newParentId) return row;
+    if (row.kind === "folder") {
+      // Walk up from the target: meeting the folder itself means the target lies in its subtree.
+      let at = newParentId;
+      for (let depth = 0; at !== ""; depth++) {
+        if (at === id)
+          throw new InvalidMoveError("a folder cannot be moved into itself or one of its subfolders");
+        if (depth > MAX_DEPTH) throw new InvalidMoveError(`folders nest at most ${MAX_DEPTH} levels deep`);
+        const up = await tx
+          .selectFrom("files")
+          .select("parent_id")
+          .where("id", "=", at)
+          .where("owner_id", "=", ownerId)
+          .executeTakeFirst();
+        at = up?.parent_id ?? "";
+      }
+    }
+    await requireFreeName(tx, ownerId, newParentId, row.name);
+    await tx
+      .updateTable("files")
+      .set({ parent_id: newParentId, updated_at: now })
+      .where("id", "=", id)
+      .execute();
+    return { ...row, parent_id: newParentId, updated_at: now };
+  });
+}
+
+/** The ids of a folder's active subtree (not the folder itself), level by level. */
+async function activeDescendants(tx: Db, ownerId: string, folderId: string): Promise<string[]> {
+  const out: string[] = [];
+  let frontier = [folderId];
+  for (let depth = 0; frontier.length > 0 && depth <= MAX_DEPTH; depth++) {
+    const next: string[] = [];
+    for (const part of chunks(frontier)) {
+      const rows = await tx
+        .selectFrom("files")
+        .select(["id", "kind"])
+        .where("owner_id", "=", ownerId)
+        .where("status", "=", "active")
+        .where("parent_id", "in", part)
+        .execute();
+      for (const r of rows) {
+        out.push(r.id);
+        if (r.kind === "folder") next.push(r.id);
+      }
+    }
+    frontier = next;
+  }
+  return out;
+}
+
+/** Moves an active entry (and a folder's active subtree) to the trash; an entry in the trash stays as it is. */
+export async function trashFile(
+  db: Db,
+  ownerId: string,
+  id: string,
+  now: number,
+): Promise<{ file: ListedFile; count: number }> {
+  return db.transaction().execute(async (tx) => {
+    await lockOwner(tx, ownerId);
+    const row = await entry(tx, ownerId, id);
+    if (row.status === "trashed") return { file: row, count: 0 };
+    const ids = [id, ...(row.kind === "folder" ? await activeDescendants(tx, ownerId, id) : [])];
+    for (const part of chunks(ids)) {
+      await tx
+        .updateTable("files")
+        .set({ status: "trashed", deleted_at: now, trashed_with: id })
+        .where("owner_id", "=", ownerId)
+        .where("id", "in", part)
+        .execute();
+    }
+    return { file: { ...row, status: "trashed", deleted_at: now, trashed_with: id }, count: ids.length };
+  });
+}
+
+/** The owner's trash entry `id` (a row trashed with a folder is not one: restore or purge the folder). */
+async function trashEntry(tx: Db, ownerId: string, id: string): Promise<ListedFile> {
+  const row = await entry(tx, ownerId, id);
+  if (row.status !== "trashed") throw new TrashStateError("this entry is not in the trash");
+  if (row.trashed_with !== id) {
+    throw new TrashStateError(
+      `this entry was deleted together with its folder (id ${row.trashed_with}): restore or purge that folder`,
+    );
+  }
+  return row;
+}
+
+/**
+ * Restores a trash entry with everything trashed along with it, into its former folder when that is
+ * still active, else into the root. NameTakenError when an active entry there has the same name.
+ */
+export async function restoreFile(db: Db, ownerId: string, id: string, now: number): Promise<ListedFile> {
+  return db.transaction().execute(async (tx) => {
+    await lockOwner(tx, ownerId);
+    const row = await trashEntry(tx, ownerId, id);
+    let parentId = row.parent_id;
+    try {
+      await requireFolder(tx, ownerId, parentId);
+    } catch (err) {
+      if (!(err instanceof FolderNotFoundError)) throw err;
+      parentId = "";
+    }
+    await requireFreeName(tx, ownerId, parentId, row.name);
+    await tx
+      .updateTable("files")
+      .set({ status: "active", deleted_at: null, trashed_with: null })
+      .where("owner_id", "=", ownerId)
+      .where("trashed_with", "=", id)
+      .execute();
+    await tx
+      .updateTable("files")
+      .set({ parent_id: parentId, updated_at: now })
+      .where("id", "=", id)
+      .execute();
+    return {
+      ...row,
+      parent_id: parentId,
+      status: "active",
+      deleted_at: null,
+      trashed_with: null,
+      updated_at: now,
+    };
+  });
+}
+
+/** Removes a trash entry and what was trashed with it for good, dropping each content reference. */
+export async function purgeTrashed(
+  db: Db,
+  ownerId: string,
+  id: string,
+  now: number,
+): Promise<{ file: ListedFile; count: number }> {
+  return db.transaction().execute(async (tx) => {
+    await lockOwner(tx, ownerId);
+    const row = await trashEntry(tx, ownerId, id);
+    const rows = await tx
+      .selectFrom("files")
+      .select("id")
+      .where("owner_id", "=", ownerId)
+      .where("trashed_with", "=", id)
+      .execute();
+    for (const r of rows) await dropFileRow(tx, ownerId, r.id, now);
+    return { file: row, count: rows.length };
+  });
+}
