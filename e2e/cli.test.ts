@@ -84,6 +84,8 @@ interface Uploaded {
   bytesSent: number;
 }
 
+const note = `hello ${Date.now()}\n`;
+
 /** The 200 MiB file uploaded by the first upload test. */
 let big: { path: string; id: string; sha256: string } | undefined;
 
@@ -222,9 +224,8 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
     expect([existsSync(partialPath(dest)), existsSync(statePath(dest))]).toEqual([false, false]);
   }, 120_000);
 
-  test("mkdir, ls, mv (move and rename), link (a signed URL that needs no login), rm; missing paths exit 4", async () => {
-    const text = `hello ${Date.now()}\n`;
-    await Bun.write(join(work, "note.txt"), text);
+  test("mkdir, ls, mv (move and rename), rm; missing paths exit 4", async () => {
+    await Bun.write(join(work, "note.txt"), note);
     expect((await filestore(["mkdir", "/docs"])).code).toBe(0);
     expect((await filestore(["upload", "note.txt", "--to", "/docs"])).code).toBe(0);
     expect(await filestore(["ls", "/docs"])).toMatchObject({ code: 0, stdout: "note.txt\n" });
@@ -235,19 +236,25 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
     expect((await filestore(["mv", "/docs/renamed.txt", "/"])).code).toBe(0);
     expect((await filestore(["ls", "/docs"])).stdout).toBe("");
     expect((await filestore(["ls", "/"])).stdout.split("\n")).toContain("renamed.txt");
+    expect((await filestore(["mv", "/renamed.txt", "/docs/note.txt"])).code).toBe(0); // move + rename
+    expect((await filestore(["ls", "/docs"])).stdout).toBe("note.txt\n");
 
-    const link = await filestore(["link", "/renamed.txt"]);
-    expect(link.code).toBe(0);
-    const res = await fetch(link.stdout.trim());
-    expect([res.status, await res.text()]).toEqual([200, text]);
-
-    expect((await filestore(["rm", "/renamed.txt"])).code).toBe(0);
-    expect((await filestore(["ls", "/"])).stdout.split("\n")).not.toContain("renamed.txt");
+    expect((await filestore(["rm", "/docs/note.txt"])).code).toBe(0);
+    expect((await filestore(["ls", "/docs"])).stdout).toBe("");
 
     const missing = await filestore(["ls", "/nope"]);
     expect([missing.code, missing.stderr]).toEqual([4, "filestore: no such file or folder: /nope\n"]);
     expect((await filestore(["download", "/docs/gone.txt"])).code).toBe(4);
     expect((await filestore(["rm", "/nope"])).code).toBe(4);
+  });
+
+  test("link: a signed URL that needs no login", async () => {
+    await Bun.write(join(work, "linked.txt"), note);
+    expect((await filestore(["upload", "linked.txt", "--to", "/docs"])).code).toBe(0);
+    const link = await filestore(["link", "/docs/linked.txt"]);
+    expect(link.code).toBe(0);
+    const res = await fetch(link.stdout.trim());
+    expect([res.status, await res.text()]).toEqual([200, note]);
   });
 
   test("logout revokes the session on the server and forgets it locally", async () => {
