@@ -209,9 +209,14 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   };
 }
 
-/** Runs a command, returning exit code and output (for buf curl, curl). */
-export async function run(cmd: string[], input?: string) {
+/** Runs a command, returning exit code and output (for buf curl, curl, the CLI). */
+export async function run(
+  cmd: string[],
+  input?: string,
+  opts: { env?: Record<string, string | undefined>; cwd?: string } = {},
+) {
   const p = Bun.spawn(cmd, {
+    ...opts,
     stdin: input === undefined ? "ignore" : new Blob([input]),
     stdout: "pipe",
     stderr: "pipe",
