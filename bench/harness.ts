@@ -1,6 +1,6 @@
 // What every benchmark needs: child processes that start, get waited for and always get stopped, a
 // scratch directory, account calls to get a token, and a main() runner that cleans up on any exit.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -61,8 +61,37 @@ export function createHarness(prefix: string) {
     process.exit(code);
   }
 
+  /** Runs a command to completion; returns stdout, throws with stderr on failure. */
+  async function run(cmd: string[]): Promise<string> {
+    const proc = Bun.spawn(cmd, { cwd: root, stdout: "pipe", stderr: "pipe" });
+    children.push(proc);
+    const [out, err] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
+    const code = await proc.exited;
+    children.splice(children.indexOf(proc), 1);
+    if (code !== 0) throw new BenchError(`${cmd[0]} ${cmd[1] ?? ""} exited ${code}:\n${err}${out}`);
+    return out;
+  }
+
+  /** The all-in-one filestore (workers/main.ts) on kernel-picked ports, its data under tmp/data. */
+  const startFilestore = () =>
+    start(
+      "filestore",
+      [process.execPath, "workers/main.ts"],
+      {
+        DATA_DIR: join(tmp, "data"),
+        HOST: "127.0.0.1",
+        PORT: "0",
+        GRPC_PORT: "0",
+        SHUTDOWN_GRACE_MS: "1000",
+      },
+      /web \+ HTTP API\s+(http:\/\/\S+)/,
+    );
+
   /** children: every process started here, stopped by stopAll (add others, e.g. load generators). */
-  return { tmp, children, start, stopAll, runMain };
+  return { tmp, children, start, startFilestore, run, stopAll, runMain };
 }
 
 /** An AccountService call (Connect JSON) on the gateway. */
@@ -76,3 +105,39 @@ export async function account(base: string, method: string, body: unknown, token
   if (!res.ok) throw new BenchError(`${method} failed: HTTP ${res.status} ${text}`);
   return JSON.parse(text);
 }
+
+/** Signs a fresh user up and in; returns the access token. */
+export async function benchUserToken(base: string): Promise<string> {
+  const username = `bench-${Date.now().toString(36)}`;
+  const password = "bench-password-1";
+  await account(base, "Signup", { username, password });
+  const token: string = (await account(base, "Signin", { username, password })).tokens?.accessToken;
+  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+  return token;
+}
+
+const MiB = 1024 * 1024;
+
+/** `size` bytes (whole MiB) from one random MiB, each block stamped with its index so no two are alike. */
+export async function makePayload(path: string, size: number): Promise<string> {
+  const block = crypto.getRandomValues(new Uint8Array(MiB));
+  const hasher = new Bun.CryptoHasher("sha256");
+  const writer = Bun.file(path).writer({ highWaterMark: 4 * MiB });
+  for (let i = 0; i < size / MiB; i++) {
+    new DataView(block.buffer).setUint32(0, i);
+    hasher.update(block);
+    const pending = writer.write(block);
+    if (pending instanceof Promise) await pending;
+  }
+  await writer.end();
+  if (statSync(path).size !== size) throw new BenchError("the payload file has the wrong size");
+  return hasher.digest("hex");
+}
+
+/** A process's resident set (VmRSS) or its high-water mark (VmHWM), in KiB. */
+export const rssKiB = (pid: number, field: "VmRSS" | "VmHWM") => {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : 0;
+};
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

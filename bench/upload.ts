@@ -15,9 +15,9 @@
 // harness instead.
 //
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians; BENCH_ENFORCE=1 exits 1 when a target is missed.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { account, BenchError, createHarness, root } from "./harness.ts";
+import { BenchError, benchUserToken, createHarness, makePayload, median, rssKiB } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -136,45 +136,11 @@ if (process.argv[2] === "--client") {
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
 
-const { tmp, children, start, runMain } = createHarness("filestore-bench-upload");
-
-/** Runs a command to completion; returns stdout, throws with stderr on failure. */
-async function run(cmd: string[]): Promise<string> {
-  const proc = Bun.spawn(cmd, { cwd: root, stdout: "pipe", stderr: "pipe" });
-  children.push(proc);
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  const code = await proc.exited;
-  children.splice(children.indexOf(proc), 1);
-  if (code !== 0) throw new BenchError(`${cmd[0]} ${cmd[1] ?? ""} exited ${code}:\n${err}${out}`);
-  return out;
-}
-
-/** 1 GiB from one random MiB, each block stamped with its index so no two blocks are alike. */
-async function makePayload(path: string): Promise<string> {
-  const block = crypto.getRandomValues(new Uint8Array(MiB));
-  const hasher = new Bun.CryptoHasher("sha256");
-  const writer = Bun.file(path).writer({ highWaterMark: 4 * MiB });
-  for (let i = 0; i < SIZE / MiB; i++) {
-    new DataView(block.buffer).setUint32(0, i);
-    hasher.update(block);
-    const pending = writer.write(block);
-    if (pending instanceof Promise) await pending;
-  }
-  await writer.end();
-  if (statSync(path).size !== SIZE) throw new BenchError("the payload file has the wrong size");
-  return hasher.digest("hex");
-}
-
-const rssKiB = (pid: number, field: "VmRSS" | "VmHWM") => {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) : 0;
-};
+const { tmp, start, startFilestore, run, runMain } = createHarness("filestore-bench-upload");
 
 const emptyDir = (dir: string) => {
   for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
 };
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main(): Promise<number> {
   if (!Bun.which("curl")) throw new BenchError("curl is not installed: run `apt-get install -y curl` first");
@@ -195,25 +161,15 @@ async function main(): Promise<number> {
     { TUS_DIR: tusDir, PORT: "0" },
     /listening on (http:\/\/\S+)/,
   );
-  const store = await start(
-    "filestore",
-    [process.execPath, "workers/main.ts"],
-    { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
-    /web \+ HTTP API\s+(http:\/\/\S+)/,
-  );
+  const store = await startFilestore();
   const health = await fetch(`${store.url}/healthz`);
   if (!health.ok) throw new BenchError(`gateway /healthz answered ${health.status}`);
 
-  const username = `bench-${Date.now().toString(36)}`;
-  const password = "bench-password-1";
-  await account(store.url, "Signup", { username, password });
-  const { tokens } = await account(store.url, "Signin", { username, password });
-  const token: string = tokens?.accessToken;
-  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+  const token = await benchUserToken(store.url);
 
   const payload = join(tmp, "payload.bin");
   process.stdout.write("generating the 1 GiB payload ... ");
-  const sha256 = await makePayload(payload);
+  const sha256 = await makePayload(payload, SIZE);
   console.log(sha256.slice(0, 16));
 
   const curl = ["curl", "-sS", "--fail-with-body", "-H", "Expect:", "-T", payload];

@@ -109,7 +109,14 @@ async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void
 }
 
 /** The workers start-all.sh starts, with their replica counts in the tests. */
-export const SERVICE_REPLICAS = { meta: 1, account: 1, file: 1, upload: 2, transfer: 1 } as const;
+export const SERVICE_REPLICAS = {
+  meta: 1,
+  account: 1,
+  file: 1,
+  upload: 2,
+  download: 2,
+  transfer: 1,
+} as const;
 
 /** PID of a running service process of a services-mode stack ("upload-2", "gateway", "meta"). */
 export function servicePid(runDir: string, name: string): number {
@@ -202,9 +209,14 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   };
 }
 
-/** Runs a command, returning exit code and output (for buf curl, curl). */
-export async function run(cmd: string[], input?: string) {
+/** Runs a command, returning exit code and output (for buf curl, curl, the CLI). */
+export async function run(
+  cmd: string[],
+  input?: string,
+  opts: { env?: Record<string, string | undefined>; cwd?: string } = {},
+) {
   const p = Bun.spawn(cmd, {
+    ...opts,
     stdin: input === undefined ? "ignore" : new Blob([input]),
     stdout: "pipe",
     stderr: "pipe",

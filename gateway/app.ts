@@ -37,6 +37,9 @@ const uploadHeaders = [
   "Upload-Offset",
   "Upload-Checksum",
 ];
+// Headers of ranged and conditional downloads.
+const downloadHeaders = ["Range", "If-Range", "If-None-Match"];
+const downloadExposed = ["Accept-Ranges", "Content-Range", "Content-Disposition", "Content-Length", "ETag"];
 const tusExposed = [
   "Location",
   "Tus-Resumable",
@@ -69,8 +72,14 @@ export function createGateway(opts: GatewayOptions) {
   const corsHeaders = cors({
     origin: opts.corsOrigins === "*" ? "*" : opts.corsOrigins,
     allowMethods: [...connectCors.allowedMethods, "PUT", "PATCH", "HEAD", "DELETE"],
-    allowHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Request-Id", ...uploadHeaders],
-    exposeHeaders: [...connectCors.exposedHeaders, "X-Request-Id", ...tusExposed],
+    allowHeaders: [
+      ...connectCors.allowedHeaders,
+      "Authorization",
+      "X-Request-Id",
+      ...uploadHeaders,
+      ...downloadHeaders,
+    ],
+    exposeHeaders: [...connectCors.exposedHeaders, "X-Request-Id", ...tusExposed, ...downloadExposed],
     maxAge: 7200,
   });
   // A plain OPTIONS (no Access-Control-Request-Method) is not a CORS preflight: tus clients ask the
@@ -89,7 +98,12 @@ export function createGateway(opts: GatewayOptions) {
   app.route("/", dataPlane(opts.upstreams));
   app.route(
     "/file",
-    legacyFileRoutes({ upload: opts.upstreams.upload, file: opts.upstreams.file, verifier }),
+    legacyFileRoutes({
+      upload: opts.upstreams.upload,
+      file: opts.upstreams.file,
+      download: opts.upstreams.download,
+      verifier,
+    }),
   );
   app.route("/user", legacyUserRoutes({ account: opts.upstreams.account, verifier, ...opts }));
   // Connect / gRPC-Web calls: POST /<package>.<Service>/<Method>

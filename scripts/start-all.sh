@@ -40,7 +40,7 @@ die() {
 # Worker services in start order. meta comes first: it runs the database migrations and everyone calls it.
 # A later service is one more name here (and a <NAME>_PORT default below); its entry is
 # workers/<name>/main.ts. The gateway is started last, after all of them.
-WORKERS=(meta account upload file transfer)
+WORKERS=(meta account upload download file transfer)
 
 # --- configuration ---------------------------------------------------------------------------------
 

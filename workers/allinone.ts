@@ -8,6 +8,8 @@ import type { Upstreams } from "../gateway/upstreams.ts";
 import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { loadSigningKey } from "./account/keys.ts";
 import { accountModule } from "./account/routes.ts";
+import { downloadDeps } from "./download/deps.ts";
+import { downloadModule, isDownloadUrl } from "./download/routes.ts";
 import { startFileService } from "./file/deps.ts";
 import { createAccessTokenVerifier } from "./lib/access-token.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
@@ -16,7 +18,7 @@ import { clientFor, memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
 import { migrateToLatest, openDatabase } from "./lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
-import { createLogger } from "./lib/log.ts";
+import { createLogger, logErrors } from "./lib/log.ts";
 import { openSqliteQueue } from "./lib/queue/sqlite.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen } from "./lib/server.ts";
@@ -70,15 +72,18 @@ export async function startAllInOne(
   const uploadWorker = uploadDeps(cfg, metaClient, stores, internalSecret);
   const file = startFileService(cfg, metaClient, stores.storeFor, log);
   const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
-  const upload = uploadModule(uploadWorker, verifier, (err) =>
-    log.error("upload failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  const upload = uploadModule(uploadWorker, verifier, logErrors(log, "upload failed"));
+  const download = downloadModule(
+    downloadDeps(cfg, metaClient, stores.storeFor, internalSecret),
+    verifier,
+    logErrors(log, "download failed"),
   );
   // The durable SQLite queue beside the database: no Redis in this mode.
   const queue = openSqliteQueue(join(cfg.dataDir, "queue.db"), TRANSFER_QUEUE, transferQueueOptions(cfg));
   const transfer = startTransfer(cfg, metaClient, stores.stores, queue, createLogger("transfer"));
   const host = hostFor({
     config: cfg,
-    modules: [meta, account, upload, file.module, transfer.module],
+    modules: [meta, account, upload, download, file.module, transfer.module],
     verifier,
     log,
   });
@@ -103,6 +108,15 @@ export async function startAllInOne(
       // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
       // straight to the in-process service. The gateway's edge check and the worker's interceptor use the
       // same verifier here, so checking once, in the interceptor, is the same check.
+      // Downloads likewise go straight to the download worker's data plane: its answer (a file Blob) then
+      // reaches Bun.serve as it is, which sends it with sendfile(2) instead of streaming it through JavaScript.
+      if (
+        (req.method === "GET" || req.method === "HEAD") &&
+        isDownloadUrl(req.url) &&
+        !req.headers.has("origin")
+      ) {
+        return download.serve(req);
+      }
       if (req.method === "POST" && !req.headers.has("origin")) {
         const service = serviceOf(req.url);
         if (service && isPublicService(service)) {

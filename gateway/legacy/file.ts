@@ -13,8 +13,11 @@
 //   POST /file/mpupload/complete  uploadid, filehash, filesize, filename: -2 when chunks are missing
 //   POST /file/mpupload/cancel    uploadid
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+//   POST /file/downloadurl        filehash → a signed link as plain text (no login token inside)
+//   GET  /file/download           filehash → the bytes (Range, conditional requests) of the caller's file
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Context, Hono } from "hono";
+import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileService, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
@@ -25,6 +28,7 @@ import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
 export interface LegacyFileOptions {
   upload: Upstream;
   file: Upstream;
+  download: Upstream;
   verifier: AccessTokenVerifier;
 }
 
@@ -32,6 +36,72 @@ export interface LegacyFileOptions {
 const MAX_QUERY_LIMIT = 10_000;
 
 type Env = { Variables: { clientIp: string; requestId: string } };
+
+/** The legacy auth helpers the route groups share. */
+interface LegacyAuth {
+  authorized(p: Record<string, string>): Promise<boolean>;
+  call(c: Context<Env>, token: string): { headers: Record<string, string> };
+  invalidToken(c: Context<Env>): Response;
+}
+
+/**
+ * POST /file/downloadurl answers a signed link (absolute, on this host unless PUBLIC_DOWNLOAD_URL says
+ * otherwise) as plain text, like the original; GET /file/download serves the caller's newest file with that
+ * SHA-1 through the download worker (Range, ETag, Content-Disposition with the user's name). A file of
+ * another user is not found.
+ */
+function legacyDownloadRoutes(app: Hono<Env>, opts: LegacyFileOptions, auth: LegacyAuth) {
+  const download = upstreamClient(DownloadService, opts.download);
+
+  app.post("/downloadurl", async (c) => {
+    const p = await legacyParams(c);
+    if (!(await auth.authorized(p))) return auth.invalidToken(c);
+    try {
+      const { url } = await download.createDownloadUrl(
+        { sha1: p.filehash ?? "" },
+        auth.call(c, p.token as string),
+      );
+      return c.body(new URL(url, c.req.url).href, 200, { "content-type": "application/octet-stream" });
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.Unauthenticated) return auth.invalidToken(c);
+      if (e.code === Code.NotFound) return c.text("Error: you have no file with this filehash\n", 404);
+      if (e.code === Code.InvalidArgument) return c.text(`Error: ${e.rawMessage}\n`, 400);
+      return c.json({ code: LegacyCode.serverError, msg: "server error" });
+    }
+  });
+
+  // (GET routes answer HEAD too.)
+  app.get("/download", async (c) => {
+    const p = c.req.query();
+    if (!(await auth.authorized(p))) return auth.invalidToken(c);
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("authorization", `Bearer ${p.token}`);
+    let res: Response;
+    try {
+      res = await forward(
+        new Request(c.req.raw, { headers }),
+        `/download/v1/by-sha1/${encodeURIComponent(p.filehash ?? "")}`,
+        opts.download,
+        c.get("clientIp"),
+        c.get("requestId"),
+      );
+    } catch {
+      return c.json({
+        code: LegacyCode.serverError,
+        msg: "the download service is unavailable; try again shortly",
+      });
+    }
+    if (res.status === 401) return auth.invalidToken(c);
+    if (res.status === 404 || res.status === 400) {
+      const body = (await res.json().catch(() => ({}))) as { message?: string };
+      return res.status === 404
+        ? c.text("File not found.\n", 404)
+        : c.text(`${body.message ?? "invalid parameters"}\n`, 400);
+    }
+    return res;
+  });
+}
 
 export function legacyFileRoutes(opts: LegacyFileOptions) {
   const upload = upstreamClient(UploadService, opts.upload);
@@ -242,6 +312,8 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     }
   });
 
+  legacyDownloadRoutes(app, opts, { authorized, call, invalidToken });
+
   app.post("/upload", async (c) => {
     const p = c.req.query();
     if (!(await authorized(p))) return invalidToken(c);
@@ -267,5 +339,6 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       msg: body.message ?? "upload failed",
     });
   });
+  legacyDownloadRoutes(app, opts, { authorized, call, invalidToken });
   return app;
 }

@@ -184,3 +184,77 @@ describe("CORS for Connect-Web", () => {
     );
   });
 });
+
+describe("download data plane and legacy download routes", () => {
+  /** A download worker stand-in: records requests, answers 206 for Range, 404 for unknown hashes. */
+  function downloadUpstream(seen: Seen[]): Upstream {
+    return {
+      url: "http://download.internal:38080",
+      async fetch(req) {
+        seen.push({ url: req.url, headers: req.headers, body: new Uint8Array() });
+        const path = new URL(req.url).pathname;
+        if (path.endsWith("/CreateDownloadUrl"))
+          return Response.json({ url: "/download/v1/links/f1?expires=1&gen=0&sig=x" });
+        if (path.includes("/by-sha1/0000"))
+          return Response.json({ code: "not_found", message: "no such file" }, { status: 404 });
+        const ranged = req.headers.has("range");
+        return new Response(ranged ? "abc" : "abcdef", {
+          status: ranged ? 206 : 200,
+          headers: ranged ? { "content-range": "bytes 0-2/6" } : {},
+        });
+      },
+    };
+  }
+
+  test("/download/* goes to the download worker with Range and If-* headers; the answer comes back", async () => {
+    const seen: Seen[] = [];
+    const app = gateway(downloadUpstream(seen));
+    const res = await app.request("/download/v1/files/f1?x=1", {
+      headers: {
+        range: "bytes=0-2",
+        "if-range": '"e"',
+        "if-none-match": '"n"',
+        authorization: "Bearer good",
+      },
+    });
+    expect([res.status, res.headers.get("content-range"), await res.text()]).toEqual([
+      206,
+      "bytes 0-2/6",
+      "abc",
+    ]);
+    expect(seen[0]?.url).toBe("http://download.internal:38080/download/v1/files/f1?x=1");
+    for (const [h, v] of [
+      ["range", "bytes=0-2"],
+      ["if-range", '"e"'],
+      ["if-none-match", '"n"'],
+      ["authorization", "Bearer good"],
+    ])
+      expect(seen[0]?.headers.get(h as string)).toBe(v as string);
+  });
+
+  test("legacy downloadurl answers an absolute link as plain text; legacy download maps errors", async () => {
+    const seen: Seen[] = [];
+    const app = gateway(downloadUpstream(seen));
+    const hash = "a".repeat(40);
+    const link = await app.request(
+      `http://gw.example/file/downloadurl?username=alice&token=good&filehash=${hash}`,
+      {
+        method: "POST",
+      },
+    );
+    expect(link.headers.get("content-type")).toBe("application/octet-stream");
+    expect(await link.text()).toBe("http://gw.example/download/v1/links/f1?expires=1&gen=0&sig=x");
+    const got = await app.request(`/file/download?username=alice&token=good&filehash=${hash}`, {
+      headers: { range: "bytes=0-2" },
+    });
+    expect([got.status, await got.text()]).toEqual([206, "abc"]);
+    expect(seen.at(-1)?.url).toBe(`http://download.internal:38080/download/v1/by-sha1/${hash}`);
+    expect(seen.at(-1)?.headers.get("authorization")).toBe("Bearer good");
+    const missing = await app.request(`/file/download?username=alice&token=good&filehash=${"0".repeat(40)}`);
+    expect([missing.status, await missing.text()]).toEqual([404, "File not found.\n"]);
+    const bad = await app.request(`/file/download?username=alice&token=bad&filehash=${hash}`);
+    expect(((await bad.json()) as { code: number }).code).toBe(10005);
+    const other = await app.request(`/file/download?username=mallory&token=good&filehash=${hash}`);
+    expect(((await other.json()) as { code: number }).code).toBe(10005);
+  });
+});

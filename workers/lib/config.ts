@@ -71,6 +71,19 @@ export interface Config {
    */
   adminUsers: string[];
   transfer: TransferConfig;
+  download: {
+    /** Signs download links (DOWNLOAD_LINK_SECRET); unset: derived from the internal secret. */
+    linkSecret: string | undefined;
+    /** Lifetime of a download link when the caller names none, and the longest one may ask for. */
+    urlTtlSeconds: number;
+    urlMaxTtlSeconds: number;
+    /** Base URL of links (PUBLIC_DOWNLOAD_URL, e.g. https://files.example.com); unset: gateway-relative. */
+    publicUrl: string;
+    /** GETs of content on S3 answer 302 to a presigned URL (DOWNLOAD_S3_REDIRECT) instead of streaming. */
+    s3Redirect: boolean;
+    /** How long a download worker reuses a file lookup (DOWNLOAD_LOOKUP_CACHE_MS; 0: off). */
+    lookupCacheMs: number;
+  };
 }
 
 /** The transfer worker (local disk → S3). */
@@ -175,6 +188,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: Math.max(50, int(env, "TRANSFER_POLL_MS", 1000)),
       concurrency: Math.max(1, int(env, "TRANSFER_CONCURRENCY", 2)),
       republishSeconds: Math.max(1, int(env, "TRANSFER_REPUBLISH_SECONDS", 3600)),
+    },
+    download: {
+      linkSecret: env.DOWNLOAD_LINK_SECRET || undefined,
+      urlTtlSeconds: int(env, "DOWNLOAD_URL_TTL_SECONDS", 900),
+      urlMaxTtlSeconds: int(env, "DOWNLOAD_URL_MAX_TTL_SECONDS", 7 * 24 * 3600),
+      publicUrl: env.PUBLIC_DOWNLOAD_URL || "",
+      s3Redirect: env.DOWNLOAD_S3_REDIRECT === "true" || env.DOWNLOAD_S3_REDIRECT === "1",
+      lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
     },
   };
 }

@@ -24,3 +24,9 @@ export function createLogger(service: string): Logger {
     error: (m, f) => emit("error", m, f),
   };
 }
+
+/** An error callback that logs `msg` with the error's stack. */
+export const logErrors =
+  (log: Logger, msg: string) =>
+  (err: unknown): void =>
+    log.error(msg, { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });

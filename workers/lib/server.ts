@@ -197,11 +197,19 @@ export class RpcHost {
       out.headers.forEach((v, k) => {
         head[k] = v;
       });
-      (res as http.ServerResponse).writeHead(out.status, head);
+      const w = res as http.ServerResponse;
+      w.writeHead(out.status, head);
       if (out.body && req.method !== "HEAD") {
+        // Backpressure: wait for the socket to drain before reading on (a slow client of a large download
+        // must not pile the file up in memory), and stop reading when the client has gone.
         const reader = out.body.getReader();
-        for (let r = await reader.read(); !r.done; r = await reader.read())
-          (res as http.ServerResponse).write(r.value);
+        for (let r = await reader.read(); !r.done; r = await reader.read()) {
+          if (!w.write(r.value)) await drained(w);
+          if (w.destroyed) {
+            await reader.cancel();
+            break;
+          }
+        }
       }
       res.end();
     } catch (err) {
@@ -210,6 +218,19 @@ export class RpcHost {
       res.end();
     }
   }
+}
+
+/** Resolves when a response can take more data, or when its connection is gone. */
+function drained(w: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      w.off("drain", done);
+      w.off("close", done);
+      resolve();
+    };
+    w.on("drain", done);
+    w.on("close", done);
+  });
 }
 
 export interface Listener {

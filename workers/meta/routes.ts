@@ -18,6 +18,7 @@ import {
 import type { ServiceModule } from "../lib/server.ts";
 import * as content from "./content.ts";
 import * as files from "./files.ts";
+import * as links from "./links.ts";
 import * as store from "./store.ts";
 import * as transfer from "./transfer.ts";
 import * as uploads from "./uploads.ts";
@@ -597,6 +598,36 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         async finishTransferCleanup(req) {
           await transfer.finishCleanup(db, hex(req.blobSha256, 64, "blob_sha256"), req.location);
           return {};
+        },
+
+        // download links
+        async getDownloadTarget(req) {
+          let key: links.TargetKey;
+          if (req.sha1) {
+            if (!req.ownerId || req.fileId) throw invalidArgument("give owner_id and sha1, or a file_id");
+            key = { ownerId: req.ownerId, sha1: hex(req.sha1, 40, "sha1") };
+          } else {
+            if (!req.fileId) throw invalidArgument("file_id (or owner_id and sha1) is required");
+            key = { fileId: req.fileId, ownerId: req.ownerId || undefined };
+          }
+          const t = await links.getDownloadTarget(db, key);
+          if (!t) throw notFound("no such file");
+          return {
+            file: fileRecord(t.file),
+            blob: blobRecord(t.blob),
+            linkGeneration: BigInt(t.linkGeneration),
+          };
+        },
+        async revokeDownloadLinks(req) {
+          if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");
+          try {
+            return {
+              linkGeneration: BigInt(await links.revokeDownloadLinks(db, req.ownerId, req.fileId, now())),
+            };
+          } catch (err) {
+            if (err instanceof content.FileNotFoundError) throw notFound("no such file");
+            throw err;
+          }
         },
       });
     },

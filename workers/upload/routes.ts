@@ -7,14 +7,14 @@
 //                                                    X-Content-SHA1 optional)
 //   *        /upload/v1/tus/[<id>]                   tus 1.0.0 (creation, termination, checksum)
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
-import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "../lib/access-token.ts";
+import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
+import { errorResponse, identify } from "../lib/http-auth.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
@@ -29,18 +29,6 @@ export const SESSIONS_PATH = "/upload/v1/sessions";
 /** PUT /upload/v1/sessions/<id>/parts/<n>: the body is part n. */
 const PART_PATH = /^\/upload\/v1\/sessions\/([^/]+)\/parts\/([^/]+)$/;
 const MAX_FIELD_BYTES = 4096;
-
-const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unauthenticated);
-
-async function identify(req: Request, url: URL, verifier: AccessTokenVerifier): Promise<Identity> {
-  const token = bearer(req.headers.get("authorization")) ?? url.searchParams.get("token") ?? undefined;
-  if (!token) throw unauthenticated("sign in first: send Authorization: Bearer <access token>");
-  try {
-    return await verifier.verify(token);
-  } catch (err) {
-    throw err instanceof InvalidTokenError ? unauthenticated(err.message) : err;
-  }
-}
 
 const created = (file: FileRecord) =>
   Response.json(
@@ -102,12 +90,7 @@ export function uploadModule(
     try {
       return await work();
     } catch (err) {
-      let e = ConnectError.from(err);
-      if (e.code === Code.Internal || e.code === Code.Unknown) {
-        onError(err);
-        e = new ConnectError("internal error", Code.Internal);
-      }
-      return Response.json(errorToJson(e, undefined), { status: codeToHttpStatus(e.code) });
+      return errorResponse(err, onError);
     }
   };
   return {

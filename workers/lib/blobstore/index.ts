@@ -64,6 +64,7 @@ function s3Config(env: Env): BlobStoreConfig {
     bucket: env.S3_BUCKET || "filestore",
     pathStyle: bool(env, "S3_PATH_STYLE", true),
     createBucket: bool(env, "S3_CREATE_BUCKET", true),
+    publicEndPoint: env.S3_PUBLIC_ENDPOINT || undefined,
   };
 }
 

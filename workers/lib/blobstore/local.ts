@@ -185,6 +185,12 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       return file.slice(range.start, Math.min(range.end, size - 1) + 1).stream();
     },
 
+    readBlob(location: string, range?: Range): Blob {
+      const file = Bun.file(pathOf(location));
+      checkRange(range);
+      return range ? file.slice(range.start, range.end + 1) : file;
+    },
+
     async stat(location: string) {
       const path = pathOf(location);
       try {

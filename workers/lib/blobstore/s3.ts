@@ -52,6 +52,11 @@ export interface S3BlobStoreOptions {
   partSize?: number;
   /** Parts uploaded at the same time while the body is read. */
   concurrency?: number;
+  /**
+   * The endpoint clients reach the bucket at (`http(s)://host[:port]`), when it differs from endPoint
+   * (which this process uses): presigned download URLs are signed for it.
+   */
+  publicEndPoint?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -82,28 +87,38 @@ function toWebStream(source: Readable): ReadableStream<Uint8Array> {
   );
 }
 
-export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobStore> {
-  const url = new URL(opts.endPoint);
+function endpointUrl(endPoint: string): URL {
+  const url = new URL(endPoint);
   if (
     (url.protocol !== "http:" && url.protocol !== "https:") ||
     (url.pathname !== "/" && url.pathname !== "")
   )
-    throw new InvalidArgumentError(`S3 endpoint must be http(s)://host[:port], got ${opts.endPoint}`);
+    throw new InvalidArgumentError(`S3 endpoint must be http(s)://host[:port], got ${endPoint}`);
+  return url;
+}
+
+export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobStore> {
+  const url = endpointUrl(opts.endPoint);
   const region = opts.region || "us-east-1";
   const bucket = opts.bucket;
   const basePartSize = opts.partSize ?? DEFAULT_PART_SIZE;
   if (!Number.isSafeInteger(basePartSize) || basePartSize < 5 * MiB || basePartSize > MAX_PART_SIZE)
     throw new InvalidArgumentError("the S3 part size must be between 5 MiB and 5 GiB");
   const concurrency = Math.max(1, opts.concurrency ?? 2);
-  const client = new Client({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : undefined,
-    useSSL: url.protocol === "https:",
-    accessKey: opts.accessKey,
-    secretKey: opts.secretKey,
-    region,
-    pathStyle: opts.pathStyle ?? true,
-  });
+  const clientFor = (u: URL) =>
+    new Client({
+      endPoint: u.hostname,
+      port: u.port ? Number(u.port) : undefined,
+      useSSL: u.protocol === "https:",
+      accessKey: opts.accessKey,
+      secretKey: opts.secretKey,
+      // Set, so that presigning never asks the endpoint for the bucket's region.
+      region,
+      pathStyle: opts.pathStyle ?? true,
+    });
+  const client = clientFor(url);
+  // Presigning is local computation: a client for the public endpoint never connects to it.
+  const publicClient = opts.publicEndPoint ? clientFor(endpointUrl(opts.publicEndPoint)) : client;
 
   if (opts.createBucket && !(await client.bucketExists(bucket))) {
     try {
@@ -393,6 +408,17 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
       if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS)
         throw new InvalidArgumentError(`a presigned URL lives 1 to ${MAX_PRESIGN_SECONDS} seconds`);
       return client.presignedUrl("PUT", bucket, partKey(sessionId, partNumber), expirySeconds);
+    },
+
+    async presignGet(location, expirySeconds, response = {}) {
+      const key = checkBlobKey(location);
+      if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS)
+        throw new InvalidArgumentError(`a presigned URL lives 1 to ${MAX_PRESIGN_SECONDS} seconds`);
+      const overrides: Record<string, string> = {};
+      if (response.contentType) overrides["response-content-type"] = response.contentType;
+      if (response.contentDisposition)
+        overrides["response-content-disposition"] = response.contentDisposition;
+      return publicClient.presignedGetObject(bucket, key, expirySeconds, overrides);
     },
   };
 }

@@ -94,6 +94,24 @@ export interface BlobStore {
    * unfinished multipart uploads to that key. Idempotent; a finished object is left alone (delete it).
    */
   abortStage?(location: string): Promise<void>;
+
+  // Optional fast paths for downloads (callers fall back to read()).
+
+  /**
+   * `range` (or all) of a committed blob as a Blob that a Response sends without copying the bytes
+   * through JavaScript (local disk: a Bun.file slice, which Bun.serve sends with sendfile(2)). The range is
+   * not checked against the size: callers pass one within it. InvalidLocationError for a bad location.
+   */
+  readBlob?(location: string, range?: Range): Blob;
+  /**
+   * A presigned GET URL of a committed blob (S3 only), on the public endpoint when one is configured.
+   * The response overrides let the bucket answer with the file's name and type.
+   */
+  presignGet?(
+    location: string,
+    expirySeconds: number,
+    response?: { contentType?: string; contentDisposition?: string },
+  ): Promise<string>;
 }
 
 /**

@@ -113,6 +113,13 @@ export interface TransferJobsTable {
   updated_at: number;
 }
 
+/** The generation of a file's download links; links signed for an earlier one are revoked. */
+export interface DownloadLinksTable {
+  file_id: string;
+  generation: number;
+  revoked_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -120,6 +127,7 @@ export interface Database {
   files: FilesTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
+  download_links: DownloadLinksTable;
   transfer_jobs: TransferJobsTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

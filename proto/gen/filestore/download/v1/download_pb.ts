@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/download/v1/download.proto.
  */
 export const file_filestore_download_v1_download: GenFile = /*@__PURE__*/
-  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSJAChhDcmVhdGVEb3dubG9hZFVybFJlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoBSJYChlDcmVhdGVEb3dubG9hZFVybFJlc3BvbnNlEgsKA3VybBgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChlSZXZva2VEb3dubG9hZFVybHNSZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkiHAoaUmV2b2tlRG93bmxvYWRVcmxzUmVzcG9uc2UyhAIKD0Rvd25sb2FkU2VydmljZRJ2ChFDcmVhdGVEb3dubG9hZFVybBIvLmZpbGVzdG9yZS5kb3dubG9hZC52MS5DcmVhdGVEb3dubG9hZFVybFJlcXVlc3QaMC5maWxlc3RvcmUuZG93bmxvYWQudjEuQ3JlYXRlRG93bmxvYWRVcmxSZXNwb25zZRJ5ChJSZXZva2VEb3dubG9hZFVybHMSMC5maWxlc3RvcmUuZG93bmxvYWQudjEuUmV2b2tlRG93bmxvYWRVcmxzUmVxdWVzdBoxLmZpbGVzdG9yZS5kb3dubG9hZC52MS5SZXZva2VEb3dubG9hZFVybHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSJOChhDcmVhdGVEb3dubG9hZFVybFJlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoBRIMCgRzaGExGAMgASgJIlgKGUNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKGVJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCSIcChpSZXZva2VEb3dubG9hZFVybHNSZXNwb25zZTKEAgoPRG93bmxvYWRTZXJ2aWNlEnYKEUNyZWF0ZURvd25sb2FkVXJsEi8uZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZURvd25sb2FkVXJsUmVxdWVzdBowLmZpbGVzdG9yZS5kb3dubG9hZC52MS5DcmVhdGVEb3dubG9hZFVybFJlc3BvbnNlEnkKElJldm9rZURvd25sb2FkVXJscxIwLmZpbGVzdG9yZS5kb3dubG9hZC52MS5SZXZva2VEb3dubG9hZFVybHNSZXF1ZXN0GjEuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlJldm9rZURvd25sb2FkVXJsc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.download.v1.CreateDownloadUrlRequest
@@ -24,11 +24,21 @@ export type CreateDownloadUrlRequest = Message<"filestore.download.v1.CreateDown
   fileId: string;
 
   /**
-   * Lifetime in seconds; 0 picks the configured default.
+   * Lifetime in seconds; 0 picks the configured default
+   * (DOWNLOAD_URL_TTL_SECONDS). Longer than DOWNLOAD_URL_MAX_TTL_SECONDS is
+   * refused.
    *
    * @generated from field: int32 ttl_seconds = 2;
    */
   ttlSeconds: number;
+
+  /**
+   * Legacy API: instead of file_id, the caller's file with this content
+   * (SHA-1 hex, the legacy file hash; the newest such file).
+   *
+   * @generated from field: string sha1 = 3;
+   */
+  sha1: string;
 };
 
 /**
@@ -43,6 +53,9 @@ export const CreateDownloadUrlRequestSchema: GenMessage<CreateDownloadUrlRequest
  */
 export type CreateDownloadUrlResponse = Message<"filestore.download.v1.CreateDownloadUrlResponse"> & {
   /**
+   * Absolute when PUBLIC_DOWNLOAD_URL is configured; otherwise a path on the
+   * gateway ("/download/v1/links/...").
+   *
    * @generated from field: string url = 1;
    */
   url: string;
@@ -99,6 +112,11 @@ export const RevokeDownloadUrlsResponseSchema: GenMessage<RevokeDownloadUrlsResp
  */
 export const DownloadService: GenService<{
   /**
+   * CreateDownloadUrl signs a short-lived link to one file of the caller and
+   * its content: anyone holding the link may download the file until it
+   * expires or is revoked, without other credentials. NotFound for files the
+   * caller does not own.
+   *
    * @generated from rpc filestore.download.v1.DownloadService.CreateDownloadUrl
    */
   createDownloadUrl: {

@@ -1,0 +1,262 @@
+// `npm run bench:download`: downloads from the full stack of the all-in-one filestore (the gateway port:
+// access token checked, file looked up in MetaService, ownership, validators, Range) next to the baseline,
+// a bare Bun.serve handler returning `Bun.file()` of the same content (bench/download-baseline.ts), in the
+// same run, in alternating rounds:
+//   - a 1 GiB file, whole, fetched by curl into /dev/null (MB/s = 10^6 bytes per second of wall time);
+//     a context row adds the browser path (a request with Origin goes through the Hono gateway, CORS and
+//     the streamed forward instead of the all-in-one shortcut to the download worker);
+//   - 64 connections of ranged GETs of 1 MiB at random MiB offsets for BENCH_RANGE_SECONDS each, by wrk
+//     with a Lua script (MB/s of range payload, p50/p99 latency, and any non-2xx answer fails the run).
+// Prints the ratio to the baseline, the CPU time the serving process spent per GiB (robust when other work
+// shares the machine, unlike wall-time speeds) and the peak RSS of the filestore process (sampled every
+// 50 ms while it serves, plus the kernel's high-water mark).
+//
+// Env: BENCH_ROUNDS (default 3) alternating rounds, medians; BENCH_RANGE_SECONDS (default 5);
+// BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk (Debian: apt-get install curl wrk).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BenchError, benchUserToken, createHarness, makePayload, median, rssKiB } from "./harness.ts";
+
+const MiB = 1024 * 1024;
+const SIZE = 1024 * MiB;
+const CONNECTIONS = 64;
+const TARGET_BASELINE = 0.9;
+const TARGET_RSS_MIB = 150;
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const RANGE_SECONDS = Number(process.env.BENCH_RANGE_SECONDS || 5);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
+if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
+  throw new Error("BENCH_RANGE_SECONDS must be a whole number >= 1");
+
+const { tmp, start, startFilestore, run, runMain } = createHarness("filestore-bench-download");
+
+/** A wrk script: GETs of random whole MiB ranges; prints one parseable result line. */
+function wrkScript(path: string, authorization?: string): string {
+  const file = join(tmp, `${path}.lua`);
+  writeFileSync(
+    file,
+    `local auth = ${authorization ? JSON.stringify(authorization) : "nil"}
+math.randomseed(42)
+request = function()
+  local i = math.random(0, ${SIZE / MiB - 1})
+  local h = { ["Range"] = "bytes=" .. (i * ${MiB}) .. "-" .. (i * ${MiB} + ${MiB - 1}) }
+  if auth then h["Authorization"] = auth end
+  return wrk.format("GET", nil, h)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+`,
+  );
+  return file;
+}
+
+interface Sample {
+  mbs: number;
+  /** Bytes of payload served. */
+  bytes: number;
+  p50?: number;
+  p99?: number;
+  /** CPU time (user + system) of the serving process per GiB served, ms. */
+  cpu?: number;
+}
+
+/** CPU time (user + system) a process has used, in ms (Linux clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function wholeFile(url: string, headers: string[]): Promise<Sample> {
+  const out = await run([
+    "curl",
+    "-sS",
+    "--fail",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{size_download} %{time_total}",
+    ...headers.flatMap((h) => ["-H", h]),
+    url,
+  ]);
+  const [bytes, seconds] = out.trim().split(" ").map(Number) as [number, number];
+  if (bytes !== SIZE) throw new BenchError(`${url} sent ${bytes} bytes, not ${SIZE}`);
+  return { mbs: SIZE / 1e6 / seconds, bytes: SIZE };
+}
+
+async function ranges(url: string, script: string): Promise<Sample> {
+  const out = await run([
+    "wrk",
+    "-t2",
+    `-c${CONNECTIONS}`,
+    `-d${RANGE_SECONDS}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    script,
+    url,
+  ]);
+  const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out);
+  if (!m) throw new BenchError(`wrk printed no result:\n${out}`);
+  const [requests, micros, errors, p50, p99] = m.slice(1).map(Number) as number[];
+  if (errors) throw new BenchError(`wrk saw ${errors} failed or non-2xx requests against ${url}:\n${out}`);
+  const bytes = (requests as number) * MiB;
+  return { mbs: bytes / 1e6 / ((micros as number) / 1e6), bytes, p50, p99 };
+}
+
+/** Streams a URL's body into SHA-256 (a correctness check before timing). */
+async function sha256Of(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(url, { headers });
+  if (!res.ok || !res.body) throw new BenchError(`${url} answered ${res.status}`);
+  const hasher = new Bun.CryptoHasher("sha256");
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hasher.update(chunk);
+  return hasher.digest("hex");
+}
+
+async function main(): Promise<number> {
+  for (const tool of ["curl", "wrk"])
+    if (!Bun.which(tool))
+      throw new BenchError(`${tool} is not installed: run \`apt-get install -y ${tool}\``);
+  const payload = join(tmp, "payload.bin");
+  process.stdout.write("generating the 1 GiB payload ... ");
+  const sha256 = await makePayload(payload, SIZE);
+  console.log(sha256.slice(0, 16));
+
+  const baseline = await start(
+    "baseline",
+    [process.execPath, "bench/download-baseline.ts"],
+    { BASELINE_FILE: payload, PORT: "0" },
+    /listening on (http:\/\/\S+)/,
+  );
+  const store = await startFilestore();
+  const token = await benchUserToken(store.url);
+  const auth = `authorization: Bearer ${token}`;
+
+  process.stdout.write("uploading it ... ");
+  const uploaded = JSON.parse(
+    await run([
+      "curl",
+      "-sS",
+      "--fail-with-body",
+      "-H",
+      "Expect:",
+      "-H",
+      auth,
+      "-T",
+      payload,
+      `${store.url}/upload/v1/files?name=bench.bin`,
+    ]),
+  ).file;
+  if (uploaded?.sha256 !== sha256) throw new BenchError(`the upload answered ${JSON.stringify(uploaded)}`);
+  const fileUrl = `${store.url}/download/v1/files/${uploaded.id}`;
+  console.log(uploaded.id);
+  for (const [url, headers] of [
+    [`${baseline.url}/`, {}],
+    [fileUrl, { authorization: `Bearer ${token}` }],
+  ] as const) {
+    if ((await sha256Of(url, headers)) !== sha256) throw new BenchError(`${url} sent other bytes`);
+  }
+  const baselineScript = wrkScript("baseline");
+  const storeScript = wrkScript("filestore", `Bearer ${token}`);
+
+  let sampling = false;
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    if (sampling) peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
+  }, 50);
+  const idleRss = rssKiB(store.proc.pid, "VmRSS");
+
+  const targets: { name: string; filestore: boolean; go: () => Promise<Sample> }[] = [
+    {
+      name: "baseline: Bun.file(), whole 1 GiB",
+      filestore: false,
+      go: () => wholeFile(`${baseline.url}/`, []),
+    },
+    { name: "filestore whole 1 GiB (gateway)", filestore: true, go: () => wholeFile(fileUrl, [auth]) },
+    {
+      name: "  context: browser path (Origin, Hono)",
+      filestore: true,
+      go: () => wholeFile(fileUrl, [auth, "origin: https://app.example"]),
+    },
+    {
+      name: `baseline: ${CONNECTIONS} × ranged 1 MiB GETs`,
+      filestore: false,
+      go: () => ranges(`${baseline.url}/`, baselineScript),
+    },
+    {
+      name: `filestore ${CONNECTIONS} × ranged 1 MiB (gateway)`,
+      filestore: true,
+      go: () => ranges(fileUrl, storeScript),
+    },
+  ];
+
+  console.log(
+    `${ROUNDS} alternating rounds, medians; MB/s = 10^6 bytes/s; ranges: ${RANGE_SECONDS} s of wrk, ${CONNECTIONS} connections, 2 threads`,
+  );
+  const samples = targets.map(() => [] as Sample[]);
+  for (let round = 0; round < ROUNDS; round++) {
+    const line: string[] = [];
+    for (const [i, t] of targets.entries()) {
+      sampling = t.filestore;
+      const pid = t.filestore ? store.proc.pid : baseline.proc.pid;
+      const cpu0 = cpuMs(pid);
+      const s = await t.go();
+      s.cpu = ((cpuMs(pid) - cpu0) * SIZE) / s.bytes;
+      sampling = false;
+      samples[i]?.push(s);
+      line.push(s.mbs.toFixed(0));
+    }
+    console.log(`round ${round + 1}: ${line.join(" / ")} MB/s`);
+  }
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
+  const hwm = rssKiB(store.proc.pid, "VmHWM");
+
+  const med: Sample[] = samples.map((xs) => ({
+    mbs: median(xs.map((s) => s.mbs)),
+    bytes: 0,
+    p50: xs[0]?.p50 === undefined ? undefined : median(xs.map((s) => s.p50 as number)),
+    p99: xs[0]?.p99 === undefined ? undefined : median(xs.map((s) => s.p99 as number)),
+    cpu: median(xs.map((s) => s.cpu as number)),
+  }));
+  const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
+  let missed = false;
+  const ms = (us: number | undefined) => (us === undefined ? "" : (us / 1000).toFixed(1));
+  // CPU per GiB is what holds when the machine is shared: wall-time speeds swing with other load.
+  const row = (i: number, baseIndex: number, goal = false) => {
+    const s = med[i] as Sample;
+    const base = med[baseIndex] as Sample;
+    const ratio = s.mbs / base.mbs;
+    const cpu = `${(s.cpu as number).toFixed(0).padStart(8)}${((base.cpu as number) / (s.cpu as number)).toFixed(2).padStart(8)}`;
+    let target = "";
+    if (goal) {
+      missed ||= ratio < TARGET_BASELINE;
+      target = `   ≥ ${TARGET_BASELINE} × baseline (${verdict(ratio >= TARGET_BASELINE)})`;
+    }
+    return `${targets[i]?.name.padEnd(42)}${s.mbs.toFixed(0).padStart(8)}${ratio.toFixed(2).padStart(8)}${ms(s.p50).padStart(9)}${ms(s.p99).padStart(9)}${cpu}${target}`;
+  };
+  console.log();
+  console.log(
+    `${"benchmark".padEnd(42)}${"MB/s".padStart(8)}${"×base".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"CPU/GiB".padStart(8)}${"eff".padStart(8)}   targets`,
+  );
+  console.log(row(0, 0));
+  console.log(row(1, 0, true));
+  console.log(row(2, 0));
+  console.log(row(3, 3));
+  console.log(row(4, 3, true));
+  console.log(
+    "CPU/GiB: ms of CPU (user + system) the serving process spent per GiB served; eff: the baseline's CPU/GiB over this row's",
+  );
+  const peakMiB = peakRss / 1024;
+  missed ||= peakMiB >= TARGET_RSS_MIB;
+  console.log(
+    `peak RSS filestore process: ${Math.round(peakMiB)} MiB (target < ${TARGET_RSS_MIB}: ${verdict(peakMiB < TARGET_RSS_MIB)}; ` +
+      `idle before downloads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB, which includes the upload)`,
+  );
+  return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
+}
+
+await runMain(main);

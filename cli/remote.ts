@@ -1,0 +1,90 @@
+// Remote paths: "/docs/report.pdf" (or "docs/report.pdf": every path starts at the root) walks the user's
+// folders through FileService; "id:<id>" names an entry directly (names need not be unique).
+import { create } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import {
+  type File,
+  FileKind,
+  FileSchema,
+  type FileService,
+  type SortField,
+} from "../proto/gen/filestore/file/v1/file_pb.ts";
+
+export type Files = Client<typeof FileService>;
+
+export const ROOT: File = create(FileSchema, { id: "", name: "", kind: FileKind.FOLDER });
+
+export const isFolder = (f: File) => f.kind === FileKind.FOLDER;
+
+/** The names along a path; "." segments and empty ones (from "//") drop out, ".." is refused. */
+export function splitPath(path: string): string[] {
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes(".."))
+    throw new ConnectError(`".." is not supported in remote paths: ${path}`, Code.InvalidArgument);
+  return parts;
+}
+
+/** "/a/b" for display. */
+export const joinPath = (parts: string[]) => `/${parts.join("/")}`;
+
+/** Every entry of a folder, page by page. */
+export async function listFolder(
+  files: Files,
+  parentId: string,
+  order: { sort?: SortField; descending?: boolean } = {},
+): Promise<File[]> {
+  const out: File[] = [];
+  let pageToken = "";
+  do {
+    const page = await files.listFiles({ parentId, pageSize: 1000, pageToken, ...order });
+    out.push(...page.files);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return out;
+}
+
+function pick(found: File[], name: string, where: string, wantFolder: boolean): File {
+  const folders = found.filter(isFolder);
+  if (found.length === 1) return found[0] as File;
+  if (wantFolder && folders.length === 1) return folders[0] as File;
+  throw new ConnectError(
+    `several entries are named "${name}" in ${where}: name one by id (${found.map((f) => `id:${f.id}`).join(", ")})`,
+    Code.FailedPrecondition,
+  );
+}
+
+/** The entry a path names; NotFound with the path when it does not exist. */
+export async function resolve(files: Files, path: string, wantFolder = false): Promise<File> {
+  if (path.startsWith("id:")) {
+    const { file } = await files.getFile({ id: path.slice(3) });
+    if (!file) throw new ConnectError(`no such file or folder: ${path}`, Code.NotFound);
+    return file;
+  }
+  const parts = splitPath(path);
+  let here = ROOT;
+  for (let i = 0; i < parts.length; i++) {
+    const name = (parts[i] as string).normalize("NFC");
+    const last = i === parts.length - 1;
+    const found = (await listFolder(files, here.id)).filter(
+      (f) => f.name === name && (!last ? isFolder(f) : true),
+    );
+    const where = joinPath(parts.slice(0, i));
+    if (found.length === 0) {
+      throw new ConnectError(`no such file or folder: ${joinPath(parts.slice(0, i + 1))}`, Code.NotFound);
+    }
+    here = pick(found, name, where, wantFolder || !last);
+  }
+  return here;
+}
+
+export async function resolveFolder(files: Files, path: string): Promise<File> {
+  const f = await resolve(files, path, true);
+  if (!isFolder(f)) throw new ConnectError(`not a folder: ${path}`, Code.FailedPrecondition);
+  return f;
+}
+
+export async function resolveFile(files: Files, path: string): Promise<File> {
+  const f = await resolve(files, path);
+  if (isFolder(f)) throw new ConnectError(`${path} is a folder, not a file`, Code.FailedPrecondition);
+  return f;
+}

@@ -1,0 +1,175 @@
+// `filestore upload`: one local file to the server. The SHA-256 is computed locally first; the server is
+// offered the content (instant upload: it may already hold it, and then asks for the hash of a random
+// byte range as proof of possession). Otherwise a multipart session is opened with resume=true: an open
+// session for the same content (left by an interrupted run) is found again by its hash, its parts are
+// listed, and only the missing ones are sent, in parallel, each with its own SHA-256 checked by the
+// server. Nothing is kept locally between runs: the server's session is the state.
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { File } from "../proto/gen/filestore/file/v1/file_pb.ts";
+import type { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
+import { forEach, httpError, type Limiter, request, withRetry } from "./pool.ts";
+import type { Bar } from "./progress.ts";
+import type { Files } from "./remote.ts";
+import type { Session } from "./session.ts";
+
+export interface UploadContext {
+  session: Session;
+  uploads: Client<typeof UploadService>;
+  files: Files;
+  /** Shared by every file of the command: bounds the parts in flight. */
+  parts: Limiter;
+}
+
+export interface UploadResult {
+  file: File;
+  how: "instant" | "uploaded";
+  partCount: number;
+  partsSent: number;
+  partsSkipped: number;
+  bytesSent: number;
+}
+
+const hex = (h: Bun.CryptoHasher) => h.digest("hex");
+
+/** SHA-256 of a local file, streamed (memory stays flat); `onBytes` reports progress. */
+export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<string> {
+  const h = new Bun.CryptoHasher("sha256");
+  for await (const chunk of Bun.file(path).stream() as unknown as AsyncIterable<Uint8Array>) {
+    h.update(chunk);
+    onBytes?.(chunk.length);
+  }
+  return hex(h);
+}
+
+export async function rangeSha256(path: string, start: number, length: number): Promise<string> {
+  const bytes = await Bun.file(path)
+    .slice(start, start + length)
+    .arrayBuffer();
+  return hex(new Bun.CryptoHasher("sha256").update(bytes));
+}
+
+/** The byte range [start, end) of part n (1-based). */
+export function partRange(n: number, partSize: number, size: number): { start: number; end: number } {
+  const start = (n - 1) * partSize;
+  return { start, end: Math.min(size, start + partSize) };
+}
+
+/** Part numbers still to send, given the parts the server holds (a part of the wrong size is re-sent). */
+export function missingParts(
+  partCount: number,
+  partSize: number,
+  size: number,
+  held: { partNumber: number; size: bigint }[],
+): number[] {
+  const ok = new Set(
+    held
+      .filter((p) => {
+        const r = partRange(p.partNumber, partSize, size);
+        return Number(p.size) === r.end - r.start;
+      })
+      .map((p) => p.partNumber),
+  );
+  return Array.from({ length: partCount }, (_, i) => i + 1).filter((n) => !ok.has(n));
+}
+
+async function tryInstant(
+  ctx: UploadContext,
+  path: string,
+  offer: { sha256: string; size: bigint; name: string; parentId: string },
+): Promise<File | undefined> {
+  const challenge = await ctx.uploads.offerContent(offer);
+  if (!challenge.challengeId) return undefined;
+  const proof = await rangeSha256(path, Number(challenge.rangeStart), Number(challenge.rangeLength));
+  try {
+    const { file } = await ctx.uploads.proveContent({
+      challengeId: challenge.challengeId,
+      rangeSha256: proof,
+    });
+    return file;
+  } catch (err) {
+    // The content went away (or the proof failed because the file changed): upload it instead.
+    if (ConnectError.from(err).code === Code.FailedPrecondition) return undefined;
+    throw err;
+  }
+}
+
+export async function uploadFile(
+  ctx: UploadContext,
+  path: string,
+  target: { parentId: string; instant: boolean },
+  bar: Bar,
+): Promise<UploadResult> {
+  const info = await stat(path);
+  const size = info.size;
+  const name = basename(path).normalize("NFC");
+  bar.status("hashing");
+  const sha256 = await sha256File(path);
+  const offer = { sha256, size: BigInt(size), name, parentId: target.parentId };
+  if (target.instant) {
+    bar.status("offering the content (instant upload)");
+    const file = await tryInstant(ctx, path, offer);
+    if (file) {
+      bar.skip(size);
+      bar.finish("instant upload: the server already had this content");
+      return { file, how: "instant", partCount: 0, partsSent: 0, partsSkipped: 0, bytesSent: 0 };
+    }
+  }
+  const s = await ctx.uploads.createUploadSession({ ...offer, resume: true });
+  const partSize = Number(s.partSize);
+  let todo = Array.from({ length: s.partCount }, (_, i) => i + 1);
+  if (s.resumed) {
+    const { parts } = await withRetry(() => ctx.uploads.listParts({ sessionId: s.sessionId }));
+    todo = missingParts(s.partCount, partSize, size, parts);
+    const skipped = s.partCount - todo.length;
+    for (let n = 1; n <= s.partCount; n++) {
+      if (!todo.includes(n)) {
+        const r = partRange(n, partSize, size);
+        bar.skip(r.end - r.start);
+      }
+    }
+    bar.status(`resuming: ${skipped} of ${s.partCount} parts already uploaded`);
+  } else {
+    bar.status(`uploading ${s.partCount} part${s.partCount === 1 ? "" : "s"}`);
+  }
+  const presigned = new Map(s.presignedParts.map((p) => [p.partNumber, p.url]));
+  let bytesSent = 0;
+  await forEach(todo, ctx.parts, async (n) => {
+    const { start, end } = partRange(n, partSize, size);
+    await withRetry(async () => {
+      const body = new Uint8Array(await Bun.file(path).slice(start, end).arrayBuffer());
+      if (body.length !== end - start) {
+        throw new Error(`${path} changed while it was being uploaded (it is shorter now): upload it again`);
+      }
+      const url = presigned.get(n);
+      const res = url
+        ? await request(url, { method: "PUT", body })
+        : await ctx.session.fetch(ctx.session.url(`${s.partUrl}${n}`), {
+            method: "PUT",
+            headers: { "x-content-sha256": hex(new Bun.CryptoHasher("sha256").update(body)) },
+            body,
+          });
+      if (!res.ok) throw await httpError(`part ${n} of ${name}`, res);
+      await res.arrayBuffer();
+    });
+    bytesSent += end - start;
+    bar.advance(end - start);
+  });
+  bar.status("completing");
+  let { file } = await withRetry(() => ctx.uploads.completeUploadSession({ sessionId: s.sessionId, name }));
+  if (!file) throw new ConnectError("the server completed the upload without a file", Code.Internal);
+  // A resumed session keeps the folder it was opened for; put the file where it was asked for this time.
+  if (file.parentId !== target.parentId) {
+    file = (await ctx.files.moveFile({ id: file.id, newParentId: target.parentId })).file ?? file;
+  }
+  bar.finish(s.resumed ? `done (resumed; ${todo.length} of ${s.partCount} parts sent)` : "done");
+  return {
+    file,
+    how: "uploaded",
+    partCount: s.partCount,
+    partsSent: todo.length,
+    partsSkipped: s.partCount - todo.length,
+    bytesSent,
+  };
+}

@@ -1,0 +1,32 @@
+// The download worker's dependencies from configuration — shared by the all-in-one process and the
+// standalone download worker.
+import type { Client } from "@connectrpc/connect";
+import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { StoreFor } from "../lib/blobstore/types.ts";
+import { ExpiringCache } from "../lib/cache.ts";
+import type { Config } from "../lib/config.ts";
+import type { DownloadDeps, Target } from "./download.ts";
+import { linkKeyFrom } from "./links.ts";
+
+export function downloadDeps(
+  config: Config,
+  meta: Client<typeof MetaService>,
+  storeFor: StoreFor,
+  internalSecret: string,
+): DownloadDeps {
+  const d = config.download;
+  if (d.urlTtlSeconds < 1 || d.urlTtlSeconds > d.urlMaxTtlSeconds)
+    throw new Error("DOWNLOAD_URL_TTL_SECONDS must be between 1 and DOWNLOAD_URL_MAX_TTL_SECONDS");
+  return {
+    meta,
+    storeFor,
+    linkKey: linkKeyFrom(d.linkSecret ?? internalSecret),
+    linkTtlSeconds: d.urlTtlSeconds,
+    linkMaxTtlSeconds: d.urlMaxTtlSeconds,
+    publicUrl: d.publicUrl,
+    s3Redirect: d.s3Redirect,
+    lookups: new ExpiringCache<string, Target>(10_000),
+    lookupCacheMs: d.lookupCacheMs,
+    now: Date.now,
+  };
+}

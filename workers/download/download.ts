@@ -1,0 +1,238 @@
+// The download worker's logic: which file a request names (the caller's by id or by SHA-1, or a signed
+// link's), and the answer for it — validators, Range, the body straight from the file's blob store.
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { Identity } from "../lib/access-token.ts";
+import type { Range, StoreFor } from "../lib/blobstore/types.ts";
+import type { ExpiringCache } from "../lib/cache.ts";
+import { invalidArgument, permissionDenied } from "../lib/errors.ts";
+import {
+  contentDisposition,
+  contentTypeFor,
+  etagOf,
+  noneMatch,
+  parseRange,
+  type RangeDecision,
+  rangeStillValid,
+} from "./http.ts";
+import { checkLink, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
+
+export const LINKS_PATH = "/download/v1/links/";
+/** How long a presigned S3 URL of a redirect lives: long enough to start, short enough not to be shared. */
+const REDIRECT_TTL_SECONDS = 300;
+
+export interface DownloadDeps {
+  meta: Client<typeof MetaService>;
+  storeFor: StoreFor;
+  /** Signs download links; the same on every replica. */
+  linkKey: Uint8Array;
+  linkTtlSeconds: number;
+  linkMaxTtlSeconds: number;
+  /** Base of absolute links (PUBLIC_DOWNLOAD_URL); "" gives links relative to the gateway. */
+  publicUrl: string;
+  /** Answer GETs of content on S3 with a 302 to a presigned URL (DOWNLOAD_S3_REDIRECT). */
+  s3Redirect: boolean;
+  /**
+   * Files resolved in the last `lookupCacheMs` (DOWNLOAD_LOOKUP_CACHE_MS; 0: off), so that the many range
+   * requests of one download (players, download managers) do not each cost a MetaService round trip.
+   * The price: for that long, on this replica, a file deleted or renamed elsewhere still downloads as it
+   * was, and a link revoked on another replica still works. Revoking through this replica clears its
+   * entry at once. Ownership is part of every key, and misses are never cached.
+   */
+  lookups: ExpiringCache<string, Target>;
+  lookupCacheMs: number;
+  now: () => number;
+}
+
+/** A file to send, as the database describes it. */
+export interface Target {
+  fileId: string;
+  name: string;
+  sha256: string;
+  size: number;
+  backend: string;
+  location: string;
+  linkGeneration: number;
+  /** Content-Type and Content-Disposition from the name (computed once per lookup). */
+  contentType: string;
+  disposition: string;
+}
+
+/** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
+async function target(
+  deps: DownloadDeps,
+  key: { fileId?: string; ownerId?: string; sha1?: string },
+  fresh = false,
+): Promise<Target> {
+  if (fresh) return lookUp(deps, key);
+  const cacheKey = `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}`;
+  const hit = deps.lookupCacheMs > 0 ? deps.lookups.get(cacheKey) : undefined;
+  if (hit) return hit;
+  const t = await lookUp(deps, key);
+  if (deps.lookupCacheMs > 0) deps.lookups.set(cacheKey, t, deps.now() + deps.lookupCacheMs);
+  return t;
+}
+
+async function lookUp(
+  deps: DownloadDeps,
+  key: { fileId?: string; ownerId?: string; sha1?: string },
+): Promise<Target> {
+  const { file, blob, linkGeneration } = await deps.meta.getDownloadTarget(key);
+  if (!file || !blob) throw new ConnectError("meta returned no file", Code.Internal);
+  return {
+    fileId: file.id,
+    name: file.name,
+    sha256: blob.sha256,
+    size: Number(blob.size),
+    backend: blob.backend,
+    location: blob.location,
+    linkGeneration: Number(linkGeneration),
+    contentType: contentTypeFor(file.name),
+    disposition: contentDisposition(file.name),
+  };
+}
+
+/** The caller's file by id (NotFound for anyone else's). */
+export function ownFile(deps: DownloadDeps, who: Identity, fileId: string, fresh = false): Promise<Target> {
+  return target(deps, { fileId, ownerId: who.userId }, fresh);
+}
+
+/** The caller's newest file with this content (the legacy API names files by SHA-1). */
+export function ownFileBySha1(
+  deps: DownloadDeps,
+  who: Identity,
+  sha1: string,
+  fresh = false,
+): Promise<Target> {
+  const hash = sha1.toLowerCase();
+  if (!/^[0-9a-f]{40}$/.test(hash)) throw invalidArgument("filehash must be the SHA-1 (40 hex digits)");
+  return target(deps, { ownerId: who.userId, sha1: hash }, fresh);
+}
+
+const refusals: Record<Exclude<LinkVerdict, "valid">, string> = {
+  invalid: "this download link is not valid (it was changed or is incomplete); ask for a new one",
+  expired: "this download link has expired; ask for a new one",
+  revoked: "this download link was revoked; ask the owner for a new one",
+};
+
+/** The file of a signed link; PermissionDenied with the reason when the link does not hold. */
+export async function linkedFile(
+  deps: DownloadDeps,
+  fileId: string,
+  query: URLSearchParams,
+): Promise<Target> {
+  const given = linkParams(query);
+  if (!given || !fileId) throw permissionDenied(refusals.invalid);
+  let t: Target;
+  try {
+    // Always fresh: a revocation (on any replica) must hold at once, so links never use the lookup cache.
+    t = await target(deps, { fileId }, true);
+  } catch (err) {
+    // A link to a file that is gone (or never was) is simply not valid.
+    if (ConnectError.from(err).code === Code.NotFound) throw permissionDenied(refusals.invalid);
+    throw err;
+  }
+  const verdict = checkLink(
+    deps.linkKey,
+    { fileId: t.fileId, sha256: t.sha256, generation: t.linkGeneration },
+    given,
+    deps.now(),
+  );
+  if (verdict !== "valid") throw permissionDenied(refusals[verdict]);
+  return t;
+}
+
+export async function createDownloadUrl(
+  deps: DownloadDeps,
+  who: Identity,
+  req: { fileId: string; sha1: string; ttlSeconds: number },
+): Promise<{ url: string; expiresAt: ReturnType<typeof timestampFromMs> }> {
+  const ttl = req.ttlSeconds === 0 ? deps.linkTtlSeconds : req.ttlSeconds;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.linkMaxTtlSeconds) {
+    throw invalidArgument(
+      `ttl_seconds must be between 1 and ${deps.linkMaxTtlSeconds} (0 picks the default, ${deps.linkTtlSeconds})`,
+    );
+  }
+  if (!req.fileId && !req.sha1) throw invalidArgument("file_id is required");
+  const t = req.sha1
+    ? await ownFileBySha1(deps, who, req.sha1, true)
+    : await ownFile(deps, who, req.fileId, true);
+  const expires = Math.ceil((deps.now() + ttl * 1000) / 1000);
+  const query = linkQuery(deps.linkKey, {
+    fileId: t.fileId,
+    sha256: t.sha256,
+    expires,
+    generation: t.linkGeneration,
+  });
+  const path = `${LINKS_PATH}${encodeURIComponent(t.fileId)}?${query}`;
+  return { url: `${deps.publicUrl.replace(/\/+$/, "")}${path}`, expiresAt: timestampFromMs(expires * 1000) };
+}
+
+export async function revokeDownloadUrls(deps: DownloadDeps, who: Identity, fileId: string): Promise<void> {
+  if (!fileId) throw invalidArgument("file_id is required");
+  await deps.meta.revokeDownloadLinks({ ownerId: who.userId, fileId });
+  deps.lookups.delete(`/${fileId}/`); // the key of target(deps, { fileId }): links
+}
+
+const FULL: RangeDecision = { kind: "full" };
+
+/**
+ * The answer to a GET or HEAD of a file: 304 when the client's copy is current, 416 for a range past the
+ * end, 206 for a single range, 200 otherwise (also for several ranges). On S3 with redirects configured,
+ * a GET is sent to a presigned URL instead (the bucket handles Range itself).
+ */
+export async function respond(deps: DownloadDeps, req: Request, t: Target): Promise<Response> {
+  const etag = etagOf(t.sha256);
+  const ifNoneMatch = req.headers.get("if-none-match");
+  if (ifNoneMatch && noneMatch(ifNoneMatch, etag)) {
+    return new Response(null, { status: 304, headers: { etag, "cache-control": "private, no-cache" } });
+  }
+  const headers: Record<string, string> = {
+    "accept-ranges": "bytes",
+    etag,
+    "cache-control": "private, no-cache",
+    "content-type": t.contentType,
+    "content-disposition": t.disposition,
+    // The content is the user's: never sniffed into something executable, never a page of this origin.
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; sandbox",
+  };
+  // Range applies to GET only (RFC 9110 §14.2).
+  if (req.method === "HEAD") {
+    headers["content-length"] = String(t.size);
+    return new Response(null, { status: 200, headers });
+  }
+  const store = deps.storeFor(t.backend);
+  if (deps.s3Redirect && store.presignGet) {
+    const url = await store.presignGet(t.location, REDIRECT_TTL_SECONDS, {
+      contentType: headers["content-type"],
+      contentDisposition: headers["content-disposition"],
+    });
+    return new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store" } });
+  }
+  const rangeHeader = req.headers.get("range");
+  const decision =
+    rangeHeader && rangeStillValid(req.headers.get("if-range"), etag)
+      ? parseRange(rangeHeader, t.size)
+      : FULL;
+  if (decision.kind === "unsatisfiable") {
+    return new Response(`the range is past the end: the file has ${t.size} bytes\n`, {
+      status: 416,
+      headers: { "content-range": `bytes */${t.size}`, "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+  let range: Range | undefined;
+  if (decision.kind === "partial") {
+    range = { start: decision.start, end: decision.end };
+    headers["content-range"] = `bytes ${range.start}-${range.end}/${t.size}`;
+  }
+  headers["content-length"] = String(range ? range.end - range.start + 1 : t.size);
+  const status = range ? 206 : 200;
+  // Bun.serve applies a request's Range to a whole-file Blob answered with 200 on its own: a 200 to a
+  // request with Range (several ranges, a stale If-Range) therefore goes out as a stream.
+  if (store.readBlob && !(status === 200 && rangeHeader)) {
+    return new Response(store.readBlob(t.location, range), { status, headers });
+  }
+  return new Response(t.size === 0 ? null : await store.read(t.location, range), { status, headers });
+}

@@ -1,0 +1,68 @@
+// Signed download links: `/download/v1/links/<fileId>?expires=<epoch s>&gen=<n>&sig=<mac>`, where mac is
+// HMAC-SHA256 over the file id, its content's SHA-256, the expiry and the file's link generation. No login
+// token travels in a link; any replica holding the key checks it; the content binding makes a link die
+// with its content, and revoking (next generation, in the database) kills every earlier link.
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+export interface LinkClaims {
+  fileId: string;
+  sha256: string;
+  /** Expiry, seconds since the epoch. */
+  expires: number;
+  generation: number;
+}
+
+/** What the query string of a link says (not yet checked). */
+export interface LinkParams {
+  expires: number;
+  generation: number;
+  sig: string;
+}
+
+export type LinkVerdict = "valid" | "invalid" | "expired" | "revoked";
+
+/** The link key: DOWNLOAD_LINK_SECRET when set, else derived from the internal secret every replica shares. */
+export function linkKeyFrom(secret: string): Uint8Array {
+  return createHmac("sha256", secret).update("filestore/download-link/v1").digest();
+}
+
+function mac(key: Uint8Array, c: LinkClaims): string {
+  return createHmac("sha256", key)
+    .update(`v1\n${c.fileId}\n${c.sha256}\n${c.expires}\n${c.generation}`)
+    .digest("base64url");
+}
+
+/** The query string of a link (without "?"). */
+export function linkQuery(key: Uint8Array, c: LinkClaims): string {
+  return `expires=${c.expires}&gen=${c.generation}&sig=${mac(key, c)}`;
+}
+
+/** The link parameters of a query, or undefined when one is missing or malformed. */
+export function linkParams(query: URLSearchParams): LinkParams | undefined {
+  const expires = query.get("expires") ?? "";
+  const gen = query.get("gen") ?? "";
+  const sig = query.get("sig") ?? "";
+  if (!/^\d{1,12}$/.test(expires) || !/^\d{1,15}$/.test(gen) || !/^[A-Za-z0-9_-]{43}$/.test(sig))
+    return undefined;
+  return { expires: Number(expires), generation: Number(gen), sig };
+}
+
+/**
+ * Checks a link against the file as it is now. The signature is compared as text, not as decoded bytes:
+ * base64url's last character carries spare bits, and a changed character must never pass.
+ */
+export function checkLink(
+  key: Uint8Array,
+  current: { fileId: string; sha256: string; generation: number },
+  given: LinkParams,
+  nowMs: number,
+): LinkVerdict {
+  const expected = Buffer.from(
+    mac(key, { ...current, expires: given.expires, generation: given.generation }),
+  );
+  const sig = Buffer.from(given.sig);
+  if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return "invalid";
+  if (given.expires * 1000 <= nowMs) return "expired";
+  if (given.generation !== current.generation) return "revoked";
+  return "valid";
+}

@@ -1,0 +1,100 @@
+// The download worker: DownloadService (signed links) and the HTTP data plane for file bytes, which never
+// travel inside RPCs:
+//   GET|HEAD /download/v1/files/<fileId>       a file of the caller
+//   GET|HEAD /download/v1/by-sha1/<sha1>       the caller's newest file with this content (legacy API)
+//   GET|HEAD /download/v1/links/<fileId>?...   a signed link (no other credentials)
+// Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
+// Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
+import type { ConnectRouter } from "@connectrpc/connect";
+import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
+import type { AccessTokenVerifier } from "../lib/access-token.ts";
+import { requireIdentity } from "../lib/context.ts";
+import { errorResponse, identify } from "../lib/http-auth.ts";
+import type { ServiceModule } from "../lib/server.ts";
+import {
+  createDownloadUrl,
+  type DownloadDeps,
+  LINKS_PATH,
+  linkedFile,
+  ownFile,
+  ownFileBySha1,
+  respond,
+  revokeDownloadUrls,
+  type Target,
+} from "./download.ts";
+
+const DOWNLOAD_PREFIX = "/download/";
+
+/** True when an absolute URL's path is under /download/ (without parsing the URL: hot path). */
+export const isDownloadUrl = (url: string) =>
+  url.startsWith(DOWNLOAD_PREFIX, url.indexOf("/", url.indexOf("//") + 2));
+const FILES_PATH = "/download/v1/files/";
+const SHA1_PATH = "/download/v1/by-sha1/";
+
+const decoded = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return "";
+  }
+};
+
+type Resolve = (req: Request, url: URL, id: string) => Promise<Target>;
+
+export interface DownloadModule extends ServiceModule {
+  /** The data plane alone: an answer for every /download/ request (the all-in-one process calls it directly). */
+  serve(req: Request): Promise<Response>;
+}
+
+export function downloadModule(
+  deps: DownloadDeps,
+  verifier: AccessTokenVerifier,
+  onError: (err: unknown) => void,
+): DownloadModule {
+  const routes: [prefix: string, resolve: Resolve][] = [
+    [FILES_PATH, async (req, url, id) => ownFile(deps, await identify(req, url, verifier), id)],
+    [SHA1_PATH, async (req, url, id) => ownFileBySha1(deps, await identify(req, url, verifier), id)],
+    [LINKS_PATH, async (_req, url, id) => linkedFile(deps, id, url.searchParams)],
+  ];
+
+  async function serve(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const path = url.pathname;
+    for (const [prefix, resolve] of routes) {
+      if (!path.startsWith(prefix)) continue;
+      const id = decoded(path.slice(prefix.length));
+      if (!id || id.includes("/")) break;
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return Response.json(
+          { code: "unimplemented", message: "downloads are GET or HEAD" },
+          { status: 405, headers: { allow: "GET, HEAD" } },
+        );
+      }
+      try {
+        return await respond(deps, req, await resolve(req, url, id));
+      } catch (err) {
+        return errorResponse(err, onError);
+      }
+    }
+    return Response.json({ code: "not_found", message: `no download route ${path}` }, { status: 404 });
+  }
+
+  return {
+    services: [DownloadService],
+    routes(router: ConnectRouter) {
+      router.service(DownloadService, {
+        async createDownloadUrl(req, ctx) {
+          return createDownloadUrl(deps, requireIdentity(ctx), req);
+        },
+        async revokeDownloadUrls(req, ctx) {
+          await revokeDownloadUrls(deps, requireIdentity(ctx), req.fileId);
+          return {};
+        },
+      });
+    },
+    serve,
+    http(req) {
+      return isDownloadUrl(req.url) ? serve(req) : undefined;
+    },
+  };
+}

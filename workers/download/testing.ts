@@ -1,0 +1,86 @@
+// Test helpers for downloads: the download module over the upload fixture (MetaService on SQLite, a real
+// blob store), and what an RFC 6266 client reads from a Content-Disposition.
+import type { AccessTokenVerifier, Identity } from "../lib/access-token.ts";
+import { InvalidTokenError } from "../lib/access-token.ts";
+import { storeForAll } from "../lib/blobstore/index.ts";
+import type { TestBlobStore } from "../lib/blobstore/testing.ts";
+import { ExpiringCache } from "../lib/cache.ts";
+import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
+import { storeUpload } from "../upload/upload.ts";
+import type { DownloadDeps, Target } from "./download.ts";
+import { linkKeyFrom } from "./links.ts";
+import { type DownloadModule, downloadModule } from "./routes.ts";
+
+/** What an RFC 6266 client makes of a Content-Disposition: filename* when present, else filename. */
+export function filenameOf(header: string): string | undefined {
+  const star = /;\s*filename\*=UTF-8''([^;\s]+)/i.exec(header);
+  if (star) return decodeURIComponent(star[1] as string);
+  const plain = /;\s*filename="((?:[^"\\]|\\.)*)"/.exec(header);
+  return plain?.[1]?.replace(/\\(.)/g, "$1");
+}
+
+export interface DownloadFixture {
+  upload: UploadFixture;
+  deps: DownloadDeps;
+  module: DownloadModule;
+  clock: { now: number };
+  /** A new user and the bearer token that names them. */
+  user(name: string): Promise<{ who: Identity; token: string }>;
+  /** Stores a file for `who`; returns its id and SHA-1. */
+  put(who: Identity, name: string, bytes: Uint8Array<ArrayBuffer>): Promise<{ id: string; sha1: string }>;
+  /** A GET (or another method) on the data plane. */
+  get(path: string, headers?: Record<string, string>, method?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function openDownloadFixture(
+  backend: TestBlobStore,
+  opts: { s3Redirect?: boolean } = {},
+): Promise<DownloadFixture> {
+  const clock = { now: Date.now() };
+  const upload = await openUploadFixture(backend, clock);
+  const tokens = new Map<string, Identity>();
+  const verifier: AccessTokenVerifier = {
+    async verify(token) {
+      const who = tokens.get(token);
+      if (!who) throw new InvalidTokenError("invalid access token");
+      return who;
+    },
+  };
+  const deps: DownloadDeps = {
+    meta: upload.deps.meta,
+    storeFor: storeForAll(upload.opened.store),
+    linkKey: linkKeyFrom("k".repeat(32)),
+    linkTtlSeconds: 60,
+    linkMaxTtlSeconds: 3600,
+    publicUrl: "",
+    s3Redirect: opts.s3Redirect ?? false,
+    lookups: new ExpiringCache<string, Target>(100, () => clock.now),
+    lookupCacheMs: 1000,
+    now: () => clock.now,
+  };
+  const module = downloadModule(deps, verifier, (err) => {
+    throw err;
+  });
+  return {
+    upload,
+    deps,
+    module,
+    clock,
+    async user(name) {
+      const who = await upload.user(name);
+      const token = `token-${who.userId}`;
+      tokens.set(token, who);
+      return { who, token };
+    },
+    async put(who, name, bytes) {
+      const file = await storeUpload(upload.deps, who, { name, parentId: "" }, new Blob([bytes]).stream());
+      const sha1 = new Bun.CryptoHasher("sha1").update(bytes).digest("hex");
+      return { id: file.id, sha1 };
+    },
+    get(path, headers = {}, method = "GET") {
+      return module.serve(new Request(`http://in-process${path}`, { method, headers }));
+    },
+    close: () => upload.close(),
+  };
+}

@@ -1,0 +1,28 @@
+// Plain-HTTP endpoints of the workers (data planes): the caller's identity and error answers, shaped like
+// Connect's JSON errors so that clients read one format.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "./access-token.ts";
+
+const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unauthenticated);
+
+/** The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter. */
+export async function identify(req: Request, url: URL, verifier: AccessTokenVerifier): Promise<Identity> {
+  const token = bearer(req.headers.get("authorization")) ?? url.searchParams.get("token") ?? undefined;
+  if (!token) throw unauthenticated("sign in first: send Authorization: Bearer <access token>");
+  try {
+    return await verifier.verify(token);
+  } catch (err) {
+    throw err instanceof InvalidTokenError ? unauthenticated(err.message) : err;
+  }
+}
+
+/** A Connect-style JSON error answer; unexpected errors go to onError and reach the client as "internal". */
+export function errorResponse(err: unknown, onError: (err: unknown) => void): Response {
+  let e = ConnectError.from(err);
+  if (e.code === Code.Internal || e.code === Code.Unknown) {
+    onError(err);
+    e = new ConnectError("internal error", Code.Internal);
+  }
+  return Response.json(errorToJson(e, undefined), { status: codeToHttpStatus(e.code) });
+}

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Db } from "../lib/db/database.ts";
+import { testDatabases } from "../lib/db/testing.ts";
+import * as content from "./content.ts";
+import * as links from "./links.ts";
+import * as store from "./store.ts";
+
+let n = 0;
+const sha = () => (++n).toString(16).padStart(64, "b");
+
+for (const target of testDatabases()) {
+  describe(`download targets and link generations on ${target.dialect}`, () => {
+    let db: Db;
+    let drop: () => Promise<void>;
+    let alice: string;
+    let bob: string;
+    beforeAll(async () => {
+      ({ db, drop } = await target.open());
+      alice = (await store.createUser(db, "alice", "x", 0)).id;
+      bob = (await store.createUser(db, "bob", "x", 0)).id;
+    });
+    afterAll(() => drop());
+    const add = async (ownerId: string, name: string, h = sha(), at = 1) =>
+      (
+        await content.addFileWithContent(
+          db,
+          { ownerId, parentId: "", name },
+          { sha256: h, sha1: h.slice(0, 40), size: 77, backend: "local", location: `blobs/${h}` },
+          at,
+        )
+      ).file;
+
+    test("by id for its owner: the file, its content row and generation 0", async () => {
+      const f = await add(alice, "a.txt");
+      const t = await links.getDownloadTarget(db, { fileId: f.id, ownerId: alice });
+      expect(t?.file.name).toBe("a.txt");
+      expect([t?.blob.sha256, t?.blob.location, t?.blob.backend, t?.blob.size]).toEqual<unknown[]>([
+        f.blob_sha256,
+        `blobs/${f.blob_sha256}`,
+        "local",
+        77,
+      ]);
+      expect(t?.linkGeneration).toBe(0);
+      // by id alone (signed links)
+      expect((await links.getDownloadTarget(db, { fileId: f.id }))?.file.id).toBe(f.id);
+    });
+
+    test("another user's file, an unknown id, and trashed files are not found", async () => {
+      const f = await add(alice, "private.txt");
+      expect(await links.getDownloadTarget(db, { fileId: f.id, ownerId: bob })).toBeUndefined();
+      expect(
+        await links.getDownloadTarget(db, { fileId: crypto.randomUUID(), ownerId: alice }),
+      ).toBeUndefined();
+      const sha1 = (f.blob_sha256 as string).slice(0, 40);
+      expect(await links.getDownloadTarget(db, { ownerId: bob, sha1 })).toBeUndefined();
+      await db.updateTable("files").set({ status: "trashed" }).where("id", "=", f.id).execute();
+      expect(await links.getDownloadTarget(db, { fileId: f.id, ownerId: alice })).toBeUndefined();
+    });
+
+    test("by SHA-1 for its owner: the newest of the owner's files with that content", async () => {
+      const h = sha();
+      await add(alice, "old.txt", h, 10);
+      await content.addFileForExistingBlob(db, { ownerId: alice, parentId: "", name: "new.txt" }, h, 20);
+      const t = await links.getDownloadTarget(db, { ownerId: alice, sha1: h.slice(0, 40) });
+      expect(t?.file.name).toBe("new.txt");
+    });
+
+    test("revoking moves to the next generation, only for the owner; purging drops the row", async () => {
+      const f = await add(alice, "r.txt");
+      expect(await links.revokeDownloadLinks(db, alice, f.id, 5)).toBe(1);
+      expect(await links.revokeDownloadLinks(db, alice, f.id, 6)).toBe(2);
+      expect((await links.getDownloadTarget(db, { fileId: f.id }))?.linkGeneration).toBe(2);
+      await expect(links.revokeDownloadLinks(db, bob, f.id, 7)).rejects.toBeInstanceOf(
+        content.FileNotFoundError,
+      );
+      expect((await links.getDownloadTarget(db, { fileId: f.id }))?.linkGeneration).toBe(2);
+      await content.purgeFile(db, alice, f.id, 8);
+      expect(await db.selectFrom("download_links").selectAll().where("file_id", "=", f.id).execute()).toEqual(
+        [],
+      );
+    });
+  });
+}

@@ -1,0 +1,109 @@
+// What a download needs in one query: the file, its content row and the generation of its download links
+// (signed links name the generation they were issued for; revoking moves the file to the next one).
+import type { Db } from "../lib/db/database.ts";
+import { isUniqueViolation } from "../lib/db/database.ts";
+import type { BlobRow, FileRow } from "./content.ts";
+import { FileNotFoundError } from "./content.ts";
+
+export interface DownloadTarget {
+  file: FileRow;
+  blob: BlobRow;
+  linkGeneration: number;
+}
+
+/** Which file: by id for its owner, by content (SHA-1) for its owner, or by id alone (signed links). */
+export type TargetKey = { fileId: string; ownerId?: string } | { ownerId: string; sha1: string };
+
+/** An active file with content, or undefined (also for other users' files, folders and the trash). */
+export async function getDownloadTarget(db: Db, key: TargetKey): Promise<DownloadTarget | undefined> {
+  let q = db
+    .selectFrom("files")
+    .innerJoin("blobs", "blobs.sha256", "files.blob_sha256")
+    .leftJoin("download_links", "download_links.file_id", "files.id")
+    .selectAll("files")
+    .select([
+      "blobs.sha1",
+      "blobs.backend",
+      "blobs.location",
+      "blobs.state",
+      "blobs.refcount",
+      "blobs.created_at as blob_created_at",
+      "blobs.unreferenced_at",
+      "download_links.generation",
+    ])
+    .where("files.status", "=", "active")
+    .where("files.kind", "=", "file");
+  if ("sha1" in key) {
+    q = q
+      .where("files.owner_id", "=", key.ownerId)
+      .where("blobs.sha1", "=", key.sha1)
+      .orderBy("files.created_at", "desc")
+      .limit(1);
+  } else {
+    q = q.where("files.id", "=", key.fileId);
+    if (key.ownerId !== undefined) q = q.where("files.owner_id", "=", key.ownerId);
+  }
+  const row = await q.executeTakeFirst();
+  if (!row) return undefined;
+  const { sha1, backend, location, state, refcount, blob_created_at, unreferenced_at, generation, ...file } =
+    row;
+  const size = Number(file.size);
+  return {
+    file: { ...file, size },
+    blob: {
+      sha256: file.blob_sha256 as string,
+      sha1,
+      size,
+      backend,
+      location,
+      state,
+      refcount: Number(refcount),
+      created_at: Number(blob_created_at),
+      unreferenced_at,
+    },
+    linkGeneration: Number(generation ?? 0),
+  };
+}
+
+/** Revokes every link issued so far for a file of the owner; returns the new generation. */
+export async function revokeDownloadLinks(
+  db: Db,
+  ownerId: string,
+  fileId: string,
+  now: number,
+): Promise<number> {
+  return db.transaction().execute(async (tx) => {
+    const file = await tx
+      .selectFrom("files")
+      .select("id")
+      .where("id", "=", fileId)
+      .where("owner_id", "=", ownerId)
+      .executeTakeFirst();
+    if (!file) throw new FileNotFoundError(fileId);
+    for (let attempt = 0; ; attempt++) {
+      const bumped = await tx
+        .updateTable("download_links")
+        .set((eb) => ({ generation: eb("generation", "+", 1), revoked_at: now }))
+        .where("file_id", "=", fileId)
+        .executeTakeFirst();
+      if (Number(bumped.numUpdatedRows) === 0) {
+        try {
+          await tx
+            .insertInto("download_links")
+            .values({ file_id: fileId, generation: 1, revoked_at: now })
+            .execute();
+        } catch (err) {
+          // A concurrent revocation inserted the row: bump theirs.
+          if (!isUniqueViolation(err) || attempt > 0) throw err;
+          continue;
+        }
+      }
+      const row = await tx
+        .selectFrom("download_links")
+        .select("generation")
+        .where("file_id", "=", fileId)
+        .executeTakeFirstOrThrow();
+      return Number(row.generation);
+    }
+  });
+}
