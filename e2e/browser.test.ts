@@ -254,9 +254,14 @@ suite("web UI in Chromium", () => {
     const name = "resume-me.bin";
     const path = writeFile(name, data);
     await dropFiles(page, [path]);
+    // Speed and time left show while it runs.
+    await page
+      .locator("li.upload .figures", { hasText: /\d (KiB|MiB)\/s · .+ left/ })
+      .waitFor({ timeout: 60_000 });
+    await page.locator("#total-figures", { hasText: /(KiB|MiB)\/s · about .+ left/ }).waitFor();
     // Pause once a part has arrived.
     await page
-      .locator("li.upload .figures", { hasText: /part [1-5] of 6 sent/ })
+      .locator("li.upload .figures", { hasText: /[1-5] of 6 parts sent/ })
       .waitFor({ timeout: 60_000 });
     await page.getByRole("button", { name: `Pause ${name}`, exact: true }).click();
     await page.waitForSelector('li.upload[data-state="paused"]');

@@ -134,7 +134,7 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
       row.figures.textContent = [
         `${pct} %`,
         `${bytes(done)} of ${bytes(it.file.size)}`,
-        it.parts && it.state !== "done" && `part ${it.parts.done} of ${it.parts.count} sent`,
+        it.parts && it.state !== "done" && `${it.parts.done} of ${it.parts.count} parts sent`,
         it.state === "uploading" && speed > 0 && rate(speed),
         it.state === "uploading" && speed > 0 && `${duration((it.file.size - done) / speed)} left`,
       ]
