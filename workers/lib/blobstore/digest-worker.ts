@@ -5,7 +5,7 @@
 //     — written into the new file (fdatasync'ed as it grows, fsync'ed at the end), so each byte is read
 //     once here and the event loop is not involved.
 // Jobs progress in turns of a few MiB so that one large job never holds up the others or new messages.
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fstatSync, fsync, openSync, readSync, writeSync } from "node:fs";
 import type { LaneReply, LaneRequest, SourceFile } from "./digest.ts";
 
 declare const self: Worker;
@@ -36,7 +36,8 @@ interface Concat {
   index: number;
   fd?: number;
   pos: number;
-  out?: { fd: number; size: number; synced: number };
+  /** The output: its descriptor, size, and the background fdatasync in progress (at most one). */
+  out?: { fd: number; size: number; synced: number; syncing?: Promise<void> };
   total: number;
 }
 
@@ -85,15 +86,17 @@ function stepGrowing(job: Growing, budget: number): [boolean, number] {
   return [job.size !== undefined && job.pos === job.size, used];
 }
 
-/** Works on a concatenation for at most `budget` bytes; true when it is done. */
+const sync = (fd: number, data: boolean) =>
+  new Promise<void>((resolve, reject) =>
+    (data ? fdatasync : fsync)(fd, (err) => (err ? reject(err) : resolve())),
+  );
+
+/** Works on a concatenation for at most `budget` bytes; true when all is read (and written). */
 function stepConcat(job: Concat, budget: number): [boolean, number] {
   let used = 0;
   while (used < budget) {
     const source = job.sources[job.index];
-    if (!source) {
-      if (job.out) fsyncSync(job.out.fd);
-      return [true, used];
-    }
+    if (!source) return [true, used];
     if (job.fd === undefined) {
       job.fd = openSync(source.path, "r");
       const st = fstatSync(job.fd, { bigint: true });
@@ -114,9 +117,15 @@ function stepConcat(job: Concat, budget: number): [boolean, number] {
         let off = 0;
         while (off < n) off += writeSync(job.out.fd, bytes, off, n - off, job.out.size + off);
         job.out.size += n;
-        if (job.out.size - job.out.synced >= SYNC_EVERY) {
-          fdatasyncSync(job.out.fd);
-          job.out.synced = job.out.size;
+        const out = job.out;
+        if (!out.syncing && out.size - out.synced >= SYNC_EVERY) {
+          // In the background (the thread pool): the disk works while this lane goes on reading.
+          const upTo = out.size;
+          out.syncing = sync(out.fd, true).then(() => {
+            out.synced = upTo;
+            out.syncing = undefined;
+          });
+          out.syncing.catch(() => undefined); // reported when awaited at the end
         }
       }
       job.pos += n;
@@ -132,6 +141,18 @@ function stepConcat(job: Concat, budget: number): [boolean, number] {
   return [false, used];
 }
 
+/** Makes the output durable (the last background fdatasync, then fsync), then closes it. */
+async function finishConcat(job: Concat) {
+  try {
+    if (job.out) {
+      await job.out.syncing;
+      await sync(job.out.fd, false);
+    }
+  } finally {
+    release(job);
+  }
+}
+
 function pump() {
   scheduled = false;
   let budget = TURN;
@@ -142,12 +163,16 @@ function pump() {
       budget -= used;
       if (done) {
         jobs.delete(id);
-        release(job);
-        reply({
-          id,
-          digests: job.hashers.map((h) => h.digest("hex")),
-          size: job.kind === "growing" ? job.pos : job.total,
-        });
+        const answer = { id, digests: job.hashers.map((h) => h.digest("hex")), size: 0 };
+        if (job.kind === "growing") {
+          release(job);
+          reply({ ...answer, size: job.pos });
+        } else {
+          void finishConcat(job).then(
+            () => reply({ ...answer, size: job.total }),
+            (err) => reply({ id, error: message(err) }),
+          );
+        }
       }
     } catch (err) {
       jobs.delete(id);
