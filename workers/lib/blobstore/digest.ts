@@ -82,7 +82,7 @@ export interface FileDigest {
   /** The first `upTo` bytes are in the file (written with write(2), not merely buffered). */
   written(upTo: number): void;
   /** The file is complete with `size` bytes: resolves to the hex digests once the lanes have read it all. */
-  finish(size: number): Promise<Record<Algorithm, string>>;
+  finish(size: number): Promise<Partial<Record<Algorithm, string>>>;
   /** Stops hashing (the file is being discarded). */
   cancel(): void;
 }
@@ -135,7 +135,7 @@ function dispatch(
   };
 }
 
-export function digestFile(path: string, algorithms: Algorithm[] = ["sha256", "sha1"]): FileDigest {
+export function digestFile(path: string, algorithms: Algorithm[]): FileDigest {
   const job = dispatch(algorithms, (id, a) => ({ op: "open", id, path, algorithms: a }));
   return {
     written(upTo) {

@@ -83,11 +83,15 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
    * it is fdatasync'ed in the background every SYNC_EVERY bytes, so the closing fsync is short. On any
    * failure nothing is left.
    */
-  async function writeTemp(body: BlobBody, opts: StageOptions): Promise<{ path: string; info: BlobInfo }> {
+  async function writeTemp(
+    body: BlobBody,
+    opts: StageOptions,
+    skipSha1 = false,
+  ): Promise<{ path: string; info: BlobInfo }> {
     const path = join(tmpDir, randomUUID());
     const fd = openSync(path, "wx");
     const meter = new Meter(opts, false);
-    const digest = digestFile(path);
+    const digest = digestFile(path, skipSha1 ? ["sha256"] : ["sha256", "sha1"]);
     // The sink only gathers (it flushes when told, below); it does not own the descriptor.
     const sink = Bun.file(fd).writer({ highWaterMark: 2 * WRITE_BUFFER });
     let flushed = 0;
@@ -119,7 +123,7 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       await flush();
       await sink.end();
       const [hashes] = await Promise.all([digest.finish(meter.size), syncing]);
-      const info = meter.finish(hashes);
+      const info = meter.finish({ sha256: hashes.sha256 ?? "", sha1: hashes.sha1 ?? "" });
       await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
       return { path, info };
     } catch (err) {
@@ -235,6 +239,7 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       const { path, info } = await writeTemp(
         body,
         normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 }),
+        opts.skipSha1,
       );
       try {
         await makeDirDurable(partDir(sessionId));
