@@ -164,7 +164,7 @@ describe(`file management through the gateway (${process.env.FILESTORE_TEST_MODE
     const shared = randomBytes(200_000);
     const lone = randomBytes(100_000);
     const a = await upload(alice, "shared.bin", shared);
-    await upload(bob, "shared-too.bin", shared);
+    const b = await upload(bob, "shared-too.bin", shared);
     const l = await upload(alice, "lone.bin", lone);
     for (const id of [a, l]) {
       await call(alice, "DeleteFile", { id });
@@ -187,6 +187,15 @@ describe(`file management through the gateway (${process.env.FILESTORE_TEST_MODE
     expect((await blob(sha256(lone))).json.code).toBe("not_found");
     const kept = (await blob(sha256(shared))).json.blob as { state: string; refcount: number };
     expect([kept.state, kept.refcount]).toEqual(["ready", 1]);
+    // The bytes are gone from disk; the content another user still names still downloads.
+    const onDisk = (sha: string) => [...new Bun.Glob(`**/${sha}.*`).scanSync(stack.dataDir)];
+    expect(onDisk(sha256(lone))).toEqual([]);
+    expect(onDisk(sha256(shared))).toHaveLength(1);
+    const down = await fetch(`${stack.gatewayUrl}/download/v1/files/${b}`, {
+      headers: { authorization: `Bearer ${bob.accessToken}` },
+    });
+    expect(down.status).toBe(200);
+    expect(sha256(new Uint8Array(await down.arrayBuffer()))).toBe(sha256(shared));
   });
 });
 

@@ -183,9 +183,24 @@ async function upload(url: string, token: string, body: BodyInit, size: number, 
     body,
     duplex: "half",
   } as RequestInit);
-  const json = (await res.json()) as { file: { sha256: string } };
+  const json = (await res.json()) as { file: { sha256: string; id: string } };
   if (res.status !== 201) throw new Error(`upload failed: ${JSON.stringify(json)}`);
+  lastFileId = json.file.id;
   return json.file.sha256;
+}
+
+/** The id of the file the last upload() created. */
+let lastFileId = "";
+
+/** A random byte range of a file through the gateway's download data plane (206, exact bytes). */
+async function rangeDownloads(url: string, token: string, fileId: string, content: Uint8Array) {
+  const start = Math.floor(Math.random() * (content.byteLength - 1));
+  const end = Math.min(content.byteLength - 1, start + Math.floor(Math.random() * 256 * 1024));
+  const res = await fetch(`${url}/download/v1/files/${fileId}`, {
+    headers: { ...auth(token), range: `bytes=${start}-${end}` },
+  });
+  const got = new Uint8Array(await res.arrayBuffer());
+  return res.status === 206 && sha256Hex(got) === sha256Hex(content.subarray(start, end + 1));
 }
 
 /** Reads a range of the stored content through the service (proof of possession of known content). */
@@ -250,8 +265,10 @@ describe.if(S3.endPoint !== "")(`transfer (${MODE})`, () => {
   test("upload → moved to S3 with the right hash; local copy gone after the grace period; readable throughout", async () => {
     const content = crypto.getRandomValues(new Uint8Array(3 * MiB));
     const sha256 = await upload(stack.url(), user.token, content, content.byteLength);
+    const fileId = lastFileId;
     expect(sha256).toBe(sha256Hex(content));
     expect(await readableThroughService(stack.url(), user.token, content, sha256)).toBe(true);
+    expect(await rangeDownloads(stack.url(), user.token, fileId, content)).toBe(true);
     // Operators only.
     const denied = await connectCall(
       stack.url(),
@@ -263,6 +280,7 @@ describe.if(S3.endPoint !== "")(`transfer (${MODE})`, () => {
 
     const job = await until("the job to finish", async () => {
       expect(await readableThroughService(stack.url(), user.token, content, sha256)).toBe(true);
+      expect(await rangeDownloads(stack.url(), user.token, fileId, content)).toBe(true);
       const j = await getJob(stack.url(), op.token, sha256);
       return j?.state === "JOB_STATE_DONE" ? j : undefined;
     });
@@ -274,10 +292,18 @@ describe.if(S3.endPoint !== "")(`transfer (${MODE})`, () => {
     expect(localCopies(stack.dataDir, sha256)).toHaveLength(1);
     await until(
       "the local copy to go",
-      async () => localCopies(stack.dataDir, sha256).length === 0 || undefined,
+      async () => {
+        expect(await rangeDownloads(stack.url(), user.token, fileId, content)).toBe(true);
+        return localCopies(stack.dataDir, sha256).length === 0 || undefined;
+      },
       30_000,
     );
     expect(await readableThroughService(stack.url(), user.token, content, sha256)).toBe(true);
+    // Served from the bucket now: ranges and the whole file, through the gateway.
+    for (let i = 0; i < 5; i++)
+      expect(await rangeDownloads(stack.url(), user.token, fileId, content)).toBe(true);
+    const whole = await fetch(`${stack.url()}/download/v1/files/${fileId}`, { headers: auth(user.token) });
+    expect(sha256Hex(new Uint8Array(await whole.arrayBuffer()))).toBe(sha256);
   }, 120_000);
 
   test("WatchTransfers streams a job's changes to done; MigrateAll streams progress; both for operators only", async () => {

@@ -121,7 +121,11 @@ export async function putPart(
   checkPartNumber(s, partNumber);
   const expected = partSizeOf(s, partNumber);
   const info = await deps.blobs
-    .putPart(id, partNumber, body, { maxBytes: expected, expectedSha256: check.sha256 })
+    .putPart(id, partNumber, body, {
+      maxBytes: expected,
+      expectedSha256: check.sha256,
+      skipSha1: !check.sha1,
+    })
     .catch((err) => {
       throw blobError(err);
     });

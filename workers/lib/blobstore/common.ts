@@ -66,15 +66,24 @@ export function normalizeStageOptions(opts: StageOptions = {}): StageOptions {
 }
 
 /**
- * Hashes (SHA-256 and SHA-1, incrementally: never a whole body in memory), counts and limits the bytes
- * of one body. `add` throws as soon as a limit is crossed, `finish` checks the announced size and hash.
+ * Counts and limits the bytes of one body and, unless the hashes come from elsewhere (digest lanes, see
+ * digest.ts), hashes them (SHA-256 and SHA-1, incrementally: never a whole body in memory). `add` throws as
+ * soon as a limit is crossed, `finish` checks the announced size and hash.
  */
 export class Meter {
-  private readonly sha256 = new Bun.CryptoHasher("sha256");
-  private readonly sha1 = new Bun.CryptoHasher("sha1");
+  private readonly sha256?: Bun.CryptoHasher;
+  private readonly sha1?: Bun.CryptoHasher;
   size = 0;
 
-  constructor(private readonly opts: StageOptions) {}
+  constructor(
+    private readonly opts: StageOptions,
+    hashHere = true,
+  ) {
+    if (hashHere) {
+      this.sha256 = new Bun.CryptoHasher("sha256");
+      this.sha1 = new Bun.CryptoHasher("sha1");
+    }
+  }
 
   add(chunk: Uint8Array): void {
     const size = this.size + chunk.byteLength;
@@ -83,12 +92,17 @@ export class Meter {
     if (expectedSize !== undefined && size > expectedSize)
       throw new BlobSizeMismatchError(expectedSize, size);
     this.size = size;
-    this.sha256.update(chunk);
-    this.sha1.update(chunk);
+    this.sha256?.update(chunk);
+    this.sha1?.update(chunk);
   }
 
-  finish(): BlobInfo {
-    const info = { sha256: this.sha256.digest("hex"), sha1: this.sha1.digest("hex"), size: this.size };
+  /** The body's info; `hashes` when they were computed elsewhere. */
+  finish(hashes?: { sha256: string; sha1: string }): BlobInfo {
+    const info = {
+      sha256: hashes?.sha256 ?? this.sha256?.digest("hex") ?? "",
+      sha1: hashes?.sha1 ?? this.sha1?.digest("hex") ?? "",
+      size: this.size,
+    };
     const { expectedSize, expectedSha256 } = this.opts;
     if (expectedSize !== undefined && info.size !== expectedSize)
       throw new BlobSizeMismatchError(expectedSize, info.size);

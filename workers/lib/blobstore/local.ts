@@ -5,9 +5,11 @@
 //                                duplicate, a failed upload, garbage collection) can never hit another's bytes.
 //                                The database keeps one copy per SHA-256.
 //   parts/<sessionId>/<n>        parts of multipart sessions
-// A body is written with Bun's file writer while it is hashed, fsync'ed, then renamed into place
-// atomically (and the directory fsync'ed): a name under blobs/ or parts/ always holds complete content.
+// A body is written with Bun's file writer while digest lanes hash it (digest.ts), fsync'ed, then renamed
+// into place atomically (and the directory fsync'ed): a name under blobs/ or parts/ always holds complete
+// content.
 import { randomUUID } from "node:crypto";
+import { closeSync, fdatasync, fsync, openSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import {
@@ -16,11 +18,11 @@ import {
   checkRange,
   checkSessionId,
   chunksOf,
-  concatenate,
   Meter,
   normalizeStageOptions,
   parsePartName,
 } from "./common.ts";
+import { concatenateFiles, digestFile } from "./digest.ts";
 import {
   BlobNotFoundError,
   BlobStoreError,
@@ -32,8 +34,10 @@ import {
 import type { BlobBody, BlobInfo, BlobStore, Range, StagedBlob, StageOptions } from "./types.ts";
 
 const LOCATION = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{12})$/;
-/** Bytes the file writer gathers before each write(2). */
+/** Bytes the file writer gathers before each write(2) (after which the digest lanes are told). */
 const WRITE_BUFFER = 1 << 20;
+/** A body's file is fdatasync'ed (in the background) every this many bytes while it arrives. */
+const SYNC_EVERY = 32 << 20;
 
 const isNotFound = (err: unknown) => (err as { code?: unknown } | null)?.code === "ENOENT";
 
@@ -75,33 +79,66 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
     return join(root, location);
   }
 
-  /** Writes a body to tmp/ while metering it; the file is fsync'ed. On any failure nothing is left. */
-  async function writeTemp(body: BlobBody, opts: StageOptions): Promise<{ path: string; info: BlobInfo }> {
+  /**
+   * Writes a body to tmp/ while metering it; digest lanes hash the file as it grows (off this thread), and
+   * it is fdatasync'ed in the background every SYNC_EVERY bytes, so the closing fsync is short. On any
+   * failure nothing is left.
+   */
+  async function writeTemp(
+    body: BlobBody,
+    opts: StageOptions,
+    skipSha1 = false,
+  ): Promise<{ path: string; info: BlobInfo }> {
     const path = join(tmpDir, randomUUID());
-    const meter = new Meter(opts);
-    const sink = Bun.file(path).writer({ highWaterMark: WRITE_BUFFER });
-    let sinkOpen = true;
+    const fd = openSync(path, "wx");
+    const meter = new Meter(opts, false);
+    const digest = digestFile(path, skipSha1 ? ["sha256"] : ["sha256", "sha1"]);
+    // The sink only gathers (it flushes when told, below); it does not own the descriptor.
+    const sink = Bun.file(fd).writer({ highWaterMark: 2 * WRITE_BUFFER });
+    let flushed = 0;
+    let synced = 0;
+    let syncing: Promise<void> | undefined;
+    const flush = async () => {
+      const done = sink.flush();
+      if (typeof done !== "number") await done;
+      flushed = meter.size;
+      digest.written(flushed);
+      if (!syncing && flushed - synced >= SYNC_EVERY) {
+        const upTo = flushed;
+        syncing = new Promise<void>((resolve, reject) => {
+          fdatasync(fd, (err) => (err ? reject(err) : resolve()));
+        }).then(() => {
+          synced = upTo;
+          syncing = undefined;
+        });
+        syncing.catch(() => undefined); // reported when awaited below
+      }
+    };
     try {
       for await (const chunk of chunksOf(body)) {
         meter.add(chunk);
         const written = sink.write(chunk);
         if (typeof written !== "number") await written;
+        if (meter.size - flushed >= WRITE_BUFFER) await flush();
       }
-      sinkOpen = false;
+      await flush();
       await sink.end();
-      const info = meter.finish();
-      await fsyncPath(path);
+      const [hashes] = await Promise.all([digest.finish(meter.size), syncing]);
+      const info = meter.finish({ sha256: hashes.sha256 ?? "", sha1: hashes.sha1 ?? "" });
+      await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
       return { path, info };
     } catch (err) {
-      if (sinkOpen) {
-        try {
-          await sink.end();
-        } catch {
-          // the body's error is the one to report
-        }
+      digest.cancel();
+      try {
+        await sink.end();
+      } catch {
+        // the body's error is the one to report
       }
+      await syncing?.catch(() => undefined);
       await rm(path, { force: true });
       throw err;
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -211,6 +248,7 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       const { path, info } = await writeTemp(
         body,
         normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 }),
+        opts.skipSha1,
       );
       try {
         await makeDirDurable(partDir(sessionId));
@@ -236,11 +274,33 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
     async assembleParts(sessionId, partCount) {
       checkSessionId(sessionId);
       checkPartCount(partCount);
-      const have = new Set((await listParts(sessionId)).map((p) => p.partNumber));
-      const missing: number[] = [];
-      for (let n = 1; n <= partCount; n++) if (!have.has(n)) missing.push(n);
+      const found = await Promise.all(
+        Array.from({ length: partCount }, async (_, i) => {
+          const path = partPath(sessionId, i + 1);
+          try {
+            const st = await stat(path, { bigint: true });
+            return { path, ino: String(st.ino), mtimeNs: String(st.mtimeNs), size: Number(st.size) };
+          } catch (err) {
+            if (isNotFound(err)) return i + 1;
+            throw err;
+          }
+        }),
+      );
+      const missing = found.filter((f) => typeof f === "number");
       if (missing.length > 0) throw new MissingPartError(missing);
-      return stage(concatenate(partCount, async (n) => Bun.file(partPath(sessionId, n)).stream()));
+      // Parts are copied and hashed by the digest lanes (each byte read once per lane, off the event loop);
+      // a part replaced meanwhile fails the assembly rather than mixing versions.
+      const path = join(tmpDir, randomUUID());
+      try {
+        const { hashes, size } = await concatenateFiles(
+          found.filter((f) => typeof f !== "number"),
+          path,
+        );
+        return staged(path, { sha256: hashes.sha256, sha1: hashes.sha1, size });
+      } catch (err) {
+        await rm(path, { force: true });
+        throw new BlobStoreError(`assembling the parts failed: ${(err as Error).message}`);
+      }
     },
 
     async deleteParts(sessionId) {

@@ -49,6 +49,11 @@ export interface StageOptions {
 export interface PartOptions {
   maxBytes: number;
   expectedSha256?: string;
+  /**
+   * No SHA-1 (BlobInfo.sha1 is ""): nobody checks a part's SHA-1 unless the client sent one, and it is
+   * ~0.6 s of CPU per GiB. The whole file's SHA-1 is computed at assembly regardless. A backend may ignore it.
+   */
+  skipSha1?: boolean;
 }
 
 export interface BlobStore {
