@@ -175,13 +175,12 @@ export class UploadQueue {
   resume(id: number): void {
     const item = this.find(id);
     if (!item || (item.state !== "paused" && item.state !== "failed")) return;
-    const failed = item.state === "failed";
-    item.state = item.sessionId || item.sha256 ? "uploading" : "queued";
+    // A paused run goes on where it waits (see proceed); a failed one starts again from the queue.
+    item.state = this.running.has(id) ? "uploading" : "queued";
     item.error = undefined;
     item.samples = [];
     this.changed();
-    if (failed) this.start(item);
-    else this.wakers.get(id)?.();
+    this.wakers.get(id)?.();
     this.pump();
   }
 
