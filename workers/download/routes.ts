@@ -10,7 +10,7 @@ import { DownloadService } from "../../proto/gen/filestore/download/v1/download_
 import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify } from "../lib/http-auth.ts";
-import type { ServiceModule } from "../lib/server.ts";
+import { pathOf, type ServiceModule } from "../lib/server.ts";
 import {
   createDownloadUrl,
   type DownloadDeps,
@@ -39,7 +39,7 @@ const decoded = (s: string) => {
   }
 };
 
-type Resolve = (req: Request, url: URL, id: string) => Promise<Target>;
+type Resolve = (req: Request, id: string) => Promise<Target>;
 
 export interface DownloadModule extends ServiceModule {
   /** The data plane alone: an answer for every /download/ request (the all-in-one process calls it directly). */
@@ -51,18 +51,20 @@ export function downloadModule(
   verifier: AccessTokenVerifier,
   onError: (err: unknown) => void,
 ): DownloadModule {
+  // The URL is parsed only where its query matters (links, the legacy token parameter): this is the path
+  // of every range request.
   const routes: [prefix: string, resolve: Resolve][] = [
-    [FILES_PATH, async (req, url, id) => ownFile(deps, await identify(req, url, verifier), id)],
-    [SHA1_PATH, async (req, url, id) => ownFileBySha1(deps, await identify(req, url, verifier), id)],
-    [LINKS_PATH, async (_req, url, id) => linkedFile(deps, id, url.searchParams)],
+    [FILES_PATH, async (req, id) => ownFile(deps, await identify(req, req.url, verifier), id)],
+    [SHA1_PATH, async (req, id) => ownFileBySha1(deps, await identify(req, req.url, verifier), id)],
+    [LINKS_PATH, async (req, id) => linkedFile(deps, id, new URL(req.url).searchParams)],
   ];
 
   async function serve(req: Request): Promise<Response> {
-    const url = new URL(req.url);
-    const path = url.pathname;
+    const path = pathOf(req.url);
     for (const [prefix, resolve] of routes) {
       if (!path.startsWith(prefix)) continue;
-      const id = decoded(path.slice(prefix.length));
+      const raw = path.slice(prefix.length);
+      const id = raw.includes("%") ? decoded(raw) : raw;
       if (!id || id.includes("/")) break;
       if (req.method !== "GET" && req.method !== "HEAD") {
         return Response.json(
@@ -71,7 +73,7 @@ export function downloadModule(
         );
       }
       try {
-        return await respond(deps, req, await resolve(req, url, id));
+        return await respond(deps, req, await resolve(req, id));
       } catch (err) {
         return errorResponse(err, onError);
       }

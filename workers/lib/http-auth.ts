@@ -6,9 +6,19 @@ import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } fr
 
 const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unauthenticated);
 
-/** The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter. */
-export async function identify(req: Request, url: URL, verifier: AccessTokenVerifier): Promise<Identity> {
-  const token = bearer(req.headers.get("authorization")) ?? url.searchParams.get("token") ?? undefined;
+/**
+ * The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter.
+ * `url` may be the request's URL unparsed: it is parsed only when there is no Authorization header.
+ */
+export async function identify(
+  req: Request,
+  url: URL | string,
+  verifier: AccessTokenVerifier,
+): Promise<Identity> {
+  const token =
+    bearer(req.headers.get("authorization")) ??
+    (typeof url === "string" ? new URL(url) : url).searchParams.get("token") ??
+    undefined;
   if (!token) throw unauthenticated("sign in first: send Authorization: Bearer <access token>");
   try {
     return await verifier.verify(token);

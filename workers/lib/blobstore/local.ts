@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { closeSync, fdatasync, fsync, openSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import type { BunFile } from "bun";
 import {
   checkPartCount,
   checkPartNumber,
@@ -71,6 +72,19 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
 
   const partDir = (sessionId: string) => join(partsDir, sessionId);
   const partPath = (sessionId: string, n: number) => join(partsDir, sessionId, String(n));
+
+  // Bun.file handles of recently read blobs: many range requests of one file reuse one (creating a handle
+  // per request showed in profiles). A handle is only a path; a deleted blob still fails when it is read.
+  const handles = new Map<string, BunFile>();
+  function fileHandle(location: string): BunFile {
+    let file = handles.get(location);
+    if (!file) {
+      file = Bun.file(pathOf(location));
+      if (handles.size >= 1024) handles.delete(handles.keys().next().value as string);
+      handles.set(location, file);
+    }
+    return file;
+  }
 
   function pathOf(location: string): string {
     const m = typeof location === "string" ? LOCATION.exec(location) : null;
@@ -223,8 +237,8 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
     },
 
     readBlob(location: string, range?: Range): Blob {
-      const file = Bun.file(pathOf(location));
       checkRange(range);
+      const file = fileHandle(location);
       return range ? file.slice(range.start, range.end + 1) : file;
     },
 
@@ -240,6 +254,7 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
 
     async delete(location: string) {
       await rm(pathOf(location), { force: true });
+      handles.delete(location);
     },
 
     async putPart(sessionId, partNumber, body, opts) {
