@@ -69,7 +69,7 @@ export async function startAllInOne(
   });
   const metaClient = clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret));
   const stores = await openBlobStores(cfg.blobStores);
-  const uploadWorker = uploadDeps(cfg, metaClient, stores, internalSecret);
+  const uploadWorker = uploadDeps(cfg, metaClient, stores, internalSecret, log);
   const file = startFileService(cfg, metaClient, stores.storeFor, log);
   const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
   const upload = uploadModule(uploadWorker, verifier, logErrors(log, "upload failed"));

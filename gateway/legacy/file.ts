@@ -319,10 +319,13 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     if (!(await authorized(p))) return invalidToken(c);
     let res: Response;
     try {
-      // The multipart body streams on to the worker unread.
+      // The multipart body streams on to the worker unread. sha1=now: the client gets the SHA-1 as its
+      // filehash and may fast-upload by it right away, so it is computed on the request.
+      const query = new URL(c.req.url).searchParams;
+      query.set("sha1", "now");
       res = await forward(
         c.req.raw,
-        `/upload/v1/form${new URL(c.req.url).search}`,
+        `/upload/v1/form?${query}`,
         opts.upload,
         c.get("clientIp"),
         c.get("requestId"),

@@ -18,6 +18,7 @@ export class FolderNotFoundError extends Error {}
 
 export interface NewBlob {
   sha256: string;
+  /** "" when not known yet (see setBlobSha1). */
   sha1: string;
   size: number;
   backend: string;
@@ -123,11 +124,15 @@ export async function addFileWithContent(
           .executeTakeFirstOrThrow();
         duplicateOf = existing.location;
         backend = existing.backend;
+        // A legacy upload of content whose SHA-1 is not known yet brings it along.
+        if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
         break;
       }
+      // The row being deleted holds the same content: an unknown SHA-1 keeps the one it may know.
+      const { sha1, ...rest } = blob;
       const taken = await tx
         .updateTable("blobs")
-        .set({ ...blob, state: "ready", refcount: 1, unreferenced_at: null })
+        .set({ ...rest, ...(sha1 ? { sha1 } : {}), state: "ready", refcount: 1, unreferenced_at: null })
         .where("sha256", "=", blob.sha256)
         .where("state", "=", "deleting")
         // The same location would be the very bytes being deleted: wait for the row to go instead.
@@ -252,6 +257,34 @@ export async function findBlobBySha1(db: Db, sha1: string, ownerId?: string): Pr
   }
   const row = await q.executeTakeFirst();
   return row && { ...num(row), refcount: Number(row.refcount) };
+}
+
+// --- sha1 backfill: modern uploads record blobs with sha1 "" (not known yet); the upload worker computes
+// it in the background and records it here.
+
+/** Records a blob's SHA-1 if it is still unknown; true when this call recorded it. */
+export async function setBlobSha1(db: Db, sha256: string, sha1: string): Promise<boolean> {
+  const res = await db
+    .updateTable("blobs")
+    .set({ sha1 })
+    .where("sha256", "=", sha256)
+    .where("sha1", "=", "")
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Ready blobs whose SHA-1 is not known yet, by SHA-256 after `afterSha256` (a page of the sweep). */
+export async function blobsWithoutSha1(db: Db, afterSha256: string, limit: number): Promise<BlobRow[]> {
+  const rows = await db
+    .selectFrom("blobs")
+    .selectAll()
+    .where("sha1", "=", "")
+    .where("state", "=", "ready")
+    .where("sha256", ">", afterSha256)
+    .orderBy("sha256")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...num(r), refcount: Number(r.refcount) }));
 }
 
 export const STALE_CLAIM_MS = 15 * 60_000;

@@ -95,6 +95,45 @@ for (const target of testDatabases()) {
       expect(await db.selectFrom("files").select("id").execute()).toHaveLength(before.length);
     });
 
+    test("sha1 backfill: an unknown SHA-1 is recorded once, listed until then, filled in by a legacy upload", async () => {
+      // Only "" (not known yet) is allowed besides 40 lower-case hex digits.
+      for (const sha1 of [h40("G"), h40("A"), "a".repeat(39), "a".repeat(41), " ".repeat(40)])
+        expect(await code(meta.addFileWithContent({ file: file("x"), blob: { ...blob("d"), sha1 } }))).toBe(
+          Code.InvalidArgument,
+        );
+      const unknown = (c: string) => ({ ...blob(c), sha1: "" });
+      await meta.addFileWithContent({ file: file("d1"), blob: unknown("d") });
+      await meta.addFileWithContent({ file: file("e1"), blob: unknown("e") });
+      await meta.addFileWithContent({ file: file("f1"), blob: unknown("f") });
+      expect((await meta.getBlob({ sha256: h64("d") })).blob?.sha1).toBe("");
+      expect(await code(meta.findBlobBySha1({ sha1: h40("d") }))).toBe(Code.NotFound);
+      const listed = async (after = "", limit = 0) =>
+        (await meta.listBlobsWithoutSha1({ afterSha256: after, limit })).blobs.map((b) => b.sha256);
+      expect(await listed()).toEqual([h64("d"), h64("e"), h64("f")]);
+      expect(await listed("", 2)).toEqual([h64("d"), h64("e")]);
+      expect(await listed(h64("e"))).toEqual([h64("f")]);
+
+      expect((await meta.setBlobSha1({ sha256: h64("d"), sha1: h40("d") })).recorded).toBe(true);
+      // Recorded once: a second (even a different) value changes nothing.
+      expect((await meta.setBlobSha1({ sha256: h64("d"), sha1: h40("1") })).recorded).toBe(false);
+      expect((await meta.getBlob({ sha256: h64("d") })).blob?.sha1).toBe(h40("d"));
+      expect((await meta.findBlobBySha1({ sha1: h40("d") })).blob?.sha256).toBe(h64("d"));
+      for (const bad of [
+        { sha256: h64("e"), sha1: "" },
+        { sha256: h64("e"), sha1: h40("G") },
+        { sha256: "e", sha1: h40("e") },
+      ])
+        expect(await code(meta.setBlobSha1(bad))).toBe(Code.InvalidArgument);
+      expect(await code(meta.listBlobsWithoutSha1({ afterSha256: "../x" }))).toBe(Code.InvalidArgument);
+
+      // The same content uploaded again with its SHA-1 (a legacy route) fills it in; without, keeps it.
+      await meta.addFileWithContent({ file: file("e2"), blob: blob("e", "other") });
+      expect((await meta.getBlob({ sha256: h64("e") })).blob?.sha1).toBe(h40("e"));
+      await meta.addFileWithContent({ file: file("d2"), blob: unknown("d") });
+      expect((await meta.getBlob({ sha256: h64("d") })).blob?.sha1).toBe(h40("d"));
+      expect(await listed()).toEqual([h64("f")]);
+    });
+
     test("upload sessions: parts, completion once, abort, expiry", async () => {
       const session = {
         id: "s".repeat(24),

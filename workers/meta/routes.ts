@@ -251,7 +251,8 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
               file,
               {
                 sha256: hex(b.sha256, 64, "blob.sha256"),
-                sha1: hex(b.sha1, 40, "blob.sha1"),
+                // "" = not known yet (a modern upload; the upload worker backfills it).
+                sha1: b.sha1 === "" ? "" : hex(b.sha1, 40, "blob.sha1"),
                 size: size(b.size),
                 backend: b.backend,
                 location: b.location,
@@ -628,6 +629,18 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
             if (err instanceof content.FileNotFoundError) throw notFound("no such file");
             throw err;
           }
+        },
+
+        // sha1 backfill
+        async setBlobSha1(req) {
+          return {
+            recorded: await content.setBlobSha1(db, hex(req.sha256, 64, "sha256"), hex(req.sha1, 40, "sha1")),
+          };
+        },
+        async listBlobsWithoutSha1(req) {
+          const after = req.afterSha256 ? hex(req.afterSha256, 64, "after_sha256") : "";
+          const blobs = await content.blobsWithoutSha1(db, after, pageLimit(req.limit));
+          return { blobs: blobs.map(blobRecord) };
         },
       });
     },

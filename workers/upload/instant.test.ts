@@ -139,7 +139,13 @@ for (const backend of testBlobStores()) {
       f = await openUploadFixture(backend);
       alice = await f.user("alice");
       bob = await f.user("bob");
-      await storeUpload(f.deps, alice, { name: "a.bin", parentId: "" }, new Blob([data]).stream());
+      // A legacy upload: its SHA-1 is computed at once.
+      await storeUpload(
+        f.deps,
+        alice,
+        { name: "a.bin", parentId: "", sha1: true },
+        new Blob([data]).stream(),
+      );
     });
     afterEach(() => f.close());
 

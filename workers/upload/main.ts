@@ -21,6 +21,7 @@ const deps = uploadDeps(
   clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
   await openBlobStores(config.blobStores),
   secret,
+  log,
 );
 const stopSweeper = startSweeper(deps, config.uploadSweepSeconds, log);
 await runWorker({

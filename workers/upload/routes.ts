@@ -1,8 +1,9 @@
 // The upload worker: UploadService (RPCs of the upload issue land here) and the HTTP data plane for
 // file bytes, which never travel inside RPCs:
 //   PUT|POST /upload/v1/files?name=N[&parent_id=P]   the body is the file (X-Content-SHA256 optional)
-//   POST     /upload/v1/form[?token=T]               multipart/form-data: optional fields name and
-//                                                    parent_id, then the field "file"
+//   POST     /upload/v1/form[?token=T][&sha1=now]    multipart/form-data: optional fields name and
+//                                                    parent_id, then the field "file"; sha1=now computes
+//                                                    the SHA-1 on the request (the legacy /file/upload)
 //   PUT      /upload/v1/sessions/<id>/parts/<n>      part n of a multipart session (X-Content-SHA256 or
 //                                                    X-Content-SHA1 optional)
 //   *        /upload/v1/tus/[<id>]                   tus 1.0.0 (creation, termination, checksum)
@@ -68,6 +69,7 @@ async function fromForm(
         {
           name: fields.name ?? part.filename ?? "",
           parentId: fields.parent_id ?? url.searchParams.get("parent_id") ?? "",
+          sha1: url.searchParams.get("sha1") === "now",
         },
         part.body,
       );

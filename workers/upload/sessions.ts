@@ -206,7 +206,9 @@ export async function completeSession(
         [...wrong, ...extra.map((n) => `part ${n} is beyond the last part`)].join("; "),
       );
     }
-    const staged = await deps.blobs.assembleParts(id, s.partCount).catch((err) => {
+    // A session that announced a SHA-1 (the legacy multipart routes) gets it checked, and so computed now;
+    // other sessions leave it to the backfill.
+    const staged = await deps.blobs.assembleParts(id, s.partCount, { skipSha1: !s.sha1 }).catch((err) => {
       throw blobError(err);
     });
     const mismatch =

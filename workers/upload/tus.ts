@@ -101,9 +101,11 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
     const kind = ALGORITHMS[algo ?? ""];
     if (!kind || !digest)
       throw new TusError(400, "Upload-Checksum must be 'sha1 <base64>' or 'sha256 <base64>'");
-    const staged = await deps.blobs.stage(body, { maxBytes: remaining }).catch((err) => {
-      throw new TusError(413, String((err as Error).message));
-    });
+    const staged = await deps.blobs
+      .stage(body, { maxBytes: remaining, skipSha1: kind !== "sha1" })
+      .catch((err) => {
+        throw new TusError(413, String((err as Error).message));
+      });
     if (Buffer.from(staged[kind], "hex").toString("base64") !== digest) {
       await staged.discard();
       throw new TusError(460, "checksum mismatch: send this chunk again");

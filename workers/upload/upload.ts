@@ -19,6 +19,11 @@ export interface UploadDeps {
   enqueueTransfer?: boolean;
   /** Largest accepted file (bytes). */
   maxUploadBytes: number;
+  /**
+   * Called with the SHA-256 of content linked without its SHA-1 (not known yet): the SHA-1 backfill
+   * (sha1.ts) computes it off the request.
+   */
+  backfillSha1?: (sha256: string) => void;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -30,6 +35,11 @@ export interface UploadTarget {
   expectedSize?: number;
   /** Announced SHA-256, checked against what arrives. */
   expectedSha256?: string;
+  /**
+   * Compute SHA-1 now (the legacy routes: their clients get `filehash` back and may fast-upload by it at
+   * once). Otherwise it is left to the backfill.
+   */
+  sha1?: boolean;
 }
 
 const FOLDER_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
@@ -64,6 +74,7 @@ export async function storeUpload(
       maxBytes: deps.maxUploadBytes,
       expectedSize: target.expectedSize,
       expectedSha256: target.expectedSha256,
+      skipSha1: !target.sha1,
     })
     .catch((err) => {
       throw blobError(err);
@@ -107,6 +118,7 @@ export async function linkStaged(
         // Known content: the stored copy serves, ours is redundant.
         if (res.duplicateOf && res.duplicateOf !== location) await deps.blobs.delete(location);
         if (!res.file) throw new ConnectError("meta returned no file", Code.Internal);
+        if (!staged.sha1) deps.backfillSha1?.(staged.sha256);
         return res.file;
       } catch (err) {
         // The same content is being garbage-collected this very moment: once its row is gone, ours

@@ -62,6 +62,7 @@ export function normalizeStageOptions(opts: StageOptions = {}): StageOptions {
     expectedSize: opts.expectedSize,
     expectedSha256,
     location: opts.location,
+    skipSha1: opts.skipSha1,
   };
 }
 

@@ -98,15 +98,11 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
    * it is fdatasync'ed in the background every SYNC_EVERY bytes, so the closing fsync is short. On any
    * failure nothing is left.
    */
-  async function writeTemp(
-    body: BlobBody,
-    opts: StageOptions,
-    skipSha1 = false,
-  ): Promise<{ path: string; info: BlobInfo }> {
+  async function writeTemp(body: BlobBody, opts: StageOptions): Promise<{ path: string; info: BlobInfo }> {
     const path = join(tmpDir, randomUUID());
     const fd = openSync(path, "wx");
     const meter = new Meter(opts, false);
-    const digest = digestFile(path, skipSha1 ? ["sha256"] : ["sha256", "sha1"]);
+    const digest = digestFile(path, opts.skipSha1 ? ["sha256"] : ["sha256", "sha1"]);
     // The sink only gathers (it flushes when told, below); it does not own the descriptor.
     const sink = Bun.file(fd).writer({ highWaterMark: 2 * WRITE_BUFFER });
     let flushed = 0;
@@ -242,6 +238,19 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       return range ? file.slice(range.start, range.end + 1) : file;
     },
 
+    async sha1Of(location: string): Promise<string> {
+      const path = pathOf(location);
+      let size: number;
+      try {
+        size = (await stat(path)).size;
+      } catch (err) {
+        if (isNotFound(err)) throw new BlobNotFoundError();
+        throw err;
+      }
+      const digest = digestFile(path, ["sha1"]);
+      return (await digest.finish(size)).sha1 ?? "";
+    },
+
     async stat(location: string) {
       const path = pathOf(location);
       try {
@@ -262,8 +271,11 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       checkPartNumber(partNumber);
       const { path, info } = await writeTemp(
         body,
-        normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 }),
-        opts.skipSha1,
+        normalizeStageOptions({
+          maxBytes: opts.maxBytes,
+          expectedSha256: opts.expectedSha256,
+          skipSha1: opts.skipSha1,
+        }),
       );
       try {
         await makeDirDurable(partDir(sessionId));
@@ -286,7 +298,7 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       return file.stream() as unknown as AsyncIterable<Uint8Array>;
     },
 
-    async assembleParts(sessionId, partCount) {
+    async assembleParts(sessionId, partCount, opts) {
       checkSessionId(sessionId);
       checkPartCount(partCount);
       const found = await Promise.all(
@@ -310,8 +322,9 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
         const { hashes, size } = await concatenateFiles(
           found.filter((f) => typeof f !== "number"),
           path,
+          opts?.skipSha1 ? ["sha256"] : ["sha256", "sha1"],
         );
-        return staged(path, { sha256: hashes.sha256, sha1: hashes.sha1, size });
+        return staged(path, { sha256: hashes.sha256, sha1: hashes.sha1 ?? "", size });
       } catch (err) {
         await rm(path, { force: true });
         throw new BlobStoreError(`assembling the parts failed: ${(err as Error).message}`);

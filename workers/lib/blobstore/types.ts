@@ -6,7 +6,7 @@
 export interface BlobInfo {
   /** Lower-case hex. */
   sha256: string;
-  /** Lower-case hex. */
+  /** Lower-case hex; "" when it was not computed (StageOptions.skipSha1): not known yet. */
   sha1: string;
   size: number;
 }
@@ -44,6 +44,13 @@ export interface StageOptions {
    * interrupted copy that way). The local store picks its own names and refuses this.
    */
   location?: string;
+  /**
+   * No SHA-1 (BlobInfo.sha1 is ""): only the legacy API's `filehash` needs it, so modern uploads leave it
+   * to a background backfill (workers/upload/sha1.ts) instead of paying ~0.6 s of CPU per GiB on the
+   * request. The local store honours it; S3 computes SHA-1 regardless (it hashes on the event loop while
+   * uploading, which costs less than reading the object back later).
+   */
+  skipSha1?: boolean;
 }
 
 export interface PartOptions {
@@ -51,7 +58,8 @@ export interface PartOptions {
   expectedSha256?: string;
   /**
    * No SHA-1 (BlobInfo.sha1 is ""): nobody checks a part's SHA-1 unless the client sent one, and it is
-   * ~0.6 s of CPU per GiB. The whole file's SHA-1 is computed at assembly regardless. A backend may ignore it.
+   * ~0.6 s of CPU per GiB. The whole file's SHA-1 is computed at assembly unless that skips it too. A
+   * backend may ignore it.
    */
   skipSha1?: boolean;
 }
@@ -85,9 +93,10 @@ export interface BlobStore {
   listParts(sessionId: string): Promise<{ partNumber: number; size: number }[]>;
   /**
    * Concatenates parts 1..partCount in order into a staged blob (hashing while reading), so that the
-   * caller can check the whole file's hash before commit. MissingPartError when one is absent.
+   * caller can check the whole file's hash before commit. MissingPartError when one is absent. With
+   * skipSha1, as StageOptions.skipSha1.
    */
-  assembleParts(sessionId: string, partCount: number): Promise<StagedBlob>;
+  assembleParts(sessionId: string, partCount: number, opts?: { skipSha1?: boolean }): Promise<StagedBlob>;
   /** Idempotent. */
   deleteParts(sessionId: string): Promise<void>;
   /** A presigned PUT URL for a part (S3 only; the local backend has none). */
@@ -99,6 +108,12 @@ export interface BlobStore {
    * unfinished multipart uploads to that key. Idempotent; a finished object is left alone (delete it).
    */
   abortStage?(location: string): Promise<void>;
+
+  /**
+   * The SHA-1 of a committed blob, computed off the event loop (local disk: a digest lane reads the file).
+   * Optional: callers fall back to hashing read(). BlobNotFoundError for a missing blob.
+   */
+  sha1Of?(location: string): Promise<string>;
 
   // Optional fast paths for downloads (callers fall back to read()).
 

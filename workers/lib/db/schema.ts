@@ -28,6 +28,7 @@ export type BlobState = "ready" | "deleting";
 
 export interface BlobsTable {
   sha256: string;
+  /** Lower-case hex, or "" while not known yet (modern uploads skip it; a background backfill fills it in). */
   sha1: string;
   size: number;
   backend: string;

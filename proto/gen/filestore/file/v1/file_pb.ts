@@ -49,6 +49,9 @@ export type File = Message<"filestore.file.v1.File"> & {
   sha256: string;
 
   /**
+   * The legacy API's file hash; "" until it is known (modern uploads compute it in the background, shortly
+   * after the upload).
+   *
    * @generated from field: string sha1 = 7;
    */
   sha1: string;
