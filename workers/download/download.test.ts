@@ -5,6 +5,7 @@ import { Code } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
+import { storeUpload } from "../upload/upload.ts";
 import { createDownloadUrl, revokeDownloadUrls } from "./download.ts";
 import { type DownloadFixture, filenameOf, openDownloadFixture } from "./testing.ts";
 
@@ -143,6 +144,24 @@ for (const backend of testBlobStores()) {
       expect(await body(res)).toEqual(data.subarray(0, 4));
       expect((await f.get(`/download/v1/by-sha1/${"0".repeat(40)}`, auth(alice))).status).toBe(404);
       expect((await f.get("/download/v1/by-sha1/nothex", auth(alice))).status).toBe(400);
+    });
+
+    test("by SHA-1 (legacy): a modern upload is found once its SHA-1 is backfilled", async () => {
+      const bytes = crypto.getRandomValues(new Uint8Array(1000));
+      const sha1 = new Bun.CryptoHasher("sha1").update(bytes).digest("hex");
+      await storeUpload(
+        f.upload.deps,
+        alice.who,
+        { name: "new.bin", parentId: "" },
+        new Blob([bytes]).stream(),
+      );
+      const get = () => f.get(`/download/v1/by-sha1/${sha1}`, auth(alice));
+      // S3 computes SHA-1 while uploading; local disk leaves it to the backfill.
+      if (backend.backend === "local") expect((await get()).status).toBe(404);
+      await f.upload.sha1Backfill.sweep();
+      const res = await get();
+      expect(res.status).toBe(200);
+      expect(await body(res)).toEqual(bytes);
     });
 
     test("another user cannot download or link the file, by id or by hash: not found", async () => {

@@ -26,7 +26,7 @@ export interface DownloadFixture {
   clock: { now: number };
   /** A new user and the bearer token that names them. */
   user(name: string): Promise<{ who: Identity; token: string }>;
-  /** Stores a file for `who`; returns its id and SHA-1. */
+  /** Stores a file for `who` (a modern upload, then its SHA-1 backfill); returns its id and SHA-1. */
   put(who: Identity, name: string, bytes: Uint8Array<ArrayBuffer>): Promise<{ id: string; sha1: string }>;
   /** A GET (or another method) on the data plane. */
   get(path: string, headers?: Record<string, string>, method?: string): Promise<Response>;
@@ -75,6 +75,8 @@ export async function openDownloadFixture(
     },
     async put(who, name, bytes) {
       const file = await storeUpload(upload.deps, who, { name, parentId: "" }, new Blob([bytes]).stream());
+      upload.sha1Backfill.schedule(file.blobSha256);
+      await upload.sha1Backfill.idle();
       const sha1 = new Bun.CryptoHasher("sha1").update(bytes).digest("hex");
       return { id: file.id, sha1 };
     },

@@ -15,6 +15,7 @@ import { metaModule } from "../meta/routes.ts";
 import * as store from "../meta/store.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
 import { challengeKeyFrom } from "./instant.ts";
+import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 
 export interface UploadFixture {
   db: Db;
@@ -24,6 +25,11 @@ export interface UploadFixture {
   secret: string;
   opened: OpenedBlobStore;
   deps: UploadWorkerDeps;
+  /**
+   * A SHA-1 backfill over the fixture's meta and store. Not wired into deps (nothing runs in the
+   * background): a test schedules or sweeps when it wants the SHA-1s of modern uploads filled in.
+   */
+  sha1Backfill: Sha1Backfill;
   /** A new user's identity. */
   user(name: string): Promise<Identity>;
   /** What the blob store holds beyond what it held when the fixture opened. */
@@ -65,6 +71,7 @@ export async function openUploadFixture(
     secret,
     opened,
     deps,
+    sha1Backfill: sha1Backfill(deps),
     async user(name) {
       const u = await store.createUser(db, name, "x", 0);
       return { userId: u.id, username: u.username, exp: 0 };
