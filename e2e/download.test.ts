@@ -2,7 +2,7 @@
 // signed links (no login, expiry, tampering, revocation), ownership, and the legacy routes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { filenameOf } from "../workers/download/testing.ts";
-import { connectCall, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
+import { connectCall, eventually, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
 const MODE = process.env.FILESTORE_TEST_MODE ?? "allinone";
 const DOWNLOAD = "filestore.download.v1.DownloadService";
@@ -39,6 +39,11 @@ beforeAll(async () => {
   stack = await startStack();
   [alice, bob] = [await signedInUser(stack.gatewayUrl), await signedInUser(stack.gatewayUrl)];
   file = await upload(alice, "data.bin", data);
+  // The legacy routes find it by SHA-1, which a modern upload gets from the backfill shortly after.
+  const bySha1 = async () =>
+    (await get(`/download/v1/by-sha1/${sha1}`, { authorization: `Bearer ${alice.accessToken}` }, "HEAD"))
+      .status === 200;
+  if (!(await eventually(bySha1))) throw new Error("the SHA-1 of the upload was never backfilled");
 }, 60_000);
 afterAll(() => stack?.stop());
 

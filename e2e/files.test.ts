@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
-import { connectCall, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
+import { connectCall, eventually, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
 const SECRET = "e2e-internal-secret-0123456789abcdef";
 const FILES = "filestore.file.v1.FileService";
@@ -245,13 +245,18 @@ describe(`legacy /file/query and /file/update (${process.env.FILESTORE_TEST_MODE
     await Bun.sleep(5);
     await upload(carol, "two.txt", randomBytes(2000));
     await call(carol, "DeleteFile", { id: gone });
-    const res = await post("/file/query", {
-      username: carol.username,
-      token: carol.accessToken,
-      limit: "15",
-    });
-    expect(res.status).toBe(200);
-    const rows = (await res.json()) as Record<string, unknown>[];
+    const query = async () => {
+      const res = await post("/file/query", {
+        username: carol.username,
+        token: carol.accessToken,
+        limit: "15",
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Record<string, unknown>[];
+    };
+    // These are modern uploads: FileHash is "" until the SHA-1 backfill has run, shortly after.
+    expect(await eventually(async () => (await query()).every((r) => r.FileHash !== ""))).toBe(true);
+    const rows = await query();
     expect(rows.map((r) => r.FileName)).toEqual(["two.txt", "one.txt"]);
     expect(Object.keys(rows[1] ?? {}).sort()).toEqual([
       "FileHash",
@@ -289,8 +294,11 @@ describe(`legacy /file/query and /file/update (${process.env.FILESTORE_TEST_MODE
     const data = randomBytes(3000);
     const id = await upload(dave, "before.txt", data);
     const base = { username: dave.username, token: dave.accessToken, filehash: sha1(data) };
-    const ok = await post("/file/update", { ...base, op: "0", filename: "after.txt" });
-    expect([ok.status, await ok.json()]).toEqual([200, []]);
+    // Found by its SHA-1 once the backfill has computed it (404 until then).
+    let ok: Response | undefined;
+    const rename = async () => (ok = await post("/file/update", { ...base, op: "0", filename: "after.txt" }));
+    expect(await eventually(async () => (await rename()).status !== 404)).toBe(true);
+    expect([ok?.status, await ok?.json()]).toEqual([200, []]);
     expect(((await call(dave, "GetFile", { id })).json.file as File).name).toBe("after.txt");
 
     for (const fields of [

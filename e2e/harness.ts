@@ -260,6 +260,38 @@ export async function signedInUser(gatewayUrl: string, password = "correct horse
   return { username, password, ...tokens, user: r.json.user as { id: string } };
 }
 
+/**
+ * True once `check` holds, polling until timeoutMs (work done in the background after a request, such as
+ * the SHA-1 backfill of a modern upload); false if it never does.
+ */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+  for (const end = Date.now() + timeoutMs; ; await Bun.sleep(50)) {
+    if (await check()) return true;
+    if (Date.now() > end) return false;
+  }
+}
+
+/** The legacy fast upload by SHA-1 (filehash) as `who`; the answer's code (0: linked, -1: miss). */
+export async function legacyFastUpload(
+  gatewayUrl: string,
+  who: { username: string; accessToken: string },
+  data: Uint8Array,
+  filename = `fast-${Math.random()}`,
+  token = who.accessToken,
+): Promise<number> {
+  const res = await fetch(`${gatewayUrl}/file/fastupload`, {
+    method: "POST",
+    body: new URLSearchParams({
+      username: who.username,
+      token,
+      filehash: new Bun.CryptoHasher("sha1").update(data).digest("hex"),
+      filename,
+      filesize: String(data.length),
+    }),
+  });
+  return ((await res.json()) as { code: number }).code;
+}
+
 /** n random bytes (crypto.getRandomValues fills at most 64 KiB per call). */
 export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import {
   connectCall,
+  legacyFastUpload,
   MODE,
   randomBytes,
   type Stack,
@@ -209,6 +210,8 @@ describe(`legacy multipart routes (${process.env.FILESTORE_TEST_MODE ?? "allinon
       filename: "a.bin",
     });
     expect(done).toEqual({ code: 0, msg: "OK" });
+    // The session announced the SHA-1, so it was checked and recorded at completion: fast upload hits now.
+    expect(await legacyFastUpload(stack.gatewayUrl, user, data)).toBe(0);
 
     const other = await post("init", { filehash: sha1(randomBytes(10)), filesize: "10" });
     const id = (other.data as { UploadID: string }).UploadID;
