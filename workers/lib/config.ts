@@ -53,7 +53,10 @@ export interface Config {
   maxUploadBytes: number;
   /** Legacy /file/fastupload may link anyone's content by SHA-1 alone (unsafe; off by default). */
   legacyTrustSha1: boolean;
-  /** How long a multipart upload session stays open, and how often expired ones are swept. */
+  /**
+   * How long a multipart upload session stays open, and how often expired ones are swept (and blobs
+   * still without SHA-1 get it filled in: see workers/upload/sha1.ts).
+   */
   uploadSessionTtlSeconds: number;
   uploadSweepSeconds: number;
   /**
