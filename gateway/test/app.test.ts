@@ -258,3 +258,26 @@ describe("download data plane and legacy download routes", () => {
     expect(((await other.json()) as { code: number }).code).toBe(10005);
   });
 });
+
+describe("legacy upload", () => {
+  test("/file/upload streams the form to the upload worker and asks for the SHA-1 on the request", async () => {
+    const seen: Seen[] = [];
+    const upload: Upstream = {
+      url: "http://upload.internal:9102",
+      async fetch(req) {
+        seen.push({ url: req.url, headers: req.headers, body: new Uint8Array(await req.arrayBuffer()) });
+        return Response.json({ file: { id: "f1" } }, { status: 201 });
+      },
+    };
+    const app = gateway(upload);
+    const form = new FormData();
+    form.set("file", new File(["hello"], "a.txt"));
+    const res = await app.request("/file/upload?username=alice&token=good", { method: "POST", body: form });
+    expect(await res.json()).toEqual({ code: 0, msg: "OK" });
+    const url = new URL(seen[0]?.url ?? "");
+    expect(url.pathname).toBe("/upload/v1/form");
+    // sha1=now: its filehash must be known at once (modern uploads leave it to the background backfill).
+    expect([url.searchParams.get("token"), url.searchParams.get("sha1")]).toEqual(["good", "now"]);
+    expect(new TextDecoder().decode(seen[0]?.body)).toContain("hello");
+  });
+});

@@ -8,6 +8,7 @@ import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import { linkBySha1 } from "./instant.ts";
+import { uploadModule } from "./routes.ts";
 import * as sessions from "./sessions.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
@@ -79,6 +80,27 @@ for (const database of testDatabases()) {
         for (const h of scheduled) backfill.schedule(h);
         await backfill.idle();
         expect(await blobSha1()).toBe(sha1);
+      });
+
+      test("the form route computes the SHA-1 on the request only with sha1=now (the legacy /file/upload)", async () => {
+        const module = uploadModule(f.deps, { verify: async () => alice }, (err) => {
+          throw err;
+        });
+        const post = async (bytes: Uint8Array, query: string) => {
+          const form = new FormData();
+          form.set("file", new File([bytes as Uint8Array<ArrayBuffer>], "f.bin"));
+          const req = new Request(`http://upload.internal/upload/v1/form?token=t${query}`, {
+            method: "POST",
+            body: form,
+          });
+          expect((await module.http?.(req, "127.0.0.1"))?.status).toBe(201);
+        };
+        const other = crypto.getRandomValues(new Uint8Array(20 * KiB));
+        await post(other, "&sha1=now");
+        await post(data, "");
+        expect(await blobSha1(hex("sha256", other))).toBe(hex("sha1", other));
+        expect(await blobSha1()).toBe(deferred ? "" : sha1);
+        expect(scheduled).toEqual(deferred ? [sha256] : []);
       });
 
       test("multipart: a modern session defers the SHA-1, a session that announced one checks it at once", async () => {
