@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
   BIN,
-  freePort,
+  freePorts,
   gatewayUp,
   ROOT,
   type Stack,
@@ -18,8 +18,7 @@ const gateways: Record<string, { url: string; proc: ReturnType<typeof Bun.spawn>
 beforeAll(async () => {
   stack = await startStack();
   const env = { ...process.env, ACCOUNT_URL: stack.accountUrl, HOST: "127.0.0.1" };
-  const deno = await freePort();
-  const bun = await freePort();
+  const [deno, bun] = (await freePorts(2)) as [number, number];
   gateways.deno = {
     url: `http://127.0.0.1:${deno}`,
     proc: Bun.spawn(

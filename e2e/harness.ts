@@ -32,6 +32,27 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/**
+ * `n` distinct free ports: all are held open at once before any is released, so that the kernel cannot
+ * hand the same port out twice (sequential calls of a bind-and-close helper can).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((res, rej) => {
+          const s = createServer();
+          s.once("error", rej);
+          s.listen(0, "127.0.0.1", () => res(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
+  return ports;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
@@ -56,7 +77,7 @@ export const gatewayUp = (url: string) => async () => (await fetch(`${url}/healt
 
 export async function startAllInOne(env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "filestore-e2e-"));
-  const [http, grpc] = [await freePort(), await freePort()];
+  const [http, grpc] = (await freePorts(2)) as [number, number];
   const proc = Bun.spawn([join(BIN, "bun"), join(ROOT, "workers/main.ts")], {
     env: {
       ...process.env,
@@ -126,12 +147,14 @@ export function servicePid(runDir: string, name: string): number {
 async function startServices(env: Record<string, string> = {}): Promise<Stack> {
   const runDir = mkdtempSync(join(tmpdir(), "filestore-services-"));
   const db = await freshMysqlDatabase();
-  const gatewayPort = await freePort();
-  // Free ports for every replica of every worker (start-all.sh takes <NAME>_PORTS, one per replica).
+  // Free ports for the gateway and every replica of every worker (start-all.sh takes <NAME>_PORTS, one
+  // per replica), all distinct.
+  const pool = await freePorts(1 + Object.values(SERVICE_REPLICAS).reduce((a, b) => a + b, 0));
+  const gatewayPort = pool.shift() as number;
   const replicaPorts: Record<string, number[]> = {};
   const portEnv: Record<string, string> = {};
   for (const [name, replicas] of Object.entries(SERVICE_REPLICAS)) {
-    const ports = await Promise.all(Array.from({ length: replicas }, freePort));
+    const ports = pool.splice(0, replicas);
     replicaPorts[name] = ports;
     portEnv[`${name.toUpperCase()}_REPLICAS`] = String(replicas);
     portEnv[`${name.toUpperCase()}_PORTS`] = ports.join(",");
