@@ -162,10 +162,13 @@ export async function createLocalBlobStore(
     const old = assemblies.get(sessionId);
     let a: Assembly = old ?? { sessionId, sha1, appended: [], waiting: new Map(), touched: 0 };
     if (old && (n <= old.appended.length || (sha1 && !old.sha1))) {
-      // A part already appended was replaced (or SHA-1 is wanted now): start again from the parts before it,
-      // which the lanes read again in the background.
+      // A part already appended was replaced (or SHA-1 is wanted now): start again (the lanes read the parts
+      // again in the background); the parts after it wait to be appended again.
       dropQuietly(old);
       a = { sessionId, sha1: sha1 || old.sha1, appended: [], waiting: old.waiting, touched: 0 };
+      old.appended.forEach((f, i) => {
+        if (i + 1 >= n) a.waiting.set(i + 1, f);
+      });
       append(a, old.appended.slice(0, n - 1));
     }
     assemblies.delete(sessionId);
