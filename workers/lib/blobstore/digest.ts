@@ -68,6 +68,7 @@ function settle(lane: Lane, id: number) {
   if (lane.held.delete(id) && lane.held.size === 0) lane.worker.unref();
 }
 let nextId = 1;
+let rotation = 0;
 
 function startLanes(): Lane[] {
   const count = Math.min(2, availableParallelism());
@@ -116,8 +117,15 @@ function dispatch(
 ) {
   lanes ??= startLanes();
   const all = lanes;
+  // Jobs of one algorithm take turns on the lanes: a session's assembly and its parts being hashed (all
+  // SHA-256) then run side by side instead of queueing on one thread.
+  const start = rotation++ % all.length;
   const work = all
-    .map((lane, i) => ({ lane, id: nextId++, algorithms: algorithms.filter((_, k) => k % all.length === i) }))
+    .map((_, i) => ({
+      lane: all[(start + i) % all.length] as Lane,
+      id: nextId++,
+      algorithms: algorithms.filter((_, k) => k % all.length === i),
+    }))
     .filter((w) => w.algorithms.length > 0);
   const results = work.map(
     ({ lane, id }) =>
