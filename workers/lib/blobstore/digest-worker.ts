@@ -159,7 +159,11 @@ async function finishConcat(job: Concat) {
 function pump() {
   scheduled = false;
   let budget = TURN;
-  for (const [id, job] of jobs) {
+  // Open concatenations (assemblies growing in the background) get only what the others leave: a part's
+  // upload waits for its own hash, never for an assembly.
+  const background = (job: Job) => job.kind === "concat" && job.open;
+  const order = [...jobs].sort(([, a], [, b]) => Number(background(a)) - Number(background(b)));
+  for (const [id, job] of order) {
     if (budget <= 0) break;
     try {
       const [done, used] = job.kind === "growing" ? stepGrowing(job, budget) : stepConcat(job, budget);
