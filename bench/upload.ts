@@ -19,7 +19,8 @@
 //   context row   baseline + SHA-1 + fsync at the end: the same hashing and durability as the filestore
 //   @tus/server   receive + write in 8 MiB PATCHes: no hashing, no fsync (128 requests, not one)
 //   filestore     gateway → upload worker: auth, SHA-256 + SHA-1 (both off the event loop, digest.ts),
-//                 fsync + atomic rename, a file row; multipart adds the assembly of the parts at completion
+//                 fsync + atomic rename, a file row; multipart adds the assembly of the parts (appended and
+//                 hashed as they arrive, local.ts; completion finishes it)
 // A warm-up round (not counted) runs first: JIT, the filestore's digest lanes, the page cache of the payload.
 //
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians (min–max shown: this machine is shared and

@@ -1,8 +1,13 @@
 // Multipart upload sessions against real blob stores (local disk, and Ceph RGW when configured).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
-import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { type AssembleEvent, createLocalBlobStore } from "../lib/blobstore/local.ts";
+import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
+import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import * as sessions from "./sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
@@ -12,6 +17,21 @@ const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).diges
 const stream = (b: Uint8Array) => new Blob([b as Uint8Array<ArrayBuffer>]).stream();
 
 const code = codeOf;
+
+/** A session for `data` named big.bin, announcing its SHA-256 unless `over` says otherwise. */
+const createFor = (
+  f: UploadFixture,
+  who: Identity,
+  data: Uint8Array,
+  over: Partial<{ sha256: string; sha1: string; size: bigint }> = {},
+) =>
+  sessions.createSession(f.deps, who, {
+    name: "big.bin",
+    parentId: "",
+    size: BigInt(data.length),
+    sha256: sha256(data),
+    ...over,
+  });
 
 for (const backend of testBlobStores()) {
   describe(`multipart sessions on ${backend.backend}`, () => {
@@ -29,14 +49,7 @@ for (const backend of testBlobStores()) {
     });
     afterEach(() => f.close());
 
-    const create = (over: Partial<{ sha256: string; size: bigint }> = {}) =>
-      sessions.createSession(f.deps, alice, {
-        name: "big.bin",
-        parentId: "",
-        size: BigInt(data.length),
-        sha256: sha256(data),
-        ...over,
-      });
+    const create = (over: Partial<{ sha256: string; size: bigint }> = {}) => createFor(f, alice, data, over);
     const fileRows = () => f.db.selectFrom("files").selectAll().execute();
 
     test("parts out of order and in parallel, re-sent, listed, completed (twice): identical content", async () => {
@@ -160,5 +173,115 @@ for (const backend of testBlobStores()) {
         expect((await sessions.completeSession(f.deps, alice, s.id)).sha256).toBe(sha256(data));
       });
     }
+  });
+}
+
+// Completion on local disk finishes the assembly that this process built while the parts arrived; which
+// way it went is seen through the store's onAssemble hook. On both databases.
+for (const database of testDatabases()) {
+  describe(`multipart completion on local disk, incremental assembly (${database.dialect})`, () => {
+    const clock = { now: 10_000_000 };
+    let f: UploadFixture;
+    let alice: Identity;
+    let root: string;
+    let events: AssembleEvent[];
+    const data = crypto.getRandomValues(new Uint8Array(64 * KiB * 4 + 1234));
+    const part = (n: number) => data.subarray((n - 1) * 64 * KiB, Math.min(n * 64 * KiB, data.length));
+    const sha1 = (b: Uint8Array) => new Bun.CryptoHasher("sha1").update(b).digest("hex");
+    const local: TestBlobStore = {
+      backend: "local",
+      async open() {
+        return {
+          store: await createLocalBlobStore(root, { onAssemble: (e) => events.push(e) }),
+          snapshot: async () => [],
+          close: async () => {},
+        };
+      },
+    };
+    const tmpFiles = () => readdir(join(root, "tmp"));
+
+    beforeEach(async () => {
+      root = await mkdtemp(join(tmpdir(), "filestore-sessions-"));
+      events = [];
+      f = await openUploadFixture(local, clock, database);
+      alice = await f.user("alice");
+    });
+    afterEach(async () => {
+      await f.close();
+      await rm(root, { recursive: true, force: true });
+    });
+
+    const create = (over: Partial<{ sha256: string; sha1: string }> = {}) => createFor(f, alice, data, over);
+    const putAll = async (id: string, order = [1, 2, 3, 4, 5]) => {
+      for (const n of order) await sessions.putPart(f.deps, alice, id, n, stream(part(n)));
+    };
+
+    test("parts in order, out of order and in parallel: completion reads no part again", async () => {
+      for (const order of [[1, 2, 3, 4, 5], [4, 2, 5, 1, 3], undefined]) {
+        const s = await create();
+        if (order) await putAll(s.id, order);
+        else await Promise.all([1, 2, 3, 4, 5].map((n) => putAll(s.id, [n])));
+        const file = await sessions.completeSession(f.deps, alice, s.id);
+        expect([file.sha256, file.size]).toEqual([sha256(data), BigInt(data.length)]);
+        expect(events.pop()).toEqual({ sessionId: s.id, incremental: true, partsRead: 0 });
+      }
+      expect(await tmpFiles()).toEqual([]);
+    });
+
+    test("a session with an announced SHA-1 (legacy) gets it from the assembly", async () => {
+      const s = await create({ sha1: sha1(data) });
+      await putAll(s.id);
+      const file = await sessions.completeSession(f.deps, alice, s.id);
+      expect(events).toEqual([{ sessionId: s.id, incremental: true, partsRead: 0 }]);
+      const blob = await f.db.selectFrom("blobs").selectAll().executeTakeFirstOrThrow();
+      expect([file.sha256, blob.sha1]).toEqual([sha256(data), sha1(data)]);
+    });
+
+    test("a re-sent part: the right content", async () => {
+      const s = await create();
+      await putAll(s.id, [1, 2, 3]);
+      await sessions.putPart(f.deps, alice, s.id, 2, stream(part(2))); // the same bytes again
+      await putAll(s.id, [4, 5]);
+      expect((await sessions.completeSession(f.deps, alice, s.id)).sha256).toBe(sha256(data));
+      expect(events).toEqual([{ sessionId: s.id, incremental: true, partsRead: 0 }]);
+    });
+
+    test("a wrong whole-file hash fails with nothing visible and no temp left", async () => {
+      const s = await create({ sha256: "0".repeat(64) });
+      await putAll(s.id);
+      expect(await code(sessions.completeSession(f.deps, alice, s.id))).toBe(Code.InvalidArgument);
+      expect(events).toEqual([{ sessionId: s.id, incremental: true, partsRead: 0 }]);
+      expect(await f.db.selectFrom("files").selectAll().execute()).toHaveLength(0);
+      expect(await f.db.selectFrom("blobs").selectAll().execute()).toHaveLength(0);
+      expect(await tmpFiles()).toEqual([]);
+      expect((await readdir(join(root, "blobs"))).length).toBe(0);
+    });
+
+    test("after a restart of the worker (a fresh store) completion reads all parts", async () => {
+      const s = await create();
+      await putAll(s.id);
+      const restarted = await createLocalBlobStore(root, { onAssemble: (e) => events.push(e) });
+      const file = await sessions.completeSession({ ...f.deps, blobs: restarted }, alice, s.id);
+      expect(file.sha256).toBe(sha256(data));
+      expect(events).toEqual([{ sessionId: s.id, incremental: false, partsRead: 5 }]);
+    });
+
+    test("abort and the expiry sweep remove the assembly's temp file", async () => {
+      const s = await create();
+      await putAll(s.id, [1, 2]);
+      expect(await tmpFiles()).toHaveLength(1);
+      await sessions.abortSession(f.deps, alice, s.id);
+      expect(await tmpFiles()).toEqual([]);
+      const t = await create();
+      await putAll(t.id, [1, 2]);
+      expect(await tmpFiles()).toHaveLength(1);
+      clock.now += f.deps.sessionTtlMs + 1;
+      try {
+        expect(await sessions.sweepSessions(f.deps)).toBeGreaterThanOrEqual(1);
+      } finally {
+        clock.now -= f.deps.sessionTtlMs + 1;
+      }
+      expect(await tmpFiles()).toEqual([]);
+    });
   });
 }

@@ -125,6 +125,7 @@ export async function putPart(
       maxBytes: expected,
       expectedSha256: check.sha256,
       skipSha1: !check.sha1,
+      wholeSha1: Boolean(s.sha1),
     })
     .catch((err) => {
       throw blobError(err);

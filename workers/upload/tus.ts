@@ -125,7 +125,11 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
       const within = at - (n - 1) * Number(s.partSize);
       const source = take(src, expected - within);
       const content = within > 0 ? prefixed(await deps.blobs.readPart(id, n), source) : source;
-      const info = await deps.blobs.putPart(id, n, content, { maxBytes: expected, skipSha1: true });
+      const info = await deps.blobs.putPart(id, n, content, {
+        maxBytes: expected,
+        skipSha1: true,
+        wholeSha1: Boolean(s.sha1),
+      });
       at = (n - 1) * Number(s.partSize) + info.size;
       if (info.size < expected) break; // the body ended inside this part
     }

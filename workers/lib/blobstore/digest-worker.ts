@@ -3,7 +3,8 @@
 //     writer says it is written;
 //   - a concatenation (multipart completion): files read one after the other, hashed, and — for one lane
 //     — written into the new file (fdatasync'ed as it grows, fsync'ed at the end), so each byte is read
-//     once here and the event loop is not involved.
+//     once here and the event loop is not involved. An open concatenation (a session's incremental
+//     assembly, local.ts) takes more sources as they arrive and finishes only once sealed.
 // Jobs progress in turns of a few MiB so that one large job never holds up the others or new messages.
 import { closeSync, fdatasync, fstatSync, fsync, openSync, readSync, writeSync } from "node:fs";
 import type { LaneReply, LaneRequest, SourceFile } from "./digest.ts";
@@ -39,6 +40,8 @@ interface Concat {
   /** The output: its descriptor, size, and the background fdatasync in progress (at most one). */
   out?: { fd: number; size: number; synced: number; syncing?: Promise<void> };
   total: number;
+  /** More sources may come (append); done only once sealed. */
+  open: boolean;
 }
 
 type Job = Growing | Concat;
@@ -96,7 +99,7 @@ function stepConcat(job: Concat, budget: number): [boolean, number] {
   let used = 0;
   while (used < budget) {
     const source = job.sources[job.index];
-    if (!source) return [true, used];
+    if (!source) return [!job.open, used];
     if (job.fd === undefined) {
       job.fd = openSync(source.path, "r");
       const st = fstatSync(job.fd, { bigint: true });
@@ -156,7 +159,11 @@ async function finishConcat(job: Concat) {
 function pump() {
   scheduled = false;
   let budget = TURN;
-  for (const [id, job] of jobs) {
+  // Open concatenations (assemblies growing in the background) get only what the others leave: a part's
+  // upload waits for its own hash, never for an assembly.
+  const background = (job: Job) => job.kind === "concat" && job.open;
+  const order = [...jobs].sort(([, a], [, b]) => Number(background(a)) - Number(background(b)));
+  for (const [id, job] of order) {
     if (budget <= 0) break;
     try {
       const [done, used] = job.kind === "growing" ? stepGrowing(job, budget) : stepConcat(job, budget);
@@ -180,7 +187,9 @@ function pump() {
       reply({ id, error: message(err) });
     }
   }
-  const pending = [...jobs.values()].some((j) => j.kind === "concat" || j.pos < j.written);
+  const pending = [...jobs.values()].some((j) =>
+    j.kind === "concat" ? !j.open || j.index < j.sources.length : j.pos < j.written,
+  );
   if (pending) schedule();
 }
 
@@ -198,8 +207,10 @@ self.onmessage = (event: MessageEvent<LaneRequest>) => {
       jobs.set(m.id, { kind: "growing", fd: openSync(m.path, "r"), hashers, pos: 0, written: 0 });
     } else if (m.op === "concat") {
       const hashers = m.algorithms.map((a) => new Bun.CryptoHasher(a));
-      const job: Concat = { kind: "concat", sources: m.sources, hashers, index: 0, pos: 0, total: 0 };
-      if (m.output) job.out = { fd: openSync(m.output, "wx"), size: 0, synced: 0 };
+      const open = m.open === true;
+      const job: Concat = { kind: "concat", sources: m.sources, hashers, index: 0, pos: 0, total: 0, open };
+      // An open job's output was created by the caller (who may remove it at any time: then this fails).
+      if (m.output) job.out = { fd: openSync(m.output, open ? "r+" : "wx"), size: 0, synced: 0 };
       jobs.set(m.id, job);
     } else {
       const job = jobs.get(m.id);
@@ -207,7 +218,9 @@ self.onmessage = (event: MessageEvent<LaneRequest>) => {
       if (m.op === "cancel") {
         jobs.delete(m.id);
         release(job);
-      } else if (job.kind === "growing" && m.op === "written") job.written = Math.max(job.written, m.upTo);
+      } else if (job.kind === "concat" && m.op === "append") job.sources.push(...m.sources);
+      else if (job.kind === "concat" && m.op === "seal") job.open = false;
+      else if (job.kind === "growing" && m.op === "written") job.written = Math.max(job.written, m.upTo);
       else if (job.kind === "growing" && m.op === "finish") {
         job.written = m.size;
         job.size = m.size;

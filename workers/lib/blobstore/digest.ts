@@ -19,7 +19,17 @@ export interface SourceFile {
 
 export type LaneRequest =
   | { op: "open"; id: number; path: string; algorithms: Algorithm[] }
-  | { op: "concat"; id: number; sources: SourceFile[]; output?: string; algorithms: Algorithm[] }
+  | {
+      op: "concat";
+      id: number;
+      sources: SourceFile[];
+      output?: string;
+      algorithms: Algorithm[];
+      /** More sources will come ("append") until "seal"; the output exists already. */
+      open?: boolean;
+    }
+  | { op: "append"; id: number; sources: SourceFile[] }
+  | { op: "seal"; id: number }
   | { op: "written"; id: number; upTo: number }
   | { op: "finish"; id: number; size: number }
   | { op: "cancel"; id: number };
@@ -28,25 +38,37 @@ export type LaneReply = { id: number; digests: string[]; size: number } | { id: 
 
 type RefWorker = Worker & { ref(): void; unref(): void };
 
+interface Waiter {
+  resolve: (r: { digests: string[]; size: number }) => void;
+  reject: (err: Error) => void;
+}
+
 interface Lane {
   worker: RefWorker;
-  waiting: Map<
-    number,
-    { resolve: (r: { digests: string[]; size: number }) => void; reject: (err: Error) => void }
-  >;
+  waiting: Map<number, Waiter>;
+  /** The jobs that keep the process alive: all but open assemblies nobody awaits yet. */
+  held: Set<number>;
 }
 
 let lanes: Lane[] | undefined;
 
-function wait(lane: Lane, id: number, w: Lane["waiting"] extends Map<number, infer W> ? W : never) {
-  if (lane.waiting.size === 0) lane.worker.ref();
+function hold(lane: Lane, id: number) {
+  if (!lane.waiting.has(id) || lane.held.has(id)) return;
+  if (lane.held.size === 0) lane.worker.ref();
+  lane.held.add(id);
+}
+
+function wait(lane: Lane, id: number, w: Waiter, held: boolean) {
   lane.waiting.set(id, w);
+  if (held) hold(lane, id);
 }
 
 function settle(lane: Lane, id: number) {
-  if (lane.waiting.delete(id) && lane.waiting.size === 0) lane.worker.unref();
+  lane.waiting.delete(id);
+  if (lane.held.delete(id) && lane.held.size === 0) lane.worker.unref();
 }
 let nextId = 1;
+let rotation = 0;
 
 function startLanes(): Lane[] {
   const count = Math.min(2, availableParallelism());
@@ -58,7 +80,7 @@ function startLanes(): Lane[] {
     // Idle lanes must not keep a process alive; busy ones must (waiting on an unreferenced worker makes
     // Bun's event loop spin), so a lane is referenced exactly while it has jobs.
     worker.unref();
-    const lane: Lane = { worker, waiting: new Map() };
+    const lane: Lane = { worker, waiting: new Map(), held: new Set() };
     worker.onmessage = (event: MessageEvent<LaneReply>) => {
       const r = event.data;
       const w = lane.waiting.get(r.id);
@@ -91,16 +113,24 @@ export interface FileDigest {
 function dispatch(
   algorithms: Algorithm[],
   request: (id: number, algorithms: Algorithm[], first: boolean) => LaneRequest,
+  held = true,
 ) {
   lanes ??= startLanes();
   const all = lanes;
+  // Jobs of one algorithm take turns on the lanes: a session's assembly and its parts being hashed (all
+  // SHA-256) then run side by side instead of queueing on one thread.
+  const start = rotation++ % all.length;
   const work = all
-    .map((lane, i) => ({ lane, id: nextId++, algorithms: algorithms.filter((_, k) => k % all.length === i) }))
+    .map((_, i) => ({
+      lane: all[(start + i) % all.length] as Lane,
+      id: nextId++,
+      algorithms: algorithms.filter((_, k) => k % all.length === i),
+    }))
     .filter((w) => w.algorithms.length > 0);
   const results = work.map(
     ({ lane, id }) =>
       new Promise<{ digests: string[]; size: number }>((resolve, reject) => {
-        wait(lane, id, { resolve, reject });
+        wait(lane, id, { resolve, reject }, held);
       }),
   );
   // A cancelled job's promise is never awaited.
@@ -111,6 +141,10 @@ function dispatch(
   return {
     send(m: (id: number) => LaneRequest) {
       for (const { lane, id } of work) lane.worker.postMessage(m(id));
+    },
+    /** From now on the job keeps the process alive (someone awaits it). */
+    hold() {
+      for (const { lane, id } of work) hold(lane, id);
     },
     async result(): Promise<{ hashes: Record<Algorithm, string>; size: number }> {
       const replies = await Promise.all(results);
@@ -165,8 +199,57 @@ export async function concatenateFiles(
     output: first ? output : undefined,
     algorithms: a,
   }));
-  // On a failure the other lane still runs to its end, so the output is no longer touched once this settles.
+  return outcome(job);
+}
+
+/** A job's result once every lane is done with it: on a failure, the output is no longer touched. */
+async function outcome(job: ReturnType<typeof dispatch>) {
   const [settled] = await Promise.allSettled([job.result(), job.settled()]);
   if (settled.status === "rejected") throw settled.reason;
   return settled.value;
+}
+
+/** A concatenation that grows as sources arrive (a multipart session's incremental assembly). */
+export interface OpenConcatenation {
+  /** Appends these files (read, checked against their identity, hashed and copied in the background). */
+  append(sources: SourceFile[]): void;
+  /** No more sources: resolves once all is hashed, written and the output fsync'ed. */
+  finish(): Promise<{ hashes: Record<Algorithm, string>; size: number }>;
+  /** Rejects when the lanes fail before finish (a source changed, the output went away). */
+  readonly failed: Promise<never>;
+  /** Stops (the output is being removed). */
+  cancel(): void;
+}
+
+/**
+ * Opens a concatenation into `output`, which the caller has created empty (so that removing it can never
+ * race with a lane creating it). Until finish() it does not keep the process alive.
+ */
+export function openConcatenation(output: string, algorithms: Algorithm[]): OpenConcatenation {
+  const job = dispatch(
+    algorithms,
+    (id, a, first) => ({
+      op: "concat",
+      id,
+      sources: [],
+      output: first ? output : undefined,
+      algorithms: a,
+      open: true,
+    }),
+    false,
+  );
+  const failed = job.result().then(() => new Promise<never>(() => undefined));
+  failed.catch(() => undefined);
+  return {
+    append(sources) {
+      if (sources.length > 0) job.send((id) => ({ op: "append", id, sources }));
+    },
+    finish() {
+      job.hold();
+      job.send((id) => ({ op: "seal", id }));
+      return outcome(job);
+    },
+    failed,
+    cancel: () => job.cancel(),
+  };
 }

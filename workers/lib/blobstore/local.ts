@@ -5,6 +5,7 @@
 //                                duplicate, a failed upload, garbage collection) can never hit another's bytes.
 //                                The database keeps one copy per SHA-256.
 //   parts/<sessionId>/<n>        parts of multipart sessions
+//   tmp/assembly-<uuid>          a session's incremental assembly (see Assemblies below)
 // A body is written with Bun's file writer while digest lanes hash it (digest.ts), fsync'ed, then renamed
 // into place atomically (and the directory fsync'ed): a name under blobs/ or parts/ always holds complete
 // content.
@@ -23,7 +24,13 @@ import {
   normalizeStageOptions,
   parsePartName,
 } from "./common.ts";
-import { concatenateFiles, digestFile } from "./digest.ts";
+import {
+  concatenateFiles,
+  digestFile,
+  type OpenConcatenation,
+  openConcatenation,
+  type SourceFile,
+} from "./digest.ts";
 import {
   BlobNotFoundError,
   BlobStoreError,
@@ -62,7 +69,30 @@ async function makeDirDurable(dir: string): Promise<void> {
   }
 }
 
-export async function createLocalBlobStore(root: string): Promise<BlobStore> {
+/** What assembleParts did (for tests and metrics). */
+export interface AssembleEvent {
+  sessionId: string;
+  /** The session's incremental assembly was finished (else all parts were read again). */
+  incremental: boolean;
+  /** Parts read at completion: those the incremental assembly did not hold yet, or all of them. */
+  partsRead: number;
+}
+
+export interface LocalBlobStoreOptions {
+  /** Incremental assemblies kept at once (least recently used dropped beyond). Default 16; 0 turns them off. */
+  maxAssemblies?: number;
+  /** An assembly untouched this long (ms) is dropped (its session may have died elsewhere). Default 30 min. */
+  assemblyIdleMs?: number;
+  onAssemble?: (event: AssembleEvent) => void;
+}
+
+const sameFile = (a: SourceFile, b: SourceFile) =>
+  a.path === b.path && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.size === b.size;
+
+export async function createLocalBlobStore(
+  root: string,
+  options: LocalBlobStoreOptions = {},
+): Promise<BlobStore> {
   root = resolve(root);
   const tmpDir = join(root, "tmp");
   const partsDir = join(root, "parts");
@@ -72,6 +102,99 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
 
   const partDir = (sessionId: string) => join(partsDir, sessionId);
   const partPath = (sessionId: string, n: number) => join(partsDir, sessionId, String(n));
+
+  /** A part file with its identity (so that a replacement is noticed); undefined when absent. */
+  async function partFile(sessionId: string, n: number): Promise<SourceFile | undefined> {
+    const path = partPath(sessionId, n);
+    try {
+      const st = await stat(path, { bigint: true });
+      return { path, ino: String(st.ino), mtimeNs: String(st.mtimeNs), size: Number(st.size) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  // Assemblies: so that completing a session does not read every part again, this process appends the
+  // complete parts it stores, as soon as parts 1..k are all there, to a temp file while digest lanes hash
+  // it (off the event loop, reading the part files: memory stays flat). Each appended part's identity is
+  // recorded; completion finishes the assembly only when they all still match the parts on disk, and reads
+  // everything again otherwise (another replica stored parts, this process restarted, a part was re-sent):
+  // correctness never depends on this state.
+  interface Assembly {
+    sessionId: string;
+    sha1: boolean;
+    /** The temp file and the lanes' job, from the first part appended on. */
+    out?: { path: string; concat: OpenConcatenation };
+    /** The parts 1..appended.length, as appended. */
+    appended: SourceFile[];
+    /** Complete parts beyond the prefix, waiting for the gap before them to fill. */
+    waiting: Map<number, SourceFile>;
+    touched: number;
+  }
+  const maxAssemblies = options.maxAssemblies ?? 16;
+  const assemblyIdleMs = options.assemblyIdleMs ?? 30 * 60_000;
+  const assemblies = new Map<string, Assembly>(); // in least recently used order
+
+  async function dropAssembly(a: Assembly): Promise<void> {
+    if (assemblies.get(a.sessionId) === a) assemblies.delete(a.sessionId);
+    a.out?.concat.cancel();
+    if (a.out) await rm(a.out.path, { force: true });
+  }
+  const dropQuietly = (a: Assembly) => void dropAssembly(a).catch(() => undefined);
+
+  function append(a: Assembly, files: SourceFile[]): void {
+    if (files.length === 0) return;
+    if (!a.out) {
+      const path = join(tmpDir, `assembly-${randomUUID()}`);
+      closeSync(openSync(path, "wx"));
+      const concat = openConcatenation(path, a.sha1 ? ["sha256", "sha1"] : ["sha256"]);
+      a.out = { path, concat };
+      concat.failed.catch(() => dropQuietly(a)); // a part replaced under it, say: completion reads again
+    }
+    a.out.concat.append(files);
+    a.appended.push(...files);
+  }
+
+  /** Part n of a session was stored: `file` when it is complete, undefined when shorter. */
+  function partStored(sessionId: string, n: number, file: SourceFile | undefined, sha1: boolean): void {
+    if (maxAssemblies <= 0) return;
+    const old = assemblies.get(sessionId);
+    let a: Assembly = old ?? { sessionId, sha1, appended: [], waiting: new Map(), touched: 0 };
+    if (old && (n <= old.appended.length || (sha1 && !old.sha1))) {
+      // A part already appended was replaced (or SHA-1 is wanted now): start again (the lanes read the parts
+      // again in the background); the parts after it wait to be appended again.
+      dropQuietly(old);
+      a = { sessionId, sha1: sha1 || old.sha1, appended: [], waiting: old.waiting, touched: 0 };
+      old.appended.forEach((f, i) => {
+        if (i + 1 >= n) a.waiting.set(i + 1, f);
+      });
+      append(a, old.appended.slice(0, n - 1));
+    }
+    assemblies.delete(sessionId);
+    for (const [, lru] of assemblies) {
+      if (assemblies.size < maxAssemblies) break;
+      dropQuietly(lru);
+    }
+    assemblies.set(sessionId, a); // most recently used
+    a.touched = Date.now();
+    if (file) a.waiting.set(n, file);
+    else a.waiting.delete(n);
+    const next: SourceFile[] = [];
+    for (let k = a.appended.length + 1; a.waiting.has(k); k++) {
+      next.push(a.waiting.get(k) as SourceFile);
+      a.waiting.delete(k);
+    }
+    append(a, next);
+  }
+
+  const idleSweep = setInterval(
+    () => {
+      for (const a of [...assemblies.values()]) if (Date.now() - a.touched > assemblyIdleMs) dropQuietly(a);
+    },
+    Math.min(60_000, assemblyIdleMs),
+  );
+  idleSweep.unref();
 
   // Bun.file handles of recently read blobs: many range requests of one file reuse one (creating a handle
   // per request showed in profiles). A handle is only a path; a deleted blob still fails when it is read.
@@ -285,6 +408,8 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
         await rm(path, { force: true });
         throw err;
       }
+      const file = info.size === opts.maxBytes ? await partFile(sessionId, partNumber) : undefined;
+      partStored(sessionId, partNumber, file, opts.wholeSha1 === true);
       return info;
     },
 
@@ -302,28 +427,45 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
       checkSessionId(sessionId);
       checkPartCount(partCount);
       const found = await Promise.all(
-        Array.from({ length: partCount }, async (_, i) => {
-          const path = partPath(sessionId, i + 1);
-          try {
-            const st = await stat(path, { bigint: true });
-            return { path, ino: String(st.ino), mtimeNs: String(st.mtimeNs), size: Number(st.size) };
-          } catch (err) {
-            if (isNotFound(err)) return i + 1;
-            throw err;
-          }
-        }),
+        Array.from({ length: partCount }, async (_, i) => (await partFile(sessionId, i + 1)) ?? i + 1),
       );
       const missing = found.filter((f) => typeof f === "number");
       if (missing.length > 0) throw new MissingPartError(missing);
+      const sources = found.filter((f) => typeof f !== "number");
+      const withSha1 = !opts?.skipSha1;
+      const a = assemblies.get(sessionId);
+      if (a) {
+        assemblies.delete(sessionId);
+        const out = a.out;
+        const usable =
+          out &&
+          (a.sha1 || !withSha1) &&
+          a.appended.length <= partCount &&
+          a.appended.every((f, i) => sameFile(f, sources[i] as SourceFile));
+        if (usable) {
+          // The lanes check each tail part's identity as they read it, as below.
+          const held = a.appended.length;
+          append(a, sources.slice(held));
+          try {
+            const { hashes, size } = await out.concat.finish();
+            options.onAssemble?.({ sessionId, incremental: true, partsRead: partCount - held });
+            return staged(out.path, { sha256: hashes.sha256, sha1: hashes.sha1 ?? "", size });
+          } catch {
+            // read everything again below
+          }
+        }
+        await dropAssembly(a);
+      }
       // Parts are copied and hashed by the digest lanes (each byte read once per lane, off the event loop);
       // a part replaced meanwhile fails the assembly rather than mixing versions.
       const path = join(tmpDir, randomUUID());
       try {
         const { hashes, size } = await concatenateFiles(
-          found.filter((f) => typeof f !== "number"),
+          sources,
           path,
-          opts?.skipSha1 ? ["sha256"] : ["sha256", "sha1"],
+          withSha1 ? ["sha256", "sha1"] : ["sha256"],
         );
+        options.onAssemble?.({ sessionId, incremental: false, partsRead: partCount });
         return staged(path, { sha256: hashes.sha256, sha1: hashes.sha1 ?? "", size });
       } catch (err) {
         await rm(path, { force: true });
@@ -333,6 +475,8 @@ export async function createLocalBlobStore(root: string): Promise<BlobStore> {
 
     async deleteParts(sessionId) {
       checkSessionId(sessionId);
+      const a = assemblies.get(sessionId);
+      if (a) await dropAssembly(a);
       await rm(partDir(sessionId), { recursive: true, force: true });
     },
   };

@@ -54,6 +54,10 @@ export interface StageOptions {
 }
 
 export interface PartOptions {
+  /**
+   * The part's size limit; callers pass the part's exact size. Local store: a part of exactly this size is
+   * complete and extends the session's incremental assembly (see assembleParts); a shorter one does not.
+   */
   maxBytes: number;
   expectedSha256?: string;
   /**
@@ -62,6 +66,11 @@ export interface PartOptions {
    * backend may ignore it.
    */
   skipSha1?: boolean;
+  /**
+   * The whole file's SHA-1 will be wanted at assembly (the session announced one): the local store's
+   * incremental assembly computes it too.
+   */
+  wholeSha1?: boolean;
 }
 
 export interface BlobStore {
@@ -94,7 +103,10 @@ export interface BlobStore {
   /**
    * Concatenates parts 1..partCount in order into a staged blob (hashing while reading), so that the
    * caller can check the whole file's hash before commit. MissingPartError when one is absent. With
-   * skipSha1, as StageOptions.skipSha1.
+   * skipSha1, as StageOptions.skipSha1. Local store: when this process stored the parts (in any order),
+   * it has been appending and hashing them in the background, and completion only finishes that
+   * incremental assembly — provided every appended part is still the very file on disk; otherwise (parts
+   * from another process, a restart, a re-sent part) it reads all parts again. deleteParts drops it.
    */
   assembleParts(sessionId: string, partCount: number, opts?: { skipSha1?: boolean }): Promise<StagedBlob>;
   /** Idempotent. */
