@@ -1,5 +1,5 @@
 // The local-disk blob store (the embedded default). Layout under its root:
-//   tmp/<uuid>                   bodies being written (a crash can leave some: older than a day is garbage)
+//   tmp/<uuid>                   bodies being written; a crash can leave some, removed after a day without writes
 //   blobs/<aa>/<bb>/<sha256>.<n> committed content, found by its SHA-256 (aa, bb: its first 4 digits) plus a
 //                                random suffix n: each stored copy has its own name, so deleting one copy (a
 //                                duplicate, a failed upload, garbage collection) can never hit another's bytes.
@@ -84,6 +84,29 @@ export interface LocalBlobStoreOptions {
   /** An assembly untouched this long (ms) is dropped (its session may have died elsewhere). Default 30 min. */
   assemblyIdleMs?: number;
   onAssemble?: (event: AssembleEvent) => void;
+  /**
+   * Files in tmp/ not written to for this long (ms) are leftovers of a crash (a body being written, an
+   * assembly) and are removed at start and every hour. Default 24 h: far beyond any live write's silence.
+   */
+  tmpMaxAgeMs?: number;
+}
+
+/** Removes files in `dir` not modified for `maxAgeMs`; returns how many. Errors on single files are skipped. */
+async function sweepOldFiles(dir: string, maxAgeMs: number): Promise<number> {
+  let removed = 0;
+  const cutoff = Date.now() - maxAgeMs;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const path = join(dir, name);
+    try {
+      if ((await stat(path)).mtimeMs < cutoff) {
+        await rm(path, { force: true, recursive: true });
+        removed++;
+      }
+    } catch {
+      // Gone meanwhile (finished, or removed by another replica's sweep).
+    }
+  }
+  return removed;
 }
 
 const sameFile = (a: SourceFile, b: SourceFile) =>
@@ -195,6 +218,11 @@ export async function createLocalBlobStore(
     Math.min(60_000, assemblyIdleMs),
   );
   idleSweep.unref();
+
+  // Crash leftovers in tmp/ (a body being written, an assembly) go after tmpMaxAgeMs of silence.
+  const tmpMaxAgeMs = options.tmpMaxAgeMs ?? 24 * 3600_000;
+  await sweepOldFiles(tmpDir, tmpMaxAgeMs);
+  setInterval(() => void sweepOldFiles(tmpDir, tmpMaxAgeMs), 3600_000).unref();
 
   // Bun.file handles of recently read blobs: many range requests of one file reuse one (creating a handle
   // per request showed in profiles). A handle is only a path; a deleted blob still fails when it is read.
