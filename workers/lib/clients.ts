@@ -13,7 +13,7 @@ import {
 } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "./balance.ts";
-import { internalCallerInterceptor } from "./interceptors.ts";
+import { internalCallerInterceptor, requestIdPropagation } from "./interceptors.ts";
 import type { ServiceModule } from "./server.ts";
 
 export interface HttpTransportOptions extends RetryOptions {
@@ -46,7 +46,10 @@ export function httpTransport(
         httpVersion: "1.1",
         useBinaryFormat: true,
         defaultTimeoutMs: opts.timeoutMs ?? 15_000,
-        interceptors: internalSecret ? [internalCallerInterceptor(internalSecret)] : [],
+        interceptors: [
+          requestIdPropagation(),
+          ...(internalSecret ? [internalCallerInterceptor(internalSecret)] : []),
+        ],
       });
       transports.set(baseUrl, t);
     }
@@ -112,7 +115,7 @@ export function memoryTransport(
 ): Transport {
   return createRouterTransport((router) => module.routes(router), {
     router: { interceptors: serverInterceptors },
-    transport: { interceptors: [internalCallerInterceptor(internalSecret)] },
+    transport: { interceptors: [requestIdPropagation(), internalCallerInterceptor(internalSecret)] },
   });
 }
 

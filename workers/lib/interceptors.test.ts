@@ -3,7 +3,13 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "./access-token.ts";
-import { authInterceptor, errorInterceptor, INTERNAL_SECRET_HEADER } from "./interceptors.ts";
+import { requestIdKey } from "./context.ts";
+import {
+  authInterceptor,
+  errorInterceptor,
+  INTERNAL_SECRET_HEADER,
+  requestIdPropagation,
+} from "./interceptors.ts";
 import type { Logger } from "./log.ts";
 import { clientAddress, trustedProxies } from "./server.ts";
 
@@ -90,5 +96,48 @@ describe("clientAddress", () => {
     expect(clientAddress("::1", "203.0.113.9", pods)).toBe("203.0.113.9");
     expect(clientAddress("10.245.0.1", "203.0.113.9", pods)).toBe("10.245.0.1");
     expect(() => trustedProxies(["10.0.0.0/33"])).toThrow(/bad network/);
+  });
+});
+
+describe("request id propagation", () => {
+  test("a call made while serving a call carries the served call's request id; a fresh call gets its own", async () => {
+    const seen: (string | undefined)[] = [];
+    const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+    // Service B records the request id it was called with.
+    const b = createClient(
+      MetaService,
+      createRouterTransport(
+        (r) =>
+          r.service(MetaService, {
+            getUser(_req, ctx) {
+              seen.push(ctx.values.get(requestIdKey));
+              return {};
+            },
+          }),
+        {
+          router: { interceptors: [errorInterceptor(quiet)] },
+          transport: { interceptors: [requestIdPropagation()] },
+        },
+      ),
+    );
+    // Service A calls B while serving.
+    const a = createClient(
+      AccountService,
+      createRouterTransport(
+        (r) =>
+          r.service(AccountService, {
+            async getUserInfo() {
+              await Bun.sleep(1); // across an await, too
+              await b.getUser({});
+              return {};
+            },
+          }),
+        { router: { interceptors: [errorInterceptor(quiet)] } },
+      ),
+    );
+    await a.getUserInfo({}, { headers: { "x-request-id": "req-from-gateway" } });
+    await b.getUser({});
+    expect(seen[0]).toBe("req-from-gateway");
+    expect(seen[1]).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -1,4 +1,5 @@
 // Interceptors shared by every worker: request id + error mapping/logging, and authentication.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "./access-token.ts";
@@ -8,6 +9,25 @@ import type { Logger } from "./log.ts";
 export const REQUEST_ID_HEADER = "x-request-id";
 export const INTERNAL_SECRET_HEADER = "x-filestore-internal";
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The request id of the call (or data-plane request) being served, so that the calls it makes to other
+ * services carry it: one id follows a request from the gateway through every worker's log.
+ */
+export const currentRequestId = new AsyncLocalStorage<string>();
+
+/** A sane request id from a header value, else undefined. */
+export const requestIdFrom = (value: string | null | undefined): string | undefined =>
+  value && requestIdPattern.test(value) ? value : undefined;
+
+/** Client side: sends the request id of the call being served, unless the caller set one. */
+export function requestIdPropagation(): Interceptor {
+  return (next) => (req) => {
+    const id = currentRequestId.getStore();
+    if (id && !req.header.has(REQUEST_ID_HEADER)) req.header.set(REQUEST_ID_HEADER, id);
+    return next(req);
+  };
+}
 
 /**
  * Gives each call a request id (the caller's when it is sane), returns it in a response header, and
@@ -38,12 +58,11 @@ export function errorInterceptor(log: Logger): Interceptor {
     return new ConnectError(`internal error (request id ${id})`, Code.Internal, { [REQUEST_ID_HEADER]: id });
   };
   return (next) => async (req) => {
-    const given = req.header.get(REQUEST_ID_HEADER);
-    const id = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
+    const id = requestIdFrom(req.header.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();
     req.contextValues.set(requestIdKey, id);
     const rpc = `${req.service.typeName}/${req.method.name}`;
     try {
-      const res = await next(req);
+      const res = await currentRequestId.run(id, () => next(req));
       res.header.set(REQUEST_ID_HEADER, id);
       if (!res.stream) return res;
       const inner = res.message;

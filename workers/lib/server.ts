@@ -29,6 +29,7 @@ import { ServerReflection as ReflectionV1alpha } from "../../proto/gen/grpc/refl
 import { clientIpKey } from "./context.ts";
 import { FastUnary } from "./fast-unary.ts";
 import { HealthState, healthRoutes } from "./health.ts";
+import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
 import { reflectionRoutes } from "./reflection.ts";
 
@@ -121,12 +122,16 @@ export class RpcHost {
     for (const s of services) this.health.set(s.typeName, HealthCheckResponse_ServingStatus.SERVING);
   }
 
-  private async plainHttp(req: Request, ip: string): Promise<Response> {
-    for (const m of this.modules) {
-      const res = await m.http?.(req, ip);
-      if (res) return res;
-    }
-    return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+  private plainHttp(req: Request, ip: string): Promise<Response> {
+    // Data-plane requests carry their request id into the calls they make (MetaService), like RPCs.
+    const id = requestIdFrom(req.headers.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();
+    return currentRequestId.run(id, async () => {
+      for (const m of this.modules) {
+        const res = await m.http?.(req, ip);
+        if (res) return res;
+      }
+      return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+    });
   }
 
   /** In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For. */
