@@ -37,6 +37,20 @@ const MAX_QUERY_LIMIT = 10_000;
 
 type Env = { Variables: { clientIp: string; requestId: string } };
 
+/** Forwards a legacy request on to a worker's data plane; undefined when the worker cannot be reached. */
+async function toWorker(
+  c: Context<Env>,
+  req: Request,
+  path: string,
+  upstream: Upstream,
+): Promise<Response | undefined> {
+  try {
+    return await forward(req, path, upstream, c.get("clientIp"), c.get("requestId"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The legacy auth helpers the route groups share. */
 interface LegacyAuth {
   authorized(p: Record<string, string>): Promise<boolean>;
@@ -77,16 +91,13 @@ function legacyDownloadRoutes(app: Hono<Env>, opts: LegacyFileOptions, auth: Leg
     if (!(await auth.authorized(p))) return auth.invalidToken(c);
     const headers = new Headers(c.req.raw.headers);
     headers.set("authorization", `Bearer ${p.token}`);
-    let res: Response;
-    try {
-      res = await forward(
-        new Request(c.req.raw, { headers }),
-        `/download/v1/by-sha1/${encodeURIComponent(p.filehash ?? "")}`,
-        opts.download,
-        c.get("clientIp"),
-        c.get("requestId"),
-      );
-    } catch {
+    const res = await toWorker(
+      c,
+      new Request(c.req.raw, { headers }),
+      `/download/v1/by-sha1/${encodeURIComponent(p.filehash ?? "")}`,
+      opts.download,
+    );
+    if (!res) {
       return c.json({
         code: LegacyCode.serverError,
         msg: "the download service is unavailable; try again shortly",
@@ -259,18 +270,13 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     const headers = new Headers(c.req.raw.headers);
     headers.set("authorization", `Bearer ${p.token}`);
     if (p.chkhash) headers.set("x-content-sha1", p.chkhash);
-    let res: Response;
-    try {
-      res = await forward(
-        new Request(c.req.raw, { method: "PUT", headers }),
-        `/upload/v1/sessions/${encodeURIComponent(id)}/parts/${encodeURIComponent(index)}`,
-        opts.upload,
-        c.get("clientIp"),
-        c.get("requestId"),
-      );
-    } catch {
-      return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
-    }
+    const res = await toWorker(
+      c,
+      new Request(c.req.raw, { method: "PUT", headers }),
+      `/upload/v1/sessions/${encodeURIComponent(id)}/parts/${encodeURIComponent(index)}`,
+      opts.upload,
+    );
+    if (!res) return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     if (res.ok) return c.json({ code: 0, msg: "OK" });
     if (res.status === 401) return invalidToken(c);
@@ -317,22 +323,12 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
   app.post("/upload", async (c) => {
     const p = c.req.query();
     if (!(await authorized(p))) return invalidToken(c);
-    let res: Response;
-    try {
-      // The multipart body streams on to the worker unread. sha1=now: the client gets the SHA-1 as its
-      // filehash and may fast-upload by it right away, so it is computed on the request.
-      const query = new URL(c.req.url).searchParams;
-      query.set("sha1", "now");
-      res = await forward(
-        c.req.raw,
-        `/upload/v1/form?${query}`,
-        opts.upload,
-        c.get("clientIp"),
-        c.get("requestId"),
-      );
-    } catch {
-      return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
-    }
+    // The multipart body streams on to the worker unread. sha1=now: the client gets the SHA-1 as its
+    // filehash and may fast-upload by it right away, so it is computed on the request.
+    const query = new URL(c.req.url).searchParams;
+    query.set("sha1", "now");
+    const res = await toWorker(c, c.req.raw, `/upload/v1/form?${query}`, opts.upload);
+    if (!res) return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     if (res.status === 201) return c.json({ code: 0, msg: "OK" });
     if (res.status === 401) return invalidToken(c);

@@ -1,6 +1,8 @@
 // Runs one process's modules on one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
-import type { AccessTokenVerifier } from "./access-token.ts";
-import type { Config } from "./config.ts";
+import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "./access-token.ts";
+import { clientFor, httpTransport } from "./clients.ts";
+import { type Config, loadConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
@@ -50,4 +52,24 @@ export function requireInternalSecret(config: Config): string {
     throw new Error("INTERNAL_SECRET must be set (16+ characters) in services mode");
   }
   return config.internalSecret;
+}
+
+/**
+ * What a worker that serves users and keeps its data through MetaService starts from (file, upload,
+ * download, transfer): its configuration, the internal secret, a logger, an access-token verifier over
+ * the account service's JWKS, and a MetaService client.
+ */
+export function workerBasics(name: string) {
+  const config = loadConfig();
+  const secret = requireInternalSecret(config);
+  return {
+    config,
+    secret,
+    log: createLogger(name),
+    verifier: createAccessTokenVerifier({
+      keys: remoteKeys(config.serviceUrls.account),
+      issuer: config.jwt.issuer,
+    }),
+    meta: clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
+  };
 }

@@ -208,6 +208,13 @@ export async function listTrash(
   return { files, nextPageToken };
 }
 
+/** A transaction holding the owner's lock (see lockOwner): the owner's tree stays as checked until commit. */
+function ownerTransaction<T>(db: Db, ownerId: string, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await lockOwner(tx, ownerId);
+    return fn(tx);
+  });
+}
 /** The owner's entry; FileNotFoundError when it is absent or someone else's (no difference visible). */
 async function entry(tx: Db, ownerId: string, id: string): Promise<ListedFile> {
   const row = await listed(tx)
@@ -242,8 +249,7 @@ export async function createFolder(
   now: number,
 ): Promise<ListedFile> {
   const name = validName(f.name);
-  return db.transaction().execute(async (tx) => {
-    await lockOwner(tx, f.ownerId);
+  return ownerTransaction(db, f.ownerId, async (tx) => {
     await requireFolder(tx, f.ownerId, f.parentId);
     await requireFreeName(tx, f.ownerId, f.parentId, name);
     const row: FileRow = {
@@ -273,8 +279,7 @@ export async function renameFile(
   now: number,
 ): Promise<ListedFile> {
   const name = validName(newName);
-  return db.transaction().execute(async (tx) => {
-    await lockOwner(tx, ownerId);
+  return ownerTransaction(db, ownerId, async (tx) => {
     const row = await activeEntry(tx, ownerId, id);
     if (row.name === name) return row;
     await requireFreeName(tx, ownerId, row.parent_id, name);
@@ -290,8 +295,7 @@ export async function moveFile(
   newParentId: string,
   now: number,
 ): Promise<ListedFile> {
-  return db.transaction().execute(async (tx) => {
-    await lockOwner(tx, ownerId);
+  return ownerTransaction(db, ownerId, async (tx) => {
     const row = await activeEntry(tx, ownerId, id);
     await requireFolder(tx, ownerId, newParentId);
     if (row.parent_id === newParentId) return row;
@@ -352,8 +356,7 @@ export async function trashFile(
   id: string,
   now: number,
 ): Promise<{ file: ListedFile; count: number }> {
-  return db.transaction().execute(async (tx) => {
-    await lockOwner(tx, ownerId);
+  return ownerTransaction(db, ownerId, async (tx) => {
     const row = await entry(tx, ownerId, id);
     if (row.status === "trashed") return { file: row, count: 0 };
     const ids = [id, ...(row.kind === "folder" ? await activeDescendants(tx, ownerId, id) : [])];
@@ -386,8 +389,7 @@ async function trashEntry(tx: Db, ownerId: string, id: string): Promise<ListedFi
  * still active, else into the root. NameTakenError when an active entry there has the same name.
  */
 export async function restoreFile(db: Db, ownerId: string, id: string, now: number): Promise<ListedFile> {
-  return db.transaction().execute(async (tx) => {
-    await lockOwner(tx, ownerId);
+  return ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
     let parentId = row.parent_id;
     try {
@@ -426,8 +428,7 @@ export async function purgeTrashed(
   id: string,
   now: number,
 ): Promise<{ file: ListedFile; count: number }> {
-  return db.transaction().execute(async (tx) => {
-    await lockOwner(tx, ownerId);
+  return ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
     const rows = await tx
       .selectFrom("files")

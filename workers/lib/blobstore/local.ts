@@ -363,6 +363,16 @@ export async function createLocalBlobStore(
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
+  /** The size of a committed blob's file; BlobNotFoundError when it is gone. */
+  async function blobSize(path: string): Promise<number> {
+    try {
+      return (await stat(path)).size;
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError();
+      throw err;
+    }
+  }
+
   return {
     backend: "local",
     stage,
@@ -370,13 +380,7 @@ export async function createLocalBlobStore(
     async read(location: string, range?: Range): Promise<ReadableStream<Uint8Array>> {
       const path = pathOf(location);
       checkRange(range);
-      let size: number;
-      try {
-        size = (await stat(path)).size;
-      } catch (err) {
-        if (isNotFound(err)) throw new BlobNotFoundError();
-        throw err;
-      }
+      const size = await blobSize(path);
       const file = Bun.file(path);
       if (!range) return file.stream();
       if (range.start >= size) throw new RangeNotSatisfiableError(size);
@@ -391,13 +395,7 @@ export async function createLocalBlobStore(
 
     async sha1Of(location: string): Promise<string> {
       const path = pathOf(location);
-      let size: number;
-      try {
-        size = (await stat(path)).size;
-      } catch (err) {
-        if (isNotFound(err)) throw new BlobNotFoundError();
-        throw err;
-      }
+      const size = await blobSize(path);
       const digest = digestFile(path, ["sha1"]);
       return (await digest.finish(size)).sha1 ?? "";
     },
