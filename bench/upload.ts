@@ -3,7 +3,8 @@
 // flight), next to
 //   - the baseline: a bare Bun.serve handler streaming the body to a file while hashing it with SHA-256
 //     (bench/upload-baseline.ts), and
-//   - the peer: @tus/server with @tus/file-store (bench/tus-peer.ts), fed the same file in 8 MiB PATCHes,
+//   - the peer: @tus/server with @tus/file-store (bench/tus-peer.mjs) on Node, the runtime it is made for
+//     (BENCH_TUS_RUNTIME=bun runs it under Bun instead), fed the same file in 8 MiB PATCHes,
 // all measured in the same run, in alternating rounds. Prints MB/s (10^6 bytes per second of wall time,
 // requests through to the verified answer), the ratio to the baseline and to @tus/server, and the peak RSS
 // of the filestore process.
@@ -24,7 +25,8 @@
 // A warm-up round (not counted) runs first: JIT, the filestore's digest lanes, the page cache of the payload.
 //
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians (min–max shown: this machine is shared and
-// noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed.
+// noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
+// BENCH_TUS_RUNTIME=bun runs the peer under Bun.
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -170,7 +172,7 @@ async function main(): Promise<number> {
   );
   const tus = await start(
     "tus",
-    [process.execPath, "bench/tus-peer.ts"],
+    [process.env.BENCH_TUS_RUNTIME === "bun" ? process.execPath : "node", "bench/tus-peer.mjs"],
     { TUS_DIR: tusDir, PORT: "0" },
     /listening on (http:\/\/\S+)/,
   );
@@ -225,7 +227,7 @@ async function main(): Promise<number> {
       },
     },
     {
-      name: "@tus/server + file-store, 8 MiB PATCHes",
+      name: `@tus/server on ${process.env.BENCH_TUS_RUNTIME === "bun" ? "Bun" : "Node"}, 8 MiB PATCHes`,
       filestore: false,
       async go() {
         const r = await client({ kind: "tus", base: tus.url });

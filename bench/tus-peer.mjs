@@ -1,10 +1,10 @@
 // The peer of `npm run bench:upload`: @tus/server with its file store, the off-the-shelf resumable upload
-// server a user would otherwise pick, on Node's http module (run under Bun like everything else here).
+// server a user would otherwise pick, run the way its users run it: on Node (its package declares
+// `engines.node`; it is a Node http handler). Plain JavaScript so that Node runs it as it is.
 //
 // Env: TUS_DIR (required) where uploads land; PORT (default 0). Serves tus 1.0.0 under /files and prints
 // "listening on http://127.0.0.1:<port>".
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { FileStore } from "@tus/file-store";
 import { Server } from "@tus/server";
 
@@ -16,7 +16,6 @@ const http = createServer((req, res) => {
   void tus.handle(req, res);
 });
 http.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
-  const { port } = http.address() as AddressInfo;
-  console.log(`listening on http://127.0.0.1:${port}`);
+  console.log(`listening on http://127.0.0.1:${http.address().port}`);
 });
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => http.close(() => process.exit(0)));
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => http.close(() => process.exit(0)));
