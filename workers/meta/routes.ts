@@ -365,7 +365,8 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
               session_id: p.sessionId,
               part_number: p.partNumber,
               size: size(p.size),
-              sha256: hex(p.sha256, 64, "sha256"),
+              // Empty: not known (the part was not checked on upload).
+              sha256: p.sha256 === "" ? "" : hex(p.sha256, 64, "sha256"),
               created_at: now(),
             },
             now(),

@@ -37,6 +37,9 @@ export function partSizeOf(s: { size: bigint; partSize: bigint; partCount: numbe
   return n < s.partCount ? partSize : size - partSize * (s.partCount - 1);
 }
 
+/** Where part n (1-based) starts in the whole file. */
+export const partOffset = (s: { partSize: bigint }, n: number) => Number(s.partSize) * (n - 1);
+
 export async function createSession(
   deps: SessionDeps,
   who: Identity,
@@ -123,6 +126,7 @@ export async function putPart(
   const info = await deps.blobs
     .putPart(id, partNumber, body, {
       maxBytes: expected,
+      offset: partOffset(s, partNumber),
       expectedSha256: check.sha256,
       skipSha1: !check.sha1,
       wholeSha1: Boolean(s.sha1),
@@ -136,6 +140,8 @@ export async function putPart(
   if (check.sha1 && info.sha1 !== check.sha1.toLowerCase()) {
     throw invalidArgument(`part ${partNumber}'s SHA-1 does not match: send it again`);
   }
+  // A part's SHA-256 is known when the client sent one to check ("" otherwise: the whole file's is checked
+  // at completion). Recorded either way, so that ListParts never reports the hash of an earlier copy.
   await deps.meta.recordUploadPart({
     part: { sessionId: id, partNumber, size: BigInt(info.size), sha256: info.sha256 },
   });

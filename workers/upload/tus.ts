@@ -1,7 +1,7 @@
 // tus 1.0.0 (core, creation, termination, checksum with sha1/sha256) on the multipart session machinery:
 // a tus upload is an upload session; its bytes fill the session's parts in order. A PATCH that breaks
-// off keeps every part it finished and the earlier copy of the part it was writing, so HEAD reports an
-// offset the client can resume from. The file appears when the last byte arrives (and checks out).
+// off keeps every part it finished and what arrived of the part it was writing (on local disk; on S3 the
+// earlier copy of that part), so HEAD reports an offset the client can resume from. The file appears when the last byte arrives (and checks out).
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import type { SessionDeps } from "./sessions.ts";
@@ -127,8 +127,10 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
       const content = within > 0 ? prefixed(await deps.blobs.readPart(id, n), source) : source;
       const info = await deps.blobs.putPart(id, n, content, {
         maxBytes: expected,
+        offset: sessions.partOffset(s, n),
         skipSha1: true,
         wholeSha1: Boolean(s.sha1),
+        keepPartial: true, // a broken PATCH keeps what arrived: the client resumes from there
       });
       at = (n - 1) * Number(s.partSize) + info.size;
       if (info.size < expected) break; // the body ended inside this part

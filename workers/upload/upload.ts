@@ -6,7 +6,7 @@ import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/
 import type { Identity } from "../lib/access-token.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
 import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore/types.ts";
-import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
+import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { checkFileName } from "../lib/names.ts";
 
 export interface UploadDeps {
@@ -51,6 +51,9 @@ export function blobError(err: unknown): unknown {
     return invalidArgument(err.message);
   }
   if (err instanceof blobErrors.InvalidArgumentError) return invalidArgument(err.message);
+  if (err instanceof blobErrors.PartsBusyError) return aborted(err.message);
+  if (err instanceof blobErrors.SessionSealedError || err instanceof blobErrors.MissingPartError)
+    return failedPrecondition(err.message);
   return err;
 }
 

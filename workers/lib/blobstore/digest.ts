@@ -9,27 +9,17 @@ import { availableParallelism } from "node:os";
 
 export type Algorithm = "sha256" | "sha1";
 
-/** A file to read, identified beyond its name (so that a replacement written meanwhile is noticed). */
-export interface SourceFile {
-  path: string;
-  ino: string;
-  mtimeNs: string;
-  size: number;
-}
-
 export type LaneRequest =
-  | { op: "open"; id: number; path: string; algorithms: Algorithm[] }
   | {
-      op: "concat";
+      op: "open";
       id: number;
-      sources: SourceFile[];
-      output?: string;
+      path: string;
       algorithms: Algorithm[];
-      /** More sources will come ("append") until "seal"; the output exists already. */
-      open?: boolean;
+      /** Where the bytes to hash start in the file. */
+      offset: number;
+      /** Hashed only with what other jobs leave (a session's whole-file hash, growing as parts arrive). */
+      background: boolean;
     }
-  | { op: "append"; id: number; sources: SourceFile[] }
-  | { op: "seal"; id: number }
   | { op: "written"; id: number; upTo: number }
   | { op: "finish"; id: number; size: number }
   | { op: "cancel"; id: number };
@@ -101,7 +91,7 @@ function startLanes(): Lane[] {
 
 /** The hashes of a file being written, computed by the lanes as the writer reports progress. */
 export interface FileDigest {
-  /** The first `upTo` bytes are in the file (written with write(2), not merely buffered). */
+  /** The first `upTo` bytes (from the offset) are in the file (written with write(2), not merely buffered). */
   written(upTo: number): void;
   /** The file is complete with `size` bytes: resolves to the hex digests once the lanes have read it all. */
   finish(size: number): Promise<Partial<Record<Algorithm, string>>>;
@@ -112,13 +102,13 @@ export interface FileDigest {
 /** Splits the algorithms over the lanes (SHA-256 and SHA-1 side by side) and sends each lane its job. */
 function dispatch(
   algorithms: Algorithm[],
-  request: (id: number, algorithms: Algorithm[], first: boolean) => LaneRequest,
+  request: (id: number, algorithms: Algorithm[]) => LaneRequest,
   held = true,
 ) {
   lanes ??= startLanes();
   const all = lanes;
-  // Jobs of one algorithm take turns on the lanes: a session's assembly and its parts being hashed (all
-  // SHA-256) then run side by side instead of queueing on one thread.
+  // Jobs of one algorithm take turns on the lanes: a session's whole-file hash and its parts being hashed
+  // (all SHA-256) then run side by side instead of queueing on one thread.
   const start = rotation++ % all.length;
   const work = all
     .map((_, i) => ({
@@ -135,9 +125,7 @@ function dispatch(
   );
   // A cancelled job's promise is never awaited.
   for (const r of results) r.catch(() => undefined);
-  work.forEach(({ lane, id, algorithms: a }, i) => {
-    lane.worker.postMessage(request(id, a, i === 0));
-  });
+  for (const { lane, id, algorithms: a } of work) lane.worker.postMessage(request(id, a));
   return {
     send(m: (id: number) => LaneRequest) {
       for (const { lane, id } of work) lane.worker.postMessage(m(id));
@@ -156,10 +144,6 @@ function dispatch(
       });
       return { hashes, size: replies[0]?.size ?? 0 };
     },
-    /** Resolves when every lane is done with the job, whichever way. */
-    async settled(): Promise<void> {
-      await Promise.allSettled(results);
-    },
     cancel() {
       for (const { lane, id } of work) {
         settle(lane, id);
@@ -169,87 +153,32 @@ function dispatch(
   };
 }
 
-export function digestFile(path: string, algorithms: Algorithm[]): FileDigest {
-  const job = dispatch(algorithms, (id, a) => ({ op: "open", id, path, algorithms: a }));
+export interface DigestOptions {
+  /** Where the bytes to hash start in the file (a part in a session's file). Default 0. */
+  offset?: number;
+  /**
+   * A long-lived job that may wait for more bytes indefinitely (a multipart session's whole-file hash):
+   * the lanes serve it last, and it keeps the process alive only once finish() is awaited.
+   */
+  background?: boolean;
+}
+
+export function digestFile(path: string, algorithms: Algorithm[], opts: DigestOptions = {}): FileDigest {
+  const background = opts.background === true;
+  const job = dispatch(
+    algorithms,
+    (id, a) => ({ op: "open", id, path, algorithms: a, offset: opts.offset ?? 0, background }),
+    !background,
+  );
   return {
     written(upTo) {
       job.send((id) => ({ op: "written", id, upTo }));
     },
     async finish(size) {
+      job.hold();
       job.send((id) => ({ op: "finish", id, size }));
       return (await job.result()).hashes;
     },
-    cancel: () => job.cancel(),
-  };
-}
-
-/**
- * Concatenates `sources` into a new file `output` (created; fsync'ed when done) and hashes the whole. The
- * lane that writes also computes SHA-256; SHA-1 is computed by another lane reading the same files.
- */
-export async function concatenateFiles(
-  sources: SourceFile[],
-  output: string,
-  algorithms: Algorithm[] = ["sha256", "sha1"],
-): Promise<{ hashes: Record<Algorithm, string>; size: number }> {
-  const job = dispatch(algorithms, (id, a, first) => ({
-    op: "concat",
-    id,
-    sources,
-    output: first ? output : undefined,
-    algorithms: a,
-  }));
-  return outcome(job);
-}
-
-/** A job's result once every lane is done with it: on a failure, the output is no longer touched. */
-async function outcome(job: ReturnType<typeof dispatch>) {
-  const [settled] = await Promise.allSettled([job.result(), job.settled()]);
-  if (settled.status === "rejected") throw settled.reason;
-  return settled.value;
-}
-
-/** A concatenation that grows as sources arrive (a multipart session's incremental assembly). */
-export interface OpenConcatenation {
-  /** Appends these files (read, checked against their identity, hashed and copied in the background). */
-  append(sources: SourceFile[]): void;
-  /** No more sources: resolves once all is hashed, written and the output fsync'ed. */
-  finish(): Promise<{ hashes: Record<Algorithm, string>; size: number }>;
-  /** Rejects when the lanes fail before finish (a source changed, the output went away). */
-  readonly failed: Promise<never>;
-  /** Stops (the output is being removed). */
-  cancel(): void;
-}
-
-/**
- * Opens a concatenation into `output`, which the caller has created empty (so that removing it can never
- * race with a lane creating it). Until finish() it does not keep the process alive.
- */
-export function openConcatenation(output: string, algorithms: Algorithm[]): OpenConcatenation {
-  const job = dispatch(
-    algorithms,
-    (id, a, first) => ({
-      op: "concat",
-      id,
-      sources: [],
-      output: first ? output : undefined,
-      algorithms: a,
-      open: true,
-    }),
-    false,
-  );
-  const failed = job.result().then(() => new Promise<never>(() => undefined));
-  failed.catch(() => undefined);
-  return {
-    append(sources) {
-      if (sources.length > 0) job.send((id) => ({ op: "append", id, sources }));
-    },
-    finish() {
-      job.hold();
-      job.send((id) => ({ op: "seal", id }));
-      return outcome(job);
-    },
-    failed,
     cancel: () => job.cancel(),
   };
 }

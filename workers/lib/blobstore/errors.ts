@@ -91,3 +91,20 @@ export class BlobBackendUnavailableError extends BlobStoreError {
     super(`this process has no "${backend}" blob store configured`);
   }
 }
+
+/**
+ * The parts of a session are busy: the same part is being written by another request, parts are being
+ * written while completion was asked, or completion is under way while a part comes (Aborted / HTTP 409:
+ * retry once the other request is answered).
+ */
+export class PartsBusyError extends BlobStoreError {
+  override name = "PartsBusyError";
+}
+
+/** A part sent to a session whose content already became a blob (FailedPrecondition). */
+export class SessionSealedError extends BlobStoreError {
+  override name = "SessionSealedError";
+  constructor() {
+    super("the upload session is already complete");
+  }
+}

@@ -4,14 +4,28 @@
 //                                random suffix n: each stored copy has its own name, so deleting one copy (a
 //                                duplicate, a failed upload, garbage collection) can never hit another's bytes.
 //                                The database keeps one copy per SHA-256.
-//   parts/<sessionId>/<n>        parts of multipart sessions
-//   tmp/assembly-<uuid>          a session's incremental assembly (see Assemblies below)
-// A body is written with Bun's file writer while digest lanes hash it (digest.ts), fsync'ed, then renamed
-// into place atomically (and the directory fsync'ed): a name under blobs/ or parts/ always holds complete
-// content.
+//   parts/<sessionId>/data       a multipart session's file: each part's bytes at its offset, so that
+//                                completing the session moves no bytes (the file is linked into blobs/)
+//   parts/<sessionId>/<n>        part n's record, "<offset> <size> <attempt>\n" once its bytes are durable
+//                                (empty while it is being written); also part n's lock
+//   parts/<sessionId>/lock       the session's lock: part writers share it, completion holds it alone
+// A body is written while digest lanes hash it (digest.ts), fsync'ed, then renamed into place atomically
+// (and the directory fsync'ed): a name under blobs/ always holds complete content.
 import { randomUUID } from "node:crypto";
-import { closeSync, fdatasync, fsync, openSync } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  fdatasync,
+  fstatSync,
+  fsync,
+  ftruncateSync,
+  openSync,
+  read,
+  readSync,
+  write,
+  writeSync,
+} from "node:fs";
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { BunFile } from "bun";
 import {
@@ -24,30 +38,37 @@ import {
   normalizeStageOptions,
   parsePartName,
 } from "./common.ts";
-import {
-  concatenateFiles,
-  digestFile,
-  type OpenConcatenation,
-  openConcatenation,
-  type SourceFile,
-} from "./digest.ts";
+import { type Algorithm, digestFile, type FileDigest } from "./digest.ts";
 import {
   BlobNotFoundError,
   BlobStoreError,
   InvalidArgumentError,
   InvalidLocationError,
   MissingPartError,
+  PartsBusyError,
   RangeNotSatisfiableError,
+  SessionSealedError,
 } from "./errors.ts";
+import { tryLock } from "./flock.ts";
 import type { BlobBody, BlobInfo, BlobStore, Range, StagedBlob, StageOptions } from "./types.ts";
 
 const LOCATION = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{12})$/;
-/** Bytes the file writer gathers before each write(2) (after which the digest lanes are told). */
+/** The digest lanes are told every this many bytes written (and copies go in steps of it). */
 const WRITE_BUFFER = 1 << 20;
 /** A body's file is fdatasync'ed (in the background) every this many bytes while it arrives. */
 const SYNC_EVERY = 32 << 20;
+/** A session's file and its lock, beside the part records (whose names are numbers). */
+const DATA = "data";
+const LOCK = "lock";
+/** A complete part record: offset, size and the attempt that wrote it (a re-send gets another). */
+const RECORD = /^(\d{1,16}) (\d{1,16}) ([0-9a-f-]{36})\n$/;
 
 const isNotFound = (err: unknown) => (err as { code?: unknown } | null)?.code === "ENOENT";
+
+const syncFd = (fd: number, dataOnly: boolean) =>
+  new Promise<void>((resolve, reject) =>
+    (dataOnly ? fdatasync : fsync)(fd, (err) => (err ? reject(err) : resolve())),
+  );
 
 /** fsync a file or a directory (a directory after a rename in it, so the new name survives a crash). */
 async function fsyncPath(path: string): Promise<void> {
@@ -69,24 +90,119 @@ async function makeDirDurable(dir: string): Promise<void> {
   }
 }
 
+/** Opens (creating it if needed) a file and locks it without waiting; PartsBusyError when it is taken. */
+function lockedFile(
+  path: string,
+  mode: "shared" | "exclusive",
+  busy: string,
+): { fd: number; created: boolean } {
+  let created = false;
+  let fd: number;
+  try {
+    fd = openSync(path, "r+");
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    created = true;
+  }
+  try {
+    if (!tryLock(fd, mode)) throw new PartsBusyError(busy);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return { fd, created };
+}
+
+/** Empties a part's record (durably) before its bytes change: the part stops counting first. */
+async function clearRecord(fd: number): Promise<void> {
+  if (fstatSync(fd).size === 0) return;
+  ftruncateSync(fd, 0);
+  await syncFd(fd, true);
+}
+
+const readAt = (fd: number, buf: Uint8Array, position: number) =>
+  new Promise<number>((resolve, reject) =>
+    read(fd, buf, 0, buf.byteLength, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+const writeAt = (fd: number, buf: Uint8Array, position: number) =>
+  new Promise<number>((resolve, reject) =>
+    write(fd, buf, 0, buf.byteLength, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+
+/** Copies the first `size` bytes of `src` into `dst` at `position` (in the thread pool, 1 MiB at a time). */
+async function copyRange(src: number, dst: number, position: number, size: number): Promise<void> {
+  const buf = new Uint8Array(Math.min(WRITE_BUFFER, Math.max(size, 1)));
+  for (let done = 0; done < size; ) {
+    const n = await readAt(src, buf.subarray(0, Math.min(buf.byteLength, size - done)), done);
+    if (n <= 0) throw new BlobStoreError("a part's temporary copy ended early");
+    for (let w = 0; w < n; ) w += await writeAt(dst, buf.subarray(w, n), position + done + w);
+    done += n;
+  }
+}
+
+/**
+ * Streams a body into `fd` from `position` on, each chunk written before the next is asked for (the body
+ * may free it then: freeingChunks), telling `digest` how far the file is written every WRITE_BUFFER bytes;
+ * the file is fdatasync'ed in the background every SYNC_EVERY bytes, so the caller's closing sync is short.
+ * The meter counts and limits the bytes before they are written, so on a failure what passed the meter
+ * (meter.size) is what was written.
+ */
+async function writeBody(
+  fd: number,
+  position: number,
+  body: BlobBody,
+  meter: Meter,
+  digest: FileDigest | undefined,
+): Promise<void> {
+  let written = 0;
+  let told = 0;
+  let synced = 0;
+  let syncing: Promise<void> | undefined;
+  const tell = () => {
+    told = written;
+    digest?.written(written);
+    if (!syncing && written - synced >= SYNC_EVERY) {
+      const upTo = written;
+      syncing = syncFd(fd, true).then(() => {
+        synced = upTo;
+        syncing = undefined;
+      });
+      syncing.catch(() => undefined); // reported when awaited below
+    }
+  };
+  try {
+    for await (const chunk of chunksOf(body)) {
+      meter.add(chunk);
+      for (let off = 0; off < chunk.byteLength; )
+        off += writeSync(fd, chunk, off, chunk.byteLength - off, position + written + off);
+      written += chunk.byteLength;
+      if (written - told >= WRITE_BUFFER) tell();
+    }
+  } finally {
+    tell();
+    await syncing;
+  }
+}
+
 /** What assembleParts did (for tests and metrics). */
 export interface AssembleEvent {
   sessionId: string;
-  /** The session's incremental assembly was finished (else all parts were read again). */
+  /** The whole-file hash computed while parts arrived was used (else the whole file was read). */
   incremental: boolean;
-  /** Parts read at completion: those the incremental assembly did not hold yet, or all of them. */
+  /** Parts read at completion: those not hashed yet, or all of them. */
   partsRead: number;
 }
 
 export interface LocalBlobStoreOptions {
-  /** Incremental assemblies kept at once (least recently used dropped beyond). Default 16; 0 turns them off. */
-  maxAssemblies?: number;
-  /** An assembly untouched this long (ms) is dropped (its session may have died elsewhere). Default 30 min. */
-  assemblyIdleMs?: number;
+  /** Sessions whose whole-file hash is kept going as parts arrive (least recently used dropped beyond). Default 16; 0 turns it off. */
+  maxSessionHashes?: number;
+  /** Such a hash untouched this long (ms) is dropped (its session may have died elsewhere). Default 30 min. */
+  sessionHashIdleMs?: number;
   onAssemble?: (event: AssembleEvent) => void;
   /**
-   * Files in tmp/ not written to for this long (ms) are leftovers of a crash (a body being written, an
-   * assembly) and are removed at start and every hour. Default 24 h: far beyond any live write's silence.
+   * Files in tmp/ not written to for this long (ms) are leftovers of a crash (a body being written) and
+   * are removed at start and every hour. Default 24 h: far beyond any live write's silence.
    */
   tmpMaxAgeMs?: number;
 }
@@ -109,8 +225,27 @@ async function sweepOldFiles(dir: string, maxAgeMs: number): Promise<number> {
   return removed;
 }
 
-const sameFile = (a: SourceFile, b: SourceFile) =>
-  a.path === b.path && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.size === b.size;
+/** A complete part as its record says. */
+interface PartRecord {
+  offset: number;
+  size: number;
+  /** The record's text: it names the attempt, so a part re-sent meanwhile (by any process) is noticed. */
+  line: string;
+}
+
+/** The record a part's file holds, or undefined (empty: absent or being written; longer: an older layout). */
+function parseRecord(bytes: Uint8Array): PartRecord | undefined {
+  if (bytes.byteLength > 64) return undefined;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const m = RECORD.exec(text);
+  return m ? { offset: Number(m[1]), size: Number(m[2]), line: text } : undefined;
+}
+
+/** The record in an open part file. */
+function recordIn(fd: number): PartRecord | undefined {
+  const buf = new Uint8Array(65);
+  return parseRecord(buf.subarray(0, readSync(fd, buf, 0, 65, 0)));
+}
 
 export async function createLocalBlobStore(
   root: string,
@@ -125,101 +260,106 @@ export async function createLocalBlobStore(
 
   const partDir = (sessionId: string) => join(partsDir, sessionId);
   const partPath = (sessionId: string, n: number) => join(partsDir, sessionId, String(n));
+  const dataPath = (sessionId: string) => join(partsDir, sessionId, DATA);
 
-  /** A part file with its identity (so that a replacement is noticed); undefined when absent. */
-  async function partFile(sessionId: string, n: number): Promise<SourceFile | undefined> {
-    const path = partPath(sessionId, n);
+  /** Part n's record, or undefined when the part is absent (never sent, being written, failed). */
+  async function readRecord(sessionId: string, n: number): Promise<PartRecord | undefined> {
     try {
-      const st = await stat(path, { bigint: true });
-      return { path, ino: String(st.ino), mtimeNs: String(st.mtimeNs), size: Number(st.size) };
+      return parseRecord(await readFile(partPath(sessionId, n)));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
 
-  // Assemblies: so that completing a session does not read every part again, this process appends the
-  // complete parts it stores, as soon as parts 1..k are all there, to a temp file while digest lanes hash
-  // it (off the event loop, reading the part files: memory stays flat). Each appended part's identity is
-  // recorded; completion finishes the assembly only when they all still match the parts on disk, and reads
-  // everything again otherwise (another replica stored parts, this process restarted, a part was re-sent):
-  // correctness never depends on this state.
-  interface Assembly {
+  // Whole-file hashes: so that completing a session does not read the whole file again, this process
+  // hands the session's file to a digest lane (in the background, off the event loop) as far as parts
+  // 1..k are complete, as it stores them in any order. The records of the parts handed are kept;
+  // completion uses the hash only when they all still match the records on disk, and reads the file
+  // again otherwise (another replica stored parts, this process restarted, a part was re-sent): correctness
+  // never depends on this state.
+  interface SessionHash {
     sessionId: string;
     sha1: boolean;
-    /** The temp file and the lanes' job, from the first part appended on. */
-    out?: { path: string; concat: OpenConcatenation };
-    /** The parts 1..appended.length, as appended. */
-    appended: SourceFile[];
-    /** Complete parts beyond the prefix, waiting for the gap before them to fill. */
-    waiting: Map<number, SourceFile>;
+    digest?: FileDigest;
+    /** The records of parts 1..hashed.length, as handed to the lane. */
+    hashed: PartRecord[];
+    /** Bytes handed to the lane. */
+    end: number;
+    /** Complete parts beyond them, waiting for the gap before them to fill. */
+    waiting: Map<number, PartRecord>;
     touched: number;
   }
-  const maxAssemblies = options.maxAssemblies ?? 16;
-  const assemblyIdleMs = options.assemblyIdleMs ?? 30 * 60_000;
-  const assemblies = new Map<string, Assembly>(); // in least recently used order
+  const maxHashes = options.maxSessionHashes ?? 16;
+  const hashIdleMs = options.sessionHashIdleMs ?? 30 * 60_000;
+  const hashes = new Map<string, SessionHash>(); // in least recently used order
 
-  async function dropAssembly(a: Assembly): Promise<void> {
-    if (assemblies.get(a.sessionId) === a) assemblies.delete(a.sessionId);
-    a.out?.concat.cancel();
-    if (a.out) await rm(a.out.path, { force: true });
-  }
-  const dropQuietly = (a: Assembly) => void dropAssembly(a).catch(() => undefined);
-
-  function append(a: Assembly, files: SourceFile[]): void {
-    if (files.length === 0) return;
-    if (!a.out) {
-      const path = join(tmpDir, `assembly-${randomUUID()}`);
-      closeSync(openSync(path, "wx"));
-      const concat = openConcatenation(path, a.sha1 ? ["sha256", "sha1"] : ["sha256"]);
-      a.out = { path, concat };
-      concat.failed.catch(() => dropQuietly(a)); // a part replaced under it, say: completion reads again
-    }
-    a.out.concat.append(files);
-    a.appended.push(...files);
+  function dropHash(h: SessionHash): void {
+    if (hashes.get(h.sessionId) === h) hashes.delete(h.sessionId);
+    h.digest?.cancel();
   }
 
-  /** Part n of a session was stored: `file` when it is complete, undefined when shorter. */
-  function partStored(sessionId: string, n: number, file: SourceFile | undefined, sha1: boolean): void {
-    if (maxAssemblies <= 0) return;
-    const old = assemblies.get(sessionId);
-    let a: Assembly = old ?? { sessionId, sha1, appended: [], waiting: new Map(), touched: 0 };
-    if (old && (n <= old.appended.length || (sha1 && !old.sha1))) {
-      // A part already appended was replaced (or SHA-1 is wanted now): start again (the lanes read the parts
-      // again in the background); the parts after it wait to be appended again.
-      dropQuietly(old);
-      a = { sessionId, sha1: sha1 || old.sha1, appended: [], waiting: old.waiting, touched: 0 };
-      old.appended.forEach((f, i) => {
-        if (i + 1 >= n) a.waiting.set(i + 1, f);
-      });
-      append(a, old.appended.slice(0, n - 1));
+  function advance(h: SessionHash): void {
+    for (let k = h.hashed.length + 1; ; k++) {
+      const r = h.waiting.get(k);
+      if (!r || r.offset !== h.end) break;
+      h.waiting.delete(k);
+      h.hashed.push(r);
+      h.end += r.size;
     }
-    assemblies.delete(sessionId);
-    for (const [, lru] of assemblies) {
-      if (assemblies.size < maxAssemblies) break;
-      dropQuietly(lru);
+    if (h.hashed.length === 0) return;
+    const algorithms: Algorithm[] = h.sha1 ? ["sha256", "sha1"] : ["sha256"];
+    h.digest ??= digestFile(dataPath(h.sessionId), algorithms, { background: true });
+    h.digest.written(h.end);
+  }
+
+  /** A fresh hash of the session (all parts waiting again but `except`), in place of `old`. */
+  function restart(old: SessionHash | undefined, sessionId: string, sha1: boolean, except?: number) {
+    const h: SessionHash = { sessionId, sha1, hashed: [], end: 0, waiting: new Map(), touched: Date.now() };
+    if (old) {
+      dropHash(old);
+      for (const [i, r] of old.hashed.entries()) h.waiting.set(i + 1, r);
+      for (const [k, r] of old.waiting) h.waiting.set(k, r);
+      if (except !== undefined) h.waiting.delete(except);
     }
-    assemblies.set(sessionId, a); // most recently used
-    a.touched = Date.now();
-    if (file) a.waiting.set(n, file);
-    else a.waiting.delete(n);
-    const next: SourceFile[] = [];
-    for (let k = a.appended.length + 1; a.waiting.has(k); k++) {
-      next.push(a.waiting.get(k) as SourceFile);
-      a.waiting.delete(k);
+    hashes.set(sessionId, h);
+    return h;
+  }
+
+  /** Part n is about to be written: a hash that has read its old bytes is void. */
+  function partWriting(sessionId: string, n: number): void {
+    const h = hashes.get(sessionId);
+    if (!h) return;
+    h.waiting.delete(n);
+    if (n <= h.hashed.length) advance(restart(h, sessionId, h.sha1, n));
+  }
+
+  /** Part n is complete on disk with record `r`. */
+  function partStored(sessionId: string, n: number, r: PartRecord, sha1: boolean): void {
+    if (maxHashes <= 0) return;
+    const old = hashes.get(sessionId);
+    // SHA-1 wanted now (a later part said so): start again with it.
+    const h = old && (!sha1 || old.sha1) ? old : restart(old, sessionId, sha1 || old?.sha1 === true);
+    hashes.delete(sessionId);
+    for (const [, lru] of hashes) {
+      if (hashes.size < maxHashes) break;
+      dropHash(lru);
     }
-    append(a, next);
+    hashes.set(sessionId, h); // most recently used
+    h.touched = Date.now();
+    h.waiting.set(n, r);
+    advance(h);
   }
 
   const idleSweep = setInterval(
     () => {
-      for (const a of [...assemblies.values()]) if (Date.now() - a.touched > assemblyIdleMs) dropQuietly(a);
+      for (const h of [...hashes.values()]) if (Date.now() - h.touched > hashIdleMs) dropHash(h);
     },
-    Math.min(60_000, assemblyIdleMs),
+    Math.min(60_000, hashIdleMs),
   );
   idleSweep.unref();
 
-  // Crash leftovers in tmp/ (a body being written, an assembly) go after tmpMaxAgeMs of silence.
+  // Crash leftovers in tmp/ (bodies being written) go after tmpMaxAgeMs of silence.
   const tmpMaxAgeMs = options.tmpMaxAgeMs ?? 24 * 3600_000;
   await sweepOldFiles(tmpDir, tmpMaxAgeMs);
   setInterval(() => void sweepOldFiles(tmpDir, tmpMaxAgeMs), 3600_000).unref();
@@ -244,58 +384,25 @@ export async function createLocalBlobStore(
     return join(root, location);
   }
 
-  /**
-   * Writes a body to tmp/ while metering it; digest lanes hash the file as it grows (off this thread), and
-   * it is fdatasync'ed in the background every SYNC_EVERY bytes, so the closing fsync is short. On any
-   * failure nothing is left.
-   */
+  const newLocation = (sha256: string) => {
+    const suffix = randomUUID().replaceAll("-", "").slice(0, 12);
+    return `blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${suffix}`;
+  };
+
+  /** Writes a body to tmp/ while digest lanes hash it, then fsyncs it. On any failure nothing is left. */
   async function writeTemp(body: BlobBody, opts: StageOptions): Promise<{ path: string; info: BlobInfo }> {
     const path = join(tmpDir, randomUUID());
     const fd = openSync(path, "wx");
     const meter = new Meter(opts, false);
     const digest = digestFile(path, opts.skipSha1 ? ["sha256"] : ["sha256", "sha1"]);
-    // The sink only gathers (it flushes when told, below); it does not own the descriptor.
-    const sink = Bun.file(fd).writer({ highWaterMark: 2 * WRITE_BUFFER });
-    let flushed = 0;
-    let synced = 0;
-    let syncing: Promise<void> | undefined;
-    const flush = async () => {
-      const done = sink.flush();
-      if (typeof done !== "number") await done;
-      flushed = meter.size;
-      digest.written(flushed);
-      if (!syncing && flushed - synced >= SYNC_EVERY) {
-        const upTo = flushed;
-        syncing = new Promise<void>((resolve, reject) => {
-          fdatasync(fd, (err) => (err ? reject(err) : resolve()));
-        }).then(() => {
-          synced = upTo;
-          syncing = undefined;
-        });
-        syncing.catch(() => undefined); // reported when awaited below
-      }
-    };
     try {
-      for await (const chunk of chunksOf(body)) {
-        meter.add(chunk);
-        const written = sink.write(chunk);
-        if (typeof written !== "number") await written;
-        if (meter.size - flushed >= WRITE_BUFFER) await flush();
-      }
-      await flush();
-      await sink.end();
-      const [hashes] = await Promise.all([digest.finish(meter.size), syncing]);
+      await writeBody(fd, 0, body, meter, digest);
+      const hashes = await digest.finish(meter.size);
       const info = meter.finish({ sha256: hashes.sha256 ?? "", sha1: hashes.sha1 ?? "" });
-      await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+      await syncFd(fd, false);
       return { path, info };
     } catch (err) {
       digest.cancel();
-      try {
-        await sink.end();
-      } catch {
-        // the body's error is the one to report
-      }
-      await syncing?.catch(() => undefined);
       await rm(path, { force: true });
       throw err;
     } finally {
@@ -307,9 +414,7 @@ export async function createLocalBlobStore(
     let committing: Promise<string> | undefined;
     let discarded = false;
     const commit = async (): Promise<string> => {
-      const { sha256 } = info;
-      const suffix = randomUUID().replaceAll("-", "").slice(0, 12);
-      const location = `blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${suffix}`;
+      const location = newLocation(info.sha256);
       const dest = join(root, location);
       await makeDirDurable(dirname(dest));
       await rename(tmpPath, dest);
@@ -334,6 +439,50 @@ export async function createLocalBlobStore(
     };
   }
 
+  /**
+   * A session's file as a staged blob, while `lock` (the session's, held alone) keeps part writers out:
+   * commit links the file into blobs/ (the parts stay until deleteParts, so a failure after commit can
+   * complete again), discard keeps it; both release the lock.
+   */
+  function stagedSession(sessionId: string, lock: number, info: BlobInfo): StagedBlob {
+    let committing: Promise<string> | undefined;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      closeSync(lock);
+    };
+    const commit = async (): Promise<string> => {
+      const location = newLocation(info.sha256);
+      const dest = join(root, location);
+      await makeDirDurable(dirname(dest));
+      await link(dataPath(sessionId), dest);
+      await fsyncPath(dirname(dest));
+      return location;
+    };
+    return {
+      ...info,
+      commit() {
+        if (released && !committing)
+          return Promise.reject(new BlobStoreError("the staged blob was discarded"));
+        committing ??= commit().then(
+          (location) => {
+            release();
+            return location;
+          },
+          (err) => {
+            committing = undefined;
+            throw err;
+          },
+        );
+        return committing;
+      },
+      async discard() {
+        if (!committing) release();
+      },
+    };
+  }
+
   async function stage(body: BlobBody, opts?: StageOptions): Promise<StagedBlob> {
     if (opts?.location !== undefined)
       throw new InvalidArgumentError("the local store names its blobs itself: no location option");
@@ -353,12 +502,8 @@ export async function createLocalBlobStore(
     const parts: { partNumber: number; size: number }[] = [];
     for (const name of names) {
       const partNumber = parsePartName(name);
-      if (partNumber === undefined) continue;
-      try {
-        parts.push({ partNumber, size: (await stat(partPath(sessionId, partNumber))).size });
-      } catch (err) {
-        if (!isNotFound(err)) throw err; // deleted meanwhile
-      }
+      const r = partNumber === undefined ? undefined : await readRecord(sessionId, partNumber);
+      if (partNumber !== undefined && r) parts.push({ partNumber, size: r.size });
     }
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
@@ -418,25 +563,98 @@ export async function createLocalBlobStore(
     async putPart(sessionId, partNumber, body, opts) {
       checkSessionId(sessionId);
       checkPartNumber(partNumber);
-      const { path, info } = await writeTemp(
-        body,
-        normalizeStageOptions({
-          maxBytes: opts.maxBytes,
-          expectedSha256: opts.expectedSha256,
-          skipSha1: opts.skipSha1,
-        }),
+      const { offset } = opts;
+      if (!Number.isSafeInteger(offset) || offset < 0)
+        throw new InvalidArgumentError("a part's offset is a non-negative integer");
+      const checks = normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 });
+      const dir = partDir(sessionId);
+      await makeDirDurable(dir);
+      const session = lockedFile(
+        join(dir, LOCK),
+        "shared",
+        "the upload session is being completed: wait for that answer",
       );
       try {
-        await makeDirDurable(partDir(sessionId));
-        await rename(path, partPath(sessionId, partNumber)); // replaces an earlier copy atomically
-        await fsyncPath(partDir(sessionId));
-      } catch (err) {
-        await rm(path, { force: true });
-        throw err;
+        const record = lockedFile(
+          partPath(sessionId, partNumber),
+          "exclusive",
+          `part ${partNumber} is being uploaded by another request: send it again once that one is answered`,
+        );
+        try {
+          let created = session.created || record.created;
+          let data: number;
+          try {
+            data = openSync(dataPath(sessionId), "r+");
+          } catch (err) {
+            if (!isNotFound(err)) throw err;
+            data = openSync(dataPath(sessionId), constants.O_RDWR | constants.O_CREAT, 0o644);
+            created = true;
+          }
+          try {
+            // Completion links the file into blobs/: from then on it is content, never to be written.
+            if (fstatSync(data).nlink > 1) throw new SessionSealedError();
+            const old = recordIn(record.fd);
+            if (!old) {
+              partWriting(sessionId, partNumber);
+              await clearRecord(record.fd);
+            }
+            const algorithms: Algorithm[] = [];
+            if (checks.expectedSha256) algorithms.push("sha256");
+            if (!opts.skipSha1) algorithms.push("sha1");
+            // A first copy is written in place. A re-sent part goes to tmp/ first and is copied into place
+            // only once it has arrived whole (or, with keepPartial, longer than the earlier copy): a failed
+            // re-send leaves the earlier copy as it was.
+            const into = old
+              ? { path: join(tmpDir, randomUUID()), fd: -1, at: 0 }
+              : { path: dataPath(sessionId), fd: data, at: offset };
+            if (old) into.fd = openSync(into.path, "wx+");
+            const meter = new Meter(checks, false);
+            let failure: unknown;
+            let info: BlobInfo;
+            try {
+              const digest =
+                algorithms.length > 0 ? digestFile(into.path, algorithms, { offset: into.at }) : undefined;
+              try {
+                await writeBody(into.fd, into.at, body, meter, digest);
+                const h = digest ? await digest.finish(meter.size) : {};
+                info = meter.finish({ sha256: h.sha256 ?? "", sha1: h.sha1 ?? "" });
+              } catch (err) {
+                digest?.cancel();
+                if (!opts.keepPartial || meter.size <= (old?.size ?? 0)) throw err;
+                failure = err;
+                info = { size: meter.size, sha256: "", sha1: "" };
+              }
+              if (old) {
+                partWriting(sessionId, partNumber);
+                await clearRecord(record.fd);
+                await copyRange(into.fd, data, offset, info.size);
+              }
+            } finally {
+              if (old) {
+                closeSync(into.fd);
+                await rm(into.path, { force: true });
+              }
+            }
+            // The bytes are durable before the record says they are there.
+            await syncFd(data, true);
+            const line = `${offset} ${info.size} ${randomUUID()}\n`;
+            writeSync(record.fd, line, 0);
+            await syncFd(record.fd, true);
+            if (created) await fsyncPath(dir);
+            // A shorter part will be sent again (or is the last one's short copy): hashing it would be wasted.
+            if (info.size === opts.maxBytes)
+              partStored(sessionId, partNumber, { offset, size: info.size, line }, opts.wholeSha1 === true);
+            if (failure !== undefined) throw failure;
+            return info;
+          } finally {
+            closeSync(data);
+          }
+        } finally {
+          closeSync(record.fd); // releases the part's lock
+        }
+      } finally {
+        closeSync(session.fd);
       }
-      const file = info.size === opts.maxBytes ? await partFile(sessionId, partNumber) : undefined;
-      partStored(sessionId, partNumber, file, opts.wholeSha1 === true);
-      return info;
     },
 
     listParts,
@@ -444,65 +662,94 @@ export async function createLocalBlobStore(
     async readPart(sessionId, partNumber) {
       checkSessionId(sessionId);
       checkPartNumber(partNumber);
-      const file = Bun.file(partPath(sessionId, partNumber));
-      if (!(await file.exists())) throw new BlobNotFoundError();
-      return file.stream() as unknown as AsyncIterable<Uint8Array>;
+      const r = await readRecord(sessionId, partNumber);
+      if (!r) throw new BlobNotFoundError();
+      return Bun.file(dataPath(sessionId))
+        .slice(r.offset, r.offset + r.size)
+        .stream() as unknown as AsyncIterable<Uint8Array>;
     },
 
     async assembleParts(sessionId, partCount, opts) {
       checkSessionId(sessionId);
       checkPartCount(partCount);
-      const found = await Promise.all(
-        Array.from({ length: partCount }, async (_, i) => (await partFile(sessionId, i + 1)) ?? i + 1),
-      );
-      const missing = found.filter((f) => typeof f === "number");
-      if (missing.length > 0) throw new MissingPartError(missing);
-      const sources = found.filter((f) => typeof f !== "number");
-      const withSha1 = !opts?.skipSha1;
-      const a = assemblies.get(sessionId);
-      if (a) {
-        assemblies.delete(sessionId);
-        const out = a.out;
-        const usable =
-          out &&
-          (a.sha1 || !withSha1) &&
-          a.appended.length <= partCount &&
-          a.appended.every((f, i) => sameFile(f, sources[i] as SourceFile));
-        if (usable) {
-          // The lanes check each tail part's identity as they read it, as below.
-          const held = a.appended.length;
-          append(a, sources.slice(held));
-          try {
-            const { hashes, size } = await out.concat.finish();
-            options.onAssemble?.({ sessionId, incremental: true, partsRead: partCount - held });
-            return staged(out.path, { sha256: hashes.sha256, sha1: hashes.sha1 ?? "", size });
-          } catch {
-            // read everything again below
-          }
-        }
-        await dropAssembly(a);
-      }
-      // Parts are copied and hashed by the digest lanes (each byte read once per lane, off the event loop);
-      // a part replaced meanwhile fails the assembly rather than mixing versions.
-      const path = join(tmpDir, randomUUID());
+      const all = Array.from({ length: partCount }, (_, i) => i + 1);
+      let lock: number;
       try {
-        const { hashes, size } = await concatenateFiles(
-          sources,
-          path,
-          withSha1 ? ["sha256", "sha1"] : ["sha256"],
-        );
-        options.onAssemble?.({ sessionId, incremental: false, partsRead: partCount });
-        return staged(path, { sha256: hashes.sha256, sha1: hashes.sha1 ?? "", size });
+        lock = lockedFile(
+          join(partDir(sessionId), LOCK),
+          "exclusive",
+          "parts of this session are still being uploaded: complete it once every part has been answered",
+        ).fd;
       } catch (err) {
-        await rm(path, { force: true });
-        throw new BlobStoreError(`assembling the parts failed: ${(err as Error).message}`);
+        if (isNotFound(err)) throw new MissingPartError(all); // no part was ever stored
+        throw err;
+      }
+      try {
+        const records = await Promise.all(all.map((n) => readRecord(sessionId, n)));
+        const missing = all.filter((n) => !records[n - 1]);
+        if (missing.length > 0) throw new MissingPartError(missing);
+        const parts = records as PartRecord[];
+        let total = 0;
+        for (const [i, r] of parts.entries()) {
+          if (r.offset !== total)
+            throw new BlobStoreError(
+              `part ${i + 1} does not start where the parts before it end: send it again`,
+            );
+          total += r.size;
+        }
+        const path = dataPath(sessionId);
+        const fd = openSync(path, "r+");
+        try {
+          const { size, nlink } = fstatSync(fd);
+          if (size < total)
+            throw new BlobStoreError("the session's file is shorter than its parts: send them again");
+          if (size > total) {
+            // Bytes past the last part (parts beyond the session's count, say) are not content; but a file
+            // that is a blob already (nlink > 1) is never changed.
+            if (nlink > 1) throw new BlobStoreError("the session's file holds more than its parts");
+            ftruncateSync(fd, total);
+            await syncFd(fd, true);
+          }
+        } finally {
+          closeSync(fd);
+        }
+        const withSha1 = !opts?.skipSha1;
+        const h = hashes.get(sessionId);
+        hashes.delete(sessionId); // finished below, or cancelled
+        let result: Partial<Record<Algorithm, string>> | undefined;
+        let held = 0;
+        if (
+          h?.digest &&
+          (h.sha1 || !withSha1) &&
+          h.hashed.length <= partCount &&
+          h.hashed.every((r, i) => r.line === parts[i]?.line)
+        ) {
+          // Finish the hash that followed the parts: only the tail is read now.
+          h.digest.written(total);
+          result = await h.digest.finish(total).catch(() => undefined);
+          held = h.hashed.length;
+        }
+        h?.digest?.cancel(); // a no-op when it finished
+        if (!result) {
+          held = 0;
+          result = await digestFile(path, withSha1 ? ["sha256", "sha1"] : ["sha256"]).finish(total);
+        }
+        options.onAssemble?.({ sessionId, incremental: held > 0, partsRead: partCount - held });
+        return stagedSession(sessionId, lock, {
+          sha256: result.sha256 ?? "",
+          sha1: result.sha1 ?? "",
+          size: total,
+        });
+      } catch (err) {
+        closeSync(lock);
+        throw err;
       }
     },
 
     async deleteParts(sessionId) {
       checkSessionId(sessionId);
-      const a = assemblies.get(sessionId);
-      if (a) await dropAssembly(a);
+      const h = hashes.get(sessionId);
+      if (h) dropHash(h);
       await rm(partDir(sessionId), { recursive: true, force: true });
     },
   };

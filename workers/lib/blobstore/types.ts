@@ -54,23 +54,30 @@ export interface StageOptions {
 }
 
 export interface PartOptions {
-  /**
-   * The part's size limit; callers pass the part's exact size. Local store: a part of exactly this size is
-   * complete and extends the session's incremental assembly (see assembleParts); a shorter one does not.
-   */
+  /** The part's size limit; callers pass the part's exact size (a shorter part is stored as it is). */
   maxBytes: number;
+  /**
+   * Where the part starts in the whole file: (n - 1) × the session's part size. The local store writes the
+   * part there, in the session's one file, so that completion moves no bytes; S3 ignores it.
+   */
+  offset: number;
+  /** Verified (BlobHashMismatchError) and so computed; without it the local store does not hash the part. */
   expectedSha256?: string;
   /**
    * No SHA-1 (BlobInfo.sha1 is ""): nobody checks a part's SHA-1 unless the client sent one, and it is
-   * ~0.6 s of CPU per GiB. The whole file's SHA-1 is computed at assembly unless that skips it too. A
-   * backend may ignore it.
+   * ~0.6 s of CPU per GiB. A backend may ignore it.
    */
   skipSha1?: boolean;
   /**
    * The whole file's SHA-1 will be wanted at assembly (the session announced one): the local store's
-   * incremental assembly computes it too.
+   * whole-file hash, computed as parts arrive, computes it too.
    */
   wholeSha1?: boolean;
+  /**
+   * When the body fails mid-way, keep what arrived as a shorter part (tus: the client resumes from the
+   * offset it is told) instead of leaving the part absent. Local store only.
+   */
+  keepPartial?: boolean;
 }
 
 export interface BlobStore {
@@ -91,22 +98,27 @@ export interface BlobStore {
   /** Idempotent. */
   delete(location: string): Promise<void>;
 
-  // Parts of a multipart session, stored under parts/<sessionId>/<partNumber>. Session ids match
-  // [A-Za-z0-9_-]{16,64}; part numbers are integers 1..10000 (InvalidPartError otherwise).
+  // Parts of a multipart session. Session ids match [A-Za-z0-9_-]{16,64}; part numbers are integers
+  // 1..10000 (InvalidPartError otherwise).
 
-  /** Stores one part; re-sending a part replaces it atomically (idempotent). */
+  /**
+   * Stores one part; re-sending a part replaces it (idempotent). Local store: PartsBusyError while the same
+   * part is being written by another request or the session is being assembled, SessionSealedError once
+   * its content became a blob; a write that fails leaves the part absent (see keepPartial).
+   */
   putPart(sessionId: string, partNumber: number, body: BlobBody, opts: PartOptions): Promise<BlobInfo>;
   /** The bytes of one stored part (BlobNotFoundError when it is absent). */
   readPart(sessionId: string, partNumber: number): Promise<AsyncIterable<Uint8Array>>;
   /** The parts stored so far, by part number. */
   listParts(sessionId: string): Promise<{ partNumber: number; size: number }[]>;
   /**
-   * Concatenates parts 1..partCount in order into a staged blob (hashing while reading), so that the
-   * caller can check the whole file's hash before commit. MissingPartError when one is absent. With
-   * skipSha1, as StageOptions.skipSha1. Local store: when this process stored the parts (in any order),
-   * it has been appending and hashing them in the background, and completion only finishes that
-   * incremental assembly — provided every appended part is still the very file on disk; otherwise (parts
-   * from another process, a restart, a re-sent part) it reads all parts again. deleteParts drops it.
+   * Parts 1..partCount in order as a staged blob with its hashes, so that the caller can check the whole
+   * file's hash before commit. MissingPartError when one is absent. With skipSha1, as
+   * StageOptions.skipSha1. The staged blob must be committed or discarded; discarding keeps the parts.
+   * Local store: the session's file is the blob (commit links it into place), and it has been hashed in
+   * the background as parts 1..k arrived, so completion hashes only what was not hashed yet (all of it
+   * after a restart or for parts stored by another process). PartsBusyError while a part is being
+   * written; no part can be written from then until commit or discard.
    */
   assembleParts(sessionId: string, partCount: number, opts?: { skipSha1?: boolean }): Promise<StagedBlob>;
   /** Idempotent. */

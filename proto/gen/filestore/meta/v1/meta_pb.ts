@@ -607,6 +607,8 @@ export type UploadPartRecord = Message<"filestore.meta.v1.UploadPartRecord"> & {
   size: bigint;
 
   /**
+   * Empty when the part was not checked on upload.
+   *
    * @generated from field: string sha256 = 4;
    */
   sha256: string;

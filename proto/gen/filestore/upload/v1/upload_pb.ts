@@ -303,6 +303,9 @@ export type Part = Message<"filestore.upload.v1.Part"> & {
   size: bigint;
 
   /**
+   * The part's SHA-256 when the client had it checked on upload (X-Content-SHA256), else empty: the whole
+   * file's hash is what completion verifies.
+   *
    * @generated from field: string sha256 = 3;
    */
   sha256: string;
