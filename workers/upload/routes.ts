@@ -12,6 +12,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import type { AccessTokenVerifier } from "../lib/access-token.ts";
+import { freeingChunks } from "../lib/blobstore/common.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
@@ -202,7 +203,7 @@ export function uploadModule(
               expectedSize: length === null ? undefined : Number(length),
               expectedSha256: req.headers.get("x-content-sha256") ?? undefined,
             },
-            req.body ?? new Blob([]).stream(),
+            freeingChunks(req.body ?? new Blob([]).stream()),
           );
           return created(file);
         });
@@ -216,7 +217,7 @@ export function uploadModule(
             part[1] as string,
             // Digits only: "0x1", "1.0" or "1e0" are not part numbers.
             /^[1-9][0-9]{0,4}$/.test(part[2] as string) ? Number(part[2]) : Number.NaN,
-            req.body ?? new Blob([]).stream(),
+            freeingChunks(req.body ?? new Blob([]).stream()),
             {
               sha256: req.headers.get("x-content-sha256") ?? undefined,
               sha1: req.headers.get("x-content-sha1") ?? undefined,

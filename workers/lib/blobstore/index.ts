@@ -13,12 +13,12 @@
 import { join, resolve } from "node:path";
 import { BlobBackendUnavailableError } from "./errors.ts";
 import { createLocalBlobStore } from "./local.ts";
-import { createS3BlobStore, type S3BlobStoreOptions } from "./s3.ts";
+import type { S3BlobStoreOptions } from "./s3.ts";
 import type { BlobStore, StoreFor } from "./types.ts";
 
 export * from "./errors.ts";
 export { createLocalBlobStore } from "./local.ts";
-export { createS3BlobStore, type S3BlobStoreOptions } from "./s3.ts";
+export type { S3BlobStoreOptions } from "./s3.ts";
 export type * from "./types.ts";
 
 export type BlobStoreConfig = { backend: "local"; root: string } | ({ backend: "s3" } & S3BlobStoreOptions);
@@ -92,9 +92,13 @@ export function blobStoreConfigFromEnv(env: Env = process.env): BlobStoreConfig 
   return storageConfigFromEnv(env).landing;
 }
 
-export function createBlobStore(config: BlobStoreConfig = blobStoreConfigFromEnv()): Promise<BlobStore> {
+export async function createBlobStore(
+  config: BlobStoreConfig = blobStoreConfigFromEnv(),
+): Promise<BlobStore> {
   if (config.backend === "local") return createLocalBlobStore(config.root);
   const { backend: _, ...options } = config;
+  // Loaded only when S3 is configured: the minio client costs ~7 MiB of memory in every process.
+  const { createS3BlobStore } = await import("./s3.ts");
   return createS3BlobStore(options);
 }
 

@@ -29,6 +29,10 @@ export interface Range {
   end: number;
 }
 
+/**
+ * The bytes to store. A store is done with a chunk (has copied or written it) when it asks for the next
+ * one: the data plane frees request chunks then (freeingChunks in common.ts).
+ */
 export type BlobBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export interface StageOptions {
