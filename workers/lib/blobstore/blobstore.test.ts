@@ -185,8 +185,14 @@ for (const backend of testBlobStores({ s3PartSize: S3_PART_SIZE })) {
         await store.delete(location);
         await leavesNothing(async () => {
           const id = sessionId();
-          const info = await store.putPart(id, 1, freeingChunks(bodyOf(bytes).stream), { maxBytes: 6 * MiB });
+          const info = await store.putPart(id, 1, freeingChunks(bodyOf(bytes).stream), {
+            maxBytes: 6 * MiB,
+            offset: 0,
+            expectedSha256: hashes(bytes).sha256,
+          });
           expect(info).toEqual(hashes(bytes));
+          // A re-send (through tmp/ on local disk) too.
+          await store.putPart(id, 1, freeingChunks(bodyOf(bytes).stream), { maxBytes: 6 * MiB, offset: 0 });
           const whole = await store.assembleParts(id, 1);
           expect({ sha256: whole.sha256, sha1: whole.sha1, size: whole.size }).toEqual(hashes(bytes));
           await whole.discard();
