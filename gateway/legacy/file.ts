@@ -238,7 +238,8 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     try {
       // The legacy flow names the file only at completion: the hash stands in until then.
       const s = await upload.createUploadSession(
-        { name: sha1, size, sha1, resume: true },
+        // The legacy protocol's 5 MiB chunks (its clients may count on them).
+        { name: sha1, size, sha1, resume: true, partSize: BigInt(5 * 1024 * 1024) },
         call(c, p.token as string),
       );
       const { parts } = await upload.listParts({ sessionId: s.sessionId }, call(c, p.token as string));

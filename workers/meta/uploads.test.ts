@@ -8,17 +8,28 @@ const MiB = 1024 * 1024;
 
 describe("part sizing", () => {
   test.each([
-    [0, 5 * MiB, 1],
-    [1, 5 * MiB, 1],
-    [5 * MiB, 5 * MiB, 1],
-    [5 * MiB + 1, 5 * MiB, 2],
-    [1024 * MiB, 5 * MiB, 205],
-    [100 * 1024 * MiB, 11 * MiB, 9310],
+    [0, 8 * MiB, 1],
+    [1, 8 * MiB, 1],
+    [8 * MiB + 1, 8 * MiB, 2],
+    [512 * MiB, 8 * MiB, 64],
+    [1024 * MiB, 16 * MiB, 64],
+    [4 * 1024 * MiB + 1, 64 * MiB, 65],
+    [100 * 1024 * MiB, 64 * MiB, 1600],
+    [1024 * 1024 * MiB, 105 * MiB, 9987],
     [5 * 1024 * 1024 * MiB, 525 * MiB, 9987],
   ])("%d bytes → parts of %d, %d parts (never more than 10 000)", (size, partSize, count) => {
     expect(uploads.partSizeFor(size)).toBe(partSize);
     expect(uploads.partCountFor(size, partSize)).toBe(count);
     expect(count).toBeLessThanOrEqual(uploads.MAX_PARTS);
+  });
+
+  test("a part size asked for is kept, unless 10 000 parts would not do", () => {
+    expect(uploads.partSizeFor(1024 * MiB, { requested: 5 * MiB })).toBe(5 * MiB);
+    expect(uploads.partSizeFor(100 * 1024 * MiB, { requested: 5 * MiB })).toBe(11 * MiB);
+  });
+
+  test("a lower floor for small files (tests use 64 KiB parts)", () => {
+    expect(uploads.partSizeFor(300 * 1024, { min: 64 * 1024 })).toBe(64 * 1024);
   });
 });
 

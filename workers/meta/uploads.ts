@@ -11,12 +11,25 @@ export type PartRow = UploadPartsTable;
 /** At most this many parts per upload (S3's limit, kept on every backend). */
 export { MAX_PARTS };
 
-/** The part size for a file: at least `minPartSize`, grown in whole MiB so no upload needs more than 10 000 parts. */
-export function partSizeFor(size: number, minPartSize = 5 * 1024 * 1024): number {
+const MiB = 1024 * 1024;
+/** S3's smallest part (all but the last), and the legacy API's chunk size. */
+export const MIN_PART_SIZE = 5 * MiB;
+/** S3's largest part. */
+export const MAX_PART_SIZE = 5 * 1024 * MiB;
+
+/**
+ * The part size of a session, never so small that more than 10 000 parts are needed (then grown in whole
+ * MiB). A size the client asks for is taken as it is. Otherwise the server picks about 64 parts of 8 to
+ * 64 MiB (whole MiB): each part request has a fixed cost (authentication, bookkeeping, a disk sync) that
+ * small parts multiply, while a broken part is sent again whole. `min` lowers the floor (tests).
+ */
+export function partSizeFor(size: number, opts: { requested?: number; min?: number } = {}): number {
+  const roundUp = (n: number) => Math.ceil(n / MiB) * MiB;
+  const min = opts.min ?? 8 * MiB;
   const needed = Math.ceil(size / MAX_PARTS);
-  if (needed <= minPartSize) return minPartSize;
-  const mib = 1024 * 1024;
-  return Math.ceil(needed / mib) * mib;
+  const chosen =
+    opts.requested ?? (size / 64 <= min ? min : Math.max(min, Math.min(roundUp(size / 64), 64 * MiB)));
+  return needed <= chosen ? chosen : roundUp(needed);
 }
 
 export const partCountFor = (size: number, partSize: number) => Math.max(1, Math.ceil(size / partSize));

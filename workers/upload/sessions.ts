@@ -15,14 +15,14 @@ import type { Identity } from "../lib/access-token.ts";
 import type { BlobBody } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
-import { MAX_PARTS, partCountFor, partSizeFor } from "../meta/uploads.ts";
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";
 import { blobError, checkTarget, linkStaged, type UploadDeps } from "./upload.ts";
 
 export interface SessionDeps extends UploadDeps {
   now: () => number;
   /** How long a session stays open (ms). */
   sessionTtlMs: number;
-  /** Smallest part (bytes); 5 MiB, the legacy chunk size and S3's minimum. */
+  /** The floor of the part sizes the server picks (bytes; default 8 MiB). Tests lower it. */
   minPartSize?: number;
 }
 
@@ -43,7 +43,16 @@ export const partOffset = (s: { partSize: bigint }, n: number) => Number(s.partS
 export async function createSession(
   deps: SessionDeps,
   who: Identity,
-  req: { name: string; parentId: string; size: bigint; sha256?: string; sha1?: string; resume?: boolean },
+  req: {
+    name: string;
+    parentId: string;
+    size: bigint;
+    sha256?: string;
+    sha1?: string;
+    resume?: boolean;
+    /** The part size the client wants (0 or absent: the server picks). */
+    partSize?: bigint;
+  },
 ): Promise<UploadSessionRecord & { resumed?: boolean }> {
   const { name, parentId } = checkTarget({ name: req.name, parentId: req.parentId });
   if (req.size < 0n || req.size > BigInt(deps.maxUploadBytes)) {
@@ -63,7 +72,11 @@ export async function createSession(
     if (session) return { ...session, resumed: true };
   }
   const size = Number(req.size);
-  const partSize = partSizeFor(size, deps.minPartSize);
+  const requested = Number(req.partSize ?? 0n);
+  if (requested !== 0 && (requested < MIN_PART_SIZE || requested > MAX_PART_SIZE)) {
+    throw invalidArgument(`part_size must be between ${MIN_PART_SIZE} and ${MAX_PART_SIZE} bytes, or 0`);
+  }
+  const partSize = partSizeFor(size, { requested: requested || undefined, min: deps.minPartSize });
   const partCount = partCountFor(size, partSize);
   if (partCount > MAX_PARTS) throw invalidArgument("the file is too large for 10 000 parts");
   const { session } = await deps.meta.createUploadSession({

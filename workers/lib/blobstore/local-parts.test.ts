@@ -98,7 +98,16 @@ describe("local store: multipart sessions in place", () => {
   test("parts land in the session's one file; completion links it (no copy) and reads nothing again", async () => {
     const id = sessionId();
     for (let n = 1; n <= 5; n++) await put(store, id, n);
-    expect(await partFiles(id)).toEqual(["1", "2", "3", "4", "5", "data", "lock"]);
+    expect(await partFiles(id)).toEqual([
+      "1.lock",
+      "2.lock",
+      "3.lock",
+      "4.lock",
+      "5.lock",
+      "data",
+      "lock",
+      "records",
+    ]);
     expect(await tmpFiles()).toEqual([]);
     const dataIno = (await stat(join(root, "parts", id, "data"))).ino;
     const staged = await store.assembleParts(id, 5, { skipSha1: true });

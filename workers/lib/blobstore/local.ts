@@ -6,8 +6,9 @@
 //                                The database keeps one copy per SHA-256.
 //   parts/<sessionId>/data       a multipart session's file: each part's bytes at its offset, so that
 //                                completing the session moves no bytes (the file is linked into blobs/)
-//   parts/<sessionId>/<n>        part n's record, "<offset> <size> <attempt>\n" once its bytes are durable
-//                                (empty while it is being written); also part n's lock
+//   parts/<sessionId>/records    64 bytes per part: part n's record at (n - 1) × 64, "<offset> <size>
+//                                <attempt>\n" once its bytes are durable (zeros: absent, or being written)
+//   parts/<sessionId>/<n>.lock   part n's lock (two writers of one part are never mixed)
 //   parts/<sessionId>/lock       the session's lock: part writers share it, completion holds it alone
 // A body is written while digest lanes hash it (digest.ts), fsync'ed, then renamed into place atomically
 // (and the directory fsync'ed): a name under blobs/ always holds complete content.
@@ -36,7 +37,6 @@ import {
   chunksOf,
   Meter,
   normalizeStageOptions,
-  parsePartName,
 } from "./common.ts";
 import { type Algorithm, digestFile, type FileDigest } from "./digest.ts";
 import {
@@ -50,18 +50,31 @@ import {
   SessionSealedError,
 } from "./errors.ts";
 import { tryLock } from "./flock.ts";
-import type { BlobBody, BlobInfo, BlobStore, Range, StagedBlob, StageOptions } from "./types.ts";
+import type { BlobBody, BlobInfo, BlobStore, PartOptions, Range, StagedBlob, StageOptions } from "./types.ts";
 
 const LOCATION = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{12})$/;
 /** The digest lanes are told every this many bytes written (and copies go in steps of it). */
 const WRITE_BUFFER = 1 << 20;
 /** A body's file is fdatasync'ed (in the background) every this many bytes while it arrives. */
 const SYNC_EVERY = 32 << 20;
+/** A part written in place starts a background sync of the session's file every this many bytes. */
+const PART_SYNC_EVERY = 4 << 20;
 /** A session's file and its lock, beside the part records (whose names are numbers). */
 const DATA = "data";
+const RECORDS = "records";
 const LOCK = "lock";
 /** A complete part record: offset, size and the attempt that wrote it (a re-send gets another). */
-const RECORD = /^(\d{1,16}) (\d{1,16}) ([0-9a-f-]{36})\n$/;
+const RECORD = /^(\d{1,16}) (\d{1,16}) ([0-9a-f-]{36})\n\0*$/;
+const SLOT = 64;
+const EMPTY_SLOT = new Uint8Array(SLOT);
+
+/**
+ * A file at least this large is removed in the background (renamed into tmp/ first, so its name is gone
+ * at once): freeing a GiB of blocks (and trimming them, on a disk mounted with `discard`) takes a
+ * quarter of a second here, which an answer (a completed upload whose content was known already) should
+ * not wait for. A crash in between leaves it in tmp/, which the tmp sweep empties.
+ */
+const BACKGROUND_REMOVE_BYTES = 64 << 20;
 
 const isNotFound = (err: unknown) => (err as { code?: unknown } | null)?.code === "ENOENT";
 
@@ -114,11 +127,34 @@ function lockedFile(
   return { fd, created };
 }
 
-/** Empties a part's record (durably) before its bytes change: the part stops counting first. */
-async function clearRecord(fd: number): Promise<void> {
-  if (fstatSync(fd).size === 0) return;
-  ftruncateSync(fd, 0);
-  await syncFd(fd, true);
+/**
+ * Group commit of fdatasync on one file: a caller gets a sync that started after it asked, and every
+ * caller that asks while one runs shares the next. Parts written side by side then wait for one sync
+ * instead of queueing a sync each (a sync costs milliseconds: it writes back what is dirty).
+ */
+class SyncGroup {
+  private running?: Promise<void>;
+  private queued?: Promise<void>;
+  constructor(private readonly fd: number) {}
+
+  sync(): Promise<void> {
+    if (this.queued) return this.queued;
+    if (!this.running) return this.start();
+    const after = this.running.catch(() => undefined);
+    this.queued = after.then(() => {
+      this.queued = undefined;
+      return this.start();
+    });
+    return this.queued;
+  }
+
+  private start(): Promise<void> {
+    const p = syncFd(this.fd, true).finally(() => {
+      if (this.running === p) this.running = undefined;
+    });
+    this.running = p;
+    return p;
+  }
 }
 
 const readAt = (fd: number, buf: Uint8Array, position: number) =>
@@ -144,9 +180,9 @@ async function copyRange(src: number, dst: number, position: number, size: numbe
 /**
  * Streams a body into `fd` from `position` on, each chunk written before the next is asked for (the body
  * may free it then: freeingChunks), telling `digest` how far the file is written every WRITE_BUFFER bytes;
- * the file is fdatasync'ed in the background every SYNC_EVERY bytes, so the caller's closing sync is short.
- * The meter counts and limits the bytes before they are written, so on a failure what passed the meter
- * (meter.size) is what was written.
+ * the file is fdatasync'ed in the background every `sync.every` bytes (with `sync.run`, a SyncGroup's
+ * when writers share the file), so the caller's closing sync is short. The meter counts and limits the
+ * bytes before they are written, so on a failure what passed the meter (meter.size) is what was written.
  */
 async function writeBody(
   fd: number,
@@ -154,6 +190,7 @@ async function writeBody(
   body: BlobBody,
   meter: Meter,
   digest: FileDigest | undefined,
+  sync: { every: number; run: () => Promise<void> } = { every: SYNC_EVERY, run: () => syncFd(fd, true) },
 ): Promise<void> {
   let written = 0;
   let told = 0;
@@ -162,9 +199,9 @@ async function writeBody(
   const tell = () => {
     told = written;
     digest?.written(written);
-    if (!syncing && written - synced >= SYNC_EVERY) {
+    if (!syncing && written - synced >= sync.every) {
       const upTo = written;
-      syncing = syncFd(fd, true).then(() => {
+      syncing = sync.run().then(() => {
         synced = upTo;
         syncing = undefined;
       });
@@ -207,14 +244,20 @@ export interface LocalBlobStoreOptions {
   tmpMaxAgeMs?: number;
 }
 
-/** Removes files in `dir` not modified for `maxAgeMs`; returns how many. Errors on single files are skipped. */
+/** Files being removed in the background (removeFile): a sweep takes them whatever their age. */
+const REMOVED = "removed-";
+
+/**
+ * Removes files in `dir` not modified for `maxAgeMs`, and background removals a crash interrupted;
+ * returns how many. Errors on single files are skipped.
+ */
 async function sweepOldFiles(dir: string, maxAgeMs: number): Promise<number> {
   let removed = 0;
   const cutoff = Date.now() - maxAgeMs;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const path = join(dir, name);
     try {
-      if ((await stat(path)).mtimeMs < cutoff) {
+      if (name.startsWith(REMOVED) || (await stat(path)).mtimeMs < cutoff) {
         await rm(path, { force: true, recursive: true });
         removed++;
       }
@@ -233,18 +276,33 @@ interface PartRecord {
   line: string;
 }
 
-/** The record a part's file holds, or undefined (empty: absent or being written; longer: an older layout). */
-function parseRecord(bytes: Uint8Array): PartRecord | undefined {
-  if (bytes.byteLength > 64) return undefined;
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+/** The record in a slot, or undefined (zeros: absent or being written; a torn write does not parse). */
+function parseRecord(slot: Uint8Array): PartRecord | undefined {
+  if (slot.byteLength !== SLOT || slot[0] === 0) return undefined;
+  const text = Buffer.from(slot.buffer, slot.byteOffset, slot.byteLength).toString("latin1");
   const m = RECORD.exec(text);
-  return m ? { offset: Number(m[1]), size: Number(m[2]), line: text } : undefined;
+  return m ? { offset: Number(m[1]), size: Number(m[2]), line: text.replace(/\0+$/, "") } : undefined;
 }
 
-/** The record in an open part file. */
-function recordIn(fd: number): PartRecord | undefined {
-  const buf = new Uint8Array(65);
-  return parseRecord(buf.subarray(0, readSync(fd, buf, 0, 65, 0)));
+/** Part n's record in an open records file. */
+function recordIn(fd: number, n: number): PartRecord | undefined {
+  const slot = new Uint8Array(SLOT);
+  return parseRecord(slot.subarray(0, readSync(fd, slot, 0, SLOT, (n - 1) * SLOT)));
+}
+
+/** Every record of a session's records file (sparse: index n - 1). */
+async function readRecords(path: string): Promise<(PartRecord | undefined)[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+  const records: (PartRecord | undefined)[] = [];
+  for (let at = 0; at + SLOT <= bytes.byteLength; at += SLOT)
+    records.push(parseRecord(bytes.subarray(at, at + SLOT)));
+  return records;
 }
 
 export async function createLocalBlobStore(
@@ -259,17 +317,54 @@ export async function createLocalBlobStore(
   await mkdir(partsDir, { recursive: true });
 
   const partDir = (sessionId: string) => join(partsDir, sessionId);
-  const partPath = (sessionId: string, n: number) => join(partsDir, sessionId, String(n));
   const dataPath = (sessionId: string) => join(partsDir, sessionId, DATA);
+  const recordsPath = (sessionId: string) => join(partsDir, sessionId, RECORDS);
 
-  /** Part n's record, or undefined when the part is absent (never sent, being written, failed). */
-  async function readRecord(sessionId: string, n: number): Promise<PartRecord | undefined> {
-    try {
-      return parseRecord(await readFile(partPath(sessionId, n)));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
+  // A session's data and records files, opened once for the part writers of this process at a time, so
+  // that their syncs are shared (SyncGroup).
+  interface SessionFiles {
+    data: number;
+    records: number;
+    dataSync: SyncGroup;
+    recordsSync: SyncGroup;
+    users: number;
+  }
+  const sessionFiles = new Map<string, SessionFiles>();
+
+  async function openSessionFiles(sessionId: string): Promise<SessionFiles> {
+    let f = sessionFiles.get(sessionId);
+    if (!f) {
+      let created = false;
+      const openOrCreate = (path: string) => {
+        try {
+          return openSync(path, "r+");
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          created = true;
+          return openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+        }
+      };
+      const data = openOrCreate(dataPath(sessionId));
+      const records = openOrCreate(recordsPath(sessionId));
+      if (created) await fsyncPath(partDir(sessionId)); // their names survive a crash
+      f = sessionFiles.get(sessionId); // opened meanwhile by another writer
+      if (f) {
+        closeSync(data);
+        closeSync(records);
+      } else {
+        f = { data, records, dataSync: new SyncGroup(data), recordsSync: new SyncGroup(records), users: 0 };
+        sessionFiles.set(sessionId, f);
+      }
     }
+    f.users++;
+    return f;
+  }
+
+  function closeSessionFiles(sessionId: string, f: SessionFiles): void {
+    if (--f.users > 0) return;
+    if (sessionFiles.get(sessionId) === f) sessionFiles.delete(sessionId);
+    closeSync(f.data);
+    closeSync(f.records);
   }
 
   // Whole-file hashes: so that completing a session does not read the whole file again, this process
@@ -384,6 +479,26 @@ export async function createLocalBlobStore(
     return join(root, location);
   }
 
+  /** Removes a file (absent: nothing to do); a large one with a single name, in the background. */
+  async function removeFile(path: string): Promise<void> {
+    let st: { size: number; nlink: number };
+    try {
+      st = await stat(path);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    if (st.size < BACKGROUND_REMOVE_BYTES || st.nlink > 1) return rm(path, { force: true });
+    const doomed = join(tmpDir, `${REMOVED}${randomUUID()}`);
+    try {
+      await rename(path, doomed);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    void rm(doomed, { force: true }).catch(() => undefined); // else the tmp sweep
+  }
+
   const newLocation = (sha256: string) => {
     const suffix = randomUUID().replaceAll("-", "").slice(0, 12);
     return `blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${suffix}`;
@@ -492,20 +607,93 @@ export async function createLocalBlobStore(
 
   async function listParts(sessionId: string): Promise<{ partNumber: number; size: number }[]> {
     checkSessionId(sessionId);
-    let names: string[];
-    try {
-      names = await readdir(partDir(sessionId));
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
     const parts: { partNumber: number; size: number }[] = [];
-    for (const name of names) {
-      const partNumber = parsePartName(name);
-      const r = partNumber === undefined ? undefined : await readRecord(sessionId, partNumber);
-      if (partNumber !== undefined && r) parts.push({ partNumber, size: r.size });
+    for (const [i, r] of (await readRecords(recordsPath(sessionId))).entries())
+      if (r) parts.push({ partNumber: i + 1, size: r.size });
+    return parts;
+  }
+
+  /** Empties part n's record (durably) before its bytes change: the part stops counting first. */
+  async function clearRecord(files: SessionFiles, n: number): Promise<void> {
+    writeSync(files.records, EMPTY_SLOT, 0, SLOT, (n - 1) * SLOT);
+    await files.recordsSync.sync();
+  }
+
+  /** putPart's work, under the session's lock (shared) and the part's (exclusive). */
+  async function writePart(
+    sessionId: string,
+    n: number,
+    body: BlobBody,
+    opts: PartOptions,
+    files: SessionFiles,
+  ): Promise<BlobInfo> {
+    const { offset } = opts;
+    const checks = normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 });
+    // Completion links the file into blobs/: from then on it is content, never to be written.
+    if (fstatSync(files.data).nlink > 1) throw new SessionSealedError();
+    const old = recordIn(files.records, n);
+    if (!old) {
+      partWriting(sessionId, n);
+      await clearRecord(files, n); // a torn record of a crashed attempt, say
     }
-    return parts.sort((a, b) => a.partNumber - b.partNumber);
+    const algorithms: Algorithm[] = [];
+    if (checks.expectedSha256) algorithms.push("sha256");
+    if (!opts.skipSha1) algorithms.push("sha1");
+    // A first copy is written in place. A re-sent part goes to tmp/ first and is copied into place only
+    // once it has arrived whole (or, with keepPartial, longer than the earlier copy): a failed re-send
+    // leaves the earlier copy as it was.
+    const into = old
+      ? { path: join(tmpDir, randomUUID()), fd: -1, at: 0 }
+      : { path: dataPath(sessionId), fd: files.data, at: offset };
+    if (old) into.fd = openSync(into.path, "wx+");
+    const meter = new Meter(checks, false);
+    let failure: unknown;
+    let info: BlobInfo;
+    try {
+      const digest =
+        algorithms.length > 0 ? digestFile(into.path, algorithms, { offset: into.at }) : undefined;
+      try {
+        // In place, parts side by side share the background syncs of the session's file, and sync more
+        // often than one body would: each part's answer waits for its closing sync.
+        await writeBody(
+          into.fd,
+          into.at,
+          body,
+          meter,
+          digest,
+          old ? undefined : { every: PART_SYNC_EVERY, run: () => files.dataSync.sync() },
+        );
+        const h = digest ? await digest.finish(meter.size) : {};
+        info = meter.finish({ sha256: h.sha256 ?? "", sha1: h.sha1 ?? "" });
+      } catch (err) {
+        digest?.cancel();
+        if (!opts.keepPartial || meter.size <= (old?.size ?? 0)) throw err;
+        failure = err;
+        info = { size: meter.size, sha256: "", sha1: "" };
+      }
+      if (old) {
+        partWriting(sessionId, n);
+        await clearRecord(files, n);
+        await copyRange(into.fd, files.data, offset, info.size);
+      }
+    } finally {
+      if (old) {
+        closeSync(into.fd);
+        await rm(into.path, { force: true });
+      }
+    }
+    // The bytes are durable before the record says they are there.
+    await files.dataSync.sync();
+    const line = `${offset} ${info.size} ${randomUUID()}\n`;
+    const slot = new Uint8Array(SLOT);
+    slot.set(Buffer.from(line, "latin1"));
+    writeSync(files.records, slot, 0, SLOT, (n - 1) * SLOT);
+    await files.recordsSync.sync();
+    // A shorter part will be sent again (or is the last one's short copy): hashing it would be wasted.
+    if (info.size === opts.maxBytes)
+      partStored(sessionId, n, { offset, size: info.size, line }, opts.wholeSha1 === true);
+    if (failure !== undefined) throw failure;
+    return info;
   }
 
   /** The size of a committed blob's file; BlobNotFoundError when it is gone. */
@@ -556,7 +744,7 @@ export async function createLocalBlobStore(
     },
 
     async delete(location: string) {
-      await rm(pathOf(location), { force: true });
+      await removeFile(pathOf(location));
       handles.delete(location);
     },
 
@@ -566,7 +754,6 @@ export async function createLocalBlobStore(
       const { offset } = opts;
       if (!Number.isSafeInteger(offset) || offset < 0)
         throw new InvalidArgumentError("a part's offset is a non-negative integer");
-      const checks = normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 });
       const dir = partDir(sessionId);
       await makeDirDurable(dir);
       const session = lockedFile(
@@ -575,82 +762,20 @@ export async function createLocalBlobStore(
         "the upload session is being completed: wait for that answer",
       );
       try {
-        const record = lockedFile(
-          partPath(sessionId, partNumber),
+        const partLock = lockedFile(
+          join(dir, `${partNumber}.lock`),
           "exclusive",
           `part ${partNumber} is being uploaded by another request: send it again once that one is answered`,
         );
         try {
-          let created = session.created || record.created;
-          let data: number;
+          const files = await openSessionFiles(sessionId);
           try {
-            data = openSync(dataPath(sessionId), "r+");
-          } catch (err) {
-            if (!isNotFound(err)) throw err;
-            data = openSync(dataPath(sessionId), constants.O_RDWR | constants.O_CREAT, 0o644);
-            created = true;
-          }
-          try {
-            // Completion links the file into blobs/: from then on it is content, never to be written.
-            if (fstatSync(data).nlink > 1) throw new SessionSealedError();
-            const old = recordIn(record.fd);
-            if (!old) {
-              partWriting(sessionId, partNumber);
-              await clearRecord(record.fd);
-            }
-            const algorithms: Algorithm[] = [];
-            if (checks.expectedSha256) algorithms.push("sha256");
-            if (!opts.skipSha1) algorithms.push("sha1");
-            // A first copy is written in place. A re-sent part goes to tmp/ first and is copied into place
-            // only once it has arrived whole (or, with keepPartial, longer than the earlier copy): a failed
-            // re-send leaves the earlier copy as it was.
-            const into = old
-              ? { path: join(tmpDir, randomUUID()), fd: -1, at: 0 }
-              : { path: dataPath(sessionId), fd: data, at: offset };
-            if (old) into.fd = openSync(into.path, "wx+");
-            const meter = new Meter(checks, false);
-            let failure: unknown;
-            let info: BlobInfo;
-            try {
-              const digest =
-                algorithms.length > 0 ? digestFile(into.path, algorithms, { offset: into.at }) : undefined;
-              try {
-                await writeBody(into.fd, into.at, body, meter, digest);
-                const h = digest ? await digest.finish(meter.size) : {};
-                info = meter.finish({ sha256: h.sha256 ?? "", sha1: h.sha1 ?? "" });
-              } catch (err) {
-                digest?.cancel();
-                if (!opts.keepPartial || meter.size <= (old?.size ?? 0)) throw err;
-                failure = err;
-                info = { size: meter.size, sha256: "", sha1: "" };
-              }
-              if (old) {
-                partWriting(sessionId, partNumber);
-                await clearRecord(record.fd);
-                await copyRange(into.fd, data, offset, info.size);
-              }
-            } finally {
-              if (old) {
-                closeSync(into.fd);
-                await rm(into.path, { force: true });
-              }
-            }
-            // The bytes are durable before the record says they are there.
-            await syncFd(data, true);
-            const line = `${offset} ${info.size} ${randomUUID()}\n`;
-            writeSync(record.fd, line, 0);
-            await syncFd(record.fd, true);
-            if (created) await fsyncPath(dir);
-            // A shorter part will be sent again (or is the last one's short copy): hashing it would be wasted.
-            if (info.size === opts.maxBytes)
-              partStored(sessionId, partNumber, { offset, size: info.size, line }, opts.wholeSha1 === true);
-            if (failure !== undefined) throw failure;
-            return info;
+            return await writePart(sessionId, partNumber, body, opts, files);
           } finally {
-            closeSync(data);
+            closeSessionFiles(sessionId, files);
           }
         } finally {
-          closeSync(record.fd); // releases the part's lock
+          closeSync(partLock.fd); // releases the part's lock
         }
       } finally {
         closeSync(session.fd);
@@ -662,7 +787,7 @@ export async function createLocalBlobStore(
     async readPart(sessionId, partNumber) {
       checkSessionId(sessionId);
       checkPartNumber(partNumber);
-      const r = await readRecord(sessionId, partNumber);
+      const r = (await readRecords(recordsPath(sessionId)))[partNumber - 1];
       if (!r) throw new BlobNotFoundError();
       return Bun.file(dataPath(sessionId))
         .slice(r.offset, r.offset + r.size)
@@ -685,7 +810,7 @@ export async function createLocalBlobStore(
         throw err;
       }
       try {
-        const records = await Promise.all(all.map((n) => readRecord(sessionId, n)));
+        const records = (await readRecords(recordsPath(sessionId))).slice(0, partCount);
         const missing = all.filter((n) => !records[n - 1]);
         if (missing.length > 0) throw new MissingPartError(missing);
         const parts = records as PartRecord[];
@@ -748,8 +873,10 @@ export async function createLocalBlobStore(
 
     async deleteParts(sessionId) {
       checkSessionId(sessionId);
+      sessionFiles.delete(sessionId); // writers still at work keep their descriptors; later ones reopen
       const h = hashes.get(sessionId);
       if (h) dropHash(h);
+      await removeFile(dataPath(sessionId));
       await rm(partDir(sessionId), { recursive: true, force: true });
     },
   };
