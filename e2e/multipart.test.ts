@@ -51,6 +51,7 @@ describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MOD
       name: "movie.mkv",
       size: String(data.length),
       sha256: sha256(data),
+      partSize: String(5 * MiB), // asked for: kept
     });
     expect(created.status).toBe(200);
     const { sessionId, partSize, partCount } = created.json as unknown as UploadSessionJson;
@@ -75,6 +76,7 @@ describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MOD
       name: "x.bin",
       size: String(data.length),
       sha256: "0".repeat(64),
+      partSize: String(5 * MiB),
     });
     const { sessionId } = created.json as { sessionId: string };
     await c.put(sessionId, 1, partOf(data, 5 * MiB, 1));
@@ -87,6 +89,23 @@ describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MOD
     await c.put(sessionId, 2, partOf(data, 5 * MiB, 2));
     const wrongHash = await c.rpc("CompleteUploadSession", { sessionId });
     expect([wrongHash.status, wrongHash.json.code]).toEqual([400, "invalid_argument"]);
+  });
+
+  test("the server picks about 64 parts of 8 to 64 MiB; a part size out of bounds is refused", async () => {
+    const c = client(stack.gatewayUrl, user.accessToken);
+    const picked = async (size: number) => {
+      const r = await c.rpc("CreateUploadSession", { name: "sized.bin", size: String(size) });
+      const { sessionId, partSize, partCount } = r.json as unknown as UploadSessionJson;
+      await c.rpc("AbortUploadSession", { sessionId });
+      return [Number(partSize), partCount];
+    };
+    expect(await picked(12 * MiB)).toEqual([8 * MiB, 2]);
+    expect(await picked(1024 * MiB)).toEqual([16 * MiB, 64]);
+    expect(await picked(40 * 1024 * MiB)).toEqual([64 * MiB, 640]);
+    for (const partSize of [String(MiB), String(6 * 1024 * MiB), "-1"]) {
+      const r = await c.rpc("CreateUploadSession", { name: "x.bin", size: String(MiB), partSize });
+      expect([partSize, r.status, r.json.code]).toEqual([partSize, 400, "invalid_argument"]);
+    }
   });
 
   test("someone else's session is NotFound; bad ids and part numbers are refused", async () => {
@@ -123,6 +142,7 @@ describe.if(MODE === "allinone")("multipart upload survives a killed worker (all
         name: "resume.bin",
         size: String(data.length),
         sha256: sha256(data),
+        partSize: String(5 * MiB),
       });
       const { sessionId } = created.json as { sessionId: string };
       await c.put(sessionId, 4, partOf(data, 5 * MiB, 4));
