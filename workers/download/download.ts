@@ -57,6 +57,9 @@ export interface Target {
   /** Content-Type and Content-Disposition from the name (computed once per lookup). */
   contentType: string;
   disposition: string;
+  /** The ETag, and the headers of every answer with the content (built once per lookup). */
+  etag: string;
+  headers: Headers;
 }
 
 /** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
@@ -80,6 +83,9 @@ async function lookUp(
 ): Promise<Target> {
   const { file, blob, linkGeneration } = await deps.meta.getDownloadTarget(key);
   if (!file || !blob) throw new ConnectError("meta returned no file", Code.Internal);
+  const contentType = contentTypeFor(file.name);
+  const disposition = contentDisposition(file.name);
+  const etag = etagOf(blob.sha256);
   return {
     fileId: file.id,
     name: file.name,
@@ -88,8 +94,19 @@ async function lookUp(
     backend: blob.backend,
     location: blob.location,
     linkGeneration: Number(linkGeneration),
-    contentType: contentTypeFor(file.name),
-    disposition: contentDisposition(file.name),
+    contentType,
+    disposition,
+    etag,
+    headers: new Headers({
+      "accept-ranges": "bytes",
+      etag,
+      "cache-control": "private, no-cache",
+      "content-type": contentType,
+      "content-disposition": disposition,
+      // The content is the user's: never sniffed into something executable, never a page of this origin.
+      "x-content-type-options": "nosniff",
+      "content-security-policy": "default-src 'none'; sandbox",
+    }),
   };
 }
 
@@ -183,31 +200,26 @@ const FULL: RangeDecision = { kind: "full" };
  * a GET is sent to a presigned URL instead (the bucket handles Range itself).
  */
 export async function respond(deps: DownloadDeps, req: Request, t: Target): Promise<Response> {
-  const etag = etagOf(t.sha256);
+  const { etag } = t;
   const ifNoneMatch = req.headers.get("if-none-match");
   if (ifNoneMatch && noneMatch(ifNoneMatch, etag)) {
     return new Response(null, { status: 304, headers: { etag, "cache-control": "private, no-cache" } });
   }
-  const headers: Record<string, string> = {
-    "accept-ranges": "bytes",
-    etag,
-    "cache-control": "private, no-cache",
-    "content-type": t.contentType,
-    "content-disposition": t.disposition,
-    // The content is the user's: never sniffed into something executable, never a page of this origin.
-    "x-content-type-options": "nosniff",
-    "content-security-policy": "default-src 'none'; sandbox",
+  /** The fixed headers plus these (a copy: t.headers is shared by every answer of this lookup). */
+  const headersWith = (extra: Record<string, string>) => {
+    const h = new Headers(t.headers);
+    for (const [k, v] of Object.entries(extra)) h.set(k, v);
+    return h;
   };
   // Range applies to GET only (RFC 9110 §14.2).
   if (req.method === "HEAD") {
-    headers["content-length"] = String(t.size);
-    return new Response(null, { status: 200, headers });
+    return new Response(null, { status: 200, headers: headersWith({ "content-length": String(t.size) }) });
   }
   const store = deps.storeFor(t.backend);
   if (deps.s3Redirect && store.presignGet) {
     const url = await store.presignGet(t.location, REDIRECT_TTL_SECONDS, {
-      contentType: headers["content-type"],
-      contentDisposition: headers["content-disposition"],
+      contentType: t.contentType,
+      contentDisposition: t.disposition,
     });
     return new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store" } });
   }
@@ -222,17 +234,24 @@ export async function respond(deps: DownloadDeps, req: Request, t: Target): Prom
       headers: { "content-range": `bytes */${t.size}`, "content-type": "text/plain; charset=utf-8" },
     });
   }
+  if (store.readBlob) {
+    // A whole-file Blob (local disk: a Bun.file) goes out with sendfile(2). Bun.serve applies the request's
+    // Range to it on its own (206, Content-Range, Content-Length), as fast as a bare Bun.file() answer: so
+    // a single valid range (checked above, If-Range included) is left to it, and anything else that
+    // carries a Range header (several ranges, a stale If-Range) is answered in full as a stream below.
+    if (decision.kind === "partial" || !rangeHeader) {
+      return new Response(store.readBlob(t.location), { status: 200, headers: t.headers });
+    }
+  }
   let range: Range | undefined;
+  const extra: Record<string, string> = {};
   if (decision.kind === "partial") {
     range = { start: decision.start, end: decision.end };
-    headers["content-range"] = `bytes ${range.start}-${range.end}/${t.size}`;
+    extra["content-range"] = `bytes ${range.start}-${range.end}/${t.size}`;
   }
-  headers["content-length"] = String(range ? range.end - range.start + 1 : t.size);
-  const status = range ? 206 : 200;
-  // Bun.serve applies a request's Range to a whole-file Blob answered with 200 on its own: a 200 to a
-  // request with Range (several ranges, a stale If-Range) therefore goes out as a stream.
-  if (store.readBlob && !(status === 200 && rangeHeader)) {
-    return new Response(store.readBlob(t.location, range), { status, headers });
-  }
-  return new Response(t.size === 0 ? null : await store.read(t.location, range), { status, headers });
+  extra["content-length"] = String(range ? range.end - range.start + 1 : t.size);
+  return new Response(t.size === 0 ? null : await store.read(t.location, range), {
+    status: range ? 206 : 200,
+    headers: headersWith(extra),
+  });
 }

@@ -62,6 +62,9 @@ export async function openDownloadFixture(
   const module = downloadModule(deps, verifier, (err) => {
     throw err;
   });
+  // Answers go through a real Bun.serve, as in every process: it sends file Blobs with sendfile(2) and
+  // applies single ranges to them itself.
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => module.serve(req) });
   return {
     upload,
     deps,
@@ -81,8 +84,11 @@ export async function openDownloadFixture(
       return { id: file.id, sha1 };
     },
     get(path, headers = {}, method = "GET") {
-      return module.serve(new Request(`http://in-process${path}`, { method, headers }));
+      return fetch(`http://127.0.0.1:${server.port}${path}`, { method, headers, redirect: "manual" });
     },
-    close: () => upload.close(),
+    async close() {
+      await server.stop(true);
+      await upload.close();
+    },
   };
 }
