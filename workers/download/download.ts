@@ -62,14 +62,18 @@ export interface Target {
   headers: Headers;
 }
 
+type LookupKey = { fileId?: string; ownerId?: string; sha1?: string };
+const cacheKeyOf = (key: LookupKey) => `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}`;
+
+/** The caller's file by id if the lookup cache holds it (the hot path of range requests); else undefined. */
+export function cachedOwnFile(deps: DownloadDeps, who: Identity, fileId: string): Target | undefined {
+  return deps.lookupCacheMs > 0 ? deps.lookups.get(cacheKeyOf({ fileId, ownerId: who.userId })) : undefined;
+}
+
 /** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
-async function target(
-  deps: DownloadDeps,
-  key: { fileId?: string; ownerId?: string; sha1?: string },
-  fresh = false,
-): Promise<Target> {
+async function target(deps: DownloadDeps, key: LookupKey, fresh = false): Promise<Target> {
   if (fresh) return lookUp(deps, key);
-  const cacheKey = `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}`;
+  const cacheKey = cacheKeyOf(key);
   const hit = deps.lookupCacheMs > 0 ? deps.lookups.get(cacheKey) : undefined;
   if (hit) return hit;
   const t = await lookUp(deps, key);
@@ -77,10 +81,7 @@ async function target(
   return t;
 }
 
-async function lookUp(
-  deps: DownloadDeps,
-  key: { fileId?: string; ownerId?: string; sha1?: string },
-): Promise<Target> {
+async function lookUp(deps: DownloadDeps, key: LookupKey): Promise<Target> {
   const { file, blob, linkGeneration } = await deps.meta.getDownloadTarget(key);
   if (!file || !blob) throw new ConnectError("meta returned no file", Code.Internal);
   const contentType = contentTypeFor(file.name);
@@ -199,22 +200,54 @@ const FULL: RangeDecision = { kind: "full" };
  * end, 206 for a single range, 200 otherwise (also for several ranges). On S3 with redirects configured,
  * a GET is sent to a presigned URL instead (the bucket handles Range itself).
  */
-export async function respond(deps: DownloadDeps, req: Request, t: Target): Promise<Response> {
+export function respond(deps: DownloadDeps, req: Request, t: Target): Response | Promise<Response> {
+  return respondNow(deps, req, t) ?? respondLater(deps, req, t);
+}
+
+/** The fixed headers plus these (a copy: t.headers is shared by every answer of this lookup). */
+function headersWith(t: Target, extra: Record<string, string>): Headers {
+  const h = new Headers(t.headers);
+  for (const [k, v] of Object.entries(extra)) h.set(k, v);
+  return h;
+}
+
+/** The answer when it needs no waiting (all but S3 redirects and streamed bodies); else undefined. */
+export function respondNow(deps: DownloadDeps, req: Request, t: Target): Response | undefined {
   const { etag } = t;
   const ifNoneMatch = req.headers.get("if-none-match");
   if (ifNoneMatch && noneMatch(ifNoneMatch, etag)) {
     return new Response(null, { status: 304, headers: { etag, "cache-control": "private, no-cache" } });
   }
-  /** The fixed headers plus these (a copy: t.headers is shared by every answer of this lookup). */
-  const headersWith = (extra: Record<string, string>) => {
-    const h = new Headers(t.headers);
-    for (const [k, v] of Object.entries(extra)) h.set(k, v);
-    return h;
-  };
   // Range applies to GET only (RFC 9110 §14.2).
   if (req.method === "HEAD") {
-    return new Response(null, { status: 200, headers: headersWith({ "content-length": String(t.size) }) });
+    return new Response(null, { status: 200, headers: headersWith(t, { "content-length": String(t.size) }) });
   }
+  const store = deps.storeFor(t.backend);
+  if (deps.s3Redirect && store.presignGet) return undefined;
+  const rangeHeader = req.headers.get("range");
+  const decision = rangeHeader ? rangeOf(req, rangeHeader, t) : FULL;
+  if (decision.kind === "unsatisfiable") {
+    return new Response(`the range is past the end: the file has ${t.size} bytes\n`, {
+      status: 416,
+      headers: { "content-range": `bytes */${t.size}`, "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+  // A whole-file Blob (local disk: a Bun.file) goes out with sendfile(2). Bun.serve applies the request's
+  // Range to it on its own (206, Content-Range, Content-Length), as fast as a bare Bun.file() answer: so a
+  // single valid range (checked above, If-Range included) is left to it, and anything else that carries a
+  // Range header (several ranges, a stale If-Range) is answered in full as a stream (respondLater).
+  if (store.readBlob && (decision.kind === "partial" || !rangeHeader)) {
+    return new Response(store.readBlob(t.location), { status: 200, headers: t.headers });
+  }
+  return undefined;
+}
+
+/** The request's single range, if it still applies (If-Range) and is one. */
+const rangeOf = (req: Request, header: string, t: Target): RangeDecision =>
+  rangeStillValid(req.headers.get("if-range"), t.etag) ? parseRange(header, t.size) : FULL;
+
+/** The answers that wait: a redirect to a presigned S3 URL, or the content streamed from the store. */
+async function respondLater(deps: DownloadDeps, req: Request, t: Target): Promise<Response> {
   const store = deps.storeFor(t.backend);
   if (deps.s3Redirect && store.presignGet) {
     const url = await store.presignGet(t.location, REDIRECT_TTL_SECONDS, {
@@ -224,25 +257,7 @@ export async function respond(deps: DownloadDeps, req: Request, t: Target): Prom
     return new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store" } });
   }
   const rangeHeader = req.headers.get("range");
-  const decision =
-    rangeHeader && rangeStillValid(req.headers.get("if-range"), etag)
-      ? parseRange(rangeHeader, t.size)
-      : FULL;
-  if (decision.kind === "unsatisfiable") {
-    return new Response(`the range is past the end: the file has ${t.size} bytes\n`, {
-      status: 416,
-      headers: { "content-range": `bytes */${t.size}`, "content-type": "text/plain; charset=utf-8" },
-    });
-  }
-  if (store.readBlob) {
-    // A whole-file Blob (local disk: a Bun.file) goes out with sendfile(2). Bun.serve applies the request's
-    // Range to it on its own (206, Content-Range, Content-Length), as fast as a bare Bun.file() answer: so
-    // a single valid range (checked above, If-Range included) is left to it, and anything else that
-    // carries a Range header (several ranges, a stale If-Range) is answered in full as a stream below.
-    if (decision.kind === "partial" || !rangeHeader) {
-      return new Response(store.readBlob(t.location), { status: 200, headers: t.headers });
-    }
-  }
+  const decision = rangeHeader ? rangeOf(req, rangeHeader, t) : FULL;
   let range: Range | undefined;
   const extra: Record<string, string> = {};
   if (decision.kind === "partial") {
@@ -252,6 +267,6 @@ export async function respond(deps: DownloadDeps, req: Request, t: Target): Prom
   extra["content-length"] = String(range ? range.end - range.start + 1 : t.size);
   return new Response(t.size === 0 ? null : await store.read(t.location, range), {
     status: range ? 206 : 200,
-    headers: headersWith(extra),
+    headers: headersWith(t, extra),
   });
 }

@@ -7,11 +7,12 @@
 // Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
 import type { ConnectRouter } from "@connectrpc/connect";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
-import type { AccessTokenVerifier } from "../lib/access-token.ts";
+import { type AccessTokenVerifier, bearer } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";
 import {
+  cachedOwnFile,
   createDownloadUrl,
   type DownloadDeps,
   LINKS_PATH,
@@ -19,6 +20,7 @@ import {
   ownFile,
   ownFileBySha1,
   respond,
+  respondNow,
   revokeDownloadUrls,
   type Target,
 } from "./download.ts";
@@ -43,7 +45,7 @@ type Resolve = (req: Request, id: string) => Promise<Target>;
 
 export interface DownloadModule extends ServiceModule {
   /** The data plane alone: an answer for every /download/ request (the all-in-one process calls it directly). */
-  serve(req: Request): Promise<Response>;
+  serve(req: Request): Response | Promise<Response>;
 }
 
 export function downloadModule(
@@ -59,8 +61,26 @@ export function downloadModule(
     [LINKS_PATH, async (req, id) => linkedFile(deps, id, new URL(req.url).searchParams)],
   ];
 
-  async function serve(req: Request): Promise<Response> {
+  /**
+   * The answer without a single wait, when the caller's token and file are both in their caches (the
+   * range requests of one download after the first): Bun.serve then takes the Response as it is.
+   */
+  function serveCached(req: Request, path: string): Response | undefined {
+    const raw = path.slice(FILES_PATH.length);
+    if (!raw || raw.includes("/") || raw.includes("%") || (req.method !== "GET" && req.method !== "HEAD"))
+      return undefined;
+    const token = bearer(req.headers.get("authorization"));
+    const who = token ? verifier.cached?.(token) : undefined;
+    const t = who && cachedOwnFile(deps, who, raw);
+    return t && respondNow(deps, req, t);
+  }
+
+  function serve(req: Request): Response | Promise<Response> {
     const path = pathOf(req.url);
+    return (path.startsWith(FILES_PATH) && serveCached(req, path)) || serveAny(req, path);
+  }
+
+  async function serveAny(req: Request, path: string): Promise<Response> {
     for (const [prefix, resolve] of routes) {
       if (!path.startsWith(prefix)) continue;
       const raw = path.slice(prefix.length);

@@ -46,6 +46,8 @@ export async function openDownloadFixture(
       if (!who) throw new InvalidTokenError("invalid access token");
       return who;
     },
+    // As the real verifier's cache: so that repeated requests take the data plane's no-wait path.
+    cached: (token) => tokens.get(token),
   };
   const deps: DownloadDeps = {
     meta: upload.deps.meta,

@@ -20,6 +20,8 @@ export class InvalidTokenError extends Error {
 
 export interface AccessTokenVerifier {
   verify(token: string): Promise<Identity>;
+  /** The identity of a token verified before and not expired, without waiting (hot paths); else undefined. */
+  cached?(token: string): Identity | undefined;
 }
 
 export interface VerifierOptions {
@@ -36,6 +38,7 @@ export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVer
   // expiry (the entry's lifetime) remains to check.
   const cache = new ExpiringCache<string, Identity>(opts.cacheSize ?? 10_000, now);
   return {
+    cached: (token) => cache.get(token),
     async verify(token) {
       const hit = cache.get(token);
       if (hit) return hit;
