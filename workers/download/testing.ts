@@ -29,7 +29,10 @@ export interface DownloadFixture {
   /** Stores a file for `who` (a modern upload, then its SHA-1 backfill); returns its id and SHA-1. */
   put(who: Identity, name: string, bytes: Uint8Array<ArrayBuffer>): Promise<{ id: string; sha1: string }>;
   /** A GET (or another method) on the data plane. */
+  /** A request through a real Bun.serve, as clients see it. */
   get(path: string, headers?: Record<string, string>, method?: string): Promise<Response>;
+  /** The worker's own answer, before Bun.serve writes it out. */
+  direct(path: string, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -87,6 +90,9 @@ export async function openDownloadFixture(
     },
     get(path, headers = {}, method = "GET") {
       return fetch(`http://127.0.0.1:${server.port}${path}`, { method, headers, redirect: "manual" });
+    },
+    async direct(path, headers = {}) {
+      return module.serve(new Request(`http://in-process${path}`, { headers }));
     },
     async close() {
       await server.stop(true);
