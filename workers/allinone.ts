@@ -74,7 +74,7 @@ export async function startAllInOne(
   const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
   const upload = uploadModule(uploadWorker, verifier, logErrors(log, "upload failed"));
   const download = downloadModule(
-    downloadDeps(cfg, metaClient, stores.storeFor, internalSecret),
+    downloadDeps(cfg, metaClient, stores.storeFor, internalSecret, true),
     verifier,
     logErrors(log, "download failed"),
   );

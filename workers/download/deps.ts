@@ -13,6 +13,8 @@ export function downloadDeps(
   meta: Client<typeof MetaService>,
   storeFor: StoreFor,
   internalSecret: string,
+  /** The answers are written by Bun.serve (the all-in-one process): see DownloadDeps.bunServeRanges. */
+  bunServe = false,
 ): DownloadDeps {
   const d = config.download;
   if (d.urlTtlSeconds < 1 || d.urlTtlSeconds > d.urlMaxTtlSeconds)
@@ -25,6 +27,7 @@ export function downloadDeps(
     linkMaxTtlSeconds: d.urlMaxTtlSeconds,
     publicUrl: d.publicUrl,
     s3Redirect: d.s3Redirect,
+    bunServeRanges: bunServe,
     lookups: new ExpiringCache<string, Target>(10_000),
     lookupCacheMs: d.lookupCacheMs,
     now: Date.now,

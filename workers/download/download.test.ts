@@ -18,8 +18,15 @@ function bytes(n: number, seed = 7): Uint8Array<ArrayBuffer> {
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const body = async (res: Response) => new Uint8Array(await res.arrayBuffer());
 
-for (const backend of testBlobStores()) {
-  describe(`downloads on ${backend.backend}`, () => {
+// Local disk twice: with ranges left to Bun.serve (all-in-one) and cut by the worker (node:http, the
+// standalone worker); S3 streams either way.
+const modes = testBlobStores().flatMap((backend) =>
+  backend.backend === "local"
+    ? [true, false].map((bunServeRanges) => ({ backend, bunServeRanges }))
+    : [{ backend, bunServeRanges: false }],
+);
+for (const { backend, bunServeRanges } of modes) {
+  describe(`downloads on ${backend.backend}${backend.backend === "local" ? (bunServeRanges ? ", ranges by Bun.serve" : ", ranges cut by the worker") : ""}`, () => {
     let f: DownloadFixture;
     let alice: { who: Identity; token: string };
     let bob: { who: Identity; token: string };
@@ -41,7 +48,7 @@ for (const backend of testBlobStores()) {
         : (await f.direct(`/download/v1/files/${file.id}`, auth(alice, extra))).headers.get("content-length");
 
     beforeAll(async () => {
-      f = await openDownloadFixture(backend);
+      f = await openDownloadFixture(backend, { bunServeRanges });
       alice = await f.user("alice");
       bob = await f.user("bob");
       file = await f.put(alice.who, "report 2024.pdf", data);

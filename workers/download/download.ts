@@ -34,6 +34,12 @@ export interface DownloadDeps {
   /** Answer GETs of content on S3 with a 302 to a presigned URL (DOWNLOAD_S3_REDIRECT). */
   s3Redirect: boolean;
   /**
+   * Answers are written by Bun.serve (the all-in-one process), which applies a request's single Range to a
+   * whole-file Blob answered with 200 by itself, as fast as a bare Bun.file() answer. Otherwise (node:http,
+   * the standalone worker) ranges are cut here.
+   */
+  bunServeRanges: boolean;
+  /**
    * Files resolved in the last `lookupCacheMs` (DOWNLOAD_LOOKUP_CACHE_MS; 0: off), so that the many range
    * requests of one download (players, download managers) do not each cost a MetaService round trip.
    * The price: for that long, on this replica, a file deleted or renamed elsewhere still downloads as it
@@ -232,14 +238,27 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
       headers: { "content-range": `bytes */${t.size}`, "content-type": "text/plain; charset=utf-8" },
     });
   }
-  // A whole-file Blob (local disk: a Bun.file) goes out with sendfile(2). Bun.serve applies the request's
-  // Range to it on its own (206, Content-Range, Content-Length), as fast as a bare Bun.file() answer: so a
-  // single valid range (checked above, If-Range included) is left to it, and anything else that carries a
-  // Range header (several ranges, a stale If-Range) is answered in full as a stream (respondLater).
-  if (store.readBlob && (decision.kind === "partial" || !rangeHeader)) {
+  // A Blob (local disk: a Bun.file) goes out with sendfile(2). Under Bun.serve a single valid range
+  // (checked above, If-Range included) is left to it (see bunServeRanges). Anything else that carries a
+  // Range header (several ranges, a stale If-Range) is answered in full as a stream (respondLater): Bun.serve
+  // would apply the Range to a whole-file Blob.
+  if (!store.readBlob || !(decision.kind === "partial" || !rangeHeader)) return undefined;
+  if (deps.bunServeRanges)
     return new Response(store.readBlob(t.location), { status: 200, headers: t.headers });
-  }
-  return undefined;
+  const range = decision.kind === "partial" ? decision : undefined;
+  return new Response(store.readBlob(t.location, range), {
+    status: range ? 206 : 200,
+    headers: headersWith(t, lengthHeaders(t, range)),
+  });
+}
+
+/** Content-Length, and Content-Range for a range. */
+function lengthHeaders(t: Target, range: Range | undefined): Record<string, string> {
+  if (!range) return { "content-length": String(t.size) };
+  return {
+    "content-range": `bytes ${range.start}-${range.end}/${t.size}`,
+    "content-length": String(range.end - range.start + 1),
+  };
 }
 
 /** The request's single range, if it still applies (If-Range) and is one. */
@@ -258,15 +277,9 @@ async function respondLater(deps: DownloadDeps, req: Request, t: Target): Promis
   }
   const rangeHeader = req.headers.get("range");
   const decision = rangeHeader ? rangeOf(req, rangeHeader, t) : FULL;
-  let range: Range | undefined;
-  const extra: Record<string, string> = {};
-  if (decision.kind === "partial") {
-    range = { start: decision.start, end: decision.end };
-    extra["content-range"] = `bytes ${range.start}-${range.end}/${t.size}`;
-  }
-  extra["content-length"] = String(range ? range.end - range.start + 1 : t.size);
+  const range = decision.kind === "partial" ? decision : undefined;
   return new Response(t.size === 0 ? null : await store.read(t.location, range), {
     status: range ? 206 : 200,
-    headers: headersWith(t, extra),
+    headers: headersWith(t, lengthHeaders(t, range)),
   });
 }

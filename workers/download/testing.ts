@@ -38,7 +38,7 @@ export interface DownloadFixture {
 
 export async function openDownloadFixture(
   backend: TestBlobStore,
-  opts: { s3Redirect?: boolean } = {},
+  opts: { s3Redirect?: boolean; bunServeRanges?: boolean } = {},
 ): Promise<DownloadFixture> {
   const clock = { now: Date.now() };
   const upload = await openUploadFixture(backend, clock);
@@ -60,6 +60,7 @@ export async function openDownloadFixture(
     linkMaxTtlSeconds: 3600,
     publicUrl: "",
     s3Redirect: opts.s3Redirect ?? false,
+    bunServeRanges: opts.bunServeRanges ?? true,
     lookups: new ExpiringCache<string, Target>(100, () => clock.now),
     lookupCacheMs: 1000,
     now: () => clock.now,
