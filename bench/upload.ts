@@ -23,6 +23,9 @@
 //                 fsync + atomic rename, a file row; multipart adds the assembly of the parts (appended and
 //                 hashed as they arrive, local.ts; completion finishes it)
 // A warm-up round (not counted) runs first: JIT, the filestore's digest lanes, the page cache of the payload.
+// Every round uploads the same bytes, so the filestore finds the content known and removes its new copy
+// (in the background for large files, as for any re-upload); the multipart row takes the part size the
+// server picks (about 64 parts).
 //
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians (min–max shown: this machine is shared and
 // noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
