@@ -25,7 +25,9 @@
 // A warm-up round (not counted) runs first: JIT, the filestore's digest lanes, the page cache of the payload.
 // Every round uploads the same bytes, so the filestore finds the content known and removes its new copy
 // (in the background for large files, as for any re-upload); the multipart row takes the part size the
-// server picks (about 64 parts).
+// server picks (about 64 parts). Between rows, untimed: the row's cleanup (the baseline's and the peer's
+// files are deleted), the filestore's background removals finish, and sync(1) flushes what is dirty: no
+// row pays for the writeback or the deletions of the row before it.
 //
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians (min–max shown: this machine is shared and
 // noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
@@ -210,15 +212,31 @@ async function main(): Promise<number> {
 
   let uploads = 0;
   let partsNote = "";
-  const targets: { name: string; filestore: boolean; go: () => Promise<void> }[] = [
+  // Between rows (untimed): each row's cleanup, the filestore's background removals (tmp/removed-*), then
+  // sync(1), so that no row pays for the writeback or the deletions of the row before it.
+  const filestoreTmp = join(tmp, "data", "blobs-root", "tmp");
+  const settle = async () => {
+    for (let i = 0; i < 200; i++) {
+      const busy = readdirSync(filestoreTmp).some((f) => f.startsWith("removed-"));
+      if (!busy) break;
+      await Bun.sleep(25);
+    }
+    await run(["sync"]);
+  };
+  const targets: {
+    name: string;
+    filestore: boolean;
+    go: () => Promise<void>;
+    cleanup?: () => void;
+  }[] = [
     {
       name: "baseline: Bun.serve → file + SHA-256",
       filestore: false,
       async go() {
         const hash = (await run([...curl, `${baseline.url}/`])).trim();
         if (hash !== sha256) throw new BenchError(`baseline answered ${hash}, expected ${sha256}`);
-        emptyDir(baselineDir);
       },
+      cleanup: () => emptyDir(baselineDir),
     },
     {
       name: "  context: baseline + SHA-1 + fsync",
@@ -226,8 +244,8 @@ async function main(): Promise<number> {
       async go() {
         const hash = (await run([...curl, `${baseline.url}/?same-work=1`])).trim();
         if (hash !== sha256) throw new BenchError(`baseline answered ${hash}, expected ${sha256}`);
-        emptyDir(baselineDir);
       },
+      cleanup: () => emptyDir(baselineDir),
     },
     {
       name: `@tus/server on ${process.env.BENCH_TUS_RUNTIME === "bun" ? "Bun" : "Node"}, 8 MiB PATCHes`,
@@ -237,8 +255,8 @@ async function main(): Promise<number> {
         const stored = statSync(join(tusDir, r.id)).size;
         if (r.size !== SIZE || stored !== SIZE)
           throw new BenchError(`tus stored ${stored} bytes, not ${SIZE}`);
-        emptyDir(tusDir);
       },
+      cleanup: () => emptyDir(tusDir),
     },
     {
       name: "filestore single PUT (gateway)",
@@ -284,6 +302,8 @@ async function main(): Promise<number> {
       await t.go();
       const seconds = (performance.now() - t0) / 1000;
       sampling = false;
+      t.cleanup?.();
+      await settle();
       const mbs = SIZE / 1e6 / seconds;
       if (!warmup) speeds[i]?.push(mbs);
       line.push(mbs.toFixed(0));
