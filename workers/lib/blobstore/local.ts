@@ -103,21 +103,23 @@ async function makeDirDurable(dir: string): Promise<void> {
   }
 }
 
+/** Opens a file for reading and writing, creating it if needed (then its directory wants an fsync). */
+function openOrCreate(path: string): { fd: number; created: boolean } {
+  try {
+    return { fd: openSync(path, "r+"), created: false };
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    return { fd: openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644), created: true };
+  }
+}
+
 /** Opens (creating it if needed) a file and locks it without waiting; PartsBusyError when it is taken. */
 function lockedFile(
   path: string,
   mode: "shared" | "exclusive",
   busy: string,
 ): { fd: number; created: boolean } {
-  let created = false;
-  let fd: number;
-  try {
-    fd = openSync(path, "r+");
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
-    created = true;
-  }
+  const { fd, created } = openOrCreate(path);
   try {
     if (!tryLock(fd, mode)) throw new PartsBusyError(busy);
   } catch (err) {
@@ -334,19 +336,9 @@ export async function createLocalBlobStore(
   async function openSessionFiles(sessionId: string): Promise<SessionFiles> {
     let f = sessionFiles.get(sessionId);
     if (!f) {
-      let created = false;
-      const openOrCreate = (path: string) => {
-        try {
-          return openSync(path, "r+");
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-          created = true;
-          return openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
-        }
-      };
-      const data = openOrCreate(dataPath(sessionId));
-      const records = openOrCreate(recordsPath(sessionId));
-      if (created) await fsyncPath(partDir(sessionId)); // their names survive a crash
+      const opened = [openOrCreate(dataPath(sessionId)), openOrCreate(recordsPath(sessionId))];
+      const [data, records] = opened.map((o) => o.fd) as [number, number];
+      if (opened.some((o) => o.created)) await fsyncPath(partDir(sessionId)); // their names survive a crash
       f = sessionFiles.get(sessionId); // opened meanwhile by another writer
       if (f) {
         closeSync(data);
@@ -525,21 +517,31 @@ export async function createLocalBlobStore(
     }
   }
 
-  function staged(tmpPath: string, info: BlobInfo): StagedBlob {
+  /**
+   * A staged blob whose bytes `place(dest)` puts under their final name (the directory is made durable
+   * around it); `discarded` runs on discard, `committed` once the bytes are in place.
+   */
+  function stagedBlob(
+    info: BlobInfo,
+    place: (dest: string) => Promise<void>,
+    discarded: () => Promise<void>,
+    committed: () => void = () => undefined,
+  ): StagedBlob {
     let committing: Promise<string> | undefined;
-    let discarded = false;
+    let dropped = false;
     const commit = async (): Promise<string> => {
       const location = newLocation(info.sha256);
       const dest = join(root, location);
       await makeDirDurable(dirname(dest));
-      await rename(tmpPath, dest);
+      await place(dest);
       await fsyncPath(dirname(dest));
+      committed();
       return location;
     };
     return {
       ...info,
       commit() {
-        if (discarded) return Promise.reject(new BlobStoreError("the staged blob was discarded"));
+        if (dropped) return Promise.reject(new BlobStoreError("the staged blob was discarded"));
         committing ??= commit().catch((err) => {
           committing = undefined;
           throw err;
@@ -548,11 +550,19 @@ export async function createLocalBlobStore(
       },
       async discard() {
         if (committing) return;
-        discarded = true;
-        await rm(tmpPath, { force: true });
+        dropped = true;
+        await discarded();
       },
     };
   }
+
+  /** A body written to tmp/: commit renames it into place, discard removes it. */
+  const staged = (tmpPath: string, info: BlobInfo) =>
+    stagedBlob(
+      info,
+      (dest) => rename(tmpPath, dest),
+      () => rm(tmpPath, { force: true }),
+    );
 
   /**
    * A session's file as a staged blob, while `lock` (the session's, held alone) keeps part writers out:
@@ -560,42 +570,18 @@ export async function createLocalBlobStore(
    * complete again), discard keeps it; both release the lock.
    */
   function stagedSession(sessionId: string, lock: number, info: BlobInfo): StagedBlob {
-    let committing: Promise<string> | undefined;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       closeSync(lock);
     };
-    const commit = async (): Promise<string> => {
-      const location = newLocation(info.sha256);
-      const dest = join(root, location);
-      await makeDirDurable(dirname(dest));
-      await link(dataPath(sessionId), dest);
-      await fsyncPath(dirname(dest));
-      return location;
-    };
-    return {
-      ...info,
-      commit() {
-        if (released && !committing)
-          return Promise.reject(new BlobStoreError("the staged blob was discarded"));
-        committing ??= commit().then(
-          (location) => {
-            release();
-            return location;
-          },
-          (err) => {
-            committing = undefined;
-            throw err;
-          },
-        );
-        return committing;
-      },
-      async discard() {
-        if (!committing) release();
-      },
-    };
+    return stagedBlob(
+      info,
+      (dest) => link(dataPath(sessionId), dest),
+      async () => release(),
+      release,
+    );
   }
 
   async function stage(body: BlobBody, opts?: StageOptions): Promise<StagedBlob> {
