@@ -301,6 +301,18 @@ describe("local store: multipart sessions in place", () => {
     expect(hashes(back)).toEqual(hashes(part(1).subarray(0, 5000)));
   });
 
+  test("a torn record (a crash while it was written) does not count; sending the part replaces it", async () => {
+    const id = sessionId();
+    await mkdir(join(root, "parts", id), { recursive: true });
+    const slots = new Uint8Array(3 * 64);
+    slots.set(Buffer.from("262144 2621", "latin1"), 64); // part 2's slot, cut short
+    await writeFile(join(root, "parts", id, "records"), slots);
+    expect(await store.listParts(id)).toEqual([]);
+    for (let n = 1; n <= 5; n++) await put(store, id, n);
+    expect((await store.listParts(id)).map((p) => p.partNumber)).toEqual([1, 2, 3, 4, 5]);
+    await completesRight(store, id, { incremental: true, partsRead: 0 });
+  });
+
   test("a part file of the older layout (the bytes themselves) does not count; sending the part again does", async () => {
     const id = sessionId();
     await mkdir(join(root, "parts", id), { recursive: true });

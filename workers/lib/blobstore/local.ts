@@ -49,15 +49,17 @@ import {
   RangeNotSatisfiableError,
   SessionSealedError,
 } from "./errors.ts";
-import { tryLock } from "./flock.ts";
+import { canWriteBehind, startWriteback, tryLock } from "./libc.ts";
 import type { BlobBody, BlobInfo, BlobStore, PartOptions, Range, StagedBlob, StageOptions } from "./types.ts";
 
 const LOCATION = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{12})$/;
 /** The digest lanes are told every this many bytes written (and copies go in steps of it). */
 const WRITE_BUFFER = 1 << 20;
-/** A body's file is fdatasync'ed (in the background) every this many bytes while it arrives. */
+/** While a body arrives, its bytes start going to disk (write-behind, libc.ts) every this many bytes. */
+const WRITE_BEHIND = 2 << 20;
+/** Without write-behind (not Linux), a body's file is fdatasync'ed in the background this often instead. */
 const SYNC_EVERY = 32 << 20;
-/** A part written in place starts a background sync of the session's file every this many bytes. */
+/** …and a part written in place starts a background sync of the session's file this often. */
 const PART_SYNC_EVERY = 4 << 20;
 /** A session's file and its lock, beside the part records (whose names are numbers). */
 const DATA = "data";
@@ -181,10 +183,11 @@ async function copyRange(src: number, dst: number, position: number, size: numbe
 
 /**
  * Streams a body into `fd` from `position` on, each chunk written before the next is asked for (the body
- * may free it then: freeingChunks), telling `digest` how far the file is written every WRITE_BUFFER bytes;
- * the file is fdatasync'ed in the background every `sync.every` bytes (with `sync.run`, a SyncGroup's
- * when writers share the file), so the caller's closing sync is short. The meter counts and limits the
- * bytes before they are written, so on a failure what passed the meter (meter.size) is what was written.
+ * may free it then: freeingChunks), telling `digest` how far the file is written every WRITE_BUFFER bytes.
+ * The bytes start going to disk as they arrive (write-behind every WRITE_BEHIND bytes; without it, an
+ * fdatasync in the background every `sync.every` bytes, with `sync.run`, a SyncGroup's when writers share
+ * the file), so the caller's closing sync is short. The meter counts and limits the bytes before they are
+ * written, so on a failure what passed the meter (meter.size) is what was written.
  */
 async function writeBody(
   fd: number,
@@ -198,10 +201,16 @@ async function writeBody(
   let told = 0;
   let synced = 0;
   let syncing: Promise<void> | undefined;
-  const tell = () => {
+  const writeBehind = canWriteBehind();
+  const tell = (last = false) => {
     told = written;
     digest?.written(written);
-    if (!syncing && written - synced >= sync.every) {
+    if (writeBehind) {
+      if (written > synced && (last || written - synced >= WRITE_BEHIND)) {
+        startWriteback(fd, position + synced, written - synced);
+        synced = written;
+      }
+    } else if (!syncing && written - synced >= sync.every) {
       const upTo = written;
       syncing = sync.run().then(() => {
         synced = upTo;
@@ -219,7 +228,7 @@ async function writeBody(
       if (written - told >= WRITE_BUFFER) tell();
     }
   } finally {
-    tell();
+    tell(true);
     await syncing;
   }
 }
@@ -599,8 +608,14 @@ export async function createLocalBlobStore(
     return parts;
   }
 
-  /** Empties part n's record (durably) before its bytes change: the part stops counting first. */
+  /**
+   * Empties part n's record (durably) before its bytes change: the part stops counting first. A slot never
+   * written (the usual first write of a part) has nothing to clear: no write, no sync.
+   */
   async function clearRecord(files: SessionFiles, n: number): Promise<void> {
+    const slot = new Uint8Array(SLOT);
+    readSync(files.records, slot, 0, SLOT, (n - 1) * SLOT);
+    if (slot.every((b) => b === 0)) return;
     writeSync(files.records, EMPTY_SLOT, 0, SLOT, (n - 1) * SLOT);
     await files.recordsSync.sync();
   }
