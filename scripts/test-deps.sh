@@ -9,8 +9,9 @@
 #   scripts/test-deps.sh clean             # stop, then delete the state dir
 #
 # Every server listens on 127.0.0.1 only, on private ports (so a system MySQL/Redis on 3306/6379 is never
-# touched), with their data, sockets, pid files and logs under one state dir.
-#   TEST_MYSQL_PORT (33306)  TEST_REDIS_PORT (36379)  TEST_S3_PORT (37480)
+# touched) below the kernel's ephemeral range (32768-60999: a client connection may hold such a port, and
+# the server then cannot bind it), with their data, sockets, pid files and logs under one state dir.
+#   TEST_MYSQL_PORT (13306)  TEST_REDIS_PORT (16379)  TEST_S3_PORT (17480)
 #   TEST_DEPS_DIR (${TMPDIR:-/tmp}/filestore-test-deps)
 #
 # S3 is a throw-away single-node Ceph cluster with a RADOS Gateway (in-memory OSD), started and stopped by
@@ -21,9 +22,9 @@
 # stdout carries only eval-able lines; every progress message and diagnostic goes to stderr.
 set -euo pipefail
 
-MYSQL_PORT="${TEST_MYSQL_PORT:-33306}"
-REDIS_PORT="${TEST_REDIS_PORT:-36379}"
-S3_PORT="${TEST_S3_PORT:-37480}"
+MYSQL_PORT="${TEST_MYSQL_PORT:-13306}"
+REDIS_PORT="${TEST_REDIS_PORT:-16379}"
+S3_PORT="${TEST_S3_PORT:-17480}"
 STATE_DIR="${TEST_DEPS_DIR:-${TMPDIR:-/tmp}/filestore-test-deps}"
 DB_NAME=filestore_test
 DB_USER=filestore
