@@ -27,10 +27,11 @@
 // (in the background for large files, as for any re-upload); the multipart row takes the part size the
 // server picks (about 64 parts). Between rows, untimed: the row's cleanup (the baseline's and the peer's
 // files are deleted), the filestore's background removals finish, and sync(1) flushes what is dirty: no
-// row pays for the writeback or the deletions of the row before it.
+// row pays for the writeback or the deletions of the row before it. The order of the rows rotates from one
+// round to the next (each round's line still lists them in table order).
 //
-// Env: BENCH_ROUNDS (default 3) alternating rounds, medians (min–max shown: this machine is shared and
-// noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
+// Env: BENCH_ROUNDS (default 5: each row once in every place of the order) rounds, medians (min–max
+// shown: this machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
 // BENCH_TUS_RUNTIME=bun runs the peer under Bun.
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -151,7 +152,7 @@ if (process.argv[2] === "--client") {
 // ---------------------------------------------------------------------------------------------------------
 // Harness mode.
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error("BENCH_WARMUP must be a whole number >= 0");
@@ -289,14 +290,19 @@ async function main(): Promise<number> {
 
   const load = () => loadavg()[0]?.toFixed(1);
   console.log(
-    `1 GiB (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} alternating rounds, medians; ` +
+    `1 GiB (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} rounds (rotating order), medians; ` +
       `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start`,
   );
   const speeds = targets.map(() => [] as number[]);
   for (let round = 0; round < WARMUP + ROUNDS; round++) {
-    const line: string[] = [];
+    const line: string[] = targets.map(() => "");
     const warmup = round < WARMUP;
-    for (const [i, t] of targets.entries()) {
+    // Each round starts one row further on, so that every row follows every other one equally often: a
+    // row's cost depends on the one before it here (on this VM, memory a row frees goes back to the host,
+    // and the next row that fills the page cache pays to fault it in again).
+    const order = targets.map((_, k) => (k + round) % targets.length);
+    for (const i of order) {
+      const t = targets[i] as (typeof targets)[number];
       sampling = t.filestore;
       const t0 = performance.now();
       await t.go();
@@ -306,7 +312,7 @@ async function main(): Promise<number> {
       await settle();
       const mbs = SIZE / 1e6 / seconds;
       if (!warmup) speeds[i]?.push(mbs);
-      line.push(mbs.toFixed(0));
+      line[i] = mbs.toFixed(0);
     }
     console.log(`${warmup ? "warm-up" : `round ${round - WARMUP + 1}`}: ${line.join(" / ")} MB/s`);
   }
