@@ -1,11 +1,11 @@
 // `npm run bench:download`: downloads from the full stack of the all-in-one filestore (the gateway port:
 // access token checked, file looked up in MetaService, ownership, validators, Range) next to the baseline,
-// a bare Bun.serve handler returning `Bun.file()` of the same file, the stored blob (bench/download-baseline.ts), in the
+// a bare Bun.serve handler returning `Bun.file()` of the same file, the stored blob
+// (bench/download-baseline.ts), sent the same requests (the access token too, which it ignores), in the
 // same run, in alternating rounds:
 //   - a 1 GiB file, whole, fetched 3 times by curl into /dev/null (MB/s = 10^6 bytes per second of wall
-//     time);
-//     a context row adds the browser path (a request with Origin goes through the Hono gateway, CORS and
-//     the streamed forward instead of the all-in-one shortcut to the download worker);
+//     time); a context row adds the browser path (a request with Origin goes through the Hono gateway,
+//     CORS and the streamed forward instead of the all-in-one shortcut to the download worker);
 //   - 64 connections of ranged GETs of 1 MiB at random MiB offsets for BENCH_RANGE_SECONDS each, by wrk
 //     with a Lua script (MB/s of range payload, p50/p99 latency, and any non-2xx answer fails the run).
 // Prints the ratio to the baseline, the CPU time the serving process spent per GiB (robust when other work
@@ -175,7 +175,9 @@ async function main(): Promise<number> {
   ] as const) {
     if ((await sha256Of(url, headers)) !== sha256) throw new BenchError(`${url} sent other bytes`);
   }
-  const baselineScript = wrkScript("baseline");
+  // The baseline gets the very requests the filestore gets, the access token included (it ignores it): the
+  // client's and the kernel's share of the work is then the same, and the rows differ in the server only.
+  const baselineScript = wrkScript("baseline", `Bearer ${token}`);
   const storeScript = wrkScript("filestore", `Bearer ${token}`);
 
   let sampling = false;
@@ -189,7 +191,7 @@ async function main(): Promise<number> {
     {
       name: "baseline: Bun.file(), whole 1 GiB",
       filestore: false,
-      go: () => wholeFile(`${baseline.url}/`, []),
+      go: () => wholeFile(`${baseline.url}/`, [auth]),
     },
     { name: "filestore whole 1 GiB (gateway)", filestore: true, go: () => wholeFile(fileUrl, [auth]) },
     {
