@@ -181,13 +181,21 @@ async function copyRange(src: number, dst: number, position: number, size: numbe
   }
 }
 
+/** How a body's bytes go to disk while it arrives (writeBody). */
+interface Flush {
+  /** Write-behind every WRITE_BEHIND bytes; else `run` (an fdatasync) in the background every `every`. */
+  writeBehind: boolean;
+  every: number;
+  run: () => Promise<void>;
+}
+
 /**
  * Streams a body into `fd` from `position` on, each chunk written before the next is asked for (the body
  * may free it then: freeingChunks), telling `digest` how far the file is written every WRITE_BUFFER bytes.
- * The bytes start going to disk as they arrive (write-behind every WRITE_BEHIND bytes; without it, an
- * fdatasync in the background every `sync.every` bytes, with `sync.run`, a SyncGroup's when writers share
- * the file), so the caller's closing sync is short. The meter counts and limits the bytes before they are
- * written, so on a failure what passed the meter (meter.size) is what was written.
+ * The bytes start going to disk as they arrive (`flush`: write-behind, or background fdatasyncs, a
+ * SyncGroup's when writers share the file), so the caller's closing sync is short. The meter counts and
+ * limits the bytes before they are written, so on a failure what passed the meter (meter.size) is what
+ * was written.
  */
 async function writeBody(
   fd: number,
@@ -195,13 +203,13 @@ async function writeBody(
   body: BlobBody,
   meter: Meter,
   digest: FileDigest | undefined,
-  sync: { every: number; run: () => Promise<void> } = { every: SYNC_EVERY, run: () => syncFd(fd, true) },
+  sync: Flush,
 ): Promise<void> {
   let written = 0;
   let told = 0;
   let synced = 0;
   let syncing: Promise<void> | undefined;
-  const writeBehind = canWriteBehind();
+  const { writeBehind } = sync;
   const tell = (last = false) => {
     told = written;
     digest?.written(written);
@@ -253,6 +261,11 @@ export interface LocalBlobStoreOptions {
    * are removed at start and every hour. Default 24 h: far beyond any live write's silence.
    */
   tmpMaxAgeMs?: number;
+  /**
+   * Bodies start going to disk as they arrive through sync_file_range (libc.ts). Default: where the system
+   * has it (Linux); false: a background fdatasync every few MiB instead (the only way elsewhere).
+   */
+  writeBehind?: boolean;
 }
 
 /** Files being removed in the background (removeFile): a sweep takes them whatever their age. */
@@ -457,6 +470,14 @@ export async function createLocalBlobStore(
 
   // Crash leftovers in tmp/ (bodies being written) go after tmpMaxAgeMs of silence.
   const tmpMaxAgeMs = options.tmpMaxAgeMs ?? 24 * 3600_000;
+  const writeBehind = options.writeBehind ?? canWriteBehind();
+  /** A body's own file, synced alone; a session's file, synced by its SyncGroup (shared with its other parts). */
+  const alone = (fd: number): Flush => ({ writeBehind, every: SYNC_EVERY, run: () => syncFd(fd, true) });
+  const shared = (files: SessionFiles): Flush => ({
+    writeBehind,
+    every: PART_SYNC_EVERY,
+    run: () => files.dataSync.sync(),
+  });
   await sweepOldFiles(tmpDir, tmpMaxAgeMs);
   setInterval(() => void sweepOldFiles(tmpDir, tmpMaxAgeMs), 3600_000).unref();
 
@@ -512,7 +533,7 @@ export async function createLocalBlobStore(
     const meter = new Meter(opts, false);
     const digest = digestFile(path, opts.skipSha1 ? ["sha256"] : ["sha256", "sha1"]);
     try {
-      await writeBody(fd, 0, body, meter, digest);
+      await writeBody(fd, 0, body, meter, digest, alone(fd));
       const hashes = await digest.finish(meter.size);
       const info = meter.finish({ sha256: hashes.sha256 ?? "", sha1: hashes.sha1 ?? "" });
       await syncFd(fd, false);
@@ -656,14 +677,7 @@ export async function createLocalBlobStore(
       try {
         // In place, parts side by side share the background syncs of the session's file, and sync more
         // often than one body would: each part's answer waits for its closing sync.
-        await writeBody(
-          into.fd,
-          into.at,
-          body,
-          meter,
-          digest,
-          old ? undefined : { every: PART_SYNC_EVERY, run: () => files.dataSync.sync() },
-        );
+        await writeBody(into.fd, into.at, body, meter, digest, old ? alone(into.fd) : shared(files));
         const h = digest ? await digest.finish(meter.size) : {};
         info = meter.finish({ sha256: h.sha256 ?? "", sha1: h.sha1 ?? "" });
       } catch (err) {
