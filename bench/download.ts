@@ -16,7 +16,15 @@
 // BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk (Debian: apt-get install curl wrk).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BenchError, benchUserToken, createHarness, makePayload, median, rssKiB } from "./harness.ts";
+import {
+  BenchError,
+  benchUserToken,
+  createHarness,
+  makePayload,
+  median,
+  rssKiB,
+  stealMeter,
+} from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -215,6 +223,7 @@ async function main(): Promise<number> {
     `${ROUNDS} alternating rounds, medians; MB/s = 10^6 bytes/s; ranges: ${RANGE_SECONDS} s of wrk, ${CONNECTIONS} connections, 2 threads`,
   );
   const samples = targets.map(() => [] as Sample[]);
+  const steal = stealMeter();
   for (let round = 0; round < ROUNDS; round++) {
     const line: string[] = [];
     for (const [i, t] of targets.entries()) {
@@ -274,6 +283,7 @@ async function main(): Promise<number> {
     `peak RSS filestore process: ${Math.round(peakMiB)} MiB (target < ${TARGET_RSS_MIB}: ${verdict(peakMiB < TARGET_RSS_MIB)}; ` +
       `idle before downloads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB, which includes the upload)`,
   );
+  console.log(`CPU time taken by the host (steal) during the rounds: ${steal()}`);
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 

@@ -140,4 +140,25 @@ export const rssKiB = (pid: number, field: "VmRSS" | "VmHWM") => {
   return m ? Number(m[1]) : 0;
 };
 
+/**
+ * Measures the share of CPU time the hypervisor took from this machine (steal, /proc/stat) from now until
+ * the returned function is called: on a shared host, a run with much of it measured the neighbours too.
+ */
+export function stealMeter(): () => string {
+  const read = () => {
+    const f = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "")
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return { steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const start = read();
+  return () => {
+    const end = read();
+    const total = end.total - start.total;
+    return total > 0 ? `${((100 * (end.steal - start.steal)) / total).toFixed(1)}%` : "n/a";
+  };
+}
+
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

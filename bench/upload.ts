@@ -36,7 +36,15 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import { BenchError, benchUserToken, createHarness, makePayload, median, rssKiB } from "./harness.ts";
+import {
+  BenchError,
+  benchUserToken,
+  createHarness,
+  makePayload,
+  median,
+  rssKiB,
+  stealMeter,
+} from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -294,6 +302,7 @@ async function main(): Promise<number> {
       `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start`,
   );
   const speeds = targets.map(() => [] as number[]);
+  const steal = stealMeter();
   for (let round = 0; round < WARMUP + ROUNDS; round++) {
     const line: string[] = targets.map(() => "");
     const warmup = round < WARMUP;
@@ -388,7 +397,7 @@ async function main(): Promise<number> {
     `filestore single PUT / context row (same hashing and durability): ${(single / sameWork).toFixed(2)}; ` +
       `RSS idle before uploads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB ` +
       "(includes sign-in: argon2id touches 64 MiB); " +
-      `load average ${load()} at the end`,
+      `load average ${load()} at the end; CPU time taken by the host (steal) during the rounds: ${steal()}`,
   );
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
