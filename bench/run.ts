@@ -82,12 +82,12 @@ async function measure(url: string, script?: string): Promise<WrkResult> {
   return wrk(url, SECONDS, script);
 }
 
-/** Peak resident set of a process so far (the kernel tracks the high-water mark for us). */
-/** The round with the median throughput (its latencies come with it). */
+/** The round with the median throughput (its latencies come with it; of an even count, the lower one). */
 function median(results: WrkResult[]): WrkResult {
-  return [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)] as WrkResult;
+  return [...results].sort((a, b) => a.rps - b.rps)[Math.floor((results.length - 1) / 2)] as WrkResult;
 }
 
+/** Peak resident set of a process so far (the kernel tracks the high-water mark for us). */
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : Number.NaN;

@@ -31,8 +31,8 @@
 // round to the next, so that each row follows each other one equally often over 4 rounds (each round's
 // line still lists them in table order).
 //
-// Env: BENCH_ROUNDS (default 4: each row once after each other) rounds, medians (min–max shown: this
-// machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
+// Env: BENCH_ROUNDS (default 5: each row after each other once, and an odd count for the median) rounds,
+// medians (min–max shown: this machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
 // BENCH_TUS_RUNTIME=bun runs the peer under Bun.
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -161,7 +161,7 @@ if (process.argv[2] === "--client") {
 // ---------------------------------------------------------------------------------------------------------
 // Harness mode.
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 /** The steps through the 5 rows that give orders with each row after each other one once (5 is prime). */
 const STEPS = [1, 2, 3, 4];
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
