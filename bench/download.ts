@@ -14,11 +14,12 @@
 //
 // Env: BENCH_ROUNDS (default 3) alternating rounds, medians; BENCH_RANGE_SECONDS (default 5);
 // BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk (Debian: apt-get install curl wrk).
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   BenchError,
   benchUserToken,
+  cpuMs,
   createHarness,
   makePayload,
   median,
@@ -73,12 +74,6 @@ interface Sample {
   p99?: number;
   /** CPU time (user + system) of the serving process per GiB served, ms. */
   cpu?: number;
-}
-
-/** CPU time (user + system) a process has used, in ms (Linux clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** WHOLE_GETS downloads of the whole file, one after the other (one curl, one connection). */

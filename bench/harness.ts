@@ -161,6 +161,12 @@ export function stealMeter(): () => string {
   };
 }
 
+/** CPU time (user + system) a process has used, in ms (Linux clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** The median; of an even count, the mean of the two middle values (not the upper one: no bias upwards). */
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
