@@ -203,13 +203,13 @@ async function writeBody(
   body: BlobBody,
   meter: Meter,
   digest: FileDigest | undefined,
-  sync: Flush,
+  flush: Flush,
 ): Promise<void> {
   let written = 0;
   let told = 0;
   let synced = 0;
   let syncing: Promise<void> | undefined;
-  const { writeBehind } = sync;
+  const { writeBehind } = flush;
   const tell = (last = false) => {
     told = written;
     digest?.written(written);
@@ -218,9 +218,9 @@ async function writeBody(
         startWriteback(fd, position + synced, written - synced);
         synced = written;
       }
-    } else if (!syncing && written - synced >= sync.every) {
+    } else if (!syncing && written - synced >= flush.every) {
       const upTo = written;
-      syncing = sync.run().then(() => {
+      syncing = flush.run().then(() => {
         synced = upTo;
         syncing = undefined;
       });
@@ -675,8 +675,8 @@ export async function createLocalBlobStore(
       const digest =
         algorithms.length > 0 ? digestFile(into.path, algorithms, { offset: into.at }) : undefined;
       try {
-        // In place, parts side by side share the background syncs of the session's file, and sync more
-        // often than one body would: each part's answer waits for its closing sync.
+        // In place, parts side by side share the session file's syncs (without write-behind, background
+        // ones more often than one body's: each part's answer waits for its closing sync).
         await writeBody(into.fd, into.at, body, meter, digest, old ? alone(into.fd) : shared(files));
         const h = digest ? await digest.finish(meter.size) : {};
         info = meter.finish({ sha256: h.sha256 ?? "", sha1: h.sha1 ?? "" });
