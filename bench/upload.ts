@@ -32,8 +32,8 @@
 // line still lists them in table order).
 //
 // Env: BENCH_ROUNDS (default 5: each row after each other once, and an odd count for the median) rounds,
-// medians (min–max shown: this machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds first; BENCH_ENFORCE=1 exits 1 when a target is missed;
-// BENCH_TUS_RUNTIME=bun runs the peer under Bun.
+// medians (min–max shown: this machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds
+// first; BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TUS_RUNTIME=bun runs the peer under Bun.
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";

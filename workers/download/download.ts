@@ -71,19 +71,21 @@ export interface Target {
 type LookupKey = { fileId?: string; ownerId?: string; sha1?: string };
 const cacheKeyOf = (key: LookupKey) => `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}`;
 
+/** The file of a lookup key if the lookup cache holds it; else undefined. */
+const cachedTarget = (deps: DownloadDeps, key: LookupKey): Target | undefined =>
+  deps.lookupCacheMs > 0 ? deps.lookups.get(cacheKeyOf(key)) : undefined;
+
 /** The caller's file by id if the lookup cache holds it (the hot path of range requests); else undefined. */
-export function cachedOwnFile(deps: DownloadDeps, who: Identity, fileId: string): Target | undefined {
-  return deps.lookupCacheMs > 0 ? deps.lookups.get(cacheKeyOf({ fileId, ownerId: who.userId })) : undefined;
-}
+export const cachedOwnFile = (deps: DownloadDeps, who: Identity, fileId: string): Target | undefined =>
+  cachedTarget(deps, { fileId, ownerId: who.userId });
 
 /** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
 async function target(deps: DownloadDeps, key: LookupKey, fresh = false): Promise<Target> {
   if (fresh) return lookUp(deps, key);
-  const cacheKey = cacheKeyOf(key);
-  const hit = deps.lookupCacheMs > 0 ? deps.lookups.get(cacheKey) : undefined;
+  const hit = cachedTarget(deps, key);
   if (hit) return hit;
   const t = await lookUp(deps, key);
-  if (deps.lookupCacheMs > 0) deps.lookups.set(cacheKey, t, deps.now() + deps.lookupCacheMs);
+  if (deps.lookupCacheMs > 0) deps.lookups.set(cacheKeyOf(key), t, deps.now() + deps.lookupCacheMs);
   return t;
 }
 

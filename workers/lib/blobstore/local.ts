@@ -308,10 +308,11 @@ function parseRecord(slot: Uint8Array): PartRecord | undefined {
   return m ? { offset: Number(m[1]), size: Number(m[2]), line: text.replace(/\0+$/, "") } : undefined;
 }
 
-/** Part n's record in an open records file. */
-function recordIn(fd: number, n: number): PartRecord | undefined {
+/** Part n's slot in an open records file (zeros past its end). */
+function slotIn(fd: number, n: number): Uint8Array {
   const slot = new Uint8Array(SLOT);
-  return parseRecord(slot.subarray(0, readSync(fd, slot, 0, SLOT, (n - 1) * SLOT)));
+  readSync(fd, slot, 0, SLOT, (n - 1) * SLOT);
+  return slot;
 }
 
 /** Every record of a session's records file (sparse: index n - 1). */
@@ -629,14 +630,8 @@ export async function createLocalBlobStore(
     return parts;
   }
 
-  /**
-   * Empties part n's record (durably) before its bytes change: the part stops counting first. A slot never
-   * written (the usual first write of a part) has nothing to clear: no write, no sync.
-   */
+  /** Empties part n's record (durably) before its bytes change: the part stops counting first. */
   async function clearRecord(files: SessionFiles, n: number): Promise<void> {
-    const slot = new Uint8Array(SLOT);
-    readSync(files.records, slot, 0, SLOT, (n - 1) * SLOT);
-    if (slot.every((b) => b === 0)) return;
     writeSync(files.records, EMPTY_SLOT, 0, SLOT, (n - 1) * SLOT);
     await files.recordsSync.sync();
   }
@@ -653,10 +648,13 @@ export async function createLocalBlobStore(
     const checks = normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 });
     // Completion links the file into blobs/: from then on it is content, never to be written.
     if (fstatSync(files.data).nlink > 1) throw new SessionSealedError();
-    const old = recordIn(files.records, n);
+    const slot = slotIn(files.records, n);
+    const old = parseRecord(slot);
     if (!old) {
       partWriting(sessionId, n);
-      await clearRecord(files, n); // a torn record of a crashed attempt, say
+      // A torn record of a crashed attempt, say; a slot never written (the usual first write of a part)
+      // has nothing to clear.
+      if (slot.some((b) => b !== 0)) await clearRecord(files, n);
     }
     const algorithms: Algorithm[] = [];
     if (checks.expectedSha256) algorithms.push("sha256");
@@ -700,7 +698,7 @@ export async function createLocalBlobStore(
     // The bytes are durable before the record says they are there.
     await files.dataSync.sync();
     const line = `${offset} ${info.size} ${randomUUID()}\n`;
-    const slot = new Uint8Array(SLOT);
+    slot.fill(0);
     slot.set(Buffer.from(line, "latin1"));
     writeSync(files.records, slot, 0, SLOT, (n - 1) * SLOT);
     await files.recordsSync.sync();
