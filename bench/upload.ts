@@ -25,7 +25,7 @@
 // A warm-up round (not counted) runs first: JIT, the filestore's digest lanes, the page cache of the payload.
 // Every round uploads the same bytes, so the filestore finds the content known and removes its new copy
 // (in the background for large files, as for any re-upload); the multipart row takes the part size the
-// server picks (about 64 parts). Between rows, untimed: the row's cleanup (the baseline's and the peer's
+// server picks (about 32 parts). Between rows, untimed: the row's cleanup (the baseline's and the peer's
 // files are deleted), the filestore's background removals finish, and sync(1) flushes what is dirty: no
 // row pays for the writeback or the deletions of the row before it. The order of the rows changes from one
 // round to the next, so that each row follows each other one equally often over 4 rounds (each round's

@@ -91,7 +91,7 @@ describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MOD
     expect([wrongHash.status, wrongHash.json.code]).toEqual([400, "invalid_argument"]);
   });
 
-  test("the server picks about 64 parts of 8 to 64 MiB; a part size out of bounds is refused", async () => {
+  test("the server picks about 32 parts of 8 to 64 MiB; a part size out of bounds is refused", async () => {
     const c = client(stack.gatewayUrl, user.accessToken);
     const picked = async (size: number) => {
       const r = await c.rpc("CreateUploadSession", { name: "sized.bin", size: String(size) });
@@ -100,7 +100,7 @@ describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MOD
       return [Number(partSize), partCount];
     };
     expect(await picked(12 * MiB)).toEqual([8 * MiB, 2]);
-    expect(await picked(1024 * MiB)).toEqual([16 * MiB, 64]);
+    expect(await picked(1024 * MiB)).toEqual([32 * MiB, 32]);
     expect(await picked(40 * 1024 * MiB)).toEqual([64 * MiB, 640]);
     for (const partSize of [String(MiB), String(6 * 1024 * MiB), "-1"]) {
       const r = await c.rpc("CreateUploadSession", { name: "x.bin", size: String(MiB), partSize });

@@ -20,6 +20,7 @@ import {
   fstatSync,
   fsync,
   ftruncateSync,
+  mkdirSync,
   openSync,
   read,
   readSync,
@@ -95,9 +96,13 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** mkdir -p, then fsync the parents of every directory it created. */
+/**
+ * mkdir -p, then fsync the parents of every directory it created. The mkdir is synchronous: it is a
+ * metadata call that does not wait for the disk, and the thread pool may be busy with syncs (a part's
+ * request waited 3-7 ms here for a directory that existed).
+ */
 async function makeDirDurable(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+  const first = mkdirSync(dir, { recursive: true });
   if (first === undefined) return;
   for (let d = dir; ; d = dirname(d)) {
     await fsyncPath(dirname(d));
