@@ -9,7 +9,7 @@ import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { loadSigningKey } from "./account/keys.ts";
 import { accountModule } from "./account/routes.ts";
 import { downloadDeps } from "./download/deps.ts";
-import { downloadModule, isDownloadUrl } from "./download/routes.ts";
+import { downloadModule, FILE_ROUTE, isDownloadUrl } from "./download/routes.ts";
 import { startFileService } from "./file/deps.ts";
 import { createAccessTokenVerifier } from "./lib/access-token.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
@@ -104,31 +104,40 @@ export async function startAllInOne(
     development: false,
     // Uploads stream through here; 2 ** 40 rather than 1 << 40, which overflows to 256 in JavaScript.
     maxRequestBodySize: 2 ** 40,
-    fetch(req, server) {
-      // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
-      // straight to the in-process service. The gateway's edge check and the worker's interceptor use the
-      // same verifier here, so checking once, in the interceptor, is the same check.
-      // Downloads likewise go straight to the download worker's data plane: its answer (a file Blob) then
-      // reaches Bun.serve as it is, which sends it with sendfile(2) instead of streaming it through JavaScript.
-      if (
-        (req.method === "GET" || req.method === "HEAD") &&
-        isDownloadUrl(req.url) &&
-        !req.headers.has("origin")
-      ) {
-        return download.serve(req);
-      }
-      if (req.method === "POST" && !req.headers.has("origin")) {
-        const service = serviceOf(req.url);
-        if (service && isPublicService(service)) {
-          const peer = server.requestIP(req)?.address ?? "unknown";
-          const xff = req.headers.get("x-forwarded-for");
-          req.headers.set("x-forwarded-for", xff ? `${xff}, ${peer}` : peer);
-          return host.fetch(req);
-        }
-      }
-      return gateway.fetch(req, server);
+    routes: {
+      // Downloads by file id (every range request) are matched by Bun's router: no URL string to build and
+      // parse in JavaScript. Browser requests (Origin) still go through the gateway, for CORS.
+      [FILE_ROUTE]: { GET: fileRoute, HEAD: fileRoute },
     },
+    fetch: handle,
   });
+  function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
+    return req.headers.has("origin") ? handle(req, server) : download.serveFile(req, req.params.id);
+  }
+  function handle(req: Request, server: Bun.Server<undefined>) {
+    // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
+    // straight to the in-process service. The gateway's edge check and the worker's interceptor use the
+    // same verifier here, so checking once, in the interceptor, is the same check.
+    // Downloads likewise go straight to the download worker's data plane: its answer (a file Blob) then
+    // reaches Bun.serve as it is, which sends it with sendfile(2) instead of streaming it through JavaScript.
+    if (
+      (req.method === "GET" || req.method === "HEAD") &&
+      isDownloadUrl(req.url) &&
+      !req.headers.has("origin")
+    ) {
+      return download.serve(req);
+    }
+    if (req.method === "POST" && !req.headers.has("origin")) {
+      const service = serviceOf(req.url);
+      if (service && isPublicService(service)) {
+        const peer = server.requestIP(req)?.address ?? "unknown";
+        const xff = req.headers.get("x-forwarded-for");
+        req.headers.set("x-forwarded-for", xff ? `${xff}, ${peer}` : peer);
+        return host.fetch(req);
+      }
+    }
+    return gateway.fetch(req, server);
+  }
   return {
     httpUrl: `http://${cfg.host}:${http.port}`,
     grpcUrl: `http://${cfg.host}:${grpc.port}`,

@@ -21,8 +21,12 @@ describe("parseRange", () => {
     ["bytes=500-99999", 500, 999, "end clamped"],
     ["bytes=0-99999999999999999999999", 0, 999, "huge end clamped"],
     ["Bytes = 1-2", 1, 2, "unit case and spaces"],
+    ["bytes=0-1 ", 0, 1, "a trailing space"],
+    ["bytes=007-008", 7, 8, "leading zeros"],
+    ["bytes=123456789012345-", 123456789012345, 123456789012345, "15 digits (a file that large)"],
+    ["bytes=5-0999999999999999", 5, 999, "16 digits: past any size"],
   ])("%s → %d-%d (%s)", (header, start, end) => {
-    expect(parseRange(header, size)).toEqual({ kind: "partial", start, end });
+    expect(parseRange(header, start > size ? start + 1 : size)).toEqual({ kind: "partial", start, end });
   });
 
   test.each([
@@ -48,6 +52,9 @@ describe("parseRange", () => {
     ["bytes=-", "no positions"],
     ["bytes=0-1,5-6", "several ranges: the whole file"],
     ["bytes=1.5-2", "decimals"],
+    ["bytes=0-1,", "a trailing comma: a list"],
+    ["bytes=1-2-3", "two dashes"],
+    ["bytes=+1-2", "a sign"],
   ])("%s → the whole file (%s)", (header) => {
     expect(parseRange(header, size)).toEqual({ kind: "full" });
   });

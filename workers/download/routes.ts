@@ -7,7 +7,7 @@
 // Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
 import type { ConnectRouter } from "@connectrpc/connect";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
-import { type AccessTokenVerifier, bearer } from "../lib/access-token.ts";
+import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";
@@ -31,6 +31,8 @@ const DOWNLOAD_PREFIX = "/download/";
 export const isDownloadUrl = (url: string) =>
   url.startsWith(DOWNLOAD_PREFIX, url.indexOf("/", url.indexOf("//") + 2));
 const FILES_PATH = "/download/v1/files/";
+/** The route of a download by file id, for Bun.serve's router (see DownloadModule.serveFile). */
+export const FILE_ROUTE = `${FILES_PATH}:id` as const;
 const SHA1_PATH = "/download/v1/by-sha1/";
 
 const decoded = (s: string) => {
@@ -46,6 +48,11 @@ type Resolve = (req: Request, id: string) => Promise<Target>;
 export interface DownloadModule extends ServiceModule {
   /** The data plane alone: an answer for every /download/ request (the all-in-one process calls it directly). */
   serve(req: Request): Response | Promise<Response>;
+  /**
+   * A GET or HEAD that Bun.serve's router matched to FILE_ROUTE, with the id it decoded: serve(req)'s
+   * answer without building and parsing the URL string in JavaScript (about 2 µs of a range request).
+   */
+  serveFile(req: Request, id: string): Response | Promise<Response>;
 }
 
 export function downloadModule(
@@ -65,19 +72,27 @@ export function downloadModule(
    * The answer without a single wait, when the caller's token and file are both in their caches (the
    * range requests of one download after the first): Bun.serve then takes the Response as it is.
    */
-  function serveCached(req: Request, path: string): Response | undefined {
-    const raw = path.slice(FILES_PATH.length);
-    if (!raw || raw.includes("/") || raw.includes("%") || (req.method !== "GET" && req.method !== "HEAD"))
+  function serveCached(req: Request, id: string): Response | undefined {
+    if (!id || id.includes("/") || id.includes("%") || (req.method !== "GET" && req.method !== "HEAD"))
       return undefined;
-    const token = bearer(req.headers.get("authorization"));
+    // The token cache holds verified tokens only, so a plain "Bearer <token>" is looked up as it is, without
+    // bearer()'s scan of every character; any other form of the header takes the long way (serveAny).
+    const authorization = req.headers.get("authorization");
+    const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : undefined;
     const who = token ? verifier.cached?.(token) : undefined;
-    const t = who && cachedOwnFile(deps, who, raw);
+    const t = who && cachedOwnFile(deps, who, id);
     return t && respondNow(deps, req, t);
   }
 
   function serve(req: Request): Response | Promise<Response> {
     const path = pathOf(req.url);
-    return (path.startsWith(FILES_PATH) && serveCached(req, path)) || serveAny(req, path);
+    return (
+      (path.startsWith(FILES_PATH) && serveCached(req, path.slice(FILES_PATH.length))) || serveAny(req, path)
+    );
+  }
+
+  function serveFile(req: Request, id: string): Response | Promise<Response> {
+    return serveCached(req, id) || serveAny(req, pathOf(req.url));
   }
 
   async function serveAny(req: Request, path: string): Promise<Response> {
@@ -115,6 +130,7 @@ export function downloadModule(
       });
     },
     serve,
+    serveFile,
     http(req) {
       return isDownloadUrl(req.url) ? serve(req) : undefined;
     },

@@ -18,3 +18,27 @@ test("entries expire at their own time and the oldest is evicted when full", () 
   c.delete("a");
   expect(c.get("a")).toBeUndefined();
 });
+
+test("the entry read last answers like the map: overwritten, deleted, evicted and expired entries included", () => {
+  let t = 1000;
+  const c = new ExpiringCache<string, number>(2, () => t);
+  c.set("a", 1, 2000);
+  expect(c.get("a")).toBe(1);
+  c.set("a", 2, 2000); // overwrite of the entry read last
+  expect(c.get("a")).toBe(2);
+  c.delete("a");
+  expect(c.get("a")).toBeUndefined();
+  c.set("a", 3, 2000);
+  expect(c.get("a")).toBe(3);
+  c.set("b", 4, 2000);
+  c.set("c", 5, 2000); // full: "a" (oldest) goes, though it was read last
+  expect(c.get("a")).toBeUndefined();
+  expect(c.get("c")).toBe(5);
+  // A key equal in content but another string object finds the entry read last.
+  expect(c.get(["c"].join(""))).toBe(5);
+  t = 2000;
+  expect(c.get("c")).toBeUndefined(); // expired, although read last
+  t = 1000;
+  expect(c.get("c")).toBeUndefined(); // and gone from the map too
+  expect(c.get("b")).toBe(4);
+});
