@@ -5,16 +5,21 @@
 // same run, in alternating rounds:
 //   - a 1 GiB file, whole, fetched 3 times by curl into /dev/null (MB/s = 10^6 bytes per second of wall
 //     time); a context row adds the browser path (a request with Origin goes through the Hono gateway,
-//     CORS and the streamed forward instead of the all-in-one shortcut to the download worker);
+//     CORS and the streamed forward instead of the all-in-one shortcut to the download worker). With
+//     taskset and 2+ CPUs, curl runs on the first CPU and the server (every thread) on the last one for
+//     these rows, as a client on another machine would: left to the scheduler, the two sometimes share a
+//     CPU, and one stream then runs at half speed (1.5–1.7 against 3.0–3.4 GB/s for the baseline here),
+//     which made these rows bimodal whatever the server;
 //   - 64 connections of ranged GETs of 1 MiB at random MiB offsets for BENCH_RANGE_SECONDS each, by wrk
 //     with a Lua script (MB/s of range payload, p50/p99 latency, and any non-2xx answer fails the run).
 // Prints the ratio to the baseline, the CPU time the serving process spent per GiB (robust when other work
 // shares the machine, unlike wall-time speeds) and the peak RSS of the filestore process (sampled every
 // 50 ms while it serves, plus the kernel's high-water mark).
 //
-// Env: BENCH_ROUNDS (default 3) alternating rounds, medians; BENCH_RANGE_SECONDS (default 5);
+// Env: BENCH_ROUNDS (default 5) alternating rounds, medians; BENCH_RANGE_SECONDS (default 5);
 // BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk (Debian: apt-get install curl wrk).
 import { readdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import {
   BenchError,
@@ -35,7 +40,7 @@ const WHOLE_GETS = 3;
 const TARGET_BASELINE = 0.9;
 const TARGET_RSS_MIB = 150;
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const RANGE_SECONDS = Number(process.env.BENCH_RANGE_SECONDS || 5);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
 if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
@@ -76,21 +81,40 @@ interface Sample {
   cpu?: number;
 }
 
+const CPUS = availableParallelism();
+const PIN = CPUS >= 2 && Bun.which("taskset") !== null;
+
+/** Runs `work` with the server `pid` on the last CPU and the client command prefix for the first one. */
+async function apart<T>(pid: number, work: (client: string[]) => Promise<T>): Promise<T> {
+  if (!PIN) return work([]);
+  const was = /list:\s*(\S+)/.exec(await run(["taskset", "-c", "-p", String(pid)]))?.[1];
+  if (!was) throw new BenchError(`taskset printed no affinity for ${pid}`);
+  await run(["taskset", "-a", "-c", "-p", String(CPUS - 1), String(pid)]);
+  try {
+    return await work(["taskset", "-c", "0"]);
+  } finally {
+    await run(["taskset", "-a", "-c", "-p", was, String(pid)]);
+  }
+}
+
 /** WHOLE_GETS downloads of the whole file, one after the other (one curl, one connection). */
-async function wholeFile(url: string, headers: string[]): Promise<Sample> {
-  const out = await run([
-    "curl",
-    "-sS",
-    "--fail",
-    ...headers.flatMap((h) => ["-H", h]),
-    ...Array.from({ length: WHOLE_GETS }, () => [
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{size_download} %{time_total}\\n",
-      url,
-    ]).flat(),
-  ]);
+async function wholeFile(url: string, headers: string[], pid: number): Promise<Sample> {
+  const out = await apart(pid, (client) =>
+    run([
+      ...client,
+      "curl",
+      "-sS",
+      "--fail",
+      ...headers.flatMap((h) => ["-H", h]),
+      ...Array.from({ length: WHOLE_GETS }, () => [
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{size_download} %{time_total}\\n",
+        url,
+      ]).flat(),
+    ]),
+  );
   let seconds = 0;
   for (const line of out.trim().split("\n")) {
     const [bytes, s] = line.split(" ").map(Number) as [number, number];
@@ -194,13 +218,17 @@ async function main(): Promise<number> {
     {
       name: "baseline: Bun.file(), whole 1 GiB",
       filestore: false,
-      go: () => wholeFile(`${baseline.url}/`, [auth]),
+      go: () => wholeFile(`${baseline.url}/`, [auth], baseline.proc.pid),
     },
-    { name: "filestore whole 1 GiB (gateway)", filestore: true, go: () => wholeFile(fileUrl, [auth]) },
+    {
+      name: "filestore whole 1 GiB (gateway)",
+      filestore: true,
+      go: () => wholeFile(fileUrl, [auth], store.proc.pid),
+    },
     {
       name: "  context: browser path (Origin, Hono)",
       filestore: true,
-      go: () => wholeFile(fileUrl, [auth, "origin: https://app.example"]),
+      go: () => wholeFile(fileUrl, [auth, "origin: https://app.example"], store.proc.pid),
     },
     {
       name: `baseline: ${CONNECTIONS} × ranged 1 MiB GETs`,
@@ -215,7 +243,10 @@ async function main(): Promise<number> {
   ];
 
   console.log(
-    `${ROUNDS} alternating rounds, medians; MB/s = 10^6 bytes/s; ranges: ${RANGE_SECONDS} s of wrk, ${CONNECTIONS} connections, 2 threads`,
+    `${ROUNDS} alternating rounds, medians; MB/s = 10^6 bytes/s; ranges: ${RANGE_SECONDS} s of wrk, ${CONNECTIONS} connections, 2 threads; ` +
+      (PIN
+        ? `whole file: curl on CPU 0, the server on CPU ${CPUS - 1}`
+        : "whole file: CPUs left to the scheduler"),
   );
   const samples = targets.map(() => [] as Sample[]);
   const steal = stealMeter();
