@@ -66,6 +66,8 @@ export interface Target {
   /** The ETag, and the headers of every answer with the content (built once per lookup). */
   etag: string;
   headers: Headers;
+  /** The same without Accept-Ranges, for a range that Bun.serve applies: it adds that header itself. */
+  rangedHeaders: Headers;
 }
 
 type LookupKey = { fileId?: string; ownerId?: string; sha1?: string };
@@ -95,6 +97,15 @@ async function lookUp(deps: DownloadDeps, key: LookupKey): Promise<Target> {
   const contentType = contentTypeFor(file.name);
   const disposition = contentDisposition(file.name);
   const etag = etagOf(blob.sha256);
+  const fixed = {
+    etag,
+    "cache-control": "private, no-cache",
+    "content-type": contentType,
+    "content-disposition": disposition,
+    // The content is the user's: never sniffed into something executable, never a page of this origin.
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; sandbox",
+  };
   return {
     fileId: file.id,
     name: file.name,
@@ -106,16 +117,8 @@ async function lookUp(deps: DownloadDeps, key: LookupKey): Promise<Target> {
     contentType,
     disposition,
     etag,
-    headers: new Headers({
-      "accept-ranges": "bytes",
-      etag,
-      "cache-control": "private, no-cache",
-      "content-type": contentType,
-      "content-disposition": disposition,
-      // The content is the user's: never sniffed into something executable, never a page of this origin.
-      "x-content-type-options": "nosniff",
-      "content-security-policy": "default-src 'none'; sandbox",
-    }),
+    headers: new Headers({ "accept-ranges": "bytes", ...fixed }),
+    rangedHeaders: new Headers(fixed),
   };
 }
 
@@ -245,8 +248,10 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
   // Range header (several ranges, a stale If-Range) is answered in full as a stream (respondLater): Bun.serve
   // would apply the Range to a whole-file Blob.
   if (!store.readBlob || !(decision.kind === "partial" || !rangeHeader)) return undefined;
-  if (deps.bunServeRanges)
-    return new Response(store.readBlob(t.location), { status: 200, headers: t.headers });
+  if (deps.bunServeRanges) {
+    const headers = decision.kind === "partial" ? t.rangedHeaders : t.headers;
+    return new Response(store.readBlob(t.location), { status: 200, headers });
+  }
   const range = decision.kind === "partial" ? decision : undefined;
   return new Response(store.readBlob(t.location, range), {
     status: range ? 206 : 200,
