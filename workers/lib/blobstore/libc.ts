@@ -14,7 +14,6 @@ import { dlopen, FFIType, type Pointer, read } from "bun:ffi";
 const LOCK_SH = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
-const LOCK_UN = 8;
 const SYNC_FILE_RANGE_WRITE = 2;
 const darwin = process.platform === "darwin";
 const EWOULDBLOCK = darwin ? 35 : 11;
@@ -30,29 +29,31 @@ let libc:
 function load() {
   if (libc) return libc;
   const errnoAt = darwin ? "__error" : "__errno_location";
+  const linux = process.platform === "linux";
   const lib = dlopen(darwin ? "libc.dylib" : "libc.so.6", {
     flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     [errnoAt]: { args: [], returns: FFIType.ptr },
+    ...(linux
+      ? {
+          sync_file_range: {
+            args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.u32],
+            returns: FFIType.i32,
+          },
+        }
+      : {}),
   });
-  const where = lib.symbols[errnoAt] as () => Pointer | null;
+  const symbols = lib.symbols as Record<string, unknown>;
+  const where = symbols[errnoAt] as () => Pointer | null;
   libc = {
-    flock: lib.symbols.flock as (fd: number, op: number) => number,
+    flock: symbols.flock as (fd: number, op: number) => number,
+    syncFileRange: symbols.sync_file_range as
+      | ((fd: number, offset: number, nbytes: number, flags: number) => number)
+      | undefined,
     errno: () => {
       const p = where();
       return p ? read.i32(p, 0) : 0;
     },
   };
-  if (process.platform === "linux") {
-    const sfr = dlopen("libc.so.6", {
-      sync_file_range: { args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.u32], returns: FFIType.i32 },
-    });
-    libc.syncFileRange = sfr.symbols.sync_file_range as (
-      fd: number,
-      o: number,
-      n: number,
-      f: number,
-    ) => number;
-  }
   return libc;
 }
 
@@ -63,11 +64,6 @@ export function tryLock(fd: number, mode: "shared" | "exclusive"): boolean {
   const errno = c.errno();
   if (errno === EWOULDBLOCK) return false;
   throw new Error(`flock failed (errno ${errno})`);
-}
-
-/** Releases a lock (closing the descriptor does too). */
-export function unlock(fd: number): void {
-  load().flock(fd, LOCK_UN);
 }
 
 /** Whether startWriteback does anything here (Linux); elsewhere callers sync in the background instead. */
