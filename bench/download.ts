@@ -2,22 +2,26 @@
 // access token checked, file looked up in MetaService, ownership, validators, Range) next to the baseline,
 // a bare Bun.serve handler returning `Bun.file()` of the same file, the stored blob
 // (bench/download-baseline.ts), sent the same requests (the access token too, which it ignores), in the
-// same run, in alternating rounds:
-//   - a 1 GiB file, whole, fetched 3 times by curl into /dev/null (MB/s = 10^6 bytes per second of wall
-//     time); a context row adds the browser path (a request with Origin goes through the Hono gateway,
-//     CORS and the streamed forward instead of the all-in-one shortcut to the download worker). With
-//     taskset and 2+ CPUs, curl runs on the first CPU and the server (every thread) on the last one for
-//     these rows, as a client on another machine would: left to the scheduler, the two sometimes share a
-//     CPU, and one stream then runs at half speed (1.5–1.7 against 3.0–3.4 GB/s for the baseline here),
-//     which made these rows bimodal whatever the server;
-//   - 64 connections of ranged GETs of 1 MiB at random MiB offsets for BENCH_RANGE_SECONDS each, by wrk
-//     with a Lua script (MB/s of range payload, p50/p99 latency, and any non-2xx answer fails the run).
+// same run, in rounds after an uncounted warm-up round. Within a round the rows of a kind take turns, a
+// short slice each, so that the machine's slow swings (±15% over seconds here) fall on every row alike:
+//   - a 1 GiB file, whole, fetched 3 times per round and row by curl into /dev/null, one GET per turn
+//     (MB/s = 10^6 bytes per second of wall time); a context row adds the browser path (a request with
+//     Origin goes through the Hono gateway, CORS and the streamed forward instead of the all-in-one
+//     shortcut to the download worker). With taskset and 2+ CPUs, curl runs on the first CPU and the
+//     server (every thread) on the last one for these rows, as a client on another machine would: left to
+//     the scheduler, the two sometimes share a CPU, and one stream then runs at half speed (1.5–1.7
+//     against 3.0–3.4 GB/s for the baseline here), which made these rows bimodal whatever the server;
+//   - 64 connections of ranged GETs of 1 MiB at random MiB offsets for BENCH_RANGE_SECONDS per round and
+//     row, by wrk with a Lua script, in turns of 1 s (MB/s of range payload, the median of the turns'
+//     p50/p99 latencies, and any non-2xx answer fails the run).
 // Prints the ratio to the baseline, the CPU time the serving process spent per GiB (robust when other work
 // shares the machine, unlike wall-time speeds) and the peak RSS of the filestore process (sampled every
 // 50 ms while it serves, plus the kernel's high-water mark).
 //
-// Env: BENCH_ROUNDS (default 5) alternating rounds, medians; BENCH_RANGE_SECONDS (default 5);
-// BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk (Debian: apt-get install curl wrk).
+// Env: BENCH_ROUNDS (default 5) rounds, medians; BENCH_WARMUP (default 1) uncounted rounds first (the
+// JIT: the filestore's first second of range requests costs up to 60% more CPU per request than later);
+// BENCH_RANGE_SECONDS (default 5); BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk
+// (Debian: apt-get install curl wrk).
 import { readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -41,8 +45,10 @@ const TARGET_BASELINE = 0.9;
 const TARGET_RSS_MIB = 150;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const RANGE_SECONDS = Number(process.env.BENCH_RANGE_SECONDS || 5);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must be a whole number >= 1");
+if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error("BENCH_WARMUP must be a whole number >= 0");
 if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
   throw new Error("BENCH_RANGE_SECONDS must be a whole number >= 1");
 
@@ -71,14 +77,23 @@ end
   return file;
 }
 
-interface Sample {
-  mbs: number;
+/** One turn of a row: a GET of the whole file, or 1 s of wrk. */
+interface Turn {
   /** Bytes of payload served. */
   bytes: number;
+  seconds: number;
+  /** wrk's latency percentiles, µs. */
+  p50?: number;
+  p99?: number;
+}
+
+/** A row's figures for one round (its turns pooled). */
+interface Sample {
+  mbs: number;
   p50?: number;
   p99?: number;
   /** CPU time (user + system) of the serving process per GiB served, ms. */
-  cpu?: number;
+  cpu: number;
 }
 
 const CPUS = availableParallelism();
@@ -97,8 +112,8 @@ async function apart<T>(pid: number, work: (client: string[]) => Promise<T>): Pr
   }
 }
 
-/** WHOLE_GETS downloads of the whole file, one after the other (one curl, one connection). */
-async function wholeFile(url: string, headers: string[], pid: number): Promise<Sample> {
+/** One download of the whole file (one curl, one connection). */
+async function wholeFile(url: string, headers: string[], pid: number): Promise<Turn> {
   const out = await apart(pid, (client) =>
     run([
       ...client,
@@ -106,42 +121,26 @@ async function wholeFile(url: string, headers: string[], pid: number): Promise<S
       "-sS",
       "--fail",
       ...headers.flatMap((h) => ["-H", h]),
-      ...Array.from({ length: WHOLE_GETS }, () => [
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{size_download} %{time_total}\\n",
-        url,
-      ]).flat(),
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{size_download} %{time_total}",
+      url,
     ]),
   );
-  let seconds = 0;
-  for (const line of out.trim().split("\n")) {
-    const [bytes, s] = line.split(" ").map(Number) as [number, number];
-    if (bytes !== SIZE) throw new BenchError(`${url} sent ${bytes} bytes, not ${SIZE}`);
-    seconds += s;
-  }
-  return { mbs: (WHOLE_GETS * SIZE) / 1e6 / seconds, bytes: WHOLE_GETS * SIZE };
+  const [bytes, seconds] = out.trim().split(" ").map(Number) as [number, number];
+  if (bytes !== SIZE) throw new BenchError(`${url} sent ${bytes} bytes, not ${SIZE}`);
+  return { bytes, seconds };
 }
 
-async function ranges(url: string, script: string): Promise<Sample> {
-  const out = await run([
-    "wrk",
-    "-t2",
-    `-c${CONNECTIONS}`,
-    `-d${RANGE_SECONDS}s`,
-    "--timeout",
-    "10s",
-    "-s",
-    script,
-    url,
-  ]);
+/** 1 s of ranged GETs by wrk. */
+async function ranges(url: string, script: string): Promise<Turn> {
+  const out = await run(["wrk", "-t2", `-c${CONNECTIONS}`, "-d1s", "--timeout", "10s", "-s", script, url]);
   const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out);
   if (!m) throw new BenchError(`wrk printed no result:\n${out}`);
   const [requests, micros, errors, p50, p99] = m.slice(1).map(Number) as number[];
   if (errors) throw new BenchError(`wrk saw ${errors} failed or non-2xx requests against ${url}:\n${out}`);
-  const bytes = (requests as number) * MiB;
-  return { mbs: bytes / 1e6 / ((micros as number) / 1e6), bytes, p50, p99 };
+  return { bytes: (requests as number) * MiB, seconds: (micros as number) / 1e6, p50, p99 };
 }
 
 /** Streams a URL's body into SHA-256 (a correctness check before timing). */
@@ -214,7 +213,7 @@ async function main(): Promise<number> {
   }, 50);
   const idleRss = rssKiB(store.proc.pid, "VmRSS");
 
-  const targets: { name: string; filestore: boolean; go: () => Promise<Sample> }[] = [
+  const targets: { name: string; filestore: boolean; go: () => Promise<Turn> }[] = [
     {
       name: "baseline: Bun.file(), whole 1 GiB",
       filestore: false,
@@ -242,27 +241,49 @@ async function main(): Promise<number> {
     },
   ];
 
+  /** Rows that take turns within a round, and how many turns each gets. */
+  const kinds = [
+    { rows: [0, 1, 2], turns: WHOLE_GETS },
+    { rows: [3, 4], turns: RANGE_SECONDS },
+  ];
+
   console.log(
-    `${ROUNDS} alternating rounds, medians; MB/s = 10^6 bytes/s; ranges: ${RANGE_SECONDS} s of wrk, ${CONNECTIONS} connections, 2 threads; ` +
-      (PIN
-        ? `whole file: curl on CPU 0, the server on CPU ${CPUS - 1}`
-        : "whole file: CPUs left to the scheduler"),
+    `${WARMUP} warm-up + ${ROUNDS} rounds, medians; the rows of a kind take turns within a round; MB/s = 10^6 bytes/s; ` +
+      `whole file: ${WHOLE_GETS} GETs per row and round, ` +
+      (PIN ? `curl on CPU 0, the server on CPU ${CPUS - 1}` : "CPUs left to the scheduler") +
+      `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads`,
   );
   const samples = targets.map(() => [] as Sample[]);
   const steal = stealMeter();
-  for (let round = 0; round < ROUNDS; round++) {
-    const line: string[] = [];
-    for (const [i, t] of targets.entries()) {
-      sampling = t.filestore;
-      const pid = t.filestore ? store.proc.pid : baseline.proc.pid;
-      const cpu0 = cpuMs(pid);
-      const s = await t.go();
-      s.cpu = ((cpuMs(pid) - cpu0) * SIZE) / s.bytes;
-      sampling = false;
-      samples[i]?.push(s);
-      line.push(s.mbs.toFixed(0));
+  for (let round = 0; round < WARMUP + ROUNDS; round++) {
+    const warmup = round < WARMUP;
+    const turns = targets.map(() => [] as Turn[]);
+    const cpu = targets.map(() => 0);
+    for (const { rows, turns: n } of kinds) {
+      for (let k = 0; k < n; k++) {
+        // Each turn starts one row further on, so that no row always follows the same one.
+        for (let j = 0; j < rows.length; j++) {
+          const i = rows[(j + k) % rows.length] as number;
+          const t = targets[i] as (typeof targets)[number];
+          const pid = t.filestore ? store.proc.pid : baseline.proc.pid;
+          sampling = t.filestore && !warmup;
+          const cpu0 = cpuMs(pid);
+          turns[i]?.push(await t.go());
+          cpu[i] = (cpu[i] as number) + cpuMs(pid) - cpu0;
+          sampling = false;
+        }
+      }
     }
-    console.log(`round ${round + 1}: ${line.join(" / ")} MB/s`);
+    const figures = turns.map((ts, i): Sample => {
+      const bytes = ts.reduce((sum, t) => sum + t.bytes, 0);
+      const seconds = ts.reduce((sum, t) => sum + t.seconds, 0);
+      const p50 = ts[0]?.p50 === undefined ? undefined : median(ts.map((t) => t.p50 as number));
+      const p99 = ts[0]?.p99 === undefined ? undefined : median(ts.map((t) => t.p99 as number));
+      return { mbs: bytes / 1e6 / seconds, p50, p99, cpu: ((cpu[i] as number) * SIZE) / bytes };
+    });
+    if (!warmup) for (const [i, s] of figures.entries()) samples[i]?.push(s);
+    const line = figures.map((s) => s.mbs.toFixed(0)).join(" / ");
+    console.log(`${warmup ? "warm-up" : `round ${round - WARMUP + 1}`}: ${line} MB/s`);
   }
   clearInterval(sampler);
   peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
@@ -270,10 +291,9 @@ async function main(): Promise<number> {
 
   const med: Sample[] = samples.map((xs) => ({
     mbs: median(xs.map((s) => s.mbs)),
-    bytes: 0,
     p50: xs[0]?.p50 === undefined ? undefined : median(xs.map((s) => s.p50 as number)),
     p99: xs[0]?.p99 === undefined ? undefined : median(xs.map((s) => s.p99 as number)),
-    cpu: median(xs.map((s) => s.cpu as number)),
+    cpu: median(xs.map((s) => s.cpu)),
   }));
   const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
   let missed = false;
@@ -283,7 +303,7 @@ async function main(): Promise<number> {
     const s = med[i] as Sample;
     const base = med[baseIndex] as Sample;
     const ratio = s.mbs / base.mbs;
-    const cpu = `${(s.cpu as number).toFixed(0).padStart(8)}${((base.cpu as number) / (s.cpu as number)).toFixed(2).padStart(8)}`;
+    const cpu = `${s.cpu.toFixed(0).padStart(8)}${(base.cpu / s.cpu).toFixed(2).padStart(8)}`;
     let target = "";
     if (goal) {
       missed ||= ratio < TARGET_BASELINE;
@@ -300,6 +320,9 @@ async function main(): Promise<number> {
   console.log(row(2, 0));
   console.log(row(3, 3));
   console.log(row(4, 3, true));
+  const perRound = (i: number, b: number) =>
+    samples[i]?.map((s, r) => (s.mbs / (samples[b]?.[r]?.mbs as number)).toFixed(2)).join(" ");
+  console.log(`×base round by round: whole file ${perRound(1, 0)}; ranges ${perRound(4, 3)}`);
   console.log(
     "CPU/GiB: ms of CPU (user + system) the serving process spent per GiB served; eff: the baseline's CPU/GiB over this row's",
   );
