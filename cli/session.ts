@@ -132,8 +132,14 @@ export class Session {
     return new URL(pathOrUrl, `${this.server}/`);
   }
 
-  /** fetch() to the data plane with the access token; a 401 is retried once with a refreshed token. */
-  async fetch(url: URL | string, init: RequestInit & { body?: Uint8Array | null } = {}): Promise<Response> {
+  /**
+   * fetch() to the data plane with the access token; a 401 is retried once with a refreshed token (so the
+   * body is one that can be sent twice: bytes or a Blob, such as a slice of a file).
+   */
+  async fetch(
+    url: URL | string,
+    init: RequestInit & { body?: Uint8Array | Blob | null } = {},
+  ): Promise<Response> {
     const send = (token: string) => {
       const headers = new Headers(init.headers);
       headers.set("authorization", `Bearer ${token}`);

@@ -4,6 +4,7 @@
 // session for the same content (left by an interrupted run) is found again by its hash, its parts are
 // listed, and only the missing ones are sent, in parallel, each with its own SHA-256 checked by the
 // server. Nothing is kept locally between runs: the server's session is the state.
+import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
@@ -33,21 +34,31 @@ export interface UploadResult {
 
 const hex = (h: Bun.CryptoHasher) => h.digest("hex");
 
-/** SHA-256 of a local file, streamed (memory stays flat); `onBytes` reports progress. */
-export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<string> {
+/** SHA-256 of a file or a slice of one, streamed (memory stays flat); `onBytes` reports progress. */
+async function sha256Of(blob: Blob, onBytes?: (n: number) => void): Promise<string> {
   const h = new Bun.CryptoHasher("sha256");
-  for await (const chunk of Bun.file(path).stream() as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) {
     h.update(chunk);
     onBytes?.(chunk.length);
   }
   return hex(h);
 }
 
-export async function rangeSha256(path: string, start: number, length: number): Promise<string> {
-  const bytes = await Bun.file(path)
-    .slice(start, start + length)
-    .arrayBuffer();
-  return hex(new Bun.CryptoHasher("sha256").update(bytes));
+export const sha256File = (path: string, onBytes?: (n: number) => void): Promise<string> =>
+  sha256Of(Bun.file(path), onBytes);
+
+export const rangeSha256 = (path: string, start: number, length: number): Promise<string> =>
+  sha256Of(Bun.file(path).slice(start, start + length));
+
+/** The file is no longer the one being uploaded: its session can never complete. */
+class FileChanged extends Error {}
+
+/** Throws FileChanged when the file's size or modification time moved. */
+async function assertUnchanged(path: string, was: Stats): Promise<void> {
+  const now = await stat(path);
+  if (now.size !== was.size || now.mtimeMs !== was.mtimeMs) {
+    throw new FileChanged(`${path} changed while it was being uploaded: upload it again once it is complete`);
+  }
 }
 
 /** The byte range [start, end) of part n (1-based). */
@@ -135,27 +146,36 @@ export async function uploadFile(
   }
   const presigned = new Map(s.presignedParts.map((p) => [p.partNumber, p.url]));
   let bytesSent = 0;
-  await forEach(todo, ctx.parts, async (n) => {
-    const { start, end } = partRange(n, partSize, size);
-    await withRetry(async () => {
-      const body = new Uint8Array(await Bun.file(path).slice(start, end).arrayBuffer());
-      if (body.length !== end - start) {
-        throw new Error(`${path} changed while it was being uploaded (it is shorter now): upload it again`);
-      }
-      const url = presigned.get(n);
-      const res = url
-        ? await request(url, { method: "PUT", body })
-        : await ctx.session.fetch(ctx.session.url(`${s.partUrl}${n}`), {
-            method: "PUT",
-            headers: { "x-content-sha256": hex(new Bun.CryptoHasher("sha256").update(body)) },
-            body,
-          });
-      if (!res.ok) throw await httpError(`part ${n} of ${name}`, res);
-      await res.arrayBuffer();
+  try {
+    await forEach(todo, ctx.parts, async (n) => {
+      const { start, end } = partRange(n, partSize, size);
+      // A part is read from the file twice (hashed, then sent) rather than held in memory: parts are up to
+      // 64 MiB and several are in flight. The file must not change meanwhile; the server checks the part's
+      // hash, and the whole file's at completion.
+      const body = Bun.file(path).slice(start, end);
+      await withRetry(async () => {
+        await assertUnchanged(path, info);
+        const url = presigned.get(n);
+        const res = url
+          ? await request(url, { method: "PUT", body })
+          : await ctx.session.fetch(ctx.session.url(`${s.partUrl}${n}`), {
+              method: "PUT",
+              headers: { "x-content-sha256": await sha256Of(body) },
+              body,
+            });
+        await assertUnchanged(path, info);
+        if (!res.ok) throw await httpError(`part ${n} of ${name}`, res);
+        await res.arrayBuffer();
+      });
+      bytesSent += end - start;
+      bar.advance(end - start);
     });
-    bytesSent += end - start;
-    bar.advance(end - start);
-  });
+  } catch (err) {
+    // Its parts are of content that no longer exists: free them now (best effort: the session expires anyway).
+    if (err instanceof FileChanged)
+      await ctx.uploads.abortUploadSession({ sessionId: s.sessionId }).catch(() => {});
+    throw err;
+  }
   bar.status("completing");
   let { file } = await withRetry(() => ctx.uploads.completeUploadSession({ sessionId: s.sessionId, name }));
   if (!file) throw new ConnectError("the server completed the upload without a file", Code.Internal);

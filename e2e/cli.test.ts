@@ -2,7 +2,15 @@
 // which runs cli/main.ts with the Bun from node_modules), credentials in a private XDG_CONFIG_HOME.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomFillSync } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS } from "../cli/commands.ts";
@@ -36,10 +44,15 @@ const filestore = (args: string[], input?: string) =>
   run(["node", join(ROOT, "cli/bin.mjs"), ...args], input, { env: env(), cwd: work });
 
 /**
- * Runs the CLI process itself (Bun on cli/main.ts) and SIGKILLs it once its progress (plain lines on
- * stderr, as off a terminal) reports at least `atPercent`. Returns the last percentage seen.
+ * Runs the CLI process itself (Bun on cli/main.ts) and calls `act` once its progress (plain lines on
+ * stderr, as off a terminal) reports at least `atPercent`. Returns the last percentage seen then, and
+ * everything the process printed.
  */
-async function killMidway(args: string[], atPercent: number): Promise<{ seen: number; stderr: string }> {
+async function atProgress(
+  args: string[],
+  atPercent: number,
+  act: (p: Bun.Subprocess) => void,
+): Promise<{ seen: number; stderr: string; code: number | null; signal: Bun.Subprocess["signalCode"] }> {
   const p = Bun.spawn([join(BIN, "bun"), join(ROOT, "cli/main.ts"), ...args], {
     env: env(),
     cwd: work,
@@ -52,15 +65,19 @@ async function killMidway(args: string[], atPercent: number): Promise<{ seen: nu
   const decoder = new TextDecoder();
   for await (const chunk of p.stderr as unknown as AsyncIterable<Uint8Array>) {
     text += decoder.decode(chunk);
+    if (seen >= atPercent) continue;
     for (const m of text.matchAll(/: (\d+)% \(/g)) seen = Math.max(seen, Number(m[1]));
-    if (seen >= atPercent) {
-      p.kill("SIGKILL");
-      break;
-    }
+    if (seen >= atPercent) act(p);
   }
   await p.exited;
-  expect(p.signalCode).toBe("SIGKILL"); // killed mid-way, not finished
-  return { seen, stderr: text };
+  return { seen, stderr: text, code: p.exitCode, signal: p.signalCode };
+}
+
+/** Runs the CLI and SIGKILLs it once its progress reports at least `atPercent`. */
+async function killMidway(args: string[], atPercent: number): Promise<{ seen: number; stderr: string }> {
+  const r = await atProgress(args, atPercent, (p) => p.kill("SIGKILL"));
+  expect(r.signal).toBe("SIGKILL"); // killed mid-way, not finished
+  return r;
 }
 
 /** A file of random bytes, written in 8 MiB slices (never all in memory). */
@@ -194,6 +211,17 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
     expect(up.partsSent).toBe(up.partCount - up.partsSkipped);
     expect(up.bytesSent).toBeLessThan(BIG);
     expect([up.size, up.sha256]).toEqual([BIG, local]);
+  }, 120_000);
+
+  test("a file that changes during its upload: a clear error, and no file appears", async () => {
+    const path = await randomFile("growing.bin", BIG);
+    const r = await atProgress(["upload", "--parallel", "1", path], 10, () => appendFileSync(path, "more"));
+    expect(r.seen).toBeLessThan(100);
+    expect([r.code, r.signal]).toEqual([1, null]);
+    expect(r.stderr).toContain("growing.bin changed while it was being uploaded");
+    const ls = await filestore(["ls"]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).not.toContain("growing.bin");
   }, 120_000);
 
   test("download 200 MiB in parallel ranges; killed (SIGKILL) mid-way, it resumes; the bytes match", async () => {
