@@ -191,7 +191,7 @@ describe(`legacy multipart routes (${process.env.FILESTORE_TEST_MODE ?? "allinon
     return (await res.json()) as { code: number; msg: string; data?: Record<string, unknown> };
   };
 
-  test("init, chunks out of order (one with a bad chkhash), resume via ChunkExists, complete, cancel", async () => {
+  test("init, chunks out of order (one with a bad chkhash, one short), resume via ChunkExists, complete, cancel", async () => {
     const data = randomBytes(11 * MiB);
     const hash = sha1(data);
     const init = await post("init", { filehash: hash, filesize: String(data.length) });
@@ -210,8 +210,17 @@ describe(`legacy multipart routes (${process.env.FILESTORE_TEST_MODE ?? "allinon
     expect(
       (await post("uppart", { uploadid: UploadID, index: "1", chkhash: sha1(chunk(2)) }, chunk(1))).code,
     ).toBe(-2);
+    expect((await post("uppart", { uploadid: UploadID, index: "2" }, chunk(2).subarray(1))).code).toBe(-2);
+    // A client that restarts calls init again and learns what the server already has: the chunks that
+    // arrived whole and checked out, not the one that failed its chkhash nor the short one.
+    const exists = async () =>
+      (
+        (await post("init", { filehash: hash, filesize: String(data.length) })).data as {
+          ChunkExists: number[];
+        }
+      ).ChunkExists;
+    expect(await exists()).toEqual([3]);
     expect((await post("uppart", { uploadid: UploadID, index: "1" }, chunk(1))).code).toBe(0);
-    // A client that restarts calls init again and learns what the server already has.
     const again = await post("init", { filehash: hash, filesize: String(data.length) });
     expect((again.data as { UploadID: string }).UploadID).toBe(UploadID);
     expect((again.data as { ChunkExists: number[] }).ChunkExists).toEqual([1, 3]);

@@ -243,6 +243,9 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
         call(c, p.token as string),
       );
       const { parts } = await upload.listParts({ sessionId: s.sessionId }, call(c, p.token as string));
+      // Only whole chunks exist for the client: a shorter one (a broken upload) must be sent again.
+      const whole = (n: number) =>
+        n < s.partCount ? s.partSize : size - s.partSize * BigInt(s.partCount - 1);
       return c.json({
         code: 0,
         msg: "OK",
@@ -252,7 +255,7 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
           UploadID: s.sessionId,
           ChunkSize: Number(s.partSize),
           ChunkCount: s.partCount,
-          ChunkExists: parts.map((x) => x.partNumber),
+          ChunkExists: parts.filter((x) => x.size === whole(x.partNumber)).map((x) => x.partNumber),
         },
       });
     } catch (err) {

@@ -103,14 +103,27 @@ for (const backend of testBlobStores()) {
       expect((await f.db.selectFrom("blobs").selectAll().execute()).length).toBe(0);
     });
 
-    test("a declared part hash that does not match is refused", async () => {
+    test("a declared part hash that does not match is refused, and the part is not listed", async () => {
       const s = await create();
       expect(
         await code(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)), { sha256: sha256(part(2)) })),
       ).toBe(Code.InvalidArgument);
       expect(
-        await code(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)), { sha1: "0".repeat(40) })),
+        await code(sessions.putPart(f.deps, alice, s.id, 2, stream(part(2)), { sha1: "0".repeat(40) })),
       ).toBe(Code.InvalidArgument);
+      expect((await sessions.listParts(f.deps, alice, s.id)).parts).toEqual([]);
+      // A part stored earlier stays as it was when a re-send of it fails its check.
+      await sessions.putPart(f.deps, alice, s.id, 3, stream(part(3)));
+      const sha1Of = (b: Uint8Array) => new Bun.CryptoHasher("sha1").update(b).digest("hex");
+      expect(
+        await code(sessions.putPart(f.deps, alice, s.id, 3, stream(part(4)), { sha1: sha1Of(part(3)) })),
+      ).toBe(Code.InvalidArgument);
+      const listed = (await sessions.listParts(f.deps, alice, s.id)).parts;
+      expect(listed.map((p) => [p.partNumber, p.size])).toEqual([[3, part(3).length]]);
+      await sessions.putPart(f.deps, alice, s.id, 2, stream(part(2)), {
+        sha1: sha1Of(part(2)).toUpperCase(),
+      });
+      expect((await sessions.listParts(f.deps, alice, s.id)).parts.map((p) => p.partNumber)).toEqual([2, 3]);
     });
 
     test("someone else's session is NotFound for every operation", async () => {

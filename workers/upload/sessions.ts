@@ -12,6 +12,7 @@ import {
   type UploadSessionRecord,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
+import { BlobHashMismatchError } from "../lib/blobstore/errors.ts";
 import type { BlobBody } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
@@ -141,17 +142,18 @@ export async function putPart(
       maxBytes: expected,
       offset: partOffset(s, partNumber),
       expectedSha256: check.sha256,
+      // Checked by the store before the part counts: a part that fails it is not listed afterwards.
+      expectedSha1: check.sha1,
       skipSha1: !check.sha1,
       wholeSha1: Boolean(s.sha1),
     })
     .catch((err) => {
+      if (err instanceof BlobHashMismatchError)
+        throw invalidArgument(`part ${partNumber}'s ${err.algorithm} does not match: send it again`);
       throw blobError(err);
     });
   if (info.size !== expected) {
     throw invalidArgument(`part ${partNumber} must be ${expected} bytes, got ${info.size}: send it again`);
-  }
-  if (check.sha1 && info.sha1 !== check.sha1.toLowerCase()) {
-    throw invalidArgument(`part ${partNumber}'s SHA-1 does not match: send it again`);
   }
   // A part's SHA-256 is known when the client sent one to check ("" otherwise: the whole file's is checked
   // at completion). Recorded either way, so that ListParts never reports the hash of an earlier copy.

@@ -12,6 +12,7 @@ import type { BlobBody, BlobInfo, Range, StageOptions } from "./types.ts";
 export const MAX_PARTS = 10_000;
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const SHA1_HEX = /^[0-9a-f]{40}$/;
 
 export function checkSessionId(sessionId: string): void {
   if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId))
@@ -57,10 +58,17 @@ export function normalizeStageOptions(opts: StageOptions = {}): StageOptions {
     if (!SHA256_HEX.test(expectedSha256))
       throw new InvalidArgumentError("an expected SHA-256 is 64 hexadecimal digits");
   }
+  let expectedSha1: string | undefined;
+  if (opts.expectedSha1 !== undefined) {
+    expectedSha1 = opts.expectedSha1.toLowerCase();
+    if (!SHA1_HEX.test(expectedSha1))
+      throw new InvalidArgumentError("an expected SHA-1 is 40 hexadecimal digits");
+  }
   return {
     maxBytes: opts.maxBytes,
     expectedSize: opts.expectedSize,
     expectedSha256,
+    expectedSha1,
     location: opts.location,
     skipSha1: opts.skipSha1,
   };
@@ -104,11 +112,13 @@ export class Meter {
       sha1: hashes?.sha1 ?? this.sha1?.digest("hex") ?? "",
       size: this.size,
     };
-    const { expectedSize, expectedSha256 } = this.opts;
+    const { expectedSize, expectedSha256, expectedSha1 } = this.opts;
     if (expectedSize !== undefined && info.size !== expectedSize)
       throw new BlobSizeMismatchError(expectedSize, info.size);
     if (expectedSha256 !== undefined && info.sha256 !== expectedSha256)
       throw new BlobHashMismatchError(expectedSha256, info.sha256);
+    if (expectedSha1 !== undefined && info.sha1 !== expectedSha1)
+      throw new BlobHashMismatchError(expectedSha1, info.sha1, "SHA-1");
     return info;
   }
 }

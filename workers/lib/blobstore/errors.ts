@@ -35,8 +35,9 @@ export class BlobHashMismatchError extends BlobStoreError {
   constructor(
     readonly expected: string,
     readonly actual: string,
+    readonly algorithm: "SHA-256" | "SHA-1" = "SHA-256",
   ) {
-    super(`the content's SHA-256 is ${actual}, not the announced ${expected}`);
+    super(`the content's ${algorithm} is ${actual}, not the announced ${expected}`);
   }
 }
 

@@ -537,7 +537,7 @@ export async function createLocalBlobStore(
     const path = join(tmpDir, randomUUID());
     const fd = openSync(path, "wx");
     const meter = new Meter(opts, false);
-    const digest = digestFile(path, opts.skipSha1 ? ["sha256"] : ["sha256", "sha1"]);
+    const digest = digestFile(path, opts.skipSha1 && !opts.expectedSha1 ? ["sha256"] : ["sha256", "sha1"]);
     try {
       await writeBody(fd, 0, body, meter, digest, alone(fd));
       const hashes = await digest.finish(meter.size);
@@ -650,7 +650,11 @@ export async function createLocalBlobStore(
     files: SessionFiles,
   ): Promise<BlobInfo> {
     const { offset } = opts;
-    const checks = normalizeStageOptions({ maxBytes: opts.maxBytes, expectedSha256: opts.expectedSha256 });
+    const checks = normalizeStageOptions({
+      maxBytes: opts.maxBytes,
+      expectedSha256: opts.expectedSha256,
+      expectedSha1: opts.expectedSha1,
+    });
     // Completion links the file into blobs/: from then on it is content, never to be written.
     if (fstatSync(files.data).nlink > 1) throw new SessionSealedError();
     const slot = slotIn(files.records, n);
@@ -663,7 +667,7 @@ export async function createLocalBlobStore(
     }
     const algorithms: Algorithm[] = [];
     if (checks.expectedSha256) algorithms.push("sha256");
-    if (!opts.skipSha1) algorithms.push("sha1");
+    if (!opts.skipSha1 || checks.expectedSha1) algorithms.push("sha1");
     // A first copy is written in place. A re-sent part goes to tmp/ first and is copied into place only
     // once it has arrived whole (or, with keepPartial, longer than the earlier copy): a failed re-send
     // leaves the earlier copy as it was.

@@ -345,7 +345,11 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
       return upload(
         partKey(sessionId, partNumber),
         body,
-        normalizeStageOptions({ maxBytes: partOpts.maxBytes, expectedSha256: partOpts.expectedSha256 }),
+        normalizeStageOptions({
+          maxBytes: partOpts.maxBytes,
+          expectedSha256: partOpts.expectedSha256,
+          expectedSha1: partOpts.expectedSha1,
+        }),
       );
     },
 

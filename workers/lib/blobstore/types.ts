@@ -42,6 +42,8 @@ export interface StageOptions {
   expectedSize?: number;
   /** A different SHA-256 (hex, any case) is refused with BlobHashMismatchError. */
   expectedSha256?: string;
+  /** A different SHA-1 (hex, any case) is refused with BlobHashMismatchError (the SHA-1 is computed then). */
+  expectedSha1?: string;
   /**
    * S3 only: the key to write (`blobs/<uuid>`, see newLocation) instead of a fresh random one, so that a
    * caller can record where the bytes will land before they do (the transfer worker cleans up after an
@@ -67,6 +69,11 @@ export interface PartOptions {
   offset: number;
   /** Verified (BlobHashMismatchError) and so computed; without it the local store does not hash the part. */
   expectedSha256?: string;
+  /**
+   * Verified (BlobHashMismatchError) before the part counts, as expectedSha256: a part that fails is not
+   * stored (the legacy API's chunk check).
+   */
+  expectedSha1?: string;
   /**
    * No SHA-1 (BlobInfo.sha1 is ""): nobody checks a part's SHA-1 unless the client sent one, and it is
    * ~0.6 s of CPU per GiB. A backend may ignore it.
