@@ -140,6 +140,25 @@ describe(`form uploads (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () =
     });
     expect(((await noFile.json()) as { code: number }).code).toBe(-1);
   });
+
+  test("legacy POST /file/upload with username and token as form fields before the file", async () => {
+    const send = async (fields: Record<string, string>, content: Uint8Array<ArrayBuffer>) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.set(k, v);
+      form.set("file", new File([content], "fields.txt"));
+      const res = await fetch(`${stack.gatewayUrl}/file/upload`, { method: "POST", body: form });
+      return ((await res.json()) as { code: number }).code;
+    };
+    const content = randomBytes(50_000);
+    expect(await send({ username: user.username, token: user.accessToken }, content)).toBe(0);
+    expect(await legacyFastUpload(stack.gatewayUrl, user, content)).toBe(0);
+    // No token, a forged one, or another user's name: refused before the file is stored.
+    const other = randomBytes(50_000);
+    expect(await send({ username: user.username }, other)).toBe(10005);
+    expect(await send({ username: user.username, token: "forged" }, other)).toBe(10005);
+    expect(await send({ username: "someone-else", token: user.accessToken }, other)).toBe(10005);
+    expect(await legacyFastUpload(stack.gatewayUrl, user, other)).toBe(-1);
+  });
 });
 
 describe(`instant upload over Connect (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {

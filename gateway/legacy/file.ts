@@ -6,7 +6,9 @@
 //                                 that content; bare [] on success, 403 with an empty body for another op,
 //                                 an empty or invalid name or a malformed hash (as the original), 404 empty
 //                                 when the caller has no such file, {code:10006} when the name is taken
-//   POST /file/upload             multipart field "file" (token in the query string: the body streams on unread)
+//   POST /file/upload             multipart field "file"; username and token in the query string, or as
+//                                 form fields before the file (the worker checks those: the body streams on
+//                                 unread here)
 //   POST /file/fastupload         filehash (SHA-1), filename, filesize: hit {code:0}, miss {code:-1}
 //   POST /file/mpupload/init      filehash, filesize → UploadID, ChunkSize, ChunkCount, ChunkExists (resume)
 //   POST /file/mpupload/uppart    uploadid, index (1-based), optional chkhash (SHA-1); body = the chunk
@@ -326,7 +328,9 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
 
   app.post("/upload", async (c) => {
     const p = c.req.query();
-    if (!(await authorized(p))) return invalidToken(c);
+    // Credentials in the query are checked here; a client that sends username and token as form fields
+    // (before the file) is checked by the worker, which reads them as the body streams by.
+    if (p.token !== undefined && !(await authorized(p))) return invalidToken(c);
     // The multipart body streams on to the worker unread. sha1=now: the client gets the SHA-1 as its
     // filehash and may fast-upload by it right away, so it is computed on the request.
     const query = new URL(c.req.url).searchParams;

@@ -6,19 +6,24 @@ import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } fr
 
 const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unauthenticated);
 
+/** The access token a data-plane request carries: Authorization: Bearer, or a `token` query parameter. */
+export const tokenOf = (req: Request, url: URL | string): string | undefined =>
+  bearer(req.headers.get("authorization")) ??
+  (typeof url === "string" ? new URL(url) : url).searchParams.get("token") ??
+  undefined;
+
 /**
- * The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter.
- * `url` may be the request's URL unparsed: it is parsed only when there is no Authorization header.
+ * The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter,
+ * else `fallback` (a token from the body: a legacy form's field). `url` may be the request's URL unparsed:
+ * it is parsed only when there is no Authorization header.
  */
 export async function identify(
   req: Request,
   url: URL | string,
   verifier: AccessTokenVerifier,
+  fallback?: string,
 ): Promise<Identity> {
-  const token =
-    bearer(req.headers.get("authorization")) ??
-    (typeof url === "string" ? new URL(url) : url).searchParams.get("token") ??
-    undefined;
+  const token = tokenOf(req, url) ?? (fallback || undefined);
   if (!token) throw unauthenticated("sign in first: send Authorization: Bearer <access token>");
   try {
     return await verifier.verify(token);

@@ -2,21 +2,23 @@
 // file bytes, which never travel inside RPCs:
 //   PUT|POST /upload/v1/files?name=N[&parent_id=P]   the body is the file (X-Content-SHA256 optional)
 //   POST     /upload/v1/form[?token=T][&sha1=now]    multipart/form-data: optional fields name and
-//                                                    parent_id, then the field "file"; sha1=now computes
-//                                                    the SHA-1 on the request (the legacy /file/upload)
+//                                                    parent_id (legacy: token, username), then the field
+//                                                    "file"; sha1=now computes the SHA-1 on the request
+//                                                    (the legacy /file/upload)
 //   PUT      /upload/v1/sessions/<id>/parts/<n>      part n of a multipart session (X-Content-SHA256 or
 //                                                    X-Content-SHA1 optional)
 //   *        /upload/v1/tus/[<id>]                   tus 1.0.0 (creation, termination, checksum)
-// Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
+// Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter, or on
+// the form route a token field before the file.
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { freeingChunks } from "../lib/blobstore/common.ts";
 import { requireIdentity } from "../lib/context.ts";
-import { invalidArgument } from "../lib/errors.ts";
+import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
-import { errorResponse, identify } from "../lib/http-auth.ts";
+import { errorResponse, identify, tokenOf } from "../lib/http-auth.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
@@ -54,7 +56,9 @@ async function fromForm(
 ): Promise<Response> {
   const boundary = boundaryOf(req.headers.get("content-type"));
   if (!boundary || !req.body) throw invalidArgument("send multipart/form-data with a field named file");
-  const who = await identify(req, url, verifier);
+  // Credentials in the request are checked before the body is read; without any, the form's own `token`
+  // field (before the file, as legacy clients may send it) is used when the file field arrives.
+  const early = tokenOf(req, url) ? await identify(req, url, verifier) : undefined;
   const fields: Record<string, string> = {};
   try {
     for await (const part of readMultipart(req.body, boundary)) {
@@ -64,6 +68,10 @@ async function fromForm(
         fields[part.name] = new TextDecoder().decode(value);
         continue;
       }
+      const who = early ?? (await identify(req, url, verifier, fields.token));
+      // The legacy form names its user too: it must be the token's.
+      if (fields.username && fields.username.toLowerCase() !== who.username.toLowerCase())
+        throw unauthenticated("the username does not match the token");
       const file = await storeUpload(
         deps,
         who,
