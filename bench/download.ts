@@ -99,6 +99,12 @@ interface Sample {
   cpu: number;
 }
 
+/** The medians of wrk's latency percentiles (none for the whole-file rows, which curl runs). */
+function latencies(xs: { p50?: number; p99?: number }[]): { p50?: number; p99?: number } {
+  if (xs[0]?.p50 === undefined) return {};
+  return { p50: median(xs.map((x) => x.p50 as number)), p99: median(xs.map((x) => x.p99 as number)) };
+}
+
 const CPUS = availableParallelism();
 const PIN = CPUS >= 2 && Bun.which("taskset") !== null;
 
@@ -280,9 +286,8 @@ async function main(): Promise<number> {
     const figures = turns.map((ts, i): Sample => {
       const bytes = ts.reduce((sum, t) => sum + t.bytes, 0);
       const seconds = ts.reduce((sum, t) => sum + t.seconds, 0);
-      const p50 = ts[0]?.p50 === undefined ? undefined : median(ts.map((t) => t.p50 as number));
-      const p99 = ts[0]?.p99 === undefined ? undefined : median(ts.map((t) => t.p99 as number));
-      return { mbs: bytes / 1e6 / seconds, p50, p99, cpu: ((cpu[i] as number) * SIZE) / bytes };
+      const cpuMsPerGiB = ((cpu[i] as number) * SIZE) / bytes;
+      return { mbs: bytes / 1e6 / seconds, ...latencies(ts), cpu: cpuMsPerGiB };
     });
     if (!warmup) for (const [i, s] of figures.entries()) samples[i]?.push(s);
     const line = figures.map((s) => s.mbs.toFixed(0)).join(" / ");
@@ -294,8 +299,7 @@ async function main(): Promise<number> {
 
   const med: Sample[] = samples.map((xs) => ({
     mbs: median(xs.map((s) => s.mbs)),
-    p50: xs[0]?.p50 === undefined ? undefined : median(xs.map((s) => s.p50 as number)),
-    p99: xs[0]?.p99 === undefined ? undefined : median(xs.map((s) => s.p99 as number)),
+    ...latencies(xs),
     cpu: median(xs.map((s) => s.cpu)),
   }));
   const verdict = (ok: boolean) => (ok ? "met" : "MISSED");

@@ -3,8 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
 import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "./access-token.ts";
-
-const unauthenticated = (msg: string) => new ConnectError(msg, Code.Unauthenticated);
+import { unauthenticated } from "./errors.ts";
 
 /** The access token a data-plane request carries: Authorization: Bearer, or a `token` query parameter. */
 export const tokenOf = (req: Request, url: URL | string): string | undefined =>
@@ -13,17 +12,17 @@ export const tokenOf = (req: Request, url: URL | string): string | undefined =>
   undefined;
 
 /**
- * The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter,
- * else `fallback` (a token from the body: a legacy form's field). `url` may be the request's URL unparsed:
- * it is parsed only when there is no Authorization header.
+ * The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter.
+ * `url` may be the request's URL unparsed: it is parsed only when there is no Authorization header.
  */
-export async function identify(
-  req: Request,
-  url: URL | string,
+export const identify = (req: Request, url: URL | string, verifier: AccessTokenVerifier): Promise<Identity> =>
+  verifyToken(tokenOf(req, url), verifier);
+
+/** The caller a token names; Unauthenticated when there is none or it does not verify. */
+export async function verifyToken(
+  token: string | undefined,
   verifier: AccessTokenVerifier,
-  fallback?: string,
 ): Promise<Identity> {
-  const token = tokenOf(req, url) ?? (fallback || undefined);
   if (!token) throw unauthenticated("sign in first: send Authorization: Bearer <access token>");
   try {
     return await verifier.verify(token);

@@ -18,7 +18,7 @@ import { freeingChunks } from "../lib/blobstore/common.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
-import { errorResponse, identify, tokenOf } from "../lib/http-auth.ts";
+import { errorResponse, identify, tokenOf, verifyToken } from "../lib/http-auth.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
@@ -58,7 +58,8 @@ async function fromForm(
   if (!boundary || !req.body) throw invalidArgument("send multipart/form-data with a field named file");
   // Credentials in the request are checked before the body is read; without any, the form's own `token`
   // field (before the file, as legacy clients may send it) is used when the file field arrives.
-  const early = tokenOf(req, url) ? await identify(req, url, verifier) : undefined;
+  const token = tokenOf(req, url);
+  const early = token ? await verifyToken(token, verifier) : undefined;
   const fields: Record<string, string> = {};
   try {
     for await (const part of readMultipart(req.body, boundary)) {
@@ -68,7 +69,7 @@ async function fromForm(
         fields[part.name] = new TextDecoder().decode(value);
         continue;
       }
-      const who = early ?? (await identify(req, url, verifier, fields.token));
+      const who = early ?? (await verifyToken(fields.token, verifier));
       // The legacy form names its user too: it must be the token's.
       if (fields.username && fields.username.toLowerCase() !== who.username.toLowerCase())
         throw unauthenticated("the username does not match the token");
