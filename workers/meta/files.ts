@@ -240,6 +240,24 @@ async function requireFreeName(tx: Db, ownerId: string, parentId: string, name: 
   if (clash) throw new NameTakenError(name, parentId);
 }
 
+/** The row of a new, empty, active folder (the name already checked). */
+export function folderRow(f: { ownerId: string; parentId: string; name: string }, now: number): FileRow {
+  return {
+    id: crypto.randomUUID(),
+    owner_id: f.ownerId,
+    parent_id: f.parentId,
+    name: f.name,
+    kind: "folder",
+    blob_sha256: null,
+    size: 0,
+    status: "active",
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    trashed_with: null,
+  };
+}
+
 export async function createFolder(
   db: Db,
   f: { ownerId: string; parentId: string; name: string },
@@ -251,20 +269,7 @@ export async function createFolder(
     await requireFolder(tx, f.ownerId, f.parentId);
     await requireDepthRoom(tx, f.ownerId, f.parentId, { kind: "folder" }, maxDepth);
     await requireFreeName(tx, f.ownerId, f.parentId, name);
-    const row: FileRow = {
-      id: crypto.randomUUID(),
-      owner_id: f.ownerId,
-      parent_id: f.parentId,
-      name,
-      kind: "folder",
-      blob_sha256: null,
-      size: 0,
-      status: "active",
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-      trashed_with: null,
-    };
+    const row = folderRow({ ...f, name }, now);
     await tx.insertInto("files").values(row).execute();
     return { ...row, sha1: "" };
   });

@@ -20,7 +20,7 @@ export class FolderDepthError extends Error {
 /** Ids per IN (...) list. */
 const CHUNK = 500;
 
-export const chunks = <T>(xs: T[]): T[][] =>
+const chunks = <T>(xs: T[]): T[][] =>
   Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
 
 /**
