@@ -20,6 +20,7 @@ beforeAll(async () => {
     GC_GRACE_SECONDS: "0",
     GC_INTERVAL_SECONDS: "0",
     WATCH_CHECK_SECONDS: "1",
+    MAX_FOLDER_DEPTH: "4",
   });
   alice = await signedInUser(stack.gatewayUrl);
   bob = await signedInUser(stack.gatewayUrl);
@@ -127,6 +128,38 @@ describe(`file management through the gateway (${process.env.FILESTORE_TEST_MODE
     await call(alice, "DeleteFile", { id });
     expect((await call(alice, "PurgeFile", { id })).status).toBe(200);
     expect((await call(alice, "GetFile", { id })).json.code).toBe("not_found");
+  });
+
+  test("folders nest at most MAX_FOLDER_DEPTH levels: deeper by create, move or restore is failed_precondition", async () => {
+    const dave = await signedInUser(stack.gatewayUrl);
+    const mk = async (name: string, parentId = "") =>
+      (await call(dave, "CreateFolder", { name, parentId })).json.folder as File;
+    const d1 = await mk("d1");
+    const d3 = await mk("d3", (await mk("d2", d1.id)).id);
+    const d4 = await mk("d4", d3.id);
+    const deeper = await call(dave, "CreateFolder", { name: "d5", parentId: d4.id });
+    expect([deeper.status, deeper.json.code, deeper.json.message]).toEqual([
+      400,
+      "failed_precondition",
+      "folders can be nested at most 4 levels deep: choose a folder higher up the tree",
+    ]);
+    await upload(dave, "deepest.txt", "a file adds no level", d4.id);
+    expect(await list(dave, { parentId: d4.id })).toEqual(["deepest.txt"]);
+    // A subtree 2 levels tall fits under depth 2, not under depth 3.
+    const s1 = await mk("s1");
+    await mk("s2", s1.id);
+    const tooDeep = await call(dave, "MoveFile", { id: s1.id, newParentId: d3.id });
+    expect([tooDeep.status, tooDeep.json.code]).toEqual([400, "failed_precondition"]);
+    const p1 = await mk("p1");
+    const p2 = await mk("p2", p1.id);
+    expect((await call(dave, "MoveFile", { id: s1.id, newParentId: p2.id })).status).toBe(200);
+    // Deleted, then its former folder moves a level deeper: restoring there would reach depth 5.
+    await call(dave, "DeleteFile", { id: s1.id });
+    expect((await call(dave, "MoveFile", { id: p1.id, newParentId: (await mk("x")).id })).status).toBe(200);
+    const restore = await call(dave, "RestoreFile", { id: s1.id });
+    expect([restore.status, restore.json.code]).toEqual([400, "failed_precondition"]);
+    const trash = (await call(dave, "ListTrash", {})).json.files as File[];
+    expect(trash.map((f) => f.name)).toEqual(["s1"]);
   });
 
   test("user B cannot read, list, rename, move, delete, restore or purge user A's entries by id", async () => {

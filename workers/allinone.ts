@@ -55,7 +55,7 @@ export async function startAllInOne(
   const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.jwt.issuer });
   const serverInterceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
 
-  const meta = metaModule(db);
+  const meta = metaModule(db, Date.now, { maxFolderDepth: cfg.maxFolderDepth });
   const account = accountModule({
     meta: clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
     key,

@@ -6,12 +6,13 @@ import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
 import { testDatabases } from "../lib/db/testing.ts";
+import type { Logger } from "../lib/log.ts";
 import { codeOf } from "../lib/testing.ts";
 import { offerContent, proveContent } from "../upload/instant.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import * as files from "./files.ts";
-import { collectGarbage } from "./gc.ts";
+import { collectGarbage, runGcPass } from "./gc.ts";
 
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
@@ -132,6 +133,55 @@ for (const backend of testBlobStores()) {
         expect(await f.stored()).toHaveLength(1);
         const { blob } = await f.deps.meta.getBlob({ sha256: sha256(shared) });
         expect([blob?.state, blob?.refcount]).toEqual(["ready", 1]);
+      });
+
+      test("a pass first moves orphans to the trash, one log line each; once purged their content is collected", async () => {
+        const dir = await files.createFolder({ meta: f.deps.meta }, alice, "", "doomed");
+        const inside = await storeUpload(f.deps, alice, { name: "inside.bin", parentId: dir.id }, body(own));
+        // The folder row vanishes under its content, as an old purge that stopped part-way down a deep
+        // tree left it: the file stayed active, listed and downloadable, its content never collected.
+        await f.db.deleteFrom("files").where("id", "=", dir.id).execute();
+        const lines: [string, Record<string, unknown> | undefined][] = [];
+        const none = () => undefined;
+        const log: Logger = {
+          debug: none,
+          warn: none,
+          error: none,
+          info: (m, fields) => lines.push([m, fields]),
+        };
+        expect(await runGcPass({ meta: f.deps.meta, storeFor, graceMs: GRACE, log })).toEqual({
+          deleted: 0,
+          failed: 0,
+        });
+        expect(lines).toEqual([
+          [
+            "orphaned entries moved to the trash",
+            {
+              ownerId: alice.userId,
+              id: inside.id,
+              formerParentId: dir.id,
+              trashEntryId: inside.id,
+              count: 1,
+            },
+          ],
+        ]);
+        const all = await files.listFiles({ meta: f.deps.meta }, alice, {
+          parentId: "",
+          allFolders: true,
+          pageSize: 0,
+          pageToken: "",
+          sort: 0,
+          descending: false,
+          sha1: "",
+        });
+        expect(all.files).toEqual([]);
+        const trash = await files.listTrash({ meta: f.deps.meta }, alice, { pageSize: 0, pageToken: "" });
+        expect(trash.files.map((x) => x.id)).toEqual([inside.id]);
+        await files.purgeFile({ meta: f.deps.meta }, alice, inside.id);
+        clock.now += GRACE;
+        expect(await gc()).toEqual({ deleted: 1, failed: 0 });
+        expect(await f.stored()).toHaveLength(0);
+        expect(await codeOf(f.deps.meta.getBlob({ sha256: sha256(own) }))).toBe(Code.NotFound);
       });
 
       test("a failed delete keeps the claim; a later pass takes it up after the stale period", async () => {

@@ -3,6 +3,8 @@
 // on it is never linked again, and an upload of the same content takes the row over with its own copy),
 // deletes the bytes at the claimed location from the blob's backend, then forgets the row if it still
 // names that location. A pass that dies mid-way leaves claims that a later pass takes up again.
+// Each pass first repairs orphans (MetaService.RepairOrphans: active entries whose folder is gone move to
+// the trash, whose purge then frees their content like any other), logging each repair as one line.
 import type { Client } from "@connectrpc/connect";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
@@ -25,8 +27,40 @@ export interface GcResult {
   failed: number;
 }
 
-/** Bounds one pass (batch × rounds blobs); the rest waits for the next. */
+/** Bounds one pass (batch × rounds blobs, or orphans); the rest waits for the next. */
 const MAX_ROUNDS = 100;
+
+/** Moves orphaned entries to the trash (see MetaService.RepairOrphans); returns how many rows moved. */
+export async function repairOrphans(deps: GcDeps): Promise<number> {
+  const batch = deps.batch ?? 100;
+  let trashed = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { repairs, found } = await deps.meta.repairOrphans({ limit: batch });
+    for (const r of repairs) {
+      trashed += r.count;
+      deps.log?.info("orphaned entries moved to the trash", {
+        ownerId: r.ownerId,
+        id: r.id,
+        formerParentId: r.formerParentId,
+        trashEntryId: r.trashEntryId,
+        count: r.count,
+      });
+    }
+    if (found < batch) break;
+  }
+  return trashed;
+}
+
+/** One garbage-collection pass: orphans to the trash (a failure there is logged), then content. */
+export async function runGcPass(deps: GcDeps): Promise<GcResult> {
+  try {
+    await repairOrphans(deps);
+  } catch (err) {
+    // Content collection does not depend on it; the next pass tries again.
+    deps.log?.warn("orphan repair failed", { err: String(err) });
+  }
+  return collectGarbage(deps);
+}
 
 export async function collectGarbage(deps: GcDeps): Promise<GcResult> {
   const batch = deps.batch ?? 100;
@@ -56,7 +90,7 @@ export async function collectGarbage(deps: GcDeps): Promise<GcResult> {
 /** Runs collectGarbage every `seconds` (0: never); returns a stop function. */
 export function startGarbageCollector(deps: GcDeps, seconds: number, log: Logger): () => void {
   return every(seconds, "garbage collection pass", log, async () => {
-    const r = await collectGarbage(deps);
+    const r = await runGcPass(deps);
     if (r.deleted > 0 || r.failed > 0) log.info("garbage collection", { ...r });
   });
 }

@@ -66,6 +66,11 @@ export interface Config {
    */
   gcIntervalSeconds: number;
   gcGraceSeconds: number;
+  /**
+   * How deep folders may nest (MAX_FOLDER_DEPTH, at least 1): a folder in the root is at depth 1; files add
+   * no level. Creating, moving or restoring a folder deeper is refused.
+   */
+  maxFolderDepth: number;
   /** While someone watches (FileService.WatchFiles), how often changes made by other processes are looked for. */
   watchCheckSeconds: number;
   /**
@@ -177,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
     gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
+    maxFolderDepth: Math.max(1, int(env, "MAX_FOLDER_DEPTH", 256)),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
     adminUsers: (env.ADMIN_USERS || "")
       .split(",")

@@ -7,6 +7,8 @@
 // Trash: a deleted entry gets status "trashed", deleted_at and trashed_with = its own id; a folder takes
 // its active subtree along (trashed_with = the folder's id), so restore and purge act on exactly what
 // went together. Entries trashed earlier on their own keep their own trash entry.
+// Depth: folders nest at most maxDepth levels (MAX_FOLDER_DEPTH; see tree.ts for what counts), checked
+// wherever a folder can get deeper: create, move and restore.
 import type { ExpressionBuilder } from "kysely";
 import type { Db } from "../lib/db/database.ts";
 import type { Database, FileKind } from "../lib/db/schema.ts";
@@ -19,8 +21,10 @@ import {
   lockOwner,
   requireFolder,
 } from "./content.ts";
+import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom, trashSubtree } from "./tree.ts";
 
 export { FileNotFoundError, FolderNotFoundError } from "./content.ts";
+export { DEFAULT_MAX_FOLDER_DEPTH, FolderDepthError } from "./tree.ts";
 
 export class InvalidNameError extends Error {}
 export class InvalidCursorError extends Error {}
@@ -43,13 +47,6 @@ export type SortKey = "name" | "size" | "updated_at";
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
-/** Folder chains deeper than this are refused (and a corrupted cycle cannot loop forever). */
-const MAX_DEPTH = 1000;
-/** Ids per IN (...) list. */
-const CHUNK = 500;
-
-const chunks = <T>(xs: T[]): T[][] =>
-  Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
 
 function validName(raw: string): string {
   const checked = checkFileName(raw);
@@ -209,7 +206,7 @@ export async function listTrash(
 }
 
 /** A transaction holding the owner's lock (see lockOwner): the owner's tree stays as checked until commit. */
-function ownerTransaction<T>(db: Db, ownerId: string, fn: (tx: Db) => Promise<T>): Promise<T> {
+export function ownerTransaction<T>(db: Db, ownerId: string, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (tx) => {
     await lockOwner(tx, ownerId);
     return fn(tx);
@@ -243,29 +240,36 @@ async function requireFreeName(tx: Db, ownerId: string, parentId: string, name: 
   if (clash) throw new NameTakenError(name, parentId);
 }
 
+/** The row of a new, empty, active folder (the name already checked). */
+export function folderRow(f: { ownerId: string; parentId: string; name: string }, now: number): FileRow {
+  return {
+    id: crypto.randomUUID(),
+    owner_id: f.ownerId,
+    parent_id: f.parentId,
+    name: f.name,
+    kind: "folder",
+    blob_sha256: null,
+    size: 0,
+    status: "active",
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    trashed_with: null,
+  };
+}
+
 export async function createFolder(
   db: Db,
   f: { ownerId: string; parentId: string; name: string },
   now: number,
+  maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
 ): Promise<ListedFile> {
   const name = validName(f.name);
   return ownerTransaction(db, f.ownerId, async (tx) => {
     await requireFolder(tx, f.ownerId, f.parentId);
+    await requireDepthRoom(tx, f.ownerId, f.parentId, { kind: "folder" }, maxDepth);
     await requireFreeName(tx, f.ownerId, f.parentId, name);
-    const row: FileRow = {
-      id: crypto.randomUUID(),
-      owner_id: f.ownerId,
-      parent_id: f.parentId,
-      name,
-      kind: "folder",
-      blob_sha256: null,
-      size: 0,
-      status: "active",
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-      trashed_with: null,
-    };
+    const row = folderRow({ ...f, name }, now);
     await tx.insertInto("files").values(row).execute();
     return { ...row, sha1: "" };
   });
@@ -294,27 +298,17 @@ export async function moveFile(
   id: string,
   newParentId: string,
   now: number,
+  maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
 ): Promise<ListedFile> {
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await activeEntry(tx, ownerId, id);
     await requireFolder(tx, ownerId, newParentId);
     if (row.parent_id === newParentId) return row;
-    if (row.kind === "folder") {
-      // Walk up from the target: meeting the folder itself means the target lies in its subtree.
-      let at = newParentId;
-      for (let depth = 0; at !== ""; depth++) {
-        if (at === id)
-          throw new InvalidMoveError("a folder cannot be moved into itself or one of its subfolders");
-        if (depth > MAX_DEPTH) throw new InvalidMoveError(`folders nest at most ${MAX_DEPTH} levels deep`);
-        const up = await tx
-          .selectFrom("files")
-          .select("parent_id")
-          .where("id", "=", at)
-          .where("owner_id", "=", ownerId)
-          .executeTakeFirst();
-        at = up?.parent_id ?? "";
-      }
-    }
+    // The target's chain up to the root passing through the folder means the target lies in its subtree.
+    // A chain cut at maxDepth is too deep for any folder anyway (requireDepthRoom refuses it).
+    if (row.kind === "folder" && (await ancestors(tx, ownerId, newParentId, maxDepth)).includes(id))
+      throw new InvalidMoveError("a folder cannot be moved into itself or one of its subfolders");
+    await requireDepthRoom(tx, ownerId, newParentId, { kind: row.kind, id, scope: "active" }, maxDepth);
     await requireFreeName(tx, ownerId, newParentId, row.name);
     await tx
       .updateTable("files")
@@ -323,30 +317,6 @@ export async function moveFile(
       .execute();
     return { ...row, parent_id: newParentId, updated_at: now };
   });
-}
-
-/** The ids of a folder's active subtree (not the folder itself), level by level. */
-async function activeDescendants(tx: Db, ownerId: string, folderId: string): Promise<string[]> {
-  const out: string[] = [];
-  let frontier = [folderId];
-  for (let depth = 0; frontier.length > 0 && depth <= MAX_DEPTH; depth++) {
-    const next: string[] = [];
-    for (const part of chunks(frontier)) {
-      const rows = await tx
-        .selectFrom("files")
-        .select(["id", "kind"])
-        .where("owner_id", "=", ownerId)
-        .where("status", "=", "active")
-        .where("parent_id", "in", part)
-        .execute();
-      for (const r of rows) {
-        out.push(r.id);
-        if (r.kind === "folder") next.push(r.id);
-      }
-    }
-    frontier = next;
-  }
-  return out;
 }
 
 /** Moves an active entry (and a folder's active subtree) to the trash; an entry in the trash stays as it is. */
@@ -359,16 +329,8 @@ export async function trashFile(
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await entry(tx, ownerId, id);
     if (row.status === "trashed") return { file: row, count: 0 };
-    const ids = [id, ...(row.kind === "folder" ? await activeDescendants(tx, ownerId, id) : [])];
-    for (const part of chunks(ids)) {
-      await tx
-        .updateTable("files")
-        .set({ status: "trashed", deleted_at: now, trashed_with: id })
-        .where("owner_id", "=", ownerId)
-        .where("id", "in", part)
-        .execute();
-    }
-    return { file: { ...row, status: "trashed", deleted_at: now, trashed_with: id }, count: ids.length };
+    const count = await trashSubtree(tx, ownerId, id, { trashedWith: id, deletedAt: now });
+    return { file: { ...row, status: "trashed", deleted_at: now, trashed_with: id }, count };
   });
 }
 
@@ -386,9 +348,16 @@ async function trashEntry(tx: Db, ownerId: string, id: string): Promise<ListedFi
 
 /**
  * Restores a trash entry with everything trashed along with it, into its former folder when that is
- * still active, else into the root. NameTakenError when an active entry there has the same name.
+ * still active, else into the root. NameTakenError when an active entry there has the same name;
+ * FolderDepthError when the restored folders would nest deeper than maxDepth there.
  */
-export async function restoreFile(db: Db, ownerId: string, id: string, now: number): Promise<ListedFile> {
+export async function restoreFile(
+  db: Db,
+  ownerId: string,
+  id: string,
+  now: number,
+  maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
+): Promise<ListedFile> {
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
     let parentId = row.parent_id;
@@ -398,6 +367,13 @@ export async function restoreFile(db: Db, ownerId: string, id: string, now: numb
       if (!(err instanceof FolderNotFoundError)) throw err;
       parentId = "";
     }
+    await requireDepthRoom(
+      tx,
+      ownerId,
+      parentId,
+      { kind: row.kind, id, scope: { trashedWith: id } },
+      maxDepth,
+    );
     await requireFreeName(tx, ownerId, parentId, row.name);
     await tx
       .updateTable("files")

@@ -13,7 +13,7 @@ await runWorker({
   name: "meta",
   port: portFor(process.env, "meta"),
   config,
-  modules: [metaModule(db)],
+  modules: [metaModule(db, Date.now, { maxFolderDepth: config.maxFolderDepth })],
   verifier: createAccessTokenVerifier({
     keys: remoteKeys(config.serviceUrls.account),
     issuer: config.jwt.issuer,

@@ -19,6 +19,7 @@ import type { ServiceModule } from "../lib/server.ts";
 import * as content from "./content.ts";
 import * as files from "./files.ts";
 import * as links from "./links.ts";
+import { repairOrphans } from "./orphans.ts";
 import * as store from "./store.ts";
 import * as transfer from "./transfer.ts";
 import * as uploads from "./uploads.ts";
@@ -107,7 +108,9 @@ async function fileOp<T>(
       err instanceof files.InvalidMoveError
     )
       throw invalidArgument(err.message);
-    if (err instanceof files.TrashStateError) throw failedPrecondition(err.message);
+    // The tree's current shape refuses it (not the arguments as such): FailedPrecondition.
+    if (err instanceof files.TrashStateError || err instanceof files.FolderDepthError)
+      throw failedPrecondition(err.message);
     throw err;
   }
 }
@@ -169,7 +172,13 @@ function tokenHash(value: string, field = "token_hash"): string {
   return value;
 }
 
-export function metaModule(db: Db, now: () => number = Date.now): ServiceModule {
+export interface MetaLimits {
+  /** How deep folders may nest (MAX_FOLDER_DEPTH). */
+  maxFolderDepth?: number;
+}
+
+export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLimits = {}): ServiceModule {
+  const maxDepth = limits.maxFolderDepth ?? files.DEFAULT_MAX_FOLDER_DEPTH;
   return {
     services: [MetaService],
     routes(router: ConnectRouter) {
@@ -448,7 +457,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         },
         async createFolder(req) {
           if (!req.ownerId) throw invalidArgument("owner_id is required");
-          const folder = await fileOp(() => files.createFolder(db, req, now()));
+          const folder = await fileOp(() => files.createFolder(db, req, now(), maxDepth));
           return { folder: fileRecord(folder) };
         },
         async renameFile(req) {
@@ -459,7 +468,9 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         },
         async moveFile(req) {
           owned(req);
-          const file = await fileOp(() => files.moveFile(db, req.ownerId, req.id, req.newParentId, now()));
+          const file = await fileOp(() =>
+            files.moveFile(db, req.ownerId, req.id, req.newParentId, now(), maxDepth),
+          );
           return { file: fileRecord(file) };
         },
         async trashFile(req) {
@@ -475,7 +486,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
         async restoreFile(req) {
           owned(req);
           const file = await fileOp(
-            () => files.restoreFile(db, req.ownerId, req.id, now()),
+            () => files.restoreFile(db, req.ownerId, req.id, now(), maxDepth),
             (e) =>
               `an active entry named "${e.taken}" already exists ${e.parentId ? "in the folder this one returns to" : "in the root folder, where this one returns"}: rename or move that entry, then restore again`,
           );
@@ -485,6 +496,9 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
           owned(req);
           const res = await fileOp(() => files.purgeTrashed(db, req.ownerId, req.id, now()));
           return { file: fileRecord(res.file), count: res.count };
+        },
+        async repairOrphans(req) {
+          return repairOrphans(db, now(), req.limit > 0 ? Math.min(req.limit, 1000) : 100);
         },
 
         // transfer

@@ -746,7 +746,8 @@ export const FileAdminService: GenService<{
   /**
    * RunGarbageCollection deletes the bytes of content that no file has
    * referenced for the grace period (GC_GRACE_SECONDS), now rather than at
-   * the next timer tick.
+   * the next timer tick. It first moves orphans (active entries whose folder
+   * no longer exists) to the trash; the file worker logs each.
    *
    * @generated from rpc filestore.file.v1.FileAdminService.RunGarbageCollection
    */
