@@ -49,7 +49,7 @@ export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVer
   const cache = new ExpiringCache<string, Identity>(opts.cacheSize ?? 10_000, now);
   const revoked = opts.revoked;
   // The cache keeps revoked tokens: the check below runs on every use, hit or not.
-  const isRevoked = (who: Identity) => who.sid !== undefined && revoked !== undefined && revoked.has(who.sid);
+  const isRevoked = (who: Identity) => who.sid !== undefined && revoked?.has(who.sid) === true;
   return {
     cached(token) {
       const hit = cache.get(token);

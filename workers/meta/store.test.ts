@@ -132,8 +132,8 @@ for (const target of testDatabases()) {
         ),
       ).rejects.toBeInstanceOf(store.TokenReplayError);
 
-      const mine = (rows: { sessionId: string }[]) =>
-        rows.filter((r) => [signedOut, replayed, live].includes(r.sessionId));
+      const mine = <T extends { sessionId: string }>(rows: T[]) =>
+        rows.filter((r) => [signedOut, replayed, live].some((id) => id === r.sessionId));
       expect(mine(before)).toEqual([]);
       const all = mine(await store.listRevokedSessions(db, 0, 3_000));
       expect(all.sort((a, b) => a.expiresAt - b.expiresAt)).toEqual([
