@@ -191,7 +191,12 @@ describe(`revoked sessions are refused everywhere (${MODE})`, () => {
   test("after Signout: the session's access token, on every route family and replica", async () => {
     const user = await signedInUser(stack.gatewayUrl);
     const probes = await probesFor(user.username, user.accessToken);
-    const other = (await connectCall(stack.gatewayUrl, `${ACCOUNT}/Signin`, user)).json.tokens as {
+    const other = (
+      await connectCall(stack.gatewayUrl, `${ACCOUNT}/Signin`, {
+        username: user.username,
+        password: user.password,
+      })
+    ).json.tokens as {
       accessToken: string;
     };
     expect(await outcomes(probes, user.accessToken)).toEqual(all(probes, "ok"));

@@ -92,7 +92,7 @@ export function pollRevokedSessions(set: RevokedSessions, opts: PollOptions): Po
     } catch (err) {
       if (!failing) {
         opts.log.warn(
-          "cannot read the revoked sessions; tokens of sessions ended from now on are accepted until it works",
+          "cannot read the revoked sessions; tokens of sessions ended since the last read are accepted until it works",
           { err: String(err) },
         );
       }
