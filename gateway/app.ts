@@ -23,6 +23,8 @@ export interface GatewayOptions {
   /** Browser origins allowed to call; "*" allows any (tokens travel in headers, not cookies). */
   corsOrigins: string[] | "*";
   verifier?: AccessTokenVerifier;
+  /** Sessions whose tokens the edge refuses (kept current by main.ts); only with no `verifier` given. */
+  revoked?: { has(sid: string): boolean };
   uploadEntry?: string;
   downloadEntry?: string;
 }
@@ -58,6 +60,7 @@ export function createGateway(opts: GatewayOptions) {
     createAccessTokenVerifier({
       keys: remoteKeys(opts.upstreams.account.url, opts.upstreams.account.fetch),
       issuer: opts.issuer,
+      revoked: opts.revoked,
     });
   const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
 

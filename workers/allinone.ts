@@ -21,6 +21,7 @@ import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
 import { createLogger, logErrors } from "./lib/log.ts";
 import { openSqliteQueue } from "./lib/queue/sqlite.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
+import { listThrough, pollRevokedSessions, RevokedSessions } from "./lib/revoked-sessions.ts";
 import { listen } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
 import { metaModule } from "./meta/routes.ts";
@@ -52,7 +53,9 @@ export async function startAllInOne(
   const db = openDatabase(cfg.databaseUrl);
   await migrateToLatest(db);
   const key = await loadSigningKey(cfg.jwt);
-  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.jwt.issuer });
+  // One set of ended sessions for the whole process (edge and services alike), read from the database.
+  const revoked = new RevokedSessions();
+  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.jwt.issuer, revoked });
   const serverInterceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
 
   const meta = metaModule(db, Date.now, { maxFolderDepth: cfg.maxFolderDepth });
@@ -68,6 +71,11 @@ export async function startAllInOne(
     userCache: new ExpiringCache(10_000),
   });
   const metaClient = clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret));
+  const revocations = pollRevokedSessions(revoked, {
+    intervalMs: cfg.revocationPollMs,
+    list: listThrough(metaClient),
+    log,
+  });
   const stores = await openBlobStores(cfg.blobStores);
   const uploadWorker = uploadDeps(cfg, metaClient, stores, internalSecret, log);
   const file = startFileService(cfg, metaClient, stores.storeFor, log);
@@ -143,6 +151,7 @@ export async function startAllInOne(
     grpcUrl: `http://${cfg.host}:${grpc.port}`,
     async stop() {
       host.health.drain();
+      revocations.stop();
       stopSweeper();
       file.stop();
       await transfer.stop();

@@ -22,6 +22,8 @@ const publicCalls = new Set([
   "filestore.account.v1.AccountService/Signin",
   "filestore.account.v1.AccountService/Refresh",
   "filestore.account.v1.AccountService/Signout",
+  // Random session ids only, like the JWKS; what the gateway itself polls.
+  "filestore.account.v1.AccountService/ListRevokedSessions",
 ]);
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) and ones the gateway sets itself.

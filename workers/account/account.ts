@@ -1,11 +1,13 @@
 // Account logic: plain functions over injected dependencies (MetaService client, key, limiter, clock).
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT } from "jose";
 import {
   type GetUserInfoResponse,
   GetUserInfoResponseSchema,
+  type ListRevokedSessionsResponse,
+  ListRevokedSessionsResponseSchema,
   type TokenPair,
   type User,
 } from "../../proto/gen/filestore/account/v1/account_pb.ts";
@@ -82,9 +84,18 @@ function newRefreshToken(): string {
   return `fsr_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
 }
 
-async function issueAccessToken(deps: AccountDeps, user: { id: string; username: string }, now: number) {
+/**
+ * Access tokens name their sign-in session (`sid`: the refresh-token family) so that ending the session
+ * (Signout, replay detection) refuses them everywhere within seconds (workers/lib/revoked-sessions.ts).
+ */
+async function issueAccessToken(
+  deps: AccountDeps,
+  user: { id: string; username: string },
+  now: number,
+  sessionId: string,
+) {
   const exp = Math.floor(now / 1000) + deps.accessTtlSeconds;
-  const token = await new SignJWT({ typ: "access", name: user.username })
+  const token = await new SignJWT({ typ: "access", name: user.username, sid: sessionId })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: deps.key.kid, typ: "JWT" })
     .setSubject(user.id)
     .setIssuer(deps.issuer)
@@ -95,6 +106,14 @@ async function issueAccessToken(deps: AccountDeps, user: { id: string; username:
     .sign(deps.key.privateKey);
   return { token, expMs: exp * 1000 };
 }
+
+/**
+ * Until when a session revoked now must stay revoked: past the expiry of every access token issued for it
+ * so far, with a margin for the clocks of account replicas and a refresh that was signing as it ended.
+ */
+const REVOCATION_MARGIN_MS = 60_000;
+const revocationExpiresAt = (deps: AccountDeps, now: number) =>
+  timestampFromMs(now + deps.accessTtlSeconds * 1000 + REVOCATION_MARGIN_MS);
 
 function pair(access: { token: string; expMs: number }, refresh: string, refreshExpMs: number): TokenPair {
   return {
@@ -159,12 +178,14 @@ export async function signin(
   const now = deps.now();
   const refresh = newRefreshToken();
   const refreshExp = now + deps.refreshTtlSeconds * 1000;
+  const sessionId = crypto.randomUUID();
   const [access] = await Promise.all([
-    issueAccessToken(deps, record, now),
+    issueAccessToken(deps, record, now, sessionId),
     deps.meta.createRefreshToken({
       userId: record.id,
       tokenHash: sha256Hex(refresh),
       expiresAt: timestampFromMs(refreshExp),
+      sessionId,
     }),
     deps.meta.touchUser({ id: record.id }),
   ]);
@@ -184,15 +205,16 @@ export async function refresh(deps: AccountDeps, refreshToken: string): Promise<
   const now = deps.now();
   const next = newRefreshToken();
   const nextExp = now + deps.refreshTtlSeconds * 1000;
-  const { userId } = await deps.meta.rotateRefreshToken({
+  const { userId, sessionId } = await deps.meta.rotateRefreshToken({
     tokenHash: sha256Hex(refreshToken),
     newTokenHash: sha256Hex(next),
     newExpiresAt: timestampFromMs(nextExp),
+    revocationExpiresAt: revocationExpiresAt(deps, now),
   });
   const user = (await deps.meta.getUser({ key: { case: "id", value: userId } })).user;
   if (!user) throw unauthenticated("refresh token is invalid or expired");
   const [access] = await Promise.all([
-    issueAccessToken(deps, user, now),
+    issueAccessToken(deps, user, now, sessionId),
     deps.meta.touchUser({ id: userId }),
   ]);
   return pair(access, next, nextExp);
@@ -200,8 +222,23 @@ export async function refresh(deps: AccountDeps, refreshToken: string): Promise<
 
 export async function signout(deps: AccountDeps, refreshToken: string): Promise<void> {
   checkRefreshShape(refreshToken);
-  const { revoked } = await deps.meta.revokeRefreshToken({ tokenHash: sha256Hex(refreshToken) });
+  const { revoked } = await deps.meta.revokeRefreshToken({
+    tokenHash: sha256Hex(refreshToken),
+    revocationExpiresAt: revocationExpiresAt(deps, deps.now()),
+  });
   if (!revoked) throw unauthenticated("refresh token is invalid or expired");
+}
+
+/** The sessions ended at or after `since` (0: all) whose access tokens may still be unexpired. */
+export async function listRevokedSessions(
+  deps: AccountDeps,
+  since: Timestamp | undefined,
+): Promise<ListRevokedSessionsResponse> {
+  const res = await deps.meta.listRevokedSessions({ since });
+  return create(ListRevokedSessionsResponseSchema, {
+    sessions: res.sessions.map((s) => ({ sessionId: s.sessionId, expiresAt: s.expiresAt })),
+    now: res.now,
+  });
 }
 
 export async function userInfo(deps: AccountDeps, who: Identity): Promise<GetUserInfoResponse> {

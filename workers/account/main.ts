@@ -5,14 +5,17 @@ import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import { ExpiringCache } from "../lib/cache.ts";
 import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
+import { createLogger } from "../lib/log.ts";
 import { memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
-import { requireInternalSecret, runWorker } from "../lib/worker.ts";
+import { requireInternalSecret, revokedSessionsFrom, runWorker } from "../lib/worker.ts";
 import { loadSigningKey } from "./keys.ts";
 import { accountModule } from "./routes.ts";
 
 const config = loadConfig();
 const secret = requireInternalSecret(config);
 const key = await loadSigningKey(config.jwt);
+const log = createLogger("account");
+const meta = clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret));
 const redis = config.redisUrl
   ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 })
   : undefined;
@@ -20,9 +23,10 @@ await runWorker({
   name: "account",
   port: portFor(process.env, "account"),
   config,
+  log,
   modules: [
     accountModule({
-      meta: clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
+      meta,
       key,
       limiter: redis ? redisRateLimiter(redis, config.redisPrefix) : memoryRateLimiter(),
       issuer: config.jwt.issuer,
@@ -33,7 +37,11 @@ await runWorker({
       userCache: new ExpiringCache(10_000),
     }),
   ],
-  verifier: createAccessTokenVerifier({ keys: key.localKeys, issuer: config.jwt.issuer }),
+  verifier: createAccessTokenVerifier({
+    keys: key.localKeys,
+    issuer: config.jwt.issuer,
+    revoked: revokedSessionsFrom(meta, config, log).revoked,
+  }),
   close: async () => {
     await redis?.quit();
   },

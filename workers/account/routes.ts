@@ -28,6 +28,9 @@ export function accountModule(deps: account.AccountDeps): ServiceModule {
         async getUserInfo(_req, ctx) {
           return account.userInfo(deps, requireIdentity(ctx));
         },
+        async listRevokedSessions(req) {
+          return account.listRevokedSessions(deps, req.since);
+        },
       });
     },
     http(req) {

@@ -8,6 +8,11 @@ export interface Identity {
   username: string;
   /** Expiry, seconds since the epoch. */
   exp: number;
+  /**
+   * The sign-in session (refresh-token family) the token belongs to: its `sid` claim. Tokens issued before
+   * sessions were named have none; they cannot be revoked and are accepted until they expire.
+   */
+  sid?: string;
 }
 
 export const ACCESS_TOKEN_ALG = "EdDSA";
@@ -30,18 +35,32 @@ export interface VerifierOptions {
   /** Verified tokens kept in memory; signature checks cost ~100 µs each. */
   cacheSize?: number;
   now?: () => number;
+  /** Sessions whose tokens are refused although they verify (see revoked-sessions.ts). */
+  revoked?: { has(sid: string): boolean };
 }
+
+const REVOKED =
+  "access token revoked: its session ended (signed out, or its refresh token was reused); sign in again";
 
 export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVerifier {
   const now = opts.now ?? Date.now;
   // Keyed by the full token string: a hit means these exact bytes were verified before, so only the
   // expiry (the entry's lifetime) remains to check.
   const cache = new ExpiringCache<string, Identity>(opts.cacheSize ?? 10_000, now);
+  const revoked = opts.revoked;
+  // The cache keeps revoked tokens: the check below runs on every use, hit or not.
+  const isRevoked = (who: Identity) => who.sid !== undefined && revoked?.has(who.sid) === true;
   return {
-    cached: (token) => cache.get(token),
+    cached(token) {
+      const hit = cache.get(token);
+      return hit === undefined || isRevoked(hit) ? undefined : hit;
+    },
     async verify(token) {
       const hit = cache.get(token);
-      if (hit) return hit;
+      if (hit) {
+        if (isRevoked(hit)) throw new InvalidTokenError(REVOKED);
+        return hit;
+      }
       if (token.length > 4096 || token.split(".").length !== 3)
         throw new InvalidTokenError("malformed access token");
       let payload: Record<string, unknown>;
@@ -61,8 +80,14 @@ export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVer
       if (payload.typ !== "access" || typeof payload.sub !== "string" || typeof payload.name !== "string") {
         throw new InvalidTokenError("invalid access token");
       }
-      const identity: Identity = { userId: payload.sub, username: payload.name, exp: payload.exp as number };
+      const identity: Identity = {
+        userId: payload.sub,
+        username: payload.name,
+        exp: payload.exp as number,
+        sid: typeof payload.sid === "string" ? payload.sid : undefined,
+      };
       cache.set(token, identity, identity.exp * 1000);
+      if (isRevoked(identity)) throw new InvalidTokenError(REVOKED);
       return identity;
     },
   };

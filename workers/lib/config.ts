@@ -34,6 +34,11 @@ export interface Config {
     refreshTtlSeconds: number;
   };
   signinLimit: { perUser: number; perClient: number; windowSeconds: number };
+  /**
+   * How often each process reads the sessions ended since its last look (REVOCATION_POLL_MS): access
+   * tokens of a signed-out session are refused everywhere within about this long.
+   */
+  revocationPollMs: number;
   /** Largest RPC message accepted (bytes). File bytes never travel in RPCs. */
   maxRpcBytes: number;
   /** Addresses or CIDR networks whose X-Forwarded-For we believe (the gateway; a pod network). */
@@ -169,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perClient: int(env, "SIGNIN_LIMIT_PER_CLIENT", 60),
       windowSeconds: int(env, "SIGNIN_LIMIT_WINDOW_SECONDS", 300),
     },
+    revocationPollMs: Math.max(100, int(env, "REVOCATION_POLL_MS", 1000)),
     maxRpcBytes: int(env, "MAX_RPC_BYTES", 4 * 1024 * 1024),
     trustedProxies: (env.TRUSTED_PROXIES || "127.0.0.1,::1,::ffff:127.0.0.1")
       .split(",")

@@ -1,10 +1,12 @@
 // Runs one process's modules on one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
+import type { Client } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "./access-token.ts";
 import { clientFor, httpTransport } from "./clients.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { listThrough, pollRevokedSessions, RevokedSessions } from "./revoked-sessions.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
 
 export interface WorkerOptions {
@@ -54,22 +56,36 @@ export function requireInternalSecret(config: Config): string {
   return config.internalSecret;
 }
 
+/** The sessions this process refuses the tokens of, kept current from MetaService (revoked-sessions.ts). */
+export function revokedSessionsFrom(meta: Client<typeof MetaService>, config: Config, log: Logger) {
+  const revoked = new RevokedSessions();
+  const poller = pollRevokedSessions(revoked, {
+    intervalMs: config.revocationPollMs,
+    list: listThrough(meta),
+    log,
+  });
+  return { revoked, poller };
+}
+
 /**
  * What a worker that serves users and keeps its data through MetaService starts from (file, upload,
  * download, transfer): its configuration, the internal secret, a logger, an access-token verifier over
- * the account service's JWKS, and a MetaService client.
+ * the account service's JWKS that refuses the tokens of ended sessions, and a MetaService client.
  */
 export function workerBasics(name: string) {
   const config = loadConfig();
   const secret = requireInternalSecret(config);
+  const log = createLogger(name);
+  const meta = clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret));
   return {
     config,
     secret,
-    log: createLogger(name),
+    log,
     verifier: createAccessTokenVerifier({
       keys: remoteKeys(config.serviceUrls.account),
       issuer: config.jwt.issuer,
+      revoked: revokedSessionsFrom(meta, config, log).revoked,
     }),
-    meta: clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
+    meta,
   };
 }

@@ -1,5 +1,5 @@
 // filestore.meta.v1.MetaService over the store functions.
-import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import {
   MetaService,
@@ -177,6 +177,18 @@ export interface MetaLimits {
   maxFolderDepth?: number;
 }
 
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A session id given by the caller (a lower-case UUID), or undefined for none. */
+function sessionId(value: string): string | undefined {
+  if (!value) return undefined;
+  if (!uuid.test(value)) throw invalidArgument("session_id must be a lower-case UUID");
+  return value;
+}
+
+const revocationExpiry = (t: Timestamp | undefined): number | undefined =>
+  t ? timestampDate(t).getTime() : undefined;
+
 export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLimits = {}): ServiceModule {
   const maxDepth = limits.maxFolderDepth ?? files.DEFAULT_MAX_FOLDER_DEPTH;
   return {
@@ -217,6 +229,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
               userId: req.userId,
               tokenHash: tokenHash(req.tokenHash),
               expiresAt: timestampDate(req.expiresAt).getTime(),
+              familyId: sessionId(req.sessionId),
             },
             now(),
           );
@@ -233,6 +246,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
                 expiresAt: timestampDate(req.newExpiresAt).getTime(),
               },
               now(),
+              revocationExpiry(req.revocationExpiresAt),
             );
           } catch (err) {
             if (err instanceof store.TokenReplayError) {
@@ -246,7 +260,27 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
           }
         },
         async revokeRefreshToken(req) {
-          return { revoked: await store.revokeRefreshToken(db, tokenHash(req.tokenHash), now()) };
+          const hash = tokenHash(req.tokenHash);
+          return {
+            revoked: await store.revokeRefreshToken(
+              db,
+              hash,
+              now(),
+              revocationExpiry(req.revocationExpiresAt),
+            ),
+          };
+        },
+        async listRevokedSessions(req) {
+          const t = now();
+          const rows = await store.listRevokedSessions(
+            db,
+            req.since ? timestampDate(req.since).getTime() : 0,
+            t,
+          );
+          return {
+            sessions: rows.map((r) => ({ sessionId: r.sessionId, expiresAt: timestampFromMs(r.expiresAt) })),
+            now: timestampFromMs(t),
+          };
         },
 
         async addFileWithContent(req) {

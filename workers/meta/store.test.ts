@@ -40,11 +40,17 @@ for (const target of testDatabases()) {
 
     test("refresh tokens rotate once; a replay revokes the whole family", async () => {
       const u = await store.createUser(db, "dave", "phc", 0);
-      await store.createRefreshToken(db, { userId: u.id, tokenHash: hash(1), expiresAt: 10 * HOUR }, 0);
+      const familyId = crypto.randomUUID();
+      await store.createRefreshToken(
+        db,
+        { userId: u.id, tokenHash: hash(1), expiresAt: 10 * HOUR, familyId },
+        0,
+      );
       expect(
         await store.rotateRefreshToken(db, hash(1), { tokenHash: hash(2), expiresAt: 10 * HOUR }, 1),
       ).toEqual({
         userId: u.id,
+        sessionId: familyId,
       });
       // Replaying token 1 fails and kills token 2 (same family).
       await expect(
@@ -91,6 +97,59 @@ for (const target of testDatabases()) {
         store.rotateRefreshToken(db, hash(31), { tokenHash: hash(32), expiresAt: HOUR }, 3),
       ).rejects.toBeInstanceOf(store.TokenReplayError);
       expect(await store.revokeRefreshToken(db, hash(77), 2)).toBe(false);
+    });
+
+    test("signout and replay record the session as revoked, listed until its revocation expires", async () => {
+      const u = await store.createUser(db, "heidi", "phc", 0);
+      const [signedOut, replayed, live] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+      for (const [n, familyId] of [
+        [40, signedOut],
+        [50, replayed],
+        [60, live],
+      ] as const)
+        await store.createRefreshToken(
+          db,
+          { userId: u.id, tokenHash: hash(n), expiresAt: 10 * HOUR, familyId },
+          0,
+        );
+      const before = await store.listRevokedSessions(db, 0, 1_000);
+
+      expect(await store.revokeRefreshToken(db, hash(40), 1_000, 1_000 + HOUR)).toBe(true);
+      await store.rotateRefreshToken(
+        db,
+        hash(50),
+        { tokenHash: hash(51), expiresAt: 10 * HOUR },
+        2_000,
+        2_000 + HOUR,
+      );
+      await expect(
+        store.rotateRefreshToken(
+          db,
+          hash(50),
+          { tokenHash: hash(52), expiresAt: 10 * HOUR },
+          3_000,
+          3_000 + HOUR,
+        ),
+      ).rejects.toBeInstanceOf(store.TokenReplayError);
+
+      const mine = <T extends { sessionId: string }>(rows: T[]) =>
+        rows.filter((r) => [signedOut, replayed, live].some((id) => id === r.sessionId));
+      expect(mine(before)).toEqual([]);
+      const all = mine(await store.listRevokedSessions(db, 0, 3_000));
+      expect(all.sort((a, b) => a.expiresAt - b.expiresAt)).toEqual([
+        { sessionId: signedOut, expiresAt: 1_000 + HOUR },
+        { sessionId: replayed, expiresAt: 3_000 + HOUR },
+      ]);
+      // Since a time: only what was revoked at or after it.
+      expect(mine(await store.listRevokedSessions(db, 2_000, 3_000))).toEqual([
+        { sessionId: replayed, expiresAt: 3_000 + HOUR },
+      ]);
+      // A second revocation of an ended session changes nothing; expired revocations are no longer listed.
+      expect(await store.revokeRefreshToken(db, hash(51), 4_000, 4_000 + 5 * HOUR)).toBe(true);
+      expect(mine(await store.listRevokedSessions(db, 0, 1_000 + HOUR))).toEqual([
+        { sessionId: replayed, expiresAt: 3_000 + HOUR },
+      ]);
+      expect(mine(await store.listRevokedSessions(db, 0, 3_000 + HOUR))).toEqual([]);
     });
 
     test("UTF-8 usernames round-trip byte-exact in storage", async () => {

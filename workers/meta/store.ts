@@ -9,6 +9,9 @@ export class DuplicateUsernameError extends Error {}
 export class TokenReplayError extends Error {}
 export class TokenInvalidError extends Error {}
 
+/** How long a revocation is enforced when the caller does not say: well past any access token's lifetime. */
+export const DEFAULT_REVOCATION_MS = 24 * 3_600_000;
+
 export async function createUser(
   db: Db,
   username: string,
@@ -76,7 +79,8 @@ export async function rotateRefreshToken(
   oldHash: string,
   next: { tokenHash: string; expiresAt: number },
   now: number,
-): Promise<{ userId: string }> {
+  revocationExpiresAt = now + DEFAULT_REVOCATION_MS,
+): Promise<{ userId: string; sessionId: string }> {
   const outcome = await db.transaction().execute(async (tx) => {
     const row = await tx
       .selectFrom("refresh_tokens")
@@ -85,21 +89,18 @@ export async function rotateRefreshToken(
       .executeTakeFirst();
     if (!row) return { kind: "invalid" as const };
     if (row.used_at !== null || row.revoked_at !== null) {
-      await tx
-        .updateTable("refresh_tokens")
-        .set({ revoked_at: now })
-        .where("family_id", "=", row.family_id)
-        .where("revoked_at", "is", null)
-        .execute();
+      await revokeSession(tx, row, now, revocationExpiresAt);
       return { kind: "replay" as const };
     }
     if (Number(row.expires_at) <= now) return { kind: "invalid" as const };
-    // The used_at guard makes two concurrent rotations of one token race safely: one wins.
+    // The used_at guard makes two concurrent rotations of one token race safely: one wins. The revoked_at
+    // guard makes a rotation racing a signout lose: the session must not gain a live token after it ended.
     const res = await tx
       .updateTable("refresh_tokens")
       .set({ used_at: now })
       .where("token_hash", "=", oldHash)
       .where("used_at", "is", null)
+      .where("revoked_at", "is", null)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return { kind: "replay" as const };
     await tx
@@ -114,26 +115,76 @@ export async function rotateRefreshToken(
         revoked_at: null,
       })
       .execute();
-    return { kind: "ok" as const, userId: row.user_id };
+    return { kind: "ok" as const, userId: row.user_id, sessionId: row.family_id };
   });
   if (outcome.kind === "replay") throw new TokenReplayError();
   if (outcome.kind === "invalid") throw new TokenInvalidError();
-  return { userId: outcome.userId };
+  return { userId: outcome.userId, sessionId: outcome.sessionId };
 }
 
-/** Revokes the family of a token; false when the token is unknown. */
-export async function revokeRefreshToken(db: Db, tokenHash: string, now: number): Promise<boolean> {
-  const row = await db
-    .selectFrom("refresh_tokens")
-    .select("family_id")
-    .where("token_hash", "=", tokenHash)
-    .executeTakeFirst();
-  if (!row) return false;
-  await db
+/**
+ * Ends the session (family) of a token: its refresh tokens stop working and its access tokens are refused
+ * until revocationExpiresAt (see listRevokedSessions). False when the token is unknown.
+ */
+export async function revokeRefreshToken(
+  db: Db,
+  tokenHash: string,
+  now: number,
+  revocationExpiresAt = now + DEFAULT_REVOCATION_MS,
+): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const row = await tx
+      .selectFrom("refresh_tokens")
+      .select(["family_id", "user_id"])
+      .where("token_hash", "=", tokenHash)
+      .executeTakeFirst();
+    if (!row) return false;
+    await revokeSession(tx, row, now, revocationExpiresAt);
+    return true;
+  });
+}
+
+async function revokeSession(
+  tx: Db,
+  row: { family_id: string; user_id: string },
+  now: number,
+  revocationExpiresAt: number,
+): Promise<void> {
+  await tx
     .updateTable("refresh_tokens")
     .set({ revoked_at: now })
     .where("family_id", "=", row.family_id)
     .where("revoked_at", "is", null)
     .execute();
-  return true;
+  // Ignored when the session was revoked before: its first revocation already covers every access token
+  // the session ever got (none is issued after it).
+  await tx
+    .insertInto("revoked_sessions")
+    .values({
+      session_id: row.family_id,
+      user_id: row.user_id,
+      revoked_at: now,
+      expires_at: revocationExpiresAt,
+    })
+    .orIgnore()
+    .execute();
+}
+
+/**
+ * Sessions revoked at or after `since` whose revocation is still in force at `now`. Callers ask again with
+ * a `since` somewhat before the previous call's `now`: a revocation stamped just before one read may commit
+ * just after it.
+ */
+export async function listRevokedSessions(
+  db: Db,
+  since: number,
+  now: number,
+): Promise<{ sessionId: string; expiresAt: number }[]> {
+  let q = db
+    .selectFrom("revoked_sessions")
+    .select(["session_id", "expires_at"])
+    .where("expires_at", ">", now);
+  if (since > 0) q = q.where("revoked_at", ">=", since);
+  const rows = await q.execute();
+  return rows.map((r) => ({ sessionId: r.session_id, expiresAt: Number(r.expires_at) }));
 }

@@ -121,6 +121,14 @@ export interface DownloadLinksTable {
   revoked_at: number;
 }
 
+/** A sign-in session (refresh-token family) that ended: its access tokens are refused until expires_at. */
+export interface RevokedSessionsTable {
+  session_id: string;
+  user_id: string;
+  revoked_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -129,6 +137,7 @@ export interface Database {
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
   download_links: DownloadLinksTable;
+  revoked_sessions: RevokedSessionsTable;
   transfer_jobs: TransferJobsTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/account/v1/account.proto.
  */
 export const file_filestore_account_v1_account: GenFile = /*@__PURE__*/
-  fileDesc("CiJmaWxlc3RvcmUvYWNjb3VudC92MS9hY2NvdW50LnByb3RvEhRmaWxlc3RvcmUuYWNjb3VudC52MSKIAQoEVXNlchIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAixwEKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSPAoYcmVmcmVzaF90b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0b2tlbl90eXBlGAUgASgJIjMKDVNpZ251cFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiOgoOU2lnbnVwUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiMwoNU2lnbmluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJrCg5TaWduaW5SZXNwb25zZRIoCgR1c2VyGAEgASgLMhouZmlsZXN0b3JlLmFjY291bnQudjEuVXNlchIvCgZ0b2tlbnMYAiABKAsyHy5maWxlc3RvcmUuYWNjb3VudC52MS5Ub2tlblBhaXIiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSJCCg9SZWZyZXNoUmVzcG9uc2USLwoGdG9rZW5zGAEgASgLMh8uZmlsZXN0b3JlLmFjY291bnQudjEuVG9rZW5QYWlyIicKDlNpZ25vdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiEQoPU2lnbm91dFJlc3BvbnNlIhQKEkdldFVzZXJJbmZvUmVxdWVzdCI/ChNHZXRVc2VySW5mb1Jlc3BvbnNlEigKBHVzZXIYASABKAsyGi5maWxlc3RvcmUuYWNjb3VudC52MS5Vc2VyMs4DCg5BY2NvdW50U2VydmljZRJTCgZTaWdudXASIy5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdudXBSZXF1ZXN0GiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbnVwUmVzcG9uc2USUwoGU2lnbmluEiMuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbmluUmVxdWVzdBokLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ25pblJlc3BvbnNlElYKB1JlZnJlc2gSJC5maWxlc3RvcmUuYWNjb3VudC52MS5SZWZyZXNoUmVxdWVzdBolLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJlZnJlc2hSZXNwb25zZRJWCgdTaWdub3V0EiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbm91dFJlcXVlc3QaJS5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdub3V0UmVzcG9uc2USYgoLR2V0VXNlckluZm8SKC5maWxlc3RvcmUuYWNjb3VudC52MS5HZXRVc2VySW5mb1JlcXVlc3QaKS5maWxlc3RvcmUuYWNjb3VudC52MS5HZXRVc2VySW5mb1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJmaWxlc3RvcmUvYWNjb3VudC92MS9hY2NvdW50LnByb3RvEhRmaWxlc3RvcmUuYWNjb3VudC52MSKIAQoEVXNlchIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAixwEKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSPAoYcmVmcmVzaF90b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0b2tlbl90eXBlGAUgASgJIjMKDVNpZ251cFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiOgoOU2lnbnVwUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiMwoNU2lnbmluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJrCg5TaWduaW5SZXNwb25zZRIoCgR1c2VyGAEgASgLMhouZmlsZXN0b3JlLmFjY291bnQudjEuVXNlchIvCgZ0b2tlbnMYAiABKAsyHy5maWxlc3RvcmUuYWNjb3VudC52MS5Ub2tlblBhaXIiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSJCCg9SZWZyZXNoUmVzcG9uc2USLwoGdG9rZW5zGAEgASgLMh8uZmlsZXN0b3JlLmFjY291bnQudjEuVG9rZW5QYWlyIicKDlNpZ25vdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiEQoPU2lnbm91dFJlc3BvbnNlIhQKEkdldFVzZXJJbmZvUmVxdWVzdCI/ChNHZXRVc2VySW5mb1Jlc3BvbnNlEigKBHVzZXIYASABKAsyGi5maWxlc3RvcmUuYWNjb3VudC52MS5Vc2VyIkcKGkxpc3RSZXZva2VkU2Vzc2lvbnNSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJUCg5SZXZva2VkU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIn4KG0xpc3RSZXZva2VkU2Vzc2lvbnNSZXNwb25zZRI2CghzZXNzaW9ucxgBIAMoCzIkLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJldm9rZWRTZXNzaW9uEicKA25vdxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyygQKDkFjY291bnRTZXJ2aWNlElMKBlNpZ251cBIjLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ251cFJlcXVlc3QaJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdudXBSZXNwb25zZRJTCgZTaWduaW4SIy5maWxlc3RvcmUuYWNjb3VudC52MS5TaWduaW5SZXF1ZXN0GiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbmluUmVzcG9uc2USVgoHUmVmcmVzaBIkLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJlZnJlc2hSZXF1ZXN0GiUuZmlsZXN0b3JlLmFjY291bnQudjEuUmVmcmVzaFJlc3BvbnNlElYKB1NpZ25vdXQSJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdub3V0UmVxdWVzdBolLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ25vdXRSZXNwb25zZRJiCgtHZXRVc2VySW5mbxIoLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVxdWVzdBopLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVzcG9uc2USegoTTGlzdFJldm9rZWRTZXNzaW9ucxIwLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RSZXZva2VkU2Vzc2lvbnNSZXF1ZXN0GjEuZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdFJldm9rZWRTZXNzaW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.account.v1.User
@@ -263,6 +263,75 @@ export const GetUserInfoResponseSchema: GenMessage<GetUserInfoResponse> = /*@__P
   messageDesc(file_filestore_account_v1_account, 11);
 
 /**
+ * @generated from message filestore.account.v1.ListRevokedSessionsRequest
+ */
+export type ListRevokedSessionsRequest = Message<"filestore.account.v1.ListRevokedSessionsRequest"> & {
+  /**
+   * Only sessions revoked at or after this time; unset: every session whose
+   * revocation is still enforced.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 1;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.account.v1.ListRevokedSessionsRequest.
+ * Use `create(ListRevokedSessionsRequestSchema)` to create a new message.
+ */
+export const ListRevokedSessionsRequestSchema: GenMessage<ListRevokedSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 12);
+
+/**
+ * @generated from message filestore.account.v1.RevokedSession
+ */
+export type RevokedSession = Message<"filestore.account.v1.RevokedSession"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * After this, no access token of the session is valid anyway.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.account.v1.RevokedSession.
+ * Use `create(RevokedSessionSchema)` to create a new message.
+ */
+export const RevokedSessionSchema: GenMessage<RevokedSession> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 13);
+
+/**
+ * @generated from message filestore.account.v1.ListRevokedSessionsResponse
+ */
+export type ListRevokedSessionsResponse = Message<"filestore.account.v1.ListRevokedSessionsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.account.v1.RevokedSession sessions = 1;
+   */
+  sessions: RevokedSession[];
+
+  /**
+   * The server's clock when it read the list: the caller's next `since`
+   * (less a margin for transactions that commit late).
+   *
+   * @generated from field: google.protobuf.Timestamp now = 2;
+   */
+  now?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.account.v1.ListRevokedSessionsResponse.
+ * Use `create(ListRevokedSessionsResponseSchema)` to create a new message.
+ */
+export const ListRevokedSessionsResponseSchema: GenMessage<ListRevokedSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 14);
+
+/**
  * AccountService signs users up and in and issues their tokens.
  * Access tokens are short-lived EdDSA JWTs (JWKS at GET /.well-known/jwks.json
  * on the account worker and the gateway); refresh tokens are opaque, rotate on
@@ -323,6 +392,20 @@ export const AccountService: GenService<{
     methodKind: "unary";
     input: typeof GetUserInfoRequestSchema;
     output: typeof GetUserInfoResponseSchema;
+  },
+  /**
+   * ListRevokedSessions lists the sign-in sessions ended (Signout, replay
+   * detection) whose access tokens have not all expired yet; an access token
+   * whose `sid` claim is listed is refused. The edge gateway polls it (about
+   * once a second) to refuse such tokens before they reach a worker. Like the
+   * JWKS it needs no credentials: it names random session ids only.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.ListRevokedSessions
+   */
+  listRevokedSessions: {
+    methodKind: "unary";
+    input: typeof ListRevokedSessionsRequestSchema;
+    output: typeof ListRevokedSessionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_account_v1_account, 0);
