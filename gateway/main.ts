@@ -1,4 +1,6 @@
 // Entry for `deno serve gateway/main.ts` and `bun gateway/main.ts`: configuration from the environment.
+
+import { parseProxyList } from "../workers/lib/web/client-address.ts";
 import { createGateway } from "./app.ts";
 import { readEnv } from "./env.ts";
 import { networkUpstreams } from "./upstreams.ts";
@@ -18,6 +20,7 @@ const app = createGateway({
   corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(",").map((s) => s.trim()) : "*",
   uploadEntry: env.PUBLIC_UPLOAD_URL,
   downloadEntry: env.PUBLIC_DOWNLOAD_URL,
+  trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
 });
 
 // Bun reads `port` from the default export; `deno serve` takes --port and ignores it.
