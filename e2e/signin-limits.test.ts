@@ -1,9 +1,21 @@
 // Sign-in limits behind a proxy the gateway trusts (TRUSTED_PROXIES): each client is counted on its own
-// address, and someone else's guesses never lock the owner out.
+// address, someone else's guesses never lock the owner out, and a Redis outage (services mode) loosens
+// the limits to per-process ones instead of failing every sign-in.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ACCOUNT, connectCall, MODE, type Stack, signedInUser, startStack, uniqueName } from "./harness.ts";
+import {
+  ACCOUNT,
+  connectCall,
+  eventually,
+  freePort,
+  MODE,
+  type Stack,
+  signedInUser,
+  startStack,
+  uniqueName,
+} from "./harness.ts";
+import { type RedisServer, startRedisServer } from "./redis-server.ts";
 
 const signin = (stack: Stack, body: { username: string; password: string }, forwardedFor?: string) =>
   connectCall(
@@ -72,5 +84,37 @@ describe(`signin limits behind a trusted proxy hop (${MODE})`, () => {
       ]);
       expect(JSON.stringify(lockouts)).not.toContain("not the password");
     }
+  }, 120_000);
+});
+
+describe.skipIf(MODE !== "services")("Redis down (services mode)", () => {
+  let redis: RedisServer;
+  let stack: Stack;
+  beforeAll(async () => {
+    redis = await startRedisServer(await freePort());
+    stack = await startStack({ REDIS_URL: redis.url });
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await redis?.stop();
+  });
+
+  test("Signin keeps answering (never 500) and the account worker warns once; limits go back to Redis", async () => {
+    const owner = await signedInUser(stack.gatewayUrl);
+    await redis.kill();
+    for (let i = 0; i < 5; i++) {
+      expect((await signin(stack, owner)).status).toBe(200);
+      expect((await signin(stack, { ...owner, password: "not the password" })).status).toBe(401);
+    }
+    const degraded = () => logLines(stack, "account").filter((l) => String(l.msg).startsWith("redis failed"));
+    expect(degraded()).toEqual([expect.objectContaining({ level: "warn" })]);
+
+    await redis.restart();
+    const back = await eventually(async () => {
+      expect((await signin(stack, owner)).status).toBe(200);
+      return logLines(stack, "account").some((l) => l.msg === "rate limits back on redis");
+    }, 20_000);
+    expect(back).toBe(true);
+    expect(degraded()).toHaveLength(1);
   }, 120_000);
 });

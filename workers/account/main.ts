@@ -1,12 +1,12 @@
 // AccountService as its own process (services mode).
-import Redis from "ioredis";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import { ExpiringCache } from "../lib/cache.ts";
 import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
-import { memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
+import { degradingRateLimiter, memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
+import { connected, failFastRedis } from "../lib/redis.ts";
 import { requireInternalSecret, runWorker } from "../lib/worker.ts";
 import { loadSigningKey } from "./keys.ts";
 import { accountModule } from "./routes.ts";
@@ -15,9 +15,8 @@ const config = loadConfig();
 const secret = requireInternalSecret(config);
 const key = await loadSigningKey(config.jwt);
 const log = createLogger("account");
-const redis = config.redisUrl
-  ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 })
-  : undefined;
+const redis = config.redisUrl ? failFastRedis(config.redisUrl, log) : undefined;
+if (redis) await connected(redis, 3000);
 await runWorker({
   name: "account",
   log,
@@ -27,7 +26,9 @@ await runWorker({
     accountModule({
       meta: clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret)),
       key,
-      limiter: redis ? redisRateLimiter(redis, config.redisPrefix) : memoryRateLimiter(),
+      limiter: redis
+        ? degradingRateLimiter(redisRateLimiter(redis, config.redisPrefix), memoryRateLimiter(), log)
+        : memoryRateLimiter(),
       issuer: config.jwt.issuer,
       accessTtlSeconds: config.jwt.accessTtlSeconds,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
@@ -39,6 +40,7 @@ await runWorker({
   ],
   verifier: createAccessTokenVerifier({ keys: key.localKeys, issuer: config.jwt.issuer }),
   close: async () => {
-    await redis?.quit();
+    // quit() is a command: with Redis down it fails at once, and then the socket is just closed.
+    await redis?.quit().catch(() => redis.disconnect());
   },
 });
