@@ -111,6 +111,8 @@ describe("Redis down: the limiter counts in memory and says so once", () => {
       expect(back).toBe(true);
       expect(log.lines.filter((x) => x.msg === "rate limits back on redis")).toHaveLength(1);
       expect(warnings(log).filter((w) => String(w.msg).startsWith("redis failed"))).toHaveLength(1);
+      // The client's own line about the outage: once, however many reconnects failed.
+      expect(warnings(log).filter((w) => String(w.msg).startsWith("redis unreachable"))).toHaveLength(1);
     } finally {
       direct.disconnect();
       redis.disconnect();
