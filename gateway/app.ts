@@ -9,8 +9,9 @@ import {
   JWKS_PATH,
   remoteKeys,
 } from "../workers/lib/access-token.ts";
+import { trustedProxies } from "../workers/lib/web/client-address.ts";
 import { dataPlane } from "./data/plane.ts";
-import { peerAddress } from "./env.ts";
+import { clientAddressOf } from "./env.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
@@ -27,6 +28,11 @@ export interface GatewayOptions {
   revoked?: { has(sid: string): boolean };
   uploadEntry?: string;
   downloadEntry?: string;
+  /**
+   * Proxies in front of the gateway whose X-Forwarded-For is believed (TRUSTED_PROXIES: addresses or
+   * networks); none by default, so a client cannot pick its own address.
+   */
+  trustedProxies?: string[];
 }
 
 // Headers of the upload data plane and of tus, for browser clients (tus-js-client, Uppy).
@@ -62,13 +68,14 @@ export function createGateway(opts: GatewayOptions) {
       issuer: opts.issuer,
       revoked: opts.revoked,
     });
+  const trusted = trustedProxies(opts.trustedProxies ?? []);
   const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
 
   app.use("*", async (c, next) => {
     const given = c.req.header("x-request-id");
     const id = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
     c.set("requestId", id);
-    c.set("clientIp", peerAddress(c.req.raw, c.env));
+    c.set("clientIp", clientAddressOf(c.req.raw, c.env, trusted));
     await next();
     c.res.headers.set("x-request-id", id);
   });

@@ -1,4 +1,5 @@
 // Reading the environment and the client address without runtime imports (Deno, Bun and Node alike).
+import { clientAddress } from "../workers/lib/web/client-address.ts";
 
 type EnvMap = Record<string, string | undefined>;
 
@@ -23,4 +24,12 @@ export function peerAddress(req: Request, env: unknown): string {
   if (e?.remoteAddr?.hostname) return e.remoteAddr.hostname;
   if (typeof e?.requestIP === "function") return e.requestIP(req)?.address ?? "unknown";
   return "unknown";
+}
+
+/**
+ * The client's address at the edge: the peer, or, when the peer is a proxy named in TRUSTED_PROXIES, the
+ * rightmost X-Forwarded-For hop that is not one (see workers/lib/web/client-address.ts).
+ */
+export function clientAddressOf(req: Request, env: unknown, trusted: (addr: string) => boolean): string {
+  return clientAddress(peerAddress(req, env), req.headers.get("x-forwarded-for"), trusted);
 }

@@ -1,6 +1,7 @@
 // Entry for `deno serve gateway/main.ts` and `bun gateway/main.ts`: configuration from the environment.
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../workers/lib/revoked-sessions.ts";
+import { parseProxyList } from "../workers/lib/web/client-address.ts";
 import { createGateway } from "./app.ts";
 import { readEnv } from "./env.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";
@@ -34,6 +35,7 @@ const app = createGateway({
   corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(",").map((s) => s.trim()) : "*",
   uploadEntry: env.PUBLIC_UPLOAD_URL,
   downloadEntry: env.PUBLIC_DOWNLOAD_URL,
+  trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
 });
 
 // Bun reads `port` from the default export; `deno serve` takes --port and ignores it.

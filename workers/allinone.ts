@@ -3,6 +3,7 @@
 
 import { join } from "node:path";
 import { createGateway } from "../gateway/app.ts";
+import { clientAddressOf } from "../gateway/env.ts";
 import { isPublicService } from "../gateway/rpc/proxy.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
 import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
@@ -23,6 +24,7 @@ import { openSqliteQueue } from "./lib/queue/sqlite.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "./lib/revoked-sessions.ts";
 import { listen } from "./lib/server.ts";
+import { trustedProxies } from "./lib/web/client-address.ts";
 import { hostFor } from "./lib/worker.ts";
 import { metaModule } from "./meta/routes.ts";
 import { startTransfer, TRANSFER_QUEUE, transferQueueOptions } from "./transfer/deps.ts";
@@ -49,7 +51,8 @@ export async function startAllInOne(
   const log = createLogger("all-in-one");
   const internalSecret =
     config.internalSecret ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
-  const cfg: Config = { ...config, internalSecret };
+  // Both ports are public here: the gRPC port believes X-Forwarded-For only from proxies the edge trusts.
+  const cfg: Config = { ...config, internalSecret, trustedProxies: config.edgeTrustedProxies };
   const db = openDatabase(cfg.databaseUrl);
   await migrateToLatest(db);
   const key = await loadSigningKey(cfg.jwt);
@@ -67,6 +70,7 @@ export async function startAllInOne(
     accessTtlSeconds: cfg.jwt.accessTtlSeconds,
     refreshTtlSeconds: cfg.jwt.refreshTtlSeconds,
     signinLimit: cfg.signinLimit,
+    log: createLogger("account"),
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
@@ -105,7 +109,14 @@ export async function startAllInOne(
     download: inProcess,
     transfer: inProcess,
   };
-  const gateway = createGateway({ upstreams, issuer: cfg.jwt.issuer, corsOrigins: "*", verifier });
+  const gateway = createGateway({
+    upstreams,
+    issuer: cfg.jwt.issuer,
+    corsOrigins: "*",
+    verifier,
+    trustedProxies: cfg.edgeTrustedProxies,
+  });
+  const edgeTrusted = trustedProxies(cfg.edgeTrustedProxies);
   const http = Bun.serve({
     hostname: cfg.host,
     port: ports.http,
@@ -138,9 +149,8 @@ export async function startAllInOne(
     if (req.method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(req.url);
       if (service && isPublicService(service)) {
-        const peer = server.requestIP(req)?.address ?? "unknown";
-        const xff = req.headers.get("x-forwarded-for");
-        req.headers.set("x-forwarded-for", xff ? `${xff}, ${peer}` : peer);
+        // As the gateway does: the in-process host believes the one hop it is handed.
+        req.headers.set("x-forwarded-for", clientAddressOf(req, server, edgeTrusted));
         return host.fetch(req);
       }
     }

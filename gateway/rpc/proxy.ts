@@ -38,8 +38,8 @@ const dropRequest = [
 ];
 
 /**
- * Sends a request on to a worker as it came (method, body streamed, end-to-end headers), adding the
- * client address to X-Forwarded-For and the request id; the worker's response comes back as it is.
+ * Sends a request on to a worker as it came (method, body streamed, end-to-end headers), with the client
+ * address as X-Forwarded-For and the request id; the worker's response comes back as it is.
  */
 export async function forward(
   req: Request,
@@ -54,8 +54,9 @@ export async function forward(
   // header, and Deno's and Bun's fetch ask for gzip/br when no Accept-Encoding is set: asking the worker
   // for identity keeps the bytes exact.
   headers.set("accept-encoding", "identity");
-  const xff = headers.get("x-forwarded-for");
-  headers.set("x-forwarded-for", xff ? `${xff}, ${clientIp}` : clientIp);
+  // Only the address the edge derived (the client's own X-Forwarded-For stays behind): a worker believes the
+  // last hop from us, and must not walk on into hops the client wrote when its address is one it trusts.
+  headers.set("x-forwarded-for", clientIp);
   headers.set("x-request-id", requestId);
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const res = await upstream.fetch(

@@ -32,7 +32,7 @@ function echoUpstream(seen: Seen[]): Upstream {
   };
 }
 
-function gateway(upstream: Upstream) {
+function gateway(upstream: Upstream, trustedProxies?: string[]) {
   const upstreams = {
     account: upstream,
     file: upstream,
@@ -40,11 +40,11 @@ function gateway(upstream: Upstream) {
     download: upstream,
     transfer: upstream,
   } as Upstreams;
-  return createGateway({ upstreams, issuer: "filestore", corsOrigins: "*", verifier });
+  return createGateway({ upstreams, issuer: "filestore", corsOrigins: "*", verifier, trustedProxies });
 }
 
 describe("RPC pass-through", () => {
-  test("forwards bytes unchanged, appends X-Forwarded-For, drops hop-by-hop, asks for identity", async () => {
+  test("forwards bytes unchanged, sets X-Forwarded-For to the client, drops hop-by-hop, asks for identity", async () => {
     const seen: Seen[] = [];
     const app = gateway(echoUpstream(seen));
     const payload = new Uint8Array([0, 0, 0, 0, 3, 0x0a, 0x01, 0xff]);
@@ -69,7 +69,8 @@ describe("RPC pass-through", () => {
     expect(s.headers.get("x-grpc-web")).toBe("1");
     expect(s.headers.get("accept-encoding")).toBe("identity");
     expect(s.headers.get("connection")).toBeNull();
-    expect(s.headers.get("x-forwarded-for")).toBe("198.51.100.7, unknown");
+    // The peer (none in process: "unknown") is no trusted proxy, so the client's own header proves nothing.
+    expect(s.headers.get("x-forwarded-for")).toBe("unknown");
     expect(s.headers.get("x-request-id")).toBe(res.headers.get("x-request-id"));
   });
 
@@ -157,6 +158,52 @@ describe("RPC pass-through", () => {
       code: "unavailable",
       message: "the account service is unavailable; try again shortly",
     });
+  });
+});
+
+describe("client address behind TRUSTED_PROXIES", () => {
+  // What `deno serve` hands the app: the TCP peer.
+  const from = (hostname: string) => ({ remoteAddr: { hostname } });
+  const signin = (app: ReturnType<typeof gateway>, peer: string, xff?: string) =>
+    app.request(
+      "/filestore.account.v1.AccountService/Signin",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(xff ? { "x-forwarded-for": xff } : {}) },
+        body: "{}",
+      },
+      from(peer),
+    );
+
+  test("behind a trusted load balancer the worker gets the rightmost untrusted hop, alone", async () => {
+    const seen: Seen[] = [];
+    const app = gateway(echoUpstream(seen), ["10.0.0.0/8", "fd00::/8"]);
+    await signin(app, "10.0.3.4", "198.51.100.7");
+    await signin(app, "10.0.3.4", "6.6.6.6, 198.51.100.8, 10.0.9.9");
+    await signin(app, "fd00::17", "2001:db8::5");
+    expect(seen.map((s) => s.headers.get("x-forwarded-for"))).toEqual([
+      "198.51.100.7",
+      "198.51.100.8",
+      "2001:db8::5",
+    ]);
+  });
+
+  test("a client that is no trusted proxy cannot choose its address, whatever it sends", async () => {
+    const seen: Seen[] = [];
+    const trusting = gateway(echoUpstream(seen), ["10.0.0.0/8"]);
+    await signin(trusting, "203.0.113.50", "10.0.3.4");
+    await signin(trusting, "203.0.113.50", "198.51.100.7, 10.0.3.4");
+    // By default the gateway trusts nobody, not even loopback.
+    await signin(gateway(echoUpstream(seen)), "127.0.0.1", "198.51.100.7");
+    expect(seen.map((s) => s.headers.get("x-forwarded-for"))).toEqual([
+      "203.0.113.50",
+      "203.0.113.50",
+      "127.0.0.1",
+    ]);
+  });
+
+  test("a bad TRUSTED_PROXIES entry stops the gateway at start", () => {
+    expect(() => gateway(echoUpstream([]), ["10.0.0.0/40"])).toThrow(/TRUSTED_PROXIES: bad network/);
   });
 });
 

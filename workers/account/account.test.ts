@@ -1,5 +1,6 @@
-import { beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import Redis from "ioredis";
 import { SignJWT } from "jose";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
@@ -7,8 +8,8 @@ import { ACCESS_TOKEN_AUDIENCE, createAccessTokenVerifier } from "../lib/access-
 import { clientFor, memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
-import { createLogger } from "../lib/log.ts";
-import { memoryRateLimiter } from "../lib/ratelimit.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { memoryRateLimiter, type RateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
 import { codeOf } from "../lib/testing.ts";
 import { metaModule } from "../meta/routes.ts";
 import * as account from "./account.ts";
@@ -19,7 +20,15 @@ const secret = "0123456789abcdef0123456789abcdef";
 const key = await signingKeyFromJwk(await generatePrivateJwk());
 const otherKey = await signingKeyFromJwk(await generatePrivateJwk());
 
-async function setup(opts: { perUser?: number; perClient?: number } = {}) {
+interface SetupOptions {
+  perUser?: number;
+  perUserTotal?: number;
+  perClient?: number;
+  limiter?: RateLimiter;
+  log?: Logger;
+}
+
+async function setup(opts: SetupOptions = {}) {
   const db: Db = openDatabase("sqlite::memory:");
   await migrateToLatest(db);
   const log = createLogger("test");
@@ -29,11 +38,17 @@ async function setup(opts: { perUser?: number; perClient?: number } = {}) {
   const deps: account.AccountDeps = {
     meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
     key,
-    limiter: memoryRateLimiter(),
+    limiter: opts.limiter ?? memoryRateLimiter(),
     issuer: "filestore",
     accessTtlSeconds: 900,
     refreshTtlSeconds: 3600,
-    signinLimit: { perUser: opts.perUser ?? 5, perClient: opts.perClient ?? 1000, windowSeconds: 60 },
+    signinLimit: {
+      perUser: opts.perUser ?? 5,
+      perUserTotal: opts.perUserTotal ?? 1000,
+      perClient: opts.perClient ?? 1000,
+      windowSeconds: 60,
+    },
+    log: opts.log ?? log,
     now: Date.now,
   };
   const mod = accountModule(deps);
@@ -209,17 +224,19 @@ describe("AccountService", () => {
 });
 
 describe("signin rate limits", () => {
-  test("per username: failures beyond the limit are ResourceExhausted, even with the right password", async () => {
+  test("per username and client: failures beyond the limit are ResourceExhausted, even with the right password", async () => {
     const s = await setup({ perUser: 3 });
     await s.client.signup({ username: "alice", password: "correct horse" });
     for (let i = 0; i < 3; i++) {
       expect(await code(account.signin(s.deps, "alice", "wrong!!!", "10.0.0.1"))).toBe(Code.Unauthenticated);
     }
     const err = await account
-      .signin(s.deps, "alice", "correct horse", "10.0.0.2")
+      .signin(s.deps, "alice", "correct horse", "10.0.0.1")
       .catch((e) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
     expect((err as ConnectError).rawMessage).toMatch(/try again in \d+ s/);
+    // The owner, at another address, is not locked out by someone else's guesses.
+    expect(await code(account.signin(s.deps, "alice", "correct horse", "10.0.0.2"))).toBe("ok");
     // Other users are unaffected.
     await s.client.signup({ username: "bob", password: "correct horse" });
     expect(await code(account.signin(s.deps, "bob", "correct horse", "10.0.0.1"))).toBe("ok");
@@ -244,3 +261,110 @@ describe("signin rate limits", () => {
     expect(await code(account.signin(s.deps, "alice", "correct horse", "ip"))).toBe("ok");
   });
 });
+
+const redisUrl = process.env.TEST_REDIS_URL;
+const limiters: [string, () => RateLimiter][] = [["memory", () => memoryRateLimiter()]];
+if (redisUrl) {
+  const redis = new Redis(redisUrl);
+  afterAll(() => redis.quit());
+  limiters.push(["redis", () => redisRateLimiter(redis, `acct-test${Date.now()}${Math.random()}:`)]);
+}
+
+function capture(): Logger & { lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const push = (msg: string, f?: Record<string, unknown>) => lines.push({ msg, ...f });
+  return { lines, debug: push, info: push, warn: push, error: push };
+}
+const lockouts = (log: { lines: Record<string, unknown>[] }) =>
+  log.lines.filter((l) => l.msg === "signin lockout");
+
+for (const [name, limiter] of limiters) {
+  describe(`signin limits that lock out the guesser, not the owner (${name})`, () => {
+    test("an attacker at A cannot lock the owner out at B; the lockout is logged once, without the password", async () => {
+      const log = capture();
+      const s = await setup({ perUser: 10, perUserTotal: 100, limiter: limiter(), log });
+      await s.client.signup({ username: "alice", password: "correct horse" });
+      for (let i = 0; i < 10; i++)
+        expect(await code(account.signin(s.deps, "alice", "wrong pass!", "203.0.113.66"))).toBe(
+          Code.Unauthenticated,
+        );
+      expect(await code(account.signin(s.deps, "alice", "correct horse", "203.0.113.66"))).toBe(
+        Code.ResourceExhausted,
+      );
+      expect(await code(account.signin(s.deps, "alice", "correct horse", "198.51.100.7"))).toBe("ok");
+      expect(await code(account.signin(s.deps, "ALICE", "correct horse", "198.51.100.7"))).toBe("ok");
+      const [line, ...more] = lockouts(log);
+      expect(more).toEqual([]);
+      expect(line).toMatchObject({ scope: "user+client", client: "203.0.113.66", user: "alice", count: 10 });
+      expect(line?.userId).toEqual(expect.any(String));
+      expect(JSON.stringify(log.lines)).not.toContain("wrong pass!");
+    });
+
+    test("a guess spread over many addresses: past the total only fresh clients may try, so the owner still gets in", async () => {
+      const log = capture();
+      const s = await setup({ perUser: 10, perUserTotal: 20, limiter: limiter(), log });
+      await s.client.signup({ username: "alice", password: "correct horse" });
+      for (let i = 0; i < 20; i++)
+        expect(await code(account.signin(s.deps, "alice", "wrong pass!", `203.0.113.${i}`))).toBe(
+          Code.Unauthenticated,
+        );
+      // A client that has already failed at this user waits, even with the right password.
+      expect(await code(account.signin(s.deps, "alice", "correct horse", "203.0.113.1"))).toBe(
+        Code.ResourceExhausted,
+      );
+      // A fresh address gets one try: a wrong one and it waits too.
+      expect(await code(account.signin(s.deps, "alice", "wrong pass!", "203.0.113.200"))).toBe(
+        Code.Unauthenticated,
+      );
+      expect(await code(account.signin(s.deps, "alice", "wrong pass!", "203.0.113.200"))).toBe(
+        Code.ResourceExhausted,
+      );
+      // The owner, at a fresh address, with the right password.
+      expect(await code(account.signin(s.deps, "alice", "correct horse", "198.51.100.7"))).toBe("ok");
+      // Other users are untouched.
+      await s.client.signup({ username: "bob", password: "correct horse" });
+      expect(await code(account.signin(s.deps, "bob", "correct horse", "203.0.113.1"))).toBe("ok");
+      expect(lockouts(log).map((l) => [l.scope, l.user])).toEqual([["user", "alice"]]);
+    });
+
+    test("concurrent guesses from one client cannot slip past the limit", async () => {
+      const s = await setup({ perUser: 5, limiter: limiter() });
+      await s.client.signup({ username: "alice", password: "correct horse" });
+      const codes = await Promise.all(
+        Array.from({ length: 20 }, () => code(account.signin(s.deps, "alice", "wrong pass!", "203.0.113.9"))),
+      );
+      expect(codes.filter((c) => c === Code.Unauthenticated)).toHaveLength(5);
+      expect(codes.filter((c) => c === Code.ResourceExhausted)).toHaveLength(15);
+    });
+
+    test("IPv6 clients are counted by /64: a new address in the same /64 does not start afresh", async () => {
+      const s = await setup({ perUser: 3, limiter: limiter() });
+      await s.client.signup({ username: "alice", password: "correct horse" });
+      for (let i = 1; i <= 3; i++)
+        await code(account.signin(s.deps, "alice", "wrong pass!", `2001:db8:1:2::${i.toString(16)}`));
+      expect(await code(account.signin(s.deps, "alice", "correct horse", "2001:db8:1:2:ffff::9"))).toBe(
+        Code.ResourceExhausted,
+      );
+      expect(await code(account.signin(s.deps, "alice", "correct horse", "2001:db8:1:3::1"))).toBe("ok");
+    });
+
+    test("unknown usernames are counted like known ones and logged by hash only", async () => {
+      const log = capture();
+      const s = await setup({ perUser: 2, limiter: limiter(), log });
+      for (let i = 0; i < 2; i++) await code(account.signin(s.deps, "correct horse", "x", "203.0.113.5"));
+      expect(await code(account.signin(s.deps, "correct horse", "x", "203.0.113.5"))).toBe(
+        Code.ResourceExhausted,
+      );
+      const [line] = lockouts(log);
+      expect(line?.userSha256).toMatch(/^[0-9a-f]{16}$/);
+      expect(JSON.stringify(log.lines)).not.toContain("correct horse");
+    });
+
+    test("a client over its attempts is logged once", async () => {
+      const log = capture();
+      const s = await setup({ perClient: 2, limiter: limiter(), log });
+      for (let i = 0; i < 5; i++) await code(account.signin(s.deps, `nobody${i}`, "x", "203.0.113.77"));
+      expect(lockouts(log).map((l) => [l.scope, l.client])).toEqual([["client", "203.0.113.77"]]);
+    });
+  });
+}

@@ -14,9 +14,11 @@ import {
 import type { MetaService, UserRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../lib/access-token.ts";
 import type { ExpiringCache } from "../lib/cache.ts";
-import { invalidArgument, resourceExhausted, unauthenticated } from "../lib/errors.ts";
+import { invalidArgument, unauthenticated } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
 import type { SigningKey } from "./keys.ts";
+import { type SigninLimit, signinGate } from "./signin-limits.ts";
 
 /** 3-64 characters: letters, digits, ".", "_", "-"; starting with a letter or digit. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/;
@@ -30,7 +32,9 @@ export interface AccountDeps {
   issuer: string;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
-  signinLimit: { perUser: number; perClient: number; windowSeconds: number };
+  signinLimit: SigninLimit;
+  /** Lockouts (one JSON line each). */
+  log: Logger;
   now: () => number;
   /**
    * GetUserInfo answers kept for up to USER_CACHE_MS (UIs ask often). The same response object is
@@ -142,22 +146,7 @@ export async function signin(
   password: string,
   clientIp: string,
 ): Promise<{ user: User; tokens: TokenPair }> {
-  const { perUser, perClient, windowSeconds } = deps.signinLimit;
-  const client = await deps.limiter.hit(`signin:ip:${clientIp}`, windowSeconds);
-  if (client.count > perClient) {
-    throw resourceExhausted(
-      `too many sign-in attempts from your address; try again in ${client.resetInSeconds} s`,
-    );
-  }
-  // Per username only failures count (and a success clears them): guessing is capped without letting
-  // anyone lock a user out for longer than one window.
-  const userKey = `signin:user:${username.toLowerCase().slice(0, 64)}`;
-  const failures = await deps.limiter.peek(userKey);
-  if (failures.count >= perUser) {
-    throw resourceExhausted(
-      `too many failed sign-ins for this user; try again in ${failures.resetInSeconds} s`,
-    );
-  }
+  const gate = await signinGate(deps.limiter, deps.signinLimit, deps.log, username, clientIp);
   let record: UserRecord | undefined;
   if (USERNAME_PATTERN.test(username) && password.length <= PASSWORD_MAX * 4) {
     try {
@@ -171,10 +160,10 @@ export async function signin(
     record?.passwordHash ?? (await decoyHash()),
   );
   if (!ok || !record) {
-    await deps.limiter.hit(userKey, windowSeconds);
+    await gate.failed(record);
     throw unauthenticated(SIGNIN_FAILED);
   }
-  await deps.limiter.reset(userKey);
+  await gate.succeeded();
   const now = deps.now();
   const refresh = newRefreshToken();
   const refreshExp = now + deps.refreshTtlSeconds * 1000;

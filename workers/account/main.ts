@@ -1,12 +1,12 @@
 // AccountService as its own process (services mode).
-import Redis from "ioredis";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import { ExpiringCache } from "../lib/cache.ts";
 import { clientFor, httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
-import { memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
+import { degradingRateLimiter, memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
+import { connected, failFastRedis } from "../lib/redis.ts";
 import { requireInternalSecret, revokedSessionsFrom, runWorker } from "../lib/worker.ts";
 import { loadSigningKey } from "./keys.ts";
 import { accountModule } from "./routes.ts";
@@ -16,9 +16,8 @@ const secret = requireInternalSecret(config);
 const key = await loadSigningKey(config.jwt);
 const log = createLogger("account");
 const meta = clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret));
-const redis = config.redisUrl
-  ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 })
-  : undefined;
+const redis = config.redisUrl ? failFastRedis(config.redisUrl, log) : undefined;
+if (redis) await connected(redis, 3000);
 await runWorker({
   name: "account",
   port: portFor(process.env, "account"),
@@ -28,11 +27,14 @@ await runWorker({
     accountModule({
       meta,
       key,
-      limiter: redis ? redisRateLimiter(redis, config.redisPrefix) : memoryRateLimiter(),
+      limiter: redis
+        ? degradingRateLimiter(redisRateLimiter(redis, config.redisPrefix), memoryRateLimiter(), log)
+        : memoryRateLimiter(),
       issuer: config.jwt.issuer,
       accessTtlSeconds: config.jwt.accessTtlSeconds,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
       signinLimit: config.signinLimit,
+      log,
       now: Date.now,
       userCache: new ExpiringCache(10_000),
     }),
@@ -43,6 +45,7 @@ await runWorker({
     revoked: revokedSessionsFrom(meta, config, log).revoked,
   }),
   close: async () => {
-    await redis?.quit();
+    // quit() is a command: with Redis down it fails at once, and then the socket is just closed.
+    await redis?.quit().catch(() => redis.disconnect());
   },
 });

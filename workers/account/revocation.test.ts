@@ -38,7 +38,8 @@ async function setup() {
     issuer: "filestore",
     accessTtlSeconds: ACCESS_TTL,
     refreshTtlSeconds: 3600,
-    signinLimit: { perUser: 5, perClient: 1000, windowSeconds: 60 },
+    signinLimit: { perUser: 5, perUserTotal: 1000, perClient: 1000, windowSeconds: 60 },
+    log: createLogger("test"),
     now: Date.now,
   });
   const client = createClient(

@@ -1,6 +1,7 @@
 // Configuration from the environment, with defaults that make the all-in-one mode work out of the box.
 import { join, resolve } from "node:path";
 import { type BlobStoreConfig, type StoragePolicy, storageConfigFromEnv } from "./blobstore/index.ts";
+import { parseProxyList } from "./web/client-address.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
 
@@ -33,7 +34,8 @@ export interface Config {
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
   };
-  signinLimit: { perUser: number; perClient: number; windowSeconds: number };
+  /** Sign-in limits (see workers/account/signin-limits.ts). */
+  signinLimit: { perUser: number; perUserTotal: number; perClient: number; windowSeconds: number };
   /**
    * How often each process reads the sessions ended since its last look (REVOCATION_POLL_MS): access
    * tokens of a signed-out session are refused everywhere within about this long.
@@ -41,8 +43,16 @@ export interface Config {
   revocationPollMs: number;
   /** Largest RPC message accepted (bytes). File bytes never travel in RPCs. */
   maxRpcBytes: number;
-  /** Addresses or CIDR networks whose X-Forwarded-For we believe (the gateway; a pod network). */
+  /**
+   * Addresses or CIDR networks whose X-Forwarded-For a worker believes (the gateway; a pod network):
+   * TRUSTED_PROXIES, loopback by default.
+   */
   trustedProxies: string[];
+  /**
+   * The same list as the public entries read it (the gateway, all-in-one's ports): nobody by default, since
+   * their peers are clients unless a proxy (Ingress, load balancer) is named in TRUSTED_PROXIES.
+   */
+  edgeTrustedProxies: string[];
   shutdownGraceMs: number;
   /**
    * Where new content goes (STORAGE_POLICY: local | s3 | transfer, see blobstore/index.ts). Under
@@ -171,15 +181,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     signinLimit: {
       perUser: int(env, "SIGNIN_LIMIT_PER_USER", 10),
+      perUserTotal: int(env, "SIGNIN_LIMIT_PER_USER_TOTAL", 100),
       perClient: int(env, "SIGNIN_LIMIT_PER_CLIENT", 60),
       windowSeconds: int(env, "SIGNIN_LIMIT_WINDOW_SECONDS", 300),
     },
     revocationPollMs: Math.max(100, int(env, "REVOCATION_POLL_MS", 1000)),
     maxRpcBytes: int(env, "MAX_RPC_BYTES", 4 * 1024 * 1024),
-    trustedProxies: (env.TRUSTED_PROXIES || "127.0.0.1,::1,::ffff:127.0.0.1")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    trustedProxies: parseProxyList(env.TRUSTED_PROXIES, ["127.0.0.1", "::1"]),
+    edgeTrustedProxies: parseProxyList(env.TRUSTED_PROXIES),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     ...storage({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),

@@ -1,5 +1,7 @@
-// Fixed-window counters: in memory (all-in-one) or in Redis (shared by replicas).
+// Fixed-window counters: in memory (all-in-one) or in Redis (shared by replicas), falling back to memory
+// while Redis is down.
 import type Redis from "ioredis";
+import type { Logger } from "./log.ts";
 
 export interface Window {
   count: number;
@@ -64,5 +66,49 @@ export function redisRateLimiter(redis: Redis, keyPrefix: string): RateLimiter {
     async reset(key) {
       await redis.del(prefix + key);
     },
+  };
+}
+
+/**
+ * Counts in `primary` (Redis) and, while it fails, in `fallback` (this process's memory): a Redis outage
+ * loosens the limits to per-process ones instead of failing every caller. One warning when an outage
+ * starts and one line when it ends; meanwhile Redis is tried again at most every `probeMs`, so a Redis that
+ * hangs costs one caller its command timeout per probe, not every caller.
+ */
+export function degradingRateLimiter(
+  primary: RateLimiter,
+  fallback: RateLimiter,
+  log: Logger,
+  probeMs = 1000,
+  now: () => number = Date.now,
+): RateLimiter {
+  let downSince: number | undefined;
+  let nextProbe = 0;
+  const run = async <T>(op: (l: RateLimiter) => Promise<T>): Promise<T> => {
+    const probing = downSince !== undefined;
+    if (probing && now() < nextProbe) return op(fallback);
+    try {
+      const out = await op(primary);
+      // Only a call made during the outage ends it: one sent before it may still be answering.
+      if (probing && downSince !== undefined) {
+        log.info("rate limits back on redis", { outageMs: now() - downSince });
+        downSince = undefined;
+      }
+      return out;
+    } catch (err) {
+      if (downSince === undefined) {
+        downSince = now();
+        log.warn("redis failed: rate limits are counted in this process's memory until it answers", {
+          err: String(err),
+        });
+      }
+      nextProbe = now() + probeMs;
+      return op(fallback);
+    }
+  };
+  return {
+    hit: (key, windowSeconds) => run((l) => l.hit(key, windowSeconds)),
+    peek: (key) => run((l) => l.peek(key)),
+    reset: (key) => run((l) => l.reset(key)),
   };
 }

@@ -3,7 +3,6 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { BlockList, isIP } from "node:net";
 import { Readable } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import {
@@ -32,6 +31,7 @@ import { HealthState, healthRoutes } from "./health.ts";
 import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
 import { reflectionRoutes } from "./reflection.ts";
+import { clientAddress, trustedProxies } from "./web/client-address.ts";
 
 /** What a worker contributes: Connect services and, optionally, plain HTTP endpoints. */
 export interface ServiceModule {
@@ -48,45 +48,6 @@ export interface RpcHostOptions {
   log: Logger;
 }
 
-/**
- * A test for "is this peer one of our proxies": entries are addresses or networks in CIDR notation
- * ("10.0.0.0/8", "fd00::/8"; a Kubernetes pod network has no fixed gateway address).
- */
-export function trustedProxies(entries: string[]): (peer: string) => boolean {
-  const exact = new Set<string>();
-  const nets = new BlockList();
-  for (const e of entries) {
-    const [addr, bits] = e.split("/");
-    const family = isIP(addr ?? "");
-    if (bits === undefined || family === 0) {
-      exact.add(e);
-      continue;
-    }
-    const prefix = Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128))
-      throw new Error(`TRUSTED_PROXIES: bad network "${e}"`);
-    nets.addSubnet(addr as string, prefix, family === 4 ? "ipv4" : "ipv6");
-  }
-  return (peer) => {
-    if (exact.has(peer)) return true;
-    const family = isIP(peer);
-    return family !== 0 && nets.check(peer, family === 4 ? "ipv4" : "ipv6");
-  };
-}
-
-/** The client address: the socket's peer, or the last X-Forwarded-For hop when the peer is a trusted proxy. */
-export function clientAddress(
-  peer: string,
-  forwardedFor: string | null | undefined,
-  trusted: (peer: string) => boolean,
-): string {
-  if (forwardedFor && trusted(peer)) {
-    const last = forwardedFor.split(",").at(-1)?.trim();
-    if (last) return last;
-  }
-  return peer;
-}
-
 /** The path of an absolute URL, without parsing the whole URL (hot path). */
 export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -94,6 +55,9 @@ export function pathOf(url: string): string {
   const q = url.indexOf("?", start);
   return q < 0 ? url.slice(start) : url.slice(start, q);
 }
+
+const IN_PROCESS = "in-process";
+const isInProcess = (addr: string) => addr === IN_PROCESS;
 
 export class RpcHost {
   readonly health = new HealthState();
@@ -134,9 +98,12 @@ export class RpcHost {
     });
   }
 
-  /** In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For. */
+  /**
+   * In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For to the
+   * client's address (one hop: the gateway's answer, which must not be walked past).
+   */
   fetch = async (req: Request): Promise<Response> => {
-    const ip = clientAddress("in-process", req.headers.get("x-forwarded-for"), () => true);
+    const ip = clientAddress(IN_PROCESS, req.headers.get("x-forwarded-for"), isInProcess);
     const path = pathOf(req.url);
     const handler = this.paths.get(path);
     if (!handler) return this.plainHttp(req, ip);
