@@ -76,7 +76,9 @@ export function httpTransport(
         try {
           return await transportFor(url).unary(method, signal, timeoutMs, header, input, contextValues);
         } catch (err) {
-          if (ConnectError.from(err).code !== Code.Unavailable || signal?.aborted) throw err;
+          if (signal?.aborted) throw err;
+          // Only Unavailable is sure to have done nothing (a reset connection may have been served).
+          if (ConnectError.from(err).code !== Code.Unavailable) throw unreachable(method, err);
           pool.rest(url);
           last = url;
           if (attempt + 1 >= attempts) throw unreachable(method, err);
@@ -102,13 +104,12 @@ export function httpTransport(
 }
 
 /**
- * A call that could not reach its service (the transport's Unavailable, which names the address it tried)
- * as an Unavailable that names the service instead: "the meta service is unavailable, retry in a moment".
- * Any other error, the service's own answers included, is returned as it is.
+ * A call that could not reach its service or lost its connection (the transport's Unavailable or Aborted,
+ * which name the address it tried) as an Unavailable that names the service instead: "the meta service is
+ * unavailable, retry in a moment". Any other error, the service's own answers included, is returned as it is.
  */
 function unreachable(method: DescMethod, err: unknown): unknown {
-  if (!(err instanceof ConnectError) || err.code !== Code.Unavailable) return err;
-  if (classifyFailure(err).kind !== "unavailable") return err;
+  if (!(err instanceof ConnectError) || classifyFailure(err).kind !== "unavailable") return err;
   const service = method.parent.name.replace(/Service$/, "").toLowerCase();
   const cause = new UnreachableError(`the ${service} service`, { cause: err });
   return new ConnectError(cause.message, Code.Unavailable, undefined, undefined, cause);

@@ -8,6 +8,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { sql } from "kysely";
 import { createConnection } from "mysql2/promise";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 import { createS3BlobStore } from "./blobstore/s3.ts";
 import { type Db, openDatabase } from "./db/database.ts";
 import {
@@ -128,6 +129,13 @@ describe("dependencies unavailable", () => {
     expect(classifyFailure(new UnreachableError("the meta service"))).toEqual({
       kind: "unavailable",
       message: "the meta service is unavailable, retry in a moment",
+    });
+  });
+
+  test("content on a store this process was not configured with", () => {
+    expect(classifyFailure(new BlobBackendUnavailableError("s3"))).toEqual({
+      kind: "unavailable",
+      message: "the file storage is unavailable, retry in a moment",
     });
   });
 

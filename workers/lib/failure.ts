@@ -4,6 +4,7 @@
 // errors, bun:sqlite, mysql2, the minio client), never by message text, and the answer names no internal
 // address. Web-standard: the gateway uses it too.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 
 export type Failure =
   | { kind: "storage-full" }
@@ -94,6 +95,9 @@ interface ErrorFields {
 /** What one error (not its causes) means; undefined when it says nothing. */
 function classifyOne(err: ErrorFields): Failure | undefined {
   if (err instanceof UnreachableError) return { kind: "unavailable", message: err.message };
+  // Content on a store this process was not configured with (a deployment error the operator fixes).
+  if (err instanceof BlobBackendUnavailableError)
+    return { kind: "unavailable", message: unavailableMessage(FILE_STORAGE) };
   const code = typeof err.code === "string" ? err.code : "";
   if (STORAGE_FULL_CODES.has(code)) return { kind: "storage-full" };
   // mysql2: server errors carry an SQL state, connection-level ones are marked fatal.

@@ -110,6 +110,27 @@ describe("errorInterceptor: failures a client can act on", () => {
     ]);
     expect(JSON.stringify(log.lines)).toContain(`127.0.0.1:${port}`);
   });
+
+  test("a service whose connection is cut (a process killed under a kept-alive connection) likewise", async () => {
+    const cutting = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data: (socket) => socket.terminate() },
+    });
+    try {
+      const meta = createClient(
+        MetaService,
+        httpTransport(`http://127.0.0.1:${cutting.port}`, "s".repeat(32)),
+      );
+      const { err } = await signupFailing(() => meta.touchUser({ id: "x" }), "req-6");
+      expect([err.code, err.rawMessage]).toEqual([
+        Code.Unavailable,
+        "the meta service is unavailable, retry in a moment (request id req-6)",
+      ]);
+    } finally {
+      cutting.stop(true);
+    }
+  });
 });
 
 describe("authInterceptor", () => {
