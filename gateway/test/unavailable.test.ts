@@ -3,6 +3,7 @@
 // and never the address it could not reach.
 import { describe, expect, test } from "bun:test";
 import type { AccessTokenVerifier, Identity } from "../../workers/lib/access-token.ts";
+import { closedPort } from "../../workers/lib/testing.ts";
 import { createGateway } from "../app.ts";
 import { networkUpstreams } from "../upstreams.ts";
 
@@ -12,16 +13,8 @@ const verifier: AccessTokenVerifier = {
   },
 };
 
-/** A port that refuses connections: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
 async function downGateway() {
-  const dead = `http://127.0.0.1:${await closedPort()}`;
+  const dead = `http://127.0.0.1:${closedPort()}`;
   const upstreams = networkUpstreams({
     account: dead,
     file: dead,

@@ -6,18 +6,11 @@ import type { Identity } from "../lib/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { createS3BlobStore } from "../lib/blobstore/s3.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
+import { closedPort } from "../lib/testing.ts";
 import { downloadModule } from "./routes.ts";
 import { type DownloadFixture, openDownloadFixture } from "./testing.ts";
 
 const local = testBlobStores().find((b) => b.backend === "local") as TestBlobStore;
-
-/** A port nobody listens on. */
-function closedPort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
 
 describe("content on an S3 store that is down", () => {
   let f: DownloadFixture;

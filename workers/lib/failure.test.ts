@@ -19,6 +19,7 @@ import {
   REASON_HEADER,
   UnreachableError,
 } from "./failure.ts";
+import { closedPort } from "./testing.ts";
 
 const rejection = (p: Promise<unknown>) =>
   p.then(
@@ -27,14 +28,6 @@ const rejection = (p: Promise<unknown>) =>
     },
     (err: unknown) => err,
   );
-
-/** A port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
 
 describe("storage full", () => {
   test("ENOSPC from the kernel (/dev/full)", () => {
@@ -76,7 +69,7 @@ describe("storage full", () => {
 
 describe("dependencies unavailable", () => {
   test("MariaDB/MySQL that refuses connections", async () => {
-    const db = openDatabase(`mysql://root@127.0.0.1:${await closedPort()}/x`);
+    const db = openDatabase(`mysql://root@127.0.0.1:${closedPort()}/x`);
     const err = await rejection(sql`SELECT 1`.execute(db));
     await db.destroy();
     expect(classifyFailure(err)).toEqual({
@@ -92,7 +85,7 @@ describe("dependencies unavailable", () => {
 
   test("an S3 endpoint that refuses connections, and one that answers 503", async () => {
     const settings = { accessKey: "a", secretKey: "b", bucket: "filestore", createBucket: false };
-    const dead = await createS3BlobStore({ ...settings, endPoint: `http://127.0.0.1:${await closedPort()}` });
+    const dead = await createS3BlobStore({ ...settings, endPoint: `http://127.0.0.1:${closedPort()}` });
     const fileStorage: Failure = {
       kind: "unavailable",
       message: "the file storage is unavailable, retry in a moment",
@@ -115,7 +108,7 @@ describe("dependencies unavailable", () => {
 
   test("a Connect transport's refused connection; the service's own answers are left alone", async () => {
     const transport = createConnectTransport({
-      baseUrl: `http://127.0.0.1:${await closedPort()}`,
+      baseUrl: `http://127.0.0.1:${closedPort()}`,
       httpVersion: "1.1",
     });
     const err = await rejection(createClient(MetaService, transport).touchUser({ id: "x" }));

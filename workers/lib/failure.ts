@@ -4,6 +4,7 @@
 // errors, bun:sqlite, mysql2, the minio client), never by message text, and the answer names no internal
 // address. Web-standard: the gateway uses it too.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 
 export type Failure =
@@ -161,9 +162,9 @@ export function clientError(err: unknown, id: string): ConnectError {
 export const isStorageFull = (err: ConnectError): boolean =>
   err.code === Code.ResourceExhausted && err.metadata.get(REASON_HEADER) === STORAGE_FULL_REASON;
 
-/** The plain-HTTP status of a client error: 507 for full storage, else Connect's mapping (`connectStatus`). */
-export const httpStatusOf = (err: ConnectError, connectStatus: (code: Code) => number): number =>
-  isStorageFull(err) ? 507 : connectStatus(err.code);
+/** The plain-HTTP status of a client error: 507 for full storage, else Connect's mapping. */
+export const httpStatusOf = (err: ConnectError): number =>
+  isStorageFull(err) ? 507 : codeToHttpStatus(err.code);
 
 /** Headers of a plain-HTTP error answer: the request id, and Retry-After when trying again will help. */
 export function failureHeaders(err: ConnectError, id: string): Record<string, string> {

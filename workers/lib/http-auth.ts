@@ -1,7 +1,7 @@
 // Plain-HTTP endpoints of the workers (data planes): the caller's identity and error answers, shaped like
 // Connect's JSON errors so that clients read one format.
 import { ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "./access-token.ts";
 import { unauthenticated } from "./errors.ts";
 import { clientError, failureHeaders, httpStatusOf } from "./failure.ts";
@@ -60,7 +60,7 @@ export function errorResponse(err: unknown, onError: OnError, opts: ErrorAnswerO
     crypto.randomUUID();
   const e = clientError(err, id);
   if (e !== err) onError(err, id);
-  const status = httpStatusOf(e, codeToHttpStatus);
+  const status = httpStatusOf(e);
   const headers = { ...opts.headers, ...failureHeaders(e, id) };
   if (opts.text) {
     return new Response(`${e.rawMessage}\n`, {

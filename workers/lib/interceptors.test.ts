@@ -15,6 +15,7 @@ import {
 } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
 import { clientAddress, trustedProxies } from "./server.ts";
+import { closedPort } from "./testing.ts";
 
 function capture(): Logger & { lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -99,9 +100,7 @@ describe("errorInterceptor: failures a client can act on", () => {
   });
 
   test("a service that cannot be reached is Unavailable naming it, never its address", async () => {
-    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = server.port;
-    server.stop(true);
+    const port = closedPort();
     const meta = createClient(MetaService, httpTransport(`http://127.0.0.1:${port}`, "s".repeat(32)));
     const { err, log } = await signupFailing(() => meta.touchUser({ id: "x" }), "req-5");
     expect([err.code, err.rawMessage]).toEqual([

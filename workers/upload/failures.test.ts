@@ -15,6 +15,7 @@ import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts"
 import { clientFor, httpTransport } from "../lib/clients.ts";
 import { openDatabase } from "../lib/db/database.ts";
 import { RpcHost } from "../lib/server.ts";
+import { closedPort } from "../lib/testing.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
 import { uploadModule } from "./routes.ts";
 import { createSession, listParts } from "./sessions.ts";
@@ -28,14 +29,6 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name));
-}
-
-/** A port nobody listens on. */
-function closedPort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
 }
 
 /** The upload worker's data plane as a worker serves it (its request id in scope for the calls it makes). */
