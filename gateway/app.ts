@@ -1,14 +1,17 @@
 // The edge gateway: CORS for Connect-Web, edge JWT checks, RPC pass-through, legacy HTTP routes.
 // Web-standard only, so the same app runs under `deno serve`, Bun and Node.
 import { cors as connectCors } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type AccessTokenVerifier,
   createAccessTokenVerifier,
   JWKS_PATH,
   remoteKeys,
 } from "../workers/lib/access-token.ts";
+import { clientError, failureHeaders, httpStatusOf } from "../workers/lib/failure.ts";
 import { trustedProxies } from "../workers/lib/web/client-address.ts";
 import { dataPlane } from "./data/plane.ts";
 import { clientAddressOf } from "./env.ts";
@@ -119,9 +122,14 @@ export function createGateway(opts: GatewayOptions) {
   // Connect / gRPC-Web calls: POST /<package>.<Service>/<Method>
   app.route("/", rpcProxy({ upstreams: opts.upstreams, verifier }));
 
+  // What a route did not answer itself: a worker's error passed on, else mapped like a worker's (a service
+  // unavailable → 503 with Retry-After, anything unexpected → 500), with the request id.
   app.onError((err, c) => {
-    console.error(JSON.stringify({ msg: "gateway error", rid: c.get("requestId"), err: String(err) }));
-    return c.json({ code: "internal", message: `internal error (request id ${c.get("requestId")})` }, 500);
+    const rid = c.get("requestId");
+    console.error(JSON.stringify({ msg: "gateway error", rid, err: String(err) }));
+    const e = clientError(err, rid);
+    const status = httpStatusOf(e) as ContentfulStatusCode;
+    return c.json({ code: codeToString(e.code), message: e.rawMessage }, status, failureHeaders(e, rid));
   });
   return app;
 }

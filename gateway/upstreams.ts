@@ -3,6 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AddressPool, balancedFetch, splitUrls } from "../workers/lib/balance.ts";
+import { UnreachableError } from "../workers/lib/failure.ts";
 
 export interface Upstream {
   url: string;
@@ -21,9 +22,28 @@ export function networkUpstreams(urls: Record<UpstreamName, string>): Upstreams 
   return Object.fromEntries(
     Object.entries(urls).map(([k, list]) => {
       const replicas = splitUrls(list);
-      return [k, { url: replicas[0], fetch: balancedFetch(new AddressPool(replicas)) }];
+      return [k, { url: replicas[0], fetch: naming(k, balancedFetch(new AddressPool(replicas))) }];
     }),
   ) as Upstreams;
+}
+
+/**
+ * A fetch whose failures to connect say which service could not be reached (UnreachableError, see
+ * workers/lib/failure.ts), so that every route answers "the <name> service is unavailable" and never the
+ * address that refused. An abort by the caller stays an abort.
+ */
+function naming(
+  name: string,
+  send: (req: Request) => Promise<Response>,
+): (req: Request) => Promise<Response> {
+  return async (req) => {
+    try {
+      return await send(req);
+    } catch (err) {
+      if (req.signal.aborted) throw err;
+      throw new UnreachableError(`the ${name} service`, { cause: err });
+    }
+  };
 }
 
 /** A Connect client of a worker's service, over that worker's fetch. */

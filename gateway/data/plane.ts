@@ -2,6 +2,8 @@
 // without buffering (request and response bodies, Range and conditional headers as they are). The workers
 // authenticate these requests themselves.
 import { Hono } from "hono";
+import { failureHeaders } from "../../workers/lib/failure.ts";
+import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
 import type { Upstreams } from "../upstreams.ts";
 
@@ -19,13 +21,9 @@ export function dataPlane(upstreams: Upstreams) {
           c.get("requestId"),
         );
       } catch (err) {
-        console.error(
-          JSON.stringify({ msg: "upstream failed", service, rid: c.get("requestId"), err: String(err) }),
-        );
-        return c.json(
-          { code: "unavailable", message: `the ${service} service is unavailable; try again shortly` },
-          503,
-        );
+        const rid = c.get("requestId");
+        const e = upstreamUnavailable(err, service, rid);
+        return c.json({ code: "unavailable", message: e.rawMessage }, 503, failureHeaders(e, rid));
       }
     });
   }

@@ -23,9 +23,10 @@ import { DownloadService } from "../../proto/gen/filestore/download/v1/download_
 import { FileService, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
+import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
-import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
+import { LegacyCode, legacyParams, legacyTime, serverFailureMessage } from "./params.ts";
 
 export interface LegacyFileOptions {
   upload: Upstream;
@@ -39,17 +40,21 @@ const MAX_QUERY_LIMIT = 10_000;
 
 type Env = { Variables: { clientIp: string; requestId: string } };
 
-/** Forwards a legacy request on to a worker's data plane; undefined when the worker cannot be reached. */
+/**
+ * Forwards a legacy request on to a worker's data plane; when the worker cannot be reached, the error to
+ * tell ("the <service> service is unavailable, retry in a moment (request id …)").
+ */
 async function toWorker(
   c: Context<Env>,
   req: Request,
   path: string,
+  service: "upload" | "download",
   upstream: Upstream,
-): Promise<Response | undefined> {
+): Promise<Response | ConnectError> {
   try {
     return await forward(req, path, upstream, c.get("clientIp"), c.get("requestId"));
-  } catch {
-    return undefined;
+  } catch (err) {
+    return upstreamUnavailable(err, service, c.get("requestId"));
   }
 }
 
@@ -83,7 +88,7 @@ function legacyDownloadRoutes(app: Hono<Env>, opts: LegacyFileOptions, auth: Leg
       if (e.code === Code.Unauthenticated) return auth.invalidToken(c);
       if (e.code === Code.NotFound) return c.text("Error: you have no file with this filehash\n", 404);
       if (e.code === Code.InvalidArgument) return c.text(`Error: ${e.rawMessage}\n`, 400);
-      return c.json({ code: LegacyCode.serverError, msg: "server error" });
+      return c.json({ code: LegacyCode.serverError, msg: serverFailureMessage(c, err) });
     }
   });
 
@@ -97,14 +102,10 @@ function legacyDownloadRoutes(app: Hono<Env>, opts: LegacyFileOptions, auth: Leg
       c,
       new Request(c.req.raw, { headers }),
       `/download/v1/by-sha1/${encodeURIComponent(p.filehash ?? "")}`,
+      "download",
       opts.download,
     );
-    if (!res) {
-      return c.json({
-        code: LegacyCode.serverError,
-        msg: "the download service is unavailable; try again shortly",
-      });
-    }
+    if (res instanceof ConnectError) return c.json({ code: LegacyCode.serverError, msg: res.rawMessage });
     if (res.status === 401) return auth.invalidToken(c);
     if (res.status === 404 || res.status === 400) {
       const body = (await res.json().catch(() => ({}))) as { message?: string };
@@ -222,7 +223,7 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       if (e.code === Code.NotFound || e.code === Code.InvalidArgument)
         return c.json({ code: -1, msg: e.rawMessage });
       if (e.code === Code.Unauthenticated) return invalidToken(c);
-      return c.json({ code: -2, msg: "fast upload failed; try again later" });
+      return c.json({ code: -2, msg: serverFailureMessage(c, err) });
     }
   });
 
@@ -263,7 +264,7 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.InvalidArgument) return c.json({ code: -1, msg: e.rawMessage });
-      return c.json({ code: -2, msg: "could not start the upload; try again later" });
+      return c.json({ code: -2, msg: serverFailureMessage(c, err) });
     }
   });
 
@@ -280,12 +281,15 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       c,
       new Request(c.req.raw, { method: "PUT", headers }),
       `/upload/v1/sessions/${encodeURIComponent(id)}/parts/${encodeURIComponent(index)}`,
+      "upload",
       opts.upload,
     );
-    if (!res) return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
+    if (res instanceof ConnectError) return c.json({ code: -6, msg: res.rawMessage });
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     if (res.ok) return c.json({ code: 0, msg: "OK" });
     if (res.status === 401) return invalidToken(c);
+    // -6: the server failed (its storage full, a service down): the message says which.
+    if (res.status >= 500) return c.json({ code: -6, msg: body.message ?? "upload part failed" });
     // -2: the chunk did not verify (hash or size); -1: the request was wrong (id, index).
     const verify = /SHA-1|SHA-256|must be \d+ bytes|larger than/.test(body.message ?? "");
     return c.json({ code: verify ? -2 : -1, msg: body.message ?? "upload part failed" });
@@ -305,7 +309,7 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       if (e.code === Code.FailedPrecondition || e.code === Code.InvalidArgument)
         return c.json({ code: -2, msg: e.rawMessage });
       if (e.code === Code.NotFound) return c.json({ code: -1, msg: e.rawMessage });
-      return c.json({ code: -6, msg: "completion failed; try again later" });
+      return c.json({ code: -6, msg: serverFailureMessage(c, err) });
     }
   });
 
@@ -317,10 +321,9 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       return c.json({ code: 0, msg: "OK" });
     } catch (err) {
       const e = ConnectError.from(err);
-      return c.json({
-        code: e.code === Code.NotFound || e.code === Code.InvalidArgument ? -1 : -3,
-        msg: e.rawMessage,
-      });
+      if (e.code === Code.NotFound || e.code === Code.InvalidArgument)
+        return c.json({ code: -1, msg: e.rawMessage });
+      return c.json({ code: -3, msg: serverFailureMessage(c, err) });
     }
   });
 
@@ -335,12 +338,13 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     // filehash and may fast-upload by it right away, so it is computed on the request.
     const query = new URL(c.req.url).searchParams;
     query.set("sha1", "now");
-    const res = await toWorker(c, c.req.raw, `/upload/v1/form?${query}`, opts.upload);
-    if (!res) return c.json({ code: -6, msg: "the upload service is unavailable; try again shortly" });
+    const res = await toWorker(c, c.req.raw, `/upload/v1/form?${query}`, "upload", opts.upload);
+    if (res instanceof ConnectError) return c.json({ code: -6, msg: res.rawMessage });
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     if (res.status === 201) return c.json({ code: 0, msg: "OK" });
     if (res.status === 401) return invalidToken(c);
-    // -1: the request was wrong (no file field, bad name, too large); -6: the server failed.
+    // -1: the request was wrong (no file field, bad name, too large); -6: the server failed (its storage
+    // full, a service down: the message says which, with the request id).
     return c.json({
       code: res.status >= 400 && res.status < 500 ? -1 : -6,
       msg: body.message ?? "upload failed",

@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
-import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
+import { LegacyCode, legacyParams, legacyTime, serverFailureMessage } from "./params.ts";
 
 export interface LegacyUserOptions {
   account: Upstream;
@@ -38,7 +38,7 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
         return c.json({ code: LegacyCode.invalidParams, msg: e.rawMessage });
       if (e.code === Code.AlreadyExists)
         return c.json({ code: LegacyCode.signupFailed, msg: "username is taken" });
-      return c.json({ code: LegacyCode.serverError, msg: "server error; try again" });
+      return c.json({ code: LegacyCode.serverError, msg: serverFailureMessage(c, err) });
     }
   });
 
@@ -63,7 +63,7 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
       if (e.code === Code.Unauthenticated || e.code === Code.ResourceExhausted) {
         return c.json({ code: LegacyCode.signinFailed, msg: e.rawMessage });
       }
-      return c.json({ code: LegacyCode.serverError, msg: "server error; try again" });
+      return c.json({ code: LegacyCode.serverError, msg: serverFailureMessage(c, err) });
     }
   });
 
@@ -90,7 +90,7 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
     } catch (err) {
       if (err instanceof InvalidTokenError || ConnectError.from(err).code === Code.Unauthenticated)
         return invalid();
-      return c.json({ code: LegacyCode.serverError, msg: "server error; try again" });
+      return c.json({ code: LegacyCode.serverError, msg: serverFailureMessage(c, err) });
     }
   });
   return app;

@@ -1,5 +1,8 @@
 // Errors the gateway answers itself, in the wire format of the caller's protocol
-// (Connect unary, Connect streaming, gRPC-Web or gRPC).
+// (Connect unary, Connect streaming, gRPC-Web or gRPC), and its failures to reach a worker.
+import type { ConnectError } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { clientError, failureHeaders, UnreachableError } from "../../workers/lib/failure.ts";
 
 const httpStatus: Record<string, number> = {
   invalid_argument: 400,
@@ -8,6 +11,7 @@ const httpStatus: Record<string, number> = {
   not_found: 404,
   resource_exhausted: 429,
   unimplemented: 501,
+  internal: 500,
   unavailable: 503,
 };
 const grpcCode: Record<string, number> = {
@@ -16,6 +20,7 @@ const grpcCode: Record<string, number> = {
   permission_denied: 7,
   resource_exhausted: 8,
   unimplemented: 12,
+  internal: 13,
   unavailable: 14,
   unauthenticated: 16,
 };
@@ -49,4 +54,28 @@ export function rpcError(
   }
   h.set("content-type", "application/json");
   return new Response(json, { status: httpStatus[code] ?? 500, headers: h });
+}
+
+/** A client error (workers/lib/failure.ts clientError) in the caller's protocol, with its headers. */
+export const rpcErrorOf = (contentType: string, e: ConnectError, requestId: string): Response =>
+  rpcError(contentType, codeToString(e.code) as RpcCode, e.rawMessage, failureHeaders(e, requestId));
+
+/**
+ * A request that could not be forwarded to a worker (fetch only fails when the worker cannot be reached):
+ * logged, and answered "the <service> service is unavailable, retry in a moment (request id …)".
+ */
+export function upstreamUnavailable(err: unknown, service: string, requestId: string): ConnectError {
+  const cause = err instanceof Error ? err.cause : undefined;
+  console.error(
+    JSON.stringify({
+      msg: "upstream failed",
+      service,
+      rid: requestId,
+      err: String(err),
+      cause: String(cause),
+    }),
+  );
+  const unreachable =
+    err instanceof UnreachableError ? err : new UnreachableError(`the ${service} service`, { cause: err });
+  return clientError(unreachable, requestId);
 }

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
-import { rpcError } from "./errors.ts";
+import { rpcError, rpcErrorOf, upstreamUnavailable } from "./errors.ts";
 
 /** Which worker owns which service. MetaService is internal and deliberately absent. */
 const owners: Record<string, keyof Upstreams> = {
@@ -109,10 +109,8 @@ export function rpcProxy(opts: ProxyOptions) {
         c.get("requestId"),
       );
     } catch (err) {
-      console.error(
-        JSON.stringify({ msg: "upstream failed", service: owner, rid: c.get("requestId"), err: String(err) }),
-      );
-      return rpcError(contentType, "unavailable", `the ${owner} service is unavailable; try again shortly`);
+      const rid = c.get("requestId");
+      return rpcErrorOf(contentType, upstreamUnavailable(err, owner, rid), rid);
     }
   });
   return app;

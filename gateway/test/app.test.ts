@@ -154,9 +154,12 @@ describe("RPC pass-through", () => {
       body: "{}",
     });
     expect(res.status).toBe(503);
+    const rid = res.headers.get("x-request-id");
+    expect(rid).toBeTruthy();
+    expect(res.headers.get("retry-after")).toBe("5");
     expect(await res.json()).toEqual({
       code: "unavailable",
-      message: "the account service is unavailable; try again shortly",
+      message: `the account service is unavailable, retry in a moment (request id ${rid})`,
     });
   });
 });

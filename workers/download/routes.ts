@@ -9,7 +9,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
-import { errorResponse, identify } from "../lib/http-auth.ts";
+import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";
 import {
   cachedOwnFile,
@@ -58,7 +58,7 @@ export interface DownloadModule extends ServiceModule {
 export function downloadModule(
   deps: DownloadDeps,
   verifier: AccessTokenVerifier,
-  onError: (err: unknown) => void,
+  onError: OnError,
 ): DownloadModule {
   // The URL is parsed only where its query matters (links, the legacy token parameter): this is the path
   // of every range request.
@@ -110,7 +110,7 @@ export function downloadModule(
       try {
         return await respond(deps, req, await resolve(req, id));
       } catch (err) {
-        return errorResponse(err, onError);
+        return errorResponse(err, onError, { req });
       }
     }
     return Response.json({ code: "not_found", message: `no download route ${path}` }, { status: 404 });

@@ -1,7 +1,7 @@
 // Connect clients between services: over HTTP in services mode, in memory in the all-in-one mode.
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   type Client,
   Code,
@@ -13,6 +13,7 @@ import {
 } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "./balance.ts";
+import { classifyFailure, UnreachableError } from "./failure.ts";
 import { internalCallerInterceptor, requestIdPropagation } from "./interceptors.ts";
 import type { ServiceModule } from "./server.ts";
 
@@ -75,18 +76,43 @@ export function httpTransport(
         try {
           return await transportFor(url).unary(method, signal, timeoutMs, header, input, contextValues);
         } catch (err) {
-          if (ConnectError.from(err).code !== Code.Unavailable || signal?.aborted) throw err;
+          if (signal?.aborted) throw err;
+          // Only Unavailable is sure to have done nothing (a reset connection may have been served).
+          if (ConnectError.from(err).code !== Code.Unavailable) throw unreachable(method, err);
           pool.rest(url);
           last = url;
-          if (attempt + 1 >= attempts) throw err;
+          if (attempt + 1 >= attempts) throw unreachable(method, err);
           await sleep(backoffMs(attempt, opts), signal);
         }
       }
     },
-    stream(method, signal, timeoutMs, header, input, contextValues) {
-      return transportFor(pool.pick()).stream(method, signal, timeoutMs, header, input, contextValues);
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      try {
+        return await transportFor(pool.pick()).stream(
+          method,
+          signal,
+          timeoutMs,
+          header,
+          input,
+          contextValues,
+        );
+      } catch (err) {
+        throw unreachable(method, err);
+      }
     },
   };
+}
+
+/**
+ * A call that could not reach its service or lost its connection (the transport's Unavailable or Aborted,
+ * which name the address it tried) as an Unavailable that names the service instead: "the meta service is
+ * unavailable, retry in a moment". Any other error, the service's own answers included, is returned as it is.
+ */
+function unreachable(method: DescMethod, err: unknown): unknown {
+  if (!(err instanceof ConnectError) || classifyFailure(err).kind !== "unavailable") return err;
+  const service = method.parent.name.replace(/Service$/, "").toLowerCase();
+  const cause = new UnreachableError(`the ${service} service`, { cause: err });
+  return new ConnectError(cause.message, Code.Unavailable, undefined, undefined, cause);
 }
 
 // Plain-HTTP names only: an https certificate names the host, not its addresses.

@@ -1,9 +1,11 @@
 // Plain-HTTP endpoints of the workers (data planes): the caller's identity and error answers, shaped like
 // Connect's JSON errors so that clients read one format.
-import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
+import { ConnectError } from "@connectrpc/connect";
+import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "./access-token.ts";
 import { unauthenticated } from "./errors.ts";
+import { clientError, failureHeaders, httpStatusOf } from "./failure.ts";
+import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
 
 /** The access token a data-plane request carries: Authorization: Bearer, or a `token` query parameter. */
 export const tokenOf = (req: Request, url: URL | string): string | undefined =>
@@ -31,12 +33,40 @@ export async function verifyToken(
   }
 }
 
-/** A Connect-style JSON error answer; unexpected errors go to onError and reach the client as "internal". */
-export function errorResponse(err: unknown, onError: (err: unknown) => void): Response {
-  let e = ConnectError.from(err);
-  if (e.code === Code.Internal || e.code === Code.Unknown) {
-    onError(err);
-    e = new ConnectError("internal error", Code.Internal);
+/** Called with an error a data plane could not answer as it was, and the request id it answered under. */
+export type OnError = (err: unknown, requestId: string) => void;
+
+export interface ErrorAnswerOptions {
+  /** The request, for the caller's request id when none is in scope (a data plane served directly). */
+  req?: Request;
+  /** A plain-text body (tus) instead of Connect-style JSON. */
+  text?: boolean;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A data plane's error answer: Connect-style JSON (or plain text), the request id in an X-Request-Id
+ * header and, for every 5xx, in the message. Errors are mapped as RPC errors are (failure.ts): full storage
+ * → 507, a dependency down → 503 with Retry-After, anything unexpected → 500 "internal error"; those go to
+ * onError.
+ */
+export function errorResponse(err: unknown, onError: OnError, opts: ErrorAnswerOptions = {}): Response {
+  // A service's answer carries the id it was given (the same as ours once propagated): keep the one the
+  // message names.
+  const id =
+    (err instanceof ConnectError ? requestIdFrom(err.metadata.get(REQUEST_ID_HEADER)) : undefined) ??
+    currentRequestId.getStore() ??
+    requestIdFrom(opts.req?.headers.get(REQUEST_ID_HEADER)) ??
+    crypto.randomUUID();
+  const e = clientError(err, id);
+  if (e !== err) onError(err, id);
+  const status = httpStatusOf(e);
+  const headers = { ...opts.headers, ...failureHeaders(e, id) };
+  if (opts.text) {
+    return new Response(`${e.rawMessage}\n`, {
+      status,
+      headers: { ...headers, "content-type": "text/plain; charset=utf-8" },
+    });
   }
-  return Response.json(errorToJson(e, undefined), { status: codeToHttpStatus(e.code) });
+  return Response.json(errorToJson(e, undefined), { status, headers });
 }

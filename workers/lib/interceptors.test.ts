@@ -1,9 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { openSync, writeSync } from "node:fs";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "./access-token.ts";
+import { httpTransport } from "./clients.ts";
 import { requestIdKey } from "./context.ts";
+import { REASON_HEADER } from "./failure.ts";
 import {
   authInterceptor,
   errorInterceptor,
@@ -11,6 +14,7 @@ import {
   requestIdPropagation,
 } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
+import { closedPort } from "./testing.ts";
 
 function capture(): Logger & { lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -56,6 +60,74 @@ describe("errorInterceptor", () => {
       Code.AlreadyExists,
       "username is taken",
     ]);
+  });
+});
+
+describe("errorInterceptor: failures a client can act on", () => {
+  /** AccountService whose Signup fails with `fail()`, called with request id `rid`. */
+  async function signupFailing(fail: () => unknown, rid: string) {
+    const log = capture();
+    const transport = createRouterTransport(
+      (r) =>
+        r.service(AccountService, {
+          async signup() {
+            throw await fail();
+          },
+        }),
+      { router: { interceptors: [errorInterceptor(log)] } },
+    );
+    const err = await createClient(AccountService, transport)
+      .signup({}, { headers: { "x-request-id": rid } })
+      .catch((e) => ConnectError.from(e));
+    return { err: err as ConnectError, log };
+  }
+
+  test("full storage (ENOSPC) is ResourceExhausted, says so with the request id, and carries the reason", async () => {
+    const { err, log } = await signupFailing(() => {
+      try {
+        writeSync(openSync("/dev/full", "w"), new Uint8Array(16));
+      } catch (e) {
+        return e;
+      }
+    }, "req-9");
+    expect([err.code, err.rawMessage]).toEqual([
+      Code.ResourceExhausted,
+      "the server's storage is full (request id req-9)",
+    ]);
+    expect(err.metadata.get(REASON_HEADER)).toBe("storage-full");
+    expect(JSON.stringify(log.lines)).toContain("ENOSPC");
+  });
+
+  test("a service that cannot be reached is Unavailable naming it, never its address", async () => {
+    const port = closedPort();
+    const meta = createClient(MetaService, httpTransport(`http://127.0.0.1:${port}`, "s".repeat(32)));
+    const { err, log } = await signupFailing(() => meta.touchUser({ id: "x" }), "req-5");
+    expect([err.code, err.rawMessage]).toEqual([
+      Code.Unavailable,
+      "the meta service is unavailable, retry in a moment (request id req-5)",
+    ]);
+    expect(JSON.stringify(log.lines)).toContain(`127.0.0.1:${port}`);
+  });
+
+  test("a service whose connection is cut (a process killed under a kept-alive connection) likewise", async () => {
+    const cutting = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data: (socket) => socket.terminate() },
+    });
+    try {
+      const meta = createClient(
+        MetaService,
+        httpTransport(`http://127.0.0.1:${cutting.port}`, "s".repeat(32)),
+      );
+      const { err } = await signupFailing(() => meta.touchUser({ id: "x" }), "req-6");
+      expect([err.code, err.rawMessage]).toEqual([
+        Code.Unavailable,
+        "the meta service is unavailable, retry in a moment (request id req-6)",
+      ]);
+    } finally {
+      cutting.stop(true);
+    }
   });
 });
 

@@ -4,9 +4,10 @@ import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "./access-token.ts";
 import { identityKey, requestIdKey } from "./context.ts";
-import type { Logger } from "./log.ts";
+import { clientError, REQUEST_ID_HEADER } from "./failure.ts";
+import { errorText, type Logger } from "./log.ts";
 
-export const REQUEST_ID_HEADER = "x-request-id";
+export { REQUEST_ID_HEADER };
 export const INTERNAL_SECRET_HEADER = "x-filestore-internal";
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -31,31 +32,22 @@ export function requestIdPropagation(): Interceptor {
 
 /**
  * Gives each call a request id (the caller's when it is sane), returns it in a response header, and
- * turns unexpected errors into Internal with only the request id in the message: stack and cause go
- * to the log, never to the client.
+ * turns unexpected errors into answers a client can act on (failure.ts: storage full, a dependency
+ * unavailable, else Internal), each with only the request id in the message: stack and cause go to the
+ * log, never to the client.
  */
 export function errorInterceptor(log: Logger): Interceptor {
   const mapError = (err: unknown, id: string, rpc: string): ConnectError => {
-    if (err instanceof ConnectError) {
-      if (err.code === Code.Internal || err.code === Code.Unknown || err.code === Code.DataLoss) {
-        log.error("rpc failed", {
-          rid: id,
-          rpc,
-          code: Code[err.code],
-          err: err.message,
-          cause: String(err.cause),
-        });
-        return new ConnectError(`internal error (request id ${id})`, err.code, { [REQUEST_ID_HEADER]: id });
-      }
-      err.metadata.set(REQUEST_ID_HEADER, id);
-      return err;
+    const answer = clientError(err, id);
+    if (answer !== err) {
+      log.error("rpc failed", {
+        rid: id,
+        rpc,
+        code: Code[answer.code],
+        err: errorText(err),
+      });
     }
-    log.error("rpc failed", {
-      rid: id,
-      rpc,
-      err: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    });
-    return new ConnectError(`internal error (request id ${id})`, Code.Internal, { [REQUEST_ID_HEADER]: id });
+    return answer;
   };
   return (next) => async (req) => {
     const id = requestIdFrom(req.header.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();

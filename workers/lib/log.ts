@@ -25,8 +25,17 @@ export function createLogger(service: string): Logger {
   };
 }
 
-/** An error callback that logs `msg` with the error's stack. */
+/** An error as a log field: its stack when it has one, and its causes' (the address a call could not reach). */
+export function errorText(err: unknown, depth = 0): string {
+  if (!(err instanceof Error)) return String(err);
+  const text = err.stack ?? err.message;
+  return err.cause === undefined || depth >= 4
+    ? text
+    : `${text}\ncaused by: ${errorText(err.cause, depth + 1)}`;
+}
+
+/** An error callback that logs `msg` with the error's stack (and the request id it was answered under). */
 export const logErrors =
   (log: Logger, msg: string) =>
-  (err: unknown): void =>
-    log.error(msg, { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  (err: unknown, rid?: string): void =>
+    log.error(msg, { ...(rid ? { rid } : {}), err: errorText(err) });

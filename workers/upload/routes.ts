@@ -18,7 +18,7 @@ import { freeingChunks } from "../lib/blobstore/common.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
-import { errorResponse, identify, tokenOf, verifyToken } from "../lib/http-auth.ts";
+import { errorResponse, identify, type OnError, tokenOf, verifyToken } from "../lib/http-auth.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
@@ -96,13 +96,13 @@ async function fromForm(
 export function uploadModule(
   deps: InstantDeps & SessionDeps,
   verifier: AccessTokenVerifier,
-  onError: (err: unknown) => void,
+  onError: OnError,
 ): ServiceModule {
-  const answer = async (work: () => Promise<Response>): Promise<Response> => {
+  const answer = async (req: Request, work: () => Promise<Response>): Promise<Response> => {
     try {
       return await work();
     } catch (err) {
-      return errorResponse(err, onError);
+      return errorResponse(err, onError, { req });
     }
   };
   return {
@@ -193,14 +193,13 @@ export function uploadModule(
         try {
           return await handleTus(deps, req, url, () => identify(req, url, verifier));
         } catch (err) {
-          onError(err);
-          return new Response("internal error\n", { status: 500, headers: { "Tus-Resumable": "1.0.0" } });
+          return errorResponse(err, onError, { req, text: true, headers: { "Tus-Resumable": "1.0.0" } });
         }
       }
       if (url.pathname === FORM_PATH && req.method === "POST")
-        return answer(() => fromForm(req, url, deps, verifier));
+        return answer(req, () => fromForm(req, url, deps, verifier));
       if (url.pathname === UPLOAD_PATH && (req.method === "PUT" || req.method === "POST")) {
-        return answer(async () => {
+        return answer(req, async () => {
           const who = await identify(req, url, verifier);
           const length = req.headers.get("content-length");
           const file = await storeUpload(
@@ -219,7 +218,7 @@ export function uploadModule(
       }
       const part = PART_PATH.exec(url.pathname);
       if (part && req.method === "PUT") {
-        return answer(async () => {
+        return answer(req, async () => {
           const info = await sessions.putPart(
             deps,
             await identify(req, url, verifier),

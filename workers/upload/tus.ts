@@ -4,6 +4,7 @@
 // earlier copy of that part), so HEAD reports an offset the client can resume from. The file appears when the last byte arrives (and checks out).
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
+import { classifyFailure, isStorageFull } from "../lib/failure.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
 
@@ -140,7 +141,8 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
       if (extra && extra.length > 0) throw new TusError(413, "the body goes past Upload-Length");
     }
   } catch (err) {
-    if (err instanceof TusError) throw err;
+    // Full storage or a store that is down is said as such (507, 503), not taken for a broken connection.
+    if (err instanceof TusError || classifyFailure(err).kind !== "other") throw err;
     // A broken connection: what was stored stays; the client asks HEAD and resumes.
     return new Response(null, {
       status: 400,
@@ -223,8 +225,10 @@ export async function handleTus(
       });
     }
     const e = ConnectError.from(err);
-    const status =
-      e.code === Code.NotFound
+    // Full storage (a ResourceExhausted of its own kind) and unexpected errors: the caller answers them.
+    const status = isStorageFull(e)
+      ? 500
+      : e.code === Code.NotFound
         ? 404
         : e.code === Code.Unauthenticated
           ? 401

@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Client } from "minio";
+import { UnreachableError } from "../failure.ts";
 import {
   checkPartCount,
   checkPartNumber,
@@ -68,6 +69,16 @@ const PART_ATTEMPTS = 3;
 
 const s3Code = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
 const isNoSuchKey = (err: unknown) => s3Code(err) === "NoSuchKey" || s3Code(err) === "NotFound";
+
+/**
+ * A failed minio request that S3 did not answer itself (S3's answers are S3Errors, minio's argument checks
+ * errors of their own names): the connection failed, or S3 kept answering 5xx (minio retries those, then
+ * throws a plain Error). Either way the file storage is unavailable (see ../failure.ts).
+ */
+const unreachable = (err: unknown): unknown =>
+  err instanceof Error && err.name === "Error"
+    ? new UnreachableError("the file storage", { cause: err })
+    : err;
 
 /** A node Readable (minio's responses) as a web stream that pulls only as fast as it is read. */
 function toWebStream(source: Readable): ReadableStream<Uint8Array> {
@@ -325,7 +336,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
           if (size === undefined) throw new BlobNotFoundError();
           throw new RangeNotSatisfiableError(size);
         }
-        throw err;
+        throw unreachable(err);
       }
     },
 

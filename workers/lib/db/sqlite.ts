@@ -4,6 +4,12 @@ import type { SqliteDatabase, SqliteStatement } from "kysely";
 
 type Params = ReadonlyArray<unknown>;
 const bind = (params: Params) => params as SQLQueryBindings[];
+const noop: SqliteStatement = {
+  reader: false,
+  all: () => [],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  iterate: () => [][Symbol.iterator](),
+};
 
 export function bunSqlite(path: string): SqliteDatabase {
   const db = new BunDatabase(path, { create: true, strict: true });
@@ -14,6 +20,9 @@ export function bunSqlite(path: string): SqliteDatabase {
   return {
     close: () => db.close(),
     prepare(sql: string): SqliteStatement {
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM):
+      // Kysely's ROLLBACK after one must not replace that error with "no transaction is active".
+      if (sql === "rollback" && !db.inTransaction) return noop;
       // query() caches the compiled statement per SQL text; Kysely emits the same text per query shape.
       const stmt = db.query(sql);
       return {
