@@ -91,8 +91,18 @@ export interface Config {
 
 /** The transfer worker (local disk → S3). */
 export interface TransferConfig {
-  /** Attempts before a job becomes a dead letter (TRANSFER_MAX_ATTEMPTS). */
+  /**
+   * How long after its first attempt a failing job is still retried before it becomes a dead letter
+   * (TRANSFER_RETRY_FOR_SECONDS, a day): an S3 outage of hours loses nothing.
+   */
+  retryForSeconds: number;
+  /** Optionally also a cap on attempts (TRANSFER_MAX_ATTEMPTS; 0, the default: none). */
   maxAttempts: number;
+  /**
+   * How often, while dead letters S3 caused exist, S3 is probed and they are re-driven once it answers
+   * (TRANSFER_REDRIVE_SECONDS).
+   */
+  redriveSeconds: number;
   /** Backoff after the first failed attempt, doubling up to the max (TRANSFER_BACKOFF_BASE_MS, _MAX_MS). */
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -183,7 +193,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
     transfer: {
-      maxAttempts: Math.max(1, int(env, "TRANSFER_MAX_ATTEMPTS", 8)),
+      retryForSeconds: int(env, "TRANSFER_RETRY_FOR_SECONDS", 86_400),
+      maxAttempts: int(env, "TRANSFER_MAX_ATTEMPTS", 0),
+      redriveSeconds: Math.max(1, int(env, "TRANSFER_REDRIVE_SECONDS", 60)),
       backoffBaseMs: int(env, "TRANSFER_BACKOFF_BASE_MS", 2000),
       backoffMaxMs: int(env, "TRANSFER_BACKOFF_MAX_MS", 10 * 60_000),
       visibilitySeconds: Math.max(1, int(env, "TRANSFER_VISIBILITY_SECONDS", 60)),

@@ -15,6 +15,7 @@ export function transferQueueOptions(config: Config): QueueOptions {
   const t = config.transfer;
   return {
     visibilityMs: t.visibilitySeconds * 1000,
+    retryForMs: t.retryForSeconds * 1000,
     maxAttempts: t.maxAttempts,
     backoffBaseMs: t.backoffBaseMs,
     backoffMaxMs: t.backoffMaxMs,
@@ -53,6 +54,7 @@ export function startTransfer(
       concurrency: config.transfer.concurrency,
       pollMs: config.transfer.pollMs,
       graceMs: config.shutdownGraceMs,
+      redriveMs: config.transfer.redriveSeconds * 1000,
     });
   if (!worker)
     log.info("transfer jobs are not run here: this process needs both a local store and S3 (S3_*)", {

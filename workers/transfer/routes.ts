@@ -9,9 +9,10 @@ import { JobState, TransferService } from "../../proto/gen/filestore/transfer/v1
 import { requireIdentity } from "../lib/context.ts";
 import { failedPrecondition, invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { redriveJob } from "./redrive.ts";
 import type { TransferDeps } from "./transfer.ts";
 
-export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue" | "now"> {
+export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue" | "now" | "counters"> {
   /** Lower-cased usernames allowed to call the service. */
   admins: string[];
   /** Runs the relay now (so that retried and migrated jobs start without waiting for the next poll). */
@@ -93,10 +94,9 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
           requireOperator(ctx, deps.admins);
           const sha256 = sha256Of(req.blobSha256);
           const res = await deps.meta.retryTransferJob({ blobSha256: sha256 });
-          // Take it off the queue's dead letters too; the job row (published_at unset) makes the relay
-          // publish it afresh, at once.
-          for (const d of await deps.queue.deadLetters(10_000))
-            if (d.key === sha256) await deps.queue.retryDead(d.id);
+          // Its dead letters go back to the queue (all of them: every page is looked at); without any
+          // (the queue lost them), the job row (published_at unset) makes the relay publish it afresh.
+          await redriveJob(deps, sha256);
           await deps.kick();
           return { job: job(res.job) };
         },
