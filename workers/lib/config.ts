@@ -68,6 +68,8 @@ export interface Config {
   gcGraceSeconds: number;
   /** While someone watches (FileService.WatchFiles), how often changes made by other processes are looked for. */
   watchCheckSeconds: number;
+  /** WatchFiles streams one user may hold open in one file-service process (FILE_MAX_WATCHES_PER_USER; 0: no cap). */
+  fileMaxWatchesPerUser: number;
   /**
    * Usernames allowed to call operator services (TransferService), ADMIN_USERS, comma-separated; matched
    * without regard to case. None by default: then nobody may.
@@ -122,6 +124,8 @@ export interface TransferConfig {
    * may be lost (TRANSFER_REPUBLISH_SECONDS). Must exceed the largest backoff.
    */
   republishSeconds: number;
+  /** WatchTransfers streams one operator may hold open in one process (TRANSFER_MAX_WATCHES_PER_USER; 0: no cap). */
+  maxWatchesPerUser: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -188,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
+    fileMaxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
     adminUsers: (env.ADMIN_USERS || "")
       .split(",")
       .map((s) => s.trim().toLowerCase())
@@ -203,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: Math.max(50, int(env, "TRANSFER_POLL_MS", 1000)),
       concurrency: Math.max(1, int(env, "TRANSFER_CONCURRENCY", 2)),
       republishSeconds: Math.max(1, int(env, "TRANSFER_REPUBLISH_SECONDS", 3600)),
+      maxWatchesPerUser: int(env, "TRANSFER_MAX_WATCHES_PER_USER", 16),
     },
     download: {
       linkSecret: env.DOWNLOAD_LINK_SECRET || undefined,

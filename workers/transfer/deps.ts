@@ -8,6 +8,7 @@ import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Queue, QueueOptions } from "../lib/queue/types.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { StreamLimit } from "../lib/stream-limit.ts";
 import { transferModule } from "./routes.ts";
 import { startTransferWorker, type TransferDeps, type TransferWorker } from "./transfer.ts";
 
@@ -68,6 +69,7 @@ export function startTransfer(
     canMove: worker !== undefined,
     kick: async () => worker?.tick(),
     pollMs: config.transfer.pollMs,
+    watches: new StreamLimit(config.transfer.maxWatchesPerUser),
   });
   return {
     module,

@@ -9,6 +9,7 @@ import { JobState, TransferService } from "../../proto/gen/filestore/transfer/v1
 import { requireIdentity } from "../lib/context.ts";
 import { failedPrecondition, invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import type { StreamLimit } from "../lib/stream-limit.ts";
 import { redriveJob } from "./redrive.ts";
 import type { TransferDeps } from "./transfer.ts";
 
@@ -21,6 +22,8 @@ export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue"
   canMove: boolean;
   /** How often the streams look at the database (ms). */
   pollMs?: number;
+  /** Open WatchTransfers streams per operator in this process (TRANSFER_MAX_WATCHES_PER_USER). */
+  watches: StreamLimit;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -134,29 +137,37 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
         async *watchTransfers(req, ctx) {
           requireOperator(ctx, deps.admins);
           const only = req.blobSha256 ? sha256Of(req.blobSha256) : "";
-          let since = deps.now() - 60_000;
-          // Changes already sent at the current `since` millisecond (the query includes it).
-          let sent = new Set<string>();
-          while (!ctx.signal.aborted) {
-            const { jobs } = await deps.meta.listChangedTransferJobs({
-              since: timestampFromMs(since),
-              limit: 500,
-            });
-            for (const j of jobs) {
-              const at = ms(j.updatedAt);
-              const id = `${j.blobSha256}@${at}:${j.state}:${j.attempts}`;
-              if (at > since) {
-                since = at;
-                sent = new Set();
-              }
-              if (sent.has(id)) continue;
-              sent.add(id);
-              if (!only || j.blobSha256 === only) yield { job: job(j) };
-            }
-            if (jobs.length < 500) await pause(pollMs, ctx.signal);
-          }
+          yield* deps.watches.run(requireIdentity(ctx).userId, ctx.signal, () =>
+            jobChanges(deps, only, ctx.signal),
+          );
         },
       });
     },
   };
+}
+
+/** Changes of transfer jobs (of one blob when `only` is set) from a minute ago on, until `signal` aborts. */
+async function* jobChanges(deps: TransferServiceDeps, only: string, signal: AbortSignal) {
+  const pollMs = deps.pollMs ?? 1000;
+  let since = deps.now() - 60_000;
+  // Changes already sent at the current `since` millisecond (the query includes it).
+  let sent = new Set<string>();
+  while (!signal.aborted) {
+    const { jobs } = await deps.meta.listChangedTransferJobs({
+      since: timestampFromMs(since),
+      limit: 500,
+    });
+    for (const j of jobs) {
+      const at = ms(j.updatedAt);
+      const id = `${j.blobSha256}@${at}:${j.state}:${j.attempts}`;
+      if (at > since) {
+        since = at;
+        sent = new Set();
+      }
+      if (sent.has(id)) continue;
+      sent.add(id);
+      if (!only || j.blobSha256 === only) yield { job: job(j) };
+    }
+    if (jobs.length < 500) await pause(pollMs, signal);
+  }
 }
