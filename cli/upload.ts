@@ -1,6 +1,6 @@
 // `filestore upload`: one local file to the server. The SHA-256 is computed locally first; the server is
-// offered the content (instant upload: it may already hold it, and then asks for the hash of a random
-// byte range as proof of possession). Otherwise a multipart session is opened with resume=true: an open
+// offered the content (instant upload: it answers with a random byte range whose hash proves possession,
+// and links the file if it holds that content; a failed proof means "upload it"). Otherwise a multipart session is opened with resume=true: an open
 // session for the same content (left by an interrupted run) is found again by its hash, its parts are
 // listed, and only the missing ones are sent, in parallel, each with its own SHA-256 checked by the
 // server. Nothing is kept locally between runs: the server's session is the state.
@@ -91,7 +91,7 @@ async function tryInstant(
   offer: { sha256: string; size: bigint; name: string; parentId: string },
 ): Promise<File | undefined> {
   const challenge = await ctx.uploads.offerContent(offer);
-  if (!challenge.challengeId) return undefined;
+  if (!challenge.challengeId) return undefined; // a server before every offer got a challenge
   const proof = await rangeSha256(path, Number(challenge.rangeStart), Number(challenge.rangeLength));
   try {
     const { file } = await ctx.uploads.proveContent({
@@ -100,7 +100,8 @@ async function tryInstant(
     });
     return file;
   } catch (err) {
-    // The content went away (or the proof failed because the file changed): upload it instead.
+    // The server does not hold this content (it answers that exactly like a wrong proof, so that nobody
+    // learns who holds what), or it went away, or the file changed: upload it instead.
     if (ConnectError.from(err).code === Code.FailedPrecondition) return undefined;
     throw err;
   }

@@ -1,8 +1,8 @@
 // File management through the gateway, in either mode: FileService (Connect JSON), garbage collection on
 // demand (internal only), and the legacy /file/query and /file/update routes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { connectCall, eventually, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
@@ -21,6 +21,7 @@ beforeAll(async () => {
     GC_INTERVAL_SECONDS: "0",
     WATCH_CHECK_SECONDS: "1",
     MAX_FOLDER_DEPTH: "4",
+    FILE_MAX_WATCHES_PER_USER: "3",
   });
   alice = await signedInUser(stack.gatewayUrl);
   bob = await signedInUser(stack.gatewayUrl);
@@ -263,6 +264,75 @@ test(`WatchFiles streams the caller's changes through the gateway, uploads inclu
   // 1 created, 3 deleted (the upload is found by the periodic check, so it may come last).
   expect(seen.sort()).toEqual(["1:uploaded.txt", "1:watched", "3:watched"]);
 });
+
+test(`WatchFiles: at most FILE_MAX_WATCHES_PER_USER (3) open streams per user, over Connect and gRPC; aborted ones free their places (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, async () => {
+  const gus = await signedInUser(stack.gatewayUrl);
+  const headers = { authorization: `Bearer ${gus.accessToken}` };
+  const viaGateway = createClient(
+    FileService,
+    createConnectTransport({ baseUrl: stack.gatewayUrl, httpVersion: "1.1" }),
+  );
+  const viaGrpc = createClient(FileService, createGrpcTransport({ baseUrl: stack.fileUrl }));
+  type Watch = { stop: AbortController; events: string[]; ended: Promise<ConnectError | undefined> };
+  /** A stream of Gus's changes; `ended` resolves with its error (undefined: we aborted it). */
+  const open = (client: typeof viaGateway): Watch => {
+    const stop = new AbortController();
+    const events: string[] = [];
+    const ended = (async () => {
+      try {
+        for await (const e of client.watchFiles({}, { headers, signal: stop.signal }))
+          events.push(e.file?.name ?? "");
+        return new ConnectError("the stream ended by itself");
+      } catch (err) {
+        return stop.signal.aborted ? undefined : ConnectError.from(err);
+      }
+    })();
+    return { stop, events, ended };
+  };
+  let n = 0;
+  /**
+   * Whether every stream reports a change made after it was opened (so the server holds them all): a
+   * new folder every second until all report the same one (a stream registered late misses earlier ones).
+   */
+  const live = async (watches: Watch[]) => {
+    for (let round = 0; round < 10; round++) {
+      const name = `w${++n}`;
+      await call(gus, "CreateFolder", { name });
+      if (await eventually(async () => watches.every((w) => w.events.includes(name)), 1000)) return true;
+    }
+    return false;
+  };
+  /** Opens a stream once the server has room for it (it frees places as it notices streams end). */
+  const reopen = async (client: typeof viaGateway): Promise<Watch> => {
+    for (let i = 0; i < 100; i++) {
+      const w = open(client);
+      if (await Promise.race([w.ended.then(() => false), live([w])])) return w;
+      await Bun.sleep(100);
+    }
+    throw new Error("no room for a watch");
+  };
+  const refusal = async (client: typeof viaGateway) => {
+    const err = await open(client).ended;
+    return [err?.code, err?.rawMessage];
+  };
+  const exhausted = [Code.ResourceExhausted, "too many open watches: close other tabs or clients (limit 3)"];
+
+  const first = [open(viaGateway), open(viaGrpc), open(viaGateway)];
+  expect(await live(first)).toBe(true);
+  expect(await refusal(viaGateway)).toEqual(exhausted);
+  expect(await refusal(viaGrpc)).toEqual(exhausted);
+  // Two clients go away (one of each): two new streams fit, a third does not.
+  for (const w of first.slice(0, 2)) w.stop.abort();
+  const second = [first[2] as Watch, await reopen(viaGrpc), await reopen(viaGateway)];
+  expect(await live(second)).toBe(true);
+  expect(await refusal(viaGateway)).toEqual(exhausted);
+  // Every stream aborted: nothing stays counted, the whole limit is there again, and no more.
+  for (const w of second) w.stop.abort();
+  const third = [await reopen(viaGateway), await reopen(viaGrpc), await reopen(viaGateway)];
+  expect(await refusal(viaGrpc)).toEqual(exhausted);
+  for (const w of third) w.stop.abort();
+  await Promise.all([...first, ...second, ...third].map((w) => w.ended));
+}, 120_000);
 
 describe(`legacy /file/query and /file/update (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
   const form = (fields: Record<string, string>) => new URLSearchParams(fields);

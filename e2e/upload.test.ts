@@ -187,8 +187,21 @@ describe(`instant upload over Connect (${process.env.FILESTORE_TEST_MODE ?? "all
     const right = await call("ProveContent", { challengeId, rangeSha256: sha256(range) });
     expect(right.status).toBe(200);
     expect((right.json.file as { name: string; sha256: string }).sha256).toBe(sha256(data));
-    const miss = await call("OfferContent", { sha256: "ab".repeat(32), size: "1", name: "x" });
-    expect([miss.status, miss.json]).toEqual([200, {}]);
+    // Content nobody holds gets a challenge of the same shape, and its proof fails in the same words as
+    // a wrong one: nobody learns whether some user holds a document.
+    const miss = await call("OfferContent", {
+      sha256: "ab".repeat(32),
+      size: String(data.length),
+      name: "x",
+    });
+    expect(miss.status).toBe(200);
+    expect(Object.keys(miss.json).sort()).toEqual(Object.keys(offer.json).sort());
+    expect(miss.json.rangeLength).toBe(rangeLength);
+    const missed = await call("ProveContent", {
+      challengeId: miss.json.challengeId,
+      rangeSha256: sha256(range),
+    });
+    expect([missed.status, missed.json]).toEqual([wrong.status, wrong.json]);
   });
 });
 

@@ -389,7 +389,7 @@ export class UploadQueue {
       name: item.name,
       parentId,
     });
-    if (!offer.challengeId) return undefined;
+    if (!offer.challengeId) return undefined; // a server before every offer got a challenge
     const start = Number(offer.rangeStart);
     const range = await item.file.slice(start, start + Number(offer.rangeLength)).arrayBuffer();
     try {
@@ -399,7 +399,9 @@ export class UploadQueue {
       });
       return file;
     } catch (err) {
-      if (codeOf(err) === Code.FailedPrecondition) return undefined; // content gone or changed: upload it
+      // The server does not hold this content (it answers that exactly like a wrong proof, so that nobody
+      // learns who holds what), or it went away, or the file changed: upload it, no error to show.
+      if (codeOf(err) === Code.FailedPrecondition) return undefined;
       throw err;
     }
   }

@@ -6,6 +6,7 @@ import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { StreamLimit } from "../lib/stream-limit.ts";
 import { runGcPass, startGarbageCollector } from "./gc.ts";
 import { fileModule } from "./routes.ts";
 import { ChangeFeed } from "./watch.ts";
@@ -23,7 +24,13 @@ export function startFileService(
     feed.startChecks(meta, config.watchCheckSeconds, log),
   ];
   return {
-    module: fileModule({ meta, feed, onChange: feed.publish, collectGarbage: () => runGcPass(gc) }),
+    module: fileModule({
+      meta,
+      feed,
+      watches: new StreamLimit(config.fileMaxWatchesPerUser),
+      onChange: feed.publish,
+      collectGarbage: () => runGcPass(gc),
+    }),
     stop: () => {
       for (const stop of stops) stop();
     },

@@ -1,7 +1,7 @@
 // FileService and FileAdminService over in-memory transports with the real interceptors: the codes a
 // client sees, ownership, and WatchFiles.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import {
   WatchFilesResponse_Change as Change,
   FileAdminService,
@@ -14,6 +14,7 @@ import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
+import { StreamLimit } from "../lib/stream-limit.ts";
 import { codeOf } from "../lib/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
@@ -29,6 +30,7 @@ describe("FileService", () => {
   let alice: Identity;
   let bob: Identity;
   let feed: ChangeFeed;
+  let watches: StreamLimit;
   let transport: ReturnType<typeof createRouterTransport>;
   let interceptors: ReturnType<typeof authInterceptor>[];
   const clock = { now: 1_000_000 };
@@ -39,9 +41,11 @@ describe("FileService", () => {
     alice = await f.user("alice");
     bob = await f.user("bob");
     feed = new ChangeFeed(() => clock.now);
+    watches = new StreamLimit(3);
     const mod = fileModule({
       meta: f.deps.meta,
       feed,
+      watches,
       onChange: feed.publish,
       collectGarbage: () =>
         collectGarbage({ meta: f.deps.meta, storeFor: storeForAll(f.opened.store), graceMs: 0 }),
@@ -176,6 +180,7 @@ describe("FileService", () => {
           fileModule({
             meta: f.deps.meta,
             feed,
+            watches,
             collectGarbage: async () => ({ deleted: 7, failed: 0 }),
           }).routes(r),
         {
@@ -193,6 +198,7 @@ describe("FileService", () => {
           fileModule({
             meta: f.deps.meta,
             feed,
+            watches,
             collectGarbage: () =>
               collectGarbage({ meta: f.deps.meta, storeFor: storeForAll(f.opened.store), graceMs: 0 }),
           }).routes(r),
@@ -239,5 +245,65 @@ describe("FileService", () => {
       { change: Change.DELETED, name: "watched2" },
     ]);
     expect(feed.watched()).toEqual([]);
+  });
+
+  test("WatchFiles: at most 3 open streams per user; ending one (any way) makes room; nothing leaks", async () => {
+    /** Opens a stream for `who`; resolves `ended` with the code it ended with (0: aborted by us). */
+    const open = (who: Identity) => {
+      const stop = new AbortController();
+      const events: string[] = [];
+      const ended = (async () => {
+        try {
+          const stream = createClient(FileService, transport).watchFiles(
+            {},
+            { headers: { authorization: `Bearer ${who.userId}` }, signal: stop.signal },
+          );
+          for await (const e of stream) events.push(e.file?.name ?? "");
+          return -1;
+        } catch (err) {
+          return stop.signal.aborted ? 0 : ConnectError.from(err);
+        }
+      })();
+      return { stop, events, ended };
+    };
+    const seenBy = async (streams: { events: string[] }[], name: string) => {
+      await as(alice).createFolder({ name });
+      for (let i = 0; i < 100 && !streams.every((s) => s.events.includes(name)); i++) await Bun.sleep(10);
+      return streams.every((s) => s.events.includes(name));
+    };
+
+    const first = [open(alice), open(alice), open(alice)];
+    expect(await seenBy(first, "one")).toBe(true);
+    expect(watches.count(alice.userId)).toBe(3);
+    const refused = await open(alice).ended;
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect([(refused as ConnectError).code, (refused as ConnectError).rawMessage]).toEqual([
+      Code.ResourceExhausted,
+      "too many open watches: close other tabs or clients (limit 3)",
+    ]);
+    const other = open(bob); // per user: Bob is not refused for Alice's streams
+    // A stream the client aborts frees its place at once.
+    first[0]?.stop.abort();
+    await first[0]?.ended;
+    expect(watches.count(alice.userId)).toBe(2);
+    const second = [first[1], first[2], open(alice)] as typeof first;
+    expect(await seenBy(second, "two")).toBe(true);
+    expect(watches.count(alice.userId)).toBe(3);
+    // Streams that fail (they fell too far behind) free their places too.
+    for (let i = 0; i < 1001; i++) feed.publish(alice.userId, Change.UPDATED, { id: `x${i}` } as never);
+    const failures = await Promise.all(second.map((s) => s.ended));
+    expect(failures.map((e) => (e as ConnectError).code)).toEqual(Array(3).fill(Code.ResourceExhausted));
+    expect(watches.count(alice.userId)).toBe(0);
+    // Aborted ones too: nothing left counted, and the full limit opens again.
+    expect(watches.count(bob.userId)).toBe(1);
+    other.stop.abort();
+    expect(await other.ended).toBe(0);
+    expect([watches.count(alice.userId), watches.count(bob.userId), watches.users()]).toEqual([0, 0, 0]);
+    const again = [open(alice), open(alice), open(alice)];
+    expect(await seenBy(again, "three")).toBe(true);
+    expect(((await open(alice).ended) as ConnectError).code).toBe(Code.ResourceExhausted);
+    for (const s of again) s.stop.abort();
+    await Promise.all(again.map((s) => s.ended));
+    expect(watches.users()).toBe(0);
   });
 });

@@ -4,12 +4,15 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import type { StreamLimit } from "../lib/stream-limit.ts";
 import * as files from "./files.ts";
 import type { GcResult } from "./gc.ts";
 import type { ChangeFeed } from "./watch.ts";
 
 export interface FileModuleDeps extends files.FileDeps {
   feed: ChangeFeed;
+  /** Open WatchFiles streams per user in this process (FILE_MAX_WATCHES_PER_USER). */
+  watches: StreamLimit;
   collectGarbage: () => Promise<GcResult>;
 }
 
@@ -48,7 +51,8 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
           return {};
         },
         async *watchFiles(_req, ctx) {
-          yield* deps.feed.watch(requireIdentity(ctx).userId, ctx.signal);
+          const { userId } = requireIdentity(ctx);
+          yield* deps.watches.run(userId, ctx.signal, () => deps.feed.watch(userId, ctx.signal));
         },
       });
       router.service(FileAdminService, {

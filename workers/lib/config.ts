@@ -88,6 +88,8 @@ export interface Config {
   maxFolderDepth: number;
   /** While someone watches (FileService.WatchFiles), how often changes made by other processes are looked for. */
   watchCheckSeconds: number;
+  /** WatchFiles streams one user may hold open in one file-service process (FILE_MAX_WATCHES_PER_USER; 0: no cap). */
+  fileMaxWatchesPerUser: number;
   /**
    * Usernames allowed to call operator services (TransferService), ADMIN_USERS, comma-separated; matched
    * without regard to case. None by default: then nobody may.
@@ -111,8 +113,18 @@ export interface Config {
 
 /** The transfer worker (local disk → S3). */
 export interface TransferConfig {
-  /** Attempts before a job becomes a dead letter (TRANSFER_MAX_ATTEMPTS). */
+  /**
+   * How long after its first attempt a failing job is still retried before it becomes a dead letter
+   * (TRANSFER_RETRY_FOR_SECONDS, a day): an S3 outage of hours loses nothing.
+   */
+  retryForSeconds: number;
+  /** Optionally also a cap on attempts (TRANSFER_MAX_ATTEMPTS; 0, the default: none). */
   maxAttempts: number;
+  /**
+   * How often, while dead letters S3 caused exist, S3 is probed and they are re-driven once it answers
+   * (TRANSFER_REDRIVE_SECONDS).
+   */
+  redriveSeconds: number;
   /** Backoff after the first failed attempt, doubling up to the max (TRANSFER_BACKOFF_BASE_MS, _MAX_MS). */
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -132,6 +144,8 @@ export interface TransferConfig {
    * may be lost (TRANSFER_REPUBLISH_SECONDS). Must exceed the largest backoff.
    */
   republishSeconds: number;
+  /** WatchTransfers streams one operator may hold open in one process (TRANSFER_MAX_WATCHES_PER_USER; 0: no cap). */
+  maxWatchesPerUser: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -199,12 +213,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     maxFolderDepth: Math.max(1, int(env, "MAX_FOLDER_DEPTH", 256)),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
+    fileMaxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
     adminUsers: (env.ADMIN_USERS || "")
       .split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
     transfer: {
-      maxAttempts: Math.max(1, int(env, "TRANSFER_MAX_ATTEMPTS", 8)),
+      retryForSeconds: int(env, "TRANSFER_RETRY_FOR_SECONDS", 86_400),
+      maxAttempts: int(env, "TRANSFER_MAX_ATTEMPTS", 0),
+      redriveSeconds: Math.max(1, int(env, "TRANSFER_REDRIVE_SECONDS", 60)),
       backoffBaseMs: int(env, "TRANSFER_BACKOFF_BASE_MS", 2000),
       backoffMaxMs: int(env, "TRANSFER_BACKOFF_MAX_MS", 10 * 60_000),
       visibilitySeconds: Math.max(1, int(env, "TRANSFER_VISIBILITY_SECONDS", 60)),
@@ -212,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: Math.max(50, int(env, "TRANSFER_POLL_MS", 1000)),
       concurrency: Math.max(1, int(env, "TRANSFER_CONCURRENCY", 2)),
       republishSeconds: Math.max(1, int(env, "TRANSFER_REPUBLISH_SECONDS", 3600)),
+      maxWatchesPerUser: int(env, "TRANSFER_MAX_WATCHES_PER_USER", 16),
     },
     download: {
       linkSecret: env.DOWNLOAD_LINK_SECRET || undefined,

@@ -212,7 +212,11 @@ export async function switchLocation(
   });
 }
 
-/** A failed attempt of the latest attempt: queued again (backoff) or failed for good (a dead letter). */
+/**
+ * A failed attempt of the latest attempt: queued again (backoff) or failed for good (a dead letter). A
+ * report that comes after a later attempt began (the queue hands the job on before the row is written)
+ * changes nothing.
+ */
 export async function failAttempt(
   db: Db,
   f: { sha256: string; attempt: number; error: string; dead: boolean },
@@ -228,6 +232,7 @@ export async function failAttempt(
     })
     .where("blob_sha256", "=", f.sha256)
     .where("state", "in", ["queued", "running"])
+    .where("attempts", "<=", f.attempt)
     .execute();
 }
 

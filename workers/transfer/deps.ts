@@ -8,6 +8,7 @@ import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Queue, QueueOptions } from "../lib/queue/types.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { StreamLimit } from "../lib/stream-limit.ts";
 import { transferModule } from "./routes.ts";
 import { startTransferWorker, type TransferDeps, type TransferWorker } from "./transfer.ts";
 
@@ -15,6 +16,7 @@ export function transferQueueOptions(config: Config): QueueOptions {
   const t = config.transfer;
   return {
     visibilityMs: t.visibilitySeconds * 1000,
+    retryForMs: t.retryForSeconds * 1000,
     maxAttempts: t.maxAttempts,
     backoffBaseMs: t.backoffBaseMs,
     backoffMaxMs: t.backoffMaxMs,
@@ -53,6 +55,7 @@ export function startTransfer(
       concurrency: config.transfer.concurrency,
       pollMs: config.transfer.pollMs,
       graceMs: config.shutdownGraceMs,
+      redriveMs: config.transfer.redriveSeconds * 1000,
     });
   if (!worker)
     log.info("transfer jobs are not run here: this process needs both a local store and S3 (S3_*)", {
@@ -66,6 +69,7 @@ export function startTransfer(
     canMove: worker !== undefined,
     kick: async () => worker?.tick(),
     pollMs: config.transfer.pollMs,
+    watches: new StreamLimit(config.transfer.maxWatchesPerUser),
   });
   return {
     module,

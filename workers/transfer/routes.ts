@@ -9,9 +9,11 @@ import { JobState, TransferService } from "../../proto/gen/filestore/transfer/v1
 import { requireIdentity } from "../lib/context.ts";
 import { failedPrecondition, invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import type { StreamLimit } from "../lib/stream-limit.ts";
+import { redriveJob } from "./redrive.ts";
 import type { TransferDeps } from "./transfer.ts";
 
-export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue" | "now"> {
+export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue" | "now" | "counters"> {
   /** Lower-cased usernames allowed to call the service. */
   admins: string[];
   /** Runs the relay now (so that retried and migrated jobs start without waiting for the next poll). */
@@ -20,6 +22,8 @@ export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue"
   canMove: boolean;
   /** How often the streams look at the database (ms). */
   pollMs?: number;
+  /** Open WatchTransfers streams per operator in this process (TRANSFER_MAX_WATCHES_PER_USER). */
+  watches: StreamLimit;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -93,10 +97,9 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
           requireOperator(ctx, deps.admins);
           const sha256 = sha256Of(req.blobSha256);
           const res = await deps.meta.retryTransferJob({ blobSha256: sha256 });
-          // Take it off the queue's dead letters too; the job row (published_at unset) makes the relay
-          // publish it afresh, at once.
-          for (const d of await deps.queue.deadLetters(10_000))
-            if (d.key === sha256) await deps.queue.retryDead(d.id);
+          // Its dead letters go back to the queue (all of them: every page is looked at); without any
+          // (the queue lost them), the job row (published_at unset) makes the relay publish it afresh.
+          await redriveJob(deps, sha256);
           await deps.kick();
           return { job: job(res.job) };
         },
@@ -134,29 +137,37 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
         async *watchTransfers(req, ctx) {
           requireOperator(ctx, deps.admins);
           const only = req.blobSha256 ? sha256Of(req.blobSha256) : "";
-          let since = deps.now() - 60_000;
-          // Changes already sent at the current `since` millisecond (the query includes it).
-          let sent = new Set<string>();
-          while (!ctx.signal.aborted) {
-            const { jobs } = await deps.meta.listChangedTransferJobs({
-              since: timestampFromMs(since),
-              limit: 500,
-            });
-            for (const j of jobs) {
-              const at = ms(j.updatedAt);
-              const id = `${j.blobSha256}@${at}:${j.state}:${j.attempts}`;
-              if (at > since) {
-                since = at;
-                sent = new Set();
-              }
-              if (sent.has(id)) continue;
-              sent.add(id);
-              if (!only || j.blobSha256 === only) yield { job: job(j) };
-            }
-            if (jobs.length < 500) await pause(pollMs, ctx.signal);
-          }
+          yield* deps.watches.run(requireIdentity(ctx).userId, ctx.signal, () =>
+            jobChanges(deps, only, ctx.signal),
+          );
         },
       });
     },
   };
+}
+
+/** Changes of transfer jobs (of one blob when `only` is set) from a minute ago on, until `signal` aborts. */
+async function* jobChanges(deps: TransferServiceDeps, only: string, signal: AbortSignal) {
+  const pollMs = deps.pollMs ?? 1000;
+  let since = deps.now() - 60_000;
+  // Changes already sent at the current `since` millisecond (the query includes it).
+  let sent = new Set<string>();
+  while (!signal.aborted) {
+    const { jobs } = await deps.meta.listChangedTransferJobs({
+      since: timestampFromMs(since),
+      limit: 500,
+    });
+    for (const j of jobs) {
+      const at = ms(j.updatedAt);
+      const id = `${j.blobSha256}@${at}:${j.state}:${j.attempts}`;
+      if (at > since) {
+        since = at;
+        sent = new Set();
+      }
+      if (sent.has(id)) continue;
+      sent.add(id);
+      if (!only || j.blobSha256 === only) yield { job: job(j) };
+    }
+    if (jobs.length < 500) await pause(pollMs, signal);
+  }
 }

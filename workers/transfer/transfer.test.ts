@@ -1,110 +1,58 @@
 // The transfer logic against real stores (local disk → S3 on Ceph RGW; skipped without TEST_S3_*, which
 // CI insists on), MetaService on in-memory SQLite through the real interceptors, and the SQLite queue.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@connectrpc/connect";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { createAccessTokenVerifier } from "../lib/access-token.ts";
-import { createLocalBlobStore, storeForAll } from "../lib/blobstore/index.ts";
+import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { storeForAll } from "../lib/blobstore/index.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
-import { clientFor, memoryTransport } from "../lib/clients.ts";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
-import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
-import { createLogger } from "../lib/log.ts";
+import type { Db } from "../lib/db/database.ts";
 import { openSqliteQueue } from "../lib/queue/sqlite.ts";
 import type { Queue } from "../lib/queue/types.ts";
-import { metaModule } from "../meta/routes.ts";
-import * as store from "../meta/store.ts";
+import { openTransferFixture, type TransferFixture } from "./testing.ts";
 import { deleteMovedCopies, relay, runJob, type TransferDeps } from "./transfer.ts";
 
 const s3 = testBlobStores().find((b) => b.backend === "s3");
 
 describe.if(s3 !== undefined)("transfer logic", () => {
   const clock = { now: 1_000_000 };
+  let f: TransferFixture;
   let db: Db;
   let meta: Client<typeof MetaService>;
   let dir: string;
   let local: BlobStore;
   let bucket: OpenedBlobStore;
   let queue: Queue;
-  let owner: string;
   let deps: TransferDeps;
 
   beforeAll(async () => {
-    const secret = "s".repeat(32);
-    db = openDatabase("sqlite::memory:");
-    await migrateToLatest(db);
-    const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
-    const interceptors = [
-      errorInterceptor(createLogger("test")),
-      authInterceptor({ verifier, internalSecret: secret }),
-    ];
-    meta = clientFor(
-      MetaService,
-      memoryTransport(
-        metaModule(db, () => clock.now),
-        interceptors,
-        secret,
-      ),
+    f = await openTransferFixture(
+      s3 as NonNullable<typeof s3>,
+      async (dir) => ({
+        queue: openSqliteQueue(join(dir, "queue.db"), "transfer", {
+          visibilityMs: 60_000,
+          maxAttempts: 3,
+          backoffBaseMs: 1,
+          backoffMaxMs: 1,
+        }),
+      }),
+      { clock },
     );
-    dir = mkdtempSync(join(tmpdir(), "filestore-transfer-"));
-    local = await createLocalBlobStore(join(dir, "blobs"));
-    bucket = await (s3 as NonNullable<typeof s3>).open();
-    queue = openSqliteQueue(join(dir, "queue.db"), "transfer", {
-      visibilityMs: 60_000,
-      maxAttempts: 3,
-      backoffBaseMs: 1,
-      backoffMaxMs: 1,
-    });
-    owner = (await store.createUser(db, "owner", "x", 0)).id;
-    deps = {
-      meta,
-      queue,
-      local,
-      target: bucket.store,
-      deleteGraceMs: 30_000,
-      republishMs: 3_600_000,
-      now: () => clock.now,
-      log: createLogger("test"),
-    };
+    ({ db, meta, dir, local, bucket, queue, deps } = f);
   });
   afterAll(async () => {
-    await queue.close();
-    await bucket.close();
-    await db.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await f.close();
   });
   afterEach(async () => {
     // Every test ends with an empty queue.
     for (const m of await queue.receive("drain", 100, 0)) await queue.ack(m);
   });
 
-  let counter = 0;
-  /** An upload under the transfer policy: local bytes, a blob row and its job (one meta call). */
-  async function upload(size = 300_000) {
-    const bytes = crypto.getRandomValues(new Uint8Array(Math.min(size, 65536)));
-    const body = new Uint8Array(size);
-    for (let i = 0; i < size; i += bytes.length)
-      body.set(bytes.subarray(0, Math.min(bytes.length, size - i)), i);
-    new DataView(body.buffer).setUint32(0, ++counter);
-    const staged = await local.stage(
-      (async function* () {
-        yield body;
-      })(),
-    );
-    const location = await staged.commit();
-    await meta.addFileWithContent({
-      file: { ownerId: owner, parentId: "", name: `f${counter}` },
-      blob: { sha256: staged.sha256, sha1: staged.sha1, size: BigInt(size), backend: "local", location },
-      enqueueTransfer: true,
-    });
-    return { sha256: staged.sha256, location, body };
-  }
-  const blobOf = async (sha256: string) => (await meta.getBlob({ sha256 })).blob;
-  const jobOf = async (sha256: string) => (await meta.getTransferJob({ blobSha256: sha256 })).job;
+  const upload = (size?: number) => f.upload(size);
+  const blobOf = (sha256: string) => f.blobOf(sha256);
+  const jobOf = (sha256: string) => f.jobOf(sha256);
   /** The next delivery of the job of `sha256` (others are acked away: each test looks at its own). */
   const next = async (sha256: string) => {
     await relay(deps);

@@ -11,7 +11,9 @@
 //   5. The local copy is deleted after a grace period (reads that opened it before the switch finish),
 //      by the cleanup pass below, from the durable record the switch left.
 // Readers resolve a blob's location when they open it, so downloads work before, during and after.
-// Failures go back to the queue (backoff, then a dead letter) and are mirrored in the job row.
+// Failures go back to the queue (backoff for TRANSFER_RETRY_FOR_SECONDS, then a dead letter; failure.ts
+// says which failures end sooner) and are mirrored in the job row; dead letters S3 caused are re-driven
+// when it answers again (redrive.ts).
 
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
@@ -22,7 +24,11 @@ import {
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
+import { every } from "../lib/periodic.ts";
 import type { Message, Queue } from "../lib/queue/types.ts";
+import { type TransferCounters, transferCounters } from "./counters.ts";
+import { describe, failureOf, onS3 } from "./failure.ts";
+import { redriveWhenS3IsBack } from "./redrive.ts";
 
 export interface TransferDeps {
   meta: Client<typeof MetaService>;
@@ -37,7 +43,11 @@ export interface TransferDeps {
   republishMs: number;
   now: () => number;
   log: Logger;
+  /** Where outcomes are counted (this process's counters when unset). */
+  counters?: TransferCounters;
 }
+
+const countersOf = (deps: Pick<TransferDeps, "counters">) => deps.counters ?? transferCounters;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -47,18 +57,22 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 
 /** Removes whatever an attempt left at `location`: an unfinished multipart upload, or a finished object. */
 async function discardTarget(deps: TransferDeps, location: string): Promise<void> {
-  await deps.target.abortStage?.(location);
-  await deps.target.delete(location);
+  await onS3(async () => {
+    await deps.target.abortStage?.(location);
+    await deps.target.delete(location);
+  });
 }
 
 /** Hashes the object at `location` as S3 returns it: what landed is what was meant to land. */
 async function verifyLanded(deps: TransferDeps, location: string, blob: BlobRecord): Promise<void> {
   const hasher = new Bun.CryptoHasher("sha256");
   let size = 0;
-  for await (const chunk of (await deps.target.read(location)) as unknown as AsyncIterable<Uint8Array>) {
-    hasher.update(chunk);
-    size += chunk.byteLength;
-  }
+  await onS3(async () => {
+    for await (const chunk of (await deps.target.read(location)) as unknown as AsyncIterable<Uint8Array>) {
+      hasher.update(chunk);
+      size += chunk.byteLength;
+    }
+  });
   const sha256 = hasher.digest("hex");
   if (size !== Number(blob.size) || sha256 !== blob.sha256)
     throw new Error(`the copy read back differs (size ${size}, sha256 ${sha256})`);
@@ -105,12 +119,15 @@ export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutco
     if (previous && previous !== blob.location) await discardTarget(deps, previous);
 
     const started = deps.now();
-    const staged = await deps.target.stage(await deps.local.read(blob.location), {
-      expectedSize: Number(blob.size),
-      expectedSha256: blob.sha256,
-      location: target,
+    const source = await deps.local.read(blob.location);
+    await onS3(async () => {
+      const staged = await deps.target.stage(source, {
+        expectedSize: Number(blob.size),
+        expectedSha256: blob.sha256,
+        location: target,
+      });
+      await staged.commit();
     });
-    await staged.commit();
     await verifyLanded(deps, target, blob);
 
     switching = true; // from here on, the blob row may name `target`: never delete it on a failure
@@ -122,17 +139,18 @@ export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutco
       deleteLocalAfter: timestampFromMs(deps.now() + deps.deleteGraceMs),
     });
     if (outcome !== SwitchBlobLocationResponse_Outcome.SWITCHED) {
-      await deps.target.delete(target);
+      await onS3(() => deps.target.delete(target));
       deps.log.info("transfer discarded", { sha256, outcome: SwitchBlobLocationResponse_Outcome[outcome] });
       await deps.queue.ack(msg);
       return "discarded";
     }
     await deps.queue.ack(msg);
+    countersOf(deps).add("succeeded");
     deps.log.info("transferred", { sha256, size: String(blob.size), to: target, ms: deps.now() - started });
     return "moved";
   } catch (err) {
     stopHeartbeat();
-    const error = message(err);
+    const error = describe(err);
     if (!switching) {
       await discardTarget(deps, target).catch((e) =>
         deps.log.warn("could not clean up a failed copy (the next attempt will)", {
@@ -142,19 +160,47 @@ export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutco
         }),
       );
     }
-    const dead = msg.attempt >= deps.queue.options.maxAttempts;
-    deps.log.warn("transfer attempt failed", { sha256, attempt: msg.attempt, dead, err: error });
-    try {
-      await deps.meta.failTransferAttempt({ blobSha256: sha256, attempt: msg.attempt, error, dead });
-      return await deps.queue.fail(msg, error);
-    } catch (e) {
-      // The message comes back after its visibility timeout anyway.
-      deps.log.error("could not record a failed transfer attempt", { sha256, err: message(e) });
-      return dead ? "dead" : "retry";
-    }
+    return failed(deps, msg, error, failureOf(err));
   } finally {
     stopHeartbeat();
   }
+}
+
+/**
+ * Reports a failed attempt: the queue decides (its budget) whether it runs again, and the job row says so.
+ * Never throws.
+ */
+async function failed(
+  deps: TransferDeps,
+  msg: Message,
+  error: string,
+  how: ReturnType<typeof failureOf>,
+): Promise<"retry" | "dead"> {
+  const sha256 = msg.key;
+  let outcome: "retry" | "dead";
+  try {
+    outcome = await deps.queue.fail(msg, error, how);
+  } catch (e) {
+    // The message comes back after its visibility timeout anyway.
+    deps.log.error("could not report a failed transfer attempt to the queue", { sha256, err: message(e) });
+    return "retry";
+  }
+  const dead = outcome === "dead";
+  countersOf(deps).add(dead ? "deadLettered" : "retried");
+  deps.log.warn("transfer attempt failed", {
+    sha256,
+    attempt: msg.attempt,
+    dead,
+    cause: how.cause,
+    err: error,
+  });
+  try {
+    await deps.meta.failTransferAttempt({ blobSha256: sha256, attempt: msg.attempt, error, dead });
+  } catch (e) {
+    // The row stays "running": the relay publishes the job again once it looks stale.
+    deps.log.error("could not record a failed transfer attempt", { sha256, err: message(e) });
+  }
+  return outcome;
 }
 
 /** The outbox relay: hands jobs that are not (or no longer visibly) in the queue to it. */
@@ -183,12 +229,13 @@ export interface TransferWorker {
 }
 
 /**
- * Runs `concurrency` consumers and, every pollMs, the relay and the cleanup pass. stop() lets running
- * copies finish for up to graceMs; one cut short is simply retried later.
+ * Runs `concurrency` consumers and, every pollMs, the relay and the cleanup pass; every redriveMs (60 s
+ * unless set) it re-drives the dead letters S3 caused if S3 answers again, and logs the counters when they
+ * changed. stop() lets running copies finish for up to graceMs; one cut short is simply retried later.
  */
 export function startTransferWorker(
   deps: TransferDeps,
-  opts: { consumer: string; concurrency: number; pollMs: number; graceMs: number },
+  opts: { consumer: string; concurrency: number; pollMs: number; graceMs: number; redriveMs?: number },
 ): TransferWorker {
   let stopped = false;
   const consumers = Array.from({ length: opts.concurrency }, async (_, i) => {
@@ -219,11 +266,20 @@ export function startTransferWorker(
   };
   const timer = setInterval(tick, opts.pollMs);
   void tick();
+  let logged = JSON.stringify(countersOf(deps).snapshot());
+  const stopRedrive = every((opts.redriveMs ?? 60_000) / 1000, "transfer re-drive", deps.log, async () => {
+    await redriveWhenS3IsBack(deps);
+    const counts = countersOf(deps).snapshot();
+    if (JSON.stringify(counts) === logged) return;
+    logged = JSON.stringify(counts);
+    deps.log.info("transfer counts", { ...counts });
+  });
   return {
     tick,
     async stop() {
       stopped = true;
       clearInterval(timer);
+      stopRedrive();
       await Promise.race([Promise.all([...consumers, ticking]), Bun.sleep(opts.graceMs)]);
     },
   };

@@ -29,6 +29,7 @@ export function uploadDeps(
     enqueueTransfer: config.storagePolicy === "transfer",
     maxUploadBytes: config.maxUploadBytes,
     challengeKey: challengeKeyFrom(internalSecret),
+    settledStore: config.storagePolicy === "transfer" ? stores.storeFor("s3") : stores.landing,
     trustSha1: config.legacyTrustSha1,
     sessionTtlMs: config.uploadSessionTtlSeconds * 1000,
     now: Date.now,

@@ -1,10 +1,19 @@
 // Instant upload: a hash alone never grants content; the right proof of possession does.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import type { BlobStore } from "../lib/blobstore/types.ts";
 import { codeOf } from "../lib/testing.ts";
-import { CHALLENGE_TTL_MS, linkBySha1, MAX_CHALLENGE_BYTES, offerContent, proveContent } from "./instant.ts";
+import type { UploadWorkerDeps } from "./deps.ts";
+import {
+  CHALLENGE_TTL_MS,
+  linkBySha1,
+  MAX_CHALLENGE_BYTES,
+  offerContent,
+  PROOF_FAILED,
+  proveContent,
+} from "./instant.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 import { storeUpload } from "./upload.ts";
 
@@ -12,6 +21,51 @@ const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).diges
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
 
 const code = codeOf;
+
+/** The code and message a call fails with. */
+async function failureOf(p: Promise<unknown>): Promise<[Code, string]> {
+  const err = await p.then(
+    () => new Error("expected a failure"),
+    (e: unknown) => e,
+  );
+  const c = ConnectError.from(err);
+  return [c.code, c.rawMessage];
+}
+
+/** The signed fields of a challenge (visible to the client). */
+function challengeFields(challengeId: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(challengeId.split(".")[0] ?? "", "base64url").toString());
+}
+
+/**
+ * The deps with every call to meta and to a blob store recorded by name (newLocation, which computes a
+ * name without I/O, is left out).
+ */
+function recording(deps: UploadWorkerDeps): { deps: UploadWorkerDeps; calls: string[] } {
+  const calls: string[] = [];
+  const wrap = <T extends object>(target: T, prefix: string): T =>
+    new Proxy(target, {
+      get(t, p) {
+        const v = Reflect.get(t, p);
+        if (typeof v !== "function" || p === "newLocation") return v;
+        return (...args: unknown[]) => {
+          calls.push(`${prefix}.${String(p)}`);
+          return v.apply(t, args);
+        };
+      },
+    });
+  const store = (s: BlobStore) => wrap(s, s.backend);
+  return {
+    calls,
+    deps: {
+      ...deps,
+      meta: wrap(deps.meta, "meta"),
+      blobs: store(deps.blobs),
+      storeFor: (b) => store(deps.storeFor(b)),
+      settledStore: store(deps.settledStore ?? deps.blobs),
+    },
+  };
+}
 
 for (const backend of testBlobStores()) {
   describe(`instant upload on ${backend.backend}`, () => {
@@ -73,9 +127,67 @@ for (const backend of testBlobStores()) {
       ]);
     });
 
-    test("unknown content, or known content with another size, is a miss (upload it)", async () => {
-      expect((await offer(bob, { sha256: "ab".repeat(32) })).challengeId).toBe("");
-      expect((await offer(bob, { size: BigInt(data.length + 1) })).challengeId).toBe("");
+    test("unknown content, or known content with another size, answers like held content and fails like a wrong proof", async () => {
+      const held = await offer(bob);
+      const unknown = await offer(bob, { sha256: "ab".repeat(32) });
+      const resized = await offer(bob, { size: BigInt(data.length + 1) });
+      for (const other of [unknown, resized]) {
+        expect(Object.keys(other).sort()).toEqual(Object.keys(held).sort());
+        expect(other.rangeLength).toBe(held.rangeLength);
+        expect(other.rangeStart + other.rangeLength).toBeLessThanOrEqual(BigInt(data.length + 1));
+        const [a, b] = [challengeFields(held.challengeId), challengeFields(other.challengeId)];
+        expect(Object.keys(b)).toEqual(Object.keys(a));
+        expect(Object.values(b).map((v) => typeof v)).toEqual(Object.values(a).map((v) => typeof v));
+        expect([b.u, b.n, b.p, b.l, b.e]).toEqual([a.u, a.n, a.p, a.l, a.e]);
+        expect(other.challengeId.split(".")[1]?.length).toBe(held.challengeId.split(".")[1]?.length);
+      }
+      // A wrong proof for held content, and the bytes of the held content's range offered for content the
+      // server does not hold (or holds with another size): one failure, word for word.
+      const failures = await Promise.all([
+        failureOf(proveContent(f.deps, bob, { challengeId: held.challengeId, rangeSha256: "0".repeat(64) })),
+        ...[unknown, resized].map((c) =>
+          failureOf(
+            proveContent(f.deps, bob, {
+              challengeId: c.challengeId,
+              rangeSha256: proofFor(c.rangeStart, c.rangeLength),
+            }),
+          ),
+        ),
+      ]);
+      expect(failures).toEqual([
+        [Code.FailedPrecondition, PROOF_FAILED],
+        [Code.FailedPrecondition, PROOF_FAILED],
+        [Code.FailedPrecondition, PROOF_FAILED],
+      ]);
+      expect(
+        await f.db.selectFrom("files").select("owner_id").where("owner_id", "=", bob.userId).execute(),
+      ).toEqual([]);
+    });
+
+    test("held and unknown content take the same steps (no timing to tell them apart)", async () => {
+      const { deps, calls } = recording(f.deps);
+      const held = await offerContent(deps, bob, {
+        sha256: hash,
+        size: BigInt(data.length),
+        name: "x",
+        parentId: "",
+      });
+      const unknown = await offerContent(deps, bob, {
+        sha256: "cd".repeat(32),
+        size: BigInt(data.length),
+        name: "x",
+        parentId: "",
+      });
+      expect(calls.splice(0)).toEqual([]); // an offer looks nothing up
+      await failureOf(
+        proveContent(deps, bob, { challengeId: held.challengeId, rangeSha256: "0".repeat(64) }),
+      );
+      const heldSteps = calls.splice(0);
+      await failureOf(
+        proveContent(deps, bob, { challengeId: unknown.challengeId, rangeSha256: "0".repeat(64) }),
+      );
+      expect(calls.splice(0)).toEqual(heldSteps);
+      expect(heldSteps).toEqual(["meta.getBlob", `${backend.backend}.read`]);
     });
 
     test("challenges are bound to their user, expire, and cannot be forged", async () => {

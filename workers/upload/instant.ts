@@ -2,12 +2,22 @@
 // must return the SHA-256 of a byte range the server picks at random before the content is linked to
 // it. A hash alone never grants a file.
 //
-// The challenge is stateless — an HMAC-signed token naming the caller, the content, the target name and
-// the range, valid for a few minutes — so any replica can check the proof.
-import { createHmac, randomInt, timingSafeEqual } from "node:crypto";
+// Nobody may learn from it whether some user holds a document: OfferContent answers every offer with a
+// challenge of the same shape (a random range within the declared size) without looking anything up, and
+// ProveContent does the same work whether the content is held or not (one blob lookup, one ranged read,
+// one hash) and fails in exactly the same words when it is not held as when the proof is wrong. The
+// client then uploads the file.
+//
+// The challenge is stateless — an HMAC-signed token naming the caller, the content, its declared size,
+// the target name and the range, valid for a few minutes — so any replica can check the proof.
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
+import { BlobNotFoundError } from "../lib/blobstore/errors.ts";
+import { newLocalLocation } from "../lib/blobstore/local.ts";
+import type { BlobStore } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import { checkTarget, type UploadDeps } from "./upload.ts";
@@ -15,11 +25,18 @@ import { checkTarget, type UploadDeps } from "./upload.ts";
 /** Longest challenged range: long enough to need the content, short enough to hash instantly. */
 export const MAX_CHALLENGE_BYTES = 64 * 1024;
 export const CHALLENGE_TTL_MS = 5 * 60_000;
+/** The one answer to a proof that does not link: wrong, or for content the server does not hold. */
+export const PROOF_FAILED = "the proof does not match the content: upload the file instead";
 
 export interface InstantDeps extends UploadDeps {
   /** Key that signs challenges; the same on every replica. */
   challengeKey: Uint8Array;
   now: () => number;
+  /**
+   * Where content settles (S3 under STORAGE_POLICY=transfer; else the landing store `blobs`): a proof for
+   * content the server does not hold reads a range of an absent object there, as long as a real read.
+   */
+  settledStore?: BlobStore;
   /**
    * Legacy compatibility (LEGACY_TRUST_SHA1): let the SHA-1-only fast upload link anyone's content. Off by
    * default: then it links only content the caller already holds.
@@ -35,8 +52,9 @@ export function challengeKeyFrom(internalSecret: string): Uint8Array {
 interface Challenge {
   /** caller */
   u: string;
-  /** content */
+  /** content and its declared size */
   h: string;
+  z: number;
   /** target name and folder */
   n: string;
   p: string;
@@ -65,7 +83,16 @@ function decode(key: Uint8Array, token: string): Challenge {
   const expected = Buffer.from(sign(key, payload));
   const given = Buffer.from(mac);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw bad();
-  return JSON.parse(Buffer.from(payload, "base64url").toString()) as Challenge;
+  const c = JSON.parse(Buffer.from(payload, "base64url").toString()) as Challenge;
+  // Signed by a replica that predates a field: as unknown as a forged one.
+  if (![c.z, c.s, c.l, c.e].every(Number.isSafeInteger)) throw bad();
+  return c;
+}
+
+/** A uniform random integer in [0, span): randomInt takes spans below 2^48 only (declared sizes go to 2^53). */
+function randomBelow(span: number): number {
+  if (span <= 2 ** 48) return randomInt(0, span);
+  return Number(randomBytes(8).readBigUInt64BE() % BigInt(span)); // bias below 2^-11: irrelevant here
 }
 
 export async function offerContent(
@@ -78,22 +105,14 @@ export async function offerContent(
   if (offer.size < 0n || offer.size > BigInt(Number.MAX_SAFE_INTEGER))
     throw invalidArgument("size is out of range");
   const { name, parentId } = checkTarget({ name: offer.name, parentId: offer.parentId });
-  const miss = { challengeId: "", rangeStart: 0n, rangeLength: 0n };
-  let blob: Awaited<ReturnType<UploadDeps["meta"]["getBlob"]>>["blob"];
-  try {
-    blob = (await deps.meta.getBlob({ sha256 })).blob;
-  } catch (err) {
-    if (ConnectError.from(err).code === Code.NotFound) return miss;
-    throw err;
-  }
-  // Same answer for "unknown" and "known but another size": nothing to learn from probing.
-  if (blob?.state !== "ready" || blob.size !== offer.size) return miss;
-  const size = Number(blob.size);
+  // Whether the content is held is decided by the proof, never here.
+  const size = Number(offer.size);
   const length = Math.min(size, MAX_CHALLENGE_BYTES);
-  const start = randomInt(0, size - length + 1);
+  const start = randomBelow(size - length + 1);
   const challenge: Challenge = {
     u: who.userId,
     h: sha256,
+    z: size,
     n: name,
     p: parentId,
     s: start,
@@ -107,6 +126,42 @@ export async function offerContent(
   };
 }
 
+/** The blob of this hash when it is ready, else undefined. */
+async function heldBlob(deps: InstantDeps, sha256: string): Promise<BlobRecord | undefined> {
+  try {
+    const { blob } = await deps.meta.getBlob({ sha256 });
+    return blob?.state === "ready" ? blob : undefined;
+  } catch (err) {
+    if (ConnectError.from(err).code === Code.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The SHA-256 of the challenged range: of the held blob, or, for content the server does not hold (or
+ * holds with another size), of as many zero bytes after a read of an absent object in the store where
+ * content settles — the same calls either way (a store that is down fails both alike).
+ */
+async function rangeDigest(deps: InstantDeps, c: Challenge, blob: BlobRecord | undefined): Promise<string> {
+  const held = blob !== undefined && blob.size === BigInt(c.z);
+  const store = held ? deps.storeFor(blob.backend) : (deps.settledStore ?? deps.blobs);
+  const location = held ? blob.location : (store.newLocation?.() ?? newLocalLocation(c.h));
+  const hasher = new Bun.CryptoHasher("sha256");
+  if (c.l === 0) return hasher.digest("hex");
+  let read = 0;
+  try {
+    const range = await store.read(location, { start: c.s, end: c.s + c.l - 1 });
+    for await (const chunk of range as unknown as AsyncIterable<Uint8Array>) {
+      hasher.update(chunk);
+      read += chunk.byteLength;
+    }
+  } catch (err) {
+    if (!(err instanceof BlobNotFoundError)) throw err;
+  }
+  if (read < c.l) hasher.update(new Uint8Array(c.l - read));
+  return hasher.digest("hex");
+}
+
 export async function proveContent(
   deps: InstantDeps,
   who: Identity,
@@ -117,17 +172,10 @@ export async function proveContent(
   if (c.e <= deps.now()) throw failedPrecondition("the challenge expired: offer the content again");
   const given = proof.rangeSha256.toLowerCase();
   if (!HEX64.test(given)) throw invalidArgument("range_sha256 must be 64 hexadecimal digits");
-  const { blob } = await deps.meta.getBlob({ sha256: c.h });
-  if (!blob) throw failedPrecondition("the content is gone: upload it");
-  const hasher = new Bun.CryptoHasher("sha256");
-  if (c.l > 0) {
-    const range = await deps.storeFor(blob.backend).read(blob.location, { start: c.s, end: c.s + c.l - 1 });
-    for await (const chunk of range as unknown as AsyncIterable<Uint8Array>) hasher.update(chunk);
-  }
-  const expected = Buffer.from(hasher.digest("hex"));
-  if (!timingSafeEqual(expected, Buffer.from(given))) {
-    throw failedPrecondition("the proof does not match the content: upload the file instead");
-  }
+  const blob = await heldBlob(deps, c.h);
+  const expected = Buffer.from(await rangeDigest(deps, c, blob));
+  const matches = timingSafeEqual(expected, Buffer.from(given));
+  if (!matches || blob === undefined || blob.size !== BigInt(c.z)) throw failedPrecondition(PROOF_FAILED);
   try {
     const { file } = await deps.meta.addFileForExistingBlob({
       file: { ownerId: who.userId, parentId: c.p, name: c.n },

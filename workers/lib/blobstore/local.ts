@@ -54,6 +54,12 @@ import { canWriteBehind, startWriteback, tryLock } from "./libc.ts";
 import type { BlobBody, BlobInfo, BlobStore, PartOptions, Range, StagedBlob, StageOptions } from "./types.ts";
 
 const LOCATION = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{12})$/;
+
+/** A fresh location for content with this SHA-256 (each stored copy has its own; see StagedBlob.commit). */
+export function newLocalLocation(sha256: string): string {
+  const suffix = randomUUID().replaceAll("-", "").slice(0, 12);
+  return `blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${suffix}`;
+}
 /** The digest lanes are told every this many bytes written (and copies go in steps of it). */
 const WRITE_BUFFER = 1 << 20;
 /** While a body arrives, its bytes start going to disk (write-behind, libc.ts) every this many bytes. */
@@ -527,11 +533,6 @@ export async function createLocalBlobStore(
     void rm(doomed, { force: true }).catch(() => undefined); // else the tmp sweep
   }
 
-  const newLocation = (sha256: string) => {
-    const suffix = randomUUID().replaceAll("-", "").slice(0, 12);
-    return `blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${suffix}`;
-  };
-
   /** Writes a body to tmp/ while digest lanes hash it, then fsyncs it. On any failure nothing is left. */
   async function writeTemp(body: BlobBody, opts: StageOptions): Promise<{ path: string; info: BlobInfo }> {
     const path = join(tmpDir, randomUUID());
@@ -566,7 +567,7 @@ export async function createLocalBlobStore(
     let committing: Promise<string> | undefined;
     let dropped = false;
     const commit = async (): Promise<string> => {
-      const location = newLocation(info.sha256);
+      const location = newLocalLocation(info.sha256);
       const dest = join(root, location);
       await makeDirDurable(dirname(dest));
       await place(dest);

@@ -411,6 +411,10 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
 
     newLocation,
 
+    async ping() {
+      if (!(await client.bucketExists(bucket))) throw new BlobStoreError("the bucket does not exist");
+    },
+
     async abortStage(location) {
       const key = checkBlobKey(location);
       const { uploads } = await client.listIncompleteUploadsQuery(bucket, key, "", "", "");

@@ -136,6 +136,11 @@ export interface BlobStore {
   deleteParts(sessionId: string): Promise<void>;
   /** A presigned PUT URL for a part (S3 only; the local backend has none). */
   presignPart?(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
+  /**
+   * S3 only: one cheap request (HEAD of the bucket) that resolves when the bucket answers and rejects
+   * when it does not (unreachable, failing, or gone): the transfer worker's "is S3 back?" probe.
+   */
+  ping?(): Promise<void>;
   /** S3 only: a fresh location for StageOptions.location. */
   newLocation?(): string;
   /**

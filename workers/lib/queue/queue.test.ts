@@ -4,13 +4,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { testQueues } from "./testing.ts";
 import { backoffMs, type Queue, type QueueOptions, TIMED_OUT } from "./types.ts";
 
-const options: QueueOptions = {
+const options = {
   visibilityMs: 300,
   maxAttempts: 3,
   backoffBaseMs: 200,
   backoffMaxMs: 10_000,
   random: () => 1, // no jitter: the full delay, so the timings below are exact lower bounds
-};
+} satisfies QueueOptions;
 
 describe("backoff", () => {
   test("doubles per attempt, is capped, and jitters between half and all of it", () => {

@@ -1,8 +1,9 @@
 // The queue of the services mode: a Redis stream read through one consumer group, shared by every
 // replica. Keys (under the deployment's prefix):
-//   q:<name>          the stream; a message's fields: key, body, attempts (made before this entry)
+//   q:<name>          the stream; a message's fields: key, body, attempts (made before this entry), since
+//                     (when its first attempt started; absent before the first attempt)
 //   q:<name>:delayed  sorted set of messages waiting out a backoff (score: when they are due)
-//   q:<name>:dead     the dead-letter stream (key, body, attempts, error, failedAt)
+//   q:<name>:dead     the dead-letter stream (key, body, attempts, error, cause, failedAt)
 // receive() first moves due delayed messages back into the stream, then reclaims messages whose consumer
 // went silent for visibilityMs (XPENDING IDLE + XCLAIM: the delivery count the group keeps is the attempt
 // count), then reads new ones (XREADGROUP ... >). ack/fail check in one script that the caller still owns
@@ -13,6 +14,7 @@
 import type Redis from "ioredis";
 import {
   backoffMs,
+  budgetSpent,
   type DeadLetter,
   type Message,
   type Queue,
@@ -37,12 +39,12 @@ const TOUCH = `${OWNED}redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2
 return 1`;
 
 // KEYS: stream, delayed, dead. ARGV: group, id, consumer, "retry"|"dead", due or failedAt, key, body,
-// attempts, error.
+// attempts, error, since, cause.
 const FAIL = `${OWNED}if ARGV[4] == 'dead' then
   redis.call('XADD', KEYS[3], '*', 'key', ARGV[6], 'body', ARGV[7], 'attempts', ARGV[8], 'error', ARGV[9],
-    'failedAt', ARGV[5])
+    'cause', ARGV[11], 'failedAt', ARGV[5])
 else
-  redis.call('ZADD', KEYS[2], ARGV[5], cjson.encode({ARGV[2], ARGV[6], ARGV[7], ARGV[8]}))
+  redis.call('ZADD', KEYS[2], ARGV[5], cjson.encode({ARGV[2], ARGV[6], ARGV[7], ARGV[8], ARGV[10]}))
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
@@ -53,7 +55,7 @@ const PROMOTE = `local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1
 for _, m in ipairs(due) do
   local v = cjson.decode(m)
   redis.call('ZREM', KEYS[1], m)
-  redis.call('XADD', KEYS[2], '*', 'key', v[2], 'body', v[3], 'attempts', v[4])
+  redis.call('XADD', KEYS[2], '*', 'key', v[2], 'body', v[3], 'attempts', v[4], 'since', v[5] or '')
 end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #nxt == 0 then return -1 end
@@ -107,18 +109,29 @@ export async function openRedisQueue(
   }
   await ensureGroup();
 
-  const message = (entry: Entry, consumer: string, deliveries: number): Message => {
+  /** A delivery of `entry`; `reclaimed`: taken from a silent consumer (XCLAIM), else read new. */
+  const message = (entry: Entry, consumer: string, deliveries: number, reclaimed: boolean): Message => {
     const f = fieldsOf(entry[1]);
     return {
       id: entry[0],
       key: f.key ?? "",
       body: f.body ?? "",
       attempt: Number(f.attempts ?? 0) + deliveries,
+      // A stream entry cannot record its delivery, so until a failure carries `since` over: a new read
+      // is the first attempt; a reclaimed one counts from when the entry was added (its id's time), which
+      // bounds a consumer that keeps dying on it.
+      firstAttemptAt: f.since ? Number(f.since) : reclaimed ? Number(entry[0].split("-")[0]) : now(),
       consumer,
     };
   };
 
-  async function finish(msg: Message, mode: "retry" | "dead", at: number, error: string): Promise<void> {
+  async function finish(
+    msg: Message,
+    mode: "retry" | "dead",
+    at: number,
+    error: string,
+    cause = "",
+  ): Promise<void> {
     await redis.eval(
       FAIL,
       3,
@@ -134,6 +147,8 @@ export async function openRedisQueue(
       msg.body,
       String(msg.attempt),
       error,
+      String(msg.firstAttemptAt),
+      cause,
     );
   }
 
@@ -162,9 +177,9 @@ export async function openRedisQueue(
       )) as (Entry | null)[];
       const entry = claimed[0];
       if (!entry) continue;
-      const msg = message(entry, consumer, deliveries + 1);
-      // attempt - 1 deliveries ended in silence; the last one allowed was among them.
-      if (msg.attempt > options.maxAttempts) {
+      const msg = message(entry, consumer, deliveries + 1, true);
+      // attempt - 1 deliveries ended in silence: with the budget spent by then, that ends it.
+      if (budgetSpent(options, msg.attempt - 1, msg.firstAttemptAt, now())) {
         await finish({ ...msg, attempt: msg.attempt - 1 }, "dead", now(), TIMED_OUT);
         continue;
       }
@@ -179,7 +194,7 @@ export async function openRedisQueue(
     const res = (await blocking.call("XREADGROUP", ...args, "STREAMS", stream, ">")) as
       | [string, Entry[]][]
       | null;
-    return (res?.[0]?.[1] ?? []).map((e) => message(e, consumer, 1));
+    return (res?.[0]?.[1] ?? []).map((e) => message(e, consumer, 1, false));
   }
 
   return {
@@ -214,16 +229,19 @@ export async function openRedisQueue(
     async touch(msg) {
       await redis.eval(TOUCH, 1, stream, GROUP, msg.id, msg.consumer);
     },
-    async fail(msg, error) {
-      if (msg.attempt >= options.maxAttempts) {
-        await finish(msg, "dead", now(), error);
+    async fail(msg, error, opts = {}) {
+      const t = now();
+      if (opts.permanent || budgetSpent(options, msg.attempt, msg.firstAttemptAt, t)) {
+        await finish(msg, "dead", t, error, opts.cause);
         return "dead";
       }
-      await finish(msg, "retry", now() + backoffMs(options, msg.attempt), error);
+      await finish(msg, "retry", t + backoffMs(options, msg.attempt), error);
       return "retry";
     },
-    async deadLetters(limit): Promise<DeadLetter[]> {
-      const entries = (await redis.call("XRANGE", deadKey, "-", "+", "COUNT", String(limit))) as Entry[];
+    async deadLetters(limit, after): Promise<DeadLetter[]> {
+      // Stream ids grow with time: the id alone pages (exclusive start).
+      const start = after && STREAM_ID.test(after.id) ? `(${after.id}` : "-";
+      const entries = (await redis.call("XRANGE", deadKey, start, "+", "COUNT", String(limit))) as Entry[];
       return entries.map(([id, flat]) => {
         const f = fieldsOf(flat);
         return {
@@ -232,6 +250,7 @@ export async function openRedisQueue(
           body: f.body ?? "",
           attempts: Number(f.attempts ?? 0),
           error: f.error ?? "",
+          cause: f.cause ?? "",
           failedAt: Number(f.failedAt ?? 0),
         };
       });

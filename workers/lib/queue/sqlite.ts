@@ -2,12 +2,14 @@
 // moves `visible_at` into the future (the visibility timeout, or the backoff after a failure); what is
 // visible and not dead is up for delivery. Deliveries are counted in `attempts`; a delivery is fenced by
 // (consumer, attempts), so a consumer that lost its message (timed out, delivered elsewhere) cannot ack
-// or fail the newer delivery.
+// or fail the newer delivery. `first_at` is when the first attempt started (the time budget counts from
+// there); `cause` is what the consumer said about a dead letter's failure.
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   backoffMs,
+  budgetSpent,
   type DeadLetter,
   type Message,
   type Queue,
@@ -23,7 +25,11 @@ interface Row {
   consumer: string | null;
   last_error: string | null;
   dead_at: number | null;
+  first_at: number | null;
+  cause: string | null;
 }
+
+const COLUMNS = "id, key, body, attempts, consumer, last_error, dead_at, first_at, cause";
 
 /** How often a waiting receive() looks again (another process may publish into the same file). */
 const POLL_MS = 100;
@@ -48,22 +54,38 @@ export function openSqliteQueue(
     visible_at INTEGER NOT NULL,
     consumer TEXT,
     last_error TEXT,
-    dead_at INTEGER
+    dead_at INTEGER,
+    first_at INTEGER,
+    cause TEXT
   )`);
+  // A file made before these columns existed gets them.
+  const have = new Set(
+    db
+      .query<{ name: string }, []>("PRAGMA table_info(queue_messages)")
+      .all()
+      .map((c) => c.name),
+  );
+  for (const [column, type] of [
+    ["first_at", "INTEGER"],
+    ["cause", "TEXT"],
+  ] as const)
+    if (!have.has(column)) db.exec(`ALTER TABLE queue_messages ADD COLUMN ${column} ${type}`);
   db.exec(
     "CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, dead_at, visible_at, id)",
   );
 
   const insert = db.query("INSERT INTO queue_messages (queue, key, body, visible_at) VALUES (?, ?, ?, ?)");
   const ready = db.query<Row, [string, number, number]>(
-    `SELECT id, key, body, attempts, consumer, last_error, dead_at FROM queue_messages
+    `SELECT ${COLUMNS} FROM queue_messages
      WHERE queue = ? AND dead_at IS NULL AND visible_at <= ? ORDER BY visible_at, id LIMIT ?`,
   );
   const deliver = db.query(
-    "UPDATE queue_messages SET attempts = attempts + 1, consumer = ?, visible_at = ? WHERE id = ?",
+    `UPDATE queue_messages SET attempts = attempts + 1, consumer = ?, visible_at = ?,
+     first_at = COALESCE(first_at, ?) WHERE id = ?`,
   );
   const bury = db.query(
-    "UPDATE queue_messages SET dead_at = ?, consumer = NULL, last_error = ? WHERE id = ? AND dead_at IS NULL",
+    `UPDATE queue_messages SET dead_at = ?, consumer = NULL, last_error = ?, cause = ''
+     WHERE id = ? AND dead_at IS NULL`,
   );
   const fence = "id = ? AND consumer = ? AND attempts = ? AND dead_at IS NULL";
   const remove = db.query(`DELETE FROM queue_messages WHERE ${fence}`);
@@ -72,15 +94,17 @@ export function openSqliteQueue(
     `UPDATE queue_messages SET visible_at = ?, consumer = NULL, last_error = ? WHERE ${fence}`,
   );
   const buryOwned = db.query(
-    `UPDATE queue_messages SET dead_at = ?, consumer = NULL, last_error = ? WHERE ${fence}`,
+    `UPDATE queue_messages SET dead_at = ?, consumer = NULL, last_error = ?, cause = ? WHERE ${fence}`,
   );
-  const dead = db.query<Row, [string, number]>(
-    `SELECT id, key, body, attempts, consumer, last_error, dead_at FROM queue_messages
-     WHERE queue = ? AND dead_at IS NOT NULL ORDER BY dead_at, id LIMIT ?`,
+  // Pages by (dead_at, id) after the last letter seen: stays right when letters are retried meanwhile.
+  const dead = db.query<Row, [string, number, number, number, number]>(
+    `SELECT ${COLUMNS} FROM queue_messages
+     WHERE queue = ? AND dead_at IS NOT NULL AND (dead_at > ? OR (dead_at = ? AND id > ?))
+     ORDER BY dead_at, id LIMIT ?`,
   );
   const revive = db.query(
     `UPDATE queue_messages SET dead_at = NULL, attempts = 0, consumer = NULL, last_error = NULL,
-     visible_at = ? WHERE id = ? AND queue = ? AND dead_at IS NOT NULL`,
+     first_at = NULL, cause = NULL, visible_at = ? WHERE id = ? AND queue = ? AND dead_at IS NOT NULL`,
   );
 
   // In-process publishers wake waiting receivers at once; other processes are seen by polling.
@@ -93,13 +117,20 @@ export function openSqliteQueue(
     const t = now();
     const out: Message[] = [];
     for (const row of ready.all(name, t, max)) {
-      // Delivered before and never acked or failed: its consumer died. On its last attempt, that ends it.
-      if (row.consumer !== null && row.attempts >= options.maxAttempts) {
+      // Delivered before and never acked or failed: its consumer died. With its budget spent, that ends it.
+      if (row.consumer !== null && budgetSpent(options, row.attempts, row.first_at ?? t, t)) {
         bury.run(t, TIMED_OUT, row.id);
         continue;
       }
-      deliver.run(consumer, t + options.visibilityMs, row.id);
-      out.push({ id: String(row.id), key: row.key, body: row.body, attempt: row.attempts + 1, consumer });
+      deliver.run(consumer, t + options.visibilityMs, t, row.id);
+      out.push({
+        id: String(row.id),
+        key: row.key,
+        body: row.body,
+        attempt: row.attempts + 1,
+        firstAttemptAt: row.first_at ?? t,
+        consumer,
+      });
     }
     return out;
   });
@@ -135,21 +166,24 @@ export function openSqliteQueue(
     async touch(msg) {
       extend.run(now() + options.visibilityMs, ...fenced(msg));
     },
-    async fail(msg, error) {
-      if (msg.attempt >= options.maxAttempts) {
-        buryOwned.run(now(), error, ...fenced(msg));
+    async fail(msg, error, opts = {}) {
+      const t = now();
+      if (opts.permanent || budgetSpent(options, msg.attempt, msg.firstAttemptAt, t)) {
+        buryOwned.run(t, error, opts.cause ?? "", ...fenced(msg));
         return "dead";
       }
-      later.run(now() + backoffMs(options, msg.attempt), error, ...fenced(msg));
+      later.run(t + backoffMs(options, msg.attempt), error, ...fenced(msg));
       return "retry";
     },
-    async deadLetters(limit): Promise<DeadLetter[]> {
-      return dead.all(name, limit).map((r) => ({
+    async deadLetters(limit, after): Promise<DeadLetter[]> {
+      const [at, id] = after ? [after.failedAt, Number(after.id)] : [-1, -1];
+      return dead.all(name, at, at, id, limit).map((r) => ({
         id: String(r.id),
         key: r.key,
         body: r.body,
         attempts: r.attempts,
         error: r.last_error ?? "",
+        cause: r.cause ?? "",
         failedAt: r.dead_at ?? 0,
       }));
     },

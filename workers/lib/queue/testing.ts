@@ -11,10 +11,14 @@ import type { Queue, QueueOptions } from "./types.ts";
 
 export interface TestQueue {
   kind: "sqlite" | "redis";
-  /** Opens a fresh queue; a second call with the same `shared` handle opens the same queue again. */
+  /**
+   * Opens a fresh queue; a second call with the same `shared` handle opens the same queue again. `now`
+   * is the queue's clock (backoffs, budgets; real time unless given).
+   */
   open(
     options: QueueOptions,
     shared?: string,
+    now?: () => number,
   ): Promise<{ queue: Queue; shared: string; drop(): Promise<void> }>;
 }
 
@@ -22,9 +26,9 @@ export function testQueues(): TestQueue[] {
   const out: TestQueue[] = [
     {
       kind: "sqlite",
-      async open(options, shared) {
+      async open(options, shared, now) {
         const dir = shared ?? mkdtempSync(join(tmpdir(), "filestore-queue-"));
-        const queue = openSqliteQueue(join(dir, "queue.db"), "test", options);
+        const queue = openSqliteQueue(join(dir, "queue.db"), "test", options, now);
         return {
           queue,
           shared: dir,
@@ -41,10 +45,10 @@ export function testQueues(): TestQueue[] {
   if (url) {
     out.push({
       kind: "redis",
-      async open(options, shared) {
+      async open(options, shared, now) {
         const prefix = shared ?? `qtest${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
         const redis = new Redis(url, { maxRetriesPerRequest: 2 });
-        const queue = await openRedisQueue(redis, prefix, "test", options);
+        const queue = await openRedisQueue(redis, prefix, "test", options, now);
         return {
           queue,
           shared: prefix,

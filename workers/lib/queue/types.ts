@@ -4,16 +4,22 @@
 //   - publish() adds a message; receive() hands it to one consumer. A message is done when acked.
 //   - A delivered message that is neither acked, failed nor touched within `visibilityMs` is delivered
 //     again (its consumer died); that counts as an attempt.
-//   - fail() schedules the next attempt after an exponential backoff with jitter; after `maxAttempts`
-//     attempts the message becomes a dead letter (kept with its last error) instead.
-//   - retryDead() puts a dead letter back, its attempts reset.
+//   - fail() schedules the next attempt after an exponential backoff with jitter, until the message's
+//     budget is spent — `retryForMs` since its first attempt and/or `maxAttempts` attempts — and then
+//     makes it a dead letter (kept with its last error and cause) instead; a permanent failure at once.
+//   - retryDead() puts a dead letter back, its attempts and budget reset.
 // Every attempt of a handler must be idempotent: a message may be delivered twice.
 
 export interface QueueOptions {
   /** A delivered message that is not acked, failed or touched for this long is delivered again. */
   visibilityMs: number;
-  /** Deliveries before a failing message becomes a dead letter. */
-  maxAttempts: number;
+  /** Deliveries before a failing message becomes a dead letter; 0 or unset: no limit by count. */
+  maxAttempts?: number;
+  /**
+   * How long after its first attempt a failing message is still retried; unset: no limit by time. (With
+   * neither limit a message is retried until it succeeds or fails permanently.)
+   */
+  retryForMs?: number;
   /** The delay after the first failed attempt; it doubles with each attempt, up to backoffMaxMs. */
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -29,6 +35,8 @@ export interface Message {
   body: string;
   /** 1 for the first delivery. */
   attempt: number;
+  /** When its first attempt started (epoch ms): the time budget counts from there. */
+  firstAttemptAt: number;
   /** The consumer holding it: only that consumer's ack, touch or fail counts. */
   consumer: string;
 }
@@ -39,8 +47,20 @@ export interface DeadLetter {
   body: string;
   attempts: number;
   error: string;
+  /** What the consumer said caused the last failure (FailOptions.cause); "" when it said nothing. */
+  cause: string;
   /** Epoch ms. */
   failedAt: number;
+}
+
+export interface FailOptions {
+  /** Retrying cannot help (the input is bad or gone): a dead letter at once. */
+  permanent?: boolean;
+  /**
+   * A short machine-readable cause kept with a dead letter, so that a consumer can re-drive the ones
+   * whose cause went away (the transfer worker: S3 unreachable).
+   */
+  cause?: string;
 }
 
 export interface Queue {
@@ -51,10 +71,13 @@ export interface Queue {
   ack(msg: Message): Promise<void>;
   /** Renews the message's visibility (a long job is still running). */
   touch(msg: Message): Promise<void>;
-  /** A failed attempt: retried after a backoff, or a dead letter once the attempts are used up. */
-  fail(msg: Message, error: string): Promise<"retry" | "dead">;
-  /** The oldest dead letters first. */
-  deadLetters(limit: number): Promise<DeadLetter[]>;
+  /** A failed attempt: retried after a backoff, or a dead letter once its budget is spent. */
+  fail(msg: Message, error: string, opts?: FailOptions): Promise<"retry" | "dead">;
+  /**
+   * The oldest dead letters first, up to `limit`; `after` (the last one of the previous page) pages on.
+   * Pages stay right while letters are retried between them.
+   */
+  deadLetters(limit: number, after?: Pick<DeadLetter, "id" | "failedAt">): Promise<DeadLetter[]>;
   /** Puts a dead letter back in the queue, attempts reset; false when there is no such dead letter. */
   retryDead(id: string): Promise<boolean>;
   close(): Promise<void>;
@@ -65,6 +88,31 @@ export function backoffMs(options: QueueOptions, attempt: number): number {
   const cap = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
   const random = options.random ?? Math.random;
   return Math.round(cap / 2 + (cap / 2) * random());
+}
+
+/**
+ * Whether a message may not be retried after attempt `attempt` (made first at `firstAttemptAt`) failed:
+ * its attempts or its time are used up.
+ */
+export function budgetSpent(
+  options: QueueOptions,
+  attempt: number,
+  firstAttemptAt: number,
+  now: number,
+): boolean {
+  if (options.maxAttempts && attempt >= options.maxAttempts) return true;
+  return options.retryForMs !== undefined && now - firstAttemptAt >= options.retryForMs;
+}
+
+/** Every dead letter, oldest first, a page at a time (complete however many there are). */
+export async function* allDeadLetters(queue: Queue, pageSize = 1000): AsyncGenerator<DeadLetter> {
+  let after: DeadLetter | undefined;
+  for (;;) {
+    const page = await queue.deadLetters(pageSize, after);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page.at(-1);
+  }
 }
 
 /** The error text kept with a dead letter whose consumer stopped answering. */

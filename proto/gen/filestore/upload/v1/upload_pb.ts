@@ -53,7 +53,8 @@ export const OfferContentRequestSchema: GenMessage<OfferContentRequest> = /*@__P
  */
 export type OfferContentResponse = Message<"filestore.upload.v1.OfferContentResponse"> & {
   /**
-   * Empty when the content is unknown: upload it.
+   * Always set by this server (an older one left it empty for unknown
+   * content: upload it then).
    *
    * @generated from field: string challenge_id = 1;
    */
@@ -529,8 +530,9 @@ export const UploadFileResponseSchema: GenMessage<UploadFileResponse> = /*@__PUR
  */
 export const UploadService: GenService<{
   /**
-   * OfferContent asks whether the server already holds content with this
-   * SHA-256 and size; on a hit it returns a challenge (a byte range).
+   * OfferContent offers content by SHA-256 and size; it always answers a
+   * challenge (a random byte range within the size), whether the server
+   * holds that content or not, so that nobody learns who holds what.
    *
    * @generated from rpc filestore.upload.v1.UploadService.OfferContent
    */
@@ -540,8 +542,9 @@ export const UploadService: GenService<{
     output: typeof OfferContentResponseSchema;
   },
   /**
-   * ProveContent answers the challenge; the file is linked only if the proof
-   * is the SHA-256 of the challenged range.
+   * ProveContent answers the challenge; the file is linked only if the server
+   * holds the content and the proof is the SHA-256 of the challenged range.
+   * Otherwise FailedPrecondition, in the same words either way: upload it.
    *
    * @generated from rpc filestore.upload.v1.UploadService.ProveContent
    */
