@@ -10,6 +10,7 @@
 import type { ExpressionBuilder } from "kysely";
 import type { Db } from "../lib/db/database.ts";
 import type { Database, FileKind } from "../lib/db/schema.ts";
+import { transact } from "../lib/db/transact.ts";
 import { checkFileName } from "../lib/names.ts";
 import {
   dropFileRow,
@@ -210,7 +211,7 @@ export async function listTrash(
 
 /** A transaction holding the owner's lock (see lockOwner): the owner's tree stays as checked until commit. */
 function ownerTransaction<T>(db: Db, ownerId: string, fn: (tx: Db) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     await lockOwner(tx, ownerId);
     return fn(tx);
   });

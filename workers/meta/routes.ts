@@ -16,6 +16,7 @@ import {
   unauthenticated,
 } from "../lib/errors.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { withDatabaseBusy } from "./busy.ts";
 import * as content from "./content.ts";
 import * as files from "./files.ts";
 import * as links from "./links.ts";
@@ -173,7 +174,7 @@ export function metaModule(db: Db, now: () => number = Date.now): ServiceModule 
   return {
     services: [MetaService],
     routes(router: ConnectRouter) {
-      router.service(MetaService, {
+      withDatabaseBusy(router).service(MetaService, {
         async createUser(req) {
           if (!req.username || !req.passwordHash)
             throw invalidArgument("username and password_hash are required");

@@ -2,6 +2,7 @@
 import type { Db } from "../lib/db/database.ts";
 import { isUniqueViolation } from "../lib/db/database.ts";
 import type { UsersTable } from "../lib/db/schema.ts";
+import { transact } from "../lib/db/transact.ts";
 
 export type UserRow = UsersTable;
 
@@ -77,7 +78,7 @@ export async function rotateRefreshToken(
   next: { tokenHash: string; expiresAt: number },
   now: number,
 ): Promise<{ userId: string }> {
-  const outcome = await db.transaction().execute(async (tx) => {
+  const outcome = await transact(db, async (tx) => {
     const row = await tx
       .selectFrom("refresh_tokens")
       .selectAll()
