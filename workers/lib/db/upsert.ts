@@ -6,12 +6,10 @@
 // shared lock on an existing row: two transactions holding it and then updating the row deadlock too.
 // ON DUPLICATE KEY UPDATE locks an existing row exclusively at once, so whoever comes second simply waits.
 // SQLite has one writer at a time: ON CONFLICT is enough there.
-import { type InsertQueryBuilder, MysqlAdapter, sql } from "kysely";
+import { type InsertQueryBuilder, sql } from "kysely";
 import type { Db } from "./database.ts";
+import { isMysql } from "./dialect.ts";
 import type { Database } from "./schema.ts";
-
-/** True on MySQL/MariaDB, where a few statements take another shape. */
-export const isMysql = (db: Db): boolean => db.getExecutor().adapter instanceof MysqlAdapter;
 
 /**
  * The INSERT, or — when a row with the same `key` (its primary key) exists — that row updated with `set`,
