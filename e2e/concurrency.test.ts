@@ -44,8 +44,8 @@ const failures = (outcomes: string[]) => [
 ];
 
 /**
- * Job i goes into the user's folder or the root, alternating for every user (into a folder also takes the
- * owner's lock first, the root does not: both orders of taking locks meet).
+ * Job i goes into the user's folder or the root, alternating for every user: the two shapes of adding a
+ * file (a folder to check, or none) meet, as they did when they took their locks in opposite orders.
  */
 const intoFolder = (i: number) => (i + Math.floor(i / IN_FLIGHT)) % 2 === 1;
 
@@ -62,7 +62,7 @@ describe(`concurrent writes (${MODE})`, () => {
   }, 120_000);
   afterAll(() => stack?.stop());
 
-  /** A folder of the user (uploads into a folder also take the owner's lock), or "" for the root. */
+  /** A new folder of the user; its id. */
   const folderOf = async (u: User, name: string) => {
     const r = await rpc(u, `${FILES}/CreateFolder`, { name });
     expect(r.status).toBe(200);
