@@ -22,8 +22,8 @@ const num = (r: TransferJobRow): TransferJobRow => ({
 
 /**
  * A job for the blob, to be published by the relay: a new one, or a finished one (done or failed) started
- * afresh. A queued or running job is left as it is (its message is on its way); false then. Part of the
- * caller's transaction.
+ * afresh. A queued or running job is left as it is (its message is on its way); false then. Joins the
+ * caller's transaction, if any.
  */
 export async function enqueueTransfer(db: Db, sha256: string, now: number): Promise<boolean> {
   // A missing job is inserted as finished first and then started like any finished one: the shape that
@@ -40,14 +40,16 @@ export async function enqueueTransfer(db: Db, sha256: string, now: number): Prom
     created_at: now,
     updated_at: now,
   };
-  await insertOrUpdate(db, db.insertInto("transfer_jobs").values(finished), ["blob_sha256"]).execute();
-  const res = await db
-    .updateTable("transfer_jobs")
-    .set({ state: "queued", attempts: 0, last_error: null, published_at: null, updated_at: now })
-    .where("blob_sha256", "=", sha256)
-    .where("state", "in", ["done", "failed"])
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+  return transact(db, async (tx) => {
+    await insertOrUpdate(tx, tx.insertInto("transfer_jobs").values(finished), ["blob_sha256"]).execute();
+    const res = await tx
+      .updateTable("transfer_jobs")
+      .set({ state: "queued", attempts: 0, last_error: null, published_at: null, updated_at: now })
+      .where("blob_sha256", "=", sha256)
+      .where("state", "in", ["done", "failed"])
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  });
 }
 
 export async function getJob(db: Db, sha256: string): Promise<TransferJobRow | undefined> {
@@ -262,7 +264,7 @@ export async function enqueueLocalBlobs(db: Db, after: string, limit: number, no
     .limit(limit)
     .execute();
   let enqueued = 0;
-  for (const b of blobs) if (await transact(db, (tx) => enqueueTransfer(tx, b.sha256, now))) enqueued++;
+  for (const b of blobs) if (await enqueueTransfer(db, b.sha256, now)) enqueued++;
   return { seen: blobs.length, enqueued, last: blobs.at(-1)?.sha256 ?? after };
 }
 
