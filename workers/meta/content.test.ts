@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
+import { transactStats } from "../lib/db/transact.ts";
 import * as content from "./content.ts";
+import { createFolder } from "./files.ts";
 import * as store from "./store.ts";
 
 let n = 0;
@@ -129,6 +131,33 @@ for (const target of testDatabases()) {
       expect((await content.claimGarbage(db, 1_000_000, 0)).map((b) => b.sha256)).not.toContain(h);
       const b = await content.findBlob(db, h);
       expect([b?.refcount, b?.state, b?.unreferenced_at]).toEqual([1, "ready", null]);
+    });
+
+    test("8 at a time, into folders and the root, new and known content: no lock conflict at all", async () => {
+      const folders = await Promise.all(
+        [alice, bob].map(async (ownerId) => (await createFolder(db, { ...named(ownerId, "dir") }, 1)).id),
+      );
+      const known = sha();
+      await content.addFileWithContent(db, named(alice, "known"), blob(known), 1);
+      const before = transactStats.retried;
+      // Job i: one owner or two, the root or a folder (alternating per owner), one of three writes.
+      const job = async (i: number, owners: string[]) => {
+        const k = i % owners.length;
+        const file = {
+          ...named(owners[k] as string, `j${i}`),
+          parentId: (i >> 1) % 2 ? (folders[k] as string) : "",
+        };
+        if (i % 3 === 0) return content.addFileWithContent(db, file, blob(sha(), `new-${i}`), 2);
+        if (i % 3 === 1) return content.addFileWithContent(db, file, blob(known, `dup-${i}`), 2);
+        return content.addFileForExistingBlob(db, file, known, 2);
+      };
+      for (const owners of [[alice], [alice, bob]]) {
+        for (let round = 0; round < 10; round++)
+          await Promise.all(Array.from({ length: 8 }, (_, i) => job(round * 8 + i, owners)));
+      }
+      expect(transactStats.retried - before).toBe(0);
+      const files = await db.selectFrom("files").select("id").where("blob_sha256", "=", known).execute();
+      expect((await content.findBlob(db, known))?.refcount).toBe(files.length);
     });
 
     test("concurrent stores of the same new content make one blob with every reference", async () => {

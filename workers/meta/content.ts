@@ -2,8 +2,9 @@
 // them. Linking and garbage collection both go through conditional updates of the blob row, so a blob
 // claimed for deletion is never linked again and a linked blob is never claimed.
 import type { Db } from "../lib/db/database.ts";
-import { isUniqueViolation } from "../lib/db/database.ts";
 import type { BlobsTable, FilesTable } from "../lib/db/schema.ts";
+import { transact } from "../lib/db/transact.ts";
+import { insertOrUpdate } from "../lib/db/upsert.ts";
 import { enqueueTransfer } from "./transfer.ts";
 
 export type BlobRow = BlobsTable;
@@ -77,9 +78,12 @@ export async function requireFolder(tx: Db, ownerId: string, parentId: string): 
   if (!folder) throw new FolderNotFoundError(parentId);
 }
 
-/** Locks the owner's tree (see lockOwner) when the file goes into a folder, and checks that folder. */
+/**
+ * Locks the owner's tree (see lockOwner) and checks the target folder. Also for the root: inserting the
+ * file row then reads the owner's row for its foreign key (MySQL: a shared lock, taken after the content's
+ * row), and two additions of one owner that took these two locks in opposite orders would deadlock.
+ */
 async function checkParent(tx: Db, file: NewFile): Promise<void> {
-  if (file.parentId === "") return;
   await lockOwner(tx, file.ownerId);
   await requireFolder(tx, file.ownerId, file.parentId);
 }
@@ -96,13 +100,34 @@ async function reference(db: Db, sha256: string): Promise<boolean> {
 }
 
 /**
+ * Fresh bytes take over the row of the same content while garbage collection deletes the old bytes
+ * (collection deletes only the location it claimed, and forgets the row only while it still names that
+ * location). False when there is no such row, or it names this very location: those are the bytes being
+ * deleted, so the caller waits for the row to go instead.
+ */
+async function takeOver(tx: Db, blob: NewBlob): Promise<boolean> {
+  // An unknown SHA-1 keeps the one the row may know.
+  const { sha1, ...rest } = blob;
+  const res = await tx
+    .updateTable("blobs")
+    .set({ ...rest, ...(sha1 ? { sha1 } : {}), state: "ready", refcount: 1, unreferenced_at: null })
+    .where("sha256", "=", blob.sha256)
+    .where("state", "=", "deleting")
+    .where("location", "!=", blob.location)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
  * Records a file for freshly stored content in one transaction. When the content was already known, the
- * existing blob gains a reference and `duplicateOf` names its location: the caller then drops its copy
- * (unless it is the same location, as with content-addressed local paths). When the content is being
- * garbage-collected, the fresh copy takes the row over (garbage collection deletes only the location it
- * claimed and then forgets the row only if it still holds that location), so the upload succeeds at once.
- * With `transfer` (the transfer storage policy), content on local disk gets a transfer job in the same
- * transaction (the outbox).
+ * existing blob gains a reference and `duplicateOf` names its location: the caller then drops its copy.
+ * When the content is being garbage-collected, the fresh copy takes the row over (see takeOver), so the
+ * upload succeeds at once. With `transfer` (the transfer storage policy), content on local disk gets a
+ * transfer job in the same transaction (the outbox).
+ *
+ * The blob row is inserted first when absent (unreferenced, then referenced like any other), so that two
+ * uploads of new content never deadlock on MySQL (see insertOrUpdate) and every path then works on an
+ * existing, locked row.
  */
 export async function addFileWithContent(
   db: Db,
@@ -111,55 +136,24 @@ export async function addFileWithContent(
   now: number,
   opts: { transfer?: boolean } = {},
 ): Promise<{ file: FileRow; duplicateOf?: string }> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     await checkParent(tx, file);
-    let duplicateOf: string | undefined;
-    let backend = blob.backend;
-    for (let attempt = 0; ; attempt++) {
-      if (await reference(tx, blob.sha256)) {
-        const existing = await tx
-          .selectFrom("blobs")
-          .select(["location", "backend"])
-          .where("sha256", "=", blob.sha256)
-          .executeTakeFirstOrThrow();
-        duplicateOf = existing.location;
-        backend = existing.backend;
-        // A legacy upload of content whose SHA-1 is not known yet brings it along.
-        if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
-        break;
-      }
-      // The row being deleted holds the same content: an unknown SHA-1 keeps the one it may know.
-      const { sha1, ...rest } = blob;
-      const taken = await tx
-        .updateTable("blobs")
-        .set({ ...rest, ...(sha1 ? { sha1 } : {}), state: "ready", refcount: 1, unreferenced_at: null })
-        .where("sha256", "=", blob.sha256)
-        .where("state", "=", "deleting")
-        // The same location would be the very bytes being deleted: wait for the row to go instead.
-        .where("location", "!=", blob.location)
-        .executeTakeFirst();
-      if (Number(taken.numUpdatedRows) === 1) break;
-      const state = await tx
-        .selectFrom("blobs")
-        .select("state")
-        .where("sha256", "=", blob.sha256)
-        .executeTakeFirst();
-      if (state) throw new BlobBusyError(blob.sha256);
-      try {
-        await tx
-          .insertInto("blobs")
-          .values({ ...blob, state: "ready", refcount: 1, created_at: now, unreferenced_at: null })
-          .execute();
-        break;
-      } catch (err) {
-        // Someone inserted the same content concurrently: reference theirs instead.
-        if (!isUniqueViolation(err) || attempt > 0) throw err;
-      }
-    }
+    const fresh = { ...blob, state: "ready" as const, refcount: 0, created_at: now, unreferenced_at: null };
+    await insertOrUpdate(tx, tx.insertInto("blobs").values(fresh), ["sha256"]).execute();
+    if (!(await reference(tx, blob.sha256)) && !(await takeOver(tx, blob)))
+      throw new BlobBusyError(blob.sha256);
+    const stored = await tx
+      .selectFrom("blobs")
+      .select(["location", "backend"])
+      .where("sha256", "=", blob.sha256)
+      .executeTakeFirstOrThrow();
+    // A legacy upload of content whose SHA-1 is not known yet brings it along.
+    if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
     const row = fileRow(file, blob, now);
     await tx.insertInto("files").values(row).execute();
-    if (opts.transfer && backend === "local") await enqueueTransfer(tx, blob.sha256, now);
-    return { file: row, duplicateOf };
+    if (opts.transfer && stored.backend === "local") await enqueueTransfer(tx, blob.sha256, now);
+    // Our own location recorded: the content is new (or taken over), there is no other copy.
+    return { file: row, duplicateOf: stored.location === blob.location ? undefined : stored.location };
   });
 }
 
@@ -170,7 +164,7 @@ export async function addFileForExistingBlob(
   sha256: string,
   now: number,
 ): Promise<FileRow> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     await checkParent(tx, file);
     if (!(await reference(tx, sha256))) throw new BlobNotFoundError(sha256);
     const blob = await tx
@@ -186,7 +180,7 @@ export async function addFileForExistingBlob(
 
 /** Removes a file row for good and drops its reference; the last reference starts the GC grace period. */
 export async function purgeFile(db: Db, ownerId: string, fileId: string, now: number): Promise<void> {
-  await db.transaction().execute(async (tx) => {
+  await transact(db, async (tx) => {
     if (!(await dropFileRow(tx, ownerId, fileId, now))) throw new FileNotFoundError(fileId);
   });
 }

@@ -11,7 +11,8 @@
 // wherever a folder can get deeper: create, move and restore.
 import type { ExpressionBuilder } from "kysely";
 import type { Db } from "../lib/db/database.ts";
-import type { Database, FileKind } from "../lib/db/schema.ts";
+import type { FileKind } from "../lib/db/schema.ts";
+import { transact } from "../lib/db/transact.ts";
 import { checkFileName } from "../lib/names.ts";
 import {
   dropFileRow,
@@ -114,6 +115,13 @@ export interface ListOptions {
   sha1?: string;
 }
 
+/** The last row of a page: where the next one starts. */
+interface ListCursor {
+  kind: FileKind;
+  key: string | number;
+  id: string;
+}
+
 /**
  * One page of active entries: folders first, then by the sort key, ties broken by id, each in the
  * requested direction. The cursor is the last row's (kind, key, id), so rows inserted meanwhile never
@@ -124,52 +132,66 @@ export async function listFiles(
   o: ListOptions,
 ): Promise<{ files: ListedFile[]; nextPageToken: string }> {
   const sort = o.sort ?? "name";
-  const desc = o.descending ?? false;
   const size = pageSizeOf(o.pageSize ?? 0);
   if (o.allFolders && o.parentId !== "")
     throw new InvalidCursorError("all_folders lists every folder: leave parent_id empty");
   if (!o.allFolders) await requireFolder(db, o.ownerId, o.parentId);
-  const q = JSON.stringify([o.allFolders ? "*" : o.parentId, sort, desc, o.sha1 ?? ""]);
-  const col = `files.${sort}` as const;
-  const dir = desc ? "desc" : "asc";
-  const after = desc ? "<" : ">";
-  let query = listed(db).where("files.owner_id", "=", o.ownerId).where("files.status", "=", "active");
-  query = o.allFolders
-    ? query.where("files.kind", "=", "file")
-    : query.where("files.parent_id", "=", o.parentId);
-  if (o.sha1) query = query.where("blobs.sha1", "=", o.sha1);
+  const q = JSON.stringify([o.allFolders ? "*" : o.parentId, sort, o.descending ?? false, o.sha1 ?? ""]);
+  let cursor: ListCursor | undefined;
   if (o.pageToken) {
     const [kind, key, id] = decodeCursor(o.pageToken, q, [
       "string",
       sort === "name" ? "string" : "number",
       "string",
     ]);
-    // Folders first: "folder" sorts after "file", so kind descends.
-    query = query.where((eb: ExpressionBuilder<Database, "files" | "blobs">) =>
-      eb.or([
-        eb("files.kind", "<", kind as FileKind),
-        eb.and([
-          eb("files.kind", "=", kind as FileKind),
-          eb.or([
-            eb(col, after, key as never),
-            eb.and([eb(col, "=", key as never), eb("files.id", after, id as string)]),
-          ]),
-        ]),
-      ]),
-    );
+    cursor = { kind: kind as FileKind, key: key as string | number, id: id as string };
   }
-  const rows = (
-    await query
-      .orderBy("files.kind", "desc")
-      .orderBy(col, dir)
-      .orderBy("files.id", dir)
-      .limit(size + 1)
-      .execute()
-  ).map(num);
+  // Folders, then files: one query per kind, each an in-order range of one index (see migration 0007).
+  // Folders hold no content, so a listing by SHA-1 has none. Every folder sorts before every file.
+  const kinds: FileKind[] = o.allFolders || o.sha1 ? ["file"] : ["folder", "file"];
+  const from = cursor ? kinds.indexOf(cursor.kind) : 0;
+  if (from < 0) throw new InvalidCursorError("page_token is not a token this service issued");
+  const rows: ListedFile[] = [];
+  for (const kind of kinds.slice(from)) {
+    const after = cursor?.kind === kind ? cursor : undefined;
+    rows.push(...(await listKind(db, o, kind, after, size + 1 - rows.length)));
+    if (rows.length > size) break;
+  }
   const files = rows.slice(0, size);
   const last = files.at(-1);
   const nextPageToken = rows.length > size && last ? encodeCursor(q, [last.kind, last[sort], last.id]) : "";
   return { files, nextPageToken };
+}
+
+/**
+ * Up to `limit` active entries of one kind, in listing order, after the cursor's row: those with the
+ * cursor's key and a later id, then those with a later key. Each is one plain range of the kind's index in
+ * order; written as one query, the OR of the two made MariaDB merge indexes and sort.
+ */
+async function listKind(
+  db: Db,
+  o: ListOptions,
+  kind: FileKind,
+  after: ListCursor | undefined,
+  limit: number,
+): Promise<ListedFile[]> {
+  const col = `files.${o.sort ?? "name"}` as const;
+  const dir = o.descending ? "desc" : "asc";
+  const past = o.descending ? "<" : ">";
+  let query = listed(db)
+    .where("files.owner_id", "=", o.ownerId)
+    .where("files.status", "=", "active")
+    .where("files.kind", "=", kind);
+  if (!o.allFolders) query = query.where("files.parent_id", "=", o.parentId);
+  if (o.sha1) query = query.where("blobs.sha1", "=", o.sha1);
+  const page = async (q: typeof query, n: number) =>
+    (await q.orderBy("files.id", dir).limit(n).execute()).map(num);
+  if (!after) return page(query.orderBy(col, dir), limit);
+  const key = after.key as never;
+  // The key is fixed here: ordering by id alone lets MariaDB see that the index range is in order.
+  const tail = await page(query.where(col, "=", key).where("files.id", past, after.id), limit);
+  if (tail.length >= limit) return tail;
+  return [...tail, ...(await page(query.where(col, past, key).orderBy(col, dir), limit - tail.length))];
 }
 
 /** One page of the owner's trash entries (not the subtrees trashed with them), most recent first. */
@@ -207,7 +229,7 @@ export async function listTrash(
 
 /** A transaction holding the owner's lock (see lockOwner): the owner's tree stays as checked until commit. */
 export function ownerTransaction<T>(db: Db, ownerId: string, fn: (tx: Db) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     await lockOwner(tx, ownerId);
     return fn(tx);
   });

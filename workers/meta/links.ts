@@ -1,7 +1,8 @@
 // What a download needs in one query: the file, its content row and the generation of its download links
 // (signed links name the generation they were issued for; revoking moves the file to the next one).
 import type { Db } from "../lib/db/database.ts";
-import { isUniqueViolation } from "../lib/db/database.ts";
+import { transact } from "../lib/db/transact.ts";
+import { insertOrUpdate } from "../lib/db/upsert.ts";
 import type { BlobRow, FileRow } from "./content.ts";
 import { FileNotFoundError } from "./content.ts";
 
@@ -72,7 +73,7 @@ export async function revokeDownloadLinks(
   fileId: string,
   now: number,
 ): Promise<number> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const file = await tx
       .selectFrom("files")
       .select("id")
@@ -80,30 +81,20 @@ export async function revokeDownloadLinks(
       .where("owner_id", "=", ownerId)
       .executeTakeFirst();
     if (!file) throw new FileNotFoundError(fileId);
-    for (let attempt = 0; ; attempt++) {
-      const bumped = await tx
-        .updateTable("download_links")
-        .set((eb) => ({ generation: eb("generation", "+", 1), revoked_at: now }))
-        .where("file_id", "=", fileId)
-        .executeTakeFirst();
-      if (Number(bumped.numUpdatedRows) === 0) {
-        try {
-          await tx
-            .insertInto("download_links")
-            .values({ file_id: fileId, generation: 1, revoked_at: now })
-            .execute();
-        } catch (err) {
-          // A concurrent revocation inserted the row: bump theirs.
-          if (!isUniqueViolation(err) || attempt > 0) throw err;
-          continue;
-        }
-      }
-      const row = await tx
-        .selectFrom("download_links")
-        .select("generation")
-        .where("file_id", "=", fileId)
-        .executeTakeFirstOrThrow();
-      return Number(row.generation);
-    }
+    // A file without a row is at generation 0: the row goes in first, then every revocation bumps it
+    // (the shape that does not deadlock, see insertOrUpdate).
+    const first = { file_id: fileId, generation: 0, revoked_at: now };
+    await insertOrUpdate(tx, tx.insertInto("download_links").values(first), ["file_id"]).execute();
+    await tx
+      .updateTable("download_links")
+      .set((eb) => ({ generation: eb("generation", "+", 1), revoked_at: now }))
+      .where("file_id", "=", fileId)
+      .execute();
+    const row = await tx
+      .selectFrom("download_links")
+      .select("generation")
+      .where("file_id", "=", fileId)
+      .executeTakeFirstOrThrow();
+    return Number(row.generation);
   });
 }

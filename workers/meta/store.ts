@@ -2,6 +2,7 @@
 import type { Db } from "../lib/db/database.ts";
 import { isUniqueViolation } from "../lib/db/database.ts";
 import type { UsersTable } from "../lib/db/schema.ts";
+import { transact } from "../lib/db/transact.ts";
 
 export type UserRow = UsersTable;
 
@@ -81,7 +82,7 @@ export async function rotateRefreshToken(
   now: number,
   revocationExpiresAt = now + DEFAULT_REVOCATION_MS,
 ): Promise<{ userId: string; sessionId: string }> {
-  const outcome = await db.transaction().execute(async (tx) => {
+  const outcome = await transact(db, async (tx) => {
     const row = await tx
       .selectFrom("refresh_tokens")
       .selectAll()
@@ -132,7 +133,7 @@ export async function revokeRefreshToken(
   now: number,
   revocationExpiresAt = now + DEFAULT_REVOCATION_MS,
 ): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const row = await tx
       .selectFrom("refresh_tokens")
       .select(["family_id", "user_id"])

@@ -4,6 +4,8 @@
 // the local copy waiting out its grace period after the move.
 import type { Db } from "../lib/db/database.ts";
 import type { BlobsTable, TransferJobsTable } from "../lib/db/schema.ts";
+import { transact } from "../lib/db/transact.ts";
+import { insertOrUpdate } from "../lib/db/upsert.ts";
 
 export type TransferJobRow = TransferJobsTable;
 
@@ -20,42 +22,34 @@ const num = (r: TransferJobRow): TransferJobRow => ({
 
 /**
  * A job for the blob, to be published by the relay: a new one, or a finished one (done or failed) started
- * afresh. A queued or running job is left as it is (its message is on its way). Part of the caller's
- * transaction.
+ * afresh. A queued or running job is left as it is (its message is on its way); false then. Joins the
+ * caller's transaction, if any.
  */
 export async function enqueueTransfer(db: Db, sha256: string, now: number): Promise<boolean> {
-  const fresh = {
-    state: "queued" as const,
+  // A missing job is inserted as finished first and then started like any finished one: the shape that
+  // does not deadlock (see insertOrUpdate).
+  const finished = {
+    blob_sha256: sha256,
+    state: "done" as const,
     attempts: 0,
     last_error: null,
     published_at: null,
+    target_location: null,
+    cleanup_location: null,
+    cleanup_after: null,
+    created_at: now,
     updated_at: now,
   };
-  const res = await db
-    .updateTable("transfer_jobs")
-    .set(fresh)
-    .where("blob_sha256", "=", sha256)
-    .where("state", "in", ["done", "failed"])
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) === 1) return true;
-  const exists = await db
-    .selectFrom("transfer_jobs")
-    .select("state")
-    .where("blob_sha256", "=", sha256)
-    .executeTakeFirst();
-  if (exists) return false;
-  await db
-    .insertInto("transfer_jobs")
-    .values({
-      ...fresh,
-      blob_sha256: sha256,
-      target_location: null,
-      cleanup_location: null,
-      cleanup_after: null,
-      created_at: now,
-    })
-    .execute();
-  return true;
+  return transact(db, async (tx) => {
+    await insertOrUpdate(tx, tx.insertInto("transfer_jobs").values(finished), ["blob_sha256"]).execute();
+    const res = await tx
+      .updateTable("transfer_jobs")
+      .set({ state: "queued", attempts: 0, last_error: null, published_at: null, updated_at: now })
+      .where("blob_sha256", "=", sha256)
+      .where("state", "in", ["done", "failed"])
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  });
 }
 
 export async function getJob(db: Db, sha256: string): Promise<TransferJobRow | undefined> {
@@ -116,7 +110,7 @@ export async function beginAttempt(
   target: string,
   now: number,
 ): Promise<Begin> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const blob = await tx.selectFrom("blobs").selectAll().where("sha256", "=", sha256).executeTakeFirst();
     const job = await tx
       .selectFrom("transfer_jobs")
@@ -175,7 +169,7 @@ export async function switchLocation(
   move: { sha256: string; from: string; toBackend: string; to: string; cleanupAfter: number },
   now: number,
 ): Promise<SwitchOutcome> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const job = await tx
       .selectFrom("transfer_jobs")
       .select(["target_location"])
@@ -275,8 +269,7 @@ export async function enqueueLocalBlobs(db: Db, after: string, limit: number, no
     .limit(limit)
     .execute();
   let enqueued = 0;
-  for (const b of blobs)
-    if (await db.transaction().execute((tx) => enqueueTransfer(tx, b.sha256, now))) enqueued++;
+  for (const b of blobs) if (await enqueueTransfer(db, b.sha256, now)) enqueued++;
   return { seen: blobs.length, enqueued, last: blobs.at(-1)?.sha256 ?? after };
 }
 

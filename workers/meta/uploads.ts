@@ -2,8 +2,9 @@
 // of the upload service can resume, complete or abort it after a restart.
 import { MAX_PARTS } from "../lib/blobstore/common.ts";
 import type { Db } from "../lib/db/database.ts";
-import { isUniqueViolation } from "../lib/db/database.ts";
 import type { UploadPartsTable, UploadSessionsTable } from "../lib/db/schema.ts";
+import { transact } from "../lib/db/transact.ts";
+import { insertOrUpdate } from "../lib/db/upsert.ts";
 
 export type SessionRow = UploadSessionsTable;
 export type PartRow = UploadPartsTable;
@@ -66,7 +67,7 @@ export async function findSession(db: Db, id: string, ownerId: string): Promise<
 
 /** Records (or replaces, when re-sent) a received part of an open session; false when the session is not open. */
 export async function recordPart(db: Db, part: PartRow, now: number): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const open = await tx
       .selectFrom("upload_sessions")
       .select("id")
@@ -75,17 +76,9 @@ export async function recordPart(db: Db, part: PartRow, now: number): Promise<bo
       .where("expires_at", ">", now)
       .executeTakeFirst();
     if (!open) return false;
-    try {
-      await tx.insertInto("upload_parts").values(part).execute();
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      await tx
-        .updateTable("upload_parts")
-        .set({ size: part.size, sha256: part.sha256, created_at: part.created_at })
-        .where("session_id", "=", part.session_id)
-        .where("part_number", "=", part.part_number)
-        .execute();
-    }
+    const resent = { size: part.size, sha256: part.sha256, created_at: part.created_at };
+    const insert = tx.insertInto("upload_parts").values(part);
+    await insertOrUpdate(tx, insert, ["session_id", "part_number"], resent).execute();
     return true;
   });
 }
@@ -178,7 +171,7 @@ export async function expiredSessions(db: Db, now: number, limit = 100): Promise
 
 /** Removes a session and its part rows (after its part bytes were deleted). */
 export async function deleteSession(db: Db, id: string): Promise<void> {
-  await db.transaction().execute(async (tx) => {
+  await transact(db, async (tx) => {
     await tx.deleteFrom("upload_parts").where("session_id", "=", id).execute();
     await tx.deleteFrom("upload_sessions").where("id", "=", id).execute();
   });

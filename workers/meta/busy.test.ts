@@ -1,0 +1,102 @@
+// A database kept busy by another connection: MetaService answers Unavailable with a retry hint (never
+// Internal), for a transaction that used up its retries and for a single statement alike.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { sql } from "kysely";
+import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { createAccessTokenVerifier } from "../lib/access-token.ts";
+import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
+import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
+import { createLogger } from "../lib/log.ts";
+import { metaModule } from "./routes.ts";
+
+const secret = "s".repeat(32);
+// failure.ts finds the lock conflict behind DatabaseBusyError (its cause) or a single statement's error.
+const DATABASE_BUSY = /^the database is busy, retry in a moment \(request id [0-9a-f-]{36}\)$/;
+
+describe("MetaService on a busy database", () => {
+  let dir: string;
+  let db: Db;
+  let other: Db;
+  let meta: ReturnType<typeof createClient<typeof MetaService>>;
+  let owner: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "filestore-busy-"));
+    const url = `sqlite:${join(dir, "meta.sqlite")}`;
+    db = openDatabase(url);
+    await migrateToLatest(db);
+    other = openDatabase(url);
+    const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
+    const mod = metaModule(db);
+    meta = createClient(
+      MetaService,
+      createRouterTransport((r) => mod.routes(r), {
+        router: {
+          interceptors: [
+            errorInterceptor(createLogger("test")),
+            authInterceptor({ verifier, internalSecret: secret }),
+          ],
+        },
+        transport: { interceptors: [internalCallerInterceptor(secret)] },
+      }),
+    );
+    owner = (await meta.createUser({ username: "alice", passwordHash: "x" })).user?.id ?? "";
+    // No waiting for the lock: each attempt fails at once (transact still retries a few times).
+    await sql`PRAGMA busy_timeout = 0`.execute(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await other.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs `call` while the other connection holds the write lock; the error it fails with. */
+  async function whileLocked(call: () => Promise<unknown>): Promise<ConnectError | undefined> {
+    let release = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked = () => {};
+    const holding = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holder = other.transaction().execute(async (tx) => {
+      await tx.updateTable("users").set({ last_active_at: 1 }).execute();
+      locked();
+      await released;
+    });
+    await holding;
+    try {
+      await call();
+      return undefined;
+    } catch (err) {
+      return ConnectError.from(err);
+    } finally {
+      release();
+      await holder;
+    }
+  }
+
+  test("a transaction that stays busy: Unavailable, nothing written; the same call succeeds afterwards", async () => {
+    const req = { ownerId: owner, parentId: "", name: "docs" };
+    const err = await whileLocked(() => meta.createFolder(req));
+    expect(err?.code).toBe(Code.Unavailable);
+    expect(err?.rawMessage).toMatch(DATABASE_BUSY);
+    expect((await meta.listFiles({ ownerId: owner, parentId: "" })).files).toEqual([]);
+    expect((await meta.createFolder(req)).folder?.name).toBe("docs");
+  });
+
+  test("a single statement that meets the lock: Unavailable too", async () => {
+    const err = await whileLocked(() => meta.touchUser({ id: owner }));
+    expect(err?.code).toBe(Code.Unavailable);
+    expect(err?.rawMessage).toMatch(DATABASE_BUSY);
+  });
+
+  test("other errors keep their codes", async () => {
+    const err = await whileLocked(() => meta.listFiles({ ownerId: owner, parentId: crypto.randomUUID() }));
+    expect(err?.code).toBe(Code.NotFound);
+  });
+});
