@@ -9,7 +9,6 @@
 // went together. Entries trashed earlier on their own keep their own trash entry.
 // Depth: folders nest at most maxDepth levels (MAX_FOLDER_DEPTH; see tree.ts for what counts), checked
 // wherever a folder can get deeper: create, move and restore.
-import type { ExpressionBuilder } from "kysely";
 import type { Db } from "../lib/db/database.ts";
 import type { FileKind } from "../lib/db/schema.ts";
 import { transact } from "../lib/db/transact.ts";
