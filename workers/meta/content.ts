@@ -102,14 +102,15 @@ async function reference(db: Db, sha256: string): Promise<boolean> {
  * garbage-collected, the fresh copy takes the row over (garbage collection deletes only the location it
  * claimed and then forgets the row only if it still holds that location), so the upload succeeds at once.
  * With `transfer` (the transfer storage policy), content on local disk gets a transfer job in the same
- * transaction (the outbox).
+ * transaction (the outbox). `within` runs in the transaction once the file row is written (it completes the
+ * upload session the file comes from); what it throws rolls everything back.
  */
 export async function addFileWithContent(
   db: Db,
   file: NewFile,
   blob: NewBlob,
   now: number,
-  opts: { transfer?: boolean } = {},
+  opts: { transfer?: boolean; within?: (tx: Db, file: FileRow) => Promise<void> } = {},
 ): Promise<{ file: FileRow; duplicateOf?: string }> {
   return db.transaction().execute(async (tx) => {
     await checkParent(tx, file);
@@ -159,6 +160,7 @@ export async function addFileWithContent(
     const row = fileRow(file, blob, now);
     await tx.insertInto("files").values(row).execute();
     if (opts.transfer && backend === "local") await enqueueTransfer(tx, blob.sha256, now);
+    await opts.within?.(tx, row);
     return { file: row, duplicateOf };
   });
 }

@@ -31,6 +31,8 @@ export function uploadDeps(
     challengeKey: challengeKeyFrom(internalSecret),
     trustSha1: config.legacyTrustSha1,
     sessionTtlMs: config.uploadSessionTtlSeconds * 1000,
+    maxOpenSessions: config.uploadMaxOpenSessionsPerUser,
+    completionLeaseMs: config.uploadCompletionLeaseSeconds * 1000,
     now: Date.now,
   };
 }
