@@ -183,7 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
     uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
     uploadMaxOpenSessionsPerUser: int(env, "UPLOAD_MAX_OPEN_SESSIONS_PER_USER", 100),
-    uploadCompletionLeaseSeconds: Math.max(1, int(env, "UPLOAD_COMPLETION_LEASE_SECONDS", 120)),
+    uploadCompletionLeaseSeconds: Math.max(1, int(env, "UPLOAD_COMPLETION_LEASE_SECONDS", 60)),
     gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),

@@ -18,7 +18,7 @@ export const TAKEN_OVER =
   "this completion stalled and another CompleteUploadSession took the upload over: call it again for the result";
 
 /** The default lease (UPLOAD_COMPLETION_LEASE_SECONDS). */
-export const DEFAULT_COMPLETION_LEASE_MS = 120_000;
+export const DEFAULT_COMPLETION_LEASE_MS = 60_000;
 
 export const leaseMsOf = (deps: SessionDeps) => deps.completionLeaseMs ?? DEFAULT_COMPLETION_LEASE_MS;
 

@@ -30,7 +30,7 @@ export interface SessionDeps extends UploadDeps {
   maxOpenSessions?: number;
   /**
    * How long a completion may show no sign of life before another CompleteUploadSession takes it over
-   * (ms; default 2 min). A running completion renews it every third of it.
+   * (ms; default 1 min). A running completion renews it every third of it.
    */
   completionLeaseMs?: number;
 }
