@@ -11,6 +11,7 @@ import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import * as sessions from "./sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
+import { handleTus, TUS_PATH } from "./tus.ts";
 
 const KiB = 1024;
 const LEASE = 30_000;
@@ -117,6 +118,28 @@ for (const backend of testBlobStores()) {
       } finally {
         clock.now -= LEASE;
       }
+      expect(await f.stored()).toEqual(await blobLocations());
+    });
+
+    test("tus: HEAD after the last PATCH's completion died answers 423, then completes it once the lease ran out", async () => {
+      const s = await create();
+      await putAll(s.id);
+      await crashedCompletion(s.id, true);
+      const head = async () => {
+        const url = new URL(`http://upload${TUS_PATH}${s.id}`);
+        const req = new Request(url, { method: "HEAD", headers: { "tus-resumable": "1.0.0" } });
+        const res = (await handleTus(f.deps, req, url, async () => alice)) as Response;
+        return [res.status, res.headers.get("upload-offset")];
+      };
+      expect((await head())[0]).toBe(423);
+      expect(await fileRows()).toEqual([]);
+      clock.now += LEASE;
+      try {
+        expect(await head()).toEqual([200, String(data.length)]);
+      } finally {
+        clock.now -= LEASE;
+      }
+      expect((await fileRows()).map((r) => r.blob_sha256)).toEqual([sha256(data)]);
       expect(await f.stored()).toEqual(await blobLocations());
     });
 
