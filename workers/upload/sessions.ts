@@ -207,7 +207,7 @@ export async function completeSession(
     // The file and the completed session are recorded together, and only while this attempt holds it.
     const file = await linkStaged(deps, who, target, staged, { sessionId: id, owner: lease.owner });
     failpoint("upload.complete.recorded");
-    await deps.blobs.deleteParts(id).catch(() => undefined); // the next completion call or the sweeper retries
+    await deps.blobs.deleteParts(id).catch(() => undefined); // a repeated CompleteUploadSession retries
     return publicFile(file, staged.sha1);
   } catch (err) {
     await deps.meta
@@ -245,7 +245,7 @@ async function dropSession(deps: SessionDeps, s: UploadSessionRecord): Promise<b
     if (session?.state !== "aborted") return false;
     ended = session;
   }
-  if (ended.completionOwner) await deps.blobs.discardAssembly(s.id, ended.completionOwner);
+  if (ended.completionOwner) await deps.blobs.discardAssembly(s.id, ended.completionOwner).catch(blobFailure);
   await deps.blobs.deleteParts(s.id);
   return true;
 }
