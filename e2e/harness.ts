@@ -1,7 +1,7 @@
 // Starts the whole file store for end-to-end tests, in the mode named by FILESTORE_TEST_MODE:
 // "allinone" (default: one process, SQLite, temp data dir) or "services" (scripts/start-all.sh: every
 // service its own process against MariaDB + Redis, gateway under Deno).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -212,6 +212,43 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
       rmSync(runDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Services mode: starts service `name` ("meta", "upload-2", …) again on its own port after a test killed
+ * it, with the environment start-all.sh gave it, and records its PID for stop-all.sh.
+ */
+export async function restartService(stack: Stack, name: string): Promise<void> {
+  const svc = stack.services;
+  if (!svc) throw new Error("restartService is for services mode");
+  const base = name.replace(/-\d+$/, "");
+  const replica = Number(/-(\d+)$/.exec(name)?.[1] ?? "1");
+  const portsOf = (s: string) => (svc.env[`${s.toUpperCase()}_PORTS`] ?? "").split(",");
+  const urls = (s: string) =>
+    portsOf(s)
+      .map((p) => `http://127.0.0.1:${p}`)
+      .join(",");
+  const port = portsOf(base)[replica - 1] as string;
+  const proc = Bun.spawn([join(BIN, "bun"), join(ROOT, "workers", base, "main.ts")], {
+    env: {
+      ...svc.env,
+      PORT: port,
+      DATABASE_URL: base === "meta" ? svc.env.DATABASE_URL : "",
+      INTERNAL_SECRET: readFileSync(join(svc.runDir, "internal-secret"), "utf8").trim(),
+      DATA_DIR: stack.dataDir,
+      JWT_KEY_FILE: join(svc.runDir, "jwt-signing-key.jwk"),
+      ...Object.fromEntries(
+        Object.keys(SERVICE_REPLICAS).map((s) => [`${s.toUpperCase()}_URL`, urls(s)] as const),
+      ),
+    },
+    stdout: "ignore",
+    stderr: Bun.file(join(svc.runDir, "logs", `${name}-restarted-${Date.now()}.log`)),
+  });
+  writeFileSync(join(svc.runDir, "pids", `${name}.pid`), String(proc.pid)); // stop-all.sh stops it
+  await waitFor(async () => {
+    const r = await connectCall(`http://127.0.0.1:${port}`, "grpc.health.v1.Health/Check", {});
+    return r.json.status === "SERVING";
+  }, `${name} to serve again`);
 }
 
 /** Starts a stack in the configured mode; `env` overrides settings (e.g. rate limits). */

@@ -10,7 +10,8 @@
 //                                 form fields before the file (the worker checks those: the body streams on
 //                                 unread here)
 //   POST /file/fastupload         filehash (SHA-1), filename, filesize: hit {code:0}, miss {code:-1}
-//   POST /file/mpupload/init      filehash, filesize → UploadID, ChunkSize, ChunkCount, ChunkExists (resume)
+//   POST /file/mpupload/init      filehash, filesize → UploadID, ChunkSize, ChunkCount, ChunkExists (resume);
+//                                 -4 when the server's storage is full or the user has too many uploads open
 //   POST /file/mpupload/uppart    uploadid, index (1-based), optional chkhash (SHA-1); body = the chunk
 //   POST /file/mpupload/complete  uploadid, filehash, filesize, filename: -2 when chunks are missing
 //   POST /file/mpupload/cancel    uploadid
@@ -264,6 +265,8 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.InvalidArgument) return c.json({ code: -1, msg: e.rawMessage });
+      // The server's storage is full, or the user has too many uploads open (the message says which).
+      if (e.code === Code.ResourceExhausted) return c.json({ code: -4, msg: e.rawMessage });
       return c.json({ code: -2, msg: serverFailureMessage(c, err) });
     }
   });

@@ -74,6 +74,13 @@ export interface Config {
    */
   uploadSessionTtlSeconds: number;
   uploadSweepSeconds: number;
+  /** A user's upload sessions open (or being completed) at once; 0: no limit. */
+  uploadMaxOpenSessionsPerUser: number;
+  /**
+   * How long a multipart completion may show no sign of life (its process died) before another
+   * CompleteUploadSession takes it over; a running completion renews it every third of it.
+   */
+  uploadCompletionLeaseSeconds: number;
   /**
    * Garbage collection of unreferenced content, in the process hosting the file service: a pass every
    * GC_INTERVAL_SECONDS (0 = no timer; FileAdminService.RunGarbageCollection still works), deleting content
@@ -209,6 +216,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
     uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
     uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
+    uploadMaxOpenSessionsPerUser: int(env, "UPLOAD_MAX_OPEN_SESSIONS_PER_USER", 100),
+    uploadCompletionLeaseSeconds: Math.max(1, int(env, "UPLOAD_COMPLETION_LEASE_SECONDS", 60)),
     gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     maxFolderDepth: Math.max(1, int(env, "MAX_FOLDER_DEPTH", 256)),

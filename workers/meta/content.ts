@@ -128,13 +128,16 @@ async function takeOver(tx: Db, blob: NewBlob): Promise<boolean> {
  * The blob row is inserted first when absent (unreferenced, then referenced like any other), so that two
  * uploads of new content never deadlock on MySQL (see insertOrUpdate) and every path then works on an
  * existing, locked row.
+ *
+ * `within` runs in the transaction once the file row is written (it completes the upload session the
+ * file comes from); what it throws rolls everything back.
  */
 export async function addFileWithContent(
   db: Db,
   file: NewFile,
   blob: NewBlob,
   now: number,
-  opts: { transfer?: boolean } = {},
+  opts: { transfer?: boolean; within?: (tx: Db, file: FileRow) => Promise<void> } = {},
 ): Promise<{ file: FileRow; duplicateOf?: string }> {
   return transact(db, async (tx) => {
     await checkParent(tx, file);
@@ -152,6 +155,7 @@ export async function addFileWithContent(
     const row = fileRow(file, blob, now);
     await tx.insertInto("files").values(row).execute();
     if (opts.transfer && stored.backend === "local") await enqueueTransfer(tx, blob.sha256, now);
+    await opts.within?.(tx, row);
     // Our own location recorded: the content is new (or taken over), there is no other copy.
     return { file: row, duplicateOf: stored.location === blob.location ? undefined : stored.location };
   });

@@ -2,6 +2,7 @@
 import { type Timestamp, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import {
+  CreateUploadSessionResponse_Refusal,
   MetaService,
   SwitchBlobLocationResponse_Outcome,
   TransitionUploadSessionRequest_Transition,
@@ -134,12 +135,21 @@ const sessionRecord = (s: uploads.SessionRow) => ({
   fileId: s.file_id ?? "",
   createdAt: timestampFromMs(s.created_at),
   expiresAt: timestampFromMs(s.expires_at),
+  completionOwner: s.completion_owner ?? "",
+  completingSince: s.completing_since == null ? undefined : timestampFromMs(s.completing_since),
 });
+
+const refusals: Record<uploads.Refusal, CreateUploadSessionResponse_Refusal> = {
+  too_many_open_sessions: CreateUploadSessionResponse_Refusal.TOO_MANY_OPEN_SESSIONS,
+  storage_full: CreateUploadSessionResponse_Refusal.STORAGE_FULL,
+};
 
 /** An upload's target folder is gone: FailedPrecondition (NotFound means "no such content" there). */
 function targetFolder(err: unknown): unknown {
   if (err instanceof content.FolderNotFoundError)
-    return failedPrecondition("the target folder does not exist or is in the trash: choose another folder");
+    return failedPrecondition(
+      'the target folder does not exist or is in the trash: choose another folder (parent_id, "" for the root; CompleteUploadSession takes one too)',
+    );
   return err;
 }
 
@@ -288,6 +298,9 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
           const b = req.blob;
           if (!b?.location || !b.backend)
             throw invalidArgument("blob.location and blob.backend are required");
+          const completes = req.completes;
+          if (completes && (!completes.sessionId || !completes.owner))
+            throw invalidArgument("completes needs session_id and owner");
           try {
             const res = await content.addFileWithContent(
               db,
@@ -301,12 +314,22 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
                 location: b.location,
               },
               now(),
-              { transfer: req.enqueueTransfer },
+              {
+                transfer: req.enqueueTransfer,
+                within: completes
+                  ? (tx, f) => uploads.completeWithin(tx, completes.sessionId, completes.owner, f.id)
+                  : undefined,
+              },
             );
             return { file: fileRecord(res.file), duplicateOf: res.duplicateOf ?? "" };
           } catch (err) {
             if (err instanceof content.BlobBusyError)
               throw aborted("this content is being deleted; store it again");
+            if (err instanceof uploads.CompletionLostError) {
+              throw failedPrecondition(
+                "this completion stalled and another CompleteUploadSession took the upload over: call it again for the result",
+              );
+            }
             throw targetFolder(err);
           }
         },
@@ -372,22 +395,36 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
           if (!s?.id || !s.ownerId || !s.name || !s.backend || !s.expiresAt) {
             throw invalidArgument("session id, owner_id, name, backend and expires_at are required");
           }
-          const row = await uploads.createSession(db, {
-            id: s.id,
-            owner_id: s.ownerId,
-            parent_id: s.parentId,
-            name: s.name,
-            size: size(s.size),
-            sha256: s.sha256 ? hex(s.sha256, 64, "sha256") : null,
-            sha1: s.sha1 ? hex(s.sha1, 40, "sha1") : null,
-            part_size: size(s.partSize),
-            part_count: s.partCount,
-            backend: s.backend,
-            state: "open",
-            file_id: null,
-            created_at: now(),
-            expires_at: timestampDate(s.expiresAt).getTime(),
-          });
+          const row = await uploads
+            .openSession(
+              db,
+              {
+                id: s.id,
+                owner_id: s.ownerId,
+                parent_id: s.parentId,
+                name: s.name,
+                size: size(s.size),
+                sha256: s.sha256 ? hex(s.sha256, 64, "sha256") : null,
+                sha1: s.sha1 ? hex(s.sha1, 40, "sha1") : null,
+                part_size: size(s.partSize),
+                part_count: s.partCount,
+                backend: s.backend,
+                state: "open",
+                file_id: null,
+                created_at: now(),
+                expires_at: timestampDate(s.expiresAt).getTime(),
+              },
+              {
+                maxOpen: Math.max(0, req.maxOpenSessions),
+                availableBytes: req.availableBytes === undefined ? undefined : Number(req.availableBytes),
+              },
+            )
+            .catch((err) => {
+              if (err instanceof content.FolderNotFoundError)
+                throw notFound("no such folder (or it is in the trash)");
+              throw err;
+            });
+          if ("refused" in row) return { refused: refusals[row.refused] };
           return { session: sessionRecord(row) };
         },
         async getUploadSession(req) {
@@ -443,14 +480,22 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
         },
         async transitionUploadSession(req) {
           const T = TransitionUploadSessionRequest_Transition;
+          const leaseMs = Number(req.leaseMs > 0n ? req.leaseMs : 0n);
+          const took = (t: uploads.Takeover) => ({ done: t.done, previousOwner: t.previousOwner ?? "" });
+          // Without owner (callers from before the lease): the session is held by nobody in particular.
+          const owner = req.owner || null;
           switch (req.transition) {
             case T.BEGIN_COMPLETION:
-              return { done: await uploads.beginCompletion(db, req.id, now()) };
+              return took(await uploads.takeCompletion(db, req.id, owner, leaseMs, now()));
+            case T.RENEW:
+              if (!owner) throw invalidArgument("owner (the completion attempt) is required to renew");
+              return { done: await uploads.renewCompletion(db, req.id, owner, now()) };
             case T.REOPEN:
-              return { done: await uploads.reopen(db, req.id) };
+              if (!owner && leaseMs > 0) return took(await uploads.reopenStale(db, req.id, leaseMs, now()));
+              return { done: await uploads.reopen(db, req.id, owner) };
             case T.COMPLETE:
               if (!req.fileId) throw invalidArgument("file_id is required to complete");
-              return { done: await uploads.markCompleted(db, req.id, req.fileId) };
+              return { done: await uploads.markCompleted(db, req.id, req.fileId, owner) };
             case T.ABORT:
               return { done: await uploads.abortSession(db, req.id) };
             default:

@@ -2,11 +2,15 @@
 // of the upload service can resume, complete or abort it after a restart.
 import { MAX_PARTS } from "../lib/blobstore/common.ts";
 import type { Db } from "../lib/db/database.ts";
-import type { UploadPartsTable, UploadSessionsTable } from "../lib/db/schema.ts";
+import type { UploadPartsTable, UploadSessionsTable, UploadState } from "../lib/db/schema.ts";
 import { transact } from "../lib/db/transact.ts";
 import { insertOrUpdate } from "../lib/db/upsert.ts";
+import { failpoint } from "../lib/failpoint.ts";
+import { lockOwner, requireFolder } from "./content.ts";
 
-export type SessionRow = UploadSessionsTable;
+/** A session row; a new one needs no completion lease (it is "open"). */
+export type SessionRow = Omit<UploadSessionsTable, "completion_owner" | "completing_since"> &
+  Partial<Pick<UploadSessionsTable, "completion_owner" | "completing_since">>;
 export type PartRow = UploadPartsTable;
 
 /** At most this many parts per upload (S3's limit, kept on every backend). */
@@ -47,11 +51,79 @@ const nums = (s: SessionRow): SessionRow => ({
   part_count: Number(s.part_count),
   created_at: Number(s.created_at),
   expires_at: Number(s.expires_at),
+  completing_since: s.completing_since == null ? null : Number(s.completing_since),
 });
 
+/** States in which a session holds resources (a slot of its owner's cap, declared bytes) until it expires. */
+const LIVE: UploadState[] = ["open", "completing"];
+
+export interface SessionLimits {
+  /** The owner's live sessions may not reach more than this (0: no limit). */
+  maxOpen?: number;
+  /** Bytes free where the parts go: live sessions of the backend may not declare more than they fit. */
+  availableBytes?: number;
+}
+
+export type Refusal = "too_many_open_sessions" | "storage_full";
+
+/** What the live sessions of a backend have declared and not stored yet (bytes). */
+async function outstandingBytes(tx: Db, backend: string, now: number): Promise<number> {
+  const declared = await tx
+    .selectFrom("upload_sessions")
+    .select((eb) => eb.fn.sum<number | string | null>("size").as("total"))
+    .where("state", "in", LIVE)
+    .where("expires_at", ">", now)
+    .where("backend", "=", backend)
+    .executeTakeFirst();
+  const stored = await tx
+    .selectFrom("upload_parts")
+    .innerJoin("upload_sessions", "upload_sessions.id", "upload_parts.session_id")
+    .select((eb) => eb.fn.sum<number | string | null>("upload_parts.size").as("total"))
+    .where("upload_sessions.state", "in", LIVE)
+    .where("upload_sessions.expires_at", ">", now)
+    .where("upload_sessions.backend", "=", backend)
+    .executeTakeFirst();
+  return Number(declared?.total ?? 0) - Number(stored?.total ?? 0);
+}
+
+/**
+ * Records a session in the owner's folder (FolderNotFoundError unless it is "" or an active folder of the
+ * owner), unless a limit refuses it. The owner's lock serializes their creations, so the cap holds; the
+ * free-space check is across users and may let concurrent creations overshoot by one session each.
+ */
+export async function openSession(
+  db: Db,
+  row: SessionRow,
+  limits: SessionLimits,
+): Promise<SessionRow | { refused: Refusal }> {
+  return transact(db, async (tx) => {
+    const maxOpen = limits.maxOpen ?? 0;
+    if (maxOpen > 0 || row.parent_id !== "") await lockOwner(tx, row.owner_id);
+    await requireFolder(tx, row.owner_id, row.parent_id);
+    if (maxOpen > 0) {
+      const open = await tx
+        .selectFrom("upload_sessions")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .where("owner_id", "=", row.owner_id)
+        .where("state", "in", LIVE)
+        .where("expires_at", ">", row.created_at)
+        .executeTakeFirstOrThrow();
+      if (Number(open.n) >= maxOpen) return { refused: "too_many_open_sessions" as const };
+    }
+    if (limits.availableBytes !== undefined) {
+      const outstanding = await outstandingBytes(tx, row.backend, row.created_at);
+      if (outstanding + row.size > limits.availableBytes) return { refused: "storage_full" as const };
+    }
+    await tx.insertInto("upload_sessions").values(row).execute();
+    return row;
+  });
+}
+
+/** openSession without limits. */
 export async function createSession(db: Db, row: SessionRow): Promise<SessionRow> {
-  await db.insertInto("upload_sessions").values(row).execute();
-  return row;
+  const created = await openSession(db, row, {});
+  if ("refused" in created) throw new Error("no limit was given, yet the session was refused");
+  return created;
 }
 
 /** The session if it exists and belongs to `ownerId`. */
@@ -83,7 +155,10 @@ export async function recordPart(db: Db, part: PartRow, now: number): Promise<bo
   });
 }
 
-/** The owner's newest open, unexpired session for this size and declared hashes. */
+/**
+ * The owner's newest unexpired session for this size and declared hashes that is open or being completed
+ * (resuming one whose completion stopped leads to CompleteUploadSession, which takes it over).
+ */
 export async function findOpenSession(
   db: Db,
   q: { ownerId: string; size: number; sha256: string | null; sha1: string | null },
@@ -94,7 +169,7 @@ export async function findOpenSession(
     .selectAll()
     .where("owner_id", "=", q.ownerId)
     .where("size", "=", q.size)
-    .where("state", "=", "open")
+    .where("state", "in", LIVE)
     .where("expires_at", ">", now)
     .where((eb) => (q.sha256 ? eb("sha256", "=", q.sha256) : eb("sha256", "is", null)))
     .where((eb) => (q.sha1 ? eb("sha1", "=", q.sha1) : eb("sha1", "is", null)))
@@ -113,37 +188,142 @@ export async function listParts(db: Db, sessionId: string): Promise<PartRow[]> {
   return rows.map((r) => ({ ...r, size: Number(r.size), part_number: Number(r.part_number) }));
 }
 
-/** Moves an open session to "completing"; false when it is not open (completing twice, aborted, expired). */
-export async function beginCompletion(db: Db, id: string, now: number): Promise<boolean> {
+/** The attempt that held a session, when a transition took it over from that attempt. */
+export interface Takeover {
+  done: boolean;
+  previousOwner?: string;
+}
+
+/** Any holder (callers from before the lease name none). */
+const ANY = Symbol("any holder");
+
+/**
+ * Moves the session from `from` (as it was read: state and holder) to `to`, only if nobody changed it
+ * meanwhile (compare and set: the transition is one statement, safe to run again).
+ */
+async function swap(
+  db: Db,
+  id: string,
+  from: { state: UploadState; completion_owner: string | null | typeof ANY },
+  to: Partial<SessionRow>,
+): Promise<boolean> {
+  const holder = from.completion_owner;
   const res = await db
     .updateTable("upload_sessions")
-    .set({ state: "completing" })
+    .set(to)
     .where("id", "=", id)
-    .where("state", "=", "open")
+    .where("state", "=", from.state)
+    .$if(holder !== ANY, (q) =>
+      q.where((eb) =>
+        holder === null ? eb("completion_owner", "is", null) : eb("completion_owner", "=", holder as string),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** The session's state and completion lease, while unexpired. */
+const leaseOf = (db: Db, id: string, now: number) =>
+  db
+    .selectFrom("upload_sessions")
+    .select(["state", "completion_owner", "completing_since"])
+    .where("id", "=", id)
     .where("expires_at", ">", now)
     .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+
+const stale = (s: { state: UploadState; completing_since: number | null }, leaseMs: number, now: number) =>
+  s.state === "completing" && leaseMs > 0 && Number(s.completing_since ?? 0) <= now - leaseMs;
+
+/**
+ * Gives the session's completion to `owner`: from "open", or from a completion whose holder has shown no
+ * sign of life for `leaseMs` (a crashed process: it is taken over, and named so that the caller cleans up
+ * after it). Not done when it is being completed by a live attempt, completed, aborted or expired.
+ */
+export async function takeCompletion(
+  db: Db,
+  id: string,
+  owner: string | null,
+  leaseMs: number,
+  now: number,
+): Promise<Takeover> {
+  const s = await leaseOf(db, id, now);
+  if (!s || (s.state !== "open" && !stale(s, leaseMs, now))) return { done: false };
+  const done = await swap(db, id, s, { state: "completing", completion_owner: owner, completing_since: now });
+  return done && s.state === "completing"
+    ? { done, previousOwner: s.completion_owner ?? undefined }
+    : { done };
 }
 
-/** A completion that failed verification returns the session to "open" so the client can fix parts. */
-export async function reopen(db: Db, id: string): Promise<boolean> {
+/** Moves an open session to "completing" (held by nobody in particular: no lease). */
+export async function beginCompletion(db: Db, id: string, now: number): Promise<boolean> {
+  return (await takeCompletion(db, id, null, 0, now)).done;
+}
+
+/** The holder's sign of life; false when `owner` no longer holds the completion (it was taken over). */
+export async function renewCompletion(db: Db, id: string, owner: string, now: number): Promise<boolean> {
   const res = await db
     .updateTable("upload_sessions")
-    .set({ state: "open" })
+    .set({ completing_since: now })
     .where("id", "=", id)
     .where("state", "=", "completing")
+    .where("completion_owner", "=", owner)
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
-export async function markCompleted(db: Db, id: string, fileId: string): Promise<boolean> {
-  const res = await db
-    .updateTable("upload_sessions")
-    .set({ state: "completed", file_id: fileId })
-    .where("id", "=", id)
-    .where("state", "=", "completing")
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+const released = { state: "open", completion_owner: null, completing_since: null } as const;
+
+/**
+ * Returns a completing session to "open" so the client can fix parts: a completion that failed
+ * verification, by its holder (`owner`; absent: whoever holds it).
+ */
+export async function reopen(db: Db, id: string, owner?: string | null): Promise<boolean> {
+  return swap(db, id, { state: "completing", completion_owner: owner ?? ANY }, released);
+}
+
+/**
+ * Reopens a completing session whose holder has shown no sign of life for `leaseMs` (a part sent after a
+ * completion crashed); the answer names that holder, whose leftovers the caller cleans up.
+ */
+export async function reopenStale(db: Db, id: string, leaseMs: number, now: number): Promise<Takeover> {
+  const s = await leaseOf(db, id, now);
+  if (!s || !stale(s, leaseMs, now)) return { done: false };
+  const done = await swap(db, id, s, released);
+  return done ? { done, previousOwner: s.completion_owner ?? undefined } : { done };
+}
+
+/** The completion attempt no longer holds the session (another one took it over). */
+export class CompletionLostError extends Error {}
+
+/**
+ * Completes the session with its file inside the caller's transaction (the one that records the file), so
+ * that the file and the completed session exist together or not at all. CompletionLostError when `owner`
+ * does not hold the completion: the transaction must then roll back.
+ */
+export async function completeWithin(tx: Db, id: string, owner: string, fileId: string): Promise<void> {
+  const done = await swap(
+    tx,
+    id,
+    { state: "completing", completion_owner: owner },
+    { state: "completed", file_id: fileId, completion_owner: null, completing_since: null },
+  );
+  if (!done) throw new CompletionLostError(id);
+  failpoint("meta.complete.row"); // test-only: a crash with the row written, not committed
+}
+
+/** Completes the session held by `owner` (null: by whoever holds it), for a caller that recorded the file. */
+export async function markCompleted(
+  db: Db,
+  id: string,
+  fileId: string,
+  owner: string | null = null,
+): Promise<boolean> {
+  return swap(
+    db,
+    id,
+    { state: "completing", completion_owner: owner ?? ANY },
+    { state: "completed", file_id: fileId, completion_owner: null, completing_since: null },
+  );
 }
 
 /** Marks an unfinished session aborted; false when it was already completed or gone. */

@@ -32,6 +32,8 @@ export function uploadDeps(
     settledStore: config.storagePolicy === "transfer" ? stores.storeFor("s3") : stores.landing,
     trustSha1: config.legacyTrustSha1,
     sessionTtlMs: config.uploadSessionTtlSeconds * 1000,
+    maxOpenSessions: config.uploadMaxOpenSessionsPerUser,
+    completionLeaseMs: config.uploadCompletionLeaseSeconds * 1000,
     now: Date.now,
   };
 }

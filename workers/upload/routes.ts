@@ -178,7 +178,10 @@ export function uploadModule(
         },
         async completeUploadSession(req, ctx) {
           return {
-            file: await sessions.completeSession(deps, requireIdentity(ctx), req.sessionId, req.name),
+            file: await sessions.completeSession(deps, requireIdentity(ctx), req.sessionId, {
+              name: req.name,
+              parentId: req.parentId,
+            }),
           };
         },
         async abortUploadSession(req, ctx) {

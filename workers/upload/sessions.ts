@@ -3,8 +3,6 @@
 // more than once; completion checks the exact part set and the whole file's size and hash before the file
 // appears. Part bytes live in the blob store (locally on the upload workers, or straight in S3 through
 // presigned URLs), so the blob store is the truth about which parts arrived: any replica can resume.
-import { randomBytes } from "node:crypto";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import {
@@ -15,9 +13,12 @@ import type { Identity } from "../lib/access-token.ts";
 import { BlobHashMismatchError } from "../lib/blobstore/errors.ts";
 import type { BlobBody } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
+import { failpoint } from "../lib/failpoint.ts";
 import { publicFile } from "../lib/file-record.ts";
-import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";
+import { busyMessage, reopenAbandoned, TAKEN_OVER, takeCompletion } from "./completion-lease.ts";
 import { blobError, checkTarget, linkStaged, type UploadDeps } from "./upload.ts";
+
+export { createSession, type NewSessionRequest } from "./create-session.ts";
 
 export interface SessionDeps extends UploadDeps {
   now: () => number;
@@ -25,10 +26,15 @@ export interface SessionDeps extends UploadDeps {
   sessionTtlMs: number;
   /** The floor of the part sizes the server picks (bytes; default 8 MiB). Tests lower it. */
   minPartSize?: number;
+  /** A user's sessions open or being completed at once (0 or absent: no limit). */
+  maxOpenSessions?: number;
+  /**
+   * How long a completion may show no sign of life before another CompleteUploadSession takes it over
+   * (ms; default 1 min). A running completion renews it every third of it.
+   */
+  completionLeaseMs?: number;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-const HEX40 = /^[0-9a-f]{40}$/;
 const SESSION_ID = /^[A-Za-z0-9_-]{32}$/;
 
 /** The size of part n (1-based) of a session: all parts are part_size but the last. */
@@ -40,64 +46,6 @@ export function partSizeOf(s: { size: bigint; partSize: bigint; partCount: numbe
 
 /** Where part n (1-based) starts in the whole file. */
 export const partOffset = (s: { partSize: bigint }, n: number) => Number(s.partSize) * (n - 1);
-
-export async function createSession(
-  deps: SessionDeps,
-  who: Identity,
-  req: {
-    name: string;
-    parentId: string;
-    size: bigint;
-    sha256?: string;
-    sha1?: string;
-    resume?: boolean;
-    /** The part size the client wants (0 or absent: the server picks). */
-    partSize?: bigint;
-  },
-): Promise<UploadSessionRecord & { resumed?: boolean }> {
-  const { name, parentId } = checkTarget({ name: req.name, parentId: req.parentId });
-  if (req.size < 0n || req.size > BigInt(deps.maxUploadBytes)) {
-    throw invalidArgument(`size must be between 0 and ${deps.maxUploadBytes} bytes`);
-  }
-  const sha256 = (req.sha256 ?? "").toLowerCase();
-  const sha1 = (req.sha1 ?? "").toLowerCase();
-  if (sha256 && !HEX64.test(sha256)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
-  if (sha1 && !HEX40.test(sha1)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
-  if (req.resume) {
-    const { session } = await deps.meta.findOpenUploadSession({
-      ownerId: who.userId,
-      size: req.size,
-      sha256,
-      sha1,
-    });
-    if (session) return { ...session, resumed: true };
-  }
-  const size = Number(req.size);
-  const requested = Number(req.partSize ?? 0n);
-  if (requested !== 0 && (requested < MIN_PART_SIZE || requested > MAX_PART_SIZE)) {
-    throw invalidArgument(`part_size must be between ${MIN_PART_SIZE} and ${MAX_PART_SIZE} bytes, or 0`);
-  }
-  const partSize = partSizeFor(size, { requested: requested || undefined, min: deps.minPartSize });
-  const partCount = partCountFor(size, partSize);
-  if (partCount > MAX_PARTS) throw invalidArgument("the file is too large for 10 000 parts");
-  const { session } = await deps.meta.createUploadSession({
-    session: {
-      id: randomBytes(24).toString("base64url"),
-      ownerId: who.userId,
-      parentId,
-      name,
-      size: req.size,
-      sha256,
-      sha1,
-      partSize: BigInt(partSize),
-      partCount,
-      backend: deps.blobs.backend,
-      expiresAt: timestampFromMs(deps.now() + deps.sessionTtlMs),
-    },
-  });
-  if (!session) throw new ConnectError("meta returned no session", Code.Internal);
-  return session;
-}
 
 /** The caller's session; someone else's (or an unknown id) is NotFound, with no hint which. */
 export async function ownSession(deps: SessionDeps, who: Identity, id: string): Promise<UploadSessionRecord> {
@@ -136,6 +84,7 @@ export async function putPart(
   const s = await ownSession(deps, who, id);
   checkOpen(s, deps.now());
   checkPartNumber(s, partNumber);
+  if (s.state === "completing") await reopenAbandoned(deps, s);
   const expected = partSizeOf(s, partNumber);
   const info = await deps.blobs
     .putPart(id, partNumber, body, {
@@ -188,51 +137,60 @@ export async function listParts(
   return { session, parts };
 }
 
-/** Completes a session: exact part set, whole size and hash verified, then the file appears. Idempotent. */
+/** The session's exact part set: FailedPrecondition naming what is missing or wrong. */
+async function checkParts(deps: SessionDeps, s: UploadSessionRecord): Promise<void> {
+  const stored = new Map((await deps.blobs.listParts(s.id)).map((p) => [p.partNumber, p.size]));
+  const missing: number[] = [];
+  const wrong: string[] = [];
+  for (let n = 1; n <= s.partCount; n++) {
+    const size = stored.get(n);
+    if (size === undefined) missing.push(n);
+    else if (size !== partSizeOf(s, n)) wrong.push(`part ${n} has ${size} bytes, not ${partSizeOf(s, n)}`);
+  }
+  const extra = [...stored.keys()].filter((n) => n > s.partCount);
+  if (missing.length > 0) {
+    throw failedPrecondition(
+      `missing parts: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ", …" : ""}`,
+    );
+  }
+  if (wrong.length > 0 || extra.length > 0) {
+    throw failedPrecondition([...wrong, ...extra.map((n) => `part ${n} is beyond the last part`)].join("; "));
+  }
+}
+
+/**
+ * Completes a session: exact part set, whole size and hash verified, then the file appears, in the folder
+ * given at creation or `to.parentId`. Idempotent, and a completion whose process died is taken over once
+ * its lease runs out (completion-lease.ts). The failpoints are test-only crash points (lib/failpoint.ts).
+ */
 export async function completeSession(
   deps: SessionDeps,
   who: Identity,
   id: string,
-  name?: string,
+  to: { name?: string; parentId?: string } = {},
 ): Promise<File> {
   const s = await ownSession(deps, who, id);
-  const target = checkTarget({ name: name || s.name, parentId: s.parentId });
+  const target = checkTarget({ name: to.name || s.name, parentId: to.parentId ?? s.parentId });
   if (s.state === "completed") return completedFile(deps, who, s);
   checkOpen(s, deps.now());
-  const { done } = await deps.meta.transitionUploadSession({ id, transition: T.BEGIN_COMPLETION });
-  if (!done) {
+  const lease = await takeCompletion(deps, id);
+  if (!lease) {
     const again = await ownSession(deps, who, id);
     if (again.state === "completed") return completedFile(deps, who, again);
-    throw failedPrecondition("the upload session is being completed or is no longer open");
+    checkOpen(again, deps.now());
+    if (again.state === "completing") throw failedPrecondition(busyMessage(deps, again));
+    throw failedPrecondition("the upload session changed meanwhile: complete it again");
   }
-  const reopen = async () => {
-    await deps.meta.transitionUploadSession({ id, transition: T.REOPEN });
-  };
+  failpoint("upload.complete.begun");
   try {
-    const stored = new Map((await deps.blobs.listParts(id)).map((p) => [p.partNumber, p.size]));
-    const missing: number[] = [];
-    const wrong: string[] = [];
-    for (let n = 1; n <= s.partCount; n++) {
-      const size = stored.get(n);
-      if (size === undefined) missing.push(n);
-      else if (size !== partSizeOf(s, n)) wrong.push(`part ${n} has ${size} bytes, not ${partSizeOf(s, n)}`);
-    }
-    const extra = [...stored.keys()].filter((n) => n > s.partCount);
-    if (missing.length > 0) {
-      throw failedPrecondition(
-        `missing parts: ${missing.slice(0, 20).join(", ")}${missing.length > 20 ? ", …" : ""}`,
-      );
-    }
-    if (wrong.length > 0 || extra.length > 0) {
-      throw failedPrecondition(
-        [...wrong, ...extra.map((n) => `part ${n} is beyond the last part`)].join("; "),
-      );
-    }
+    if (lease.previousOwner) await deps.blobs.discardAssembly(id, lease.previousOwner).catch(blobFailure);
+    await checkParts(deps, s);
     // A session that announced a SHA-1 (the legacy multipart routes) gets it checked, and so computed now;
     // other sessions leave it to the backfill.
-    const staged = await deps.blobs.assembleParts(id, s.partCount, { skipSha1: !s.sha1 }).catch((err) => {
-      throw blobError(err);
-    });
+    const assembling = deps.blobs.assembleParts(id, s.partCount, { skipSha1: !s.sha1, attempt: lease.owner });
+    failpoint("upload.complete.assembling");
+    const staged = await assembling.catch(blobFailure);
+    failpoint("upload.complete.assembled");
     const mismatch =
       staged.size !== Number(s.size)
         ? `the parts add up to ${staged.size} bytes, not ${s.size}`
@@ -241,39 +199,68 @@ export async function completeSession(
           : s.sha1 && staged.sha1 !== s.sha1
             ? "the whole file's SHA-1 does not match the one announced"
             : undefined;
-    if (mismatch) {
+    if (mismatch || lease.lost()) {
       await staged.discard();
-      throw invalidArgument(`${mismatch}: re-send the parts that changed, then complete again`);
+      if (mismatch) throw invalidArgument(`${mismatch}: re-send the parts that changed, then complete again`);
+      throw failedPrecondition(TAKEN_OVER);
     }
-    const file = await linkStaged(deps, who, target, staged);
-    await deps.meta.transitionUploadSession({ id, transition: T.COMPLETE, fileId: file.id });
-    await deps.blobs.deleteParts(id).catch(() => undefined); // the sweeper retries
+    // The file and the completed session are recorded together, and only while this attempt holds it.
+    const file = await linkStaged(deps, who, target, staged, { sessionId: id, owner: lease.owner });
+    failpoint("upload.complete.recorded");
+    await deps.blobs.deleteParts(id).catch(() => undefined); // a repeated CompleteUploadSession retries
     return publicFile(file, staged.sha1);
   } catch (err) {
-    await reopen().catch(() => undefined);
+    await deps.meta
+      .transitionUploadSession({ id, transition: T.REOPEN, owner: lease.owner })
+      .catch(() => undefined);
     throw err;
+  } finally {
+    lease.release();
   }
 }
 
+const blobFailure = (err: unknown): never => {
+  throw blobError(err);
+};
+
 async function completedFile(deps: SessionDeps, who: Identity, s: UploadSessionRecord): Promise<File> {
+  // The parts outlive the completion when its process died right after recording the file.
+  await deps.blobs.deleteParts(s.id).catch(() => undefined);
   const { file, sha1 } = await deps.meta.getFile({ ownerId: who.userId, id: s.fileId });
   if (!file) throw notFound("the file of this upload no longer exists");
   return publicFile(file, sha1);
 }
 
+/**
+ * Ends a session that never completed (aborted, or expired): once it is "aborted" no completion can
+ * record its file any more, so what a completion attempt left is discarded with the parts. False when it
+ * completed meanwhile (its parts went with the completion).
+ */
+async function dropSession(deps: SessionDeps, s: UploadSessionRecord): Promise<boolean> {
+  let ended = s;
+  if (s.state !== "aborted") {
+    await deps.meta.transitionUploadSession({ id: s.id, transition: T.ABORT });
+    // As it is now: aborted (keeping the attempt that held it last, if any), or completed meanwhile.
+    const { session } = await deps.meta.getUploadSession({ id: s.id, ownerId: s.ownerId });
+    if (session?.state !== "aborted") return false;
+    ended = session;
+  }
+  if (ended.completionOwner) await deps.blobs.discardAssembly(s.id, ended.completionOwner).catch(blobFailure);
+  await deps.blobs.deleteParts(s.id);
+  return true;
+}
+
 export async function abortSession(deps: SessionDeps, who: Identity, id: string): Promise<void> {
   const s = await ownSession(deps, who, id);
   if (s.state === "completed") throw failedPrecondition("the upload session is already complete");
-  await deps.meta.transitionUploadSession({ id, transition: T.ABORT });
-  await deps.blobs.deleteParts(id);
+  if (!(await dropSession(deps, s))) throw failedPrecondition("the upload session is already complete");
 }
 
 /** Removes expired and aborted sessions with their parts; returns how many went. */
 export async function sweepSessions(deps: SessionDeps): Promise<number> {
   const { sessions } = await deps.meta.listExpiredUploadSessions({ limit: 100 });
   for (const s of sessions) {
-    await deps.blobs.deleteParts(s.id);
-    await deps.meta.deleteUploadSession({ id: s.id });
+    if (await dropSession(deps, s)) await deps.meta.deleteUploadSession({ id: s.id });
   }
   return sessions.length;
 }

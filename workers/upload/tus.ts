@@ -5,6 +5,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../lib/access-token.ts";
 import { classifyFailure, isStorageFull } from "../lib/failure.ts";
+import { reopenAbandoned } from "./completion-lease.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
 
@@ -84,7 +85,10 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
     throw new TusError(415, "PATCH bodies are application/offset+octet-stream");
   }
   const s = await sessions.ownSession(deps, who, id);
-  if (s.state !== "open") throw new TusError(s.state === "completed" ? 409 : 404, `the upload is ${s.state}`);
+  // A completion that died is abandoned (after its lease), and the bytes go on; a live one: 423, later.
+  if (s.state === "completing") await reopenAbandoned(deps, s);
+  else if (s.state !== "open")
+    throw new TusError(s.state === "completed" ? 409 : 404, `the upload is ${s.state}`);
   const offset = await offsetOf(deps, s);
   const claimed = req.headers.get("upload-offset");
   if (claimed === null || !/^\d+$/.test(claimed)) throw new TusError(400, "Upload-Offset is required");
@@ -134,6 +138,10 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
         keepPartial: true, // a broken PATCH keeps what arrived: the client resumes from there
       });
       at = (n - 1) * Number(s.partSize) + info.size;
+      // Recorded like any part: the bytes a session has stored count against the space it declared.
+      await deps.meta.recordUploadPart({
+        part: { sessionId: id, partNumber: n, size: BigInt(info.size), sha256: info.sha256 },
+      });
       if (info.size < expected) break; // the body ended inside this part
     }
     if (at === length) {
@@ -186,20 +194,40 @@ export async function handleTus(
       if (length === null || !/^\d{1,16}$/.test(length)) {
         throw new TusError(400, "Upload-Length is required (deferred lengths are not supported)");
       }
+      if (Number(length) > deps.maxUploadBytes)
+        throw new TusError(413, `Upload-Length is over Tus-Max-Size (${deps.maxUploadBytes} bytes)`);
       const meta = parseMetadata(req.headers.get("upload-metadata"));
-      const s = await sessions.createSession(deps, who, {
-        name: meta.filename ?? meta.name ?? "",
-        parentId: meta.parent_id ?? "",
-        size: BigInt(length),
-        sha256: meta.sha256,
-      });
+      const s = await sessions
+        .createSession(deps, who, {
+          name: meta.filename ?? meta.name ?? "",
+          parentId: meta.parent_id ?? "",
+          size: BigInt(length),
+          sha256: meta.sha256,
+        })
+        .catch((err) => {
+          // Storage full, or too many open uploads: the server cannot take this upload now (507, as tusd
+          // and WebDAV answer a full store; 413 is the spec's answer for a length over Tus-Max-Size only).
+          const e = ConnectError.from(err);
+          if (e.code === Code.ResourceExhausted) throw new TusError(507, e.rawMessage);
+          throw err;
+        });
       const headers = { ...baseHeaders, Location: `${TUS_PATH}${s.id}` };
       if (length === "0") await sessions.completeSession(deps, who, s.id);
       return new Response(null, { status: 201, headers });
     }
     if (id === "" || id.includes("/")) throw new TusError(404, "no such upload");
     if (req.method === "HEAD") {
-      const s = await sessions.ownSession(deps, who, id);
+      let s = await sessions.ownSession(deps, who, id);
+      // Every byte arrived and the completion that PATCH started may have died: complete it (taking it over
+      // once its lease ran out), so that the offset reported never claims a file that does not exist.
+      if (s.state === "completing") {
+        const busy = await sessions.completeSession(deps, who, id).then(
+          () => undefined,
+          (err) => ConnectError.from(err).rawMessage,
+        );
+        s = await sessions.ownSession(deps, who, id);
+        if (s.state === "completing") throw new TusError(423, busy ?? "the upload is being completed");
+      }
       if (s.state === "aborted") throw new TusError(404, "the upload was terminated");
       const offset = s.state === "completed" ? Number(s.size) : await offsetOf(deps, s);
       return new Response(null, {
@@ -238,7 +266,9 @@ export async function handleTus(
               ? 409
               : e.code === Code.ResourceExhausted
                 ? 413
-                : 500;
+                : e.code === Code.Aborted
+                  ? 423 // busy (a completion, or another request on the same part): retry
+                  : 500;
     if (status === 500) throw err;
     return new Response(`${e.rawMessage}\n`, {
       status,

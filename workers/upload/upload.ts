@@ -7,6 +7,7 @@ import type { Identity } from "../lib/access-token.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
 import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore/types.ts";
 import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from "../lib/errors.ts";
+import { failpoint } from "../lib/failpoint.ts";
 import { checkFileName } from "../lib/names.ts";
 
 export interface UploadDeps {
@@ -86,14 +87,16 @@ export async function storeUpload(
 }
 
 /**
- * Makes staged bytes durable and names them with a file row. When the row cannot be written, the bytes
- * are removed again (each stored copy has its own location, so that never touches other content).
+ * Makes staged bytes durable and names them with a file row (which completes the upload session
+ * `completes` names, in the same transaction). When the row cannot be written, the bytes are removed again
+ * (each stored copy has its own location, so that never touches other content).
  */
 export async function linkStaged(
   deps: UploadDeps,
   who: Identity,
   target: { name: string; parentId: string },
   staged: StagedBlob,
+  completes?: { sessionId: string; owner: string },
 ): Promise<FileRecord> {
   const { name, parentId } = target;
   let location: string;
@@ -103,6 +106,7 @@ export async function linkStaged(
     await staged.discard();
     throw err;
   }
+  if (completes) failpoint("upload.complete.committed"); // test-only: bytes in place, no row yet
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   try {
     for (let attempt = 0; ; attempt++) {
@@ -117,6 +121,7 @@ export async function linkStaged(
             location,
           },
           enqueueTransfer: deps.enqueueTransfer ?? false,
+          completes,
         });
         // Known content: the stored copy serves, ours is redundant.
         if (res.duplicateOf && res.duplicateOf !== location) await deps.blobs.delete(location);

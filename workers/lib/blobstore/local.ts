@@ -10,6 +10,8 @@
 //                                <attempt>\n" once its bytes are durable (zeros: absent, or being written)
 //   parts/<sessionId>/<n>.lock   part n's lock (two writers of one part are never mixed)
 //   parts/<sessionId>/lock       the session's lock: part writers share it, completion holds it alone
+//   parts/<sessionId>/links      the names under blobs/ completion linked the session's file to, each
+//                                written down before the link (local-links.ts)
 // A body is written while digest lanes hash it (digest.ts), fsync'ed, then renamed into place atomically
 // (and the directory fsync'ed): a name under blobs/ always holds complete content.
 import { randomUUID } from "node:crypto";
@@ -27,8 +29,8 @@ import {
   write,
   writeSync,
 } from "node:fs";
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, statfs } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
 import type { BunFile } from "bun";
 import {
   checkPartCount,
@@ -51,6 +53,7 @@ import {
   SessionSealedError,
 } from "./errors.ts";
 import { canWriteBehind, startWriteback, tryLock } from "./libc.ts";
+import { recordLink, removeRecordedLinks } from "./local-links.ts";
 import type { BlobBody, BlobInfo, BlobStore, PartOptions, Range, StagedBlob, StageOptions } from "./types.ts";
 
 const LOCATION = /^blobs\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{12})$/;
@@ -72,6 +75,7 @@ const PART_SYNC_EVERY = 4 << 20;
 const DATA = "data";
 const RECORDS = "records";
 const LOCK = "lock";
+const LINKS = "links";
 /** A complete part record: offset, size and the attempt that wrote it (a re-send gets another). */
 const RECORD = /^(\d{1,16}) (\d{1,16}) ([0-9a-f-]{36})\n\0*$/;
 const SLOT = 64;
@@ -615,7 +619,10 @@ export async function createLocalBlobStore(
     };
     return stagedBlob(
       info,
-      (dest) => link(dataPath(sessionId), dest),
+      async (dest) => {
+        await recordLink(join(partDir(sessionId), LINKS), relative(root, dest));
+        await link(dataPath(sessionId), dest);
+      },
       async () => release(),
       release,
     );
@@ -892,6 +899,31 @@ export async function createLocalBlobStore(
         closeSync(lock);
         throw err;
       }
+    },
+
+    async discardAssembly(sessionId) {
+      checkSessionId(sessionId);
+      let lock: number;
+      try {
+        lock = lockedFile(
+          join(partDir(sessionId), LOCK),
+          "exclusive",
+          "the upload session is being completed: wait for that answer",
+        ).fd;
+      } catch (err) {
+        if (isNotFound(err)) return; // no part was ever stored: nothing was linked
+        throw err;
+      }
+      try {
+        await removeRecordedLinks(join(partDir(sessionId), LINKS), dataPath(sessionId), pathOf);
+      } finally {
+        closeSync(lock);
+      }
+    },
+
+    async availableBytes() {
+      const fs = await statfs(root);
+      return fs.bavail * fs.bsize;
     },
 
     async deleteParts(sessionId) {

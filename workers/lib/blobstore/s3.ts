@@ -271,6 +271,8 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
   }
 
   const newLocation = () => `blobs/${randomUUID()}`;
+  /** Where a session's completion attempt assembles its parts (found again from the attempt alone). */
+  const attemptKey = (attempt: string) => checkBlobKey(`blobs/${attempt}`);
 
   const partPrefix = (sessionId: string) => `parts/${sessionId}/`;
   const partKey = (sessionId: string, n: number) => `parts/${sessionId}/${n}`;
@@ -303,6 +305,12 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
         discarded = true;
       },
     };
+  }
+
+  async function abortStage(location: string): Promise<void> {
+    const key = checkBlobKey(location);
+    const { uploads } = await client.listIncompleteUploadsQuery(bucket, key, "", "", "");
+    for (const u of uploads) if (u.key === key) await client.abortMultipartUpload(bucket, key, u.uploadId);
   }
 
   async function listParts(sessionId: string): Promise<{ partNumber: number; size: number }[]> {
@@ -377,9 +385,10 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
       }
     },
 
-    async assembleParts(sessionId, partCount) {
+    async assembleParts(sessionId, partCount, assembleOpts) {
       checkSessionId(sessionId);
       checkPartCount(partCount);
+      const location = assembleOpts?.attempt === undefined ? undefined : attemptKey(assembleOpts.attempt);
       const have = new Set((await listParts(sessionId)).map((p) => p.partNumber));
       const missing: number[] = [];
       for (let n = 1; n <= partCount; n++) if (!have.has(n)) missing.push(n);
@@ -393,7 +402,15 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
             throw err;
           }
         }),
+        { location },
       );
+    },
+
+    async discardAssembly(sessionId, attempt) {
+      checkSessionId(sessionId);
+      const key = attemptKey(attempt);
+      await abortStage(key);
+      await client.removeObject(bucket, key);
     },
 
     async deleteParts(sessionId) {
@@ -415,11 +432,7 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<BlobS
       if (!(await client.bucketExists(bucket))) throw new BlobStoreError("the bucket does not exist");
     },
 
-    async abortStage(location) {
-      const key = checkBlobKey(location);
-      const { uploads } = await client.listIncompleteUploadsQuery(bucket, key, "", "", "");
-      for (const u of uploads) if (u.key === key) await client.abortMultipartUpload(bucket, key, u.uploadId);
-    },
+    abortStage,
 
     async presignPart(sessionId, partNumber, expirySeconds) {
       checkSessionId(sessionId);

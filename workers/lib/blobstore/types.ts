@@ -129,11 +129,29 @@ export interface BlobStore {
    * Local store: the session's file is the blob (commit links it into place), and it has been hashed in
    * the background as parts 1..k arrived, so completion hashes only what was not hashed yet (all of it
    * after a restart or for parts stored by another process). PartsBusyError while a part is being
-   * written; no part can be written from then until commit or discard.
+   * written; no part can be written from then until commit or discard. `attempt` (a UUID) names the
+   * completion attempt, so that discardAssembly can find what it left if its process dies: S3 assembles
+   * into the key `blobs/<attempt>`; the local store records the names it links the session's file to.
    */
-  assembleParts(sessionId: string, partCount: number, opts?: { skipSha1?: boolean }): Promise<StagedBlob>;
+  assembleParts(
+    sessionId: string,
+    partCount: number,
+    opts?: { skipSha1?: boolean; attempt?: string },
+  ): Promise<StagedBlob>;
+  /**
+   * Removes what a completion attempt of the session left when its process died before the file was
+   * recorded (S3: its object or unfinished upload at `blobs/<attempt>`; local: the session file's names
+   * under blobs/). Only for a session that did not complete: a completed session's blob is the content.
+   * Idempotent; the parts stay. Local store: PartsBusyError while the session is being assembled.
+   */
+  discardAssembly(sessionId: string, attempt: string): Promise<void>;
   /** Idempotent. */
   deleteParts(sessionId: string): Promise<void>;
+  /**
+   * Bytes free for new content (local disk: what statfs says unprivileged writers may still use), or
+   * absent where the backend has no such limit (S3).
+   */
+  availableBytes?(): Promise<number>;
   /** A presigned PUT URL for a part (S3 only; the local backend has none). */
   presignPart?(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
   /**

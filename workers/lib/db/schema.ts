@@ -82,6 +82,13 @@ export interface UploadSessionsTable {
   file_id: string | null;
   created_at: number;
   expires_at: number;
+  /** The completion attempt that holds the session while it is "completing" (a random UUID), else null. */
+  completion_owner: string | null;
+  /**
+   * That attempt's last sign of life (ms; it renews it while it works). Once it is older than the lease,
+   * another CompleteUploadSession may take the completion over. Null unless "completing".
+   */
+  completing_since: number | null;
 }
 
 export interface UploadPartsTable {

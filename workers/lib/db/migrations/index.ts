@@ -5,6 +5,7 @@ import * as m0002 from "./0002_blobs_files_uploads.ts";
 import * as m0003 from "./0003_files.ts";
 import * as m0004 from "./0004_transfer.ts";
 import * as m0005 from "./0005_download_links.ts";
+import * as m0006 from "./0006_upload_limits_and_lease.ts";
 import * as m0007 from "./0007_file_listing_indexes.ts";
 import * as m0009 from "./0009_revoked_sessions.ts";
 
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   "0003_files": m0003,
   "0004_transfer": m0004,
   "0005_download_links": m0005,
+  "0006_upload_limits_and_lease": m0006,
   "0007_file_listing_indexes": m0007,
   "0009_revoked_sessions": m0009,
 };
