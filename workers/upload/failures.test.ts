@@ -3,7 +3,7 @@
 // the meta service refusing connections). Each answer says so (507 / 503 with Retry-After) with the request
 // id, and nothing is left half-written: no temporary file, no blob, no row.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
@@ -58,6 +58,19 @@ async function expectAnswer(res: Response, status: number, message: string, rid:
 const tmpfs = mkdtempSync(join(tmpdir(), "filestore-full-"));
 const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", tmpfs]).exitCode === 0;
 if (!mounted) console.warn(`cannot mount a tmpfs at ${tmpfs} (not root?): the ENOSPC tests are skipped`);
+
+/** Writes `path` until the file system is full (ENOSPC). */
+function fillDisk(path: string): void {
+  const fd = openSync(path, "w");
+  const chunk = new Uint8Array(64 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOSPC") throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 describe.skipIf(!mounted)("the blob store's disk is full (a 2 MiB tmpfs)", () => {
   let fx: UploadFixture;
@@ -119,18 +132,31 @@ describe.skipIf(!mounted)("the blob store's disk is full (a 2 MiB tmpfs)", () =>
       "rid-f",
     );
 
-    // Parts fill the session's one file until the disk is full: that part answers 507 and is not listed.
+    // A session and a tus upload that fit when they are opened (the free-space check at creation lets
+    // them in); then something else fills the disk, and their bytes meet ENOSPC: 507, nothing recorded.
+    const size = 768 * 1024;
     const session = await createSession(fx.deps, who, {
       name: "parts.bin",
       parentId: "",
-      size: BigInt(3 * MiB),
+      size: BigInt(size),
     });
+    const tusHeaders = { "tus-resumable": "1.0.0", "x-request-id": "rid-t" };
+    const created = await send("/upload/v1/tus/", {
+      method: "POST",
+      headers: {
+        ...tusHeaders,
+        "upload-length": String(size),
+        "upload-metadata": `filename ${btoa("tus.bin")}`,
+      },
+    });
+    expect(created.status).toBe(201);
+    fillDisk(join(tmpfs, "filler"));
     let refused: { n: number; res: Response } | undefined;
     for (let n = 1; n <= session.partCount && !refused; n++) {
       const res = await send(`/upload/v1/sessions/${session.id}/parts/${n}`, {
         method: "PUT",
         headers: { "x-request-id": "rid-p" },
-        body: new Uint8Array(Number(session.partSize)),
+        body: new Uint8Array(Math.min(Number(session.partSize), size - (n - 1) * Number(session.partSize))),
       });
       if (res.status !== 200) refused = { n, res };
     }
@@ -139,20 +165,10 @@ describe.skipIf(!mounted)("the blob store's disk is full (a 2 MiB tmpfs)", () =>
     const listed = (await listParts(fx.deps, who, session.id)).parts.map((p) => p.partNumber);
     expect(listed).not.toContain(refused?.n);
 
-    const tusHeaders = { "tus-resumable": "1.0.0", "x-request-id": "rid-t" };
-    const created = await send("/upload/v1/tus/", {
-      method: "POST",
-      headers: {
-        ...tusHeaders,
-        "upload-length": String(3 * MiB),
-        "upload-metadata": `filename ${btoa("tus.bin")}`,
-      },
-    });
-    expect(created.status).toBe(201);
     const patch = await send(created.headers.get("location") as string, {
       method: "PATCH",
       headers: { ...tusHeaders, "content-type": "application/offset+octet-stream", "upload-offset": "0" },
-      body: new Uint8Array(3 * MiB),
+      body: new Uint8Array(size),
     });
     expect([patch.status, patch.headers.get("tus-resumable"), await patch.text()]).toEqual([
       507,
