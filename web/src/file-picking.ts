@@ -1,7 +1,6 @@
 // Files into the upload queue: from the toolbar's pickers (files, or a folder with its subfolders) and from
 // files and folders dropped on the main area. Both go to the folder on screen; the trash takes none.
-import type { DriveState } from "./drive-state.ts";
-import { targetFolder } from "./drive-state.ts";
+import { type DriveState, targetFolder } from "./drive-state.ts";
 import type { UploadQueue } from "./uploads.ts";
 
 type Picked = { file: File; path: string };
