@@ -1,0 +1,98 @@
+// The drive's fixed markup: top bar, toolbar, the main area that lists and takes drops, and the toast.
+// Built once with no behaviour of the drive in it (the other parts attach theirs), so that everything
+// that wires it can start from the finished page.
+import { auth } from "./api.ts";
+import { h } from "./dom.ts";
+
+export interface DriveElements {
+  header: HTMLElement;
+  navFiles: HTMLAnchorElement;
+  navTrash: HTMLAnchorElement;
+  toolbar: HTMLElement;
+  newFolder: HTMLButtonElement;
+  filePicker: HTMLInputElement;
+  folderPicker: HTMLInputElement;
+  /** The list's landmark and drop zone; focus falls back here when the focused row goes away. */
+  main: HTMLElement;
+  heading: HTMLElement;
+  crumbs: HTMLElement;
+  alert: HTMLElement;
+  content: HTMLElement;
+  hint: HTMLElement;
+  toast: HTMLElement;
+}
+
+export function driveElements(username: string): DriveElements {
+  const navFiles = h("a", { href: "#/", id: "nav-files" }, "My files");
+  const navTrash = h("a", { href: "#/trash", id: "nav-trash" }, "Trash");
+  const header = h(
+    "header",
+    { class: "top" },
+    h("a", { class: "brand", href: "#/" }, "filestore"),
+    h("nav", { class: "views", "aria-label": "Views" }, navFiles, navTrash),
+    h(
+      "span",
+      { class: "who" },
+      h("span", { class: "user", title: "Signed in as" }, username),
+      h("button", { type: "button", id: "signout", onclick: () => void auth.signout() }, "Sign out"),
+    ),
+  );
+  // The pickers stay hidden: the buttons open them, so that they look like the rest of the toolbar.
+  const filePicker = h("input", { type: "file", multiple: true, hidden: true, id: "pick-files" });
+  const folderPicker = h("input", { type: "file", multiple: true, hidden: true, id: "pick-folder" });
+  folderPicker.setAttribute("webkitdirectory", "");
+  const newFolder = h("button", { type: "button", id: "new-folder" }, "New folder");
+  const toolbar = h(
+    "div",
+    { class: "toolbar" },
+    h(
+      "button",
+      { type: "button", class: "primary", id: "upload-files", onclick: () => filePicker.click() },
+      "Upload files",
+    ),
+    h(
+      "button",
+      { type: "button", id: "upload-folder", onclick: () => folderPicker.click() },
+      "Upload folder",
+    ),
+    newFolder,
+    filePicker,
+    folderPicker,
+  );
+  const heading = h("h1", { class: "visually-hidden" }, "My files");
+  const crumbs = h("nav", { class: "crumbs", "aria-label": "Folder path" });
+  const alert = h("p", { id: "alert", class: "error", role: "alert" });
+  const content = h("div", { class: "content" });
+  const hint = h(
+    "p",
+    { class: "drop-hint", id: "drop-hint" },
+    "Drop files or folders anywhere here to upload them.",
+  );
+  const main = h(
+    "main",
+    { id: "main", class: "drive", tabindex: -1 },
+    heading,
+    toolbar,
+    crumbs,
+    alert,
+    content,
+    hint,
+  );
+  const toast = h("p", { id: "toast", class: "toast", role: "status", "aria-live": "polite" });
+  return {
+    header,
+    navFiles,
+    navTrash,
+    toolbar,
+    newFolder,
+    filePicker,
+    folderPicker,
+    main,
+    heading,
+    crumbs,
+    alert,
+    content,
+    hint,
+    toast,
+  };
+}

@@ -1,0 +1,45 @@
+// What the drive's parts share: the view the URL names, the list's sort and paging, the breadcrumbs' folder
+// cache, the page's elements, and the few things every part may do (tell the user, reload the list). One
+// typed object passed around, so that each part says what it reads and writes instead of closing over it.
+import type { SortField, File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type { DriveElements } from "./drive-elements.ts";
+import type { Notices } from "./notices.ts";
+
+export const PAGE_SIZE = 50;
+
+/** Routes live in the URL hash: #/ (top level), #/folder/<id>, #/trash. */
+export type Route = { view: "files"; folderId: string } | { view: "trash" };
+
+export function routeOfHash(): Route {
+  const hash = location.hash.replace(/^#\/?/, "");
+  if (hash === "trash") return { view: "trash" };
+  const m = /^folder\/([^/]+)$/.exec(hash);
+  return { view: "files", folderId: m ? decodeURIComponent(m[1] as string) : "" };
+}
+
+export interface ListState {
+  sort: SortField;
+  descending: boolean;
+  /** Page tokens of the pages before this one, and this page's. */
+  previous: string[];
+  token: string;
+}
+
+export interface DriveState extends Notices {
+  el: DriveElements;
+  /** The view on screen; each load re-reads it from the URL. */
+  route: Route;
+  list: ListState;
+  /** Folders fetched for the breadcrumbs, by id; a rename or move drops its entry. */
+  folders: Map<string, StoredFile>;
+  /** Number of the latest load: the answer of an earlier, slower one is dropped. */
+  loading: number;
+  /** Loads the route's list now. */
+  load(): Promise<void>;
+  /** Loads it shortly, once for a burst of changes (uploads finishing, change events). */
+  scheduleReload(): void;
+}
+
+/** Where uploads and new folders go: the open folder, or the top level outside the file views. */
+export const targetFolder = (drive: DriveState): string =>
+  drive.route.view === "files" ? drive.route.folderId : "";

@@ -1,0 +1,50 @@
+// Loads the view the URL names (a folder or the trash) into the main area. Loads overlap (a click, a
+// change event, a hash change): only the latest one draws, and the redraw keeps the keyboard focus.
+import { Code } from "@connectrpc/connect";
+import { codeOf, explain } from "./api.ts";
+import { type Child, h, mount } from "./dom.ts";
+import { type DriveState, routeOfHash } from "./drive-state.ts";
+import { folderView } from "./folder-view.ts";
+import { trashView } from "./trash-view.ts";
+
+export async function loadList(drive: DriveState): Promise<void> {
+  const ticket = ++drive.loading;
+  const stale = () => ticket !== drive.loading;
+  const route = routeOfHash();
+  drive.route = route;
+  const { el } = drive;
+  el.navFiles.toggleAttribute("aria-current", route.view === "files");
+  el.navTrash.toggleAttribute("aria-current", route.view === "trash");
+  el.toolbar.hidden = route.view !== "files";
+  el.hint.hidden = route.view !== "files";
+  try {
+    const list =
+      route.view === "trash" ? await trashView(drive, stale) : await folderView(drive, route.folderId, stale);
+    if (list) keepingFocus(drive, list);
+  } catch (err) {
+    if (stale()) return;
+    // A folder that was deleted or never existed (an old link): show the top level instead.
+    if (codeOf(err) === Code.NotFound && route.view === "files" && route.folderId) {
+      location.hash = "#/";
+      return;
+    }
+    mount(el.content, h("p", { class: "error", role: "alert" }, `Could not load the list: ${explain(err)}`));
+  }
+}
+
+/** Redraws the list without losing the keyboard focus (live updates redraw it at any time). */
+function keepingFocus(drive: DriveState, list: Child[]): void {
+  const { content, main } = drive.el;
+  const was = document.activeElement;
+  const key = (el: Element) => el.getAttribute("aria-label") ?? el.getAttribute("href") ?? el.textContent;
+  const focused = was && content.contains(was) ? key(was) : undefined;
+  mount(content, list);
+  if (focused === undefined) return;
+  for (const el of content.querySelectorAll<HTMLElement>("button, a")) {
+    if (key(el) === focused) {
+      el.focus();
+      return;
+    }
+  }
+  main.focus();
+}
