@@ -350,6 +350,5 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       msg: body.message ?? "upload failed",
     });
   });
-  legacyDownloadRoutes(app, opts, { authorized, call, invalidToken });
   return app;
 }
