@@ -60,9 +60,10 @@ export interface Config {
    * workers and the transfer worker must then share the local blob directory (BLOB_DIR: one volume).
    */
   storagePolicy: StoragePolicy;
-  /** The store new content lands in (STORAGE_POLICY, BLOB_BACKEND, BLOB_DIR, S3_*). */
-  blobs: BlobStoreConfig;
-  /** Every store this process reads from (blobs first): a blob row names its backend. */
+  /**
+   * Every store this process reads from (STORAGE_POLICY, BLOB_BACKEND, BLOB_DIR, S3_*), the one new content
+   * lands in first: a blob row names its backend.
+   */
   blobStores: BlobStoreConfig[];
   /** Largest file accepted by an upload (bytes). */
   maxUploadBytes: number;
@@ -148,8 +149,8 @@ export function portFor(env: Record<string, string | undefined>, name: keyof typ
 }
 
 function storage(env: Record<string, string | undefined>) {
-  const { policy, landing, stores } = storageConfigFromEnv(env);
-  return { storagePolicy: policy, blobs: landing, blobStores: stores };
+  const { policy, stores } = storageConfigFromEnv(env);
+  return { storagePolicy: policy, blobStores: stores };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
