@@ -1,6 +1,7 @@
 // Configuration from the environment, with defaults that make the all-in-one mode work out of the box.
 import { join, resolve } from "node:path";
 import { type BlobStoreConfig, type StoragePolicy, storageConfigFromEnv } from "./blobstore/index.ts";
+import { envBool } from "./env-bool.ts";
 import { parseProxyList } from "./web/client-address.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
@@ -193,7 +194,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     ...storage({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
-    legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
+    legacyTrustSha1: envBool(env, "LEGACY_TRUST_SHA1", false),
     uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
     uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
     gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
@@ -219,7 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       urlTtlSeconds: int(env, "DOWNLOAD_URL_TTL_SECONDS", 900),
       urlMaxTtlSeconds: int(env, "DOWNLOAD_URL_MAX_TTL_SECONDS", 7 * 24 * 3600),
       publicUrl: env.PUBLIC_DOWNLOAD_URL || "",
-      s3Redirect: env.DOWNLOAD_S3_REDIRECT === "true" || env.DOWNLOAD_S3_REDIRECT === "1",
+      s3Redirect: envBool(env, "DOWNLOAD_S3_REDIRECT", false),
       lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
     },
   };
