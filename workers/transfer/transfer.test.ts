@@ -4,13 +4,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Client } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import { createLocalBlobStore, storeForAll } from "../lib/blobstore/index.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
-import { clientFor, memoryTransport } from "../lib/clients.ts";
+import { memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
@@ -42,7 +42,7 @@ describe.if(s3 !== undefined)("transfer logic", () => {
       errorInterceptor(createLogger("test")),
       authInterceptor({ verifier, internalSecret: secret }),
     ];
-    meta = clientFor(
+    meta = createClient(
       MetaService,
       memoryTransport(
         metaModule(db, () => clock.now),
