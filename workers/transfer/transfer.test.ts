@@ -17,7 +17,7 @@ import { createLogger } from "../lib/log.ts";
 import { openSqliteQueue } from "../lib/queue/sqlite.ts";
 import type { Queue } from "../lib/queue/types.ts";
 import { metaModule } from "../meta/routes.ts";
-import * as store from "../meta/store.ts";
+import * as store from "../meta/users.ts";
 import { deleteMovedCopies, relay, runJob, type TransferDeps } from "./transfer.ts";
 
 const s3 = testBlobStores().find((b) => b.backend === "s3");

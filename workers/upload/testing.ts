@@ -12,7 +12,7 @@ import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { metaModule } from "../meta/routes.ts";
-import * as store from "../meta/store.ts";
+import * as store from "../meta/users.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
 import { challengeKeyFrom } from "./instant.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
