@@ -11,7 +11,7 @@ import { createConnection } from "mysql2/promise";
 import {
   connectCall,
   eventually,
-  freePort,
+  freePorts,
   MODE,
   type Stack,
   servicePid,
@@ -145,7 +145,7 @@ describe.skipIf(MODE !== "services" || !mysqlUrl)("dependencies down (services m
       await admin.query(`DROP DATABASE ${name}`);
       await admin.end();
     };
-    const port = await freePort();
+    const [port] = (await freePorts(1)) as [number];
     proxy = await tcpProxy(base, port);
     const viaProxy = new URL(base);
     viaProxy.host = `127.0.0.1:${port}`;

@@ -53,17 +53,6 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {

@@ -8,7 +8,7 @@ import {
   ACCOUNT,
   connectCall,
   eventually,
-  freePort,
+  freePorts,
   MODE,
   type Stack,
   signedInUser,
@@ -91,7 +91,8 @@ describe.skipIf(MODE !== "services")("Redis down (services mode)", () => {
   let redis: RedisServer;
   let stack: Stack;
   beforeAll(async () => {
-    redis = await startRedisServer(await freePort());
+    const [port] = (await freePorts(1)) as [number];
+    redis = await startRedisServer(port);
     stack = await startStack({ REDIS_URL: redis.url });
   }, 60_000);
   afterAll(async () => {

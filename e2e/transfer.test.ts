@@ -16,7 +16,7 @@ import {
   ACCOUNT,
   BIN,
   connectCall,
-  freePort,
+  freePorts,
   MODE,
   ROOT,
   type Stack,
@@ -415,7 +415,7 @@ describe.if(S3.endPoint !== "")(`transfer while S3 is away (${MODE})`, () => {
   };
 
   beforeAll(async () => {
-    port = await freePort();
+    [port] = (await freePorts(1)) as [number];
     endPoint = `http://127.0.0.1:${port}`;
     await rgw(startRgw, rgwDir, String(port));
     // The operator retries by hand here: the worker's own re-drive (once S3 answers again) must not beat

@@ -118,7 +118,15 @@ export function createGateway(opts: GatewayOptions) {
       verifier,
     }),
   );
-  app.route("/user", legacyUserRoutes({ account: opts.upstreams.account, verifier, ...opts }));
+  app.route(
+    "/user",
+    legacyUserRoutes({
+      account: opts.upstreams.account,
+      verifier,
+      uploadEntry: opts.uploadEntry,
+      downloadEntry: opts.downloadEntry,
+    }),
+  );
   // Connect / gRPC-Web calls: POST /<package>.<Service>/<Method>
   app.route("/", rpcProxy({ upstreams: opts.upstreams, verifier }));
 

@@ -2,6 +2,7 @@
 // SQLite and a local data directory. Used by `npm start` and by end-to-end tests.
 
 import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
 import { createGateway } from "../gateway/app.ts";
 import { clientAddressOf } from "../gateway/env.ts";
 import { isPublicService } from "../gateway/rpc/proxy.ts";
@@ -15,7 +16,7 @@ import { startFileService } from "./file/deps.ts";
 import { createAccessTokenVerifier } from "./lib/access-token.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
 import { ExpiringCache } from "./lib/cache.ts";
-import { clientFor, memoryTransport } from "./lib/clients.ts";
+import { memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
 import { migrateToLatest, openDatabase } from "./lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
@@ -63,7 +64,7 @@ export async function startAllInOne(
 
   const meta = metaModule(db, Date.now, { maxFolderDepth: cfg.maxFolderDepth });
   const account = accountModule({
-    meta: clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
+    meta: createClient(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
     key,
     limiter: memoryRateLimiter(),
     issuer: cfg.jwt.issuer,
@@ -74,7 +75,7 @@ export async function startAllInOne(
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
-  const metaClient = clientFor(MetaService, memoryTransport(meta, serverInterceptors, internalSecret));
+  const metaClient = createClient(MetaService, memoryTransport(meta, serverInterceptors, internalSecret));
   const revocations = pollRevokedSessions(revoked, {
     intervalMs: cfg.revocationPollMs,
     list: listThrough(metaClient),

@@ -15,9 +15,9 @@
 //   POST /file/mpupload/uppart    uploadid, index (1-based), optional chkhash (SHA-1); body = the chunk
 //   POST /file/mpupload/complete  uploadid, filehash, filesize, filename: -2 when chunks are missing
 //   POST /file/mpupload/cancel    uploadid
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 //   POST /file/downloadurl        filehash → a signed link as plain text (no login token inside)
 //   GET  /file/download           filehash → the bytes (Range, conditional requests) of the caller's file
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Context, Hono } from "hono";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
@@ -353,6 +353,5 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       msg: body.message ?? "upload failed",
     });
   });
-  legacyDownloadRoutes(app, opts, { authorized, call, invalidToken });
   return app;
 }

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { AccessTokenVerifier, Identity } from "../../workers/lib/access-token.ts";
 import { InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { createGateway } from "../app.ts";
+import { legacyFileRoutes } from "../legacy/file.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 
 const verifier: AccessTokenVerifier = {
@@ -306,6 +307,20 @@ describe("download data plane and legacy download routes", () => {
     expect(((await bad.json()) as { code: number }).code).toBe(10005);
     const other = await app.request(`/file/download?username=mallory&token=good&filehash=${hash}`);
     expect(((await other.json()) as { code: number }).code).toBe(10005);
+  });
+
+  test("each legacy file route is registered once (the first registration is the one that answers)", () => {
+    const upstream = downloadUpstream([]);
+    const routes = legacyFileRoutes({
+      upload: upstream,
+      file: upstream,
+      download: upstream,
+      verifier,
+    }).routes;
+    const keys = routes.map((r) => `${r.method} ${r.path}`);
+    expect(keys).toContain("GET /download");
+    expect(keys).toContain("POST /downloadurl");
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import { SignJWT } from "jose";
 import { generatePrivateJwk, signingKeyFromJwk } from "../../workers/account/keys.ts";
 import { ACCESS_TOKEN_AUDIENCE, JWKS_PATH } from "../../workers/lib/access-token.ts";
 import { RevokedSessions } from "../../workers/lib/revoked-sessions.ts";
-import { createGateway } from "../app.ts";
+import { createGateway, type GatewayOptions } from "../app.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 
 const key = await signingKeyFromJwk(await generatePrivateJwk());
@@ -19,7 +19,7 @@ const token = (sid: string) =>
     .setExpirationTime("15m")
     .sign(key.privateKey);
 
-function setup() {
+function setup(given: Partial<GatewayOptions> = {}) {
   const forwarded: string[] = [];
   // The account worker's JWKS, and an empty answer to anything forwarded.
   const upstream: Upstream = {
@@ -34,7 +34,7 @@ function setup() {
     ["account", "file", "upload", "download", "transfer"].map((n) => [n, upstream]),
   ) as Upstreams;
   const revoked = new RevokedSessions();
-  const app = createGateway({ upstreams, issuer: "filestore", corsOrigins: "*", revoked });
+  const app = createGateway({ upstreams, issuer: "filestore", corsOrigins: "*", revoked, ...given });
   return { app, revoked, forwarded };
 }
 
@@ -70,6 +70,22 @@ describe("edge check of revoked sessions", () => {
     const body = (await res.json()) as { code: number; msg: string };
     expect(body.msg).toBe("token invalid; sign in again");
     expect(forwarded).toEqual([]);
+  });
+
+  test("a verifier given as undefined leaves the edge's own on every route, /user/info included", async () => {
+    const { app, revoked } = setup({ verifier: undefined });
+    const info = async (t: string) =>
+      (await (
+        await app.request("/user/info", {
+          method: "POST",
+          body: new URLSearchParams({ username: "alice", token: t }),
+        })
+      ).json()) as { code: number; data?: { Username: string } };
+    const [ended, live] = [await token("s-ended"), await token("s-live")];
+    revoked.apply({ now: Date.now(), sessions: [{ id: "s-ended", expiresAt: Date.now() + 60_000 }] });
+    const ok = await info(live);
+    expect([ok.code, ok.data?.Username]).toEqual([0, "alice"]);
+    expect((await info(ended)).code).toBe(10005);
   });
 
   test("ListRevokedSessions passes without a token (the gateway's own poll goes to the same place)", async () => {

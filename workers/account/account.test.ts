@@ -5,7 +5,7 @@ import { SignJWT } from "jose";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { ACCESS_TOKEN_AUDIENCE, createAccessTokenVerifier } from "../lib/access-token.ts";
-import { clientFor, memoryTransport } from "../lib/clients.ts";
+import { memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
@@ -36,7 +36,7 @@ async function setup(opts: SetupOptions = {}) {
   const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret: secret })];
   const meta = metaModule(db);
   const deps: account.AccountDeps = {
-    meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
+    meta: createClient(MetaService, memoryTransport(meta, interceptors, secret)),
     key,
     limiter: opts.limiter ?? memoryRateLimiter(),
     issuer: "filestore",

@@ -1,8 +1,9 @@
 // AccountService as its own process (services mode).
+import { createClient } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import { ExpiringCache } from "../lib/cache.ts";
-import { clientFor, httpTransport } from "../lib/clients.ts";
+import { httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { degradingRateLimiter, memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
@@ -15,7 +16,7 @@ const config = loadConfig();
 const secret = requireInternalSecret(config);
 const key = await loadSigningKey(config.jwt);
 const log = createLogger("account");
-const meta = clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret));
+const meta = createClient(MetaService, httpTransport(config.serviceUrls.meta, secret));
 const redis = config.redisUrl ? failFastRedis(config.redisUrl, log) : undefined;
 if (redis) await connected(redis, 3000);
 await runWorker({

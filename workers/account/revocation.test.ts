@@ -6,7 +6,7 @@ import { decodeJwt } from "jose";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "../lib/access-token.ts";
-import { clientFor, memoryTransport } from "../lib/clients.ts";
+import { memoryTransport } from "../lib/clients.ts";
 import { migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
@@ -30,7 +30,7 @@ async function setup() {
     errorInterceptor(createLogger("test")),
     authInterceptor({ verifier, internalSecret: secret }),
   ];
-  const meta = clientFor(MetaService, memoryTransport(metaModule(db), interceptors, secret));
+  const meta = createClient(MetaService, memoryTransport(metaModule(db), interceptors, secret));
   const mod = accountModule({
     meta,
     key,

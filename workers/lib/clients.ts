@@ -1,12 +1,10 @@
 // Connect clients between services: over HTTP in services mode, in memory in the all-in-one mode.
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import {
-  type Client,
   Code,
   ConnectError,
-  createClient,
   createRouterTransport,
   type Interceptor,
   type Transport,
@@ -144,6 +142,3 @@ export function memoryTransport(
     transport: { interceptors: [requestIdPropagation(), internalCallerInterceptor(internalSecret)] },
   });
 }
-
-export const clientFor = <S extends DescService>(service: S, transport: Transport): Client<S> =>
-  createClient(service, transport);

@@ -1,6 +1,7 @@
 // Configuration from the environment, with defaults that make the all-in-one mode work out of the box.
 import { join, resolve } from "node:path";
 import { type BlobStoreConfig, type StoragePolicy, storageConfigFromEnv } from "./blobstore/index.ts";
+import { envBool } from "./env-bool.ts";
 import { parseProxyList } from "./web/client-address.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
@@ -60,9 +61,10 @@ export interface Config {
    * workers and the transfer worker must then share the local blob directory (BLOB_DIR: one volume).
    */
   storagePolicy: StoragePolicy;
-  /** The store new content lands in (STORAGE_POLICY, BLOB_BACKEND, BLOB_DIR, S3_*). */
-  blobs: BlobStoreConfig;
-  /** Every store this process reads from (blobs first): a blob row names its backend. */
+  /**
+   * Every store this process reads from (STORAGE_POLICY, BLOB_BACKEND, BLOB_DIR, S3_*), the one new content
+   * lands in first: a blob row names its backend.
+   */
   blobStores: BlobStoreConfig[];
   /** Largest file accepted by an upload (bytes). */
   maxUploadBytes: number;
@@ -169,8 +171,8 @@ export function portFor(env: Record<string, string | undefined>, name: keyof typ
 }
 
 function storage(env: Record<string, string | undefined>) {
-  const { policy, landing, stores } = storageConfigFromEnv(env);
-  return { storagePolicy: policy, blobs: landing, blobStores: stores };
+  const { policy, stores } = storageConfigFromEnv(env);
+  return { storagePolicy: policy, blobStores: stores };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -213,7 +215,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
     ...storage({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
-    legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
+    legacyTrustSha1: envBool(env, "LEGACY_TRUST_SHA1", false),
     uploadSessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
     uploadSweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
     uploadMaxOpenSessionsPerUser: int(env, "UPLOAD_MAX_OPEN_SESSIONS_PER_USER", 100),
@@ -245,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       urlTtlSeconds: int(env, "DOWNLOAD_URL_TTL_SECONDS", 900),
       urlMaxTtlSeconds: int(env, "DOWNLOAD_URL_MAX_TTL_SECONDS", 7 * 24 * 3600),
       publicUrl: env.PUBLIC_DOWNLOAD_URL || "",
-      s3Redirect: env.DOWNLOAD_S3_REDIRECT === "true" || env.DOWNLOAD_S3_REDIRECT === "1",
+      s3Redirect: envBool(env, "DOWNLOAD_S3_REDIRECT", false),
       lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
     },
   };

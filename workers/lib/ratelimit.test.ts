@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
-import { freePort } from "../../e2e/harness.ts";
+import { freePorts } from "../../e2e/harness.ts";
 import { startRedisServer } from "../../e2e/redis-server.ts";
 import type { Logger } from "./log.ts";
 import { degradingRateLimiter, memoryRateLimiter, type RateLimiter, redisRateLimiter } from "./ratelimit.ts";
 import { connected, failFastRedis } from "./redis.ts";
+import { closedPort } from "./testing.ts";
 
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!redisUrl && process.env.CI)
@@ -67,7 +68,7 @@ function within<T>(ms: number, p: Promise<T>): Promise<T> {
 describe("Redis down: the limiter counts in memory and says so once", () => {
   test("a Redis that was never there (a closed port): every call answers, one warning", async () => {
     const log = capture();
-    const redis = failFastRedis(`redis://127.0.0.1:${await freePort()}`, log);
+    const redis = failFastRedis(`redis://127.0.0.1:${closedPort()}`, log);
     try {
       const l = degradingRateLimiter(redisRateLimiter(redis, "t:"), memoryRateLimiter(), log, 50);
       for (let i = 1; i <= 20; i++) {
@@ -87,7 +88,8 @@ describe("Redis down: the limiter counts in memory and says so once", () => {
   });
 
   test("a Redis that stops mid-way: calls keep answering from memory, then go back to Redis when it returns", async () => {
-    const server = await startRedisServer(await freePort());
+    const [port] = (await freePorts(1)) as [number];
+    const server = await startRedisServer(port);
     const log = capture();
     const redis = failFastRedis(server.url, log);
     const direct = new Redis(server.url, { lazyConnect: true, retryStrategy: () => 50 });

@@ -1,8 +1,8 @@
 // Runs one process's modules on one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
-import type { Client } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "./access-token.ts";
-import { clientFor, httpTransport } from "./clients.ts";
+import { httpTransport } from "./clients.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -76,7 +76,7 @@ export function workerBasics(name: string) {
   const config = loadConfig();
   const secret = requireInternalSecret(config);
   const log = createLogger(name);
-  const meta = clientFor(MetaService, httpTransport(config.serviceUrls.meta, secret));
+  const meta = createClient(MetaService, httpTransport(config.serviceUrls.meta, secret));
   return {
     config,
     secret,

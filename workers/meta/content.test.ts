@@ -4,7 +4,7 @@ import { testDatabases } from "../lib/db/testing.ts";
 import { transactStats } from "../lib/db/transact.ts";
 import * as content from "./content.ts";
 import { createFolder } from "./files.ts";
-import * as store from "./store.ts";
+import * as store from "./users.ts";
 
 let n = 0;
 const sha = () => (++n).toString(16).padStart(64, "a");

@@ -7,7 +7,7 @@ import type { Db } from "../lib/db/database.ts";
 import type { FilesTable } from "../lib/db/schema.ts";
 import { testDatabases } from "../lib/db/testing.ts";
 import * as files from "./files.ts";
-import * as store from "./store.ts";
+import * as store from "./users.ts";
 
 const FOLDERS = 400;
 const FILES = 4000;

@@ -3,7 +3,7 @@ import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
 import * as links from "./links.ts";
-import * as store from "./store.ts";
+import * as store from "./users.ts";
 
 let n = 0;
 const sha = () => (++n).toString(16).padStart(64, "b");

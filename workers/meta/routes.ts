@@ -21,9 +21,9 @@ import * as content from "./content.ts";
 import * as files from "./files.ts";
 import * as links from "./links.ts";
 import { repairOrphans } from "./orphans.ts";
-import * as store from "./store.ts";
 import * as transfer from "./transfer.ts";
 import * as uploads from "./uploads.ts";
+import * as store from "./users.ts";
 
 const hex64 = /^[0-9a-f]{64}$/;
 

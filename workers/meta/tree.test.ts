@@ -8,8 +8,8 @@ import * as content from "./content.ts";
 import * as files from "./files.ts";
 import { getDownloadTarget } from "./links.ts";
 import { repairOrphans } from "./orphans.ts";
-import * as store from "./store.ts";
 import { insertFolderChain } from "./testing.ts";
+import * as store from "./users.ts";
 
 let n = 0;
 const sha = () => (++n).toString(16).padStart(64, "c");

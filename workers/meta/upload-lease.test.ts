@@ -6,8 +6,8 @@ import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
 import * as files from "./files.ts";
-import * as store from "./store.ts";
 import * as uploads from "./uploads.ts";
+import * as store from "./users.ts";
 
 const MiB = 1024 * 1024;
 const LEASE = 1000;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
-import * as store from "./store.ts";
 import * as uploads from "./uploads.ts";
+import * as store from "./users.ts";
 
 const MiB = 1024 * 1024;
 

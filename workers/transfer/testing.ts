@@ -4,19 +4,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Client } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import { createLocalBlobStore } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
-import { clientFor, memoryTransport } from "../lib/clients.ts";
+import { memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import type { Queue } from "../lib/queue/types.ts";
 import { metaModule } from "../meta/routes.ts";
-import * as store from "../meta/store.ts";
+import * as store from "../meta/users.ts";
 import type { TransferDeps } from "./transfer.ts";
 
 export interface TransferFixture {
@@ -56,7 +56,7 @@ export async function openTransferFixture(
     errorInterceptor(createLogger("test")),
     authInterceptor({ verifier, internalSecret: secret }),
   ];
-  const meta = clientFor(MetaService, memoryTransport(metaModule(db, now), interceptors, secret));
+  const meta = createClient(MetaService, memoryTransport(metaModule(db, now), interceptors, secret));
   const dir = mkdtempSync(join(tmpdir(), "filestore-transfer-"));
   const local = await createLocalBlobStore(join(dir, "blobs"));
   const bucket = await s3.open();

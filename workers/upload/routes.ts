@@ -108,7 +108,7 @@ export function uploadModule(
   return {
     services: [UploadService],
     routes(router: ConnectRouter) {
-      // RPCs not listed answer Unimplemented until they land.
+      // Every UploadService RPC is here; bytes come only by UploadFile's stream or the data plane below.
       router.service(UploadService, {
         async offerContent(req, ctx) {
           return offerContent(deps, requireIdentity(ctx), req);

@@ -66,7 +66,7 @@ function checkOpen(s: UploadSessionRecord, now: number): void {
     throw failedPrecondition("the upload session expired");
 }
 
-export function checkPartNumber(s: UploadSessionRecord, n: number): void {
+export function checkPartInSession(s: UploadSessionRecord, n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > s.partCount) {
     throw invalidArgument(`part numbers of this session run from 1 to ${s.partCount}`);
   }
@@ -83,7 +83,7 @@ export async function putPart(
 ): Promise<{ size: number; sha256: string; sha1: string }> {
   const s = await ownSession(deps, who, id);
   checkOpen(s, deps.now());
-  checkPartNumber(s, partNumber);
+  checkPartInSession(s, partNumber);
   if (s.state === "completing") await reopenAbandoned(deps, s);
   const expected = partSizeOf(s, partNumber);
   const info = await deps.blobs

@@ -1,18 +1,18 @@
 // Test fixture for the upload worker's logic: MetaService on in-memory SQLite or a given test database
 // (through the real interceptors) and a real blob store (local disk, or Ceph RGW when configured).
-import type { Interceptor } from "@connectrpc/connect";
+import { createClient, type Interceptor } from "@connectrpc/connect";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createAccessTokenVerifier, type Identity } from "../lib/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
-import { clientFor, memoryTransport } from "../lib/clients.ts";
+import { memoryTransport } from "../lib/clients.ts";
 import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import type { TestDatabase } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { metaModule } from "../meta/routes.ts";
-import * as store from "../meta/store.ts";
+import * as store from "../meta/users.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
 import { challengeKeyFrom } from "./instant.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
@@ -52,7 +52,7 @@ export async function openUploadFixture(
     authInterceptor({ verifier, internalSecret: secret }),
   ];
   const deps: UploadWorkerDeps = {
-    meta: clientFor(MetaService, memoryTransport(meta, interceptors, secret)),
+    meta: createClient(MetaService, memoryTransport(meta, interceptors, secret)),
     blobs: opened.store,
     storeFor: storeForAll(opened.store),
     maxUploadBytes: 10 * 1024 * 1024,

@@ -11,6 +11,7 @@
 // policy is local or transfer, or BLOB_DIR is set; the S3 store when the policy is s3 or transfer, or
 // S3_ENDPOINT is set. So content moved to S3 stays readable when the policy goes back to local.
 import { join, resolve } from "node:path";
+import { envBool } from "../env-bool.ts";
 import { BlobBackendUnavailableError } from "./errors.ts";
 import { createLocalBlobStore } from "./local.ts";
 import type { S3BlobStoreOptions } from "./s3.ts";
@@ -24,14 +25,6 @@ export type * from "./types.ts";
 export type BlobStoreConfig = { backend: "local"; root: string } | ({ backend: "s3" } & S3BlobStoreOptions);
 
 type Env = Record<string, string | undefined>;
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === "") return fallback;
-  if (["1", "true", "yes", "on"].includes(raw)) return true;
-  if (["0", "false", "no", "off"].includes(raw)) return false;
-  throw new Error(`${name} must be true or false, got "${env[name]}"`);
-}
 
 function required(env: Env, name: string): string {
   const value = env[name];
@@ -62,8 +55,8 @@ function s3Config(env: Env): BlobStoreConfig {
     secretKey: required(env, "S3_SECRET_KEY"),
     region: env.S3_REGION || "us-east-1",
     bucket: env.S3_BUCKET || "filestore",
-    pathStyle: bool(env, "S3_PATH_STYLE", true),
-    createBucket: bool(env, "S3_CREATE_BUCKET", true),
+    pathStyle: envBool(env, "S3_PATH_STYLE", true),
+    createBucket: envBool(env, "S3_CREATE_BUCKET", true),
     publicEndPoint: env.S3_PUBLIC_ENDPOINT || undefined,
   };
 }

@@ -503,14 +503,14 @@ export async function createLocalBlobStore(
   function fileHandle(location: string): BunFile {
     let file = handles.get(location);
     if (!file) {
-      file = Bun.file(pathOf(location));
+      file = Bun.file(filePathOf(location));
       if (handles.size >= 1024) handles.delete(handles.keys().next().value as string);
       handles.set(location, file);
     }
     return file;
   }
 
-  function pathOf(location: string): string {
+  function filePathOf(location: string): string {
     const m = typeof location === "string" ? LOCATION.exec(location) : null;
     if (!m || m[3]?.slice(0, 2) !== m[1] || m[3]?.slice(2, 4) !== m[2])
       throw new InvalidLocationError(location);
@@ -741,7 +741,7 @@ export async function createLocalBlobStore(
     stage,
 
     async read(location: string, range?: Range): Promise<ReadableStream<Uint8Array>> {
-      const path = pathOf(location);
+      const path = filePathOf(location);
       checkRange(range);
       const size = await blobSize(path);
       const file = Bun.file(path);
@@ -757,14 +757,14 @@ export async function createLocalBlobStore(
     },
 
     async sha1Of(location: string): Promise<string> {
-      const path = pathOf(location);
+      const path = filePathOf(location);
       const size = await blobSize(path);
       const digest = digestFile(path, ["sha1"]);
       return (await digest.finish(size)).sha1 ?? "";
     },
 
     async stat(location: string) {
-      const path = pathOf(location);
+      const path = filePathOf(location);
       try {
         return { size: (await stat(path)).size };
       } catch (err) {
@@ -774,7 +774,7 @@ export async function createLocalBlobStore(
     },
 
     async delete(location: string) {
-      await removeFile(pathOf(location));
+      await removeFile(filePathOf(location));
       handles.delete(location);
     },
 
@@ -915,7 +915,7 @@ export async function createLocalBlobStore(
         throw err;
       }
       try {
-        await removeRecordedLinks(join(partDir(sessionId), LINKS), dataPath(sessionId), pathOf);
+        await removeRecordedLinks(join(partDir(sessionId), LINKS), dataPath(sessionId), filePathOf);
       } finally {
         closeSync(lock);
       }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
-import * as store from "./store.ts";
+import * as store from "./users.ts";
 
 const HOUR = 3_600_000;
 const hash = (n: number) => n.toString(16).padStart(64, "0");
