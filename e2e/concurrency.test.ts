@@ -56,7 +56,9 @@ describe(`concurrent writes (${MODE})`, () => {
   const rpc = (u: User, path: string, body: unknown) => connectCall(stack.gatewayUrl, path, body, auth(u));
 
   beforeAll(async () => {
-    stack = await startStack();
+    // The completion tests open all their sessions before completing any: past the default cap of open
+    // sessions per user (what they test is lock conflicts, not that cap).
+    stack = await startStack({ UPLOAD_MAX_OPEN_SESSIONS_PER_USER: String(TOTAL * 2) });
     users = [];
     for (let i = 0; i < IN_FLIGHT; i++) users.push(await signedInUser(stack.gatewayUrl));
   }, 120_000);
