@@ -1,6 +1,7 @@
 // Configuration from the environment, with defaults that make the all-in-one mode work out of the box.
 import { join, resolve } from "node:path";
 import { type BlobStoreConfig, type StoragePolicy, storageConfigFromEnv } from "./blobstore/index.ts";
+import { type HttpLimits, httpLimitsFrom, maxDataRequestsPerClientFrom } from "./http-limits.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
 
@@ -39,6 +40,10 @@ export interface Config {
   /** Addresses or CIDR networks whose X-Forwarded-For we believe (the gateway; a pod network). */
   trustedProxies: string[];
   shutdownGraceMs: number;
+  /** Header, idle-body and keep-alive timeouts of every HTTP port (HTTP_*_SECONDS, see http-limits.ts). */
+  http: HttpLimits;
+  /** Data-plane requests one client may have in progress at the gateway (0: no cap). */
+  gatewayMaxDataRequestsPerClient: number;
   /**
    * Where new content goes (STORAGE_POLICY: local | s3 | transfer, see blobstore/index.ts). Under
    * "transfer" it lands on local disk and the transfer worker moves it to S3 in the background; the upload
@@ -170,6 +175,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((s) => s.trim())
       .filter(Boolean),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
+    http: httpLimitsFrom(env),
+    gatewayMaxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
     ...storage({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
     legacyTrustSha1: env.LEGACY_TRUST_SHA1 === "true" || env.LEGACY_TRUST_SHA1 === "1",
