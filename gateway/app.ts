@@ -9,6 +9,8 @@ import {
   JWKS_PATH,
   remoteKeys,
 } from "../workers/lib/access-token.ts";
+import { DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT } from "../workers/lib/http-limits.ts";
+import { clientCap } from "./data/client-cap.ts";
 import { dataPlane } from "./data/plane.ts";
 import { peerAddress } from "./env.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
@@ -25,7 +27,12 @@ export interface GatewayOptions {
   verifier?: AccessTokenVerifier;
   uploadEntry?: string;
   downloadEntry?: string;
+  /** Data-plane requests one client may have in progress (GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT; 0: no cap). */
+  maxDataRequestsPerClient?: number;
 }
+
+// Routes whose requests carry file bytes (data plane, legacy uploads and downloads).
+const dataRoutes = ["/upload/*", "/download/*", "/file/upload", "/file/mpupload/uppart", "/file/download"];
 
 // Headers of the upload data plane and of tus, for browser clients (tus-js-client, Uppy).
 const uploadHeaders = [
@@ -90,12 +97,15 @@ export function createGateway(opts: GatewayOptions) {
       : corsHeaders(c, next),
   );
 
+  const cap = clientCap(opts.maxDataRequestsPerClient ?? DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT);
+  for (const route of dataRoutes) app.use(route, cap);
+
   app.get("/healthz", (c) => c.text("ok\n"));
   app.get(JWKS_PATH, () =>
     opts.upstreams.account.fetch(new Request(new URL(JWKS_PATH, opts.upstreams.account.url))),
   );
   app.route("/", webApp());
-  app.route("/", dataPlane(opts.upstreams));
+  app.route("/", dataPlane(opts.upstreams, verifier));
   app.route(
     "/file",
     legacyFileRoutes({
