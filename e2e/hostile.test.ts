@@ -11,10 +11,12 @@ const HEADER_S = 3;
 const IDLE_S = 4;
 const KEEPALIVE_S = 6;
 const CAP = 6;
-// Bun.serve (the all-in-one gateway) closes a connection without a complete head after its own ~10 s
-// (checked every 4 s), and its one idle timer (HTTP_IDLE_TIMEOUT_SECONDS) stands for keep-alive too.
-const GATEWAY_HEADER_S = MODE === "allinone" ? 12 : HEADER_S;
-const GATEWAY_KEEPALIVE_S = MODE === "allinone" ? 8 : KEEPALIVE_S;
+// Bun.serve (the all-in-one gateway, or GATEWAY_RUNTIME=bun) closes a connection without a complete head
+// after its own ~10 s (checked every 4 s), and its one idle timer (HTTP_IDLE_TIMEOUT_SECONDS) stands for
+// keep-alive too.
+const BUN_GATEWAY = MODE === "allinone" || process.env.GATEWAY_RUNTIME === "bun";
+const GATEWAY_HEADER_S = BUN_GATEWAY ? 12 : HEADER_S;
+const GATEWAY_KEEPALIVE_S = BUN_GATEWAY ? 8 : KEEPALIVE_S;
 const MARGIN_MS = 4_000;
 const MiB = 1024 * 1024;
 

@@ -3,6 +3,7 @@
 import { cors as connectCors } from "@connectrpc/connect";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
 import {
   type AccessTokenVerifier,
   createAccessTokenVerifier,
@@ -120,6 +121,8 @@ export function createGateway(opts: GatewayOptions) {
   app.route("/", rpcProxy({ upstreams: opts.upstreams, verifier }));
 
   app.onError((err, c) => {
+    // An answer a route chose to throw (legacy parameters too large).
+    if (err instanceof HTTPException) return err.getResponse();
     console.error(JSON.stringify({ msg: "gateway error", rid: c.get("requestId"), err: String(err) }));
     return c.json({ code: "internal", message: `internal error (request id ${c.get("requestId")})` }, 500);
   });

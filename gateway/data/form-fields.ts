@@ -13,14 +13,14 @@ export class FormFieldsError extends Error {
 
 export interface FormFields {
   fields: Record<string, string>;
-  /** The whole body again, for the worker. */
-  body: ReadableStream<Uint8Array> | null;
+  /** The request again, with its whole body, for the worker. */
+  request: Request;
 }
 
 /** The fields before the file field of a multipart/form-data request (none for another body). */
 export async function fieldsBeforeFile(req: Request, maxBytes = MAX_FIELDS_BYTES): Promise<FormFields> {
   const boundary = boundaryOf(req.headers.get("content-type"));
-  if (!boundary || !req.body) return { fields: {}, body: req.body };
+  if (!boundary || !req.body) return { fields: {}, request: req };
   const reader = req.body.getReader();
   const read: Uint8Array[] = [];
   let size = 0;
@@ -67,5 +67,12 @@ export async function fieldsBeforeFile(req: Request, maxBytes = MAX_FIELDS_BYTES
     },
     cancel: (reason) => reader.cancel(reason),
   });
-  return { fields, body };
+  const request = new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    signal: req.signal,
+    duplex: "half",
+  } as RequestInit);
+  return { fields, request };
 }

@@ -48,15 +48,9 @@ export async function admit(
   let admitted = req;
   if (!token && path === FORM_PATH && req.method === "POST") {
     try {
-      const { fields, body } = await fieldsBeforeFile(req);
-      token = fields.token;
-      admitted = new Request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body,
-        signal: req.signal,
-        duplex: "half",
-      } as RequestInit);
+      const form = await fieldsBeforeFile(req);
+      token = form.fields.token;
+      admitted = form.request;
     } catch (err) {
       if (!(err instanceof FormFieldsError)) throw err;
       return { refused: refuse(path, 401, "unauthenticated", err.message) };

@@ -336,16 +336,10 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
       // Username and token as form fields before the file: the one body read before the sender is known,
       // at most MAX_FIELDS_BYTES of it (the worker checks them again).
       try {
-        const { fields, body } = await fieldsBeforeFile(req);
+        const { fields, request } = await fieldsBeforeFile(req);
         if (!(await authorized({ username: fields.username ?? p.username ?? "", token: fields.token ?? "" })))
           return invalidToken(c);
-        req = new Request(req.url, {
-          method: req.method,
-          headers: req.headers,
-          body,
-          signal: req.signal,
-          duplex: "half",
-        } as RequestInit);
+        req = request;
       } catch (err) {
         if (!(err instanceof FormFieldsError)) throw err;
         return c.json({ code: LegacyCode.tokenInvalid, msg: err.message });

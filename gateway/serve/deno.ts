@@ -26,8 +26,12 @@ type ServeOnConnection = (
   onError: (err: unknown) => Response,
   onListen: (scheme: string) => void,
 ) => { finished: Promise<void> };
+interface Listener {
+  addr: { port: number };
+  accept(): Promise<Conn>;
+}
 interface DenoGlobal {
-  listen(opts: { hostname: string; port: number }): AsyncIterable<Conn> & { addr: { port: number } };
+  listen(opts: { hostname: string; port: number }): Listener;
   serve(opts: { hostname: string; port: number }, handler: Handler): unknown;
   internal: symbol;
 }
@@ -131,5 +135,25 @@ export async function serveWithTimeouts(
   }
   const listener = deno.listen({ hostname: opts.hostname, port: opts.port });
   console.log(`gateway: listening on http://${opts.hostname}:${listener.addr.port}/`);
-  for await (const conn of listener) serveConnection(serveOn, conn, handler, limits);
+  for (;;) {
+    let conn: Conn;
+    try {
+      conn = await listener.accept();
+    } catch (err) {
+      // Out of file descriptors, say: keep accepting once some are free again.
+      console.error(JSON.stringify({ msg: "gateway accept failed", err: String(err) }));
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    try {
+      serveConnection(serveOn, conn, handler, limits);
+    } catch (err) {
+      onError(err);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
 }
