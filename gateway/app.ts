@@ -4,6 +4,7 @@ import { cors as connectCors } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type AccessTokenVerifier,
@@ -12,7 +13,9 @@ import {
   remoteKeys,
 } from "../workers/lib/access-token.ts";
 import { clientError, failureHeaders, httpStatusOf } from "../workers/lib/failure.ts";
+import { DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT } from "../workers/lib/http-limits.ts";
 import { trustedProxies } from "../workers/lib/web/client-address.ts";
+import { clientCap } from "./data/client-cap.ts";
 import { dataPlane } from "./data/plane.ts";
 import { clientAddressOf } from "./env.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
@@ -36,7 +39,12 @@ export interface GatewayOptions {
    * networks); none by default, so a client cannot pick its own address.
    */
   trustedProxies?: string[];
+  /** Data-plane requests one client may have in progress (GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT; 0: no cap). */
+  maxDataRequestsPerClient?: number;
 }
+
+// Routes whose requests carry file bytes (data plane, legacy uploads and downloads).
+const dataRoutes = ["/upload/*", "/download/*", "/file/upload", "/file/mpupload/uppart", "/file/download"];
 
 // Headers of the upload data plane and of tus, for browser clients (tus-js-client, Uppy).
 const uploadHeaders = [
@@ -103,12 +111,15 @@ export function createGateway(opts: GatewayOptions) {
       : corsHeaders(c, next),
   );
 
+  const cap = clientCap(opts.maxDataRequestsPerClient ?? DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT);
+  for (const route of dataRoutes) app.use(route, cap);
+
   app.get("/healthz", (c) => c.text("ok\n"));
   app.get(JWKS_PATH, () =>
     opts.upstreams.account.fetch(new Request(new URL(JWKS_PATH, opts.upstreams.account.url))),
   );
   app.route("/", webApp());
-  app.route("/", dataPlane(opts.upstreams));
+  app.route("/", dataPlane(opts.upstreams, verifier));
   app.route(
     "/file",
     legacyFileRoutes({
@@ -133,6 +144,8 @@ export function createGateway(opts: GatewayOptions) {
   // What a route did not answer itself: a worker's error passed on, else mapped like a worker's (a service
   // unavailable → 503 with Retry-After, anything unexpected → 500), with the request id.
   app.onError((err, c) => {
+    // An answer a route chose to throw (legacy parameters too large).
+    if (err instanceof HTTPException) return err.getResponse();
     const rid = c.get("requestId");
     console.error(JSON.stringify({ msg: "gateway error", rid, err: String(err) }));
     const e = clientError(err, rid);

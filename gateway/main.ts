@@ -1,5 +1,11 @@
-// Entry for `deno serve gateway/main.ts` and `bun gateway/main.ts`: configuration from the environment.
+// Entry for `bun gateway/main.ts` (and `deno serve gateway/main.ts`, which has no connection timeouts:
+// Deno deployments run gateway/deno-main.ts): configuration from the environment.
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
+import {
+  bunIdleTimeoutSeconds,
+  httpLimitsFrom,
+  maxDataRequestsPerClientFrom,
+} from "../workers/lib/http-limits.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../workers/lib/revoked-sessions.ts";
 import { parseProxyList } from "../workers/lib/web/client-address.ts";
 import { createGateway } from "./app.ts";
@@ -8,6 +14,10 @@ import { networkUpstreams, upstreamClient } from "./upstreams.ts";
 
 const env = readEnv();
 const url = (name: string, port: number) => env[`${name.toUpperCase()}_URL`] || `http://127.0.0.1:${port}`;
+
+/** Header, idle-body and keep-alive timeouts (HTTP_*_SECONDS). */
+export const limits = httpLimitsFrom(env);
+export const address = { port: Number(env.PORT || 8080), hostname: env.HOST || "127.0.0.1" };
 
 const upstreams = networkUpstreams({
   account: url("account", 9101),
@@ -28,7 +38,7 @@ pollRevokedSessions(revoked, {
   log: { info: (msg, f) => line("info", msg, f), warn: (msg, f) => line("warn", msg, f) },
 });
 
-const app = createGateway({
+export const app = createGateway({
   upstreams,
   revoked,
   issuer: env.JWT_ISSUER || "filestore",
@@ -36,7 +46,9 @@ const app = createGateway({
   uploadEntry: env.PUBLIC_UPLOAD_URL,
   downloadEntry: env.PUBLIC_DOWNLOAD_URL,
   trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
+  maxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
 });
 
-// Bun reads `port` from the default export; `deno serve` takes --port and ignores it.
-export default { fetch: app.fetch, port: Number(env.PORT || 8080), hostname: env.HOST || "127.0.0.1" };
+// Bun reads `port`, `hostname` and `idleTimeout` from the default export (Bun closes a connection that
+// sends no complete head within about 10 s by itself); `deno serve` takes --port and ignores them.
+export default { fetch: app.fetch, ...address, idleTimeout: bunIdleTimeoutSeconds(limits) };

@@ -2,12 +2,12 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AddressPool, balancedFetch, splitUrls } from "../workers/lib/balance.ts";
+import { AddressPool, balancedFetch, splitUrls, type UpstreamFetch } from "../workers/lib/balance.ts";
 import { UnreachableError } from "../workers/lib/failure.ts";
 
 export interface Upstream {
   url: string;
-  fetch: (req: Request) => Promise<Response>;
+  fetch: UpstreamFetch;
 }
 
 export type UpstreamName = "account" | "file" | "upload" | "download" | "transfer";
@@ -16,7 +16,7 @@ export type Upstreams = Record<UpstreamName, Upstream>;
 /**
  * Upstreams over the network. Each URL may be a comma-separated list of replicas: requests go
  * round-robin, a replica that refuses connections rests for a while, and requests that can be re-sent
- * (no body, or a small one: every unary RPC) go to another replica.
+ * (no body, or a small one whose sender is known: see SendOptions) go to another replica.
  */
 export function networkUpstreams(urls: Record<UpstreamName, string>): Upstreams {
   return Object.fromEntries(

@@ -143,7 +143,14 @@ live_pid() { # PIDFILE ENTRY
 port_in_use() { (exec 3<>"/dev/tcp/$CONNECT_HOST/$1") 2>/dev/null; }
 
 entry_for() { # NAME or NAME-k (a replica) -> the entry file stop-all.sh looks for in the command line
-  if [ "$1" = gateway ]; then echo "$ROOT/gateway/main.ts"; else echo "$ROOT/workers/${1%-[0-9]*}/main.ts"; fi
+  if [ "$1" != gateway ]; then
+    echo "$ROOT/workers/${1%-[0-9]*}/main.ts"
+  elif [ "$GATEWAY_RUNTIME" = deno ]; then
+    # Deno.serve has no connection timeouts: this entry adds them (gateway/serve/deno.ts).
+    echo "$ROOT/gateway/deno-main.ts"
+  else
+    echo "$ROOT/gateway/main.ts"
+  fi
 }
 
 healthy() { # NAME PORT
@@ -243,8 +250,7 @@ for name in "${WORKERS[@]}"; do
 done
 
 if [ "$GATEWAY_RUNTIME" = deno ]; then
-  start_service gateway "$GATEWAY_PORT" "$DENO" serve --allow-net --allow-env --allow-read \
-    --host "$HOST" --port "$GATEWAY_PORT" "$(entry_for gateway)"
+  start_service gateway "$GATEWAY_PORT" "$DENO" run --allow-net --allow-env --allow-read "$(entry_for gateway)"
 else
   start_service gateway "$GATEWAY_PORT" "$BUN" "$(entry_for gateway)"
 fi

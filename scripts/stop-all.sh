@@ -32,6 +32,9 @@ stop_one() { # NAME
     entry="$(cat "$entryfile")"
   elif [ "$name" = gateway ]; then
     entry="$ROOT/gateway/main.ts"
+    if tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$ROOT/gateway/deno-main.ts"; then
+      entry="$ROOT/gateway/deno-main.ts"
+    fi
   else
     entry="$ROOT/workers/${name%-[0-9]*}/main.ts"
   fi

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGateway } from "../gateway/app.ts";
 import { clientAddressOf } from "../gateway/env.ts";
-import { isPublicService } from "../gateway/rpc/proxy.ts";
+import { isPublicCall, isPublicService } from "../gateway/rpc/proxy.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
 import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { loadSigningKey } from "./account/keys.ts";
@@ -19,12 +19,13 @@ import { ExpiringCache } from "./lib/cache.ts";
 import { memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
 import { migrateToLatest, openDatabase } from "./lib/db/database.ts";
+import { bunIdleTimeoutSeconds } from "./lib/http-limits.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
 import { createLogger, logErrors } from "./lib/log.ts";
 import { openSqliteQueue } from "./lib/queue/sqlite.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "./lib/revoked-sessions.ts";
-import { listen } from "./lib/server.ts";
+import { listen, pathOf } from "./lib/server.ts";
 import { trustedProxies } from "./lib/web/client-address.ts";
 import { hostFor } from "./lib/worker.ts";
 import { metaModule } from "./meta/routes.ts";
@@ -100,7 +101,7 @@ export async function startAllInOne(
     verifier,
     log,
   });
-  const grpc = await listen(host.node, cfg.host, ports.grpc);
+  const grpc = await listen(host.node, cfg.host, ports.grpc, cfg.http);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
   const upstreams: Upstreams = {
@@ -116,12 +117,16 @@ export async function startAllInOne(
     corsOrigins: "*",
     verifier,
     trustedProxies: cfg.edgeTrustedProxies,
+    maxDataRequestsPerClient: cfg.gatewayMaxDataRequestsPerClient,
   });
   const edgeTrusted = trustedProxies(cfg.edgeTrustedProxies);
   const http = Bun.serve({
     hostname: cfg.host,
     port: ports.http,
     development: false,
+    // One timer for a connection that moves no bytes (a stalled body, an idle keep-alive); Bun closes a
+    // connection without a complete head after about 10 s by itself.
+    idleTimeout: bunIdleTimeoutSeconds(cfg.http),
     // Uploads stream through here; 2 ** 40 rather than 1 << 40, which overflows to 256 in JavaScript.
     maxRequestBodySize: 2 ** 40,
     routes: {
@@ -131,13 +136,21 @@ export async function startAllInOne(
     },
     fetch: handle,
   });
+  /** The request carries an access token verified before (a cache lookup: this is every RPC's path). */
+  function knownCaller(req: Request): boolean {
+    const authorization = req.headers.get("authorization");
+    return (
+      authorization?.startsWith("Bearer ") === true && verifier.cached?.(authorization.slice(7)) !== undefined
+    );
+  }
   function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
     return req.headers.has("origin") ? handle(req, server) : download.serveFile(req, req.params.id);
   }
   function handle(req: Request, server: Bun.Server<undefined>) {
     // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
-    // straight to the in-process service. The gateway's edge check and the worker's interceptor use the
-    // same verifier here, so checking once, in the interceptor, is the same check.
+    // straight to the in-process service when they need no token or carry one verified before (the
+    // gateway's edge check and the worker's interceptor use the same verifier here). Any other call takes
+    // the gateway's way, whose edge check comes before its body is read.
     // Downloads likewise go straight to the download worker's data plane: its answer (a file Blob) then
     // reaches Bun.serve as it is, which sends it with sendfile(2) instead of streaming it through JavaScript.
     if (
@@ -149,7 +162,11 @@ export async function startAllInOne(
     }
     if (req.method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(req.url);
-      if (service && isPublicService(service)) {
+      if (
+        service &&
+        isPublicService(service) &&
+        (knownCaller(req) || isPublicCall(pathOf(req.url).slice(1)))
+      ) {
         // As the gateway does: the in-process host believes the one hop it is handed.
         req.headers.set("x-forwarded-for", clientAddressOf(req, server, edgeTrusted));
         return host.fetch(req);

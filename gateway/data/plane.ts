@@ -1,26 +1,94 @@
 // The data plane: file bytes go over plain HTTP to the upload and download workers, streamed through
-// without buffering (request and response bodies, Range and conditional headers as they are). The workers
-// authenticate these requests themselves.
-import { Hono } from "hono";
+// without buffering (request and response bodies, Range and conditional headers as they are).
+// Credentials are checked here before a byte of the body is read, and again by the workers: a request
+// without a valid access token never reaches a worker with its body. Two routes need none (signed download
+// links, tus's OPTIONS) and go on without a body; a form upload may carry its token as a field before the
+// file (form-fields.ts reads at most 64 KiB of it to find out).
+import { type Context, Hono } from "hono";
+import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../workers/lib/access-token.ts";
 import { failureHeaders } from "../../workers/lib/failure.ts";
+
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
 import type { Upstreams } from "../upstreams.ts";
+import { FormFieldsError, fieldsBeforeFile } from "./form-fields.ts";
 
-export function dataPlane(upstreams: Upstreams) {
-  const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+// The workers' data-plane paths (workers/upload/routes.ts, tus.ts; workers/download/routes.ts).
+const FORM_PATH = "/upload/v1/form";
+const TUS_PATH = "/upload/v1/tus/";
+const LINKS_PATH = "/download/v1/links/";
+
+type Env = { Variables: { clientIp: string; requestId: string } };
+
+/** Why a data-plane request is refused at the edge: a JSON error, as the workers answer (text for tus). */
+function refuse(path: string, status: number, code: string, message: string): Response {
+  if (path.startsWith(TUS_PATH)) {
+    return new Response(`${message}\n`, {
+      status,
+      headers: { "content-type": "text/plain", "tus-resumable": "1.0.0" },
+    });
+  }
+  return Response.json({ code, message }, { status });
+}
+
+const SIGN_IN = "sign in first: send Authorization: Bearer <access token>";
+
+/**
+ * The request to send on, or the answer that refuses it: the caller's token must verify (from the
+ * Authorization header, the `token` query parameter or, on the form route, a form field before the file).
+ */
+export async function admit(
+  req: Request,
+  url: URL,
+  verifier: AccessTokenVerifier,
+): Promise<{ req: Request } | { refused: Response }> {
+  const path = url.pathname;
+  // Signed links carry their own proof; tus clients ask the server's capabilities without one.
+  if (path.startsWith(LINKS_PATH) || (path.startsWith(TUS_PATH) && req.method === "OPTIONS"))
+    return { req: new Request(req.url, { method: req.method, headers: req.headers, signal: req.signal }) };
+  let token = tokenOf(req, url);
+  let admitted = req;
+  if (!token && path === FORM_PATH && req.method === "POST") {
+    try {
+      const form = await fieldsBeforeFile(req);
+      token = form.fields.token;
+      admitted = form.request;
+    } catch (err) {
+      if (!(err instanceof FormFieldsError)) throw err;
+      return { refused: refuse(path, 401, "unauthenticated", err.message) };
+    }
+  }
+  if (!token) return { refused: refuse(path, 401, "unauthenticated", SIGN_IN) };
+  try {
+    await verifier.verify(token);
+  } catch (err) {
+    if (!(err instanceof InvalidTokenError)) throw err;
+    return { refused: refuse(path, 401, "unauthenticated", err.message) };
+  }
+  return { req: admitted };
+}
+
+export function dataPlane(upstreams: Upstreams, verifier: AccessTokenVerifier) {
+  const app = new Hono<Env>();
   for (const service of ["upload", "download"] as const) {
-    app.all(`/${service}/*`, async (c) => {
+    app.all(`/${service}/*`, async (c: Context<Env>) => {
       const url = new URL(c.req.url);
+      const admitted = await admit(c.req.raw, url, verifier);
+      if ("refused" in admitted) return admitted.refused;
       try {
         return await forward(
-          c.req.raw,
+          admitted.req,
           url.pathname + url.search,
           upstreams[service],
           c.get("clientIp"),
           c.get("requestId"),
         );
       } catch (err) {
+        // The client gone, or its body cut for idleness, is no failure of the worker.
+        if (!c.req.raw.signal.aborted)
+          console.error(
+            JSON.stringify({ msg: "upstream failed", service, rid: c.get("requestId"), err: String(err) }),
+          );
         const rid = c.get("requestId");
         const e = upstreamUnavailable(err, service, rid);
         return c.json({ code: "unavailable", message: e.rawMessage }, 503, failureHeaders(e, rid));

@@ -7,8 +7,8 @@
 //                                 an empty or invalid name or a malformed hash (as the original), 404 empty
 //                                 when the caller has no such file, {code:10006} when the name is taken
 //   POST /file/upload             multipart field "file"; username and token in the query string, or as
-//                                 form fields before the file (the worker checks those: the body streams on
-//                                 unread here)
+//                                 form fields before the file (read here from at most the first 64 KiB;
+//                                 the file streams on unread)
 //   POST /file/fastupload         filehash (SHA-1), filename, filesize: hit {code:0}, miss {code:-1}
 //   POST /file/mpupload/init      filehash, filesize → UploadID, ChunkSize, ChunkCount, ChunkExists (resume);
 //                                 -4 when the server's storage is full or the user has too many uploads open
@@ -24,6 +24,7 @@ import { DownloadService } from "../../proto/gen/filestore/download/v1/download_
 import { FileService, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
+import { FormFieldsError, fieldsBeforeFile } from "../data/form-fields.ts";
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
@@ -334,14 +335,27 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
 
   app.post("/upload", async (c) => {
     const p = c.req.query();
-    // Credentials in the query are checked here; a client that sends username and token as form fields
-    // (before the file) is checked by the worker, which reads them as the body streams by.
-    if (p.token !== undefined && !(await authorized(p))) return invalidToken(c);
-    // The multipart body streams on to the worker unread. sha1=now: the client gets the SHA-1 as its
-    // filehash and may fast-upload by it right away, so it is computed on the request.
+    let req = c.req.raw;
+    if (p.token !== undefined) {
+      if (!(await authorized(p))) return invalidToken(c);
+    } else {
+      // Username and token as form fields before the file: the one body read before the sender is known,
+      // at most MAX_FIELDS_BYTES of it (the worker checks them again).
+      try {
+        const { fields, request } = await fieldsBeforeFile(req);
+        if (!(await authorized({ username: fields.username ?? p.username ?? "", token: fields.token ?? "" })))
+          return invalidToken(c);
+        req = request;
+      } catch (err) {
+        if (!(err instanceof FormFieldsError)) throw err;
+        return c.json({ code: LegacyCode.tokenInvalid, msg: err.message });
+      }
+    }
+    // The rest of the multipart body streams on to the worker unread. sha1=now: the client gets the SHA-1
+    // as its filehash and may fast-upload by it right away, so it is computed on the request.
     const query = new URL(c.req.url).searchParams;
     query.set("sha1", "now");
-    const res = await toWorker(c, c.req.raw, `/upload/v1/form?${query}`, "upload", opts.upload);
+    const res = await toWorker(c, req, `/upload/v1/form?${query}`, "upload", opts.upload);
     if (res instanceof ConnectError) return c.json({ code: -6, msg: res.rawMessage });
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     if (res.status === 201) return c.json({ code: 0, msg: "OK" });

@@ -1,13 +1,48 @@
 // The original system read every parameter from the query string OR an urlencoded/multipart body.
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { clientError } from "../../workers/lib/failure.ts";
+
+/**
+ * Most bytes of a body of legacy parameters (a few short fields). Its token is among them, so it is read
+ * before the sender is known: what a stranger may make the gateway hold is bounded by this.
+ */
+export const MAX_PARAMS_BYTES = 64 * 1024;
+
+/** The body, if it is at most `max` bytes; undefined (and the rest left unread) if it is longer. */
+async function bodyAtMost(req: Request, max: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  if (Number(req.headers.get("content-length")) > max) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body?.getReader();
+  for (let r = await reader?.read(); r && !r.done; r = await reader?.read()) {
+    size += r.value.byteLength;
+    if (size > max) {
+      reader?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(r.value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
 
 export async function legacyParams(c: Context): Promise<Record<string, string>> {
   const out: Record<string, string> = { ...c.req.query() };
   const type = c.req.header("content-type") ?? "";
   if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
-    const body = await c.req.parseBody();
-    for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+    const bytes = await bodyAtMost(c.req.raw, MAX_PARAMS_BYTES);
+    if (!bytes) {
+      const msg = `the parameters are larger than ${MAX_PARAMS_BYTES / 1024} KiB`;
+      throw new HTTPException(413, { res: c.json({ code: LegacyCode.invalidParams, msg }, 413) });
+    }
+    const body = await new Response(bytes, { headers: { "content-type": type } }).formData();
+    for (const [k, v] of body) if (typeof v === "string") out[k] = v;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Byte-for-byte forwarding of Connect and gRPC-Web calls to the owning worker, after an edge JWT check.
 import { Hono } from "hono";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../workers/lib/access-token.ts";
+import type { SendOptions } from "../../workers/lib/balance.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 import { rpcError, rpcErrorOf, upstreamUnavailable } from "./errors.ts";
 
@@ -15,6 +16,9 @@ const owners: Record<string, keyof Upstreams> = {
 
 /** True when the gateway forwards calls of this service ("package.Service") to a worker. */
 export const isPublicService = (service: string): boolean => service in owners;
+
+/** True for calls ("package.Service/Method") that need no access token. */
+export const isPublicCall = (call: string): boolean => publicCalls.has(call);
 
 /** Calls that need no access token. */
 const publicCalls = new Set([
@@ -40,6 +44,7 @@ const dropRequest = [
 /**
  * Sends a request on to a worker as it came (method, body streamed, end-to-end headers), with the client
  * address as X-Forwarded-For and the request id; the worker's response comes back as it is.
+ * `send` says whether the body may be kept for a re-send (SendOptions).
  */
 export async function forward(
   req: Request,
@@ -47,6 +52,7 @@ export async function forward(
   upstream: Upstream,
   clientIp: string,
   requestId: string,
+  send?: SendOptions,
 ): Promise<Response> {
   const headers = new Headers(req.headers);
   for (const h of dropRequest) headers.delete(h);
@@ -68,6 +74,7 @@ export async function forward(
       // Required for streaming request bodies.
       duplex: "half",
     } as RequestInit),
+    send,
   );
   return new Response(res.body, { status: res.status, headers: res.headers });
 }
@@ -85,7 +92,8 @@ export function rpcProxy(opts: ProxyOptions) {
     const contentType = c.req.header("content-type") ?? "";
     const owner = owners[service];
     if (!owner) return rpcError(contentType, "not_found", `no public service "${service}"`);
-    if (!publicCalls.has(call)) {
+    const open = publicCalls.has(call);
+    if (!open) {
       const token = bearer(c.req.header("authorization"));
       if (!token)
         return rpcError(
@@ -107,8 +115,20 @@ export function rpcProxy(opts: ProxyOptions) {
         opts.upstreams[owner],
         c.get("clientIp"),
         c.get("requestId"),
+        // A public call's sender is not known yet: its body is not kept.
+        { replayable: !open },
       );
     } catch (err) {
+      // The client gone, or its body cut for idleness, is no failure of the worker.
+      if (!c.req.raw.signal.aborted)
+        console.error(
+          JSON.stringify({
+            msg: "upstream failed",
+            service: owner,
+            rid: c.get("requestId"),
+            err: String(err),
+          }),
+        );
       const rid = c.get("requestId");
       return rpcErrorOf(contentType, upstreamUnavailable(err, owner, rid), rid);
     }

@@ -114,3 +114,9 @@ export function bearer(header: string | null | undefined): string | undefined {
   const m = /^Bearer\s+([A-Za-z0-9\-_.]+)\s*$/i.exec(header);
   return m?.[1];
 }
+
+/** The access token a data-plane request carries: Authorization: Bearer, or a `token` query parameter. */
+export const tokenOf = (req: Request, url: URL | string): string | undefined =>
+  bearer(req.headers.get("authorization")) ??
+  (typeof url === "string" ? new URL(url) : url).searchParams.get("token") ??
+  undefined;

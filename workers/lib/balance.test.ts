@@ -84,4 +84,73 @@ describe("balancedFetch", () => {
     const retry = await f(new Request("http://svc/p", { method: "PUT", body: "part" }));
     expect(await retry.text()).toBe("0:PUT:part");
   });
+
+  test("a body is not read ahead of the replica: the request reaches it before its body has arrived", async () => {
+    let reached = false;
+    const replica = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        reached = true;
+        return new Response(`got ${(await req.arrayBuffer()).byteLength}`);
+      },
+    });
+    try {
+      let finish = () => {};
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new Uint8Array(10));
+          finish = () => {
+            c.enqueue(new Uint8Array(990));
+            c.close();
+          };
+        },
+      });
+      const f = balancedFetch(new AddressPool([`http://127.0.0.1:${replica.port}`]));
+      const headers = { "content-length": "1000" };
+      const pending = f(
+        new Request("http://svc/p", { method: "PUT", body, headers, duplex: "half" } as RequestInit),
+      );
+      for (let i = 0; i < 100 && !reached; i++) await Bun.sleep(20);
+      expect(reached).toBe(true);
+      finish();
+      expect(await (await pending).text()).toBe("got 1000");
+    } finally {
+      replica.stop(true);
+    }
+  });
+
+  /** A fetch whose first attempt reads the whole body and then fails, as Deno's does on a refused connection. */
+  function eagerThenRefused(seen: string[]) {
+    return async (req: Request) => {
+      const text = await req.text();
+      seen.push(`${new URL(req.url).host} ${text}`);
+      if (seen.length === 1) throw new TypeError("connection refused");
+      return new Response(text);
+    };
+  }
+
+  test("a kept body goes again in full to the next replica, even after the first one read it", async () => {
+    const seen: string[] = [];
+    const f = balancedFetch(new AddressPool(["http://a:1", "http://b:1"]), {
+      baseDelayMs: 1,
+      fetch: eagerThenRefused(seen),
+    });
+    const headers = { "content-length": "5" };
+    const res = await f(new Request("http://svc/p", { method: "POST", body: "hello", headers }));
+    expect(await res.text()).toBe("hello");
+    expect(seen).toEqual(["a:1 hello", "b:1 hello"]);
+  });
+
+  test("a body the caller has not authenticated is not kept: once sent, it is not sent again", async () => {
+    const seen: string[] = [];
+    const f = balancedFetch(new AddressPool(["http://a:1", "http://b:1"]), {
+      baseDelayMs: 1,
+      fetch: eagerThenRefused(seen),
+    });
+    const headers = { "content-length": "5" };
+    const req = new Request("http://svc/p", { method: "POST", body: "hello", headers });
+    await expect(f(req, { replayable: false })).rejects.toThrow("connection refused");
+    expect(seen).toEqual(["a:1 hello"]);
+  });
 });

@@ -106,28 +106,101 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     );
   });
 
-/** Largest request body buffered so that the request can be re-sent to another replica. */
+/** Largest request body kept, as it streams by, so that the request can be re-sent to another replica. */
 const REPLAYABLE_BYTES = 1 << 20;
+
+export interface SendOptions {
+  /**
+   * A body of known length up to 1 MiB (every unary RPC) is kept as it streams to the replica, for a
+   * re-send to another one; nothing is ever read ahead of the replica. False when the caller has not
+   * authenticated whoever sends the body: then it is not kept, and the request not re-sent once its body
+   * went out.
+   */
+  replayable?: boolean;
+}
+
+/** Sends requests to a service: its replicas over the network, or the service in process. */
+export type UpstreamFetch = (req: Request, opts?: SendOptions) => Promise<Response>;
+
+/**
+ * A body read once from its source and kept as it goes: each `stream()` gives the whole body again, the
+ * kept chunks first, then (in turn with the other streams) the rest from the source.
+ */
+class ReplayableBody {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #chunks: Uint8Array[] = [];
+  #done = false;
+  #reading: Promise<void> | undefined;
+  /** The source failed (the client's side): no replica is to blame. */
+  failed = false;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = body.getReader();
+  }
+
+  /** Reads one more chunk from the source (one read at a time, whichever stream asks). */
+  #more(): Promise<void> {
+    this.#reading ??= this.#reader.read().then(
+      (r) => {
+        this.#reading = undefined;
+        if (r.done) this.#done = true;
+        else this.#chunks.push(r.value);
+      },
+      (err) => {
+        this.#reading = undefined;
+        this.failed = true;
+        throw err;
+      },
+    );
+    return this.#reading;
+  }
+
+  stream(): ReadableStream<Uint8Array> {
+    let next = 0;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (c) => {
+          while (next >= this.#chunks.length && !this.#done) await this.#more();
+          const chunk = this.#chunks[next++];
+          if (chunk) c.enqueue(chunk);
+          else c.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  cancel(reason: unknown): void {
+    this.#reader.cancel(reason).catch(() => undefined);
+  }
+}
 
 /**
  * A fetch over the replicas in `pool`: the request's origin is replaced by a picked address. A request
- * that could not reach a replica (a network error: nothing was processed) goes to another one, with
- * backoff — when it can be re-sent: no body, or a body of known length up to 1 MiB (every unary RPC).
- * Streamed bodies (uploads) are not retried here; clients retry a part, and the resting mark sends the
- * retry elsewhere.
+ * that could not reach a replica (a network error) goes to another one, with backoff, when it can be sent
+ * again: it has no body, or a body of known length up to 1 MiB that SendOptions lets it keep. Bodies
+ * stream to the replica as they arrive; nothing is buffered before a replica is contacted. Larger or
+ * unknown-length bodies (uploads) are not retried here; clients retry a part, and the resting mark sends
+ * the retry elsewhere.
  */
 export function balancedFetch(
   pool: AddressPool,
   opts: RetryOptions & { fetch?: (req: Request) => Promise<Response> } = {},
-): (req: Request) => Promise<Response> {
+): UpstreamFetch {
   const send = opts.fetch ?? ((req: Request) => fetch(req));
   const attempts = Math.max(1, opts.attempts ?? 3);
-  return async (req) => {
+  return async (req, sendOpts) => {
     const url = new URL(req.url);
     const path = url.pathname + url.search;
     const length = Number(req.headers.get("content-length") ?? Number.NaN);
-    const replayable = req.body === null || (Number.isFinite(length) && length <= REPLAYABLE_BYTES);
-    const body = req.body === null ? undefined : replayable ? await req.arrayBuffer() : req.body;
+    const kept =
+      req.body !== null &&
+      sendOpts?.replayable !== false &&
+      Number.isFinite(length) &&
+      length <= REPLAYABLE_BYTES
+        ? new ReplayableBody(req.body)
+        : undefined;
+    const replayable = req.body === null || kept !== undefined;
     let last: string | undefined;
     for (let attempt = 0; ; attempt++) {
       const base = pool.pick(last);
@@ -136,18 +209,24 @@ export function balancedFetch(
           new Request(base + path, {
             method: req.method,
             headers: req.headers,
-            body,
+            body: kept ? kept.stream() : req.body,
             signal: req.signal,
             redirect: "manual",
             duplex: "half",
           } as RequestInit),
         );
       } catch (err) {
-        // An abort by the caller is not the replica's fault.
-        if (req.signal.aborted) throw err;
+        // An abort by the caller, or a body that failed on the caller's side, is not the replica's fault.
+        if (req.signal.aborted || kept?.failed) {
+          kept?.cancel(err);
+          throw err;
+        }
         pool.rest(base);
         last = base;
-        if (!replayable || attempt + 1 >= attempts) throw err;
+        if (!replayable || attempt + 1 >= attempts) {
+          kept?.cancel(err);
+          throw err;
+        }
         await sleep(backoffMs(attempt, opts), req.signal);
       }
     }

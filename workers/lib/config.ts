@@ -2,6 +2,7 @@
 import { join, resolve } from "node:path";
 import { type BlobStoreConfig, type StoragePolicy, storageConfigFromEnv } from "./blobstore/index.ts";
 import { envBool } from "./env-bool.ts";
+import { type HttpLimits, httpLimitsFrom, maxDataRequestsPerClientFrom } from "./http-limits.ts";
 import { parseProxyList } from "./web/client-address.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
@@ -55,6 +56,10 @@ export interface Config {
    */
   edgeTrustedProxies: string[];
   shutdownGraceMs: number;
+  /** Header, idle-body and keep-alive timeouts of every HTTP port (HTTP_*_SECONDS, see http-limits.ts). */
+  http: HttpLimits;
+  /** Data-plane requests one client may have in progress at the gateway (0: no cap). */
+  gatewayMaxDataRequestsPerClient: number;
   /**
    * Where new content goes (STORAGE_POLICY: local | s3 | transfer, see blobstore/index.ts). Under
    * "transfer" it lands on local disk and the transfer worker moves it to S3 in the background; the upload
@@ -213,6 +218,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedProxies: parseProxyList(env.TRUSTED_PROXIES, ["127.0.0.1", "::1"]),
     edgeTrustedProxies: parseProxyList(env.TRUSTED_PROXIES),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000),
+    http: httpLimitsFrom(env),
+    gatewayMaxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
     ...storage({ ...env, DATA_DIR: dataDir }),
     maxUploadBytes: int(env, "MAX_UPLOAD_BYTES", 64 * 1024 ** 3),
     legacyTrustSha1: envBool(env, "LEGACY_TRUST_SHA1", false),

@@ -2,16 +2,10 @@
 // Connect's JSON errors so that clients read one format.
 import { ConnectError } from "@connectrpc/connect";
 import { errorToJson } from "@connectrpc/connect/protocol-connect";
-import { type AccessTokenVerifier, bearer, type Identity, InvalidTokenError } from "./access-token.ts";
+import { type AccessTokenVerifier, type Identity, InvalidTokenError, tokenOf } from "./access-token.ts";
 import { unauthenticated } from "./errors.ts";
 import { clientError, failureHeaders, httpStatusOf } from "./failure.ts";
 import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
-
-/** The access token a data-plane request carries: Authorization: Bearer, or a `token` query parameter. */
-export const tokenOf = (req: Request, url: URL | string): string | undefined =>
-  bearer(req.headers.get("authorization")) ??
-  (typeof url === "string" ? new URL(url) : url).searchParams.get("token") ??
-  undefined;
 
 /**
  * The caller of a data-plane request: Authorization: Bearer, or (legacy pages) a `token` query parameter.

@@ -25,9 +25,11 @@ import {
 import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection as ReflectionV1 } from "../../proto/gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { ConnectionTimers } from "./connection-timers.ts";
 import { clientIpKey } from "./context.ts";
 import { FastUnary } from "./fast-unary.ts";
 import { HealthState, healthRoutes } from "./health.ts";
+import { defaultHttpLimits, type HttpLimits } from "./http-limits.ts";
 import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
 import { reflectionRoutes } from "./reflection.ts";
@@ -215,14 +217,23 @@ const H2_PREFACE = "PRI * HTTP/2.0";
 /**
  * Serves a request listener over HTTP/1.1 and h2c (prior knowledge) on one TCP port: the first bytes of
  * each connection decide which server gets the socket (an HTTP/2 connection starts with "PRI * HTTP/2.0").
+ * Connections are held to `limits` (connection-timers.ts).
  */
 export function listen(
   handler: (req: never, res: never) => void,
   host: string,
   port: number,
+  limits: HttpLimits = defaultHttpLimits,
 ): Promise<Listener> {
-  const h1 = http.createServer(handler as http.RequestListener);
-  h1.keepAliveTimeout = 65_000;
+  const timers = new ConnectionTimers(limits);
+  const h1 = http.createServer();
+  // Before the handler, which may answer at once.
+  h1.on("request", timers.request);
+  h1.on("request", handler as http.RequestListener);
+  // Node's own timers, where the runtime applies them (Bun does not to these sockets: see timers).
+  h1.headersTimeout = limits.headerTimeoutMs;
+  h1.keepAliveTimeout = limits.keepAliveMs;
+  h1.requestTimeout = 0; // an upload may take hours; the idle timer cuts a stalled one
   const h2 = http2.createServer(
     {},
     handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
@@ -235,6 +246,7 @@ export function listen(
   });
   const tcp = net.createServer((sock) => {
     sockets.add(sock);
+    timers.opened(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => sock.destroy());
     sock.once("readable", () => {
@@ -242,6 +254,7 @@ export function listen(
       if (!head) return void sock.destroy();
       sock.unshift(head);
       const isH2 = head.subarray(0, 3).toString("latin1") === "PRI";
+      if (isH2) timers.http2(sock);
       (isH2 ? h2 : h1).emit("connection", sock);
     });
   });

@@ -35,7 +35,7 @@ export function hostFor(opts: Omit<WorkerOptions, "port" | "name"> & { log: Logg
 export async function runWorker(opts: WorkerOptions): Promise<{ host: RpcHost; listener: Listener }> {
   const log = opts.log ?? createLogger(opts.name);
   const host = hostFor({ ...opts, log });
-  const listener = await listen(host.node, opts.config.host, opts.port);
+  const listener = await listen(host.node, opts.config.host, opts.port, opts.config.http);
   log.info("listening", {
     url: `http://${opts.config.host}:${listener.port}`,
     protocols: "connect,grpc,grpc-web",
