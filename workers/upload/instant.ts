@@ -16,7 +16,7 @@ import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
 import { BlobNotFoundError } from "../lib/blobstore/errors.ts";
-import { newLocalLocation } from "../lib/blobstore/local.ts";
+import { newLocalLocation } from "../lib/blobstore/local/index.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";

@@ -7,8 +7,8 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Client } from "minio";
-import { createLocalBlobStore } from "./local.ts";
-import { createS3BlobStore } from "./s3.ts";
+import { createLocalBlobStore } from "./local/index.ts";
+import { createS3BlobStore } from "./s3/index.ts";
 import type { BlobStore } from "./types.ts";
 
 export interface OpenedBlobStore {
