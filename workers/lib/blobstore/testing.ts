@@ -54,10 +54,14 @@ export function testBlobStores(opts: { s3PartSize?: number } = {}): TestBlobStor
       backend: "local",
       async open() {
         const root = await mkdtemp(join(tmpdir(), "filestore-blobs-"));
+        const store = await createLocalBlobStore(root);
         return {
-          store: await createLocalBlobStore(root),
+          store,
           snapshot: async () => (await listFiles(root)).sort(),
-          close: () => rm(root, { recursive: true, force: true }),
+          async close() {
+            store.close();
+            await rm(root, { recursive: true, force: true });
+          },
         };
       },
     },
@@ -109,6 +113,7 @@ export function testBlobStores(opts: { s3PartSize?: number } = {}): TestBlobStor
             const names = await keys();
             if (names.length > 0) await admin.removeObjects(bucket, names);
             await admin.removeBucket(bucket);
+            store.close();
           },
         };
       },
