@@ -45,9 +45,10 @@ export interface StageOptions {
   /** A different SHA-1 (hex, any case) is refused with BlobHashMismatchError (the SHA-1 is computed then). */
   expectedSha1?: string;
   /**
-   * S3 only: the key to write (`blobs/<uuid>`, see newLocation) instead of a fresh random one, so that a
-   * caller can record where the bytes will land before they do (the transfer worker cleans up after an
-   * interrupted copy that way). The local store picks its own names and refuses this.
+   * Stores with the Relocation capability (S3) only: the key to write (`blobs/<uuid>`, see
+   * Relocation.newLocation) instead of a fresh random one, so that a caller can record where the bytes
+   * will land before they do (the transfer worker cleans up after an interrupted copy that way). The
+   * local store picks its own names and refuses this.
    */
   location?: string;
   /**
