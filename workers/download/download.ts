@@ -4,7 +4,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
-import type { Range, StoreFor } from "../lib/blobstore/types.ts";
+import { canPresign, hasFileReads, type Range, type StoreFor } from "../lib/blobstore/types.ts";
 import type { ExpiringCache } from "../lib/cache.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import {
@@ -234,7 +234,7 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
     return new Response(null, { status: 200, headers: headersWith(t, { "content-length": String(t.size) }) });
   }
   const store = deps.storeFor(t.backend);
-  if (deps.s3Redirect && store.presignGet) return undefined;
+  if (deps.s3Redirect && canPresign(store)) return undefined;
   const rangeHeader = req.headers.get("range");
   const decision = rangeHeader ? rangeOf(req, rangeHeader, t) : FULL;
   if (decision.kind === "unsatisfiable") {
@@ -247,7 +247,7 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
   // (checked above, If-Range included) is left to it (see bunServeRanges). Anything else that carries a
   // Range header (several ranges, a stale If-Range) is answered in full as a stream (respondLater): Bun.serve
   // would apply the Range to a whole-file Blob.
-  if (!store.readBlob || !(decision.kind === "partial" || !rangeHeader)) return undefined;
+  if (!hasFileReads(store) || !(decision.kind === "partial" || !rangeHeader)) return undefined;
   if (deps.bunServeRanges) {
     const headers = decision.kind === "partial" ? t.rangedHeaders : t.headers;
     return new Response(store.readBlob(t.location), { status: 200, headers });
@@ -275,7 +275,7 @@ const rangeOf = (req: Request, header: string, t: Target): RangeDecision =>
 /** The answers that wait: a redirect to a presigned S3 URL, or the content streamed from the store. */
 async function respondLater(deps: DownloadDeps, req: Request, t: Target): Promise<Response> {
   const store = deps.storeFor(t.backend);
-  if (deps.s3Redirect && store.presignGet) {
+  if (deps.s3Redirect && canPresign(store)) {
     const url = await store.presignGet(t.location, REDIRECT_TTL_SECONDS, {
       contentType: t.contentType,
       contentDisposition: t.disposition,

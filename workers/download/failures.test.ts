@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Identity } from "../lib/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
-import { createS3BlobStore } from "../lib/blobstore/s3.ts";
+import { createS3BlobStore } from "../lib/blobstore/s3/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import { closedPort } from "../lib/testing.ts";
 import { downloadModule } from "./routes.ts";

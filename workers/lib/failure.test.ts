@@ -9,7 +9,7 @@ import { sql } from "kysely";
 import { createConnection } from "mysql2/promise";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
-import { createS3BlobStore } from "./blobstore/s3.ts";
+import { createS3BlobStore } from "./blobstore/s3/index.ts";
 import { type Db, openDatabase } from "./db/database.ts";
 import {
   classifyFailure,

@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import type { Client } from "@connectrpc/connect";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { BlobStore } from "../lib/blobstore/types.ts";
+import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Queue, QueueOptions } from "../lib/queue/types.ts";
@@ -36,7 +36,7 @@ export function startTransfer(
   const local = stores.find((s) => s.backend === "local");
   const target = stores.find((s) => s.backend === "s3");
   const deps: TransferDeps | undefined =
-    local && target?.newLocation
+    local && target && canRelocate(target)
       ? {
           meta,
           queue,

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { createS3BlobStore } from "../lib/blobstore/s3.ts";
+import { createS3BlobStore } from "../lib/blobstore/s3/index.ts";
 import { testBlobStores, testS3Settings } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
@@ -38,7 +38,7 @@ async function awayThenBack(real: BlobStore): Promise<{ store: BlobStore; back()
     bucket: "away",
     createBucket: false,
   });
-  let current = away;
+  let current: BlobStore = away;
   const store = new Proxy(real, {
     get(_, p) {
       const v = Reflect.get(current, p);

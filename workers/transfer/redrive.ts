@@ -2,6 +2,7 @@
 // caused, once S3 answers again (the transfer worker's timer; S3 is probed only while such letters exist).
 // A revived message runs the job, so the job row is marked published: the relay does not publish it twice.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { canPing } from "../lib/blobstore/types.ts";
 import { allDeadLetters, type DeadLetter, type Queue } from "../lib/queue/types.ts";
 import { transferCounters } from "./counters.ts";
 import { S3_FAILED } from "./failure.ts";
@@ -42,7 +43,7 @@ async function probe(deps: Pick<TransferDeps, "target">): Promise<void> {
     timer = setTimeout(() => reject(new Error("S3 did not answer in time")), PROBE_TIMEOUT_MS);
   });
   try {
-    await Promise.race([deps.target.ping?.(), late]);
+    await Promise.race([canPing(deps.target) ? deps.target.ping() : undefined, late]);
   } finally {
     clearTimeout(timer);
   }

@@ -22,7 +22,7 @@ import {
   type MetaService,
   SwitchBlobLocationResponse_Outcome,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { BlobStore } from "../lib/blobstore/types.ts";
+import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 import { every } from "../lib/periodic.ts";
 import type { Message, Queue } from "../lib/queue/types.ts";
@@ -35,7 +35,7 @@ export interface TransferDeps {
   queue: Queue;
   /** Where the content is now. */
   local: BlobStore;
-  /** Where it goes: an S3 store (it must offer newLocation and abortStage). */
+  /** Where it goes: an S3 store (it must have the Relocation capability: newLocation and abortStage). */
   target: BlobStore;
   /** How long a moved blob's local copy stays for reads that opened it before the switch. */
   deleteGraceMs: number;
@@ -58,7 +58,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 /** Removes whatever an attempt left at `location`: an unfinished multipart upload, or a finished object. */
 async function discardTarget(deps: TransferDeps, location: string): Promise<void> {
   await onS3(async () => {
-    await deps.target.abortStage?.(location);
+    if (canRelocate(deps.target)) await deps.target.abortStage(location);
     await deps.target.delete(location);
   });
 }
@@ -98,7 +98,7 @@ export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutco
     await deps.queue.ack(msg);
     return "skipped";
   }
-  if (!deps.target.newLocation) throw new Error("the transfer target store cannot name locations (not S3)");
+  if (!canRelocate(deps.target)) throw new Error("the transfer target store cannot name locations (not S3)");
   const target = deps.target.newLocation();
   let switching = false;
   let stopHeartbeat = () => {};

@@ -9,6 +9,7 @@ import {
   type UploadSessionRecord,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
+import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";
 import type { SessionDeps } from "./sessions.ts";
@@ -73,7 +74,7 @@ export async function createSession(
   const partSize = partSizeFor(size, { requested: requested || undefined, min: deps.minPartSize });
   const partCount = partCountFor(size, partSize);
   if (partCount > MAX_PARTS) throw invalidArgument("the file is too large for 10 000 parts");
-  const available = await deps.blobs.availableBytes?.();
+  const available = hasFreeSpace(deps.blobs) ? await deps.blobs.availableBytes() : undefined;
   const { session, refused } = await deps.meta.createUploadSession({
     session: {
       id: randomBytes(24).toString("base64url"),

@@ -10,7 +10,7 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { sql } from "kysely";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
-import { createLocalBlobStore } from "../lib/blobstore/local.ts";
+import { createLocalBlobStore } from "../lib/blobstore/local/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import { httpTransport } from "../lib/clients.ts";
 import { openDatabase } from "../lib/db/database.ts";

@@ -16,8 +16,8 @@ import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { Identity } from "../lib/access-token.ts";
 import { BlobNotFoundError } from "../lib/blobstore/errors.ts";
-import { newLocalLocation } from "../lib/blobstore/local.ts";
-import type { BlobStore } from "../lib/blobstore/types.ts";
+import { newLocalLocation } from "../lib/blobstore/local/index.ts";
+import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import { checkTarget, type UploadDeps } from "./upload.ts";
@@ -145,7 +145,7 @@ async function heldBlob(deps: InstantDeps, sha256: string): Promise<BlobRecord |
 async function rangeDigest(deps: InstantDeps, c: Challenge, blob: BlobRecord | undefined): Promise<string> {
   const held = blob !== undefined && blob.size === BigInt(c.z);
   const store = held ? deps.storeFor(blob.backend) : (deps.settledStore ?? deps.blobs);
-  const location = held ? blob.location : (store.newLocation?.() ?? newLocalLocation(c.h));
+  const location = held ? blob.location : canRelocate(store) ? store.newLocation() : newLocalLocation(c.h);
   const hasher = new Bun.CryptoHasher("sha256");
   if (c.l === 0) return hasher.digest("hex");
   let read = 0;

@@ -16,6 +16,7 @@ import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts"
 import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { tokenOf } from "../lib/access-token.ts";
 import { freeingChunks } from "../lib/blobstore/common.ts";
+import { canPresign } from "../lib/blobstore/types.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
@@ -150,7 +151,7 @@ export function uploadModule(
         },
         async createUploadSession(req, ctx) {
           const s = await sessions.createSession(deps, requireIdentity(ctx), req);
-          const presign = deps.blobs.presignPart?.bind(deps.blobs);
+          const presign = canPresign(deps.blobs) ? deps.blobs.presignPart.bind(deps.blobs) : undefined;
           const ttl = Math.max(60, Math.floor(deps.sessionTtlMs / 1000));
           return {
             resumed: s.resumed ?? false,

@@ -5,7 +5,7 @@
 // miss (fast upload asks the client to upload; download by SHA-1 is not found) and listings show "".
 import type { Client } from "@connectrpc/connect";
 import type { BlobRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
+import { type BlobStore, hasFileReads, type StoreFor } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 
 export interface Sha1BackfillDeps {
@@ -15,7 +15,7 @@ export interface Sha1BackfillDeps {
 
 /** A committed blob's SHA-1: off the event loop where the store can (local disk), else by reading it. */
 export async function sha1Of(store: BlobStore, location: string): Promise<string> {
-  if (store.sha1Of) return store.sha1Of(location);
+  if (hasFileReads(store)) return store.sha1Of(location);
   const hasher = new Bun.CryptoHasher("sha1");
   for await (const chunk of (await store.read(location)) as unknown as AsyncIterable<Uint8Array>)
     hasher.update(chunk);

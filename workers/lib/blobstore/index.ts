@@ -13,14 +13,15 @@
 import { join, resolve } from "node:path";
 import { envBool } from "../env-bool.ts";
 import { BlobBackendUnavailableError } from "./errors.ts";
-import { createLocalBlobStore } from "./local.ts";
-import type { S3BlobStoreOptions } from "./s3.ts";
+import { createLocalBlobStore } from "./local/index.ts";
+import type { S3BlobStoreOptions } from "./s3/index.ts";
 import type { BlobStore, StoreFor } from "./types.ts";
 
 export * from "./errors.ts";
-export { createLocalBlobStore } from "./local.ts";
-export type { S3BlobStoreOptions } from "./s3.ts";
+export { createLocalBlobStore } from "./local/index.ts";
+export type { S3BlobStoreOptions } from "./s3/index.ts";
 export type * from "./types.ts";
+export { canPing, canPresign, canRelocate, hasFileReads, hasFreeSpace } from "./types.ts";
 
 export type BlobStoreConfig = { backend: "local"; root: string } | ({ backend: "s3" } & S3BlobStoreOptions);
 
@@ -91,7 +92,7 @@ export async function createBlobStore(
   if (config.backend === "local") return createLocalBlobStore(config.root);
   const { backend: _, ...options } = config;
   // Loaded only when S3 is configured: the minio client costs ~7 MiB of memory in every process.
-  const { createS3BlobStore } = await import("./s3.ts");
+  const { createS3BlobStore } = await import("./s3/index.ts");
   return createS3BlobStore(options);
 }
 

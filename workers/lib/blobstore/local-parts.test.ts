@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PartsBusyError } from "./errors.ts";
-import { type AssembleEvent, createLocalBlobStore, type LocalBlobStoreOptions } from "./local.ts";
+import { type AssembleEvent, createLocalBlobStore, type LocalBlobStoreOptions } from "./local/index.ts";
 import type { BlobStore } from "./types.ts";
 
 const KiB = 1024;

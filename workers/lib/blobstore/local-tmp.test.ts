@@ -4,7 +4,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLocalBlobStore } from "./local.ts";
+import { createLocalBlobStore } from "./local/index.ts";
 
 const root = mkdtempSync(join(tmpdir(), "filestore-local-tmp-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -7,8 +7,8 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Client } from "minio";
-import { createLocalBlobStore } from "./local.ts";
-import { createS3BlobStore } from "./s3.ts";
+import { createLocalBlobStore } from "./local/index.ts";
+import { createS3BlobStore } from "./s3/index.ts";
 import type { BlobStore } from "./types.ts";
 
 export interface OpenedBlobStore {
@@ -54,10 +54,14 @@ export function testBlobStores(opts: { s3PartSize?: number } = {}): TestBlobStor
       backend: "local",
       async open() {
         const root = await mkdtemp(join(tmpdir(), "filestore-blobs-"));
+        const store = await createLocalBlobStore(root);
         return {
-          store: await createLocalBlobStore(root),
+          store,
           snapshot: async () => (await listFiles(root)).sort(),
-          close: () => rm(root, { recursive: true, force: true }),
+          async close() {
+            store.close();
+            await rm(root, { recursive: true, force: true });
+          },
         };
       },
     },
@@ -109,6 +113,7 @@ export function testBlobStores(opts: { s3PartSize?: number } = {}): TestBlobStor
             const names = await keys();
             if (names.length > 0) await admin.removeObjects(bucket, names);
             await admin.removeBucket(bucket);
+            store.close();
           },
         };
       },

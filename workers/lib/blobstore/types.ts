@@ -45,9 +45,10 @@ export interface StageOptions {
   /** A different SHA-1 (hex, any case) is refused with BlobHashMismatchError (the SHA-1 is computed then). */
   expectedSha1?: string;
   /**
-   * S3 only: the key to write (`blobs/<uuid>`, see newLocation) instead of a fresh random one, so that a
-   * caller can record where the bytes will land before they do (the transfer worker cleans up after an
-   * interrupted copy that way). The local store picks its own names and refuses this.
+   * Stores with the Relocation capability (S3) only: the key to write (`blobs/<uuid>`, see
+   * Relocation.newLocation) instead of a fresh random one, so that a caller can record where the bytes
+   * will land before they do (the transfer worker cleans up after an interrupted copy that way). The
+   * local store picks its own names and refuses this.
    */
   location?: string;
   /**
@@ -91,7 +92,12 @@ export interface PartOptions {
   keepPartial?: boolean;
 }
 
-export interface BlobStore {
+// A store is a core every backend has (BlobStoreCore), the multipart parts every backend has too
+// (MultipartParts), and optional capabilities a backend adds (as tusd's DataStore and its extensions):
+// callers ask for one with its type guard (hasFileReads, canPresign, …) rather than by backend name.
+
+/** What every backend does: stage, commit (StagedBlob), read, delete; and close. */
+export interface BlobStoreCore {
   readonly backend: "local" | "s3";
   /**
    * Streams `body` into a temporary object while computing SHA-256, SHA-1 and size. Rejects with
@@ -109,6 +115,12 @@ export interface BlobStore {
   /** Idempotent. */
   delete(location: string): Promise<void>;
 
+  /** Stops the store's timers (sweeps); the store must not be used afterwards. Idempotent. */
+  close(): void;
+}
+
+/** The parts of a multipart session: every backend has them. */
+export interface MultipartParts {
   // Parts of a multipart session. Session ids match [A-Za-z0-9_-]{16,64}; part numbers are integers
   // 1..10000 (InvalidPartError otherwise).
 
@@ -147,50 +159,84 @@ export interface BlobStore {
   discardAssembly(sessionId: string, attempt: string): Promise<void>;
   /** Idempotent. */
   deleteParts(sessionId: string): Promise<void>;
-  /**
-   * Bytes free for new content (local disk: what statfs says unprivileged writers may still use), or
-   * absent where the backend has no such limit (S3).
-   */
-  availableBytes?(): Promise<number>;
-  /** A presigned PUT URL for a part (S3 only; the local backend has none). */
-  presignPart?(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
-  /**
-   * S3 only: one cheap request (HEAD of the bucket) that resolves when the bucket answers and rejects
-   * when it does not (unreachable, failing, or gone): the transfer worker's "is S3 back?" probe.
-   */
-  ping?(): Promise<void>;
-  /** S3 only: a fresh location for StageOptions.location. */
-  newLocation?(): string;
-  /**
-   * S3 only: cleans up after a stage to `location` that never finished (its process died): aborts the
-   * unfinished multipart uploads to that key. Idempotent; a finished object is left alone (delete it).
-   */
-  abortStage?(location: string): Promise<void>;
+}
 
-  /**
-   * The SHA-1 of a committed blob, computed off the event loop (local disk: a digest lane reads the file).
-   * Optional: callers fall back to hashing read(). BlobNotFoundError for a missing blob.
-   */
-  sha1Of?(location: string): Promise<string>;
-
-  // Optional fast paths for downloads (callers fall back to read()).
-
+/** Local disk: the bytes are files this process reads directly. */
+export interface FileReads {
   /**
    * `range` (or all) of a committed blob as a Blob that a Response sends without copying the bytes
    * through JavaScript (local disk: a Bun.file slice, which Bun.serve sends with sendfile(2)). The range is
    * not checked against the size: callers pass one within it. InvalidLocationError for a bad location.
    */
-  readBlob?(location: string, range?: Range): Blob;
+  readBlob(location: string, range?: Range): Blob;
+  /**
+   * The SHA-1 of a committed blob, computed off the event loop (local disk: a digest lane reads the file).
+   * Without this capability callers hash read(). BlobNotFoundError for a missing blob.
+   */
+  sha1Of(location: string): Promise<string>;
+}
+
+/** S3: clients are sent to the bucket with presigned URLs. */
+export interface Presigning {
+  /** A presigned PUT URL for a part (S3 only; the local backend has none). */
+  presignPart(sessionId: string, partNumber: number, expirySeconds: number): Promise<string>;
   /**
    * A presigned GET URL of a committed blob (S3 only), on the public endpoint when one is configured.
    * The response overrides let the bucket answer with the file's name and type.
    */
-  presignGet?(
+  presignGet(
     location: string,
     expirySeconds: number,
     response?: { contentType?: string; contentDisposition?: string },
   ): Promise<string>;
 }
+
+/** S3: a caller names the location before staging (StageOptions.location) and cleans it up if it dies. */
+export interface Relocation {
+  /** S3 only: a fresh location for StageOptions.location. */
+  newLocation(): string;
+  /**
+   * S3 only: cleans up after a stage to `location` that never finished (its process died): aborts the
+   * unfinished multipart uploads to that key. Idempotent; a finished object is left alone (delete it).
+   */
+  abortStage(location: string): Promise<void>;
+}
+
+/** Local disk: a limit on the space for new content. */
+export interface FreeSpace {
+  /**
+   * Bytes free for new content (local disk: what statfs says unprivileged writers may still use), or
+   * absent where the backend has no such limit (S3).
+   */
+  availableBytes(): Promise<number>;
+}
+
+/** S3: a cheap liveness probe. */
+export interface Pingable {
+  /**
+   * S3 only: one cheap request (HEAD of the bucket) that resolves when the bucket answers and rejects
+   * when it does not (unreachable, failing, or gone): the transfer worker's "is S3 back?" probe.
+   */
+  ping(): Promise<void>;
+}
+
+/**
+ * A store as callers hold it: the core and parts, with each optional capability's methods present only
+ * on the backends that have it (test with the guards below).
+ */
+export type BlobStore = BlobStoreCore &
+  MultipartParts &
+  Partial<FileReads & Presigning & Relocation & FreeSpace & Pingable>;
+
+export const hasFileReads = (s: BlobStore): s is BlobStore & FileReads =>
+  typeof s.readBlob === "function" && typeof s.sha1Of === "function";
+export const canPresign = (s: BlobStore): s is BlobStore & Presigning =>
+  typeof s.presignPart === "function" && typeof s.presignGet === "function";
+export const canRelocate = (s: BlobStore): s is BlobStore & Relocation =>
+  typeof s.newLocation === "function" && typeof s.abortStage === "function";
+export const hasFreeSpace = (s: BlobStore): s is BlobStore & FreeSpace =>
+  typeof s.availableBytes === "function";
+export const canPing = (s: BlobStore): s is BlobStore & Pingable => typeof s.ping === "function";
 
 /**
  * The store holding a blob row's bytes, chosen by the row's `backend` ("local" | "s3"). A process may

@@ -4,8 +4,7 @@
 // link is made, so that whoever takes the session over can remove what the dead attempt left.
 import { appendFile, open, readFile, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-
-const isNotFound = (err: unknown) => (err as { code?: unknown } | null)?.code === "ENOENT";
+import { isNotFound } from "./durable.ts";
 
 /** Appends `location` to the list at `path` and makes it durable before the caller links. */
 export async function recordLink(path: string, location: string): Promise<void> {
