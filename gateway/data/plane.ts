@@ -5,8 +5,8 @@
 // links, tus's OPTIONS) and go on without a body; a form upload may carry its token as a field before the
 // file (form-fields.ts reads at most 64 KiB of it to find out).
 import { type Context, Hono } from "hono";
-import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../workers/lib/access-token.ts";
-import { failureHeaders } from "../../workers/lib/failure.ts";
+import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../core/access-token.ts";
+import { failureHeaders } from "../../core/failure.ts";
 
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";

@@ -20,10 +20,10 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Context, Hono } from "hono";
+import { type AccessTokenVerifier, InvalidTokenError } from "../../core/access-token.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileService, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
-import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { FormFieldsError, fieldsBeforeFile } from "../data/form-fields.ts";
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";

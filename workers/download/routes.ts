@@ -6,8 +6,8 @@
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
 // Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { AccessTokenVerifier } from "../../core/access-token.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
-import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";

@@ -11,17 +11,17 @@
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter, or on
 // the form route a token field before the file.
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { AccessTokenVerifier } from "../../core/access-token.ts";
+import { tokenOf } from "../../core/access-token.ts";
+import { boundaryOf, MultipartError, readMultipart } from "../../core/multipart.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
-import type { AccessTokenVerifier } from "../lib/access-token.ts";
-import { tokenOf } from "../lib/access-token.ts";
 import { freeingChunks } from "../lib/blobstore/common.ts";
 import { canPresign } from "../lib/blobstore/types.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import { errorResponse, identify, type OnError, verifyToken } from "../lib/http-auth.ts";
-import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
 import type { SessionDeps } from "./sessions.ts";
