@@ -4,6 +4,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
+import { LINKS_PATH } from "../../core/data-paths.ts";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { canPresign, hasFileReads, type Range, type StoreFor } from "../lib/blobstore/types.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
@@ -18,7 +19,8 @@ import {
 } from "./http.ts";
 import { checkLink, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
 
-export const LINKS_PATH = "/download/v1/links/";
+export { LINKS_PATH };
+
 /** How long a presigned S3 URL of a redirect lives: long enough to start, short enough not to be shared. */
 const REDIRECT_TTL_SECONDS = 300;
 

@@ -13,6 +13,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { AccessTokenVerifier } from "../../core/access-token.ts";
 import { tokenOf } from "../../core/access-token.ts";
+import { FORM_PATH, SESSIONS_PATH, UPLOAD_PATH } from "../../core/data-paths.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../../core/multipart.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
@@ -29,9 +30,6 @@ import * as sessions from "./sessions.ts";
 import { handleTus, TUS_PATH } from "./tus.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
-export const UPLOAD_PATH = "/upload/v1/files";
-export const FORM_PATH = "/upload/v1/form";
-export const SESSIONS_PATH = "/upload/v1/sessions";
 /** PUT /upload/v1/sessions/<id>/parts/<n>: the body is part n. */
 const PART_PATH = /^\/upload\/v1\/sessions\/([^/]+)\/parts\/([^/]+)$/;
 const MAX_FIELD_BYTES = 4096;
