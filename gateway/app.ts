@@ -11,13 +11,13 @@ import {
   createAccessTokenVerifier,
   JWKS_PATH,
   remoteKeys,
-} from "../workers/lib/access-token.ts";
-import { clientError, failureHeaders, httpStatusOf } from "../workers/lib/failure.ts";
-import { DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT } from "../workers/lib/http-limits.ts";
-import { trustedProxies } from "../workers/lib/web/client-address.ts";
+} from "../core/access-token.ts";
+import { clientAddressOf, trustedProxies } from "../core/client-address.ts";
+import { clientError, failureHeaders, httpStatusOf } from "../core/failure.ts";
+import { DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT } from "../core/http-limits.ts";
+import { requestIdFrom } from "../core/request-id.ts";
 import { clientCap } from "./data/client-cap.ts";
 import { dataPlane } from "./data/plane.ts";
-import { clientAddressOf } from "./env.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
@@ -69,8 +69,6 @@ const tusExposed = [
   "Upload-Length",
 ];
 
-const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
-
 export function createGateway(opts: GatewayOptions) {
   const verifier =
     opts.verifier ??
@@ -84,7 +82,7 @@ export function createGateway(opts: GatewayOptions) {
 
   app.use("*", async (c, next) => {
     const given = c.req.header("x-request-id");
-    const id = given && requestIdPattern.test(given) ? given : crypto.randomUUID();
+    const id = requestIdFrom(given) ?? crypto.randomUUID();
     c.set("requestId", id);
     c.set("clientIp", clientAddressOf(c.req.raw, c.env, trusted));
     await next();

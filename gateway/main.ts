@@ -1,13 +1,10 @@
 // Entry for `bun gateway/main.ts` (and `deno serve gateway/main.ts`, which has no connection timeouts:
 // Deno deployments run gateway/deno-main.ts): configuration from the environment.
+
+import { parseProxyList } from "../core/client-address.ts";
+import { bunIdleTimeoutSeconds, httpLimitsFrom, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
+import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
-import {
-  bunIdleTimeoutSeconds,
-  httpLimitsFrom,
-  maxDataRequestsPerClientFrom,
-} from "../workers/lib/http-limits.ts";
-import { listThrough, pollRevokedSessions, RevokedSessions } from "../workers/lib/revoked-sessions.ts";
-import { parseProxyList } from "../workers/lib/web/client-address.ts";
 import { createGateway } from "./app.ts";
 import { readEnv } from "./env.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";

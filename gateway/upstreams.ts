@@ -2,8 +2,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AddressPool, balancedFetch, splitUrls, type UpstreamFetch } from "../workers/lib/balance.ts";
-import { UnreachableError } from "../workers/lib/failure.ts";
+import { AddressPool, balancedFetch, splitUrls, type UpstreamFetch } from "../core/balance.ts";
+import { UnreachableError } from "../core/failure.ts";
 
 export interface Upstream {
   url: string;
@@ -29,7 +29,7 @@ export function networkUpstreams(urls: Record<UpstreamName, string>): Upstreams 
 
 /**
  * A fetch whose failures to connect say which service could not be reached (UnreachableError, see
- * workers/lib/failure.ts), so that every route answers "the <name> service is unavailable" and never the
+ * core/failure.ts), so that every route answers "the <name> service is unavailable" and never the
  * address that refused. An abort by the caller stays an abort.
  */
 function naming(

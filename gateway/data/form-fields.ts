@@ -2,7 +2,7 @@
 // upload without other credentials is the one request whose body the edge reads before it knows the
 // sender. It stops reading once MAX_FIELDS_BYTES came (plus the rest of the chunk that brought them), then
 // hands the body on whole: the bytes read, then the rest.
-import { boundaryOf, MultipartError, readMultipart } from "../../workers/lib/multipart.ts";
+import { boundaryOf, MultipartError, readMultipart } from "../../core/multipart.ts";
 
 /** Most bytes of a form read before its file field while the sender is unknown. */
 export const MAX_FIELDS_BYTES = 64 * 1024;

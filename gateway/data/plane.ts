@@ -5,18 +5,13 @@
 // links, tus's OPTIONS) and go on without a body; a form upload may carry its token as a field before the
 // file (form-fields.ts reads at most 64 KiB of it to find out).
 import { type Context, Hono } from "hono";
-import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../workers/lib/access-token.ts";
-import { failureHeaders } from "../../workers/lib/failure.ts";
-
+import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../core/access-token.ts";
+import { FORM_PATH, LINKS_PATH, TUS_PATH } from "../../core/data-paths.ts";
+import { failureHeaders } from "../../core/failure.ts";
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
 import type { Upstreams } from "../upstreams.ts";
 import { FormFieldsError, fieldsBeforeFile } from "./form-fields.ts";
-
-// The workers' data-plane paths (workers/upload/routes.ts, tus.ts; workers/download/routes.ts).
-const FORM_PATH = "/upload/v1/form";
-const TUS_PATH = "/upload/v1/tus/";
-const LINKS_PATH = "/download/v1/links/";
 
 type Env = { Variables: { clientIp: string; requestId: string } };
 

@@ -20,10 +20,11 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Context, Hono } from "hono";
+import { type AccessTokenVerifier, InvalidTokenError } from "../../core/access-token.ts";
+import { FORM_PATH, SESSIONS_PATH, SHA1_PATH } from "../../core/data-paths.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileService, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
-import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { FormFieldsError, fieldsBeforeFile } from "../data/form-fields.ts";
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
@@ -103,7 +104,7 @@ function legacyDownloadRoutes(app: Hono<Env>, opts: LegacyFileOptions, auth: Leg
     const res = await toWorker(
       c,
       new Request(c.req.raw, { headers }),
-      `/download/v1/by-sha1/${encodeURIComponent(p.filehash ?? "")}`,
+      `${SHA1_PATH}${encodeURIComponent(p.filehash ?? "")}`,
       "download",
       opts.download,
     );
@@ -284,7 +285,7 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     const res = await toWorker(
       c,
       new Request(c.req.raw, { method: "PUT", headers }),
-      `/upload/v1/sessions/${encodeURIComponent(id)}/parts/${encodeURIComponent(index)}`,
+      `${SESSIONS_PATH}/${encodeURIComponent(id)}/parts/${encodeURIComponent(index)}`,
       "upload",
       opts.upload,
     );
@@ -355,7 +356,7 @@ export function legacyFileRoutes(opts: LegacyFileOptions) {
     // as its filehash and may fast-upload by it right away, so it is computed on the request.
     const query = new URL(c.req.url).searchParams;
     query.set("sha1", "now");
-    const res = await toWorker(c, req, `/upload/v1/form?${query}`, "upload", opts.upload);
+    const res = await toWorker(c, req, `${FORM_PATH}?${query}`, "upload", opts.upload);
     if (res instanceof ConnectError) return c.json({ code: -6, msg: res.rawMessage });
     const body = (await res.json().catch(() => ({}))) as { message?: string };
     if (res.status === 201) return c.json({ code: 0, msg: "OK" });

@@ -1,7 +1,7 @@
 // The original system read every parameter from the query string OR an urlencoded/multipart body.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { clientError } from "../../workers/lib/failure.ts";
+import { clientError } from "../../core/failure.ts";
 
 /**
  * Most bytes of a body of legacy parameters (a few short fields). Its token is among them, so it is read

@@ -2,8 +2,8 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Hono } from "hono";
+import { type AccessTokenVerifier, InvalidTokenError } from "../../core/access-token.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import { type AccessTokenVerifier, InvalidTokenError } from "../../workers/lib/access-token.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
 import { LegacyCode, legacyParams, legacyTime, serverFailureMessage } from "./params.ts";
 

@@ -2,7 +2,7 @@
 // (Connect unary, Connect streaming, gRPC-Web or gRPC), and its failures to reach a worker.
 import type { ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { clientError, failureHeaders, UnreachableError } from "../../workers/lib/failure.ts";
+import { clientError, failureHeaders, UnreachableError } from "../../core/failure.ts";
 
 const httpStatus: Record<string, number> = {
   invalid_argument: 400,
@@ -56,7 +56,7 @@ export function rpcError(
   return new Response(json, { status: httpStatus[code] ?? 500, headers: h });
 }
 
-/** A client error (workers/lib/failure.ts clientError) in the caller's protocol, with its headers. */
+/** A client error (core/failure.ts clientError) in the caller's protocol, with its headers. */
 export const rpcErrorOf = (contentType: string, e: ConnectError, requestId: string): Response =>
   rpcError(contentType, codeToString(e.code) as RpcCode, e.rawMessage, failureHeaders(e, requestId));
 

@@ -1,34 +1,10 @@
 // Byte-for-byte forwarding of Connect and gRPC-Web calls to the owning worker, after an edge JWT check.
 import { Hono } from "hono";
-import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../workers/lib/access-token.ts";
-import type { SendOptions } from "../../workers/lib/balance.ts";
+import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../core/access-token.ts";
+import type { SendOptions } from "../../core/balance.ts";
+import { isPublicCall, ownerOf } from "../../core/call-policy.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 import { rpcError, rpcErrorOf, upstreamUnavailable } from "./errors.ts";
-
-/** Which worker owns which service. MetaService is internal and deliberately absent. */
-const owners: Record<string, keyof Upstreams> = {
-  "filestore.account.v1.AccountService": "account",
-  "filestore.file.v1.FileService": "file",
-  "filestore.upload.v1.UploadService": "upload",
-  "filestore.download.v1.DownloadService": "download",
-  "filestore.transfer.v1.TransferService": "transfer",
-};
-
-/** True when the gateway forwards calls of this service ("package.Service") to a worker. */
-export const isPublicService = (service: string): boolean => service in owners;
-
-/** True for calls ("package.Service/Method") that need no access token. */
-export const isPublicCall = (call: string): boolean => publicCalls.has(call);
-
-/** Calls that need no access token. */
-const publicCalls = new Set([
-  "filestore.account.v1.AccountService/Signup",
-  "filestore.account.v1.AccountService/Signin",
-  "filestore.account.v1.AccountService/Refresh",
-  "filestore.account.v1.AccountService/Signout",
-  // Random session ids only, like the JWKS; what the gateway itself polls.
-  "filestore.account.v1.AccountService/ListRevokedSessions",
-]);
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) and ones the gateway sets itself.
 const dropRequest = [
@@ -90,9 +66,9 @@ export function rpcProxy(opts: ProxyOptions) {
     const service = c.req.param("service");
     const call = `${service}/${c.req.param("method")}`;
     const contentType = c.req.header("content-type") ?? "";
-    const owner = owners[service];
+    const owner = ownerOf(service);
     if (!owner) return rpcError(contentType, "not_found", `no public service "${service}"`);
-    const open = publicCalls.has(call);
+    const open = isPublicCall(call);
     if (!open) {
       const token = bearer(c.req.header("authorization"));
       if (!token)

@@ -8,7 +8,7 @@
 //               fetch is aborted, so the worker drops its upload), the client gets 408 and the
 //               connection closes (what a handler left unread of a body is dropped once it answered).
 // Only the Deno global is used (no imports from Deno's std): the gateway stays free of runtime modules.
-import type { HttpLimits } from "../../workers/lib/http-limits.ts";
+import type { HttpLimits } from "../../core/http-limits.ts";
 import { type BodyIdleError, idleBody } from "./idle-body.ts";
 
 interface HandlerInfo {

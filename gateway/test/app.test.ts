@@ -1,7 +1,7 @@
 // The gateway on its own (Hono's app.request), with fake upstream workers.
 import { describe, expect, test } from "bun:test";
-import type { AccessTokenVerifier, Identity } from "../../workers/lib/access-token.ts";
-import { InvalidTokenError } from "../../workers/lib/access-token.ts";
+import type { AccessTokenVerifier, Identity } from "../../core/access-token.ts";
+import { InvalidTokenError } from "../../core/access-token.ts";
 import { createGateway } from "../app.ts";
 import { legacyFileRoutes } from "../legacy/file.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";

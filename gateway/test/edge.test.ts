@@ -1,9 +1,9 @@
 // The gateway's edge against hostile clients (Hono's app.request, fake workers): credentials before any
 // body byte, the bounded read of a legacy form, the per-client cap, what may be re-sent.
 import { describe, expect, test } from "bun:test";
-import type { AccessTokenVerifier } from "../../workers/lib/access-token.ts";
-import { InvalidTokenError } from "../../workers/lib/access-token.ts";
-import type { SendOptions } from "../../workers/lib/balance.ts";
+import type { AccessTokenVerifier } from "../../core/access-token.ts";
+import { InvalidTokenError } from "../../core/access-token.ts";
+import type { SendOptions } from "../../core/balance.ts";
 import { createGateway } from "../app.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 

@@ -2,9 +2,9 @@
 // the request: RPCs and the legacy routes alike.
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
+import { ACCESS_TOKEN_AUDIENCE, JWKS_PATH } from "../../core/access-token.ts";
+import { RevokedSessions } from "../../core/revoked-sessions.ts";
 import { generatePrivateJwk, signingKeyFromJwk } from "../../workers/account/keys.ts";
-import { ACCESS_TOKEN_AUDIENCE, JWKS_PATH } from "../../workers/lib/access-token.ts";
-import { RevokedSessions } from "../../workers/lib/revoked-sessions.ts";
 import { createGateway, type GatewayOptions } from "../app.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 

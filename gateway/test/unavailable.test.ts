@@ -2,7 +2,7 @@
 // answers "the <service> service is unavailable, retry in a moment" with the request id and Retry-After,
 // and never the address it could not reach.
 import { describe, expect, test } from "bun:test";
-import type { AccessTokenVerifier, Identity } from "../../workers/lib/access-token.ts";
+import type { AccessTokenVerifier, Identity } from "../../core/access-token.ts";
 import { closedPort } from "../../workers/lib/testing.ts";
 import { createGateway } from "../app.ts";
 import { networkUpstreams } from "../upstreams.ts";

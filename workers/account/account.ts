@@ -3,6 +3,8 @@ import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT } from "jose";
+import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../../core/access-token.ts";
+import type { ExpiringCache } from "../../core/cache.ts";
 import {
   type GetUserInfoResponse,
   GetUserInfoResponseSchema,
@@ -12,8 +14,6 @@ import {
   type User,
 } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import type { MetaService, UserRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../lib/access-token.ts";
-import type { ExpiringCache } from "../lib/cache.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
@@ -90,7 +90,7 @@ function newRefreshToken(): string {
 
 /**
  * Access tokens name their sign-in session (`sid`: the refresh-token family) so that ending the session
- * (Signout, replay detection) refuses them everywhere within seconds (workers/lib/revoked-sessions.ts).
+ * (Signout, replay detection) refuses them everywhere within seconds (core/revoked-sessions.ts).
  */
 async function issueAccessToken(
   deps: AccountDeps,

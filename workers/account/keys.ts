@@ -12,7 +12,7 @@ import {
   type JWK,
   type JWTVerifyGetKey,
 } from "jose";
-import { ACCESS_TOKEN_ALG } from "../lib/access-token.ts";
+import { ACCESS_TOKEN_ALG } from "../../core/access-token.ts";
 
 export interface SigningKey {
   kid: string;

@@ -1,8 +1,8 @@
 // AccountService as its own process (services mode).
 import { createClient } from "@connectrpc/connect";
+import { createAccessTokenVerifier } from "../../core/access-token.ts";
+import { ExpiringCache } from "../../core/cache.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { createAccessTokenVerifier } from "../lib/access-token.ts";
-import { ExpiringCache } from "../lib/cache.ts";
 import { httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";

@@ -3,15 +3,15 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import { decodeJwt } from "jose";
+import { createAccessTokenVerifier } from "../../core/access-token.ts";
+import { listThrough, RevokedSessions } from "../../core/revoked-sessions.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import { memoryTransport } from "../lib/clients.ts";
 import { migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { memoryRateLimiter } from "../lib/ratelimit.ts";
-import { listThrough, RevokedSessions } from "../lib/revoked-sessions.ts";
 import { codeOf } from "../lib/testing.ts";
 import { metaModule } from "../meta/routes.ts";
 import { generatePrivateJwk, signingKeyFromJwk } from "./keys.ts";

@@ -1,7 +1,7 @@
 // filestore.account.v1.AccountService and the JWKS endpoint.
 import type { ConnectRouter } from "@connectrpc/connect";
+import { JWKS_PATH } from "../../core/access-token.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import { JWKS_PATH } from "../lib/access-token.ts";
 import { clientIpKey, requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import * as account from "./account.ts";

@@ -6,10 +6,11 @@
 //    that have not tried this username in the window may try, once — the owner at a fresh address still
 //    gets in with the right password, a spread attack drops to one guess per address and window.
 // Clients are counted by network (clientNetwork: an IPv6 host holds a whole /64).
+
+import { clientNetwork } from "../../core/client-address.ts";
 import { resourceExhausted } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
-import { clientNetwork } from "../lib/web/client-address.ts";
 
 export interface SigninLimit {
   /** Attempts from one client per window, whatever the username (SIGNIN_LIMIT_PER_CLIENT). */

@@ -2,7 +2,7 @@
 // the range matrix, validators, names, ownership and signed links, through the data plane's handler.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import type { Identity } from "../lib/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import { storeUpload } from "../upload/upload.ts";

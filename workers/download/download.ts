@@ -2,10 +2,11 @@
 // link's), and the answer for it — validators, Range, the body straight from the file's blob store.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
+import type { ExpiringCache } from "../../core/cache.ts";
+import { LINKS_PATH } from "../../core/data-paths.ts";
 import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import { canPresign, hasFileReads, type Range, type StoreFor } from "../lib/blobstore/types.ts";
-import type { ExpiringCache } from "../lib/cache.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import {
   contentDisposition,
@@ -18,7 +19,8 @@ import {
 } from "./http.ts";
 import { checkLink, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
 
-export const LINKS_PATH = "/download/v1/links/";
+export { LINKS_PATH };
+
 /** How long a presigned S3 URL of a redirect lives: long enough to start, short enough not to be shared. */
 const REDIRECT_TTL_SECONDS = 300;
 

@@ -2,7 +2,7 @@
 // plane answers 503 with Retry-After, "the file storage is unavailable, retry in a moment" and the request
 // id, never the address it could not reach.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Identity } from "../lib/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { createS3BlobStore } from "../lib/blobstore/s3/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";

@@ -6,8 +6,9 @@
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
 // Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { AccessTokenVerifier } from "../../core/access-token.ts";
+import { DOWNLOAD_PREFIX, FILES_PATH, SHA1_PATH } from "../../core/data-paths.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
-import type { AccessTokenVerifier } from "../lib/access-token.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";
@@ -25,15 +26,11 @@ import {
   type Target,
 } from "./download.ts";
 
-const DOWNLOAD_PREFIX = "/download/";
-
 /** True when an absolute URL's path is under /download/ (without parsing the URL: hot path). */
 export const isDownloadUrl = (url: string) =>
   url.startsWith(DOWNLOAD_PREFIX, url.indexOf("/", url.indexOf("//") + 2));
-const FILES_PATH = "/download/v1/files/";
 /** The route of a download by file id, for Bun.serve's router (see DownloadModule.serveFile). */
 export const FILE_ROUTE = `${FILES_PATH}:id` as const;
-const SHA1_PATH = "/download/v1/by-sha1/";
 
 const decoded = (s: string) => {
   try {

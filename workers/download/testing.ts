@@ -1,10 +1,10 @@
 // Test helpers for downloads: the download module over the upload fixture (MetaService on SQLite, a real
 // blob store), and what an RFC 6266 client reads from a Content-Disposition.
-import type { AccessTokenVerifier, Identity } from "../lib/access-token.ts";
-import { InvalidTokenError } from "../lib/access-token.ts";
+import type { AccessTokenVerifier, Identity } from "../../core/access-token.ts";
+import { InvalidTokenError } from "../../core/access-token.ts";
+import { ExpiringCache } from "../../core/cache.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { TestBlobStore } from "../lib/blobstore/testing.ts";
-import { ExpiringCache } from "../lib/cache.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import type { DownloadDeps, Target } from "./download.ts";

@@ -3,6 +3,7 @@
 // layer (workers/meta/files.ts); this maps the public messages onto it and reports each change.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
 import {
   WatchFilesResponse_Change as Change,
   type File,
@@ -10,7 +11,6 @@ import {
   SortField,
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 

@@ -1,7 +1,7 @@
 // Garbage collection on both blob backends and both databases, with the races against uploads.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import type { Identity } from "../lib/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";

@@ -2,6 +2,7 @@
 // client sees, ownership, and WatchFiles.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
 import {
   WatchFilesResponse_Change as Change,
   FileAdminService,
@@ -9,7 +10,6 @@ import {
   FileService,
   SortField,
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";

@@ -10,8 +10,8 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "./balance.ts";
-import { classifyFailure, UnreachableError } from "./failure.ts";
+import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "../../core/balance.ts";
+import { classifyFailure, UnreachableError } from "../../core/failure.ts";
 import { internalCallerInterceptor, requestIdPropagation } from "./interceptors.ts";
 import type { ServiceModule } from "./server.ts";
 

@@ -1,9 +1,9 @@
 // Configuration from the environment, with defaults that make the all-in-one mode work out of the box.
 import { join, resolve } from "node:path";
+import { parseProxyList } from "../../core/client-address.ts";
+import { type HttpLimits, httpLimitsFrom, maxDataRequestsPerClientFrom } from "../../core/http-limits.ts";
 import { type BlobStoreConfig, type StoragePolicy, storageConfigFromEnv } from "./blobstore/index.ts";
 import { envBool } from "./env-bool.ts";
-import { type HttpLimits, httpLimitsFrom, maxDataRequestsPerClientFrom } from "./http-limits.ts";
-import { parseProxyList } from "./web/client-address.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
 

@@ -11,7 +11,7 @@
 // the preface must come in time.
 import type * as http from "node:http";
 import type * as net from "node:net";
-import type { HttpLimits } from "./http-limits.ts";
+import type { HttpLimits } from "../../core/http-limits.ts";
 
 export class ConnectionTimers {
   readonly #deadlines = new WeakMap<net.Socket, ReturnType<typeof setTimeout>>();

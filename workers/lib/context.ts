@@ -1,6 +1,6 @@
 // Values that interceptors hand to handlers through Connect's context.
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { Identity } from "./access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 
 export const requestIdKey = createContextKey<string>("", { description: "request id" });
 export const identityKey = createContextKey<Identity | undefined>(undefined, {

@@ -7,10 +7,6 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { sql } from "kysely";
 import { createConnection } from "mysql2/promise";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
-import { createS3BlobStore } from "./blobstore/s3/index.ts";
-import { type Db, openDatabase } from "./db/database.ts";
 import {
   classifyFailure,
   clientError,
@@ -18,7 +14,11 @@ import {
   isStorageFull,
   REASON_HEADER,
   UnreachableError,
-} from "./failure.ts";
+} from "../../core/failure.ts";
+import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
+import { createS3BlobStore } from "./blobstore/s3/index.ts";
+import { type Db, openDatabase } from "./db/database.ts";
 import { closedPort } from "./testing.ts";
 
 const rejection = (p: Promise<unknown>) =>

@@ -2,9 +2,14 @@
 // Connect's JSON errors so that clients read one format.
 import { ConnectError } from "@connectrpc/connect";
 import { errorToJson } from "@connectrpc/connect/protocol-connect";
-import { type AccessTokenVerifier, type Identity, InvalidTokenError, tokenOf } from "./access-token.ts";
+import {
+  type AccessTokenVerifier,
+  type Identity,
+  InvalidTokenError,
+  tokenOf,
+} from "../../core/access-token.ts";
+import { clientError, failureHeaders, httpStatusOf } from "../../core/failure.ts";
 import { unauthenticated } from "./errors.ts";
-import { clientError, failureHeaders, httpStatusOf } from "./failure.ts";
 import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
 
 /**

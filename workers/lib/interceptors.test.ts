@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { openSync, writeSync } from "node:fs";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { createAccessTokenVerifier } from "../../core/access-token.ts";
+import { REASON_HEADER } from "../../core/failure.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { createAccessTokenVerifier } from "./access-token.ts";
 import { httpTransport } from "./clients.ts";
 import { requestIdKey } from "./context.ts";
-import { REASON_HEADER } from "./failure.ts";
 import {
   authInterceptor,
   errorInterceptor,

@@ -2,24 +2,21 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { type AccessTokenVerifier, bearer, InvalidTokenError } from "./access-token.ts";
+import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../core/access-token.ts";
+import { type Access, accessOf } from "../../core/call-policy.ts";
+import { clientError, REQUEST_ID_HEADER } from "../../core/failure.ts";
+import { requestIdFrom } from "../../core/request-id.ts";
 import { identityKey, requestIdKey } from "./context.ts";
-import { clientError, REQUEST_ID_HEADER } from "./failure.ts";
 import { errorText, type Logger } from "./log.ts";
 
-export { REQUEST_ID_HEADER };
+export { REQUEST_ID_HEADER, requestIdFrom };
 export const INTERNAL_SECRET_HEADER = "x-filestore-internal";
-const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * The request id of the call (or data-plane request) being served, so that the calls it makes to other
  * services carry it: one id follows a request from the gateway through every worker's log.
  */
 export const currentRequestId = new AsyncLocalStorage<string>();
-
-/** A sane request id from a header value, else undefined. */
-export const requestIdFrom = (value: string | null | undefined): string | undefined =>
-  value && requestIdPattern.test(value) ? value : undefined;
 
 /** Client side: sends the request id of the call being served, unless the caller set one. */
 export function requestIdPropagation(): Interceptor {
@@ -74,17 +71,10 @@ export function errorInterceptor(log: Logger): Interceptor {
   };
 }
 
-export type Access = "public" | "user" | "internal";
 export type AccessPolicy = (service: string, method: string) => Access;
 
-/** Who may call what. Anything not listed needs a signed-in user. */
-export const defaultPolicy: AccessPolicy = (service, method) => {
-  if (service.startsWith("grpc.health.") || service.startsWith("grpc.reflection.")) return "public";
-  if (service === "filestore.meta.v1.MetaService" || service === "filestore.file.v1.FileAdminService")
-    return "internal";
-  if (service === "filestore.account.v1.AccountService" && method !== "GetUserInfo") return "public";
-  return "user";
-};
+/** Who may call what: the one table the gateway reads too (core/call-policy.ts). */
+export const defaultPolicy: AccessPolicy = accessOf;
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);

@@ -22,6 +22,8 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
+import { clientAddress, trustedProxies } from "../../core/client-address.ts";
+import { defaultHttpLimits, type HttpLimits } from "../../core/http-limits.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection as ReflectionV1 } from "../../proto/gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
@@ -29,11 +31,9 @@ import { ConnectionTimers } from "./connection-timers.ts";
 import { clientIpKey } from "./context.ts";
 import { FastUnary } from "./fast-unary.ts";
 import { HealthState, healthRoutes } from "./health.ts";
-import { defaultHttpLimits, type HttpLimits } from "./http-limits.ts";
 import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
 import { reflectionRoutes } from "./reflection.ts";
-import { clientAddress, trustedProxies } from "./web/client-address.ts";
 
 /** What a worker contributes: Connect services and, optionally, plain HTTP endpoints. */
 export interface ServiceModule {

@@ -1,12 +1,12 @@
 // Runs one process's modules on one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
 import { type Client, createClient } from "@connectrpc/connect";
+import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "../../core/access-token.ts";
+import { listThrough, pollRevokedSessions, RevokedSessions } from "../../core/revoked-sessions.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "./access-token.ts";
 import { httpTransport } from "./clients.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { listThrough, pollRevokedSessions, RevokedSessions } from "./revoked-sessions.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
 
 export interface WorkerOptions {

@@ -1,5 +1,5 @@
 // MetaService as its own process (services mode).
-import { createAccessTokenVerifier, remoteKeys } from "../lib/access-token.ts";
+import { createAccessTokenVerifier, remoteKeys } from "../../core/access-token.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { requireInternalSecret, runWorker } from "../lib/worker.ts";

@@ -2,11 +2,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
+import { createAccessTokenVerifier } from "../../core/access-token.ts";
 import {
   MetaService,
   TransitionUploadSessionRequest_Transition as T,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { createAccessTokenVerifier } from "../lib/access-token.ts";
 import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";

@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
 import { TransitionUploadSessionRequest_Transition as T } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import * as sessions from "./sessions.ts";

@@ -4,11 +4,11 @@
 import { randomBytes } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
 import {
   CreateUploadSessionResponse_Refusal as Refusal,
   type UploadSessionRecord,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";

@@ -1,7 +1,7 @@
 // Instant upload: a hash alone never grants content; the right proof of possession does.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Identity } from "../lib/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import { codeOf } from "../lib/testing.ts";

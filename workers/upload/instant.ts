@@ -12,9 +12,9 @@
 // the target name and the range, valid for a few minutes — so any replica can check the proof.
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
 import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import { BlobNotFoundError } from "../lib/blobstore/errors.ts";
 import { newLocalLocation } from "../lib/blobstore/local/index.ts";
 import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";

@@ -11,17 +11,18 @@
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter, or on
 // the form route a token field before the file.
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { AccessTokenVerifier } from "../../core/access-token.ts";
+import { tokenOf } from "../../core/access-token.ts";
+import { FORM_PATH, SESSIONS_PATH, UPLOAD_PATH } from "../../core/data-paths.ts";
+import { boundaryOf, MultipartError, readMultipart } from "../../core/multipart.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
-import type { AccessTokenVerifier } from "../lib/access-token.ts";
-import { tokenOf } from "../lib/access-token.ts";
 import { freeingChunks } from "../lib/blobstore/common.ts";
 import { canPresign } from "../lib/blobstore/types.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import { errorResponse, identify, type OnError, verifyToken } from "../lib/http-auth.ts";
-import { boundaryOf, MultipartError, readMultipart } from "../lib/multipart.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
 import type { SessionDeps } from "./sessions.ts";
@@ -29,9 +30,6 @@ import * as sessions from "./sessions.ts";
 import { handleTus, TUS_PATH } from "./tus.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
-export const UPLOAD_PATH = "/upload/v1/files";
-export const FORM_PATH = "/upload/v1/form";
-export const SESSIONS_PATH = "/upload/v1/sessions";
 /** PUT /upload/v1/sessions/<id>/parts/<n>: the body is part n. */
 const PART_PATH = /^\/upload\/v1\/sessions\/([^/]+)\/parts\/([^/]+)$/;
 const MAX_FIELD_BYTES = 4096;

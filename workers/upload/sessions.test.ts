@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Identity } from "../lib/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import { type AssembleEvent, createLocalBlobStore } from "../lib/blobstore/local/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import { testDatabases } from "../lib/db/testing.ts";

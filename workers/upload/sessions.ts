@@ -4,12 +4,12 @@
 // appears. Part bytes live in the blob store (locally on the upload workers, or straight in S3 through
 // presigned URLs), so the blob store is the truth about which parts arrived: any replica can resume.
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
 import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import {
   TransitionUploadSessionRequest_Transition as T,
   type UploadSessionRecord,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import { BlobHashMismatchError } from "../lib/blobstore/errors.ts";
 import type { BlobBody } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";

@@ -3,7 +3,7 @@
 // databases and both blob stores.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import type { Identity } from "../lib/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf } from "../lib/testing.ts";

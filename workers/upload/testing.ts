@@ -1,8 +1,8 @@
 // Test fixture for the upload worker's logic: MetaService on in-memory SQLite or a given test database
 // (through the real interceptors) and a real blob store (local disk, or Ceph RGW when configured).
 import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createAccessTokenVerifier, type Identity } from "../../core/access-token.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { createAccessTokenVerifier, type Identity } from "../lib/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import { memoryTransport } from "../lib/clients.ts";

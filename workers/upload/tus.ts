@@ -3,13 +3,15 @@
 // off keeps every part it finished and what arrived of the part it was writing (on local disk; on S3 the
 // earlier copy of that part), so HEAD reports an offset the client can resume from. The file appears when the last byte arrives (and checks out).
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Identity } from "../lib/access-token.ts";
-import { classifyFailure, isStorageFull } from "../lib/failure.ts";
+import type { Identity } from "../../core/access-token.ts";
+import { TUS_PATH } from "../../core/data-paths.ts";
+import { classifyFailure, isStorageFull } from "../../core/failure.ts";
 import { reopenAbandoned } from "./completion-lease.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
 
-export const TUS_PATH = "/upload/v1/tus/";
+export { TUS_PATH };
+
 const TUS_VERSION = "1.0.0";
 const EXTENSIONS = "creation,termination,checksum";
 const ALGORITHMS: Record<string, "sha1" | "sha256"> = { sha1: "sha1", sha256: "sha256" };

@@ -2,7 +2,7 @@
 // MetaService on SQLite.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import type { Identity } from "../lib/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import type { Db } from "../lib/db/database.ts";
 import { codeOf } from "../lib/testing.ts";

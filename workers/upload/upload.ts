@@ -2,8 +2,8 @@
 // durable, and only then named by a file row — so a broken connection leaves neither a file row nor
 // stored bytes behind.
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { Identity } from "../../core/access-token.ts";
 import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import type { Identity } from "../lib/access-token.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
 import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore/types.ts";
 import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from "../lib/errors.ts";

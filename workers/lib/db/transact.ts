@@ -2,7 +2,7 @@
 // (MySQL/MariaDB deadlock, lock-wait timeout or serialization failure; SQLite busy) is rolled back by the
 // database and run again after a jittered pause. Bodies must therefore be safe to re-run: they may only
 // touch the database (ids generated inside are fine: the attempt that made them was rolled back).
-import { backoffMs, type RetryOptions, sleep } from "../balance.ts";
+import { backoffMs, type RetryOptions, sleep } from "../../../core/balance.ts";
 import { createLogger } from "../log.ts";
 import type { Db } from "./database.ts";
 

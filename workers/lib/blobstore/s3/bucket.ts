@@ -15,7 +15,7 @@
 // This file: the options, the minio clients and how their errors read.
 import type { Readable } from "node:stream";
 import { Client } from "minio";
-import { UnreachableError } from "../../failure.ts";
+import { UnreachableError } from "../../../../core/failure.ts";
 import { InvalidArgumentError } from "../errors.ts";
 
 export interface S3BlobStoreOptions {

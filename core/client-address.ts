@@ -139,3 +139,25 @@ export function clientNetwork(addr: string): string {
   for (let i = 0; i < 8; i += 2) groups.push((((b[i] as number) << 8) | (b[i + 1] as number)).toString(16));
   return `${groups.join(":")}::/64`;
 }
+
+/**
+ * The peer address as each runtime hands it to `fetch(req, env)`: Deno serve passes
+ * `{ remoteAddr: { hostname } }`, Bun passes its server (with `requestIP`). In-process callers pass nothing.
+ */
+export function peerAddress(req: Request, env: unknown): string {
+  const e = env as {
+    remoteAddr?: { hostname?: string };
+    requestIP?: (r: Request) => { address: string } | null;
+  } | null;
+  if (e?.remoteAddr?.hostname) return e.remoteAddr.hostname;
+  if (typeof e?.requestIP === "function") return e.requestIP(req)?.address ?? "unknown";
+  return "unknown";
+}
+
+/**
+ * The client's address at the edge: the peer, or, when the peer is a proxy named in TRUSTED_PROXIES, the
+ * rightmost X-Forwarded-For hop that is not one (clientAddress above).
+ */
+export function clientAddressOf(req: Request, env: unknown, trusted: (addr: string) => boolean): string {
+  return clientAddress(peerAddress(req, env), req.headers.get("x-forwarded-for"), trusted);
+}

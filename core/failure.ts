@@ -5,7 +5,6 @@
 // address. Web-standard: the gateway uses it too.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
-import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 
 export type Failure =
   | { kind: "storage-full" }
@@ -96,8 +95,9 @@ interface ErrorFields {
 /** What one error (not its causes) means; undefined when it says nothing. */
 function classifyOne(err: ErrorFields): Failure | undefined {
   if (err instanceof UnreachableError) return { kind: "unavailable", message: err.message };
-  // Content on a store this process was not configured with (a deployment error the operator fixes).
-  if (err instanceof BlobBackendUnavailableError)
+  // Content on a store this process was not configured with (a deployment error the operator fixes): the
+  // blob store's BlobBackendUnavailableError, known by its name since core/ imports no worker code.
+  if (err.name === "BlobBackendUnavailableError")
     return { kind: "unavailable", message: unavailableMessage(FILE_STORAGE) };
   const code = typeof err.code === "string" ? err.code : "";
   if (STORAGE_FULL_CODES.has(code)) return { kind: "storage-full" };

@@ -1,0 +1,50 @@
+// Who may call which RPC: the one table the gateway (which services it forwards, which calls need no
+// token) and every worker's auth interceptor (public, user or internal) both read.
+
+/** Public: no credentials. User: a signed-in user's access token. Internal: the internal secret. */
+export type Access = "public" | "user" | "internal";
+
+/**
+ * The services the gateway forwards, each to the worker that owns it. Services not listed (MetaService,
+ * FileAdminService, health, reflection) are never routed from outside.
+ */
+export const publicServices = {
+  "filestore.account.v1.AccountService": "account",
+  "filestore.file.v1.FileService": "file",
+  "filestore.upload.v1.UploadService": "upload",
+  "filestore.download.v1.DownloadService": "download",
+  "filestore.transfer.v1.TransferService": "transfer",
+} as const;
+
+export type ServiceOwner = (typeof publicServices)[keyof typeof publicServices];
+
+/** Calls ("package.Service/Method") that need no access token. */
+const publicCalls = new Set([
+  "filestore.account.v1.AccountService/Signup",
+  "filestore.account.v1.AccountService/Signin",
+  "filestore.account.v1.AccountService/Refresh",
+  "filestore.account.v1.AccountService/Signout",
+  // Random session ids only, like the JWKS; what the gateway itself polls.
+  "filestore.account.v1.AccountService/ListRevokedSessions",
+]);
+
+/** Services only other services may call, with the internal secret. */
+const internalServices = new Set(["filestore.meta.v1.MetaService", "filestore.file.v1.FileAdminService"]);
+
+/** The worker that owns a service ("package.Service") the gateway forwards, else undefined. */
+export const ownerOf = (service: string): ServiceOwner | undefined =>
+  Object.hasOwn(publicServices, service) ? publicServices[service as keyof typeof publicServices] : undefined;
+
+/** True when the gateway forwards calls of this service ("package.Service") to a worker. */
+export const isPublicService = (service: string): boolean => ownerOf(service) !== undefined;
+
+/** True for calls ("package.Service/Method") that need no access token. */
+export const isPublicCall = (call: string): boolean => publicCalls.has(call);
+
+/** Who may call a method. Anything not listed needs a signed-in user. */
+export function accessOf(service: string, method: string): Access {
+  if (service.startsWith("grpc.health.") || service.startsWith("grpc.reflection.")) return "public";
+  if (internalServices.has(service)) return "internal";
+  if (isPublicCall(`${service}/${method}`)) return "public";
+  return "user";
+}

@@ -1,0 +1,19 @@
+// The workers' data-plane paths (plain HTTP, beside the RPCs): the workers serve them, the gateway routes
+// and checks them, its legacy routes call them. Written once here so both sides name the same paths.
+
+/** PUT|POST: the body is the file. */
+export const UPLOAD_PATH = "/upload/v1/files";
+/** POST multipart/form-data: the browser form (and the legacy /file/upload). */
+export const FORM_PATH = "/upload/v1/form";
+/** Upload sessions: PUT <SESSIONS_PATH>/<id>/parts/<n> sends part n. */
+export const SESSIONS_PATH = "/upload/v1/sessions";
+/** tus 1.0.0 uploads: <TUS_PATH>[<id>]. */
+export const TUS_PATH = "/upload/v1/tus/";
+/** Everything the download worker serves is under this prefix. */
+export const DOWNLOAD_PREFIX = "/download/";
+/** A download by file id: <FILES_PATH><id>. */
+export const FILES_PATH = "/download/v1/files/";
+/** A download by content SHA-1: <SHA1_PATH><hex>. */
+export const SHA1_PATH = "/download/v1/by-sha1/";
+/** A signed link: <LINKS_PATH><file id>?<link query>. */
+export const LINKS_PATH = "/download/v1/links/";
