@@ -134,7 +134,7 @@ describe.skipIf(!mounted)("the blob store's disk is full (a 2 MiB tmpfs)", () =>
 
     // A session and a tus upload that fit when they are opened (the free-space check at creation lets
     // them in); then something else fills the disk, and their bytes meet ENOSPC: 507, nothing recorded.
-    const size = 768 * 1024;
+    const size = 256 * 1024;
     const session = await createSession(fx.deps, who, {
       name: "parts.bin",
       parentId: "",
