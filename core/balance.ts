@@ -3,6 +3,8 @@
 // that are not resting after a connection failure, and a failed address is retried after a pause.
 // Long-lived HTTP/2 connections defeat connection-level balancing (kube-proxy), hence doing it here.
 
+import { backoffDelay } from "./backoff.ts";
+
 /** "http://a:1, http://b:1" → ["http://a:1", "http://b:1"] (trailing slashes dropped). */
 export function splitUrls(list: string): string[] {
   const urls = list
@@ -86,11 +88,8 @@ export interface RetryOptions {
 }
 
 /** The pause before retry number `retry` (0-based): exponential with full jitter. */
-export function backoffMs(retry: number, opts: RetryOptions = {}): number {
-  const base = opts.baseDelayMs ?? 50;
-  const cap = opts.maxDelayMs ?? 2_000;
-  return Math.random() * Math.min(cap, base * 2 ** retry);
-}
+export const backoffMs = (retry: number, opts: RetryOptions = {}): number =>
+  backoffDelay(retry, { baseMs: opts.baseDelayMs ?? 50, maxMs: opts.maxDelayMs ?? 2_000, jitter: "full" });
 
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {

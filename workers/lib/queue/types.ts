@@ -10,6 +10,8 @@
 //   - retryDead() puts a dead letter back, its attempts and budget reset.
 // Every attempt of a handler must be idempotent: a message may be delivered twice.
 
+import { backoffDelay } from "../../../core/backoff.ts";
+
 export interface QueueOptions {
   /** A delivered message that is not acked, failed or touched for this long is delivered again. */
   visibilityMs: number;
@@ -84,11 +86,15 @@ export interface Queue {
 }
 
 /** The delay before attempt `attempt + 1`: base·2^(attempt−1), capped, then "equal jitter" (half to all). */
-export function backoffMs(options: QueueOptions, attempt: number): number {
-  const cap = Math.min(options.backoffMaxMs, options.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-  const random = options.random ?? Math.random;
-  return Math.round(cap / 2 + (cap / 2) * random());
-}
+export const backoffMs = (options: QueueOptions, attempt: number): number =>
+  Math.round(
+    backoffDelay(attempt - 1, {
+      baseMs: options.backoffBaseMs,
+      maxMs: options.backoffMaxMs,
+      jitter: "equal",
+      random: options.random,
+    }),
+  );
 
 /**
  * Whether a message may not be retried after attempt `attempt` (made first at `firstAttemptAt`) failed:
