@@ -73,10 +73,7 @@ describe(`upload session limits and folders (${process.env.FILESTORE_TEST_MODE ?
         debug: { reason: "TOO_MANY_UPLOADS", domain: "filestore" },
       },
     ]);
-    const grpc = createClient(
-      UploadService,
-      createGrpcTransport({ baseUrl: stack.uploadUrl, httpVersion: "2" }),
-    );
+    const grpc = createClient(UploadService, createGrpcTransport({ baseUrl: stack.uploadUrl }));
     const err = await grpc
       .createUploadSession(
         { name: "r5", size: BigInt(MiB) },
