@@ -10,8 +10,7 @@ import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts"
 import { type Upstream, upstreamClient } from "../upstreams.ts";
 import { type Env, type LegacyAuth, toWorker } from "./auth.ts";
 import { legacyError, tokenInvalid, workerError } from "./errors.ts";
-import { legacyParams } from "./params.ts";
-import { sizeParam } from "./upload.ts";
+import { legacyParams, sizeParam } from "./params.ts";
 
 /** The legacy protocol's 5 MiB chunks (its clients may count on them). */
 const CHUNK_SIZE = 5 * 1024 * 1024;

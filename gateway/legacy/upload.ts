@@ -7,11 +7,7 @@ import { FormFieldsError, fieldsBeforeFile } from "../data/form-fields.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
 import { type Env, type LegacyAuth, toWorker } from "./auth.ts";
 import { legacyError, tokenInvalid, workerError } from "./errors.ts";
-import { LegacyCode, legacyParams } from "./params.ts";
-
-/** A byte count of the legacy parameters (at most 16 digits), or undefined. */
-export const sizeParam = (v: string | undefined) =>
-  /^\d{1,16}$/.test(v ?? "") ? BigInt(v as string) : undefined;
+import { LegacyCode, legacyParams, sizeParam } from "./params.ts";
 
 export function legacyUploadRoutes(app: Hono<Env>, upstream: Upstream, auth: LegacyAuth) {
   const upload = upstreamClient(UploadService, upstream);
