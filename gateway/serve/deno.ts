@@ -42,7 +42,7 @@ interface DenoGlobal {
 const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
 
 // An error no route answered (the app answers its own): a 500 that names a request id, as every 5xx does.
-const onError = (err: unknown) => {
+export const onError = (err: unknown) => {
   const rid = crypto.randomUUID();
   console.error(JSON.stringify({ msg: "gateway connection error", rid, err: String(err) }));
   return new Response(`${withRequestId("internal error", rid)}\n`, {
