@@ -5,6 +5,7 @@
 // address. Web-standard: the gateway uses it too.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
+import { Reason, reasonOf, withReason } from "./reasons.ts";
 
 export type Failure =
   | { kind: "storage-full" }
@@ -16,13 +17,6 @@ export const STORAGE_FULL_MESSAGE = "the server's storage is full";
 /** Seconds an Unavailable answer asks the client to wait (Retry-After) before it tries again. */
 export const RETRY_AFTER_SECONDS = 5;
 export const REQUEST_ID_HEADER = "x-request-id";
-/**
- * A header (and Connect error metadata) naming the reason of a failure that callers branch on: a
- * ResourceExhausted with reason "storage-full" is the server's storage, not the caller's quota, and the
- * data planes answer it 507 wherever it arose (this process or a service it called).
- */
-export const REASON_HEADER = "x-filestore-reason";
-export const STORAGE_FULL_REASON = "storage-full";
 
 export const unavailableMessage = (subject: string) => `${subject} is unavailable, retry in a moment`;
 export const withRequestId = (message: string, id: string) => `${message} (request id ${id})`;
@@ -137,7 +131,7 @@ const unexpectedCodes = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
 
 /**
  * The error a client gets for `err`, answered under request id `id`: storage full → ResourceExhausted
- * (reason storage-full), a dependency down → Unavailable, both saying so with the request id; a deliberate
+ * (reason STORAGE_FULL), a dependency down → Unavailable, both saying so with the request id; a deliberate
  * ConnectError as it is; anything else → "internal error (request id …)". Details stay out of the
  * message; the caller logs `err` when the answer is not `err` itself.
  */
@@ -145,8 +139,8 @@ export function clientError(err: unknown, id: string): ConnectError {
   const metadata: Record<string, string> = { [REQUEST_ID_HEADER]: id };
   const f = classifyFailure(err);
   if (f.kind === "storage-full") {
-    metadata[REASON_HEADER] = STORAGE_FULL_REASON;
-    return new ConnectError(withRequestId(STORAGE_FULL_MESSAGE, id), Code.ResourceExhausted, metadata);
+    const e = new ConnectError(withRequestId(STORAGE_FULL_MESSAGE, id), Code.ResourceExhausted, metadata);
+    return withReason(e, Reason.STORAGE_FULL);
   }
   if (f.kind === "unavailable")
     return new ConnectError(withRequestId(f.message, id), Code.Unavailable, metadata);
@@ -158,9 +152,12 @@ export function clientError(err: unknown, id: string): ConnectError {
   return new ConnectError(withRequestId("internal error", id), code, metadata);
 }
 
-/** True for an answer about the server's storage being full (here or in a service that was called). */
+/**
+ * True for an answer about the server's storage being full (here or in a service that was called): a
+ * ResourceExhausted of its own kind, not the caller's limits, which the data planes answer 507.
+ */
 export const isStorageFull = (err: ConnectError): boolean =>
-  err.code === Code.ResourceExhausted && err.metadata.get(REASON_HEADER) === STORAGE_FULL_REASON;
+  err.code === Code.ResourceExhausted && reasonOf(err) === Reason.STORAGE_FULL;
 
 /** The plain-HTTP status of a client error: 507 for full storage, else Connect's mapping. */
 export const httpStatusOf = (err: ConnectError): number =>

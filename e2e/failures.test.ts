@@ -68,6 +68,14 @@ describe.skipIf(!mounted)(`the server's storage is full (${MODE})`, () => {
     expect(r.json).toEqual({
       code: "resource_exhausted",
       message: `the server's storage is full (request id ${r.rid})`,
+      // The reason, as on RPC errors: a google.rpc.ErrorInfo (core/reasons.ts).
+      details: [
+        {
+          type: "google.rpc.ErrorInfo",
+          value: expect.any(String),
+          debug: { reason: "STORAGE_FULL", domain: "filestore" },
+        },
+      ],
     });
     expect(files(blobDir)).toEqual(before);
     const list = await connectCall(

@@ -4,6 +4,10 @@
 // folder of a session (checked at creation; a new parent_id at completion when it went away).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { statfsSync } from "node:fs";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Reason, reasonOf } from "../core/reasons.ts";
+import { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { connectCall, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
 
 const UPLOAD = "filestore.upload.v1.UploadService";
@@ -54,6 +58,33 @@ describe(`upload session limits and folders (${process.env.FILESTORE_TEST_MODE ?
       },
     };
   }
+
+  test("the refusal carries its reason: Connect JSON in details, gRPC in grpc-status-details-bin", async () => {
+    const c = await client();
+    for (let i = 0; i < 3; i++)
+      expect((await c.rpc(UPLOAD, "CreateUploadSession", { name: `r${i}`, size: String(MiB) })).status).toBe(
+        200,
+      );
+    const refused = await c.rpc(UPLOAD, "CreateUploadSession", { name: "r4", size: String(MiB) });
+    expect(refused.json.details).toEqual([
+      {
+        type: "google.rpc.ErrorInfo",
+        value: expect.any(String),
+        debug: { reason: "TOO_MANY_UPLOADS", domain: "filestore" },
+      },
+    ]);
+    const grpc = createClient(UploadService, createGrpcTransport({ baseUrl: stack.uploadUrl }));
+    const err = await grpc
+      .createUploadSession(
+        { name: "r5", size: BigInt(MiB) },
+        { headers: { authorization: `Bearer ${c.user.accessToken}` } },
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+    expect([err?.code, reasonOf(err)]).toEqual([Code.ResourceExhausted, Reason.TOO_MANY_UPLOADS]);
+  });
 
   test("a user's open sessions are capped on every protocol; aborting one makes room", async () => {
     const c = await client();

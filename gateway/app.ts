@@ -1,7 +1,7 @@
 // The edge gateway: CORS for Connect-Web, edge JWT checks, RPC pass-through, legacy HTTP routes.
 // Web-standard only, so the same app runs under `deno serve`, Bun and Node.
 import { cors as connectCors } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -148,7 +148,7 @@ export function createGateway(opts: GatewayOptions) {
     console.error(JSON.stringify({ msg: "gateway error", rid, err: String(err) }));
     const e = clientError(err, rid);
     const status = httpStatusOf(e) as ContentfulStatusCode;
-    return c.json({ code: codeToString(e.code), message: e.rawMessage }, status, failureHeaders(e, rid));
+    return c.json(errorToJson(e, undefined), status, failureHeaders(e, rid));
   });
   return app;
 }

@@ -1,6 +1,8 @@
 // A cap on the data-plane requests one client (the address the gateway derives for it) has in progress:
 // from arrival until the worker's answer starts, the span in which a request holds the gateway's memory
 // and a worker's upload. One client cannot crowd everyone else out of either.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import type { MiddlewareHandler } from "hono";
 
 type Env = { Variables: { clientIp: string; requestId: string } };
@@ -13,14 +15,10 @@ export function clientCap(max: number): MiddlewareHandler<Env> {
     const client = c.get("clientIp");
     const n = inProgress.get(client) ?? 0;
     if (n >= max) {
-      return c.json(
-        {
-          code: "resource_exhausted",
-          message: `too many uploads and downloads at once: at most ${max} data-plane requests per client may be in progress; wait for one to finish`,
-        },
-        429,
-        { "retry-after": "1" },
-      );
+      const message = `too many uploads and downloads at once: at most ${max} data-plane requests per client may be in progress; wait for one to finish`;
+      return c.json(errorToJson(new ConnectError(message, Code.ResourceExhausted), undefined), 429, {
+        "retry-after": "1",
+      });
     }
     inProgress.set(client, n + 1);
     try {

@@ -4,6 +4,8 @@
 // without a valid access token never reaches a worker with its body. Two routes need none (signed download
 // links, tus's OPTIONS) and go on without a body; a form upload may carry its token as a field before the
 // file (form-fields.ts reads at most 64 KiB of it to find out).
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import { type Context, Hono } from "hono";
 import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../core/access-token.ts";
 import { FORM_PATH, LINKS_PATH, TUS_PATH } from "../../core/data-paths.ts";
@@ -15,15 +17,20 @@ import { FormFieldsError, fieldsBeforeFile } from "./form-fields.ts";
 
 type Env = { Variables: { clientIp: string; requestId: string } };
 
-/** Why a data-plane request is refused at the edge: a JSON error, as the workers answer (text for tus). */
-function refuse(path: string, status: number, code: string, message: string): Response {
+/**
+ * Why a data-plane request is refused at the edge (no valid credentials: 401): a Connect-style JSON error,
+ * as the workers answer (text for tus).
+ */
+function refuse(path: string, message: string): Response {
   if (path.startsWith(TUS_PATH)) {
     return new Response(`${message}\n`, {
-      status,
+      status: 401,
       headers: { "content-type": "text/plain", "tus-resumable": "1.0.0" },
     });
   }
-  return Response.json({ code, message }, { status });
+  return Response.json(errorToJson(new ConnectError(message, Code.Unauthenticated), undefined), {
+    status: 401,
+  });
 }
 
 const SIGN_IN = "sign in first: send Authorization: Bearer <access token>";
@@ -50,15 +57,15 @@ export async function admit(
       admitted = form.request;
     } catch (err) {
       if (!(err instanceof FormFieldsError)) throw err;
-      return { refused: refuse(path, 401, "unauthenticated", err.message) };
+      return { refused: refuse(path, err.message) };
     }
   }
-  if (!token) return { refused: refuse(path, 401, "unauthenticated", SIGN_IN) };
+  if (!token) return { refused: refuse(path, SIGN_IN) };
   try {
     await verifier.verify(token);
   } catch (err) {
     if (!(err instanceof InvalidTokenError)) throw err;
-    return { refused: refuse(path, 401, "unauthenticated", err.message) };
+    return { refused: refuse(path, err.message) };
   }
   return { req: admitted };
 }
@@ -86,7 +93,7 @@ export function dataPlane(upstreams: Upstreams, verifier: AccessTokenVerifier) {
           );
         const rid = c.get("requestId");
         const e = upstreamUnavailable(err, service, rid);
-        return c.json({ code: "unavailable", message: e.rawMessage }, 503, failureHeaders(e, rid));
+        return c.json(errorToJson(e, undefined), 503, failureHeaders(e, rid));
       }
     });
   }

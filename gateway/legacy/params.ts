@@ -47,6 +47,10 @@ export async function legacyParams(c: Context): Promise<Record<string, string>> 
   return out;
 }
 
+/** A byte count among the parameters (at most 16 digits), or undefined. */
+export const sizeParam = (v: string | undefined) =>
+  /^\d{1,16}$/.test(v ?? "") ? BigInt(v as string) : undefined;
+
 /** "YYYY-MM-DD HH:MM:SS" (UTC), the original's DATETIME rendering. */
 export function legacyTime(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 19);

@@ -1,11 +1,11 @@
 // Legacy account routes (shared/LEGACY_API.md): /user/signup, /user/signin, /user/info.
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { Hono } from "hono";
 import { type AccessTokenVerifier, InvalidTokenError } from "../../core/access-token.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
-import { LegacyCode, legacyParams, legacyTime, serverFailureMessage } from "./params.ts";
+import { legacyError, tokenInvalid } from "./errors.ts";
+import { LegacyCode, legacyParams, legacyTime } from "./params.ts";
 
 export interface LegacyUserOptions {
   account: Upstream;
@@ -33,12 +33,7 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
       await account.signup({ username: p.username, password: p.password }, fwd(c));
       return c.json({ code: LegacyCode.ok, msg: "OK" });
     } catch (err) {
-      const e = ConnectError.from(err);
-      if (e.code === Code.InvalidArgument)
-        return c.json({ code: LegacyCode.invalidParams, msg: e.rawMessage });
-      if (e.code === Code.AlreadyExists)
-        return c.json({ code: LegacyCode.signupFailed, msg: "username is taken" });
-      return c.json({ code: LegacyCode.serverError, msg: serverFailureMessage(c, err) });
+      return legacyError(c, "signup", err);
     }
   });
 
@@ -59,17 +54,13 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
         },
       });
     } catch (err) {
-      const e = ConnectError.from(err);
-      if (e.code === Code.Unauthenticated || e.code === Code.ResourceExhausted) {
-        return c.json({ code: LegacyCode.signinFailed, msg: e.rawMessage });
-      }
-      return c.json({ code: LegacyCode.serverError, msg: serverFailureMessage(c, err) });
+      return legacyError(c, "signin", err);
     }
   });
 
   app.post("/info", async (c) => {
     const p = await legacyParams(c);
-    const invalid = () => c.json({ code: LegacyCode.tokenInvalid, msg: "token invalid; sign in again" });
+    const invalid = () => tokenInvalid(c);
     if (!p.token) return invalid();
     try {
       const who = await opts.verifier.verify(p.token);
@@ -88,9 +79,8 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
         },
       });
     } catch (err) {
-      if (err instanceof InvalidTokenError || ConnectError.from(err).code === Code.Unauthenticated)
-        return invalid();
-      return c.json({ code: LegacyCode.serverError, msg: serverFailureMessage(c, err) });
+      if (err instanceof InvalidTokenError) return invalid();
+      return legacyError(c, "info", err);
     }
   });
   return app;

@@ -1,64 +1,53 @@
 // Errors the gateway answers itself, in the wire format of the caller's protocol
 // (Connect unary, Connect streaming, gRPC-Web or gRPC), and its failures to reach a worker.
-import type { ConnectError } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  endStreamFlag,
+  endStreamToJson,
+  errorToJson,
+} from "@connectrpc/connect/protocol-connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { clientError, failureHeaders, UnreachableError } from "../../core/failure.ts";
 
-const httpStatus: Record<string, number> = {
-  invalid_argument: 400,
-  unauthenticated: 401,
-  permission_denied: 403,
-  not_found: 404,
-  resource_exhausted: 429,
-  unimplemented: 501,
-  internal: 500,
-  unavailable: 503,
-};
-const grpcCode: Record<string, number> = {
-  invalid_argument: 3,
-  not_found: 5,
-  permission_denied: 7,
-  resource_exhausted: 8,
-  unimplemented: 12,
-  internal: 13,
-  unavailable: 14,
-  unauthenticated: 16,
-};
-
-export type RpcCode = keyof typeof grpcCode;
-
-export function rpcError(
+/**
+ * `error` in the wire format of the caller's protocol, written by connect's own protocol helpers: gRPC and
+ * gRPC-Web a "trailers-only" answer (grpc-status, grpc-message and any details in grpc-status-details-bin
+ * as headers), Connect streaming one end-of-stream envelope, Connect unary JSON with the code's HTTP status.
+ */
+export function rpcErrorResponse(
   contentType: string,
-  code: RpcCode,
-  message: string,
+  error: ConnectError,
   headers: HeadersInit = {},
 ): Response {
-  const h = new Headers(headers);
+  let h: Headers;
+  let body: BodyInit | null = null;
+  let status = 200;
   if (contentType.startsWith("application/grpc")) {
-    // gRPC and gRPC-Web: status in headers ("trailers-only" response).
+    h = setTrailerStatus(new Headers(), error);
     h.set("content-type", contentType.split(";")[0] ?? "application/grpc");
-    h.set("grpc-status", String(grpcCode[code]));
-    h.set("grpc-message", encodeURIComponent(message));
-    return new Response(null, { status: 200, headers: h });
+  } else if (contentType.startsWith("application/connect+")) {
+    const end = endStreamToJson(new Headers(), error, undefined);
+    body = encodeEnvelope(endStreamFlag, new TextEncoder().encode(JSON.stringify(end)));
+    h = new Headers({ "content-type": contentType });
+  } else {
+    body = JSON.stringify(errorToJson(error, undefined));
+    status = codeToHttpStatus(error.code);
+    h = new Headers({ "content-type": "application/json" });
   }
-  const json = JSON.stringify({ code, message });
-  if (contentType.startsWith("application/connect+")) {
-    // Connect streaming: a single end-of-stream envelope carrying the error.
-    const payload = new TextEncoder().encode(`{"error":${json}}`);
-    const body = new Uint8Array(5 + payload.length);
-    body[0] = 0b10;
-    new DataView(body.buffer).setUint32(1, payload.length);
-    body.set(payload, 5);
-    h.set("content-type", contentType);
-    return new Response(body, { status: 200, headers: h });
-  }
-  h.set("content-type", "application/json");
-  return new Response(json, { status: httpStatus[code] ?? 500, headers: h });
+  // The caller's headers win over metadata the error carries (the same request id, say).
+  for (const [key, value] of new Headers(headers)) h.set(key, value);
+  return new Response(body, { status, headers: h });
 }
+
+/** An error the gateway raises itself (no service was called), in the caller's protocol. */
+export const rpcError = (contentType: string, code: Code, message: string): Response =>
+  rpcErrorResponse(contentType, new ConnectError(message, code));
 
 /** A client error (core/failure.ts clientError) in the caller's protocol, with its headers. */
 export const rpcErrorOf = (contentType: string, e: ConnectError, requestId: string): Response =>
-  rpcError(contentType, codeToString(e.code) as RpcCode, e.rawMessage, failureHeaders(e, requestId));
+  rpcErrorResponse(contentType, e, failureHeaders(e, requestId));
 
 /**
  * A request that could not be forwarded to a worker (fetch only fails when the worker cannot be reached):

@@ -1,4 +1,5 @@
 // Byte-for-byte forwarding of Connect and gRPC-Web calls to the owning worker, after an edge JWT check.
+import { Code } from "@connectrpc/connect";
 import { Hono } from "hono";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../core/access-token.ts";
 import type { SendOptions } from "../../core/balance.ts";
@@ -67,20 +68,20 @@ export function rpcProxy(opts: ProxyOptions) {
     const call = `${service}/${c.req.param("method")}`;
     const contentType = c.req.header("content-type") ?? "";
     const owner = ownerOf(service);
-    if (!owner) return rpcError(contentType, "not_found", `no public service "${service}"`);
+    if (!owner) return rpcError(contentType, Code.NotFound, `no public service "${service}"`);
     const open = isPublicCall(call);
     if (!open) {
       const token = bearer(c.req.header("authorization"));
       if (!token)
         return rpcError(
           contentType,
-          "unauthenticated",
+          Code.Unauthenticated,
           "sign in first: send Authorization: Bearer <access token>",
         );
       try {
         await opts.verifier.verify(token);
       } catch (err) {
-        if (err instanceof InvalidTokenError) return rpcError(contentType, "unauthenticated", err.message);
+        if (err instanceof InvalidTokenError) return rpcError(contentType, Code.Unauthenticated, err.message);
         throw err;
       }
     }

@@ -8,6 +8,9 @@
 //               fetch is aborted, so the worker drops its upload), the client gets 408 and the
 //               connection closes (what a handler left unread of a body is dropped once it answered).
 // Only the Deno global is used (no imports from Deno's std): the gateway stays free of runtime modules.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorToJson } from "@connectrpc/connect/protocol-connect";
+import { REQUEST_ID_HEADER, withRequestId } from "../../core/failure.ts";
 import type { HttpLimits } from "../../core/http-limits.ts";
 import { type BodyIdleError, idleBody } from "./idle-body.ts";
 
@@ -38,9 +41,14 @@ interface DenoGlobal {
 
 const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
 
-const onError = (err: unknown) => {
-  console.error(JSON.stringify({ msg: "gateway connection error", err: String(err) }));
-  return new Response("internal error\n", { status: 500 });
+// An error no route answered (the app answers its own): a 500 that names a request id, as every 5xx does.
+export const onError = (err: unknown) => {
+  const rid = crypto.randomUUID();
+  console.error(JSON.stringify({ msg: "gateway connection error", rid, err: String(err) }));
+  return new Response(`${withRequestId("internal error", rid)}\n`, {
+    status: 500,
+    headers: { [REQUEST_ID_HEADER]: rid },
+  });
 };
 
 /** Runs `handler` with a request body that is cut after `idleMs` without a byte (then calls `onCut`). */
@@ -71,7 +79,10 @@ async function withIdleBody(
       } as RequestInit),
       info,
     );
-    return cut ? Response.json({ code: "deadline_exceeded", message: cut.message }, { status: 408 }) : res;
+    if (!cut) return res;
+    return Response.json(errorToJson(new ConnectError(cut.message, Code.DeadlineExceeded), undefined), {
+      status: 408,
+    });
   } finally {
     body.release();
   }

@@ -12,9 +12,9 @@ import {
   clientError,
   type Failure,
   isStorageFull,
-  REASON_HEADER,
   UnreachableError,
 } from "../../core/failure.ts";
+import { Reason, reasonOf } from "../../core/reasons.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 import { createS3BlobStore } from "./blobstore/s3/index.ts";
@@ -61,7 +61,7 @@ describe("storage full", () => {
       "the server's storage is full (request id rid-7)",
       true,
     ]);
-    expect(e.metadata.get(REASON_HEADER)).toBe("storage-full");
+    expect(reasonOf(e)).toBe(Reason.STORAGE_FULL);
     // A quota's ResourceExhausted is not the server's storage.
     expect(isStorageFull(new ConnectError("too large", Code.ResourceExhausted))).toBe(false);
   });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { openSync, writeSync } from "node:fs";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
-import { REASON_HEADER } from "../../core/failure.ts";
+import { Reason, reasonOf } from "../../core/reasons.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { httpTransport } from "./clients.ts";
@@ -94,7 +94,7 @@ describe("errorInterceptor: failures a client can act on", () => {
       Code.ResourceExhausted,
       "the server's storage is full (request id req-9)",
     ]);
-    expect(err.metadata.get(REASON_HEADER)).toBe("storage-full");
+    expect(reasonOf(err)).toBe(Reason.STORAGE_FULL);
     expect(JSON.stringify(log.lines)).toContain("ENOSPC");
   });
 

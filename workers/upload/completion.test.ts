@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { Reason, reasonOf } from "../../core/reasons.ts";
 import { TransitionUploadSessionRequest_Transition as T } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
@@ -206,6 +207,7 @@ for (const backend of testBlobStores()) {
       expect(refused?.rawMessage).toStartWith(
         "you have 2 upload sessions open, the most allowed per user (UPLOAD_MAX_OPEN_SESSIONS_PER_USER)",
       );
+      expect(reasonOf(refused)).toBe(Reason.TOO_MANY_UPLOADS);
       expect((await create({ size: 1n, sha256: undefined, resume: true })).id).toBe(first.id);
       await sessions.abortSession(f.deps, alice, first.id);
       await create({ size: 3n, sha256: undefined });
@@ -223,6 +225,7 @@ for (const backend of testBlobStores()) {
           Code.ResourceExhausted,
           "the server's storage is full: this upload does not fit in the space left beside the uploads in progress; try again later, or ask the operator to free space",
         ]);
+        expect(reasonOf(full)).toBe(Reason.STORAGE_FULL);
         expect((await failure(create({ size: BigInt(2 * free), sha256: undefined })))?.code).toBe(
           Code.ResourceExhausted,
         );

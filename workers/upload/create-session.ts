@@ -5,12 +5,13 @@ import { randomBytes } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { Reason, reasonError } from "../../core/reasons.ts";
 import {
   CreateUploadSessionResponse_Refusal as Refusal,
   type UploadSessionRecord,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
-import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
+import { invalidArgument } from "../lib/errors.ts";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";
 import type { SessionDeps } from "./sessions.ts";
 import { checkTarget } from "./upload.ts";
@@ -29,8 +30,17 @@ export interface NewSessionRequest {
   partSize?: bigint;
 }
 
-/** The answers when a limit refuses a session (ResourceExhausted: 507 on tus, a JSON code on legacy). */
-export function refusalMessage(refused: Refusal, deps: SessionDeps): string {
+/**
+ * The error when a limit refuses a session: ResourceExhausted with the reason (507 on tus, a JSON code on
+ * legacy).
+ */
+export function refusalError(refused: Refusal, deps: SessionDeps): ConnectError {
+  const reason = refused === Refusal.TOO_MANY_OPEN_SESSIONS ? Reason.TOO_MANY_UPLOADS : Reason.STORAGE_FULL;
+  return reasonError(refusalMessage(refused, deps), Code.ResourceExhausted, reason);
+}
+
+/** The message of a refusal: which limit, and what to do about it. */
+function refusalMessage(refused: Refusal, deps: SessionDeps): string {
   if (refused === Refusal.TOO_MANY_OPEN_SESSIONS) {
     return (
       `you have ${deps.maxOpenSessions} upload sessions open, the most allowed per user ` +
@@ -92,7 +102,7 @@ export async function createSession(
     maxOpenSessions: deps.maxOpenSessions ?? 0,
     availableBytes: available === undefined ? undefined : BigInt(Math.floor(available)),
   });
-  if (refused) throw resourceExhausted(refusalMessage(refused, deps));
+  if (refused) throw refusalError(refused, deps);
   if (!session) throw new ConnectError("meta returned no session", Code.Internal);
   return session;
 }

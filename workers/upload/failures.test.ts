@@ -259,3 +259,29 @@ describe("a dependency that cannot be reached", () => {
     }
   });
 });
+
+describe("a tus creation the server refuses for now", () => {
+  let fx: UploadFixture;
+  beforeAll(async () => {
+    fx = await openUploadFixture(local);
+  });
+  afterAll(() => fx.close());
+
+  test("answers 507 with the request id, as every 5xx of the data plane does", async () => {
+    const who = await fx.user("carol");
+    fx.deps.maxOpenSessions = 1;
+    await createSession(fx.deps, who, { name: "open.bin", parentId: "", size: 10n });
+    const { send } = dataPlane(fx.deps, who, fx.interceptors);
+    const res = await send("/upload/v1/tus/", {
+      method: "POST",
+      headers: {
+        "tus-resumable": "1.0.0",
+        "x-request-id": "rid-tus-507",
+        "upload-length": "10",
+        "upload-metadata": `filename ${btoa("more.bin")}`,
+      },
+    });
+    expect([res.status, res.headers.get("x-request-id")]).toEqual([507, "rid-tus-507"]);
+    expect(await res.text()).toStartWith("you have 1 upload sessions open");
+  });
+});

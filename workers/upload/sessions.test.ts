@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { Reason, reasonOf } from "../../core/reasons.ts";
 import { type AssembleEvent, createLocalBlobStore } from "../lib/blobstore/local/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import { testDatabases } from "../lib/db/testing.ts";
@@ -124,6 +125,30 @@ for (const backend of testBlobStores()) {
         sha1: sha1Of(part(2)).toUpperCase(),
       });
       expect((await sessions.listParts(f.deps, alice, s.id)).parts.map((p) => p.partNumber)).toEqual([2, 3]);
+    });
+
+    test("a part that does not verify carries the reason PART_MISMATCH; a wrong part number does not", async () => {
+      const s = await create();
+      const reason = (p: Promise<unknown>) =>
+        p.then(
+          () => "ok",
+          (e) => reasonOf(e) ?? "none",
+        );
+      expect(await reason(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1).subarray(1))))).toBe(
+        Reason.PART_MISMATCH,
+      );
+      expect(await reason(sessions.putPart(f.deps, alice, s.id, 5, stream(part(4))))).toBe(
+        Reason.PART_MISMATCH,
+      );
+      const wrongHash = { sha256: sha256(part(2)) };
+      expect(await reason(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)), wrongHash))).toBe(
+        Reason.PART_MISMATCH,
+      );
+      expect(
+        await reason(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1)), { sha1: "nothex" })),
+      ).toBe(Reason.PART_MISMATCH);
+      expect(await reason(sessions.putPart(f.deps, alice, s.id, 6, stream(part(1))))).toBe("none");
+      expect(await reason(sessions.putPart(f.deps, alice, s.id, 1, stream(part(1))))).toBe("ok");
     });
 
     test("someone else's session is NotFound for every operation", async () => {

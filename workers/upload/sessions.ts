@@ -5,14 +5,16 @@
 // presigned URLs), so the blob store is the truth about which parts arrived: any replica can resume.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { Reason, reasonError, withReason } from "../../core/reasons.ts";
 import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import {
   TransitionUploadSessionRequest_Transition as T,
   type UploadSessionRecord,
 } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { BlobHashMismatchError } from "../lib/blobstore/errors.ts";
+import { normalizeStageOptions } from "../lib/blobstore/common.ts";
+import { BlobHashMismatchError, BlobTooLargeError, InvalidArgumentError } from "../lib/blobstore/errors.ts";
 import type { BlobBody } from "../lib/blobstore/types.ts";
-import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
+import { failedPrecondition, invalidArgument, notFound, resourceExhausted } from "../lib/errors.ts";
 import { failpoint } from "../lib/failpoint.ts";
 import { publicFile } from "../lib/file-record.ts";
 import { busyMessage, reopenAbandoned, TAKEN_OVER, takeCompletion } from "./completion-lease.ts";
@@ -72,6 +74,9 @@ export function checkPartInSession(s: UploadSessionRecord, n: number): void {
   }
 }
 
+/** A part that did not verify (reason PART_MISMATCH: the legacy routes answer it apart from bad requests). */
+const partMismatch = (message: string) => reasonError(message, Code.InvalidArgument, Reason.PART_MISMATCH);
+
 /** Stores one part (re-sending replaces it); its size must be exactly the part's size. */
 export async function putPart(
   deps: SessionDeps,
@@ -86,6 +91,12 @@ export async function putPart(
   checkPartInSession(s, partNumber);
   if (s.state === "completing") await reopenAbandoned(deps, s);
   const expected = partSizeOf(s, partNumber);
+  try {
+    // The hashes to check the part with, as the store checks them first thing.
+    normalizeStageOptions({ expectedSha256: check.sha256, expectedSha1: check.sha1 });
+  } catch (err) {
+    throw err instanceof InvalidArgumentError ? partMismatch(err.message) : err;
+  }
   const info = await deps.blobs
     .putPart(id, partNumber, body, {
       maxBytes: expected,
@@ -98,11 +109,14 @@ export async function putPart(
     })
     .catch((err) => {
       if (err instanceof BlobHashMismatchError)
-        throw invalidArgument(`part ${partNumber}'s ${err.algorithm} does not match: send it again`);
+        throw partMismatch(`part ${partNumber}'s ${err.algorithm} does not match: send it again`);
+      // Longer than the part: ResourceExhausted as for any body over its limit, and a part that did not verify.
+      if (err instanceof BlobTooLargeError)
+        throw withReason(resourceExhausted(err.message), Reason.PART_MISMATCH);
       throw blobError(err);
     });
   if (info.size !== expected) {
-    throw invalidArgument(`part ${partNumber} must be ${expected} bytes, got ${info.size}: send it again`);
+    throw partMismatch(`part ${partNumber} must be ${expected} bytes, got ${info.size}: send it again`);
   }
   // A part's SHA-256 is known when the client sent one to check ("" otherwise: the whole file's is checked
   // at completion). Recorded either way, so that ListParts never reports the hash of an earlier copy.

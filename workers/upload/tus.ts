@@ -5,7 +5,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { TUS_PATH } from "../../core/data-paths.ts";
-import { classifyFailure, isStorageFull } from "../../core/failure.ts";
+import { classifyFailure, isStorageFull, REQUEST_ID_HEADER } from "../../core/failure.ts";
+import { currentRequestId } from "../lib/interceptors.ts";
 import { reopenAbandoned } from "./completion-lease.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
@@ -245,12 +246,15 @@ export async function handleTus(
     throw new TusError(405, "use OPTIONS, POST, HEAD, PATCH or DELETE");
   } catch (err) {
     if (err instanceof TusError) {
+      // A refusal of the server's (507: no room for the upload now) names the request, as every 5xx does.
+      const rid = err.status >= 500 ? currentRequestId.getStore() : undefined;
       return new Response(`${err.message}\n`, {
         status: err.status,
         headers: {
           ...baseHeaders,
           "Content-Type": "text/plain",
           ...(err.status === 412 ? { "Tus-Version": TUS_VERSION } : {}),
+          ...(rid ? { [REQUEST_ID_HEADER]: rid } : {}),
         },
       });
     }

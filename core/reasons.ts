@@ -1,0 +1,46 @@
+// The reasons of the errors a caller branches on, listed once. A reason travels as a standard
+// google.rpc.ErrorInfo detail (domain "filestore") on the ConnectError, so it crosses every hop unchanged
+// (worker → worker → gateway) and reaches any client: Connect JSON lists it in "details", gRPC in
+// grpc-status-details-bin, the data planes' JSON errors in "details" too. Callers read it with reasonOf,
+// never from the message text. Web-standard: the gateway uses it too.
+import { type Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../proto/gen/google/rpc/error_details_pb.ts";
+
+export const ERROR_DOMAIN = "filestore";
+
+export const Reason = {
+  /** The server's own storage is full (not the caller's quota): 507 on the data planes. */
+  STORAGE_FULL: "STORAGE_FULL",
+  /** The caller has as many upload sessions open as allowed. */
+  TOO_MANY_UPLOADS: "TOO_MANY_UPLOADS",
+  /**
+   * A part of an upload session did not verify: its hash or size is not the one expected, or the hash
+   * sent to check it is malformed. Sending the part again may help; the request as such was right.
+   */
+  PART_MISMATCH: "PART_MISMATCH",
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+const known = new Set<string>(Object.values(Reason));
+
+/** Adds `reason` (and optional metadata) to `err` as an ErrorInfo detail; returns `err`. */
+export function withReason(err: ConnectError, reason: Reason, metadata: Record<string, string> = {}) {
+  err.details.push({ desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata } });
+  return err;
+}
+
+/** A ConnectError with a reason. */
+export const reasonError = (message: string, code: Code, reason: Reason, metadata?: Record<string, string>) =>
+  withReason(new ConnectError(message, code), reason, metadata);
+
+/**
+ * The filestore reason `err` carries (from this process or decoded from a service's answer), or undefined:
+ * no ConnectError, no ErrorInfo of our domain, or a reason this build does not know.
+ */
+export function reasonOf(err: unknown): Reason | undefined {
+  if (!(err instanceof ConnectError)) return undefined;
+  for (const info of err.findDetails(ErrorInfoSchema)) {
+    if (info.domain === ERROR_DOMAIN && known.has(info.reason)) return info.reason as Reason;
+  }
+  return undefined;
+}
