@@ -1,6 +1,12 @@
 // A streaming multipart/form-data reader (RFC 7578): parts come one at a time, each with its body as a
 // stream, so a multi-gigabyte file field is never held in memory (Request.formData() would buffer it).
 // Read or cancel each part's body before asking for the next part.
+//
+// Hand-written on purpose. @remix-run/multipart-parser 0.16.3 (the maintained Web-stream parser tried in its
+// place, issue 15) yields a part only once its closing boundary has arrived, with the whole content in
+// memory (`part.content: Uint8Array[]`, 2 MiB per part by default): a 1 GiB form upload would be held in
+// RAM before the first byte reached the blob store. Measured on one 256 MiB file part (old, new, old, new):
+// first file byte after 6/1059/5/1428 ms, 1042/253/1050/188 MB/s, peak RSS 64/297/63/297 MiB.
 
 export interface FormPart {
   /** The form field name. */
