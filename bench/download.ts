@@ -161,6 +161,68 @@ async function sha256Of(url: string, headers: Record<string, string> = {}): Prom
   return hasher.digest("hex");
 }
 
+/** What bench:download measured, for its table. */
+interface Measured {
+  /** The rows' names, in table order. */
+  names: string[];
+  /** Each row's figures, one per counted round. */
+  samples: Sample[][];
+  /** KiB. */
+  peakRss: number;
+  idleRss: number;
+  hwm: number;
+  steal: () => string;
+}
+
+/** Prints the table of medians and targets; true when a target was missed. */
+function report(r: Measured): boolean {
+  const { samples, peakRss, idleRss, hwm, steal } = r;
+  const med: Sample[] = samples.map((xs) => ({
+    mbs: median(xs.map((s) => s.mbs)),
+    ...latencies(xs),
+    cpu: median(xs.map((s) => s.cpu)),
+  }));
+  const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
+  let missed = false;
+  const ms = (us: number | undefined) => (us === undefined ? "" : (us / 1000).toFixed(1));
+  // CPU per GiB is what holds when the machine is shared: wall-time speeds swing with other load.
+  const row = (i: number, baseIndex: number, goal = false) => {
+    const s = med[i] as Sample;
+    const base = med[baseIndex] as Sample;
+    const ratio = s.mbs / base.mbs;
+    const cpu = `${s.cpu.toFixed(0).padStart(8)}${(base.cpu / s.cpu).toFixed(2).padStart(8)}`;
+    let target = "";
+    if (goal) {
+      missed ||= ratio < TARGET_BASELINE;
+      target = `   ≥ ${TARGET_BASELINE} × baseline (${verdict(ratio >= TARGET_BASELINE)})`;
+    }
+    return `${r.names[i]?.padEnd(42)}${s.mbs.toFixed(0).padStart(8)}${ratio.toFixed(2).padStart(8)}${ms(s.p50).padStart(9)}${ms(s.p99).padStart(9)}${cpu}${target}`;
+  };
+  console.log();
+  console.log(
+    `${"benchmark".padEnd(42)}${"MB/s".padStart(8)}${"×base".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"CPU/GiB".padStart(8)}${"eff".padStart(8)}   targets`,
+  );
+  console.log(row(0, 0));
+  console.log(row(1, 0, true));
+  console.log(row(2, 0));
+  console.log(row(3, 3));
+  console.log(row(4, 3, true));
+  const perRound = (i: number, b: number) =>
+    samples[i]?.map((s, r) => (s.mbs / (samples[b]?.[r]?.mbs as number)).toFixed(2)).join(" ");
+  console.log(`×base round by round: whole file ${perRound(1, 0)}; ranges ${perRound(4, 3)}`);
+  console.log(
+    "CPU/GiB: ms of CPU (user + system) the serving process spent per GiB served; eff: the baseline's CPU/GiB over this row's",
+  );
+  const peakMiB = peakRss / 1024;
+  missed ||= peakMiB >= TARGET_RSS_MIB;
+  console.log(
+    `peak RSS filestore process: ${Math.round(peakMiB)} MiB (target < ${TARGET_RSS_MIB}: ${verdict(peakMiB < TARGET_RSS_MIB)}; ` +
+      `idle before downloads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB, which includes the upload)`,
+  );
+  console.log(`CPU time taken by the host (steal) during the rounds: ${steal()}`);
+  return missed;
+}
+
 async function main(): Promise<number> {
   for (const tool of ["curl", "wrk"])
     if (!Bun.which(tool))
@@ -297,49 +359,7 @@ async function main(): Promise<number> {
   peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
   const hwm = rssKiB(store.proc.pid, "VmHWM");
 
-  const med: Sample[] = samples.map((xs) => ({
-    mbs: median(xs.map((s) => s.mbs)),
-    ...latencies(xs),
-    cpu: median(xs.map((s) => s.cpu)),
-  }));
-  const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
-  let missed = false;
-  const ms = (us: number | undefined) => (us === undefined ? "" : (us / 1000).toFixed(1));
-  // CPU per GiB is what holds when the machine is shared: wall-time speeds swing with other load.
-  const row = (i: number, baseIndex: number, goal = false) => {
-    const s = med[i] as Sample;
-    const base = med[baseIndex] as Sample;
-    const ratio = s.mbs / base.mbs;
-    const cpu = `${s.cpu.toFixed(0).padStart(8)}${(base.cpu / s.cpu).toFixed(2).padStart(8)}`;
-    let target = "";
-    if (goal) {
-      missed ||= ratio < TARGET_BASELINE;
-      target = `   ≥ ${TARGET_BASELINE} × baseline (${verdict(ratio >= TARGET_BASELINE)})`;
-    }
-    return `${targets[i]?.name.padEnd(42)}${s.mbs.toFixed(0).padStart(8)}${ratio.toFixed(2).padStart(8)}${ms(s.p50).padStart(9)}${ms(s.p99).padStart(9)}${cpu}${target}`;
-  };
-  console.log();
-  console.log(
-    `${"benchmark".padEnd(42)}${"MB/s".padStart(8)}${"×base".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"CPU/GiB".padStart(8)}${"eff".padStart(8)}   targets`,
-  );
-  console.log(row(0, 0));
-  console.log(row(1, 0, true));
-  console.log(row(2, 0));
-  console.log(row(3, 3));
-  console.log(row(4, 3, true));
-  const perRound = (i: number, b: number) =>
-    samples[i]?.map((s, r) => (s.mbs / (samples[b]?.[r]?.mbs as number)).toFixed(2)).join(" ");
-  console.log(`×base round by round: whole file ${perRound(1, 0)}; ranges ${perRound(4, 3)}`);
-  console.log(
-    "CPU/GiB: ms of CPU (user + system) the serving process spent per GiB served; eff: the baseline's CPU/GiB over this row's",
-  );
-  const peakMiB = peakRss / 1024;
-  missed ||= peakMiB >= TARGET_RSS_MIB;
-  console.log(
-    `peak RSS filestore process: ${Math.round(peakMiB)} MiB (target < ${TARGET_RSS_MIB}: ${verdict(peakMiB < TARGET_RSS_MIB)}; ` +
-      `idle before downloads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB, which includes the upload)`,
-  );
-  console.log(`CPU time taken by the host (steal) during the rounds: ${steal()}`);
+  const missed = report({ names: targets.map((t) => t.name), samples, peakRss, idleRss, hwm, steal });
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 

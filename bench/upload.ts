@@ -11,7 +11,7 @@
 //
 // Clients: the payload is generated once into a temp file. Single-request uploads are sent from it by curl
 // (`curl -T`), which streams from disk at a negligible CPU cost. Chunked uploads (multipart parts, tus
-// PATCHes) come from one Bun child process (this file with `--client`) that sends file slices with fetch
+// PATCHes) come from one Bun child process (bench/upload-client.ts) that sends file slices with fetch
 // over keep-alive connections: spawning a curl per 5-8 MiB request would add ~7 ms each and measure the
 // harness instead.
 //
@@ -47,120 +47,13 @@ import {
   rssKiB,
   stealMeter,
 } from "./harness.ts";
+import { type ClientSpec, PARALLEL_PARTS } from "./upload-client.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
-const TUS_CHUNK = 8 * MiB;
-const PARALLEL_PARTS = 4;
 const TARGET_BASELINE = 0.85;
 const TARGET_TUS = 1.3;
 const TARGET_RSS_MIB = 150;
-
-// ---------------------------------------------------------------------------------------------------------
-// Client mode: `bun bench/upload.ts --client '<json>'` runs one chunked upload and prints its result as JSON.
-
-interface ClientSpec {
-  kind: "multipart" | "tus";
-  file: string;
-  size: number;
-  /** multipart: the gateway; tus: the tus server's origin. */
-  base: string;
-  token?: string;
-  name?: string;
-}
-
-async function check(res: Response, what: string): Promise<Response> {
-  if (!res.ok) throw new BenchError(`${what}: HTTP ${res.status} ${await res.text()}`);
-  return res;
-}
-
-async function uploadRpc(spec: ClientSpec, method: string, body: unknown) {
-  const res = await fetch(`${spec.base}/filestore.upload.v1.UploadService/${method}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${spec.token}` },
-    body: JSON.stringify(body),
-  });
-  return (await check(res, method)).json();
-}
-
-async function multipartClient(spec: ClientSpec) {
-  const session = await uploadRpc(spec, "CreateUploadSession", { name: spec.name, size: String(spec.size) });
-  const partSize = Number(session.partSize);
-  const partCount = Number(session.partCount);
-  if (!session.sessionId || !(partSize > 0) || !(partCount > 0))
-    throw new BenchError(`CreateUploadSession answered ${JSON.stringify(session)}`);
-  const source = Bun.file(spec.file);
-  let next = 1;
-  const worker = async () => {
-    while (next <= partCount) {
-      const n = next++;
-      const from = (n - 1) * partSize;
-      const res = await fetch(`${spec.base}/upload/v1/sessions/${session.sessionId}/parts/${n}`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${spec.token}` },
-        body: source.slice(from, Math.min(spec.size, from + partSize)),
-      });
-      await (await check(res, `part ${n}`)).arrayBuffer();
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, partCount) }, worker));
-  const t1 = performance.now();
-  const done = await uploadRpc(spec, "CompleteUploadSession", { sessionId: session.sessionId });
-  const seconds = { parts: (t1 - t0) / 1000, complete: (performance.now() - t1) / 1000 };
-  return { sha256: done.file?.sha256, size: Number(done.file?.size), parts: partCount, partSize, seconds };
-}
-
-async function tusClient(spec: ClientSpec) {
-  const created = await check(
-    await fetch(`${spec.base}/files`, {
-      method: "POST",
-      headers: { "tus-resumable": "1.0.0", "upload-length": String(spec.size) },
-    }),
-    "tus creation",
-  );
-  await created.arrayBuffer();
-  const location = created.headers.get("location");
-  if (!location) throw new BenchError("tus creation answered no Location");
-  const url = new URL(location, spec.base).href;
-  const source = Bun.file(spec.file);
-  let offset = 0;
-  while (offset < spec.size) {
-    const end = Math.min(spec.size, offset + TUS_CHUNK);
-    const res = await check(
-      await fetch(url, {
-        method: "PATCH",
-        headers: {
-          "tus-resumable": "1.0.0",
-          "upload-offset": String(offset),
-          "content-type": "application/offset+octet-stream",
-        },
-        body: source.slice(offset, end),
-      }),
-      `tus PATCH at ${offset}`,
-    );
-    await res.arrayBuffer();
-    const got = Number(res.headers.get("upload-offset"));
-    if (got !== end) throw new BenchError(`tus PATCH at ${offset} answered Upload-Offset ${got}, not ${end}`);
-    offset = end;
-  }
-  return { id: url.slice(url.lastIndexOf("/") + 1), size: offset };
-}
-
-if (process.argv[2] === "--client") {
-  try {
-    const spec = JSON.parse(process.argv[3] ?? "") as ClientSpec;
-    const result = spec.kind === "multipart" ? await multipartClient(spec) : await tusClient(spec);
-    console.log(JSON.stringify(result));
-    process.exit(0);
-  } catch (err) {
-    console.error(err instanceof BenchError ? err.message : err);
-    process.exit(1);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Harness mode.
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 /** The steps through the 5 rows that give orders with each row after each other one once (5 is prime). */
@@ -174,6 +67,157 @@ const { tmp, start, startFilestore, run, runMain } = createHarness("filestore-be
 const emptyDir = (dir: string) => {
   for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
 };
+
+/** One row of bench:upload. */
+interface Target {
+  name: string;
+  filestore: boolean;
+  /** The process that receives the upload (its CPU time is measured). */
+  pid: number;
+  go: () => Promise<void>;
+  cleanup?: () => void;
+}
+
+/**
+ * Every round of every row: MB/s and CPU seconds per upload, one per counted round. `settle` runs between
+ * rows (untimed); `setSampling` says when a filestore row runs (its RSS is sampled).
+ */
+async function runRounds(
+  targets: Target[],
+  settle: () => Promise<void>,
+  setSampling: (on: boolean) => void,
+): Promise<{ speeds: number[][]; cpus: number[][] }> {
+  const speeds = targets.map(() => [] as number[]);
+  /** CPU seconds the receiving process spent per upload (per GiB). */
+  const cpus = targets.map(() => [] as number[]);
+  for (let round = 0; round < WARMUP + ROUNDS; round++) {
+    const line: string[] = targets.map(() => "");
+    const warmup = round < WARMUP;
+    // A row's cost can depend on the row before it (what that one left in memory and on the disk), so the
+    // order changes from round to round: round r takes the rows in steps of STEPS[r] (5 rows: steps of 1,
+    // 2, 3 and 4), starting one row further on, so that over 4 rounds each row follows each other one once.
+    const n = targets.length;
+    if (n !== STEPS.length + 1) throw new BenchError("STEPS are made for 5 rows");
+    const step = STEPS[round % STEPS.length] as number;
+    const order = targets.map((_, k) => (round + k * step) % n);
+    for (const i of order) {
+      const t = targets[i] as (typeof targets)[number];
+      setSampling(t.filestore);
+      const cpu0 = cpuMs(t.pid);
+      const t0 = performance.now();
+      await t.go();
+      const seconds = (performance.now() - t0) / 1000;
+      if (!warmup) cpus[i]?.push((cpuMs(t.pid) - cpu0) / 1000);
+      setSampling(false);
+      t.cleanup?.();
+      await settle();
+      const mbs = SIZE / 1e6 / seconds;
+      if (!warmup) speeds[i]?.push(mbs);
+      line[i] = mbs.toFixed(0);
+    }
+    console.log(`${warmup ? "warm-up" : `round ${round - WARMUP + 1}`}: ${line.join(" / ")} MB/s`);
+  }
+  return { speeds, cpus };
+}
+
+/** What bench:upload measured, for its table. */
+interface Measured {
+  /** The rows' names, in table order. */
+  names: string[];
+  /** MB/s of each row, one per round. */
+  speeds: number[][];
+  /** CPU seconds of the receiving process per upload, one per round. */
+  cpus: number[][];
+  /** KiB. */
+  peakRss: number;
+  idleRss: number;
+  hwm: number;
+  partsNote: string;
+  load: () => string | undefined;
+  steal: () => string;
+}
+
+/** Prints the table of medians and targets; true when a target was missed. */
+function report(r: Measured): boolean {
+  const { speeds, cpus, peakRss, idleRss, hwm, partsNote, load, steal } = r;
+  const [base, sameWork, peer, single, multi] = speeds.map(median) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const spread = (i: number) => {
+    const xs = speeds[i] ?? [];
+    return `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+  };
+  let missed = false;
+  const check = (ok: boolean) => {
+    missed ||= !ok;
+    return ok ? "yes" : "NO";
+  };
+  const cols = (...c: [string, number][]) =>
+    c.map(([v, w]) => (w < 0 ? v.padEnd(-w) : v.padStart(w))).join("");
+  const row = (i: number, mbs: number, target = "", met = "") =>
+    cols(
+      [r.names[i] ?? "", -44],
+      [mbs.toFixed(0), 7],
+      [spread(i), 11],
+      [(mbs / base).toFixed(2), 7],
+      [(mbs / peer).toFixed(2), 7],
+      [median(cpus[i] ?? []).toFixed(2), 7],
+      ["   ", 3],
+      [target, -22],
+      [met, 5],
+    );
+  const goals = (i: number, mbs: number) => [
+    row(i, mbs, `≥ ${TARGET_BASELINE} × baseline`, check(mbs / base >= TARGET_BASELINE)),
+    cols(["", -86], [`≥ ${TARGET_TUS} × @tus/server`, -22], [check(mbs / peer >= TARGET_TUS), 5]),
+  ];
+  console.log();
+  console.log(
+    cols(
+      ["benchmark (median of rounds)", -44],
+      ["MB/s", 7],
+      ["min–max", 11],
+      ["×base", 7],
+      ["×tus", 7],
+      ["CPU s", 7],
+      ["   ", 3],
+      ["target", -22],
+      ["met?", 5],
+    ),
+  );
+  console.log(row(0, base));
+  console.log(row(1, sameWork, "(context: same work)"));
+  console.log(row(2, peer, "(peer: no hash/fsync)"));
+  for (const line of goals(3, single)) console.log(line);
+  for (const line of goals(4, multi)) console.log(line);
+  const peakMiB = peakRss / 1024;
+  console.log(
+    cols(
+      ["peak RSS of the filestore process (MiB)", -44],
+      [peakMiB.toFixed(0), 7],
+      ["", 28],
+      ["   ", 3],
+      [`< ${TARGET_RSS_MIB} MiB`, -22],
+      [check(peakMiB < TARGET_RSS_MIB), 5],
+    ),
+  );
+  console.log();
+  console.log(
+    "CPU s: CPU time (user + system) of the receiving process per upload (per GiB), median: steadier than " +
+      "MB/s on a shared machine; the filestore's includes its digest lanes (SHA-256 and SHA-1 off the event loop)",
+  );
+  console.log(`multipart: ${partsNote}`);
+  console.log(
+    `filestore single PUT / context row (same hashing and durability): ${(single / sameWork).toFixed(2)}; ` +
+      `RSS idle before uploads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB ` +
+      "(includes sign-in: argon2id touches 64 MiB); " +
+      `load average ${load()} at the end; CPU time taken by the host (steal) during the rounds: ${steal()}`,
+  );
+  return missed;
+}
 
 async function main(): Promise<number> {
   if (!Bun.which("curl")) throw new BenchError("curl is not installed: run `apt-get install -y curl` first");
@@ -210,8 +254,7 @@ async function main(): Promise<number> {
     JSON.parse(
       await run([
         process.execPath,
-        join(import.meta.dir, "upload.ts"),
-        "--client",
+        join(import.meta.dir, "upload-client.ts"),
         JSON.stringify({ ...spec, file: payload, size: SIZE }),
       ]),
     );
@@ -236,14 +279,7 @@ async function main(): Promise<number> {
     }
     await run(["sync"]);
   };
-  const targets: {
-    name: string;
-    filestore: boolean;
-    /** The process that receives the upload (its CPU time is measured). */
-    pid: number;
-    go: () => Promise<void>;
-    cleanup?: () => void;
-  }[] = [
+  const targets: Target[] = [
     {
       name: "baseline: Bun.serve → file + SHA-256",
       filestore: false,
@@ -312,117 +348,25 @@ async function main(): Promise<number> {
     `1 GiB (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} rounds (the order changes), medians; ` +
       `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start`,
   );
-  const speeds = targets.map(() => [] as number[]);
-  /** CPU seconds the receiving process spent per upload (per GiB). */
-  const cpus = targets.map(() => [] as number[]);
   const steal = stealMeter();
-  for (let round = 0; round < WARMUP + ROUNDS; round++) {
-    const line: string[] = targets.map(() => "");
-    const warmup = round < WARMUP;
-    // A row's cost can depend on the row before it (what that one left in memory and on the disk), so the
-    // order changes from round to round: round r takes the rows in steps of STEPS[r] (5 rows: steps of 1,
-    // 2, 3 and 4), starting one row further on, so that over 4 rounds each row follows each other one once.
-    const n = targets.length;
-    if (n !== STEPS.length + 1) throw new BenchError("STEPS are made for 5 rows");
-    const step = STEPS[round % STEPS.length] as number;
-    const order = targets.map((_, k) => (round + k * step) % n);
-    for (const i of order) {
-      const t = targets[i] as (typeof targets)[number];
-      sampling = t.filestore;
-      const cpu0 = cpuMs(t.pid);
-      const t0 = performance.now();
-      await t.go();
-      const seconds = (performance.now() - t0) / 1000;
-      if (!warmup) cpus[i]?.push((cpuMs(t.pid) - cpu0) / 1000);
-      sampling = false;
-      t.cleanup?.();
-      await settle();
-      const mbs = SIZE / 1e6 / seconds;
-      if (!warmup) speeds[i]?.push(mbs);
-      line[i] = mbs.toFixed(0);
-    }
-    console.log(`${warmup ? "warm-up" : `round ${round - WARMUP + 1}`}: ${line.join(" / ")} MB/s`);
-  }
+  const { speeds, cpus } = await runRounds(targets, settle, (on) => {
+    sampling = on;
+  });
   clearInterval(sampler);
   peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
   const hwm = rssKiB(store.proc.pid, "VmHWM");
 
-  const [base, sameWork, peer, single, multi] = speeds.map(median) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const spread = (i: number) => {
-    const xs = speeds[i] ?? [];
-    return `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
-  };
-  let missed = false;
-  const check = (ok: boolean) => {
-    missed ||= !ok;
-    return ok ? "yes" : "NO";
-  };
-  const cols = (...c: [string, number][]) =>
-    c.map(([v, w]) => (w < 0 ? v.padEnd(-w) : v.padStart(w))).join("");
-  const row = (i: number, mbs: number, target = "", met = "") =>
-    cols(
-      [targets[i]?.name ?? "", -44],
-      [mbs.toFixed(0), 7],
-      [spread(i), 11],
-      [(mbs / base).toFixed(2), 7],
-      [(mbs / peer).toFixed(2), 7],
-      [median(cpus[i] ?? []).toFixed(2), 7],
-      ["   ", 3],
-      [target, -22],
-      [met, 5],
-    );
-  const goals = (i: number, mbs: number) => [
-    row(i, mbs, `≥ ${TARGET_BASELINE} × baseline`, check(mbs / base >= TARGET_BASELINE)),
-    cols(["", -86], [`≥ ${TARGET_TUS} × @tus/server`, -22], [check(mbs / peer >= TARGET_TUS), 5]),
-  ];
-  console.log();
-  console.log(
-    cols(
-      ["benchmark (median of rounds)", -44],
-      ["MB/s", 7],
-      ["min–max", 11],
-      ["×base", 7],
-      ["×tus", 7],
-      ["CPU s", 7],
-      ["   ", 3],
-      ["target", -22],
-      ["met?", 5],
-    ),
-  );
-  console.log(row(0, base));
-  console.log(row(1, sameWork, "(context: same work)"));
-  console.log(row(2, peer, "(peer: no hash/fsync)"));
-  for (const line of goals(3, single)) console.log(line);
-  for (const line of goals(4, multi)) console.log(line);
-  const peakMiB = peakRss / 1024;
-  console.log(
-    cols(
-      ["peak RSS of the filestore process (MiB)", -44],
-      [peakMiB.toFixed(0), 7],
-      ["", 28],
-      ["   ", 3],
-      [`< ${TARGET_RSS_MIB} MiB`, -22],
-      [check(peakMiB < TARGET_RSS_MIB), 5],
-    ),
-  );
-  console.log();
-  console.log(
-    "CPU s: CPU time (user + system) of the receiving process per upload (per GiB), median: steadier than " +
-      "MB/s on a shared machine; the filestore's includes its digest lanes (SHA-256 and SHA-1 off the event loop)",
-  );
-  console.log(`multipart: ${partsNote}`);
-  console.log(
-    `filestore single PUT / context row (same hashing and durability): ${(single / sameWork).toFixed(2)}; ` +
-      `RSS idle before uploads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB ` +
-      "(includes sign-in: argon2id touches 64 MiB); " +
-      `load average ${load()} at the end; CPU time taken by the host (steal) during the rounds: ${steal()}`,
-  );
+  const missed = report({
+    names: targets.map((t) => t.name),
+    speeds,
+    cpus,
+    peakRss,
+    idleRss,
+    hwm,
+    partsNote,
+    load,
+    steal,
+  });
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 

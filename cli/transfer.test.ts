@@ -2,7 +2,6 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { destinationFor } from "./commands.ts";
 import {
   chunkRange,
   type DownloadState,
@@ -12,6 +11,7 @@ import {
   saveState,
 } from "./download.ts";
 import { tempDirs } from "./testing.ts";
+import { destinationFor } from "./transfer-commands.ts";
 import { missingParts, partRange, rangeSha256, sha256File } from "./upload.ts";
 
 const tempDir = tempDirs();

@@ -122,3 +122,38 @@ describe("readMultipart", () => {
     expect(boundaryOf(null)).toBeUndefined();
   });
 });
+
+describe("readMultipart streams", () => {
+  test("a file part's first bytes come before the rest of the body has arrived", async () => {
+    const boundary = "XyZ123";
+    const head = new TextEncoder().encode(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\n`,
+    );
+    const first = new Uint8Array(1024 * 1024).fill(7);
+    let pulls = 0;
+    // Sends the part's headers and 1 MiB of its content, then never sends more (nor the closing boundary).
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          pulls++;
+          if (pulls === 1) c.enqueue(head);
+          else if (pulls === 2) c.enqueue(first);
+          else return new Promise(() => undefined);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    let received = 0;
+    for await (const part of readMultipart(body, boundary)) {
+      const reader = part.body.getReader();
+      while (received < first.length - boundary.length - 4) {
+        const r = await reader.read();
+        if (r.done) break;
+        received += r.value.length;
+      }
+      await reader.cancel();
+      break;
+    }
+    expect(received).toBeGreaterThanOrEqual(first.length - boundary.length - 4);
+  });
+});

@@ -1,6 +1,13 @@
 // A streaming multipart/form-data reader (RFC 7578): parts come one at a time, each with its body as a
 // stream, so a multi-gigabyte file field is never held in memory (Request.formData() would buffer it).
 // Read or cancel each part's body before asking for the next part.
+//
+// Hand-written on purpose. @remix-run/multipart-parser 0.16.3 (the maintained Web-stream parser tried in its
+// place, issue 15) yields a part only once its closing boundary has arrived, with the whole content in
+// memory (`part.content: Uint8Array[]`, 2 MiB per part by default): a 1 GiB form upload is held in RAM
+// before its first byte reaches the blob store. Measured, 1 GiB form uploads through the all-in-one gateway
+// (POST /upload/v1/form, curl -F; this parser, that one, this, that; medians of 3): 450/143/490/130 MB/s,
+// 2.5/8.5/2.3/8.9 CPU s per upload, peak RSS 172/3799/168/3885 MiB.
 
 export interface FormPart {
   /** The form field name. */

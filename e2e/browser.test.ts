@@ -5,12 +5,28 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type ElementHandle, type Page } from "playwright-core";
-import { connectCall, MODE, ROOT, randomBytes, signedInUser, startAllInOne, uniqueName } from "./harness.ts";
+import {
+  type Browser,
+  type BrowserContext,
+  type CDPSession,
+  chromium,
+  type ElementHandle,
+  type Page,
+} from "playwright-core";
+import {
+  connectCall,
+  MiB,
+  MODE,
+  ROOT,
+  randomBytes,
+  sha256,
+  signedInUser,
+  startAllInOne,
+  uniqueName,
+} from "./harness.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SHOTS = join(ROOT, "artifacts", "screenshots");
-const MiB = 1024 * 1024;
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI) {
   throw new Error(`the browser tests need Chromium at ${CHROMIUM} under CI (apt-get install chromium)`);
@@ -20,7 +36,22 @@ if (!haveChromium)
 // One run is enough: the UI is the same in both modes and is tested against the all-in-one server.
 const suite = haveChromium && MODE === "allinone" ? describe : describe.skip;
 
-const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
+/** Limits the page's upload bandwidth (bytes/s; -1: no limit) over CDP; the session, to change it again. */
+async function throttleUploads(
+  page: Page,
+  bytesPerSecond: number,
+  session?: CDPSession,
+): Promise<CDPSession> {
+  const cdp = session ?? (await page.context().newCDPSession(page));
+  if (!session) await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+  return cdp;
+}
 
 interface Watched {
   page: Page;
@@ -242,14 +273,7 @@ suite("web UI in Chromium", () => {
     const { page, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
     // Slow the upload down so that it can be paused in the middle.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 4 * MiB,
-    });
+    const cdp = await throttleUploads(page, 4 * MiB);
     const data = randomBytes(40 * MiB);
     const name = "resume-me.bin";
     const path = writeFile(name, data);
@@ -275,12 +299,7 @@ suite("web UI in Chromium", () => {
       localStorage.setItem("filestore.session", JSON.stringify({ ...s, accessToken: "not-a-token" }));
       return s.refreshToken as string;
     });
-    await cdp.send("Network.emulateNetworkConditions", {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
+    await throttleUploads(page, -1, cdp);
     await page.reload();
     await page.waitForSelector("#signout");
     const unfinished = page.locator(".unfinished li", { hasText: name });
@@ -350,14 +369,7 @@ suite("web UI in Chromium", () => {
     expect(puts).toEqual([]);
 
     // Cancel in the middle of a (slowed down) upload: the row says so and nothing is left to resume.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 2 * MiB,
-    });
+    await throttleUploads(page, 2 * MiB);
     await dropFiles(page, [writeFile("third.bin", randomBytes(12 * MiB))]);
     const third = page.locator("li.upload", { hasText: "third.bin" });
     await third.and(page.locator('[data-state="uploading"]')).waitFor({ timeout: 30_000 });

@@ -11,20 +11,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   connectCall,
+  FILES,
+  MiB,
   MODE,
+  partOf,
   randomBytes,
   restartService,
   type Stack,
+  sha256,
   signedInUser,
   startAllInOne,
   startStack,
+  UPLOAD,
   type UploadSessionJson,
+  uploadClient,
 } from "./harness.ts";
-
-const UPLOAD = "filestore.upload.v1.UploadService";
-const FILES = "filestore.file.v1.FileService";
-const MiB = 1024 * 1024;
-const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
 /** A stack whose processes a test may kill (by PID) and get back, with the same data. */
 interface CrashStack {
@@ -135,12 +136,9 @@ describe(`multipart completion killed at every step, completed again (${MODE})`,
       });
       expect(created.status).toBe(200);
       const { sessionId } = created.json as unknown as UploadSessionJson;
+      const parts = uploadClient(stack.url(), user.accessToken);
       for (const n of [1, 2]) {
-        const res = await fetch(`${stack.url()}/upload/v1/sessions/${sessionId}/parts/${n}`, {
-          method: "PUT",
-          headers: { authorization: `Bearer ${user.accessToken}` },
-          body: data.subarray((n - 1) * 5 * MiB, n * 5 * MiB),
-        });
+        const res = await parts.put(sessionId, n, partOf(data, 5 * MiB, n));
         expect(res.status).toBe(200);
       }
 

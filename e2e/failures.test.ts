@@ -11,16 +11,15 @@ import { createConnection } from "mysql2/promise";
 import {
   connectCall,
   eventually,
+  FILES,
   freePorts,
+  MiB,
   MODE,
   type Stack,
   servicePid,
   signedInUser,
   startStack,
 } from "./harness.ts";
-
-const FILES = "filestore.file.v1.FileService";
-const MiB = 1024 * 1024;
 
 /** The answer and the request id it was given under. */
 async function answer(res: Response) {
@@ -167,8 +166,9 @@ describe.skipIf(MODE !== "services" || !mysqlUrl)("dependencies down (services m
     await dropDatabase?.();
   });
 
-  test("MariaDB going away: 503 'the database is unavailable, retry in a moment' with the request id; back when it is", async () => {
-    await proxy.close();
+  /** An RPC (ListFiles) and an upload both answer 503 "<what> is unavailable, retry in a moment", each with
+   * its request id, the upload with a Retry-After. */
+  async function expectUnavailable(what: string, uploadName: string) {
     const list = await answer(
       await fetch(`${stack.gatewayUrl}/${FILES}/ListFiles`, {
         method: "POST",
@@ -180,16 +180,22 @@ describe.skipIf(MODE !== "services" || !mysqlUrl)("dependencies down (services m
       503,
       {
         code: "unavailable",
-        message: `the database is unavailable, retry in a moment (request id ${list.rid})`,
+        message: `${what} is unavailable, retry in a moment (request id ${list.rid})`,
       },
     ]);
-    const put = await upload(stack, user.accessToken, "a.txt", "hello");
+    const put = await upload(stack, user.accessToken, uploadName, "hello");
     expect(put.headers.get("retry-after")).toBe("5");
     const r = await answer(put);
     expect([r.status, r.json.message]).toEqual([
       503,
-      `the database is unavailable, retry in a moment (request id ${r.rid})`,
+      `${what} is unavailable, retry in a moment (request id ${r.rid})`,
     ]);
+    return { list, r };
+  }
+
+  test("MariaDB going away: 503 'the database is unavailable, retry in a moment' with the request id; back when it is", async () => {
+    await proxy.close();
+    await expectUnavailable("the database", "a.txt");
     await proxy.open();
     expect(
       await eventually(async () => (await upload(stack, user.accessToken, "a.txt", "hi")).status === 201),
@@ -198,28 +204,8 @@ describe.skipIf(MODE !== "services" || !mysqlUrl)("dependencies down (services m
 
   test("meta killed: RPCs and the data plane answer 503 naming the meta service, never its address", async () => {
     process.kill(servicePid(stack.runDir as string, "meta"), "SIGKILL");
-    const list = await answer(
-      await fetch(`${stack.gatewayUrl}/${FILES}/ListFiles`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...auth() },
-        body: "{}",
-      }),
-    );
-    expect([list.status, list.json]).toEqual([
-      503,
-      {
-        code: "unavailable",
-        message: `the meta service is unavailable, retry in a moment (request id ${list.rid})`,
-      },
-    ]);
+    const { list, r } = await expectUnavailable("the meta service", "b.txt");
     expect(list.text).not.toContain("127.0.0.1");
-    const put = await upload(stack, user.accessToken, "b.txt", "hello");
-    expect(put.headers.get("retry-after")).toBe("5");
-    const r = await answer(put);
-    expect([r.status, r.json.message]).toEqual([
-      503,
-      `the meta service is unavailable, retry in a moment (request id ${r.rid})`,
-    ]);
     expect(r.text).not.toContain("127.0.0.1");
   });
 });

@@ -299,6 +299,10 @@ export async function connectCall(
 }
 
 export const ACCOUNT = "filestore.account.v1.AccountService";
+export const FILES = "filestore.file.v1.FileService";
+export const UPLOAD = "filestore.upload.v1.UploadService";
+export const MiB = 1024 * 1024;
+export const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 
 export async function signedInUser(gatewayUrl: string, password = "correct horse battery") {
   const username = uniqueName();
@@ -354,3 +358,21 @@ export interface UploadSessionJson {
   partSize: string;
   partCount: number;
 }
+
+/** A client of one user against one gateway: UploadService RPCs and part PUTs to the data plane. */
+export function uploadClient(gatewayUrl: string, token: string) {
+  const auth = { authorization: `Bearer ${token}` };
+  return {
+    rpc: (method: string, body: unknown) => connectCall(gatewayUrl, `${UPLOAD}/${method}`, body, auth),
+    put: (sessionId: string, n: number | string, body: Uint8Array<ArrayBuffer> | string) =>
+      fetch(`${gatewayUrl}/upload/v1/sessions/${sessionId}/parts/${n}`, {
+        method: "PUT",
+        headers: auth,
+        body,
+      }),
+  };
+}
+
+/** Part n (1-based) of `data` cut in parts of partSize. */
+export const partOf = (data: Uint8Array<ArrayBuffer>, partSize: number, n: number) =>
+  data.subarray((n - 1) * partSize, Math.min(n * partSize, data.length));

@@ -3,37 +3,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import {
-  connectCall,
+  uploadClient as client,
   legacyFastUpload,
+  MiB,
   MODE,
+  partOf,
   randomBytes,
   type Stack,
+  sha256,
   signedInUser,
   startAllInOne,
   startStack,
   type UploadSessionJson,
 } from "./harness.ts";
-
-const UPLOAD = "filestore.upload.v1.UploadService";
-const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
-const MiB = 1024 * 1024;
-
-/** A client of one user against one gateway. */
-function client(gatewayUrl: string, token: string) {
-  const auth = { authorization: `Bearer ${token}` };
-  return {
-    rpc: (method: string, body: unknown) => connectCall(gatewayUrl, `${UPLOAD}/${method}`, body, auth),
-    put: (sessionId: string, n: number | string, body: Uint8Array<ArrayBuffer> | string) =>
-      fetch(`${gatewayUrl}/upload/v1/sessions/${sessionId}/parts/${n}`, {
-        method: "PUT",
-        headers: auth,
-        body,
-      }),
-  };
-}
-
-const partOf = (data: Uint8Array<ArrayBuffer>, partSize: number, n: number) =>
-  data.subarray((n - 1) * partSize, Math.min(n * partSize, data.length));
 
 describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
   let stack: Stack;

@@ -30,7 +30,7 @@ suite() {
 }
 bun_test=("$BUN" test --timeout 60000)
 
-suite unit "${bun_test[@]}" core workers gateway deploy cli web
+suite unit "${bun_test[@]}" core workers gateway deploy cli web tools
 suite e2e-allinone FILESTORE_TEST_MODE=allinone "${bun_test[@]}" e2e
 suite e2e-services FILESTORE_TEST_MODE=services GATEWAY_RUNTIME=deno "${bun_test[@]}" --path-ignore-patterns='e2e/lifecycle.test.ts' e2e
 

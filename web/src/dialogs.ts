@@ -118,42 +118,32 @@ export function pickFolder(title: string, skipId: string): Promise<string | unde
             if (!page.nextPageToken) break;
             pageToken = page.nextPageToken;
           }
+          /** A list item that goes to another folder of the trail. */
+          const go = (move: () => void, ...label: (Node | string)[]) =>
+            h(
+              "li",
+              null,
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "link",
+                  onclick: () => {
+                    move();
+                    void show();
+                  },
+                },
+                ...label,
+              ),
+            );
           mount(
             list,
-            trail.length > 1 &&
-              h(
-                "li",
-                null,
-                h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "link",
-                    onclick: () => {
-                      trail.pop();
-                      void show();
-                    },
-                  },
-                  "↑ Up",
-                ),
-              ),
+            trail.length > 1 && go(() => trail.pop(), "↑ Up"),
             folders.map((f) =>
-              h(
-                "li",
-                null,
-                h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "link",
-                    onclick: () => {
-                      trail.push({ id: f.id, name: f.name });
-                      void show();
-                    },
-                  },
-                  h("span", { class: "icon folder", "aria-hidden": "true" }),
-                  f.name,
-                ),
+              go(
+                () => trail.push({ id: f.id, name: f.name }),
+                h("span", { class: "icon folder", "aria-hidden": "true" }),
+                f.name,
               ),
             ),
             folders.length === 0 && h("li", { class: "muted" }, "No folders here."),

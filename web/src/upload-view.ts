@@ -3,15 +3,9 @@
 // focus stays on the button the user is on.
 import { h, mount } from "./dom.ts";
 import { bytes, duration, percent, rate } from "./format.ts";
-import {
-  discard,
-  progressOf,
-  speedOf,
-  type UploadItem,
-  type UploadQueue,
-  type UploadState,
-  unfinished,
-} from "./uploads.ts";
+import { discard, type Unfinished, unfinished } from "./unfinished-uploads.ts";
+import { progressOf, speedOf, type UploadItem, type UploadState } from "./upload-item.ts";
+import type { UploadQueue } from "./uploads.ts";
 
 const labels: Record<UploadState, string> = {
   queued: "Waiting",
@@ -33,6 +27,114 @@ interface Row {
   note: HTMLElement;
   buttons: HTMLElement;
   lastState?: UploadState;
+}
+
+/** The elements of one file's row, empty. */
+function newRow(it: UploadItem): Row {
+  const state = h("span", { class: "state" });
+  const bar = h("progress", { max: 100, value: 0, "aria-label": `Progress of ${it.name}` });
+  const figures = h("span", { class: "figures" });
+  const note = h("span", { class: "note" });
+  const buttons = h("span", { class: "buttons" });
+  const el = h(
+    "li",
+    { class: "upload", "data-id": it.id },
+    h("span", { class: "name", title: it.name }, [...it.folders, it.name].join("/")),
+    state,
+    bar,
+    figures,
+    note,
+    buttons,
+  );
+  return { el, state, bar, figures, note, buttons };
+}
+
+/** What can be done with a file in its state. */
+function buttonsFor(queue: UploadQueue, it: UploadItem) {
+  const b = (label: string, onclick: () => void) =>
+    h("button", { type: "button", class: "small", onclick, "aria-label": `${label} ${it.name}` }, label);
+  switch (it.state) {
+    case "queued":
+    case "hashing":
+    case "checking":
+    case "uploading":
+      return [b("Pause", () => queue.pause(it.id)), b("Cancel", () => void queue.cancel(it.id))];
+    case "paused":
+      return [b("Resume", () => queue.resume(it.id)), b("Cancel", () => void queue.cancel(it.id))];
+    case "failed":
+      return [b("Retry", () => queue.resume(it.id)), b("Cancel", () => void queue.cancel(it.id))];
+    default:
+      return [];
+  }
+}
+
+/** Brings a row up to date with its file (its buttons only when the state changed). */
+function updateRow(queue: UploadQueue, row: Row, it: UploadItem): void {
+  const done = progressOf(it);
+  const pct = it.state === "done" ? 100 : percent(done, it.file.size);
+  row.bar.value = pct;
+  row.el.dataset.state = it.state;
+  row.state.textContent =
+    it.state === "hashing" ? `${labels.hashing} ${percent(it.hashed, it.file.size)} %` : labels[it.state];
+  const speed = speedOf(it);
+  row.figures.textContent = [
+    `${pct} %`,
+    `${bytes(done)} of ${bytes(it.file.size)}`,
+    it.parts && it.state !== "done" && `${it.parts.done} of ${it.parts.count} parts sent`,
+    it.state === "uploading" && speed > 0 && rate(speed),
+    it.state === "uploading" && speed > 0 && `${duration((it.file.size - done) / speed)} left`,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  row.note.textContent = it.error ?? it.note ?? "";
+  row.note.className = it.error ? "note error" : "note";
+  row.note.setAttribute("role", it.error ? "alert" : "status");
+  if (row.lastState !== it.state) {
+    const focused = row.buttons.contains(document.activeElement);
+    mount(row.buttons, buttonsFor(queue, it));
+    if (focused) (row.buttons.querySelector("button") ?? row.el).focus?.();
+    row.lastState = it.state;
+  }
+}
+
+/** The unfinished uploads of an earlier visit that are not in the queue again. */
+function renderEarlier(earlier: HTMLElement, left: Unfinished[], pickAgain: () => void, render: () => void) {
+  if (left.length === 0) return mount(earlier);
+  mount(
+    earlier,
+    h("h3", null, "Unfinished uploads"),
+    h("p", { class: "muted" }, "Add the same file again to continue where it stopped."),
+    h(
+      "ul",
+      { class: "unfinished" },
+      left.map((u) =>
+        h(
+          "li",
+          { "data-session": u.sessionId },
+          h("span", { class: "name" }, u.name),
+          h("span", { class: "figures" }, `${u.percent} % of ${bytes(u.size)}`),
+          h(
+            "button",
+            { type: "button", class: "small", onclick: pickAgain, "aria-label": `Resume ${u.name}` },
+            "Resume…",
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "small",
+              "aria-label": `Discard ${u.name}`,
+              onclick: async () => {
+                await discard(u.sessionId);
+                render();
+              },
+            },
+            "Discard",
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain: () => void): HTMLElement {
@@ -77,78 +179,17 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
   );
   const rows = new Map<number, Row>();
 
-  const rowFor = (it: UploadItem): Row => {
-    let row = rows.get(it.id);
-    if (row) return row;
-    const state = h("span", { class: "state" });
-    const bar = h("progress", { max: 100, value: 0, "aria-label": `Progress of ${it.name}` });
-    const figures = h("span", { class: "figures" });
-    const note = h("span", { class: "note" });
-    const buttons = h("span", { class: "buttons" });
-    const el = h(
-      "li",
-      { class: "upload", "data-id": it.id },
-      h("span", { class: "name", title: it.name }, [...it.folders, it.name].join("/")),
-      state,
-      bar,
-      figures,
-      note,
-      buttons,
-    );
-    row = { el, state, bar, figures, note, buttons };
-    rows.set(it.id, row);
-    return row;
-  };
-
-  const buttonsFor = (it: UploadItem) => {
-    const b = (label: string, onclick: () => void) =>
-      h("button", { type: "button", class: "small", onclick, "aria-label": `${label} ${it.name}` }, label);
-    switch (it.state) {
-      case "queued":
-      case "hashing":
-      case "checking":
-      case "uploading":
-        return [b("Pause", () => queue.pause(it.id)), b("Cancel", () => void queue.cancel(it.id))];
-      case "paused":
-        return [b("Resume", () => queue.resume(it.id)), b("Cancel", () => void queue.cancel(it.id))];
-      case "failed":
-        return [b("Retry", () => queue.resume(it.id)), b("Cancel", () => void queue.cancel(it.id))];
-      default:
-        return [];
-    }
-  };
-
   const render = () => {
     const seen = new Set<number>();
     for (const it of queue.items) {
       seen.add(it.id);
-      const row = rowFor(it);
-      if (row.el.parentNode !== list) list.appendChild(row.el);
-      const done = progressOf(it);
-      const pct = it.state === "done" ? 100 : percent(done, it.file.size);
-      row.bar.value = pct;
-      row.el.dataset.state = it.state;
-      row.state.textContent =
-        it.state === "hashing" ? `${labels.hashing} ${percent(it.hashed, it.file.size)} %` : labels[it.state];
-      const speed = speedOf(it);
-      row.figures.textContent = [
-        `${pct} %`,
-        `${bytes(done)} of ${bytes(it.file.size)}`,
-        it.parts && it.state !== "done" && `${it.parts.done} of ${it.parts.count} parts sent`,
-        it.state === "uploading" && speed > 0 && rate(speed),
-        it.state === "uploading" && speed > 0 && `${duration((it.file.size - done) / speed)} left`,
-      ]
-        .filter(Boolean)
-        .join(" · ");
-      row.note.textContent = it.error ?? it.note ?? "";
-      row.note.className = it.error ? "note error" : "note";
-      row.note.setAttribute("role", it.error ? "alert" : "status");
-      if (row.lastState !== it.state) {
-        const focused = row.buttons.contains(document.activeElement);
-        mount(row.buttons, buttonsFor(it));
-        if (focused) (row.buttons.querySelector("button") ?? row.el).focus?.();
-        row.lastState = it.state;
+      let row = rows.get(it.id);
+      if (!row) {
+        row = newRow(it);
+        rows.set(it.id, row);
       }
+      if (row.el.parentNode !== list) list.appendChild(row.el);
+      updateRow(queue, row, it);
     }
     for (const [id, row] of rows) {
       if (!seen.has(id)) {
@@ -170,49 +211,10 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
           ]
             .filter(Boolean)
             .join(" · ");
-    renderEarlier();
-    panel.hidden = queue.items.length === 0 && earlier.childElementCount === 0;
-  };
-
-  const renderEarlier = () => {
     const active = new Set(queue.items.map((i) => i.sessionId));
     const left = unfinished(userId()).filter((u) => !active.has(u.sessionId));
-    if (left.length === 0) return mount(earlier);
-    mount(
-      earlier,
-      h("h3", null, "Unfinished uploads"),
-      h("p", { class: "muted" }, "Add the same file again to continue where it stopped."),
-      h(
-        "ul",
-        { class: "unfinished" },
-        left.map((u) =>
-          h(
-            "li",
-            { "data-session": u.sessionId },
-            h("span", { class: "name" }, u.name),
-            h("span", { class: "figures" }, `${u.percent} % of ${bytes(u.size)}`),
-            h(
-              "button",
-              { type: "button", class: "small", onclick: pickAgain, "aria-label": `Resume ${u.name}` },
-              "Resume…",
-            ),
-            h(
-              "button",
-              {
-                type: "button",
-                class: "small",
-                "aria-label": `Discard ${u.name}`,
-                onclick: async () => {
-                  await discard(u.sessionId);
-                  render();
-                },
-              },
-              "Discard",
-            ),
-          ),
-        ),
-      ),
-    );
+    renderEarlier(earlier, left, pickAgain, render);
+    panel.hidden = queue.items.length === 0 && earlier.childElementCount === 0;
   };
 
   // Progress events come many times a second: draw at most once a frame.

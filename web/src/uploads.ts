@@ -10,52 +10,9 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { auth, codeOf, explain, files, uploads } from "./api.ts";
-import type { HashReply, HashRequest } from "./hash-worker.ts";
-
-export type UploadState =
-  | "queued"
-  | "hashing"
-  | "checking"
-  | "uploading"
-  | "paused"
-  | "completing"
-  | "done"
-  | "failed"
-  | "canceled";
-
-export interface UploadItem {
-  id: number;
-  file: File;
-  name: string;
-  /** Folders to create under parentId, from a dropped or picked folder. */
-  folders: string[];
-  parentId: string;
-  state: UploadState;
-  hashed: number;
-  /** Bytes of parts the server has confirmed. */
-  sent: number;
-  /** Bytes of parts in flight, by part number. */
-  inflight: Map<number, { xhr: XMLHttpRequest; loaded: number }>;
-  sha256?: string;
-  sessionId?: string;
-  /** Parts on the server, of how many (once a session exists). */
-  parts?: { done: number; count: number };
-  note?: string;
-  error?: string;
-  result?: StoredFile;
-  /** (time ms, bytes) samples of the last seconds, for the speed. */
-  samples: [number, number][];
-}
-
-/** What is remembered of an unfinished upload across reloads. */
-export interface Unfinished {
-  sessionId: string;
-  userId: string;
-  name: string;
-  size: number;
-  sha256: string;
-  percent: number;
-}
+import { forget, keep } from "./unfinished-uploads.ts";
+import { progressOf, speedOf, stateOf, type UploadItem } from "./upload-item.ts";
+import { hashFile, sendPart } from "./upload-transport.ts";
 
 export const FILES_IN_PARALLEL = 2;
 /**
@@ -63,69 +20,6 @@ export const FILES_IN_PARALLEL = 2;
  * list's RPCs and the WatchFiles stream need some of them too.
  */
 export const PARTS_IN_PARALLEL = 4;
-const MAX_ATTEMPTS = 6;
-const STORE = "filestore.uploads";
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const retryable = (err: unknown) =>
-  err instanceof HttpError &&
-  (err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500);
-
-let hasher: Worker | undefined;
-let hashIds = 0;
-function hashFile(file: Blob, onProgress: (done: number) => void): Promise<string> {
-  hasher ??= new Worker("/assets/hash-worker.js", { type: "module" });
-  const worker = hasher;
-  const id = ++hashIds;
-  return new Promise((resolve, reject) => {
-    const listen = (e: MessageEvent<HashReply>) => {
-      const m = e.data;
-      if (m.id !== id) return;
-      if (m.kind === "progress") return onProgress(m.done);
-      worker.removeEventListener("message", listen);
-      if (m.kind === "done") resolve(m.sha256);
-      else reject(new Error(m.message));
-    };
-    worker.addEventListener("message", listen);
-    worker.postMessage({ id, file } satisfies HashRequest);
-  });
-}
-
-function putPart(url: string, body: Blob, token: string | undefined, onProgress: (n: number) => void) {
-  const xhr = new XMLHttpRequest();
-  const done = new Promise<void>((resolve, reject) => {
-    xhr.open("PUT", url);
-    if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
-    xhr.upload.onprogress = (e) => onProgress(e.loaded);
-    xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) return resolve();
-      let message = `the server answered ${xhr.status}`;
-      try {
-        message = (JSON.parse(xhr.responseText) as { message?: string }).message || message;
-      } catch {
-        // Not JSON (S3 answers XML): the status says enough.
-      }
-      reject(new HttpError(xhr.status, message));
-    };
-    xhr.onerror = () => reject(new HttpError(0, "the connection failed"));
-    xhr.onabort = () => reject(new DOMException("aborted", "AbortError"));
-    xhr.send(body);
-  });
-  return { xhr, done };
-}
-
-/** Set once a presigned S3 URL could not be reached from this page (see sendPart). */
-let directBlocked = false;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class UploadQueue {
   readonly items: UploadItem[] = [];
@@ -332,7 +226,7 @@ export class UploadQueue {
         for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
           await this.slot();
           try {
-            await this.sendPart(item, n, urlsOf(n), partSize, sizeOf(n));
+            await sendPart(item, n, urlsOf(n), partSize, sizeOf(n), () => this.changed());
           } finally {
             this.release();
           }
@@ -406,62 +300,6 @@ export class UploadQueue {
     }
   }
 
-  /**
-   * Sends one part, retrying transient failures with backoff; returns early when paused or canceled. A
-   * presigned S3 URL is preferred; when the browser cannot reach it (a bucket without CORS rules for this
-   * origin looks like a network error), this page sends every part through the data plane instead.
-   */
-  private async sendPart(
-    item: UploadItem,
-    n: number,
-    urls: { direct?: string; plane: string },
-    partSize: number,
-    size: number,
-  ): Promise<void> {
-    let renew = false;
-    for (let attempt = 1; ; attempt++) {
-      if (item.state !== "uploading") return;
-      const direct = directBlocked ? undefined : urls.direct;
-      const token = direct ? undefined : await auth.accessToken(renew);
-      renew = false;
-      const start = (n - 1) * partSize;
-      const put = putPart(direct ?? urls.plane, item.file.slice(start, start + size), token, (loaded) => {
-        const p = item.inflight.get(n);
-        if (p) p.loaded = loaded;
-        sample(item);
-        this.changed();
-      });
-      item.inflight.set(n, { xhr: put.xhr, loaded: 0 });
-      try {
-        await put.done;
-        if (item.note?.startsWith("Retrying")) item.note = undefined;
-        return;
-      } catch (err) {
-        if (err instanceof DOMException && err.name === "AbortError") return;
-        if (direct && err instanceof HttpError && err.status === 0) {
-          directBlocked = true;
-          attempt--; // not the part's fault
-          continue;
-        }
-        const unauthorized = err instanceof HttpError && err.status === 401 && attempt < 3;
-        renew = unauthorized;
-        if ((!retryable(err) && !unauthorized) || attempt >= MAX_ATTEMPTS) {
-          const why = err instanceof Error ? err.message : String(err);
-          throw new Error(
-            err instanceof HttpError && (err.status === 404 || err.status === 412)
-              ? `${why}. Start the upload again.`
-              : `Part ${n} failed: ${why}`,
-          );
-        }
-        item.note = `Retrying part ${n} (attempt ${attempt + 1} of ${MAX_ATTEMPTS})…`;
-        this.changed();
-        await sleep(Math.min(8000, 500 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2));
-      } finally {
-        item.inflight.delete(n);
-      }
-    }
-  }
-
   /** The id of folder `path` under `parentId`, creating the folders that are missing. */
   private async folder(parentId: string, path: string[]): Promise<string> {
     let id = parentId;
@@ -494,60 +332,3 @@ async function ensureFolder(parentId: string, name: string): Promise<string> {
     pageToken = page.nextPageToken;
   }
 }
-
-/** The state, unnarrowed: pause and cancel change it from event handlers while `run` awaits. */
-const stateOf = (it: UploadItem): UploadState => it.state;
-
-export function progressOf(it: UploadItem): number {
-  let n = it.sent;
-  for (const p of it.inflight.values()) n += p.loaded;
-  return Math.min(it.file.size, n);
-}
-
-function sample(it: UploadItem): void {
-  const now = Date.now();
-  it.samples.push([now, progressOf(it)]);
-  while (it.samples.length > 2 && (it.samples[0]?.[0] ?? now) < now - 5000) it.samples.shift();
-}
-
-export function speedOf(it: UploadItem): number {
-  const first = it.samples[0];
-  const last = it.samples[it.samples.length - 1];
-  if (!first || !last || last[0] - first[0] < 300) return 0;
-  return Math.max(0, ((last[1] - first[1]) * 1000) / (last[0] - first[0]));
-}
-
-// --- unfinished uploads, remembered across reloads ----------------------------------------------
-
-export function unfinished(userId: string): Unfinished[] {
-  try {
-    const all = JSON.parse(localStorage.getItem(STORE) ?? "[]") as Unfinished[];
-    return all.filter((u) => u.userId === userId);
-  } catch {
-    return [];
-  }
-}
-
-function keep(u: Unfinished): void {
-  const all = (JSON.parse(localStorage.getItem(STORE) ?? "[]") as Unfinished[]).filter(
-    (x) => x.sessionId !== u.sessionId,
-  );
-  localStorage.setItem(STORE, JSON.stringify([...all, u]));
-}
-
-export function forget(sessionId: string): void {
-  try {
-    const all = JSON.parse(localStorage.getItem(STORE) ?? "[]") as Unfinished[];
-    localStorage.setItem(STORE, JSON.stringify(all.filter((x) => x.sessionId !== sessionId)));
-  } catch {
-    localStorage.removeItem(STORE);
-  }
-}
-
-/** Drops an unfinished upload for good (its parts are deleted on the server). */
-export async function discard(sessionId: string): Promise<void> {
-  forget(sessionId);
-  await uploads.abortUploadSession({ sessionId }).catch(() => undefined);
-}
-
-export { HttpError };

@@ -79,6 +79,77 @@ function fieldsOf(flat: string[]): Record<string, string> {
   return out;
 }
 
+/** A delivery of `entry`; `reclaimed`: taken from a silent consumer (XCLAIM), else read new. */
+function messageOf(
+  entry: Entry,
+  consumer: string,
+  deliveries: number,
+  reclaimed: boolean,
+  now: () => number,
+): Message {
+  const f = fieldsOf(entry[1]);
+  return {
+    id: entry[0],
+    key: f.key ?? "",
+    body: f.body ?? "",
+    attempt: Number(f.attempts ?? 0) + deliveries,
+    // A stream entry cannot record its delivery, so until a failure carries `since` over: a new read
+    // is the first attempt; a reclaimed one counts from when the entry was added (its id's time), which
+    // bounds a consumer that keeps dying on it.
+    firstAttemptAt: f.since ? Number(f.since) : reclaimed ? Number(entry[0].split("-")[0]) : now(),
+    consumer,
+  };
+}
+
+function deadLetterOf([id, flat]: Entry): DeadLetter {
+  const f = fieldsOf(flat);
+  return {
+    id,
+    key: f.key ?? "",
+    body: f.body ?? "",
+    attempts: Number(f.attempts ?? 0),
+    error: f.error ?? "",
+    cause: f.cause ?? "",
+    failedAt: Number(f.failedAt ?? 0),
+  };
+}
+
+interface Keys {
+  stream: string;
+  delayed: string;
+  dead: string;
+}
+
+/** Ends a delivery the caller still owns: into the delayed set (retry) or the dead letters. */
+async function finish(
+  redis: Redis,
+  keys: Keys,
+  msg: Message,
+  mode: "retry" | "dead",
+  at: number,
+  error: string,
+  cause = "",
+): Promise<void> {
+  await redis.eval(
+    FAIL,
+    3,
+    keys.stream,
+    keys.delayed,
+    keys.dead,
+    GROUP,
+    msg.id,
+    msg.consumer,
+    mode,
+    String(at),
+    msg.key,
+    msg.body,
+    String(msg.attempt),
+    error,
+    String(msg.firstAttemptAt),
+    cause,
+  );
+}
+
 const STREAM_ID = /^[0-9]+-[0-9]+$/;
 /**
  * A blocked read wakes at least this often: messages of a silent consumer become due for reclaiming while
@@ -96,6 +167,7 @@ export async function openRedisQueue(
   const stream = `${prefix}q:${name}`;
   const delayed = `${stream}:delayed`;
   const deadKey = `${stream}:dead`;
+  const keys: Keys = { stream, delayed, dead: deadKey };
   // XREADGROUP BLOCK holds its connection: it gets one of its own.
   const blocking = redis.duplicate();
 
@@ -108,49 +180,6 @@ export async function openRedisQueue(
     }
   }
   await ensureGroup();
-
-  /** A delivery of `entry`; `reclaimed`: taken from a silent consumer (XCLAIM), else read new. */
-  const message = (entry: Entry, consumer: string, deliveries: number, reclaimed: boolean): Message => {
-    const f = fieldsOf(entry[1]);
-    return {
-      id: entry[0],
-      key: f.key ?? "",
-      body: f.body ?? "",
-      attempt: Number(f.attempts ?? 0) + deliveries,
-      // A stream entry cannot record its delivery, so until a failure carries `since` over: a new read
-      // is the first attempt; a reclaimed one counts from when the entry was added (its id's time), which
-      // bounds a consumer that keeps dying on it.
-      firstAttemptAt: f.since ? Number(f.since) : reclaimed ? Number(entry[0].split("-")[0]) : now(),
-      consumer,
-    };
-  };
-
-  async function finish(
-    msg: Message,
-    mode: "retry" | "dead",
-    at: number,
-    error: string,
-    cause = "",
-  ): Promise<void> {
-    await redis.eval(
-      FAIL,
-      3,
-      stream,
-      delayed,
-      deadKey,
-      GROUP,
-      msg.id,
-      msg.consumer,
-      mode,
-      String(at),
-      msg.key,
-      msg.body,
-      String(msg.attempt),
-      error,
-      String(msg.firstAttemptAt),
-      cause,
-    );
-  }
 
   /** Messages whose consumer went silent: claimed for `consumer`, or buried after their last attempt. */
   async function reclaim(consumer: string, max: number): Promise<Message[]> {
@@ -177,10 +206,10 @@ export async function openRedisQueue(
       )) as (Entry | null)[];
       const entry = claimed[0];
       if (!entry) continue;
-      const msg = message(entry, consumer, deliveries + 1, true);
+      const msg = messageOf(entry, consumer, deliveries + 1, true, now);
       // attempt - 1 deliveries ended in silence: with the budget spent by then, that ends it.
       if (budgetSpent(options, msg.attempt - 1, msg.firstAttemptAt, now())) {
-        await finish({ ...msg, attempt: msg.attempt - 1 }, "dead", now(), TIMED_OUT);
+        await finish(redis, keys, { ...msg, attempt: msg.attempt - 1 }, "dead", now(), TIMED_OUT);
         continue;
       }
       out.push(msg);
@@ -194,7 +223,7 @@ export async function openRedisQueue(
     const res = (await blocking.call("XREADGROUP", ...args, "STREAMS", stream, ">")) as
       | [string, Entry[]][]
       | null;
-    return (res?.[0]?.[1] ?? []).map((e) => message(e, consumer, 1, false));
+    return (res?.[0]?.[1] ?? []).map((e) => messageOf(e, consumer, 1, false, now));
   }
 
   return {
@@ -232,28 +261,17 @@ export async function openRedisQueue(
     async fail(msg, error, opts = {}) {
       const t = now();
       if (opts.permanent || budgetSpent(options, msg.attempt, msg.firstAttemptAt, t)) {
-        await finish(msg, "dead", t, error, opts.cause);
+        await finish(redis, keys, msg, "dead", t, error, opts.cause);
         return "dead";
       }
-      await finish(msg, "retry", t + backoffMs(options, msg.attempt), error);
+      await finish(redis, keys, msg, "retry", t + backoffMs(options, msg.attempt), error);
       return "retry";
     },
     async deadLetters(limit, after): Promise<DeadLetter[]> {
       // Stream ids grow with time: the id alone pages (exclusive start).
       const start = after && STREAM_ID.test(after.id) ? `(${after.id}` : "-";
       const entries = (await redis.call("XRANGE", deadKey, start, "+", "COUNT", String(limit))) as Entry[];
-      return entries.map(([id, flat]) => {
-        const f = fieldsOf(flat);
-        return {
-          id,
-          key: f.key ?? "",
-          body: f.body ?? "",
-          attempts: Number(f.attempts ?? 0),
-          error: f.error ?? "",
-          cause: f.cause ?? "",
-          failedAt: Number(f.failedAt ?? 0),
-        };
-      });
+      return entries.map(deadLetterOf);
     },
     async retryDead(id) {
       if (!STREAM_ID.test(id)) return false;

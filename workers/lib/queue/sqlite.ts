@@ -34,12 +34,8 @@ const COLUMNS = "id, key, body, attempts, consumer, last_error, dead_at, first_a
 /** How often a waiting receive() looks again (another process may publish into the same file). */
 const POLL_MS = 100;
 
-export function openSqliteQueue(
-  path: string,
-  name: string,
-  options: QueueOptions,
-  now: () => number = Date.now,
-): Queue {
+/** The queue file, its table made or brought up to date (WAL: readers do not wait for the writer). */
+function openDatabase(path: string): Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true, strict: true });
   db.exec("PRAGMA journal_mode = WAL");
@@ -73,6 +69,16 @@ export function openSqliteQueue(
   db.exec(
     "CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, dead_at, visible_at, id)",
   );
+  return db;
+}
+
+export function openSqliteQueue(
+  path: string,
+  name: string,
+  options: QueueOptions,
+  now: () => number = Date.now,
+): Queue {
+  const db = openDatabase(path);
 
   const insert = db.query("INSERT INTO queue_messages (queue, key, body, visible_at) VALUES (?, ?, ?, ?)");
   const ready = db.query<Row, [string, number, number]>(

@@ -1,0 +1,161 @@
+// The commands of `filestore` on the remote tree: ls, mkdir, mv, rm, link.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
+import { type File, FileService, SortField } from "../proto/gen/filestore/file/v1/file_pb.ts";
+import { intOption, UsageError } from "./args.ts";
+import type { Command, Handler } from "./commands.ts";
+import { formatBytes } from "./progress.ts";
+import { isFolder, joinPath, listFolder, resolve, resolveFile, resolveFolder, splitPath } from "./remote.ts";
+import { Session } from "./session.ts";
+
+const SORTS: Record<string, SortField> = {
+  name: SortField.NAME,
+  size: SortField.SIZE,
+  time: SortField.UPDATED_AT,
+};
+
+const when = (f: File) =>
+  f.updatedAt
+    ? new Date(Number(f.updatedAt.seconds) * 1000).toISOString().slice(0, 16).replace("T", " ")
+    : "";
+
+/** `ls -l` lines: kind, size, time, id, name — columns aligned. */
+export function longListing(entries: File[]): string[] {
+  const sizes = entries.map((f) => (isFolder(f) ? "-" : formatBytes(Number(f.size))));
+  const w = Math.max(0, ...sizes.map((s) => s.length));
+  return entries.map(
+    (f, i) =>
+      `${isFolder(f) ? "d" : "-"}  ${(sizes[i] as string).padStart(w)}  ${when(f)}  ${f.id}  ${f.name}${isFolder(f) ? "/" : ""}`,
+  );
+}
+
+const ls: Handler = async (env, args, options) => {
+  const files = new Session(env.server, env.store).client(FileService);
+  const path = args[0] ?? "/";
+  const sort = typeof options.sort === "string" ? SORTS[options.sort] : SortField.NAME;
+  if (sort === undefined) throw new UsageError(`--sort is one of ${Object.keys(SORTS).join(", ")}`);
+  const target = await resolve(files, path);
+  const entries = isFolder(target)
+    ? await listFolder(files, target.id, { sort, descending: options.reverse === true })
+    : [target];
+  const lines = options.long
+    ? longListing(entries)
+    : entries.map((f) => `${f.name}${isFolder(f) ? "/" : ""}`);
+  for (const line of lines) env.out(line);
+  return 0;
+};
+
+const mkdir: Handler = async (env, args) => {
+  const files = new Session(env.server, env.store).client(FileService);
+  const parts = splitPath(args[0] as string);
+  const name = parts.pop();
+  if (!name) throw new UsageError("give the new folder's path, e.g. /photos/2024");
+  const parent = await resolveFolder(files, joinPath(parts));
+  const { folder } = await files.createFolder({ parentId: parent.id, name });
+  env.out(`created ${joinPath([...parts, name])}/ (id ${folder?.id})`);
+  return 0;
+};
+
+const mv: Handler = async (env, args) => {
+  const files = new Session(env.server, env.store).client(FileService);
+  const [from, to] = args as [string, string];
+  const src = await resolve(files, from);
+  // Into an existing folder (or a path ending in "/"), else to a new name (and maybe another folder).
+  let into: File | undefined;
+  if (to.endsWith("/") || to.startsWith("id:")) into = await resolveFolder(files, to);
+  else {
+    into = await resolve(files, to, true).then(
+      (f) => (isFolder(f) ? f : undefined),
+      (err) => {
+        if (ConnectError.from(err).code === Code.NotFound) return undefined;
+        throw err;
+      },
+    );
+  }
+  const parts = splitPath(to.startsWith("id:") ? "" : to);
+  const parent = into ?? (await resolveFolder(files, joinPath(parts.slice(0, -1))));
+  const name = into ? src.name : (parts[parts.length - 1] as string);
+  if (!name) throw new UsageError("give a destination path");
+  if (parent.id !== src.parentId) await files.moveFile({ id: src.id, newParentId: parent.id });
+  if (name !== src.name) await files.renameFile({ id: src.id, name });
+  env.out(`${from} → ${into ? `${to.replace(/\/?$/, "/")}${name}` : to}`);
+  return 0;
+};
+
+const rm: Handler = async (env, args) => {
+  const files = new Session(env.server, env.store).client(FileService);
+  for (const path of args) {
+    const f = await resolve(files, path);
+    if (!f.id) throw new UsageError("the root folder cannot be removed");
+    await files.deleteFile({ id: f.id });
+    env.out(`moved ${path} to the trash`);
+  }
+  return 0;
+};
+
+const link: Handler = async (env, args, options) => {
+  const session = new Session(env.server, env.store);
+  const f = await resolveFile(session.client(FileService), args[0] as string);
+  const ttlSeconds = intOption(options, "ttl", 0, 1, 7 * 24 * 3600);
+  const r = await session.client(DownloadService).createDownloadUrl({ fileId: f.id, ttlSeconds });
+  env.out(session.url(r.url).href);
+  if (r.expiresAt) {
+    process.stderr.write(`valid until ${new Date(Number(r.expiresAt.seconds) * 1000).toISOString()}\n`);
+  }
+  return 0;
+};
+
+export const LS: Command = {
+  name: "ls",
+  usage: "[path]",
+  summary: "list a folder (default /)",
+  details: "Remote paths start at your root folder (/docs/a.pdf); id:<id> names an entry by its id.",
+  options: {
+    long: { type: "boolean", short: "l", description: "size, time and id of each entry" },
+    sort: { type: "string", value: "name|size|time", description: "order (default name)" },
+    reverse: { type: "boolean", short: "r", description: "reverse the order" },
+  },
+  minArgs: 0,
+  maxArgs: 1,
+  run: ls,
+};
+
+export const MKDIR: Command = {
+  name: "mkdir",
+  usage: "<path>",
+  summary: "create a folder",
+  options: {},
+  minArgs: 1,
+  maxArgs: 1,
+  run: mkdir,
+};
+
+export const MV: Command = {
+  name: "mv",
+  usage: "<path> <dest>",
+  summary: "rename or move a file or folder (into dest when it is a folder)",
+  options: {},
+  minArgs: 2,
+  maxArgs: 2,
+  run: mv,
+};
+
+export const RM: Command = {
+  name: "rm",
+  usage: "<paths…>",
+  summary: "move files or folders to the trash",
+  options: {},
+  minArgs: 1,
+  maxArgs: Number.POSITIVE_INFINITY,
+  run: rm,
+};
+
+export const LINK: Command = {
+  name: "link",
+  usage: "<path>",
+  summary: "print a signed download URL (no login needed to use it)",
+  options: { ttl: { type: "string", value: "seconds", description: "lifetime (default: the server's)" } },
+  minArgs: 1,
+  maxArgs: 1,
+  run: link,
+};

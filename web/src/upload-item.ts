@@ -1,0 +1,59 @@
+// One file of the upload queue: its state, what is sent and in flight, and the progress and speed shown.
+import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+
+export type UploadState =
+  | "queued"
+  | "hashing"
+  | "checking"
+  | "uploading"
+  | "paused"
+  | "completing"
+  | "done"
+  | "failed"
+  | "canceled";
+
+export interface UploadItem {
+  id: number;
+  file: File;
+  name: string;
+  /** Folders to create under parentId, from a dropped or picked folder. */
+  folders: string[];
+  parentId: string;
+  state: UploadState;
+  hashed: number;
+  /** Bytes of parts the server has confirmed. */
+  sent: number;
+  /** Bytes of parts in flight, by part number. */
+  inflight: Map<number, { xhr: XMLHttpRequest; loaded: number }>;
+  sha256?: string;
+  sessionId?: string;
+  /** Parts on the server, of how many (once a session exists). */
+  parts?: { done: number; count: number };
+  note?: string;
+  error?: string;
+  result?: StoredFile;
+  /** (time ms, bytes) samples of the last seconds, for the speed. */
+  samples: [number, number][];
+}
+
+/** The state, unnarrowed: pause and cancel change it from event handlers while `run` awaits. */
+export const stateOf = (it: UploadItem): UploadState => it.state;
+
+export function progressOf(it: UploadItem): number {
+  let n = it.sent;
+  for (const p of it.inflight.values()) n += p.loaded;
+  return Math.min(it.file.size, n);
+}
+
+export function sample(it: UploadItem): void {
+  const now = Date.now();
+  it.samples.push([now, progressOf(it)]);
+  while (it.samples.length > 2 && (it.samples[0]?.[0] ?? now) < now - 5000) it.samples.shift();
+}
+
+export function speedOf(it: UploadItem): number {
+  const first = it.samples[0];
+  const last = it.samples[it.samples.length - 1];
+  if (!first || !last || last[0] - first[0] < 300) return 0;
+  return Math.max(0, ((last[1] - first[1]) * 1000) / (last[0] - first[0]));
+}
