@@ -27,8 +27,6 @@ const ALLOWED = new Set<string>([
   "workers/meta/routes.ts: metaModule",
   "workers/meta/routes.ts: routes",
   "workers/meta/files.ts",
-  // one file per legacy route group (issue 15 item 6)
-  "gateway/legacy/file.ts: legacyFileRoutes",
   // service.ts + wire.ts for every worker (issue 15 item 1)
   "workers/upload/routes.ts: uploadModule",
 ]);
