@@ -4,7 +4,7 @@
 // source of truth; the queue's own dead-letter list is kept in step on retries.
 import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { JobState, TransferService } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { failedPrecondition, invalidArgument, permissionDenied } from "../lib/errors.ts";

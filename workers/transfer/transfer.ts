@@ -16,14 +16,11 @@
 // when it answers again (redrive.ts).
 
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
-import {
-  type BlobRecord,
-  type MetaService,
-  SwitchBlobLocationResponse_Outcome,
-} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { SwitchBlobLocationResponse_Outcome } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { every } from "../lib/periodic.ts";
 import type { Message, Queue } from "../lib/queue/types.ts";
 import { type TransferCounters, transferCounters } from "./counters.ts";
@@ -31,7 +28,7 @@ import { describe, failureOf, onS3 } from "./failure.ts";
 import { redriveWhenS3IsBack } from "./redrive.ts";
 
 export interface TransferDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   queue: Queue;
   /** Where the content is now. */
   local: BlobStore;

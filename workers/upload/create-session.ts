@@ -1,6 +1,6 @@
 // CreateUploadSession: checks the request, resumes the caller's session for the same content when asked,
 // and otherwise records a new one — in the caller's own folder, within the per-user cap of open sessions
-// and the free space of the disk the parts go to (both checked by MetaService in the same transaction).
+// and the free space of the disk the parts go to (both checked by meta in the same transaction).
 import { randomBytes } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -8,7 +8,7 @@ import type { Identity } from "../../core/access-token.ts";
 import {
   CreateUploadSessionResponse_Refusal as Refusal,
   type UploadSessionRecord,
-} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+} from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";

@@ -1,5 +1,5 @@
 // The streamed single upload against real blob stores (local disk, and Ceph RGW when configured) and
-// MetaService on SQLite.
+// meta on SQLite.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";

@@ -1,48 +1,27 @@
-// MetaService over an in-memory transport with the real interceptors (internal secret required).
+// ContentService over an in-memory transport with the real interceptors (internal secret required).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
-import { createAccessTokenVerifier } from "../../core/access-token.ts";
-import {
-  MetaService,
-  TransitionUploadSessionRequest_Transition as T,
-} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { Code } from "@connectrpc/connect";
 import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
-import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
-import { createLogger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { codeOf } from "../lib/testing.ts";
-import { metaModule } from "./routes.ts";
+import { metaTestClient } from "./testing.ts";
 
-const secret = "s".repeat(32);
 const h64 = (c: string) => c.repeat(64);
 const h40 = (c: string) => c.repeat(40);
 
 const code = codeOf;
 
 for (const target of testDatabases()) {
-  describe(`MetaService content and uploads on ${target.dialect}`, () => {
+  describe(`ContentService on ${target.dialect}`, () => {
     let db: Db;
     let drop: () => Promise<void>;
-    let meta: ReturnType<typeof createClient<typeof MetaService>>;
+    let meta: MetaClient;
     let owner: string;
     let clock = 1_000_000;
     beforeAll(async () => {
       ({ db, drop } = await target.open());
-      const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
-      const mod = metaModule(db, () => clock);
-      meta = createClient(
-        MetaService,
-        createRouterTransport((r) => mod.routes(r), {
-          router: {
-            interceptors: [
-              errorInterceptor(createLogger("test")),
-              authInterceptor({ verifier, internalSecret: secret }),
-            ],
-          },
-          transport: { interceptors: [internalCallerInterceptor(secret)] },
-        }),
-      );
+      meta = metaTestClient(db, () => clock);
       owner = (await meta.createUser({ username: "alice", passwordHash: "x" })).user?.id ?? "";
     });
     afterAll(() => drop());
@@ -132,66 +111,6 @@ for (const target of testDatabases()) {
       await meta.addFileWithContent({ file: file("d2"), blob: unknown("d") });
       expect((await meta.getBlob({ sha256: h64("d") })).blob?.sha1).toBe(h40("d"));
       expect(await listed()).toEqual([h64("f")]);
-    });
-
-    test("upload sessions: parts, completion once, abort, expiry", async () => {
-      const session = {
-        id: "s".repeat(24),
-        ownerId: owner,
-        parentId: "",
-        name: "big.bin",
-        size: 12n,
-        partSize: 5n,
-        partCount: 3,
-        backend: "local",
-        expiresAt: timestampFromMs(clock + 60_000),
-      };
-      await meta.createUploadSession({ session });
-      expect(await code(meta.getUploadSession({ id: session.id, ownerId: "someone-else" }))).toBe(
-        Code.NotFound,
-      );
-      for (const n of [2, 1])
-        await meta.recordUploadPart({
-          part: { sessionId: session.id, partNumber: n, size: 5n, sha256: h64("c") },
-        });
-      for (const bad of [0, 10_001, -1]) {
-        expect(
-          await code(
-            meta.recordUploadPart({
-              part: { sessionId: session.id, partNumber: bad, size: 5n, sha256: h64("c") },
-            }),
-          ),
-        ).toBe(Code.InvalidArgument);
-      }
-      expect((await meta.listUploadParts({ sessionId: session.id })).parts.map((p) => p.partNumber)).toEqual([
-        1, 2,
-      ]);
-      expect(
-        (await meta.transitionUploadSession({ id: session.id, transition: T.BEGIN_COMPLETION })).done,
-      ).toBe(true);
-      expect(
-        (await meta.transitionUploadSession({ id: session.id, transition: T.BEGIN_COMPLETION })).done,
-      ).toBe(false);
-      expect(
-        (await meta.transitionUploadSession({ id: session.id, transition: T.COMPLETE, fileId: "f1" })).done,
-      ).toBe(true);
-      expect(
-        await code(
-          meta.recordUploadPart({
-            part: { sessionId: session.id, partNumber: 3, size: 2n, sha256: h64("c") },
-          }),
-        ),
-      ).toBe(Code.FailedPrecondition);
-      expect((await meta.getUploadSession({ id: session.id, ownerId: owner })).session?.state).toBe(
-        "completed",
-      );
-
-      const other = { ...session, id: "t".repeat(24), expiresAt: timestampFromMs(clock + 1000) };
-      await meta.createUploadSession({ session: other });
-      clock += 2000;
-      expect((await meta.listExpiredUploadSessions({})).sessions.map((s) => s.id)).toContain(other.id);
-      await meta.deleteUploadSession({ id: other.id });
-      expect(await code(meta.getUploadSession({ id: other.id, ownerId: owner }))).toBe(Code.NotFound);
     });
   });
 }
