@@ -8,6 +8,7 @@ import { LINKS_PATH } from "../../core/data-paths.ts";
 import { canPresign, hasFileReads, type Range, type StoreFor } from "../lib/blobstore/types.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import { isHex } from "../lib/validate.ts";
 import {
   contentDisposition,
   contentTypeFor,
@@ -137,7 +138,7 @@ export function ownFileBySha1(
   fresh = false,
 ): Promise<Target> {
   const hash = sha1.toLowerCase();
-  if (!/^[0-9a-f]{40}$/.test(hash)) throw invalidArgument("filehash must be the SHA-1 (40 hex digits)");
+  if (!isHex(hash, 40)) throw invalidArgument("filehash must be the SHA-1 (40 hex digits)");
   return target(deps, { ownerId: who.userId, sha1: hash }, fresh);
 }
 

@@ -13,6 +13,7 @@ import type { Db } from "../lib/db/database.ts";
 import type { FileKind } from "../lib/db/schema.ts";
 import { transact } from "../lib/db/transact.ts";
 import { checkFileName } from "../lib/names.ts";
+import { pageSize } from "../lib/validate.ts";
 import {
   dropFileRow,
   FileNotFoundError,
@@ -45,9 +46,6 @@ export class InvalidMoveError extends Error {}
 export type ListedFile = FileRow & { sha1: string };
 export type SortKey = "name" | "size" | "updated_at";
 
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 1000;
-
 function validName(raw: string): string {
   const checked = checkFileName(raw);
   if ("error" in checked) throw new InvalidNameError(checked.error);
@@ -56,7 +54,7 @@ function validName(raw: string): string {
 
 export function pageSizeOf(requested: number): number {
   if (!Number.isInteger(requested) || requested < 0) throw new InvalidCursorError("page_size must be >= 0");
-  return requested === 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
+  return pageSize(requested);
 }
 
 // Cursors: base64url JSON of the query they belong to (q) and the last row's sort key (k).
@@ -107,7 +105,7 @@ export interface ListOptions {
   allFolders?: boolean;
   sort?: SortKey;
   descending?: boolean;
-  /** 0 means DEFAULT_PAGE_SIZE; capped at MAX_PAGE_SIZE. */
+  /** 0 means DEFAULT_PAGE_SIZE; capped at MAX_PAGE_SIZE (lib/validate.ts). */
   pageSize?: number;
   pageToken?: string;
   /** Only files whose content has this SHA-1. */

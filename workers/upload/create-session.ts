@@ -11,12 +11,10 @@ import {
 } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import { invalidArgument, resourceExhausted } from "../lib/errors.ts";
+import { isHex } from "../lib/validate.ts";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";
 import type { SessionDeps } from "./sessions.ts";
 import { checkTarget } from "./upload.ts";
-
-const HEX64 = /^[0-9a-f]{64}$/;
-const HEX40 = /^[0-9a-f]{40}$/;
 
 export interface NewSessionRequest {
   name: string;
@@ -55,8 +53,8 @@ export async function createSession(
   }
   const sha256 = (req.sha256 ?? "").toLowerCase();
   const sha1 = (req.sha1 ?? "").toLowerCase();
-  if (sha256 && !HEX64.test(sha256)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
-  if (sha1 && !HEX40.test(sha1)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
+  if (sha256 && !isHex(sha256, 64)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
+  if (sha1 && !isHex(sha1, 40)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
   if (req.resume) {
     const { session } = await deps.meta.findOpenUploadSession({
       ownerId: who.userId,
