@@ -4,10 +4,12 @@ import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
 import * as files from "./files.ts";
+import * as listing from "./listing.ts";
 import { repairOrphans } from "./orphans.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
+import * as trashing from "./trash.ts";
 
-const SORT_KEYS: Record<string, files.SortKey> = {
+const SORT_KEYS: Record<string, listing.SortKey> = {
   "": "name",
   name: "name",
   size: "size",
@@ -58,7 +60,7 @@ export function treeService({
       const sort = SORT_KEYS[req.sort];
       if (!sort) throw invalidArgument('sort must be "name", "size" or "updated_at"');
       const page = await fileOp(() =>
-        files.listFiles(db, {
+        listing.listFiles(db, {
           ownerId: req.ownerId,
           parentId: req.parentId,
           allFolders: req.allFolders,
@@ -91,18 +93,18 @@ export function treeService({
     },
     async trashFile(req) {
       owned(req);
-      const res = await fileOp(() => files.trashFile(db, req.ownerId, req.id, now()));
+      const res = await fileOp(() => trashing.trashFile(db, req.ownerId, req.id, now()));
       return { file: fileRecord(res.file), count: res.count };
     },
     async listTrash(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
-      const page = await fileOp(() => files.listTrash(db, req));
+      const page = await fileOp(() => listing.listTrash(db, req));
       return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
     },
     async restoreFile(req) {
       owned(req);
       const file = await fileOp(
-        () => files.restoreFile(db, req.ownerId, req.id, now(), maxDepth),
+        () => trashing.restoreFile(db, req.ownerId, req.id, now(), maxDepth),
         (e) =>
           `an active entry named "${e.taken}" already exists ${e.parentId ? "in the folder this one returns to" : "in the root folder, where this one returns"}: rename or move that entry, then restore again`,
       );
@@ -110,7 +112,7 @@ export function treeService({
     },
     async purgeTrashedFile(req) {
       owned(req);
-      const res = await fileOp(() => files.purgeTrashed(db, req.ownerId, req.id, now()));
+      const res = await fileOp(() => trashing.purgeTrashed(db, req.ownerId, req.id, now()));
       return { file: fileRecord(res.file), count: res.count };
     },
     async repairOrphans(req) {

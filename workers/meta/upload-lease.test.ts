@@ -7,6 +7,7 @@ import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
 import * as files from "./files.ts";
 import { aliceAndBob, sessionRows } from "./testing.ts";
+import * as trashing from "./trash.ts";
 import * as uploads from "./uploads.ts";
 import * as store from "./users.ts";
 
@@ -125,7 +126,7 @@ for (const target of testDatabases()) {
         const err = await uploads.openSession(db, session(owner, { parent_id: parent }), {}).catch((e) => e);
         expect(err).toBeInstanceOf(content.FolderNotFoundError);
       }
-      await files.trashFile(db, alice, folder.id, 2);
+      await trashing.trashFile(db, alice, folder.id, 2);
       const trashed = await uploads
         .openSession(db, session(alice, { parent_id: folder.id }), {})
         .catch((e) => e);
