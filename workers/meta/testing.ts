@@ -1,9 +1,11 @@
 // Test helpers of the meta worker: folder trees written straight into the files table (as deep as a test
 // needs and far faster than one CreateFolder per level, deeper than the API allows, like trees made before
 // the limit), the meta client over the module in memory, users and upload session rows.
+import { afterAll, beforeAll } from "bun:test";
 import { createRouterTransport } from "@connectrpc/connect";
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
 import type { Db } from "../lib/db/database.ts";
+import type { TestDatabase } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetaClient, type MetaClient } from "../lib/meta-client.ts";
@@ -93,4 +95,28 @@ export function sessionRows(prefix: string) {
     expires_at: 1_000_000,
     ...over,
   });
+}
+
+/** What a suite of meta service tests works on (filled in before its first test). */
+export interface MetaSuite {
+  db: Db;
+  meta: MetaClient;
+  /** A user created for the suite. */
+  ownerId: string;
+}
+
+/**
+ * For a describe block: opens `target` before its tests, with the meta client over it (clock `now`) and a
+ * user named `username`; drops the database after them.
+ */
+export function metaSuite(target: TestDatabase, now: () => number, username = "alice"): MetaSuite {
+  const suite = {} as MetaSuite;
+  let drop = async () => {};
+  beforeAll(async () => {
+    ({ db: suite.db, drop } = await target.open());
+    suite.meta = metaTestClient(suite.db, now);
+    suite.ownerId = (await suite.meta.createUser({ username, passwordHash: "x" })).user?.id ?? "";
+  });
+  afterAll(() => drop());
+  return suite;
 }

@@ -1,51 +1,43 @@
 // TransferJobService over an in-memory transport with the real interceptors: argument checks, the rows as
 // messages and the codes its errors map to (the logic itself is tested in transfer.test.ts).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { SwitchBlobLocationResponse_Outcome as Outcome } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
-import type { Db } from "../lib/db/database.ts";
 import { testDatabases } from "../lib/db/testing.ts";
-import type { MetaClient } from "../lib/meta-client.ts";
 import { codeOf as code } from "../lib/testing.ts";
-import { metaTestClient } from "./testing.ts";
+import { metaSuite } from "./testing.ts";
 
 const h64 = (c: string) => c.repeat(64);
 
 for (const target of testDatabases()) {
   describe(`TransferJobService on ${target.dialect}`, () => {
-    let db: Db;
-    let drop: () => Promise<void>;
-    let meta: MetaClient;
     const clock = 1_000_000;
+    const s = metaSuite(target, () => clock, "frank");
     beforeAll(async () => {
-      ({ db, drop } = await target.open());
-      meta = metaTestClient(db, () => clock);
-      const ownerId = (await meta.createUser({ username: "frank", passwordHash: "h" })).user?.id ?? "";
-      await meta.addFileWithContent({
-        file: { ownerId, parentId: "", name: "a" },
+      await s.meta.addFileWithContent({
+        file: { ownerId: s.ownerId, parentId: "", name: "a" },
         blob: { sha256: h64("a"), sha1: "", size: 3n, backend: "local", location: "blobs/a" },
         enqueueTransfer: true,
       });
     });
-    afterAll(() => drop());
 
     test("a job from outbox to switch: published, attempted, switched", async () => {
-      const toPublish = await meta.listTransferJobsToPublish({ staleMs: 60_000n });
+      const toPublish = await s.meta.listTransferJobsToPublish({ staleMs: 60_000n });
       expect(toPublish.jobs.map((j) => [j.blobSha256, j.state, j.createdAt])).toEqual([
         [h64("a"), "queued", timestampFromMs(clock)],
       ]);
-      await meta.markTransferJobsPublished({ blobSha256s: [h64("a")] });
-      expect((await meta.listTransferJobsToPublish({ staleMs: 60_000n })).jobs).toEqual([]);
-      const begin = await meta.beginTransferAttempt({
+      await s.meta.markTransferJobsPublished({ blobSha256s: [h64("a")] });
+      expect((await s.meta.listTransferJobsToPublish({ staleMs: 60_000n })).jobs).toEqual([]);
+      const begin = await s.meta.beginTransferAttempt({
         blobSha256: h64("a"),
         attempt: 1,
         targetLocation: "s3/a",
       });
       expect([begin.blob?.location, begin.blob?.size, begin.skipReason]).toEqual(["blobs/a", 3n, ""]);
-      const counts = await meta.countTransferJobs({});
+      const counts = await s.meta.countTransferJobs({});
       expect([counts.localBlobs, counts.running]).toEqual([1n, 1n]);
-      const switched = await meta.switchBlobLocation({
+      const switched = await s.meta.switchBlobLocation({
         blobSha256: h64("a"),
         fromLocation: "blobs/a",
         toBackend: "s3",
@@ -53,24 +45,24 @@ for (const target of testDatabases()) {
         deleteLocalAfter: timestampFromMs(clock),
       });
       expect(switched.outcome).toBe(Outcome.SWITCHED);
-      expect((await meta.getTransferJob({ blobSha256: h64("a") })).job?.state).toBe("done");
-      expect((await meta.listDueTransferCleanups({})).cleanups).toEqual([
+      expect((await s.meta.getTransferJob({ blobSha256: h64("a") })).job?.state).toBe("done");
+      expect((await s.meta.listDueTransferCleanups({})).cleanups).toEqual([
         expect.objectContaining({ blobSha256: h64("a"), location: "blobs/a" }),
       ]);
     });
 
     test("bad input is InvalidArgument; unknown jobs NotFound; a job that is not failed cannot be retried", async () => {
       for (const call of [
-        meta.getTransferJob({ blobSha256: "../x" }),
-        meta.markTransferJobsPublished({ blobSha256s: [h64("A")] }),
-        meta.beginTransferAttempt({ blobSha256: h64("a"), attempt: 0, targetLocation: "s3/b" }),
-        meta.switchBlobLocation({ blobSha256: h64("a"), fromLocation: "blobs/a" }),
-        meta.listFailedTransferJobs({ afterSha256: "zz" }),
+        s.meta.getTransferJob({ blobSha256: "../x" }),
+        s.meta.markTransferJobsPublished({ blobSha256s: [h64("A")] }),
+        s.meta.beginTransferAttempt({ blobSha256: h64("a"), attempt: 0, targetLocation: "s3/b" }),
+        s.meta.switchBlobLocation({ blobSha256: h64("a"), fromLocation: "blobs/a" }),
+        s.meta.listFailedTransferJobs({ afterSha256: "zz" }),
       ])
         expect(await code(call)).toBe(Code.InvalidArgument);
-      expect(await code(meta.getTransferJob({ blobSha256: h64("b") }))).toBe(Code.NotFound);
-      expect(await code(meta.retryTransferJob({ blobSha256: h64("b") }))).toBe(Code.NotFound);
-      expect(await code(meta.retryTransferJob({ blobSha256: h64("a") }))).toBe(Code.FailedPrecondition);
+      expect(await code(s.meta.getTransferJob({ blobSha256: h64("b") }))).toBe(Code.NotFound);
+      expect(await code(s.meta.retryTransferJob({ blobSha256: h64("b") }))).toBe(Code.NotFound);
+      expect(await code(s.meta.retryTransferJob({ blobSha256: h64("a") }))).toBe(Code.FailedPrecondition);
     });
   });
 }
