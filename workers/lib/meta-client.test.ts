@@ -1,6 +1,6 @@
 // The merged meta client: every method of every filestore.meta.v1 service, each calling its own service.
 import { describe, expect, test } from "bun:test";
-import { createRouterTransport } from "@connectrpc/connect";
+import { createConnectRouter, createRouterTransport } from "@connectrpc/connect";
 import { metaModule } from "../meta/service.ts";
 import { createMetaClient, type MetaClient, metaServices } from "./meta-client.ts";
 
@@ -13,10 +13,14 @@ describe("meta client", () => {
     for (const name of names) expect(typeof client[name as keyof MetaClient]).toBe("function");
   });
 
-  test("the meta worker serves exactly these services", () => {
-    // Typed as any DB: the module only registers handlers here.
+  test("the meta worker serves every method of these services", () => {
+    // No database is touched: the module only registers its handlers here.
     const mod = metaModule({} as Parameters<typeof metaModule>[0]);
-    expect(mod.services.map((s) => s.typeName).sort()).toEqual(metaServices.map((s) => s.typeName).sort());
+    const router = createConnectRouter();
+    mod.routes(router);
+    const expected = metaServices.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`));
+    expect(router.handlers.map((h) => h.requestPath).sort()).toEqual(expected.sort());
+    expect(mod.services.map((s) => s.typeName)).toEqual(metaServices.map((s) => s.typeName));
   });
 
   test("each method reaches its own service", async () => {

@@ -8,6 +8,7 @@ import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import type { Db } from "../lib/db/database.ts";
+import { metaServices } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { contentService } from "./content-service.ts";
 import { downloadLinkService } from "./download-link-service.ts";
@@ -30,14 +31,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
     maxFolderDepth: limits.maxFolderDepth ?? files.DEFAULT_MAX_FOLDER_DEPTH,
   };
   return {
-    services: [
-      UserService,
-      ContentService,
-      TreeService,
-      UploadSessionService,
-      TransferJobService,
-      DownloadLinkService,
-    ],
+    services: [...metaServices],
     routes(router: ConnectRouter) {
       router.service(UserService, userService(deps));
       router.service(ContentService, contentService(deps));
