@@ -15,9 +15,9 @@ import {
   REASON_HEADER,
   UnreachableError,
 } from "../../core/failure.ts";
+import { type Db, openDatabase } from "../meta/db/database.ts";
 import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 import { createS3BlobStore } from "./blobstore/s3/index.ts";
-import { type Db, openDatabase } from "./db/database.ts";
 import { createMetaClient } from "./meta-client.ts";
 import { closedPort } from "./testing.ts";
 

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { sql } from "kysely";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import { type Db, migrateToLatest, openDatabase } from "./db/database.ts";
 import { metaTestClient } from "./testing.ts";
 
 // failure.ts finds the lock conflict behind DatabaseBusyError (its cause) or a single statement's error.

@@ -1,8 +1,8 @@
 // ContentService over an in-memory transport with the real interceptors (internal secret required).
 import { describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf } from "../lib/testing.ts";
+import { testDatabases } from "./db/testing.ts";
 import { metaSuite } from "./testing.ts";
 
 const h64 = (c: string) => c.repeat(64);

@@ -2,8 +2,8 @@
 // by, link generations, and the codes its errors map to (the logic itself is tested in links.test.ts).
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf as code } from "../lib/testing.ts";
+import { testDatabases } from "./db/testing.ts";
 import { metaSuite } from "./testing.ts";
 
 for (const target of testDatabases()) {

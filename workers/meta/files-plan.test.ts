@@ -3,9 +3,9 @@
 // entry once, in the documented order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CompiledQuery, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from "kysely";
-import type { Db } from "../lib/db/database.ts";
-import type { FilesTable } from "../lib/db/schema.ts";
-import { testDatabases } from "../lib/db/testing.ts";
+import type { Db } from "./db/database.ts";
+import type { FilesTable } from "./db/schema.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as listing from "./listing.ts";
 import * as store from "./users.ts";
 

@@ -7,10 +7,11 @@
 // (NameTakenError); uploads, which never overwrite, may still add same-named files.
 // Depth: folders nest at most maxDepth levels (MAX_FOLDER_DEPTH; see tree.ts for what counts), checked
 // wherever a folder can get deeper: create, move and restore.
-import type { Db } from "../lib/db/database.ts";
-import { transact } from "../lib/db/transact.ts";
+
 import { checkFileName } from "../lib/names.ts";
 import { FileNotFoundError, type FileRow, lockOwner, requireFolder } from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { transact } from "./db/transact.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 
 export { FileNotFoundError, FolderNotFoundError } from "./content.ts";

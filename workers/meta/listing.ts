@@ -1,9 +1,10 @@
 // Listing the files table a page at a time: one folder's active entries or every active file of an owner
 // (folders first, then by the sort key), and the trash, with opaque keyset cursors stable under inserts.
-import type { Db } from "../lib/db/database.ts";
-import type { FileKind } from "../lib/db/schema.ts";
+
 import { pageSize } from "../lib/validate.ts";
 import { requireFolder } from "./content.ts";
+import type { Db } from "./db/database.ts";
+import type { FileKind } from "./db/schema.ts";
 import { InvalidCursorError, type ListedFile, listed, num } from "./files.ts";
 
 export type SortKey = "name" | "size" | "updated_at";

@@ -1,8 +1,8 @@
 // What every subject's handlers are given, and the rows of meta.proto that several subjects answer with
 // (a blob, a file) as their messages.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { Db } from "../lib/db/database.ts";
 import type { BlobRow, FileRow } from "./content.ts";
+import type { Db } from "./db/database.ts";
 
 /** The database, the clock and the limits the handlers of every filestore.meta.v1 service share. */
 export interface MetaDeps {

@@ -7,10 +7,10 @@ import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_p
 import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
-import type { Db } from "../lib/db/database.ts";
 import { metaServices } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { contentService } from "./content-service.ts";
+import type { Db } from "./db/database.ts";
 import { downloadLinkService } from "./download-link-service.ts";
 import * as files from "./files.ts";
 import type { MetaDeps } from "./records.ts";

@@ -4,12 +4,12 @@
 import { afterAll, beforeAll } from "bun:test";
 import { createRouterTransport } from "@connectrpc/connect";
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
-import type { Db } from "../lib/db/database.ts";
-import type { TestDatabase } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetaClient, type MetaClient } from "../lib/meta-client.ts";
 import type { FileRow } from "./content.ts";
+import type { Db } from "./db/database.ts";
+import type { TestDatabase } from "./db/testing.ts";
 import { folderRow } from "./files.ts";
 import { metaModule } from "./service.ts";
 import type { SessionRow } from "./uploads.ts";

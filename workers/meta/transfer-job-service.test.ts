@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { SwitchBlobLocationResponse_Outcome as Outcome } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf as code } from "../lib/testing.ts";
+import { testDatabases } from "./db/testing.ts";
 import { metaSuite } from "./testing.ts";
 
 const h64 = (c: string) => c.repeat(64);

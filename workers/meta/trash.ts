@@ -1,8 +1,9 @@
 // The trash: a deleted entry gets status "trashed", deleted_at and trashed_with = its own id; a folder takes
 // its active subtree along (trashed_with = the folder's id), so restore and purge act on exactly what went
 // together. Entries trashed earlier on their own keep their own trash entry.
-import type { Db } from "../lib/db/database.ts";
+
 import { dropFileRow, FolderNotFoundError, requireFolder } from "./content.ts";
+import type { Db } from "./db/database.ts";
 import { entry, type ListedFile, ownerTransaction, requireFreeName, TrashStateError } from "./files.ts";
 import { DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom, trashSubtree } from "./tree.ts";
 

@@ -2,8 +2,8 @@
 // logic itself is tested in files.test.ts and tree.test.ts).
 import { describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
-import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf as code } from "../lib/testing.ts";
+import { testDatabases } from "./db/testing.ts";
 import { metaSuite } from "./testing.ts";
 
 for (const target of testDatabases()) {

@@ -2,9 +2,9 @@
 // deep, and the repair of orphans, on both databases. Deep trees are written straight into the table
 // (insertFolderChain): far faster than the API, and deeper than it allows, like trees made before the limit.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as files from "./files.ts";
 import { getDownloadTarget } from "./links.ts";
 import * as listing from "./listing.ts";

@@ -2,9 +2,9 @@
 // renewing it; the file and the completed session recorded together, only by the holder), the folder
 // check at creation, and the limits checked when a session is created. On SQLite and MariaDB.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as files from "./files.ts";
 import { aliceAndBob, sessionRows } from "./testing.ts";
 import * as trashing from "./trash.ts";

@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { TransitionUploadSessionRequest_Transition as T } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf } from "../lib/testing.ts";
+import { testDatabases } from "./db/testing.ts";
 import { metaSuite } from "./testing.ts";
 
 const h64 = (c: string) => c.repeat(64);

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
-import type { Db } from "../lib/db/database.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import { openSqliteQueue } from "../lib/queue/sqlite.ts";
 import type { Queue } from "../lib/queue/types.ts";
+import type { Db } from "../meta/db/database.ts";
 import { openTransferFixture, type TransferFixture } from "./testing.ts";
 import { deleteMovedCopies, relay, runJob, type TransferDeps } from "./transfer.ts";
 

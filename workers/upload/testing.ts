@@ -5,12 +5,12 @@ import { createAccessTokenVerifier, type Identity } from "../../core/access-toke
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import { memoryTransport } from "../lib/clients.ts";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
-import type { TestDatabase } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
+import type { TestDatabase } from "../meta/db/testing.ts";
 import { metaModule } from "../meta/service.ts";
 import * as store from "../meta/users.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
