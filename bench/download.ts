@@ -1,5 +1,5 @@
 // `npm run bench:download`: downloads from the full stack of the all-in-one filestore (the gateway port:
-// access token checked, file looked up in MetaService, ownership, validators, Range) next to the baseline,
+// access token checked, file looked up in meta, ownership, validators, Range) next to the baseline,
 // a bare Bun.serve handler returning `Bun.file()` of the same file, the stored blob
 // (bench/download-baseline.ts), sent the same requests (the access token too, which it ignores), in the
 // same run, in rounds after an uncounted warm-up round. Within a round the rows of a kind take turns, a

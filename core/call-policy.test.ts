@@ -6,12 +6,27 @@ import type { DescService } from "@bufbuild/protobuf";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileAdminService, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
-import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { ContentService } from "../proto/gen/filestore/meta/v1/content_pb.ts";
+import { DownloadLinkService } from "../proto/gen/filestore/meta/v1/links_pb.ts";
+import { TransferJobService } from "../proto/gen/filestore/meta/v1/transfer_pb.ts";
+import { TreeService } from "../proto/gen/filestore/meta/v1/tree_pb.ts";
+import { UploadSessionService } from "../proto/gen/filestore/meta/v1/uploads_pb.ts";
+import { UserService } from "../proto/gen/filestore/meta/v1/users_pb.ts";
 import { TransferService } from "../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { accessOf, isPublicCall, isPublicService, ownerOf, type ServiceOwner } from "./call-policy.ts";
 
 const signedOut = ["Signup", "Signin", "Refresh", "Signout", "ListRevokedSessions"];
+
+/** Every service of filestore.meta.v1: internal, one per subject. */
+const metaServices = [
+  UserService,
+  ContentService,
+  TreeService,
+  UploadSessionService,
+  TransferJobService,
+  DownloadLinkService,
+];
 
 const forwarded: [DescService, ServiceOwner][] = [
   [AccountService, "account"],
@@ -25,7 +40,7 @@ describe("call policy", () => {
   test("the gateway forwards the five public services to their workers, and no other", () => {
     for (const [svc, owner] of forwarded) expect(ownerOf(svc.typeName)).toBe(owner);
     for (const name of [
-      MetaService.typeName,
+      ...metaServices.map((s) => s.typeName),
       FileAdminService.typeName,
       "grpc.health.v1.Health",
       "constructor",
@@ -44,8 +59,8 @@ describe("call policy", () => {
     expect(accessOf(AccountService.typeName, "GetUserInfo")).toBe("user");
   });
 
-  test("MetaService and FileAdminService are internal; health and reflection are public", () => {
-    for (const svc of [MetaService, FileAdminService])
+  test("filestore.meta.v1's services and FileAdminService are internal; health and reflection are public", () => {
+    for (const svc of [...metaServices, FileAdminService])
       for (const m of svc.methods) expect(accessOf(svc.typeName, m.name)).toBe("internal");
     expect(accessOf("grpc.health.v1.Health", "Check")).toBe("public");
     expect(accessOf("grpc.reflection.v1.ServerReflection", "ServerReflectionInfo")).toBe("public");

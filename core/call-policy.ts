@@ -5,8 +5,8 @@
 export type Access = "public" | "user" | "internal";
 
 /**
- * The services the gateway forwards, each to the worker that owns it. Services not listed (MetaService,
- * FileAdminService, health, reflection) are never routed from outside.
+ * The services the gateway forwards, each to the worker that owns it. Services not listed (those of
+ * filestore.meta.v1, FileAdminService, health, reflection) are never routed from outside.
  */
 export const publicServices = {
   "filestore.account.v1.AccountService": "account",
@@ -29,7 +29,10 @@ const publicCalls = new Set([
 ]);
 
 /** Services only other services may call, with the internal secret. */
-const internalServices = new Set(["filestore.meta.v1.MetaService", "filestore.file.v1.FileAdminService"]);
+const internalServices = new Set(["filestore.file.v1.FileAdminService"]);
+
+/** Packages whose every service is internal: filestore.meta.v1 (the database's owner, a service per subject). */
+const internalPackages = ["filestore.meta.v1."];
 
 /** The worker that owns a service ("package.Service") the gateway forwards, else undefined. */
 export const ownerOf = (service: string): ServiceOwner | undefined =>
@@ -44,7 +47,7 @@ export const isPublicCall = (call: string): boolean => publicCalls.has(call);
 /** Who may call a method. Anything not listed needs a signed-in user. */
 export function accessOf(service: string, method: string): Access {
   if (service.startsWith("grpc.health.") || service.startsWith("grpc.reflection.")) return "public";
-  if (internalServices.has(service)) return "internal";
+  if (internalServices.has(service) || internalPackages.some((p) => service.startsWith(p))) return "internal";
   if (isPublicCall(`${service}/${method}`)) return "public";
   return "user";
 }

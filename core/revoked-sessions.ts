@@ -1,6 +1,6 @@
 // The sign-in sessions whose access tokens are refused (Signout, refresh-token replay): one set per process,
 // read by every access-token check, refreshed about once a second from the source of truth (the
-// revoked_sessions table, through MetaService; the gateway, which holds no internal secret, through
+// revoked_sessions table, through meta; the gateway, which holds no internal secret, through
 // AccountService.ListRevokedSessions). Web-standard: the gateway uses it too.
 import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 
@@ -116,13 +116,13 @@ export function pollRevokedSessions(set: RevokedSessions, opts: PollOptions): Po
   };
 }
 
-/** ListRevokedSessions as MetaService and AccountService both answer it. */
+/** ListRevokedSessions as meta's UserService and AccountService both answer it. */
 interface ListingMessage {
   sessions: { sessionId: string; expiresAt?: Timestamp }[];
   now?: Timestamp;
 }
 
-/** A client with ListRevokedSessions: MetaService (workers) or AccountService (the gateway). */
+/** A client with ListRevokedSessions: the meta client (workers) or AccountService (the gateway). */
 export interface RevocationSource {
   listRevokedSessions(req: { since?: Timestamp }, opts: { signal: AbortSignal }): Promise<ListingMessage>;
 }

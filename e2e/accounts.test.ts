@@ -137,18 +137,18 @@ describe(`accounts through the gateway (${process.env.FILESTORE_TEST_MODE ?? "al
     }
   });
 
-  test("MetaService is not reachable through the gateway, and refuses callers without the internal secret", async () => {
-    const viaGateway = await connectCall(stack.gatewayUrl, "filestore.meta.v1.MetaService/GetUser", {
+  test("filestore.meta.v1 (UserService here) is not reachable through the gateway, and refuses callers without the internal secret", async () => {
+    const viaGateway = await connectCall(stack.gatewayUrl, "filestore.meta.v1.UserService/GetUser", {
       username: "x",
     });
     expect(viaGateway.status).toBe(404);
-    const direct = await connectCall(stack.metaUrl, "filestore.meta.v1.MetaService/GetUser", {
+    const direct = await connectCall(stack.metaUrl, "filestore.meta.v1.UserService/GetUser", {
       username: "x",
     });
     expect([direct.status, direct.json.code]).toEqual([403, "permission_denied"]);
     const wrong = await connectCall(
       stack.metaUrl,
-      "filestore.meta.v1.MetaService/CreateUser",
+      "filestore.meta.v1.UserService/CreateUser",
       { username: "intruder", passwordHash: "x" },
       { "x-filestore-internal": "guess" },
     );

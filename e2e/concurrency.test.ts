@@ -1,5 +1,5 @@
 // Many writes at once through the gateway: every one succeeds. On MariaDB (services mode) concurrent
-// uploads used to deadlock in MetaService and answer 500; SQLite (all-in-one) serializes its writers, so
+// uploads used to deadlock in meta and answer 500; SQLite (all-in-one) serializes its writers, so
 // there the same runs check that nothing else breaks under the load.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {

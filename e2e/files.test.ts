@@ -214,7 +214,7 @@ describe(`file management through the gateway (${process.env.FILESTORE_TEST_MODE
     const blob = (sha: string) =>
       connectCall(
         stack.metaUrl,
-        "filestore.meta.v1.MetaService/GetBlob",
+        "filestore.meta.v1.ContentService/GetBlob",
         { sha256: sha },
         { "x-filestore-internal": SECRET },
       );

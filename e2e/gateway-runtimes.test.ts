@@ -103,7 +103,7 @@ describe("gateway under Deno and Bun", () => {
           body: JSON.stringify({ username: user.username, password: user.password }),
         },
       ],
-      ["/filestore.meta.v1.MetaService/GetUser", { method: "POST", headers: json, body: "{}" }],
+      ["/filestore.meta.v1.UserService/GetUser", { method: "POST", headers: json, body: "{}" }],
       [
         "/user/signup",
         (rt) => ({

@@ -17,7 +17,7 @@ export interface Stack {
   gatewayUrl: string;
   /** A worker port serving AccountService (all-in-one: the GRPC_PORT serving every service). */
   accountUrl: string;
-  /** A worker port serving MetaService. */
+  /** A worker port serving meta. */
   metaUrl: string;
   /** A worker port serving UploadService. */
   uploadUrl: string;

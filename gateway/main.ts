@@ -27,7 +27,7 @@ const upstreams = networkUpstreams({
 const line = (level: string, msg: string, fields?: Record<string, unknown>) =>
   console.error(JSON.stringify({ t: new Date().toISOString(), level, service: "gateway", msg, ...fields }));
 // The edge refuses the tokens of ended sessions too: it reads them from the account service (it holds no
-// internal secret for MetaService) every REVOCATION_POLL_MS, as every worker reads them from MetaService.
+// internal secret for meta) every REVOCATION_POLL_MS, as every worker reads them from meta.
 const revoked = new RevokedSessions();
 pollRevokedSessions(revoked, {
   intervalMs: Math.max(100, Number(env.REVOCATION_POLL_MS) || 1000),

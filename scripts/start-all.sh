@@ -120,7 +120,7 @@ if [ -z "${INTERNAL_SECRET:-}" ]; then
 fi
 
 # What every process sees, with two exceptions (least privilege): DATABASE_URL reaches only the services in
-# DB_SERVICES, and INTERNAL_SECRET (which opens MetaService) only the workers, not the edge gateway.
+# DB_SERVICES, and INTERNAL_SECRET (which opens meta) only the workers, not the edge gateway.
 export HOST REDIS_URL INTERNAL_SECRET DATA_DIR JWT_KEY_FILE
 export META_URL ACCOUNT_URL FILE_URL UPLOAD_URL DOWNLOAD_URL TRANSFER_URL
 export DENO_NO_UPDATE_CHECK=1

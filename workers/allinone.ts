@@ -2,7 +2,6 @@
 // SQLite and a local data directory. Used by `npm start` and by end-to-end tests.
 
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
 import { createAccessTokenVerifier } from "../core/access-token.ts";
 import { ExpiringCache } from "../core/cache.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
@@ -11,7 +10,6 @@ import { bunIdleTimeoutSeconds } from "../core/http-limits.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
 import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
-import { MetaService } from "../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { loadSigningKey } from "./account/keys.ts";
 import { accountModule } from "./account/routes.ts";
 import { downloadDeps } from "./download/deps.ts";
@@ -20,14 +18,15 @@ import { startFileService } from "./file/deps.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
 import { memoryTransport } from "./lib/clients.ts";
 import type { Config } from "./lib/config.ts";
-import { migrateToLatest, openDatabase } from "./lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
 import { createLogger, logErrors } from "./lib/log.ts";
+import { createMetaClient } from "./lib/meta-client.ts";
 import { openSqliteQueue } from "./lib/queue/sqlite.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
-import { metaModule } from "./meta/routes.ts";
+import { migrateToLatest, openDatabase } from "./meta/db/database.ts";
+import { metaModule } from "./meta/service.ts";
 import { startTransfer, TRANSFER_QUEUE, transferQueueOptions } from "./transfer/deps.ts";
 import { startSweeper, uploadDeps } from "./upload/deps.ts";
 import { uploadModule } from "./upload/routes.ts";
@@ -64,7 +63,7 @@ export async function startAllInOne(
 
   const meta = metaModule(db, Date.now, { maxFolderDepth: cfg.maxFolderDepth });
   const account = accountModule({
-    meta: createClient(MetaService, memoryTransport(meta, serverInterceptors, internalSecret)),
+    meta: createMetaClient(memoryTransport(meta, serverInterceptors, internalSecret)),
     key,
     limiter: memoryRateLimiter(),
     issuer: cfg.jwt.issuer,
@@ -75,7 +74,7 @@ export async function startAllInOne(
     now: Date.now,
     userCache: new ExpiringCache(10_000),
   });
-  const metaClient = createClient(MetaService, memoryTransport(meta, serverInterceptors, internalSecret));
+  const metaClient = createMetaClient(memoryTransport(meta, serverInterceptors, internalSecret));
   const revocations = pollRevokedSessions(revoked, {
     intervalMs: cfg.revocationPollMs,
     list: listThrough(metaClient),

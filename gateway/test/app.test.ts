@@ -133,7 +133,13 @@ describe("RPC pass-through", () => {
   test("internal and unknown services are not routed", async () => {
     const seen: Seen[] = [];
     const app = gateway(echoUpstream(seen));
-    for (const svc of ["filestore.meta.v1.MetaService", "grpc.health.v1.Health", "nope.Service"]) {
+    for (const svc of [
+      "filestore.meta.v1.UserService",
+      "filestore.meta.v1.ContentService",
+      "filestore.meta.v1.TreeService",
+      "grpc.health.v1.Health",
+      "nope.Service",
+    ]) {
       const res = await app.request(`/${svc}/Anything`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: "Bearer good" },

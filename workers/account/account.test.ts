@@ -4,14 +4,14 @@ import Redis from "ioredis";
 import { SignJWT } from "jose";
 import { ACCESS_TOKEN_AUDIENCE, createAccessTokenVerifier } from "../../core/access-token.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { memoryTransport } from "../lib/clients.ts";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
+import { createMetaClient } from "../lib/meta-client.ts";
 import { memoryRateLimiter, type RateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
 import { codeOf } from "../lib/testing.ts";
-import { metaModule } from "../meta/routes.ts";
+import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
+import { metaModule } from "../meta/service.ts";
 import * as account from "./account.ts";
 import { generatePrivateJwk, type SigningKey, signingKeyFromJwk } from "./keys.ts";
 import { accountModule } from "./routes.ts";
@@ -36,7 +36,7 @@ async function setup(opts: SetupOptions = {}) {
   const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret: secret })];
   const meta = metaModule(db);
   const deps: account.AccountDeps = {
-    meta: createClient(MetaService, memoryTransport(meta, interceptors, secret)),
+    meta: createMetaClient(memoryTransport(meta, interceptors, secret)),
     key,
     limiter: opts.limiter ?? memoryRateLimiter(),
     issuer: "filestore",

@@ -1,7 +1,7 @@
-// Account logic: plain functions over injected dependencies (MetaService client, key, limiter, clock).
+// Account logic: plain functions over injected dependencies (meta client, key, limiter, clock).
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT } from "jose";
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
@@ -13,9 +13,10 @@ import {
   type TokenPair,
   type User,
 } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import type { MetaService, UserRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { UserRecord } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
 import type { SigningKey } from "./keys.ts";
 import { type SigninLimit, signinGate } from "./signin-limits.ts";
@@ -26,7 +27,7 @@ export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
 
 export interface AccountDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   key: SigningKey;
   limiter: RateLimiter;
   issuer: string;

@@ -1,11 +1,10 @@
 // AccountService as its own process (services mode).
-import { createClient } from "@connectrpc/connect";
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
 import { ExpiringCache } from "../../core/cache.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { httpTransport } from "../lib/clients.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import { createMetaClient } from "../lib/meta-client.ts";
 import { degradingRateLimiter, memoryRateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
 import { connected, failFastRedis } from "../lib/redis.ts";
 import { requireInternalSecret, revokedSessionsFrom, runWorker } from "../lib/worker.ts";
@@ -16,7 +15,7 @@ const config = loadConfig();
 const secret = requireInternalSecret(config);
 const key = await loadSigningKey(config.jwt);
 const log = createLogger("account");
-const meta = createClient(MetaService, httpTransport(config.serviceUrls.meta, secret));
+const meta = createMetaClient(httpTransport(config.serviceUrls.meta, secret));
 const redis = config.redisUrl ? failFastRedis(config.redisUrl, log) : undefined;
 if (redis) await connected(redis, 3000);
 await runWorker({

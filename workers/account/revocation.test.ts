@@ -6,14 +6,14 @@ import { decodeJwt } from "jose";
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
 import { listThrough, RevokedSessions } from "../../core/revoked-sessions.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { memoryTransport } from "../lib/clients.ts";
-import { migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
+import { createMetaClient } from "../lib/meta-client.ts";
 import { memoryRateLimiter } from "../lib/ratelimit.ts";
 import { codeOf } from "../lib/testing.ts";
-import { metaModule } from "../meta/routes.ts";
+import { migrateToLatest, openDatabase } from "../meta/db/database.ts";
+import { metaModule } from "../meta/service.ts";
 import { generatePrivateJwk, signingKeyFromJwk } from "./keys.ts";
 import { accountModule } from "./routes.ts";
 
@@ -30,7 +30,7 @@ async function setup() {
     errorInterceptor(createLogger("test")),
     authInterceptor({ verifier, internalSecret: secret }),
   ];
-  const meta = createClient(MetaService, memoryTransport(metaModule(db), interceptors, secret));
+  const meta = createMetaClient(memoryTransport(metaModule(db), interceptors, secret));
   const mod = accountModule({
     meta,
     key,

@@ -1,16 +1,15 @@
 // The download worker's dependencies from configuration — shared by the all-in-one process and the
 // standalone download worker.
-import type { Client } from "@connectrpc/connect";
 import { ExpiringCache } from "../../core/cache.ts";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import type { DownloadDeps, Target } from "./download.ts";
 import { linkKeyFrom } from "./links.ts";
 
 export function downloadDeps(
   config: Config,
-  meta: Client<typeof MetaService>,
+  meta: MetaClient,
   storeFor: StoreFor,
   internalSecret: string,
   /** The answers are written by Bun.serve (the all-in-one process): see DownloadDeps.bunServeRanges. */

@@ -1,4 +1,4 @@
-// Downloads against real blob stores (local disk, and Ceph RGW when configured) and MetaService on SQLite:
+// Downloads against real blob stores (local disk, and Ceph RGW when configured) and meta on SQLite:
 // the range matrix, validators, names, ownership and signed links, through the data plane's handler.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";

@@ -1,13 +1,14 @@
 // The download worker's logic: which file a request names (the caller's by id or by SHA-1, or a signed
 // link's), and the answer for it — validators, Range, the body straight from the file's blob store.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
 import { LINKS_PATH } from "../../core/data-paths.ts";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { canPresign, hasFileReads, type Range, type StoreFor } from "../lib/blobstore/types.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
+import { isHex } from "../lib/validate.ts";
 import {
   contentDisposition,
   contentTypeFor,
@@ -25,7 +26,7 @@ export { LINKS_PATH };
 const REDIRECT_TTL_SECONDS = 300;
 
 export interface DownloadDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   storeFor: StoreFor;
   /** Signs download links; the same on every replica. */
   linkKey: Uint8Array;
@@ -43,7 +44,7 @@ export interface DownloadDeps {
   bunServeRanges: boolean;
   /**
    * Files resolved in the last `lookupCacheMs` (DOWNLOAD_LOOKUP_CACHE_MS; 0: off), so that the many range
-   * requests of one download (players, download managers) do not each cost a MetaService round trip.
+   * requests of one download (players, download managers) do not each cost a meta round trip.
    * The price: for that long, on this replica, a file deleted or renamed elsewhere still downloads as it
    * was, and a link revoked on another replica still works. Revoking through this replica clears its
    * entry at once. Ownership is part of every key, and misses are never cached.
@@ -137,7 +138,7 @@ export function ownFileBySha1(
   fresh = false,
 ): Promise<Target> {
   const hash = sha1.toLowerCase();
-  if (!/^[0-9a-f]{40}$/.test(hash)) throw invalidArgument("filehash must be the SHA-1 (40 hex digits)");
+  if (!isHex(hash, 40)) throw invalidArgument("filehash must be the SHA-1 (40 hex digits)");
   return target(deps, { ownerId: who.userId, sha1: hash }, fresh);
 }
 

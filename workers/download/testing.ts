@@ -1,4 +1,4 @@
-// Test helpers for downloads: the download module over the upload fixture (MetaService on SQLite, a real
+// Test helpers for downloads: the download module over the upload fixture (meta on SQLite, a real
 // blob store), and what an RFC 6266 client reads from a Content-Disposition.
 import type { AccessTokenVerifier, Identity } from "../../core/access-token.ts";
 import { InvalidTokenError } from "../../core/access-token.ts";

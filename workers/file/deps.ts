@@ -1,10 +1,9 @@
 // The file service with its background work (garbage collection, change checks for WatchFiles), shared by
 // the all-in-one process and the standalone file worker.
-import type { Client } from "@connectrpc/connect";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import { runGcPass, startGarbageCollector } from "./gc.ts";
@@ -13,7 +12,7 @@ import { ChangeFeed } from "./watch.ts";
 
 export function startFileService(
   config: Config,
-  meta: Client<typeof MetaService>,
+  meta: MetaClient,
   storeFor: StoreFor,
   log: Logger,
 ): { module: ServiceModule; stop(): void } {

@@ -1,8 +1,7 @@
-// FileService's logic: the caller's identity scopes every MetaService call (owner_id), so another user's
+// FileService's logic: the caller's identity scopes every meta call (owner_id), so another user's
 // entry is indistinguishable from a missing one. Names, conflicts, paging and the trash live in the data
 // layer (workers/meta/files.ts); this maps the public messages onto it and reports each change.
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import {
   WatchFilesResponse_Change as Change,
@@ -10,14 +9,15 @@ import {
   type ListFilesRequestSchema,
   SortField,
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
-import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 
 export { Change };
 
 export interface FileDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   /** Told about every change this service makes (WatchFiles). */
   onChange?: (ownerId: string, change: Change, file: File) => void;
 }

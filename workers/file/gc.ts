@@ -3,19 +3,18 @@
 // on it is never linked again, and an upload of the same content takes the row over with its own copy),
 // deletes the bytes at the claimed location from the blob's backend, then forgets the row if it still
 // names that location. A pass that dies mid-way leaves claims that a later pass takes up again.
-// Each pass first repairs orphans (MetaService.RepairOrphans: active entries whose folder is gone move to
+// Each pass first repairs orphans (TreeService.RepairOrphans: active entries whose folder is gone move to
 // the trash, whose purge then frees their content like any other), logging each repair as one line.
-import type { Client } from "@connectrpc/connect";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { every } from "../lib/periodic.ts";
 
 export interface GcDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   /** The store of each backend a blob row may name. */
   storeFor: StoreFor;
-  /** How long unreferenced content is kept (ms); MetaService's clock decides what is older. */
+  /** How long unreferenced content is kept (ms); meta's clock decides what is older. */
   graceMs: number;
   /** Blobs claimed per round. */
   batch?: number;
@@ -30,7 +29,7 @@ export interface GcResult {
 /** Bounds one pass (batch × rounds blobs, or orphans); the rest waits for the next. */
 const MAX_ROUNDS = 100;
 
-/** Moves orphaned entries to the trash (see MetaService.RepairOrphans); returns how many rows moved. */
+/** Moves orphaned entries to the trash (see TreeService.RepairOrphans); returns how many rows moved. */
 export async function repairOrphans(deps: GcDeps): Promise<number> {
   const batch = deps.batch ?? 100;
   let trashed = 0;

@@ -3,12 +3,11 @@
 // periodic check while someone watches: the user's files updated since the last check (newest first,
 // with an overlap for transactions that commit late), deduplicated by (id, updated_at).
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
 import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { resourceExhausted } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { every } from "../lib/periodic.ts";
 import { Change } from "./files.ts";
 
@@ -95,7 +94,7 @@ export class ChangeFeed {
   }
 
   /** Finds and publishes one user's changes made elsewhere since the last check. */
-  async check(meta: Client<typeof MetaService>, ownerId: string): Promise<void> {
+  async check(meta: MetaClient, ownerId: string): Promise<void> {
     const feed = this.users.get(ownerId);
     if (!feed) return;
     const started = this.now();
@@ -126,7 +125,7 @@ export class ChangeFeed {
   }
 
   /** Checks every watched user each `seconds`; returns a stop function. */
-  startChecks(meta: Client<typeof MetaService>, seconds: number, log: Logger): () => void {
+  startChecks(meta: MetaClient, seconds: number, log: Logger): () => void {
     return every(seconds, "file change check", log, async () => {
       for (const ownerId of this.watched()) await this.check(meta, ownerId);
     });

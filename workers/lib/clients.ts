@@ -108,7 +108,10 @@ export function httpTransport(
  */
 function unreachable(method: DescMethod, err: unknown): unknown {
   if (!(err instanceof ConnectError) || classifyFailure(err).kind !== "unavailable") return err;
-  const service = method.parent.name.replace(/Service$/, "").toLowerCase();
+  // filestore.meta.v1's services (one per subject) are all the meta worker: "the meta service".
+  const service = method.parent.typeName.startsWith("filestore.meta.v1.")
+    ? "meta"
+    : method.parent.name.replace(/Service$/, "").toLowerCase();
   const cause = new UnreachableError(`the ${service} service`, { cause: err });
   return new ConnectError(cause.message, Code.Unavailable, undefined, undefined, cause);
 }

@@ -25,7 +25,7 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prefix of every Redis key (several deployments may share one Redis). */
   redisPrefix: string;
-  /** Shared secret that internal callers present to MetaService. */
+  /** Shared secret that internal callers present to meta. */
   internalSecret: string | undefined;
   /** Base URLs of the other services (services mode). */
   serviceUrls: Record<ServiceName, string>;

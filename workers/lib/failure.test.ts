@@ -3,7 +3,7 @@
 // against a closed port and against a server answering 503, Connect transports.
 import { describe, expect, test } from "bun:test";
 import { openSync, writeSync } from "node:fs";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { sql } from "kysely";
 import { createConnection } from "mysql2/promise";
@@ -15,10 +15,10 @@ import {
   UnreachableError,
 } from "../../core/failure.ts";
 import { Reason, reasonOf } from "../../core/reasons.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { type Db, openDatabase } from "../meta/db/database.ts";
 import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 import { createS3BlobStore } from "./blobstore/s3/index.ts";
-import { type Db, openDatabase } from "./db/database.ts";
+import { createMetaClient } from "./meta-client.ts";
 import { closedPort } from "./testing.ts";
 
 const rejection = (p: Promise<unknown>) =>
@@ -111,7 +111,7 @@ describe("dependencies unavailable", () => {
       baseUrl: `http://127.0.0.1:${closedPort()}`,
       httpVersion: "1.1",
     });
-    const err = await rejection(createClient(MetaService, transport).touchUser({ id: "x" }));
+    const err = await rejection(createMetaClient(transport).touchUser({ id: "x" }));
     expect((err as ConnectError).code).toBe(Code.Unavailable);
     expect(classifyFailure(err).kind).toBe("unavailable");
     expect(clientError(err, "r").rawMessage).not.toContain("127.0.0.1");

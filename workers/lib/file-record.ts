@@ -1,4 +1,4 @@
-// MetaService's internal file rows as the public filestore.file.v1.File message.
+// meta's internal file rows as the public filestore.file.v1.File message.
 import { create } from "@bufbuild/protobuf";
 import { type File, FileKind, FileSchema } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";

@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
 import { Reason, reasonOf } from "../../core/reasons.ts";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { httpTransport } from "./clients.ts";
 import { requestIdKey } from "./context.ts";
 import {
@@ -14,6 +14,7 @@ import {
   requestIdPropagation,
 } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
+import { createMetaClient } from "./meta-client.ts";
 import { closedPort } from "./testing.ts";
 
 function capture(): Logger & { lines: Record<string, unknown>[] } {
@@ -100,7 +101,7 @@ describe("errorInterceptor: failures a client can act on", () => {
 
   test("a service that cannot be reached is Unavailable naming it, never its address", async () => {
     const port = closedPort();
-    const meta = createClient(MetaService, httpTransport(`http://127.0.0.1:${port}`, "s".repeat(32)));
+    const meta = createMetaClient(httpTransport(`http://127.0.0.1:${port}`, "s".repeat(32)));
     const { err, log } = await signupFailing(() => meta.touchUser({ id: "x" }), "req-5");
     expect([err.code, err.rawMessage]).toEqual([
       Code.Unavailable,
@@ -116,10 +117,7 @@ describe("errorInterceptor: failures a client can act on", () => {
       socket: { data: (socket) => socket.terminate() },
     });
     try {
-      const meta = createClient(
-        MetaService,
-        httpTransport(`http://127.0.0.1:${cutting.port}`, "s".repeat(32)),
-      );
+      const meta = createMetaClient(httpTransport(`http://127.0.0.1:${cutting.port}`, "s".repeat(32)));
       const { err } = await signupFailing(() => meta.touchUser({ id: "x" }), "req-6");
       expect([err.code, err.rawMessage]).toEqual([
         Code.Unavailable,
@@ -133,10 +131,10 @@ describe("errorInterceptor: failures a client can act on", () => {
 
 describe("authInterceptor", () => {
   const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
-  const transport = createRouterTransport((r) => r.service(MetaService, { touchUser: () => ({}) }), {
+  const transport = createRouterTransport((r) => r.service(UserService, { touchUser: () => ({}) }), {
     router: { interceptors: [authInterceptor({ verifier, internalSecret: "s".repeat(32) })] },
   });
-  const meta = createClient(MetaService, transport);
+  const meta = createMetaClient(transport);
 
   test("internal services need the exact secret", async () => {
     for (const secret of [undefined, "", "s".repeat(31), "t".repeat(32), "s".repeat(33)]) {
@@ -156,11 +154,10 @@ describe("request id propagation", () => {
     const seen: (string | undefined)[] = [];
     const quiet = { debug() {}, info() {}, warn() {}, error() {} };
     // Service B records the request id it was called with.
-    const b = createClient(
-      MetaService,
+    const b = createMetaClient(
       createRouterTransport(
         (r) =>
-          r.service(MetaService, {
+          r.service(UserService, {
             getUser(_req, ctx) {
               seen.push(ctx.values.get(requestIdKey));
               return {};

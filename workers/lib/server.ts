@@ -89,7 +89,7 @@ export class RpcHost {
   }
 
   private plainHttp(req: Request, ip: string): Promise<Response> {
-    // Data-plane requests carry their request id into the calls they make (MetaService), like RPCs.
+    // Data-plane requests carry their request id into the calls they make (meta), like RPCs.
     const id = requestIdFrom(req.headers.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();
     return currentRequestId.run(id, async () => {
       for (const m of this.modules) {

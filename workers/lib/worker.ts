@@ -1,12 +1,11 @@
 // Runs one process's modules on one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
-import { type Client, createClient } from "@connectrpc/connect";
 import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "../../core/access-token.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../../core/revoked-sessions.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { httpTransport } from "./clients.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { createMetaClient, type MetaClient } from "./meta-client.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
 
 export interface WorkerOptions {
@@ -56,8 +55,8 @@ export function requireInternalSecret(config: Config): string {
   return config.internalSecret;
 }
 
-/** The sessions this process refuses the tokens of, kept current from MetaService (revoked-sessions.ts). */
-export function revokedSessionsFrom(meta: Client<typeof MetaService>, config: Config, log: Logger) {
+/** The sessions this process refuses the tokens of, kept current from meta (revoked-sessions.ts). */
+export function revokedSessionsFrom(meta: MetaClient, config: Config, log: Logger) {
   const revoked = new RevokedSessions();
   const poller = pollRevokedSessions(revoked, {
     intervalMs: config.revocationPollMs,
@@ -68,15 +67,15 @@ export function revokedSessionsFrom(meta: Client<typeof MetaService>, config: Co
 }
 
 /**
- * What a worker that serves users and keeps its data through MetaService starts from (file, upload,
+ * What a worker that serves users and keeps its data through meta starts from (file, upload,
  * download, transfer): its configuration, the internal secret, a logger, an access-token verifier over
- * the account service's JWKS that refuses the tokens of ended sessions, and a MetaService client.
+ * the account service's JWKS that refuses the tokens of ended sessions, and a meta client.
  */
 export function workerBasics(name: string) {
   const config = loadConfig();
   const secret = requireInternalSecret(config);
   const log = createLogger(name);
-  const meta = createClient(MetaService, httpTransport(config.serviceUrls.meta, secret));
+  const meta = createMetaClient(httpTransport(config.serviceUrls.meta, secret));
   return {
     config,
     secret,

@@ -1,27 +1,23 @@
-// A database kept busy by another connection: MetaService answers Unavailable with a retry hint (never
+// A database kept busy by another connection: the meta services answer Unavailable with a retry hint (never
 // Internal), for a transaction that used up its retries and for a single statement alike.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { sql } from "kysely";
-import { createAccessTokenVerifier } from "../../core/access-token.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
-import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
-import { createLogger } from "../lib/log.ts";
-import { metaModule } from "./routes.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
+import { type Db, migrateToLatest, openDatabase } from "./db/database.ts";
+import { metaTestClient } from "./testing.ts";
 
-const secret = "s".repeat(32);
 // failure.ts finds the lock conflict behind DatabaseBusyError (its cause) or a single statement's error.
 const DATABASE_BUSY = /^the database is busy, retry in a moment \(request id [0-9a-f-]{36}\)$/;
 
-describe("MetaService on a busy database", () => {
+describe("the meta services on a busy database", () => {
   let dir: string;
   let db: Db;
   let other: Db;
-  let meta: ReturnType<typeof createClient<typeof MetaService>>;
+  let meta: MetaClient;
   let owner: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "filestore-busy-"));
@@ -29,20 +25,7 @@ describe("MetaService on a busy database", () => {
     db = openDatabase(url);
     await migrateToLatest(db);
     other = openDatabase(url);
-    const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
-    const mod = metaModule(db);
-    meta = createClient(
-      MetaService,
-      createRouterTransport((r) => mod.routes(r), {
-        router: {
-          interceptors: [
-            errorInterceptor(createLogger("test")),
-            authInterceptor({ verifier, internalSecret: secret }),
-          ],
-        },
-        transport: { interceptors: [internalCallerInterceptor(secret)] },
-      }),
-    );
+    meta = metaTestClient(db);
     owner = (await meta.createUser({ username: "alice", passwordHash: "x" })).user?.id ?? "";
     // No waiting for the lock: each attempt fails at once (transact still retries a few times).
     await sql`PRAGMA busy_timeout = 0`.execute(db);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
-import { transactStats } from "../lib/db/transact.ts";
 import * as content from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
+import { transactStats } from "./db/transact.ts";
 import { createFolder } from "./files.ts";
 import * as store from "./users.ts";
 

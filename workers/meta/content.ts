@@ -1,10 +1,10 @@
 // Content and names: blob rows (one per distinct SHA-256, reference-counted) and the file rows that name
 // them. Linking and garbage collection both go through conditional updates of the blob row, so a blob
 // claimed for deletion is never linked again and a linked blob is never claimed.
-import type { Db } from "../lib/db/database.ts";
-import type { BlobsTable, FilesTable } from "../lib/db/schema.ts";
-import { transact } from "../lib/db/transact.ts";
-import { insertOrUpdate } from "../lib/db/upsert.ts";
+import type { Db } from "./db/database.ts";
+import type { BlobsTable, FilesTable } from "./db/schema.ts";
+import { transact } from "./db/transact.ts";
+import { insertOrUpdate } from "./db/upsert.ts";
 import { enqueueTransfer } from "./transfer.ts";
 
 export type BlobRow = BlobsTable;

@@ -3,10 +3,10 @@
 // entry once, in the documented order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CompiledQuery, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from "kysely";
-import type { Db } from "../lib/db/database.ts";
-import type { FilesTable } from "../lib/db/schema.ts";
-import { testDatabases } from "../lib/db/testing.ts";
-import * as files from "./files.ts";
+import type { Db } from "./db/database.ts";
+import type { FilesTable } from "./db/schema.ts";
+import { testDatabases } from "./db/testing.ts";
+import * as listing from "./listing.ts";
 import * as store from "./users.ts";
 
 const FOLDERS = 400;
@@ -44,7 +44,7 @@ async function insertAll(db: Db, rows: FilesTable[]): Promise<void> {
 }
 
 /** The documented order: folders first, then by key, ties by id, each in the requested direction. */
-function expectedOrder(rows: FilesTable[], sort: files.SortKey, desc: boolean): string[] {
+function expectedOrder(rows: FilesTable[], sort: listing.SortKey, desc: boolean): string[] {
   const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
   return rows
     .slice()
@@ -150,14 +150,14 @@ for (const target of testDatabases()) {
         const alike = [`files_all_${sort}`, ...(sort === "name" ? ["files_owner_parent"] : [])];
 
         test(`${sort} ${descending ? "descending" : "ascending"}: pages come from files_list_${sort}, in order`, async () => {
-          const first = await files.listFiles(db, o());
-          await expectIndexOrder((d) => files.listFiles(d, o()), `files_list_${sort}`, alike);
+          const first = await listing.listFiles(db, o());
+          await expectIndexOrder((d) => listing.listFiles(d, o()), `files_list_${sort}`, alike);
           // A cursor among the folders (this page ends in the files) and one among the files.
-          const inFolders = await files.listFiles(db, { ...o(), pageSize: FOLDERS - 50 });
+          const inFolders = await listing.listFiles(db, { ...o(), pageSize: FOLDERS - 50 });
           const midFolders = { ...o(), pageToken: inFolders.nextPageToken };
-          await expectIndexOrder((d) => files.listFiles(d, midFolders), `files_list_${sort}`, alike);
-          const midFiles = { ...o(), pageToken: (await files.listFiles(db, midFolders)).nextPageToken };
-          await expectIndexOrder((d) => files.listFiles(d, midFiles), `files_list_${sort}`, alike);
+          await expectIndexOrder((d) => listing.listFiles(d, midFolders), `files_list_${sort}`, alike);
+          const midFiles = { ...o(), pageToken: (await listing.listFiles(db, midFolders)).nextPageToken };
+          await expectIndexOrder((d) => listing.listFiles(d, midFiles), `files_list_${sort}`, alike);
           expect(first.files).toHaveLength(100);
         });
 
@@ -165,7 +165,7 @@ for (const target of testDatabases()) {
           const seen: string[] = [];
           let pageToken = "";
           do {
-            const page = await files.listFiles(db, { ...o(), pageSize: 700, pageToken });
+            const page = await listing.listFiles(db, { ...o(), pageSize: 700, pageToken });
             seen.push(...page.files.map((f) => f.id));
             pageToken = page.nextPageToken;
           } while (pageToken);
@@ -174,9 +174,9 @@ for (const target of testDatabases()) {
 
         test(`every folder, ${sort} ${descending ? "descending" : "ascending"}: pages come from files_all_${sort}`, async () => {
           const all = { ownerId: owner, parentId: "", allFolders: true, sort, descending, pageSize: 100 };
-          await expectIndexOrder((d) => files.listFiles(d, all), `files_all_${sort}`);
-          const next = { ...all, pageToken: (await files.listFiles(db, all)).nextPageToken };
-          await expectIndexOrder((d) => files.listFiles(d, next), `files_all_${sort}`);
+          await expectIndexOrder((d) => listing.listFiles(d, all), `files_all_${sort}`);
+          const next = { ...all, pageToken: (await listing.listFiles(db, all)).nextPageToken };
+          await expectIndexOrder((d) => listing.listFiles(d, next), `files_all_${sort}`);
         });
       }
     }

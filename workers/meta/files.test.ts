@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as files from "./files.ts";
+import * as listing from "./listing.ts";
+import * as trashing from "./trash.ts";
 import * as store from "./users.ts";
 
 let n = 0;
@@ -35,12 +37,12 @@ for (const target of testDatabases()) {
     const folder = (ownerId: string, parentId: string, name: string) =>
       files.createFolder(db, { ownerId, parentId, name }, now());
     const names = async (ownerId: string, parentId: string) =>
-      (await files.listFiles(db, { ownerId, parentId, pageSize: 1000 })).files.map((f) => f.name);
-    const all = async (o: files.ListOptions) => {
+      (await listing.listFiles(db, { ownerId, parentId, pageSize: 1000 })).files.map((f) => f.name);
+    const all = async (o: listing.ListOptions) => {
       const out: string[] = [];
       let pageToken = "";
       do {
-        const page = await files.listFiles(db, { ...o, pageToken });
+        const page = await listing.listFiles(db, { ...o, pageToken });
         out.push(...page.files.map((f) => f.name));
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -66,7 +68,7 @@ for (const target of testDatabases()) {
       const mine = await folder(alice, "", "upload-target");
       await addFile(alice, mine.id, "ok.txt");
       await expect(addFile(bob, mine.id, "sneaky.txt")).rejects.toBeInstanceOf(content.FolderNotFoundError);
-      await files.trashFile(db, alice, mine.id, now());
+      await trashing.trashFile(db, alice, mine.id, now());
       await expect(addFile(alice, mine.id, "late.txt")).rejects.toBeInstanceOf(content.FolderNotFoundError);
     });
 
@@ -99,14 +101,14 @@ for (const target of testDatabases()) {
         "b.txt",
       ]);
       // Only active rows, only the owner's.
-      await files.trashFile(
+      await trashing.trashFile(
         db,
         alice,
-        (await files.listFiles(db, { ...o, pageSize: 10 })).files.find((f) => f.name === "b.txt")?.id ?? "",
+        (await listing.listFiles(db, { ...o, pageSize: 10 })).files.find((f) => f.name === "b.txt")?.id ?? "",
         now(),
       );
       expect(await all({ ...o })).not.toContain("b.txt");
-      await expect(files.listFiles(db, { ownerId: bob, parentId: dir.id })).rejects.toBeInstanceOf(
+      await expect(listing.listFiles(db, { ownerId: bob, parentId: dir.id })).rejects.toBeInstanceOf(
         files.FolderNotFoundError,
       );
     });
@@ -114,14 +116,14 @@ for (const target of testDatabases()) {
     test("list: pages stay stable while rows are inserted before and after the cursor", async () => {
       const dir = await folder(alice, "", "stable");
       for (const x of ["f10", "f20", "f30", "f40", "f50"]) await addFile(alice, dir.id, x);
-      const first = await files.listFiles(db, { ownerId: alice, parentId: dir.id, pageSize: 2 });
+      const first = await listing.listFiles(db, { ownerId: alice, parentId: dir.id, pageSize: 2 });
       expect(first.files.map((f) => f.name)).toEqual(["f10", "f20"]);
       await addFile(alice, dir.id, "f05"); // before the cursor: not seen, nothing repeats
       await addFile(alice, dir.id, "f35"); // after: seen in order
       const seen = [...first.files.map((f) => f.name)];
       let token = first.nextPageToken;
       while (token) {
-        const page = await files.listFiles(db, {
+        const page = await listing.listFiles(db, {
           ownerId: alice,
           parentId: dir.id,
           pageSize: 2,
@@ -134,12 +136,16 @@ for (const target of testDatabases()) {
     });
 
     test("list: page size default 100, capped at 1000; cursors only fit their own listing", async () => {
-      expect(files.pageSizeOf(0)).toBe(100);
-      expect(files.pageSizeOf(5000)).toBe(1000);
-      expect(() => files.pageSizeOf(-1)).toThrow(files.InvalidCursorError);
+      expect(listing.pageSizeOf(0)).toBe(100);
+      expect(listing.pageSizeOf(5000)).toBe(1000);
+      expect(() => listing.pageSizeOf(-1)).toThrow(files.InvalidCursorError);
       const dir = await folder(alice, "", "cursors");
       for (const x of ["1", "2", "3"]) await addFile(alice, dir.id, x);
-      const { nextPageToken } = await files.listFiles(db, { ownerId: alice, parentId: dir.id, pageSize: 1 });
+      const { nextPageToken } = await listing.listFiles(db, {
+        ownerId: alice,
+        parentId: dir.id,
+        pageSize: 1,
+      });
       expect(nextPageToken).not.toBe("");
       for (const o of [
         { parentId: dir.id, sort: "size" as const },
@@ -147,11 +153,11 @@ for (const target of testDatabases()) {
         { parentId: "" },
       ]) {
         await expect(
-          files.listFiles(db, { ownerId: alice, ...o, pageToken: nextPageToken }),
+          listing.listFiles(db, { ownerId: alice, ...o, pageToken: nextPageToken }),
         ).rejects.toBeInstanceOf(files.InvalidCursorError);
       }
       await expect(
-        files.listFiles(db, { ownerId: alice, parentId: dir.id, pageToken: "garbage!" }),
+        listing.listFiles(db, { ownerId: alice, parentId: dir.id, pageToken: "garbage!" }),
       ).rejects.toBeInstanceOf(files.InvalidCursorError);
     });
 
@@ -191,7 +197,7 @@ for (const target of testDatabases()) {
       );
       // The same name again is a no-op, not a conflict with itself.
       expect((await files.renameFile(db, alice, a.id, "c.txt", now())).name).toBe("c.txt");
-      await files.trashFile(db, alice, a.id, now());
+      await trashing.trashFile(db, alice, a.id, now());
       await expect(files.renameFile(db, alice, a.id, "d.txt", now())).rejects.toBeInstanceOf(
         files.TrashStateError,
       );
@@ -231,31 +237,37 @@ for (const target of testDatabases()) {
       const sub = await folder(alice, top.id, "sub");
       const early = await addFile(alice, sub.id, "early.txt");
       const late = await addFile(alice, sub.id, "late.txt");
-      await files.trashFile(db, alice, early.id, now()); // on its own first
-      const res = await files.trashFile(db, alice, top.id, now());
+      await trashing.trashFile(db, alice, early.id, now()); // on its own first
+      const res = await trashing.trashFile(db, alice, top.id, now());
       expect(res.count).toBe(3); // top, sub, late.txt
-      expect((await files.trashFile(db, alice, top.id, now())).count).toBe(0); // already there: unchanged
-      await expect(files.listFiles(db, { ownerId: alice, parentId: sub.id })).rejects.toBeInstanceOf(
+      expect((await trashing.trashFile(db, alice, top.id, now())).count).toBe(0); // already there: unchanged
+      await expect(listing.listFiles(db, { ownerId: alice, parentId: sub.id })).rejects.toBeInstanceOf(
         files.FolderNotFoundError,
       );
-      const trash = await files.listTrash(db, { ownerId: alice, pageSize: 1 });
+      const trash = await listing.listTrash(db, { ownerId: alice, pageSize: 1 });
       expect(trash.files.map((f) => f.id)).toEqual([top.id]);
-      const next = await files.listTrash(db, { ownerId: alice, pageSize: 1, pageToken: trash.nextPageToken });
+      const next = await listing.listTrash(db, {
+        ownerId: alice,
+        pageSize: 1,
+        pageToken: trash.nextPageToken,
+      });
       expect(next.files.map((f) => f.id)).toEqual([early.id]);
-      expect((await files.listTrash(db, { ownerId: bob })).files.map((f) => f.id)).not.toContain(top.id);
+      expect((await listing.listTrash(db, { ownerId: bob })).files.map((f) => f.id)).not.toContain(top.id);
       // Rows trashed with a folder are restored and purged through it.
-      await expect(files.restoreFile(db, alice, late.id, now())).rejects.toBeInstanceOf(
+      await expect(trashing.restoreFile(db, alice, late.id, now())).rejects.toBeInstanceOf(
         files.TrashStateError,
       );
-      await expect(files.restoreFile(db, bob, top.id, now())).rejects.toBeInstanceOf(files.FileNotFoundError);
+      await expect(trashing.restoreFile(db, bob, top.id, now())).rejects.toBeInstanceOf(
+        files.FileNotFoundError,
+      );
 
-      const back = await files.restoreFile(db, alice, top.id, now());
+      const back = await trashing.restoreFile(db, alice, top.id, now());
       expect([back.status, back.parent_id, back.deleted_at]).toEqual(["active", "", null]);
       expect(await names(alice, sub.id)).toEqual(["late.txt"]);
       // early.txt went on its own and stays in the trash; its folder is back, so it returns there.
-      expect((await files.restoreFile(db, alice, early.id, now())).parent_id).toBe(sub.id);
+      expect((await trashing.restoreFile(db, alice, early.id, now())).parent_id).toBe(sub.id);
       expect(await names(alice, sub.id)).toEqual(["early.txt", "late.txt"]);
-      await expect(files.restoreFile(db, alice, early.id, now())).rejects.toBeInstanceOf(
+      await expect(trashing.restoreFile(db, alice, early.id, now())).rejects.toBeInstanceOf(
         files.TrashStateError,
       );
     });
@@ -263,13 +275,13 @@ for (const target of testDatabases()) {
     test("restore: to the root when the former folder is gone; a name taken there is AlreadyExists", async () => {
       const dir = await folder(alice, "", "gone");
       const f = await addFile(alice, dir.id, "orphan.txt");
-      await files.trashFile(db, alice, f.id, now());
-      await files.trashFile(db, alice, dir.id, now());
-      expect((await files.restoreFile(db, alice, f.id, now())).parent_id).toBe("");
+      await trashing.trashFile(db, alice, f.id, now());
+      await trashing.trashFile(db, alice, dir.id, now());
+      expect((await trashing.restoreFile(db, alice, f.id, now())).parent_id).toBe("");
       const g = await addFile(alice, "", "twin.txt");
-      await files.trashFile(db, alice, g.id, now());
+      await trashing.trashFile(db, alice, g.id, now());
       await addFile(alice, "", "twin.txt");
-      await expect(files.restoreFile(db, alice, g.id, now())).rejects.toBeInstanceOf(files.NameTakenError);
+      await expect(trashing.restoreFile(db, alice, g.id, now())).rejects.toBeInstanceOf(files.NameTakenError);
     });
 
     test("purge: only trash entries, with their subtree; the last content reference starts the grace period", async () => {
@@ -278,18 +290,18 @@ for (const target of testDatabases()) {
       const inside = await addFile(alice, dir.id, "inside.txt", 5, shared);
       const kept = await addFile(alice, "", "kept.txt", 5, shared);
       const lone = await addFile(alice, dir.id, "lone.txt");
-      await expect(files.purgeTrashed(db, alice, dir.id, now())).rejects.toBeInstanceOf(
+      await expect(trashing.purgeTrashed(db, alice, dir.id, now())).rejects.toBeInstanceOf(
         files.TrashStateError,
       );
-      await files.trashFile(db, alice, dir.id, now());
-      await expect(files.purgeTrashed(db, bob, dir.id, now())).rejects.toBeInstanceOf(
+      await trashing.trashFile(db, alice, dir.id, now());
+      await expect(trashing.purgeTrashed(db, bob, dir.id, now())).rejects.toBeInstanceOf(
         files.FileNotFoundError,
       );
-      await expect(files.purgeTrashed(db, alice, inside.id, now())).rejects.toBeInstanceOf(
+      await expect(trashing.purgeTrashed(db, alice, inside.id, now())).rejects.toBeInstanceOf(
         files.TrashStateError,
       );
       const at = now();
-      expect((await files.purgeTrashed(db, alice, dir.id, at)).count).toBe(3);
+      expect((await trashing.purgeTrashed(db, alice, dir.id, at)).count).toBe(3);
       const ids = (await db.selectFrom("files").select("id").where("owner_id", "=", alice).execute()).map(
         (r) => r.id,
       );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as links from "./links.ts";
 import * as store from "./users.ts";
 

@@ -1,10 +1,11 @@
 // What a download needs in one query: the file, its content row and the generation of its download links
 // (signed links name the generation they were issued for; revoking moves the file to the next one).
-import type { Db } from "../lib/db/database.ts";
-import { transact } from "../lib/db/transact.ts";
-import { insertOrUpdate } from "../lib/db/upsert.ts";
+
 import type { BlobRow, FileRow } from "./content.ts";
 import { FileNotFoundError } from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { transact } from "./db/transact.ts";
+import { insertOrUpdate } from "./db/upsert.ts";
 
 export interface DownloadTarget {
   file: FileRow;

@@ -1,9 +1,9 @@
-// MetaService as its own process (services mode).
+// The meta worker (every filestore.meta.v1 service) as its own process (services mode).
 import { createAccessTokenVerifier, remoteKeys } from "../../core/access-token.ts";
 import { loadConfig, portFor } from "../lib/config.ts";
-import { migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { requireInternalSecret, runWorker } from "../lib/worker.ts";
-import { metaModule } from "./routes.ts";
+import { migrateToLatest, openDatabase } from "./db/database.ts";
+import { metaModule } from "./service.ts";
 
 const config = loadConfig();
 requireInternalSecret(config);

@@ -7,7 +7,7 @@
 // - otherwise as a trash entry of its own, which the user can restore (into the root) or purge.
 // The trash rather than a purge: the repair cannot know the user meant to destroy this content, and the
 // trash keeps it recoverable; once purged, its content is collected like any other.
-import type { Db } from "../lib/db/database.ts";
+import type { Db } from "./db/database.ts";
 import { ownerTransaction } from "./files.ts";
 import { trashSubtree } from "./tree.ts";
 

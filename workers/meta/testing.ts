@@ -1,8 +1,19 @@
-// Test helper: folder trees written straight into the files table, as deep as a test needs and far faster
-// than one CreateFolder per level (and deeper than the API allows, like trees made before the limit).
-import type { Db } from "../lib/db/database.ts";
+// Test helpers of the meta worker: folder trees written straight into the files table (as deep as a test
+// needs and far faster than one CreateFolder per level, deeper than the API allows, like trees made before
+// the limit), the meta client over the module in memory, users and upload session rows.
+import { afterAll, beforeAll } from "bun:test";
+import { createRouterTransport } from "@connectrpc/connect";
+import { createAccessTokenVerifier } from "../../core/access-token.ts";
+import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
+import { createLogger } from "../lib/log.ts";
+import { createMetaClient, type MetaClient } from "../lib/meta-client.ts";
 import type { FileRow } from "./content.ts";
+import type { Db } from "./db/database.ts";
+import type { TestDatabase } from "./db/testing.ts";
 import { folderRow } from "./files.ts";
+import { metaModule } from "./service.ts";
+import type { SessionRow } from "./uploads.ts";
+import { createUser } from "./users.ts";
 
 /**
  * A chain of `levels` active folders under parentId ("" = root), each inside the previous, named
@@ -28,4 +39,84 @@ export async function insertFolderChain(
       .values(rows.slice(i, i + 200))
       .execute();
   return rows.map((r) => r.id);
+}
+
+/**
+ * The meta client over the meta module in memory, through the real server interceptors (errors, auth:
+ * the internal secret is required and presented).
+ */
+export function metaTestClient(db: Db, now?: () => number): MetaClient {
+  const secret = "s".repeat(32);
+  const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
+  const mod = metaModule(db, now);
+  return createMetaClient(
+    createRouterTransport((r) => mod.routes(r), {
+      router: {
+        interceptors: [
+          errorInterceptor(createLogger("test")),
+          authInterceptor({ verifier, internalSecret: secret }),
+        ],
+      },
+      transport: { interceptors: [internalCallerInterceptor(secret)] },
+    }),
+  );
+}
+
+/** Users alice and bob, created straight in the database; their ids. */
+export async function aliceAndBob(db: Db): Promise<{ alice: string; bob: string }> {
+  return {
+    alice: (await createUser(db, "alice", "x", 0)).id,
+    bob: (await createUser(db, "bob", "x", 0)).id,
+  };
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Rows of open upload sessions of 12 MiB in 3 parts of 5 MiB, ids `<prefix><20-digit counter>`,
+ * for tests that write sessions straight through uploads.ts.
+ */
+export function sessionRows(prefix: string) {
+  let k = 0;
+  return (ownerId: string, over: Partial<SessionRow> = {}): SessionRow => ({
+    id: `${prefix}${(++k).toString().padStart(20, "0")}`,
+    owner_id: ownerId,
+    parent_id: "",
+    name: "big.bin",
+    size: 12 * MiB,
+    sha256: null,
+    sha1: null,
+    part_size: 5 * MiB,
+    part_count: 3,
+    backend: "local",
+    state: "open",
+    file_id: null,
+    created_at: 0,
+    expires_at: 1_000_000,
+    ...over,
+  });
+}
+
+/** What a suite of meta service tests works on (filled in before its first test). */
+export interface MetaSuite {
+  db: Db;
+  meta: MetaClient;
+  /** A user created for the suite. */
+  ownerId: string;
+}
+
+/**
+ * For a describe block: opens `target` before its tests, with the meta client over it (clock `now`) and a
+ * user named `username`; drops the database after them.
+ */
+export function metaSuite(target: TestDatabase, now: () => number, username = "alice"): MetaSuite {
+  const suite = {} as MetaSuite;
+  let drop = async () => {};
+  beforeAll(async () => {
+    ({ db: suite.db, drop } = await target.open());
+    suite.meta = metaTestClient(suite.db, now);
+    suite.ownerId = (await suite.meta.createUser({ username, passwordHash: "x" })).user?.id ?? "";
+  });
+  afterAll(() => drop());
+  return suite;
 }

@@ -2,10 +2,10 @@
 // publishes to the queue from (published_at), the job's state for operators, the S3 key an attempt writes
 // to (recorded before it writes, and used as a fence: only the latest attempt may switch the blob), and
 // the local copy waiting out its grace period after the move.
-import type { Db } from "../lib/db/database.ts";
-import type { BlobsTable, TransferJobsTable } from "../lib/db/schema.ts";
-import { transact } from "../lib/db/transact.ts";
-import { insertOrUpdate } from "../lib/db/upsert.ts";
+import type { Db } from "./db/database.ts";
+import type { BlobsTable, TransferJobsTable } from "./db/schema.ts";
+import { transact } from "./db/transact.ts";
+import { insertOrUpdate } from "./db/upsert.ts";
 
 export type TransferJobRow = TransferJobsTable;
 

@@ -2,13 +2,15 @@
 // deep, and the repair of orphans, on both databases. Deep trees are written straight into the table
 // (insertFolderChain): far faster than the API, and deeper than it allows, like trees made before the limit.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as files from "./files.ts";
 import { getDownloadTarget } from "./links.ts";
+import * as listing from "./listing.ts";
 import { repairOrphans } from "./orphans.ts";
 import { insertFolderChain } from "./testing.ts";
+import * as trashing from "./trash.ts";
 import * as store from "./users.ts";
 
 let n = 0;
@@ -34,7 +36,7 @@ for (const target of testDatabases()) {
     const folder = (ownerId: string, parentId: string, name: string, maxDepth?: number) =>
       files.createFolder(db, { ownerId, parentId, name }, now(), maxDepth);
     const names = async (ownerId: string, parentId: string) =>
-      (await files.listFiles(db, { ownerId, parentId, pageSize: 1000 })).files.map((f) => f.name);
+      (await listing.listFiles(db, { ownerId, parentId, pageSize: 1000 })).files.map((f) => f.name);
     const parentOf = async (id: string) =>
       (await db.selectFrom("files").select("parent_id").where("id", "=", id).executeTakeFirstOrThrow())
         .parent_id;
@@ -100,16 +102,16 @@ for (const target of testDatabases()) {
     test("restore: into the former folder or the root, refused as a whole when it would nest too deep", async () => {
       const alice = await user("restore-depth");
       const MAX = 5;
-      const restore = (id: string) => files.restoreFile(db, alice, id, now(), MAX);
+      const restore = (id: string) => trashing.restoreFile(db, alice, id, now(), MAX);
       const home = await insertFolderChain(db, alice, "", 2); // depths 1, 2
       const t = await insertFolderChain(db, alice, home[1] as string, 3); // depths 3..5
       const [t0] = t as [string];
-      expect((await files.trashFile(db, alice, t0, now())).count).toBe(3);
+      expect((await trashing.trashFile(db, alice, t0, now())).count).toBe(3);
       // Meanwhile the former folder moved two levels deeper: 4 + 3 levels would be 7.
       const other = await insertFolderChain(db, alice, "", 2);
       await files.moveFile(db, alice, home[0] as string, other[1] as string, now(), MAX);
       await expect(restore(t0)).rejects.toBeInstanceOf(files.FolderDepthError);
-      const trash = await files.listTrash(db, { ownerId: alice });
+      const trash = await listing.listTrash(db, { ownerId: alice });
       expect(trash.files.map((x) => x.id)).toEqual([t0]); // still in the trash, with all of its rows
       expect(await activeRows(alice)).toBe(4);
       // Back where there is room, the restore goes through.
@@ -118,11 +120,11 @@ for (const target of testDatabases()) {
       expect(await activeRows(alice)).toBe(7);
       // Its former folder gone, a trash entry returns to the root, if it fits there.
       const tall = await insertFolderChain(db, alice, home[1] as string, MAX + 1);
-      await files.trashFile(db, alice, tall[0] as string, now());
-      await files.trashFile(db, alice, home[0] as string, now());
-      await files.purgeTrashed(db, alice, home[0] as string, now());
+      await trashing.trashFile(db, alice, tall[0] as string, now());
+      await trashing.trashFile(db, alice, home[0] as string, now());
+      await trashing.purgeTrashed(db, alice, home[0] as string, now());
       await expect(restore(tall[0] as string)).rejects.toBeInstanceOf(files.FolderDepthError);
-      expect((await files.purgeTrashed(db, alice, tall[0] as string, now())).count).toBe(MAX + 1);
+      expect((await trashing.purgeTrashed(db, alice, tall[0] as string, now())).count).toBe(MAX + 1);
     });
 
     test("a subtree deeper than the old 1000-level walk is trashed, refused on restore, and purged as a whole", async () => {
@@ -130,19 +132,19 @@ for (const target of testDatabases()) {
       const chain = await insertFolderChain(db, deep, "", 1100);
       const middle = await addFile(deep, chain[500] as string, "middle.txt");
       const bottom = await addFile(deep, chain[1099] as string, "bottom.txt");
-      const res = await files.trashFile(db, deep, chain[0] as string, now());
+      const res = await trashing.trashFile(db, deep, chain[0] as string, now());
       expect(res.count).toBe(1102);
       expect(await activeRows(deep)).toBe(0);
-      const everywhere = await files.listFiles(db, { ownerId: deep, parentId: "", allFolders: true });
+      const everywhere = await listing.listFiles(db, { ownerId: deep, parentId: "", allFolders: true });
       expect(everywhere.files).toEqual([]);
       expect(await getDownloadTarget(db, { fileId: bottom.id, ownerId: deep })).toBeUndefined();
       // Restoring it would nest 1100 levels: refused, nothing half-restored.
-      await expect(files.restoreFile(db, deep, chain[0] as string, now())).rejects.toBeInstanceOf(
+      await expect(trashing.restoreFile(db, deep, chain[0] as string, now())).rejects.toBeInstanceOf(
         files.FolderDepthError,
       );
       expect(await activeRows(deep)).toBe(0);
       const at = now();
-      expect((await files.purgeTrashed(db, deep, chain[0] as string, at)).count).toBe(1102);
+      expect((await trashing.purgeTrashed(db, deep, chain[0] as string, at)).count).toBe(1102);
       const left = await db.selectFrom("files").select("id").where("owner_id", "=", deep).execute();
       expect(left).toEqual([]);
       for (const f of [middle, bottom]) {
@@ -161,7 +163,7 @@ for (const target of testDatabases()) {
       // (b) Rows left active under a folder in the trash, as a delete that stopped part-way left them.
       const kept = await insertFolderChain(db, u, "", 2);
       const keptFile = await addFile(u, kept[1] as string, "kept.txt");
-      await files.trashFile(db, u, kept[0] as string, now());
+      await trashing.trashFile(db, u, kept[0] as string, now());
       await db
         .updateTable("files")
         .set({ status: "active", deleted_at: null, trashed_with: null })
@@ -189,16 +191,16 @@ for (const target of testDatabases()) {
       expect((await repairOrphans(db, now(), 100)).repairs.filter((r) => r.ownerId === u)).toEqual([]);
 
       // No longer listed nor downloadable; in the trash as entries of their own or with their folder.
-      const listed = await files.listFiles(db, { ownerId: u, parentId: "", allFolders: true });
+      const listed = await listing.listFiles(db, { ownerId: u, parentId: "", allFolders: true });
       expect(listed.files.map((f) => f.name).sort()).toEqual(["fine.txt", "plain.txt"]);
       expect(await getDownloadTarget(db, { fileId: lostFile.id, ownerId: u })).toBeUndefined();
-      const trash = (await files.listTrash(db, { ownerId: u })).files.map((f) => f.id).sort();
+      const trash = (await listing.listTrash(db, { ownerId: u })).files.map((f) => f.id).sort();
       expect(trash).toEqual([lost[0], kept[0], underBob, underFile].sort() as string[]);
       expect(await names(bob, bobs.id)).toEqual([]);
       // Purging the folder the user deleted takes the repaired rows along, and frees their content.
       const at = now();
-      expect((await files.purgeTrashed(db, u, kept[0] as string, at)).count).toBe(3);
-      expect((await files.purgeTrashed(db, u, lost[0] as string, at)).count).toBe(4);
+      expect((await trashing.purgeTrashed(db, u, kept[0] as string, at)).count).toBe(3);
+      expect((await trashing.purgeTrashed(db, u, lost[0] as string, at)).count).toBe(4);
       for (const f of [keptFile, lostFile]) {
         const blob = await content.findBlob(db, f.blob_sha256 ?? "");
         expect([blob?.refcount, blob?.unreferenced_at]).toEqual([0, at]);

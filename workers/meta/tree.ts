@@ -6,7 +6,7 @@
 // level per query (parent ids in batches), rather than as recursive SQL, whose iteration cap is a server
 // setting (MariaDB's max_recursive_iterations) that could cut a walk short without an error. Walks that
 // only decide whether a bound is exceeded stop one level past it; walks that change rows visit every row.
-import type { Db } from "../lib/db/database.ts";
+import type { Db } from "./db/database.ts";
 
 export const DEFAULT_MAX_FOLDER_DEPTH = 256;
 

@@ -2,10 +2,12 @@
 // renewing it; the file and the completed session recorded together, only by the holder), the folder
 // check at creation, and the limits checked when a session is created. On SQLite and MariaDB.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import * as content from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as files from "./files.ts";
+import { aliceAndBob, sessionRows } from "./testing.ts";
+import * as trashing from "./trash.ts";
 import * as uploads from "./uploads.ts";
 import * as store from "./users.ts";
 
@@ -18,31 +20,13 @@ for (const target of testDatabases()) {
     let drop: () => Promise<void>;
     let alice: string;
     let bob: string;
-    let k = 0;
     beforeAll(async () => {
       ({ db, drop } = await target.open());
-      alice = (await store.createUser(db, "alice", "x", 0)).id;
-      bob = (await store.createUser(db, "bob", "x", 0)).id;
+      ({ alice, bob } = await aliceAndBob(db));
     });
     afterAll(() => drop());
 
-    const session = (ownerId: string, over: Partial<uploads.SessionRow> = {}): uploads.SessionRow => ({
-      id: `lease${(++k).toString().padStart(20, "0")}`,
-      owner_id: ownerId,
-      parent_id: "",
-      name: "big.bin",
-      size: 12 * MiB,
-      sha256: null,
-      sha1: null,
-      part_size: 5 * MiB,
-      part_count: 3,
-      backend: "local",
-      state: "open",
-      file_id: null,
-      created_at: 0,
-      expires_at: 1_000_000,
-      ...over,
-    });
+    const session = sessionRows("lease");
     const blob = (c: string) => ({
       sha256: c.repeat(64),
       sha1: "",
@@ -132,7 +116,7 @@ for (const target of testDatabases()) {
     });
 
     test("a session goes into one of the owner's active folders only", async () => {
-      const folder = await files.createFolder(db, { ownerId: alice, parentId: "", name: `f${k}` }, 1);
+      const folder = await files.createFolder(db, { ownerId: alice, parentId: "", name: "lease-folder" }, 1);
       const mine = await uploads.openSession(db, session(alice, { parent_id: folder.id }), {});
       expect("refused" in mine).toBe(false);
       for (const [owner, parent] of [
@@ -142,7 +126,7 @@ for (const target of testDatabases()) {
         const err = await uploads.openSession(db, session(owner, { parent_id: parent }), {}).catch((e) => e);
         expect(err).toBeInstanceOf(content.FolderNotFoundError);
       }
-      await files.trashFile(db, alice, folder.id, 2);
+      await trashing.trashFile(db, alice, folder.id, 2);
       const trashed = await uploads
         .openSession(db, session(alice, { parent_id: folder.id }), {})
         .catch((e) => e);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
+import { aliceAndBob, sessionRows } from "./testing.ts";
 import * as uploads from "./uploads.ts";
-import * as store from "./users.ts";
 
 const MiB = 1024 * 1024;
 
@@ -40,30 +40,15 @@ for (const target of testDatabases()) {
     let drop: () => Promise<void>;
     let alice: string;
     let bob: string;
-    let k = 0;
     beforeAll(async () => {
       ({ db, drop } = await target.open());
-      alice = (await store.createUser(db, "alice", "x", 0)).id;
-      bob = (await store.createUser(db, "bob", "x", 0)).id;
+      ({ alice, bob } = await aliceAndBob(db));
     });
     afterAll(() => drop());
 
-    const session = (ownerId: string, expiresAt = 1_000_000): uploads.SessionRow => ({
-      id: `sess${(++k).toString().padStart(20, "0")}`,
-      owner_id: ownerId,
-      parent_id: "",
-      name: "big.bin",
-      size: 12 * MiB,
-      sha256: null,
-      sha1: null,
-      part_size: 5 * MiB,
-      part_count: 3,
-      backend: "local",
-      state: "open",
-      file_id: null,
-      created_at: 0,
-      expires_at: expiresAt,
-    });
+    const sessionRow = sessionRows("sess");
+    const session = (ownerId: string, expiresAt = 1_000_000) =>
+      sessionRow(ownerId, { expires_at: expiresAt });
     const part = (sessionId: string, n: number, sha = "a") => ({
       session_id: sessionId,
       part_number: n,

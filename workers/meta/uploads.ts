@@ -1,12 +1,12 @@
 // Resumable upload sessions and their parts. The session row is the single source of truth: any replica
 // of the upload service can resume, complete or abort it after a restart.
 import { MAX_PARTS } from "../lib/blobstore/common.ts";
-import type { Db } from "../lib/db/database.ts";
-import type { UploadPartsTable, UploadSessionsTable, UploadState } from "../lib/db/schema.ts";
-import { transact } from "../lib/db/transact.ts";
-import { insertOrUpdate } from "../lib/db/upsert.ts";
 import { failpoint } from "../lib/failpoint.ts";
 import { lockOwner, requireFolder } from "./content.ts";
+import type { Db } from "./db/database.ts";
+import type { UploadPartsTable, UploadSessionsTable, UploadState } from "./db/schema.ts";
+import { transact } from "./db/transact.ts";
+import { insertOrUpdate } from "./db/upsert.ts";
 
 /** A session row; a new one needs no completion lease (it is "open"). */
 export type SessionRow = Omit<UploadSessionsTable, "completion_owner" | "completing_since"> &

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Db } from "../lib/db/database.ts";
-import { testDatabases } from "../lib/db/testing.ts";
+import type { Db } from "./db/database.ts";
+import { testDatabases } from "./db/testing.ts";
 import * as store from "./users.ts";
 
 const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 // Users and refresh tokens. Plain functions over an injected Kysely instance; each is one transaction.
-import type { Db } from "../lib/db/database.ts";
-import { isUniqueViolation } from "../lib/db/database.ts";
-import type { UsersTable } from "../lib/db/schema.ts";
-import { transact } from "../lib/db/transact.ts";
+import type { Db } from "./db/database.ts";
+import { isUniqueViolation } from "./db/database.ts";
+import type { UsersTable } from "./db/schema.ts";
+import { transact } from "./db/transact.ts";
 
 export type UserRow = UsersTable;
 

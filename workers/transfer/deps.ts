@@ -1,11 +1,10 @@
 // The transfer worker from configuration — shared by the all-in-one process and the standalone worker:
 // the consumers (when this process has both a local store and S3) and TransferService.
 import { hostname } from "node:os";
-import type { Client } from "@connectrpc/connect";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import type { Queue, QueueOptions } from "../lib/queue/types.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
@@ -28,7 +27,7 @@ export const TRANSFER_QUEUE = "transfer";
 
 export function startTransfer(
   config: Config,
-  meta: Client<typeof MetaService>,
+  meta: MetaClient,
   stores: BlobStore[],
   queue: Queue,
   log: Logger,

@@ -2,7 +2,7 @@
 //   - S3 failed (unreachable, erroring, its bucket gone): retried with backoff for the queue's time
 //     budget; a dead letter of this cause is re-driven by itself once S3 answers again (redrive.ts).
 //   - the local copy is gone: no retry can bring it back, so a dead letter at once.
-//   - anything else (MetaService unavailable, a copy that reads back wrong, local bytes that differ from
+//   - anything else (meta unavailable, a copy that reads back wrong, local bytes that differ from
 //     their record): retried for the time budget; a dead letter of it waits for an operator.
 import { BlobHashMismatchError, BlobNotFoundError, BlobSizeMismatchError } from "../lib/blobstore/errors.ts";
 import type { FailOptions } from "../lib/queue/types.ts";

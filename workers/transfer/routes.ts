@@ -4,12 +4,13 @@
 // source of truth; the queue's own dead-letter list is kept in step on retries.
 import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { JobState, TransferService } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { failedPrecondition, invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
+import { isHex, pageSize } from "../lib/validate.ts";
 import { redriveJob } from "./redrive.ts";
 import type { TransferDeps } from "./transfer.ts";
 
@@ -26,7 +27,6 @@ export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue"
   watches: StreamLimit;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const states: Record<string, JobState> = {
   queued: JobState.QUEUED,
   running: JobState.RUNNING,
@@ -45,7 +45,7 @@ const job = (j: TransferJobRecord | undefined) =>
 
 function sha256Of(value: string, field = "blob_sha256"): string {
   const v = value.toLowerCase();
-  if (!HEX64.test(v)) throw invalidArgument(`${field} must be 64 hexadecimal digits`);
+  if (!isHex(v, 64)) throw invalidArgument(`${field} must be 64 hexadecimal digits`);
   return v;
 }
 
@@ -84,7 +84,7 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
 
         async listDeadLetters(req, ctx) {
           requireOperator(ctx, deps.admins);
-          const limit = req.pageSize > 0 ? Math.min(req.pageSize, 1000) : 100;
+          const limit = pageSize(req.pageSize);
           const after = req.pageToken ? sha256Of(req.pageToken, "page_token") : "";
           const { jobs } = await deps.meta.listFailedTransferJobs({ afterSha256: after, limit });
           return {

@@ -1,27 +1,26 @@
-// Test fixture for the transfer worker's logic: MetaService on in-memory SQLite through the real
+// Test fixture for the transfer worker's logic: meta on in-memory SQLite through the real
 // interceptors, a local store in a temp directory, a private bucket on the test S3 (Ceph RGW), and the
 // queue the caller opens; plus uploads under the transfer policy and looks at blobs and jobs.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, createClient } from "@connectrpc/connect";
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createLocalBlobStore } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import { memoryTransport } from "../lib/clients.ts";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
+import { createMetaClient, type MetaClient } from "../lib/meta-client.ts";
 import type { Queue } from "../lib/queue/types.ts";
-import { metaModule } from "../meta/routes.ts";
+import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
+import { metaModule } from "../meta/service.ts";
 import * as store from "../meta/users.ts";
 import type { TransferDeps } from "./transfer.ts";
 
 export interface TransferFixture {
   db: Db;
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   /** The temp directory: the local store under blobs/, anything else the caller likes. */
   dir: string;
   local: BlobStore;
@@ -37,9 +36,8 @@ export interface TransferFixture {
   close(): Promise<void>;
 }
 
-const blobOf = async (meta: Client<typeof MetaService>, sha256: string) =>
-  (await meta.getBlob({ sha256 })).blob;
-const jobOf = async (meta: Client<typeof MetaService>, sha256: string) =>
+const blobOf = async (meta: MetaClient, sha256: string) => (await meta.getBlob({ sha256 })).blob;
+const jobOf = async (meta: MetaClient, sha256: string) =>
   (await meta.getTransferJob({ blobSha256: sha256 })).job;
 
 export async function openTransferFixture(
@@ -56,7 +54,7 @@ export async function openTransferFixture(
     errorInterceptor(createLogger("test")),
     authInterceptor({ verifier, internalSecret: secret }),
   ];
-  const meta = createClient(MetaService, memoryTransport(metaModule(db, now), interceptors, secret));
+  const meta = createMetaClient(memoryTransport(metaModule(db, now), interceptors, secret));
   const dir = mkdtempSync(join(tmpdir(), "filestore-transfer-"));
   const local = await createLocalBlobStore(join(dir, "blobs"));
   const bucket = await s3.open();

@@ -1,16 +1,15 @@
 // The transfer logic against real stores (local disk → S3 on Ceph RGW; skipped without TEST_S3_*, which
-// CI insists on), MetaService on in-memory SQLite through the real interceptors, and the SQLite queue.
+// CI insists on), meta on in-memory SQLite through the real interceptors, and the SQLite queue.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Client } from "@connectrpc/connect";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
-import type { Db } from "../lib/db/database.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { openSqliteQueue } from "../lib/queue/sqlite.ts";
 import type { Queue } from "../lib/queue/types.ts";
+import type { Db } from "../meta/db/database.ts";
 import { openTransferFixture, type TransferFixture } from "./testing.ts";
 import { deleteMovedCopies, relay, runJob, type TransferDeps } from "./transfer.ts";
 
@@ -20,7 +19,7 @@ describe.if(s3 !== undefined)("transfer logic", () => {
   const clock = { now: 1_000_000 };
   let f: TransferFixture;
   let db: Db;
-  let meta: Client<typeof MetaService>;
+  let meta: MetaClient;
   let dir: string;
   let local: BlobStore;
   let bucket: OpenedBlobStore;

@@ -16,22 +16,20 @@
 // when it answers again (redrive.ts).
 
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
-import {
-  type BlobRecord,
-  type MetaService,
-  SwitchBlobLocationResponse_Outcome,
-} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { SwitchBlobLocationResponse_Outcome } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { every } from "../lib/periodic.ts";
 import type { Message, Queue } from "../lib/queue/types.ts";
+import { isHex } from "../lib/validate.ts";
 import { type TransferCounters, transferCounters } from "./counters.ts";
 import { describe, failureOf, onS3 } from "./failure.ts";
 import { redriveWhenS3IsBack } from "./redrive.ts";
 
 export interface TransferDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   queue: Queue;
   /** Where the content is now. */
   local: BlobStore;
@@ -48,8 +46,6 @@ export interface TransferDeps {
 }
 
 const countersOf = (deps: Pick<TransferDeps, "counters">) => deps.counters ?? transferCounters;
-
-const SHA256 = /^[0-9a-f]{64}$/;
 
 export type JobOutcome = "moved" | "skipped" | "discarded" | "retry" | "dead";
 
@@ -93,7 +89,7 @@ function heartbeat(deps: TransferDeps, msg: Message, sha256: string, target: str
 /** One delivery of a transfer message. Never throws: a failure is reported to the queue and the job row. */
 export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutcome> {
   const sha256 = msg.key;
-  if (!SHA256.test(sha256)) {
+  if (!isHex(sha256, 64)) {
     deps.log.error("dropping a malformed transfer message", { key: sha256 });
     await deps.queue.ack(msg);
     return "skipped";

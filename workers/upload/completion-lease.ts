@@ -3,13 +3,13 @@
 // long tail hash (a 64 GiB file read again after a restart) never looks dead, while a crashed process is
 // noticed one lease after its last renewal, whatever the file's size. A later CompleteUploadSession (or a
 // part sent) then takes the session over from the dead attempt and cleans up after it; the dead attempt
-// cannot record a file afterwards (MetaService completes the session with its file only for its holder).
+// cannot record a file afterwards (meta completes the session with its file only for its holder).
 import { randomUUID } from "node:crypto";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   TransitionUploadSessionRequest_Transition as T,
   type UploadSessionRecord,
-} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+} from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { aborted } from "../lib/errors.ts";
 import type { SessionDeps } from "./sessions.ts";
 

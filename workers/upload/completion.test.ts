@@ -1,13 +1,13 @@
 // Multipart completion that survives a crash (a completion lease that a later call takes over, leftovers
 // of the dead attempt removed), the folder of a session, and the limits on creating sessions. Against
 // real blob stores (local disk, and Ceph RGW when configured). A "crash" is an attempt that took the
-// session through MetaService and stopped where the process would have died.
+// session through meta and stopped where the process would have died.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { Reason, reasonOf } from "../../core/reasons.ts";
-import { TransitionUploadSessionRequest_Transition as T } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import { TransitionUploadSessionRequest_Transition as T } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import * as sessions from "./sessions.ts";

@@ -1,6 +1,6 @@
 // CreateUploadSession: checks the request, resumes the caller's session for the same content when asked,
 // and otherwise records a new one — in the caller's own folder, within the per-user cap of open sessions
-// and the free space of the disk the parts go to (both checked by MetaService in the same transaction).
+// and the free space of the disk the parts go to (both checked by meta in the same transaction).
 import { randomBytes } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -9,15 +9,13 @@ import { Reason, reasonError } from "../../core/reasons.ts";
 import {
   CreateUploadSessionResponse_Refusal as Refusal,
   type UploadSessionRecord,
-} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+} from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import { invalidArgument } from "../lib/errors.ts";
+import { isHex } from "../lib/validate.ts";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";
 import type { SessionDeps } from "./sessions.ts";
 import { checkTarget } from "./upload.ts";
-
-const HEX64 = /^[0-9a-f]{64}$/;
-const HEX40 = /^[0-9a-f]{40}$/;
 
 export interface NewSessionRequest {
   name: string;
@@ -65,8 +63,8 @@ export async function createSession(
   }
   const sha256 = (req.sha256 ?? "").toLowerCase();
   const sha1 = (req.sha1 ?? "").toLowerCase();
-  if (sha256 && !HEX64.test(sha256)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
-  if (sha1 && !HEX40.test(sha1)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
+  if (sha256 && !isHex(sha256, 64)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
+  if (sha1 && !isHex(sha1, 40)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
   if (req.resume) {
     const { session } = await deps.meta.findOpenUploadSession({
       ownerId: who.userId,

@@ -1,10 +1,9 @@
 // The upload worker's dependencies from configuration, and its background sweeper — shared by the
 // all-in-one process and the standalone upload worker.
-import type { Client } from "@connectrpc/connect";
-import type { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
 import type { Config } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { every } from "../lib/periodic.ts";
 import { challengeKeyFrom, type InstantDeps } from "./instant.ts";
 import { type SessionDeps, sweepSessions } from "./sessions.ts";
@@ -14,7 +13,7 @@ export type UploadWorkerDeps = InstantDeps & SessionDeps & { sha1Backfill?: Sha1
 
 export function uploadDeps(
   config: Config,
-  meta: Client<typeof MetaService>,
+  meta: MetaClient,
   stores: { landing: BlobStore; storeFor: StoreFor },
   internalSecret: string,
   log?: Logger,

@@ -6,16 +6,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { sql } from "kysely";
 import type { Identity } from "../../core/access-token.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { createLocalBlobStore } from "../lib/blobstore/local/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import { httpTransport } from "../lib/clients.ts";
-import { openDatabase } from "../lib/db/database.ts";
+import { createMetaClient } from "../lib/meta-client.ts";
 import { RpcHost } from "../lib/server.ts";
 import { closedPort } from "../lib/testing.ts";
+import { openDatabase } from "../meta/db/database.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
 import { uploadModule } from "./routes.ts";
 import { createSession, listParts } from "./sessions.ts";
@@ -244,7 +244,7 @@ describe("a dependency that cannot be reached", () => {
     const fx = await openUploadFixture(local);
     try {
       const who = await fx.user("dave");
-      const meta = createClient(MetaService, httpTransport(`http://127.0.0.1:${closedPort()}`, fx.secret));
+      const meta = createMetaClient(httpTransport(`http://127.0.0.1:${closedPort()}`, fx.secret));
       const { send } = dataPlane({ ...fx.deps, meta }, who, fx.interceptors);
       const res = await send("/upload/v1/files?name=a.txt", {
         method: "PUT",

@@ -20,6 +20,7 @@ import { newLocalLocation } from "../lib/blobstore/local/index.ts";
 import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
+import { isHex, isSafeSize } from "../lib/validate.ts";
 import { checkTarget, type UploadDeps } from "./upload.ts";
 
 /** Longest challenged range: long enough to need the content, short enough to hash instantly. */
@@ -65,8 +66,6 @@ interface Challenge {
   e: number;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
 function sign(key: Uint8Array, payload: string): string {
   return createHmac("sha256", key).update(payload).digest("base64url");
 }
@@ -101,9 +100,8 @@ export async function offerContent(
   offer: { sha256: string; size: bigint; name: string; parentId: string },
 ): Promise<{ challengeId: string; rangeStart: bigint; rangeLength: bigint }> {
   const sha256 = offer.sha256.toLowerCase();
-  if (!HEX64.test(sha256)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
-  if (offer.size < 0n || offer.size > BigInt(Number.MAX_SAFE_INTEGER))
-    throw invalidArgument("size is out of range");
+  if (!isHex(sha256, 64)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
+  if (!isSafeSize(offer.size)) throw invalidArgument("size is out of range");
   const { name, parentId } = checkTarget({ name: offer.name, parentId: offer.parentId });
   // Whether the content is held is decided by the proof, never here.
   const size = Number(offer.size);
@@ -171,7 +169,7 @@ export async function proveContent(
   if (c.u !== who.userId) throw permissionDenied("this challenge was issued to someone else");
   if (c.e <= deps.now()) throw failedPrecondition("the challenge expired: offer the content again");
   const given = proof.rangeSha256.toLowerCase();
-  if (!HEX64.test(given)) throw invalidArgument("range_sha256 must be 64 hexadecimal digits");
+  if (!isHex(given, 64)) throw invalidArgument("range_sha256 must be 64 hexadecimal digits");
   const blob = await heldBlob(deps, c.h);
   const expected = Buffer.from(await rangeDigest(deps, c, blob));
   const matches = timingSafeEqual(expected, Buffer.from(given));
@@ -197,7 +195,7 @@ export async function linkBySha1(
   req: { sha1: string; size: bigint; name: string; parentId: string },
 ): Promise<File> {
   const sha1 = req.sha1.toLowerCase();
-  if (!/^[0-9a-f]{40}$/.test(sha1)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
+  if (!isHex(sha1, 40)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
   const { name, parentId } = checkTarget({ name: req.name, parentId: req.parentId });
   const miss = () => notFound("no content with this hash that you may link: upload the file");
   let blob: Awaited<ReturnType<UploadDeps["meta"]["findBlobBySha1"]>>["blob"];

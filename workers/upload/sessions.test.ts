@@ -8,8 +8,8 @@ import type { Identity } from "../../core/access-token.ts";
 import { Reason, reasonOf } from "../../core/reasons.ts";
 import { type AssembleEvent, createLocalBlobStore } from "../lib/blobstore/local/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
-import { testDatabases } from "../lib/db/testing.ts";
 import { codeOf } from "../lib/testing.ts";
+import { testDatabases } from "../meta/db/testing.ts";
 import * as sessions from "./sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 

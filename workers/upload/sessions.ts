@@ -10,7 +10,7 @@ import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import {
   TransitionUploadSessionRequest_Transition as T,
   type UploadSessionRecord,
-} from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+} from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
 import { normalizeStageOptions } from "../lib/blobstore/common.ts";
 import { BlobHashMismatchError, BlobTooLargeError, InvalidArgumentError } from "../lib/blobstore/errors.ts";
 import type { BlobBody } from "../lib/blobstore/types.ts";

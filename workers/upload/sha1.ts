@@ -3,13 +3,13 @@
 // after the upload (a queue in this process, one blob at a time, off the request) and in a periodic sweep
 // for blobs the queue missed (a crash, a restart, a failure). Until then, legacy lookups by SHA-1 simply
 // miss (fast upload asks the client to upload; download by SHA-1 is not found) and listings show "".
-import type { Client } from "@connectrpc/connect";
-import type { BlobRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { type BlobStore, hasFileReads, type StoreFor } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 
 export interface Sha1BackfillDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   storeFor: StoreFor;
 }
 

@@ -1,17 +1,17 @@
-// Test fixture for the upload worker's logic: MetaService on in-memory SQLite or a given test database
+// Test fixture for the upload worker's logic: meta on in-memory SQLite or a given test database
 // (through the real interceptors) and a real blob store (local disk, or Ceph RGW when configured).
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { createAccessTokenVerifier, type Identity } from "../../core/access-token.ts";
-import { MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { OpenedBlobStore, TestBlobStore } from "../lib/blobstore/testing.ts";
 import { memoryTransport } from "../lib/clients.ts";
-import { type Db, migrateToLatest, openDatabase } from "../lib/db/database.ts";
-import type { TestDatabase } from "../lib/db/testing.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
+import { createMetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
-import { metaModule } from "../meta/routes.ts";
+import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
+import type { TestDatabase } from "../meta/db/testing.ts";
+import { metaModule } from "../meta/service.ts";
 import * as store from "../meta/users.ts";
 import type { UploadWorkerDeps } from "./deps.ts";
 import { challengeKeyFrom } from "./instant.ts";
@@ -19,7 +19,7 @@ import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 
 export interface UploadFixture {
   db: Db;
-  /** MetaService's module (for further in-memory clients). */
+  /** meta's module (for further in-memory clients). */
   meta: ServiceModule;
   interceptors: Interceptor[];
   secret: string;
@@ -52,7 +52,7 @@ export async function openUploadFixture(
     authInterceptor({ verifier, internalSecret: secret }),
   ];
   const deps: UploadWorkerDeps = {
-    meta: createClient(MetaService, memoryTransport(meta, interceptors, secret)),
+    meta: createMetaClient(memoryTransport(meta, interceptors, secret)),
     blobs: opened.store,
     storeFor: storeForAll(opened.store),
     maxUploadBytes: 10 * 1024 * 1024,

@@ -1,11 +1,11 @@
 // The streamed single upload against real blob stores (local disk, and Ceph RGW when configured) and
-// MetaService on SQLite.
+// meta on SQLite.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { type OpenedBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
-import type { Db } from "../lib/db/database.ts";
 import { codeOf } from "../lib/testing.ts";
+import type { Db } from "../meta/db/database.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 

@@ -1,17 +1,18 @@
 // The streamed single upload: bytes are hashed while they are written to a temporary object, made
 // durable, and only then named by a file row — so a broken connection leaves neither a file row nor
 // stored bytes behind.
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
-import type { FileRecord, MetaService } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
 import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore/types.ts";
 import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { failpoint } from "../lib/failpoint.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import { checkFileName } from "../lib/names.ts";
 
 export interface UploadDeps {
-  meta: Client<typeof MetaService>;
+  meta: MetaClient;
   /** Where new content lands. */
   blobs: BlobStore;
   /** The store holding a blob row's bytes, by its backend (content moves under the transfer policy). */

@@ -1,5 +1,7 @@
 // What both backends share: argument checks, and the meter that hashes, counts and limits a body while
 // it streams through.
+
+import { isHex } from "../validate.ts";
 import {
   BlobHashMismatchError,
   BlobSizeMismatchError,
@@ -11,8 +13,6 @@ import type { BlobBody, BlobInfo, Range, StageOptions } from "./types.ts";
 
 export const MAX_PARTS = 10_000;
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-const SHA1_HEX = /^[0-9a-f]{40}$/;
 
 export function checkSessionId(sessionId: string): void {
   if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId))
@@ -55,13 +55,13 @@ export function normalizeStageOptions(opts: StageOptions = {}): StageOptions {
   let expectedSha256: string | undefined;
   if (opts.expectedSha256 !== undefined) {
     expectedSha256 = opts.expectedSha256.toLowerCase();
-    if (!SHA256_HEX.test(expectedSha256))
+    if (!isHex(expectedSha256, 64))
       throw new InvalidArgumentError("an expected SHA-256 is 64 hexadecimal digits");
   }
   let expectedSha1: string | undefined;
   if (opts.expectedSha1 !== undefined) {
     expectedSha1 = opts.expectedSha1.toLowerCase();
-    if (!SHA1_HEX.test(expectedSha1))
+    if (!isHex(expectedSha1, 40))
       throw new InvalidArgumentError("an expected SHA-1 is 40 hexadecimal digits");
   }
   return {

@@ -3,7 +3,7 @@
 // database and run again after a jittered pause. Bodies must therefore be safe to re-run: they may only
 // touch the database (ids generated inside are fine: the attempt that made them was rolled back).
 import { backoffMs, type RetryOptions, sleep } from "../../../core/balance.ts";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../../lib/log.ts";
 import type { Db } from "./database.ts";
 
 /** The database stayed busy through every attempt: nothing was written; the caller may try again later. */

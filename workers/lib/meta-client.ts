@@ -1,0 +1,33 @@
+// The meta client: one object with the methods of every filestore.meta.v1 service, so that callers keep
+// writing `meta.getUser(...)` whichever subject's service answers. connect-es clients are plain objects
+// with one own property per method (makeAnyClient), and the services share no method name
+// (meta-client.test.ts checks it), so merging them loses nothing.
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
+import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
+import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
+import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
+import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
+import { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
+
+/** Every service of filestore.meta.v1 (all internal: callers present the internal secret). */
+export const metaServices = [
+  UserService,
+  ContentService,
+  TreeService,
+  UploadSessionService,
+  TransferJobService,
+  DownloadLinkService,
+] as const;
+
+export type MetaClient = Client<typeof UserService> &
+  Client<typeof ContentService> &
+  Client<typeof TreeService> &
+  Client<typeof UploadSessionService> &
+  Client<typeof TransferJobService> &
+  Client<typeof DownloadLinkService>;
+
+/** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
+export function createMetaClient(transport: Transport): MetaClient {
+  return Object.assign({}, ...metaServices.map((s) => createClient(s, transport))) as MetaClient;
+}

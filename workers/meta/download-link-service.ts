@@ -1,0 +1,38 @@
+// filestore.meta.v1.DownloadLinkService: download targets and the revocation of signed links (logic in
+// links.ts).
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
+import { invalidArgument, notFound } from "../lib/errors.ts";
+import { hex } from "../lib/validate.ts";
+import * as content from "./content.ts";
+import * as links from "./links.ts";
+import { blobRecord, fileRecord, type MetaDeps } from "./records.ts";
+
+export function downloadLinkService({ db, now }: MetaDeps): ServiceImpl<typeof DownloadLinkService> {
+  return {
+    async getDownloadTarget(req) {
+      let key: links.TargetKey;
+      if (req.sha1) {
+        if (!req.ownerId || req.fileId) throw invalidArgument("give owner_id and sha1, or a file_id");
+        key = { ownerId: req.ownerId, sha1: hex(req.sha1, 40, "sha1") };
+      } else {
+        if (!req.fileId) throw invalidArgument("file_id (or owner_id and sha1) is required");
+        key = { fileId: req.fileId, ownerId: req.ownerId || undefined };
+      }
+      const t = await links.getDownloadTarget(db, key);
+      if (!t) throw notFound("no such file");
+      return { file: fileRecord(t.file), blob: blobRecord(t.blob), linkGeneration: BigInt(t.linkGeneration) };
+    },
+    async revokeDownloadLinks(req) {
+      if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");
+      try {
+        return {
+          linkGeneration: BigInt(await links.revokeDownloadLinks(db, req.ownerId, req.fileId, now())),
+        };
+      } catch (err) {
+        if (err instanceof content.FileNotFoundError) throw notFound("no such file");
+        throw err;
+      }
+    },
+  };
+}

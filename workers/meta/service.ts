@@ -1,0 +1,44 @@
+// The meta worker's ServiceModule: every service of filestore.meta.v1 (one per subject, each in its
+// *-service.ts) on one router, over the one database meta owns.
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
+import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
+import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
+import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
+import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
+import { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
+import { metaServices } from "../lib/meta-client.ts";
+import type { ServiceModule } from "../lib/server.ts";
+import { contentService } from "./content-service.ts";
+import type { Db } from "./db/database.ts";
+import { downloadLinkService } from "./download-link-service.ts";
+import * as files from "./files.ts";
+import type { MetaDeps } from "./records.ts";
+import { transferJobService } from "./transfer-job-service.ts";
+import { treeService } from "./tree-service.ts";
+import { uploadSessionService } from "./upload-session-service.ts";
+import { userService } from "./user-service.ts";
+
+export interface MetaLimits {
+  /** How deep folders may nest (MAX_FOLDER_DEPTH). */
+  maxFolderDepth?: number;
+}
+
+export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLimits = {}): ServiceModule {
+  const deps: MetaDeps = {
+    db,
+    now,
+    maxFolderDepth: limits.maxFolderDepth ?? files.DEFAULT_MAX_FOLDER_DEPTH,
+  };
+  return {
+    services: [...metaServices],
+    routes(router: ConnectRouter) {
+      router.service(UserService, userService(deps));
+      router.service(ContentService, contentService(deps));
+      router.service(TreeService, treeService(deps));
+      router.service(UploadSessionService, uploadSessionService(deps));
+      router.service(TransferJobService, transferJobService(deps));
+      router.service(DownloadLinkService, downloadLinkService(deps));
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// filestore.meta.v1.TreeService: the folder tree and the trash (logic in files.ts and orphans.ts).
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
+import { hex, pageSize } from "../lib/validate.ts";
+import * as files from "./files.ts";
+import * as listing from "./listing.ts";
+import { repairOrphans } from "./orphans.ts";
+import { fileRecord, type MetaDeps } from "./records.ts";
+import * as trashing from "./trash.ts";
+
+const SORT_KEYS: Record<string, listing.SortKey> = {
+  "": "name",
+  name: "name",
+  size: "size",
+  updated_at: "updated_at",
+};
+
+/** Runs a file-management call, turning its errors into codes a user can act on. */
+async function fileOp<T>(
+  op: () => Promise<T>,
+  onNameTaken?: (e: files.NameTakenError) => string,
+): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    // Someone else's entry and a missing one fail alike.
+    if (err instanceof files.FileNotFoundError) throw notFound("no such file or folder");
+    if (err instanceof files.FolderNotFoundError) throw notFound("no such folder (or it is in the trash)");
+    if (err instanceof files.NameTakenError) {
+      throw alreadyExists(
+        onNameTaken?.(err) ?? `${err.message}: choose another name, or rename that one first`,
+      );
+    }
+    if (
+      err instanceof files.InvalidNameError ||
+      err instanceof files.InvalidCursorError ||
+      err instanceof files.InvalidMoveError
+    )
+      throw invalidArgument(err.message);
+    // The tree's current shape refuses it (not the arguments as such): FailedPrecondition.
+    if (err instanceof files.TrashStateError || err instanceof files.FolderDepthError)
+      throw failedPrecondition(err.message);
+    throw err;
+  }
+}
+
+function owned(req: { ownerId: string; id?: string }): void {
+  if (!req.ownerId || req.id === "") throw invalidArgument("owner_id and id are required");
+}
+
+export function treeService({
+  db,
+  now,
+  maxFolderDepth: maxDepth,
+}: MetaDeps): ServiceImpl<typeof TreeService> {
+  return {
+    async listFiles(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      const sort = SORT_KEYS[req.sort];
+      if (!sort) throw invalidArgument('sort must be "name", "size" or "updated_at"');
+      const page = await fileOp(() =>
+        listing.listFiles(db, {
+          ownerId: req.ownerId,
+          parentId: req.parentId,
+          allFolders: req.allFolders,
+          sort,
+          descending: req.descending,
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+          sha1: req.sha1 ? hex(req.sha1, 40, "sha1") : undefined,
+        }),
+      );
+      return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
+    },
+    async createFolder(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      const folder = await fileOp(() => files.createFolder(db, req, now(), maxDepth));
+      return { folder: fileRecord(folder) };
+    },
+    async renameFile(req) {
+      owned(req);
+      return {
+        file: fileRecord(await fileOp(() => files.renameFile(db, req.ownerId, req.id, req.name, now()))),
+      };
+    },
+    async moveFile(req) {
+      owned(req);
+      const file = await fileOp(() =>
+        files.moveFile(db, req.ownerId, req.id, req.newParentId, now(), maxDepth),
+      );
+      return { file: fileRecord(file) };
+    },
+    async trashFile(req) {
+      owned(req);
+      const res = await fileOp(() => trashing.trashFile(db, req.ownerId, req.id, now()));
+      return { file: fileRecord(res.file), count: res.count };
+    },
+    async listTrash(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      const page = await fileOp(() => listing.listTrash(db, req));
+      return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
+    },
+    async restoreFile(req) {
+      owned(req);
+      const file = await fileOp(
+        () => trashing.restoreFile(db, req.ownerId, req.id, now(), maxDepth),
+        (e) =>
+          `an active entry named "${e.taken}" already exists ${e.parentId ? "in the folder this one returns to" : "in the root folder, where this one returns"}: rename or move that entry, then restore again`,
+      );
+      return { file: fileRecord(file) };
+    },
+    async purgeTrashedFile(req) {
+      owned(req);
+      const res = await fileOp(() => trashing.purgeTrashed(db, req.ownerId, req.id, now()));
+      return { file: fileRecord(res.file), count: res.count };
+    },
+    async repairOrphans(req) {
+      return repairOrphans(db, now(), pageSize(req.limit));
+    },
+  };
+}
