@@ -14,7 +14,7 @@ import { codeOf } from "../lib/testing.ts";
 import { metaModule } from "../meta/routes.ts";
 import * as account from "./account.ts";
 import { generatePrivateJwk, type SigningKey, signingKeyFromJwk } from "./keys.ts";
-import { accountModule } from "./routes.ts";
+import { accountModule } from "./service.ts";
 
 const secret = "0123456789abcdef0123456789abcdef";
 const key = await signingKeyFromJwk(await generatePrivateJwk());

@@ -15,7 +15,7 @@ import { memoryRateLimiter } from "../lib/ratelimit.ts";
 import { codeOf } from "../lib/testing.ts";
 import { metaModule } from "../meta/routes.ts";
 import { generatePrivateJwk, signingKeyFromJwk } from "./keys.ts";
-import { accountModule } from "./routes.ts";
+import { accountModule } from "./service.ts";
 
 const secret = "0123456789abcdef0123456789abcdef";
 const key = await signingKeyFromJwk(await generatePrivateJwk());

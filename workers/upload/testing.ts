@@ -13,9 +13,9 @@ import { createLogger } from "../lib/log.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { metaModule } from "../meta/routes.ts";
 import * as store from "../meta/users.ts";
-import type { UploadWorkerDeps } from "./deps.ts";
 import { challengeKeyFrom } from "./instant.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
+import type { UploadWorkerDeps } from "./wire.ts";
 
 export interface UploadFixture {
   db: Db;
