@@ -79,11 +79,8 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of ended sessions for the whole process (edge and services alike), read from the database.
   const revoked = new RevokedSessions();
   const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
-  const serverInterceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
-  const metaClient = createClient(
-    MetaService,
-    memoryTransport(meta.module, serverInterceptors, internalSecret),
-  );
+  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
+  const metaClient = createClient(MetaService, memoryTransport(meta.module, interceptors, internalSecret));
   const clients = { meta: metaClient, verifier, internalSecret };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
