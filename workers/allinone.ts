@@ -1,35 +1,58 @@
-// The all-in-one composition: every service in one process, wired through in-memory transports,
-// SQLite and a local data directory. Used by `npm start` and by end-to-end tests.
+// The all-in-one composition: every service in one process, wired by the same wire.ts functions as
+// their own processes, through in-memory transports, SQLite and a local data directory. Used by
+// `npm start` and by end-to-end tests.
 
-import { join } from "node:path";
 import { createAccessTokenVerifier } from "../core/access-token.ts";
-import { ExpiringCache } from "../core/cache.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
-import { clientAddressOf, trustedProxies } from "../core/client-address.ts";
-import { bunIdleTimeoutSeconds } from "../core/http-limits.ts";
+import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
+import { bunIdleTimeoutSeconds, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
 import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
 import { loadSigningKey } from "./account/keys.ts";
-import { accountModule } from "./account/routes.ts";
-import { downloadDeps } from "./download/deps.ts";
-import { downloadModule, FILE_ROUTE, isDownloadUrl } from "./download/routes.ts";
-import { startFileService } from "./file/deps.ts";
+import { accountSections, createAccountWorker } from "./account/wire.ts";
+import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
+import { createDownloadWorker, downloadSections } from "./download/wire.ts";
+import { createFileWorker, fileSections } from "./file/wire.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
 import { memoryTransport } from "./lib/clients.ts";
-import type { Config } from "./lib/config.ts";
+import { type ConfigOf, defaultPorts, type Env, int } from "./lib/config.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
-import { createLogger, logErrors } from "./lib/log.ts";
+import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
-import { openSqliteQueue } from "./lib/queue/sqlite.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
-import { migrateToLatest, openDatabase } from "./meta/db/database.ts";
-import { metaModule } from "./meta/service.ts";
-import { startTransfer, TRANSFER_QUEUE, transferQueueOptions } from "./transfer/deps.ts";
-import { startSweeper, uploadDeps } from "./upload/deps.ts";
-import { uploadModule } from "./upload/routes.ts";
+import { createMetaWorker, metaSections } from "./meta/wire.ts";
+import { createTransferWorker, sqliteTransferQueue, transferSections } from "./transfer/wire.ts";
+import { createUploadWorker, uploadSections } from "./upload/wire.ts";
+
+/** The all-in-one process's own settings: its second port, and the public face of both. */
+function loadEdgeConfig(env: Env) {
+  return {
+    /** Every service over gRPC, Connect and gRPC-Web (GRPC_PORT); PORT is the gateway's. */
+    grpcPort: int(env, "GRPC_PORT", defaultPorts.grpc),
+    /**
+     * TRUSTED_PROXIES as the public entries read it (the gateway, all-in-one's ports): nobody by default,
+     * since their peers are clients unless a proxy (Ingress, load balancer) is named.
+     */
+    trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
+    /** Data-plane requests one client may have in progress at the gateway (0: no cap). */
+    maxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
+  };
+}
+
+/** Every service's sections: the all-in-one process reads them all. */
+export const allInOneSections = {
+  ...metaSections,
+  ...accountSections,
+  ...uploadSections,
+  ...downloadSections,
+  ...fileSections,
+  ...transferSections,
+  edge: loadEdgeConfig,
+};
+export type AllInOneConfig = ConfigOf<typeof allInOneSections>;
 
 /** "pkg.Service" of an RPC URL "http://host/pkg.Service/Method", if it has that shape. */
 function serviceOf(url: string): string | undefined {
@@ -44,62 +67,39 @@ export interface AllInOne {
   stop(): Promise<void>;
 }
 
-export async function startAllInOne(
-  config: Config,
-  ports: { http: number; grpc: number },
-): Promise<AllInOne> {
+export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const log = createLogger("all-in-one");
   const internalSecret =
     config.internalSecret ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
   // Both ports are public here: the gRPC port believes X-Forwarded-For only from proxies the edge trusts.
-  const cfg: Config = { ...config, internalSecret, trustedProxies: config.edgeTrustedProxies };
-  const db = openDatabase(cfg.databaseUrl);
-  await migrateToLatest(db);
-  const key = await loadSigningKey(cfg.jwt);
+  const cfg: AllInOneConfig = { ...config, internalSecret, trustedProxies: config.edge.trustedProxies };
+  const meta = await createMetaWorker(cfg);
+  const key = await loadSigningKey(cfg.account.jwt);
   // One set of ended sessions for the whole process (edge and services alike), read from the database.
   const revoked = new RevokedSessions();
-  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.jwt.issuer, revoked });
-  const serverInterceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
-
-  const meta = metaModule(db, Date.now, { maxFolderDepth: cfg.maxFolderDepth });
-  const account = accountModule({
-    meta: createMetaClient(memoryTransport(meta, serverInterceptors, internalSecret)),
-    key,
-    limiter: memoryRateLimiter(),
-    issuer: cfg.jwt.issuer,
-    accessTtlSeconds: cfg.jwt.accessTtlSeconds,
-    refreshTtlSeconds: cfg.jwt.refreshTtlSeconds,
-    signinLimit: cfg.signinLimit,
-    log: createLogger("account"),
-    now: Date.now,
-    userCache: new ExpiringCache(10_000),
-  });
-  const metaClient = createMetaClient(memoryTransport(meta, serverInterceptors, internalSecret));
+  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
+  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
+  const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
+  const clients = { meta: metaClient, verifier, internalSecret };
+  // One set of stores for every service (one local store's sweeps, file handles and session hashes).
+  const stores = await openBlobStores(cfg.storage.stores);
+  const shared = { ...clients, stores };
+  const account = await createAccountWorker(cfg, { ...clients, key, limiter: memoryRateLimiter() });
+  const upload = await createUploadWorker(cfg, shared);
+  const download = await createDownloadWorker(cfg, shared, { bunServe: true });
+  // Its data plane, called straight from Bun.serve below (the download fast paths).
+  const downloads = download.module;
+  const file = await createFileWorker(cfg, shared);
+  const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
+  const workers = [meta, account, upload, download, file, transfer];
   const revocations = pollRevokedSessions(revoked, {
     intervalMs: cfg.revocationPollMs,
     list: listThrough(metaClient),
     log,
   });
-  const stores = await openBlobStores(cfg.blobStores);
-  const uploadWorker = uploadDeps(cfg, metaClient, stores, internalSecret, log);
-  const file = startFileService(cfg, metaClient, stores.storeFor, log);
-  const stopSweeper = startSweeper(uploadWorker, cfg.uploadSweepSeconds, log);
-  const upload = uploadModule(uploadWorker, verifier, logErrors(log, "upload failed"));
-  const download = downloadModule(
-    downloadDeps(cfg, metaClient, stores.storeFor, internalSecret, true),
-    verifier,
-    logErrors(log, "download failed"),
-  );
-  // The durable SQLite queue beside the database: no Redis in this mode.
-  const queue = openSqliteQueue(join(cfg.dataDir, "queue.db"), TRANSFER_QUEUE, transferQueueOptions(cfg));
-  const transfer = startTransfer(cfg, metaClient, stores.stores, queue, createLogger("transfer"));
-  const host = hostFor({
-    config: cfg,
-    modules: [meta, account, upload, download, file.module, transfer.module],
-    verifier,
-    log,
-  });
-  const grpc = await listen(host.node, cfg.host, ports.grpc, cfg.http);
+  for (const worker of workers) worker.start();
+  const host = hostFor({ config: cfg, modules: workers.map((w) => w.module), verifier, log });
+  const grpc = await listen(host.node, cfg.host, cfg.edge.grpcPort, cfg.http);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
   const upstreams: Upstreams = {
@@ -111,16 +111,16 @@ export async function startAllInOne(
   };
   const gateway = createGateway({
     upstreams,
-    issuer: cfg.jwt.issuer,
+    issuer: cfg.issuer,
     corsOrigins: "*",
     verifier,
-    trustedProxies: cfg.edgeTrustedProxies,
-    maxDataRequestsPerClient: cfg.gatewayMaxDataRequestsPerClient,
+    trustedProxies: cfg.edge.trustedProxies,
+    maxDataRequestsPerClient: cfg.edge.maxDataRequestsPerClient,
   });
-  const edgeTrusted = trustedProxies(cfg.edgeTrustedProxies);
+  const edgeTrusted = trustedProxies(cfg.edge.trustedProxies);
   const http = Bun.serve({
     hostname: cfg.host,
-    port: ports.http,
+    port: cfg.port,
     development: false,
     // One timer for a connection that moves no bytes (a stalled body, an idle keep-alive); Bun closes a
     // connection without a complete head after about 10 s by itself.
@@ -142,7 +142,7 @@ export async function startAllInOne(
     );
   }
   function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
-    return req.headers.has("origin") ? handle(req, server) : download.serveFile(req, req.params.id);
+    return req.headers.has("origin") ? handle(req, server) : downloads.serveFile(req, req.params.id);
   }
   function handle(req: Request, server: Bun.Server<undefined>) {
     // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
@@ -156,7 +156,7 @@ export async function startAllInOne(
       isDownloadUrl(req.url) &&
       !req.headers.has("origin")
     ) {
-      return download.serve(req);
+      return downloads.serve(req);
     }
     if (req.method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(req.url);
@@ -178,12 +178,11 @@ export async function startAllInOne(
     async stop() {
       host.health.drain();
       revocations.stop();
-      stopSweeper();
-      file.stop();
-      await transfer.stop();
+      for (const worker of workers) if (worker !== meta) await worker.stop();
       await http.stop();
       await grpc.close(cfg.shutdownGraceMs);
-      await db.destroy();
+      stores.close();
+      await meta.stop();
     },
   };
 }

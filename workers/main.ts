@@ -1,17 +1,13 @@
 // `npm start`: the all-in-one file store (SQLite + local disk, no other server needed).
 
-import { startAllInOne } from "./allinone.ts";
-import { defaultPorts, loadConfig } from "./lib/config.ts";
+import { allInOneSections, startAllInOne } from "./allinone.ts";
+import { loadConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/log.ts";
 import { onShutdown } from "./lib/server.ts";
 
-const env = process.env;
-const config = loadConfig(env);
+const config = loadConfig("gateway", allInOneSections);
 const log = createLogger("filestore");
-const app = await startAllInOne(config, {
-  http: Number(env.PORT || defaultPorts.gateway),
-  grpc: Number(env.GRPC_PORT || defaultPorts.grpc),
-});
+const app = await startAllInOne(config);
 process.stdout.write(
   [
     "filestore is running (all-in-one)",

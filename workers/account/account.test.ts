@@ -14,7 +14,7 @@ import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
 import { metaModule } from "../meta/service.ts";
 import * as account from "./account.ts";
 import { generatePrivateJwk, type SigningKey, signingKeyFromJwk } from "./keys.ts";
-import { accountModule } from "./routes.ts";
+import { accountModule } from "./service.ts";
 
 const secret = "0123456789abcdef0123456789abcdef";
 const key = await signingKeyFromJwk(await generatePrivateJwk());

@@ -15,7 +15,7 @@ import { codeOf } from "../lib/testing.ts";
 import { migrateToLatest, openDatabase } from "../meta/db/database.ts";
 import { metaModule } from "../meta/service.ts";
 import { generatePrivateJwk, signingKeyFromJwk } from "./keys.ts";
-import { accountModule } from "./routes.ts";
+import { accountModule } from "./service.ts";
 
 const secret = "0123456789abcdef0123456789abcdef";
 const key = await signingKeyFromJwk(await generatePrivateJwk());

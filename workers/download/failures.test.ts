@@ -7,7 +7,7 @@ import { storeForAll } from "../lib/blobstore/index.ts";
 import { createS3BlobStore } from "../lib/blobstore/s3/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import { closedPort } from "../lib/testing.ts";
-import { downloadModule } from "./routes.ts";
+import { downloadModule } from "./service.ts";
 import { type DownloadFixture, openDownloadFixture } from "./testing.ts";
 
 const local = testBlobStores().find((b) => b.backend === "local") as TestBlobStore;

@@ -1,20 +1,8 @@
 // The download worker as its own process (services mode).
-import { openBlobStores } from "../lib/blobstore/index.ts";
-import { portFor } from "../lib/config.ts";
-import { logErrors } from "../lib/log.ts";
-import { runWorker, workerBasics } from "../lib/worker.ts";
-import { downloadDeps } from "./deps.ts";
-import { downloadModule } from "./routes.ts";
+import { loadConfig } from "../lib/config.ts";
+import { runWorker, serviceClients } from "../lib/worker.ts";
+import { createDownloadWorker, downloadSections } from "./wire.ts";
 
-const { config, secret, log, verifier, meta } = workerBasics("download");
-const blobs = (await openBlobStores(config.blobStores)).storeFor;
-await runWorker({
-  name: "download",
-  port: portFor(process.env, "download"),
-  config,
-  log,
-  modules: [
-    downloadModule(downloadDeps(config, meta, blobs, secret), verifier, logErrors(log, "download failed")),
-  ],
-  verifier,
-});
+const config = loadConfig("download", downloadSections);
+const clients = serviceClients("download", config);
+await runWorker("download", config, clients.verifier, await createDownloadWorker(config, clients));

@@ -9,7 +9,7 @@ import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import type { DownloadDeps, Target } from "./download.ts";
 import { linkKeyFrom } from "./links.ts";
-import { type DownloadModule, downloadModule } from "./routes.ts";
+import { type DownloadModule, downloadModule } from "./service.ts";
 
 /** What an RFC 6266 client makes of a Content-Disposition: filename* when present, else filename. */
 export function filenameOf(header: string): string | undefined {

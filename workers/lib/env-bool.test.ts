@@ -1,5 +1,8 @@
-// On/off settings read one way everywhere (workers/lib/config.ts and the blob store settings alike).
+// On/off settings read one way everywhere (every section of the configuration, the blob store's alike).
 import { describe, expect, test } from "bun:test";
+import { loadDownloadConfig } from "../download/config.ts";
+import { loadUploadConfig } from "../upload/config.ts";
+import { loadStorageConfig } from "./blobstore/index.ts";
 import { loadConfig } from "./config.ts";
 import { envBool } from "./env-bool.ts";
 
@@ -11,16 +14,19 @@ const s3 = {
   DATA_DIR: "/tmp/filestore-env-bool",
 };
 
+const sections = { upload: loadUploadConfig, download: loadDownloadConfig, storage: loadStorageConfig };
+const loaded = (env: Record<string, string>) => loadConfig("gateway", sections, { ...s3, ...env });
+
 /** Each on/off setting, as the loaded configuration shows it. */
 const settings: Record<string, (env: Record<string, string>) => boolean> = {
-  LEGACY_TRUST_SHA1: (env) => loadConfig({ ...s3, ...env }).legacyTrustSha1,
-  DOWNLOAD_S3_REDIRECT: (env) => loadConfig({ ...s3, ...env }).download.s3Redirect,
+  LEGACY_TRUST_SHA1: (env) => loaded(env).upload.legacyTrustSha1,
+  DOWNLOAD_S3_REDIRECT: (env) => loaded(env).download.s3Redirect,
   S3_PATH_STYLE: (env) => {
-    const store = loadConfig({ ...s3, ...env }).blobStores[0];
+    const store = loaded(env).storage.stores[0];
     return store?.backend === "s3" && store.pathStyle === true;
   },
   S3_CREATE_BUCKET: (env) => {
-    const store = loadConfig({ ...s3, ...env }).blobStores[0];
+    const store = loaded(env).storage.stores[0];
     return store?.backend === "s3" && store.createBucket === true;
   },
 };

@@ -1,25 +1,37 @@
-// Runs one process's modules on one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
+// What every worker is (a module of services plus the timers behind it, from its wire.ts), and how one runs
+// as its own process: one port (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c) until SIGTERM.
+import type { JWTVerifyGetKey } from "jose";
 import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "../../core/access-token.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../../core/revoked-sessions.ts";
 import { httpTransport } from "./clients.ts";
-import { type Config, loadConfig } from "./config.ts";
+import type { BaseConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetaClient, type MetaClient } from "./meta-client.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
 
-export interface WorkerOptions {
-  name: string;
-  port: number;
-  config: Config;
-  modules: ServiceModule[];
-  verifier: AccessTokenVerifier;
-  /** Closes databases, Redis and the like after the listener has drained. */
-  close?: () => Promise<void>;
-  log?: Logger;
+/** A service as its wire.ts builds it (create<Svc>Worker): the same in its own process and all-in-one. */
+export interface Worker<M extends ServiceModule = ServiceModule> {
+  module: M;
+  /** Starts its timers and sweepers: once it is composed, before it serves. */
+  start(): void;
+  /** Stops them and closes what the wire opened (blob stores, queue, database, Redis). */
+  stop(): Promise<void>;
 }
 
-export function hostFor(opts: Omit<WorkerOptions, "port" | "name"> & { log: Logger }): RpcHost {
+/** What a wire takes from its composer: its way to MetaService, the token verifier, the internal secret. */
+export interface WorkerClients {
+  meta: MetaClient;
+  verifier: AccessTokenVerifier;
+  internalSecret: string;
+}
+
+export function hostFor(opts: {
+  config: Pick<BaseConfig, "maxRpcBytes" | "trustedProxies" | "internalSecret">;
+  modules: ServiceModule[];
+  verifier: AccessTokenVerifier;
+  log: Logger;
+}): RpcHost {
   return new RpcHost(opts.modules, {
     interceptors: [
       errorInterceptor(opts.log),
@@ -31,60 +43,61 @@ export function hostFor(opts: Omit<WorkerOptions, "port" | "name"> & { log: Logg
   });
 }
 
-export async function runWorker(opts: WorkerOptions): Promise<{ host: RpcHost; listener: Listener }> {
-  const log = opts.log ?? createLogger(opts.name);
-  const host = hostFor({ ...opts, log });
-  const listener = await listen(host.node, opts.config.host, opts.port, opts.config.http);
+/**
+ * Serves `worker` on config.port until SIGTERM: starts it, listens, and on shutdown drains the listener
+ * before stopping the worker (which closes its databases, stores and the like).
+ */
+export async function runWorker(
+  name: string,
+  config: BaseConfig,
+  verifier: AccessTokenVerifier,
+  worker: Worker,
+): Promise<{ host: RpcHost; listener: Listener }> {
+  const log = createLogger(name);
+  worker.start();
+  const host = hostFor({ config, modules: [worker.module], verifier, log });
+  const listener = await listen(host.node, config.host, config.port, config.http);
   log.info("listening", {
-    url: `http://${opts.config.host}:${listener.port}`,
+    url: `http://${config.host}:${listener.port}`,
     protocols: "connect,grpc,grpc-web",
   });
   onShutdown(log, async () => {
     host.health.drain();
-    await listener.close(opts.config.shutdownGraceMs);
-    await opts.close?.();
+    await listener.close(config.shutdownGraceMs);
+    await worker.stop();
   });
   return { host, listener };
 }
 
 /** The internal secret is mandatory once services talk over the network. */
-export function requireInternalSecret(config: Config): string {
+export function requireInternalSecret(config: Pick<BaseConfig, "internalSecret">): string {
   if (!config.internalSecret || config.internalSecret.length < 16) {
     throw new Error("INTERNAL_SECRET must be set (16+ characters) in services mode");
   }
   return config.internalSecret;
 }
 
-/** The sessions this process refuses the tokens of, kept current from meta (revoked-sessions.ts). */
-export function revokedSessionsFrom(meta: MetaClient, config: Config, log: Logger) {
+/**
+ * A worker's clients in services mode: the internal secret (required), a MetaService client over the
+ * network, and an access-token verifier over the account service's JWKS (`keys`: the account process
+ * passes its own) that refuses the tokens of sessions ended, as MetaService reports them.
+ */
+export function serviceClients(
+  name: string,
+  config: BaseConfig,
+  keys: JWTVerifyGetKey = remoteKeys(config.serviceUrls.account),
+): WorkerClients {
+  const internalSecret = requireInternalSecret(config);
+  const meta = createMetaClient(httpTransport(config.serviceUrls.meta, internalSecret));
   const revoked = new RevokedSessions();
-  const poller = pollRevokedSessions(revoked, {
+  pollRevokedSessions(revoked, {
     intervalMs: config.revocationPollMs,
     list: listThrough(meta),
-    log,
+    log: createLogger(name),
   });
-  return { revoked, poller };
-}
-
-/**
- * What a worker that serves users and keeps its data through meta starts from (file, upload,
- * download, transfer): its configuration, the internal secret, a logger, an access-token verifier over
- * the account service's JWKS that refuses the tokens of ended sessions, and a meta client.
- */
-export function workerBasics(name: string) {
-  const config = loadConfig();
-  const secret = requireInternalSecret(config);
-  const log = createLogger(name);
-  const meta = createMetaClient(httpTransport(config.serviceUrls.meta, secret));
   return {
-    config,
-    secret,
-    log,
-    verifier: createAccessTokenVerifier({
-      keys: remoteKeys(config.serviceUrls.account),
-      issuer: config.jwt.issuer,
-      revoked: revokedSessionsFrom(meta, config, log).revoked,
-    }),
+    internalSecret,
     meta,
+    verifier: createAccessTokenVerifier({ keys, issuer: config.issuer, revoked }),
   };
 }

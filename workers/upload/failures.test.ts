@@ -16,10 +16,10 @@ import { createMetaClient } from "../lib/meta-client.ts";
 import { RpcHost } from "../lib/server.ts";
 import { closedPort } from "../lib/testing.ts";
 import { openDatabase } from "../meta/db/database.ts";
-import type { UploadWorkerDeps } from "./deps.ts";
-import { uploadModule } from "./routes.ts";
+import { uploadModule } from "./service.ts";
 import { createSession, listParts } from "./sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
+import type { UploadWorkerDeps } from "./wire.ts";
 
 const MiB = 1024 * 1024;
 const local = testBlobStores().find((b) => b.backend === "local") as TestBlobStore;

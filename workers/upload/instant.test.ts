@@ -5,7 +5,6 @@ import type { Identity } from "../../core/access-token.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import { codeOf } from "../lib/testing.ts";
-import type { UploadWorkerDeps } from "./deps.ts";
 import {
   CHALLENGE_TTL_MS,
   linkBySha1,
@@ -16,6 +15,7 @@ import {
 } from "./instant.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 import { storeUpload } from "./upload.ts";
+import type { UploadWorkerDeps } from "./wire.ts";
 
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();

@@ -8,7 +8,7 @@ import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { linkBySha1 } from "./instant.ts";
-import { uploadModule } from "./routes.ts";
+import { uploadModule } from "./service.ts";
 import * as sessions from "./sessions.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";

@@ -13,9 +13,9 @@ import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
 import type { TestDatabase } from "../meta/db/testing.ts";
 import { metaModule } from "../meta/service.ts";
 import * as store from "../meta/users.ts";
-import type { UploadWorkerDeps } from "./deps.ts";
 import { challengeKeyFrom } from "./instant.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
+import type { UploadWorkerDeps } from "./wire.ts";
 
 export interface UploadFixture {
   db: Db;

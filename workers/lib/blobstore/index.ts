@@ -81,6 +81,11 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
   return { policy, landing, stores: other ? [landing, other] : [landing] };
 }
 
+/** The storage section of a worker's configuration (workers/lib/config.ts): local paths under its data dir. */
+export function loadStorageConfig(env: Env, base: { dataDir: string }): StorageConfig {
+  return storageConfigFromEnv({ ...env, DATA_DIR: base.dataDir });
+}
+
 /** The settings of the store new content lands in (see storageConfigFromEnv). */
 export function blobStoreConfigFromEnv(env: Env = process.env): BlobStoreConfig {
   return storageConfigFromEnv(env).landing;
@@ -96,12 +101,36 @@ export async function createBlobStore(
   return createS3BlobStore(options);
 }
 
+/** A process's open stores: the landing one, all of them, a StoreFor over them; close() stops their timers. */
+export interface OpenBlobStores {
+  landing: BlobStore;
+  stores: BlobStore[];
+  storeFor: StoreFor;
+  close(): void;
+}
+
 /** Opens the stores (StorageConfig.stores: the landing one first) and a StoreFor over all of them. */
-export async function openBlobStores(
-  configs: BlobStoreConfig[],
-): Promise<{ landing: BlobStore; stores: BlobStore[]; storeFor: StoreFor }> {
+export async function openBlobStores(configs: BlobStoreConfig[]): Promise<OpenBlobStores> {
   const stores = await Promise.all(configs.map((c) => createBlobStore(c)));
-  return { landing: stores[0] as BlobStore, stores, storeFor: storeForAll(...stores) };
+  return {
+    landing: stores[0] as BlobStore,
+    stores,
+    storeFor: storeForAll(...stores),
+    close() {
+      for (const store of stores) store.close();
+    },
+  };
+}
+
+/**
+ * The stores a worker uses: `shared` ones when its composer hands them in (the all-in-one process opens
+ * one set for every service, and closes it), else its own, opened here: close() then closes only those.
+ */
+export async function blobStoresFor(
+  storage: StorageConfig,
+  shared?: OpenBlobStores,
+): Promise<OpenBlobStores> {
+  return shared ? { ...shared, close() {} } : openBlobStores(storage.stores);
 }
 
 /** A StoreFor over the given stores (one per backend). */

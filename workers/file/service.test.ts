@@ -19,7 +19,7 @@ import { codeOf } from "../lib/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { collectGarbage } from "./gc.ts";
-import { fileModule } from "./routes.ts";
+import { fileModule } from "./service.ts";
 import { ChangeFeed } from "./watch.ts";
 
 const [local] = testBlobStores();

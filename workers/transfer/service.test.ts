@@ -13,7 +13,7 @@ import { openSqliteQueue } from "../lib/queue/sqlite.ts";
 import type { Queue } from "../lib/queue/types.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
-import { transferModule } from "./routes.ts";
+import { transferModule } from "./service.ts";
 
 const [local] = testBlobStores();
 

@@ -1,0 +1,33 @@
+// The account service's settings: its signing key, token lifetimes and sign-in limits.
+import { join } from "node:path";
+import { type BaseConfig, type Env, int } from "../lib/config.ts";
+
+export interface AccountConfig {
+  jwt: {
+    /** The Ed25519 signing key as a JWK (JWT_PRIVATE_JWK); unset: the key file. */
+    privateJwk: string | undefined;
+    /** Where the signing key is kept (JWT_KEY_FILE), created on first start. */
+    keyFile: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+  };
+  /** Sign-in limits (see workers/account/signin-limits.ts). */
+  signinLimit: { perUser: number; perUserTotal: number; perClient: number; windowSeconds: number };
+}
+
+export function loadAccountConfig(env: Env, base: BaseConfig): AccountConfig {
+  return {
+    jwt: {
+      privateJwk: env.JWT_PRIVATE_JWK || undefined,
+      keyFile: env.JWT_KEY_FILE || join(base.dataDir, "keys", "jwt-signing-key.jwk"),
+      accessTtlSeconds: int(env, "ACCESS_TOKEN_TTL_SECONDS", 15 * 60),
+      refreshTtlSeconds: int(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+    },
+    signinLimit: {
+      perUser: int(env, "SIGNIN_LIMIT_PER_USER", 10),
+      perUserTotal: int(env, "SIGNIN_LIMIT_PER_USER_TOTAL", 100),
+      perClient: int(env, "SIGNIN_LIMIT_PER_CLIENT", 60),
+      windowSeconds: int(env, "SIGNIN_LIMIT_WINDOW_SECONDS", 300),
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// The account service from its configuration and clients: sign-in limits (in Redis when the process has
+// one, shared by every replica), the user-info cache; the same in its own process (main.ts) and in the
+// all-in-one process.
+import { ExpiringCache } from "../../core/cache.ts";
+import type { ConfigOf } from "../lib/config.ts";
+import { createLogger } from "../lib/log.ts";
+import {
+  degradingRateLimiter,
+  memoryRateLimiter,
+  type RateLimiter,
+  redisRateLimiter,
+} from "../lib/ratelimit.ts";
+import { connected, failFastRedis } from "../lib/redis.ts";
+import type { Worker, WorkerClients } from "../lib/worker.ts";
+import { loadAccountConfig } from "./config.ts";
+import type { SigningKey } from "./keys.ts";
+import { accountModule } from "./service.ts";
+
+/** The sections of the configuration the account service reads. */
+export const accountSections = { account: loadAccountConfig };
+export type AccountWorkerConfig = ConfigOf<typeof accountSections>;
+
+/**
+ * AccountService and the JWKS, signing with `key` (loadSigningKey(config.account.jwt): the composer needs
+ * it too, for its token verifier). `limiter`: the composer's choice (all-in-one: this process's memory);
+ * without it the limits live in Redis when REDIS_URL is set (in memory while it is down), else in memory.
+ */
+export async function createAccountWorker(
+  config: AccountWorkerConfig,
+  clients: Pick<WorkerClients, "meta"> & { key: SigningKey; limiter?: RateLimiter },
+): Promise<Worker> {
+  const log = createLogger("account");
+  const redis = !clients.limiter && config.redisUrl ? failFastRedis(config.redisUrl, log) : undefined;
+  if (redis) await connected(redis, 3000);
+  const limiter =
+    clients.limiter ??
+    (redis
+      ? degradingRateLimiter(redisRateLimiter(redis, config.redisPrefix), memoryRateLimiter(), log)
+      : memoryRateLimiter());
+  return {
+    module: accountModule({
+      meta: clients.meta,
+      key: clients.key,
+      limiter,
+      issuer: config.issuer,
+      accessTtlSeconds: config.account.jwt.accessTtlSeconds,
+      refreshTtlSeconds: config.account.jwt.refreshTtlSeconds,
+      signinLimit: config.account.signinLimit,
+      log,
+      now: Date.now,
+      userCache: new ExpiringCache(10_000),
+    }),
+    start() {},
+    async stop() {
+      // quit() is a command: with Redis down it fails at once, and then the socket is just closed.
+      await redis?.quit().catch(() => redis.disconnect());
+    },
+  };
+}

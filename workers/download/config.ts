@@ -1,0 +1,28 @@
+// The download worker's settings: signed links, S3 redirects, the lookup cache.
+import { type Env, int } from "../lib/config.ts";
+import { envBool } from "../lib/env-bool.ts";
+
+export interface DownloadConfig {
+  /** Signs download links (DOWNLOAD_LINK_SECRET); unset: derived from the internal secret. */
+  linkSecret: string | undefined;
+  /** Lifetime of a download link when the caller names none, and the longest one may ask for. */
+  urlTtlSeconds: number;
+  urlMaxTtlSeconds: number;
+  /** Base URL of links (PUBLIC_DOWNLOAD_URL, e.g. https://files.example.com); unset: gateway-relative. */
+  publicUrl: string;
+  /** GETs of content on S3 answer 302 to a presigned URL (DOWNLOAD_S3_REDIRECT) instead of streaming. */
+  s3Redirect: boolean;
+  /** How long a download worker reuses a file lookup (DOWNLOAD_LOOKUP_CACHE_MS; 0: off). */
+  lookupCacheMs: number;
+}
+
+export function loadDownloadConfig(env: Env): DownloadConfig {
+  return {
+    linkSecret: env.DOWNLOAD_LINK_SECRET || undefined,
+    urlTtlSeconds: int(env, "DOWNLOAD_URL_TTL_SECONDS", 900),
+    urlMaxTtlSeconds: int(env, "DOWNLOAD_URL_MAX_TTL_SECONDS", 7 * 24 * 3600),
+    publicUrl: env.PUBLIC_DOWNLOAD_URL || "",
+    s3Redirect: envBool(env, "DOWNLOAD_S3_REDIRECT", false),
+    lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
+  };
+}

@@ -1,0 +1,63 @@
+// The download worker from its configuration and clients: its dependencies and the blob stores it reads;
+// the same in its own process (main.ts) and in the all-in-one process.
+import { ExpiringCache } from "../../core/cache.ts";
+import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
+import type { StoreFor } from "../lib/blobstore/types.ts";
+import type { ConfigOf } from "../lib/config.ts";
+import { createLogger, logErrors } from "../lib/log.ts";
+import type { Worker, WorkerClients } from "../lib/worker.ts";
+import { loadDownloadConfig } from "./config.ts";
+import type { DownloadDeps, Target } from "./download.ts";
+import { linkKeyFrom } from "./links.ts";
+import { type DownloadModule, downloadModule } from "./service.ts";
+
+/** The sections of the configuration the download worker reads. */
+export const downloadSections = { download: loadDownloadConfig, storage: loadStorageConfig };
+export type DownloadWorkerConfig = ConfigOf<typeof downloadSections>;
+
+function downloadDeps(
+  config: DownloadWorkerConfig,
+  meta: WorkerClients["meta"],
+  storeFor: StoreFor,
+  internalSecret: string,
+  bunServe: boolean,
+): DownloadDeps {
+  const d = config.download;
+  if (d.urlTtlSeconds < 1 || d.urlTtlSeconds > d.urlMaxTtlSeconds)
+    throw new Error("DOWNLOAD_URL_TTL_SECONDS must be between 1 and DOWNLOAD_URL_MAX_TTL_SECONDS");
+  return {
+    meta,
+    storeFor,
+    linkKey: linkKeyFrom(d.linkSecret ?? internalSecret),
+    linkTtlSeconds: d.urlTtlSeconds,
+    linkMaxTtlSeconds: d.urlMaxTtlSeconds,
+    publicUrl: d.publicUrl,
+    s3Redirect: d.s3Redirect,
+    bunServeRanges: bunServe,
+    lookups: new ExpiringCache<string, Target>(10_000),
+    lookupCacheMs: d.lookupCacheMs,
+    now: Date.now,
+  };
+}
+
+/**
+ * DownloadService and the download data plane. `stores`: the composer's own (all-in-one), which it
+ * closes; without them the worker opens its configured stores and stop() closes them. `bunServe`: the
+ * answers are written by Bun.serve (the all-in-one process), see DownloadDeps.bunServeRanges.
+ */
+export async function createDownloadWorker(
+  config: DownloadWorkerConfig,
+  clients: WorkerClients & { stores?: OpenBlobStores },
+  opts: { bunServe?: boolean } = {},
+): Promise<Worker<DownloadModule>> {
+  const log = createLogger("download");
+  const stores = await blobStoresFor(config.storage, clients.stores);
+  const deps = downloadDeps(config, clients.meta, stores.storeFor, clients.internalSecret, !!opts.bunServe);
+  return {
+    module: downloadModule(deps, clients.verifier, logErrors(log, "download failed")),
+    start() {},
+    async stop() {
+      stores.close();
+    },
+  };
+}

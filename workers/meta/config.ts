@@ -1,0 +1,20 @@
+// MetaService's settings: the database it owns, and the rules it keeps in it.
+import { join } from "node:path";
+import { type BaseConfig, type Env, int } from "../lib/config.ts";
+
+export interface MetaConfig {
+  /** DATABASE_URL: mysql://… or sqlite:<path> (default: SQLite in the data directory). */
+  databaseUrl: string;
+  /**
+   * How deep folders may nest (MAX_FOLDER_DEPTH, at least 1): a folder in the root is at depth 1; files add
+   * no level. Creating, moving or restoring a folder deeper is refused.
+   */
+  maxFolderDepth: number;
+}
+
+export function loadMetaConfig(env: Env, base: BaseConfig): MetaConfig {
+  return {
+    databaseUrl: env.DATABASE_URL || `sqlite:${join(base.dataDir, "filestore.db")}`,
+    maxFolderDepth: Math.max(1, int(env, "MAX_FOLDER_DEPTH", 256)),
+  };
+}

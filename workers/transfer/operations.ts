@@ -1,0 +1,142 @@
+// TransferService's work as plain functions over its dependencies: job lookups, dead-letter pages,
+// retries, "migrate everything" and the feed of job changes (service.ts checks the caller first).
+import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
+import { JobState } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
+import { failedPrecondition, invalidArgument } from "../lib/errors.ts";
+import type { StreamLimit } from "../lib/stream-limit.ts";
+import { pageSize as clampedPageSize, isHex } from "../lib/validate.ts";
+import { redriveJob } from "./redrive.ts";
+import type { TransferDeps } from "./transfer.ts";
+
+export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue" | "now" | "counters"> {
+  /** Lower-cased usernames allowed to call the service. */
+  admins: string[];
+  /** Runs the relay now (so that retried and migrated jobs start without waiting for the next poll). */
+  kick(): Promise<void>;
+  /** False when this process has no S3 store: nothing would run the jobs. */
+  canMove: boolean;
+  /** How often the streams look at the database (ms). */
+  pollMs?: number;
+  /** Open WatchTransfers streams per operator in this process (TRANSFER_MAX_WATCHES_PER_USER). */
+  watches: StreamLimit;
+}
+
+const states: Record<string, JobState> = {
+  queued: JobState.QUEUED,
+  running: JobState.RUNNING,
+  done: JobState.DONE,
+  failed: JobState.FAILED,
+};
+
+const job = (j: TransferJobRecord | undefined) =>
+  j && {
+    blobSha256: j.blobSha256,
+    state: states[j.state] ?? JobState.UNSPECIFIED,
+    attempts: j.attempts,
+    lastError: j.lastError,
+    updatedAt: j.updatedAt,
+  };
+
+export function sha256Of(value: string, field = "blob_sha256"): string {
+  const v = value.toLowerCase();
+  if (!isHex(v, 64)) throw invalidArgument(`${field} must be 64 hexadecimal digits`);
+  return v;
+}
+
+/** Waits `ms`, or less when the call is cancelled. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+const ms = (t: Timestamp | undefined) => (t ? timestampMs(t) : 0);
+
+export async function getJob(deps: TransferServiceDeps, blobSha256: string) {
+  const res = await deps.meta.getTransferJob({ blobSha256: sha256Of(blobSha256) });
+  return { job: job(res.job) };
+}
+
+export async function deadLetters(deps: TransferServiceDeps, pageSize: number, pageToken: string) {
+  const limit = clampedPageSize(pageSize);
+  const after = pageToken ? sha256Of(pageToken, "page_token") : "";
+  const { jobs } = await deps.meta.listFailedTransferJobs({ afterSha256: after, limit });
+  return {
+    jobs: jobs.map((j) => job(j) as NonNullable<ReturnType<typeof job>>),
+    nextPageToken: jobs.length === limit ? (jobs.at(-1)?.blobSha256 ?? "") : "",
+  };
+}
+
+export async function retryDeadLetter(deps: TransferServiceDeps, blobSha256: string) {
+  const sha256 = sha256Of(blobSha256);
+  const res = await deps.meta.retryTransferJob({ blobSha256: sha256 });
+  // Its dead letters go back to the queue (all of them: every page is looked at); without any
+  // (the queue lost them), the job row (published_at unset) makes the relay publish it afresh.
+  await redriveJob(deps, sha256);
+  await deps.kick();
+  return { job: job(res.job) };
+}
+
+/** Enqueues every blob still on local disk, then reports progress until no job is queued or running. */
+export async function* migrateAll(deps: TransferServiceDeps, signal: AbortSignal) {
+  const pollMs = deps.pollMs ?? 1000;
+  if (!deps.canMove)
+    throw failedPrecondition("no S3 store is configured (S3_*): there is nowhere to move content to");
+  const total = (await deps.meta.countTransferJobs({})).localBlobs;
+  let enqueued = 0n;
+  const progress = async () => {
+    const c = await deps.meta.countTransferJobs({});
+    return { total, enqueued, queued: c.queued, running: c.running, done: c.done, failed: c.failed };
+  };
+  let after = "";
+  for (;;) {
+    const page = await deps.meta.enqueueLocalBlobs({ afterSha256: after, limit: 500 });
+    if (page.seen === 0) break;
+    enqueued += BigInt(page.enqueued);
+    after = page.lastSha256;
+    yield await progress();
+  }
+  await deps.kick();
+  let last = "";
+  for (;;) {
+    const p = await progress();
+    const key = `${p.queued}/${p.running}/${p.done}/${p.failed}`;
+    if (key !== last) yield p;
+    last = key;
+    if ((p.queued === 0n && p.running === 0n) || signal.aborted) return;
+    await pause(pollMs, signal);
+  }
+}
+
+/** Changes of transfer jobs (of one blob when `only` is set) from a minute ago on, until `signal` aborts. */
+export async function* jobChanges(deps: TransferServiceDeps, only: string, signal: AbortSignal) {
+  const pollMs = deps.pollMs ?? 1000;
+  let since = deps.now() - 60_000;
+  // Changes already sent at the current `since` millisecond (the query includes it).
+  let sent = new Set<string>();
+  while (!signal.aborted) {
+    const { jobs } = await deps.meta.listChangedTransferJobs({
+      since: timestampFromMs(since),
+      limit: 500,
+    });
+    for (const j of jobs) {
+      const at = ms(j.updatedAt);
+      const id = `${j.blobSha256}@${at}:${j.state}:${j.attempts}`;
+      if (at > since) {
+        since = at;
+        sent = new Set();
+      }
+      if (sent.has(id)) continue;
+      sent.add(id);
+      if (!only || j.blobSha256 === only) yield { job: job(j) };
+    }
+    if (jobs.length < 500) await pause(pollMs, signal);
+  }
+}
