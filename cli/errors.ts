@@ -2,8 +2,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { UsageError } from "./args.ts";
 import { describeFsError } from "./local-errors.ts";
-import { connectionProblem, serverFailure } from "./network.ts";
-import { HttpError } from "./pool.ts";
+import { connectionProblem, serverFailure, Unreachable } from "./network.ts";
+import { HttpError, NetworkError } from "./pool.ts";
 import { Interrupted } from "./prompt.ts";
 import { AuthError } from "./session.ts";
 
@@ -32,9 +32,11 @@ export function exitCodeOf(error: unknown): number {
 
 export function describe(error: unknown, server?: string): string {
   const err = unwrap(error);
+  // These name the address they could not reach (a data-plane URL may be another host's).
+  if (err instanceof Unreachable || err instanceof NetworkError) return err.message;
+  const problem = connectionProblem(error);
+  if (problem) return `cannot reach ${server ?? "the server"}: ${problem}`;
   if (err instanceof ConnectError) {
-    const problem = connectionProblem(err);
-    if (problem) return `cannot reach ${server ?? "the server"}: ${problem}`;
     const failure = serverFailure(err, server);
     if (failure) return failure;
     switch (err.code) {
