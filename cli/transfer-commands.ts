@@ -145,7 +145,10 @@ const download: Handler = async (env, args, options) => {
   const target = await resolve(files, args[0] as string);
   const ctx = { session, downloads: session.client(DownloadService), chunks: new Limiter(parallel) };
   if (isFolder(target)) {
-    const dest = target.id === "" ? (args[1] ?? ".") : destinationFor(target.name, args[1]);
+    // The copy is dest itself (made or merged into, so that the same command run again resumes), or
+    // dest/<name> when dest ends in "/", or ./<name>.
+    const name = target.id === "" ? "." : safeLocalName(target.name);
+    const dest = args[1] === undefined ? name : args[1].endsWith("/") ? join(args[1], name) : args[1];
     env.onInterrupt = () => process.stderr.write("\ninterrupted: run the same command again to resume\n");
     const opts = { jobs, force: options.force === true, excluded: excluder(listOption(options, "exclude")) };
     try {
@@ -248,10 +251,12 @@ export const DOWNLOAD: Command = {
   usage: "<path> [dest]",
   summary: "download a file or a folder (parallel ranges, resumable, SHA-256 verified)",
   details: `The bytes go to <dest>.filestore-part with a .json state beside it; run the same command again to
-resume. dest defaults to the entry's name in the current folder; an existing folder (or a dest ending in /)
-receives it; missing folders along dest are created. A folder comes down with everything in it; local files
-already identical are skipped, others with the same name are refused unless --force. With --json, a folder
-gives {source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.`,
+resume. A file goes to dest, or into dest when it is a folder or ends in /, or to ./<name>. A folder comes
+down with everything in it as dest (made, or merged into when it exists), or as dest/<name> when dest ends
+in /, or as ./<name>; running the same command again resumes it. Missing folders along dest are created.
+Local files already identical are skipped, others of the same name are refused unless --force.
+With --json, a file gives {id,sha256,size,dest,bytesFetched,chunksSkipped,chunkCount} and a folder
+{source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.`,
   options: {
     jobs: JOBS,
     parallel: { ...PARALLEL, description: "byte ranges in flight at once, over all files (default 4)" },
