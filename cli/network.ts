@@ -35,6 +35,10 @@ export class Unreachable extends Error {
   }
 }
 
+/** Whether `err` means the server could not be reached at all (after the retries, where there are any). */
+export const unreachable = (err: unknown): boolean =>
+  err instanceof Unreachable || connectionProblem(err) !== undefined;
+
 /** Server-side failures (5xx) and what it said, with its request id when the message lacks it. */
 export function serverFailure(err: ConnectError, server: string | undefined): string | undefined {
   const fivexx = [Code.Unavailable, Code.Internal, Code.Unknown, Code.DataLoss];

@@ -1,7 +1,8 @@
 // What folder uploads and downloads share: files moved a few at a time (--jobs), one progress line for
 // the whole tree, a tally, and the summary (files, bytes, skipped, failed). One file failing does not stop
-// the others; the command then exits 1.
+// the others (the command then exits 1), except the server becoming unreachable, which ends it.
 import { describe } from "./errors.ts";
+import { unreachable as isUnreachable } from "./network.ts";
 import { Limiter } from "./pool.ts";
 import { type Bar, formatBytes, type Meter, Progress } from "./progress.ts";
 
@@ -61,10 +62,13 @@ export class TreeRun {
     work: (item: T, meter: Meter) => Promise<"done" | "skipped">,
   ): Promise<void> {
     const slots = new Limiter(jobs);
+    // The server gone (after the retries): no point in trying the other files, and one line says so.
+    let unreachable: { err: unknown } | undefined;
     this.bar.status(`0/${this.count} files`);
     await Promise.all(
       items.map((item) =>
         slots.run(async () => {
+          if (unreachable) return;
           try {
             if ((await work(item, share(this.bar))) === "skipped") {
               this.summary.skipped++;
@@ -74,7 +78,8 @@ export class TreeRun {
               this.summary.bytes += item.size;
             }
           } catch (err) {
-            this.fail(item.rel, describe(err));
+            if (isUnreachable(err)) unreachable ??= { err };
+            else this.fail(item.rel, describe(err));
           }
           this.settled++;
           const failed = this.summary.failed ? `, ${this.summary.failed} failed` : "";
@@ -82,6 +87,10 @@ export class TreeRun {
         }),
       ),
     );
+    if (unreachable) {
+      this.progress.stop();
+      throw unreachable.err;
+    }
   }
 
   /** Stops the progress line, says what was skipped and what failed (stderr), and the exit code. */
