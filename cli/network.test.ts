@@ -73,12 +73,12 @@ describe("server failures", () => {
       { "x-request-id": "r-1" },
     );
     expect(serverFailure(unavailable, "http://s")).toBe(
-      "http://s is unavailable: the meta service is unavailable, retry in a moment (request id r-1)",
+      "http://s: the meta service is unavailable, retry in a moment (request id r-1)",
     );
     const internal = new ConnectError("internal error (request id r-2)", Code.Internal, {
       "x-request-id": "r-2",
     });
-    expect(describeError(internal, "http://s")).toBe("http://s failed: internal error (request id r-2)");
+    expect(describeError(internal, "http://s")).toBe("server error from http://s: internal error (request id r-2)");
     expect(serverFailure(new ConnectError("no", Code.NotFound), "http://s")).toBeUndefined();
   });
 });

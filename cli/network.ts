@@ -47,7 +47,8 @@ export function serverFailure(err: ConnectError, server: string | undefined): st
   const said = err.rawMessage || "no message";
   const message = rid && !said.includes(rid) ? `${said} (request id ${rid})` : said;
   const who = server ?? "the server";
-  return err.code === Code.Unavailable ? `${who} is unavailable: ${message}` : `${who} failed: ${message}`;
+  // An Unavailable message says what is unavailable ("the file service is unavailable, retry in a moment").
+  return err.code === Code.Unavailable ? `${who}: ${message}` : `server error from ${who}: ${message}`;
 }
 
 /** A few tries within about two seconds: enough for a restart or a blip, short for "the server is down". */

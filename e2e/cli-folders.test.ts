@@ -13,7 +13,17 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { freePorts, ROOT, run, type Stack, signedInUser, startStack } from "./harness.ts";
+import {
+  freePorts,
+  MODE,
+  ROOT,
+  restartService,
+  run,
+  type Stack,
+  servicePid,
+  signedInUser,
+  startStack,
+} from "./harness.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
@@ -248,6 +258,26 @@ describe(`filestore CLI: folders, trash, --json, failures (${process.env.FILESTO
     ]);
     expect((await filestore(["trash", "frobnicate"])).code).toBe(2);
   });
+
+  test.if(MODE === "services")(
+    "a service down behind the gateway: retried, then its message and request id",
+    async () => {
+      process.kill(servicePid(stack.runDir as string, "file"), "SIGKILL");
+      try {
+        const r = await filestore(["ls", "/"]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^filestore: ${stack.gatewayUrl}: the file service is unavailable, retry in a moment \\(request id [\\w.-]+\\)\n$`,
+          ),
+        );
+      } finally {
+        await restartService(stack, "file");
+      }
+      expect((await filestore(["ls", "/json"])).code).toBe(0);
+    },
+    60_000,
+  );
 
   test("a missing local folder to upload, and a missing remote folder to download: clear, exit 2 and 4", async () => {
     expect(await filestore(["upload", "no-such-dir"])).toMatchObject({
