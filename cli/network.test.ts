@@ -78,7 +78,9 @@ describe("server failures", () => {
     const internal = new ConnectError("internal error (request id r-2)", Code.Internal, {
       "x-request-id": "r-2",
     });
-    expect(describeError(internal, "http://s")).toBe("server error from http://s: internal error (request id r-2)");
+    expect(describeError(internal, "http://s")).toBe(
+      "server error from http://s: internal error (request id r-2)",
+    );
     expect(serverFailure(new ConnectError("no", Code.NotFound), "http://s")).toBeUndefined();
   });
 });

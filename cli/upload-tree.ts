@@ -65,11 +65,10 @@ export async function uploadFolder(
     const same = place.entries.find(
       (e) => e.name === nameOf(f.rel) && !isFolder(e) && Number(e.size) === f.size,
     );
-    const sha256 =
-      same && (await sha256File(f.path).catch((err) => Promise.reject(asLocal("read", f.path, err))));
-    if (same && same.sha256 === sha256) return "skipped";
-    // The same name with other content: today a second entry; the conflict policy decides once it lands.
     try {
+      if (same && same.sha256 === (await sha256File(f.path))) return "skipped";
+      // The same name with other content: today a second entry; --on-conflict decides once the server
+      // takes a conflict policy (pass it in uploadFile's target).
       await uploadFile(ctx, f.path, { parentId: place.folder.id, instant: opts.instant }, meter);
     } catch (err) {
       throw asLocal("read", f.path, err);
