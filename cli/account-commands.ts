@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { type OptionValues, UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
+import { isoTime } from "./json-output.ts";
 import { askLine, askPassword, passwordFromStdin } from "./prompt.ts";
 import { credentialsFrom, Session } from "./session.ts";
 
@@ -71,9 +72,15 @@ const logout: Handler = async (env) => {
   return 0;
 };
 
-const whoami: Handler = async (env) => {
+const whoami: Handler = async (env, _args, options) => {
   const session = new Session(env.server, env.store);
   const { user } = await session.client(AccountService).getUserInfo({});
+  if (options.json) {
+    const { id = "", username = "", createdAt, lastActiveAt } = user ?? {};
+    const fields = { createdAt: isoTime(createdAt), lastActiveAt: isoTime(lastActiveAt) };
+    env.out(JSON.stringify({ id, username, server: env.server, ...fields }));
+    return 0;
+  }
   env.out(`${user?.username} (id ${user?.id}) on ${env.server}`);
   return 0;
 };
@@ -114,7 +121,9 @@ export const WHOAMI: Command = {
   name: "whoami",
   usage: "",
   summary: "show who is signed in",
-  options: {},
+  options: {
+    json: { type: "boolean", description: "one JSON object {id,username,server,createdAt,lastActiveAt}" },
+  },
   minArgs: 0,
   maxArgs: 0,
   run: whoami,

@@ -8,6 +8,8 @@ export interface OptionSpec {
   description: string;
   /** Placeholder shown in help for string options. */
   value?: string;
+  /** May be given several times (string options): the value is then a list. */
+  multiple?: boolean;
 }
 
 export interface CommandSpec {
@@ -41,7 +43,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", description: "show help" },
 };
 
-export type OptionValues = Record<string, string | boolean | undefined>;
+export type OptionValues = Record<string, string | string[] | boolean | undefined>;
 
 export type Invocation =
   | { kind: "help"; command?: CommandSpec }
@@ -99,7 +101,7 @@ function parse(args: string[], options: Record<string, OptionSpec>, command?: st
       options: Object.fromEntries(
         Object.entries(options).map(([k, o]) => [
           k,
-          o.short ? { type: o.type, short: o.short } : { type: o.type },
+          { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
         ]),
       ),
       allowPositionals: true,
@@ -111,6 +113,12 @@ function parse(args: string[], options: Record<string, OptionSpec>, command?: st
     throw new UsageError(message.replace(/^TypeError \[\w+\]: /, ""), command);
   }
 }
+
+/** Every value of a repeatable string option (none when absent). */
+export const listOption = (options: OptionValues, name: string): string[] => {
+  const raw = options[name];
+  return Array.isArray(raw) ? raw : typeof raw === "string" ? [raw] : [];
+};
 
 /** A whole number option within bounds, or the default when absent. */
 export function intOption(options: OptionValues, name: string, fallback: number, min: number, max: number) {

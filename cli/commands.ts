@@ -1,10 +1,11 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
-// kind: account-commands.ts, tree-commands.ts, transfer-commands.ts.
+// kind: account-commands.ts, tree-commands.ts, transfer-commands.ts, trash-commands.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
 import type { CredentialStore } from "./credentials.ts";
 import { DOWNLOAD, UPLOAD } from "./transfer-commands.ts";
+import { TRASH } from "./trash-commands.ts";
 import { LINK, LS, MKDIR, MV, RM } from "./tree-commands.ts";
 
 export interface Env {
@@ -23,4 +24,17 @@ export const EXIT_CODES = `Exit codes: 0 success, 1 failure, 2 bad usage, 3 not 
 130 interrupted (run the same upload or download again to resume).`;
 
 /** In the order --help lists them. */
-export const COMMANDS: Command[] = [SIGNUP, LOGIN, LOGOUT, WHOAMI, LS, MKDIR, UPLOAD, DOWNLOAD, MV, RM, LINK];
+export const COMMANDS: Command[] = [
+  SIGNUP,
+  LOGIN,
+  LOGOUT,
+  WHOAMI,
+  LS,
+  MKDIR,
+  UPLOAD,
+  DOWNLOAD,
+  MV,
+  RM,
+  TRASH,
+  LINK,
+];

@@ -8,7 +8,7 @@ import type { Client } from "@connectrpc/connect";
 import type { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
 import type { File } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { forEach, HttpError, httpError, type Limiter, NetworkError, request, withRetry } from "./pool.ts";
-import type { Bar } from "./progress.ts";
+import type { Meter } from "./progress.ts";
 import type { Session } from "./session.ts";
 import { sha256File } from "./upload.ts";
 
@@ -77,7 +77,7 @@ async function fetchChunk(
   link: (expired?: string) => Promise<string>,
   range: { start: number; end: number },
   total: number,
-  bar: Bar,
+  bar: Meter,
 ): Promise<void> {
   let url = await link();
   const res = await (async () => {
@@ -111,11 +111,18 @@ async function fetchChunk(
   }
 }
 
+export interface DownloadContext {
+  session: Session;
+  downloads: Client<typeof DownloadService>;
+  /** Shared by every file of the command: bounds the chunks in flight. */
+  chunks: Limiter;
+}
+
 export async function downloadFile(
-  ctx: { session: Session; downloads: Client<typeof DownloadService>; chunks: Limiter },
+  ctx: DownloadContext,
   file: File,
   dest: string,
-  bar: Bar,
+  bar: Meter,
   chunkSize = CHUNK_SIZE,
 ): Promise<DownloadResult> {
   const size = Number(file.size);

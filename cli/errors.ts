@@ -1,7 +1,9 @@
 // What a failure means to the user: a message they can act on and the exit code scripts can test.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { UsageError } from "./args.ts";
-import { HttpError } from "./pool.ts";
+import { describeFsError } from "./local-errors.ts";
+import { connectionProblem, serverFailure, Unreachable } from "./network.ts";
+import { HttpError, NetworkError } from "./pool.ts";
 import { Interrupted } from "./prompt.ts";
 import { AuthError } from "./session.ts";
 
@@ -30,10 +32,14 @@ export function exitCodeOf(error: unknown): number {
 
 export function describe(error: unknown, server?: string): string {
   const err = unwrap(error);
+  // These name the address they could not reach (a data-plane URL may be another host's).
+  if (err instanceof Unreachable || err instanceof NetworkError) return err.message;
+  const problem = connectionProblem(error);
+  if (problem) return `cannot reach ${server ?? "the server"}: ${problem}`;
   if (err instanceof ConnectError) {
+    const failure = serverFailure(err, server);
+    if (failure) return failure;
     switch (err.code) {
-      case Code.Unavailable:
-        return `cannot reach ${server ?? "the server"} (${err.rawMessage}): is it running? (--server / FILESTORE_URL)`;
       case Code.Unimplemented:
         return `the server does not offer this yet (${err.rawMessage})`;
       case Code.Unauthenticated:
@@ -45,6 +51,6 @@ export function describe(error: unknown, server?: string): string {
   if (err instanceof UsageError) {
     return err.command ? `${err.message}\n(see filestore ${err.command} --help)` : err.message;
   }
-  if (err instanceof Error) return err.message;
+  if (err instanceof Error) return describeFsError(err) ?? err.message;
   return String(err);
 }

@@ -1,5 +1,6 @@
 // Bounded parallelism and retries for the data plane.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { backoffDelay } from "../core/backoff.ts";
+import { connectionProblem } from "./network.ts";
 
 /** A counting semaphore: at most `limit` tasks run at once (shared by every file of one command). */
 export class Limiter {
@@ -81,25 +82,23 @@ export async function request(url: URL | string, init: RequestInit): Promise<Res
     return await fetch(url, init);
   } catch (err) {
     if (init.signal?.aborted) throw err;
-    throw new NetworkError(
-      `cannot reach ${new URL(url).origin}: ${err instanceof Error ? err.message : err}`,
-    );
+    const problem = connectionProblem(err) ?? (err instanceof Error ? err.message : String(err));
+    throw new NetworkError(`cannot reach ${new URL(url).origin}: ${problem}`, { cause: err });
   }
 }
 
+/** RPCs are retried by the session's interceptor (network.ts), so only data-plane failures count here. */
 const isTransient = (err: unknown) =>
-  err instanceof NetworkError ||
-  (err instanceof HttpError && err.transient) ||
-  (err instanceof ConnectError && err.code === Code.Unavailable);
+  err instanceof NetworkError || (err instanceof HttpError && err.transient);
 
-/** Retries an attempt that failed transiently (network error, 5xx, 429), with exponential backoff. */
+/** Retries a data-plane attempt that failed transiently (network error, 5xx, 429), with backoff. */
 export async function withRetry<T>(attempt: () => Promise<T>, tries = 5, baseMs = 250): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (err) {
       if (i >= tries || !isTransient(err)) throw err;
-      await Bun.sleep(baseMs * 2 ** (i - 1) * (0.5 + Math.random()));
+      await Bun.sleep(backoffDelay(i - 1, { baseMs, maxMs: 8 * baseMs, jitter: "equal" }));
     }
   }
 }

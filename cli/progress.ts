@@ -78,7 +78,16 @@ export function milestone(before: number, after: number, total: number, step = 1
   return b > a ? b * step : undefined;
 }
 
-export class Bar {
+/** What a single transfer reports: a Bar of its own, or a share of a folder's (tree-transfer.ts). */
+export interface Meter {
+  status(text: string): void;
+  /** Bytes already on the other side (resume): done, without moving the speed. */
+  skip(bytes: number): void;
+  advance(bytes: number): void;
+  finish(text: string): void;
+}
+
+export class Bar implements Meter {
   readonly state: BarState;
 
   constructor(

@@ -88,3 +88,36 @@ export async function resolveFile(files: Files, path: string): Promise<File> {
   if (isFolder(f)) throw new ConnectError(`${path} is a folder, not a file`, Code.FailedPrecondition);
   return f;
 }
+
+/**
+ * The folder `name` inside `parent`, created when missing. `listing` is the parent's entries when the
+ * caller already has them. One created meanwhile by someone else (AlreadyExists) is looked up again.
+ */
+export async function ensureFolder(
+  files: Files,
+  parent: File,
+  name: string,
+  listing?: File[],
+): Promise<File> {
+  const find = (entries: File[]) => entries.find((f) => f.name === name && isFolder(f));
+  const existing = find(listing ?? (await listFolder(files, parent.id)));
+  if (existing) return existing;
+  try {
+    const { folder } = await files.createFolder({ parentId: parent.id, name });
+    if (!folder) throw new ConnectError("the server created a folder without answering it", Code.Internal);
+    return folder;
+  } catch (err) {
+    const again =
+      ConnectError.from(err).code === Code.AlreadyExists && find(await listFolder(files, parent.id));
+    if (again) return again;
+    throw err;
+  }
+}
+
+/** The folder a path names, with every missing folder along it created (`mkdir -p`); id:<id> must exist. */
+export async function makeFolders(files: Files, path: string): Promise<File> {
+  if (path.startsWith("id:")) return resolveFolder(files, path);
+  let here = ROOT;
+  for (const name of splitPath(path)) here = await ensureFolder(files, here, name.normalize("NFC"));
+  return here;
+}

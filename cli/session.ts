@@ -14,6 +14,7 @@ import {
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AccountService, type TokenPair } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import type { CredentialStore, Credentials } from "./credentials.ts";
+import { retryInterceptor } from "./network.ts";
 import { request } from "./pool.ts";
 
 /** Not signed in, or the session ended (exit code 3). */
@@ -29,7 +30,12 @@ export const refreshMargin = (c: Credentials) =>
 const fresh = (c: Credentials, now = Date.now()) => c.accessTokenExpiresAt - now > refreshMargin(c);
 
 export function connectTransport(server: string, interceptors: Interceptor[] = []): Transport {
-  return createConnectTransport({ baseUrl: server, httpVersion: "1.1", useBinaryFormat: true, interceptors });
+  return createConnectTransport({
+    baseUrl: server,
+    httpVersion: "1.1",
+    useBinaryFormat: true,
+    interceptors: [retryInterceptor(server), ...interceptors],
+  });
 }
 
 export function credentialsFrom(

@@ -1,18 +1,22 @@
 // The transfer commands of `filestore`: upload and download (resumable, parallel, with progress bars).
-import { existsSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
-import { FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
+import { type File, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
-import { intOption, UsageError } from "./args.ts";
-import type { Command, Handler } from "./commands.ts";
-import { downloadFile, partialPath, statePath } from "./download.ts";
+import { intOption, listOption, type OptionValues, UsageError } from "./args.ts";
+import type { Command, Env, Handler } from "./commands.ts";
+import { type DownloadContext, downloadFile, partialPath, statePath } from "./download.ts";
+import { downloadFolder } from "./download-tree.ts";
 import { describe } from "./errors.ts";
+import { asLocal } from "./local-errors.ts";
+import { excluder, safeLocalName } from "./local-tree.ts";
 import { Limiter } from "./pool.ts";
 import { formatBytes, Progress } from "./progress.ts";
-import { resolveFile, resolveFolder } from "./remote.ts";
+import { isFolder, makeFolders, resolve } from "./remote.ts";
 import { Session } from "./session.ts";
-import { uploadFile } from "./upload.ts";
+import { type UploadContext, uploadFile } from "./upload.ts";
+import { uploadFolder } from "./upload-tree.ts";
 
 const PARALLEL = {
   type: "string",
@@ -21,29 +25,22 @@ const PARALLEL = {
   description: "transfers in flight at once (default 4)",
 } as const;
 
-const JSON_OUT = { type: "boolean", description: "print the result as one JSON object per file" } as const;
+const JSON_OUT = { type: "boolean", description: "print the result as JSON (fields above)" } as const;
 
-const upload: Handler = async (env, args, options) => {
-  const parallel = intOption(options, "parallel", 4, 1, 64);
-  for (const p of args) {
-    if (!existsSync(p)) throw new UsageError(`no such file: ${p}`);
-    if (statSync(p).isDirectory()) throw new UsageError(`${p} is a folder: give the files in it`);
-  }
-  const session = new Session(env.server, env.store);
-  session.credentials(); // fail before hashing anything when not signed in
-  const files = session.client(FileService);
-  const to = typeof options.to === "string" ? options.to : "/";
-  const parent = to === "/" ? { id: "" } : await resolveFolder(files, to);
-  const ctx = { session, uploads: session.client(UploadService), files, parts: new Limiter(parallel) };
+/** The per-file lines of uploads of files named one by one (as opposed to folders: upload-tree.ts). */
+async function uploadFiles(
+  env: Env,
+  ctx: UploadContext,
+  paths: string[],
+  parent: File,
+  to: string,
+  options: OptionValues,
+) {
   const progress = new Progress(process.stderr);
-  const bars = args.map((p) => progress.add(basename(p), statSync(p).size));
-  env.onInterrupt = () => {
-    progress.stop();
-    process.stderr.write("interrupted: run the same command again to resume the upload\n");
-  };
-  const fileSlots = new Limiter(Math.min(parallel, 4));
+  const bars = paths.map((p) => progress.add(basename(p), statSync(p).size));
+  const fileSlots = new Limiter(intOption(options, "jobs", 4, 1, 32));
   const results = await Promise.all(
-    args.map((path, i) =>
+    paths.map((path, i) =>
       fileSlots.run(async () => {
         const bar = bars[i] as (typeof bars)[number];
         try {
@@ -53,13 +50,12 @@ const upload: Handler = async (env, args, options) => {
           };
         } catch (err) {
           bar.finish("failed");
-          return { path, err };
+          return { path, err: asLocal("read", path, err) };
         }
       }),
     ),
   );
   progress.stop();
-  env.onInterrupt = undefined;
   const where = (name: string) => `${to.replace(/\/?$/, "/")}${name}`;
   let failed = 0;
   for (const r of results) {
@@ -95,11 +91,47 @@ const upload: Handler = async (env, args, options) => {
     );
   }
   return failed > 0 ? 1 : 0;
+}
+
+const upload: Handler = async (env, args, options) => {
+  const parallel = intOption(options, "parallel", 4, 1, 64);
+  const jobs = intOption(options, "jobs", 4, 1, 32);
+  const isDir = args.map((p) => {
+    if (!existsSync(p)) throw new UsageError(`no such file or folder: ${p}`);
+    return statSync(p).isDirectory();
+  });
+  const session = new Session(env.server, env.store);
+  session.credentials(); // fail before hashing anything when not signed in
+  const files = session.client(FileService);
+  const to = typeof options.to === "string" ? options.to : "/";
+  const parent = await makeFolders(files, to);
+  const ctx = { session, uploads: session.client(UploadService), files, parts: new Limiter(parallel) };
+  env.onInterrupt = () =>
+    process.stderr.write("\ninterrupted: run the same command again to resume the upload\n");
+  try {
+    const singles = args.filter((_, i) => !isDir[i]);
+    let code = singles.length > 0 ? await uploadFiles(env, ctx, singles, parent, to, options) : 0;
+    const opts = {
+      jobs,
+      instant: !options["no-instant"],
+      excluded: excluder(listOption(options, "exclude")),
+    };
+    for (const dir of args.filter((_, i) => isDir[i])) {
+      const done = await uploadFolder(ctx, dir, parent, to, opts, {
+        line: env.out,
+        json: options.json === true,
+      });
+      code = Math.max(code, done);
+    }
+    return code;
+  } finally {
+    env.onInterrupt = undefined;
+  }
 };
 
 /** Where a download goes: the given path, inside it when it is a folder, else the file's name here. */
 export function destinationFor(name: string, dest: string | undefined): string {
-  const safe = name.replace(/[/\\]/g, "_").replace(/^\.\.?$/, "_") || "download";
+  const safe = safeLocalName(name);
   if (dest === undefined) return safe;
   if (dest.endsWith("/") || (existsSync(dest) && statSync(dest).isDirectory())) return join(dest, safe);
   return dest;
@@ -107,11 +139,45 @@ export function destinationFor(name: string, dest: string | undefined): string {
 
 const download: Handler = async (env, args, options) => {
   const parallel = intOption(options, "parallel", 4, 1, 64);
+  const jobs = intOption(options, "jobs", 4, 1, 32);
   const session = new Session(env.server, env.store);
-  const file = await resolveFile(session.client(FileService), args[0] as string);
+  const files = session.client(FileService);
+  const target = await resolve(files, args[0] as string);
+  const ctx = { session, downloads: session.client(DownloadService), chunks: new Limiter(parallel) };
+  if (isFolder(target)) {
+    // The copy is dest itself (made or merged into, so that the same command run again resumes), or
+    // dest/<name> when dest ends in "/", or ./<name>.
+    const name = target.id === "" ? "." : safeLocalName(target.name);
+    const dest = args[1] === undefined ? name : args[1].endsWith("/") ? join(args[1], name) : args[1];
+    env.onInterrupt = () => process.stderr.write("\ninterrupted: run the same command again to resume\n");
+    const opts = { jobs, force: options.force === true, excluded: excluder(listOption(options, "exclude")) };
+    try {
+      return await downloadFolder({ ...ctx, files }, target, args[0] as string, dest, opts, {
+        line: env.out,
+        json: options.json === true,
+      });
+    } finally {
+      env.onInterrupt = undefined;
+    }
+  }
+  return downloadOne(env, ctx, target, args, options);
+};
+
+async function downloadOne(
+  env: Env,
+  ctx: DownloadContext,
+  file: File,
+  args: string[],
+  options: OptionValues,
+) {
   const dest = destinationFor(file.name, args[1]);
   if (existsSync(dest) && !existsSync(statePath(dest)) && !options.force) {
     throw new UsageError(`${dest} exists: use --force to overwrite it`);
+  }
+  try {
+    mkdirSync(dirname(dest), { recursive: true });
+  } catch (err) {
+    throw asLocal("create", dirname(dest), err);
   }
   const progress = new Progress(process.stderr);
   const bar = progress.add(file.name, Number(file.size));
@@ -122,12 +188,7 @@ const download: Handler = async (env, args, options) => {
     );
   };
   try {
-    const r = await downloadFile(
-      { session, downloads: session.client(DownloadService), chunks: new Limiter(parallel) },
-      file,
-      dest,
-      bar,
-    );
+    const r = await downloadFile(ctx, file, dest, bar);
     progress.stop();
     if (options.json) {
       env.out(JSON.stringify({ id: file.id, sha256: file.sha256, size: Number(file.size), ...r }));
@@ -140,21 +201,43 @@ const download: Handler = async (env, args, options) => {
   } catch (err) {
     bar.finish("failed");
     progress.stop();
-    throw err;
+    throw asLocal("write", dest, err);
   } finally {
     env.onInterrupt = undefined;
   }
-};
+}
+
+const JOBS = {
+  type: "string",
+  short: "j",
+  value: "N",
+  description: "files transferred at once (default 4)",
+} as const;
+
+const EXCLUDE = {
+  type: "string",
+  value: "glob",
+  multiple: true,
+  description: "leave out matching files and folders (repeatable): *.tmp by name, build/** by path",
+} as const;
 
 export const UPLOAD: Command = {
   name: "upload",
-  usage: "<paths…>",
-  summary: "upload files (instant when the server has the content; resumable, parallel parts)",
-  details:
-    "Interrupted uploads resume: run the same command again and only the missing parts are sent.\nProgress goes to stderr (bars on a terminal, lines otherwise); a summary line per file to stdout.",
+  usage: "<files or folders…>",
+  summary: "upload files and folders (instant when the server has the content; resumable, parallel)",
+  details: `A folder is recreated under --to (missing folders along --to are created too) with everything in
+it; symbolic links inside it are not followed (they are skipped, and said so). Files already there with the
+same name and content are skipped, so an interrupted folder upload finishes when run again; an interrupted
+file resumes (only the missing parts are sent).
+Progress goes to stderr (bars on a terminal, lines otherwise); to stdout a line per file, or for a folder a
+summary: files and bytes uploaded, skipped, failed (exit code 1 when any failed). With --json, a file gives
+{path,id,name,size,sha256,how,partCount,partsSent,partsSkipped,bytesSent} and a folder
+{source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.`,
   options: {
     to: { type: "string", short: "t", value: "folder", description: "remote folder (default /)" },
-    parallel: PARALLEL,
+    jobs: JOBS,
+    parallel: { ...PARALLEL, description: "parts in flight at once, over all files (default 4)" },
+    exclude: EXCLUDE,
     "no-instant": { type: "boolean", description: "always send the bytes (skip the instant upload offer)" },
     json: JSON_OUT,
   },
@@ -166,12 +249,19 @@ export const UPLOAD: Command = {
 export const DOWNLOAD: Command = {
   name: "download",
   usage: "<path> [dest]",
-  summary: "download a file (parallel ranges, resumable, SHA-256 verified)",
-  details:
-    "The bytes go to <dest>.filestore-part with a .json state beside it; run the same command again to\nresume. dest defaults to the file's name in the current folder; an existing folder receives the file.",
+  summary: "download a file or a folder (parallel ranges, resumable, SHA-256 verified)",
+  details: `The bytes go to <dest>.filestore-part with a .json state beside it; run the same command again to
+resume. A file goes to dest, or into dest when it is a folder or ends in /, or to ./<name>. A folder comes
+down with everything in it as dest (made, or merged into when it exists), or as dest/<name> when dest ends
+in /, or as ./<name>; running the same command again resumes it. Missing folders along dest are created.
+Local files already identical are skipped, others of the same name are refused unless --force.
+With --json, a file gives {id,sha256,size,dest,bytesFetched,chunksSkipped,chunkCount} and a folder
+{source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.`,
   options: {
-    parallel: PARALLEL,
-    force: { type: "boolean", short: "f", description: "overwrite an existing destination" },
+    jobs: JOBS,
+    parallel: { ...PARALLEL, description: "byte ranges in flight at once, over all files (default 4)" },
+    exclude: EXCLUDE,
+    force: { type: "boolean", short: "f", description: "overwrite existing local files" },
     json: JSON_OUT,
   },
   minArgs: 1,

@@ -4,6 +4,7 @@ import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.
 import { type File, FileService, SortField } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { intOption, UsageError } from "./args.ts";
 import type { Command, Handler } from "./commands.ts";
+import { entryJson } from "./json-output.ts";
 import { formatBytes } from "./progress.ts";
 import { isFolder, joinPath, listFolder, resolve, resolveFile, resolveFolder, splitPath } from "./remote.ts";
 import { Session } from "./session.ts";
@@ -38,6 +39,10 @@ const ls: Handler = async (env, args, options) => {
   const entries = isFolder(target)
     ? await listFolder(files, target.id, { sort, descending: options.reverse === true })
     : [target];
+  if (options.json) {
+    env.out(JSON.stringify(entries.map(entryJson)));
+    return 0;
+  }
   const lines = options.long
     ? longListing(entries)
     : entries.map((f) => `${f.name}${isFolder(f) ? "/" : ""}`);
@@ -114,6 +119,10 @@ export const LS: Command = {
     long: { type: "boolean", short: "l", description: "size, time and id of each entry" },
     sort: { type: "string", value: "name|size|time", description: "order (default name)" },
     reverse: { type: "boolean", short: "r", description: "reverse the order" },
+    json: {
+      type: "boolean",
+      description: "one JSON array of {id,name,kind,size,sha256,parentId,createdAt,updatedAt}",
+    },
   },
   minArgs: 0,
   maxArgs: 1,

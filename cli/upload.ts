@@ -11,7 +11,7 @@ import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { File } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import type { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { forEach, httpError, type Limiter, request, withRetry } from "./pool.ts";
-import type { Bar } from "./progress.ts";
+import type { Meter } from "./progress.ts";
 import type { Files } from "./remote.ts";
 import type { Session } from "./session.ts";
 
@@ -111,7 +111,7 @@ export async function uploadFile(
   ctx: UploadContext,
   path: string,
   target: { parentId: string; instant: boolean },
-  bar: Bar,
+  bar: Meter,
 ): Promise<UploadResult> {
   const info = await stat(path);
   const size = info.size;
@@ -132,7 +132,7 @@ export async function uploadFile(
   const partSize = Number(s.partSize);
   let todo = Array.from({ length: s.partCount }, (_, i) => i + 1);
   if (s.resumed) {
-    const { parts } = await withRetry(() => ctx.uploads.listParts({ sessionId: s.sessionId }));
+    const { parts } = await ctx.uploads.listParts({ sessionId: s.sessionId });
     todo = missingParts(s.partCount, partSize, size, parts);
     const skipped = s.partCount - todo.length;
     for (let n = 1; n <= s.partCount; n++) {
@@ -178,7 +178,7 @@ export async function uploadFile(
     throw err;
   }
   bar.status("completing");
-  let { file } = await withRetry(() => ctx.uploads.completeUploadSession({ sessionId: s.sessionId, name }));
+  let { file } = await ctx.uploads.completeUploadSession({ sessionId: s.sessionId, name });
   if (!file) throw new ConnectError("the server completed the upload without a file", Code.Internal);
   // A resumed session keeps the folder it was opened for; put the file where it was asked for this time.
   if (file.parentId !== target.parentId) {
