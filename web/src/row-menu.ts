@@ -44,7 +44,7 @@ export function rowMenuButton(drive: DriveState, f: StoredFile): HTMLButtonEleme
   return button;
 }
 
-/** Opens the entry's menu next to `anchor` (its ⋯ button, or the row for F10/context-menu use). */
+/** Opens the entry's menu under `anchor` (its ⋯ button); a context menu could open it at a row too. */
 export function openMenu(drive: DriveState, f: StoredFile, anchor: HTMLElement): void {
   const menu = h("div", { class: "menu", role: "menu", "aria-label": `Actions for ${f.name}` });
   menu.setAttribute("popover", "auto");
