@@ -1,162 +1,14 @@
 // The web UI in a real browser: playwright-core drives Debian's Chromium (headless, no sandbox) against the
-// all-in-one server. Screenshots of the main screens go to artifacts/screenshots/ (not committed).
-// Without /usr/bin/chromium the suite is skipped with a message, except under CI, where it must run.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// all-in-one server (browser-kit.ts). Screenshots of the main screens go to artifacts/screenshots/.
+import { expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type Browser,
-  type BrowserContext,
-  type CDPSession,
-  chromium,
-  type ElementHandle,
-  type Page,
-} from "playwright-core";
-import {
-  connectCall,
-  MiB,
-  MODE,
-  ROOT,
-  randomBytes,
-  sha256,
-  signedInUser,
-  startAllInOne,
-  uniqueName,
-} from "./harness.ts";
+import { browserKit, browserSuite, throttleUploads } from "./browser-kit.ts";
+import { connectCall, MiB, randomBytes, sha256, signedInUser, startAllInOne, uniqueName } from "./harness.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const SHOTS = join(ROOT, "artifacts", "screenshots");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) {
-  throw new Error(`the browser tests need Chromium at ${CHROMIUM} under CI (apt-get install chromium)`);
-}
-if (!haveChromium)
-  console.warn(`browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-// One run is enough: the UI is the same in both modes and is tested against the all-in-one server.
-const suite = haveChromium && MODE === "allinone" ? describe : describe.skip;
-
-/** Limits the page's upload bandwidth (bytes/s; -1: no limit) over CDP; the session, to change it again. */
-async function throttleUploads(
-  page: Page,
-  bytesPerSecond: number,
-  session?: CDPSession,
-): Promise<CDPSession> {
-  const cdp = session ?? (await page.context().newCDPSession(page));
-  if (!session) await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond,
-  });
-  return cdp;
-}
-
-interface Watched {
-  page: Page;
-  dialogs: string[];
-  errors: string[];
-}
-
-suite("web UI in Chromium", () => {
-  let server: Awaited<ReturnType<typeof startAllInOne>>;
-  let browser: Browser;
-  let dir: string;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), "filestore-browser-"));
-    server = await startAllInOne();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
-  }, 60_000);
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function open(viewport = { width: 1280, height: 800 }): Promise<Watched> {
-    const context = await browser.newContext({ viewport, acceptDownloads: true });
-    contexts.push(context);
-    const page = await context.newPage();
-    const w: Watched = { page, dialogs: [], errors: [] };
-    page.on("dialog", (d) => {
-      w.dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on("pageerror", (e) => w.errors.push(String(e)));
-    await page.goto(server.gatewayUrl);
-    return w;
-  }
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-
-  function writeFile(name: string, data: Uint8Array): string {
-    const sub = mkdtempSync(join(dir, "f-"));
-    const path = join(sub, name);
-    writeFileSync(path, data);
-    return path;
-  }
-
-  /** Drops files on the drive as a user would: a drop event whose DataTransfer holds real files. */
-  async function dropFiles(page: Page, paths: string[]): Promise<void> {
-    const input = (await page.evaluateHandle(() => {
-      const i = document.createElement("input");
-      i.type = "file";
-      i.multiple = true;
-      i.hidden = true;
-      document.body.append(i);
-      return i;
-    })) as ElementHandle<HTMLInputElement>;
-    await input.setInputFiles(paths);
-    await input.evaluate((i) => {
-      const dt = new DataTransfer();
-      for (const f of i.files ?? []) dt.items.add(f);
-      const target = document.getElementById("main") as HTMLElement;
-      for (const type of ["dragenter", "dragover", "drop"]) {
-        target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
-      }
-      i.remove();
-    });
-  }
-
-  async function signInWithKeyboard(page: Page, username: string, password: string) {
-    await page.waitForSelector("#username");
-    await page.focus("#username");
-    await page.keyboard.type(username);
-    await page.keyboard.press("Tab");
-    await page.keyboard.type(password);
-    await page.keyboard.press("Enter");
-    await page.waitForSelector("#signout");
-  }
-
-  const row = (page: Page, name: string) =>
-    page.locator("tr.entry", { has: page.getByText(name, { exact: true }) });
-
-  /** Clicks Download and returns the bytes; an error the page shows instead fails at once with its text. */
-  async function downloadVia(page: Page, name: string): Promise<Uint8Array> {
-    const shown = page.locator("#alert:not(:empty)");
-    // Never rejects, so that it can stay pending once the download has won.
-    const error = shown.waitFor({ timeout: 60_000 }).then(
-      () => shown.textContent(),
-      () => "",
-    );
-    const [download] = await Promise.all([
-      Promise.race([page.waitForEvent("download"), error]),
-      page.getByRole("button", { name: `Download ${name}`, exact: true }).click(),
-    ]);
-    if (download === null || typeof download === "string") throw new Error(`the page says: ${download}`);
-    const to = join(dir, `download-${uniqueName("d")}`);
-    await download.saveAs(to);
-    return new Uint8Array(readFileSync(to));
-  }
+browserSuite("web UI in Chromium", () => {
+  const kit = browserKit();
+  const { open, shot, writeFile, dropFiles, signInWithKeyboard, row, menuAction, downloadVia } = kit;
 
   test("signup, signin, drop 50 MiB, list, rename, download, delete, restore", async () => {
     const { page, dialogs, errors } = await open();
@@ -166,7 +18,7 @@ suite("web UI in Chromium", () => {
     await page.getByRole("button", { name: "Create an account" }).click();
     await page.getByRole("heading", { name: "Create your account" }).waitFor();
     // The legacy signup page redirects to the same form.
-    await page.goto(`${server.gatewayUrl}/user/signup`);
+    await page.goto(`${kit.server.gatewayUrl}/user/signup`);
     await page.getByRole("heading", { name: "Create your account" }).waitFor();
     await page.fill("#username", username);
     await page.fill("#password", password);
@@ -214,7 +66,7 @@ suite("web UI in Chromium", () => {
     await dropFiles(page, [writeFile(name, data)]);
     await page.waitForSelector('li.upload[data-state="uploading"]', { timeout: 30_000 });
     await shot(page, "03-uploading");
-    await page.waitForSelector('li.upload[data-state="done"]', { timeout: 60_000 });
+    await page.waitForSelector('li.upload[data-state="done"]', { state: "attached", timeout: 60_000 });
     expect(failedOnce).toBe(1);
     const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
     expect(seen.some((v) => v > 0 && v < 100)).toBe(true);
@@ -226,7 +78,7 @@ suite("web UI in Chromium", () => {
     await shot(page, "04-files");
 
     const renamed = "renamed-50MiB.bin";
-    await page.getByRole("button", { name: `Rename ${name}`, exact: true }).click();
+    await menuAction(page, name, "Rename");
     await page.fill("#dialog-input", renamed);
     await shot(page, "05-rename");
     await page.keyboard.press("Enter");
@@ -237,7 +89,7 @@ suite("web UI in Chromium", () => {
     expect(got.length).toBe(data.length);
     expect(sha256(got)).toBe(sha256(data));
 
-    await page.getByRole("button", { name: `Delete ${renamed}`, exact: true }).click();
+    await menuAction(page, renamed, "Delete");
     await row(page, renamed).waitFor({ state: "detached" });
     await page.click("#nav-trash");
     await row(page, renamed).waitFor();
@@ -255,7 +107,7 @@ suite("web UI in Chromium", () => {
 
     // Copy link: a signed URL that works without credentials.
     await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
-    await page.getByRole("button", { name: `Copy link ${renamed}`, exact: true }).click();
+    await menuAction(page, renamed, "Copy link");
     await page.getByText(`Copied a download link for ${renamed}`).waitFor();
     const link = await page.evaluate(() => navigator.clipboard.readText());
     const linked = await fetch(link);
@@ -269,7 +121,7 @@ suite("web UI in Chromium", () => {
   }, 180_000);
 
   test("pause, reload, resume: only the missing parts are sent and the content matches", async () => {
-    const user = await signedInUser(server.gatewayUrl);
+    const user = await signedInUser(kit.server.gatewayUrl);
     const { page, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
     // Slow the upload down so that it can be paused in the middle.
@@ -311,7 +163,7 @@ suite("web UI in Chromium", () => {
       if (r.method() === "PUT" && r.url().includes("/parts/")) puts.push(r.url());
     });
     await dropFiles(page, [path]);
-    await page.waitForSelector('li.upload[data-state="done"]', { timeout: 60_000 });
+    await page.waitForSelector('li.upload[data-state="done"]', { state: "attached", timeout: 60_000 });
     expect(await page.textContent("li.upload .note")).toContain("Resumed:");
     // 40 MiB is five parts of 8 MiB (the server's pick); at least one was on the server already.
     expect(puts.length).toBeGreaterThan(0);
@@ -330,16 +182,16 @@ suite("web UI in Chromium", () => {
   }, 180_000);
 
   test("a file named like markup is shown as text and runs no script", async () => {
-    const user = await signedInUser(server.gatewayUrl);
+    const user = await signedInUser(kit.server.gatewayUrl);
     const { page, dialogs, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
     const name = "<img src=x onerror=alert(1)>.txt";
     await dropFiles(page, [writeFile(name, new TextEncoder().encode("hello\n"))]);
-    await page.waitForSelector('li.upload[data-state="done"]', { timeout: 30_000 });
+    await page.waitForSelector('li.upload[data-state="done"]', { state: "attached", timeout: 30_000 });
     expect(await page.textContent("li.upload .name")).toBe(name);
     await row(page, name).waitFor();
     expect(await row(page, name).locator(".filename").textContent()).toBe(name);
-    await page.getByRole("button", { name: `Rename ${name}`, exact: true }).click();
+    await menuAction(page, name, "Rename");
     expect(await page.textContent("#dialog-title")).toBe(`Rename file`);
     expect(await page.inputValue("#dialog-input")).toBe(name);
     await page.keyboard.press("Escape");
@@ -352,19 +204,19 @@ suite("web UI in Chromium", () => {
   }, 60_000);
 
   test("instant upload: content the server has is proven, not sent; cancel drops the session", async () => {
-    const user = await signedInUser(server.gatewayUrl);
+    const user = await signedInUser(kit.server.gatewayUrl);
     const { page, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
     const data = randomBytes(6 * MiB);
     await dropFiles(page, [writeFile("first.bin", data)]);
-    await page.waitForSelector('li.upload[data-state="done"]', { timeout: 30_000 });
+    await page.waitForSelector('li.upload[data-state="done"]', { state: "attached", timeout: 30_000 });
     const puts: string[] = [];
     page.on("request", (r) => {
       if (r.method() === "PUT") puts.push(r.url());
     });
     await dropFiles(page, [writeFile("second.bin", data)]);
     const second = page.locator("li.upload", { hasText: "second.bin" });
-    await second.and(page.locator('[data-state="done"]')).waitFor({ timeout: 30_000 });
+    await second.and(page.locator('[data-state="done"]')).waitFor({ state: "attached", timeout: 30_000 });
     expect(await second.locator(".note").textContent()).toStartWith("Instant upload");
     expect(puts).toEqual([]);
 
@@ -395,8 +247,8 @@ suite("web UI in Chromium", () => {
       });
       try {
         const user = await signedInUser(s3.gatewayUrl);
-        const context = await browser.newContext();
-        contexts.push(context);
+        const context = await kit.browser.newContext();
+        kit.contexts.push(context);
         const page = await context.newPage();
         const errors: string[] = [];
         page.on("pageerror", (e) => errors.push(String(e)));
@@ -408,7 +260,7 @@ suite("web UI in Chromium", () => {
         await signInWithKeyboard(page, user.username, user.password);
         const data = randomBytes(12 * MiB);
         await dropFiles(page, [writeFile("on-s3.bin", data)]);
-        await page.waitForSelector('li.upload[data-state="done"]', { timeout: 60_000 });
+        await page.waitForSelector('li.upload[data-state="done"]', { state: "attached", timeout: 60_000 });
         expect(direct.length).toBeGreaterThan(0);
         const listed = await connectCall(
           s3.gatewayUrl,
@@ -423,7 +275,7 @@ suite("web UI in Chromium", () => {
         expect(errors).toEqual([]);
       } finally {
         // The page's WatchFiles stream would hold the server's shutdown up for its grace period.
-        for (const c of contexts.splice(0)) await c.close();
+        for (const c of kit.contexts.splice(0)) await c.close();
         await s3.stop();
       }
     },
@@ -431,10 +283,10 @@ suite("web UI in Chromium", () => {
   );
 
   test("folders: upload a folder, open it, move a file into it, sort, page", async () => {
-    const user = await signedInUser(server.gatewayUrl);
+    const user = await signedInUser(kit.server.gatewayUrl);
     const { page, dialogs, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
-    const album = join(mkdtempSync(join(dir, "dir-")), "album");
+    const album = join(mkdtempSync(join(kit.dir, "dir-")), "album");
     mkdirSync(join(album, "raw"), { recursive: true });
     writeFileSync(join(album, "a.txt"), "a");
     writeFileSync(join(album, "raw", "b.txt"), "bb");
@@ -454,7 +306,7 @@ suite("web UI in Chromium", () => {
     // A file at the top level, moved into the folder through the folder picker.
     await dropFiles(page, [writeFile("zzz-large.bin", randomBytes(300_000))]);
     await row(page, "zzz-large.bin").waitFor();
-    await page.getByRole("button", { name: "Move zzz-large.bin", exact: true }).click();
+    await menuAction(page, "zzz-large.bin", "Move");
     await page.locator("dialog").getByRole("button", { name: "album", exact: true }).click();
     await page.locator("dialog .where", { hasText: "My files / album" }).waitFor();
     await shot(page, "11-move");
@@ -472,9 +324,9 @@ suite("web UI in Chromium", () => {
 
     // Live updates (WatchFiles): a folder made elsewhere appears by itself, and the keyboard focus stays.
     const albumId = decodeURIComponent(new URL(page.url()).hash.replace("#/folder/", ""));
-    await page.getByRole("button", { name: "Rename a.txt", exact: true }).focus();
+    await page.getByRole("button", { name: "Actions for a.txt", exact: true }).focus();
     const made = await connectCall(
-      server.gatewayUrl,
+      kit.server.gatewayUrl,
       "filestore.file.v1.FileService/CreateFolder",
       { parentId: albumId, name: "made elsewhere" },
       { authorization: `Bearer ${user.accessToken}` },
@@ -482,13 +334,13 @@ suite("web UI in Chromium", () => {
     expect(made.status).toBe(200);
     await page.getByRole("link", { name: "made elsewhere", exact: true }).waitFor({ timeout: 15_000 });
     expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(
-      "Rename a.txt",
+      "Actions for a.txt",
     );
 
     // Paging: 51 folders at the top level are two pages of 50.
     for (let i = 0; i < 51; i++) {
       const r = await connectCall(
-        server.gatewayUrl,
+        kit.server.gatewayUrl,
         "filestore.file.v1.FileService/CreateFolder",
         { name: `f${String(i).padStart(2, "0")}` },
         { authorization: `Bearer ${user.accessToken}` },
@@ -506,15 +358,15 @@ suite("web UI in Chromium", () => {
   }, 120_000);
 
   test("the gateway serves the app with a strict Content-Security-Policy and revalidation", async () => {
-    const res = await fetch(server.gatewayUrl);
+    const res = await fetch(kit.server.gatewayUrl);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
     const etag = res.headers.get("etag") ?? "";
-    const again = await fetch(`${server.gatewayUrl}/`, { headers: { "if-none-match": etag } });
+    const again = await fetch(`${kit.server.gatewayUrl}/`, { headers: { "if-none-match": etag } });
     expect(again.status).toBe(304);
-    expect((await fetch(`${server.gatewayUrl}/assets/app.js`)).headers.get("content-type")).toContain(
+    expect((await fetch(`${kit.server.gatewayUrl}/assets/app.js`)).headers.get("content-type")).toContain(
       "javascript",
     );
-    expect((await fetch(`${server.gatewayUrl}/assets/nope.js`)).status).toBe(404);
+    expect((await fetch(`${kit.server.gatewayUrl}/assets/nope.js`)).status).toBe(404);
   });
 });

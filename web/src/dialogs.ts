@@ -99,7 +99,7 @@ export function showLink(url: string): Promise<void> {
 }
 
 /** Lets the user browse folders and pick one; "" is the top level; undefined when dismissed. */
-export function pickFolder(title: string, skipId: string): Promise<string | undefined> {
+export function pickFolder(title: string, skip: ReadonlySet<string>): Promise<string | undefined> {
   return modal<string>(
     title,
     (close) => {
@@ -114,7 +114,7 @@ export function pickFolder(title: string, skipId: string): Promise<string | unde
           const folders = [];
           for (let pageToken = ""; ; ) {
             const page = await files.listFiles({ parentId: here.id, pageSize: 500, pageToken });
-            folders.push(...page.files.filter((f) => f.kind === FileKind.FOLDER && f.id !== skipId));
+            folders.push(...page.files.filter((f) => f.kind === FileKind.FOLDER && !skip.has(f.id)));
             if (!page.nextPageToken) break;
             pageToken = page.nextPageToken;
           }

@@ -3,6 +3,7 @@
 // that wires it can start from the finished page.
 import { auth } from "./api.ts";
 import { h } from "./dom.ts";
+import { searchBox } from "./search-box.ts";
 
 export interface DriveElements {
   header: HTMLElement;
@@ -10,6 +11,15 @@ export interface DriveElements {
   navTrash: HTMLAnchorElement;
   toolbar: HTMLElement;
   newFolder: HTMLButtonElement;
+  /** List or grid; its aria-pressed says which. */
+  layoutToggle: HTMLButtonElement;
+  search: HTMLInputElement;
+  /** The selection's toolbar, hidden while nothing is selected. */
+  selectionBar: HTMLElement;
+  selectionCount: HTMLElement;
+  moveSelected: HTMLButtonElement;
+  deleteSelected: HTMLButtonElement;
+  clearSelection: HTMLButtonElement;
   filePicker: HTMLInputElement;
   folderPicker: HTMLInputElement;
   /** The list's landmark and drop zone; focus falls back here when the focused row goes away. */
@@ -20,6 +30,8 @@ export interface DriveElements {
   content: HTMLElement;
   hint: HTMLElement;
   toast: HTMLElement;
+  /** Where the toast and the error toast float. */
+  toasts: HTMLElement;
 }
 
 export function driveElements(username: string): DriveElements {
@@ -42,6 +54,25 @@ export function driveElements(username: string): DriveElements {
   const folderPicker = h("input", { type: "file", multiple: true, hidden: true, id: "pick-folder" });
   folderPicker.setAttribute("webkitdirectory", "");
   const newFolder = h("button", { type: "button", id: "new-folder" }, "New folder");
+  const layoutToggle = h(
+    "button",
+    { type: "button", id: "layout-toggle", "aria-pressed": "false", title: "Show as tiles" },
+    "Grid view",
+  );
+  const search = searchBox();
+  const selectionCount = h("span", { class: "count", role: "status" });
+  const moveSelected = h("button", { type: "button", id: "move-selected" }, "Move");
+  const deleteSelected = h("button", { type: "button", id: "delete-selected", class: "danger" }, "Delete");
+  const clearSelection = h("button", { type: "button", class: "link", id: "clear-selection" }, "Clear");
+  // Copy and "Download as ZIP" join Move and Delete here when their APIs land (issue 16).
+  const selectionBar = h(
+    "div",
+    { class: "selection-bar", role: "toolbar", "aria-label": "Selected items", hidden: true },
+    selectionCount,
+    moveSelected,
+    deleteSelected,
+    clearSelection,
+  );
   const toolbar = h(
     "div",
     { class: "toolbar" },
@@ -56,12 +87,15 @@ export function driveElements(username: string): DriveElements {
       "Upload folder",
     ),
     newFolder,
+    h("span", { class: "spacer" }),
+    search,
+    layoutToggle,
     filePicker,
     folderPicker,
   );
   const heading = h("h1", { class: "visually-hidden" }, "My files");
   const crumbs = h("nav", { class: "crumbs", "aria-label": "Folder path" });
-  const alert = h("p", { id: "alert", class: "error", role: "alert" });
+  const alert = h("p", { id: "alert", class: "toast error", role: "alert" });
   const content = h("div", { class: "content" });
   const hint = h(
     "p",
@@ -74,17 +108,26 @@ export function driveElements(username: string): DriveElements {
     heading,
     toolbar,
     crumbs,
-    alert,
+    selectionBar,
     content,
     hint,
   );
+  // Notices float at the bottom; the error one has its own live region so that it is announced at once.
   const toast = h("p", { id: "toast", class: "toast", role: "status", "aria-live": "polite" });
+  const toasts = h("div", { class: "toasts" }, toast, alert);
   return {
     header,
     navFiles,
     navTrash,
     toolbar,
     newFolder,
+    layoutToggle,
+    search,
+    selectionBar,
+    selectionCount,
+    moveSelected,
+    deleteSelected,
+    clearSelection,
     filePicker,
     folderPicker,
     main,
@@ -94,5 +137,6 @@ export function driveElements(username: string): DriveElements {
     content,
     hint,
     toast,
+    toasts,
   };
 }

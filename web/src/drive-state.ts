@@ -38,7 +38,16 @@ export interface DriveState extends Notices {
   load(): Promise<void>;
   /** Loads it shortly, once for a burst of changes (uploads finishing, change events). */
   scheduleReload(): void;
+  /** The entries on screen, in their order: what selection, the keyboard and the viewer walk through. */
+  entries: StoredFile[];
+  /** Ids of the selected entries (of this page) and the index a shift-click extends from. */
+  selected: Set<string>;
+  anchor: number;
+  /** Rows or tiles; kept in localStorage. */
+  layout: Layout;
 }
+
+export type Layout = "list" | "grid";
 
 /** Where uploads and new folders go: the open folder, or the top level outside the file views. */
 export const targetFolder = (drive: DriveState): string =>

@@ -5,19 +5,26 @@
 // This file only composes the parts, which share one DriveState (drive-state.ts): the markup
 // (drive-elements.ts), loading a view (list-loader.ts → folder-view.ts / trash-view.ts, file-table.ts,
 // pager.ts), what rows and the toolbar do (file-actions.ts), picking and dropping files
-// (file-picking.ts), live updates (live-updates.ts), the upload panel (upload-view.ts).
+// (file-picking.ts), live updates (live-updates.ts), the upload panel (upload-view.ts), selection
+// (selection.ts), the keyboard (keyboard.ts), drag to move (drag-move.ts), the viewer (viewer.ts).
 import { SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { Session } from "./api.ts";
 import { mount } from "./dom.ts";
+import { dragToMove } from "./drag-move.ts";
 import { driveElements } from "./drive-elements.ts";
-import { type DriveState, routeOfHash } from "./drive-state.ts";
-import { newFolder } from "./file-actions.ts";
+import { type DriveState, type Layout, routeOfHash } from "./drive-state.ts";
+import { moveMany, newFolder, trashMany } from "./file-actions.ts";
 import { acceptDrops, acceptPickedFiles } from "./file-picking.ts";
+import { listKeyboard } from "./keyboard.ts";
 import { loadList } from "./list-loader.ts";
 import { reloadSoon, watchFiles } from "./live-updates.ts";
 import { notices } from "./notices.ts";
+import { wireSearch } from "./search-box.ts";
+import { selectAll, selectedFiles } from "./selection.ts";
 import { uploadPanel } from "./upload-view.ts";
 import { UploadQueue } from "./uploads.ts";
+
+const LAYOUT_KEY = "filestore.layout";
 
 /** Shows the drive in `root`; the returned function leaves it (stops the live updates, pauses uploads). */
 export function driveView(root: HTMLElement, session: Session): () => void {
@@ -32,6 +39,10 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     ...notices(el.toast, el.alert),
     load: () => loadList(drive),
     scheduleReload: reloadSoon(() => drive.load()),
+    entries: [],
+    selected: new Set(),
+    anchor: -1,
+    layout: localStorage.getItem(LAYOUT_KEY) === "grid" ? "grid" : "list",
   };
 
   const queue = new UploadQueue((f) => {
@@ -41,17 +52,35 @@ export function driveView(root: HTMLElement, session: Session): () => void {
   acceptPickedFiles(drive, queue);
   acceptDrops(drive, queue);
   el.newFolder.addEventListener("click", () => void newFolder(drive));
+  el.moveSelected.addEventListener(
+    "click",
+    () => void moveMany(drive, selectedFiles(drive)).catch(drive.fail),
+  );
+  el.deleteSelected.addEventListener("click", () => void trashMany(drive, selectedFiles(drive)));
+  el.clearSelection.addEventListener("click", () => selectAll(drive, false));
+  el.layoutToggle.addEventListener("click", () => {
+    drive.layout = drive.layout === "grid" ? "list" : "grid";
+    localStorage.setItem(LAYOUT_KEY, drive.layout satisfies Layout);
+    void drive.load();
+  });
+  wireSearch(drive, el.search);
+  listKeyboard(drive, el.search, stop.signal);
+  dragToMove(drive, stop.signal);
   const panel = uploadPanel(
     queue,
     () => session.userId,
     () => el.filePicker.click(),
   );
-  mount(root, el.header, el.main, panel, el.toast);
+  // In the page's flow under the toolbar, so that it pushes the list down instead of covering it.
+  el.toolbar.after(panel);
+  mount(root, el.header, el.main, el.toasts);
 
   // Another folder or view: back to its first page, in the same sort order.
   const onHash = () => {
     drive.list.previous = [];
     drive.list.token = "";
+    drive.selected.clear();
+    drive.anchor = -1;
     void drive.load();
   };
   addEventListener("hashchange", onHash, { signal: stop.signal });

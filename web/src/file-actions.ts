@@ -2,9 +2,10 @@
 // download link. Each tells the user what happened and reloads the list (without WatchFiles nothing
 // else would); errors go to the caller, which shows them.
 import { FileKind, type File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
-import { downloads, files } from "./api.ts";
+import { files } from "./api.ts";
 import { askName, pickFolder, showLink } from "./dialogs.ts";
 import { h } from "./dom.ts";
+import { downloadUrl } from "./download-url.ts";
 import { type DriveState, targetFolder } from "./drive-state.ts";
 
 export async function newFolder(drive: DriveState): Promise<void> {
@@ -35,37 +36,83 @@ export async function rename(drive: DriveState, f: StoredFile): Promise<void> {
 }
 
 export async function moveTo(drive: DriveState, f: StoredFile): Promise<void> {
-  const target = await pickFolder(`Move ${f.name}`, f.id);
-  if (target === undefined || target === f.parentId) return;
-  await files.moveFile({ id: f.id, newParentId: target });
+  await moveMany(drive, [f]);
+}
+
+/** Asks for a folder and moves the entries into it. */
+export async function moveMany(drive: DriveState, entries: StoredFile[]): Promise<void> {
+  if (entries.length === 0) return;
+  const title = entries.length === 1 ? `Move ${entries[0]?.name}` : `Move ${entries.length} items`;
+  const target = await pickFolder(title, new Set(entries.map((f) => f.id)));
+  if (target !== undefined) await moveInto(drive, entries, target);
+}
+
+/**
+ * Moves entries into a folder, one call each (the batch API of issue 16 replaces the loop): the ones
+ * that fail are reported together and the others still move.
+ */
+export async function moveInto(drive: DriveState, entries: StoredFile[], target: string): Promise<void> {
+  const moving = entries.filter((f) => f.parentId !== target && f.id !== target);
+  if (moving.length === 0) return;
+  const failed = await eachOf(moving, (f) => files.moveFile({ id: f.id, newParentId: target }));
   // The breadcrumbs would show the old path.
-  drive.folders.delete(f.id);
-  drive.say(`Moved ${f.name}`);
-  void drive.load();
+  for (const f of moving) drive.folders.delete(f.id);
+  report(drive, moving, failed, "Moved");
 }
 
 export async function moveToTrash(drive: DriveState, f: StoredFile): Promise<void> {
-  await files.deleteFile({ id: f.id });
-  drive.say(`Moved ${f.name} to the trash`);
-  void drive.load();
+  await trashMany(drive, [f]);
 }
 
-/** A short-lived download URL, absolute so that it works when pasted elsewhere. */
-async function linkFor(f: StoredFile): Promise<string> {
-  const { url } = await downloads.createDownloadUrl({ fileId: f.id });
-  return new URL(url, location.origin).href;
+export async function trashMany(drive: DriveState, entries: StoredFile[]): Promise<void> {
+  const failed = await eachOf(entries, (f) => files.deleteFile({ id: f.id }));
+  report(drive, entries, failed, "Moved", " to the trash");
+}
+
+/** Runs `call` for each entry, a few at a time; the errors by entry. */
+async function eachOf(
+  entries: StoredFile[],
+  call: (f: StoredFile) => Promise<unknown>,
+): Promise<Map<StoredFile, unknown>> {
+  const failed = new Map<StoredFile, unknown>();
+  const queue = [...entries];
+  const worker = async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) await call(f).catch((err) => failed.set(f, err));
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return failed;
+}
+
+function report(
+  drive: DriveState,
+  entries: StoredFile[],
+  failed: Map<StoredFile, unknown>,
+  verb: string,
+  tail = "",
+): void {
+  drive.selected.clear();
+  void drive.load();
+  const done = entries.length - failed.size;
+  const what = (n: number, one?: string) => (n === 1 && one ? one : `${n} items`);
+  const first = [...failed][0];
+  if (first) {
+    const [f, err] = first;
+    drive.fail(err, failed.size === 1 ? f.name : `${f.name} and ${failed.size - 1} more`);
+    return;
+  }
+  drive.say(`${verb} ${what(done, entries[0]?.name)}${tail}`);
 }
 
 /** Downloads through a link with `download`, so the browser saves the file under its name. */
 export async function download(f: StoredFile): Promise<void> {
-  const a = h("a", { href: await linkFor(f), download: f.name, hidden: true });
+  const a = h("a", { href: await downloadUrl(f), download: f.name, hidden: true });
   document.body.appendChild(a);
   a.click();
   a.remove();
 }
 
 export async function copyLink(drive: DriveState, f: StoredFile): Promise<void> {
-  const url = await linkFor(f);
+  const url = await downloadUrl(f);
   try {
     await navigator.clipboard.writeText(url);
     drive.say(`Copied a download link for ${f.name}`);

@@ -23,8 +23,11 @@ export function acceptDrops(drive: DriveState, queue: UploadQueue): void {
   const zone = drive.el.main;
   // dragenter and dragleave fire for every child crossed: count them to know when the drag really left.
   let depth = 0;
+  // Only drags that carry files are uploads: entries dragged within the list are moves (drag-move.ts).
+  const uploading = (e: DragEvent) =>
+    drive.route.view === "files" && !!e.dataTransfer?.types.includes("Files");
   zone.addEventListener("dragenter", (e) => {
-    if (drive.route.view !== "files") return;
+    if (!uploading(e)) return;
     e.preventDefault();
     depth++;
     zone.classList.add("dragging");
@@ -34,15 +37,16 @@ export function acceptDrops(drive: DriveState, queue: UploadQueue): void {
     if (depth === 0) zone.classList.remove("dragging");
   });
   zone.addEventListener("dragover", (e) => {
-    if (drive.route.view !== "files") return;
+    if (!uploading(e)) return;
     e.preventDefault();
     if (e.dataTransfer) e.dataTransfer.dropEffect = "copy";
   });
   zone.addEventListener("drop", (e) => {
+    if (!uploading(e)) return;
     e.preventDefault();
     depth = 0;
     zone.classList.remove("dragging");
-    if (drive.route.view !== "files" || !e.dataTransfer) return;
+    if (!e.dataTransfer) return;
     const target = targetFolder(drive);
     droppedFiles(e.dataTransfer)
       .then((entries) => entries.length && queue.add(entries, target))

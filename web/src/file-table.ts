@@ -1,43 +1,58 @@
-// A folder's page as a table: one row per file or folder with its actions, and column headers that sort.
-import { FileKind, SortField, type File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+// A folder's page as a table: one line per entry (checkbox, name, size, modified, ⋯ menu), and column
+// headers that sort. A folder's name opens it, a file's name opens the viewer.
+import { SortField, type File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { type Child, h } from "./dom.ts";
 import type { DriveState } from "./drive-state.ts";
-import { copyLink, download, moveTo, moveToTrash, rename } from "./file-actions.ts";
+import { isFolder, viewKind } from "./file-kinds.ts";
 import { bytes, date } from "./format.ts";
+import { rowMenuButton } from "./row-menu.ts";
+import { selectAll, toggleSelected } from "./selection.ts";
+import { openViewer } from "./viewer.ts";
 
 export function fileTable(drive: DriveState, entries: StoredFile[]): Child {
   if (entries.length === 0 && !drive.list.token)
     return h("p", { class: "empty" }, "Nothing here yet. Upload files or drop them on this page.");
+  const all = h("input", {
+    type: "checkbox",
+    class: "select-all",
+    "aria-label": "Select all",
+    onclick: (e: Event) => selectAll(drive, (e.target as HTMLInputElement).checked),
+  });
   return h(
     "table",
-    { class: "files", "aria-label": "Files" },
+    { class: "files", "aria-label": "Files", "aria-multiselectable": "true" },
     h(
       "thead",
       null,
       h(
         "tr",
         null,
-        sortHeader(drive, "Name", SortField.NAME),
-        sortHeader(drive, "Size", SortField.SIZE),
-        sortHeader(drive, "Modified", SortField.UPDATED_AT),
-        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
+        h("th", { scope: "col", class: "check" }, all),
+        sortHeader(drive, "Name", SortField.NAME, "name"),
+        sortHeader(drive, "Size", SortField.SIZE, "size"),
+        sortHeader(drive, "Modified", SortField.UPDATED_AT, "date"),
+        h("th", { scope: "col", class: "actions" }, h("span", { class: "visually-hidden" }, "Actions")),
       ),
     ),
     h(
       "tbody",
       null,
-      entries.map((f) => fileRow(drive, f)),
+      entries.map((f, i) => fileRow(drive, f, i)),
     ),
   );
 }
 
 /** A column header that sorts by its field; clicking the active one reverses the order. */
-function sortHeader(drive: DriveState, label: string, field: SortField): HTMLTableCellElement {
+function sortHeader(drive: DriveState, label: string, field: SortField, cls: string): HTMLTableCellElement {
   const { list } = drive;
   const active = list.sort === field;
   return h(
     "th",
-    { scope: "col", "aria-sort": active ? (list.descending ? "descending" : "ascending") : "none" },
+    {
+      scope: "col",
+      class: cls,
+      "aria-sort": active ? (list.descending ? "descending" : "ascending") : "none",
+    },
     h(
       "button",
       {
@@ -58,54 +73,48 @@ function sortHeader(drive: DriveState, label: string, field: SortField): HTMLTab
   );
 }
 
-function fileRow(drive: DriveState, f: StoredFile): HTMLTableRowElement {
-  const folder = f.kind === FileKind.FOLDER;
-  // The label names the file: screen readers announce a row's buttons out of the table's context.
-  const act = (label: string, run: () => Promise<void>, cls?: string) =>
-    h(
-      "button",
-      {
-        type: "button",
-        class: cls,
-        "aria-label": `${label} ${f.name}`,
-        onclick: () => void run().catch(drive.fail),
-      },
-      label,
-    );
+/** The checkbox of entry `index`: a shift-click selects the range from the last one clicked. */
+export function selectBox(drive: DriveState, f: StoredFile, index: number): HTMLInputElement {
+  const box = h("input", { type: "checkbox", class: "select", "aria-label": `Select ${f.name}` });
+  box.addEventListener("click", (e) => {
+    // The state is ours (toggleSelected paints it back), so that a range can set many boxes at once.
+    e.preventDefault();
+    toggleSelected(drive, index, e.shiftKey);
+  });
+  return box;
+}
+
+/** The entry's name: a link into a folder, a button that opens a file's viewer. */
+export function nameControl(drive: DriveState, f: StoredFile, ...icon: Child[]): HTMLElement {
+  const label = h("span", { class: "filename" }, f.name);
+  if (isFolder(f))
+    return h("a", { href: `#/folder/${encodeURIComponent(f.id)}`, class: "open" }, icon, label);
+  return h(
+    "button",
+    { type: "button", class: "open", title: f.name, onclick: () => openViewer(drive, f) },
+    icon,
+    label,
+  );
+}
+
+export const kindIcon = (f: StoredFile): Child =>
+  h("span", { class: `icon ${viewKind(f)}`, "aria-hidden": "true" });
+
+function fileRow(drive: DriveState, f: StoredFile, index: number): HTMLTableRowElement {
+  const folder = isFolder(f);
   return h(
     "tr",
-    { class: folder ? "entry folder" : "entry file", "data-id": f.id },
-    h(
-      "td",
-      { class: "name" },
-      folder
-        ? h(
-            "a",
-            { href: `#/folder/${encodeURIComponent(f.id)}`, class: "open" },
-            h("span", { class: "icon folder", "aria-hidden": "true" }),
-            h("span", { class: "filename" }, f.name),
-          )
-        : h(
-            "span",
-            null,
-            h("span", { class: "icon file", "aria-hidden": "true" }),
-            h("span", { class: "filename" }, f.name),
-          ),
-    ),
+    {
+      class: folder ? "entry folder" : "entry file",
+      "data-id": f.id,
+      "data-index": index,
+      draggable: "true",
+      "aria-selected": "false",
+    },
+    h("td", { class: "check" }, selectBox(drive, f, index)),
+    h("td", { class: "name" }, nameControl(drive, f, kindIcon(f))),
     h("td", { class: "size" }, folder ? "—" : bytes(Number(f.size))),
     h("td", { class: "date" }, date(f.updatedAt)),
-    h(
-      "td",
-      { class: "actions" },
-      h(
-        "div",
-        null,
-        !folder && act("Download", () => download(f)),
-        !folder && act("Copy link", () => copyLink(drive, f)),
-        act("Rename", () => rename(drive, f)),
-        act("Move", () => moveTo(drive, f)),
-        act("Delete", () => moveToTrash(drive, f), "danger"),
-      ),
-    ),
+    h("td", { class: "actions" }, rowMenuButton(drive, f)),
   );
 }

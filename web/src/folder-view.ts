@@ -4,6 +4,7 @@ import { files } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
 import { type DriveState, PAGE_SIZE } from "./drive-state.ts";
 import { fileTable } from "./file-table.ts";
+import { fileGrid } from "./grid-view.ts";
 import { pager } from "./pager.ts";
 
 /** Draws the heading and crumbs and returns the list to show, or undefined when a newer load began. */
@@ -27,15 +28,17 @@ export async function folderView(
   drive.el.heading.textContent = trail.length ? (trail[trail.length - 1]?.name ?? "") : "My files";
   mount(
     drive.el.crumbs,
-    h("a", { href: "#/" }, "My files"),
+    h("a", { href: "#/", "data-folder-id": "" }, "My files"),
     trail.map((f, i) => [
       h("span", { class: "sep", "aria-hidden": "true" }, " / "),
       i === trail.length - 1
         ? h("span", { "aria-current": "page" }, f.name)
-        : h("a", { href: `#/folder/${encodeURIComponent(f.id)}` }, f.name),
+        : h("a", { href: `#/folder/${encodeURIComponent(f.id)}`, "data-folder-id": f.id }, f.name),
     ]),
   );
-  return [fileTable(drive, page.files), pager(drive, page.nextPageToken)];
+  drive.entries = page.files;
+  const shown = drive.layout === "grid" ? fileGrid(drive, page.files) : fileTable(drive, page.files);
+  return [shown, pager(drive, page.nextPageToken)];
 }
 
 /** The folders from the top level down to `id`, from the cache where it has them (bounded against loops). */

@@ -5,6 +5,8 @@ import { codeOf, explain } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
 import { type DriveState, routeOfHash } from "./drive-state.ts";
 import { folderView } from "./folder-view.ts";
+import { runSearch } from "./search-box.ts";
+import { keepSelection } from "./selection.ts";
 import { trashView } from "./trash-view.ts";
 
 export async function loadList(drive: DriveState): Promise<void> {
@@ -16,11 +18,15 @@ export async function loadList(drive: DriveState): Promise<void> {
   el.navFiles.toggleAttribute("aria-current", route.view === "files");
   el.navTrash.toggleAttribute("aria-current", route.view === "trash");
   el.toolbar.hidden = route.view !== "files";
+  el.layoutToggle.setAttribute("aria-pressed", String(drive.layout === "grid"));
   el.hint.hidden = route.view !== "files";
   try {
     const list =
       route.view === "trash" ? await trashView(drive, stale) : await folderView(drive, route.folderId, stale);
-    if (list) keepingFocus(drive, list);
+    if (!list) return;
+    keepingFocus(drive, list);
+    keepSelection(drive);
+    runSearch(drive, el.search.value);
   } catch (err) {
     if (stale()) return;
     // A folder that was deleted or never existed (an old link): show the top level instead.

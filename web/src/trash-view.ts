@@ -17,6 +17,7 @@ export async function trashView(drive: DriveState, stale: () => boolean): Promis
   );
   const page = await files.listTrash({ pageSize: PAGE_SIZE, pageToken: drive.list.token });
   if (stale()) return undefined;
+  drive.entries = [];
   return [trashTable(drive, page.files), pager(drive, page.nextPageToken)];
 }
 

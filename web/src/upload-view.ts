@@ -152,8 +152,10 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
     { type: "button", class: "link", onclick: () => queue.clearFinished() },
     "Clear finished",
   );
-  // On a phone the panel covers much of the list: it folds down to its title and total progress.
-  const body = h("div", { id: "upload-body" }, list, earlier);
+  // Folded, the panel is one line (its title, a summary, Show): it folds by itself once every upload is
+  // over, and the user can fold or unfold it at any time.
+  const body = h("div", { id: "upload-body" }, totalBar, totalText, list, earlier);
+  const summary = h("span", { class: "summary muted", id: "upload-summary" });
   const fold: HTMLButtonElement = h(
     "button",
     {
@@ -161,22 +163,40 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
       class: "link",
       "aria-expanded": "true",
       "aria-controls": "upload-body",
-      onclick: () => {
-        body.hidden = !body.hidden;
-        fold.setAttribute("aria-expanded", String(!body.hidden));
-        fold.textContent = body.hidden ? "Show" : "Hide";
-      },
+      onclick: () => setFolded(!body.hidden),
     },
     "Hide",
   );
+  const setFolded = (folded: boolean) => {
+    body.hidden = folded;
+    panel.classList.toggle("folded", folded);
+    fold.setAttribute("aria-expanded", String(!folded));
+    fold.textContent = folded ? "Show" : "Hide";
+  };
   const panel = h(
     "section",
     { id: "uploads", class: "uploads", "aria-label": "Uploads", hidden: true },
-    h("div", { class: "head" }, h("h2", null, "Uploads"), h("span", null, clear, " ", fold)),
-    totalBar,
-    totalText,
+    h("div", { class: "head" }, h("h2", null, "Uploads"), summary, h("span", null, clear, " ", fold)),
     body,
   );
+  /** Folds the panel a moment after the last upload ends (long enough to see "Done"). */
+  let foldTimer: ReturnType<typeof setTimeout> | undefined;
+  let foldedByItself = false;
+  const foldWhenOver = (over: boolean) => {
+    if (!over) {
+      clearTimeout(foldTimer);
+      foldTimer = undefined;
+      if (foldedByItself) setFolded(false);
+      foldedByItself = false;
+      return;
+    }
+    if (foldTimer || foldedByItself) return;
+    foldTimer = setTimeout(() => {
+      foldTimer = undefined;
+      foldedByItself = true;
+      setFolded(true);
+    }, 1500);
+  };
   const rows = new Map<number, Row>();
 
   const render = () => {
@@ -215,6 +235,15 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
     const left = unfinished(userId()).filter((u) => !active.has(u.sessionId));
     renderEarlier(earlier, left, pickAgain, render);
     panel.hidden = queue.items.length === 0 && earlier.childElementCount === 0;
+    const ended = queue.items.filter((i) => i.state === "done" || i.state === "canceled");
+    const uploaded = ended.filter((i) => i.state === "done").length;
+    summary.textContent =
+      queue.items.length === 0
+        ? ""
+        : ended.length === queue.items.length
+          ? `${uploaded} uploaded`
+          : `${ended.length} of ${queue.items.length} · ${pct} %`;
+    foldWhenOver(queue.items.length > 0 && ended.length === queue.items.length && left.length === 0);
   };
 
   // Progress events come many times a second: draw at most once a frame.

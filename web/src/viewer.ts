@@ -1,0 +1,155 @@
+// The file viewer: an overlay over the list that shows one file and steps through the folder's files
+// (buttons, ← and →); Escape closes. Images (SVG too) only ever go into <img>, where SVG cannot script;
+// text is fetched (its first MiB, with Range) and set as a text node, never parsed as HTML; PDF goes to
+// the browser's viewer in a frame; audio and video play in their elements, which fetch ranges themselves.
+// Anything else shows its details and a download button.
+import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { explain } from "./api.ts";
+import { type Child, h, mount } from "./dom.ts";
+import { downloadUrl } from "./download-url.ts";
+import type { DriveState } from "./drive-state.ts";
+import { download } from "./file-actions.ts";
+import { isFolder, type ViewKind, viewKind } from "./file-kinds.ts";
+import { bytes, date } from "./format.ts";
+
+/** How much of a text file is shown. */
+export const TEXT_PREVIEW_BYTES = 1024 * 1024;
+
+export function openViewer(drive: DriveState, first: StoredFile): void {
+  const list = drive.entries.filter((f) => !isFolder(f));
+  let at = Math.max(
+    0,
+    list.findIndex((f) => f.id === first.id),
+  );
+  let shown = 0;
+  const back = document.activeElement as HTMLElement | null;
+  const title = h("h2", { class: "viewer-title", id: "viewer-title" });
+  const counter = h("span", { class: "muted viewer-count" });
+  const stage = h("div", { class: "viewer-stage" });
+  const step = (by: number) => {
+    if (list.length < 2) return;
+    at = (at + by + list.length) % list.length;
+    void show();
+  };
+  const prev = h(
+    "button",
+    { type: "button", class: "viewer-step", "aria-label": "Previous file", onclick: () => step(-1) },
+    "‹",
+  );
+  const next = h(
+    "button",
+    { type: "button", class: "viewer-step", "aria-label": "Next file", onclick: () => step(1) },
+    "›",
+  );
+  const dialog = h(
+    "dialog",
+    { class: "viewer", "aria-labelledby": "viewer-title" },
+    h(
+      "div",
+      { class: "viewer-head" },
+      title,
+      counter,
+      h(
+        "span",
+        { class: "viewer-buttons" },
+        h(
+          "button",
+          { type: "button", onclick: () => void download(list[at] as StoredFile).catch(drive.fail) },
+          "Download",
+        ),
+        h("button", { type: "button", "aria-label": "Close viewer", onclick: () => dialog.close() }, "✕"),
+      ),
+    ),
+    h("div", { class: "viewer-body" }, prev, stage, next),
+  );
+  dialog.addEventListener("keydown", (e) => {
+    // Media elements and text selection keep their own arrow keys.
+    if ((e.target as HTMLElement).closest("video, audio, input")) return;
+    if (e.key === "ArrowLeft") step(-1);
+    else if (e.key === "ArrowRight") step(1);
+    else return;
+    e.preventDefault();
+  });
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    back?.focus();
+  });
+
+  const show = async () => {
+    const f = list[at] as StoredFile;
+    const ticket = ++shown;
+    title.textContent = f.name;
+    counter.textContent = list.length > 1 ? `${at + 1} of ${list.length}` : "";
+    prev.hidden = next.hidden = list.length < 2;
+    const kind = viewKind(f);
+    stage.dataset.kind = kind;
+    mount(stage, h("p", { class: "muted" }, "Loading…"));
+    try {
+      const body = await render(f, kind);
+      if (ticket === shown) mount(stage, body);
+    } catch (err) {
+      if (ticket === shown)
+        mount(stage, h("p", { class: "error", role: "alert" }, explain(err)), details(drive, f));
+    }
+  };
+  document.body.append(dialog);
+  dialog.showModal();
+  void show();
+
+  async function render(f: StoredFile, kind: ViewKind): Promise<Child> {
+    if (kind === "other" || kind === "folder") return details(drive, f);
+    const url = await downloadUrl(f, { inline: true });
+    switch (kind) {
+      case "image":
+        return h("img", { class: "viewer-image", src: url, alt: f.name });
+      case "video":
+        return h("video", { class: "viewer-media", src: url, controls: true, preload: "metadata" });
+      case "audio":
+        return h("audio", { class: "viewer-audio", src: url, controls: true, preload: "metadata" });
+      case "pdf":
+        return h("iframe", { class: "viewer-frame", src: url, title: f.name });
+      case "text":
+        return textOf(f, url);
+    }
+  }
+}
+
+/** The file's first MiB as text: a text node in a <pre>, whatever the file's type says (HTML too). */
+async function textOf(f: StoredFile, url: string): Promise<Child> {
+  const res = await fetch(url, { headers: { Range: `bytes=0-${TEXT_PREVIEW_BYTES - 1}` } });
+  if (!res.ok) throw new Error(`The server answered ${res.status}.`);
+  const data = new Uint8Array(await res.arrayBuffer()).subarray(0, TEXT_PREVIEW_BYTES);
+  const text = new TextDecoder("utf-8").decode(data);
+  return [
+    Number(f.size) > TEXT_PREVIEW_BYTES &&
+      h(
+        "p",
+        { class: "muted" },
+        `Showing the first ${bytes(TEXT_PREVIEW_BYTES)} of ${bytes(Number(f.size))}.`,
+      ),
+    h("pre", { class: "viewer-text", tabindex: 0 }, text),
+  ];
+}
+
+function details(drive: DriveState, f: StoredFile): Child {
+  return h(
+    "div",
+    { class: "viewer-details" },
+    h("p", null, "There is no preview for this kind of file."),
+    h(
+      "dl",
+      null,
+      h("dt", null, "Size"),
+      h("dd", null, bytes(Number(f.size))),
+      h("dt", null, "Modified"),
+      h("dd", null, date(f.updatedAt)),
+      h("dt", null, "Created"),
+      h("dd", null, date(f.createdAt)),
+    ),
+    h(
+      "button",
+      { type: "button", class: "primary", onclick: () => void download(f).catch(drive.fail) },
+      `Download ${f.name}`,
+    ),
+  );
+}
