@@ -3,6 +3,7 @@
 //   GET|HEAD /download/v1/files/<fileId>       a file of the caller
 //   GET|HEAD /download/v1/by-sha1/<sha1>       the caller's newest file with this content (legacy API)
 //   GET|HEAD /download/v1/links/<fileId>?...   a signed link (no other credentials)
+// Each takes ?inline=1 (a preview: inline, with its previewable type) or ?inline=text (as text/plain).
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
 // Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -13,6 +14,7 @@ import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";
 import {
+  asPreview,
   cachedOwnFile,
   createDownloadUrl,
   type DownloadDeps,
@@ -25,6 +27,7 @@ import {
   revokeDownloadUrls,
   type Target,
 } from "./download.ts";
+import { previewModeOf } from "./preview.ts";
 
 /** True when an absolute URL's path is under /download/ (without parsing the URL: hot path). */
 export const isDownloadUrl = (url: string) =>
@@ -78,7 +81,7 @@ export function downloadModule(
     const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : undefined;
     const who = token ? verifier.cached?.(token) : undefined;
     const t = who && cachedOwnFile(deps, who, id);
-    return t && respondNow(deps, req, t);
+    return t && respondNow(deps, req, asPreview(t, previewModeOf(req.url)));
   }
 
   function serve(req: Request): Response | Promise<Response> {
@@ -105,7 +108,7 @@ export function downloadModule(
         );
       }
       try {
-        return await respond(deps, req, await resolve(req, id));
+        return await respond(deps, req, asPreview(await resolve(req, id), previewModeOf(req.url)));
       } catch (err) {
         return errorResponse(err, onError, { req });
       }
