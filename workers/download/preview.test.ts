@@ -92,7 +92,7 @@ for (const backend of testBlobStores()) {
         if (type) expect(res.headers.get("content-type")).toBe(type);
         expect(res.headers.get("x-content-type-options")).toBe("nosniff");
         expect(res.headers.get("content-security-policy")).toBe(SANDBOX);
-        expect(new Uint8Array(await res.arrayBuffer())).toEqual(files[name] as Uint8Array);
+        expect(new Uint8Array(await res.arrayBuffer())).toEqual(files[name] as Uint8Array<ArrayBuffer>);
       }
     });
 

@@ -82,7 +82,8 @@ for (const target of testDatabases()) {
       ).toBe(false);
       await s.meta.forgetDerived({ sha256: h("a"), kind: "thumb-256", location: "elsewhere" });
       expect((await s.meta.listOrphanedDerived({ limit: 10 })).records).toHaveLength(2);
-      for (const o of orphans) await s.meta.forgetDerived(o);
+      for (const o of orphans)
+        await s.meta.forgetDerived({ sha256: o.sha256, kind: o.kind, location: o.location });
       expect((await s.meta.listOrphanedDerived({ limit: 10 })).records).toEqual([]);
     });
 
