@@ -20,6 +20,7 @@ import {
 } from "./http.ts";
 import { checkLink, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
 import { inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
+import type { ThumbnailServing } from "./thumbnails.ts";
 
 export { LINKS_PATH };
 
@@ -53,6 +54,8 @@ export interface DownloadDeps {
   lookups: ExpiringCache<string, Target>;
   lookupCacheMs: number;
   now: () => number;
+  /** Signed thumbnail URLs and their route (thumbnails.ts). */
+  thumbnails: ThumbnailServing;
 }
 
 /** A file to send, as the database describes it. */

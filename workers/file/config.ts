@@ -1,5 +1,6 @@
 // The file worker's settings: garbage collection, watch streams, thumbnails.
 import { type Env, int } from "../lib/config.ts";
+import { ffmpegFrom } from "../lib/thumbnail-kinds.ts";
 
 export interface FileConfig {
   /**

@@ -3,7 +3,8 @@
 // whose finished content the query skips) and makes thumbnails, one or two sources at a time.
 import type { Logger } from "../lib/log.ts";
 import { every } from "../lib/periodic.ts";
-import { makeThumbnails, THUMBNAIL_SIZES, type ThumbnailDeps } from "./thumbnails.ts";
+import { THUMBNAIL_SIZES } from "../lib/thumbnail-kinds.ts";
+import { makeThumbnails, type ThumbnailDeps } from "./thumbnails.ts";
 
 /**
  * How far behind the newest content the cursor stays: a transaction that commits after a later one

@@ -6,12 +6,13 @@ import sharp from "sharp";
 import type { Identity } from "../../core/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { sourceKindOf } from "../lib/thumbnail-kinds.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { runGcPass } from "./gc.ts";
 import { thumbnailSweep } from "./thumbnail-sweep.ts";
-import { sourceKindOf, type ThumbnailDeps } from "./thumbnails.ts";
+import type { ThumbnailDeps } from "./thumbnails.ts";
 
 const FFMPEG = Bun.which("ffmpeg") ?? undefined;
 const sha256 = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");

@@ -11,28 +11,11 @@ import sharp from "sharp";
 import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import { sourceKindOf, THUMBNAIL_SIZES } from "../lib/thumbnail-kinds.ts";
 
 // One libvips thread per image and no operation cache: thumbnails are background work on a small machine.
 sharp.concurrency(1);
 sharp.cache(false);
-
-/** The sizes made, as DerivedService kinds. */
-export const THUMBNAIL_SIZES = [
-  { kind: "thumb-256", px: 256 },
-  { kind: "thumb-1024", px: 1024 },
-] as const;
-
-const IMAGE = new Set(["jpg", "jpeg", "jpe", "png", "gif", "webp", "avif", "tif", "tiff", "svg"]);
-const VIDEO = new Set(["mp4", "m4v", "mov", "webm", "mkv", "avi", "ogv", "mpg", "mpeg", "wmv", "3gp"]);
-
-export type SourceKind = "image" | "video";
-
-/** What kind of source a file name says its content is, or undefined: no thumbnail for it. */
-export function sourceKindOf(name: string): SourceKind | undefined {
-  const dot = name.lastIndexOf(".");
-  const ext = dot < 0 ? "" : name.slice(dot + 1).toLowerCase();
-  return IMAGE.has(ext) ? "image" : VIDEO.has(ext) ? "video" : undefined;
-}
 
 export interface ThumbnailDeps {
   meta: MetaClient;
