@@ -48,10 +48,7 @@ export function loadFileConfig(env: Env): FileConfig {
       maxInputPixels: int(env, "THUMBNAIL_MAX_INPUT_PIXELS", 50_000_000),
       maxVideoBytes: int(env, "THUMBNAIL_MAX_VIDEO_BYTES", 1024 * 1024 * 1024),
       timeoutSeconds: int(env, "THUMBNAIL_TIMEOUT_SECONDS", 30),
-      ffmpeg:
-        env.THUMBNAIL_FFMPEG === "off"
-          ? undefined
-          : (Bun.which(env.THUMBNAIL_FFMPEG || "ffmpeg") ?? undefined),
+      ffmpeg: ffmpegFrom(env),
     },
   };
 }
