@@ -100,14 +100,19 @@ for (const database of testDatabases()) {
       await put("anim.gif", gif);
       await put("huge.png", bomb);
       await put("drawing.svg", svg);
+      const base = () => sharp({ create: { width: 640, height: 480, channels: 3, background: "#abc" } });
+      await put("p.webp", await base().webp().toBuffer());
+      await put("p.avif", await base().avif().toBuffer());
+      await put("p.tiff", await base().tiff().toBuffer());
+      await put("p.jpeg", await base().jpeg().toBuffer());
       await put("notes.txt", new TextEncoder().encode("hello"));
       expect(a.blobSha256).toBe(b.blobSha256);
       const before = (await f.stored()).length;
 
       const r = await sweep().pass();
-      expect(r).toEqual({ made: 4, skipped: 2, failed: 0 });
-      // photo (once), tiny, anim, drawing: two stored thumbnails each.
-      expect((await f.stored()).length - before).toBe(8);
+      expect(r).toEqual({ made: 8, skipped: 2, failed: 0 });
+      // photo (once), tiny, anim, drawing, WebP, AVIF, TIFF, JPEG: two stored thumbnails each.
+      expect((await f.stored()).length - before).toBe(16);
 
       for (const [kind, px] of [
         ["thumb-256", 256],
