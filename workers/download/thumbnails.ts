@@ -10,7 +10,7 @@ import type { Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
 import { THUMBNAILS_PATH } from "../../core/data-paths.ts";
 import { ThumbnailSize, ThumbnailState } from "../../proto/gen/filestore/download/v1/download_pb.ts";
-import { hasFileReads, type StoreFor } from "../lib/blobstore/types.ts";
+import type { StoreFor } from "../lib/blobstore/types.ts";
 import { invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import { sourceKindOf, THUMBNAIL_SIZES } from "../lib/thumbnail-kinds.ts";
@@ -123,12 +123,11 @@ export async function serveThumbnail(deps: ThumbnailServing, req: Request, path:
   if (ifNoneMatch && noneMatch(ifNoneMatch, etag)) return new Response(null, { status: 304, headers });
   const full = { ...headers, "content-length": String(row.size) };
   if (req.method === "HEAD") return new Response(null, { status: 200, headers: full });
-  const store = deps.storeFor(row.backend);
-  let body: Blob | ReadableStream<Uint8Array>;
+  let body: ReadableStream<Uint8Array>;
   try {
-    body = hasFileReads(store) ? store.readBlob(row.location) : await store.read(row.location);
+    // read(), not a file Blob: it fails here, as a 404, when the bytes are gone (a row cached before GC).
+    body = await deps.storeFor(row.backend).read(row.location);
   } catch {
-    // Deleted by GC since the row was cached.
     deps.rows.delete(key);
     throw notFound("no thumbnail of this content (yet)");
   }
