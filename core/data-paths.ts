@@ -17,3 +17,5 @@ export const FILES_PATH = "/download/v1/files/";
 export const SHA1_PATH = "/download/v1/by-sha1/";
 /** A signed link: <LINKS_PATH><file id>?<link query>. */
 export const LINKS_PATH = "/download/v1/links/";
+/** A thumbnail, by a signed URL (DownloadService.GetThumbnails): <THUMBNAILS_PATH><sha256>/<px>?exp=…&sig=…. */
+export const THUMBNAILS_PATH = "/download/v1/thumbnails/";

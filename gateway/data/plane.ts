@@ -1,14 +1,14 @@
 // The data plane: file bytes go over plain HTTP to the upload and download workers, streamed through
 // without buffering (request and response bodies, Range and conditional headers as they are).
 // Credentials are checked here before a byte of the body is read, and again by the workers: a request
-// without a valid access token never reaches a worker with its body. Two routes need none (signed download
-// links, tus's OPTIONS) and go on without a body; a form upload may carry its token as a field before the
+// without a valid access token never reaches a worker with its body. Three routes need none (signed download
+// links and thumbnail URLs, tus's OPTIONS) and go on without a body; a form upload may carry its token as a field before the
 // file (form-fields.ts reads at most 64 KiB of it to find out).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import { type Context, Hono } from "hono";
 import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../core/access-token.ts";
-import { FORM_PATH, LINKS_PATH, TUS_PATH } from "../../core/data-paths.ts";
+import { FORM_PATH, LINKS_PATH, THUMBNAILS_PATH, TUS_PATH } from "../../core/data-paths.ts";
 import { failureHeaders } from "../../core/failure.ts";
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
@@ -45,8 +45,13 @@ export async function admit(
   verifier: AccessTokenVerifier,
 ): Promise<{ req: Request } | { refused: Response }> {
   const path = url.pathname;
-  // Signed links carry their own proof; tus clients ask the server's capabilities without one.
-  if (path.startsWith(LINKS_PATH) || (path.startsWith(TUS_PATH) && req.method === "OPTIONS"))
+  // Signed links and thumbnail URLs carry their own proof; tus clients ask the server's capabilities
+  // without one.
+  if (
+    path.startsWith(LINKS_PATH) ||
+    path.startsWith(THUMBNAILS_PATH) ||
+    (path.startsWith(TUS_PATH) && req.method === "OPTIONS")
+  )
     return { req: new Request(req.url, { method: req.method, headers: req.headers, signal: req.signal }) };
   let token = tokenOf(req, url);
   let admitted = req;

@@ -1,6 +1,7 @@
-// The download worker's settings: signed links, S3 redirects, the lookup cache.
+// The download worker's settings: signed links, S3 redirects, the lookup cache, thumbnail URLs.
 import { type Env, int } from "../lib/config.ts";
 import { envBool } from "../lib/env-bool.ts";
+import { ffmpegFrom } from "../lib/thumbnail-kinds.ts";
 
 export interface DownloadConfig {
   /** Signs download links (DOWNLOAD_LINK_SECRET); unset: derived from the internal secret. */
@@ -14,6 +15,10 @@ export interface DownloadConfig {
   s3Redirect: boolean;
   /** How long a download worker reuses a file lookup (DOWNLOAD_LOOKUP_CACHE_MS; 0: off). */
   lookupCacheMs: number;
+  /** Signed thumbnail URLs live between this and twice this long (THUMBNAIL_URL_TTL_SECONDS, default 3600). */
+  thumbnailUrlTtlSeconds: number;
+  /** Videos get thumbnails (an ffmpeg is found as the file worker finds it; see THUMBNAIL_FFMPEG). */
+  videoThumbnails: boolean;
 }
 
 export function loadDownloadConfig(env: Env): DownloadConfig {
@@ -24,5 +29,7 @@ export function loadDownloadConfig(env: Env): DownloadConfig {
     publicUrl: env.PUBLIC_DOWNLOAD_URL || "",
     s3Redirect: envBool(env, "DOWNLOAD_S3_REDIRECT", false),
     lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
+    thumbnailUrlTtlSeconds: int(env, "THUMBNAIL_URL_TTL_SECONDS", 3600),
+    videoThumbnails: ffmpegFrom(env) !== undefined,
   };
 }

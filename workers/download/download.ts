@@ -19,6 +19,8 @@ import {
   rangeStillValid,
 } from "./http.ts";
 import { checkLink, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
+import { inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
+import type { ThumbnailServing } from "./thumbnails.ts";
 
 export { LINKS_PATH };
 
@@ -52,6 +54,8 @@ export interface DownloadDeps {
   lookups: ExpiringCache<string, Target>;
   lookupCacheMs: number;
   now: () => number;
+  /** Signed thumbnail URLs and their route (thumbnails.ts). */
+  thumbnails: ThumbnailServing;
 }
 
 /** A file to send, as the database describes it. */
@@ -71,6 +75,8 @@ export interface Target {
   headers: Headers;
   /** The same without Accept-Ranges, for a range that Bun.serve applies: it adds that header itself. */
   rangedHeaders: Headers;
+  /** The same file answered inline (asPreview), built on first use. */
+  previews?: Partial<Record<PreviewMode, Target>>;
 }
 
 type LookupKey = { fileId?: string; ownerId?: string; sha1?: string };
@@ -100,6 +106,20 @@ async function lookUp(deps: DownloadDeps, key: LookupKey): Promise<Target> {
   const contentType = contentTypeFor(file.name);
   const disposition = contentDisposition(file.name);
   const etag = etagOf(blob.sha256);
+  return {
+    fileId: file.id,
+    name: file.name,
+    sha256: blob.sha256,
+    size: Number(blob.size),
+    backend: blob.backend,
+    location: blob.location,
+    linkGeneration: Number(linkGeneration),
+    ...answerHeaders(contentType, disposition, etag),
+  };
+}
+
+/** The headers of every answer with the content, for a type and disposition. */
+function answerHeaders(contentType: string, disposition: string, etag: string) {
   const fixed = {
     etag,
     "cache-control": "private, no-cache",
@@ -110,19 +130,29 @@ async function lookUp(deps: DownloadDeps, key: LookupKey): Promise<Target> {
     "content-security-policy": "default-src 'none'; sandbox",
   };
   return {
-    fileId: file.id,
-    name: file.name,
-    sha256: blob.sha256,
-    size: Number(blob.size),
-    backend: blob.backend,
-    location: blob.location,
-    linkGeneration: Number(linkGeneration),
     contentType,
     disposition,
     etag,
     headers: new Headers({ "accept-ranges": "bytes", ...fixed }),
     rangedHeaders: new Headers(fixed),
   };
+}
+
+/**
+ * The file as a preview asks for it (preview.ts): inline with its previewable type, or unchanged (an
+ * attachment) when its kind is not previewable or no preview was asked for. Kept on the target, which the
+ * lookup cache shares between requests.
+ */
+export function asPreview(t: Target, mode: PreviewMode | undefined): Target {
+  if (!mode) return t;
+  const hit = t.previews?.[mode];
+  if (hit) return hit;
+  const type = previewTypeFor(t.name, mode);
+  const preview = type
+    ? { ...t, ...answerHeaders(type, inlineDisposition(t.name), t.etag), previews: undefined }
+    : t;
+  t.previews = { ...t.previews, [mode]: preview };
+  return preview;
 }
 
 /** The caller's file by id (NotFound for anyone else's). */
@@ -178,7 +208,7 @@ export async function linkedFile(
 export async function createDownloadUrl(
   deps: DownloadDeps,
   who: Identity,
-  req: { fileId: string; sha1: string; ttlSeconds: number },
+  req: { fileId: string; sha1: string; ttlSeconds: number; inline?: boolean; asText?: boolean },
 ): Promise<{ url: string; expiresAt: ReturnType<typeof timestampFromMs> }> {
   const ttl = req.ttlSeconds === 0 ? deps.linkTtlSeconds : req.ttlSeconds;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.linkMaxTtlSeconds) {
@@ -197,7 +227,9 @@ export async function createDownloadUrl(
     expires,
     generation: t.linkGeneration,
   });
-  const path = `${LINKS_PATH}${encodeURIComponent(t.fileId)}?${query}`;
+  // The preview mode is outside the signature: it changes only headers, and every answer is sandboxed.
+  const preview = req.inline ? (req.asText ? "&inline=text" : "&inline=1") : "";
+  const path = `${LINKS_PATH}${encodeURIComponent(t.fileId)}?${query}${preview}`;
   return { url: `${deps.publicUrl.replace(/\/+$/, "")}${path}`, expiresAt: timestampFromMs(expires * 1000) };
 }
 

@@ -94,8 +94,9 @@ const TYPES: Record<string, string> = {
   txt: "text/plain; charset=utf-8",
   md: "text/markdown; charset=utf-8",
   csv: "text/csv; charset=utf-8",
-  html: "text/html; charset=utf-8",
-  htm: "text/html; charset=utf-8",
+  // Never text/html: the user's HTML is not a page of this origin, even when a browser is told to save it.
+  html: "text/plain; charset=utf-8",
+  htm: "text/plain; charset=utf-8",
   css: "text/css; charset=utf-8",
   js: "text/javascript; charset=utf-8",
   json: "application/json",

@@ -3,16 +3,19 @@
 //   GET|HEAD /download/v1/files/<fileId>       a file of the caller
 //   GET|HEAD /download/v1/by-sha1/<sha1>       the caller's newest file with this content (legacy API)
 //   GET|HEAD /download/v1/links/<fileId>?...   a signed link (no other credentials)
+//   GET|HEAD /download/v1/thumbnails/<sha256>/<px>?exp=…&sig=…   a signed thumbnail URL (GetThumbnails)
+// Each takes ?inline=1 (a preview: inline, with its previewable type) or ?inline=text (as text/plain).
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
 // Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { AccessTokenVerifier } from "../../core/access-token.ts";
-import { DOWNLOAD_PREFIX, FILES_PATH, SHA1_PATH } from "../../core/data-paths.ts";
+import { DOWNLOAD_PREFIX, FILES_PATH, SHA1_PATH, THUMBNAILS_PATH } from "../../core/data-paths.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";
 import {
+  asPreview,
   cachedOwnFile,
   createDownloadUrl,
   type DownloadDeps,
@@ -25,6 +28,8 @@ import {
   revokeDownloadUrls,
   type Target,
 } from "./download.ts";
+import { previewModeOf } from "./preview.ts";
+import { getThumbnails, serveThumbnail } from "./thumbnails.ts";
 
 /** True when an absolute URL's path is under /download/ (without parsing the URL: hot path). */
 export const isDownloadUrl = (url: string) =>
@@ -39,6 +44,12 @@ const decoded = (s: string) => {
     return "";
   }
 };
+
+const notGetOrHead = () =>
+  Response.json(
+    { code: "unimplemented", message: "downloads are GET or HEAD" },
+    { status: 405, headers: { allow: "GET, HEAD" } },
+  );
 
 type Resolve = (req: Request, id: string) => Promise<Target>;
 
@@ -78,7 +89,7 @@ export function downloadModule(
     const token = authorization?.startsWith("Bearer ") ? authorization.slice(7) : undefined;
     const who = token ? verifier.cached?.(token) : undefined;
     const t = who && cachedOwnFile(deps, who, id);
-    return t && respondNow(deps, req, t);
+    return t && respondNow(deps, req, asPreview(t, previewModeOf(req.url)));
   }
 
   function serve(req: Request): Response | Promise<Response> {
@@ -93,19 +104,22 @@ export function downloadModule(
   }
 
   async function serveAny(req: Request, path: string): Promise<Response> {
+    if (path.startsWith(THUMBNAILS_PATH)) {
+      if (req.method !== "GET" && req.method !== "HEAD") return notGetOrHead();
+      try {
+        return await serveThumbnail(deps.thumbnails, req, path);
+      } catch (err) {
+        return errorResponse(err, onError, { req });
+      }
+    }
     for (const [prefix, resolve] of routes) {
       if (!path.startsWith(prefix)) continue;
       const raw = path.slice(prefix.length);
       const id = raw.includes("%") ? decoded(raw) : raw;
       if (!id || id.includes("/")) break;
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        return Response.json(
-          { code: "unimplemented", message: "downloads are GET or HEAD" },
-          { status: 405, headers: { allow: "GET, HEAD" } },
-        );
-      }
+      if (req.method !== "GET" && req.method !== "HEAD") return notGetOrHead();
       try {
-        return await respond(deps, req, await resolve(req, id));
+        return await respond(deps, req, asPreview(await resolve(req, id), previewModeOf(req.url)));
       } catch (err) {
         return errorResponse(err, onError, { req });
       }
@@ -119,6 +133,9 @@ export function downloadModule(
       router.service(DownloadService, {
         async createDownloadUrl(req, ctx) {
           return createDownloadUrl(deps, requireIdentity(ctx), req);
+        },
+        async getThumbnails(req, ctx) {
+          return getThumbnails(deps.thumbnails, requireIdentity(ctx), req);
         },
         async revokeDownloadUrls(req, ctx) {
           await revokeDownloadUrls(deps, requireIdentity(ctx), req.fileId);

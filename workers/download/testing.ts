@@ -10,6 +10,7 @@ import { storeUpload } from "../upload/upload.ts";
 import type { DownloadDeps, Target } from "./download.ts";
 import { linkKeyFrom } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
+import type { ThumbnailRow } from "./thumbnails.ts";
 
 /** What an RFC 6266 client makes of a Content-Disposition: filename* when present, else filename. */
 export function filenameOf(header: string): string | undefined {
@@ -38,7 +39,7 @@ export interface DownloadFixture {
 
 export async function openDownloadFixture(
   backend: TestBlobStore,
-  opts: { s3Redirect?: boolean; bunServeRanges?: boolean } = {},
+  opts: { s3Redirect?: boolean; bunServeRanges?: boolean; videoThumbnails?: boolean } = {},
 ): Promise<DownloadFixture> {
   const clock = { now: Date.now() };
   const upload = await openUploadFixture(backend, clock);
@@ -52,10 +53,12 @@ export async function openDownloadFixture(
     // As the real verifier's cache: so that repeated requests take the data plane's no-wait path.
     cached: (token) => tokens.get(token),
   };
+  const linkKey = linkKeyFrom("k".repeat(32));
+  const storeFor = storeForAll(upload.opened.store);
   const deps: DownloadDeps = {
     meta: upload.deps.meta,
-    storeFor: storeForAll(upload.opened.store),
-    linkKey: linkKeyFrom("k".repeat(32)),
+    storeFor,
+    linkKey,
     linkTtlSeconds: 60,
     linkMaxTtlSeconds: 3600,
     publicUrl: "",
@@ -64,6 +67,16 @@ export async function openDownloadFixture(
     lookups: new ExpiringCache<string, Target>(100, () => clock.now),
     lookupCacheMs: 1000,
     now: () => clock.now,
+    thumbnails: {
+      meta: upload.deps.meta,
+      storeFor,
+      linkKey,
+      urlTtlSeconds: 3600,
+      publicUrl: "",
+      videos: opts.videoThumbnails ?? false,
+      rows: new ExpiringCache<string, ThumbnailRow>(100, () => clock.now),
+      now: () => clock.now,
+    },
   };
   const module = downloadModule(deps, verifier, (err) => {
     throw err;

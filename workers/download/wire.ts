@@ -10,6 +10,7 @@ import { loadDownloadConfig } from "./config.ts";
 import type { DownloadDeps, Target } from "./download.ts";
 import { linkKeyFrom } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
+import type { ThumbnailRow } from "./thumbnails.ts";
 
 /** The sections of the configuration the download worker reads. */
 export const downloadSections = { download: loadDownloadConfig, storage: loadStorageConfig };
@@ -25,10 +26,12 @@ function downloadDeps(
   const d = config.download;
   if (d.urlTtlSeconds < 1 || d.urlTtlSeconds > d.urlMaxTtlSeconds)
     throw new Error("DOWNLOAD_URL_TTL_SECONDS must be between 1 and DOWNLOAD_URL_MAX_TTL_SECONDS");
+  if (d.thumbnailUrlTtlSeconds < 1) throw new Error("THUMBNAIL_URL_TTL_SECONDS must be at least 1");
+  const linkKey = linkKeyFrom(d.linkSecret ?? internalSecret);
   return {
     meta,
     storeFor,
-    linkKey: linkKeyFrom(d.linkSecret ?? internalSecret),
+    linkKey,
     linkTtlSeconds: d.urlTtlSeconds,
     linkMaxTtlSeconds: d.urlMaxTtlSeconds,
     publicUrl: d.publicUrl,
@@ -37,6 +40,16 @@ function downloadDeps(
     lookups: new ExpiringCache<string, Target>(10_000),
     lookupCacheMs: d.lookupCacheMs,
     now: Date.now,
+    thumbnails: {
+      meta,
+      storeFor,
+      linkKey,
+      urlTtlSeconds: d.thumbnailUrlTtlSeconds,
+      publicUrl: d.publicUrl,
+      videos: d.videoThumbnails,
+      rows: new ExpiringCache<string, ThumbnailRow>(10_000),
+      now: Date.now,
+    },
   };
 }
 

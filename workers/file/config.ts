@@ -1,5 +1,6 @@
-// The file worker's settings: garbage collection and watch streams.
+// The file worker's settings: garbage collection, watch streams, thumbnails.
 import { type Env, int } from "../lib/config.ts";
+import { ffmpegFrom } from "../lib/thumbnail-kinds.ts";
 
 export interface FileConfig {
   /**
@@ -13,6 +14,25 @@ export interface FileConfig {
   watchCheckSeconds: number;
   /** WatchFiles streams one user may hold open in one file-service process (FILE_MAX_WATCHES_PER_USER; 0: no cap). */
   maxWatchesPerUser: number;
+  thumbnails: ThumbnailConfig;
+}
+
+/** Thumbnails of images and videos (workers/file/thumbnails.ts). */
+export interface ThumbnailConfig {
+  /** Looks for content without thumbnails every THUMBNAIL_SWEEP_SECONDS (0: no thumbnails are made). */
+  sweepSeconds: number;
+  /** Sources worked on at once (THUMBNAIL_CONCURRENCY, 1 or 2). */
+  concurrency: number;
+  /** Larger images are skipped (THUMBNAIL_MAX_INPUT_BYTES, default 64 MiB). */
+  maxInputBytes: number;
+  /** Images with more pixels are skipped, before decoding (THUMBNAIL_MAX_INPUT_PIXELS, default 50 000 000). */
+  maxInputPixels: number;
+  /** Larger videos are skipped (THUMBNAIL_MAX_VIDEO_BYTES, default 1 GiB: ffmpeg reads a temporary copy). */
+  maxVideoBytes: number;
+  /** The longest one step of one source may take (THUMBNAIL_TIMEOUT_SECONDS, default 30). */
+  timeoutSeconds: number;
+  /** The ffmpeg binary for video frames (THUMBNAIL_FFMPEG; default: ffmpeg on PATH; "off": no videos). */
+  ffmpeg: string | undefined;
 }
 
 export function loadFileConfig(env: Env): FileConfig {
@@ -21,5 +41,14 @@ export function loadFileConfig(env: Env): FileConfig {
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
     maxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
+    thumbnails: {
+      sweepSeconds: int(env, "THUMBNAIL_SWEEP_SECONDS", 5),
+      concurrency: int(env, "THUMBNAIL_CONCURRENCY", 1),
+      maxInputBytes: int(env, "THUMBNAIL_MAX_INPUT_BYTES", 64 * 1024 * 1024),
+      maxInputPixels: int(env, "THUMBNAIL_MAX_INPUT_PIXELS", 50_000_000),
+      maxVideoBytes: int(env, "THUMBNAIL_MAX_VIDEO_BYTES", 1024 * 1024 * 1024),
+      timeoutSeconds: int(env, "THUMBNAIL_TIMEOUT_SECONDS", 30),
+      ffmpeg: ffmpegFrom(env),
+    },
   };
 }

@@ -50,7 +50,10 @@ export async function repairOrphans(deps: GcDeps): Promise<number> {
   return trashed;
 }
 
-/** One garbage-collection pass: orphans to the trash (a failure there is logged), then content. */
+/**
+ * One garbage-collection pass: orphans to the trash (a failure there is logged), then content, then the
+ * thumbnails of content that is gone (logged too: content does not wait for them).
+ */
 export async function runGcPass(deps: GcDeps): Promise<GcResult> {
   try {
     await repairOrphans(deps);
@@ -58,7 +61,40 @@ export async function runGcPass(deps: GcDeps): Promise<GcResult> {
     // Content collection does not depend on it; the next pass tries again.
     deps.log?.warn("orphan repair failed", { err: String(err) });
   }
-  return collectGarbage(deps);
+  const result = await collectGarbage(deps);
+  try {
+    const derived = await collectDerived(deps);
+    if (derived > 0) deps.log?.info("thumbnails of collected content deleted", { count: derived });
+  } catch (err) {
+    deps.log?.warn("collecting thumbnails failed", { err: String(err) });
+  }
+  return result;
+}
+
+/**
+ * Deletes the derived blobs (thumbnails) of content that is no longer ready, then their rows; returns how
+ * many. A row whose bytes could not be deleted stays for the next pass.
+ */
+export async function collectDerived(deps: GcDeps): Promise<number> {
+  const batch = deps.batch ?? 100;
+  let deleted = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { records } = await deps.meta.listOrphanedDerived({ limit: batch });
+    let forgotten = 0;
+    for (const r of records) {
+      try {
+        if (r.state === "ready") await deps.storeFor(r.backend).delete(r.location);
+        await deps.meta.forgetDerived({ sha256: r.sha256, kind: r.kind, location: r.location });
+        deleted++;
+        forgotten++;
+      } catch (err) {
+        deps.log?.warn("deleting a thumbnail failed", { sha256: r.sha256, kind: r.kind, err: String(err) });
+      }
+    }
+    // A full page that could not be forgotten would come back as it is: stop until the next pass.
+    if (records.length < batch || forgotten === 0) break;
+  }
+  return deleted;
 }
 
 export async function collectGarbage(deps: GcDeps): Promise<GcResult> {

@@ -1,6 +1,9 @@
 // The file worker from its configuration and clients: FileService and FileAdminService with their
 // background work (garbage collection, change checks for WatchFiles); the same in its own process
-// (main.ts) and in the all-in-one process.
+// (main.ts) and in the all-in-one process. Thumbnails are made here too: the file worker owns background
+// passes over content (GC deletes thumbnails with their content), and the CPU they cost stays off the
+// upload worker's request path; a sweep finds new uploads within seconds and, after a restart, anything
+// older that has none, with the same code.
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
@@ -9,6 +12,7 @@ import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadFileConfig } from "./config.ts";
 import { runGcPass, startGarbageCollector } from "./gc.ts";
 import { fileModule } from "./service.ts";
+import { thumbnailSweep } from "./thumbnail-sweep.ts";
 import { ChangeFeed } from "./watch.ts";
 
 /** The sections of the configuration the file worker reads. */
@@ -28,6 +32,11 @@ export async function createFileWorker(
   const stores = await blobStoresFor(config.storage, clients.stores);
   const feed = new ChangeFeed();
   const gc = { meta, storeFor: stores.storeFor, graceMs: config.file.gcGraceSeconds * 1000, log };
+  const t = config.file.thumbnails;
+  const thumbnails = thumbnailSweep(
+    { meta, storeFor: stores.storeFor, landing: stores.landing, ...t, log },
+    { concurrency: t.concurrency },
+  );
   let stops: (() => void)[] = [];
   return {
     module: fileModule({
@@ -41,6 +50,7 @@ export async function createFileWorker(
       stops = [
         startGarbageCollector(gc, config.file.gcIntervalSeconds, log),
         feed.startChecks(meta, config.file.watchCheckSeconds, log),
+        thumbnails.start(t.sweepSeconds, log),
       ];
     },
     async stop() {

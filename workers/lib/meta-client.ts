@@ -4,6 +4,7 @@
 // (meta-client.test.ts checks it), so merging them loses nothing.
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
+import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
@@ -18,6 +19,7 @@ export const metaServices = [
   UploadSessionService,
   TransferJobService,
   DownloadLinkService,
+  DerivedService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -25,7 +27,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof TreeService> &
   Client<typeof UploadSessionService> &
   Client<typeof TransferJobService> &
-  Client<typeof DownloadLinkService>;
+  Client<typeof DownloadLinkService> &
+  Client<typeof DerivedService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

@@ -136,6 +136,22 @@ export interface RevokedSessionsTable {
   expires_at: number;
 }
 
+/** A thumbnail of content: "ready" (bytes at backend/location) or "skipped" (none can be made). */
+export type DerivedState = "ready" | "skipped";
+
+/** A blob derived from content (a thumbnail), one per content and kind; not content: no refcount, no quota. */
+export interface DerivedBlobsTable {
+  sha256: string;
+  /** "thumb-256", "thumb-1024". */
+  kind: string;
+  state: DerivedState;
+  /** "" when skipped. */
+  backend: string;
+  location: string;
+  size: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -146,5 +162,6 @@ export interface Database {
   download_links: DownloadLinksTable;
   revoked_sessions: RevokedSessionsTable;
   transfer_jobs: TransferJobsTable;
+  derived_blobs: DerivedBlobsTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

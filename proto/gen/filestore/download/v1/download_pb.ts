@@ -2,8 +2,8 @@
 // @generated from file filestore/download/v1/download.proto (package filestore.download.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/download/v1/download.proto.
  */
 export const file_filestore_download_v1_download: GenFile = /*@__PURE__*/
-  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSJOChhDcmVhdGVEb3dubG9hZFVybFJlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoBRIMCgRzaGExGAMgASgJIlgKGUNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKGVJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCSIcChpSZXZva2VEb3dubG9hZFVybHNSZXNwb25zZTKEAgoPRG93bmxvYWRTZXJ2aWNlEnYKEUNyZWF0ZURvd25sb2FkVXJsEi8uZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZURvd25sb2FkVXJsUmVxdWVzdBowLmZpbGVzdG9yZS5kb3dubG9hZC52MS5DcmVhdGVEb3dubG9hZFVybFJlc3BvbnNlEnkKElJldm9rZURvd25sb2FkVXJscxIwLmZpbGVzdG9yZS5kb3dubG9hZC52MS5SZXZva2VEb3dubG9hZFVybHNSZXF1ZXN0GjEuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlJldm9rZURvd25sb2FkVXJsc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSJvChhDcmVhdGVEb3dubG9hZFVybFJlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoBRIMCgRzaGExGAMgASgJEg4KBmlubGluZRgEIAEoCBIPCgdhc190ZXh0GAUgASgIIlgKGUNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKGVJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCSIcChpSZXZva2VEb3dubG9hZFVybHNSZXNwb25zZSJcChRHZXRUaHVtYm5haWxzUmVxdWVzdBIQCghmaWxlX2lkcxgBIAMoCRIyCgRzaXplGAIgASgOMiQuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlRodW1ibmFpbFNpemUiXwoJVGh1bWJuYWlsEg8KB2ZpbGVfaWQYASABKAkSNAoFc3RhdGUYAiABKA4yJS5maWxlc3RvcmUuZG93bmxvYWQudjEuVGh1bWJuYWlsU3RhdGUSCwoDdXJsGAMgASgJIk0KFUdldFRodW1ibmFpbHNSZXNwb25zZRI0Cgp0aHVtYm5haWxzGAEgAygLMiAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlRodW1ibmFpbCpjCg1UaHVtYm5haWxTaXplEh4KGlRIVU1CTkFJTF9TSVpFX1VOU1BFQ0lGSUVEEAASGAoUVEhVTUJOQUlMX1NJWkVfU01BTEwQARIYChRUSFVNQk5BSUxfU0laRV9MQVJHRRACKqIBCg5UaHVtYm5haWxTdGF0ZRIfChtUSFVNQk5BSUxfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVUSFVNQk5BSUxfU1RBVEVfUkVBRFkQARIbChdUSFVNQk5BSUxfU1RBVEVfUEVORElORxACEhgKFFRIVU1CTkFJTF9TVEFURV9OT05FEAMSHQoZVEhVTUJOQUlMX1NUQVRFX05PVF9GT1VORBAEMvACCg9Eb3dubG9hZFNlcnZpY2USdgoRQ3JlYXRlRG93bmxvYWRVcmwSLy5maWxlc3RvcmUuZG93bmxvYWQudjEuQ3JlYXRlRG93bmxvYWRVcmxSZXF1ZXN0GjAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USeQoSUmV2b2tlRG93bmxvYWRVcmxzEjAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QaMS5maWxlc3RvcmUuZG93bmxvYWQudjEuUmV2b2tlRG93bmxvYWRVcmxzUmVzcG9uc2USagoNR2V0VGh1bWJuYWlscxIrLmZpbGVzdG9yZS5kb3dubG9hZC52MS5HZXRUaHVtYm5haWxzUmVxdWVzdBosLmZpbGVzdG9yZS5kb3dubG9hZC52MS5HZXRUaHVtYm5haWxzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.download.v1.CreateDownloadUrlRequest
@@ -39,6 +39,24 @@ export type CreateDownloadUrlRequest = Message<"filestore.download.v1.CreateDown
    * @generated from field: string sha1 = 3;
    */
   sha1: string;
+
+  /**
+   * Previews (issue 16): the link answers with Content-Disposition: inline
+   * and a type chosen from the name for previewable kinds (images, PDF, audio,
+   * video; text and code, HTML, XML and SVG source as text/plain). Other kinds
+   * stay attachments. The same as ?inline=1 on the data plane.
+   *
+   * @generated from field: bool inline = 4;
+   */
+  inline: boolean;
+
+  /**
+   * With inline: any file as text/plain; charset=utf-8 (a viewer's "show
+   * source", e.g. of an SVG or HTML file). The same as ?inline=text.
+   *
+   * @generated from field: bool as_text = 5;
+   */
+  asText: boolean;
 };
 
 /**
@@ -104,6 +122,159 @@ export const RevokeDownloadUrlsResponseSchema: GenMessage<RevokeDownloadUrlsResp
   messageDesc(file_filestore_download_v1_download, 3);
 
 /**
+ * @generated from message filestore.download.v1.GetThumbnailsRequest
+ */
+export type GetThumbnailsRequest = Message<"filestore.download.v1.GetThumbnailsRequest"> & {
+  /**
+   * The caller's files, at most 500.
+   *
+   * @generated from field: repeated string file_ids = 1;
+   */
+  fileIds: string[];
+
+  /**
+   * UNSPECIFIED is SMALL.
+   *
+   * @generated from field: filestore.download.v1.ThumbnailSize size = 2;
+   */
+  size: ThumbnailSize;
+};
+
+/**
+ * Describes the message filestore.download.v1.GetThumbnailsRequest.
+ * Use `create(GetThumbnailsRequestSchema)` to create a new message.
+ */
+export const GetThumbnailsRequestSchema: GenMessage<GetThumbnailsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_download_v1_download, 4);
+
+/**
+ * @generated from message filestore.download.v1.Thumbnail
+ */
+export type Thumbnail = Message<"filestore.download.v1.Thumbnail"> & {
+  /**
+   * @generated from field: string file_id = 1;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: filestore.download.v1.ThumbnailState state = 2;
+   */
+  state: ThumbnailState;
+
+  /**
+   * Set when READY: absolute when PUBLIC_DOWNLOAD_URL is configured,
+   * otherwise a path on the gateway.
+   *
+   * @generated from field: string url = 3;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message filestore.download.v1.Thumbnail.
+ * Use `create(ThumbnailSchema)` to create a new message.
+ */
+export const ThumbnailSchema: GenMessage<Thumbnail> = /*@__PURE__*/
+  messageDesc(file_filestore_download_v1_download, 5);
+
+/**
+ * @generated from message filestore.download.v1.GetThumbnailsResponse
+ */
+export type GetThumbnailsResponse = Message<"filestore.download.v1.GetThumbnailsResponse"> & {
+  /**
+   * One per requested id, in the request's order.
+   *
+   * @generated from field: repeated filestore.download.v1.Thumbnail thumbnails = 1;
+   */
+  thumbnails: Thumbnail[];
+};
+
+/**
+ * Describes the message filestore.download.v1.GetThumbnailsResponse.
+ * Use `create(GetThumbnailsResponseSchema)` to create a new message.
+ */
+export const GetThumbnailsResponseSchema: GenMessage<GetThumbnailsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_download_v1_download, 6);
+
+/**
+ * The bounding box of a thumbnail (the image fits inside, WebP).
+ *
+ * @generated from enum filestore.download.v1.ThumbnailSize
+ */
+export enum ThumbnailSize {
+  /**
+   * @generated from enum value: THUMBNAIL_SIZE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * 256 × 256 px: lists and grids.
+   *
+   * @generated from enum value: THUMBNAIL_SIZE_SMALL = 1;
+   */
+  SMALL = 1,
+
+  /**
+   * 1024 × 1024 px: large grids, a viewer's placeholder.
+   *
+   * @generated from enum value: THUMBNAIL_SIZE_LARGE = 2;
+   */
+  LARGE = 2,
+}
+
+/**
+ * Describes the enum filestore.download.v1.ThumbnailSize.
+ */
+export const ThumbnailSizeSchema: GenEnum<ThumbnailSize> = /*@__PURE__*/
+  enumDesc(file_filestore_download_v1_download, 0);
+
+/**
+ * @generated from enum filestore.download.v1.ThumbnailState
+ */
+export enum ThumbnailState {
+  /**
+   * @generated from enum value: THUMBNAIL_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * url is set.
+   *
+   * @generated from enum value: THUMBNAIL_STATE_READY = 1;
+   */
+  READY = 1,
+
+  /**
+   * A kind that gets thumbnails (an image, or a video where ffmpeg is
+   * installed), none yet: ask again later.
+   *
+   * @generated from enum value: THUMBNAIL_STATE_PENDING = 2;
+   */
+  PENDING = 2,
+
+  /**
+   * None will come: a folder, another kind, or content that could not be
+   * read as an image (corrupt, too large).
+   *
+   * @generated from enum value: THUMBNAIL_STATE_NONE = 3;
+   */
+  NONE = 3,
+
+  /**
+   * Not a file of the caller (or gone).
+   *
+   * @generated from enum value: THUMBNAIL_STATE_NOT_FOUND = 4;
+   */
+  NOT_FOUND = 4,
+}
+
+/**
+ * Describes the enum filestore.download.v1.ThumbnailState.
+ */
+export const ThumbnailStateSchema: GenEnum<ThumbnailState> = /*@__PURE__*/
+  enumDesc(file_filestore_download_v1_download, 1);
+
+/**
  * DownloadService issues signed download links; the bytes themselves are
  * served over plain HTTP (ranged GET/HEAD) by the download worker.
  * (Implemented by the download issue.)
@@ -133,6 +304,23 @@ export const DownloadService: GenService<{
     methodKind: "unary";
     input: typeof RevokeDownloadUrlsRequestSchema;
     output: typeof RevokeDownloadUrlsResponseSchema;
+  },
+  /**
+   * GetThumbnails answers, for each of the caller's files named (at most
+   * 500), a short-lived signed URL of its thumbnail at one size, usable by an
+   * <img> tag without other credentials: GET|HEAD
+   * /download/v1/thumbnails/<sha256>/<px>?exp=<unix s>&sig=<hex>, answered
+   * with image/webp, Cache-Control: private, max-age=31536000, immutable and
+   * an ETag (the thumbnail belongs to the content). URLs stay the same for a
+   * while (their expiry is rounded), so a page reloaded soon after hits the
+   * browser's cache. Files without a thumbnail yet answer PENDING.
+   *
+   * @generated from rpc filestore.download.v1.DownloadService.GetThumbnails
+   */
+  getThumbnails: {
+    methodKind: "unary";
+    input: typeof GetThumbnailsRequestSchema;
+    output: typeof GetThumbnailsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_download_v1_download, 0);
