@@ -35,7 +35,7 @@ export interface BlobsTable {
   /** Where the backend keeps the bytes (a relative path or an object key). */
   location: string;
   state: BlobState;
-  /** Number of file rows (active or in the trash) that reference this content. */
+  /** Number of file rows (active or in the trash) and file versions that reference this content. */
   refcount: number;
   created_at: number;
   /** When refcount last dropped to 0; garbage collection waits a grace period after it. */
@@ -63,6 +63,19 @@ export interface FilesTable {
    * the folder's when a folder was deleted with its subtree. Null while active.
    */
   trashed_with: string | null;
+}
+
+/** An earlier content of a file (see migration 0011); holds one reference to its blob. */
+export interface FileVersionsTable {
+  id: string;
+  file_id: string;
+  owner_id: string;
+  blob_sha256: string | null;
+  size: number;
+  /** When this content became the file's content. */
+  created_at: number;
+  /** When it stopped being the file's content; retention by age counts from here. */
+  archived_at: number;
 }
 
 export type UploadState = "open" | "completing" | "completed" | "aborted";
@@ -141,6 +154,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   blobs: BlobsTable;
   files: FilesTable;
+  file_versions: FileVersionsTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
   download_links: DownloadLinksTable;
