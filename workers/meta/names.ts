@@ -5,6 +5,8 @@
 //
 // Names compare exactly (case-sensitive, NFC as checkFileName made them). The database may compare with a
 // case-folding collation (MariaDB's default); lookups therefore read candidates and compare in JavaScript.
+import { Code } from "@connectrpc/connect";
+import { Reason, reasonError } from "../../core/reasons.ts";
 import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { firstFreeName } from "../lib/names.ts";
 import { type Db, isUniqueViolation } from "./db/database.ts";
@@ -22,6 +24,16 @@ export class NameTakenError extends Error {
     super(`an active entry named "${taken}" already exists in that folder`);
   }
 }
+
+/** The answer to a NameTakenError: AlreadyExists with reason NAME_TAKEN (metadata: the name). */
+export const nameTakenStatus = (e: NameTakenError, message?: string) =>
+  reasonError(
+    message ??
+      `${e.message}: choose another name, or send on_conflict "rename" (keep both) or "replace" (a new version)`,
+    Code.AlreadyExists,
+    Reason.NAME_TAKEN,
+    { name: e.taken },
+  );
 
 /** Where the entry goes: the name it takes, and with REPLACE the active file it replaces. */
 export interface Placement {

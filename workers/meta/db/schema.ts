@@ -102,6 +102,8 @@ export interface UploadSessionsTable {
    * another CompleteUploadSession may take the completion over. Null unless "completing".
    */
   completing_since: number | null;
+  /** filestore.file.v1.ConflictPolicy applied at completion (0, unspecified: FAIL). */
+  on_conflict: Generated<number>;
 }
 
 export interface UploadPartsTable {

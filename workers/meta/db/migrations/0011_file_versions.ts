@@ -2,7 +2,8 @@ import type { Kysely } from "kysely";
 
 // File versions: the earlier contents of a file replaced under the REPLACE conflict policy (or by
 // RestoreVersion). A version holds one reference to its blob, like a file row (blobs.refcount counts both),
-// so garbage collection frees the bytes only once no file and no version names them.
+// so garbage collection frees the bytes only once no file and no version names them. Upload sessions
+// remember the conflict policy their completion applies.
 // biome-ignore lint/suspicious/noExplicitAny: migrations must not depend on the evolving schema type.
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -23,9 +24,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex("file_versions_age").on("file_versions").column("archived_at").execute();
   await db.schema.createIndex("file_versions_blob").on("file_versions").column("blob_sha256").execute();
+  // The conflict policy an upload session applies at completion (filestore.file.v1.ConflictPolicy; 0: FAIL).
+  await db.schema
+    .alterTable("upload_sessions")
+    .addColumn("on_conflict", "integer", (c) => c.notNull().defaultTo(0))
+    .execute();
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: see up().
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable("upload_sessions").dropColumn("on_conflict").execute();
   await db.schema.dropTable("file_versions").execute();
 }

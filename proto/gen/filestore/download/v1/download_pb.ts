@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/download/v1/download.proto.
  */
 export const file_filestore_download_v1_download: GenFile = /*@__PURE__*/
-  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSJOChhDcmVhdGVEb3dubG9hZFVybFJlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoBRIMCgRzaGExGAMgASgJIlgKGUNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKGVJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCSIcChpSZXZva2VEb3dubG9hZFVybHNSZXNwb25zZTKEAgoPRG93bmxvYWRTZXJ2aWNlEnYKEUNyZWF0ZURvd25sb2FkVXJsEi8uZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZURvd25sb2FkVXJsUmVxdWVzdBowLmZpbGVzdG9yZS5kb3dubG9hZC52MS5DcmVhdGVEb3dubG9hZFVybFJlc3BvbnNlEnkKElJldm9rZURvd25sb2FkVXJscxIwLmZpbGVzdG9yZS5kb3dubG9hZC52MS5SZXZva2VEb3dubG9hZFVybHNSZXF1ZXN0GjEuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlJldm9rZURvd25sb2FkVXJsc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSJiChhDcmVhdGVEb3dubG9hZFVybFJlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCRITCgt0dGxfc2Vjb25kcxgCIAEoBRIMCgRzaGExGAMgASgJEhIKCnZlcnNpb25faWQYBCABKAkiWAoZQ3JlYXRlRG93bmxvYWRVcmxSZXNwb25zZRILCgN1cmwYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLAoZUmV2b2tlRG93bmxvYWRVcmxzUmVxdWVzdBIPCgdmaWxlX2lkGAEgASgJIhwKGlJldm9rZURvd25sb2FkVXJsc1Jlc3BvbnNlMoQCCg9Eb3dubG9hZFNlcnZpY2USdgoRQ3JlYXRlRG93bmxvYWRVcmwSLy5maWxlc3RvcmUuZG93bmxvYWQudjEuQ3JlYXRlRG93bmxvYWRVcmxSZXF1ZXN0GjAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USeQoSUmV2b2tlRG93bmxvYWRVcmxzEjAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QaMS5maWxlc3RvcmUuZG93bmxvYWQudjEuUmV2b2tlRG93bmxvYWRVcmxzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.download.v1.CreateDownloadUrlRequest
@@ -39,6 +39,14 @@ export type CreateDownloadUrlRequest = Message<"filestore.download.v1.CreateDown
    * @generated from field: string sha1 = 3;
    */
   sha1: string;
+
+  /**
+   * Optional, with file_id: a version of the file (FileService.ListVersions)
+   * instead of its current content.
+   *
+   * @generated from field: string version_id = 4;
+   */
+  versionId: string;
 };
 
 /**
