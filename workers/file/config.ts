@@ -1,4 +1,4 @@
-// The file worker's settings: garbage collection and watch streams.
+// The file worker's settings: garbage collection, version retention and watch streams.
 import { type Env, int } from "../lib/config.ts";
 
 export interface FileConfig {
@@ -13,6 +13,8 @@ export interface FileConfig {
   watchCheckSeconds: number;
   /** WatchFiles streams one user may hold open in one file-service process (FILE_MAX_WATCHES_PER_USER; 0: no cap). */
   maxWatchesPerUser: number;
+  /** Versions older than VERSIONS_MAX_DAYS (default 30; 0: no age limit) are dropped by each GC pass. */
+  versionsMaxDays: number;
 }
 
 export function loadFileConfig(env: Env): FileConfig {
@@ -21,5 +23,6 @@ export function loadFileConfig(env: Env): FileConfig {
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
     maxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
+    versionsMaxDays: int(env, "VERSIONS_MAX_DAYS", 30),
   };
 }

@@ -230,7 +230,8 @@ export type CreateUploadSessionRequest = Message<"filestore.upload.v1.CreateUplo
 
   /**
    * When the name is taken at completion (UNSPECIFIED: FAIL: the completion
-   * fails with AlreadyExists and the session is aborted).
+   * fails with AlreadyExists, nothing is recorded, and the session stays open:
+   * complete it under another name, or abort it).
    *
    * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 8;
    */
