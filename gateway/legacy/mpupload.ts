@@ -34,7 +34,14 @@ export function legacyMultipartRoutes(app: Hono<Env>, upstream: Upstream, auth: 
       // The legacy flow names the file only at completion: the hash stands in until then.
       const s = await upload.createUploadSession(
         // The legacy API never had folders: a taken name keeps both ("name (2).ext").
-        { name: sha1, size, sha1, resume: true, partSize: BigInt(CHUNK_SIZE), onConflict: ConflictPolicy.RENAME },
+        {
+          name: sha1,
+          size,
+          sha1,
+          resume: true,
+          partSize: BigInt(CHUNK_SIZE),
+          onConflict: ConflictPolicy.RENAME,
+        },
         auth.call(c, p.token as string),
       );
       const { parts } = await upload.listParts({ sessionId: s.sessionId }, auth.call(c, p.token as string));
