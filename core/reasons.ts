@@ -18,6 +18,11 @@ export const Reason = {
    * sent to check it is malformed. Sending the part again may help; the request as such was right.
    */
   PART_MISMATCH: "PART_MISMATCH",
+  /**
+   * The target folder already holds an active entry of that name and the conflict policy was FAIL
+   * (AlreadyExists / 409; metadata "name": the taken name). Retry with on_conflict rename or replace.
+   */
+  NAME_TAKEN: "NAME_TAKEN",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

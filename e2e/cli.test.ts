@@ -11,8 +11,9 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { link } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { COMMANDS } from "../cli/commands.ts";
 import { partialPath, statePath } from "../cli/download.ts";
 import { sha256File } from "../cli/upload.ts";
@@ -189,7 +190,10 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
     expect(up.partCount).toBeGreaterThan(1);
     expect(r.stderr).toContain("big.bin: 100% (200.0 MiB of 200.0 MiB)");
 
-    const again = await filestore(["upload", "--json", path]);
+    // One name per folder (issue 16): the same bytes again under another name (a hard link).
+    const copy = join(dirname(path), "big-again.bin");
+    await link(path, copy);
+    const again = await filestore(["upload", "--json", copy]);
     const second = json<Uploaded>(again.stdout);
     expect([again.code, second.how, second.bytesSent, second.sha256]).toEqual([0, "instant", 0, local]);
     expect(second.id).not.toBe(up.id);

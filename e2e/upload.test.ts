@@ -159,6 +159,55 @@ describe(`form uploads (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () =
     expect(await send({ username: "someone-else", token: user.accessToken }, other)).toBe(10005);
     expect(await legacyFastUpload(stack.gatewayUrl, user, other)).toBe(-1);
   });
+
+  test("one name per folder: fail (409 NAME_TAKEN), rename, replace (a version); legacy uploads keep both", async () => {
+    const put = async (text: string, policy = "") => {
+      const q = policy ? `&on_conflict=${policy}` : "";
+      const res = await fetch(`${stack.gatewayUrl}/upload/v1/files?name=twice.txt${q}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${user.accessToken}` },
+        body: text,
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const first = await put("one");
+    expect(first.status).toBe(201);
+    const taken = await put("two");
+    expect([taken.status, taken.json.code]).toEqual([409, "already_exists"]);
+    expect(JSON.stringify(taken.json.details)).toContain("NAME_TAKEN");
+    expect(((await put("two", "rename")).json.file as { name: string }).name).toBe("twice (2).txt");
+    const replaced = await put("three", "replace");
+    const id = (first.json.file as { id: string }).id;
+    expect((replaced.json.file as { id: string }).id).toBe(id);
+    const auth = { authorization: `Bearer ${user.accessToken}` };
+    const listed = await connectCall(
+      stack.gatewayUrl,
+      "filestore.file.v1.FileService/ListVersions",
+      { fileId: id },
+      auth,
+    );
+    expect(listed.status).toBe(200);
+    expect((listed.json.versions as { sha256: string }[]).map((v) => v.sha256)).toEqual([
+      sha256(new TextEncoder().encode("one")),
+    ]);
+    // The legacy routes never had folders: the same name again is kept as "name (2).ext".
+    const legacy = async () => {
+      const form = new FormData();
+      form.set("file", new File([randomBytes(1000)], "legacy-twice.txt"));
+      const q = `?username=${encodeURIComponent(user.username)}&token=${user.accessToken}`;
+      const res = await fetch(`${stack.gatewayUrl}/file/upload${q}`, { method: "POST", body: form });
+      return ((await res.json()) as { code: number }).code;
+    };
+    expect([await legacy(), await legacy()]).toEqual([0, 0]);
+    const names = await connectCall(
+      stack.gatewayUrl,
+      "filestore.file.v1.FileService/ListFiles",
+      { pageSize: 1000 },
+      auth,
+    );
+    const all = (names.json.files as { name: string }[]).map((f) => f.name);
+    expect(all).toEqual(expect.arrayContaining(["legacy-twice.txt", "legacy-twice (2).txt"]));
+  });
 });
 
 describe(`instant upload over Connect (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {

@@ -67,6 +67,7 @@ export const LEGACY_ERRORS = {
   query: { codes: TOKEN_INVALID, failure: "throw" },
   // /file/update: 403 for a name the server refuses (as the original), 404 for no such file of the caller.
   update: {
+    reasons: { [Reason.NAME_TAKEN]: LegacyCode.fileExists },
     codes: {
       ...TOKEN_INVALID,
       [Code.InvalidArgument]: "forbidden",

@@ -6,6 +6,7 @@
 // (their error codes: LEGACY_ERRORS in errors.ts).
 import type { Hono } from "hono";
 import { SESSIONS_PATH } from "../../core/data-paths.ts";
+import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
 import { type Env, type LegacyAuth, toWorker } from "./auth.ts";
@@ -32,7 +33,15 @@ export function legacyMultipartRoutes(app: Hono<Env>, upstream: Upstream, auth: 
     try {
       // The legacy flow names the file only at completion: the hash stands in until then.
       const s = await upload.createUploadSession(
-        { name: sha1, size, sha1, resume: true, partSize: BigInt(CHUNK_SIZE) },
+        // The legacy API never had folders: a taken name keeps both ("name (2).ext").
+        {
+          name: sha1,
+          size,
+          sha1,
+          resume: true,
+          partSize: BigInt(CHUNK_SIZE),
+          onConflict: ConflictPolicy.RENAME,
+        },
         auth.call(c, p.token as string),
       );
       const { parts } = await upload.listParts({ sessionId: s.sessionId }, auth.call(c, p.token as string));

@@ -2,6 +2,7 @@
 // instant upload by SHA-1: a hit only for content the caller may have).
 import type { Hono } from "hono";
 import { FORM_PATH } from "../../core/data-paths.ts";
+import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { FormFieldsError, fieldsBeforeFile } from "../data/form-fields.ts";
 import { type Upstream, upstreamClient } from "../upstreams.ts";
@@ -36,6 +37,8 @@ export function legacyUploadRoutes(app: Hono<Env>, upstream: Upstream, auth: Leg
     // as its filehash and may fast-upload by it right away, so it is computed on the request.
     const query = new URL(c.req.url).searchParams;
     query.set("sha1", "now");
+    // The legacy API never had folders: a name uploaded again keeps both ("name (2).ext").
+    query.set("on_conflict", "rename");
     const res = await toWorker(c, req, `${FORM_PATH}?${query}`, "upload", upstream);
     if (!(res instanceof Response)) return legacyError(c, "upload", res);
     if (res.status === 201) {
@@ -51,7 +54,12 @@ export function legacyUploadRoutes(app: Hono<Env>, upstream: Upstream, auth: Leg
     if (!(await auth.authorized(p))) return tokenInvalid(c);
     try {
       await upload.linkBySha1(
-        { sha1: p.filehash ?? "", size: sizeParam(p.filesize) ?? 0n, name: p.filename ?? "" },
+        {
+          sha1: p.filehash ?? "",
+          size: sizeParam(p.filesize) ?? 0n,
+          name: p.filename ?? "",
+          onConflict: ConflictPolicy.RENAME,
+        },
         auth.call(c, p.token as string),
       );
       return c.json({ code: 0, msg: "OK" });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
@@ -244,6 +245,31 @@ for (const { backend, bunServeRanges } of modes) {
       // Missing parameters, or a link to an unknown file.
       expect((await f.get(`/download/v1/links/${file.id}`)).status).toBe(403);
       expect((await f.get(after.url.replace(file.id, crypto.randomUUID()))).status).toBe(403);
+    });
+
+    test("a version downloads by a link made with its id; its ETag is its content's", async () => {
+      const v1 = bytes(1000);
+      const v2 = bytes(2000);
+      const doc = await f.put(alice.who, "versioned.bin", v1);
+      expect((await f.put(alice.who, "versioned.bin", v2, ConflictPolicy.REPLACE)).id).toBe(doc.id);
+      const { versions } = await f.deps.meta.listVersions({ ownerId: alice.who.userId, fileId: doc.id });
+      const versionId = versions[0]?.id ?? "";
+      const link = await createDownloadUrl(f.deps, alice.who, {
+        fileId: doc.id,
+        sha1: "",
+        ttlSeconds: 0,
+        versionId,
+      });
+      const old = await f.get(link.url);
+      expect(old.status).toBe(200);
+      expect(await body(old)).toEqual(v1);
+      expect(old.headers.get("etag")).toContain(sha256(v1));
+      const current = await f.get(`/download/v1/files/${doc.id}`, auth(alice));
+      expect(current.headers.get("etag")).toContain(sha256(v2));
+      // Another version id under the same signature does not hold; an unknown version is not found.
+      expect((await f.get(link.url.replace(versionId, crypto.randomUUID()))).status).toBe(403);
+      const missing = { fileId: doc.id, sha1: "", ttlSeconds: 0, versionId: crypto.randomUUID() };
+      expect(await codeOf(createDownloadUrl(f.deps, alice.who, missing))).toBe(Code.NotFound);
     });
 
     test("a lookup is reused for DOWNLOAD_LOOKUP_CACHE_MS, then the database decides again", async () => {

@@ -79,8 +79,10 @@ export interface Target {
   previews?: Partial<Record<PreviewMode, Target>>;
 }
 
-type LookupKey = { fileId?: string; ownerId?: string; sha1?: string };
-const cacheKeyOf = (key: LookupKey) => `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}`;
+/** Which content: a file (its current content, or with versionId one of its versions) or the newest by SHA-1. */
+type LookupKey = { fileId?: string; ownerId?: string; sha1?: string; versionId?: string };
+const cacheKeyOf = (key: LookupKey) =>
+  `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}${key.versionId ? `/${key.versionId}` : ""}`;
 
 /** The file of a lookup key if the lookup cache holds it; else undefined. */
 const cachedTarget = (deps: DownloadDeps, key: LookupKey): Target | undefined =>
@@ -189,7 +191,8 @@ export async function linkedFile(
   let t: Target;
   try {
     // Always fresh: a revocation (on any replica) must hold at once, so links never use the lookup cache.
-    t = await target(deps, { fileId }, true);
+    // A version's link names it (v=); the signature binds the version's content, so v cannot be swapped.
+    t = await target(deps, { fileId, versionId: query.get("v") || undefined }, true);
   } catch (err) {
     // A link to a file that is gone (or never was) is simply not valid.
     if (ConnectError.from(err).code === Code.NotFound) throw permissionDenied(refusals.invalid);
@@ -208,7 +211,7 @@ export async function linkedFile(
 export async function createDownloadUrl(
   deps: DownloadDeps,
   who: Identity,
-  req: { fileId: string; sha1: string; ttlSeconds: number; inline?: boolean; asText?: boolean },
+  req: { fileId: string; sha1: string; ttlSeconds: number; versionId?: string; inline?: boolean; asText?: boolean },
 ): Promise<{ url: string; expiresAt: ReturnType<typeof timestampFromMs> }> {
   const ttl = req.ttlSeconds === 0 ? deps.linkTtlSeconds : req.ttlSeconds;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.linkMaxTtlSeconds) {
@@ -217,9 +220,14 @@ export async function createDownloadUrl(
     );
   }
   if (!req.fileId && !req.sha1) throw invalidArgument("file_id is required");
+  if (req.versionId && !req.fileId) throw invalidArgument("version_id needs file_id");
   const t = req.sha1
     ? await ownFileBySha1(deps, who, req.sha1, true)
-    : await ownFile(deps, who, req.fileId, true);
+    : await target(
+        deps,
+        { fileId: req.fileId, ownerId: who.userId, versionId: req.versionId || undefined },
+        true,
+      );
   const expires = Math.ceil((deps.now() + ttl * 1000) / 1000);
   const query = linkQuery(deps.linkKey, {
     fileId: t.fileId,
@@ -227,9 +235,10 @@ export async function createDownloadUrl(
     expires,
     generation: t.linkGeneration,
   });
+  const version = req.versionId ? `&v=${encodeURIComponent(req.versionId)}` : "";
   // The preview mode is outside the signature: it changes only headers, and every answer is sandboxed.
   const preview = req.inline ? (req.asText ? "&inline=text" : "&inline=1") : "";
-  const path = `${LINKS_PATH}${encodeURIComponent(t.fileId)}?${query}${preview}`;
+  const path = `${LINKS_PATH}${encodeURIComponent(t.fileId)}?${query}${version}${preview}`;
   return { url: `${deps.publicUrl.replace(/\/+$/, "")}${path}`, expiresAt: timestampFromMs(expires * 1000) };
 }
 

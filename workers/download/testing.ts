@@ -1,8 +1,10 @@
 // Test helpers for downloads: the download module over the upload fixture (meta on SQLite, a real
 // blob store), and what an RFC 6266 client reads from a Content-Disposition.
+
 import type { AccessTokenVerifier, Identity } from "../../core/access-token.ts";
 import { InvalidTokenError } from "../../core/access-token.ts";
 import { ExpiringCache } from "../../core/cache.ts";
+import type { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { TestBlobStore } from "../lib/blobstore/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
@@ -28,7 +30,12 @@ export interface DownloadFixture {
   /** A new user and the bearer token that names them. */
   user(name: string): Promise<{ who: Identity; token: string }>;
   /** Stores a file for `who` (a modern upload, then its SHA-1 backfill); returns its id and SHA-1. */
-  put(who: Identity, name: string, bytes: Uint8Array<ArrayBuffer>): Promise<{ id: string; sha1: string }>;
+  put(
+    who: Identity,
+    name: string,
+    bytes: Uint8Array<ArrayBuffer>,
+    onConflict?: ConflictPolicy,
+  ): Promise<{ id: string; sha1: string }>;
   /** A GET (or another method) on the data plane. */
   /** A request through a real Bun.serve, as clients see it. */
   get(path: string, headers?: Record<string, string>, method?: string): Promise<Response>;
@@ -95,8 +102,9 @@ export async function openDownloadFixture(
       tokens.set(token, who);
       return { who, token };
     },
-    async put(who, name, bytes) {
-      const file = await storeUpload(upload.deps, who, { name, parentId: "" }, new Blob([bytes]).stream());
+    async put(who, name, bytes, onConflict) {
+      const target = { name, parentId: "", onConflict };
+      const file = await storeUpload(upload.deps, who, target, new Blob([bytes]).stream());
       upload.sha1Backfill.schedule(file.blobSha256);
       await upload.sha1Backfill.idle();
       const sha1 = new Bun.CryptoHasher("sha1").update(bytes).digest("hex");

@@ -1,4 +1,4 @@
-// The file worker's settings: garbage collection, watch streams, thumbnails.
+// The file worker's settings: garbage collection, version retention, watch streams, thumbnails.
 import { type Env, int } from "../lib/config.ts";
 import { ffmpegFrom } from "../lib/thumbnail-kinds.ts";
 
@@ -14,6 +14,8 @@ export interface FileConfig {
   watchCheckSeconds: number;
   /** WatchFiles streams one user may hold open in one file-service process (FILE_MAX_WATCHES_PER_USER; 0: no cap). */
   maxWatchesPerUser: number;
+  /** Versions older than VERSIONS_MAX_DAYS (default 30; 0: no age limit) are dropped by each GC pass. */
+  versionsMaxDays: number;
   thumbnails: ThumbnailConfig;
 }
 
@@ -41,6 +43,7 @@ export function loadFileConfig(env: Env): FileConfig {
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
     maxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
+    versionsMaxDays: int(env, "VERSIONS_MAX_DAYS", 30),
     thumbnails: {
       sweepSeconds: int(env, "THUMBNAIL_SWEEP_SECONDS", 5),
       concurrency: int(env, "THUMBNAIL_CONCURRENCY", 1),

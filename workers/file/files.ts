@@ -5,6 +5,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Identity } from "../../core/access-token.ts";
 import {
   WatchFilesResponse_Change as Change,
+  ConflictPolicy,
   type File,
   type ListFilesRequestSchema,
   SortField,
@@ -14,7 +15,7 @@ import { invalidArgument } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 
-export { Change };
+export { Change, changed };
 
 export interface FileDeps {
   meta: MetaClient;
@@ -66,8 +67,15 @@ export async function getFile(deps: FileDeps, who: Identity, id: string): Promis
   return publicFile(res.file, res.sha1);
 }
 
-export async function createFolder(deps: FileDeps, who: Identity, parentId: string, name: string) {
-  const res = await deps.meta.createFolder({ ownerId: who.userId, parentId, name });
+/** UNSPECIFIED = FAIL, the default of every RPC (meta applies it). */
+export async function createFolder(
+  deps: FileDeps,
+  who: Identity,
+  parentId: string,
+  name: string,
+  onConflict = ConflictPolicy.UNSPECIFIED,
+) {
+  const res = await deps.meta.createFolder({ ownerId: who.userId, parentId, name, onConflict });
   return changed(deps, who, Change.CREATED, res.folder);
 }
 
@@ -76,8 +84,19 @@ export async function renameFile(deps: FileDeps, who: Identity, id: string, name
   return changed(deps, who, Change.UPDATED, res.file);
 }
 
-export async function moveFile(deps: FileDeps, who: Identity, id: string, newParentId: string) {
-  const res = await deps.meta.moveFile({ ownerId: who.userId, id: required(id), newParentId });
+export async function moveFile(
+  deps: FileDeps,
+  who: Identity,
+  id: string,
+  newParentId: string,
+  onConflict = ConflictPolicy.UNSPECIFIED,
+) {
+  const res = await deps.meta.moveFile({ ownerId: who.userId, id: required(id), newParentId, onConflict });
+  // REPLACE answers the file it replaced (the moved entry is gone).
+  if (res.file && res.file.id !== id) {
+    deps.onChange?.(who.userId, Change.DELETED, { ...publicFile(res.file), id });
+    return changed(deps, who, Change.UPDATED, res.file);
+  }
   return changed(deps, who, Change.UPDATED, res.file);
 }
 
@@ -92,9 +111,15 @@ export async function listTrash(deps: FileDeps, who: Identity, req: { pageSize: 
   return { files: res.files.map((f) => publicFile(f)), nextPageToken: res.nextPageToken };
 }
 
-export async function restoreFile(deps: FileDeps, who: Identity, id: string) {
-  const res = await deps.meta.restoreFile({ ownerId: who.userId, id: required(id) });
-  return changed(deps, who, Change.CREATED, res.file);
+export async function restoreFile(
+  deps: FileDeps,
+  who: Identity,
+  id: string,
+  onConflict = ConflictPolicy.UNSPECIFIED,
+) {
+  const res = await deps.meta.restoreFile({ ownerId: who.userId, id: required(id), onConflict });
+  // REPLACE answers the file it replaced, which was updated rather than created.
+  return changed(deps, who, res.file && res.file.id !== id ? Change.UPDATED : Change.CREATED, res.file);
 }
 
 export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {

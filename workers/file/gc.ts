@@ -4,7 +4,9 @@
 // deletes the bytes at the claimed location from the blob's backend, then forgets the row if it still
 // names that location. A pass that dies mid-way leaves claims that a later pass takes up again.
 // Each pass first repairs orphans (TreeService.RepairOrphans: active entries whose folder is gone move to
-// the trash, whose purge then frees their content like any other), logging each repair as one line.
+// the trash, whose purge then frees their content like any other), logging each repair as one line, and
+// applies the version retention (TreeService.PruneVersions: versions older than VERSIONS_MAX_DAYS, and
+// past VERSIONS_KEEP), whose released content the same pass can then collect.
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
@@ -18,6 +20,8 @@ export interface GcDeps {
   graceMs: number;
   /** Blobs claimed per round. */
   batch?: number;
+  /** Versions archived longer ago than this (ms) are dropped (VERSIONS_MAX_DAYS); unset: none by age. */
+  versionsMaxAgeMs?: number;
   log?: Logger;
 }
 
@@ -50,9 +54,25 @@ export async function repairOrphans(deps: GcDeps): Promise<number> {
   return trashed;
 }
 
+/** Drops versions past their retention (see TreeService.PruneVersions); returns how many went. */
+export async function pruneVersions(deps: GcDeps): Promise<number> {
+  // Without an age limit, a very large one still trims files past VERSIONS_KEEP.
+  const maxAgeMs = BigInt(deps.versionsMaxAgeMs ?? Number.MAX_SAFE_INTEGER);
+  const batch = deps.batch ?? 100;
+  let dropped = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const res = await deps.meta.pruneVersions({ maxAgeMs, limit: batch });
+    dropped += res.dropped;
+    if (res.dropped < batch) break;
+  }
+  if (dropped > 0) deps.log?.info("versions past their retention dropped", { count: dropped });
+  return dropped;
+}
+
 /**
- * One garbage-collection pass: orphans to the trash (a failure there is logged), then content, then the
- * thumbnails of content that is gone (logged too: content does not wait for them).
+ * One garbage-collection pass: orphans to the trash (a failure there is logged), versions past their
+ * retention, then content, then the thumbnails of content that is gone (logged too: content does not wait
+ * for them).
  */
 export async function runGcPass(deps: GcDeps): Promise<GcResult> {
   try {
@@ -60,6 +80,11 @@ export async function runGcPass(deps: GcDeps): Promise<GcResult> {
   } catch (err) {
     // Content collection does not depend on it; the next pass tries again.
     deps.log?.warn("orphan repair failed", { err: String(err) });
+  }
+  try {
+    await pruneVersions(deps);
+  } catch (err) {
+    deps.log?.warn("version retention failed", { err: String(err) });
   }
   const result = await collectGarbage(deps);
   try {

@@ -3,8 +3,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { Reason, reasonOf } from "../../core/reasons.ts";
 import {
   WatchFilesResponse_Change as Change,
+  ConflictPolicy,
   FileAdminService,
   FileKind,
   FileService,
@@ -128,7 +130,43 @@ describe("FileService", () => {
     await upload(alice, "same.txt");
     const err = await a.restoreFile({ id: first.id }).catch((e) => e);
     expect(err.code).toBe(Code.AlreadyExists);
-    expect(err.rawMessage).toContain("rename or move that entry, then restore again");
+    expect(err.rawMessage).toContain(
+      'rename or move that entry, or restore with on_conflict "rename" or "replace"',
+    );
+    expect(reasonOf(err)).toBe(Reason.NAME_TAKEN);
+    // Keep both, or make the trashed content a version of the file now there.
+    expect((await a.restoreFile({ id: first.id, onConflict: ConflictPolicy.RENAME })).file?.name).toBe(
+      "same (2).txt",
+    );
+  });
+
+  test("versions through FileService: replaced by a move and by an upload; list, restore, delete", async () => {
+    const a = as(alice);
+    // Each step a second later, so versions order by the time they were archived.
+    const put = (text: string, parentId = "", onConflict = ConflictPolicy.UNSPECIFIED) => {
+      clock.now += 1000;
+      return storeUpload(f.deps, alice, { name: "doc.txt", parentId, onConflict }, body(text));
+    };
+    const doc = await put("v1");
+    const dir = (await a.createFolder({ name: "d" })).folder;
+    const other = await put("v2", dir?.id);
+    expect(await codeOf(a.moveFile({ id: other.id, newParentId: "" }))).toBe(Code.AlreadyExists);
+    const replaced = await a.moveFile({ id: other.id, newParentId: "", onConflict: ConflictPolicy.REPLACE });
+    expect([replaced.file?.id, replaced.file?.sha256]).toEqual([doc.id, other.blobSha256]);
+    expect(await codeOf(a.getFile({ id: other.id }))).toBe(Code.NotFound);
+    const v3 = await put("v3", "", ConflictPolicy.REPLACE);
+    expect(v3.id).toBe(doc.id);
+    const { versions } = await a.listVersions({ fileId: doc.id });
+    expect(versions.map((v) => v.sha256)).toEqual([other.blobSha256, doc.blobSha256]);
+    clock.now += 1000;
+    const back = await a.restoreVersion({ fileId: doc.id, versionId: versions[1]?.id });
+    expect([back.file?.id, back.file?.sha256, back.file?.name]).toEqual([doc.id, doc.blobSha256, "doc.txt"]);
+    const now = (await a.listVersions({ fileId: doc.id })).versions;
+    expect(now.map((v) => v.sha256)).toEqual([v3.blobSha256, other.blobSha256]);
+    await a.deleteVersion({ fileId: doc.id, versionId: now[0]?.id });
+    expect((await a.listVersions({ fileId: doc.id })).versions).toHaveLength(1);
+    expect(await codeOf(a.deleteVersion({ fileId: doc.id, versionId: now[0]?.id }))).toBe(Code.NotFound);
+    expect(await codeOf(as(bob).listVersions({ fileId: doc.id }))).toBe(Code.NotFound);
   });
 
   test("another user's id fails exactly like an unknown one, for every call", async () => {

@@ -7,6 +7,7 @@ import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
 import * as files from "./files.ts";
 import type { GcResult } from "./gc.ts";
+import { versionRoutes } from "./versions.ts";
 import type { ChangeFeed } from "./watch.ts";
 
 export interface FileModuleDeps extends files.FileDeps {
@@ -28,13 +29,23 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
           return { file: await files.getFile(deps, requireIdentity(ctx), req.id) };
         },
         async createFolder(req, ctx) {
-          return { folder: await files.createFolder(deps, requireIdentity(ctx), req.parentId, req.name) };
+          return {
+            folder: await files.createFolder(
+              deps,
+              requireIdentity(ctx),
+              req.parentId,
+              req.name,
+              req.onConflict,
+            ),
+          };
         },
         async renameFile(req, ctx) {
           return { file: await files.renameFile(deps, requireIdentity(ctx), req.id, req.name) };
         },
         async moveFile(req, ctx) {
-          return { file: await files.moveFile(deps, requireIdentity(ctx), req.id, req.newParentId) };
+          return {
+            file: await files.moveFile(deps, requireIdentity(ctx), req.id, req.newParentId, req.onConflict),
+          };
         },
         async deleteFile(req, ctx) {
           await files.deleteFile(deps, requireIdentity(ctx), req.id);
@@ -44,12 +55,13 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
           return files.listTrash(deps, requireIdentity(ctx), req);
         },
         async restoreFile(req, ctx) {
-          return { file: await files.restoreFile(deps, requireIdentity(ctx), req.id) };
+          return { file: await files.restoreFile(deps, requireIdentity(ctx), req.id, req.onConflict) };
         },
         async purgeFile(req, ctx) {
           await files.purgeFile(deps, requireIdentity(ctx), req.id);
           return {};
         },
+        ...versionRoutes(deps),
         async *watchFiles(_req, ctx) {
           const { userId } = requireIdentity(ctx);
           yield* deps.watches.run(userId, ctx.signal, () => deps.feed.watch(userId, ctx.signal));

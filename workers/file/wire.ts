@@ -31,7 +31,14 @@ export async function createFileWorker(
   const { meta } = clients;
   const stores = await blobStoresFor(config.storage, clients.stores);
   const feed = new ChangeFeed();
-  const gc = { meta, storeFor: stores.storeFor, graceMs: config.file.gcGraceSeconds * 1000, log };
+  const maxDays = config.file.versionsMaxDays;
+  const gc = {
+    meta,
+    storeFor: stores.storeFor,
+    graceMs: config.file.gcGraceSeconds * 1000,
+    versionsMaxAgeMs: maxDays > 0 ? maxDays * 86_400_000 : undefined,
+    log,
+  };
   const t = config.file.thumbnails;
   const thumbnails = thumbnailSweep(
     { meta, storeFor: stores.storeFor, landing: stores.landing, ...t, log },

@@ -1,5 +1,5 @@
-import { expect, test } from "bun:test";
-import { checkFileName } from "./names.ts";
+import { describe, expect, test } from "bun:test";
+import { checkFileName, firstFreeName, numberedName } from "./names.ts";
 
 test.each([
   "a.txt",
@@ -31,4 +31,20 @@ test.each([
 
 test("decomposed and composed forms are the same name", () => {
   expect(checkFileName("e\u0301")).toEqual({ name: "\u00e9" });
+});
+
+describe("numbered names (keep both)", () => {
+  test("the number goes before the extension; a numbered name continues its series", () => {
+    expect(numberedName("photo.jpg", 2)).toBe("photo (2).jpg");
+    expect(numberedName("photo (2).jpg", 3)).toBe("photo (3).jpg");
+    expect(numberedName(".bashrc", 2)).toBe(".bashrc (2)");
+    expect(numberedName("dir", 12)).toBe("dir (12)");
+  });
+  test("the first free number is taken, and the result stays within 255 bytes", () => {
+    expect(firstFreeName("a.txt", new Set(["a.txt", "a (2).txt", "a (4).txt"]))).toBe("a (3).txt");
+    const long = `${"é".repeat(125)}.txt`;
+    const n = numberedName(long, 2);
+    expect(new TextEncoder().encode(n).length).toBeLessThanOrEqual(255);
+    expect(n.endsWith(" (2).txt")).toBe(true);
+  });
 });

@@ -10,11 +10,17 @@ export interface MetaConfig {
    * no level. Creating, moving or restoring a folder deeper is refused.
    */
   maxFolderDepth: number;
+  /**
+   * Versions a file keeps (VERSIONS_KEEP, default 10, 0: none): replacing a file past it drops its
+   * oldest version at once. Their age limit (VERSIONS_MAX_DAYS) is the file worker's periodic pass.
+   */
+  versionsKeep: number;
 }
 
 export function loadMetaConfig(env: Env, base: BaseConfig): MetaConfig {
   return {
     databaseUrl: env.DATABASE_URL || `sqlite:${join(base.dataDir, "filestore.db")}`,
     maxFolderDepth: Math.max(1, int(env, "MAX_FOLDER_DEPTH", 256)),
+    versionsKeep: Math.max(0, int(env, "VERSIONS_KEEP", 10)),
   };
 }

@@ -1,19 +1,24 @@
 // filestore.meta.v1.ContentService: stored content and the files naming it (logic in content.ts).
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
+import type { ContentService, NewFile } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
 import { aborted, failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize, size } from "../lib/validate.ts";
 import * as content from "./content.ts";
+import { NameTakenError, nameTakenStatus } from "./names.ts";
 import { blobRecord, fileRecord, type MetaDeps } from "./records.ts";
 import * as uploads from "./uploads.ts";
 
-function newFile(f: { ownerId: string; parentId: string; name: string } | undefined): content.NewFile {
+function newFile(f: NewFile | undefined, versionsKeep: number): content.NewFile {
   if (!f?.ownerId || !f.name) throw invalidArgument("file.owner_id and file.name are required");
-  return { ownerId: f.ownerId, parentId: f.parentId, name: f.name };
+  return { ownerId: f.ownerId, parentId: f.parentId, name: f.name, onConflict: f.onConflict, versionsKeep };
 }
 
-/** An upload's target folder is gone: FailedPrecondition (NotFound means "no such content" there). */
+/**
+ * An upload's target folder is gone: FailedPrecondition (NotFound means "no such content" there); its
+ * name is taken under FAIL: AlreadyExists (NAME_TAKEN).
+ */
 function targetFolder(err: unknown): unknown {
+  if (err instanceof NameTakenError) return nameTakenStatus(err);
   if (err instanceof content.FolderNotFoundError)
     return failedPrecondition(
       'the target folder does not exist or is in the trash: choose another folder (parent_id, "" for the root; CompleteUploadSession takes one too)',
@@ -21,10 +26,10 @@ function targetFolder(err: unknown): unknown {
   return err;
 }
 
-export function contentService({ db, now }: MetaDeps): ServiceImpl<typeof ContentService> {
+export function contentService({ db, now, versionsKeep }: MetaDeps): ServiceImpl<typeof ContentService> {
   return {
     async addFileWithContent(req) {
-      const file = newFile(req.file);
+      const file = newFile(req.file, versionsKeep);
       const b = req.blob;
       if (!b?.location || !b.backend) throw invalidArgument("blob.location and blob.backend are required");
       const completes = req.completes;
@@ -66,7 +71,12 @@ export function contentService({ db, now }: MetaDeps): ServiceImpl<typeof Conten
       try {
         return {
           file: fileRecord(
-            await content.addFileForExistingBlob(db, newFile(req.file), hex(req.sha256, 64, "sha256"), now()),
+            await content.addFileForExistingBlob(
+              db,
+              newFile(req.file, versionsKeep),
+              hex(req.sha256, 64, "sha256"),
+              now(),
+            ),
           ),
         };
       } catch (err) {

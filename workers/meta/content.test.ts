@@ -28,7 +28,8 @@ for (const target of testDatabases()) {
       bob = (await store.createUser(db, "bob", "x", 0)).id;
     });
     afterAll(() => drop());
-    const named = (ownerId: string, name = "a.txt") => ({ ownerId, parentId: "", name });
+    // One active entry per name in a folder (issue 16): every file of these tests gets a name of its own.
+    const named = (ownerId: string, name = `a${++n}.txt`) => ({ ownerId, parentId: "", name });
 
     test("new content creates one blob; the same content again only adds a reference", async () => {
       const h = sha();
@@ -144,7 +145,7 @@ for (const target of testDatabases()) {
       const job = async (i: number, owners: string[]) => {
         const k = i % owners.length;
         const file = {
-          ...named(owners[k] as string, `j${i}`),
+          ...named(owners[k] as string, `j${i}-${owners.length}`),
           parentId: (i >> 1) % 2 ? (folders[k] as string) : "",
         };
         if (i % 3 === 0) return content.addFileWithContent(db, file, blob(sha(), `new-${i}`), 2);

@@ -5,7 +5,9 @@ import type { Db } from "./db/database.ts";
 import type { BlobsTable, FilesTable } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
+import { ConflictPolicy, withPlacedName } from "./names.ts";
 import { enqueueTransfer } from "./transfer.ts";
+import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
 
 export type BlobRow = BlobsTable;
 export type FileRow = FilesTable;
@@ -30,6 +32,10 @@ export interface NewFile {
   ownerId: string;
   parentId: string;
   name: string;
+  /** When the name is taken (names.ts; default FAIL). */
+  onConflict?: ConflictPolicy;
+  /** Versions a replaced file keeps (REPLACE). */
+  versionsKeep?: number;
 }
 
 const num = <T extends { size: number }>(r: T): T => ({ ...r, size: Number(r.size) });
@@ -152,12 +158,39 @@ export async function addFileWithContent(
       .executeTakeFirstOrThrow();
     // A legacy upload of content whose SHA-1 is not known yet brings it along.
     if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
-    const row = fileRow(file, blob, now);
-    await tx.insertInto("files").values(row).execute();
+    const row = await nameContent(tx, file, blob, now);
     if (opts.transfer && stored.backend === "local") await enqueueTransfer(tx, blob.sha256, now);
     await opts.within?.(tx, row);
     // Our own location recorded: the content is new (or taken over), there is no other copy.
     return { file: row, duplicateOf: stored.location === blob.location ? undefined : stored.location };
+  });
+}
+
+/**
+ * Gives referenced content its name in the folder under the file's conflict policy: a new file row, or
+ * with REPLACE the existing file's new content (its previous one becomes a version). The reference the
+ * caller took becomes the row's.
+ */
+async function nameContent(
+  tx: Db,
+  file: NewFile,
+  blob: { sha256: string; size: number },
+  now: number,
+): Promise<FileRow> {
+  return withPlacedName(tx, file, file.onConflict ?? ConflictPolicy.FAIL, async (p) => {
+    if (p.replaces) {
+      const target = await tx
+        .selectFrom("files")
+        .selectAll()
+        .where("id", "=", p.replaces.id)
+        .executeTakeFirstOrThrow();
+      const next = { blob_sha256: blob.sha256, size: blob.size };
+      await supersede(tx, num(target), next, now, file.versionsKeep ?? DEFAULT_VERSIONS_KEEP);
+      return { ...num(target), ...next, created_at: Number(target.created_at), updated_at: now };
+    }
+    const row = fileRow({ ...file, name: p.name }, blob, now);
+    await tx.insertInto("files").values(row).execute();
+    return row;
   });
 }
 
@@ -176,9 +209,7 @@ export async function addFileForExistingBlob(
       .select(["sha256", "size"])
       .where("sha256", "=", sha256)
       .executeTakeFirstOrThrow();
-    const row = fileRow(file, num(blob), now);
-    await tx.insertInto("files").values(row).execute();
-    return row;
+    return nameContent(tx, file, num(blob), now);
   });
 }
 
@@ -199,18 +230,32 @@ export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: 
     .executeTakeFirst();
   if (!file) return false;
   await tx.deleteFrom("files").where("id", "=", fileId).execute();
-  if (file.blob_sha256) {
-    await tx
-      .updateTable("blobs")
-      // unreferenced_at first: MySQL evaluates assignments left to right with updated values.
-      .set((eb) => ({
-        unreferenced_at: eb.case().when("refcount", "=", 1).then(now).else(eb.ref("unreferenced_at")).end(),
-        refcount: eb("refcount", "-", 1),
-      }))
-      .where("sha256", "=", file.blob_sha256)
-      .execute();
+  if (file.blob_sha256) await release(tx, file.blob_sha256, now);
+  // Its versions go with it, each dropping its own reference.
+  const versions = await tx
+    .selectFrom("file_versions")
+    .select(["id", "blob_sha256"])
+    .where("file_id", "=", fileId)
+    .where("owner_id", "=", ownerId)
+    .execute();
+  for (const v of versions) {
+    await tx.deleteFrom("file_versions").where("id", "=", v.id).execute();
+    if (v.blob_sha256) await release(tx, v.blob_sha256, now);
   }
   return true;
+}
+
+/** Drops one reference (a file row's or a version's); the last one starts the GC grace period. */
+export async function release(tx: Db, sha256: string, now: number): Promise<void> {
+  await tx
+    .updateTable("blobs")
+    // unreferenced_at first: MySQL evaluates assignments left to right with updated values.
+    .set((eb) => ({
+      unreferenced_at: eb.case().when("refcount", "=", 1).then(now).else(eb.ref("unreferenced_at")).end(),
+      refcount: eb("refcount", "-", 1),
+    }))
+    .where("sha256", "=", sha256)
+    .execute();
 }
 
 export async function findBlob(db: Db, sha256: string): Promise<BlobRow | undefined> {

@@ -17,10 +17,14 @@ export function downloadLinkService({ db, now }: MetaDeps): ServiceImpl<typeof D
         key = { ownerId: req.ownerId, sha1: hex(req.sha1, 40, "sha1") };
       } else {
         if (!req.fileId) throw invalidArgument("file_id (or owner_id and sha1) is required");
-        key = { fileId: req.fileId, ownerId: req.ownerId || undefined };
+        key = {
+          fileId: req.fileId,
+          ownerId: req.ownerId || undefined,
+          versionId: req.versionId || undefined,
+        };
       }
       const t = await links.getDownloadTarget(db, key);
-      if (!t) throw notFound("no such file");
+      if (!t) throw notFound(req.versionId ? "no such file or version" : "no such file");
       return { file: fileRecord(t.file), blob: blobRecord(t.blob), linkGeneration: BigInt(t.linkGeneration) };
     },
     async revokeDownloadLinks(req) {

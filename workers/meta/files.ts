@@ -3,8 +3,8 @@
 // change runs in one transaction that first takes the owner's lock (content.lockOwner), so "the folder is
 // active" and "the name is free" hold until commit.
 //
-// Names: checkFileName (workers/lib/names.ts), and free among the target folder's active entries
-// (NameTakenError); uploads, which never overwrite, may still add same-named files.
+// Names: checkFileName (workers/lib/names.ts), then placed in the target folder under a conflict policy
+// (names.ts: one active entry per name in a folder, held by a unique index).
 // Depth: folders nest at most maxDepth levels (MAX_FOLDER_DEPTH; see tree.ts for what counts), checked
 // wherever a folder can get deeper: create, move and restore.
 
@@ -12,28 +12,29 @@ import { checkFileName } from "../lib/names.ts";
 import { FileNotFoundError, type FileRow, lockOwner, requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
+import { ConflictPolicy, withPlacedName } from "./names.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
+import { DEFAULT_VERSIONS_KEEP, replaceWithEntry } from "./versions.ts";
 
 export { FileNotFoundError, FolderNotFoundError } from "./content.ts";
+export { ConflictPolicy, NameTakenError } from "./names.ts";
 export { DEFAULT_MAX_FOLDER_DEPTH, FolderDepthError } from "./tree.ts";
 
 export class InvalidNameError extends Error {}
 export class InvalidCursorError extends Error {}
-/** An active entry of that name already sits in the target folder. */
-export class NameTakenError extends Error {
-  constructor(
-    readonly taken: string,
-    readonly parentId: string,
-  ) {
-    super(`an active entry named "${taken}" already exists in that folder`);
-  }
-}
 /** The entry is in the trash (for changes of active entries) or not (for restore and purge). */
 export class TrashStateError extends Error {}
 /** A folder cannot move into itself or its own subtree. */
 export class InvalidMoveError extends Error {}
 
 export type ListedFile = FileRow & { sha1: string };
+
+/** How an entry lands on a taken name (default FAIL), and how many versions a replaced file keeps. */
+export interface PlaceOptions {
+  onConflict?: ConflictPolicy;
+  versionsKeep?: number;
+}
+export const keepOf = (o: PlaceOptions) => o.versionsKeep ?? DEFAULT_VERSIONS_KEEP;
 
 function validName(raw: string): string {
   const checked = checkFileName(raw);
@@ -82,23 +83,6 @@ async function activeEntry(tx: Db, ownerId: string, id: string): Promise<ListedF
   return row;
 }
 
-export async function requireFreeName(
-  tx: Db,
-  ownerId: string,
-  parentId: string,
-  name: string,
-): Promise<void> {
-  const clash = await tx
-    .selectFrom("files")
-    .select("id")
-    .where("owner_id", "=", ownerId)
-    .where("parent_id", "=", parentId)
-    .where("status", "=", "active")
-    .where("name", "=", name)
-    .executeTakeFirst();
-  if (clash) throw new NameTakenError(name, parentId);
-}
-
 /** The row of a new, empty, active folder (the name already checked). */
 export function folderRow(f: { ownerId: string; parentId: string; name: string }, now: number): FileRow {
   return {
@@ -119,18 +103,20 @@ export function folderRow(f: { ownerId: string; parentId: string; name: string }
 
 export async function createFolder(
   db: Db,
-  f: { ownerId: string; parentId: string; name: string },
+  f: { ownerId: string; parentId: string; name: string; onConflict?: ConflictPolicy },
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
 ): Promise<ListedFile> {
   const name = validName(f.name);
+  const policy = f.onConflict ?? ConflictPolicy.FAIL;
   return ownerTransaction(db, f.ownerId, async (tx) => {
     await requireFolder(tx, f.ownerId, f.parentId);
     await requireDepthRoom(tx, f.ownerId, f.parentId, { kind: "folder" }, maxDepth);
-    await requireFreeName(tx, f.ownerId, f.parentId, name);
-    const row = folderRow({ ...f, name }, now);
-    await tx.insertInto("files").values(row).execute();
-    return { ...row, sha1: "" };
+    return withPlacedName(tx, { ...f, name, kind: "folder" }, policy, async (p) => {
+      const row = folderRow({ ownerId: f.ownerId, parentId: f.parentId, name: p.name }, now);
+      await tx.insertInto("files").values(row).execute();
+      return { ...row, sha1: "" };
+    });
   });
 }
 
@@ -145,9 +131,11 @@ export async function renameFile(
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await activeEntry(tx, ownerId, id);
     if (row.name === name) return row;
-    await requireFreeName(tx, ownerId, row.parent_id, name);
-    await tx.updateTable("files").set({ name, updated_at: now }).where("id", "=", id).execute();
-    return { ...row, name, updated_at: now };
+    const target = { ownerId, parentId: row.parent_id, name, kind: row.kind, self: id };
+    return withPlacedName(tx, target, ConflictPolicy.FAIL, async () => {
+      await tx.updateTable("files").set({ name, updated_at: now }).where("id", "=", id).execute();
+      return { ...row, name, updated_at: now };
+    });
   });
 }
 
@@ -158,6 +146,7 @@ export async function moveFile(
   newParentId: string,
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
+  opts: PlaceOptions = {},
 ): Promise<ListedFile> {
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await activeEntry(tx, ownerId, id);
@@ -168,12 +157,15 @@ export async function moveFile(
     if (row.kind === "folder" && (await ancestors(tx, ownerId, newParentId, maxDepth)).includes(id))
       throw new InvalidMoveError("a folder cannot be moved into itself or one of its subfolders");
     await requireDepthRoom(tx, ownerId, newParentId, { kind: row.kind, id, scope: "active" }, maxDepth);
-    await requireFreeName(tx, ownerId, newParentId, row.name);
-    await tx
-      .updateTable("files")
-      .set({ parent_id: newParentId, updated_at: now })
-      .where("id", "=", id)
-      .execute();
-    return { ...row, parent_id: newParentId, updated_at: now };
+    const target = { ownerId, parentId: newParentId, name: row.name, kind: row.kind, self: id };
+    return withPlacedName(tx, target, opts.onConflict ?? ConflictPolicy.FAIL, async (p) => {
+      if (p.replaces) return replaceWithEntry(tx, ownerId, p.replaces.id, row, now, keepOf(opts));
+      await tx
+        .updateTable("files")
+        .set({ parent_id: newParentId, name: p.name, updated_at: now })
+        .where("id", "=", id)
+        .execute();
+      return { ...row, parent_id: newParentId, name: p.name, updated_at: now };
+    });
   });
 }

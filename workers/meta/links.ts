@@ -13,8 +13,13 @@ export interface DownloadTarget {
   linkGeneration: number;
 }
 
-/** Which file: by id for its owner, by content (SHA-1) for its owner, or by id alone (signed links). */
-export type TargetKey = { fileId: string; ownerId?: string } | { ownerId: string; sha1: string };
+/**
+ * Which file: by id for its owner, by content (SHA-1) for its owner, or by id alone (signed links); with
+ * versionId, that version's content (file.blob_sha256 and size then name the version's).
+ */
+export type TargetKey =
+  | { fileId: string; ownerId?: string; versionId?: string }
+  | { ownerId: string; sha1: string };
 
 /** An active file with content, or undefined (also for other users' files, folders and the trash). */
 export async function getDownloadTarget(db: Db, key: TargetKey): Promise<DownloadTarget | undefined> {
@@ -49,6 +54,8 @@ export async function getDownloadTarget(db: Db, key: TargetKey): Promise<Downloa
   if (!row) return undefined;
   const { sha1, backend, location, state, refcount, blob_created_at, unreferenced_at, generation, ...file } =
     row;
+  if ("versionId" in key && key.versionId)
+    return versionTarget(db, file, Number(generation ?? 0), key.versionId);
   const size = Number(file.size);
   return {
     file: { ...file, size },
@@ -98,4 +105,27 @@ export async function revokeDownloadLinks(
       .executeTakeFirstOrThrow();
     return Number(row.generation);
   });
+}
+
+/** The download target of one version of the file `row` (undefined when the file has no such version). */
+async function versionTarget(
+  db: Db,
+  file: FileRow,
+  linkGeneration: number,
+  versionId: string,
+): Promise<DownloadTarget | undefined> {
+  const v = await db
+    .selectFrom("file_versions")
+    .innerJoin("blobs", "blobs.sha256", "file_versions.blob_sha256")
+    .selectAll("blobs")
+    .where("file_versions.id", "=", versionId)
+    .where("file_versions.file_id", "=", file.id)
+    .executeTakeFirst();
+  if (!v) return undefined;
+  const size = Number(v.size);
+  return {
+    file: { ...file, blob_sha256: v.sha256, size },
+    blob: { ...v, size, refcount: Number(v.refcount), created_at: Number(v.created_at) },
+    linkGeneration,
+  };
 }

@@ -10,6 +10,8 @@ export interface MetaDeps {
   now: () => number;
   /** How deep folders may nest (MAX_FOLDER_DEPTH). */
   maxFolderDepth: number;
+  /** Versions a file keeps (VERSIONS_KEEP); older ones are dropped as new ones appear. */
+  versionsKeep: number;
 }
 
 export const blobRecord = (b: BlobRow) => ({

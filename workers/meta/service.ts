@@ -20,10 +20,13 @@ import { transferJobService } from "./transfer-job-service.ts";
 import { treeService } from "./tree-service.ts";
 import { uploadSessionService } from "./upload-session-service.ts";
 import { userService } from "./user-service.ts";
+import { DEFAULT_VERSIONS_KEEP } from "./versions.ts";
 
 export interface MetaLimits {
   /** How deep folders may nest (MAX_FOLDER_DEPTH). */
   maxFolderDepth?: number;
+  /** Versions a file keeps (VERSIONS_KEEP). */
+  versionsKeep?: number;
 }
 
 export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLimits = {}): ServiceModule {
@@ -31,6 +34,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
     db,
     now,
     maxFolderDepth: limits.maxFolderDepth ?? files.DEFAULT_MAX_FOLDER_DEPTH,
+    versionsKeep: limits.versionsKeep ?? DEFAULT_VERSIONS_KEEP,
   };
   return {
     services: [...metaServices],

@@ -25,7 +25,9 @@ for (const target of testDatabases()) {
       alice = (await store.createUser(db, "alice", "x", 0)).id;
     });
     afterAll(() => drop());
-    const file = (name = "a") => ({ ownerId: alice, parentId: "", name: `${name}${n}` });
+    // One active entry per name in a folder (issue 16): a name of its own per file.
+    let named = 0;
+    const file = (name = "a") => ({ ownerId: alice, parentId: "", name: `${name}${n}-${++named}` });
     /** New local content with a transfer job (the transfer policy's upload). */
     const uploaded = async (now = 1) => {
       const h = sha();

@@ -4,8 +4,18 @@
 
 import { dropFileRow, FolderNotFoundError, requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
-import { entry, type ListedFile, ownerTransaction, requireFreeName, TrashStateError } from "./files.ts";
+import {
+  ConflictPolicy,
+  entry,
+  keepOf,
+  type ListedFile,
+  ownerTransaction,
+  type PlaceOptions,
+  TrashStateError,
+} from "./files.ts";
+import { withPlacedName } from "./names.ts";
 import { DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom, trashSubtree } from "./tree.ts";
+import { replaceWithEntry } from "./versions.ts";
 
 /** Moves an active entry (and a folder's active subtree) to the trash; an entry in the trash stays as it is. */
 export async function trashFile(
@@ -36,7 +46,8 @@ async function trashEntry(tx: Db, ownerId: string, id: string): Promise<ListedFi
 
 /**
  * Restores a trash entry with everything trashed along with it, into its former folder when that is
- * still active, else into the root. NameTakenError when an active entry there has the same name;
+ * still active, else into the root. A taken name there is handled by opts.onConflict (default FAIL:
+ * NameTakenError; RENAME: "name (n).ext"; REPLACE, a file only: the active file gains it as a version);
  * FolderDepthError when the restored folders would nest deeper than maxDepth there.
  */
 export async function restoreFile(
@@ -45,6 +56,7 @@ export async function restoreFile(
   id: string,
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
+  opts: PlaceOptions = {},
 ): Promise<ListedFile> {
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
@@ -62,26 +74,38 @@ export async function restoreFile(
       { kind: row.kind, id, scope: { trashedWith: id } },
       maxDepth,
     );
-    await requireFreeName(tx, ownerId, parentId, row.name);
-    await tx
-      .updateTable("files")
-      .set({ status: "active", deleted_at: null, trashed_with: null })
-      .where("owner_id", "=", ownerId)
-      .where("trashed_with", "=", id)
-      .execute();
-    await tx
-      .updateTable("files")
-      .set({ parent_id: parentId, updated_at: now })
-      .where("id", "=", id)
-      .execute();
-    return {
-      ...row,
-      parent_id: parentId,
-      status: "active",
-      deleted_at: null,
-      trashed_with: null,
-      updated_at: now,
-    };
+    const target = { ownerId, parentId, name: row.name, kind: row.kind };
+    return withPlacedName(tx, target, opts.onConflict ?? ConflictPolicy.FAIL, async (p) => {
+      if (p.replaces) return replaceWithEntry(tx, ownerId, p.replaces.id, row, now, keepOf(opts));
+      // The root first: the statement that claims the name, undone alone if the name was taken meanwhile.
+      await tx
+        .updateTable("files")
+        .set({
+          status: "active",
+          deleted_at: null,
+          trashed_with: null,
+          parent_id: parentId,
+          name: p.name,
+          updated_at: now,
+        })
+        .where("id", "=", id)
+        .execute();
+      await tx
+        .updateTable("files")
+        .set({ status: "active", deleted_at: null, trashed_with: null })
+        .where("owner_id", "=", ownerId)
+        .where("trashed_with", "=", id)
+        .execute();
+      return {
+        ...row,
+        parent_id: parentId,
+        name: p.name,
+        status: "active" as const,
+        deleted_at: null,
+        trashed_with: null,
+        updated_at: now,
+      };
+    });
   });
 }
 

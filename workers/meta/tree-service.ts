@@ -1,13 +1,16 @@
 // filestore.meta.v1.TreeService: the folder tree and the trash (logic in files.ts and orphans.ts).
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
+import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
 import * as files from "./files.ts";
 import * as listing from "./listing.ts";
+import { nameTakenStatus } from "./names.ts";
 import { repairOrphans } from "./orphans.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
 import * as trashing from "./trash.ts";
+import { versionHandlers } from "./version-service.ts";
+import { VersionNotFoundError } from "./versions.ts";
 
 const SORT_KEYS: Record<string, listing.SortKey> = {
   "": "name",
@@ -17,7 +20,7 @@ const SORT_KEYS: Record<string, listing.SortKey> = {
 };
 
 /** Runs a file-management call, turning its errors into codes a user can act on. */
-async function fileOp<T>(
+export async function fileOp<T>(
   op: () => Promise<T>,
   onNameTaken?: (e: files.NameTakenError) => string,
 ): Promise<T> {
@@ -27,11 +30,8 @@ async function fileOp<T>(
     // Someone else's entry and a missing one fail alike.
     if (err instanceof files.FileNotFoundError) throw notFound("no such file or folder");
     if (err instanceof files.FolderNotFoundError) throw notFound("no such folder (or it is in the trash)");
-    if (err instanceof files.NameTakenError) {
-      throw alreadyExists(
-        onNameTaken?.(err) ?? `${err.message}: choose another name, or rename that one first`,
-      );
-    }
+    if (err instanceof files.NameTakenError) throw nameTakenStatus(err, onNameTaken?.(err));
+    if (err instanceof VersionNotFoundError) throw notFound(err.message);
     if (
       err instanceof files.InvalidNameError ||
       err instanceof files.InvalidCursorError ||
@@ -49,12 +49,10 @@ function owned(req: { ownerId: string; id?: string }): void {
   if (!req.ownerId || req.id === "") throw invalidArgument("owner_id and id are required");
 }
 
-export function treeService({
-  db,
-  now,
-  maxFolderDepth: maxDepth,
-}: MetaDeps): ServiceImpl<typeof TreeService> {
+export function treeService(deps: MetaDeps): ServiceImpl<typeof TreeService> {
+  const { db, now, maxFolderDepth: maxDepth, versionsKeep } = deps;
   return {
+    ...versionHandlers(deps),
     async listFiles(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
       const sort = SORT_KEYS[req.sort];
@@ -87,7 +85,10 @@ export function treeService({
     async moveFile(req) {
       owned(req);
       const file = await fileOp(() =>
-        files.moveFile(db, req.ownerId, req.id, req.newParentId, now(), maxDepth),
+        files.moveFile(db, req.ownerId, req.id, req.newParentId, now(), maxDepth, {
+          onConflict: req.onConflict,
+          versionsKeep,
+        }),
       );
       return { file: fileRecord(file) };
     },
@@ -104,9 +105,13 @@ export function treeService({
     async restoreFile(req) {
       owned(req);
       const file = await fileOp(
-        () => trashing.restoreFile(db, req.ownerId, req.id, now(), maxDepth),
+        () =>
+          trashing.restoreFile(db, req.ownerId, req.id, now(), maxDepth, {
+            onConflict: req.onConflict,
+            versionsKeep,
+          }),
         (e) =>
-          `an active entry named "${e.taken}" already exists ${e.parentId ? "in the folder this one returns to" : "in the root folder, where this one returns"}: rename or move that entry, then restore again`,
+          `an active entry named "${e.taken}" already exists ${e.parentId ? "in the folder this one returns to" : "in the root folder, where this one returns"}: rename or move that entry, or restore with on_conflict "rename" or "replace"`,
       );
       return { file: fileRecord(file) };
     },

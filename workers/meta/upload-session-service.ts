@@ -30,6 +30,7 @@ const sessionRecord = (s: uploads.SessionRow) => ({
   expiresAt: timestampFromMs(s.expires_at),
   completionOwner: s.completion_owner ?? "",
   completingSince: s.completing_since == null ? undefined : timestampFromMs(s.completing_since),
+  onConflict: Number(s.on_conflict ?? 0),
 });
 
 const refusals: Record<uploads.Refusal, CreateUploadSessionResponse_Refusal> = {
@@ -58,6 +59,7 @@ export function uploadSessionService({ db, now }: MetaDeps): ServiceImpl<typeof 
             part_size: size(s.partSize),
             part_count: s.partCount,
             backend: s.backend,
+            on_conflict: Number(s.onConflict),
             state: "open",
             file_id: null,
             created_at: now(),

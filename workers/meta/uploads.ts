@@ -9,8 +9,8 @@ import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
 
 /** A session row; a new one needs no completion lease (it is "open"). */
-export type SessionRow = Omit<UploadSessionsTable, "completion_owner" | "completing_since"> &
-  Partial<Pick<UploadSessionsTable, "completion_owner" | "completing_since">>;
+export type SessionRow = Omit<UploadSessionsTable, "completion_owner" | "completing_since" | "on_conflict"> &
+  Partial<Pick<UploadSessionsTable, "completion_owner" | "completing_since">> & { on_conflict?: number };
 export type PartRow = UploadPartsTable;
 
 /** At most this many parts per upload (S3's limit, kept on every backend). */

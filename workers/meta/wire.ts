@@ -14,7 +14,10 @@ export async function createMetaWorker(config: MetaWorkerConfig): Promise<Worker
   const db = openDatabase(config.meta.databaseUrl);
   await migrateToLatest(db);
   return {
-    module: metaModule(db, Date.now, { maxFolderDepth: config.meta.maxFolderDepth }),
+    module: metaModule(db, Date.now, {
+      maxFolderDepth: config.meta.maxFolderDepth,
+      versionsKeep: config.meta.versionsKeep,
+    }),
     start() {},
     async stop() {
       await db.destroy();

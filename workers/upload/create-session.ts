@@ -6,6 +6,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { Reason, reasonError } from "../../core/reasons.ts";
+import type { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import {
   CreateUploadSessionResponse_Refusal as Refusal,
   type UploadSessionRecord,
@@ -26,6 +27,8 @@ export interface NewSessionRequest {
   resume?: boolean;
   /** The part size the client wants (0 or absent: the server picks). */
   partSize?: bigint;
+  /** Applied when the session completes (UNSPECIFIED: FAIL). */
+  onConflict?: ConflictPolicy;
 }
 
 /**
@@ -57,7 +60,7 @@ export async function createSession(
   who: Identity,
   req: NewSessionRequest,
 ): Promise<UploadSessionRecord & { resumed?: boolean }> {
-  const { name, parentId } = checkTarget({ name: req.name, parentId: req.parentId });
+  const { name, parentId, onConflict } = checkTarget(req);
   if (req.size < 0n || req.size > BigInt(deps.maxUploadBytes)) {
     throw invalidArgument(`size must be between 0 and ${deps.maxUploadBytes} bytes`);
   }
@@ -96,6 +99,7 @@ export async function createSession(
       partCount,
       backend: deps.blobs.backend,
       expiresAt: timestampFromMs(deps.now() + deps.sessionTtlMs),
+      onConflict,
     },
     maxOpenSessions: deps.maxOpenSessions ?? 0,
     availableBytes: available === undefined ? undefined : BigInt(Math.floor(available)),

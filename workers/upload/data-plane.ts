@@ -10,7 +10,7 @@ import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import { identify, verifyToken } from "../lib/http-auth.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
-import { storeUpload, type UploadDeps } from "./upload.ts";
+import { conflictParam, storeUpload, type UploadDeps } from "./upload.ts";
 
 /** PUT /upload/v1/sessions/<id>/parts/<n>: the body is part n. */
 export const PART_PATH = /^\/upload\/v1\/sessions\/([^/]+)\/parts\/([^/]+)$/;
@@ -30,7 +30,10 @@ const created = (file: FileRecord) =>
     { status: 201 },
   );
 
-/** PUT|POST /upload/v1/files?name=N[&parent_id=P]: the body is the file (X-Content-SHA256 optional). */
+/**
+ * PUT|POST /upload/v1/files?name=N[&parent_id=P][&on_conflict=fail|rename|replace]: the body is the file
+ * (X-Content-SHA256 optional). A taken name: 409 (fail, the default), "N (2).ext" or a new version.
+ */
 export async function putFile(
   deps: UploadDeps,
   req: Request,
@@ -45,6 +48,7 @@ export async function putFile(
     {
       name: url.searchParams.get("name") ?? "",
       parentId: url.searchParams.get("parent_id") ?? "",
+      onConflict: conflictParam(url.searchParams.get("on_conflict")),
       expectedSize: length === null ? undefined : Number(length),
       expectedSha256: req.headers.get("x-content-sha256") ?? undefined,
     },
@@ -77,7 +81,7 @@ export async function putSessionPart(
 }
 
 /**
- * POST /upload/v1/form: multipart/form-data with optional fields name and parent_id (legacy: token,
+ * POST /upload/v1/form: multipart/form-data with optional fields name, parent_id, on_conflict (legacy: token,
  * username), then the field "file"; sha1=now computes the SHA-1 on the request (the legacy /file/upload).
  */
 export async function formUpload(
@@ -112,6 +116,7 @@ export async function formUpload(
           name: fields.name ?? part.filename ?? "",
           parentId: fields.parent_id ?? url.searchParams.get("parent_id") ?? "",
           sha1: url.searchParams.get("sha1") === "now",
+          onConflict: conflictParam(fields.on_conflict ?? url.searchParams.get("on_conflict")),
         },
         part.body,
       );

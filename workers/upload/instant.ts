@@ -13,7 +13,7 @@
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
-import type { File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { ConflictPolicy, type File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { BlobNotFoundError } from "../lib/blobstore/errors.ts";
 import { newLocalLocation } from "../lib/blobstore/local/index.ts";
@@ -64,6 +64,8 @@ interface Challenge {
   l: number;
   /** expiry, epoch ms */
   e: number;
+  /** the conflict policy (filestore.file.v1.ConflictPolicy; absent: unspecified) */
+  o?: number;
 }
 
 function sign(key: Uint8Array, payload: string): string {
@@ -97,12 +99,12 @@ function randomBelow(span: number): number {
 export async function offerContent(
   deps: InstantDeps,
   who: Identity,
-  offer: { sha256: string; size: bigint; name: string; parentId: string },
+  offer: { sha256: string; size: bigint; name: string; parentId: string; onConflict?: ConflictPolicy },
 ): Promise<{ challengeId: string; rangeStart: bigint; rangeLength: bigint }> {
   const sha256 = offer.sha256.toLowerCase();
   if (!isHex(sha256, 64)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
   if (!isSafeSize(offer.size)) throw invalidArgument("size is out of range");
-  const { name, parentId } = checkTarget({ name: offer.name, parentId: offer.parentId });
+  const { name, parentId, onConflict } = checkTarget(offer);
   // Whether the content is held is decided by the proof, never here.
   const size = Number(offer.size);
   const length = Math.min(size, MAX_CHALLENGE_BYTES);
@@ -116,6 +118,7 @@ export async function offerContent(
     s: start,
     l: length,
     e: deps.now() + CHALLENGE_TTL_MS,
+    o: onConflict,
   };
   return {
     challengeId: encode(deps.challengeKey, challenge),
@@ -176,7 +179,7 @@ export async function proveContent(
   if (!matches || blob === undefined || blob.size !== BigInt(c.z)) throw failedPrecondition(PROOF_FAILED);
   try {
     const { file } = await deps.meta.addFileForExistingBlob({
-      file: { ownerId: who.userId, parentId: c.p, name: c.n },
+      file: { ownerId: who.userId, parentId: c.p, name: c.n, onConflict: c.o ?? ConflictPolicy.UNSPECIFIED },
       sha256: c.h,
     });
     if (!file) throw new ConnectError("meta returned no file", Code.Internal);
@@ -192,11 +195,11 @@ export async function proveContent(
 export async function linkBySha1(
   deps: InstantDeps,
   who: Identity,
-  req: { sha1: string; size: bigint; name: string; parentId: string },
+  req: { sha1: string; size: bigint; name: string; parentId: string; onConflict?: ConflictPolicy },
 ): Promise<File> {
   const sha1 = req.sha1.toLowerCase();
   if (!isHex(sha1, 40)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
-  const { name, parentId } = checkTarget({ name: req.name, parentId: req.parentId });
+  const { name, parentId, onConflict } = checkTarget(req);
   const miss = () => notFound("no content with this hash that you may link: upload the file");
   let blob: Awaited<ReturnType<UploadDeps["meta"]["findBlobBySha1"]>>["blob"];
   try {
@@ -208,7 +211,7 @@ export async function linkBySha1(
   if (!blob || (req.size > 0n && blob.size !== req.size)) throw miss();
   try {
     const { file } = await deps.meta.addFileForExistingBlob({
-      file: { ownerId: who.userId, parentId, name },
+      file: { ownerId: who.userId, parentId, name, onConflict },
       sha256: blob.sha256,
     });
     if (!file) throw new ConnectError("meta returned no file", Code.Internal);

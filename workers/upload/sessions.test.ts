@@ -262,7 +262,9 @@ for (const database of testDatabases()) {
         const s = await create();
         if (order) await putAll(s.id, order);
         else await Promise.all([1, 2, 3, 4, 5].map((n) => putAll(s.id, [n])));
-        const file = await sessions.completeSession(f.deps, alice, s.id);
+        // One name per file in a folder (issue 16): each completion names its own.
+        const name = `big-${order?.join("") ?? "parallel"}.bin`;
+        const file = await sessions.completeSession(f.deps, alice, s.id, { name });
         expect([file.sha256, file.size]).toEqual([sha256(data), BigInt(data.length)]);
         expect(events.pop()).toEqual({ sessionId: s.id, incremental: true, partsRead: 0 });
       }

@@ -184,7 +184,11 @@ export async function completeSession(
   to: { name?: string; parentId?: string } = {},
 ): Promise<File> {
   const s = await ownSession(deps, who, id);
-  const target = checkTarget({ name: to.name || s.name, parentId: to.parentId ?? s.parentId });
+  const target = checkTarget({
+    name: to.name || s.name,
+    parentId: to.parentId ?? s.parentId,
+    onConflict: s.onConflict,
+  });
   if (s.state === "completed") return completedFile(deps, who, s);
   checkOpen(s, deps.now());
   const lease = await takeCompletion(deps, id);

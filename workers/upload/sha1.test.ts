@@ -89,10 +89,13 @@ for (const database of testDatabases()) {
         const post = async (bytes: Uint8Array, query: string) => {
           const form = new FormData();
           form.set("file", new File([bytes as Uint8Array<ArrayBuffer>], "f.bin"));
-          const req = new Request(`http://upload.internal/upload/v1/form?token=t${query}`, {
-            method: "POST",
-            body: form,
-          });
+          const req = new Request(
+            `http://upload.internal/upload/v1/form?token=t&on_conflict=rename${query}`,
+            {
+              method: "POST",
+              body: form,
+            },
+          );
           expect((await module.http?.(req, "127.0.0.1"))?.status).toBe(201);
         };
         const other = crypto.getRandomValues(new Uint8Array(20 * KiB));

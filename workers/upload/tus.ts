@@ -10,6 +10,7 @@ import { currentRequestId } from "../lib/interceptors.ts";
 import { reopenAbandoned } from "./completion-lease.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
+import { conflictParam } from "./upload.ts";
 
 export { TUS_PATH };
 
@@ -204,6 +205,7 @@ export async function handleTus(
         .createSession(deps, who, {
           name: meta.filename ?? meta.name ?? "",
           parentId: meta.parent_id ?? "",
+          onConflict: conflictParam(meta.on_conflict ?? url.searchParams.get("on_conflict")),
           size: BigInt(length),
           sha256: meta.sha256,
         })
@@ -268,7 +270,7 @@ export async function handleTus(
           ? 401
           : e.code === Code.InvalidArgument
             ? 400
-            : e.code === Code.FailedPrecondition
+            : e.code === Code.FailedPrecondition || e.code === Code.AlreadyExists
               ? 409
               : e.code === Code.ResourceExhausted
                 ? 413

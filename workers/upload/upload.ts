@@ -3,6 +3,7 @@
 // stored bytes behind.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
 import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore/types.ts";
@@ -42,6 +43,22 @@ export interface UploadTarget {
    * once). Otherwise it is left to the backfill.
    */
   sha1?: boolean;
+  /** When the name is taken (UNSPECIFIED: FAIL, the data plane's default; the legacy routes send rename). */
+  onConflict?: ConflictPolicy;
+}
+
+const POLICIES: Record<string, ConflictPolicy> = {
+  fail: ConflictPolicy.FAIL,
+  rename: ConflictPolicy.RENAME,
+  replace: ConflictPolicy.REPLACE,
+};
+
+/** The `on_conflict` query parameter or field of the data plane and tus: fail | rename | replace. */
+export function conflictParam(value: string | null | undefined): ConflictPolicy {
+  if (!value) return ConflictPolicy.UNSPECIFIED;
+  const p = POLICIES[value.toLowerCase()];
+  if (p === undefined) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
+  return p;
 }
 
 const FOLDER_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/;
@@ -59,12 +76,19 @@ export function blobError(err: unknown): unknown {
   return err;
 }
 
-export function checkTarget(t: UploadTarget): { name: string; parentId: string } {
+/** Where an upload goes: its checked name, folder and conflict policy. */
+export interface Placed {
+  name: string;
+  parentId: string;
+  onConflict: ConflictPolicy;
+}
+
+export function checkTarget(t: Pick<UploadTarget, "name" | "parentId" | "onConflict">): Placed {
   const checked = checkFileName(t.name);
   if ("error" in checked) throw invalidArgument(checked.error);
   if (!FOLDER_ID.test(t.parentId))
     throw invalidArgument("parent_id must be a folder id or empty for the root");
-  return { name: checked.name, parentId: t.parentId };
+  return { name: checked.name, parentId: t.parentId, onConflict: t.onConflict ?? ConflictPolicy.UNSPECIFIED };
 }
 
 export async function storeUpload(
@@ -73,7 +97,7 @@ export async function storeUpload(
   target: UploadTarget,
   body: BlobBody,
 ): Promise<FileRecord> {
-  const { name, parentId } = checkTarget(target);
+  const placed = checkTarget(target);
   const staged = await deps.blobs
     .stage(body, {
       maxBytes: deps.maxUploadBytes,
@@ -84,7 +108,7 @@ export async function storeUpload(
     .catch((err) => {
       throw blobError(err);
     });
-  return linkStaged(deps, who, { name, parentId }, staged);
+  return linkStaged(deps, who, placed, staged);
 }
 
 /**
@@ -95,11 +119,11 @@ export async function storeUpload(
 export async function linkStaged(
   deps: UploadDeps,
   who: Identity,
-  target: { name: string; parentId: string },
+  target: Placed,
   staged: StagedBlob,
   completes?: { sessionId: string; owner: string },
 ): Promise<FileRecord> {
-  const { name, parentId } = target;
+  const { name, parentId, onConflict } = target;
   let location: string;
   try {
     location = await staged.commit();
@@ -113,7 +137,7 @@ export async function linkStaged(
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await deps.meta.addFileWithContent({
-          file: { ownerId: who.userId, parentId, name },
+          file: { ownerId: who.userId, parentId, name, onConflict },
           blob: {
             sha256: staged.sha256,
             sha1: staged.sha1,

@@ -35,7 +35,7 @@ export interface BlobsTable {
   /** Where the backend keeps the bytes (a relative path or an object key). */
   location: string;
   state: BlobState;
-  /** Number of file rows (active or in the trash) that reference this content. */
+  /** Number of file rows (active or in the trash) and file versions that reference this content. */
   refcount: number;
   created_at: number;
   /** When refcount last dropped to 0; garbage collection waits a grace period after it. */
@@ -65,6 +65,19 @@ export interface FilesTable {
   trashed_with: string | null;
 }
 
+/** An earlier content of a file (see migration 0011); holds one reference to its blob. */
+export interface FileVersionsTable {
+  id: string;
+  file_id: string;
+  owner_id: string;
+  blob_sha256: string | null;
+  size: number;
+  /** When this content became the file's content. */
+  created_at: number;
+  /** When it stopped being the file's content; retention by age counts from here. */
+  archived_at: number;
+}
+
 export type UploadState = "open" | "completing" | "completed" | "aborted";
 
 export interface UploadSessionsTable {
@@ -89,6 +102,8 @@ export interface UploadSessionsTable {
    * another CompleteUploadSession may take the completion over. Null unless "completing".
    */
   completing_since: number | null;
+  /** filestore.file.v1.ConflictPolicy applied at completion (0, unspecified: FAIL). */
+  on_conflict: Generated<number>;
 }
 
 export interface UploadPartsTable {
@@ -157,6 +172,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   blobs: BlobsTable;
   files: FilesTable;
+  file_versions: FileVersionsTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
   download_links: DownloadLinksTable;

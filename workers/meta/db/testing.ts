@@ -5,16 +5,17 @@ import { type Db, migrateToLatest, openDatabase } from "./database.ts";
 
 export interface TestDatabase {
   dialect: "sqlite" | "mysql";
-  open(): Promise<{ db: Db; drop(): Promise<void> }>;
+  /** A fresh database, migrated to the latest version unless `migrate` is false (migration tests). */
+  open(opts?: { migrate?: boolean }): Promise<{ db: Db; drop(): Promise<void> }>;
 }
 
 export function testDatabases(): TestDatabase[] {
   const out: TestDatabase[] = [
     {
       dialect: "sqlite",
-      async open() {
+      async open({ migrate = true } = {}) {
         const db = openDatabase("sqlite::memory:");
-        await migrateToLatest(db);
+        if (migrate) await migrateToLatest(db);
         return { db, drop: () => db.destroy() };
       },
     },
@@ -25,7 +26,7 @@ export function testDatabases(): TestDatabase[] {
   if (url) {
     out.push({
       dialect: "mysql",
-      async open() {
+      async open({ migrate = true } = {}) {
         // A fresh database per suite, so runs never see each other's rows.
         const name = `filestore_t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
         const admin = await createConnection(url);
@@ -33,7 +34,7 @@ export function testDatabases(): TestDatabase[] {
         const u = new URL(url);
         u.pathname = `/${name}`;
         const db = openDatabase(u.toString());
-        await migrateToLatest(db);
+        if (migrate) await migrateToLatest(db);
         return {
           db,
           async drop() {

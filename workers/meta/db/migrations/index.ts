@@ -8,6 +8,8 @@ import * as m0005 from "./0005_download_links.ts";
 import * as m0006 from "./0006_upload_limits_and_lease.ts";
 import * as m0007 from "./0007_file_listing_indexes.ts";
 import * as m0009 from "./0009_revoked_sessions.ts";
+import * as m0010 from "./0010_unique_active_names.ts";
+import * as m0011 from "./0011_file_versions.ts";
 import * as m0014 from "./0014_derived_blobs.ts";
 
 export const migrations: Record<string, Migration> = {
@@ -19,5 +21,7 @@ export const migrations: Record<string, Migration> = {
   "0006_upload_limits_and_lease": m0006,
   "0007_file_listing_indexes": m0007,
   "0009_revoked_sessions": m0009,
+  "0010_unique_active_names": m0010,
+  "0011_file_versions": m0011,
   "0014_derived_blobs": m0014,
 };

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/file/v1/file.proto.
  */
 export const file_filestore_file_v1_file: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSKaAgoERmlsZRIKCgJpZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIpCgRraW5kGAQgASgOMhsuZmlsZXN0b3JlLmZpbGUudjEuRmlsZUtpbmQSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKvAQoQTGlzdEZpbGVzUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKgoEc29ydBgEIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAUgASgIEhMKC2FsbF9mb2xkZXJzGAYgASgIEgwKBHNoYTEYByABKAkiVAoRTGlzdEZpbGVzUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIcCg5HZXRGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSI4Cg9HZXRGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiNgoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCSI/ChRDcmVhdGVGb2xkZXJSZXNwb25zZRInCgZmb2xkZXIYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIi0KEVJlbmFtZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkiOwoSUmVuYW1lRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIjQKD01vdmVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCRIVCg1uZXdfcGFyZW50X2lkGAIgASgJIjkKEE1vdmVGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiHwoRRGVsZXRlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiFAoSRGVsZXRlRmlsZVJlc3BvbnNlIjkKEExpc3RUcmFzaFJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoRTGlzdFRyYXNoUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIgChJSZXN0b3JlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiPAoTUmVzdG9yZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSIeChBQdXJnZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIhMKEVdhdGNoRmlsZXNSZXF1ZXN0ItcBChJXYXRjaEZpbGVzUmVzcG9uc2USPAoGY2hhbmdlGAEgASgOMiwuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlLkNoYW5nZRIlCgRmaWxlGAIgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSJcCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEgoOQ0hBTkdFX0NSRUFURUQQARISCg5DSEFOR0VfVVBEQVRFRBACEhIKDkNIQU5HRV9ERUxFVEVEEAMiHQobUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXF1ZXN0Ij8KHFJ1bkdhcmJhZ2VDb2xsZWN0aW9uUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoBRIOCgZmYWlsZWQYAiABKAUqTwoIRmlsZUtpbmQSGQoVRklMRV9LSU5EX1VOU1BFQ0lGSUVEEAASEgoORklMRV9LSU5EX0ZJTEUQARIUChBGSUxFX0tJTkRfRk9MREVSEAIqhAEKDkNvbmZsaWN0UG9saWN5Eh8KG0NPTkZMSUNUX1BPTElDWV9VTlNQRUNJRklFRBAAEhgKFENPTkZMSUNUX1BPTElDWV9GQUlMEAESGgoWQ09ORkxJQ1RfUE9MSUNZX1JFTkFNRRACEhsKF0NPTkZMSUNUX1BPTElDWV9SRVBMQUNFEAMqbAoJU29ydEZpZWxkEhoKFlNPUlRfRklFTERfVU5TUEVDSUZJRUQQABITCg9TT1JUX0ZJRUxEX05BTUUQARITCg9TT1JUX0ZJRUxEX1NJWkUQAhIZChVTT1JUX0ZJRUxEX1VQREFURURfQVQQAzKOBwoLRmlsZVNlcnZpY2USVgoJTGlzdEZpbGVzEiMuZmlsZXN0b3JlLmZpbGUudjEuTGlzdEZpbGVzUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RGaWxlc1Jlc3BvbnNlElAKB0dldEZpbGUSIS5maWxlc3RvcmUuZmlsZS52MS5HZXRGaWxlUmVxdWVzdBoiLmZpbGVzdG9yZS5maWxlLnYxLkdldEZpbGVSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUuZmlsZS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLmZpbGUudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5maWxlLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLmZpbGUudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLmZpbGUudjEuTW92ZUZpbGVSZXNwb25zZRJZCgpEZWxldGVGaWxlEiQuZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlRmlsZVJlcXVlc3QaJS5maWxlc3RvcmUuZmlsZS52MS5EZWxldGVGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLmZpbGUudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLmZpbGUudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLmZpbGUudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJWCglQdXJnZUZpbGUSIy5maWxlc3RvcmUuZmlsZS52MS5QdXJnZUZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLmZpbGUudjEuUHVyZ2VGaWxlUmVzcG9uc2USWwoKV2F0Y2hGaWxlcxIkLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlMAEyiwEKEEZpbGVBZG1pblNlcnZpY2USdwoUUnVuR2FyYmFnZUNvbGxlY3Rpb24SLi5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlcXVlc3QaLy5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSKaAgoERmlsZRIKCgJpZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIpCgRraW5kGAQgASgOMhsuZmlsZXN0b3JlLmZpbGUudjEuRmlsZUtpbmQSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKvAQoQTGlzdEZpbGVzUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKgoEc29ydBgEIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAUgASgIEhMKC2FsbF9mb2xkZXJzGAYgASgIEgwKBHNoYTEYByABKAkiVAoRTGlzdEZpbGVzUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIcCg5HZXRGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSI4Cg9HZXRGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUibgoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRI2Cgtvbl9jb25mbGljdBgDIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5Ij8KFENyZWF0ZUZvbGRlclJlc3BvbnNlEicKBmZvbGRlchgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiLQoRUmVuYW1lRmlsZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSI7ChJSZW5hbWVGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUibAoPTW92ZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEhUKDW5ld19wYXJlbnRfaWQYAiABKAkSNgoLb25fY29uZmxpY3QYAyABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI5ChBNb3ZlRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIh8KEURlbGV0ZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZUZpbGVSZXNwb25zZSI5ChBMaXN0VHJhc2hSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKEUxpc3RUcmFzaFJlc3BvbnNlEiYKBWZpbGVzGAEgAygLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWAoSUmVzdG9yZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEjYKC29uX2NvbmZsaWN0GAIgASgOMiEuZmlsZXN0b3JlLmZpbGUudjEuQ29uZmxpY3RQb2xpY3kiPAoTUmVzdG9yZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSIeChBQdXJnZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIhMKEVdhdGNoRmlsZXNSZXF1ZXN0ItcBChJXYXRjaEZpbGVzUmVzcG9uc2USPAoGY2hhbmdlGAEgASgOMiwuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlLkNoYW5nZRIlCgRmaWxlGAIgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSJcCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEgoOQ0hBTkdFX0NSRUFURUQQARISCg5DSEFOR0VfVVBEQVRFRBACEhIKDkNIQU5HRV9ERUxFVEVEEAMipgEKC0ZpbGVWZXJzaW9uEgoKAmlkGAEgASgJEgwKBHNpemUYAiABKAMSDgoGc2hhMjU2GAMgASgJEgwKBHNoYTEYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLYXJjaGl2ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiYKE0xpc3RWZXJzaW9uc1JlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCSJIChRMaXN0VmVyc2lvbnNSZXNwb25zZRIwCgh2ZXJzaW9ucxgBIAMoCzIeLmZpbGVzdG9yZS5maWxlLnYxLkZpbGVWZXJzaW9uIjwKFVJlc3RvcmVWZXJzaW9uUmVxdWVzdBIPCgdmaWxlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkiPwoWUmVzdG9yZVZlcnNpb25SZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSI7ChREZWxldGVWZXJzaW9uUmVxdWVzdBIPCgdmaWxlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkiFwoVRGVsZXRlVmVyc2lvblJlc3BvbnNlIh0KG1J1bkdhcmJhZ2VDb2xsZWN0aW9uUmVxdWVzdCI/ChxSdW5HYXJiYWdlQ29sbGVjdGlvblJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAUSDgoGZmFpbGVkGAIgASgFKk8KCEZpbGVLaW5kEhkKFUZJTEVfS0lORF9VTlNQRUNJRklFRBAAEhIKDkZJTEVfS0lORF9GSUxFEAESFAoQRklMRV9LSU5EX0ZPTERFUhACKoQBCg5Db25mbGljdFBvbGljeRIfChtDT05GTElDVF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRDT05GTElDVF9QT0xJQ1lfRkFJTBABEhoKFkNPTkZMSUNUX1BPTElDWV9SRU5BTUUQAhIbChdDT05GTElDVF9QT0xJQ1lfUkVQTEFDRRADKmwKCVNvcnRGaWVsZBIaChZTT1JUX0ZJRUxEX1VOU1BFQ0lGSUVEEAASEwoPU09SVF9GSUVMRF9OQU1FEAESEwoPU09SVF9GSUVMRF9TSVpFEAISGQoVU09SVF9GSUVMRF9VUERBVEVEX0FUEAMyugkKC0ZpbGVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0RmlsZXNSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLmZpbGUudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUuZmlsZS52MS5HZXRGaWxlUmVzcG9uc2USXwoMQ3JlYXRlRm9sZGVyEiYuZmlsZXN0b3JlLmZpbGUudjEuQ3JlYXRlRm9sZGVyUmVxdWVzdBonLmZpbGVzdG9yZS5maWxlLnYxLkNyZWF0ZUZvbGRlclJlc3BvbnNlElkKClJlbmFtZUZpbGUSJC5maWxlc3RvcmUuZmlsZS52MS5SZW5hbWVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLlJlbmFtZUZpbGVSZXNwb25zZRJTCghNb3ZlRmlsZRIiLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVzcG9uc2USWQoKRGVsZXRlRmlsZRIkLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlRmlsZVJlc3BvbnNlElYKCUxpc3RUcmFzaBIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RUcmFzaFJlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0VHJhc2hSZXNwb25zZRJcCgtSZXN0b3JlRmlsZRIlLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVxdWVzdBomLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLmZpbGUudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLlB1cmdlRmlsZVJlc3BvbnNlElsKCldhdGNoRmlsZXMSJC5maWxlc3RvcmUuZmlsZS52MS5XYXRjaEZpbGVzUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXNwb25zZTABEl8KDExpc3RWZXJzaW9ucxImLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RWZXJzaW9uc1JlcXVlc3QaJy5maWxlc3RvcmUuZmlsZS52MS5MaXN0VmVyc2lvbnNSZXNwb25zZRJlCg5SZXN0b3JlVmVyc2lvbhIoLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVWZXJzaW9uUmVxdWVzdBopLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVWZXJzaW9uUmVzcG9uc2USYgoNRGVsZXRlVmVyc2lvbhInLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0GiguZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlVmVyc2lvblJlc3BvbnNlMosBChBGaWxlQWRtaW5TZXJ2aWNlEncKFFJ1bkdhcmJhZ2VDb2xsZWN0aW9uEi4uZmlsZXN0b3JlLmZpbGUudjEuUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXF1ZXN0Gi8uZmlsZXN0b3JlLmZpbGUudjEuUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.file.v1.File
@@ -200,6 +200,13 @@ export type CreateFolderRequest = Message<"filestore.file.v1.CreateFolderRequest
    * @generated from field: string name = 2;
    */
   name: string;
+
+  /**
+   * UNSPECIFIED: FAIL. REPLACE fails like FAIL (folders are never replaced).
+   *
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 3;
+   */
+  onConflict: ConflictPolicy;
 };
 
 /**
@@ -278,6 +285,14 @@ export type MoveFileRequest = Message<"filestore.file.v1.MoveFileRequest"> & {
    * @generated from field: string new_parent_id = 2;
    */
   newParentId: string;
+
+  /**
+   * UNSPECIFIED: FAIL. REPLACE (files only): the file of that name gains the
+   * moved file's content as its new version; the moved entry goes.
+   *
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 3;
+   */
+  onConflict: ConflictPolicy;
 };
 
 /**
@@ -386,6 +401,13 @@ export type RestoreFileRequest = Message<"filestore.file.v1.RestoreFileRequest">
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * UNSPECIFIED: FAIL. REPLACE as for MoveFile.
+   *
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 2;
+   */
+  onConflict: ConflictPolicy;
 };
 
 /**
@@ -509,6 +531,162 @@ export const WatchFilesResponse_ChangeSchema: GenEnum<WatchFilesResponse_Change>
   enumDesc(file_filestore_file_v1_file, 20, 0);
 
 /**
+ * An earlier content of a file.
+ *
+ * @generated from message filestore.file.v1.FileVersion
+ */
+export type FileVersion = Message<"filestore.file.v1.FileVersion"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * Its content's SHA-256: the ETag of its download.
+   *
+   * @generated from field: string sha256 = 3;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string sha1 = 4;
+   */
+  sha1: string;
+
+  /**
+   * When it became the file's content, and when it stopped being it.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp archived_at = 6;
+   */
+  archivedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.file.v1.FileVersion.
+ * Use `create(FileVersionSchema)` to create a new message.
+ */
+export const FileVersionSchema: GenMessage<FileVersion> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 21);
+
+/**
+ * @generated from message filestore.file.v1.ListVersionsRequest
+ */
+export type ListVersionsRequest = Message<"filestore.file.v1.ListVersionsRequest"> & {
+  /**
+   * @generated from field: string file_id = 1;
+   */
+  fileId: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.ListVersionsRequest.
+ * Use `create(ListVersionsRequestSchema)` to create a new message.
+ */
+export const ListVersionsRequestSchema: GenMessage<ListVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 22);
+
+/**
+ * @generated from message filestore.file.v1.ListVersionsResponse
+ */
+export type ListVersionsResponse = Message<"filestore.file.v1.ListVersionsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.file.v1.FileVersion versions = 1;
+   */
+  versions: FileVersion[];
+};
+
+/**
+ * Describes the message filestore.file.v1.ListVersionsResponse.
+ * Use `create(ListVersionsResponseSchema)` to create a new message.
+ */
+export const ListVersionsResponseSchema: GenMessage<ListVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 23);
+
+/**
+ * @generated from message filestore.file.v1.RestoreVersionRequest
+ */
+export type RestoreVersionRequest = Message<"filestore.file.v1.RestoreVersionRequest"> & {
+  /**
+   * @generated from field: string file_id = 1;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: string version_id = 2;
+   */
+  versionId: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.RestoreVersionRequest.
+ * Use `create(RestoreVersionRequestSchema)` to create a new message.
+ */
+export const RestoreVersionRequestSchema: GenMessage<RestoreVersionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 24);
+
+/**
+ * @generated from message filestore.file.v1.RestoreVersionResponse
+ */
+export type RestoreVersionResponse = Message<"filestore.file.v1.RestoreVersionResponse"> & {
+  /**
+   * @generated from field: filestore.file.v1.File file = 1;
+   */
+  file?: File | undefined;
+};
+
+/**
+ * Describes the message filestore.file.v1.RestoreVersionResponse.
+ * Use `create(RestoreVersionResponseSchema)` to create a new message.
+ */
+export const RestoreVersionResponseSchema: GenMessage<RestoreVersionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 25);
+
+/**
+ * @generated from message filestore.file.v1.DeleteVersionRequest
+ */
+export type DeleteVersionRequest = Message<"filestore.file.v1.DeleteVersionRequest"> & {
+  /**
+   * @generated from field: string file_id = 1;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: string version_id = 2;
+   */
+  versionId: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.DeleteVersionRequest.
+ * Use `create(DeleteVersionRequestSchema)` to create a new message.
+ */
+export const DeleteVersionRequestSchema: GenMessage<DeleteVersionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 26);
+
+/**
+ * @generated from message filestore.file.v1.DeleteVersionResponse
+ */
+export type DeleteVersionResponse = Message<"filestore.file.v1.DeleteVersionResponse"> & {
+};
+
+/**
+ * Describes the message filestore.file.v1.DeleteVersionResponse.
+ * Use `create(DeleteVersionResponseSchema)` to create a new message.
+ */
+export const DeleteVersionResponseSchema: GenMessage<DeleteVersionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 27);
+
+/**
  * @generated from message filestore.file.v1.RunGarbageCollectionRequest
  */
 export type RunGarbageCollectionRequest = Message<"filestore.file.v1.RunGarbageCollectionRequest"> & {
@@ -519,7 +697,7 @@ export type RunGarbageCollectionRequest = Message<"filestore.file.v1.RunGarbageC
  * Use `create(RunGarbageCollectionRequestSchema)` to create a new message.
  */
 export const RunGarbageCollectionRequestSchema: GenMessage<RunGarbageCollectionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 21);
+  messageDesc(file_filestore_file_v1_file, 28);
 
 /**
  * @generated from message filestore.file.v1.RunGarbageCollectionResponse
@@ -545,7 +723,7 @@ export type RunGarbageCollectionResponse = Message<"filestore.file.v1.RunGarbage
  * Use `create(RunGarbageCollectionResponseSchema)` to create a new message.
  */
 export const RunGarbageCollectionResponseSchema: GenMessage<RunGarbageCollectionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 22);
+  messageDesc(file_filestore_file_v1_file, 29);
 
 /**
  * @generated from enum filestore.file.v1.FileKind
@@ -654,11 +832,11 @@ export const SortFieldSchema: GenEnum<SortField> = /*@__PURE__*/
  *
  * Names: any Unicode except "/" and control characters, not "." or "..", no
  * leading or trailing space, at most 255 bytes of UTF-8 (InvalidArgument
- * otherwise). Conflicts: creating, renaming, moving or restoring an entry
- * where an active entry of the same name (exact, case-sensitive) already sits
- * in the target folder fails with AlreadyExists; nothing is overwritten or
- * renamed behind the caller's back. Uploads never overwrite either, and may add
- * a same-named file (as the legacy system did).
+ * otherwise). Conflicts: a folder holds exactly one active entry per name
+ * (exact, case-sensitive, NFC). Creating, moving or restoring an entry onto a
+ * taken name follows the request's on_conflict (ConflictPolicy; default FAIL:
+ * AlreadyExists with reason NAME_TAKEN, nothing written); renaming onto a taken
+ * name always fails.
  *
  * @generated from service filestore.file.v1.FileService
  */
@@ -775,6 +953,40 @@ export const FileService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchFilesRequestSchema;
     output: typeof WatchFilesResponseSchema;
+  },
+  /**
+   * --- versions (issue 16) ---
+   * ListVersions lists a file's earlier contents, newest first (replacing a
+   * file under CONFLICT_POLICY_REPLACE makes its previous content a version).
+   * At most VERSIONS_KEEP are kept, none older than VERSIONS_MAX_DAYS.
+   *
+   * @generated from rpc filestore.file.v1.FileService.ListVersions
+   */
+  listVersions: {
+    methodKind: "unary";
+    input: typeof ListVersionsRequestSchema;
+    output: typeof ListVersionsResponseSchema;
+  },
+  /**
+   * RestoreVersion makes a version the file's content again; the current
+   * content becomes a version. The entry keeps its id, path and links.
+   *
+   * @generated from rpc filestore.file.v1.FileService.RestoreVersion
+   */
+  restoreVersion: {
+    methodKind: "unary";
+    input: typeof RestoreVersionRequestSchema;
+    output: typeof RestoreVersionResponseSchema;
+  },
+  /**
+   * DeleteVersion deletes one version for good.
+   *
+   * @generated from rpc filestore.file.v1.FileService.DeleteVersion
+   */
+  deleteVersion: {
+    methodKind: "unary";
+    input: typeof DeleteVersionRequestSchema;
+    output: typeof DeleteVersionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_file_v1_file, 0);

@@ -4,15 +4,19 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ConflictPolicy } from "../../file/v1/file_pb.ts";
+import { file_filestore_file_v1_file } from "../../file/v1/file_pb.ts";
 import type { FileRecord } from "./meta_pb.ts";
 import { file_filestore_meta_v1_meta } from "./meta_pb.ts";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file filestore/meta/v1/tree.proto.
  */
 export const file_filestore_meta_v1_tree: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJIChNDcmVhdGVGb2xkZXJSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhEKCXBhcmVudF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJIkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiRgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkiPwoQTW92ZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIwChBUcmFzaEZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIk8KEVRyYXNoRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIksKEExpc3RUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWgoRTGlzdFRyYXNoUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIyChJSZXN0b3JlRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiQgoTUmVzdG9yZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCI3ChdQdXJnZVRyYXNoZWRGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCSJWChhQdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiJQoUUmVwYWlyT3JwaGFuc1JlcXVlc3QSDQoFbGltaXQYASABKAUibQoMT3JwaGFuUmVwYWlyEhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhgKEGZvcm1lcl9wYXJlbnRfaWQYAyABKAkSFgoOdHJhc2hfZW50cnlfaWQYBCABKAkSDQoFY291bnQYBSABKAUiWAoVUmVwYWlyT3JwaGFuc1Jlc3BvbnNlEjAKB3JlcGFpcnMYASADKAsyHy5maWxlc3RvcmUubWV0YS52MS5PcnBoYW5SZXBhaXISDQoFZm91bmQYAiABKAUy1QYKC1RyZWVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXNwb25zZRJWCglUcmFzaEZpbGUSIy5maWxlc3RvcmUubWV0YS52MS5UcmFzaEZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJrChBQdXJnZVRyYXNoZWRGaWxlEiouZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5QdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USYgoNUmVwYWlyT3JwaGFucxInLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGFpck9ycGhhbnNSZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuUmVwYWlyT3JwaGFuc1Jlc3BvbnNlYgZwcm90bzM", [file_filestore_meta_v1_meta]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKAAQoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRI2Cgtvbl9jb25mbGljdBgEIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQifgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkSNgoLb25fY29uZmxpY3QYBCABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI/ChBNb3ZlRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIjAKEFRyYXNoRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTwoRVHJhc2hGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiSwoQTGlzdFRyYXNoUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChFMaXN0VHJhc2hSZXNwb25zZRIsCgVmaWxlcxgBIAMoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImoKElJlc3RvcmVGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRI2Cgtvbl9jb25mbGljdBgDIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IkIKE1Jlc3RvcmVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiNwoXUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiVgoYUHVyZ2VUcmFzaGVkRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIiUKFFJlcGFpck9ycGhhbnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFIm0KDE9ycGhhblJlcGFpchIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRIYChBmb3JtZXJfcGFyZW50X2lkGAMgASgJEhYKDnRyYXNoX2VudHJ5X2lkGAQgASgJEg0KBWNvdW50GAUgASgFIlgKFVJlcGFpck9ycGhhbnNSZXNwb25zZRIwCgdyZXBhaXJzGAEgAygLMh8uZmlsZXN0b3JlLm1ldGEudjEuT3JwaGFuUmVwYWlyEg0KBWZvdW5kGAIgASgFIr4BCg1WZXJzaW9uUmVjb3JkEgoKAmlkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSEwoLYmxvYl9zaGEyNTYYAyABKAkSDAoEc2hhMRgEIAEoCRIMCgRzaXplGAUgASgDEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2FyY2hpdmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI4ChNMaXN0VmVyc2lvbnNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkiSgoUTGlzdFZlcnNpb25zUmVzcG9uc2USMgoIdmVyc2lvbnMYASADKAsyIC5maWxlc3RvcmUubWV0YS52MS5WZXJzaW9uUmVjb3JkIk4KFVJlc3RvcmVWZXJzaW9uUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkiRQoWUmVzdG9yZVZlcnNpb25SZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCJNChREZWxldGVWZXJzaW9uUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkiFwoVRGVsZXRlVmVyc2lvblJlc3BvbnNlIjkKFFBydW5lVmVyc2lvbnNSZXF1ZXN0EhIKCm1heF9hZ2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiKAoVUHJ1bmVWZXJzaW9uc1Jlc3BvbnNlEg8KB2Ryb3BwZWQYASABKAUy5QkKC1RyZWVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXNwb25zZRJWCglUcmFzaEZpbGUSIy5maWxlc3RvcmUubWV0YS52MS5UcmFzaEZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJrChBQdXJnZVRyYXNoZWRGaWxlEiouZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5QdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USYgoNUmVwYWlyT3JwaGFucxInLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGFpck9ycGhhbnNSZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuUmVwYWlyT3JwaGFuc1Jlc3BvbnNlEl8KDExpc3RWZXJzaW9ucxImLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RWZXJzaW9uc1JlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5MaXN0VmVyc2lvbnNSZXNwb25zZRJlCg5SZXN0b3JlVmVyc2lvbhIoLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVWZXJzaW9uUmVxdWVzdBopLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVWZXJzaW9uUmVzcG9uc2USYgoNRGVsZXRlVmVyc2lvbhInLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVmVyc2lvblJlc3BvbnNlEmIKDVBydW5lVmVyc2lvbnMSJy5maWxlc3RvcmUubWV0YS52MS5QcnVuZVZlcnNpb25zUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLlBydW5lVmVyc2lvbnNSZXNwb25zZWIGcHJvdG8z", [file_filestore_file_v1_file, file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.ListFilesRequest
@@ -118,6 +122,11 @@ export type CreateFolderRequest = Message<"filestore.meta.v1.CreateFolderRequest
    * @generated from field: string name = 3;
    */
   name: string;
+
+  /**
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 4;
+   */
+  onConflict: ConflictPolicy;
 };
 
 /**
@@ -206,6 +215,11 @@ export type MoveFileRequest = Message<"filestore.meta.v1.MoveFileRequest"> & {
    * @generated from field: string new_parent_id = 3;
    */
   newParentId: string;
+
+  /**
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 4;
+   */
+  onConflict: ConflictPolicy;
 };
 
 /**
@@ -340,6 +354,11 @@ export type RestoreFileRequest = Message<"filestore.meta.v1.RestoreFileRequest">
    * @generated from field: string id = 2;
    */
   id: string;
+
+  /**
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 3;
+   */
+  onConflict: ConflictPolicy;
 };
 
 /**
@@ -497,11 +516,222 @@ export const RepairOrphansResponseSchema: GenMessage<RepairOrphansResponse> = /*
   messageDesc(file_filestore_meta_v1_tree, 18);
 
 /**
+ * @generated from message filestore.meta.v1.VersionRecord
+ */
+export type VersionRecord = Message<"filestore.meta.v1.VersionRecord"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: string blob_sha256 = 3;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: string sha1 = 4;
+   */
+  sha1: string;
+
+  /**
+   * @generated from field: int64 size = 5;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 6;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp archived_at = 7;
+   */
+  archivedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.VersionRecord.
+ * Use `create(VersionRecordSchema)` to create a new message.
+ */
+export const VersionRecordSchema: GenMessage<VersionRecord> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 19);
+
+/**
+ * @generated from message filestore.meta.v1.ListVersionsRequest
+ */
+export type ListVersionsRequest = Message<"filestore.meta.v1.ListVersionsRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListVersionsRequest.
+ * Use `create(ListVersionsRequestSchema)` to create a new message.
+ */
+export const ListVersionsRequestSchema: GenMessage<ListVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 20);
+
+/**
+ * @generated from message filestore.meta.v1.ListVersionsResponse
+ */
+export type ListVersionsResponse = Message<"filestore.meta.v1.ListVersionsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.VersionRecord versions = 1;
+   */
+  versions: VersionRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListVersionsResponse.
+ * Use `create(ListVersionsResponseSchema)` to create a new message.
+ */
+export const ListVersionsResponseSchema: GenMessage<ListVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 21);
+
+/**
+ * @generated from message filestore.meta.v1.RestoreVersionRequest
+ */
+export type RestoreVersionRequest = Message<"filestore.meta.v1.RestoreVersionRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: string version_id = 3;
+   */
+  versionId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RestoreVersionRequest.
+ * Use `create(RestoreVersionRequestSchema)` to create a new message.
+ */
+export const RestoreVersionRequestSchema: GenMessage<RestoreVersionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 22);
+
+/**
+ * @generated from message filestore.meta.v1.RestoreVersionResponse
+ */
+export type RestoreVersionResponse = Message<"filestore.meta.v1.RestoreVersionResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.RestoreVersionResponse.
+ * Use `create(RestoreVersionResponseSchema)` to create a new message.
+ */
+export const RestoreVersionResponseSchema: GenMessage<RestoreVersionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 23);
+
+/**
+ * @generated from message filestore.meta.v1.DeleteVersionRequest
+ */
+export type DeleteVersionRequest = Message<"filestore.meta.v1.DeleteVersionRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: string version_id = 3;
+   */
+  versionId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.DeleteVersionRequest.
+ * Use `create(DeleteVersionRequestSchema)` to create a new message.
+ */
+export const DeleteVersionRequestSchema: GenMessage<DeleteVersionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 24);
+
+/**
+ * @generated from message filestore.meta.v1.DeleteVersionResponse
+ */
+export type DeleteVersionResponse = Message<"filestore.meta.v1.DeleteVersionResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.DeleteVersionResponse.
+ * Use `create(DeleteVersionResponseSchema)` to create a new message.
+ */
+export const DeleteVersionResponseSchema: GenMessage<DeleteVersionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 25);
+
+/**
+ * @generated from message filestore.meta.v1.PruneVersionsRequest
+ */
+export type PruneVersionsRequest = Message<"filestore.meta.v1.PruneVersionsRequest"> & {
+  /**
+   * @generated from field: int64 max_age_ms = 1;
+   */
+  maxAgeMs: bigint;
+
+  /**
+   * At most this many of each kind (by age, past the count) per call; 0: 500.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PruneVersionsRequest.
+ * Use `create(PruneVersionsRequestSchema)` to create a new message.
+ */
+export const PruneVersionsRequestSchema: GenMessage<PruneVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 26);
+
+/**
+ * @generated from message filestore.meta.v1.PruneVersionsResponse
+ */
+export type PruneVersionsResponse = Message<"filestore.meta.v1.PruneVersionsResponse"> & {
+  /**
+   * @generated from field: int32 dropped = 1;
+   */
+  dropped: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PruneVersionsResponse.
+ * Use `create(PruneVersionsResponseSchema)` to create a new message.
+ */
+export const PruneVersionsResponseSchema: GenMessage<PruneVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 27);
+
+/**
  * TreeService manages the folder tree and the trash.
  * Every call names the owner and acts only on that owner's rows: another user's id fails exactly like an
- * unknown one (NotFound). Names are checked like upload names (workers/lib/names.ts) and, for these
- * calls, must be free among the target folder's active entries (AlreadyExists otherwise; uploads never
- * overwrite and may add a same-named sibling, as the legacy system did).
+ * unknown one (NotFound). Names are checked like upload names (workers/lib/names.ts); a folder holds one
+ * active entry per name, and a taken name is handled by the request's on_conflict (UNSPECIFIED: FAIL,
+ * AlreadyExists).
  * Internal, like every service of filestore.meta.v1 (see meta.proto); each RPC is one transaction.
  *
  * @generated from service filestore.meta.v1.TreeService
@@ -607,6 +837,47 @@ export const TreeService: GenService<{
     methodKind: "unary";
     input: typeof RepairOrphansRequestSchema;
     output: typeof RepairOrphansResponseSchema;
+  },
+  /**
+   * --- versions (issue 16; logic in workers/meta/versions.ts) ---
+   * A file's versions, newest first.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.ListVersions
+   */
+  listVersions: {
+    methodKind: "unary";
+    input: typeof ListVersionsRequestSchema;
+    output: typeof ListVersionsResponseSchema;
+  },
+  /**
+   * Makes a version the file's content; the current content becomes a version.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.RestoreVersion
+   */
+  restoreVersion: {
+    methodKind: "unary";
+    input: typeof RestoreVersionRequestSchema;
+    output: typeof RestoreVersionResponseSchema;
+  },
+  /**
+   * Deletes one version, releasing its content reference.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.DeleteVersion
+   */
+  deleteVersion: {
+    methodKind: "unary";
+    input: typeof DeleteVersionRequestSchema;
+    output: typeof DeleteVersionResponseSchema;
+  },
+  /**
+   * The retention pass: drops versions archived more than max_age_ms ago and those past VERSIONS_KEEP.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.PruneVersions
+   */
+  pruneVersions: {
+    methodKind: "unary";
+    input: typeof PruneVersionsRequestSchema;
+    output: typeof PruneVersionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_tree, 0);
