@@ -211,7 +211,14 @@ export async function linkedFile(
 export async function createDownloadUrl(
   deps: DownloadDeps,
   who: Identity,
-  req: { fileId: string; sha1: string; ttlSeconds: number; versionId?: string; inline?: boolean; asText?: boolean },
+  req: {
+    fileId: string;
+    sha1: string;
+    ttlSeconds: number;
+    versionId?: string;
+    inline?: boolean;
+    asText?: boolean;
+  },
 ): Promise<{ url: string; expiresAt: ReturnType<typeof timestampFromMs> }> {
   const ttl = req.ttlSeconds === 0 ? deps.linkTtlSeconds : req.ttlSeconds;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.linkMaxTtlSeconds) {
