@@ -27,7 +27,7 @@ type ListRequest = Pick<
   "parentId" | "pageSize" | "pageToken" | "sort" | "descending" | "allFolders" | "sha1"
 >;
 
-const SORT_KEYS: Record<SortField, string> = {
+export const SORT_KEYS: Record<SortField, string> = {
   [SortField.UNSPECIFIED]: "name",
   [SortField.NAME]: "name",
   [SortField.SIZE]: "size",

@@ -1,12 +1,13 @@
 // filestore.file.v1.FileService (signed-in users, each on their own entries) and FileAdminService
 // (internal: garbage collection on demand).
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
 import * as files from "./files.ts";
 import type { GcResult } from "./gc.ts";
+import { searchFiles } from "./search.ts";
 import type { ChangeFeed } from "./watch.ts";
 
 export interface FileModuleDeps extends files.FileDeps {
@@ -49,6 +50,18 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
         async purgeFile(req, ctx) {
           await files.purgeFile(deps, requireIdentity(ctx), req.id);
           return {};
+        },
+        async searchFiles(req, ctx) {
+          return searchFiles(deps, requireIdentity(ctx), req);
+        },
+        async emptyTrash() {
+          throw new ConnectError("not yet", Code.Unimplemented);
+        },
+        async copyFile() {
+          throw new ConnectError("not yet", Code.Unimplemented);
+        },
+        async batchFiles() {
+          throw new ConnectError("not yet", Code.Unimplemented);
         },
         async *watchFiles(_req, ctx) {
           const { userId } = requireIdentity(ctx);

@@ -5,6 +5,7 @@ import type { Db } from "./db/database.ts";
 import type { BlobsTable, FilesTable } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
+import { indexNames } from "./name-index.ts";
 import { enqueueTransfer } from "./transfer.ts";
 
 export type BlobRow = BlobsTable;
@@ -154,6 +155,7 @@ export async function addFileWithContent(
     if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
     const row = fileRow(file, blob, now);
     await tx.insertInto("files").values(row).execute();
+    await indexNames(tx, [row]);
     if (opts.transfer && stored.backend === "local") await enqueueTransfer(tx, blob.sha256, now);
     await opts.within?.(tx, row);
     // Our own location recorded: the content is new (or taken over), there is no other copy.
@@ -178,6 +180,7 @@ export async function addFileForExistingBlob(
       .executeTakeFirstOrThrow();
     const row = fileRow(file, num(blob), now);
     await tx.insertInto("files").values(row).execute();
+    await indexNames(tx, [row]);
     return row;
   });
 }

@@ -12,6 +12,7 @@ import { checkFileName } from "../lib/names.ts";
 import { FileNotFoundError, type FileRow, lockOwner, requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
+import { indexNames } from "./name-index.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 
 export { FileNotFoundError, FolderNotFoundError } from "./content.ts";
@@ -130,6 +131,7 @@ export async function createFolder(
     await requireFreeName(tx, f.ownerId, f.parentId, name);
     const row = folderRow({ ...f, name }, now);
     await tx.insertInto("files").values(row).execute();
+    await indexNames(tx, [row]);
     return { ...row, sha1: "" };
   });
 }
@@ -147,6 +149,7 @@ export async function renameFile(
     if (row.name === name) return row;
     await requireFreeName(tx, ownerId, row.parent_id, name);
     await tx.updateTable("files").set({ name, updated_at: now }).where("id", "=", id).execute();
+    await indexNames(tx, [{ ...row, name }]);
     return { ...row, name, updated_at: now };
   });
 }

@@ -6,10 +6,12 @@ import { hex, pageSize } from "../lib/validate.ts";
 import * as files from "./files.ts";
 import * as listing from "./listing.ts";
 import { repairOrphans } from "./orphans.ts";
+import { driveHandlers } from "./drive-service.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
+import { SearchTooWideError } from "./search.ts";
 import * as trashing from "./trash.ts";
 
-const SORT_KEYS: Record<string, listing.SortKey> = {
+export const SORT_KEYS: Record<string, listing.SortKey> = {
   "": "name",
   name: "name",
   size: "size",
@@ -17,7 +19,7 @@ const SORT_KEYS: Record<string, listing.SortKey> = {
 };
 
 /** Runs a file-management call, turning its errors into codes a user can act on. */
-async function fileOp<T>(
+export async function fileOp<T>(
   op: () => Promise<T>,
   onNameTaken?: (e: files.NameTakenError) => string,
 ): Promise<T> {
@@ -39,7 +41,11 @@ async function fileOp<T>(
     )
       throw invalidArgument(err.message);
     // The tree's current shape refuses it (not the arguments as such): FailedPrecondition.
-    if (err instanceof files.TrashStateError || err instanceof files.FolderDepthError)
+    if (
+      err instanceof files.TrashStateError ||
+      err instanceof files.FolderDepthError ||
+      err instanceof SearchTooWideError
+    )
       throw failedPrecondition(err.message);
     throw err;
   }
@@ -118,5 +124,6 @@ export function treeService({
     async repairOrphans(req) {
       return repairOrphans(db, now(), pageSize(req.limit));
     },
+    ...driveHandlers({ db, now, maxFolderDepth: maxDepth }),
   };
 }

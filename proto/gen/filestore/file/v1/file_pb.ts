@@ -12,7 +12,302 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/file/v1/file.proto.
  */
 export const file_filestore_file_v1_file: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSKaAgoERmlsZRIKCgJpZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIpCgRraW5kGAQgASgOMhsuZmlsZXN0b3JlLmZpbGUudjEuRmlsZUtpbmQSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKvAQoQTGlzdEZpbGVzUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKgoEc29ydBgEIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAUgASgIEhMKC2FsbF9mb2xkZXJzGAYgASgIEgwKBHNoYTEYByABKAkiVAoRTGlzdEZpbGVzUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIcCg5HZXRGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSI4Cg9HZXRGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiNgoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCSI/ChRDcmVhdGVGb2xkZXJSZXNwb25zZRInCgZmb2xkZXIYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIi0KEVJlbmFtZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkiOwoSUmVuYW1lRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIjQKD01vdmVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCRIVCg1uZXdfcGFyZW50X2lkGAIgASgJIjkKEE1vdmVGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiHwoRRGVsZXRlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiFAoSRGVsZXRlRmlsZVJlc3BvbnNlIjkKEExpc3RUcmFzaFJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVAoRTGlzdFRyYXNoUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIgChJSZXN0b3JlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiPAoTUmVzdG9yZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSIeChBQdXJnZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIhMKEVdhdGNoRmlsZXNSZXF1ZXN0ItcBChJXYXRjaEZpbGVzUmVzcG9uc2USPAoGY2hhbmdlGAEgASgOMiwuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlLkNoYW5nZRIlCgRmaWxlGAIgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSJcCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEgoOQ0hBTkdFX0NSRUFURUQQARISCg5DSEFOR0VfVVBEQVRFRBACEhIKDkNIQU5HRV9ERUxFVEVEEAMiHQobUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXF1ZXN0Ij8KHFJ1bkdhcmJhZ2VDb2xsZWN0aW9uUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoBRIOCgZmYWlsZWQYAiABKAUqTwoIRmlsZUtpbmQSGQoVRklMRV9LSU5EX1VOU1BFQ0lGSUVEEAASEgoORklMRV9LSU5EX0ZJTEUQARIUChBGSUxFX0tJTkRfRk9MREVSEAIqhAEKDkNvbmZsaWN0UG9saWN5Eh8KG0NPTkZMSUNUX1BPTElDWV9VTlNQRUNJRklFRBAAEhgKFENPTkZMSUNUX1BPTElDWV9GQUlMEAESGgoWQ09ORkxJQ1RfUE9MSUNZX1JFTkFNRRACEhsKF0NPTkZMSUNUX1BPTElDWV9SRVBMQUNFEAMqbAoJU29ydEZpZWxkEhoKFlNPUlRfRklFTERfVU5TUEVDSUZJRUQQABITCg9TT1JUX0ZJRUxEX05BTUUQARITCg9TT1JUX0ZJRUxEX1NJWkUQAhIZChVTT1JUX0ZJRUxEX1VQREFURURfQVQQAzKOBwoLRmlsZVNlcnZpY2USVgoJTGlzdEZpbGVzEiMuZmlsZXN0b3JlLmZpbGUudjEuTGlzdEZpbGVzUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RGaWxlc1Jlc3BvbnNlElAKB0dldEZpbGUSIS5maWxlc3RvcmUuZmlsZS52MS5HZXRGaWxlUmVxdWVzdBoiLmZpbGVzdG9yZS5maWxlLnYxLkdldEZpbGVSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUuZmlsZS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLmZpbGUudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5maWxlLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLmZpbGUudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLmZpbGUudjEuTW92ZUZpbGVSZXNwb25zZRJZCgpEZWxldGVGaWxlEiQuZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlRmlsZVJlcXVlc3QaJS5maWxlc3RvcmUuZmlsZS52MS5EZWxldGVGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLmZpbGUudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLmZpbGUudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLmZpbGUudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJWCglQdXJnZUZpbGUSIy5maWxlc3RvcmUuZmlsZS52MS5QdXJnZUZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLmZpbGUudjEuUHVyZ2VGaWxlUmVzcG9uc2USWwoKV2F0Y2hGaWxlcxIkLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlMAEyiwEKEEZpbGVBZG1pblNlcnZpY2USdwoUUnVuR2FyYmFnZUNvbGxlY3Rpb24SLi5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlcXVlc3QaLy5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSK0AgoSU2VhcmNoRmlsZXNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCWZvbGRlcl9pZBgCIAEoCRIxCghjYXRlZ29yeRgDIAEoDjIfLmZpbGVzdG9yZS5maWxlLnYxLkZpbGVDYXRlZ29yeRIxCg1tb2RpZmllZF9mcm9tGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgttb2RpZmllZF90bxgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEc29ydBgGIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAcgASgIEhEKCXBhZ2Vfc2l6ZRgIIAEoBRISCgpwYWdlX3Rva2VuGAkgASgJIlYKE1NlYXJjaEZpbGVzUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSITChFFbXB0eVRyYXNoUmVxdWVzdCIjChJFbXB0eVRyYXNoUmVzcG9uc2USDQoFY291bnQYASABKAUiegoPQ29weUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEhUKDW5ld19wYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRI2Cgtvbl9jb25mbGljdBgEIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IjkKEENvcHlGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUipQEKEUJhdGNoRmlsZXNSZXF1ZXN0EjQKCW9wZXJhdGlvbhgBIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkJhdGNoT3BlcmF0aW9uEgsKA2lkcxgCIAMoCRIVCg1uZXdfcGFyZW50X2lkGAMgASgJEjYKC29uX2NvbmZsaWN0GAQgASgOMiEuZmlsZXN0b3JlLmZpbGUudjEuQ29uZmxpY3RQb2xpY3kibwoPQmF0Y2hJdGVtUmVzdWx0EgoKAmlkGAEgASgJEgoKAm9rGAIgASgIEiUKBGZpbGUYAyABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEgwKBGNvZGUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSJJChJCYXRjaEZpbGVzUmVzcG9uc2USMwoHcmVzdWx0cxgBIAMoCzIiLmZpbGVzdG9yZS5maWxlLnYxLkJhdGNoSXRlbVJlc3VsdCJKCgpUcmFzaEVudHJ5EiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhUKDW9yaWdpbmFsX3BhdGgYAiABKAkimgIKBEZpbGUSCgoCaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSKQoEa2luZBgEIAEoDjIbLmZpbGVzdG9yZS5maWxlLnYxLkZpbGVLaW5kEgwKBHNpemUYBSABKAMSDgoGc2hhMjU2GAYgASgJEgwKBHNoYTEYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZGVsZXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirwEKEExpc3RGaWxlc1JlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEioKBHNvcnQYBCABKA4yHC5maWxlc3RvcmUuZmlsZS52MS5Tb3J0RmllbGQSEgoKZGVzY2VuZGluZxgFIAEoCBITCgthbGxfZm9sZGVycxgGIAEoCBIMCgRzaGExGAcgASgJIlQKEUxpc3RGaWxlc1Jlc3BvbnNlEiYKBWZpbGVzGAEgAygLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHAoOR2V0RmlsZVJlcXVlc3QSCgoCaWQYASABKAkiOAoPR2V0RmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIjYKE0NyZWF0ZUZvbGRlclJlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkiPwoUQ3JlYXRlRm9sZGVyUmVzcG9uc2USJwoGZm9sZGVyGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSItChFSZW5hbWVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJIjsKElJlbmFtZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSI0Cg9Nb3ZlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkSFQoNbmV3X3BhcmVudF9pZBgCIAEoCSI5ChBNb3ZlRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIh8KEURlbGV0ZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZUZpbGVSZXNwb25zZSI5ChBMaXN0VHJhc2hSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIoQBChFMaXN0VHJhc2hSZXNwb25zZRImCgVmaWxlcxgBIAMoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEi4KB2VudHJpZXMYAyADKAsyHS5maWxlc3RvcmUuZmlsZS52MS5UcmFzaEVudHJ5IiAKElJlc3RvcmVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSI8ChNSZXN0b3JlRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIh4KEFB1cmdlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiEwoRUHVyZ2VGaWxlUmVzcG9uc2UiEwoRV2F0Y2hGaWxlc1JlcXVlc3Qi1wEKEldhdGNoRmlsZXNSZXNwb25zZRI8CgZjaGFuZ2UYASABKA4yLC5maWxlc3RvcmUuZmlsZS52MS5XYXRjaEZpbGVzUmVzcG9uc2UuQ2hhbmdlEiUKBGZpbGUYAiABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIlwKBkNoYW5nZRIWChJDSEFOR0VfVU5TUEVDSUZJRUQQABISCg5DSEFOR0VfQ1JFQVRFRBABEhIKDkNIQU5HRV9VUERBVEVEEAISEgoOQ0hBTkdFX0RFTEVURUQQAyIdChtSdW5HYXJiYWdlQ29sbGVjdGlvblJlcXVlc3QiPwocUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXNwb25zZRIPCgdkZWxldGVkGAEgASgFEg4KBmZhaWxlZBgCIAEoBSrJAQoMRmlsZUNhdGVnb3J5Eh0KGUZJTEVfQ0FURUdPUllfVU5TUEVDSUZJRUQQABIYChRGSUxFX0NBVEVHT1JZX0ZPTERFUhABEhcKE0ZJTEVfQ0FURUdPUllfSU1BR0UQAhIXChNGSUxFX0NBVEVHT1JZX1ZJREVPEAMSFwoTRklMRV9DQVRFR09SWV9BVURJTxAEEhoKFkZJTEVfQ0FURUdPUllfRE9DVU1FTlQQBRIZChVGSUxFX0NBVEVHT1JZX0FSQ0hJVkUQBiq5AQoOQmF0Y2hPcGVyYXRpb24SHwobQkFUQ0hfT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASGAoUQkFUQ0hfT1BFUkFUSU9OX01PVkUQARIYChRCQVRDSF9PUEVSQVRJT05fQ09QWRACEhoKFkJBVENIX09QRVJBVElPTl9ERUxFVEUQAxIbChdCQVRDSF9PUEVSQVRJT05fUkVTVE9SRRAEEhkKFUJBVENIX09QRVJBVElPTl9QVVJHRRAFKk8KCEZpbGVLaW5kEhkKFUZJTEVfS0lORF9VTlNQRUNJRklFRBAAEhIKDkZJTEVfS0lORF9GSUxFEAESFAoQRklMRV9LSU5EX0ZPTERFUhACKoQBCg5Db25mbGljdFBvbGljeRIfChtDT05GTElDVF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRDT05GTElDVF9QT0xJQ1lfRkFJTBABEhoKFkNPTkZMSUNUX1BPTElDWV9SRU5BTUUQAhIbChdDT05GTElDVF9QT0xJQ1lfUkVQTEFDRRADKmwKCVNvcnRGaWVsZBIaChZTT1JUX0ZJRUxEX1VOU1BFQ0lGSUVEEAASEwoPU09SVF9GSUVMRF9OQU1FEAESEwoPU09SVF9GSUVMRF9TSVpFEAISGQoVU09SVF9GSUVMRF9VUERBVEVEX0FUEAMy9wkKC0ZpbGVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0RmlsZXNSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLmZpbGUudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUuZmlsZS52MS5HZXRGaWxlUmVzcG9uc2USXwoMQ3JlYXRlRm9sZGVyEiYuZmlsZXN0b3JlLmZpbGUudjEuQ3JlYXRlRm9sZGVyUmVxdWVzdBonLmZpbGVzdG9yZS5maWxlLnYxLkNyZWF0ZUZvbGRlclJlc3BvbnNlElkKClJlbmFtZUZpbGUSJC5maWxlc3RvcmUuZmlsZS52MS5SZW5hbWVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLlJlbmFtZUZpbGVSZXNwb25zZRJTCghNb3ZlRmlsZRIiLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVzcG9uc2USWQoKRGVsZXRlRmlsZRIkLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlRmlsZVJlc3BvbnNlElYKCUxpc3RUcmFzaBIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RUcmFzaFJlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0VHJhc2hSZXNwb25zZRJcCgtSZXN0b3JlRmlsZRIlLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVxdWVzdBomLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLmZpbGUudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLlB1cmdlRmlsZVJlc3BvbnNlElsKCldhdGNoRmlsZXMSJC5maWxlc3RvcmUuZmlsZS52MS5XYXRjaEZpbGVzUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXNwb25zZTABElwKC1NlYXJjaEZpbGVzEiUuZmlsZXN0b3JlLmZpbGUudjEuU2VhcmNoRmlsZXNSZXF1ZXN0GiYuZmlsZXN0b3JlLmZpbGUudjEuU2VhcmNoRmlsZXNSZXNwb25zZRJZCgpFbXB0eVRyYXNoEiQuZmlsZXN0b3JlLmZpbGUudjEuRW1wdHlUcmFzaFJlcXVlc3QaJS5maWxlc3RvcmUuZmlsZS52MS5FbXB0eVRyYXNoUmVzcG9uc2USUwoIQ29weUZpbGUSIi5maWxlc3RvcmUuZmlsZS52MS5Db3B5RmlsZVJlcXVlc3QaIy5maWxlc3RvcmUuZmlsZS52MS5Db3B5RmlsZVJlc3BvbnNlElkKCkJhdGNoRmlsZXMSJC5maWxlc3RvcmUuZmlsZS52MS5CYXRjaEZpbGVzUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLkJhdGNoRmlsZXNSZXNwb25zZTKLAQoQRmlsZUFkbWluU2VydmljZRJ3ChRSdW5HYXJiYWdlQ29sbGVjdGlvbhIuLmZpbGVzdG9yZS5maWxlLnYxLlJ1bkdhcmJhZ2VDb2xsZWN0aW9uUmVxdWVzdBovLmZpbGVzdG9yZS5maWxlLnYxLlJ1bkdhcmJhZ2VDb2xsZWN0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message filestore.file.v1.SearchFilesRequest
+ */
+export type SearchFilesRequest = Message<"filestore.file.v1.SearchFilesRequest"> & {
+  /**
+   * A part of the name (required).
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * Only below this folder ("" = the whole tree).
+   *
+   * @generated from field: string folder_id = 2;
+   */
+  folderId: string;
+
+  /**
+   * Only entries of this category (unspecified = any).
+   *
+   * @generated from field: filestore.file.v1.FileCategory category = 3;
+   */
+  category: FileCategory;
+
+  /**
+   * Only entries modified at or after modified_from and before modified_to (each optional).
+   *
+   * @generated from field: google.protobuf.Timestamp modified_from = 4;
+   */
+  modifiedFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp modified_to = 5;
+   */
+  modifiedTo?: Timestamp | undefined;
+
+  /**
+   * @generated from field: filestore.file.v1.SortField sort = 6;
+   */
+  sort: SortField;
+
+  /**
+   * @generated from field: bool descending = 7;
+   */
+  descending: boolean;
+
+  /**
+   * @generated from field: int32 page_size = 8;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 9;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.SearchFilesRequest.
+ * Use `create(SearchFilesRequestSchema)` to create a new message.
+ */
+export const SearchFilesRequestSchema: GenMessage<SearchFilesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 0);
+
+/**
+ * @generated from message filestore.file.v1.SearchFilesResponse
+ */
+export type SearchFilesResponse = Message<"filestore.file.v1.SearchFilesResponse"> & {
+  /**
+   * @generated from field: repeated filestore.file.v1.File files = 1;
+   */
+  files: File[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.SearchFilesResponse.
+ * Use `create(SearchFilesResponseSchema)` to create a new message.
+ */
+export const SearchFilesResponseSchema: GenMessage<SearchFilesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 1);
+
+/**
+ * @generated from message filestore.file.v1.EmptyTrashRequest
+ */
+export type EmptyTrashRequest = Message<"filestore.file.v1.EmptyTrashRequest"> & {
+};
+
+/**
+ * Describes the message filestore.file.v1.EmptyTrashRequest.
+ * Use `create(EmptyTrashRequestSchema)` to create a new message.
+ */
+export const EmptyTrashRequestSchema: GenMessage<EmptyTrashRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 2);
+
+/**
+ * @generated from message filestore.file.v1.EmptyTrashResponse
+ */
+export type EmptyTrashResponse = Message<"filestore.file.v1.EmptyTrashResponse"> & {
+  /**
+   * Trash entries purged (each with its subtree).
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.file.v1.EmptyTrashResponse.
+ * Use `create(EmptyTrashResponseSchema)` to create a new message.
+ */
+export const EmptyTrashResponseSchema: GenMessage<EmptyTrashResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 3);
+
+/**
+ * @generated from message filestore.file.v1.CopyFileRequest
+ */
+export type CopyFileRequest = Message<"filestore.file.v1.CopyFileRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string new_parent_id = 2;
+   */
+  newParentId: string;
+
+  /**
+   * The copy's name; "" keeps the original's.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 4;
+   */
+  onConflict: ConflictPolicy;
+};
+
+/**
+ * Describes the message filestore.file.v1.CopyFileRequest.
+ * Use `create(CopyFileRequestSchema)` to create a new message.
+ */
+export const CopyFileRequestSchema: GenMessage<CopyFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 4);
+
+/**
+ * @generated from message filestore.file.v1.CopyFileResponse
+ */
+export type CopyFileResponse = Message<"filestore.file.v1.CopyFileResponse"> & {
+  /**
+   * @generated from field: filestore.file.v1.File file = 1;
+   */
+  file?: File | undefined;
+};
+
+/**
+ * Describes the message filestore.file.v1.CopyFileResponse.
+ * Use `create(CopyFileResponseSchema)` to create a new message.
+ */
+export const CopyFileResponseSchema: GenMessage<CopyFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 5);
+
+/**
+ * @generated from message filestore.file.v1.BatchFilesRequest
+ */
+export type BatchFilesRequest = Message<"filestore.file.v1.BatchFilesRequest"> & {
+  /**
+   * @generated from field: filestore.file.v1.BatchOperation operation = 1;
+   */
+  operation: BatchOperation;
+
+  /**
+   * 1..1000 entry ids.
+   *
+   * @generated from field: repeated string ids = 2;
+   */
+  ids: string[];
+
+  /**
+   * MOVE and COPY: the destination folder ("" = root).
+   *
+   * @generated from field: string new_parent_id = 3;
+   */
+  newParentId: string;
+
+  /**
+   * COPY: what to do when the destination holds the name.
+   *
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 4;
+   */
+  onConflict: ConflictPolicy;
+};
+
+/**
+ * Describes the message filestore.file.v1.BatchFilesRequest.
+ * Use `create(BatchFilesRequestSchema)` to create a new message.
+ */
+export const BatchFilesRequestSchema: GenMessage<BatchFilesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 6);
+
+/**
+ * @generated from message filestore.file.v1.BatchItemResult
+ */
+export type BatchItemResult = Message<"filestore.file.v1.BatchItemResult"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: bool ok = 2;
+   */
+  ok: boolean;
+
+  /**
+   * When ok: the entry as it now is (the copy, for COPY; unset for PURGE).
+   *
+   * @generated from field: filestore.file.v1.File file = 3;
+   */
+  file?: File | undefined;
+
+  /**
+   * When not ok: the Connect code's name ("not_found", "already_exists", …) and a message for a user.
+   *
+   * @generated from field: string code = 4;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 5;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.BatchItemResult.
+ * Use `create(BatchItemResultSchema)` to create a new message.
+ */
+export const BatchItemResultSchema: GenMessage<BatchItemResult> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 7);
+
+/**
+ * @generated from message filestore.file.v1.BatchFilesResponse
+ */
+export type BatchFilesResponse = Message<"filestore.file.v1.BatchFilesResponse"> & {
+  /**
+   * One per id, in the request's order.
+   *
+   * @generated from field: repeated filestore.file.v1.BatchItemResult results = 1;
+   */
+  results: BatchItemResult[];
+};
+
+/**
+ * Describes the message filestore.file.v1.BatchFilesResponse.
+ * Use `create(BatchFilesResponseSchema)` to create a new message.
+ */
+export const BatchFilesResponseSchema: GenMessage<BatchFilesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 8);
+
+/**
+ * A trash entry with the folder it was deleted from.
+ *
+ * @generated from message filestore.file.v1.TrashEntry
+ */
+export type TrashEntry = Message<"filestore.file.v1.TrashEntry"> & {
+  /**
+   * @generated from field: filestore.file.v1.File file = 1;
+   */
+  file?: File | undefined;
+
+  /**
+   * The path of that folder ("/" for the root, "/docs/2024"); "" when it no longer exists (restore then
+   * brings the entry back into the root).
+   *
+   * @generated from field: string original_path = 2;
+   */
+  originalPath: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.TrashEntry.
+ * Use `create(TrashEntrySchema)` to create a new message.
+ */
+export const TrashEntrySchema: GenMessage<TrashEntry> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 9);
 
 /**
  * @generated from message filestore.file.v1.File
@@ -77,7 +372,7 @@ export type File = Message<"filestore.file.v1.File"> & {
  * Use `create(FileSchema)` to create a new message.
  */
 export const FileSchema: GenMessage<File> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 0);
+  messageDesc(file_filestore_file_v1_file, 10);
 
 /**
  * @generated from message filestore.file.v1.ListFilesRequest
@@ -129,7 +424,7 @@ export type ListFilesRequest = Message<"filestore.file.v1.ListFilesRequest"> & {
  * Use `create(ListFilesRequestSchema)` to create a new message.
  */
 export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 1);
+  messageDesc(file_filestore_file_v1_file, 11);
 
 /**
  * @generated from message filestore.file.v1.ListFilesResponse
@@ -151,7 +446,7 @@ export type ListFilesResponse = Message<"filestore.file.v1.ListFilesResponse"> &
  * Use `create(ListFilesResponseSchema)` to create a new message.
  */
 export const ListFilesResponseSchema: GenMessage<ListFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 2);
+  messageDesc(file_filestore_file_v1_file, 12);
 
 /**
  * @generated from message filestore.file.v1.GetFileRequest
@@ -168,7 +463,7 @@ export type GetFileRequest = Message<"filestore.file.v1.GetFileRequest"> & {
  * Use `create(GetFileRequestSchema)` to create a new message.
  */
 export const GetFileRequestSchema: GenMessage<GetFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 3);
+  messageDesc(file_filestore_file_v1_file, 13);
 
 /**
  * @generated from message filestore.file.v1.GetFileResponse
@@ -185,7 +480,7 @@ export type GetFileResponse = Message<"filestore.file.v1.GetFileResponse"> & {
  * Use `create(GetFileResponseSchema)` to create a new message.
  */
 export const GetFileResponseSchema: GenMessage<GetFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 4);
+  messageDesc(file_filestore_file_v1_file, 14);
 
 /**
  * @generated from message filestore.file.v1.CreateFolderRequest
@@ -207,7 +502,7 @@ export type CreateFolderRequest = Message<"filestore.file.v1.CreateFolderRequest
  * Use `create(CreateFolderRequestSchema)` to create a new message.
  */
 export const CreateFolderRequestSchema: GenMessage<CreateFolderRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 5);
+  messageDesc(file_filestore_file_v1_file, 15);
 
 /**
  * @generated from message filestore.file.v1.CreateFolderResponse
@@ -224,7 +519,7 @@ export type CreateFolderResponse = Message<"filestore.file.v1.CreateFolderRespon
  * Use `create(CreateFolderResponseSchema)` to create a new message.
  */
 export const CreateFolderResponseSchema: GenMessage<CreateFolderResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 6);
+  messageDesc(file_filestore_file_v1_file, 16);
 
 /**
  * @generated from message filestore.file.v1.RenameFileRequest
@@ -246,7 +541,7 @@ export type RenameFileRequest = Message<"filestore.file.v1.RenameFileRequest"> &
  * Use `create(RenameFileRequestSchema)` to create a new message.
  */
 export const RenameFileRequestSchema: GenMessage<RenameFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 7);
+  messageDesc(file_filestore_file_v1_file, 17);
 
 /**
  * @generated from message filestore.file.v1.RenameFileResponse
@@ -263,7 +558,7 @@ export type RenameFileResponse = Message<"filestore.file.v1.RenameFileResponse">
  * Use `create(RenameFileResponseSchema)` to create a new message.
  */
 export const RenameFileResponseSchema: GenMessage<RenameFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 8);
+  messageDesc(file_filestore_file_v1_file, 18);
 
 /**
  * @generated from message filestore.file.v1.MoveFileRequest
@@ -285,7 +580,7 @@ export type MoveFileRequest = Message<"filestore.file.v1.MoveFileRequest"> & {
  * Use `create(MoveFileRequestSchema)` to create a new message.
  */
 export const MoveFileRequestSchema: GenMessage<MoveFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 9);
+  messageDesc(file_filestore_file_v1_file, 19);
 
 /**
  * @generated from message filestore.file.v1.MoveFileResponse
@@ -302,7 +597,7 @@ export type MoveFileResponse = Message<"filestore.file.v1.MoveFileResponse"> & {
  * Use `create(MoveFileResponseSchema)` to create a new message.
  */
 export const MoveFileResponseSchema: GenMessage<MoveFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 10);
+  messageDesc(file_filestore_file_v1_file, 20);
 
 /**
  * @generated from message filestore.file.v1.DeleteFileRequest
@@ -319,7 +614,7 @@ export type DeleteFileRequest = Message<"filestore.file.v1.DeleteFileRequest"> &
  * Use `create(DeleteFileRequestSchema)` to create a new message.
  */
 export const DeleteFileRequestSchema: GenMessage<DeleteFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 11);
+  messageDesc(file_filestore_file_v1_file, 21);
 
 /**
  * @generated from message filestore.file.v1.DeleteFileResponse
@@ -332,7 +627,7 @@ export type DeleteFileResponse = Message<"filestore.file.v1.DeleteFileResponse">
  * Use `create(DeleteFileResponseSchema)` to create a new message.
  */
 export const DeleteFileResponseSchema: GenMessage<DeleteFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 12);
+  messageDesc(file_filestore_file_v1_file, 22);
 
 /**
  * @generated from message filestore.file.v1.ListTrashRequest
@@ -354,7 +649,7 @@ export type ListTrashRequest = Message<"filestore.file.v1.ListTrashRequest"> & {
  * Use `create(ListTrashRequestSchema)` to create a new message.
  */
 export const ListTrashRequestSchema: GenMessage<ListTrashRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 13);
+  messageDesc(file_filestore_file_v1_file, 23);
 
 /**
  * @generated from message filestore.file.v1.ListTrashResponse
@@ -369,6 +664,13 @@ export type ListTrashResponse = Message<"filestore.file.v1.ListTrashResponse"> &
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * The same entries, each with the folder it was deleted from.
+   *
+   * @generated from field: repeated filestore.file.v1.TrashEntry entries = 3;
+   */
+  entries: TrashEntry[];
 };
 
 /**
@@ -376,7 +678,7 @@ export type ListTrashResponse = Message<"filestore.file.v1.ListTrashResponse"> &
  * Use `create(ListTrashResponseSchema)` to create a new message.
  */
 export const ListTrashResponseSchema: GenMessage<ListTrashResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 14);
+  messageDesc(file_filestore_file_v1_file, 24);
 
 /**
  * @generated from message filestore.file.v1.RestoreFileRequest
@@ -393,7 +695,7 @@ export type RestoreFileRequest = Message<"filestore.file.v1.RestoreFileRequest">
  * Use `create(RestoreFileRequestSchema)` to create a new message.
  */
 export const RestoreFileRequestSchema: GenMessage<RestoreFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 15);
+  messageDesc(file_filestore_file_v1_file, 25);
 
 /**
  * @generated from message filestore.file.v1.RestoreFileResponse
@@ -410,7 +712,7 @@ export type RestoreFileResponse = Message<"filestore.file.v1.RestoreFileResponse
  * Use `create(RestoreFileResponseSchema)` to create a new message.
  */
 export const RestoreFileResponseSchema: GenMessage<RestoreFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 16);
+  messageDesc(file_filestore_file_v1_file, 26);
 
 /**
  * @generated from message filestore.file.v1.PurgeFileRequest
@@ -427,7 +729,7 @@ export type PurgeFileRequest = Message<"filestore.file.v1.PurgeFileRequest"> & {
  * Use `create(PurgeFileRequestSchema)` to create a new message.
  */
 export const PurgeFileRequestSchema: GenMessage<PurgeFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 17);
+  messageDesc(file_filestore_file_v1_file, 27);
 
 /**
  * @generated from message filestore.file.v1.PurgeFileResponse
@@ -440,7 +742,7 @@ export type PurgeFileResponse = Message<"filestore.file.v1.PurgeFileResponse"> &
  * Use `create(PurgeFileResponseSchema)` to create a new message.
  */
 export const PurgeFileResponseSchema: GenMessage<PurgeFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 18);
+  messageDesc(file_filestore_file_v1_file, 28);
 
 /**
  * @generated from message filestore.file.v1.WatchFilesRequest
@@ -453,7 +755,7 @@ export type WatchFilesRequest = Message<"filestore.file.v1.WatchFilesRequest"> &
  * Use `create(WatchFilesRequestSchema)` to create a new message.
  */
 export const WatchFilesRequestSchema: GenMessage<WatchFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 19);
+  messageDesc(file_filestore_file_v1_file, 29);
 
 /**
  * @generated from message filestore.file.v1.WatchFilesResponse
@@ -475,7 +777,7 @@ export type WatchFilesResponse = Message<"filestore.file.v1.WatchFilesResponse">
  * Use `create(WatchFilesResponseSchema)` to create a new message.
  */
 export const WatchFilesResponseSchema: GenMessage<WatchFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 20);
+  messageDesc(file_filestore_file_v1_file, 30);
 
 /**
  * @generated from enum filestore.file.v1.WatchFilesResponse.Change
@@ -506,7 +808,7 @@ export enum WatchFilesResponse_Change {
  * Describes the enum filestore.file.v1.WatchFilesResponse.Change.
  */
 export const WatchFilesResponse_ChangeSchema: GenEnum<WatchFilesResponse_Change> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 20, 0);
+  enumDesc(file_filestore_file_v1_file, 30, 0);
 
 /**
  * @generated from message filestore.file.v1.RunGarbageCollectionRequest
@@ -519,7 +821,7 @@ export type RunGarbageCollectionRequest = Message<"filestore.file.v1.RunGarbageC
  * Use `create(RunGarbageCollectionRequestSchema)` to create a new message.
  */
 export const RunGarbageCollectionRequestSchema: GenMessage<RunGarbageCollectionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 21);
+  messageDesc(file_filestore_file_v1_file, 31);
 
 /**
  * @generated from message filestore.file.v1.RunGarbageCollectionResponse
@@ -545,7 +847,116 @@ export type RunGarbageCollectionResponse = Message<"filestore.file.v1.RunGarbage
  * Use `create(RunGarbageCollectionResponseSchema)` to create a new message.
  */
 export const RunGarbageCollectionResponseSchema: GenMessage<RunGarbageCollectionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 22);
+  messageDesc(file_filestore_file_v1_file, 32);
+
+/**
+ * What an entry is, decided from its kind and its name's extension (search filters).
+ *
+ * @generated from enum filestore.file.v1.FileCategory
+ */
+export enum FileCategory {
+  /**
+   * @generated from enum value: FILE_CATEGORY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: FILE_CATEGORY_FOLDER = 1;
+   */
+  FOLDER = 1,
+
+  /**
+   * jpg, jpeg, png, gif, webp, avif, svg, bmp, tif(f), heic, heif, ico, raw
+   *
+   * @generated from enum value: FILE_CATEGORY_IMAGE = 2;
+   */
+  IMAGE = 2,
+
+  /**
+   * mp4, mkv, mov, avi, webm, m4v, wmv, flv, mpg, mpeg, 3gp, ts
+   *
+   * @generated from enum value: FILE_CATEGORY_VIDEO = 3;
+   */
+  VIDEO = 3,
+
+  /**
+   * mp3, flac, wav, ogg, oga, opus, m4a, aac, wma, aiff, mid(i)
+   *
+   * @generated from enum value: FILE_CATEGORY_AUDIO = 4;
+   */
+  AUDIO = 4,
+
+  /**
+   * pdf, txt, md, rtf, doc(x), odt, xls(x), ods, csv, ppt(x), odp, epub, htm(l), json, xml, tex
+   *
+   * @generated from enum value: FILE_CATEGORY_DOCUMENT = 5;
+   */
+  DOCUMENT = 5,
+
+  /**
+   * zip, tar, gz, tgz, bz2, xz, 7z, rar, zst, iso, dmg
+   *
+   * @generated from enum value: FILE_CATEGORY_ARCHIVE = 6;
+   */
+  ARCHIVE = 6,
+}
+
+/**
+ * Describes the enum filestore.file.v1.FileCategory.
+ */
+export const FileCategorySchema: GenEnum<FileCategory> = /*@__PURE__*/
+  enumDesc(file_filestore_file_v1_file, 0);
+
+/**
+ * @generated from enum filestore.file.v1.BatchOperation
+ */
+export enum BatchOperation {
+  /**
+   * @generated from enum value: BATCH_OPERATION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Like MoveFile, into new_parent_id.
+   *
+   * @generated from enum value: BATCH_OPERATION_MOVE = 1;
+   */
+  MOVE = 1,
+
+  /**
+   * Like CopyFile, into new_parent_id, with on_conflict.
+   *
+   * @generated from enum value: BATCH_OPERATION_COPY = 2;
+   */
+  COPY = 2,
+
+  /**
+   * Like DeleteFile (to the trash).
+   *
+   * @generated from enum value: BATCH_OPERATION_DELETE = 3;
+   */
+  DELETE = 3,
+
+  /**
+   * Like RestoreFile.
+   *
+   * @generated from enum value: BATCH_OPERATION_RESTORE = 4;
+   */
+  RESTORE = 4,
+
+  /**
+   * Like PurgeFile.
+   *
+   * @generated from enum value: BATCH_OPERATION_PURGE = 5;
+   */
+  PURGE = 5,
+}
+
+/**
+ * Describes the enum filestore.file.v1.BatchOperation.
+ */
+export const BatchOperationSchema: GenEnum<BatchOperation> = /*@__PURE__*/
+  enumDesc(file_filestore_file_v1_file, 1);
 
 /**
  * @generated from enum filestore.file.v1.FileKind
@@ -571,7 +982,7 @@ export enum FileKind {
  * Describes the enum filestore.file.v1.FileKind.
  */
 export const FileKindSchema: GenEnum<FileKind> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 0);
+  enumDesc(file_filestore_file_v1_file, 2);
 
 /**
  * What happens when an entry is created (uploaded, copied, moved, restored, made a folder) under a name
@@ -614,7 +1025,7 @@ export enum ConflictPolicy {
  * Describes the enum filestore.file.v1.ConflictPolicy.
  */
 export const ConflictPolicySchema: GenEnum<ConflictPolicy> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 1);
+  enumDesc(file_filestore_file_v1_file, 3);
 
 /**
  * @generated from enum filestore.file.v1.SortField
@@ -645,7 +1056,7 @@ export enum SortField {
  * Describes the enum filestore.file.v1.SortField.
  */
 export const SortFieldSchema: GenEnum<SortField> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 2);
+  enumDesc(file_filestore_file_v1_file, 4);
 
 /**
  * FileService manages a user's files and folders. Every call acts only on the
@@ -775,6 +1186,60 @@ export const FileService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchFilesRequestSchema;
     output: typeof WatchFilesResponseSchema;
+  },
+  /**
+   * SearchFiles finds active entries whose name contains query (case- and accent-insensitive: "cafe"
+   * finds "Café.JPG"), in the whole tree or below folder_id (any depth), optionally of one category and
+   * modified within [modified_from, modified_to), sorted (default: name; ties by id) and paged like
+   * ListFiles (page_size defaults to 100, capped at 1000). InvalidArgument when query is empty; NotFound
+   * when folder_id is not one of the caller's active folders; FailedPrecondition when that folder has more
+   * than 20 000 subfolders (search one further down).
+   *
+   * @generated from rpc filestore.file.v1.FileService.SearchFiles
+   */
+  searchFiles: {
+    methodKind: "unary";
+    input: typeof SearchFilesRequestSchema;
+    output: typeof SearchFilesResponseSchema;
+  },
+  /**
+   * EmptyTrash purges every entry of the caller's trash (with the subtrees deleted along with them).
+   * Content no file references any more is garbage-collected after the grace period. Entries deleted more
+   * than TRASH_RETENTION_DAYS ago (default 30; 0 = kept until purged) are purged automatically.
+   *
+   * @generated from rpc filestore.file.v1.FileService.EmptyTrash
+   */
+  emptyTrash: {
+    methodKind: "unary";
+    input: typeof EmptyTrashRequestSchema;
+    output: typeof EmptyTrashResponseSchema;
+  },
+  /**
+   * CopyFile copies an active file, or a folder with its active subtree, into one of the caller's active
+   * folders (new_parent_id, "" = root), under name (default: the same name). Copies share the content of
+   * their originals (no bytes are copied). on_conflict decides when the folder already holds that name
+   * (default FAIL: AlreadyExists). InvalidArgument when a folder would be copied into itself or its own
+   * subtree; FailedPrecondition when the copy would nest folders deeper than MAX_FOLDER_DEPTH.
+   *
+   * @generated from rpc filestore.file.v1.FileService.CopyFile
+   */
+  copyFile: {
+    methodKind: "unary";
+    input: typeof CopyFileRequestSchema;
+    output: typeof CopyFileResponseSchema;
+  },
+  /**
+   * BatchFiles applies one operation to up to 1000 entries, each in its own transaction: one item's
+   * failure leaves the others done, and every item gets its own result (in the order of ids). The call
+   * itself fails (InvalidArgument) only for a bad request as a whole: no operation, no ids, more than 1000
+   * ids, or a destination with an operation that takes none.
+   *
+   * @generated from rpc filestore.file.v1.FileService.BatchFiles
+   */
+  batchFiles: {
+    methodKind: "unary";
+    input: typeof BatchFilesRequestSchema;
+    output: typeof BatchFilesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_file_v1_file, 0);

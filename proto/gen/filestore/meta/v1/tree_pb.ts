@@ -12,7 +12,241 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/tree.proto.
  */
 export const file_filestore_meta_v1_tree: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJIChNDcmVhdGVGb2xkZXJSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhEKCXBhcmVudF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJIkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiRgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkiPwoQTW92ZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIwChBUcmFzaEZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIk8KEVRyYXNoRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIksKEExpc3RUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWgoRTGlzdFRyYXNoUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIyChJSZXN0b3JlRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiQgoTUmVzdG9yZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCI3ChdQdXJnZVRyYXNoZWRGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCSJWChhQdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiJQoUUmVwYWlyT3JwaGFuc1JlcXVlc3QSDQoFbGltaXQYASABKAUibQoMT3JwaGFuUmVwYWlyEhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhgKEGZvcm1lcl9wYXJlbnRfaWQYAyABKAkSFgoOdHJhc2hfZW50cnlfaWQYBCABKAkSDQoFY291bnQYBSABKAUiWAoVUmVwYWlyT3JwaGFuc1Jlc3BvbnNlEjAKB3JlcGFpcnMYASADKAsyHy5maWxlc3RvcmUubWV0YS52MS5PcnBoYW5SZXBhaXISDQoFZm91bmQYAiABKAUy1QYKC1RyZWVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXNwb25zZRJWCglUcmFzaEZpbGUSIy5maWxlc3RvcmUubWV0YS52MS5UcmFzaEZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJrChBQdXJnZVRyYXNoZWRGaWxlEiouZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5QdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USYgoNUmVwYWlyT3JwaGFucxInLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGFpck9ycGhhbnNSZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuUmVwYWlyT3JwaGFuc1Jlc3BvbnNlYgZwcm90bzM", [file_filestore_meta_v1_meta]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSLVAQoSU2VhcmNoRmlsZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg0KBXF1ZXJ5GAIgASgJEhEKCWZvbGRlcl9pZBgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRIYChBtb2RpZmllZF9mcm9tX21zGAUgASgDEhYKDm1vZGlmaWVkX3RvX21zGAYgASgDEgwKBHNvcnQYByABKAkSEgoKZGVzY2VuZGluZxgIIAEoCBIRCglwYWdlX3NpemUYCSABKAUSEgoKcGFnZV90b2tlbhgKIAEoCSJcChNTZWFyY2hGaWxlc1Jlc3BvbnNlEiwKBWZpbGVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoRRW1wdHlUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkiIwoSRW1wdHlUcmFzaFJlc3BvbnNlEg0KBWNvdW50GAEgASgFIkQKGFB1cmdlRXhwaXJlZFRyYXNoUmVxdWVzdBIZChFkZWxldGVkX2JlZm9yZV9tcxgBIAEoAxINCgVsaW1pdBgCIAEoBSIqChlQdXJnZUV4cGlyZWRUcmFzaFJlc3BvbnNlEg0KBWNvdW50GAEgASgFImkKD0NvcHlGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRIVCg1uZXdfcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSEwoLb25fY29uZmxpY3QYBSABKAkiTgoQQ29weUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBINCgVjb3VudBgCIAEoBSKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJIChNDcmVhdGVGb2xkZXJSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhEKCXBhcmVudF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJIkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiRgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkiPwoQTW92ZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIwChBUcmFzaEZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIk8KEVRyYXNoRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIksKEExpc3RUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAki4QEKEUxpc3RUcmFzaFJlc3BvbnNlEiwKBWZpbGVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSTwoOb3JpZ2luYWxfcGF0aHMYAyADKAsyNy5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhc2hSZXNwb25zZS5PcmlnaW5hbFBhdGhzRW50cnkaNAoST3JpZ2luYWxQYXRoc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiMgoSUmVzdG9yZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIkIKE1Jlc3RvcmVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiNwoXUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiVgoYUHVyZ2VUcmFzaGVkRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIiUKFFJlcGFpck9ycGhhbnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFIm0KDE9ycGhhblJlcGFpchIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRIYChBmb3JtZXJfcGFyZW50X2lkGAMgASgJEhYKDnRyYXNoX2VudHJ5X2lkGAQgASgJEg0KBWNvdW50GAUgASgFIlgKFVJlcGFpck9ycGhhbnNSZXNwb25zZRIwCgdyZXBhaXJzGAEgAygLMh8uZmlsZXN0b3JlLm1ldGEudjEuT3JwaGFuUmVwYWlyEg0KBWZvdW5kGAIgASgFMtMJCgtUcmVlU2VydmljZRJWCglMaXN0RmlsZXMSIy5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEZpbGVzUmVzcG9uc2USXwoMQ3JlYXRlRm9sZGVyEiYuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVxdWVzdBonLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZUZvbGRlclJlc3BvbnNlElkKClJlbmFtZUZpbGUSJC5maWxlc3RvcmUubWV0YS52MS5SZW5hbWVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXNwb25zZRJTCghNb3ZlRmlsZRIiLmZpbGVzdG9yZS5tZXRhLnYxLk1vdmVGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5tZXRhLnYxLk1vdmVGaWxlUmVzcG9uc2USVgoJVHJhc2hGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRyYXNoRmlsZVJlc3BvbnNlElYKCUxpc3RUcmFzaBIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhc2hSZXNwb25zZRJcCgtSZXN0b3JlRmlsZRIlLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVGaWxlUmVxdWVzdBomLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVGaWxlUmVzcG9uc2USawoQUHVyZ2VUcmFzaGVkRmlsZRIqLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlVHJhc2hlZEZpbGVSZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlc3BvbnNlEmIKDVJlcGFpck9ycGhhbnMSJy5maWxlc3RvcmUubWV0YS52MS5SZXBhaXJPcnBoYW5zUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGFpck9ycGhhbnNSZXNwb25zZRJcCgtTZWFyY2hGaWxlcxIlLmZpbGVzdG9yZS5tZXRhLnYxLlNlYXJjaEZpbGVzUmVxdWVzdBomLmZpbGVzdG9yZS5tZXRhLnYxLlNlYXJjaEZpbGVzUmVzcG9uc2USWQoKRW1wdHlUcmFzaBIkLmZpbGVzdG9yZS5tZXRhLnYxLkVtcHR5VHJhc2hSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuRW1wdHlUcmFzaFJlc3BvbnNlEm4KEVB1cmdlRXhwaXJlZFRyYXNoEisuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VFeHBpcmVkVHJhc2hSZXF1ZXN0GiwuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VFeHBpcmVkVHJhc2hSZXNwb25zZRJTCghDb3B5RmlsZRIiLmZpbGVzdG9yZS5tZXRhLnYxLkNvcHlGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5tZXRhLnYxLkNvcHlGaWxlUmVzcG9uc2ViBnByb3RvMw", [file_filestore_meta_v1_meta]);
+
+/**
+ * @generated from message filestore.meta.v1.SearchFilesRequest
+ */
+export type SearchFilesRequest = Message<"filestore.meta.v1.SearchFilesRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string query = 2;
+   */
+  query: string;
+
+  /**
+   * @generated from field: string folder_id = 3;
+   */
+  folderId: string;
+
+  /**
+   * "", "folder", "image", "video", "audio", "document" or "archive".
+   *
+   * @generated from field: string category = 4;
+   */
+  category: string;
+
+  /**
+   * Epoch ms; 0 = unbounded.
+   *
+   * @generated from field: int64 modified_from_ms = 5;
+   */
+  modifiedFromMs: bigint;
+
+  /**
+   * @generated from field: int64 modified_to_ms = 6;
+   */
+  modifiedToMs: bigint;
+
+  /**
+   * "name" (default), "size" or "updated_at".
+   *
+   * @generated from field: string sort = 7;
+   */
+  sort: string;
+
+  /**
+   * @generated from field: bool descending = 8;
+   */
+  descending: boolean;
+
+  /**
+   * @generated from field: int32 page_size = 9;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 10;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.SearchFilesRequest.
+ * Use `create(SearchFilesRequestSchema)` to create a new message.
+ */
+export const SearchFilesRequestSchema: GenMessage<SearchFilesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 0);
+
+/**
+ * @generated from message filestore.meta.v1.SearchFilesResponse
+ */
+export type SearchFilesResponse = Message<"filestore.meta.v1.SearchFilesResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.FileRecord files = 1;
+   */
+  files: FileRecord[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.SearchFilesResponse.
+ * Use `create(SearchFilesResponseSchema)` to create a new message.
+ */
+export const SearchFilesResponseSchema: GenMessage<SearchFilesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 1);
+
+/**
+ * @generated from message filestore.meta.v1.EmptyTrashRequest
+ */
+export type EmptyTrashRequest = Message<"filestore.meta.v1.EmptyTrashRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.EmptyTrashRequest.
+ * Use `create(EmptyTrashRequestSchema)` to create a new message.
+ */
+export const EmptyTrashRequestSchema: GenMessage<EmptyTrashRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 2);
+
+/**
+ * @generated from message filestore.meta.v1.EmptyTrashResponse
+ */
+export type EmptyTrashResponse = Message<"filestore.meta.v1.EmptyTrashResponse"> & {
+  /**
+   * Trash entries purged.
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.EmptyTrashResponse.
+ * Use `create(EmptyTrashResponseSchema)` to create a new message.
+ */
+export const EmptyTrashResponseSchema: GenMessage<EmptyTrashResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 3);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeExpiredTrashRequest
+ */
+export type PurgeExpiredTrashRequest = Message<"filestore.meta.v1.PurgeExpiredTrashRequest"> & {
+  /**
+   * @generated from field: int64 deleted_before_ms = 1;
+   */
+  deletedBeforeMs: bigint;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeExpiredTrashRequest.
+ * Use `create(PurgeExpiredTrashRequestSchema)` to create a new message.
+ */
+export const PurgeExpiredTrashRequestSchema: GenMessage<PurgeExpiredTrashRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 4);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeExpiredTrashResponse
+ */
+export type PurgeExpiredTrashResponse = Message<"filestore.meta.v1.PurgeExpiredTrashResponse"> & {
+  /**
+   * Trash entries purged by this call; fewer than limit means none are left.
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeExpiredTrashResponse.
+ * Use `create(PurgeExpiredTrashResponseSchema)` to create a new message.
+ */
+export const PurgeExpiredTrashResponseSchema: GenMessage<PurgeExpiredTrashResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 5);
+
+/**
+ * @generated from message filestore.meta.v1.CopyFileRequest
+ */
+export type CopyFileRequest = Message<"filestore.meta.v1.CopyFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string new_parent_id = 3;
+   */
+  newParentId: string;
+
+  /**
+   * "" keeps the original's name.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * "" or "fail", "rename" (what placeName supports).
+   *
+   * @generated from field: string on_conflict = 5;
+   */
+  onConflict: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CopyFileRequest.
+ * Use `create(CopyFileRequestSchema)` to create a new message.
+ */
+export const CopyFileRequestSchema: GenMessage<CopyFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 6);
+
+/**
+ * @generated from message filestore.meta.v1.CopyFileResponse
+ */
+export type CopyFileResponse = Message<"filestore.meta.v1.CopyFileResponse"> & {
+  /**
+   * The copy (the top of the copied tree).
+   *
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+
+  /**
+   * Rows written (the entry and its subtree).
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CopyFileResponse.
+ * Use `create(CopyFileResponseSchema)` to create a new message.
+ */
+export const CopyFileResponseSchema: GenMessage<CopyFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 7);
 
 /**
  * @generated from message filestore.meta.v1.ListFilesRequest
@@ -74,7 +308,7 @@ export type ListFilesRequest = Message<"filestore.meta.v1.ListFilesRequest"> & {
  * Use `create(ListFilesRequestSchema)` to create a new message.
  */
 export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 0);
+  messageDesc(file_filestore_meta_v1_tree, 8);
 
 /**
  * @generated from message filestore.meta.v1.ListFilesResponse
@@ -98,7 +332,7 @@ export type ListFilesResponse = Message<"filestore.meta.v1.ListFilesResponse"> &
  * Use `create(ListFilesResponseSchema)` to create a new message.
  */
 export const ListFilesResponseSchema: GenMessage<ListFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 1);
+  messageDesc(file_filestore_meta_v1_tree, 9);
 
 /**
  * @generated from message filestore.meta.v1.CreateFolderRequest
@@ -125,7 +359,7 @@ export type CreateFolderRequest = Message<"filestore.meta.v1.CreateFolderRequest
  * Use `create(CreateFolderRequestSchema)` to create a new message.
  */
 export const CreateFolderRequestSchema: GenMessage<CreateFolderRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 2);
+  messageDesc(file_filestore_meta_v1_tree, 10);
 
 /**
  * @generated from message filestore.meta.v1.CreateFolderResponse
@@ -142,7 +376,7 @@ export type CreateFolderResponse = Message<"filestore.meta.v1.CreateFolderRespon
  * Use `create(CreateFolderResponseSchema)` to create a new message.
  */
 export const CreateFolderResponseSchema: GenMessage<CreateFolderResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 3);
+  messageDesc(file_filestore_meta_v1_tree, 11);
 
 /**
  * @generated from message filestore.meta.v1.RenameFileRequest
@@ -169,7 +403,7 @@ export type RenameFileRequest = Message<"filestore.meta.v1.RenameFileRequest"> &
  * Use `create(RenameFileRequestSchema)` to create a new message.
  */
 export const RenameFileRequestSchema: GenMessage<RenameFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 4);
+  messageDesc(file_filestore_meta_v1_tree, 12);
 
 /**
  * @generated from message filestore.meta.v1.RenameFileResponse
@@ -186,7 +420,7 @@ export type RenameFileResponse = Message<"filestore.meta.v1.RenameFileResponse">
  * Use `create(RenameFileResponseSchema)` to create a new message.
  */
 export const RenameFileResponseSchema: GenMessage<RenameFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 5);
+  messageDesc(file_filestore_meta_v1_tree, 13);
 
 /**
  * @generated from message filestore.meta.v1.MoveFileRequest
@@ -213,7 +447,7 @@ export type MoveFileRequest = Message<"filestore.meta.v1.MoveFileRequest"> & {
  * Use `create(MoveFileRequestSchema)` to create a new message.
  */
 export const MoveFileRequestSchema: GenMessage<MoveFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 6);
+  messageDesc(file_filestore_meta_v1_tree, 14);
 
 /**
  * @generated from message filestore.meta.v1.MoveFileResponse
@@ -230,7 +464,7 @@ export type MoveFileResponse = Message<"filestore.meta.v1.MoveFileResponse"> & {
  * Use `create(MoveFileResponseSchema)` to create a new message.
  */
 export const MoveFileResponseSchema: GenMessage<MoveFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 7);
+  messageDesc(file_filestore_meta_v1_tree, 15);
 
 /**
  * @generated from message filestore.meta.v1.TrashFileRequest
@@ -252,7 +486,7 @@ export type TrashFileRequest = Message<"filestore.meta.v1.TrashFileRequest"> & {
  * Use `create(TrashFileRequestSchema)` to create a new message.
  */
 export const TrashFileRequestSchema: GenMessage<TrashFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 8);
+  messageDesc(file_filestore_meta_v1_tree, 16);
 
 /**
  * @generated from message filestore.meta.v1.TrashFileResponse
@@ -276,7 +510,7 @@ export type TrashFileResponse = Message<"filestore.meta.v1.TrashFileResponse"> &
  * Use `create(TrashFileResponseSchema)` to create a new message.
  */
 export const TrashFileResponseSchema: GenMessage<TrashFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 9);
+  messageDesc(file_filestore_meta_v1_tree, 17);
 
 /**
  * @generated from message filestore.meta.v1.ListTrashRequest
@@ -303,7 +537,7 @@ export type ListTrashRequest = Message<"filestore.meta.v1.ListTrashRequest"> & {
  * Use `create(ListTrashRequestSchema)` to create a new message.
  */
 export const ListTrashRequestSchema: GenMessage<ListTrashRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 10);
+  messageDesc(file_filestore_meta_v1_tree, 18);
 
 /**
  * @generated from message filestore.meta.v1.ListTrashResponse
@@ -318,6 +552,13 @@ export type ListTrashResponse = Message<"filestore.meta.v1.ListTrashResponse"> &
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * Each entry's former folder as a path ("/" for the root; "" when that folder no longer exists), by id.
+   *
+   * @generated from field: map<string, string> original_paths = 3;
+   */
+  originalPaths: { [key: string]: string };
 };
 
 /**
@@ -325,7 +566,7 @@ export type ListTrashResponse = Message<"filestore.meta.v1.ListTrashResponse"> &
  * Use `create(ListTrashResponseSchema)` to create a new message.
  */
 export const ListTrashResponseSchema: GenMessage<ListTrashResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 11);
+  messageDesc(file_filestore_meta_v1_tree, 19);
 
 /**
  * @generated from message filestore.meta.v1.RestoreFileRequest
@@ -347,7 +588,7 @@ export type RestoreFileRequest = Message<"filestore.meta.v1.RestoreFileRequest">
  * Use `create(RestoreFileRequestSchema)` to create a new message.
  */
 export const RestoreFileRequestSchema: GenMessage<RestoreFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 12);
+  messageDesc(file_filestore_meta_v1_tree, 20);
 
 /**
  * @generated from message filestore.meta.v1.RestoreFileResponse
@@ -364,7 +605,7 @@ export type RestoreFileResponse = Message<"filestore.meta.v1.RestoreFileResponse
  * Use `create(RestoreFileResponseSchema)` to create a new message.
  */
 export const RestoreFileResponseSchema: GenMessage<RestoreFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 13);
+  messageDesc(file_filestore_meta_v1_tree, 21);
 
 /**
  * @generated from message filestore.meta.v1.PurgeTrashedFileRequest
@@ -386,7 +627,7 @@ export type PurgeTrashedFileRequest = Message<"filestore.meta.v1.PurgeTrashedFil
  * Use `create(PurgeTrashedFileRequestSchema)` to create a new message.
  */
 export const PurgeTrashedFileRequestSchema: GenMessage<PurgeTrashedFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 14);
+  messageDesc(file_filestore_meta_v1_tree, 22);
 
 /**
  * @generated from message filestore.meta.v1.PurgeTrashedFileResponse
@@ -410,7 +651,7 @@ export type PurgeTrashedFileResponse = Message<"filestore.meta.v1.PurgeTrashedFi
  * Use `create(PurgeTrashedFileResponseSchema)` to create a new message.
  */
 export const PurgeTrashedFileResponseSchema: GenMessage<PurgeTrashedFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 15);
+  messageDesc(file_filestore_meta_v1_tree, 23);
 
 /**
  * @generated from message filestore.meta.v1.RepairOrphansRequest
@@ -427,7 +668,7 @@ export type RepairOrphansRequest = Message<"filestore.meta.v1.RepairOrphansReque
  * Use `create(RepairOrphansRequestSchema)` to create a new message.
  */
 export const RepairOrphansRequestSchema: GenMessage<RepairOrphansRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 16);
+  messageDesc(file_filestore_meta_v1_tree, 24);
 
 /**
  * @generated from message filestore.meta.v1.OrphanRepair
@@ -470,7 +711,7 @@ export type OrphanRepair = Message<"filestore.meta.v1.OrphanRepair"> & {
  * Use `create(OrphanRepairSchema)` to create a new message.
  */
 export const OrphanRepairSchema: GenMessage<OrphanRepair> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 17);
+  messageDesc(file_filestore_meta_v1_tree, 25);
 
 /**
  * @generated from message filestore.meta.v1.RepairOrphansResponse
@@ -494,7 +735,7 @@ export type RepairOrphansResponse = Message<"filestore.meta.v1.RepairOrphansResp
  * Use `create(RepairOrphansResponseSchema)` to create a new message.
  */
 export const RepairOrphansResponseSchema: GenMessage<RepairOrphansResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 18);
+  messageDesc(file_filestore_meta_v1_tree, 26);
 
 /**
  * TreeService manages the folder tree and the trash.
@@ -607,6 +848,49 @@ export const TreeService: GenService<{
     methodKind: "unary";
     input: typeof RepairOrphansRequestSchema;
     output: typeof RepairOrphansResponseSchema;
+  },
+  /**
+   * SearchFiles finds the owner's active entries whose name contains query (compared NFKD, without
+   * combining marks, lower-cased), below folder_id or everywhere, with optional category and modification
+   * range, sorted and paged. FailedPrecondition when folder_id has more than 20 000 subfolders.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.SearchFiles
+   */
+  searchFiles: {
+    methodKind: "unary";
+    input: typeof SearchFilesRequestSchema;
+    output: typeof SearchFilesResponseSchema;
+  },
+  /**
+   * EmptyTrash purges every trash entry of the owner (like PurgeTrashedFile for each).
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.EmptyTrash
+   */
+  emptyTrash: {
+    methodKind: "unary";
+    input: typeof EmptyTrashRequestSchema;
+    output: typeof EmptyTrashResponseSchema;
+  },
+  /**
+   * PurgeExpiredTrash purges up to limit (0 = 100) trash entries of any owner deleted before deleted_before_ms.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.PurgeExpiredTrash
+   */
+  purgeExpiredTrash: {
+    methodKind: "unary";
+    input: typeof PurgeExpiredTrashRequestSchema;
+    output: typeof PurgeExpiredTrashResponseSchema;
+  },
+  /**
+   * CopyFile copies an active entry (a folder with its active subtree) into an active folder of the owner;
+   * each copied file adds one reference to its content. on_conflict: "fail" (default) or "rename".
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.CopyFile
+   */
+  copyFile: {
+    methodKind: "unary";
+    input: typeof CopyFileRequestSchema;
+    output: typeof CopyFileResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_tree, 0);
