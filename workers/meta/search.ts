@@ -8,6 +8,7 @@ import { pageSize } from "../lib/validate.ts";
 import { type Category, EXTENSIONS } from "./categories.ts";
 import { requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
+import { isMysql } from "./db/dialect.ts";
 import { InvalidCursorError, type ListedFile, num, ownerTransaction } from "./files.ts";
 import { decodeCursor, encodeCursor, type SortKey } from "./listing.ts";
 import { indexPending, nameKey, prefixEnd, queryGrams } from "./name-index.ts";
@@ -106,8 +107,11 @@ export async function searchFiles(
   ]);
   const col = `files.${sort}` as const;
   const dir = o.descending ? "desc" : "asc";
+  // MariaDB would rather scan the owner's entries and look each up in the postings ("split" derived
+  // table): STRAIGHT_JOIN keeps the postings first, so the cost follows the matches.
   let query = db
     .selectFrom(candidates(db, o.ownerId, key).as("m"))
+    .$if(isMysql(db), (b) => b.modifyFront(sql`straight_join`))
     .innerJoin("files", "files.id", "m.file_id")
     .leftJoin("blobs", "blobs.sha256", "files.blob_sha256")
     .selectAll("files")
