@@ -89,7 +89,9 @@ export async function deleteFile(deps: FileDeps, who: Identity, id: string): Pro
 export async function listTrash(deps: FileDeps, who: Identity, req: { pageSize: number; pageToken: string }) {
   if (req.pageSize < 0) throw invalidArgument("page_size cannot be negative");
   const res = await deps.meta.listTrash({ ownerId: who.userId, ...req });
-  return { files: res.files.map((f) => publicFile(f)), nextPageToken: res.nextPageToken };
+  const files = res.files.map((f) => publicFile(f));
+  const entries = files.map((file) => ({ file, originalPath: res.originalPaths[file.id] ?? "" }));
+  return { files, nextPageToken: res.nextPageToken, entries };
 }
 
 export async function restoreFile(deps: FileDeps, who: Identity, id: string) {
@@ -97,6 +99,9 @@ export async function restoreFile(deps: FileDeps, who: Identity, id: string) {
   return changed(deps, who, Change.CREATED, res.file);
 }
 
+export async function emptyTrash(deps: FileDeps, who: Identity): Promise<number> {
+  return (await deps.meta.emptyTrash({ ownerId: who.userId })).count;
+}
 export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.purgeTrashedFile({ ownerId: who.userId, id: required(id) });
   changed(deps, who, Change.DELETED, res.file);

@@ -16,6 +16,8 @@ export interface GcDeps {
   storeFor: StoreFor;
   /** How long unreferenced content is kept (ms); meta's clock decides what is older. */
   graceMs: number;
+  /** Trash entries deleted longer ago than this are purged by each pass (ms; 0 or unset: never). */
+  trashRetentionMs?: number;
   /** Blobs claimed per round. */
   batch?: number;
   log?: Logger;
@@ -50,13 +52,38 @@ export async function repairOrphans(deps: GcDeps): Promise<number> {
   return trashed;
 }
 
-/** One garbage-collection pass: orphans to the trash (a failure there is logged), then content. */
+/** Purges trash entries older than the retention (TRASH_RETENTION_DAYS); returns how many. */
+export async function purgeExpiredTrash(deps: GcDeps): Promise<number> {
+  if (!deps.trashRetentionMs || deps.trashRetentionMs <= 0) return 0;
+  const batch = deps.batch ?? 100;
+  let purged = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { count } = await deps.meta.purgeExpiredTrash({
+      retentionMs: BigInt(deps.trashRetentionMs),
+      limit: batch,
+    });
+    purged += count;
+    if (count < batch) break;
+  }
+  if (purged > 0) deps.log?.info("expired trash entries purged", { count: purged });
+  return purged;
+}
+
+/**
+ * One garbage-collection pass: orphans to the trash, expired trash entries purged (a failure of either
+ * is logged), then content — including what the purge just released, once its grace period is over.
+ */
 export async function runGcPass(deps: GcDeps): Promise<GcResult> {
   try {
     await repairOrphans(deps);
   } catch (err) {
     // Content collection does not depend on it; the next pass tries again.
     deps.log?.warn("orphan repair failed", { err: String(err) });
+  }
+  try {
+    await purgeExpiredTrash(deps);
+  } catch (err) {
+    deps.log?.warn("purging expired trash failed", { err: String(err) });
   }
   return collectGarbage(deps);
 }

@@ -54,8 +54,8 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
         async searchFiles(req, ctx) {
           return searchFiles(deps, requireIdentity(ctx), req);
         },
-        async emptyTrash() {
-          throw new ConnectError("not yet", Code.Unimplemented);
+        async emptyTrash(_req, ctx) {
+          return { count: await files.emptyTrash(deps, requireIdentity(ctx)) };
         },
         async copyFile() {
           throw new ConnectError("not yet", Code.Unimplemented);

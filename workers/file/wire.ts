@@ -27,7 +27,13 @@ export async function createFileWorker(
   const { meta } = clients;
   const stores = await blobStoresFor(config.storage, clients.stores);
   const feed = new ChangeFeed();
-  const gc = { meta, storeFor: stores.storeFor, graceMs: config.file.gcGraceSeconds * 1000, log };
+  const gc = {
+    meta,
+    storeFor: stores.storeFor,
+    graceMs: config.file.gcGraceSeconds * 1000,
+    trashRetentionMs: config.file.trashRetentionDays * 86_400_000,
+    log,
+  };
   let stops: (() => void)[] = [];
   return {
     module: fileModule({

@@ -2,10 +2,12 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { invalidArgument } from "../lib/errors.ts";
+import { pageSize } from "../lib/validate.ts";
 import { CATEGORIES, type Category } from "./categories.ts";
 import type { MetaDeps } from "./records.ts";
 import { fileRecord } from "./records.ts";
 import { searchFiles } from "./search.ts";
+import { emptyTrash, purgeExpiredTrash } from "./trash-upkeep.ts";
 import { fileOp, SORT_KEYS } from "./tree-service.ts";
 
 type Drive = Pick<
@@ -13,7 +15,7 @@ type Drive = Pick<
   "searchFiles" | "emptyTrash" | "purgeExpiredTrash" | "copyFile"
 >;
 
-export function driveHandlers({ db }: MetaDeps): Drive {
+export function driveHandlers({ db, now }: MetaDeps): Drive {
   return {
     async searchFiles(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
@@ -39,11 +41,14 @@ export function driveHandlers({ db }: MetaDeps): Drive {
       );
       return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
     },
-    async emptyTrash() {
-      throw new ConnectError("not yet", Code.Unimplemented);
+    async emptyTrash(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      return { count: await emptyTrash(db, req.ownerId, now()) };
     },
-    async purgeExpiredTrash() {
-      throw new ConnectError("not yet", Code.Unimplemented);
+    async purgeExpiredTrash(req) {
+      if (req.retentionMs <= 0n) throw invalidArgument("retention_ms must be > 0");
+      const at = now();
+      return { count: await purgeExpiredTrash(db, at - Number(req.retentionMs), pageSize(req.limit), at) };
     },
     async copyFile() {
       throw new ConnectError("not yet", Code.Unimplemented);

@@ -3,13 +3,14 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
+import { driveHandlers } from "./drive-service.ts";
 import * as files from "./files.ts";
 import * as listing from "./listing.ts";
 import { repairOrphans } from "./orphans.ts";
-import { driveHandlers } from "./drive-service.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
 import { SearchTooWideError } from "./search.ts";
 import * as trashing from "./trash.ts";
+import { originalPaths } from "./trash-upkeep.ts";
 
 export const SORT_KEYS: Record<string, listing.SortKey> = {
   "": "name",
@@ -105,7 +106,11 @@ export function treeService({
     async listTrash(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
       const page = await fileOp(() => listing.listTrash(db, req));
-      return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
+      return {
+        files: page.files.map(fileRecord),
+        nextPageToken: page.nextPageToken,
+        originalPaths: await originalPaths(db, req.ownerId, page.files),
+      };
     },
     async restoreFile(req) {
       owned(req);

@@ -22,7 +22,12 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Finds entries not indexed yet (name_key NULL) without a scan; on MariaDB over a prefix of the key (the
   // whole of it would pass the 3072-byte limit of an index key).
   if (isMysql(db)) await sql`create index files_owner_name_key on files (owner_id, name_key(8))`.execute(db);
-  else await db.schema.createIndex("files_owner_name_key").on("files").columns(["owner_id", "name_key"]).execute();
+  else
+    await db.schema
+      .createIndex("files_owner_name_key")
+      .on("files")
+      .columns(["owner_id", "name_key"])
+      .execute();
   await backfill(db);
 }
 

@@ -9,6 +9,7 @@ import * as m0006 from "./0006_upload_limits_and_lease.ts";
 import * as m0007 from "./0007_file_listing_indexes.ts";
 import * as m0009 from "./0009_revoked_sessions.ts";
 import * as m0012 from "./0012_file_search.ts";
+import * as m0013 from "./0013_trash_expiry.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   "0007_file_listing_indexes": m0007,
   "0009_revoked_sessions": m0009,
   "0012_file_search": m0012,
+  "0013_trash_expiry": m0013,
 };
