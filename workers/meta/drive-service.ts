@@ -1,9 +1,11 @@
 // TreeService's handlers for search, copy and the trash's upkeep (issue 16); the rest is tree-service.ts.
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { pageSize } from "../lib/validate.ts";
 import { CATEGORIES, type Category } from "./categories.ts";
+import { copyFile } from "./copy.ts";
+import type { ConflictPolicy } from "./place-name.ts";
 import type { MetaDeps } from "./records.ts";
 import { fileRecord } from "./records.ts";
 import { searchFiles } from "./search.ts";
@@ -15,7 +17,14 @@ type Drive = Pick<
   "searchFiles" | "emptyTrash" | "purgeExpiredTrash" | "copyFile"
 >;
 
-export function driveHandlers({ db, now }: MetaDeps): Drive {
+const POLICIES: Record<string, ConflictPolicy> = {
+  "": "fail",
+  fail: "fail",
+  rename: "rename",
+  replace: "replace",
+};
+
+export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
   return {
     async searchFiles(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
@@ -50,8 +59,12 @@ export function driveHandlers({ db, now }: MetaDeps): Drive {
       const at = now();
       return { count: await purgeExpiredTrash(db, at - Number(req.retentionMs), pageSize(req.limit), at) };
     },
-    async copyFile() {
-      throw new ConnectError("not yet", Code.Unimplemented);
+    async copyFile(req) {
+      if (!req.ownerId || !req.id) throw invalidArgument("owner_id and id are required");
+      const policy = POLICIES[req.onConflict];
+      if (!policy) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
+      const res = await fileOp(() => copyFile(db, { ...req, policy }, now(), maxFolderDepth));
+      return { file: fileRecord(res.file), count: res.count };
     },
   };
 }

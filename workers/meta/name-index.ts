@@ -38,6 +38,22 @@ export function queryGrams(key: string): string[] {
 /** The upper bound of a prefix range: every gram starting with `prefix` sorts before it (binary order). */
 export const prefixEnd = (prefix: string): string => `${prefix}\u{10FFFF}`;
 
+/** Writes the grams of new rows whose name_key is already set (inserted with nameKey(name)). */
+export async function insertGrams(
+  tx: Db,
+  rows: readonly { id: string; owner_id: string; name_key?: string | null }[],
+): Promise<void> {
+  const grams: { owner_id: string; gram: string; file_id: string }[] = [];
+  for (const r of rows)
+    for (const gram of storedGrams(r.name_key ?? ""))
+      grams.push({ owner_id: r.owner_id, gram, file_id: r.id });
+  for (let i = 0; i < grams.length; i += 500)
+    await tx
+      .insertInto("file_name_grams")
+      .values(grams.slice(i, i + 500))
+      .execute();
+}
+
 /** (Re)writes the index rows of entries whose name is set or changed, in the caller's transaction. */
 export async function indexNames(
   tx: Db,

@@ -92,7 +92,9 @@ for (const target of testDatabases()) {
       clock.now += 1;
       expect((await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY), limit: 1 })).count).toBe(1);
       // The rest (earlier tests' entries of other owners were deleted at the same time as these).
-      expect((await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY) })).count).toBeGreaterThanOrEqual(1);
+      expect(
+        (await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY) })).count,
+      ).toBeGreaterThanOrEqual(1);
       expect((await s.meta.listTrash({ ownerId: o })).files.map((f) => f.id)).toEqual([recent.id]);
       for (const f of [old, oldInside]) expect(await refcount(f.blob_sha256)).toBe(0);
       expect(await refcount(recent.blob_sha256)).toBe(1);

@@ -24,7 +24,7 @@ export async function folderPath(db: Db, ownerId: string, folderId: string): Pro
   const names: string[] = [];
   for (const id of chain) {
     const r = byId.get(id);
-    if (!r || r.kind !== "folder" || r.status !== "active") return "";
+    if (r?.kind !== "folder" || r.status !== "active") return "";
     names.push(r.name);
   }
   const top = byId.get(chain.at(-1) as string);

@@ -7,6 +7,7 @@ import { driveHandlers } from "./drive-service.ts";
 import * as files from "./files.ts";
 import * as listing from "./listing.ts";
 import { repairOrphans } from "./orphans.ts";
+import { UnsupportedPolicyError } from "./place-name.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
 import { SearchTooWideError } from "./search.ts";
 import * as trashing from "./trash.ts";
@@ -38,7 +39,8 @@ export async function fileOp<T>(
     if (
       err instanceof files.InvalidNameError ||
       err instanceof files.InvalidCursorError ||
-      err instanceof files.InvalidMoveError
+      err instanceof files.InvalidMoveError ||
+      err instanceof UnsupportedPolicyError
     )
       throw invalidArgument(err.message);
     // The tree's current shape refuses it (not the arguments as such): FailedPrecondition.
