@@ -1,10 +1,11 @@
 // filestore.file.v1.FileService (signed-in users, each on their own entries) and FileAdminService
 // (internal: garbage collection on demand).
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
+import { batchFiles, copyFile } from "./batch.ts";
 import * as files from "./files.ts";
 import type { GcResult } from "./gc.ts";
 import { searchFiles } from "./search.ts";
@@ -57,11 +58,11 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
         async emptyTrash(_req, ctx) {
           return { count: await files.emptyTrash(deps, requireIdentity(ctx)) };
         },
-        async copyFile() {
-          throw new ConnectError("not yet", Code.Unimplemented);
+        async copyFile(req, ctx) {
+          return { file: await copyFile(deps, requireIdentity(ctx), req) };
         },
-        async batchFiles() {
-          throw new ConnectError("not yet", Code.Unimplemented);
+        async batchFiles(req, ctx) {
+          return { results: await batchFiles(deps, requireIdentity(ctx), req) };
         },
         async *watchFiles(_req, ctx) {
           const { userId } = requireIdentity(ctx);
