@@ -5,7 +5,7 @@ import type { Db } from "./db/database.ts";
 import type { BlobsTable, FilesTable } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
-import { indexNames } from "./name-index.ts";
+import { insertGrams, nameKey } from "./name-index.ts";
 import { enqueueTransfer } from "./transfer.ts";
 
 export type BlobRow = BlobsTable;
@@ -154,8 +154,10 @@ export async function addFileWithContent(
     // A legacy upload of content whose SHA-1 is not known yet brings it along.
     if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
     const row = fileRow(file, blob, now);
-    await tx.insertInto("files").values(row).execute();
-    await indexNames(tx, [row]);
+    // Indexed for search as it is written (rows written elsewhere without a key are indexed lazily).
+    const keyed = { ...row, name_key: nameKey(row.name) };
+    await tx.insertInto("files").values(keyed).execute();
+    await insertGrams(tx, [keyed]);
     if (opts.transfer && stored.backend === "local") await enqueueTransfer(tx, blob.sha256, now);
     await opts.within?.(tx, row);
     // Our own location recorded: the content is new (or taken over), there is no other copy.
@@ -179,8 +181,10 @@ export async function addFileForExistingBlob(
       .where("sha256", "=", sha256)
       .executeTakeFirstOrThrow();
     const row = fileRow(file, num(blob), now);
-    await tx.insertInto("files").values(row).execute();
-    await indexNames(tx, [row]);
+    // Indexed for search as it is written (rows written elsewhere without a key are indexed lazily).
+    const keyed = { ...row, name_key: nameKey(row.name) };
+    await tx.insertInto("files").values(keyed).execute();
+    await insertGrams(tx, [keyed]);
     return row;
   });
 }

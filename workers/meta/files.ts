@@ -12,7 +12,7 @@ import { checkFileName } from "../lib/names.ts";
 import { FileNotFoundError, type FileRow, lockOwner, requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
-import { indexNames } from "./name-index.ts";
+import { indexNames, insertGrams, nameKey } from "./name-index.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 
 export { FileNotFoundError, FolderNotFoundError } from "./content.ts";
@@ -130,8 +130,10 @@ export async function createFolder(
     await requireDepthRoom(tx, f.ownerId, f.parentId, { kind: "folder" }, maxDepth);
     await requireFreeName(tx, f.ownerId, f.parentId, name);
     const row = folderRow({ ...f, name }, now);
-    await tx.insertInto("files").values(row).execute();
-    await indexNames(tx, [row]);
+    // Indexed for search as it is written (rows written elsewhere without a key are indexed lazily).
+    const keyed = { ...row, name_key: nameKey(row.name) };
+    await tx.insertInto("files").values(keyed).execute();
+    await insertGrams(tx, [keyed]);
     return { ...row, sha1: "" };
   });
 }
