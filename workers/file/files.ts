@@ -28,7 +28,7 @@ type ListRequest = Pick<
   "parentId" | "pageSize" | "pageToken" | "sort" | "descending" | "allFolders" | "sha1"
 >;
 
-const SORT_KEYS: Record<SortField, string> = {
+export const SORT_KEYS: Record<SortField, string> = {
   [SortField.UNSPECIFIED]: "name",
   [SortField.NAME]: "name",
   [SortField.SIZE]: "size",
@@ -108,7 +108,9 @@ export async function deleteFile(deps: FileDeps, who: Identity, id: string): Pro
 export async function listTrash(deps: FileDeps, who: Identity, req: { pageSize: number; pageToken: string }) {
   if (req.pageSize < 0) throw invalidArgument("page_size cannot be negative");
   const res = await deps.meta.listTrash({ ownerId: who.userId, ...req });
-  return { files: res.files.map((f) => publicFile(f)), nextPageToken: res.nextPageToken };
+  const files = res.files.map((f) => publicFile(f));
+  const entries = files.map((file) => ({ file, originalPath: res.originalPaths[file.id] ?? "" }));
+  return { files, nextPageToken: res.nextPageToken, entries };
 }
 
 export async function restoreFile(
@@ -122,6 +124,9 @@ export async function restoreFile(
   return changed(deps, who, res.file && res.file.id !== id ? Change.UPDATED : Change.CREATED, res.file);
 }
 
+export async function emptyTrash(deps: FileDeps, who: Identity): Promise<number> {
+  return (await deps.meta.emptyTrash({ ownerId: who.userId })).count;
+}
 export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.purgeTrashedFile({ ownerId: who.userId, id: required(id) });
   changed(deps, who, Change.DELETED, res.file);

@@ -184,6 +184,33 @@ for (const backend of testBlobStores()) {
         expect(await codeOf(f.deps.meta.getBlob({ sha256: sha256(own) }))).toBe(Code.NotFound);
       });
 
+      test("trash retention: a pass purges entries deleted longer ago than TRASH_RETENTION_DAYS, then frees their bytes", async () => {
+        const DAY = 86_400_000;
+        const old = await upload(alice, "old.bin", own);
+        await files.deleteFile({ meta: f.deps.meta }, alice, old.id);
+        clock.now += 20 * DAY;
+        const recent = await upload(alice, "recent.bin", shared);
+        await files.deleteFile({ meta: f.deps.meta }, alice, recent.id);
+        const pass = () =>
+          runGcPass({ meta: f.deps.meta, storeFor, graceMs: GRACE, trashRetentionMs: 30 * DAY });
+        clock.now += 10 * DAY; // old: exactly 30 days
+        expect(await pass()).toEqual({ deleted: 0, failed: 0 });
+        clock.now += 1;
+        expect(await pass()).toEqual({ deleted: 0, failed: 0 }); // purged now; its bytes wait for the grace
+        const trash = await files.listTrash({ meta: f.deps.meta }, alice, { pageSize: 0, pageToken: "" });
+        expect(trash.files.map((x) => x.id)).toEqual([recent.id]);
+        clock.now += GRACE;
+        expect(await pass()).toEqual({ deleted: 1, failed: 0 });
+        expect(await f.stored()).toHaveLength(1);
+        expect(await bytesOf(sha256(shared))).toEqual(shared);
+        // No retention (0): kept however old.
+        clock.now += 365 * DAY;
+        await runGcPass({ meta: f.deps.meta, storeFor, graceMs: GRACE, trashRetentionMs: 0 });
+        expect(
+          (await files.listTrash({ meta: f.deps.meta }, alice, { pageSize: 0, pageToken: "" })).files,
+        ).toHaveLength(1);
+      });
+
       test("a failed delete keeps the claim; a later pass takes it up after the stale period", async () => {
         const c = await upload(alice, "c.bin", own);
         await remove(alice, c.id);

@@ -18,6 +18,8 @@ export interface GcDeps {
   storeFor: StoreFor;
   /** How long unreferenced content is kept (ms); meta's clock decides what is older. */
   graceMs: number;
+  /** Trash entries deleted longer ago than this are purged by each pass (ms; 0 or unset: never). */
+  trashRetentionMs?: number;
   /** Blobs claimed per round. */
   batch?: number;
   /** Versions archived longer ago than this (ms) are dropped (VERSIONS_MAX_DAYS); unset: none by age. */
@@ -69,10 +71,27 @@ export async function pruneVersions(deps: GcDeps): Promise<number> {
   return dropped;
 }
 
+/** Purges trash entries older than the retention (TRASH_RETENTION_DAYS); returns how many. */
+export async function purgeExpiredTrash(deps: GcDeps): Promise<number> {
+  if (!deps.trashRetentionMs || deps.trashRetentionMs <= 0) return 0;
+  const batch = deps.batch ?? 100;
+  let purged = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { count } = await deps.meta.purgeExpiredTrash({
+      retentionMs: BigInt(deps.trashRetentionMs),
+      limit: batch,
+    });
+    purged += count;
+    if (count < batch) break;
+  }
+  if (purged > 0) deps.log?.info("expired trash entries purged", { count: purged });
+  return purged;
+}
+
 /**
- * One garbage-collection pass: orphans to the trash (a failure there is logged), versions past their
- * retention, then content, then the thumbnails of content that is gone (logged too: content does not wait
- * for them).
+ * One garbage-collection pass: orphans to the trash, expired trash entries purged, versions past their
+ * retention dropped (a failure of any is logged), then content — including what the purge just released,
+ * once its grace period is over — then the thumbnails of content that is gone (logged too).
  */
 export async function runGcPass(deps: GcDeps): Promise<GcResult> {
   try {
@@ -80,6 +99,11 @@ export async function runGcPass(deps: GcDeps): Promise<GcResult> {
   } catch (err) {
     // Content collection does not depend on it; the next pass tries again.
     deps.log?.warn("orphan repair failed", { err: String(err) });
+  }
+  try {
+    await purgeExpiredTrash(deps);
+  } catch (err) {
+    deps.log?.warn("purging expired trash failed", { err: String(err) });
   }
   try {
     await pruneVersions(deps);

@@ -5,8 +5,10 @@ import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1
 import { requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
+import { batchFiles, copyFile } from "./batch.ts";
 import * as files from "./files.ts";
 import type { GcResult } from "./gc.ts";
+import { searchFiles } from "./search.ts";
 import { versionRoutes } from "./versions.ts";
 import type { ChangeFeed } from "./watch.ts";
 
@@ -62,6 +64,18 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
           return {};
         },
         ...versionRoutes(deps),
+        async searchFiles(req, ctx) {
+          return searchFiles(deps, requireIdentity(ctx), req);
+        },
+        async emptyTrash(_req, ctx) {
+          return { count: await files.emptyTrash(deps, requireIdentity(ctx)) };
+        },
+        async copyFile(req, ctx) {
+          return { file: await copyFile(deps, requireIdentity(ctx), req) };
+        },
+        async batchFiles(req, ctx) {
+          return { results: await batchFiles(deps, requireIdentity(ctx), req) };
+        },
         async *watchFiles(_req, ctx) {
           const { userId } = requireIdentity(ctx);
           yield* deps.watches.run(userId, ctx.signal, () => deps.feed.watch(userId, ctx.signal));

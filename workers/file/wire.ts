@@ -37,6 +37,7 @@ export async function createFileWorker(
     storeFor: stores.storeFor,
     graceMs: config.file.gcGraceSeconds * 1000,
     versionsMaxAgeMs: maxDays > 0 ? maxDays * 86_400_000 : undefined,
+    trashRetentionMs: config.file.trashRetentionDays * 86_400_000,
     log,
   };
   const t = config.file.thumbnails;

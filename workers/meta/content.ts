@@ -5,6 +5,7 @@ import type { Db } from "./db/database.ts";
 import type { BlobsTable, FilesTable } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
+import { insertGrams, nameKey } from "./name-index.ts";
 import { ConflictPolicy, withPlacedName } from "./names.ts";
 import { enqueueTransfer } from "./transfer.ts";
 import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
@@ -189,7 +190,10 @@ async function nameContent(
       return { ...num(target), ...next, created_at: Number(target.created_at), updated_at: now };
     }
     const row = fileRow({ ...file, name: p.name }, blob, now);
-    await tx.insertInto("files").values(row).execute();
+    // Indexed for search as it is written (rows written elsewhere without a key are indexed lazily).
+    const keyed = { ...row, name_key: nameKey(row.name) };
+    await tx.insertInto("files").values(keyed).execute();
+    await insertGrams(tx, [keyed]);
     return row;
   });
 }

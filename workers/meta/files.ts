@@ -12,6 +12,7 @@ import { checkFileName } from "../lib/names.ts";
 import { FileNotFoundError, type FileRow, lockOwner, requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
+import { indexNames, insertGrams, nameKey } from "./name-index.ts";
 import { ConflictPolicy, withPlacedName } from "./names.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 import { DEFAULT_VERSIONS_KEEP, replaceWithEntry } from "./versions.ts";
@@ -114,7 +115,10 @@ export async function createFolder(
     await requireDepthRoom(tx, f.ownerId, f.parentId, { kind: "folder" }, maxDepth);
     return withPlacedName(tx, { ...f, name, kind: "folder" }, policy, async (p) => {
       const row = folderRow({ ownerId: f.ownerId, parentId: f.parentId, name: p.name }, now);
-      await tx.insertInto("files").values(row).execute();
+      // Indexed for search as it is written (rows written elsewhere without a key are indexed lazily).
+      const keyed = { ...row, name_key: nameKey(row.name) };
+      await tx.insertInto("files").values(keyed).execute();
+      await insertGrams(tx, [keyed]);
       return { ...row, sha1: "" };
     });
   });
@@ -134,6 +138,7 @@ export async function renameFile(
     const target = { ownerId, parentId: row.parent_id, name, kind: row.kind, self: id };
     return withPlacedName(tx, target, ConflictPolicy.FAIL, async () => {
       await tx.updateTable("files").set({ name, updated_at: now }).where("id", "=", id).execute();
+      await indexNames(tx, [{ ...row, name }]);
       return { ...row, name, updated_at: now };
     });
   });
@@ -165,6 +170,8 @@ export async function moveFile(
         .set({ parent_id: newParentId, name: p.name, updated_at: now })
         .where("id", "=", id)
         .execute();
+      // A rename under on_conflict RENAME changes the name search knows it by.
+      if (p.name !== row.name) await indexNames(tx, [{ ...row, name: p.name }]);
       return { ...row, parent_id: newParentId, name: p.name, updated_at: now };
     });
   });

@@ -15,11 +15,11 @@ export function pageSizeOf(requested: number): number {
 }
 
 // Cursors: base64url JSON of the query they belong to (q) and the last row's sort key (k).
-function encodeCursor(q: string, k: (string | number)[]): string {
+export function encodeCursor(q: string, k: (string | number)[]): string {
   return Buffer.from(JSON.stringify({ q, k })).toString("base64url");
 }
 
-function decodeCursor(token: string, q: string, types: string[]): (string | number)[] {
+export function decodeCursor(token: string, q: string, types: string[]): (string | number)[] {
   let parsed: { q?: unknown; k?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));

@@ -13,6 +13,7 @@ import {
   type PlaceOptions,
   TrashStateError,
 } from "./files.ts";
+import { indexNames } from "./name-index.ts";
 import { withPlacedName } from "./names.ts";
 import { DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom, trashSubtree } from "./tree.ts";
 import { replaceWithEntry } from "./versions.ts";
@@ -90,6 +91,8 @@ export async function restoreFile(
         })
         .where("id", "=", id)
         .execute();
+      // A rename under on_conflict RENAME changes the name search knows it by.
+      if (p.name !== row.name) await indexNames(tx, [{ ...row, name: p.name }]);
       await tx
         .updateTable("files")
         .set({ status: "active", deleted_at: null, trashed_with: null })

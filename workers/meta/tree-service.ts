@@ -3,16 +3,20 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
+import { driveHandlers } from "./drive-service.ts";
 import * as files from "./files.ts";
 import * as listing from "./listing.ts";
 import { nameTakenStatus } from "./names.ts";
 import { repairOrphans } from "./orphans.ts";
+import { UnsupportedPolicyError } from "./place-name.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
+import { SearchTooWideError } from "./search.ts";
 import * as trashing from "./trash.ts";
+import { originalPaths } from "./trash-upkeep.ts";
 import { versionHandlers } from "./version-service.ts";
 import { VersionNotFoundError } from "./versions.ts";
 
-const SORT_KEYS: Record<string, listing.SortKey> = {
+export const SORT_KEYS: Record<string, listing.SortKey> = {
   "": "name",
   name: "name",
   size: "size",
@@ -35,11 +39,16 @@ export async function fileOp<T>(
     if (
       err instanceof files.InvalidNameError ||
       err instanceof files.InvalidCursorError ||
-      err instanceof files.InvalidMoveError
+      err instanceof files.InvalidMoveError ||
+      err instanceof UnsupportedPolicyError
     )
       throw invalidArgument(err.message);
     // The tree's current shape refuses it (not the arguments as such): FailedPrecondition.
-    if (err instanceof files.TrashStateError || err instanceof files.FolderDepthError)
+    if (
+      err instanceof files.TrashStateError ||
+      err instanceof files.FolderDepthError ||
+      err instanceof SearchTooWideError
+    )
       throw failedPrecondition(err.message);
     throw err;
   }
@@ -100,7 +109,11 @@ export function treeService(deps: MetaDeps): ServiceImpl<typeof TreeService> {
     async listTrash(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
       const page = await fileOp(() => listing.listTrash(db, req));
-      return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
+      return {
+        files: page.files.map(fileRecord),
+        nextPageToken: page.nextPageToken,
+        originalPaths: await originalPaths(db, req.ownerId, page.files),
+      };
     },
     async restoreFile(req) {
       owned(req);
@@ -123,5 +136,6 @@ export function treeService(deps: MetaDeps): ServiceImpl<typeof TreeService> {
     async repairOrphans(req) {
       return repairOrphans(db, now(), pageSize(req.limit));
     },
+    ...driveHandlers(deps),
   };
 }

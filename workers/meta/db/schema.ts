@@ -63,6 +63,15 @@ export interface FilesTable {
    * the folder's when a folder was deleted with its subtree. Null while active.
    */
   trashed_with: string | null;
+  /** The name as search compares it (workers/meta/name-index.ts); null until indexed. Optional on insert. */
+  name_key?: string | null;
+}
+
+/** One gram of an entry's name_key (search by name; see workers/meta/name-index.ts). */
+export interface FileNameGramsTable {
+  owner_id: string;
+  gram: string;
+  file_id: string;
 }
 
 /** An earlier content of a file (see migration 0011); holds one reference to its blob. */
@@ -173,6 +182,7 @@ export interface Database {
   blobs: BlobsTable;
   files: FilesTable;
   file_versions: FileVersionsTable;
+  file_name_grams: FileNameGramsTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
   download_links: DownloadLinksTable;

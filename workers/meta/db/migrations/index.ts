@@ -10,6 +10,8 @@ import * as m0007 from "./0007_file_listing_indexes.ts";
 import * as m0009 from "./0009_revoked_sessions.ts";
 import * as m0010 from "./0010_unique_active_names.ts";
 import * as m0011 from "./0011_file_versions.ts";
+import * as m0012 from "./0012_file_search.ts";
+import * as m0013 from "./0013_trash_expiry.ts";
 import * as m0014 from "./0014_derived_blobs.ts";
 
 export const migrations: Record<string, Migration> = {
@@ -23,5 +25,7 @@ export const migrations: Record<string, Migration> = {
   "0009_revoked_sessions": m0009,
   "0010_unique_active_names": m0010,
   "0011_file_versions": m0011,
+  "0012_file_search": m0012,
+  "0013_trash_expiry": m0013,
   "0014_derived_blobs": m0014,
 };

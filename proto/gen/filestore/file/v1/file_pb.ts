@@ -12,7 +12,302 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/file/v1/file.proto.
  */
 export const file_filestore_file_v1_file: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSKaAgoERmlsZRIKCgJpZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIpCgRraW5kGAQgASgOMhsuZmlsZXN0b3JlLmZpbGUudjEuRmlsZUtpbmQSDAoEc2l6ZRgFIAEoAxIOCgZzaGEyNTYYBiABKAkSDAoEc2hhMRgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKvAQoQTGlzdEZpbGVzUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKgoEc29ydBgEIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAUgASgIEhMKC2FsbF9mb2xkZXJzGAYgASgIEgwKBHNoYTEYByABKAkiVAoRTGlzdEZpbGVzUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIcCg5HZXRGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSI4Cg9HZXRGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUibgoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIRCglwYXJlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRI2Cgtvbl9jb25mbGljdBgDIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5Ij8KFENyZWF0ZUZvbGRlclJlc3BvbnNlEicKBmZvbGRlchgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUiLQoRUmVuYW1lRmlsZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSI7ChJSZW5hbWVGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUibAoPTW92ZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEhUKDW5ld19wYXJlbnRfaWQYAiABKAkSNgoLb25fY29uZmxpY3QYAyABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI5ChBNb3ZlRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIh8KEURlbGV0ZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZUZpbGVSZXNwb25zZSI5ChBMaXN0VHJhc2hSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlQKEUxpc3RUcmFzaFJlc3BvbnNlEiYKBWZpbGVzGAEgAygLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWAoSUmVzdG9yZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEjYKC29uX2NvbmZsaWN0GAIgASgOMiEuZmlsZXN0b3JlLmZpbGUudjEuQ29uZmxpY3RQb2xpY3kiPAoTUmVzdG9yZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSIeChBQdXJnZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJIhMKEVB1cmdlRmlsZVJlc3BvbnNlIhMKEVdhdGNoRmlsZXNSZXF1ZXN0ItcBChJXYXRjaEZpbGVzUmVzcG9uc2USPAoGY2hhbmdlGAEgASgOMiwuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1Jlc3BvbnNlLkNoYW5nZRIlCgRmaWxlGAIgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSJcCgZDaGFuZ2USFgoSQ0hBTkdFX1VOU1BFQ0lGSUVEEAASEgoOQ0hBTkdFX0NSRUFURUQQARISCg5DSEFOR0VfVVBEQVRFRBACEhIKDkNIQU5HRV9ERUxFVEVEEAMipgEKC0ZpbGVWZXJzaW9uEgoKAmlkGAEgASgJEgwKBHNpemUYAiABKAMSDgoGc2hhMjU2GAMgASgJEgwKBHNoYTEYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLYXJjaGl2ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiYKE0xpc3RWZXJzaW9uc1JlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCSJIChRMaXN0VmVyc2lvbnNSZXNwb25zZRIwCgh2ZXJzaW9ucxgBIAMoCzIeLmZpbGVzdG9yZS5maWxlLnYxLkZpbGVWZXJzaW9uIjwKFVJlc3RvcmVWZXJzaW9uUmVxdWVzdBIPCgdmaWxlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkiPwoWUmVzdG9yZVZlcnNpb25SZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSI7ChREZWxldGVWZXJzaW9uUmVxdWVzdBIPCgdmaWxlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkiFwoVRGVsZXRlVmVyc2lvblJlc3BvbnNlIh0KG1J1bkdhcmJhZ2VDb2xsZWN0aW9uUmVxdWVzdCI/ChxSdW5HYXJiYWdlQ29sbGVjdGlvblJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAUSDgoGZmFpbGVkGAIgASgFKk8KCEZpbGVLaW5kEhkKFUZJTEVfS0lORF9VTlNQRUNJRklFRBAAEhIKDkZJTEVfS0lORF9GSUxFEAESFAoQRklMRV9LSU5EX0ZPTERFUhACKoQBCg5Db25mbGljdFBvbGljeRIfChtDT05GTElDVF9QT0xJQ1lfVU5TUEVDSUZJRUQQABIYChRDT05GTElDVF9QT0xJQ1lfRkFJTBABEhoKFkNPTkZMSUNUX1BPTElDWV9SRU5BTUUQAhIbChdDT05GTElDVF9QT0xJQ1lfUkVQTEFDRRADKmwKCVNvcnRGaWVsZBIaChZTT1JUX0ZJRUxEX1VOU1BFQ0lGSUVEEAASEwoPU09SVF9GSUVMRF9OQU1FEAESEwoPU09SVF9GSUVMRF9TSVpFEAISGQoVU09SVF9GSUVMRF9VUERBVEVEX0FUEAMyugkKC0ZpbGVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0RmlsZXNSZXNwb25zZRJQCgdHZXRGaWxlEiEuZmlsZXN0b3JlLmZpbGUudjEuR2V0RmlsZVJlcXVlc3QaIi5maWxlc3RvcmUuZmlsZS52MS5HZXRGaWxlUmVzcG9uc2USXwoMQ3JlYXRlRm9sZGVyEiYuZmlsZXN0b3JlLmZpbGUudjEuQ3JlYXRlRm9sZGVyUmVxdWVzdBonLmZpbGVzdG9yZS5maWxlLnYxLkNyZWF0ZUZvbGRlclJlc3BvbnNlElkKClJlbmFtZUZpbGUSJC5maWxlc3RvcmUuZmlsZS52MS5SZW5hbWVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLlJlbmFtZUZpbGVSZXNwb25zZRJTCghNb3ZlRmlsZRIiLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5maWxlLnYxLk1vdmVGaWxlUmVzcG9uc2USWQoKRGVsZXRlRmlsZRIkLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlRmlsZVJlc3BvbnNlElYKCUxpc3RUcmFzaBIjLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RUcmFzaFJlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5MaXN0VHJhc2hSZXNwb25zZRJcCgtSZXN0b3JlRmlsZRIlLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVxdWVzdBomLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVGaWxlUmVzcG9uc2USVgoJUHVyZ2VGaWxlEiMuZmlsZXN0b3JlLmZpbGUudjEuUHVyZ2VGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5maWxlLnYxLlB1cmdlRmlsZVJlc3BvbnNlElsKCldhdGNoRmlsZXMSJC5maWxlc3RvcmUuZmlsZS52MS5XYXRjaEZpbGVzUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLldhdGNoRmlsZXNSZXNwb25zZTABEl8KDExpc3RWZXJzaW9ucxImLmZpbGVzdG9yZS5maWxlLnYxLkxpc3RWZXJzaW9uc1JlcXVlc3QaJy5maWxlc3RvcmUuZmlsZS52MS5MaXN0VmVyc2lvbnNSZXNwb25zZRJlCg5SZXN0b3JlVmVyc2lvbhIoLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVWZXJzaW9uUmVxdWVzdBopLmZpbGVzdG9yZS5maWxlLnYxLlJlc3RvcmVWZXJzaW9uUmVzcG9uc2USYgoNRGVsZXRlVmVyc2lvbhInLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0GiguZmlsZXN0b3JlLmZpbGUudjEuRGVsZXRlVmVyc2lvblJlc3BvbnNlMosBChBGaWxlQWRtaW5TZXJ2aWNlEncKFFJ1bkdhcmJhZ2VDb2xsZWN0aW9uEi4uZmlsZXN0b3JlLmZpbGUudjEuUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXF1ZXN0Gi8uZmlsZXN0b3JlLmZpbGUudjEuUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvZmlsZS92MS9maWxlLnByb3RvEhFmaWxlc3RvcmUuZmlsZS52MSK0AgoSU2VhcmNoRmlsZXNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEhEKCWZvbGRlcl9pZBgCIAEoCRIxCghjYXRlZ29yeRgDIAEoDjIfLmZpbGVzdG9yZS5maWxlLnYxLkZpbGVDYXRlZ29yeRIxCg1tb2RpZmllZF9mcm9tGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgttb2RpZmllZF90bxgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEc29ydBgGIAEoDjIcLmZpbGVzdG9yZS5maWxlLnYxLlNvcnRGaWVsZBISCgpkZXNjZW5kaW5nGAcgASgIEhEKCXBhZ2Vfc2l6ZRgIIAEoBRISCgpwYWdlX3Rva2VuGAkgASgJIlYKE1NlYXJjaEZpbGVzUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSITChFFbXB0eVRyYXNoUmVxdWVzdCIjChJFbXB0eVRyYXNoUmVzcG9uc2USDQoFY291bnQYASABKAUiegoPQ29weUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEhUKDW5ld19wYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRI2Cgtvbl9jb25mbGljdBgEIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IjkKEENvcHlGaWxlUmVzcG9uc2USJQoEZmlsZRgBIAEoCzIXLmZpbGVzdG9yZS5maWxlLnYxLkZpbGUipQEKEUJhdGNoRmlsZXNSZXF1ZXN0EjQKCW9wZXJhdGlvbhgBIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkJhdGNoT3BlcmF0aW9uEgsKA2lkcxgCIAMoCRIVCg1uZXdfcGFyZW50X2lkGAMgASgJEjYKC29uX2NvbmZsaWN0GAQgASgOMiEuZmlsZXN0b3JlLmZpbGUudjEuQ29uZmxpY3RQb2xpY3kibwoPQmF0Y2hJdGVtUmVzdWx0EgoKAmlkGAEgASgJEgoKAm9rGAIgASgIEiUKBGZpbGUYAyABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEgwKBGNvZGUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSJJChJCYXRjaEZpbGVzUmVzcG9uc2USMwoHcmVzdWx0cxgBIAMoCzIiLmZpbGVzdG9yZS5maWxlLnYxLkJhdGNoSXRlbVJlc3VsdCJKCgpUcmFzaEVudHJ5EiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhUKDW9yaWdpbmFsX3BhdGgYAiABKAkimgIKBEZpbGUSCgoCaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSKQoEa2luZBgEIAEoDjIbLmZpbGVzdG9yZS5maWxlLnYxLkZpbGVLaW5kEgwKBHNpemUYBSABKAMSDgoGc2hhMjU2GAYgASgJEgwKBHNoYTEYByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZGVsZXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirwEKEExpc3RGaWxlc1JlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEioKBHNvcnQYBCABKA4yHC5maWxlc3RvcmUuZmlsZS52MS5Tb3J0RmllbGQSEgoKZGVzY2VuZGluZxgFIAEoCBITCgthbGxfZm9sZGVycxgGIAEoCBIMCgRzaGExGAcgASgJIlQKEUxpc3RGaWxlc1Jlc3BvbnNlEiYKBWZpbGVzGAEgAygLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHAoOR2V0RmlsZVJlcXVlc3QSCgoCaWQYASABKAkiOAoPR2V0RmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIm4KE0NyZWF0ZUZvbGRlclJlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSNgoLb25fY29uZmxpY3QYAyABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI/ChRDcmVhdGVGb2xkZXJSZXNwb25zZRInCgZmb2xkZXIYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIi0KEVJlbmFtZUZpbGVSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkiOwoSUmVuYW1lRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlImwKD01vdmVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCRIVCg1uZXdfcGFyZW50X2lkGAIgASgJEjYKC29uX2NvbmZsaWN0GAMgASgOMiEuZmlsZXN0b3JlLmZpbGUudjEuQ29uZmxpY3RQb2xpY3kiOQoQTW92ZUZpbGVSZXNwb25zZRIlCgRmaWxlGAEgASgLMhcuZmlsZXN0b3JlLmZpbGUudjEuRmlsZSIfChFEZWxldGVGaWxlUmVxdWVzdBIKCgJpZBgBIAEoCSIUChJEZWxldGVGaWxlUmVzcG9uc2UiOQoQTGlzdFRyYXNoUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSKEAQoRTGlzdFRyYXNoUmVzcG9uc2USJgoFZmlsZXMYASADKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIuCgdlbnRyaWVzGAMgAygLMh0uZmlsZXN0b3JlLmZpbGUudjEuVHJhc2hFbnRyeSJYChJSZXN0b3JlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkSNgoLb25fY29uZmxpY3QYAiABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI8ChNSZXN0b3JlRmlsZVJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIh4KEFB1cmdlRmlsZVJlcXVlc3QSCgoCaWQYASABKAkiEwoRUHVyZ2VGaWxlUmVzcG9uc2UiEwoRV2F0Y2hGaWxlc1JlcXVlc3Qi1wEKEldhdGNoRmlsZXNSZXNwb25zZRI8CgZjaGFuZ2UYASABKA4yLC5maWxlc3RvcmUuZmlsZS52MS5XYXRjaEZpbGVzUmVzcG9uc2UuQ2hhbmdlEiUKBGZpbGUYAiABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIlwKBkNoYW5nZRIWChJDSEFOR0VfVU5TUEVDSUZJRUQQABISCg5DSEFOR0VfQ1JFQVRFRBABEhIKDkNIQU5HRV9VUERBVEVEEAISEgoOQ0hBTkdFX0RFTEVURUQQAyKmAQoLRmlsZVZlcnNpb24SCgoCaWQYASABKAkSDAoEc2l6ZRgCIAEoAxIOCgZzaGEyNTYYAyABKAkSDAoEc2hhMRgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthcmNoaXZlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJgoTTGlzdFZlcnNpb25zUmVxdWVzdBIPCgdmaWxlX2lkGAEgASgJIkgKFExpc3RWZXJzaW9uc1Jlc3BvbnNlEjAKCHZlcnNpb25zGAEgAygLMh4uZmlsZXN0b3JlLmZpbGUudjEuRmlsZVZlcnNpb24iPAoVUmVzdG9yZVZlcnNpb25SZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkSEgoKdmVyc2lvbl9pZBgCIAEoCSI/ChZSZXN0b3JlVmVyc2lvblJlc3BvbnNlEiUKBGZpbGUYASABKAsyFy5maWxlc3RvcmUuZmlsZS52MS5GaWxlIjsKFERlbGV0ZVZlcnNpb25SZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkSEgoKdmVyc2lvbl9pZBgCIAEoCSIXChVEZWxldGVWZXJzaW9uUmVzcG9uc2UiHQobUnVuR2FyYmFnZUNvbGxlY3Rpb25SZXF1ZXN0Ij8KHFJ1bkdhcmJhZ2VDb2xsZWN0aW9uUmVzcG9uc2USDwoHZGVsZXRlZBgBIAEoBRIOCgZmYWlsZWQYAiABKAUqyQEKDEZpbGVDYXRlZ29yeRIdChlGSUxFX0NBVEVHT1JZX1VOU1BFQ0lGSUVEEAASGAoURklMRV9DQVRFR09SWV9GT0xERVIQARIXChNGSUxFX0NBVEVHT1JZX0lNQUdFEAISFwoTRklMRV9DQVRFR09SWV9WSURFTxADEhcKE0ZJTEVfQ0FURUdPUllfQVVESU8QBBIaChZGSUxFX0NBVEVHT1JZX0RPQ1VNRU5UEAUSGQoVRklMRV9DQVRFR09SWV9BUkNISVZFEAYquQEKDkJhdGNoT3BlcmF0aW9uEh8KG0JBVENIX09QRVJBVElPTl9VTlNQRUNJRklFRBAAEhgKFEJBVENIX09QRVJBVElPTl9NT1ZFEAESGAoUQkFUQ0hfT1BFUkFUSU9OX0NPUFkQAhIaChZCQVRDSF9PUEVSQVRJT05fREVMRVRFEAMSGwoXQkFUQ0hfT1BFUkFUSU9OX1JFU1RPUkUQBBIZChVCQVRDSF9PUEVSQVRJT05fUFVSR0UQBSpPCghGaWxlS2luZBIZChVGSUxFX0tJTkRfVU5TUEVDSUZJRUQQABISCg5GSUxFX0tJTkRfRklMRRABEhQKEEZJTEVfS0lORF9GT0xERVIQAiqEAQoOQ29uZmxpY3RQb2xpY3kSHwobQ09ORkxJQ1RfUE9MSUNZX1VOU1BFQ0lGSUVEEAASGAoUQ09ORkxJQ1RfUE9MSUNZX0ZBSUwQARIaChZDT05GTElDVF9QT0xJQ1lfUkVOQU1FEAISGwoXQ09ORkxJQ1RfUE9MSUNZX1JFUExBQ0UQAypsCglTb3J0RmllbGQSGgoWU09SVF9GSUVMRF9VTlNQRUNJRklFRBAAEhMKD1NPUlRfRklFTERfTkFNRRABEhMKD1NPUlRfRklFTERfU0laRRACEhkKFVNPUlRfRklFTERfVVBEQVRFRF9BVBADMqMMCgtGaWxlU2VydmljZRJWCglMaXN0RmlsZXMSIy5maWxlc3RvcmUuZmlsZS52MS5MaXN0RmlsZXNSZXF1ZXN0GiQuZmlsZXN0b3JlLmZpbGUudjEuTGlzdEZpbGVzUmVzcG9uc2USUAoHR2V0RmlsZRIhLmZpbGVzdG9yZS5maWxlLnYxLkdldEZpbGVSZXF1ZXN0GiIuZmlsZXN0b3JlLmZpbGUudjEuR2V0RmlsZVJlc3BvbnNlEl8KDENyZWF0ZUZvbGRlchImLmZpbGVzdG9yZS5maWxlLnYxLkNyZWF0ZUZvbGRlclJlcXVlc3QaJy5maWxlc3RvcmUuZmlsZS52MS5DcmVhdGVGb2xkZXJSZXNwb25zZRJZCgpSZW5hbWVGaWxlEiQuZmlsZXN0b3JlLmZpbGUudjEuUmVuYW1lRmlsZVJlcXVlc3QaJS5maWxlc3RvcmUuZmlsZS52MS5SZW5hbWVGaWxlUmVzcG9uc2USUwoITW92ZUZpbGUSIi5maWxlc3RvcmUuZmlsZS52MS5Nb3ZlRmlsZVJlcXVlc3QaIy5maWxlc3RvcmUuZmlsZS52MS5Nb3ZlRmlsZVJlc3BvbnNlElkKCkRlbGV0ZUZpbGUSJC5maWxlc3RvcmUuZmlsZS52MS5EZWxldGVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZUZpbGVSZXNwb25zZRJWCglMaXN0VHJhc2gSIy5maWxlc3RvcmUuZmlsZS52MS5MaXN0VHJhc2hSZXF1ZXN0GiQuZmlsZXN0b3JlLmZpbGUudjEuTGlzdFRyYXNoUmVzcG9uc2USXAoLUmVzdG9yZUZpbGUSJS5maWxlc3RvcmUuZmlsZS52MS5SZXN0b3JlRmlsZVJlcXVlc3QaJi5maWxlc3RvcmUuZmlsZS52MS5SZXN0b3JlRmlsZVJlc3BvbnNlElYKCVB1cmdlRmlsZRIjLmZpbGVzdG9yZS5maWxlLnYxLlB1cmdlRmlsZVJlcXVlc3QaJC5maWxlc3RvcmUuZmlsZS52MS5QdXJnZUZpbGVSZXNwb25zZRJbCgpXYXRjaEZpbGVzEiQuZmlsZXN0b3JlLmZpbGUudjEuV2F0Y2hGaWxlc1JlcXVlc3QaJS5maWxlc3RvcmUuZmlsZS52MS5XYXRjaEZpbGVzUmVzcG9uc2UwARJfCgxMaXN0VmVyc2lvbnMSJi5maWxlc3RvcmUuZmlsZS52MS5MaXN0VmVyc2lvbnNSZXF1ZXN0GicuZmlsZXN0b3JlLmZpbGUudjEuTGlzdFZlcnNpb25zUmVzcG9uc2USZQoOUmVzdG9yZVZlcnNpb24SKC5maWxlc3RvcmUuZmlsZS52MS5SZXN0b3JlVmVyc2lvblJlcXVlc3QaKS5maWxlc3RvcmUuZmlsZS52MS5SZXN0b3JlVmVyc2lvblJlc3BvbnNlEmIKDURlbGV0ZVZlcnNpb24SJy5maWxlc3RvcmUuZmlsZS52MS5EZWxldGVWZXJzaW9uUmVxdWVzdBooLmZpbGVzdG9yZS5maWxlLnYxLkRlbGV0ZVZlcnNpb25SZXNwb25zZRJcCgtTZWFyY2hGaWxlcxIlLmZpbGVzdG9yZS5maWxlLnYxLlNlYXJjaEZpbGVzUmVxdWVzdBomLmZpbGVzdG9yZS5maWxlLnYxLlNlYXJjaEZpbGVzUmVzcG9uc2USWQoKRW1wdHlUcmFzaBIkLmZpbGVzdG9yZS5maWxlLnYxLkVtcHR5VHJhc2hSZXF1ZXN0GiUuZmlsZXN0b3JlLmZpbGUudjEuRW1wdHlUcmFzaFJlc3BvbnNlElMKCENvcHlGaWxlEiIuZmlsZXN0b3JlLmZpbGUudjEuQ29weUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLmZpbGUudjEuQ29weUZpbGVSZXNwb25zZRJZCgpCYXRjaEZpbGVzEiQuZmlsZXN0b3JlLmZpbGUudjEuQmF0Y2hGaWxlc1JlcXVlc3QaJS5maWxlc3RvcmUuZmlsZS52MS5CYXRjaEZpbGVzUmVzcG9uc2UyiwEKEEZpbGVBZG1pblNlcnZpY2USdwoUUnVuR2FyYmFnZUNvbGxlY3Rpb24SLi5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlcXVlc3QaLy5maWxlc3RvcmUuZmlsZS52MS5SdW5HYXJiYWdlQ29sbGVjdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message filestore.file.v1.SearchFilesRequest
+ */
+export type SearchFilesRequest = Message<"filestore.file.v1.SearchFilesRequest"> & {
+  /**
+   * A part of the name (required).
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * Only below this folder ("" = the whole tree).
+   *
+   * @generated from field: string folder_id = 2;
+   */
+  folderId: string;
+
+  /**
+   * Only entries of this category (unspecified = any).
+   *
+   * @generated from field: filestore.file.v1.FileCategory category = 3;
+   */
+  category: FileCategory;
+
+  /**
+   * Only entries modified at or after modified_from and before modified_to (each optional).
+   *
+   * @generated from field: google.protobuf.Timestamp modified_from = 4;
+   */
+  modifiedFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp modified_to = 5;
+   */
+  modifiedTo?: Timestamp | undefined;
+
+  /**
+   * @generated from field: filestore.file.v1.SortField sort = 6;
+   */
+  sort: SortField;
+
+  /**
+   * @generated from field: bool descending = 7;
+   */
+  descending: boolean;
+
+  /**
+   * @generated from field: int32 page_size = 8;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 9;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.SearchFilesRequest.
+ * Use `create(SearchFilesRequestSchema)` to create a new message.
+ */
+export const SearchFilesRequestSchema: GenMessage<SearchFilesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 0);
+
+/**
+ * @generated from message filestore.file.v1.SearchFilesResponse
+ */
+export type SearchFilesResponse = Message<"filestore.file.v1.SearchFilesResponse"> & {
+  /**
+   * @generated from field: repeated filestore.file.v1.File files = 1;
+   */
+  files: File[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.SearchFilesResponse.
+ * Use `create(SearchFilesResponseSchema)` to create a new message.
+ */
+export const SearchFilesResponseSchema: GenMessage<SearchFilesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 1);
+
+/**
+ * @generated from message filestore.file.v1.EmptyTrashRequest
+ */
+export type EmptyTrashRequest = Message<"filestore.file.v1.EmptyTrashRequest"> & {
+};
+
+/**
+ * Describes the message filestore.file.v1.EmptyTrashRequest.
+ * Use `create(EmptyTrashRequestSchema)` to create a new message.
+ */
+export const EmptyTrashRequestSchema: GenMessage<EmptyTrashRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 2);
+
+/**
+ * @generated from message filestore.file.v1.EmptyTrashResponse
+ */
+export type EmptyTrashResponse = Message<"filestore.file.v1.EmptyTrashResponse"> & {
+  /**
+   * Trash entries purged (each with its subtree).
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.file.v1.EmptyTrashResponse.
+ * Use `create(EmptyTrashResponseSchema)` to create a new message.
+ */
+export const EmptyTrashResponseSchema: GenMessage<EmptyTrashResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 3);
+
+/**
+ * @generated from message filestore.file.v1.CopyFileRequest
+ */
+export type CopyFileRequest = Message<"filestore.file.v1.CopyFileRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string new_parent_id = 2;
+   */
+  newParentId: string;
+
+  /**
+   * The copy's name; "" keeps the original's.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 4;
+   */
+  onConflict: ConflictPolicy;
+};
+
+/**
+ * Describes the message filestore.file.v1.CopyFileRequest.
+ * Use `create(CopyFileRequestSchema)` to create a new message.
+ */
+export const CopyFileRequestSchema: GenMessage<CopyFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 4);
+
+/**
+ * @generated from message filestore.file.v1.CopyFileResponse
+ */
+export type CopyFileResponse = Message<"filestore.file.v1.CopyFileResponse"> & {
+  /**
+   * @generated from field: filestore.file.v1.File file = 1;
+   */
+  file?: File | undefined;
+};
+
+/**
+ * Describes the message filestore.file.v1.CopyFileResponse.
+ * Use `create(CopyFileResponseSchema)` to create a new message.
+ */
+export const CopyFileResponseSchema: GenMessage<CopyFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 5);
+
+/**
+ * @generated from message filestore.file.v1.BatchFilesRequest
+ */
+export type BatchFilesRequest = Message<"filestore.file.v1.BatchFilesRequest"> & {
+  /**
+   * @generated from field: filestore.file.v1.BatchOperation operation = 1;
+   */
+  operation: BatchOperation;
+
+  /**
+   * 1..1000 entry ids.
+   *
+   * @generated from field: repeated string ids = 2;
+   */
+  ids: string[];
+
+  /**
+   * MOVE and COPY: the destination folder ("" = root).
+   *
+   * @generated from field: string new_parent_id = 3;
+   */
+  newParentId: string;
+
+  /**
+   * COPY: what to do when the destination holds the name.
+   *
+   * @generated from field: filestore.file.v1.ConflictPolicy on_conflict = 4;
+   */
+  onConflict: ConflictPolicy;
+};
+
+/**
+ * Describes the message filestore.file.v1.BatchFilesRequest.
+ * Use `create(BatchFilesRequestSchema)` to create a new message.
+ */
+export const BatchFilesRequestSchema: GenMessage<BatchFilesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 6);
+
+/**
+ * @generated from message filestore.file.v1.BatchItemResult
+ */
+export type BatchItemResult = Message<"filestore.file.v1.BatchItemResult"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: bool ok = 2;
+   */
+  ok: boolean;
+
+  /**
+   * When ok: the entry as it now is (the copy, for COPY; unset for PURGE).
+   *
+   * @generated from field: filestore.file.v1.File file = 3;
+   */
+  file?: File | undefined;
+
+  /**
+   * When not ok: the Connect code's name ("not_found", "already_exists", …) and a message for a user.
+   *
+   * @generated from field: string code = 4;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 5;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.BatchItemResult.
+ * Use `create(BatchItemResultSchema)` to create a new message.
+ */
+export const BatchItemResultSchema: GenMessage<BatchItemResult> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 7);
+
+/**
+ * @generated from message filestore.file.v1.BatchFilesResponse
+ */
+export type BatchFilesResponse = Message<"filestore.file.v1.BatchFilesResponse"> & {
+  /**
+   * One per id, in the request's order.
+   *
+   * @generated from field: repeated filestore.file.v1.BatchItemResult results = 1;
+   */
+  results: BatchItemResult[];
+};
+
+/**
+ * Describes the message filestore.file.v1.BatchFilesResponse.
+ * Use `create(BatchFilesResponseSchema)` to create a new message.
+ */
+export const BatchFilesResponseSchema: GenMessage<BatchFilesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 8);
+
+/**
+ * A trash entry with the folder it was deleted from.
+ *
+ * @generated from message filestore.file.v1.TrashEntry
+ */
+export type TrashEntry = Message<"filestore.file.v1.TrashEntry"> & {
+  /**
+   * @generated from field: filestore.file.v1.File file = 1;
+   */
+  file?: File | undefined;
+
+  /**
+   * The path of that folder ("/" for the root, "/docs/2024"); "" when it no longer exists (restore then
+   * brings the entry back into the root).
+   *
+   * @generated from field: string original_path = 2;
+   */
+  originalPath: string;
+};
+
+/**
+ * Describes the message filestore.file.v1.TrashEntry.
+ * Use `create(TrashEntrySchema)` to create a new message.
+ */
+export const TrashEntrySchema: GenMessage<TrashEntry> = /*@__PURE__*/
+  messageDesc(file_filestore_file_v1_file, 9);
 
 /**
  * @generated from message filestore.file.v1.File
@@ -77,7 +372,7 @@ export type File = Message<"filestore.file.v1.File"> & {
  * Use `create(FileSchema)` to create a new message.
  */
 export const FileSchema: GenMessage<File> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 0);
+  messageDesc(file_filestore_file_v1_file, 10);
 
 /**
  * @generated from message filestore.file.v1.ListFilesRequest
@@ -129,7 +424,7 @@ export type ListFilesRequest = Message<"filestore.file.v1.ListFilesRequest"> & {
  * Use `create(ListFilesRequestSchema)` to create a new message.
  */
 export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 1);
+  messageDesc(file_filestore_file_v1_file, 11);
 
 /**
  * @generated from message filestore.file.v1.ListFilesResponse
@@ -151,7 +446,7 @@ export type ListFilesResponse = Message<"filestore.file.v1.ListFilesResponse"> &
  * Use `create(ListFilesResponseSchema)` to create a new message.
  */
 export const ListFilesResponseSchema: GenMessage<ListFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 2);
+  messageDesc(file_filestore_file_v1_file, 12);
 
 /**
  * @generated from message filestore.file.v1.GetFileRequest
@@ -168,7 +463,7 @@ export type GetFileRequest = Message<"filestore.file.v1.GetFileRequest"> & {
  * Use `create(GetFileRequestSchema)` to create a new message.
  */
 export const GetFileRequestSchema: GenMessage<GetFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 3);
+  messageDesc(file_filestore_file_v1_file, 13);
 
 /**
  * @generated from message filestore.file.v1.GetFileResponse
@@ -185,7 +480,7 @@ export type GetFileResponse = Message<"filestore.file.v1.GetFileResponse"> & {
  * Use `create(GetFileResponseSchema)` to create a new message.
  */
 export const GetFileResponseSchema: GenMessage<GetFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 4);
+  messageDesc(file_filestore_file_v1_file, 14);
 
 /**
  * @generated from message filestore.file.v1.CreateFolderRequest
@@ -214,7 +509,7 @@ export type CreateFolderRequest = Message<"filestore.file.v1.CreateFolderRequest
  * Use `create(CreateFolderRequestSchema)` to create a new message.
  */
 export const CreateFolderRequestSchema: GenMessage<CreateFolderRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 5);
+  messageDesc(file_filestore_file_v1_file, 15);
 
 /**
  * @generated from message filestore.file.v1.CreateFolderResponse
@@ -231,7 +526,7 @@ export type CreateFolderResponse = Message<"filestore.file.v1.CreateFolderRespon
  * Use `create(CreateFolderResponseSchema)` to create a new message.
  */
 export const CreateFolderResponseSchema: GenMessage<CreateFolderResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 6);
+  messageDesc(file_filestore_file_v1_file, 16);
 
 /**
  * @generated from message filestore.file.v1.RenameFileRequest
@@ -253,7 +548,7 @@ export type RenameFileRequest = Message<"filestore.file.v1.RenameFileRequest"> &
  * Use `create(RenameFileRequestSchema)` to create a new message.
  */
 export const RenameFileRequestSchema: GenMessage<RenameFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 7);
+  messageDesc(file_filestore_file_v1_file, 17);
 
 /**
  * @generated from message filestore.file.v1.RenameFileResponse
@@ -270,7 +565,7 @@ export type RenameFileResponse = Message<"filestore.file.v1.RenameFileResponse">
  * Use `create(RenameFileResponseSchema)` to create a new message.
  */
 export const RenameFileResponseSchema: GenMessage<RenameFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 8);
+  messageDesc(file_filestore_file_v1_file, 18);
 
 /**
  * @generated from message filestore.file.v1.MoveFileRequest
@@ -300,7 +595,7 @@ export type MoveFileRequest = Message<"filestore.file.v1.MoveFileRequest"> & {
  * Use `create(MoveFileRequestSchema)` to create a new message.
  */
 export const MoveFileRequestSchema: GenMessage<MoveFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 9);
+  messageDesc(file_filestore_file_v1_file, 19);
 
 /**
  * @generated from message filestore.file.v1.MoveFileResponse
@@ -317,7 +612,7 @@ export type MoveFileResponse = Message<"filestore.file.v1.MoveFileResponse"> & {
  * Use `create(MoveFileResponseSchema)` to create a new message.
  */
 export const MoveFileResponseSchema: GenMessage<MoveFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 10);
+  messageDesc(file_filestore_file_v1_file, 20);
 
 /**
  * @generated from message filestore.file.v1.DeleteFileRequest
@@ -334,7 +629,7 @@ export type DeleteFileRequest = Message<"filestore.file.v1.DeleteFileRequest"> &
  * Use `create(DeleteFileRequestSchema)` to create a new message.
  */
 export const DeleteFileRequestSchema: GenMessage<DeleteFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 11);
+  messageDesc(file_filestore_file_v1_file, 21);
 
 /**
  * @generated from message filestore.file.v1.DeleteFileResponse
@@ -347,7 +642,7 @@ export type DeleteFileResponse = Message<"filestore.file.v1.DeleteFileResponse">
  * Use `create(DeleteFileResponseSchema)` to create a new message.
  */
 export const DeleteFileResponseSchema: GenMessage<DeleteFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 12);
+  messageDesc(file_filestore_file_v1_file, 22);
 
 /**
  * @generated from message filestore.file.v1.ListTrashRequest
@@ -369,7 +664,7 @@ export type ListTrashRequest = Message<"filestore.file.v1.ListTrashRequest"> & {
  * Use `create(ListTrashRequestSchema)` to create a new message.
  */
 export const ListTrashRequestSchema: GenMessage<ListTrashRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 13);
+  messageDesc(file_filestore_file_v1_file, 23);
 
 /**
  * @generated from message filestore.file.v1.ListTrashResponse
@@ -384,6 +679,13 @@ export type ListTrashResponse = Message<"filestore.file.v1.ListTrashResponse"> &
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * The same entries, each with the folder it was deleted from.
+   *
+   * @generated from field: repeated filestore.file.v1.TrashEntry entries = 3;
+   */
+  entries: TrashEntry[];
 };
 
 /**
@@ -391,7 +693,7 @@ export type ListTrashResponse = Message<"filestore.file.v1.ListTrashResponse"> &
  * Use `create(ListTrashResponseSchema)` to create a new message.
  */
 export const ListTrashResponseSchema: GenMessage<ListTrashResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 14);
+  messageDesc(file_filestore_file_v1_file, 24);
 
 /**
  * @generated from message filestore.file.v1.RestoreFileRequest
@@ -415,7 +717,7 @@ export type RestoreFileRequest = Message<"filestore.file.v1.RestoreFileRequest">
  * Use `create(RestoreFileRequestSchema)` to create a new message.
  */
 export const RestoreFileRequestSchema: GenMessage<RestoreFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 15);
+  messageDesc(file_filestore_file_v1_file, 25);
 
 /**
  * @generated from message filestore.file.v1.RestoreFileResponse
@@ -432,7 +734,7 @@ export type RestoreFileResponse = Message<"filestore.file.v1.RestoreFileResponse
  * Use `create(RestoreFileResponseSchema)` to create a new message.
  */
 export const RestoreFileResponseSchema: GenMessage<RestoreFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 16);
+  messageDesc(file_filestore_file_v1_file, 26);
 
 /**
  * @generated from message filestore.file.v1.PurgeFileRequest
@@ -449,7 +751,7 @@ export type PurgeFileRequest = Message<"filestore.file.v1.PurgeFileRequest"> & {
  * Use `create(PurgeFileRequestSchema)` to create a new message.
  */
 export const PurgeFileRequestSchema: GenMessage<PurgeFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 17);
+  messageDesc(file_filestore_file_v1_file, 27);
 
 /**
  * @generated from message filestore.file.v1.PurgeFileResponse
@@ -462,7 +764,7 @@ export type PurgeFileResponse = Message<"filestore.file.v1.PurgeFileResponse"> &
  * Use `create(PurgeFileResponseSchema)` to create a new message.
  */
 export const PurgeFileResponseSchema: GenMessage<PurgeFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 18);
+  messageDesc(file_filestore_file_v1_file, 28);
 
 /**
  * @generated from message filestore.file.v1.WatchFilesRequest
@@ -475,7 +777,7 @@ export type WatchFilesRequest = Message<"filestore.file.v1.WatchFilesRequest"> &
  * Use `create(WatchFilesRequestSchema)` to create a new message.
  */
 export const WatchFilesRequestSchema: GenMessage<WatchFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 19);
+  messageDesc(file_filestore_file_v1_file, 29);
 
 /**
  * @generated from message filestore.file.v1.WatchFilesResponse
@@ -497,7 +799,7 @@ export type WatchFilesResponse = Message<"filestore.file.v1.WatchFilesResponse">
  * Use `create(WatchFilesResponseSchema)` to create a new message.
  */
 export const WatchFilesResponseSchema: GenMessage<WatchFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 20);
+  messageDesc(file_filestore_file_v1_file, 30);
 
 /**
  * @generated from enum filestore.file.v1.WatchFilesResponse.Change
@@ -528,7 +830,7 @@ export enum WatchFilesResponse_Change {
  * Describes the enum filestore.file.v1.WatchFilesResponse.Change.
  */
 export const WatchFilesResponse_ChangeSchema: GenEnum<WatchFilesResponse_Change> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 20, 0);
+  enumDesc(file_filestore_file_v1_file, 30, 0);
 
 /**
  * An earlier content of a file.
@@ -576,7 +878,7 @@ export type FileVersion = Message<"filestore.file.v1.FileVersion"> & {
  * Use `create(FileVersionSchema)` to create a new message.
  */
 export const FileVersionSchema: GenMessage<FileVersion> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 21);
+  messageDesc(file_filestore_file_v1_file, 31);
 
 /**
  * @generated from message filestore.file.v1.ListVersionsRequest
@@ -593,7 +895,7 @@ export type ListVersionsRequest = Message<"filestore.file.v1.ListVersionsRequest
  * Use `create(ListVersionsRequestSchema)` to create a new message.
  */
 export const ListVersionsRequestSchema: GenMessage<ListVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 22);
+  messageDesc(file_filestore_file_v1_file, 32);
 
 /**
  * @generated from message filestore.file.v1.ListVersionsResponse
@@ -610,7 +912,7 @@ export type ListVersionsResponse = Message<"filestore.file.v1.ListVersionsRespon
  * Use `create(ListVersionsResponseSchema)` to create a new message.
  */
 export const ListVersionsResponseSchema: GenMessage<ListVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 23);
+  messageDesc(file_filestore_file_v1_file, 33);
 
 /**
  * @generated from message filestore.file.v1.RestoreVersionRequest
@@ -632,7 +934,7 @@ export type RestoreVersionRequest = Message<"filestore.file.v1.RestoreVersionReq
  * Use `create(RestoreVersionRequestSchema)` to create a new message.
  */
 export const RestoreVersionRequestSchema: GenMessage<RestoreVersionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 24);
+  messageDesc(file_filestore_file_v1_file, 34);
 
 /**
  * @generated from message filestore.file.v1.RestoreVersionResponse
@@ -649,7 +951,7 @@ export type RestoreVersionResponse = Message<"filestore.file.v1.RestoreVersionRe
  * Use `create(RestoreVersionResponseSchema)` to create a new message.
  */
 export const RestoreVersionResponseSchema: GenMessage<RestoreVersionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 25);
+  messageDesc(file_filestore_file_v1_file, 35);
 
 /**
  * @generated from message filestore.file.v1.DeleteVersionRequest
@@ -671,7 +973,7 @@ export type DeleteVersionRequest = Message<"filestore.file.v1.DeleteVersionReque
  * Use `create(DeleteVersionRequestSchema)` to create a new message.
  */
 export const DeleteVersionRequestSchema: GenMessage<DeleteVersionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 26);
+  messageDesc(file_filestore_file_v1_file, 36);
 
 /**
  * @generated from message filestore.file.v1.DeleteVersionResponse
@@ -684,7 +986,7 @@ export type DeleteVersionResponse = Message<"filestore.file.v1.DeleteVersionResp
  * Use `create(DeleteVersionResponseSchema)` to create a new message.
  */
 export const DeleteVersionResponseSchema: GenMessage<DeleteVersionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 27);
+  messageDesc(file_filestore_file_v1_file, 37);
 
 /**
  * @generated from message filestore.file.v1.RunGarbageCollectionRequest
@@ -697,7 +999,7 @@ export type RunGarbageCollectionRequest = Message<"filestore.file.v1.RunGarbageC
  * Use `create(RunGarbageCollectionRequestSchema)` to create a new message.
  */
 export const RunGarbageCollectionRequestSchema: GenMessage<RunGarbageCollectionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 28);
+  messageDesc(file_filestore_file_v1_file, 38);
 
 /**
  * @generated from message filestore.file.v1.RunGarbageCollectionResponse
@@ -723,7 +1025,116 @@ export type RunGarbageCollectionResponse = Message<"filestore.file.v1.RunGarbage
  * Use `create(RunGarbageCollectionResponseSchema)` to create a new message.
  */
 export const RunGarbageCollectionResponseSchema: GenMessage<RunGarbageCollectionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_file_v1_file, 29);
+  messageDesc(file_filestore_file_v1_file, 39);
+
+/**
+ * What an entry is, decided from its kind and its name's extension (search filters).
+ *
+ * @generated from enum filestore.file.v1.FileCategory
+ */
+export enum FileCategory {
+  /**
+   * @generated from enum value: FILE_CATEGORY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: FILE_CATEGORY_FOLDER = 1;
+   */
+  FOLDER = 1,
+
+  /**
+   * jpg, jpeg, png, gif, webp, avif, svg, bmp, tif(f), heic, heif, ico, raw
+   *
+   * @generated from enum value: FILE_CATEGORY_IMAGE = 2;
+   */
+  IMAGE = 2,
+
+  /**
+   * mp4, mkv, mov, avi, webm, m4v, wmv, flv, mpg, mpeg, 3gp, ts
+   *
+   * @generated from enum value: FILE_CATEGORY_VIDEO = 3;
+   */
+  VIDEO = 3,
+
+  /**
+   * mp3, flac, wav, ogg, oga, opus, m4a, aac, wma, aiff, mid(i)
+   *
+   * @generated from enum value: FILE_CATEGORY_AUDIO = 4;
+   */
+  AUDIO = 4,
+
+  /**
+   * pdf, txt, md, rtf, doc(x), odt, xls(x), ods, csv, ppt(x), odp, epub, htm(l), json, xml, tex
+   *
+   * @generated from enum value: FILE_CATEGORY_DOCUMENT = 5;
+   */
+  DOCUMENT = 5,
+
+  /**
+   * zip, tar, gz, tgz, bz2, xz, 7z, rar, zst, iso, dmg
+   *
+   * @generated from enum value: FILE_CATEGORY_ARCHIVE = 6;
+   */
+  ARCHIVE = 6,
+}
+
+/**
+ * Describes the enum filestore.file.v1.FileCategory.
+ */
+export const FileCategorySchema: GenEnum<FileCategory> = /*@__PURE__*/
+  enumDesc(file_filestore_file_v1_file, 0);
+
+/**
+ * @generated from enum filestore.file.v1.BatchOperation
+ */
+export enum BatchOperation {
+  /**
+   * @generated from enum value: BATCH_OPERATION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Like MoveFile, into new_parent_id.
+   *
+   * @generated from enum value: BATCH_OPERATION_MOVE = 1;
+   */
+  MOVE = 1,
+
+  /**
+   * Like CopyFile, into new_parent_id, with on_conflict.
+   *
+   * @generated from enum value: BATCH_OPERATION_COPY = 2;
+   */
+  COPY = 2,
+
+  /**
+   * Like DeleteFile (to the trash).
+   *
+   * @generated from enum value: BATCH_OPERATION_DELETE = 3;
+   */
+  DELETE = 3,
+
+  /**
+   * Like RestoreFile.
+   *
+   * @generated from enum value: BATCH_OPERATION_RESTORE = 4;
+   */
+  RESTORE = 4,
+
+  /**
+   * Like PurgeFile.
+   *
+   * @generated from enum value: BATCH_OPERATION_PURGE = 5;
+   */
+  PURGE = 5,
+}
+
+/**
+ * Describes the enum filestore.file.v1.BatchOperation.
+ */
+export const BatchOperationSchema: GenEnum<BatchOperation> = /*@__PURE__*/
+  enumDesc(file_filestore_file_v1_file, 1);
 
 /**
  * @generated from enum filestore.file.v1.FileKind
@@ -749,7 +1160,7 @@ export enum FileKind {
  * Describes the enum filestore.file.v1.FileKind.
  */
 export const FileKindSchema: GenEnum<FileKind> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 0);
+  enumDesc(file_filestore_file_v1_file, 2);
 
 /**
  * What happens when an entry is created (uploaded, copied, moved, restored, made a folder) under a name
@@ -792,7 +1203,7 @@ export enum ConflictPolicy {
  * Describes the enum filestore.file.v1.ConflictPolicy.
  */
 export const ConflictPolicySchema: GenEnum<ConflictPolicy> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 1);
+  enumDesc(file_filestore_file_v1_file, 3);
 
 /**
  * @generated from enum filestore.file.v1.SortField
@@ -823,7 +1234,7 @@ export enum SortField {
  * Describes the enum filestore.file.v1.SortField.
  */
 export const SortFieldSchema: GenEnum<SortField> = /*@__PURE__*/
-  enumDesc(file_filestore_file_v1_file, 2);
+  enumDesc(file_filestore_file_v1_file, 4);
 
 /**
  * FileService manages a user's files and folders. Every call acts only on the
@@ -981,12 +1392,68 @@ export const FileService: GenService<{
   /**
    * DeleteVersion deletes one version for good.
    *
+   * --- Copy, batch, search, trash (issue 16) ---
+   *
    * @generated from rpc filestore.file.v1.FileService.DeleteVersion
    */
   deleteVersion: {
     methodKind: "unary";
     input: typeof DeleteVersionRequestSchema;
     output: typeof DeleteVersionResponseSchema;
+  },
+  /**
+   * SearchFiles finds active entries whose name contains query (case- and accent-insensitive: "cafe"
+   * finds "Café.JPG"), in the whole tree or below folder_id (any depth), optionally of one category and
+   * modified within [modified_from, modified_to), sorted (default: name; ties by id) and paged like
+   * ListFiles (page_size defaults to 100, capped at 1000). InvalidArgument when query is empty; NotFound
+   * when folder_id is not one of the caller's active folders; FailedPrecondition when that folder has more
+   * than 20 000 subfolders (search one further down).
+   *
+   * @generated from rpc filestore.file.v1.FileService.SearchFiles
+   */
+  searchFiles: {
+    methodKind: "unary";
+    input: typeof SearchFilesRequestSchema;
+    output: typeof SearchFilesResponseSchema;
+  },
+  /**
+   * EmptyTrash purges every entry of the caller's trash (with the subtrees deleted along with them).
+   * Content no file references any more is garbage-collected after the grace period. Entries deleted more
+   * than TRASH_RETENTION_DAYS ago (default 30; 0 = kept until purged) are purged automatically.
+   *
+   * @generated from rpc filestore.file.v1.FileService.EmptyTrash
+   */
+  emptyTrash: {
+    methodKind: "unary";
+    input: typeof EmptyTrashRequestSchema;
+    output: typeof EmptyTrashResponseSchema;
+  },
+  /**
+   * CopyFile copies an active file, or a folder with its active subtree, into one of the caller's active
+   * folders (new_parent_id, "" = root), under name (default: the same name). Copies share the content of
+   * their originals (no bytes are copied). on_conflict decides when the folder already holds that name
+   * (default FAIL: AlreadyExists). InvalidArgument when a folder would be copied into itself or its own
+   * subtree; FailedPrecondition when the copy would nest folders deeper than MAX_FOLDER_DEPTH.
+   *
+   * @generated from rpc filestore.file.v1.FileService.CopyFile
+   */
+  copyFile: {
+    methodKind: "unary";
+    input: typeof CopyFileRequestSchema;
+    output: typeof CopyFileResponseSchema;
+  },
+  /**
+   * BatchFiles applies one operation to up to 1000 entries, each in its own transaction: one item's
+   * failure leaves the others done, and every item gets its own result (in the order of ids). The call
+   * itself fails (InvalidArgument) only for a bad request as a whole: no operation, no ids, more than 1000
+   * ids, or a destination with an operation that takes none.
+   *
+   * @generated from rpc filestore.file.v1.FileService.BatchFiles
+   */
+  batchFiles: {
+    methodKind: "unary";
+    input: typeof BatchFilesRequestSchema;
+    output: typeof BatchFilesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_file_v1_file, 0);

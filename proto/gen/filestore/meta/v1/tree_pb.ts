@@ -16,7 +16,243 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/tree.proto.
  */
 export const file_filestore_meta_v1_tree: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKAAQoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRI2Cgtvbl9jb25mbGljdBgEIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQifgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkSNgoLb25fY29uZmxpY3QYBCABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI/ChBNb3ZlRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIjAKEFRyYXNoRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTwoRVHJhc2hGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiSwoQTGlzdFRyYXNoUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChFMaXN0VHJhc2hSZXNwb25zZRIsCgVmaWxlcxgBIAMoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImoKElJlc3RvcmVGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRI2Cgtvbl9jb25mbGljdBgDIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IkIKE1Jlc3RvcmVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiNwoXUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiVgoYUHVyZ2VUcmFzaGVkRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIiUKFFJlcGFpck9ycGhhbnNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFIm0KDE9ycGhhblJlcGFpchIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRIYChBmb3JtZXJfcGFyZW50X2lkGAMgASgJEhYKDnRyYXNoX2VudHJ5X2lkGAQgASgJEg0KBWNvdW50GAUgASgFIlgKFVJlcGFpck9ycGhhbnNSZXNwb25zZRIwCgdyZXBhaXJzGAEgAygLMh8uZmlsZXN0b3JlLm1ldGEudjEuT3JwaGFuUmVwYWlyEg0KBWZvdW5kGAIgASgFIr4BCg1WZXJzaW9uUmVjb3JkEgoKAmlkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSEwoLYmxvYl9zaGEyNTYYAyABKAkSDAoEc2hhMRgEIAEoCRIMCgRzaXplGAUgASgDEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2FyY2hpdmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI4ChNMaXN0VmVyc2lvbnNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkiSgoUTGlzdFZlcnNpb25zUmVzcG9uc2USMgoIdmVyc2lvbnMYASADKAsyIC5maWxlc3RvcmUubWV0YS52MS5WZXJzaW9uUmVjb3JkIk4KFVJlc3RvcmVWZXJzaW9uUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkiRQoWUmVzdG9yZVZlcnNpb25SZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCJNChREZWxldGVWZXJzaW9uUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkiFwoVRGVsZXRlVmVyc2lvblJlc3BvbnNlIjkKFFBydW5lVmVyc2lvbnNSZXF1ZXN0EhIKCm1heF9hZ2VfbXMYASABKAMSDQoFbGltaXQYAiABKAUiKAoVUHJ1bmVWZXJzaW9uc1Jlc3BvbnNlEg8KB2Ryb3BwZWQYASABKAUy5QkKC1RyZWVTZXJ2aWNlElYKCUxpc3RGaWxlcxIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGaWxlc1JlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXNwb25zZRJfCgxDcmVhdGVGb2xkZXISJi5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVGb2xkZXJSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVzcG9uc2USWQoKUmVuYW1lRmlsZRIkLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuUmVuYW1lRmlsZVJlc3BvbnNlElMKCE1vdmVGaWxlEiIuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuTW92ZUZpbGVSZXNwb25zZRJWCglUcmFzaEZpbGUSIy5maWxlc3RvcmUubWV0YS52MS5UcmFzaEZpbGVSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVzcG9uc2USVgoJTGlzdFRyYXNoEiMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYXNoUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlc3BvbnNlElwKC1Jlc3RvcmVGaWxlEiUuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXF1ZXN0GiYuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZUZpbGVSZXNwb25zZRJrChBQdXJnZVRyYXNoZWRGaWxlEiouZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5QdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USYgoNUmVwYWlyT3JwaGFucxInLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGFpck9ycGhhbnNSZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuUmVwYWlyT3JwaGFuc1Jlc3BvbnNlEl8KDExpc3RWZXJzaW9ucxImLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RWZXJzaW9uc1JlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5MaXN0VmVyc2lvbnNSZXNwb25zZRJlCg5SZXN0b3JlVmVyc2lvbhIoLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVWZXJzaW9uUmVxdWVzdBopLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVWZXJzaW9uUmVzcG9uc2USYgoNRGVsZXRlVmVyc2lvbhInLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVmVyc2lvblJlc3BvbnNlEmIKDVBydW5lVmVyc2lvbnMSJy5maWxlc3RvcmUubWV0YS52MS5QcnVuZVZlcnNpb25zUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLlBydW5lVmVyc2lvbnNSZXNwb25zZWIGcHJvdG8z", [file_filestore_file_v1_file, file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSLVAQoSU2VhcmNoRmlsZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg0KBXF1ZXJ5GAIgASgJEhEKCWZvbGRlcl9pZBgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRIYChBtb2RpZmllZF9mcm9tX21zGAUgASgDEhYKDm1vZGlmaWVkX3RvX21zGAYgASgDEgwKBHNvcnQYByABKAkSEgoKZGVzY2VuZGluZxgIIAEoCBIRCglwYWdlX3NpemUYCSABKAUSEgoKcGFnZV90b2tlbhgKIAEoCSJcChNTZWFyY2hGaWxlc1Jlc3BvbnNlEiwKBWZpbGVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoRRW1wdHlUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkiIwoSRW1wdHlUcmFzaFJlc3BvbnNlEg0KBWNvdW50GAEgASgFIj8KGFB1cmdlRXhwaXJlZFRyYXNoUmVxdWVzdBIUCgxyZXRlbnRpb25fbXMYASABKAMSDQoFbGltaXQYAiABKAUiKgoZUHVyZ2VFeHBpcmVkVHJhc2hSZXNwb25zZRINCgVjb3VudBgBIAEoBSJpCg9Db3B5RmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSFQoNbmV3X3BhcmVudF9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEhMKC29uX2NvbmZsaWN0GAUgASgJIk4KEENvcHlGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiowEKEExpc3RGaWxlc1JlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEhMKC2FsbF9mb2xkZXJzGAMgASgIEgwKBHNvcnQYBCABKAkSEgoKZGVzY2VuZGluZxgFIAEoCBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCRIMCgRzaGExGAggASgJIloKEUxpc3RGaWxlc1Jlc3BvbnNlEiwKBWZpbGVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigAEKE0NyZWF0ZUZvbGRlclJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSEQoJcGFyZW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSNgoLb25fY29uZmxpY3QYBCABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSJFChRDcmVhdGVGb2xkZXJSZXNwb25zZRItCgZmb2xkZXIYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIj8KEVJlbmFtZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEgwKBG5hbWUYAyABKAkiQQoSUmVuYW1lRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIn4KD01vdmVGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRIVCg1uZXdfcGFyZW50X2lkGAMgASgJEjYKC29uX2NvbmZsaWN0GAQgASgOMiEuZmlsZXN0b3JlLmZpbGUudjEuQ29uZmxpY3RQb2xpY3kiPwoQTW92ZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCIwChBUcmFzaEZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIk8KEVRyYXNoRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEg0KBWNvdW50GAIgASgFIksKEExpc3RUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAki4QEKEUxpc3RUcmFzaFJlc3BvbnNlEiwKBWZpbGVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSTwoOb3JpZ2luYWxfcGF0aHMYAyADKAsyNy5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhc2hSZXNwb25zZS5PcmlnaW5hbFBhdGhzRW50cnkaNAoST3JpZ2luYWxQYXRoc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoSUmVzdG9yZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEjYKC29uX2NvbmZsaWN0GAMgASgOMiEuZmlsZXN0b3JlLmZpbGUudjEuQ29uZmxpY3RQb2xpY3kiQgoTUmVzdG9yZUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCI3ChdQdXJnZVRyYXNoZWRGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCSJWChhQdXJnZVRyYXNoZWRGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiJQoUUmVwYWlyT3JwaGFuc1JlcXVlc3QSDQoFbGltaXQYASABKAUibQoMT3JwaGFuUmVwYWlyEhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhgKEGZvcm1lcl9wYXJlbnRfaWQYAyABKAkSFgoOdHJhc2hfZW50cnlfaWQYBCABKAkSDQoFY291bnQYBSABKAUiWAoVUmVwYWlyT3JwaGFuc1Jlc3BvbnNlEjAKB3JlcGFpcnMYASADKAsyHy5maWxlc3RvcmUubWV0YS52MS5PcnBoYW5SZXBhaXISDQoFZm91bmQYAiABKAUivgEKDVZlcnNpb25SZWNvcmQSCgoCaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCRITCgtibG9iX3NoYTI1NhgDIAEoCRIMCgRzaGExGAQgASgJEgwKBHNpemUYBSABKAMSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLYXJjaGl2ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjgKE0xpc3RWZXJzaW9uc1JlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCSJKChRMaXN0VmVyc2lvbnNSZXNwb25zZRIyCgh2ZXJzaW9ucxgBIAMoCzIgLmZpbGVzdG9yZS5tZXRhLnYxLlZlcnNpb25SZWNvcmQiTgoVUmVzdG9yZVZlcnNpb25SZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSEgoKdmVyc2lvbl9pZBgDIAEoCSJFChZSZXN0b3JlVmVyc2lvblJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIk0KFERlbGV0ZVZlcnNpb25SZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSEgoKdmVyc2lvbl9pZBgDIAEoCSIXChVEZWxldGVWZXJzaW9uUmVzcG9uc2UiOQoUUHJ1bmVWZXJzaW9uc1JlcXVlc3QSEgoKbWF4X2FnZV9tcxgBIAEoAxINCgVsaW1pdBgCIAEoBSIoChVQcnVuZVZlcnNpb25zUmVzcG9uc2USDwoHZHJvcHBlZBgBIAEoBTLjDAoLVHJlZVNlcnZpY2USVgoJTGlzdEZpbGVzEiMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEZpbGVzUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGaWxlc1Jlc3BvbnNlEl8KDENyZWF0ZUZvbGRlchImLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZUZvbGRlclJlcXVlc3QaJy5maWxlc3RvcmUubWV0YS52MS5DcmVhdGVGb2xkZXJSZXNwb25zZRJZCgpSZW5hbWVGaWxlEiQuZmlsZXN0b3JlLm1ldGEudjEuUmVuYW1lRmlsZVJlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5SZW5hbWVGaWxlUmVzcG9uc2USUwoITW92ZUZpbGUSIi5maWxlc3RvcmUubWV0YS52MS5Nb3ZlRmlsZVJlcXVlc3QaIy5maWxlc3RvcmUubWV0YS52MS5Nb3ZlRmlsZVJlc3BvbnNlElYKCVRyYXNoRmlsZRIjLmZpbGVzdG9yZS5tZXRhLnYxLlRyYXNoRmlsZVJlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5UcmFzaEZpbGVSZXNwb25zZRJWCglMaXN0VHJhc2gSIy5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhc2hSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYXNoUmVzcG9uc2USXAoLUmVzdG9yZUZpbGUSJS5maWxlc3RvcmUubWV0YS52MS5SZXN0b3JlRmlsZVJlcXVlc3QaJi5maWxlc3RvcmUubWV0YS52MS5SZXN0b3JlRmlsZVJlc3BvbnNlEmsKEFB1cmdlVHJhc2hlZEZpbGUSKi5maWxlc3RvcmUubWV0YS52MS5QdXJnZVRyYXNoZWRGaWxlUmVxdWVzdBorLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlVHJhc2hlZEZpbGVSZXNwb25zZRJiCg1SZXBhaXJPcnBoYW5zEicuZmlsZXN0b3JlLm1ldGEudjEuUmVwYWlyT3JwaGFuc1JlcXVlc3QaKC5maWxlc3RvcmUubWV0YS52MS5SZXBhaXJPcnBoYW5zUmVzcG9uc2USXwoMTGlzdFZlcnNpb25zEiYuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFZlcnNpb25zUmVxdWVzdBonLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RWZXJzaW9uc1Jlc3BvbnNlEmUKDlJlc3RvcmVWZXJzaW9uEiguZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZVZlcnNpb25SZXF1ZXN0GikuZmlsZXN0b3JlLm1ldGEudjEuUmVzdG9yZVZlcnNpb25SZXNwb25zZRJiCg1EZWxldGVWZXJzaW9uEicuZmlsZXN0b3JlLm1ldGEudjEuRGVsZXRlVmVyc2lvblJlcXVlc3QaKC5maWxlc3RvcmUubWV0YS52MS5EZWxldGVWZXJzaW9uUmVzcG9uc2USYgoNUHJ1bmVWZXJzaW9ucxInLmZpbGVzdG9yZS5tZXRhLnYxLlBydW5lVmVyc2lvbnNSZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuUHJ1bmVWZXJzaW9uc1Jlc3BvbnNlElwKC1NlYXJjaEZpbGVzEiUuZmlsZXN0b3JlLm1ldGEudjEuU2VhcmNoRmlsZXNSZXF1ZXN0GiYuZmlsZXN0b3JlLm1ldGEudjEuU2VhcmNoRmlsZXNSZXNwb25zZRJZCgpFbXB0eVRyYXNoEiQuZmlsZXN0b3JlLm1ldGEudjEuRW1wdHlUcmFzaFJlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5FbXB0eVRyYXNoUmVzcG9uc2USbgoRUHVyZ2VFeHBpcmVkVHJhc2gSKy5maWxlc3RvcmUubWV0YS52MS5QdXJnZUV4cGlyZWRUcmFzaFJlcXVlc3QaLC5maWxlc3RvcmUubWV0YS52MS5QdXJnZUV4cGlyZWRUcmFzaFJlc3BvbnNlElMKCENvcHlGaWxlEiIuZmlsZXN0b3JlLm1ldGEudjEuQ29weUZpbGVSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuQ29weUZpbGVSZXNwb25zZWIGcHJvdG8z", [file_filestore_file_v1_file, file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message filestore.meta.v1.SearchFilesRequest
+ */
+export type SearchFilesRequest = Message<"filestore.meta.v1.SearchFilesRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string query = 2;
+   */
+  query: string;
+
+  /**
+   * @generated from field: string folder_id = 3;
+   */
+  folderId: string;
+
+  /**
+   * "", "folder", "image", "video", "audio", "document" or "archive".
+   *
+   * @generated from field: string category = 4;
+   */
+  category: string;
+
+  /**
+   * Epoch ms; 0 = unbounded.
+   *
+   * @generated from field: int64 modified_from_ms = 5;
+   */
+  modifiedFromMs: bigint;
+
+  /**
+   * @generated from field: int64 modified_to_ms = 6;
+   */
+  modifiedToMs: bigint;
+
+  /**
+   * "name" (default), "size" or "updated_at".
+   *
+   * @generated from field: string sort = 7;
+   */
+  sort: string;
+
+  /**
+   * @generated from field: bool descending = 8;
+   */
+  descending: boolean;
+
+  /**
+   * @generated from field: int32 page_size = 9;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 10;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.SearchFilesRequest.
+ * Use `create(SearchFilesRequestSchema)` to create a new message.
+ */
+export const SearchFilesRequestSchema: GenMessage<SearchFilesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 0);
+
+/**
+ * @generated from message filestore.meta.v1.SearchFilesResponse
+ */
+export type SearchFilesResponse = Message<"filestore.meta.v1.SearchFilesResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.FileRecord files = 1;
+   */
+  files: FileRecord[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.SearchFilesResponse.
+ * Use `create(SearchFilesResponseSchema)` to create a new message.
+ */
+export const SearchFilesResponseSchema: GenMessage<SearchFilesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 1);
+
+/**
+ * @generated from message filestore.meta.v1.EmptyTrashRequest
+ */
+export type EmptyTrashRequest = Message<"filestore.meta.v1.EmptyTrashRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.EmptyTrashRequest.
+ * Use `create(EmptyTrashRequestSchema)` to create a new message.
+ */
+export const EmptyTrashRequestSchema: GenMessage<EmptyTrashRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 2);
+
+/**
+ * @generated from message filestore.meta.v1.EmptyTrashResponse
+ */
+export type EmptyTrashResponse = Message<"filestore.meta.v1.EmptyTrashResponse"> & {
+  /**
+   * Trash entries purged.
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.EmptyTrashResponse.
+ * Use `create(EmptyTrashResponseSchema)` to create a new message.
+ */
+export const EmptyTrashResponseSchema: GenMessage<EmptyTrashResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 3);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeExpiredTrashRequest
+ */
+export type PurgeExpiredTrashRequest = Message<"filestore.meta.v1.PurgeExpiredTrashRequest"> & {
+  /**
+   * Must be > 0.
+   *
+   * @generated from field: int64 retention_ms = 1;
+   */
+  retentionMs: bigint;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeExpiredTrashRequest.
+ * Use `create(PurgeExpiredTrashRequestSchema)` to create a new message.
+ */
+export const PurgeExpiredTrashRequestSchema: GenMessage<PurgeExpiredTrashRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 4);
+
+/**
+ * @generated from message filestore.meta.v1.PurgeExpiredTrashResponse
+ */
+export type PurgeExpiredTrashResponse = Message<"filestore.meta.v1.PurgeExpiredTrashResponse"> & {
+  /**
+   * Trash entries purged by this call; fewer than limit means none are left.
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PurgeExpiredTrashResponse.
+ * Use `create(PurgeExpiredTrashResponseSchema)` to create a new message.
+ */
+export const PurgeExpiredTrashResponseSchema: GenMessage<PurgeExpiredTrashResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 5);
+
+/**
+ * @generated from message filestore.meta.v1.CopyFileRequest
+ */
+export type CopyFileRequest = Message<"filestore.meta.v1.CopyFileRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string new_parent_id = 3;
+   */
+  newParentId: string;
+
+  /**
+   * "" keeps the original's name.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * "" or "fail", "rename" (what placeName supports).
+   *
+   * @generated from field: string on_conflict = 5;
+   */
+  onConflict: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CopyFileRequest.
+ * Use `create(CopyFileRequestSchema)` to create a new message.
+ */
+export const CopyFileRequestSchema: GenMessage<CopyFileRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 6);
+
+/**
+ * @generated from message filestore.meta.v1.CopyFileResponse
+ */
+export type CopyFileResponse = Message<"filestore.meta.v1.CopyFileResponse"> & {
+  /**
+   * The copy (the top of the copied tree).
+   *
+   * @generated from field: filestore.meta.v1.FileRecord file = 1;
+   */
+  file?: FileRecord | undefined;
+
+  /**
+   * Rows written (the entry and its subtree).
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CopyFileResponse.
+ * Use `create(CopyFileResponseSchema)` to create a new message.
+ */
+export const CopyFileResponseSchema: GenMessage<CopyFileResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 7);
 
 /**
  * @generated from message filestore.meta.v1.ListFilesRequest
@@ -78,7 +314,7 @@ export type ListFilesRequest = Message<"filestore.meta.v1.ListFilesRequest"> & {
  * Use `create(ListFilesRequestSchema)` to create a new message.
  */
 export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 0);
+  messageDesc(file_filestore_meta_v1_tree, 8);
 
 /**
  * @generated from message filestore.meta.v1.ListFilesResponse
@@ -102,7 +338,7 @@ export type ListFilesResponse = Message<"filestore.meta.v1.ListFilesResponse"> &
  * Use `create(ListFilesResponseSchema)` to create a new message.
  */
 export const ListFilesResponseSchema: GenMessage<ListFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 1);
+  messageDesc(file_filestore_meta_v1_tree, 9);
 
 /**
  * @generated from message filestore.meta.v1.CreateFolderRequest
@@ -134,7 +370,7 @@ export type CreateFolderRequest = Message<"filestore.meta.v1.CreateFolderRequest
  * Use `create(CreateFolderRequestSchema)` to create a new message.
  */
 export const CreateFolderRequestSchema: GenMessage<CreateFolderRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 2);
+  messageDesc(file_filestore_meta_v1_tree, 10);
 
 /**
  * @generated from message filestore.meta.v1.CreateFolderResponse
@@ -151,7 +387,7 @@ export type CreateFolderResponse = Message<"filestore.meta.v1.CreateFolderRespon
  * Use `create(CreateFolderResponseSchema)` to create a new message.
  */
 export const CreateFolderResponseSchema: GenMessage<CreateFolderResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 3);
+  messageDesc(file_filestore_meta_v1_tree, 11);
 
 /**
  * @generated from message filestore.meta.v1.RenameFileRequest
@@ -178,7 +414,7 @@ export type RenameFileRequest = Message<"filestore.meta.v1.RenameFileRequest"> &
  * Use `create(RenameFileRequestSchema)` to create a new message.
  */
 export const RenameFileRequestSchema: GenMessage<RenameFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 4);
+  messageDesc(file_filestore_meta_v1_tree, 12);
 
 /**
  * @generated from message filestore.meta.v1.RenameFileResponse
@@ -195,7 +431,7 @@ export type RenameFileResponse = Message<"filestore.meta.v1.RenameFileResponse">
  * Use `create(RenameFileResponseSchema)` to create a new message.
  */
 export const RenameFileResponseSchema: GenMessage<RenameFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 5);
+  messageDesc(file_filestore_meta_v1_tree, 13);
 
 /**
  * @generated from message filestore.meta.v1.MoveFileRequest
@@ -227,7 +463,7 @@ export type MoveFileRequest = Message<"filestore.meta.v1.MoveFileRequest"> & {
  * Use `create(MoveFileRequestSchema)` to create a new message.
  */
 export const MoveFileRequestSchema: GenMessage<MoveFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 6);
+  messageDesc(file_filestore_meta_v1_tree, 14);
 
 /**
  * @generated from message filestore.meta.v1.MoveFileResponse
@@ -244,7 +480,7 @@ export type MoveFileResponse = Message<"filestore.meta.v1.MoveFileResponse"> & {
  * Use `create(MoveFileResponseSchema)` to create a new message.
  */
 export const MoveFileResponseSchema: GenMessage<MoveFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 7);
+  messageDesc(file_filestore_meta_v1_tree, 15);
 
 /**
  * @generated from message filestore.meta.v1.TrashFileRequest
@@ -266,7 +502,7 @@ export type TrashFileRequest = Message<"filestore.meta.v1.TrashFileRequest"> & {
  * Use `create(TrashFileRequestSchema)` to create a new message.
  */
 export const TrashFileRequestSchema: GenMessage<TrashFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 8);
+  messageDesc(file_filestore_meta_v1_tree, 16);
 
 /**
  * @generated from message filestore.meta.v1.TrashFileResponse
@@ -290,7 +526,7 @@ export type TrashFileResponse = Message<"filestore.meta.v1.TrashFileResponse"> &
  * Use `create(TrashFileResponseSchema)` to create a new message.
  */
 export const TrashFileResponseSchema: GenMessage<TrashFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 9);
+  messageDesc(file_filestore_meta_v1_tree, 17);
 
 /**
  * @generated from message filestore.meta.v1.ListTrashRequest
@@ -317,7 +553,7 @@ export type ListTrashRequest = Message<"filestore.meta.v1.ListTrashRequest"> & {
  * Use `create(ListTrashRequestSchema)` to create a new message.
  */
 export const ListTrashRequestSchema: GenMessage<ListTrashRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 10);
+  messageDesc(file_filestore_meta_v1_tree, 18);
 
 /**
  * @generated from message filestore.meta.v1.ListTrashResponse
@@ -332,6 +568,13 @@ export type ListTrashResponse = Message<"filestore.meta.v1.ListTrashResponse"> &
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * Each entry's former folder as a path ("/" for the root; "" when that folder no longer exists), by id.
+   *
+   * @generated from field: map<string, string> original_paths = 3;
+   */
+  originalPaths: { [key: string]: string };
 };
 
 /**
@@ -339,7 +582,7 @@ export type ListTrashResponse = Message<"filestore.meta.v1.ListTrashResponse"> &
  * Use `create(ListTrashResponseSchema)` to create a new message.
  */
 export const ListTrashResponseSchema: GenMessage<ListTrashResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 11);
+  messageDesc(file_filestore_meta_v1_tree, 19);
 
 /**
  * @generated from message filestore.meta.v1.RestoreFileRequest
@@ -366,7 +609,7 @@ export type RestoreFileRequest = Message<"filestore.meta.v1.RestoreFileRequest">
  * Use `create(RestoreFileRequestSchema)` to create a new message.
  */
 export const RestoreFileRequestSchema: GenMessage<RestoreFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 12);
+  messageDesc(file_filestore_meta_v1_tree, 20);
 
 /**
  * @generated from message filestore.meta.v1.RestoreFileResponse
@@ -383,7 +626,7 @@ export type RestoreFileResponse = Message<"filestore.meta.v1.RestoreFileResponse
  * Use `create(RestoreFileResponseSchema)` to create a new message.
  */
 export const RestoreFileResponseSchema: GenMessage<RestoreFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 13);
+  messageDesc(file_filestore_meta_v1_tree, 21);
 
 /**
  * @generated from message filestore.meta.v1.PurgeTrashedFileRequest
@@ -405,7 +648,7 @@ export type PurgeTrashedFileRequest = Message<"filestore.meta.v1.PurgeTrashedFil
  * Use `create(PurgeTrashedFileRequestSchema)` to create a new message.
  */
 export const PurgeTrashedFileRequestSchema: GenMessage<PurgeTrashedFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 14);
+  messageDesc(file_filestore_meta_v1_tree, 22);
 
 /**
  * @generated from message filestore.meta.v1.PurgeTrashedFileResponse
@@ -429,7 +672,7 @@ export type PurgeTrashedFileResponse = Message<"filestore.meta.v1.PurgeTrashedFi
  * Use `create(PurgeTrashedFileResponseSchema)` to create a new message.
  */
 export const PurgeTrashedFileResponseSchema: GenMessage<PurgeTrashedFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 15);
+  messageDesc(file_filestore_meta_v1_tree, 23);
 
 /**
  * @generated from message filestore.meta.v1.RepairOrphansRequest
@@ -446,7 +689,7 @@ export type RepairOrphansRequest = Message<"filestore.meta.v1.RepairOrphansReque
  * Use `create(RepairOrphansRequestSchema)` to create a new message.
  */
 export const RepairOrphansRequestSchema: GenMessage<RepairOrphansRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 16);
+  messageDesc(file_filestore_meta_v1_tree, 24);
 
 /**
  * @generated from message filestore.meta.v1.OrphanRepair
@@ -489,7 +732,7 @@ export type OrphanRepair = Message<"filestore.meta.v1.OrphanRepair"> & {
  * Use `create(OrphanRepairSchema)` to create a new message.
  */
 export const OrphanRepairSchema: GenMessage<OrphanRepair> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 17);
+  messageDesc(file_filestore_meta_v1_tree, 25);
 
 /**
  * @generated from message filestore.meta.v1.RepairOrphansResponse
@@ -513,7 +756,7 @@ export type RepairOrphansResponse = Message<"filestore.meta.v1.RepairOrphansResp
  * Use `create(RepairOrphansResponseSchema)` to create a new message.
  */
 export const RepairOrphansResponseSchema: GenMessage<RepairOrphansResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 18);
+  messageDesc(file_filestore_meta_v1_tree, 26);
 
 /**
  * @generated from message filestore.meta.v1.VersionRecord
@@ -560,7 +803,7 @@ export type VersionRecord = Message<"filestore.meta.v1.VersionRecord"> & {
  * Use `create(VersionRecordSchema)` to create a new message.
  */
 export const VersionRecordSchema: GenMessage<VersionRecord> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 19);
+  messageDesc(file_filestore_meta_v1_tree, 27);
 
 /**
  * @generated from message filestore.meta.v1.ListVersionsRequest
@@ -582,7 +825,7 @@ export type ListVersionsRequest = Message<"filestore.meta.v1.ListVersionsRequest
  * Use `create(ListVersionsRequestSchema)` to create a new message.
  */
 export const ListVersionsRequestSchema: GenMessage<ListVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 20);
+  messageDesc(file_filestore_meta_v1_tree, 28);
 
 /**
  * @generated from message filestore.meta.v1.ListVersionsResponse
@@ -599,7 +842,7 @@ export type ListVersionsResponse = Message<"filestore.meta.v1.ListVersionsRespon
  * Use `create(ListVersionsResponseSchema)` to create a new message.
  */
 export const ListVersionsResponseSchema: GenMessage<ListVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 21);
+  messageDesc(file_filestore_meta_v1_tree, 29);
 
 /**
  * @generated from message filestore.meta.v1.RestoreVersionRequest
@@ -626,7 +869,7 @@ export type RestoreVersionRequest = Message<"filestore.meta.v1.RestoreVersionReq
  * Use `create(RestoreVersionRequestSchema)` to create a new message.
  */
 export const RestoreVersionRequestSchema: GenMessage<RestoreVersionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 22);
+  messageDesc(file_filestore_meta_v1_tree, 30);
 
 /**
  * @generated from message filestore.meta.v1.RestoreVersionResponse
@@ -643,7 +886,7 @@ export type RestoreVersionResponse = Message<"filestore.meta.v1.RestoreVersionRe
  * Use `create(RestoreVersionResponseSchema)` to create a new message.
  */
 export const RestoreVersionResponseSchema: GenMessage<RestoreVersionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 23);
+  messageDesc(file_filestore_meta_v1_tree, 31);
 
 /**
  * @generated from message filestore.meta.v1.DeleteVersionRequest
@@ -670,7 +913,7 @@ export type DeleteVersionRequest = Message<"filestore.meta.v1.DeleteVersionReque
  * Use `create(DeleteVersionRequestSchema)` to create a new message.
  */
 export const DeleteVersionRequestSchema: GenMessage<DeleteVersionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 24);
+  messageDesc(file_filestore_meta_v1_tree, 32);
 
 /**
  * @generated from message filestore.meta.v1.DeleteVersionResponse
@@ -683,7 +926,7 @@ export type DeleteVersionResponse = Message<"filestore.meta.v1.DeleteVersionResp
  * Use `create(DeleteVersionResponseSchema)` to create a new message.
  */
 export const DeleteVersionResponseSchema: GenMessage<DeleteVersionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 25);
+  messageDesc(file_filestore_meta_v1_tree, 33);
 
 /**
  * @generated from message filestore.meta.v1.PruneVersionsRequest
@@ -707,7 +950,7 @@ export type PruneVersionsRequest = Message<"filestore.meta.v1.PruneVersionsReque
  * Use `create(PruneVersionsRequestSchema)` to create a new message.
  */
 export const PruneVersionsRequestSchema: GenMessage<PruneVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 26);
+  messageDesc(file_filestore_meta_v1_tree, 34);
 
 /**
  * @generated from message filestore.meta.v1.PruneVersionsResponse
@@ -724,7 +967,7 @@ export type PruneVersionsResponse = Message<"filestore.meta.v1.PruneVersionsResp
  * Use `create(PruneVersionsResponseSchema)` to create a new message.
  */
 export const PruneVersionsResponseSchema: GenMessage<PruneVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 27);
+  messageDesc(file_filestore_meta_v1_tree, 35);
 
 /**
  * TreeService manages the folder tree and the trash.
@@ -872,12 +1115,58 @@ export const TreeService: GenService<{
   /**
    * The retention pass: drops versions archived more than max_age_ms ago and those past VERSIONS_KEEP.
    *
+   * --- Copy, search, trash (issue 16) ---
+   *
    * @generated from rpc filestore.meta.v1.TreeService.PruneVersions
    */
   pruneVersions: {
     methodKind: "unary";
     input: typeof PruneVersionsRequestSchema;
     output: typeof PruneVersionsResponseSchema;
+  },
+  /**
+   * SearchFiles finds the owner's active entries whose name contains query (compared NFKD, without
+   * combining marks, lower-cased), below folder_id or everywhere, with optional category and modification
+   * range, sorted and paged. FailedPrecondition when folder_id has more than 20 000 subfolders.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.SearchFiles
+   */
+  searchFiles: {
+    methodKind: "unary";
+    input: typeof SearchFilesRequestSchema;
+    output: typeof SearchFilesResponseSchema;
+  },
+  /**
+   * EmptyTrash purges every trash entry of the owner (like PurgeTrashedFile for each).
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.EmptyTrash
+   */
+  emptyTrash: {
+    methodKind: "unary";
+    input: typeof EmptyTrashRequestSchema;
+    output: typeof EmptyTrashResponseSchema;
+  },
+  /**
+   * PurgeExpiredTrash purges up to limit (0 = 100) trash entries of any owner deleted more than retention_ms
+   * ago by meta's clock (TRASH_RETENTION_DAYS, applied by the file worker's periodic pass).
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.PurgeExpiredTrash
+   */
+  purgeExpiredTrash: {
+    methodKind: "unary";
+    input: typeof PurgeExpiredTrashRequestSchema;
+    output: typeof PurgeExpiredTrashResponseSchema;
+  },
+  /**
+   * CopyFile copies an active entry (a folder with its active subtree) into an active folder of the owner;
+   * each copied file adds one reference to its content. on_conflict: "fail" (default) or "rename".
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.CopyFile
+   */
+  copyFile: {
+    methodKind: "unary";
+    input: typeof CopyFileRequestSchema;
+    output: typeof CopyFileResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_tree, 0);

@@ -1,0 +1,70 @@
+// TreeService's handlers for search, copy and the trash's upkeep (issue 16); the rest is tree-service.ts.
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
+import { invalidArgument } from "../lib/errors.ts";
+import { pageSize } from "../lib/validate.ts";
+import { CATEGORIES, type Category } from "./categories.ts";
+import { copyFile } from "./copy.ts";
+import type { ConflictPolicy } from "./place-name.ts";
+import type { MetaDeps } from "./records.ts";
+import { fileRecord } from "./records.ts";
+import { searchFiles } from "./search.ts";
+import { emptyTrash, purgeExpiredTrash } from "./trash-upkeep.ts";
+import { fileOp, SORT_KEYS } from "./tree-service.ts";
+
+type Drive = Pick<
+  ServiceImpl<typeof TreeService>,
+  "searchFiles" | "emptyTrash" | "purgeExpiredTrash" | "copyFile"
+>;
+
+const POLICIES: Record<string, ConflictPolicy> = {
+  "": "fail",
+  fail: "fail",
+  rename: "rename",
+  replace: "replace",
+};
+
+export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
+  return {
+    async searchFiles(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      const sort = SORT_KEYS[req.sort];
+      if (!sort) throw invalidArgument('sort must be "name", "size" or "updated_at"');
+      if (req.category !== "" && !CATEGORIES.includes(req.category as Category))
+        throw invalidArgument(`category must be one of ${CATEGORIES.join(", ")}`);
+      if (req.modifiedFromMs < 0n || req.modifiedToMs < 0n)
+        throw invalidArgument("modification times cannot be before 1970");
+      const page = await fileOp(() =>
+        searchFiles(db, {
+          ownerId: req.ownerId,
+          query: req.query,
+          folderId: req.folderId,
+          category: (req.category || undefined) as Category | undefined,
+          modifiedFrom: Number(req.modifiedFromMs),
+          modifiedTo: Number(req.modifiedToMs),
+          sort,
+          descending: req.descending,
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+        }),
+      );
+      return { files: page.files.map(fileRecord), nextPageToken: page.nextPageToken };
+    },
+    async emptyTrash(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      return { count: await emptyTrash(db, req.ownerId, now()) };
+    },
+    async purgeExpiredTrash(req) {
+      if (req.retentionMs <= 0n) throw invalidArgument("retention_ms must be > 0");
+      const at = now();
+      return { count: await purgeExpiredTrash(db, at - Number(req.retentionMs), pageSize(req.limit), at) };
+    },
+    async copyFile(req) {
+      if (!req.ownerId || !req.id) throw invalidArgument("owner_id and id are required");
+      const policy = POLICIES[req.onConflict];
+      if (!policy) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
+      const res = await fileOp(() => copyFile(db, { ...req, policy }, now(), maxFolderDepth));
+      return { file: fileRecord(res.file), count: res.count };
+    },
+  };
+}
