@@ -112,7 +112,8 @@ async function probesFor(username: string, token: string): Promise<Probe[]> {
       run: async (t) => {
         const form = new FormData();
         form.set("file", new Blob(["form probe"]), "form.txt");
-        const res = await fetch(`${stack.gatewayUrl}/upload/v1/form`, {
+        // Probed again and again: each probe keeps its own copy (names are unique in a folder).
+        const res = await fetch(`${stack.gatewayUrl}/upload/v1/form?on_conflict=rename`, {
           method: "POST",
           headers: bearer(t),
           body: form,
