@@ -98,6 +98,36 @@ for (const database of testDatabases()) {
       expect((await a.getFile({ id: two.id })).file?.parentId).toBe("");
     });
 
+    test("batch copy with REPLACE and partial failures: files gain versions, a folder is refused, the rest stays done", async () => {
+      const a = as(alice);
+      const dst = (await a.createFolder({ name: "dst" })).folder;
+      const p = await upload(alice, "p.txt");
+      const q = await upload(alice, "q.txt");
+      const dir = (await a.createFolder({ name: "dir" })).folder;
+      await a.createFolder({ name: "dir", parentId: dst?.id });
+      const pThere = await upload(alice, "p.txt", dst?.id);
+      const res = await a.batchFiles({
+        operation: BatchOperation.COPY,
+        ids: [p.id, dir?.id ?? "", q.id, crypto.randomUUID()],
+        newParentId: dst?.id,
+        onConflict: ConflictPolicy.REPLACE,
+      });
+      expect(res.results.map((r) => [r.ok, r.code, r.file?.name ?? ""])).toEqual([
+        [true, "", "p.txt"],
+        [false, "invalid_argument", ""],
+        [true, "", "q.txt"],
+        [false, "not_found", ""],
+      ]);
+      // p.txt there kept its id and gained p's content; its own became a version.
+      expect([res.results[0]?.file?.id, res.results[0]?.file?.sha256]).toEqual([pThere.id, p.blobSha256]);
+      expect((await a.listVersions({ fileId: pThere.id })).versions.map((v) => v.sha256)).toEqual([
+        pThere.blobSha256,
+      ]);
+      expect(res.results[1]?.message).toContain("folders cannot be replaced");
+      const listed = await a.listFiles({ parentId: dst?.id });
+      expect(listed.files.map((x) => x.name).sort()).toEqual(["dir", "p.txt", "q.txt"]);
+    });
+
     test("batch delete, restore, purge and copy; the list is capped; bad requests fail as a whole", async () => {
       const a = as(alice);
       const x = await upload(alice, "x.txt");
