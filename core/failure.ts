@@ -145,6 +145,10 @@ export function clientError(err: unknown, id: string): ConnectError {
   if (f.kind === "unavailable")
     return new ConnectError(withRequestId(f.message, id), Code.Unavailable, metadata);
   if (err instanceof ConnectError && !unexpectedCodes.has(err.code)) {
+    // A service's error relayed as it is carries the headers of that service's answer (connection,
+    // content-type, …): they describe another exchange, and HTTP/2 refuses connection-specific ones in
+    // trailers (a gRPC answer would end in a protocol error instead of this error).
+    for (const name of [...err.metadata.keys()]) err.metadata.delete(name);
     err.metadata.set(REQUEST_ID_HEADER, id);
     return err;
   }

@@ -1,6 +1,7 @@
 // Many writes at once through the gateway: every one succeeds. On MariaDB (services mode) concurrent
 // uploads used to deadlock in meta and answer 500; SQLite (all-in-one) serializes its writers, so
-// there the same runs check that nothing else breaks under the load.
+// there the same runs check that nothing else breaks under the load. One name per folder holds under 20
+// uploads of that name at once with each conflict policy (issue 16), on both databases.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   connectCall,
@@ -226,4 +227,51 @@ describe(`concurrent writes (${MODE})`, () => {
   test(`${TOTAL} instant uploads of one content, ${IN_FLIGHT} in flight by ${IN_FLIGHT} users: all succeed`, async () => {
     await instantUploads("instant-many-users", (i) => users[i % IN_FLIGHT] as User);
   }, 180_000);
+
+  test("20 uploads of one name at once: fail (one wins, 19 × 409 NAME_TAKEN), rename (20 names), replace (one entry, versions trimmed)", async () => {
+    const u = users[2] as User;
+    const all = (folder: string, policy: string) =>
+      Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const q = new URLSearchParams({ name: "same.txt", parent_id: folder, on_conflict: policy });
+          const res = await fetch(`${stack.gatewayUrl}/upload/v1/files?${q}`, {
+            method: "PUT",
+            headers: auth(u),
+            body: randomBytes(100 + i),
+          });
+          return { status: res.status, text: await res.text() };
+        }),
+      );
+    const names = async (folder: string) => {
+      const r = await rpc(u, `${FILES}/ListFiles`, { parentId: folder, pageSize: 1000 });
+      return ((r.json.files ?? []) as { id: string; name: string }[]).map((f) => f);
+    };
+
+    const failDir = await folderOf(u, "same-fail");
+    const failed = await all(failDir, "fail");
+    expect(failed.filter((r) => r.status === 201)).toHaveLength(1);
+    const refused = failed.filter((r) => r.status === 409);
+    expect(refused).toHaveLength(19);
+    for (const r of refused) expect(r.text).toContain("NAME_TAKEN");
+    expect(await names(failDir)).toHaveLength(1);
+
+    const renameDir = await folderOf(u, "same-rename");
+    expect(failures((await all(renameDir, "rename")).map((r) => (r.status === 201 ? "ok" : r.text)))).toEqual(
+      [],
+    );
+    const renamed = (await names(renameDir)).map((f) => f.name);
+    expect(new Set(renamed).size).toBe(20);
+    expect(renamed).toEqual(expect.arrayContaining(["same.txt", "same (20).txt"]));
+
+    const replaceDir = await folderOf(u, "same-replace");
+    const replaced = await all(replaceDir, "replace");
+    expect(failures(replaced.map((r) => (r.status === 201 ? "ok" : r.text)))).toEqual([]);
+    const ids = new Set(replaced.map((r) => (JSON.parse(r.text) as { file: { id: string } }).file.id));
+    expect(ids.size).toBe(1);
+    const [only, ...more] = await names(replaceDir);
+    expect(more).toEqual([]);
+    // 19 replacements, trimmed to VERSIONS_KEEP (10) as each one lands.
+    const versions = await rpc(u, `${FILES}/ListVersions`, { fileId: only?.id });
+    expect((versions.json.versions as unknown[]).length).toBe(10);
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 // Downloads through the gateway, in either mode: ranges, validators, HEAD, names in Content-Disposition,
-// signed links (no login, expiry, tampering, revocation), ownership, and the legacy routes.
+// signed links (no login, expiry, tampering, revocation), ownership, a file's versions (a link per version,
+// an ETag per version), and the legacy routes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { filenameOf } from "../workers/download/testing.ts";
 import { connectCall, eventually, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
@@ -94,6 +95,58 @@ describe(`downloads through the gateway (${MODE})`, () => {
     expect([resumed.status, (await bytes(resumed)).length]).toEqual([206, 100]);
     const stale = await own({ range: "bytes=100-199", "if-range": '"stale"' });
     expect([stale.status, (await bytes(stale)).length]).toEqual([200, data.length]);
+  });
+
+  test("versions: each downloads by its id (a signed link), with its own ETag; the file's stays the current one", async () => {
+    const v1 = randomBytes(70_000);
+    const v2 = randomBytes(50_000);
+    const doc = await upload(alice, "versioned.bin", v1);
+    const res = await fetch(`${stack.gatewayUrl}/upload/v1/files?name=versioned.bin&on_conflict=replace`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${alice.accessToken}` },
+      body: v2,
+    });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { file: { id: string } }).file.id).toBe(doc.id);
+    const listed = await connectCall(
+      stack.gatewayUrl,
+      "filestore.file.v1.FileService/ListVersions",
+      { fileId: doc.id },
+      { authorization: `Bearer ${alice.accessToken}` },
+    );
+    const versions = listed.json.versions as { id: string; sha256: string }[];
+    expect(versions.map((v) => v.sha256)).toEqual([sha256(v1)]);
+    const versionId = versions[0]?.id as string;
+    const link = await rpc("CreateDownloadUrl", { fileId: doc.id, versionId });
+    expect(link.status).toBe(200);
+    const url = link.json.url as string;
+    const old = await get(url);
+    expect([old.status, old.headers.get("etag")]).toEqual([200, `"${sha256(v1)}"`]);
+    expect(sha256(await bytes(old))).toBe(sha256(v1));
+    const range = await get(url, { range: "bytes=10-19" });
+    expect([range.status, ...(await bytes(range))]).toEqual([206, ...v1.subarray(10, 20)]);
+    expect((await get(url, { "if-none-match": `"${sha256(v1)}"` })).status).toBe(304);
+    // The file itself (by id, or by a link without a version) is the current content, with its own ETag.
+    const current = await get(`/download/v1/files/${doc.id}`, {
+      authorization: `Bearer ${alice.accessToken}`,
+    });
+    expect([current.status, current.headers.get("etag")]).toEqual([200, `"${sha256(v2)}"`]);
+    expect(sha256(await bytes(current))).toBe(sha256(v2));
+    const plain = await get((await rpc("CreateDownloadUrl", { fileId: doc.id })).json.url as string);
+    expect([plain.status, plain.headers.get("etag")]).toEqual([200, `"${sha256(v2)}"`]);
+    await plain.arrayBuffer();
+    // The old ETag does not match the current content: a cache refreshes.
+    const revalidated = await get(`/download/v1/files/${doc.id}`, {
+      authorization: `Bearer ${alice.accessToken}`,
+      "if-none-match": `"${sha256(v1)}"`,
+    });
+    expect(revalidated.status).toBe(200);
+    await revalidated.arrayBuffer();
+    // Another user cannot link someone's version; an unknown version id is not found.
+    expect((await rpc("CreateDownloadUrl", { fileId: doc.id, versionId }, bob)).status).toBe(404);
+    expect((await rpc("CreateDownloadUrl", { fileId: doc.id, versionId: crypto.randomUUID() })).status).toBe(
+      404,
+    );
   });
 
   test("a browser (with Origin) gets the download headers exposed by CORS", async () => {

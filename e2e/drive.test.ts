@@ -1,6 +1,10 @@
 // Copy, batch, search and trash through the gateway, in either mode (Connect JSON, as the web UI and
-// `buf curl` send it): the new FileService calls pass through and answer with their per-item codes.
+// `buf curl` send it): the new FileService calls pass through and answer with their per-item codes; copy
+// with REPLACE makes a version, and a watcher sees the entries EmptyTrash takes leave.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { WatchFilesResponse_Change as Change, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { connectCall, FILES, type Stack, signedInUser, startStack } from "./harness.ts";
 
 type User = Awaited<ReturnType<typeof signedInUser>>;
@@ -91,5 +95,58 @@ describe(`copy, batch, search, trash through the gateway (${process.env.FILESTOR
     const copied = (copy.json.file as File).id;
     const listed = await call(alice, "ListFiles", { parentId: copied });
     expect((listed.json.files as File[]).map((f) => f.name)).toEqual(["a.txt", "b.txt"]);
+  });
+
+  test("copy with REPLACE: the file there keeps its id and gains a version; a watcher sees EmptyTrash's entries go", async () => {
+    const dora = await signedInUser(stack.gatewayUrl);
+    const client = createClient(
+      FileService,
+      createConnectTransport({ baseUrl: stack.gatewayUrl, httpVersion: "1.1" }),
+    );
+    const stop = new AbortController();
+    const seen: [Change, string][] = [];
+    const reading = (async () => {
+      try {
+        const headers = { authorization: `Bearer ${dora.accessToken}` };
+        for await (const e of client.watchFiles({}, { headers, signal: stop.signal }))
+          seen.push([e.change, e.file?.id ?? ""]);
+      } catch {
+        // aborted below
+      }
+    })();
+    await Bun.sleep(300);
+    const src = await upload(dora, "r.txt", "new content");
+    const dir = (await call(dora, "CreateFolder", { name: "rdir" })).json.folder as File;
+    const there = await upload(dora, "r.txt", "old content", dir.id);
+    const replaced = await call(dora, "CopyFile", {
+      id: src.id,
+      newParentId: dir.id,
+      onConflict: "CONFLICT_POLICY_REPLACE",
+    });
+    expect(replaced.status).toBe(200);
+    expect([(replaced.json.file as File).id, (replaced.json.file as File).sha256]).toEqual([
+      there.id,
+      src.sha256,
+    ]);
+    const versions = await call(dora, "ListVersions", { fileId: there.id });
+    expect((versions.json.versions as { sha256: string }[]).map((v) => v.sha256)).toEqual([
+      there.sha256 as string,
+    ]);
+    const folder = await call(dora, "CopyFile", {
+      id: dir.id,
+      newParentId: "",
+      onConflict: "CONFLICT_POLICY_REPLACE",
+    });
+    expect([folder.status, folder.json.code]).toEqual([400, "invalid_argument"]);
+    await call(dora, "DeleteFile", { id: src.id });
+    expect((await call(dora, "EmptyTrash", {})).json.count).toBe(1);
+    const deleted = () => seen.filter(([c, id]) => c === Change.DELETED && id === src.id).length;
+    const until = Date.now() + 10_000;
+    while (deleted() < 2 && Date.now() < until) await Bun.sleep(100);
+    stop.abort();
+    await reading;
+    // Deleted (to the trash), then deleted again as EmptyTrash purged it; the replaced file was updated.
+    expect(deleted()).toBe(2);
+    expect(seen).toContainEqual([Change.UPDATED, there.id]);
   });
 });

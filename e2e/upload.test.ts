@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Reason, reasonOf } from "../core/reasons.ts";
+import { ConflictPolicy } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
 import {
   connectCall,
@@ -301,5 +303,32 @@ describe(`client-streamed upload over gRPC (${process.env.FILESTORE_TEST_MODE ??
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
     const anon = await client.uploadFile(messages()).catch((e) => ConnectError.from(e));
     expect((anon as ConnectError).code).toBe(Code.Unauthenticated);
+  });
+
+  test("on_conflict in the header: fail (the default) refuses a taken name, rename keeps both, replace makes a version", async () => {
+    const client = createClient(UploadService, createGrpcTransport({ baseUrl: stack.uploadUrl }));
+    const headers = { authorization: `Bearer ${user.accessToken}` };
+    const send = (text: string, onConflict = ConflictPolicy.UNSPECIFIED) => {
+      const data = new TextEncoder().encode(text);
+      async function* messages() {
+        yield {
+          payload: {
+            case: "header" as const,
+            value: { name: "streamed-twice.txt", size: BigInt(data.length), onConflict },
+          },
+        };
+        yield { payload: { case: "chunk" as const, value: data } };
+      }
+      return client.uploadFile(messages(), { headers });
+    };
+    const first = await send("one");
+    const taken = await send("two").catch((e) => ConnectError.from(e));
+    expect([(taken as ConnectError).code, reasonOf(taken)]).toEqual([Code.AlreadyExists, Reason.NAME_TAKEN]);
+    expect((await send("two", ConflictPolicy.RENAME)).file?.name).toBe("streamed-twice (2).txt");
+    const replaced = await send("three", ConflictPolicy.REPLACE);
+    expect([replaced.file?.id, replaced.file?.sha256]).toEqual([
+      first.file?.id,
+      sha256(new TextEncoder().encode("three")),
+    ]);
   });
 });

@@ -1,11 +1,14 @@
 // FileService's copy, batch, search and trash calls over in-memory transports with the real interceptors:
 // per-item results of a batch with partial failures (what succeeded stays done), the batch cap, copies
-// sharing content, search filters, EmptyTrash and original paths in ListTrash.
+// sharing content, search filters, EmptyTrash and original paths in ListTrash; what WatchFiles reports for
+// copies (CREATED, or UPDATED when REPLACE gave a file a new version) and for entries leaving the trash
+// (EmptyTrash and the retention purge: DELETED, as PurgeFile).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import {
   BatchOperation,
+  WatchFilesResponse_Change as Change,
   ConflictPolicy,
   FileCategory,
   FileService,
@@ -19,6 +22,7 @@ import { testDatabases } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { MAX_BATCH } from "./batch.ts";
+import { runGcPass } from "./gc.ts";
 import { fileModule } from "./service.ts";
 import { ChangeFeed } from "./watch.ts";
 
@@ -30,13 +34,14 @@ for (const database of testDatabases()) {
     let alice: Identity;
     let bob: Identity;
     let transport: ReturnType<typeof createRouterTransport>;
+    let feed: ChangeFeed;
     const clock = { now: 1_000_000 };
     beforeEach(async () => {
       if (!local) throw new Error("no local blob store");
       f = await openUploadFixture(local, clock, database);
       alice = await f.user("alice");
       bob = await f.user("bob");
-      const feed = new ChangeFeed(() => clock.now);
+      feed = new ChangeFeed(() => clock.now);
       const mod = fileModule({
         meta: f.deps.meta,
         feed,
@@ -91,6 +96,36 @@ for (const database of testDatabases()) {
       expect(res.results[1]?.message).toContain("two.txt");
       expect((await a.getFile({ id: one.id })).file?.parentId).toBe(dst?.id);
       expect((await a.getFile({ id: two.id })).file?.parentId).toBe("");
+    });
+
+    test("batch copy with REPLACE and partial failures: files gain versions, a folder is refused, the rest stays done", async () => {
+      const a = as(alice);
+      const dst = (await a.createFolder({ name: "dst" })).folder;
+      const p = await upload(alice, "p.txt");
+      const q = await upload(alice, "q.txt");
+      const dir = (await a.createFolder({ name: "dir" })).folder;
+      await a.createFolder({ name: "dir", parentId: dst?.id });
+      const pThere = await upload(alice, "p.txt", dst?.id);
+      const res = await a.batchFiles({
+        operation: BatchOperation.COPY,
+        ids: [p.id, dir?.id ?? "", q.id, crypto.randomUUID()],
+        newParentId: dst?.id,
+        onConflict: ConflictPolicy.REPLACE,
+      });
+      expect(res.results.map((r) => [r.ok, r.code, r.file?.name ?? ""])).toEqual([
+        [true, "", "p.txt"],
+        [false, "invalid_argument", ""],
+        [true, "", "q.txt"],
+        [false, "not_found", ""],
+      ]);
+      // p.txt there kept its id and gained p's content; its own became a version.
+      expect([res.results[0]?.file?.id, res.results[0]?.file?.sha256]).toEqual([pThere.id, p.blobSha256]);
+      expect((await a.listVersions({ fileId: pThere.id })).versions.map((v) => v.sha256)).toEqual([
+        pThere.blobSha256,
+      ]);
+      expect(res.results[1]?.message).toContain("folders cannot be replaced");
+      const listed = await a.listFiles({ parentId: dst?.id });
+      expect(listed.files.map((x) => x.name).sort()).toEqual(["dir", "p.txt", "q.txt"]);
     });
 
     test("batch delete, restore, purge and copy; the list is capped; bad requests fail as a whole", async () => {
@@ -156,6 +191,71 @@ for (const database of testDatabases()) {
       });
       expect((await a.emptyTrash({})).count).toBe(2);
       expect((await a.listTrash({})).files).toEqual([]);
+    });
+
+    test("WatchFiles: copies CREATED (REPLACE: UPDATED); EmptyTrash and the retention purge report DELETED", async () => {
+      const stop = new AbortController();
+      const stream = createClient(FileService, transport).watchFiles(
+        {},
+        { headers: { authorization: `Bearer ${alice.userId}` }, signal: stop.signal },
+      );
+      const events: [Change, string, string][] = [];
+      const reading = (async () => {
+        try {
+          for await (const e of stream) events.push([e.change, e.file?.name ?? "", e.file?.id ?? ""]);
+        } catch {
+          // aborted
+        }
+      })();
+      await Bun.sleep(20);
+      const a = as(alice);
+      const src = await upload(alice, "w.txt");
+      const dir = (await a.createFolder({ name: "wd" })).folder;
+      const there = await upload(alice, "w.txt", dir?.id);
+      const replaced = await a.copyFile({
+        id: src.id,
+        newParentId: dir?.id,
+        onConflict: ConflictPolicy.REPLACE,
+      });
+      expect(replaced.file?.id).toBe(there.id);
+      const copy = (await a.copyFile({ id: src.id, newParentId: "", name: "w2.txt" })).file;
+      await a.deleteFile({ id: dir?.id });
+      await a.deleteFile({ id: copy?.id });
+      await a.emptyTrash({});
+      const DAY = 86_400_000;
+      await a.deleteFile({ id: src.id });
+      await as(bob).deleteFile({ id: (await upload(bob, "bob.txt")).id });
+      clock.now += 31 * DAY;
+      await runGcPass({
+        meta: f.deps.meta,
+        storeFor: f.deps.storeFor,
+        graceMs: DAY,
+        trashRetentionMs: 30 * DAY,
+        onChange: feed.publish,
+      });
+      await Bun.sleep(20);
+      stop.abort();
+      await reading;
+      const byId = (x: [Change, string, string], y: [Change, string, string]) => x[2].localeCompare(y[2]);
+      expect(events.slice(0, 5)).toEqual([
+        [Change.CREATED, "wd", dir?.id ?? ""],
+        [Change.UPDATED, "w.txt", there.id],
+        [Change.CREATED, "w2.txt", copy?.id ?? ""],
+        [Change.DELETED, "wd", dir?.id ?? ""],
+        [Change.DELETED, "w2.txt", copy?.id ?? ""],
+      ]);
+      // EmptyTrash: each entry that left the trash, once more.
+      expect(events.slice(5, 7).sort(byId)).toEqual(
+        [
+          [Change.DELETED, "wd", dir?.id ?? ""] as [Change, string, string],
+          [Change.DELETED, "w2.txt", copy?.id ?? ""] as [Change, string, string],
+        ].sort(byId),
+      );
+      // Deleted, then purged by the retention (bob's entry goes to bob's watchers only).
+      expect(events.slice(7)).toEqual([
+        [Change.DELETED, "w.txt", src.id],
+        [Change.DELETED, "w.txt", src.id],
+      ]);
     });
   });
 }

@@ -49,7 +49,8 @@ export async function copyFile(
   });
   if (!res.file) throw new Error("meta returned no file");
   const file = publicFile(res.file);
-  deps.onChange?.(who.userId, Change.CREATED, file);
+  // REPLACE answers the file it gave a new version: updated, not created.
+  deps.onChange?.(who.userId, res.replaced ? Change.UPDATED : Change.CREATED, file);
   return file;
 }
 

@@ -124,9 +124,13 @@ export async function restoreFile(
   return changed(deps, who, res.file && res.file.id !== id ? Change.UPDATED : Change.CREATED, res.file);
 }
 
+/** Purges the caller's trash; each entry that leaves it is reported (DELETED), as PurgeFile does. */
 export async function emptyTrash(deps: FileDeps, who: Identity): Promise<number> {
-  return (await deps.meta.emptyTrash({ ownerId: who.userId })).count;
+  const res = await deps.meta.emptyTrash({ ownerId: who.userId });
+  for (const f of res.files) changed(deps, who, Change.DELETED, f);
+  return res.count;
 }
+
 export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.purgeTrashedFile({ ownerId: who.userId, id: required(id) });
   changed(deps, who, Change.DELETED, res.file);

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
+import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
@@ -209,6 +210,49 @@ for (const backend of testBlobStores()) {
         expect(
           (await files.listTrash({ meta: f.deps.meta }, alice, { pageSize: 0, pageToken: "" })).files,
         ).toHaveLength(1);
+      });
+
+      test("version retention: a pass drops exactly the versions older than VERSIONS_MAX_DAYS, then frees their bytes", async () => {
+        const DAY = 86_400_000;
+        const make = () => crypto.getRandomValues(new Uint8Array(20_000));
+        const [a, b, c] = [make(), make(), make()];
+        const replace = (data: Uint8Array<ArrayBuffer>) =>
+          storeUpload(
+            f.deps,
+            alice,
+            { name: "doc.bin", parentId: "", onConflict: ConflictPolicy.REPLACE },
+            body(data),
+          );
+        const doc = await upload(alice, "doc.bin", a);
+        clock.now += DAY;
+        await replace(shared); // a becomes a version (archived now)
+        clock.now += DAY;
+        await replace(b); // shared becomes a version; bob holds it too
+        await upload(bob, "bob.bin", shared);
+        clock.now += 18 * DAY;
+        await replace(c); // b becomes a version, 18 days younger
+        expect(await f.stored()).toHaveLength(4);
+        const pass = () =>
+          runGcPass({ meta: f.deps.meta, storeFor, graceMs: GRACE, versionsMaxAgeMs: 30 * DAY });
+        const versionsOf = async () =>
+          (await f.deps.meta.listVersions({ ownerId: alice.userId, fileId: doc.id })).versions.map(
+            (v) => v.blobSha256,
+          );
+        // a's version is 30 days old to the millisecond: kept (older than, not as old as).
+        clock.now += 11 * DAY;
+        expect(await pass()).toEqual({ deleted: 0, failed: 0 });
+        expect(await versionsOf()).toEqual([b, shared, a].map(sha256));
+        clock.now += DAY + 1; // a's and shared's versions are past 30 days, b's is 12 days old
+        expect(await pass()).toEqual({ deleted: 0, failed: 0 }); // dropped; their bytes wait for the grace
+        expect(await versionsOf()).toEqual([sha256(b)]);
+        clock.now += GRACE;
+        expect(await pass()).toEqual({ deleted: 1, failed: 0 });
+        // a's bytes are gone; shared (bob's file), b (a version) and c (the file) stay readable.
+        expect(await f.stored()).toHaveLength(3);
+        expect(await codeOf(f.deps.meta.getBlob({ sha256: sha256(a) }))).toBe(Code.NotFound);
+        expect(await bytesOf(sha256(shared))).toEqual(shared);
+        expect(await bytesOf(sha256(b))).toEqual(b);
+        expect(await bytesOf(sha256(c))).toEqual(c);
       });
 
       test("a failed delete keeps the claim; a later pass takes it up after the stale period", async () => {

@@ -7,7 +7,9 @@
 // the trash, whose purge then frees their content like any other), logging each repair as one line, and
 // applies the version retention (TreeService.PruneVersions: versions older than VERSIONS_MAX_DAYS, and
 // past VERSIONS_KEEP), whose released content the same pass can then collect.
+import { WatchFilesResponse_Change as Change, type File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
+import { publicFile } from "../lib/file-record.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import { every } from "../lib/periodic.ts";
@@ -20,6 +22,8 @@ export interface GcDeps {
   graceMs: number;
   /** Trash entries deleted longer ago than this are purged by each pass (ms; 0 or unset: never). */
   trashRetentionMs?: number;
+  /** Told about each trash entry the retention purges (WatchFiles: DELETED, as PurgeFile reports). */
+  onChange?: (ownerId: string, change: Change, file: File) => void;
   /** Blobs claimed per round. */
   batch?: number;
   /** Versions archived longer ago than this (ms) are dropped (VERSIONS_MAX_DAYS); unset: none by age. */
@@ -77,10 +81,11 @@ export async function purgeExpiredTrash(deps: GcDeps): Promise<number> {
   const batch = deps.batch ?? 100;
   let purged = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const { count } = await deps.meta.purgeExpiredTrash({
+    const { count, files } = await deps.meta.purgeExpiredTrash({
       retentionMs: BigInt(deps.trashRetentionMs),
       limit: batch,
     });
+    for (const f of files) deps.onChange?.(f.ownerId, Change.DELETED, publicFile(f));
     purged += count;
     if (count < batch) break;
   }

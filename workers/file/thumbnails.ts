@@ -60,15 +60,17 @@ export async function makeThumbnails(deps: ThumbnailDeps, src: Source): Promise<
     deps.log?.info("no thumbnail for content", { sha256: src.sha256, err: String(err) });
     images = [];
   }
+  // The first size is recorded last: the sweep finds content by its absence, so a failure half-way
+  // leaves the content a candidate to try again.
+  const order = [...THUMBNAIL_SIZES.entries()].reverse();
   if (images.length === 0) {
-    for (const { kind } of THUMBNAIL_SIZES)
+    for (const [, { kind }] of order)
       await deps.meta.putDerived({
         record: { sha256: src.sha256, kind, state: "skipped", backend: "", location: "", size: 0n },
       });
     return "skipped";
   }
-  for (const [i, { kind }] of THUMBNAIL_SIZES.entries())
-    await store(deps, src.sha256, kind, images[i] as Buffer);
+  for (const [i, { kind }] of order) await store(deps, src.sha256, kind, images[i] as Buffer);
   return "made";
 }
 

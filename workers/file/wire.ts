@@ -38,6 +38,7 @@ export async function createFileWorker(
     graceMs: config.file.gcGraceSeconds * 1000,
     versionsMaxAgeMs: maxDays > 0 ? maxDays * 86_400_000 : undefined,
     trashRetentionMs: config.file.trashRetentionDays * 86_400_000,
+    onChange: feed.publish,
     log,
   };
   const t = config.file.thumbnails;

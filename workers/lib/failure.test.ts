@@ -14,7 +14,7 @@ import {
   isStorageFull,
   UnreachableError,
 } from "../../core/failure.ts";
-import { Reason, reasonOf } from "../../core/reasons.ts";
+import { Reason, reasonError, reasonOf } from "../../core/reasons.ts";
 import { type Db, openDatabase } from "../meta/db/database.ts";
 import { BlobBackendUnavailableError } from "./blobstore/errors.ts";
 import { createS3BlobStore } from "./blobstore/s3/index.ts";
@@ -65,6 +65,19 @@ describe("storage full", () => {
     // A quota's ResourceExhausted is not the server's storage.
     expect(isStorageFull(new ConnectError("too large", Code.ResourceExhausted))).toBe(false);
   });
+});
+
+test("a deliberate error relayed from another service keeps its code and reason, not that answer's headers", () => {
+  const relayed = reasonError("taken", Code.AlreadyExists, Reason.NAME_TAKEN);
+  relayed.metadata.set("connection", "keep-alive");
+  relayed.metadata.set("content-type", "application/json");
+  const e = clientError(relayed, "rid-3");
+  expect(e).toBe(relayed);
+  expect([e.code, reasonOf(e), [...e.metadata.keys()]]).toEqual([
+    Code.AlreadyExists,
+    Reason.NAME_TAKEN,
+    ["x-request-id"],
+  ]);
 });
 
 describe("dependencies unavailable", () => {

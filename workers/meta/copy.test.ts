@@ -1,26 +1,18 @@
 // CopyFile on both databases: files and folder trees by content reference (refcounts exact over a tree
 // of 1 000 entries), names under FAIL and RENAME, copies into the folder's own subtree refused, the folder
-// depth limit, and the trash and other owners' entries out of reach.
+// depth limit, and the trash and other owners' entries out of reach. REPLACE and races: copy-conflict.test.ts.
 import { describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import { codeOf } from "../lib/testing.ts";
 import * as content from "./content.ts";
 import { testDatabases } from "./db/testing.ts";
 import * as files from "./files.ts";
-import { numbered } from "./place-name.ts";
 import { searchFiles } from "./search.ts";
 import { insertFolderChain, metaSuite } from "./testing.ts";
 import * as trashing from "./trash.ts";
 
 let n = 0;
 const sha = () => (++n).toString(16).padStart(64, "f");
-
-test("numbered names keep the extension last", () => {
-  expect(numbered("photo.jpg", 2)).toBe("photo (2).jpg");
-  expect(numbered("archive.tar.gz", 3)).toBe("archive.tar (3).gz");
-  expect(numbered(".env", 2)).toBe(".env (2)");
-  expect(numbered("README", 4)).toBe("README (4)");
-});
 
 for (const target of testDatabases()) {
   describe(`CopyFile on ${target.dialect}`, () => {
@@ -77,7 +69,7 @@ for (const target of testDatabases()) {
       ]);
     });
 
-    test("conflicts: FAIL (default) refuses, RENAME takes the first free name (n), REPLACE is refused for now", async () => {
+    test("conflicts: FAIL (default) refuses, RENAME takes the first free name (n), unknown policies refused", async () => {
       const o = await user("conflicts");
       const src = await addFile(o, "", "a.txt");
       await addFile(o, "", "a (2).txt");
@@ -89,9 +81,6 @@ for (const target of testDatabases()) {
       const r1 = await s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "rename" });
       const r2 = await s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "rename" });
       expect([r1.file?.name, r2.file?.name]).toEqual(["a (3).txt", "a (4).txt"]);
-      expect(
-        await codeOf(s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "replace" })),
-      ).toBe(Code.InvalidArgument);
       expect(
         await codeOf(s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "x" })),
       ).toBe(Code.InvalidArgument);

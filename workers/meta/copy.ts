@@ -1,6 +1,11 @@
 // CopyFile: an active file, or a folder with its whole active subtree, copied into an active folder of the
 // same owner in one transaction under the owner's lock. Copies name the same content (no bytes move): each
 // copied file adds one reference to its blob, counted per blob, so refcounts stay exact.
+// The name is placed like every other new entry (names.ts). REPLACE onto a file makes the source's content
+// that file's new version (one more reference); REPLACE where a folder is on either side is refused with
+// InvalidArgument rather than merged: "replace" means "the entry keeps its id and gains a version", which
+// folders cannot, and a merge that silently turns every same-named file below into a new version is a bulk
+// change a single click should not hide (move and restore refuse it too). RENAME keeps both.
 
 import { checkFileName } from "../lib/names.ts";
 import { requireFolder } from "./content.ts";
@@ -15,8 +20,12 @@ import {
   TrashStateError,
 } from "./files.ts";
 import { insertGrams, nameKey } from "./name-index.ts";
-import { type ConflictPolicy, placeName } from "./place-name.ts";
+import { ConflictPolicy, FolderReplaceError, withPlacedName } from "./names.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
+import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
+
+/** REPLACE cannot apply: a folder on either side, or a file onto itself (InvalidArgument). */
+export class CopyReplaceError extends Error {}
 
 export interface CopyRequest {
   ownerId: string;
@@ -24,7 +33,10 @@ export interface CopyRequest {
   newParentId: string;
   /** "" keeps the original's name. */
   name?: string;
+  /** When the name is taken in newParentId (UNSPECIFIED: FAIL). */
   policy?: ConflictPolicy;
+  /** Versions a replaced file keeps (REPLACE). */
+  versionsKeep?: number;
 }
 
 const CHUNK = 500;
@@ -81,31 +93,59 @@ function copyRow(
   };
 }
 
-/** Inserts copied rows with their name grams and adds their content references, one UPDATE per blob. */
-async function writeCopies(tx: Db, rows: FilesTable[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK)
-    await tx
-      .insertInto("files")
-      .values(rows.slice(i, i + CHUNK))
-      .execute();
+/** Adds `n` references to the content (the source names it, so it is live). */
+const addRefs = (tx: Db, sha256: string, n: number) =>
+  tx
+    .updateTable("blobs")
+    .set((eb) => ({ refcount: eb("refcount", "+", n), unreferenced_at: null }))
+    .where("sha256", "=", sha256)
+    .execute();
+
+/**
+ * Inserts copied rows with their name grams and adds their content references, one UPDATE per blob.
+ * `inserted`: the rows are in already (the top of a copy, placed by withPlacedName).
+ */
+async function writeCopies(tx: Db, rows: FilesTable[], inserted = false): Promise<void> {
+  if (!inserted)
+    for (let i = 0; i < rows.length; i += CHUNK)
+      await tx
+        .insertInto("files")
+        .values(rows.slice(i, i + CHUNK))
+        .execute();
   await insertGrams(tx, rows);
   const refs = new Map<string, number>();
   for (const r of rows) if (r.blob_sha256) refs.set(r.blob_sha256, (refs.get(r.blob_sha256) ?? 0) + 1);
-  for (const [sha256, n] of refs)
-    await tx
-      .updateTable("blobs")
-      .set((eb) => ({ refcount: eb("refcount", "+", n), unreferenced_at: null }))
-      .where("sha256", "=", sha256)
-      .execute();
+  for (const [sha256, n] of refs) await addRefs(tx, sha256, n);
 }
 
-/** Copies the entry; returns the copy (the top of the copied tree) and how many rows were written. */
+/** REPLACE: the source's content becomes the active file targetId's, its current content a version. */
+async function replaceByCopy(
+  tx: Db,
+  src: ListedFile,
+  targetId: string,
+  now: number,
+  keep: number,
+): Promise<ListedFile> {
+  if (targetId === src.id)
+    throw new CopyReplaceError(
+      'a file cannot replace itself: copy it with on_conflict "rename" to keep both, or choose another folder',
+    );
+  const target = await entry(tx, src.owner_id, targetId);
+  if (src.blob_sha256) await addRefs(tx, src.blob_sha256, 1);
+  await supersede(tx, target, { blob_sha256: src.blob_sha256, size: src.size }, now, keep);
+  return entry(tx, src.owner_id, targetId);
+}
+
+/**
+ * Copies the entry; returns the copy (the top of the copied tree) and how many rows were written. With
+ * REPLACE onto a file, `file` is that file (same id) with the source's content and `replaced` is set.
+ */
 export async function copyFile(
   db: Db,
   r: CopyRequest,
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
-): Promise<{ file: ListedFile; count: number }> {
+): Promise<{ file: ListedFile; count: number; replaced?: boolean }> {
   let name: string | undefined;
   if (r.name) {
     const checked = checkFileName(r.name);
@@ -125,9 +165,27 @@ export async function copyFile(
       { kind: src.kind, id: r.id, scope: "active" },
       maxDepth,
     );
-    const placed = await placeName(tx, r.ownerId, r.newParentId, name ?? src.name, r.policy ?? "fail");
-    const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: placed }, now);
-    await writeCopies(tx, [top]);
+    const target = { ownerId: r.ownerId, parentId: r.newParentId, name: name ?? src.name, kind: src.kind };
+    type Placed = { replaced: ListedFile } | { top: FilesTable };
+    const placed = await withPlacedName<Placed>(tx, target, r.policy ?? ConflictPolicy.FAIL, async (p) => {
+      if (p.replaces) {
+        const keep = r.versionsKeep ?? DEFAULT_VERSIONS_KEEP;
+        return { replaced: await replaceByCopy(tx, src, p.replaces.id, now, keep) };
+      }
+      // The one statement that claims the name: undone alone when another transaction took it meanwhile.
+      const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: p.name }, now);
+      await tx.insertInto("files").values(top).execute();
+      return { top };
+    }).catch((err) => {
+      if (err instanceof FolderReplaceError)
+        throw new CopyReplaceError(
+          `"${err.taken}" is a folder here or in the copy: folders cannot be replaced; copy with on_conflict "rename" to keep both, or copy the folder's contents into it`,
+        );
+      throw err;
+    });
+    if ("replaced" in placed) return { file: placed.replaced, count: 1, replaced: true };
+    const { top } = placed;
+    await writeCopies(tx, [top], true);
     let count = 1;
     if (src.kind === "folder") {
       // At most maxDepth levels (requireDepthRoom measured the subtree): even a corrupted cycle ends.

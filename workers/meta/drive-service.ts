@@ -5,7 +5,7 @@ import { invalidArgument } from "../lib/errors.ts";
 import { pageSize } from "../lib/validate.ts";
 import { CATEGORIES, type Category } from "./categories.ts";
 import { copyFile } from "./copy.ts";
-import type { ConflictPolicy } from "./place-name.ts";
+import { ConflictPolicy } from "./names.ts";
 import type { MetaDeps } from "./records.ts";
 import { fileRecord } from "./records.ts";
 import { searchFiles } from "./search.ts";
@@ -18,13 +18,13 @@ type Drive = Pick<
 >;
 
 const POLICIES: Record<string, ConflictPolicy> = {
-  "": "fail",
-  fail: "fail",
-  rename: "rename",
-  replace: "replace",
+  "": ConflictPolicy.FAIL,
+  fail: ConflictPolicy.FAIL,
+  rename: ConflictPolicy.RENAME,
+  replace: ConflictPolicy.REPLACE,
 };
 
-export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
+export function driveHandlers({ db, now, maxFolderDepth, versionsKeep }: MetaDeps): Drive {
   return {
     async searchFiles(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
@@ -52,19 +52,21 @@ export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
     },
     async emptyTrash(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
-      return { count: await emptyTrash(db, req.ownerId, now()) };
+      const files = await emptyTrash(db, req.ownerId, now());
+      return { count: files.length, files: files.map(fileRecord) };
     },
     async purgeExpiredTrash(req) {
       if (req.retentionMs <= 0n) throw invalidArgument("retention_ms must be > 0");
       const at = now();
-      return { count: await purgeExpiredTrash(db, at - Number(req.retentionMs), pageSize(req.limit), at) };
+      const files = await purgeExpiredTrash(db, at - Number(req.retentionMs), pageSize(req.limit), at);
+      return { count: files.length, files: files.map(fileRecord) };
     },
     async copyFile(req) {
       if (!req.ownerId || !req.id) throw invalidArgument("owner_id and id are required");
       const policy = POLICIES[req.onConflict];
       if (!policy) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
-      const res = await fileOp(() => copyFile(db, { ...req, policy }, now(), maxFolderDepth));
-      return { file: fileRecord(res.file), count: res.count };
+      const res = await fileOp(() => copyFile(db, { ...req, policy, versionsKeep }, now(), maxFolderDepth));
+      return { file: fileRecord(res.file), count: res.count, replaced: res.replaced ?? false };
     },
   };
 }

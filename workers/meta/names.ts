@@ -25,6 +25,12 @@ export class NameTakenError extends Error {
   }
 }
 
+/**
+ * REPLACE met a folder on either side (folders have no versions to keep what they held): refused like
+ * FAIL. A NameTakenError, so callers that answer it as one keep doing so; copy answers InvalidArgument.
+ */
+export class FolderReplaceError extends NameTakenError {}
+
 /** The answer to a NameTakenError: AlreadyExists with reason NAME_TAKEN (metadata: the name). */
 export const nameTakenStatus = (e: NameTakenError, message?: string) =>
   reasonError(
@@ -89,7 +95,7 @@ export async function placeName(
     case ConflictPolicy.REPLACE:
       if (kind === "file" && clash.kind === "file")
         return { name, replaces: { id: clash.id, blob_sha256: clash.blob_sha256, size: Number(clash.size) } };
-      throw new NameTakenError(name, parentId);
+      throw new FolderReplaceError(name, parentId);
     default:
       throw new NameTakenError(name, parentId);
   }

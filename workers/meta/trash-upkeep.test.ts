@@ -65,7 +65,12 @@ for (const target of testDatabases()) {
       const theirs = await addFile(other, "", "theirs.bin");
       for (const id of [dir.id, loose.id]) await trashing.trashFile(s.db, o, id, clock.now);
       await trashing.trashFile(s.db, other, theirs.id, clock.now);
-      expect((await s.meta.emptyTrash({ ownerId: o })).count).toBe(2);
+      const emptied = await s.meta.emptyTrash({ ownerId: o });
+      expect(emptied.count).toBe(2);
+      // The entries that left the trash, as they were (the file worker reports each to WatchFiles).
+      expect(emptied.files.map((f) => [f.id, f.ownerId, f.status]).sort()).toEqual(
+        [dir.id, loose.id].sort().map((id) => [id, o, "trashed"]),
+      );
       expect((await s.meta.listTrash({ ownerId: o })).files).toEqual([]);
       expect(await refcount(inside.blob_sha256)).toBe(0);
       expect(await refcount(loose.blob_sha256)).toBe(0);
@@ -90,7 +95,9 @@ for (const target of testDatabases()) {
       clock.now = start + 30 * DAY;
       expect((await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY) })).count).toBe(0);
       clock.now += 1;
-      expect((await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY), limit: 1 })).count).toBe(1);
+      const first = await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY), limit: 1 });
+      expect(first.count).toBe(1);
+      expect(first.files.map((f) => f.status)).toEqual(["trashed"]);
       // The rest (earlier tests' entries of other owners were deleted at the same time as these).
       expect(
         (await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY) })).count,

@@ -3,7 +3,7 @@
 // worker's periodic pass). Each entry is purged in its own transaction (purgeTrashed), so a long trash
 // never holds one big lock, and what is done stays done if a later entry fails.
 import type { Db } from "./db/database.ts";
-import { FileNotFoundError, TrashStateError } from "./files.ts";
+import { FileNotFoundError, type ListedFile, TrashStateError } from "./files.ts";
 import { purgeTrashed } from "./trash.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH } from "./tree.ts";
 
@@ -51,20 +51,24 @@ export async function originalPaths(
   return out;
 }
 
-/** Purges one trash entry; false when it is gone or back already (a concurrent restore or purge). */
-async function purgeIfTrashed(db: Db, ownerId: string, id: string, now: number): Promise<boolean> {
+/** Purges one trash entry; undefined when it is gone or back already (a concurrent restore or purge). */
+async function purgeIfTrashed(
+  db: Db,
+  ownerId: string,
+  id: string,
+  now: number,
+): Promise<ListedFile | undefined> {
   try {
-    await purgeTrashed(db, ownerId, id, now);
-    return true;
+    return (await purgeTrashed(db, ownerId, id, now)).file;
   } catch (err) {
-    if (err instanceof TrashStateError || err instanceof FileNotFoundError) return false;
+    if (err instanceof TrashStateError || err instanceof FileNotFoundError) return undefined;
     throw err;
   }
 }
 
-/** Purges every trash entry of the owner (with what was trashed along); how many entries went. */
-export async function emptyTrash(db: Db, ownerId: string, now: number): Promise<number> {
-  let count = 0;
+/** Purges every trash entry of the owner (with what was trashed along); the entries purged, as they were. */
+export async function emptyTrash(db: Db, ownerId: string, now: number): Promise<ListedFile[]> {
+  const purged: ListedFile[] = [];
   for (;;) {
     const batch = await db
       .selectFrom("files")
@@ -74,20 +78,25 @@ export async function emptyTrash(db: Db, ownerId: string, now: number): Promise<
       .whereRef("trashed_with", "=", "id")
       .limit(500)
       .execute();
-    let purged = 0;
-    for (const e of batch) if (await purgeIfTrashed(db, ownerId, e.id, now)) purged++;
-    count += purged;
-    if (batch.length < 500 || purged === 0) return count;
+    const before = purged.length;
+    for (const e of batch) {
+      const gone = await purgeIfTrashed(db, ownerId, e.id, now);
+      if (gone) purged.push(gone);
+    }
+    if (batch.length < 500 || purged.length === before) return purged;
   }
 }
 
-/** Purges up to `limit` trash entries of any owner deleted before `deletedBefore` (ms), oldest first. */
+/**
+ * Purges up to `limit` trash entries of any owner deleted before `deletedBefore` (ms), oldest first; the
+ * entries purged, as they were.
+ */
 export async function purgeExpiredTrash(
   db: Db,
   deletedBefore: number,
   limit: number,
   now: number,
-): Promise<number> {
+): Promise<ListedFile[]> {
   const expired = await db
     .selectFrom("files")
     .select(["id", "owner_id"])
@@ -97,7 +106,10 @@ export async function purgeExpiredTrash(
     .orderBy("deleted_at")
     .limit(limit)
     .execute();
-  let count = 0;
-  for (const e of expired) if (await purgeIfTrashed(db, e.owner_id, e.id, now)) count++;
-  return count;
+  const purged: ListedFile[] = [];
+  for (const e of expired) {
+    const gone = await purgeIfTrashed(db, e.owner_id, e.id, now);
+    if (gone) purged.push(gone);
+  }
+  return purged;
 }

@@ -3,12 +3,12 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
+import { CopyReplaceError } from "./copy.ts";
 import { driveHandlers } from "./drive-service.ts";
 import * as files from "./files.ts";
 import * as listing from "./listing.ts";
 import { nameTakenStatus } from "./names.ts";
 import { repairOrphans } from "./orphans.ts";
-import { UnsupportedPolicyError } from "./place-name.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
 import { SearchTooWideError } from "./search.ts";
 import * as trashing from "./trash.ts";
@@ -40,7 +40,7 @@ export async function fileOp<T>(
       err instanceof files.InvalidNameError ||
       err instanceof files.InvalidCursorError ||
       err instanceof files.InvalidMoveError ||
-      err instanceof UnsupportedPolicyError
+      err instanceof CopyReplaceError
     )
       throw invalidArgument(err.message);
     // The tree's current shape refuses it (not the arguments as such): FailedPrecondition.

@@ -1,11 +1,14 @@
 // The conflict policy on every way an upload creates an entry, on both databases: 20 uploads of one name
 // at once through the data plane (fail: one wins, 19 × 409; rename: 20 names; replace: one entry whose
-// versions are trimmed to the retention), tus, multipart completion and instant upload. A refused upload
+// versions are trimmed to the retention), tus, multipart completion, instant upload and the client-streamed
+// UploadFile (on_conflict in its header). A refused upload
 // leaves no file row, no reference and no stored bytes behind.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { UploadFileRequestSchema } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
 import { testDatabases } from "../meta/db/testing.ts";
@@ -13,6 +16,7 @@ import { DEFAULT_VERSIONS_KEEP } from "../meta/versions.ts";
 import { linkBySha1, offerContent, proveContent } from "./instant.ts";
 import { uploadModule } from "./service.ts";
 import * as sessions from "./sessions.ts";
+import { storeStreamed } from "./streamed.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 
 const [local] = testBlobStores();
@@ -175,6 +179,38 @@ for (const database of testDatabases()) {
       expect((await link(ConflictPolicy.RENAME)).name).toBe("i (3).txt");
       // Every file and version of this content holds one reference.
       expect(await refcounts()).toBe(4);
+    });
+
+    test("UploadFile (client stream): on_conflict in the header, like the data plane", async () => {
+      const streamed = (text: string, onConflict?: ConflictPolicy) => {
+        const data = new TextEncoder().encode(text);
+        async function* messages() {
+          yield create(UploadFileRequestSchema, {
+            payload: { case: "header", value: { name: "s.txt", size: BigInt(data.length), onConflict } },
+          });
+          yield create(UploadFileRequestSchema, { payload: { case: "chunk", value: data } });
+        }
+        return storeStreamed(f.deps, alice, messages());
+      };
+      const first = await streamed("one");
+      // UNSPECIFIED is FAIL: AlreadyExists, nothing kept (no row, no reference, no stored bytes).
+      const stored = (await f.stored()).length;
+      expect(await codeOf(streamed("two"))).toBe(Code.AlreadyExists);
+      expect(await codeOf(streamed("two", ConflictPolicy.FAIL))).toBe(Code.AlreadyExists);
+      expect([(await fileRows()).length, await refcounts(), (await f.stored()).length]).toEqual([
+        1,
+        1,
+        stored,
+      ]);
+      expect((await streamed("two", ConflictPolicy.RENAME)).name).toBe("s (2).txt");
+      const replaced = await streamed("three", ConflictPolicy.REPLACE);
+      expect([replaced.id, replaced.blobSha256]).toEqual([
+        first.id,
+        sha256(new TextEncoder().encode("three")),
+      ]);
+      const { versions } = await f.deps.meta.listVersions({ ownerId: alice.userId, fileId: first.id });
+      expect(versions.map((v) => v.blobSha256)).toEqual([first.blobSha256]);
+      expect(await refcounts()).toBe(3);
     });
   });
 }

@@ -1,4 +1,5 @@
-// UploadService.UploadFile: a file as a client stream (a header, then chunks), for gRPC clients.
+// UploadService.UploadFile: a file as a client stream (a header, then chunks), for gRPC clients. The
+// header's on_conflict works as on the data plane (UNSPECIFIED: FAIL).
 import type { Identity } from "../../core/access-token.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { UploadFileRequest } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
@@ -13,7 +14,7 @@ export async function storeStreamed(
   const it = requests[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done || first.value.payload.case !== "header") {
-    throw invalidArgument("the first message must be the header (name, size, sha256)");
+    throw invalidArgument("the first message must be the header (name, size, sha256, on_conflict)");
   }
   const header = first.value.payload.value;
   async function* chunks() {
@@ -30,6 +31,7 @@ export async function storeStreamed(
       parentId: header.parentId,
       expectedSize: header.size > 0n ? Number(header.size) : undefined,
       expectedSha256: header.sha256 || undefined,
+      onConflict: header.onConflict,
     },
     chunks(),
   );

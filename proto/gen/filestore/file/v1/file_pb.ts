@@ -1432,8 +1432,11 @@ export const FileService: GenService<{
    * CopyFile copies an active file, or a folder with its active subtree, into one of the caller's active
    * folders (new_parent_id, "" = root), under name (default: the same name). Copies share the content of
    * their originals (no bytes are copied). on_conflict decides when the folder already holds that name
-   * (default FAIL: AlreadyExists). InvalidArgument when a folder would be copied into itself or its own
-   * subtree; FailedPrecondition when the copy would nest folders deeper than MAX_FOLDER_DEPTH.
+   * (default FAIL: AlreadyExists). REPLACE onto a file: that file keeps its id, path and links and gets
+   * the source's content as a new version (answered as it now is); REPLACE with a folder on either side, or
+   * of a file by itself: InvalidArgument (folders are not merged: copy with RENAME, or copy the contents).
+   * InvalidArgument when a folder would be copied into itself or its own subtree; FailedPrecondition when
+   * the copy would nest folders deeper than MAX_FOLDER_DEPTH.
    *
    * @generated from rpc filestore.file.v1.FileService.CopyFile
    */
