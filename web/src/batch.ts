@@ -79,12 +79,6 @@ async function again(
   return failed;
 }
 
-/**
- * Whether "Replace" is offered: files only, and not for copies, which the server cannot place under
- * REPLACE yet (meta's copy answers InvalidArgument for it).
- */
-const canReplace = (op: "move" | "copy", f: StoredFile) => op === "move" && !isFolder(f);
-
 /** Moves or copies entries into `target`, asking what to do about each name that is taken there. */
 export async function placeMany(
   op: "move" | "copy",
@@ -97,7 +91,7 @@ export async function placeMany(
   let skipped = 0;
   const byPolicy = new Map<ConflictPolicy, StoredFile[]>();
   for (const [i, f] of taken.entries()) {
-    const choice = await ask({ name: f.name, canReplace: canReplace(op, f), more: i < taken.length - 1 });
+    const choice = await ask({ name: f.name, canReplace: !isFolder(f), more: i < taken.length - 1 });
     failed.delete(f);
     if (choice === "skip") {
       skipped++;

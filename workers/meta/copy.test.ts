@@ -1,13 +1,13 @@
 // CopyFile on both databases: files and folder trees by content reference (refcounts exact over a tree
-// of 1 000 entries), names under FAIL and RENAME, copies into the folder's own subtree refused, the folder
+// of 1 000 entries), names under FAIL, RENAME and REPLACE (a new version), copies into the folder's own subtree refused, the folder
 // depth limit, and the trash and other owners' entries out of reach.
 import { describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
+import { numberedName as numbered } from "../lib/names.ts";
 import { codeOf } from "../lib/testing.ts";
 import * as content from "./content.ts";
 import { testDatabases } from "./db/testing.ts";
 import * as files from "./files.ts";
-import { numbered } from "./place-name.ts";
 import { searchFiles } from "./search.ts";
 import { insertFolderChain, metaSuite } from "./testing.ts";
 import * as trashing from "./trash.ts";
@@ -36,16 +36,19 @@ for (const target of testDatabases()) {
       (await content.addFileWithContent(s.db, { ownerId, parentId, name }, blob, ++clock)).file;
     const folder = (ownerId: string, parentId: string, name: string) =>
       files.createFolder(s.db, { ownerId, parentId, name }, ++clock);
-    /** Blobs whose refcount differs from the number of file rows naming them (none, when exact). */
+    /** Blobs whose refcount differs from the number of file rows and versions naming them (none, when exact). */
     const refcountDrift = async () => {
       const blobs = await s.db.selectFrom("blobs").select(["sha256", "refcount"]).execute();
-      const rows = await s.db
-        .selectFrom("files")
-        .select((eb) => ["blob_sha256", eb.fn.countAll().as("n")])
-        .where("blob_sha256", "is not", null)
-        .groupBy("blob_sha256")
-        .execute();
-      const counted = new Map(rows.map((r) => [r.blob_sha256, Number(r.n)]));
+      const counted = new Map<string | null, number>();
+      for (const table of ["files", "file_versions"] as const) {
+        const rows = await s.db
+          .selectFrom(table)
+          .select((eb) => ["blob_sha256", eb.fn.countAll().as("n")])
+          .where("blob_sha256", "is not", null)
+          .groupBy("blob_sha256")
+          .execute();
+        for (const r of rows) counted.set(r.blob_sha256, (counted.get(r.blob_sha256) ?? 0) + Number(r.n));
+      }
       return blobs.filter((b) => Number(b.refcount) !== (counted.get(b.sha256) ?? 0));
     };
 
@@ -77,7 +80,7 @@ for (const target of testDatabases()) {
       ]);
     });
 
-    test("conflicts: FAIL (default) refuses, RENAME takes the first free name (n), REPLACE is refused for now", async () => {
+    test("conflicts: FAIL (default) refuses, RENAME takes the first free name (n)", async () => {
       const o = await user("conflicts");
       const src = await addFile(o, "", "a.txt");
       await addFile(o, "", "a (2).txt");
@@ -90,12 +93,61 @@ for (const target of testDatabases()) {
       const r2 = await s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "rename" });
       expect([r1.file?.name, r2.file?.name]).toEqual(["a (3).txt", "a (4).txt"]);
       expect(
-        await codeOf(s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "replace" })),
-      ).toBe(Code.InvalidArgument);
-      expect(
         await codeOf(s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "x" })),
       ).toBe(Code.InvalidArgument);
       expect(await refcountDrift()).toEqual([]);
+    });
+
+    test("REPLACE: a file onto a file becomes its new version (refcounts exact); folders are not replaced", async () => {
+      const o = await user("replace");
+      const dst = await folder(o, "", "dst");
+      const src = await addFile(o, "", "a.txt");
+      const old = await addFile(o, dst.id, "a.txt");
+      const res = await s.meta.copyFile({
+        ownerId: o,
+        id: src.id,
+        newParentId: dst.id,
+        onConflict: "replace",
+      });
+      // The target keeps its id and gains the copied content; its old content is a version.
+      expect(res.file).toMatchObject({ id: old.id, name: "a.txt", blobSha256: src.blob_sha256 });
+      expect(res.count).toBe(1);
+      const versions = await s.db
+        .selectFrom("file_versions")
+        .selectAll()
+        .where("file_id", "=", old.id)
+        .execute();
+      expect(versions.map((v) => v.blob_sha256)).toEqual([old.blob_sha256]);
+      // References: every file row and every version holds one.
+      const refs = async (sha256: string | null) =>
+        Number(
+          (
+            await s.db
+              .selectFrom("blobs")
+              .select("refcount")
+              .where("sha256", "=", sha256 ?? "")
+              .executeTakeFirst()
+          )?.refcount,
+        );
+      expect([await refs(src.blob_sha256), await refs(old.blob_sha256)]).toEqual([2, 1]);
+      expect(await refcountDrift()).toEqual([]);
+      // Onto itself: nothing changes.
+      const self = await s.meta.copyFile({ ownerId: o, id: src.id, newParentId: "", onConflict: "replace" });
+      expect(self.file?.id).toBe(src.id);
+      expect(await refs(src.blob_sha256)).toBe(2);
+      // A folder on either side cannot be replaced: AlreadyExists, as under FAIL.
+      await folder(o, dst.id, "box");
+      const box = await folder(o, "", "box");
+      expect(
+        await codeOf(s.meta.copyFile({ ownerId: o, id: box.id, newParentId: dst.id, onConflict: "replace" })),
+      ).toBe(Code.AlreadyExists);
+      const file = await addFile(o, "", "dir");
+      await folder(o, dst.id, "dir");
+      expect(
+        await codeOf(
+          s.meta.copyFile({ ownerId: o, id: file.id, newParentId: dst.id, onConflict: "replace" }),
+        ),
+      ).toBe(Code.AlreadyExists);
     });
 
     test("a tree of 1 000 entries: every active entry copied once, refcounts exact, trash left behind", async () => {

@@ -1,6 +1,8 @@
 // CopyFile: an active file, or a folder with its whole active subtree, copied into an active folder of the
 // same owner in one transaction under the owner's lock. Copies name the same content (no bytes move): each
-// copied file adds one reference to its blob, counted per blob, so refcounts stay exact.
+// copied file adds one reference to its blob, counted per blob, so refcounts stay exact. The name follows
+// the conflict policy like every way of creating an entry (names.ts); a file copied under REPLACE onto a
+// file makes the copied content that file's new version instead of a new entry.
 
 import { checkFileName } from "../lib/names.ts";
 import { requireFolder } from "./content.ts";
@@ -15,8 +17,9 @@ import {
   TrashStateError,
 } from "./files.ts";
 import { insertGrams, nameKey } from "./name-index.ts";
-import { type ConflictPolicy, placeName } from "./place-name.ts";
+import { ConflictPolicy, placeName } from "./names.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
+import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
 
 export interface CopyRequest {
   ownerId: string;
@@ -24,7 +27,10 @@ export interface CopyRequest {
   newParentId: string;
   /** "" keeps the original's name. */
   name?: string;
+  /** UNSPECIFIED: FAIL. */
   policy?: ConflictPolicy;
+  /** Versions kept per file when REPLACE turns the replaced content into one (VERSIONS_KEEP). */
+  versionsKeep?: number;
 }
 
 const CHUNK = 500;
@@ -91,6 +97,11 @@ async function writeCopies(tx: Db, rows: FilesTable[]): Promise<void> {
   await insertGrams(tx, rows);
   const refs = new Map<string, number>();
   for (const r of rows) if (r.blob_sha256) refs.set(r.blob_sha256, (refs.get(r.blob_sha256) ?? 0) + 1);
+  await addReferences(tx, refs);
+}
+
+/** Adds `n` references to each blob (one UPDATE per blob). */
+async function addReferences(tx: Db, refs: Map<string, number>): Promise<void> {
   for (const [sha256, n] of refs)
     await tx
       .updateTable("blobs")
@@ -125,8 +136,24 @@ export async function copyFile(
       { kind: src.kind, id: r.id, scope: "active" },
       maxDepth,
     );
-    const placed = await placeName(tx, r.ownerId, r.newParentId, name ?? src.name, r.policy ?? "fail");
-    const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: placed }, now);
+    const placed = await placeName(
+      tx,
+      r.ownerId,
+      r.newParentId,
+      name ?? src.name,
+      r.policy ?? ConflictPolicy.FAIL,
+      src.kind,
+    );
+    if (placed.replaces) {
+      // A file onto a file: the target gains the copied content (one more reference) as its new version.
+      // Onto itself there is nothing to change.
+      if (placed.replaces.id === src.id) return { file: src, count: 0 };
+      const target = await entry(tx, r.ownerId, placed.replaces.id);
+      if (src.blob_sha256) await addReferences(tx, new Map([[src.blob_sha256, 1]]));
+      await supersede(tx, target, src, now, r.versionsKeep ?? DEFAULT_VERSIONS_KEEP);
+      return { file: await entry(tx, r.ownerId, target.id), count: 1 };
+    }
+    const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: placed.name }, now);
     await writeCopies(tx, [top]);
     let count = 1;
     if (src.kind === "folder") {

@@ -5,7 +5,7 @@ import { invalidArgument } from "../lib/errors.ts";
 import { pageSize } from "../lib/validate.ts";
 import { CATEGORIES, type Category } from "./categories.ts";
 import { copyFile } from "./copy.ts";
-import type { ConflictPolicy } from "./place-name.ts";
+import { ConflictPolicy } from "./names.ts";
 import type { MetaDeps } from "./records.ts";
 import { fileRecord } from "./records.ts";
 import { searchFiles } from "./search.ts";
@@ -18,13 +18,13 @@ type Drive = Pick<
 >;
 
 const POLICIES: Record<string, ConflictPolicy> = {
-  "": "fail",
-  fail: "fail",
-  rename: "rename",
-  replace: "replace",
+  "": ConflictPolicy.FAIL,
+  fail: ConflictPolicy.FAIL,
+  rename: ConflictPolicy.RENAME,
+  replace: ConflictPolicy.REPLACE,
 };
 
-export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
+export function driveHandlers({ db, now, maxFolderDepth, versionsKeep }: MetaDeps): Drive {
   return {
     async searchFiles(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
@@ -63,7 +63,7 @@ export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
       if (!req.ownerId || !req.id) throw invalidArgument("owner_id and id are required");
       const policy = POLICIES[req.onConflict];
       if (!policy) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
-      const res = await fileOp(() => copyFile(db, { ...req, policy }, now(), maxFolderDepth));
+      const res = await fileOp(() => copyFile(db, { ...req, policy, versionsKeep }, now(), maxFolderDepth));
       return { file: fileRecord(res.file), count: res.count };
     },
   };

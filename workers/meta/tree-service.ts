@@ -8,7 +8,6 @@ import * as files from "./files.ts";
 import * as listing from "./listing.ts";
 import { nameTakenStatus } from "./names.ts";
 import { repairOrphans } from "./orphans.ts";
-import { UnsupportedPolicyError } from "./place-name.ts";
 import { fileRecord, type MetaDeps } from "./records.ts";
 import { SearchTooWideError } from "./search.ts";
 import * as trashing from "./trash.ts";
@@ -39,8 +38,7 @@ export async function fileOp<T>(
     if (
       err instanceof files.InvalidNameError ||
       err instanceof files.InvalidCursorError ||
-      err instanceof files.InvalidMoveError ||
-      err instanceof UnsupportedPolicyError
+      err instanceof files.InvalidMoveError
     )
       throw invalidArgument(err.message);
     // The tree's current shape refuses it (not the arguments as such): FailedPrecondition.

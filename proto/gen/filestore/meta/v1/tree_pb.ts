@@ -214,7 +214,7 @@ export type CopyFileRequest = Message<"filestore.meta.v1.CopyFileRequest"> & {
   name: string;
 
   /**
-   * "" or "fail", "rename" (what placeName supports).
+   * "" (= "fail"), "fail", "rename" or "replace" (a file onto a file: a new version).
    *
    * @generated from field: string on_conflict = 5;
    */
