@@ -7,8 +7,8 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Download, Page } from "playwright-core";
-import { browserKit, browserSuiteEveryMode } from "./browser-kit.ts";
-import { signedInUser, uniqueName } from "./harness.ts";
+import { browserKit, browserSuiteEveryMode, throttleUploads } from "./browser-kit.ts";
+import { connectCall, FILES, randomBytes, signedInUser, uniqueName } from "./harness.ts";
 
 browserSuiteEveryMode("web UI: name conflicts, copy and versions", () => {
   const kit = browserKit({ everyMode: true });
@@ -18,7 +18,7 @@ browserSuiteEveryMode("web UI: name conflicts, copy and versions", () => {
     const user = await signedInUser(kit.server.gatewayUrl);
     const w = await open(viewport);
     await signInWithKeyboard(w.page, user.username, user.password);
-    return w;
+    return { ...w, user };
   }
 
   /** Drops one file `name` holding `content` on the open folder. */
@@ -202,4 +202,26 @@ browserSuiteEveryMode("web UI: name conflicts, copy and versions", () => {
     await panel.getByRole("button", { name: "Close" }).click();
     expect([dialogs, errors]).toEqual([[], []]);
   }, 180_000);
+
+  test("a name taken while the bytes are on their way: asked at the end, keep both sends it again", async () => {
+    const { page, user, dialogs, errors } = await signedIn();
+    const cdp = await throttleUploads(page, 256 * 1024);
+    await dropFiles(page, [writeFile("race.bin", randomBytes(1024 * 1024 + 7))]);
+    await page.locator('#uploads li.upload[data-state="uploading"]').waitFor({ timeout: 30_000 });
+    // The name was free when the upload started; now a folder takes it.
+    const taken = await connectCall(
+      kit.server.gatewayUrl,
+      `${FILES}/CreateFolder`,
+      { parentId: "", name: "race.bin" },
+      { authorization: `Bearer ${user.accessToken}` },
+    );
+    expect(taken.status).toBe(200);
+    await throttleUploads(page, -1, cdp);
+    await conflictDialog(page).waitFor({ timeout: 30_000 });
+    await conflictDialog(page).getByRole("button", { name: "Keep both" }).click();
+    await finished(page, "done", 1);
+    await row(page, "race (2).bin").waitFor();
+    expect(await page.locator("tr.entry.folder .filename").allTextContents()).toEqual(["race.bin"]);
+    expect([dialogs, errors]).toEqual([[], []]);
+  }, 120_000);
 });
