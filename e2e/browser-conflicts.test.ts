@@ -1,6 +1,7 @@
 // Name conflicts and versions in Chromium (issue 16): an upload onto a taken name asks "Keep both /
-// Replace / Skip" (keep both adds "name (2).ext", replace adds a version, skip leaves it); the versions
-// panel lists, downloads and restores versions; a multi-select copy and move into a folder where names are
+// Replace / Skip" (keep both adds "name (2).ext", replace adds a version, skip leaves it), also when the
+// name is taken only while the bytes are on their way; the versions panel lists, downloads, restores and
+// deletes versions; a multi-select copy and move into a folder where names are
 // taken ask once with "Apply to all". Runs in both modes (the flows cross the upload, file, meta and
 // download services). Screenshots at 1280×800 and 375×800 (artifacts/screenshots).
 import { expect, test } from "bun:test";
@@ -126,6 +127,14 @@ browserSuiteEveryMode("web UI: name conflicts, copy and versions", () => {
     await panel.locator("tr.version").nth(1).waitFor();
     await shot(page, "43-versions-375px");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    // Delete the earlier version (after a confirmation): only the current content is left.
+    await panel
+      .locator("tr.version:not(.current)")
+      .getByRole("button", { name: /^Delete/ })
+      .click();
+    await page.locator("dialog[open]:not(.versions-dialog)").getByRole("button", { name: "Delete" }).click();
+    await panel.getByText("No earlier versions.").waitFor();
+    expect(await panel.locator("tr.version").count()).toBe(1);
     await panel.getByRole("button", { name: "Close" }).click();
     expect([dialogs, errors]).toEqual([[], []]);
   }, 180_000);
