@@ -1,11 +1,12 @@
 // FileService's copy, batch, search and trash calls over in-memory transports with the real interceptors:
 // per-item results of a batch with partial failures (what succeeded stays done), the batch cap, copies
-// sharing content, search filters, EmptyTrash and original paths in ListTrash.
+// sharing content (under REPLACE: a new version of the target), search filters, EmptyTrash and original paths in ListTrash.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import {
   BatchOperation,
+  WatchFilesResponse_Change as Change,
   ConflictPolicy,
   FileCategory,
   FileService,
@@ -31,7 +32,10 @@ for (const database of testDatabases()) {
     let bob: Identity;
     let transport: ReturnType<typeof createRouterTransport>;
     const clock = { now: 1_000_000 };
+    /** The changes published, as [change, name]. */
+    let changes: [Change, string][] = [];
     beforeEach(async () => {
+      changes = [];
       if (!local) throw new Error("no local blob store");
       f = await openUploadFixture(local, clock, database);
       alice = await f.user("alice");
@@ -41,7 +45,10 @@ for (const database of testDatabases()) {
         meta: f.deps.meta,
         feed,
         watches: new StreamLimit(3),
-        onChange: feed.publish,
+        onChange: (userId, change, file) => {
+          changes.push([change, file.name]);
+          feed.publish(userId, change, file);
+        },
         collectGarbage: async () => ({ deleted: 0, failed: 0 }),
       });
       const verifier = { verify: async (token: string) => ({ userId: token, username: token, exp: 0 }) };
@@ -156,6 +163,36 @@ for (const database of testDatabases()) {
       });
       expect((await a.emptyTrash({})).count).toBe(2);
       expect((await a.listTrash({})).files).toEqual([]);
+    });
+
+    test("CopyFile and batch COPY under REPLACE: the target keeps its id and gains a version; an update", async () => {
+      const a = as(alice);
+      const dst = (await a.createFolder({ name: "dst" })).folder?.id ?? "";
+      const src = await upload(alice, "a.txt");
+      const old = await upload(alice, "a.txt", dst);
+      changes = [];
+      const replaced = (
+        await a.copyFile({ id: src.id, newParentId: dst, onConflict: ConflictPolicy.REPLACE })
+      ).file;
+      expect(replaced).toMatchObject({ id: old.id, name: "a.txt", sha256: src.blobSha256 });
+      expect(changes).toEqual([[Change.UPDATED, "a.txt"]]);
+      const versions = (await a.listVersions({ fileId: old.id })).versions;
+      expect(versions.map((v) => v.sha256)).toEqual([old.blobSha256]);
+      // Copied onto itself: nothing changes, nothing is announced.
+      changes = [];
+      expect(
+        (await a.copyFile({ id: src.id, newParentId: "", onConflict: ConflictPolicy.REPLACE })).file?.id,
+      ).toBe(src.id);
+      expect(changes).toEqual([]);
+      // The batch takes the policy for every item.
+      const res = await a.batchFiles({
+        operation: BatchOperation.COPY,
+        ids: [src.id],
+        newParentId: dst,
+        onConflict: ConflictPolicy.REPLACE,
+      });
+      expect(res.results.map((r) => [r.ok, r.file?.id])).toEqual([[true, old.id]]);
+      expect((await a.listVersions({ fileId: old.id })).versions).toHaveLength(2);
     });
   });
 }

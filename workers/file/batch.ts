@@ -49,7 +49,8 @@ export async function copyFile(
   });
   if (!res.file) throw new Error("meta returned no file");
   const file = publicFile(res.file);
-  deps.onChange?.(who.userId, Change.CREATED, file);
+  // Under REPLACE an existing file changed (or, copied onto itself, nothing did).
+  if (res.count > 0) deps.onChange?.(who.userId, res.replaced ? Change.UPDATED : Change.CREATED, file);
   return file;
 }
 

@@ -110,13 +110,16 @@ async function addReferences(tx: Db, refs: Map<string, number>): Promise<void> {
       .execute();
 }
 
-/** Copies the entry; returns the copy (the top of the copied tree) and how many rows were written. */
+/**
+ * Copies the entry; returns the copy (the top of the copied tree) and how many rows were written, or under
+ * REPLACE the file that gained the content (`replaced`).
+ */
 export async function copyFile(
   db: Db,
   r: CopyRequest,
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
-): Promise<{ file: ListedFile; count: number }> {
+): Promise<{ file: ListedFile; count: number; replaced?: boolean }> {
   let name: string | undefined;
   if (r.name) {
     const checked = checkFileName(r.name);
@@ -147,11 +150,11 @@ export async function copyFile(
     if (placed.replaces) {
       // A file onto a file: the target gains the copied content (one more reference) as its new version.
       // Onto itself there is nothing to change.
-      if (placed.replaces.id === src.id) return { file: src, count: 0 };
+      if (placed.replaces.id === src.id) return { file: src, count: 0, replaced: true };
       const target = await entry(tx, r.ownerId, placed.replaces.id);
       if (src.blob_sha256) await addReferences(tx, new Map([[src.blob_sha256, 1]]));
       await supersede(tx, target, src, now, r.versionsKeep ?? DEFAULT_VERSIONS_KEEP);
-      return { file: await entry(tx, r.ownerId, target.id), count: 1 };
+      return { file: await entry(tx, r.ownerId, target.id), count: 1, replaced: true };
     }
     const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: placed.name }, now);
     await writeCopies(tx, [top]);

@@ -64,7 +64,7 @@ export function driveHandlers({ db, now, maxFolderDepth, versionsKeep }: MetaDep
       const policy = POLICIES[req.onConflict];
       if (!policy) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
       const res = await fileOp(() => copyFile(db, { ...req, policy, versionsKeep }, now(), maxFolderDepth));
-      return { file: fileRecord(res.file), count: res.count };
+      return { file: fileRecord(res.file), count: res.count, replaced: res.replaced ?? false };
     },
   };
 }
