@@ -19,7 +19,7 @@ export async function askConflict(c: Conflict): Promise<{ choice: Choice; all: b
           { class: "conflict-name" },
           "An entry named ",
           h("strong", null, c.name),
-          " is already in this folder.",
+          " already exists there.",
         ),
         h(
           "p",

@@ -8,7 +8,7 @@ import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 export type Choice = "rename" | "replace" | "skip";
 
 export interface Conflict {
-  /** The name that is taken. */
+  /** The name that is taken (an upload in a dropped folder shows its path: "photos/a.jpg"). */
   name: string;
   /** Only a file can replace a file; a folder (on either side) can be kept both or skipped. */
   canReplace: boolean;

@@ -29,16 +29,19 @@ export class UploadBatch {
     return p;
   }
 
-  /** The policy an upload of `name` into the folder goes under: FAIL when the name is free, else the answer. */
-  async policyFor(parentId: string, name: string): Promise<ConflictPolicy | "skip"> {
+  /**
+   * The policy an upload of `name` into the folder goes under: FAIL when the name is free, else the answer.
+   * `shown`: how the dialog names it (its path within a dropped folder).
+   */
+  async policyFor(parentId: string, name: string, shown = name): Promise<ConflictPolicy | "skip"> {
     const kind = (await this.names(parentId)).get(nfc(name));
     if (kind === undefined) return ConflictPolicy.FAIL;
-    return this.choose(name, kind === FileKind.FILE);
+    return this.choose(shown, kind === FileKind.FILE);
   }
 
   /** Asks about a taken name (within the batch's one-dialog-at-a-time and "Apply to all"). */
-  async choose(name: string, canReplace: boolean): Promise<ConflictPolicy | "skip"> {
-    const choice = await this.ask({ name, canReplace, more: this.size > 1 });
+  async choose(shown: string, canReplace: boolean): Promise<ConflictPolicy | "skip"> {
+    const choice = await this.ask({ name: shown, canReplace, more: this.size > 1 });
     return choice === "skip" ? "skip" : policyOf(choice);
   }
 }

@@ -45,6 +45,9 @@ export interface UploadItem {
   samples: [number, number][];
 }
 
+/** The file's path within what was dropped or picked ("photos/a.jpg"). */
+export const pathOf = (it: UploadItem): string => [...it.folders, it.name].join("/");
+
 /** Over: nothing more happens to it. */
 export const isOver = (it: UploadItem): boolean =>
   it.state === "done" || it.state === "canceled" || it.state === "skipped";

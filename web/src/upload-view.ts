@@ -4,7 +4,7 @@
 import { h, mount } from "./dom.ts";
 import { bytes, duration, percent, rate } from "./format.ts";
 import { discard, type Unfinished, unfinished } from "./unfinished-uploads.ts";
-import { isOver, progressOf, speedOf, type UploadItem, type UploadState } from "./upload-item.ts";
+import { isOver, pathOf, progressOf, speedOf, type UploadItem, type UploadState } from "./upload-item.ts";
 import type { UploadQueue } from "./uploads.ts";
 
 const labels: Record<UploadState, string> = {
@@ -40,7 +40,7 @@ function newRow(it: UploadItem): Row {
   const el = h(
     "li",
     { class: "upload", "data-id": it.id },
-    h("span", { class: "name", title: it.name }, [...it.folders, it.name].join("/")),
+    h("span", { class: "name", title: it.name }, pathOf(it)),
     state,
     bar,
     figures,

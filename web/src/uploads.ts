@@ -17,7 +17,7 @@ import {
 import { auth, codeOf, explain, files, uploads } from "./api.ts";
 import { forget, keep } from "./unfinished-uploads.ts";
 import { UploadBatch } from "./upload-conflicts.ts";
-import { isOver, progressOf, speedOf, stateOf, type UploadItem } from "./upload-item.ts";
+import { isOver, pathOf, progressOf, speedOf, stateOf, type UploadItem } from "./upload-item.ts";
 import { hashFile, sendPart } from "./upload-transport.ts";
 
 export const FILES_IN_PARALLEL = 2;
@@ -188,7 +188,7 @@ export class UploadQueue {
     const policy =
       item.policy === ConflictPolicy.RENAME || item.policy === ConflictPolicy.REPLACE
         ? item.policy
-        : await item.batch.choose(item.name, true);
+        : await item.batch.choose(pathOf(item), true);
     if (policy === "skip") return this.skip(item);
     item.policy = policy;
     item.sentAgain = true;
@@ -211,7 +211,7 @@ export class UploadQueue {
     this.changed();
     const parentId = await this.folder(item.parentId, item.folders);
     if (item.policy === undefined) {
-      const policy = await item.batch.policyFor(parentId, item.name);
+      const policy = await item.batch.policyFor(parentId, item.name, pathOf(item));
       if (policy === "skip") {
         this.skip(item);
         return;
