@@ -130,6 +130,8 @@ browserSuite("web UI: the drive's list", () => {
       "Copy link",
       "Rename",
       "Move",
+      "Copy",
+      "Versions",
       "Delete",
     ]);
     await page.getByRole("menuitem", { name: "Rename holiday.photo.jpeg", exact: true }).click();

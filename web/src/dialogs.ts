@@ -3,15 +3,19 @@ import { FileKind } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { explain, files } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
 
-function modal<T>(
+/** Shows a modal dialog; resolves with what `close` was given, undefined when dismissed (Escape). */
+export function modal<T>(
   title: string,
   body: (close: (v: T | undefined) => void) => Child,
-  opts: { wide?: boolean } = {},
+  opts: { wide?: boolean; className?: string } = {},
 ): Promise<T | undefined> {
   const back = document.activeElement as HTMLElement | null;
   return new Promise((resolve) => {
     let result: T | undefined;
-    const dialog = h("dialog", { class: opts.wide ? "wide" : undefined, "aria-labelledby": "dialog-title" });
+    const dialog = h("dialog", {
+      class: [opts.wide && "wide", opts.className].filter(Boolean).join(" ") || undefined,
+      "aria-labelledby": "dialog-title",
+    });
     const close = (v: T | undefined) => {
       result = v;
       dialog.close();
@@ -98,8 +102,15 @@ export function showLink(url: string): Promise<void> {
   }).then(() => undefined);
 }
 
-/** Lets the user browse folders and pick one; "" is the top level; undefined when dismissed. */
-export function pickFolder(title: string, skip: ReadonlySet<string>): Promise<string | undefined> {
+/**
+ * Lets the user browse folders and pick one; "" is the top level; undefined when dismissed. `skip`: folders
+ * not offered (the ones being moved); `action`: the button's label.
+ */
+export function pickFolder(
+  title: string,
+  skip: ReadonlySet<string>,
+  action = "Move here",
+): Promise<string | undefined> {
   return modal<string>(
     title,
     (close) => {
@@ -163,7 +174,7 @@ export function pickFolder(title: string, skip: ReadonlySet<string>): Promise<st
           h(
             "button",
             { type: "button", class: "primary", onclick: () => close(trail[trail.length - 1]?.id ?? "") },
-            "Move here",
+            action,
           ),
         ),
       ];

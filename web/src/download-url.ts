@@ -6,9 +6,16 @@ import { downloads } from "./api.ts";
 /**
  * A short-lived signed URL, absolute so that it works when pasted elsewhere. `inline` asks for a URL the
  * viewer may show in the page: Content-Disposition: inline and a previewable type (text and markup as
- * text/plain), still sandboxed and nosniff.
+ * text/plain), still sandboxed and nosniff. `versionId`: an earlier version of the file (ListVersions).
  */
-export async function downloadUrl(f: StoredFile, opts: { inline?: boolean } = {}): Promise<string> {
-  const { url } = await downloads.createDownloadUrl({ fileId: f.id, inline: opts.inline ?? false });
+export async function downloadUrl(
+  f: StoredFile,
+  opts: { inline?: boolean; versionId?: string } = {},
+): Promise<string> {
+  const { url } = await downloads.createDownloadUrl({
+    fileId: f.id,
+    inline: opts.inline ?? false,
+    versionId: opts.versionId ?? "",
+  });
   return new URL(url, location.origin).href;
 }

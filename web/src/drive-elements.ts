@@ -18,6 +18,7 @@ export interface DriveElements {
   selectionBar: HTMLElement;
   selectionCount: HTMLElement;
   moveSelected: HTMLButtonElement;
+  copySelected: HTMLButtonElement;
   deleteSelected: HTMLButtonElement;
   clearSelection: HTMLButtonElement;
   filePicker: HTMLInputElement;
@@ -62,14 +63,16 @@ export function driveElements(username: string): DriveElements {
   const search = searchBox();
   const selectionCount = h("span", { class: "count", role: "status" });
   const moveSelected = h("button", { type: "button", id: "move-selected" }, "Move");
+  const copySelected = h("button", { type: "button", id: "copy-selected" }, "Copy");
   const deleteSelected = h("button", { type: "button", id: "delete-selected", class: "danger" }, "Delete");
   const clearSelection = h("button", { type: "button", class: "link", id: "clear-selection" }, "Clear");
-  // Copy and "Download as ZIP" join Move and Delete here when their APIs land (issue 16).
+  // "Download as ZIP" joins them when its API lands.
   const selectionBar = h(
     "div",
     { class: "selection-bar", role: "toolbar", "aria-label": "Selected items", hidden: true },
     selectionCount,
     moveSelected,
+    copySelected,
     deleteSelected,
     clearSelection,
   );
@@ -126,6 +129,7 @@ export function driveElements(username: string): DriveElements {
     selectionBar,
     selectionCount,
     moveSelected,
+    copySelected,
     deleteSelected,
     clearSelection,
     filePicker,

@@ -13,7 +13,7 @@ import { mount } from "./dom.ts";
 import { dragToMove } from "./drag-move.ts";
 import { driveElements } from "./drive-elements.ts";
 import { type DriveState, type Layout, routeOfHash } from "./drive-state.ts";
-import { moveMany, newFolder, trashMany } from "./file-actions.ts";
+import { copyMany, moveMany, newFolder, trashMany } from "./file-actions.ts";
 import { acceptDrops, acceptPickedFiles } from "./file-picking.ts";
 import { listKeyboard } from "./keyboard.ts";
 import { loadList } from "./list-loader.ts";
@@ -55,6 +55,10 @@ export function driveView(root: HTMLElement, session: Session): () => void {
   el.moveSelected.addEventListener(
     "click",
     () => void moveMany(drive, selectedFiles(drive)).catch(drive.fail),
+  );
+  el.copySelected.addEventListener(
+    "click",
+    () => void copyMany(drive, selectedFiles(drive)).catch(drive.fail),
   );
   el.deleteSelected.addEventListener("click", () => void trashMany(drive, selectedFiles(drive)));
   el.clearSelection.addEventListener("click", () => selectAll(drive, false));

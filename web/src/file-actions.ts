@@ -1,12 +1,14 @@
-// What the toolbar and a file's row do: new folder, rename, move, move to the trash, download, copy a
-// download link. Each tells the user what happened and reloads the list (without WatchFiles nothing
+// What the toolbar and a file's row do: new folder, rename, move, copy, move to the trash, download, copy
+// a download link. Each tells the user what happened and reloads the list (without WatchFiles nothing
 // else would); errors go to the caller, which shows them.
 import { FileKind, type File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { files } from "./api.ts";
+import { deleteMany, type Outcome, placeMany } from "./batch.ts";
 import { askName, pickFolder, showLink } from "./dialogs.ts";
 import { h } from "./dom.ts";
 import { downloadUrl } from "./download-url.ts";
 import { type DriveState, targetFolder } from "./drive-state.ts";
+import { isFolder } from "./file-kinds.ts";
 
 export async function newFolder(drive: DriveState): Promise<void> {
   const name = await askName("New folder", "Folder name", "", "Create");
@@ -39,25 +41,41 @@ export async function moveTo(drive: DriveState, f: StoredFile): Promise<void> {
   await moveMany(drive, [f]);
 }
 
+const titleFor = (verb: string, entries: StoredFile[]) =>
+  entries.length === 1 ? `${verb} ${entries[0]?.name}` : `${verb} ${entries.length} items`;
+
 /** Asks for a folder and moves the entries into it. */
 export async function moveMany(drive: DriveState, entries: StoredFile[]): Promise<void> {
   if (entries.length === 0) return;
-  const title = entries.length === 1 ? `Move ${entries[0]?.name}` : `Move ${entries.length} items`;
-  const target = await pickFolder(title, new Set(entries.map((f) => f.id)));
+  const target = await pickFolder(titleFor("Move", entries), new Set(entries.map((f) => f.id)));
   if (target !== undefined) await moveInto(drive, entries, target);
 }
 
 /**
- * Moves entries into a folder, one call each (the batch API of issue 16 replaces the loop): the ones
- * that fail are reported together and the others still move.
+ * Moves entries into a folder in one batch: the ones whose name is taken there go through the conflict
+ * dialog, the ones that fail are reported together and the others still move.
  */
 export async function moveInto(drive: DriveState, entries: StoredFile[], target: string): Promise<void> {
   const moving = entries.filter((f) => f.parentId !== target && f.id !== target);
   if (moving.length === 0) return;
-  const failed = await eachOf(moving, (f) => files.moveFile({ id: f.id, newParentId: target }));
+  const outcome = await placeMany("move", moving, target);
   // The breadcrumbs would show the old path.
   for (const f of moving) drive.folders.delete(f.id);
-  report(drive, moving, failed, "Moved");
+  report(drive, moving, outcome, "Moved");
+}
+
+export async function copyTo(drive: DriveState, f: StoredFile): Promise<void> {
+  await copyMany(drive, [f]);
+}
+
+/** Asks for a folder (the entries' own one too: the copy then keeps both) and copies the entries into it. */
+export async function copyMany(drive: DriveState, entries: StoredFile[]): Promise<void> {
+  if (entries.length === 0) return;
+  // A folder cannot be copied into itself: its own subtree is not offered.
+  const folders = new Set(entries.filter(isFolder).map((f) => f.id));
+  const target = await pickFolder(titleFor("Copy", entries), folders, "Copy here");
+  if (target === undefined) return;
+  report(drive, entries, await placeMany("copy", entries, target), "Copied");
 }
 
 export async function moveToTrash(drive: DriveState, f: StoredFile): Promise<void> {
@@ -65,47 +83,37 @@ export async function moveToTrash(drive: DriveState, f: StoredFile): Promise<voi
 }
 
 export async function trashMany(drive: DriveState, entries: StoredFile[]): Promise<void> {
-  const failed = await eachOf(entries, (f) => files.deleteFile({ id: f.id }));
-  report(drive, entries, failed, "Moved", " to the trash");
+  if (entries.length === 0) return;
+  report(drive, entries, await deleteMany(entries), "Moved", " to the trash");
 }
 
-/** Runs `call` for each entry, a few at a time; the errors by entry. */
-async function eachOf(
-  entries: StoredFile[],
-  call: (f: StoredFile) => Promise<unknown>,
-): Promise<Map<StoredFile, unknown>> {
-  const failed = new Map<StoredFile, unknown>();
-  const queue = [...entries];
-  const worker = async () => {
-    for (let f = queue.shift(); f; f = queue.shift()) await call(f).catch((err) => failed.set(f, err));
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  return failed;
-}
-
-function report(
-  drive: DriveState,
-  entries: StoredFile[],
-  failed: Map<StoredFile, unknown>,
-  verb: string,
-  tail = "",
-): void {
+/** Tells what a batch did: the failures together in one error, else what was done (and skipped). */
+function report(drive: DriveState, entries: StoredFile[], outcome: Outcome, verb: string, tail = ""): void {
+  const { failed, skipped } = outcome;
   drive.selected.clear();
   void drive.load();
-  const done = entries.length - failed.size;
-  const what = (n: number, one?: string) => (n === 1 && one ? one : `${n} items`);
   const first = [...failed][0];
   if (first) {
     const [f, err] = first;
     drive.fail(err, failed.size === 1 ? f.name : `${f.name} and ${failed.size - 1} more`);
     return;
   }
-  drive.say(`${verb} ${what(done, entries[0]?.name)}${tail}`);
+  const done = entries.length - skipped;
+  const items = (n: number) => (n === 1 ? "1 item" : `${n} items`);
+  const what = entries.length === 1 ? entries[0]?.name : items(done);
+  drive.say(
+    done === 0
+      ? `Skipped ${entries.length === 1 ? entries[0]?.name : items(skipped)}`
+      : `${verb} ${what}${tail}${skipped ? ` (${skipped} skipped)` : ""}`,
+  );
 }
 
-/** Downloads through a link with `download`, so the browser saves the file under its name. */
-export async function download(f: StoredFile): Promise<void> {
-  const a = h("a", { href: await downloadUrl(f), download: f.name, hidden: true });
+/**
+ * Downloads through a link with `download`, so the browser saves the file under its name; `versionId`: one
+ * of its earlier versions.
+ */
+export async function download(f: StoredFile, versionId?: string): Promise<void> {
+  const a = h("a", { href: await downloadUrl(f, { versionId }), download: f.name, hidden: true });
   document.body.appendChild(a);
   a.click();
   a.remove();

@@ -4,8 +4,9 @@
 import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { h } from "./dom.ts";
 import type { DriveState } from "./drive-state.ts";
-import { copyLink, download, moveTo, moveToTrash, rename } from "./file-actions.ts";
+import { copyLink, copyTo, download, moveTo, moveToTrash, rename } from "./file-actions.ts";
 import { isFolder } from "./file-kinds.ts";
+import { showVersions } from "./versions.ts";
 
 interface MenuItem {
   label: string;
@@ -13,7 +14,7 @@ interface MenuItem {
   danger?: boolean;
 }
 
-/** The entry's actions, in menu order. Share, Copy and Versions go here when their APIs land. */
+/** The entry's actions, in menu order. Share goes here when its API lands. */
 function itemsFor(drive: DriveState, f: StoredFile): MenuItem[] {
   const folder = isFolder(f);
   return [
@@ -22,7 +23,8 @@ function itemsFor(drive: DriveState, f: StoredFile): MenuItem[] {
     ...(folder ? [] : [{ label: "Copy link", run: () => copyLink(drive, f) }]),
     { label: "Rename", run: () => rename(drive, f) },
     { label: "Move", run: () => moveTo(drive, f) },
-    // Copy: with CopyFile (issue 16). Versions: with ListVersions (issue 16), files only.
+    { label: "Copy", run: () => copyTo(drive, f) },
+    ...(folder ? [] : [{ label: "Versions", run: () => showVersions(drive, f) }]),
     { label: "Delete", run: () => moveToTrash(drive, f), danger: true },
   ];
 }

@@ -1,5 +1,6 @@
 // One file of the upload queue: its state, what is sent and in flight, and the progress and speed shown.
-import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type { ConflictPolicy, File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type { UploadBatch } from "./upload-conflicts.ts";
 
 export type UploadState =
   | "queued"
@@ -10,7 +11,9 @@ export type UploadState =
   | "completing"
   | "done"
   | "failed"
-  | "canceled";
+  | "canceled"
+  /** The name was taken and the user chose to skip this file. */
+  | "skipped";
 
 export interface UploadItem {
   id: number;
@@ -19,6 +22,12 @@ export interface UploadItem {
   /** Folders to create under parentId, from a dropped or picked folder. */
   folders: string[];
   parentId: string;
+  /** The files added together: their name conflicts are asked about together. */
+  batch: UploadBatch;
+  /** Under which policy it goes, once known (FAIL: the name was free). */
+  policy?: ConflictPolicy;
+  /** Sent again under the user's answer after the name was taken at the end: once only. */
+  sentAgain?: boolean;
   state: UploadState;
   hashed: number;
   /** Bytes of parts the server has confirmed. */
@@ -35,6 +44,13 @@ export interface UploadItem {
   /** (time ms, bytes) samples of the last seconds, for the speed. */
   samples: [number, number][];
 }
+
+/** The file's path within what was dropped or picked ("photos/a.jpg"). */
+export const pathOf = (it: UploadItem): string => [...it.folders, it.name].join("/");
+
+/** Over: nothing more happens to it. */
+export const isOver = (it: UploadItem): boolean =>
+  it.state === "done" || it.state === "canceled" || it.state === "skipped";
 
 /** The state, unnarrowed: pause and cancel change it from event handlers while `run` awaits. */
 export const stateOf = (it: UploadItem): UploadState => it.state;

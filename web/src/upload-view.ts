@@ -4,7 +4,7 @@
 import { h, mount } from "./dom.ts";
 import { bytes, duration, percent, rate } from "./format.ts";
 import { discard, type Unfinished, unfinished } from "./unfinished-uploads.ts";
-import { progressOf, speedOf, type UploadItem, type UploadState } from "./upload-item.ts";
+import { isOver, pathOf, progressOf, speedOf, type UploadItem, type UploadState } from "./upload-item.ts";
 import type { UploadQueue } from "./uploads.ts";
 
 const labels: Record<UploadState, string> = {
@@ -17,6 +17,7 @@ const labels: Record<UploadState, string> = {
   done: "Done",
   failed: "Failed",
   canceled: "Canceled",
+  skipped: "Skipped",
 };
 
 interface Row {
@@ -39,7 +40,7 @@ function newRow(it: UploadItem): Row {
   const el = h(
     "li",
     { class: "upload", "data-id": it.id },
-    h("span", { class: "name", title: it.name }, [...it.folders, it.name].join("/")),
+    h("span", { class: "name", title: it.name }, pathOf(it)),
     state,
     bar,
     figures,
@@ -235,7 +236,7 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
     const left = unfinished(userId()).filter((u) => !active.has(u.sessionId));
     renderEarlier(earlier, left, pickAgain, render);
     panel.hidden = queue.items.length === 0 && earlier.childElementCount === 0;
-    const ended = queue.items.filter((i) => i.state === "done" || i.state === "canceled");
+    const ended = queue.items.filter(isOver);
     const uploaded = ended.filter((i) => i.state === "done").length;
     summary.textContent =
       queue.items.length === 0

@@ -8,10 +8,16 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { Reason, reasonOf } from "../../core/reasons.ts";
+import {
+  ConflictPolicy,
+  FileKind,
+  type File as StoredFile,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { auth, codeOf, explain, files, uploads } from "./api.ts";
 import { forget, keep } from "./unfinished-uploads.ts";
-import { progressOf, speedOf, stateOf, type UploadItem } from "./upload-item.ts";
+import { UploadBatch } from "./upload-conflicts.ts";
+import { isOver, pathOf, progressOf, speedOf, stateOf, type UploadItem } from "./upload-item.ts";
 import { hashFile, sendPart } from "./upload-transport.ts";
 
 export const FILES_IN_PARALLEL = 2;
@@ -39,6 +45,7 @@ export class UploadQueue {
   }
 
   add(entries: { file: File; path?: string }[], parentId: string): void {
+    const batch = new UploadBatch(entries.length);
     for (const { file, path } of entries) {
       const parts = (path || file.name).split("/").filter((p) => p !== "");
       this.items.push({
@@ -47,6 +54,7 @@ export class UploadQueue {
         name: parts.pop() ?? file.name,
         folders: parts,
         parentId,
+        batch,
         state: "queued",
         hashed: 0,
         sent: 0,
@@ -80,7 +88,7 @@ export class UploadQueue {
 
   async cancel(id: number): Promise<void> {
     const item = this.find(id);
-    if (!item || item.state === "done" || item.state === "canceled") return;
+    if (!item || isOver(item)) return;
     item.state = "canceled";
     for (const p of item.inflight.values()) p.xhr.abort();
     this.wakers.get(id)?.();
@@ -93,19 +101,19 @@ export class UploadQueue {
 
   clearFinished(): void {
     for (let i = this.items.length - 1; i >= 0; i--) {
-      const s = this.items[i]?.state;
-      if (s === "done" || s === "canceled") this.items.splice(i, 1);
+      const it = this.items[i];
+      if (it && isOver(it)) this.items.splice(i, 1);
     }
     this.changed();
   }
 
-  /** Bytes, bytes done and speed of everything in the queue that is not canceled. */
+  /** Bytes, bytes done and speed of everything in the queue that is not canceled or skipped. */
   totals(): { size: number; done: number; speed: number } {
     let size = 0;
     let done = 0;
     let speed = 0;
     for (const it of this.items) {
-      if (it.state === "canceled") continue;
+      if (it.state === "canceled" || it.state === "skipped") continue;
       size += it.file.size;
       done += progressOf(it);
       if (it.state === "uploading") speed += speedOf(it);
@@ -146,8 +154,9 @@ export class UploadQueue {
   private start(item: UploadItem): void {
     this.running.add(item.id);
     this.run(item)
-      .catch((err) => {
+      .catch(async (err) => {
         if (item.state === "canceled") return;
+        if (reasonOf(err) === Reason.NAME_TAKEN && (await this.nameTaken(item).catch(() => false))) return;
         item.state = "failed";
         item.error = explain(err);
       })
@@ -164,10 +173,52 @@ export class UploadQueue {
     return item.state !== "canceled";
   }
 
+  /**
+   * The name was taken when the file was to appear (after the listing that found it free, or in a session
+   * resumed from before the answer, which keeps its own policy): ask if not asked yet, then send the file
+   * again under the answer — once; true when the item is queued again or skipped.
+   */
+  private async nameTaken(item: UploadItem): Promise<boolean> {
+    if (item.sentAgain) return false;
+    if (item.sessionId) {
+      forget(item.sessionId);
+      await uploads.abortUploadSession({ sessionId: item.sessionId }).catch(() => undefined);
+      item.sessionId = undefined;
+    }
+    const policy =
+      item.policy === ConflictPolicy.RENAME || item.policy === ConflictPolicy.REPLACE
+        ? item.policy
+        : await item.batch.choose(pathOf(item), true);
+    if (policy === "skip") return this.skip(item);
+    item.policy = policy;
+    item.sentAgain = true;
+    item.state = "queued";
+    item.sent = 0;
+    item.parts = undefined;
+    item.note = "The name was taken meanwhile: sending it again";
+    return true;
+  }
+
+  private skip(item: UploadItem): true {
+    item.state = "skipped";
+    item.note = "Skipped: an entry of that name is already there";
+    this.changed();
+    return true;
+  }
+
   private async run(item: UploadItem): Promise<void> {
     item.state = "hashing";
     this.changed();
     const parentId = await this.folder(item.parentId, item.folders);
+    if (item.policy === undefined) {
+      const policy = await item.batch.policyFor(parentId, item.name, pathOf(item));
+      if (policy === "skip") {
+        this.skip(item);
+        return;
+      }
+      item.policy = policy;
+    }
+    if (!(await this.proceed(item))) return;
     item.sha256 ??= await hashFile(item.file, (n) => {
       item.hashed = n;
       this.changed();
@@ -187,6 +238,7 @@ export class UploadQueue {
       size: BigInt(item.file.size),
       sha256: item.sha256,
       resume: true,
+      onConflict: item.policy,
     });
     item.sessionId = s.sessionId;
     const partSize = Number(s.partSize);
@@ -282,6 +334,7 @@ export class UploadQueue {
       size: BigInt(item.file.size),
       name: item.name,
       parentId,
+      onConflict: item.policy,
     });
     if (!offer.challengeId) return undefined; // a server before every offer got a challenge
     const start = Number(offer.rangeStart);
@@ -324,10 +377,12 @@ async function ensureFolder(parentId: string, name: string): Promise<string> {
   } catch (err) {
     if (codeOf(err) !== Code.AlreadyExists) throw err;
   }
+  // Taken: by the folder (an upload into an existing folder adds to it), or by a file in the way.
   for (let pageToken = ""; ; ) {
     const page = await files.listFiles({ parentId, pageSize: 500, pageToken });
     const hit = page.files.find((f) => f.name === name);
-    if (hit) return hit.id;
+    if (hit?.kind === FileKind.FOLDER) return hit.id;
+    if (hit) throw new Error(`a file named ${name} is where the folder ${name} should go`);
     if (!page.nextPageToken) throw new Error(`could not create the folder ${name}`);
     pageToken = page.nextPageToken;
   }
