@@ -67,8 +67,8 @@ export interface BrowserKit {
   downloadVia(page: Page, name: string): Promise<Uint8Array>;
 }
 
-/** Starts the server and the browser for the enclosing describe (call it inside one). */
-export function browserKit(): BrowserKit {
+/** Starts the server (`env`: its settings) and the browser for the enclosing describe (call it inside one). */
+export function browserKit(env: Record<string, string> = {}): BrowserKit {
   let server: BrowserKit["server"];
   let browser: Browser;
   let dir: string;
@@ -77,7 +77,7 @@ export function browserKit(): BrowserKit {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), "filestore-browser-"));
-    server = await startAllInOne();
+    server = await startAllInOne(env);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

@@ -48,7 +48,7 @@ export async function searchView(
       "a",
       {
         href: f.parentId ? `#/folder/${encodeURIComponent(f.parentId)}` : "#/",
-        class: "where",
+        class: "location-link",
         title: path === "/" ? "My files" : path,
         "aria-label": `Open the folder of ${f.name}`,
       },
