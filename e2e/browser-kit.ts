@@ -14,7 +14,7 @@ import {
   type ElementHandle,
   type Page,
 } from "playwright-core";
-import { MODE, ROOT, startAllInOne, uniqueName } from "./harness.ts";
+import { MODE, ROOT, startAllInOne, startStack, uniqueName } from "./harness.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 export const SHOTS = join(ROOT, "artifacts", "screenshots");
@@ -26,6 +26,8 @@ if (!haveChromium)
   console.warn(`browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 // One run is enough: the UI is the same in both modes and is tested against the all-in-one server.
 export const browserSuite = haveChromium && MODE === "allinone" ? describe : describe.skip;
+/** For suites that check what the services stack serves too (its Deno gateway, data planes): both modes. */
+export const browserSuiteBothModes = haveChromium ? describe : describe.skip;
 
 /** Limits the page's upload bandwidth (bytes/s; -1: no limit) over CDP; the session, to change it again. */
 export async function throttleUploads(
@@ -51,7 +53,7 @@ export interface Watched {
 }
 
 export interface BrowserKit {
-  readonly server: Awaited<ReturnType<typeof startAllInOne>>;
+  readonly server: { gatewayUrl: string; stop(): Promise<unknown> };
   readonly browser: Browser;
   readonly contexts: BrowserContext[];
   /** A temporary folder for the files the tests make, removed at the end. */
@@ -67,8 +69,12 @@ export interface BrowserKit {
   downloadVia(page: Page, name: string): Promise<Uint8Array>;
 }
 
-/** Starts the server (`env`: its settings) and the browser for the enclosing describe (call it inside one). */
-export function browserKit(env: Record<string, string> = {}): BrowserKit {
+/**
+ * Starts the server and the browser for the enclosing describe (call it inside one). `env`: the server's
+ * settings; `stack`: the stack of the test mode (services mode: every service its own process) instead
+ * of the all-in-one server.
+ */
+export function browserKit(opts: { env?: Record<string, string>; stack?: boolean } = {}): BrowserKit {
   let server: BrowserKit["server"];
   let browser: Browser;
   let dir: string;
@@ -77,7 +83,7 @@ export function browserKit(env: Record<string, string> = {}): BrowserKit {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), "filestore-browser-"));
-    server = await startAllInOne(env);
+    server = opts.stack ? await startStack(opts.env) : await startAllInOne(opts.env);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

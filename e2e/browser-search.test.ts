@@ -6,8 +6,8 @@
 import { expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import sharp from "sharp";
-import { browserKit, browserSuite } from "./browser-kit.ts";
-import { connectCall, FILES, signedInUser } from "./harness.ts";
+import { browserKit, browserSuiteBothModes } from "./browser-kit.ts";
+import { connectCall, FILES, MODE, signedInUser } from "./harness.ts";
 
 type User = Awaited<ReturnType<typeof signedInUser>>;
 
@@ -33,10 +33,12 @@ function tinyPdf(text: string): string {
   return `${pdf}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
 }
 
-browserSuite("web UI: search, thumbnails, trash, PDF preview", () => {
+// Both modes: what the browser gets from the services stack (the Deno gateway, the download worker's
+// thumbnails and previews, MariaDB's search) is checked too.
+browserSuiteBothModes(`web UI: search, thumbnails, trash, PDF preview (${MODE})`, () => {
   // Thumbnails are made by the file worker's sweep: every second here, so that the grid need not wait.
-  const kit = browserKit({ THUMBNAIL_SWEEP_SECONDS: "1" });
-  const { open, shot, writeFile, dropFiles, signInWithKeyboard, row, menuAction } = kit;
+  const kit = browserKit({ env: { THUMBNAIL_SWEEP_SECONDS: "1" }, stack: true });
+  const { open, writeFile, dropFiles, signInWithKeyboard, row, menuAction } = kit;
 
   const api = async (user: User, method: string, body: unknown) => {
     const r = await connectCall(kit.server.gatewayUrl, `${FILES}/${method}`, body, {
@@ -62,6 +64,8 @@ browserSuite("web UI: search, thumbnails, trash, PDF preview", () => {
     await signInWithKeyboard(w.page, user.username, user.password);
     return w;
   };
+  // The screenshots of one mode are enough (the page is the same).
+  const shot = (page: Page, name: string) => (MODE === "allinone" ? kit.shot(page, name) : Promise.resolve());
   const names = (page: Page) => page.locator("tr.entry .filename").allTextContents();
   const noSidewaysScroll = async (page: Page) =>
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
