@@ -4,16 +4,32 @@ import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_
 import { files } from "./api.ts";
 import type { DriveState } from "./drive-state.ts";
 
+/** Folders being fetched: the search's results often share ancestors, each is asked for once. */
+const fetching = new Map<string, Promise<StoredFile | undefined>>();
+
+async function folder(drive: DriveState, id: string): Promise<StoredFile | undefined> {
+  const known = drive.folders.get(id);
+  if (known) return known;
+  let got = fetching.get(id);
+  if (!got) {
+    got = files
+      .getFile({ id })
+      .then(({ file }) => {
+        if (file) drive.folders.set(id, file);
+        return file;
+      })
+      .finally(() => fetching.delete(id));
+    fetching.set(id, got);
+  }
+  return got;
+}
+
 /** The folders from the top level down to `id`, from the cache where it has them (bounded against loops). */
 export async function pathTo(drive: DriveState, id: string): Promise<StoredFile[]> {
   const trail: StoredFile[] = [];
   for (let at = id; at && trail.length < 64; ) {
-    let f = drive.folders.get(at);
-    if (!f) {
-      f = (await files.getFile({ id: at })).file;
-      if (!f) break;
-      drive.folders.set(at, f);
-    }
+    const f = await folder(drive, at);
+    if (!f) break;
     trail.unshift(f);
     at = f.parentId;
   }

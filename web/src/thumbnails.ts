@@ -49,6 +49,7 @@ export function pictureOf(f: StoredFile, where: "row" | "tile"): HTMLElement {
     src: url,
     alt: "",
     decoding: "async",
+    loading: "lazy",
     draggable: "false",
   });
   img.addEventListener(
