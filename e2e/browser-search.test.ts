@@ -245,6 +245,11 @@ browserSuiteBothModes(`web UI: search, thumbnails, trash, PDF preview (${MODE})`
     page.on("request", (r) => {
       if (r.url().endsWith("/BatchFiles")) batches.push(r.postData() ?? "");
     });
+    // Ctrl+A selects the trash's page too; Clear drops it.
+    await page.locator("#main").focus();
+    await page.keyboard.press("Control+a");
+    await page.getByText("2 selected").waitFor();
+    await page.click("#clear-selection");
     await page.getByRole("checkbox", { name: "Select a.txt", exact: true }).click();
     await page.getByText("1 selected").waitFor();
     expect(await page.locator("#move-selected").isVisible()).toBe(false);
