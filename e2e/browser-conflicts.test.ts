@@ -8,11 +8,11 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Download, Page } from "playwright-core";
-import { browserKit, browserSuiteEveryMode, throttleUploads } from "./browser-kit.ts";
+import { browserKit, browserSuiteBothModes, throttleUploads } from "./browser-kit.ts";
 import { connectCall, FILES, randomBytes, signedInUser, uniqueName } from "./harness.ts";
 
-browserSuiteEveryMode("web UI: name conflicts, copy and versions", () => {
-  const kit = browserKit({ everyMode: true });
+browserSuiteBothModes("web UI: name conflicts, copy and versions", () => {
+  const kit = browserKit({ stack: true });
   const { open, shot, writeFile, dropFiles, signInWithKeyboard, row, menuAction, downloadVia } = kit;
 
   async function signedIn(viewport?: { width: number; height: number }) {

@@ -26,8 +26,8 @@ if (!haveChromium)
   console.warn(`browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 // One run is enough: the UI is the same in both modes and is tested against the all-in-one server.
 export const browserSuite = haveChromium && MODE === "allinone" ? describe : describe.skip;
-/** For suites whose flows cross several services (conflicts, versions): run in both modes. */
-export const browserSuiteEveryMode = haveChromium ? describe : describe.skip;
+/** For suites that check what the services stack serves too (its Deno gateway, data planes): both modes. */
+export const browserSuiteBothModes = haveChromium ? describe : describe.skip;
 
 /** Limits the page's upload bandwidth (bytes/s; -1: no limit) over CDP; the session, to change it again. */
 export async function throttleUploads(
@@ -70,10 +70,11 @@ export interface BrowserKit {
 }
 
 /**
- * Starts the server and the browser for the enclosing describe (call it inside one). `everyMode`: the
- * stack of the test mode (services mode: each service its own process) instead of the all-in-one server.
+ * Starts the server and the browser for the enclosing describe (call it inside one). `env`: the server's
+ * settings; `stack`: the stack of the test mode (services mode: every service its own process) instead
+ * of the all-in-one server.
  */
-export function browserKit(opts: { everyMode?: boolean } = {}): BrowserKit {
+export function browserKit(opts: { env?: Record<string, string>; stack?: boolean } = {}): BrowserKit {
   let server: BrowserKit["server"];
   let browser: Browser;
   let dir: string;
@@ -82,7 +83,7 @@ export function browserKit(opts: { everyMode?: boolean } = {}): BrowserKit {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), "filestore-browser-"));
-    server = opts.everyMode ? await startStack() : await startAllInOne();
+    server = opts.stack ? await startStack(opts.env) : await startAllInOne(opts.env);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

@@ -116,7 +116,7 @@ export function createGateway(opts: GatewayOptions) {
   app.get(JWKS_PATH, () =>
     opts.upstreams.account.fetch(new Request(new URL(JWKS_PATH, opts.upstreams.account.url))),
   );
-  app.route("/", webApp());
+  app.route("/", webApp(opts.downloadEntry));
   app.route("/", dataPlane(opts.upstreams, verifier));
   app.route(
     "/file",

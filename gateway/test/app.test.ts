@@ -352,3 +352,45 @@ describe("legacy upload", () => {
     expect(new TextDecoder().decode(seen[0]?.body)).toContain("hello");
   });
 });
+
+describe("the web app's Content-Security-Policy", () => {
+  const csp = async (downloadEntry?: string) => {
+    const upstream = echoUpstream([]);
+    const upstreams = {
+      account: upstream,
+      file: upstream,
+      upload: upstream,
+      download: upstream,
+      transfer: upstream,
+    };
+    const app = createGateway({
+      upstreams: upstreams as Upstreams,
+      issuer: "filestore",
+      corsOrigins: "*",
+      verifier,
+      downloadEntry,
+    });
+    const res = await app.request("/");
+    expect(res.status).toBe(200);
+    return (res.headers.get("content-security-policy") ?? "").split("; ");
+  };
+
+  test("thumbnails, media and PDF frames from this origin only, by default", async () => {
+    const got = await csp();
+    expect(got).toContain("script-src 'self'");
+    expect(got).toContain("img-src 'self' data:");
+    expect(got).toContain("media-src 'self'");
+    expect(got).toContain("frame-src 'self'");
+  });
+
+  test("and from PUBLIC_DOWNLOAD_URL's origin when downloads are served there; scripts never", async () => {
+    const got = await csp("https://files.example.com/some/path");
+    expect(got).toContain("img-src 'self' https://files.example.com data:");
+    expect(got).toContain("media-src 'self' https://files.example.com");
+    expect(got).toContain("frame-src 'self' https://files.example.com");
+    expect(got).toContain("script-src 'self'");
+    expect(got).toContain("default-src 'self'");
+    // Not a URL: ignored rather than written into the policy.
+    expect(await csp("files.example.com; script-src *")).toContain("img-src 'self' data:");
+  });
+});

@@ -4,29 +4,51 @@
 import { Hono } from "hono";
 import { type WebAsset, webAssets } from "./assets.ts";
 
-const securityHeaders = {
-  "Content-Security-Policy": [
-    "default-src 'self'",
-    "script-src 'self'",
-    "worker-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    // Part uploads may go straight to S3 through presigned URLs, wherever the operator's S3 lives.
-    "connect-src 'self' http: https:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join("; "),
-  "X-Content-Type-Options": "nosniff",
-  // Signed download links must not leak to other sites through the Referer header.
-  "Referrer-Policy": "no-referrer",
-  "X-Frame-Options": "DENY",
-};
+/**
+ * The app's headers. Thumbnails, previews and media come from the download data plane: this origin, or
+ * PUBLIC_DOWNLOAD_URL's when the operator serves downloads elsewhere, which may then be shown (images,
+ * media, the PDF frame) but never run scripts in the app.
+ */
+export function securityHeaders(downloadEntry?: string): Record<string, string> {
+  const downloads = originOf(downloadEntry);
+  const shown = downloads ? `'self' ${downloads}` : "'self'";
+  return {
+    "Content-Security-Policy": [
+      "default-src 'self'",
+      "script-src 'self'",
+      "worker-src 'self'",
+      "style-src 'self'",
+      `img-src ${shown} data:`,
+      `media-src ${shown}`,
+      `frame-src ${shown}`,
+      // Part uploads may go straight to S3 through presigned URLs, wherever the operator's S3 lives.
+      "connect-src 'self' http: https:",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+    ].join("; "),
+    "X-Content-Type-Options": "nosniff",
+    // Signed download links must not leak to other sites through the Referer header.
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+  };
+}
 
-function serve(asset: WebAsset, req: Request): Response {
+/** The http(s) origin of a URL, or undefined (unset or not a URL: the CSP stays 'self' only). */
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" || u.protocol === "http:" ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function serve(asset: WebAsset, req: Request, security: Record<string, string>): Response {
   const headers = {
-    ...securityHeaders,
+    ...security,
     "Content-Type": asset.type,
     ETag: asset.etag,
     "Cache-Control": "no-cache",
@@ -35,12 +57,14 @@ function serve(asset: WebAsset, req: Request): Response {
   return new Response(req.method === "HEAD" ? null : asset.body, { headers });
 }
 
-export function webApp() {
+/** The app's routes; `downloadEntry` is PUBLIC_DOWNLOAD_URL (unset: downloads are on this origin). */
+export function webApp(downloadEntry?: string) {
   const app = new Hono();
-  app.on(["GET", "HEAD"], "/", (c) => serve(webAssets["/"] as WebAsset, c.req.raw));
+  const security = securityHeaders(downloadEntry);
+  app.on(["GET", "HEAD"], "/", (c) => serve(webAssets["/"] as WebAsset, c.req.raw, security));
   app.on(["GET", "HEAD"], "/assets/:name", (c) => {
     const asset = webAssets[c.req.path];
-    return asset ? serve(asset, c.req.raw) : c.text("not found\n", 404);
+    return asset ? serve(asset, c.req.raw, security) : c.text("not found\n", 404);
   });
   return app;
 }

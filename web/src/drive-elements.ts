@@ -3,7 +3,7 @@
 // that wires it can start from the finished page.
 import { auth } from "./api.ts";
 import { h } from "./dom.ts";
-import { searchBox } from "./search-box.ts";
+import { type SearchOptions, searchBox, searchOptions } from "./search-box.ts";
 
 export interface DriveElements {
   header: HTMLElement;
@@ -14,12 +14,17 @@ export interface DriveElements {
   /** List or grid; its aria-pressed says which. */
   layoutToggle: HTMLButtonElement;
   search: HTMLInputElement;
+  /** The search's filters (kind, date, this folder only), shown under the toolbar while searching. */
+  searchOptions: SearchOptions;
   /** The selection's toolbar, hidden while nothing is selected. */
   selectionBar: HTMLElement;
   selectionCount: HTMLElement;
   moveSelected: HTMLButtonElement;
   copySelected: HTMLButtonElement;
   deleteSelected: HTMLButtonElement;
+  /** The trash's: restore or delete for good what is selected. */
+  restoreSelected: HTMLButtonElement;
+  purgeSelected: HTMLButtonElement;
   clearSelection: HTMLButtonElement;
   filePicker: HTMLInputElement;
   folderPicker: HTMLInputElement;
@@ -61,10 +66,17 @@ export function driveElements(username: string): DriveElements {
     "Grid view",
   );
   const search = searchBox();
+  const filters = searchOptions();
   const selectionCount = h("span", { class: "count", role: "status" });
   const moveSelected = h("button", { type: "button", id: "move-selected" }, "Move");
   const copySelected = h("button", { type: "button", id: "copy-selected" }, "Copy");
   const deleteSelected = h("button", { type: "button", id: "delete-selected", class: "danger" }, "Delete");
+  const restoreSelected = h("button", { type: "button", id: "restore-selected" }, "Restore");
+  const purgeSelected = h(
+    "button",
+    { type: "button", id: "purge-selected", class: "danger" },
+    "Delete forever",
+  );
   const clearSelection = h("button", { type: "button", class: "link", id: "clear-selection" }, "Clear");
   // "Download as ZIP" joins them when its API lands.
   const selectionBar = h(
@@ -74,6 +86,8 @@ export function driveElements(username: string): DriveElements {
     moveSelected,
     copySelected,
     deleteSelected,
+    restoreSelected,
+    purgeSelected,
     clearSelection,
   );
   const toolbar = h(
@@ -110,6 +124,7 @@ export function driveElements(username: string): DriveElements {
     { id: "main", class: "drive", tabindex: -1 },
     heading,
     toolbar,
+    filters.bar,
     crumbs,
     selectionBar,
     content,
@@ -126,11 +141,14 @@ export function driveElements(username: string): DriveElements {
     newFolder,
     layoutToggle,
     search,
+    searchOptions: filters,
     selectionBar,
     selectionCount,
     moveSelected,
     copySelected,
     deleteSelected,
+    restoreSelected,
+    purgeSelected,
     clearSelection,
     filePicker,
     folderPicker,

@@ -1,7 +1,11 @@
 // What the drive's parts share: the view the URL names, the list's sort and paging, the breadcrumbs' folder
 // cache, the page's elements, and the few things every part may do (tell the user, reload the list). One
 // typed object passed around, so that each part says what it reads and writes instead of closing over it.
-import type { SortField, File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type {
+  FileCategory,
+  SortField,
+  File as StoredFile,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { DriveElements } from "./drive-elements.ts";
 import type { Notices } from "./notices.ts";
 
@@ -45,6 +49,19 @@ export interface DriveState extends Notices {
   anchor: number;
   /** Rows or tiles; kept in localStorage. */
   layout: Layout;
+  /** The search box's query and filters: a query replaces the folder's list with its matches. */
+  search: SearchState;
+}
+
+export interface SearchState {
+  /** "" shows the folder. */
+  query: string;
+  /** Below the open folder only, or the whole tree. */
+  inFolder: boolean;
+  /** UNSPECIFIED: any kind. */
+  category: FileCategory;
+  /** Only entries modified in the last this many days (0: any time). */
+  sinceDays: number;
 }
 
 export type Layout = "list" | "grid";

@@ -1,13 +1,14 @@
-// The signed-in app: the file list (folders, sort, paging, rename, move, trash, download, copy link), the
-// trash, and uploads by picking or dropping files and folders. Routes live in the URL hash:
+// The signed-in app: the file list (folders, sort, paging, rename, move, trash, download, copy link), search,
+// the trash, and uploads by picking or dropping files and folders. Routes live in the URL hash:
 // #/ (top level), #/folder/<id>, #/trash.
 //
 // This file only composes the parts, which share one DriveState (drive-state.ts): the markup
-// (drive-elements.ts), loading a view (list-loader.ts → folder-view.ts / trash-view.ts, file-table.ts,
-// pager.ts), what rows and the toolbar do (file-actions.ts), picking and dropping files
-// (file-picking.ts), live updates (live-updates.ts), the upload panel (upload-view.ts), selection
-// (selection.ts), the keyboard (keyboard.ts), drag to move (drag-move.ts), the viewer (viewer.ts).
-import { SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+// (drive-elements.ts), loading a view (list-loader.ts → folder-view.ts / search-view.ts / trash-view.ts,
+// file-table.ts, pager.ts, thumbnails.ts), what rows and the toolbar do (file-actions.ts, trash-actions.ts),
+// picking and dropping files (file-picking.ts), live updates (live-updates.ts), the upload panel
+// (upload-view.ts), selection (selection.ts), the keyboard (keyboard.ts), search (search-box.ts), drag to
+// move (drag-move.ts), the viewer (viewer.ts).
+import { FileCategory, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { Session } from "./api.ts";
 import { mount } from "./dom.ts";
 import { dragToMove } from "./drag-move.ts";
@@ -21,6 +22,7 @@ import { reloadSoon, watchFiles } from "./live-updates.ts";
 import { notices } from "./notices.ts";
 import { wireSearch } from "./search-box.ts";
 import { selectAll, selectedFiles } from "./selection.ts";
+import { purgeMany, restoreMany } from "./trash-actions.ts";
 import { uploadPanel } from "./upload-view.ts";
 import { UploadQueue } from "./uploads.ts";
 
@@ -43,6 +45,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     selected: new Set(),
     anchor: -1,
     layout: localStorage.getItem(LAYOUT_KEY) === "grid" ? "grid" : "list",
+    search: { query: "", inFolder: false, category: FileCategory.UNSPECIFIED, sinceDays: 0 },
   };
 
   const queue = new UploadQueue((f) => {
@@ -61,13 +64,21 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     () => void copyMany(drive, selectedFiles(drive)).catch(drive.fail),
   );
   el.deleteSelected.addEventListener("click", () => void trashMany(drive, selectedFiles(drive)));
+  el.restoreSelected.addEventListener(
+    "click",
+    () => void restoreMany(drive, selectedFiles(drive)).catch(drive.fail),
+  );
+  el.purgeSelected.addEventListener(
+    "click",
+    () => void purgeMany(drive, selectedFiles(drive)).catch(drive.fail),
+  );
   el.clearSelection.addEventListener("click", () => selectAll(drive, false));
   el.layoutToggle.addEventListener("click", () => {
     drive.layout = drive.layout === "grid" ? "list" : "grid";
     localStorage.setItem(LAYOUT_KEY, drive.layout satisfies Layout);
     void drive.load();
   });
-  wireSearch(drive, el.search);
+  wireSearch(drive, el.search, el.searchOptions, stop.signal);
   listKeyboard(drive, el.search, stop.signal);
   dragToMove(drive, stop.signal);
   const panel = uploadPanel(

@@ -3,15 +3,27 @@
 import { SortField, type File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { type Child, h } from "./dom.ts";
 import type { DriveState } from "./drive-state.ts";
-import { isFolder, viewKind } from "./file-kinds.ts";
+import { isFolder } from "./file-kinds.ts";
 import { bytes, date } from "./format.ts";
 import { rowMenuButton } from "./row-menu.ts";
 import { selectAll, toggleSelected } from "./selection.ts";
+import { pictureOf } from "./thumbnails.ts";
 import { openViewer } from "./viewer.ts";
 
-export function fileTable(drive: DriveState, entries: StoredFile[]): Child {
+export interface TableOptions {
+  /** A "Folder" column (search results): where the entry is. */
+  where?: (f: StoredFile) => Child;
+  /** What an empty first page says. */
+  empty?: string;
+}
+
+export function fileTable(drive: DriveState, entries: StoredFile[], opts: TableOptions = {}): Child {
   if (entries.length === 0 && !drive.list.token)
-    return h("p", { class: "empty" }, "Nothing here yet. Upload files or drop them on this page.");
+    return h(
+      "p",
+      { class: "empty" },
+      opts.empty ?? "Nothing here yet. Upload files or drop them on this page.",
+    );
   const all = h("input", {
     type: "checkbox",
     class: "select-all",
@@ -29,6 +41,7 @@ export function fileTable(drive: DriveState, entries: StoredFile[]): Child {
         null,
         h("th", { scope: "col", class: "check" }, all),
         sortHeader(drive, "Name", SortField.NAME, "name"),
+        opts.where && h("th", { scope: "col", class: "location" }, "Folder"),
         sortHeader(drive, "Size", SortField.SIZE, "size"),
         sortHeader(drive, "Modified", SortField.UPDATED_AT, "date"),
         h("th", { scope: "col", class: "actions" }, h("span", { class: "visually-hidden" }, "Actions")),
@@ -37,7 +50,7 @@ export function fileTable(drive: DriveState, entries: StoredFile[]): Child {
     h(
       "tbody",
       null,
-      entries.map((f, i) => fileRow(drive, f, i)),
+      entries.map((f, i) => fileRow(drive, f, i, opts.where)),
     ),
   );
 }
@@ -97,10 +110,15 @@ export function nameControl(drive: DriveState, f: StoredFile, ...icon: Child[]):
   );
 }
 
-export const kindIcon = (f: StoredFile): Child =>
-  h("span", { class: `icon ${viewKind(f)}`, "aria-hidden": "true" });
+/** The row's picture: the file's small thumbnail when there is one (thumbnails.ts), else its kind's icon. */
+export const kindIcon = (f: StoredFile): Child => pictureOf(f, "row");
 
-function fileRow(drive: DriveState, f: StoredFile, index: number): HTMLTableRowElement {
+function fileRow(
+  drive: DriveState,
+  f: StoredFile,
+  index: number,
+  where?: (f: StoredFile) => Child,
+): HTMLTableRowElement {
   const folder = isFolder(f);
   return h(
     "tr",
@@ -113,6 +131,7 @@ function fileRow(drive: DriveState, f: StoredFile, index: number): HTMLTableRowE
     },
     h("td", { class: "check" }, selectBox(drive, f, index)),
     h("td", { class: "name" }, nameControl(drive, f, kindIcon(f))),
+    where && h("td", { class: "location" }, where(f)),
     h("td", { class: "size" }, folder ? "—" : bytes(Number(f.size))),
     h("td", { class: "date" }, date(f.updatedAt)),
     h("td", { class: "actions" }, rowMenuButton(drive, f)),

@@ -1,9 +1,9 @@
 // A folder's view: its breadcrumbs and heading, then its page of the file list.
-import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { files } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
 import { type DriveState, PAGE_SIZE } from "./drive-state.ts";
 import { fileTable } from "./file-table.ts";
+import { pathTo } from "./folder-path.ts";
 import { fileGrid } from "./grid-view.ts";
 import { pager } from "./pager.ts";
 
@@ -39,20 +39,4 @@ export async function folderView(
   drive.entries = page.files;
   const shown = drive.layout === "grid" ? fileGrid(drive, page.files) : fileTable(drive, page.files);
   return [shown, pager(drive, page.nextPageToken)];
-}
-
-/** The folders from the top level down to `id`, from the cache where it has them (bounded against loops). */
-async function pathTo(drive: DriveState, id: string): Promise<StoredFile[]> {
-  const trail: StoredFile[] = [];
-  for (let at = id; at && trail.length < 64; ) {
-    let f = drive.folders.get(at);
-    if (!f) {
-      f = (await files.getFile({ id: at })).file;
-      if (!f) break;
-      drive.folders.set(at, f);
-    }
-    trail.unshift(f);
-    at = f.parentId;
-  }
-  return trail;
 }

@@ -1,12 +1,12 @@
-// A folder's page as tiles: a picture (the thumbnail when thumbnailFor has one, else the kind's icon),
+// A folder's page as tiles: a picture (the thumbnail when thumbnails.ts has one, else the kind's icon),
 // the name, a checkbox and the same ⋯ menu as a row. Same selection, keyboard and drag as the table.
 import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { type Child, h } from "./dom.ts";
 import type { DriveState } from "./drive-state.ts";
-import { isFolder, viewKind } from "./file-kinds.ts";
+import { isFolder } from "./file-kinds.ts";
 import { nameControl, selectBox } from "./file-table.ts";
 import { rowMenuButton } from "./row-menu.ts";
-import { thumbnailFor } from "./thumbnails.ts";
+import { pictureOf } from "./thumbnails.ts";
 
 export function fileGrid(drive: DriveState, entries: StoredFile[]): Child {
   if (entries.length === 0 && !drive.list.token)
@@ -19,10 +19,6 @@ export function fileGrid(drive: DriveState, entries: StoredFile[]): Child {
 }
 
 function tile(drive: DriveState, f: StoredFile, index: number): HTMLLIElement {
-  const thumb = thumbnailFor(f);
-  const picture = thumb
-    ? h("img", { class: "thumb", src: thumb, alt: "", loading: "lazy", decoding: "async" })
-    : h("span", { class: `tile-icon icon ${viewKind(f)}`, "aria-hidden": "true" });
   return h(
     "li",
     {
@@ -32,7 +28,7 @@ function tile(drive: DriveState, f: StoredFile, index: number): HTMLLIElement {
       draggable: "true",
       "aria-selected": "false",
     },
-    h("div", { class: "picture" }, picture),
+    h("div", { class: "picture" }, pictureOf(f, "tile")),
     h(
       "div",
       { class: "tile-foot" },

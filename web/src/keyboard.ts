@@ -1,6 +1,6 @@
 // The list's keyboard: ↑/↓ (and ←/→ between tiles) move between entries, Enter opens, Delete moves the
 // selection (or the focused entry) to the trash, F2 renames, Ctrl/Cmd+A selects the page, Ctrl/Cmd+F
-// goes to the search box. Keys typed into a field or a dialog stay theirs.
+// goes to the search box (in the trash only Ctrl/Cmd+A). Keys typed into a field or a dialog stay theirs.
 import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { DriveState } from "./drive-state.ts";
 import { rename, trashMany } from "./file-actions.ts";
@@ -10,10 +10,16 @@ export function listKeyboard(drive: DriveState, search: HTMLInputElement, signal
   addEventListener(
     "keydown",
     (e) => {
-      if (drive.route.view !== "files" || document.querySelector("dialog[open], .menu:popover-open")) return;
+      if (document.querySelector("dialog[open], .menu:popover-open")) return;
       const target = e.target as HTMLElement;
       const typing = target.matches("input:not([type=checkbox]), textarea, select");
       const mod = e.ctrlKey || e.metaKey;
+      // The trash takes Ctrl/Cmd+A only (its rows have buttons, not names to open or rename).
+      if (drive.route.view === "trash" && mod && !typing && e.key.toLowerCase() === "a") {
+        e.preventDefault();
+        selectAll(drive);
+      }
+      if (drive.route.view !== "files") return;
       if (mod && e.key.toLowerCase() === "f") {
         e.preventDefault();
         search.focus();

@@ -1,12 +1,14 @@
-// Loads the view the URL names (a folder or the trash) into the main area. Loads overlap (a click, a
+// Loads the view the URL names (a folder, the search's results in it, or the trash) into the main area. Loads overlap (a click, a
 // change event, a hash change): only the latest one draws, and the redraw keeps the keyboard focus.
 import { Code } from "@connectrpc/connect";
 import { codeOf, explain } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
 import { type DriveState, routeOfHash } from "./drive-state.ts";
 import { folderView } from "./folder-view.ts";
-import { runSearch } from "./search-box.ts";
+import { paintSearchOptions } from "./search-box.ts";
+import { searchView } from "./search-view.ts";
 import { keepSelection } from "./selection.ts";
+import { loadThumbnails } from "./thumbnails.ts";
 import { trashView } from "./trash-view.ts";
 
 export async function loadList(drive: DriveState): Promise<void> {
@@ -20,13 +22,21 @@ export async function loadList(drive: DriveState): Promise<void> {
   el.toolbar.hidden = route.view !== "files";
   el.layoutToggle.setAttribute("aria-pressed", String(drive.layout === "grid"));
   el.hint.hidden = route.view !== "files";
+  // The selection bar's buttons: Move and Delete in the file views, Restore and Delete forever in the trash.
+  for (const b of [el.moveSelected, el.deleteSelected]) b.hidden = route.view !== "files";
+  for (const b of [el.restoreSelected, el.purgeSelected]) b.hidden = route.view !== "trash";
+  paintSearchOptions(drive, el.searchOptions);
   try {
     const list =
-      route.view === "trash" ? await trashView(drive, stale) : await folderView(drive, route.folderId, stale);
+      route.view === "trash"
+        ? await trashView(drive, stale)
+        : drive.search.query
+          ? await searchView(drive, route.folderId, stale)
+          : await folderView(drive, route.folderId, stale);
     if (!list) return;
     keepingFocus(drive, list);
     keepSelection(drive);
-    runSearch(drive, el.search.value);
+    if (route.view === "files") void loadThumbnails(drive, ticket);
   } catch (err) {
     if (stale()) return;
     // A folder that was deleted or never existed (an old link): show the top level instead.

@@ -1,11 +1,19 @@
-// The trash: deleted files and folders with their deletion date, to restore or delete for good.
-import { FileKind, type File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+// The trash: deleted files and folders with the folder each was deleted from and its deletion date, to
+// restore or delete for good one at a time or as a selection (the selection bar's Restore and Delete
+// forever), and "Empty trash".
+import {
+  FileKind,
+  type File as StoredFile,
+  type TrashEntry,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { files } from "./api.ts";
-import { confirmAction } from "./dialogs.ts";
 import { type Child, h, mount } from "./dom.ts";
 import { type DriveState, PAGE_SIZE } from "./drive-state.ts";
+import { kindIcon, selectBox } from "./file-table.ts";
 import { bytes, date } from "./format.ts";
 import { pager } from "./pager.ts";
+import { selectAll } from "./selection.ts";
+import { emptyTrash, purgeMany, restoreMany } from "./trash-actions.ts";
 
 /** Draws the heading and crumbs and returns the list to show, or undefined when a newer load began. */
 export async function trashView(drive: DriveState, stale: () => boolean): Promise<Child[] | undefined> {
@@ -17,40 +25,84 @@ export async function trashView(drive: DriveState, stale: () => boolean): Promis
   );
   const page = await files.listTrash({ pageSize: PAGE_SIZE, pageToken: drive.list.token });
   if (stale()) return undefined;
-  drive.entries = [];
-  return [trashTable(drive, page.files), pager(drive, page.nextPageToken)];
+  const entries = page.entries.filter((e): e is TrashEntry & { file: StoredFile } => !!e.file);
+  drive.entries = entries.map((e) => e.file);
+  const empty = entries.length === 0 && !drive.list.token;
+  const bar = h(
+    "div",
+    { class: "trash-bar" },
+    h("span", { class: "muted" }, "Items in the trash are deleted for good after a while."),
+    h(
+      "button",
+      {
+        type: "button",
+        id: "empty-trash",
+        class: "danger",
+        disabled: empty,
+        onclick: () => void emptyTrash(drive).catch(drive.fail),
+      },
+      "Empty trash",
+    ),
+  );
+  return [bar, trashTable(drive, entries, empty), pager(drive, page.nextPageToken)];
 }
 
-function trashTable(drive: DriveState, entries: StoredFile[]): Child {
-  if (entries.length === 0 && !drive.list.token) return h("p", { class: "empty" }, "The trash is empty.");
+function trashTable(
+  drive: DriveState,
+  entries: (TrashEntry & { file: StoredFile })[],
+  empty: boolean,
+): Child {
+  if (empty) return h("p", { class: "empty" }, "The trash is empty.");
+  const all = h("input", {
+    type: "checkbox",
+    class: "select-all",
+    "aria-label": "Select all",
+    onclick: (e: Event) => selectAll(drive, (e.target as HTMLInputElement).checked),
+  });
   return h(
     "table",
-    { class: "files trash", "aria-label": "Trash" },
+    { class: "files trash", "aria-label": "Trash", "aria-multiselectable": "true" },
     h(
       "thead",
       null,
       h(
         "tr",
         null,
-        h("th", { scope: "col" }, "Name"),
-        h("th", { scope: "col" }, "Size"),
-        h("th", { scope: "col" }, "Deleted"),
-        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
+        h("th", { scope: "col", class: "check" }, all),
+        h("th", { scope: "col", class: "name" }, "Name"),
+        h("th", { scope: "col", class: "origin" }, "Deleted from"),
+        h("th", { scope: "col", class: "size" }, "Size"),
+        h("th", { scope: "col", class: "date" }, "Deleted"),
+        h("th", { scope: "col", class: "actions" }, h("span", { class: "visually-hidden" }, "Actions")),
       ),
     ),
     h(
       "tbody",
       null,
-      entries.map((f) => trashRow(drive, f)),
+      entries.map((e, i) => trashRow(drive, e, i)),
     ),
   );
 }
 
-function trashRow(drive: DriveState, f: StoredFile): HTMLTableRowElement {
+/** Where the entry was: its folder's path, or a note that restoring brings it back to the top level. */
+function origin(path: string): Child {
+  if (path === "/") return "My files";
+  if (path) return h("span", { title: path }, path);
+  return h("span", { class: "muted", title: "That folder is gone: restoring puts it in My files" }, "(gone)");
+}
+
+function trashRow(
+  drive: DriveState,
+  e: TrashEntry & { file: StoredFile },
+  index: number,
+): HTMLTableRowElement {
+  const f = e.file;
   return h(
     "tr",
-    { class: "entry", "data-id": f.id },
-    h("td", { class: "name" }, h("span", { class: "filename" }, f.name)),
+    { class: "entry", "data-id": f.id, "data-index": index, "aria-selected": "false" },
+    h("td", { class: "check" }, selectBox(drive, f, index)),
+    h("td", { class: "name" }, kindIcon(f), h("span", { class: "filename" }, f.name)),
+    h("td", { class: "origin" }, origin(e.originalPath)),
     h("td", { class: "size" }, f.kind === FileKind.FOLDER ? "—" : bytes(Number(f.size))),
     h("td", { class: "date" }, date(f.deletedAt)),
     h(
@@ -64,7 +116,7 @@ function trashRow(drive: DriveState, f: StoredFile): HTMLTableRowElement {
           {
             type: "button",
             "aria-label": `Restore ${f.name}`,
-            onclick: () => void restore(drive, f).catch(drive.fail),
+            onclick: () => void restoreMany(drive, [f]).catch(drive.fail),
           },
           "Restore",
         ),
@@ -74,24 +126,11 @@ function trashRow(drive: DriveState, f: StoredFile): HTMLTableRowElement {
             type: "button",
             class: "danger",
             "aria-label": `Delete ${f.name} forever`,
-            onclick: () => void purge(drive, f).catch(drive.fail),
+            onclick: () => void purgeMany(drive, [f]).catch(drive.fail),
           },
           "Delete forever",
         ),
       ),
     ),
   );
-}
-
-async function restore(drive: DriveState, f: StoredFile): Promise<void> {
-  await files.restoreFile({ id: f.id });
-  drive.say(`Restored ${f.name}`);
-  void drive.load();
-}
-
-async function purge(drive: DriveState, f: StoredFile): Promise<void> {
-  if (!(await confirmAction("Delete forever?", `${f.name} will be gone for good.`, "Delete forever"))) return;
-  await files.purgeFile({ id: f.id });
-  drive.say(`Deleted ${f.name} for good`);
-  void drive.load();
 }
