@@ -3,7 +3,7 @@
 // upload (instant or resumable multipart: upload.ts). A file already in its remote folder with the same
 // name, size and SHA-256 is skipped, so running the same command again finishes an interrupted one.
 // Folders that exist are merged into; a file whose name is taken by other content follows --on-conflict
-// (under "fail" it is refused before its bytes are hashed or sent).
+// (under "fail" it is refused before its bytes are sent).
 import { basename, resolve } from "node:path";
 import type { File } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { ConflictPolicy, NameTaken, nameTakenAt, within } from "./conflict.ts";

@@ -54,6 +54,22 @@ async function remoteText(path: string, ...more: string[]): Promise<string> {
   return readFileSync(join(work, "fetched"), "utf8");
 }
 
+/** The CLI on a pseudo-terminal (script(1)), `typed` typed into it; stdout and stderr come out together. */
+const onTerminal = (args: string[], typed: string) =>
+  run(
+    [
+      "script",
+      "-qec",
+      ["node", join(ROOT, "cli/bin.mjs"), ...args].map((a) => `'${a}'`).join(" "),
+      "/dev/null",
+    ],
+    typed,
+    {
+      env: { ...process.env, XDG_CONFIG_HOME: join(work, "config"), FILESTORE_URL: stack.gatewayUrl },
+      cwd: work,
+    },
+  );
+
 const ls = async (path: string) => (await filestore(["ls", path])).stdout.split("\n").filter(Boolean);
 const TAKEN = "already exists: use --on-conflict rename (keep both) or replace (a new version of the file)";
 
@@ -289,7 +305,7 @@ describe(`filestore CLI as a drive (${process.env.FILESTORE_TEST_MODE ?? "allino
     }
   });
 
-  test("trash restore --on-conflict; trash empty needs --yes off a terminal, then purges everything", async () => {
+  test("trash restore --on-conflict; trash empty asks on a terminal, needs --yes off one, then purges everything", async () => {
     local("t.txt", "trashed");
     expect((await filestore(["upload", "t.txt", "--to", "/t"])).code).toBe(0);
     expect((await filestore(["rm", "/t/t.txt"])).code).toBe(0);
@@ -305,12 +321,25 @@ describe(`filestore CLI as a drive (${process.env.FILESTORE_TEST_MODE ?? "allino
       2,
       "filestore: trash empty deletes the 2 entries of the trash for good: confirm with --yes (no terminal to ask on)\n",
     ]);
+    // On a terminal (script(1) gives it one) it asks; anything but yes leaves the trash alone.
+    const no = await onTerminal(["trash", "empty"], "n\n");
+    expect([no.code, no.stdout]).toEqual([1, expect.stringContaining("the trash is left as it was")]);
+    expect(no.stdout).toContain(
+      "Delete the 2 entries of the trash (with everything in them) for good? [y/N]",
+    );
     expect(JSON.parse((await filestore(["trash", "ls", "--json"])).stdout)).toHaveLength(2);
+    const yes = await onTerminal(["trash", "empty"], "y\n");
+    expect([yes.code, yes.stdout]).toEqual([
+      0,
+      expect.stringContaining("emptied the trash: 2 entries deleted for good"),
+    ]);
+    expect(JSON.parse((await filestore(["trash", "ls", "--json"])).stdout)).toEqual([]);
+
+    expect((await filestore(["rm", "/dst/a.txt"])).code).toBe(0);
     expect(await filestore(["trash", "empty", "--yes"])).toMatchObject({
       code: 0,
-      stdout: "emptied the trash: 2 entries deleted for good\n",
+      stdout: "emptied the trash: 1 entry deleted for good\n",
     });
-    expect(JSON.parse((await filestore(["trash", "ls", "--json"])).stdout)).toEqual([]);
     expect((await filestore(["trash", "empty", "-y"])).stdout).toBe("the trash is already empty\n");
   });
 });
