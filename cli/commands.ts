@@ -1,12 +1,16 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
-// kind: account-commands.ts, tree-commands.ts, transfer-commands.ts, trash-commands.ts.
+// kind: account-commands.ts, tree-commands.ts, place-commands.ts, search-commands.ts, transfer-commands.ts,
+// version-commands.ts, trash-commands.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
 import type { CredentialStore } from "./credentials.ts";
+import { CP, MV } from "./place-commands.ts";
+import { FIND, SEARCH } from "./search-commands.ts";
 import { DOWNLOAD, UPLOAD } from "./transfer-commands.ts";
 import { TRASH } from "./trash-commands.ts";
-import { LINK, LS, MKDIR, MV, RM } from "./tree-commands.ts";
+import { LINK, LS, MKDIR, RM } from "./tree-commands.ts";
+import { VERSIONS } from "./version-commands.ts";
 
 export interface Env {
   server: string;
@@ -34,6 +38,10 @@ export const COMMANDS: Command[] = [
   UPLOAD,
   DOWNLOAD,
   MV,
+  CP,
+  FIND,
+  SEARCH,
+  VERSIONS,
   RM,
   TRASH,
   LINK,

@@ -124,6 +124,8 @@ export async function downloadFile(
   dest: string,
   bar: Meter,
   chunkSize = CHUNK_SIZE,
+  /** An earlier content of the file (FileService.ListVersions); `file` then carries its size and hash. */
+  versionId = "",
 ): Promise<DownloadResult> {
   const size = Number(file.size);
   let state = loadState(dest, file);
@@ -148,7 +150,7 @@ export async function downloadFile(
     let used: string | undefined;
     const link = (expired?: string): Promise<string> => {
       if (!current || (expired !== undefined && expired === used)) {
-        current = ctx.downloads.createDownloadUrl({ fileId: file.id }).then((r) => {
+        current = ctx.downloads.createDownloadUrl({ fileId: file.id, versionId }).then((r) => {
           used = ctx.session.url(r.url).href;
           return used;
         });

@@ -15,6 +15,17 @@ export async function askLine(question: string): Promise<string> {
   }
 }
 
+/** Asks a yes/no question on the terminal (no: anything but y/yes); `noTerminal` is the error without one. */
+export async function confirm(question: string, noTerminal: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new UsageError(noTerminal);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** Reads a password from the terminal without showing it. */
 export function askPassword(question: string): Promise<string> {
   const stdin = process.stdin;

@@ -121,3 +121,52 @@ export async function makeFolders(files: Files, path: string): Promise<File> {
   for (const name of splitPath(path)) here = await ensureFolder(files, here, name.normalize("NFC"));
   return here;
 }
+
+/**
+ * Each entry's full path: its folders' names up to the root, each folder looked up once (GetFile answers
+ * for folders in the trash too, so a trash entry gets the path it had). "/?" stands for a folder gone.
+ */
+export async function pathsOf(files: Files, entries: File[]): Promise<string[]> {
+  const folders = new Map<string, Promise<string>>([["", Promise.resolve("")]]);
+  const folderPath = (id: string): Promise<string> => {
+    let p = folders.get(id);
+    if (!p) {
+      p = files.getFile({ id }).then(
+        async ({ file }) => (file ? `${await folderPath(file.parentId)}/${file.name}` : "/?"),
+        (err) => {
+          if (ConnectError.from(err).code === Code.NotFound) return "/?";
+          throw err;
+        },
+      );
+      folders.set(id, p);
+    }
+    return p;
+  };
+  return Promise.all(entries.map(async (f) => `${await folderPath(f.parentId)}/${f.name}`));
+}
+
+/** Deletes an entry for good (to the trash, then out of it). */
+export async function removeForGood(files: Files, id: string): Promise<void> {
+  await files.deleteFile({ id });
+  await files.purgeFile({ id });
+}
+
+/**
+ * Runs `work` with a folder of its own at the root, named `.filestore-<key>`: the server applies a conflict
+ * policy only when an entry arrives in a folder (MoveFile), so placing an entry under a policy in its own
+ * folder goes through this one. The folder is deleted for good afterwards (best effort: its name says what
+ * it is), unless `work` left something in it (`keep()` says so): then it stays, with that.
+ */
+export async function withSideFolder<T>(
+  files: Files,
+  key: string,
+  work: (side: File) => Promise<T>,
+  keep: () => boolean = () => false,
+): Promise<T> {
+  const side = await ensureFolder(files, ROOT, `.filestore-${key}`);
+  try {
+    return await work(side);
+  } finally {
+    if (!keep()) await removeForGood(files, side.id).catch(() => {});
+  }
+}

@@ -1,22 +1,25 @@
 // The transfer commands of `filestore`: upload and download (resumable, parallel, with progress bars).
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { create } from "@bufbuild/protobuf";
 import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
-import { type File, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
+import { type File, FileSchema, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { intOption, listOption, type OptionValues, UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
-import { type DownloadContext, downloadFile, partialPath, statePath } from "./download.ts";
+import { ConflictPolicy, conflictOption, NameTaken, nameTakenAt, ON_CONFLICT, within } from "./conflict.ts";
+import { CHUNK_SIZE, type DownloadContext, downloadFile, partialPath, statePath } from "./download.ts";
 import { downloadFolder } from "./download-tree.ts";
 import { describe } from "./errors.ts";
 import { asLocal } from "./local-errors.ts";
 import { excluder, safeLocalName } from "./local-tree.ts";
 import { Limiter } from "./pool.ts";
 import { formatBytes, Progress } from "./progress.ts";
-import { isFolder, makeFolders, resolve } from "./remote.ts";
+import { isFolder, listFolder, makeFolders, resolve } from "./remote.ts";
 import { Session } from "./session.ts";
 import { type UploadContext, uploadFile } from "./upload.ts";
 import { uploadFolder } from "./upload-tree.ts";
+import { pickVersion, versionedFile, versionRows } from "./version-commands.ts";
 
 const PARALLEL = {
   type: "string",
@@ -36,27 +39,33 @@ async function uploadFiles(
   to: string,
   options: OptionValues,
 ) {
+  const onConflict = conflictOption(options);
+  const where = (name: string) => within(to, name);
+  // Under "fail", a taken name is refused before any byte is hashed or sent (the server still decides).
+  const taken =
+    onConflict === ConflictPolicy.FAIL
+      ? new Set((await listFolder(ctx.files, parent.id)).map((f) => f.name))
+      : new Set<string>();
   const progress = new Progress(process.stderr);
   const bars = paths.map((p) => progress.add(basename(p), statSync(p).size));
   const fileSlots = new Limiter(intOption(options, "jobs", 4, 1, 32));
+  const target = { parentId: parent.id, instant: !options["no-instant"], onConflict };
   const results = await Promise.all(
     paths.map((path, i) =>
       fileSlots.run(async () => {
         const bar = bars[i] as (typeof bars)[number];
+        const name = basename(path).normalize("NFC");
         try {
-          return {
-            path,
-            ok: await uploadFile(ctx, path, { parentId: parent.id, instant: !options["no-instant"] }, bar),
-          };
+          if (taken.has(name)) throw new NameTaken(where(name));
+          return { path, ok: await uploadFile(ctx, path, target, bar) };
         } catch (err) {
           bar.finish("failed");
-          return { path, err: asLocal("read", path, err) };
+          return { path, err: asLocal("read", path, nameTakenAt(err, where(name), onConflict)) };
         }
       }),
     ),
   );
   progress.stop();
-  const where = (name: string) => `${to.replace(/\/?$/, "/")}${name}`;
   let failed = 0;
   for (const r of results) {
     if (!r.ok) {
@@ -96,6 +105,7 @@ async function uploadFiles(
 const upload: Handler = async (env, args, options) => {
   const parallel = intOption(options, "parallel", 4, 1, 64);
   const jobs = intOption(options, "jobs", 4, 1, 32);
+  const onConflict = conflictOption(options);
   const isDir = args.map((p) => {
     if (!existsSync(p)) throw new UsageError(`no such file or folder: ${p}`);
     return statSync(p).isDirectory();
@@ -114,6 +124,7 @@ const upload: Handler = async (env, args, options) => {
     const opts = {
       jobs,
       instant: !options["no-instant"],
+      onConflict,
       excluded: excluder(listOption(options, "exclude")),
     };
     for (const dir of args.filter((_, i) => isDir[i])) {
@@ -142,8 +153,15 @@ const download: Handler = async (env, args, options) => {
   const jobs = intOption(options, "jobs", 4, 1, 32);
   const session = new Session(env.server, env.store);
   const files = session.client(FileService);
-  const target = await resolve(files, args[0] as string);
   const ctx = { session, downloads: session.client(DownloadService), chunks: new Limiter(parallel) };
+  if (typeof options.version === "string") {
+    const file = await versionedFile(files, args[0] as string);
+    const row = pickVersion(await versionRows(files, file), options.version, args[0] as string);
+    // The version's content under the file's name; the state file tells contents apart by their hash.
+    const content = create(FileSchema, { ...file, size: BigInt(row.size), sha256: row.sha256 });
+    return downloadOne(env, ctx, content, args, options, row.id);
+  }
+  const target = await resolve(files, args[0] as string);
   if (isFolder(target)) {
     // The copy is dest itself (made or merged into, so that the same command run again resumes), or
     // dest/<name> when dest ends in "/", or ./<name>.
@@ -169,6 +187,7 @@ async function downloadOne(
   file: File,
   args: string[],
   options: OptionValues,
+  versionId = "",
 ) {
   const dest = destinationFor(file.name, args[1]);
   if (existsSync(dest) && !existsSync(statePath(dest)) && !options.force) {
@@ -188,7 +207,7 @@ async function downloadOne(
     );
   };
   try {
-    const r = await downloadFile(ctx, file, dest, bar);
+    const r = await downloadFile(ctx, file, dest, bar, CHUNK_SIZE, versionId);
     progress.stop();
     if (options.json) {
       env.out(JSON.stringify({ id: file.id, sha256: file.sha256, size: Number(file.size), ...r }));
@@ -228,7 +247,10 @@ export const UPLOAD: Command = {
   details: `A folder is recreated under --to (missing folders along --to are created too) with everything in
 it; symbolic links inside it are not followed (they are skipped, and said so). Files already there with the
 same name and content are skipped, so an interrupted folder upload finishes when run again; an interrupted
-file resumes (only the missing parts are sent).
+file resumes (only the missing parts are sent). Remote folders that exist are merged into. A name taken by
+other content follows --on-conflict: fail (the default: that file is refused before its bytes are sent,
+naming the taken path), rename (keep both: "name (2).ext"), replace (the file there gets the new content as
+a new version: see filestore versions).
 Progress goes to stderr (bars on a terminal, lines otherwise); to stdout a line per file, or for a folder a
 summary: files and bytes uploaded, skipped, failed (exit code 1 when any failed). With --json, a file gives
 {path,id,name,size,sha256,how,partCount,partsSent,partsSkipped,bytesSent} and a folder
@@ -238,6 +260,7 @@ summary: files and bytes uploaded, skipped, failed (exit code 1 when any failed)
     jobs: JOBS,
     parallel: { ...PARALLEL, description: "parts in flight at once, over all files (default 4)" },
     exclude: EXCLUDE,
+    "on-conflict": ON_CONFLICT,
     "no-instant": { type: "boolean", description: "always send the bytes (skip the instant upload offer)" },
     json: JSON_OUT,
   },
@@ -255,6 +278,7 @@ resume. A file goes to dest, or into dest when it is a folder or ends in /, or t
 down with everything in it as dest (made, or merged into when it exists), or as dest/<name> when dest ends
 in /, or as ./<name>; running the same command again resumes it. Missing folders along dest are created.
 Local files already identical are skipped, others of the same name are refused unless --force.
+--version n fetches version n of a file (numbered as filestore versions lists them; 1 is the current).
 With --json, a file gives {id,sha256,size,dest,bytesFetched,chunksSkipped,chunkCount} and a folder
 {source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.`,
   options: {
@@ -262,6 +286,7 @@ With --json, a file gives {id,sha256,size,dest,bytesFetched,chunksSkipped,chunkC
     parallel: { ...PARALLEL, description: "byte ranges in flight at once, over all files (default 4)" },
     exclude: EXCLUDE,
     force: { type: "boolean", short: "f", description: "overwrite existing local files" },
+    version: { type: "string", value: "n", description: "a file's earlier version (see filestore versions)" },
     json: JSON_OUT,
   },
   minArgs: 1,

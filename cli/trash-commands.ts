@@ -1,12 +1,15 @@
-// `filestore trash ls|restore|purge`: the trash, through ListTrash, RestoreFile and PurgeFile. An entry of
-// the trash is named by the path it had (`/docs/a.pdf`) or by its id (`id:<id>`, or the bare id).
+// `filestore trash ls|restore|purge|empty`: the trash, through ListTrash, RestoreFile, PurgeFile and
+// EmptyTrash. An entry of the trash is named by the path it had (`/docs/a.pdf`) or by its id (`id:<id>`,
+// or the bare id).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type File, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { UsageError } from "./args.ts";
 import type { Command, Handler } from "./commands.ts";
+import { conflictOption, isNameTaken, NameTaken, ON_CONFLICT } from "./conflict.ts";
 import { entryJson, isoTime } from "./json-output.ts";
 import { formatBytes } from "./progress.ts";
-import { type Files, isFolder, joinPath, splitPath } from "./remote.ts";
+import { confirm } from "./prompt.ts";
+import { type Files, isFolder, joinPath, pathsOf, splitPath } from "./remote.ts";
 import { Session } from "./session.ts";
 
 /** Every entry of the trash (most recently deleted first), page by page. */
@@ -21,26 +24,6 @@ async function listTrash(files: Files): Promise<File[]> {
   return out;
 }
 
-/** The path an entry had: its folders' names up to the root (folders in the trash still answer GetFile). */
-async function originalPaths(files: Files, entries: File[]): Promise<string[]> {
-  const folders = new Map<string, Promise<string>>([["", Promise.resolve("")]]);
-  const folderPath = (id: string): Promise<string> => {
-    let p = folders.get(id);
-    if (!p) {
-      p = files.getFile({ id }).then(
-        async ({ file }) => (file ? `${await folderPath(file.parentId)}/${file.name}` : "/?"),
-        (err) => {
-          if (ConnectError.from(err).code === Code.NotFound) return "/?";
-          throw err;
-        },
-      );
-      folders.set(id, p);
-    }
-    return p;
-  };
-  return Promise.all(entries.map(async (f) => `${await folderPath(f.parentId)}/${f.name}`));
-}
-
 /** The trash entry `what` names: `id:<id>`, a bare id, or the path it had (several: name one by id). */
 async function findInTrash(files: Files, what: string): Promise<File> {
   const entries = await listTrash(files);
@@ -51,7 +34,7 @@ async function findInTrash(files: Files, what: string): Promise<File> {
     return byId;
   }
   const wanted = joinPath(splitPath(what).map((n) => n.normalize("NFC")));
-  const paths = await originalPaths(files, entries);
+  const paths = await pathsOf(files, entries);
   const found = entries.filter((_, i) => paths[i] === wanted);
   if (found.length === 1) return found[0] as File;
   if (found.length > 1) {
@@ -69,7 +52,7 @@ const when = (f: File) => (isoTime(f.deletedAt) ?? "").slice(0, 16).replace("T",
 
 async function ls(env: Parameters<Handler>[0], files: Files, json: boolean): Promise<number> {
   const entries = await listTrash(files);
-  const paths = await originalPaths(files, entries);
+  const paths = await pathsOf(files, entries);
   if (json) {
     const items = entries.map((f, i) => ({
       ...entryJson(f),
@@ -87,11 +70,34 @@ async function ls(env: Parameters<Handler>[0], files: Files, json: boolean): Pro
   return 0;
 }
 
-/** The subcommands; `empty` joins them once the server offers EmptyTrash. */
+/** Everything in the trash, for good: after a yes on the terminal, or --yes. */
+async function empty(env: Parameters<Handler>[0], files: Files, yes: boolean): Promise<number> {
+  const count = (await files.listTrash({ pageSize: 1000 })).files.length;
+  if (count === 0) {
+    env.out("the trash is already empty");
+    return 0;
+  }
+  const what = `${count === 1000 ? "1000 or more" : count} entr${count === 1 ? "y" : "ies"}`;
+  if (!yes) {
+    const go = await confirm(
+      `Delete the ${what} of the trash (with everything in them) for good?`,
+      `trash empty deletes the ${what} of the trash for good: confirm with --yes (no terminal to ask on)`,
+    );
+    if (!go) {
+      env.out("the trash is left as it was");
+      return 1;
+    }
+  }
+  const r = await files.emptyTrash({});
+  env.out(`emptied the trash: ${r.count} entr${r.count === 1 ? "y" : "ies"} deleted for good`);
+  return 0;
+}
+
 const ACTIONS: Record<string, { args: number; usage: string }> = {
   ls: { args: 0, usage: "trash ls [--json]" },
-  restore: { args: 1, usage: "trash restore <path|id>" },
+  restore: { args: 1, usage: "trash restore <path|id> [--on-conflict fail|rename|replace]" },
   purge: { args: 1, usage: "trash purge <path|id>" },
+  empty: { args: 0, usage: "trash empty [--yes]" },
 };
 
 const trash: Handler = async (env, args, options) => {
@@ -101,10 +107,16 @@ const trash: Handler = async (env, args, options) => {
   if (args.length - 1 !== spec.args) throw new UsageError(`usage: filestore ${spec.usage}`, "trash");
   const files = new Session(env.server, env.store).client(FileService);
   if (action === "ls") return ls(env, files, options.json === true);
+  if (action === "empty") return empty(env, files, options.yes === true);
+  const onConflict = conflictOption(options);
   const entry = await findInTrash(files, target as string);
   if (action === "restore") {
-    const { file } = await files.restoreFile({ id: entry.id });
-    const [path] = file ? await originalPaths(files, [file]) : [];
+    const { file } = await files.restoreFile({ id: entry.id, onConflict }).catch(async (err) => {
+      if (!isNameTaken(err)) throw err;
+      const [path] = await pathsOf(files, [entry]);
+      throw new NameTaken(path ?? entry.name, onConflict);
+    });
+    const [path] = file ? await pathsOf(files, [file]) : [];
     env.out(`restored ${target} → ${path ?? "?"}${file && isFolder(file) ? "/" : ""}`);
     return 0;
   }
@@ -115,12 +127,18 @@ const trash: Handler = async (env, args, options) => {
 
 export const TRASH: Command = {
   name: "trash",
-  usage: "ls | restore <path|id> | purge <path|id>",
-  summary: "list the trash, restore an entry from it, or delete one for good",
+  usage: "ls | restore <path|id> | purge <path|id> | empty",
+  summary: "list the trash, restore an entry from it, delete one for good, or empty it",
   details: `An entry of the trash is named by the path it had (/docs/a.pdf) or by its id (id:<id>, or the bare
-id from trash ls). A restored entry goes back to its folder (to / when that folder is gone). With --json,
+id from trash ls). A restored entry goes back to its folder (to / when that folder is gone); when that
+folder holds the name again, --on-conflict decides. trash empty deletes everything in the trash for good
+(asking first on a terminal; --yes to skip the question, required without a terminal). With --json,
 trash ls prints one JSON array of {id,name,kind,size,sha256,parentId,createdAt,updatedAt,deletedAt,path}.`,
-  options: { json: { type: "boolean", description: "trash ls as JSON (fields above)" } },
+  options: {
+    json: { type: "boolean", description: "trash ls as JSON (fields above)" },
+    "on-conflict": ON_CONFLICT,
+    yes: { type: "boolean", short: "y", description: "trash empty without asking" },
+  },
   minArgs: 1,
   maxArgs: 2,
   run: trash,

@@ -1,19 +1,25 @@
-// The commands of `filestore` on the remote tree: ls, mkdir, mv, rm, link.
-import { Code, ConnectError } from "@connectrpc/connect";
+// The commands of `filestore` on the remote tree: ls, mkdir, rm, link (mv and cp: place-commands.ts).
 import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
 import { type File, FileService, SortField } from "../proto/gen/filestore/file/v1/file_pb.ts";
-import { intOption, UsageError } from "./args.ts";
+import { intOption, type OptionValues, UsageError } from "./args.ts";
 import type { Command, Handler } from "./commands.ts";
 import { entryJson } from "./json-output.ts";
 import { formatBytes } from "./progress.ts";
 import { isFolder, joinPath, listFolder, resolve, resolveFile, resolveFolder, splitPath } from "./remote.ts";
 import { Session } from "./session.ts";
 
-const SORTS: Record<string, SortField> = {
+export const SORTS: Record<string, SortField> = {
   name: SortField.NAME,
   size: SortField.SIZE,
   time: SortField.UPDATED_AT,
 };
+
+/** The --sort given (by name when absent). */
+export function sortOption(options: OptionValues): SortField {
+  const sort = typeof options.sort === "string" ? SORTS[options.sort] : SortField.NAME;
+  if (sort === undefined) throw new UsageError(`--sort is one of ${Object.keys(SORTS).join(", ")}`);
+  return sort;
+}
 
 const when = (f: File) =>
   f.updatedAt
@@ -33,8 +39,7 @@ export function longListing(entries: File[]): string[] {
 const ls: Handler = async (env, args, options) => {
   const files = new Session(env.server, env.store).client(FileService);
   const path = args[0] ?? "/";
-  const sort = typeof options.sort === "string" ? SORTS[options.sort] : SortField.NAME;
-  if (sort === undefined) throw new UsageError(`--sort is one of ${Object.keys(SORTS).join(", ")}`);
+  const sort = sortOption(options);
   const target = await resolve(files, path);
   const entries = isFolder(target)
     ? await listFolder(files, target.id, { sort, descending: options.reverse === true })
@@ -58,32 +63,6 @@ const mkdir: Handler = async (env, args) => {
   const parent = await resolveFolder(files, joinPath(parts));
   const { folder } = await files.createFolder({ parentId: parent.id, name });
   env.out(`created ${joinPath([...parts, name])}/ (id ${folder?.id})`);
-  return 0;
-};
-
-const mv: Handler = async (env, args) => {
-  const files = new Session(env.server, env.store).client(FileService);
-  const [from, to] = args as [string, string];
-  const src = await resolve(files, from);
-  // Into an existing folder (or a path ending in "/"), else to a new name (and maybe another folder).
-  let into: File | undefined;
-  if (to.endsWith("/") || to.startsWith("id:")) into = await resolveFolder(files, to);
-  else {
-    into = await resolve(files, to, true).then(
-      (f) => (isFolder(f) ? f : undefined),
-      (err) => {
-        if (ConnectError.from(err).code === Code.NotFound) return undefined;
-        throw err;
-      },
-    );
-  }
-  const parts = splitPath(to.startsWith("id:") ? "" : to);
-  const parent = into ?? (await resolveFolder(files, joinPath(parts.slice(0, -1))));
-  const name = into ? src.name : (parts[parts.length - 1] as string);
-  if (!name) throw new UsageError("give a destination path");
-  if (parent.id !== src.parentId) await files.moveFile({ id: src.id, newParentId: parent.id });
-  if (name !== src.name) await files.renameFile({ id: src.id, name });
-  env.out(`${from} → ${into ? `${to.replace(/\/?$/, "/")}${name}` : to}`);
   return 0;
 };
 
@@ -137,16 +116,6 @@ export const MKDIR: Command = {
   minArgs: 1,
   maxArgs: 1,
   run: mkdir,
-};
-
-export const MV: Command = {
-  name: "mv",
-  usage: "<path> <dest>",
-  summary: "rename or move a file or folder (into dest when it is a folder)",
-  options: {},
-  minArgs: 2,
-  maxArgs: 2,
-  run: mv,
 };
 
 export const RM: Command = {

@@ -2,8 +2,11 @@
 // CreateFolder, parents first), then its files are uploaded a few at a time, each exactly as a single
 // upload (instant or resumable multipart: upload.ts). A file already in its remote folder with the same
 // name, size and SHA-256 is skipped, so running the same command again finishes an interrupted one.
+// Folders that exist are merged into; a file whose name is taken by other content follows --on-conflict
+// (under "fail" it is refused before its bytes are sent).
 import { basename, resolve } from "node:path";
 import type { File } from "../proto/gen/filestore/file/v1/file_pb.ts";
+import { ConflictPolicy, NameTaken, nameTakenAt, within } from "./conflict.ts";
 import { asLocal } from "./local-errors.ts";
 import { type LocalFile, walkLocal } from "./local-tree.ts";
 import { ensureFolder, isFolder, listFolder } from "./remote.ts";
@@ -13,6 +16,7 @@ import { sha256File, type UploadContext, uploadFile } from "./upload.ts";
 export interface FolderUploadOptions {
   jobs: number;
   instant: boolean;
+  onConflict: ConflictPolicy;
   excluded: (rel: string) => boolean;
 }
 
@@ -55,23 +59,24 @@ export async function uploadFolder(
   const name = basename(resolve(dir)).normalize("NFC");
   const tree = walkLocal(dir, opts.excluded);
   const total = tree.files.reduce((n, f) => n + f.size, 0);
-  const run = new TreeRun(dir, `${intoPath.replace(/\/?$/, "/")}${name}`, tree.files.length, total);
+  const destination = within(intoPath, name);
+  const run = new TreeRun(dir, destination, tree.files.length, total);
   for (const s of tree.skipped) run.skip(`${dir.replace(/\/?$/, "/")}${s.rel}`, s.why);
   const top = await ensureFolder(ctx.files, into, name);
   const places = await placeFolders(ctx, top, tree.dirs);
   await run.each(tree.files, opts.jobs, async (f: LocalFile, meter) => {
     const place = places.get(parentOf(f.rel)) as Place;
     if ("error" in place) throw place.error;
-    const same = place.entries.find(
-      (e) => e.name === nameOf(f.rel) && !isFolder(e) && Number(e.size) === f.size,
-    );
+    const there = place.entries.find((e) => e.name === nameOf(f.rel));
+    const remotePath = within(destination, f.rel.normalize("NFC"));
     try {
-      if (same && same.sha256 === (await sha256File(f.path))) return "skipped";
-      // The same name with other content: today a second entry; --on-conflict decides once the server
-      // takes a conflict policy (pass it in uploadFile's target).
-      await uploadFile(ctx, f.path, { parentId: place.folder.id, instant: opts.instant }, meter);
+      const same = there && !isFolder(there) && Number(there.size) === f.size;
+      if (same && there.sha256 === (await sha256File(f.path))) return "skipped";
+      if (there && opts.onConflict === ConflictPolicy.FAIL) throw new NameTaken(remotePath);
+      const target = { parentId: place.folder.id, instant: opts.instant, onConflict: opts.onConflict };
+      await uploadFile(ctx, f.path, target, meter);
     } catch (err) {
-      throw asLocal("read", f.path, err);
+      throw asLocal("read", f.path, nameTakenAt(err, remotePath, opts.onConflict));
     }
     return "done";
   });

@@ -3,16 +3,18 @@
 // and links the file if it holds that content; a failed proof means "upload it"). Otherwise a multipart session is opened with resume=true: an open
 // session for the same content (left by an interrupted run) is found again by its hash, its parts are
 // listed, and only the missing ones are sent, in parallel, each with its own SHA-256 checked by the
-// server. Nothing is kept locally between runs: the server's session is the state.
+// server. Nothing is kept locally between runs: the server's session is the state. The conflict policy
+// (--on-conflict) travels with the offer and the session; the server applies it where the file appears.
 import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { File } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import type { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
+import { ConflictPolicy } from "./conflict.ts";
 import { forEach, httpError, type Limiter, request, withRetry } from "./pool.ts";
 import type { Meter } from "./progress.ts";
-import type { Files } from "./remote.ts";
+import { type Files, withSideFolder } from "./remote.ts";
 import type { Session } from "./session.ts";
 
 export interface UploadContext {
@@ -88,7 +90,7 @@ export function missingParts(
 async function tryInstant(
   ctx: UploadContext,
   path: string,
-  offer: { sha256: string; size: bigint; name: string; parentId: string },
+  offer: { sha256: string; size: bigint; name: string; parentId: string; onConflict: ConflictPolicy },
 ): Promise<File | undefined> {
   const challenge = await ctx.uploads.offerContent(offer);
   if (!challenge.challengeId) return undefined; // a server before every offer got a challenge
@@ -107,10 +109,46 @@ async function tryInstant(
   }
 }
 
+/** Where an upload goes, and what happens when that folder already holds its name. */
+export interface UploadTarget {
+  parentId: string;
+  instant: boolean;
+  onConflict: ConflictPolicy;
+}
+
+/**
+ * Completes the session into the target folder. A resumed session keeps the conflict policy it was opened
+ * with, maybe by another run with another --on-conflict: it is then completed into a folder of its own and
+ * moved into the target folder under this run's policy (MoveFile applies it; no byte moves).
+ */
+async function complete(
+  ctx: UploadContext,
+  s: { sessionId: string; resumed: boolean },
+  name: string,
+  target: UploadTarget,
+): Promise<File> {
+  const into = async (parentId: string) => {
+    const { file } = await ctx.uploads.completeUploadSession({ sessionId: s.sessionId, name, parentId });
+    if (!file) throw new ConnectError("the server completed the upload without a file", Code.Internal);
+    return file;
+  };
+  if (!s.resumed || target.onConflict === ConflictPolicy.FAIL) return into(target.parentId);
+  return withSideFolder(ctx.files, `upload-${s.sessionId.slice(0, 16)}`, async (side) => {
+    const done = await into(side.id);
+    const { file } = await ctx.files.moveFile({
+      id: done.id,
+      newParentId: target.parentId,
+      onConflict: target.onConflict,
+    });
+    if (!file) throw new ConnectError("the server moved the upload without answering it", Code.Internal);
+    return file;
+  });
+}
+
 export async function uploadFile(
   ctx: UploadContext,
   path: string,
-  target: { parentId: string; instant: boolean },
+  target: UploadTarget,
   bar: Meter,
 ): Promise<UploadResult> {
   const info = await stat(path);
@@ -118,7 +156,13 @@ export async function uploadFile(
   const name = basename(path).normalize("NFC");
   bar.status("hashing");
   const sha256 = await sha256File(path);
-  const offer = { sha256, size: BigInt(size), name, parentId: target.parentId };
+  const offer = {
+    sha256,
+    size: BigInt(size),
+    name,
+    parentId: target.parentId,
+    onConflict: target.onConflict,
+  };
   if (target.instant) {
     bar.status("offering the content (instant upload)");
     const file = await tryInstant(ctx, path, offer);
@@ -178,12 +222,8 @@ export async function uploadFile(
     throw err;
   }
   bar.status("completing");
-  let { file } = await ctx.uploads.completeUploadSession({ sessionId: s.sessionId, name });
-  if (!file) throw new ConnectError("the server completed the upload without a file", Code.Internal);
-  // A resumed session keeps the folder it was opened for; put the file where it was asked for this time.
-  if (file.parentId !== target.parentId) {
-    file = (await ctx.files.moveFile({ id: file.id, newParentId: target.parentId })).file ?? file;
-  }
+  // A resumed session may have been opened for another folder: completion puts it in this one.
+  const file = await complete(ctx, s, name, target);
   bar.finish(s.resumed ? `done (resumed; ${todo.length} of ${s.partCount} parts sent)` : "done");
   return {
     file,

@@ -130,7 +130,7 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
       3,
       `filestore: not signed in to ${stack.gatewayUrl}: run filestore login\n`,
     ]);
-  });
+  }, 180_000); // two processes per command, one after the other
 
   test("login: a wrong password exits 3; the right one stores tokens in a 0600 file in a 0700 dir", async () => {
     const wrong = await filestore(["login", user.username, "--password-stdin"], "not the password\n");
