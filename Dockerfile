@@ -29,8 +29,8 @@ COPY package.json ./
 COPY core ./core
 COPY proto/gen ./proto/gen
 COPY gateway ./gateway
-# Compiled once here; where the root filesystem is read-only, point DENO_DIR at a writable /tmp.
-RUN deno cache gateway/deno-main.ts && chown -R filestore:filestore /app/.deno
+# Compiled once here, owned by root: the gateway only reads it (a read-only root filesystem is fine).
+RUN deno cache gateway/deno-main.ts
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

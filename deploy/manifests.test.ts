@@ -1,38 +1,11 @@
-// The deployment files (compose.yaml, deploy/k8s/*.yaml) parse, and every setting they hand a filestore
-// process is one the code reads: a renamed or misspelt variable fails here, not silently in production.
+// The Kubernetes manifests (deploy/k8s) parse, and every setting they hand a filestore process is one the
+// code reads: a renamed or misspelt variable fails here, not silently in production. compose.yaml has its
+// own test (compose.test.ts).
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { get, namesTheCodeReads, type Obj, parseAll, ROOT } from "./deploy-files.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
 const K8S = join(ROOT, "deploy/k8s");
-type Obj = Record<string, unknown>;
-
-const parseAll = (path: string): Obj[] => {
-  const parsed = Bun.YAML.parse(readFileSync(path, "utf8")) as unknown;
-  return (Array.isArray(parsed) ? parsed : [parsed]) as Obj[];
-};
-const get = (o: unknown, ...path: string[]): unknown =>
-  path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
-
-/** Every environment variable name the code reads (workers and gateway, tests excluded). */
-function namesTheCodeReads(): Set<string> {
-  const names = new Set<string>();
-  const dynamicUrls = new Set<string>();
-  for (const file of new Bun.Glob("{workers,gateway}/**/*.ts").scanSync(ROOT)) {
-    if (file.endsWith(".test.ts")) continue;
-    const src = readFileSync(join(ROOT, file), "utf8");
-    for (const m of src.matchAll(/\benv(?:\.|\[["'`])([A-Z][A-Z0-9_]*)\b/g)) names.add(m[1] as string);
-    for (const m of src.matchAll(/\(env, "([A-Z][A-Z0-9_]*)"/g)) names.add(m[1] as string);
-    // `${name.toUpperCase()}_URL`: one URL per service.
-    if (/toUpperCase\(\)\}_URL`/.test(src)) dynamicUrls.add(file);
-  }
-  if (dynamicUrls.size > 0)
-    for (const svc of ["ACCOUNT", "META", "FILE", "UPLOAD", "DOWNLOAD", "TRANSFER"]) names.add(`${svc}_URL`);
-  // Read by the runtimes themselves.
-  names.add("DENO_NO_UPDATE_CHECK");
-  return names;
-}
 
 const known = namesTheCodeReads();
 
@@ -100,38 +73,6 @@ describe("Kubernetes manifests", () => {
       expect((container.env as Obj[]).find((e) => e.name === "PORT")?.value).toBe(url.port);
       expect(get(container, "readinessProbe", "grpc", "port")).toBe(Number(url.port));
       expect(get(container, "command")).toEqual(["node_modules/.bin/bun", `workers/${component}/main.ts`]);
-    }
-  });
-});
-
-describe("compose.yaml", () => {
-  const compose = parseAll(join(ROOT, "compose.yaml"))[0] as Obj;
-  const services = compose.services as Record<string, Obj>;
-  const ours = Object.entries(services).filter(([, s]) => s.image === "filestore:dev");
-
-  test("every filestore service exists, runs its entry, and reads only known variables", () => {
-    expect(ours.map(([n]) => n).sort()).toEqual(
-      ["account", "download", "file", "gateway", "meta", "transfer", "upload"].sort(),
-    );
-    for (const [name, s] of ours) {
-      const env = s.environment as Record<string, unknown>;
-      expect(Object.keys(env).filter((n) => !known.has(n))).toEqual([]);
-      if (name !== "gateway") expect(s.command).toEqual(["node_modules/.bin/bun", `workers/${name}/main.ts`]);
-      expect("DATABASE_URL" in env).toBe(name === "meta");
-      expect(s.profiles).toBeUndefined();
-    }
-  });
-
-  test("service URLs point at compose services on the port they listen on", () => {
-    for (const [, s] of ours) {
-      const env = s.environment as Record<string, string>;
-      for (const [key, value] of Object.entries(env)) {
-        if (!/^(ACCOUNT|META|FILE|UPLOAD|DOWNLOAD|TRANSFER)_URL$/.test(key)) continue;
-        const url = new URL(value);
-        const target = services[url.hostname];
-        expect(target, `${key}: no service "${url.hostname}"`).toBeDefined();
-        expect(String(get(target, "environment", "PORT"))).toBe(url.port);
-      }
     }
   });
 });
