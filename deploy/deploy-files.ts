@@ -34,3 +34,12 @@ export function namesTheCodeReads(): Set<string> {
   names.add("DENO_DIR");
   return names;
 }
+
+export const K8S = join(ROOT, "deploy/k8s");
+
+/** The manifests kustomization.yaml lists, in its order, and every object in them. */
+export function k8sManifests(): { files: string[]; docs: Obj[] } {
+  const kustomization = parseAll(join(K8S, "kustomization.yaml"))[0] as Obj;
+  const files = kustomization.resources as string[];
+  return { files, docs: files.flatMap((f) => parseAll(join(K8S, f))) };
+}

@@ -1,18 +1,13 @@
 // The Kubernetes manifests (deploy/k8s) parse, and every setting they hand a filestore process is one the
 // code reads: a renamed or misspelt variable fails here, not silently in production. compose.yaml has its
-// own test (compose.test.ts).
+// own test (compose.test.ts); the manifests' hardening is k8s-hardening.test.ts.
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { get, namesTheCodeReads, type Obj, parseAll, ROOT } from "./deploy-files.ts";
-
-const K8S = join(ROOT, "deploy/k8s");
+import { get, K8S, k8sManifests, namesTheCodeReads, type Obj } from "./deploy-files.ts";
 
 const known = namesTheCodeReads();
 
 describe("Kubernetes manifests", () => {
-  const kustomization = parseAll(join(K8S, "kustomization.yaml"))[0] as Obj;
-  const files = kustomization.resources as string[];
-  const docs = files.flatMap((f) => parseAll(join(K8S, f)));
+  const { files, docs } = k8sManifests();
   const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
   const config = byKind("ConfigMap").find((d) => get(d, "metadata", "name") === "filestore-config");
   const secret = byKind("Secret").find((d) => get(d, "metadata", "name") === "filestore-secrets");
@@ -72,7 +67,7 @@ describe("Kubernetes manifests", () => {
       expect(ports).toContain(url.port);
       expect((container.env as Obj[]).find((e) => e.name === "PORT")?.value).toBe(url.port);
       expect(get(container, "readinessProbe", "grpc", "port")).toBe(Number(url.port));
-      expect(get(container, "command")).toEqual(["node_modules/.bin/bun", `workers/${component}/main.ts`]);
+      expect(get(container, "command")).toEqual(["bun", `workers/${component}/main.ts`]);
     }
   });
 });
