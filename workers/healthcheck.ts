@@ -3,6 +3,8 @@
 //   bun workers/healthcheck.ts        a worker: grpc.health.v1.Health answers SERVING (NOT_SERVING while it
 //                                     drains also answers 200, so the status is read)
 //   bun workers/healthcheck.ts http   the all-in-one store (or a gateway): GET /healthz answers 200
+import process from "node:process";
+
 const port = process.env.PORT || "8080";
 const base = `http://127.0.0.1:${port}`;
 const signal = AbortSignal.timeout(2500);
