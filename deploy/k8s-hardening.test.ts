@@ -189,6 +189,9 @@ describe("NetworkPolicies", () => {
       expect(can(from, "seaweedfs"), `${from} -> s3`).toBe(true);
     for (const from of pods.values())
       expect(canConnect(policies, from, dns, 53), `${from.name} -> dns`).toBe(true);
+    // SeaweedFS's parts reach one another at the pod's address (master 9333, filer 8888, volume 8080).
+    for (const port of [9333, 8888, 8080])
+      expect(canConnect(policies, pod("seaweedfs"), pod("seaweedfs"), port), `s3 -> s3:${port}`).toBe(true);
     for (const to of [...WORKERS, "gateway"]) expect(can(prometheus, to), `prometheus -> ${to}`).toBe(true);
   });
 
