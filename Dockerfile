@@ -54,9 +54,9 @@ RUN mkdir -p /data /keys && chown filestore:filestore /data /keys
 USER 10001:10001
 ENV HOST=0.0.0.0 \
     DATA_DIR=/data
-# The all-in-one store (SQLite + local disk) unless a command names a worker (bun workers/<svc>/main.ts,
-# whose health check is `bun workers/healthcheck.ts`: gRPC health on its PORT).
+# The all-in-one store (SQLite + local disk) unless a command names a worker (bun workers/<svc>/main.ts).
+# The health check fits both: gRPC health SERVING on PORT (a worker), or /healthz there (all-in-one).
 EXPOSE 8080 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["bun", "workers/healthcheck.ts", "http"]
+  CMD ["bun", "workers/healthcheck.ts"]
 CMD ["bun", "workers/main.ts"]
