@@ -2,6 +2,7 @@
 // their own processes, through in-memory transports, SQLite and a local data directory. Used by
 // `npm start` and by end-to-end tests.
 
+import { join } from "node:path";
 import { createAccessTokenVerifier } from "../core/access-token.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
@@ -18,6 +19,7 @@ import { openBlobStores } from "./lib/blobstore/index.ts";
 import { memoryTransport } from "./lib/clients.ts";
 import { type ConfigOf, defaultPorts, type Env, int } from "./lib/config.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
+import { persistedSecret } from "./lib/internal-secret.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
@@ -69,8 +71,8 @@ export interface AllInOne {
 
 export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const log = createLogger("all-in-one");
-  const internalSecret =
-    config.internalSecret ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+  // Zero configuration: a random secret kept in the data directory (links it signs outlive a restart).
+  const internalSecret = config.internalSecret ?? persistedSecret(join(config.dataDir, "internal-secret"));
   // Both ports are public here: the gRPC port believes X-Forwarded-For only from proxies the edge trusts.
   const cfg: AllInOneConfig = { ...config, internalSecret, trustedProxies: config.edge.trustedProxies };
   const meta = await createMetaWorker(cfg);

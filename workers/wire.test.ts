@@ -2,7 +2,7 @@
 // the wire's blob stores started (store sweeps, session sweeps, GC, watch checks, transfer polls), and a
 // store the composer handed in stays open until the composer closes it.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessTokenVerifier } from "../core/access-token.ts";
@@ -108,4 +108,22 @@ test("the all-in-one process's stop() stops every timer it started, its blob sto
   expect(timers.running()).toBeGreaterThan(0);
   await app.stop();
   expect(timers.running()).toBe(0);
+});
+
+test("all-in-one without INTERNAL_SECRET keeps one random secret in its data directory across restarts", async () => {
+  const config = loadConfig("gateway", allInOneSections, {
+    ...env(),
+    HOST: "127.0.0.1",
+    PORT: "0",
+    GRPC_PORT: "0",
+  });
+  expect(config.internalSecret).toBeUndefined();
+  const file = join(dir, "internal-secret");
+  await (await startAllInOne(config)).stop();
+  const first = readFileSync(file, "utf8").trim();
+  expect(Buffer.byteLength(first)).toBeGreaterThanOrEqual(32);
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  // Links signed before a restart (derived from it) stay valid after it.
+  await (await startAllInOne(config)).stop();
+  expect(readFileSync(file, "utf8").trim()).toBe(first);
 });

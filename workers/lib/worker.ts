@@ -6,6 +6,7 @@ import { listThrough, pollRevokedSessions, RevokedSessions } from "../../core/re
 import { httpTransport } from "./clients.ts";
 import type { BaseConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
+import { requireStrongSecret } from "./internal-secret.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetaClient, type MetaClient } from "./meta-client.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
@@ -69,12 +70,12 @@ export async function runWorker(
   return { host, listener };
 }
 
-/** The internal secret is mandatory once services talk over the network. */
+/**
+ * The internal secret is mandatory once services talk over the network, and must be a real one (no
+ * placeholder, 32 bytes or more): signed links are derived from it.
+ */
 export function requireInternalSecret(config: Pick<BaseConfig, "internalSecret">): string {
-  if (!config.internalSecret || config.internalSecret.length < 16) {
-    throw new Error("INTERNAL_SECRET must be set (16+ characters) in services mode");
-  }
-  return config.internalSecret;
+  return requireStrongSecret("INTERNAL_SECRET", config.internalSecret);
 }
 
 /**
