@@ -171,7 +171,7 @@ export const CP: Command = {
   name: "cp",
   usage: "<path> <dest>",
   summary: "copy a file or a folder with everything in it (the server shares the content: no bytes move)",
-  details: `${PLACEMENT} (This server does not replace by copy yet: it refuses replace, saying so.)`,
+  details: `${PLACEMENT} (replace: a file copied onto a file becomes its new version; folders are never replaced.)`,
   options: { "on-conflict": ON_CONFLICT },
   minArgs: 2,
   maxArgs: 2,

@@ -223,12 +223,14 @@ describe(`filestore CLI as a drive (${process.env.FILESTORE_TEST_MODE ?? "allino
       expect(
         (await filestore(["cp", "/c/a (2).txt", "/dst/a.txt", "--on-conflict", "rename"])).stdout,
       ).toStartWith("copied /c/a (2).txt → /dst/a (2).txt (id ");
-      // The server does not replace by copy (yet): its words, one line.
+      // Replace: the file there keeps its place and gets the copied content as a new version.
       const replace = await filestore(["cp", "/c/a (2).txt", "/dst/a.txt", "--on-conflict", "replace"]);
-      expect([replace.code, replace.stderr]).toEqual([
-        1,
-        expect.stringMatching(/^filestore: .*REPLACE.*\n$/),
-      ]);
+      expect([replace.code, replace.stderr]).toEqual([0, ""]);
+      expect(await remoteText("/dst/a.txt")).toBe(await remoteText("/c/a (2).txt"));
+      // A folder is never replaced: one line, nothing changed.
+      const folder = await filestore(["cp", "/p/proj", "/dst/a.txt", "--on-conflict", "replace"]);
+      expect(folder.code).not.toBe(0);
+      expect(folder.stderr).toMatch(/^filestore: [^\n]+\n$/);
       expect(await ls("/dst")).toEqual(["a (2).txt", "a.txt", "b.txt"]);
 
       const tree = await filestore(["cp", "/p/proj", "/dst/"]);
