@@ -45,6 +45,8 @@ async function signIn(env: Env, username: string, password: string, otp?: string
   } catch (err) {
     // Two-factor sign-in: the password was right; ask for the code once (unless it was given and wrong).
     if (otp !== undefined || reasonOf(err) !== Reason.SECOND_FACTOR_REQUIRED) throw err;
+    if (!process.stdin.isTTY)
+      throw new UsageError("this account uses two-factor sign-in: give a code with --otp <code>");
     res = await attempt(await askLine("Two-factor code (or a recovery code): "));
   }
   const { user, tokens } = res;

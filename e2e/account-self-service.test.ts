@@ -3,13 +3,18 @@
 // sessions list; TOTP sign-in (codes not replayable, recovery codes once; the legacy route refuses such
 // accounts); app passwords (exchanged internally, never settings); deleting an account frees its files.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { totpCode } from "../workers/account/second-factor.ts";
 import {
   ACCOUNT,
   connectCall,
   eventually,
   FILES,
+  ROOT,
   randomBytes,
+  run,
   type Stack,
   sha256,
   signedInUser,
@@ -22,10 +27,15 @@ const WITHIN_MS = 15_000;
 const MODE = process.env.FILESTORE_TEST_MODE ?? "allinone";
 
 let stack: Stack;
+let work: string;
 beforeAll(async () => {
   stack = await startStack({ INTERNAL_SECRET: SECRET, GC_GRACE_SECONDS: "0", GC_INTERVAL_SECONDS: "0" });
+  work = mkdtempSync(join(tmpdir(), "filestore-account-e2e-"));
 }, 90_000);
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 type User = Awaited<ReturnType<typeof signedInUser>>;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -229,5 +239,63 @@ describe(`account self-service (${MODE})`, () => {
     const onDisk = (data: Uint8Array) => [...new Bun.Glob(`**/${sha256(data)}.*`).scanSync(stack.dataDir)];
     expect(onDisk(lone)).toEqual([]);
     expect(onDisk(shared)).toHaveLength(1);
+  });
+});
+
+describe(`filestore CLI: login with two-factor, passwd, sessions (${MODE})`, () => {
+  const filestore = (args: string[], input?: string) =>
+    run(["node", join(ROOT, "cli/bin.mjs"), ...args], input, {
+      env: { ...process.env, XDG_CONFIG_HOME: join(work, "config"), FILESTORE_URL: stack.gatewayUrl },
+      cwd: work,
+    });
+
+  test("sessions lists and revokes; passwd changes the password and signs the others out; login takes --otp", async () => {
+    const u = await signedInUser(stack.gatewayUrl);
+    const login = await filestore(["login", u.username, "--password-stdin"], `${u.password}\n`);
+    expect(login.code).toBe(0);
+    const listed = await filestore(["sessions", "--json"]);
+    expect(listed.code).toBe(0);
+    const sessions = JSON.parse(listed.stdout) as { id: string; current: boolean; userAgent: string }[];
+    expect(sessions).toHaveLength(2);
+    const other = sessions.find((s) => !s.current);
+    expect(sessions.find((s) => s.current)?.userAgent).toContain("connect-es");
+    expect((await filestore(["sessions"])).stdout).toContain(`* ${sessions.find((s) => s.current)?.id}`);
+    const revoke = await filestore(["sessions", "revoke", other?.id ?? ""]);
+    expect([revoke.code, revoke.stdout]).toEqual([0, `signed out session ${other?.id}\n`]);
+    expect((await account("Refresh", { refreshToken: u.refreshToken })).json.code).toBe("unauthenticated");
+    expect((await filestore(["sessions", "frobnicate"])).code).toBe(2);
+
+    const extra = tokensOf(await signin(u));
+    const wrong = await filestore(["passwd", "--password-stdin"], "not the password\nnew password 1\n");
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain("wrong password");
+    const passwd = await filestore(["passwd", "--password-stdin"], `${u.password}\nnew password 1\n`);
+    expect([passwd.code, passwd.stdout]).toEqual([
+      0,
+      "password changed; 1 other session(s) signed out (this one stays signed in)\n",
+    ]);
+    expect((await account("Refresh", { refreshToken: extra.refreshToken })).json.code).toBe(
+      "unauthenticated",
+    );
+    expect((await filestore(["whoami"])).code).toBe(0);
+
+    // Two-factor on: login without a code cannot ask (no terminal) and fails; with --otp it signs in.
+    const t = tokensOf(await signin({ ...u, password: "new password 1" }));
+    const begun = await account("BeginTotpEnrollment", { password: "new password 1" }, t.accessToken);
+    const secret = begun.json.secret as string;
+    await account("ConfirmTotpEnrollment", { code: totpCode(secret, Date.now()) }, t.accessToken);
+    const noCode = await filestore(["login", u.username, "--password-stdin"], "new password 1\n");
+    expect([noCode.code, noCode.stderr]).toEqual([
+      2,
+      "filestore: this account uses two-factor sign-in: give a code with --otp <code>\n",
+    ]);
+    const withCode = await filestore(
+      ["login", u.username, "--password-stdin", "--otp", totpCode(secret, Date.now() + 30_000)],
+      "new password 1\n",
+    );
+    expect([withCode.code, withCode.stderr]).toEqual([0, ""]);
+    const all = await filestore(["sessions", "revoke", "all"]);
+    expect(all.code).toBe(0);
+    expect((await filestore(["whoami"])).code).toBe(3);
   });
 });
