@@ -66,6 +66,13 @@ for (const target of testDatabases()) {
       expect((await s.meta.listUserSessions({ userId: uid })).sessions.map((x) => x.sessionId)).toEqual([c]);
       expect(await revoked()).toContain(b);
       expect(await code(s.meta.listUserSessions({ userId: "" }))).toBe(Code.InvalidArgument);
+      // A session whose refresh token expired a minute ago may still hold access tokens: it ends too.
+      const lapsed = await signIn(uid, "b");
+      clock += 3_660_000;
+      const window = timestampFromMs(clock + 16 * 60_000);
+      expect((await s.meta.listUserSessions({ userId: uid })).sessions).toEqual([]);
+      await s.meta.revokeUserSessions({ userId: uid, keepSessionId: "", revocationExpiresAt: window });
+      expect(await revoked()).toContain(lapsed);
     });
 
     test("password change: only from the expected hash, ends every other session in the same step", async () => {

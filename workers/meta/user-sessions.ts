@@ -40,7 +40,11 @@ export async function listUserSessions(db: Db, userId: string, now: number): Pro
   }));
 }
 
-/** Ends the user's live sessions but `keep` ("" ends all); how many ended. */
+/**
+ * Ends the user's sessions but `keep` ("" ends all); how many ended. Besides the live ones, a session
+ * whose refresh token expired lately may still hold unexpired access tokens: those within the revocation
+ * window (revocationExpiresAt - now, an access token's lifetime and a margin) end too.
+ */
 export async function revokeUserSessions(
   tx: Db,
   userId: string,
@@ -48,7 +52,7 @@ export async function revokeUserSessions(
   now: number,
   revocationExpiresAt = now + DEFAULT_REVOCATION_MS,
 ): Promise<number> {
-  let q = live(tx, userId, now).select("family_id");
+  let q = live(tx, userId, now - (revocationExpiresAt - now)).select("family_id");
   if (keep) q = q.where("family_id", "<>", keep);
   const families = [...new Set((await q.execute()).map((r) => r.family_id))];
   for (const family_id of families)
