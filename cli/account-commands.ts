@@ -1,5 +1,6 @@
-// The account commands of `filestore`: signup, login, logout, whoami.
+// The account commands of `filestore`: signup, login (with a two-factor code when needed), logout, whoami.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Reason, reasonOf } from "../core/reasons.ts";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { type OptionValues, UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
@@ -9,6 +10,15 @@ import { credentialsFrom, Session } from "./session.ts";
 
 const passwordStdin = {
   "password-stdin": { type: "boolean", description: "read the password from stdin (first line)" },
+} as const;
+
+const loginOptions = {
+  ...passwordStdin,
+  otp: {
+    type: "string",
+    value: "code",
+    description: "a two-factor code (TOTP or recovery code); asked for when needed and not given",
+  },
 } as const;
 
 async function credentialsPrompt(args: string[], options: OptionValues, confirm: boolean) {
@@ -26,9 +36,20 @@ async function credentialsPrompt(args: string[], options: OptionValues, confirm:
   return { username, password };
 }
 
-async function signIn(env: Env, username: string, password: string): Promise<void> {
+async function signIn(env: Env, username: string, password: string, otp?: string): Promise<void> {
   const session = new Session(env.server, env.store);
-  const { user, tokens } = await session.accounts.signin({ username, password });
+  const attempt = (secondFactor: string) => session.accounts.signin({ username, password, secondFactor });
+  let res: Awaited<ReturnType<typeof attempt>>;
+  try {
+    res = await attempt(otp ?? "");
+  } catch (err) {
+    // Two-factor sign-in: the password was right; ask for the code once (unless it was given and wrong).
+    if (otp !== undefined || reasonOf(err) !== Reason.SECOND_FACTOR_REQUIRED) throw err;
+    if (!process.stdin.isTTY)
+      throw new UsageError("this account uses two-factor sign-in: give a code with --otp <code>");
+    res = await attempt(await askLine("Two-factor code (or a recovery code): "));
+  }
+  const { user, tokens } = res;
   env.store.set(
     env.server,
     credentialsFrom(tokens, { id: user?.id ?? "", username: user?.username ?? username }),
@@ -38,7 +59,7 @@ async function signIn(env: Env, username: string, password: string): Promise<voi
 
 const login: Handler = async (env, args, options) => {
   const { username, password } = await credentialsPrompt(args, options, false);
-  await signIn(env, username, password);
+  await signIn(env, username, password, typeof options.otp === "string" ? options.otp : undefined);
   return 0;
 };
 
@@ -100,8 +121,8 @@ export const LOGIN: Command = {
   usage: "[username]",
   summary: "sign in; the tokens are kept in ~/.config/filestore/credentials.json (mode 0600)",
   details:
-    'Asks for the password without echoing it, or reads it from stdin:\n  echo "$PASSWORD" | filestore login alice --password-stdin',
-  options: passwordStdin,
+    'Asks for the password without echoing it, or reads it from stdin:\n  echo "$PASSWORD" | filestore login alice --password-stdin\nWith two-factor sign-in on, it asks for a code too, or takes one with --otp.',
+  options: loginOptions,
   minArgs: 0,
   maxArgs: 1,
   run: login,

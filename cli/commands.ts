@@ -1,12 +1,13 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
-// kind: account-commands.ts, tree-commands.ts, place-commands.ts, search-commands.ts, transfer-commands.ts,
-// version-commands.ts, trash-commands.ts.
+// kind: account-commands.ts, self-service-commands.ts, tree-commands.ts, place-commands.ts,
+// search-commands.ts, transfer-commands.ts, version-commands.ts, trash-commands.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
 import type { CredentialStore } from "./credentials.ts";
 import { CP, MV } from "./place-commands.ts";
 import { FIND, SEARCH } from "./search-commands.ts";
+import { PASSWD, SESSIONS } from "./self-service-commands.ts";
 import { DOWNLOAD, UPLOAD } from "./transfer-commands.ts";
 import { TRASH } from "./trash-commands.ts";
 import { LINK, LS, MKDIR, RM } from "./tree-commands.ts";
@@ -33,6 +34,8 @@ export const COMMANDS: Command[] = [
   LOGIN,
   LOGOUT,
   WHOAMI,
+  PASSWD,
+  SESSIONS,
   LS,
   MKDIR,
   UPLOAD,

@@ -58,8 +58,13 @@ export function askPassword(question: string): Promise<string> {
   });
 }
 
+/** The first `n` lines of stdin, without their line endings. */
+export async function linesFromStdin(n: number): Promise<string[]> {
+  const text = await new Response(Bun.stdin.stream()).text();
+  return text.split(/\r?\n/).slice(0, n);
+}
+
 /** The password piped in: the first line of stdin, without its line ending. */
 export async function passwordFromStdin(): Promise<string> {
-  const text = await new Response(Bun.stdin.stream()).text();
-  return text.split(/\r?\n/)[0] ?? "";
+  return (await linesFromStdin(1))[0] ?? "";
 }

@@ -13,6 +13,11 @@ export interface Identity {
    * sessions were named have none; they cannot be revoked and are accepted until they expire.
    */
   sid?: string;
+  /**
+   * "app": the token was exchanged for an app password (its `sid` is the app password's id); such tokens
+   * reach files but never account settings. Unset: a full sign-in.
+   */
+  scope?: "app";
 }
 
 export const ACCESS_TOKEN_ALG = "EdDSA";
@@ -86,6 +91,8 @@ export function createAccessTokenVerifier(opts: VerifierOptions): AccessTokenVer
         exp: payload.exp as number,
         sid: typeof payload.sid === "string" ? payload.sid : undefined,
       };
+      // Any scope claim this build does not know narrows like "app" does: never widen on a surprise.
+      if (payload.scope !== undefined) identity.scope = "app";
       cache.set(token, identity, identity.exp * 1000);
       if (isRevoked(identity)) throw new InvalidTokenError(REVOKED);
       return identity;

@@ -3,10 +3,11 @@
 // this one now, so one expected answer per RPC pins what each of them did.
 import { describe, expect, test } from "bun:test";
 import type { DescService } from "@bufbuild/protobuf";
-import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
+import { AccountService, AppPasswordAuthService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileAdminService, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { ContentService } from "../proto/gen/filestore/meta/v1/content_pb.ts";
+import { CredentialService } from "../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DownloadLinkService } from "../proto/gen/filestore/meta/v1/links_pb.ts";
 import { TransferJobService } from "../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { TreeService } from "../proto/gen/filestore/meta/v1/tree_pb.ts";
@@ -26,6 +27,7 @@ const metaServices = [
   UploadSessionService,
   TransferJobService,
   DownloadLinkService,
+  CredentialService,
 ];
 
 const forwarded: [DescService, ServiceOwner][] = [
@@ -42,6 +44,7 @@ describe("call policy", () => {
     for (const name of [
       ...metaServices.map((s) => s.typeName),
       FileAdminService.typeName,
+      AppPasswordAuthService.typeName,
       "grpc.health.v1.Health",
       "constructor",
     ])
@@ -59,8 +62,8 @@ describe("call policy", () => {
     expect(accessOf(AccountService.typeName, "GetUserInfo")).toBe("user");
   });
 
-  test("filestore.meta.v1's services and FileAdminService are internal; health and reflection are public", () => {
-    for (const svc of [...metaServices, FileAdminService])
+  test("filestore.meta.v1's services, FileAdminService and AppPasswordAuthService are internal; health and reflection are public", () => {
+    for (const svc of [...metaServices, FileAdminService, AppPasswordAuthService])
       for (const m of svc.methods) expect(accessOf(svc.typeName, m.name)).toBe("internal");
     expect(accessOf("grpc.health.v1.Health", "Check")).toBe("public");
     expect(accessOf("grpc.reflection.v1.ServerReflection", "ServerReflectionInfo")).toBe("public");

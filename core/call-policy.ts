@@ -29,7 +29,11 @@ const publicCalls = new Set([
 ]);
 
 /** Services only other services may call, with the internal secret. */
-const internalServices = new Set(["filestore.file.v1.FileAdminService"]);
+const internalServices = new Set([
+  "filestore.file.v1.FileAdminService",
+  // Checks app passwords for the services that take HTTP Basic (WebDAV); never from outside.
+  "filestore.account.v1.AppPasswordAuthService",
+]);
 
 /** Packages whose every service is internal: filestore.meta.v1 (the database's owner, a service per subject). */
 const internalPackages = ["filestore.meta.v1."];

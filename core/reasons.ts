@@ -23,6 +23,11 @@ export const Reason = {
    * (AlreadyExists / 409; metadata "name": the taken name). Retry with on_conflict rename or replace.
    */
   NAME_TAKEN: "NAME_TAKEN",
+  /**
+   * Signin of an account with two-factor sign-in on: the password was right but the second factor is
+   * missing or wrong (Unauthenticated). Ask for a TOTP or recovery code and send all three again.
+   */
+  SECOND_FACTOR_REQUIRED: "SECOND_FACTOR_REQUIRED",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -31,6 +31,14 @@ describe("LEGACY_ERRORS", () => {
     expect(legacyAnswerOf("mpuploadInit", err(Code.Internal))).toBe("failure");
   });
 
+  test("signin: an account with two-factor on gets 10004 with a message saying why, not the bare one", () => {
+    const twoFactor = reasonError("enter a code", Code.Unauthenticated, Reason.SECOND_FACTOR_REQUIRED);
+    const answer = legacyAnswerOf("signin", twoFactor) as { code: number; msg: string };
+    expect(answer.code).toBe(10004);
+    expect(answer.msg).toContain("two-factor");
+    expect(legacyAnswerOf("signin", err(Code.Unauthenticated))).toBe(10004);
+  });
+
   test("routes without a rule for an error answer their failure", () => {
     expect(legacyAnswerOf("signup", err(Code.Unavailable))).toBe("failure");
     expect(legacyAnswerOf("update", err(Code.AlreadyExists))).toBe(10006);

@@ -54,8 +54,15 @@ export const LEGACY_ERRORS = {
     },
     failure: LegacyCode.serverError,
   },
-  // Wrong credentials, or too many attempts (the message says which).
+  // Wrong credentials, or too many attempts (the message says which). An account with two-factor sign-in
+  // cannot sign in here: the legacy form has no field for the code.
   signin: {
+    reasons: {
+      [Reason.SECOND_FACTOR_REQUIRED]: {
+        code: LegacyCode.signinFailed,
+        msg: "this account uses two-factor sign-in, which the legacy API cannot carry; sign in on the web or with the filestore CLI",
+      },
+    },
     codes: {
       [Code.Unauthenticated]: LegacyCode.signinFailed,
       [Code.ResourceExhausted]: LegacyCode.signinFailed,

@@ -1,63 +1,18 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import Redis from "ioredis";
 import { SignJWT } from "jose";
-import { ACCESS_TOKEN_AUDIENCE, createAccessTokenVerifier } from "../../core/access-token.ts";
-import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
-import { memoryTransport } from "../lib/clients.ts";
-import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
-import { createLogger, type Logger } from "../lib/log.ts";
-import { createMetaClient } from "../lib/meta-client.ts";
+import { ACCESS_TOKEN_AUDIENCE } from "../../core/access-token.ts";
+import type { Logger } from "../lib/log.ts";
 import { memoryRateLimiter, type RateLimiter, redisRateLimiter } from "../lib/ratelimit.ts";
 import { codeOf } from "../lib/testing.ts";
-import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
-import { metaModule } from "../meta/service.ts";
 import * as account from "./account.ts";
 import { generatePrivateJwk, type SigningKey, signingKeyFromJwk } from "./keys.ts";
-import { accountModule } from "./service.ts";
+import { setupAccount, testKey } from "./testing.ts";
 
-const secret = "0123456789abcdef0123456789abcdef";
-const key = await signingKeyFromJwk(await generatePrivateJwk());
+const key = testKey;
 const otherKey = await signingKeyFromJwk(await generatePrivateJwk());
-
-interface SetupOptions {
-  perUser?: number;
-  perUserTotal?: number;
-  perClient?: number;
-  limiter?: RateLimiter;
-  log?: Logger;
-}
-
-async function setup(opts: SetupOptions = {}) {
-  const db: Db = openDatabase("sqlite::memory:");
-  await migrateToLatest(db);
-  const log = createLogger("test");
-  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: "filestore" });
-  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret: secret })];
-  const meta = metaModule(db);
-  const deps: account.AccountDeps = {
-    meta: createMetaClient(memoryTransport(meta, interceptors, secret)),
-    key,
-    limiter: opts.limiter ?? memoryRateLimiter(),
-    issuer: "filestore",
-    accessTtlSeconds: 900,
-    refreshTtlSeconds: 3600,
-    signinLimit: {
-      perUser: opts.perUser ?? 5,
-      perUserTotal: opts.perUserTotal ?? 1000,
-      perClient: opts.perClient ?? 1000,
-      windowSeconds: 60,
-    },
-    log: opts.log ?? log,
-    now: Date.now,
-  };
-  const mod = accountModule(deps);
-  const client = createClient(
-    AccountService,
-    createRouterTransport((r) => mod.routes(r), { router: { interceptors } }),
-  );
-  return { db, deps, client, mod };
-}
+const setup = setupAccount;
 
 const code = codeOf;
 

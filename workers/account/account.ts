@@ -2,8 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { SignJWT } from "jose";
-import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_AUDIENCE, type Identity } from "../../core/access-token.ts";
+import type { Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
 import {
   type GetUserInfoResponse,
@@ -13,13 +12,16 @@ import {
   type TokenPair,
   type User,
 } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import { TotpState } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import type { UserRecord } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
 import type { SigningKey } from "./keys.ts";
+import { secondFactorRequired, useSecondFactor } from "./second-factor.ts";
 import { type SigninLimit, signinGate } from "./signin-limits.ts";
+import { issueAccessToken, newRefreshToken, pair, revocationExpiresAt, sha256Hex } from "./tokens.ts";
 
 /** 3-64 characters: letters, digits, ".", "_", "-"; starting with a letter or digit. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/;
@@ -42,6 +44,8 @@ export interface AccountDeps {
    * returned while cached, so the RPC layer encodes it once (see FastUnary).
    */
   userCache?: ExpiringCache<string, GetUserInfoResponse>;
+  /** The issuer authenticator apps show for TOTP entries (TOTP_ISSUER; default "filestore"). */
+  totpIssuer?: string;
 }
 
 /** How stale GetUserInfo may be; an access token outlives a deleted account far longer anyway. */
@@ -83,54 +87,6 @@ export function toUser(u: UserRecord): User {
   };
 }
 
-const sha256Hex = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
-
-function newRefreshToken(): string {
-  return `fsr_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
-}
-
-/**
- * Access tokens name their sign-in session (`sid`: the refresh-token family) so that ending the session
- * (Signout, replay detection) refuses them everywhere within seconds (core/revoked-sessions.ts).
- */
-async function issueAccessToken(
-  deps: AccountDeps,
-  user: { id: string; username: string },
-  now: number,
-  sessionId: string,
-) {
-  const exp = Math.floor(now / 1000) + deps.accessTtlSeconds;
-  const token = await new SignJWT({ typ: "access", name: user.username, sid: sessionId })
-    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: deps.key.kid, typ: "JWT" })
-    .setSubject(user.id)
-    .setIssuer(deps.issuer)
-    .setAudience(ACCESS_TOKEN_AUDIENCE)
-    .setIssuedAt(Math.floor(now / 1000))
-    .setExpirationTime(exp)
-    .setJti(crypto.randomUUID())
-    .sign(deps.key.privateKey);
-  return { token, expMs: exp * 1000 };
-}
-
-/**
- * Until when a session revoked now must stay revoked: past the expiry of every access token issued for it
- * so far, with a margin for the clocks of account replicas and a refresh that was signing as it ended.
- */
-const REVOCATION_MARGIN_MS = 60_000;
-const revocationExpiresAt = (deps: AccountDeps, now: number) =>
-  timestampFromMs(now + deps.accessTtlSeconds * 1000 + REVOCATION_MARGIN_MS);
-
-function pair(access: { token: string; expMs: number }, refresh: string, refreshExpMs: number): TokenPair {
-  return {
-    $typeName: "filestore.account.v1.TokenPair",
-    accessToken: access.token,
-    accessTokenExpiresAt: timestampFromMs(access.expMs),
-    refreshToken: refresh,
-    refreshTokenExpiresAt: timestampFromMs(refreshExpMs),
-    tokenType: "Bearer",
-  };
-}
-
 export async function signup(deps: AccountDeps, username: string, password: string): Promise<User> {
   validateUsername(username);
   validatePassword(password);
@@ -141,12 +97,27 @@ export async function signup(deps: AccountDeps, username: string, password: stri
 
 const SIGNIN_FAILED = "wrong username or password";
 
-export async function signin(
+/** Who is calling: the client address (rate limits, the list of sessions) and its user agent. */
+export interface Caller {
+  clientIp: string;
+  userAgent: string;
+}
+
+/** The account's password hash when a password can match it (not while the account is being deleted). */
+const usableHash = (record: UserRecord | undefined) =>
+  record?.passwordHash.startsWith("$") ? record.passwordHash : undefined;
+
+/**
+ * Checks the password (and, with two-factor on and opts.secondFactor, the second factor) of `username`
+ * under the sign-in limits; the user on success. Failures of either factor count toward the limits.
+ */
+export async function authenticate(
   deps: AccountDeps,
-  username: string,
-  password: string,
+  creds: { username: string; password: string; secondFactor: string },
   clientIp: string,
-): Promise<{ user: User; tokens: TokenPair }> {
+  opts: { secondFactor: boolean } = { secondFactor: true },
+): Promise<UserRecord> {
+  const { username, password } = creds;
   const gate = await signinGate(deps.limiter, deps.signinLimit, deps.log, username, clientIp);
   let record: UserRecord | undefined;
   if (USERNAME_PATTERN.test(username) && password.length <= PASSWORD_MAX * 4) {
@@ -156,15 +127,45 @@ export async function signin(
       if (ConnectError.from(err).code !== Code.NotFound) throw err;
     }
   }
-  const ok = await Bun.password.verify(
-    password.slice(0, PASSWORD_MAX * 4),
-    record?.passwordHash ?? (await decoyHash()),
-  );
-  if (!ok || !record) {
+  const hash = usableHash(record);
+  const ok = await Bun.password.verify(password.slice(0, PASSWORD_MAX * 4), hash ?? (await decoyHash()));
+  if (!ok || !record || !hash) {
     await gate.failed(record);
     throw unauthenticated(SIGNIN_FAILED);
   }
+  const totp = opts.secondFactor ? await deps.meta.getTotp({ userId: record.id }) : undefined;
+  if (totp?.state === TotpState.ON) {
+    // Not a failure yet (the attempt itself was counted): the client asks for the code and comes back.
+    if (!creds.secondFactor)
+      throw secondFactorRequired(
+        "this account uses two-factor sign-in: enter a code from your authenticator app",
+      );
+    if (
+      !(await useSecondFactor(
+        deps.meta,
+        { id: record.id, secret: totp.secret },
+        creds.secondFactor,
+        deps.now(),
+      ))
+    ) {
+      await gate.failed(record);
+      throw secondFactorRequired("wrong or already used two-factor code; enter the current one");
+    }
+  }
   await gate.succeeded();
+  return record;
+}
+
+/** Signs in with the password, and the second factor when the account has two-factor on. */
+export async function signin(
+  deps: AccountDeps,
+  username: string,
+  password: string,
+  clientIp: string,
+  more: { secondFactor?: string; userAgent?: string } = {},
+): Promise<{ user: User; tokens: TokenPair }> {
+  const creds = { username, password, secondFactor: more.secondFactor ?? "" };
+  const record = await authenticate(deps, creds, clientIp);
   const now = deps.now();
   const refresh = newRefreshToken();
   const refreshExp = now + deps.refreshTtlSeconds * 1000;
@@ -176,6 +177,8 @@ export async function signin(
       tokenHash: sha256Hex(refresh),
       expiresAt: timestampFromMs(refreshExp),
       sessionId,
+      clientAddress: clientIp,
+      userAgent: more.userAgent ?? "",
     }),
     deps.meta.touchUser({ id: record.id }),
   ]);
@@ -190,7 +193,7 @@ function checkRefreshShape(token: string): string {
   return token;
 }
 
-export async function refresh(deps: AccountDeps, refreshToken: string): Promise<TokenPair> {
+export async function refresh(deps: AccountDeps, refreshToken: string, caller: Caller): Promise<TokenPair> {
   checkRefreshShape(refreshToken);
   const now = deps.now();
   const next = newRefreshToken();
@@ -200,6 +203,8 @@ export async function refresh(deps: AccountDeps, refreshToken: string): Promise<
     newTokenHash: sha256Hex(next),
     newExpiresAt: timestampFromMs(nextExp),
     revocationExpiresAt: revocationExpiresAt(deps, now),
+    clientAddress: caller.clientIp,
+    userAgent: caller.userAgent,
   });
   const user = (await deps.meta.getUser({ key: { case: "id", value: userId } })).user;
   if (!user) throw unauthenticated("refresh token is invalid or expired");

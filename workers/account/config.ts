@@ -1,4 +1,4 @@
-// The account service's settings: its signing key, token lifetimes and sign-in limits.
+// The account service's settings: its signing key, token lifetimes, sign-in limits and TOTP issuer.
 import { join } from "node:path";
 import { type BaseConfig, type Env, int } from "../lib/config.ts";
 
@@ -13,6 +13,8 @@ export interface AccountConfig {
   };
   /** Sign-in limits (see workers/account/signin-limits.ts). */
   signinLimit: { perUser: number; perUserTotal: number; perClient: number; windowSeconds: number };
+  /** The issuer authenticator apps show next to a TOTP entry (TOTP_ISSUER). */
+  totpIssuer: string;
 }
 
 export function loadAccountConfig(env: Env, base: BaseConfig): AccountConfig {
@@ -29,5 +31,6 @@ export function loadAccountConfig(env: Env, base: BaseConfig): AccountConfig {
       perClient: int(env, "SIGNIN_LIMIT_PER_CLIENT", 60),
       windowSeconds: int(env, "SIGNIN_LIMIT_WINDOW_SECONDS", 300),
     },
+    totpIssuer: env.TOTP_ISSUER || "filestore",
   };
 }

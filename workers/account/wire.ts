@@ -49,6 +49,7 @@ export async function createAccountWorker(
       log,
       now: Date.now,
       userCache: new ExpiringCache(10_000),
+      totpIssuer: config.account.totpIssuer,
     }),
     start() {},
     async stop() {

@@ -2,6 +2,7 @@
 // *-service.ts) on one router, over the one database meta owns.
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
+import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
@@ -11,6 +12,7 @@ import { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { metaServices } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { contentService } from "./content-service.ts";
+import { credentialService } from "./credential-service.ts";
 import type { Db } from "./db/database.ts";
 import { derivedService } from "./derived-service.ts";
 import { downloadLinkService } from "./download-link-service.ts";
@@ -46,6 +48,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
       router.service(TransferJobService, transferJobService(deps));
       router.service(DownloadLinkService, downloadLinkService(deps));
       router.service(DerivedService, derivedService(deps));
+      router.service(CredentialService, credentialService(deps));
     },
   };
 }

@@ -65,6 +65,8 @@ export function userService({ db, now }: MetaDeps): ServiceImpl<typeof UserServi
           tokenHash: tokenHash(req.tokenHash),
           expiresAt: timestampDate(req.expiresAt).getTime(),
           familyId: sessionId(req.sessionId),
+          clientAddress: req.clientAddress,
+          userAgent: req.userAgent,
         },
         now(),
       );
@@ -79,6 +81,8 @@ export function userService({ db, now }: MetaDeps): ServiceImpl<typeof UserServi
           {
             tokenHash: tokenHash(req.newTokenHash, "new_token_hash"),
             expiresAt: timestampDate(req.newExpiresAt).getTime(),
+            clientAddress: req.clientAddress,
+            userAgent: req.userAgent,
           },
           now(),
           revocationExpiry(req.revocationExpiresAt),

@@ -52,9 +52,21 @@ export async function touchUser(db: Db, id: string, now: number): Promise<void> 
   await db.updateTable("users").set({ last_active_at: now }).where("id", "=", id).execute();
 }
 
+/** The client of a sign-in or refresh, shown in the user's list of sessions ("": unknown). */
+export interface SessionClient {
+  clientAddress?: string;
+  userAgent?: string;
+}
+
+/** Bounded to the columns (a user agent can be any length). */
+const clientColumns = (c: SessionClient) => ({
+  client_address: c.clientAddress ? c.clientAddress.slice(0, 64) : null,
+  user_agent: c.userAgent ? c.userAgent.slice(0, 255) : null,
+});
+
 export async function createRefreshToken(
   db: Db,
-  t: { userId: string; tokenHash: string; expiresAt: number; familyId?: string },
+  t: { userId: string; tokenHash: string; expiresAt: number; familyId?: string } & SessionClient,
   now: number,
 ): Promise<void> {
   await db
@@ -67,6 +79,8 @@ export async function createRefreshToken(
       expires_at: t.expiresAt,
       used_at: null,
       revoked_at: null,
+      session_created_at: now,
+      ...clientColumns(t),
     })
     .execute();
 }
@@ -78,7 +92,7 @@ export async function createRefreshToken(
 export async function rotateRefreshToken(
   db: Db,
   oldHash: string,
-  next: { tokenHash: string; expiresAt: number },
+  next: { tokenHash: string; expiresAt: number } & SessionClient,
   now: number,
   revocationExpiresAt = now + DEFAULT_REVOCATION_MS,
 ): Promise<{ userId: string; sessionId: string }> {
@@ -104,6 +118,7 @@ export async function rotateRefreshToken(
       .where("revoked_at", "is", null)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return { kind: "replay" as const };
+    const client = clientColumns(next);
     await tx
       .insertInto("refresh_tokens")
       .values({
@@ -114,6 +129,9 @@ export async function rotateRefreshToken(
         expires_at: next.expiresAt,
         used_at: null,
         revoked_at: null,
+        session_created_at: row.session_created_at ?? row.created_at,
+        client_address: client.client_address ?? row.client_address ?? null,
+        user_agent: client.user_agent ?? row.user_agent ?? null,
       })
       .execute();
     return { kind: "ok" as const, userId: row.user_id, sessionId: row.family_id };
@@ -145,7 +163,7 @@ export async function revokeRefreshToken(
   });
 }
 
-async function revokeSession(
+export async function revokeSession(
   tx: Db,
   row: { family_id: string; user_id: string },
   now: number,

@@ -21,6 +21,11 @@ export interface RefreshTokensTable {
   expires_at: number;
   used_at: number | null;
   revoked_at: number | null;
+  /** When the family's sign-in happened (copied along rotations); null for tokens older than 0017. */
+  session_created_at?: number | null;
+  /** The client of the sign-in or refresh that made this token ("" or null: unknown). */
+  client_address?: string | null;
+  user_agent?: string | null;
 }
 
 /** "ready": readable and linkable; "deleting": claimed by garbage collection, never linked again. */
@@ -176,6 +181,34 @@ export interface DerivedBlobsTable {
   created_at: number;
 }
 
+/** A user's TOTP secret: pending until confirmed (enabled_at null), then on (see migration 0017). */
+export interface UserTotpTable {
+  user_id: string;
+  /** Base32. */
+  secret: string;
+  enabled_at: number | null;
+  /** The last time step whose code was accepted; codes of it and earlier steps are refused. */
+  last_step: Generated<number>;
+  created_at: number;
+}
+
+/** An unused one-time recovery code (SHA-256 hex); using it deletes the row. */
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: number;
+}
+
+/** A named app password (SHA-256 hex of the secret) for HTTP Basic clients. */
+export interface AppPasswordsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -189,5 +222,8 @@ export interface Database {
   revoked_sessions: RevokedSessionsTable;
   transfer_jobs: TransferJobsTable;
   derived_blobs: DerivedBlobsTable;
+  user_totp: UserTotpTable;
+  recovery_codes: RecoveryCodesTable;
+  app_passwords: AppPasswordsTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

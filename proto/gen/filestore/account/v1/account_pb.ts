@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/account/v1/account.proto.
  */
 export const file_filestore_account_v1_account: GenFile = /*@__PURE__*/
-  fileDesc("CiJmaWxlc3RvcmUvYWNjb3VudC92MS9hY2NvdW50LnByb3RvEhRmaWxlc3RvcmUuYWNjb3VudC52MSKIAQoEVXNlchIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAixwEKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSPAoYcmVmcmVzaF90b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0b2tlbl90eXBlGAUgASgJIjMKDVNpZ251cFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiOgoOU2lnbnVwUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiMwoNU2lnbmluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJrCg5TaWduaW5SZXNwb25zZRIoCgR1c2VyGAEgASgLMhouZmlsZXN0b3JlLmFjY291bnQudjEuVXNlchIvCgZ0b2tlbnMYAiABKAsyHy5maWxlc3RvcmUuYWNjb3VudC52MS5Ub2tlblBhaXIiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSJCCg9SZWZyZXNoUmVzcG9uc2USLwoGdG9rZW5zGAEgASgLMh8uZmlsZXN0b3JlLmFjY291bnQudjEuVG9rZW5QYWlyIicKDlNpZ25vdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiEQoPU2lnbm91dFJlc3BvbnNlIhQKEkdldFVzZXJJbmZvUmVxdWVzdCI/ChNHZXRVc2VySW5mb1Jlc3BvbnNlEigKBHVzZXIYASABKAsyGi5maWxlc3RvcmUuYWNjb3VudC52MS5Vc2VyIkcKGkxpc3RSZXZva2VkU2Vzc2lvbnNSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJUCg5SZXZva2VkU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIn4KG0xpc3RSZXZva2VkU2Vzc2lvbnNSZXNwb25zZRI2CghzZXNzaW9ucxgBIAMoCzIkLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJldm9rZWRTZXNzaW9uEicKA25vdxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAyygQKDkFjY291bnRTZXJ2aWNlElMKBlNpZ251cBIjLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ251cFJlcXVlc3QaJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdudXBSZXNwb25zZRJTCgZTaWduaW4SIy5maWxlc3RvcmUuYWNjb3VudC52MS5TaWduaW5SZXF1ZXN0GiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbmluUmVzcG9uc2USVgoHUmVmcmVzaBIkLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJlZnJlc2hSZXF1ZXN0GiUuZmlsZXN0b3JlLmFjY291bnQudjEuUmVmcmVzaFJlc3BvbnNlElYKB1NpZ25vdXQSJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdub3V0UmVxdWVzdBolLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ25vdXRSZXNwb25zZRJiCgtHZXRVc2VySW5mbxIoLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVxdWVzdBopLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVzcG9uc2USegoTTGlzdFJldm9rZWRTZXNzaW9ucxIwLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RSZXZva2VkU2Vzc2lvbnNSZXF1ZXN0GjEuZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdFJldm9rZWRTZXNzaW9uc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJmaWxlc3RvcmUvYWNjb3VudC92MS9hY2NvdW50LnByb3RvEhRmaWxlc3RvcmUuYWNjb3VudC52MSKIAQoEVXNlchIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAixwEKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSPAoYcmVmcmVzaF90b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0b2tlbl90eXBlGAUgASgJIjMKDVNpZ251cFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiOgoOU2lnbnVwUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiSgoNU2lnbmluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIVCg1zZWNvbmRfZmFjdG9yGAMgASgJImsKDlNpZ25pblJlc3BvbnNlEigKBHVzZXIYASABKAsyGi5maWxlc3RvcmUuYWNjb3VudC52MS5Vc2VyEi8KBnRva2VucxgCIAEoCzIfLmZpbGVzdG9yZS5hY2NvdW50LnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIkIKD1JlZnJlc2hSZXNwb25zZRIvCgZ0b2tlbnMYASABKAsyHy5maWxlc3RvcmUuYWNjb3VudC52MS5Ub2tlblBhaXIiJwoOU2lnbm91dFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSIRCg9TaWdub3V0UmVzcG9uc2UiFAoSR2V0VXNlckluZm9SZXF1ZXN0Ij8KE0dldFVzZXJJbmZvUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiRwoaTGlzdFJldm9rZWRTZXNzaW9uc1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlQKDlJldm9rZWRTZXNzaW9uEhIKCnNlc3Npb25faWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAifgobTGlzdFJldm9rZWRTZXNzaW9uc1Jlc3BvbnNlEjYKCHNlc3Npb25zGAEgAygLMiQuZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlZFNlc3Npb24SJwoDbm93GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHChVDaGFuZ2VQYXNzd29yZFJlcXVlc3QSGAoQY3VycmVudF9wYXNzd29yZBgBIAEoCRIUCgxuZXdfcGFzc3dvcmQYAiABKAkiMgoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRIYChBzZXNzaW9uc19yZXZva2VkGAEgASgFIrQBCgdTZXNzaW9uEgoKAmlkGAEgASgJEi4KCmNyZWF0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYBCABKAkSEgoKdXNlcl9hZ2VudBgFIAEoCRIPCgdjdXJyZW50GAYgASgIIhUKE0xpc3RTZXNzaW9uc1JlcXVlc3QiRwoUTGlzdFNlc3Npb25zUmVzcG9uc2USLwoIc2Vzc2lvbnMYASADKAsyHS5maWxlc3RvcmUuYWNjb3VudC52MS5TZXNzaW9uIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIjAKGFNpZ25PdXRFdmVyeXdoZXJlUmVxdWVzdBIUCgxrZWVwX2N1cnJlbnQYASABKAgiNQoZU2lnbk91dEV2ZXJ5d2hlcmVSZXNwb25zZRIYChBzZXNzaW9uc19yZXZva2VkGAEgASgFIj8KFERlbGV0ZUFjY291bnRSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJEhUKDXNlY29uZF9mYWN0b3IYAiABKAkiLgoVRGVsZXRlQWNjb3VudFJlc3BvbnNlEhUKDWZpbGVzX2RlbGV0ZWQYASABKAMiGwoZR2V0VHdvRmFjdG9yU3RhdHVzUmVxdWVzdCJKChpHZXRUd29GYWN0b3JTdGF0dXNSZXNwb25zZRIPCgdlbmFibGVkGAEgASgIEhsKE3JlY292ZXJ5X2NvZGVzX2xlZnQYAiABKAUiLgoaQmVnaW5Ub3RwRW5yb2xsbWVudFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiQgobQmVnaW5Ub3RwRW5yb2xsbWVudFJlc3BvbnNlEhMKC290cGF1dGhfdXJpGAEgASgJEg4KBnNlY3JldBgCIAEoCSIsChxDb25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0EgwKBGNvZGUYASABKAkiNwodQ29uZmlybVRvdHBFbnJvbGxtZW50UmVzcG9uc2USFgoOcmVjb3ZlcnlfY29kZXMYASADKAkiNAoSRGlzYWJsZVRvdHBSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJEgwKBGNvZGUYAiABKAkiFQoTRGlzYWJsZVRvdHBSZXNwb25zZSKJAQoLQXBwUGFzc3dvcmQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIigKGENyZWF0ZUFwcFBhc3N3b3JkUmVxdWVzdBIMCgRuYW1lGAEgASgJImQKGUNyZWF0ZUFwcFBhc3N3b3JkUmVzcG9uc2USNwoMYXBwX3Bhc3N3b3JkGAEgASgLMiEuZmlsZXN0b3JlLmFjY291bnQudjEuQXBwUGFzc3dvcmQSDgoGc2VjcmV0GAIgASgJIhkKF0xpc3RBcHBQYXNzd29yZHNSZXF1ZXN0IlQKGExpc3RBcHBQYXNzd29yZHNSZXNwb25zZRI4Cg1hcHBfcGFzc3dvcmRzGAEgAygLMiEuZmlsZXN0b3JlLmFjY291bnQudjEuQXBwUGFzc3dvcmQiJgoYUmV2b2tlQXBwUGFzc3dvcmRSZXF1ZXN0EgoKAmlkGAEgASgJIhsKGVJldm9rZUFwcFBhc3N3b3JkUmVzcG9uc2UiXAoaRXhjaGFuZ2VBcHBQYXNzd29yZFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFAoMYXBwX3Bhc3N3b3JkGAIgASgJEhYKDmNsaWVudF9hZGRyZXNzGAMgASgJIrMBChtFeGNoYW5nZUFwcFBhc3N3b3JkUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXISFAoMYWNjZXNzX3Rva2VuGAIgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9hcHBfcGFzc3dvcmRfaWQYBCABKAkyow8KDkFjY291bnRTZXJ2aWNlElMKBlNpZ251cBIjLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ251cFJlcXVlc3QaJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdudXBSZXNwb25zZRJTCgZTaWduaW4SIy5maWxlc3RvcmUuYWNjb3VudC52MS5TaWduaW5SZXF1ZXN0GiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbmluUmVzcG9uc2USVgoHUmVmcmVzaBIkLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJlZnJlc2hSZXF1ZXN0GiUuZmlsZXN0b3JlLmFjY291bnQudjEuUmVmcmVzaFJlc3BvbnNlElYKB1NpZ25vdXQSJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdub3V0UmVxdWVzdBolLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ25vdXRSZXNwb25zZRJiCgtHZXRVc2VySW5mbxIoLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVxdWVzdBopLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVzcG9uc2USegoTTGlzdFJldm9rZWRTZXNzaW9ucxIwLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RSZXZva2VkU2Vzc2lvbnNSZXF1ZXN0GjEuZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdFJldm9rZWRTZXNzaW9uc1Jlc3BvbnNlEmsKDkNoYW5nZVBhc3N3b3JkEisuZmlsZXN0b3JlLmFjY291bnQudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiwuZmlsZXN0b3JlLmFjY291bnQudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRJlCgxMaXN0U2Vzc2lvbnMSKS5maWxlc3RvcmUuYWNjb3VudC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiouZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USaAoNUmV2b2tlU2Vzc2lvbhIqLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GisuZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEnQKEVNpZ25PdXRFdmVyeXdoZXJlEi4uZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbk91dEV2ZXJ5d2hlcmVSZXF1ZXN0Gi8uZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbk91dEV2ZXJ5d2hlcmVSZXNwb25zZRJoCg1EZWxldGVBY2NvdW50EiouZmlsZXN0b3JlLmFjY291bnQudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaKy5maWxlc3RvcmUuYWNjb3VudC52MS5EZWxldGVBY2NvdW50UmVzcG9uc2USdwoSR2V0VHdvRmFjdG9yU3RhdHVzEi8uZmlsZXN0b3JlLmFjY291bnQudjEuR2V0VHdvRmFjdG9yU3RhdHVzUmVxdWVzdBowLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFR3b0ZhY3RvclN0YXR1c1Jlc3BvbnNlEnoKE0JlZ2luVG90cEVucm9sbG1lbnQSMC5maWxlc3RvcmUuYWNjb3VudC52MS5CZWdpblRvdHBFbnJvbGxtZW50UmVxdWVzdBoxLmZpbGVzdG9yZS5hY2NvdW50LnYxLkJlZ2luVG90cEVucm9sbG1lbnRSZXNwb25zZRKAAQoVQ29uZmlybVRvdHBFbnJvbGxtZW50EjIuZmlsZXN0b3JlLmFjY291bnQudjEuQ29uZmlybVRvdHBFbnJvbGxtZW50UmVxdWVzdBozLmZpbGVzdG9yZS5hY2NvdW50LnYxLkNvbmZpcm1Ub3RwRW5yb2xsbWVudFJlc3BvbnNlEmIKC0Rpc2FibGVUb3RwEiguZmlsZXN0b3JlLmFjY291bnQudjEuRGlzYWJsZVRvdHBSZXF1ZXN0GikuZmlsZXN0b3JlLmFjY291bnQudjEuRGlzYWJsZVRvdHBSZXNwb25zZRJ0ChFDcmVhdGVBcHBQYXNzd29yZBIuLmZpbGVzdG9yZS5hY2NvdW50LnYxLkNyZWF0ZUFwcFBhc3N3b3JkUmVxdWVzdBovLmZpbGVzdG9yZS5hY2NvdW50LnYxLkNyZWF0ZUFwcFBhc3N3b3JkUmVzcG9uc2UScQoQTGlzdEFwcFBhc3N3b3JkcxItLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RBcHBQYXNzd29yZHNSZXF1ZXN0Gi4uZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdEFwcFBhc3N3b3Jkc1Jlc3BvbnNlEnQKEVJldm9rZUFwcFBhc3N3b3JkEi4uZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlQXBwUGFzc3dvcmRSZXF1ZXN0Gi8uZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlQXBwUGFzc3dvcmRSZXNwb25zZTKUAQoWQXBwUGFzc3dvcmRBdXRoU2VydmljZRJ6ChNFeGNoYW5nZUFwcFBhc3N3b3JkEjAuZmlsZXN0b3JlLmFjY291bnQudjEuRXhjaGFuZ2VBcHBQYXNzd29yZFJlcXVlc3QaMS5maWxlc3RvcmUuYWNjb3VudC52MS5FeGNoYW5nZUFwcFBhc3N3b3JkUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.account.v1.User
@@ -137,6 +137,15 @@ export type SigninRequest = Message<"filestore.account.v1.SigninRequest"> & {
    * @generated from field: string password = 2;
    */
   password: string;
+
+  /**
+   * When the account has two-factor sign-in on: a current 6-digit TOTP code or an unused recovery code.
+   * Without it such an account's Signin fails with Unauthenticated and the reason
+   * SECOND_FACTOR_REQUIRED (after the password checked out): ask for the code and send all three again.
+   *
+   * @generated from field: string second_factor = 3;
+   */
+  secondFactor: string;
 };
 
 /**
@@ -332,6 +341,593 @@ export const ListRevokedSessionsResponseSchema: GenMessage<ListRevokedSessionsRe
   messageDesc(file_filestore_account_v1_account, 14);
 
 /**
+ * @generated from message filestore.account.v1.ChangePasswordRequest
+ */
+export type ChangePasswordRequest = Message<"filestore.account.v1.ChangePasswordRequest"> & {
+  /**
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+
+  /**
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.ChangePasswordRequest.
+ * Use `create(ChangePasswordRequestSchema)` to create a new message.
+ */
+export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 15);
+
+/**
+ * @generated from message filestore.account.v1.ChangePasswordResponse
+ */
+export type ChangePasswordResponse = Message<"filestore.account.v1.ChangePasswordResponse"> & {
+  /**
+   * How many other sessions ended.
+   *
+   * @generated from field: int32 sessions_revoked = 1;
+   */
+  sessionsRevoked: number;
+};
+
+/**
+ * Describes the message filestore.account.v1.ChangePasswordResponse.
+ * Use `create(ChangePasswordResponseSchema)` to create a new message.
+ */
+export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 16);
+
+/**
+ * @generated from message filestore.account.v1.Session
+ */
+export type Session = Message<"filestore.account.v1.Session"> & {
+  /**
+   * The session (refresh-token family) id: the `sid` claim of its access tokens.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * When the user signed in.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 2;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When the session last signed in or refreshed its tokens.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 3;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * The client address and user agent of that last use ("" when unknown).
+   *
+   * @generated from field: string client_address = 4;
+   */
+  clientAddress: string;
+
+  /**
+   * @generated from field: string user_agent = 5;
+   */
+  userAgent: string;
+
+  /**
+   * True for the session of the access token making this call.
+   *
+   * @generated from field: bool current = 6;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message filestore.account.v1.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 17);
+
+/**
+ * @generated from message filestore.account.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"filestore.account.v1.ListSessionsRequest"> & {
+};
+
+/**
+ * Describes the message filestore.account.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 18);
+
+/**
+ * @generated from message filestore.account.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"filestore.account.v1.ListSessionsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.account.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message filestore.account.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 19);
+
+/**
+ * @generated from message filestore.account.v1.RevokeSessionRequest
+ */
+export type RevokeSessionRequest = Message<"filestore.account.v1.RevokeSessionRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.RevokeSessionRequest.
+ * Use `create(RevokeSessionRequestSchema)` to create a new message.
+ */
+export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 20);
+
+/**
+ * @generated from message filestore.account.v1.RevokeSessionResponse
+ */
+export type RevokeSessionResponse = Message<"filestore.account.v1.RevokeSessionResponse"> & {
+};
+
+/**
+ * Describes the message filestore.account.v1.RevokeSessionResponse.
+ * Use `create(RevokeSessionResponseSchema)` to create a new message.
+ */
+export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 21);
+
+/**
+ * @generated from message filestore.account.v1.SignOutEverywhereRequest
+ */
+export type SignOutEverywhereRequest = Message<"filestore.account.v1.SignOutEverywhereRequest"> & {
+  /**
+   * Keep the caller's own session.
+   *
+   * @generated from field: bool keep_current = 1;
+   */
+  keepCurrent: boolean;
+};
+
+/**
+ * Describes the message filestore.account.v1.SignOutEverywhereRequest.
+ * Use `create(SignOutEverywhereRequestSchema)` to create a new message.
+ */
+export const SignOutEverywhereRequestSchema: GenMessage<SignOutEverywhereRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 22);
+
+/**
+ * @generated from message filestore.account.v1.SignOutEverywhereResponse
+ */
+export type SignOutEverywhereResponse = Message<"filestore.account.v1.SignOutEverywhereResponse"> & {
+  /**
+   * @generated from field: int32 sessions_revoked = 1;
+   */
+  sessionsRevoked: number;
+};
+
+/**
+ * Describes the message filestore.account.v1.SignOutEverywhereResponse.
+ * Use `create(SignOutEverywhereResponseSchema)` to create a new message.
+ */
+export const SignOutEverywhereResponseSchema: GenMessage<SignOutEverywhereResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 23);
+
+/**
+ * @generated from message filestore.account.v1.DeleteAccountRequest
+ */
+export type DeleteAccountRequest = Message<"filestore.account.v1.DeleteAccountRequest"> & {
+  /**
+   * @generated from field: string password = 1;
+   */
+  password: string;
+
+  /**
+   * Required when two-factor sign-in is on: a TOTP code or a recovery code.
+   *
+   * @generated from field: string second_factor = 2;
+   */
+  secondFactor: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.DeleteAccountRequest.
+ * Use `create(DeleteAccountRequestSchema)` to create a new message.
+ */
+export const DeleteAccountRequestSchema: GenMessage<DeleteAccountRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 24);
+
+/**
+ * @generated from message filestore.account.v1.DeleteAccountResponse
+ */
+export type DeleteAccountResponse = Message<"filestore.account.v1.DeleteAccountResponse"> & {
+  /**
+   * Files and folders purged.
+   *
+   * @generated from field: int64 files_deleted = 1;
+   */
+  filesDeleted: bigint;
+};
+
+/**
+ * Describes the message filestore.account.v1.DeleteAccountResponse.
+ * Use `create(DeleteAccountResponseSchema)` to create a new message.
+ */
+export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 25);
+
+/**
+ * @generated from message filestore.account.v1.GetTwoFactorStatusRequest
+ */
+export type GetTwoFactorStatusRequest = Message<"filestore.account.v1.GetTwoFactorStatusRequest"> & {
+};
+
+/**
+ * Describes the message filestore.account.v1.GetTwoFactorStatusRequest.
+ * Use `create(GetTwoFactorStatusRequestSchema)` to create a new message.
+ */
+export const GetTwoFactorStatusRequestSchema: GenMessage<GetTwoFactorStatusRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 26);
+
+/**
+ * @generated from message filestore.account.v1.GetTwoFactorStatusResponse
+ */
+export type GetTwoFactorStatusResponse = Message<"filestore.account.v1.GetTwoFactorStatusResponse"> & {
+  /**
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * Unused recovery codes left (0 when off).
+   *
+   * @generated from field: int32 recovery_codes_left = 2;
+   */
+  recoveryCodesLeft: number;
+};
+
+/**
+ * Describes the message filestore.account.v1.GetTwoFactorStatusResponse.
+ * Use `create(GetTwoFactorStatusResponseSchema)` to create a new message.
+ */
+export const GetTwoFactorStatusResponseSchema: GenMessage<GetTwoFactorStatusResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 27);
+
+/**
+ * @generated from message filestore.account.v1.BeginTotpEnrollmentRequest
+ */
+export type BeginTotpEnrollmentRequest = Message<"filestore.account.v1.BeginTotpEnrollmentRequest"> & {
+  /**
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.BeginTotpEnrollmentRequest.
+ * Use `create(BeginTotpEnrollmentRequestSchema)` to create a new message.
+ */
+export const BeginTotpEnrollmentRequestSchema: GenMessage<BeginTotpEnrollmentRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 28);
+
+/**
+ * @generated from message filestore.account.v1.BeginTotpEnrollmentResponse
+ */
+export type BeginTotpEnrollmentResponse = Message<"filestore.account.v1.BeginTotpEnrollmentResponse"> & {
+  /**
+   * otpauth://totp/<issuer>:<username>?secret=...&issuer=...&algorithm=SHA1&digits=6&period=30
+   *
+   * @generated from field: string otpauth_uri = 1;
+   */
+  otpauthUri: string;
+
+  /**
+   * The same secret in base32, for typing into an authenticator by hand.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.BeginTotpEnrollmentResponse.
+ * Use `create(BeginTotpEnrollmentResponseSchema)` to create a new message.
+ */
+export const BeginTotpEnrollmentResponseSchema: GenMessage<BeginTotpEnrollmentResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 29);
+
+/**
+ * @generated from message filestore.account.v1.ConfirmTotpEnrollmentRequest
+ */
+export type ConfirmTotpEnrollmentRequest = Message<"filestore.account.v1.ConfirmTotpEnrollmentRequest"> & {
+  /**
+   * A current 6-digit code of the new secret.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.ConfirmTotpEnrollmentRequest.
+ * Use `create(ConfirmTotpEnrollmentRequestSchema)` to create a new message.
+ */
+export const ConfirmTotpEnrollmentRequestSchema: GenMessage<ConfirmTotpEnrollmentRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 30);
+
+/**
+ * @generated from message filestore.account.v1.ConfirmTotpEnrollmentResponse
+ */
+export type ConfirmTotpEnrollmentResponse = Message<"filestore.account.v1.ConfirmTotpEnrollmentResponse"> & {
+  /**
+   * 10 one-time recovery codes ("xxxxx-xxxxx"); each signs in once in place of a TOTP code.
+   *
+   * @generated from field: repeated string recovery_codes = 1;
+   */
+  recoveryCodes: string[];
+};
+
+/**
+ * Describes the message filestore.account.v1.ConfirmTotpEnrollmentResponse.
+ * Use `create(ConfirmTotpEnrollmentResponseSchema)` to create a new message.
+ */
+export const ConfirmTotpEnrollmentResponseSchema: GenMessage<ConfirmTotpEnrollmentResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 31);
+
+/**
+ * @generated from message filestore.account.v1.DisableTotpRequest
+ */
+export type DisableTotpRequest = Message<"filestore.account.v1.DisableTotpRequest"> & {
+  /**
+   * @generated from field: string password = 1;
+   */
+  password: string;
+
+  /**
+   * A current TOTP code or an unused recovery code.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.DisableTotpRequest.
+ * Use `create(DisableTotpRequestSchema)` to create a new message.
+ */
+export const DisableTotpRequestSchema: GenMessage<DisableTotpRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 32);
+
+/**
+ * @generated from message filestore.account.v1.DisableTotpResponse
+ */
+export type DisableTotpResponse = Message<"filestore.account.v1.DisableTotpResponse"> & {
+};
+
+/**
+ * Describes the message filestore.account.v1.DisableTotpResponse.
+ * Use `create(DisableTotpResponseSchema)` to create a new message.
+ */
+export const DisableTotpResponseSchema: GenMessage<DisableTotpResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 33);
+
+/**
+ * @generated from message filestore.account.v1.AppPassword
+ */
+export type AppPassword = Message<"filestore.account.v1.AppPassword"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * Unset: never used. Recorded at most about once a minute.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 4;
+   */
+  lastUsedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.account.v1.AppPassword.
+ * Use `create(AppPasswordSchema)` to create a new message.
+ */
+export const AppPasswordSchema: GenMessage<AppPassword> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 34);
+
+/**
+ * @generated from message filestore.account.v1.CreateAppPasswordRequest
+ */
+export type CreateAppPasswordRequest = Message<"filestore.account.v1.CreateAppPasswordRequest"> & {
+  /**
+   * 1-100 characters, e.g. "rclone on laptop".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.CreateAppPasswordRequest.
+ * Use `create(CreateAppPasswordRequestSchema)` to create a new message.
+ */
+export const CreateAppPasswordRequestSchema: GenMessage<CreateAppPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 35);
+
+/**
+ * @generated from message filestore.account.v1.CreateAppPasswordResponse
+ */
+export type CreateAppPasswordResponse = Message<"filestore.account.v1.CreateAppPasswordResponse"> & {
+  /**
+   * @generated from field: filestore.account.v1.AppPassword app_password = 1;
+   */
+  appPassword?: AppPassword | undefined;
+
+  /**
+   * The secret ("fsa_..."), shown this once.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.CreateAppPasswordResponse.
+ * Use `create(CreateAppPasswordResponseSchema)` to create a new message.
+ */
+export const CreateAppPasswordResponseSchema: GenMessage<CreateAppPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 36);
+
+/**
+ * @generated from message filestore.account.v1.ListAppPasswordsRequest
+ */
+export type ListAppPasswordsRequest = Message<"filestore.account.v1.ListAppPasswordsRequest"> & {
+};
+
+/**
+ * Describes the message filestore.account.v1.ListAppPasswordsRequest.
+ * Use `create(ListAppPasswordsRequestSchema)` to create a new message.
+ */
+export const ListAppPasswordsRequestSchema: GenMessage<ListAppPasswordsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 37);
+
+/**
+ * @generated from message filestore.account.v1.ListAppPasswordsResponse
+ */
+export type ListAppPasswordsResponse = Message<"filestore.account.v1.ListAppPasswordsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.account.v1.AppPassword app_passwords = 1;
+   */
+  appPasswords: AppPassword[];
+};
+
+/**
+ * Describes the message filestore.account.v1.ListAppPasswordsResponse.
+ * Use `create(ListAppPasswordsResponseSchema)` to create a new message.
+ */
+export const ListAppPasswordsResponseSchema: GenMessage<ListAppPasswordsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 38);
+
+/**
+ * @generated from message filestore.account.v1.RevokeAppPasswordRequest
+ */
+export type RevokeAppPasswordRequest = Message<"filestore.account.v1.RevokeAppPasswordRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.RevokeAppPasswordRequest.
+ * Use `create(RevokeAppPasswordRequestSchema)` to create a new message.
+ */
+export const RevokeAppPasswordRequestSchema: GenMessage<RevokeAppPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 39);
+
+/**
+ * @generated from message filestore.account.v1.RevokeAppPasswordResponse
+ */
+export type RevokeAppPasswordResponse = Message<"filestore.account.v1.RevokeAppPasswordResponse"> & {
+};
+
+/**
+ * Describes the message filestore.account.v1.RevokeAppPasswordResponse.
+ * Use `create(RevokeAppPasswordResponseSchema)` to create a new message.
+ */
+export const RevokeAppPasswordResponseSchema: GenMessage<RevokeAppPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 40);
+
+/**
+ * @generated from message filestore.account.v1.ExchangeAppPasswordRequest
+ */
+export type ExchangeAppPasswordRequest = Message<"filestore.account.v1.ExchangeAppPasswordRequest"> & {
+  /**
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string app_password = 2;
+   */
+  appPassword: string;
+
+  /**
+   * The end client's address, for the rate limit ("" when unknown: the caller's).
+   *
+   * @generated from field: string client_address = 3;
+   */
+  clientAddress: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.ExchangeAppPasswordRequest.
+ * Use `create(ExchangeAppPasswordRequestSchema)` to create a new message.
+ */
+export const ExchangeAppPasswordRequestSchema: GenMessage<ExchangeAppPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 41);
+
+/**
+ * @generated from message filestore.account.v1.ExchangeAppPasswordResponse
+ */
+export type ExchangeAppPasswordResponse = Message<"filestore.account.v1.ExchangeAppPasswordResponse"> & {
+  /**
+   * @generated from field: filestore.account.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * @generated from field: string access_token = 2;
+   */
+  accessToken: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp access_token_expires_at = 3;
+   */
+  accessTokenExpiresAt?: Timestamp | undefined;
+
+  /**
+   * The app password it was issued for.
+   *
+   * @generated from field: string app_password_id = 4;
+   */
+  appPasswordId: string;
+};
+
+/**
+ * Describes the message filestore.account.v1.ExchangeAppPasswordResponse.
+ * Use `create(ExchangeAppPasswordResponseSchema)` to create a new message.
+ */
+export const ExchangeAppPasswordResponseSchema: GenMessage<ExchangeAppPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 42);
+
+/**
  * AccountService signs users up and in and issues their tokens.
  * Access tokens are short-lived EdDSA JWTs (JWKS at GET /.well-known/jwks.json
  * on the account worker and the gateway); refresh tokens are opaque, rotate on
@@ -407,6 +1003,156 @@ export const AccountService: GenService<{
     input: typeof ListRevokedSessionsRequestSchema;
     output: typeof ListRevokedSessionsResponseSchema;
   },
+  /**
+   * ChangePassword needs the current password. Every other session of the user ends (its refresh token
+   * stops working, its access tokens are refused within seconds); the caller's session stays.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.ChangePassword
+   */
+  changePassword: {
+    methodKind: "unary";
+    input: typeof ChangePasswordRequestSchema;
+    output: typeof ChangePasswordResponseSchema;
+  },
+  /**
+   * ListSessions lists the user's live sign-in sessions (refresh-token families), newest use first.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
+   * RevokeSession ends one of the user's sessions (the caller's own included); NotFound when the user
+   * has no such live session.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.RevokeSession
+   */
+  revokeSession: {
+    methodKind: "unary";
+    input: typeof RevokeSessionRequestSchema;
+    output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * SignOutEverywhere ends every session of the user, or every other one with keep_current.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.SignOutEverywhere
+   */
+  signOutEverywhere: {
+    methodKind: "unary";
+    input: typeof SignOutEverywhereRequestSchema;
+    output: typeof SignOutEverywhereResponseSchema;
+  },
+  /**
+   * DeleteAccount deletes the user for good: their files (purged; content no one else names is freed by
+   * garbage collection), sessions, app passwords and download links. Needs the password, and a
+   * two-factor code when two-factor sign-in is on.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.DeleteAccount
+   */
+  deleteAccount: {
+    methodKind: "unary";
+    input: typeof DeleteAccountRequestSchema;
+    output: typeof DeleteAccountResponseSchema;
+  },
+  /**
+   * GetTwoFactorStatus says whether two-factor sign-in is on and how many recovery codes are left.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.GetTwoFactorStatus
+   */
+  getTwoFactorStatus: {
+    methodKind: "unary";
+    input: typeof GetTwoFactorStatusRequestSchema;
+    output: typeof GetTwoFactorStatusResponseSchema;
+  },
+  /**
+   * BeginTotpEnrollment starts turning TOTP (RFC 6238) on: a new secret, shown as an otpauth:// URI
+   * (render it as a QR code) and in base32. Two-factor sign-in is off until ConfirmTotpEnrollment.
+   * FailedPrecondition when it is already on.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.BeginTotpEnrollment
+   */
+  beginTotpEnrollment: {
+    methodKind: "unary";
+    input: typeof BeginTotpEnrollmentRequestSchema;
+    output: typeof BeginTotpEnrollmentResponseSchema;
+  },
+  /**
+   * ConfirmTotpEnrollment turns two-factor sign-in on with a current code of the new secret and returns
+   * 10 one-time recovery codes, shown this once (only their hashes are kept).
+   *
+   * @generated from rpc filestore.account.v1.AccountService.ConfirmTotpEnrollment
+   */
+  confirmTotpEnrollment: {
+    methodKind: "unary";
+    input: typeof ConfirmTotpEnrollmentRequestSchema;
+    output: typeof ConfirmTotpEnrollmentResponseSchema;
+  },
+  /**
+   * DisableTotp turns two-factor sign-in off; needs the password and a code (or a recovery code).
+   *
+   * @generated from rpc filestore.account.v1.AccountService.DisableTotp
+   */
+  disableTotp: {
+    methodKind: "unary";
+    input: typeof DisableTotpRequestSchema;
+    output: typeof DisableTotpResponseSchema;
+  },
+  /**
+   * CreateAppPassword makes a named app password for WebDAV, rclone and scripts (HTTP Basic), returned
+   * this once. App passwords cannot sign in to the web UI or change account settings.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.CreateAppPassword
+   */
+  createAppPassword: {
+    methodKind: "unary";
+    input: typeof CreateAppPasswordRequestSchema;
+    output: typeof CreateAppPasswordResponseSchema;
+  },
+  /**
+   * ListAppPasswords lists the user's app passwords (never the secrets), with their last use.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.ListAppPasswords
+   */
+  listAppPasswords: {
+    methodKind: "unary";
+    input: typeof ListAppPasswordsRequestSchema;
+    output: typeof ListAppPasswordsResponseSchema;
+  },
+  /**
+   * RevokeAppPassword deletes an app password; tokens it yielded are refused within seconds.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.RevokeAppPassword
+   */
+  revokeAppPassword: {
+    methodKind: "unary";
+    input: typeof RevokeAppPasswordRequestSchema;
+    output: typeof RevokeAppPasswordResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_account_v1_account, 0);
+
+/**
+ * AppPasswordAuthService checks app passwords for the services that accept HTTP Basic (WebDAV).
+ * Internal: only callers with the internal secret; never routed by the gateway.
+ *
+ * @generated from service filestore.account.v1.AppPasswordAuthService
+ */
+export const AppPasswordAuthService: GenService<{
+  /**
+   * ExchangeAppPassword checks a username and an app password and returns a short-lived access token
+   * scoped to the app password ("scope": "app"; AccountService's settings RPCs refuse it). No refresh
+   * token: exchange again when it expires. Unauthenticated for a wrong pair (rate-limited per client).
+   *
+   * @generated from rpc filestore.account.v1.AppPasswordAuthService.ExchangeAppPassword
+   */
+  exchangeAppPassword: {
+    methodKind: "unary";
+    input: typeof ExchangeAppPasswordRequestSchema;
+    output: typeof ExchangeAppPasswordResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_filestore_account_v1_account, 1);
 

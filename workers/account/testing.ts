@@ -1,0 +1,61 @@
+// The account service over an in-memory SQLite meta, through the real interceptors, for its unit tests:
+// AccountService as a user calls it, AppPasswordAuthService as another service calls it.
+import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { createAccessTokenVerifier } from "../../core/access-token.ts";
+import { AccountService, AppPasswordAuthService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import { memoryTransport } from "../lib/clients.ts";
+import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { createMetaClient } from "../lib/meta-client.ts";
+import { memoryRateLimiter, type RateLimiter } from "../lib/ratelimit.ts";
+import { type Db, migrateToLatest, openDatabase } from "../meta/db/database.ts";
+import { metaModule } from "../meta/service.ts";
+import type * as account from "./account.ts";
+import { generatePrivateJwk, signingKeyFromJwk } from "./keys.ts";
+import { accountModule } from "./service.ts";
+
+export const testSecret = "0123456789abcdef0123456789abcdef";
+export const testKey = await signingKeyFromJwk(await generatePrivateJwk());
+
+export interface SetupOptions {
+  perUser?: number;
+  perUserTotal?: number;
+  perClient?: number;
+  limiter?: RateLimiter;
+  log?: Logger;
+  now?: () => number;
+}
+
+export async function setupAccount(opts: SetupOptions = {}) {
+  const db: Db = openDatabase("sqlite::memory:");
+  await migrateToLatest(db);
+  const log = createLogger("test");
+  const verifier = createAccessTokenVerifier({ keys: testKey.localKeys, issuer: "filestore", now: opts.now });
+  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret: testSecret })];
+  const meta = metaModule(db, opts.now);
+  const deps: account.AccountDeps = {
+    meta: createMetaClient(memoryTransport(meta, interceptors, testSecret)),
+    key: testKey,
+    limiter: opts.limiter ?? memoryRateLimiter(),
+    issuer: "filestore",
+    accessTtlSeconds: 900,
+    refreshTtlSeconds: 3600,
+    signinLimit: {
+      perUser: opts.perUser ?? 5,
+      perUserTotal: opts.perUserTotal ?? 1000,
+      perClient: opts.perClient ?? 1000,
+      windowSeconds: 60,
+    },
+    log: opts.log ?? log,
+    now: opts.now ?? Date.now,
+  };
+  const mod = accountModule(deps);
+  const transport = (internal: boolean) =>
+    createRouterTransport((r) => mod.routes(r), {
+      router: { interceptors },
+      transport: { interceptors: internal ? [internalCallerInterceptor(testSecret)] : [] },
+    });
+  const client = createClient(AccountService, transport(false));
+  const appAuth = createClient(AppPasswordAuthService, transport(true));
+  return { db, deps, client, appAuth, mod, verifier };
+}
