@@ -23,6 +23,12 @@ export const Reason = {
    * (AlreadyExists / 409; metadata "name": the taken name). Retry with on_conflict rename or replace.
    */
   NAME_TAKEN: "NAME_TAKEN",
+  /**
+   * The caller's quota has no room for this (ResourceExhausted; 507 on the data planes and tus; metadata
+   * "used", "quota", "needed" in bytes). Free space (delete, empty the trash, drop versions) or ask an
+   * administrator for a larger quota; retrying as it is will not help.
+   */
+  QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

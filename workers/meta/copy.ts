@@ -16,6 +16,7 @@ import {
 } from "./files.ts";
 import { insertGrams, nameKey } from "./name-index.ts";
 import { type ConflictPolicy, placeName } from "./place-name.ts";
+import { chargeRows, type QuotaRules, UNLIMITED } from "./quota.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 
 export interface CopyRequest {
@@ -81,8 +82,12 @@ function copyRow(
   };
 }
 
-/** Inserts copied rows with their name grams and adds their content references, one UPDATE per blob. */
-async function writeCopies(tx: Db, rows: FilesTable[]): Promise<void> {
+/**
+ * Inserts copied rows with their name grams and adds their content references, one UPDATE per blob; the
+ * copies are charged to the owner's quota like new files.
+ */
+async function writeCopies(tx: Db, rows: FilesTable[], quota: QuotaRules): Promise<void> {
+  await chargeRows(tx, quota, rows);
   for (let i = 0; i < rows.length; i += CHUNK)
     await tx
       .insertInto("files")
@@ -105,6 +110,7 @@ export async function copyFile(
   r: CopyRequest,
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
+  quota: QuotaRules = UNLIMITED,
 ): Promise<{ file: ListedFile; count: number }> {
   let name: string | undefined;
   if (r.name) {
@@ -127,14 +133,14 @@ export async function copyFile(
     );
     const placed = await placeName(tx, r.ownerId, r.newParentId, name ?? src.name, r.policy ?? "fail");
     const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: placed }, now);
-    await writeCopies(tx, [top]);
+    await writeCopies(tx, [top], quota);
     let count = 1;
     if (src.kind === "folder") {
       // At most maxDepth levels (requireDepthRoom measured the subtree): even a corrupted cycle ends.
       let level = new Map([[src.id, top.id]]);
       for (let depth = 0; level.size > 0 && depth <= maxDepth; depth++) {
         const { rows, next } = await copyLevel(tx, r.ownerId, level, now);
-        await writeCopies(tx, rows);
+        await writeCopies(tx, rows, quota);
         count += rows.length;
         level = next;
       }

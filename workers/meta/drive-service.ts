@@ -24,7 +24,7 @@ const POLICIES: Record<string, ConflictPolicy> = {
   replace: "replace",
 };
 
-export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
+export function driveHandlers({ db, now, maxFolderDepth, quota }: MetaDeps): Drive {
   return {
     async searchFiles(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
@@ -63,7 +63,7 @@ export function driveHandlers({ db, now, maxFolderDepth }: MetaDeps): Drive {
       if (!req.ownerId || !req.id) throw invalidArgument("owner_id and id are required");
       const policy = POLICIES[req.onConflict];
       if (!policy) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
-      const res = await fileOp(() => copyFile(db, { ...req, policy }, now(), maxFolderDepth));
+      const res = await fileOp(() => copyFile(db, { ...req, policy }, now(), maxFolderDepth, quota));
       return { file: fileRecord(res.file), count: res.count };
     },
   };
