@@ -1,9 +1,10 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
-// kind: account-commands.ts, tree-commands.ts, transfer-commands.ts, trash-commands.ts.
+// kind: account-commands.ts, tree-commands.ts, transfer-commands.ts, trash-commands.ts, df-command.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
 import type { CredentialStore } from "./credentials.ts";
+import { DF } from "./df-command.ts";
 import { DOWNLOAD, UPLOAD } from "./transfer-commands.ts";
 import { TRASH } from "./trash-commands.ts";
 import { LINK, LS, MKDIR, MV, RM } from "./tree-commands.ts";
@@ -37,4 +38,5 @@ export const COMMANDS: Command[] = [
   RM,
   TRASH,
   LINK,
+  DF,
 ];
