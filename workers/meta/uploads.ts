@@ -322,12 +322,20 @@ export async function markCompleted(
   fileId: string,
   owner: string | null = null,
 ): Promise<boolean> {
-  return swap(
-    db,
-    id,
-    { state: "completing", completion_owner: owner ?? ANY },
-    { state: "completed", file_id: fileId, completion_owner: null, completing_since: null },
-  );
+  return transact(db, async (tx) => {
+    const done = await swap(
+      tx,
+      id,
+      { state: "completing", completion_owner: owner ?? ANY },
+      { state: "completed", file_id: fileId, completion_owner: null, completing_since: null },
+    );
+    // The caller's file was charged on its own: the session's reservation goes.
+    const s = done
+      ? await tx.selectFrom("upload_sessions").select(["owner_id", "size"]).where("id", "=", id).executeTakeFirst()
+      : undefined;
+    if (s) await releaseSession(tx, s.owner_id, Number(s.size));
+    return done;
+  });
 }
 
 /**
