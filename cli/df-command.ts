@@ -10,7 +10,8 @@ export function usageJson(u: GetUsageResponse) {
     usedBytes: Number(u.usedBytes),
     reservedBytes: Number(u.reservedBytes),
     quotaBytes: Number(u.quotaBytes),
-    availableBytes: u.quotaBytes === 0n ? null : Math.max(0, Number(u.quotaBytes - u.usedBytes - u.reservedBytes)),
+    availableBytes:
+      u.quotaBytes === 0n ? null : Math.max(0, Number(u.quotaBytes - u.usedBytes - u.reservedBytes)),
     files: Number(u.files),
     trashBytes: Number(u.trashBytes),
     versionBytes: Number(u.versionBytes),
@@ -22,7 +23,9 @@ export function usageLines(u: GetUsageResponse): string[] {
   const used = Number(u.usedBytes);
   const quota = Number(u.quotaBytes);
   const share = quota > 0 ? ` (${Math.min(100, Math.floor((used / quota) * 100))}%)` : "";
-  const lines = [`Used       ${formatBytes(used)} of ${quota > 0 ? formatBytes(quota) : "unlimited"}${share}`];
+  const lines = [
+    `Used       ${formatBytes(used)} of ${quota > 0 ? formatBytes(quota) : "unlimited"}${share}`,
+  ];
   if (quota > 0) lines.push(`Available  ${formatBytes(usageJson(u).availableBytes ?? 0)}`);
   lines.push(
     `Files      ${u.files}`,

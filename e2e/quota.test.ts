@@ -10,8 +10,8 @@ import {
   connectCall,
   FILES,
   legacyFastUpload,
-  randomBytes,
   ROOT,
+  randomBytes,
   run,
   type Stack,
   signedInUser,
@@ -25,7 +25,9 @@ const reasonIn = (json: Record<string, unknown>) =>
   JSON.stringify(json.details ?? []).includes(Reason.QUOTA_EXCEEDED) ||
   // Connect JSON carries the ErrorInfo base64-encoded in details[].value: decode it.
   ((json.details as { value?: string }[] | undefined) ?? []).some((d) =>
-    Buffer.from(d.value ?? "", "base64").toString().includes(Reason.QUOTA_EXCEEDED),
+    Buffer.from(d.value ?? "", "base64")
+      .toString()
+      .includes(Reason.QUOTA_EXCEEDED),
   );
 
 describe(`quotas end to end (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
@@ -94,7 +96,12 @@ describe(`quotas end to end (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`,
     expect(refused.json.message).toStartWith("quota exceeded: 0 B of 1 MiB used, this upload needs 1 MiB");
     const tus = await fetch(`${stack.gatewayUrl}/upload/v1/tus/`, {
       method: "POST",
-      headers: { ...u.auth, "tus-resumable": "1.0.0", "upload-length": String(QUOTA + 1), "upload-metadata": "filename eA==" },
+      headers: {
+        ...u.auth,
+        "tus-resumable": "1.0.0",
+        "upload-length": String(QUOTA + 1),
+        "upload-metadata": "filename eA==",
+      },
     });
     expect(tus.status).toBe(507);
     expect(await tus.text()).toStartWith("quota exceeded");
@@ -102,10 +109,14 @@ describe(`quotas end to end (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`,
     expect(ok.status).toBe(200);
     expect((await u.usage()).reservedBytes).toBe(String(600 * KiB));
     // The reservation counts: a second one that would pass the quota beside it is refused, an abort frees it.
-    expect((await u.rpc(UPLOAD, "CreateUploadSession", { name: "t.bin", size: String(500 * KiB) })).status).toBe(429);
+    expect(
+      (await u.rpc(UPLOAD, "CreateUploadSession", { name: "t.bin", size: String(500 * KiB) })).status,
+    ).toBe(429);
     await u.rpc(UPLOAD, "AbortUploadSession", { sessionId: ok.json.sessionId });
     expect((await u.usage()).reservedBytes ?? "0").toBe("0");
-    expect((await u.rpc(UPLOAD, "CreateUploadSession", { name: "t.bin", size: String(500 * KiB) })).status).toBe(200);
+    expect(
+      (await u.rpc(UPLOAD, "CreateUploadSession", { name: "t.bin", size: String(500 * KiB) })).status,
+    ).toBe(200);
   });
 
   test("legacy routes: code -5 on upload, fast upload and multipart init; nothing written", async () => {
@@ -114,7 +125,9 @@ describe(`quotas end to end (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`,
     form.set("username", u.username);
     form.set("token", u.accessToken);
     form.set("file", new Blob([randomBytes(QUOTA + 1)]), "big.bin");
-    const up = (await (await fetch(`${stack.gatewayUrl}/file/upload`, { method: "POST", body: form })).json()) as {
+    const up = (await (
+      await fetch(`${stack.gatewayUrl}/file/upload`, { method: "POST", body: form })
+    ).json()) as {
       code: number;
       msg: string;
     };
@@ -123,7 +136,12 @@ describe(`quotas end to end (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`,
     const init = (await (
       await fetch(`${stack.gatewayUrl}/file/mpupload/init`, {
         method: "POST",
-        body: new URLSearchParams({ username: u.username, token: u.accessToken, filehash: "ab".repeat(20), filesize: String(QUOTA * 2) }),
+        body: new URLSearchParams({
+          username: u.username,
+          token: u.accessToken,
+          filehash: "ab".repeat(20),
+          filesize: String(QUOTA * 2),
+        }),
       })
     ).json()) as { code: number };
     expect(init.code).toBe(-5);
@@ -133,7 +151,13 @@ describe(`quotas end to end (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`,
     small.set("username", u.username);
     small.set("token", u.accessToken);
     small.set("file", new Blob([data]), "a.bin");
-    expect(((await (await fetch(`${stack.gatewayUrl}/file/upload`, { method: "POST", body: small })).json()) as { code: number }).code).toBe(0);
+    expect(
+      (
+        (await (await fetch(`${stack.gatewayUrl}/file/upload`, { method: "POST", body: small })).json()) as {
+          code: number;
+        }
+      ).code,
+    ).toBe(0);
     expect(await legacyFastUpload(stack.gatewayUrl, u, data, "again.bin")).toBe(-5);
     expect(((await u.rpc(FILES, "ListFiles", {})).json.files as unknown[]).length).toBe(1);
     expect((await u.usage()).usedBytes).toBe(String(600 * KiB));

@@ -25,7 +25,9 @@ export function usageBar(): { el: HTMLElement; refresh: () => void } {
           h(
             "span",
             null,
-            quota > 0 ? `${bytes(used)} of ${bytes(quota)} used (${share}%)` : `${bytes(used)} used (no quota)`,
+            quota > 0
+              ? `${bytes(used)} of ${bytes(quota)} used (${share}%)`
+              : `${bytes(used)} used (no quota)`,
             Number(u.trashBytes) > 0 ? ` · ${bytes(Number(u.trashBytes))} in the trash` : "",
           ),
         );

@@ -15,9 +15,23 @@ for (const target of testDatabases()) {
     test("GetUsage answers the caller's numbers; a corrupted counter is fixed by the recount and logged", async () => {
       const who = { userId: s.ownerId, username: "alice", exp: 0 };
       const blob = { sha256: "a".repeat(64), sha1: "", size: 3 * MiB, backend: "local", location: "blobs/a" };
-      const { file } = await content.addFileWithContent(s.db, { ownerId: s.ownerId, parentId: "", name: "a" }, blob, 1);
-      await content.addFileWithContent(s.db, { ownerId: s.ownerId, parentId: "", name: "b" }, { ...blob, location: "blobs/b" }, 1);
-      await s.db.updateTable("files").set({ status: "trashed", deleted_at: 2, trashed_with: file.id }).where("id", "=", file.id).execute();
+      const { file } = await content.addFileWithContent(
+        s.db,
+        { ownerId: s.ownerId, parentId: "", name: "a" },
+        blob,
+        1,
+      );
+      await content.addFileWithContent(
+        s.db,
+        { ownerId: s.ownerId, parentId: "", name: "b" },
+        { ...blob, location: "blobs/b" },
+        1,
+      );
+      await s.db
+        .updateTable("files")
+        .set({ status: "trashed", deleted_at: 2, trashed_with: file.id })
+        .where("id", "=", file.id)
+        .execute();
       await s.meta.setQuota({ userId: s.ownerId, quotaBytes: 10n * BigInt(MiB) });
       expect(await getUsage(s, who)).toEqual({
         usedBytes: 6n * BigInt(MiB),
@@ -30,12 +44,23 @@ for (const target of testDatabases()) {
 
       await s.db.updateTable("users").set({ used_bytes: 42 }).where("id", "=", s.ownerId).execute();
       const logged: [string, Record<string, unknown> | undefined][] = [];
-      const log = { debug() {}, info() {}, error() {}, warn: (msg: string, f?: Record<string, unknown>) => logged.push([msg, f]) };
+      const log = {
+        debug() {},
+        info() {},
+        error() {},
+        warn: (msg: string, f?: Record<string, unknown>) => logged.push([msg, f]),
+      };
       expect(await recountUsage({ meta: s.meta, log })).toBe(1);
       expect(logged).toEqual([
         [
           "usage counters drifted; fixed",
-          { userId: s.ownerId, usedBefore: "42", usedAfter: String(6 * MiB), reservedBefore: "0", reservedAfter: "0" },
+          {
+            userId: s.ownerId,
+            usedBefore: "42",
+            usedAfter: String(6 * MiB),
+            reservedBefore: "0",
+            reservedAfter: "0",
+          },
         ],
       ]);
       expect((await getUsage(s, who)).usedBytes).toBe(6n * BigInt(MiB));

@@ -24,7 +24,10 @@ export async function getUsage(
 const PAGE = 200;
 
 /** One recount pass over every user; returns how many users' counters were fixed (each one logged). */
-export async function recountUsage(deps: { meta: Pick<MetaClient, "recountUsage">; log?: Logger }): Promise<number> {
+export async function recountUsage(deps: {
+  meta: Pick<MetaClient, "recountUsage">;
+  log?: Logger;
+}): Promise<number> {
   let after = "";
   let fixed = 0;
   for (;;) {

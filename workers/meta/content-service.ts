@@ -10,16 +10,29 @@ import * as uploads from "./uploads.ts";
 
 function newFile(f: NewFile | undefined, { versionsKeep, quota }: MetaDeps): content.NewFile {
   if (!f?.ownerId || !f.name) throw invalidArgument("file.owner_id and file.name are required");
-  return { ownerId: f.ownerId, parentId: f.parentId, name: f.name, onConflict: f.onConflict, versionsKeep, quota };
+  return {
+    ownerId: f.ownerId,
+    parentId: f.parentId,
+    name: f.name,
+    onConflict: f.onConflict,
+    versionsKeep,
+    quota,
+  };
 }
 
 /**
  * What was held for an upload's file already: the session's reservation (its declared size, which the
  * upload worker checked the file against) or the data plane's hold (held_bytes).
  */
-async function heldFor(deps: MetaDeps, ownerId: string, req: { heldBytes: bigint; completes?: { sessionId: string } }) {
+async function heldFor(
+  deps: MetaDeps,
+  ownerId: string,
+  req: { heldBytes: bigint; completes?: { sessionId: string } },
+) {
   if (req.heldBytes < 0n) throw invalidArgument("held_bytes cannot be negative");
-  const session = req.completes ? await uploads.findSession(deps.db, req.completes.sessionId, ownerId) : undefined;
+  const session = req.completes
+    ? await uploads.findSession(deps.db, req.completes.sessionId, ownerId)
+    : undefined;
   return { reserved: session ? session.size : 0, pending: Number(req.heldBytes) };
 }
 

@@ -255,7 +255,8 @@ export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: 
     if (v.blob_sha256) await release(tx, v.blob_sha256, now);
   }
   // The owner's usage: the file (folders count nothing) and its versions.
-  const freed = (file.kind === "file" ? Number(file.size) : 0) + versions.reduce((n, v) => n + Number(v.size), 0);
+  const freed =
+    (file.kind === "file" ? Number(file.size) : 0) + versions.reduce((n, v) => n + Number(v.size), 0);
   await giveBack(tx, ownerId, freed);
   return true;
 }

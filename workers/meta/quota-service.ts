@@ -55,7 +55,10 @@ export function quotaService({ db, now, quota: rules }: MetaDeps): ServiceImpl<t
       return { usage: usageRecord(await quota.usageOf(db, rules, req.userId)) };
     },
     async recountUsage(req) {
-      const res = await quota.recountUsage(db, now(), { afterUserId: req.afterUserId, limit: pageSize(req.limit) });
+      const res = await quota.recountUsage(db, now(), {
+        afterUserId: req.afterUserId,
+        limit: pageSize(req.limit),
+      });
       return {
         drifts: res.drifts.map((d) => ({
           userId: d.userId,

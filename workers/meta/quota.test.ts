@@ -23,7 +23,8 @@ const RULES: quota.QuotaRules = { defaultBytes: 100 * MiB };
 const codeOf = (p: Promise<unknown>) =>
   p.then(
     () => "ok",
-    (e) => `${ConnectError.from(e).code === Code.ResourceExhausted ? "exhausted" : "other"}:${reasonOf(e) ?? ""}`,
+    (e) =>
+      `${ConnectError.from(e).code === Code.ResourceExhausted ? "exhausted" : "other"}:${reasonOf(e) ?? ""}`,
   );
 
 for (const target of testDatabases()) {
@@ -62,7 +63,12 @@ for (const target of testDatabases()) {
       const sizes = Array.from({ length: 20 }, (_, i) => (3 + (i % 7)) * MiB); // 3..9 MiB, 120 MiB in all
       const rows = sizes.map((size, i) => session(alice, { size, name: `f${i}.bin`, expires_at: 1000 }));
       const results = await Promise.all(
-        rows.map((r) => uploads.openSession(db, r, { quota: RULES }).then(() => "ok", (e: unknown) => e)),
+        rows.map((r) =>
+          uploads.openSession(db, r, { quota: RULES }).then(
+            () => "ok",
+            (e: unknown) => e,
+          ),
+        ),
       );
       const ok = rows.filter((_, i) => results[i] === "ok");
       const refused = rows.filter((_, i) => results[i] !== "ok");
@@ -73,10 +79,16 @@ for (const target of testDatabases()) {
       for (const r of refused) expect(reserved + r.size).toBeGreaterThan(100 * MiB);
       for (const e of results.filter((r) => r !== "ok")) {
         expect(reasonOf(e)).toBe(Reason.QUOTA_EXCEEDED);
-        expect((e as ConnectError).rawMessage).toMatch(/^quota exceeded: .* of 100 MiB used, this upload needs \d+ MiB/);
+        expect((e as ConnectError).rawMessage).toMatch(
+          /^quota exceeded: .* of 100 MiB used, this upload needs \d+ MiB/,
+        );
       }
       // Refused sessions were never recorded.
-      const recorded = await db.selectFrom("upload_sessions").select("id").where("owner_id", "=", alice).execute();
+      const recorded = await db
+        .selectFrom("upload_sessions")
+        .select("id")
+        .where("owner_id", "=", alice)
+        .execute();
       expect(recorded.length).toBe(ok.length);
       expect(await counters(alice)).toEqual({ used: 0, reserved, pending: 0 });
 
@@ -113,7 +125,14 @@ for (const target of testDatabases()) {
       await content.addFileWithContent(db, { ownerId: await newUser(), parentId: "", name: "src" }, known, 1);
       const tries = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          codeOf(content.addFileForExistingBlob(db, { ownerId: bob, parentId: "", name: `i${i}`, quota: RULES }, known.sha256, 2)),
+          codeOf(
+            content.addFileForExistingBlob(
+              db,
+              { ownerId: bob, parentId: "", name: `i${i}`, quota: RULES },
+              known.sha256,
+              2,
+            ),
+          ),
         ),
       );
       expect(tries.filter((t) => t === "ok").length).toBe(4);
@@ -179,7 +198,13 @@ for (const target of testDatabases()) {
       // Copying b (5 MiB) fits (24 MiB); a second copy too (29); a third does not: nothing written.
       await copyFile(db, { ownerId: dave, id: b.id, newParentId: "", name: "c1" }, 4, undefined, RULES);
       await copyFile(db, { ownerId: dave, id: b.id, newParentId: "", name: "c2" }, 4, undefined, RULES);
-      const third = copyFile(db, { ownerId: dave, id: b.id, newParentId: "", name: "c3" }, 4, undefined, RULES);
+      const third = copyFile(
+        db,
+        { ownerId: dave, id: b.id, newParentId: "", name: "c3" },
+        4,
+        undefined,
+        RULES,
+      );
       expect(await codeOf(third)).toBe(`exhausted:${Reason.QUOTA_EXCEEDED}`);
       expect(await db.selectFrom("files").select("id").where("name", "=", "c3").execute()).toEqual([]);
       expect((await counters(dave)).used).toBe(29 * MiB);
@@ -218,14 +243,29 @@ for (const target of testDatabases()) {
 
     test("the recount fixes counters that drifted, drops a dead upload's hold, and reports each", async () => {
       const frank = await newUser();
-      await content.addFileWithContent(db, { ownerId: frank, parentId: "", name: "x" }, blob("f", 3 * MiB), 1);
+      await content.addFileWithContent(
+        db,
+        { ownerId: frank, parentId: "", name: "x" },
+        blob("f", 3 * MiB),
+        1,
+      );
       await uploads.openSession(db, session(frank, { size: 2 * MiB }), { quota: RULES });
       await quota.reservePending(db, RULES, frank, MiB, 10);
-      await db.updateTable("users").set({ used_bytes: 999, reserved_bytes: 7 }).where("id", "=", frank).execute();
+      await db
+        .updateTable("users")
+        .set({ used_bytes: 999, reserved_bytes: 7 })
+        .where("id", "=", frank)
+        .execute();
       const first = await quota.recountUsage(db, 20, { pendingStaleMs: 100 });
       const mine = first.drifts.filter((d) => d.userId === frank);
       expect(mine).toEqual([
-        { userId: frank, usedBefore: 999, usedAfter: 3 * MiB, reservedBefore: 7 + MiB, reservedAfter: 2 * MiB + MiB },
+        {
+          userId: frank,
+          usedBefore: 999,
+          usedAfter: 3 * MiB,
+          reservedBefore: 7 + MiB,
+          reservedAfter: 2 * MiB + MiB,
+        },
       ]);
       expect(await counters(frank)).toEqual({ used: 3 * MiB, reserved: 2 * MiB, pending: MiB });
       // Once the hold is older than the stale limit, it goes too.

@@ -129,11 +129,20 @@ export async function chargeRows(
 /** Gives usage back (purged files, dropped versions), inside the caller's transaction. */
 export async function giveBack(tx: Db, ownerId: string, bytes: number): Promise<void> {
   if (bytes <= 0) return;
-  await tx.updateTable("users").set({ used_bytes: minus("used_bytes", bytes) }).where("id", "=", ownerId).execute();
+  await tx
+    .updateTable("users")
+    .set({ used_bytes: minus("used_bytes", bytes) })
+    .where("id", "=", ownerId)
+    .execute();
 }
 
 /** Reserves an upload session's declared size, inside the transaction that records it. */
-export async function reserveSession(tx: Db, rules: QuotaRules, ownerId: string, size: number): Promise<void> {
+export async function reserveSession(
+  tx: Db,
+  rules: QuotaRules,
+  ownerId: string,
+  size: number,
+): Promise<void> {
   if (size <= 0) return;
   const res = await tx
     .updateTable("users")
@@ -183,7 +192,11 @@ export async function releasePending(db: Db, ownerId: string, bytes: number): Pr
 export async function setQuota(db: Db, userId: string, bytes: number | null): Promise<void> {
   if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes < 0))
     throw new InvalidQuotaError("a quota is a whole number of bytes, 0 or more (0: unlimited)");
-  const res = await db.updateTable("users").set({ quota_bytes: bytes }).where("id", "=", userId).executeTakeFirst();
+  const res = await db
+    .updateTable("users")
+    .set({ quota_bytes: bytes })
+    .where("id", "=", userId)
+    .executeTakeFirst();
   if (Number(res.numUpdatedRows) !== 1) {
     const known = await db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst();
     if (!known) throw new UnknownUserError(userId);
@@ -301,14 +314,25 @@ export async function recountUsage(
       const pending = Number(row.pending_bytes);
       const stalePending = pending !== 0 && Number(row.pending_at ?? 0) < staleBefore;
       const before = { used: Number(row.used_bytes), reserved: Number(row.reserved_bytes) + pending };
-      if (before.used === m.used && Number(row.reserved_bytes) === m.reserved && !stalePending) return undefined;
+      if (before.used === m.used && Number(row.reserved_bytes) === m.reserved && !stalePending)
+        return undefined;
       await tx
         .updateTable("users")
-        .set({ used_bytes: m.used, reserved_bytes: m.reserved, ...(stalePending ? { pending_bytes: 0 } : {}) })
+        .set({
+          used_bytes: m.used,
+          reserved_bytes: m.reserved,
+          ...(stalePending ? { pending_bytes: 0 } : {}),
+        })
         .where("id", "=", id)
         .execute();
       const after = m.reserved + (stalePending ? 0 : pending);
-      return { userId: id, usedBefore: before.used, usedAfter: m.used, reservedBefore: before.reserved, reservedAfter: after };
+      return {
+        userId: id,
+        usedBefore: before.used,
+        usedAfter: m.used,
+        reservedBefore: before.reserved,
+        reservedAfter: after,
+      };
     });
     if (drift) drifts.push(drift);
   }

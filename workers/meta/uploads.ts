@@ -331,7 +331,11 @@ export async function markCompleted(
     );
     // The caller's file was charged on its own: the session's reservation goes.
     const s = done
-      ? await tx.selectFrom("upload_sessions").select(["owner_id", "size"]).where("id", "=", id).executeTakeFirst()
+      ? await tx
+          .selectFrom("upload_sessions")
+          .select(["owner_id", "size"])
+          .where("id", "=", id)
+          .executeTakeFirst()
       : undefined;
     if (s) await releaseSession(tx, s.owner_id, Number(s.size));
     return done;
@@ -343,7 +347,11 @@ export async function markCompleted(
  * transaction; false when it was already completed, aborted or gone.
  */
 export async function abortSession(db: Db, id: string): Promise<boolean> {
-  const s = await db.selectFrom("upload_sessions").select(["owner_id", "size"]).where("id", "=", id).executeTakeFirst();
+  const s = await db
+    .selectFrom("upload_sessions")
+    .select(["owner_id", "size"])
+    .where("id", "=", id)
+    .executeTakeFirst();
   if (!s) return false;
   return transact(db, async (tx) => {
     // The owner's row first, as a completion takes it (content.ts), so the two never deadlock.

@@ -37,7 +37,9 @@ export class QuotaHold {
       received += chunk.byteLength;
       if (received > this.held) {
         const step = Math.min(MAX_STEP, Math.max(MIN_STEP, this.held));
-        await this.reserve(Math.max(step, received - this.held)).catch(() => this.reserve(received - this.held));
+        await this.reserve(Math.max(step, received - this.held)).catch(() =>
+          this.reserve(received - this.held),
+        );
       }
       yield chunk;
     }
@@ -48,6 +50,8 @@ export class QuotaHold {
     const bytes = this.held;
     this.held = 0;
     if (bytes > 0)
-      await this.meta.releaseUploadBytes({ ownerId: this.ownerId, bytes: BigInt(bytes) }).catch(() => undefined);
+      await this.meta
+        .releaseUploadBytes({ ownerId: this.ownerId, bytes: BigInt(bytes) })
+        .catch(() => undefined);
   }
 }

@@ -62,11 +62,16 @@ for (const backend of local)
 
       test("an announced size over the quota is refused before any byte is stored; a fitting one is charged", async () => {
         const big = data(1100 * KiB);
-        const err = await storeUpload(deps, alice, { name: "big", parentId: "", expectedSize: big.length }, chunked(big)).catch(
-          (e: unknown) => ConnectError.from(e),
-        );
+        const err = await storeUpload(
+          deps,
+          alice,
+          { name: "big", parentId: "", expectedSize: big.length },
+          chunked(big),
+        ).catch((e: unknown) => ConnectError.from(e));
         expect(reasonOf(err)).toBe(Reason.QUOTA_EXCEEDED);
-        expect((err as ConnectError).rawMessage).toStartWith("quota exceeded: 0 B of 1 MiB used, this upload needs 1.1 MiB");
+        expect((err as ConnectError).rawMessage).toStartWith(
+          "quota exceeded: 0 B of 1 MiB used, this upload needs 1.1 MiB",
+        );
         expect([await counters(), await fileCount(), await f.stored()]).toEqual([[0, 0, 0], 0, []]);
         const ok = data(600 * KiB);
         await storeUpload(deps, alice, { name: "ok", parentId: "", expectedSize: ok.length }, chunked(ok));
@@ -77,9 +82,15 @@ for (const backend of local)
         await storeUpload(deps, alice, { name: "first", parentId: "" }, chunked(data(300 * KiB)));
         expect(await counters()).toEqual([300 * KiB, 0, 0]);
         const stored = await f.stored();
-        const over = await outcome(storeUpload(deps, alice, { name: "over", parentId: "" }, chunked(data(800 * KiB, 2))));
+        const over = await outcome(
+          storeUpload(deps, alice, { name: "over", parentId: "" }, chunked(data(800 * KiB, 2))),
+        );
         expect(over).toBe(REFUSED);
-        expect([await counters(), await fileCount(), await f.stored()]).toEqual([[300 * KiB, 0, 0], 1, stored]);
+        expect([await counters(), await fileCount(), await f.stored()]).toEqual([
+          [300 * KiB, 0, 0],
+          1,
+          stored,
+        ]);
         // Exactly up to the quota still fits.
         await storeUpload(deps, alice, { name: "rest", parentId: "" }, chunked(data(724 * KiB, 3)));
         expect(await counters()).toEqual([1024 * KiB, 0, 0]);
@@ -89,21 +100,29 @@ for (const backend of local)
         const bodies = Array.from({ length: 20 }, (_, i) => data(100 * KiB, i + 10));
         const results = await Promise.all(
           bodies.map((b, i) =>
-            outcome(storeUpload(deps, alice, { name: `p${i}`, parentId: "", expectedSize: b.length }, chunked(b))),
+            outcome(
+              storeUpload(deps, alice, { name: `p${i}`, parentId: "", expectedSize: b.length }, chunked(b)),
+            ),
           ),
         );
         expect(results.filter((r) => r === "ok").length).toBe(10);
         expect(results.filter((r) => r === REFUSED).length).toBe(10);
-        expect([await counters(), await fileCount(), (await f.stored()).length]).toEqual([[1000 * KiB, 0, 0], 10, 10]);
+        expect([await counters(), await fileCount(), (await f.stored()).length]).toEqual([
+          [1000 * KiB, 0, 0],
+          10,
+          10,
+        ]);
       });
 
       test("20 parallel sessions: exactly the ones that fit; completion charges, abort and expiry release", async () => {
         const created = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
-            sessions.createSession(deps, alice, { name: `s${i}`, parentId: "", size: BigInt(150 * KiB) }).then(
-              (s) => s,
-              (e: unknown) => outcome(Promise.reject(e)),
-            ),
+            sessions
+              .createSession(deps, alice, { name: `s${i}`, parentId: "", size: BigInt(150 * KiB) })
+              .then(
+                (s) => s,
+                (e: unknown) => outcome(Promise.reject(e)),
+              ),
           ),
         );
         const open = created.filter((s) => typeof s !== "string");
@@ -124,7 +143,11 @@ for (const backend of local)
         await sessions.sweepSessions(deps);
         expect(await counters()).toEqual([150 * KiB, 0, 0]);
         // A session that does not fit any more is refused, one that does is not.
-        expect(await outcome(sessions.createSession(deps, alice, { name: "x", parentId: "", size: BigInt(900 * KiB) }))).toBe(REFUSED);
+        expect(
+          await outcome(
+            sessions.createSession(deps, alice, { name: "x", parentId: "", size: BigInt(900 * KiB) }),
+          ),
+        ).toBe(REFUSED);
         await sessions.createSession(deps, alice, { name: "y", parentId: "", size: BigInt(874 * KiB) });
       });
 
@@ -134,7 +157,12 @@ for (const backend of local)
         await storeUpload(deps, bob, { name: "src", parentId: "", sha1: true }, chunked(content));
         const sha1 = new Bun.CryptoHasher("sha1").update(content).digest("hex");
         const prove = async (name: string) => {
-          const ch = await offerContent(deps, alice, { sha256: sha256(content), size: BigInt(content.length), name, parentId: "" });
+          const ch = await offerContent(deps, alice, {
+            sha256: sha256(content),
+            size: BigInt(content.length),
+            name,
+            parentId: "",
+          });
           const range = content.subarray(Number(ch.rangeStart), Number(ch.rangeStart + ch.rangeLength));
           return proveContent(deps, alice, { challengeId: ch.challengeId, rangeSha256: sha256(range) });
         };

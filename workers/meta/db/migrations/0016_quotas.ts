@@ -22,7 +22,11 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addColumn(name, "bigint", (c) => (nullable ? c : c.notNull().defaultTo(0)))
       .execute();
   // The recount and GetUsage sum an owner's versions.
-  await db.schema.createIndex("file_versions_owner").on("file_versions").columns(["owner_id", "size"]).execute();
+  await db.schema
+    .createIndex("file_versions_owner")
+    .on("file_versions")
+    .columns(["owner_id", "size"])
+    .execute();
   await sql`UPDATE users SET
     used_bytes = COALESCE((SELECT SUM(f.size) FROM files f WHERE f.owner_id = users.id AND f.kind = 'file'), 0)
       + COALESCE((SELECT SUM(v.size) FROM file_versions v WHERE v.owner_id = users.id), 0),
