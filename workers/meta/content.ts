@@ -7,7 +7,7 @@ import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
 import { insertGrams, nameKey } from "./name-index.ts";
 import { ConflictPolicy, withPlacedName } from "./names.ts";
-import { charge, giveBack, type Held, type QuotaRules, UNLIMITED } from "./quota.ts";
+import { charge, giveBack, type Held, logicalBytes, type QuotaRules, UNLIMITED } from "./quota.ts";
 import { enqueueTransfer } from "./transfer.ts";
 import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
 
@@ -254,10 +254,8 @@ export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: 
     await tx.deleteFrom("file_versions").where("id", "=", v.id).execute();
     if (v.blob_sha256) await release(tx, v.blob_sha256, now);
   }
-  // The owner's usage: the file (folders count nothing) and its versions.
-  const freed =
-    (file.kind === "file" ? Number(file.size) : 0) + versions.reduce((n, v) => n + Number(v.size), 0);
-  await giveBack(tx, ownerId, freed);
+  // The owner's usage gets the file (a folder counts nothing) and its versions back.
+  await giveBack(tx, ownerId, logicalBytes([file, ...versions]));
   return true;
 }
 

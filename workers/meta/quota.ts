@@ -114,6 +114,10 @@ export async function charge(tx: Db, rules: QuotaRules, ownerId: string, bytes: 
   if (Number(res.numUpdatedRows) !== 1) throw await refusal(tx, rules, ownerId, need);
 }
 
+/** The usage rows make: files and versions count their size, folders nothing. */
+export const logicalBytes = (rows: readonly { kind?: string; size: number | string }[]): number =>
+  rows.reduce((n, r) => n + (r.kind === "folder" ? 0 : Number(r.size)), 0);
+
 /** Charges new file rows (copies) to their owner: files count their size, folders nothing. */
 export async function chargeRows(
   tx: Db,
