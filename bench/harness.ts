@@ -86,6 +86,8 @@ export function createHarness(prefix: string) {
         PORT: "0",
         GRPC_PORT: "0",
         SHUTDOWN_GRACE_MS: "1000",
+        // Rounds re-upload the same GiB as one user: a quota that every run fits in (checked all the same).
+        DEFAULT_QUOTA_BYTES: String(2 ** 40),
       },
       /web \+ HTTP API\s+(http:\/\/\S+)/,
     );

@@ -1,10 +1,11 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
 // kind: account-commands.ts, self-service-commands.ts, tree-commands.ts, place-commands.ts,
-// search-commands.ts, transfer-commands.ts, version-commands.ts, trash-commands.ts.
+// search-commands.ts, transfer-commands.ts, version-commands.ts, trash-commands.ts, df-command.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
 import type { CredentialStore } from "./credentials.ts";
+import { DF } from "./df-command.ts";
 import { CP, MV } from "./place-commands.ts";
 import { FIND, SEARCH } from "./search-commands.ts";
 import { PASSWD, SESSIONS } from "./self-service-commands.ts";
@@ -48,4 +49,5 @@ export const COMMANDS: Command[] = [
   RM,
   TRASH,
   LINK,
+  DF,
 ];

@@ -3,6 +3,12 @@
 
 /** PUT|POST: the body is the file. */
 export const UPLOAD_PATH = "/upload/v1/files";
+/**
+ * The Content-Length a client announced for a body the gateway forwards: a runtime may stream it on
+ * chunked (Deno's fetch does), and the upload worker holds the announced size of the caller's quota before
+ * reading it (the size is checked against what arrives, like Content-Length).
+ */
+export const ANNOUNCED_LENGTH_HEADER = "x-announced-content-length";
 /** POST multipart/form-data: the browser form (and the legacy /file/upload). */
 export const FORM_PATH = "/upload/v1/form";
 /** Upload sessions: PUT <SESSIONS_PATH>/<id>/parts/<n> sends part n. */

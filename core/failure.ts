@@ -163,9 +163,16 @@ export function clientError(err: unknown, id: string): ConnectError {
 export const isStorageFull = (err: ConnectError): boolean =>
   err.code === Code.ResourceExhausted && reasonOf(err) === Reason.STORAGE_FULL;
 
-/** The plain-HTTP status of a client error: 507 for full storage, else Connect's mapping. */
+/**
+ * True when the answer is "no room": the server's storage is full, or the caller's quota is (both 507
+ * Insufficient Storage on the data planes and tus, which tus clients do not retry).
+ */
+export const isInsufficientStorage = (err: ConnectError): boolean =>
+  isStorageFull(err) || (err.code === Code.ResourceExhausted && reasonOf(err) === Reason.QUOTA_EXCEEDED);
+
+/** The plain-HTTP status of a client error: 507 for full storage or quota, else Connect's mapping. */
 export const httpStatusOf = (err: ConnectError): number =>
-  isStorageFull(err) ? 507 : codeToHttpStatus(err.code);
+  isInsufficientStorage(err) ? 507 : codeToHttpStatus(err.code);
 
 /** Headers of a plain-HTTP error answer: the request id, and Retry-After when trying again will help. */
 export function failureHeaders(err: ConnectError, id: string): Record<string, string> {

@@ -28,6 +28,12 @@ export const Reason = {
    * missing or wrong (Unauthenticated). Ask for a TOTP or recovery code and send all three again.
    */
   SECOND_FACTOR_REQUIRED: "SECOND_FACTOR_REQUIRED",
+  /**
+   * The caller's quota has no room for this (ResourceExhausted; 507 on the data planes and tus; metadata
+   * "used", "quota", "needed" in bytes). Free space (delete, empty the trash, drop versions) or ask an
+   * administrator for a larger quota; retrying as it is will not help.
+   */
+  QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -23,6 +23,8 @@ describe(`upload session limits and folders (${process.env.FILESTORE_TEST_MODE ?
     stack = await startStack({
       UPLOAD_MAX_OPEN_SESSIONS_PER_USER: "3",
       MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
+      // The server's own limits are tested here, not the users' quotas (e2e/quota.test.ts).
+      DEFAULT_QUOTA_BYTES: "0",
     });
   }, 90_000);
   afterAll(() => stack?.stop());

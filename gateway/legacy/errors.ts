@@ -45,6 +45,13 @@ const each = (codes: Code[], answer: LegacyAnswer) =>
 
 const TOKEN_INVALID = { [Code.Unauthenticated]: "token-invalid" } as const;
 
+/**
+ * The upload routes' code for "your quota is full" (reason QUOTA_EXCEEDED; the message says how full and
+ * what the upload needs). The original had no quotas; -5 is the one negative code it left unused.
+ */
+export const QUOTA_EXCEEDED_CODE = -5;
+const QUOTA = { [Reason.QUOTA_EXCEEDED]: QUOTA_EXCEEDED_CODE } as const;
+
 /** The legacy answer to each error, per route group. */
 export const LEGACY_ERRORS = {
   signup: {
@@ -100,12 +107,13 @@ export const LEGACY_ERRORS = {
   },
   // Miss (-1): no such content of the caller's, or a bad request.
   fastupload: {
+    reasons: QUOTA,
     codes: { ...TOKEN_INVALID, [Code.NotFound]: -1, [Code.InvalidArgument]: -1 },
     failure: -2,
   },
   // -4: the server's storage is full or the caller has too many uploads open (the message says which).
   mpuploadInit: {
-    reasons: { [Reason.STORAGE_FULL]: -4, [Reason.TOO_MANY_UPLOADS]: -4 },
+    reasons: { [Reason.STORAGE_FULL]: -4, [Reason.TOO_MANY_UPLOADS]: -4, ...QUOTA },
     codes: { [Code.InvalidArgument]: -1, [Code.ResourceExhausted]: -4 },
     failure: -2,
   },
@@ -119,6 +127,7 @@ export const LEGACY_ERRORS = {
   },
   // -2: parts missing or not matching the file; -1: no such session.
   mpuploadComplete: {
+    reasons: QUOTA,
     codes: { [Code.FailedPrecondition]: -2, [Code.InvalidArgument]: -2, [Code.NotFound]: -1 },
     failure: -6,
   },
@@ -128,7 +137,7 @@ export const LEGACY_ERRORS = {
   },
   // -1: the request was wrong (no file field, a bad name, too large); -6: the server failed.
   upload: {
-    reasons: { [Reason.STORAGE_FULL]: "failure" },
+    reasons: { [Reason.STORAGE_FULL]: "failure", ...QUOTA },
     codes: { ...TOKEN_INVALID, ...each(SERVER_FAILED, "failure") },
     otherwise: -1,
     failure: -6,

@@ -1,9 +1,11 @@
 // Byte-for-byte forwarding of Connect and gRPC-Web calls to the owning worker, after an edge JWT check.
+
 import { Code } from "@connectrpc/connect";
 import { Hono } from "hono";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../core/access-token.ts";
 import type { SendOptions } from "../../core/balance.ts";
 import { isPublicCall, ownerOf } from "../../core/call-policy.ts";
+import { ANNOUNCED_LENGTH_HEADER } from "../../core/data-paths.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 import { rpcError, rpcErrorOf, upstreamUnavailable } from "./errors.ts";
 
@@ -41,6 +43,10 @@ export async function forward(
   // last hop from us, and must not walk on into hops the client wrote when its address is one it trusts.
   headers.set("x-forwarded-for", clientIp);
   headers.set("x-request-id", requestId);
+  // A body this runtime streams on chunked keeps the length its client announced (the upload worker
+  // holds that much of the caller's quota before reading it).
+  const length = headers.get("content-length");
+  if (length !== null) headers.set(ANNOUNCED_LENGTH_HEADER, length);
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const res = await upstream.fetch(
     new Request(new URL(pathAndQuery, upstream.url), {

@@ -7,7 +7,8 @@
 // file-table.ts, pager.ts, thumbnails.ts), what rows and the toolbar do (file-actions.ts, trash-actions.ts),
 // picking and dropping files (file-picking.ts), live updates (live-updates.ts), the upload panel
 // (upload-view.ts), selection (selection.ts), the keyboard (keyboard.ts), search (search-box.ts), drag to
-// move (drag-move.ts), the viewer (viewer.ts).
+// move (drag-move.ts), the viewer (viewer.ts), the usage line under the list
+// (usage-bar.ts).
 import { FileCategory, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { Session } from "./api.ts";
 import { mount } from "./dom.ts";
@@ -25,6 +26,7 @@ import { selectAll, selectedFiles } from "./selection.ts";
 import { purgeMany, restoreMany } from "./trash-actions.ts";
 import { uploadPanel } from "./upload-view.ts";
 import { UploadQueue } from "./uploads.ts";
+import { usageBar } from "./usage-bar.ts";
 
 const LAYOUT_KEY = "filestore.layout";
 
@@ -32,6 +34,7 @@ const LAYOUT_KEY = "filestore.layout";
 export function driveView(root: HTMLElement, session: Session): () => void {
   const stop = new AbortController();
   const el = driveElements(session.username);
+  const usage = usageBar();
   const drive: DriveState = {
     el,
     route: routeOfHash(),
@@ -39,7 +42,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     folders: new Map(),
     loading: 0,
     ...notices(el.toast, el.alert),
-    load: () => loadList(drive),
+    load: () => loadList(drive).finally(usage.refresh),
     scheduleReload: reloadSoon(() => drive.load()),
     entries: [],
     selected: new Set(),
@@ -88,7 +91,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
   );
   // In the page's flow under the toolbar, so that it pushes the list down instead of covering it.
   el.toolbar.after(panel);
-  mount(root, el.header, el.main, el.toasts);
+  mount(root, el.header, el.main, usage.el, el.toasts);
 
   // Another folder or view: back to its first page, in the same sort order.
   const onHash = () => {

@@ -21,6 +21,11 @@ export interface FileConfig {
   maxWatchesPerUser: number;
   /** Versions older than VERSIONS_MAX_DAYS (default 30; 0: no age limit) are dropped by each GC pass. */
   versionsMaxDays: number;
+  /**
+   * Every QUOTA_RECOUNT_SECONDS (default 3600; 0: never) every user's usage counters are recomputed from
+   * the tables and any drift fixed and logged.
+   */
+  quotaRecountSeconds: number;
   thumbnails: ThumbnailConfig;
 }
 
@@ -50,6 +55,7 @@ export function loadFileConfig(env: Env): FileConfig {
     watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
     maxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
     versionsMaxDays: int(env, "VERSIONS_MAX_DAYS", 30),
+    quotaRecountSeconds: int(env, "QUOTA_RECOUNT_SECONDS", 3600),
     thumbnails: {
       sweepSeconds: int(env, "THUMBNAIL_SWEEP_SECONDS", 5),
       concurrency: int(env, "THUMBNAIL_CONCURRENCY", 1),

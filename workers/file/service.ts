@@ -9,6 +9,7 @@ import { batchFiles, copyFile } from "./batch.ts";
 import * as files from "./files.ts";
 import type { GcResult } from "./gc.ts";
 import { searchFiles } from "./search.ts";
+import { getUsage } from "./usage.ts";
 import { versionRoutes } from "./versions.ts";
 import type { ChangeFeed } from "./watch.ts";
 
@@ -75,6 +76,9 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
         },
         async batchFiles(req, ctx) {
           return { results: await batchFiles(deps, requireIdentity(ctx), req) };
+        },
+        async getUsage(_req, ctx) {
+          return getUsage(deps, requireIdentity(ctx));
         },
         async *watchFiles(_req, ctx) {
           const { userId } = requireIdentity(ctx);

@@ -7,12 +7,14 @@
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import { every } from "../lib/periodic.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadFileConfig } from "./config.ts";
 import { runGcPass, startGarbageCollector } from "./gc.ts";
 import { fileModule } from "./service.ts";
 import { thumbnailSweep } from "./thumbnail-sweep.ts";
+import { recountUsage } from "./usage.ts";
 import { ChangeFeed } from "./watch.ts";
 
 /** The sections of the configuration the file worker reads. */
@@ -60,6 +62,9 @@ export async function createFileWorker(
         startGarbageCollector(gc, config.file.gcIntervalSeconds, log),
         feed.startChecks(meta, config.file.watchCheckSeconds, log),
         thumbnails.start(t.sweepSeconds, log),
+        every(config.file.quotaRecountSeconds, "usage recount", log, async () => {
+          await recountUsage({ meta, log });
+        }),
       ];
     },
     async stop() {

@@ -7,6 +7,7 @@ import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts"
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
+import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
 import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
@@ -22,6 +23,7 @@ export const metaServices = [
   DownloadLinkService,
   DerivedService,
   CredentialService,
+  QuotaService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -31,7 +33,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof TransferJobService> &
   Client<typeof DownloadLinkService> &
   Client<typeof DerivedService> &
-  Client<typeof CredentialService>;
+  Client<typeof CredentialService> &
+  Client<typeof QuotaService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

@@ -8,9 +8,32 @@ import { NameTakenError, nameTakenStatus } from "./names.ts";
 import { blobRecord, fileRecord, type MetaDeps } from "./records.ts";
 import * as uploads from "./uploads.ts";
 
-function newFile(f: NewFile | undefined, versionsKeep: number): content.NewFile {
+function newFile(f: NewFile | undefined, { versionsKeep, quota }: MetaDeps): content.NewFile {
   if (!f?.ownerId || !f.name) throw invalidArgument("file.owner_id and file.name are required");
-  return { ownerId: f.ownerId, parentId: f.parentId, name: f.name, onConflict: f.onConflict, versionsKeep };
+  return {
+    ownerId: f.ownerId,
+    parentId: f.parentId,
+    name: f.name,
+    onConflict: f.onConflict,
+    versionsKeep,
+    quota,
+  };
+}
+
+/**
+ * What was held for an upload's file already: the session's reservation (its declared size, which the
+ * upload worker checked the file against) or the data plane's hold (held_bytes).
+ */
+async function heldFor(
+  deps: MetaDeps,
+  ownerId: string,
+  req: { heldBytes: bigint; completes?: { sessionId: string } },
+) {
+  if (req.heldBytes < 0n) throw invalidArgument("held_bytes cannot be negative");
+  const session = req.completes
+    ? await uploads.findSession(deps.db, req.completes.sessionId, ownerId)
+    : undefined;
+  return { reserved: session ? session.size : 0, pending: Number(req.heldBytes) };
 }
 
 /**
@@ -26,15 +49,17 @@ function targetFolder(err: unknown): unknown {
   return err;
 }
 
-export function contentService({ db, now, versionsKeep }: MetaDeps): ServiceImpl<typeof ContentService> {
+export function contentService(deps: MetaDeps): ServiceImpl<typeof ContentService> {
+  const { db, now } = deps;
   return {
     async addFileWithContent(req) {
-      const file = newFile(req.file, versionsKeep);
+      const file = newFile(req.file, deps);
       const b = req.blob;
       if (!b?.location || !b.backend) throw invalidArgument("blob.location and blob.backend are required");
       const completes = req.completes;
       if (completes && (!completes.sessionId || !completes.owner))
         throw invalidArgument("completes needs session_id and owner");
+      file.held = await heldFor(deps, file.ownerId, req);
       try {
         const res = await content.addFileWithContent(
           db,
@@ -73,7 +98,7 @@ export function contentService({ db, now, versionsKeep }: MetaDeps): ServiceImpl
           file: fileRecord(
             await content.addFileForExistingBlob(
               db,
-              newFile(req.file, versionsKeep),
+              newFile(req.file, deps),
               hex(req.sha256, 64, "sha256"),
               now(),
             ),

@@ -7,6 +7,7 @@ import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
 import { insertGrams, nameKey } from "./name-index.ts";
 import { ConflictPolicy, withPlacedName } from "./names.ts";
+import { charge, giveBack, type Held, logicalBytes, type QuotaRules, UNLIMITED } from "./quota.ts";
 import { enqueueTransfer } from "./transfer.ts";
 import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
 
@@ -37,6 +38,9 @@ export interface NewFile {
   onConflict?: ConflictPolicy;
   /** Versions a replaced file keeps (REPLACE). */
   versionsKeep?: number;
+  /** The quota the new content is charged under (default: none), and what was held for it already. */
+  quota?: QuotaRules;
+  held?: Held;
 }
 
 const num = <T extends { size: number }>(r: T): T => ({ ...r, size: Number(r.size) });
@@ -160,6 +164,7 @@ export async function addFileWithContent(
     // A legacy upload of content whose SHA-1 is not known yet brings it along.
     if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
     const row = await nameContent(tx, file, blob, now);
+    await charge(tx, file.quota ?? UNLIMITED, file.ownerId, blob.size, file.held);
     if (opts.transfer && stored.backend === "local") await enqueueTransfer(tx, blob.sha256, now);
     await opts.within?.(tx, row);
     // Our own location recorded: the content is new (or taken over), there is no other copy.
@@ -213,7 +218,10 @@ export async function addFileForExistingBlob(
       .select(["sha256", "size"])
       .where("sha256", "=", sha256)
       .executeTakeFirstOrThrow();
-    return nameContent(tx, file, num(blob), now);
+    const row = await nameContent(tx, file, num(blob), now);
+    // An instant upload is charged like a real one: deduplication is no free storage.
+    await charge(tx, file.quota ?? UNLIMITED, file.ownerId, Number(blob.size), file.held);
+    return row;
   });
 }
 
@@ -228,7 +236,7 @@ export async function purgeFile(db: Db, ownerId: string, fileId: string, now: nu
 export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: number): Promise<boolean> {
   const file = await tx
     .selectFrom("files")
-    .select(["blob_sha256"])
+    .select(["blob_sha256", "kind", "size"])
     .where("id", "=", fileId)
     .where("owner_id", "=", ownerId)
     .executeTakeFirst();
@@ -238,7 +246,7 @@ export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: 
   // Its versions go with it, each dropping its own reference.
   const versions = await tx
     .selectFrom("file_versions")
-    .select(["id", "blob_sha256"])
+    .select(["id", "blob_sha256", "size"])
     .where("file_id", "=", fileId)
     .where("owner_id", "=", ownerId)
     .execute();
@@ -246,6 +254,8 @@ export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: 
     await tx.deleteFrom("file_versions").where("id", "=", v.id).execute();
     if (v.blob_sha256) await release(tx, v.blob_sha256, now);
   }
+  // The owner's usage gets the file (a folder counts nothing) and its versions back.
+  await giveBack(tx, ownerId, logicalBytes([file, ...versions]));
   return true;
 }
 

@@ -21,6 +21,7 @@ import {
 } from "./files.ts";
 import { insertGrams, nameKey } from "./name-index.ts";
 import { ConflictPolicy, FolderReplaceError, withPlacedName } from "./names.ts";
+import { charge, chargeRows, type QuotaRules, UNLIMITED } from "./quota.ts";
 import { ancestors, DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
 
@@ -103,9 +104,11 @@ const addRefs = (tx: Db, sha256: string, n: number) =>
 
 /**
  * Inserts copied rows with their name grams and adds their content references, one UPDATE per blob.
- * `inserted`: the rows are in already (the top of a copy, placed by withPlacedName).
+ * `inserted`: the rows are in already (the top of a copy, placed by withPlacedName). The copies are charged
+ * to the owner's quota like new files.
  */
-async function writeCopies(tx: Db, rows: FilesTable[], inserted = false): Promise<void> {
+async function writeCopies(tx: Db, rows: FilesTable[], quota: QuotaRules, inserted = false): Promise<void> {
+  await chargeRows(tx, quota, rows);
   if (!inserted)
     for (let i = 0; i < rows.length; i += CHUNK)
       await tx
@@ -125,12 +128,15 @@ async function replaceByCopy(
   targetId: string,
   now: number,
   keep: number,
+  quota: QuotaRules,
 ): Promise<ListedFile> {
   if (targetId === src.id)
     throw new CopyReplaceError(
       'a file cannot replace itself: copy it with on_conflict "rename" to keep both, or choose another folder',
     );
   const target = await entry(tx, src.owner_id, targetId);
+  // The new version counts in full, like a replacing upload (versions are charged until trimmed).
+  await charge(tx, quota, src.owner_id, Number(src.size));
   if (src.blob_sha256) await addRefs(tx, src.blob_sha256, 1);
   await supersede(tx, target, { blob_sha256: src.blob_sha256, size: src.size }, now, keep);
   return entry(tx, src.owner_id, targetId);
@@ -145,6 +151,7 @@ export async function copyFile(
   r: CopyRequest,
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
+  quota: QuotaRules = UNLIMITED,
 ): Promise<{ file: ListedFile; count: number; replaced?: boolean }> {
   let name: string | undefined;
   if (r.name) {
@@ -170,7 +177,7 @@ export async function copyFile(
     const placed = await withPlacedName<Placed>(tx, target, r.policy ?? ConflictPolicy.FAIL, async (p) => {
       if (p.replaces) {
         const keep = r.versionsKeep ?? DEFAULT_VERSIONS_KEEP;
-        return { replaced: await replaceByCopy(tx, src, p.replaces.id, now, keep) };
+        return { replaced: await replaceByCopy(tx, src, p.replaces.id, now, keep, quota) };
       }
       // The one statement that claims the name: undone alone when another transaction took it meanwhile.
       const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: p.name }, now);
@@ -185,14 +192,14 @@ export async function copyFile(
     });
     if ("replaced" in placed) return { file: placed.replaced, count: 1, replaced: true };
     const { top } = placed;
-    await writeCopies(tx, [top], true);
+    await writeCopies(tx, [top], quota, true);
     let count = 1;
     if (src.kind === "folder") {
       // At most maxDepth levels (requireDepthRoom measured the subtree): even a corrupted cycle ends.
       let level = new Map([[src.id, top.id]]);
       for (let depth = 0; level.size > 0 && depth <= maxDepth; depth++) {
         const { rows, next } = await copyLevel(tx, r.ownerId, level, now);
-        await writeCopies(tx, rows);
+        await writeCopies(tx, rows, quota);
         count += rows.length;
         level = next;
       }

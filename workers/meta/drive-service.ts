@@ -24,7 +24,7 @@ const POLICIES: Record<string, ConflictPolicy> = {
   replace: ConflictPolicy.REPLACE,
 };
 
-export function driveHandlers({ db, now, maxFolderDepth, versionsKeep }: MetaDeps): Drive {
+export function driveHandlers({ db, now, maxFolderDepth, versionsKeep, quota }: MetaDeps): Drive {
   return {
     async searchFiles(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
@@ -65,7 +65,9 @@ export function driveHandlers({ db, now, maxFolderDepth, versionsKeep }: MetaDep
       if (!req.ownerId || !req.id) throw invalidArgument("owner_id and id are required");
       const policy = POLICIES[req.onConflict];
       if (!policy) throw invalidArgument('on_conflict must be "fail", "rename" or "replace"');
-      const res = await fileOp(() => copyFile(db, { ...req, policy, versionsKeep }, now(), maxFolderDepth));
+      const res = await fileOp(() =>
+        copyFile(db, { ...req, policy, versionsKeep }, now(), maxFolderDepth, quota),
+      );
       return { file: fileRecord(res.file), count: res.count, replaced: res.replaced ?? false };
     },
   };

@@ -3,6 +3,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { BlobRow, FileRow } from "./content.ts";
 import type { Db } from "./db/database.ts";
+import type { QuotaRules } from "./quota.ts";
 
 /** The database, the clock and the limits the handlers of every filestore.meta.v1 service share. */
 export interface MetaDeps {
@@ -12,6 +13,8 @@ export interface MetaDeps {
   maxFolderDepth: number;
   /** Versions a file keeps (VERSIONS_KEEP); older ones are dropped as new ones appear. */
   versionsKeep: number;
+  /** Quotas (DEFAULT_QUOTA_BYTES): what adding content is charged under. */
+  quota: QuotaRules;
 }
 
 export const blobRecord = (b: BlobRow) => ({

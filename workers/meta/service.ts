@@ -5,6 +5,7 @@ import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts"
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
+import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
 import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
@@ -17,6 +18,7 @@ import type { Db } from "./db/database.ts";
 import { derivedService } from "./derived-service.ts";
 import { downloadLinkService } from "./download-link-service.ts";
 import * as files from "./files.ts";
+import { quotaService } from "./quota-service.ts";
 import type { MetaDeps } from "./records.ts";
 import { transferJobService } from "./transfer-job-service.ts";
 import { treeService } from "./tree-service.ts";
@@ -29,6 +31,8 @@ export interface MetaLimits {
   maxFolderDepth?: number;
   /** Versions a file keeps (VERSIONS_KEEP). */
   versionsKeep?: number;
+  /** The quota of users without one of their own (DEFAULT_QUOTA_BYTES; absent or 0: unlimited). */
+  defaultQuotaBytes?: number;
 }
 
 export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLimits = {}): ServiceModule {
@@ -37,6 +41,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
     now,
     maxFolderDepth: limits.maxFolderDepth ?? files.DEFAULT_MAX_FOLDER_DEPTH,
     versionsKeep: limits.versionsKeep ?? DEFAULT_VERSIONS_KEEP,
+    quota: { defaultBytes: limits.defaultQuotaBytes ?? 0 },
   };
   return {
     services: [...metaServices],
@@ -49,6 +54,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
       router.service(DownloadLinkService, downloadLinkService(deps));
       router.service(DerivedService, derivedService(deps));
       router.service(CredentialService, credentialService(deps));
+      router.service(QuotaService, quotaService(deps));
     },
   };
 }

@@ -38,7 +38,7 @@ const refusals: Record<uploads.Refusal, CreateUploadSessionResponse_Refusal> = {
   storage_full: CreateUploadSessionResponse_Refusal.STORAGE_FULL,
 };
 
-export function uploadSessionService({ db, now }: MetaDeps): ServiceImpl<typeof UploadSessionService> {
+export function uploadSessionService({ db, now, quota }: MetaDeps): ServiceImpl<typeof UploadSessionService> {
   return {
     async createUploadSession(req) {
       const s = req.session;
@@ -68,6 +68,7 @@ export function uploadSessionService({ db, now }: MetaDeps): ServiceImpl<typeof 
           {
             maxOpen: Math.max(0, req.maxOpenSessions),
             availableBytes: req.availableBytes === undefined ? undefined : Number(req.availableBytes),
+            quota,
           },
         )
         .catch((err) => {

@@ -7,6 +7,7 @@ import type { Db } from "./db/database.ts";
 import type { UploadPartsTable, UploadSessionsTable, UploadState } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
+import { type QuotaRules, releaseSession, reserveSession } from "./quota.ts";
 
 /** A session row; a new one needs no completion lease (it is "open"). */
 export type SessionRow = Omit<UploadSessionsTable, "completion_owner" | "completing_since" | "on_conflict"> &
@@ -62,6 +63,8 @@ export interface SessionLimits {
   maxOpen?: number;
   /** Bytes free where the parts go: live sessions of the backend may not declare more than they fit. */
   availableBytes?: number;
+  /** The owner's quota: the session reserves its declared size under it (QUOTA_EXCEEDED otherwise). */
+  quota?: QuotaRules;
 }
 
 export type Refusal = "too_many_open_sessions" | "storage_full";
@@ -114,6 +117,7 @@ export async function openSession(
       const outstanding = await outstandingBytes(tx, row.backend, row.created_at);
       if (outstanding + row.size > limits.availableBytes) return { refused: "storage_full" as const };
     }
+    if (limits.quota) await reserveSession(tx, limits.quota, row.owner_id, row.size);
     await tx.insertInto("upload_sessions").values(row).execute();
     return row;
   });
@@ -318,23 +322,50 @@ export async function markCompleted(
   fileId: string,
   owner: string | null = null,
 ): Promise<boolean> {
-  return swap(
-    db,
-    id,
-    { state: "completing", completion_owner: owner ?? ANY },
-    { state: "completed", file_id: fileId, completion_owner: null, completing_since: null },
-  );
+  return transact(db, async (tx) => {
+    const done = await swap(
+      tx,
+      id,
+      { state: "completing", completion_owner: owner ?? ANY },
+      { state: "completed", file_id: fileId, completion_owner: null, completing_since: null },
+    );
+    // The caller's file was charged on its own: the session's reservation goes.
+    const s = done
+      ? await tx
+          .selectFrom("upload_sessions")
+          .select(["owner_id", "size"])
+          .where("id", "=", id)
+          .executeTakeFirst()
+      : undefined;
+    if (s) await releaseSession(tx, s.owner_id, Number(s.size));
+    return done;
+  });
 }
 
-/** Marks an unfinished session aborted; false when it was already completed or gone. */
+/**
+ * Marks an unfinished session aborted (by its owner, or expired) and releases its reservation in the same
+ * transaction; false when it was already completed, aborted or gone.
+ */
 export async function abortSession(db: Db, id: string): Promise<boolean> {
-  const res = await db
-    .updateTable("upload_sessions")
-    .set({ state: "aborted" })
+  const s = await db
+    .selectFrom("upload_sessions")
+    .select(["owner_id", "size"])
     .where("id", "=", id)
-    .where("state", "in", ["open", "completing"])
     .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+  if (!s) return false;
+  return transact(db, async (tx) => {
+    // The owner's row first, as a completion takes it (content.ts), so the two never deadlock.
+    await lockOwner(tx, s.owner_id);
+    const res = await tx
+      .updateTable("upload_sessions")
+      .set({ state: "aborted" })
+      .where("id", "=", id)
+      .where("state", "in", LIVE)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return false;
+    await releaseSession(tx, s.owner_id, Number(s.size));
+    return true;
+  });
 }
 
 /** Sessions past their expiry that were never completed (the sweeper removes their parts). */

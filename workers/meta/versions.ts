@@ -8,6 +8,7 @@ import { FileNotFoundError, release } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import type { FileVersionsTable } from "./db/schema.ts";
 import { entry, type ListedFile, ownerTransaction, TrashStateError } from "./files.ts";
+import { giveBack } from "./quota.ts";
 
 export const DEFAULT_VERSIONS_KEEP = 10;
 
@@ -71,7 +72,7 @@ export async function supersede(
 export async function trimVersions(tx: Db, fileId: string, keep: number, now: number): Promise<number> {
   const extra = await tx
     .selectFrom("file_versions")
-    .select(["id", "blob_sha256"])
+    .select(["id", "blob_sha256", "owner_id", "size"])
     .where("file_id", "=", fileId)
     .orderBy("archived_at", "desc")
     .orderBy("id", "desc")
@@ -82,13 +83,15 @@ export async function trimVersions(tx: Db, fileId: string, keep: number, now: nu
   return extra.length;
 }
 
+/** Drops a version for good: its reference, and its bytes from its owner's usage. */
 async function dropVersion(
   tx: Db,
-  v: { id: string; blob_sha256: string | null },
+  v: { id: string; blob_sha256: string | null; owner_id: string; size: number | string },
   now: number,
 ): Promise<void> {
   await tx.deleteFrom("file_versions").where("id", "=", v.id).execute();
   if (v.blob_sha256) await release(tx, v.blob_sha256, now);
+  await giveBack(tx, v.owner_id, Number(v.size));
 }
 
 /**
@@ -192,7 +195,7 @@ export async function pruneVersions(
     dropped += await ownerTransaction(db, v.owner_id, async (tx) => {
       const still = await tx
         .selectFrom("file_versions")
-        .select(["id", "blob_sha256"])
+        .select(["id", "blob_sha256", "owner_id", "size"])
         .where("id", "=", v.id)
         .executeTakeFirst();
       if (!still) return 0;

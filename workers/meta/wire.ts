@@ -17,6 +17,7 @@ export async function createMetaWorker(config: MetaWorkerConfig): Promise<Worker
     module: metaModule(db, Date.now, {
       maxFolderDepth: config.meta.maxFolderDepth,
       versionsKeep: config.meta.versionsKeep,
+      defaultQuotaBytes: config.meta.defaultQuotaBytes,
     }),
     start() {},
     async stop() {

@@ -3,6 +3,7 @@
 // (POST /upload/v1/form). Bytes never travel in RPCs: this is where they arrive over HTTP.
 import type { AccessTokenVerifier } from "../../core/access-token.ts";
 import { tokenOf } from "../../core/access-token.ts";
+import { ANNOUNCED_LENGTH_HEADER } from "../../core/data-paths.ts";
 import { boundaryOf, MultipartError, readMultipart } from "../../core/multipart.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { freeingChunks } from "../lib/blobstore/common.ts";
@@ -41,7 +42,7 @@ export async function putFile(
   verifier: AccessTokenVerifier,
 ): Promise<Response> {
   const who = await identify(req, url, verifier);
-  const length = req.headers.get("content-length");
+  const length = req.headers.get("content-length") ?? req.headers.get(ANNOUNCED_LENGTH_HEADER);
   const file = await storeUpload(
     deps,
     who,

@@ -5,7 +5,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { TUS_PATH } from "../../core/data-paths.ts";
-import { classifyFailure, isStorageFull, REQUEST_ID_HEADER } from "../../core/failure.ts";
+import { classifyFailure, isInsufficientStorage, REQUEST_ID_HEADER } from "../../core/failure.ts";
 import { currentRequestId } from "../lib/interceptors.ts";
 import { reopenAbandoned } from "./completion-lease.ts";
 import type { SessionDeps } from "./sessions.ts";
@@ -261,8 +261,9 @@ export async function handleTus(
       });
     }
     const e = ConnectError.from(err);
-    // Full storage (a ResourceExhausted of its own kind) and unexpected errors: the caller answers them.
-    const status = isStorageFull(e)
+    // No room (full storage, or the quota: ResourceExhausted of their own kind) and unexpected errors: the
+    // caller answers them (507, 500).
+    const status = isInsufficientStorage(e)
       ? 500
       : e.code === Code.NotFound
         ? 404

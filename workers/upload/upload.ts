@@ -11,6 +11,7 @@ import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from 
 import { failpoint } from "../lib/failpoint.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import { checkFileName } from "../lib/names.ts";
+import { QuotaHold } from "./quota-hold.ts";
 
 export interface UploadDeps {
   meta: MetaClient;
@@ -98,17 +99,27 @@ export async function storeUpload(
   body: BlobBody,
 ): Promise<FileRecord> {
   const placed = checkTarget(target);
-  const staged = await deps.blobs
-    .stage(body, {
-      maxBytes: deps.maxUploadBytes,
-      expectedSize: target.expectedSize,
-      expectedSha256: target.expectedSha256,
-      skipSha1: !target.sha1,
-    })
-    .catch((err) => {
-      throw blobError(err);
-    });
-  return linkStaged(deps, who, placed, staged);
+  // The owner's quota: the announced size is held before any byte is read, else the body as it arrives.
+  const hold = new QuotaHold(deps.meta, who.userId);
+  const announced = target.expectedSize;
+  const known = announced !== undefined && announced <= deps.maxUploadBytes;
+  try {
+    if (known) await hold.reserve(announced);
+    const staged = await deps.blobs
+      .stage(known ? body : hold.meter(body), {
+        maxBytes: deps.maxUploadBytes,
+        expectedSize: target.expectedSize,
+        expectedSha256: target.expectedSha256,
+        skipSha1: !target.sha1,
+      })
+      .catch((err) => {
+        throw blobError(err);
+      });
+    return await linkStaged(deps, who, placed, staged, undefined, hold.held);
+  } catch (err) {
+    await hold.release();
+    throw err;
+  }
 }
 
 /**
@@ -122,6 +133,8 @@ export async function linkStaged(
   target: Placed,
   staged: StagedBlob,
   completes?: { sessionId: string; owner: string },
+  /** Bytes of the owner's quota held for this file (QuotaHold): the file takes them over. */
+  heldBytes = 0,
 ): Promise<FileRecord> {
   const { name, parentId, onConflict } = target;
   let location: string;
@@ -147,6 +160,7 @@ export async function linkStaged(
           },
           enqueueTransfer: deps.enqueueTransfer ?? false,
           completes,
+          heldBytes: BigInt(heldBytes),
         });
         // Known content: the stored copy serves, ours is redundant.
         if (res.duplicateOf && res.duplicateOf !== location) await deps.blobs.delete(location);

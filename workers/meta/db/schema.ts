@@ -9,6 +9,15 @@ export interface UsersTable {
   password_hash: string;
   created_at: number;
   last_active_at: number;
+  /** Quotas (workers/meta/quota.ts): the user's own quota in bytes (0: unlimited); null: DEFAULT_QUOTA_BYTES. */
+  quota_bytes?: number | null;
+  /** Logical bytes charged: files (active and trashed) and versions. */
+  used_bytes?: number;
+  /** Declared sizes of the user's live upload sessions. */
+  reserved_bytes?: number;
+  /** Bytes held by bodies being received on a data plane, and when that hold last grew (ms). */
+  pending_bytes?: number;
+  pending_at?: number | null;
 }
 
 export interface RefreshTokensTable {

@@ -13,6 +13,7 @@ import * as m0011 from "./0011_file_versions.ts";
 import * as m0012 from "./0012_file_search.ts";
 import * as m0013 from "./0013_trash_expiry.ts";
 import * as m0014 from "./0014_derived_blobs.ts";
+import * as m0016 from "./0016_quotas.ts";
 import * as m0017 from "./0017_account_security.ts";
 
 export const migrations: Record<string, Migration> = {
@@ -29,5 +30,6 @@ export const migrations: Record<string, Migration> = {
   "0012_file_search": m0012,
   "0013_trash_expiry": m0013,
   "0014_derived_blobs": m0014,
+  "0016_quotas": m0016,
   "0017_account_security": m0017,
 };
