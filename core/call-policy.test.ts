@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import type { DescService } from "@bufbuild/protobuf";
 import { AccountService, AppPasswordAuthService } from "../proto/gen/filestore/account/v1/account_pb.ts";
+import { AdminService } from "../proto/gen/filestore/admin/v1/admin_pb.ts";
 import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileAdminService, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
 import { ContentService } from "../proto/gen/filestore/meta/v1/content_pb.ts";
@@ -17,7 +18,7 @@ import { TransferService } from "../proto/gen/filestore/transfer/v1/transfer_pb.
 import { UploadService } from "../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { accessOf, isPublicCall, isPublicService, ownerOf, type ServiceOwner } from "./call-policy.ts";
 
-const signedOut = ["Signup", "Signin", "Refresh", "Signout", "ListRevokedSessions"];
+const signedOut = ["Signup", "Signin", "Refresh", "Signout", "ListRevokedSessions", "GetSignupPolicy"];
 
 /** Every service of filestore.meta.v1: internal, one per subject. */
 const metaServices = [
@@ -32,6 +33,7 @@ const metaServices = [
 
 const forwarded: [DescService, ServiceOwner][] = [
   [AccountService, "account"],
+  [AdminService, "account"],
   [FileService, "file"],
   [UploadService, "upload"],
   [DownloadService, "download"],
@@ -39,7 +41,7 @@ const forwarded: [DescService, ServiceOwner][] = [
 ];
 
 describe("call policy", () => {
-  test("the gateway forwards the five public services to their workers, and no other", () => {
+  test("the gateway forwards the six public services to their workers, and no other", () => {
     for (const [svc, owner] of forwarded) expect(ownerOf(svc.typeName)).toBe(owner);
     for (const name of [
       ...metaServices.map((s) => s.typeName),

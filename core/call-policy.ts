@@ -10,6 +10,8 @@ export type Access = "public" | "user" | "internal";
  */
 export const publicServices = {
   "filestore.account.v1.AccountService": "account",
+  // Administrators only: the account worker checks the role in the database on every call.
+  "filestore.admin.v1.AdminService": "account",
   "filestore.file.v1.FileService": "file",
   "filestore.upload.v1.UploadService": "upload",
   "filestore.download.v1.DownloadService": "download",
@@ -26,6 +28,8 @@ const publicCalls = new Set([
   "filestore.account.v1.AccountService/Signout",
   // Random session ids only, like the JWKS; what the gateway itself polls.
   "filestore.account.v1.AccountService/ListRevokedSessions",
+  // Which signup form to show (open, invite code, closed).
+  "filestore.account.v1.AccountService/GetSignupPolicy",
 ]);
 
 /** Services only other services may call, with the internal secret. */

@@ -34,6 +34,17 @@ export const Reason = {
    * administrator for a larger quota; retrying as it is will not help.
    */
   QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
+  /** Signup under SIGNUP=invite without a valid unused invite code (PermissionDenied). */
+  INVITE_REQUIRED: "INVITE_REQUIRED",
+  /** Signup under SIGNUP=closed: only an administrator can create accounts (PermissionDenied). */
+  SIGNUP_CLOSED: "SIGNUP_CLOSED",
+  /** The account was disabled by an administrator (PermissionDenied): signin and tokens are refused. */
+  ACCOUNT_DISABLED: "ACCOUNT_DISABLED",
+  /**
+   * Signin with a password an administrator set (FailedPrecondition): the password was right, but the
+   * user must choose a new one. Send the signin again with new_password.
+   */
+  PASSWORD_CHANGE_REQUIRED: "PASSWORD_CHANGE_REQUIRED",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

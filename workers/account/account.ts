@@ -84,6 +84,8 @@ export function toUser(u: UserRecord): User {
     username: u.username,
     createdAt: u.createdAt,
     lastActiveAt: u.lastActiveAt,
+    // The role is not in the meta record yet (issue 17, administration).
+    admin: false,
   };
 }
 

@@ -2,8 +2,8 @@
 // @generated from file filestore/account/v1/account.proto (package filestore.account.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/account/v1/account.proto.
  */
 export const file_filestore_account_v1_account: GenFile = /*@__PURE__*/
-  fileDesc("CiJmaWxlc3RvcmUvYWNjb3VudC92MS9hY2NvdW50LnByb3RvEhRmaWxlc3RvcmUuYWNjb3VudC52MSKIAQoEVXNlchIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAixwEKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSPAoYcmVmcmVzaF90b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0b2tlbl90eXBlGAUgASgJIjMKDVNpZ251cFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiOgoOU2lnbnVwUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiSgoNU2lnbmluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIVCg1zZWNvbmRfZmFjdG9yGAMgASgJImsKDlNpZ25pblJlc3BvbnNlEigKBHVzZXIYASABKAsyGi5maWxlc3RvcmUuYWNjb3VudC52MS5Vc2VyEi8KBnRva2VucxgCIAEoCzIfLmZpbGVzdG9yZS5hY2NvdW50LnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIkIKD1JlZnJlc2hSZXNwb25zZRIvCgZ0b2tlbnMYASABKAsyHy5maWxlc3RvcmUuYWNjb3VudC52MS5Ub2tlblBhaXIiJwoOU2lnbm91dFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSIRCg9TaWdub3V0UmVzcG9uc2UiFAoSR2V0VXNlckluZm9SZXF1ZXN0Ij8KE0dldFVzZXJJbmZvUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiRwoaTGlzdFJldm9rZWRTZXNzaW9uc1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlQKDlJldm9rZWRTZXNzaW9uEhIKCnNlc3Npb25faWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAifgobTGlzdFJldm9rZWRTZXNzaW9uc1Jlc3BvbnNlEjYKCHNlc3Npb25zGAEgAygLMiQuZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlZFNlc3Npb24SJwoDbm93GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJHChVDaGFuZ2VQYXNzd29yZFJlcXVlc3QSGAoQY3VycmVudF9wYXNzd29yZBgBIAEoCRIUCgxuZXdfcGFzc3dvcmQYAiABKAkiMgoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRIYChBzZXNzaW9uc19yZXZva2VkGAEgASgFIrQBCgdTZXNzaW9uEgoKAmlkGAEgASgJEi4KCmNyZWF0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYBCABKAkSEgoKdXNlcl9hZ2VudBgFIAEoCRIPCgdjdXJyZW50GAYgASgIIhUKE0xpc3RTZXNzaW9uc1JlcXVlc3QiRwoUTGlzdFNlc3Npb25zUmVzcG9uc2USLwoIc2Vzc2lvbnMYASADKAsyHS5maWxlc3RvcmUuYWNjb3VudC52MS5TZXNzaW9uIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIjAKGFNpZ25PdXRFdmVyeXdoZXJlUmVxdWVzdBIUCgxrZWVwX2N1cnJlbnQYASABKAgiNQoZU2lnbk91dEV2ZXJ5d2hlcmVSZXNwb25zZRIYChBzZXNzaW9uc19yZXZva2VkGAEgASgFIj8KFERlbGV0ZUFjY291bnRSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJEhUKDXNlY29uZF9mYWN0b3IYAiABKAkiLgoVRGVsZXRlQWNjb3VudFJlc3BvbnNlEhUKDWZpbGVzX2RlbGV0ZWQYASABKAMiGwoZR2V0VHdvRmFjdG9yU3RhdHVzUmVxdWVzdCJKChpHZXRUd29GYWN0b3JTdGF0dXNSZXNwb25zZRIPCgdlbmFibGVkGAEgASgIEhsKE3JlY292ZXJ5X2NvZGVzX2xlZnQYAiABKAUiLgoaQmVnaW5Ub3RwRW5yb2xsbWVudFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiQgobQmVnaW5Ub3RwRW5yb2xsbWVudFJlc3BvbnNlEhMKC290cGF1dGhfdXJpGAEgASgJEg4KBnNlY3JldBgCIAEoCSIsChxDb25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0EgwKBGNvZGUYASABKAkiNwodQ29uZmlybVRvdHBFbnJvbGxtZW50UmVzcG9uc2USFgoOcmVjb3ZlcnlfY29kZXMYASADKAkiNAoSRGlzYWJsZVRvdHBSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJEgwKBGNvZGUYAiABKAkiFQoTRGlzYWJsZVRvdHBSZXNwb25zZSKJAQoLQXBwUGFzc3dvcmQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIigKGENyZWF0ZUFwcFBhc3N3b3JkUmVxdWVzdBIMCgRuYW1lGAEgASgJImQKGUNyZWF0ZUFwcFBhc3N3b3JkUmVzcG9uc2USNwoMYXBwX3Bhc3N3b3JkGAEgASgLMiEuZmlsZXN0b3JlLmFjY291bnQudjEuQXBwUGFzc3dvcmQSDgoGc2VjcmV0GAIgASgJIhkKF0xpc3RBcHBQYXNzd29yZHNSZXF1ZXN0IlQKGExpc3RBcHBQYXNzd29yZHNSZXNwb25zZRI4Cg1hcHBfcGFzc3dvcmRzGAEgAygLMiEuZmlsZXN0b3JlLmFjY291bnQudjEuQXBwUGFzc3dvcmQiJgoYUmV2b2tlQXBwUGFzc3dvcmRSZXF1ZXN0EgoKAmlkGAEgASgJIhsKGVJldm9rZUFwcFBhc3N3b3JkUmVzcG9uc2UiXAoaRXhjaGFuZ2VBcHBQYXNzd29yZFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSFAoMYXBwX3Bhc3N3b3JkGAIgASgJEhYKDmNsaWVudF9hZGRyZXNzGAMgASgJIrMBChtFeGNoYW5nZUFwcFBhc3N3b3JkUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXISFAoMYWNjZXNzX3Rva2VuGAIgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9hcHBfcGFzc3dvcmRfaWQYBCABKAkyow8KDkFjY291bnRTZXJ2aWNlElMKBlNpZ251cBIjLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ251cFJlcXVlc3QaJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdudXBSZXNwb25zZRJTCgZTaWduaW4SIy5maWxlc3RvcmUuYWNjb3VudC52MS5TaWduaW5SZXF1ZXN0GiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbmluUmVzcG9uc2USVgoHUmVmcmVzaBIkLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJlZnJlc2hSZXF1ZXN0GiUuZmlsZXN0b3JlLmFjY291bnQudjEuUmVmcmVzaFJlc3BvbnNlElYKB1NpZ25vdXQSJC5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdub3V0UmVxdWVzdBolLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ25vdXRSZXNwb25zZRJiCgtHZXRVc2VySW5mbxIoLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVxdWVzdBopLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFVzZXJJbmZvUmVzcG9uc2USegoTTGlzdFJldm9rZWRTZXNzaW9ucxIwLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RSZXZva2VkU2Vzc2lvbnNSZXF1ZXN0GjEuZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdFJldm9rZWRTZXNzaW9uc1Jlc3BvbnNlEmsKDkNoYW5nZVBhc3N3b3JkEisuZmlsZXN0b3JlLmFjY291bnQudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiwuZmlsZXN0b3JlLmFjY291bnQudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRJlCgxMaXN0U2Vzc2lvbnMSKS5maWxlc3RvcmUuYWNjb3VudC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiouZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USaAoNUmV2b2tlU2Vzc2lvbhIqLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GisuZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEnQKEVNpZ25PdXRFdmVyeXdoZXJlEi4uZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbk91dEV2ZXJ5d2hlcmVSZXF1ZXN0Gi8uZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbk91dEV2ZXJ5d2hlcmVSZXNwb25zZRJoCg1EZWxldGVBY2NvdW50EiouZmlsZXN0b3JlLmFjY291bnQudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaKy5maWxlc3RvcmUuYWNjb3VudC52MS5EZWxldGVBY2NvdW50UmVzcG9uc2USdwoSR2V0VHdvRmFjdG9yU3RhdHVzEi8uZmlsZXN0b3JlLmFjY291bnQudjEuR2V0VHdvRmFjdG9yU3RhdHVzUmVxdWVzdBowLmZpbGVzdG9yZS5hY2NvdW50LnYxLkdldFR3b0ZhY3RvclN0YXR1c1Jlc3BvbnNlEnoKE0JlZ2luVG90cEVucm9sbG1lbnQSMC5maWxlc3RvcmUuYWNjb3VudC52MS5CZWdpblRvdHBFbnJvbGxtZW50UmVxdWVzdBoxLmZpbGVzdG9yZS5hY2NvdW50LnYxLkJlZ2luVG90cEVucm9sbG1lbnRSZXNwb25zZRKAAQoVQ29uZmlybVRvdHBFbnJvbGxtZW50EjIuZmlsZXN0b3JlLmFjY291bnQudjEuQ29uZmlybVRvdHBFbnJvbGxtZW50UmVxdWVzdBozLmZpbGVzdG9yZS5hY2NvdW50LnYxLkNvbmZpcm1Ub3RwRW5yb2xsbWVudFJlc3BvbnNlEmIKC0Rpc2FibGVUb3RwEiguZmlsZXN0b3JlLmFjY291bnQudjEuRGlzYWJsZVRvdHBSZXF1ZXN0GikuZmlsZXN0b3JlLmFjY291bnQudjEuRGlzYWJsZVRvdHBSZXNwb25zZRJ0ChFDcmVhdGVBcHBQYXNzd29yZBIuLmZpbGVzdG9yZS5hY2NvdW50LnYxLkNyZWF0ZUFwcFBhc3N3b3JkUmVxdWVzdBovLmZpbGVzdG9yZS5hY2NvdW50LnYxLkNyZWF0ZUFwcFBhc3N3b3JkUmVzcG9uc2UScQoQTGlzdEFwcFBhc3N3b3JkcxItLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RBcHBQYXNzd29yZHNSZXF1ZXN0Gi4uZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdEFwcFBhc3N3b3Jkc1Jlc3BvbnNlEnQKEVJldm9rZUFwcFBhc3N3b3JkEi4uZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlQXBwUGFzc3dvcmRSZXF1ZXN0Gi8uZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlQXBwUGFzc3dvcmRSZXNwb25zZTKUAQoWQXBwUGFzc3dvcmRBdXRoU2VydmljZRJ6ChNFeGNoYW5nZUFwcFBhc3N3b3JkEjAuZmlsZXN0b3JlLmFjY291bnQudjEuRXhjaGFuZ2VBcHBQYXNzd29yZFJlcXVlc3QaMS5maWxlc3RvcmUuYWNjb3VudC52MS5FeGNoYW5nZUFwcFBhc3N3b3JkUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiJmaWxlc3RvcmUvYWNjb3VudC92MS9hY2NvdW50LnByb3RvEhRmaWxlc3RvcmUuYWNjb3VudC52MSKXAQoEVXNlchIKCgJpZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWRtaW4YBSABKAgixwEKCVRva2VuUGFpchIUCgxhY2Nlc3NfdG9rZW4YASABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSPAoYcmVmcmVzaF90b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgp0b2tlbl90eXBlGAUgASgJIkgKDVNpZ251cFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEwoLaW52aXRlX2NvZGUYAyABKAkiOgoOU2lnbnVwUmVzcG9uc2USKAoEdXNlchgBIAEoCzIaLmZpbGVzdG9yZS5hY2NvdW50LnYxLlVzZXIiYAoNU2lnbmluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIVCg1zZWNvbmRfZmFjdG9yGAMgASgJEhQKDG5ld19wYXNzd29yZBgEIAEoCSJrCg5TaWduaW5SZXNwb25zZRIoCgR1c2VyGAEgASgLMhouZmlsZXN0b3JlLmFjY291bnQudjEuVXNlchIvCgZ0b2tlbnMYAiABKAsyHy5maWxlc3RvcmUuYWNjb3VudC52MS5Ub2tlblBhaXIiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSJCCg9SZWZyZXNoUmVzcG9uc2USLwoGdG9rZW5zGAEgASgLMh8uZmlsZXN0b3JlLmFjY291bnQudjEuVG9rZW5QYWlyIicKDlNpZ25vdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiEQoPU2lnbm91dFJlc3BvbnNlIhQKEkdldFVzZXJJbmZvUmVxdWVzdCI/ChNHZXRVc2VySW5mb1Jlc3BvbnNlEigKBHVzZXIYASABKAsyGi5maWxlc3RvcmUuYWNjb3VudC52MS5Vc2VyIkcKGkxpc3RSZXZva2VkU2Vzc2lvbnNSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJUCg5SZXZva2VkU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhgKFkdldFNpZ251cFBvbGljeVJlcXVlc3QiTQoXR2V0U2lnbnVwUG9saWN5UmVzcG9uc2USMgoGcG9saWN5GAEgASgOMiIuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbnVwUG9saWN5In4KG0xpc3RSZXZva2VkU2Vzc2lvbnNSZXNwb25zZRI2CghzZXNzaW9ucxgBIAMoCzIkLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJldm9rZWRTZXNzaW9uEicKA25vdxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQc2Vzc2lvbnNfcmV2b2tlZBgBIAEoBSK0AQoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIuCgpjcmVhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNsaWVudF9hZGRyZXNzGAQgASgJEhIKCnVzZXJfYWdlbnQYBSABKAkSDwoHY3VycmVudBgGIAEoCCIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkcKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEi8KCHNlc3Npb25zGAEgAygLMh0uZmlsZXN0b3JlLmFjY291bnQudjEuU2Vzc2lvbiIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIwChhTaWduT3V0RXZlcnl3aGVyZVJlcXVlc3QSFAoMa2VlcF9jdXJyZW50GAEgASgIIjUKGVNpZ25PdXRFdmVyeXdoZXJlUmVzcG9uc2USGAoQc2Vzc2lvbnNfcmV2b2tlZBgBIAEoBSI/ChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCRIVCg1zZWNvbmRfZmFjdG9yGAIgASgJIi4KFURlbGV0ZUFjY291bnRSZXNwb25zZRIVCg1maWxlc19kZWxldGVkGAEgASgDIhsKGUdldFR3b0ZhY3RvclN0YXR1c1JlcXVlc3QiSgoaR2V0VHdvRmFjdG9yU3RhdHVzUmVzcG9uc2USDwoHZW5hYmxlZBgBIAEoCBIbChNyZWNvdmVyeV9jb2Rlc19sZWZ0GAIgASgFIi4KGkJlZ2luVG90cEVucm9sbG1lbnRSZXF1ZXN0EhAKCHBhc3N3b3JkGAEgASgJIkIKG0JlZ2luVG90cEVucm9sbG1lbnRSZXNwb25zZRITCgtvdHBhdXRoX3VyaRgBIAEoCRIOCgZzZWNyZXQYAiABKAkiLAocQ29uZmlybVRvdHBFbnJvbGxtZW50UmVxdWVzdBIMCgRjb2RlGAEgASgJIjcKHUNvbmZpcm1Ub3RwRW5yb2xsbWVudFJlc3BvbnNlEhYKDnJlY292ZXJ5X2NvZGVzGAEgAygJIjQKEkRpc2FibGVUb3RwUmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCRIMCgRjb2RlGAIgASgJIhUKE0Rpc2FibGVUb3RwUmVzcG9uc2UiiQEKC0FwcFBhc3N3b3JkEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIoChhDcmVhdGVBcHBQYXNzd29yZFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJkChlDcmVhdGVBcHBQYXNzd29yZFJlc3BvbnNlEjcKDGFwcF9wYXNzd29yZBgBIAEoCzIhLmZpbGVzdG9yZS5hY2NvdW50LnYxLkFwcFBhc3N3b3JkEg4KBnNlY3JldBgCIAEoCSIZChdMaXN0QXBwUGFzc3dvcmRzUmVxdWVzdCJUChhMaXN0QXBwUGFzc3dvcmRzUmVzcG9uc2USOAoNYXBwX3Bhc3N3b3JkcxgBIAMoCzIhLmZpbGVzdG9yZS5hY2NvdW50LnYxLkFwcFBhc3N3b3JkIiYKGFJldm9rZUFwcFBhc3N3b3JkUmVxdWVzdBIKCgJpZBgBIAEoCSIbChlSZXZva2VBcHBQYXNzd29yZFJlc3BvbnNlIlwKGkV4Y2hhbmdlQXBwUGFzc3dvcmRSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhQKDGFwcF9wYXNzd29yZBgCIAEoCRIWCg5jbGllbnRfYWRkcmVzcxgDIAEoCSKzAQobRXhjaGFuZ2VBcHBQYXNzd29yZFJlc3BvbnNlEigKBHVzZXIYASABKAsyGi5maWxlc3RvcmUuYWNjb3VudC52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPYXBwX3Bhc3N3b3JkX2lkGAQgASgJKnkKDFNpZ251cFBvbGljeRIdChlTSUdOVVBfUE9MSUNZX1VOU1BFQ0lGSUVEEAASFgoSU0lHTlVQX1BPTElDWV9PUEVOEAESGAoUU0lHTlVQX1BPTElDWV9JTlZJVEUQAhIYChRTSUdOVVBfUE9MSUNZX0NMT1NFRBADMpMQCg5BY2NvdW50U2VydmljZRJTCgZTaWdudXASIy5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdudXBSZXF1ZXN0GiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbnVwUmVzcG9uc2USUwoGU2lnbmluEiMuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbmluUmVxdWVzdBokLmZpbGVzdG9yZS5hY2NvdW50LnYxLlNpZ25pblJlc3BvbnNlElYKB1JlZnJlc2gSJC5maWxlc3RvcmUuYWNjb3VudC52MS5SZWZyZXNoUmVxdWVzdBolLmZpbGVzdG9yZS5hY2NvdW50LnYxLlJlZnJlc2hSZXNwb25zZRJWCgdTaWdub3V0EiQuZmlsZXN0b3JlLmFjY291bnQudjEuU2lnbm91dFJlcXVlc3QaJS5maWxlc3RvcmUuYWNjb3VudC52MS5TaWdub3V0UmVzcG9uc2USYgoLR2V0VXNlckluZm8SKC5maWxlc3RvcmUuYWNjb3VudC52MS5HZXRVc2VySW5mb1JlcXVlc3QaKS5maWxlc3RvcmUuYWNjb3VudC52MS5HZXRVc2VySW5mb1Jlc3BvbnNlEnoKE0xpc3RSZXZva2VkU2Vzc2lvbnMSMC5maWxlc3RvcmUuYWNjb3VudC52MS5MaXN0UmV2b2tlZFNlc3Npb25zUmVxdWVzdBoxLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RSZXZva2VkU2Vzc2lvbnNSZXNwb25zZRJuCg9HZXRTaWdudXBQb2xpY3kSLC5maWxlc3RvcmUuYWNjb3VudC52MS5HZXRTaWdudXBQb2xpY3lSZXF1ZXN0Gi0uZmlsZXN0b3JlLmFjY291bnQudjEuR2V0U2lnbnVwUG9saWN5UmVzcG9uc2USawoOQ2hhbmdlUGFzc3dvcmQSKy5maWxlc3RvcmUuYWNjb3VudC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaLC5maWxlc3RvcmUuYWNjb3VudC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlEmUKDExpc3RTZXNzaW9ucxIpLmZpbGVzdG9yZS5hY2NvdW50LnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaKi5maWxlc3RvcmUuYWNjb3VudC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJoCg1SZXZva2VTZXNzaW9uEiouZmlsZXN0b3JlLmFjY291bnQudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaKy5maWxlc3RvcmUuYWNjb3VudC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2USdAoRU2lnbk91dEV2ZXJ5d2hlcmUSLi5maWxlc3RvcmUuYWNjb3VudC52MS5TaWduT3V0RXZlcnl3aGVyZVJlcXVlc3QaLy5maWxlc3RvcmUuYWNjb3VudC52MS5TaWduT3V0RXZlcnl3aGVyZVJlc3BvbnNlEmgKDURlbGV0ZUFjY291bnQSKi5maWxlc3RvcmUuYWNjb3VudC52MS5EZWxldGVBY2NvdW50UmVxdWVzdBorLmZpbGVzdG9yZS5hY2NvdW50LnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZRJ3ChJHZXRUd29GYWN0b3JTdGF0dXMSLy5maWxlc3RvcmUuYWNjb3VudC52MS5HZXRUd29GYWN0b3JTdGF0dXNSZXF1ZXN0GjAuZmlsZXN0b3JlLmFjY291bnQudjEuR2V0VHdvRmFjdG9yU3RhdHVzUmVzcG9uc2USegoTQmVnaW5Ub3RwRW5yb2xsbWVudBIwLmZpbGVzdG9yZS5hY2NvdW50LnYxLkJlZ2luVG90cEVucm9sbG1lbnRSZXF1ZXN0GjEuZmlsZXN0b3JlLmFjY291bnQudjEuQmVnaW5Ub3RwRW5yb2xsbWVudFJlc3BvbnNlEoABChVDb25maXJtVG90cEVucm9sbG1lbnQSMi5maWxlc3RvcmUuYWNjb3VudC52MS5Db25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0GjMuZmlsZXN0b3JlLmFjY291bnQudjEuQ29uZmlybVRvdHBFbnJvbGxtZW50UmVzcG9uc2USYgoLRGlzYWJsZVRvdHASKC5maWxlc3RvcmUuYWNjb3VudC52MS5EaXNhYmxlVG90cFJlcXVlc3QaKS5maWxlc3RvcmUuYWNjb3VudC52MS5EaXNhYmxlVG90cFJlc3BvbnNlEnQKEUNyZWF0ZUFwcFBhc3N3b3JkEi4uZmlsZXN0b3JlLmFjY291bnQudjEuQ3JlYXRlQXBwUGFzc3dvcmRSZXF1ZXN0Gi8uZmlsZXN0b3JlLmFjY291bnQudjEuQ3JlYXRlQXBwUGFzc3dvcmRSZXNwb25zZRJxChBMaXN0QXBwUGFzc3dvcmRzEi0uZmlsZXN0b3JlLmFjY291bnQudjEuTGlzdEFwcFBhc3N3b3Jkc1JlcXVlc3QaLi5maWxlc3RvcmUuYWNjb3VudC52MS5MaXN0QXBwUGFzc3dvcmRzUmVzcG9uc2USdAoRUmV2b2tlQXBwUGFzc3dvcmQSLi5maWxlc3RvcmUuYWNjb3VudC52MS5SZXZva2VBcHBQYXNzd29yZFJlcXVlc3QaLy5maWxlc3RvcmUuYWNjb3VudC52MS5SZXZva2VBcHBQYXNzd29yZFJlc3BvbnNlMpQBChZBcHBQYXNzd29yZEF1dGhTZXJ2aWNlEnoKE0V4Y2hhbmdlQXBwUGFzc3dvcmQSMC5maWxlc3RvcmUuYWNjb3VudC52MS5FeGNoYW5nZUFwcFBhc3N3b3JkUmVxdWVzdBoxLmZpbGVzdG9yZS5hY2NvdW50LnYxLkV4Y2hhbmdlQXBwUGFzc3dvcmRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.account.v1.User
@@ -37,6 +37,13 @@ export type User = Message<"filestore.account.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp last_active_at = 4;
    */
   lastActiveAt?: Timestamp | undefined;
+
+  /**
+   * An administrator of the instance (may call filestore.admin.v1.AdminService).
+   *
+   * @generated from field: bool admin = 5;
+   */
+  admin: boolean;
 };
 
 /**
@@ -98,6 +105,15 @@ export type SignupRequest = Message<"filestore.account.v1.SignupRequest"> & {
    * @generated from field: string password = 2;
    */
   password: string;
+
+  /**
+   * Needed when the signup policy is INVITE: a code from an administrator (AdminService.CreateInvite),
+   * used once. Without a valid one Signup fails with PermissionDenied and the reason INVITE_REQUIRED;
+   * when the policy is CLOSED, with the reason SIGNUP_CLOSED.
+   *
+   * @generated from field: string invite_code = 3;
+   */
+  inviteCode: string;
 };
 
 /**
@@ -146,6 +162,16 @@ export type SigninRequest = Message<"filestore.account.v1.SigninRequest"> & {
    * @generated from field: string second_factor = 3;
    */
   secondFactor: string;
+
+  /**
+   * When an administrator reset the password (or created the account asking for a change): the new
+   * password the user chose. Without it such a Signin fails with FailedPrecondition and the reason
+   * PASSWORD_CHANGE_REQUIRED (after the password checked out). A disabled account's Signin fails with
+   * PermissionDenied and the reason ACCOUNT_DISABLED.
+   *
+   * @generated from field: string new_password = 4;
+   */
+  newPassword: string;
 };
 
 /**
@@ -316,6 +342,36 @@ export const RevokedSessionSchema: GenMessage<RevokedSession> = /*@__PURE__*/
   messageDesc(file_filestore_account_v1_account, 13);
 
 /**
+ * @generated from message filestore.account.v1.GetSignupPolicyRequest
+ */
+export type GetSignupPolicyRequest = Message<"filestore.account.v1.GetSignupPolicyRequest"> & {
+};
+
+/**
+ * Describes the message filestore.account.v1.GetSignupPolicyRequest.
+ * Use `create(GetSignupPolicyRequestSchema)` to create a new message.
+ */
+export const GetSignupPolicyRequestSchema: GenMessage<GetSignupPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 14);
+
+/**
+ * @generated from message filestore.account.v1.GetSignupPolicyResponse
+ */
+export type GetSignupPolicyResponse = Message<"filestore.account.v1.GetSignupPolicyResponse"> & {
+  /**
+   * @generated from field: filestore.account.v1.SignupPolicy policy = 1;
+   */
+  policy: SignupPolicy;
+};
+
+/**
+ * Describes the message filestore.account.v1.GetSignupPolicyResponse.
+ * Use `create(GetSignupPolicyResponseSchema)` to create a new message.
+ */
+export const GetSignupPolicyResponseSchema: GenMessage<GetSignupPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_account_v1_account, 15);
+
+/**
  * @generated from message filestore.account.v1.ListRevokedSessionsResponse
  */
 export type ListRevokedSessionsResponse = Message<"filestore.account.v1.ListRevokedSessionsResponse"> & {
@@ -338,7 +394,7 @@ export type ListRevokedSessionsResponse = Message<"filestore.account.v1.ListRevo
  * Use `create(ListRevokedSessionsResponseSchema)` to create a new message.
  */
 export const ListRevokedSessionsResponseSchema: GenMessage<ListRevokedSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 14);
+  messageDesc(file_filestore_account_v1_account, 16);
 
 /**
  * @generated from message filestore.account.v1.ChangePasswordRequest
@@ -360,7 +416,7 @@ export type ChangePasswordRequest = Message<"filestore.account.v1.ChangePassword
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 15);
+  messageDesc(file_filestore_account_v1_account, 17);
 
 /**
  * @generated from message filestore.account.v1.ChangePasswordResponse
@@ -379,7 +435,7 @@ export type ChangePasswordResponse = Message<"filestore.account.v1.ChangePasswor
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 16);
+  messageDesc(file_filestore_account_v1_account, 18);
 
 /**
  * @generated from message filestore.account.v1.Session
@@ -431,7 +487,7 @@ export type Session = Message<"filestore.account.v1.Session"> & {
  * Use `create(SessionSchema)` to create a new message.
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 17);
+  messageDesc(file_filestore_account_v1_account, 19);
 
 /**
  * @generated from message filestore.account.v1.ListSessionsRequest
@@ -444,7 +500,7 @@ export type ListSessionsRequest = Message<"filestore.account.v1.ListSessionsRequ
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 18);
+  messageDesc(file_filestore_account_v1_account, 20);
 
 /**
  * @generated from message filestore.account.v1.ListSessionsResponse
@@ -461,7 +517,7 @@ export type ListSessionsResponse = Message<"filestore.account.v1.ListSessionsRes
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 19);
+  messageDesc(file_filestore_account_v1_account, 21);
 
 /**
  * @generated from message filestore.account.v1.RevokeSessionRequest
@@ -478,7 +534,7 @@ export type RevokeSessionRequest = Message<"filestore.account.v1.RevokeSessionRe
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
 export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 20);
+  messageDesc(file_filestore_account_v1_account, 22);
 
 /**
  * @generated from message filestore.account.v1.RevokeSessionResponse
@@ -491,7 +547,7 @@ export type RevokeSessionResponse = Message<"filestore.account.v1.RevokeSessionR
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
 export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 21);
+  messageDesc(file_filestore_account_v1_account, 23);
 
 /**
  * @generated from message filestore.account.v1.SignOutEverywhereRequest
@@ -510,7 +566,7 @@ export type SignOutEverywhereRequest = Message<"filestore.account.v1.SignOutEver
  * Use `create(SignOutEverywhereRequestSchema)` to create a new message.
  */
 export const SignOutEverywhereRequestSchema: GenMessage<SignOutEverywhereRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 22);
+  messageDesc(file_filestore_account_v1_account, 24);
 
 /**
  * @generated from message filestore.account.v1.SignOutEverywhereResponse
@@ -527,7 +583,7 @@ export type SignOutEverywhereResponse = Message<"filestore.account.v1.SignOutEve
  * Use `create(SignOutEverywhereResponseSchema)` to create a new message.
  */
 export const SignOutEverywhereResponseSchema: GenMessage<SignOutEverywhereResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 23);
+  messageDesc(file_filestore_account_v1_account, 25);
 
 /**
  * @generated from message filestore.account.v1.DeleteAccountRequest
@@ -551,7 +607,7 @@ export type DeleteAccountRequest = Message<"filestore.account.v1.DeleteAccountRe
  * Use `create(DeleteAccountRequestSchema)` to create a new message.
  */
 export const DeleteAccountRequestSchema: GenMessage<DeleteAccountRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 24);
+  messageDesc(file_filestore_account_v1_account, 26);
 
 /**
  * @generated from message filestore.account.v1.DeleteAccountResponse
@@ -570,7 +626,7 @@ export type DeleteAccountResponse = Message<"filestore.account.v1.DeleteAccountR
  * Use `create(DeleteAccountResponseSchema)` to create a new message.
  */
 export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 25);
+  messageDesc(file_filestore_account_v1_account, 27);
 
 /**
  * @generated from message filestore.account.v1.GetTwoFactorStatusRequest
@@ -583,7 +639,7 @@ export type GetTwoFactorStatusRequest = Message<"filestore.account.v1.GetTwoFact
  * Use `create(GetTwoFactorStatusRequestSchema)` to create a new message.
  */
 export const GetTwoFactorStatusRequestSchema: GenMessage<GetTwoFactorStatusRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 26);
+  messageDesc(file_filestore_account_v1_account, 28);
 
 /**
  * @generated from message filestore.account.v1.GetTwoFactorStatusResponse
@@ -607,7 +663,7 @@ export type GetTwoFactorStatusResponse = Message<"filestore.account.v1.GetTwoFac
  * Use `create(GetTwoFactorStatusResponseSchema)` to create a new message.
  */
 export const GetTwoFactorStatusResponseSchema: GenMessage<GetTwoFactorStatusResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 27);
+  messageDesc(file_filestore_account_v1_account, 29);
 
 /**
  * @generated from message filestore.account.v1.BeginTotpEnrollmentRequest
@@ -624,7 +680,7 @@ export type BeginTotpEnrollmentRequest = Message<"filestore.account.v1.BeginTotp
  * Use `create(BeginTotpEnrollmentRequestSchema)` to create a new message.
  */
 export const BeginTotpEnrollmentRequestSchema: GenMessage<BeginTotpEnrollmentRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 28);
+  messageDesc(file_filestore_account_v1_account, 30);
 
 /**
  * @generated from message filestore.account.v1.BeginTotpEnrollmentResponse
@@ -650,7 +706,7 @@ export type BeginTotpEnrollmentResponse = Message<"filestore.account.v1.BeginTot
  * Use `create(BeginTotpEnrollmentResponseSchema)` to create a new message.
  */
 export const BeginTotpEnrollmentResponseSchema: GenMessage<BeginTotpEnrollmentResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 29);
+  messageDesc(file_filestore_account_v1_account, 31);
 
 /**
  * @generated from message filestore.account.v1.ConfirmTotpEnrollmentRequest
@@ -669,7 +725,7 @@ export type ConfirmTotpEnrollmentRequest = Message<"filestore.account.v1.Confirm
  * Use `create(ConfirmTotpEnrollmentRequestSchema)` to create a new message.
  */
 export const ConfirmTotpEnrollmentRequestSchema: GenMessage<ConfirmTotpEnrollmentRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 30);
+  messageDesc(file_filestore_account_v1_account, 32);
 
 /**
  * @generated from message filestore.account.v1.ConfirmTotpEnrollmentResponse
@@ -688,7 +744,7 @@ export type ConfirmTotpEnrollmentResponse = Message<"filestore.account.v1.Confir
  * Use `create(ConfirmTotpEnrollmentResponseSchema)` to create a new message.
  */
 export const ConfirmTotpEnrollmentResponseSchema: GenMessage<ConfirmTotpEnrollmentResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 31);
+  messageDesc(file_filestore_account_v1_account, 33);
 
 /**
  * @generated from message filestore.account.v1.DisableTotpRequest
@@ -712,7 +768,7 @@ export type DisableTotpRequest = Message<"filestore.account.v1.DisableTotpReques
  * Use `create(DisableTotpRequestSchema)` to create a new message.
  */
 export const DisableTotpRequestSchema: GenMessage<DisableTotpRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 32);
+  messageDesc(file_filestore_account_v1_account, 34);
 
 /**
  * @generated from message filestore.account.v1.DisableTotpResponse
@@ -725,7 +781,7 @@ export type DisableTotpResponse = Message<"filestore.account.v1.DisableTotpRespo
  * Use `create(DisableTotpResponseSchema)` to create a new message.
  */
 export const DisableTotpResponseSchema: GenMessage<DisableTotpResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 33);
+  messageDesc(file_filestore_account_v1_account, 35);
 
 /**
  * @generated from message filestore.account.v1.AppPassword
@@ -759,7 +815,7 @@ export type AppPassword = Message<"filestore.account.v1.AppPassword"> & {
  * Use `create(AppPasswordSchema)` to create a new message.
  */
 export const AppPasswordSchema: GenMessage<AppPassword> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 34);
+  messageDesc(file_filestore_account_v1_account, 36);
 
 /**
  * @generated from message filestore.account.v1.CreateAppPasswordRequest
@@ -778,7 +834,7 @@ export type CreateAppPasswordRequest = Message<"filestore.account.v1.CreateAppPa
  * Use `create(CreateAppPasswordRequestSchema)` to create a new message.
  */
 export const CreateAppPasswordRequestSchema: GenMessage<CreateAppPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 35);
+  messageDesc(file_filestore_account_v1_account, 37);
 
 /**
  * @generated from message filestore.account.v1.CreateAppPasswordResponse
@@ -802,7 +858,7 @@ export type CreateAppPasswordResponse = Message<"filestore.account.v1.CreateAppP
  * Use `create(CreateAppPasswordResponseSchema)` to create a new message.
  */
 export const CreateAppPasswordResponseSchema: GenMessage<CreateAppPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 36);
+  messageDesc(file_filestore_account_v1_account, 38);
 
 /**
  * @generated from message filestore.account.v1.ListAppPasswordsRequest
@@ -815,7 +871,7 @@ export type ListAppPasswordsRequest = Message<"filestore.account.v1.ListAppPassw
  * Use `create(ListAppPasswordsRequestSchema)` to create a new message.
  */
 export const ListAppPasswordsRequestSchema: GenMessage<ListAppPasswordsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 37);
+  messageDesc(file_filestore_account_v1_account, 39);
 
 /**
  * @generated from message filestore.account.v1.ListAppPasswordsResponse
@@ -832,7 +888,7 @@ export type ListAppPasswordsResponse = Message<"filestore.account.v1.ListAppPass
  * Use `create(ListAppPasswordsResponseSchema)` to create a new message.
  */
 export const ListAppPasswordsResponseSchema: GenMessage<ListAppPasswordsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 38);
+  messageDesc(file_filestore_account_v1_account, 40);
 
 /**
  * @generated from message filestore.account.v1.RevokeAppPasswordRequest
@@ -849,7 +905,7 @@ export type RevokeAppPasswordRequest = Message<"filestore.account.v1.RevokeAppPa
  * Use `create(RevokeAppPasswordRequestSchema)` to create a new message.
  */
 export const RevokeAppPasswordRequestSchema: GenMessage<RevokeAppPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 39);
+  messageDesc(file_filestore_account_v1_account, 41);
 
 /**
  * @generated from message filestore.account.v1.RevokeAppPasswordResponse
@@ -862,7 +918,7 @@ export type RevokeAppPasswordResponse = Message<"filestore.account.v1.RevokeAppP
  * Use `create(RevokeAppPasswordResponseSchema)` to create a new message.
  */
 export const RevokeAppPasswordResponseSchema: GenMessage<RevokeAppPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 40);
+  messageDesc(file_filestore_account_v1_account, 42);
 
 /**
  * @generated from message filestore.account.v1.ExchangeAppPasswordRequest
@@ -891,7 +947,7 @@ export type ExchangeAppPasswordRequest = Message<"filestore.account.v1.ExchangeA
  * Use `create(ExchangeAppPasswordRequestSchema)` to create a new message.
  */
 export const ExchangeAppPasswordRequestSchema: GenMessage<ExchangeAppPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 41);
+  messageDesc(file_filestore_account_v1_account, 43);
 
 /**
  * @generated from message filestore.account.v1.ExchangeAppPasswordResponse
@@ -925,7 +981,44 @@ export type ExchangeAppPasswordResponse = Message<"filestore.account.v1.Exchange
  * Use `create(ExchangeAppPasswordResponseSchema)` to create a new message.
  */
 export const ExchangeAppPasswordResponseSchema: GenMessage<ExchangeAppPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_account_v1_account, 42);
+  messageDesc(file_filestore_account_v1_account, 44);
+
+/**
+ * @generated from enum filestore.account.v1.SignupPolicy
+ */
+export enum SignupPolicy {
+  /**
+   * @generated from enum value: SIGNUP_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Anyone may sign up.
+   *
+   * @generated from enum value: SIGNUP_POLICY_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * Signup needs an invite code.
+   *
+   * @generated from enum value: SIGNUP_POLICY_INVITE = 2;
+   */
+  INVITE = 2,
+
+  /**
+   * Only administrators create accounts.
+   *
+   * @generated from enum value: SIGNUP_POLICY_CLOSED = 3;
+   */
+  CLOSED = 3,
+}
+
+/**
+ * Describes the enum filestore.account.v1.SignupPolicy.
+ */
+export const SignupPolicySchema: GenEnum<SignupPolicy> = /*@__PURE__*/
+  enumDesc(file_filestore_account_v1_account, 0);
 
 /**
  * AccountService signs users up and in and issues their tokens.
@@ -1002,6 +1095,17 @@ export const AccountService: GenService<{
     methodKind: "unary";
     input: typeof ListRevokedSessionsRequestSchema;
     output: typeof ListRevokedSessionsResponseSchema;
+  },
+  /**
+   * GetSignupPolicy says whether Signup is open, needs an invite code or is closed (SIGNUP), so a
+   * client can show the right form. Needs no credentials.
+   *
+   * @generated from rpc filestore.account.v1.AccountService.GetSignupPolicy
+   */
+  getSignupPolicy: {
+    methodKind: "unary";
+    input: typeof GetSignupPolicyRequestSchema;
+    output: typeof GetSignupPolicyResponseSchema;
   },
   /**
    * ChangePassword needs the current password. Every other session of the user ends (its refresh token
