@@ -212,7 +212,7 @@ describe("signup policy", () => {
     );
     const all = await s.admin.listInvites({ includeInactive: true }, h);
     expect(all.invites.map((i) => [i.id, i.usedByUsername, i.createdBy, i.note])).toEqual([
-      [invite?.id, "dave", "root", "dave"],
+      [invite?.id as string, "dave", "root", "dave"],
     ]);
     expect((await s.admin.listInvites({}, h)).invites).toEqual([]);
     expect(await outcome(s.admin.revokeInvite({ id: invite?.id as string }, h))).toBe("NotFound");
