@@ -4,7 +4,7 @@
 // reset forces a new password at signin; deleting a user purges their files and GC frees the bytes; a
 // quota set by an administrator refuses an upload over it with 507; statistics and the audit log (actor,
 // target, client address); the CLI's admin commands with --json. A second stack runs SIGNUP=invite.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +34,8 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const reasonsOf = (r: { json: Record<string, unknown> }) =>
   ((r.json.details as { debug?: { reason?: string } }[] | undefined) ?? []).map((d) => d.debug?.reason);
 type Json = Record<string, unknown>;
+// Two stacks on a shared machine: a test (or a stack's stop) may take well over bun's default 5 s.
+setDefaultTimeout(60_000);
 
 function api(stack: () => Stack) {
   const call = (service: string, method: string, body: unknown, token?: string) =>
@@ -65,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
-});
+}, 60_000);
 
 const listStatus = async (token: string) =>
   (await connectCall(stack.gatewayUrl, `${FILES}/ListFiles`, {}, bearer(token))).status;
@@ -297,7 +299,7 @@ describe(`SIGNUP=invite (${MODE})`, () => {
   beforeAll(async () => {
     inviteStack = await startStack({ SIGNUP: "invite", ADMIN_USERS: "boss" });
   }, 90_000);
-  afterAll(() => inviteStack?.stop());
+  afterAll(() => inviteStack?.stop(), 60_000);
 
   test("signup needs a code (RPC, legacy route, CLI); a code works once; ADMIN_USERS may sign up", async () => {
     expect((await other.account("GetSignupPolicy", {})).json.policy).toBe("SIGNUP_POLICY_INVITE");
