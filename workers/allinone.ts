@@ -24,6 +24,7 @@ import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
+import { traceServedCalls } from "./lib/tracing/rpc.ts";
 import { hostFor } from "./lib/worker.ts";
 import { createMetaWorker, metaSections } from "./meta/wire.ts";
 import { createTransferWorker, sqliteTransferQueue, transferSections } from "./transfer/wire.ts";
@@ -80,7 +81,11 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of ended sessions for the whole process (edge and services alike), read from the database.
   const revoked = new RevokedSessions();
   const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
-  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
+  const interceptors = [
+    traceServedCalls(),
+    errorInterceptor(log),
+    authInterceptor({ verifier, internalSecret }),
+  ];
   const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
   const clients = { meta: metaClient, verifier, internalSecret };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).

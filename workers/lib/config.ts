@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { parseProxyList } from "../../core/client-address.ts";
 import { type HttpLimits, httpLimitsFrom } from "../../core/http-limits.ts";
+import { envBool } from "./env-bool.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
 
@@ -57,6 +58,8 @@ export interface BaseConfig {
    * without regard to case. None by default: then nobody may.
    */
   adminUsers: string[];
+  /** One JSON access-log line per HTTP request served (ACCESS_LOG, off by default). */
+  accessLog: boolean;
 }
 
 export function int(env: Env, name: string, fallback: number): number {
@@ -101,6 +104,7 @@ export function loadBaseConfig(name: keyof typeof defaultPorts, env: Env = proce
       .split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
+    accessLog: envBool(env, "ACCESS_LOG", false),
   };
 }
 
