@@ -37,7 +37,7 @@ export interface Access {
 
 /** An access-log line's fields (declared lengths: bodies stream through uncounted). */
 export const accessFields = (a: Access, nowMs: number): Record<string, unknown> => ({
-  rid: a.requestId,
+  rid: a.requestId || undefined,
   ...(a.traceId ? { trace_id: a.traceId, span_id: a.spanId } : {}),
   method: a.method,
   route: a.route,
@@ -47,3 +47,29 @@ export const accessFields = (a: Access, nowMs: number): Record<string, unknown> 
   duration_ms: Math.round((nowMs - a.startedMs) * 10) / 10,
   client: a.client,
 });
+
+/**
+ * `res` with `done(bytes)` called once its body has been sent (or cut: then `completed` is false): a
+ * declared Content-Length or a Blob body is taken as it is, any other body is counted as it streams.
+ */
+export function whenSent(res: Response, done: (bytes: number, completed: boolean) => void): Response {
+  const declared = res.headers.get("content-length");
+  if (!res.body || declared !== null) {
+    done(Number(declared ?? 0), true);
+    return res;
+  }
+  let bytes = 0;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+    flush: () => done(bytes, true),
+    cancel: () => done(bytes, false),
+  } as Transformer<Uint8Array, Uint8Array>);
+  return new Response(res.body.pipeThrough(counter), {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+}

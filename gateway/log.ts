@@ -2,7 +2,7 @@
 // request (method, route template, status, declared bytes, duration, client, request and trace ids).
 import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
-import { accessFields, type LogLevel, logLine } from "../core/log-line.ts";
+import { accessFields, type LogLevel, logLine, whenSent } from "../core/log-line.ts";
 import { contextFrom } from "../core/tracing/tracer.ts";
 import { type LiveSpans, routeTaken } from "./tracing.ts";
 
@@ -25,21 +25,26 @@ export function accessLog(live?: LiveSpans): MiddlewareHandler<Env> {
     const id = c.get("requestId");
     const sc = (live?.of(id) ?? trace.getSpan(contextFrom(c.req.raw.headers)))?.spanContext();
     await next();
-    const fields = accessFields(
-      {
-        method: c.req.method,
-        route: routeTaken(c),
-        status: c.res.status,
-        bytesIn: length(c.req.header("content-length")),
-        bytesOut: length(c.res.headers.get("content-length")),
-        startedMs,
-        client: c.get("clientIp"),
-        requestId: id,
-        traceId: sc?.traceId,
-        spanId: sc?.spanId,
-      },
-      performance.now(),
+    const route = routeTaken(c);
+    c.res = whenSent(c.res, (bytesOut, completed) =>
+      log("info", "access", {
+        ...accessFields(
+          {
+            method: c.req.method,
+            route,
+            status: c.res.status,
+            bytesIn: length(c.req.header("content-length")),
+            bytesOut,
+            startedMs,
+            client: c.get("clientIp"),
+            requestId: id,
+            traceId: sc?.traceId,
+            spanId: sc?.spanId,
+          },
+          performance.now(),
+        ),
+        ...(completed ? {} : { completed }),
+      }),
     );
-    log("info", "access", fields);
   };
 }

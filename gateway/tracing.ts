@@ -33,10 +33,13 @@ export class LiveSpans {
   }
 }
 
-/** The route a request took: an RPC's own path, a data-plane template, else the Hono route it matched. */
+/**
+ * The route a request took (after it was answered): an RPC's own path, a data-plane template, else the
+ * Hono route that answered it.
+ */
 export function routeTaken(c: Context<Env>): string {
   const route = routeOf(c.req.path);
-  return route === "other" ? routePath(c, -1) : route;
+  return route === "other" ? routePath(c) : route;
 }
 
 /** Middleware (after the request id is set): the request's SERVER span, named "<METHOD> <route>". */

@@ -15,6 +15,7 @@ import { accountSections, createAccountWorker } from "./account/wire.ts";
 import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
 import { createDownloadWorker, downloadSections } from "./download/wire.ts";
 import { createFileWorker, fileSections } from "./file/wire.ts";
+import { accessLogged } from "./lib/access-log.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
 import { memoryTransport } from "./lib/clients.ts";
 import { type ConfigOf, defaultPorts, type Env, int } from "./lib/config.ts";
@@ -24,6 +25,7 @@ import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
+import { traceHttp } from "./lib/tracing/http.ts";
 import { traceServedCalls } from "./lib/tracing/rpc.ts";
 import { hostFor } from "./lib/worker.ts";
 import { createMetaWorker, metaSections } from "./meta/wire.ts";
@@ -123,6 +125,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     verifier,
     trustedProxies: cfg.edge.trustedProxies,
     maxDataRequestsPerClient: cfg.edge.maxDataRequestsPerClient,
+    accessLog: cfg.accessLog,
   });
   const edgeTrusted = trustedProxies(cfg.edge.trustedProxies);
   const http = Bun.serve({
@@ -149,7 +152,19 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     );
   }
   function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
-    return req.headers.has("origin") ? handle(req, server) : downloads.serveFile(req, req.params.id);
+    return req.headers.has("origin")
+      ? handle(req, server)
+      : direct(req, server, () => downloads.serveFile(req, req.params.id));
+  }
+  /**
+   * The ways past the gateway: traced as the data planes are, and (ACCESS_LOG) logged by themselves; the
+   * gateway's way is traced and logged in the gateway.
+   */
+  function direct(req: Request, server: Bun.Server<undefined>, serve: () => Response | Promise<Response>) {
+    const traced = () => traceHttp(req, pathOf(req.url), async () => serve());
+    return cfg.accessLog
+      ? accessLogged(req, clientAddressOf(req, server, edgeTrusted), log, traced)
+      : traced();
   }
   function handle(req: Request, server: Bun.Server<undefined>) {
     // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
@@ -163,7 +178,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       isDownloadUrl(req.url) &&
       !req.headers.has("origin")
     ) {
-      return downloads.serve(req);
+      return direct(req, server, () => downloads.serve(req));
     }
     if (req.method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(req.url);
@@ -174,7 +189,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       ) {
         // As the gateway does: the in-process host believes the one hop it is handed.
         req.headers.set("x-forwarded-for", clientAddressOf(req, server, edgeTrusted));
-        return host.fetch(req);
+        return direct(req, server, () => host.fetch(req));
       }
     }
     return gateway.fetch(req, server);
