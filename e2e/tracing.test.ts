@@ -1,24 +1,45 @@
 // Traces end to end: every process exports its spans to a small OTLP/HTTP receiver; one upload through
-// the gateway is one trace whose spans (gateway, upload worker, meta, the database) form a tree rooted at
-// the gateway's span, and a client's own traceparent is honoured (the trace is the client's).
+// the gateway is one trace whose spans (gateway, upload worker, meta, the database, the blob store) form a
+// tree rooted at the gateway's span; with S3 at hand (TEST_S3_*: the transfer policy) the transfer job the
+// upload recorded joins that trace through the outbox and the queue; and a client's own traceparent is
+// honoured (the trace is the client's).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eventually, MODE, type Stack, signedInUser, startStack } from "./harness.ts";
+import { eventually, MODE, type Stack, signedInUser, startStack, uniqueName } from "./harness.ts";
 import { type ReceivedSpan, startOtlpReceiver } from "./otlp-receiver.ts";
+import { dropBucket, S3, s3Admin } from "./s3.ts";
 
 const SERVER = 2;
+const CONSUMER = 5;
+const onS3 = S3.endPoint !== "";
+const bucket = uniqueName("traces").toLowerCase();
 let receiver: ReturnType<typeof startOtlpReceiver>;
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
 
 beforeAll(async () => {
   receiver = startOtlpReceiver();
-  stack = await startStack({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "100" });
+  stack = await startStack({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_BSP_SCHEDULE_DELAY: "100",
+    ...(onS3
+      ? {
+          STORAGE_POLICY: "transfer",
+          S3_ENDPOINT: S3.endPoint,
+          S3_ACCESS_KEY: S3.accessKey,
+          S3_SECRET_KEY: S3.secretKey,
+          S3_REGION: S3.region,
+          S3_BUCKET: bucket,
+          TRANSFER_POLL_MS: "200",
+        }
+      : {}),
+  });
   user = await signedInUser(stack.gatewayUrl);
 }, 120_000);
 
 afterAll(async () => {
   await stack?.stop();
   receiver?.stop();
+  if (onS3) await dropBucket(s3Admin(S3.endPoint), bucket);
 });
 
 const upload = (name: string, headers: Record<string, string> = {}) =>
@@ -28,18 +49,25 @@ const upload = (name: string, headers: Record<string, string> = {}) =>
     body: `bytes of ${name}`,
   });
 
-/** The spans of the trace of the first upload's request, once its database spans are in. */
+/**
+ * The spans of the trace of the first upload's request, once all are in: each process exports on its own,
+ * so until its database spans (meta), with S3 its transfer job's, and every span's parent have arrived.
+ */
 async function firstUploadTrace(): Promise<ReceivedSpan[]> {
   let spans: ReceivedSpan[] = [];
   const ok = await eventually(async () => {
     const root = receiver.spans.find(
       (s) => s.kind === SERVER && s.parentSpanId === "" && s.attributes["http.route"] === "/upload/v1/files",
     );
-    const all = root ? receiver.trace(root.traceId) : [];
-    // Each process exports on its own: wait until the meta side (database spans) is in too.
-    spans = all;
-    return all.some((s) => s.attributes["db.system.name"] !== undefined);
-  });
+    spans = root ? receiver.trace(root.traceId) : [];
+    const ids = new Set(spans.map((s) => s.spanId));
+    return (
+      spans.some((s) => s.attributes["db.system.name"] !== undefined) &&
+      (!onS3 ||
+        spans.some((s) => s.kind === CONSUMER && s.attributes["filestore.job.outcome"] === "moved")) &&
+      spans.every((s) => s.parentSpanId === "" || ids.has(s.parentSpanId))
+    );
+  }, 30_000);
   expect(ok).toBe(true);
   return spans;
 }
@@ -85,6 +113,20 @@ describe(`traces (${MODE})`, () => {
     // The blob store's stage and commit, in the upload worker's span.
     const stage = spans.find((s) => s.name === "blob stage");
     expect(ancestry(stage as ReceivedSpan)).toContain(dataPlane as ReceivedSpan);
+    if (onS3) {
+      // The transfer job joined the upload's trace: consumed under the meta call that recorded it, its
+      // copy to S3 (a blob store span on S3) and its meta calls under the consumer's span.
+      const job = spans.find((s) => s.kind === CONSUMER) as ReceivedSpan;
+      expect(job.name).toBe("process transfer");
+      expect(
+        ancestry(job).some((a) => String(a.attributes["rpc.service"]).startsWith("filestore.meta.v1.")),
+      ).toBe(true);
+      const copy = spans.find(
+        (s) => s.name === "blob stage" && s.attributes["filestore.blob.backend"] === "s3",
+      );
+      expect(ancestry(copy as ReceivedSpan)).toContain(job);
+      if (MODE === "services") expect(job.service).toBe("transfer");
+    }
     if (MODE === "services") {
       const services = new Set(spans.map((s) => s.service));
       for (const name of ["gateway", "upload", "meta"]) expect(services.has(name)).toBe(true);

@@ -43,6 +43,14 @@ export function injectSpan(headers: Headers, span: Span): void {
   w3c.inject(trace.setSpan(ROOT_CONTEXT, span), headers, setter);
 }
 
+/** The traceparent of the active span (workers: the request or job being served), if tracing is on. */
+export function activeTraceparent(): string | undefined {
+  if (!current) return undefined;
+  const carrier = new Headers();
+  w3c.inject(context.active(), carrier, setter);
+  return carrier.get("traceparent") ?? undefined;
+}
+
 /** A SERVER span for a request, a child of the trace context its headers carry. */
 export function startServerSpan(
   tracer: Tracer,
