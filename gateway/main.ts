@@ -9,11 +9,12 @@ import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts"
 import { createGateway } from "./app.ts";
 import { readEnv } from "./env.ts";
 import { log } from "./log.ts";
+import { flushOnExit } from "./tracing.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";
 
 const env = readEnv();
 // Tracing first, when OTEL_EXPORTER_OTLP_ENDPOINT asks for it: createGateway instruments itself then.
-startTracing({ env, service: "gateway" });
+flushOnExit(startTracing({ env, service: "gateway" }));
 const ACCESS_LOG_ON = ["1", "true", "yes", "on"];
 const url = (name: string, port: number) => env[`${name.toUpperCase()}_URL`] || `http://127.0.0.1:${port}`;
 

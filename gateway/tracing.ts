@@ -92,3 +92,30 @@ export function tracedUpstreams(upstreams: Upstreams, tracer: Tracer, live: Live
     Object.entries(upstreams).map(([name, u]) => [name, traced(name, u)]),
   ) as Upstreams;
 }
+
+type Runtime = {
+  Deno?: { addSignalListener(signal: string, handler: () => void): void; exit(code: number): never };
+  process?: { on(signal: string, handler: () => void): void; exit(code: number): never };
+};
+
+/**
+ * When tracing is on: on SIGTERM or SIGINT, export the spans still buffered (for at most 2 s), then exit,
+ * under Deno as under Bun and Node. With tracing off the runtime's default (exit at once) stays.
+ */
+export function flushOnExit(tracing: { shutdown(): Promise<void> } | undefined): void {
+  if (!tracing) return;
+  const g = globalThis as unknown as Runtime;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = new Promise((resolve) => setTimeout(resolve, 2000));
+    void Promise.race([tracing.shutdown().catch(() => {}), deadline]).finally(() =>
+      (g.Deno ?? g.process)?.exit(0),
+    );
+  };
+  for (const signal of ["SIGTERM", "SIGINT"]) {
+    if (g.Deno) g.Deno.addSignalListener(signal, stop);
+    else g.process?.on(signal, stop);
+  }
+}

@@ -8,6 +8,7 @@ import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
 import { bunIdleTimeoutSeconds, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
+import { activeTracer } from "../core/tracing/tracer.ts";
 import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
 import { loadSigningKey } from "./account/keys.ts";
@@ -161,6 +162,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
    * gateway's way is traced and logged in the gateway.
    */
   function direct(req: Request, server: Bun.Server<undefined>, serve: () => Response | Promise<Response>) {
+    if (!cfg.accessLog && !activeTracer()) return serve(); // the hot path, as it was
     const traced = () => traceHttp(req, pathOf(req.url), async () => serve());
     return cfg.accessLog
       ? accessLogged(req, clientAddressOf(req, server, edgeTrusted), log, traced)
