@@ -85,7 +85,13 @@ describe("RPC spans", () => {
       Health,
       memoryTransport(
         module,
-        [(next) => (req) => (seen.push(req.header.get("traceparent")), next(req)), traceServedCalls()],
+        [
+          (next) => (req) => {
+            seen.push(req.header.get("traceparent"));
+            return next(req);
+          },
+          traceServedCalls(),
+        ],
         "s",
       ),
     );
