@@ -7,17 +7,22 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ACCOUNT, connectCall, MODE, type Stack, startStack, uniqueName } from "./harness.ts";
+import { startOtlpReceiver } from "./otlp-receiver.ts";
 import { dropBucket, S3, s3Admin } from "./s3.ts";
 
 const DOWNLOAD = "filestore.download.v1.DownloadService";
 const bucket = `logsecrets${Date.now().toString(36)}`;
 const onS3 = S3.endPoint !== "";
 let stack: Stack;
+// Tracing on too: log lines carry trace ids, and spans must be as free of secrets as logs.
+const receiver = startOtlpReceiver();
 
 beforeAll(async () => {
   stack = await startStack({
     ACCESS_LOG: "1",
     LOG_LEVEL: "debug",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_BSP_SCHEDULE_DELAY: "100",
     ...(onS3
       ? {
           STORAGE_POLICY: "s3",
@@ -34,6 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  receiver.stop();
   if (onS3) await dropBucket(s3Admin(S3.endPoint), bucket);
 });
 
@@ -146,6 +152,9 @@ describe(`logs (${MODE})`, () => {
     if (process.env.SHOW_LOGS) console.log(lines.join("\n"));
     const leaked = [...secrets].filter(([, value]) => logs.includes(value)).map(([name]) => name);
     expect(leaked).toEqual([]);
+    const spans = JSON.stringify(receiver.spans);
+    expect(receiver.spans.length).toBeGreaterThan(10);
+    expect([...secrets].filter(([, value]) => spans.includes(value)).map(([name]) => name)).toEqual([]);
 
     const access = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -162,11 +171,14 @@ describe(`logs (${MODE})`, () => {
     });
     expect(typeof gatewayLine?.ts).toBe("string");
     expect(typeof gatewayLine?.duration_ms).toBe("number");
+    // One trace id for the request in every process's lines (the gateway's trace).
+    expect(String(gatewayLine?.trace_id)).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(uploads.map((l) => l.trace_id))).toEqual(new Set([gatewayLine?.trace_id]));
     if (MODE === "services") {
-      // The upload worker's line of the same request, and the meta calls it made, under the same id.
+      // The upload worker's line of the same request, and the meta calls it made, under the same ids.
       expect(uploads.map((l) => l.service)).toEqual(expect.arrayContaining(["gateway", "upload", "meta"]));
     }
     // No access line carries a query string or a file id.
     for (const l of access) expect(String(l.route)).not.toMatch(/[?&=]|[0-9a-f]{32}/);
-  });
+  }, 60_000);
 });

@@ -137,7 +137,7 @@ describe(`traces (${MODE})`, () => {
     } else {
       expect(new Set(spans.map((s) => s.service))).toEqual(new Set(["filestore"]));
     }
-  });
+  }, 60_000);
 
   test("a client's traceparent is honoured: the gateway's span continues the client's trace", async () => {
     const traceId = crypto.randomUUID().replaceAll("-", "");
@@ -159,5 +159,5 @@ describe(`traces (${MODE})`, () => {
     expect(spans.some((s) => String(s.attributes["rpc.service"]).startsWith("filestore.meta.v1."))).toBe(
       true,
     );
-  });
+  }, 60_000);
 });
