@@ -1,10 +1,11 @@
 // The gateway's spans: a SERVER span per request (continuing a client's traceparent), and a CLIENT span
 // per call to a worker, whose context the worker receives in traceparent; and the access-log line.
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
-import { SpanKind } from "@opentelemetry/api";
+import { SpanKind, trace } from "@opentelemetry/api";
 import type { AccessTokenVerifier, Identity } from "../../core/access-token.ts";
 import { recordSpans } from "../../core/tracing/testing.ts";
 import { createGateway } from "../app.ts";
+import { LiveSpans } from "../tracing.ts";
 import type { Upstreams } from "../upstreams.ts";
 
 const verifier: AccessTokenVerifier = {
@@ -108,5 +109,18 @@ describe("gateway traces", () => {
       bytes_out: 2,
     });
     expect(lines.join("\n")).not.toContain("secret-in-query");
+  });
+
+  test("requests in progress under one id are ambiguous: their calls join neither trace", () => {
+    recording = recordSpans();
+    const tracer = trace.getTracer("t");
+    const [a, b] = [tracer.startSpan("a"), tracer.startSpan("b")];
+    const live = new LiveSpans();
+    live.add("rid", a);
+    expect(live.of("rid")).toBe(a);
+    live.add("rid", b);
+    expect(live.of("rid")).toBeUndefined();
+    live.remove("rid", a);
+    expect([live.of("rid"), live.of(null), live.of("other")]).toEqual([undefined, undefined, undefined]);
   });
 });
