@@ -7,7 +7,6 @@ import { accessFields, whenSent } from "../../core/log-line.ts";
 import { routeOf } from "../../core/tracing/routes.ts";
 import { traceFields } from "../../core/tracing/tracer.ts";
 import type { Logger } from "./log.ts";
-import { pathOf } from "./server.ts";
 import { type RequestRecord, requestRecord } from "./tracing/record.ts";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
@@ -66,7 +65,7 @@ export async function accessLogged(
       ...accessFields(
         {
           method: req.method,
-          route: routeOf(pathOf(req.url)),
+          route: routeOf(new URL(req.url).pathname),
           status: res.status,
           bytesIn: lengthOf(req.headers.get("content-length")),
           bytesOut,
