@@ -1,8 +1,11 @@
 // `npm run bench`: an authenticated unary call (AccountService/GetUserInfo) through the gateway of the
 // all-in-one filestore, next to a bare Hono hello-world on the same runtime, measured in the same run with
-// wrk (64 connections, HTTP/1.1). Prints req/s, p50/p99 and the ratio to the baseline.
+// wrk (64 connections, HTTP/1.1). Prints req/s, p50/p99 and the ratio to the baseline; and the same call on
+// a second filestore with tracing on (every call a span, exported over OTLP/HTTP to a local sink), with
+// its ratio to the untraced one: what tracing costs when it is on (off, nothing is installed).
 //
-// Env: BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 3) alternating rounds; BENCH_ENFORCE=1 exits 1 when the ratio misses the target.
+// Env: BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 3) alternating rounds; BENCH_ENFORCE=1 exits 1 when the ratio misses the target;
+// BENCH_TRACING=0 skips the traced row.
 // The load generator, the baseline and the system under test each run in their own process: a JavaScript
 // client saturates far below these rates, and sharing an event loop would measure the harness instead.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +20,7 @@ const WARMUP_SECONDS = 2; // lets the JIT settle and wrk open its connections be
 const CONNECTIONS = 64;
 const THREADS = 2;
 const TARGET = 0.3;
+const TRACING = process.env.BENCH_TRACING !== "0";
 
 const { tmp, children, start, runMain } = createHarness("filestore-bench");
 
@@ -93,6 +97,44 @@ function peakRssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
+/** A signed-in user's access token, after one checked call: the benchmark must exercise the real path. */
+async function signedIn(url: string): Promise<string> {
+  const health = await fetch(`${url}/healthz`);
+  if (!health.ok) throw new BenchError(`gateway /healthz answered ${health.status}`);
+  const username = `bench-${Date.now().toString(36)}`;
+  const password = "bench-password-1";
+  await account(url, "Signup", { username, password });
+  const { tokens } = await account(url, "Signin", { username, password });
+  const token: string = tokens?.accessToken;
+  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
+  const info = await account(url, "GetUserInfo", {}, token);
+  if (info.user?.username !== username) throw new BenchError(`GetUserInfo returned ${JSON.stringify(info)}`);
+  return token;
+}
+
+/** A second all-in-one filestore with tracing on, exporting to a sink that discards the spans. */
+async function startTraced() {
+  const sink = await start(
+    "otlp-sink",
+    [process.execPath, "bench/otlp-sink.ts"],
+    { PORT: "0" },
+    /on (http:\S+)/,
+  );
+  return start(
+    "filestore-traced",
+    [process.execPath, "workers/main.ts"],
+    {
+      DATA_DIR: join(tmp, "data-traced"),
+      HOST: "127.0.0.1",
+      PORT: "0",
+      GRPC_PORT: "0",
+      SHUTDOWN_GRACE_MS: "1000",
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    },
+    /web \+ HTTP API\s+(http:\/\/\S+)/,
+  );
+}
+
 async function main(): Promise<number> {
   ensureWrk();
   const hono = await start(
@@ -108,18 +150,9 @@ async function main(): Promise<number> {
     { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
     /web \+ HTTP API\s+(http:\/\/\S+)/,
   );
-  const health = await fetch(`${store.url}/healthz`);
-  if (!health.ok) throw new BenchError(`gateway /healthz answered ${health.status}`);
-
-  const username = `bench-${Date.now().toString(36)}`;
-  const password = "bench-password-1";
-  await account(store.url, "Signup", { username, password });
-  const { tokens } = await account(store.url, "Signin", { username, password });
-  const token: string = tokens?.accessToken;
-  if (!token) throw new BenchError("Signin returned no tokens.accessToken");
-  // One checked call first: the benchmark must exercise the real, successful path.
-  const info = await account(store.url, "GetUserInfo", {}, token);
-  if (info.user?.username !== username) throw new BenchError(`GetUserInfo returned ${JSON.stringify(info)}`);
+  const traced = TRACING ? await startTraced() : undefined;
+  const token = await signedIn(store.url);
+  const tracedToken = traced ? await signedIn(traced.url) : "";
 
   const script = join(tmp, "getuserinfo.lua");
   writeFileSync(
@@ -132,6 +165,8 @@ async function main(): Promise<number> {
       "",
     ].join("\n"),
   );
+  const tracedScript = join(tmp, "getuserinfo-traced.lua");
+  writeFileSync(tracedScript, readFileSync(script, "utf8").replace(token, tracedToken));
 
   console.log(
     `wrk: ${THREADS} threads, ${CONNECTIONS} connections, HTTP/1.1, ${SECONDS}s (+${WARMUP_SECONDS}s warm-up) each, ` +
@@ -141,14 +176,17 @@ async function main(): Promise<number> {
   // cores one run swings by ±10 %, and alternating keeps slow phases of the machine from favouring one side.
   const bases: WrkResult[] = [];
   const rpcs: WrkResult[] = [];
+  const tracedRpcs: WrkResult[] = [];
+  const GET_USER_INFO = "filestore.account.v1.AccountService/GetUserInfo";
   for (let round = 0; round < ROUNDS; round++) {
     bases.push(await measure(`${hono.url}/`));
-    rpcs.push(await measure(`${store.url}/filestore.account.v1.AccountService/GetUserInfo`, script));
+    rpcs.push(await measure(`${store.url}/${GET_USER_INFO}`, script));
+    if (traced) tracedRpcs.push(await measure(`${traced.url}/${GET_USER_INFO}`, tracedScript));
   }
   const base = median(bases);
   const rpc = median(rpcs);
   const rss = peakRssMiB(store.proc.pid);
-  const failed = rpcs.find((r) => r.non2xx > 0 || r.socketErrors > 0 || r.requests === 0);
+  const failed = [...rpcs, ...tracedRpcs].find((r) => r.non2xx > 0 || r.socketErrors > 0 || r.requests === 0);
 
   if (failed) {
     console.error(
@@ -179,6 +217,11 @@ async function main(): Promise<number> {
       `   target >= ${TARGET.toFixed(2)} (${verdict})`,
     ),
   );
+  if (traced) {
+    const on = median(tracedRpcs);
+    const cost = `   traced / untraced ${(on.rps / rpc.rps).toFixed(2)}`;
+    console.log(row("GetUserInfo, tracing on (aio)", on, (on.rps / base.rps).toFixed(2), cost));
+  }
   console.log(`peak RSS filestore: ${Math.round(rss)} MiB`);
   return process.env.BENCH_ENFORCE === "1" && ratio < TARGET ? 1 : 0;
 }

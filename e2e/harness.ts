@@ -1,7 +1,7 @@
 // Starts the whole file store for end-to-end tests, in the mode named by FILESTORE_TEST_MODE:
 // "allinone" (default: one process, SQLite, temp data dir) or "services" (scripts/start-all.sh: every
 // service its own process against MariaDB + Redis, gateway under Deno).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -29,6 +29,8 @@ export interface Stack {
   dataDir: string;
   /** Services mode: how start-all.sh ran the processes, to kill and restart one of them. */
   services?: { runDir: string; env: Record<string, string>; ports: Record<string, number> };
+  /** Everything the processes logged so far (stderr; services mode: every process's log file). */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -96,17 +98,27 @@ export async function startAllInOne(env: Record<string, string> = {}) {
   });
   const gatewayUrl = `http://127.0.0.1:${http}`;
   const grpcUrl = `http://127.0.0.1:${grpc}`;
+  // Its log, read as it comes (a full pipe would stall the process).
+  const logged: string[] = [];
+  const draining = (async () => {
+    const decoder = new TextDecoder();
+    const reader = proc.stderr.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      logged.push(decoder.decode(r.value, { stream: true }));
+  })();
   try {
     await waitFor(gatewayUp(gatewayUrl), "the all-in-one gateway");
   } catch (err) {
     proc.kill("SIGKILL");
-    throw new Error(`${err}\n${await new Response(proc.stderr).text()}`);
+    await draining;
+    throw new Error(`${err}\n${logged.join("")}`);
   }
   return {
     proc,
     dataDir,
     gatewayUrl,
     grpcUrl,
+    logs: () => logged.join(""),
     async stop(keepData = false) {
       proc.kill("SIGTERM");
       const code = await proc.exited;
@@ -206,6 +218,10 @@ async function startServices(env: Record<string, string> = {}): Promise<Stack> {
     fileUrl: `http://127.0.0.1:${ports.file}`,
     dataDir: join(runDir, "data"),
     services: { runDir, env: fullEnv as Record<string, string>, ports },
+    logs: () =>
+      readdirSync(join(runDir, "logs"))
+        .map((f) => readFileSync(join(runDir, "logs", f), "utf8"))
+        .join("\n"),
     async stop() {
       await Bun.spawn(["bash", join(ROOT, "scripts/stop-all.sh")], {
         env: fullEnv,
@@ -267,6 +283,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     uploadUrl: aio.grpcUrl,
     fileUrl: aio.grpcUrl,
     dataDir: aio.dataDir,
+    logs: aio.logs,
     async stop() {
       await aio.stop();
     },

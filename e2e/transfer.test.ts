@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { Client } from "minio";
+import type { Client } from "minio";
 import { JobState, TransferService } from "../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import {
   ACCOUNT,
@@ -24,32 +24,14 @@ import {
   startStack,
   uniqueName,
 } from "./harness.ts";
+import { dropBucket, S3, s3Admin } from "./s3.ts";
 
 const TRANSFER = "filestore.transfer.v1.TransferService";
 const UPLOAD = "filestore.upload.v1.UploadService";
 const MiB = 1024 * 1024;
-const S3 = {
-  endPoint: process.env.TEST_S3_ENDPOINT ?? "",
-  accessKey: process.env.TEST_S3_ACCESS_KEY ?? "",
-  secretKey: process.env.TEST_S3_SECRET_KEY ?? "",
-  region: process.env.TEST_S3_REGION || "us-east-1",
-};
 if (!S3.endPoint && process.env.CI) throw new Error("CI must set TEST_S3_*: the transfer tests need S3");
 
 const sha256Hex = (b: Uint8Array) => new Bun.CryptoHasher("sha256").update(b).digest("hex");
-
-function s3Admin(endPoint: string) {
-  const url = new URL(endPoint);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    accessKey: S3.accessKey,
-    secretKey: S3.secretKey,
-    region: S3.region,
-    pathStyle: true,
-  });
-}
 
 /** What a bucket holds: its objects with their SHA-256, and its unfinished multipart uploads. */
 async function bucketContents(admin: Client, bucket: string) {
@@ -62,20 +44,6 @@ async function bucketContents(admin: Client, bucket: string) {
   }
   const { uploads } = await admin.listIncompleteUploadsQuery(bucket, "blobs/", "", "", "");
   return { objects, unfinished: uploads.map((u) => u.key) };
-}
-
-async function dropBucket(admin: Client, bucket: string) {
-  try {
-    const { uploads } = await admin.listIncompleteUploadsQuery(bucket, "", "", "", "");
-    for (const u of uploads) await admin.abortMultipartUpload(bucket, u.key, u.uploadId);
-    const names: string[] = [];
-    for await (const item of admin.listObjectsV2(bucket, "", true))
-      names.push((item as { name: string }).name);
-    if (names.length > 0) await admin.removeObjects(bucket, names);
-    await admin.removeBucket(bucket);
-  } catch {
-    // The bucket of a stopped private RGW: gone with it.
-  }
 }
 
 /** The settings of a transfer-policy stack on `endPoint`, with short timings. */

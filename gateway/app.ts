@@ -16,11 +16,14 @@ import { clientAddressOf, trustedProxies } from "../core/client-address.ts";
 import { clientError, failureHeaders, httpStatusOf } from "../core/failure.ts";
 import { DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT } from "../core/http-limits.ts";
 import { requestIdFrom } from "../core/request-id.ts";
+import { activeTracer } from "../core/tracing/tracer.ts";
 import { clientCap } from "./data/client-cap.ts";
 import { dataPlane } from "./data/plane.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
+import { accessLog, log } from "./log.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
+import { LiveSpans, tracedUpstreams, traceRequests } from "./tracing.ts";
 import type { Upstreams } from "./upstreams.ts";
 import { webApp } from "./web/static.ts";
 
@@ -41,6 +44,8 @@ export interface GatewayOptions {
   trustedProxies?: string[];
   /** Data-plane requests one client may have in progress (GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT; 0: no cap). */
   maxDataRequestsPerClient?: number;
+  /** One access-log line per request (ACCESS_LOG). */
+  accessLog?: boolean;
 }
 
 // Routes whose requests carry file bytes (data plane, legacy uploads and downloads).
@@ -69,7 +74,11 @@ const tusExposed = [
   "Upload-Length",
 ];
 
-export function createGateway(opts: GatewayOptions) {
+export function createGateway(options: GatewayOptions) {
+  // Tracing (when it is on): the requests' spans, and the calls to workers as their children.
+  const tracer = activeTracer();
+  const live = new LiveSpans();
+  const opts = tracer ? { ...options, upstreams: tracedUpstreams(options.upstreams, tracer, live) } : options;
   const verifier =
     opts.verifier ??
     createAccessTokenVerifier({
@@ -88,6 +97,8 @@ export function createGateway(opts: GatewayOptions) {
     await next();
     c.res.headers.set("x-request-id", id);
   });
+  if (tracer) app.use("*", traceRequests(tracer, live));
+  if (opts.accessLog) app.use("*", accessLog(live));
   const corsHeaders = cors({
     origin: opts.corsOrigins === "*" ? "*" : opts.corsOrigins,
     allowMethods: [...connectCors.allowedMethods, "PUT", "PATCH", "HEAD", "DELETE"],
@@ -145,7 +156,7 @@ export function createGateway(opts: GatewayOptions) {
     // An answer a route chose to throw (legacy parameters too large).
     if (err instanceof HTTPException) return err.getResponse();
     const rid = c.get("requestId");
-    console.error(JSON.stringify({ msg: "gateway error", rid, err: String(err) }));
+    log("error", "gateway error", { rid, err: String(err) });
     const e = clientError(err, rid);
     const status = httpStatusOf(e) as ContentfulStatusCode;
     return c.json(errorToJson(e, undefined), status, failureHeaders(e, rid));

@@ -4,12 +4,18 @@
 import { parseProxyList } from "../core/client-address.ts";
 import { bunIdleTimeoutSeconds, httpLimitsFrom, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
+import { startTracing } from "../core/tracing/provider.ts";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { createGateway } from "./app.ts";
 import { readEnv } from "./env.ts";
+import { log } from "./log.ts";
+import { flushOnExit } from "./tracing.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";
 
 const env = readEnv();
+// Tracing first, when OTEL_EXPORTER_OTLP_ENDPOINT asks for it: createGateway instruments itself then.
+flushOnExit(startTracing({ env, service: "gateway" }));
+const ACCESS_LOG_ON = ["1", "true", "yes", "on"];
 const url = (name: string, port: number) => env[`${name.toUpperCase()}_URL`] || `http://127.0.0.1:${port}`;
 
 /** Header, idle-body and keep-alive timeouts (HTTP_*_SECONDS). */
@@ -24,15 +30,13 @@ const upstreams = networkUpstreams({
   transfer: url("transfer", 9106),
 });
 
-const line = (level: string, msg: string, fields?: Record<string, unknown>) =>
-  console.error(JSON.stringify({ t: new Date().toISOString(), level, service: "gateway", msg, ...fields }));
 // The edge refuses the tokens of ended sessions too: it reads them from the account service (it holds no
 // internal secret for meta) every REVOCATION_POLL_MS, as every worker reads them from meta.
 const revoked = new RevokedSessions();
 pollRevokedSessions(revoked, {
   intervalMs: Math.max(100, Number(env.REVOCATION_POLL_MS) || 1000),
   list: listThrough(upstreamClient(AccountService, upstreams.account)),
-  log: { info: (msg, f) => line("info", msg, f), warn: (msg, f) => line("warn", msg, f) },
+  log: { info: (msg, f) => log("info", msg, f), warn: (msg, f) => log("warn", msg, f) },
 });
 
 export const app = createGateway({
@@ -44,6 +48,7 @@ export const app = createGateway({
   downloadEntry: env.PUBLIC_DOWNLOAD_URL,
   trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
   maxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
+  accessLog: ACCESS_LOG_ON.includes((env.ACCESS_LOG ?? "").trim().toLowerCase()),
 });
 
 // Bun reads `port`, `hostname` and `idleTimeout` from the default export (Bun closes a connection that

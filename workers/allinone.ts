@@ -8,6 +8,7 @@ import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
 import { bunIdleTimeoutSeconds, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
+import { activeTracer } from "../core/tracing/tracer.ts";
 import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
 import { loadSigningKey } from "./account/keys.ts";
@@ -15,6 +16,7 @@ import { accountSections, createAccountWorker } from "./account/wire.ts";
 import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
 import { createDownloadWorker, downloadSections } from "./download/wire.ts";
 import { createFileWorker, fileSections } from "./file/wire.ts";
+import { accessLogged } from "./lib/access-log.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
 import { memoryTransport } from "./lib/clients.ts";
 import { type ConfigOf, defaultPorts, type Env, int } from "./lib/config.ts";
@@ -24,6 +26,8 @@ import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
+import { traceHttp } from "./lib/tracing/http.ts";
+import { traceServedCalls } from "./lib/tracing/rpc.ts";
 import { hostFor } from "./lib/worker.ts";
 import { createMetaWorker, metaSections } from "./meta/wire.ts";
 import { createTransferWorker, sqliteTransferQueue, transferSections } from "./transfer/wire.ts";
@@ -80,7 +84,11 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of ended sessions for the whole process (edge and services alike), read from the database.
   const revoked = new RevokedSessions();
   const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
-  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
+  const interceptors = [
+    traceServedCalls(),
+    errorInterceptor(log),
+    authInterceptor({ verifier, internalSecret }),
+  ];
   const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
   const clients = { meta: metaClient, verifier, internalSecret };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
@@ -118,6 +126,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     verifier,
     trustedProxies: cfg.edge.trustedProxies,
     maxDataRequestsPerClient: cfg.edge.maxDataRequestsPerClient,
+    accessLog: cfg.accessLog,
   });
   const edgeTrusted = trustedProxies(cfg.edge.trustedProxies);
   const http = Bun.serve({
@@ -144,7 +153,20 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     );
   }
   function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
-    return req.headers.has("origin") ? handle(req, server) : downloads.serveFile(req, req.params.id);
+    return req.headers.has("origin")
+      ? handle(req, server)
+      : direct(req, server, () => downloads.serveFile(req, req.params.id));
+  }
+  /**
+   * The ways past the gateway: traced as the data planes are, and (ACCESS_LOG) logged by themselves; the
+   * gateway's way is traced and logged in the gateway.
+   */
+  function direct(req: Request, server: Bun.Server<undefined>, serve: () => Response | Promise<Response>) {
+    if (!cfg.accessLog && !activeTracer()) return serve(); // the hot path, as it was
+    const traced = () => traceHttp(req, pathOf(req.url), async () => serve());
+    return cfg.accessLog
+      ? accessLogged(req, clientAddressOf(req, server, edgeTrusted), log, traced)
+      : traced();
   }
   function handle(req: Request, server: Bun.Server<undefined>) {
     // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
@@ -158,7 +180,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       isDownloadUrl(req.url) &&
       !req.headers.has("origin")
     ) {
-      return downloads.serve(req);
+      return direct(req, server, () => downloads.serve(req));
     }
     if (req.method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(req.url);
@@ -169,7 +191,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       ) {
         // As the gateway does: the in-process host believes the one hop it is handed.
         req.headers.set("x-forwarded-for", clientAddressOf(req, server, edgeTrusted));
-        return host.fetch(req);
+        return direct(req, server, () => host.fetch(req));
       }
     }
     return gateway.fetch(req, server);

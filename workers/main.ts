@@ -4,6 +4,9 @@ import { allInOneSections, startAllInOne } from "./allinone.ts";
 import { loadConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/log.ts";
 import { onShutdown } from "./lib/server.ts";
+import { startWorkerTracing, stopWorkerTracing } from "./lib/tracing/index.ts";
+
+startWorkerTracing("filestore"); // one process, one tracer provider: service.name "filestore"
 
 const config = loadConfig("gateway", allInOneSections);
 const log = createLogger("filestore");
@@ -17,4 +20,7 @@ process.stdout.write(
     "",
   ].join("\n"),
 );
-onShutdown(log, () => app.stop());
+onShutdown(log, async () => {
+  await app.stop();
+  await stopWorkerTracing();
+});

@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../core/access-token.ts";
 import { FORM_PATH, LINKS_PATH, THUMBNAILS_PATH, TUS_PATH } from "../../core/data-paths.ts";
 import { failureHeaders } from "../../core/failure.ts";
+import { log } from "../log.ts";
 import { upstreamUnavailable } from "../rpc/errors.ts";
 import { forward } from "../rpc/proxy.ts";
 import type { Upstreams } from "../upstreams.ts";
@@ -93,9 +94,7 @@ export function dataPlane(upstreams: Upstreams, verifier: AccessTokenVerifier) {
       } catch (err) {
         // The client gone, or its body cut for idleness, is no failure of the worker.
         if (!c.req.raw.signal.aborted)
-          console.error(
-            JSON.stringify({ msg: "upstream failed", service, rid: c.get("requestId"), err: String(err) }),
-          );
+          log("error", "upstream failed", { service, rid: c.get("requestId"), err: String(err) });
         const rid = c.get("requestId");
         const e = upstreamUnavailable(err, service, rid);
         return c.json(errorToJson(e, undefined), 503, failureHeaders(e, rid));

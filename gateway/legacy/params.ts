@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { clientError } from "../../core/failure.ts";
+import { log } from "../log.ts";
 
 /**
  * Most bytes of a body of legacy parameters (a few short fields). Its token is among them, so it is read
@@ -75,6 +76,6 @@ export const LegacyCode = {
 export function serverFailureMessage(c: { get(key: "requestId"): string }, err: unknown): string {
   const rid = c.get("requestId");
   const e = clientError(err, rid);
-  if (e !== err) console.error(JSON.stringify({ msg: "legacy route failed", rid, err: String(err) }));
+  if (e !== err) log("error", "legacy route failed", { rid, err: String(err) });
   return e.rawMessage;
 }

@@ -10,6 +10,7 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { clientError, failureHeaders, UnreachableError } from "../../core/failure.ts";
+import { log } from "../log.ts";
 
 /**
  * `error` in the wire format of the caller's protocol, written by connect's own protocol helpers: gRPC and
@@ -55,15 +56,7 @@ export const rpcErrorOf = (contentType: string, e: ConnectError, requestId: stri
  */
 export function upstreamUnavailable(err: unknown, service: string, requestId: string): ConnectError {
   const cause = err instanceof Error ? err.cause : undefined;
-  console.error(
-    JSON.stringify({
-      msg: "upstream failed",
-      service,
-      rid: requestId,
-      err: String(err),
-      cause: String(cause),
-    }),
-  );
+  log("error", "upstream failed", { service, rid: requestId, err: String(err), cause: String(cause) });
   const unreachable =
     err instanceof UnreachableError ? err : new UnreachableError(`the ${service} service`, { cause: err });
   return clientError(unreachable, requestId);

@@ -6,6 +6,7 @@ import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../core/
 import type { SendOptions } from "../../core/balance.ts";
 import { isPublicCall, ownerOf } from "../../core/call-policy.ts";
 import { ANNOUNCED_LENGTH_HEADER } from "../../core/data-paths.ts";
+import { log } from "../log.ts";
 import type { Upstream, Upstreams } from "../upstreams.ts";
 import { rpcError, rpcErrorOf, upstreamUnavailable } from "./errors.ts";
 
@@ -104,14 +105,7 @@ export function rpcProxy(opts: ProxyOptions) {
     } catch (err) {
       // The client gone, or its body cut for idleness, is no failure of the worker.
       if (!c.req.raw.signal.aborted)
-        console.error(
-          JSON.stringify({
-            msg: "upstream failed",
-            service: owner,
-            rid: c.get("requestId"),
-            err: String(err),
-          }),
-        );
+        log("error", "upstream failed", { service: owner, rid: c.get("requestId"), err: String(err) });
       const rid = c.get("requestId");
       return rpcErrorOf(contentType, upstreamUnavailable(err, owner, rid), rid);
     }

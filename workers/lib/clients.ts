@@ -14,6 +14,7 @@ import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "../
 import { classifyFailure, UnreachableError } from "../../core/failure.ts";
 import { internalCallerInterceptor, requestIdPropagation } from "./interceptors.ts";
 import type { ServiceModule } from "./server.ts";
+import { traceCalls } from "./tracing/rpc.ts";
 
 export interface HttpTransportOptions extends RetryOptions {
   /** Deadline of a call that sets none itself (ms). Every call between services has one. */
@@ -46,6 +47,7 @@ export function httpTransport(
         useBinaryFormat: true,
         defaultTimeoutMs: opts.timeoutMs ?? 15_000,
         interceptors: [
+          traceCalls(),
           requestIdPropagation(),
           ...(internalSecret ? [internalCallerInterceptor(internalSecret)] : []),
         ],
@@ -142,6 +144,8 @@ export function memoryTransport(
 ): Transport {
   return createRouterTransport((router) => module.routes(router), {
     router: { interceptors: serverInterceptors },
-    transport: { interceptors: [requestIdPropagation(), internalCallerInterceptor(internalSecret)] },
+    transport: {
+      interceptors: [traceCalls(), requestIdPropagation(), internalCallerInterceptor(internalSecret)],
+    },
   });
 }

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { parseProxyList } from "../../core/client-address.ts";
 import { type HttpLimits, httpLimitsFrom } from "../../core/http-limits.ts";
+import { envBool } from "./env-bool.ts";
 
 export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
 
@@ -58,6 +59,8 @@ export interface BaseConfig {
    * allowed to call operator services (TransferService). None by default.
    */
   adminUsers: string[];
+  /** One JSON access-log line per HTTP request served (ACCESS_LOG, off by default). */
+  accessLog: boolean;
 }
 
 export function int(env: Env, name: string, fallback: number): number {
@@ -102,6 +105,7 @@ export function loadBaseConfig(name: keyof typeof defaultPorts, env: Env = proce
       .split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
+    accessLog: envBool(env, "ACCESS_LOG", false),
   };
 }
 

@@ -1,5 +1,4 @@
 // Interceptors shared by every worker: request id + error mapping/logging, and authentication.
-import { AsyncLocalStorage } from "node:async_hooks";
 import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../core/access-token.ts";
@@ -7,16 +6,13 @@ import { type Access, accessOf } from "../../core/call-policy.ts";
 import { clientError, REQUEST_ID_HEADER } from "../../core/failure.ts";
 import { requestIdFrom } from "../../core/request-id.ts";
 import { identityKey, requestIdKey } from "./context.ts";
-import { errorText, type Logger } from "./log.ts";
+import { currentRequestId, errorText, type Logger } from "./log.ts";
+import { recordRequestId } from "./tracing/record.ts";
 
 export { REQUEST_ID_HEADER, requestIdFrom };
 export const INTERNAL_SECRET_HEADER = "x-filestore-internal";
 
-/**
- * The request id of the call (or data-plane request) being served, so that the calls it makes to other
- * services carry it: one id follows a request from the gateway through every worker's log.
- */
-export const currentRequestId = new AsyncLocalStorage<string>();
+export { currentRequestId };
 
 /** Client side: sends the request id of the call being served, unless the caller set one. */
 export function requestIdPropagation(): Interceptor {
@@ -49,6 +45,7 @@ export function errorInterceptor(log: Logger): Interceptor {
   return (next) => async (req) => {
     const id = requestIdFrom(req.header.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();
     req.contextValues.set(requestIdKey, id);
+    recordRequestId(id);
     const rpc = `${req.service.typeName}/${req.method.name}`;
     try {
       const res = await currentRequestId.run(id, () => next(req));

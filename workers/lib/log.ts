@@ -1,4 +1,18 @@
-// One JSON line per event on stderr; ops tools parse it, humans can grep it.
+// One JSON line per event on stderr; ops tools parse it, humans can grep it: ts, level, service, msg, the
+// request id and trace ids of the request being served (when one is), then the event's fields, with
+// credentials masked (core/redact.ts).
+import { AsyncLocalStorage } from "node:async_hooks";
+import { trace } from "@opentelemetry/api";
+import { redactFields } from "../../core/redact.ts";
+import { traceFields } from "../../core/tracing/tracer.ts";
+
+/**
+ * The request id of the call (or data-plane request) being served, so that the calls it makes to other
+ * services carry it and its log lines name it: one id follows a request from the gateway through every
+ * worker's log.
+ */
+export const currentRequestId = new AsyncLocalStorage<string>();
+
 type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const threshold = order[(process.env.LOG_LEVEL as Level) || "info"] ?? 20;
@@ -11,11 +25,19 @@ export interface Logger {
 }
 
 export function createLogger(service: string): Logger {
-  const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+  const emit = (level: Level, msg: string, fields: Record<string, unknown> = {}) => {
     if (order[level] < threshold) return;
-    process.stderr.write(
-      `${JSON.stringify({ t: new Date().toISOString(), level, service, msg, ...fields })}\n`,
-    );
+    const { rid, ...rest } = fields;
+    const line = {
+      ts: new Date().toISOString(),
+      level,
+      service,
+      msg,
+      request_id: rid ?? currentRequestId.getStore(),
+      ...traceFields(trace.getActiveSpan()),
+      ...redactFields(rest),
+    };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),

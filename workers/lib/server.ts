@@ -27,6 +27,7 @@ import { defaultHttpLimits, type HttpLimits } from "../../core/http-limits.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.ts";
 import { ServerReflection as ReflectionV1 } from "../../proto/gen/grpc/reflection/v1/reflection_pb.ts";
 import { ServerReflection as ReflectionV1alpha } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { withAccessLog } from "./access-log.ts";
 import { ConnectionTimers } from "./connection-timers.ts";
 import { clientIpKey } from "./context.ts";
 import { FastUnary } from "./fast-unary.ts";
@@ -34,6 +35,8 @@ import { HealthState, healthRoutes } from "./health.ts";
 import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
 import type { Logger } from "./log.ts";
 import { reflectionRoutes } from "./reflection.ts";
+import { traceHttp } from "./tracing/http.ts";
+import { recordRequestId } from "./tracing/record.ts";
 
 /** What a worker contributes: Connect services and, optionally, plain HTTP endpoints. */
 export interface ServiceModule {
@@ -48,6 +51,8 @@ export interface RpcHostOptions {
   maxRpcBytes: number;
   trustedProxies: string[];
   log: Logger;
+  /** One access-log line per request (ACCESS_LOG). */
+  accessLog?: boolean;
 }
 
 /** The path of an absolute URL, without parsing the whole URL (hot path). */
@@ -86,18 +91,32 @@ export class RpcHost {
     for (const h of router.handlers) this.paths.set(h.requestPath, h);
     this.health.set("", HealthCheckResponse_ServingStatus.SERVING);
     for (const s of services) this.health.set(s.typeName, HealthCheckResponse_ServingStatus.SERVING);
+    if (options.accessLog) this.node = withAccessLog(this.node, options.log, (req) => this.clientOf(req));
+  }
+
+  /** The client's address as this port believes it (X-Forwarded-For only from trusted proxies). */
+  private clientOf(req: http.IncomingMessage | http2.Http2ServerRequest): string {
+    const xff = req.headers["x-forwarded-for"];
+    return clientAddress(
+      req.socket?.remoteAddress ?? "",
+      Array.isArray(xff) ? xff.join(",") : xff,
+      this.#trusted,
+    );
   }
 
   private plainHttp(req: Request, ip: string): Promise<Response> {
     // Data-plane requests carry their request id into the calls they make (meta), like RPCs.
     const id = requestIdFrom(req.headers.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();
-    return currentRequestId.run(id, async () => {
-      for (const m of this.modules) {
-        const res = await m.http?.(req, ip);
-        if (res) return res;
-      }
-      return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
-    });
+    recordRequestId(id);
+    return currentRequestId.run(id, () =>
+      traceHttp(req, pathOf(req.url), async () => {
+        for (const m of this.modules) {
+          const res = await m.http?.(req, ip);
+          if (res) return res;
+        }
+        return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+      }),
+    );
   }
 
   /**
@@ -118,13 +137,14 @@ export class RpcHost {
   };
 
   /** node:http / node:http2 request listener. */
-  node = (
+  node: (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => void = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
-    const peer = req.socket?.remoteAddress ?? "";
-    const xff = req.headers["x-forwarded-for"];
-    const ip = clientAddress(peer, Array.isArray(xff) ? xff.join(",") : xff, this.#trusted);
+    const ip = this.clientOf(req);
     const handler = this.paths.get((req.url ?? "").split("?", 1)[0] ?? "");
     if (!handler) {
       void this.nodeFallback(req, res, ip);

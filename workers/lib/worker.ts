@@ -10,6 +10,7 @@ import { requireStrongSecret } from "./internal-secret.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetaClient, type MetaClient } from "./meta-client.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
+import { stopWorkerTracing, traceServedCalls } from "./tracing/index.ts";
 
 /** A service as its wire.ts builds it (create<Svc>Worker): the same in its own process and all-in-one. */
 export interface Worker<M extends ServiceModule = ServiceModule> {
@@ -28,19 +29,21 @@ export interface WorkerClients {
 }
 
 export function hostFor(opts: {
-  config: Pick<BaseConfig, "maxRpcBytes" | "trustedProxies" | "internalSecret">;
+  config: Pick<BaseConfig, "maxRpcBytes" | "trustedProxies" | "internalSecret" | "accessLog">;
   modules: ServiceModule[];
   verifier: AccessTokenVerifier;
   log: Logger;
 }): RpcHost {
   return new RpcHost(opts.modules, {
     interceptors: [
+      traceServedCalls(),
       errorInterceptor(opts.log),
       authInterceptor({ verifier: opts.verifier, internalSecret: opts.config.internalSecret }),
     ],
     maxRpcBytes: opts.config.maxRpcBytes,
     trustedProxies: opts.config.trustedProxies,
     log: opts.log,
+    accessLog: opts.config.accessLog,
   });
 }
 
@@ -66,6 +69,7 @@ export async function runWorker(
     host.health.drain();
     await listener.close(config.shutdownGraceMs);
     await worker.stop();
+    await stopWorkerTracing();
   });
   return { host, listener };
 }

@@ -22,6 +22,7 @@ const transferJobRecord = (j: transfer.TransferJobRow) => ({
   cleanupAfter: msOrUndefined(j.cleanup_after),
   createdAt: timestampFromMs(j.created_at),
   updatedAt: timestampFromMs(j.updated_at),
+  traceparent: j.traceparent ?? "",
 });
 
 const switchOutcomes = {

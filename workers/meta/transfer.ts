@@ -2,6 +2,8 @@
 // publishes to the queue from (published_at), the job's state for operators, the S3 key an attempt writes
 // to (recorded before it writes, and used as a fence: only the latest attempt may switch the blob), and
 // the local copy waiting out its grace period after the move.
+
+import { activeTraceparent } from "../../core/tracing/tracer.ts";
 import type { Db } from "./db/database.ts";
 import type { BlobsTable, TransferJobsTable } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
@@ -39,12 +41,21 @@ export async function enqueueTransfer(db: Db, sha256: string, now: number): Prom
     cleanup_after: null,
     created_at: now,
     updated_at: now,
+    traceparent: null,
   };
+  const traceparent = activeTraceparent() ?? null;
   return transact(db, async (tx) => {
     await insertOrUpdate(tx, tx.insertInto("transfer_jobs").values(finished), ["blob_sha256"]).execute();
     const res = await tx
       .updateTable("transfer_jobs")
-      .set({ state: "queued", attempts: 0, last_error: null, published_at: null, updated_at: now })
+      .set({
+        state: "queued",
+        attempts: 0,
+        last_error: null,
+        published_at: null,
+        updated_at: now,
+        traceparent,
+      })
       .where("blob_sha256", "=", sha256)
       .where("state", "in", ["done", "failed"])
       .executeTakeFirst();

@@ -23,6 +23,7 @@ import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import { every } from "../lib/periodic.ts";
 import type { Message, Queue } from "../lib/queue/types.ts";
+import { traceDelivery } from "../lib/tracing/job.ts";
 import { isHex } from "../lib/validate.ts";
 import { type TransferCounters, transferCounters } from "./counters.ts";
 import { describe, failureOf, onS3 } from "./failure.ts";
@@ -202,7 +203,7 @@ async function failed(
 /** The outbox relay: hands jobs that are not (or no longer visibly) in the queue to it. */
 export async function relay(deps: TransferDeps, limit = 500): Promise<number> {
   const { jobs } = await deps.meta.listTransferJobsToPublish({ staleMs: BigInt(deps.republishMs), limit });
-  for (const job of jobs) await deps.queue.publish(job.blobSha256, job.blobSha256);
+  for (const job of jobs) await deps.queue.publish(job.blobSha256, job.blobSha256, job.traceparent);
   if (jobs.length > 0)
     await deps.meta.markTransferJobsPublished({ blobSha256s: jobs.map((j) => j.blobSha256) });
   return jobs.length;
@@ -238,7 +239,8 @@ export function startTransferWorker(
     const name = `${opts.consumer}-${i}`;
     while (!stopped) {
       try {
-        for (const msg of await deps.queue.receive(name, 1, 1000)) await runJob(deps, msg);
+        for (const msg of await deps.queue.receive(name, 1, 1000))
+          await traceDelivery("transfer", msg, () => runJob(deps, msg));
       } catch (err) {
         if (stopped) break;
         deps.log.warn("receiving transfer jobs failed", { err: message(err) });

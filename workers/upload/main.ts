@@ -1,7 +1,11 @@
 // The upload worker as its own process (services mode).
+
 import { loadConfig } from "../lib/config.ts";
+import { startWorkerTracing } from "../lib/tracing/index.ts";
 import { runWorker, serviceClients } from "../lib/worker.ts";
 import { createUploadWorker, uploadSections } from "./wire.ts";
+
+startWorkerTracing("upload"); // first: stores and databases are opened traced
 
 const config = loadConfig("upload", uploadSections);
 const clients = serviceClients("upload", config);

@@ -15,6 +15,7 @@ import { envBool } from "../env-bool.ts";
 import { BlobBackendUnavailableError } from "./errors.ts";
 import { createLocalBlobStore } from "./local/index.ts";
 import type { S3BlobStoreOptions } from "./s3/index.ts";
+import { traceBlobStore } from "./traced.ts";
 import type { BlobStore, StoreFor } from "./types.ts";
 
 export * from "./errors.ts";
@@ -94,11 +95,11 @@ export function blobStoreConfigFromEnv(env: Env = process.env): BlobStoreConfig 
 export async function createBlobStore(
   config: BlobStoreConfig = blobStoreConfigFromEnv(),
 ): Promise<BlobStore> {
-  if (config.backend === "local") return createLocalBlobStore(config.root);
+  if (config.backend === "local") return traceBlobStore(await createLocalBlobStore(config.root));
   const { backend: _, ...options } = config;
   // Loaded only when S3 is configured: the minio client costs ~7 MiB of memory in every process.
   const { createS3BlobStore } = await import("./s3/index.ts");
-  return createS3BlobStore(options);
+  return traceBlobStore(await createS3BlobStore(options));
 }
 
 /** A process's open stores: the landing one, all of them, a StoreFor over them; close() stops their timers. */

@@ -56,6 +56,28 @@ for (const kind of testQueues()) {
       expect(await queue.deadLetters(10)).toEqual([]);
     });
 
+    test("a message's trace travels with it: delivery, retry after a backoff, re-driven dead letter", async () => {
+      const { queue } = await open({ ...options, maxAttempts: 2, backoffBaseMs: 50 });
+      const trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+      await queue.publish("traced", "b", trace);
+      await queue.publish("untraced", "b");
+      const got = await queue.receive("c1", 10, 1000);
+      expect(got.map((m) => [m.key, m.trace])).toEqual([
+        ["traced", trace],
+        ["untraced", ""],
+      ]);
+      await queue.ack(got[1] as (typeof got)[number]);
+      expect(await queue.fail(got[0] as (typeof got)[number], "flaky")).toBe("retry");
+      await Bun.sleep(150);
+      const again = await receiveOne(queue, "c2", 1000);
+      expect([again?.attempt, again?.trace]).toEqual([2, trace]);
+      expect(await queue.fail(again as NonNullable<typeof again>, "still flaky")).toBe("dead");
+      const [letter] = await queue.deadLetters(10);
+      expect(await queue.retryDead(letter?.id ?? "")).toBe(true);
+      const revived = await receiveOne(queue, "c3", 1000);
+      expect([revived?.key, revived?.attempt, revived?.trace]).toEqual(["traced", 1, trace]);
+    });
+
     test("a waiting receive returns as soon as a message is published", async () => {
       const { queue } = await open();
       const started = Date.now();

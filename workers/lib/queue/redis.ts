@@ -1,7 +1,8 @@
 // The queue of the services mode: a Redis stream read through one consumer group, shared by every
 // replica. Keys (under the deployment's prefix):
 //   q:<name>          the stream; a message's fields: key, body, attempts (made before this entry), since
-//                     (when its first attempt started; absent before the first attempt)
+//                     (when its first attempt started; absent before the first attempt), trace (the
+//                     traceparent of the work that made it; absent when untraced)
 //   q:<name>:delayed  sorted set of messages waiting out a backoff (score: when they are due)
 //   q:<name>:dead     the dead-letter stream (key, body, attempts, error, cause, failedAt)
 // receive() first moves due delayed messages back into the stream, then reclaims messages whose consumer
@@ -39,12 +40,12 @@ const TOUCH = `${OWNED}redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2
 return 1`;
 
 // KEYS: stream, delayed, dead. ARGV: group, id, consumer, "retry"|"dead", due or failedAt, key, body,
-// attempts, error, since, cause.
+// attempts, error, since, cause, trace.
 const FAIL = `${OWNED}if ARGV[4] == 'dead' then
   redis.call('XADD', KEYS[3], '*', 'key', ARGV[6], 'body', ARGV[7], 'attempts', ARGV[8], 'error', ARGV[9],
-    'cause', ARGV[11], 'failedAt', ARGV[5])
+    'cause', ARGV[11], 'failedAt', ARGV[5], 'trace', ARGV[12])
 else
-  redis.call('ZADD', KEYS[2], ARGV[5], cjson.encode({ARGV[2], ARGV[6], ARGV[7], ARGV[8], ARGV[10]}))
+  redis.call('ZADD', KEYS[2], ARGV[5], cjson.encode({ARGV[2], ARGV[6], ARGV[7], ARGV[8], ARGV[10], ARGV[12]}))
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
@@ -55,7 +56,8 @@ const PROMOTE = `local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1
 for _, m in ipairs(due) do
   local v = cjson.decode(m)
   redis.call('ZREM', KEYS[1], m)
-  redis.call('XADD', KEYS[2], '*', 'key', v[2], 'body', v[3], 'attempts', v[4], 'since', v[5] or '')
+  redis.call('XADD', KEYS[2], '*', 'key', v[2], 'body', v[3], 'attempts', v[4], 'since', v[5] or '',
+    'trace', v[6] or '')
 end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #nxt == 0 then return -1 end
@@ -67,7 +69,7 @@ if #e == 0 then return 0 end
 local f = e[1][2]
 local t = {}
 for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
-redis.call('XADD', KEYS[2], '*', 'key', t.key, 'body', t.body, 'attempts', '0')
+redis.call('XADD', KEYS[2], '*', 'key', t.key, 'body', t.body, 'attempts', '0', 'trace', t.trace or '')
 redis.call('XDEL', KEYS[1], ARGV[1])
 return 1`;
 
@@ -92,6 +94,7 @@ function messageOf(
     id: entry[0],
     key: f.key ?? "",
     body: f.body ?? "",
+    trace: f.trace ?? "",
     attempt: Number(f.attempts ?? 0) + deliveries,
     // A stream entry cannot record its delivery, so until a failure carries `since` over: a new read
     // is the first attempt; a reclaimed one counts from when the entry was added (its id's time), which
@@ -147,6 +150,7 @@ async function finish(
     error,
     String(msg.firstAttemptAt),
     cause,
+    msg.trace,
   );
 }
 
@@ -228,8 +232,8 @@ export async function openRedisQueue(
 
   return {
     options,
-    async publish(key, body) {
-      await redis.call("XADD", stream, "*", "key", key, "body", body, "attempts", "0");
+    async publish(key, body, trace = "") {
+      await redis.call("XADD", stream, "*", "key", key, "body", body, "attempts", "0", "trace", trace);
     },
     async receive(consumer, max, waitMs) {
       const until = Date.now() + waitMs;

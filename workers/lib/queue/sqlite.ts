@@ -27,9 +27,10 @@ interface Row {
   dead_at: number | null;
   first_at: number | null;
   cause: string | null;
+  trace: string | null;
 }
 
-const COLUMNS = "id, key, body, attempts, consumer, last_error, dead_at, first_at, cause";
+const COLUMNS = "id, key, body, attempts, consumer, last_error, dead_at, first_at, cause, trace";
 
 /** How often a waiting receive() looks again (another process may publish into the same file). */
 const POLL_MS = 100;
@@ -52,7 +53,8 @@ function openDatabase(path: string): Database {
     last_error TEXT,
     dead_at INTEGER,
     first_at INTEGER,
-    cause TEXT
+    cause TEXT,
+    trace TEXT
   )`);
   // A file made before these columns existed gets them.
   const have = new Set(
@@ -64,6 +66,7 @@ function openDatabase(path: string): Database {
   for (const [column, type] of [
     ["first_at", "INTEGER"],
     ["cause", "TEXT"],
+    ["trace", "TEXT"],
   ] as const)
     if (!have.has(column)) db.exec(`ALTER TABLE queue_messages ADD COLUMN ${column} ${type}`);
   db.exec(
@@ -80,7 +83,9 @@ export function openSqliteQueue(
 ): Queue {
   const db = openDatabase(path);
 
-  const insert = db.query("INSERT INTO queue_messages (queue, key, body, visible_at) VALUES (?, ?, ?, ?)");
+  const insert = db.query(
+    "INSERT INTO queue_messages (queue, key, body, visible_at, trace) VALUES (?, ?, ?, ?, ?)",
+  );
   const ready = db.query<Row, [string, number, number]>(
     `SELECT ${COLUMNS} FROM queue_messages
      WHERE queue = ? AND dead_at IS NULL AND visible_at <= ? ORDER BY visible_at, id LIMIT ?`,
@@ -133,6 +138,7 @@ export function openSqliteQueue(
         id: String(row.id),
         key: row.key,
         body: row.body,
+        trace: row.trace ?? "",
         attempt: row.attempts + 1,
         firstAttemptAt: row.first_at ?? t,
         consumer,
@@ -145,8 +151,8 @@ export function openSqliteQueue(
 
   return {
     options,
-    async publish(key, body) {
-      insert.run(name, key, body, now());
+    async publish(key, body, trace = "") {
+      insert.run(name, key, body, now(), trace);
       wake();
     },
     async receive(consumer, max, waitMs) {

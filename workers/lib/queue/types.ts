@@ -35,6 +35,11 @@ export interface Message {
   /** What the message is about (a blob's SHA-256 for transfer jobs). */
   key: string;
   body: string;
+  /**
+   * The W3C traceparent of the work that made the job, when it was traced: its consumer's span joins
+   * that trace. "" when none.
+   */
+  trace: string;
   /** 1 for the first delivery. */
   attempt: number;
   /** When its first attempt started (epoch ms): the time budget counts from there. */
@@ -67,7 +72,8 @@ export interface FailOptions {
 
 export interface Queue {
   readonly options: QueueOptions;
-  publish(key: string, body: string): Promise<void>;
+  /** `trace`: the traceparent that travels with the message (Message.trace). */
+  publish(key: string, body: string, trace?: string): Promise<void>;
   /** Up to `max` messages for `consumer`, waiting up to `waitMs` when none is ready. */
   receive(consumer: string, max: number, waitMs: number): Promise<Message[]>;
   ack(msg: Message): Promise<void>;

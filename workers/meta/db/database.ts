@@ -7,6 +7,7 @@ import type { createPool as CreatePool } from "mysql2";
 import { migrations } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 import { bunSqlite } from "./sqlite.ts";
+import { traceQueries } from "./traced.ts";
 
 export type Db = Kysely<Database>;
 
@@ -14,7 +15,8 @@ export function openDatabase(url: string): Db {
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: bunSqlite(path) }) });
+    const dialect = new SqliteDialect({ database: bunSqlite(path) });
+    return new Kysely<Database>({ dialect: traceQueries(dialect, "sqlite") });
   }
   if (url.startsWith("mysql://")) {
     // Loaded only for MySQL: mysql2 costs ~8 MiB of memory in every process that imports it.
@@ -28,7 +30,7 @@ export function openDatabase(url: string): Db {
       bigNumberStrings: false,
       timezone: "Z",
     });
-    return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+    return new Kysely<Database>({ dialect: traceQueries(new MysqlDialect({ pool }), "mysql") });
   }
   throw new Error(`DATABASE_URL must start with sqlite: or mysql:// (got "${url.split(":")[0]}:...")`);
 }

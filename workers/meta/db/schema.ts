@@ -163,6 +163,8 @@ export interface TransferJobsTable {
   cleanup_after: number | null;
   created_at: number;
   updated_at: number;
+  /** The W3C traceparent of the work that (re)started the job, when it was traced; the queue carries it. */
+  traceparent: string | null;
 }
 
 /** The generation of a file's download links; links signed for an earlier one are revoked. */
