@@ -67,11 +67,11 @@ export function authView(
   };
   for (const el of [password, confirm, fresh, freshConfirm]) el.addEventListener("input", checkMatch);
   /** Shows one of the lines the server asked for, required from now on. */
-  const ask = (line: HTMLElement, fields: HTMLInputElement[], message: string, focus = true) => {
+  const ask = (line: HTMLElement, fields: HTMLInputElement[], message: string) => {
     line.hidden = false;
     for (const f of fields) f.required = true;
     status.textContent = message;
-    if (focus) (fields.find((f) => !f.value) ?? fields[0])?.focus();
+    (fields.find((f) => !f.value) ?? fields[0])?.focus();
   };
   const submit = h(
     "button",
@@ -182,9 +182,11 @@ export function authView(
     accounts
       .getSignupPolicy({})
       .then(({ policy }) => {
-        if (policy === SignupPolicy.INVITE)
-          ask(inviteLine, [invite], "Signing up needs an invite code from an administrator.", false);
-        else if (policy === SignupPolicy.CLOSED) closeSignup();
+        // Shown, not required: users named in ADMIN_USERS sign up without one (the server decides).
+        if (policy === SignupPolicy.INVITE) {
+          inviteLine.hidden = false;
+          status.textContent ||= "Signing up needs an invite code from an administrator.";
+        } else if (policy === SignupPolicy.CLOSED) closeSignup();
       })
       // An older server without the call: the form as it is, and Signup's answer says the rest.
       .catch(() => undefined);
