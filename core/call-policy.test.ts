@@ -7,6 +7,7 @@ import { AccountService, AppPasswordAuthService } from "../proto/gen/filestore/a
 import { AdminService } from "../proto/gen/filestore/admin/v1/admin_pb.ts";
 import { DownloadService } from "../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileAdminService, FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
+import { AdminDataService } from "../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { ContentService } from "../proto/gen/filestore/meta/v1/content_pb.ts";
 import { CredentialService } from "../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DownloadLinkService } from "../proto/gen/filestore/meta/v1/links_pb.ts";
@@ -29,6 +30,7 @@ const metaServices = [
   TransferJobService,
   DownloadLinkService,
   CredentialService,
+  AdminDataService,
 ];
 
 const forwarded: [DescService, ServiceOwner][] = [

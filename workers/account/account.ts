@@ -4,6 +4,7 @@ import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
+import { Reason, reasonError } from "../../core/reasons.ts";
 import {
   type GetUserInfoResponse,
   GetUserInfoResponseSchema,
@@ -18,6 +19,8 @@ import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
+import { applyNamedAdmin, isNamedAdmin, refuseDisabled } from "./account-state.ts";
+import type { SignupMode } from "./config.ts";
 import type { SigningKey } from "./keys.ts";
 import { secondFactorRequired, useSecondFactor } from "./second-factor.ts";
 import { type SigninLimit, signinGate } from "./signin-limits.ts";
@@ -46,6 +49,10 @@ export interface AccountDeps {
   userCache?: ExpiringCache<string, GetUserInfoResponse>;
   /** The issuer authenticator apps show for TOTP entries (TOTP_ISSUER; default "filestore"). */
   totpIssuer?: string;
+  /** SIGNUP (default "open"). */
+  signup?: SignupMode;
+  /** ADMIN_USERS, lower-cased: administrators whatever the database says (see admin-access.ts). */
+  adminUsers?: ReadonlySet<string>;
 }
 
 /** How stale GetUserInfo may be; an access token outlives a deleted account far longer anyway. */
@@ -84,15 +91,45 @@ export function toUser(u: UserRecord): User {
     username: u.username,
     createdAt: u.createdAt,
     lastActiveAt: u.lastActiveAt,
-    // The role is not in the meta record yet (issue 17, administration).
-    admin: false,
+    admin: u.admin,
   };
 }
 
-export async function signup(deps: AccountDeps, username: string, password: string): Promise<User> {
+/**
+ * Creates an account under the signup policy: SIGNUP=closed refuses (SIGNUP_CLOSED), SIGNUP=invite needs
+ * an unused, unexpired invite code (INVITE_REQUIRED), consumed in the transaction that creates the user.
+ * Users named in ADMIN_USERS may sign up whatever the policy (how an operator bootstraps a closed
+ * instance) and are administrators from the start; the first user of an empty instance becomes one too.
+ */
+export async function signup(
+  deps: AccountDeps,
+  username: string,
+  password: string,
+  inviteCode = "",
+): Promise<User> {
   validateUsername(username);
   validatePassword(password);
-  const res = await deps.meta.createUser({ username, passwordHash: await hashPassword(password) });
+  const named = isNamedAdmin(deps, username);
+  const policy = named ? "open" : (deps.signup ?? "open");
+  if (policy === "closed")
+    throw reasonError(
+      "signup is closed on this server: ask an administrator to create your account",
+      Code.PermissionDenied,
+      Reason.SIGNUP_CLOSED,
+    );
+  const code = inviteCode.trim();
+  if (policy === "invite" && !code)
+    throw reasonError(
+      "signup on this server needs an invite code from an administrator",
+      Code.PermissionDenied,
+      Reason.INVITE_REQUIRED,
+    );
+  const res = await deps.meta.createUser({
+    username,
+    passwordHash: await hashPassword(password),
+    admin: named,
+    inviteCodeHash: policy === "invite" ? sha256Hex(code) : "",
+  });
   if (!res.user) throw new ConnectError("meta returned no user", Code.Internal);
   return toUser(res.user);
 }
@@ -158,16 +195,23 @@ export async function authenticate(
   return record;
 }
 
-/** Signs in with the password, and the second factor when the account has two-factor on. */
+/**
+ * Signs in with the password, and the second factor when the account has two-factor on. Once those check
+ * out: a disabled account is refused (ACCOUNT_DISABLED), and a password an administrator set must be
+ * replaced (PASSWORD_CHANGE_REQUIRED until `newPassword` comes along; then it is set and signin goes on).
+ */
 export async function signin(
   deps: AccountDeps,
   username: string,
   password: string,
   clientIp: string,
-  more: { secondFactor?: string; userAgent?: string } = {},
+  more: { secondFactor?: string; userAgent?: string; newPassword?: string } = {},
 ): Promise<{ user: User; tokens: TokenPair }> {
   const creds = { username, password, secondFactor: more.secondFactor ?? "" };
-  const record = await authenticate(deps, creds, clientIp);
+  let record = await authenticate(deps, creds, clientIp);
+  refuseDisabled(record);
+  if (record.mustChangePassword) record = await replaceSetPassword(deps, record, password, more.newPassword);
+  record = await applyNamedAdmin(deps, record);
   const now = deps.now();
   const refresh = newRefreshToken();
   const refreshExp = now + deps.refreshTtlSeconds * 1000;
@@ -190,6 +234,34 @@ export async function signin(
   };
 }
 
+/** The signin of an account whose password an administrator set: the user's new password replaces it. */
+async function replaceSetPassword(
+  deps: AccountDeps,
+  record: UserRecord,
+  password: string,
+  newPassword = "",
+): Promise<UserRecord> {
+  if (!newPassword)
+    throw reasonError(
+      "an administrator set this account's password: choose a new password to sign in",
+      Code.FailedPrecondition,
+      Reason.PASSWORD_CHANGE_REQUIRED,
+    );
+  validatePassword(newPassword);
+  if (newPassword === password)
+    throw invalidArgument("choose a new password different from the one the administrator set");
+  const passwordHash = await hashPassword(newPassword);
+  // Clears must_change_password; no session of the account is live (the reset ended them all).
+  await deps.meta.setPasswordHash({
+    userId: record.id,
+    passwordHash,
+    expectedPasswordHash: record.passwordHash,
+    keepSessionId: "",
+    revocationExpiresAt: revocationExpiresAt(deps, deps.now()),
+  });
+  return { ...record, passwordHash, mustChangePassword: false };
+}
+
 function checkRefreshShape(token: string): string {
   if (!/^fsr_[A-Za-z0-9_-]{43}$/.test(token)) throw unauthenticated("refresh token is invalid or expired");
   return token;
@@ -210,6 +282,7 @@ export async function refresh(deps: AccountDeps, refreshToken: string, caller: C
   });
   const user = (await deps.meta.getUser({ key: { case: "id", value: userId } })).user;
   if (!user) throw unauthenticated("refresh token is invalid or expired");
+  refuseDisabled(user);
   const [access] = await Promise.all([
     issueAccessToken(deps, user, now, sessionId),
     deps.meta.touchUser({ id: userId }),

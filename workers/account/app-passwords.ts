@@ -16,6 +16,7 @@ import type { AppPasswordRecord } from "../../proto/gen/filestore/meta/v1/creden
 import type { UserRecord } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { invalidArgument, notFound, unauthenticated } from "../lib/errors.ts";
 import { type AccountDeps, toUser, USERNAME_PATTERN } from "./account.ts";
+import { refuseDisabled } from "./account-state.ts";
 import { signinGate } from "./signin-limits.ts";
 import { issueAccessToken, randomSecret, revocationExpiresAt, sha256Hex } from "./tokens.ts";
 
@@ -62,7 +63,7 @@ export async function revokeAppPassword(deps: AccountDeps, who: Identity, id: st
 /**
  * The user and app password when `secret` is an app password of `username` (its use recorded), else
  * undefined. For services that accept HTTP Basic; the caller applies its own rate limit (or uses
- * exchangeAppPassword, which does).
+ * exchangeAppPassword, which does) and refuses a disabled account (refuseDisabled).
  */
 export async function verifyAppPassword(
   deps: Pick<AccountDeps, "meta">,
@@ -97,6 +98,8 @@ export async function exchangeAppPassword(
     throw unauthenticated("wrong username or app password");
   }
   await gate.succeeded();
+  // Disabling deletes the app passwords too; this covers one created in the same instant.
+  refuseDisabled(ok.user);
   const access = await issueAccessToken(deps, ok.user, deps.now(), ok.appPassword.id, "app");
   return create(ExchangeAppPasswordResponseSchema, {
     user: toUser(ok.user),

@@ -1,4 +1,5 @@
-// The account service's settings: its signing key, token lifetimes, sign-in limits and TOTP issuer.
+// The account service's settings: its signing key, token lifetimes, sign-in limits, TOTP issuer, the
+// signup policy and the administrators named by configuration.
 import { join } from "node:path";
 import { type BaseConfig, type Env, int } from "../lib/config.ts";
 
@@ -15,6 +16,20 @@ export interface AccountConfig {
   signinLimit: { perUser: number; perUserTotal: number; perClient: number; windowSeconds: number };
   /** The issuer authenticator apps show next to a TOTP entry (TOTP_ISSUER). */
   totpIssuer: string;
+  /** Who may sign up (SIGNUP): anyone, holders of an invite code, or no one (administrators create accounts). */
+  signup: SignupMode;
+  /** Usernames that are always administrators (ADMIN_USERS, comma-separated; compared case-insensitively). */
+  adminUsers: string[];
+}
+
+export type SignupMode = "open" | "invite" | "closed";
+const SIGNUP_MODES: readonly SignupMode[] = ["open", "invite", "closed"];
+
+function signupMode(env: Env): SignupMode {
+  const v = (env.SIGNUP || "open").trim().toLowerCase();
+  if (!SIGNUP_MODES.includes(v as SignupMode))
+    throw new Error(`SIGNUP must be one of ${SIGNUP_MODES.join(", ")} (got "${env.SIGNUP}")`);
+  return v as SignupMode;
 }
 
 export function loadAccountConfig(env: Env, base: BaseConfig): AccountConfig {
@@ -32,5 +47,10 @@ export function loadAccountConfig(env: Env, base: BaseConfig): AccountConfig {
       windowSeconds: int(env, "SIGNIN_LIMIT_WINDOW_SECONDS", 300),
     },
     totpIssuer: env.TOTP_ISSUER || "filestore",
+    signup: signupMode(env),
+    adminUsers: (env.ADMIN_USERS ?? "")
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean),
   };
 }

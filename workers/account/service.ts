@@ -1,32 +1,44 @@
-// filestore.account.v1.AccountService (sign-in and self-service), AppPasswordAuthService (internal) and
-// the JWKS endpoint.
+// filestore.account.v1.AccountService (sign-in and self-service), filestore.admin.v1.AdminService
+// (admin-service.ts), AppPasswordAuthService (internal) and the JWKS endpoint.
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { JWKS_PATH } from "../../core/access-token.ts";
-import { AccountService, AppPasswordAuthService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import {
+  AccountService,
+  AppPasswordAuthService,
+  SignupPolicy,
+} from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import { AdminService } from "../../proto/gen/filestore/admin/v1/admin_pb.ts";
 import { clientIpKey, requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import * as account from "./account.ts";
+import { adminRoutes } from "./admin-service.ts";
 import * as apps from "./app-passwords.ts";
 import * as self from "./self-service.ts";
 
 const clientIp = (ctx: HandlerContext) => ctx.values.get(clientIpKey);
 /** The caller of a settings RPC: signed in with their password, not an app password. */
 const owner = (ctx: HandlerContext) => self.requireOwnSignin(requireIdentity(ctx));
+const POLICIES = {
+  open: SignupPolicy.OPEN,
+  invite: SignupPolicy.INVITE,
+  closed: SignupPolicy.CLOSED,
+} as const;
 const userAgent = (ctx: HandlerContext) => ctx.requestHeader.get("user-agent") ?? "";
 
 export function accountModule(deps: account.AccountDeps): ServiceModule {
   const jwks = JSON.stringify(deps.key.jwks);
   return {
-    services: [AccountService, AppPasswordAuthService],
+    services: [AccountService, AdminService, AppPasswordAuthService],
     routes(router: ConnectRouter) {
       router.service(AccountService, {
         async signup(req) {
-          return { user: await account.signup(deps, req.username, req.password) };
+          return { user: await account.signup(deps, req.username, req.password, req.inviteCode) };
         },
         async signin(req, ctx) {
           return account.signin(deps, req.username, req.password, clientIp(ctx), {
             secondFactor: req.secondFactor,
             userAgent: userAgent(ctx),
+            newPassword: req.newPassword,
           });
         },
         async refresh(req, ctx) {
@@ -39,6 +51,9 @@ export function accountModule(deps: account.AccountDeps): ServiceModule {
         },
         async getUserInfo(_req, ctx) {
           return account.userInfo(deps, requireIdentity(ctx));
+        },
+        async getSignupPolicy() {
+          return { policy: POLICIES[deps.signup ?? "open"] };
         },
         async listRevokedSessions(req) {
           return account.listRevokedSessions(deps, req.since);
@@ -93,6 +108,7 @@ export function accountModule(deps: account.AccountDeps): ServiceModule {
           return {};
         },
       });
+      adminRoutes(router, deps);
       router.service(AppPasswordAuthService, {
         async exchangeAppPassword(req, ctx) {
           return apps.exchangeAppPassword(

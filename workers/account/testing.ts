@@ -1,8 +1,9 @@
 // The account service over an in-memory SQLite meta, through the real interceptors, for its unit tests:
-// AccountService as a user calls it, AppPasswordAuthService as another service calls it.
+// AccountService and AdminService as a user calls them, AppPasswordAuthService as another service calls it.
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { createAccessTokenVerifier } from "../../core/access-token.ts";
 import { AccountService, AppPasswordAuthService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import { AdminService } from "../../proto/gen/filestore/admin/v1/admin_pb.ts";
 import { memoryTransport } from "../lib/clients.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
@@ -24,6 +25,9 @@ export interface SetupOptions {
   limiter?: RateLimiter;
   log?: Logger;
   now?: () => number;
+  signup?: account.AccountDeps["signup"];
+  /** ADMIN_USERS. */
+  adminUsers?: string[];
 }
 
 export async function setupAccount(opts: SetupOptions = {}) {
@@ -48,6 +52,8 @@ export async function setupAccount(opts: SetupOptions = {}) {
     },
     log: opts.log ?? log,
     now: opts.now ?? Date.now,
+    signup: opts.signup,
+    adminUsers: new Set((opts.adminUsers ?? []).map((u) => u.toLowerCase())),
   };
   const mod = accountModule(deps);
   const transport = (internal: boolean) =>
@@ -57,5 +63,6 @@ export async function setupAccount(opts: SetupOptions = {}) {
     });
   const client = createClient(AccountService, transport(false));
   const appAuth = createClient(AppPasswordAuthService, transport(true));
-  return { db, deps, client, appAuth, mod, verifier };
+  const admin = createClient(AdminService, transport(false));
+  return { db, deps, client, appAuth, admin, mod, verifier };
 }

@@ -50,6 +50,8 @@ export async function createAccountWorker(
       now: Date.now,
       userCache: new ExpiringCache(10_000),
       totpIssuer: config.account.totpIssuer,
+      signup: config.account.signup,
+      adminUsers: new Set(config.account.adminUsers.map((u) => u.toLowerCase())),
     }),
     start() {},
     async stop() {

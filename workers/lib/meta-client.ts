@@ -3,6 +3,7 @@
 // with one own property per method (makeAnyClient), and the services share no method name
 // (meta-client.test.ts checks it), so merging them loses nothing.
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { AdminDataService } from "../../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
@@ -24,6 +25,7 @@ export const metaServices = [
   DerivedService,
   CredentialService,
   QuotaService,
+  AdminDataService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -34,7 +36,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof DownloadLinkService> &
   Client<typeof DerivedService> &
   Client<typeof CredentialService> &
-  Client<typeof QuotaService>;
+  Client<typeof QuotaService> &
+  Client<typeof AdminDataService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

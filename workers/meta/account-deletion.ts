@@ -4,13 +4,14 @@
 // purge dropping its content references so garbage collection frees what no one else names. Last, one
 // transaction under the owner's lock purges whatever appeared meanwhile and deletes the user row; the
 // rest (refresh tokens, upload sessions, download links, versions) goes with it by foreign key.
+import { revokeAllAppPasswords } from "./app-passwords.ts";
 import { dropFileRow, lockOwner } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
 import { trashFile } from "./trash.ts";
 import { emptyTrash } from "./trash-upkeep.ts";
 import { revokeUserSessions } from "./user-sessions.ts";
-import { DEFAULT_REVOCATION_MS, revokeSession } from "./users.ts";
+import { DEFAULT_REVOCATION_MS } from "./users.ts";
 
 /** The password hash of an account being deleted: not a PHC string, so no password verifies against it. */
 export const DELETED_PASSWORD_HASH = "!deleted";
@@ -34,10 +35,7 @@ async function closeAccount(
       if (!exists) return false;
     }
     await revokeUserSessions(tx, userId, "", now, revocationExpiresAt);
-    const apps = await tx.selectFrom("app_passwords").select("id").where("user_id", "=", userId).execute();
-    for (const a of apps)
-      await revokeSession(tx, { family_id: a.id, user_id: userId }, now, revocationExpiresAt);
-    await tx.deleteFrom("app_passwords").where("user_id", "=", userId).execute();
+    await revokeAllAppPasswords(tx, userId, now, revocationExpiresAt);
     await tx.deleteFrom("recovery_codes").where("user_id", "=", userId).execute();
     await tx.deleteFrom("user_totp").where("user_id", "=", userId).execute();
     return true;

@@ -85,3 +85,20 @@ export async function findAppPassword(
   }
   return found;
 }
+
+/**
+ * Deletes every app password of the user inside the caller's transaction, their ids recorded as revoked
+ * sessions (their access tokens refused); how many there were. Account deletion and disabling use it.
+ */
+export async function revokeAllAppPasswords(
+  tx: Db,
+  userId: string,
+  now: number,
+  revocationExpiresAt: number,
+): Promise<number> {
+  const apps = await tx.selectFrom("app_passwords").select("id").where("user_id", "=", userId).execute();
+  for (const a of apps)
+    await revokeSession(tx, { family_id: a.id, user_id: userId }, now, revocationExpiresAt);
+  await tx.deleteFrom("app_passwords").where("user_id", "=", userId).execute();
+  return apps.length;
+}

@@ -7,7 +7,8 @@ import { pageSize, size } from "../lib/validate.ts";
 import * as quota from "./quota.ts";
 import type { MetaDeps } from "./records.ts";
 
-const usageRecord = (u: quota.Usage) => ({
+/** A usage as its message (also part of AdminDataService's users). */
+export const usageRecord = (u: quota.Usage) => ({
   userId: u.userId,
   usedBytes: BigInt(u.used),
   reservedBytes: BigInt(u.reserved),

@@ -1,6 +1,7 @@
 // The meta worker's ServiceModule: every service of filestore.meta.v1 (one per subject, each in its
 // *-service.ts) on one router, over the one database meta owns.
 import type { ConnectRouter } from "@connectrpc/connect";
+import { AdminDataService } from "../../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
@@ -12,12 +13,14 @@ import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_
 import { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { metaServices } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { adminDataService } from "./admin-data-service.ts";
 import { contentService } from "./content-service.ts";
 import { credentialService } from "./credential-service.ts";
 import type { Db } from "./db/database.ts";
 import { derivedService } from "./derived-service.ts";
 import { downloadLinkService } from "./download-link-service.ts";
 import * as files from "./files.ts";
+import { instanceStats, STATS_CACHE_MS } from "./instance-stats.ts";
 import { quotaService } from "./quota-service.ts";
 import type { MetaDeps } from "./records.ts";
 import { transferJobService } from "./transfer-job-service.ts";
@@ -33,6 +36,8 @@ export interface MetaLimits {
   versionsKeep?: number;
   /** The quota of users without one of their own (DEFAULT_QUOTA_BYTES; absent or 0: unlimited). */
   defaultQuotaBytes?: number;
+  /** How long instance statistics are cached (default STATS_CACHE_MS). */
+  statsCacheMs?: number;
 }
 
 export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLimits = {}): ServiceModule {
@@ -43,6 +48,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
     versionsKeep: limits.versionsKeep ?? DEFAULT_VERSIONS_KEEP,
     quota: { defaultBytes: limits.defaultQuotaBytes ?? 0 },
   };
+  const stats = instanceStats(db, limits.statsCacheMs ?? STATS_CACHE_MS);
   return {
     services: [...metaServices],
     routes(router: ConnectRouter) {
@@ -55,6 +61,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
       router.service(DerivedService, derivedService(deps));
       router.service(CredentialService, credentialService(deps));
       router.service(QuotaService, quotaService(deps));
+      router.service(AdminDataService, adminDataService(deps, stats));
     },
   };
 }

@@ -1,9 +1,11 @@
 // filestore.meta.v1.UserService: users, their refresh tokens and revoked sessions (logic in users.ts).
 import { type Timestamp, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { Reason, reasonError } from "../../core/reasons.ts";
 import type { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { alreadyExists, invalidArgument, notFound, unauthenticated } from "../lib/errors.ts";
-import { hex } from "../lib/validate.ts";
+import { hex, size } from "../lib/validate.ts";
+import { InviteInvalidError } from "./invites.ts";
 import type { MetaDeps } from "./records.ts";
 import * as store from "./users.ts";
 
@@ -14,6 +16,9 @@ function userRecord(u: store.UserRow) {
     passwordHash: u.password_hash,
     createdAt: timestampFromMs(u.created_at),
     lastActiveAt: timestampFromMs(u.last_active_at),
+    admin: u.admin === 1,
+    disabledAt: u.disabled_at == null ? undefined : timestampFromMs(u.disabled_at),
+    mustChangePassword: u.must_change_password === 1,
   };
 }
 
@@ -36,11 +41,25 @@ export function userService({ db, now }: MetaDeps): ServiceImpl<typeof UserServi
     async createUser(req) {
       if (!req.username || !req.passwordHash)
         throw invalidArgument("username and password_hash are required");
+      if (req.quotaBytes !== undefined && req.quotaBytes < 0n)
+        throw invalidArgument("a quota cannot be negative (0: unlimited)");
+      const opts = {
+        admin: req.admin,
+        mustChangePassword: req.mustChangePassword,
+        inviteCodeHash: req.inviteCodeHash ? hex(req.inviteCodeHash, 64, "invite_code_hash") : undefined,
+        quotaBytes: req.quotaBytes === undefined ? undefined : size(req.quotaBytes),
+      };
       try {
-        return { user: userRecord(await store.createUser(db, req.username, req.passwordHash, now())) };
+        return { user: userRecord(await store.createUser(db, req.username, req.passwordHash, now(), opts)) };
       } catch (err) {
         if (err instanceof store.DuplicateUsernameError)
           throw alreadyExists(`username "${req.username}" is taken`);
+        if (err instanceof InviteInvalidError)
+          throw reasonError(
+            "this invite code is not valid: it may be used or expired; ask an administrator for a new one",
+            Code.PermissionDenied,
+            Reason.INVITE_REQUIRED,
+          );
         throw err;
       }
     },

@@ -92,7 +92,8 @@ export async function setPasswordHash(
   return transact(db, async (tx) => {
     const res = await tx
       .updateTable("users")
-      .set({ password_hash: change.hash })
+      // A password the user chose: no longer one an administrator set (migration 0018).
+      .set({ password_hash: change.hash, must_change_password: 0 })
       .where("id", "=", change.userId)
       .where("password_hash", "=", change.expected)
       .executeTakeFirst();

@@ -3,6 +3,7 @@ import type { Db } from "./db/database.ts";
 import { isUniqueViolation } from "./db/database.ts";
 import type { UsersTable } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
+import { claimFirstAdmin, consumeInvite } from "./invites.ts";
 
 export type UserRow = UsersTable;
 
@@ -13,11 +14,28 @@ export class TokenInvalidError extends Error {}
 /** How long a revocation is enforced when the caller does not say: well past any access token's lifetime. */
 export const DEFAULT_REVOCATION_MS = 24 * 3_600_000;
 
+/** What CreateUser may set besides the name and password (administration, migration 0018). */
+export interface NewUserOptions {
+  /** An administrator from the start (the first user becomes one anyway). */
+  admin?: boolean;
+  mustChangePassword?: boolean;
+  /** SHA-256 hex of an invite code consumed with the creation. */
+  inviteCodeHash?: string;
+  /** The user's own quota (0: unlimited); undefined: the default. */
+  quotaBytes?: number;
+}
+
+/**
+ * Inserts a user in one transaction with what goes with it: the invite it consumes (InviteInvalidError,
+ * nothing written, unless it is unused and unexpired) and the first_admin claim (invites.ts
+ * claimFirstAdmin), which makes the first user ever created an administrator.
+ */
 export async function createUser(
   db: Db,
   username: string,
   passwordHash: string,
   now: number,
+  opts: NewUserOptions = {},
 ): Promise<UserRow> {
   const row: UserRow = {
     id: crypto.randomUUID(),
@@ -26,14 +44,24 @@ export async function createUser(
     password_hash: passwordHash,
     created_at: now,
     last_active_at: now,
+    admin: opts.admin ? 1 : 0,
+    must_change_password: opts.mustChangePassword ? 1 : 0,
+    ...(opts.quotaBytes === undefined ? {} : { quota_bytes: opts.quotaBytes }),
   };
   try {
-    await db.insertInto("users").values(row).execute();
+    return await transact(db, async (tx) => {
+      if (opts.inviteCodeHash) await consumeInvite(tx, opts.inviteCodeHash, row, now);
+      await tx.insertInto("users").values(row).execute();
+      if ((await claimFirstAdmin(tx, row.id, now)) && !row.admin) {
+        await tx.updateTable("users").set({ admin: 1 }).where("id", "=", row.id).execute();
+        return { ...row, admin: 1 };
+      }
+      return row;
+    });
   } catch (err) {
     if (isUniqueViolation(err)) throw new DuplicateUsernameError(username);
     throw err;
   }
-  return row;
 }
 
 export async function findUser(
@@ -45,8 +73,18 @@ export async function findUser(
     "id" in key
       ? await q.where("id", "=", key.id).executeTakeFirst()
       : await q.where("username_key", "=", key.username.toLowerCase()).executeTakeFirst();
-  return row && { ...row, created_at: Number(row.created_at), last_active_at: Number(row.last_active_at) };
+  return row && normalizeUser(row);
 }
+
+/** A users row with its numbers as numbers (MySQL may answer BIGINT columns as strings). */
+export const normalizeUser = (row: UserRow): UserRow => ({
+  ...row,
+  created_at: Number(row.created_at),
+  last_active_at: Number(row.last_active_at),
+  admin: Number(row.admin ?? 0),
+  disabled_at: row.disabled_at == null ? null : Number(row.disabled_at),
+  must_change_password: Number(row.must_change_password ?? 0),
+});
 
 export async function touchUser(db: Db, id: string, now: number): Promise<void> {
   await db.updateTable("users").set({ last_active_at: now }).where("id", "=", id).execute();

@@ -18,6 +18,12 @@ export interface UsersTable {
   /** Bytes held by bodies being received on a data plane, and when that hold last grew (ms). */
   pending_bytes?: number;
   pending_at?: number | null;
+  /** Administration (migration 0018): 1 for an administrator. */
+  admin?: number;
+  /** When an administrator disabled the account; null while enabled. */
+  disabled_at?: number | null;
+  /** 1 after an administrator set the password: the next signin must choose a new one. */
+  must_change_password?: number;
 }
 
 export interface RefreshTokensTable {
@@ -218,6 +224,42 @@ export interface AppPasswordsTable {
   last_used_at: number | null;
 }
 
+/** A one-time signup code (SHA-256 hex of it), usable until expires_at (see migration 0018). */
+export interface InvitesTable {
+  id: string;
+  code_hash: string;
+  created_by: string;
+  created_by_username: string;
+  note: string;
+  created_at: number;
+  expires_at: number;
+  used_by: string | null;
+  used_by_username: string | null;
+  used_at: number | null;
+}
+
+/** One administrative action (AdminService): who did what to whom, when, from where. */
+export interface AuditEventsTable {
+  id: string;
+  at: number;
+  actor_id: string;
+  actor_username: string;
+  /** "<subject>.<verb>", e.g. "user.disable". */
+  action: string;
+  target_id: string;
+  target_username: string;
+  client_address: string;
+  /** key=value text; never a password or a code. */
+  details: string;
+}
+
+/** Something claimed once in an instance's life ("first_admin": the user who became admin by being first). */
+export interface InstanceClaimsTable {
+  name: string;
+  user_id: string;
+  claimed_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -234,5 +276,8 @@ export interface Database {
   user_totp: UserTotpTable;
   recovery_codes: RecoveryCodesTable;
   app_passwords: AppPasswordsTable;
+  invites: InvitesTable;
+  audit_events: AuditEventsTable;
+  instance_claims: InstanceClaimsTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

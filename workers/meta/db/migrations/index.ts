@@ -15,6 +15,7 @@ import * as m0013 from "./0013_trash_expiry.ts";
 import * as m0014 from "./0014_derived_blobs.ts";
 import * as m0016 from "./0016_quotas.ts";
 import * as m0017 from "./0017_account_security.ts";
+import * as m0018 from "./0018_administration.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   "0014_derived_blobs": m0014,
   "0016_quotas": m0016,
   "0017_account_security": m0017,
+  "0018_administration": m0018,
 };
