@@ -21,7 +21,19 @@ browserSuite("web UI: the admin page", () => {
   const guestName = uniqueName("guest");
   let guestPassword = PASSWORD;
 
+  /** Nothing sticks out past the viewport's right edge (named, to say what when something does). */
   const noSidewaysScroll = async (page: Page) =>
+    expect(
+      await page.evaluate(() =>
+        [...document.querySelectorAll("body *")]
+          .filter((e) => {
+            for (let a = e.parentElement; a; a = a.parentElement)
+              if (getComputedStyle(a).overflowX !== "visible") return false; // scrolls in its own box
+            return e.getBoundingClientRect().right > innerWidth + 1;
+          })
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${e.id}`),
+      ),
+    ).toEqual([]) &&
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
       page.viewportSize()?.width ?? 0,
     );
@@ -35,7 +47,7 @@ browserSuite("web UI: the admin page", () => {
   async function signIn(page: Page, username: string, password: string) {
     await page.locator("#username").fill(username);
     await page.locator("#password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
   }
   /** Moves between the guest's views until the page notices the session ended (revocation takes ~1 s). */
   async function untilSignedOut(page: Page) {
@@ -108,10 +120,7 @@ browserSuite("web UI: the admin page", () => {
     expect(await other.locator("#nav-admin").isVisible()).toBe(false);
     // The invite is used up: listed as used with the inactive ones.
     await page.getByLabel("Show used and expired invites").check();
-    await page.locator("tr.invite", { hasText: guestName }).getByText(guestName).first().waitFor();
-    expect(await page.locator("tr.invite", { hasText: `for ${guestName}` }).textContent()).toContain(
-      `${guestName},`,
-    );
+    await page.locator("tr.invite", { hasText: `${guestName},` }).waitFor();
     expect([boss.errors, guest.errors]).toEqual([[], []]);
   }, 120_000);
 
@@ -120,8 +129,8 @@ browserSuite("web UI: the admin page", () => {
     const other = guest.page;
     let d = await manageGuest();
     await d.getByLabel("Custom").check();
-    await d.getByLabel("Quota", { exact: true }).fill("1.5");
-    await d.getByLabel("Quota unit").selectOption("MiB");
+    await d.getByLabel("Amount", { exact: true }).fill("1.5");
+    await d.getByLabel("Unit", { exact: true }).selectOption("MiB");
     await d.getByRole("button", { name: "Save quota" }).click();
     await result().getByText(`Quota of ${guestName}: 1.5 MiB.`).waitFor();
     await shot(page, "61-admin-manage-user");
@@ -170,7 +179,7 @@ browserSuite("web UI: the admin page", () => {
     guestPassword = "my own new password";
     await other.getByLabel("New password (at least 8 characters)").fill(guestPassword);
     await other.getByLabel("Confirm new password").fill(guestPassword);
-    await other.getByRole("button", { name: "Sign in" }).click();
+    await other.getByRole("button", { name: "Sign in", exact: true }).click();
     await other.waitForSelector("#signout");
 
     // Deleted (typing the name): gone from the list; the guest's page is signed out.
@@ -196,7 +205,11 @@ browserSuite("web UI: the admin page", () => {
       "invite.create",
     ]);
     expect(await page.locator("tr.audit-event").first().textContent()).toContain(ADMIN);
-    expect(await page.getByRole("definition").first().textContent()).toBe("1 (1 admin, 0 disabled)");
+    // The statistics (cached by meta for a few seconds: their numbers may lag the changes).
+    expect(await page.getByRole("definition").first().textContent()).toMatch(
+      /^\d+ \(\d+ admin, \d+ disabled\)$/,
+    );
+    expect(await page.locator("dl.stats dt").allTextContents()).toContain("Dedup ratio");
     await page.getByRole("searchbox", { name: "Search users" }).fill("");
     await page.locator("tr.user-row").first().waitFor();
     await shot(page, "64-admin-audit");

@@ -61,14 +61,14 @@ export function manageUser(
             h("input", { type: "radio", name: "quota-mode", value, checked, onchange: sync }),
             label,
           );
-        const [amountLabel, amount] = field("quota-amount", "Quota", {
+        const [amountLabel, amount] = field("quota-amount", "Amount", {
           value: shown.amount,
           inputmode: "decimal",
           required: true,
         });
         const unit = h(
           "select",
-          { id: "quota-unit", "aria-label": "Quota unit" },
+          { id: "quota-unit", "aria-label": "Unit" },
           SIZE_UNITS.map((u) => h("option", { value: u, selected: u === shown.unit }, u)),
         );
         const modes = h(

@@ -20,12 +20,16 @@ function pageOfHash(): PageName {
 }
 
 function show(session: Session | undefined, why?: string) {
-  const key = session && `${session.userId} ${pageOfHash()}`;
-  if (key && shownFor === key) return;
+  // Signed out: "". The sign-in screen is drawn again only to say why (a late failing request of the
+  // page just left must not wipe what the user is typing).
+  const key = session ? `${session.userId} ${pageOfHash()}` : "";
+  if (shownFor === key && (session || !why)) return;
   leave?.();
   leave = undefined;
   shownFor = key;
   if (session) {
+    // A signup link's ?view=signup&invite=… has served: signing out later shows the sign-in screen.
+    if (location.search) history.replaceState(null, "", location.pathname + location.hash);
     leave = pages[pageOfHash()](root, session);
   } else {
     const params = new URLSearchParams(location.search);
