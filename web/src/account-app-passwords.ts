@@ -83,8 +83,8 @@ export function appPasswordsSection(say: Notices): HTMLElement {
                       "tr",
                       { class: "app-password" },
                       h("td", { class: "name" }, p.name),
-                      h("td", null, date(p.createdAt)),
-                      h("td", null, p.lastUsedAt ? date(p.lastUsedAt) : "Never"),
+                      h("td", { class: "date" }, date(p.createdAt)),
+                      h("td", { class: "date" }, p.lastUsedAt ? date(p.lastUsedAt) : "Never"),
                       h(
                         "td",
                         { class: "buttons" },

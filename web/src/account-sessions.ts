@@ -62,8 +62,8 @@ export function sessionsSection(say: Notices): { el: HTMLElement; reload: () => 
         device,
         s.current && h("span", { class: "tag" }, "This device"),
       ),
-      h("td", null, date(s.createdAt)),
-      h("td", null, date(s.lastUsedAt)),
+      h("td", { class: "date" }, date(s.createdAt)),
+      h("td", { class: "date" }, date(s.lastUsedAt)),
       h("td", null, s.clientAddress || "—"),
       h(
         "td",

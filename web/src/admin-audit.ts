@@ -14,7 +14,7 @@ export function auditSection(): { el: HTMLElement; reload: () => void } {
     h(
       "tr",
       { class: "audit-event" },
-      h("td", null, date(e.at)),
+      h("td", { class: "date" }, date(e.at)),
       h("td", null, e.actorUsername || e.actorId),
       h("td", { class: "action" }, e.action),
       h("td", null, e.targetUsername || e.targetId),

@@ -77,8 +77,8 @@ export function invitesSection(say: Notices, changed: () => void): HTMLElement {
       "tr",
       { class: "invite" },
       h("td", null, i.note || h("span", { class: "muted" }, "(no note)")),
-      h("td", null, date(i.createdAt)),
-      h("td", null, date(i.expiresAt)),
+      h("td", { class: "date" }, date(i.createdAt)),
+      h("td", { class: "date" }, date(i.expiresAt)),
       h("td", null, i.createdBy),
       h(
         "td",

@@ -54,5 +54,10 @@ export function statsSection(): { el: HTMLElement; reload: () => void } {
       .catch((err) => showError(body, err));
   };
   reload();
-  return { el: section("stats", "Instance", body), reload };
+  const note = h(
+    "p",
+    { class: "muted small" },
+    "Counted every few seconds: a change may show a little later.",
+  );
+  return { el: section("stats", "Instance", body, note), reload };
 }

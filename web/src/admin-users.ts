@@ -49,7 +49,7 @@ export function usersSection(
       h("td", { class: "name" }, u.username, " ", badges(u)),
       usageCell(u),
       h("td", { class: "number" }, Number(u.files).toLocaleString()),
-      h("td", null, u.lastActiveAt ? date(u.lastActiveAt) : "Never"),
+      h("td", { class: "date" }, u.lastActiveAt ? date(u.lastActiveAt) : "Never"),
       h(
         "td",
         { class: "buttons" },
