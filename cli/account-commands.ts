@@ -5,11 +5,24 @@ import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts"
 import { type OptionValues, UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
 import { isoTime } from "./json-output.ts";
-import { askLine, askPassword, passwordFromStdin } from "./prompt.ts";
+import { askLine, askPassword, linesFromStdin } from "./prompt.ts";
 import { credentialsFrom, Session } from "./session.ts";
 
 const passwordStdin = {
-  "password-stdin": { type: "boolean", description: "read the password from stdin (first line)" },
+  "password-stdin": {
+    type: "boolean",
+    description:
+      "read the password from stdin (first line; login: a second line is the new password when one must be chosen)",
+  },
+} as const;
+
+const signupOptions = {
+  ...passwordStdin,
+  invite: {
+    type: "string",
+    value: "code",
+    description: "an invite code from an administrator (servers with SIGNUP=invite); asked for when needed",
+  },
 } as const;
 
 const loginOptions = {
@@ -21,33 +34,61 @@ const loginOptions = {
   },
 } as const;
 
+/** The username and password; with --password-stdin, also a new password from stdin's second line. */
 async function credentialsPrompt(args: string[], options: OptionValues, confirm: boolean) {
   const username = args[0] ?? (await askLine("Username: "));
   if (!username) throw new UsageError("a username is required");
   if (options["password-stdin"]) {
-    const password = await passwordFromStdin();
+    const [password = "", newPassword] = await linesFromStdin(2);
     if (!password) throw new UsageError("stdin held no password");
-    return { username, password };
+    return { username, password, newPassword: newPassword || undefined };
   }
   const password = await askPassword("Password: ");
   if (confirm && (await askPassword("Password (again): ")) !== password) {
     throw new UsageError("the passwords do not match");
   }
-  return { username, password };
+  return { username, password, newPassword: undefined as string | undefined };
 }
 
-async function signIn(env: Env, username: string, password: string, otp?: string): Promise<void> {
+/** A new password chosen at the terminal (twice), when an administrator set the current one. */
+async function chooseNewPassword(): Promise<string> {
+  if (!process.stdin.isTTY)
+    throw new UsageError(
+      "an administrator reset this account's password: choose a new one by piping both to --password-stdin (current, then new, a line each)",
+    );
+  process.stderr.write("An administrator set this account's password: choose a new one.\n");
+  const next = await askPassword("New password: ");
+  if ((await askPassword("New password (again): ")) !== next)
+    throw new UsageError("the passwords do not match");
+  return next;
+}
+
+async function signIn(
+  env: Env,
+  username: string,
+  password: string,
+  more: { otp?: string; newPassword?: string } = {},
+): Promise<void> {
   const session = new Session(env.server, env.store);
-  const attempt = (secondFactor: string) => session.accounts.signin({ username, password, secondFactor });
-  let res: Awaited<ReturnType<typeof attempt>>;
-  try {
-    res = await attempt(otp ?? "");
-  } catch (err) {
-    // Two-factor sign-in: the password was right; ask for the code once (unless it was given and wrong).
-    if (otp !== undefined || reasonOf(err) !== Reason.SECOND_FACTOR_REQUIRED) throw err;
-    if (!process.stdin.isTTY)
-      throw new UsageError("this account uses two-factor sign-in: give a code with --otp <code>");
-    res = await attempt(await askLine("Two-factor code (or a recovery code): "));
+  let secondFactor = more.otp ?? "";
+  let newPassword = more.newPassword ?? "";
+  const attempt = () => session.accounts.signin({ username, password, secondFactor, newPassword });
+  let res: Awaited<ReturnType<typeof attempt>> | undefined;
+  // Each missing piece is asked for once: the two-factor code (unless given and wrong), then a new
+  // password when an administrator reset the current one (unless one was given and refused).
+  for (let asked = 0; !res; asked++) {
+    try {
+      res = await attempt();
+    } catch (err) {
+      const reason = reasonOf(err);
+      if (asked < 2 && reason === Reason.SECOND_FACTOR_REQUIRED && !secondFactor) {
+        if (!process.stdin.isTTY)
+          throw new UsageError("this account uses two-factor sign-in: give a code with --otp <code>");
+        secondFactor = await askLine("Two-factor code (or a recovery code): ");
+      } else if (asked < 2 && reason === Reason.PASSWORD_CHANGE_REQUIRED && !newPassword) {
+        newPassword = await chooseNewPassword();
+      } else throw err;
+    }
   }
   const { user, tokens } = res;
   env.store.set(
@@ -58,14 +99,24 @@ async function signIn(env: Env, username: string, password: string, otp?: string
 }
 
 const login: Handler = async (env, args, options) => {
-  const { username, password } = await credentialsPrompt(args, options, false);
-  await signIn(env, username, password, typeof options.otp === "string" ? options.otp : undefined);
+  const { username, password, newPassword } = await credentialsPrompt(args, options, false);
+  const otp = typeof options.otp === "string" ? options.otp : undefined;
+  await signIn(env, username, password, { otp, newPassword });
   return 0;
 };
 
 const signup: Handler = async (env, args, options) => {
   const { username, password } = await credentialsPrompt(args, options, true);
-  await new Session(env.server, env.store).accounts.signup({ username, password });
+  const accounts = new Session(env.server, env.store).accounts;
+  const given = typeof options.invite === "string" ? options.invite : "";
+  try {
+    await accounts.signup({ username, password, inviteCode: given });
+  } catch (err) {
+    // The server wants an invite code: ask for it once at a terminal (unless one was given and refused).
+    if (given || reasonOf(err) !== Reason.INVITE_REQUIRED || !process.stdin.isTTY) throw err;
+    const inviteCode = await askLine("Invite code: ");
+    await accounts.signup({ username, password, inviteCode });
+  }
   await signIn(env, username, password);
   return 0;
 };
@@ -110,7 +161,9 @@ export const SIGNUP: Command = {
   name: "signup",
   usage: "[username]",
   summary: "create an account, then sign in",
-  options: passwordStdin,
+  details:
+    "On a server with SIGNUP=invite, give the invite code an administrator made (filestore admin invite)\nwith --invite, or type it when asked.",
+  options: signupOptions,
   minArgs: 0,
   maxArgs: 1,
   run: signup,
@@ -121,7 +174,7 @@ export const LOGIN: Command = {
   usage: "[username]",
   summary: "sign in; the tokens are kept in ~/.config/filestore/credentials.json (mode 0600)",
   details:
-    'Asks for the password without echoing it, or reads it from stdin:\n  echo "$PASSWORD" | filestore login alice --password-stdin\nWith two-factor sign-in on, it asks for a code too, or takes one with --otp.',
+    'Asks for the password without echoing it, or reads it from stdin:\n  echo "$PASSWORD" | filestore login alice --password-stdin\nWith two-factor sign-in on, it asks for a code too, or takes one with --otp. When an administrator\nreset the password, it asks for a new one (or takes it from the second line of --password-stdin).',
   options: loginOptions,
   minArgs: 0,
   maxArgs: 1,

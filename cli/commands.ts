@@ -1,8 +1,10 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
 // kind: account-commands.ts, self-service-commands.ts, tree-commands.ts, place-commands.ts,
-// search-commands.ts, transfer-commands.ts, version-commands.ts, trash-commands.ts, df-command.ts.
+// search-commands.ts, transfer-commands.ts, version-commands.ts, trash-commands.ts, df-command.ts,
+// admin-commands.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
+import { ADMIN } from "./admin-commands.ts";
 import type { CommandSpec, OptionValues } from "./args.ts";
 import type { CredentialStore } from "./credentials.ts";
 import { DF } from "./df-command.ts";
@@ -50,4 +52,5 @@ export const COMMANDS: Command[] = [
   TRASH,
   LINK,
   DF,
+  ADMIN,
 ];

@@ -1,11 +1,12 @@
 // The legacy account routes (shared/LEGACY_API.md) as a migrating client calls them: parameters in the
 // query string or in an urlencoded or multipart body, the original JSON shapes and codes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Stack, startStack, uniqueName } from "./harness.ts";
+import { ACCOUNT, connectCall, type Stack, startStack, uniqueName } from "./harness.ts";
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // An administrator by name, for the disabled / reset-password answers of /user/signin.
+  stack = await startStack({ ADMIN_USERS: "legacyboss" });
 }, 60_000);
 afterAll(() => stack?.stop());
 
@@ -72,6 +73,31 @@ describe(`legacy /user routes (${process.env.FILESTORE_TEST_MODE ?? "allinone"})
   test("signin failure is 10004", async () => {
     const r = await post("/user/signin", form({ username: uniqueName(), password: "whatever1" }));
     expect(r.json.code).toBe(10004);
+    expect(r.json.data).toBeUndefined();
+  });
+
+  test("signin of a disabled account, or one whose password an administrator reset: 10004 saying so", async () => {
+    const call = (path: string, body: unknown, token?: string) =>
+      connectCall(stack.gatewayUrl, path, body, token ? { authorization: `Bearer ${token}` } : {});
+    await call(`${ACCOUNT}/Signup`, { username: "legacyboss", password: "legacy-pass" });
+    const boss = (await call(`${ACCOUNT}/Signin`, { username: "legacyboss", password: "legacy-pass" })).json;
+    const token = (boss.tokens as { accessToken: string }).accessToken;
+    const username = uniqueName();
+    await post("/user/signup", form({ username, password: "legacy-pass" }));
+    const admin = (method: string, body: unknown) =>
+      call(`filestore.admin.v1.AdminService/${method}`, body, token);
+    const user = (await admin("GetUser", { username })).json.user as { id: string };
+    await admin("DisableUser", { userId: user.id });
+    expect((await post("/user/signin", form({ username, password: "legacy-pass" }))).json).toEqual({
+      code: 10004,
+      msg: "this account has been disabled by an administrator",
+    });
+    await admin("EnableUser", { userId: user.id });
+    const reset = await admin("ResetPassword", { userId: user.id, newPassword: "temporary-pass" });
+    expect(reset.status).toBe(200);
+    const r = await post("/user/signin", form({ username, password: "temporary-pass" }));
+    expect(r.json.code).toBe(10004);
+    expect(r.json.msg).toContain("an administrator reset this account's password");
     expect(r.json.data).toBeUndefined();
   });
 

@@ -39,6 +39,21 @@ describe("LEGACY_ERRORS", () => {
     expect(legacyAnswerOf("signin", err(Code.Unauthenticated))).toBe(10004);
   });
 
+  test("signup closed or without a valid invite: 10003 with the worker's message", () => {
+    for (const reason of [Reason.SIGNUP_CLOSED, Reason.INVITE_REQUIRED])
+      expect(legacyAnswerOf("signup", reasonError("no", Code.PermissionDenied, reason))).toBe(10003);
+    expect(legacyAnswerOf("signup", err(Code.PermissionDenied))).toBe("failure");
+  });
+
+  test("signin: a disabled account is 10004; a reset password is 10004 saying where to choose a new one", () => {
+    const disabled = reasonError("disabled", Code.PermissionDenied, Reason.ACCOUNT_DISABLED);
+    expect(legacyAnswerOf("signin", disabled)).toBe(10004);
+    const reset = reasonError("choose", Code.FailedPrecondition, Reason.PASSWORD_CHANGE_REQUIRED);
+    const answer = legacyAnswerOf("signin", reset) as { code: number; msg: string };
+    expect(answer.code).toBe(10004);
+    expect(answer.msg).toContain("reset this account's password");
+  });
+
   test("routes without a rule for an error answer their failure", () => {
     expect(legacyAnswerOf("signup", err(Code.Unavailable))).toBe("failure");
     expect(legacyAnswerOf("update", err(Code.AlreadyExists))).toBe(10006);

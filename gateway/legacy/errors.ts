@@ -54,7 +54,13 @@ const QUOTA = { [Reason.QUOTA_EXCEEDED]: QUOTA_EXCEEDED_CODE } as const;
 
 /** The legacy answer to each error, per route group. */
 export const LEGACY_ERRORS = {
+  // 10003 with the worker's message: a taken name, signup closed (SIGNUP=closed), or no valid invite code
+  // (SIGNUP=invite; the legacy form may carry one as `invite_code`).
   signup: {
+    reasons: {
+      [Reason.SIGNUP_CLOSED]: LegacyCode.signupFailed,
+      [Reason.INVITE_REQUIRED]: LegacyCode.signupFailed,
+    },
     codes: {
       [Code.InvalidArgument]: LegacyCode.invalidParams,
       [Code.AlreadyExists]: { code: LegacyCode.signupFailed, msg: "username is taken" },
@@ -62,13 +68,20 @@ export const LEGACY_ERRORS = {
     failure: LegacyCode.serverError,
   },
   // Wrong credentials, or too many attempts (the message says which). An account with two-factor sign-in
-  // cannot sign in here: the legacy form has no field for the code.
+  // cannot sign in here: the legacy form has no field for the code; nor can one whose password an
+  // administrator reset (the new password is chosen on the web or with the CLI). A disabled account gets
+  // 10004 with the worker's message saying so.
   signin: {
     reasons: {
       [Reason.SECOND_FACTOR_REQUIRED]: {
         code: LegacyCode.signinFailed,
         msg: "this account uses two-factor sign-in, which the legacy API cannot carry; sign in on the web or with the filestore CLI",
       },
+      [Reason.PASSWORD_CHANGE_REQUIRED]: {
+        code: LegacyCode.signinFailed,
+        msg: "an administrator reset this account's password: choose a new one by signing in on the web or with the filestore CLI",
+      },
+      [Reason.ACCOUNT_DISABLED]: LegacyCode.signinFailed,
     },
     codes: {
       [Code.Unauthenticated]: LegacyCode.signinFailed,

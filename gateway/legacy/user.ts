@@ -30,7 +30,8 @@ export function legacyUserRoutes(opts: LegacyUserOptions) {
     if (!p.username || !p.password)
       return c.json({ code: LegacyCode.invalidParams, msg: "username and password are required" });
     try {
-      await account.signup({ username: p.username, password: p.password }, fwd(c));
+      const inviteCode = p.invite_code ?? "";
+      await account.signup({ username: p.username, password: p.password, inviteCode }, fwd(c));
       return c.json({ code: LegacyCode.ok, msg: "OK" });
     } catch (err) {
       return legacyError(c, "signup", err);
