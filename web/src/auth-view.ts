@@ -9,17 +9,11 @@ import { h, mount } from "./dom.ts";
 
 type Mode = "signin" | "signup";
 
-const CLOSED = "Signup is closed on this server. Ask an administrator to create an account for you.";
+const input = (id: string, props: Record<string, string | number | boolean>) =>
+  h("input", { id, name: id, ...props });
 
-export function authView(
-  root: HTMLElement,
-  opts: { mode?: Mode; notice?: string; username?: string; invite?: string } = {},
-) {
-  const mode: Mode = opts.mode ?? "signin";
-  const status = h("p", { class: "notice", role: "status", "aria-live": "polite" }, opts.notice ?? "");
-  const error = h("p", { class: "error", role: "alert" });
-  const input = (id: string, props: Record<string, string | number | boolean>) =>
-    h("input", { id, name: id, ...props });
+/** The username and password (twice to sign up). */
+function ownFields(mode: Mode, name = "") {
   const username = input("username", {
     autocomplete: "username",
     required: true,
@@ -27,7 +21,7 @@ export function authView(
     maxlength: 64,
     pattern: "[A-Za-z0-9][A-Za-z0-9._\\-]*",
     title: "3–64 letters, digits, dots, underscores or hyphens",
-    value: opts.username ?? "",
+    value: name,
   });
   const password = input("password", {
     type: "password",
@@ -36,8 +30,12 @@ export function authView(
     autocomplete: mode === "signup" ? "new-password" : "current-password",
   });
   const confirm = input("confirm", { type: "password", required: true, autocomplete: "new-password" });
-  // Shown when the server asks for them.
-  const invite = input("invite-code", { autocomplete: "off", spellcheck: "false", value: opts.invite ?? "" });
+  return { username, password, confirm };
+}
+
+/** The lines shown only when the server asks for them: an invite code, a second factor, a new password. */
+function askedFields(inviteCode = "") {
+  const invite = input("invite-code", { autocomplete: "off", spellcheck: "false", value: inviteCode });
   const inviteLine = h("div", { hidden: true }, h("label", { for: "invite-code" }, "Invite code"), invite);
   const code = input("second-factor", {
     inputmode: "numeric",
@@ -61,6 +59,20 @@ export function authView(
     h("label", { for: "confirm-new-password" }, "Confirm new password"),
     freshConfirm,
   );
+  return { invite, inviteLine, code, codeLine, fresh, freshConfirm, freshLines };
+}
+
+const CLOSED = "Signup is closed on this server. Ask an administrator to create an account for you.";
+
+export function authView(
+  root: HTMLElement,
+  opts: { mode?: Mode; notice?: string; username?: string; invite?: string } = {},
+) {
+  const mode: Mode = opts.mode ?? "signin";
+  const status = h("p", { class: "notice", role: "status", "aria-live": "polite" }, opts.notice ?? "");
+  const error = h("p", { class: "error", role: "alert" });
+  const { username, password, confirm } = ownFields(mode, opts.username);
+  const { invite, inviteLine, code, codeLine, fresh, freshConfirm, freshLines } = askedFields(opts.invite);
   const checkMatch = () => {
     confirm.setCustomValidity(confirm.value === password.value ? "" : "The passwords do not match.");
     freshConfirm.setCustomValidity(freshConfirm.value === fresh.value ? "" : "The passwords do not match.");
