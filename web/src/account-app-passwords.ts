@@ -6,7 +6,7 @@ import { confirmAction } from "./dialogs.ts";
 import { h, mount } from "./dom.ts";
 import { date } from "./format.ts";
 import type { Notices } from "./notices.ts";
-import { actionForm, field, secretOnce, section, showError } from "./page-parts.ts";
+import { actionForm, field, listTable, secretOnce, section, showError } from "./page-parts.ts";
 
 export function appPasswordsSection(say: Notices): HTMLElement {
   const list = h("div", { class: "table-wrap" });
@@ -60,39 +60,23 @@ export function appPasswordsSection(say: Notices): HTMLElement {
           list,
           appPasswords.length === 0
             ? h("p", { class: "muted" }, "No app passwords yet.")
-            : h(
-                "table",
-                { class: "list", "aria-label": "App passwords" },
-                h(
-                  "thead",
-                  null,
+            : listTable(
+                "App passwords",
+                ["Name", "Created", "Last used", ""],
+                appPasswords.map((p) =>
                   h(
                     "tr",
-                    null,
-                    h("th", null, "Name"),
-                    h("th", null, "Created"),
-                    h("th", null, "Last used"),
-                    h("th", null, h("span", { class: "visually-hidden" }, "Actions")),
-                  ),
-                ),
-                h(
-                  "tbody",
-                  null,
-                  appPasswords.map((p) =>
+                    { class: "app-password" },
+                    h("td", { class: "name" }, p.name),
+                    h("td", { class: "date" }, date(p.createdAt)),
+                    h("td", { class: "date" }, p.lastUsedAt ? date(p.lastUsedAt) : "Never"),
                     h(
-                      "tr",
-                      { class: "app-password" },
-                      h("td", { class: "name" }, p.name),
-                      h("td", { class: "date" }, date(p.createdAt)),
-                      h("td", { class: "date" }, p.lastUsedAt ? date(p.lastUsedAt) : "Never"),
+                      "td",
+                      { class: "buttons" },
                       h(
-                        "td",
-                        { class: "buttons" },
-                        h(
-                          "button",
-                          { type: "button", "aria-label": `Revoke ${p.name}`, onclick: () => void revoke(p) },
-                          "Revoke",
-                        ),
+                        "button",
+                        { type: "button", "aria-label": `Revoke ${p.name}`, onclick: () => void revoke(p) },
+                        "Revoke",
                       ),
                     ),
                   ),

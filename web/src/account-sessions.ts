@@ -6,7 +6,7 @@ import { confirmAction } from "./dialogs.ts";
 import { h, mount } from "./dom.ts";
 import { date } from "./format.ts";
 import type { Notices } from "./notices.ts";
-import { section, showError } from "./page-parts.ts";
+import { listTable, section, showError } from "./page-parts.ts";
 import { describeAgent } from "./user-agent.ts";
 
 export function sessionsSection(say: Notices): { el: HTMLElement; reload: () => void } {
@@ -88,24 +88,7 @@ export function sessionsSection(say: Notices): { el: HTMLElement; reload: () => 
         others.disabled = !sessions.some((s) => !s.current);
         mount(
           body,
-          h(
-            "table",
-            { class: "list", "aria-label": "Sessions" },
-            h(
-              "thead",
-              null,
-              h(
-                "tr",
-                null,
-                h("th", null, "Device"),
-                h("th", null, "Signed in"),
-                h("th", null, "Last used"),
-                h("th", null, "Address"),
-                h("th", null, h("span", { class: "visually-hidden" }, "Actions")),
-              ),
-            ),
-            h("tbody", null, sessions.map(row)),
-          ),
+          listTable("Sessions", ["Device", "Signed in", "Last used", "Address", ""], sessions.map(row)),
         );
       })
       .catch((err) => showError(body, err));

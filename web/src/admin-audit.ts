@@ -4,7 +4,7 @@ import type { AuditEvent } from "../../proto/gen/filestore/admin/v1/admin_pb.ts"
 import { admin } from "./api.ts";
 import { h, mount } from "./dom.ts";
 import { date } from "./format.ts";
-import { section, showError, tokenPager } from "./page-parts.ts";
+import { listTable, section, showError, tokenPager } from "./page-parts.ts";
 
 const PAGE = 25;
 
@@ -28,20 +28,7 @@ export function auditSection(): { el: HTMLElement; reload: () => void } {
         body,
         r.events.length === 0
           ? h("p", { class: "muted" }, "Nothing has been recorded yet.")
-          : h(
-              "table",
-              { class: "list", "aria-label": "Audit log" },
-              h(
-                "thead",
-                null,
-                h(
-                  "tr",
-                  null,
-                  ["When", "Who", "Action", "Whom", "From", "Details"].map((t) => h("th", null, t)),
-                ),
-              ),
-              h("tbody", null, r.events.map(row)),
-            ),
+          : listTable("Audit log", ["When", "Who", "Action", "Whom", "From", "Details"], r.events.map(row)),
         pager,
       ),
     (err) => showError(body, err),

@@ -7,7 +7,7 @@ import { confirmAction } from "./dialogs.ts";
 import { h, mount } from "./dom.ts";
 import { date } from "./format.ts";
 import type { Notices } from "./notices.ts";
-import { actionForm, field, secretOnce, section, showError } from "./page-parts.ts";
+import { actionForm, field, listTable, secretOnce, section, showError } from "./page-parts.ts";
 
 const HOUR = 3600;
 const TTLS: [number, string][] = [
@@ -109,24 +109,10 @@ export function invitesSection(say: Notices, changed: () => void): HTMLElement {
           list,
           invites.length === 0
             ? h("p", { class: "muted" }, "No invites.")
-            : h(
-                "table",
-                { class: "list", "aria-label": "Invites" },
-                h(
-                  "thead",
-                  null,
-                  h(
-                    "tr",
-                    null,
-                    ["Note", "Created", "Expires", "By", "Used"].map((t) => h("th", null, t)),
-                    h("th", null, h("span", { class: "visually-hidden" }, "Actions")),
-                  ),
-                ),
-                h(
-                  "tbody",
-                  null,
-                  invites.map((i) => row(i, now)),
-                ),
+            : listTable(
+                "Invites",
+                ["Note", "Created", "Expires", "By", "Used", ""],
+                invites.map((i) => row(i, now)),
               ),
         );
       })

@@ -3,7 +3,7 @@
 import { admin } from "./api.ts";
 import { h, mount } from "./dom.ts";
 import { bytes } from "./format.ts";
-import { section, showError } from "./page-parts.ts";
+import { listTable, section, showError } from "./page-parts.ts";
 
 export function statsSection(): { el: HTMLElement; reload: () => void } {
   const body = h("div", null, h("p", { class: "muted" }, "Loading…"));
@@ -27,25 +27,16 @@ export function statsSection(): { el: HTMLElement; reload: () => void } {
             item("Reserved by uploads", bytes(Number(s.reservedBytes))),
           ),
           s.backends.length > 0 &&
-            h(
-              "table",
-              { class: "list", "aria-label": "Storage backends" },
-              h(
-                "thead",
-                null,
-                h("tr", null, h("th", null, "Backend"), h("th", null, "Blobs"), h("th", null, "Stored")),
-              ),
-              h(
-                "tbody",
-                null,
-                s.backends.map((b) =>
-                  h(
-                    "tr",
-                    null,
-                    h("td", null, b.backend),
-                    h("td", null, n(b.blobs)),
-                    h("td", null, bytes(Number(b.storedBytes))),
-                  ),
+            listTable(
+              "Storage backends",
+              ["Backend", "Blobs", "Stored"],
+              s.backends.map((b) =>
+                h(
+                  "tr",
+                  null,
+                  h("td", null, b.backend),
+                  h("td", null, n(b.blobs)),
+                  h("td", null, bytes(Number(b.storedBytes))),
                 ),
               ),
             ),

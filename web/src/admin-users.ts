@@ -6,7 +6,7 @@ import { admin } from "./api.ts";
 import { h, mount } from "./dom.ts";
 import { bytes, date, percent } from "./format.ts";
 import type { Notices } from "./notices.ts";
-import { actionForm, field, passwordField, section, showError, tokenPager } from "./page-parts.ts";
+import { actionForm, field, listTable, passwordField, section, showError, tokenPager } from "./page-parts.ts";
 
 const PAGE = 50;
 
@@ -75,23 +75,11 @@ export function usersSection(
         body,
         r.users.length === 0
           ? h("p", { class: "muted" }, search.value.trim() ? "No user matches." : "No users.")
-          : h(
-              "table",
-              { class: "list users", "aria-label": "Users" },
-              h(
-                "thead",
-                null,
-                h(
-                  "tr",
-                  null,
-                  h("th", null, "Username"),
-                  h("th", null, "Storage"),
-                  h("th", null, "Files"),
-                  h("th", null, "Last activity"),
-                  h("th", null, h("span", { class: "visually-hidden" }, "Actions")),
-                ),
-              ),
-              h("tbody", null, r.users.map(row)),
+          : listTable(
+              "Users",
+              ["Username", "Storage", "Files", "Last activity", ""],
+              r.users.map(row),
+              "list users",
             ),
         pager,
       ),

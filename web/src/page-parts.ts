@@ -190,3 +190,26 @@ export function tokenPager<R extends { nextPageToken: string }>(
   };
   return { first: () => go("", []), again };
 }
+
+/** A list as a table: its accessible name, the column headings ("" names an actions column for screen readers only), the rows. */
+export function listTable(
+  label: string,
+  headings: string[],
+  rows: Child,
+  className = "list",
+): HTMLTableElement {
+  return h(
+    "table",
+    { class: className, "aria-label": label },
+    h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        headings.map((t) => h("th", null, t || h("span", { class: "visually-hidden" }, "Actions"))),
+      ),
+    ),
+    h("tbody", null, rows),
+  );
+}
