@@ -2,7 +2,7 @@
 // revoked: its refresh token stops working), a password change (it says how many other sessions ended;
 // the old password fails from then on), app passwords (the secret shown once, listed, revoked), and
 // two-factor sign-in (the secret read off the page, the code computed here with otpauth; sign-in then
-// asks for a code; a recovery code deletes the account). All-in-one only: the page is the same in both
+// asks for a code; a recovery code turns it off), and deleting the account. All-in-one only: the page is the same in both
 // modes. Screenshots at 1280×800 and 375×800 (artifacts/screenshots).
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -109,7 +109,7 @@ browserSuite("web UI: the account page", () => {
     expect([dialogs, errors]).toEqual([[], []]);
   }, 120_000);
 
-  test("two-factor: enrol from the page's secret, sign-in asks for a code, a recovery code deletes the account", async () => {
+  test("two-factor: enrol from the page's secret, sign-in asks for a code, a recovery code turns it off; delete the account", async () => {
     const user = await signedInUser(kit.server.gatewayUrl);
     const { page, dialogs, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
@@ -167,10 +167,17 @@ browserSuite("web UI: the account page", () => {
     await page.keyboard.press("Enter");
     await page.waitForSelector("#signout");
 
-    // Deleting the account needs the password and a second factor: a recovery code here.
+    // Turning it off needs the password and a code: a recovery code here. Deleting the account then
+    // needs no code (the field goes away).
     await toAccount(page);
+    await page.getByText("10 recovery codes left.").waitFor();
+    expect(await page.locator("#delete-code").isVisible()).toBe(true);
+    await page.locator("#totp-off-password").fill(user.password);
+    await page.locator("#totp-off-code").fill(recovery[0] as string);
+    await page.getByRole("button", { name: "Turn off two-factor sign-in" }).click();
+    await page.getByText("Two-factor sign-in is off.").waitFor();
+    expect(await page.locator("#delete-code").isVisible()).toBe(false);
     await page.locator("#delete-password").fill(user.password);
-    await page.locator("#delete-code").fill(recovery[0] as string);
     await page.getByLabel(`Type your username (${user.username}) to confirm`).fill(user.username);
     await page.getByRole("button", { name: "Delete my account" }).click();
     await page.getByText(/^Your account was deleted/).waitFor();

@@ -1,6 +1,7 @@
 // The admin page in Chromium (issue 17), on an instance with SIGNUP=invite: the administrator named in
 // ADMIN_USERS signs up without a code and sees the admin page; a code they create lets a second browser
-// sign up (none refused it); the admin sets that user's quota (the user's usage line shows it), disables
+// sign up (none refused it); another is revoked; a user is created (a taken name refused with the
+// server's message); the admin sets the invited user's quota (the user's usage line shows it), disables
 // them (their page is signed out, signin refused with the message), enables them, grants and revokes the
 // admin role, resets their password (the next signin makes them choose a new one), deletes them; the
 // audit log and the instance statistics show it all. All-in-one only: the page is the same in both
@@ -109,6 +110,28 @@ browserSuite("web UI: the admin page", () => {
     // The invite is used up: listed as used with the inactive ones.
     await page.getByLabel("Show used and expired invites").check();
     await page.locator("tr.invite", { hasText: `${guestName},` }).waitFor();
+
+    // Another invite, revoked: gone from the active ones.
+    await page.getByLabel("Show used and expired invites").uncheck();
+    await page.getByLabel("Note (whom it is for)").fill("never used");
+    await page.getByRole("button", { name: "Create invite" }).click();
+    await page.getByRole("button", { name: "Revoke invite never used" }).click();
+    await page.locator("dialog[open]").getByRole("button", { name: "Revoke" }).click();
+    await page.getByText("No invites.").waitFor();
+
+    // Creating a user; a taken name is refused with the server's message.
+    const made = uniqueName("made");
+    await page.getByLabel("Username", { exact: true }).fill(made);
+    await page.getByLabel("Password (at least 8 characters)").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create user" }).click();
+    await page.getByText(`Created ${made}.`).waitFor();
+    await page.locator("tr.user-row", { hasText: made }).getByText("Must change password").waitFor();
+    await page.getByLabel("Username", { exact: true }).fill(made);
+    await page.getByLabel("Password (at least 8 characters)").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create user" }).click();
+    expect(await page.locator("#create-user [role=alert]").filter({ hasText: /\S/ }).textContent()).toMatch(
+      /taken|exists/i,
+    );
     expect([boss.errors, guest.errors]).toEqual([[], []]);
   }, 120_000);
 
@@ -190,6 +213,9 @@ browserSuite("web UI: the admin page", () => {
       "user.enable",
       "user.disable",
       "user.quota",
+      "user.create",
+      "invite.revoke",
+      "invite.create",
       "invite.create",
     ]);
     expect(await page.locator("tr.audit-event").first().textContent()).toContain(ADMIN);
