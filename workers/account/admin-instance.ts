@@ -76,18 +76,9 @@ export async function revokeInvite(deps: AccountDeps, actor: Actor, id: string) 
   await audit(deps, actor, "invite.revoke", { id, username: "" });
 }
 
-const toEvent = (e: AuditEventRecord): AuditEvent =>
-  create(AuditEventSchema, {
-    id: e.id,
-    at: e.at,
-    actorId: e.actorId,
-    actorUsername: e.actorUsername,
-    action: e.action,
-    targetId: e.targetId,
-    targetUsername: e.targetUsername,
-    clientAddress: e.clientAddress,
-    details: e.details,
-  });
+/** The meta record has the public event's fields, one for one. */
+const toEvent = ({ $typeName: _, ...fields }: AuditEventRecord): AuditEvent =>
+  create(AuditEventSchema, fields);
 
 export async function listAuditEvents(
   deps: AccountDeps,

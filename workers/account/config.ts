@@ -1,5 +1,5 @@
 // The account service's settings: its signing key, token lifetimes, sign-in limits, TOTP issuer, the
-// signup policy and the administrators named by configuration.
+// signup policy (the administrators named by ADMIN_USERS are in the base configuration).
 import { join } from "node:path";
 import { type BaseConfig, type Env, int } from "../lib/config.ts";
 
@@ -18,8 +18,6 @@ export interface AccountConfig {
   totpIssuer: string;
   /** Who may sign up (SIGNUP): anyone, holders of an invite code, or no one (administrators create accounts). */
   signup: SignupMode;
-  /** Usernames that are always administrators (ADMIN_USERS, comma-separated; compared case-insensitively). */
-  adminUsers: string[];
 }
 
 export type SignupMode = "open" | "invite" | "closed";
@@ -48,9 +46,5 @@ export function loadAccountConfig(env: Env, base: BaseConfig): AccountConfig {
     },
     totpIssuer: env.TOTP_ISSUER || "filestore",
     signup: signupMode(env),
-    adminUsers: (env.ADMIN_USERS ?? "")
-      .split(",")
-      .map((u) => u.trim())
-      .filter(Boolean),
   };
 }

@@ -51,7 +51,7 @@ export async function createAccountWorker(
       userCache: new ExpiringCache(10_000),
       totpIssuer: config.account.totpIssuer,
       signup: config.account.signup,
-      adminUsers: new Set(config.account.adminUsers.map((u) => u.toLowerCase())),
+      adminUsers: new Set(config.adminUsers.map((u) => u.toLowerCase())),
     }),
     start() {},
     async stop() {

@@ -53,8 +53,9 @@ export interface BaseConfig {
   /** Header, idle-body and keep-alive timeouts of every HTTP port (HTTP_*_SECONDS, see http-limits.ts). */
   http: HttpLimits;
   /**
-   * Usernames allowed to call operator services (TransferService), ADMIN_USERS, comma-separated; matched
-   * without regard to case. None by default: then nobody may.
+   * ADMIN_USERS, comma-separated, matched without regard to case: administrators by configuration (of
+   * AdminService, besides those the database names; see workers/account/account-state.ts) and the users
+   * allowed to call operator services (TransferService). None by default.
    */
   adminUsers: string[];
 }
