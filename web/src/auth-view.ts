@@ -1,5 +1,6 @@
-// Sign in and sign up. Signup follows the server's policy (GetSignupPolicy: open, an invite code, or
-// closed). Signin asks for more when the server's reason says so: a two-factor code
+// Sign in and sign up. Signup follows the server's policy (GetSignupPolicy: open; an invite code field;
+// closed, said up front, the form closing once the server refuses — users named in ADMIN_USERS may
+// still sign up, which is how a closed server gets its first administrator). Signin asks for more when the server's reason says so: a two-factor code
 // (SECOND_FACTOR_REQUIRED) or a new password after an administrator's reset (PASSWORD_CHANGE_REQUIRED);
 // both are sent again with the username and password. A disabled account is told so plainly.
 import { Reason, reasonOf } from "../../core/reasons.ts";
@@ -198,7 +199,10 @@ export function authView(
         if (policy === SignupPolicy.INVITE) {
           inviteLine.hidden = false;
           status.textContent ||= "Signing up needs an invite code from an administrator.";
-        } else if (policy === SignupPolicy.CLOSED) closeSignup();
+        } else if (policy === SignupPolicy.CLOSED) {
+          // Said, but the form stays: a user named in ADMIN_USERS may still sign up (bootstrapping).
+          status.textContent = CLOSED;
+        }
       })
       // An older server without the call: the form as it is, and Signup's answer says the rest.
       .catch(() => undefined);
