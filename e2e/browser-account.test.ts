@@ -1,4 +1,4 @@
-// The account page in Chromium (issue 17): the sessions list (this device marked, the other one
+// The account page in Chromium (issue 17): an upload under way goes on while it is open; the sessions list (this device marked, the other one
 // revoked: its refresh token stops working), a password change (it says how many other sessions ended;
 // the old password fails from then on), app passwords (the secret shown once, listed, revoked), and
 // two-factor sign-in (the secret read off the page, the code computed here with otpauth; sign-in then
@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Secret, TOTP } from "otpauth";
 import type { Page } from "playwright-core";
-import { browserKit, browserSuite } from "./browser-kit.ts";
-import { ACCOUNT, connectCall, signedInUser } from "./harness.ts";
+import { browserKit, browserSuite, throttleUploads } from "./browser-kit.ts";
+import { ACCOUNT, connectCall, MiB, randomBytes, signedInUser } from "./harness.ts";
 
 /** The code an authenticator app shows for `secret`, `ahead` steps of 30 s from now. */
 const codeOf = (secret: string, ahead = 0) =>
@@ -20,7 +20,7 @@ const codeOf = (secret: string, ahead = 0) =>
 
 browserSuite("web UI: the account page", () => {
   const kit = browserKit();
-  const { open, shot, signInWithKeyboard } = kit;
+  const { open, shot, signInWithKeyboard, dropFiles, writeFile, row } = kit;
   const call = (method: string, body: unknown, token?: string) =>
     connectCall(
       kit.server.gatewayUrl,
@@ -42,6 +42,10 @@ browserSuite("web UI: the account page", () => {
     const user = await signedInUser(kit.server.gatewayUrl);
     const { page, dialogs, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
+    // An upload under way goes on while the account page is open (slowed down so that it is).
+    const cdp = await throttleUploads(page, 512 * 1024);
+    await dropFiles(page, [writeFile("while-away.bin", randomBytes(3 * MiB))]);
+    await page.locator('#uploads li.upload[data-state="uploading"]').waitFor();
     await toAccount(page);
     const sessions = page.locator("tr.session");
     await page.waitForFunction(() => document.querySelectorAll("tr.session").length === 2);
@@ -54,6 +58,11 @@ browserSuite("web UI: the account page", () => {
     await shot(page, "51-account-375px");
     await noSidewaysScroll(page);
     await page.setViewportSize({ width: 1280, height: 800 });
+    await throttleUploads(page, -1, cdp);
+    await page.getByRole("link", { name: "My files", exact: true }).click();
+    await page.locator('#uploads li.upload[data-state="done"]').waitFor({ timeout: 60_000 });
+    await row(page, "while-away.bin").waitFor();
+    await toAccount(page);
 
     // Revoke the other one: its refresh token stops working; this page goes on.
     await page
@@ -92,9 +101,9 @@ browserSuite("web UI: the account page", () => {
     await page.getByRole("button", { name: "Create app password" }).click();
     const secret = await page.locator("#app-password-secret").inputValue();
     expect(secret).toMatch(/^fsa_/);
-    const row = page.locator("tr.app-password", { hasText: "rclone on the laptop" });
-    await row.waitFor();
-    expect(await row.textContent()).toContain("Never");
+    const appRow = page.locator("tr.app-password", { hasText: "rclone on the laptop" });
+    await appRow.waitFor();
+    expect(await appRow.textContent()).toContain("Never");
     await shot(page, "52-account-app-password");
     const tokens = (await call("Signin", { username: user.username, password: "a brand new secret" })).json
       .tokens as { accessToken: string };
@@ -102,7 +111,7 @@ browserSuite("web UI: the account page", () => {
     expect((listed.json.appPasswords as { name: string }[]).map((p) => p.name)).toEqual([
       "rclone on the laptop",
     ]);
-    await row.getByRole("button", { name: "Revoke rclone on the laptop" }).click();
+    await appRow.getByRole("button", { name: "Revoke rclone on the laptop" }).click();
     await page.locator("dialog[open]").getByRole("button", { name: "Revoke" }).click();
     await page.getByText("No app passwords yet.").waitFor();
     expect((await call("ListAppPasswords", {}, tokens.accessToken)).json.appPasswords ?? []).toEqual([]);

@@ -8,7 +8,8 @@ import { authView } from "./auth-view.ts";
 import { driveView } from "./drive.ts";
 
 const root = document.getElementById("app") as HTMLElement;
-let leave: (() => void) | undefined;
+/** Leaves the page on screen; `signingOut`: no one is signed in any more (the drive pauses uploads). */
+let leave: ((signingOut: boolean) => void) | undefined;
 let shownFor: string | undefined;
 
 const pages = { drive: driveView, account: accountView, admin: adminView };
@@ -24,7 +25,7 @@ function show(session: Session | undefined, why?: string) {
   // page just left must not wipe what the user is typing).
   const key = session ? `${session.userId} ${pageOfHash()}` : "";
   if (shownFor === key && (session || !why)) return;
-  leave?.();
+  leave?.(!session || session.userId !== shownFor?.split(" ")[0]);
   leave = undefined;
   shownFor = key;
   if (session) {
