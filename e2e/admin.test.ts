@@ -244,6 +244,11 @@ describe(`filestore admin: the CLI against a real server (${MODE})`, () => {
       user: { disabled: true },
       sessionsRevoked: 0,
     });
+    const refused = await filestore(["login", name, "--password-stdin"], "first pass 1\n", "user");
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      "filestore: this account has been disabled by an administrator\n",
+    ]);
     expect(await json(["admin", "enable", name])).toMatchObject({ disabled: false });
     expect(await json(["admin", "grant", name])).toMatchObject({ admin: true });
     expect(await json(["admin", "revoke", name])).toMatchObject({ admin: false });

@@ -206,6 +206,17 @@ describe("account self-service", () => {
       Code.PermissionDenied,
       Reason.SECOND_FACTOR_REQUIRED,
     ]);
+    // alice, the first user, is the only administrator: she cannot leave until someone else is one.
+    const last = await s.client
+      .deleteAccount({ password, secondFactor: totpCode(begun.secret, clock) }, a)
+      .catch((e: unknown) => ConnectError.from(e));
+    expect([(last as ConnectError).code, (last as ConnectError).rawMessage]).toEqual([
+      Code.FailedPrecondition,
+      "this is the last administrator: make another user an administrator first",
+    ]);
+    const bob = (await s.client.signup({ username: "bob", password })).user?.id as string;
+    await s.admin.setAdmin({ userId: bob, admin: true }, a);
+    clock += 30_000;
     await s.client.deleteAccount({ password, secondFactor: totpCode(begun.secret, clock) }, a);
     expect(await code(s.client.signin({ username: "alice", password }))).toBe(Code.Unauthenticated);
     expect(await code(s.client.refresh({ refreshToken: t.refreshToken }))).toBe(Code.Unauthenticated);

@@ -112,7 +112,9 @@ export async function deleteAccount(
   password: string,
   secondFactor: string,
 ): Promise<bigint> {
-  await confirm(deps, who, clientIp, password, secondFactor);
+  const record = await confirm(deps, who, clientIp, password, secondFactor);
+  // An administrator gives the role up first, under meta's guard: the last one cannot leave.
+  if (record.admin) await deps.meta.setUserAdmin({ userId: who.userId, admin: false });
   const { filesDeleted } = await deps.meta.deleteAccount({
     userId: who.userId,
     revocationExpiresAt: revocationExpiresAt(deps, deps.now()),

@@ -2,6 +2,8 @@
 // few grouped queries, not per user), the role, disabling and a password reset. Removing an administrator
 // (revoking the role, disabling) first locks every enabled administrator's row, so two administrators
 // removing each other at once cannot leave the instance without one on either database.
+
+import { sql } from "kysely";
 import { revokeAllAppPasswords } from "./app-passwords.ts";
 import type { Db } from "./db/database.ts";
 import { isMysql } from "./db/dialect.ts";
@@ -66,8 +68,12 @@ async function decorate(db: Db, rules: QuotaRules, users: UserRow[]): Promise<Ma
   }));
 }
 
-/** LIKE pattern matching `text` literally anywhere (username_key is lower-case). */
-const containing = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * username_key contains `text` literally (it is lower-case). The escape character is named, and is not a
+ * backslash: SQLite's LIKE has no default one, and the two dialects read a backslash in a literal apart.
+ */
+const containing = (text: string) =>
+  sql<boolean>`username_key LIKE ${`%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`} ESCAPE '!'`;
 
 /** A page of users ordered by username_key after `after`; `next` is "" on the last page. */
 export async function listManagedUsers(
@@ -79,7 +85,7 @@ export async function listManagedUsers(
     .selectFrom("users")
     .selectAll()
     .where("username_key", ">", page.after)
-    .$if(page.query !== "", (q) => q.where("username_key", "like", containing(page.query)))
+    .$if(page.query !== "", (q) => q.where(containing(page.query)))
     .orderBy("username_key")
     .limit(page.limit + 1)
     .execute();

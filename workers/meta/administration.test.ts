@@ -181,10 +181,16 @@ for (const target of testDatabases()) {
         1,
         1000,
       ]);
-      // "%" and "_" are text, not wildcards.
-      expect((await admins.listManagedUsers(db, RULES, { query: "%", limit: 10, after: "" })).users).toEqual(
-        [],
-      );
+      // "%", "_" and "!" are text, not wildcards.
+      await users.createUser(db, "pg_x!y", "x", 1);
+      const named = async (query: string) =>
+        (await admins.listManagedUsers(db, RULES, { query, limit: 10, after: "" })).users.map(
+          (u) => u.user.username,
+        );
+      expect(await named("%")).toEqual([]);
+      expect(await named("g_x")).toEqual(["pg_x!y"]);
+      expect(await named("x!y")).toEqual(["pg_x!y"]);
+      expect(await named("g-_")).toEqual([]);
       await expect(admins.getManagedUser(db, RULES, { username: "nobody" })).rejects.toBeInstanceOf(
         admins.NoSuchUserError,
       );

@@ -1152,7 +1152,8 @@ export const AccountService: GenService<{
   /**
    * DeleteAccount deletes the user for good: their files (purged; content no one else names is freed by
    * garbage collection), sessions, app passwords and download links. Needs the password, and a
-   * two-factor code when two-factor sign-in is on.
+   * two-factor code when two-factor sign-in is on. FailedPrecondition for the instance's last
+   * administrator (another user must be made one first).
    *
    * @generated from rpc filestore.account.v1.AccountService.DeleteAccount
    */

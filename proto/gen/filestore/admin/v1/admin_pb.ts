@@ -980,7 +980,9 @@ export const AdminService: GenService<{
   /**
    * DisableUser stops an account at once: every session and app password token is revoked (refused
    * everywhere within seconds), signin answers PermissionDenied with the reason ACCOUNT_DISABLED.
-   * Files are kept. FailedPrecondition for the caller's own account.
+   * Files are kept; app passwords are deleted (their secrets may be what went wrong: the user makes new
+   * ones once enabled). FailedPrecondition for the caller's own account, and when it would leave the
+   * instance without an enabled administrator.
    *
    * @generated from rpc filestore.admin.v1.AdminService.DisableUser
    */
