@@ -9,6 +9,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import { AdminService } from "../../proto/gen/filestore/admin/v1/admin_pb.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
@@ -53,8 +54,13 @@ export const auth = {
       listeners = listeners.filter((l) => l !== fn);
     };
   },
-  async signin(username: string, password: string): Promise<Session> {
-    const res = await accounts.signin({ username, password });
+  /** `more`: a two-factor code, or the new password a reset asked for (see SigninRequest). */
+  async signin(
+    username: string,
+    password: string,
+    more: { secondFactor?: string; newPassword?: string } = {},
+  ): Promise<Session> {
+    const res = await accounts.signin({ username, password, ...more });
     const t = res.tokens;
     if (!t || !res.user) throw new ConnectError("the server sent no tokens", Code.Internal);
     const s: Session = {
@@ -69,10 +75,11 @@ export const auth = {
     for (const l of listeners) l(s);
     return s;
   },
-  async signout(): Promise<void> {
+  /** `why`: what the sign-in screen then says. */
+  async signout(why?: string): Promise<void> {
     const s = load();
     localStorage.removeItem(KEY);
-    for (const l of listeners) l(undefined);
+    for (const l of listeners) l(undefined, why);
     if (s) await accounts.signout({ refreshToken: s.refreshToken }).catch(() => undefined);
   },
   /** A valid access token, renewed when needed; `force` renews even one that looks valid. */
@@ -144,6 +151,9 @@ const transport = createConnectTransport({ baseUrl, interceptors: [bearer] });
 export const files: Client<typeof FileService> = createClient(FileService, transport);
 export const uploads: Client<typeof UploadService> = createClient(UploadService, transport);
 export const downloads: Client<typeof DownloadService> = createClient(DownloadService, transport);
+/** AccountService with the user's token: the account page's self-service calls. */
+export const account: Client<typeof AccountService> = createClient(AccountService, transport);
+export const admin: Client<typeof AdminService> = createClient(AdminService, transport);
 
 /** A message for people, from any error. */
 export function explain(err: unknown): string {

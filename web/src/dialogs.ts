@@ -3,6 +3,8 @@ import { FileKind } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { explain, files } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
 
+let nested = 0;
+
 /** Shows a modal dialog; resolves with what `close` was given, undefined when dismissed (Escape). */
 export function modal<T>(
   title: string,
@@ -10,11 +12,13 @@ export function modal<T>(
   opts: { wide?: boolean; className?: string } = {},
 ): Promise<T | undefined> {
   const back = document.activeElement as HTMLElement | null;
+  // A dialog opened from another one (a confirmation) needs a title id of its own.
+  const titleId = document.getElementById("dialog-title") ? `dialog-title-${++nested}` : "dialog-title";
   return new Promise((resolve) => {
     let result: T | undefined;
     const dialog = h("dialog", {
       class: [opts.wide && "wide", opts.className].filter(Boolean).join(" ") || undefined,
-      "aria-labelledby": "dialog-title",
+      "aria-labelledby": titleId,
     });
     const close = (v: T | undefined) => {
       result = v;
@@ -25,7 +29,7 @@ export function modal<T>(
       back?.focus();
       resolve(result);
     });
-    mount(dialog, h("h2", { id: "dialog-title", class: "dialog-title" }, title), body(close));
+    mount(dialog, h("h2", { id: titleId, class: "dialog-title" }, title), body(close));
     document.body.appendChild(dialog);
     dialog.showModal();
   });

@@ -1,7 +1,7 @@
 // The drive's fixed markup: top bar, toolbar, the main area that lists and takes drops, and the toast.
 // Built once with no behaviour of the drive in it (the other parts attach theirs), so that everything
 // that wires it can start from the finished page.
-import { auth } from "./api.ts";
+import { appHeader } from "./app-header.ts";
 import { h } from "./dom.ts";
 import { type SearchOptions, searchBox, searchOptions } from "./search-box.ts";
 
@@ -41,20 +41,7 @@ export interface DriveElements {
 }
 
 export function driveElements(username: string): DriveElements {
-  const navFiles = h("a", { href: "#/", id: "nav-files" }, "My files");
-  const navTrash = h("a", { href: "#/trash", id: "nav-trash" }, "Trash");
-  const header = h(
-    "header",
-    { class: "top" },
-    h("a", { class: "brand", href: "#/" }, "filestore"),
-    h("nav", { class: "views", "aria-label": "Views" }, navFiles, navTrash),
-    h(
-      "span",
-      { class: "who" },
-      h("span", { class: "user", title: "Signed in as" }, username),
-      h("button", { type: "button", id: "signout", onclick: () => void auth.signout() }, "Sign out"),
-    ),
-  );
+  const { header, navFiles, navTrash } = appHeader(username);
   // The pickers stay hidden: the buttons open them, so that they look like the rest of the toolbar.
   const filePicker = h("input", { type: "file", multiple: true, hidden: true, id: "pick-files" });
   const folderPicker = h("input", { type: "file", multiple: true, hidden: true, id: "pick-folder" });

@@ -9,7 +9,11 @@
 // (upload-view.ts), selection (selection.ts), the keyboard (keyboard.ts), search (search-box.ts), drag to
 // move (drag-move.ts), the viewer (viewer.ts), the usage line under the list
 // (usage-bar.ts).
-import { FileCategory, SortField } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import {
+  FileCategory,
+  SortField,
+  type File as StoredFile,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { Session } from "./api.ts";
 import { mount } from "./dom.ts";
 import { dragToMove } from "./drag-move.ts";
@@ -30,8 +34,37 @@ import { usageBar } from "./usage-bar.ts";
 
 const LAYOUT_KEY = "filestore.layout";
 
-/** Shows the drive in `root`; the returned function leaves it (stops the live updates, pauses uploads). */
-export function driveView(root: HTMLElement, session: Session): () => void {
+/** The upload queue, which outlives the drive's page; `uploaded`: what the page on screen does then. */
+interface KeptQueue {
+  userId: string;
+  queue: UploadQueue;
+  uploaded: (f: StoredFile) => void;
+}
+let kept: KeptQueue | undefined;
+
+/**
+ * The user's queue: going to the account or admin page and back leaves uploads running (the panel shows
+ * them again); signing out, or another user, pauses them (resumable by adding the files again).
+ */
+function keptQueue(userId: string): KeptQueue {
+  if (kept && kept.userId !== userId) pauseUploads();
+  if (!kept) {
+    const k: KeptQueue = { userId, uploaded: () => undefined, queue: new UploadQueue((f) => k.uploaded(f)) };
+    kept = k;
+  }
+  return kept;
+}
+
+function pauseUploads(): void {
+  if (kept) for (const it of kept.queue.items) kept.queue.pause(it.id);
+  kept = undefined;
+}
+
+/**
+ * Shows the drive in `root`; the returned function leaves it (stops the live updates; uploads go on,
+ * unless the user is signing out).
+ */
+export function driveView(root: HTMLElement, session: Session): (signingOut?: boolean) => void {
   const stop = new AbortController();
   const el = driveElements(session.username);
   const usage = usageBar();
@@ -51,10 +84,12 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     search: { query: "", inFolder: false, category: FileCategory.UNSPECIFIED, sinceDays: 0 },
   };
 
-  const queue = new UploadQueue((f) => {
+  const keep = keptQueue(session.userId);
+  const queue = keep.queue;
+  keep.uploaded = (f) => {
     drive.say(`Uploaded ${f.name}`);
     drive.scheduleReload();
-  });
+  };
   acceptPickedFiles(drive, queue);
   acceptDrops(drive, queue);
   el.newFolder.addEventListener("click", () => void newFolder(drive));
@@ -88,6 +123,7 @@ export function driveView(root: HTMLElement, session: Session): () => void {
     queue,
     () => session.userId,
     () => el.filePicker.click(),
+    stop.signal,
   );
   // In the page's flow under the toolbar, so that it pushes the list down instead of covering it.
   el.toolbar.after(panel);
@@ -104,8 +140,9 @@ export function driveView(root: HTMLElement, session: Session): () => void {
   addEventListener("hashchange", onHash, { signal: stop.signal });
   void drive.load();
   void watchFiles(drive, stop.signal);
-  return () => {
+  return (signingOut) => {
     stop.abort();
-    for (const it of queue.items) queue.pause(it.id);
+    keep.uploaded = () => undefined;
+    if (signingOut) pauseUploads();
   };
 }

@@ -1,26 +1,50 @@
-// The browser app's entry: shows the sign-in screen or the drive, and switches when the session changes
-// (sign in, sign out, a refresh token that stopped working, another tab signing out).
+// The browser app's entry: shows the sign-in screen, or for a signed-in user the page the URL's hash
+// names (#/account, #/admin, anything else the drive), and switches when the session or the hash
+// changes (sign in, sign out, a refresh token that stopped working, another tab signing out).
+import { accountView } from "./account-view.ts";
+import { adminView } from "./admin-view.ts";
 import { auth, type Session } from "./api.ts";
 import { authView } from "./auth-view.ts";
 import { driveView } from "./drive.ts";
 
 const root = document.getElementById("app") as HTMLElement;
-let leave: (() => void) | undefined;
+/** Leaves the page on screen; `signingOut`: no one is signed in any more (the drive pauses uploads). */
+let leave: ((signingOut: boolean) => void) | undefined;
 let shownFor: string | undefined;
 
+const pages = { drive: driveView, account: accountView, admin: adminView };
+type PageName = keyof typeof pages;
+
+function pageOfHash(): PageName {
+  const hash = location.hash.replace(/^#\/?/, "");
+  return hash === "account" || hash === "admin" ? hash : "drive";
+}
+
 function show(session: Session | undefined, why?: string) {
-  if (session && shownFor === session.userId) return;
-  leave?.();
+  // Signed out: "". The sign-in screen is drawn again only to say why (a late failing request of the
+  // page just left must not wipe what the user is typing).
+  const key = session ? `${session.userId} ${pageOfHash()}` : "";
+  if (shownFor === key && (session || !why)) return;
+  leave?.(!session || session.userId !== shownFor?.split(" ")[0]);
   leave = undefined;
-  shownFor = session?.userId;
+  shownFor = key;
   if (session) {
-    leave = driveView(root, session);
+    // A signup link's ?view=signup&invite=… has served: signing out later shows the sign-in screen.
+    if (location.search) history.replaceState(null, "", location.pathname + location.hash);
+    leave = pages[pageOfHash()](root, session);
   } else {
-    const view = new URLSearchParams(location.search).get("view");
-    authView(root, { mode: view === "signup" ? "signup" : "signin", notice: why });
+    const params = new URLSearchParams(location.search);
+    authView(root, {
+      mode: params.get("view") === "signup" ? "signup" : "signin",
+      notice: why,
+      invite: params.get("invite") ?? undefined,
+    });
   }
   root.removeAttribute("aria-busy");
 }
 
 auth.onChange(show);
+// Registered before any page's own listener, so that leaving a page also drops its listener before
+// that one would run.
+addEventListener("hashchange", () => show(auth.current()));
 show(auth.current());

@@ -138,7 +138,13 @@ function renderEarlier(earlier: HTMLElement, left: Unfinished[], pickAgain: () =
   );
 }
 
-export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain: () => void): HTMLElement {
+/** The queue's panel; `signal` ends its drawing (the page left while the queue goes on). */
+export function uploadPanel(
+  queue: UploadQueue,
+  userId: () => string,
+  pickAgain: () => void,
+  signal?: AbortSignal,
+): HTMLElement {
   const totalBar = h("progress", {
     id: "total-progress",
     max: 100,
@@ -249,7 +255,7 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
 
   // Progress events come many times a second: draw at most once a frame.
   let scheduled = false;
-  queue.onChange(() => {
+  const off = queue.onChange(() => {
     if (scheduled) return;
     scheduled = true;
     requestAnimationFrame(() => {
@@ -257,6 +263,7 @@ export function uploadPanel(queue: UploadQueue, userId: () => string, pickAgain:
       render();
     });
   });
+  signal?.addEventListener("abort", off);
   render();
   return panel;
 }

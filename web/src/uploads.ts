@@ -36,8 +36,12 @@ export class UploadQueue {
 
   constructor(private readonly onUploaded: (f: StoredFile) => void) {}
 
-  onChange(fn: () => void): void {
+  /** Calls `fn` on every change; returns what stops it. */
+  onChange(fn: () => void): () => void {
     this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
   }
 
   private changed(): void {
