@@ -20,6 +20,7 @@ import { clientCap } from "./data/client-cap.ts";
 import { dataPlane } from "./data/plane.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
+import { type GatewayMetrics, useMetrics } from "./metrics.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
 import type { Upstreams } from "./upstreams.ts";
 import { webApp } from "./web/static.ts";
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   trustedProxies?: string[];
   /** Data-plane requests one client may have in progress (GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT; 0: no cap). */
   maxDataRequestsPerClient?: number;
+  /** Request metrics and GET /metrics (gateway/metrics.ts); none without. */
+  metrics?: GatewayMetrics;
 }
 
 // Routes whose requests carry file bytes (data plane, legacy uploads and downloads).
@@ -79,6 +82,7 @@ export function createGateway(opts: GatewayOptions) {
     });
   const trusted = trustedProxies(opts.trustedProxies ?? []);
   const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+  useMetrics(app, opts.metrics);
 
   app.use("*", async (c, next) => {
     const given = c.req.header("x-request-id");

@@ -6,6 +6,7 @@ import { bunIdleTimeoutSeconds, httpLimitsFrom, maxDataRequestsPerClientFrom } f
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { createGateway } from "./app.ts";
+import { standaloneGatewayMetrics } from "./metrics.ts";
 import { readEnv } from "./env.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";
 
@@ -44,6 +45,8 @@ export const app = createGateway({
   downloadEntry: env.PUBLIC_DOWNLOAD_URL,
   trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
   maxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
+  // GET /metrics only with METRICS_TOKEN set (Authorization: Bearer <token>): this port is public.
+  metrics: standaloneGatewayMetrics(env.METRICS_TOKEN),
 });
 
 // Bun reads `port`, `hostname` and `idleTimeout` from the default export (Bun closes a connection that

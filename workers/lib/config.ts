@@ -57,6 +57,11 @@ export interface BaseConfig {
    * without regard to case. None by default: then nobody may.
    */
   adminUsers: string[];
+  /**
+   * METRICS_TOKEN: the bearer token GET /metrics asks for. Workers' ports are internal: without a token
+   * their /metrics is open; the public ports (gateway, all-in-one) serve /metrics only with one set.
+   */
+  metricsToken: string | undefined;
 }
 
 export function int(env: Env, name: string, fallback: number): number {
@@ -101,6 +106,7 @@ export function loadBaseConfig(name: keyof typeof defaultPorts, env: Env = proce
       .split(",")
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
+    metricsToken: env.METRICS_TOKEN || undefined,
   };
 }
 

@@ -3,6 +3,7 @@
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, type Logger, logErrors } from "../lib/log.ts";
+import { uploadMetrics } from "../lib/metrics/upload.ts";
 import { every } from "../lib/periodic.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadUploadConfig } from "./config.ts";
@@ -77,8 +78,10 @@ export async function createUploadWorker(
   const log = createLogger("upload");
   const stores = await blobStoresFor(config.storage, clients.stores);
   const deps = uploadDeps(config, clients.meta, stores, clients.internalSecret, log);
+  if (clients.metrics) deps.metrics = uploadMetrics(clients.metrics.forService("upload"));
   let stopSweeper = () => {};
   return {
+    metrics: clients.metrics,
     module: uploadModule(deps, clients.verifier, logErrors(log, "upload failed")),
     start() {
       stopSweeper = startSweeper(deps, config.upload.sweepSeconds, log);

@@ -1,0 +1,78 @@
+// Storage gauges per backend: blobs, stored bytes (each blob once), logical bytes (what files add up to,
+// counting each file that shares content) and the dedup ratio between them. The figures come from an
+// injected provider (an aggregate the meta service keeps, read through an RPC: never a scan per scrape),
+// read at most every `maxAgeSeconds` (cached.ts). No provider wired: no series.
+import { Gauge } from "prom-client";
+import { cachedReader } from "./cached.ts";
+import type { Metrics } from "./registry.ts";
+
+export interface BackendTotals {
+  backend: string;
+  blobs: number;
+  storedBytes: number;
+  logicalBytes: number;
+}
+
+export interface StorageTotals {
+  backends: BackendTotals[];
+}
+
+export type StorageTotalsProvider = () => Promise<StorageTotals>;
+
+export const DEFAULT_STORAGE_MAX_AGE_SECONDS = 60;
+
+export function storageMetrics(
+  m: Metrics,
+  provider: StorageTotalsProvider,
+  opts: { maxAgeSeconds?: number; onError?: (err: unknown) => void } = {},
+): { settled(): Promise<void> } {
+  const service = m.service;
+  const totals = cachedReader(
+    provider,
+    (opts.maxAgeSeconds ?? DEFAULT_STORAGE_MAX_AGE_SECONDS) * 1000,
+    opts.onError,
+  );
+  const labelNames = ["service", "backend"];
+  // One collect (the first gauge's, collected first) fills all four from the same reading.
+  const fill = () => {
+    const t = totals.get();
+    for (const g of Object.values(gauges)) g.reset();
+    for (const b of t?.backends ?? []) {
+      const labels = { service, backend: b.backend };
+      gauges.blobs.set(labels, b.blobs);
+      gauges.stored.set(labels, b.storedBytes);
+      gauges.logical.set(labels, b.logicalBytes);
+      if (b.storedBytes > 0) gauges.ratio.set(labels, b.logicalBytes / b.storedBytes);
+    }
+  };
+  const gauges = {
+    blobs: new Gauge({
+      name: "filestore_storage_blobs",
+      help: "Blobs held, by backend",
+      labelNames,
+      registers: [],
+      collect: fill,
+    }),
+    stored: new Gauge({
+      name: "filestore_storage_stored_bytes",
+      help: "Bytes held in the blob store, each blob once, by backend",
+      labelNames,
+      registers: [],
+    }),
+    logical: new Gauge({
+      name: "filestore_storage_logical_bytes",
+      help: "Bytes of all files as users see them (shared content counted per file), by backend",
+      labelNames,
+      registers: [],
+    }),
+    ratio: new Gauge({
+      name: "filestore_storage_dedup_ratio",
+      help: "Logical bytes per stored byte, by backend (1: no sharing)",
+      labelNames,
+      registers: [],
+    }),
+  };
+  for (const g of Object.values(gauges)) m.prom.registerMetric(g);
+  totals.get(); // the first read starts now, not at the first scrape
+  return { settled: () => totals.settled() };
+}
