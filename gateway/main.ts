@@ -6,8 +6,8 @@ import { bunIdleTimeoutSeconds, httpLimitsFrom, maxDataRequestsPerClientFrom } f
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { createGateway } from "./app.ts";
-import { standaloneGatewayMetrics } from "./metrics.ts";
 import { readEnv } from "./env.ts";
+import { standaloneGatewayMetrics } from "./metrics.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";
 
 const env = readEnv();

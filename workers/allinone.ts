@@ -7,6 +7,8 @@ import { createAccessTokenVerifier } from "../core/access-token.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
 import { bunIdleTimeoutSeconds, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
+import { metricsEndpoint } from "../core/metrics/expose.ts";
+import { measured } from "../core/metrics/http.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
 import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
@@ -22,6 +24,9 @@ import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
 import { persistedSecret } from "./lib/internal-secret.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
+import { connectionsGauge } from "./lib/metrics/process.ts";
+import { createProcessMetrics } from "./lib/metrics/registry.ts";
+import { rpcMetricsInterceptor } from "./lib/metrics/rpc.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
 import { hostFor } from "./lib/worker.ts";
@@ -80,9 +85,16 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of ended sessions for the whole process (edge and services alike), read from the database.
   const revoked = new RevokedSessions();
   const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
-  const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret })];
+  // One /metrics for the process (on the public port, with METRICS_TOKEN only); every worker records
+  // with its own `service` label, the RPC host and data planes as "all-in-one", the gateway as "gateway".
+  const metrics = createProcessMetrics("all-in-one");
+  const interceptors = [
+    rpcMetricsInterceptor(metrics.forService("meta")),
+    errorInterceptor(log),
+    authInterceptor({ verifier, internalSecret }),
+  ];
   const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
-  const clients = { meta: metaClient, verifier, internalSecret };
+  const clients = { meta: metaClient, verifier, internalSecret, metrics };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };
@@ -91,6 +103,9 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const download = await createDownloadWorker(cfg, shared, { bunServe: true });
   // Its data plane, called straight from Bun.serve below (the download fast paths).
   const downloads = download.module;
+  // The download fast paths below skip the host: timed and counted here.
+  const serveDownload = measured(metrics.http, downloads.serve);
+  const serveFile = measured(metrics.http, downloads.serveFile);
   const file = await createFileWorker(cfg, shared);
   const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
   const workers = [meta, account, upload, download, file, transfer];
@@ -100,7 +115,14 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     log,
   });
   for (const worker of workers) worker.start();
-  const host = hostFor({ config: cfg, modules: workers.map((w) => w.module), verifier, log });
+  const host = hostFor({
+    config: cfg,
+    modules: workers.map((w) => w.module),
+    verifier,
+    log,
+    metrics,
+    publicPort: true,
+  });
   const grpc = await listen(host.node, cfg.host, cfg.edge.grpcPort, cfg.http);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
@@ -118,8 +140,13 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     verifier,
     trustedProxies: cfg.edge.trustedProxies,
     maxDataRequestsPerClient: cfg.edge.maxDataRequestsPerClient,
+    metrics: {
+      http: metrics.forService("gateway").http,
+      endpoint: metricsEndpoint({ token: cfg.metricsToken, requireToken: true, text: () => metrics.text() }),
+    },
   });
   const edgeTrusted = trustedProxies(cfg.edge.trustedProxies);
+  connectionsGauge(metrics, grpc.connections);
   const http = Bun.serve({
     hostname: cfg.host,
     port: cfg.port,
@@ -144,7 +171,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     );
   }
   function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
-    return req.headers.has("origin") ? handle(req, server) : downloads.serveFile(req, req.params.id);
+    return req.headers.has("origin") ? handle(req, server) : serveFile(req, req.params.id);
   }
   function handle(req: Request, server: Bun.Server<undefined>) {
     // Non-browser calls (no Origin: no CORS to answer) to a public service skip the Hono router and go
@@ -158,7 +185,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       isDownloadUrl(req.url) &&
       !req.headers.has("origin")
     ) {
-      return downloads.serve(req);
+      return serveDownload(req);
     }
     if (req.method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(req.url);

@@ -7,6 +7,8 @@
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import { gcMetrics } from "../lib/metrics/gc.ts";
+import { type StorageTotalsProvider, storageMetrics } from "../lib/metrics/storage.ts";
 import { every } from "../lib/periodic.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
@@ -27,7 +29,14 @@ export type FileWorkerConfig = ConfigOf<typeof fileSections>;
  */
 export async function createFileWorker(
   config: FileWorkerConfig,
-  clients: Pick<WorkerClients, "meta"> & { stores?: OpenBlobStores },
+  clients: Pick<WorkerClients, "meta" | "metrics"> & {
+    stores?: OpenBlobStores;
+    /**
+     * Storage totals per backend for the storage gauges (an aggregate meta keeps, read at most every
+     * STORAGE_GAUGE_SECONDS); without one those series are absent.
+     */
+    storageTotals?: StorageTotalsProvider;
+  },
 ): Promise<Worker> {
   const log = createLogger("file");
   const { meta } = clients;
@@ -42,14 +51,21 @@ export async function createFileWorker(
     trashRetentionMs: config.file.trashRetentionDays * 86_400_000,
     onChange: feed.publish,
     log,
+    metrics: clients.metrics && gcMetrics(clients.metrics.forService("file")),
   };
   const t = config.file.thumbnails;
   const thumbnails = thumbnailSweep(
     { meta, storeFor: stores.storeFor, landing: stores.landing, ...t, log },
     { concurrency: t.concurrency },
   );
+  if (clients.metrics && clients.storageTotals)
+    storageMetrics(clients.metrics.forService("file"), clients.storageTotals, {
+      maxAgeSeconds: config.file.storageGaugeSeconds,
+      onError: (err) => log.warn("reading storage totals failed", { err: String(err) }),
+    });
   let stops: (() => void)[] = [];
   return {
+    metrics: clients.metrics,
     module: fileModule({
       meta,
       feed,

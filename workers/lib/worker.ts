@@ -10,9 +10,9 @@ import { requireStrongSecret } from "./internal-secret.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetaClient, type MetaClient } from "./meta-client.ts";
 import { metricsHttp } from "./metrics/http.ts";
+import { connectionsGauge } from "./metrics/process.ts";
 import { createProcessMetrics, type Metrics } from "./metrics/registry.ts";
 import { rpcMetricsInterceptor } from "./metrics/rpc.ts";
-import { connectionsGauge } from "./metrics/process.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
 
 /** A service as its wire.ts builds it (create<Svc>Worker): the same in its own process and all-in-one. */
@@ -42,10 +42,12 @@ export function hostFor(opts: {
   log: Logger;
   /** RPC and plain-HTTP metrics, and GET /metrics on this port. */
   metrics?: Metrics;
+  /** The port is public (all-in-one): GET /metrics only with METRICS_TOKEN set. */
+  publicPort?: boolean;
 }): RpcHost {
   const m = opts.metrics;
   return new RpcHost(opts.modules, {
-    plainHttp: m && metricsHttp(m, opts.config.metricsToken),
+    plainHttp: m && metricsHttp(m, opts.config.metricsToken, opts.publicPort ?? false),
     interceptors: [
       ...(m ? [rpcMetricsInterceptor(m)] : []),
       errorInterceptor(opts.log),

@@ -10,9 +10,9 @@ import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore
 import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { failpoint } from "../lib/failpoint.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import type { UploadMetrics } from "../lib/metrics/upload.ts";
 import { checkFileName } from "../lib/names.ts";
 import { QuotaHold } from "./quota-hold.ts";
-import type { UploadMetrics } from "../lib/metrics/upload.ts";
 
 export interface UploadDeps {
   meta: MetaClient;

@@ -1,12 +1,16 @@
 // A worker's plain HTTP with metrics: every data-plane (and JWKS) request timed and counted by route
 // template (core/metrics/http.ts, the gateway's own), and GET /metrics answered before any module.
-import { METRICS_PATH } from "../../../core/metrics/expose.ts";
+import { METRICS_PATH, metricsEndpoint } from "../../../core/metrics/expose.ts";
 import { measured } from "../../../core/metrics/http.ts";
 import type { PlainHttp } from "../server.ts";
-import { type Metrics, workerMetricsEndpoint } from "./registry.ts";
+import type { Metrics } from "./registry.ts";
 
-export function metricsHttp(metrics: Metrics, token: string | undefined): (next: PlainHttp) => PlainHttp {
-  const endpoint = workerMetricsEndpoint(metrics, token);
+export function metricsHttp(
+  metrics: Metrics,
+  token: string | undefined,
+  publicPort: boolean,
+): (next: PlainHttp) => PlainHttp {
+  const endpoint = metricsEndpoint({ token, requireToken: publicPort, text: () => metrics.text() });
   return (next) => {
     const timed = measured(metrics.http, next) as PlainHttp;
     // Scrapes are not counted as traffic.

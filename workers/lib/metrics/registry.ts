@@ -4,7 +4,6 @@
 // `service` label: its own name in services mode, and in all-in-one the name of the worker it belongs to
 // (`forService`), so that one /metrics serves the whole process.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from "prom-client";
-import { metricsEndpoint } from "../../../core/metrics/expose.ts";
 import { type HttpMetrics, httpMetrics } from "../../../core/metrics/http.ts";
 import { MetricsRegistry } from "../../../core/metrics/registry.ts";
 import { eventLoopLag } from "../../../core/metrics/runtime.ts";
@@ -45,14 +44,22 @@ function view(service: string, prom: Registry, core: MetricsRegistry): Metrics {
   };
 }
 
+const ZERO_UNDER_BUN = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 /**
  * A process's metrics: prom-client's default process metrics (CPU, resident memory, heap, open file
- * descriptors, event-loop lag: all work under Bun; the active handle counts read 0 there) with a `service`
+ * descriptors, event-loop lag: all work under Bun; the active handle counts read 0 there and are dropped) with a `service`
  * label, and the event-loop lag gauge every process shares with the gateway.
  */
 export function createProcessMetrics(service: string): Metrics {
   const prom = new Registry();
   collectDefaultMetrics({ register: prom, labels: { service } });
+  // Gauges named like counters (promtool refuses the names) that Bun does not fill (always 0): dropped.
+  for (const name of ZERO_UNDER_BUN) prom.removeSingleMetric(name);
   const core = new MetricsRegistry();
   eventLoopLag(core, service);
   return view(service, prom, core);
@@ -61,11 +68,6 @@ export function createProcessMetrics(service: string): Metrics {
 /** Metrics without process collectors (unit tests, benchmarks). */
 export function createMetrics(service: string): Metrics {
   return view(service, new Registry(), new MetricsRegistry());
-}
-
-/** GET /metrics of a worker's port (internal: METRICS_TOKEN guards it only when set). */
-export function workerMetricsEndpoint(metrics: Metrics, token: string | undefined) {
-  return metricsEndpoint({ token, requireToken: false, text: () => metrics.text() });
 }
 
 // One family per name and registry, whoever asks first (several workers of all-in-one share families).
