@@ -7,7 +7,7 @@ import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revok
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { createGateway } from "./app.ts";
 import { readEnv } from "./env.ts";
-import { standaloneGatewayMetrics } from "./metrics.ts";
+import { metricsPortFrom, standaloneGatewayMetrics } from "./metrics.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";
 
 const env = readEnv();
@@ -45,8 +45,13 @@ export const app = createGateway({
   downloadEntry: env.PUBLIC_DOWNLOAD_URL,
   trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
   maxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
-  // GET /metrics only with METRICS_TOKEN set (Authorization: Bearer <token>): this port is public.
-  metrics: standaloneGatewayMetrics(env.METRICS_TOKEN),
+  // GET /metrics only with METRICS_TOKEN set (Authorization: Bearer <token>): this port is public. Or on
+  // METRICS_PORT, a port of its own that stays inside the network.
+  metrics: standaloneGatewayMetrics({
+    token: env.METRICS_TOKEN || undefined,
+    port: metricsPortFrom(env.METRICS_PORT),
+    hostname: address.hostname,
+  }),
 });
 
 // Bun reads `port`, `hostname` and `idleTimeout` from the default export (Bun closes a connection that
