@@ -1,8 +1,10 @@
 // The upload worker from its configuration and clients: its dependencies, the blob stores new content lands
 // in, and the background sweeper; the same in its own process (main.ts) and in the all-in-one process.
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
+import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, type Logger, logErrors } from "../lib/log.ts";
+import { availableBytesGauge } from "../lib/metrics/storage.ts";
 import { uploadMetrics } from "../lib/metrics/upload.ts";
 import { every } from "../lib/periodic.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
@@ -78,7 +80,20 @@ export async function createUploadWorker(
   const log = createLogger("upload");
   const stores = await blobStoresFor(config.storage, clients.stores);
   const deps = uploadDeps(config, clients.meta, stores, clients.internalSecret, log);
-  if (clients.metrics) deps.metrics = uploadMetrics(clients.metrics.forService("upload"));
+  if (clients.metrics) {
+    const m = clients.metrics.forService("upload");
+    deps.metrics = uploadMetrics(m);
+    const landing = stores.landing;
+    // Free space where uploads land (statfs), at most every 30 s: the "disk nearly full" alert.
+    if (hasFreeSpace(landing))
+      availableBytesGauge(
+        m,
+        landing.backend,
+        () => landing.availableBytes(),
+        30,
+        (err) => log.warn("reading free space failed", { err: String(err) }),
+      );
+  }
   let stopSweeper = () => {};
   return {
     metrics: clients.metrics,

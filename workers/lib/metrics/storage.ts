@@ -76,3 +76,31 @@ export function storageMetrics(
   totals.get(); // the first read starts now, not at the first scrape
   return { settled: () => totals.settled() };
 }
+
+/**
+ * filestore_storage_available_bytes{backend}: free space where new content lands (a local disk's
+ * statfs), read at most every `maxAgeSeconds`: the "disk nearly full" alert reads it.
+ */
+export function availableBytesGauge(
+  m: Metrics,
+  backend: string,
+  read: () => Promise<number>,
+  maxAgeSeconds: number,
+  onError?: (err: unknown) => void,
+): void {
+  const service = m.service;
+  const free = cachedReader(read, maxAgeSeconds * 1000, onError);
+  m.prom.registerMetric(
+    new Gauge({
+      name: "filestore_storage_available_bytes",
+      help: "Free bytes where new content lands, by backend",
+      labelNames: ["service", "backend"],
+      registers: [],
+      collect() {
+        const v = free.get();
+        if (v !== undefined) this.set({ service, backend }, v);
+      },
+    }),
+  );
+  free.get();
+}
