@@ -244,7 +244,8 @@ export function startTransferWorker(
       try {
         for (const msg of await deps.queue.receive(name, 1, 1000)) {
           const ended = deps.metrics?.attempt();
-          ended?.(await runJob(deps, msg));
+          const outcome = await runJob(deps, msg);
+          ended?.(outcome);
         }
       } catch (err) {
         if (stopped) break;
