@@ -13,13 +13,13 @@ export interface GatewayMetrics {
   endpoint(req: Request): Promise<Response>;
 }
 
-/** The template of the route that answered (e.g. "/file/upload"), when it has no wildcard. */
+/**
+ * The template of the route that answered (e.g. "/file/upload"). Hono lists every route the path matched
+ * in registration order, middleware too ("ALL", mostly wildcards); the first handler route is the one
+ * that answered, since the ones after it never ran.
+ */
 function answeredRoute(c: Context): string | undefined {
-  const routes = matchedRoutes(c);
-  for (let i = routes.length - 1; i >= 0; i--) {
-    const path = routes[i]?.path ?? "*";
-    if (!path.includes("*")) return path;
-  }
+  for (const r of matchedRoutes(c)) if (r.method !== "ALL" && !r.path.includes("*")) return r.path;
   return undefined;
 }
 
