@@ -262,7 +262,9 @@ describe("NetworkPolicies", () => {
     for (const port of [9333, 8888, 8080])
       expect(canConnect(policies, pod("seaweedfs"), pod("seaweedfs"), port), `s3 -> s3:${port}`).toBe(true);
     for (const to of WORKERS) expect(can(prometheus, to), `prometheus -> ${to}`).toBe(true);
-    expect(canConnect(policies, prometheus, pod("gateway"), 9464), "prometheus -> gateway metrics").toBe(true);
+    expect(canConnect(policies, prometheus, pod("gateway"), 9464), "prometheus -> gateway metrics").toBe(
+      true,
+    );
     expect(canConnect(policies, stranger, pod("gateway"), 9464), "stranger -> gateway metrics").toBe(false);
     expect(canConnect(policies, outside, pod("gateway"), 9464), "outside -> gateway metrics").toBe(false);
   });

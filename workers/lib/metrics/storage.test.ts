@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { cachedReader } from "./cached.ts";
 import { createMetrics } from "./registry.ts";
-import { storageMetrics } from "./storage.ts";
+import { availableBytesGauge, storageMetrics } from "./storage.ts";
+import { transferQueueGauge } from "./transfer.ts";
 
 describe("storage gauges", () => {
   test("one provider call per period however often scraped; the ratio of logical to stored bytes", async () => {
@@ -63,5 +64,16 @@ describe("storage gauges", () => {
     r.get();
     await r.settled();
     expect(r.get()).toBe(2);
+  });
+
+  test("cached gauges: free space and the transfer queue by state", async () => {
+    const m = createMetrics("upload");
+    availableBytesGauge(m, "local", async () => 12345, 3600);
+    transferQueueGauge(m, async () => ({ queued: 4, running: 1, failed: 2 }), 3600);
+    await Bun.sleep(10);
+    const text = await m.text();
+    expect(text).toContain('filestore_storage_available_bytes{service="upload",backend="local"} 12345');
+    expect(text).toContain('filestore_transfer_queue_jobs{service="upload",state="queued"} 4');
+    expect(text).toContain('filestore_transfer_queue_jobs{service="upload",state="failed"} 2');
   });
 });

@@ -3,7 +3,7 @@
 // injected provider (an aggregate the meta service keeps, read through an RPC: never a scan per scrape),
 // read at most every `maxAgeSeconds` (cached.ts). No provider wired: no series.
 import { Gauge } from "prom-client";
-import { cachedReader } from "./cached.ts";
+import { cachedGauge, cachedReader } from "./cached.ts";
 import type { Metrics } from "./registry.ts";
 
 export interface BackendTotals {
@@ -88,19 +88,10 @@ export function availableBytesGauge(
   maxAgeSeconds: number,
   onError?: (err: unknown) => void,
 ): void {
-  const service = m.service;
-  const free = cachedReader(read, maxAgeSeconds * 1000, onError);
-  m.prom.registerMetric(
-    new Gauge({
-      name: "filestore_storage_available_bytes",
-      help: "Free bytes where new content lands, by backend",
-      labelNames: ["service", "backend"],
-      registers: [],
-      collect() {
-        const v = free.get();
-        if (v !== undefined) this.set({ service, backend }, v);
-      },
-    }),
-  );
-  free.get();
+  const gauge = {
+    name: "filestore_storage_available_bytes",
+    help: "Free bytes where new content lands, by backend",
+    labelNames: ["backend"],
+  };
+  cachedGauge(m, gauge, read, (set, free) => set({ backend }, free), maxAgeSeconds, onError);
 }

@@ -1,8 +1,7 @@
 // The transfer worker: attempts by outcome and their duration, bytes moved to S3, jobs in flight in this
 // process, retries, dead letters and re-drives (TransferCounters' events), and the jobs table by state
 // (queue depth: MetaService.CountTransferJobs read at most every `maxAgeSeconds`, never per scrape).
-import { Gauge } from "prom-client";
-import { cachedReader } from "./cached.ts";
+import { cachedGauge } from "./cached.ts";
 import { counter, gauge, histogram, type Metrics } from "./registry.ts";
 
 /** Job lengths: a copy to S3 takes from milliseconds to hours. */
@@ -75,20 +74,13 @@ export function transferQueueGauge(
   maxAgeSeconds: number,
   onError?: (err: unknown) => void,
 ): void {
-  const service = m.service;
-  const counts = cachedReader(read, maxAgeSeconds * 1000, onError);
-  m.prom.registerMetric(
-    new Gauge({
-      name: "filestore_transfer_queue_jobs",
-      help: "Transfer jobs by state (queued: waiting; running: being copied; failed: dead letters)",
-      labelNames: ["service", "state"],
-      registers: [],
-      collect() {
-        const c = counts.get();
-        if (!c) return;
-        for (const state of ["queued", "running", "failed"] as const) this.set({ service, state }, c[state]);
-      },
-    }),
-  );
-  counts.get();
+  const gauge = {
+    name: "filestore_transfer_queue_jobs",
+    help: "Transfer jobs by state (queued: waiting; running: being copied; failed: dead letters)",
+    labelNames: ["state"],
+  };
+  const fill = (set: (labels: Record<string, string>, v: number) => void, c: TransferJobCounts) => {
+    for (const state of ["queued", "running", "failed"] as const) set({ state }, c[state]);
+  };
+  cachedGauge(m, gauge, read, fill, maxAgeSeconds, onError);
 }
