@@ -14,6 +14,7 @@ import {
   type Stack,
   signedInUser,
   startStack,
+  uploadClient,
 } from "./harness.ts";
 import { type Prometheus, type ScrapeTarget, startPrometheus } from "./prometheus.ts";
 
@@ -65,6 +66,12 @@ beforeAll(async () => {
   const linked = await fetch(new URL(link.json.url as string, stack.gatewayUrl));
   if (linked.status !== 200) throw new Error(`signed link: ${linked.status}`);
   await linked.arrayBuffer();
+  // A session upload of one part (the funnel: created, a part received, completed).
+  const c = uploadClient(stack.gatewayUrl, user.accessToken);
+  const session = await c.rpc("CreateUploadSession", { name: `session-${FILE_NAME}`, size: "1000" });
+  const { sessionId } = session.json as { sessionId: string };
+  if ((await c.put(sessionId, 1, randomBytes(1000))).status !== 200) throw new Error("part refused");
+  if ((await c.rpc("CompleteUploadSession", { sessionId })).status !== 200) throw new Error("not completed");
   const failed = await connectCall(stack.gatewayUrl, `${ACCOUNT}/Signin`, {
     username: user.username,
     password: "not the password",
@@ -125,7 +132,14 @@ describe(`metrics through a real Prometheus (${process.env.FILESTORE_TEST_MODE ?
         (v) => v >= 1,
       ],
       ...downloadBytes(),
-      ['sum(filestore_upload_stored_bytes_total{service="upload"})', (v) => v >= SIZE],
+      ['sum(filestore_upload_stored_bytes_total{service="upload"})', (v) => v >= SIZE + 1000],
+      ['sum(filestore_upload_sessions_total{event="created"})', (v) => v >= 1],
+      ['sum(filestore_upload_sessions_total{event="completed"})', (v) => v >= 1],
+      ['sum(filestore_upload_parts_total{result="received"})', (v) => v >= 1],
+      [
+        'sum(filestore_http_server_duration_seconds_count{route="/upload/v1/sessions/{id}/parts/{n}"})',
+        (v) => v >= 1,
+      ],
       ['sum(filestore_download_bytes_total{service="download",backend="local"})', (v) => v >= 2 * SIZE],
       ['sum(filestore_download_link_verifications_total{result="ok"})', (v) => v >= 1],
       ['sum(filestore_auth_signins_total{result="bad_credentials"})', (v) => v >= 1],
