@@ -4,7 +4,7 @@
 // traffic, every target up; every /metrics passes `promtool check metrics`; no label value anywhere holds the
 // user's name or id, or the file's name or id.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { promtoolCheckMetrics } from "../workers/lib/metrics/promtool.ts";
+import { promtoolCheckMetrics } from "../workers/lib/metrics/testing.ts";
 import {
   ACCOUNT,
   connectCall,
@@ -16,7 +16,7 @@ import {
   startStack,
   uploadClient,
 } from "./harness.ts";
-import { type Prometheus, type ScrapeTarget, startPrometheus } from "./prometheus.ts";
+import { freePortInRange, type Prometheus, type ScrapeTarget, startPrometheus } from "./prometheus.ts";
 
 const TOKEN = `metrics-${crypto.randomUUID()}`;
 const FILE_NAME = `quarterly-Zebrafish-${crypto.randomUUID().slice(0, 8)}.bin`;
@@ -28,10 +28,14 @@ let targets: ScrapeTarget[];
 let user: Awaited<ReturnType<typeof signedInUser>>;
 let fileId = "";
 
-/** host:port of every process serving /metrics. */
-function targetsOf(s: Stack): ScrapeTarget[] {
+/**
+ * host:port of every process serving /metrics. Services mode: the gateway on its METRICS_PORT (as compose
+ * and Kubernetes run it), every worker replica on its port; all-in-one: its web port.
+ */
+function targetsOf(s: Stack, metricsPort: number): ScrapeTarget[] {
   const gateway = { job: "gateway", address: new URL(s.gatewayUrl).host };
   if (!s.services) return [gateway];
+  gateway.address = `127.0.0.1:${metricsPort}`;
   const env = s.services.env;
   const workers = Object.keys(SERVICE_REPLICAS).flatMap((job) =>
     (env[`${job.toUpperCase()}_PORTS`] ?? "")
@@ -42,8 +46,10 @@ function targetsOf(s: Stack): ScrapeTarget[] {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ METRICS_TOKEN: TOKEN });
-  targets = targetsOf(stack);
+  // METRICS_PORT: read by the gateway only (all-in-one serves /metrics on its web port).
+  const metricsPort = await freePortInRange();
+  stack = await startStack({ METRICS_TOKEN: TOKEN, METRICS_PORT: String(metricsPort) });
+  targets = targetsOf(stack, metricsPort);
   prometheus = await startPrometheus(targets, TOKEN);
   user = await signedInUser(stack.gatewayUrl);
   const auth = { authorization: `Bearer ${user.accessToken}` };
@@ -165,8 +171,13 @@ describe(`metrics through a real Prometheus (${process.env.FILESTORE_TEST_MODE ?
     }
   });
 
-  test("the gateway's /metrics is refused without the token", async () => {
+  test("the gateway's public /metrics is refused without the token, answered with it", async () => {
     expect((await fetch(`${stack.gatewayUrl}/metrics`)).status).toBe(401);
+    const ok = await fetch(`${stack.gatewayUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect([ok.status, (await ok.text()).includes("filestore_http_server_duration_seconds")]).toEqual([
+      200,
+      true,
+    ]);
     const wrong = await fetch(`${stack.gatewayUrl}/metrics`, { headers: { authorization: "Bearer nope" } });
     expect(wrong.status).toBe(401);
   });

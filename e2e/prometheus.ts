@@ -31,7 +31,7 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function freePortInRange(from = 23000, to = 23999): Promise<number> {
+export async function freePortInRange(from = 23000, to = 23999): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = from + Math.floor(Math.random() * (to - from + 1));
     if (await portFree(port)) return port;

@@ -15,9 +15,9 @@ import type { Logger } from "../log.ts";
 import { listen } from "../server.ts";
 import { codeOf } from "../testing.ts";
 import { hostFor } from "../worker.ts";
-import { promtoolCheckMetrics } from "./promtool.ts";
 import { createMetrics } from "./registry.ts";
 import { rpcSystemOf } from "./rpc.ts";
+import { promtoolCheckMetrics } from "./testing.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const verifier: AccessTokenVerifier = {
