@@ -1,7 +1,9 @@
 // A small Prometheus registry and text-format writer, Web-standard so that the gateway (Deno, Bun or Node)
-// and the workers share it. Why not prom-client here: it needs Node's APIs (perf_hooks, cluster, v8, fs),
-// which `core/` must not import and which the gateway's runtimes do not all offer; the gateway needs only
-// counters, gauges and histograms, which fit in this file. The Bun workers use prom-client for the rest
+// and the workers share it. Why not prom-client here: it is CommonJS built on Node's modules (cluster,
+// perf_hooks, v8, fs, loaded when it is imported). Its Registry does run under Deno, but only through
+// Deno's Node compatibility (createRequire), which `core/` must not use (core/imports.test.ts) and which
+// Web-standard hosts (Deno Deploy, workers runtimes) do not offer; and the gateway needs only counters,
+// gauges and histograms, which fit in this file. The Bun workers use prom-client for the rest
 // (workers/lib/metrics/), and a scrape concatenates both writers' text: their metric names never overlap.
 //
 // Cheap by design: a series is found by one Map lookup on its joined label values; a scrape writes each
