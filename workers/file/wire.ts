@@ -7,7 +7,7 @@
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
-import { gcMetrics } from "../lib/metrics/gc.ts";
+import { counted, gcMetrics } from "../lib/metrics/gc.ts";
 import { type StorageTotalsProvider, storageMetrics } from "../lib/metrics/storage.ts";
 import { every } from "../lib/periodic.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
@@ -78,9 +78,14 @@ export async function createFileWorker(
         startGarbageCollector(gc, config.file.gcIntervalSeconds, log),
         feed.startChecks(meta, config.file.watchCheckSeconds, log),
         thumbnails.start(t.sweepSeconds, log),
-        every(config.file.quotaRecountSeconds, "usage recount", log, async () => {
-          await recountUsage({ meta, log });
-        }),
+        every(
+          config.file.quotaRecountSeconds,
+          "usage recount",
+          log,
+          counted(gc.metrics, "usage_recount", async () => {
+            await recountUsage({ meta, log });
+          }),
+        ),
       ];
     },
     async stop() {

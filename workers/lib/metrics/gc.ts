@@ -7,6 +7,25 @@ export interface GcMetrics {
   freed(blobs: number, bytes: number): void;
 }
 
+/** `work` counted as a pass of `task` (a sweep on a timer): it still throws what it throws. */
+export function counted<T>(
+  metrics: GcMetrics | undefined,
+  task: string,
+  work: () => Promise<T>,
+): () => Promise<T> {
+  if (!metrics) return work;
+  return async () => {
+    try {
+      const out = await work();
+      metrics.run(task, true);
+      return out;
+    } catch (err) {
+      metrics.run(task, false);
+      throw err;
+    }
+  };
+}
+
 export function gcMetrics(m: Metrics): GcMetrics {
   const service = m.service;
   const runs = counter(m, "filestore_gc_runs_total", "Passes of GC and sweeps, by task", ["service", "task"]);
