@@ -45,6 +45,11 @@ export const Reason = {
    * user must choose a new one. Send the signin again with new_password.
    */
   PASSWORD_CHANGE_REQUIRED: "PASSWORD_CHANGE_REQUIRED",
+  /**
+   * A refresh token presented again after it was used (Unauthenticated): someone replayed it, and every
+   * session of that sign-in is now revoked. Sign in again.
+   */
+  REFRESH_TOKEN_REPLAYED: "REFRESH_TOKEN_REPLAYED",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

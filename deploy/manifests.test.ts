@@ -139,7 +139,9 @@ describe("every workload", () => {
   test("filestore pods say where Prometheus scrapes /metrics: their own port", () => {
     for (const d of ours) {
       const annotations = get(d, "spec", "template", "metadata", "annotations") as Record<string, string>;
-      const port = get((podSpec(d).containers as Obj[])[0], "ports", "0", "containerPort");
+      // The port named "metrics" (the gateway's METRICS_PORT), else the pod's one port.
+      const ports = get((podSpec(d).containers as Obj[])[0], "ports") as Obj[];
+      const port = (ports.find((p) => p.name === "metrics") ?? ports[0])?.containerPort;
       expect(annotations["prometheus.io/scrape"], name(d)).toBe("true");
       expect(annotations["prometheus.io/port"], name(d)).toBe(String(port));
       expect(annotations["prometheus.io/path"], name(d)).toBe("/metrics");
@@ -259,7 +261,12 @@ describe("NetworkPolicies", () => {
     // SeaweedFS's parts reach one another at the pod's address (master 9333, filer 8888, volume 8080).
     for (const port of [9333, 8888, 8080])
       expect(canConnect(policies, pod("seaweedfs"), pod("seaweedfs"), port), `s3 -> s3:${port}`).toBe(true);
-    for (const to of [...WORKERS, "gateway"]) expect(can(prometheus, to), `prometheus -> ${to}`).toBe(true);
+    for (const to of WORKERS) expect(can(prometheus, to), `prometheus -> ${to}`).toBe(true);
+    expect(canConnect(policies, prometheus, pod("gateway"), 9464), "prometheus -> gateway metrics").toBe(
+      true,
+    );
+    expect(canConnect(policies, stranger, pod("gateway"), 9464), "stranger -> gateway metrics").toBe(false);
+    expect(canConnect(policies, outside, pod("gateway"), 9464), "outside -> gateway metrics").toBe(false);
   });
 
   test("only meta reaches the database; the gateway reaches no worker it does not call, nor any store", () => {

@@ -22,6 +22,7 @@ import { dataPlane } from "./data/plane.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
 import { accessLog, log } from "./log.ts";
+import { type GatewayMetrics, useMetrics } from "./metrics.ts";
 import { rpcProxy } from "./rpc/proxy.ts";
 import { LiveSpans, tracedUpstreams, traceRequests } from "./tracing.ts";
 import type { Upstreams } from "./upstreams.ts";
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   maxDataRequestsPerClient?: number;
   /** One access-log line per request (ACCESS_LOG). */
   accessLog?: boolean;
+  /** Request metrics and GET /metrics (gateway/metrics.ts); none without. */
+  metrics?: GatewayMetrics;
 }
 
 // Routes whose requests carry file bytes (data plane, legacy uploads and downloads).
@@ -88,6 +91,7 @@ export function createGateway(options: GatewayOptions) {
     });
   const trusted = trustedProxies(opts.trustedProxies ?? []);
   const app = new Hono<{ Variables: { clientIp: string; requestId: string } }>();
+  useMetrics(app, opts.metrics);
 
   app.use("*", async (c, next) => {
     const given = c.req.header("x-request-id");

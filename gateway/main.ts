@@ -9,6 +9,7 @@ import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts"
 import { createGateway } from "./app.ts";
 import { readEnv } from "./env.ts";
 import { log } from "./log.ts";
+import { metricsPortFrom, standaloneGatewayMetrics } from "./metrics.ts";
 import { flushOnExit } from "./tracing.ts";
 import { networkUpstreams, upstreamClient } from "./upstreams.ts";
 
@@ -49,6 +50,13 @@ export const app = createGateway({
   trustedProxies: parseProxyList(env.TRUSTED_PROXIES),
   maxDataRequestsPerClient: maxDataRequestsPerClientFrom(env),
   accessLog: ACCESS_LOG_ON.includes((env.ACCESS_LOG ?? "").trim().toLowerCase()),
+  // GET /metrics only with METRICS_TOKEN set (Authorization: Bearer <token>): this port is public. Or on
+  // METRICS_PORT, a port of its own that stays inside the network.
+  metrics: standaloneGatewayMetrics({
+    token: env.METRICS_TOKEN || undefined,
+    port: metricsPortFrom(env.METRICS_PORT),
+    hostname: address.hostname,
+  }),
 });
 
 // Bun reads `port`, `hostname` and `idleTimeout` from the default export (Bun closes a connection that

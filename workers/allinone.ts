@@ -7,6 +7,8 @@ import { createAccessTokenVerifier } from "../core/access-token.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
 import { bunIdleTimeoutSeconds, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
+import { metricsEndpoint } from "../core/metrics/expose.ts";
+import { measured } from "../core/metrics/http.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revoked-sessions.ts";
 import { activeTracer } from "../core/tracing/tracer.ts";
 import { createGateway } from "../gateway/app.ts";
@@ -24,6 +26,9 @@ import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
 import { persistedSecret } from "./lib/internal-secret.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
+import { connectionsGauge } from "./lib/metrics/process.ts";
+import { createProcessMetrics } from "./lib/metrics/registry.ts";
+import { rpcMetricsInterceptor } from "./lib/metrics/rpc.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
 import { traceHttp } from "./lib/tracing/http.ts";
@@ -84,13 +89,17 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of ended sessions for the whole process (edge and services alike), read from the database.
   const revoked = new RevokedSessions();
   const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
+  // One /metrics for the process (on the public port, with METRICS_TOKEN only); every worker records
+  // with its own `service` label, the RPC host and data planes as "all-in-one", the gateway as "gateway".
+  const metrics = createProcessMetrics("all-in-one");
   const interceptors = [
     traceServedCalls(),
+    rpcMetricsInterceptor(metrics.forService("meta")),
     errorInterceptor(log),
     authInterceptor({ verifier, internalSecret }),
   ];
   const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
-  const clients = { meta: metaClient, verifier, internalSecret };
+  const clients = { meta: metaClient, verifier, internalSecret, metrics };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };
@@ -99,6 +108,9 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const download = await createDownloadWorker(cfg, shared, { bunServe: true });
   // Its data plane, called straight from Bun.serve below (the download fast paths).
   const downloads = download.module;
+  // The download fast paths below skip the host: timed and counted here.
+  const serveDownload = measured(metrics.http, downloads.serve);
+  const serveFile = measured(metrics.http, downloads.serveFile);
   const file = await createFileWorker(cfg, shared);
   const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
   const workers = [meta, account, upload, download, file, transfer];
@@ -108,7 +120,14 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     log,
   });
   for (const worker of workers) worker.start();
-  const host = hostFor({ config: cfg, modules: workers.map((w) => w.module), verifier, log });
+  const host = hostFor({
+    config: cfg,
+    modules: workers.map((w) => w.module),
+    verifier,
+    log,
+    metrics,
+    publicPort: true,
+  });
   const grpc = await listen(host.node, cfg.host, cfg.edge.grpcPort, cfg.http);
 
   const inProcess = { url: "http://in-process", fetch: host.fetch };
@@ -127,8 +146,13 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     trustedProxies: cfg.edge.trustedProxies,
     maxDataRequestsPerClient: cfg.edge.maxDataRequestsPerClient,
     accessLog: cfg.accessLog,
+    metrics: {
+      http: metrics.forService("gateway").http,
+      endpoint: metricsEndpoint({ token: cfg.metricsToken, requireToken: true, text: () => metrics.text() }),
+    },
   });
   const edgeTrusted = trustedProxies(cfg.edge.trustedProxies);
+  connectionsGauge(metrics, grpc.connections);
   const http = Bun.serve({
     hostname: cfg.host,
     port: cfg.port,
@@ -155,7 +179,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
     return req.headers.has("origin")
       ? handle(req, server)
-      : direct(req, server, () => downloads.serveFile(req, req.params.id));
+      : direct(req, server, () => serveFile(req, req.params.id));
   }
   /**
    * The ways past the gateway: traced as the data planes are, and (ACCESS_LOG) logged by themselves; the
@@ -180,7 +204,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       isDownloadUrl(req.url) &&
       !req.headers.has("origin")
     ) {
-      return direct(req, server, () => downloads.serve(req));
+      return direct(req, server, () => serveDownload(req));
     }
     if (req.method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(req.url);

@@ -1,10 +1,11 @@
 // Account logic: plain functions over injected dependencies (meta client, key, limiter, clock).
+
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
-import { Reason, reasonError } from "../../core/reasons.ts";
+import { Reason, reasonError, reasonOf } from "../../core/reasons.ts";
 import {
   type GetUserInfoResponse,
   GetUserInfoResponseSchema,
@@ -18,6 +19,7 @@ import type { UserRecord } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import { type AuthMetrics, signinResultOf } from "../lib/metrics/auth.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
 import { applyNamedAdmin, isNamedAdmin, refuseDisabled } from "./account-state.ts";
 import type { SignupMode } from "./config.ts";
@@ -53,6 +55,8 @@ export interface AccountDeps {
   signup?: SignupMode;
   /** ADMIN_USERS, lower-cased: administrators whatever the database says (see admin-access.ts). */
   adminUsers?: ReadonlySet<string>;
+  /** Signins by result, rate-limited attempts, refresh replays (workers/lib/metrics/auth.ts). */
+  metrics?: AuthMetrics;
 }
 
 /** How stale GetUserInfo may be; an access token outlives a deleted account far longer anyway. */
@@ -157,7 +161,10 @@ export async function authenticate(
   opts: { secondFactor: boolean } = { secondFactor: true },
 ): Promise<UserRecord> {
   const { username, password } = creds;
-  const gate = await signinGate(deps.limiter, deps.signinLimit, deps.log, username, clientIp);
+  const gate = await signinGate(deps.limiter, deps.signinLimit, deps.log, username, clientIp).catch((err) => {
+    if (ConnectError.from(err).code === Code.ResourceExhausted) deps.metrics?.rateLimited("signin");
+    throw err;
+  });
   let record: UserRecord | undefined;
   if (USERNAME_PATTERN.test(username) && password.length <= PASSWORD_MAX * 4) {
     try {
@@ -208,10 +215,18 @@ export async function signin(
   more: { secondFactor?: string; userAgent?: string; newPassword?: string } = {},
 ): Promise<{ user: User; tokens: TokenPair }> {
   const creds = { username, password, secondFactor: more.secondFactor ?? "" };
-  let record = await authenticate(deps, creds, clientIp);
-  refuseDisabled(record);
-  if (record.mustChangePassword) record = await replaceSetPassword(deps, record, password, more.newPassword);
-  record = await applyNamedAdmin(deps, record);
+  let record: Awaited<ReturnType<typeof authenticate>>;
+  try {
+    record = await authenticate(deps, creds, clientIp);
+    refuseDisabled(record);
+    if (record.mustChangePassword)
+      record = await replaceSetPassword(deps, record, password, more.newPassword);
+    record = await applyNamedAdmin(deps, record);
+  } catch (err) {
+    deps.metrics?.signin(signinResultOf(err));
+    throw err;
+  }
+  deps.metrics?.signin("ok");
   const now = deps.now();
   const refresh = newRefreshToken();
   const refreshExp = now + deps.refreshTtlSeconds * 1000;
@@ -272,14 +287,19 @@ export async function refresh(deps: AccountDeps, refreshToken: string, caller: C
   const now = deps.now();
   const next = newRefreshToken();
   const nextExp = now + deps.refreshTtlSeconds * 1000;
-  const { userId, sessionId } = await deps.meta.rotateRefreshToken({
-    tokenHash: sha256Hex(refreshToken),
-    newTokenHash: sha256Hex(next),
-    newExpiresAt: timestampFromMs(nextExp),
-    revocationExpiresAt: revocationExpiresAt(deps, now),
-    clientAddress: caller.clientIp,
-    userAgent: caller.userAgent,
-  });
+  const { userId, sessionId } = await deps.meta
+    .rotateRefreshToken({
+      tokenHash: sha256Hex(refreshToken),
+      newTokenHash: sha256Hex(next),
+      newExpiresAt: timestampFromMs(nextExp),
+      revocationExpiresAt: revocationExpiresAt(deps, now),
+      clientAddress: caller.clientIp,
+      userAgent: caller.userAgent,
+    })
+    .catch((err) => {
+      if (reasonOf(err) === Reason.REFRESH_TOKEN_REPLAYED) deps.metrics?.refreshReplay();
+      throw err;
+    });
   const user = (await deps.meta.getUser({ key: { case: "id", value: userId } })).user;
   if (!user) throw unauthenticated("refresh token is invalid or expired");
   refuseDisabled(user);

@@ -1,9 +1,11 @@
 // The account service from its configuration and clients: sign-in limits (in Redis when the process has
 // one, shared by every replica), the user-info cache; the same in its own process (main.ts) and in the
 // all-in-one process.
+
 import { ExpiringCache } from "../../core/cache.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import { authMetrics } from "../lib/metrics/auth.ts";
 import {
   degradingRateLimiter,
   memoryRateLimiter,
@@ -27,7 +29,7 @@ export type AccountWorkerConfig = ConfigOf<typeof accountSections>;
  */
 export async function createAccountWorker(
   config: AccountWorkerConfig,
-  clients: Pick<WorkerClients, "meta"> & { key: SigningKey; limiter?: RateLimiter },
+  clients: Pick<WorkerClients, "meta" | "metrics"> & { key: SigningKey; limiter?: RateLimiter },
 ): Promise<Worker> {
   const log = createLogger("account");
   const redis = !clients.limiter && config.redisUrl ? failFastRedis(config.redisUrl, log) : undefined;
@@ -38,6 +40,7 @@ export async function createAccountWorker(
       ? degradingRateLimiter(redisRateLimiter(redis, config.redisPrefix), memoryRateLimiter(), log)
       : memoryRateLimiter());
   return {
+    metrics: clients.metrics,
     module: accountModule({
       meta: clients.meta,
       key: clients.key,
@@ -52,6 +55,7 @@ export async function createAccountWorker(
       totpIssuer: config.account.totpIssuer,
       signup: config.account.signup,
       adminUsers: new Set(config.adminUsers.map((u) => u.toLowerCase())),
+      metrics: clients.metrics && authMetrics(clients.metrics.forService("account")),
     }),
     start() {},
     async stop() {

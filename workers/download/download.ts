@@ -8,6 +8,7 @@ import { LINKS_PATH } from "../../core/data-paths.ts";
 import { canPresign, hasFileReads, type Range, type StoreFor } from "../lib/blobstore/types.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import type { DownloadMetrics, LinkResult } from "../lib/metrics/download.ts";
 import { isHex } from "../lib/validate.ts";
 import {
   contentDisposition,
@@ -56,7 +57,17 @@ export interface DownloadDeps {
   now: () => number;
   /** Signed thumbnail URLs and their route (thumbnails.ts). */
   thumbnails: ThumbnailServing;
+  /** Bytes by backend, ranges, link checks (workers/lib/metrics/download.ts); none in most tests. */
+  metrics?: DownloadMetrics;
 }
+
+/** A link verdict as the metrics name it. */
+const LINK_RESULTS: Record<LinkVerdict, LinkResult> = {
+  valid: "ok",
+  expired: "expired",
+  revoked: "revoked",
+  invalid: "forged",
+};
 
 /** A file to send, as the database describes it. */
 export interface Target {
@@ -187,7 +198,10 @@ export async function linkedFile(
   query: URLSearchParams,
 ): Promise<Target> {
   const given = linkParams(query);
-  if (!given || !fileId) throw permissionDenied(refusals.invalid);
+  if (!given || !fileId) {
+    deps.metrics?.link("forged");
+    throw permissionDenied(refusals.invalid);
+  }
   let t: Target;
   try {
     // Always fresh: a revocation (on any replica) must hold at once, so links never use the lookup cache.
@@ -195,7 +209,10 @@ export async function linkedFile(
     t = await target(deps, { fileId, versionId: query.get("v") || undefined }, true);
   } catch (err) {
     // A link to a file that is gone (or never was) is simply not valid.
-    if (ConnectError.from(err).code === Code.NotFound) throw permissionDenied(refusals.invalid);
+    if (ConnectError.from(err).code === Code.NotFound) {
+      deps.metrics?.link("forged");
+      throw permissionDenied(refusals.invalid);
+    }
     throw err;
   }
   const verdict = checkLink(
@@ -204,6 +221,7 @@ export async function linkedFile(
     given,
     deps.now(),
   );
+  deps.metrics?.link(LINK_RESULTS[verdict]);
   if (verdict !== "valid") throw permissionDenied(refusals[verdict]);
   return t;
 }
@@ -299,6 +317,7 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
   // Range header (several ranges, a stale If-Range) is answered in full as a stream (respondLater): Bun.serve
   // would apply the Range to a whole-file Blob.
   if (!hasFileReads(store) || !(decision.kind === "partial" || !rangeHeader)) return undefined;
+  deps.metrics?.served(t.backend, bytesOf(t, decision), decision.kind === "partial");
   if (deps.bunServeRanges) {
     const headers = decision.kind === "partial" ? t.rangedHeaders : t.headers;
     return new Response(store.readBlob(t.location), { status: 200, headers });
@@ -309,6 +328,9 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
     headers: headersWith(t, lengthHeaders(t, range)),
   });
 }
+
+/** The bytes an answer carries: the range's, or the whole file's. */
+const bytesOf = (t: Target, d: RangeDecision) => (d.kind === "partial" ? d.end - d.start + 1 : t.size);
 
 /** Content-Length, and Content-Range for a range. */
 function lengthHeaders(t: Target, range: Range | undefined): Record<string, string> {
@@ -331,11 +353,13 @@ async function respondLater(deps: DownloadDeps, req: Request, t: Target): Promis
       contentType: t.contentType,
       contentDisposition: t.disposition,
     });
+    deps.metrics?.redirected(t.backend);
     return new Response(null, { status: 302, headers: { location: url, "cache-control": "no-store" } });
   }
   const rangeHeader = req.headers.get("range");
   const decision = rangeHeader ? rangeOf(req, rangeHeader, t) : FULL;
   const range = decision.kind === "partial" ? decision : undefined;
+  deps.metrics?.served(t.backend, bytesOf(t, decision), range !== undefined);
   return new Response(t.size === 0 ? null : await store.read(t.location, range), {
     status: range ? 206 : 200,
     headers: headersWith(t, lengthHeaders(t, range)),

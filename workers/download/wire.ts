@@ -1,10 +1,12 @@
 // The download worker from its configuration and clients: its dependencies and the blob stores it reads;
 // the same in its own process (main.ts) and in the all-in-one process.
+
 import { ExpiringCache } from "../../core/cache.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, logErrors } from "../lib/log.ts";
+import { downloadMetrics } from "../lib/metrics/download.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadDownloadConfig } from "./config.ts";
 import type { DownloadDeps, Target } from "./download.ts";
@@ -66,7 +68,9 @@ export async function createDownloadWorker(
   const log = createLogger("download");
   const stores = await blobStoresFor(config.storage, clients.stores);
   const deps = downloadDeps(config, clients.meta, stores.storeFor, clients.internalSecret, !!opts.bunServe);
+  if (clients.metrics) deps.metrics = downloadMetrics(clients.metrics.forService("download"));
   return {
+    metrics: clients.metrics,
     module: downloadModule(deps, clients.verifier, logErrors(log, "download failed")),
     start() {},
     async stop() {

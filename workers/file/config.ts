@@ -26,6 +26,8 @@ export interface FileConfig {
    * the tables and any drift fixed and logged.
    */
   quotaRecountSeconds: number;
+  /** How often the storage gauges read their totals, at most (STORAGE_GAUGE_SECONDS): never per scrape. */
+  storageGaugeSeconds: number;
   thumbnails: ThumbnailConfig;
 }
 
@@ -56,6 +58,7 @@ export function loadFileConfig(env: Env): FileConfig {
     maxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
     versionsMaxDays: int(env, "VERSIONS_MAX_DAYS", 30),
     quotaRecountSeconds: int(env, "QUOTA_RECOUNT_SECONDS", 3600),
+    storageGaugeSeconds: Math.max(1, int(env, "STORAGE_GAUGE_SECONDS", 60)),
     thumbnails: {
       sweepSeconds: int(env, "THUMBNAIL_SWEEP_SECONDS", 5),
       concurrency: int(env, "THUMBNAIL_CONCURRENCY", 1),

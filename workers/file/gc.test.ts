@@ -7,6 +7,8 @@ import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
+import { gcMetrics } from "../lib/metrics/gc.ts";
+import { createMetrics } from "../lib/metrics/registry.ts";
 import { codeOf } from "../lib/testing.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { offerContent, proveContent } from "../upload/instant.ts";
@@ -71,6 +73,21 @@ for (const backend of testBlobStores()) {
         expect(await gc()).toEqual({ deleted: 0, failed: 0 });
         expect(await f.stored()).toHaveLength(1);
         expect(await bytesOf(sha256(shared))).toEqual(shared);
+      });
+
+      test("metrics: each pass counted by task, the blobs and bytes freed", async () => {
+        const metrics = createMetrics("file");
+        const c = await upload(alice, "c.bin", own);
+        await remove(alice, c.id);
+        clock.now += GRACE;
+        const pass = { meta: f.deps.meta, storeFor, graceMs: GRACE, metrics: gcMetrics(metrics) };
+        expect(await runGcPass(pass)).toEqual({ deleted: 1, failed: 0 });
+        const text = await metrics.text();
+        for (const task of ["orphans", "trash", "versions", "blobs", "thumbnails"])
+          expect(text).toContain(`filestore_gc_runs_total{service="file",task="${task}"} 1`);
+        expect(text).not.toContain("filestore_gc_failures_total{");
+        expect(text).toContain('filestore_gc_freed_blobs_total{service="file"} 1');
+        expect(text).toContain(`filestore_gc_freed_bytes_total{service="file"} ${own.length}`);
       });
 
       test("race: content claimed by GC is never linked; an upload of it meanwhile ends readable", async () => {

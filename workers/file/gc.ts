@@ -7,11 +7,13 @@
 // the trash, whose purge then frees their content like any other), logging each repair as one line, and
 // applies the version retention (TreeService.PruneVersions: versions older than VERSIONS_MAX_DAYS, and
 // past VERSIONS_KEEP), whose released content the same pass can then collect.
+
 import { WatchFilesResponse_Change as Change, type File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import type { GcMetrics } from "../lib/metrics/gc.ts";
 import { every } from "../lib/periodic.ts";
 
 export interface GcDeps {
@@ -29,6 +31,8 @@ export interface GcDeps {
   /** Versions archived longer ago than this (ms) are dropped (VERSIONS_MAX_DAYS); unset: none by age. */
   versionsMaxAgeMs?: number;
   log?: Logger;
+  /** Passes and failures by task, blobs and bytes freed (workers/lib/metrics/gc.ts); none in most tests. */
+  metrics?: GcMetrics;
 }
 
 export interface GcResult {
@@ -99,30 +103,34 @@ export async function purgeExpiredTrash(deps: GcDeps): Promise<number> {
  * once its grace period is over — then the thumbnails of content that is gone (logged too).
  */
 export async function runGcPass(deps: GcDeps): Promise<GcResult> {
+  // Content collection does not depend on the first three; the next pass tries again.
+  await gcTask(deps, "orphans", "orphan repair", () => repairOrphans(deps));
+  await gcTask(deps, "trash", "purging expired trash", () => purgeExpiredTrash(deps));
+  await gcTask(deps, "versions", "version retention", () => pruneVersions(deps));
+  let result: GcResult;
   try {
-    await repairOrphans(deps);
+    result = await collectGarbage(deps);
   } catch (err) {
-    // Content collection does not depend on it; the next pass tries again.
-    deps.log?.warn("orphan repair failed", { err: String(err) });
+    deps.metrics?.run("blobs", false);
+    throw err;
   }
-  try {
-    await purgeExpiredTrash(deps);
-  } catch (err) {
-    deps.log?.warn("purging expired trash failed", { err: String(err) });
-  }
-  try {
-    await pruneVersions(deps);
-  } catch (err) {
-    deps.log?.warn("version retention failed", { err: String(err) });
-  }
-  const result = await collectGarbage(deps);
-  try {
+  deps.metrics?.run("blobs", result.failed === 0);
+  await gcTask(deps, "thumbnails", "collecting thumbnails", async () => {
     const derived = await collectDerived(deps);
     if (derived > 0) deps.log?.info("thumbnails of collected content deleted", { count: derived });
-  } catch (err) {
-    deps.log?.warn("collecting thumbnails failed", { err: String(err) });
-  }
+  });
   return result;
+}
+
+/** Runs one task of a pass: counted, and a failure logged rather than thrown. */
+async function gcTask(deps: GcDeps, task: string, what: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+    deps.metrics?.run(task, true);
+  } catch (err) {
+    deps.metrics?.run(task, false);
+    deps.log?.warn(`${what} failed`, { err: String(err) });
+  }
 }
 
 /**
@@ -161,6 +169,7 @@ export async function collectGarbage(deps: GcDeps): Promise<GcResult> {
         await deps.storeFor(b.backend).delete(b.location);
         await deps.meta.forgetBlob({ sha256: b.sha256, location: b.location });
         result.deleted++;
+        deps.metrics?.freed(1, Number(b.size));
       } catch (err) {
         // The claim stays; a later pass hands it out again (ClaimGarbage's stale-claim period).
         result.failed++;

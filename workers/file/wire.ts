@@ -4,9 +4,13 @@
 // passes over content (GC deletes thumbnails with their content), and the CPU they cost stays off the
 // upload worker's request path; a sweep finds new uploads within seconds and, after a restart, anything
 // older that has none, with the same code.
+
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
+import { counted, gcMetrics } from "../lib/metrics/gc.ts";
+import { type StorageTotalsProvider, storageMetrics } from "../lib/metrics/storage.ts";
 import { every } from "../lib/periodic.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
@@ -27,7 +31,14 @@ export type FileWorkerConfig = ConfigOf<typeof fileSections>;
  */
 export async function createFileWorker(
   config: FileWorkerConfig,
-  clients: Pick<WorkerClients, "meta"> & { stores?: OpenBlobStores },
+  clients: Pick<WorkerClients, "meta" | "metrics"> & {
+    stores?: OpenBlobStores;
+    /**
+     * Storage totals for the storage gauges, read at most every STORAGE_GAUGE_SECONDS; by default
+     * meta's GetInstanceStats (counters and indexed aggregates, cached by meta too).
+     */
+    storageTotals?: StorageTotalsProvider;
+  },
 ): Promise<Worker> {
   const log = createLogger("file");
   const { meta } = clients;
@@ -42,14 +53,21 @@ export async function createFileWorker(
     trashRetentionMs: config.file.trashRetentionDays * 86_400_000,
     onChange: feed.publish,
     log,
+    metrics: clients.metrics && gcMetrics(clients.metrics.forService("file")),
   };
   const t = config.file.thumbnails;
   const thumbnails = thumbnailSweep(
     { meta, storeFor: stores.storeFor, landing: stores.landing, ...t, log },
     { concurrency: t.concurrency },
   );
+  if (clients.metrics)
+    storageMetrics(clients.metrics.forService("file"), clients.storageTotals ?? instanceTotals(meta), {
+      maxAgeSeconds: config.file.storageGaugeSeconds,
+      onError: (err) => log.warn("reading storage totals failed", { err: String(err) }),
+    });
   let stops: (() => void)[] = [];
   return {
+    metrics: clients.metrics,
     module: fileModule({
       meta,
       feed,
@@ -62,9 +80,14 @@ export async function createFileWorker(
         startGarbageCollector(gc, config.file.gcIntervalSeconds, log),
         feed.startChecks(meta, config.file.watchCheckSeconds, log),
         thumbnails.start(t.sweepSeconds, log),
-        every(config.file.quotaRecountSeconds, "usage recount", log, async () => {
-          await recountUsage({ meta, log });
-        }),
+        every(
+          config.file.quotaRecountSeconds,
+          "usage recount",
+          log,
+          counted(gc.metrics, "usage_recount", async () => {
+            await recountUsage({ meta, log });
+          }),
+        ),
       ];
     },
     async stop() {
@@ -73,3 +96,18 @@ export async function createFileWorker(
     },
   };
 }
+
+/** The storage gauges' figures from meta's instance statistics. */
+const instanceTotals =
+  (meta: MetaClient): StorageTotalsProvider =>
+  async () => {
+    const s = await meta.getInstanceStats({});
+    return {
+      backends: s.backends.map((b) => ({
+        backend: b.backend,
+        blobs: Number(b.blobs),
+        storedBytes: Number(b.storedBytes),
+      })),
+      logicalBytes: Number(s.logicalBytes),
+    };
+  };

@@ -61,6 +61,11 @@ export interface BaseConfig {
   adminUsers: string[];
   /** One JSON access-log line per HTTP request served (ACCESS_LOG, off by default). */
   accessLog: boolean;
+  /**
+   * METRICS_TOKEN: the bearer token GET /metrics asks for. Workers' ports are internal: without a token
+   * their /metrics is open; the public ports (gateway, all-in-one) serve /metrics only with one set.
+   */
+  metricsToken: string | undefined;
 }
 
 export function int(env: Env, name: string, fallback: number): number {
@@ -106,6 +111,7 @@ export function loadBaseConfig(name: keyof typeof defaultPorts, env: Env = proce
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
     accessLog: envBool(env, "ACCESS_LOG", false),
+    metricsToken: env.METRICS_TOKEN || undefined,
   };
 }
 

@@ -46,8 +46,13 @@ export interface ServiceModule {
   http?(req: Request, clientIp: string): Promise<Response | undefined> | Response | undefined;
 }
 
+/** Plain HTTP beside the RPCs, as a function a middleware can wrap (metrics: workers/lib/metrics/). */
+export type PlainHttp = (req: Request, clientIp: string) => Promise<Response>;
+
 export interface RpcHostOptions {
   interceptors: Interceptor[];
+  /** Wraps the plain-HTTP handler (every module's http, then 404): request metrics, /metrics. */
+  plainHttp?: (next: PlainHttp) => PlainHttp;
   maxRpcBytes: number;
   trustedProxies: string[];
   log: Logger;
@@ -70,6 +75,7 @@ export class RpcHost {
   readonly health = new HealthState();
   private readonly paths = new Map<string, UniversalHandler>();
   private readonly fast: FastUnary;
+  private readonly plain: PlainHttp;
   readonly #trusted: (peer: string) => boolean;
 
   constructor(
@@ -89,6 +95,7 @@ export class RpcHost {
     healthRoutes(this.health)(router);
     reflectionRoutes([...services, Health, ReflectionV1, ReflectionV1alpha])(router);
     for (const h of router.handlers) this.paths.set(h.requestPath, h);
+    this.plain = options.plainHttp ? options.plainHttp(this.modulesHttp) : this.modulesHttp;
     this.health.set("", HealthCheckResponse_ServingStatus.SERVING);
     for (const s of services) this.health.set(s.typeName, HealthCheckResponse_ServingStatus.SERVING);
     if (options.accessLog) this.node = withAccessLog(this.node, options.log, (req) => this.clientOf(req));
@@ -108,16 +115,16 @@ export class RpcHost {
     // Data-plane requests carry their request id into the calls they make (meta), like RPCs.
     const id = requestIdFrom(req.headers.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();
     recordRequestId(id);
-    return currentRequestId.run(id, () =>
-      traceHttp(req, pathOf(req.url), async () => {
-        for (const m of this.modules) {
-          const res = await m.http?.(req, ip);
-          if (res) return res;
-        }
-        return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
-      }),
-    );
+    return currentRequestId.run(id, () => traceHttp(req, pathOf(req.url), () => this.plain(req, ip)));
   }
+
+  private modulesHttp: PlainHttp = async (req, ip) => {
+    for (const m of this.modules) {
+      const res = await m.http?.(req, ip);
+      if (res) return res;
+    }
+    return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+  };
 
   /**
    * In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For to the
@@ -229,6 +236,8 @@ function drained(w: http.ServerResponse): Promise<void> {
 
 export interface Listener {
   port: number;
+  /** Connections open now (HTTP/1.1 and h2c). */
+  connections(): number;
   close(graceMs: number): Promise<void>;
 }
 
@@ -284,6 +293,7 @@ export function listen(
       const addr = tcp.address() as net.AddressInfo;
       resolve({
         port: addr.port,
+        connections: () => sockets.size,
         async close(graceMs) {
           tcp.close();
           h1.closeIdleConnections();

@@ -9,12 +9,18 @@ import { authInterceptor, errorInterceptor } from "./interceptors.ts";
 import { requireStrongSecret } from "./internal-secret.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetaClient, type MetaClient } from "./meta-client.ts";
+import { metricsHttp } from "./metrics/http.ts";
+import { connectionsGauge } from "./metrics/process.ts";
+import { createProcessMetrics, type Metrics } from "./metrics/registry.ts";
+import { rpcMetricsInterceptor } from "./metrics/rpc.ts";
 import { type Listener, listen, onShutdown, RpcHost, type ServiceModule } from "./server.ts";
 import { stopWorkerTracing, traceServedCalls } from "./tracing/index.ts";
 
 /** A service as its wire.ts builds it (create<Svc>Worker): the same in its own process and all-in-one. */
 export interface Worker<M extends ServiceModule = ServiceModule> {
   module: M;
+  /** The metrics it records into (its clients'); runWorker serves them at /metrics. */
+  metrics?: Metrics;
   /** Starts its timers and sweepers: once it is composed, before it serves. */
   start(): void;
   /** Stops them and closes what the wire opened (blob stores, queue, database, Redis). */
@@ -26,17 +32,29 @@ export interface WorkerClients {
   meta: MetaClient;
   verifier: AccessTokenVerifier;
   internalSecret: string;
+  /** The process's metrics (services mode: serviceClients; all-in-one: one for all); none in most tests. */
+  metrics?: Metrics;
 }
 
 export function hostFor(opts: {
-  config: Pick<BaseConfig, "maxRpcBytes" | "trustedProxies" | "internalSecret" | "accessLog">;
+  config: Pick<
+    BaseConfig,
+    "maxRpcBytes" | "trustedProxies" | "internalSecret" | "accessLog" | "metricsToken"
+  >;
   modules: ServiceModule[];
   verifier: AccessTokenVerifier;
   log: Logger;
+  /** RPC and plain-HTTP metrics, and GET /metrics on this port. */
+  metrics?: Metrics;
+  /** The port is public (all-in-one): GET /metrics only with METRICS_TOKEN set. */
+  publicPort?: boolean;
 }): RpcHost {
+  const m = opts.metrics;
   return new RpcHost(opts.modules, {
+    plainHttp: m && metricsHttp(m, opts.config.metricsToken, opts.publicPort ?? false),
     interceptors: [
       traceServedCalls(),
+      ...(m ? [rpcMetricsInterceptor(m)] : []),
       errorInterceptor(opts.log),
       authInterceptor({ verifier: opts.verifier, internalSecret: opts.config.internalSecret }),
     ],
@@ -58,9 +76,11 @@ export async function runWorker(
   worker: Worker,
 ): Promise<{ host: RpcHost; listener: Listener }> {
   const log = createLogger(name);
+  const metrics = worker.metrics ?? createProcessMetrics(name);
   worker.start();
-  const host = hostFor({ config, modules: [worker.module], verifier, log });
+  const host = hostFor({ config, modules: [worker.module], verifier, log, metrics });
   const listener = await listen(host.node, config.host, config.port, config.http);
+  connectionsGauge(metrics, listener.connections);
   log.info("listening", {
     url: `http://${config.host}:${listener.port}`,
     protocols: "connect,grpc,grpc-web",
@@ -103,6 +123,7 @@ export function serviceClients(
   return {
     internalSecret,
     meta,
+    metrics: createProcessMetrics(name),
     verifier: createAccessTokenVerifier({ keys, issuer: config.issuer, revoked }),
   };
 }

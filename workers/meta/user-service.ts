@@ -1,7 +1,7 @@
 // filestore.meta.v1.UserService: users, their refresh tokens and revoked sessions (logic in users.ts).
 import { type Timestamp, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
-import { Reason, reasonError } from "../../core/reasons.ts";
+import { Reason, reasonError, withReason } from "../../core/reasons.ts";
 import type { UserService } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { alreadyExists, invalidArgument, notFound, unauthenticated } from "../lib/errors.ts";
 import { hex, size } from "../lib/validate.ts";
@@ -108,8 +108,9 @@ export function userService({ db, now }: MetaDeps): ServiceImpl<typeof UserServi
         );
       } catch (err) {
         if (err instanceof store.TokenReplayError) {
-          throw unauthenticated(
-            "refresh token was already used; every session of that sign-in is now revoked",
+          throw withReason(
+            unauthenticated("refresh token was already used; every session of that sign-in is now revoked"),
+            Reason.REFRESH_TOKEN_REPLAYED,
           );
         }
         if (err instanceof store.TokenInvalidError)

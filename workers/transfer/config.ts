@@ -35,6 +35,11 @@ export interface TransferConfig {
   republishSeconds: number;
   /** WatchTransfers streams one operator may hold open in one process (TRANSFER_MAX_WATCHES_PER_USER; 0: no cap). */
   maxWatchesPerUser: number;
+  /**
+   * How often the queue-depth gauge (filestore_transfer_queue_jobs) reads the job counts from meta, at most
+   * (TRANSFER_QUEUE_GAUGE_SECONDS): scrapes never cause a query of their own.
+   */
+  queueGaugeSeconds: number;
 }
 
 export function loadTransferConfig(env: Env): TransferConfig {
@@ -50,5 +55,6 @@ export function loadTransferConfig(env: Env): TransferConfig {
     concurrency: Math.max(1, int(env, "TRANSFER_CONCURRENCY", 2)),
     republishSeconds: Math.max(1, int(env, "TRANSFER_REPUBLISH_SECONDS", 3600)),
     maxWatchesPerUser: int(env, "TRANSFER_MAX_WATCHES_PER_USER", 16),
+    queueGaugeSeconds: Math.max(1, int(env, "TRANSFER_QUEUE_GAUGE_SECONDS", 15)),
   };
 }

@@ -18,8 +18,12 @@ export type TransferCounter = keyof TransferCounts;
 export class TransferCounters {
   readonly #counts: TransferCounts = { succeeded: 0, retried: 0, deadLettered: 0, redriven: 0 };
 
+  /** `onAdd`: told of every addition (the Prometheus counters, workers/lib/metrics/transfer.ts). */
+  constructor(private readonly onAdd?: (counter: TransferCounter, n: number) => void) {}
+
   add(counter: TransferCounter, n = 1): void {
     this.#counts[counter] += n;
+    this.onAdd?.(counter, n);
   }
 
   /** A copy: what a log line or an exporter reports. */

@@ -21,6 +21,7 @@ import { SwitchBlobLocationResponse_Outcome } from "../../proto/gen/filestore/me
 import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import type { TransferMetrics } from "../lib/metrics/transfer.ts";
 import { every } from "../lib/periodic.ts";
 import type { Message, Queue } from "../lib/queue/types.ts";
 import { traceDelivery } from "../lib/tracing/job.ts";
@@ -44,6 +45,8 @@ export interface TransferDeps {
   log: Logger;
   /** Where outcomes are counted (this process's counters when unset). */
   counters?: TransferCounters;
+  /** Attempts, their duration, bytes moved (workers/lib/metrics/transfer.ts); none in most tests. */
+  metrics?: TransferMetrics;
 }
 
 const countersOf = (deps: Pick<TransferDeps, "counters">) => deps.counters ?? transferCounters;
@@ -143,6 +146,7 @@ export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutco
     }
     await deps.queue.ack(msg);
     countersOf(deps).add("succeeded");
+    deps.metrics?.moved(Number(blob.size));
     deps.log.info("transferred", { sha256, size: String(blob.size), to: target, ms: deps.now() - started });
     return "moved";
   } catch (err) {
@@ -239,8 +243,11 @@ export function startTransferWorker(
     const name = `${opts.consumer}-${i}`;
     while (!stopped) {
       try {
-        for (const msg of await deps.queue.receive(name, 1, 1000))
-          await traceDelivery("transfer", msg, () => runJob(deps, msg));
+        for (const msg of await deps.queue.receive(name, 1, 1000)) {
+          const ended = deps.metrics?.attempt();
+          const outcome = await traceDelivery("transfer", msg, () => runJob(deps, msg));
+          ended?.(outcome);
+        }
       } catch (err) {
         if (stopped) break;
         deps.log.warn("receiving transfer jobs failed", { err: message(err) });

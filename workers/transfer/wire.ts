@@ -2,6 +2,7 @@
 // local store and S3) and TransferService; the same in its own process (main.ts) and in the all-in-one
 // process. Its queue is the composer's choice: Redis in services mode, SQLite beside the database in
 // the all-in-one process (both built here).
+
 import { hostname } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
@@ -9,12 +10,14 @@ import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/bl
 import { canRelocate } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
+import { type TransferJobCounts, transferMetrics, transferQueueGauge } from "../lib/metrics/transfer.ts";
 import { openRedisQueue } from "../lib/queue/redis.ts";
 import { openSqliteQueue } from "../lib/queue/sqlite.ts";
 import type { Queue, QueueOptions } from "../lib/queue/types.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadTransferConfig } from "./config.ts";
+import { TransferCounters } from "./counters.ts";
 import { transferModule } from "./service.ts";
 import { startTransferWorker, type TransferDeps, type TransferWorker } from "./transfer.ts";
 
@@ -56,6 +59,13 @@ export function sqliteTransferQueue(config: TransferWorkerConfig): Queue {
   return openSqliteQueue(join(config.dataDir, "queue.db"), TRANSFER_QUEUE, queueOptions(config));
 }
 
+/** The job counts the queue gauge shows. */
+const jobCounts = (r: { queued: bigint; running: bigint; failed: bigint }): TransferJobCounts => ({
+  queued: Number(r.queued),
+  running: Number(r.running),
+  failed: Number(r.failed),
+});
+
 /**
  * TransferService and, when this process has both a local store and S3, the consumers that move content.
  * The worker owns `queue` (stop() closes it); `stores`: the composer's own (all-in-one), which it closes;
@@ -63,10 +73,21 @@ export function sqliteTransferQueue(config: TransferWorkerConfig): Queue {
  */
 export async function createTransferWorker(
   config: TransferWorkerConfig,
-  clients: Pick<WorkerClients, "meta"> & { queue: Queue; stores?: OpenBlobStores },
+  clients: Pick<WorkerClients, "meta" | "metrics"> & { queue: Queue; stores?: OpenBlobStores },
 ): Promise<Worker> {
   const log = createLogger("transfer");
   const { meta, queue } = clients;
+  const m = clients.metrics?.forService("transfer");
+  const metrics = m && transferMetrics(m);
+  const counters = new TransferCounters(metrics?.counted);
+  // Queue depth from the jobs table, at most once per poll period (a GROUP BY on transfer_jobs).
+  if (m)
+    transferQueueGauge(
+      m,
+      () => meta.countTransferJobs({}).then(jobCounts),
+      config.transfer.queueGaugeSeconds,
+      (err) => log.warn("reading transfer job counts failed", { err: String(err) }),
+    );
   const stores = await blobStoresFor(config.storage, clients.stores);
   const local = stores.stores.find((s) => s.backend === "local");
   const target = stores.stores.find((s) => s.backend === "s3");
@@ -81,6 +102,8 @@ export async function createTransferWorker(
           republishMs: config.transfer.republishSeconds * 1000,
           now: Date.now,
           log,
+          counters,
+          metrics,
         }
       : undefined;
   if (!deps)
@@ -89,9 +112,11 @@ export async function createTransferWorker(
     });
   let mover: TransferWorker | undefined;
   return {
+    metrics: clients.metrics,
     module: transferModule({
       meta,
       queue,
+      counters,
       now: Date.now,
       admins: config.adminUsers,
       canMove: deps !== undefined,

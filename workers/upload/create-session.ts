@@ -75,7 +75,10 @@ export async function createSession(
       sha256,
       sha1,
     });
-    if (session) return { ...session, resumed: true };
+    if (session) {
+      deps.metrics?.session("resumed");
+      return { ...session, resumed: true };
+    }
   }
   const size = Number(req.size);
   const requested = Number(req.partSize ?? 0n);
@@ -106,5 +109,6 @@ export async function createSession(
   });
   if (refused) throw refusalError(refused, deps);
   if (!session) throw new ConnectError("meta returned no session", Code.Internal);
+  deps.metrics?.session("created");
   return session;
 }

@@ -120,6 +120,7 @@ export async function offerContent(
     e: deps.now() + CHALLENGE_TTL_MS,
     o: onConflict,
   };
+  deps.metrics?.instant("offered");
   return {
     challengeId: encode(deps.challengeKey, challenge),
     rangeStart: BigInt(start),
@@ -176,13 +177,17 @@ export async function proveContent(
   const blob = await heldBlob(deps, c.h);
   const expected = Buffer.from(await rangeDigest(deps, c, blob));
   const matches = timingSafeEqual(expected, Buffer.from(given));
-  if (!matches || blob === undefined || blob.size !== BigInt(c.z)) throw failedPrecondition(PROOF_FAILED);
+  if (!matches || blob === undefined || blob.size !== BigInt(c.z)) {
+    deps.metrics?.instant("proof_failed");
+    throw failedPrecondition(PROOF_FAILED);
+  }
   try {
     const { file } = await deps.meta.addFileForExistingBlob({
       file: { ownerId: who.userId, parentId: c.p, name: c.n, onConflict: c.o ?? ConflictPolicy.UNSPECIFIED },
       sha256: c.h,
     });
     if (!file) throw new ConnectError("meta returned no file", Code.Internal);
+    deps.metrics?.instant("hit");
     return publicFile(file, blob.sha1);
   } catch (err) {
     if (ConnectError.from(err).code === Code.NotFound)
@@ -208,13 +213,17 @@ export async function linkBySha1(
     if (ConnectError.from(err).code === Code.NotFound) throw miss();
     throw err;
   }
-  if (!blob || (req.size > 0n && blob.size !== req.size)) throw miss();
+  if (!blob || (req.size > 0n && blob.size !== req.size)) {
+    deps.metrics?.instant("sha1_missed");
+    throw miss();
+  }
   try {
     const { file } = await deps.meta.addFileForExistingBlob({
       file: { ownerId: who.userId, parentId, name, onConflict },
       sha256: blob.sha256,
     });
     if (!file) throw new ConnectError("meta returned no file", Code.Internal);
+    deps.metrics?.instant("sha1_linked");
     return publicFile(file, blob.sha1);
   } catch (err) {
     if (ConnectError.from(err).code === Code.NotFound) throw miss();

@@ -108,6 +108,8 @@ export async function putPart(
       wholeSha1: Boolean(s.sha1),
     })
     .catch((err) => {
+      deps.metrics?.part("rejected");
+      if (err instanceof BlobHashMismatchError) deps.metrics?.hashMismatch();
       if (err instanceof BlobHashMismatchError)
         throw partMismatch(`part ${partNumber}'s ${err.algorithm} does not match: send it again`);
       // Longer than the part: ResourceExhausted as for any body over its limit, and a part that did not verify.
@@ -116,6 +118,7 @@ export async function putPart(
       throw blobError(err);
     });
   if (info.size !== expected) {
+    deps.metrics?.part("rejected");
     throw partMismatch(`part ${partNumber} must be ${expected} bytes, got ${info.size}: send it again`);
   }
   // A part's SHA-256 is known when the client sent one to check ("" otherwise: the whole file's is checked
@@ -123,6 +126,7 @@ export async function putPart(
   await deps.meta.recordUploadPart({
     part: { sessionId: id, partNumber, size: BigInt(info.size), sha256: info.sha256 },
   });
+  deps.metrics?.part("received");
   return info;
 }
 
@@ -219,6 +223,7 @@ export async function completeSession(
             : undefined;
     if (mismatch || lease.lost()) {
       await staged.discard();
+      if (mismatch) deps.metrics?.hashMismatch();
       if (mismatch) throw invalidArgument(`${mismatch}: re-send the parts that changed, then complete again`);
       throw failedPrecondition(TAKEN_OVER);
     }
@@ -226,6 +231,7 @@ export async function completeSession(
     const file = await linkStaged(deps, who, target, staged, { sessionId: id, owner: lease.owner });
     failpoint("upload.complete.recorded");
     await deps.blobs.deleteParts(id).catch(() => undefined); // a repeated CompleteUploadSession retries
+    deps.metrics?.session("completed");
     return publicFile(file, staged.sha1);
   } catch (err) {
     await deps.meta
@@ -272,6 +278,7 @@ export async function abortSession(deps: SessionDeps, who: Identity, id: string)
   const s = await ownSession(deps, who, id);
   if (s.state === "completed") throw failedPrecondition("the upload session is already complete");
   if (!(await dropSession(deps, s))) throw failedPrecondition("the upload session is already complete");
+  deps.metrics?.session("aborted");
 }
 
 /** Removes expired and aborted sessions with their parts; returns how many went. */
@@ -279,6 +286,8 @@ export async function sweepSessions(deps: SessionDeps): Promise<number> {
   const { sessions } = await deps.meta.listExpiredUploadSessions({ limit: 100 });
   for (const s of sessions) {
     if (await dropSession(deps, s)) await deps.meta.deleteUploadSession({ id: s.id });
+    // Aborted ones were counted when aborted.
+    if (s.state !== "aborted") deps.metrics?.session("expired");
   }
   return sessions.length;
 }

@@ -117,6 +117,7 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
       });
     if (Buffer.from(staged[kind], "hex").toString("base64") !== digest) {
       await staged.discard();
+      deps.metrics?.hashMismatch();
       throw new TusError(460, "checksum mismatch: send this chunk again");
     }
     checked = { location: await staged.commit() };
@@ -163,7 +164,10 @@ async function patch(deps: SessionDeps, who: Identity, id: string, req: Request)
   } finally {
     if (checked) await deps.blobs.delete(checked.location).catch(() => undefined);
   }
-  if (at === length) await sessions.completeSession(deps, who, id);
+  if (at === length) {
+    await sessions.completeSession(deps, who, id);
+    deps.metrics?.tus("completed");
+  }
   return new Response(null, { status: 204, headers: { ...baseHeaders, "Upload-Offset": String(at) } });
 }
 
@@ -217,7 +221,11 @@ export async function handleTus(
           throw err;
         });
       const headers = { ...baseHeaders, Location: `${TUS_PATH}${s.id}` };
-      if (length === "0") await sessions.completeSession(deps, who, s.id);
+      deps.metrics?.tus("created");
+      if (length === "0") {
+        await sessions.completeSession(deps, who, s.id);
+        deps.metrics?.tus("completed");
+      }
       return new Response(null, { status: 201, headers });
     }
     if (id === "" || id.includes("/")) throw new TusError(404, "no such upload");

@@ -10,6 +10,7 @@ import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore
 import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { failpoint } from "../lib/failpoint.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import type { UploadMetrics } from "../lib/metrics/upload.ts";
 import { checkFileName } from "../lib/names.ts";
 import { QuotaHold } from "./quota-hold.ts";
 
@@ -29,6 +30,8 @@ export interface UploadDeps {
    */
   backfillSha1?: (sha256: string) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** The upload funnel's metrics (workers/lib/metrics/upload.ts); none in most tests. */
+  metrics?: UploadMetrics;
 }
 
 export interface UploadTarget {
@@ -113,6 +116,7 @@ export async function storeUpload(
         skipSha1: !target.sha1,
       })
       .catch((err) => {
+        if (err instanceof blobErrors.BlobHashMismatchError) deps.metrics?.hashMismatch();
         throw blobError(err);
       });
     return await linkStaged(deps, who, placed, staged, undefined, hold.held);
@@ -166,6 +170,7 @@ export async function linkStaged(
         if (res.duplicateOf && res.duplicateOf !== location) await deps.blobs.delete(location);
         if (!res.file) throw new ConnectError("meta returned no file", Code.Internal);
         if (!staged.sha1) deps.backfillSha1?.(staged.sha256);
+        deps.metrics?.stored(staged.size, Boolean(res.duplicateOf));
         return res.file;
       } catch (err) {
         // The same content is being garbage-collected this very moment: once its row is gone, ours

@@ -1,8 +1,12 @@
 // The upload worker from its configuration and clients: its dependencies, the blob stores new content lands
 // in, and the background sweeper; the same in its own process (main.ts) and in the all-in-one process.
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
+import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, type Logger, logErrors } from "../lib/log.ts";
+import { counted, type GcMetrics, gcMetrics } from "../lib/metrics/gc.ts";
+import { availableBytesGauge } from "../lib/metrics/storage.ts";
+import { uploadMetrics } from "../lib/metrics/upload.ts";
 import { every } from "../lib/periodic.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadUploadConfig } from "./config.ts";
@@ -48,17 +52,27 @@ function uploadDeps(
  * Sweeps expired upload sessions every `seconds`, and on its own timer at the same pace fills in the SHA-1
  * of blobs the backfill queue missed (a crash or restart after the upload); returns a stop function.
  */
-function startSweeper(deps: UploadWorkerDeps, seconds: number, log: Logger): () => void {
-  const stopSessions = every(seconds, "upload session sweep", log, async () => {
-    const n = await sweepSessions(deps);
-    if (n > 0) log.info("swept expired upload sessions", { count: n });
-  });
+function startSweeper(deps: UploadWorkerDeps, seconds: number, log: Logger, sweeps?: GcMetrics): () => void {
+  const stopSessions = every(
+    seconds,
+    "upload session sweep",
+    log,
+    counted(sweeps, "upload_sessions", async () => {
+      const n = await sweepSessions(deps);
+      if (n > 0) log.info("swept expired upload sessions", { count: n });
+    }),
+  );
   const backfill = deps.sha1Backfill;
   const stopSha1 = backfill
-    ? every(seconds, "SHA-1 sweep", log, async () => {
-        const n = await backfill.sweep();
-        if (n > 0) log.info("filled in missing SHA-1s", { count: n });
-      })
+    ? every(
+        seconds,
+        "SHA-1 sweep",
+        log,
+        counted(sweeps, "sha1_backfill", async () => {
+          const n = await backfill.sweep();
+          if (n > 0) log.info("filled in missing SHA-1s", { count: n });
+        }),
+      )
     : () => {};
   return () => {
     stopSessions();
@@ -77,11 +91,28 @@ export async function createUploadWorker(
   const log = createLogger("upload");
   const stores = await blobStoresFor(config.storage, clients.stores);
   const deps = uploadDeps(config, clients.meta, stores, clients.internalSecret, log);
+  if (clients.metrics) {
+    const m = clients.metrics.forService("upload");
+    deps.metrics = uploadMetrics(m);
+    const landing = stores.landing;
+    // Free space where uploads land (statfs), at most every 30 s: the "disk nearly full" alert.
+    if (hasFreeSpace(landing))
+      availableBytesGauge(
+        m,
+        landing.backend,
+        () => landing.availableBytes(),
+        30,
+        (err) => log.warn("reading free space failed", { err: String(err) }),
+      );
+  }
+  // The sweeps count as passes like the file worker's GC (filestore_gc_runs_total{task}).
+  const sweeps = clients.metrics && gcMetrics(clients.metrics.forService("upload"));
   let stopSweeper = () => {};
   return {
+    metrics: clients.metrics,
     module: uploadModule(deps, clients.verifier, logErrors(log, "upload failed")),
     start() {
-      stopSweeper = startSweeper(deps, config.upload.sweepSeconds, log);
+      stopSweeper = startSweeper(deps, config.upload.sweepSeconds, log, sweeps);
     },
     async stop() {
       stopSweeper();

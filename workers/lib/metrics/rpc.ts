@@ -1,0 +1,80 @@
+// RPC server metrics as a Connect interceptor, named after OpenTelemetry's RPC semantic conventions:
+// filestore_rpc_server_duration_seconds{rpc_system, rpc_service, rpc_method, code} and an in-flight gauge.
+// It runs first (outermost), so that it sees the code a client gets after the error interceptor's mapping,
+// and a streamed answer is timed until its last message. The protocol comes from the request's content type
+// (Connect's handler context is not visible to interceptors): application/grpc-web… is gRPC-Web,
+// application/grpc… gRPC, anything else Connect (application/json, application/proto, application/connect+…).
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { DURATION_BUCKETS, gauge, histogram, type Metrics } from "./registry.ts";
+
+export type RpcSystem = "connect_rpc" | "grpc" | "grpc_web";
+
+export function rpcSystemOf(contentType: string | null): RpcSystem {
+  if (contentType?.startsWith("application/grpc-web")) return "grpc_web";
+  if (contentType?.startsWith("application/grpc")) return "grpc";
+  return "connect_rpc";
+}
+
+/** "ok", or the Connect code name of an error ("not_found", "unavailable", …). */
+export const codeOf = (err: unknown): string => codeToString(ConnectError.from(err).code ?? Code.Unknown);
+
+export function rpcMetricsInterceptor(metrics: Metrics): Interceptor {
+  const duration = histogram(
+    metrics,
+    "filestore_rpc_server_duration_seconds",
+    "RPCs served, by service, method, protocol (rpc_system) and answer code; streams until their last message",
+    ["service", "rpc_system", "rpc_service", "rpc_method", "code"],
+    DURATION_BUCKETS,
+  );
+  const inFlight = gauge(
+    metrics,
+    "filestore_rpc_server_in_flight",
+    "RPCs being served (streams until their last message)",
+    ["service", "rpc_service"],
+  );
+  const service = metrics.service;
+  return (next) => async (req) => {
+    const labels = {
+      service,
+      rpc_system: rpcSystemOf(req.header.get("content-type")),
+      rpc_service: req.service.typeName,
+      rpc_method: req.method.name,
+    };
+    const flight = { service, rpc_service: labels.rpc_service };
+    const started = performance.now();
+    inFlight.inc(flight);
+    let open = true;
+    const done = (code: string) => {
+      if (!open) return;
+      open = false;
+      inFlight.dec(flight);
+      duration.observe({ ...labels, code }, (performance.now() - started) / 1000);
+    };
+    try {
+      const res = await next(req);
+      if (!res.stream) {
+        done("ok");
+        return res;
+      }
+      const inner = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* inner;
+            done("ok");
+          } catch (err) {
+            done(codeOf(err));
+            throw err;
+          } finally {
+            done("cancelled"); // the client stopped reading before the end
+          }
+        })(),
+      };
+    } catch (err) {
+      done(codeOf(err));
+      throw err;
+    }
+  };
+}
