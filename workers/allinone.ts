@@ -3,7 +3,7 @@
 // `npm start` and by end-to-end tests.
 
 import { join } from "node:path";
-import { createAccessTokenVerifier } from "../core/access-token.ts";
+import { type AccessTokenVerifier, createAccessTokenVerifier } from "../core/access-token.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
 import { bunIdleTimeoutSeconds, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
@@ -27,7 +27,7 @@ import { persistedSecret } from "./lib/internal-secret.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetaClient } from "./lib/meta-client.ts";
 import { connectionsGauge } from "./lib/metrics/process.ts";
-import { createProcessMetrics } from "./lib/metrics/registry.ts";
+import { createProcessMetrics, type Metrics } from "./lib/metrics/registry.ts";
 import { rpcMetricsInterceptor } from "./lib/metrics/rpc.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
 import { listen, pathOf } from "./lib/server.ts";
@@ -130,27 +130,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   });
   const grpc = await listen(host.node, cfg.host, cfg.edge.grpcPort, cfg.http);
 
-  const inProcess = { url: "http://in-process", fetch: host.fetch };
-  const upstreams: Upstreams = {
-    account: inProcess,
-    file: inProcess,
-    upload: inProcess,
-    download: inProcess,
-    transfer: inProcess,
-  };
-  const gateway = createGateway({
-    upstreams,
-    issuer: cfg.issuer,
-    corsOrigins: "*",
-    verifier,
-    trustedProxies: cfg.edge.trustedProxies,
-    maxDataRequestsPerClient: cfg.edge.maxDataRequestsPerClient,
-    accessLog: cfg.accessLog,
-    metrics: {
-      http: metrics.forService("gateway").http,
-      endpoint: metricsEndpoint({ token: cfg.metricsToken, requireToken: true, text: () => metrics.text() }),
-    },
-  });
+  const gateway = inProcessGateway(cfg, host.fetch, verifier, metrics);
   const edgeTrusted = trustedProxies(cfg.edge.trustedProxies);
   connectionsGauge(metrics, grpc.connections);
   const http = Bun.serve({
@@ -233,4 +213,34 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       await meta.stop();
     },
   };
+}
+
+/** The gateway of the all-in-one process: every service in process, one /metrics for all. */
+function inProcessGateway(
+  cfg: AllInOneConfig,
+  fetch: Upstreams["account"]["fetch"],
+  verifier: AccessTokenVerifier,
+  metrics: Metrics,
+) {
+  const inProcess = { url: "http://in-process", fetch };
+  const upstreams: Upstreams = {
+    account: inProcess,
+    file: inProcess,
+    upload: inProcess,
+    download: inProcess,
+    transfer: inProcess,
+  };
+  return createGateway({
+    upstreams,
+    issuer: cfg.issuer,
+    corsOrigins: "*",
+    verifier,
+    trustedProxies: cfg.edge.trustedProxies,
+    maxDataRequestsPerClient: cfg.edge.maxDataRequestsPerClient,
+    accessLog: cfg.accessLog,
+    metrics: {
+      http: metrics.forService("gateway").http,
+      endpoint: metricsEndpoint({ token: cfg.metricsToken, requireToken: true, text: () => metrics.text() }),
+    },
+  });
 }
