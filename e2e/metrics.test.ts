@@ -25,7 +25,7 @@ const SIZE = 300_000;
 const onS3 = S3.endPoint !== "";
 const bucket = `metrics-${crypto.randomUUID().slice(0, 8)}`;
 /** The transfer policy on the shared S3: uploads land on local disk and move to the bucket. */
-const transferPolicy = onS3
+const transferPolicy: Record<string, string> = onS3
   ? {
       STORAGE_POLICY: "transfer",
       S3_ENDPOINT: S3.endPoint,
