@@ -17,7 +17,7 @@ import {
   uploadClient,
 } from "./harness.ts";
 import { freePortInRange, type Prometheus, type ScrapeTarget, startPrometheus } from "./prometheus.ts";
-import { dropBucket, S3, s3Admin } from "./s3.ts";
+import { dropBucket, S3, s3Admin, transferPolicyEnv } from "./s3.ts";
 
 const TOKEN = `metrics-${crypto.randomUUID()}`;
 const FILE_NAME = `quarterly-Zebrafish-${crypto.randomUUID().slice(0, 8)}.bin`;
@@ -25,17 +25,7 @@ const SIZE = 300_000;
 const onS3 = S3.endPoint !== "";
 const bucket = `metrics-${crypto.randomUUID().slice(0, 8)}`;
 /** The transfer policy on the shared S3: uploads land on local disk and move to the bucket. */
-const transferPolicy: Record<string, string> = onS3
-  ? {
-      STORAGE_POLICY: "transfer",
-      S3_ENDPOINT: S3.endPoint,
-      S3_ACCESS_KEY: S3.accessKey,
-      S3_SECRET_KEY: S3.secretKey,
-      S3_REGION: S3.region,
-      S3_BUCKET: bucket,
-      TRANSFER_POLL_MS: "200",
-    }
-  : {};
+const transferPolicy = onS3 ? transferPolicyEnv(bucket) : {};
 
 let stack: Stack;
 let prometheus: Prometheus;
