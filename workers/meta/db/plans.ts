@@ -21,7 +21,7 @@ export function orderedSelects(db: Db): { db: Db; seen: RecordedQuery[] } {
   return { db: db.withPlugin(plugin), seen };
 }
 
-/** The SQL of a recorded query and the rows of its plan (EXPLAIN on MariaDB, EXPLAIN QUERY PLAN on SQLite). */
+/** The SQL of a recorded query and the rows of its plan (MariaDB: EXPLAIN; SQLite: EXPLAIN QUERY PLAN). */
 export async function planOf(db: Db, dialect: "sqlite" | "mysql", q: RecordedQuery) {
   const compiled = db.getExecutor().compileQuery(q.node, q.queryId);
   const prefix = dialect === "mysql" ? "EXPLAIN " : "EXPLAIN QUERY PLAN ";
