@@ -1,7 +1,7 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
 // kind: account-commands.ts, self-service-commands.ts, tree-commands.ts, place-commands.ts,
 // search-commands.ts, transfer-commands.ts, version-commands.ts, trash-commands.ts, df-command.ts,
-// admin-commands.ts.
+// admin-commands.ts, transfers-command.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
 import { ADMIN } from "./admin-commands.ts";
@@ -12,6 +12,7 @@ import { CP, MV } from "./place-commands.ts";
 import { FIND, SEARCH } from "./search-commands.ts";
 import { PASSWD, SESSIONS } from "./self-service-commands.ts";
 import { DOWNLOAD, UPLOAD } from "./transfer-commands.ts";
+import { TRANSFERS } from "./transfers-command.ts";
 import { TRASH } from "./trash-commands.ts";
 import { LINK, LS, MKDIR, RM } from "./tree-commands.ts";
 import { VERSIONS } from "./version-commands.ts";
@@ -53,4 +54,5 @@ export const COMMANDS: Command[] = [
   LINK,
   DF,
   ADMIN,
+  TRANSFERS,
 ];

@@ -5,9 +5,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createConnection } from "mysql2/promise";
-import { freePorts } from "./ports.ts";
+import { freePorts, portRange } from "./ports.ts";
 
-export { freePorts };
+export { freePorts, portRange };
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const BIN = join(ROOT, "node_modules", ".bin");

@@ -1,7 +1,7 @@
 // Metrics against a real Prometheus, in either mode (FILESTORE_TEST_MODE): services mode scrapes the
 // gateway and every worker replica on its own port, all-in-one its one /metrics. After an upload, a
-// download, a signed link and a failed signin through the gateway, Prometheus' HTTP API must show the
-// traffic, every target up; every /metrics passes `promtool check metrics`; no label value anywhere holds the
+// download, a signed link and a failed signin through the gateway — and with S3 at hand (TEST_S3_*: the
+// transfer policy) the upload's move to S3 — Prometheus' HTTP API must show the traffic, every target up; every /metrics passes `promtool check metrics`; no label value anywhere holds the
 // user's name or id, or the file's name or id.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { promtoolCheckMetrics } from "../workers/lib/metrics/testing.ts";
@@ -17,10 +17,15 @@ import {
   uploadClient,
 } from "./harness.ts";
 import { freePortInRange, type Prometheus, type ScrapeTarget, startPrometheus } from "./prometheus.ts";
+import { dropBucket, S3, s3Admin, transferPolicyEnv } from "./s3.ts";
 
 const TOKEN = `metrics-${crypto.randomUUID()}`;
 const FILE_NAME = `quarterly-Zebrafish-${crypto.randomUUID().slice(0, 8)}.bin`;
 const SIZE = 300_000;
+const onS3 = S3.endPoint !== "";
+const bucket = `metrics-${crypto.randomUUID().slice(0, 8)}`;
+/** The transfer policy on the shared S3: uploads land on local disk and move to the bucket. */
+const transferPolicy = onS3 ? transferPolicyEnv(bucket) : {};
 
 let stack: Stack;
 let prometheus: Prometheus;
@@ -48,7 +53,7 @@ function targetsOf(s: Stack, metricsPort: number): ScrapeTarget[] {
 beforeAll(async () => {
   // METRICS_PORT: read by the gateway only (all-in-one serves /metrics on its web port).
   const metricsPort = await freePortInRange();
-  stack = await startStack({ METRICS_TOKEN: TOKEN, METRICS_PORT: String(metricsPort) });
+  stack = await startStack({ METRICS_TOKEN: TOKEN, METRICS_PORT: String(metricsPort), ...transferPolicy });
   targets = targetsOf(stack, metricsPort);
   prometheus = await startPrometheus(targets, TOKEN);
   user = await signedInUser(stack.gatewayUrl);
@@ -88,6 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prometheus?.stop();
   await stack?.stop();
+  if (onS3) await dropBucket(s3Admin(S3.endPoint), bucket);
 }, 60_000);
 
 /**
@@ -102,6 +108,20 @@ function downloadBytes(): Array<[string, (v: number) => boolean]> {
     (v) => v >= SIZE,
   ]);
 }
+
+/**
+ * With S3, the uploads' moves: attempts by outcome and the bytes moved (both uploads, at least the big one).
+ * Their downloads read from local disk or S3, whichever held the content at the time.
+ */
+function transfers(): Array<[string, (v: number) => boolean]> {
+  if (!onS3) return [];
+  return [
+    ['sum(filestore_transfer_attempts_total{outcome="moved"})', (v) => v >= 2],
+    ["sum(filestore_transfer_moved_bytes_total)", (v) => v >= SIZE + 1000],
+    ['sum(filestore_transfer_job_duration_seconds_count{outcome="moved"})', (v) => v >= 2],
+  ];
+}
+const DOWNLOAD_BACKEND = onS3 ? 'backend=~"local|s3"' : 'backend="local"';
 
 /** The value of an instant query's single sample (0 when it has none). */
 async function scalar(promql: string): Promise<number> {
@@ -119,7 +139,7 @@ describe(`metrics through a real Prometheus (${process.env.FILESTORE_TEST_MODE ?
     expect(allUp).toBe(true);
   }, 40_000);
 
-  test("the traffic shows: RPCs, data-plane bytes both ways, the upload funnel, downloads, links, signins", async () => {
+  test(`the traffic shows: RPCs, data-plane bytes both ways, the upload funnel, downloads, links, signins${onS3 ? ", transfers" : ""}`, async () => {
     const expectations: Array<[string, (v: number) => boolean]> = [
       [
         'sum(filestore_rpc_server_duration_seconds_count{rpc_method="Signin",code="unauthenticated"})',
@@ -146,7 +166,8 @@ describe(`metrics through a real Prometheus (${process.env.FILESTORE_TEST_MODE ?
         'sum(filestore_http_server_duration_seconds_count{route="/upload/v1/sessions/{id}/parts/{n}"})',
         (v) => v >= 1,
       ],
-      ['sum(filestore_download_bytes_total{service="download",backend="local"})', (v) => v >= 2 * SIZE],
+      [`sum(filestore_download_bytes_total{service="download",${DOWNLOAD_BACKEND}})`, (v) => v >= 2 * SIZE],
+      ...transfers(),
       ['sum(filestore_download_link_verifications_total{result="ok"})', (v) => v >= 1],
       ['sum(filestore_auth_signins_total{result="bad_credentials"})', (v) => v >= 1],
       ['sum(filestore_auth_signins_total{result="ok"})', (v) => v >= 1],

@@ -32,7 +32,8 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-function portRange(): [number, number] | undefined {
+/** E2E_PORT_RANGE ("lo-hi") as numbers, when it is set. */
+export function portRange(): [number, number] | undefined {
   const m = /^(\d+)-(\d+)$/.exec(process.env.E2E_PORT_RANGE ?? "");
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { portRange } from "./harness.ts";
 
 export interface ScrapeTarget {
   /** The job name ("gateway", "upload", …). */
@@ -31,7 +32,9 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-export async function freePortInRange(from = 23000, to = 23999): Promise<number> {
+/** A free port in E2E_PORT_RANGE when it is set (as the harness's ports), else in 23000-23999. */
+export async function freePortInRange(): Promise<number> {
+  const [from, to] = portRange() ?? [23000, 23999];
   for (let i = 0; i < 50; i++) {
     const port = from + Math.floor(Math.random() * (to - from + 1));
     if (await portFree(port)) return port;

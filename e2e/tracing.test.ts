@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eventually, MODE, type Stack, signedInUser, startStack, uniqueName } from "./harness.ts";
 import { type ReceivedSpan, startOtlpReceiver } from "./otlp-receiver.ts";
-import { dropBucket, S3, s3Admin } from "./s3.ts";
+import { dropBucket, S3, s3Admin, transferPolicyEnv } from "./s3.ts";
 
 const SERVER = 2;
 const CONSUMER = 5;
@@ -21,17 +21,7 @@ beforeAll(async () => {
   stack = await startStack({
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_BSP_SCHEDULE_DELAY: "100",
-    ...(onS3
-      ? {
-          STORAGE_POLICY: "transfer",
-          S3_ENDPOINT: S3.endPoint,
-          S3_ACCESS_KEY: S3.accessKey,
-          S3_SECRET_KEY: S3.secretKey,
-          S3_REGION: S3.region,
-          S3_BUCKET: bucket,
-          TRANSFER_POLL_MS: "200",
-        }
-      : {}),
+    ...(onS3 ? transferPolicyEnv(bucket) : {}),
   });
   user = await signedInUser(stack.gatewayUrl);
 }, 120_000);

@@ -19,6 +19,7 @@ import {
   freePorts,
   MODE,
   ROOT,
+  run,
   type Stack,
   startAllInOne,
   startStack,
@@ -313,6 +314,54 @@ describe.if(S3.endPoint !== "")(`transfer (${MODE})`, () => {
     })();
     expect(denied).toBe(Code.PermissionDenied);
   }, 120_000);
+
+  test("filestore transfers (the CLI): the operator sees a moved job and the queue's figures; others are refused", async () => {
+    const config = mkdtempSync(join(tmpdir(), "filestore-transfers-cli-"));
+    const cli = (args: string[], input?: string) =>
+      run(["node", join(ROOT, "cli/bin.mjs"), ...args], input, {
+        env: { ...process.env, XDG_CONFIG_HOME: config, FILESTORE_URL: stack.url() },
+      });
+    try {
+      const content = crypto.getRandomValues(new Uint8Array(100_000));
+      const sha256 = await upload(stack.url(), user.token, content, content.byteLength, "cli.bin");
+      expect((await cli(["login", operator, "--password-stdin"], "correct horse battery\n")).code).toBe(0);
+      type Job = { sha256: string; state: string; attempts: number; size: number; updatedAt: string };
+      const moved = await until("the CLI to list the job as done", async () => {
+        const r = await cli(["transfers", "--state", "done", "--json", "--limit", "2000"]);
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        return (JSON.parse(r.stdout) as Job[]).find((j) => j.sha256 === sha256);
+      });
+      expect(moved).toMatchObject({ state: "done", attempts: 1, size: content.byteLength });
+      const stats = await cli(["transfers", "stats", "--json"]);
+      expect(stats.code).toBe(0);
+      const figures = JSON.parse(stats.stdout);
+      expect(figures.done).toBeGreaterThanOrEqual(1);
+      expect(figures.doneLastHour).toBeGreaterThanOrEqual(1);
+      expect(Object.keys(figures)).toEqual([
+        "queued",
+        "running",
+        "failed",
+        "done",
+        "doneLastHour",
+        "localBlobs",
+        "oldestQueuedAt",
+        "oldestQueuedAgeSeconds",
+        "bytesWaiting",
+      ]);
+      const lines = await cli(["transfers", "--limit", "1"]);
+      expect([lines.code, lines.stdout.trim().split("\n").length]).toEqual([0, 1]);
+      expect((await cli(["transfers", "--state", "dead"])).code).toBe(2);
+      // A user not named in ADMIN_USERS is refused.
+      const other = await signup(stack.url());
+      expect((await cli(["login", other.username, "--password-stdin"], "correct horse battery\n")).code).toBe(
+        0,
+      );
+      const refused = await cli(["transfers", "stats"]);
+      expect([refused.code, refused.stderr.includes("ADMIN_USERS")]).toEqual([1, true]);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   test("kill -9 of the transfer worker in the middle of a 200 MiB copy: completes after restart, one whole object", async () => {
     const total = 200 * MiB;

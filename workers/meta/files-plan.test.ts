@@ -2,8 +2,9 @@
 // range in order — the database's own plan (EXPLAIN) says so on both dialects — and paging returns every
 // entry once, in the documented order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { CompiledQuery, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from "kysely";
+import { sql } from "kysely";
 import type { Db } from "./db/database.ts";
+import { orderedSelects, planOf } from "./db/plans.ts";
 import type { FilesTable } from "./db/schema.ts";
 import { testDatabases } from "./db/testing.ts";
 import * as listing from "./listing.ts";
@@ -56,19 +57,6 @@ function expectedOrder(rows: FilesTable[], sort: listing.SortKey, desc: boolean)
     .map((r) => r.id);
 }
 
-/** Records the listing queries a call runs (SELECTs with an ORDER BY). */
-function recorder(db: Db) {
-  const seen: { node: RootOperationNode; queryId: QueryId }[] = [];
-  const plugin: KyselyPlugin = {
-    transformQuery(args) {
-      if (args.node.kind === "SelectQueryNode" && args.node.orderBy) seen.push(args);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
-  return { db: db.withPlugin(plugin), seen };
-}
-
 for (const target of testDatabases()) {
   describe(`ListFiles plans on ${target.dialect}`, () => {
     let db: Db;
@@ -97,14 +85,6 @@ for (const target of testDatabases()) {
     }, 120_000);
     afterAll(() => drop());
 
-    /** The plan of a listing query, as lines to check. */
-    async function plan(node: RootOperationNode, queryId: QueryId) {
-      const compiled = db.getExecutor().compileQuery(node, queryId);
-      const prefix = target.dialect === "mysql" ? "EXPLAIN " : "EXPLAIN QUERY PLAN ";
-      const res = await db.executeQuery(CompiledQuery.raw(prefix + compiled.sql, [...compiled.parameters]));
-      return { text: compiled.sql, rows: res.rows as Record<string, unknown>[] };
-    }
-
     /**
      * Asserts that every listing query of `call` reads an index range in order, with no sort step: on
      * SQLite `index` itself; on MariaDB, whose cost-based choice depends on the statistics, `index` or
@@ -115,11 +95,11 @@ for (const target of testDatabases()) {
       index: string,
       alike: string[] = [],
     ): Promise<void> {
-      const rec = recorder(db);
+      const rec = orderedSelects(db);
       await call(rec.db);
       expect(rec.seen.length).toBeGreaterThan(0);
       for (const q of rec.seen) {
-        const { text, rows } = await plan(q.node, q.queryId);
+        const { text, rows } = await planOf(db, target.dialect, q);
         if (target.dialect === "mysql") {
           const files = rows.find((r) => r.table === "files");
           const extras = rows.map((r) => String(r.Extra ?? ""));

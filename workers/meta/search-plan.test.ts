@@ -2,8 +2,9 @@
 // primary key and each candidate by the files primary key, on both dialects — never a scan of the files
 // table — for long and short queries, with and without filters.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { CompiledQuery, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from "kysely";
+import { sql } from "kysely";
 import type { Db } from "./db/database.ts";
+import { orderedSelects, planOf } from "./db/plans.ts";
 import type { FilesTable } from "./db/schema.ts";
 import { testDatabases } from "./db/testing.ts";
 import { nameKey, storedGrams } from "./name-index.ts";
@@ -62,19 +63,6 @@ async function insertRows(db: Db, owner: string, parents: string[], count: numbe
   }
 }
 
-/** Records the search query (the SELECT with an ORDER BY). */
-function recorder(db: Db) {
-  const seen: { node: RootOperationNode; queryId: QueryId }[] = [];
-  const plugin: KyselyPlugin = {
-    transformQuery(args) {
-      if (args.node.kind === "SelectQueryNode" && args.node.orderBy) seen.push(args);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
-  return { db: db.withPlugin(plugin), seen };
-}
-
 for (const target of testDatabases()) {
   const ENTRIES = entriesFor(target.dialect);
   describe(`SearchFiles plans on ${target.dialect} over ${ENTRIES} entries`, () => {
@@ -114,18 +102,15 @@ for (const target of testDatabases()) {
     afterAll(() => drop());
 
     async function expectIndexed(o: Omit<SearchOptions, "ownerId">) {
-      const rec = recorder(db);
+      const rec = orderedSelects(db);
       const res = await searchFiles(rec.db, { ownerId: owner, ...o });
       expect(rec.seen).toHaveLength(1);
       const [q] = rec.seen;
       if (!q) return res;
-      const compiled = db.getExecutor().compileQuery(q.node, q.queryId);
-      const prefix = target.dialect === "mysql" ? "EXPLAIN " : "EXPLAIN QUERY PLAN ";
-      const plan = (await db.executeQuery(CompiledQuery.raw(prefix + compiled.sql, [...compiled.parameters])))
-        .rows as Record<string, unknown>[];
+      const { text, rows: plan } = await planOf(db, target.dialect, q);
       if (target.dialect === "mysql") {
         const rows = plan.map((r) => ({ table: r.table, type: r.type, key: r.key }));
-        const shown = { sql: compiled.sql, rows };
+        const shown = { sql: text, rows };
         // The postings by their primary key (a range of grams), each candidate by the files primary key.
         expect(shown).toEqual({
           ...shown,
@@ -142,7 +127,7 @@ for (const target of testDatabases()) {
         ).toBe(true);
       } else {
         const details = plan.map((r) => String(r.detail));
-        const shown = { sql: compiled.sql, details };
+        const shown = { sql: text, details };
         expect(shown).toEqual({ ...shown, details: details.filter((d) => !/^SCAN files\b/.test(d)) });
         expect(
           details.some((d) => /^SEARCH file_name_grams USING (COVERING INDEX|PRIMARY KEY)/.test(d)),

@@ -8,10 +8,12 @@ import {
 } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
+import { InvalidCursorError } from "./files.ts";
 import { blobRecord, type MetaDeps, msOrUndefined } from "./records.ts";
 import * as transfer from "./transfer.ts";
+import * as queue from "./transfer-queue.ts";
 
-const transferJobRecord = (j: transfer.TransferJobRow) => ({
+const transferJobRecord = (j: transfer.TransferJobRow & { size?: number }) => ({
   blobSha256: j.blob_sha256,
   state: j.state,
   attempts: j.attempts,
@@ -23,7 +25,19 @@ const transferJobRecord = (j: transfer.TransferJobRow) => ({
   createdAt: timestampFromMs(j.created_at),
   updatedAt: timestampFromMs(j.updated_at),
   traceparent: j.traceparent ?? "",
+  size: BigInt(j.size ?? 0),
 });
+
+/** A page of jobs for operators; a bad state, page size or token is InvalidArgument. */
+async function listJobs(db: MetaDeps["db"], o: queue.JobListOptions) {
+  try {
+    const page = await queue.listJobs(db, o);
+    return { jobs: page.jobs.map(transferJobRecord), nextPageToken: page.nextPageToken };
+  } catch (err) {
+    if (err instanceof InvalidCursorError) throw invalidArgument(err.message);
+    throw err;
+  }
+}
 
 const switchOutcomes = {
   switched: SwitchBlobLocationResponse_Outcome.SWITCHED,
@@ -94,7 +108,7 @@ export function transferJobService({ db, now }: MetaDeps): ServiceImpl<typeof Tr
     async getTransferJob(req) {
       const job = await transfer.getJob(db, hex(req.blobSha256, 64, "blob_sha256"));
       if (!job) throw notFound("this content has no transfer job");
-      return { job: transferJobRecord(job) };
+      return { job: transferJobRecord({ ...job, size: await queue.jobSize(db, job.blob_sha256) }) };
     },
     async listFailedTransferJobs(req) {
       const after = req.afterSha256 ? hex(req.afterSha256, 64, "after_sha256") : "";
@@ -116,15 +130,31 @@ export function transferJobService({ db, now }: MetaDeps): ServiceImpl<typeof Tr
       const page = await transfer.enqueueLocalBlobs(db, after, pageSize(req.limit), now());
       return { seen: page.seen, enqueued: page.enqueued, lastSha256: page.last };
     },
-    async countTransferJobs() {
-      const [counts, localBlobs] = await Promise.all([transfer.countJobs(db), transfer.countLocalBlobs(db)]);
+    async countTransferJobs(req) {
+      const doneSince = req.doneSince ? timestampDate(req.doneSince).getTime() : undefined;
+      const [counts, localBlobs, figures] = await Promise.all([
+        transfer.countJobs(db),
+        transfer.countLocalBlobs(db),
+        queue.queueFigures(db, doneSince),
+      ]);
       return {
         localBlobs: BigInt(localBlobs),
         queued: BigInt(counts.queued),
         running: BigInt(counts.running),
         done: BigInt(counts.done),
         failed: BigInt(counts.failed),
+        doneSince: BigInt(figures.doneSince),
+        oldestQueuedAt: msOrUndefined(figures.oldestQueuedAt ?? null),
+        waitingBytes: BigInt(figures.waitingBytes),
       };
+    },
+    async listTransferJobs(req) {
+      return listJobs(db, {
+        state: req.state,
+        oldestFirst: req.oldestFirst,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
     },
     async listChangedTransferJobs(req) {
       const since = req.since ? timestampDate(req.since).getTime() : 0;

@@ -13,7 +13,8 @@ export type TransferJobRow = TransferJobsTable;
 
 const MAX_ERROR = 1000;
 
-const num = (r: TransferJobRow): TransferJobRow => ({
+/** A row with its numbers as numbers (MariaDB returns BIGINTs as strings). */
+export const num = (r: TransferJobRow): TransferJobRow => ({
   ...r,
   attempts: Number(r.attempts),
   published_at: r.published_at === null ? null : Number(r.published_at),

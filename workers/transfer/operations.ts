@@ -1,6 +1,6 @@
 // TransferService's work as plain functions over its dependencies: job lookups, dead-letter pages,
 // retries, "migrate everything" and the feed of job changes (service.ts checks the caller first).
-import { type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { JobState } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import { failedPrecondition, invalidArgument } from "../lib/errors.ts";
@@ -36,7 +36,17 @@ const job = (j: TransferJobRecord | undefined) =>
     attempts: j.attempts,
     lastError: j.lastError,
     updatedAt: j.updatedAt,
+    size: j.size,
+    createdAt: j.createdAt,
   };
+
+/** The meta name of a state asked for: "" for every state; InvalidArgument for a number not in JobState. */
+function stateName(state: JobState): string {
+  if (state === JobState.UNSPECIFIED) return "";
+  const name = Object.keys(states).find((k) => states[k] === state);
+  if (!name) throw invalidArgument(`state ${state} is not a JobState: use QUEUED, RUNNING, DONE or FAILED`);
+  return name;
+}
 
 export function sha256Of(value: string, field = "blob_sha256"): string {
   const v = value.toLowerCase();
@@ -71,6 +81,42 @@ export async function deadLetters(deps: TransferServiceDeps, pageSize: number, p
   return {
     jobs: jobs.map((j) => job(j) as NonNullable<ReturnType<typeof job>>),
     nextPageToken: jobs.length === limit ? (jobs.at(-1)?.blobSha256 ?? "") : "",
+  };
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The queue at a glance: jobs by state, the oldest queued job's wait, the bytes still to move. */
+export async function stats(deps: TransferServiceDeps) {
+  const now = deps.now();
+  const c = await deps.meta.countTransferJobs({ doneSince: timestampFromMs(now - HOUR_MS) });
+  return {
+    queued: c.queued,
+    running: c.running,
+    failed: c.failed,
+    done: c.done,
+    doneLastHour: c.doneSince,
+    localBlobs: c.localBlobs,
+    oldestQueuedAt: c.oldestQueuedAt,
+    oldestQueuedAge: durationFromMs(Math.max(0, c.oldestQueuedAt ? now - timestampMs(c.oldestQueuedAt) : 0)),
+    bytesWaiting: c.waitingBytes,
+  };
+}
+
+/** A page of jobs by last change (meta checks the page size and token: InvalidArgument). */
+export async function listJobs(
+  deps: TransferServiceDeps,
+  req: { state: JobState; pageSize: number; pageToken: string; oldestFirst: boolean },
+) {
+  const page = await deps.meta.listTransferJobs({
+    state: stateName(req.state),
+    pageSize: req.pageSize,
+    pageToken: req.pageToken,
+    oldestFirst: req.oldestFirst,
+  });
+  return {
+    jobs: page.jobs.map((j) => job(j) as NonNullable<ReturnType<typeof job>>),
+    nextPageToken: page.nextPageToken,
   };
 }
 

@@ -1,7 +1,8 @@
-// filestore.transfer.v1.TransferService: job status, dead letters, retries, "migrate everything", and a
-// feed of job changes. For operators only: the caller must be a signed-in user named in ADMIN_USERS
-// (PermissionDenied otherwise; nobody when the list is empty). The job rows in the database are the
-// source of truth; the queue's own dead-letter list is kept in step on retries.
+// filestore.transfer.v1.TransferService: the queue's figures and its jobs page by page, job status, dead
+// letters, retries, "migrate everything", and a feed of job changes. For operators only: the caller must
+// be a signed-in user named in ADMIN_USERS (PermissionDenied otherwise; nobody when the list is empty).
+// The job rows in the database are the source of truth; the queue's own dead-letter list is kept in step
+// on retries.
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { TransferService } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
@@ -11,9 +12,11 @@ import {
   deadLetters,
   getJob,
   jobChanges,
+  listJobs,
   migrateAll,
   retryDeadLetter,
   sha256Of,
+  stats,
   type TransferServiceDeps,
 } from "./operations.ts";
 
@@ -43,6 +46,14 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
         async *migrateAll(_req, ctx) {
           requireOperator(ctx, deps.admins);
           yield* migrateAll(deps, ctx.signal);
+        },
+        async getTransferStats(_req, ctx) {
+          requireOperator(ctx, deps.admins);
+          return stats(deps);
+        },
+        async listTransferJobs(req, ctx) {
+          requireOperator(ctx, deps.admins);
+          return listJobs(deps, req);
         },
         async *watchTransfers(req, ctx) {
           requireOperator(ctx, deps.admins);

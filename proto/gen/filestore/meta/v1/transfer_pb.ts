@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/transfer.proto.
  */
 export const file_filestore_meta_v1_transfer: GenFile = /*@__PURE__*/
-  fileDesc("CiBmaWxlc3RvcmUvbWV0YS92MS90cmFuc2Zlci5wcm90bxIRZmlsZXN0b3JlLm1ldGEudjEi6gIKEVRyYW5zZmVySm9iUmVjb3JkEhMKC2Jsb2Jfc2hhMjU2GAEgASgJEg0KBXN0YXRlGAIgASgJEhAKCGF0dGVtcHRzGAMgASgFEhIKCmxhc3RfZXJyb3IYBCABKAkSFwoPdGFyZ2V0X2xvY2F0aW9uGAUgASgJEjAKDHB1Ymxpc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQY2xlYW51cF9sb2NhdGlvbhgHIAEoCRIxCg1jbGVhbnVwX2FmdGVyGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgt0cmFjZXBhcmVudBgLIAEoCSJDCiBMaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoUmVxdWVzdBIQCghzdGFsZV9tcxgBIAEoAxINCgVsaW1pdBgCIAEoBSJXCiFMaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoUmVzcG9uc2USMgoEam9icxgBIAMoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIjgKIE1hcmtUcmFuc2ZlckpvYnNQdWJsaXNoZWRSZXF1ZXN0EhQKDGJsb2Jfc2hhMjU2cxgBIAMoCSIjCiFNYXJrVHJhbnNmZXJKb2JzUHVibGlzaGVkUmVzcG9uc2UiXAobQmVnaW5UcmFuc2ZlckF0dGVtcHRSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJEg8KB2F0dGVtcHQYAiABKAUSFwoPdGFyZ2V0X2xvY2F0aW9uGAMgASgJIoIBChxCZWdpblRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlEisKBGJsb2IYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkEiAKGHByZXZpb3VzX3RhcmdldF9sb2NhdGlvbhgCIAEoCRITCgtza2lwX3JlYXNvbhgDIAEoCSJLChtUb3VjaFRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSFwoPdGFyZ2V0X2xvY2F0aW9uGAIgASgJIh4KHFRvdWNoVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2UiqAEKGVN3aXRjaEJsb2JMb2NhdGlvblJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSFQoNZnJvbV9sb2NhdGlvbhgCIAEoCRISCgp0b19iYWNrZW5kGAMgASgJEhMKC3RvX2xvY2F0aW9uGAQgASgJEjYKEmRlbGV0ZV9sb2NhbF9hZnRlchgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiyAEKGlN3aXRjaEJsb2JMb2NhdGlvblJlc3BvbnNlEkYKB291dGNvbWUYASABKA4yNS5maWxlc3RvcmUubWV0YS52MS5Td2l0Y2hCbG9iTG9jYXRpb25SZXNwb25zZS5PdXRjb21lImIKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhQKEE9VVENPTUVfU1dJVENIRUQQARIWChJPVVRDT01FX1NVUEVSU0VERUQQAhIQCgxPVVRDT01FX0dPTkUQAyJfChpGYWlsVHJhbnNmZXJBdHRlbXB0UmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCRIPCgdhdHRlbXB0GAIgASgFEg0KBWVycm9yGAMgASgJEgwKBGRlYWQYBCABKAgiHQobRmFpbFRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlIiwKFUdldFRyYW5zZmVySm9iUmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCSJLChZHZXRUcmFuc2ZlckpvYlJlc3BvbnNlEjEKA2pvYhgBIAEoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIkQKHUxpc3RGYWlsZWRUcmFuc2ZlckpvYnNSZXF1ZXN0EhQKDGFmdGVyX3NoYTI1NhgBIAEoCRINCgVsaW1pdBgCIAEoBSJUCh5MaXN0RmFpbGVkVHJhbnNmZXJKb2JzUmVzcG9uc2USMgoEam9icxgBIAMoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIi4KF1JldHJ5VHJhbnNmZXJKb2JSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIk0KGFJldHJ5VHJhbnNmZXJKb2JSZXNwb25zZRIxCgNqb2IYASABKAsyJC5maWxlc3RvcmUubWV0YS52MS5UcmFuc2ZlckpvYlJlY29yZCI/ChhFbnF1ZXVlTG9jYWxCbG9ic1JlcXVlc3QSFAoMYWZ0ZXJfc2hhMjU2GAEgASgJEg0KBWxpbWl0GAIgASgFIlAKGUVucXVldWVMb2NhbEJsb2JzUmVzcG9uc2USDAoEc2VlbhgBIAEoBRIQCghlbnF1ZXVlZBgCIAEoBRITCgtsYXN0X3NoYTI1NhgDIAEoCSIaChhDb3VudFRyYW5zZmVySm9ic1JlcXVlc3QibwoZQ291bnRUcmFuc2ZlckpvYnNSZXNwb25zZRITCgtsb2NhbF9ibG9icxgBIAEoAxIOCgZxdWV1ZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkb25lGAQgASgDEg4KBmZhaWxlZBgFIAEoAyJaCh5MaXN0Q2hhbmdlZFRyYW5zZmVySm9ic1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAIgASgFIlUKH0xpc3RDaGFuZ2VkVHJhbnNmZXJKb2JzUmVzcG9uc2USMgoEam9icxgBIAMoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIi8KHkxpc3REdWVUcmFuc2ZlckNsZWFudXBzUmVxdWVzdBINCgVsaW1pdBgBIAEoBSKhAQofTGlzdER1ZVRyYW5zZmVyQ2xlYW51cHNSZXNwb25zZRJMCghjbGVhbnVwcxgBIAMoCzI6LmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REdWVUcmFuc2ZlckNsZWFudXBzUmVzcG9uc2UuQ2xlYW51cBowCgdDbGVhbnVwEhMKC2Jsb2Jfc2hhMjU2GAEgASgJEhAKCGxvY2F0aW9uGAIgASgJIkUKHEZpbmlzaFRyYW5zZmVyQ2xlYW51cFJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSEAoIbG9jYXRpb24YAiABKAkiHwodRmluaXNoVHJhbnNmZXJDbGVhbnVwUmVzcG9uc2Uytg0KElRyYW5zZmVySm9iU2VydmljZRKGAQoZTGlzdFRyYW5zZmVySm9ic1RvUHVibGlzaBIzLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFuc2ZlckpvYnNUb1B1Ymxpc2hSZXF1ZXN0GjQuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYW5zZmVySm9ic1RvUHVibGlzaFJlc3BvbnNlEoYBChlNYXJrVHJhbnNmZXJKb2JzUHVibGlzaGVkEjMuZmlsZXN0b3JlLm1ldGEudjEuTWFya1RyYW5zZmVySm9ic1B1Ymxpc2hlZFJlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5NYXJrVHJhbnNmZXJKb2JzUHVibGlzaGVkUmVzcG9uc2USdwoUQmVnaW5UcmFuc2ZlckF0dGVtcHQSLi5maWxlc3RvcmUubWV0YS52MS5CZWdpblRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QaLy5maWxlc3RvcmUubWV0YS52MS5CZWdpblRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlEncKFFRvdWNoVHJhbnNmZXJBdHRlbXB0Ei4uZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hUcmFuc2ZlckF0dGVtcHRSZXF1ZXN0Gi8uZmlsZXN0b3JlLm1ldGEudjEuVG91Y2hUcmFuc2ZlckF0dGVtcHRSZXNwb25zZRJxChJTd2l0Y2hCbG9iTG9jYXRpb24SLC5maWxlc3RvcmUubWV0YS52MS5Td2l0Y2hCbG9iTG9jYXRpb25SZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuU3dpdGNoQmxvYkxvY2F0aW9uUmVzcG9uc2USdAoTRmFpbFRyYW5zZmVyQXR0ZW1wdBItLmZpbGVzdG9yZS5tZXRhLnYxLkZhaWxUcmFuc2ZlckF0dGVtcHRSZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuRmFpbFRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlEmUKDkdldFRyYW5zZmVySm9iEiguZmlsZXN0b3JlLm1ldGEudjEuR2V0VHJhbnNmZXJKb2JSZXF1ZXN0GikuZmlsZXN0b3JlLm1ldGEudjEuR2V0VHJhbnNmZXJKb2JSZXNwb25zZRJ9ChZMaXN0RmFpbGVkVHJhbnNmZXJKb2JzEjAuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEZhaWxlZFRyYW5zZmVySm9ic1JlcXVlc3QaMS5maWxlc3RvcmUubWV0YS52MS5MaXN0RmFpbGVkVHJhbnNmZXJKb2JzUmVzcG9uc2USawoQUmV0cnlUcmFuc2ZlckpvYhIqLmZpbGVzdG9yZS5tZXRhLnYxLlJldHJ5VHJhbnNmZXJKb2JSZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuUmV0cnlUcmFuc2ZlckpvYlJlc3BvbnNlEm4KEUVucXVldWVMb2NhbEJsb2JzEisuZmlsZXN0b3JlLm1ldGEudjEuRW5xdWV1ZUxvY2FsQmxvYnNSZXF1ZXN0GiwuZmlsZXN0b3JlLm1ldGEudjEuRW5xdWV1ZUxvY2FsQmxvYnNSZXNwb25zZRJuChFDb3VudFRyYW5zZmVySm9icxIrLmZpbGVzdG9yZS5tZXRhLnYxLkNvdW50VHJhbnNmZXJKb2JzUmVxdWVzdBosLmZpbGVzdG9yZS5tZXRhLnYxLkNvdW50VHJhbnNmZXJKb2JzUmVzcG9uc2USgAEKF0xpc3RDaGFuZ2VkVHJhbnNmZXJKb2JzEjEuZmlsZXN0b3JlLm1ldGEudjEuTGlzdENoYW5nZWRUcmFuc2ZlckpvYnNSZXF1ZXN0GjIuZmlsZXN0b3JlLm1ldGEudjEuTGlzdENoYW5nZWRUcmFuc2ZlckpvYnNSZXNwb25zZRKAAQoXTGlzdER1ZVRyYW5zZmVyQ2xlYW51cHMSMS5maWxlc3RvcmUubWV0YS52MS5MaXN0RHVlVHJhbnNmZXJDbGVhbnVwc1JlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5MaXN0RHVlVHJhbnNmZXJDbGVhbnVwc1Jlc3BvbnNlEnoKFUZpbmlzaFRyYW5zZmVyQ2xlYW51cBIvLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmlzaFRyYW5zZmVyQ2xlYW51cFJlcXVlc3QaMC5maWxlc3RvcmUubWV0YS52MS5GaW5pc2hUcmFuc2ZlckNsZWFudXBSZXNwb25zZWIGcHJvdG8z", [file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
+  fileDesc("CiBmaWxlc3RvcmUvbWV0YS92MS90cmFuc2Zlci5wcm90bxIRZmlsZXN0b3JlLm1ldGEudjEi+AIKEVRyYW5zZmVySm9iUmVjb3JkEhMKC2Jsb2Jfc2hhMjU2GAEgASgJEg0KBXN0YXRlGAIgASgJEhAKCGF0dGVtcHRzGAMgASgFEhIKCmxhc3RfZXJyb3IYBCABKAkSFwoPdGFyZ2V0X2xvY2F0aW9uGAUgASgJEjAKDHB1Ymxpc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQY2xlYW51cF9sb2NhdGlvbhgHIAEoCRIxCg1jbGVhbnVwX2FmdGVyGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgt0cmFjZXBhcmVudBgLIAEoCRIMCgRzaXplGAwgASgDIkMKIExpc3RUcmFuc2ZlckpvYnNUb1B1Ymxpc2hSZXF1ZXN0EhAKCHN0YWxlX21zGAEgASgDEg0KBWxpbWl0GAIgASgFIlcKIUxpc3RUcmFuc2ZlckpvYnNUb1B1Ymxpc2hSZXNwb25zZRIyCgRqb2JzGAEgAygLMiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNmZXJKb2JSZWNvcmQiOAogTWFya1RyYW5zZmVySm9ic1B1Ymxpc2hlZFJlcXVlc3QSFAoMYmxvYl9zaGEyNTZzGAEgAygJIiMKIU1hcmtUcmFuc2ZlckpvYnNQdWJsaXNoZWRSZXNwb25zZSJcChtCZWdpblRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSDwoHYXR0ZW1wdBgCIAEoBRIXCg90YXJnZXRfbG9jYXRpb24YAyABKAkiggEKHEJlZ2luVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2USKwoEYmxvYhgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWNvcmQSIAoYcHJldmlvdXNfdGFyZ2V0X2xvY2F0aW9uGAIgASgJEhMKC3NraXBfcmVhc29uGAMgASgJIksKG1RvdWNoVHJhbnNmZXJBdHRlbXB0UmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCRIXCg90YXJnZXRfbG9jYXRpb24YAiABKAkiHgocVG91Y2hUcmFuc2ZlckF0dGVtcHRSZXNwb25zZSKoAQoZU3dpdGNoQmxvYkxvY2F0aW9uUmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCRIVCg1mcm9tX2xvY2F0aW9uGAIgASgJEhIKCnRvX2JhY2tlbmQYAyABKAkSEwoLdG9fbG9jYXRpb24YBCABKAkSNgoSZGVsZXRlX2xvY2FsX2FmdGVyGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLIAQoaU3dpdGNoQmxvYkxvY2F0aW9uUmVzcG9uc2USRgoHb3V0Y29tZRgBIAEoDjI1LmZpbGVzdG9yZS5tZXRhLnYxLlN3aXRjaEJsb2JMb2NhdGlvblJlc3BvbnNlLk91dGNvbWUiYgoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASFAoQT1VUQ09NRV9TV0lUQ0hFRBABEhYKEk9VVENPTUVfU1VQRVJTRURFRBACEhAKDE9VVENPTUVfR09ORRADIl8KGkZhaWxUcmFuc2ZlckF0dGVtcHRSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJEg8KB2F0dGVtcHQYAiABKAUSDQoFZXJyb3IYAyABKAkSDAoEZGVhZBgEIAEoCCIdChtGYWlsVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2UiLAoVR2V0VHJhbnNmZXJKb2JSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIksKFkdldFRyYW5zZmVySm9iUmVzcG9uc2USMQoDam9iGAEgASgLMiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNmZXJKb2JSZWNvcmQiRAodTGlzdEZhaWxlZFRyYW5zZmVySm9ic1JlcXVlc3QSFAoMYWZ0ZXJfc2hhMjU2GAEgASgJEg0KBWxpbWl0GAIgASgFIlQKHkxpc3RGYWlsZWRUcmFuc2ZlckpvYnNSZXNwb25zZRIyCgRqb2JzGAEgAygLMiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNmZXJKb2JSZWNvcmQiLgoXUmV0cnlUcmFuc2ZlckpvYlJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkiTQoYUmV0cnlUcmFuc2ZlckpvYlJlc3BvbnNlEjEKA2pvYhgBIAEoCzIkLmZpbGVzdG9yZS5tZXRhLnYxLlRyYW5zZmVySm9iUmVjb3JkIj8KGEVucXVldWVMb2NhbEJsb2JzUmVxdWVzdBIUCgxhZnRlcl9zaGEyNTYYASABKAkSDQoFbGltaXQYAiABKAUiUAoZRW5xdWV1ZUxvY2FsQmxvYnNSZXNwb25zZRIMCgRzZWVuGAEgASgFEhAKCGVucXVldWVkGAIgASgFEhMKC2xhc3Rfc2hhMjU2GAMgASgJIkoKGENvdW50VHJhbnNmZXJKb2JzUmVxdWVzdBIuCgpkb25lX3NpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLQAQoZQ291bnRUcmFuc2ZlckpvYnNSZXNwb25zZRITCgtsb2NhbF9ibG9icxgBIAEoAxIOCgZxdWV1ZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkb25lGAQgASgDEg4KBmZhaWxlZBgFIAEoAxISCgpkb25lX3NpbmNlGAYgASgDEjQKEG9sZGVzdF9xdWV1ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXdhaXRpbmdfYnl0ZXMYCCABKAMiZQoXTGlzdFRyYW5zZmVySm9ic1JlcXVlc3QSDQoFc3RhdGUYASABKAkSFAoMb2xkZXN0X2ZpcnN0GAIgASgIEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImcKGExpc3RUcmFuc2ZlckpvYnNSZXNwb25zZRIyCgRqb2JzGAEgAygLMiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNmZXJKb2JSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIloKHkxpc3RDaGFuZ2VkVHJhbnNmZXJKb2JzUmVxdWVzdBIpCgVzaW5jZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYAiABKAUiVQofTGlzdENoYW5nZWRUcmFuc2ZlckpvYnNSZXNwb25zZRIyCgRqb2JzGAEgAygLMiQuZmlsZXN0b3JlLm1ldGEudjEuVHJhbnNmZXJKb2JSZWNvcmQiLwoeTGlzdER1ZVRyYW5zZmVyQ2xlYW51cHNSZXF1ZXN0Eg0KBWxpbWl0GAEgASgFIqEBCh9MaXN0RHVlVHJhbnNmZXJDbGVhbnVwc1Jlc3BvbnNlEkwKCGNsZWFudXBzGAEgAygLMjouZmlsZXN0b3JlLm1ldGEudjEuTGlzdER1ZVRyYW5zZmVyQ2xlYW51cHNSZXNwb25zZS5DbGVhbnVwGjAKB0NsZWFudXASEwoLYmxvYl9zaGEyNTYYASABKAkSEAoIbG9jYXRpb24YAiABKAkiRQocRmluaXNoVHJhbnNmZXJDbGVhbnVwUmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCRIQCghsb2NhdGlvbhgCIAEoCSIfCh1GaW5pc2hUcmFuc2ZlckNsZWFudXBSZXNwb25zZTKjDgoSVHJhbnNmZXJKb2JTZXJ2aWNlEoYBChlMaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoEjMuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYW5zZmVySm9ic1RvUHVibGlzaFJlcXVlc3QaNC5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhbnNmZXJKb2JzVG9QdWJsaXNoUmVzcG9uc2UShgEKGU1hcmtUcmFuc2ZlckpvYnNQdWJsaXNoZWQSMy5maWxlc3RvcmUubWV0YS52MS5NYXJrVHJhbnNmZXJKb2JzUHVibGlzaGVkUmVxdWVzdBo0LmZpbGVzdG9yZS5tZXRhLnYxLk1hcmtUcmFuc2ZlckpvYnNQdWJsaXNoZWRSZXNwb25zZRJ3ChRCZWdpblRyYW5zZmVyQXR0ZW1wdBIuLmZpbGVzdG9yZS5tZXRhLnYxLkJlZ2luVHJhbnNmZXJBdHRlbXB0UmVxdWVzdBovLmZpbGVzdG9yZS5tZXRhLnYxLkJlZ2luVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2USdwoUVG91Y2hUcmFuc2ZlckF0dGVtcHQSLi5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QaLy5maWxlc3RvcmUubWV0YS52MS5Ub3VjaFRyYW5zZmVyQXR0ZW1wdFJlc3BvbnNlEnEKElN3aXRjaEJsb2JMb2NhdGlvbhIsLmZpbGVzdG9yZS5tZXRhLnYxLlN3aXRjaEJsb2JMb2NhdGlvblJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5Td2l0Y2hCbG9iTG9jYXRpb25SZXNwb25zZRJ0ChNGYWlsVHJhbnNmZXJBdHRlbXB0Ei0uZmlsZXN0b3JlLm1ldGEudjEuRmFpbFRyYW5zZmVyQXR0ZW1wdFJlcXVlc3QaLi5maWxlc3RvcmUubWV0YS52MS5GYWlsVHJhbnNmZXJBdHRlbXB0UmVzcG9uc2USZQoOR2V0VHJhbnNmZXJKb2ISKC5maWxlc3RvcmUubWV0YS52MS5HZXRUcmFuc2ZlckpvYlJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5HZXRUcmFuc2ZlckpvYlJlc3BvbnNlEn0KFkxpc3RGYWlsZWRUcmFuc2ZlckpvYnMSMC5maWxlc3RvcmUubWV0YS52MS5MaXN0RmFpbGVkVHJhbnNmZXJKb2JzUmVxdWVzdBoxLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RGYWlsZWRUcmFuc2ZlckpvYnNSZXNwb25zZRJrChBSZXRyeVRyYW5zZmVySm9iEiouZmlsZXN0b3JlLm1ldGEudjEuUmV0cnlUcmFuc2ZlckpvYlJlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5SZXRyeVRyYW5zZmVySm9iUmVzcG9uc2USbgoRRW5xdWV1ZUxvY2FsQmxvYnMSKy5maWxlc3RvcmUubWV0YS52MS5FbnF1ZXVlTG9jYWxCbG9ic1JlcXVlc3QaLC5maWxlc3RvcmUubWV0YS52MS5FbnF1ZXVlTG9jYWxCbG9ic1Jlc3BvbnNlEm4KEUNvdW50VHJhbnNmZXJKb2JzEisuZmlsZXN0b3JlLm1ldGEudjEuQ291bnRUcmFuc2ZlckpvYnNSZXF1ZXN0GiwuZmlsZXN0b3JlLm1ldGEudjEuQ291bnRUcmFuc2ZlckpvYnNSZXNwb25zZRJrChBMaXN0VHJhbnNmZXJKb2JzEiouZmlsZXN0b3JlLm1ldGEudjEuTGlzdFRyYW5zZmVySm9ic1JlcXVlc3QaKy5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhbnNmZXJKb2JzUmVzcG9uc2USgAEKF0xpc3RDaGFuZ2VkVHJhbnNmZXJKb2JzEjEuZmlsZXN0b3JlLm1ldGEudjEuTGlzdENoYW5nZWRUcmFuc2ZlckpvYnNSZXF1ZXN0GjIuZmlsZXN0b3JlLm1ldGEudjEuTGlzdENoYW5nZWRUcmFuc2ZlckpvYnNSZXNwb25zZRKAAQoXTGlzdER1ZVRyYW5zZmVyQ2xlYW51cHMSMS5maWxlc3RvcmUubWV0YS52MS5MaXN0RHVlVHJhbnNmZXJDbGVhbnVwc1JlcXVlc3QaMi5maWxlc3RvcmUubWV0YS52MS5MaXN0RHVlVHJhbnNmZXJDbGVhbnVwc1Jlc3BvbnNlEnoKFUZpbmlzaFRyYW5zZmVyQ2xlYW51cBIvLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmlzaFRyYW5zZmVyQ2xlYW51cFJlcXVlc3QaMC5maWxlc3RvcmUubWV0YS52MS5GaW5pc2hUcmFuc2ZlckNsZWFudXBSZXNwb25zZWIGcHJvdG8z", [file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.TransferJobRecord
@@ -79,6 +79,14 @@ export type TransferJobRecord = Message<"filestore.meta.v1.TransferJobRecord"> &
    * @generated from field: string traceparent = 11;
    */
   traceparent: string;
+
+  /**
+   * The content's size in bytes: set by ListTransferJobs and GetTransferJob
+   * (0 once the content is deleted).
+   *
+   * @generated from field: int64 size = 12;
+   */
+  size: bigint;
 };
 
 /**
@@ -548,6 +556,12 @@ export const EnqueueLocalBlobsResponseSchema: GenMessage<EnqueueLocalBlobsRespon
  * @generated from message filestore.meta.v1.CountTransferJobsRequest
  */
 export type CountTransferJobsRequest = Message<"filestore.meta.v1.CountTransferJobsRequest"> & {
+  /**
+   * When set, done_since counts the jobs that ended done at or after it.
+   *
+   * @generated from field: google.protobuf.Timestamp done_since = 1;
+   */
+  doneSince?: Timestamp | undefined;
 };
 
 /**
@@ -585,6 +599,25 @@ export type CountTransferJobsResponse = Message<"filestore.meta.v1.CountTransfer
    * @generated from field: int64 failed = 5;
    */
   failed: bigint;
+
+  /**
+   * @generated from field: int64 done_since = 6;
+   */
+  doneSince: bigint;
+
+  /**
+   * The earliest last change of a queued job; unset when none is queued.
+   *
+   * @generated from field: google.protobuf.Timestamp oldest_queued_at = 7;
+   */
+  oldestQueuedAt?: Timestamp | undefined;
+
+  /**
+   * Content bytes of the queued and running jobs.
+   *
+   * @generated from field: int64 waiting_bytes = 8;
+   */
+  waitingBytes: bigint;
 };
 
 /**
@@ -593,6 +626,62 @@ export type CountTransferJobsResponse = Message<"filestore.meta.v1.CountTransfer
  */
 export const CountTransferJobsResponseSchema: GenMessage<CountTransferJobsResponse> = /*@__PURE__*/
   messageDesc(file_filestore_meta_v1_transfer, 22);
+
+/**
+ * @generated from message filestore.meta.v1.ListTransferJobsRequest
+ */
+export type ListTransferJobsRequest = Message<"filestore.meta.v1.ListTransferJobsRequest"> & {
+  /**
+   * "queued", "running", "done" or "failed"; every job when empty.
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+
+  /**
+   * @generated from field: bool oldest_first = 2;
+   */
+  oldestFirst: boolean;
+
+  /**
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListTransferJobsRequest.
+ * Use `create(ListTransferJobsRequestSchema)` to create a new message.
+ */
+export const ListTransferJobsRequestSchema: GenMessage<ListTransferJobsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_transfer, 23);
+
+/**
+ * @generated from message filestore.meta.v1.ListTransferJobsResponse
+ */
+export type ListTransferJobsResponse = Message<"filestore.meta.v1.ListTransferJobsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.meta.v1.TransferJobRecord jobs = 1;
+   */
+  jobs: TransferJobRecord[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListTransferJobsResponse.
+ * Use `create(ListTransferJobsResponseSchema)` to create a new message.
+ */
+export const ListTransferJobsResponseSchema: GenMessage<ListTransferJobsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_transfer, 24);
 
 /**
  * @generated from message filestore.meta.v1.ListChangedTransferJobsRequest
@@ -614,7 +703,7 @@ export type ListChangedTransferJobsRequest = Message<"filestore.meta.v1.ListChan
  * Use `create(ListChangedTransferJobsRequestSchema)` to create a new message.
  */
 export const ListChangedTransferJobsRequestSchema: GenMessage<ListChangedTransferJobsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_transfer, 23);
+  messageDesc(file_filestore_meta_v1_transfer, 25);
 
 /**
  * @generated from message filestore.meta.v1.ListChangedTransferJobsResponse
@@ -631,7 +720,7 @@ export type ListChangedTransferJobsResponse = Message<"filestore.meta.v1.ListCha
  * Use `create(ListChangedTransferJobsResponseSchema)` to create a new message.
  */
 export const ListChangedTransferJobsResponseSchema: GenMessage<ListChangedTransferJobsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_transfer, 24);
+  messageDesc(file_filestore_meta_v1_transfer, 26);
 
 /**
  * @generated from message filestore.meta.v1.ListDueTransferCleanupsRequest
@@ -648,7 +737,7 @@ export type ListDueTransferCleanupsRequest = Message<"filestore.meta.v1.ListDueT
  * Use `create(ListDueTransferCleanupsRequestSchema)` to create a new message.
  */
 export const ListDueTransferCleanupsRequestSchema: GenMessage<ListDueTransferCleanupsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_transfer, 25);
+  messageDesc(file_filestore_meta_v1_transfer, 27);
 
 /**
  * @generated from message filestore.meta.v1.ListDueTransferCleanupsResponse
@@ -665,7 +754,7 @@ export type ListDueTransferCleanupsResponse = Message<"filestore.meta.v1.ListDue
  * Use `create(ListDueTransferCleanupsResponseSchema)` to create a new message.
  */
 export const ListDueTransferCleanupsResponseSchema: GenMessage<ListDueTransferCleanupsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_transfer, 26);
+  messageDesc(file_filestore_meta_v1_transfer, 28);
 
 /**
  * @generated from message filestore.meta.v1.ListDueTransferCleanupsResponse.Cleanup
@@ -687,7 +776,7 @@ export type ListDueTransferCleanupsResponse_Cleanup = Message<"filestore.meta.v1
  * Use `create(ListDueTransferCleanupsResponse_CleanupSchema)` to create a new message.
  */
 export const ListDueTransferCleanupsResponse_CleanupSchema: GenMessage<ListDueTransferCleanupsResponse_Cleanup> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_transfer, 26, 0);
+  messageDesc(file_filestore_meta_v1_transfer, 28, 0);
 
 /**
  * @generated from message filestore.meta.v1.FinishTransferCleanupRequest
@@ -709,7 +798,7 @@ export type FinishTransferCleanupRequest = Message<"filestore.meta.v1.FinishTran
  * Use `create(FinishTransferCleanupRequestSchema)` to create a new message.
  */
 export const FinishTransferCleanupRequestSchema: GenMessage<FinishTransferCleanupRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_transfer, 27);
+  messageDesc(file_filestore_meta_v1_transfer, 29);
 
 /**
  * @generated from message filestore.meta.v1.FinishTransferCleanupResponse
@@ -722,7 +811,7 @@ export type FinishTransferCleanupResponse = Message<"filestore.meta.v1.FinishTra
  * Use `create(FinishTransferCleanupResponseSchema)` to create a new message.
  */
 export const FinishTransferCleanupResponseSchema: GenMessage<FinishTransferCleanupResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_transfer, 28);
+  messageDesc(file_filestore_meta_v1_transfer, 30);
 
 /**
  * TransferJobService keeps the durable record of the jobs that move content from local disk
@@ -837,6 +926,18 @@ export const TransferJobService: GenService<{
     methodKind: "unary";
     input: typeof CountTransferJobsRequestSchema;
     output: typeof CountTransferJobsResponseSchema;
+  },
+  /**
+   * ListTransferJobs pages through jobs by last change (updated_at, then
+   * SHA-256), of one state when state is set: one in-order index range.
+   * InvalidArgument for an unknown state, a negative page_size or a foreign page_token.
+   *
+   * @generated from rpc filestore.meta.v1.TransferJobService.ListTransferJobs
+   */
+  listTransferJobs: {
+    methodKind: "unary";
+    input: typeof ListTransferJobsRequestSchema;
+    output: typeof ListTransferJobsResponseSchema;
   },
   /**
    * ListChangedTransferJobs returns jobs changed at or after since, oldest first.

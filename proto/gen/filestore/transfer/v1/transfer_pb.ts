@@ -4,15 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file filestore/transfer/v1/transfer.proto.
  */
 export const file_filestore_transfer_v1_transfer: GenFile = /*@__PURE__*/
-  fileDesc("CiRmaWxlc3RvcmUvdHJhbnNmZXIvdjEvdHJhbnNmZXIucHJvdG8SFWZpbGVzdG9yZS50cmFuc2Zlci52MSKoAQoLVHJhbnNmZXJKb2ISEwoLYmxvYl9zaGEyNTYYASABKAkSLgoFc3RhdGUYAiABKA4yHy5maWxlc3RvcmUudHJhbnNmZXIudjEuSm9iU3RhdGUSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGFzdF9lcnJvchgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChVHZXRUcmFuc2ZlckpvYlJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkiSQoWR2V0VHJhbnNmZXJKb2JSZXNwb25zZRIvCgNqb2IYASABKAsyIi5maWxlc3RvcmUudHJhbnNmZXIudjEuVHJhbnNmZXJKb2IiPwoWTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJkChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRIwCgRqb2JzGAEgAygLMiIuZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlRyYW5zZmVySm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSItChZSZXRyeURlYWRMZXR0ZXJSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIkoKF1JldHJ5RGVhZExldHRlclJlc3BvbnNlEi8KA2pvYhgBIAEoCzIiLmZpbGVzdG9yZS50cmFuc2Zlci52MS5UcmFuc2ZlckpvYiITChFNaWdyYXRlQWxsUmVxdWVzdCJ0ChJNaWdyYXRlQWxsUmVzcG9uc2USDQoFdG90YWwYASABKAMSDgoGcXVldWVkGAIgASgDEgwKBGRvbmUYAyABKAMSDgoGZmFpbGVkGAQgASgDEhAKCGVucXVldWVkGAUgASgDEg8KB3J1bm5pbmcYBiABKAMiLAoVV2F0Y2hUcmFuc2ZlcnNSZXF1ZXN0EhMKC2Jsb2Jfc2hhMjU2GAEgASgJIkkKFldhdGNoVHJhbnNmZXJzUmVzcG9uc2USLwoDam9iGAEgASgLMiIuZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlRyYW5zZmVySm9iKnwKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhIKDkpPQl9TVEFURV9ET05FEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEMroECg9UcmFuc2ZlclNlcnZpY2USbQoOR2V0VHJhbnNmZXJKb2ISLC5maWxlc3RvcmUudHJhbnNmZXIudjEuR2V0VHJhbnNmZXJKb2JSZXF1ZXN0Gi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkdldFRyYW5zZmVySm9iUmVzcG9uc2UScAoPTGlzdERlYWRMZXR0ZXJzEi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaLi5maWxlc3RvcmUudHJhbnNmZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UScAoPUmV0cnlEZWFkTGV0dGVyEi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlJldHJ5RGVhZExldHRlclJlcXVlc3QaLi5maWxlc3RvcmUudHJhbnNmZXIudjEuUmV0cnlEZWFkTGV0dGVyUmVzcG9uc2USYwoKTWlncmF0ZUFsbBIoLmZpbGVzdG9yZS50cmFuc2Zlci52MS5NaWdyYXRlQWxsUmVxdWVzdBopLmZpbGVzdG9yZS50cmFuc2Zlci52MS5NaWdyYXRlQWxsUmVzcG9uc2UwARJvCg5XYXRjaFRyYW5zZmVycxIsLmZpbGVzdG9yZS50cmFuc2Zlci52MS5XYXRjaFRyYW5zZmVyc1JlcXVlc3QaLS5maWxlc3RvcmUudHJhbnNmZXIudjEuV2F0Y2hUcmFuc2ZlcnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiRmaWxlc3RvcmUvdHJhbnNmZXIvdjEvdHJhbnNmZXIucHJvdG8SFWZpbGVzdG9yZS50cmFuc2Zlci52MSLmAQoLVHJhbnNmZXJKb2ISEwoLYmxvYl9zaGEyNTYYASABKAkSLgoFc3RhdGUYAiABKA4yHy5maWxlc3RvcmUudHJhbnNmZXIudjEuSm9iU3RhdGUSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGFzdF9lcnJvchgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRzaXplGAYgASgDEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKFUdldFRyYW5zZmVySm9iUmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCSJJChZHZXRUcmFuc2ZlckpvYlJlc3BvbnNlEi8KA2pvYhgBIAEoCzIiLmZpbGVzdG9yZS50cmFuc2Zlci52MS5UcmFuc2ZlckpvYiI/ChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImQKF0xpc3REZWFkTGV0dGVyc1Jlc3BvbnNlEjAKBGpvYnMYASADKAsyIi5maWxlc3RvcmUudHJhbnNmZXIudjEuVHJhbnNmZXJKb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi0KFlJldHJ5RGVhZExldHRlclJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkiSgoXUmV0cnlEZWFkTGV0dGVyUmVzcG9uc2USLwoDam9iGAEgASgLMiIuZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlRyYW5zZmVySm9iIhMKEU1pZ3JhdGVBbGxSZXF1ZXN0InQKEk1pZ3JhdGVBbGxSZXNwb25zZRINCgV0b3RhbBgBIAEoAxIOCgZxdWV1ZWQYAiABKAMSDAoEZG9uZRgDIAEoAxIOCgZmYWlsZWQYBCABKAMSEAoIZW5xdWV1ZWQYBSABKAMSDwoHcnVubmluZxgGIAEoAyIsChVXYXRjaFRyYW5zZmVyc1JlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkiSQoWV2F0Y2hUcmFuc2ZlcnNSZXNwb25zZRIvCgNqb2IYASABKAsyIi5maWxlc3RvcmUudHJhbnNmZXIudjEuVHJhbnNmZXJKb2IiGQoXR2V0VHJhbnNmZXJTdGF0c1JlcXVlc3QiiQIKGEdldFRyYW5zZmVyU3RhdHNSZXNwb25zZRIOCgZxdWV1ZWQYASABKAMSDwoHcnVubmluZxgCIAEoAxIOCgZmYWlsZWQYAyABKAMSDAoEZG9uZRgEIAEoAxIWCg5kb25lX2xhc3RfaG91chgFIAEoAxITCgtsb2NhbF9ibG9icxgGIAEoAxI0ChBvbGRlc3RfcXVldWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChFvbGRlc3RfcXVldWVkX2FnZRgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1ieXRlc193YWl0aW5nGAkgASgDIoYBChdMaXN0VHJhbnNmZXJKb2JzUmVxdWVzdBIuCgVzdGF0ZRgBIAEoDjIfLmZpbGVzdG9yZS50cmFuc2Zlci52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIUCgxvbGRlc3RfZmlyc3QYBCABKAgiZQoYTGlzdFRyYW5zZmVySm9ic1Jlc3BvbnNlEjAKBGpvYnMYASADKAsyIi5maWxlc3RvcmUudHJhbnNmZXIudjEuVHJhbnNmZXJKb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKnwKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhIKDkpPQl9TVEFURV9ET05FEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEMqQGCg9UcmFuc2ZlclNlcnZpY2USbQoOR2V0VHJhbnNmZXJKb2ISLC5maWxlc3RvcmUudHJhbnNmZXIudjEuR2V0VHJhbnNmZXJKb2JSZXF1ZXN0Gi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkdldFRyYW5zZmVySm9iUmVzcG9uc2UScAoPTGlzdERlYWRMZXR0ZXJzEi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLkxpc3REZWFkTGV0dGVyc1JlcXVlc3QaLi5maWxlc3RvcmUudHJhbnNmZXIudjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UScAoPUmV0cnlEZWFkTGV0dGVyEi0uZmlsZXN0b3JlLnRyYW5zZmVyLnYxLlJldHJ5RGVhZExldHRlclJlcXVlc3QaLi5maWxlc3RvcmUudHJhbnNmZXIudjEuUmV0cnlEZWFkTGV0dGVyUmVzcG9uc2USYwoKTWlncmF0ZUFsbBIoLmZpbGVzdG9yZS50cmFuc2Zlci52MS5NaWdyYXRlQWxsUmVxdWVzdBopLmZpbGVzdG9yZS50cmFuc2Zlci52MS5NaWdyYXRlQWxsUmVzcG9uc2UwARJvCg5XYXRjaFRyYW5zZmVycxIsLmZpbGVzdG9yZS50cmFuc2Zlci52MS5XYXRjaFRyYW5zZmVyc1JlcXVlc3QaLS5maWxlc3RvcmUudHJhbnNmZXIudjEuV2F0Y2hUcmFuc2ZlcnNSZXNwb25zZTABEnMKEEdldFRyYW5zZmVyU3RhdHMSLi5maWxlc3RvcmUudHJhbnNmZXIudjEuR2V0VHJhbnNmZXJTdGF0c1JlcXVlc3QaLy5maWxlc3RvcmUudHJhbnNmZXIudjEuR2V0VHJhbnNmZXJTdGF0c1Jlc3BvbnNlEnMKEExpc3RUcmFuc2ZlckpvYnMSLi5maWxlc3RvcmUudHJhbnNmZXIudjEuTGlzdFRyYW5zZmVySm9ic1JlcXVlc3QaLy5maWxlc3RvcmUudHJhbnNmZXIudjEuTGlzdFRyYW5zZmVySm9ic1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.transfer.v1.TransferJob
@@ -42,6 +42,18 @@ export type TransferJob = Message<"filestore.transfer.v1.TransferJob"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 5;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * The content's size in bytes (0 once the content is deleted).
+   *
+   * @generated from field: int64 size = 6;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 7;
+   */
+  createdAt?: Timestamp | undefined;
 };
 
 /**
@@ -261,6 +273,155 @@ export const WatchTransfersResponseSchema: GenMessage<WatchTransfersResponse> = 
   messageDesc(file_filestore_transfer_v1_transfer, 10);
 
 /**
+ * @generated from message filestore.transfer.v1.GetTransferStatsRequest
+ */
+export type GetTransferStatsRequest = Message<"filestore.transfer.v1.GetTransferStatsRequest"> & {
+};
+
+/**
+ * Describes the message filestore.transfer.v1.GetTransferStatsRequest.
+ * Use `create(GetTransferStatsRequestSchema)` to create a new message.
+ */
+export const GetTransferStatsRequestSchema: GenMessage<GetTransferStatsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_transfer_v1_transfer, 11);
+
+/**
+ * @generated from message filestore.transfer.v1.GetTransferStatsResponse
+ */
+export type GetTransferStatsResponse = Message<"filestore.transfer.v1.GetTransferStatsResponse"> & {
+  /**
+   * Waiting for a worker (new, or queued again after a failed attempt).
+   *
+   * @generated from field: int64 queued = 1;
+   */
+  queued: bigint;
+
+  /**
+   * Being copied now (in flight).
+   *
+   * @generated from field: int64 running = 2;
+   */
+  running: bigint;
+
+  /**
+   * Dead letters: out of attempts (see ListDeadLetters, RetryDeadLetter).
+   *
+   * @generated from field: int64 failed = 3;
+   */
+  failed: bigint;
+
+  /**
+   * @generated from field: int64 done = 4;
+   */
+  done: bigint;
+
+  /**
+   * Jobs that ended done in the last hour.
+   *
+   * @generated from field: int64 done_last_hour = 5;
+   */
+  doneLastHour: bigint;
+
+  /**
+   * Blobs still on local disk (what MigrateAll would move).
+   *
+   * @generated from field: int64 local_blobs = 6;
+   */
+  localBlobs: bigint;
+
+  /**
+   * When the job queued longest was queued (its last change); unset when
+   * nothing is queued.
+   *
+   * @generated from field: google.protobuf.Timestamp oldest_queued_at = 7;
+   */
+  oldestQueuedAt?: Timestamp | undefined;
+
+  /**
+   * How long that job has waited (zero when nothing is queued).
+   *
+   * @generated from field: google.protobuf.Duration oldest_queued_age = 8;
+   */
+  oldestQueuedAge?: Duration | undefined;
+
+  /**
+   * Content bytes of the queued and running jobs.
+   *
+   * @generated from field: int64 bytes_waiting = 9;
+   */
+  bytesWaiting: bigint;
+};
+
+/**
+ * Describes the message filestore.transfer.v1.GetTransferStatsResponse.
+ * Use `create(GetTransferStatsResponseSchema)` to create a new message.
+ */
+export const GetTransferStatsResponseSchema: GenMessage<GetTransferStatsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_transfer_v1_transfer, 12);
+
+/**
+ * @generated from message filestore.transfer.v1.ListTransferJobsRequest
+ */
+export type ListTransferJobsRequest = Message<"filestore.transfer.v1.ListTransferJobsRequest"> & {
+  /**
+   * Only jobs in this state; every job when unspecified.
+   *
+   * @generated from field: filestore.transfer.v1.JobState state = 1;
+   */
+  state: JobState;
+
+  /**
+   * 0 for 100; at most 1000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+
+  /**
+   * Least recently changed first (the default is most recent first).
+   *
+   * @generated from field: bool oldest_first = 4;
+   */
+  oldestFirst: boolean;
+};
+
+/**
+ * Describes the message filestore.transfer.v1.ListTransferJobsRequest.
+ * Use `create(ListTransferJobsRequestSchema)` to create a new message.
+ */
+export const ListTransferJobsRequestSchema: GenMessage<ListTransferJobsRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_transfer_v1_transfer, 13);
+
+/**
+ * @generated from message filestore.transfer.v1.ListTransferJobsResponse
+ */
+export type ListTransferJobsResponse = Message<"filestore.transfer.v1.ListTransferJobsResponse"> & {
+  /**
+   * @generated from field: repeated filestore.transfer.v1.TransferJob jobs = 1;
+   */
+  jobs: TransferJob[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.transfer.v1.ListTransferJobsResponse.
+ * Use `create(ListTransferJobsResponseSchema)` to create a new message.
+ */
+export const ListTransferJobsResponseSchema: GenMessage<ListTransferJobsResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_transfer_v1_transfer, 14);
+
+/**
  * @generated from enum filestore.transfer.v1.JobState
  */
 export enum JobState {
@@ -356,6 +517,32 @@ export const TransferService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchTransfersRequestSchema;
     output: typeof WatchTransfersResponseSchema;
+  },
+  /**
+   * GetTransferStats: the queue at a glance — jobs by state, how long the
+   * oldest queued job has waited, and the bytes still to move.
+   *
+   * @generated from rpc filestore.transfer.v1.TransferService.GetTransferStats
+   */
+  getTransferStats: {
+    methodKind: "unary";
+    input: typeof GetTransferStatsRequestSchema;
+    output: typeof GetTransferStatsResponseSchema;
+  },
+  /**
+   * ListTransferJobs pages through jobs by their last change (updated_at),
+   * newest first unless oldest_first, of one state when state is set.
+   * InvalidArgument for an unknown state, a negative page_size or a page_token
+   * of another listing (page_size above 1000 is served as 1000). A job that
+   * changes while an operator pages moves in the order: it may show twice or
+   * not at all.
+   *
+   * @generated from rpc filestore.transfer.v1.TransferService.ListTransferJobs
+   */
+  listTransferJobs: {
+    methodKind: "unary";
+    input: typeof ListTransferJobsRequestSchema;
+    output: typeof ListTransferJobsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_transfer_v1_transfer, 0);
