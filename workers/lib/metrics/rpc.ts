@@ -53,7 +53,11 @@ export function rpcMetricsInterceptor(metrics: Metrics): Interceptor {
   return (next) => async (req) => {
     const system = rpcSystemOf(req.header.get("content-type"));
     const { flight, durations } = seriesOf(req);
-    const byCode = (durations[system] ??= new Map());
+    let byCode = durations[system];
+    if (!byCode) {
+      byCode = new Map();
+      durations[system] = byCode;
+    }
     const started = performance.now();
     flight.inc();
     let open = true;
