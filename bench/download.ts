@@ -20,7 +20,8 @@
 //
 // Env: BENCH_ROUNDS (default 5) rounds, medians; BENCH_WARMUP (default 1) uncounted rounds first (the
 // JIT: the filestore's first second of range requests costs up to 60% more CPU per request than later);
-// BENCH_RANGE_SECONDS (default 5); BENCH_ENFORCE=1 exits 1 when a target is missed. Needs curl and wrk
+// BENCH_RANGE_SECONDS (default 5); BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
+// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without). Needs curl and wrk
 // (Debian: apt-get install curl wrk).
 import { readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -322,7 +323,8 @@ async function main(): Promise<number> {
     `${WARMUP} warm-up + ${ROUNDS} rounds, medians; the rows of a kind take turns within a round; MB/s = 10^6 bytes/s; ` +
       `whole file: ${WHOLE_GETS} GETs per row and round, ` +
       (PIN ? `curl on CPU 0, the server on CPU ${CPUS - 1}` : "CPUs left to the scheduler") +
-      `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads`,
+      `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads` +
+      `; filestore tracing ${process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off"}, metrics on`,
   );
   const samples = targets.map(() => [] as Sample[]);
   const steal = stealMeter();

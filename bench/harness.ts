@@ -75,9 +75,19 @@ export function createHarness(prefix: string) {
     return out;
   }
 
-  /** The all-in-one filestore (workers/main.ts) on kernel-picked ports, its data under tmp/data. */
-  const startFilestore = () =>
-    start(
+  /** A local OTLP/HTTP endpoint (bench/otlp-sink.ts) that takes every export and discards it. */
+  const startOtlpSink = () =>
+    start("otlp-sink", [process.execPath, "bench/otlp-sink.ts"], { PORT: "0" }, /on (http:\S+)/);
+
+  /**
+   * The all-in-one filestore (workers/main.ts) on kernel-picked ports, its data under tmp/data. With
+   * BENCH_TRACING=1 its spans go over OTLP/HTTP to a local sink (metrics are always on): run a benchmark
+   * with and without it to see what tracing costs there.
+   */
+  const startFilestore = async () => {
+    const tracing: Record<string, string> =
+      process.env.BENCH_TRACING === "1" ? { OTEL_EXPORTER_OTLP_ENDPOINT: (await startOtlpSink()).url } : {};
+    return start(
       "filestore",
       [process.execPath, "workers/main.ts"],
       {
@@ -88,12 +98,14 @@ export function createHarness(prefix: string) {
         SHUTDOWN_GRACE_MS: "1000",
         // Rounds re-upload the same GiB as one user: a quota that every run fits in (checked all the same).
         DEFAULT_QUOTA_BYTES: String(2 ** 40),
+        ...tracing,
       },
       /web \+ HTTP API\s+(http:\/\/\S+)/,
     );
+  };
 
   /** children: every process started here, stopped by stopAll (add others, e.g. load generators). */
-  return { tmp, children, start, startFilestore, run, stopAll, runMain };
+  return { tmp, children, start, startOtlpSink, startFilestore, run, stopAll, runMain };
 }
 
 /** An AccountService call (Connect JSON) on the gateway. */

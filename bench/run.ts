@@ -1,14 +1,18 @@
 // `npm run bench`: an authenticated unary call (AccountService/GetUserInfo) through the gateway of the
 // all-in-one filestore, next to a bare Hono hello-world on the same runtime, measured in the same run with
 // wrk (64 connections, HTTP/1.1). Prints req/s, p50/p99 and the ratio to the baseline; and the same call on
-// a second filestore with tracing on (every call a span, exported over OTLP/HTTP to a local sink), with
-// its ratio to the untraced one: what tracing costs when it is on (off, nothing is installed).
+// a second filestore with metrics and tracing on (metrics are always on; tracing: every call a span,
+// exported over OTLP/HTTP to a local sink), with its own target and its ratio to the untraced one: what
+// tracing costs when it is on (off, nothing is installed).
 //
-// Env: BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 3) alternating rounds; BENCH_ENFORCE=1 exits 1 when the ratio misses the target;
-// BENCH_TRACING=0 skips the traced row.
+// Env: BENCH_SECONDS (default 10) per measurement, BENCH_ROUNDS (default 3) alternating rounds;
+// BENCH_ENFORCE=1 exits 1 when a ratio misses its target; BENCH_TRACING=0 skips the traced row;
+// BENCH_SAMPLED=1 adds a row traced with OTEL_TRACES_SAMPLER=parentbased_traceidratio at 10 % (an
+// operator's choice for a busy instance; the default samples every trace).
 // The load generator, the baseline and the system under test each run in their own process: a JavaScript
 // client saturates far below these rates, and sharing an event loop would measure the harness instead.
 import { readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { account, BenchError, createHarness } from "./harness.ts";
 
@@ -20,9 +24,12 @@ const WARMUP_SECONDS = 2; // lets the JIT settle and wrk open its connections be
 const CONNECTIONS = 64;
 const THREADS = 2;
 const TARGET = 0.3;
+/** With metrics and tracing on (issue 20). */
+const TRACED_TARGET = 0.38;
 const TRACING = process.env.BENCH_TRACING !== "0";
+const SAMPLED = process.env.BENCH_SAMPLED === "1";
 
-const { tmp, children, start, runMain } = createHarness("filestore-bench");
+const { tmp, children, start, startOtlpSink, runMain } = createHarness("filestore-bench");
 
 function ensureWrk(): void {
   if (Bun.which("wrk")) return;
@@ -112,19 +119,14 @@ async function signedIn(url: string): Promise<string> {
   return token;
 }
 
-/** A second all-in-one filestore with tracing on, exporting to a sink that discards the spans. */
-async function startTraced() {
-  const sink = await start(
-    "otlp-sink",
-    [process.execPath, "bench/otlp-sink.ts"],
-    { PORT: "0" },
-    /on (http:\S+)/,
-  );
+/** Another all-in-one filestore with tracing on, exporting to a sink that discards the spans. */
+async function startTraced(name: string, sink: { url: string }, env: Record<string, string> = {}) {
   return start(
-    "filestore-traced",
+    name,
     [process.execPath, "workers/main.ts"],
     {
-      DATA_DIR: join(tmp, "data-traced"),
+      ...env,
+      DATA_DIR: join(tmp, `data-${name}`),
       HOST: "127.0.0.1",
       PORT: "0",
       GRPC_PORT: "0",
@@ -150,43 +152,64 @@ async function main(): Promise<number> {
     { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
     /web \+ HTTP API\s+(http:\/\/\S+)/,
   );
-  const traced = TRACING ? await startTraced() : undefined;
+  // The traced rows: one sink for them all (a collector elsewhere costs the process only the send).
+  const sink = TRACING || SAMPLED ? await startOtlpSink() : undefined;
+  const tracedRows: { name: string; env: Record<string, string> }[] = [
+    ...(TRACING && sink ? [{ name: "metrics + tracing on (aio)", env: {} }] : []),
+    ...(SAMPLED && sink
+      ? [
+          {
+            name: "metrics + tracing 10 % (aio)",
+            env: { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" },
+          },
+        ]
+      : []),
+  ];
+  const traced = [];
+  for (const [i, r] of tracedRows.entries()) {
+    const proc = await startTraced(`filestore-traced-${i}`, sink as { url: string }, r.env);
+    traced.push({ ...r, url: proc.url, token: await signedIn(proc.url), results: [] as WrkResult[] });
+  }
   const token = await signedIn(store.url);
-  const tracedToken = traced ? await signedIn(traced.url) : "";
 
-  const script = join(tmp, "getuserinfo.lua");
-  writeFileSync(
-    script,
-    [
-      'wrk.method = "POST"',
-      'wrk.body = "{}"',
-      'wrk.headers["Content-Type"] = "application/json"',
-      `wrk.headers["Authorization"] = "Bearer ${token}"`,
-      "",
-    ].join("\n"),
-  );
-  const tracedScript = join(tmp, "getuserinfo-traced.lua");
-  writeFileSync(tracedScript, readFileSync(script, "utf8").replace(token, tracedToken));
+  const scriptFor = (name: string, bearer: string) => {
+    const path = join(tmp, `${name}.lua`);
+    writeFileSync(
+      path,
+      [
+        'wrk.method = "POST"',
+        'wrk.body = "{}"',
+        'wrk.headers["Content-Type"] = "application/json"',
+        `wrk.headers["Authorization"] = "Bearer ${bearer}"`,
+        "",
+      ].join("\n"),
+    );
+    return path;
+  };
+  const script = scriptFor("getuserinfo", token);
+  const tracedScripts = traced.map((t, i) => scriptFor(`getuserinfo-traced-${i}`, t.token));
 
   console.log(
     `wrk: ${THREADS} threads, ${CONNECTIONS} connections, HTTP/1.1, ${SECONDS}s (+${WARMUP_SECONDS}s warm-up) each, ` +
-      `${ROUNDS} alternating rounds, medians`,
+      `${ROUNDS} alternating rounds, medians; load average ${loadavg()[0]?.toFixed(1)} at the start`,
   );
   // Alternate baseline and target over several rounds and keep the median round of each: on two shared
   // cores one run swings by ±10 %, and alternating keeps slow phases of the machine from favouring one side.
   const bases: WrkResult[] = [];
   const rpcs: WrkResult[] = [];
-  const tracedRpcs: WrkResult[] = [];
   const GET_USER_INFO = "filestore.account.v1.AccountService/GetUserInfo";
   for (let round = 0; round < ROUNDS; round++) {
     bases.push(await measure(`${hono.url}/`));
     rpcs.push(await measure(`${store.url}/${GET_USER_INFO}`, script));
-    if (traced) tracedRpcs.push(await measure(`${traced.url}/${GET_USER_INFO}`, tracedScript));
+    for (const [i, t] of traced.entries())
+      t.results.push(await measure(`${t.url}/${GET_USER_INFO}`, tracedScripts[i]));
   }
   const base = median(bases);
   const rpc = median(rpcs);
   const rss = peakRssMiB(store.proc.pid);
-  const failed = [...rpcs, ...tracedRpcs].find((r) => r.non2xx > 0 || r.socketErrors > 0 || r.requests === 0);
+  const failed = [...rpcs, ...traced.flatMap((t) => t.results)].find(
+    (r) => r.non2xx > 0 || r.socketErrors > 0 || r.requests === 0,
+  );
 
   if (failed) {
     console.error(
@@ -203,27 +226,26 @@ async function main(): Promise<number> {
   const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)}ms`.padStart(9);
   const row = (name: string, r: WrkResult, ratioText: string, note = "") =>
     `${name.padEnd(32)}${Math.round(r.rps).toString().padStart(9)}${ms(r.p50)}${ms(r.p99)}${ratioText.padStart(8)}${note}`;
+  const verdict = (r: number, target: number) =>
+    `   target >= ${target.toFixed(2)} (${r >= target ? "met" : "MISSED"})`;
   console.log();
   console.log(
     `${"benchmark".padEnd(32)}${"req/s".padStart(9)}${"p50".padStart(9)}${"p99".padStart(9)}${"ratio".padStart(8)}`,
   );
   console.log(row("hono hello (baseline, Bun)", base, "1.00"));
-  const verdict = ratio >= TARGET ? "met" : "MISSED";
-  console.log(
-    row(
-      "GetUserInfo via gateway (aio)",
-      rpc,
-      ratio.toFixed(2),
-      `   target >= ${TARGET.toFixed(2)} (${verdict})`,
-    ),
-  );
-  if (traced) {
-    const on = median(tracedRpcs);
-    const cost = `   traced / untraced ${(on.rps / rpc.rps).toFixed(2)}`;
-    console.log(row("GetUserInfo, tracing on (aio)", on, (on.rps / base.rps).toFixed(2), cost));
+  console.log(row("GetUserInfo via gateway (aio)", rpc, ratio.toFixed(2), verdict(ratio, TARGET)));
+  let missed = ratio < TARGET;
+  for (const t of traced) {
+    const on = median(t.results);
+    const r = on.rps / base.rps;
+    // Only the default (every trace sampled) is held to the target: sampling is the operator's choice.
+    const full = t === traced[0] && TRACING;
+    if (full) missed ||= r < TRACED_TARGET;
+    const note = `${full ? verdict(r, TRACED_TARGET) : ""}   / untraced ${(on.rps / rpc.rps).toFixed(2)}`;
+    console.log(row(t.name, on, r.toFixed(2), note));
   }
   console.log(`peak RSS filestore: ${Math.round(rss)} MiB`);
-  return process.env.BENCH_ENFORCE === "1" && ratio < TARGET ? 1 : 0;
+  return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 
 await runMain(main);

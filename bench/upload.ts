@@ -33,7 +33,8 @@
 //
 // Env: BENCH_ROUNDS (default 5: each row after each other once, and an odd count for the median) rounds,
 // medians (min–max shown: this machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds
-// first; BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TUS_RUNTIME=bun runs the peer under Bun.
+// first; BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
+// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without); BENCH_TUS_RUNTIME=bun runs the peer under Bun.
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -346,7 +347,8 @@ async function main(): Promise<number> {
   const load = () => loadavg()[0]?.toFixed(1);
   console.log(
     `1 GiB (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} rounds (the order changes), medians; ` +
-      `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start`,
+      `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start` +
+      `; filestore tracing ${process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off"}, metrics on`,
   );
   const steal = stealMeter();
   const { speeds, cpus } = await runRounds(targets, settle, (on) => {

@@ -129,6 +129,31 @@ describe(`traces (${MODE})`, () => {
     }
   }, 60_000);
 
+  test("a call past the gateway (all-in-one: no Origin, a known token) is one SERVER span of the RPC", async () => {
+    const traceId = crypto.randomUUID().replaceAll("-", "");
+    const parent = "00f067aa0ba902b8";
+    const res = await fetch(`${stack.gatewayUrl}/filestore.account.v1.AccountService/GetUserInfo`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${user.accessToken}`,
+        traceparent: `00-${traceId}-${parent}-01`,
+      },
+      body: "{}",
+    });
+    expect(res.status).toBe(200);
+    const served = (s: ReceivedSpan) => s.kind === SERVER && s.attributes["rpc.method"] === "GetUserInfo";
+    expect(await eventually(async () => receiver.trace(traceId).some(served))).toBe(true);
+    const spans = receiver.trace(traceId);
+    // One span for the request at the edge, not an HTTP span and an RPC span beside it (which were two
+    // spans of one call, the RPC's in a trace of its own without a client's traceparent).
+    const edge = spans.filter((s) => s.parentSpanId === parent);
+    expect(edge.length).toBe(1);
+    expect(spans.filter(served).length).toBe(1);
+    expect(spans.find(served)?.attributes["rpc.system"]).toBe("connect_rpc");
+    if (MODE === "allinone") expect(edge[0]?.name).toBe("filestore.account.v1.AccountService/GetUserInfo");
+  }, 60_000);
+
   test("a client's traceparent is honoured: the gateway's span continues the client's trace", async () => {
     const traceId = crypto.randomUUID().replaceAll("-", "");
     const parent = "00f067aa0ba902b7";

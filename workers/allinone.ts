@@ -163,11 +163,19 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   }
   /**
    * The ways past the gateway: traced as the data planes are, and (ACCESS_LOG) logged by themselves; the
-   * gateway's way is traced and logged in the gateway.
+   * gateway's way is traced and logged in the gateway. An RPC (`rpc`) gets no HTTP span here: the host's
+   * interceptor makes its SERVER span, as a worker's port does; a second one for the same request would
+   * double the cost of tracing and start a second trace (the RPC span takes its parent from the headers).
    */
-  function direct(req: Request, server: Bun.Server<undefined>, serve: () => Response | Promise<Response>) {
-    if (!cfg.accessLog && !activeTracer()) return serve(); // the hot path, as it was
-    const traced = () => traceHttp(req, pathOf(req.url), async () => serve());
+  function direct(
+    req: Request,
+    server: Bun.Server<undefined>,
+    serve: () => Response | Promise<Response>,
+    rpc = false,
+  ) {
+    const tracing = !rpc && activeTracer() !== undefined;
+    if (!cfg.accessLog && !tracing) return serve(); // the hot path, as it was
+    const traced = tracing ? () => traceHttp(req, pathOf(req.url), async () => serve()) : serve;
     return cfg.accessLog
       ? accessLogged(req, clientAddressOf(req, server, edgeTrusted), log, traced)
       : traced();
@@ -195,7 +203,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       ) {
         // As the gateway does: the in-process host believes the one hop it is handed.
         req.headers.set("x-forwarded-for", clientAddressOf(req, server, edgeTrusted));
-        return direct(req, server, () => host.fetch(req));
+        return direct(req, server, () => host.fetch(req), true);
       }
     }
     return gateway.fetch(req, server);

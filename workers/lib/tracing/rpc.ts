@@ -28,12 +28,29 @@ interface CallShape {
   header: Headers;
 }
 
-function attributesOf(req: CallShape, grpc: boolean): Attributes {
-  return {
-    "rpc.system": grpc ? "grpc" : "connect_rpc",
-    "rpc.service": req.service.typeName,
-    "rpc.method": req.method.name,
-  };
+interface Named {
+  name: string;
+  connect: Attributes;
+  grpc: Attributes;
+}
+
+/**
+ * The span name and attributes of a method, made once per method rather than per call (the SDK copies the
+ * attributes into each span, so sharing them is safe; frozen all the same).
+ */
+const names = new WeakMap<object, Named>();
+function namedFor(req: CallShape): Named {
+  let n = names.get(req.method);
+  if (!n) {
+    const base = { "rpc.service": req.service.typeName, "rpc.method": req.method.name };
+    n = {
+      name: `${req.service.typeName}/${req.method.name}`,
+      connect: Object.freeze({ "rpc.system": "connect_rpc", ...base }),
+      grpc: Object.freeze({ "rpc.system": "grpc", ...base }),
+    };
+    names.set(req.method, n);
+  }
+  return n;
 }
 
 function end(span: Span, grpc: boolean, err: unknown, server: boolean): void {
@@ -72,8 +89,9 @@ const isGrpc = (h: Headers) => (h.get("content-type") ?? "").startsWith("applica
 function traced(tracer: Tracer, server: boolean): Interceptor {
   return (next) => async (req) => {
     const grpc = server ? isGrpc(req.header) : false;
-    const name = `${req.service.typeName}/${req.method.name}`;
-    const attributes = attributesOf(req, grpc);
+    const named = namedFor(req);
+    const name = named.name;
+    const attributes = grpc ? named.grpc : named.connect;
     const span = server
       ? tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, contextFrom(req.header))
       : tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
