@@ -181,8 +181,22 @@ browserSuite("web UI: the account page", () => {
     await toAccount(page);
     await page.getByText("10 recovery codes left.").waitFor();
     expect(await page.locator("#delete-code").isVisible()).toBe(true);
+    // New recovery codes: the password and the next code; shown once, in place of the old ones.
+    await page.locator("#totp-codes-password").fill(user.password);
+    await page.locator("#totp-codes-code").fill(codeOf(secret, 2));
+    await page.getByRole("button", { name: "Get new recovery codes" }).click();
+    await codes.first().waitFor();
+    const fresh = await codes.allTextContents();
+    expect([fresh.length, fresh.filter((c) => recovery.includes(c))]).toEqual([10, []]);
+    await shot(page, "56-account-2fa-new-recovery-codes");
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByText("10 recovery codes left.").waitFor();
+    // An old recovery code no longer turns it off; a new one does.
     await page.locator("#totp-off-password").fill(user.password);
     await page.locator("#totp-off-code").fill(recovery[0] as string);
+    await page.getByRole("button", { name: "Turn off two-factor sign-in" }).click();
+    await page.getByText("wrong or already used two-factor code", { exact: false }).first().waitFor();
+    await page.locator("#totp-off-code").fill(fresh[0] as string);
     await page.getByRole("button", { name: "Turn off two-factor sign-in" }).click();
     await page.getByText("Two-factor sign-in is off.").waitFor();
     expect(await page.locator("#delete-code").isVisible()).toBe(false);

@@ -1,6 +1,6 @@
 // The account page's two-factor sign-in (TOTP): its state; turning it on (password → the secret as a
 // QR code and in base32 → a code from the app → the 10 recovery codes, shown this once); turning it off
-// (password + code).
+// (password + code); new recovery codes in place of the old ones (password + a current code).
 import { renderSVG } from "uqr";
 import { account } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
@@ -174,8 +174,38 @@ function enabledView(t: Steps, left: number): Child {
       "p",
       { class: left <= 2 ? "error" : "muted" },
       `${left} recovery ${left === 1 ? "code" : "codes"} left.`,
-      left <= 2 ? " Turn two-factor sign-in off and on again for new ones." : "",
+      left <= 2 ? " Get new ones below." : "",
     ),
+    newCodesForm(t),
+    form,
+  ];
+}
+
+/** RegenerateRecoveryCodes: the password and a current code from the app; the new codes shown once. */
+function newCodesForm(t: Steps): Child {
+  const [passwordLabel, password] = passwordField("totp-codes-password", "Your password");
+  const [codeLabel, code] = codeField("totp-codes-code", "Code from your authenticator app");
+  const { form } = actionForm(
+    {
+      label: "New recovery codes",
+      submit: "Get new recovery codes",
+      run: async () => {
+        const r = await account.regenerateRecoveryCodes({
+          password: password.value,
+          code: code.value.trim(),
+        });
+        mount(t.body, recoveryView(t, r.recoveryCodes));
+        return undefined;
+      },
+    },
+    passwordLabel,
+    password,
+    codeLabel,
+    code,
+  );
+  return [
+    h("h3", null, "New recovery codes"),
+    h("p", { class: "muted" }, "The codes you have now stop working. Needs a current code from your app."),
     form,
   ];
 }
