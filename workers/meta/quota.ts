@@ -179,6 +179,20 @@ export async function reservePending(db: Db, rules: QuotaRules, ownerId: string,
   if (Number(res.numUpdatedRows) !== 1) throw await refusal(db, rules, ownerId, bytes);
 }
 
+/**
+ * Throws QUOTA_EXCEEDED when `bytes` more would not fit now (UnknownUserError for no such user); holds
+ * nothing, so it is an early answer (CheckQuota) and never a substitute for the charge.
+ */
+export async function requireRoom(db: Db, rules: QuotaRules, ownerId: string, bytes: number) {
+  const row = await db
+    .selectFrom("users")
+    .select(fits(rules, Math.max(0, bytes)).as("ok"))
+    .where("id", "=", ownerId)
+    .executeTakeFirst();
+  if (!row) throw new UnknownUserError();
+  if (!Number(row.ok)) throw await refusal(db, rules, ownerId, bytes);
+}
+
 /** Gives back a body's hold that no file took over (the upload failed). */
 export async function releasePending(db: Db, ownerId: string, bytes: number): Promise<void> {
   if (bytes <= 0) return;
