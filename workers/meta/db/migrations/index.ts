@@ -17,7 +17,7 @@ import * as m0016 from "./0016_quotas.ts";
 import * as m0017 from "./0017_account_security.ts";
 import * as m0018 from "./0018_administration.ts";
 import * as m0019 from "./0019_transfer_trace.ts";
-import * as m0021 from "./0021_sealed_totp_secrets.ts";
+import * as m0021 from "./0021_account_hardening.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
@@ -37,5 +37,5 @@ export const migrations: Record<string, Migration> = {
   "0017_account_security": m0017,
   "0018_administration": m0018,
   "0019_transfer_trace": m0019,
-  "0021_sealed_totp_secrets": m0021,
+  "0021_account_hardening": m0021,
 };
