@@ -10,7 +10,7 @@ import type { CredentialStore } from "./credentials.ts";
 import { DF } from "./df-command.ts";
 import { CP, MV } from "./place-commands.ts";
 import { FIND, SEARCH } from "./search-commands.ts";
-import { PASSWD, SESSIONS } from "./self-service-commands.ts";
+import { PASSWD, SESSIONS, TWO_FACTOR } from "./self-service-commands.ts";
 import { DOWNLOAD, UPLOAD } from "./transfer-commands.ts";
 import { TRANSFERS } from "./transfers-command.ts";
 import { TRASH } from "./trash-commands.ts";
@@ -40,6 +40,7 @@ export const COMMANDS: Command[] = [
   WHOAMI,
   PASSWD,
   SESSIONS,
+  TWO_FACTOR,
   LS,
   MKDIR,
   UPLOAD,

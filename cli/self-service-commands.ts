@@ -1,11 +1,12 @@
-// `filestore passwd` and `filestore sessions [revoke <id|others|all>]`: the account self-service of
-// AccountService (ChangePassword, ListSessions, RevokeSession, SignOutEverywhere).
+// `filestore passwd`, `filestore sessions [revoke <id|others|all>]` and `filestore 2fa [recovery-codes]`:
+// the account self-service of AccountService (ChangePassword, ListSessions, RevokeSession,
+// SignOutEverywhere, GetTwoFactorStatus, RegenerateRecoveryCodes).
 import type { Client } from "@connectrpc/connect";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
 import { UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
 import { isoTime } from "./json-output.ts";
-import { askPassword, linesFromStdin } from "./prompt.ts";
+import { askLine, askPassword, linesFromStdin, passwordFromStdin } from "./prompt.ts";
 import { Session } from "./session.ts";
 
 const passwd: Handler = async (env, _args, options) => {
@@ -96,4 +97,53 @@ With --json, sessions prints one JSON array of {id,createdAt,lastUsedAt,clientAd
   minArgs: 0,
   maxArgs: 2,
   run: sessions,
+};
+
+async function newRecoveryCodes(env: Env, options: Record<string, unknown>, json: boolean) {
+  const password = options["password-stdin"] ? await passwordFromStdin() : await askPassword("Password: ");
+  const code =
+    typeof options.otp === "string" ? options.otp : await askLine("Current code from your authenticator: ");
+  const { recoveryCodes } = await accountsOf(env).regenerateRecoveryCodes({ password, code });
+  if (json) env.out(JSON.stringify({ recoveryCodes }));
+  else {
+    env.out("new recovery codes (shown this once; the old ones no longer work):");
+    for (const c of recoveryCodes) env.out(`  ${c}`);
+  }
+  return 0;
+}
+
+const twoFactor: Handler = async (env, args, options) => {
+  const [action = "status"] = args;
+  const json = options.json === true;
+  if (action === "recovery-codes") return newRecoveryCodes(env, options, json);
+  if (action !== "status")
+    throw new UsageError("usage: filestore 2fa [status] | 2fa recovery-codes [--otp <code>]", "2fa");
+  const status = await accountsOf(env).getTwoFactorStatus({});
+  if (json) env.out(JSON.stringify({ enabled: status.enabled, recoveryCodesLeft: status.recoveryCodesLeft }));
+  else
+    env.out(
+      status.enabled
+        ? `two-factor sign-in is on; ${status.recoveryCodesLeft} recovery code(s) left`
+        : "two-factor sign-in is off (turn it on in the web UI's account page)",
+    );
+  return 0;
+};
+
+export const TWO_FACTOR: Command = {
+  name: "2fa",
+  usage: "[status] | recovery-codes",
+  summary: "two-factor sign-in: its status, or new recovery codes",
+  details: `status says whether two-factor sign-in is on and how many recovery codes are left.
+recovery-codes replaces your recovery codes with 10 new ones, shown once (the old ones stop working):
+it asks for your password (or reads it from stdin with --password-stdin) and a current authenticator code
+(or takes it with --otp; a recovery code is not accepted).
+With --json: status prints {enabled,recoveryCodesLeft}; recovery-codes prints {recoveryCodes}.`,
+  options: {
+    json: { type: "boolean", description: "print JSON (fields above)" },
+    "password-stdin": { type: "boolean", description: "read the password from stdin" },
+    otp: { type: "string", description: "a current code from your authenticator" },
+  },
+  minArgs: 0,
+  maxArgs: 1,
+  run: twoFactor,
 };

@@ -242,7 +242,7 @@ describe(`account self-service (${MODE})`, () => {
   });
 });
 
-describe(`filestore CLI: login with two-factor, passwd, sessions (${MODE})`, () => {
+describe(`filestore CLI: login with two-factor, 2fa, passwd, sessions (${MODE})`, () => {
   const filestore = (args: string[], input?: string) =>
     run(["node", join(ROOT, "cli/bin.mjs"), ...args], input, {
       env: { ...process.env, XDG_CONFIG_HOME: join(work, "config"), FILESTORE_URL: stack.gatewayUrl },
@@ -284,13 +284,27 @@ describe(`filestore CLI: login with two-factor, passwd, sessions (${MODE})`, () 
     const begun = await account("BeginTotpEnrollment", { password: "new password 1" }, t.accessToken);
     const secret = begun.json.secret as string;
     await account("ConfirmTotpEnrollment", { code: totpCode(secret, Date.now()) }, t.accessToken);
+    // 2fa: the status, and new recovery codes (password and a current code; a recovery code refused).
+    const status = await filestore(["2fa", "--json"]);
+    expect(JSON.parse(status.stdout)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    const regen = (otp: string) =>
+      filestore(["2fa", "recovery-codes", "--password-stdin", "--json", "--otp", otp], "new password 1\n");
+    const refused = await regen("abcde-fghij");
+    expect([refused.code === 0, refused.stderr]).toEqual([
+      false,
+      "filestore: code must be a current 6-digit code from the authenticator (not a recovery code)\n",
+    ]);
+    const fresh = await regen(totpCode(secret, Date.now() + 30_000));
+    expect(fresh.code).toBe(0);
+    const { recoveryCodes } = JSON.parse(fresh.stdout) as { recoveryCodes: string[] };
+    expect(recoveryCodes).toHaveLength(10);
     const noCode = await filestore(["login", u.username, "--password-stdin"], "new password 1\n");
     expect([noCode.code, noCode.stderr]).toEqual([
       2,
       "filestore: this account uses two-factor sign-in: give a code with --otp <code>\n",
     ]);
     const withCode = await filestore(
-      ["login", u.username, "--password-stdin", "--otp", totpCode(secret, Date.now() + 30_000)],
+      ["login", u.username, "--password-stdin", "--otp", recoveryCodes[0] ?? ""],
       "new password 1\n",
     );
     expect([withCode.code, withCode.stderr]).toEqual([0, ""]);

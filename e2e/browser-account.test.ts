@@ -118,7 +118,7 @@ browserSuite("web UI: the account page", () => {
     expect([dialogs, errors]).toEqual([[], []]);
   }, 120_000);
 
-  test("two-factor: enrol from the page's secret, sign-in asks for a code, a recovery code turns it off; delete the account", async () => {
+  test("two-factor: enrol from the page's secret, sign-in asks for a code, new recovery codes replace the old ones and one turns it off; delete the account", async () => {
     const user = await signedInUser(kit.server.gatewayUrl);
     const { page, dialogs, errors } = await open();
     await signInWithKeyboard(page, user.username, user.password);
@@ -172,6 +172,7 @@ browserSuite("web UI: the account page", () => {
     await page.locator("main [role=alert]").filter({ hasText: /\S/ }).waitFor();
     expect(await page.locator("#signout").count()).toBe(0);
     // The step after the one the enrolment used (a code is accepted once).
+    const signinStep = Math.floor(Date.now() / 30_000) + 1;
     await code.fill(codeOf(secret, 1));
     await page.keyboard.press("Enter");
     await page.waitForSelector("#signout");
@@ -181,8 +182,24 @@ browserSuite("web UI: the account page", () => {
     await toAccount(page);
     await page.getByText("10 recovery codes left.").waitFor();
     expect(await page.locator("#delete-code").isVisible()).toBe(true);
+    // New recovery codes: the password and the next code; shown once, in place of the old ones.
+    await page.locator("#totp-codes-password").fill(user.password);
+    // A code of a later step than the sign-in's (used): the next step must have begun for one to be valid.
+    while (Math.floor(Date.now() / 30_000) < signinStep) await Bun.sleep(500);
+    await page.locator("#totp-codes-code").fill(codeOf(secret, 1));
+    await page.getByRole("button", { name: "Get new recovery codes" }).click();
+    await codes.first().waitFor();
+    const fresh = await codes.allTextContents();
+    expect([fresh.length, fresh.filter((c) => recovery.includes(c))]).toEqual([10, []]);
+    await shot(page, "56-account-2fa-new-recovery-codes");
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByText("10 recovery codes left.").waitFor();
+    // An old recovery code no longer turns it off; a new one does.
     await page.locator("#totp-off-password").fill(user.password);
     await page.locator("#totp-off-code").fill(recovery[0] as string);
+    await page.getByRole("button", { name: "Turn off two-factor sign-in" }).click();
+    await page.getByText("wrong or already used two-factor code", { exact: false }).first().waitFor();
+    await page.locator("#totp-off-code").fill(fresh[0] as string);
     await page.getByRole("button", { name: "Turn off two-factor sign-in" }).click();
     await page.getByText("Two-factor sign-in is off.").waitFor();
     expect(await page.locator("#delete-code").isVisible()).toBe(false);

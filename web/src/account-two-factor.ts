@@ -1,6 +1,6 @@
 // The account page's two-factor sign-in (TOTP): its state; turning it on (password → the secret as a
 // QR code and in base32 → a code from the app → the 10 recovery codes, shown this once); turning it off
-// (password + code).
+// (password + code); new recovery codes in place of the old ones (password + a current code).
 import { renderSVG } from "uqr";
 import { account } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
@@ -149,33 +149,60 @@ function recoveryView(t: Steps, codes: string[]): Child {
   ];
 }
 
-function enabledView(t: Steps, left: number): Child {
-  const [passwordLabel, password] = passwordField("totp-off-password", "Your password");
-  const [codeLabel, code] = codeField("totp-off-code");
-  const { form } = actionForm(
-    {
-      label: "Turn off two-factor sign-in",
-      submit: "Turn off two-factor sign-in",
-      danger: true,
-      run: async () => {
-        await account.disableTotp({ password: password.value, code: code.value.trim() });
-        t.showStatus();
-        return undefined;
-      },
-    },
+/**
+ * A form of the password and a code (fields `<id>-password`, `<id>-code`) whose submit, labelled `label`,
+ * runs `act` with them.
+ */
+function passwordAndCodeForm(
+  id: string,
+  opts: { label: string; danger?: boolean; codeLabel?: string },
+  act: (password: string, code: string) => Promise<void>,
+): HTMLFormElement {
+  const [passwordLabel, password] = passwordField(`${id}-password`, "Your password");
+  const [codeLabel, code] = codeField(`${id}-code`, opts.codeLabel);
+  const run = async () => {
+    await act(password.value, code.value.trim());
+    return undefined;
+  };
+  const form = actionForm(
+    { label: opts.label, submit: opts.label, danger: opts.danger, run },
     passwordLabel,
     password,
     codeLabel,
     code,
   );
+  return form.form;
+}
+
+function enabledView(t: Steps, left: number): Child {
+  const off = { label: "Turn off two-factor sign-in", danger: true };
+  const form = passwordAndCodeForm("totp-off", off, async (password, code) => {
+    await account.disableTotp({ password, code });
+    t.showStatus();
+  });
   return [
     h("p", { id: "totp-state" }, "Two-factor sign-in is on."),
     h(
       "p",
       { class: left <= 2 ? "error" : "muted" },
       `${left} recovery ${left === 1 ? "code" : "codes"} left.`,
-      left <= 2 ? " Turn two-factor sign-in off and on again for new ones." : "",
+      left <= 2 ? " Get new ones below." : "",
     ),
+    newCodesForm(t),
+    form,
+  ];
+}
+
+/** RegenerateRecoveryCodes: the password and a current code from the app; the new codes shown once. */
+function newCodesForm(t: Steps): Child {
+  const opts = { label: "Get new recovery codes", codeLabel: "Code from your authenticator app" };
+  const form = passwordAndCodeForm("totp-codes", opts, async (password, code) => {
+    const r = await account.regenerateRecoveryCodes({ password, code });
+    mount(t.body, recoveryView(t, r.recoveryCodes));
+  });
+  return [
+    h("h3", null, "New recovery codes"),
+    h("p", { class: "muted" }, "The codes you have now stop working. Needs a current code from your app."),
     form,
   ];
 }

@@ -1,6 +1,7 @@
 // Account self-service through AccountService with the real interceptors over an in-memory meta: the
 // password change that ends the other sessions, the list of sessions, TOTP (enrolment, sign-in with a
-// code, no replay, recovery codes once, failures limited), app passwords (never settings), deletion.
+// code, no replay, recovery codes once, failures limited, regenerated), app passwords (never settings),
+// deletion.
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Reason, reasonOf } from "../../core/reasons.ts";
@@ -149,6 +150,34 @@ describe("account self-service", () => {
     expect(await code(signin())).toBe("ok");
   });
 
+  test("RegenerateRecoveryCodes: password and a current TOTP code; ten new codes, the old ones dead", async () => {
+    const a = auth((await tokens()).accessToken);
+    expect(await code(s.client.regenerateRecoveryCodes({ password, code: "123456" }, a))).toBe(
+      Code.FailedPrecondition,
+    );
+    const begun = await s.client.beginTotpEnrollment({ password }, a);
+    const old = (await s.client.confirmTotpEnrollment({ code: totpCode(begun.secret, clock) }, a))
+      .recoveryCodes;
+    // The secret is sealed in meta's table, never in plaintext.
+    const row = await s.db.selectFrom("user_totp").select("secret").executeTakeFirstOrThrow();
+    expect([row.secret.startsWith("v1:"), row.secret.includes(begun.secret)]).toEqual([true, false]);
+    clock += 30_000;
+    const now = totpCode(begun.secret, clock);
+    const regen = (password: string, c: string) => s.client.regenerateRecoveryCodes({ password, code: c }, a);
+    expect(await code(regen("wrong pass", now))).toBe(Code.PermissionDenied);
+    expect(await code(regen(password, "654321"))).toBe(Code.PermissionDenied);
+    // A recovery code cannot mint new ones.
+    expect(await code(regen(password, old[0] ?? ""))).toBe(Code.InvalidArgument);
+    const { recoveryCodes } = await regen(password, now);
+    expect(recoveryCodes).toHaveLength(10);
+    expect(recoveryCodes.filter((c) => old.includes(c))).toEqual([]);
+    expect((await s.client.getTwoFactorStatus({}, a)).recoveryCodesLeft).toBe(10);
+    // Its code is used (no replay); the old codes no longer sign in, the new ones do.
+    expect(await code(regen(password, now))).toBe(Code.PermissionDenied);
+    expect(await code(signin(old[1]))).toBe(Code.Unauthenticated);
+    expect(await code(signin(recoveryCodes[0]))).toBe("ok");
+  });
+
   test("app passwords: shown once, listed with last use; their tokens never change settings; revoked", async () => {
     const t = await tokens();
     const created = await s.client.createAppPassword({ name: " rclone on laptop " }, auth(t.accessToken));
@@ -175,6 +204,7 @@ describe("account self-service", () => {
       () => s.client.createAppPassword({ name: "another" }, app),
       () => s.client.revokeAppPassword({ id: ex.appPasswordId }, app),
       () => s.client.deleteAccount({ password }, app),
+      () => s.client.regenerateRecoveryCodes({ password, code: "123456" }, app),
     ])
       expect(await code(settings())).toBe(Code.PermissionDenied);
     const listed = (await s.client.listAppPasswords({}, auth(t.accessToken))).appPasswords;

@@ -173,3 +173,25 @@ export async function disableTotp(
   await confirm(deps, who, clientIp, password, t.state === TotpState.ON ? code : undefined);
   await deps.meta.disableTotp({ userId: who.userId });
 }
+
+/**
+ * Ten new recovery codes in place of the old ones (shown once). Needs the password and a current TOTP
+ * code: a recovery code is refused, so that one leaked recovery code cannot be turned into ten.
+ */
+export async function regenerateRecoveryCodes(
+  deps: AccountDeps,
+  who: Identity,
+  clientIp: string,
+  password: string,
+  code: string,
+): Promise<string[]> {
+  const t = await deps.meta.getTotp({ userId: who.userId });
+  if (t.state !== TotpState.ON) throw failedPrecondition("two-factor sign-in is not on");
+  const typed = code.replace(/\s/g, "");
+  if (!/^\d{6}$/.test(typed))
+    throw invalidArgument("code must be a current 6-digit code from the authenticator (not a recovery code)");
+  await confirm(deps, who, clientIp, password, typed);
+  const { codes, hashes } = newRecoveryCodes();
+  await deps.meta.replaceRecoveryCodes({ userId: who.userId, codeHashes: hashes });
+  return codes;
+}

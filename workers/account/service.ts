@@ -97,6 +97,16 @@ export function accountModule(deps: account.AccountDeps): ServiceModule {
           await self.disableTotp(deps, owner(ctx), clientIp(ctx), req.password, req.code);
           return {};
         },
+        async regenerateRecoveryCodes(req, ctx) {
+          const codes = await self.regenerateRecoveryCodes(
+            deps,
+            owner(ctx),
+            clientIp(ctx),
+            req.password,
+            req.code,
+          );
+          return { recoveryCodes: codes };
+        },
         async createAppPassword(req, ctx) {
           return apps.createAppPassword(deps, owner(ctx), req.name);
         },

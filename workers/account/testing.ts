@@ -36,7 +36,7 @@ export async function setupAccount(opts: SetupOptions = {}) {
   const log = createLogger("test");
   const verifier = createAccessTokenVerifier({ keys: testKey.localKeys, issuer: "filestore", now: opts.now });
   const interceptors = [errorInterceptor(log), authInterceptor({ verifier, internalSecret: testSecret })];
-  const meta = metaModule(db, opts.now);
+  const meta = metaModule(db, opts.now, { serverSecret: testSecret });
   const deps: account.AccountDeps = {
     meta: createMetaClient(memoryTransport(meta, interceptors, testSecret)),
     key: testKey,

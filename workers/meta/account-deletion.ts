@@ -3,7 +3,9 @@
 // entries go the way of any deleted file: to the trash, then purged entry by entry (trash-upkeep.ts), each
 // purge dropping its content references so garbage collection frees what no one else names. Last, one
 // transaction under the owner's lock purges whatever appeared meanwhile and deletes the user row; the
-// rest (refresh tokens, upload sessions, download links, versions) goes with it by foreign key.
+// rest (refresh tokens, upload sessions, download links, versions) goes with it by foreign key; the
+// staged parts of its unfinished upload sessions are recorded for the upload sweep, which deletes them.
+import { sql } from "kysely";
 import { revokeAllAppPasswords } from "./app-passwords.ts";
 import { dropFileRow, lockOwner } from "./content.ts";
 import type { Db } from "./db/database.ts";
@@ -40,6 +42,24 @@ async function closeAccount(
     await tx.deleteFrom("user_totp").where("user_id", "=", userId).execute();
     return true;
   });
+}
+
+/**
+ * Records the owner's unfinished upload sessions (their rows go with the user) so that the upload sweep
+ * deletes their staged parts; a completed session's parts went with its completion.
+ */
+async function orphanUploadSessions(tx: Db, ownerId: string, now: number): Promise<void> {
+  await tx
+    .insertInto("orphaned_upload_sessions")
+    .columns(["session_id", "backend", "completion_owner", "created_at"])
+    .expression(
+      tx
+        .selectFrom("upload_sessions")
+        .select(["id", "backend", "completion_owner", sql<number>`${now}`.as("created_at")])
+        .where("owner_id", "=", ownerId)
+        .where("state", "!=", "completed"),
+    )
+    .execute();
 }
 
 /** Moves every active top-level entry of the owner to the trash (folders take their subtrees along). */
@@ -81,6 +101,7 @@ export async function deleteAccount(
     // Entries an operation in flight added after the purge (a token is refused within seconds, not at once).
     const late = await tx.selectFrom("files").select("id").where("owner_id", "=", userId).execute();
     for (const f of late) await dropFileRow(tx, userId, f.id, now);
+    await orphanUploadSessions(tx, userId, now);
     await tx.deleteFrom("users").where("id", "=", userId).execute();
   });
   return Number(n);

@@ -3,11 +3,11 @@
 // deleting an account (its files purged, content references dropped, shared content kept).
 import { describe, expect, test } from "bun:test";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { TotpState } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { codeOf as code } from "../lib/testing.ts";
 import { testDatabases } from "./db/testing.ts";
-import { metaSuite } from "./testing.ts";
+import { metaSuite, metaTestClient } from "./testing.ts";
 
 const h64 = (c: string) => c.repeat(64);
 
@@ -131,6 +131,68 @@ for (const target of testDatabases()) {
       const off = await s.meta.getTotp({ userId: uid });
       expect([off.state, off.recoveryCodesLeft]).toEqual([TotpState.OFF, 0]);
       expect((await s.meta.useRecoveryCode({ userId: uid, codeHash: h64("b") })).used).toBe(false);
+    });
+
+    test("TOTP secrets sealed at rest: not in the column, legacy plaintext sealed on read, wrong key fails closed", async () => {
+      const uid = await newUser("totp-sealed");
+      const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+      const column = async () =>
+        (
+          await s.db
+            .selectFrom("user_totp")
+            .select("secret")
+            .where("user_id", "=", uid)
+            .executeTakeFirstOrThrow()
+        ).secret;
+      await s.meta.setPendingTotp({ userId: uid, secret });
+      const sealed = await column();
+      expect(sealed.startsWith("v1:")).toBe(true);
+      expect(sealed).not.toContain(secret);
+      expect(Buffer.from(sealed.slice(3), "base64url").toString("latin1")).not.toContain(secret);
+      expect((await s.meta.getTotp({ userId: uid })).secret).toBe(secret);
+      await s.meta.enableTotp({ userId: uid, secret, step: 7n, recoveryCodeHashes: [h64("e")] });
+      expect((await s.meta.getTotp({ userId: uid })).state).toBe(TotpState.ON);
+      // Another user's row with this user's sealed value does not open (the user id is bound in).
+      const other = await newUser("totp-sealed2");
+      await s.db
+        .insertInto("user_totp")
+        .values({ user_id: other, secret: await column(), enabled_at: 1, last_step: 0, created_at: 1 })
+        .execute();
+      expect(await code(s.meta.getTotp({ userId: other }))).toBe(Code.FailedPrecondition);
+      // A row written before encryption still works and is sealed on its first read.
+      await s.db.updateTable("user_totp").set({ secret }).where("user_id", "=", uid).execute();
+      expect((await s.meta.getTotp({ userId: uid })).secret).toBe(secret);
+      const resealed = await column();
+      expect([resealed.startsWith("v1:"), resealed.includes(secret)]).toEqual([true, false]);
+      expect((await s.meta.getTotp({ userId: uid })).secret).toBe(secret);
+      // Under another INTERNAL_SECRET the secret does not open: refused with a reason, never guessed.
+      const wrongKey = metaTestClient(s.db, () => clock, "another-secret-".repeat(3));
+      const err = await wrongKey.getTotp({ userId: uid }).catch((e) => ConnectError.from(e));
+      expect(err instanceof ConnectError && [err.code, /INTERNAL_SECRET/.test(err.rawMessage)]).toEqual([
+        Code.FailedPrecondition,
+        true,
+      ]);
+      expect(await column()).toBe(resealed);
+    });
+
+    test("recovery codes replaced while TOTP is on: the old ones stop working", async () => {
+      const uid = await newUser("totp-regen");
+      const replace = (codeHashes: string[]) => s.meta.replaceRecoveryCodes({ userId: uid, codeHashes });
+      expect(await code(replace([h64("1")]))).toBe(Code.FailedPrecondition);
+      await s.meta.setPendingTotp({ userId: uid, secret: "C".repeat(32) });
+      expect(await code(replace([h64("1")]))).toBe(Code.FailedPrecondition);
+      await s.meta.enableTotp({
+        userId: uid,
+        secret: "C".repeat(32),
+        step: 1n,
+        recoveryCodeHashes: [h64("1")],
+      });
+      expect(await code(replace([]))).toBe(Code.InvalidArgument);
+      expect(await code(replace(["nothex"]))).toBe(Code.InvalidArgument);
+      await replace([h64("2"), h64("3")]);
+      expect((await s.meta.getTotp({ userId: uid })).recoveryCodesLeft).toBe(2);
+      expect((await s.meta.useRecoveryCode({ userId: uid, codeHash: h64("1") })).used).toBe(false);
+      expect((await s.meta.useRecoveryCode({ userId: uid, codeHash: h64("2") })).used).toBe(true);
     });
 
     test("app passwords: found by hash (use recorded), listed, revoked with their tokens' sid", async () => {

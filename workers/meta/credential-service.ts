@@ -11,6 +11,7 @@ import * as apps from "./app-passwords.ts";
 import { transact } from "./db/transact.ts";
 import type { MetaDeps } from "./records.ts";
 import * as totp from "./second-factor.ts";
+import { TotpSecretKeyError } from "./totp-secret-box.ts";
 import * as sessions from "./user-sessions.ts";
 
 const required = (value: string, field: string): string => {
@@ -31,9 +32,10 @@ const appRecord = (r: apps.AppPasswordRow) => ({
 
 const STATES = { off: TotpState.OFF, pending: TotpState.PENDING, on: TotpState.ON } as const;
 
-export function credentialService({ db, now }: MetaDeps): ServiceImpl<typeof CredentialService> {
+export function credentialService({ db, now, totpBox }: MetaDeps): ServiceImpl<typeof CredentialService> {
   const rethrowTotp = (err: unknown): never => {
     if (err instanceof totp.TotpStateError) throw failedPrecondition(err.message);
+    if (err instanceof TotpSecretKeyError) throw failedPrecondition(err.message);
     throw err;
   };
   return {
@@ -87,12 +89,12 @@ export function credentialService({ db, now }: MetaDeps): ServiceImpl<typeof Cre
       return { sessionsRevoked: n };
     },
     async getTotp(req) {
-      const row = await totp.getTotp(db, userId(req.userId));
+      const row = await totp.getTotp(db, totpBox, userId(req.userId)).catch(rethrowTotp);
       return { state: STATES[row.state], secret: row.secret, recoveryCodesLeft: row.recoveryCodesLeft };
     },
     async setPendingTotp(req) {
       if (!BASE32.test(req.secret)) throw invalidArgument("secret must be 16-64 base32 characters");
-      await totp.setPendingTotp(db, userId(req.userId), req.secret, now()).catch(rethrowTotp);
+      await totp.setPendingTotp(db, totpBox, userId(req.userId), req.secret, now()).catch(rethrowTotp);
       return {};
     },
     async enableTotp(req) {
@@ -102,7 +104,7 @@ export function credentialService({ db, now }: MetaDeps): ServiceImpl<typeof Cre
         step: Number(req.step),
         recoveryCodeHashes: hashes,
       };
-      await totp.enableTotp(db, userId(req.userId), confirm, now()).catch(rethrowTotp);
+      await totp.enableTotp(db, totpBox, userId(req.userId), confirm, now()).catch(rethrowTotp);
       return {};
     },
     async disableTotp(req) {
@@ -115,6 +117,13 @@ export function credentialService({ db, now }: MetaDeps): ServiceImpl<typeof Cre
     async useRecoveryCode(req) {
       const hash = hex(req.codeHash, 64, "code_hash");
       return { used: await totp.useRecoveryCode(db, userId(req.userId), hash) };
+    },
+    async replaceRecoveryCodes(req) {
+      const hashes = req.codeHashes.map((h) => hex(h, 64, "code_hashes"));
+      if (hashes.length === 0) throw invalidArgument("code_hashes must not be empty");
+      if (!(await totp.replaceRecoveryCodes(db, userId(req.userId), hashes, now())))
+        throw failedPrecondition("two-factor sign-in is not on");
+      return {};
     },
     async createAppPassword(req) {
       const name = required(req.name, "name");

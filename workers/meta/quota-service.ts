@@ -44,6 +44,10 @@ export function quotaService({ db, now, quota: rules }: MetaDeps): ServiceImpl<t
       await quota.releasePending(db, ownerOf(req.ownerId), bytesOf(req.bytes));
       return {};
     },
+    async checkQuota(req) {
+      await quota.requireRoom(db, rules, ownerOf(req.ownerId), bytesOf(req.bytes)).catch(knownUser);
+      return {};
+    },
     async getUsage(req) {
       const u = await quota.usageOf(db, rules, ownerOf(req.ownerId)).catch(knownUser);
       return { usage: usageRecord(u) };

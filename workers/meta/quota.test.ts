@@ -57,6 +57,16 @@ for (const target of testDatabases()) {
       location: `blobs/${c}-${crypto.randomUUID()}`,
     });
     const session = sessionRows("quota");
+    const refcount = async (c: string) =>
+      Number(
+        (
+          await db
+            .selectFrom("blobs")
+            .select("refcount")
+            .where("sha256", "=", c.repeat(64))
+            .executeTakeFirstOrThrow()
+        ).refcount,
+      );
 
     test("20 parallel sessions: exactly the ones that fit are reserved; completion, abort and expiry settle them", async () => {
       const alice = await newUser();
@@ -215,6 +225,50 @@ for (const target of testDatabases()) {
       expect((await counters(dave)).used).toBe(10 * MiB);
       const usage = await quota.usageOf(db, RULES, dave);
       expect([usage.used, usage.files, usage.trashBytes, usage.versionBytes]).toEqual([10 * MiB, 2, 0, 0]);
+    });
+
+    test("copy with REPLACE charges the new version like a replacing upload; over quota nothing changes", async () => {
+      const erin = await newUser();
+      await quota.setQuota(db, erin, 20 * MiB);
+      const add = (name: string, c: string, size: number) =>
+        content.addFileWithContent(db, { ownerId: erin, parentId: "", name, quota: RULES }, blob(c, size), 1);
+      const src = (await add("src", "5", 6 * MiB)).file;
+      const dst = (await add("dst", "6", 2 * MiB)).file;
+      const replaceCopy = (versionsKeep: number) =>
+        copyFile(
+          db,
+          {
+            ownerId: erin,
+            id: src.id,
+            newParentId: "",
+            name: "dst",
+            policy: files.ConflictPolicy.REPLACE,
+            versionsKeep,
+          },
+          2,
+          undefined,
+          RULES,
+        );
+      // dst now holds src's 6 MiB, its old 2 MiB kept as a version: 6 + 6 + 2.
+      const replaced = await replaceCopy(5);
+      expect([replaced.replaced, replaced.file.id, Number(replaced.file.size)]).toEqual([
+        true,
+        dst.id,
+        6 * MiB,
+      ]);
+      expect(await counters(erin)).toEqual({ used: 14 * MiB, reserved: 0, pending: 0 });
+      const sha = (id: string) =>
+        db.selectFrom("files").select("blob_sha256").where("id", "=", id).executeTakeFirstOrThrow();
+      expect((await sha(dst.id)).blob_sha256).toBe("5".repeat(64));
+      // Another replace needs 6 MiB more: 14 + 6 = 20 does not fit a quota of 19.
+      await quota.setQuota(db, erin, 19 * MiB);
+      const versions = () =>
+        db.selectFrom("file_versions").select("id").where("file_id", "=", dst.id).execute();
+      const before = { versions: (await versions()).length, refs: await refcount("5") };
+      expect(await codeOf(replaceCopy(5))).toBe(`exhausted:${Reason.QUOTA_EXCEEDED}`);
+      expect(await counters(erin)).toEqual({ used: 14 * MiB, reserved: 0, pending: 0 });
+      expect({ versions: (await versions()).length, refs: await refcount("5") }).toEqual(before);
+      expect((await quota.usageOf(db, RULES, erin)).used).toBe(14 * MiB);
     });
 
     test("quota 0 is unlimited; a user's own quota wins over the default; bad quotas are refused", async () => {

@@ -11,10 +11,11 @@
 //                   ReserveUploadBytes and taken over by the file they become.
 // The recount (recountUsage) rebuilds the counters from the tables and reports what drifted.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { sql } from "kysely";
+import { type ExpressionBuilder, sql, type UpdateObject } from "kysely";
 import { Reason, withReason } from "../../core/reasons.ts";
 import { lockOwner } from "./content.ts";
 import type { Db } from "./db/database.ts";
+import type { Database } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 
 const GiB = 1024 ** 3;
@@ -83,6 +84,34 @@ async function refusal(db: Db, rules: QuotaRules, ownerId: string, need: number)
   return quotaExceeded(used, quota, need);
 }
 
+type Counter = "used_bytes" | "reserved_bytes" | "pending_bytes";
+type CounterSet = (eb: ExpressionBuilder<Database, "users">) => UpdateObject<Database, "users">;
+
+/**
+ * The one conditional update every check is: `changes` to the owner's row, only if `need` more bytes fit
+ * (no check when need <= 0); QUOTA_EXCEEDED when they do not. The changes always alter the row, so MySQL's
+ * changed-rows count is 1 exactly when the row was updated.
+ */
+async function updateIfFits(db: Db, rules: QuotaRules, ownerId: string, need: number, changes: CounterSet) {
+  const res = await db
+    .updateTable("users")
+    .set(changes)
+    .where("id", "=", ownerId)
+    .$if(need > 0, (q) => q.where(fits(rules, need)))
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) throw await refusal(db, rules, ownerId, need);
+}
+
+/** `bytes` off one counter of the owner (never below zero); nothing for none. */
+async function decrease(db: Db, ownerId: string, counter: Counter, bytes: number): Promise<void> {
+  if (bytes <= 0) return;
+  await db
+    .updateTable("users")
+    .set({ [counter]: minus(counter, bytes) })
+    .where("id", "=", ownerId)
+    .execute();
+}
+
 /** What a charge takes over from holds made earlier for the same bytes. */
 export interface Held {
   /** From reserved_bytes (an upload session's declared size). */
@@ -100,18 +129,11 @@ export async function charge(tx: Db, rules: QuotaRules, ownerId: string, bytes: 
   const reserved = held.reserved ?? 0;
   const pending = held.pending ?? 0;
   if (bytes <= 0 && reserved <= 0 && pending <= 0) return;
-  const need = bytes - reserved - pending;
-  const res = await tx
-    .updateTable("users")
-    .set((eb) => ({
-      used_bytes: eb("used_bytes", "+", bytes),
-      ...(reserved > 0 ? { reserved_bytes: minus("reserved_bytes", reserved) } : {}),
-      ...(pending > 0 ? { pending_bytes: minus("pending_bytes", pending) } : {}),
-    }))
-    .where("id", "=", ownerId)
-    .$if(need > 0, (q) => q.where(fits(rules, need)))
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw await refusal(tx, rules, ownerId, need);
+  await updateIfFits(tx, rules, ownerId, bytes - reserved - pending, (eb) => ({
+    used_bytes: eb("used_bytes", "+", bytes),
+    ...(reserved > 0 ? { reserved_bytes: minus("reserved_bytes", reserved) } : {}),
+    ...(pending > 0 ? { pending_bytes: minus("pending_bytes", pending) } : {}),
+  }));
 }
 
 /** The usage rows make: files and versions count their size, folders nothing. */
@@ -131,14 +153,8 @@ export async function chargeRows(
 }
 
 /** Gives usage back (purged files, dropped versions), inside the caller's transaction. */
-export async function giveBack(tx: Db, ownerId: string, bytes: number): Promise<void> {
-  if (bytes <= 0) return;
-  await tx
-    .updateTable("users")
-    .set({ used_bytes: minus("used_bytes", bytes) })
-    .where("id", "=", ownerId)
-    .execute();
-}
+export const giveBack = (tx: Db, ownerId: string, bytes: number) =>
+  decrease(tx, ownerId, "used_bytes", bytes);
 
 /** Reserves an upload session's declared size, inside the transaction that records it. */
 export async function reserveSession(
@@ -148,46 +164,39 @@ export async function reserveSession(
   size: number,
 ): Promise<void> {
   if (size <= 0) return;
-  const res = await tx
-    .updateTable("users")
-    .set((eb) => ({ reserved_bytes: eb("reserved_bytes", "+", size) }))
-    .where("id", "=", ownerId)
-    .where(fits(rules, size))
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw await refusal(tx, rules, ownerId, size);
+  await updateIfFits(tx, rules, ownerId, size, (eb) => ({ reserved_bytes: eb("reserved_bytes", "+", size) }));
 }
 
 /** Releases an upload session's reservation (it was aborted or expired), inside the caller's transaction. */
-export async function releaseSession(tx: Db, ownerId: string, size: number): Promise<void> {
-  if (size <= 0) return;
-  await tx
-    .updateTable("users")
-    .set({ reserved_bytes: minus("reserved_bytes", size) })
-    .where("id", "=", ownerId)
-    .execute();
-}
+export const releaseSession = (tx: Db, ownerId: string, size: number) =>
+  decrease(tx, ownerId, "reserved_bytes", size);
 
 /** Holds `bytes` for a body being received (ReserveUploadBytes); QUOTA_EXCEEDED when they do not fit. */
 export async function reservePending(db: Db, rules: QuotaRules, ownerId: string, bytes: number, now: number) {
   if (bytes <= 0) return;
-  const res = await db
-    .updateTable("users")
-    .set((eb) => ({ pending_bytes: eb("pending_bytes", "+", bytes), pending_at: now }))
+  await updateIfFits(db, rules, ownerId, bytes, (eb) => ({
+    pending_bytes: eb("pending_bytes", "+", bytes),
+    pending_at: now,
+  }));
+}
+
+/**
+ * Throws QUOTA_EXCEEDED when `bytes` more would not fit now (UnknownUserError for no such user); holds
+ * nothing, so it is an early answer (CheckQuota) and never a substitute for the charge.
+ */
+export async function requireRoom(db: Db, rules: QuotaRules, ownerId: string, bytes: number) {
+  const row = await db
+    .selectFrom("users")
+    .select(fits(rules, Math.max(0, bytes)).as("ok"))
     .where("id", "=", ownerId)
-    .where(fits(rules, bytes))
     .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw await refusal(db, rules, ownerId, bytes);
+  if (!row) throw new UnknownUserError();
+  if (!Number(row.ok)) throw await refusal(db, rules, ownerId, bytes);
 }
 
 /** Gives back a body's hold that no file took over (the upload failed). */
-export async function releasePending(db: Db, ownerId: string, bytes: number): Promise<void> {
-  if (bytes <= 0) return;
-  await db
-    .updateTable("users")
-    .set({ pending_bytes: minus("pending_bytes", bytes) })
-    .where("id", "=", ownerId)
-    .execute();
-}
+export const releasePending = (db: Db, ownerId: string, bytes: number) =>
+  decrease(db, ownerId, "pending_bytes", bytes);
 
 /**
  * Sets a user's own quota (bytes, 0: unlimited), or with null makes them follow the default again: one

@@ -1,9 +1,11 @@
 // What every subject's handlers are given, and the rows of meta.proto that several subjects answer with
 // (a blob, a file) as their messages.
+
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { BlobRow, FileRow } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import type { QuotaRules } from "./quota.ts";
+import type { TotpSecretBox } from "./totp-secret-box.ts";
 
 /** The database, the clock and the limits the handlers of every filestore.meta.v1 service share. */
 export interface MetaDeps {
@@ -15,6 +17,8 @@ export interface MetaDeps {
   versionsKeep: number;
   /** Quotas (DEFAULT_QUOTA_BYTES): what adding content is charged under. */
   quota: QuotaRules;
+  /** Seals TOTP secrets at rest under a key from INTERNAL_SECRET (noTotpSecretBox without one). */
+  totpBox: TotpSecretBox;
 }
 
 export const blobRecord = (b: BlobRow) => ({

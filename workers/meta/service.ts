@@ -23,6 +23,7 @@ import * as files from "./files.ts";
 import { instanceStats, STATS_CACHE_MS } from "./instance-stats.ts";
 import { quotaService } from "./quota-service.ts";
 import type { MetaDeps } from "./records.ts";
+import { noTotpSecretBox, totpSecretBox } from "./totp-secret-box.ts";
 import { transferJobService } from "./transfer-job-service.ts";
 import { treeService } from "./tree-service.ts";
 import { uploadSessionService } from "./upload-session-service.ts";
@@ -38,6 +39,11 @@ export interface MetaLimits {
   defaultQuotaBytes?: number;
   /** How long instance statistics are cached (default STATS_CACHE_MS). */
   statsCacheMs?: number;
+  /**
+   * INTERNAL_SECRET: the key TOTP secrets are sealed under is derived from it. Without it every TOTP
+   * enrolment or sign-in fails closed.
+   */
+  serverSecret?: string;
 }
 
 export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLimits = {}): ServiceModule {
@@ -47,6 +53,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
     maxFolderDepth: limits.maxFolderDepth ?? files.DEFAULT_MAX_FOLDER_DEPTH,
     versionsKeep: limits.versionsKeep ?? DEFAULT_VERSIONS_KEEP,
     quota: { defaultBytes: limits.defaultQuotaBytes ?? 0 },
+    totpBox: limits.serverSecret ? totpSecretBox(limits.serverSecret) : noTotpSecretBox,
   };
   const stats = instanceStats(db, limits.statsCacheMs ?? STATS_CACHE_MS);
   return {

@@ -43,12 +43,13 @@ export async function insertFolderChain(
 
 /**
  * The meta client over the meta module in memory, through the real server interceptors (errors, auth:
- * the internal secret is required and presented).
+ * the internal secret is required and presented). TOTP secrets are sealed under `serverSecret` (default:
+ * the internal secret).
  */
-export function metaTestClient(db: Db, now?: () => number): MetaClient {
+export function metaTestClient(db: Db, now?: () => number, serverSecret?: string): MetaClient {
   const secret = "s".repeat(32);
   const verifier = createAccessTokenVerifier({ keys: async () => new Uint8Array(32), issuer: "x" });
-  const mod = metaModule(db, now);
+  const mod = metaModule(db, now, { serverSecret: serverSecret ?? secret });
   return createMetaClient(
     createRouterTransport((r) => mod.routes(r), {
       router: {

@@ -377,7 +377,33 @@ export async function expiredSessions(db: Db, now: number, limit = 100): Promise
     .where("expires_at", "<=", now)
     .limit(limit)
     .execute();
-  return rows.map(nums);
+  if (rows.length >= limit) return rows.map(nums);
+  return [...rows.map(nums), ...(await orphanedSessions(db, limit - rows.length))];
+}
+
+/**
+ * The sessions of deleted accounts (account-deletion.ts), as aborted sessions whose row is gone: the
+ * sweep deletes their parts (and a completion attempt's assembly) as for any aborted session.
+ */
+async function orphanedSessions(db: Db, limit: number): Promise<SessionRow[]> {
+  const rows = await db.selectFrom("orphaned_upload_sessions").selectAll().limit(limit).execute();
+  return rows.map((o) => ({
+    id: o.session_id,
+    owner_id: "",
+    parent_id: "",
+    name: "",
+    size: 0,
+    sha256: null,
+    sha1: null,
+    part_size: 0,
+    part_count: 0,
+    backend: o.backend,
+    state: "aborted" as const,
+    file_id: null,
+    created_at: Number(o.created_at),
+    expires_at: Number(o.created_at),
+    completion_owner: o.completion_owner,
+  }));
 }
 
 /** Removes a session and its part rows (after its part bytes were deleted). */
@@ -385,5 +411,6 @@ export async function deleteSession(db: Db, id: string): Promise<void> {
   await transact(db, async (tx) => {
     await tx.deleteFrom("upload_parts").where("session_id", "=", id).execute();
     await tx.deleteFrom("upload_sessions").where("id", "=", id).execute();
+    await tx.deleteFrom("orphaned_upload_sessions").where("session_id", "=", id).execute();
   });
 }

@@ -18,6 +18,7 @@ export async function createMetaWorker(config: MetaWorkerConfig): Promise<Worker
       maxFolderDepth: config.meta.maxFolderDepth,
       versionsKeep: config.meta.versionsKeep,
       defaultQuotaBytes: config.meta.defaultQuotaBytes,
+      serverSecret: config.internalSecret,
     }),
     start() {},
     async stop() {

@@ -178,7 +178,8 @@ for (const backend of testBlobStores()) {
         name: "x",
         parentId: "",
       });
-      expect(calls.splice(0)).toEqual([]); // an offer looks nothing up
+      // An offer looks up the caller's own quota only, never the content: the same step for both.
+      expect(calls.splice(0)).toEqual(["meta.checkQuota", "meta.checkQuota"]);
       await failureOf(
         proveContent(deps, bob, { challengeId: held.challengeId, rangeSha256: "0".repeat(64) }),
       );

@@ -105,6 +105,10 @@ export async function offerContent(
   if (!isHex(sha256, 64)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
   if (!isSafeSize(offer.size)) throw invalidArgument("size is out of range");
   const { name, parentId, onConflict } = checkTarget(offer);
+  // Content the caller could not afford is refused now rather than after the proof (an instant upload is
+  // charged in full). This reads only the caller's own counters, so it says nothing about what is held;
+  // the charge at linking stays the atomic check (usage may grow between offer and proof).
+  await deps.meta.checkQuota({ ownerId: who.userId, bytes: offer.size });
   // Whether the content is held is decided by the proof, never here.
   const size = Number(offer.size);
   const length = Math.min(size, MAX_CHALLENGE_BYTES);

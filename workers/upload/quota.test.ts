@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { Reason, reasonOf } from "../../core/reasons.ts";
+import { ErrorInfoSchema } from "../../proto/gen/google/rpc/error_details_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { Db } from "../meta/db/database.ts";
 import { testDatabases } from "../meta/db/testing.ts";
@@ -176,6 +177,58 @@ for (const backend of local)
         await setQuota(db, alice.userId, 0);
         await linkBySha1(deps, alice, { sha1, size: 0n, name: "dup", parentId: "" });
         expect(await counters()).toEqual([1200 * KiB, 0, 0]);
+      });
+
+      test("an instant offer the caller cannot afford is refused up front; the proof still charges atomically", async () => {
+        const bob = await f.user("bob");
+        const content = data(400 * KiB, 11);
+        await storeUpload(deps, bob, { name: "src", parentId: "", sha1: true }, chunked(content));
+        await storeUpload(
+          deps,
+          alice,
+          { name: "mine", parentId: "", sha1: true },
+          chunked(data(700 * KiB, 12)),
+        );
+        const offer = (name: string) =>
+          offerContent(deps, alice, {
+            sha256: sha256(content),
+            size: BigInt(content.length),
+            name,
+            parentId: "",
+          });
+        // 700 KiB used of 1024: 400 more do not fit. Refused at the offer, with the usual metadata.
+        const err = await offer("late").then(
+          () => undefined,
+          (e) => ConnectError.from(e),
+        );
+        expect(err && [Code[err.code], reasonOf(err)]).toEqual(["ResourceExhausted", Reason.QUOTA_EXCEEDED]);
+        const info = err?.findDetails(ErrorInfoSchema)[0];
+        expect(info?.metadata).toEqual({
+          used: String(700 * KiB),
+          quota: String(1024 * KiB),
+          needed: String(400 * KiB),
+        });
+        expect(err?.rawMessage).toStartWith("quota exceeded: ");
+        // Content that fits is offered; usage growing before the proof still refuses at the charge.
+        await setQuota(db, alice.userId, 1200 * KiB);
+        const ch = await offer("raced");
+        await storeUpload(
+          deps,
+          alice,
+          { name: "more", parentId: "", sha1: true },
+          chunked(data(200 * KiB, 13)),
+        );
+        const range = content.subarray(Number(ch.rangeStart), Number(ch.rangeStart + ch.rangeLength));
+        const proof = { challengeId: ch.challengeId, rangeSha256: sha256(range) };
+        expect(await outcome(proveContent(deps, alice, proof))).toBe(REFUSED);
+        expect(await counters()).toEqual([900 * KiB, 0, 0]);
+        expect(await fileCount()).toBe(2);
+        // Unlimited: offered and linked.
+        await setQuota(db, alice.userId, 0);
+        const ok = await offer("fine");
+        const r2 = content.subarray(Number(ok.rangeStart), Number(ok.rangeStart + ok.rangeLength));
+        await proveContent(deps, alice, { challengeId: ok.challengeId, rangeSha256: sha256(r2) });
+        expect(await counters()).toEqual([1300 * KiB, 0, 0]);
       });
     });
   }

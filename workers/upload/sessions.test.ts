@@ -9,6 +9,7 @@ import { Reason, reasonOf } from "../../core/reasons.ts";
 import { type AssembleEvent, createLocalBlobStore } from "../lib/blobstore/local/index.ts";
 import { type TestBlobStore, testBlobStores } from "../lib/blobstore/testing.ts";
 import { codeOf } from "../lib/testing.ts";
+import { deleteAccount } from "../meta/account-deletion.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import * as sessions from "./sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
@@ -330,3 +331,43 @@ for (const database of testDatabases()) {
     });
   });
 }
+
+// A deleted account's unfinished sessions: their rows go with the user, their staged parts are recorded
+// for the sweep, which deletes them (on disk, or the part objects in S3) as for an aborted session.
+for (const backend of testBlobStores())
+  for (const database of testDatabases())
+    describe(`a deleted account's sessions on ${backend.backend} and ${database.dialect}`, () => {
+      const clock = { now: 10_000_000 };
+      let f: UploadFixture;
+      beforeEach(async () => {
+        f = await openUploadFixture(backend, clock, database);
+      });
+      afterEach(() => f.close());
+
+      test("the sweep deletes the parts of a half-done session once its owner is deleted", async () => {
+        const carol = await f.user("carol");
+        const dave = await f.user("dave");
+        const data = crypto.getRandomValues(new Uint8Array(64 * KiB * 3));
+        const half = await createFor(f, carol, data);
+        await sessions.putPart(f.deps, carol, half.id, 1, stream(data.subarray(0, 64 * KiB)));
+        await sessions.putPart(f.deps, carol, half.id, 2, stream(data.subarray(64 * KiB, 128 * KiB)));
+        // Another user's live session is left alone.
+        const kept = await createFor(f, dave, data);
+        await sessions.putPart(f.deps, dave, kept.id, 1, stream(data.subarray(0, 64 * KiB)));
+        const of = async (id: string) => (await f.stored()).filter((x) => x.includes(id));
+        expect((await of(half.id)).length).toBeGreaterThanOrEqual(2);
+        const daves = await of(kept.id);
+        await deleteAccount(f.db, carol.userId, clock.now);
+        expect(
+          await f.db.selectFrom("upload_sessions").select("id").where("id", "=", half.id).execute(),
+        ).toEqual([]);
+        expect(await sessions.sweepSessions(f.deps)).toBe(1);
+        expect(await f.db.selectFrom("orphaned_upload_sessions").selectAll().execute()).toEqual([]);
+        expect(await sessions.sweepSessions(f.deps)).toBe(0);
+        // Only dave's part is left; his session still completes.
+        expect([await of(half.id), await of(kept.id)]).toEqual([[], daves]);
+        await sessions.putPart(f.deps, dave, kept.id, 2, stream(data.subarray(64 * KiB, 128 * KiB)));
+        await sessions.putPart(f.deps, dave, kept.id, 3, stream(data.subarray(128 * KiB)));
+        await sessions.completeSession(f.deps, dave, kept.id);
+      });
+    });

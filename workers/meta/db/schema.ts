@@ -198,6 +198,17 @@ export interface DerivedBlobsTable {
   created_at: number;
 }
 
+/**
+ * An upload session of a deleted account (migration 0021): its row went with the user, its staged parts
+ * are left for the upload sweep to delete.
+ */
+export interface OrphanedUploadSessionsTable {
+  session_id: string;
+  backend: string;
+  completion_owner: string | null;
+  created_at: number;
+}
+
 /** A user's TOTP secret: pending until confirmed (enabled_at null), then on (see migration 0017). */
 export interface UserTotpTable {
   user_id: string;
@@ -271,6 +282,7 @@ export interface Database {
   file_name_grams: FileNameGramsTable;
   upload_sessions: UploadSessionsTable;
   upload_parts: UploadPartsTable;
+  orphaned_upload_sessions: OrphanedUploadSessionsTable;
   download_links: DownloadLinksTable;
   revoked_sessions: RevokedSessionsTable;
   transfer_jobs: TransferJobsTable;

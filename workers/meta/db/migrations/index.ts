@@ -18,6 +18,7 @@ import * as m0017 from "./0017_account_security.ts";
 import * as m0018 from "./0018_administration.ts";
 import * as m0019 from "./0019_transfer_trace.ts";
 import * as m0020 from "./0020_transfer_queue_indexes.ts";
+import * as m0021 from "./0021_account_hardening.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   "0018_administration": m0018,
   "0019_transfer_trace": m0019,
   "0020_transfer_queue_indexes": m0020,
+  "0021_account_hardening": m0021,
 };

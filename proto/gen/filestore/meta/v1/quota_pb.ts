@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/quota.proto.
  */
 export const file_filestore_meta_v1_quota: GenFile = /*@__PURE__*/
-  fileDesc("Ch1maWxlc3RvcmUvbWV0YS92MS9xdW90YS5wcm90bxIRZmlsZXN0b3JlLm1ldGEudjEisQEKC1VzYWdlUmVjb3JkEg8KB3VzZXJfaWQYASABKAkSEgoKdXNlZF9ieXRlcxgCIAEoAxIWCg5yZXNlcnZlZF9ieXRlcxgDIAEoAxITCgtxdW90YV9ieXRlcxgEIAEoAxIVCg1kZWZhdWx0X3F1b3RhGAUgASgIEg0KBWZpbGVzGAYgASgDEhMKC3RyYXNoX2J5dGVzGAcgASgDEhUKDXZlcnNpb25fYnl0ZXMYCCABKAMiPAoZUmVzZXJ2ZVVwbG9hZEJ5dGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRINCgVieXRlcxgCIAEoAyIcChpSZXNlcnZlVXBsb2FkQnl0ZXNSZXNwb25zZSI8ChlSZWxlYXNlVXBsb2FkQnl0ZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg0KBWJ5dGVzGAIgASgDIhwKGlJlbGVhc2VVcGxvYWRCeXRlc1Jlc3BvbnNlIiMKD0dldFVzYWdlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCSJBChBHZXRVc2FnZVJlc3BvbnNlEi0KBXVzYWdlGAEgASgLMh4uZmlsZXN0b3JlLm1ldGEudjEuVXNhZ2VSZWNvcmQiTAoPU2V0UXVvdGFSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEwoLcXVvdGFfYnl0ZXMYAiABKAMSEwoLdXNlX2RlZmF1bHQYAyABKAgiQQoQU2V0UXVvdGFSZXNwb25zZRItCgV1c2FnZRgBIAEoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLlVzYWdlUmVjb3JkIjsKE1JlY291bnRVc2FnZVJlcXVlc3QSFQoNYWZ0ZXJfdXNlcl9pZBgBIAEoCRINCgVsaW1pdBgCIAEoBSJ3CgpVc2FnZURyaWZ0Eg8KB3VzZXJfaWQYASABKAkSEwoLdXNlZF9iZWZvcmUYAiABKAMSEgoKdXNlZF9hZnRlchgDIAEoAxIXCg9yZXNlcnZlZF9iZWZvcmUYBCABKAMSFgoOcmVzZXJ2ZWRfYWZ0ZXIYBSABKAMibAoUUmVjb3VudFVzYWdlUmVzcG9uc2USLQoGZHJpZnRzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNhZ2VEcmlmdBIPCgdjaGVja2VkGAIgASgFEhQKDGxhc3RfdXNlcl9pZBgDIAEoCTL/AwoMUXVvdGFTZXJ2aWNlEnEKElJlc2VydmVVcGxvYWRCeXRlcxIsLmZpbGVzdG9yZS5tZXRhLnYxLlJlc2VydmVVcGxvYWRCeXRlc1JlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5SZXNlcnZlVXBsb2FkQnl0ZXNSZXNwb25zZRJxChJSZWxlYXNlVXBsb2FkQnl0ZXMSLC5maWxlc3RvcmUubWV0YS52MS5SZWxlYXNlVXBsb2FkQnl0ZXNSZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmVsZWFzZVVwbG9hZEJ5dGVzUmVzcG9uc2USUwoIR2V0VXNhZ2USIi5maWxlc3RvcmUubWV0YS52MS5HZXRVc2FnZVJlcXVlc3QaIy5maWxlc3RvcmUubWV0YS52MS5HZXRVc2FnZVJlc3BvbnNlElMKCFNldFF1b3RhEiIuZmlsZXN0b3JlLm1ldGEudjEuU2V0UXVvdGFSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuU2V0UXVvdGFSZXNwb25zZRJfCgxSZWNvdW50VXNhZ2USJi5maWxlc3RvcmUubWV0YS52MS5SZWNvdW50VXNhZ2VSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuUmVjb3VudFVzYWdlUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1maWxlc3RvcmUvbWV0YS92MS9xdW90YS5wcm90bxIRZmlsZXN0b3JlLm1ldGEudjEisQEKC1VzYWdlUmVjb3JkEg8KB3VzZXJfaWQYASABKAkSEgoKdXNlZF9ieXRlcxgCIAEoAxIWCg5yZXNlcnZlZF9ieXRlcxgDIAEoAxITCgtxdW90YV9ieXRlcxgEIAEoAxIVCg1kZWZhdWx0X3F1b3RhGAUgASgIEg0KBWZpbGVzGAYgASgDEhMKC3RyYXNoX2J5dGVzGAcgASgDEhUKDXZlcnNpb25fYnl0ZXMYCCABKAMiPAoZUmVzZXJ2ZVVwbG9hZEJ5dGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRINCgVieXRlcxgCIAEoAyIcChpSZXNlcnZlVXBsb2FkQnl0ZXNSZXNwb25zZSI8ChlSZWxlYXNlVXBsb2FkQnl0ZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg0KBWJ5dGVzGAIgASgDIhwKGlJlbGVhc2VVcGxvYWRCeXRlc1Jlc3BvbnNlIiMKD0dldFVzYWdlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCSJBChBHZXRVc2FnZVJlc3BvbnNlEi0KBXVzYWdlGAEgASgLMh4uZmlsZXN0b3JlLm1ldGEudjEuVXNhZ2VSZWNvcmQiTAoPU2V0UXVvdGFSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEwoLcXVvdGFfYnl0ZXMYAiABKAMSEwoLdXNlX2RlZmF1bHQYAyABKAgiQQoQU2V0UXVvdGFSZXNwb25zZRItCgV1c2FnZRgBIAEoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLlVzYWdlUmVjb3JkIjsKE1JlY291bnRVc2FnZVJlcXVlc3QSFQoNYWZ0ZXJfdXNlcl9pZBgBIAEoCRINCgVsaW1pdBgCIAEoBSJ3CgpVc2FnZURyaWZ0Eg8KB3VzZXJfaWQYASABKAkSEwoLdXNlZF9iZWZvcmUYAiABKAMSEgoKdXNlZF9hZnRlchgDIAEoAxIXCg9yZXNlcnZlZF9iZWZvcmUYBCABKAMSFgoOcmVzZXJ2ZWRfYWZ0ZXIYBSABKAMibAoUUmVjb3VudFVzYWdlUmVzcG9uc2USLQoGZHJpZnRzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuVXNhZ2VEcmlmdBIPCgdjaGVja2VkGAIgASgFEhQKDGxhc3RfdXNlcl9pZBgDIAEoCSI0ChFDaGVja1F1b3RhUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRINCgVieXRlcxgCIAEoAyIUChJDaGVja1F1b3RhUmVzcG9uc2Uy2gQKDFF1b3RhU2VydmljZRJxChJSZXNlcnZlVXBsb2FkQnl0ZXMSLC5maWxlc3RvcmUubWV0YS52MS5SZXNlcnZlVXBsb2FkQnl0ZXNSZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmVzZXJ2ZVVwbG9hZEJ5dGVzUmVzcG9uc2UScQoSUmVsZWFzZVVwbG9hZEJ5dGVzEiwuZmlsZXN0b3JlLm1ldGEudjEuUmVsZWFzZVVwbG9hZEJ5dGVzUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlJlbGVhc2VVcGxvYWRCeXRlc1Jlc3BvbnNlElMKCEdldFVzYWdlEiIuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNhZ2VSZXF1ZXN0GiMuZmlsZXN0b3JlLm1ldGEudjEuR2V0VXNhZ2VSZXNwb25zZRJTCghTZXRRdW90YRIiLmZpbGVzdG9yZS5tZXRhLnYxLlNldFF1b3RhUmVxdWVzdBojLmZpbGVzdG9yZS5tZXRhLnYxLlNldFF1b3RhUmVzcG9uc2USXwoMUmVjb3VudFVzYWdlEiYuZmlsZXN0b3JlLm1ldGEudjEuUmVjb3VudFVzYWdlUmVxdWVzdBonLmZpbGVzdG9yZS5tZXRhLnYxLlJlY291bnRVc2FnZVJlc3BvbnNlElkKCkNoZWNrUXVvdGESJC5maWxlc3RvcmUubWV0YS52MS5DaGVja1F1b3RhUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNoZWNrUXVvdGFSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message filestore.meta.v1.UsageRecord
@@ -323,6 +323,41 @@ export const RecountUsageResponseSchema: GenMessage<RecountUsageResponse> = /*@_
   messageDesc(file_filestore_meta_v1_quota, 11);
 
 /**
+ * @generated from message filestore.meta.v1.CheckQuotaRequest
+ */
+export type CheckQuotaRequest = Message<"filestore.meta.v1.CheckQuotaRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: int64 bytes = 2;
+   */
+  bytes: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.CheckQuotaRequest.
+ * Use `create(CheckQuotaRequestSchema)` to create a new message.
+ */
+export const CheckQuotaRequestSchema: GenMessage<CheckQuotaRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_quota, 12);
+
+/**
+ * @generated from message filestore.meta.v1.CheckQuotaResponse
+ */
+export type CheckQuotaResponse = Message<"filestore.meta.v1.CheckQuotaResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.CheckQuotaResponse.
+ * Use `create(CheckQuotaResponseSchema)` to create a new message.
+ */
+export const CheckQuotaResponseSchema: GenMessage<CheckQuotaResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_quota, 13);
+
+/**
  * QuotaService keeps each user's quota and usage counters (logical bytes: every file, in the trash too,
  * and every kept version counts its full size; folders and derived blobs count nothing). The checks
  * themselves run inside the transactions that add content (AddFileWithContent, AddFileForExistingBlob,
@@ -386,6 +421,18 @@ export const QuotaService: GenService<{
     methodKind: "unary";
     input: typeof RecountUsageRequestSchema;
     output: typeof RecountUsageResponseSchema;
+  },
+  /**
+   * CheckQuota says, holding nothing, whether `bytes` more would fit the owner's quota now:
+   * ResourceExhausted (QUOTA_EXCEEDED, the same metadata as the charge) when not; NotFound for an unknown
+   * user. An early answer only (instant upload's offer): the charge itself stays the atomic check.
+   *
+   * @generated from rpc filestore.meta.v1.QuotaService.CheckQuota
+   */
+  checkQuota: {
+    methodKind: "unary";
+    input: typeof CheckQuotaRequestSchema;
+    output: typeof CheckQuotaResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_quota, 0);
