@@ -220,6 +220,15 @@ function report(r: Measured): boolean {
   return missed;
 }
 
+function printSetup(load: () => string | undefined): void {
+  const tracing = process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off";
+  console.log(
+    `1 GiB (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} rounds (the order changes), medians; ` +
+      `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start` +
+      `; filestore tracing ${tracing}, metrics on`,
+  );
+}
+
 async function main(): Promise<number> {
   if (!Bun.which("curl")) throw new BenchError("curl is not installed: run `apt-get install -y curl` first");
   const baselineDir = join(tmp, "baseline");
@@ -345,11 +354,7 @@ async function main(): Promise<number> {
   ];
 
   const load = () => loadavg()[0]?.toFixed(1);
-  console.log(
-    `1 GiB (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} rounds (the order changes), medians; ` +
-      `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start` +
-      `; filestore tracing ${process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off"}, metrics on`,
-  );
+  printSetup(load);
   const steal = stealMeter();
   const { speeds, cpus } = await runRounds(targets, settle, (on) => {
     sampling = on;

@@ -7,6 +7,7 @@ import type { Db } from "./db/database.ts";
 import type { UploadPartsTable, UploadSessionsTable, UploadState } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
+import { orphanedSessions } from "./orphaned-uploads.ts";
 import { type QuotaRules, releaseSession, reserveSession } from "./quota.ts";
 
 /** A session row; a new one needs no completion lease (it is "open"). */
@@ -379,31 +380,6 @@ export async function expiredSessions(db: Db, now: number, limit = 100): Promise
     .execute();
   if (rows.length >= limit) return rows.map(nums);
   return [...rows.map(nums), ...(await orphanedSessions(db, limit - rows.length))];
-}
-
-/**
- * The sessions of deleted accounts (account-deletion.ts), as aborted sessions whose row is gone: the
- * sweep deletes their parts (and a completion attempt's assembly) as for any aborted session.
- */
-async function orphanedSessions(db: Db, limit: number): Promise<SessionRow[]> {
-  const rows = await db.selectFrom("orphaned_upload_sessions").selectAll().limit(limit).execute();
-  return rows.map((o) => ({
-    id: o.session_id,
-    owner_id: "",
-    parent_id: "",
-    name: "",
-    size: 0,
-    sha256: null,
-    sha1: null,
-    part_size: 0,
-    part_count: 0,
-    backend: o.backend,
-    state: "aborted" as const,
-    file_id: null,
-    created_at: Number(o.created_at),
-    expires_at: Number(o.created_at),
-    completion_owner: o.completion_owner,
-  }));
 }
 
 /** Removes a session and its part rows (after its part bytes were deleted). */
