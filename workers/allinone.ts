@@ -218,6 +218,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
       await http.stop();
       await grpc.close(cfg.shutdownGraceMs);
       stores.close();
+      metrics.close();
       await meta.stop();
     },
   };

@@ -55,14 +55,15 @@ const ZERO_UNDER_BUN = [
  * descriptors, event-loop lag: all work under Bun; the active handle counts read 0 there and are dropped) with a `service`
  * label, and the event-loop lag gauge every process shares with the gateway.
  */
-export function createProcessMetrics(service: string): Metrics {
+export function createProcessMetrics(service: string): Metrics & { close(): void } {
   const prom = new Registry();
   collectDefaultMetrics({ register: prom, labels: { service } });
   // Gauges named like counters (promtool refuses the names) that Bun does not fill (always 0): dropped.
   for (const name of ZERO_UNDER_BUN) prom.removeSingleMetric(name);
   const core = new MetricsRegistry();
-  eventLoopLag(core, service);
-  return view(service, prom, core);
+  // A process's own timer: stopped by close() where the process outlives it (all-in-one's stop()).
+  const stopLag = eventLoopLag(core, service);
+  return { ...view(service, prom, core), close: stopLag };
 }
 
 /** Metrics without process collectors (unit tests, benchmarks). */
