@@ -1,9 +1,11 @@
-// Instance statistics for administrators. Cheap enough to ask for on an admin page: the byte totals come
-// from the usage counters kept on the users rows (one pass over users, a table of thousands of rows, not
-// of files), trash bytes from the files_trash_expiry index (status first: only trashed rows are read),
-// and the per-backend totals and the file count are aggregates over blobs and files that the database
-// answers from indexes or one sequential pass. Those two grow with the content, so answers are cached
-// for STATS_CACHE_MS per meta process: an admin page polling cannot turn into a stream of scans.
+// Instance statistics for administrators. Cheap enough to ask for on an admin page: the user counts and
+// byte totals come from the users rows and their usage counters (one pass over users, a table of
+// thousands of rows, not of files), read on every call so that an administrator sees a user they just
+// created or disabled; trash bytes from the files_trash_expiry index (status first: only trashed rows are
+// read), and the per-backend totals and the file count are aggregates over blobs and files that the
+// database answers from indexes or one sequential pass. Those grow with the content, so they are cached
+// for STATS_CACHE_MS per meta process: an admin page polling, or the storage gauges, cannot turn into a
+// stream of scans.
 import type { Db } from "./db/database.ts";
 
 export interface InstanceStats {
@@ -22,7 +24,9 @@ export const STATS_CACHE_MS = 10_000;
 
 const n = (v: unknown) => Number(v ?? 0);
 
-async function measure(db: Db): Promise<InstanceStats> {
+type ContentStats = Pick<InstanceStats, "files" | "trashBytes" | "storedBytes" | "backends">;
+
+async function measureUsers(db: Db) {
   const users = await db
     .selectFrom("users")
     .select((eb) => [
@@ -33,6 +37,16 @@ async function measure(db: Db): Promise<InstanceStats> {
       eb.fn.sum<number>(eb("reserved_bytes", "+", eb.ref("pending_bytes"))).as("reserved"),
     ])
     .executeTakeFirstOrThrow();
+  return {
+    users: n(users.users),
+    admins: n(users.admins),
+    disabledUsers: n(users.disabled),
+    logicalBytes: n(users.used),
+    reservedBytes: n(users.reserved),
+  };
+}
+
+async function measureContent(db: Db): Promise<ContentStats> {
   const files = await db
     .selectFrom("files")
     .select((eb) => eb.fn.countAll<number>().as("n"))
@@ -52,24 +66,19 @@ async function measure(db: Db): Promise<InstanceStats> {
     .execute();
   const backends = blobs.map((b) => ({ backend: b.backend, blobs: n(b.blobs), storedBytes: n(b.bytes) }));
   return {
-    users: n(users.users),
-    admins: n(users.admins),
-    disabledUsers: n(users.disabled),
     files: n(files.n),
-    logicalBytes: n(users.used),
-    reservedBytes: n(users.reserved),
     trashBytes: n(trash.bytes),
     storedBytes: backends.reduce((s, b) => s + b.storedBytes, 0),
     backends,
   };
 }
 
-/** Statistics at most STATS_CACHE_MS old (cacheMs 0: measured now). */
+/** Statistics: users' figures now, content aggregates at most STATS_CACHE_MS old (cacheMs 0: now). */
 export function instanceStats(db: Db, cacheMs = STATS_CACHE_MS) {
-  let cached: { at: number; value: Promise<InstanceStats> } | undefined;
-  return (now: number): Promise<InstanceStats> => {
+  let cached: { at: number; value: Promise<ContentStats> } | undefined;
+  const content = (now: number): Promise<ContentStats> => {
     if (!cached || now - cached.at >= cacheMs) {
-      const value = measure(db);
+      const value = measureContent(db);
       cached = { at: now, value };
       // A failed measurement is not kept.
       value.catch(() => {
@@ -77,5 +86,9 @@ export function instanceStats(db: Db, cacheMs = STATS_CACHE_MS) {
       });
     }
     return cached.value;
+  };
+  return async (now: number): Promise<InstanceStats> => {
+    const [users, rest] = await Promise.all([measureUsers(db), content(now)]);
+    return { ...users, ...rest };
   };
 }
