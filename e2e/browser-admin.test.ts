@@ -79,6 +79,8 @@ browserSuite("web UI: the admin page", () => {
     const stats = page.getByRole("definition").first();
     await stats.waitFor();
     expect(await stats.textContent()).toBe("1 (1 admin, 0 disabled)");
+    // The users table loads beside the statistics: wait for its first row before counting.
+    await page.locator("tr.user-row").first().waitFor();
     expect(await page.locator("tr.user-row").count()).toBe(1);
     expect(await page.locator("tr.user-row").textContent()).toContain("Admin");
 
