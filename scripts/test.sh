@@ -34,6 +34,16 @@ suite unit "${bun_test[@]}" core workers gateway deploy cli web tools
 suite e2e-allinone FILESTORE_TEST_MODE=allinone "${bun_test[@]}" e2e
 suite e2e-services FILESTORE_TEST_MODE=services GATEWAY_RUNTIME=deno "${bun_test[@]}" --path-ignore-patterns='e2e/lifecycle.test.ts' e2e
 
+# Where the time went: the slowest test files of each suite (what to speed up when CI grows).
+python3 - "$results" <<'PY' >&2
+import glob, os, sys, xml.etree.ElementTree as ET
+for path in sorted(glob.glob(sys.argv[1] + "/*.xml")):
+    files = [(float(s.get("time", 0)), s.get("file", "?")) for s in ET.parse(path).getroot().findall("testsuite")]
+    total = sum(t for t, _ in files)
+    print(f"\n== slowest files of {os.path.basename(path)[:-4]} ({total:.0f} s in all)")
+    for t, f in sorted(files, reverse=True)[:12]:
+        print(f"{t:8.1f} s  {os.path.relpath(f)}")
+PY
 read -r passed failed < <(python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 p = f = 0
