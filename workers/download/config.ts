@@ -1,4 +1,4 @@
-// The download worker's settings: signed links, S3 redirects, the lookup cache, thumbnail URLs.
+// The download worker's settings: signed links, S3 redirects, the lookup cache, thumbnail URLs, nginx.
 import { type Env, int } from "../lib/config.ts";
 import { envBool } from "../lib/env-bool.ts";
 import { ffmpegFrom } from "../lib/thumbnail-kinds.ts";
@@ -19,6 +19,23 @@ export interface DownloadConfig {
   thumbnailUrlTtlSeconds: number;
   /** Videos get thumbnails (an ffmpeg is found as the file worker finds it; see THUMBNAIL_FFMPEG). */
   videoThumbnails: boolean;
+  /**
+   * DOWNLOAD_ACCEL=nginx: local content is answered with `X-Accel-Redirect: <accelPrefix><location>` and no
+   * body, for the nginx in front (deploy/nginx/) to send from its internal location; every check stays
+   * here. Unset: the worker sends the bytes. Only with that nginx in front: anyone else gets empty bodies.
+   */
+  accelPrefix: string | undefined;
+}
+
+/** DOWNLOAD_ACCEL (off | nginx) and DOWNLOAD_ACCEL_PREFIX (the internal location, default /_filestore/). */
+function accelPrefixFrom(env: Env): string | undefined {
+  const accel = (env.DOWNLOAD_ACCEL ?? "").trim().toLowerCase();
+  if (accel === "" || accel === "off") return undefined;
+  if (accel !== "nginx") throw new Error(`DOWNLOAD_ACCEL must be off or nginx, not "${env.DOWNLOAD_ACCEL}"`);
+  const prefix = env.DOWNLOAD_ACCEL_PREFIX || "/_filestore/";
+  if (!/^\/[A-Za-z0-9_\-/]*\/$/.test(prefix) || prefix.includes("//"))
+    throw new Error(`DOWNLOAD_ACCEL_PREFIX must be a path that starts and ends with "/", not "${prefix}"`);
+  return prefix;
 }
 
 export function loadDownloadConfig(env: Env): DownloadConfig {
@@ -31,5 +48,6 @@ export function loadDownloadConfig(env: Env): DownloadConfig {
     lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
     thumbnailUrlTtlSeconds: int(env, "THUMBNAIL_URL_TTL_SECONDS", 3600),
     videoThumbnails: ffmpegFrom(env) !== undefined,
+    accelPrefix: accelPrefixFrom(env),
   };
 }

@@ -45,6 +45,8 @@ export interface DownloadDeps {
    * the standalone worker) ranges are cut here.
    */
   bunServeRanges: boolean;
+  /** Local content goes out as `X-Accel-Redirect` to this nginx internal location (DOWNLOAD_ACCEL). */
+  accelPrefix?: string;
   /**
    * Files resolved in the last `lookupCacheMs` (DOWNLOAD_LOOKUP_CACHE_MS; 0: off), so that the many range
    * requests of one download (players, download managers) do not each cost a meta round trip.
@@ -316,6 +318,12 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
   // (checked above, If-Range included) is left to it (see bunServeRanges). Anything else that carries a
   // Range header (several ranges, a stale If-Range) is answered in full as a stream (respondLater): Bun.serve
   // would apply the Range to a whole-file Blob.
+  if (deps.accelPrefix && hasFileReads(store)) {
+    // nginx applies the Range (and If-Range, against the ETag passed on) to the file itself.
+    deps.metrics?.served(t.backend, bytesOf(t, decision), decision.kind === "partial");
+    const accel = `${deps.accelPrefix}${store.relativePath(t.location)}`;
+    return new Response(null, { status: 200, headers: headersWith(t, { "x-accel-redirect": accel }) });
+  }
   if (!hasFileReads(store) || !(decision.kind === "partial" || !rangeHeader)) return undefined;
   deps.metrics?.served(t.backend, bytesOf(t, decision), decision.kind === "partial");
   if (deps.bunServeRanges) {

@@ -39,6 +39,7 @@ function downloadDeps(
     publicUrl: d.publicUrl,
     s3Redirect: d.s3Redirect,
     bunServeRanges: bunServe,
+    accelPrefix: d.accelPrefix,
     lookups: new ExpiringCache<string, Target>(10_000),
     lookupCacheMs: d.lookupCacheMs,
     now: Date.now,

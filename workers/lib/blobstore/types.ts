@@ -174,6 +174,11 @@ export interface FileReads {
    * Without this capability callers hash read(). BlobNotFoundError for a missing blob.
    */
   sha1Of(location: string): Promise<string>;
+  /**
+   * A committed blob's path relative to the store's root (`blobs/…`), for a web server that serves the
+   * root's blobs/ folder to send it (DOWNLOAD_ACCEL). InvalidLocationError for anything else.
+   */
+  relativePath(location: string): string;
 }
 
 /** S3: clients are sent to the bucket with presigned URLs. */

@@ -84,6 +84,10 @@ function fileReads(layout: Layout) {
       const file = fileHandle(location);
       return range ? file.slice(range.start, range.end + 1) : file;
     },
+    relativePath(location: string): string {
+      layout.filePathOf(location); // checks it names a committed blob, nothing else
+      return location;
+    },
     async sha1Of(location: string): Promise<string> {
       const path = layout.filePathOf(location);
       const size = await blobSize(path);
@@ -116,13 +120,14 @@ export async function createLocalBlobStore(
   const tmpSweep = setInterval(() => void sweepOldFiles(layout.tmpDir, tmpMaxAgeMs), 3600_000);
   tmpSweep.unref();
 
-  const { handles, read, readBlob, sha1Of } = fileReads(layout);
+  const { handles, read, readBlob, sha1Of, relativePath } = fileReads(layout);
   return {
     backend: "local",
     stage: (body, opts) => stageLocal(layout, writeBehind, body, opts),
     read,
     readBlob,
     sha1Of,
+    relativePath,
 
     async stat(location: string) {
       const path = layout.filePathOf(location);
