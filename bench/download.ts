@@ -22,17 +22,20 @@
 // JIT: the filestore's first second of range requests costs up to 60% more CPU per request than later);
 // BENCH_RANGE_SECONDS (default 5); BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
 // tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without). Needs curl and wrk
-// (Debian: apt-get install curl wrk).
+// (Debian: apt-get install curl wrk). Rows behind nginx (download-nginx.ts; needs Debian's nginx-light):
+// the filestore with DOWNLOAD_ACCEL=nginx behind deploy/nginx/filestore.conf against a bare nginx sending
+// the same blob file, whole and in 1 MiB ranges (target ≥ 0.95 ×); BENCH_NGINX=0 leaves them out.
 import { readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { startBehindNginx } from "./download-nginx.ts";
+import { type Line, latencies, report, type Sample, type Turn } from "./download-table.ts";
 import {
   BenchError,
   benchUserToken,
   cpuMs,
   createHarness,
   makePayload,
-  median,
   rssKiB,
   stealMeter,
 } from "./harness.ts";
@@ -46,7 +49,8 @@ const CONNECTIONS = 64;
  */
 const WHOLE_GETS = 5;
 const TARGET_BASELINE = 0.9;
-const TARGET_RSS_MIB = 150;
+/** Behind nginx, the filestore against a bare nginx sending the same file (issue 21). */
+const TARGET_NGINX = 0.95;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
@@ -56,7 +60,10 @@ if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error("BENCH_WARMUP must 
 if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
   throw new Error("BENCH_RANGE_SECONDS must be a whole number >= 1");
 
-const { tmp, start, startFilestore, run, runMain } = createHarness("filestore-bench-download");
+const harness = createHarness("filestore-bench-download");
+const { tmp, start, startFilestore, run, runMain } = harness;
+/** The rows behind nginx (download-nginx.ts); BENCH_NGINX=0 leaves them out. */
+const NGINX = process.env.BENCH_NGINX !== "0";
 
 /** A wrk script: GETs of random whole MiB ranges; prints one parseable result line. */
 function wrkScript(path: string, authorization?: string): string {
@@ -79,31 +86,6 @@ end
 `,
   );
   return file;
-}
-
-/** One turn of a row: a GET of the whole file, or 1 s of wrk. */
-interface Turn {
-  /** Bytes of payload served. */
-  bytes: number;
-  seconds: number;
-  /** wrk's latency percentiles, µs. */
-  p50?: number;
-  p99?: number;
-}
-
-/** A row's figures for one round (its turns pooled). */
-interface Sample {
-  mbs: number;
-  p50?: number;
-  p99?: number;
-  /** CPU time (user + system) of the serving process per GiB served, ms. */
-  cpu: number;
-}
-
-/** The medians of wrk's latency percentiles (none for the whole-file rows, which curl runs). */
-function latencies(xs: { p50?: number; p99?: number }[]): { p50?: number; p99?: number } {
-  if (xs[0]?.p50 === undefined) return {};
-  return { p50: median(xs.map((x) => x.p50 as number)), p99: median(xs.map((x) => x.p99 as number)) };
 }
 
 const CPUS = availableParallelism();
@@ -160,68 +142,6 @@ async function sha256Of(url: string, headers: Record<string, string> = {}): Prom
   const hasher = new Bun.CryptoHasher("sha256");
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hasher.update(chunk);
   return hasher.digest("hex");
-}
-
-/** What bench:download measured, for its table. */
-interface Measured {
-  /** The rows' names, in table order. */
-  names: string[];
-  /** Each row's figures, one per counted round. */
-  samples: Sample[][];
-  /** KiB. */
-  peakRss: number;
-  idleRss: number;
-  hwm: number;
-  steal: () => string;
-}
-
-/** Prints the table of medians and targets; true when a target was missed. */
-function report(r: Measured): boolean {
-  const { samples, peakRss, idleRss, hwm, steal } = r;
-  const med: Sample[] = samples.map((xs) => ({
-    mbs: median(xs.map((s) => s.mbs)),
-    ...latencies(xs),
-    cpu: median(xs.map((s) => s.cpu)),
-  }));
-  const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
-  let missed = false;
-  const ms = (us: number | undefined) => (us === undefined ? "" : (us / 1000).toFixed(1));
-  // CPU per GiB is what holds when the machine is shared: wall-time speeds swing with other load.
-  const row = (i: number, baseIndex: number, goal = false) => {
-    const s = med[i] as Sample;
-    const base = med[baseIndex] as Sample;
-    const ratio = s.mbs / base.mbs;
-    const cpu = `${s.cpu.toFixed(0).padStart(8)}${(base.cpu / s.cpu).toFixed(2).padStart(8)}`;
-    let target = "";
-    if (goal) {
-      missed ||= ratio < TARGET_BASELINE;
-      target = `   ≥ ${TARGET_BASELINE} × baseline (${verdict(ratio >= TARGET_BASELINE)})`;
-    }
-    return `${r.names[i]?.padEnd(42)}${s.mbs.toFixed(0).padStart(8)}${ratio.toFixed(2).padStart(8)}${ms(s.p50).padStart(9)}${ms(s.p99).padStart(9)}${cpu}${target}`;
-  };
-  console.log();
-  console.log(
-    `${"benchmark".padEnd(42)}${"MB/s".padStart(8)}${"×base".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"CPU/GiB".padStart(8)}${"eff".padStart(8)}   targets`,
-  );
-  console.log(row(0, 0));
-  console.log(row(1, 0, true));
-  console.log(row(2, 0));
-  console.log(row(3, 3));
-  console.log(row(4, 3, true));
-  const perRound = (i: number, b: number) =>
-    samples[i]?.map((s, r) => (s.mbs / (samples[b]?.[r]?.mbs as number)).toFixed(2)).join(" ");
-  console.log(`×base round by round: whole file ${perRound(1, 0)}; ranges ${perRound(4, 3)}`);
-  console.log(
-    "CPU/GiB: ms of CPU (user + system) the serving process spent per GiB served; eff: the baseline's CPU/GiB over this row's",
-  );
-  const peakMiB = peakRss / 1024;
-  missed ||= peakMiB >= TARGET_RSS_MIB;
-  console.log(
-    `peak RSS filestore process: ${Math.round(peakMiB)} MiB (target < ${TARGET_RSS_MIB}: ${verdict(peakMiB < TARGET_RSS_MIB)}; ` +
-      `idle before downloads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB, which includes the upload)`,
-  );
-  console.log(`CPU time taken by the host (steal) during the rounds: ${steal()}`);
-  return missed;
 }
 
 async function main(): Promise<number> {
@@ -285,30 +205,36 @@ async function main(): Promise<number> {
   }, 50);
   const idleRss = rssKiB(store.proc.pid, "VmRSS");
 
-  const targets: { name: string; filestore: boolean; go: () => Promise<Turn> }[] = [
+  /** filestore: the first all-in-one's RSS is sampled during it; pids: whose CPU time it costs. */
+  const targets: { name: string; filestore: boolean; pids: number[]; go: () => Promise<Turn> }[] = [
     {
       name: "baseline: Bun.file(), whole 1 GiB",
       filestore: false,
+      pids: [baseline.proc.pid],
       go: () => wholeFile(`${baseline.url}/`, [auth], baseline.proc.pid),
     },
     {
       name: "filestore whole 1 GiB (gateway)",
       filestore: true,
+      pids: [store.proc.pid],
       go: () => wholeFile(fileUrl, [auth], store.proc.pid),
     },
     {
       name: "  context: browser path (Origin, Hono)",
       filestore: true,
+      pids: [store.proc.pid],
       go: () => wholeFile(fileUrl, [auth, "origin: https://app.example"], store.proc.pid),
     },
     {
       name: `baseline: ${CONNECTIONS} × ranged 1 MiB GETs`,
       filestore: false,
+      pids: [baseline.proc.pid],
       go: () => ranges(`${baseline.url}/`, baselineScript),
     },
     {
       name: `filestore ${CONNECTIONS} × ranged 1 MiB (gateway)`,
       filestore: true,
+      pids: [store.proc.pid],
       go: () => ranges(fileUrl, storeScript),
     },
   ];
@@ -318,6 +244,62 @@ async function main(): Promise<number> {
     { rows: [0, 1, 2], turns: WHOLE_GETS },
     { rows: [3, 4], turns: RANGE_SECONDS },
   ];
+  const lines: Line[] = [
+    { row: 0, base: 0 },
+    { row: 1, base: 0, target: TARGET_BASELINE },
+    { row: 2, base: 0 },
+    { row: 3, base: 3 },
+    { row: 4, base: 3, target: TARGET_BASELINE },
+  ];
+  if (NGINX) {
+    const n = await startBehindNginx(harness, payload, sha256);
+    const auth2 = `authorization: Bearer ${n.token}`;
+    const [staticWorker, frontWorker] = [n.staticNginx.workerPid(), n.frontNginx.workerPid()];
+    for (const [url, headers] of [
+      [n.staticUrl, {}],
+      [n.fileUrl, { authorization: `Bearer ${n.token}` }],
+    ] as const) {
+      if ((await sha256Of(url, headers)) !== sha256) throw new BenchError(`${url} sent other bytes`);
+    }
+    const [staticScript, frontScript] = [
+      wrkScript("nginx", `Bearer ${n.token}`),
+      wrkScript("front", `Bearer ${n.token}`),
+    ];
+    const at = targets.length;
+    targets.push(
+      {
+        name: "nginx: sendfile, whole 1 GiB",
+        filestore: false,
+        pids: [staticWorker],
+        go: () => wholeFile(n.staticUrl, [auth2], staticWorker),
+      },
+      {
+        name: "filestore behind nginx (X-Accel), whole",
+        filestore: false,
+        pids: [frontWorker, n.filestorePid],
+        go: () => wholeFile(n.fileUrl, [auth2], frontWorker),
+      },
+      {
+        name: `nginx: ${CONNECTIONS} × ranged 1 MiB GETs`,
+        filestore: false,
+        pids: [staticWorker],
+        go: () => ranges(n.staticUrl, staticScript),
+      },
+      {
+        name: "filestore behind nginx, ranged 1 MiB",
+        filestore: false,
+        pids: [frontWorker, n.filestorePid],
+        go: () => ranges(n.fileUrl, frontScript),
+      },
+    );
+    kinds.push({ rows: [at, at + 1], turns: WHOLE_GETS }, { rows: [at + 2, at + 3], turns: RANGE_SECONDS });
+    lines.push(
+      { row: at, base: at },
+      { row: at + 1, base: at, target: TARGET_NGINX },
+      { row: at + 2, base: at + 2 },
+      { row: at + 3, base: at + 2, target: TARGET_NGINX },
+    );
+  }
 
   console.log(
     `${WARMUP} warm-up + ${ROUNDS} rounds, medians; the rows of a kind take turns within a round; MB/s = 10^6 bytes/s; ` +
@@ -338,11 +320,11 @@ async function main(): Promise<number> {
         for (let j = 0; j < rows.length; j++) {
           const i = rows[(j + k) % rows.length] as number;
           const t = targets[i] as (typeof targets)[number];
-          const pid = t.filestore ? store.proc.pid : baseline.proc.pid;
+          const cpuOf = () => t.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
           sampling = t.filestore && !warmup;
-          const cpu0 = cpuMs(pid);
+          const cpu0 = cpuOf();
           turns[i]?.push(await t.go());
-          cpu[i] = (cpu[i] as number) + cpuMs(pid) - cpu0;
+          cpu[i] = (cpu[i] as number) + cpuOf() - cpu0;
           sampling = false;
         }
       }
@@ -361,7 +343,7 @@ async function main(): Promise<number> {
   peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
   const hwm = rssKiB(store.proc.pid, "VmHWM");
 
-  const missed = report({ names: targets.map((t) => t.name), samples, peakRss, idleRss, hwm, steal });
+  const missed = report({ names: targets.map((t) => t.name), lines, samples, peakRss, idleRss, hwm, steal });
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 

@@ -82,16 +82,18 @@ export function createHarness(prefix: string) {
   /**
    * The all-in-one filestore (workers/main.ts) on kernel-picked ports, its data under tmp/data. With
    * BENCH_TRACING=1 its spans go over OTLP/HTTP to a local sink (metrics are always on): run a benchmark
-   * with and without it to see what tracing costs there.
+   * with and without it to see what tracing costs there. A second one needs its own `name` (its data
+   * under tmp/data-<name>); `env` adds settings.
    */
-  const startFilestore = async () => {
+  const startFilestore = async (extra: { name?: string; env?: Record<string, string> } = {}) => {
     const tracing: Record<string, string> =
       process.env.BENCH_TRACING === "1" ? { OTEL_EXPORTER_OTLP_ENDPOINT: (await startOtlpSink()).url } : {};
+    const name = extra.name ?? "filestore";
     return start(
-      "filestore",
+      name,
       [process.execPath, "workers/main.ts"],
       {
-        DATA_DIR: join(tmp, "data"),
+        DATA_DIR: join(tmp, name === "filestore" ? "data" : `data-${name}`),
         HOST: "127.0.0.1",
         PORT: "0",
         GRPC_PORT: "0",
@@ -99,6 +101,7 @@ export function createHarness(prefix: string) {
         // Rounds re-upload the same GiB as one user: a quota that every run fits in (checked all the same).
         DEFAULT_QUOTA_BYTES: String(2 ** 40),
         ...tracing,
+        ...extra.env,
       },
       /web \+ HTTP API\s+(http:\/\/\S+)/,
     );

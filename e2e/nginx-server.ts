@@ -9,6 +9,9 @@ export const NGINX_CONF = join(ROOT, "deploy/nginx/filestore.conf");
 
 export interface NginxServer {
   url: string;
+  proc: Bun.Subprocess;
+  /** The worker process (worker_processes 1), which serves the requests. */
+  workerPid(): number;
   /** nginx's error log so far. */
   errors(): string;
   stop(): Promise<void>;
@@ -72,8 +75,15 @@ ${server}
       throw new Error(`nginx did not start on ${port}: ${await new Response(proc.stderr).text()}${errors()}`);
     }
   }
+  const workerPid = () => {
+    const children = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(/\s+/);
+    if (!children[0]) throw new Error("nginx has no worker process");
+    return Number(children[0]);
+  };
   return {
     url,
+    proc,
+    workerPid,
     errors,
     async stop() {
       proc.kill("SIGQUIT");
