@@ -88,6 +88,8 @@ export interface Target {
   headers: Headers;
   /** The same without Accept-Ranges, for a range that Bun.serve applies: it adds that header itself. */
   rangedHeaders: Headers;
+  /** The headers of an answer that nginx sends (DOWNLOAD_ACCEL), built on first use. */
+  accelHeaders?: Headers;
   /** The same file answered inline (asPreview), built on first use. */
   previews?: Partial<Record<PreviewMode, Target>>;
 }
@@ -164,7 +166,12 @@ export function asPreview(t: Target, mode: PreviewMode | undefined): Target {
   if (hit) return hit;
   const type = previewTypeFor(t.name, mode);
   const preview = type
-    ? { ...t, ...answerHeaders(type, inlineDisposition(t.name), t.etag), previews: undefined }
+    ? {
+        ...t,
+        ...answerHeaders(type, inlineDisposition(t.name), t.etag),
+        previews: undefined,
+        accelHeaders: undefined,
+      }
     : t;
   t.previews = { ...t.previews, [mode]: preview };
   return preview;
@@ -321,8 +328,10 @@ export function respondNow(deps: DownloadDeps, req: Request, t: Target): Respons
   if (deps.accelPrefix && hasFileReads(store)) {
     // nginx applies the Range (and If-Range, against the ETag passed on) to the file itself.
     deps.metrics?.served(t.backend, bytesOf(t, decision), decision.kind === "partial");
-    const accel = `${deps.accelPrefix}${store.relativePath(t.location)}`;
-    return new Response(null, { status: 200, headers: headersWith(t, { "x-accel-redirect": accel }) });
+    t.accelHeaders ??= headersWith(t, {
+      "x-accel-redirect": `${deps.accelPrefix}${store.relativePath(t.location)}`,
+    });
+    return new Response(null, { status: 200, headers: t.accelHeaders });
   }
   if (!hasFileReads(store) || !(decision.kind === "partial" || !rangeHeader)) return undefined;
   deps.metrics?.served(t.backend, bytesOf(t, decision), decision.kind === "partial");
