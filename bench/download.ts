@@ -144,6 +144,109 @@ async function sha256Of(url: string, headers: Record<string, string> = {}): Prom
   return hasher.digest("hex");
 }
 
+/** A row: its name, whose CPU time it costs, and one turn of it. filestore: the first all-in-one's RSS is sampled during it. */
+interface Target {
+  name: string;
+  filestore: boolean;
+  pids: number[];
+  go: () => Promise<Turn>;
+}
+
+/** The rows, the kinds of rows that take turns (and how many turns each gets), the table's lines. */
+interface Table {
+  targets: Target[];
+  kinds: { rows: number[]; turns: number }[];
+  lines: Line[];
+}
+
+/** The warm-up and counted rounds: each kind's rows take turns; a row's figures per counted round. */
+async function runRounds(table: Table, sample: (on: boolean) => void): Promise<Sample[][]> {
+  const { targets, kinds } = table;
+  const samples = targets.map(() => [] as Sample[]);
+  for (let round = 0; round < WARMUP + ROUNDS; round++) {
+    const warmup = round < WARMUP;
+    const turns = targets.map(() => [] as Turn[]);
+    const cpu = targets.map(() => 0);
+    for (const { rows, turns: n } of kinds) {
+      for (let k = 0; k < n; k++) {
+        // Each turn starts one row further on, so that no row always follows the same one.
+        for (let j = 0; j < rows.length; j++) {
+          const i = rows[(j + k) % rows.length] as number;
+          const t = targets[i] as (typeof targets)[number];
+          const cpuOf = () => t.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+          sample(t.filestore && !warmup);
+          const cpu0 = cpuOf();
+          turns[i]?.push(await t.go());
+          cpu[i] = (cpu[i] as number) + cpuOf() - cpu0;
+          sample(false);
+        }
+      }
+    }
+    const figures = turns.map((ts, i): Sample => {
+      const bytes = ts.reduce((sum, t) => sum + t.bytes, 0);
+      const seconds = ts.reduce((sum, t) => sum + t.seconds, 0);
+      const cpuMsPerGiB = ((cpu[i] as number) * SIZE) / bytes;
+      return { mbs: bytes / 1e6 / seconds, ...latencies(ts), cpu: cpuMsPerGiB };
+    });
+    if (!warmup) for (const [i, s] of figures.entries()) samples[i]?.push(s);
+    const line = figures.map((s) => s.mbs.toFixed(0)).join(" / ");
+    console.log(`${warmup ? "warm-up" : `round ${round - WARMUP + 1}`}: ${line} MB/s`);
+  }
+  return samples;
+}
+
+/** The rows behind nginx (download-nginx.ts): a bare nginx and the filestore behind one, whole and ranged. */
+async function addNginxRows(table: Table, payload: string, sha256: string): Promise<void> {
+  const { targets, kinds, lines } = table;
+  const n = await startBehindNginx(harness, payload, sha256);
+  const auth2 = `authorization: Bearer ${n.token}`;
+  const [staticWorker, frontWorker] = [n.staticNginx.workerPid(), n.frontNginx.workerPid()];
+  for (const [url, headers] of [
+    [n.staticUrl, {}],
+    [n.fileUrl, { authorization: `Bearer ${n.token}` }],
+  ] as const) {
+    if ((await sha256Of(url, headers)) !== sha256) throw new BenchError(`${url} sent other bytes`);
+  }
+  const [staticScript, frontScript] = [
+    wrkScript("nginx", `Bearer ${n.token}`),
+    wrkScript("front", `Bearer ${n.token}`),
+  ];
+  const at = targets.length;
+  targets.push(
+    {
+      name: "nginx: sendfile, whole 1 GiB",
+      filestore: false,
+      pids: [staticWorker],
+      go: () => wholeFile(n.staticUrl, [auth2], staticWorker),
+    },
+    {
+      name: "filestore behind nginx (X-Accel), whole",
+      filestore: false,
+      pids: [frontWorker, n.filestorePid],
+      go: () => wholeFile(n.fileUrl, [auth2], frontWorker),
+    },
+    {
+      name: `nginx: ${CONNECTIONS} × ranged 1 MiB GETs`,
+      filestore: false,
+      pids: [staticWorker],
+      go: () => ranges(n.staticUrl, staticScript),
+    },
+    {
+      name: "filestore behind nginx, ranged 1 MiB",
+      filestore: false,
+      pids: [frontWorker, n.filestorePid],
+      go: () => ranges(n.fileUrl, frontScript),
+    },
+  );
+  kinds.push({ rows: [at, at + 1], turns: WHOLE_GETS }, { rows: [at + 2, at + 3], turns: RANGE_SECONDS });
+  lines.push(
+    { row: at, base: at },
+    { row: at + 1, base: at, target: TARGET_NGINX },
+    { row: at + 2, base: at + 2 },
+    { row: at + 3, base: at + 2, target: TARGET_NGINX },
+  );
+}
+
 async function main(): Promise<number> {
   for (const tool of ["curl", "wrk"])
     if (!Bun.which(tool))
@@ -205,8 +308,7 @@ async function main(): Promise<number> {
   }, 50);
   const idleRss = rssKiB(store.proc.pid, "VmRSS");
 
-  /** filestore: the first all-in-one's RSS is sampled during it; pids: whose CPU time it costs. */
-  const targets: { name: string; filestore: boolean; pids: number[]; go: () => Promise<Turn> }[] = [
+  const targets: Target[] = [
     {
       name: "baseline: Bun.file(), whole 1 GiB",
       filestore: false,
@@ -251,55 +353,8 @@ async function main(): Promise<number> {
     { row: 3, base: 3 },
     { row: 4, base: 3, target: TARGET_BASELINE },
   ];
-  if (NGINX) {
-    const n = await startBehindNginx(harness, payload, sha256);
-    const auth2 = `authorization: Bearer ${n.token}`;
-    const [staticWorker, frontWorker] = [n.staticNginx.workerPid(), n.frontNginx.workerPid()];
-    for (const [url, headers] of [
-      [n.staticUrl, {}],
-      [n.fileUrl, { authorization: `Bearer ${n.token}` }],
-    ] as const) {
-      if ((await sha256Of(url, headers)) !== sha256) throw new BenchError(`${url} sent other bytes`);
-    }
-    const [staticScript, frontScript] = [
-      wrkScript("nginx", `Bearer ${n.token}`),
-      wrkScript("front", `Bearer ${n.token}`),
-    ];
-    const at = targets.length;
-    targets.push(
-      {
-        name: "nginx: sendfile, whole 1 GiB",
-        filestore: false,
-        pids: [staticWorker],
-        go: () => wholeFile(n.staticUrl, [auth2], staticWorker),
-      },
-      {
-        name: "filestore behind nginx (X-Accel), whole",
-        filestore: false,
-        pids: [frontWorker, n.filestorePid],
-        go: () => wholeFile(n.fileUrl, [auth2], frontWorker),
-      },
-      {
-        name: `nginx: ${CONNECTIONS} × ranged 1 MiB GETs`,
-        filestore: false,
-        pids: [staticWorker],
-        go: () => ranges(n.staticUrl, staticScript),
-      },
-      {
-        name: "filestore behind nginx, ranged 1 MiB",
-        filestore: false,
-        pids: [frontWorker, n.filestorePid],
-        go: () => ranges(n.fileUrl, frontScript),
-      },
-    );
-    kinds.push({ rows: [at, at + 1], turns: WHOLE_GETS }, { rows: [at + 2, at + 3], turns: RANGE_SECONDS });
-    lines.push(
-      { row: at, base: at },
-      { row: at + 1, base: at, target: TARGET_NGINX },
-      { row: at + 2, base: at + 2 },
-      { row: at + 3, base: at + 2, target: TARGET_NGINX },
-    );
-  }
+  const table = { targets, kinds, lines };
+  if (NGINX) await addNginxRows(table, payload, sha256);
 
   console.log(
     `${WARMUP} warm-up + ${ROUNDS} rounds, medians; the rows of a kind take turns within a round; MB/s = 10^6 bytes/s; ` +
@@ -308,37 +363,10 @@ async function main(): Promise<number> {
       `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads` +
       `; filestore tracing ${process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off"}, metrics on`,
   );
-  const samples = targets.map(() => [] as Sample[]);
   const steal = stealMeter();
-  for (let round = 0; round < WARMUP + ROUNDS; round++) {
-    const warmup = round < WARMUP;
-    const turns = targets.map(() => [] as Turn[]);
-    const cpu = targets.map(() => 0);
-    for (const { rows, turns: n } of kinds) {
-      for (let k = 0; k < n; k++) {
-        // Each turn starts one row further on, so that no row always follows the same one.
-        for (let j = 0; j < rows.length; j++) {
-          const i = rows[(j + k) % rows.length] as number;
-          const t = targets[i] as (typeof targets)[number];
-          const cpuOf = () => t.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
-          sampling = t.filestore && !warmup;
-          const cpu0 = cpuOf();
-          turns[i]?.push(await t.go());
-          cpu[i] = (cpu[i] as number) + cpuOf() - cpu0;
-          sampling = false;
-        }
-      }
-    }
-    const figures = turns.map((ts, i): Sample => {
-      const bytes = ts.reduce((sum, t) => sum + t.bytes, 0);
-      const seconds = ts.reduce((sum, t) => sum + t.seconds, 0);
-      const cpuMsPerGiB = ((cpu[i] as number) * SIZE) / bytes;
-      return { mbs: bytes / 1e6 / seconds, ...latencies(ts), cpu: cpuMsPerGiB };
-    });
-    if (!warmup) for (const [i, s] of figures.entries()) samples[i]?.push(s);
-    const line = figures.map((s) => s.mbs.toFixed(0)).join(" / ");
-    console.log(`${warmup ? "warm-up" : `round ${round - WARMUP + 1}`}: ${line} MB/s`);
-  }
+  const samples = await runRounds(table, (on) => {
+    sampling = on;
+  });
   clearInterval(sampler);
   peakRss = Math.max(peakRss, rssKiB(store.proc.pid, "VmRSS"));
   const hwm = rssKiB(store.proc.pid, "VmHWM");
