@@ -14,7 +14,7 @@ import { setQuota } from "../meta/quota.ts";
 import { linkBySha1, offerContent, proveContent } from "./instant.ts";
 import * as sessions from "./sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
-import { storeUpload } from "./upload.ts";
+import { SMALL_UPLOAD_BYTES, storeUpload } from "./upload.ts";
 import type { UploadWorkerDeps } from "./wire.ts";
 
 const KiB = 1024;
@@ -77,6 +77,24 @@ for (const backend of local)
         const ok = data(600 * KiB);
         await storeUpload(deps, alice, { name: "ok", parentId: "", expectedSize: ok.length }, chunked(ok));
         expect(await counters()).toEqual([600 * KiB, 0, 0]);
+      });
+
+      test("a small announced body (no hold first) over the quota is refused at its record, nothing left", async () => {
+        await storeUpload(deps, alice, { name: "most", parentId: "" }, chunked(data(1000 * KiB)));
+        const stored = await f.stored();
+        const small = data(SMALL_UPLOAD_BYTES / 16, 5);
+        const err = await storeUpload(
+          deps,
+          alice,
+          { name: "small", parentId: "", expectedSize: small.length },
+          chunked(small),
+        ).catch((e: unknown) => ConnectError.from(e));
+        expect(reasonOf(err)).toBe(Reason.QUOTA_EXCEEDED);
+        expect([await counters(), await fileCount(), await f.stored()]).toEqual([
+          [1000 * KiB, 0, 0],
+          1,
+          stored,
+        ]);
       });
 
       test("a body of unknown length is cut off at the limit, nothing left behind", async () => {

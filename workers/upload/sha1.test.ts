@@ -12,7 +12,7 @@ import { uploadModule } from "./service.ts";
 import * as sessions from "./sessions.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
-import { storeUpload } from "./upload.ts";
+import { SMALL_UPLOAD_BYTES, storeUpload } from "./upload.ts";
 
 const KiB = 1024;
 const hex = (algo: "sha1" | "sha256", b: Uint8Array) => new Bun.CryptoHasher(algo).update(b).digest("hex");
@@ -64,6 +64,18 @@ for (const database of testDatabases()) {
         expect(await blobSha1()).toBe(sha1);
         expect((await fastUpload()).sha1).toBe(sha1);
         expect((await f.deps.meta.getFile({ ownerId: alice.userId, id: file.id })).sha1).toBe(sha1);
+      });
+
+      test("a small upload of announced size has its SHA-1 at once, with no backfill scheduled", async () => {
+        const small = crypto.getRandomValues(new Uint8Array(SMALL_UPLOAD_BYTES / 32));
+        await storeUpload(
+          f.deps,
+          alice,
+          { name: "s.bin", parentId: "", expectedSize: small.length },
+          stream(small),
+        );
+        expect(await blobSha1(hex("sha256", small))).toBe(hex("sha1", small));
+        expect(scheduled).toEqual([]);
       });
 
       test("a legacy upload (sha1) has its SHA-1 at once; it also fills in content stored without", async () => {

@@ -95,6 +95,14 @@ export function checkTarget(t: Pick<UploadTarget, "name" | "parentId" | "onConfl
   return { name: checked.name, parentId: t.parentId, onConflict: t.onConflict ?? ConflictPolicy.UNSPECIFIED };
 }
 
+/**
+ * Bodies announced at most this large are small: their SHA-1 is computed as they arrive (for such sizes
+ * cheaper than the backfill's second read and its transaction), and no quota hold comes first: the
+ * transaction that records the file charges them or refuses (QUOTA_EXCEEDED), and at most this much was
+ * written before a full quota says no. So a small file costs one write transaction, not three.
+ */
+export const SMALL_UPLOAD_BYTES = 1024 * 1024;
+
 export async function storeUpload(
   deps: UploadDeps,
   who: Identity,
@@ -106,14 +114,15 @@ export async function storeUpload(
   const hold = new QuotaHold(deps.meta, who.userId);
   const announced = target.expectedSize;
   const known = announced !== undefined && announced <= deps.maxUploadBytes;
+  const small = known && announced <= SMALL_UPLOAD_BYTES;
   try {
-    if (known) await hold.reserve(announced);
+    if (known && !small) await hold.reserve(announced);
     const staged = await deps.blobs
       .stage(known ? body : hold.meter(body), {
         maxBytes: deps.maxUploadBytes,
         expectedSize: target.expectedSize,
         expectedSha256: target.expectedSha256,
-        skipSha1: !target.sha1,
+        skipSha1: !target.sha1 && !small,
       })
       .catch((err) => {
         if (err instanceof blobErrors.BlobHashMismatchError) deps.metrics?.hashMismatch();
