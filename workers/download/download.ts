@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import type { ExpiringCache } from "../../core/cache.ts";
 import { LINKS_PATH } from "../../core/data-paths.ts";
+import { Reason, reasonError } from "../../core/reasons.ts";
 import { canPresign, hasFileReads, type Range, type StoreFor } from "../lib/blobstore/types.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
@@ -223,7 +224,27 @@ export async function linkedFile(
   );
   deps.metrics?.link(LINK_RESULTS[verdict]);
   if (verdict !== "valid") throw permissionDenied(refusals[verdict]);
+  if (given.shareId !== undefined) await requireLiveShare(deps, given.shareId, t.fileId);
   return t;
+}
+
+/**
+ * A share's download URL works only while the share answers and the file is still inside it: asked of
+ * meta on every request (each Range GET of a download in progress too), so a revoked or expired share
+ * stops at once on every replica. Never counts a download (the mint did).
+ */
+async function requireLiveShare(deps: DownloadDeps, shareId: string, fileId: string): Promise<void> {
+  try {
+    const live = await deps.meta.getLiveShare({ id: shareId, withItem: true, itemId: fileId });
+    if (live.share?.mode === "view") return;
+  } catch (err) {
+    if (ConnectError.from(err).code !== Code.NotFound) throw err;
+  }
+  throw reasonError(
+    "this share link was revoked, has expired, or no longer holds this file",
+    Code.PermissionDenied,
+    Reason.SHARE_NOT_FOUND,
+  );
 }
 
 export async function createDownloadUrl(

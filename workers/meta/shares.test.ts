@@ -55,11 +55,11 @@ for (const target of testDatabases()) {
         ownerName: "alice",
       });
       const p1 = await s.meta.listShareRows({ ownerId: s.ownerId, pageSize: 2 });
-      expect(p1.shares.map((x) => x.id)).toEqual([made[2]?.id, made[1]?.id]);
+      expect(p1.shares.map((x) => x.id)).toEqual<unknown[]>([made[2]?.id, made[1]?.id]);
       const p2 = await s.meta.listShareRows({ ownerId: s.ownerId, pageSize: 2, pageToken: p1.nextPageToken });
       expect(p2.shares.map((x) => x.id)).toContain(made[0]?.id ?? "?");
       const byTarget = await s.meta.listShareRows({ ownerId: s.ownerId, pageSize: 50, targetId: d.id });
-      expect(byTarget.shares.map((x) => x.id)).toEqual([made[1]?.id]);
+      expect(byTarget.shares.map((x) => x.id)).toEqual<unknown[]>([made[1]?.id]);
       expect((await s.meta.listShareRows({ ownerId: bob, pageSize: 50 })).shares).toEqual([]);
       expect(await codeOf(s.meta.listShareRows({ ownerId: s.ownerId, pageToken: "junk" }))).toBe(
         Code.InvalidArgument,
