@@ -3,7 +3,10 @@
 // ids outside the share, exactly N of 20 parallel mints, free ranges, revocation cutting a download at its
 // next range on every download replica, and save-to-drive on the saver's quota with exact refcounts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connectCall, FILES, type Stack, signedInUser, startStack } from "./harness.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectCall, FILES, ROOT, run, type Stack, signedInUser, startStack } from "./harness.ts";
 
 const SHARES = "filestore.share.v1.ShareService";
 
@@ -11,7 +14,7 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({ SHARE_OPEN_LIMIT_PER_LINK: "4", SHARE_OPEN_LIMIT_PER_CLIENT: "1000" });
 }, 90_000);
-afterAll(() => stack?.stop());
+afterAll(() => stack?.stop(), 60_000);
 
 type User = Awaited<ReturnType<typeof signedInUser>>;
 const bearer = (u: User) => ({ authorization: `Bearer ${u.accessToken}` });
@@ -130,4 +133,37 @@ describe("share links", () => {
     );
     expect((listing.json.files as { name: string }[]).map((x) => x.name)).toEqual(["book.txt"]);
   }, 60_000);
+
+  test("CLI: share, shares ls, download <share URL> with its password, shares rm", async () => {
+    const work = mkdtempSync(join(tmpdir(), "filestore-share-cli-"));
+    const env = { ...process.env, XDG_CONFIG_HOME: join(work, "config"), FILESTORE_URL: stack.gatewayUrl };
+    const filestore = (args: string[], input?: string) =>
+      run(["node", join(ROOT, "cli/bin.mjs"), ...args], input, { env, cwd: work });
+    try {
+      await upload(alice, "cli-doc.txt", "shared by the CLI");
+      expect(
+        (await filestore(["login", alice.username, "--password-stdin"], `${alice.password}\n`)).code,
+      ).toBe(0);
+      const made = await filestore(
+        ["share", "/cli-doc.txt", "--password-stdin", "--max-downloads", "2", "--expires", "1d"],
+        "pw1\n",
+      );
+      expect(made.code).toBe(0);
+      const url = made.stdout.trim();
+      expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{24}$/);
+      const id = url.slice(url.lastIndexOf("/") + 1);
+      const listed = await filestore(["shares"]);
+      expect(listed.stdout).toContain(id);
+      expect(listed.stdout).toMatch(new RegExp(`${id}\\s+0/2 dl`));
+      const got = await filestore(["download", url, "out.txt", "--password-stdin"], "pw1\n");
+      expect(got.code).toBe(0);
+      expect(readFileSync(join(work, "out.txt"), "utf8")).toBe("shared by the CLI");
+      const wrong = await filestore(["download", url, "bad.txt", "--password-stdin"], "nope\n");
+      expect(wrong.code).toBe(4);
+      expect((await filestore(["shares", "rm", id])).code).toBe(0);
+      expect((await filestore(["download", url, "gone.txt", "--password-stdin"], "pw1\n")).code).toBe(4);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
