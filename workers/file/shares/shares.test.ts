@@ -3,7 +3,7 @@
 // password attempts are limited per link and per client, browsing stays inside the shared folder, exactly
 // N of 20 racing mints succeed and ranges are free, revocation and expiry cut a download at its next
 // range, edits end old tokens, save-to-drive copies by reference on the saver's quota, preview headers.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   Code,
@@ -27,6 +27,8 @@ import { shareRoutes } from "./service.ts";
 import { shareTokenKeyFrom } from "./token.ts";
 
 const [local] = testBlobStores();
+// argon2id on a loaded 2-core machine: a test that checks a dozen passwords may take several seconds.
+setDefaultTimeout(30_000);
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 async function failure(p: Promise<unknown>) {
@@ -247,6 +249,26 @@ describe("ShareService", () => {
     expect(cut.status).toBe(403);
     expect(await cut.text()).toContain("SHARE_NOT_FOUND");
     expect((await failure(c.listShareItems({ shareToken }))).reason).toBe(Reason.SHARE_NOT_FOUND);
+  });
+
+  test("a minted URL stops when its file leaves the shared folder or goes to the trash", async () => {
+    const c = client();
+    const top = await folder(alice.who, "", "moving");
+    const f = await fileIn(alice.who, top, "leaving.txt", "bye bye");
+    const g = await fileIn(alice.who, top, "trashed.txt", "gone");
+    const id = (await c.createShare({ targetId: top }, owner(alice.who))).share?.id ?? "";
+    const { shareToken } = await c.openShare({ id });
+    const leaving = (await c.createShareDownloadUrl({ shareToken, fileId: f })).url;
+    const trashed = (await c.createShareDownloadUrl({ shareToken, fileId: g })).url;
+    expect((await d.get(leaving, { range: "bytes=0-2" })).status).toBe(206);
+    await deps.meta.moveFile({ ownerId: alice.who.userId, id: f, newParentId: "" });
+    expect((await d.get(leaving, { range: "bytes=3-5" })).status).toBe(403);
+    await deps.meta.trashFile({ ownerId: alice.who.userId, id: g });
+    expect((await d.get(trashed)).status).toBe(403);
+    // The owner's own access is untouched.
+    expect((await d.get(`/download/v1/files/${f}`, { authorization: `Bearer ${alice.token}` })).status).toBe(
+      200,
+    );
   });
 
   test("expiry at the boundary stops tokens and minted URLs; edits end earlier tokens", async () => {
