@@ -2,7 +2,7 @@
 // ShareService. The link printed is the gateway's /s/<id> page.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { FileService } from "../proto/gen/filestore/file/v1/file_pb.ts";
-import { type Share, ShareService } from "../proto/gen/filestore/share/v1/share_pb.ts";
+import { type Share, ShareMode, ShareService } from "../proto/gen/filestore/share/v1/share_pb.ts";
 import { intOption, UsageError } from "./args.ts";
 import type { Command, Handler } from "./commands.ts";
 import { passwordFromStdin } from "./prompt.ts";
@@ -33,12 +33,12 @@ const share: Handler = async (env, args, options) => {
   const password = options["password-stdin"] ? await passwordFromStdin() : "";
   const expires = typeof options.expires === "string" ? Date.now() + durationMs(options.expires) : undefined;
   const maxDownloads = intOption(options, "max-downloads", 0, 1, 1_000_000_000);
-  if (options.drop) throw new UsageError("drop links (uploads through a link) are not available yet");
   const { share: s } = await session.client(ShareService).createShare({
     targetId: target.id,
     password,
     expiresAt: expires === undefined ? undefined : timestampFromMs(expires),
     maxDownloads: BigInt(maxDownloads),
+    mode: options.drop ? ShareMode.DROP : ShareMode.VIEW,
   });
   if (!s) throw new Error("the server returned no share");
   env.out(session.url(s.path).href);
@@ -78,7 +78,10 @@ export const SHARE: Command = {
       description: "expiry (default: the server's maximum, if any)",
     },
     "max-downloads": { type: "string", value: "n", description: "downloads allowed (default unlimited)" },
-    drop: { type: "boolean", description: "an upload-only folder link (not available yet)" },
+    drop: {
+      type: "boolean",
+      description: "an upload-only folder link: anyone with it may upload, and sees nothing",
+    },
   },
   minArgs: 1,
   maxArgs: 1,

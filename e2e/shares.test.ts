@@ -134,6 +134,40 @@ describe("share links", () => {
     expect((listing.json.files as { name: string }[]).map((x) => x.name)).toEqual(["book.txt"]);
   }, 60_000);
 
+  test("drop link: an anonymous upload through the gateway lands in the owner's folder, suffixed", async () => {
+    const inbox = await folder(alice, "dropbox");
+    await upload(alice, "scan.pdf", "owner", inbox);
+    const made = await call(
+      "CreateShare",
+      { targetId: inbox, mode: "SHARE_MODE_DROP", maxFileBytes: "100" },
+      alice,
+    );
+    expect(made.status).toBe(200);
+    const id = (made.json.share as { id: string }).id;
+    const token = (await call("OpenShare", { id })).json.shareToken as string;
+    const put = (body: string) =>
+      fetch(`${stack.gatewayUrl}/upload/v1/drop/${id}?name=scan.pdf`, {
+        method: "PUT",
+        headers: { "x-share-token": token },
+        body,
+      });
+    const res = await put("visitor's scan");
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ file: { name: "scan (2).pdf", size: "14" } });
+    expect((await put("x".repeat(101))).status).toBe(413);
+    const listing = await connectCall(
+      stack.gatewayUrl,
+      `${FILES}/ListFiles`,
+      { parentId: inbox },
+      bearer(alice),
+    );
+    expect((listing.json.files as { name: string }[]).map((f) => f.name).sort()).toEqual([
+      "scan (2).pdf",
+      "scan.pdf",
+    ]);
+    expect((await call("ListShareItems", { shareToken: token })).status).toBe(403);
+  }, 60_000);
+
   test("CLI: share, shares ls, download <share URL> with its password, shares rm", async () => {
     const work = mkdtempSync(join(tmpdir(), "filestore-share-cli-"));
     const env = { ...process.env, XDG_CONFIG_HOME: join(work, "config"), FILESTORE_URL: stack.gatewayUrl };

@@ -2,7 +2,6 @@
 // call, so another user's link answers like a missing one.
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../../core/access-token.ts";
 import {
   type CreateShareRequest,
@@ -15,6 +14,10 @@ import { type ShareDeps, shareMessage } from "./deps.ts";
 /** The longest password a link takes (argon2id hashes any length; this bounds the work). */
 const MAX_PASSWORD_BYTES = 1024;
 const DAY_MS = 86_400_000;
+const MODE_NAMES: Partial<Record<ShareMode, "view" | "drop">> = {
+  [ShareMode.VIEW]: "view",
+  [ShareMode.DROP]: "drop",
+};
 
 /** 144 random bits, base64url (24 characters): the link itself. */
 export const newShareId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
@@ -44,20 +47,19 @@ const count = (n: bigint, what: string) => {
 
 export async function createShare(deps: ShareDeps, who: Identity, req: CreateShareRequest) {
   if (!req.targetId) throw invalidArgument("target_id is required");
-  const mode = req.mode === ShareMode.UNSPECIFIED ? ShareMode.VIEW : req.mode;
-  if (mode === ShareMode.DROP)
-    throw new ConnectError("drop links (uploads through a link) are not available yet", Code.Unimplemented);
-  if (mode !== ShareMode.VIEW) throw invalidArgument("mode must be SHARE_MODE_VIEW or SHARE_MODE_DROP");
-  if (req.maxFileBytes !== 0n) throw invalidArgument("max_file_bytes applies to drop links only");
+  const mode = MODE_NAMES[req.mode === ShareMode.UNSPECIFIED ? ShareMode.VIEW : req.mode];
+  if (!mode) throw invalidArgument("mode must be SHARE_MODE_VIEW or SHARE_MODE_DROP");
+  if (mode === "view" && req.maxFileBytes !== 0n)
+    throw invalidArgument("max_file_bytes applies to drop links only");
   const res = await deps.meta.createShareRow({
     id: newShareId(),
     ownerId: who.userId,
     targetId: req.targetId,
-    mode: "view",
+    mode,
     passwordHash: await hashPassword(req.password),
     expiresAtMs: BigInt(expiryOf(deps, req.expiresAt)),
     maxDownloads: count(req.maxDownloads, "max_downloads"),
-    maxFileBytes: 0n,
+    maxFileBytes: count(req.maxFileBytes, "max_file_bytes"),
   });
   if (!res.share) throw new Error("meta returned no share");
   return { share: shareMessage(res.share) };
@@ -71,8 +73,6 @@ export async function updateShare(deps: ShareDeps, who: Identity, req: UpdateSha
     throw invalidArgument(
       `links must expire within ${deps.config.maxTtlDays} days here (SHARE_MAX_TTL_DAYS)`,
     );
-  if (req.maxFileBytes !== undefined && req.maxFileBytes !== 0n)
-    throw invalidArgument("max_file_bytes applies to drop links only");
   const res = await deps.meta.updateShareRow({
     ownerId: who.userId,
     id: req.id,
@@ -83,6 +83,7 @@ export async function updateShare(deps: ShareDeps, who: Identity, req: UpdateSha
         : await hashPassword(req.password),
     expiresAtMs: req.clearExpiry ? 0n : req.expiresAt ? BigInt(expiryOf(deps, req.expiresAt)) : undefined,
     maxDownloads: req.maxDownloads === undefined ? undefined : count(req.maxDownloads, "max_downloads"),
+    maxFileBytes: req.maxFileBytes === undefined ? undefined : count(req.maxFileBytes, "max_file_bytes"),
   });
   if (!res.share) throw new Error("meta returned no share");
   return { share: shareMessage(res.share) };

@@ -19,8 +19,8 @@ import {
 } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
 import { linkQuery } from "../../download/links.ts";
 import { invalidArgument, permissionDenied } from "../../lib/errors.ts";
+import { signShareToken, verifyShareToken } from "../../lib/share-token.ts";
 import { at, itemMessage, MODES, type ShareDeps } from "./deps.ts";
-import { signShareToken, verifyShareToken } from "./token.ts";
 
 /** One answer for an unknown id, a wrong password, a revoked or expired link and a target gone. */
 const noSuchShare = () =>

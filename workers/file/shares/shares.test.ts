@@ -13,6 +13,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { Identity } from "../../../core/access-token.ts";
+import { DROP_PATH, SHARE_TOKEN_HEADER } from "../../../core/data-paths.ts";
 import { Reason, reasonOf } from "../../../core/reasons.ts";
 import { ItemKind, ShareMode, ShareService } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
 import { type DownloadFixture, openDownloadFixture } from "../../download/testing.ts";
@@ -21,10 +22,11 @@ import { clientIpKey } from "../../lib/context.ts";
 import { authInterceptor, errorInterceptor } from "../../lib/interceptors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { memoryRateLimiter } from "../../lib/ratelimit.ts";
+import { shareTokenKeyFrom } from "../../lib/share-token.ts";
 import { codeOf } from "../../lib/testing.ts";
+import { dropFile } from "../../upload/drop.ts";
 import type { ShareDeps } from "./deps.ts";
 import { shareRoutes } from "./service.ts";
-import { shareTokenKeyFrom } from "./token.ts";
 
 const [local] = testBlobStores();
 // argon2id on a loaded 2-core machine: a test that checks a dozen passwords may take several seconds.
@@ -121,8 +123,9 @@ describe("ShareService", () => {
     expect(await codeOf(c.createShare({ targetId: f, expiresAt: tooLong }, owner(alice.who)))).toBe(
       Code.InvalidArgument,
     );
+    // Drop links take uploads into a folder.
     expect(await codeOf(c.createShare({ targetId: f, mode: ShareMode.DROP }, owner(alice.who)))).toBe(
-      Code.Unimplemented,
+      Code.InvalidArgument,
     );
     const { share } = await c.createShare({ targetId: f, password: "hunter2" }, owner(alice.who));
     expect(share?.id).toMatch(/^[A-Za-z0-9_-]{24}$/);
@@ -344,5 +347,58 @@ describe("ShareService", () => {
         expect(res.headers.get("content-type")).not.toContain("text/html");
       }
     }
+  });
+
+  test("drop links: uploads land in the owner's folder under free names, capped, on the owner's quota; nothing shows", async () => {
+    const c = client();
+    const inbox = await folder(alice.who, "", "inbox");
+    await fileIn(alice.who, inbox, "report.txt", "the owner's own");
+    const { share } = await c.createShare(
+      { targetId: inbox, mode: ShareMode.DROP, maxFileBytes: 20n, password: "drop" },
+      owner(alice.who),
+    );
+    const id = share?.id ?? "";
+    const opened = await c.openShare({ id, password: "drop" });
+    expect([opened.mode, opened.maxFileBytes]).toEqual([ShareMode.DROP, 20n]);
+    const drops = { ...d.upload.deps, shareTokenKey: deps.tokenKey, now: () => d.clock.now };
+    const put = (body: string, token = opened.shareToken, shareId = id, name = "report.txt") => {
+      const url = new URL(`http://x${DROP_PATH}${shareId}?name=${encodeURIComponent(name)}`);
+      const req = new Request(url, {
+        method: "PUT",
+        body,
+        headers: { [SHARE_TOKEN_HEADER]: token, "content-length": String(body.length) },
+      });
+      return dropFile(drops, req, url, shareId).catch((e) => ConnectError.from(e));
+    };
+    const usage = async () =>
+      (await deps.meta.getUsage({ ownerId: alice.who.userId })).usage?.usedBytes ?? 0n;
+    const before = await usage();
+    const first = await put("from a visitor");
+    expect(first instanceof Response && first.status).toBe(201);
+    const body = first instanceof Response ? await first.json() : {};
+    // The answer names the upload only (its new name and size), nothing of the folder.
+    expect(body).toEqual({ file: { name: "report (2).txt", size: "14" } });
+    expect(await usage()).toBe(before + 14n);
+    const names = (await deps.meta.listFiles({ ownerId: alice.who.userId, parentId: inbox })).files.map(
+      (f) => f.name,
+    );
+    expect(names.sort()).toEqual(["report (2).txt", "report.txt"]);
+    const big = await put("x".repeat(21));
+    expect(big instanceof Response && big.status).toBe(413);
+    // Nothing of the folder is shown, nothing can be downloaded or saved.
+    expect(await codeOf(c.listShareItems({ shareToken: opened.shareToken }))).toBe(Code.PermissionDenied);
+    expect(await codeOf(c.createShareDownloadUrl({ shareToken: opened.shareToken, fileId: "" }))).toBe(
+      Code.PermissionDenied,
+    );
+    // A view link's token, a forged one, or a revoked link take no upload.
+    const f = await fileIn(alice.who, "", "viewable.txt", "v");
+    const viewId = (await c.createShare({ targetId: f }, owner(alice.who))).share?.id ?? "";
+    const viewToken = (await c.openShare({ id: viewId })).shareToken;
+    const viewPut = await put("a", viewToken, viewId);
+    expect(viewPut instanceof ConnectError && viewPut.code).toBe(Code.InvalidArgument);
+    expect(reasonOf(await put("a", `${opened.shareToken}x`))).toBe(Reason.SHARE_TOKEN_INVALID);
+    expect(reasonOf(await put("a", opened.shareToken, viewId))).toBe(Reason.SHARE_TOKEN_INVALID);
+    await c.revokeShare({ id }, owner(alice.who));
+    expect(reasonOf(await put("a"))).toBe(Reason.SHARE_NOT_FOUND);
   });
 });

@@ -1,4 +1,4 @@
-// Share access tokens: HS256 JWTs (jose) under a key derived from the internal secret (as download links'
+// Share access tokens (the file worker signs them at OpenShare; the file and upload workers check them): HS256 JWTs (jose) under a key derived from the internal secret (as download links'
 // key is), so every file-worker replica checks them. Claims: the share id (sub) and the link's version
 // (ver), which moves on every change of password or options; a short life. A token proves only that its
 // holder opened that link (with its password) lately: every call still re-checks the link in meta.
