@@ -679,6 +679,9 @@ export enum ShareMode {
 
   /**
    * Upload-only folder: anyone with the link may upload into it and sees nothing of what is in it.
+   * Uploads go to the upload data plane: PUT /upload/v1/drop/<id>?name=N with the share token in
+   * X-Share-Token and Content-Length set (201 {"file":{"name","size"}}: the name it got; 413 over
+   * max_file_bytes). They land in the folder as the owner's, on the owner's quota, never overwriting.
    *
    * @generated from enum value: SHARE_MODE_DROP = 2;
    */
