@@ -1,7 +1,7 @@
 // The commands of `filestore`: their specs (which drive parsing and --help) and what they do, one file per
 // kind: account-commands.ts, self-service-commands.ts, tree-commands.ts, place-commands.ts,
 // search-commands.ts, transfer-commands.ts, version-commands.ts, trash-commands.ts, df-command.ts,
-// admin-commands.ts, transfers-command.ts.
+// admin-commands.ts, transfers-command.ts, share-commands.ts.
 
 import { LOGIN, LOGOUT, SIGNUP, WHOAMI } from "./account-commands.ts";
 import { ADMIN } from "./admin-commands.ts";
@@ -11,6 +11,7 @@ import { DF } from "./df-command.ts";
 import { CP, MV } from "./place-commands.ts";
 import { FIND, SEARCH } from "./search-commands.ts";
 import { PASSWD, SESSIONS, TWO_FACTOR } from "./self-service-commands.ts";
+import { SHARE, SHARES } from "./share-commands.ts";
 import { DOWNLOAD, UPLOAD } from "./transfer-commands.ts";
 import { TRANSFERS } from "./transfers-command.ts";
 import { TRASH } from "./trash-commands.ts";
@@ -53,6 +54,8 @@ export const COMMANDS: Command[] = [
   RM,
   TRASH,
   LINK,
+  SHARE,
+  SHARES,
   DF,
   ADMIN,
   TRANSFERS,

@@ -1,4 +1,5 @@
 // The transfer commands of `filestore`: upload and download (resumable, parallel, with progress bars).
+
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -17,6 +18,7 @@ import { Limiter } from "./pool.ts";
 import { formatBytes, Progress } from "./progress.ts";
 import { isFolder, listFolder, makeFolders, resolve } from "./remote.ts";
 import { Session } from "./session.ts";
+import { downloadShare, shareUrlParts } from "./share-download.ts";
 import { type UploadContext, uploadFile } from "./upload.ts";
 import { uploadFolder } from "./upload-tree.ts";
 import { pickVersion, versionedFile, versionRows } from "./version-commands.ts";
@@ -149,6 +151,8 @@ export function destinationFor(name: string, dest: string | undefined): string {
 }
 
 const download: Handler = async (env, args, options) => {
+  const link = shareUrlParts(args[0] as string);
+  if (link) return downloadShare(env, link, args[1], options);
   const parallel = intOption(options, "parallel", 4, 1, 64);
   const jobs = intOption(options, "jobs", 4, 1, 32);
   const session = new Session(env.server, env.store);
@@ -280,7 +284,9 @@ in /, or as ./<name>; running the same command again resumes it. Missing folders
 Local files already identical are skipped, others of the same name are refused unless --force.
 --version n fetches version n of a file (numbered as filestore versions lists them; 1 is the current).
 With --json, a file gives {id,sha256,size,dest,bytesFetched,chunksSkipped,chunkCount} and a folder
-{source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.`,
+{source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.
+<path> may be a share link (https://host/s/<id>): no sign-in needed; each file counts one download of the
+link; the password comes from --password-stdin or is asked for.`,
   options: {
     jobs: JOBS,
     parallel: { ...PARALLEL, description: "byte ranges in flight at once, over all files (default 4)" },
@@ -288,6 +294,7 @@ With --json, a file gives {id,sha256,size,dest,bytesFetched,chunksSkipped,chunkC
     force: { type: "boolean", short: "f", description: "overwrite existing local files" },
     version: { type: "string", value: "n", description: "a file's earlier version (see filestore versions)" },
     json: JSON_OUT,
+    "password-stdin": { type: "boolean", description: "a share link's password, from stdin's first line" },
   },
   minArgs: 1,
   maxArgs: 2,

@@ -16,6 +16,8 @@ export const publicServices = {
   "filestore.upload.v1.UploadService": "upload",
   "filestore.download.v1.DownloadService": "download",
   "filestore.transfer.v1.TransferService": "transfer",
+  // Share links (issue 18): the file worker owns the tree the links point into.
+  "filestore.share.v1.ShareService": "file",
 } as const;
 
 export type ServiceOwner = (typeof publicServices)[keyof typeof publicServices];
@@ -30,6 +32,10 @@ const publicCalls = new Set([
   "filestore.account.v1.AccountService/ListRevokedSessions",
   // Which signup form to show (open, invite code, closed).
   "filestore.account.v1.AccountService/GetSignupPolicy",
+  // Anyone with a share link: the password (if any) and the share token in the request are the proof.
+  "filestore.share.v1.ShareService/OpenShare",
+  "filestore.share.v1.ShareService/ListShareItems",
+  "filestore.share.v1.ShareService/CreateShareDownloadUrl",
 ]);
 
 /** Services only other services may call, with the internal secret. */

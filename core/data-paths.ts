@@ -13,6 +13,13 @@ export const ANNOUNCED_LENGTH_HEADER = "x-announced-content-length";
 export const FORM_PATH = "/upload/v1/form";
 /** Upload sessions: PUT <SESSIONS_PATH>/<id>/parts/<n> sends part n. */
 export const SESSIONS_PATH = "/upload/v1/sessions";
+/**
+ * Uploads into a drop share link (issue 18): PUT <DROP_PATH><share id>?name=N with the share token in
+ * X-Share-Token. No login: the upload worker checks the token and the link.
+ */
+export const DROP_PATH = "/upload/v1/drop/";
+/** The header that carries a share token on the data plane. */
+export const SHARE_TOKEN_HEADER = "x-share-token";
 /** tus 1.0.0 uploads: <TUS_PATH>[<id>]. */
 export const TUS_PATH = "/upload/v1/tus/";
 /** Everything the download worker serves is under this prefix. */

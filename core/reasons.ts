@@ -50,6 +50,24 @@ export const Reason = {
    * session of that sign-in is now revoked. Sign in again.
    */
   REFRESH_TOKEN_REPLAYED: "REFRESH_TOKEN_REPLAYED",
+  /**
+   * Sharing (issue 18): no share link answers here (NotFound on ShareService; PermissionDenied on a
+   * share's download URL). An unknown id, a wrong or missing password, a revoked or expired link and a
+   * target that is gone all look alike: ask the owner for the link (and its password) again.
+   */
+  SHARE_NOT_FOUND: "SHARE_NOT_FOUND",
+  /** The share link has no downloads left (ResourceExhausted); only its owner can raise the limit. */
+  SHARE_LIMIT_REACHED: "SHARE_LIMIT_REACHED",
+  /**
+   * The share token is malformed, expired, for another link, or from before the link's password or
+   * options changed (Unauthenticated): call OpenShare again (with the password).
+   */
+  SHARE_TOKEN_INVALID: "SHARE_TOKEN_INVALID",
+  /**
+   * Too many attempts (ResourceExhausted; metadata "retry_after_seconds"): share-password guesses per
+   * link or per client address. Wait, then try again.
+   */
+  TOO_MANY_ATTEMPTS: "TOO_MANY_ATTEMPTS",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -111,7 +111,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // The download fast paths below skip the host: timed and counted here.
   const serveDownload = measured(metrics.http, downloads.serve);
   const serveFile = measured(metrics.http, downloads.serveFile);
-  const file = await createFileWorker(cfg, shared);
+  const file = await createFileWorker(cfg, { ...shared, limiter: memoryRateLimiter() });
   const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
   const workers = [meta, account, upload, download, file, transfer];
   const revocations = pollRevokedSessions(revoked, {

@@ -6,13 +6,8 @@ import { ExpiringCache } from "../../core/cache.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { authMetrics } from "../lib/metrics/auth.ts";
-import {
-  degradingRateLimiter,
-  memoryRateLimiter,
-  type RateLimiter,
-  redisRateLimiter,
-} from "../lib/ratelimit.ts";
-import { connected, failFastRedis } from "../lib/redis.ts";
+import type { RateLimiter } from "../lib/ratelimit.ts";
+import { openSharedLimiter } from "../lib/shared-limiter.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadAccountConfig } from "./config.ts";
 import type { SigningKey } from "./keys.ts";
@@ -32,13 +27,8 @@ export async function createAccountWorker(
   clients: Pick<WorkerClients, "meta" | "metrics"> & { key: SigningKey; limiter?: RateLimiter },
 ): Promise<Worker> {
   const log = createLogger("account");
-  const redis = !clients.limiter && config.redisUrl ? failFastRedis(config.redisUrl, log) : undefined;
-  if (redis) await connected(redis, 3000);
-  const limiter =
-    clients.limiter ??
-    (redis
-      ? degradingRateLimiter(redisRateLimiter(redis, config.redisPrefix), memoryRateLimiter(), log)
-      : memoryRateLimiter());
+  const limits = await openSharedLimiter(config, log, clients.limiter);
+  const limiter = limits.limiter;
   return {
     metrics: clients.metrics,
     module: accountModule({
@@ -59,8 +49,7 @@ export async function createAccountWorker(
     }),
     start() {},
     async stop() {
-      // quit() is a command: with Redis down it fails at once, and then the socket is just closed.
-      await redis?.quit().catch(() => redis.disconnect());
+      await limits.close();
     },
   };
 }

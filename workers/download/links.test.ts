@@ -59,4 +59,17 @@ describe("signed download links", () => {
     expect(check(query.replace("expires=2000", "expires=9000"))).toBe("invalid");
     expect(check(query.replace("gen=3", "gen=4"), 1_000_000, { ...current, generation: 4 })).toBe("invalid");
   });
+
+  test("a share's link signs its share id: it cannot be dropped, swapped or added", () => {
+    const shareId = "S".repeat(24);
+    const shared = linkQuery(key, { ...claims, shareId });
+    expect(shared).toContain(`&share=${shareId}&`);
+    expect(check(shared)).toBe("valid");
+    expect(linkParams(new URLSearchParams(shared))?.shareId).toBe(shareId);
+    // Dropped (the URL would no longer be checked against the share), swapped, or added to a plain link.
+    expect(check(shared.replace(`&share=${shareId}`, ""))).toBe("invalid");
+    expect(check(shared.replace(shareId, "T".repeat(24)))).toBe("invalid");
+    expect(check(`${query}&share=${shareId}`)).toBe("invalid");
+    expect(check(shared.replace(shareId, "bad id!"))).toBe("malformed");
+  });
 });

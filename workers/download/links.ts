@@ -10,6 +10,11 @@ export interface LinkClaims {
   /** Expiry, seconds since the epoch. */
   expires: number;
   generation: number;
+  /**
+   * A share link's download (issue 18): the URL works only while that share answers, which the download
+   * worker asks meta on every request (each Range GET too). Signed with the rest, so it cannot be dropped.
+   */
+  shareId?: string;
 }
 
 /** What the query string of a link says (not yet checked). */
@@ -17,6 +22,7 @@ export interface LinkParams {
   expires: number;
   generation: number;
   sig: string;
+  shareId?: string;
 }
 
 export type LinkVerdict = "valid" | "invalid" | "expired" | "revoked";
@@ -27,14 +33,17 @@ export function linkKeyFrom(secret: string): Uint8Array {
 }
 
 function mac(key: Uint8Array, c: LinkClaims): string {
+  // v2 adds the share id; a v1 text can never equal a v2 one, so neither kind passes for the other.
+  const text = `${c.fileId}\n${c.sha256}\n${c.expires}\n${c.generation}`;
   return createHmac("sha256", key)
-    .update(`v1\n${c.fileId}\n${c.sha256}\n${c.expires}\n${c.generation}`)
+    .update(c.shareId === undefined ? `v1\n${text}` : `v2\n${text}\n${c.shareId}`)
     .digest("base64url");
 }
 
 /** The query string of a link (without "?"). */
 export function linkQuery(key: Uint8Array, c: LinkClaims): string {
-  return `expires=${c.expires}&gen=${c.generation}&sig=${mac(key, c)}`;
+  const share = c.shareId === undefined ? "" : `&share=${c.shareId}`;
+  return `expires=${c.expires}&gen=${c.generation}${share}&sig=${mac(key, c)}`;
 }
 
 /** The link parameters of a query, or undefined when one is missing or malformed. */
@@ -42,9 +51,16 @@ export function linkParams(query: URLSearchParams): LinkParams | undefined {
   const expires = query.get("expires") ?? "";
   const gen = query.get("gen") ?? "";
   const sig = query.get("sig") ?? "";
+  const share = query.get("share");
   if (!/^\d{1,12}$/.test(expires) || !/^\d{1,15}$/.test(gen) || !/^[A-Za-z0-9_-]{43}$/.test(sig))
     return undefined;
-  return { expires: Number(expires), generation: Number(gen), sig };
+  if (share !== null && !/^[A-Za-z0-9_-]{22,64}$/.test(share)) return undefined;
+  return {
+    expires: Number(expires),
+    generation: Number(gen),
+    sig,
+    ...(share === null ? {} : { shareId: share }),
+  };
 }
 
 /**
@@ -58,7 +74,7 @@ export function checkLink(
   nowMs: number,
 ): LinkVerdict {
   const expected = Buffer.from(
-    mac(key, { ...current, expires: given.expires, generation: given.generation }),
+    mac(key, { ...current, expires: given.expires, generation: given.generation, shareId: given.shareId }),
   );
   const sig = Buffer.from(given.sig);
   if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) return "invalid";

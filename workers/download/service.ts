@@ -14,6 +14,7 @@ import { DownloadService } from "../../proto/gen/filestore/download/v1/download_
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import { pathOf, type ServiceModule } from "../lib/server.ts";
+import { respond, respondNow } from "./answer.ts";
 import {
   asPreview,
   cachedOwnFile,
@@ -23,8 +24,6 @@ import {
   linkedFile,
   ownFile,
   ownFileBySha1,
-  respond,
-  respondNow,
   revokeDownloadUrls,
   type Target,
 } from "./download.ts";

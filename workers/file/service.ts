@@ -1,7 +1,8 @@
-// filestore.file.v1.FileService (signed-in users, each on their own entries) and FileAdminService
-// (internal: garbage collection on demand).
+// filestore.file.v1.FileService (signed-in users, each on their own entries), FileAdminService
+// (internal: garbage collection on demand) and filestore.share.v1.ShareService (share links, shares/).
 import type { ConnectRouter } from "@connectrpc/connect";
 import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { ShareService } from "../../proto/gen/filestore/share/v1/share_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
@@ -9,6 +10,8 @@ import { batchFiles, copyFile } from "./batch.ts";
 import * as files from "./files.ts";
 import type { GcResult } from "./gc.ts";
 import { searchFiles } from "./search.ts";
+import type { ShareDeps } from "./shares/deps.ts";
+import { shareRoutes } from "./shares/service.ts";
 import { getUsage } from "./usage.ts";
 import { versionRoutes } from "./versions.ts";
 import type { ChangeFeed } from "./watch.ts";
@@ -18,11 +21,13 @@ export interface FileModuleDeps extends files.FileDeps {
   /** Open WatchFiles streams per user in this process (FILE_MAX_WATCHES_PER_USER). */
   watches: StreamLimit;
   collectGarbage: () => Promise<GcResult>;
+  /** ShareService's; without them (tests of FileService alone) the service is not served. */
+  shares?: ShareDeps;
 }
 
 export function fileModule(deps: FileModuleDeps): ServiceModule {
   return {
-    services: [FileService, FileAdminService],
+    services: deps.shares ? [FileService, FileAdminService, ShareService] : [FileService, FileAdminService],
     routes(router: ConnectRouter) {
       router.service(FileService, {
         async listFiles(req, ctx) {
@@ -90,6 +95,7 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
           return deps.collectGarbage();
         },
       });
+      if (deps.shares) shareRoutes(router, deps.shares);
     },
   };
 }

@@ -5,6 +5,8 @@
 // upload worker's request path; a sweep finds new uploads within seconds and, after a restart, anything
 // older that has none, with the same code.
 
+import { loadDownloadConfig } from "../download/config.ts";
+import { linkKeyFrom } from "../download/links.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
@@ -12,17 +14,27 @@ import type { MetaClient } from "../lib/meta-client.ts";
 import { counted, gcMetrics } from "../lib/metrics/gc.ts";
 import { type StorageTotalsProvider, storageMetrics } from "../lib/metrics/storage.ts";
 import { every } from "../lib/periodic.ts";
+import type { RateLimiter } from "../lib/ratelimit.ts";
+import { shareTokenKeyFrom } from "../lib/share-token.ts";
+import { openSharedLimiter } from "../lib/shared-limiter.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadFileConfig } from "./config.ts";
 import { runGcPass, startGarbageCollector } from "./gc.ts";
 import { fileModule } from "./service.ts";
+import { loadShareConfig } from "./shares/config.ts";
 import { thumbnailSweep } from "./thumbnail-sweep.ts";
 import { recountUsage } from "./usage.ts";
 import { ChangeFeed } from "./watch.ts";
 
 /** The sections of the configuration the file worker reads. */
-export const fileSections = { file: loadFileConfig, storage: loadStorageConfig };
+export const fileSections = {
+  file: loadFileConfig,
+  storage: loadStorageConfig,
+  shares: loadShareConfig,
+  // Share links mint download URLs with the download worker's link key and base URL.
+  download: loadDownloadConfig,
+};
 export type FileWorkerConfig = ConfigOf<typeof fileSections>;
 
 /**
@@ -31,7 +43,9 @@ export type FileWorkerConfig = ConfigOf<typeof fileSections>;
  */
 export async function createFileWorker(
   config: FileWorkerConfig,
-  clients: Pick<WorkerClients, "meta" | "metrics"> & {
+  clients: Pick<WorkerClients, "meta" | "metrics" | "internalSecret"> & {
+    /** The composer's limiter for share-password attempts (all-in-one: memory); else Redis when configured. */
+    limiter?: RateLimiter;
     stores?: OpenBlobStores;
     /**
      * Storage totals for the storage gauges, read at most every STORAGE_GAUGE_SECONDS; by default
@@ -65,6 +79,7 @@ export async function createFileWorker(
       maxAgeSeconds: config.file.storageGaugeSeconds,
       onError: (err) => log.warn("reading storage totals failed", { err: String(err) }),
     });
+  const limits = await openSharedLimiter(config, log, clients.limiter);
   let stops: (() => void)[] = [];
   return {
     metrics: clients.metrics,
@@ -74,6 +89,15 @@ export async function createFileWorker(
       watches: new StreamLimit(config.file.maxWatchesPerUser),
       onChange: feed.publish,
       collectGarbage: () => runGcPass(gc),
+      shares: {
+        meta,
+        config: config.shares,
+        tokenKey: shareTokenKeyFrom(clients.internalSecret),
+        linkKey: linkKeyFrom(config.download.linkSecret ?? clients.internalSecret),
+        publicUrl: config.download.publicUrl,
+        limiter: limits.limiter,
+        now: Date.now,
+      },
     }),
     start() {
       stops = [
@@ -93,6 +117,7 @@ export async function createFileWorker(
     async stop() {
       for (const stop of stops) stop();
       stores.close();
+      await limits.close();
     },
   };
 }

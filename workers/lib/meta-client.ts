@@ -9,6 +9,7 @@ import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
+import { ShareDataService } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
@@ -26,6 +27,7 @@ export const metaServices = [
   CredentialService,
   QuotaService,
   AdminDataService,
+  ShareDataService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -37,7 +39,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof DerivedService> &
   Client<typeof CredentialService> &
   Client<typeof QuotaService> &
-  Client<typeof AdminDataService>;
+  Client<typeof AdminDataService> &
+  Client<typeof ShareDataService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

@@ -9,6 +9,7 @@ import type { Db } from "./db/database.ts";
 import { isMysql } from "./db/dialect.ts";
 import { transact } from "./db/transact.ts";
 import type { QuotaRules, Usage } from "./quota.ts";
+import { deleteUserShares } from "./shares.ts";
 import { revokeUserSessions } from "./user-sessions.ts";
 import { DEFAULT_REVOCATION_MS, normalizeUser, type UserRow } from "./users.ts";
 
@@ -165,6 +166,8 @@ export async function setUserDisabled(
       .where("id", "=", userId)
       .where("disabled_at", "is", null)
       .execute();
+    // Their share links are revoked for good (enabling the account again does not bring them back).
+    await deleteUserShares(tx, userId);
     const sessions = await revokeUserSessions(tx, userId, "", now, revocationExpiresAt);
     return sessions + (await revokeAllAppPasswords(tx, userId, now, revocationExpiresAt));
   });

@@ -29,7 +29,13 @@ import { DEFAULT_VERSIONS_KEEP, supersede } from "./versions.ts";
 export class CopyReplaceError extends Error {}
 
 export interface CopyRequest {
+  /** Whose tree the copy lands in (and whose quota it is charged to). */
   ownerId: string;
+  /**
+   * Whose entry `id` is, when not ownerId's (save a shared item to one's drive: the caller checked the
+   * share). The copies are ownerId's rows naming the same content.
+   */
+  sourceOwnerId?: string;
   id: string;
   newParentId: string;
   /** "" keeps the original's name. */
@@ -51,6 +57,7 @@ async function copyLevel(
   ownerId: string,
   level: Map<string, string>,
   now: number,
+  toOwnerId = ownerId,
 ): Promise<{ rows: FilesTable[]; next: Map<string, string> }> {
   const out: FilesTable[] = [];
   const next = new Map<string, string>();
@@ -65,7 +72,9 @@ async function copyLevel(
       .execute();
     for (const c of children) {
       const id = crypto.randomUUID();
-      out.push(copyRow(c, { id, parentId: level.get(c.parent_id) as string, name: c.name }, now));
+      out.push(
+        copyRow(c, { id, parentId: level.get(c.parent_id) as string, name: c.name, ownerId: toOwnerId }, now),
+      );
       if (c.kind === "folder") next.set(c.id, id);
     }
   }
@@ -74,12 +83,12 @@ async function copyLevel(
 
 function copyRow(
   src: FilesTable,
-  to: { id: string; parentId: string; name: string },
+  to: { id: string; parentId: string; name: string; ownerId?: string },
   now: number,
 ): FilesTable {
   return {
     id: to.id,
-    owner_id: src.owner_id,
+    owner_id: to.ownerId ?? src.owner_id,
     parent_id: to.parentId,
     name: to.name,
     name_key: nameKey(to.name),
@@ -160,16 +169,21 @@ export async function copyFile(
     name = checked.name;
   }
   return ownerTransaction(db, r.ownerId, async (tx) => {
-    const src = await entry(tx, r.ownerId, r.id);
+    const from = r.sourceOwnerId ?? r.ownerId;
+    const src = await entry(tx, from, r.id);
     if (src.status !== "active") throw new TrashStateError("this entry is in the trash: restore it first");
     await requireFolder(tx, r.ownerId, r.newParentId);
-    if (src.kind === "folder" && (await ancestors(tx, r.ownerId, r.newParentId, maxDepth)).includes(r.id))
+    if (
+      from === r.ownerId &&
+      src.kind === "folder" &&
+      (await ancestors(tx, r.ownerId, r.newParentId, maxDepth)).includes(r.id)
+    )
       throw new InvalidMoveError("a folder cannot be copied into itself or one of its subfolders");
     await requireDepthRoom(
       tx,
       r.ownerId,
       r.newParentId,
-      { kind: src.kind, id: r.id, scope: "active" },
+      { kind: src.kind, id: r.id, scope: "active", ownerId: from },
       maxDepth,
     );
     const target = { ownerId: r.ownerId, parentId: r.newParentId, name: name ?? src.name, kind: src.kind };
@@ -180,7 +194,8 @@ export async function copyFile(
         return { replaced: await replaceByCopy(tx, src, p.replaces.id, now, keep, quota) };
       }
       // The one statement that claims the name: undone alone when another transaction took it meanwhile.
-      const top = copyRow(src, { id: crypto.randomUUID(), parentId: r.newParentId, name: p.name }, now);
+      const to = { id: crypto.randomUUID(), parentId: r.newParentId, name: p.name, ownerId: r.ownerId };
+      const top = copyRow(src, to, now);
       await tx.insertInto("files").values(top).execute();
       return { top };
     }).catch((err) => {
@@ -198,7 +213,7 @@ export async function copyFile(
       // At most maxDepth levels (requireDepthRoom measured the subtree): even a corrupted cycle ends.
       let level = new Map([[src.id, top.id]]);
       for (let depth = 0; level.size > 0 && depth <= maxDepth; depth++) {
-        const { rows, next } = await copyLevel(tx, r.ownerId, level, now);
+        const { rows, next } = await copyLevel(tx, from, level, now, r.ownerId);
         await writeCopies(tx, rows, quota);
         count += rows.length;
         level = next;

@@ -7,6 +7,7 @@ import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
+import { ShareDataService } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import { TransferJobService } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { UploadSessionService } from "../../proto/gen/filestore/meta/v1/uploads_pb.ts";
@@ -23,6 +24,7 @@ import * as files from "./files.ts";
 import { instanceStats, STATS_CACHE_MS } from "./instance-stats.ts";
 import { quotaService } from "./quota-service.ts";
 import type { MetaDeps } from "./records.ts";
+import { shareDataService } from "./share-data-service.ts";
 import { noTotpSecretBox, totpSecretBox } from "./totp-secret-box.ts";
 import { transferJobService } from "./transfer-job-service.ts";
 import { treeService } from "./tree-service.ts";
@@ -69,6 +71,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
       router.service(CredentialService, credentialService(deps));
       router.service(QuotaService, quotaService(deps));
       router.service(AdminDataService, adminDataService(deps, stats));
+      router.service(ShareDataService, shareDataService(deps));
     },
   };
 }

@@ -46,7 +46,10 @@ export async function ancestors(tx: Db, ownerId: string, folderId: string, limit
 export type SubtreeScope = "active" | { trashedWith: string };
 
 /** What is being placed into a folder: a file, a new empty folder, or an existing folder with its subtree. */
-export type Placed = { kind: "file" } | { kind: "folder"; id?: string; scope?: SubtreeScope };
+export type Placed =
+  | { kind: "file" }
+  /** ownerId: whose subtree id is, when not the target folder's owner's (save a share to one's drive). */
+  | { kind: "folder"; id?: string; scope?: SubtreeScope; ownerId?: string };
 
 /**
  * Folder levels of the subtree at folder rootId, the folder included (1: no subfolders), counting at most
@@ -97,7 +100,9 @@ export async function requireDepthRoom(
   const depth = parentId === "" ? 0 : (await ancestors(tx, ownerId, parentId, maxDepth)).length;
   const room = maxDepth - depth;
   if (room < 1) throw new FolderDepthError(maxDepth);
-  const height = placed.id ? await subtreeHeight(tx, ownerId, placed.id, placed.scope ?? "active", room) : 1;
+  const height = placed.id
+    ? await subtreeHeight(tx, placed.ownerId ?? ownerId, placed.id, placed.scope ?? "active", room)
+    : 1;
   if (height > room) throw new FolderDepthError(maxDepth);
 }
 

@@ -10,6 +10,7 @@
 //   *        /upload/v1/tus/[<id>]                   tus 1.0.0 (creation, termination, checksum)
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter, or on
 // the form route a token field before the file.
+
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { AccessTokenVerifier } from "../../core/access-token.ts";
 import { FORM_PATH, UPLOAD_PATH } from "../../core/data-paths.ts";
@@ -19,6 +20,7 @@ import { publicFile } from "../lib/file-record.ts";
 import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { formUpload, PART_PATH, putFile, putSessionPart } from "./data-plane.ts";
+import { DROP_ROUTE, type DropDeps, dropFile } from "./drop.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
 import { openSession } from "./open-session.ts";
 import type { SessionDeps } from "./sessions.ts";
@@ -27,7 +29,7 @@ import { storeStreamed } from "./streamed.ts";
 import { handleTus, TUS_PATH } from "./tus.ts";
 
 export function uploadModule(
-  deps: InstantDeps & SessionDeps,
+  deps: InstantDeps & SessionDeps & Partial<DropDeps>,
   verifier: AccessTokenVerifier,
   onError: OnError,
 ): ServiceModule {
@@ -93,6 +95,11 @@ export function uploadModule(
         return answer(req, () => formUpload(deps, req, url, verifier));
       if (url.pathname === UPLOAD_PATH && (req.method === "PUT" || req.method === "POST"))
         return answer(req, () => putFile(deps, req, url, verifier));
+      const drop = DROP_ROUTE.exec(url.pathname);
+      if (drop && req.method === "PUT")
+        return answer(req, () =>
+          dropFile({ ...deps, now: deps.now ?? Date.now }, req, url, drop[1] as string),
+        );
       const part = PART_PATH.exec(url.pathname);
       if (part && req.method === "PUT")
         return answer(req, () =>

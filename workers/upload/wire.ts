@@ -1,5 +1,6 @@
 // The upload worker from its configuration and clients: its dependencies, the blob stores new content lands
 // in, and the background sweeper; the same in its own process (main.ts) and in the all-in-one process.
+
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
@@ -8,8 +9,10 @@ import { counted, type GcMetrics, gcMetrics } from "../lib/metrics/gc.ts";
 import { availableBytesGauge } from "../lib/metrics/storage.ts";
 import { uploadMetrics } from "../lib/metrics/upload.ts";
 import { every } from "../lib/periodic.ts";
+import { shareTokenKeyFrom } from "../lib/share-token.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadUploadConfig } from "./config.ts";
+import type { DropDeps } from "./drop.ts";
 import { challengeKeyFrom, type InstantDeps } from "./instant.ts";
 import { uploadModule } from "./service.ts";
 import { type SessionDeps, sweepSessions } from "./sessions.ts";
@@ -19,7 +22,7 @@ import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 export const uploadSections = { upload: loadUploadConfig, storage: loadStorageConfig };
 export type UploadWorkerConfig = ConfigOf<typeof uploadSections>;
 
-export type UploadWorkerDeps = InstantDeps & SessionDeps & { sha1Backfill?: Sha1Backfill };
+export type UploadWorkerDeps = InstantDeps & SessionDeps & DropDeps & { sha1Backfill?: Sha1Backfill };
 
 function uploadDeps(
   config: UploadWorkerConfig,
@@ -39,6 +42,7 @@ function uploadDeps(
     enqueueTransfer: policy === "transfer",
     maxUploadBytes: config.upload.maxBytes,
     challengeKey: challengeKeyFrom(internalSecret),
+    shareTokenKey: shareTokenKeyFrom(internalSecret),
     settledStore: policy === "transfer" ? stores.storeFor("s3") : stores.landing,
     trustSha1: config.upload.legacyTrustSha1,
     sessionTtlMs: config.upload.sessionTtlSeconds * 1000,

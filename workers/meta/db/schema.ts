@@ -273,6 +273,29 @@ export interface InstanceClaimsTable {
   claimed_at: number;
 }
 
+export type ShareMode = "view" | "drop";
+
+/** A share link (migration 0022; workers/meta/shares.ts). */
+export interface SharesTable {
+  id: string;
+  owner_id: string;
+  target_id: string;
+  mode: ShareMode;
+  /** argon2id, or "" without a password. */
+  password_hash: string;
+  /** Moves on every change of password or options: share tokens name the version they were issued for. */
+  version: number;
+  expires_at: number | null;
+  /** 0: unlimited. */
+  max_downloads: number;
+  download_count: number;
+  view_count: number;
+  last_access_at: number | null;
+  max_file_bytes: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -293,5 +316,6 @@ export interface Database {
   invites: InvitesTable;
   audit_events: AuditEventsTable;
   instance_claims: InstanceClaimsTable;
+  shares: SharesTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }
