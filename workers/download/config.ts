@@ -19,6 +19,8 @@ export interface DownloadConfig {
   thumbnailUrlTtlSeconds: number;
   /** Videos get thumbnails (an ffmpeg is found as the file worker finds it; see THUMBNAIL_FFMPEG). */
   videoThumbnails: boolean;
+  /** The most entries (files and folders) a folder ZIP may hold (ZIP_MAX_ENTRIES, default 100000). */
+  zipMaxEntries: number;
 }
 
 export function loadDownloadConfig(env: Env): DownloadConfig {
@@ -31,5 +33,6 @@ export function loadDownloadConfig(env: Env): DownloadConfig {
     lookupCacheMs: int(env, "DOWNLOAD_LOOKUP_CACHE_MS", 1000),
     thumbnailUrlTtlSeconds: int(env, "THUMBNAIL_URL_TTL_SECONDS", 3600),
     videoThumbnails: ffmpegFrom(env) !== undefined,
+    zipMaxEntries: int(env, "ZIP_MAX_ENTRIES", 100_000),
   };
 }
