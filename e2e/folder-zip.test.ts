@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkZip } from "../workers/download/zip-check.ts";
-import { connectCall, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
+import { connectCall, ROOT, randomBytes, run, type Stack, signedInUser, startStack } from "./harness.ts";
 import { dropBucket, S3, s3Admin } from "./s3.ts";
 
 const MODE = process.env.FILESTORE_TEST_MODE ?? "allinone";
@@ -110,6 +110,26 @@ for (const backend of backends) {
         ["日本語/empty/", 0, sha256("")],
       ]);
       expect(members.every((m) => m.method === 0 && m.utf8)).toBe(true);
+    });
+
+    test("the CLI: filestore download FOLDER --zip writes the same archive", async () => {
+      if (backend !== "local") return; // the server's archive is the same on every backend (tested above)
+      const cli = (args: string[], input?: string) =>
+        run(["node", join(ROOT, "cli/bin.mjs"), ...args], input, {
+          env: { ...process.env, XDG_CONFIG_HOME: join(dir, "config"), FILESTORE_URL: stack.gatewayUrl },
+          cwd: dir,
+        });
+      const login = await cli(["login", alice.username, "--password-stdin"], `${alice.password}\n`);
+      expect(login.code).toBe(0);
+      const dest = join(dir, `cli-${MODE}.zip`);
+      const r = await cli(["download", "/Projekt – Ünïcode ✓", dest, "--zip"]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(r.stdout).toContain("as a ZIP");
+      const members = await checkZip(dest);
+      expect(members.map((m) => m.name)).toContain("日本語/naïve.md");
+      const notFolder = await cli(["download", "/Projekt – Ünïcode ✓/big.bin", "--zip"]);
+      expect(notFolder.code).not.toBe(0);
+      expect(notFolder.stderr).toContain("--zip takes a folder");
     });
 
     test("bad input: unknown folder, a file's id, another user's folder, a bad TTL", async () => {
