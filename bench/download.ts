@@ -14,6 +14,10 @@
 //   - 64 connections of ranged GETs of 1 MiB at random MiB offsets for BENCH_RANGE_SECONDS per round and
 //     row, by wrk with a Lua script, in turns of 1 s (MB/s of range payload, the median of the turns'
 //     p50/p99 latencies, and any non-2xx answer fails the run).
+//   - a folder of ZIP_FILES files (ZIP_FILE_SIZE each, slices of the payload) fetched as one ZIP
+//     (CreateFolderZipUrl) by curl, one GET per turn beside the whole-file rows; its ratio is to the
+//     filestore's whole-file row (target ≥ 0.8: the ZIP's stored entries are the same bytes plus headers
+//     and a CRC-32 over every byte).
 // Prints the ratio to the baseline, the CPU time the serving process spent per GiB (robust when other work
 // shares the machine, unlike wall-time speeds) and the peak RSS of the filestore process (sampled every
 // 50 ms while it serves, plus the kernel's high-water mark).
@@ -26,6 +30,7 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { checkZip } from "../workers/download/zip-check.ts";
 import {
   BenchError,
   benchUserToken,
@@ -46,6 +51,9 @@ const CONNECTIONS = 64;
  */
 const WHOLE_GETS = 5;
 const TARGET_BASELINE = 0.9;
+const ZIP_FILES = 64;
+const ZIP_FILE_SIZE = 4 * MiB;
+const TARGET_ZIP = 0.8;
 const TARGET_RSS_MIB = 150;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
@@ -123,7 +131,7 @@ async function apart<T>(pid: number, work: (client: string[]) => Promise<T>): Pr
 }
 
 /** One download of the whole file (one curl, one connection). */
-async function wholeFile(url: string, headers: string[], pid: number): Promise<Turn> {
+async function wholeFile(url: string, headers: string[], pid: number, size = SIZE): Promise<Turn> {
   const out = await apart(pid, (client) =>
     run([
       ...client,
@@ -139,7 +147,7 @@ async function wholeFile(url: string, headers: string[], pid: number): Promise<T
     ]),
   );
   const [bytes, seconds] = out.trim().split(" ").map(Number) as [number, number];
-  if (bytes !== SIZE) throw new BenchError(`${url} sent ${bytes} bytes, not ${SIZE}`);
+  if (bytes !== size) throw new BenchError(`${url} sent ${bytes} bytes, not ${size}`);
   return { bytes, seconds };
 }
 
@@ -151,6 +159,53 @@ async function ranges(url: string, script: string): Promise<Turn> {
   const [requests, micros, errors, p50, p99] = m.slice(1).map(Number) as number[];
   if (errors) throw new BenchError(`wrk saw ${errors} failed or non-2xx requests against ${url}:\n${out}`);
   return { bytes: (requests as number) * MiB, seconds: (micros as number) / 1e6, p50, p99 };
+}
+
+/**
+ * A folder of ZIP_FILES slices of the payload, and a signed URL of it as a ZIP (checked: its length, and
+ * that zipfile reads it) with its size.
+ */
+async function zipFolder(
+  base: string,
+  token: string,
+  payload: string,
+): Promise<{ url: string; size: number }> {
+  const call = async (method: string, body: unknown) => {
+    const res = await fetch(`${base}/${method}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new BenchError(`${method} answered ${res.status}: ${await res.text()}`);
+    return res.json() as Promise<Record<string, { id?: string } & Record<string, string>>>;
+  };
+  process.stdout.write(`a folder of ${ZIP_FILES} files for the ZIP row ... `);
+  const folder = (await call("filestore.file.v1.FileService/CreateFolder", { name: "zip-bench" })).folder?.id;
+  for (let i = 0; i < ZIP_FILES; i++) {
+    const body = Bun.file(payload).slice(i * ZIP_FILE_SIZE, (i + 1) * ZIP_FILE_SIZE);
+    const res = await fetch(`${base}/upload/v1/files?name=part-${i}.bin&parent_id=${folder}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}` },
+      body,
+    });
+    if (res.status !== 201) throw new BenchError(`uploading part ${i} answered ${res.status}`);
+  }
+  const minted = await call("filestore.download.v1.DownloadService/CreateFolderZipUrl", {
+    folderId: folder,
+    ttlSeconds: 24 * 3600,
+  });
+  const url = `${base}${minted.url}`;
+  const head = await fetch(url, { method: "HEAD" });
+  const size = Number(head.headers.get("content-length"));
+  if (!head.ok || !(size > ZIP_FILES * ZIP_FILE_SIZE))
+    throw new BenchError(`the ZIP's HEAD answered ${head.status}`);
+  const check = join(tmp, "check.zip");
+  await Bun.write(check, await fetch(url));
+  const members = (await checkZip(check)).filter((m) => !m.dir);
+  if (members.length !== ZIP_FILES || members.some((m) => m.size !== ZIP_FILE_SIZE))
+    throw new BenchError(`the ZIP holds ${members.length} files, not ${ZIP_FILES} of ${ZIP_FILE_SIZE} bytes`);
+  console.log(`${(size / MiB).toFixed(1)} MiB`);
+  return { url, size };
 }
 
 /** Streams a URL's body into SHA-256 (a correctness check before timing). */
@@ -208,9 +263,18 @@ function report(r: Measured): boolean {
   console.log(row(2, 0));
   console.log(row(3, 3));
   console.log(row(4, 3, true));
+  const zip = med[5] as Sample;
+  const zipRatio = zip.mbs / (med[1] as Sample).mbs;
+  missed ||= zipRatio < TARGET_ZIP;
+  console.log(
+    `${r.names[5]?.padEnd(42)}${zip.mbs.toFixed(0).padStart(8)}${"".padStart(8)}${"".padStart(9)}${"".padStart(9)}${zip.cpu.toFixed(0).padStart(8)}${"".padStart(8)}` +
+      `   ${zipRatio.toFixed(2)} × filestore whole file, ≥ ${TARGET_ZIP} (${verdict(zipRatio >= TARGET_ZIP)})`,
+  );
   const perRound = (i: number, b: number) =>
     samples[i]?.map((s, r) => (s.mbs / (samples[b]?.[r]?.mbs as number)).toFixed(2)).join(" ");
-  console.log(`×base round by round: whole file ${perRound(1, 0)}; ranges ${perRound(4, 3)}`);
+  console.log(
+    `×base round by round: whole file ${perRound(1, 0)}; ranges ${perRound(4, 3)}; ZIP × whole file ${perRound(5, 1)}`,
+  );
   console.log(
     "CPU/GiB: ms of CPU (user + system) the serving process spent per GiB served; eff: the baseline's CPU/GiB over this row's",
   );
@@ -273,6 +337,7 @@ async function main(): Promise<number> {
   ] as const) {
     if ((await sha256Of(url, headers)) !== sha256) throw new BenchError(`${url} sent other bytes`);
   }
+  const zip = await zipFolder(store.url, token, payload);
   // The baseline gets the very requests the filestore gets, the access token included (it ignores it): the
   // client's and the kernel's share of the work is then the same, and the rows differ in the server only.
   const baselineScript = wrkScript("baseline", `Bearer ${token}`);
@@ -311,11 +376,16 @@ async function main(): Promise<number> {
       filestore: true,
       go: () => ranges(fileUrl, storeScript),
     },
+    {
+      name: `folder ZIP, ${ZIP_FILES} × ${ZIP_FILE_SIZE / MiB} MiB (gateway)`,
+      filestore: true,
+      go: () => wholeFile(zip.url, [], store.proc.pid, zip.size),
+    },
   ];
 
   /** Rows that take turns within a round, and how many turns each gets. */
   const kinds = [
-    { rows: [0, 1, 2], turns: WHOLE_GETS },
+    { rows: [0, 1, 2, 5], turns: WHOLE_GETS },
     { rows: [3, 4], turns: RANGE_SECONDS },
   ];
 
