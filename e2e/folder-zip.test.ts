@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkZip } from "../workers/download/zip-check.ts";
 import { connectCall, ROOT, randomBytes, run, type Stack, signedInUser, startStack } from "./harness.ts";
-import { dropBucket, S3, s3Admin } from "./s3.ts";
+import { dropBucket, S3, s3Admin, s3PolicyEnv } from "./s3.ts";
 
 const MODE = process.env.FILESTORE_TEST_MODE ?? "allinone";
 const DOWNLOAD = "filestore.download.v1.DownloadService";
@@ -52,18 +52,7 @@ for (const backend of backends) {
       rpc(DOWNLOAD, "CreateFolderZipUrl", { folderId, ttlSeconds }, user);
 
     beforeAll(async () => {
-      stack = await startStack(
-        backend === "s3"
-          ? {
-              STORAGE_POLICY: "s3",
-              S3_ENDPOINT: S3.endPoint,
-              S3_ACCESS_KEY: S3.accessKey,
-              S3_SECRET_KEY: S3.secretKey,
-              S3_REGION: S3.region,
-              S3_BUCKET: bucket,
-            }
-          : {},
-      );
+      stack = await startStack(backend === "s3" ? s3PolicyEnv(bucket) : {});
       [alice, bob] = [await signedInUser(stack.gatewayUrl), await signedInUser(stack.gatewayUrl)];
       root = await folder("", "Projekt – Ünïcode ✓");
       fileId = await upload(root, "big.bin", big);
@@ -110,7 +99,7 @@ for (const backend of backends) {
         ["日本語/empty/", 0, sha256("")],
       ]);
       expect(members.every((m) => m.method === 0 && m.utf8)).toBe(true);
-    });
+    }, 60_000);
 
     test("the CLI: filestore download FOLDER --zip writes the same archive", async () => {
       if (backend !== "local") return; // the server's archive is the same on every backend (tested above)
@@ -130,7 +119,7 @@ for (const backend of backends) {
       const notFolder = await cli(["download", "/Projekt – Ünïcode ✓/big.bin", "--zip"]);
       expect(notFolder.code).not.toBe(0);
       expect(notFolder.stderr).toContain("--zip takes a folder");
-    });
+    }, 60_000);
 
     test("bad input: unknown folder, a file's id, another user's folder, a bad TTL", async () => {
       const unknown = await mint(crypto.randomUUID());
@@ -142,7 +131,7 @@ for (const backend of backends) {
       expect((others.json as { code: string }).code).toBe("not_found");
       const ttl = await mint(root, alice, 99_999_999);
       expect((ttl.json as { code: string }).code).toBe("invalid_argument");
-    });
+    }, 60_000);
 
     test("links: forged, another folder's, expired: 403 with the reason", async () => {
       const url = ((await mint(root)).json as { url: string }).url;
@@ -158,6 +147,6 @@ for (const backend of backends) {
       const expired = await fetch(`${stack.gatewayUrl}${short}`);
       expect(expired.status).toBe(403);
       expect(((await expired.json()) as { message: string }).message).toContain("expired");
-    });
+    }, 60_000);
   });
 }
