@@ -367,9 +367,9 @@ export const DownloadService: GenService<{
    * answered as a ZIP of its active subtree (issue 18): stored entries,
    * ZIP64 when needed, UTF-8 names, an exact Content-Length, streamed as it
    * is built. The tree is listed when the link is used (at most
-   * ZIP_MAX_ENTRIES entries; more answer 413 resource_exhausted).
+   * ZIP_MAX_ENTRIES entries; more answer resource_exhausted).
    * RevokeDownloadUrls with the folder's id revokes these links. NotFound for
-   * folders the caller does not own; InvalidArgument for a file's id.
+   * folders the caller does not own; FailedPrecondition for a file's id.
    *
    * @generated from rpc filestore.download.v1.DownloadService.CreateFolderZipUrl
    */
