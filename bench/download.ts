@@ -14,6 +14,10 @@
 //   - 64 connections of ranged GETs of 1 MiB at random MiB offsets for BENCH_RANGE_SECONDS per round and
 //     row, by wrk with a Lua script, in turns of 1 s (MB/s of range payload, the median of the turns'
 //     p50/p99 latencies, and any non-2xx answer fails the run).
+//   - a folder of 64 files (4 MiB each, slices of the payload) fetched as one ZIP (CreateFolderZipUrl,
+//     bench/download-zip.ts) by curl, one GET per turn beside the whole-file rows; its ratio is to the
+//     filestore's whole-file row (target ≥ 0.8: the ZIP's stored entries are the same bytes plus headers
+//     and a CRC-32 over every byte).
 // Prints the ratio to the baseline, the CPU time the serving process spent per GiB (robust when other work
 // shares the machine, unlike wall-time speeds) and the peak RSS of the filestore process (sampled every
 // 50 ms while it serves, plus the kernel's high-water mark).
@@ -30,6 +34,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { startBehindNginx } from "./download-nginx.ts";
 import { type Line, latencies, report, type Sample, type Turn } from "./download-table.ts";
+import { ZIP_FILE_SIZE, ZIP_FILES, zipFolder } from "./download-zip.ts";
 import {
   BenchError,
   benchUserToken,
@@ -51,6 +56,7 @@ const WHOLE_GETS = 5;
 const TARGET_BASELINE = 0.9;
 /** Behind nginx, the filestore against a bare nginx sending the same file (issue 21). */
 const TARGET_NGINX = 0.95;
+const TARGET_ZIP = 0.8;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
@@ -105,7 +111,7 @@ async function apart<T>(pid: number, work: (client: string[]) => Promise<T>): Pr
 }
 
 /** One download of the whole file (one curl, one connection). */
-async function wholeFile(url: string, headers: string[], pid: number): Promise<Turn> {
+async function wholeFile(url: string, headers: string[], pid: number, size = SIZE): Promise<Turn> {
   const out = await apart(pid, (client) =>
     run([
       ...client,
@@ -121,7 +127,7 @@ async function wholeFile(url: string, headers: string[], pid: number): Promise<T
     ]),
   );
   const [bytes, seconds] = out.trim().split(" ").map(Number) as [number, number];
-  if (bytes !== SIZE) throw new BenchError(`${url} sent ${bytes} bytes, not ${SIZE}`);
+  if (bytes !== size) throw new BenchError(`${url} sent ${bytes} bytes, not ${size}`);
   return { bytes, seconds };
 }
 
@@ -298,6 +304,7 @@ async function main(): Promise<number> {
   }
   // The baseline gets the very requests the filestore gets, the access token included (it ignores it): the
   // client's and the kernel's share of the work is then the same, and the rows differ in the server only.
+  const zip = await zipFolder(tmp, store.url, token, payload);
   const baselineScript = wrkScript("baseline", `Bearer ${token}`);
   const storeScript = wrkScript("filestore", `Bearer ${token}`);
 
@@ -339,11 +346,17 @@ async function main(): Promise<number> {
       pids: [store.proc.pid],
       go: () => ranges(fileUrl, storeScript),
     },
+    {
+      name: `folder ZIP, ${ZIP_FILES} × ${ZIP_FILE_SIZE / MiB} MiB (gateway)`,
+      filestore: true,
+      pids: [store.proc.pid],
+      go: () => wholeFile(zip.url, [], store.proc.pid, zip.size),
+    },
   ];
 
   /** Rows that take turns within a round, and how many turns each gets. */
   const kinds = [
-    { rows: [0, 1, 2], turns: WHOLE_GETS },
+    { rows: [0, 1, 2, 5], turns: WHOLE_GETS },
     { rows: [3, 4], turns: RANGE_SECONDS },
   ];
   const lines: Line[] = [
@@ -352,6 +365,7 @@ async function main(): Promise<number> {
     { row: 2, base: 0 },
     { row: 3, base: 3 },
     { row: 4, base: 3, target: TARGET_BASELINE },
+    { row: 5, base: 1, target: TARGET_ZIP },
   ];
   const table = { targets, kinds, lines };
   if (NGINX) await addNginxRows(table, payload, sha256);

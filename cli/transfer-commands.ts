@@ -11,6 +11,7 @@ import type { Command, Env, Handler } from "./commands.ts";
 import { ConflictPolicy, conflictOption, NameTaken, nameTakenAt, ON_CONFLICT, within } from "./conflict.ts";
 import { CHUNK_SIZE, type DownloadContext, downloadFile, partialPath, statePath } from "./download.ts";
 import { downloadFolder } from "./download-tree.ts";
+import { downloadZip } from "./download-zip.ts";
 import { describe } from "./errors.ts";
 import { asLocal } from "./local-errors.ts";
 import { excluder, safeLocalName } from "./local-tree.ts";
@@ -166,6 +167,18 @@ const download: Handler = async (env, args, options) => {
     return downloadOne(env, ctx, content, args, options, row.id);
   }
   const target = await resolve(files, args[0] as string);
+  if (options.zip === true) {
+    if (!isFolder(target) || target.id === "")
+      throw new UsageError(`--zip takes a folder (not the root): ${args[0]}`);
+    const dest = destinationFor(`${target.name}.zip`, args[1]);
+    const bytes = await downloadZip(ctx, target, dest);
+    env.out(
+      options.json === true
+        ? JSON.stringify({ id: target.id, dest, bytes })
+        : `downloaded ${args[0]} as a ZIP → ${dest} (${formatBytes(bytes)})`,
+    );
+    return 0;
+  }
   if (isFolder(target)) {
     // The copy is dest itself (made or merged into, so that the same command run again resumes), or
     // dest/<name> when dest ends in "/", or ./<name>.
@@ -283,6 +296,7 @@ down with everything in it as dest (made, or merged into when it exists), or as 
 in /, or as ./<name>; running the same command again resumes it. Missing folders along dest are created.
 Local files already identical are skipped, others of the same name are refused unless --force.
 --version n fetches version n of a file (numbered as filestore versions lists them; 1 is the current).
+--zip fetches a folder as one ZIP built by the server (to dest, or ./<name>.zip; not resumable).
 With --json, a file gives {id,sha256,size,dest,bytesFetched,chunksSkipped,chunkCount} and a folder
 {source,destination,files,bytes,skipped,failed,failures:[{path,error}]}.
 <path> may be a share link (https://host/s/<id>): no sign-in needed; each file counts one download of the
@@ -293,6 +307,7 @@ link; the password comes from --password-stdin or is asked for.`,
     exclude: EXCLUDE,
     force: { type: "boolean", short: "f", description: "overwrite existing local files" },
     version: { type: "string", value: "n", description: "a file's earlier version (see filestore versions)" },
+    zip: { type: "boolean", description: "a folder as one ZIP built by the server" },
     json: JSON_OUT,
     "password-stdin": { type: "boolean", description: "a share link's password, from stdin's first line" },
   },

@@ -32,3 +32,5 @@ export const SHA1_PATH = "/download/v1/by-sha1/";
 export const LINKS_PATH = "/download/v1/links/";
 /** A thumbnail, by a signed URL (DownloadService.GetThumbnails): <THUMBNAILS_PATH><sha256>/<px>?exp=…&sig=…. */
 export const THUMBNAILS_PATH = "/download/v1/thumbnails/";
+/** A folder as a ZIP, by a signed URL (DownloadService.CreateFolderZipUrl): <ZIP_PATH><folder id>?<link query>. */
+export const ZIP_PATH = "/download/v1/zip/";

@@ -12,6 +12,7 @@ import {
   THUMBNAILS_PATH,
   TUS_PATH,
   UPLOAD_PATH,
+  ZIP_PATH,
 } from "./data-paths.ts";
 
 /** Paths with no variable part that are templates as they are. */
@@ -24,6 +25,7 @@ const PREFIXED: Array<[string, string]> = [
   [SHA1_PATH, `${SHA1_PATH}{sha1}`],
   [LINKS_PATH, `${LINKS_PATH}{id}`],
   [THUMBNAILS_PATH, `${THUMBNAILS_PATH}{sha256}/{px}`],
+  [ZIP_PATH, `${ZIP_PATH}{id}`],
 ];
 
 const SESSION_PART = new RegExp(`^${SESSIONS_PATH}/[^/]+/parts/[^/]+$`);

@@ -9,14 +9,20 @@ export const S3 = {
   region: process.env.TEST_S3_REGION || "us-east-1",
 };
 
-/** The settings of a stack under the transfer policy on this S3 (uploads land locally, then move to `bucket`). */
-export const transferPolicyEnv = (bucket: string): Record<string, string> => ({
-  STORAGE_POLICY: "transfer",
+/** The settings of a stack whose content goes to `bucket` on this S3. */
+export const s3PolicyEnv = (bucket: string): Record<string, string> => ({
+  STORAGE_POLICY: "s3",
   S3_ENDPOINT: S3.endPoint,
   S3_ACCESS_KEY: S3.accessKey,
   S3_SECRET_KEY: S3.secretKey,
   S3_REGION: S3.region,
   S3_BUCKET: bucket,
+});
+
+/** The settings of a stack under the transfer policy on this S3 (uploads land locally, then move to `bucket`). */
+export const transferPolicyEnv = (bucket: string): Record<string, string> => ({
+  ...s3PolicyEnv(bucket),
+  STORAGE_POLICY: "transfer",
   TRANSFER_POLL_MS: "200",
 });
 

@@ -8,7 +8,14 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { errorToJson } from "@connectrpc/connect/protocol-connect";
 import { type Context, Hono } from "hono";
 import { type AccessTokenVerifier, InvalidTokenError, tokenOf } from "../../core/access-token.ts";
-import { DROP_PATH, FORM_PATH, LINKS_PATH, THUMBNAILS_PATH, TUS_PATH } from "../../core/data-paths.ts";
+import {
+  DROP_PATH,
+  FORM_PATH,
+  LINKS_PATH,
+  THUMBNAILS_PATH,
+  TUS_PATH,
+  ZIP_PATH,
+} from "../../core/data-paths.ts";
 import { failureHeaders } from "../../core/failure.ts";
 import { log } from "../log.ts";
 import { upstreamUnavailable } from "../rpc/errors.ts";
@@ -48,10 +55,11 @@ export async function admit(
   const path = url.pathname;
   // Drop uploads carry a share token, which the upload worker checks with the link (body and all).
   if (path.startsWith(DROP_PATH)) return { req };
-  // Signed links and thumbnail URLs carry their own proof; tus clients ask the server's capabilities
-  // without one.
+  // Signed links (of files and folder ZIPs) and thumbnail URLs carry their own proof; tus clients ask the
+  // server's capabilities without one.
   if (
     path.startsWith(LINKS_PATH) ||
+    path.startsWith(ZIP_PATH) ||
     path.startsWith(THUMBNAILS_PATH) ||
     (path.startsWith(TUS_PATH) && req.method === "OPTIONS")
   )

@@ -1,4 +1,4 @@
-// The one place that asks the server for a file's download URL: downloads, copied links, the viewer and
+// The one place that asks the server for download URLs (a file's, or a folder's ZIP): downloads, copied links, the viewer and
 // media elements all go through it.
 import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { downloads } from "./api.ts";
@@ -17,5 +17,11 @@ export async function downloadUrl(
     inline: opts.inline ?? false,
     versionId: opts.versionId ?? "",
   });
+  return new URL(url, location.origin).href;
+}
+
+/** A short-lived signed URL of a folder as a ZIP of its tree (CreateFolderZipUrl), absolute. */
+export async function folderZipUrl(folder: StoredFile): Promise<string> {
+  const { url } = await downloads.createFolderZipUrl({ folderId: folder.id });
   return new URL(url, location.origin).href;
 }

@@ -6,7 +6,7 @@ import { files } from "./api.ts";
 import { deleteMany, type Outcome, placeMany } from "./batch.ts";
 import { askName, pickFolder, showLink } from "./dialogs.ts";
 import { h } from "./dom.ts";
-import { downloadUrl } from "./download-url.ts";
+import { downloadUrl, folderZipUrl } from "./download-url.ts";
 import { type DriveState, targetFolder } from "./drive-state.ts";
 import { isFolder } from "./file-kinds.ts";
 
@@ -113,7 +113,16 @@ function report(drive: DriveState, entries: StoredFile[], outcome: Outcome, verb
  * of its earlier versions.
  */
 export async function download(f: StoredFile, versionId?: string): Promise<void> {
-  const a = h("a", { href: await downloadUrl(f, { versionId }), download: f.name, hidden: true });
+  save(await downloadUrl(f, { versionId }), f.name);
+}
+
+/** Downloads a folder as a ZIP of its tree, streamed by the server (the browser shows its progress). */
+export async function downloadZip(folder: StoredFile): Promise<void> {
+  save(await folderZipUrl(folder), `${folder.name}.zip`);
+}
+
+function save(href: string, name: string): void {
+  const a = h("a", { href, download: name, hidden: true });
   document.body.appendChild(a);
   a.click();
   a.remove();

@@ -4,7 +4,7 @@
 import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { h } from "./dom.ts";
 import type { DriveState } from "./drive-state.ts";
-import { copyLink, copyTo, download, moveTo, moveToTrash, rename } from "./file-actions.ts";
+import { copyLink, copyTo, download, downloadZip, moveTo, moveToTrash, rename } from "./file-actions.ts";
 import { isFolder } from "./file-kinds.ts";
 import { showVersions } from "./versions.ts";
 
@@ -18,7 +18,9 @@ interface MenuItem {
 function itemsFor(drive: DriveState, f: StoredFile): MenuItem[] {
   const folder = isFolder(f);
   return [
-    ...(folder ? [] : [{ label: "Download", run: () => download(f) }]),
+    folder
+      ? { label: "Download as ZIP", run: () => downloadZip(f) }
+      : { label: "Download", run: () => download(f) },
     // Share: when the sharing issue lands.
     ...(folder ? [] : [{ label: "Copy link", run: () => copyLink(drive, f) }]),
     { label: "Rename", run: () => rename(drive, f) },

@@ -25,6 +25,8 @@ export interface DownloadConfig {
    * here. Unset: the worker sends the bytes. Only with that nginx in front: anyone else gets empty bodies.
    */
   accelPrefix: string | undefined;
+  /** The most entries (files and folders) a folder ZIP may hold (ZIP_MAX_ENTRIES, default 100000). */
+  zipMaxEntries: number;
 }
 
 /** DOWNLOAD_ACCEL (off | nginx) and DOWNLOAD_ACCEL_PREFIX (the internal location, default /_filestore/). */
@@ -49,5 +51,6 @@ export function loadDownloadConfig(env: Env): DownloadConfig {
     thumbnailUrlTtlSeconds: int(env, "THUMBNAIL_URL_TTL_SECONDS", 3600),
     videoThumbnails: ffmpegFrom(env) !== undefined,
     accelPrefix: accelPrefixFrom(env),
+    zipMaxEntries: int(env, "ZIP_MAX_ENTRIES", 100_000),
   };
 }

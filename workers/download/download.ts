@@ -49,6 +49,8 @@ export interface DownloadDeps {
   now: () => number;
   /** Signed thumbnail URLs and their route (thumbnails.ts). */
   thumbnails: ThumbnailServing;
+  /** The most entries a folder ZIP may hold (ZIP_MAX_ENTRIES). */
+  zipMaxEntries: number;
   /** Bytes by backend, ranges, link checks (workers/lib/metrics/download.ts); none in most tests. */
   metrics?: DownloadMetrics;
 }
@@ -184,7 +186,8 @@ export function ownFileBySha1(
   return target(deps, { ownerId: who.userId, sha1: hash }, fresh);
 }
 
-const refusals: Record<Exclude<LinkVerdict, "valid">, string> = {
+/** Why a signed link (of a file or a folder ZIP) is refused. */
+export const LINK_REFUSALS: Record<Exclude<LinkVerdict, "valid">, string> = {
   invalid: "this download link is not valid (it was changed or is incomplete); ask for a new one",
   expired: "this download link has expired; ask for a new one",
   revoked: "this download link was revoked; ask the owner for a new one",
@@ -199,7 +202,7 @@ export async function linkedFile(
   const given = linkParams(query);
   if (!given || !fileId) {
     deps.metrics?.link("forged");
-    throw permissionDenied(refusals.invalid);
+    throw permissionDenied(LINK_REFUSALS.invalid);
   }
   let t: Target;
   try {
@@ -210,7 +213,7 @@ export async function linkedFile(
     // A link to a file that is gone (or never was) is simply not valid.
     if (ConnectError.from(err).code === Code.NotFound) {
       deps.metrics?.link("forged");
-      throw permissionDenied(refusals.invalid);
+      throw permissionDenied(LINK_REFUSALS.invalid);
     }
     throw err;
   }
@@ -221,7 +224,7 @@ export async function linkedFile(
     deps.now(),
   );
   deps.metrics?.link(LINK_RESULTS[verdict]);
-  if (verdict !== "valid") throw permissionDenied(refusals[verdict]);
+  if (verdict !== "valid") throw permissionDenied(LINK_REFUSALS[verdict]);
   if (given.shareId !== undefined) await requireLiveShare(deps, given.shareId, t.fileId);
   return t;
 }
@@ -257,12 +260,7 @@ export async function createDownloadUrl(
     asText?: boolean;
   },
 ): Promise<{ url: string; expiresAt: ReturnType<typeof timestampFromMs> }> {
-  const ttl = req.ttlSeconds === 0 ? deps.linkTtlSeconds : req.ttlSeconds;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.linkMaxTtlSeconds) {
-    throw invalidArgument(
-      `ttl_seconds must be between 1 and ${deps.linkMaxTtlSeconds} (0 picks the default, ${deps.linkTtlSeconds})`,
-    );
-  }
+  const ttl = linkTtlOf(deps, req.ttlSeconds);
   if (!req.fileId && !req.sha1) throw invalidArgument("file_id is required");
   if (req.versionId && !req.fileId) throw invalidArgument("version_id needs file_id");
   const t = req.sha1
@@ -283,8 +281,25 @@ export async function createDownloadUrl(
   // The preview mode is outside the signature: it changes only headers, and every answer is sandboxed.
   const preview = req.inline ? (req.asText ? "&inline=text" : "&inline=1") : "";
   const path = `${LINKS_PATH}${encodeURIComponent(t.fileId)}?${query}${version}${preview}`;
-  return { url: `${deps.publicUrl.replace(/\/+$/, "")}${path}`, expiresAt: timestampFromMs(expires * 1000) };
+  return linkAnswer(deps, path, expires);
 }
+
+/** A link's lifetime in seconds: the requested one (0: the default), InvalidArgument past the maximum. */
+export function linkTtlOf(deps: DownloadDeps, requested: number): number {
+  const ttl = requested === 0 ? deps.linkTtlSeconds : requested;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > deps.linkMaxTtlSeconds) {
+    throw invalidArgument(
+      `ttl_seconds must be between 1 and ${deps.linkMaxTtlSeconds} (0 picks the default, ${deps.linkTtlSeconds})`,
+    );
+  }
+  return ttl;
+}
+
+/** A signed link's URL (absolute with PUBLIC_DOWNLOAD_URL) and expiry, as the RPCs answer them. */
+export const linkAnswer = (deps: DownloadDeps, path: string, expires: number) => ({
+  url: `${deps.publicUrl.replace(/\/+$/, "")}${path}`,
+  expiresAt: timestampFromMs(expires * 1000),
+});
 
 export async function revokeDownloadUrls(deps: DownloadDeps, who: Identity, fileId: string): Promise<void> {
   if (!fileId) throw invalidArgument("file_id is required");

@@ -4,12 +4,13 @@
 //   GET|HEAD /download/v1/by-sha1/<sha1>       the caller's newest file with this content (legacy API)
 //   GET|HEAD /download/v1/links/<fileId>?...   a signed link (no other credentials)
 //   GET|HEAD /download/v1/thumbnails/<sha256>/<px>?exp=…&sig=…   a signed thumbnail URL (GetThumbnails)
+//   GET|HEAD /download/v1/zip/<folderId>?...   a folder as a ZIP, by a signed link (folder-zip.ts)
 // Each takes ?inline=1 (a preview: inline, with its previewable type) or ?inline=text (as text/plain).
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter.
 // Answers: 200/206 with the bytes, 304, 416; errors as Connect JSON (401, 403 for links, 404, 405).
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { AccessTokenVerifier } from "../../core/access-token.ts";
-import { DOWNLOAD_PREFIX, FILES_PATH, SHA1_PATH, THUMBNAILS_PATH } from "../../core/data-paths.ts";
+import { DOWNLOAD_PREFIX, FILES_PATH, SHA1_PATH, THUMBNAILS_PATH, ZIP_PATH } from "../../core/data-paths.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
 import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
@@ -27,6 +28,7 @@ import {
   revokeDownloadUrls,
   type Target,
 } from "./download.ts";
+import { createFolderZipUrl, serveZipLink } from "./folder-zip.ts";
 import { previewModeOf } from "./preview.ts";
 import { getThumbnails, serveThumbnail } from "./thumbnails.ts";
 
@@ -111,6 +113,15 @@ export function downloadModule(
         return errorResponse(err, onError, { req });
       }
     }
+    if (path.startsWith(ZIP_PATH)) {
+      const id = decoded(path.slice(ZIP_PATH.length));
+      if (req.method !== "GET" && req.method !== "HEAD") return notGetOrHead();
+      try {
+        return await serveZipLink(deps, req, id.includes("/") ? "" : id);
+      } catch (err) {
+        return errorResponse(err, onError, { req });
+      }
+    }
     for (const [prefix, resolve] of routes) {
       if (!path.startsWith(prefix)) continue;
       const raw = path.slice(prefix.length);
@@ -132,6 +143,9 @@ export function downloadModule(
       router.service(DownloadService, {
         async createDownloadUrl(req, ctx) {
           return createDownloadUrl(deps, requireIdentity(ctx), req);
+        },
+        async createFolderZipUrl(req, ctx) {
+          return createFolderZipUrl(deps, requireIdentity(ctx), req);
         },
         async getThumbnails(req, ctx) {
           return getThumbnails(deps.thumbnails, requireIdentity(ctx), req);

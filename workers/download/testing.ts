@@ -35,6 +35,7 @@ export interface DownloadFixture {
     name: string,
     bytes: Uint8Array<ArrayBuffer>,
     onConflict?: ConflictPolicy,
+    parentId?: string,
   ): Promise<{ id: string; sha1: string }>;
   /** A GET (or another method) on the data plane. */
   /** A request through a real Bun.serve, as clients see it. */
@@ -74,6 +75,7 @@ export async function openDownloadFixture(
     lookups: new ExpiringCache<string, Target>(100, () => clock.now),
     lookupCacheMs: 1000,
     now: () => clock.now,
+    zipMaxEntries: 1000,
     thumbnails: {
       meta: upload.deps.meta,
       storeFor,
@@ -102,8 +104,8 @@ export async function openDownloadFixture(
       tokens.set(token, who);
       return { who, token };
     },
-    async put(who, name, bytes, onConflict) {
-      const target = { name, parentId: "", onConflict };
+    async put(who, name, bytes, onConflict, parentId = "") {
+      const target = { name, parentId, onConflict };
       const file = await storeUpload(upload.deps, who, target, new Blob([bytes]).stream());
       upload.sha1Backfill.schedule(file.blobSha256);
       await upload.sha1Backfill.idle();

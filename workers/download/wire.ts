@@ -43,6 +43,7 @@ function downloadDeps(
     lookups: new ExpiringCache<string, Target>(10_000),
     lookupCacheMs: d.lookupCacheMs,
     now: Date.now,
+    zipMaxEntries: d.zipMaxEntries,
     thumbnails: {
       meta,
       storeFor,

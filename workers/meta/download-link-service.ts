@@ -1,10 +1,14 @@
 // filestore.meta.v1.DownloadLinkService: download targets and the revocation of signed links (logic in
 // links.ts).
+
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
-import { invalidArgument, notFound } from "../lib/errors.ts";
+import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex } from "../lib/validate.ts";
 import * as content from "./content.ts";
+import { InvalidCursorError } from "./files.ts";
+import { listFolderTree, NotAFolderError } from "./folder-tree.ts";
 import * as links from "./links.ts";
 import { blobRecord, fileRecord, type MetaDeps } from "./records.ts";
 
@@ -35,6 +39,46 @@ export function downloadLinkService({ db, now }: MetaDeps): ServiceImpl<typeof D
         };
       } catch (err) {
         if (err instanceof content.FileNotFoundError) throw notFound("no such file");
+        throw err;
+      }
+    },
+    async listFolderTree(req) {
+      if (!req.folderId) throw invalidArgument("folder_id is required");
+      try {
+        const page = await listFolderTree(db, {
+          folderId: req.folderId,
+          ownerId: req.ownerId || undefined,
+          pageSize: req.pageSize,
+          pageToken: req.pageToken || undefined,
+        });
+        const { root } = page;
+        return {
+          folder: {
+            id: root.id,
+            ownerId: root.owner_id,
+            name: root.name,
+            kind: "folder",
+            status: "active",
+            updatedAt: timestampFromMs(root.updated_at),
+          },
+          linkGeneration: BigInt(root.linkGeneration),
+          entries: page.entries.map((e) => ({
+            path: e.path,
+            kind: e.kind,
+            size: BigInt(e.size),
+            sha256: e.sha256,
+            backend: e.backend,
+            location: e.location,
+            updatedAt: timestampFromMs(e.updated_at),
+          })),
+          nextPageToken: page.nextPageToken,
+        };
+      } catch (err) {
+        if (err instanceof content.FolderNotFoundError)
+          throw notFound("no such folder (or it is in the trash)");
+        if (err instanceof NotAFolderError)
+          throw failedPrecondition("this is a file, not a folder: download it as it is");
+        if (err instanceof InvalidCursorError) throw invalidArgument(err.message);
         throw err;
       }
     },

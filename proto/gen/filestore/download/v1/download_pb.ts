@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/download/v1/download.proto.
  */
 export const file_filestore_download_v1_download: GenFile = /*@__PURE__*/
-  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSKDAQoYQ3JlYXRlRG93bmxvYWRVcmxSZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkSEwoLdHRsX3NlY29uZHMYAiABKAUSDAoEc2hhMRgDIAEoCRIOCgZpbmxpbmUYBCABKAgSDwoHYXNfdGV4dBgFIAEoCBISCgp2ZXJzaW9uX2lkGAYgASgJIlgKGUNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKGVJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QSDwoHZmlsZV9pZBgBIAEoCSIcChpSZXZva2VEb3dubG9hZFVybHNSZXNwb25zZSJcChRHZXRUaHVtYm5haWxzUmVxdWVzdBIQCghmaWxlX2lkcxgBIAMoCRIyCgRzaXplGAIgASgOMiQuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlRodW1ibmFpbFNpemUiXwoJVGh1bWJuYWlsEg8KB2ZpbGVfaWQYASABKAkSNAoFc3RhdGUYAiABKA4yJS5maWxlc3RvcmUuZG93bmxvYWQudjEuVGh1bWJuYWlsU3RhdGUSCwoDdXJsGAMgASgJIk0KFUdldFRodW1ibmFpbHNSZXNwb25zZRI0Cgp0aHVtYm5haWxzGAEgAygLMiAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlRodW1ibmFpbCpjCg1UaHVtYm5haWxTaXplEh4KGlRIVU1CTkFJTF9TSVpFX1VOU1BFQ0lGSUVEEAASGAoUVEhVTUJOQUlMX1NJWkVfU01BTEwQARIYChRUSFVNQk5BSUxfU0laRV9MQVJHRRACKqIBCg5UaHVtYm5haWxTdGF0ZRIfChtUSFVNQk5BSUxfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVUSFVNQk5BSUxfU1RBVEVfUkVBRFkQARIbChdUSFVNQk5BSUxfU1RBVEVfUEVORElORxACEhgKFFRIVU1CTkFJTF9TVEFURV9OT05FEAMSHQoZVEhVTUJOQUlMX1NUQVRFX05PVF9GT1VORBAEMvACCg9Eb3dubG9hZFNlcnZpY2USdgoRQ3JlYXRlRG93bmxvYWRVcmwSLy5maWxlc3RvcmUuZG93bmxvYWQudjEuQ3JlYXRlRG93bmxvYWRVcmxSZXF1ZXN0GjAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USeQoSUmV2b2tlRG93bmxvYWRVcmxzEjAuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlJldm9rZURvd25sb2FkVXJsc1JlcXVlc3QaMS5maWxlc3RvcmUuZG93bmxvYWQudjEuUmV2b2tlRG93bmxvYWRVcmxzUmVzcG9uc2USagoNR2V0VGh1bWJuYWlscxIrLmZpbGVzdG9yZS5kb3dubG9hZC52MS5HZXRUaHVtYm5haWxzUmVxdWVzdBosLmZpbGVzdG9yZS5kb3dubG9hZC52MS5HZXRUaHVtYm5haWxzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiRmaWxlc3RvcmUvZG93bmxvYWQvdjEvZG93bmxvYWQucHJvdG8SFWZpbGVzdG9yZS5kb3dubG9hZC52MSKDAQoYQ3JlYXRlRG93bmxvYWRVcmxSZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkSEwoLdHRsX3NlY29uZHMYAiABKAUSDAoEc2hhMRgDIAEoCRIOCgZpbmxpbmUYBCABKAgSDwoHYXNfdGV4dBgFIAEoCBISCgp2ZXJzaW9uX2lkGAYgASgJIlgKGUNyZWF0ZURvd25sb2FkVXJsUmVzcG9uc2USCwoDdXJsGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkMKGUNyZWF0ZUZvbGRlclppcFVybFJlcXVlc3QSEQoJZm9sZGVyX2lkGAEgASgJEhMKC3R0bF9zZWNvbmRzGAIgASgFIlkKGkNyZWF0ZUZvbGRlclppcFVybFJlc3BvbnNlEgsKA3VybBgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChlSZXZva2VEb3dubG9hZFVybHNSZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkiHAoaUmV2b2tlRG93bmxvYWRVcmxzUmVzcG9uc2UiXAoUR2V0VGh1bWJuYWlsc1JlcXVlc3QSEAoIZmlsZV9pZHMYASADKAkSMgoEc2l6ZRgCIAEoDjIkLmZpbGVzdG9yZS5kb3dubG9hZC52MS5UaHVtYm5haWxTaXplIl8KCVRodW1ibmFpbBIPCgdmaWxlX2lkGAEgASgJEjQKBXN0YXRlGAIgASgOMiUuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlRodW1ibmFpbFN0YXRlEgsKA3VybBgDIAEoCSJNChVHZXRUaHVtYm5haWxzUmVzcG9uc2USNAoKdGh1bWJuYWlscxgBIAMoCzIgLmZpbGVzdG9yZS5kb3dubG9hZC52MS5UaHVtYm5haWwqYwoNVGh1bWJuYWlsU2l6ZRIeChpUSFVNQk5BSUxfU0laRV9VTlNQRUNJRklFRBAAEhgKFFRIVU1CTkFJTF9TSVpFX1NNQUxMEAESGAoUVEhVTUJOQUlMX1NJWkVfTEFSR0UQAiqiAQoOVGh1bWJuYWlsU3RhdGUSHwobVEhVTUJOQUlMX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVVEhVTUJOQUlMX1NUQVRFX1JFQURZEAESGwoXVEhVTUJOQUlMX1NUQVRFX1BFTkRJTkcQAhIYChRUSFVNQk5BSUxfU1RBVEVfTk9ORRADEh0KGVRIVU1CTkFJTF9TVEFURV9OT1RfRk9VTkQQBDLrAwoPRG93bmxvYWRTZXJ2aWNlEnYKEUNyZWF0ZURvd25sb2FkVXJsEi8uZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZURvd25sb2FkVXJsUmVxdWVzdBowLmZpbGVzdG9yZS5kb3dubG9hZC52MS5DcmVhdGVEb3dubG9hZFVybFJlc3BvbnNlEnkKElJldm9rZURvd25sb2FkVXJscxIwLmZpbGVzdG9yZS5kb3dubG9hZC52MS5SZXZva2VEb3dubG9hZFVybHNSZXF1ZXN0GjEuZmlsZXN0b3JlLmRvd25sb2FkLnYxLlJldm9rZURvd25sb2FkVXJsc1Jlc3BvbnNlEnkKEkNyZWF0ZUZvbGRlclppcFVybBIwLmZpbGVzdG9yZS5kb3dubG9hZC52MS5DcmVhdGVGb2xkZXJaaXBVcmxSZXF1ZXN0GjEuZmlsZXN0b3JlLmRvd25sb2FkLnYxLkNyZWF0ZUZvbGRlclppcFVybFJlc3BvbnNlEmoKDUdldFRodW1ibmFpbHMSKy5maWxlc3RvcmUuZG93bmxvYWQudjEuR2V0VGh1bWJuYWlsc1JlcXVlc3QaLC5maWxlc3RvcmUuZG93bmxvYWQudjEuR2V0VGh1bWJuYWlsc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.download.v1.CreateDownloadUrlRequest
@@ -100,6 +100,55 @@ export const CreateDownloadUrlResponseSchema: GenMessage<CreateDownloadUrlRespon
   messageDesc(file_filestore_download_v1_download, 1);
 
 /**
+ * @generated from message filestore.download.v1.CreateFolderZipUrlRequest
+ */
+export type CreateFolderZipUrlRequest = Message<"filestore.download.v1.CreateFolderZipUrlRequest"> & {
+  /**
+   * @generated from field: string folder_id = 1;
+   */
+  folderId: string;
+
+  /**
+   * Lifetime in seconds, as in CreateDownloadUrlRequest.
+   *
+   * @generated from field: int32 ttl_seconds = 2;
+   */
+  ttlSeconds: number;
+};
+
+/**
+ * Describes the message filestore.download.v1.CreateFolderZipUrlRequest.
+ * Use `create(CreateFolderZipUrlRequestSchema)` to create a new message.
+ */
+export const CreateFolderZipUrlRequestSchema: GenMessage<CreateFolderZipUrlRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_download_v1_download, 2);
+
+/**
+ * @generated from message filestore.download.v1.CreateFolderZipUrlResponse
+ */
+export type CreateFolderZipUrlResponse = Message<"filestore.download.v1.CreateFolderZipUrlResponse"> & {
+  /**
+   * Absolute when PUBLIC_DOWNLOAD_URL is configured; otherwise a path on the
+   * gateway ("/download/v1/zip/...").
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.download.v1.CreateFolderZipUrlResponse.
+ * Use `create(CreateFolderZipUrlResponseSchema)` to create a new message.
+ */
+export const CreateFolderZipUrlResponseSchema: GenMessage<CreateFolderZipUrlResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_download_v1_download, 3);
+
+/**
  * @generated from message filestore.download.v1.RevokeDownloadUrlsRequest
  */
 export type RevokeDownloadUrlsRequest = Message<"filestore.download.v1.RevokeDownloadUrlsRequest"> & {
@@ -114,7 +163,7 @@ export type RevokeDownloadUrlsRequest = Message<"filestore.download.v1.RevokeDow
  * Use `create(RevokeDownloadUrlsRequestSchema)` to create a new message.
  */
 export const RevokeDownloadUrlsRequestSchema: GenMessage<RevokeDownloadUrlsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_download_v1_download, 2);
+  messageDesc(file_filestore_download_v1_download, 4);
 
 /**
  * @generated from message filestore.download.v1.RevokeDownloadUrlsResponse
@@ -127,7 +176,7 @@ export type RevokeDownloadUrlsResponse = Message<"filestore.download.v1.RevokeDo
  * Use `create(RevokeDownloadUrlsResponseSchema)` to create a new message.
  */
 export const RevokeDownloadUrlsResponseSchema: GenMessage<RevokeDownloadUrlsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_download_v1_download, 3);
+  messageDesc(file_filestore_download_v1_download, 5);
 
 /**
  * @generated from message filestore.download.v1.GetThumbnailsRequest
@@ -153,7 +202,7 @@ export type GetThumbnailsRequest = Message<"filestore.download.v1.GetThumbnailsR
  * Use `create(GetThumbnailsRequestSchema)` to create a new message.
  */
 export const GetThumbnailsRequestSchema: GenMessage<GetThumbnailsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_download_v1_download, 4);
+  messageDesc(file_filestore_download_v1_download, 6);
 
 /**
  * @generated from message filestore.download.v1.Thumbnail
@@ -183,7 +232,7 @@ export type Thumbnail = Message<"filestore.download.v1.Thumbnail"> & {
  * Use `create(ThumbnailSchema)` to create a new message.
  */
 export const ThumbnailSchema: GenMessage<Thumbnail> = /*@__PURE__*/
-  messageDesc(file_filestore_download_v1_download, 5);
+  messageDesc(file_filestore_download_v1_download, 7);
 
 /**
  * @generated from message filestore.download.v1.GetThumbnailsResponse
@@ -202,7 +251,7 @@ export type GetThumbnailsResponse = Message<"filestore.download.v1.GetThumbnails
  * Use `create(GetThumbnailsResponseSchema)` to create a new message.
  */
 export const GetThumbnailsResponseSchema: GenMessage<GetThumbnailsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_download_v1_download, 6);
+  messageDesc(file_filestore_download_v1_download, 8);
 
 /**
  * The bounding box of a thumbnail (the image fits inside, WebP).
@@ -312,6 +361,22 @@ export const DownloadService: GenService<{
     methodKind: "unary";
     input: typeof RevokeDownloadUrlsRequestSchema;
     output: typeof RevokeDownloadUrlsResponseSchema;
+  },
+  /**
+   * CreateFolderZipUrl signs a short-lived link to one folder of the caller,
+   * answered as a ZIP of its active subtree (issue 18): stored entries,
+   * ZIP64 when needed, UTF-8 names, an exact Content-Length, streamed as it
+   * is built. The tree is listed when the link is used (at most
+   * ZIP_MAX_ENTRIES entries; more answer resource_exhausted).
+   * RevokeDownloadUrls with the folder's id revokes these links. NotFound for
+   * folders the caller does not own; FailedPrecondition for a file's id.
+   *
+   * @generated from rpc filestore.download.v1.DownloadService.CreateFolderZipUrl
+   */
+  createFolderZipUrl: {
+    methodKind: "unary";
+    input: typeof CreateFolderZipUrlRequestSchema;
+    output: typeof CreateFolderZipUrlResponseSchema;
   },
   /**
    * GetThumbnails answers, for each of the caller's files named (at most

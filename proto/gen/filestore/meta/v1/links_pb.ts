@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { BlobRecord, FileRecord } from "./meta_pb.ts";
 import { file_filestore_meta_v1_meta } from "./meta_pb.ts";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file filestore/meta/v1/links.proto.
  */
 export const file_filestore_meta_v1_links: GenFile = /*@__PURE__*/
-  fileDesc("Ch1maWxlc3RvcmUvbWV0YS92MS9saW5rcy5wcm90bxIRZmlsZXN0b3JlLm1ldGEudjEiXwoYR2V0RG93bmxvYWRUYXJnZXRSZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSDAoEc2hhMRgDIAEoCRISCgp2ZXJzaW9uX2lkGAQgASgJIo4BChlHZXREb3dubG9hZFRhcmdldFJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEisKBGJsb2IYAiABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkEhcKD2xpbmtfZ2VuZXJhdGlvbhgDIAEoAyI/ChpSZXZva2VEb3dubG9hZExpbmtzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIjYKG1Jldm9rZURvd25sb2FkTGlua3NSZXNwb25zZRIXCg9saW5rX2dlbmVyYXRpb24YASABKAMy+wEKE0Rvd25sb2FkTGlua1NlcnZpY2USbgoRR2V0RG93bmxvYWRUYXJnZXQSKy5maWxlc3RvcmUubWV0YS52MS5HZXREb3dubG9hZFRhcmdldFJlcXVlc3QaLC5maWxlc3RvcmUubWV0YS52MS5HZXREb3dubG9hZFRhcmdldFJlc3BvbnNlEnQKE1Jldm9rZURvd25sb2FkTGlua3MSLS5maWxlc3RvcmUubWV0YS52MS5SZXZva2VEb3dubG9hZExpbmtzUmVxdWVzdBouLmZpbGVzdG9yZS5tZXRhLnYxLlJldm9rZURvd25sb2FkTGlua3NSZXNwb25zZWIGcHJvdG8z", [file_filestore_meta_v1_meta]);
+  fileDesc("Ch1maWxlc3RvcmUvbWV0YS92MS9saW5rcy5wcm90bxIRZmlsZXN0b3JlLm1ldGEudjEiXwoYR2V0RG93bmxvYWRUYXJnZXRSZXF1ZXN0Eg8KB2ZpbGVfaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSDAoEc2hhMRgDIAEoCRISCgp2ZXJzaW9uX2lkGAQgASgJIo4BChlHZXREb3dubG9hZFRhcmdldFJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEisKBGJsb2IYAiABKAsyHS5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVjb3JkEhcKD2xpbmtfZ2VuZXJhdGlvbhgDIAEoAyI/ChpSZXZva2VEb3dubG9hZExpbmtzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIjYKG1Jldm9rZURvd25sb2FkTGlua3NSZXNwb25zZRIXCg9saW5rX2dlbmVyYXRpb24YASABKAMiYwoVTGlzdEZvbGRlclRyZWVSZXF1ZXN0EhEKCWZvbGRlcl9pZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSKeAQoPRm9sZGVyVHJlZUVudHJ5EgwKBHBhdGgYASABKAkSDAoEa2luZBgCIAEoCRIMCgRzaXplGAMgASgDEg4KBnNoYTI1NhgEIAEoCRIPCgdiYWNrZW5kGAUgASgJEhAKCGxvY2F0aW9uGAYgASgJEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4BChZMaXN0Rm9sZGVyVHJlZVJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSFwoPbGlua19nZW5lcmF0aW9uGAIgASgDEjMKB2VudHJpZXMYAyADKAsyIi5maWxlc3RvcmUubWV0YS52MS5Gb2xkZXJUcmVlRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAQgASgJMuICChNEb3dubG9hZExpbmtTZXJ2aWNlEm4KEUdldERvd25sb2FkVGFyZ2V0EisuZmlsZXN0b3JlLm1ldGEudjEuR2V0RG93bmxvYWRUYXJnZXRSZXF1ZXN0GiwuZmlsZXN0b3JlLm1ldGEudjEuR2V0RG93bmxvYWRUYXJnZXRSZXNwb25zZRJ0ChNSZXZva2VEb3dubG9hZExpbmtzEi0uZmlsZXN0b3JlLm1ldGEudjEuUmV2b2tlRG93bmxvYWRMaW5rc1JlcXVlc3QaLi5maWxlc3RvcmUubWV0YS52MS5SZXZva2VEb3dubG9hZExpbmtzUmVzcG9uc2USZQoOTGlzdEZvbGRlclRyZWUSKC5maWxlc3RvcmUubWV0YS52MS5MaXN0Rm9sZGVyVHJlZVJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5MaXN0Rm9sZGVyVHJlZVJlc3BvbnNlYgZwcm90bzM", [file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.GetDownloadTargetRequest
@@ -115,6 +117,131 @@ export const RevokeDownloadLinksResponseSchema: GenMessage<RevokeDownloadLinksRe
   messageDesc(file_filestore_meta_v1_links, 3);
 
 /**
+ * @generated from message filestore.meta.v1.ListFolderTreeRequest
+ */
+export type ListFolderTreeRequest = Message<"filestore.meta.v1.ListFolderTreeRequest"> & {
+  /**
+   * @generated from field: string folder_id = 1;
+   */
+  folderId: string;
+
+  /**
+   * Empty: any owner (a signed link); the response names the folder's owner.
+   *
+   * @generated from field: string owner_id = 2;
+   */
+  ownerId: string;
+
+  /**
+   * 0: the default page size; capped at the maximum (see lib/validate.ts).
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListFolderTreeRequest.
+ * Use `create(ListFolderTreeRequestSchema)` to create a new message.
+ */
+export const ListFolderTreeRequestSchema: GenMessage<ListFolderTreeRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_links, 4);
+
+/**
+ * @generated from message filestore.meta.v1.FolderTreeEntry
+ */
+export type FolderTreeEntry = Message<"filestore.meta.v1.FolderTreeEntry"> & {
+  /**
+   * Relative to the folder, "/"-separated, without a trailing "/" (folders are told by kind).
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * "file" or "folder".
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string backend = 5;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 6;
+   */
+  location: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 7;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message filestore.meta.v1.FolderTreeEntry.
+ * Use `create(FolderTreeEntrySchema)` to create a new message.
+ */
+export const FolderTreeEntrySchema: GenMessage<FolderTreeEntry> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_links, 5);
+
+/**
+ * @generated from message filestore.meta.v1.ListFolderTreeResponse
+ */
+export type ListFolderTreeResponse = Message<"filestore.meta.v1.ListFolderTreeResponse"> & {
+  /**
+   * The folder itself (its name, owner, update time).
+   *
+   * @generated from field: filestore.meta.v1.FileRecord folder = 1;
+   */
+  folder?: FileRecord | undefined;
+
+  /**
+   * The generation of the folder's download links (RevokeDownloadLinks on the folder moves it on).
+   *
+   * @generated from field: int64 link_generation = 2;
+   */
+  linkGeneration: bigint;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.FolderTreeEntry entries = 3;
+   */
+  entries: FolderTreeEntry[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 4;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListFolderTreeResponse.
+ * Use `create(ListFolderTreeResponseSchema)` to create a new message.
+ */
+export const ListFolderTreeResponseSchema: GenMessage<ListFolderTreeResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_links, 6);
+
+/**
  * DownloadLinkService resolves download targets and revokes signed download links.
  * Internal, like every service of filestore.meta.v1 (see meta.proto); each RPC is one transaction.
  *
@@ -143,6 +270,21 @@ export const DownloadLinkService: GenService<{
     methodKind: "unary";
     input: typeof RevokeDownloadLinksRequestSchema;
     output: typeof RevokeDownloadLinksResponseSchema;
+  },
+  /**
+   * ListFolderTree lists an active folder's whole active subtree (not the trash) a page at a time, for a
+   * folder download as ZIP: every entry's path relative to the folder, and for files the content row's
+   * size, backend and location. By owner_id + folder_id, or by folder_id alone (a signed link, whose
+   * signature the caller checks). NotFound for unknown, trashed or other users' folders; FailedPrecondition
+   * when the id names a file. Depth first, keyset-paged: entries added while paging may be missed, none
+   * is listed twice.
+   *
+   * @generated from rpc filestore.meta.v1.DownloadLinkService.ListFolderTree
+   */
+  listFolderTree: {
+    methodKind: "unary";
+    input: typeof ListFolderTreeRequestSchema;
+    output: typeof ListFolderTreeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_links, 0);
