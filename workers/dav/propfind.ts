@@ -3,9 +3,9 @@
 // children a page of FileService's listing at a time (one query per page, never the whole folder held).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { hrefOf } from "./paths.ts";
-import { type PropRequest, type Quota, responseXml, wantsQuota } from "./props.ts";
+import { type DeadProps, type PropRequest, type Quota, responseXml, wantsQuota } from "./props.ts";
 import { type Entry, entryOf, LIST_PAGE, type TreeCtx } from "./tree.ts";
-import { BadXmlError, DAV_NS, davError, NAMESPACE_DECLS, parseXml, type XmlElement } from "./xml.ts";
+import { BadXmlError, DAV_NS, davError, NAMESPACE_DECLS, OC_NS, parseXml, type XmlElement } from "./xml.ts";
 
 export function propRequestOf(body: XmlElement | undefined): PropRequest {
   if (!body) return { kind: "allprop" };
@@ -35,13 +35,20 @@ export async function propfind(
   prefix: string,
   depthHeader: string | null,
   bodyText: string,
+  /** The dead properties of entries by id (one query for each page). */
+  deadOf: (ids: string[]) => Promise<Map<string, DeadProps>>,
 ): Promise<Response> {
   const depth = (depthHeader ?? "infinity").trim().toLowerCase();
   if (depth !== "0" && depth !== "1")
     return davError(403, "propfind-finite-depth", "PROPFIND answers Depth 0 or 1 only");
   const request = propRequestOf(parseXml(bodyText));
   const quota = wantsQuota(request) ? await quotaOf(ctx) : undefined;
-  const self = responseXml(hrefOf(prefix, names, entry.folder), entry, request, quota, undefined);
+  const wantsDead = (ids: string[]) =>
+    request.kind === "prop" && request.props.every((p) => p.ns === DAV_NS || p.ns === OC_NS)
+      ? Promise.resolve(new Map<string, DeadProps>())
+      : deadOf(ids);
+  const selfDead = await wantsDead([entry.id]);
+  const self = responseXml(hrefOf(prefix, names, entry.folder), entry, request, quota, selfDead.get(entry.id));
   const head = `<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus ${NAMESPACE_DECLS}>`;
   const headers = { "content-type": "application/xml; charset=utf-8" };
   if (depth === "0" || !entry.folder)
@@ -49,17 +56,20 @@ export async function propfind(
   // The first page is read before answering, so a failure is still an error status.
   const first = await ctx.files.listFiles({ parentId: entry.id, pageSize: LIST_PAGE }, ctx.call);
   const enc = new TextEncoder();
-  const pageXml = (files: typeof first.files) =>
-    files
+  const pageXml = async (files: typeof first.files) => {
+    const dead = await wantsDead(files.map((f) => f.id));
+    return files
       .map((f) => {
         const e = entryOf(f);
-        return responseXml(hrefOf(prefix, [...names, f.name], e.folder), e, request, quota, undefined);
+        return responseXml(hrefOf(prefix, [...names, f.name], e.folder), e, request, quota, dead.get(f.id));
       })
       .join("");
+  };
+  const firstXml = await pageXml(first.files);
   let token = first.nextPageToken;
   const body = new ReadableStream<Uint8Array>({
     start(c) {
-      c.enqueue(enc.encode(head + self + pageXml(first.files)));
+      c.enqueue(enc.encode(head + self + firstXml));
       if (!token) {
         c.enqueue(enc.encode("</d:multistatus>"));
         c.close();
@@ -68,7 +78,7 @@ export async function propfind(
     async pull(c) {
       try {
         const page = await ctx.files.listFiles({ parentId: entry.id, pageSize: LIST_PAGE, pageToken: token }, ctx.call);
-        c.enqueue(enc.encode(pageXml(page.files)));
+        c.enqueue(enc.encode(await pageXml(page.files)));
         token = page.nextPageToken;
         if (!token) {
           c.enqueue(enc.encode("</d:multistatus>"));

@@ -5,15 +5,17 @@ import { ConnectError } from "@connectrpc/connect";
 import { type AuthDeps, AuthError, authenticate } from "./auth.ts";
 import { asCaller } from "./clients.ts";
 import { getFile, putFile } from "./bytes.ts";
-import { BadPathError, type DavPath, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
+import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
+import { deadPropsOf, proppatch } from "./proppatch.ts";
 import { propfind } from "./propfind.ts";
 import { davStatusOf, text } from "./status.ts";
 import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
 import { resolvePath, type TreeCtx } from "./tree.ts";
 import { BadXmlError, parseXml, readBodyText } from "./xml.ts";
+import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 
-export type DavDeps = AuthDeps & { onError: (err: unknown) => void };
+export type DavDeps = AuthDeps & { meta: MetaClient; onError: (err: unknown) => void };
 
 const ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
 const CHALLENGE = { "www-authenticate": 'Basic realm="filestore", charset="UTF-8"' };
@@ -35,12 +37,13 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
     case "PROPFIND": {
       const body = await readBodyText(req);
       if (!entry) return text(404, "not found");
-      return propfind(ctx, entry, dav.names, dav.prefix, req.headers.get("depth"), body);
+      const deadOf = (ids: string[]) => deadPropsOf(deps.meta, caller.userId, ids);
+      return propfind(ctx, entry, dav.names, dav.prefix, req.headers.get("depth"), body, deadOf);
     }
     case "PROPPATCH": {
-      parseXml(await readBodyText(req));
+      const body = parseXml(await readBodyText(req));
       if (!entry) return text(404, "not found");
-      return text(403, "dead properties are not stored yet");
+      return proppatch(deps.meta, caller.userId, entry, hrefOf(dav.prefix, dav.names, entry.folder), body);
     }
     case "GET":
     case "HEAD":

@@ -14,6 +14,7 @@ export function createDavWorker(clients: WorkerClients, upstreams: DavUpstreams)
     metrics: clients.metrics,
     module: davModule({
       clients: davClients(upstreams, clients.internalSecret),
+      meta: clients.meta,
       verifier: clients.verifier,
       basic: new ExpiringCache<string, Caller>(10_000),
       now: Date.now,

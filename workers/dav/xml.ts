@@ -15,6 +15,8 @@ export interface XmlElement {
   name: string;
   text: string;
   children: XmlElement[];
+  /** Text and elements in document order (to write a value back as it came). */
+  nodes: (string | XmlElement)[];
 }
 
 /** A body that is not well-formed XML, too large, or has a DOCTYPE: answered 400 (413 for size). */
@@ -66,20 +68,23 @@ export function parseXml(text: string): XmlElement | undefined {
     failure ??= new BadXmlError(`malformed XML: ${err.message}`);
   });
   parser.on("opentag", (tag) => {
-    const el: XmlElement = { ns: tag.uri ?? "", name: tag.local ?? tag.name, text: "", children: [] };
+    const el: XmlElement = { ns: tag.uri ?? "", name: tag.local ?? tag.name, text: "", children: [], nodes: [] };
     const parent = stack.at(-1);
-    if (parent) parent.children.push(el);
+    if (parent) {
+      parent.children.push(el);
+      parent.nodes.push(el);
+    }
     else root = el;
     stack.push(el);
   });
-  parser.on("text", (t) => {
+  const addText = (t: string) => {
     const top = stack.at(-1);
-    if (top) top.text += t;
-  });
-  parser.on("cdata", (t) => {
-    const top = stack.at(-1);
-    if (top) top.text += t;
-  });
+    if (!top) return;
+    top.text += t;
+    top.nodes.push(t);
+  };
+  parser.on("text", addText);
+  parser.on("cdata", addText);
   parser.on("closetag", () => {
     stack.pop();
   });
@@ -117,4 +122,22 @@ export function davError(status: number, condition: string, message?: string): R
     message ? `<oc:message>${esc(message)}</oc:message>` : ""
   }</d:error>`;
   return new Response(body, { status, headers: { "content-type": "application/xml; charset=utf-8" } });
+}
+
+/**
+ * An element's content written back as XML (a dead property's value): text escaped, each child element
+ * with its own namespace declared on it (prefixes renamed, as XML namespaces allow).
+ */
+export function innerXml(el: XmlElement, depth = 0): string {
+  let n = depth;
+  return el.nodes
+    .map((node) => {
+      if (typeof node === "string") return esc(node);
+      const p = `n${n++}`;
+      const tag = node.ns ? `${p}:${node.name}` : node.name;
+      const decl = node.ns ? ` xmlns:${p}="${esc(node.ns)}"` : ' xmlns=""';
+      const inner = innerXml(node, n);
+      return inner ? `<${tag}${decl}>${inner}</${tag}>` : `<${tag}${decl}/>`;
+    })
+    .join("");
 }

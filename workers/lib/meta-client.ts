@@ -6,6 +6,7 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { AdminDataService } from "../../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
+import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
@@ -26,6 +27,7 @@ export const metaServices = [
   CredentialService,
   QuotaService,
   AdminDataService,
+  DavPropertyService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -37,7 +39,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof DerivedService> &
   Client<typeof CredentialService> &
   Client<typeof QuotaService> &
-  Client<typeof AdminDataService>;
+  Client<typeof AdminDataService> &
+  Client<typeof DavPropertyService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

@@ -273,6 +273,15 @@ export interface InstanceClaimsTable {
   claimed_at: number;
 }
 
+/** A WebDAV dead property of an entry (file_id "" = the root), its value the inner XML as sent. */
+export interface DavPropertiesTable {
+  owner_id: string;
+  file_id: string;
+  namespace: string;
+  name: string;
+  value: string;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -293,5 +302,6 @@ export interface Database {
   invites: InvitesTable;
   audit_events: AuditEventsTable;
   instance_claims: InstanceClaimsTable;
+  dav_properties: DavPropertiesTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

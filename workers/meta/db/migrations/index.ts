@@ -19,6 +19,7 @@ import * as m0018 from "./0018_administration.ts";
 import * as m0019 from "./0019_transfer_trace.ts";
 import * as m0020 from "./0020_transfer_queue_indexes.ts";
 import * as m0021 from "./0021_account_hardening.ts";
+import * as m0023 from "./0023_dav_properties.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   "0019_transfer_trace": m0019,
   "0020_transfer_queue_indexes": m0020,
   "0021_account_hardening": m0021,
+  "0023_dav_properties": m0023,
 };
