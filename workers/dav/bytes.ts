@@ -14,7 +14,12 @@ export async function getFile(
   token: string,
   clientIp: string,
 ): Promise<Response> {
-  const headers = new Headers({ authorization: `Bearer ${token}`, "x-forwarded-for": clientIp });
+  // The content as it is now: a client reads back at once what it just PUT under the same file id.
+  const headers = new Headers({
+    authorization: `Bearer ${token}`,
+    "x-forwarded-for": clientIp,
+    "cache-control": "no-cache",
+  });
   for (const h of PASSED) {
     const v = req.headers.get(h);
     if (v !== null) headers.set(h, v);
