@@ -120,9 +120,17 @@ export function davPlane(upstreams: Upstreams) {
       const start = raw.indexOf("/", raw.indexOf("//") + 2);
       // The Host the client addressed, against which the worker checks a COPY/MOVE Destination (the hop to
       // the worker has a Host of its own).
-      c.req.raw.headers.set("x-forwarded-host", new URL(raw).host);
+      const host = { "x-forwarded-host": new URL(raw).host };
       try {
-        return await forward(c.req.raw, raw.slice(start), upstreams.dav, c.get("clientIp"), c.get("requestId"));
+        return await forward(
+          c.req.raw,
+          raw.slice(start),
+          upstreams.dav,
+          c.get("clientIp"),
+          c.get("requestId"),
+          undefined,
+          host,
+        );
       } catch (err) {
         if (!c.req.raw.signal.aborted)
           log("error", "upstream failed", { service: "dav", rid: c.get("requestId"), err: String(err) });

@@ -48,24 +48,33 @@ function checksumsOf(header: string | null): Map<string, string> {
 }
 
 /**
- * A body that fails at its end when its SHA-1 or MD5 is not the one the client announced: the upload
- * plane then keeps nothing (SHA-256 it checks itself, from X-Content-SHA256).
+ * A body that fails at its end when its SHA-1 or MD5 is not the one the client announced, so that the
+ * upload plane keeps nothing (SHA-256 it checks itself, from X-Content-SHA256). The last chunk is held
+ * back until the digest is known: over the network the plane must not receive every byte (with a
+ * Content-Length it would complete) before the failure cuts the body short.
  */
 function checked(body: ReadableStream<Uint8Array>, algo: "sha1" | "md5", want: string) {
   const hash = new Bun.CryptoHasher(algo);
+  let held: Uint8Array | undefined;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, c) {
+        if (chunk.byteLength === 0) return;
         hash.update(chunk);
-        c.enqueue(chunk);
+        if (held) c.enqueue(held);
+        held = chunk;
       },
       flush(c) {
         const got = hash.digest("hex");
         if (got !== want) c.error(new Error(`OC-Checksum ${algo.toUpperCase()} mismatch: the body's is ${got}`));
+        else if (held) c.enqueue(held);
       },
     }),
   );
 }
+
+/** The digest of an empty body, for a checksum announced with Content-Length: 0 (nothing to hold back). */
+const emptyDigest = (algo: "sha1" | "md5") => new Bun.CryptoHasher(algo).digest("hex");
 
 export async function putFile(
   upload: DavUpstream,
@@ -81,6 +90,11 @@ export async function putFile(
   const sums = checksumsOf(req.headers.get("oc-checksum"));
   const sha256 = sums.get("SHA256") ?? req.headers.get("x-content-sha256");
   if (sha256) headers.set("x-content-sha256", sha256);
+  for (const algo of ["sha1", "md5"] as const) {
+    const want = sums.get(algo.toUpperCase());
+    if (want && length === "0" && want !== emptyDigest(algo))
+      return { res: text(400, `OC-Checksum ${algo.toUpperCase()} does not match the empty body`) };
+  }
   let body: ReadableStream<Uint8Array> = req.body ?? new Blob([]).stream();
   if (sums.has("SHA1")) body = checked(body, "sha1", sums.get("SHA1") as string);
   else if (sums.has("MD5")) body = checked(body, "md5", sums.get("MD5") as string);

@@ -6,9 +6,22 @@ import { text } from "./status.ts";
 import { type Entry, resolvePath, type TreeCtx } from "./tree.ts";
 import { davError } from "./xml.ts";
 
+/** True when the request carries at least one byte of body (however it is framed: a hop may re-chunk it). */
+async function hasBody(req: Request): Promise<boolean> {
+  if (!req.body) return false;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return false;
+    if (value.byteLength > 0) {
+      await reader.cancel().catch(() => {});
+      return true;
+    }
+  }
+}
+
 export async function mkcol(ctx: TreeCtx, req: Request, names: string[]): Promise<Response> {
-  if (req.body && (req.headers.get("content-length") ?? "0") !== "0")
-    return text(415, "MKCOL takes no body");
+  if (await hasBody(req)) return text(415, "MKCOL takes no body");
   if (names.length === 0) return text(405, "the root exists");
   const { parent, entry } = await resolvePath(ctx, names);
   if (entry) return text(405, "something of that name exists here");
