@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { ACCOUNT, connectCall, randomBytes, run, type Stack, sha256, signedInUser, startStack } from "./harness.ts";
+import {
+  ACCOUNT,
+  connectCall,
+  randomBytes,
+  run,
+  type Stack,
+  sha256,
+  signedInUser,
+  startStack,
+} from "./harness.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
@@ -71,7 +80,8 @@ describe("rclone", () => {
       expect(up.out).not.toContain("ERROR");
       expect(up.code).toBe(0);
       // nextcloud's vendor compares SHA-1 (oc:checksums, filled in shortly after an upload); other: sizes.
-      const check = async () => rclone(["check", local, remote, ...(vendor === "nextcloud" ? [] : ["--size-only"])]);
+      const check = async () =>
+        rclone(["check", local, remote, ...(vendor === "nextcloud" ? [] : ["--size-only"])]);
       let checked = await check();
       for (let i = 0; i < 20 && checked.code !== 0; i++) {
         await Bun.sleep(250);
@@ -105,13 +115,24 @@ describe("cadaver", () => {
     const home = join(dir, "cadaver-home");
     mkdirSync(home, { recursive: true });
     const host = new URL(stack.gatewayUrl).hostname;
-    writeFileSync(join(home, ".netrc"), `machine ${host}\nlogin ${user.username}\npassword ${appPassword}\n`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      join(home, ".netrc"),
+      `machine ${host}\nlogin ${user.username}\npassword ${appPassword}\n`,
+      {
+        mode: 0o600,
+      },
+    );
     const work = join(dir, "cadaver-work");
     mkdirSync(work, { recursive: true });
     writeFileSync(join(work, "local.txt"), "through cadaver\n");
-    const script = ["mkcol cad", "put local.txt cad/x.txt", "get cad/x.txt out.txt", "move cad/x.txt cad/y.txt", "ls cad", "quit"];
+    const script = [
+      "mkcol cad",
+      "put local.txt cad/x.txt",
+      "get cad/x.txt out.txt",
+      "move cad/x.txt cad/y.txt",
+      "ls cad",
+      "quit",
+    ];
     const r = await run(["cadaver", `${stack.gatewayUrl}/dav/`], `${script.join("\n")}\n`, {
       cwd: work,
       env: { ...process.env, HOME: home },

@@ -2,7 +2,16 @@
 // client, with an app password; and the bad input a client may send (traversal, DOCTYPE bodies, depth
 // infinity, another user's path, a folder moved into itself).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ACCOUNT, connectCall, randomBytes, run, type Stack, sha256, signedInUser, startStack } from "./harness.ts";
+import {
+  ACCOUNT,
+  connectCall,
+  randomBytes,
+  run,
+  type Stack,
+  sha256,
+  signedInUser,
+  startStack,
+} from "./harness.ts";
 import { head, rawConnect } from "./raw-client.ts";
 
 let stack: Stack;
@@ -31,9 +40,9 @@ afterAll(async () => {
 /** litmus's per-test lines ("  3. copy_simple........... FAIL (…)") and per-suite summaries. */
 function litmusResults(out: string) {
   const failures = [...out.matchAll(/^\s*\d+\.\s+(\S+?)\.+ FAIL(.*)$/gm)].map((m) => `${m[1]}${m[2]}`);
-  const summaries = [...out.matchAll(/summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/g)].map(
-    (m) => ({ suite: m[1], run: Number(m[2]), passed: Number(m[3]), failed: Number(m[4]) }),
-  );
+  const summaries = [
+    ...out.matchAll(/summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/g),
+  ].map((m) => ({ suite: m[1], run: Number(m[2]), passed: Number(m[3]), failed: Number(m[4]) }));
   return { failures, summaries };
 }
 
@@ -76,7 +85,11 @@ describe("WebDAV requests", () => {
         c.close();
       },
     });
-    const put2 = await dav("/remote.php/webdav/w1/b.bin", { method: "PUT", body: chunked, duplex: "half" } as RequestInit);
+    const put2 = await dav("/remote.php/webdav/w1/b.bin", {
+      method: "PUT",
+      body: chunked,
+      duplex: "half",
+    } as RequestInit);
     expect(put2.status).toBe(201);
     const got = await dav("/dav/w1/b.bin", { headers: { range: "bytes=10-19" } });
     expect(got.status).toBe(206);
@@ -95,8 +108,13 @@ describe("WebDAV requests", () => {
     expect(await (await dav("/dav/w1/a.bin")).text()).toBe("new");
     const goodSha1 = new Bun.CryptoHasher("sha1").update("fine").digest("hex");
     expect(
-      (await dav("/dav/w1/a.bin", { method: "PUT", body: "fine", headers: { "oc-checksum": `SHA1:${goodSha1}` } }))
-        .status,
+      (
+        await dav("/dav/w1/a.bin", {
+          method: "PUT",
+          body: "fine",
+          headers: { "oc-checksum": `SHA1:${goodSha1}` },
+        })
+      ).status,
     ).toBe(204);
     const pf = await dav("/dav/w1/", {
       method: "PROPFIND",
@@ -115,20 +133,33 @@ describe("WebDAV requests", () => {
     expect(inf.status).toBe(403);
     expect(await inf.text()).toContain("propfind-finite-depth");
     const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><d:propfind xmlns:d="DAV:"><d:prop><d:displayname>&lol2;</d:displayname></d:prop></d:propfind>`;
-    expect((await dav("/dav/", { method: "PROPFIND", headers: { depth: "0" }, body: laughs })).status).toBe(400);
+    expect((await dav("/dav/", { method: "PROPFIND", headers: { depth: "0" }, body: laughs })).status).toBe(
+      400,
+    );
     const xxe = `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d:propfind xmlns:d="DAV:"><d:prop>&x;</d:prop></d:propfind>`;
     const r = await dav("/dav/", { method: "PROPFIND", headers: { depth: "0" }, body: xxe });
     expect(r.status).toBe(400);
     expect(await r.text()).not.toContain("root:");
-    expect((await dav("/dav/", { method: "PROPFIND", headers: { depth: "0" }, body: "<d:propfind" })).status).toBe(400);
+    expect(
+      (await dav("/dav/", { method: "PROPFIND", headers: { depth: "0" }, body: "<d:propfind" })).status,
+    ).toBe(400);
     const huge = `<d:propfind xmlns:d="DAV:"><d:prop>${"<d:x/>".repeat(300_000)}</d:prop></d:propfind>`;
-    expect((await dav("/dav/", { method: "PROPFIND", headers: { depth: "0" }, body: huge })).status).toBe(413);
+    expect((await dav("/dav/", { method: "PROPFIND", headers: { depth: "0" }, body: huge })).status).toBe(
+      413,
+    );
   });
 
   test("traversal, encoded NUL, other users' paths, a folder into itself, credentials", async () => {
     const raw = async (path: string) => {
       const c = await rawConnect(stack.gatewayUrl);
-      await c.write(head("PROPFIND", path, { authorization: basic, depth: "0", "content-length": "0", connection: "close" }));
+      await c.write(
+        head("PROPFIND", path, {
+          authorization: basic,
+          depth: "0",
+          "content-length": "0",
+          connection: "close",
+        }),
+      );
       await c.closed;
       return Number(/^HTTP\/1\.1 (\d+)/.exec(c.received())?.[1]);
     };
@@ -138,15 +169,27 @@ describe("WebDAV requests", () => {
     // path, so they land outside /dav/ (404) or, if a runtime passes them on, the worker refuses them (400).
     for (const p of ["/dav/../", "/dav/%2e%2e/", "/dav/w1/%2E%2E/%2e%2e/etc", "/remote.php/webdav/.%2e/x"])
       expect([400, 404]).toContain(await raw(p));
-    expect((await dav("/remote.php/dav/files/someone-else/", { method: "PROPFIND", headers: { depth: "0" } })).status).toBe(403);
+    expect(
+      (await dav("/remote.php/dav/files/someone-else/", { method: "PROPFIND", headers: { depth: "0" } }))
+        .status,
+    ).toBe(403);
     expect((await dav("/dav/w2", { method: "MKCOL" })).status).toBe(201);
-    const into = await dav("/dav/w2/", { method: "MOVE", headers: { destination: `${stack.gatewayUrl}/dav/w2/inner/` } });
+    const into = await dav("/dav/w2/", {
+      method: "MOVE",
+      headers: { destination: `${stack.gatewayUrl}/dav/w2/inner/` },
+    });
     expect(into.status).toBe(409);
-    const elsewhere = await dav("/dav/w2/", { method: "COPY", headers: { destination: "http://elsewhere.example/dav/w3/" } });
+    const elsewhere = await dav("/dav/w2/", {
+      method: "COPY",
+      headers: { destination: "http://elsewhere.example/dav/w3/" },
+    });
     expect(elsewhere.status).toBe(502);
     const wrong = await fetch(`${stack.gatewayUrl}/dav/`, {
       method: "PROPFIND",
-      headers: { depth: "0", authorization: `Basic ${Buffer.from(`${user.username}:fsa_${"x".repeat(43)}`).toString("base64")}` },
+      headers: {
+        depth: "0",
+        authorization: `Basic ${Buffer.from(`${user.username}:fsa_${"x".repeat(43)}`).toString("base64")}`,
+      },
     });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("www-authenticate")).toContain("Basic");
@@ -154,8 +197,22 @@ describe("WebDAV requests", () => {
     expect(none.status).toBe(401);
     // The account's own password (no second factor) and a Bearer token open it too.
     const own = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
-    expect((await fetch(`${stack.gatewayUrl}/dav/`, { method: "PROPFIND", headers: { depth: "0", authorization: own } })).status).toBe(207);
+    expect(
+      (
+        await fetch(`${stack.gatewayUrl}/dav/`, {
+          method: "PROPFIND",
+          headers: { depth: "0", authorization: own },
+        })
+      ).status,
+    ).toBe(207);
     const bearer = `Bearer ${user.accessToken}`;
-    expect((await fetch(`${stack.gatewayUrl}/dav/`, { method: "PROPFIND", headers: { depth: "0", authorization: bearer } })).status).toBe(207);
+    expect(
+      (
+        await fetch(`${stack.gatewayUrl}/dav/`, {
+          method: "PROPFIND",
+          headers: { depth: "0", authorization: bearer },
+        })
+      ).status,
+    ).toBe(207);
   });
 });

@@ -105,7 +105,13 @@ export function dataPlane(upstreams: Upstreams, verifier: AccessTokenVerifier) {
 }
 
 /** The WebDAV mount points: the worker authenticates (Basic or Bearer) and answers every method itself. */
-export const DAV_ROUTES = ["/dav", "/dav/*", "/remote.php/webdav", "/remote.php/webdav/*", "/remote.php/dav/*"];
+export const DAV_ROUTES = [
+  "/dav",
+  "/dav/*",
+  "/remote.php/webdav",
+  "/remote.php/webdav/*",
+  "/remote.php/dav/*",
+];
 
 /**
  * WebDAV, forwarded to the dav worker as it came (any method, body streamed, chunked bodies included). The

@@ -6,7 +6,7 @@
 // account service, whose per-client limits (the signin limits) then apply to WebDAV as well.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type AccessTokenVerifier, bearer, InvalidTokenError } from "../../core/access-token.ts";
-import { ExpiringCache } from "../../core/cache.ts";
+import type { ExpiringCache } from "../../core/cache.ts";
 import type { DavClients } from "./clients.ts";
 
 /** A caller: the access token every call on its behalf carries, and its account. */
@@ -64,13 +64,20 @@ async function exchange(deps: AuthDeps, username: string, password: string, clie
         { headers },
       );
       const until = r.accessTokenExpiresAt ? Number(r.accessTokenExpiresAt.seconds) * 1000 : 0;
-      return { caller: { token: r.accessToken, userId: r.user?.id ?? "", username: r.user?.username ?? username }, until };
+      return {
+        caller: { token: r.accessToken, userId: r.user?.id ?? "", username: r.user?.username ?? username },
+        until,
+      };
     }
     const r = await deps.clients.account.signin({ username, password }, { headers });
     const t = r.tokens;
     const until = t?.accessTokenExpiresAt ? Number(t.accessTokenExpiresAt.seconds) * 1000 : 0;
     return {
-      caller: { token: t?.accessToken ?? "", userId: r.user?.id ?? "", username: r.user?.username ?? username },
+      caller: {
+        token: t?.accessToken ?? "",
+        userId: r.user?.id ?? "",
+        username: r.user?.username ?? username,
+      },
       until,
     };
   } catch (err) {

@@ -66,7 +66,8 @@ function checked(body: ReadableStream<Uint8Array>, algo: "sha1" | "md5", want: s
       },
       flush(c) {
         const got = hash.digest("hex");
-        if (got !== want) c.error(new Error(`OC-Checksum ${algo.toUpperCase()} mismatch: the body's is ${got}`));
+        if (got !== want)
+          c.error(new Error(`OC-Checksum ${algo.toUpperCase()} mismatch: the body's is ${got}`));
         else if (held) c.enqueue(held);
       },
     }),

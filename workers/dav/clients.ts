@@ -30,7 +30,8 @@ function clientOf<S extends DescService>(service: S, up: DavUpstream, intercepto
       baseUrl: up.url,
       useBinaryFormat: true,
       interceptors,
-      fetch: ((input: RequestInfo | URL, init?: RequestInit) => up.fetch(new Request(input, init))) as typeof fetch,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+        up.fetch(new Request(input, init))) as typeof fetch,
     }),
   );
 }

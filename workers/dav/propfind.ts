@@ -9,7 +9,8 @@ import { BadXmlError, DAV_NS, davError, NAMESPACE_DECLS, OC_NS, parseXml, type X
 
 export function propRequestOf(body: XmlElement | undefined): PropRequest {
   if (!body) return { kind: "allprop" };
-  if (body.ns !== DAV_NS || body.name !== "propfind") throw new BadXmlError("the body must be a DAV:propfind");
+  if (body.ns !== DAV_NS || body.name !== "propfind")
+    throw new BadXmlError("the body must be a DAV:propfind");
   const first = body.children[0];
   if (!first) throw new BadXmlError("DAV:propfind needs allprop, propname or prop");
   if (first.ns === DAV_NS && first.name === "allprop") return { kind: "allprop" };
@@ -48,7 +49,13 @@ export async function propfind(
       ? Promise.resolve(new Map<string, DeadProps>())
       : deadOf(ids);
   const selfDead = await wantsDead([entry.id]);
-  const self = responseXml(hrefOf(prefix, names, entry.folder), entry, request, quota, selfDead.get(entry.id));
+  const self = responseXml(
+    hrefOf(prefix, names, entry.folder),
+    entry,
+    request,
+    quota,
+    selfDead.get(entry.id),
+  );
   const head = `<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus ${NAMESPACE_DECLS}>`;
   const headers = { "content-type": "application/xml; charset=utf-8" };
   if (depth === "0" || !entry.folder)
@@ -77,7 +84,10 @@ export async function propfind(
     },
     async pull(c) {
       try {
-        const page = await ctx.files.listFiles({ parentId: entry.id, pageSize: LIST_PAGE, pageToken: token }, ctx.call);
+        const page = await ctx.files.listFiles(
+          { parentId: entry.id, pageSize: LIST_PAGE, pageToken: token },
+          ctx.call,
+        );
         c.enqueue(enc.encode(await pageXml(page.files)));
         token = page.nextPageToken;
         if (!token) {

@@ -21,7 +21,9 @@ function instructionsOf(body: XmlElement | undefined): Instruction[] {
     if (op.ns !== DAV_NS || (op.name !== "set" && op.name !== "remove")) continue;
     for (const prop of op.children.filter((c) => c.ns === DAV_NS && c.name === "prop"))
       for (const p of prop.children)
-        out.push(op.name === "set" ? { ns: p.ns, name: p.name, value: innerXml(p) } : { ns: p.ns, name: p.name });
+        out.push(
+          op.name === "set" ? { ns: p.ns, name: p.name, value: innerXml(p) } : { ns: p.ns, name: p.name },
+        );
   }
   if (out.length === 0) throw new BadXmlError("DAV:propertyupdate names no property");
   return out;
@@ -56,7 +58,8 @@ export async function proppatch(
     } catch (err) {
       if (!(err instanceof ConnectError)) throw err;
       if (err.code === Code.InvalidArgument || err.code === Code.ResourceExhausted) {
-        status = err.code === Code.ResourceExhausted ? "HTTP/1.1 507 Insufficient Storage" : "HTTP/1.1 409 Conflict";
+        status =
+          err.code === Code.ResourceExhausted ? "HTTP/1.1 507 Insufficient Storage" : "HTTP/1.1 409 Conflict";
         failed = err.rawMessage;
       } else throw err;
     }
@@ -77,13 +80,17 @@ export async function proppatch(
 }
 
 /** The dead properties of entries, by entry id (one query for a page of entries). */
-export async function deadPropsOf(meta: MetaClient, ownerId: string, ids: string[]): Promise<Map<string, DeadProps>> {
+export async function deadPropsOf(
+  meta: MetaClient,
+  ownerId: string,
+  ids: string[],
+): Promise<Map<string, DeadProps>> {
   const out = new Map<string, DeadProps>();
   if (ids.length === 0) return out;
   const { properties } = await meta.listDavProperties({ ownerId, fileIds: ids });
   for (const p of properties) {
-    let m = out.get(p.fileId);
-    if (!m) out.set(p.fileId, (m = new Map()));
+    const m = out.get(p.fileId) ?? new Map();
+    out.set(p.fileId, m);
     m.set(`${p.namespace} ${p.name}`, { ns: p.namespace, name: p.name, xml: p.value });
   }
   return out;

@@ -1,7 +1,8 @@
 // The properties of an entry (RFC 4918 15, RFC 4331 quota, the ownCloud/Nextcloud extensions rclone reads)
 // and the <d:response> elements of a multistatus.
-import { DAV_NS, element, esc, OC_NS } from "./xml.ts";
+
 import type { Entry } from "./tree.ts";
+import { DAV_NS, element, esc, OC_NS } from "./xml.ts";
 
 export interface PropName {
   ns: string;
@@ -131,12 +132,14 @@ export function responseXml(
   for (const p of names) {
     const v = value(e, p, quota);
     const d = v === undefined ? dead?.get(`${p.ns} ${p.name}`) : undefined;
-    if (v !== undefined) found.push(req.kind === "propname" ? element(p.ns, p.name) : element(p.ns, p.name, v));
+    if (v !== undefined)
+      found.push(req.kind === "propname" ? element(p.ns, p.name) : element(p.ns, p.name, v));
     else if (d) found.push(element(p.ns, p.name, d.xml));
     else if (req.kind === "prop") missing.push(element(p.ns, p.name));
   }
   if (req.kind !== "prop" && dead)
-    for (const d of dead.values()) found.push(req.kind === "propname" ? element(d.ns, d.name) : element(d.ns, d.name, d.xml));
+    for (const d of dead.values())
+      found.push(req.kind === "propname" ? element(d.ns, d.name) : element(d.ns, d.name, d.xml));
   let out = `<d:response><d:href>${esc(href)}</d:href>`;
   if (found.length || !missing.length)
     out += `<d:propstat><d:prop>${found.join("")}</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>`;
@@ -144,5 +147,3 @@ export function responseXml(
     out += `<d:propstat><d:prop>${missing.join("")}</d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>`;
   return `${out}</d:response>`;
 }
-
-

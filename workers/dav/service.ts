@@ -2,18 +2,18 @@
 // aliases (/remote.php/webdav/, /remote.php/dav/files/<user>/), which the gateway forwards with bodies
 // streamed. Class 1 of RFC 4918 (no locks yet: OPTIONS says DAV: 1).
 import { ConnectError } from "@connectrpc/connect";
-import { type AuthDeps, AuthError, authenticate } from "./auth.ts";
-import { asCaller } from "./clients.ts";
-import { getFile, putFile } from "./bytes.ts";
-import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
-import { deadPropsOf, proppatch } from "./proppatch.ts";
-import { propfind } from "./propfind.ts";
-import { davStatusOf, text } from "./status.ts";
-import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
-import { resolvePath, type TreeCtx } from "./tree.ts";
-import { BadXmlError, parseXml, readBodyText } from "./xml.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
+import { type AuthDeps, AuthError, authenticate } from "./auth.ts";
+import { getFile, putFile } from "./bytes.ts";
+import { asCaller } from "./clients.ts";
+import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
+import { propfind } from "./propfind.ts";
+import { deadPropsOf, proppatch } from "./proppatch.ts";
+import { davStatusOf, text } from "./status.ts";
+import { resolvePath, type TreeCtx } from "./tree.ts";
+import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
+import { BadXmlError, parseXml, readBodyText } from "./xml.ts";
 
 export type DavDeps = AuthDeps & { meta: MetaClient; onError: (err: unknown) => void };
 
@@ -29,7 +29,8 @@ function options(): Response {
 
 async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: string): Promise<Response> {
   const caller = await authenticate(deps, req, clientIp);
-  if (dav.user !== undefined && dav.user !== caller.username) return text(403, "this is another user's drive");
+  if (dav.user !== undefined && dav.user !== caller.username)
+    return text(403, "this is another user's drive");
   const ctx: TreeCtx = { files: deps.clients.files, call: asCaller(caller.token, clientIp) };
   const { parent, entry } = await resolvePath(ctx, dav.names);
   const name = dav.names[dav.names.length - 1] ?? "";
@@ -105,4 +106,3 @@ export function davModule(deps: DavDeps): ServiceModule {
     },
   };
 }
-

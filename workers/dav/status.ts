@@ -1,5 +1,5 @@
 // Connect errors of the services WebDAV calls, as WebDAV status codes (RFC 4918 11, RFC 4331).
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { davError } from "./xml.ts";
 
 const STATUS: Partial<Record<Code, number>> = {

@@ -81,7 +81,8 @@ export async function copyOrMove(
   if (!src.file) return text(403, "the root cannot be copied or moved");
   const depth = (req.headers.get("depth") ?? "infinity").toLowerCase();
   if (depth !== "0" && depth !== "infinity") return text(400, "Depth must be 0 or infinity");
-  if (move && src.folder && depth !== "infinity") return text(400, "MOVE of a collection needs Depth infinity");
+  if (move && src.folder && depth !== "infinity")
+    return text(400, "MOVE of a collection needs Depth infinity");
   const same = dest.names.length === from.names.length && dest.names.every((n, i) => n === from.names[i]);
   if (same) return text(403, "source and destination are the same");
   if (src.folder && dest.names.length > from.names.length && from.names.every((n, i) => n === dest.names[i]))

@@ -41,10 +41,7 @@ export async function childNamed(ctx: TreeCtx, parentId: string, name: string): 
  * A path's entry and its parent folder: `parent` undefined when some folder on the way is missing (or is
  * a file: RFC 4918 answers 409 for both), `entry` undefined when the last name is not there.
  */
-export async function resolvePath(
-  ctx: TreeCtx,
-  names: string[],
-): Promise<{ parent?: Entry; entry?: Entry }> {
+export async function resolvePath(ctx: TreeCtx, names: string[]): Promise<{ parent?: Entry; entry?: Entry }> {
   if (names.length === 0) return { entry: ROOT };
   let at: Entry = ROOT;
   for (const name of names.slice(0, -1)) {

@@ -68,13 +68,18 @@ export function parseXml(text: string): XmlElement | undefined {
     failure ??= new BadXmlError(`malformed XML: ${err.message}`);
   });
   parser.on("opentag", (tag) => {
-    const el: XmlElement = { ns: tag.uri ?? "", name: tag.local ?? tag.name, text: "", children: [], nodes: [] };
+    const el: XmlElement = {
+      ns: tag.uri ?? "",
+      name: tag.local ?? tag.name,
+      text: "",
+      children: [],
+      nodes: [],
+    };
     const parent = stack.at(-1);
     if (parent) {
       parent.children.push(el);
       parent.nodes.push(el);
-    }
-    else root = el;
+    } else root = el;
     stack.push(el);
   });
   const addText = (t: string) => {
@@ -101,7 +106,13 @@ export function parseXml(text: string): XmlElement | undefined {
 export const child = (el: XmlElement, ns: string, name: string) =>
   el.children.find((c) => c.ns === ns && c.name === name);
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&apos;",
+};
 export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 const PREFIXES: Record<string, string> = { [DAV_NS]: "d", [OC_NS]: "oc", [NC_NS]: "nc" };

@@ -43,7 +43,12 @@ export function davPropertyService({ db }: MetaDeps): ServiceImpl<typeof DavProp
         .where("file_id", "in", req.fileIds)
         .execute();
       return {
-        properties: rows.map((r) => ({ fileId: r.file_id, namespace: r.namespace, name: r.name, value: r.value })),
+        properties: rows.map((r) => ({
+          fileId: r.file_id,
+          namespace: r.namespace,
+          name: r.name,
+          value: r.value,
+        })),
       };
     },
     async patchDavProperties(req) {
