@@ -89,6 +89,15 @@ describe("rclone", () => {
       }
       expect(checked.out).toContain("0 differences found");
       expect(checked.code).toBe(0);
+      // Modification times survive (X-OC-Mtime), to the second.
+      const listed = JSON.parse((await rclone(["lsjson", "-R", "--files-only", remote])).stdout) as {
+        Path: string;
+        ModTime: string;
+      }[];
+      const notes = listed.find((f) => f.Path === "sub dir/notes.md");
+      expect(Math.floor(Date.parse(notes?.ModTime ?? "") / 1000)).toBe(
+        Math.floor(statSync(join(local, "sub dir", "notes.md")).mtimeMs / 1000),
+      );
       if (vendor === "nextcloud") {
         const sums = await rclone(["hashsum", "sha1", remote]);
         expect(sums.out).toContain("da39a3ee5e6b4b0d3255bfef95601890afd80709  empty");

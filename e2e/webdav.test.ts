@@ -128,6 +128,37 @@ describe("WebDAV requests", () => {
     expect(xml).toMatch(/<d:quota-used-bytes>\d+<\/d:quota-used-bytes>/);
   });
 
+  test("X-OC-Mtime on PUT and a PROPPATCH of getlastmodified keep the client's modification time", async () => {
+    const put = await dav("/dav/timed.txt", {
+      method: "PUT",
+      body: "t",
+      headers: { "x-oc-mtime": "1500000000" },
+    });
+    expect(put.status).toBe(201);
+    expect(put.headers.get("x-oc-mtime")).toBe("accepted");
+    const modified = async () => {
+      const r = await dav("/dav/timed.txt", { method: "PROPFIND", headers: { depth: "0" } });
+      return /<d:getlastmodified>([^<]+)</.exec(await r.text())?.[1];
+    };
+    expect(await modified()).toBe(new Date(1_500_000_000_000).toUTCString());
+    const when = "Tue, 01 Jan 2019 10:00:00 GMT";
+    const patch = await dav("/dav/timed.txt", {
+      method: "PROPPATCH",
+      body: `<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:getlastmodified>${when}</d:getlastmodified></d:prop></d:set></d:propertyupdate>`,
+    });
+    expect(patch.status).toBe(207);
+    expect(await patch.text()).toContain("HTTP/1.1 200 OK");
+    expect(await modified()).toBe(when);
+    // A protected live property is refused (and the whole PROPPATCH with it).
+    const refused = await dav("/dav/timed.txt", {
+      method: "PROPPATCH",
+      body: `<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:getetag>x</d:getetag><z:k xmlns:z="urn:z">v</z:k></d:prop></d:set></d:propertyupdate>`,
+    });
+    const text = await refused.text();
+    expect(text).toContain("cannot-modify-protected-property");
+    expect(text).toContain("424 Failed Dependency");
+  });
+
   test("depth infinity is refused with propfind-finite-depth; DOCTYPE and malformed bodies are 400", async () => {
     const inf = await dav("/dav/", { method: "PROPFIND", headers: { depth: "infinity" } });
     expect(inf.status).toBe(403);

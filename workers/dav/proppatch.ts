@@ -11,7 +11,16 @@ interface Instruction {
   ns: string;
   name: string;
   value?: string;
+  /** The value's text (for the times that set the modification time). */
+  text?: string;
 }
+
+const MS_NS = "urn:schemas-microsoft-com:";
+/** getlastmodified, or Windows' Win32LastModifiedTime: a set of either sets the entry's modification time. */
+const setsTime = (i: Instruction) =>
+  i.value !== undefined &&
+  ((i.ns === DAV_NS && i.name === "getlastmodified") ||
+    (i.ns === MS_NS && i.name === "Win32LastModifiedTime"));
 
 function instructionsOf(body: XmlElement | undefined): Instruction[] {
   if (!body || body.ns !== DAV_NS || body.name !== "propertyupdate")
@@ -22,14 +31,16 @@ function instructionsOf(body: XmlElement | undefined): Instruction[] {
     for (const prop of op.children.filter((c) => c.ns === DAV_NS && c.name === "prop"))
       for (const p of prop.children)
         out.push(
-          op.name === "set" ? { ns: p.ns, name: p.name, value: innerXml(p) } : { ns: p.ns, name: p.name },
+          op.name === "set"
+            ? { ns: p.ns, name: p.name, value: innerXml(p), text: p.text.trim() }
+            : { ns: p.ns, name: p.name },
         );
   }
   if (out.length === 0) throw new BadXmlError("DAV:propertyupdate names no property");
   return out;
 }
 
-const protectedProp = (i: Instruction) => i.ns === DAV_NS && !i.name.startsWith("Win32");
+const protectedProp = (i: Instruction) => i.ns === DAV_NS && !i.name.startsWith("Win32") && !setsTime(i);
 
 export async function proppatch(
   meta: MetaClient,
@@ -39,14 +50,20 @@ export async function proppatch(
   body: XmlElement | undefined,
 ): Promise<Response> {
   const all = instructionsOf(body);
-  const refused = all.filter(protectedProp);
+  // A time that does not parse cannot be set: refused like a protected property.
+  const timeOf = (i: Instruction) => Date.parse(i.text ?? "");
+  const refused = all.filter(
+    (i) => protectedProp(i) || (setsTime(i) && !entry.file) || (setsTime(i) && Number.isNaN(timeOf(i))),
+  );
   let status = "HTTP/1.1 200 OK";
   let failed: string | undefined;
   if (refused.length === 0) {
     // Later instructions win over earlier ones for the same name (document order, RFC 4918 9.2).
     const last = new Map(all.map((i) => [`${i.ns} ${i.name}`, i]));
-    const list = [...last.values()];
+    const list = [...last.values()].filter((i) => !(i.ns === DAV_NS && setsTime(i)));
+    const time = [...last.values()].find(setsTime);
     try {
+      if (time) await meta.setModifiedTime({ ownerId, fileId: entry.id, modifiedAtMs: BigInt(timeOf(time)) });
       await meta.patchDavProperties({
         ownerId,
         fileId: entry.id,
@@ -68,7 +85,7 @@ export async function proppatch(
     props.length
       ? `<d:propstat><d:prop>${props.map((p) => element(p.ns, p.name)).join("")}</d:prop><d:status>${line}</d:status>${extra}</d:propstat>`
       : "";
-  const rest = all.filter((i) => !protectedProp(i));
+  const rest = all.filter((i) => !refused.includes(i));
   const xml = refused.length
     ? stat(refused, "HTTP/1.1 403 Forbidden", "<d:error><d:cannot-modify-protected-property/></d:error>") +
       stat(rest, "HTTP/1.1 424 Failed Dependency")

@@ -1,7 +1,7 @@
 // The WebDAV service: no RPCs of its own, a plain-HTTP handler for /dav/ and the ownCloud/Nextcloud
 // aliases (/remote.php/webdav/, /remote.php/dav/files/<user>/), which the gateway forwards with bodies
 // streamed. Class 1 of RFC 4918 (no locks yet: OPTIONS says DAV: 1).
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type AuthDeps, AuthError, authenticate } from "./auth.ts";
@@ -59,6 +59,7 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
       if (out.res) return out.res;
       const headers: Record<string, string> = { etag: `"${out.sha256}"`, "oc-fileid": out.id ?? "" };
       headers["oc-etag"] = headers.etag as string;
+      if (await keepMtime(deps.meta, req, caller.userId, out.id ?? "")) headers["x-oc-mtime"] = "accepted";
       return text(entry ? 204 : 201, entry ? "" : "created", headers);
     }
     case "MKCOL":
@@ -72,6 +73,23 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
       return copyOrMove(ctx, req, { names: dav.names, entry }, caller.username, req.method === "MOVE");
     default:
       return text(405, `${req.method} is not a WebDAV method here`, { allow: ALLOW });
+  }
+}
+
+/**
+ * X-OC-Mtime (seconds since the epoch, ownCloud's and rclone's way to keep a file's modification time): set
+ * on the file just written. False when absent or unusable (the client then knows its time was not kept).
+ */
+async function keepMtime(meta: MetaClient, req: Request, ownerId: string, fileId: string): Promise<boolean> {
+  const raw = req.headers.get("x-oc-mtime");
+  const seconds = raw === null ? Number.NaN : Number(raw);
+  if (!fileId || !Number.isFinite(seconds) || seconds < 0) return false;
+  try {
+    await meta.setModifiedTime({ ownerId, fileId, modifiedAtMs: BigInt(Math.round(seconds * 1000)) });
+    return true;
+  } catch (err) {
+    if (err instanceof ConnectError && err.code === Code.InvalidArgument) return false;
+    throw err;
   }
 }
 

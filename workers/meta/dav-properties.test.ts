@@ -89,6 +89,33 @@ for (const target of testDatabases()) {
       expect(await props([c])).toEqual([`${c} {urn:x}k=1`]);
     });
 
+    test("SetModifiedTime: the owner's active entry takes the client's time; anything else is refused", async () => {
+      const e = await folder("timed");
+      await s.meta.setModifiedTime({ ownerId: s.ownerId, fileId: e, modifiedAtMs: 1_234_000n });
+      const row = await s.db
+        .selectFrom("files")
+        .select("updated_at")
+        .where("id", "=", e)
+        .executeTakeFirstOrThrow();
+      expect(Number(row.updated_at)).toBe(1_234_000);
+      const other = (await s.meta.createUser({ username: "dav-timer", passwordHash: "x" })).user?.id ?? "";
+      expect(await codeOf(s.meta.setModifiedTime({ ownerId: other, fileId: e, modifiedAtMs: 1n }))).toBe(
+        Code.NotFound,
+      );
+      expect(await codeOf(s.meta.setModifiedTime({ ownerId: s.ownerId, fileId: e, modifiedAtMs: -1n }))).toBe(
+        Code.InvalidArgument,
+      );
+      expect(
+        await codeOf(
+          s.meta.setModifiedTime({
+            ownerId: s.ownerId,
+            fileId: e,
+            modifiedAtMs: 1_000_000n + 2n * 86_400_000n,
+          }),
+        ),
+      ).toBe(Code.InvalidArgument);
+    });
+
     test("another user's entry, a trashed entry and an unknown id are not found; listing them yields nothing", async () => {
       const d = await folder("d");
       await s.meta.patchDavProperties({

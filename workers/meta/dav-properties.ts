@@ -30,8 +30,25 @@ async function requireEntry(tx: Db, ownerId: string, fileId: string) {
   if (!row) throw notFound("no such file or folder");
 }
 
-export function davPropertyService({ db }: MetaDeps): ServiceImpl<typeof DavPropertyService> {
+const DAY_MS = 86_400_000;
+
+export function davPropertyService({ db, now }: MetaDeps): ServiceImpl<typeof DavPropertyService> {
   return {
+    async setModifiedTime(req) {
+      if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");
+      const at = Number(req.modifiedAtMs);
+      if (at < 0 || at > now() + DAY_MS)
+        throw invalidArgument("the modification time must be after 1970 and at most a day ahead");
+      const r = await db
+        .updateTable("files")
+        .set({ updated_at: at })
+        .where("id", "=", req.fileId)
+        .where("owner_id", "=", req.ownerId)
+        .where("status", "=", "active")
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) throw notFound("no such file or folder");
+      return {};
+    },
     async listDavProperties(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
       if (req.fileIds.length > MAX_IDS) throw invalidArgument(`at most ${MAX_IDS} file_ids`);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/dav.proto.
  */
 export const file_filestore_meta_v1_dav: GenFile = /*@__PURE__*/
-  fileDesc("ChtmaWxlc3RvcmUvbWV0YS92MS9kYXYucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIk4KC0RhdlByb3BlcnR5Eg8KB2ZpbGVfaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFdmFsdWUYBCABKAkiPgoYTGlzdERhdlByb3BlcnRpZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhAKCGZpbGVfaWRzGAIgAygJIk8KGUxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2USMgoKcHJvcGVydGllcxgBIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5IjIKD0RhdlByb3BlcnR5TmFtZRIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCSKfAQoZUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEisKA3NldBgDIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5EjIKBnJlbW92ZRgEIAMoCzIiLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5TmFtZSIcChpQYXRjaERhdlByb3BlcnRpZXNSZXNwb25zZTL3AQoSRGF2UHJvcGVydHlTZXJ2aWNlEm4KEUxpc3REYXZQcm9wZXJ0aWVzEisuZmlsZXN0b3JlLm1ldGEudjEuTGlzdERhdlByb3BlcnRpZXNSZXF1ZXN0GiwuZmlsZXN0b3JlLm1ldGEudjEuTGlzdERhdlByb3BlcnRpZXNSZXNwb25zZRJxChJQYXRjaERhdlByb3BlcnRpZXMSLC5maWxlc3RvcmUubWV0YS52MS5QYXRjaERhdlByb3BlcnRpZXNSZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUGF0Y2hEYXZQcm9wZXJ0aWVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChtmaWxlc3RvcmUvbWV0YS92MS9kYXYucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIk4KC0RhdlByb3BlcnR5Eg8KB2ZpbGVfaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFdmFsdWUYBCABKAkiPgoYTGlzdERhdlByb3BlcnRpZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhAKCGZpbGVfaWRzGAIgAygJIk8KGUxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2USMgoKcHJvcGVydGllcxgBIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5IjIKD0RhdlByb3BlcnR5TmFtZRIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCSKfAQoZUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEisKA3NldBgDIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5EjIKBnJlbW92ZRgEIAMoCzIiLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5TmFtZSIcChpQYXRjaERhdlByb3BlcnRpZXNSZXNwb25zZSJTChZTZXRNb2RpZmllZFRpbWVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSFgoObW9kaWZpZWRfYXRfbXMYAyABKAMiGQoXU2V0TW9kaWZpZWRUaW1lUmVzcG9uc2Uy4QIKEkRhdlByb3BlcnR5U2VydmljZRJuChFMaXN0RGF2UHJvcGVydGllcxIrLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVxdWVzdBosLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2UScQoSUGF0Y2hEYXZQcm9wZXJ0aWVzEiwuZmlsZXN0b3JlLm1ldGEudjEuUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlBhdGNoRGF2UHJvcGVydGllc1Jlc3BvbnNlEmgKD1NldE1vZGlmaWVkVGltZRIpLmZpbGVzdG9yZS5tZXRhLnYxLlNldE1vZGlmaWVkVGltZVJlcXVlc3QaKi5maWxlc3RvcmUubWV0YS52MS5TZXRNb2RpZmllZFRpbWVSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message filestore.meta.v1.DavProperty
@@ -157,6 +157,48 @@ export const PatchDavPropertiesResponseSchema: GenMessage<PatchDavPropertiesResp
   messageDesc(file_filestore_meta_v1_dav, 5);
 
 /**
+ * @generated from message filestore.meta.v1.SetModifiedTimeRequest
+ */
+export type SetModifiedTimeRequest = Message<"filestore.meta.v1.SetModifiedTimeRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string file_id = 2;
+   */
+  fileId: string;
+
+  /**
+   * Milliseconds since the epoch.
+   *
+   * @generated from field: int64 modified_at_ms = 3;
+   */
+  modifiedAtMs: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.SetModifiedTimeRequest.
+ * Use `create(SetModifiedTimeRequestSchema)` to create a new message.
+ */
+export const SetModifiedTimeRequestSchema: GenMessage<SetModifiedTimeRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_dav, 6);
+
+/**
+ * @generated from message filestore.meta.v1.SetModifiedTimeResponse
+ */
+export type SetModifiedTimeResponse = Message<"filestore.meta.v1.SetModifiedTimeResponse"> & {
+};
+
+/**
+ * Describes the message filestore.meta.v1.SetModifiedTimeResponse.
+ * Use `create(SetModifiedTimeResponseSchema)` to create a new message.
+ */
+export const SetModifiedTimeResponseSchema: GenMessage<SetModifiedTimeResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_dav, 7);
+
+/**
  * DavPropertyService keeps WebDAV dead properties (RFC 4918 4.4: properties a client sets with PROPPATCH
  * and the server stores without interpreting them) of a user's entries. Internal, like every service of
  * filestore.meta.v1.
@@ -188,6 +230,19 @@ export const DavPropertyService: GenService<{
     methodKind: "unary";
     input: typeof PatchDavPropertiesRequestSchema;
     output: typeof PatchDavPropertiesResponseSchema;
+  },
+  /**
+   * SetModifiedTime sets an active entry's modification time (updated_at) to the one a client keeps for it
+   * (WebDAV's X-OC-Mtime on PUT, a PROPPATCH of getlastmodified), so that sync clients see their own
+   * times. NotFound when file_id is not an active entry of the owner; InvalidArgument for a time before
+   * 1970 or more than a day ahead of the server's clock.
+   *
+   * @generated from rpc filestore.meta.v1.DavPropertyService.SetModifiedTime
+   */
+  setModifiedTime: {
+    methodKind: "unary";
+    input: typeof SetModifiedTimeRequestSchema;
+    output: typeof SetModifiedTimeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_dav, 0);
