@@ -5,33 +5,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import {
-  ACCOUNT,
-  connectCall,
-  randomBytes,
-  run,
-  type Stack,
-  sha256,
-  signedInUser,
-  startStack,
-} from "./harness.ts";
+import { randomBytes, run, type Stack, sha256, startStack } from "./harness.ts";
+import { type DavUser, davUser } from "./webdav-kit.ts";
 
 let stack: Stack;
-let user: Awaited<ReturnType<typeof signedInUser>>;
+let user: DavUser;
 let appPassword: string;
 let dir: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  user = await signedInUser(stack.gatewayUrl);
-  const made = await connectCall(
-    stack.gatewayUrl,
-    `${ACCOUNT}/CreateAppPassword`,
-    { name: "rclone" },
-    { authorization: `Bearer ${user.accessToken}` },
-  );
-  expect(made.status).toBe(200);
-  appPassword = made.json.secret as string;
+  user = await davUser(stack.gatewayUrl, "rclone");
+  appPassword = user.appPassword;
   dir = mkdtempSync(join(tmpdir(), "filestore-dav-clients-"));
 }, 120_000);
 

@@ -2,35 +2,19 @@
 // client, with an app password; and the bad input a client may send (traversal, DOCTYPE bodies, depth
 // infinity, another user's path, a folder moved into itself).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  ACCOUNT,
-  connectCall,
-  randomBytes,
-  run,
-  type Stack,
-  sha256,
-  signedInUser,
-  startStack,
-} from "./harness.ts";
+import { randomBytes, run, type Stack, sha256, startStack } from "./harness.ts";
 import { head, rawConnect } from "./raw-client.ts";
+import { type DavUser, davUser } from "./webdav-kit.ts";
 
 let stack: Stack;
-let user: Awaited<ReturnType<typeof signedInUser>>;
+let user: DavUser;
 let appPassword: string;
 let basic: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  user = await signedInUser(stack.gatewayUrl);
-  const made = await connectCall(
-    stack.gatewayUrl,
-    `${ACCOUNT}/CreateAppPassword`,
-    { name: "litmus" },
-    { authorization: `Bearer ${user.accessToken}` },
-  );
-  expect(made.status).toBe(200);
-  appPassword = made.json.secret as string;
-  basic = `Basic ${Buffer.from(`${user.username}:${appPassword}`).toString("base64")}`;
+  user = await davUser(stack.gatewayUrl, "litmus");
+  ({ appPassword, basic } = user);
 }, 120_000);
 
 afterAll(async () => {
