@@ -2,7 +2,16 @@
 // client, with an app password; and the bad input a client may send (traversal, DOCTYPE bodies, depth
 // infinity, another user's path, a folder moved into itself).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { randomBytes, run, type Stack, sha256, startStack } from "./harness.ts";
+import {
+  ACCOUNT,
+  connectCall,
+  eventually,
+  randomBytes,
+  run,
+  type Stack,
+  sha256,
+  startStack,
+} from "./harness.ts";
 import { head, rawConnect } from "./raw-client.ts";
 import { type DavUser, davUser } from "./webdav-kit.ts";
 
@@ -141,6 +150,30 @@ describe("WebDAV requests", () => {
     const text = await refused.text();
     expect(text).toContain("cannot-modify-protected-property");
     expect(text).toContain("424 Failed Dependency");
+  });
+
+  test("a revoked app password stops working (its cached exchange is dropped)", async () => {
+    const auth = { authorization: `Bearer ${user.accessToken}` };
+    const made = await connectCall(
+      stack.gatewayUrl,
+      `${ACCOUNT}/CreateAppPassword`,
+      { name: "soon revoked" },
+      auth,
+    );
+    const secret = made.json.secret as string;
+    const id = (made.json.appPassword as { id: string }).id;
+    const headers = {
+      depth: "0",
+      authorization: `Basic ${Buffer.from(`${user.username}:${secret}`).toString("base64")}`,
+    };
+    const propfind = () => fetch(`${stack.gatewayUrl}/dav/`, { method: "PROPFIND", headers });
+    expect((await propfind()).status).toBe(207);
+    expect((await connectCall(stack.gatewayUrl, `${ACCOUNT}/RevokeAppPassword`, { id }, auth)).status).toBe(
+      200,
+    );
+    expect(await eventually(async () => (await propfind()).status === 401)).toBe(true);
+    // And stays refused: the exchange itself now fails.
+    expect((await propfind()).status).toBe(401);
   });
 
   test("depth infinity is refused with propfind-finite-depth; DOCTYPE and malformed bodies are 400", async () => {

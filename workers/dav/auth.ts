@@ -52,6 +52,16 @@ function basicPair(header: string): [string, string] {
   return [decoded.slice(0, colon), decoded.slice(colon + 1)];
 }
 
+async function stillValid(deps: AuthDeps, token: string): Promise<boolean> {
+  try {
+    await deps.verifier.verify(token);
+    return true;
+  } catch (err) {
+    if (err instanceof InvalidTokenError) return false;
+    throw err;
+  }
+}
+
 /** An app password's shape ("fsa_" + 43 base64url characters): anything else is tried as the account's. */
 const APP_PASSWORD = /^fsa_[A-Za-z0-9_-]{43}$/;
 
@@ -94,6 +104,15 @@ async function exchange(deps: AuthDeps, username: string, password: string, clie
   }
 }
 
+/**
+ * Forgets the Basic credentials of a request whose token a service refused (the app password revoked, the
+ * session ended): the next request exchanges them again, and fails there if they no longer hold.
+ */
+export async function forgetCredentials(deps: AuthDeps, req: Request): Promise<void> {
+  const header = req.headers.get("authorization");
+  if (header && /^basic /i.test(header)) deps.basic.delete(await sha256Hex(header.slice(6).trim()));
+}
+
 /** The caller of a request, or AuthError (401, or 429 when the account service limits the client). */
 export async function authenticate(deps: AuthDeps, req: Request, clientIp: string): Promise<Caller> {
   const header = req.headers.get("authorization");
@@ -101,7 +120,10 @@ export async function authenticate(deps: AuthDeps, req: Request, clientIp: strin
   if (/^basic /i.test(header)) {
     const key = await sha256Hex(header.slice(6).trim());
     const known = deps.basic.get(key);
-    if (known) return known;
+    // The token is checked again (a cache hit in the verifier): a revoked app password or an ended session
+    // is refused here even by requests that reach no other service as the caller (dead properties).
+    if (known && (await stillValid(deps, known.token))) return known;
+    if (known) deps.basic.delete(key);
     const [username, password] = basicPair(header);
     const { caller, until } = await exchange(deps, username, password, clientIp);
     if (until - MARGIN_MS > deps.now()) deps.basic.set(key, caller, until - MARGIN_MS);

@@ -4,7 +4,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
-import { type AuthDeps, AuthError, authenticate } from "./auth.ts";
+import { type AuthDeps, AuthError, authenticate, forgetCredentials } from "./auth.ts";
 import { getFile, putFile } from "./bytes.ts";
 import { asCaller } from "./clients.ts";
 import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
@@ -99,13 +99,20 @@ export async function serveDav(deps: DavDeps, req: Request, clientIp: string): P
     if (req.method === "OPTIONS") return options();
     const dav = parseDavPath(rawPathOf(req.url));
     if (!dav) return text(404, "not found");
-    return await dispatch(deps, req, dav, clientIp);
+    const res = await dispatch(deps, req, dav, clientIp);
+    // A data plane refused the token (revoked meanwhile): the credentials are exchanged again next time.
+    if (res.status === 401) await forgetCredentials(deps, req);
+    return res;
   } catch (err) {
     if (err instanceof BadPathError) return text(400, err.message);
     if (err instanceof BadXmlError) return text(err.status, err.message);
     if (err instanceof AuthError)
       return text(err.status, err.message, err.status === 401 ? CHALLENGE : { "retry-after": "60" });
     if (err instanceof ConnectError) {
+      if (err.code === Code.Unauthenticated) {
+        await forgetCredentials(deps, req);
+        return text(401, err.rawMessage, CHALLENGE);
+      }
       const res = davStatusOf(err);
       if (res.status >= 500) deps.onError(err);
       return res;
