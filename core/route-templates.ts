@@ -30,6 +30,13 @@ const PREFIXED: Array<[string, string]> = [
 
 const SESSION_PART = new RegExp(`^${SESSIONS_PATH}/[^/]+/parts/[^/]+$`);
 
+/** WebDAV mounts: their rest is a path of names (never a label), and the files form names a user. */
+const DAV_MOUNTS: Array<[string, string]> = [
+  ["/dav", "/dav/{path}"],
+  ["/remote.php/webdav", "/remote.php/webdav/{path}"],
+  ["/remote.php/dav/files/", "/remote.php/dav/files/{user}/{path}"],
+];
+
 /** A Connect / gRPC / gRPC-Web call: /<package>.<Service>/<Method>. */
 export const RPC_PATH = /^\/[A-Za-z_][\w.]*\.[A-Za-z_]\w*\/[A-Za-z_]\w*$/;
 
@@ -38,5 +45,7 @@ export function dataPlaneRoute(path: string): string | undefined {
   if (FIXED.has(path)) return path;
   if (SESSION_PART.test(path)) return `${SESSIONS_PATH}/{id}/parts/{n}`;
   for (const [prefix, template] of PREFIXED) if (path.startsWith(prefix)) return template;
+  for (const [mount, template] of DAV_MOUNTS)
+    if (path === mount || path.startsWith(mount.endsWith("/") ? mount : `${mount}/`)) return template;
   return undefined;
 }

@@ -9,7 +9,7 @@ import { get, namesTheCodeReads, type Obj, parseAll, ROOT } from "./deploy-files
 const text = readFileSync(join(ROOT, "compose.yaml"), "utf8");
 const compose = parseAll(join(ROOT, "compose.yaml"))[0] as Obj;
 const services = compose.services as Record<string, Obj>;
-const OURS = ["account", "download", "file", "gateway", "meta", "transfer", "upload"];
+const OURS = ["account", "dav", "download", "file", "gateway", "meta", "transfer", "upload"];
 const ours = Object.entries(services).filter(([n]) => OURS.includes(n));
 const known = namesTheCodeReads();
 /** A compose reference "${body}". */
@@ -49,7 +49,7 @@ describe("compose.yaml", () => {
     for (const [, s] of ours) {
       const env = s.environment as Record<string, string>;
       for (const [key, value] of Object.entries(env)) {
-        if (!/^(ACCOUNT|META|FILE|UPLOAD|DOWNLOAD|TRANSFER)_URL$/.test(key)) continue;
+        if (!/^(ACCOUNT|META|FILE|UPLOAD|DOWNLOAD|TRANSFER|DAV)_URL$/.test(key)) continue;
         const url = new URL(value);
         const target = services[url.hostname];
         expect(target, `${key}: no service "${url.hostname}"`).toBeDefined();

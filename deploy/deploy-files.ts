@@ -28,7 +28,8 @@ export function namesTheCodeReads(): Set<string> {
     if (/toUpperCase\(\)\}_URL`/.test(src)) dynamicUrls.add(file);
   }
   if (dynamicUrls.size > 0)
-    for (const svc of ["ACCOUNT", "META", "FILE", "UPLOAD", "DOWNLOAD", "TRANSFER"]) names.add(`${svc}_URL`);
+    for (const svc of ["ACCOUNT", "META", "FILE", "UPLOAD", "DOWNLOAD", "TRANSFER", "DAV"])
+      names.add(`${svc}_URL`);
   // Read by the runtimes themselves.
   names.add("DENO_NO_UPDATE_CHECK");
   names.add("DENO_DIR");

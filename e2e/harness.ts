@@ -119,6 +119,7 @@ export const SERVICE_REPLICAS = {
   upload: 2,
   download: 2,
   transfer: 1,
+  dav: 1,
 } as const;
 
 /** PID of a running service process of a services-mode stack ("upload-2", "gateway", "meta"). */

@@ -18,7 +18,7 @@ import { DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT } from "../core/http-limits.ts";
 import { requestIdFrom } from "../core/request-id.ts";
 import { activeTracer } from "../core/tracing/tracer.ts";
 import { clientCap } from "./data/client-cap.ts";
-import { dataPlane } from "./data/plane.ts";
+import { DAV_ROUTES, dataPlane, davPlane } from "./data/plane.ts";
 import { legacyFileRoutes } from "./legacy/file.ts";
 import { legacyUserRoutes } from "./legacy/user.ts";
 import { accessLog, log } from "./log.ts";
@@ -125,7 +125,7 @@ export function createGateway(options: GatewayOptions) {
   );
 
   const cap = clientCap(opts.maxDataRequestsPerClient ?? DEFAULT_MAX_DATA_REQUESTS_PER_CLIENT);
-  for (const route of dataRoutes) app.use(route, cap);
+  for (const route of [...dataRoutes, ...DAV_ROUTES]) app.use(route, cap);
 
   app.get("/healthz", (c) => c.text("ok\n"));
   app.get(JWKS_PATH, () =>
@@ -133,6 +133,7 @@ export function createGateway(options: GatewayOptions) {
   );
   app.route("/", webApp(opts.downloadEntry));
   app.route("/", dataPlane(opts.upstreams, verifier));
+  app.route("/", davPlane(opts.upstreams));
   app.route(
     "/file",
     legacyFileRoutes({

@@ -29,6 +29,7 @@ const upstreams = networkUpstreams({
   upload: url("upload", 28080),
   download: url("download", 38080),
   transfer: url("transfer", 9106),
+  dav: url("dav", 9107),
 });
 
 // The edge refuses the tokens of ended sessions too: it reads them from the account service (it holds no

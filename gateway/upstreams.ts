@@ -10,7 +10,7 @@ export interface Upstream {
   fetch: UpstreamFetch;
 }
 
-export type UpstreamName = "account" | "file" | "upload" | "download" | "transfer";
+export type UpstreamName = "account" | "file" | "upload" | "download" | "transfer" | "dav";
 export type Upstreams = Record<UpstreamName, Upstream>;
 
 /**

@@ -9,10 +9,10 @@
 #   REDIS_URL      required, redis://...
 #   HOST [127.0.0.1]   listen address of every process
 #   META_PORT [9102] ACCOUNT_PORT [9101] GATEWAY_PORT [8080]
-#   FILE_PORT [9103] UPLOAD_PORT [28080] DOWNLOAD_PORT [38080] TRANSFER_PORT [9106]
+#   FILE_PORT [9103] UPLOAD_PORT [28080] DOWNLOAD_PORT [38080] TRANSFER_PORT [9106] DAV_PORT [9107]
 #   <NAME>_REPLICAS [2 for upload and download, else 1]  processes of that service, side by side
 #   <NAME>_PORTS [<NAME>_PORT, <NAME>_PORT+1, ...]  comma-separated, one port per replica
-#   META_URL, ACCOUNT_URL, FILE_URL, UPLOAD_URL, DOWNLOAD_URL, TRANSFER_URL [http://HOST:<port>, one URL per
+#   META_URL, ACCOUNT_URL, FILE_URL, UPLOAD_URL, DOWNLOAD_URL, TRANSFER_URL, DAV_URL [http://HOST:<port>, one URL per
 #       replica, comma-separated: callers balance over them and retry another replica when one is down]
 #   With BLOB_BACKEND=local, replicas on several machines need one shared directory (DATA_DIR / BLOB_DIR
 #   on a network file system): a client's parts may reach any replica. On one machine they share DATA_DIR.
@@ -40,7 +40,7 @@ die() {
 # Worker services in start order. meta comes first: it runs the database migrations and everyone calls it.
 # A later service is one more name here (and a <NAME>_PORT default below); its entry is
 # workers/<name>/main.ts. The gateway is started last, after all of them.
-WORKERS=(meta account upload download file transfer)
+WORKERS=(meta account upload download file transfer dav)
 
 # --- configuration ---------------------------------------------------------------------------------
 
@@ -62,6 +62,7 @@ FILE_PORT="${FILE_PORT:-9103}"
 UPLOAD_PORT="${UPLOAD_PORT:-28080}"
 DOWNLOAD_PORT="${DOWNLOAD_PORT:-38080}"
 TRANSFER_PORT="${TRANSFER_PORT:-9106}"
+DAV_PORT="${DAV_PORT:-9107}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
 GATEWAY_RUNTIME="${GATEWAY_RUNTIME:-deno}"
 case "$GATEWAY_RUNTIME" in deno | bun) ;; *) die "GATEWAY_RUNTIME must be deno or bun (got \"$GATEWAY_RUNTIME\")" ;; esac
@@ -81,7 +82,7 @@ url_for() { printf 'http://%s:%s\n' "$CONNECT_HOST" "$1"; }
 # Replicas: <NAME>_PORTS (one per replica) from <NAME>_PORT and <NAME>_REPLICAS unless given.
 UPLOAD_REPLICAS="${UPLOAD_REPLICAS:-2}"
 DOWNLOAD_REPLICAS="${DOWNLOAD_REPLICAS:-2}"
-for svc in META ACCOUNT FILE UPLOAD DOWNLOAD TRANSFER; do
+for svc in META ACCOUNT FILE UPLOAD DOWNLOAD TRANSFER DAV; do
   replicas_var="${svc}_REPLICAS" ports_var="${svc}_PORTS" port_var="${svc}_PORT" url_var="${svc}_URL"
   replicas="${!replicas_var:-1}"
   [[ "$replicas" =~ ^[1-9][0-9]?$ ]] || die "$replicas_var must be a number from 1 to 99 (got \"$replicas\")"
@@ -122,7 +123,7 @@ fi
 # What every process sees, with two exceptions (least privilege): DATABASE_URL reaches only the services in
 # DB_SERVICES, and INTERNAL_SECRET (which opens meta) only the workers, not the edge gateway.
 export HOST REDIS_URL INTERNAL_SECRET DATA_DIR JWT_KEY_FILE
-export META_URL ACCOUNT_URL FILE_URL UPLOAD_URL DOWNLOAD_URL TRANSFER_URL
+export META_URL ACCOUNT_URL FILE_URL UPLOAD_URL DOWNLOAD_URL TRANSFER_URL DAV_URL
 export DENO_NO_UPDATE_CHECK=1
 DB_SERVICES=" meta "
 

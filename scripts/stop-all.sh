@@ -14,7 +14,7 @@ log() { printf 'stop-all: %s\n' "$*"; }
 
 # Reverse start order: the gateway first (no new requests), meta last (everyone depends on it).
 # Services not in this list (added later) are stopped before all of these.
-ORDER=(gateway transfer download upload file account meta)
+ORDER=(gateway dav transfer download upload file account meta)
 
 alive() { # PID: running and not a zombie waiting to be reaped
   local state

@@ -15,6 +15,7 @@ import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
 import { loadSigningKey } from "./account/keys.ts";
 import { accountSections, createAccountWorker } from "./account/wire.ts";
+import { createDavWorker } from "./dav/wire.ts";
 import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
 import { createDownloadWorker, downloadSections } from "./download/wire.ts";
 import { createFileWorker, fileSections } from "./file/wire.ts";
@@ -113,7 +114,11 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const serveFile = measured(metrics.http, downloads.serveFile);
   const file = await createFileWorker(cfg, { ...shared, limiter: memoryRateLimiter() });
   const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
-  const workers = [meta, account, upload, download, file, transfer];
+  // WebDAV is a client of the other services: here of the in-process host (set just below), as it is of
+  // their ports in services mode.
+  const inHost = { url: "http://in-process", fetch: (req: Request) => host.fetch(req) };
+  const dav = createDavWorker(clients, { account: inHost, file: inHost, upload: inHost, download: inHost });
+  const workers = [meta, account, upload, download, file, transfer, dav];
   const revocations = pollRevokedSessions(revoked, {
     intervalMs: cfg.revocationPollMs,
     list: listThrough(metaClient),
@@ -238,6 +243,7 @@ function inProcessGateway(
     upload: inProcess,
     download: inProcess,
     transfer: inProcess,
+    dav: inProcess,
   };
   return createGateway({
     upstreams,

@@ -14,6 +14,11 @@ test("route templates: ids, hashes and signed parts never appear, RPC and fixed 
       "/download/v1/links/f1",
       `/download/v1/thumbnails/${"b".repeat(64)}/256`,
       "/healthz",
+      "/dav",
+      "/dav/Private%20notes/tax%202026.pdf",
+      "/remote.php/webdav/x",
+      "/remote.php/dav/files/ann/secret.txt",
+      "/davx/y",
       "/some/unknown/path",
     ].map(routeOf),
   ).toEqual([
@@ -27,6 +32,11 @@ test("route templates: ids, hashes and signed parts never appear, RPC and fixed 
     "/download/v1/links/{id}",
     "/download/v1/thumbnails/{sha256}/{px}",
     "/healthz",
+    "/dav/{path}",
+    "/dav/{path}",
+    "/remote.php/webdav/{path}",
+    "/remote.php/dav/files/{user}/{path}",
+    "other",
     "other",
   ]);
 });

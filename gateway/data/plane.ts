@@ -113,3 +113,48 @@ export function dataPlane(upstreams: Upstreams, verifier: AccessTokenVerifier) {
   }
   return app;
 }
+
+/** The WebDAV mount points: the worker authenticates (Basic or Bearer) and answers every method itself. */
+export const DAV_ROUTES = [
+  "/dav",
+  "/dav/*",
+  "/remote.php/webdav",
+  "/remote.php/webdav/*",
+  "/remote.php/dav/*",
+];
+
+/**
+ * WebDAV, forwarded to the dav worker as it came (any method, body streamed, chunked bodies included). The
+ * path goes on as the client wrote it (dot segments and encodings unresolved), so that the worker sees and
+ * refuses traversal itself.
+ */
+export function davPlane(upstreams: Upstreams) {
+  const app = new Hono<Env>();
+  for (const route of DAV_ROUTES) {
+    app.all(route, async (c: Context<Env>) => {
+      const raw = c.req.raw.url;
+      const start = raw.indexOf("/", raw.indexOf("//") + 2);
+      // The Host the client addressed, against which the worker checks a COPY/MOVE Destination (the hop to
+      // the worker has a Host of its own).
+      const host = { "x-forwarded-host": new URL(raw).host };
+      try {
+        return await forward(
+          c.req.raw,
+          raw.slice(start),
+          upstreams.dav,
+          c.get("clientIp"),
+          c.get("requestId"),
+          undefined,
+          host,
+        );
+      } catch (err) {
+        if (!c.req.raw.signal.aborted)
+          log("error", "upstream failed", { service: "dav", rid: c.get("requestId"), err: String(err) });
+        const rid = c.get("requestId");
+        const e = upstreamUnavailable(err, "dav", rid);
+        return c.json(errorToJson(e, undefined), 503, failureHeaders(e, rid));
+      }
+    });
+  }
+  return app;
+}

@@ -24,7 +24,7 @@ const dropRequest = [
 /**
  * Sends a request on to a worker as it came (method, body streamed, end-to-end headers), with the client
  * address as X-Forwarded-For and the request id; the worker's response comes back as it is.
- * `send` says whether the body may be kept for a re-send (SendOptions).
+ * `send` says whether the body may be kept for a re-send (SendOptions); `extraHeaders` are set on top.
  */
 export async function forward(
   req: Request,
@@ -33,9 +33,11 @@ export async function forward(
   clientIp: string,
   requestId: string,
   send?: SendOptions,
+  extraHeaders: Record<string, string> = {},
 ): Promise<Response> {
   const headers = new Headers(req.headers);
   for (const h of dropRequest) headers.delete(h);
+  for (const [k, v] of Object.entries(extraHeaders)) headers.set(k, v);
   // fetch() would transparently decompress a compressed response while keeping its Content-Encoding
   // header, and Deno's and Bun's fetch ask for gzip/br when no Accept-Encoding is set: asking the worker
   // for identity keeps the bytes exact.

@@ -21,6 +21,7 @@ async function downGateway() {
     upload: dead,
     download: dead,
     transfer: dead,
+    dav: dead,
   });
   return createGateway({ upstreams, issuer: "filestore", corsOrigins: "*", verifier });
 }

@@ -280,6 +280,10 @@ for (const { backend, bunServeRanges } of modes) {
       expect((await f.get(`/download/v1/files/${id}`, auth(alice))).status).toBe(200);
       // Ownership is part of the key: the cache never serves another user.
       expect((await f.get(`/download/v1/files/${id}`, auth(bob))).status).toBe(404);
+      // Cache-Control: no-cache (WebDAV's reads) asks the database now.
+      expect(
+        (await f.get(`/download/v1/files/${id}`, auth(alice, { "cache-control": "no-cache" }))).status,
+      ).toBe(404);
       f.clock.now += 600;
       expect((await f.get(`/download/v1/files/${id}`, auth(alice))).status).toBe(404);
       f.clock.now = Date.now();

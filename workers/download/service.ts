@@ -54,6 +54,12 @@ const notGetOrHead = () =>
 
 type Resolve = (req: Request, id: string) => Promise<Target>;
 
+/**
+ * The request asks for the file as it is now (Cache-Control: no-cache): the lookup cache is skipped.
+ * WebDAV sends it, since a client reads back at once what it just wrote under the same file id.
+ */
+const noCache = (req: Request) => req.headers.get("cache-control")?.includes("no-cache") === true;
+
 export interface DownloadModule extends ServiceModule {
   /** The data plane alone: an answer for every /download/ request (the all-in-one process calls it directly). */
   serve(req: Request): Response | Promise<Response>;
@@ -72,7 +78,7 @@ export function downloadModule(
   // The URL is parsed only where its query matters (links, the legacy token parameter): this is the path
   // of every range request.
   const routes: [prefix: string, resolve: Resolve][] = [
-    [FILES_PATH, async (req, id) => ownFile(deps, await identify(req, req.url, verifier), id)],
+    [FILES_PATH, async (req, id) => ownFile(deps, await identify(req, req.url, verifier), id, noCache(req))],
     [SHA1_PATH, async (req, id) => ownFileBySha1(deps, await identify(req, req.url, verifier), id)],
     [LINKS_PATH, async (req, id) => linkedFile(deps, id, new URL(req.url).searchParams)],
   ];
@@ -82,7 +88,13 @@ export function downloadModule(
    * range requests of one download after the first): Bun.serve then takes the Response as it is.
    */
   function serveCached(req: Request, id: string): Response | undefined {
-    if (!id || id.includes("/") || id.includes("%") || (req.method !== "GET" && req.method !== "HEAD"))
+    if (
+      !id ||
+      id.includes("/") ||
+      id.includes("%") ||
+      (req.method !== "GET" && req.method !== "HEAD") ||
+      noCache(req)
+    )
       return undefined;
     // The token cache holds verified tokens only, so a plain "Bearer <token>" is looked up as it is, without
     // bearer()'s scan of every character; any other form of the header takes the long way (serveAny).

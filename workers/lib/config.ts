@@ -7,7 +7,7 @@ import { parseProxyList } from "../../core/client-address.ts";
 import { type HttpLimits, httpLimitsFrom } from "../../core/http-limits.ts";
 import { envBool } from "./env-bool.ts";
 
-export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer";
+export type ServiceName = "account" | "meta" | "file" | "upload" | "download" | "transfer" | "dav";
 
 export const defaultPorts: Record<ServiceName | "gateway" | "grpc", number> = {
   gateway: 8080,
@@ -18,6 +18,7 @@ export const defaultPorts: Record<ServiceName | "gateway" | "grpc", number> = {
   upload: 28080,
   download: 38080,
   transfer: 9106,
+  dav: 9107,
 };
 
 export type Env = Record<string, string | undefined>;
@@ -99,6 +100,7 @@ export function loadBaseConfig(name: keyof typeof defaultPorts, env: Env = proce
       upload: url("upload"),
       download: url("download"),
       transfer: url("transfer"),
+      dav: url("dav"),
     },
     issuer: env.JWT_ISSUER || "filestore",
     revocationPollMs: Math.max(100, int(env, "REVOCATION_POLL_MS", 1000)),

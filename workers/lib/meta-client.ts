@@ -6,6 +6,7 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { AdminDataService } from "../../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
+import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
@@ -28,6 +29,7 @@ export const metaServices = [
   QuotaService,
   AdminDataService,
   ShareDataService,
+  DavPropertyService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -40,7 +42,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof CredentialService> &
   Client<typeof QuotaService> &
   Client<typeof AdminDataService> &
-  Client<typeof ShareDataService>;
+  Client<typeof ShareDataService> &
+  Client<typeof DavPropertyService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

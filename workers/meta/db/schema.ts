@@ -296,6 +296,15 @@ export interface SharesTable {
   updated_at: number;
 }
 
+/** A WebDAV dead property of an entry (file_id "" = the root), its value the inner XML as sent. */
+export interface DavPropertiesTable {
+  owner_id: string;
+  file_id: string;
+  namespace: string;
+  name: string;
+  value: string;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -317,5 +326,6 @@ export interface Database {
   audit_events: AuditEventsTable;
   instance_claims: InstanceClaimsTable;
   shares: SharesTable;
+  dav_properties: DavPropertiesTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

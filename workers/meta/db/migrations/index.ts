@@ -20,6 +20,7 @@ import * as m0019 from "./0019_transfer_trace.ts";
 import * as m0020 from "./0020_transfer_queue_indexes.ts";
 import * as m0021 from "./0021_account_hardening.ts";
 import * as m0022 from "./0022_shares.ts";
+import * as m0023 from "./0023_dav_properties.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   "0020_transfer_queue_indexes": m0020,
   "0021_account_hardening": m0021,
   "0022_shares": m0022,
+  "0023_dav_properties": m0023,
 };

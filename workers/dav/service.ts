@@ -1,0 +1,133 @@
+// The WebDAV service: no RPCs of its own, a plain-HTTP handler for /dav/ and the ownCloud/Nextcloud
+// aliases (/remote.php/webdav/, /remote.php/dav/files/<user>/), which the gateway forwards with bodies
+// streamed. Class 1 of RFC 4918 (no locks yet: OPTIONS says DAV: 1).
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MetaClient } from "../lib/meta-client.ts";
+import type { ServiceModule } from "../lib/server.ts";
+import { type AuthDeps, AuthError, authenticate, forgetCredentials } from "./auth.ts";
+import { getFile, putFile } from "./bytes.ts";
+import { asCaller } from "./clients.ts";
+import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
+import { propfind } from "./propfind.ts";
+import { deadPropsOf, proppatch } from "./proppatch.ts";
+import { davStatusOf, text } from "./status.ts";
+import { resolvePath, type TreeCtx } from "./tree.ts";
+import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
+import { BadXmlError, parseXml, readBodyText } from "./xml.ts";
+
+export type DavDeps = AuthDeps & { meta: MetaClient; onError: (err: unknown) => void };
+
+const ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
+const CHALLENGE = { "www-authenticate": 'Basic realm="filestore", charset="UTF-8"' };
+
+function options(): Response {
+  return new Response(null, {
+    status: 200,
+    headers: { dav: "1", allow: ALLOW, "ms-author-via": "DAV", "content-length": "0" },
+  });
+}
+
+async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: string): Promise<Response> {
+  const caller = await authenticate(deps, req, clientIp);
+  if (dav.user !== undefined && dav.user !== caller.username)
+    return text(403, "this is another user's drive");
+  const ctx: TreeCtx = { files: deps.clients.files, call: asCaller(caller.token, clientIp) };
+  const { parent, entry } = await resolvePath(ctx, dav.names);
+  const name = dav.names[dav.names.length - 1] ?? "";
+  switch (req.method) {
+    case "PROPFIND": {
+      const body = await readBodyText(req);
+      if (!entry) return text(404, "not found");
+      const deadOf = (ids: string[]) => deadPropsOf(deps.meta, caller.userId, ids);
+      return propfind(ctx, entry, dav.names, dav.prefix, req.headers.get("depth"), body, deadOf);
+    }
+    case "PROPPATCH": {
+      const body = parseXml(await readBodyText(req));
+      if (!entry) return text(404, "not found");
+      return proppatch(deps.meta, caller.userId, entry, hrefOf(dav.prefix, dav.names, entry.folder), body);
+    }
+    case "GET":
+    case "HEAD":
+      if (!entry) return text(404, "not found");
+      if (entry.folder) return text(405, "a folder has no content: PROPFIND lists it", { allow: ALLOW });
+      return getFile(deps.clients.download, req, entry, caller.token, clientIp);
+    case "PUT": {
+      if (!parent) return text(409, "the parent folder does not exist");
+      if (entry?.folder) return text(405, "a folder of that name exists");
+      if (req.headers.has("content-range")) return text(400, "partial PUT (Content-Range) is not supported");
+      const out = await putFile(deps.clients.upload, req, parent.id, name, caller.token, clientIp);
+      if (out.res) return out.res;
+      const headers: Record<string, string> = { etag: `"${out.sha256}"`, "oc-fileid": out.id ?? "" };
+      headers["oc-etag"] = headers.etag as string;
+      if (await keepMtime(deps.meta, req, caller.userId, out.id ?? "")) headers["x-oc-mtime"] = "accepted";
+      return text(entry ? 204 : 201, entry ? "" : "created", headers);
+    }
+    case "MKCOL":
+      return mkcol(ctx, req, dav.names);
+    case "DELETE":
+      if (!entry) return text(404, "not found");
+      return remove(ctx, entry);
+    case "COPY":
+    case "MOVE":
+      if (!entry) return text(404, "not found");
+      return copyOrMove(ctx, req, { names: dav.names, entry }, caller.username, req.method === "MOVE");
+    default:
+      return text(405, `${req.method} is not a WebDAV method here`, { allow: ALLOW });
+  }
+}
+
+/**
+ * X-OC-Mtime (seconds since the epoch, ownCloud's and rclone's way to keep a file's modification time): set
+ * on the file just written. False when absent or unusable (the client then knows its time was not kept).
+ */
+async function keepMtime(meta: MetaClient, req: Request, ownerId: string, fileId: string): Promise<boolean> {
+  const raw = req.headers.get("x-oc-mtime");
+  const seconds = raw === null ? Number.NaN : Number(raw);
+  if (!fileId || !Number.isFinite(seconds) || seconds < 0) return false;
+  try {
+    await meta.setModifiedTime({ ownerId, fileId, modifiedAtMs: BigInt(Math.round(seconds * 1000)) });
+    return true;
+  } catch (err) {
+    if (err instanceof ConnectError && err.code === Code.InvalidArgument) return false;
+    throw err;
+  }
+}
+
+/** The answer to one WebDAV request: every failure a status code (never a 500 for a client's mistake). */
+export async function serveDav(deps: DavDeps, req: Request, clientIp: string): Promise<Response> {
+  try {
+    if (req.method === "OPTIONS") return options();
+    const dav = parseDavPath(rawPathOf(req.url));
+    if (!dav) return text(404, "not found");
+    const res = await dispatch(deps, req, dav, clientIp);
+    // A data plane refused the token (revoked meanwhile): the credentials are exchanged again next time.
+    if (res.status === 401) await forgetCredentials(deps, req);
+    return res;
+  } catch (err) {
+    if (err instanceof BadPathError) return text(400, err.message);
+    if (err instanceof BadXmlError) return text(err.status, err.message);
+    if (err instanceof AuthError)
+      return text(err.status, err.message, err.status === 401 ? CHALLENGE : { "retry-after": "60" });
+    if (err instanceof ConnectError) {
+      if (err.code === Code.Unauthenticated) {
+        await forgetCredentials(deps, req);
+        return text(401, err.rawMessage, CHALLENGE);
+      }
+      const res = davStatusOf(err);
+      if (res.status >= 500) deps.onError(err);
+      return res;
+    }
+    deps.onError(err);
+    return text(500, "internal error");
+  }
+}
+
+export function davModule(deps: DavDeps): ServiceModule {
+  return {
+    services: [],
+    routes() {},
+    http(req, clientIp) {
+      return isDavPath(rawPathOf(req.url)) ? serveDav(deps, req, clientIp) : undefined;
+    },
+  };
+}
