@@ -35,7 +35,7 @@ import {
   median,
   rssKiB,
   stealMeter,
-} from "./harness.ts";
+, benchPort } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -264,7 +264,7 @@ async function main(): Promise<number> {
   const baseline = await start(
     "baseline",
     [process.execPath, "bench/download-baseline.ts"],
-    { BASELINE_FILE: join(blobDir, blobName), PORT: "0" },
+    { BASELINE_FILE: join(blobDir, blobName), PORT: benchPort() },
     /listening on (http:\/\/\S+)/,
   );
   for (const [url, headers] of [

@@ -47,7 +47,7 @@ import {
   median,
   rssKiB,
   stealMeter,
-} from "./harness.ts";
+, benchPort } from "./harness.ts";
 import { type ClientSpec, PARALLEL_PARTS } from "./upload-client.ts";
 
 const MiB = 1024 * 1024;
@@ -239,13 +239,13 @@ async function main(): Promise<number> {
   const baseline = await start(
     "baseline",
     [process.execPath, "bench/upload-baseline.ts"],
-    { BASELINE_DIR: baselineDir, PORT: "0" },
+    { BASELINE_DIR: baselineDir, PORT: benchPort() },
     /listening on (http:\/\/\S+)/,
   );
   const tus = await start(
     "tus",
     [process.env.BENCH_TUS_RUNTIME === "bun" ? process.execPath : "node", "bench/tus-peer.mjs"],
-    { TUS_DIR: tusDir, PORT: "0" },
+    { TUS_DIR: tusDir, PORT: benchPort() },
     /listening on (http:\/\/\S+)/,
   );
   const store = await startFilestore();

@@ -201,9 +201,8 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
         isPublicService(service) &&
         (knownCaller(req) || isPublicCall(pathOf(req.url).slice(1)))
       ) {
-        // As the gateway does: the in-process host believes the one hop it is handed.
-        req.headers.set("x-forwarded-for", clientAddressOf(req, server, edgeTrusted));
-        return direct(req, server, () => host.fetch(req), true);
+        // The client's address as the gateway would hand it on, worked out only if a handler reads it.
+        return direct(req, server, () => host.serve(req, () => clientAddressOf(req, server, edgeTrusted)), true);
       }
     }
     return gateway.fetch(req, server);
