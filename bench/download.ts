@@ -28,6 +28,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import {
   BenchError,
+  benchPort,
   benchUserToken,
   cpuMs,
   createHarness,
@@ -35,7 +36,7 @@ import {
   median,
   rssKiB,
   stealMeter,
-, benchPort } from "./harness.ts";
+} from "./harness.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;

@@ -40,6 +40,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import {
   BenchError,
+  benchPort,
   benchUserToken,
   cpuMs,
   createHarness,
@@ -47,7 +48,7 @@ import {
   median,
   rssKiB,
   stealMeter,
-, benchPort } from "./harness.ts";
+} from "./harness.ts";
 import { type ClientSpec, PARALLEL_PARTS } from "./upload-client.ts";
 
 const MiB = 1024 * 1024;

@@ -202,7 +202,12 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
         (knownCaller(req) || isPublicCall(pathOf(req.url).slice(1)))
       ) {
         // The client's address as the gateway would hand it on, worked out only if a handler reads it.
-        return direct(req, server, () => host.serve(req, () => clientAddressOf(req, server, edgeTrusted)), true);
+        return direct(
+          req,
+          server,
+          () => host.serve(req, () => clientAddressOf(req, server, edgeTrusted)),
+          true,
+        );
       }
     }
     return gateway.fetch(req, server);
