@@ -5,7 +5,7 @@
 // JavaScript streams where `fetch` is native. Protobuf is the OTLP default (OTEL_EXPORTER_OTLP_PROTOCOL
 // http/protobuf); http/json stays available. A failed export is dropped, as the batch processor expects:
 // tracing never holds up or fails the work it observes.
-import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
+import { type ExportResult, ExportResultCode, parseKeyPairsIntoRecord } from "@opentelemetry/core";
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 
@@ -19,6 +19,14 @@ export function protocolFrom(env: Env): OtlpProtocol {
   return p === "http/json" ? "http/json" : "http/protobuf";
 }
 
+/** OTEL_EXPORTER_OTLP_HEADERS, then OTEL_EXPORTER_OTLP_TRACES_HEADERS over them ("k=v,k2=v2", URL-encoded). */
+function headersFrom(env: Env): Record<string, string> {
+  return {
+    ...parseKeyPairsIntoRecord(env.OTEL_EXPORTER_OTLP_HEADERS),
+    ...parseKeyPairsIntoRecord(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+  };
+}
+
 /** OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT in ms (10 s by default). */
 function timeoutFrom(env: Env): number {
   const ms = Number(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT || env.OTEL_EXPORTER_OTLP_TIMEOUT);
@@ -27,7 +35,7 @@ function timeoutFrom(env: Env): number {
 
 export class OtlpHttpSpanExporter implements SpanExporter {
   private readonly serializer;
-  private readonly contentType: string;
+  private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly pending = new Set<Promise<void>>();
   private stopped = false;
@@ -38,7 +46,10 @@ export class OtlpHttpSpanExporter implements SpanExporter {
   ) {
     const json = protocolFrom(env) === "http/json";
     this.serializer = json ? JsonTraceSerializer : ProtobufTraceSerializer;
-    this.contentType = json ? "application/json" : "application/x-protobuf";
+    this.headers = {
+      ...headersFrom(env),
+      "content-type": json ? "application/json" : "application/x-protobuf",
+    };
     this.timeoutMs = timeoutFrom(env);
   }
 
@@ -50,7 +61,7 @@ export class OtlpHttpSpanExporter implements SpanExporter {
     }
     const sent = fetch(this.url, {
       method: "POST",
-      headers: { "content-type": this.contentType },
+      headers: this.headers,
       body: body as Uint8Array<ArrayBuffer>,
       signal: AbortSignal.timeout(this.timeoutMs),
     })
