@@ -37,6 +37,7 @@ import { type Line, latencies, report, type Sample, type Turn } from "./download
 import { ZIP_FILE_SIZE, ZIP_FILES, zipFolder } from "./download-zip.ts";
 import {
   BenchError,
+  benchPort,
   benchUserToken,
   cpuMs,
   createHarness,
@@ -293,7 +294,7 @@ async function main(): Promise<number> {
   const baseline = await start(
     "baseline",
     [process.execPath, "bench/download-baseline.ts"],
-    { BASELINE_FILE: join(blobDir, blobName), PORT: "0" },
+    { BASELINE_FILE: join(blobDir, blobName), PORT: benchPort() },
     /listening on (http:\/\/\S+)/,
   );
   for (const [url, headers] of [

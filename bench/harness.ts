@@ -9,6 +9,23 @@ export class BenchError extends Error {}
 export const root = join(import.meta.dir, "..");
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The port a benchmark server binds: "0" (the kernel picks a free one) unless BENCH_PORT_RANGE
+ * ("45000-45999") names a range, as on a machine shared by several runs that each keep to their own ports.
+ * Handed out in turn, never twice in one run.
+ */
+let nextPort = 0;
+export function benchPort(): string {
+  const range = process.env.BENCH_PORT_RANGE;
+  if (!range) return "0";
+  const m = /^(\d+)-(\d+)$/.exec(range);
+  if (!m) throw new BenchError(`BENCH_PORT_RANGE must look like 45000-45999, not ${range}`);
+  const [lo, hi] = [Number(m[1]), Number(m[2])];
+  const port = lo + nextPort++;
+  if (port > hi) throw new BenchError(`BENCH_PORT_RANGE ${range} has no port left`);
+  return String(port);
+}
+
 export function createHarness(prefix: string) {
   const tmp = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const children: Bun.Subprocess[] = [];
@@ -77,7 +94,7 @@ export function createHarness(prefix: string) {
 
   /** A local OTLP/HTTP endpoint (bench/otlp-sink.ts) that takes every export and discards it. */
   const startOtlpSink = () =>
-    start("otlp-sink", [process.execPath, "bench/otlp-sink.ts"], { PORT: "0" }, /on (http:\S+)/);
+    start("otlp-sink", [process.execPath, "bench/otlp-sink.ts"], { PORT: benchPort() }, /on (http:\S+)/);
 
   /**
    * The all-in-one filestore (workers/main.ts) on kernel-picked ports, its data under tmp/data. With
@@ -95,8 +112,8 @@ export function createHarness(prefix: string) {
       {
         DATA_DIR: join(tmp, name === "filestore" ? "data" : `data-${name}`),
         HOST: "127.0.0.1",
-        PORT: "0",
-        GRPC_PORT: "0",
+        PORT: benchPort(),
+        GRPC_PORT: benchPort(),
         SHUTDOWN_GRACE_MS: "1000",
         // Rounds re-upload the same GiB as one user: a quota that every run fits in (checked all the same).
         DEFAULT_QUOTA_BYTES: String(2 ** 40),

@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { account, BenchError, createHarness } from "./harness.ts";
+import { account, BenchError, benchPort, createHarness } from "./harness.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error("BENCH_SECONDS must be a whole number >= 1");
@@ -128,8 +128,8 @@ async function startTraced(name: string, sink: { url: string }, env: Record<stri
       ...env,
       DATA_DIR: join(tmp, `data-${name}`),
       HOST: "127.0.0.1",
-      PORT: "0",
-      GRPC_PORT: "0",
+      PORT: benchPort(),
+      GRPC_PORT: benchPort(),
       SHUTDOWN_GRACE_MS: "1000",
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
     },
@@ -142,14 +142,20 @@ async function main(): Promise<number> {
   const hono = await start(
     "hono-hello",
     [process.execPath, "bench/hono-hello.ts"],
-    { PORT: "0" },
+    { PORT: benchPort() },
     /listening on (http:\/\/\S+?)\/?$/m,
   );
   const store = await start(
     "filestore",
     [process.execPath, "workers/main.ts"],
     // Port 0: the kernel picks free ports; main.ts prints the URLs it got.
-    { DATA_DIR: join(tmp, "data"), HOST: "127.0.0.1", PORT: "0", GRPC_PORT: "0", SHUTDOWN_GRACE_MS: "1000" },
+    {
+      DATA_DIR: join(tmp, "data"),
+      HOST: "127.0.0.1",
+      PORT: benchPort(),
+      GRPC_PORT: benchPort(),
+      SHUTDOWN_GRACE_MS: "1000",
+    },
     /web \+ HTTP API\s+(http:\/\/\S+)/,
   );
   // The traced rows: one sink for them all (a collector elsewhere costs the process only the send).

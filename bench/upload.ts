@@ -40,6 +40,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import {
   BenchError,
+  benchPort,
   benchUserToken,
   cpuMs,
   createHarness,
@@ -239,13 +240,13 @@ async function main(): Promise<number> {
   const baseline = await start(
     "baseline",
     [process.execPath, "bench/upload-baseline.ts"],
-    { BASELINE_DIR: baselineDir, PORT: "0" },
+    { BASELINE_DIR: baselineDir, PORT: benchPort() },
     /listening on (http:\/\/\S+)/,
   );
   const tus = await start(
     "tus",
     [process.env.BENCH_TUS_RUNTIME === "bun" ? process.execPath : "node", "bench/tus-peer.mjs"],
-    { TUS_DIR: tusDir, PORT: "0" },
+    { TUS_DIR: tusDir, PORT: benchPort() },
     /listening on (http:\/\/\S+)/,
   );
   const store = await startFilestore();

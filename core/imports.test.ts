@@ -13,7 +13,7 @@ const ROOT = join(import.meta.dir, "..");
 
 /** npm packages core/ may use: each runs unchanged on Deno, Bun, Node and in browsers. */
 const CORE_PACKAGES =
-  /^(@connectrpc\/[^/]+|@bufbuild\/protobuf|jose|@opentelemetry\/(api|core|sdk-trace|resources|exporter-trace-otlp-http))(\/|$)/;
+  /^(@connectrpc\/[^/]+|@bufbuild\/protobuf|jose|@opentelemetry\/(api|core|sdk-trace|resources|otlp-transformer))(\/|$)/;
 /** Globals of one runtime: core/ reaches a runtime only through what its callers pass in. */
 const RUNTIME_GLOBALS = new Set(["Bun", "Deno", "process", "Buffer", "require", "__dirname", "__filename"]);
 /**

@@ -192,23 +192,22 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     // the gateway's way, whose edge check comes before its body is read.
     // Downloads likewise go straight to the download worker's data plane: its answer (a file Blob) then
     // reaches Bun.serve as it is, which sends it with sendfile(2) instead of streaming it through JavaScript.
-    if (
-      (req.method === "GET" || req.method === "HEAD") &&
-      isDownloadUrl(req.url) &&
-      !req.headers.has("origin")
-    ) {
+    // Bun builds `req.url` anew on every read: read once.
+    const url = req.url;
+    const method = req.method;
+    if ((method === "GET" || method === "HEAD") && isDownloadUrl(url) && !req.headers.has("origin")) {
       return direct(req, server, () => serveDownload(req));
     }
-    if (req.method === "POST" && !req.headers.has("origin")) {
-      const service = serviceOf(req.url);
-      if (
-        service &&
-        isPublicService(service) &&
-        (knownCaller(req) || isPublicCall(pathOf(req.url).slice(1)))
-      ) {
-        // As the gateway does: the in-process host believes the one hop it is handed.
-        req.headers.set("x-forwarded-for", clientAddressOf(req, server, edgeTrusted));
-        return direct(req, server, () => host.fetch(req), true);
+    if (method === "POST" && !req.headers.has("origin")) {
+      const service = serviceOf(url);
+      if (service && isPublicService(service) && (knownCaller(req) || isPublicCall(pathOf(url).slice(1)))) {
+        // The client's address as the gateway would hand it on, worked out only if a handler reads it.
+        return direct(
+          req,
+          server,
+          () => host.serve(req, () => clientAddressOf(req, server, edgeTrusted)),
+          true,
+        );
       }
     }
     return gateway.fetch(req, server);

@@ -109,6 +109,15 @@ export class Gauge extends Base<{ v: number }> {
   add(values: readonly string[], by: number): void {
     this.state(values).v += by;
   }
+  /** A handle on one series, for hot paths (no lookup per change). */
+  child(...values: string[]): { add(by: number): void } {
+    const s = this.state(values);
+    return {
+      add: (by) => {
+        s.v += by;
+      },
+    };
+  }
   protected lines(out: string[], values: readonly string[], s: { v: number }) {
     out.push(`${this.name}${labelText(this.labelNames, values)} ${formatValue(s.v)}`);
   }
@@ -131,7 +140,14 @@ export class Histogram extends Base<HistogramState> {
     return { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
   }
   observe(values: readonly string[], v: number): void {
+    this.record(this.state(values), v);
+  }
+  /** A handle on one series, for hot paths (no lookup per observation). */
+  child(...values: string[]): { observe(v: number): void } {
     const s = this.state(values);
+    return { observe: (v) => this.record(s, v) };
+  }
+  private record(s: HistogramState, v: number): void {
     s.sum += v;
     s.count++;
     // Counts per bucket (not cumulative): one increment per observation; the writer sums them.

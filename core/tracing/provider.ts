@@ -1,9 +1,9 @@
-// Installs tracing from the standard OTEL_* settings: an OTLP/HTTP (JSON) exporter behind a batching span
+// Installs tracing from the standard OTEL_* settings: an OTLP/HTTP exporter (protobuf, or JSON with
+// OTEL_EXPORTER_OTLP_PROTOCOL=http/json: otlp-exporter.ts) behind a batching span
 // processor, when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; nothing at
 // all otherwise (no provider, no tracer: the span wrappers see none and step aside). The OpenTelemetry
 // packages used here run unchanged on Deno, Bun and Node (the gateway runs this under Deno).
 import { type ContextManager, context } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
@@ -15,6 +15,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
+import { OtlpHttpSpanExporter } from "./otlp-exporter.ts";
 import { useTracer } from "./tracer.ts";
 
 type Env = Record<string, string | undefined>;
@@ -69,7 +70,7 @@ const positive = (v: string | undefined): number | undefined => (Number(v) > 0 ?
 export function startTracing(opts: TracingOptions): Tracing | undefined {
   const url = tracesUrl(opts.env);
   if (!url && !opts.exporter) return undefined;
-  const exporter = opts.exporter ?? new OTLPTraceExporter({ url });
+  const exporter = opts.exporter ?? new OtlpHttpSpanExporter(url as string, opts.env);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": opts.env.OTEL_SERVICE_NAME || opts.service }),
     sampler: samplerFrom(opts.env),

@@ -43,6 +43,12 @@ export function injectSpan(headers: Headers, span: Span): void {
   w3c.inject(trace.setSpan(ROOT_CONTEXT, span), headers, setter);
 }
 
+/** Writes the active span (if any) as the parent of the request these headers go with. */
+export function injectActive(headers: Headers): void {
+  headers.delete("tracestate");
+  w3c.inject(context.active(), headers, setter);
+}
+
 /** The traceparent of the active span (workers: the request or job being served), if tracing is on. */
 export function activeTraceparent(): string | undefined {
   if (!current) return undefined;

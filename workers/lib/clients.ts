@@ -14,7 +14,7 @@ import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "../
 import { classifyFailure, UnreachableError } from "../../core/failure.ts";
 import { internalCallerInterceptor, requestIdPropagation } from "./interceptors.ts";
 import type { ServiceModule } from "./server.ts";
-import { traceCalls } from "./tracing/rpc.ts";
+import { propagateCalls, traceCalls } from "./tracing/rpc.ts";
 
 export interface HttpTransportOptions extends RetryOptions {
   /** Deadline of a call that sets none itself (ms). Every call between services has one. */
@@ -136,7 +136,10 @@ async function expand(baseUrl: string): Promise<string[]> {
   });
 }
 
-/** An in-memory transport to a module, through the same server-side interceptors as the network. */
+/**
+ * An in-memory transport to a module, through the same server-side interceptors as the network. Traced,
+ * a call is one span, the served side's (propagateCalls: nothing crosses a network to time twice).
+ */
 export function memoryTransport(
   module: ServiceModule,
   serverInterceptors: Interceptor[],
@@ -145,7 +148,7 @@ export function memoryTransport(
   return createRouterTransport((router) => module.routes(router), {
     router: { interceptors: serverInterceptors },
     transport: {
-      interceptors: [traceCalls(), requestIdPropagation(), internalCallerInterceptor(internalSecret)],
+      interceptors: [propagateCalls(), requestIdPropagation(), internalCallerInterceptor(internalSecret)],
     },
   });
 }

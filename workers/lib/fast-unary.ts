@@ -26,6 +26,10 @@ interface Entry {
   serialization: ReturnType<typeof createMethodSerializationLookup>;
 }
 
+/** `{}`: the whole body of most calls that take no arguments (GetUserInfo), read without a JSON parser. */
+const isEmptyJson = (b: Uint8Array, binary: boolean) =>
+  !binary && b.length === 2 && b[0] === 0x7b && b[1] === 0x7d;
+
 export class FastUnary {
   private readonly entries = new Map<string, Entry>();
   /**
@@ -123,7 +127,9 @@ export class FastUnary {
         const bytes = req.headers.has("content-length")
           ? new Uint8Array(await req.arrayBuffer())
           : await this.readUndeclared(req);
-        input = serialization.getI(binary).parse(bytes) as never;
+        input = (
+          isEmptyJson(bytes, binary) ? create(method.input) : serialization.getI(binary).parse(bytes)
+        ) as never;
       } catch (err) {
         if (err instanceof ConnectError && err.code === Code.ResourceExhausted) throw err;
         throw new ConnectError(

@@ -29,7 +29,7 @@ import { ServerReflection as ReflectionV1 } from "../../proto/gen/grpc/reflectio
 import { ServerReflection as ReflectionV1alpha } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { withAccessLog } from "./access-log.ts";
 import { ConnectionTimers } from "./connection-timers.ts";
-import { clientIpKey } from "./context.ts";
+import { clientIpKey, lazyClientIp } from "./context.ts";
 import { FastUnary } from "./fast-unary.ts";
 import { HealthState, healthRoutes } from "./health.ts";
 import { currentRequestId, REQUEST_ID_HEADER, requestIdFrom } from "./interceptors.ts";
@@ -130,12 +130,19 @@ export class RpcHost {
    * In-process entry (all-in-one gateway, tests). The caller is trusted to set X-Forwarded-For to the
    * client's address (one hop: the gateway's answer, which must not be walked past).
    */
-  fetch = async (req: Request): Promise<Response> => {
-    const ip = clientAddress(IN_PROCESS, req.headers.get("x-forwarded-for"), isInProcess);
+  fetch = (req: Request): Promise<Response> =>
+    this.serve(req, () => clientAddress(IN_PROCESS, req.headers.get("x-forwarded-for"), isInProcess));
+
+  /**
+   * In-process entry of a caller that knows the client (all-in-one's own port): `clientIp` is asked only
+   * when something reads the address. Finding a Bun peer's address is a native call per request, and most
+   * calls (GetUserInfo, listings) never read it.
+   */
+  serve = async (req: Request, clientIp: () => string): Promise<Response> => {
     const path = pathOf(req.url);
     const handler = this.paths.get(path);
-    if (!handler) return this.plainHttp(req, ip);
-    const values = createContextValues().set(clientIpKey, ip);
+    if (!handler) return this.plainHttp(req, clientIp());
+    const values = lazyClientIp(createContextValues(), clientIp);
     const fast = await this.fast.handle(path, req, values);
     if (fast) return fast;
     const uReq = universalServerRequestFromFetch(req, { httpVersion: "1.1" });

@@ -1,6 +1,7 @@
-// The metrics of one worker process (or of the all-in-one process): a prom-client registry for the RPC,
+// The metrics of one worker process (or of the all-in-one process): a prom-client registry for the
 // domain and process metrics, beside the Web-standard registry (core/metrics/) that the HTTP middleware
-// shares with the gateway. A scrape writes both; their names never overlap. Each component records with a
+// and the RPC interceptor (hot paths: no label hashing per event) share with the gateway. A scrape
+// writes both; their names never overlap. Each component records with a
 // `service` label: its own name in services mode, and in all-in-one the name of the worker it belongs to
 // (`forService`), so that one /metrics serves the whole process.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from "prom-client";

@@ -6,7 +6,7 @@
 // application/grpc… gRPC, anything else Connect (application/json, application/proto, application/connect+…).
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { DURATION_BUCKETS, gauge, histogram, type Metrics } from "./registry.ts";
+import { DURATION_BUCKETS, type Metrics } from "./registry.ts";
 
 export type RpcSystem = "connect_rpc" | "grpc" | "grpc_web";
 
@@ -20,32 +20,31 @@ export function rpcSystemOf(contentType: string | null): RpcSystem {
 export const codeOf = (err: unknown): string => codeToString(ConnectError.from(err).code ?? Code.Unknown);
 
 export function rpcMetricsInterceptor(metrics: Metrics): Interceptor {
-  const duration = histogram(
-    metrics,
+  // In the process's Web-standard registry (core/metrics/): a bound series there is a plain object whose
+  // numbers an observation adds to, where prom-client hashes the labels again on every observation.
+  const duration = metrics.core.histogram(
     "filestore_rpc_server_duration_seconds",
     "RPCs served, by service, method, protocol (rpc_system) and answer code; streams until their last message",
     ["service", "rpc_system", "rpc_service", "rpc_method", "code"],
     DURATION_BUCKETS,
   );
-  const inFlight = gauge(
-    metrics,
+  const inFlight = metrics.core.gauge(
     "filestore_rpc_server_in_flight",
     "RPCs being served (streams until their last message)",
     ["service", "rpc_service"],
   );
   const service = metrics.service;
-  // The series of a method, looked up once per method, protocol and code rather than hashed from fresh
-  // label objects on every call (prom-client still hashes the labels of a bound series per observation).
+  // The series of a method, looked up once per method, protocol and code rather than per call.
   type Observer = { observe(seconds: number): void };
   interface Series {
-    flight: { inc(): void; dec(): void };
+    flight: { add(by: number): void };
     durations: Partial<Record<RpcSystem, Map<string, Observer>>>;
   }
   const series = new WeakMap<object, Series>();
   const seriesOf = (req: { service: { typeName: string }; method: object }): Series => {
     let s = series.get(req.method);
     if (!s) {
-      s = { flight: inFlight.labels({ service, rpc_service: req.service.typeName }), durations: {} };
+      s = { flight: inFlight.child(service, req.service.typeName), durations: {} };
       series.set(req.method, s);
     }
     return s;
@@ -59,21 +58,15 @@ export function rpcMetricsInterceptor(metrics: Metrics): Interceptor {
       durations[system] = byCode;
     }
     const started = performance.now();
-    flight.inc();
+    flight.add(1);
     let open = true;
     const done = (code: string) => {
       if (!open) return;
       open = false;
-      flight.dec();
+      flight.add(-1);
       let observer = byCode.get(code);
       if (!observer) {
-        observer = duration.labels({
-          service,
-          rpc_system: system,
-          rpc_service: req.service.typeName,
-          rpc_method: req.method.name,
-          code,
-        });
+        observer = duration.child(service, system, req.service.typeName, req.method.name, code);
         byCode.set(code, observer);
       }
       observer.observe((performance.now() - started) / 1000);

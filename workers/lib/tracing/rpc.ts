@@ -6,7 +6,13 @@
 
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { type Attributes, type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
-import { activeTracer, contextFrom, injectSpan, withSpan } from "../../../core/tracing/tracer.ts";
+import {
+  activeTracer,
+  contextFrom,
+  injectActive,
+  injectSpan,
+  withSpan,
+} from "../../../core/tracing/tracer.ts";
 import { recordSpan } from "./record.ts";
 
 // Codes that are the server's failure, not the caller's (semantic conventions, gRPC server spans).
@@ -122,5 +128,18 @@ export function traceCalls(): Interceptor {
   return (next) => {
     const tracer = activeTracer();
     return tracer ? traced(tracer, false)(next) : next;
+  };
+}
+
+/**
+ * Client side of a call that stays in the process (the in-memory transport of all-in-one): no CLIENT span,
+ * only the caller's context in `traceparent`, so that the SERVER span the served side makes is the call's
+ * one span, a child of the caller's. A CLIENT span there would time the same work again: it doubled the
+ * spans (and the cost of tracing) of every in-process meta call.
+ */
+export function propagateCalls(): Interceptor {
+  return (next) => (req) => {
+    if (activeTracer()) injectActive(req.header);
+    return next(req);
   };
 }

@@ -1,8 +1,8 @@
 // Spans of Connect calls (client and server interceptors over an in-memory transport, as the all-in-one
 // process calls its services), of queue deliveries, and nothing at all with tracing off.
 import { afterEach, describe, expect, test } from "bun:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { recordSpans } from "../../../core/tracing/testing.ts";
 import { activeTracer } from "../../../core/tracing/tracer.ts";
@@ -11,7 +11,7 @@ import { memoryTransport } from "../clients.ts";
 import type { Message } from "../queue/types.ts";
 import type { ServiceModule } from "../server.ts";
 import { traceDelivery } from "./job.ts";
-import { traceServedCalls } from "./rpc.ts";
+import { traceCalls, traceServedCalls } from "./rpc.ts";
 
 /** A Health service whose Check answers per the service name asked: "", "missing" (NotFound), "broken". */
 const module: ServiceModule = {
@@ -32,7 +32,17 @@ const module: ServiceModule = {
     });
   },
 };
-const client = () => createClient(Health, memoryTransport(module, [traceServedCalls()], "secret"));
+/** A client as over the network: a CLIENT span per call made, a SERVER span per call served. */
+const client = () =>
+  createClient(
+    Health,
+    createRouterTransport((router) => module.routes(router), {
+      router: { interceptors: [traceServedCalls()] },
+      transport: { interceptors: [traceCalls()] },
+    }),
+  );
+/** A client in the process (all-in-one's meta client): the served side's span is the call's one span. */
+const inProcess = () => createClient(Health, memoryTransport(module, [traceServedCalls()], "secret"));
 
 let recording: ReturnType<typeof recordSpans> | undefined;
 afterEach(async () => {
@@ -61,6 +71,24 @@ describe("RPC spans", () => {
     expect(server?.parentSpanContext?.spanId).toBe(caller?.spanContext().spanId as string);
     expect(inner?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId as string);
     expect(server?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  test("in the process a call is one SERVER span, a child of the caller's active span", async () => {
+    recording = recordSpans(new AsyncLocalStorageContextManager());
+    const tracer = activeTracer();
+    const caller = tracer?.startSpan("caller");
+    await context.with(trace.setSpan(context.active(), caller as Span), () =>
+      inProcess().check({ service: "" }),
+    );
+    caller?.end();
+    const spans = recording.spans();
+    expect(spans.filter((s) => s.kind === SpanKind.CLIENT)).toEqual([]);
+    const server = spans.find((s) => s.kind === SpanKind.SERVER);
+    expect(server?.name).toBe("grpc.health.v1.Health/Check");
+    expect(server?.parentSpanContext?.spanId).toBe(caller?.spanContext().spanId as string);
+    expect(server?.spanContext().traceId).toBe(caller?.spanContext().traceId as string);
+    const inner = spans.find((s) => s.name === "inside the handler");
+    expect(inner?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId as string);
   });
 
   test("the status comes from the Connect code: a caller's mistake is no server error, a failure is", async () => {
