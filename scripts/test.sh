@@ -30,7 +30,9 @@ suite() {
 }
 bun_test=("$BUN" test --timeout 60000)
 
-suite unit "${bun_test[@]}" core workers gateway deploy cli web tools
+# "./" makes each a folder: a bare "cli" or "web" is a substring filter that also ran e2e/cli-*.test.ts
+# and e2e/webdav*.test.ts (two minutes) in the unit suite.
+suite unit "${bun_test[@]}" ./core ./workers ./gateway ./deploy ./cli ./web ./tools
 suite e2e-allinone FILESTORE_TEST_MODE=allinone "${bun_test[@]}" e2e
 suite e2e-services FILESTORE_TEST_MODE=services GATEWAY_RUNTIME=deno "${bun_test[@]}" --path-ignore-patterns='e2e/lifecycle.test.ts' e2e
 
