@@ -143,7 +143,12 @@ describe(`traces (${MODE})`, () => {
     });
     expect(res.status).toBe(200);
     const served = (s: ReceivedSpan) => s.kind === SERVER && s.attributes["rpc.method"] === "GetUserInfo";
-    expect(await eventually(async () => receiver.trace(traceId).some(served))).toBe(true);
+    // Services mode: the gateway (the edge span) and the account worker export on their own; wait for both.
+    const arrived = async () => {
+      const got = receiver.trace(traceId);
+      return got.some(served) && got.some((s) => s.parentSpanId === parent);
+    };
+    expect(await eventually(arrived)).toBe(true);
     const spans = receiver.trace(traceId);
     // One span for the request at the edge, not an HTTP span and an RPC span beside it (which were two
     // spans of one call, the RPC's in a trace of its own without a client's traceparent).
