@@ -108,7 +108,8 @@ export function createHarness(prefix: string) {
     const name = extra.name ?? "filestore";
     return start(
       name,
-      [process.execPath, "workers/main.ts"],
+      // BENCH_CPU_PROF=DIR: Bun writes the process' CPU profile (.cpuprofile and .md) there when it stops.
+      [process.execPath, ...cpuProfArgs(), "workers/main.ts"],
       {
         DATA_DIR: join(tmp, name === "filestore" ? "data" : `data-${name}`),
         HOST: "127.0.0.1",
@@ -122,6 +123,11 @@ export function createHarness(prefix: string) {
       },
       /web \+ HTTP API\s+(http:\/\/\S+)/,
     );
+  };
+
+  const cpuProfArgs = () => {
+    const dir = process.env.BENCH_CPU_PROF;
+    return dir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`] : [];
   };
 
   /** children: every process started here, stopped by stopAll (add others, e.g. load generators). */

@@ -5,6 +5,7 @@
 import { backoffMs, type RetryOptions, sleep } from "../../../core/balance.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { Db } from "./database.ts";
+import { groupCommitter } from "./group-commit.ts";
 
 /** The database stayed busy through every attempt: nothing was written; the caller may try again later. */
 export class DatabaseBusyError extends Error {
@@ -41,7 +42,8 @@ const log = createLogger("db");
 /**
  * Runs fn in a transaction, again on a lost lock conflict (see isRetryableConflict), and throws
  * DatabaseBusyError once the attempts are used up. Inside a transaction already, fn simply joins it (the
- * outermost transact retries the whole).
+ * outermost transact retries the whole). On SQLite, transactions that queue up share one COMMIT
+ * (group-commit.ts); each still commits or fails alone.
  */
 export async function transact<T>(
   db: Db,
@@ -49,6 +51,12 @@ export async function transact<T>(
   opts: RetryOptions = TRANSACT_RETRY,
 ): Promise<T> {
   if (db.isTransaction) return fn(db);
+  const group = groupCommitter(db, (f, o) => transactAlone(db, f, o), isRetryableConflict);
+  return group ? group.submit(fn, opts) : transactAlone(db, fn, opts);
+}
+
+/** transact without grouping: fn in a transaction of its own, with the retries. */
+async function transactAlone<T>(db: Db, fn: (tx: Db) => Promise<T>, opts: RetryOptions): Promise<T> {
   const attempts = Math.max(1, opts.attempts ?? TRANSACT_RETRY.attempts);
   for (let attempt = 0; ; attempt++) {
     try {

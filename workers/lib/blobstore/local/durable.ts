@@ -177,6 +177,7 @@ export async function writeBody(
       meter.add(chunk);
       for (let off = 0; off < chunk.byteLength; )
         off += writeSync(fd, chunk, off, chunk.byteLength - off, position + written + off);
+      digest?.chunk?.(chunk);
       written += chunk.byteLength;
       if (written - told >= WRITE_BUFFER) tell();
     }
