@@ -23,7 +23,9 @@ for (const target of testDatabases()) {
     test("a token is 128 random bits as opaquelocktoken; timeouts default and are capped", async () => {
       const a = (await lock("t/a", true)).lock;
       const b = (await lock("t/b", true, false, MAX_LOCK_SECONDS * 10)).lock;
-      expect(a?.token).toMatch(/^opaquelocktoken:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(a?.token).toMatch(
+        /^opaquelocktoken:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
       expect(a?.token).not.toBe(b?.token);
       expect(a?.timeoutSeconds).toBe(DEFAULT_LOCK_SECONDS);
       expect(a?.expiresAtMs).toBe(BigInt(clock + DEFAULT_LOCK_SECONDS * 1000));

@@ -141,7 +141,9 @@ export function davLockService({ db, now }: MetaDeps): ServiceImpl<typeof DavLoc
         .select(["token", "path"])
         .where("owner_id", "=", req.ownerId)
         .execute();
-      const gone = rows.filter((r) => r.path === req.path || isAncestor(req.path, r.path)).map((r) => r.token);
+      const gone = rows
+        .filter((r) => r.path === req.path || isAncestor(req.path, r.path))
+        .map((r) => r.token);
       if (gone.length > 0) await db.deleteFrom("dav_locks").where("token", "in", gone).execute();
       return {};
     },

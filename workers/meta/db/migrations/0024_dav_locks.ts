@@ -23,7 +23,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .execute();
   // A user's locks (every check reads them all: a user holds at most a bounded number), and the sweep.
-  await db.schema.createIndex("dav_locks_owner").on("dav_locks").columns(["owner_id", "expires_at"]).execute();
+  await db.schema
+    .createIndex("dav_locks_owner")
+    .on("dav_locks")
+    .columns(["owner_id", "expires_at"])
+    .execute();
   await db.schema.createIndex("dav_locks_expiry").on("dav_locks").column("expires_at").execute();
 }
 
