@@ -56,6 +56,8 @@ describe("litmus", () => {
       env: { ...process.env, TESTS: "basic copymove props locks http" },
     });
     const { failures, summaries } = litmusResults(r.stdout);
+    // The counts per suite, for the record of a run.
+    console.info(summaries.map((s) => `litmus ${s.suite}: ${s.passed}/${s.run}`).join(", "));
     expect(failures).toEqual(LITMUS_DELIBERATE);
     expect(summaries.map((s) => s.suite)).toEqual(["basic", "copymove", "props", "locks", "http"]);
     for (const s of summaries) {
