@@ -13,7 +13,7 @@ import { afterRemoval, guardMethod } from "./locks/hooks.ts";
 import { lockMethod, unlockMethod } from "./locks/lock.ts";
 import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
 import { propfind } from "./propfind.ts";
-import { deadPropsOf, proppatch } from "./proppatch.ts";
+import { copyDeadProps, deadPropsOf, proppatch } from "./proppatch.ts";
 import type { PropRequest } from "./props.ts";
 import { davStatusOf, text } from "./status.ts";
 import { resolvePath, type TreeCtx } from "./tree.ts";
@@ -91,8 +91,10 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
     case "COPY":
     case "MOVE":
       if (!entry) return text(404, "not found");
-      if (req.method === "COPY")
-        return copyOrMove(ctx, req, { names: dav.names, entry }, caller.username, false);
+      if (req.method === "COPY") {
+        const copied = (from: string, to: string) => copyDeadProps(deps.meta, caller.userId, from, to);
+        return copyOrMove(ctx, req, { names: dav.names, entry }, caller.username, false, copied);
+      }
       return afterRemoval(
         locks,
         dav.names,
