@@ -68,6 +68,11 @@ export const Reason = {
    * link or per client address. Wait, then try again.
    */
   TOO_MANY_ATTEMPTS: "TOO_MANY_ATTEMPTS",
+  /**
+   * A WebDAV lock of the owner conflicts with the one asked for (FailedPrecondition; 423 Locked in
+   * WebDAV): wait for it to be unlocked or to expire.
+   */
+  LOCK_CONFLICT: "LOCK_CONFLICT",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

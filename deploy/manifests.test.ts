@@ -32,7 +32,7 @@ describe("Kubernetes manifests", () => {
     expect([...files].sort()).toEqual(onDisk.sort());
     for (const d of docs) expect(typeof d.kind).toBe("string");
     expect(ours.map((d) => get(d, "metadata", "name")).sort()).toEqual(
-      ["account", "download", "file", "gateway", "meta", "transfer", "upload"].sort(),
+      ["account", "dav", "download", "file", "gateway", "meta", "transfer", "upload"].sort(),
     );
   });
 
@@ -221,11 +221,12 @@ describe("NetworkPolicies", () => {
     upload: 28080,
     download: 38080,
     transfer: 9106,
+    dav: 9107,
     mariadb: 3306,
     redis: 6379,
     seaweedfs: 8333,
   };
-  const WORKERS = ["account", "meta", "file", "upload", "download", "transfer"];
+  const WORKERS = ["account", "meta", "file", "upload", "download", "transfer", "dav"];
   const can = (from: Pod | string, to: string) =>
     canConnect(policies, typeof from === "string" ? pod(from) : from, pod(to), PORT[to] as number);
 
@@ -246,11 +247,14 @@ describe("NetworkPolicies", () => {
   });
 
   test("the calls the code makes are allowed", () => {
-    for (const to of ["account", "file", "upload", "download", "transfer"])
+    for (const to of ["account", "file", "upload", "download", "transfer", "dav"])
       expect(can("gateway", to), `gateway -> ${to}`).toBe(true);
-    for (const from of ["account", "file", "upload", "download", "transfer"])
+    for (const from of ["account", "file", "upload", "download", "transfer", "dav"])
       expect(can(from, "meta"), `${from} -> meta`).toBe(true);
-    for (const from of ["meta", "file", "upload", "download", "transfer"])
+    // WebDAV is a client of the tree and the data planes, like the gateway.
+    for (const to of ["account", "file", "upload", "download"])
+      expect(can("dav", to), `dav -> ${to}`).toBe(true);
+    for (const from of ["meta", "file", "upload", "download", "transfer", "dav"])
       expect(can(from, "account"), `${from} -> account (JWKS)`).toBe(true);
     expect(can("meta", "mariadb")).toBe(true);
     for (const from of ["account", "transfer"]) expect(can(from, "redis"), `${from} -> redis`).toBe(true);
@@ -287,8 +291,9 @@ describe("NetworkPolicies", () => {
       );
     expect(admitted("mariadb")).toEqual(["meta"]);
     expect(admitted("redis").sort()).toEqual(["account", "transfer"]);
-    expect(admitted("meta").sort()).toEqual(["account", "download", "file", "transfer", "upload"]);
-    expect(admitted("upload")).toEqual(["gateway"]);
+    expect(admitted("meta").sort()).toEqual(["account", "dav", "download", "file", "transfer", "upload"]);
+    expect(admitted("upload").sort()).toEqual(["dav", "gateway"]);
+    expect(admitted("dav")).toEqual(["gateway"]);
     // Workers call meta and account, never one another's data plane.
     expect(can("upload", "download")).toBe(false);
     expect(can("meta", "file")).toBe(false);

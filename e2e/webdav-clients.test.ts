@@ -1,6 +1,7 @@
 // Real WebDAV clients through the gateway (either mode, FILESTORE_TEST_MODE): rclone (vendors nextcloud
 // and other, with an app password obscured as rclone stores it) copies a tree up, checks it by SHA-1,
-// syncs a change and copies it back down; cadaver's scripted put/get/mkcol/move.
+// syncs a change and copies it back down; cadaver's scripted put/get/mkcol/move, and its lock/unlock
+// while another client without the token is refused (423).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   mkdirSync,
@@ -146,5 +147,61 @@ describe("cadaver", () => {
     expect(out.match(/succeeded/g)?.length).toBe(5);
     expect(out).toMatch(/y\.txt\s+16/);
     expect(readFileSync(join(work, "out.txt"), "utf8")).toBe("through cadaver\n");
+  }, 60_000);
+
+  test("lock, write with the lock, others refused (423) until unlock", async () => {
+    const home = join(dir, "cadaver-home");
+    const work = join(dir, "cadaver-work");
+    const cadaver = async (script: string[]) => {
+      const r = await run(["cadaver", `${stack.gatewayUrl}/dav/`], `${script.join("\n")}\n`, {
+        cwd: work,
+        env: { ...process.env, HOME: home },
+      });
+      return `${r.stdout}\n${r.stderr}`;
+    };
+    const held = await cadaver([
+      "mkcol locked",
+      "put local.txt locked/l.txt",
+      "lock locked/l.txt",
+      "put local.txt locked/l.txt",
+      "discover locked/l.txt",
+      "quit",
+    ]);
+    expect(held).not.toContain("failed");
+    expect(held.match(/succeeded/g)?.length).toBe(4);
+    const token = /Lock token <(opaquelocktoken:[0-9a-f-]{36})>/.exec(held)?.[1] ?? "";
+    expect(token).not.toBe("");
+    expect(held).toContain("Scope: exclusive");
+
+    // Another client of the same user (the account's Bearer token) without the lock token: refused.
+    const other = { authorization: `Bearer ${user.accessToken}` };
+    const url = `${stack.gatewayUrl}/dav/locked/l.txt`;
+    const put = (headers: Record<string, string> = {}) =>
+      fetch(url, { method: "PUT", body: "other", headers: { ...other, ...headers } });
+    const refused = await put();
+    expect(refused.status).toBe(423);
+    expect(await refused.text()).toContain("lock-token-submitted");
+    expect((await fetch(url, { method: "DELETE", headers: other })).status).toBe(423);
+    const move = await fetch(url, {
+      method: "MOVE",
+      headers: { ...other, destination: `${stack.gatewayUrl}/dav/locked/moved.txt` },
+    });
+    expect(move.status).toBe(423);
+    // A lock token of another resource is not this one's.
+    const mine = await fetch(`${stack.gatewayUrl}/dav/locked/mine.txt`, {
+      method: "LOCK",
+      headers: other,
+      body: `<?xml version="1.0"?><d:lockinfo xmlns:d="DAV:"><d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype></d:lockinfo>`,
+    });
+    expect(mine.status).toBe(201);
+    const otherToken = mine.headers.get("lock-token") ?? "";
+    expect((await put({ if: `(${otherToken})` })).status).toBe(412);
+    expect((await put({ if: `(${otherToken}) (Not <DAV:no-lock>)` })).status).toBe(423);
+    // With the lock's token, any client may write (the token is what is checked).
+    expect((await put({ if: `(<${token}>)` })).status).toBe(204);
+
+    const unlocked = await cadaver(["unlock locked/l.txt", token, "quit"]);
+    expect(unlocked).toContain("succeeded");
+    expect((await put()).status).toBe(204);
   }, 60_000);
 });

@@ -39,22 +39,37 @@ function litmusResults(out: string) {
   return { failures, summaries };
 }
 
+/**
+ * The litmus tests that fail by design. complex_cond_put and fail_complex_cond_put write their If header
+ * (a lock token and the ETag twice) into a 200-byte buffer of litmus's own: with our ETags (the quoted
+ * SHA-256 of the content, 66 characters) the header arrives cut off mid-condition, which the grammar of
+ * RFC 4918 10.4 does not allow, so it is answered 400 instead of being guessed at.
+ */
+const LITMUS_DELIBERATE = [
+  "complex_cond_put (PUT with complex conditional failed: 400 Bad Request)",
+  "fail_complex_cond_put (PUT with complex bogus conditional should fail with 412: 400 Bad Request)",
+];
+
 describe("litmus", () => {
-  test("basic, copymove, props and http pass in full", async () => {
+  test("basic, copymove, props, locks and http pass in full (but for the deliberate failures)", async () => {
     const r = await run(["litmus", "-k", `${stack.gatewayUrl}/dav/`, user.username, appPassword], undefined, {
-      env: { ...process.env, TESTS: "basic copymove props http" },
+      env: { ...process.env, TESTS: "basic copymove props locks http" },
     });
     const { failures, summaries } = litmusResults(r.stdout);
-    expect(failures).toEqual([]);
-    expect(summaries.map((s) => s.suite)).toEqual(["basic", "copymove", "props", "http"]);
+    // The counts per suite, for the record of a run.
+    console.info(summaries.map((s) => `litmus ${s.suite}: ${s.passed}/${s.run}`).join(", "));
+    expect(failures).toEqual(LITMUS_DELIBERATE);
+    expect(summaries.map((s) => s.suite)).toEqual(["basic", "copymove", "props", "locks", "http"]);
     for (const s of summaries) {
-      expect(s.failed).toBe(0);
-      expect(s.passed).toBe(s.run);
+      const deliberate = s.suite === "locks" ? LITMUS_DELIBERATE.length : 0;
+      expect(s.failed).toBe(deliberate);
+      expect(s.passed).toBe(s.run - deliberate);
     }
-    // props runs its 30 tests only when PROPPATCH stores dead properties (else 16 are skipped).
+    // props runs its 30 tests only when PROPPATCH stores dead properties (else 16 are skipped); locks
+    // runs 41 only when LOCK is supported.
     expect(summaries.find((s) => s.suite === "props")?.run).toBe(30);
-    expect(r.code).toBe(0);
-  }, 300_000);
+    expect(summaries.find((s) => s.suite === "locks")?.run).toBe(41);
+  }, 400_000);
 });
 
 const dav = (path: string, init: RequestInit = {}) =>
@@ -259,6 +274,125 @@ describe("WebDAV requests", () => {
         await fetch(`${stack.gatewayUrl}/dav/`, {
           method: "PROPFIND",
           headers: { depth: "0", authorization: bearer },
+        })
+      ).status,
+    ).toBe(207);
+  });
+});
+
+describe("WebDAV locks", () => {
+  const lockBody = (scope: "exclusive" | "shared", owner = "") =>
+    `<?xml version="1.0"?><d:lockinfo xmlns:d="DAV:"><d:lockscope><d:${scope}/></d:lockscope><d:locktype><d:write/></d:locktype>${owner}</d:lockinfo>`;
+  const lock = (path: string, scope: "exclusive" | "shared", headers: Record<string, string> = {}) =>
+    dav(path, { method: "LOCK", body: lockBody(scope), headers });
+  const tokenOf = (r: Response) => (r.headers.get("lock-token") ?? "").replace(/^<|>$/g, "");
+  const abs = (path: string) => `${stack.gatewayUrl}${path}`;
+
+  test("OPTIONS says class 2; a malformed If is 400, a failed one 412", async () => {
+    const o = await fetch(`${stack.gatewayUrl}/dav/`, { method: "OPTIONS" });
+    expect(o.headers.get("dav")).toBe("1, 2");
+    expect(o.headers.get("allow")).toContain("LOCK");
+    expect((await dav("/dav/if.txt", { method: "PUT", body: "a" })).status).toBe(201);
+    expect((await dav("/dav/if.txt", { method: "PUT", body: "b", headers: { if: "(<x" } })).status).toBe(400);
+    expect(
+      (await dav("/dav/if.txt", { method: "PUT", body: "b", headers: { if: '(["nope"])' } })).status,
+    ).toBe(412);
+    const etag = (await dav("/dav/if.txt", { method: "HEAD" })).headers.get("etag") ?? "";
+    expect(
+      (await dav("/dav/if.txt", { method: "PUT", body: "b", headers: { if: `([${etag}])` } })).status,
+    ).toBe(204);
+  });
+
+  test("an unmapped URL's LOCK creates an empty file; lockdiscovery shows the lock; refresh; UNLOCK", async () => {
+    expect((await lock("/dav/no-such-folder/x", "exclusive")).status).toBe(409);
+    const r = await dav("/dav/fresh.txt", {
+      method: "LOCK",
+      body: lockBody("exclusive", "<d:owner><d:href>mailto:ann@example.org</d:href></d:owner>"),
+      headers: { timeout: "Second-600" },
+    });
+    expect(r.status).toBe(201);
+    const token = tokenOf(r);
+    expect(token).toMatch(/^opaquelocktoken:/);
+    const got = await dav("/dav/fresh.txt");
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe("");
+    const pf = await dav("/dav/fresh.txt", {
+      method: "PROPFIND",
+      headers: { depth: "0" },
+      body: `<d:propfind xmlns:d="DAV:"><d:prop><d:lockdiscovery/><d:supportedlock/></d:prop></d:propfind>`,
+    });
+    const xml = await pf.text();
+    expect(xml).toContain(`<d:locktoken><d:href>${token}</d:href></d:locktoken>`);
+    expect(xml).toContain("mailto:ann@example.org");
+    expect(xml).toMatch(/<d:timeout>Second-(600|59\d)<\/d:timeout>/);
+    expect(xml).toContain("<d:shared/>");
+    const refreshed = await dav("/dav/fresh.txt", {
+      method: "LOCK",
+      headers: { if: `(<${token}>)`, timeout: "Second-1200" },
+    });
+    expect(refreshed.status).toBe(200);
+    expect(await refreshed.text()).toMatch(/Second-(1200|119\d)/);
+    // Without the lock's token: 412 (refresh), 409 (UNLOCK of a token the resource does not have).
+    expect((await dav("/dav/fresh.txt", { method: "LOCK", headers: { if: "(<urn:x>)" } })).status).toBe(412);
+    const wrong = await dav("/dav/fresh.txt", { method: "UNLOCK", headers: { "lock-token": "<urn:x>" } });
+    expect(wrong.status).toBe(409);
+    expect(await wrong.text()).toContain("lock-token-matches-request-uri");
+    expect(
+      (await dav("/dav/fresh.txt", { method: "UNLOCK", headers: { "lock-token": `<${token}>` } })).status,
+    ).toBe(204);
+    expect((await dav("/dav/fresh.txt", { method: "PUT", body: "free" })).status).toBe(204);
+  });
+
+  test("shared locks share, exclusive ones do not; a deep lock guards members; DELETE and MOVE drop locks", async () => {
+    expect((await dav("/dav/lk", { method: "MKCOL" })).status).toBe(201);
+    expect((await dav("/dav/lk/f.txt", { method: "PUT", body: "f" })).status).toBe(201);
+    const s1 = await lock("/dav/lk/f.txt", "shared");
+    const s2 = await lock("/dav/lk/f.txt", "shared");
+    expect([s1.status, s2.status]).toEqual([200, 200]);
+    const ex = await lock("/dav/lk/f.txt", "exclusive");
+    expect(ex.status).toBe(423);
+    expect(await ex.text()).toContain("no-conflicting-lock");
+    // A depth-infinity lock of the folder conflicts with the member's locks.
+    expect((await lock("/dav/lk/", "exclusive", { depth: "infinity" })).status).toBe(423);
+    // The folder's membership is guarded by a depth-0 lock on it: adding or removing members needs it.
+    const d0 = await lock("/dav/lk/", "exclusive", { depth: "0" });
+    expect(d0.status).toBe(200);
+    expect((await dav("/dav/lk/new.txt", { method: "PUT", body: "n" })).status).toBe(423);
+    expect((await dav("/dav/lk/sub", { method: "MKCOL" })).status).toBe(423);
+    const tagged = `<${abs("/dav/lk/")}> (<${tokenOf(d0)}>)`;
+    expect((await dav("/dav/lk/new.txt", { method: "PUT", body: "n", headers: { if: tagged } })).status).toBe(
+      201,
+    );
+    // Deleting the folder needs every lock in it: the folder's and the member's shared ones.
+    expect((await dav("/dav/lk/", { method: "DELETE", headers: { if: tagged } })).status).toBe(423);
+    const all = `(<${tokenOf(d0)}>) (<${tokenOf(s1)}>) (<${tokenOf(s2)}>)`;
+    expect((await dav("/dav/lk/", { method: "DELETE", headers: { if: all } })).status).toBe(204);
+    // The locks went with it: the same paths are free again.
+    expect((await dav("/dav/lk", { method: "MKCOL" })).status).toBe(201);
+    expect((await dav("/dav/lk/f.txt", { method: "PUT", body: "f" })).status).toBe(201);
+
+    // MOVE: the lock stays behind (RFC 4918 9.9.4), neither at the old path nor on the moved file.
+    const m = await lock("/dav/lk/f.txt", "exclusive");
+    const moved = await dav("/dav/lk/f.txt", {
+      method: "MOVE",
+      headers: { destination: abs("/dav/lk/g.txt"), if: `(<${tokenOf(m)}>)` },
+    });
+    expect(moved.status).toBe(201);
+    expect((await dav("/dav/lk/g.txt", { method: "PUT", body: "g" })).status).toBe(204);
+    expect((await dav("/dav/lk/f.txt", { method: "PUT", body: "f" })).status).toBe(201);
+    // A deep lock on the folder guards writes below it, and COPY into it.
+    const deep = await lock("/dav/lk/", "exclusive", { depth: "infinity" });
+    expect(deep.status).toBe(200);
+    expect((await dav("/dav/lk/g.txt", { method: "PUT", body: "x" })).status).toBe(423);
+    expect(
+      (await dav("/dav/if.txt", { method: "COPY", headers: { destination: abs("/dav/lk/c.txt") } })).status,
+    ).toBe(423);
+    expect(
+      (
+        await dav("/dav/lk/g.txt", {
+          method: "PROPPATCH",
+          headers: { if: `<${abs("/dav/lk/")}> (<${tokenOf(deep)}>)` },
+          body: `<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><z:k xmlns:z="urn:z">v</z:k></d:prop></d:set></d:propertyupdate>`,
         })
       ).status,
     ).toBe(207);

@@ -38,12 +38,15 @@ export async function propfind(
   bodyText: string,
   /** The dead properties of entries by id (one query for each page). */
   deadOf: (ids: string[]) => Promise<Map<string, DeadProps>>,
+  /** The lockdiscovery of entries by their names, when the request asks for it. */
+  locksOf?: (request: PropRequest) => Promise<((names: string[]) => string) | undefined>,
 ): Promise<Response> {
   const depth = (depthHeader ?? "infinity").trim().toLowerCase();
   if (depth !== "0" && depth !== "1")
     return davError(403, "propfind-finite-depth", "PROPFIND answers Depth 0 or 1 only");
   const request = propRequestOf(parseXml(bodyText));
   const quota = wantsQuota(request) ? await quotaOf(ctx) : undefined;
+  const lockXml = await locksOf?.(request);
   const wantsDead = (ids: string[]) =>
     request.kind === "prop" && request.props.every((p) => p.ns === DAV_NS || p.ns === OC_NS)
       ? Promise.resolve(new Map<string, DeadProps>())
@@ -55,6 +58,7 @@ export async function propfind(
     request,
     quota,
     selfDead.get(entry.id),
+    lockXml?.(names),
   );
   const head = `<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus ${NAMESPACE_DECLS}>`;
   const headers = { "content-type": "application/xml; charset=utf-8" };
@@ -68,7 +72,8 @@ export async function propfind(
     return files
       .map((f) => {
         const e = entryOf(f);
-        return responseXml(hrefOf(prefix, [...names, f.name], e.folder), e, request, quota, dead.get(f.id));
+        const at = [...names, f.name];
+        return responseXml(hrefOf(prefix, at, e.folder), e, request, quota, dead.get(f.id), lockXml?.(at));
       })
       .join("");
   };

@@ -112,3 +112,14 @@ export async function deadPropsOf(
   }
   return out;
 }
+
+/** COPY: the copy gets the dead properties of its source (RFC 4918 9.8.2), in one patch. */
+export async function copyDeadProps(meta: MetaClient, ownerId: string, fromId: string, toId: string) {
+  const { properties } = await meta.listDavProperties({ ownerId, fileIds: [fromId] });
+  if (properties.length === 0) return;
+  await meta.patchDavProperties({
+    ownerId,
+    fileId: toId,
+    set: properties.map((p) => ({ ...p, fileId: toId })),
+  });
+}

@@ -1,6 +1,7 @@
 // The properties of an entry (RFC 4918 15, RFC 4331 quota, the ownCloud/Nextcloud extensions rclone reads)
 // and the <d:response> elements of a multistatus.
 
+import { SUPPORTED_LOCK } from "./locks/xml.ts";
 import type { Entry } from "./tree.ts";
 import { DAV_NS, element, esc, OC_NS } from "./xml.ts";
 
@@ -37,6 +38,8 @@ const live: PropName[] = [
   { ns: DAV_NS, name: "getlastmodified" },
   { ns: DAV_NS, name: "creationdate" },
   { ns: DAV_NS, name: "displayname" },
+  { ns: DAV_NS, name: "lockdiscovery" },
+  { ns: DAV_NS, name: "supportedlock" },
   { ns: OC_NS, name: "fileid" },
   { ns: OC_NS, name: "size" },
   { ns: OC_NS, name: "checksums" },
@@ -68,7 +71,7 @@ export const contentTypeOf = (name: string) =>
   TYPES[name.slice(name.lastIndexOf(".") + 1).toLowerCase()] ?? "application/octet-stream";
 
 /** A live property's value as inner XML; undefined when the entry has no such property. */
-function value(e: Entry, p: PropName, quota: Quota | undefined): string | undefined {
+function value(e: Entry, p: PropName, quota: Quota | undefined, locks?: string): string | undefined {
   const f = e.file;
   if (p.ns === DAV_NS) {
     switch (p.name) {
@@ -86,6 +89,10 @@ function value(e: Entry, p: PropName, quota: Quota | undefined): string | undefi
         return f ? new Date(ms(f.createdAt)).toISOString() : undefined;
       case "displayname":
         return f ? esc(f.name) : undefined;
+      case "lockdiscovery":
+        return locks ?? "";
+      case "supportedlock":
+        return SUPPORTED_LOCK;
       case "quota-used-bytes":
         return e.folder && quota ? String(quota.used) : undefined;
       case "quota-available-bytes":
@@ -125,12 +132,14 @@ export function responseXml(
   req: PropRequest,
   quota: Quota | undefined,
   dead: DeadProps | undefined,
+  /** The entry's DAV:lockdiscovery (its activelocks), when asked for. */
+  locks?: string,
 ): string {
   const found: string[] = [];
   const missing: string[] = [];
   const names = req.kind === "prop" ? req.props : live;
   for (const p of names) {
-    const v = value(e, p, quota);
+    const v = value(e, p, quota, locks);
     const d = v === undefined ? dead?.get(`${p.ns} ${p.name}`) : undefined;
     if (v !== undefined)
       found.push(req.kind === "propname" ? element(p.ns, p.name) : element(p.ns, p.name, v));

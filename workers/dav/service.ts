@@ -1,15 +1,20 @@
 // The WebDAV service: no RPCs of its own, a plain-HTTP handler for /dav/ and the ownCloud/Nextcloud
 // aliases (/remote.php/webdav/, /remote.php/dav/files/<user>/), which the gateway forwards with bodies
-// streamed. Class 1 of RFC 4918 (no locks yet: OPTIONS says DAV: 1).
+// streamed. Classes 1 and 2 of RFC 4918 (locks: locks/).
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type AuthDeps, AuthError, authenticate, forgetCredentials } from "./auth.ts";
 import { getFile, putFile } from "./bytes.ts";
 import { asCaller } from "./clients.ts";
+import { lockDiscoveryOf } from "./locks/discovery.ts";
+import type { LockDeps } from "./locks/guard.ts";
+import { afterRemoval, guardMethod } from "./locks/hooks.ts";
+import { lockMethod, unlockMethod } from "./locks/lock.ts";
 import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
 import { propfind } from "./propfind.ts";
-import { deadPropsOf, proppatch } from "./proppatch.ts";
+import { copyDeadProps, deadPropsOf, proppatch } from "./proppatch.ts";
+import type { PropRequest } from "./props.ts";
 import { davStatusOf, text } from "./status.ts";
 import { resolvePath, type TreeCtx } from "./tree.ts";
 import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
@@ -17,13 +22,13 @@ import { BadXmlError, parseXml, readBodyText } from "./xml.ts";
 
 export type DavDeps = AuthDeps & { meta: MetaClient; onError: (err: unknown) => void };
 
-const ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
+const ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
 const CHALLENGE = { "www-authenticate": 'Basic realm="filestore", charset="UTF-8"' };
 
 function options(): Response {
   return new Response(null, {
     status: 200,
-    headers: { dav: "1", allow: ALLOW, "ms-author-via": "DAV", "content-length": "0" },
+    headers: { dav: "1, 2", allow: ALLOW, "ms-author-via": "DAV", "content-length": "0" },
   });
 }
 
@@ -34,13 +39,29 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
   const ctx: TreeCtx = { files: deps.clients.files, call: asCaller(caller.token, clientIp) };
   const { parent, entry } = await resolvePath(ctx, dav.names);
   const name = dav.names[dav.names.length - 1] ?? "";
+  const locks: LockDeps = { meta: deps.meta, ownerId: caller.userId, tree: ctx, now: deps.now };
+  if (req.method !== "LOCK" && req.method !== "UNLOCK") {
+    const stop = await guardMethod(locks, req, dav, entry);
+    if (stop) return stop;
+  }
   switch (req.method) {
     case "PROPFIND": {
       const body = await readBodyText(req);
       if (!entry) return text(404, "not found");
       const deadOf = (ids: string[]) => deadPropsOf(deps.meta, caller.userId, ids);
-      return propfind(ctx, entry, dav.names, dav.prefix, req.headers.get("depth"), body, deadOf);
+      const depth = req.headers.get("depth");
+      const locksOf = (r: PropRequest) => lockDiscoveryOf(locks, dav.prefix, dav.names, r, depth);
+      return propfind(ctx, entry, dav.names, dav.prefix, depth, body, deadOf, locksOf);
     }
+    case "LOCK": {
+      const body = await readBodyText(req);
+      const createEmpty = async () =>
+        (await putFile(deps.clients.upload, emptyPut(req), parent?.id ?? "", name, caller.token, clientIp))
+          .res;
+      return lockMethod(locks, req, body, { dav, entry, parent, createEmpty });
+    }
+    case "UNLOCK":
+      return unlockMethod(locks, req, dav, entry);
     case "PROPPATCH": {
       const body = parseXml(await readBodyText(req));
       if (!entry) return text(404, "not found");
@@ -66,15 +87,27 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
       return mkcol(ctx, req, dav.names);
     case "DELETE":
       if (!entry) return text(404, "not found");
-      return remove(ctx, entry);
+      return afterRemoval(locks, dav.names, await remove(ctx, entry));
     case "COPY":
     case "MOVE":
       if (!entry) return text(404, "not found");
-      return copyOrMove(ctx, req, { names: dav.names, entry }, caller.username, req.method === "MOVE");
+      if (req.method === "COPY") {
+        const copied = (from: string, to: string) => copyDeadProps(deps.meta, caller.userId, from, to);
+        return copyOrMove(ctx, req, { names: dav.names, entry }, caller.username, false, copied);
+      }
+      return afterRemoval(
+        locks,
+        dav.names,
+        await copyOrMove(ctx, req, { names: dav.names, entry }, caller.username, true),
+      );
     default:
       return text(405, `${req.method} is not a WebDAV method here`, { allow: ALLOW });
   }
 }
+
+/** The PUT of an empty body that a LOCK of an unmapped URL makes (RFC 4918 7.3). */
+const emptyPut = (req: Request) =>
+  new Request(req.url, { method: "PUT", headers: { "content-length": "0" } });
 
 /**
  * X-OC-Mtime (seconds since the epoch, ownCloud's and rclone's way to keep a file's modification time): set

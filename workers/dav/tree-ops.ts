@@ -37,7 +37,7 @@ export async function remove(ctx: TreeCtx, entry: Entry): Promise<Response> {
 }
 
 /** The Destination header as a DAV path of this server, or the answer that refuses it. */
-function destinationOf(req: Request): DavPath | Response {
+export function destinationOf(req: Request): DavPath | Response {
   const raw = req.headers.get("destination");
   if (!raw) return text(400, "COPY and MOVE need a Destination header");
   let host: string;
@@ -66,6 +66,36 @@ function destinationOf(req: Request): DavPath | Response {
   }
 }
 
+/** A copy of `src` in folder parentId under `name` (a folder alone when `shallow`); the copy's id. */
+async function copyTo(ctx: TreeCtx, src: Entry, parentId: string, name: string, shallow: boolean) {
+  if (src.folder && shallow)
+    return (await ctx.files.createFolder({ parentId, name }, ctx.call)).folder?.id ?? "";
+  const r = await ctx.files.copyFile(
+    { id: src.id, newParentId: parentId, name, onConflict: ConflictPolicy.FAIL },
+    ctx.call,
+  );
+  return r.file?.id ?? "";
+}
+
+/** `src` moved into folder parentId under `name`; its id. A failed move leaves it where it was. */
+async function moveTo(ctx: TreeCtx, src: Entry, parentId: string, name: string) {
+  const file = src.file as NonNullable<Entry["file"]>;
+  if (file.parentId === parentId) await ctx.files.renameFile({ id: src.id, name }, ctx.call);
+  else if (file.name === name) await ctx.files.moveFile({ id: src.id, newParentId: parentId }, ctx.call);
+  else {
+    // Two steps (FileService moves and renames separately): rename where the new name is free first,
+    // and back again when the move fails.
+    await ctx.files.renameFile({ id: src.id, name }, ctx.call);
+    try {
+      await ctx.files.moveFile({ id: src.id, newParentId: parentId }, ctx.call);
+    } catch (err) {
+      await ctx.files.renameFile({ id: src.id, name: file.name }, ctx.call).catch(() => {});
+      throw err;
+    }
+  }
+  return src.id;
+}
+
 /** COPY and MOVE. `user`: the caller's name, which a /remote.php/dav/files/<user>/ destination must name. */
 export async function copyOrMove(
   ctx: TreeCtx,
@@ -73,6 +103,8 @@ export async function copyOrMove(
   from: { names: string[]; entry: Entry },
   username: string,
   move: boolean,
+  /** After a COPY: what else the copy takes from its source (its dead properties). */
+  copied?: (fromId: string, toId: string) => Promise<void>,
 ): Promise<Response> {
   const dest = destinationOf(req);
   if (dest instanceof Response) return dest;
@@ -92,27 +124,26 @@ export async function copyOrMove(
   if (!parent) return text(409, "the destination's parent folder does not exist");
   const overwrite = (req.headers.get("overwrite") ?? "T").toUpperCase();
   if (overwrite !== "T" && overwrite !== "F") return text(400, "Overwrite must be T or F");
+  if (existing && overwrite === "F")
+    return davError(412, "cannot-overwrite", "the destination exists (Overwrite: F)");
+  const name = dest.names[dest.names.length - 1] as string;
+  // With a destination to overwrite, the copy or the moved entry first lands under a temporary name
+  // beside it; only once that worked does the old destination go to the trash (under its own name) and
+  // the new entry take the name. A copy or move that fails leaves the destination as it was.
+  const landing = existing ? `.dav-overwrite-${crypto.randomUUID().slice(0, 8)}~` : name;
+  const placedId = move
+    ? await moveTo(ctx, src, parent.id, landing)
+    : await copyTo(ctx, src, parent.id, landing, depth === "0");
+  if (!move) await copied?.(src.id, placedId);
   if (existing) {
-    if (overwrite === "F") return davError(412, "cannot-overwrite", "the destination exists (Overwrite: F)");
-    await ctx.files.deleteFile({ id: existing.id }, ctx.call);
-  }
-  const name = dest.names[dest.names.length - 1];
-  if (!move) {
-    if (src.folder && depth === "0") await ctx.files.createFolder({ parentId: parent.id, name }, ctx.call);
-    else
-      await ctx.files.copyFile(
-        { id: src.id, newParentId: parent.id, name, onConflict: ConflictPolicy.FAIL },
-        ctx.call,
-      );
-  } else {
-    const file = src.file;
-    if (file.parentId === parent.id) await ctx.files.renameFile({ id: src.id, name }, ctx.call);
-    else if (file.name === name) await ctx.files.moveFile({ id: src.id, newParentId: parent.id }, ctx.call);
-    else {
-      // Two steps (FileService moves and renames separately): rename where the new name is free first.
-      await ctx.files.renameFile({ id: src.id, name }, ctx.call);
-      await ctx.files.moveFile({ id: src.id, newParentId: parent.id }, ctx.call);
+    try {
+      await ctx.files.deleteFile({ id: existing.id }, ctx.call);
+    } catch (err) {
+      // The old destination stays: a copy under the temporary name goes (a moved entry stays put there).
+      if (!move) await ctx.files.deleteFile({ id: placedId }, ctx.call).catch(() => {});
+      throw err;
     }
+    await ctx.files.renameFile({ id: placedId, name }, ctx.call);
   }
   return existing ? text(204, "") : text(201, "created");
 }

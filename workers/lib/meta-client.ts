@@ -6,6 +6,7 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { AdminDataService } from "../../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
+import { DavLockService } from "../../proto/gen/filestore/meta/v1/dav_locks_pb.ts";
 import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
@@ -30,6 +31,7 @@ export const metaServices = [
   AdminDataService,
   ShareDataService,
   DavPropertyService,
+  DavLockService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -43,7 +45,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof QuotaService> &
   Client<typeof AdminDataService> &
   Client<typeof ShareDataService> &
-  Client<typeof DavPropertyService>;
+  Client<typeof DavPropertyService> &
+  Client<typeof DavLockService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

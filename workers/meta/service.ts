@@ -4,6 +4,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { AdminDataService } from "../../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
+import { DavLockService } from "../../proto/gen/filestore/meta/v1/dav_locks_pb.ts";
 import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
@@ -18,6 +19,7 @@ import type { ServiceModule } from "../lib/server.ts";
 import { adminDataService } from "./admin-data-service.ts";
 import { contentService } from "./content-service.ts";
 import { credentialService } from "./credential-service.ts";
+import { davLockService } from "./dav-locks.ts";
 import { davPropertyService } from "./dav-properties.ts";
 import type { Db } from "./db/database.ts";
 import { derivedService } from "./derived-service.ts";
@@ -75,6 +77,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
       router.service(AdminDataService, adminDataService(deps, stats));
       router.service(ShareDataService, shareDataService(deps));
       router.service(DavPropertyService, davPropertyService(deps));
+      router.service(DavLockService, davLockService(deps));
     },
   };
 }

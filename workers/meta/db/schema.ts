@@ -305,6 +305,18 @@ export interface DavPropertiesTable {
   value: string;
 }
 
+export interface DavLocksTable {
+  token: string;
+  owner_id: string;
+  path: string;
+  deep: number;
+  exclusive: number;
+  owner_xml: string;
+  timeout_seconds: number;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -327,5 +339,6 @@ export interface Database {
   instance_claims: InstanceClaimsTable;
   shares: SharesTable;
   dav_properties: DavPropertiesTable;
+  dav_locks: DavLocksTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

@@ -21,6 +21,7 @@ import * as m0020 from "./0020_transfer_queue_indexes.ts";
 import * as m0021 from "./0021_account_hardening.ts";
 import * as m0022 from "./0022_shares.ts";
 import * as m0023 from "./0023_dav_properties.ts";
+import * as m0024 from "./0024_dav_locks.ts";
 
 export const migrations: Record<string, Migration> = {
   "0001_users_and_tokens": m0001,
@@ -44,4 +45,5 @@ export const migrations: Record<string, Migration> = {
   "0021_account_hardening": m0021,
   "0022_shares": m0022,
   "0023_dav_properties": m0023,
+  "0024_dav_locks": m0024,
 };
