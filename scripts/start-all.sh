@@ -37,9 +37,9 @@ die() {
   exit 1
 }
 
-# Worker services in start order. meta comes first: it runs the database migrations and everyone calls it.
-# A later service is one more name here (and a <NAME>_PORT default below); its entry is
-# workers/<name>/main.ts. The gateway is started last, after all of them.
+# Worker services in start order. meta comes first: it runs the database migrations and everyone calls it;
+# account second: it creates the token signing key. A later service is one more name here (and a
+# <NAME>_PORT default below); its entry is workers/<name>/main.ts. The gateway is started last.
 WORKERS=(meta account upload download file transfer dav)
 
 # --- configuration ---------------------------------------------------------------------------------
@@ -178,10 +178,11 @@ abort() {
 }
 trap 'log "interrupted"; abort' INT TERM
 
-start_service() { # NAME PORT CMD...
+# Starts NAME on PORT in the background (pid file, log); await_healthy then waits for it.
+launch_service() { # NAME PORT CMD...
   local name="$1" port="$2"
   shift 2
-  local pidfile="$PID_DIR/$name.pid" logfile="$LOG_DIR/$name.log" entry pid i
+  local pidfile="$PID_DIR/$name.pid" logfile="$LOG_DIR/$name.log" entry pid
   entry="$(entry_for "$name")"
   if pid="$(live_pid "$pidfile" "$entry")"; then
     log "$name is already running (pid $pid); run scripts/stop-all.sh first"
@@ -207,7 +208,11 @@ start_service() { # NAME PORT CMD...
   echo "$pid" >"$pidfile"
   echo "$entry" >"$PID_DIR/$name.entry"
   STARTED+=("$name")
+}
 
+await_healthy() { # NAME PORT
+  local name="$1" port="$2" logfile="$LOG_DIR/$1.log" pid i
+  pid="$(tr -dc '0-9' <"$PID_DIR/$name.pid")"
   for ((i = 0; i < 120; i++)); do # ~30 s
     if ! kill -0 "$pid" 2>/dev/null; then
       log "$name exited during startup; last lines of $logfile:"
@@ -237,24 +242,45 @@ for pidfile in "$PID_DIR"/*.pid; do
   fi
 done
 
-for name in "${WORKERS[@]}"; do
-  ports_var="${name^^}_PORTS"
-  IFS=, read -r -a ports <<<"${!ports_var}"
-  if [ "${#ports[@]}" -eq 1 ]; then
-    start_service "$name" "${ports[0]}" "$BUN" "$(entry_for "$name")"
-  else
-    # Replica k is "<name>-k": its own pid file and log.
-    for k in "${!ports[@]}"; do
-      start_service "$name-$((k + 1))" "${ports[$k]}" "$BUN" "$(entry_for "$name")"
-    done
-  fi
-done
+# Each worker (every replica: "<name>-k" with its own pid file and log) as NAME PORT pairs.
+instances() { # WORKER...
+  local name ports_var ports k
+  for name in "$@"; do
+    ports_var="${name^^}_PORTS"
+    IFS=, read -r -a ports <<<"${!ports_var}"
+    if [ "${#ports[@]}" -eq 1 ]; then
+      echo "$name ${ports[0]}"
+    else
+      for k in "${!ports[@]}"; do echo "$name-$((k + 1)) ${ports[$k]}"; done
+    fi
+  done
+}
+
+# Started in tiers, each tier's processes side by side (startup is mostly waiting: ~1 s a process):
+# meta first (it migrates the database and everyone calls it), then account (it creates the token signing
+# key the others read), then every other worker, then the gateway.
+start_tier() { # WORKER...
+  local pairs=() pair
+  mapfile -t pairs < <(instances "$@")
+  for pair in "${pairs[@]}"; do
+    read -r name port <<<"$pair"
+    launch_service "$name" "$port" "$BUN" "$(entry_for "$name")"
+  done
+  for pair in "${pairs[@]}"; do
+    read -r name port <<<"$pair"
+    await_healthy "$name" "$port"
+  done
+}
+start_tier "${WORKERS[@]:0:1}"
+start_tier "${WORKERS[@]:1:1}"
+start_tier "${WORKERS[@]:2}"
 
 if [ "$GATEWAY_RUNTIME" = deno ]; then
-  start_service gateway "$GATEWAY_PORT" "$DENO" run --allow-net --allow-env --allow-read "$(entry_for gateway)"
+  launch_service gateway "$GATEWAY_PORT" "$DENO" run --allow-net --allow-env --allow-read "$(entry_for gateway)"
 else
-  start_service gateway "$GATEWAY_PORT" "$BUN" "$(entry_for gateway)"
+  launch_service gateway "$GATEWAY_PORT" "$BUN" "$(entry_for gateway)"
 fi
+await_healthy gateway "$GATEWAY_PORT"
 
 trap - INT TERM
 echo "gateway: $(url_for "$GATEWAY_PORT")"

@@ -80,6 +80,22 @@ for f in "$PID_DIR"/*.pid; do
   names+=("$(rank "$n") $n")
 done
 
-while read -r _ n; do
-  [ -n "$n" ] && stop_one "$n"
-done < <(printf '%s\n' "${names[@]}" | sort -n -k1,1)
+# In ORDER's tiers: the gateway (no new requests), then dav (it calls the others), then the other workers
+# side by side (each waits for its own in-flight work), meta last (everyone calls it while draining).
+tier() { # the services of the given ranks, from the sorted list
+  local r n
+  while read -r r n; do
+    for want in "$@"; do [ "$r" = "$want" ] && echo "$n"; done
+  done < <(printf '%s\n' "${names[@]}" | sort -n -k1,1)
+}
+last_rank="${#ORDER[@]}"
+middle=(0)
+for ((r = 3; r < last_rank; r++)); do middle+=("$r"); done
+for n in $(tier 1) $(tier 2); do stop_one "$n"; done
+pids=()
+for n in $(tier "${middle[@]}"); do
+  stop_one "$n" &
+  pids+=("$!")
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+for n in $(tier "$last_rank"); do stop_one "$n"; done
