@@ -5,7 +5,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../../core/access-token.ts";
 import { clientNetwork } from "../../../core/client-address.ts";
-import { LINKS_PATH } from "../../../core/data-paths.ts";
+import { LINKS_PATH, ZIP_PATH } from "../../../core/data-paths.ts";
 import { Reason, reasonError } from "../../../core/reasons.ts";
 import type { FileRecord } from "../../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { GetLiveShareResponse, ShareRecord } from "../../../proto/gen/filestore/meta/v1/shares_pb.ts";
@@ -17,7 +17,7 @@ import {
   type SaveShareToDriveRequest,
   ShareMode,
 } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
-import { linkQuery } from "../../download/links.ts";
+import { linkQuery, zipClaim } from "../../download/links.ts";
 import { invalidArgument, permissionDenied } from "../../lib/errors.ts";
 import { signShareToken, verifyShareToken } from "../../lib/share-token.ts";
 import { at, itemMessage, MODES, type ShareDeps } from "./deps.ts";
@@ -172,7 +172,7 @@ export async function listShareItems(deps: ShareDeps, req: ListShareItemsRequest
 
 export async function createShareDownloadUrl(deps: ShareDeps, req: CreateShareDownloadUrlRequest) {
   const { share, item } = await resolveShareItem(deps, req.shareToken, req.fileId);
-  if (item.kind !== "file") throw invalidArgument("file_id names a folder: download its files one by one");
+  if (item.kind === "folder") return folderZipUrl(deps, share, item.id);
   const t = await deps.meta.getDownloadTarget({ fileId: item.id, ownerId: share.ownerId });
   if (!t.file || !t.blob) throw noSuchShare();
   const counted = await consumeDownload(deps, share.id);
@@ -181,6 +181,31 @@ export async function createShareDownloadUrl(deps: ShareDeps, req: CreateShareDo
     downloadsLeft: left(counted),
   };
 }
+
+/**
+ * "Download all as ZIP" of the shared folder or a folder inside it: ONE download for the whole archive,
+ * a URL of the ZIP route with the share id signed in (the download worker re-checks the share on each
+ * request, as for files). The URL carries the folder's link generation, read here with its owner.
+ */
+async function folderZipUrl(deps: ShareDeps, share: ShareRecord, folderId: string) {
+  const tree = await deps.meta.listFolderTree({ folderId, ownerId: share.ownerId, pageSize: 1 });
+  const counted = await consumeDownload(deps, share.id);
+  const expires = urlExpiry(deps);
+  const query = linkQuery(deps.linkKey, {
+    fileId: folderId,
+    sha256: zipClaim(share.ownerId),
+    expires,
+    generation: Number(tree.linkGeneration),
+    shareId: share.id,
+  });
+  return {
+    url: `${deps.publicUrl.replace(/\/+$/, "")}${ZIP_PATH}${encodeURIComponent(folderId)}?${query}`,
+    expiresAt: timestampFromMs(expires * 1000),
+    downloadsLeft: left(counted),
+  };
+}
+
+const urlExpiry = (deps: ShareDeps) => Math.ceil((deps.now() + deps.config.urlTtlSeconds * 1000) / 1000);
 
 /**
  * A download URL bound to the share (links.ts signs the share id with the rest): the download worker asks
@@ -194,7 +219,7 @@ function mint(
   generation: number,
   inline: boolean,
 ) {
-  const expires = Math.ceil((deps.now() + deps.config.urlTtlSeconds * 1000) / 1000);
+  const expires = urlExpiry(deps);
   const query = linkQuery(deps.linkKey, { fileId, sha256, expires, generation, shareId });
   const path = `${LINKS_PATH}${encodeURIComponent(fileId)}?${query}${inline ? "&inline=1" : ""}`;
   return { url: `${deps.publicUrl.replace(/\/+$/, "")}${path}`, expiresAt: timestampFromMs(expires * 1000) };
@@ -203,10 +228,7 @@ function mint(
 /**
  * Counts one download of the link: a conditional update in meta, so with max_downloads N exactly N calls
  * succeed however many race. SHARE_LIMIT_REACHED when none is left.
- *
- * Hook for folder ZIPs (branch `zip`): a share's "download folder as ZIP" resolves the folder with
- * resolveShareItem, calls this ONCE for the whole ZIP, and mints a URL of the ZIP route with the share id
- * signed in (links.ts claims), which the download worker re-checks on every request.
+ * A folder's ZIP (folderZipUrl) calls it once for the whole archive.
  */
 export async function consumeDownload(deps: ShareDeps, shareId: string) {
   try {

@@ -341,9 +341,10 @@ describe("ShareService", () => {
         expect(res.headers.get("x-content-type-options")).toBe("nosniff");
         expect(res.headers.get("content-security-policy")).toContain("sandbox");
         const disposition = res.headers.get("content-disposition") ?? "";
-        // A plain download is an attachment; a preview shows HTML as its source and SVG sandboxed.
-        if (!inline) expect(disposition).toStartWith("attachment");
-        else expect(res.headers.get("content-type")).toStartWith(type);
+        // A download is an attachment; a preview shows HTML as its source, SVG only ever as an attachment
+        // (an <img> still shows it; opening the URL only saves it).
+        if (!inline || name.endsWith(".svg")) expect(disposition).toStartWith("attachment");
+        expect(res.headers.get("content-type")).toStartWith(type);
         expect(res.headers.get("content-type")).not.toContain("text/html");
       }
     }
