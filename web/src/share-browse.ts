@@ -26,6 +26,7 @@ interface Browse {
 
 /** Shows a failure; a link that ended offers to open it again. */
 function fail(b: Browse, err: unknown): void {
+  b.status.textContent = "";
   const ended = shareProblem(err).kind === "ended";
   mount(
     b.alert,

@@ -8,7 +8,7 @@ import { h, mount } from "./dom.ts";
 import type { DriveState } from "./drive-state.ts";
 import { isFolder } from "./file-kinds.ts";
 import { listTable } from "./page-parts.ts";
-import { copyShareLink, SHARE_HEADINGS, shareRow, shareUrl } from "./share-links.ts";
+import { copyShareLink, shareHeadings, shareRow, shareUrl } from "./share-links.ts";
 import { shareOptionFields } from "./share-options.ts";
 
 export async function openShareDialog(drive: DriveState, f: StoredFile): Promise<void> {
@@ -36,8 +36,8 @@ export async function openShareDialog(drive: DriveState, f: StoredFile): Promise
               ? h("p", { class: "muted" }, "No links yet.")
               : listTable(
                   `Links to ${f.name}`,
-                  SHARE_HEADINGS,
-                  all.map((s) => shareRow(drive, s, () => void load(), false)),
+                  shareHeadings("dialog"),
+                  all.map((s) => shareRow(drive, s, () => void load(), "dialog")),
                 ),
           );
         } catch (err) {

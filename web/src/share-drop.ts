@@ -74,12 +74,13 @@ export function dropPage(main: HTMLElement, s: OpenedShare): void {
     send(picker.files ?? []);
     picker.value = "";
   });
-  zone.addEventListener("dragover", (e) => {
+  // Files dropped anywhere on the page are taken (the zone is where people aim).
+  main.addEventListener("dragover", (e) => {
     e.preventDefault();
     zone.classList.add("dragging");
   });
-  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-  zone.addEventListener("drop", (e) => {
+  main.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  main.addEventListener("drop", (e) => {
     e.preventDefault();
     zone.classList.remove("dragging");
     send(e.dataTransfer?.files ?? []);

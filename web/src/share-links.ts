@@ -96,8 +96,17 @@ export async function revokeShare(say: Notices, s: Share): Promise<boolean> {
   return true;
 }
 
-/** One link as a table row; `changed` runs after an edit or a revocation. */
-export function shareRow(say: Notices, s: Share, changed: () => void, withName: boolean): HTMLElement {
+/**
+ * One link as a table row (columns: shareHeadings(layout)); `changed` runs after an edit or a revocation.
+ * The page shows every count; the dialog, narrower, the link, its terms and downloads.
+ */
+export function shareRow(
+  say: Notices,
+  s: Share,
+  changed: () => void,
+  layout: "page" | "dialog",
+): HTMLElement {
+  const page = layout === "page";
   const act = (label: string, run: () => Promise<unknown>, danger = false): Child =>
     h(
       "button",
@@ -112,12 +121,20 @@ export function shareRow(say: Notices, s: Share, changed: () => void, withName: 
   return h(
     "tr",
     { class: "share-row", "data-share-id": s.id },
-    withName && h("td", null, s.targetName),
-    h("td", null, h("a", { href: shareUrl(s), target: "_blank", rel: "noopener" }, s.path || `/s/${s.id}`)),
+    page && h("td", null, s.targetName),
+    h(
+      "td",
+      null,
+      h(
+        "a",
+        { class: "share-link", href: shareUrl(s), target: "_blank", rel: "noopener" },
+        s.path || `/s/${s.id}`,
+      ),
+    ),
     h("td", null, shareTerms(s)),
-    h("td", null, String(s.viewCount)),
+    page && h("td", null, String(s.viewCount)),
     h("td", null, downloadsOf(s)),
-    h("td", null, s.lastAccessAt ? date(s.lastAccessAt) : "never"),
+    page && h("td", null, s.lastAccessAt ? date(s.lastAccessAt) : "never"),
     h(
       "td",
       { class: "actions" },
@@ -128,4 +145,7 @@ export function shareRow(say: Notices, s: Share, changed: () => void, withName: 
   );
 }
 
-export const SHARE_HEADINGS = ["Link", "Allows", "Views", "Downloads", "Last access", ""];
+export const shareHeadings = (layout: "page" | "dialog") =>
+  layout === "page"
+    ? ["Item", "Link", "Allows", "Views", "Downloads", "Last access", ""]
+    : ["Link", "Allows", "Downloads", ""];

@@ -6,7 +6,7 @@ import { appHeader } from "./app-header.ts";
 import { h, mount } from "./dom.ts";
 import { notices } from "./notices.ts";
 import { listTable, showError, tokenPager } from "./page-parts.ts";
-import { SHARE_HEADINGS, shareRow } from "./share-links.ts";
+import { shareHeadings, shareRow } from "./share-links.ts";
 
 export function sharesView(root: HTMLElement, session: Session): () => void {
   const { header } = appHeader(session.username, "shares");
@@ -23,8 +23,8 @@ export function sharesView(root: HTMLElement, session: Session): () => void {
           ? h("p", { class: "empty" }, "You have not shared anything yet. Use Share in an item's ⋯ menu.")
           : listTable(
               "Your share links",
-              ["Item", ...SHARE_HEADINGS],
-              page.shares.map((s) => shareRow(say, s, () => pages.again(), true)),
+              shareHeadings("page"),
+              page.shares.map((s) => shareRow(say, s, () => pages.again(), "page")),
             ),
         pager,
       ),
