@@ -13,6 +13,7 @@ import { gcMetrics } from "../workers/lib/metrics/gc.ts";
 import { connectionsGauge } from "../workers/lib/metrics/process.ts";
 import { createProcessMetrics } from "../workers/lib/metrics/registry.ts";
 import { rpcMetricsInterceptor } from "../workers/lib/metrics/rpc.ts";
+import { shareMetrics } from "../workers/lib/metrics/shares.ts";
 import { availableBytesGauge, storageMetrics } from "../workers/lib/metrics/storage.ts";
 import { transferMetrics, transferQueueGauge } from "../workers/lib/metrics/transfer.ts";
 import { uploadMetrics } from "../workers/lib/metrics/upload.ts";
@@ -26,6 +27,7 @@ function exportedNames(): Set<string> {
   rpcMetricsInterceptor(m);
   uploadMetrics(m);
   downloadMetrics(m);
+  shareMetrics(m);
   transferMetrics(m);
   transferQueueGauge(m, async () => ({ queued: 0, running: 0, failed: 0 }), 3600);
   gcMetrics(m);

@@ -18,7 +18,7 @@ browserSuite("web UI: share links", () => {
   const { open, shot, signInWithKeyboard, row, menuAction } = kit;
   type User = Awaited<ReturnType<typeof signedInUser>>;
   const bearer = (u: User) => ({ authorization: `Bearer ${u.accessToken}` });
-  const upload = async (u: User, name: string, body: Uint8Array | string, parentId = "") => {
+  const upload = async (u: User, name: string, body: Uint8Array<ArrayBuffer> | string, parentId = "") => {
     const q = `name=${encodeURIComponent(name)}&parent_id=${parentId}`;
     const res = await fetch(`${kit.server.gatewayUrl}/upload/v1/files?${q}`, {
       method: "PUT",
@@ -148,7 +148,9 @@ browserSuite("web UI: share links", () => {
     await upload(owner, "private.txt", "not for guests", inbox);
     const o = await open();
     await signInWithKeyboard(o.page, owner.username, owner.password);
-    const link = await shareFromDrive(o.page, "Inbox", () => o.page.selectOption("#new-share-mode", "drop"));
+    const link = await shareFromDrive(o.page, "Inbox", async () => {
+      await o.page.selectOption("#new-share-mode", "drop");
+    });
 
     const g = await open();
     await g.page.goto(link);

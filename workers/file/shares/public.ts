@@ -19,6 +19,7 @@ import {
 } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
 import { linkQuery, zipClaim } from "../../download/links.ts";
 import { invalidArgument, permissionDenied } from "../../lib/errors.ts";
+import type { ShareDownloadKind } from "../../lib/metrics/shares.ts";
 import { signShareToken, verifyShareToken } from "../../lib/share-token.ts";
 import { at, itemMessage, MODES, type ShareDeps } from "./deps.ts";
 
@@ -58,13 +59,15 @@ async function live(deps: ShareDeps, req: Parameters<ShareDeps["meta"]["getLiveS
 async function tooMany(deps: ShareDeps, keys: [string, number][]) {
   for (const [key, limit] of keys) {
     const w = await deps.limiter.peek(key);
-    if (w.count >= limit)
+    if (w.count >= limit) {
+      deps.metrics?.opened("rate_limited");
       throw reasonError(
         `too many attempts to open share links; try again in ${w.resetInSeconds} s`,
         Code.ResourceExhausted,
         Reason.TOO_MANY_ATTEMPTS,
         { retry_after_seconds: String(w.resetInSeconds) },
       );
+    }
   }
 }
 
@@ -82,12 +85,17 @@ export async function openShare(deps: ShareDeps, req: OpenShareRequest, clientIp
   const ok = found?.share && (hash === "" || (await Bun.password.verify(req.password, hash)));
   if (!ok || !found?.share) {
     await Promise.all(keys.map(([key]) => deps.limiter.hit(key, c.openWindowSeconds)));
+    deps.metrics?.opened("not_found");
     throw noSuchShare();
   }
   // Counted once the password holds; the row read again also proves it was not revoked meanwhile.
   const opened = await live(deps, { id, countView: true, withItem: true });
   const s = opened?.share;
-  if (!s || !opened.item) throw noSuchShare();
+  if (!s || !opened.item) {
+    deps.metrics?.opened("not_found");
+    throw noSuchShare();
+  }
+  deps.metrics?.opened("ok");
   const now = deps.now();
   const expires = Math.min(
     now + c.tokenTtlSeconds * 1000,
@@ -175,7 +183,7 @@ export async function createShareDownloadUrl(deps: ShareDeps, req: CreateShareDo
   if (item.kind === "folder") return folderZipUrl(deps, share, item.id);
   const t = await deps.meta.getDownloadTarget({ fileId: item.id, ownerId: share.ownerId });
   if (!t.file || !t.blob) throw noSuchShare();
-  const counted = await consumeDownload(deps, share.id);
+  const counted = await consumeDownload(deps, share.id, "file");
   return {
     ...mint(deps, share.id, item.id, t.blob.sha256, Number(t.linkGeneration), req.inline),
     downloadsLeft: left(counted),
@@ -189,7 +197,7 @@ export async function createShareDownloadUrl(deps: ShareDeps, req: CreateShareDo
  */
 async function folderZipUrl(deps: ShareDeps, share: ShareRecord, folderId: string) {
   const tree = await deps.meta.listFolderTree({ folderId, ownerId: share.ownerId, pageSize: 1 });
-  const counted = await consumeDownload(deps, share.id);
+  const counted = await consumeDownload(deps, share.id, "zip");
   const expires = urlExpiry(deps);
   const query = linkQuery(deps.linkKey, {
     fileId: folderId,
@@ -230,11 +238,14 @@ function mint(
  * succeed however many race. SHARE_LIMIT_REACHED when none is left.
  * A folder's ZIP (folderZipUrl) calls it once for the whole archive.
  */
-export async function consumeDownload(deps: ShareDeps, shareId: string) {
+export async function consumeDownload(deps: ShareDeps, shareId: string, kind: ShareDownloadKind) {
   try {
-    return await deps.meta.consumeShareDownload({ id: shareId });
+    const counted = await deps.meta.consumeShareDownload({ id: shareId });
+    deps.metrics?.download(kind, true);
+    return counted;
   } catch (err) {
     const code = ConnectError.from(err).code;
+    if (code === Code.ResourceExhausted) deps.metrics?.download(kind, false);
     if (code === Code.ResourceExhausted)
       throw reasonError(
         "this link has no downloads left",
@@ -253,7 +264,7 @@ export async function consumeDownload(deps: ShareDeps, shareId: string) {
  */
 export async function saveShareToDrive(deps: ShareDeps, who: Identity, req: SaveShareToDriveRequest) {
   const { share, item } = await resolveShareItem(deps, req.shareToken, req.itemId);
-  await consumeDownload(deps, share.id);
+  await consumeDownload(deps, share.id, "save");
   const res = await deps.meta.copySharedItem({
     sourceOwnerId: share.ownerId,
     itemId: item.id,

@@ -2,7 +2,7 @@
 // link (the shared folder or one inside it) mints a ZIP URL counted as ONE download; the archive opens with
 // zipfile and holds the folder's tree; the URL is bound to the share (signed in), so a revocation refuses
 // its next request and a forged share id fails the signature; folders outside the share answer like
-// unknown ids.
+// unknown ids. The share metrics count the opens and the ZIP downloads.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +16,8 @@ import { checkZip } from "../../download/zip-check.ts";
 import { testBlobStores } from "../../lib/blobstore/testing.ts";
 import { authInterceptor, errorInterceptor } from "../../lib/interceptors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { createMetrics, type Metrics } from "../../lib/metrics/registry.ts";
+import { shareMetrics } from "../../lib/metrics/shares.ts";
 import { memoryRateLimiter } from "../../lib/ratelimit.ts";
 import { shareTokenKeyFrom } from "../../lib/share-token.ts";
 import { testDatabases } from "../../meta/db/testing.ts";
@@ -46,6 +48,7 @@ for (const database of testDatabases()) {
     let root = "";
     let sub = "";
     let outside = "";
+    let metrics: Metrics;
 
     beforeAll(async () => {
       if (!local) throw new Error("no local blob store");
@@ -75,6 +78,7 @@ for (const database of testDatabases()) {
         publicUrl: "",
         limiter: memoryRateLimiter(() => d.clock.now),
         now: () => d.clock.now,
+        metrics: shareMetrics((metrics = createMetrics("file"))),
       };
     });
     afterAll(() => d.close());
@@ -125,6 +129,12 @@ for (const database of testDatabases()) {
       );
       const listed = (await c.listShares({}, ownerOf())).shares.find((s) => s.id === link?.id);
       expect(listed?.downloadCount).toBe(2n);
+      const text = await metrics.text();
+      expect(text).toContain('filestore_share_opens_total{service="file",result="ok"} 1');
+      expect(text).toContain('filestore_share_downloads_total{service="file",kind="zip",result="ok"} 2');
+      expect(text).toContain(
+        'filestore_share_downloads_total{service="file",kind="zip",result="limit_reached"} 1',
+      );
     });
 
     test("a folder outside the share answers like an unknown id and counts nothing", async () => {

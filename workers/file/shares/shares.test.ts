@@ -21,6 +21,8 @@ import { testBlobStores } from "../../lib/blobstore/testing.ts";
 import { clientIpKey } from "../../lib/context.ts";
 import { authInterceptor, errorInterceptor } from "../../lib/interceptors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { createMetrics } from "../../lib/metrics/registry.ts";
+import { shareMetrics } from "../../lib/metrics/shares.ts";
 import { memoryRateLimiter } from "../../lib/ratelimit.ts";
 import { shareTokenKeyFrom } from "../../lib/share-token.ts";
 import { codeOf } from "../../lib/testing.ts";
@@ -361,7 +363,13 @@ describe("ShareService", () => {
     const id = share?.id ?? "";
     const opened = await c.openShare({ id, password: "drop" });
     expect([opened.mode, opened.maxFileBytes]).toEqual([ShareMode.DROP, 20n]);
-    const drops = { ...d.upload.deps, shareTokenKey: deps.tokenKey, now: () => d.clock.now };
+    const metrics = createMetrics("upload");
+    const drops = {
+      ...d.upload.deps,
+      shareTokenKey: deps.tokenKey,
+      now: () => d.clock.now,
+      shareMetrics: shareMetrics(metrics),
+    };
     const put = (body: string, token = opened.shareToken, shareId = id, name = "report.txt") => {
       const url = new URL(`http://x${DROP_PATH}${shareId}?name=${encodeURIComponent(name)}`);
       const req = new Request(url, {
@@ -401,5 +409,11 @@ describe("ShareService", () => {
     expect(reasonOf(await put("a", opened.shareToken, viewId))).toBe(Reason.SHARE_TOKEN_INVALID);
     await c.revokeShare({ id }, owner(alice.who));
     expect(reasonOf(await put("a"))).toBe(Reason.SHARE_NOT_FOUND);
+    // Counted by result: one stored (with its bytes), one too large, four refused.
+    const text = await metrics.text();
+    expect(text).toContain('filestore_share_drops_total{service="upload",result="ok"} 1');
+    expect(text).toContain('filestore_share_drops_total{service="upload",result="too_large"} 1');
+    expect(text).toContain('filestore_share_drops_total{service="upload",result="refused"} 4');
+    expect(text).toContain('filestore_share_drop_bytes_total{service="upload"} 14');
   });
 });
