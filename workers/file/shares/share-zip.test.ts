@@ -63,6 +63,7 @@ for (const database of testDatabases()) {
       await d.put(alice, "a.txt", text("alpha"), undefined, root);
       await d.put(alice, "b.txt", text("beta beta"), undefined, sub);
       await d.put(alice, "secret.txt", text("no"), undefined, outside);
+      metrics = createMetrics("file");
       deps = {
         meta,
         config: {
@@ -78,7 +79,7 @@ for (const database of testDatabases()) {
         publicUrl: "",
         limiter: memoryRateLimiter(() => d.clock.now),
         now: () => d.clock.now,
-        metrics: shareMetrics((metrics = createMetrics("file"))),
+        metrics: shareMetrics(metrics),
       };
     });
     afterAll(() => d.close());
