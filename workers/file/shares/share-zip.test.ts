@@ -18,11 +18,10 @@ import { authInterceptor, errorInterceptor } from "../../lib/interceptors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMetrics, type Metrics } from "../../lib/metrics/registry.ts";
 import { shareMetrics } from "../../lib/metrics/shares.ts";
-import { memoryRateLimiter } from "../../lib/ratelimit.ts";
-import { shareTokenKeyFrom } from "../../lib/share-token.ts";
 import { testDatabases } from "../../meta/db/testing.ts";
 import type { ShareDeps } from "./deps.ts";
 import { shareRoutes } from "./service.ts";
+import { shareTestDeps } from "./testing.ts";
 
 const [local] = testBlobStores();
 setDefaultTimeout(60_000);
@@ -64,23 +63,7 @@ for (const database of testDatabases()) {
       await d.put(alice, "b.txt", text("beta beta"), undefined, sub);
       await d.put(alice, "secret.txt", text("no"), undefined, outside);
       metrics = createMetrics("file");
-      deps = {
-        meta,
-        config: {
-          maxTtlDays: 30,
-          tokenTtlSeconds: 900,
-          urlTtlSeconds: 3600,
-          openPerLink: 5,
-          openPerClient: 8,
-          openWindowSeconds: 600,
-        },
-        tokenKey: shareTokenKeyFrom("t".repeat(32)),
-        linkKey: d.deps.linkKey,
-        publicUrl: "",
-        limiter: memoryRateLimiter(() => d.clock.now),
-        now: () => d.clock.now,
-        metrics: shareMetrics(metrics),
-      };
+      deps = shareTestDeps(d, { metrics: shareMetrics(metrics) });
     });
     afterAll(() => d.close());
 

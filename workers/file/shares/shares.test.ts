@@ -23,12 +23,11 @@ import { authInterceptor, errorInterceptor } from "../../lib/interceptors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMetrics } from "../../lib/metrics/registry.ts";
 import { shareMetrics } from "../../lib/metrics/shares.ts";
-import { memoryRateLimiter } from "../../lib/ratelimit.ts";
-import { shareTokenKeyFrom } from "../../lib/share-token.ts";
 import { codeOf } from "../../lib/testing.ts";
 import { dropFile } from "../../upload/drop.ts";
 import type { ShareDeps } from "./deps.ts";
 import { shareRoutes } from "./service.ts";
+import { shareTestDeps } from "./testing.ts";
 
 const [local] = testBlobStores();
 // argon2id on a loaded 2-core machine: a test that checks a dozen passwords may take several seconds.
@@ -57,22 +56,7 @@ describe("ShareService", () => {
     d = await openDownloadFixture(local);
     alice = await d.user("alice");
     bob = await d.user("bob");
-    deps = {
-      meta: d.upload.deps.meta,
-      config: {
-        maxTtlDays: 30,
-        tokenTtlSeconds: 900,
-        urlTtlSeconds: 3600,
-        openPerLink: 5,
-        openPerClient: 8,
-        openWindowSeconds: 600,
-      },
-      tokenKey: shareTokenKeyFrom("t".repeat(32)),
-      linkKey: d.deps.linkKey,
-      publicUrl: "",
-      limiter: memoryRateLimiter(() => d.clock.now),
-      now: () => d.clock.now,
-    };
+    deps = shareTestDeps(d);
     const verifier = {
       verify: async (token: string) => ({ userId: token, username: token, exp: 0 }),
     };
