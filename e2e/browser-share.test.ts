@@ -5,7 +5,7 @@
 // drive; the owner revokes the link on "My
 // shares" and the guest's next click says the link no longer works. A drop link: the guest sends a file
 // through the picker and drops another: both land in the owner's folder (the same name gets a suffix).
-// All-in-one only (the UI is the same in both modes). Screenshots in artifacts/screenshots.
+// A file link with one download: the second click says the limit is reached. All-in-one only (the UI is the same in both modes). Screenshots in artifacts/screenshots.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -132,6 +132,11 @@ browserSuite("web UI: share links", () => {
     await mine.waitFor();
     expect(await mine.locator("td").nth(3).textContent()).toBe("2");
     await shot(o.page, "share-my-shares");
+    // Edit: a download limit, shown in the list once saved.
+    await mine.getByRole("button", { name: "Edit the link to Holiday" }).click();
+    await o.page.fill("#edit-share-max-downloads", "100");
+    await o.page.click("dialog button[type=submit]:has-text('Save')");
+    await o.page.waitForSelector("#my-shares tr.share-row:has-text('of 100')");
     await mine.getByRole("button", { name: "Revoke the link to Holiday" }).click();
     await o.page.click("dialog button.danger:has-text('Revoke')");
     await o.page.waitForSelector("#my-shares .empty");
@@ -141,6 +146,35 @@ browserSuite("web UI: share links", () => {
     await shot(g.page, "share-guest-revoked");
     expect([...o.errors, ...g.errors, ...b.errors]).toEqual([]);
   }, 180_000);
+
+  test("a download limit: the second download says the link has none left", async () => {
+    const owner = await signedInUser(kit.server.gatewayUrl);
+    await upload(owner, "data.bin", "opaque bytes");
+    const id = (
+      (await connectCall(kit.server.gatewayUrl, "filestore.file.v1.FileService/ListFiles", {}, bearer(owner)))
+        .json.files as { id: string }[]
+    )[0]?.id;
+    const created = await connectCall(
+      kit.server.gatewayUrl,
+      "filestore.share.v1.ShareService/CreateShare",
+      { targetId: id, maxDownloads: "1" },
+      bearer(owner),
+    );
+    const path = (created.json.share as { path: string }).path;
+    const g = await open();
+    await g.page.goto(`${kit.server.gatewayUrl}${path}`);
+    await g.page.waitForSelector("#share-facts:has-text('1 of 1 downloads left')");
+    const [download] = await Promise.all([
+      g.page.waitForEvent("download"),
+      g.page.click("button:has-text('Download')"),
+    ]);
+    expect(download.suggestedFilename()).toBe("data.bin");
+    await g.page.waitForSelector("#share-facts:has-text('0 of 1 downloads left')");
+    await g.page.click("button:has-text('Download')");
+    await g.page.waitForSelector("#share-alert:has-text('no downloads left')");
+    await shot(g.page, "share-limit-reached");
+    expect(g.errors).toEqual([]);
+  }, 120_000);
 
   test("drop link: the guest's files land in the owner's folder; the guest sees only their own", async () => {
     const owner = await signedInUser(kit.server.gatewayUrl);

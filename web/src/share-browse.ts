@@ -19,6 +19,8 @@ const PAGE_SIZE = 50;
 
 interface Browse {
   s: OpenedShare;
+  /** The heading (downloads left change with each mint). */
+  head: HTMLElement;
   alert: HTMLElement;
   status: HTMLElement;
   preview: HTMLElement;
@@ -27,13 +29,24 @@ interface Browse {
 /** Shows a failure; a link that ended offers to open it again. */
 function fail(b: Browse, err: unknown): void {
   b.status.textContent = "";
-  const ended = shareProblem(err).kind === "ended";
+  const problem = shareProblem(err).kind;
+  if (problem === "limit") counted(b, 0n);
+  const ended = problem === "ended";
   mount(
     b.alert,
     shareFailure(err),
     ended && " ",
     ended && h("button", { type: "button", class: "link", onclick: () => location.reload() }, "Open again"),
   );
+}
+
+/** A mint's answer: the downloads left, shown in the heading when the link has a limit. */
+function counted(b: Browse, left: bigint): void {
+  if (b.s.info.maxDownloads === 0n) return;
+  b.s.info.downloadsLeft = left;
+  const head = shareSummary(b.s);
+  b.head.replaceWith(head);
+  b.head = head;
 }
 
 const done = (b: Browse, text: string) => {
@@ -44,6 +57,7 @@ const done = (b: Browse, text: string) => {
 async function download(b: Browse, item: { id: string; name: string }, zip: boolean): Promise<void> {
   try {
     const r = await visitorShares.createShareDownloadUrl({ shareToken: b.s.token, fileId: item.id });
+    counted(b, r.downloadsLeft);
     save(r.url, zip ? `${item.name}.zip` : item.name);
     done(b, zip ? `Downloading ${item.name} as a ZIP` : `Downloading ${item.name}`);
   } catch (err) {
@@ -88,11 +102,12 @@ async function showPreview(b: Browse, item: ShareItem, closable: boolean): Promi
   mount(b.preview, head, stage);
   b.preview.scrollIntoView?.({ block: "nearest" });
   try {
-    const { url } = await visitorShares.createShareDownloadUrl({
+    const { url, downloadsLeft } = await visitorShares.createShareDownloadUrl({
       shareToken: b.s.token,
       fileId: item.id,
       inline: true,
     });
+    counted(b, downloadsLeft);
     mount(stage, await previewBody(kind, url, item.name, Number(item.size)));
   } catch (err) {
     b.preview.replaceChildren();
@@ -104,6 +119,7 @@ export function browseShare(main: HTMLElement, s: OpenedShare): void {
   const item = s.info.item;
   const b: Browse = {
     s,
+    head: shareSummary(s),
     alert: h("p", { class: "error", role: "alert", id: "share-alert" }),
     status: h("p", { class: "muted", role: "status", id: "share-status" }),
     preview: h("section", { class: "share-preview", id: "share-preview", "aria-label": "Preview" }),
@@ -127,7 +143,7 @@ export function browseShare(main: HTMLElement, s: OpenedShare): void {
       ),
       saveButton({ id: "", name: it.name }),
     );
-    mount(main, shareSummary(s), toolbar, b.alert, b.status, b.preview);
+    mount(main, b.head, toolbar, b.alert, b.status, b.preview);
     void showPreview(b, { ...it, id: "" } as ShareItem, false);
     return;
   }
@@ -234,6 +250,6 @@ export function browseShare(main: HTMLElement, s: OpenedShare): void {
       ),
     );
   };
-  mount(main, shareSummary(s), crumbs, toolbar, b.alert, b.status, list, b.preview);
+  mount(main, b.head, crumbs, toolbar, b.alert, b.status, list, b.preview);
   void load("", true);
 }
