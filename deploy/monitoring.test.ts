@@ -104,6 +104,7 @@ describe("alert rules and dashboard read what the code exports", () => {
       "filestore_storage_stored_bytes",
       "filestore_gc_failures_total",
       "filestore_auth_signins_total",
+      "filestore_share_opens_total",
     ])
       expect([name, used.has(name)]).toEqual([name, true]);
     const ids = dashboard.panels.map((p) => p.id);
