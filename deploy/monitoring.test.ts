@@ -13,6 +13,7 @@ import { gcMetrics } from "../workers/lib/metrics/gc.ts";
 import { connectionsGauge } from "../workers/lib/metrics/process.ts";
 import { createProcessMetrics } from "../workers/lib/metrics/registry.ts";
 import { rpcMetricsInterceptor } from "../workers/lib/metrics/rpc.ts";
+import { shareMetrics } from "../workers/lib/metrics/shares.ts";
 import { availableBytesGauge, storageMetrics } from "../workers/lib/metrics/storage.ts";
 import { transferMetrics, transferQueueGauge } from "../workers/lib/metrics/transfer.ts";
 import { uploadMetrics } from "../workers/lib/metrics/upload.ts";
@@ -26,6 +27,7 @@ function exportedNames(): Set<string> {
   rpcMetricsInterceptor(m);
   uploadMetrics(m);
   downloadMetrics(m);
+  shareMetrics(m);
   transferMetrics(m);
   transferQueueGauge(m, async () => ({ queued: 0, running: 0, failed: 0 }), 3600);
   gcMetrics(m);
@@ -102,6 +104,7 @@ describe("alert rules and dashboard read what the code exports", () => {
       "filestore_storage_stored_bytes",
       "filestore_gc_failures_total",
       "filestore_auth_signins_total",
+      "filestore_share_opens_total",
     ])
       expect([name, used.has(name)]).toEqual([name, true]);
     const ids = dashboard.panels.map((p) => p.id);

@@ -127,6 +127,7 @@ browserSuite("web UI: the drive's list", () => {
     await shot(page, "21-row-menu");
     expect(await page.getByRole("menuitem").allTextContents()).toEqual([
       "Download",
+      "Share",
       "Copy link",
       "Rename",
       "Move",

@@ -354,7 +354,7 @@ describe("legacy upload", () => {
 });
 
 describe("the web app's Content-Security-Policy", () => {
-  const csp = async (downloadEntry?: string) => {
+  const gatewayWith = (downloadEntry?: string) => {
     const upstream = echoUpstream([]);
     const upstreams = {
       account: upstream,
@@ -363,17 +363,32 @@ describe("the web app's Content-Security-Policy", () => {
       download: upstream,
       transfer: upstream,
     };
-    const app = createGateway({
+    return createGateway({
       upstreams: upstreams as Upstreams,
       issuer: "filestore",
       corsOrigins: "*",
       verifier,
       downloadEntry,
     });
-    const res = await app.request("/");
+  };
+  const csp = async (downloadEntry?: string) => {
+    const res = await gatewayWith(downloadEntry).request("/");
     expect(res.status).toBe(200);
     return (res.headers.get("content-security-policy") ?? "").split("; ");
   };
+
+  test("share links (/s/<id> and below) are the same app with the same headers", async () => {
+    const app = gatewayWith();
+    const home = await app.request("/");
+    for (const path of ["/s/AbCdEfGhIjKlMnOpQrStUv", "/s/AbCdEfGhIjKlMnOpQrStUv/f/folder-id"]) {
+      const res = await app.request(path);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(await home.clone().text());
+      for (const h of ["content-security-policy", "x-frame-options", "referrer-policy", "content-type"])
+        expect(res.headers.get(h)).toBe(home.headers.get(h));
+    }
+    expect((await app.request("/s/")).status).toBe(404);
+  });
 
   test("thumbnails, media and PDF frames from this origin only, by default", async () => {
     const got = await csp();

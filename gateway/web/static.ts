@@ -61,7 +61,10 @@ function serve(asset: WebAsset, req: Request, security: Record<string, string>):
 export function webApp(downloadEntry?: string) {
   const app = new Hono();
   const security = securityHeaders(downloadEntry);
-  app.on(["GET", "HEAD"], "/", (c) => serve(webAssets["/"] as WebAsset, c.req.raw, security));
+  const page = (c: { req: { raw: Request } }) => serve(webAssets["/"] as WebAsset, c.req.raw, security);
+  app.on(["GET", "HEAD"], "/", page);
+  // A share link (/s/<id>, and the folders below it the share page's URLs name): the same app, no login.
+  app.on(["GET", "HEAD"], ["/s/:id", "/s/:id/*"], page);
   app.on(["GET", "HEAD"], "/assets/:name", (c) => {
     const asset = webAssets[c.req.path];
     return asset ? serve(asset, c.req.raw, security) : c.text("not found\n", 404);

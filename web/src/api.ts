@@ -12,6 +12,7 @@ import { AccountService } from "../../proto/gen/filestore/account/v1/account_pb.
 import { AdminService } from "../../proto/gen/filestore/admin/v1/admin_pb.ts";
 import { DownloadService } from "../../proto/gen/filestore/download/v1/download_pb.ts";
 import { FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { ShareService } from "../../proto/gen/filestore/share/v1/share_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 
 const KEY = "filestore.session";
@@ -154,6 +155,10 @@ export const downloads: Client<typeof DownloadService> = createClient(DownloadSe
 /** AccountService with the user's token: the account page's self-service calls. */
 export const account: Client<typeof AccountService> = createClient(AccountService, transport);
 export const admin: Client<typeof AdminService> = createClient(AdminService, transport);
+/** ShareService with the user's token: the owner's links, and saving a shared item to one's drive. */
+export const shares: Client<typeof ShareService> = createClient(ShareService, transport);
+/** ShareService without a login: a visitor of a share link (the share token travels in each request). */
+export const visitorShares: Client<typeof ShareService> = createClient(ShareService, publicTransport);
 
 /** A message for people, from any error. */
 export function explain(err: unknown): string {

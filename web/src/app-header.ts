@@ -1,11 +1,11 @@
-// The top bar every signed-in page shares: the views (My files, Trash, Account, and Admin for
+// The top bar every signed-in page shares: the views (My files, Trash, Shares, Account, and Admin for
 // administrators), who is signed in, and Sign out. Whether the user is an administrator is asked once
 // per page (GetUserInfo): the role can change while a tab is open, and the admin page's calls are
 // checked by the server anyway.
 import { account, auth } from "./api.ts";
 import { h } from "./dom.ts";
 
-export type AppView = "files" | "trash" | "account" | "admin";
+export type AppView = "files" | "trash" | "shares" | "account" | "admin";
 
 export interface AppHeader {
   header: HTMLElement;
@@ -25,6 +25,7 @@ export function appHeader(username: string, current?: AppView): AppHeader {
     { class: "views", "aria-label": "Views" },
     navFiles,
     navTrash,
+    link("shares", "#/shares", "Shares"),
     link("account", "#/account", "Account"),
     navAdmin,
   );

@@ -121,7 +121,8 @@ export async function downloadZip(folder: StoredFile): Promise<void> {
   save(await folderZipUrl(folder), `${folder.name}.zip`);
 }
 
-function save(href: string, name: string): void {
+/** Saves a URL under a name (an <a download> clicked). */
+export function save(href: string, name: string): void {
   const a = h("a", { href, download: name, hidden: true });
   document.body.appendChild(a);
   a.click();

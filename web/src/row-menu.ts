@@ -6,6 +6,7 @@ import { h } from "./dom.ts";
 import type { DriveState } from "./drive-state.ts";
 import { copyLink, copyTo, download, downloadZip, moveTo, moveToTrash, rename } from "./file-actions.ts";
 import { isFolder } from "./file-kinds.ts";
+import { openShareDialog } from "./share-dialog.ts";
 import { showVersions } from "./versions.ts";
 
 interface MenuItem {
@@ -14,14 +15,14 @@ interface MenuItem {
   danger?: boolean;
 }
 
-/** The entry's actions, in menu order. Share goes here when its API lands. */
+/** The entry's actions, in menu order. */
 function itemsFor(drive: DriveState, f: StoredFile): MenuItem[] {
   const folder = isFolder(f);
   return [
     folder
       ? { label: "Download as ZIP", run: () => downloadZip(f) }
       : { label: "Download", run: () => download(f) },
-    // Share: when the sharing issue lands.
+    { label: "Share", run: () => openShareDialog(drive, f) },
     ...(folder ? [] : [{ label: "Copy link", run: () => copyLink(drive, f) }]),
     { label: "Rename", run: () => rename(drive, f) },
     { label: "Move", run: () => moveTo(drive, f) },

@@ -1,8 +1,6 @@
 // The file viewer: an overlay over the list that shows one file and steps through the folder's files
-// (buttons, ← and →); Escape closes. Images (SVG too) only ever go into <img>, where SVG cannot script;
-// text is fetched (its first MiB, with Range) and set as a text node, never parsed as HTML; PDF goes to
-// the browser's viewer in a frame; audio and video play in their elements, which fetch ranges themselves.
-// Anything else shows its details and a download button.
+// (buttons, ← and →); Escape closes. What a preview shows is preview-body.ts's; anything else shows its
+// details and a download button.
 import type { File as StoredFile } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { explain } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
@@ -11,9 +9,7 @@ import type { DriveState } from "./drive-state.ts";
 import { download } from "./file-actions.ts";
 import { isFolder, type ViewKind, viewKind } from "./file-kinds.ts";
 import { bytes, date } from "./format.ts";
-
-/** How much of a text file is shown. */
-export const TEXT_PREVIEW_BYTES = 1024 * 1024;
+import { previewBody } from "./preview-body.ts";
 
 export function openViewer(drive: DriveState, first: StoredFile): void {
   const list = drive.entries.filter((f) => !isFolder(f));
@@ -98,37 +94,8 @@ export function openViewer(drive: DriveState, first: StoredFile): void {
 
   async function render(f: StoredFile, kind: ViewKind): Promise<Child> {
     if (kind === "other" || kind === "folder") return details(drive, f);
-    const url = await downloadUrl(f, { inline: true });
-    switch (kind) {
-      case "image":
-        return h("img", { class: "viewer-image", src: url, alt: f.name });
-      case "video":
-        return h("video", { class: "viewer-media", src: url, controls: true, preload: "metadata" });
-      case "audio":
-        return h("audio", { class: "viewer-audio", src: url, controls: true, preload: "metadata" });
-      case "pdf":
-        return h("iframe", { class: "viewer-frame", src: url, title: f.name });
-      case "text":
-        return textOf(f, url);
-    }
+    return previewBody(kind, await downloadUrl(f, { inline: true }), f.name, Number(f.size));
   }
-}
-
-/** The file's first MiB as text: a text node in a <pre>, whatever the file's type says (HTML too). */
-async function textOf(f: StoredFile, url: string): Promise<Child> {
-  const res = await fetch(url, { headers: { Range: `bytes=0-${TEXT_PREVIEW_BYTES - 1}` } });
-  if (!res.ok) throw new Error(`The server answered ${res.status}.`);
-  const data = new Uint8Array(await res.arrayBuffer()).subarray(0, TEXT_PREVIEW_BYTES);
-  const text = new TextDecoder("utf-8").decode(data);
-  return [
-    Number(f.size) > TEXT_PREVIEW_BYTES &&
-      h(
-        "p",
-        { class: "muted" },
-        `Showing the first ${bytes(TEXT_PREVIEW_BYTES)} of ${bytes(Number(f.size))}.`,
-      ),
-    h("pre", { class: "viewer-text", tabindex: 0 }, text),
-  ];
 }
 
 function details(drive: DriveState, f: StoredFile): Child {

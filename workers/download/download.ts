@@ -13,7 +13,7 @@ import type { DownloadMetrics, LinkResult } from "../lib/metrics/download.ts";
 import { isHex } from "../lib/validate.ts";
 import { contentDisposition, contentTypeFor, etagOf } from "./http.ts";
 import { checkLink, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
-import { inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
+import { attachmentOnlyWhenShared, inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
 import type { ThumbnailServing } from "./thumbnails.ts";
 
 export { LINKS_PATH };
@@ -82,6 +82,8 @@ export interface Target {
   rangedHeaders: Headers;
   /** The headers of an answer that nginx sends (DOWNLOAD_ACCEL), built on first use. */
   accelHeaders?: Headers;
+  /** A share's download of a kind that could script (preview.ts): never inline, whatever is asked. */
+  attachmentOnly?: boolean;
   /** The same file answered inline (asPreview), built on first use. */
   previews?: Partial<Record<PreviewMode, Target>>;
 }
@@ -153,7 +155,7 @@ function answerHeaders(contentType: string, disposition: string, etag: string) {
  * lookup cache shares between requests.
  */
 export function asPreview(t: Target, mode: PreviewMode | undefined): Target {
-  if (!mode) return t;
+  if (!mode || (mode === "inline" && t.attachmentOnly)) return t;
   const hit = t.previews?.[mode];
   if (hit) return hit;
   const type = previewTypeFor(t.name, mode);
@@ -225,8 +227,10 @@ export async function linkedFile(
   );
   deps.metrics?.link(LINK_RESULTS[verdict]);
   if (verdict !== "valid") throw permissionDenied(LINK_REFUSALS[verdict]);
-  if (given.shareId !== undefined) await requireLiveShare(deps, given.shareId, t.fileId);
-  return t;
+  if (given.shareId === undefined) return t;
+  await requireLiveShare(deps, given.shareId, t.fileId);
+  // Links always look their target up afresh (never cached), so this mark stays with this answer.
+  return attachmentOnlyWhenShared(t.name) ? { ...t, attachmentOnly: true } : t;
 }
 
 /**
@@ -234,7 +238,7 @@ export async function linkedFile(
  * meta on every request (each Range GET of a download in progress too), so a revoked or expired share
  * stops at once on every replica. Never counts a download (the mint did).
  */
-async function requireLiveShare(deps: DownloadDeps, shareId: string, fileId: string): Promise<void> {
+export async function requireLiveShare(deps: DownloadDeps, shareId: string, fileId: string): Promise<void> {
   try {
     const live = await deps.meta.getLiveShare({ id: shareId, withItem: true, itemId: fileId });
     if (live.share?.mode === "view") return;
@@ -242,7 +246,7 @@ async function requireLiveShare(deps: DownloadDeps, shareId: string, fileId: str
     if (ConnectError.from(err).code !== Code.NotFound) throw err;
   }
   throw reasonError(
-    "this share link was revoked, has expired, or no longer holds this file",
+    "this share link was revoked, has expired, or no longer holds this item",
     Code.PermissionDenied,
     Reason.SHARE_NOT_FOUND,
   );

@@ -12,14 +12,11 @@ import type { Identity } from "../../core/access-token.ts";
 import { ZIP_PATH } from "../../core/data-paths.ts";
 import type { FolderTreeEntry, ListFolderTreeResponse } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { invalidArgument, permissionDenied, resourceExhausted } from "../lib/errors.ts";
-import { type DownloadDeps, LINK_REFUSALS, linkAnswer, linkTtlOf } from "./download.ts";
-import { checkLink, linkParams, linkQuery } from "./links.ts";
+import { type DownloadDeps, LINK_REFUSALS, linkAnswer, linkTtlOf, requireLiveShare } from "./download.ts";
+import { checkLink, linkParams, linkQuery, zipClaim } from "./links.ts";
 import { type ZipEntry, zipResponse } from "./zip.ts";
 
 export { ZIP_PATH };
-
-/** What a folder ZIP's link signs in place of a file's content: the folder's owner (links.ts). */
-const zipClaim = (ownerId: string) => `zip:${ownerId}`;
 
 /** A listed entry with where its bytes are. */
 interface TreeFile extends ZipEntry {
@@ -103,7 +100,10 @@ export async function folderZipResponse(
   return answer(deps, method, first, o.rootName);
 }
 
-/** GET|HEAD of a signed folder ZIP link; PermissionDenied with the reason when the link does not hold. */
+/**
+ * GET|HEAD of a signed folder ZIP link (an owner's, or a share's with the share id signed in);
+ * PermissionDenied with the reason when the link does not hold.
+ */
 export async function serveZipLink(deps: DownloadDeps, req: Request, folderId: string): Promise<Response> {
   const given = linkParams(new URL(req.url).searchParams);
   if (!given || !folderId) throw permissionDenied(LINK_REFUSALS.invalid);
@@ -124,6 +124,8 @@ export async function serveZipLink(deps: DownloadDeps, req: Request, folderId: s
   };
   const verdict = checkLink(deps.linkKey, current, given, deps.now());
   if (verdict !== "valid") throw permissionDenied(LINK_REFUSALS[verdict]);
+  // A share's "download all as ZIP": only while the share answers and still holds the folder (each GET).
+  if (given.shareId !== undefined) await requireLiveShare(deps, given.shareId, folderId);
   return answer(deps, req.method, first);
 }
 

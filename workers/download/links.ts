@@ -17,6 +17,9 @@ export interface LinkClaims {
   shareId?: string;
 }
 
+/** What a folder ZIP's link signs in place of a file's content: the folder's owner (folder-zip.ts). */
+export const zipClaim = (ownerId: string) => `zip:${ownerId}`;
+
 /** What the query string of a link says (not yet checked). */
 export interface LinkParams {
   expires: number;

@@ -59,6 +59,13 @@ export function previewTypeFor(name: string, mode: PreviewMode): string | undefi
   return MEDIA[ext] ?? (TEXT_KINDS.has(ext) ? TEXT : undefined);
 }
 
+/**
+ * Kinds that could carry script if a browser opened them as a document (SVG). A shared file's download
+ * URL never answers them inline, even for a preview: an <img> shows them all the same (it ignores the
+ * disposition), while opening the URL itself only saves the file (DESIGN "Sharing").
+ */
+export const attachmentOnlyWhenShared = (name: string) => /^svgz?$/.test(extensionOf(name));
+
 /** `inline` with the same filename parameters as the attachment form (Save As keeps the name). */
 export const inlineDisposition = (name: string) => contentDisposition(name).replace(/^attachment/, "inline");
 

@@ -7,6 +7,7 @@ import { ExpiringCache } from "../../core/cache.ts";
 import type { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import type { TestBlobStore } from "../lib/blobstore/testing.ts";
+import type { TestDatabase } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import type { DownloadDeps, Target } from "./download.ts";
@@ -47,10 +48,16 @@ export interface DownloadFixture {
 
 export async function openDownloadFixture(
   backend: TestBlobStore,
-  opts: { s3Redirect?: boolean; bunServeRanges?: boolean; videoThumbnails?: boolean } = {},
+  opts: {
+    s3Redirect?: boolean;
+    bunServeRanges?: boolean;
+    videoThumbnails?: boolean;
+    /** Meta's database (default: SQLite in memory). */
+    database?: TestDatabase;
+  } = {},
 ): Promise<DownloadFixture> {
   const clock = { now: Date.now() };
-  const upload = await openUploadFixture(backend, clock);
+  const upload = await openUploadFixture(backend, clock, opts.database);
   const tokens = new Map<string, Identity>();
   const verifier: AccessTokenVerifier = {
     async verify(token) {

@@ -12,6 +12,7 @@ import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import { counted, gcMetrics } from "../lib/metrics/gc.ts";
+import { shareMetrics } from "../lib/metrics/shares.ts";
 import { type StorageTotalsProvider, storageMetrics } from "../lib/metrics/storage.ts";
 import { every } from "../lib/periodic.ts";
 import type { RateLimiter } from "../lib/ratelimit.ts";
@@ -97,6 +98,7 @@ export async function createFileWorker(
         publicUrl: config.download.publicUrl,
         limiter: limits.limiter,
         now: Date.now,
+        metrics: clients.metrics && shareMetrics(clients.metrics.forService("file")),
       },
     }),
     start() {

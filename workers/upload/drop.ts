@@ -9,6 +9,7 @@ import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { ShareRecord } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import { freeingChunks } from "../lib/blobstore/common.ts";
 import { invalidArgument } from "../lib/errors.ts";
+import type { ShareMetrics } from "../lib/metrics/shares.ts";
 import { verifyShareToken } from "../lib/share-token.ts";
 import { storeUpload, type UploadDeps } from "./upload.ts";
 
@@ -19,6 +20,8 @@ export interface DropDeps extends UploadDeps {
   /** Checks share tokens (workers/lib/share-token.ts); without it drop uploads are refused. */
   shareTokenKey?: Uint8Array;
   now: () => number;
+  /** Drop uploads by result (workers/lib/metrics/shares.ts); none in most tests. */
+  shareMetrics?: ShareMetrics;
 }
 
 const noSuchShare = () =>
@@ -49,6 +52,18 @@ async function dropShare(deps: DropDeps, shareId: string, token: string): Promis
 }
 
 export async function dropFile(deps: DropDeps, req: Request, url: URL, shareId: string): Promise<Response> {
+  try {
+    const res = await dropInto(deps, req, url, shareId);
+    // A stored upload counts itself, with its bytes (dropInto).
+    if (!res.ok) deps.shareMetrics?.dropped(res.status === 413 ? "too_large" : "refused");
+    return res;
+  } catch (err) {
+    deps.shareMetrics?.dropped("refused");
+    throw err;
+  }
+}
+
+async function dropInto(deps: DropDeps, req: Request, url: URL, shareId: string): Promise<Response> {
   const share = await dropShare(deps, shareId, req.headers.get(SHARE_TOKEN_HEADER) ?? "");
   const length = req.headers.get("content-length") ?? req.headers.get(ANNOUNCED_LENGTH_HEADER);
   // The cap is checked before a byte is read, so the size must be announced (and storeUpload holds the
@@ -77,5 +92,6 @@ export async function dropFile(deps: DropDeps, req: Request, url: URL, shareId: 
     },
     freeingChunks(req.body ?? new Blob([]).stream()),
   );
+  deps.shareMetrics?.dropped("ok", Number(file.size));
   return Response.json({ file: { name: file.name, size: String(file.size) } }, { status: 201 });
 }

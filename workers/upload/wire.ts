@@ -6,6 +6,7 @@ import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, type Logger, logErrors } from "../lib/log.ts";
 import { counted, type GcMetrics, gcMetrics } from "../lib/metrics/gc.ts";
+import { shareMetrics } from "../lib/metrics/shares.ts";
 import { availableBytesGauge } from "../lib/metrics/storage.ts";
 import { uploadMetrics } from "../lib/metrics/upload.ts";
 import { every } from "../lib/periodic.ts";
@@ -98,6 +99,7 @@ export async function createUploadWorker(
   if (clients.metrics) {
     const m = clients.metrics.forService("upload");
     deps.metrics = uploadMetrics(m);
+    deps.shareMetrics = shareMetrics(m);
     const landing = stores.landing;
     // Free space where uploads land (statfs), at most every 30 s: the "disk nearly full" alert.
     if (hasFreeSpace(landing))

@@ -4,6 +4,7 @@ import type { FileRecord } from "../../../proto/gen/filestore/meta/v1/meta_pb.ts
 import type { ShareRecord } from "../../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import { ItemKind, ShareMode } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
 import type { MetaClient } from "../../lib/meta-client.ts";
+import type { ShareMetrics } from "../../lib/metrics/shares.ts";
 import type { RateLimiter } from "../../lib/ratelimit.ts";
 import type { ShareConfig } from "./config.ts";
 
@@ -18,6 +19,8 @@ export interface ShareDeps {
   publicUrl: string;
   limiter: RateLimiter;
   now: () => number;
+  /** Opens and downloads (workers/lib/metrics/shares.ts); none in most tests. */
+  metrics?: ShareMetrics;
 }
 
 export const MODES: Record<string, ShareMode> = { view: ShareMode.VIEW, drop: ShareMode.DROP };

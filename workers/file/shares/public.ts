@@ -5,7 +5,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../../core/access-token.ts";
 import { clientNetwork } from "../../../core/client-address.ts";
-import { LINKS_PATH } from "../../../core/data-paths.ts";
+import { LINKS_PATH, ZIP_PATH } from "../../../core/data-paths.ts";
 import { Reason, reasonError } from "../../../core/reasons.ts";
 import type { FileRecord } from "../../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { GetLiveShareResponse, ShareRecord } from "../../../proto/gen/filestore/meta/v1/shares_pb.ts";
@@ -17,8 +17,9 @@ import {
   type SaveShareToDriveRequest,
   ShareMode,
 } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
-import { linkQuery } from "../../download/links.ts";
+import { linkQuery, zipClaim } from "../../download/links.ts";
 import { invalidArgument, permissionDenied } from "../../lib/errors.ts";
+import type { ShareDownloadKind } from "../../lib/metrics/shares.ts";
 import { signShareToken, verifyShareToken } from "../../lib/share-token.ts";
 import { at, itemMessage, MODES, type ShareDeps } from "./deps.ts";
 
@@ -58,13 +59,15 @@ async function live(deps: ShareDeps, req: Parameters<ShareDeps["meta"]["getLiveS
 async function tooMany(deps: ShareDeps, keys: [string, number][]) {
   for (const [key, limit] of keys) {
     const w = await deps.limiter.peek(key);
-    if (w.count >= limit)
+    if (w.count >= limit) {
+      deps.metrics?.opened("rate_limited");
       throw reasonError(
         `too many attempts to open share links; try again in ${w.resetInSeconds} s`,
         Code.ResourceExhausted,
         Reason.TOO_MANY_ATTEMPTS,
         { retry_after_seconds: String(w.resetInSeconds) },
       );
+    }
   }
 }
 
@@ -82,12 +85,17 @@ export async function openShare(deps: ShareDeps, req: OpenShareRequest, clientIp
   const ok = found?.share && (hash === "" || (await Bun.password.verify(req.password, hash)));
   if (!ok || !found?.share) {
     await Promise.all(keys.map(([key]) => deps.limiter.hit(key, c.openWindowSeconds)));
+    deps.metrics?.opened("not_found");
     throw noSuchShare();
   }
   // Counted once the password holds; the row read again also proves it was not revoked meanwhile.
   const opened = await live(deps, { id, countView: true, withItem: true });
   const s = opened?.share;
-  if (!s || !opened.item) throw noSuchShare();
+  if (!s || !opened.item) {
+    deps.metrics?.opened("not_found");
+    throw noSuchShare();
+  }
+  deps.metrics?.opened("ok");
   const now = deps.now();
   const expires = Math.min(
     now + c.tokenTtlSeconds * 1000,
@@ -172,15 +180,40 @@ export async function listShareItems(deps: ShareDeps, req: ListShareItemsRequest
 
 export async function createShareDownloadUrl(deps: ShareDeps, req: CreateShareDownloadUrlRequest) {
   const { share, item } = await resolveShareItem(deps, req.shareToken, req.fileId);
-  if (item.kind !== "file") throw invalidArgument("file_id names a folder: download its files one by one");
+  if (item.kind === "folder") return folderZipUrl(deps, share, item.id);
   const t = await deps.meta.getDownloadTarget({ fileId: item.id, ownerId: share.ownerId });
   if (!t.file || !t.blob) throw noSuchShare();
-  const counted = await consumeDownload(deps, share.id);
+  const counted = await consumeDownload(deps, share.id, "file");
   return {
     ...mint(deps, share.id, item.id, t.blob.sha256, Number(t.linkGeneration), req.inline),
     downloadsLeft: left(counted),
   };
 }
+
+/**
+ * "Download all as ZIP" of the shared folder or a folder inside it: ONE download for the whole archive,
+ * a URL of the ZIP route with the share id signed in (the download worker re-checks the share on each
+ * request, as for files). The URL carries the folder's link generation, read here with its owner.
+ */
+async function folderZipUrl(deps: ShareDeps, share: ShareRecord, folderId: string) {
+  const tree = await deps.meta.listFolderTree({ folderId, ownerId: share.ownerId, pageSize: 1 });
+  const counted = await consumeDownload(deps, share.id, "zip");
+  const expires = urlExpiry(deps);
+  const query = linkQuery(deps.linkKey, {
+    fileId: folderId,
+    sha256: zipClaim(share.ownerId),
+    expires,
+    generation: Number(tree.linkGeneration),
+    shareId: share.id,
+  });
+  return {
+    url: `${deps.publicUrl.replace(/\/+$/, "")}${ZIP_PATH}${encodeURIComponent(folderId)}?${query}`,
+    expiresAt: timestampFromMs(expires * 1000),
+    downloadsLeft: left(counted),
+  };
+}
+
+const urlExpiry = (deps: ShareDeps) => Math.ceil((deps.now() + deps.config.urlTtlSeconds * 1000) / 1000);
 
 /**
  * A download URL bound to the share (links.ts signs the share id with the rest): the download worker asks
@@ -194,7 +227,7 @@ function mint(
   generation: number,
   inline: boolean,
 ) {
-  const expires = Math.ceil((deps.now() + deps.config.urlTtlSeconds * 1000) / 1000);
+  const expires = urlExpiry(deps);
   const query = linkQuery(deps.linkKey, { fileId, sha256, expires, generation, shareId });
   const path = `${LINKS_PATH}${encodeURIComponent(fileId)}?${query}${inline ? "&inline=1" : ""}`;
   return { url: `${deps.publicUrl.replace(/\/+$/, "")}${path}`, expiresAt: timestampFromMs(expires * 1000) };
@@ -203,16 +236,16 @@ function mint(
 /**
  * Counts one download of the link: a conditional update in meta, so with max_downloads N exactly N calls
  * succeed however many race. SHARE_LIMIT_REACHED when none is left.
- *
- * Hook for folder ZIPs (branch `zip`): a share's "download folder as ZIP" resolves the folder with
- * resolveShareItem, calls this ONCE for the whole ZIP, and mints a URL of the ZIP route with the share id
- * signed in (links.ts claims), which the download worker re-checks on every request.
+ * A folder's ZIP (folderZipUrl) calls it once for the whole archive.
  */
-export async function consumeDownload(deps: ShareDeps, shareId: string) {
+export async function consumeDownload(deps: ShareDeps, shareId: string, kind: ShareDownloadKind) {
   try {
-    return await deps.meta.consumeShareDownload({ id: shareId });
+    const counted = await deps.meta.consumeShareDownload({ id: shareId });
+    deps.metrics?.download(kind, true);
+    return counted;
   } catch (err) {
     const code = ConnectError.from(err).code;
+    if (code === Code.ResourceExhausted) deps.metrics?.download(kind, false);
     if (code === Code.ResourceExhausted)
       throw reasonError(
         "this link has no downloads left",
@@ -231,7 +264,7 @@ export async function consumeDownload(deps: ShareDeps, shareId: string) {
  */
 export async function saveShareToDrive(deps: ShareDeps, who: Identity, req: SaveShareToDriveRequest) {
   const { share, item } = await resolveShareItem(deps, req.shareToken, req.itemId);
-  await consumeDownload(deps, share.id);
+  await consumeDownload(deps, share.id, "save");
   const res = await deps.meta.copySharedItem({
     sourceOwnerId: share.ownerId,
     itemId: item.id,

@@ -21,12 +21,13 @@ import { testBlobStores } from "../../lib/blobstore/testing.ts";
 import { clientIpKey } from "../../lib/context.ts";
 import { authInterceptor, errorInterceptor } from "../../lib/interceptors.ts";
 import { createLogger } from "../../lib/log.ts";
-import { memoryRateLimiter } from "../../lib/ratelimit.ts";
-import { shareTokenKeyFrom } from "../../lib/share-token.ts";
+import { createMetrics } from "../../lib/metrics/registry.ts";
+import { shareMetrics } from "../../lib/metrics/shares.ts";
 import { codeOf } from "../../lib/testing.ts";
 import { dropFile } from "../../upload/drop.ts";
 import type { ShareDeps } from "./deps.ts";
 import { shareRoutes } from "./service.ts";
+import { shareTestDeps } from "./testing.ts";
 
 const [local] = testBlobStores();
 // argon2id on a loaded 2-core machine: a test that checks a dozen passwords may take several seconds.
@@ -55,22 +56,7 @@ describe("ShareService", () => {
     d = await openDownloadFixture(local);
     alice = await d.user("alice");
     bob = await d.user("bob");
-    deps = {
-      meta: d.upload.deps.meta,
-      config: {
-        maxTtlDays: 30,
-        tokenTtlSeconds: 900,
-        urlTtlSeconds: 3600,
-        openPerLink: 5,
-        openPerClient: 8,
-        openWindowSeconds: 600,
-      },
-      tokenKey: shareTokenKeyFrom("t".repeat(32)),
-      linkKey: d.deps.linkKey,
-      publicUrl: "",
-      limiter: memoryRateLimiter(() => d.clock.now),
-      now: () => d.clock.now,
-    };
+    deps = shareTestDeps(d);
     const verifier = {
       verify: async (token: string) => ({ userId: token, username: token, exp: 0 }),
     };
@@ -341,9 +327,10 @@ describe("ShareService", () => {
         expect(res.headers.get("x-content-type-options")).toBe("nosniff");
         expect(res.headers.get("content-security-policy")).toContain("sandbox");
         const disposition = res.headers.get("content-disposition") ?? "";
-        // A plain download is an attachment; a preview shows HTML as its source and SVG sandboxed.
-        if (!inline) expect(disposition).toStartWith("attachment");
-        else expect(res.headers.get("content-type")).toStartWith(type);
+        // A download is an attachment; a preview shows HTML as its source, SVG only ever as an attachment
+        // (an <img> still shows it; opening the URL only saves it).
+        if (!inline || name.endsWith(".svg")) expect(disposition).toStartWith("attachment");
+        expect(res.headers.get("content-type")).toStartWith(type);
         expect(res.headers.get("content-type")).not.toContain("text/html");
       }
     }
@@ -360,7 +347,13 @@ describe("ShareService", () => {
     const id = share?.id ?? "";
     const opened = await c.openShare({ id, password: "drop" });
     expect([opened.mode, opened.maxFileBytes]).toEqual([ShareMode.DROP, 20n]);
-    const drops = { ...d.upload.deps, shareTokenKey: deps.tokenKey, now: () => d.clock.now };
+    const metrics = createMetrics("upload");
+    const drops = {
+      ...d.upload.deps,
+      shareTokenKey: deps.tokenKey,
+      now: () => d.clock.now,
+      shareMetrics: shareMetrics(metrics),
+    };
     const put = (body: string, token = opened.shareToken, shareId = id, name = "report.txt") => {
       const url = new URL(`http://x${DROP_PATH}${shareId}?name=${encodeURIComponent(name)}`);
       const req = new Request(url, {
@@ -400,5 +393,11 @@ describe("ShareService", () => {
     expect(reasonOf(await put("a", opened.shareToken, viewId))).toBe(Reason.SHARE_TOKEN_INVALID);
     await c.revokeShare({ id }, owner(alice.who));
     expect(reasonOf(await put("a"))).toBe(Reason.SHARE_NOT_FOUND);
+    // Counted by result: one stored (with its bytes), one too large, four refused.
+    const text = await metrics.text();
+    expect(text).toContain('filestore_share_drops_total{service="upload",result="ok"} 1');
+    expect(text).toContain('filestore_share_drops_total{service="upload",result="too_large"} 1');
+    expect(text).toContain('filestore_share_drops_total{service="upload",result="refused"} 4');
+    expect(text).toContain('filestore_share_drop_bytes_total{service="upload"} 14');
   });
 });

@@ -554,7 +554,7 @@ export type CreateShareDownloadUrlRequest = Message<"filestore.share.v1.CreateSh
   shareToken: string;
 
   /**
-   * A file inside the share; "" for the shared file itself.
+   * A file or folder inside the share; "" for the shared item itself. A folder gives its ZIP.
    *
    * @generated from field: string file_id = 2;
    */
@@ -580,7 +580,7 @@ export const CreateShareDownloadUrlRequestSchema: GenMessage<CreateShareDownload
  */
 export type CreateShareDownloadUrlResponse = Message<"filestore.share.v1.CreateShareDownloadUrlResponse"> & {
   /**
-   * A path on the gateway ("/download/v1/links/..."), or absolute when PUBLIC_DOWNLOAD_URL is set.
+   * A path on the gateway ("/download/v1/links/..." or, for a folder, "/download/v1/zip/..."), or absolute when PUBLIC_DOWNLOAD_URL is set.
    *
    * @generated from field: string url = 1;
    */
@@ -838,7 +838,8 @@ export const ShareService: GenService<{
   /**
    * CreateShareDownloadUrl consumes one download of the link (atomically: with max_downloads N, exactly N
    * mints succeed however many race) and returns a short-lived URL on the download data plane. Ranged and
-   * resumed GETs of that URL are free; each of them re-checks the link.
+   * resumed GETs of that URL are free; each of them re-checks the link. For a folder (the shared folder or
+   * one inside it) the URL is the folder as a ZIP ("download all"), counted as one download.
    *
    * @generated from rpc filestore.share.v1.ShareService.CreateShareDownloadUrl
    */
