@@ -158,6 +158,37 @@ describe("zipStream", () => {
     expect(members[69_999]?.name).toBe("e69999");
   }, 120_000);
 
+  test("owned chunks are freed once written, the archive's bytes intact; no read-ahead past the reader", async () => {
+    const made: Uint8Array[] = [];
+    const fresh = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (made.length === 8) return c.close();
+        const chunk = new Uint8Array(64 * 1024).fill(made.length);
+        made.push(chunk);
+        c.enqueue(chunk);
+      },
+    });
+    const size = 8 * 64 * 1024;
+    const entries: Entry[] = [{ path: "f", kind: "file", size, updatedAt: 0 }];
+    const reader = zipStream(entries, async () => ({ stream: fresh, owned: true as const })).getReader();
+    const header = await reader.read();
+    const first = await reader.read();
+    // The reader took two chunks: the source has been asked for a chunk or two more at most.
+    expect(made.length).toBeLessThanOrEqual(4);
+    const rest: Uint8Array[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    const all = [header.value, first.value, ...rest].filter(
+      (c) => c !== undefined,
+    ) as Uint8Array<ArrayBuffer>[];
+    expect(made.every((c) => c.byteLength === 0)).toBe(true); // detached: freed
+    const path = join(dir, "owned.zip");
+    await Bun.write(path, new Blob(all));
+    expect(BigInt(statSync(path).size)).toBe(zipLength(entries));
+    const want = createHash("sha256");
+    for (let i = 0; i < 8; i++) want.update(new Uint8Array(64 * 1024).fill(i));
+    expect((await checkZip(path)).map((m) => [m.name, m.sha256])).toEqual([["f", want.digest("hex")]]);
+  });
+
   test("a stream cancelled mid-entry cancels the entry's bytes", async () => {
     let cancelled = false;
     const endless = new ReadableStream<Uint8Array>({
