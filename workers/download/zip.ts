@@ -143,22 +143,12 @@ async function* archive<E extends ZipEntry>(
     batch.push(h);
     batched += h.byteLength;
     if (batched < CENTRAL_CHUNK) continue;
-    yield ours(concat(batch, batched));
+    yield ours(Buffer.concat(batch, batched));
     batch = [];
     batched = 0;
   }
-  if (batched) yield ours(concat(batch, batched));
+  if (batched) yield ours(Buffer.concat(batch, batched));
   yield ours(endRecords(l));
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /** Detaches a chunk's buffer, which frees its memory now (only a whole buffer: a view may share one). */
