@@ -18,6 +18,9 @@
 //     bench/download-zip.ts) by curl, one GET per turn beside the whole-file rows; its ratio is to the
 //     filestore's whole-file row (target ≥ 0.8: the ZIP's stored entries are the same bytes plus headers
 //     and a CRC-32 over every byte).
+//   - the same file shared by a link (bench/download-share.ts): ranged GETs of the URL a visitor mints
+//     (CreateShareDownloadUrl, no access token; the share re-checked in meta on every request), with the
+//     range rows; its ratio is to the owner's ranged row (target ≥ 0.9).
 // Prints the ratio to the baseline, the CPU time the serving process spent per GiB (robust when other work
 // shares the machine, unlike wall-time speeds) and the peak RSS of the filestore process (sampled every
 // 50 ms while it serves, plus the kernel's high-water mark).
@@ -33,6 +36,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { startBehindNginx } from "./download-nginx.ts";
+import { sharedFileUrl } from "./download-share.ts";
 import { type Line, latencies, report, type Sample, type Turn } from "./download-table.ts";
 import { ZIP_FILE_SIZE, ZIP_FILES, zipFolder } from "./download-zip.ts";
 import {
@@ -58,6 +62,8 @@ const TARGET_BASELINE = 0.9;
 /** Behind nginx, the filestore against a bare nginx sending the same file (issue 21). */
 const TARGET_NGINX = 0.95;
 const TARGET_ZIP = 0.8;
+/** A shared file's ranged download against the owner's (issue 18). */
+const TARGET_SHARE = 0.9;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
@@ -263,7 +269,8 @@ async function main(): Promise<number> {
   const sha256 = await makePayload(payload, SIZE);
   console.log(sha256.slice(0, 16));
 
-  const store = await startFilestore();
+  // The share row's minted URL must outlive the run (its default lifetime is an hour).
+  const store = await startFilestore({ env: { SHARE_URL_TTL_SECONDS: String(7 * 24 * 3600) } });
   const token = await benchUserToken(store.url);
   const auth = `authorization: Bearer ${token}`;
 
@@ -306,8 +313,11 @@ async function main(): Promise<number> {
   // The baseline gets the very requests the filestore gets, the access token included (it ignores it): the
   // client's and the kernel's share of the work is then the same, and the rows differ in the server only.
   const zip = await zipFolder(tmp, store.url, token, payload);
+  const shareUrl = await sharedFileUrl(store.url, token, uploaded.id);
+  if ((await sha256Of(shareUrl)) !== sha256) throw new BenchError(`${shareUrl} sent other bytes`);
   const baselineScript = wrkScript("baseline", `Bearer ${token}`);
   const storeScript = wrkScript("filestore", `Bearer ${token}`);
+  const shareScript = wrkScript("share"); // a visitor's requests: no access token
 
   let sampling = false;
   let peakRss = 0;
@@ -353,12 +363,18 @@ async function main(): Promise<number> {
       pids: [store.proc.pid],
       go: () => wholeFile(zip.url, [], store.proc.pid, zip.size),
     },
+    {
+      name: `shared file ${CONNECTIONS} × ranged 1 MiB (share URL)`,
+      filestore: true,
+      pids: [store.proc.pid],
+      go: () => ranges(shareUrl, shareScript),
+    },
   ];
 
   /** Rows that take turns within a round, and how many turns each gets. */
   const kinds = [
     { rows: [0, 1, 2, 5], turns: WHOLE_GETS },
-    { rows: [3, 4], turns: RANGE_SECONDS },
+    { rows: [3, 4, 6], turns: RANGE_SECONDS },
   ];
   const lines: Line[] = [
     { row: 0, base: 0 },
@@ -367,6 +383,7 @@ async function main(): Promise<number> {
     { row: 3, base: 3 },
     { row: 4, base: 3, target: TARGET_BASELINE },
     { row: 5, base: 1, target: TARGET_ZIP },
+    { row: 6, base: 4, target: TARGET_SHARE },
   ];
   const table = { targets, kinds, lines };
   if (NGINX) await addNginxRows(table, payload, sha256);

@@ -11,10 +11,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
 import { ZIP_PATH } from "../../core/data-paths.ts";
 import type { FolderTreeEntry, ListFolderTreeResponse } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
+import { hasFileReads } from "../lib/blobstore/types.ts";
 import { invalidArgument, permissionDenied, resourceExhausted } from "../lib/errors.ts";
 import { type DownloadDeps, LINK_REFUSALS, linkAnswer, linkTtlOf, requireLiveShare } from "./download.ts";
 import { checkLink, linkParams, linkQuery, zipClaim } from "./links.ts";
-import { type ZipEntry, zipResponse } from "./zip.ts";
+import { type EntryBytes, type ZipEntry, zipResponse } from "./zip.ts";
 
 export { ZIP_PATH };
 
@@ -62,15 +63,22 @@ async function listTree(
  * A file's bytes from its listed place; if they are not there, from where its content is now (the transfer
  * worker may have moved it to another backend since the listing).
  */
-async function openEntry(deps: DownloadDeps, e: TreeFile): Promise<ReadableStream<Uint8Array>> {
+async function openEntry(deps: DownloadDeps, e: TreeFile): Promise<EntryBytes> {
   try {
-    return await deps.storeFor(e.backend).read(e.location);
+    return await readFrom(deps, e.backend, e.location);
   } catch (err) {
     const now = await deps.meta.getBlob({ sha256: e.sha256 }).catch(() => undefined);
     const blob = now?.blob;
     if (!blob || (blob.backend === e.backend && blob.location === e.location)) throw err;
-    return deps.storeFor(blob.backend).read(blob.location);
+    return readFrom(deps, blob.backend, blob.location);
   }
+}
+
+/** A blob's bytes; a local file's read chunks are fresh buffers of its own (Bun.file().stream()): owned. */
+async function readFrom(deps: DownloadDeps, backend: string, location: string): Promise<EntryBytes> {
+  const store = deps.storeFor(backend);
+  const stream = await store.read(location);
+  return hasFileReads(store) ? { stream, owned: true } : stream;
 }
 
 /** The answer for a listed tree (first: its first page). */

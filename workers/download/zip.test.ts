@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { type ZipEntry, zipLength, zipPath, zipResponse, zipStream } from "./zip.ts";
 import { checkZip } from "./zip-check.ts";
 
@@ -74,6 +75,134 @@ describe("zipResponse", () => {
         throw new Error("blob gone");
       }).arrayBuffer(),
     ).rejects.toThrow("blob gone");
+  });
+});
+
+/** A stream of the given chunks, one per pull. */
+function chunked(parts: string[]): ReadableStream<Uint8Array> {
+  const chunks = parts.map((p) => new TextEncoder().encode(p));
+  return new ReadableStream({
+    pull(c) {
+      const next = chunks.shift();
+      if (next) c.enqueue(next);
+      else c.close();
+    },
+  });
+}
+
+async function written(name: string, stream: ReadableStream<Uint8Array>): Promise<[string, Uint8Array]> {
+  const path = join(dir, name);
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  await Bun.write(path, bytes);
+  return [path, bytes];
+}
+
+describe("zipStream", () => {
+  test("the CRC-32 is chained over the chunks as they come: the known CRC of 123456789, zipfile agrees", async () => {
+    // node:zlib's crc32 chains (crc32(b, crc32(a)) = crc32(a + b)): the check value of CRC-32/ISO-HDLC.
+    expect(crc32("56789", crc32("1234"))).toBe(0xcbf43926);
+    const entries: Entry[] = [{ path: "n", kind: "file", size: 9, updatedAt: 0 }];
+    const [path, bytes] = await written(
+      "crc.zip",
+      zipStream(entries, async () => chunked(["1", "23", "", "456", "789"])),
+    );
+    const view = new DataView(bytes.buffer);
+    const after = 30 + 1 + 9; // local header, the name "n", the bytes: then the data descriptor
+    expect(view.getUint32(after, true)).toBe(0x08074b50);
+    expect(view.getUint32(after + 4, true)).toBe(0xcbf43926);
+    expect((await checkZip(path)).map((m) => [m.name, m.size])).toEqual([["n", 9]]); // zipfile checks the CRC
+  });
+
+  test("UTF-8 names: the bytes as UTF-8, bit 11 in the local and the central header", async () => {
+    const entries: Entry[] = [
+      { path: "Ördner ✓", kind: "folder", size: 0, updatedAt: Date.UTC(2026, 1, 3) },
+      {
+        path: "Ördner ✓/naïve 文件.txt",
+        kind: "file",
+        size: 2,
+        updatedAt: Date.UTC(2026, 1, 3),
+        bytes: "ok",
+      },
+    ];
+    const [path, bytes] = await written(
+      "utf8.zip",
+      zipStream(entries, async (e) => text(e)),
+    );
+    expect(BigInt(bytes.byteLength)).toBe(zipLength(entries));
+    const view = new DataView(bytes.buffer);
+    const name = new TextEncoder().encode("Ördner ✓/");
+    expect(view.getUint16(6, true) & 0x800).toBe(0x800);
+    expect(view.getUint16(26, true)).toBe(name.byteLength);
+    expect(bytes.subarray(30, 30 + name.byteLength)).toEqual(name);
+    const members = await checkZip(path);
+    expect(members.map((m) => [m.name, m.dir, m.utf8])).toEqual([
+      ["Ördner ✓/", true, true],
+      ["Ördner ✓/naïve 文件.txt", false, true],
+    ]);
+  });
+
+  test("65 535 entries and more: ZIP64 end records (the count no longer fits 16 bits)", async () => {
+    const entries: Entry[] = Array.from({ length: 70_000 }, (_, i) => ({
+      path: `e${i}`,
+      kind: "file" as const,
+      size: 0,
+      updatedAt: 0,
+    }));
+    const [path, bytes] = await written(
+      "many.zip",
+      zipStream(entries, async () => text({} as Entry)),
+    );
+    expect(BigInt(bytes.byteLength)).toBe(zipLength(entries));
+    const members = await checkZip(path);
+    expect(members.length).toBe(70_000);
+    expect(members[69_999]?.name).toBe("e69999");
+  }, 120_000);
+
+  test("owned chunks are freed once written, the archive's bytes intact; no read-ahead past the reader", async () => {
+    const made: Uint8Array[] = [];
+    const fresh = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (made.length === 8) return c.close();
+        const chunk = new Uint8Array(64 * 1024).fill(made.length);
+        made.push(chunk);
+        c.enqueue(chunk);
+      },
+    });
+    const size = 8 * 64 * 1024;
+    const entries: Entry[] = [{ path: "f", kind: "file", size, updatedAt: 0 }];
+    const reader = zipStream(entries, async () => ({ stream: fresh, owned: true as const })).getReader();
+    const header = await reader.read();
+    const first = await reader.read();
+    // The reader took two chunks: the source has been asked for a chunk or two more at most.
+    expect(made.length).toBeLessThanOrEqual(4);
+    const rest: Uint8Array[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    const all = [header.value, first.value, ...rest].filter(
+      (c) => c !== undefined,
+    ) as Uint8Array<ArrayBuffer>[];
+    expect(made.every((c) => c.byteLength === 0)).toBe(true); // detached: freed
+    const path = join(dir, "owned.zip");
+    await Bun.write(path, new Blob(all));
+    expect(BigInt(statSync(path).size)).toBe(zipLength(entries));
+    const want = createHash("sha256");
+    for (let i = 0; i < 8; i++) want.update(new Uint8Array(64 * 1024).fill(i));
+    expect((await checkZip(path)).map((m) => [m.name, m.sha256])).toEqual([["f", want.digest("hex")]]);
+  });
+
+  test("a stream cancelled mid-entry cancels the entry's bytes", async () => {
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (c) => c.enqueue(new Uint8Array(1024)),
+      cancel: () => {
+        cancelled = true;
+      },
+    });
+    const entries: Entry[] = [{ path: "f", kind: "file", size: 1 << 30, updatedAt: 0 }];
+    const reader = zipStream(entries, async () => endless).getReader();
+    await reader.read(); // the local header
+    await reader.read(); // a first chunk of bytes
+    await reader.cancel();
+    expect(cancelled).toBe(true);
   });
 });
 

@@ -42,6 +42,11 @@ export interface CopyRequest {
   name?: string;
   /** When the name is taken in newParentId (UNSPECIFIED: FAIL). */
   policy?: ConflictPolicy;
+  /**
+   * Runs first inside the copy's transaction (save to drive: counts a download of the share), so that what
+   * it writes is undone when the copy fails, and the copy is not made when it throws.
+   */
+  within?: (tx: Db) => Promise<void>;
   /** Versions a replaced file keeps (REPLACE). */
   versionsKeep?: number;
 }
@@ -169,6 +174,7 @@ export async function copyFile(
     name = checked.name;
   }
   return ownerTransaction(db, r.ownerId, async (tx) => {
+    await r.within?.(tx);
     const from = r.sourceOwnerId ?? r.ownerId;
     const src = await entry(tx, from, r.id);
     if (src.status !== "active") throw new TrashStateError("this entry is in the trash: restore it first");

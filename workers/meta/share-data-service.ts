@@ -1,11 +1,13 @@
 // filestore.meta.v1.ShareDataService: share links' rows (logic in shares.ts; the copy of save-to-drive in
 // copy.ts). The public contract and its checks (passwords, tokens, limits) are the file worker's
 // (workers/file/shares/).
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { Reason, reasonError } from "../../core/reasons.ts";
 import type { ShareDataService } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import { invalidArgument, notFound, resourceExhausted } from "../lib/errors.ts";
 import { pageSize } from "../lib/validate.ts";
 import { copyFile } from "./copy.ts";
+import type { Db } from "./db/database.ts";
 import type { ShareMode } from "./db/schema.ts";
 import { entry } from "./files.ts";
 import { ConflictPolicy } from "./names.ts";
@@ -14,6 +16,18 @@ import * as shares from "./shares.ts";
 import { fileOp } from "./tree-service.ts";
 
 const NOT_LIVE = "no such share link";
+
+/**
+ * One download of a share counted inside a copy's transaction (save to drive): the copy's failure undoes
+ * it. The conditional update holds the limit under races (MariaDB: the row stays locked until commit;
+ * SQLite: one writer at a time). Errors carry reasons, for the caller to tell them from the copy's own.
+ */
+async function countDownload(tx: Db, shareId: string, now: number): Promise<void> {
+  const r = await shares.consumeDownload(tx, shareId, now);
+  if (!r) throw reasonError(NOT_LIVE, Code.NotFound, Reason.SHARE_NOT_FOUND);
+  if (r === "limit")
+    throw reasonError("this link has no downloads left", Code.ResourceExhausted, Reason.SHARE_LIMIT_REACHED);
+}
 
 export const shareRecord = (s: shares.ShareView) => ({
   id: s.id,
@@ -138,6 +152,9 @@ export function shareDataService(deps: MetaDeps): ServiceImpl<typeof ShareDataSe
             id: req.itemId,
             newParentId: req.newParentId,
             policy: ConflictPolicy.RENAME,
+            within: req.countDownloadOfShare
+              ? (tx) => countDownload(tx, req.countDownloadOfShare, now())
+              : undefined,
           },
           now(),
           deps.maxFolderDepth,

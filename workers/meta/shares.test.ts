@@ -5,6 +5,7 @@
 // (content references, the saver's quota).
 import { describe, expect, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
+import { Reason, reasonOf } from "../../core/reasons.ts";
 import { codeOf } from "../lib/testing.ts";
 import { deleteAccount } from "./account-deletion.ts";
 import { setUserDisabled } from "./admin-users.ts";
@@ -157,6 +158,39 @@ for (const target of testDatabases()) {
         await codeOf(s.meta.copySharedItem({ sourceOwnerId: s.ownerId, itemId: top.id, ownerId: saver })),
       ).toBe(Code.ResourceExhausted);
       expect((await s.meta.getUsage({ ownerId: saver })).usage?.usedBytes).toBe(250n);
+    });
+
+    test("save to drive counts a download in the copy's transaction: a failed copy uses none up; N of 12 racing", async () => {
+      const saver = await user("share-saver-count");
+      const f = await addFile(s.ownerId, "", "counted.bin", 100);
+      const id = (await create(s.ownerId, f.id, { maxDownloads: 2n })).share?.id ?? "";
+      const save = (parentId = "") =>
+        s.meta.copySharedItem({
+          sourceOwnerId: s.ownerId,
+          itemId: f.id,
+          ownerId: saver,
+          newParentId: parentId,
+          countDownloadOfShare: id,
+        });
+      const count = async () => (await s.meta.getLiveShare({ id })).share?.downloadCount;
+      // Refused copies (over quota, an unknown folder) are undone with their count.
+      await s.meta.setQuota({ userId: saver, quotaBytes: 50n });
+      expect(await codeOf(save())).toBe(Code.ResourceExhausted);
+      expect(await codeOf(save("no-such-folder"))).toBe(Code.NotFound);
+      expect(await count()).toBe(0n);
+      expect((await s.meta.getUsage({ ownerId: saver })).usage?.usedBytes).toBe(0n);
+      await s.meta.setQuota({ userId: saver, quotaBytes: 10_000n });
+      // The limit holds under races: exactly 2 of 12 copies, the others refused with the link's reason.
+      const results = await Promise.allSettled(Array.from({ length: 12 }, () => save()));
+      expect(results.filter((r) => r.status === "fulfilled").length).toBe(2);
+      const reasons = results.flatMap((r) => (r.status === "rejected" ? [reasonOf(r.reason)] : []));
+      expect(reasons).toEqual(Array.from({ length: 10 }, () => Reason.SHARE_LIMIT_REACHED));
+      expect(await count()).toBe(2n);
+      expect((await s.meta.getUsage({ ownerId: saver })).usage?.usedBytes).toBe(200n);
+      // A link that no longer answers copies nothing.
+      await s.meta.deleteShareRow({ ownerId: s.ownerId, id });
+      expect(reasonOf(await save().catch((e) => e))).toBe(Reason.SHARE_NOT_FOUND);
+      expect((await s.meta.getUsage({ ownerId: saver })).usage?.usedBytes).toBe(200n);
     });
 
     test("disabling or deleting the owner revokes their links", async () => {

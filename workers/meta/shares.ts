@@ -197,7 +197,9 @@ export async function liveShare(
 
 /**
  * An active entry inside a live link's target (the target itself, or below it when it is a folder), with
- * the folders from the target down to it; undefined for anything else, unknown ids included.
+ * the folders from the target down to it; undefined for anything else, unknown ids included. `share` must
+ * be live (liveShare): its target is then known active, and asking for the target costs no query (every
+ * range request of a shared file's download asks, see the download worker's requireLiveShare).
  */
 export async function shareItem(
   db: Db,
@@ -206,6 +208,7 @@ export async function shareItem(
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
 ): Promise<{ id: string; chain: string[] } | undefined> {
   const id = itemId || share.target_id;
+  if (id === share.target_id) return { id, chain: [id] };
   const row = await db
     .selectFrom("files")
     .select("id")

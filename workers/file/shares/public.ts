@@ -6,7 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../../core/access-token.ts";
 import { clientNetwork } from "../../../core/client-address.ts";
 import { LINKS_PATH, ZIP_PATH } from "../../../core/data-paths.ts";
-import { Reason, reasonError } from "../../../core/reasons.ts";
+import { Reason, reasonError, reasonOf } from "../../../core/reasons.ts";
 import type { FileRecord } from "../../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { GetLiveShareResponse, ShareRecord } from "../../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import {
@@ -30,6 +30,8 @@ const noSuchShare = () =>
     Code.NotFound,
     Reason.SHARE_NOT_FOUND,
   );
+const limitReached = () =>
+  reasonError("this link has no downloads left", Code.ResourceExhausted, Reason.SHARE_LIMIT_REACHED);
 const badToken = () =>
   reasonError(
     "this share session has ended; open the link again",
@@ -245,13 +247,10 @@ export async function consumeDownload(deps: ShareDeps, shareId: string, kind: Sh
     return counted;
   } catch (err) {
     const code = ConnectError.from(err).code;
-    if (code === Code.ResourceExhausted) deps.metrics?.download(kind, false);
-    if (code === Code.ResourceExhausted)
-      throw reasonError(
-        "this link has no downloads left",
-        Code.ResourceExhausted,
-        Reason.SHARE_LIMIT_REACHED,
-      );
+    if (code === Code.ResourceExhausted) {
+      deps.metrics?.download(kind, false);
+      throw limitReached();
+    }
     if (code === Code.NotFound) throw noSuchShare();
     throw err;
   }
@@ -260,17 +259,31 @@ export async function consumeDownload(deps: ShareDeps, shareId: string, kind: Sh
 /**
  * Copies the shared item (or an entry inside it) into the caller's tree by content references, charged to
  * the caller's quota. It counts as one download of the link (a copy gives the bytes as a download does),
- * consumed first so that a limit holds under races; a copy refused afterwards (quota) does not give it back.
+ * counted by meta in the copy's own transaction: a copy refused (quota, a folder gone) uses none up, and
+ * with max_downloads N at most N copies and downloads together succeed however many race.
  */
 export async function saveShareToDrive(deps: ShareDeps, who: Identity, req: SaveShareToDriveRequest) {
   const { share, item } = await resolveShareItem(deps, req.shareToken, req.itemId);
-  await consumeDownload(deps, share.id, "save");
-  const res = await deps.meta.copySharedItem({
-    sourceOwnerId: share.ownerId,
-    itemId: item.id,
-    ownerId: who.userId,
-    newParentId: req.parentId,
-  });
+  let res: Awaited<ReturnType<ShareDeps["meta"]["copySharedItem"]>>;
+  try {
+    res = await deps.meta.copySharedItem({
+      sourceOwnerId: share.ownerId,
+      itemId: item.id,
+      ownerId: who.userId,
+      newParentId: req.parentId,
+      countDownloadOfShare: share.id,
+    });
+  } catch (err) {
+    // The count's refusals read as a download's (consumeDownload); the copy's own errors as they are.
+    const reason = reasonOf(err);
+    if (reason === Reason.SHARE_LIMIT_REACHED) {
+      deps.metrics?.download("save", false);
+      throw limitReached();
+    }
+    if (reason === Reason.SHARE_NOT_FOUND) throw noSuchShare();
+    throw err;
+  }
+  deps.metrics?.download("save", true);
   if (!res.file) throw new Error("meta returned no file");
   return { fileId: res.file.id, name: res.file.name };
 }

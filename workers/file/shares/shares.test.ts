@@ -293,7 +293,7 @@ describe("ShareService", () => {
     expect(await codeOf(c.updateShare({ id: gid, maxDownloads: 1n }, owner(bob.who)))).toBe(Code.NotFound);
   });
 
-  test("save to drive: a copy by reference in the saver's tree, on the saver's quota, counted as a download", async () => {
+  test("save to drive: a copy by reference in the saver's tree, on the saver's quota, counted as a download (not when refused)", async () => {
     const c = client();
     const top = await folder(alice.who, "", "album");
     await fileIn(alice.who, top, "one.jpg", "1111111111");
@@ -308,6 +308,9 @@ describe("ShareService", () => {
     await deps.meta.setQuota({ userId: bob.who.userId, quotaBytes: (usage?.usedBytes ?? 0n) + 5n });
     const full = await failure(c.saveShareToDrive({ shareToken }, owner(bob.who)));
     expect([full.code, full.reason]).toEqual([Code.ResourceExhausted, Reason.QUOTA_EXCEEDED]);
+    // The refused copy used no download up: the second of two is still there.
+    await deps.meta.setQuota({ userId: bob.who.userId, quotaBytes: 0n });
+    expect((await c.saveShareToDrive({ shareToken }, owner(bob.who))).name).toMatch(/^album \(\d\)$/);
     expect((await failure(c.saveShareToDrive({ shareToken }, owner(bob.who)))).reason).toBe(
       Reason.SHARE_LIMIT_REACHED,
     );
