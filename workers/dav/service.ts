@@ -31,7 +31,8 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
   const caller = await authenticate(deps, req, clientIp);
   if (dav.user !== undefined && dav.user !== caller.username)
     return text(403, "this is another user's drive");
-  const ctx: TreeCtx = { files: deps.clients.files, call: asCaller(caller.token, clientIp) };
+  const call = asCaller(caller.token, clientIp);
+  const ctx: TreeCtx = { files: deps.clients.files, call, meta: deps.meta, ownerId: caller.userId };
   const { parent, entry } = await resolvePath(ctx, dav.names);
   const name = dav.names[dav.names.length - 1] ?? "";
   switch (req.method) {
