@@ -1,7 +1,15 @@
 // The caller's tree as WebDAV sees it: a request path to entries in one meta call (ResolvePath: one
 // indexed lookup per name, whatever the folders' sizes), and the root as a folder without an id.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
-import { type File, FileKind, type FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import {
+  type File,
+  FileKind,
+  FileSchema,
+  type FileService,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import type { DavEntryColumns } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 
@@ -19,7 +27,7 @@ export const LIST_PAGE = 1000;
 export interface TreeCtx {
   files: Client<typeof FileService>;
   call: { headers: Record<string, string> };
-  meta: Pick<MetaClient, "resolvePath">;
+  meta: Pick<MetaClient, "resolvePath" | "listDavEntries">;
   /** The caller's user id: meta scopes every lookup to it. */
   ownerId: string;
 }
@@ -29,6 +37,26 @@ export const entryOf = (file: File): Entry => ({
   folder: file.kind === FileKind.FOLDER,
   file,
 });
+
+/** The entries of a page of ListDavEntries (columns, entry i at index i of each). */
+export function entriesOfColumns(c: DavEntryColumns | undefined, parentId: string): Entry[] {
+  if (!c) return [];
+  return c.id.map((id, i) => {
+    const folder = c.folder[i] === true;
+    const file = create(FileSchema, {
+      id,
+      parentId,
+      name: c.name[i],
+      kind: folder ? FileKind.FOLDER : FileKind.FILE,
+      size: c.size[i],
+      sha256: c.sha256[i],
+      sha1: c.sha1[i],
+      createdAt: timestampFromMs(Number(c.createdMs[i])),
+      updatedAt: timestampFromMs(Number(c.updatedMs[i])),
+    });
+    return { id, folder, file };
+  });
+}
 
 /**
  * A path's entry and its parent folder: `parent` undefined when some folder on the way is missing (or is
