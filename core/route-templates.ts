@@ -35,6 +35,7 @@ const DAV_MOUNTS: Array<[string, string]> = [
   ["/dav", "/dav/{path}"],
   ["/remote.php/webdav", "/remote.php/webdav/{path}"],
   ["/remote.php/dav/files/", "/remote.php/dav/files/{user}/{path}"],
+  ["/remote.php/dav/uploads/", "/remote.php/dav/uploads/{user}/{path}"],
 ];
 
 /** A Connect / gRPC / gRPC-Web call: /<package>.<Service>/<Method>. */

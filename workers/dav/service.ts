@@ -6,6 +6,7 @@ import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type AuthDeps, AuthError, authenticate, forgetCredentials } from "./auth.ts";
 import { getFile, putFile } from "./bytes.ts";
+import { parseUploadPath, serveUpload, type UploadPath } from "./chunked.ts";
 import { asCaller } from "./clients.ts";
 import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
 import { propfind } from "./propfind.ts";
@@ -13,9 +14,15 @@ import { deadPropsOf, proppatch } from "./proppatch.ts";
 import { davStatusOf, text } from "./status.ts";
 import { resolvePath, type TreeCtx } from "./tree.ts";
 import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
+import type { TransferStore } from "./uploads-store.ts";
 import { BadXmlError, parseXml, readBodyText } from "./xml.ts";
 
-export type DavDeps = AuthDeps & { meta: MetaClient; onError: (err: unknown) => void };
+export type DavDeps = AuthDeps & {
+  meta: MetaClient;
+  onError: (err: unknown) => void;
+  /** Nextcloud chunked uploads in flight (chunked.ts). */
+  transfers: TransferStore;
+};
 
 const ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
 const CHALLENGE = { "www-authenticate": 'Basic realm="filestore", charset="UTF-8"' };
@@ -81,7 +88,12 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
  * X-OC-Mtime (seconds since the epoch, ownCloud's and rclone's way to keep a file's modification time): set
  * on the file just written. False when absent or unusable (the client then knows its time was not kept).
  */
-async function keepMtime(meta: MetaClient, req: Request, ownerId: string, fileId: string): Promise<boolean> {
+export async function keepMtime(
+  meta: MetaClient,
+  req: Request,
+  ownerId: string,
+  fileId: string,
+): Promise<boolean> {
   const raw = req.headers.get("x-oc-mtime");
   const seconds = raw === null ? Number.NaN : Number(raw);
   if (!fileId || !Number.isFinite(seconds) || seconds < 0) return false;
@@ -94,13 +106,27 @@ async function keepMtime(meta: MetaClient, req: Request, ownerId: string, fileId
   }
 }
 
+/** A request of a Nextcloud chunked upload (chunked.ts), as the caller. */
+async function chunkedUpload(deps: DavDeps, req: Request, up: UploadPath, clientIp: string) {
+  const caller = await authenticate(deps, req, clientIp);
+  const call = asCaller(caller.token, clientIp);
+  const tree: TreeCtx = { files: deps.clients.files, call, meta: deps.meta, ownerId: caller.userId };
+  const keep = (r: Request, fileId: string) => keepMtime(deps.meta, r, caller.userId, fileId);
+  const ctx = { tree, clients: deps.clients, transfers: deps.transfers, caller, clientIp, keepMtime: keep };
+  return serveUpload(ctx, req, up);
+}
+
 /** The answer to one WebDAV request: every failure a status code (never a 500 for a client's mistake). */
 export async function serveDav(deps: DavDeps, req: Request, clientIp: string): Promise<Response> {
   try {
     if (req.method === "OPTIONS") return options();
-    const dav = parseDavPath(rawPathOf(req.url));
-    if (!dav) return text(404, "not found");
-    const res = await dispatch(deps, req, dav, clientIp);
+    const raw = rawPathOf(req.url);
+    const upload = parseUploadPath(raw);
+    const dav = upload ? undefined : parseDavPath(raw);
+    if (!upload && !dav) return text(404, "not found");
+    const res = upload
+      ? await chunkedUpload(deps, req, upload, clientIp)
+      : await dispatch(deps, req, dav as DavPath, clientIp);
     // A data plane refused the token (revoked meanwhile): the credentials are exchanged again next time.
     if (res.status === 401) await forgetCredentials(deps, req);
     return res;

@@ -37,7 +37,7 @@ export async function remove(ctx: TreeCtx, entry: Entry): Promise<Response> {
 }
 
 /** The Destination header as a DAV path of this server, or the answer that refuses it. */
-function destinationOf(req: Request): DavPath | Response {
+export function destinationOf(req: Request): DavPath | Response {
   const raw = req.headers.get("destination");
   if (!raw) return text(400, "COPY and MOVE need a Destination header");
   let host: string;
