@@ -6,7 +6,7 @@
 // Destination completes the session into that path (a missing chunk: 400, nothing stored, the transfer
 // stays), DELETE of the folder aborts it. A re-sent chunk replaces the part (resume).
 import { Code, ConnectError } from "@connectrpc/connect";
-import { SESSIONS_PATH } from "../../core/data-paths.ts";
+import { ANNOUNCED_LENGTH_HEADER, SESSIONS_PATH } from "../../core/data-paths.ts";
 import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { MAX_PART_SIZE, MIN_PART_SIZE } from "../meta/uploads.ts";
 import type { Caller } from "./auth.ts";
@@ -127,7 +127,9 @@ async function putChunk(ctx: ChunkedCtx, req: Request, t: Transfer, chunk: strin
   if (total === undefined) return text(400, "the first chunk needs OC-Total-Length");
   if (t.total !== undefined && total !== t.total)
     return text(400, "OC-Total-Length changed during the upload");
-  const length = Number(req.headers.get("content-length") ?? Number.NaN);
+  // Behind the gateway's streamed forward the client's Content-Length arrives as the announced length.
+  const announced = req.headers.get("content-length") ?? req.headers.get(ANNOUNCED_LENGTH_HEADER);
+  const length = Number(announced ?? Number.NaN);
   if (!Number.isSafeInteger(length) || length < 0) return text(411, "a chunk needs a Content-Length");
   if (!t.sessionId && !t.creating) {
     const refused = await overQuota(ctx, total);
