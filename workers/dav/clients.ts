@@ -7,6 +7,7 @@ import { type Client, createClient, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AccountService, AppPasswordAuthService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { ShareService } from "../../proto/gen/filestore/share/v1/share_pb.ts";
 import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { internalCallerInterceptor } from "../lib/interceptors.ts";
 
@@ -22,6 +23,8 @@ export interface DavClients {
   appAuth: Client<typeof AppPasswordAuthService>;
   /** Upload sessions (Nextcloud chunked uploads map onto them). */
   sessions: Client<typeof UploadService>;
+  /** Share links as visitors see them (the file worker serves ShareService). */
+  shares: Client<typeof ShareService>;
   upload: DavUpstream;
   download: DavUpstream;
 }
@@ -45,6 +48,7 @@ export function davClients(up: DavUpstreams, internalSecret: string): DavClients
     account: clientOf(AccountService, up.account),
     appAuth: clientOf(AppPasswordAuthService, up.account, [internalCallerInterceptor(internalSecret)]),
     sessions: clientOf(UploadService, up.upload),
+    shares: clientOf(ShareService, up.file),
     upload: up.upload,
     download: up.download,
   };

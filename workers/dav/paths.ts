@@ -28,7 +28,9 @@ export function isDavPath(path: string): boolean {
     path === "/remote.php/webdav" ||
     FIXED.some((p) => path.startsWith(p)) ||
     path.startsWith(FILES) ||
-    path.startsWith(UPLOADS)
+    path.startsWith(UPLOADS) ||
+    path === "/public.php/webdav" ||
+    path.startsWith("/public.php/webdav/")
   );
 }
 

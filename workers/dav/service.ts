@@ -11,6 +11,7 @@ import { asCaller } from "./clients.ts";
 import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf } from "./paths.ts";
 import { propfind } from "./propfind.ts";
 import { deadPropsOf, proppatch } from "./proppatch.ts";
+import { type PublicDeps, parsePublicPath, servePublic } from "./public.ts";
 import { davStatusOf, text } from "./status.ts";
 import { resolvePath, type TreeCtx } from "./tree.ts";
 import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
@@ -22,6 +23,8 @@ export type DavDeps = AuthDeps & {
   onError: (err: unknown) => void;
   /** Nextcloud chunked uploads in flight (chunked.ts). */
   transfers: TransferStore;
+  /** Share links opened as WebDAV roots (public.ts). */
+  shareTokens: PublicDeps["shareTokens"];
 };
 
 const ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH";
@@ -121,6 +124,8 @@ export async function serveDav(deps: DavDeps, req: Request, clientIp: string): P
   try {
     if (req.method === "OPTIONS") return options();
     const raw = rawPathOf(req.url);
+    const shared = parsePublicPath(raw);
+    if (shared) return await servePublic(deps, req, shared, clientIp);
     const upload = parseUploadPath(raw);
     const dav = upload ? undefined : parseDavPath(raw);
     if (!upload && !dav) return text(404, "not found");

@@ -20,6 +20,7 @@ export function createDavWorker(clients: WorkerClients, upstreams: DavUpstreams)
       basic: new ExpiringCache<string, Caller>(10_000),
       now: Date.now,
       transfers: new TransferStore(),
+      shareTokens: new ExpiringCache(10_000),
       onError: (err) => log.error("webdav request failed", { err: String(err) }),
     }),
     start() {},
