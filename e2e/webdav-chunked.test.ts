@@ -77,7 +77,7 @@ describe("Nextcloud chunked upload v2", () => {
     // The transfer is over: its folder is gone.
     expect((await dav("PUT", uploads("t-happy", "/1"), total, chunks[0])).status).toBe(404);
     expect((await usage()).reserved).toBe(0);
-  });
+  }, 60_000);
 
   test("a missing chunk at MOVE is refused and nothing is stored; sending it then completes", async () => {
     const data = randomBytes(11 * MiB);
@@ -95,7 +95,7 @@ describe("Nextcloud chunked upload v2", () => {
     expect((await dav("MOVE", uploads("t-gap", "/.file"), total)).status).toBe(201);
     const got = await fetch(dest, { headers: { authorization: user.basic } });
     expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(data));
-  });
+  }, 60_000);
 
   test("DELETE of the upload folder aborts: the reservation goes, later chunks find no folder", async () => {
     const data = randomBytes(10 * MiB);
@@ -109,7 +109,7 @@ describe("Nextcloud chunked upload v2", () => {
     expect((await dav("PUT", uploads("t-abort", "/2"), total, data.subarray(CHUNK))).status).toBe(404);
     expect((await dav("MOVE", uploads("t-abort", "/.file"), total)).status).toBe(404);
     expect((await dav("GET", dest)).status).toBe(404);
-  });
+  }, 60_000);
 
   test("beyond the quota: 507 at MKCOL with OC-Total-Length, and at the first chunk without it", async () => {
     const big = String(QUOTA + 1);
@@ -126,7 +126,7 @@ describe("Nextcloud chunked upload v2", () => {
     );
     expect(put.status).toBe(507);
     expect((await usage()).reserved).toBe(0);
-  });
+  }, 60_000);
 
   test("bad chunks: a wrong size, a name that is no number, no total; another user's folder", async () => {
     const dest = filesUrl("bad.bin");
@@ -147,5 +147,5 @@ describe("Nextcloud chunked upload v2", () => {
     expect((await dav("DELETE", uploads("t-bad"))).status).toBe(204);
     expect((await dav("DELETE", uploads("t-nolen"))).status).toBe(204);
     expect((await usage()).reserved).toBe(0);
-  });
+  }, 60_000);
 });

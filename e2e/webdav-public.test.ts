@@ -72,7 +72,7 @@ describe("a share link as a WebDAV root", () => {
       expect((await mine("PUT", `shared/${name}`, data)).status).toBe(201);
     expect((await mine("PUT", "private/secret.txt", randomBytes(5))).status).toBe(201);
     id = await share("shared", { password: "open sesame" });
-  });
+  }, 60_000);
 
   test("rclone (webdav backend) copies the shared folder down, every byte", async () => {
     const obscured = (await run(["rclone", "obscure", "open sesame"])).stdout.trim();
@@ -83,7 +83,7 @@ describe("a share link as a WebDAV root", () => {
     expect(r.code).toBe(0);
     const want = Object.fromEntries(Object.entries(files).map(([n, d]) => [n, sha256(d)]));
     expect(treeOf(local)).toEqual(want);
-  });
+  }, 60_000);
 
   test("read-only, password checked, Range served, nothing outside the share", async () => {
     const auth = { authorization: visitor(id, "open sesame") };
@@ -115,7 +115,7 @@ describe("a share link as a WebDAV root", () => {
       ).toBe(403);
     expect((await fetch(`${base}/private/secret.txt`, { headers: auth })).status).toBe(404);
     expect((await mine("GET", "shared/a b.txt")).status).toBe(200);
-  });
+  }, 60_000);
 
   test("a shared file is a folder holding it; a drop link is refused", async () => {
     const fileId = await share("shared/a b.txt");
@@ -134,5 +134,5 @@ describe("a share link as a WebDAV root", () => {
       headers: { authorization: visitor(drop, "") },
     });
     expect(refused.status).toBe(403);
-  });
+  }, 60_000);
 });
