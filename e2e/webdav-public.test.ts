@@ -3,11 +3,11 @@
 // shared folder down whole; a wrong password is 401, writes are 403, Range works, a drop link is refused,
 // and nothing outside the shared folder is reachable.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { connectCall, randomBytes, run, type Stack, sha256, startStack } from "./harness.ts";
-import { type DavUser, davUser } from "./webdav-kit.ts";
+import { type DavUser, davUser, treeOf } from "./webdav-kit.ts";
 
 const SHARES = "filestore.share.v1.ShareService";
 let stack: Stack;
@@ -48,19 +48,6 @@ async function share(path: string, extra: Record<string, unknown> = {}): Promise
   );
   expect(made.status).toBe(200);
   return (made.json.share as { id: string }).id;
-}
-
-function treeOf(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(root, p)] = sha256(readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
 }
 
 describe("a share link as a WebDAV root", () => {
