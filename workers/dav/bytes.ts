@@ -38,9 +38,16 @@ export async function fromDownloadPlane(
     new Request(new URL(pathAndQuery, download.url), { method: req.method, headers, signal: req.signal }),
   );
   if (res.status >= 400 && res.status !== 416) return planeStatusOf(res);
-  const out = new Headers(res.headers);
-  out.delete("content-disposition");
-  return new Response(res.body, { status: res.status, headers: out });
+  // The plane's own answer where its headers may change (the in-process host of the all-in-one mode): its
+  // body stays what the download worker made (a file Bun sends with sendfile), not a stream piped through.
+  try {
+    res.headers.delete("content-disposition");
+    return res;
+  } catch {
+    const out = new Headers(res.headers);
+    out.delete("content-disposition");
+    return new Response(res.body, { status: res.status, headers: out });
+  }
 }
 
 /** OC-Checksum "SHA1:<hex>" / "MD5:<hex>" / "SHA256:<hex>" (several may be sent, space-separated). */

@@ -19,6 +19,20 @@ export async function propertiesOf(db: Db, ownerId: string, fileIds: readonly st
   return rows.map((r) => ({ fileId: r.file_id, namespace: r.namespace, name: r.name, value: r.value }));
 }
 
+/**
+ * Whether the owner has any dead property at all (one probe of the primary key): most owners have none,
+ * and then a page needs no lookup of its 1000 ids.
+ */
+async function hasProperties(db: Db, ownerId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("dav_properties")
+    .select("file_id")
+    .where("owner_id", "=", ownerId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function listDavEntries(
   db: Db,
   req: { ownerId: string; parentId: string; pageSize: number; pageToken: string; withProperties: boolean },
@@ -43,7 +57,10 @@ export async function listDavEntries(
       sha256: f.map((r) => r.blob_sha256 ?? ""),
       sha1: f.map((r) => r.sha1),
     },
-    properties: req.withProperties ? await propertiesOf(db, req.ownerId, ids) : [],
+    properties:
+      req.withProperties && (await hasProperties(db, req.ownerId))
+        ? await propertiesOf(db, req.ownerId, ids)
+        : [],
     nextPageToken: page.nextPageToken,
   };
 }
