@@ -5,17 +5,15 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Code } from "@connectrpc/connect";
 import { sql } from "kysely";
 import { codeOf } from "../lib/testing.ts";
-import * as content from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { planOf } from "./db/plans.ts";
 import { testDatabases } from "./db/testing.ts";
-import * as files from "./files.ts";
 import { activeChild, MAX_PATH_NAMES } from "./path-lookup.ts";
-import { metaSuite } from "./testing.ts";
+import { metaSuite, treeHelpers } from "./testing.ts";
 import * as trashing from "./trash.ts";
 
 let n = 0;
-const sha = () => (++n).toString(16).padStart(64, "e");
+const _sha = () => (++n).toString(16).padStart(64, "e");
 
 // Opening a MariaDB test database and migrating it takes more than bun's 5 s on a loaded machine.
 setDefaultTimeout(60_000);
@@ -23,15 +21,7 @@ for (const target of testDatabases()) {
   describe(`ResolvePath on ${target.dialect}`, () => {
     let clock = 1_000;
     const s = metaSuite(target, () => ++clock);
-    const user = async (name: string) =>
-      (await s.meta.createUser({ username: name, passwordHash: "x" })).user?.id ?? "";
-    const addFile = async (ownerId: string, parentId: string, name: string) => {
-      const h = sha();
-      const blob = { sha256: h, sha1: "", size: 5, backend: "local", location: `loc/${h}` };
-      return (await content.addFileWithContent(s.db, { ownerId, parentId, name }, blob, ++clock)).file;
-    };
-    const folder = (ownerId: string, parentId: string, name: string) =>
-      files.createFolder(s.db, { ownerId, parentId, name }, ++clock);
+    const { user, addFile, folder } = treeHelpers(s, () => ++clock);
     const walk = async (ownerId: string, names: string[]) =>
       (await s.meta.resolvePath({ ownerId, names })).entries.map((e) => `${e.kind}:${e.name}`);
 
@@ -47,7 +37,7 @@ for (const target of testDatabases()) {
       expect(res.entries.map((e) => e.id)).toEqual([a.id, b.id, f.id]);
       expect(res.entries[2]).toMatchObject({
         kind: "file",
-        size: 5n,
+        size: 7n,
         blobSha256: f.blob_sha256,
         status: "active",
       });
