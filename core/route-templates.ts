@@ -35,6 +35,8 @@ const DAV_MOUNTS: Array<[string, string]> = [
   ["/dav", "/dav/{path}"],
   ["/remote.php/webdav", "/remote.php/webdav/{path}"],
   ["/remote.php/dav/files/", "/remote.php/dav/files/{user}/{path}"],
+  ["/remote.php/dav/uploads/", "/remote.php/dav/uploads/{user}/{path}"],
+  ["/public.php/webdav", "/public.php/webdav/{path}"],
 ];
 
 /** A Connect / gRPC / gRPC-Web call: /<package>.<Service>/<Method>. */

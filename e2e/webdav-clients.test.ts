@@ -3,20 +3,11 @@
 // syncs a change and copies it back down; cadaver's scripted put/get/mkcol/move, and its lock/unlock
 // while another client without the token is refused (423).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { randomBytes, run, type Stack, sha256, startStack } from "./harness.ts";
-import { type DavUser, davUser } from "./webdav-kit.ts";
+import { type DavUser, davUser, treeOf } from "./webdav-kit.ts";
 
 let stack: Stack;
 let user: DavUser;
@@ -36,20 +27,6 @@ afterAll(async () => {
   await stack?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
-
-/** Every file under `root` as relative path → SHA-256. */
-function treeOf(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(root, p)] = sha256(readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 function makeTree(root: string) {
   mkdirSync(join(root, "sub dir", "ünï cödé"), { recursive: true });

@@ -1,6 +1,8 @@
 // What the WebDAV end-to-end tests share: a signed-in user with an app password (WebDAV's credentials).
 import { expect } from "bun:test";
-import { ACCOUNT, connectCall, signedInUser } from "./harness.ts";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { ACCOUNT, connectCall, sha256, signedInUser } from "./harness.ts";
 
 export interface DavUser {
   username: string;
@@ -29,4 +31,18 @@ export async function davUser(gatewayUrl: string, name = "webdav"): Promise<DavU
     appPassword,
     basic: `Basic ${Buffer.from(`${user.username}:${appPassword}`).toString("base64")}`,
   };
+}
+
+/** Every file under `root` as relative path → SHA-256. */
+export function treeOf(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(root, p)] = sha256(readFileSync(p));
+    }
+  };
+  walk(root);
+  return out;
 }

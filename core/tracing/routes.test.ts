@@ -18,6 +18,7 @@ test("route templates: ids, hashes and signed parts never appear, RPC and fixed 
       "/dav/Private%20notes/tax%202026.pdf",
       "/remote.php/webdav/x",
       "/remote.php/dav/files/ann/secret.txt",
+      "/remote.php/dav/uploads/ann/transfer-1/00003",
       "/davx/y",
       "/some/unknown/path",
     ].map(routeOf),
@@ -36,6 +37,7 @@ test("route templates: ids, hashes and signed parts never appear, RPC and fixed 
     "/dav/{path}",
     "/remote.php/webdav/{path}",
     "/remote.php/dav/files/{user}/{path}",
+    "/remote.php/dav/uploads/{user}/{path}",
     "other",
     "other",
   ]);

@@ -121,6 +121,8 @@ export const DAV_ROUTES = [
   "/remote.php/webdav",
   "/remote.php/webdav/*",
   "/remote.php/dav/*",
+  "/public.php/webdav",
+  "/public.php/webdav/*",
 ];
 
 /**

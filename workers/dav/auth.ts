@@ -35,12 +35,12 @@ export interface AuthDeps {
 
 const MARGIN_MS = 30_000;
 
-async function sha256Hex(s: string): Promise<string> {
+export async function sha256Hex(s: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
   return Buffer.from(d).toString("hex");
 }
 
-function basicPair(header: string): [string, string] {
+export function basicPair(header: string): [string, string] {
   let decoded: string;
   try {
     decoded = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(header.slice(6).trim(), "base64"));

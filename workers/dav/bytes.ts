@@ -14,27 +14,40 @@ export async function getFile(
   token: string,
   clientIp: string,
 ): Promise<Response> {
+  const auth = { authorization: `Bearer ${token}`, "x-forwarded-for": clientIp };
+  return fromDownloadPlane(download, req, FILES_PATH + encodeURIComponent(entry.id), auth);
+}
+
+/**
+ * GET/HEAD of a download-plane path (with its query) as the client asked: its Range and conditional
+ * headers passed on, the answer streamed back without Content-Disposition (a share link's file too).
+ */
+export async function fromDownloadPlane(
+  download: DavUpstream,
+  req: Request,
+  pathAndQuery: string,
+  extra: Record<string, string> = {},
+): Promise<Response> {
   // The content as it is now: a client reads back at once what it just PUT under the same file id.
-  const headers = new Headers({
-    authorization: `Bearer ${token}`,
-    "x-forwarded-for": clientIp,
-    "cache-control": "no-cache",
-  });
+  const headers = new Headers({ ...extra, "cache-control": "no-cache" });
   for (const h of PASSED) {
     const v = req.headers.get(h);
     if (v !== null) headers.set(h, v);
   }
   const res = await download.fetch(
-    new Request(new URL(FILES_PATH + encodeURIComponent(entry.id), download.url), {
-      method: req.method,
-      headers,
-      signal: req.signal,
-    }),
+    new Request(new URL(pathAndQuery, download.url), { method: req.method, headers, signal: req.signal }),
   );
   if (res.status >= 400 && res.status !== 416) return planeStatusOf(res);
-  const out = new Headers(res.headers);
-  out.delete("content-disposition");
-  return new Response(res.body, { status: res.status, headers: out });
+  // The plane's own answer where its headers may change (the in-process host of the all-in-one mode): its
+  // body stays what the download worker made (a file Bun sends with sendfile), not a stream piped through.
+  try {
+    res.headers.delete("content-disposition");
+    return res;
+  } catch {
+    const out = new Headers(res.headers);
+    out.delete("content-disposition");
+    return new Response(res.body, { status: res.status, headers: out });
+  }
 }
 
 /** OC-Checksum "SHA1:<hex>" / "MD5:<hex>" / "SHA256:<hex>" (several may be sent, space-separated). */

@@ -7,6 +7,8 @@ import { type Client, createClient, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AccountService, AppPasswordAuthService } from "../../proto/gen/filestore/account/v1/account_pb.ts";
 import { FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { ShareService } from "../../proto/gen/filestore/share/v1/share_pb.ts";
+import { UploadService } from "../../proto/gen/filestore/upload/v1/upload_pb.ts";
 import { internalCallerInterceptor } from "../lib/interceptors.ts";
 
 export interface DavUpstream {
@@ -19,6 +21,10 @@ export interface DavClients {
   files: Client<typeof FileService>;
   account: Client<typeof AccountService>;
   appAuth: Client<typeof AppPasswordAuthService>;
+  /** Upload sessions (Nextcloud chunked uploads map onto them). */
+  sessions: Client<typeof UploadService>;
+  /** Share links as visitors see them (the file worker serves ShareService). */
+  shares: Client<typeof ShareService>;
   upload: DavUpstream;
   download: DavUpstream;
 }
@@ -41,6 +47,8 @@ export function davClients(up: DavUpstreams, internalSecret: string): DavClients
     files: clientOf(FileService, up.file),
     account: clientOf(AccountService, up.account),
     appAuth: clientOf(AppPasswordAuthService, up.account, [internalCallerInterceptor(internalSecret)]),
+    sessions: clientOf(UploadService, up.upload),
+    shares: clientOf(ShareService, up.file),
     upload: up.upload,
     download: up.download,
   };

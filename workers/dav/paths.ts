@@ -18,6 +18,8 @@ export class BadPathError extends Error {}
 
 const FIXED = ["/dav/", "/remote.php/webdav/"] as const;
 const FILES = "/remote.php/dav/files/";
+/** Nextcloud's chunked uploads (v2): /remote.php/dav/uploads/<user>/<transfer id>/<chunk> (chunked.ts). */
+export const UPLOADS = "/remote.php/dav/uploads/";
 
 /** True when the path is one the WebDAV service answers. */
 export function isDavPath(path: string): boolean {
@@ -25,11 +27,14 @@ export function isDavPath(path: string): boolean {
     path === "/dav" ||
     path === "/remote.php/webdav" ||
     FIXED.some((p) => path.startsWith(p)) ||
-    path.startsWith(FILES)
+    path.startsWith(FILES) ||
+    path.startsWith(UPLOADS) ||
+    path === "/public.php/webdav" ||
+    path.startsWith("/public.php/webdav/")
   );
 }
 
-function decodeName(raw: string): string {
+export function decodeName(raw: string): string {
   let name: string;
   try {
     name = decodeURIComponent(raw);

@@ -1,10 +1,13 @@
 // PROPFIND (RFC 4918 9.1): depth 0 or 1 (infinity is refused with propfind-finite-depth), the body
 // parsed for allprop / propname / prop, and the answer streamed: the folder itself first, then its
-// children a page of FileService's listing at a time (one query per page, never the whole folder held).
+// children a page at a time from meta's ListDavEntries (one call per page: the listing's index range and
+// the page's dead properties), each page rendered and sent before the next is read.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { allpropXml } from "./allprop.ts";
 import { hrefOf } from "./paths.ts";
+import { deadPropsMap } from "./proppatch.ts";
 import { type DeadProps, type PropRequest, type Quota, responseXml, wantsQuota } from "./props.ts";
-import { type Entry, entryOf, LIST_PAGE, type TreeCtx } from "./tree.ts";
+import { type Entry, entriesOfColumns, LIST_PAGE, type TreeCtx } from "./tree.ts";
 import { BadXmlError, DAV_NS, davError, NAMESPACE_DECLS, OC_NS, parseXml, type XmlElement } from "./xml.ts";
 
 export function propRequestOf(body: XmlElement | undefined): PropRequest {
@@ -19,6 +22,10 @@ export function propRequestOf(body: XmlElement | undefined): PropRequest {
     return { kind: "prop", props: first.children.map((c) => ({ ns: c.ns, name: c.name })) };
   throw new BadXmlError("DAV:propfind needs allprop, propname or prop");
 }
+
+/** A request for live properties only (DAV: and oc: names), which needs no dead properties read. */
+const onlyLive = (r: PropRequest) =>
+  r.kind === "prop" && r.props.every((p) => p.ns === DAV_NS || p.ns === OC_NS);
 
 async function quotaOf(ctx: TreeCtx): Promise<Quota> {
   const u = await ctx.files.getUsage({}, ctx.call);
@@ -47,11 +54,7 @@ export async function propfind(
   const request = propRequestOf(parseXml(bodyText));
   const quota = wantsQuota(request) ? await quotaOf(ctx) : undefined;
   const lockXml = await locksOf?.(request);
-  const wantsDead = (ids: string[]) =>
-    request.kind === "prop" && request.props.every((p) => p.ns === DAV_NS || p.ns === OC_NS)
-      ? Promise.resolve(new Map<string, DeadProps>())
-      : deadOf(ids);
-  const selfDead = await wantsDead([entry.id]);
+  const selfDead = onlyLive(request) ? new Map<string, DeadProps>() : await deadOf([entry.id]);
   const self = responseXml(
     hrefOf(prefix, names, entry.folder),
     entry,
@@ -64,20 +67,37 @@ export async function propfind(
   const headers = { "content-type": "application/xml; charset=utf-8" };
   if (depth === "0" || !entry.folder)
     return new Response(`${head}${self}</d:multistatus>`, { status: 207, headers });
-  // The first page is read before answering, so a failure is still an error status.
-  const first = await ctx.files.listFiles({ parentId: entry.id, pageSize: LIST_PAGE }, ctx.call);
+  // The first page is read before answering, so a failure is still an error status. Each page is one
+  // meta call (entries and their dead properties), rendered and sent before the next is asked for.
+  const withProperties = !onlyLive(request);
+  const pageOf = (pageToken: string) =>
+    ctx.meta.listDavEntries({
+      ownerId: ctx.ownerId,
+      parentId: entry.id,
+      pageSize: LIST_PAGE,
+      pageToken,
+      withProperties,
+    });
   const enc = new TextEncoder();
-  const pageXml = async (files: typeof first.files) => {
-    const dead = await wantsDead(files.map((f) => f.id));
-    return files
-      .map((f) => {
-        const e = entryOf(f);
-        const at = [...names, f.name];
-        return responseXml(hrefOf(prefix, at, e.folder), e, request, quota, dead.get(f.id), lockXml?.(at));
-      })
-      .join("");
+  /** The folder's href, ending in "/": each child's is it plus the child's encoded name. */
+  const base = hrefOf(prefix, names, true);
+  const pageXml = (page: Awaited<ReturnType<typeof pageOf>>) => {
+    const dead = deadPropsMap(page.properties);
+    let xml = "";
+    for (const e of entriesOfColumns(page.entries, entry.id)) {
+      const name = e.file?.name ?? "";
+      const href = `${base}${encodeURIComponent(name)}${e.folder ? "/" : ""}`;
+      const props = dead.get(e.id);
+      const locks = lockXml?.([...names, name]);
+      xml +=
+        request.kind === "allprop" && !props
+          ? allpropXml(href, e, locks ?? "")
+          : responseXml(href, e, request, quota, props, locks);
+    }
+    return xml;
   };
-  const firstXml = await pageXml(first.files);
+  const first = await pageOf("");
+  const firstXml = pageXml(first);
   let token = first.nextPageToken;
   const body = new ReadableStream<Uint8Array>({
     start(c) {
@@ -89,11 +109,8 @@ export async function propfind(
     },
     async pull(c) {
       try {
-        const page = await ctx.files.listFiles(
-          { parentId: entry.id, pageSize: LIST_PAGE, pageToken: token },
-          ctx.call,
-        );
-        c.enqueue(enc.encode(await pageXml(page.files)));
+        const page = await pageOf(token);
+        c.enqueue(enc.encode(pageXml(page)));
         token = page.nextPageToken;
         if (!token) {
           c.enqueue(enc.encode("</d:multistatus>"));

@@ -102,9 +102,16 @@ export async function deadPropsOf(
   ownerId: string,
   ids: string[],
 ): Promise<Map<string, DeadProps>> {
-  const out = new Map<string, DeadProps>();
-  if (ids.length === 0) return out;
+  if (ids.length === 0) return new Map();
   const { properties } = await meta.listDavProperties({ ownerId, fileIds: ids });
+  return deadPropsMap(properties);
+}
+
+/** Dead properties as rows (ListDavProperties, ListDavEntries) by entry id. */
+export function deadPropsMap(
+  properties: readonly { fileId: string; namespace: string; name: string; value: string }[],
+): Map<string, DeadProps> {
+  const out = new Map<string, DeadProps>();
   for (const p of properties) {
     const m = out.get(p.fileId) ?? new Map();
     out.set(p.fileId, m);

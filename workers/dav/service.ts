@@ -6,6 +6,7 @@ import type { MetaClient } from "../lib/meta-client.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { type AuthDeps, AuthError, authenticate, forgetCredentials } from "./auth.ts";
 import { getFile, putFile } from "./bytes.ts";
+import { parseUploadPath, serveUpload, type UploadPath } from "./chunked.ts";
 import { asCaller } from "./clients.ts";
 import { lockDiscoveryOf } from "./locks/discovery.ts";
 import type { LockDeps } from "./locks/guard.ts";
@@ -15,12 +16,21 @@ import { BadPathError, type DavPath, hrefOf, isDavPath, parseDavPath, rawPathOf 
 import { propfind } from "./propfind.ts";
 import { copyDeadProps, deadPropsOf, proppatch } from "./proppatch.ts";
 import type { PropRequest } from "./props.ts";
+import { type PublicDeps, parsePublicPath, servePublic } from "./public.ts";
 import { davStatusOf, text } from "./status.ts";
 import { resolvePath, type TreeCtx } from "./tree.ts";
 import { copyOrMove, mkcol, remove } from "./tree-ops.ts";
+import type { TransferStore } from "./uploads-store.ts";
 import { BadXmlError, parseXml, readBodyText } from "./xml.ts";
 
-export type DavDeps = AuthDeps & { meta: MetaClient; onError: (err: unknown) => void };
+export type DavDeps = AuthDeps & {
+  meta: MetaClient;
+  onError: (err: unknown) => void;
+  /** Nextcloud chunked uploads in flight (chunked.ts). */
+  transfers: TransferStore;
+  /** Share links opened as WebDAV roots (public.ts). */
+  shareTokens: PublicDeps["shareTokens"];
+};
 
 const ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
 const CHALLENGE = { "www-authenticate": 'Basic realm="filestore", charset="UTF-8"' };
@@ -36,7 +46,8 @@ async function dispatch(deps: DavDeps, req: Request, dav: DavPath, clientIp: str
   const caller = await authenticate(deps, req, clientIp);
   if (dav.user !== undefined && dav.user !== caller.username)
     return text(403, "this is another user's drive");
-  const ctx: TreeCtx = { files: deps.clients.files, call: asCaller(caller.token, clientIp) };
+  const call = asCaller(caller.token, clientIp);
+  const ctx: TreeCtx = { files: deps.clients.files, call, meta: deps.meta, ownerId: caller.userId };
   const { parent, entry } = await resolvePath(ctx, dav.names);
   const name = dav.names[dav.names.length - 1] ?? "";
   const locks: LockDeps = { meta: deps.meta, ownerId: caller.userId, tree: ctx, now: deps.now };
@@ -113,7 +124,12 @@ const emptyPut = (req: Request) =>
  * X-OC-Mtime (seconds since the epoch, ownCloud's and rclone's way to keep a file's modification time): set
  * on the file just written. False when absent or unusable (the client then knows its time was not kept).
  */
-async function keepMtime(meta: MetaClient, req: Request, ownerId: string, fileId: string): Promise<boolean> {
+export async function keepMtime(
+  meta: MetaClient,
+  req: Request,
+  ownerId: string,
+  fileId: string,
+): Promise<boolean> {
   const raw = req.headers.get("x-oc-mtime");
   const seconds = raw === null ? Number.NaN : Number(raw);
   if (!fileId || !Number.isFinite(seconds) || seconds < 0) return false;
@@ -126,13 +142,29 @@ async function keepMtime(meta: MetaClient, req: Request, ownerId: string, fileId
   }
 }
 
+/** A request of a Nextcloud chunked upload (chunked.ts), as the caller. */
+async function chunkedUpload(deps: DavDeps, req: Request, up: UploadPath, clientIp: string) {
+  const caller = await authenticate(deps, req, clientIp);
+  const call = asCaller(caller.token, clientIp);
+  const tree: TreeCtx = { files: deps.clients.files, call, meta: deps.meta, ownerId: caller.userId };
+  const keep = (r: Request, fileId: string) => keepMtime(deps.meta, r, caller.userId, fileId);
+  const ctx = { tree, clients: deps.clients, transfers: deps.transfers, caller, clientIp, keepMtime: keep };
+  return serveUpload(ctx, req, up);
+}
+
 /** The answer to one WebDAV request: every failure a status code (never a 500 for a client's mistake). */
 export async function serveDav(deps: DavDeps, req: Request, clientIp: string): Promise<Response> {
   try {
     if (req.method === "OPTIONS") return options();
-    const dav = parseDavPath(rawPathOf(req.url));
-    if (!dav) return text(404, "not found");
-    const res = await dispatch(deps, req, dav, clientIp);
+    const raw = rawPathOf(req.url);
+    const shared = parsePublicPath(raw);
+    if (shared) return await servePublic(deps, req, shared, clientIp);
+    const upload = parseUploadPath(raw);
+    const dav = upload ? undefined : parseDavPath(raw);
+    if (!upload && !dav) return text(404, "not found");
+    const res = upload
+      ? await chunkedUpload(deps, req, upload, clientIp)
+      : await dispatch(deps, req, dav as DavPath, clientIp);
     // A data plane refused the token (revoked meanwhile): the credentials are exchanged again next time.
     if (res.status === 401) await forgetCredentials(deps, req);
     return res;

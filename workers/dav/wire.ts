@@ -7,6 +7,7 @@ import type { Worker, WorkerClients } from "../lib/worker.ts";
 import type { Caller } from "./auth.ts";
 import { type DavUpstreams, davClients } from "./clients.ts";
 import { davModule } from "./service.ts";
+import { TransferStore } from "./uploads-store.ts";
 
 export function createDavWorker(clients: WorkerClients, upstreams: DavUpstreams): Worker<ServiceModule> {
   const log = createLogger("dav");
@@ -18,6 +19,8 @@ export function createDavWorker(clients: WorkerClients, upstreams: DavUpstreams)
       verifier: clients.verifier,
       basic: new ExpiringCache<string, Caller>(10_000),
       now: Date.now,
+      transfers: new TransferStore(),
+      shareTokens: new ExpiringCache(10_000),
       onError: (err) => log.error("webdav request failed", { err: String(err) }),
     }),
     start() {},

@@ -113,7 +113,9 @@ const ESCAPES: Record<string, string> = {
   '"': "&quot;",
   "'": "&apos;",
 };
-export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+const SPECIAL = /[&<>"']/;
+/** Text escaped for XML (most names and values need nothing: tested before any replacing). */
+export const esc = (s: string) => (SPECIAL.test(s) ? s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c) : s);
 
 const PREFIXES: Record<string, string> = { [DAV_NS]: "d", [OC_NS]: "oc", [NC_NS]: "nc" };
 export const NAMESPACE_DECLS = `xmlns:d="DAV:" xmlns:oc="${OC_NS}" xmlns:nc="${NC_NS}"`;

@@ -10,12 +10,11 @@ import { codeOf } from "../lib/testing.ts";
 import * as content from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { testDatabases } from "./db/testing.ts";
-import * as files from "./files.ts";
-import { metaSuite } from "./testing.ts";
+import { metaSuite, treeHelpers } from "./testing.ts";
 import { DEFAULT_VERSIONS_KEEP } from "./versions.ts";
 
 let n = 0;
-const sha = () => (++n).toString(16).padStart(64, "e");
+const _sha = () => (++n).toString(16).padStart(64, "e");
 
 /** Blobs whose refcount differs from the file rows and versions naming them (none, when exact). */
 async function refcountDrift(db: Db) {
@@ -38,15 +37,7 @@ for (const target of testDatabases()) {
   describe(`CopyFile conflicts on ${target.dialect}`, () => {
     let clock = 1_000;
     const s = metaSuite(target, () => ++clock);
-    const user = async (name: string) =>
-      (await s.meta.createUser({ username: name, passwordHash: "x" })).user?.id ?? "";
-    const addFile = async (ownerId: string, parentId: string, name: string) => {
-      const h = sha();
-      const blob = { sha256: h, sha1: "", size: 7, backend: "local", location: `loc/${h}` };
-      return (await content.addFileWithContent(s.db, { ownerId, parentId, name }, blob, ++clock)).file;
-    };
-    const folder = (ownerId: string, parentId: string, name: string) =>
-      files.createFolder(s.db, { ownerId, parentId, name }, ++clock);
+    const { user, addFile, folder } = treeHelpers(s, () => ++clock);
     const active = (ownerId: string, parentId: string) =>
       s.db
         .selectFrom("files")

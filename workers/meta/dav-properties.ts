@@ -3,9 +3,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { invalidArgument, notFound, resourceExhausted } from "../lib/errors.ts";
+import { listDavEntries, propertiesOf } from "./dav-listing.ts";
 import type { Db } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
 import type { MetaDeps } from "./records.ts";
+import { fileOp } from "./tree-service.ts";
 
 export const MAX_DAV_VALUE_BYTES = 65_536;
 export const MAX_DAV_PROPERTIES = 256;
@@ -52,21 +54,11 @@ export function davPropertyService({ db, now }: MetaDeps): ServiceImpl<typeof Da
     async listDavProperties(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
       if (req.fileIds.length > MAX_IDS) throw invalidArgument(`at most ${MAX_IDS} file_ids`);
-      if (req.fileIds.length === 0) return { properties: [] };
-      const rows = await db
-        .selectFrom("dav_properties")
-        .select(["file_id", "namespace", "name", "value"])
-        .where("owner_id", "=", req.ownerId)
-        .where("file_id", "in", req.fileIds)
-        .execute();
-      return {
-        properties: rows.map((r) => ({
-          fileId: r.file_id,
-          namespace: r.namespace,
-          name: r.name,
-          value: r.value,
-        })),
-      };
+      return { properties: await propertiesOf(db, req.ownerId, req.fileIds) };
+    },
+    async listDavEntries(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      return fileOp(() => listDavEntries(db, req));
     },
     async patchDavProperties(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");

@@ -1,4 +1,5 @@
-// TreeService's handlers for search, copy and the trash's upkeep (issue 16); the rest is tree-service.ts.
+// TreeService's handlers for search, copy, the trash's upkeep (issue 16) and path lookups (WebDAV, issue
+// 19); the rest is tree-service.ts.
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { invalidArgument } from "../lib/errors.ts";
@@ -6,6 +7,7 @@ import { pageSize } from "../lib/validate.ts";
 import { CATEGORIES, type Category } from "./categories.ts";
 import { copyFile } from "./copy.ts";
 import { ConflictPolicy } from "./names.ts";
+import { PathTooDeepError, resolvePath } from "./path-lookup.ts";
 import type { MetaDeps } from "./records.ts";
 import { fileRecord } from "./records.ts";
 import { searchFiles } from "./search.ts";
@@ -14,7 +16,7 @@ import { fileOp, SORT_KEYS } from "./tree-service.ts";
 
 type Drive = Pick<
   ServiceImpl<typeof TreeService>,
-  "searchFiles" | "emptyTrash" | "purgeExpiredTrash" | "copyFile"
+  "searchFiles" | "emptyTrash" | "purgeExpiredTrash" | "copyFile" | "resolvePath"
 >;
 
 const POLICIES: Record<string, ConflictPolicy> = {
@@ -69,6 +71,15 @@ export function driveHandlers({ db, now, maxFolderDepth, versionsKeep, quota }: 
         copyFile(db, { ...req, policy, versionsKeep }, now(), maxFolderDepth, quota),
       );
       return { file: fileRecord(res.file), count: res.count, replaced: res.replaced ?? false };
+    },
+    async resolvePath(req) {
+      if (!req.ownerId) throw invalidArgument("owner_id is required");
+      try {
+        return { entries: (await resolvePath(db, req.ownerId, req.names)).map(fileRecord) };
+      } catch (err) {
+        if (err instanceof PathTooDeepError) throw invalidArgument(err.message);
+        throw err;
+      }
     },
   };
 }

@@ -7,10 +7,10 @@ import { createAccessTokenVerifier } from "../../core/access-token.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetaClient, type MetaClient } from "../lib/meta-client.ts";
-import type { FileRow } from "./content.ts";
+import { addFileWithContent, type FileRow } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import type { TestDatabase } from "./db/testing.ts";
-import { folderRow } from "./files.ts";
+import { createFolder, folderRow } from "./files.ts";
 import { metaModule } from "./service.ts";
 import type { SessionRow } from "./uploads.ts";
 import { createUser } from "./users.ts";
@@ -120,4 +120,24 @@ export function metaSuite(target: TestDatabase, now: () => number, username = "a
   });
   afterAll(() => drop());
   return suite;
+}
+
+let blobs = 0;
+
+/**
+ * Tree-test helpers over a suite: users, folders, and files each with content of its own (7 bytes), every
+ * write at the next tick of `tick`.
+ */
+export function treeHelpers(s: MetaSuite, tick: () => number) {
+  return {
+    user: async (name: string) =>
+      (await s.meta.createUser({ username: name, passwordHash: "x" })).user?.id ?? "",
+    addFile: async (ownerId: string, parentId: string, name: string) => {
+      const h = (++blobs).toString(16).padStart(64, "e");
+      const blob = { sha256: h, sha1: "", size: 7, backend: "local", location: `loc/${h}` };
+      return (await addFileWithContent(s.db, { ownerId, parentId, name }, blob, tick())).file;
+    },
+    folder: (ownerId: string, parentId: string, name: string) =>
+      createFolder(s.db, { ownerId, parentId, name }, tick()),
+  };
 }

@@ -10,7 +10,135 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/dav.proto.
  */
 export const file_filestore_meta_v1_dav: GenFile = /*@__PURE__*/
-  fileDesc("ChtmaWxlc3RvcmUvbWV0YS92MS9kYXYucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIk4KC0RhdlByb3BlcnR5Eg8KB2ZpbGVfaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFdmFsdWUYBCABKAkiPgoYTGlzdERhdlByb3BlcnRpZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhAKCGZpbGVfaWRzGAIgAygJIk8KGUxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2USMgoKcHJvcGVydGllcxgBIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5IjIKD0RhdlByb3BlcnR5TmFtZRIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCSKfAQoZUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEisKA3NldBgDIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5EjIKBnJlbW92ZRgEIAMoCzIiLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5TmFtZSIcChpQYXRjaERhdlByb3BlcnRpZXNSZXNwb25zZSJTChZTZXRNb2RpZmllZFRpbWVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSFgoObW9kaWZpZWRfYXRfbXMYAyABKAMiGQoXU2V0TW9kaWZpZWRUaW1lUmVzcG9uc2Uy4QIKEkRhdlByb3BlcnR5U2VydmljZRJuChFMaXN0RGF2UHJvcGVydGllcxIrLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVxdWVzdBosLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2UScQoSUGF0Y2hEYXZQcm9wZXJ0aWVzEiwuZmlsZXN0b3JlLm1ldGEudjEuUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlBhdGNoRGF2UHJvcGVydGllc1Jlc3BvbnNlEmgKD1NldE1vZGlmaWVkVGltZRIpLmZpbGVzdG9yZS5tZXRhLnYxLlNldE1vZGlmaWVkVGltZVJlcXVlc3QaKi5maWxlc3RvcmUubWV0YS52MS5TZXRNb2RpZmllZFRpbWVSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChtmaWxlc3RvcmUvbWV0YS92MS9kYXYucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxInwKFUxpc3REYXZFbnRyaWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSFwoPd2l0aF9wcm9wZXJ0aWVzGAUgASgIIo8BCg9EYXZFbnRyeUNvbHVtbnMSCgoCaWQYASADKAkSDAoEbmFtZRgCIAMoCRIOCgZmb2xkZXIYAyADKAgSDAoEc2l6ZRgEIAMoAxISCgpjcmVhdGVkX21zGAUgAygDEhIKCnVwZGF0ZWRfbXMYBiADKAMSDgoGc2hhMjU2GAcgAygJEgwKBHNoYTEYCCADKAkimgEKFkxpc3REYXZFbnRyaWVzUmVzcG9uc2USMwoHZW50cmllcxgBIAEoCzIiLmZpbGVzdG9yZS5tZXRhLnYxLkRhdkVudHJ5Q29sdW1ucxIyCgpwcm9wZXJ0aWVzGAIgAygLMh4uZmlsZXN0b3JlLm1ldGEudjEuRGF2UHJvcGVydHkSFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJIk4KC0RhdlByb3BlcnR5Eg8KB2ZpbGVfaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFdmFsdWUYBCABKAkiPgoYTGlzdERhdlByb3BlcnRpZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhAKCGZpbGVfaWRzGAIgAygJIk8KGUxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2USMgoKcHJvcGVydGllcxgBIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5IjIKD0RhdlByb3BlcnR5TmFtZRIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCSKfAQoZUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEisKA3NldBgDIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5EjIKBnJlbW92ZRgEIAMoCzIiLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5TmFtZSIcChpQYXRjaERhdlByb3BlcnRpZXNSZXNwb25zZSJTChZTZXRNb2RpZmllZFRpbWVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSFgoObW9kaWZpZWRfYXRfbXMYAyABKAMiGQoXU2V0TW9kaWZpZWRUaW1lUmVzcG9uc2UyyAMKEkRhdlByb3BlcnR5U2VydmljZRJuChFMaXN0RGF2UHJvcGVydGllcxIrLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVxdWVzdBosLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2UScQoSUGF0Y2hEYXZQcm9wZXJ0aWVzEiwuZmlsZXN0b3JlLm1ldGEudjEuUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlBhdGNoRGF2UHJvcGVydGllc1Jlc3BvbnNlEmgKD1NldE1vZGlmaWVkVGltZRIpLmZpbGVzdG9yZS5tZXRhLnYxLlNldE1vZGlmaWVkVGltZVJlcXVlc3QaKi5maWxlc3RvcmUubWV0YS52MS5TZXRNb2RpZmllZFRpbWVSZXNwb25zZRJlCg5MaXN0RGF2RW50cmllcxIoLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZFbnRyaWVzUmVxdWVzdBopLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZFbnRyaWVzUmVzcG9uc2ViBnByb3RvMw");
+
+/**
+ * @generated from message filestore.meta.v1.ListDavEntriesRequest
+ */
+export type ListDavEntriesRequest = Message<"filestore.meta.v1.ListDavEntriesRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string parent_id = 2;
+   */
+  parentId: string;
+
+  /**
+   * 1..1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+
+  /**
+   * @generated from field: bool with_properties = 5;
+   */
+  withProperties: boolean;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListDavEntriesRequest.
+ * Use `create(ListDavEntriesRequestSchema)` to create a new message.
+ */
+export const ListDavEntriesRequestSchema: GenMessage<ListDavEntriesRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_dav, 0);
+
+/**
+ * Entries as columns: entry i is (id[i], name[i], folder[i], ...), every column as long as id.
+ *
+ * @generated from message filestore.meta.v1.DavEntryColumns
+ */
+export type DavEntryColumns = Message<"filestore.meta.v1.DavEntryColumns"> & {
+  /**
+   * @generated from field: repeated string id = 1;
+   */
+  id: string[];
+
+  /**
+   * @generated from field: repeated string name = 2;
+   */
+  name: string[];
+
+  /**
+   * @generated from field: repeated bool folder = 3;
+   */
+  folder: boolean[];
+
+  /**
+   * @generated from field: repeated int64 size = 4;
+   */
+  size: bigint[];
+
+  /**
+   * Milliseconds since the epoch.
+   *
+   * @generated from field: repeated int64 created_ms = 5;
+   */
+  createdMs: bigint[];
+
+  /**
+   * @generated from field: repeated int64 updated_ms = 6;
+   */
+  updatedMs: bigint[];
+
+  /**
+   * "" for folders.
+   *
+   * @generated from field: repeated string sha256 = 7;
+   */
+  sha256: string[];
+
+  /**
+   * "" for folders and content whose SHA-1 is not known yet.
+   *
+   * @generated from field: repeated string sha1 = 8;
+   */
+  sha1: string[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.DavEntryColumns.
+ * Use `create(DavEntryColumnsSchema)` to create a new message.
+ */
+export const DavEntryColumnsSchema: GenMessage<DavEntryColumns> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_dav, 1);
+
+/**
+ * @generated from message filestore.meta.v1.ListDavEntriesResponse
+ */
+export type ListDavEntriesResponse = Message<"filestore.meta.v1.ListDavEntriesResponse"> & {
+  /**
+   * @generated from field: filestore.meta.v1.DavEntryColumns entries = 1;
+   */
+  entries?: DavEntryColumns | undefined;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.DavProperty properties = 2;
+   */
+  properties: DavProperty[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListDavEntriesResponse.
+ * Use `create(ListDavEntriesResponseSchema)` to create a new message.
+ */
+export const ListDavEntriesResponseSchema: GenMessage<ListDavEntriesResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_dav, 2);
 
 /**
  * @generated from message filestore.meta.v1.DavProperty
@@ -46,7 +174,7 @@ export type DavProperty = Message<"filestore.meta.v1.DavProperty"> & {
  * Use `create(DavPropertySchema)` to create a new message.
  */
 export const DavPropertySchema: GenMessage<DavProperty> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 0);
+  messageDesc(file_filestore_meta_v1_dav, 3);
 
 /**
  * @generated from message filestore.meta.v1.ListDavPropertiesRequest
@@ -68,7 +196,7 @@ export type ListDavPropertiesRequest = Message<"filestore.meta.v1.ListDavPropert
  * Use `create(ListDavPropertiesRequestSchema)` to create a new message.
  */
 export const ListDavPropertiesRequestSchema: GenMessage<ListDavPropertiesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 1);
+  messageDesc(file_filestore_meta_v1_dav, 4);
 
 /**
  * @generated from message filestore.meta.v1.ListDavPropertiesResponse
@@ -85,7 +213,7 @@ export type ListDavPropertiesResponse = Message<"filestore.meta.v1.ListDavProper
  * Use `create(ListDavPropertiesResponseSchema)` to create a new message.
  */
 export const ListDavPropertiesResponseSchema: GenMessage<ListDavPropertiesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 2);
+  messageDesc(file_filestore_meta_v1_dav, 5);
 
 /**
  * @generated from message filestore.meta.v1.DavPropertyName
@@ -107,7 +235,7 @@ export type DavPropertyName = Message<"filestore.meta.v1.DavPropertyName"> & {
  * Use `create(DavPropertyNameSchema)` to create a new message.
  */
 export const DavPropertyNameSchema: GenMessage<DavPropertyName> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 3);
+  messageDesc(file_filestore_meta_v1_dav, 6);
 
 /**
  * @generated from message filestore.meta.v1.PatchDavPropertiesRequest
@@ -141,7 +269,7 @@ export type PatchDavPropertiesRequest = Message<"filestore.meta.v1.PatchDavPrope
  * Use `create(PatchDavPropertiesRequestSchema)` to create a new message.
  */
 export const PatchDavPropertiesRequestSchema: GenMessage<PatchDavPropertiesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 4);
+  messageDesc(file_filestore_meta_v1_dav, 7);
 
 /**
  * @generated from message filestore.meta.v1.PatchDavPropertiesResponse
@@ -154,7 +282,7 @@ export type PatchDavPropertiesResponse = Message<"filestore.meta.v1.PatchDavProp
  * Use `create(PatchDavPropertiesResponseSchema)` to create a new message.
  */
 export const PatchDavPropertiesResponseSchema: GenMessage<PatchDavPropertiesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 5);
+  messageDesc(file_filestore_meta_v1_dav, 8);
 
 /**
  * @generated from message filestore.meta.v1.SetModifiedTimeRequest
@@ -183,7 +311,7 @@ export type SetModifiedTimeRequest = Message<"filestore.meta.v1.SetModifiedTimeR
  * Use `create(SetModifiedTimeRequestSchema)` to create a new message.
  */
 export const SetModifiedTimeRequestSchema: GenMessage<SetModifiedTimeRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 6);
+  messageDesc(file_filestore_meta_v1_dav, 9);
 
 /**
  * @generated from message filestore.meta.v1.SetModifiedTimeResponse
@@ -196,7 +324,7 @@ export type SetModifiedTimeResponse = Message<"filestore.meta.v1.SetModifiedTime
  * Use `create(SetModifiedTimeResponseSchema)` to create a new message.
  */
 export const SetModifiedTimeResponseSchema: GenMessage<SetModifiedTimeResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 7);
+  messageDesc(file_filestore_meta_v1_dav, 10);
 
 /**
  * DavPropertyService keeps WebDAV dead properties (RFC 4918 4.4: properties a client sets with PROPPATCH
@@ -243,6 +371,21 @@ export const DavPropertyService: GenService<{
     methodKind: "unary";
     input: typeof SetModifiedTimeRequestSchema;
     output: typeof SetModifiedTimeResponseSchema;
+  },
+  /**
+   * ListDavEntries is one page of a folder's active entries for a PROPFIND of Depth 1 (the order and
+   * cursors of TreeService.ListFiles by name; parent_id "" = the root), as columns rather than one message
+   * per entry: a page of 1000 encodes and decodes several times faster than FileRecords, which carry
+   * Timestamp messages. With with_properties, the dead properties of the page's entries come along (one
+   * query more, no second call). NotFound when parent_id is not an active folder of the owner;
+   * InvalidArgument for a bad page_token or page_size.
+   *
+   * @generated from rpc filestore.meta.v1.DavPropertyService.ListDavEntries
+   */
+  listDavEntries: {
+    methodKind: "unary";
+    input: typeof ListDavEntriesRequestSchema;
+    output: typeof ListDavEntriesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_dav, 0);

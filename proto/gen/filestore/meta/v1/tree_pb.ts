@@ -16,7 +16,51 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/tree.proto.
  */
 export const file_filestore_meta_v1_tree: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSLVAQoSU2VhcmNoRmlsZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg0KBXF1ZXJ5GAIgASgJEhEKCWZvbGRlcl9pZBgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRIYChBtb2RpZmllZF9mcm9tX21zGAUgASgDEhYKDm1vZGlmaWVkX3RvX21zGAYgASgDEgwKBHNvcnQYByABKAkSEgoKZGVzY2VuZGluZxgIIAEoCBIRCglwYWdlX3NpemUYCSABKAUSEgoKcGFnZV90b2tlbhgKIAEoCSJcChNTZWFyY2hGaWxlc1Jlc3BvbnNlEiwKBWZpbGVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoRRW1wdHlUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkiUQoSRW1wdHlUcmFzaFJlc3BvbnNlEg0KBWNvdW50GAEgASgFEiwKBWZpbGVzGAIgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCI/ChhQdXJnZUV4cGlyZWRUcmFzaFJlcXVlc3QSFAoMcmV0ZW50aW9uX21zGAEgASgDEg0KBWxpbWl0GAIgASgFIlgKGVB1cmdlRXhwaXJlZFRyYXNoUmVzcG9uc2USDQoFY291bnQYASABKAUSLAoFZmlsZXMYAiADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkImkKD0NvcHlGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRIVCg1uZXdfcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSEwoLb25fY29uZmxpY3QYBSABKAkiYAoQQ29weUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBINCgVjb3VudBgCIAEoBRIQCghyZXBsYWNlZBgDIAEoCCKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKAAQoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRI2Cgtvbl9jb25mbGljdBgEIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQifgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkSNgoLb25fY29uZmxpY3QYBCABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI/ChBNb3ZlRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIjAKEFRyYXNoRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTwoRVHJhc2hGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiSwoQTGlzdFRyYXNoUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSLhAQoRTGlzdFRyYXNoUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRJPCg5vcmlnaW5hbF9wYXRocxgDIAMoCzI3LmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlc3BvbnNlLk9yaWdpbmFsUGF0aHNFbnRyeRo0ChJPcmlnaW5hbFBhdGhzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChJSZXN0b3JlRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSNgoLb25fY29uZmxpY3QYAyABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSJCChNSZXN0b3JlRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIjcKF1B1cmdlVHJhc2hlZEZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIlYKGFB1cmdlVHJhc2hlZEZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBINCgVjb3VudBgCIAEoBSIlChRSZXBhaXJPcnBoYW5zUmVxdWVzdBINCgVsaW1pdBgBIAEoBSJtCgxPcnBoYW5SZXBhaXISEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSGAoQZm9ybWVyX3BhcmVudF9pZBgDIAEoCRIWCg50cmFzaF9lbnRyeV9pZBgEIAEoCRINCgVjb3VudBgFIAEoBSJYChVSZXBhaXJPcnBoYW5zUmVzcG9uc2USMAoHcmVwYWlycxgBIAMoCzIfLmZpbGVzdG9yZS5tZXRhLnYxLk9ycGhhblJlcGFpchINCgVmb3VuZBgCIAEoBSK+AQoNVmVyc2lvblJlY29yZBIKCgJpZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEhMKC2Jsb2Jfc2hhMjU2GAMgASgJEgwKBHNoYTEYBCABKAkSDAoEc2l6ZRgFIAEoAxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthcmNoaXZlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoTTGlzdFZlcnNpb25zUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIkoKFExpc3RWZXJzaW9uc1Jlc3BvbnNlEjIKCHZlcnNpb25zGAEgAygLMiAuZmlsZXN0b3JlLm1ldGEudjEuVmVyc2lvblJlY29yZCJOChVSZXN0b3JlVmVyc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCRISCgp2ZXJzaW9uX2lkGAMgASgJIkUKFlJlc3RvcmVWZXJzaW9uUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiTQoURGVsZXRlVmVyc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCRISCgp2ZXJzaW9uX2lkGAMgASgJIhcKFURlbGV0ZVZlcnNpb25SZXNwb25zZSI5ChRQcnVuZVZlcnNpb25zUmVxdWVzdBISCgptYXhfYWdlX21zGAEgASgDEg0KBWxpbWl0GAIgASgFIigKFVBydW5lVmVyc2lvbnNSZXNwb25zZRIPCgdkcm9wcGVkGAEgASgFMuMMCgtUcmVlU2VydmljZRJWCglMaXN0RmlsZXMSIy5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEZpbGVzUmVzcG9uc2USXwoMQ3JlYXRlRm9sZGVyEiYuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVxdWVzdBonLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZUZvbGRlclJlc3BvbnNlElkKClJlbmFtZUZpbGUSJC5maWxlc3RvcmUubWV0YS52MS5SZW5hbWVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXNwb25zZRJTCghNb3ZlRmlsZRIiLmZpbGVzdG9yZS5tZXRhLnYxLk1vdmVGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5tZXRhLnYxLk1vdmVGaWxlUmVzcG9uc2USVgoJVHJhc2hGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRyYXNoRmlsZVJlc3BvbnNlElYKCUxpc3RUcmFzaBIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhc2hSZXNwb25zZRJcCgtSZXN0b3JlRmlsZRIlLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVGaWxlUmVxdWVzdBomLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVGaWxlUmVzcG9uc2USawoQUHVyZ2VUcmFzaGVkRmlsZRIqLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlVHJhc2hlZEZpbGVSZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlc3BvbnNlEmIKDVJlcGFpck9ycGhhbnMSJy5maWxlc3RvcmUubWV0YS52MS5SZXBhaXJPcnBoYW5zUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGFpck9ycGhhbnNSZXNwb25zZRJfCgxMaXN0VmVyc2lvbnMSJi5maWxlc3RvcmUubWV0YS52MS5MaXN0VmVyc2lvbnNSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFZlcnNpb25zUmVzcG9uc2USZQoOUmVzdG9yZVZlcnNpb24SKC5maWxlc3RvcmUubWV0YS52MS5SZXN0b3JlVmVyc2lvblJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5SZXN0b3JlVmVyc2lvblJlc3BvbnNlEmIKDURlbGV0ZVZlcnNpb24SJy5maWxlc3RvcmUubWV0YS52MS5EZWxldGVWZXJzaW9uUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVZlcnNpb25SZXNwb25zZRJiCg1QcnVuZVZlcnNpb25zEicuZmlsZXN0b3JlLm1ldGEudjEuUHJ1bmVWZXJzaW9uc1JlcXVlc3QaKC5maWxlc3RvcmUubWV0YS52MS5QcnVuZVZlcnNpb25zUmVzcG9uc2USXAoLU2VhcmNoRmlsZXMSJS5maWxlc3RvcmUubWV0YS52MS5TZWFyY2hGaWxlc1JlcXVlc3QaJi5maWxlc3RvcmUubWV0YS52MS5TZWFyY2hGaWxlc1Jlc3BvbnNlElkKCkVtcHR5VHJhc2gSJC5maWxlc3RvcmUubWV0YS52MS5FbXB0eVRyYXNoUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkVtcHR5VHJhc2hSZXNwb25zZRJuChFQdXJnZUV4cGlyZWRUcmFzaBIrLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRXhwaXJlZFRyYXNoUmVxdWVzdBosLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRXhwaXJlZFRyYXNoUmVzcG9uc2USUwoIQ29weUZpbGUSIi5maWxlc3RvcmUubWV0YS52MS5Db3B5RmlsZVJlcXVlc3QaIy5maWxlc3RvcmUubWV0YS52MS5Db3B5RmlsZVJlc3BvbnNlYgZwcm90bzM", [file_filestore_file_v1_file, file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS90cmVlLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSI1ChJSZXNvbHZlUGF0aFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDQoFbmFtZXMYAiADKAkiRQoTUmVzb2x2ZVBhdGhSZXNwb25zZRIuCgdlbnRyaWVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCLVAQoSU2VhcmNoRmlsZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg0KBXF1ZXJ5GAIgASgJEhEKCWZvbGRlcl9pZBgDIAEoCRIQCghjYXRlZ29yeRgEIAEoCRIYChBtb2RpZmllZF9mcm9tX21zGAUgASgDEhYKDm1vZGlmaWVkX3RvX21zGAYgASgDEgwKBHNvcnQYByABKAkSEgoKZGVzY2VuZGluZxgIIAEoCBIRCglwYWdlX3NpemUYCSABKAUSEgoKcGFnZV90b2tlbhgKIAEoCSJcChNTZWFyY2hGaWxlc1Jlc3BvbnNlEiwKBWZpbGVzGAEgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJQoRRW1wdHlUcmFzaFJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkiUQoSRW1wdHlUcmFzaFJlc3BvbnNlEg0KBWNvdW50GAEgASgFEiwKBWZpbGVzGAIgAygLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZCI/ChhQdXJnZUV4cGlyZWRUcmFzaFJlcXVlc3QSFAoMcmV0ZW50aW9uX21zGAEgASgDEg0KBWxpbWl0GAIgASgFIlgKGVB1cmdlRXhwaXJlZFRyYXNoUmVzcG9uc2USDQoFY291bnQYASABKAUSLAoFZmlsZXMYAiADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkImkKD0NvcHlGaWxlUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIKCgJpZBgCIAEoCRIVCg1uZXdfcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSEwoLb25fY29uZmxpY3QYBSABKAkiYAoQQ29weUZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBINCgVjb3VudBgCIAEoBRIQCghyZXBsYWNlZBgDIAEoCCKjAQoQTGlzdEZpbGVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEwoLYWxsX2ZvbGRlcnMYAyABKAgSDAoEc29ydBgEIAEoCRISCgpkZXNjZW5kaW5nGAUgASgIEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJEgwKBHNoYTEYCCABKAkiWgoRTGlzdEZpbGVzUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKAAQoTQ3JlYXRlRm9sZGVyUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRI2Cgtvbl9jb25mbGljdBgEIAEoDjIhLmZpbGVzdG9yZS5maWxlLnYxLkNvbmZsaWN0UG9saWN5IkUKFENyZWF0ZUZvbGRlclJlc3BvbnNlEi0KBmZvbGRlchgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiPwoRUmVuYW1lRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCSJBChJSZW5hbWVGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQifgoPTW92ZUZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDW5ld19wYXJlbnRfaWQYAyABKAkSNgoLb25fY29uZmxpY3QYBCABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSI/ChBNb3ZlRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIjAKEFRyYXNoRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkiTwoRVHJhc2hGaWxlUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQSDQoFY291bnQYAiABKAUiSwoQTGlzdFRyYXNoUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSLhAQoRTGlzdFRyYXNoUmVzcG9uc2USLAoFZmlsZXMYASADKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRJPCg5vcmlnaW5hbF9wYXRocxgDIAMoCzI3LmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlc3BvbnNlLk9yaWdpbmFsUGF0aHNFbnRyeRo0ChJPcmlnaW5hbFBhdGhzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChJSZXN0b3JlRmlsZVJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSNgoLb25fY29uZmxpY3QYAyABKA4yIS5maWxlc3RvcmUuZmlsZS52MS5Db25mbGljdFBvbGljeSJCChNSZXN0b3JlRmlsZVJlc3BvbnNlEisKBGZpbGUYASABKAsyHS5maWxlc3RvcmUubWV0YS52MS5GaWxlUmVjb3JkIjcKF1B1cmdlVHJhc2hlZEZpbGVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEgoKAmlkGAIgASgJIlYKGFB1cmdlVHJhc2hlZEZpbGVSZXNwb25zZRIrCgRmaWxlGAEgASgLMh0uZmlsZXN0b3JlLm1ldGEudjEuRmlsZVJlY29yZBINCgVjb3VudBgCIAEoBSIlChRSZXBhaXJPcnBoYW5zUmVxdWVzdBINCgVsaW1pdBgBIAEoBSJtCgxPcnBoYW5SZXBhaXISEAoIb3duZXJfaWQYASABKAkSCgoCaWQYAiABKAkSGAoQZm9ybWVyX3BhcmVudF9pZBgDIAEoCRIWCg50cmFzaF9lbnRyeV9pZBgEIAEoCRINCgVjb3VudBgFIAEoBSJYChVSZXBhaXJPcnBoYW5zUmVzcG9uc2USMAoHcmVwYWlycxgBIAMoCzIfLmZpbGVzdG9yZS5tZXRhLnYxLk9ycGhhblJlcGFpchINCgVmb3VuZBgCIAEoBSK+AQoNVmVyc2lvblJlY29yZBIKCgJpZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEhMKC2Jsb2Jfc2hhMjU2GAMgASgJEgwKBHNoYTEYBCABKAkSDAoEc2l6ZRgFIAEoAxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthcmNoaXZlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoTTGlzdFZlcnNpb25zUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJIkoKFExpc3RWZXJzaW9uc1Jlc3BvbnNlEjIKCHZlcnNpb25zGAEgAygLMiAuZmlsZXN0b3JlLm1ldGEudjEuVmVyc2lvblJlY29yZCJOChVSZXN0b3JlVmVyc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCRISCgp2ZXJzaW9uX2lkGAMgASgJIkUKFlJlc3RvcmVWZXJzaW9uUmVzcG9uc2USKwoEZmlsZRgBIAEoCzIdLmZpbGVzdG9yZS5tZXRhLnYxLkZpbGVSZWNvcmQiTQoURGVsZXRlVmVyc2lvblJlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCRISCgp2ZXJzaW9uX2lkGAMgASgJIhcKFURlbGV0ZVZlcnNpb25SZXNwb25zZSI5ChRQcnVuZVZlcnNpb25zUmVxdWVzdBISCgptYXhfYWdlX21zGAEgASgDEg0KBWxpbWl0GAIgASgFIigKFVBydW5lVmVyc2lvbnNSZXNwb25zZRIPCgdkcm9wcGVkGAEgASgFMsENCgtUcmVlU2VydmljZRJWCglMaXN0RmlsZXMSIy5maWxlc3RvcmUubWV0YS52MS5MaXN0RmlsZXNSZXF1ZXN0GiQuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEZpbGVzUmVzcG9uc2USXwoMQ3JlYXRlRm9sZGVyEiYuZmlsZXN0b3JlLm1ldGEudjEuQ3JlYXRlRm9sZGVyUmVxdWVzdBonLmZpbGVzdG9yZS5tZXRhLnYxLkNyZWF0ZUZvbGRlclJlc3BvbnNlElkKClJlbmFtZUZpbGUSJC5maWxlc3RvcmUubWV0YS52MS5SZW5hbWVGaWxlUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLlJlbmFtZUZpbGVSZXNwb25zZRJTCghNb3ZlRmlsZRIiLmZpbGVzdG9yZS5tZXRhLnYxLk1vdmVGaWxlUmVxdWVzdBojLmZpbGVzdG9yZS5tZXRhLnYxLk1vdmVGaWxlUmVzcG9uc2USVgoJVHJhc2hGaWxlEiMuZmlsZXN0b3JlLm1ldGEudjEuVHJhc2hGaWxlUmVxdWVzdBokLmZpbGVzdG9yZS5tZXRhLnYxLlRyYXNoRmlsZVJlc3BvbnNlElYKCUxpc3RUcmFzaBIjLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RUcmFzaFJlcXVlc3QaJC5maWxlc3RvcmUubWV0YS52MS5MaXN0VHJhc2hSZXNwb25zZRJcCgtSZXN0b3JlRmlsZRIlLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVGaWxlUmVxdWVzdBomLmZpbGVzdG9yZS5tZXRhLnYxLlJlc3RvcmVGaWxlUmVzcG9uc2USawoQUHVyZ2VUcmFzaGVkRmlsZRIqLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlVHJhc2hlZEZpbGVSZXF1ZXN0GisuZmlsZXN0b3JlLm1ldGEudjEuUHVyZ2VUcmFzaGVkRmlsZVJlc3BvbnNlEmIKDVJlcGFpck9ycGhhbnMSJy5maWxlc3RvcmUubWV0YS52MS5SZXBhaXJPcnBoYW5zUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGFpck9ycGhhbnNSZXNwb25zZRJfCgxMaXN0VmVyc2lvbnMSJi5maWxlc3RvcmUubWV0YS52MS5MaXN0VmVyc2lvbnNSZXF1ZXN0GicuZmlsZXN0b3JlLm1ldGEudjEuTGlzdFZlcnNpb25zUmVzcG9uc2USZQoOUmVzdG9yZVZlcnNpb24SKC5maWxlc3RvcmUubWV0YS52MS5SZXN0b3JlVmVyc2lvblJlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5SZXN0b3JlVmVyc2lvblJlc3BvbnNlEmIKDURlbGV0ZVZlcnNpb24SJy5maWxlc3RvcmUubWV0YS52MS5EZWxldGVWZXJzaW9uUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLkRlbGV0ZVZlcnNpb25SZXNwb25zZRJiCg1QcnVuZVZlcnNpb25zEicuZmlsZXN0b3JlLm1ldGEudjEuUHJ1bmVWZXJzaW9uc1JlcXVlc3QaKC5maWxlc3RvcmUubWV0YS52MS5QcnVuZVZlcnNpb25zUmVzcG9uc2USXAoLU2VhcmNoRmlsZXMSJS5maWxlc3RvcmUubWV0YS52MS5TZWFyY2hGaWxlc1JlcXVlc3QaJi5maWxlc3RvcmUubWV0YS52MS5TZWFyY2hGaWxlc1Jlc3BvbnNlElkKCkVtcHR5VHJhc2gSJC5maWxlc3RvcmUubWV0YS52MS5FbXB0eVRyYXNoUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkVtcHR5VHJhc2hSZXNwb25zZRJuChFQdXJnZUV4cGlyZWRUcmFzaBIrLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRXhwaXJlZFRyYXNoUmVxdWVzdBosLmZpbGVzdG9yZS5tZXRhLnYxLlB1cmdlRXhwaXJlZFRyYXNoUmVzcG9uc2USUwoIQ29weUZpbGUSIi5maWxlc3RvcmUubWV0YS52MS5Db3B5RmlsZVJlcXVlc3QaIy5maWxlc3RvcmUubWV0YS52MS5Db3B5RmlsZVJlc3BvbnNlElwKC1Jlc29sdmVQYXRoEiUuZmlsZXN0b3JlLm1ldGEudjEuUmVzb2x2ZVBhdGhSZXF1ZXN0GiYuZmlsZXN0b3JlLm1ldGEudjEuUmVzb2x2ZVBhdGhSZXNwb25zZWIGcHJvdG8z", [file_filestore_file_v1_file, file_filestore_meta_v1_meta, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message filestore.meta.v1.ResolvePathRequest
+ */
+export type ResolvePathRequest = Message<"filestore.meta.v1.ResolvePathRequest"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * Names from the root; empty is the root itself (no entries).
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ResolvePathRequest.
+ * Use `create(ResolvePathRequestSchema)` to create a new message.
+ */
+export const ResolvePathRequestSchema: GenMessage<ResolvePathRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 0);
+
+/**
+ * @generated from message filestore.meta.v1.ResolvePathResponse
+ */
+export type ResolvePathResponse = Message<"filestore.meta.v1.ResolvePathResponse"> & {
+  /**
+   * The entries of names[0..k) for the longest prefix found; the last may be a file only when it is the
+   * path's last name or the walk stopped under it.
+   *
+   * @generated from field: repeated filestore.meta.v1.FileRecord entries = 1;
+   */
+  entries: FileRecord[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ResolvePathResponse.
+ * Use `create(ResolvePathResponseSchema)` to create a new message.
+ */
+export const ResolvePathResponseSchema: GenMessage<ResolvePathResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_tree, 1);
 
 /**
  * @generated from message filestore.meta.v1.SearchFilesRequest
@@ -84,7 +128,7 @@ export type SearchFilesRequest = Message<"filestore.meta.v1.SearchFilesRequest">
  * Use `create(SearchFilesRequestSchema)` to create a new message.
  */
 export const SearchFilesRequestSchema: GenMessage<SearchFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 0);
+  messageDesc(file_filestore_meta_v1_tree, 2);
 
 /**
  * @generated from message filestore.meta.v1.SearchFilesResponse
@@ -106,7 +150,7 @@ export type SearchFilesResponse = Message<"filestore.meta.v1.SearchFilesResponse
  * Use `create(SearchFilesResponseSchema)` to create a new message.
  */
 export const SearchFilesResponseSchema: GenMessage<SearchFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 1);
+  messageDesc(file_filestore_meta_v1_tree, 3);
 
 /**
  * @generated from message filestore.meta.v1.EmptyTrashRequest
@@ -123,7 +167,7 @@ export type EmptyTrashRequest = Message<"filestore.meta.v1.EmptyTrashRequest"> &
  * Use `create(EmptyTrashRequestSchema)` to create a new message.
  */
 export const EmptyTrashRequestSchema: GenMessage<EmptyTrashRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 2);
+  messageDesc(file_filestore_meta_v1_tree, 4);
 
 /**
  * @generated from message filestore.meta.v1.EmptyTrashResponse
@@ -150,7 +194,7 @@ export type EmptyTrashResponse = Message<"filestore.meta.v1.EmptyTrashResponse">
  * Use `create(EmptyTrashResponseSchema)` to create a new message.
  */
 export const EmptyTrashResponseSchema: GenMessage<EmptyTrashResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 3);
+  messageDesc(file_filestore_meta_v1_tree, 5);
 
 /**
  * @generated from message filestore.meta.v1.PurgeExpiredTrashRequest
@@ -174,7 +218,7 @@ export type PurgeExpiredTrashRequest = Message<"filestore.meta.v1.PurgeExpiredTr
  * Use `create(PurgeExpiredTrashRequestSchema)` to create a new message.
  */
 export const PurgeExpiredTrashRequestSchema: GenMessage<PurgeExpiredTrashRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 4);
+  messageDesc(file_filestore_meta_v1_tree, 6);
 
 /**
  * @generated from message filestore.meta.v1.PurgeExpiredTrashResponse
@@ -201,7 +245,7 @@ export type PurgeExpiredTrashResponse = Message<"filestore.meta.v1.PurgeExpiredT
  * Use `create(PurgeExpiredTrashResponseSchema)` to create a new message.
  */
 export const PurgeExpiredTrashResponseSchema: GenMessage<PurgeExpiredTrashResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 5);
+  messageDesc(file_filestore_meta_v1_tree, 7);
 
 /**
  * @generated from message filestore.meta.v1.CopyFileRequest
@@ -242,7 +286,7 @@ export type CopyFileRequest = Message<"filestore.meta.v1.CopyFileRequest"> & {
  * Use `create(CopyFileRequestSchema)` to create a new message.
  */
 export const CopyFileRequestSchema: GenMessage<CopyFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 6);
+  messageDesc(file_filestore_meta_v1_tree, 8);
 
 /**
  * @generated from message filestore.meta.v1.CopyFileResponse
@@ -276,7 +320,7 @@ export type CopyFileResponse = Message<"filestore.meta.v1.CopyFileResponse"> & {
  * Use `create(CopyFileResponseSchema)` to create a new message.
  */
 export const CopyFileResponseSchema: GenMessage<CopyFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 7);
+  messageDesc(file_filestore_meta_v1_tree, 9);
 
 /**
  * @generated from message filestore.meta.v1.ListFilesRequest
@@ -338,7 +382,7 @@ export type ListFilesRequest = Message<"filestore.meta.v1.ListFilesRequest"> & {
  * Use `create(ListFilesRequestSchema)` to create a new message.
  */
 export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 8);
+  messageDesc(file_filestore_meta_v1_tree, 10);
 
 /**
  * @generated from message filestore.meta.v1.ListFilesResponse
@@ -362,7 +406,7 @@ export type ListFilesResponse = Message<"filestore.meta.v1.ListFilesResponse"> &
  * Use `create(ListFilesResponseSchema)` to create a new message.
  */
 export const ListFilesResponseSchema: GenMessage<ListFilesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 9);
+  messageDesc(file_filestore_meta_v1_tree, 11);
 
 /**
  * @generated from message filestore.meta.v1.CreateFolderRequest
@@ -394,7 +438,7 @@ export type CreateFolderRequest = Message<"filestore.meta.v1.CreateFolderRequest
  * Use `create(CreateFolderRequestSchema)` to create a new message.
  */
 export const CreateFolderRequestSchema: GenMessage<CreateFolderRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 10);
+  messageDesc(file_filestore_meta_v1_tree, 12);
 
 /**
  * @generated from message filestore.meta.v1.CreateFolderResponse
@@ -411,7 +455,7 @@ export type CreateFolderResponse = Message<"filestore.meta.v1.CreateFolderRespon
  * Use `create(CreateFolderResponseSchema)` to create a new message.
  */
 export const CreateFolderResponseSchema: GenMessage<CreateFolderResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 11);
+  messageDesc(file_filestore_meta_v1_tree, 13);
 
 /**
  * @generated from message filestore.meta.v1.RenameFileRequest
@@ -438,7 +482,7 @@ export type RenameFileRequest = Message<"filestore.meta.v1.RenameFileRequest"> &
  * Use `create(RenameFileRequestSchema)` to create a new message.
  */
 export const RenameFileRequestSchema: GenMessage<RenameFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 12);
+  messageDesc(file_filestore_meta_v1_tree, 14);
 
 /**
  * @generated from message filestore.meta.v1.RenameFileResponse
@@ -455,7 +499,7 @@ export type RenameFileResponse = Message<"filestore.meta.v1.RenameFileResponse">
  * Use `create(RenameFileResponseSchema)` to create a new message.
  */
 export const RenameFileResponseSchema: GenMessage<RenameFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 13);
+  messageDesc(file_filestore_meta_v1_tree, 15);
 
 /**
  * @generated from message filestore.meta.v1.MoveFileRequest
@@ -487,7 +531,7 @@ export type MoveFileRequest = Message<"filestore.meta.v1.MoveFileRequest"> & {
  * Use `create(MoveFileRequestSchema)` to create a new message.
  */
 export const MoveFileRequestSchema: GenMessage<MoveFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 14);
+  messageDesc(file_filestore_meta_v1_tree, 16);
 
 /**
  * @generated from message filestore.meta.v1.MoveFileResponse
@@ -504,7 +548,7 @@ export type MoveFileResponse = Message<"filestore.meta.v1.MoveFileResponse"> & {
  * Use `create(MoveFileResponseSchema)` to create a new message.
  */
 export const MoveFileResponseSchema: GenMessage<MoveFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 15);
+  messageDesc(file_filestore_meta_v1_tree, 17);
 
 /**
  * @generated from message filestore.meta.v1.TrashFileRequest
@@ -526,7 +570,7 @@ export type TrashFileRequest = Message<"filestore.meta.v1.TrashFileRequest"> & {
  * Use `create(TrashFileRequestSchema)` to create a new message.
  */
 export const TrashFileRequestSchema: GenMessage<TrashFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 16);
+  messageDesc(file_filestore_meta_v1_tree, 18);
 
 /**
  * @generated from message filestore.meta.v1.TrashFileResponse
@@ -550,7 +594,7 @@ export type TrashFileResponse = Message<"filestore.meta.v1.TrashFileResponse"> &
  * Use `create(TrashFileResponseSchema)` to create a new message.
  */
 export const TrashFileResponseSchema: GenMessage<TrashFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 17);
+  messageDesc(file_filestore_meta_v1_tree, 19);
 
 /**
  * @generated from message filestore.meta.v1.ListTrashRequest
@@ -577,7 +621,7 @@ export type ListTrashRequest = Message<"filestore.meta.v1.ListTrashRequest"> & {
  * Use `create(ListTrashRequestSchema)` to create a new message.
  */
 export const ListTrashRequestSchema: GenMessage<ListTrashRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 18);
+  messageDesc(file_filestore_meta_v1_tree, 20);
 
 /**
  * @generated from message filestore.meta.v1.ListTrashResponse
@@ -606,7 +650,7 @@ export type ListTrashResponse = Message<"filestore.meta.v1.ListTrashResponse"> &
  * Use `create(ListTrashResponseSchema)` to create a new message.
  */
 export const ListTrashResponseSchema: GenMessage<ListTrashResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 19);
+  messageDesc(file_filestore_meta_v1_tree, 21);
 
 /**
  * @generated from message filestore.meta.v1.RestoreFileRequest
@@ -633,7 +677,7 @@ export type RestoreFileRequest = Message<"filestore.meta.v1.RestoreFileRequest">
  * Use `create(RestoreFileRequestSchema)` to create a new message.
  */
 export const RestoreFileRequestSchema: GenMessage<RestoreFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 20);
+  messageDesc(file_filestore_meta_v1_tree, 22);
 
 /**
  * @generated from message filestore.meta.v1.RestoreFileResponse
@@ -650,7 +694,7 @@ export type RestoreFileResponse = Message<"filestore.meta.v1.RestoreFileResponse
  * Use `create(RestoreFileResponseSchema)` to create a new message.
  */
 export const RestoreFileResponseSchema: GenMessage<RestoreFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 21);
+  messageDesc(file_filestore_meta_v1_tree, 23);
 
 /**
  * @generated from message filestore.meta.v1.PurgeTrashedFileRequest
@@ -672,7 +716,7 @@ export type PurgeTrashedFileRequest = Message<"filestore.meta.v1.PurgeTrashedFil
  * Use `create(PurgeTrashedFileRequestSchema)` to create a new message.
  */
 export const PurgeTrashedFileRequestSchema: GenMessage<PurgeTrashedFileRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 22);
+  messageDesc(file_filestore_meta_v1_tree, 24);
 
 /**
  * @generated from message filestore.meta.v1.PurgeTrashedFileResponse
@@ -696,7 +740,7 @@ export type PurgeTrashedFileResponse = Message<"filestore.meta.v1.PurgeTrashedFi
  * Use `create(PurgeTrashedFileResponseSchema)` to create a new message.
  */
 export const PurgeTrashedFileResponseSchema: GenMessage<PurgeTrashedFileResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 23);
+  messageDesc(file_filestore_meta_v1_tree, 25);
 
 /**
  * @generated from message filestore.meta.v1.RepairOrphansRequest
@@ -713,7 +757,7 @@ export type RepairOrphansRequest = Message<"filestore.meta.v1.RepairOrphansReque
  * Use `create(RepairOrphansRequestSchema)` to create a new message.
  */
 export const RepairOrphansRequestSchema: GenMessage<RepairOrphansRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 24);
+  messageDesc(file_filestore_meta_v1_tree, 26);
 
 /**
  * @generated from message filestore.meta.v1.OrphanRepair
@@ -756,7 +800,7 @@ export type OrphanRepair = Message<"filestore.meta.v1.OrphanRepair"> & {
  * Use `create(OrphanRepairSchema)` to create a new message.
  */
 export const OrphanRepairSchema: GenMessage<OrphanRepair> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 25);
+  messageDesc(file_filestore_meta_v1_tree, 27);
 
 /**
  * @generated from message filestore.meta.v1.RepairOrphansResponse
@@ -780,7 +824,7 @@ export type RepairOrphansResponse = Message<"filestore.meta.v1.RepairOrphansResp
  * Use `create(RepairOrphansResponseSchema)` to create a new message.
  */
 export const RepairOrphansResponseSchema: GenMessage<RepairOrphansResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 26);
+  messageDesc(file_filestore_meta_v1_tree, 28);
 
 /**
  * @generated from message filestore.meta.v1.VersionRecord
@@ -827,7 +871,7 @@ export type VersionRecord = Message<"filestore.meta.v1.VersionRecord"> & {
  * Use `create(VersionRecordSchema)` to create a new message.
  */
 export const VersionRecordSchema: GenMessage<VersionRecord> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 27);
+  messageDesc(file_filestore_meta_v1_tree, 29);
 
 /**
  * @generated from message filestore.meta.v1.ListVersionsRequest
@@ -849,7 +893,7 @@ export type ListVersionsRequest = Message<"filestore.meta.v1.ListVersionsRequest
  * Use `create(ListVersionsRequestSchema)` to create a new message.
  */
 export const ListVersionsRequestSchema: GenMessage<ListVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 28);
+  messageDesc(file_filestore_meta_v1_tree, 30);
 
 /**
  * @generated from message filestore.meta.v1.ListVersionsResponse
@@ -866,7 +910,7 @@ export type ListVersionsResponse = Message<"filestore.meta.v1.ListVersionsRespon
  * Use `create(ListVersionsResponseSchema)` to create a new message.
  */
 export const ListVersionsResponseSchema: GenMessage<ListVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 29);
+  messageDesc(file_filestore_meta_v1_tree, 31);
 
 /**
  * @generated from message filestore.meta.v1.RestoreVersionRequest
@@ -893,7 +937,7 @@ export type RestoreVersionRequest = Message<"filestore.meta.v1.RestoreVersionReq
  * Use `create(RestoreVersionRequestSchema)` to create a new message.
  */
 export const RestoreVersionRequestSchema: GenMessage<RestoreVersionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 30);
+  messageDesc(file_filestore_meta_v1_tree, 32);
 
 /**
  * @generated from message filestore.meta.v1.RestoreVersionResponse
@@ -910,7 +954,7 @@ export type RestoreVersionResponse = Message<"filestore.meta.v1.RestoreVersionRe
  * Use `create(RestoreVersionResponseSchema)` to create a new message.
  */
 export const RestoreVersionResponseSchema: GenMessage<RestoreVersionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 31);
+  messageDesc(file_filestore_meta_v1_tree, 33);
 
 /**
  * @generated from message filestore.meta.v1.DeleteVersionRequest
@@ -937,7 +981,7 @@ export type DeleteVersionRequest = Message<"filestore.meta.v1.DeleteVersionReque
  * Use `create(DeleteVersionRequestSchema)` to create a new message.
  */
 export const DeleteVersionRequestSchema: GenMessage<DeleteVersionRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 32);
+  messageDesc(file_filestore_meta_v1_tree, 34);
 
 /**
  * @generated from message filestore.meta.v1.DeleteVersionResponse
@@ -950,7 +994,7 @@ export type DeleteVersionResponse = Message<"filestore.meta.v1.DeleteVersionResp
  * Use `create(DeleteVersionResponseSchema)` to create a new message.
  */
 export const DeleteVersionResponseSchema: GenMessage<DeleteVersionResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 33);
+  messageDesc(file_filestore_meta_v1_tree, 35);
 
 /**
  * @generated from message filestore.meta.v1.PruneVersionsRequest
@@ -974,7 +1018,7 @@ export type PruneVersionsRequest = Message<"filestore.meta.v1.PruneVersionsReque
  * Use `create(PruneVersionsRequestSchema)` to create a new message.
  */
 export const PruneVersionsRequestSchema: GenMessage<PruneVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 34);
+  messageDesc(file_filestore_meta_v1_tree, 36);
 
 /**
  * @generated from message filestore.meta.v1.PruneVersionsResponse
@@ -991,7 +1035,7 @@ export type PruneVersionsResponse = Message<"filestore.meta.v1.PruneVersionsResp
  * Use `create(PruneVersionsResponseSchema)` to create a new message.
  */
 export const PruneVersionsResponseSchema: GenMessage<PruneVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_tree, 35);
+  messageDesc(file_filestore_meta_v1_tree, 37);
 
 /**
  * TreeService manages the folder tree and the trash.
@@ -1193,6 +1237,19 @@ export const TreeService: GenService<{
     methodKind: "unary";
     input: typeof CopyFileRequestSchema;
     output: typeof CopyFileResponseSchema;
+  },
+  /**
+   * ResolvePath walks names from the owner's root, one indexed lookup of an active entry per name (exact,
+   * case-sensitive names as stored; trashed entries and other owners' rows are never seen). It answers the
+   * entries found, in path order, stopping at the first name that is missing or below a file; so all of
+   * them were found when entries has as many rows as names. InvalidArgument for an empty or too deep path.
+   *
+   * @generated from rpc filestore.meta.v1.TreeService.ResolvePath
+   */
+  resolvePath: {
+    methodKind: "unary";
+    input: typeof ResolvePathRequestSchema;
+    output: typeof ResolvePathResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_tree, 0);
