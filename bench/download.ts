@@ -33,9 +33,9 @@
 // the filestore with DOWNLOAD_ACCEL=nginx behind deploy/nginx/filestore.conf against a bare nginx sending
 // the same blob file, whole and in 1 MiB ranges (target ≥ 0.95 ×); BENCH_NGINX=0 leaves them out.
 import { readdirSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { startBehindNginx } from "./download-nginx.ts";
+import { downloadRequests } from "./download-requests.ts";
 import { sharedFileUrl } from "./download-share.ts";
 import { type Line, latencies, report, type Sample, type Turn } from "./download-table.ts";
 import { ZIP_FILE_SIZE, ZIP_FILES, zipFolder } from "./download-zip.ts";
@@ -78,75 +78,12 @@ const { tmp, start, startFilestore, run, runMain } = harness;
 /** The rows behind nginx (download-nginx.ts); BENCH_NGINX=0 leaves them out. */
 const NGINX = process.env.BENCH_NGINX !== "0";
 
-/** A wrk script: GETs of random whole MiB ranges; prints one parseable result line. */
-function wrkScript(path: string, authorization?: string): string {
-  const file = join(tmp, `${path}.lua`);
-  writeFileSync(
-    file,
-    `local auth = ${authorization ? JSON.stringify(authorization) : "nil"}
-math.randomseed(42)
-request = function()
-  local i = math.random(0, ${SIZE / MiB - 1})
-  local h = { ["Range"] = "bytes=" .. (i * ${MiB}) .. "-" .. (i * ${MiB} + ${MiB - 1}) }
-  if auth then h["Authorization"] = auth end
-  return wrk.format("GET", nil, h)
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
-end
-`,
-  );
-  return file;
-}
-
-const CPUS = availableParallelism();
-const PIN = CPUS >= 2 && Bun.which("taskset") !== null;
-
-/** Runs `work` with the server `pid` on the last CPU and the client command prefix for the first one. */
-async function apart<T>(pid: number, work: (client: string[]) => Promise<T>): Promise<T> {
-  if (!PIN) return work([]);
-  const was = /list:\s*(\S+)/.exec(await run(["taskset", "-c", "-p", String(pid)]))?.[1];
-  if (!was) throw new BenchError(`taskset printed no affinity for ${pid}`);
-  await run(["taskset", "-a", "-c", "-p", String(CPUS - 1), String(pid)]);
-  try {
-    return await work(["taskset", "-c", "0"]);
-  } finally {
-    await run(["taskset", "-a", "-c", "-p", was, String(pid)]);
-  }
-}
-
-/** One download of the whole file (one curl, one connection). */
-async function wholeFile(url: string, headers: string[], pid: number, size = SIZE): Promise<Turn> {
-  const out = await apart(pid, (client) =>
-    run([
-      ...client,
-      "curl",
-      "-sS",
-      "--fail",
-      ...headers.flatMap((h) => ["-H", h]),
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{size_download} %{time_total}",
-      url,
-    ]),
-  );
-  const [bytes, seconds] = out.trim().split(" ").map(Number) as [number, number];
-  if (bytes !== size) throw new BenchError(`${url} sent ${bytes} bytes, not ${size}`);
-  return { bytes, seconds };
-}
-
-/** 1 s of ranged GETs by wrk. */
-async function ranges(url: string, script: string): Promise<Turn> {
-  const out = await run(["wrk", "-t2", `-c${CONNECTIONS}`, "-d1s", "--timeout", "10s", "-s", script, url]);
-  const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(out);
-  if (!m) throw new BenchError(`wrk printed no result:\n${out}`);
-  const [requests, micros, errors, p50, p99] = m.slice(1).map(Number) as number[];
-  if (errors) throw new BenchError(`wrk saw ${errors} failed or non-2xx requests against ${url}:\n${out}`);
-  return { bytes: (requests as number) * MiB, seconds: (micros as number) / 1e6, p50, p99 };
-}
+const { wrkScript, apart, wholeFile, ranges, placement } = downloadRequests({
+  tmp,
+  run,
+  size: SIZE,
+  connections: CONNECTIONS,
+});
 
 /** Streams a URL's body into SHA-256 (a correctness check before timing). */
 async function sha256Of(url: string, headers: Record<string, string> = {}): Promise<string> {
@@ -391,7 +328,7 @@ async function main(): Promise<number> {
   console.log(
     `${WARMUP} warm-up + ${ROUNDS} rounds, medians; the rows of a kind take turns within a round; MB/s = 10^6 bytes/s; ` +
       `whole file: ${WHOLE_GETS} GETs per row and round, ` +
-      (PIN ? `curl on CPU 0, the server on CPU ${CPUS - 1}` : "CPUs left to the scheduler") +
+      placement +
       `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads` +
       `; filestore tracing ${process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off"}, metrics on`,
   );
