@@ -73,6 +73,12 @@ export const Reason = {
    * WebDAV): wait for it to be unlocked or to expire.
    */
   LOCK_CONFLICT: "LOCK_CONFLICT",
+  /**
+   * The folder holds more entries than a ZIP download may hold (ResourceExhausted; metadata
+   * "max_entries"): its ZIP can never be built (a share link's download is not counted). Download its
+   * subfolders one by one; retrying will not help.
+   */
+  ZIP_TOO_LARGE: "ZIP_TOO_LARGE",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import type { Locator, Page } from "playwright-core";
 import { browserKit, browserSuite } from "./browser-kit.ts";
-import { signedInUser } from "./harness.ts";
+import { connectCall, FILES, signedInUser } from "./harness.ts";
 
 browserSuite("web UI: the drive's list", () => {
   const kit = browserKit();
@@ -51,7 +51,7 @@ browserSuite("web UI: the drive's list", () => {
       names.length,
       { timeout: 30_000 },
     );
-    return w;
+    return { ...w, user };
   }
 
   const names = (page: Page) => page.locator("tr.entry .filename").allTextContents();
@@ -121,7 +121,7 @@ browserSuite("web UI: the drive's list", () => {
   }
 
   test("the ⋯ menu renames with the name selected without its extension; F2 and Delete on the keyboard", async () => {
-    const { page, dialogs, errors } = await driveWith(["holiday.photo.jpeg", "notes.md", "zz.txt"]);
+    const { page, dialogs, errors, user } = await driveWith(["holiday.photo.jpeg", "notes.md", "zz.txt"]);
     await page.getByRole("button", { name: "Actions for holiday.photo.jpeg", exact: true }).click();
     await page.getByRole("menu").waitFor();
     await shot(page, "21-row-menu");
@@ -153,9 +153,24 @@ browserSuite("web UI: the drive's list", () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("notes.md");
     await page.keyboard.press("F2");
     expect(await selected()).toBe("notes");
+    // While the dialog is open, a change from another device redraws the list (a live update): the row
+    // the dialog was opened from is replaced, and one more entry comes before it. Escape must still bring
+    // the focus back to notes.md, so that Delete trashes it.
+    const before = await row(page, "notes.md").elementHandle();
+    const other = await connectCall(
+      kit.server.gatewayUrl,
+      `${FILES}/CreateFolder`,
+      { name: "from another device", parentId: "" },
+      { authorization: `Bearer ${user.accessToken}` },
+    );
+    expect(other.status).toBe(200);
+    await row(page, "from another device").waitFor();
+    expect(await before?.evaluate((tr) => tr.isConnected)).toBe(false);
+    expect(await page.locator("dialog[open] #dialog-input").isVisible()).toBe(true);
     await page.keyboard.press("Escape");
     await page.keyboard.press("Delete");
     await row(page, "notes.md").waitFor({ state: "detached" });
+    expect(await row(page, "zz.txt").count()).toBe(1);
 
     // Ctrl+F goes to the search box, which narrows the list by name.
     await page.keyboard.press("Control+f");

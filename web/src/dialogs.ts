@@ -2,6 +2,7 @@
 import { FileKind } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { explain, files } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
+import { rememberFocus } from "./focus-return.ts";
 
 let nested = 0;
 
@@ -11,7 +12,7 @@ export function modal<T>(
   body: (close: (v: T | undefined) => void) => Child,
   opts: { wide?: boolean; className?: string } = {},
 ): Promise<T | undefined> {
-  const back = document.activeElement as HTMLElement | null;
+  const giveFocusBack = rememberFocus();
   // A dialog opened from another one (a confirmation) needs a title id of its own.
   const titleId = document.getElementById("dialog-title") ? `dialog-title-${++nested}` : "dialog-title";
   return new Promise((resolve) => {
@@ -20,13 +21,21 @@ export function modal<T>(
       class: [opts.wide && "wide", opts.className].filter(Boolean).join(" ") || undefined,
       "aria-labelledby": titleId,
     });
+    // The focus goes back as the dialog closes, before the next key: a key pressed right after Escape
+    // (Delete on the row) must reach the row, also when the list was redrawn meanwhile (focus-return.ts),
+    // which the browser's own return of the focus (to the replaced control) does not do.
     const close = (v: T | undefined) => {
       result = v;
       dialog.close();
+      giveFocusBack();
     };
+    dialog.addEventListener("cancel", (e) => {
+      e.preventDefault();
+      close(undefined);
+    });
     dialog.addEventListener("close", () => {
       dialog.remove();
-      back?.focus();
+      giveFocusBack();
       resolve(result);
     });
     mount(dialog, h("h2", { id: titleId, class: "dialog-title" }, title), body(close));

@@ -4,6 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { codeOf, explain } from "./api.ts";
 import { type Child, h, mount } from "./dom.ts";
 import { type DriveState, routeOfHash } from "./drive-state.ts";
+import { findSpot, spotOf } from "./focus-return.ts";
 import { folderView } from "./folder-view.ts";
 import { paintSearchOptions } from "./search-box.ts";
 import { searchView } from "./search-view.ts";
@@ -52,15 +53,7 @@ export async function loadList(drive: DriveState): Promise<void> {
 function keepingFocus(drive: DriveState, list: Child[]): void {
   const { content, main } = drive.el;
   const was = document.activeElement;
-  const key = (el: Element) => el.getAttribute("aria-label") ?? el.getAttribute("href") ?? el.textContent;
-  const focused = was && content.contains(was) ? key(was) : undefined;
+  const spot = was && content.contains(was) ? spotOf(was) : undefined;
   mount(content, list);
-  if (focused === undefined) return;
-  for (const el of content.querySelectorAll<HTMLElement>("button, a")) {
-    if (key(el) === focused) {
-      el.focus();
-      return;
-    }
-  }
-  main.focus();
+  if (spot) (findSpot(content, spot) ?? main).focus();
 }

@@ -8,6 +8,7 @@ import { downloadUrl } from "./download-url.ts";
 import type { DriveState } from "./drive-state.ts";
 import { download } from "./file-actions.ts";
 import { isFolder, type ViewKind, viewKind } from "./file-kinds.ts";
+import { rememberFocus } from "./focus-return.ts";
 import { bytes, date } from "./format.ts";
 import { previewBody } from "./preview-body.ts";
 
@@ -18,7 +19,7 @@ export function openViewer(drive: DriveState, first: StoredFile): void {
     list.findIndex((f) => f.id === first.id),
   );
   let shown = 0;
-  const back = document.activeElement as HTMLElement | null;
+  const giveFocusBack = rememberFocus();
   const title = h("h2", { class: "viewer-title", id: "viewer-title" });
   const counter = h("span", { class: "muted viewer-count" });
   const stage = h("div", { class: "viewer-stage" });
@@ -68,7 +69,7 @@ export function openViewer(drive: DriveState, first: StoredFile): void {
   });
   dialog.addEventListener("close", () => {
     dialog.remove();
-    back?.focus();
+    giveFocusBack();
   });
 
   const show = async () => {

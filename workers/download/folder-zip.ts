@@ -12,10 +12,11 @@ import type { Identity } from "../../core/access-token.ts";
 import { ZIP_PATH } from "../../core/data-paths.ts";
 import type { FolderTreeEntry, ListFolderTreeResponse } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { hasFileReads } from "../lib/blobstore/types.ts";
-import { invalidArgument, permissionDenied, resourceExhausted } from "../lib/errors.ts";
+import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import { type DownloadDeps, LINK_REFUSALS, linkAnswer, linkTtlOf, requireLiveShare } from "./download.ts";
 import { checkLink, linkParams, linkQuery, zipClaim } from "./links.ts";
 import { type EntryBytes, type ZipEntry, zipResponse } from "./zip.ts";
+import { treePages, zipTooLarge } from "./zip-limit.ts";
 
 export { ZIP_PATH };
 
@@ -42,21 +43,11 @@ async function listTree(
   first: ListFolderTreeResponse,
 ): Promise<{ folder: ListFolderTreeResponse["folder"]; entries: TreeFile[] }> {
   const entries: TreeFile[] = [];
-  let page = first;
-  for (;;) {
+  for await (const page of treePages(deps.meta, first)) {
     for (const e of page.entries) entries.push(entryOf(e));
-    if (entries.length > deps.zipMaxEntries)
-      throw resourceExhausted(
-        `this folder holds more than ${deps.zipMaxEntries} entries, the most a ZIP download may hold (ZIP_MAX_ENTRIES): download its subfolders one by one`,
-      );
-    if (!page.nextPageToken) return { folder: first.folder, entries };
-    page = await deps.meta.listFolderTree({
-      folderId: first.folder?.id ?? "",
-      ownerId: first.folder?.ownerId ?? "",
-      pageSize: 1000,
-      pageToken: page.nextPageToken,
-    });
+    if (entries.length > deps.zipMaxEntries) throw zipTooLarge(deps.zipMaxEntries);
   }
+  return { folder: first.folder, entries };
 }
 
 /**

@@ -33,7 +33,8 @@ export const fileSections = {
   file: loadFileConfig,
   storage: loadStorageConfig,
   shares: loadShareConfig,
-  // Share links mint download URLs with the download worker's link key and base URL.
+  // Share links mint download URLs with the download worker's link key and base URL, and refuse a folder
+  // ZIP past its ZIP_MAX_ENTRIES.
   download: loadDownloadConfig,
 };
 export type FileWorkerConfig = ConfigOf<typeof fileSections>;
@@ -96,6 +97,7 @@ export async function createFileWorker(
         tokenKey: shareTokenKeyFrom(clients.internalSecret),
         linkKey: linkKeyFrom(config.download.linkSecret ?? clients.internalSecret),
         publicUrl: config.download.publicUrl,
+        zipMaxEntries: config.download.zipMaxEntries,
         limiter: limits.limiter,
         now: Date.now,
         metrics: clients.metrics && shareMetrics(clients.metrics.forService("file")),

@@ -17,6 +17,8 @@ export interface ShareDeps {
   linkKey: Uint8Array;
   /** PUBLIC_DOWNLOAD_URL ("" : gateway-relative URLs). */
   publicUrl: string;
+  /** ZIP_MAX_ENTRIES (the download worker's setting): a larger folder gets no ZIP URL. */
+  zipMaxEntries: number;
   limiter: RateLimiter;
   now: () => number;
   /** Opens and downloads (workers/lib/metrics/shares.ts); none in most tests. */

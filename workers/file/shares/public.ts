@@ -18,6 +18,7 @@ import {
   ShareMode,
 } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
 import { linkQuery, zipClaim } from "../../download/links.ts";
+import { checkZipLimit } from "../../download/zip-limit.ts";
 import { invalidArgument, permissionDenied } from "../../lib/errors.ts";
 import type { ShareDownloadKind } from "../../lib/metrics/shares.ts";
 import { signShareToken, verifyShareToken } from "../../lib/share-token.ts";
@@ -195,10 +196,12 @@ export async function createShareDownloadUrl(deps: ShareDeps, req: CreateShareDo
 /**
  * "Download all as ZIP" of the shared folder or a folder inside it: ONE download for the whole archive,
  * a URL of the ZIP route with the share id signed in (the download worker re-checks the share on each
- * request, as for files). The URL carries the folder's link generation, read here with its owner.
+ * request, as for files). The URL carries the folder's link generation, read here with its owner. A
+ * folder past ZIP_MAX_ENTRIES, which the download worker would refuse, is refused first (ZIP_TOO_LARGE),
+ * before a download is counted.
  */
 async function folderZipUrl(deps: ShareDeps, share: ShareRecord, folderId: string) {
-  const tree = await deps.meta.listFolderTree({ folderId, ownerId: share.ownerId, pageSize: 1 });
+  const tree = await checkZipLimit(deps.meta, { folderId, ownerId: share.ownerId }, deps.zipMaxEntries);
   const counted = await consumeDownload(deps, share.id, "zip");
   const expires = urlExpiry(deps);
   const query = linkQuery(deps.linkKey, {

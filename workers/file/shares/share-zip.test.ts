@@ -34,7 +34,7 @@ async function failure(p: Promise<unknown>) {
     await p;
   } catch (err) {
     const e = ConnectError.from(err);
-    return { code: e.code, reason: reasonOf(e) };
+    return { code: e.code, reason: reasonOf(e), message: e.rawMessage };
   }
   throw new Error("expected a failure");
 }
@@ -145,6 +145,41 @@ for (const database of testDatabases()) {
       const refused = await d.get(url);
       expect(refused.status).toBe(403);
       expect(await refused.text()).toContain("revoked");
+    });
+
+    test("a folder past ZIP_MAX_ENTRIES gets no URL and uses up no download; at the limit it zips", async () => {
+      const c = client();
+      const id = (await c.createShare({ targetId: root, maxDownloads: 2n }, ownerOf())).share?.id ?? "";
+      const { shareToken } = await c.openShare({ id });
+      // One setting, read by both workers (the file worker loads the download worker's section).
+      const cap = (n: number) => {
+        deps.zipMaxEntries = n;
+        d.deps.zipMaxEntries = n;
+      };
+      const downloadCount = async () =>
+        (await c.listShares({}, ownerOf())).shares.find((s) => s.id === id)?.downloadCount;
+      try {
+        // The shared tree holds 3 entries: a.txt, inner/, inner/b.txt.
+        cap(2);
+        const refused = await failure(c.createShareDownloadUrl({ shareToken }));
+        expect([refused.code, refused.reason]).toEqual([Code.ResourceExhausted, Reason.ZIP_TOO_LARGE]);
+        expect(refused.message).toContain("more than 2 entries");
+        expect(await downloadCount()).toBe(0n);
+        // Both downloads are left: a folder inside it under the cap zips (1 entry) ...
+        cap(1);
+        const inner = await c.createShareDownloadUrl({ shareToken, fileId: sub });
+        expect(inner.downloadsLeft).toBe(1n);
+        expect((await save(inner.url, "under-the-cap")).members.map((m) => m.name)).toEqual(["b.txt"]);
+        // ... and at the limit the whole folder does.
+        cap(3);
+        const whole = await c.createShareDownloadUrl({ shareToken });
+        expect(whole.downloadsLeft).toBe(0n);
+        const { members } = await save(whole.url, "at-the-cap");
+        expect(members.map((m) => m.name).sort()).toEqual(["a.txt", "inner/", "inner/b.txt"]);
+        expect(await downloadCount()).toBe(2n);
+      } finally {
+        cap(1000);
+      }
     });
 
     test("a drop link's folder gives no ZIP", async () => {

@@ -19,6 +19,7 @@ export function shareTestDeps(d: DownloadFixture, more: Partial<ShareDeps> = {})
     tokenKey: shareTokenKeyFrom("t".repeat(32)),
     linkKey: d.deps.linkKey,
     publicUrl: "",
+    zipMaxEntries: d.deps.zipMaxEntries,
     limiter: memoryRateLimiter(() => d.clock.now),
     now: () => d.clock.now,
     ...more,

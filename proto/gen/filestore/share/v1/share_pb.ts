@@ -839,7 +839,8 @@ export const ShareService: GenService<{
    * CreateShareDownloadUrl consumes one download of the link (atomically: with max_downloads N, exactly N
    * mints succeed however many race) and returns a short-lived URL on the download data plane. Ranged and
    * resumed GETs of that URL are free; each of them re-checks the link. For a folder (the shared folder or
-   * one inside it) the URL is the folder as a ZIP ("download all"), counted as one download.
+   * one inside it) the URL is the folder as a ZIP ("download all"), counted as one download; a folder of
+   * more than ZIP_MAX_ENTRIES entries answers resource_exhausted (reason ZIP_TOO_LARGE) and counts nothing.
    *
    * @generated from rpc filestore.share.v1.ShareService.CreateShareDownloadUrl
    */
