@@ -119,7 +119,8 @@ export const SERVICE_REPLICAS = {
   upload: 2,
   download: 2,
   transfer: 1,
-  dav: 1,
+  // Two, so that every WebDAV test in services mode goes through both (the gateway takes turns).
+  dav: 2,
 } as const;
 
 /** PID of a running service process of a services-mode stack ("upload-2", "gateway", "meta"). */
