@@ -27,14 +27,12 @@ describe.skipIf(MODE !== "services")("start-all → a whole user session → sto
     const stack = await startStack();
     const runDir = stack.runDir as string;
     try {
-      // Every service with its replicas: meta, account, file, transfer, 2 × dav, 2 × upload, 2 × download,
-      // gateway.
+      // Every service with its replicas: meta, account, file, transfer, dav, 2 × upload, 2 × download, gateway.
       const pidFiles = readdirSync(`${runDir}/pids`).filter((f) => f.endsWith(".pid"));
       expect(pidFiles.sort()).toEqual(
         [
           "account",
-          "dav-1",
-          "dav-2",
+          "dav",
           "download-1",
           "download-2",
           "file",

@@ -3,8 +3,9 @@
 // PUT numbered chunks with OC-Total-Length, MOVE .file to the destination. A re-sent chunk (resume), a
 // missing chunk at MOVE (refused, nothing stored, the transfer kept), DELETE aborting (the quota
 // reservation released), 507 up front beyond the quota, chunks of the wrong size, another user's folder.
-// Services mode (two dav replicas, which the gateway takes turns with): a transfer begun on one replica is
-// continued on the other, across a restart of the first, and completed or aborted on either.
+// Services mode (two dav replicas here, which the gateway takes turns with, each also called directly): a
+// transfer begun on one replica is continued on the other, across a restart of the first, and completed or
+// aborted on either.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MODE, randomBytes, restartService, type Stack, servicePid, sha256, startStack } from "./harness.ts";
 import { type DavUser, davUser } from "./webdav-kit.ts";
@@ -17,7 +18,7 @@ let stack: Stack;
 let user: DavUser;
 
 beforeAll(async () => {
-  stack = await startStack({ DEFAULT_QUOTA_BYTES: String(QUOTA) });
+  stack = await startStack({ DEFAULT_QUOTA_BYTES: String(QUOTA) }, { dav: 2 });
   user = await davUser(stack.gatewayUrl, "chunked");
 }, 120_000);
 
@@ -157,7 +158,7 @@ describe("Nextcloud chunked upload v2", () => {
     async () => {
       const svc = stack.services as NonNullable<Stack["services"]>;
       const [a, b] = (svc.env.DAV_PORTS ?? "").split(",").map((p) => `http://127.0.0.1:${p}`);
-      if (!a || !b) throw new Error("services mode runs two dav replicas (SERVICE_REPLICAS)");
+      if (!a || !b) throw new Error("this suite starts two dav replicas");
       const data = randomBytes(12 * MiB + 7);
       const chunks = chunksOf(data);
       const total = (base: string) => ({
