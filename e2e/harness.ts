@@ -122,21 +122,25 @@ export const SERVICE_REPLICAS = {
   dav: 1,
 } as const;
 
+/** Replica counts a test wants other than SERVICE_REPLICAS' (services mode). */
+export type ReplicaCounts = Partial<Record<keyof typeof SERVICE_REPLICAS, number>>;
+
 /** PID of a running service process of a services-mode stack ("upload-2", "gateway", "meta"). */
 export function servicePid(runDir: string, name: string): number {
   return Number(readFileSync(join(runDir, "pids", `${name}.pid`), "utf8").trim());
 }
 
-async function startServices(env: Record<string, string> = {}): Promise<Stack> {
+async function startServices(env: Record<string, string> = {}, counts: ReplicaCounts = {}): Promise<Stack> {
+  const replicaCounts = { ...SERVICE_REPLICAS, ...counts };
   const runDir = mkdtempSync(join(tmpdir(), "filestore-services-"));
   const db = await freshMysqlDatabase();
   // Free ports for the gateway and every replica of every worker (start-all.sh takes <NAME>_PORTS, one
   // per replica), all distinct.
-  const pool = await freePorts(1 + Object.values(SERVICE_REPLICAS).reduce((a, b) => a + b, 0));
+  const pool = await freePorts(1 + Object.values(replicaCounts).reduce((a, b) => a + b, 0));
   const gatewayPort = pool.shift() as number;
   const replicaPorts: Record<string, number[]> = {};
   const portEnv: Record<string, string> = {};
-  for (const [name, replicas] of Object.entries(SERVICE_REPLICAS)) {
+  for (const [name, replicas] of Object.entries(replicaCounts)) {
     const ports = pool.splice(0, replicas);
     replicaPorts[name] = ports;
     portEnv[`${name.toUpperCase()}_REPLICAS`] = String(replicas);
@@ -238,9 +242,15 @@ export async function restartService(stack: Stack, name: string): Promise<void> 
   }, `${name} to serve again`);
 }
 
-/** Starts a stack in the configured mode; `env` overrides settings (e.g. rate limits). */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  if (MODE === "services") return startServices(env);
+/**
+ * Starts a stack in the configured mode; `env` overrides settings (e.g. rate limits), `replicas` the
+ * replica counts of services mode.
+ */
+export async function startStack(
+  env: Record<string, string> = {},
+  replicas: ReplicaCounts = {},
+): Promise<Stack> {
+  if (MODE === "services") return startServices(env, replicas);
   const aio = await startAllInOne(env);
   return {
     mode: "allinone",

@@ -3,8 +3,11 @@
 // PUT numbered chunks with OC-Total-Length, MOVE .file to the destination. A re-sent chunk (resume), a
 // missing chunk at MOVE (refused, nothing stored, the transfer kept), DELETE aborting (the quota
 // reservation released), 507 up front beyond the quota, chunks of the wrong size, another user's folder.
+// Services mode (two dav replicas here, which the gateway takes turns with, each also called directly): a
+// transfer begun on one replica is continued on the other, across a restart of the first, and completed or
+// aborted on either.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { randomBytes, type Stack, sha256, startStack } from "./harness.ts";
+import { MODE, randomBytes, restartService, type Stack, servicePid, sha256, startStack } from "./harness.ts";
 import { type DavUser, davUser } from "./webdav-kit.ts";
 
 const MiB = 1024 * 1024;
@@ -15,7 +18,7 @@ let stack: Stack;
 let user: DavUser;
 
 beforeAll(async () => {
-  stack = await startStack({ DEFAULT_QUOTA_BYTES: String(QUOTA) });
+  stack = await startStack({ DEFAULT_QUOTA_BYTES: String(QUOTA) }, { dav: 2 });
   user = await davUser(stack.gatewayUrl, "chunked");
 }, 120_000);
 
@@ -23,9 +26,10 @@ afterAll(async () => {
   await stack?.stop();
 }, 60_000);
 
-const uploads = (transfer: string, rest = "") =>
-  `${stack.gatewayUrl}/remote.php/dav/uploads/${user.username}/${transfer}${rest}`;
-const filesUrl = (path: string) => `${stack.gatewayUrl}/remote.php/dav/files/${user.username}/${path}`;
+const uploads = (transfer: string, rest = "", base = stack.gatewayUrl) =>
+  `${base}/remote.php/dav/uploads/${user.username}/${transfer}${rest}`;
+const filesUrl = (path: string, base = stack.gatewayUrl) =>
+  `${base}/remote.php/dav/files/${user.username}/${path}`;
 
 async function dav(
   method: string,
@@ -148,4 +152,44 @@ describe("Nextcloud chunked upload v2", () => {
     expect((await dav("DELETE", uploads("t-nolen"))).status).toBe(204);
     expect((await usage()).reserved).toBe(0);
   }, 60_000);
+
+  test.skipIf(MODE !== "services")(
+    "across replicas: begun on one, continued on the other and after a restart, completed or aborted on either",
+    async () => {
+      const svc = stack.services as NonNullable<Stack["services"]>;
+      const [a, b] = (svc.env.DAV_PORTS ?? "").split(",").map((p) => `http://127.0.0.1:${p}`);
+      if (!a || !b) throw new Error("this suite starts two dav replicas");
+      const data = randomBytes(12 * MiB + 7);
+      const chunks = chunksOf(data);
+      const total = (base: string) => ({
+        "oc-total-length": String(data.length),
+        destination: filesUrl("replicas.bin", base),
+      });
+      expect((await dav("MKCOL", uploads("t-span", "", a), total(a))).status).toBe(201);
+      expect((await dav("MKCOL", uploads("t-span", "", b), total(b))).status).toBe(405);
+      expect((await dav("PUT", uploads("t-span", "/1", a), total(a), chunks[0])).status).toBe(201);
+      expect((await dav("PUT", uploads("t-span", "/2", b), total(b), chunks[1])).status).toBe(201);
+      // Replica a dies and comes back with nothing in memory: the transfer is still there.
+      const pid = servicePid(svc.runDir, "dav-1");
+      process.kill(pid, "SIGKILL");
+      while (await Bun.file(`/proc/${pid}/status`).exists()) await Bun.sleep(20);
+      await restartService(stack, "dav-1");
+      expect((await dav("PUT", uploads("t-span", "/3", a), total(a), chunks[2])).status).toBe(201);
+      const moved = await dav("MOVE", uploads("t-span", "/.file", b), total(b));
+      expect(moved.status).toBe(201);
+      expect(moved.headers.get("etag")).toBe(`"${sha256(data)}"`);
+      const got = await fetch(filesUrl("replicas.bin"), { headers: { authorization: user.basic } });
+      expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(data));
+      // Completed on b: a does not know it either.
+      expect((await dav("PUT", uploads("t-span", "/1", a), total(a), chunks[0])).status).toBe(404);
+      // Begun on b, aborted on a: the session goes with it.
+      expect((await dav("MKCOL", uploads("t-drop", "", b), total(b))).status).toBe(201);
+      expect((await dav("PUT", uploads("t-drop", "/1", b), total(b), chunks[0])).status).toBe(201);
+      expect((await usage()).reserved).toBe(data.length);
+      expect((await dav("DELETE", uploads("t-drop", "", a))).status).toBe(204);
+      expect((await usage()).reserved).toBe(0);
+      expect((await dav("PUT", uploads("t-drop", "/2", b), total(b), chunks[1])).status).toBe(404);
+    },
+    120_000,
+  );
 });

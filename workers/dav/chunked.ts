@@ -4,7 +4,9 @@
 // length as the part size, so chunks are of one size but the last (as rclone and Nextcloud's clients send
 // them); each part is written at its offset, nothing is copied again at the end — MOVE …/.file with a
 // Destination completes the session into that path (a missing chunk: 400, nothing stored, the transfer
-// stays), DELETE of the folder aborts it. A re-sent chunk replaces the part (resume).
+// stays), DELETE of the folder aborts it. A re-sent chunk replaces the part (resume). Transfers are kept by
+// meta (uploads-store.ts), so any replica serves any request of a transfer.
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ANNOUNCED_LENGTH_HEADER, SESSIONS_PATH } from "../../core/data-paths.ts";
 import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
@@ -66,61 +68,67 @@ async function overQuota(ctx: ChunkedCtx, total: bigint): Promise<Response | und
 export async function serveUpload(ctx: ChunkedCtx, req: Request, up: UploadPath): Promise<Response> {
   if (up.user !== ctx.caller.username) return text(403, "this is another user's upload folder");
   const owner = ctx.caller.userId;
-  const t = ctx.transfers.get(owner, up.transfer);
   const total = totalOf(req);
   if (total instanceof Response) return total;
+  const folderExists = text(405, "the upload folder exists");
+  const missing = text(404, "no such upload folder (MKCOL it first)");
   if (req.method === "MKCOL" && up.chunk === undefined) {
-    if (t) return text(405, "the upload folder exists");
+    if (await ctx.transfers.get(owner, up.transfer)) return folderExists;
     if (total !== undefined) {
       const refused = await overQuota(ctx, total);
       if (refused) return refused;
     }
-    ctx.transfers.put(owner, up.transfer, { total });
-    return text(201, "created");
+    return (await ctx.transfers.create(owner, up.transfer, total)) ? text(201, "created") : folderExists;
   }
-  if (!t) return text(404, "no such upload folder (MKCOL it first)");
-  if (req.method === "PUT" && up.chunk !== undefined) return putChunk(ctx, req, t, up.chunk, total);
-  if (req.method === "MOVE" && up.chunk === ".file") return assemble(ctx, req, up.transfer, t, total);
   if (req.method === "DELETE" && up.chunk === undefined) {
-    ctx.transfers.delete(owner, up.transfer);
-    const id = t.sessionId ?? (await t.creating?.catch(() => undefined));
-    if (id) await ctx.clients.sessions.abortUploadSession({ sessionId: id }, ctx.tree.call);
+    const gone = await ctx.transfers.delete(owner, up.transfer);
+    if (!gone) return missing;
+    if (gone.sessionId)
+      await ctx.clients.sessions.abortUploadSession({ sessionId: gone.sessionId }, ctx.tree.call);
     return text(204, "");
   }
+  const t = await ctx.transfers.get(owner, up.transfer);
+  if (!t) return missing;
+  if (req.method === "PUT" && up.chunk !== undefined) return putChunk(ctx, req, up, t, total);
+  if (req.method === "MOVE" && up.chunk === ".file") return assemble(ctx, req, up.transfer, t, total);
   return text(405, `${req.method} is not part of a chunked upload here`, {
     allow: up.chunk === undefined ? "MKCOL, DELETE" : "PUT, MOVE",
   });
 }
 
-/** The session of a transfer, created by its first chunk (`length` bytes of chunk n) when there is none. */
-async function sessionOf(ctx: ChunkedCtx, t: Transfer, total: bigint, length: number) {
-  if (t.sessionId) return t.sessionId;
-  if (!t.creating) {
+/**
+ * The transfer with its session, created by its first chunk (`length` bytes of chunk n) when there is
+ * none. Of two first chunks on two replicas one session is kept; the other replica aborts its own. A 404
+ * answer when the transfer was deleted meanwhile.
+ */
+async function sessionOf(ctx: ChunkedCtx, up: UploadPath, t: Transfer, total: bigint, length: number) {
+  if (t.sessionId) return t;
+  let made: string | undefined;
+  const stored = await ctx.transfers.withSession(ctx.caller.userId, up.transfer, async () => {
     // The first chunk's length is the part size (a lone chunk: the whole file); one outside the sizes a
     // session takes (under 5 MiB: a small file's only chunk) lets the upload service choose.
     const partSize = length >= MIN_PART_SIZE && length <= MAX_PART_SIZE ? BigInt(length) : 0n;
-    t.creating = ctx.clients.sessions
-      .createUploadSession(
-        { name: "upload.bin", parentId: "", size: total, partSize, onConflict: ConflictPolicy.REPLACE },
-        ctx.tree.call,
-      )
-      .then((s) => {
-        Object.assign(t, {
-          sessionId: s.sessionId,
-          total,
-          partSize: Number(s.partSize),
-          partCount: s.partCount,
-        });
-        return s.sessionId;
-      });
-    t.creating.catch(() => {
-      t.creating = undefined;
-    });
-  }
-  return t.creating;
+    const s = await ctx.clients.sessions.createUploadSession(
+      { name: "upload.bin", parentId: "", size: total, partSize, onConflict: ConflictPolicy.REPLACE },
+      ctx.tree.call,
+    );
+    made = s.sessionId;
+    const expiresAtMs = s.expiresAt ? timestampMs(s.expiresAt) : Date.now() + 86_400_000;
+    return {
+      sessionId: s.sessionId,
+      total,
+      partSize: Number(s.partSize),
+      partCount: s.partCount,
+      expiresAtMs,
+    };
+  });
+  if (made && stored?.sessionId !== made)
+    await ctx.clients.sessions.abortUploadSession({ sessionId: made }, ctx.tree.call).catch(() => undefined);
+  return stored?.sessionId ? stored : text(404, "the upload folder was deleted");
 }
 
-async function putChunk(ctx: ChunkedCtx, req: Request, t: Transfer, chunk: string, header?: bigint) {
+async function putChunk(ctx: ChunkedCtx, req: Request, up: UploadPath, t: Transfer, header?: bigint) {
+  const chunk = up.chunk ?? "";
   const n = /^\d{1,5}$/.test(chunk) ? Number(chunk) : 0;
   if (n < 1 || n > MAX_CHUNKS) return text(400, `a chunk is named by its number, 1 to ${MAX_CHUNKS}`);
   const total = header ?? t.total;
@@ -131,12 +139,14 @@ async function putChunk(ctx: ChunkedCtx, req: Request, t: Transfer, chunk: strin
   const announced = req.headers.get("content-length") ?? req.headers.get(ANNOUNCED_LENGTH_HEADER);
   const length = Number(announced ?? Number.NaN);
   if (!Number.isSafeInteger(length) || length < 0) return text(411, "a chunk needs a Content-Length");
-  if (!t.sessionId && !t.creating) {
+  if (!t.sessionId && !ctx.transfers.pending(ctx.caller.userId, up.transfer)) {
     const refused = await overQuota(ctx, total);
     if (refused) return refused;
   }
-  const id = await sessionOf(ctx, t, total, length);
-  const [size, count] = [t.partSize ?? 0, t.partCount ?? 0];
+  const withSession = await sessionOf(ctx, up, t, total, length);
+  if (withSession instanceof Response) return withSession;
+  const id = withSession.sessionId as string;
+  const [size, count] = [withSession.partSize ?? 0, withSession.partCount ?? 0];
   const expected = n < count ? size : Number(total) - size * (count - 1);
   if (n > count) return text(400, `this upload has ${count} chunks of ${size} bytes`);
   if (length !== expected)
@@ -166,7 +176,7 @@ async function assemble(ctx: ChunkedCtx, req: Request, transfer: string, t: Tran
   if (dest.names.length === 0) return text(403, "the root cannot be replaced");
   if (header !== undefined && t.total !== undefined && header !== t.total)
     return text(400, "OC-Total-Length is not the size the chunks were sent for");
-  const id = t.sessionId ?? (await t.creating);
+  const id = t.sessionId;
   if (!id) return text(400, "no chunk was uploaded");
   const { parent, entry } = await resolvePath(ctx.tree, dest.names);
   if (!parent) return text(409, "the destination's parent folder does not exist");
@@ -187,7 +197,7 @@ async function assemble(ctx: ChunkedCtx, req: Request, transfer: string, t: Tran
     if (err instanceof ConnectError && err.code === Code.FailedPrecondition) return text(409, err.rawMessage);
     throw err;
   }
-  ctx.transfers.delete(ctx.caller.userId, transfer);
+  await ctx.transfers.delete(ctx.caller.userId, transfer);
   const file = done.file;
   const headers: Record<string, string> = { "oc-fileid": file?.id ?? "", etag: `"${file?.sha256 ?? ""}"` };
   headers["oc-etag"] = headers.etag as string;

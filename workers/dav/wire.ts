@@ -19,7 +19,7 @@ export function createDavWorker(clients: WorkerClients, upstreams: DavUpstreams)
       verifier: clients.verifier,
       basic: new ExpiringCache<string, Caller>(10_000),
       now: Date.now,
-      transfers: new TransferStore(),
+      transfers: new TransferStore(clients.meta),
       shareTokens: new ExpiringCache(10_000),
       onError: (err) => log.error("webdav request failed", { err: String(err) }),
     }),

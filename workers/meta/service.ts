@@ -6,6 +6,7 @@ import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts"
 import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import { DavLockService } from "../../proto/gen/filestore/meta/v1/dav_locks_pb.ts";
 import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
+import { DavTransferService } from "../../proto/gen/filestore/meta/v1/dav_transfers_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
@@ -21,6 +22,7 @@ import { contentService } from "./content-service.ts";
 import { credentialService } from "./credential-service.ts";
 import { davLockService } from "./dav-locks.ts";
 import { davPropertyService } from "./dav-properties.ts";
+import { davTransferService } from "./dav-transfers.ts";
 import type { Db } from "./db/database.ts";
 import { derivedService } from "./derived-service.ts";
 import { downloadLinkService } from "./download-link-service.ts";
@@ -78,6 +80,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
       router.service(ShareDataService, shareDataService(deps));
       router.service(DavPropertyService, davPropertyService(deps));
       router.service(DavLockService, davLockService(deps));
+      router.service(DavTransferService, davTransferService(deps));
     },
   };
 }

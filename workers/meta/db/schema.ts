@@ -317,6 +317,18 @@ export interface DavLocksTable {
   created_at: number;
 }
 
+/** A Nextcloud chunked upload in flight (see migration 0026). */
+export interface DavTransfersTable {
+  owner_id: string;
+  transfer_id: string;
+  session_id: string;
+  total: number | null;
+  part_size: number;
+  part_count: number;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -340,5 +352,6 @@ export interface Database {
   shares: SharesTable;
   dav_properties: DavPropertiesTable;
   dav_locks: DavLocksTable;
+  dav_transfers: DavTransfersTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }
