@@ -9,6 +9,7 @@ import { CredentialService } from "../../proto/gen/filestore/meta/v1/credentials
 import { DavLockService } from "../../proto/gen/filestore/meta/v1/dav_locks_pb.ts";
 import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
+import { IntegrityService } from "../../proto/gen/filestore/meta/v1/integrity_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
 import { ShareDataService } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
@@ -32,6 +33,7 @@ export const metaServices = [
   ShareDataService,
   DavPropertyService,
   DavLockService,
+  IntegrityService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -46,7 +48,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof AdminDataService> &
   Client<typeof ShareDataService> &
   Client<typeof DavPropertyService> &
-  Client<typeof DavLockService>;
+  Client<typeof DavLockService> &
+  Client<typeof IntegrityService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {
