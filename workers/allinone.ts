@@ -13,8 +13,9 @@ import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revok
 import { activeTracer } from "../core/tracing/tracer.ts";
 import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
+import type { CheckIntegrity } from "./account/account.ts";
 import { loadSigningKey } from "./account/keys.ts";
-import { accountSections, createAccountWorker } from "./account/wire.ts";
+import { accountSections, createAccountWorker, fileIntegrityCheck } from "./account/wire.ts";
 import { createDavWorker } from "./dav/wire.ts";
 import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
 import { createDownloadWorker, downloadSections } from "./download/wire.ts";
@@ -31,7 +32,7 @@ import { connectionsGauge } from "./lib/metrics/process.ts";
 import { createProcessMetrics, type Metrics } from "./lib/metrics/registry.ts";
 import { rpcMetricsInterceptor } from "./lib/metrics/rpc.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
-import { listen, pathOf } from "./lib/server.ts";
+import { listen, pathOf, type ServiceModule } from "./lib/server.ts";
 import { traceHttp } from "./lib/tracing/http.ts";
 import { traceServedCalls } from "./lib/tracing/rpc.ts";
 import { hostFor } from "./lib/worker.ts";
@@ -104,7 +105,18 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };
-  const account = await createAccountWorker(cfg, { ...clients, key, limiter: memoryRateLimiter() });
+  // The file worker's consistency checker, in process (the file worker is created below).
+  let fileModule: ServiceModule | undefined;
+  const checkIntegrity: CheckIntegrity = (req, signal) => {
+    if (!fileModule) throw new Error("the file worker is not started");
+    return fileIntegrityCheck(memoryTransport(fileModule, interceptors, internalSecret))(req, signal);
+  };
+  const account = await createAccountWorker(cfg, {
+    ...clients,
+    key,
+    limiter: memoryRateLimiter(),
+    checkIntegrity,
+  });
   const upload = await createUploadWorker(cfg, shared);
   const download = await createDownloadWorker(cfg, shared, { bunServe: true });
   // Its data plane, called straight from Bun.serve below (the download fast paths).
@@ -113,6 +125,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const serveDownload = measured(metrics.http, downloads.serve);
   const serveFile = measured(metrics.http, downloads.serveFile);
   const file = await createFileWorker(cfg, { ...shared, limiter: memoryRateLimiter() });
+  fileModule = file.module;
   const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
   // WebDAV is a client of the other services: here of the in-process host (set just below), as it is of
   // their ports in services mode.

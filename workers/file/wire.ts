@@ -89,6 +89,13 @@ export async function createFileWorker(
       watches: new StreamLimit(config.file.maxWatchesPerUser),
       onChange: feed.publish,
       collectGarbage: () => runGcPass(gc),
+      fsck: {
+        meta,
+        storeFor: stores.storeFor,
+        backends: [...new Set(stores.stores.map((s) => s.backend))],
+        graceMs: config.file.fsckGraceSeconds * 1000,
+        log,
+      },
       shares: {
         meta,
         config: config.shares,
