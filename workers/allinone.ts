@@ -3,6 +3,7 @@
 // `npm start` and by end-to-end tests.
 
 import { join } from "node:path";
+import type { Interceptor } from "@connectrpc/connect";
 import { type AccessTokenVerifier, createAccessTokenVerifier } from "../core/access-token.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
@@ -80,6 +81,23 @@ export interface AllInOne {
   stop(): Promise<void>;
 }
 
+/**
+ * FileAdminService.CheckIntegrity in process for the account worker (AdminService.CheckIntegrity), which
+ * is created before the file worker: bound to the file worker's module once it exists.
+ */
+function lateIntegrityCheck(interceptors: Interceptor[], internalSecret: string) {
+  let check: CheckIntegrity | undefined;
+  return {
+    checkIntegrity: ((req, signal) => {
+      if (!check) throw new Error("the file worker is not started");
+      return check(req, signal);
+    }) satisfies CheckIntegrity,
+    bind(module: ServiceModule) {
+      check = fileIntegrityCheck(memoryTransport(module, interceptors, internalSecret));
+    },
+  };
+}
+
 export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const log = createLogger("all-in-one");
   // Zero configuration: a random secret kept in the data directory (links it signs outlive a restart).
@@ -105,18 +123,8 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };
-  // The file worker's consistency checker, in process (the file worker is created below).
-  let fileModule: ServiceModule | undefined;
-  const checkIntegrity: CheckIntegrity = (req, signal) => {
-    if (!fileModule) throw new Error("the file worker is not started");
-    return fileIntegrityCheck(memoryTransport(fileModule, interceptors, internalSecret))(req, signal);
-  };
-  const account = await createAccountWorker(cfg, {
-    ...clients,
-    key,
-    limiter: memoryRateLimiter(),
-    checkIntegrity,
-  });
+  const late = lateIntegrityCheck(interceptors, internalSecret);
+  const account = await createAccountWorker(cfg, { ...clients, key, limiter: memoryRateLimiter(), ...late });
   const upload = await createUploadWorker(cfg, shared);
   const download = await createDownloadWorker(cfg, shared, { bunServe: true });
   // Its data plane, called straight from Bun.serve below (the download fast paths).
@@ -125,7 +133,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const serveDownload = measured(metrics.http, downloads.serve);
   const serveFile = measured(metrics.http, downloads.serveFile);
   const file = await createFileWorker(cfg, { ...shared, limiter: memoryRateLimiter() });
-  fileModule = file.module;
+  late.bind(file.module);
   const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
   // WebDAV is a client of the other services: here of the in-process host (set just below), as it is of
   // their ports in services mode.
