@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Identity } from "../../core/access-token.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { fsckMetrics } from "../lib/metrics/fsck.ts";
+import { createMetrics } from "../lib/metrics/registry.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
@@ -132,8 +134,12 @@ for (const backend of testBlobStores()) {
       test("objects younger than the grace period are not judged, nor deleted by a repair", async () => {
         await upload(alice, "a.bin", random(100));
         const young = await (await f.opened.store.stage(body(random(50)))).commit();
-        const r = await runFsck({ ...deps, now: Date.now }, { repair: true });
+        const metrics = createMetrics("file");
+        const r = await runFsck({ ...deps, now: Date.now, metrics: fsckMetrics(metrics) }, { repair: true });
         expect([r.orphans.count, r.youngObjectsSkipped, r.objectsListed]).toEqual([0, 2, 2]);
+        const text = await metrics.text();
+        expect(text).toContain('filestore_fsck_runs_total{service="file",mode="repair"} 1');
+        expect(text).toContain('filestore_fsck_findings{service="file",kind="orphans"} 0');
         expect(await f.opened.store.stat(young)).toEqual({ size: 50 });
       }, 120_000);
     });

@@ -13,6 +13,7 @@ import type { StoreFor } from "../lib/blobstore/types.ts";
 import { canList } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import type { FsckMetrics } from "../lib/metrics/fsck.ts";
 import { add, emptyReport, type FsckReport, ITEMS_KEPT, type MissingBlob } from "./fsck-report.ts";
 
 export interface FsckDeps {
@@ -26,6 +27,8 @@ export interface FsckDeps {
   log?: Logger;
   /** Rows and objects per page. */
   batch?: number;
+  /** Each check's findings by kind (workers/lib/metrics/fsck.ts); none in most tests. */
+  metrics?: FsckMetrics;
 }
 
 export type FsckPhase = "blobs" | "objects" | "usage" | "done";
@@ -51,6 +54,13 @@ export async function runFsck(deps: FsckDeps, opts: FsckOptions = {}): Promise<F
   await checkObjects(deps, report, opts);
   await checkUsage(deps, report, opts);
   opts.onProgress?.({ phase: "done", checked: 0 });
+  deps.metrics?.checked(report.repair, {
+    missing: report.missing,
+    wrong_size: report.wrongSize,
+    orphans: report.orphans,
+    refcount_drift: report.refcountDrifts,
+    usage_drift: report.usageDrifts,
+  });
   return report;
 }
 

@@ -11,6 +11,7 @@ import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/bl
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import { fsckMetrics } from "../lib/metrics/fsck.ts";
 import { counted, gcMetrics } from "../lib/metrics/gc.ts";
 import { type StorageTotalsProvider, storageMetrics } from "../lib/metrics/storage.ts";
 import { every } from "../lib/periodic.ts";
@@ -95,6 +96,7 @@ export async function createFileWorker(
         backends: [...new Set(stores.stores.map((s) => s.backend))],
         graceMs: config.file.fsckGraceSeconds * 1000,
         log,
+        metrics: clients.metrics && fsckMetrics(clients.metrics.forService("file")),
       },
       shares: {
         meta,
