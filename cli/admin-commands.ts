@@ -6,6 +6,7 @@ import { AdminService, type ManagedUser } from "../proto/gen/filestore/admin/v1/
 import * as out from "./admin-output.ts";
 import { intOption, type OptionValues, UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
+import { fsckJson, fsckLines } from "./fsck-output.ts";
 import { askPassword, linesFromStdin } from "./prompt.ts";
 import { Session } from "./session.ts";
 import { parseDuration, parseSize } from "./sizes.ts";
@@ -180,6 +181,17 @@ async function stats(c: Call) {
   else for (const line of out.statsLines(s)) c.env.out(line);
 }
 
+/** The consistency check: progress as it goes (not with --json), then the report. */
+async function fsck(c: Call) {
+  for await (const m of c.admin.checkIntegrity({ repair: c.options.repair === true })) {
+    if (m.event.case === "progress" && !c.json && m.event.value.phase !== "done")
+      c.env.out(`... ${m.event.value.phase}: ${m.event.value.checked} checked`);
+    if (m.event.case !== "report") continue;
+    if (c.json) c.env.out(JSON.stringify(fsckJson(m.event.value)));
+    else for (const line of fsckLines(m.event.value)) c.env.out(line);
+  }
+}
+
 const SUBCOMMANDS: Record<string, Sub> = {
   users: { usage: "users [--query TEXT]", args: 0, run: users },
   user: { usage: "user NAME", args: 1, run: user },
@@ -200,6 +212,7 @@ const SUBCOMMANDS: Record<string, Sub> = {
   uninvite: { usage: "uninvite ID", args: 1, run: uninvite },
   audit: { usage: "audit [--user NAME] [--limit N]", args: 0, run: audit },
   stats: { usage: "stats", args: 0, run: stats },
+  fsck: { usage: "fsck [--repair]", args: 0, run: fsck },
 };
 
 const admin: Handler = async (env, args, options) => {
@@ -219,7 +232,7 @@ const option = (type: "string" | "boolean", description: string, value?: string)
 export const ADMIN: Command = {
   name: "admin",
   usage: "<subcommand> [args]",
-  summary: "administer the server (administrators only): users, quotas, invites, audit log, statistics",
+  summary: "administer the server (administrators only): users, quotas, invites, audit log, statistics, fsck",
   details: `Subcommands (NAME is a username; SIZE like 500M, 10G or bytes):
 ${Object.values(SUBCOMMANDS)
   .map((s) => `  filestore admin ${s.usage}`)
@@ -233,7 +246,10 @@ revoke one such object, disable {user,sessionsRevoked}, reset-password {temporar
 delete {filesDeleted}, invite {id,createdAt,expiresAt,createdBy,note,usedByUsername,usedAt,code},
 invites an array of those (without code), audit an array of {id,at,actorId,actorUsername,action,targetId,
 targetUsername,clientAddress,details} newest first, stats {users,admins,disabledUsers,files,logicalBytes,
-storedBytes,dedupRatio,reservedBytes,trashBytes,backends:[{backend,blobs,storedBytes}]}.`,
+storedBytes,dedupRatio,reservedBytes,trashBytes,backends:[{backend,blobs,storedBytes}]}, fsck {repair,clean,
+blobsChecked,objectsListed,usersChecked,youngObjectsSkipped,missing,wrongSize,orphans,refcountDrifts,
+usageDrifts} (each {count,bytes,items}: the first 100). fsck changes nothing unless --repair: then orphan
+bytes older than FSCK_GRACE_SECONDS are deleted and drifted counts corrected.`,
   options: {
     json: option("boolean", "print JSON (shapes above)"),
     query: option("string", "users: only usernames containing this", "text"),
@@ -248,6 +264,7 @@ storedBytes,dedupRatio,reservedBytes,trashBytes,backends:[{backend,blobs,storedB
     all: option("boolean", "invites: also used and expired ones"),
     user: option("string", "audit: only events about this user", "name"),
     limit: option("string", "audit: how many events (default 50)", "n"),
+    repair: option("boolean", "fsck: delete orphan bytes, correct reference counts and usage"),
   },
   minArgs: 1,
   maxArgs: 3,

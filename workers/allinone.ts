@@ -3,6 +3,7 @@
 // `npm start` and by end-to-end tests.
 
 import { join } from "node:path";
+import type { Interceptor } from "@connectrpc/connect";
 import { type AccessTokenVerifier, createAccessTokenVerifier } from "../core/access-token.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
@@ -13,8 +14,9 @@ import { listThrough, pollRevokedSessions, RevokedSessions } from "../core/revok
 import { activeTracer } from "../core/tracing/tracer.ts";
 import { createGateway } from "../gateway/app.ts";
 import type { Upstreams } from "../gateway/upstreams.ts";
+import type { CheckIntegrity } from "./account/account.ts";
 import { loadSigningKey } from "./account/keys.ts";
-import { accountSections, createAccountWorker } from "./account/wire.ts";
+import { accountSections, createAccountWorker, fileIntegrityCheck } from "./account/wire.ts";
 import { createDavWorker } from "./dav/wire.ts";
 import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
 import { createDownloadWorker, downloadSections } from "./download/wire.ts";
@@ -31,7 +33,7 @@ import { connectionsGauge } from "./lib/metrics/process.ts";
 import { createProcessMetrics, type Metrics } from "./lib/metrics/registry.ts";
 import { rpcMetricsInterceptor } from "./lib/metrics/rpc.ts";
 import { memoryRateLimiter } from "./lib/ratelimit.ts";
-import { listen, pathOf } from "./lib/server.ts";
+import { listen, pathOf, type ServiceModule } from "./lib/server.ts";
 import { traceHttp } from "./lib/tracing/http.ts";
 import { traceServedCalls } from "./lib/tracing/rpc.ts";
 import { hostFor } from "./lib/worker.ts";
@@ -79,6 +81,23 @@ export interface AllInOne {
   stop(): Promise<void>;
 }
 
+/**
+ * FileAdminService.CheckIntegrity in process for the account worker (AdminService.CheckIntegrity), which
+ * is created before the file worker: bound to the file worker's module once it exists.
+ */
+function lateIntegrityCheck(interceptors: Interceptor[], internalSecret: string) {
+  let check: CheckIntegrity | undefined;
+  return {
+    checkIntegrity: ((req, signal) => {
+      if (!check) throw new Error("the file worker is not started");
+      return check(req, signal);
+    }) satisfies CheckIntegrity,
+    bind(module: ServiceModule) {
+      check = fileIntegrityCheck(memoryTransport(module, interceptors, internalSecret));
+    },
+  };
+}
+
 export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const log = createLogger("all-in-one");
   // Zero configuration: a random secret kept in the data directory (links it signs outlive a restart).
@@ -104,7 +123,8 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };
-  const account = await createAccountWorker(cfg, { ...clients, key, limiter: memoryRateLimiter() });
+  const late = lateIntegrityCheck(interceptors, internalSecret);
+  const account = await createAccountWorker(cfg, { ...clients, key, limiter: memoryRateLimiter(), ...late });
   const upload = await createUploadWorker(cfg, shared);
   const download = await createDownloadWorker(cfg, shared, { bunServe: true });
   // Its data plane, called straight from Bun.serve below (the download fast paths).
@@ -113,6 +133,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const serveDownload = measured(metrics.http, downloads.serve);
   const serveFile = measured(metrics.http, downloads.serveFile);
   const file = await createFileWorker(cfg, { ...shared, limiter: memoryRateLimiter() });
+  late.bind(file.module);
   const transfer = await createTransferWorker(cfg, { ...shared, queue: sqliteTransferQueue(cfg) });
   // WebDAV is a client of the other services: here of the in-process host (set just below), as it is of
   // their ports in services mode.

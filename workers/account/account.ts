@@ -14,6 +14,7 @@ import {
   type TokenPair,
   type User,
 } from "../../proto/gen/filestore/account/v1/account_pb.ts";
+import type { CheckIntegrityResponse } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { TotpState } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import type { UserRecord } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
@@ -57,7 +58,18 @@ export interface AccountDeps {
   adminUsers?: ReadonlySet<string>;
   /** Signins by result, rate-limited attempts, refresh replays (workers/lib/metrics/auth.ts). */
   metrics?: AuthMetrics;
+  /**
+   * The file worker's FileAdminService.CheckIntegrity (the blob stores are there), which AdminService's
+   * CheckIntegrity streams on to an administrator; absent: Unavailable.
+   */
+  checkIntegrity?: CheckIntegrity;
 }
+
+/** FileAdminService.CheckIntegrity as a client calls it. */
+export type CheckIntegrity = (
+  req: { repair: boolean },
+  signal: AbortSignal,
+) => AsyncIterable<CheckIntegrityResponse>;
 
 /** How stale GetUserInfo may be; an access token outlives a deleted account far longer anyway. */
 export const USER_CACHE_MS = 1000;

@@ -1,10 +1,11 @@
-// AdminService's invites, audit log and instance statistics.
+// AdminService's invites, audit log, instance statistics and the consistency check (run by the file worker).
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type AuditEvent,
   AuditEventSchema,
+  type CheckIntegrityResponse,
   type GetInstanceStatsResponse,
   GetInstanceStatsResponseSchema,
   type Invite,
@@ -18,6 +19,8 @@ import { pageSizeOf } from "./admin-users.ts";
 import { sha256Hex } from "./tokens.ts";
 
 const HOUR = 3600;
+
+type Plain<T> = Omit<T, "$typeName" | "$unknown">;
 const DAY = 24 * HOUR;
 export const INVITE_TTL = { min: HOUR, max: 90 * DAY, default: 7 * DAY } as const;
 
@@ -104,4 +107,23 @@ export async function instanceStats(deps: AccountDeps): Promise<GetInstanceStats
     reservedBytes: s.reservedBytes,
     trashBytes: s.trashBytes,
   });
+}
+
+/**
+ * Runs the consistency checker on the file worker and streams its progress and report on; a repair is
+ * audited (who, when) before it starts, and its outcome logged in the report the caller gets.
+ */
+export async function* checkIntegrity(
+  deps: AccountDeps,
+  actor: Actor,
+  repair: boolean,
+  signal: AbortSignal,
+): AsyncGenerator<Plain<CheckIntegrityResponse>> {
+  if (!deps.checkIntegrity)
+    throw new ConnectError("the consistency checker is not reachable", Code.Unavailable);
+  if (repair) await audit(deps, actor, "integrity.repair", { id: "", username: "" });
+  for await (const m of deps.checkIntegrity({ repair }, signal)) {
+    if (m.event.case === undefined) continue;
+    yield { event: m.event } as Plain<CheckIntegrityResponse>;
+  }
 }

@@ -68,5 +68,8 @@ export function adminRoutes(router: ConnectRouter, deps: AccountDeps): void {
       await admin(ctx);
       return instance.instanceStats(deps);
     },
+    async *checkIntegrity(req, ctx) {
+      yield* instance.checkIntegrity(deps, await admin(ctx), req.repair, ctx.signal);
+    },
   });
 }

@@ -28,6 +28,8 @@ export interface SetupOptions {
   signup?: account.AccountDeps["signup"];
   /** ADMIN_USERS. */
   adminUsers?: string[];
+  /** The file worker's consistency checker (AdminService.CheckIntegrity). */
+  checkIntegrity?: account.CheckIntegrity;
 }
 
 export async function setupAccount(opts: SetupOptions = {}) {
@@ -54,6 +56,7 @@ export async function setupAccount(opts: SetupOptions = {}) {
     now: opts.now ?? Date.now,
     signup: opts.signup,
     adminUsers: new Set((opts.adminUsers ?? []).map((u) => u.toLowerCase())),
+    checkIntegrity: opts.checkIntegrity,
   };
   const mod = accountModule(deps);
   const transport = (internal: boolean) =>
@@ -64,5 +67,5 @@ export async function setupAccount(opts: SetupOptions = {}) {
   const client = createClient(AccountService, transport(false));
   const appAuth = createClient(AppPasswordAuthService, transport(true));
   const admin = createClient(AdminService, transport(false));
-  return { db, deps, client, appAuth, admin, mod, verifier };
+  return { db, deps, client, appAuth, admin, mod, verifier, interceptors };
 }

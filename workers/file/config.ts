@@ -28,6 +28,11 @@ export interface FileConfig {
   quotaRecountSeconds: number;
   /** How often the storage gauges read their totals, at most (STORAGE_GAUGE_SECONDS): never per scrape. */
   storageGaugeSeconds: number;
+  /**
+   * The consistency checker (fsck) judges only objects unchanged for FSCK_GRACE_SECONDS (default 86400):
+   * nothing an upload or a transfer could still claim is reported as an orphan, or deleted by a repair.
+   */
+  fsckGraceSeconds: number;
   thumbnails: ThumbnailConfig;
 }
 
@@ -59,6 +64,7 @@ export function loadFileConfig(env: Env): FileConfig {
     versionsMaxDays: int(env, "VERSIONS_MAX_DAYS", 30),
     quotaRecountSeconds: int(env, "QUOTA_RECOUNT_SECONDS", 3600),
     storageGaugeSeconds: Math.max(1, int(env, "STORAGE_GAUGE_SECONDS", 60)),
+    fsckGraceSeconds: int(env, "FSCK_GRACE_SECONDS", 86_400),
     thumbnails: {
       sweepSeconds: int(env, "THUMBNAIL_SWEEP_SECONDS", 5),
       concurrency: int(env, "THUMBNAIL_CONCURRENCY", 1),

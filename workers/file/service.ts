@@ -1,6 +1,6 @@
 // filestore.file.v1.FileService (signed-in users, each on their own entries), FileAdminService
 // (internal: garbage collection on demand) and filestore.share.v1.ShareService (share links, shares/).
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { ShareService } from "../../proto/gen/filestore/share/v1/share_pb.ts";
 import { requireIdentity } from "../lib/context.ts";
@@ -8,6 +8,8 @@ import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
 import { batchFiles, copyFile } from "./batch.ts";
 import * as files from "./files.ts";
+import type { FsckDeps } from "./fsck.ts";
+import { checkIntegrityStream } from "./fsck-stream.ts";
 import type { GcResult } from "./gc.ts";
 import { searchFiles } from "./search.ts";
 import type { ShareDeps } from "./shares/deps.ts";
@@ -21,6 +23,8 @@ export interface FileModuleDeps extends files.FileDeps {
   /** Open WatchFiles streams per user in this process (FILE_MAX_WATCHES_PER_USER). */
   watches: StreamLimit;
   collectGarbage: () => Promise<GcResult>;
+  /** The consistency checker's dependencies (FileAdminService.CheckIntegrity); absent: Unimplemented. */
+  fsck?: FsckDeps;
   /** ShareService's; without them (tests of FileService alone) the service is not served. */
   shares?: ShareDeps;
 }
@@ -93,6 +97,10 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
       router.service(FileAdminService, {
         async runGarbageCollection() {
           return deps.collectGarbage();
+        },
+        async *checkIntegrity(req, ctx) {
+          if (!deps.fsck) throw new ConnectError("no consistency checker here", Code.Unimplemented);
+          yield* checkIntegrityStream(deps.fsck, req.repair, ctx.signal);
         },
       });
       if (deps.shares) shareRoutes(router, deps.shares);

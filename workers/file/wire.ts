@@ -11,6 +11,7 @@ import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/bl
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import { fsckMetrics } from "../lib/metrics/fsck.ts";
 import { counted, gcMetrics } from "../lib/metrics/gc.ts";
 import { shareMetrics } from "../lib/metrics/shares.ts";
 import { type StorageTotalsProvider, storageMetrics } from "../lib/metrics/storage.ts";
@@ -91,6 +92,14 @@ export async function createFileWorker(
       watches: new StreamLimit(config.file.maxWatchesPerUser),
       onChange: feed.publish,
       collectGarbage: () => runGcPass(gc),
+      fsck: {
+        meta,
+        storeFor: stores.storeFor,
+        backends: [...new Set(stores.stores.map((s) => s.backend))],
+        graceMs: config.file.fsckGraceSeconds * 1000,
+        log,
+        metrics: clients.metrics && fsckMetrics(clients.metrics.forService("file")),
+      },
       shares: {
         meta,
         config: config.shares,

@@ -10,6 +10,7 @@ import { DavLockService } from "../../proto/gen/filestore/meta/v1/dav_locks_pb.t
 import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { DavTransferService } from "../../proto/gen/filestore/meta/v1/dav_transfers_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
+import { IntegrityService } from "../../proto/gen/filestore/meta/v1/integrity_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
 import { ShareDataService } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
@@ -34,6 +35,7 @@ export const metaServices = [
   DavPropertyService,
   DavLockService,
   DavTransferService,
+  IntegrityService,
 ] as const;
 
 export type MetaClient = Client<typeof UserService> &
@@ -49,7 +51,8 @@ export type MetaClient = Client<typeof UserService> &
   Client<typeof ShareDataService> &
   Client<typeof DavPropertyService> &
   Client<typeof DavLockService> &
-  Client<typeof DavTransferService>;
+  Client<typeof DavTransferService> &
+  Client<typeof IntegrityService>;
 
 /** The meta client over a transport (HTTP to the meta worker, or in memory in one process). */
 export function createMetaClient(transport: Transport): MetaClient {

@@ -63,6 +63,7 @@ export function quotaService({ db, now, quota: rules }: MetaDeps): ServiceImpl<t
       const res = await quota.recountUsage(db, now(), {
         afterUserId: req.afterUserId,
         limit: pageSize(req.limit),
+        dryRun: req.dryRun,
       });
       return {
         drifts: res.drifts.map((d) => ({

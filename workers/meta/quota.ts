@@ -304,7 +304,7 @@ export interface Drift {
 export async function recountUsage(
   db: Db,
   now: number,
-  opts: { afterUserId?: string; limit?: number; pendingStaleMs?: number } = {},
+  opts: { afterUserId?: string; limit?: number; pendingStaleMs?: number; dryRun?: boolean } = {},
 ): Promise<{ drifts: Drift[]; checked: number; lastUserId: string }> {
   const users = await db
     .selectFrom("users")
@@ -317,7 +317,8 @@ export async function recountUsage(
   const drifts: Drift[] = [];
   for (const { id } of users) {
     const drift = await transact(db, async (tx) => {
-      await lockOwner(tx, id);
+      // A dry run (fsck without --repair) writes nothing, not even the lock; it may see a change half-made.
+      if (!opts.dryRun) await lockOwner(tx, id);
       const row = await tx
         .selectFrom("users")
         .select(["used_bytes", "reserved_bytes", "pending_bytes", "pending_at"])
@@ -329,15 +330,16 @@ export async function recountUsage(
       const before = { used: Number(row.used_bytes), reserved: Number(row.reserved_bytes) + pending };
       if (before.used === m.used && Number(row.reserved_bytes) === m.reserved && !stalePending)
         return undefined;
-      await tx
-        .updateTable("users")
-        .set({
-          used_bytes: m.used,
-          reserved_bytes: m.reserved,
-          ...(stalePending ? { pending_bytes: 0 } : {}),
-        })
-        .where("id", "=", id)
-        .execute();
+      if (!opts.dryRun)
+        await tx
+          .updateTable("users")
+          .set({
+            used_bytes: m.used,
+            reserved_bytes: m.reserved,
+            ...(stalePending ? { pending_bytes: 0 } : {}),
+          })
+          .where("id", "=", id)
+          .execute();
       const after = m.reserved + (stalePending ? 0 : pending);
       return {
         userId: id,

@@ -8,6 +8,7 @@ import { DavLockService } from "../../proto/gen/filestore/meta/v1/dav_locks_pb.t
 import { DavPropertyService } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { DavTransferService } from "../../proto/gen/filestore/meta/v1/dav_transfers_pb.ts";
 import { DerivedService } from "../../proto/gen/filestore/meta/v1/derived_pb.ts";
+import { IntegrityService } from "../../proto/gen/filestore/meta/v1/integrity_pb.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { QuotaService } from "../../proto/gen/filestore/meta/v1/quota_pb.ts";
 import { ShareDataService } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
@@ -28,6 +29,7 @@ import { derivedService } from "./derived-service.ts";
 import { downloadLinkService } from "./download-link-service.ts";
 import * as files from "./files.ts";
 import { instanceStats, STATS_CACHE_MS } from "./instance-stats.ts";
+import { integrityService } from "./integrity-service.ts";
 import { quotaService } from "./quota-service.ts";
 import type { MetaDeps } from "./records.ts";
 import { shareDataService } from "./share-data-service.ts";
@@ -81,6 +83,7 @@ export function metaModule(db: Db, now: () => number = Date.now, limits: MetaLim
       router.service(DavPropertyService, davPropertyService(deps));
       router.service(DavLockService, davLockService(deps));
       router.service(DavTransferService, davTransferService(deps));
+      router.service(IntegrityService, integrityService(deps));
     },
   };
 }

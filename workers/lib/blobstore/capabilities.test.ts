@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalBlobStore } from "./local/index.ts";
 import { type OpenedBlobStore, testBlobStores } from "./testing.ts";
-import { canPing, canPresign, canRelocate, hasFileReads, hasFreeSpace } from "./types.ts";
+import { canList, canPing, canPresign, canRelocate, hasFileReads, hasFreeSpace } from "./types.ts";
 
 const claims = (opened: OpenedBlobStore) => {
   const s = opened.store;
@@ -16,12 +16,13 @@ const claims = (opened: OpenedBlobStore) => {
     presign: canPresign(s),
     relocate: canRelocate(s),
     ping: canPing(s),
+    list: canList(s),
   };
 };
 
 const expected = {
-  local: { fileReads: true, freeSpace: true, presign: false, relocate: false, ping: false },
-  s3: { fileReads: false, freeSpace: false, presign: true, relocate: true, ping: true },
+  local: { fileReads: true, freeSpace: true, presign: false, relocate: false, ping: false, list: true },
+  s3: { fileReads: false, freeSpace: false, presign: true, relocate: true, ping: true, list: true },
 };
 
 for (const backend of testBlobStores()) {

@@ -225,13 +225,34 @@ export interface Pingable {
   ping(): Promise<void>;
 }
 
+/** A committed object a listing found (ObjectListing). */
+export interface ListedObject {
+  location: string;
+  size: number;
+  /**
+   * When the object last changed (ms since the epoch). Local disk: the later of the file's modification
+   * and status change, so that a session's file linked into blobs/ by a completion (link(2) changes the
+   * status time) counts as new even when its parts were written long ago.
+   */
+  changedAt: number;
+}
+
+/** Every backend: a walk over its committed objects (the consistency checker's search for orphans). */
+export interface ObjectListing {
+  /**
+   * The committed objects, every location a blob row could name (blobs/ only: never tmp/ or a session's
+   * parts), one at a time so that memory stays flat; in no particular order.
+   */
+  listObjects(): AsyncIterable<ListedObject>;
+}
+
 /**
  * A store as callers hold it: the core and parts, with each optional capability's methods present only
  * on the backends that have it (test with the guards below).
  */
 export type BlobStore = BlobStoreCore &
   MultipartParts &
-  Partial<FileReads & Presigning & Relocation & FreeSpace & Pingable>;
+  Partial<FileReads & Presigning & Relocation & FreeSpace & Pingable & ObjectListing>;
 
 export const hasFileReads = (s: BlobStore): s is BlobStore & FileReads =>
   typeof s.readBlob === "function" && typeof s.sha1Of === "function";
@@ -242,6 +263,7 @@ export const canRelocate = (s: BlobStore): s is BlobStore & Relocation =>
 export const hasFreeSpace = (s: BlobStore): s is BlobStore & FreeSpace =>
   typeof s.availableBytes === "function";
 export const canPing = (s: BlobStore): s is BlobStore & Pingable => typeof s.ping === "function";
+export const canList = (s: BlobStore): s is BlobStore & ObjectListing => typeof s.listObjects === "function";
 
 /**
  * The store holding a blob row's bytes, chosen by the row's `backend` ("local" | "s3"). A process may

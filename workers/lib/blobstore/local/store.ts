@@ -6,7 +6,7 @@ import { checkRange } from "../common.ts";
 import { digestFile } from "../digest.ts";
 import { BlobNotFoundError, RangeNotSatisfiableError } from "../errors.ts";
 import { canWriteBehind } from "../libc.ts";
-import type { BlobStoreCore, FileReads, FreeSpace, MultipartParts, Range } from "../types.ts";
+import type { BlobStoreCore, FileReads, FreeSpace, MultipartParts, ObjectListing, Range } from "../types.ts";
 import {
   type AssembleEvent,
   assembleLocalParts,
@@ -18,6 +18,7 @@ import {
 import { removeFile, sweepOldFiles } from "./cleanup.ts";
 import { isNotFound } from "./durable.ts";
 import { type Layout, layoutOf } from "./layout.ts";
+import { listLocalBlobs } from "./listing.ts";
 import { type PartsContext, putLocalPart } from "./part-write.ts";
 import { OpenSessions } from "./records.ts";
 import { SessionHashes } from "./session-hash.ts";
@@ -41,8 +42,8 @@ export interface LocalBlobStoreOptions {
   writeBehind?: boolean;
 }
 
-/** What a local store is: the core, the parts, and reads of its files and free space. */
-export type LocalBlobStore = BlobStoreCore & MultipartParts & FileReads & FreeSpace;
+/** What a local store is: the core, the parts, reads of its files, free space and a listing. */
+export type LocalBlobStore = BlobStoreCore & MultipartParts & FileReads & FreeSpace & ObjectListing;
 
 /** The size of a committed blob's file; BlobNotFoundError when it is gone. */
 async function blobSize(path: string): Promise<number> {
@@ -151,6 +152,8 @@ export async function createLocalBlobStore(
       assembleLocalParts(ctx, options.onAssemble, sessionId, partCount, opts),
     discardAssembly: (sessionId) => discardLocalAssembly(layout, sessionId),
     deleteParts: (sessionId) => deleteLocalParts(ctx, sessionId),
+
+    listObjects: () => listLocalBlobs(layout),
 
     async availableBytes() {
       const fs = await statfs(layout.root);

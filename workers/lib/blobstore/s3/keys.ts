@@ -4,6 +4,8 @@ import { InvalidLocationError } from "../errors.ts";
 
 const BLOB_KEY = /^blobs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+export const isBlobKey = (key: string): boolean => BLOB_KEY.test(key);
+
 export function checkBlobKey(location: string): string {
   if (typeof location !== "string" || !BLOB_KEY.test(location)) throw new InvalidLocationError(location);
   return location;

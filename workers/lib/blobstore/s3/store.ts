@@ -1,7 +1,15 @@
 // The S3 blob store: the core, the parts, and the S3 capabilities (presigning, relocation, ping),
 // composed from the files of this folder.
 import { BlobStoreError, InvalidArgumentError } from "../errors.ts";
-import type { BlobStoreCore, MultipartParts, Pingable, Presigning, Relocation } from "../types.ts";
+import type {
+  BlobStoreCore,
+  ListedObject,
+  MultipartParts,
+  ObjectListing,
+  Pingable,
+  Presigning,
+  Relocation,
+} from "../types.ts";
 import {
   checkExpiry,
   DEFAULT_PART_SIZE,
@@ -10,13 +18,13 @@ import {
   openBucket,
   type S3BlobStoreOptions,
 } from "./bucket.ts";
-import { checkBlobKey, newLocation } from "./keys.ts";
+import { checkBlobKey, isBlobKey, newLocation } from "./keys.ts";
 import { s3Objects } from "./objects.ts";
 import { s3Parts } from "./parts.ts";
 import { createUpload } from "./upload.ts";
 
-/** What an S3 store is: the core, the parts, presigning, relocation and a ping. */
-export type S3BlobStore = BlobStoreCore & MultipartParts & Presigning & Relocation & Pingable;
+/** What an S3 store is: the core, the parts, presigning, relocation, a ping and a listing. */
+export type S3BlobStore = BlobStoreCore & MultipartParts & Presigning & Relocation & Pingable & ObjectListing;
 
 export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3BlobStore> {
   const basePartSize = opts.partSize ?? DEFAULT_PART_SIZE;
@@ -37,6 +45,15 @@ export async function createS3BlobStore(opts: S3BlobStoreOptions): Promise<S3Blo
 
     async ping() {
       if (!(await client.bucketExists(bucket))) throw new BlobStoreError("the bucket does not exist");
+    },
+
+    /** ListObjectsV2 under blobs/ (pages of 1000 keys, streamed); parts/ and unfinished uploads are not objects there. */
+    async *listObjects(): AsyncGenerator<ListedObject> {
+      for await (const item of client.listObjectsV2(bucket, "blobs/", true)) {
+        const o = item as { name?: string; size?: number; lastModified?: Date };
+        if (o.name === undefined || !isBlobKey(o.name)) continue;
+        yield { location: o.name, size: o.size ?? 0, changedAt: o.lastModified?.getTime() ?? Date.now() };
+      }
     },
 
     async presignGet(location, expirySeconds, response = {}) {

@@ -22,6 +22,7 @@ import * as m0021 from "./0021_account_hardening.ts";
 import * as m0022 from "./0022_shares.ts";
 import * as m0023 from "./0023_dav_properties.ts";
 import * as m0024 from "./0024_dav_locks.ts";
+import * as m0025 from "./0025_location_indexes.ts";
 import * as m0026 from "./0026_dav_transfers.ts";
 
 export const migrations: Record<string, Migration> = {
@@ -47,5 +48,6 @@ export const migrations: Record<string, Migration> = {
   "0022_shares": m0022,
   "0023_dav_properties": m0023,
   "0024_dav_locks": m0024,
+  "0025_location_indexes": m0025,
   "0026_dav_transfers": m0026,
 };

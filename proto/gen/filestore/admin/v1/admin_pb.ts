@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/admin/v1/admin.proto.
  */
 export const file_filestore_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch5maWxlc3RvcmUvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmZpbGVzdG9yZS5hZG1pbi52MSLRAgoLTWFuYWdlZFVzZXISCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF9hY3RpdmVfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWFkbWluGAUgASgIEhAKCGRpc2FibGVkGAYgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAcgASgIEhoKEnR3b19mYWN0b3JfZW5hYmxlZBgIIAEoCBISCgp1c2VkX2J5dGVzGAkgASgDEhYKDnJlc2VydmVkX2J5dGVzGAogASgDEhMKC3F1b3RhX2J5dGVzGAsgASgDEhUKDWRlZmF1bHRfcXVvdGEYDCABKAgSDQoFZmlsZXMYDSABKAMiSAoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJcChFMaXN0VXNlcnNSZXNwb25zZRIuCgV1c2VycxgBIAMoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPgoOR2V0VXNlclJlcXVlc3QSEQoHdXNlcl9pZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5IkAKD0dldFVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIo4BChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIYCgtxdW90YV9ieXRlcxgDIAEoA0gAiAEBEg0KBWFkbWluGAQgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAUgASgIQg4KDF9xdW90YV9ieXRlcyJDChJDcmVhdGVVc2VyUmVzcG9uc2USLQoEdXNlchgBIAEoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlciJZCg9TZXRRdW90YVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIVCgtxdW90YV9ieXRlcxgCIAEoA0gAEhUKC3VzZV9kZWZhdWx0GAMgASgISABCBwoFcXVvdGEiQQoQU2V0UXVvdGFSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIjUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJeChNEaXNhYmxlVXNlclJlc3BvbnNlEi0KBHVzZXIYASABKAsyHy5maWxlc3RvcmUuYWRtaW4udjEuTWFuYWdlZFVzZXISGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSIkChFFbmFibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkMKEkVuYWJsZVVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIj0KFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIk0KFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIaChJ0ZW1wb3JhcnlfcGFzc3dvcmQYASABKAkSGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSI+ChFEZWxldGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhgKEGNvbmZpcm1fdXNlcm5hbWUYAiABKAkiKwoSRGVsZXRlVXNlclJlc3BvbnNlEhUKDWZpbGVzX2RlbGV0ZWQYASABKAMiMQoPU2V0QWRtaW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDQoFYWRtaW4YAiABKAgiQQoQU2V0QWRtaW5SZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIt0BCgZJbnZpdGUSCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgEIAEoCRIMCgRub3RlGAUgASgJEhgKEHVzZWRfYnlfdXNlcm5hbWUYBiABKAkSKwoHdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoTQ3JlYXRlSW52aXRlUmVxdWVzdBITCgt0dGxfc2Vjb25kcxgBIAEoAxIMCgRub3RlGAIgASgJIlAKFENyZWF0ZUludml0ZVJlc3BvbnNlEioKBmludml0ZRgBIAEoCzIaLmZpbGVzdG9yZS5hZG1pbi52MS5JbnZpdGUSDAoEY29kZRgCIAEoCSIuChJMaXN0SW52aXRlc1JlcXVlc3QSGAoQaW5jbHVkZV9pbmFjdGl2ZRgBIAEoCCJCChNMaXN0SW52aXRlc1Jlc3BvbnNlEisKB2ludml0ZXMYASADKAsyGi5maWxlc3RvcmUuYWRtaW4udjEuSW52aXRlIiEKE1Jldm9rZUludml0ZVJlcXVlc3QSCgoCaWQYASABKAkiFgoUUmV2b2tlSW52aXRlUmVzcG9uc2UizwEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAMgASgJEhYKDmFjdG9yX3VzZXJuYW1lGAQgASgJEg4KBmFjdGlvbhgFIAEoCRIRCgl0YXJnZXRfaWQYBiABKAkSFwoPdGFyZ2V0X3VzZXJuYW1lGAcgASgJEhYKDmNsaWVudF9hZGRyZXNzGAggASgJEg8KB2RldGFpbHMYCSABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgl0YXJnZXRfaWQYAyABKAkiYgoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLgoGZXZlbnRzGAEgAygLMh4uZmlsZXN0b3JlLmFkbWluLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhkKF0dldEluc3RhbmNlU3RhdHNSZXF1ZXN0IkQKDEJhY2tlbmRTdGF0cxIPCgdiYWNrZW5kGAEgASgJEg0KBWJsb2JzGAIgASgDEhQKDHN0b3JlZF9ieXRlcxgDIAEoAyKDAgoYR2V0SW5zdGFuY2VTdGF0c1Jlc3BvbnNlEg0KBXVzZXJzGAEgASgDEg4KBmFkbWlucxgCIAEoAxIWCg5kaXNhYmxlZF91c2VycxgDIAEoAxINCgVmaWxlcxgEIAEoAxIVCg1sb2dpY2FsX2J5dGVzGAUgASgDEhQKDHN0b3JlZF9ieXRlcxgGIAEoAxITCgtkZWR1cF9yYXRpbxgHIAEoARIyCghiYWNrZW5kcxgIIAMoCzIgLmZpbGVzdG9yZS5hZG1pbi52MS5CYWNrZW5kU3RhdHMSFgoOcmVzZXJ2ZWRfYnl0ZXMYCSABKAMSEwoLdHJhc2hfYnl0ZXMYCiABKAMyyAoKDEFkbWluU2VydmljZRJYCglMaXN0VXNlcnMSJC5maWxlc3RvcmUuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBolLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZRJSCgdHZXRVc2VyEiIuZmlsZXN0b3JlLmFkbWluLnYxLkdldFVzZXJSZXF1ZXN0GiMuZmlsZXN0b3JlLmFkbWluLnYxLkdldFVzZXJSZXNwb25zZRJbCgpDcmVhdGVVc2VyEiUuZmlsZXN0b3JlLmFkbWluLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiYuZmlsZXN0b3JlLmFkbWluLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJVCghTZXRRdW90YRIjLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRRdW90YVJlcXVlc3QaJC5maWxlc3RvcmUuYWRtaW4udjEuU2V0UXVvdGFSZXNwb25zZRJeCgtEaXNhYmxlVXNlchImLmZpbGVzdG9yZS5hZG1pbi52MS5EaXNhYmxlVXNlclJlcXVlc3QaJy5maWxlc3RvcmUuYWRtaW4udjEuRGlzYWJsZVVzZXJSZXNwb25zZRJbCgpFbmFibGVVc2VyEiUuZmlsZXN0b3JlLmFkbWluLnYxLkVuYWJsZVVzZXJSZXF1ZXN0GiYuZmlsZXN0b3JlLmFkbWluLnYxLkVuYWJsZVVzZXJSZXNwb25zZRJkCg1SZXNldFBhc3N3b3JkEiguZmlsZXN0b3JlLmFkbWluLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0GikuZmlsZXN0b3JlLmFkbWluLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJbCgpEZWxldGVVc2VyEiUuZmlsZXN0b3JlLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiYuZmlsZXN0b3JlLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXNwb25zZRJVCghTZXRBZG1pbhIjLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRBZG1pblJlcXVlc3QaJC5maWxlc3RvcmUuYWRtaW4udjEuU2V0QWRtaW5SZXNwb25zZRJhCgxDcmVhdGVJbnZpdGUSJy5maWxlc3RvcmUuYWRtaW4udjEuQ3JlYXRlSW52aXRlUmVxdWVzdBooLmZpbGVzdG9yZS5hZG1pbi52MS5DcmVhdGVJbnZpdGVSZXNwb25zZRJeCgtMaXN0SW52aXRlcxImLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0SW52aXRlc1JlcXVlc3QaJy5maWxlc3RvcmUuYWRtaW4udjEuTGlzdEludml0ZXNSZXNwb25zZRJhCgxSZXZva2VJbnZpdGUSJy5maWxlc3RvcmUuYWRtaW4udjEuUmV2b2tlSW52aXRlUmVxdWVzdBooLmZpbGVzdG9yZS5hZG1pbi52MS5SZXZva2VJbnZpdGVSZXNwb25zZRJqCg9MaXN0QXVkaXRFdmVudHMSKi5maWxlc3RvcmUuYWRtaW4udjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBorLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZRJtChBHZXRJbnN0YW5jZVN0YXRzEisuZmlsZXN0b3JlLmFkbWluLnYxLkdldEluc3RhbmNlU3RhdHNSZXF1ZXN0GiwuZmlsZXN0b3JlLmFkbWluLnYxLkdldEluc3RhbmNlU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5maWxlc3RvcmUvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmZpbGVzdG9yZS5hZG1pbi52MSLRAgoLTWFuYWdlZFVzZXISCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF9hY3RpdmVfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWFkbWluGAUgASgIEhAKCGRpc2FibGVkGAYgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAcgASgIEhoKEnR3b19mYWN0b3JfZW5hYmxlZBgIIAEoCBISCgp1c2VkX2J5dGVzGAkgASgDEhYKDnJlc2VydmVkX2J5dGVzGAogASgDEhMKC3F1b3RhX2J5dGVzGAsgASgDEhUKDWRlZmF1bHRfcXVvdGEYDCABKAgSDQoFZmlsZXMYDSABKAMiSAoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJcChFMaXN0VXNlcnNSZXNwb25zZRIuCgV1c2VycxgBIAMoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPgoOR2V0VXNlclJlcXVlc3QSEQoHdXNlcl9pZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5IkAKD0dldFVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIo4BChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIYCgtxdW90YV9ieXRlcxgDIAEoA0gAiAEBEg0KBWFkbWluGAQgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAUgASgIQg4KDF9xdW90YV9ieXRlcyJDChJDcmVhdGVVc2VyUmVzcG9uc2USLQoEdXNlchgBIAEoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlciJZCg9TZXRRdW90YVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIVCgtxdW90YV9ieXRlcxgCIAEoA0gAEhUKC3VzZV9kZWZhdWx0GAMgASgISABCBwoFcXVvdGEiQQoQU2V0UXVvdGFSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIjUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJeChNEaXNhYmxlVXNlclJlc3BvbnNlEi0KBHVzZXIYASABKAsyHy5maWxlc3RvcmUuYWRtaW4udjEuTWFuYWdlZFVzZXISGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSIkChFFbmFibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkMKEkVuYWJsZVVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIj0KFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIk0KFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIaChJ0ZW1wb3JhcnlfcGFzc3dvcmQYASABKAkSGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSI+ChFEZWxldGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhgKEGNvbmZpcm1fdXNlcm5hbWUYAiABKAkiKwoSRGVsZXRlVXNlclJlc3BvbnNlEhUKDWZpbGVzX2RlbGV0ZWQYASABKAMiMQoPU2V0QWRtaW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDQoFYWRtaW4YAiABKAgiQQoQU2V0QWRtaW5SZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIt0BCgZJbnZpdGUSCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgEIAEoCRIMCgRub3RlGAUgASgJEhgKEHVzZWRfYnlfdXNlcm5hbWUYBiABKAkSKwoHdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoTQ3JlYXRlSW52aXRlUmVxdWVzdBITCgt0dGxfc2Vjb25kcxgBIAEoAxIMCgRub3RlGAIgASgJIlAKFENyZWF0ZUludml0ZVJlc3BvbnNlEioKBmludml0ZRgBIAEoCzIaLmZpbGVzdG9yZS5hZG1pbi52MS5JbnZpdGUSDAoEY29kZRgCIAEoCSIuChJMaXN0SW52aXRlc1JlcXVlc3QSGAoQaW5jbHVkZV9pbmFjdGl2ZRgBIAEoCCJCChNMaXN0SW52aXRlc1Jlc3BvbnNlEisKB2ludml0ZXMYASADKAsyGi5maWxlc3RvcmUuYWRtaW4udjEuSW52aXRlIiEKE1Jldm9rZUludml0ZVJlcXVlc3QSCgoCaWQYASABKAkiFgoUUmV2b2tlSW52aXRlUmVzcG9uc2UizwEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAMgASgJEhYKDmFjdG9yX3VzZXJuYW1lGAQgASgJEg4KBmFjdGlvbhgFIAEoCRIRCgl0YXJnZXRfaWQYBiABKAkSFwoPdGFyZ2V0X3VzZXJuYW1lGAcgASgJEhYKDmNsaWVudF9hZGRyZXNzGAggASgJEg8KB2RldGFpbHMYCSABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgl0YXJnZXRfaWQYAyABKAkiYgoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLgoGZXZlbnRzGAEgAygLMh4uZmlsZXN0b3JlLmFkbWluLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhkKF0dldEluc3RhbmNlU3RhdHNSZXF1ZXN0IkQKDEJhY2tlbmRTdGF0cxIPCgdiYWNrZW5kGAEgASgJEg0KBWJsb2JzGAIgASgDEhQKDHN0b3JlZF9ieXRlcxgDIAEoAyKDAgoYR2V0SW5zdGFuY2VTdGF0c1Jlc3BvbnNlEg0KBXVzZXJzGAEgASgDEg4KBmFkbWlucxgCIAEoAxIWCg5kaXNhYmxlZF91c2VycxgDIAEoAxINCgVmaWxlcxgEIAEoAxIVCg1sb2dpY2FsX2J5dGVzGAUgASgDEhQKDHN0b3JlZF9ieXRlcxgGIAEoAxITCgtkZWR1cF9yYXRpbxgHIAEoARIyCghiYWNrZW5kcxgIIAMoCzIgLmZpbGVzdG9yZS5hZG1pbi52MS5CYWNrZW5kU3RhdHMSFgoOcmVzZXJ2ZWRfYnl0ZXMYCSABKAMSEwoLdHJhc2hfYnl0ZXMYCiABKAMiJwoVQ2hlY2tJbnRlZ3JpdHlSZXF1ZXN0Eg4KBnJlcGFpchgBIAEoCCKTAQoWQ2hlY2tJbnRlZ3JpdHlSZXNwb25zZRI5Cghwcm9ncmVzcxgBIAEoCzIlLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlQcm9ncmVzc0gAEjUKBnJlcG9ydBgCIAEoCzIjLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlSZXBvcnRIAEIHCgVldmVudCIzChFJbnRlZ3JpdHlQcm9ncmVzcxINCgVwaGFzZRgBIAEoCRIPCgdjaGVja2VkGAIgASgDImYKEEludGVncml0eUZpbGVSZWYSEAoIb3duZXJfaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSDwoHZmlsZV9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEg8KB3ZlcnNpb24YBSABKAgitAEKFEludGVncml0eU1pc3NpbmdCbG9iEg4KBnNoYTI1NhgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEgwKBHNpemUYBCABKAMSFwoKZm91bmRfc2l6ZRgFIAEoA0gAiAEBEjMKBWZpbGVzGAYgAygLMiQuZmlsZXN0b3JlLmFkbWluLnYxLkludGVncml0eUZpbGVSZWZCDQoLX2ZvdW5kX3NpemUigwEKD0ludGVncml0eU9ycGhhbhIPCgdiYWNrZW5kGAEgASgJEhAKCGxvY2F0aW9uGAIgASgJEgwKBHNpemUYAyABKAMSLgoKY2hhbmdlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgFIAEoCCJbChZJbnRlZ3JpdHlSZWZjb3VudERyaWZ0Eg4KBnNoYTI1NhgBIAEoCRIOCgZzdG9yZWQYAiABKAMSDwoHY291bnRlZBgDIAEoAxIQCghyZXBhaXJlZBgEIAEoCCKSAQoTSW50ZWdyaXR5VXNhZ2VEcmlmdBIPCgd1c2VyX2lkGAEgASgJEhMKC3VzZWRfYmVmb3JlGAIgASgDEhIKCnVzZWRfYWZ0ZXIYAyABKAMSFwoPcmVzZXJ2ZWRfYmVmb3JlGAQgASgDEhYKDnJlc2VydmVkX2FmdGVyGAUgASgDEhAKCHJlcGFpcmVkGAYgASgIIuAFCg9JbnRlZ3JpdHlSZXBvcnQSDgoGcmVwYWlyGAEgASgIEhUKDWJsb2JzX2NoZWNrZWQYAiABKAMSFgoOb2JqZWN0c19saXN0ZWQYAyABKAMSFQoNdXNlcnNfY2hlY2tlZBgEIAEoAxIdChV5b3VuZ19vYmplY3RzX3NraXBwZWQYBSABKAMSJQodYmxvYnNfb25fdW5hdmFpbGFibGVfYmFja2VuZHMYBiABKAMSFQoNbWlzc2luZ19jb3VudBgHIAEoAxIVCg1taXNzaW5nX2J5dGVzGAggASgDEjkKB21pc3NpbmcYCSADKAsyKC5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5TWlzc2luZ0Jsb2ISGAoQd3Jvbmdfc2l6ZV9jb3VudBgKIAEoAxIYChB3cm9uZ19zaXplX2J5dGVzGAsgASgDEjwKCndyb25nX3NpemUYDCADKAsyKC5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5TWlzc2luZ0Jsb2ISFAoMb3JwaGFuX2NvdW50GA0gASgDEhQKDG9ycGhhbl9ieXRlcxgOIAEoAxI0CgdvcnBoYW5zGA8gAygLMiMuZmlsZXN0b3JlLmFkbWluLnYxLkludGVncml0eU9ycGhhbhIXCg9vcnBoYW5zX2RlbGV0ZWQYECABKAMSHgoWb3JwaGFuX2RlbGV0ZV9mYWlsdXJlcxgRIAEoAxIcChRyZWZjb3VudF9kcmlmdF9jb3VudBgSIAEoAxJDCg9yZWZjb3VudF9kcmlmdHMYEyADKAsyKi5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5UmVmY291bnREcmlmdBIZChF1c2FnZV9kcmlmdF9jb3VudBgUIAEoAxI9Cgx1c2FnZV9kcmlmdHMYFSADKAsyJy5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5VXNhZ2VEcmlmdDKzCwoMQWRtaW5TZXJ2aWNlElgKCUxpc3RVc2VycxIkLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0VXNlcnNSZXF1ZXN0GiUuZmlsZXN0b3JlLmFkbWluLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlElIKB0dldFVzZXISIi5maWxlc3RvcmUuYWRtaW4udjEuR2V0VXNlclJlcXVlc3QaIy5maWxlc3RvcmUuYWRtaW4udjEuR2V0VXNlclJlc3BvbnNlElsKCkNyZWF0ZVVzZXISJS5maWxlc3RvcmUuYWRtaW4udjEuQ3JlYXRlVXNlclJlcXVlc3QaJi5maWxlc3RvcmUuYWRtaW4udjEuQ3JlYXRlVXNlclJlc3BvbnNlElUKCFNldFF1b3RhEiMuZmlsZXN0b3JlLmFkbWluLnYxLlNldFF1b3RhUmVxdWVzdBokLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRRdW90YVJlc3BvbnNlEl4KC0Rpc2FibGVVc2VyEiYuZmlsZXN0b3JlLmFkbWluLnYxLkRpc2FibGVVc2VyUmVxdWVzdBonLmZpbGVzdG9yZS5hZG1pbi52MS5EaXNhYmxlVXNlclJlc3BvbnNlElsKCkVuYWJsZVVzZXISJS5maWxlc3RvcmUuYWRtaW4udjEuRW5hYmxlVXNlclJlcXVlc3QaJi5maWxlc3RvcmUuYWRtaW4udjEuRW5hYmxlVXNlclJlc3BvbnNlEmQKDVJlc2V0UGFzc3dvcmQSKC5maWxlc3RvcmUuYWRtaW4udjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaKS5maWxlc3RvcmUuYWRtaW4udjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlElsKCkRlbGV0ZVVzZXISJS5maWxlc3RvcmUuYWRtaW4udjEuRGVsZXRlVXNlclJlcXVlc3QaJi5maWxlc3RvcmUuYWRtaW4udjEuRGVsZXRlVXNlclJlc3BvbnNlElUKCFNldEFkbWluEiMuZmlsZXN0b3JlLmFkbWluLnYxLlNldEFkbWluUmVxdWVzdBokLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRBZG1pblJlc3BvbnNlEmEKDENyZWF0ZUludml0ZRInLmZpbGVzdG9yZS5hZG1pbi52MS5DcmVhdGVJbnZpdGVSZXF1ZXN0GiguZmlsZXN0b3JlLmFkbWluLnYxLkNyZWF0ZUludml0ZVJlc3BvbnNlEl4KC0xpc3RJbnZpdGVzEiYuZmlsZXN0b3JlLmFkbWluLnYxLkxpc3RJbnZpdGVzUmVxdWVzdBonLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0SW52aXRlc1Jlc3BvbnNlEmEKDFJldm9rZUludml0ZRInLmZpbGVzdG9yZS5hZG1pbi52MS5SZXZva2VJbnZpdGVSZXF1ZXN0GiguZmlsZXN0b3JlLmFkbWluLnYxLlJldm9rZUludml0ZVJlc3BvbnNlEmoKD0xpc3RBdWRpdEV2ZW50cxIqLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GisuZmlsZXN0b3JlLmFkbWluLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEm0KEEdldEluc3RhbmNlU3RhdHMSKy5maWxlc3RvcmUuYWRtaW4udjEuR2V0SW5zdGFuY2VTdGF0c1JlcXVlc3QaLC5maWxlc3RvcmUuYWRtaW4udjEuR2V0SW5zdGFuY2VTdGF0c1Jlc3BvbnNlEmkKDkNoZWNrSW50ZWdyaXR5EikuZmlsZXN0b3JlLmFkbWluLnYxLkNoZWNrSW50ZWdyaXR5UmVxdWVzdBoqLmZpbGVzdG9yZS5hZG1pbi52MS5DaGVja0ludGVncml0eVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.admin.v1.ManagedUser
@@ -922,6 +922,401 @@ export const GetInstanceStatsResponseSchema: GenMessage<GetInstanceStatsResponse
   messageDesc(file_filestore_admin_v1_admin, 31);
 
 /**
+ * @generated from message filestore.admin.v1.CheckIntegrityRequest
+ */
+export type CheckIntegrityRequest = Message<"filestore.admin.v1.CheckIntegrityRequest"> & {
+  /**
+   * @generated from field: bool repair = 1;
+   */
+  repair: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.CheckIntegrityRequest.
+ * Use `create(CheckIntegrityRequestSchema)` to create a new message.
+ */
+export const CheckIntegrityRequestSchema: GenMessage<CheckIntegrityRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 32);
+
+/**
+ * @generated from message filestore.admin.v1.CheckIntegrityResponse
+ */
+export type CheckIntegrityResponse = Message<"filestore.admin.v1.CheckIntegrityResponse"> & {
+  /**
+   * @generated from oneof filestore.admin.v1.CheckIntegrityResponse.event
+   */
+  event: {
+    /**
+     * @generated from field: filestore.admin.v1.IntegrityProgress progress = 1;
+     */
+    value: IntegrityProgress;
+    case: "progress";
+  } | {
+    /**
+     * The last message.
+     *
+     * @generated from field: filestore.admin.v1.IntegrityReport report = 2;
+     */
+    value: IntegrityReport;
+    case: "report";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message filestore.admin.v1.CheckIntegrityResponse.
+ * Use `create(CheckIntegrityResponseSchema)` to create a new message.
+ */
+export const CheckIntegrityResponseSchema: GenMessage<CheckIntegrityResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 33);
+
+/**
+ * @generated from message filestore.admin.v1.IntegrityProgress
+ */
+export type IntegrityProgress = Message<"filestore.admin.v1.IntegrityProgress"> & {
+  /**
+   * "blobs", "objects", "usage" or "done".
+   *
+   * @generated from field: string phase = 1;
+   */
+  phase: string;
+
+  /**
+   * Blob rows, objects or users looked at so far in this phase.
+   *
+   * @generated from field: int64 checked = 2;
+   */
+  checked: bigint;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityProgress.
+ * Use `create(IntegrityProgressSchema)` to create a new message.
+ */
+export const IntegrityProgressSchema: GenMessage<IntegrityProgress> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 34);
+
+/**
+ * A file (or a kept version of it) whose content is a blob the report names.
+ *
+ * @generated from message filestore.admin.v1.IntegrityFileRef
+ */
+export type IntegrityFileRef = Message<"filestore.admin.v1.IntegrityFileRef"> & {
+  /**
+   * @generated from field: string owner_id = 1;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string file_id = 3;
+   */
+  fileId: string;
+
+  /**
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool version = 5;
+   */
+  version: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityFileRef.
+ * Use `create(IntegrityFileRefSchema)` to create a new message.
+ */
+export const IntegrityFileRefSchema: GenMessage<IntegrityFileRef> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 35);
+
+/**
+ * A blob row whose bytes are missing (found_size absent) or of another size than recorded.
+ *
+ * @generated from message filestore.admin.v1.IntegrityMissingBlob
+ */
+export type IntegrityMissingBlob = Message<"filestore.admin.v1.IntegrityMissingBlob"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string backend = 2;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 3;
+   */
+  location: string;
+
+  /**
+   * @generated from field: int64 size = 4;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: optional int64 found_size = 5;
+   */
+  foundSize?: bigint | undefined;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityFileRef files = 6;
+   */
+  files: IntegrityFileRef[];
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityMissingBlob.
+ * Use `create(IntegrityMissingBlobSchema)` to create a new message.
+ */
+export const IntegrityMissingBlobSchema: GenMessage<IntegrityMissingBlob> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 36);
+
+/**
+ * Bytes on a backend that no blob row, thumbnail or transfer job names.
+ *
+ * @generated from message filestore.admin.v1.IntegrityOrphan
+ */
+export type IntegrityOrphan = Message<"filestore.admin.v1.IntegrityOrphan"> & {
+  /**
+   * @generated from field: string backend = 1;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 2;
+   */
+  location: string;
+
+  /**
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp changed_at = 4;
+   */
+  changedAt?: Timestamp | undefined;
+
+  /**
+   * Deleted by this run (repair).
+   *
+   * @generated from field: bool deleted = 5;
+   */
+  deleted: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityOrphan.
+ * Use `create(IntegrityOrphanSchema)` to create a new message.
+ */
+export const IntegrityOrphanSchema: GenMessage<IntegrityOrphan> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 37);
+
+/**
+ * @generated from message filestore.admin.v1.IntegrityRefcountDrift
+ */
+export type IntegrityRefcountDrift = Message<"filestore.admin.v1.IntegrityRefcountDrift"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: int64 stored = 2;
+   */
+  stored: bigint;
+
+  /**
+   * @generated from field: int64 counted = 3;
+   */
+  counted: bigint;
+
+  /**
+   * @generated from field: bool repaired = 4;
+   */
+  repaired: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityRefcountDrift.
+ * Use `create(IntegrityRefcountDriftSchema)` to create a new message.
+ */
+export const IntegrityRefcountDriftSchema: GenMessage<IntegrityRefcountDrift> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 38);
+
+/**
+ * @generated from message filestore.admin.v1.IntegrityUsageDrift
+ */
+export type IntegrityUsageDrift = Message<"filestore.admin.v1.IntegrityUsageDrift"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: int64 used_before = 2;
+   */
+  usedBefore: bigint;
+
+  /**
+   * @generated from field: int64 used_after = 3;
+   */
+  usedAfter: bigint;
+
+  /**
+   * @generated from field: int64 reserved_before = 4;
+   */
+  reservedBefore: bigint;
+
+  /**
+   * @generated from field: int64 reserved_after = 5;
+   */
+  reservedAfter: bigint;
+
+  /**
+   * @generated from field: bool repaired = 6;
+   */
+  repaired: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityUsageDrift.
+ * Use `create(IntegrityUsageDriftSchema)` to create a new message.
+ */
+export const IntegrityUsageDriftSchema: GenMessage<IntegrityUsageDrift> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 39);
+
+/**
+ * Each kind: how many, their bytes, and the first 100 of them.
+ *
+ * @generated from message filestore.admin.v1.IntegrityReport
+ */
+export type IntegrityReport = Message<"filestore.admin.v1.IntegrityReport"> & {
+  /**
+   * @generated from field: bool repair = 1;
+   */
+  repair: boolean;
+
+  /**
+   * @generated from field: int64 blobs_checked = 2;
+   */
+  blobsChecked: bigint;
+
+  /**
+   * @generated from field: int64 objects_listed = 3;
+   */
+  objectsListed: bigint;
+
+  /**
+   * @generated from field: int64 users_checked = 4;
+   */
+  usersChecked: bigint;
+
+  /**
+   * Objects younger than the grace period: an upload or a transfer may still claim them.
+   *
+   * @generated from field: int64 young_objects_skipped = 5;
+   */
+  youngObjectsSkipped: bigint;
+
+  /**
+   * Blob rows on a backend the file worker has no store for: not checked.
+   *
+   * @generated from field: int64 blobs_on_unavailable_backends = 6;
+   */
+  blobsOnUnavailableBackends: bigint;
+
+  /**
+   * @generated from field: int64 missing_count = 7;
+   */
+  missingCount: bigint;
+
+  /**
+   * @generated from field: int64 missing_bytes = 8;
+   */
+  missingBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityMissingBlob missing = 9;
+   */
+  missing: IntegrityMissingBlob[];
+
+  /**
+   * @generated from field: int64 wrong_size_count = 10;
+   */
+  wrongSizeCount: bigint;
+
+  /**
+   * @generated from field: int64 wrong_size_bytes = 11;
+   */
+  wrongSizeBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityMissingBlob wrong_size = 12;
+   */
+  wrongSize: IntegrityMissingBlob[];
+
+  /**
+   * @generated from field: int64 orphan_count = 13;
+   */
+  orphanCount: bigint;
+
+  /**
+   * @generated from field: int64 orphan_bytes = 14;
+   */
+  orphanBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityOrphan orphans = 15;
+   */
+  orphans: IntegrityOrphan[];
+
+  /**
+   * @generated from field: int64 orphans_deleted = 16;
+   */
+  orphansDeleted: bigint;
+
+  /**
+   * @generated from field: int64 orphan_delete_failures = 17;
+   */
+  orphanDeleteFailures: bigint;
+
+  /**
+   * @generated from field: int64 refcount_drift_count = 18;
+   */
+  refcountDriftCount: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityRefcountDrift refcount_drifts = 19;
+   */
+  refcountDrifts: IntegrityRefcountDrift[];
+
+  /**
+   * @generated from field: int64 usage_drift_count = 20;
+   */
+  usageDriftCount: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityUsageDrift usage_drifts = 21;
+   */
+  usageDrifts: IntegrityUsageDrift[];
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityReport.
+ * Use `create(IntegrityReportSchema)` to create a new message.
+ */
+export const IntegrityReportSchema: GenMessage<IntegrityReport> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 40);
+
+/**
  * AdminService runs an instance: users, quotas, the signup invites, the audit log and instance
  * statistics. Hosted by the account worker. Every RPC needs the access token of an administrator
  * (the first user of an empty instance, the users named in ADMIN_USERS, and those granted the role);
@@ -1087,6 +1482,21 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetInstanceStatsRequestSchema;
     output: typeof GetInstanceStatsResponseSchema;
+  },
+  /**
+   * CheckIntegrity runs the consistency checker (fsck) on the file worker, where the blob stores are:
+   * every blob row's bytes on its backend with the recorded size, bytes no row names (orphans, judged only
+   * once older than FSCK_GRACE_SECONDS), reference counts and usage counters recounted from the tables.
+   * It streams progress messages, then one report. A dry run changes nothing; with `repair`, orphan bytes
+   * are deleted and drifted counts corrected (missing bytes cannot be brought back: they stay reported,
+   * with the files they break). Audited when it repairs.
+   *
+   * @generated from rpc filestore.admin.v1.AdminService.CheckIntegrity
+   */
+  checkIntegrity: {
+    methodKind: "server_streaming";
+    input: typeof CheckIntegrityRequestSchema;
+    output: typeof CheckIntegrityResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_admin_v1_admin, 0);

@@ -1,0 +1,110 @@
+// What `filestore admin fsck` prints: the report as JSON (--json; camelCase, bytes as numbers, times as ISO
+// 8601; add fields, never rename) or as lines for people.
+import type { IntegrityMissingBlob, IntegrityReport } from "../proto/gen/filestore/admin/v1/admin_pb.ts";
+import { isoTime } from "./json-output.ts";
+import { formatBytes } from "./progress.ts";
+
+const missingJson = (m: IntegrityMissingBlob) => ({
+  sha256: m.sha256,
+  backend: m.backend,
+  location: m.location,
+  size: Number(m.size),
+  ...(m.foundSize === undefined ? {} : { foundSize: Number(m.foundSize) }),
+  files: m.files.map((f) => ({
+    ownerId: f.ownerId,
+    username: f.username,
+    fileId: f.fileId,
+    name: f.name,
+    version: f.version,
+  })),
+});
+
+export function fsckJson(r: IntegrityReport) {
+  const n = Number;
+  return {
+    repair: r.repair,
+    clean: isClean(r),
+    blobsChecked: n(r.blobsChecked),
+    objectsListed: n(r.objectsListed),
+    usersChecked: n(r.usersChecked),
+    youngObjectsSkipped: n(r.youngObjectsSkipped),
+    blobsOnUnavailableBackends: n(r.blobsOnUnavailableBackends),
+    missing: { count: n(r.missingCount), bytes: n(r.missingBytes), items: r.missing.map(missingJson) },
+    wrongSize: {
+      count: n(r.wrongSizeCount),
+      bytes: n(r.wrongSizeBytes),
+      items: r.wrongSize.map(missingJson),
+    },
+    orphans: {
+      count: n(r.orphanCount),
+      bytes: n(r.orphanBytes),
+      deleted: n(r.orphansDeleted),
+      deleteFailures: n(r.orphanDeleteFailures),
+      items: r.orphans.map((o) => ({
+        backend: o.backend,
+        location: o.location,
+        size: n(o.size),
+        changedAt: isoTime(o.changedAt),
+        deleted: o.deleted,
+      })),
+    },
+    refcountDrifts: {
+      count: n(r.refcountDriftCount),
+      items: r.refcountDrifts.map((d) => ({
+        sha256: d.sha256,
+        stored: n(d.stored),
+        counted: n(d.counted),
+        repaired: d.repaired,
+      })),
+    },
+    usageDrifts: {
+      count: n(r.usageDriftCount),
+      items: r.usageDrifts.map((d) => ({
+        userId: d.userId,
+        usedBefore: n(d.usedBefore),
+        usedAfter: n(d.usedAfter),
+        reservedBefore: n(d.reservedBefore),
+        reservedAfter: n(d.reservedAfter),
+        repaired: d.repaired,
+      })),
+    },
+  };
+}
+
+/** Nothing to fix was found. */
+export const isClean = (r: IntegrityReport): boolean =>
+  r.missingCount + r.wrongSizeCount + r.orphanCount + r.refcountDriftCount + r.usageDriftCount === 0n;
+
+const files = (m: IntegrityMissingBlob) =>
+  m.files.map((f) => `${f.username}:${f.name}${f.version ? " (a version)" : ""}`).join(", ") || "no file";
+
+export function fsckLines(r: IntegrityReport): string[] {
+  const lines = [
+    `checked ${r.blobsChecked} blobs, ${r.objectsListed} stored objects (${r.youngObjectsSkipped} too recent to judge), ${r.usersChecked} users`,
+  ];
+  if (r.blobsOnUnavailableBackends > 0n)
+    lines.push(`${r.blobsOnUnavailableBackends} blobs on backends this server has no store for: not checked`);
+  const fixed = (done: boolean) => (done ? " (fixed)" : "");
+  lines.push(`missing bytes: ${r.missingCount} blobs, ${formatBytes(Number(r.missingBytes))}`);
+  for (const m of r.missing) lines.push(`  ${m.sha256} ${m.backend}:${m.location}  breaks ${files(m)}`);
+  lines.push(`wrong size: ${r.wrongSizeCount} blobs`);
+  for (const m of r.wrongSize)
+    lines.push(
+      `  ${m.sha256} ${m.backend}:${m.location} ${m.foundSize} bytes, recorded ${m.size}  breaks ${files(m)}`,
+    );
+  const deleted = r.repair ? `, ${r.orphansDeleted} deleted, ${r.orphanDeleteFailures} failed` : "";
+  lines.push(`orphan bytes: ${r.orphanCount} objects, ${formatBytes(Number(r.orphanBytes))}${deleted}`);
+  for (const o of r.orphans)
+    lines.push(`  ${o.backend}:${o.location} ${formatBytes(Number(o.size))}${fixed(o.deleted)}`);
+  lines.push(`reference counts drifted: ${r.refcountDriftCount}`);
+  for (const d of r.refcountDrifts)
+    lines.push(`  ${d.sha256} stored ${d.stored}, counted ${d.counted}${fixed(d.repaired)}`);
+  lines.push(`usage counters drifted: ${r.usageDriftCount}`);
+  for (const d of r.usageDrifts)
+    lines.push(
+      `  user ${d.userId} used ${d.usedBefore} -> ${d.usedAfter}, reserved ${d.reservedBefore} -> ${d.reservedAfter}${fixed(d.repaired)}`,
+    );
+  if (isClean(r)) lines.push("clean");
+  else if (!r.repair) lines.push("run again with --repair to fix what can be fixed");
+  return lines;
+}

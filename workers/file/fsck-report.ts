@@ -1,0 +1,106 @@
+// What a consistency check (fsck.ts) found: per kind of problem a count, the bytes concerned and the first
+// ITEMS_KEPT items (the rest only counted, so that a check of a damaged instance stays small in memory).
+
+/** Items of each kind a report keeps. */
+export const ITEMS_KEPT = 100;
+
+export interface FileRef {
+  ownerId: string;
+  username: string;
+  fileId: string;
+  name: string;
+  version: boolean;
+}
+
+/** A blob row whose bytes are missing (foundSize undefined) or of another size than recorded. */
+export interface MissingBlob {
+  sha256: string;
+  backend: string;
+  location: string;
+  size: number;
+  foundSize?: number;
+  /** The files (and versions) whose content it is: what is broken. */
+  files: FileRef[];
+}
+
+/** Bytes on a backend that no blob row, thumbnail or transfer job names. */
+export interface OrphanObject {
+  backend: string;
+  location: string;
+  size: number;
+  changedAt: number;
+  /** Deleted by this run (repair). */
+  deleted: boolean;
+}
+
+export interface RefcountDrift {
+  sha256: string;
+  stored: number;
+  counted: number;
+  repaired: boolean;
+}
+
+export interface UsageDrift {
+  userId: string;
+  usedBefore: number;
+  usedAfter: number;
+  reservedBefore: number;
+  reservedAfter: number;
+  repaired: boolean;
+}
+
+export interface Tally<T> {
+  count: number;
+  bytes: number;
+  items: T[];
+}
+
+export interface FsckReport {
+  repair: boolean;
+  blobsChecked: number;
+  objectsListed: number;
+  usersChecked: number;
+  /** Objects younger than the grace period: an upload or transfer may still claim them; not judged. */
+  youngObjectsSkipped: number;
+  /** Blob rows on a backend this worker has no store (or no listing) for: not checked. */
+  blobsOnUnavailableBackends: number;
+  missing: Tally<MissingBlob>;
+  wrongSize: Tally<MissingBlob>;
+  orphans: Tally<OrphanObject>;
+  /** Orphans this run deleted (repair), and those whose delete failed (retried by the next run). */
+  orphansDeleted: number;
+  orphanDeleteFailures: number;
+  refcountDrifts: Tally<RefcountDrift>;
+  usageDrifts: Tally<UsageDrift>;
+}
+
+const tally = <T>(): Tally<T> => ({ count: 0, bytes: 0, items: [] });
+
+export function emptyReport(repair: boolean): FsckReport {
+  return {
+    repair,
+    blobsChecked: 0,
+    objectsListed: 0,
+    usersChecked: 0,
+    youngObjectsSkipped: 0,
+    blobsOnUnavailableBackends: 0,
+    missing: tally(),
+    wrongSize: tally(),
+    orphans: tally(),
+    orphansDeleted: 0,
+    orphanDeleteFailures: 0,
+    refcountDrifts: tally(),
+    usageDrifts: tally(),
+  };
+}
+
+/** Counts one item of a kind (and its bytes), keeping it while fewer than ITEMS_KEPT are kept. */
+export function add<T>(t: Tally<T>, item: T, bytes = 0): void {
+  t.count++;
+  t.bytes += bytes;
+  if (t.items.length < ITEMS_KEPT) t.items.push(item);
+}
+
+/** True when the report found nothing to fix: what a second run after a repair must say. */
+export const isClean = (r: FsckReport): boolean =>
+  r.missing.count + r.wrongSize.count + r.orphans.count + r.refcountDrifts.count + r.usageDrifts.count === 0;
