@@ -254,6 +254,8 @@ describe("NetworkPolicies", () => {
     // WebDAV is a client of the tree and the data planes, like the gateway.
     for (const to of ["account", "file", "upload", "download"])
       expect(can("dav", to), `dav -> ${to}`).toBe(true);
+    // fsck: AdminService (account) passes CheckIntegrity on to the file service.
+    expect(can("account", "file"), "account -> file").toBe(true);
     for (const from of ["meta", "file", "upload", "download", "transfer", "dav"])
       expect(can(from, "account"), `${from} -> account (JWKS)`).toBe(true);
     expect(can("meta", "mariadb")).toBe(true);
