@@ -12,7 +12,7 @@ import type { MetaClient } from "../lib/meta-client.ts";
 import type { DownloadMetrics, LinkResult } from "../lib/metrics/download.ts";
 import { isHex } from "../lib/validate.ts";
 import { contentDisposition, contentTypeFor, etagOf } from "./http.ts";
-import { checkLink, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
+import { checkLink, type LinkParams, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
 import { attachmentOnlyWhenShared, inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
 import type { ThumbnailServing } from "./thumbnails.ts";
 
@@ -89,7 +89,7 @@ export interface Target {
 }
 
 /** Which content: a file (its current content, or with versionId one of its versions) or the newest by SHA-1. */
-type LookupKey = { fileId?: string; ownerId?: string; sha1?: string; versionId?: string };
+type LookupKey = { fileId?: string; ownerId?: string; sha1?: string; versionId?: string; shareId?: string };
 const cacheKeyOf = (key: LookupKey) =>
   `${key.ownerId ?? ""}/${key.fileId ?? ""}/${key.sha1 ?? ""}${key.versionId ? `/${key.versionId}` : ""}`;
 
@@ -206,19 +206,50 @@ export async function linkedFile(
     deps.metrics?.link("forged");
     throw permissionDenied(LINK_REFUSALS.invalid);
   }
-  let t: Target;
+  // Always fresh: a revocation (on any replica) must hold at once, so links never use the lookup cache.
+  // A version's link names it (v=); the signature binds the version's content, so v cannot be swapped.
+  const key = { fileId, versionId: query.get("v") || undefined };
+  if (given.shareId !== undefined) {
+    // A share's URL: one meta call checks the share and finds the file (every Range GET asks it afresh).
+    const t = await sharedTarget(deps, { ...key, shareId: given.shareId });
+    if (t) {
+      checkSignature(deps, t, given);
+      return attachmentOnlyWhenShared(t.name) ? { ...t, attachmentOnly: true } : t;
+    }
+    // Refused: told apart as before (a forged or stale link, else the share's own refusal), off the hot path.
+    checkSignature(deps, await linkTarget(deps, key), given);
+    throw shareRefusal();
+  }
+  const t = await linkTarget(deps, key);
+  checkSignature(deps, t, given);
+  return t;
+}
+
+/** A link's file afresh; PermissionDenied (a link that is not valid) when it is gone or never was. */
+async function linkTarget(deps: DownloadDeps, key: LookupKey): Promise<Target> {
   try {
-    // Always fresh: a revocation (on any replica) must hold at once, so links never use the lookup cache.
-    // A version's link names it (v=); the signature binds the version's content, so v cannot be swapped.
-    t = await target(deps, { fileId, versionId: query.get("v") || undefined }, true);
+    return await target(deps, key, true);
   } catch (err) {
-    // A link to a file that is gone (or never was) is simply not valid.
     if (ConnectError.from(err).code === Code.NotFound) {
       deps.metrics?.link("forged");
       throw permissionDenied(LINK_REFUSALS.invalid);
     }
     throw err;
   }
+}
+
+/** A share's file while the share answers and holds it (one meta call); undefined when it does not. */
+async function sharedTarget(deps: DownloadDeps, key: LookupKey): Promise<Target | undefined> {
+  try {
+    return await target(deps, key, true);
+  } catch (err) {
+    if (ConnectError.from(err).code === Code.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/** PermissionDenied with the reason unless the link's signature holds for the file as it is now. */
+function checkSignature(deps: DownloadDeps, t: Target, given: LinkParams): void {
   const verdict = checkLink(
     deps.linkKey,
     { fileId: t.fileId, sha256: t.sha256, generation: t.linkGeneration },
@@ -227,16 +258,19 @@ export async function linkedFile(
   );
   deps.metrics?.link(LINK_RESULTS[verdict]);
   if (verdict !== "valid") throw permissionDenied(LINK_REFUSALS[verdict]);
-  if (given.shareId === undefined) return t;
-  await requireLiveShare(deps, given.shareId, t.fileId);
-  // Links always look their target up afresh (never cached), so this mark stays with this answer.
-  return attachmentOnlyWhenShared(t.name) ? { ...t, attachmentOnly: true } : t;
 }
 
+const shareRefusal = () =>
+  reasonError(
+    "this share link was revoked, has expired, or no longer holds this item",
+    Code.PermissionDenied,
+    Reason.SHARE_NOT_FOUND,
+  );
+
 /**
- * A share's download URL works only while the share answers and the file is still inside it: asked of
- * meta on every request (each Range GET of a download in progress too), so a revoked or expired share
- * stops at once on every replica. Never counts a download (the mint did).
+ * A share's folder ZIP URL works only while the share answers and the folder is still inside it: asked of
+ * meta on every request, so a revoked or expired share stops at once on every replica. Never counts a
+ * download (the mint did). (A shared file's URL has the same check inside its target lookup: linkedFile.)
  */
 export async function requireLiveShare(deps: DownloadDeps, shareId: string, fileId: string): Promise<void> {
   try {
@@ -245,11 +279,7 @@ export async function requireLiveShare(deps: DownloadDeps, shareId: string, file
   } catch (err) {
     if (ConnectError.from(err).code !== Code.NotFound) throw err;
   }
-  throw reasonError(
-    "this share link was revoked, has expired, or no longer holds this item",
-    Code.PermissionDenied,
-    Reason.SHARE_NOT_FOUND,
-  );
+  throw shareRefusal();
 }
 
 export async function createDownloadUrl(

@@ -12,12 +12,17 @@ import { listFolderTree, NotAFolderError } from "./folder-tree.ts";
 import * as links from "./links.ts";
 import { blobRecord, fileRecord, type MetaDeps } from "./records.ts";
 
-export function downloadLinkService({ db, now }: MetaDeps): ServiceImpl<typeof DownloadLinkService> {
+export function downloadLinkService({
+  db,
+  now,
+  maxFolderDepth,
+}: MetaDeps): ServiceImpl<typeof DownloadLinkService> {
   return {
     async getDownloadTarget(req) {
       let key: links.TargetKey;
       if (req.sha1) {
-        if (!req.ownerId || req.fileId) throw invalidArgument("give owner_id and sha1, or a file_id");
+        if (!req.ownerId || req.fileId || req.shareId)
+          throw invalidArgument("give owner_id and sha1, or a file_id (with a share_id, if any)");
         key = { ownerId: req.ownerId, sha1: hex(req.sha1, 40, "sha1") };
       } else {
         if (!req.fileId) throw invalidArgument("file_id (or owner_id and sha1) is required");
@@ -25,6 +30,7 @@ export function downloadLinkService({ db, now }: MetaDeps): ServiceImpl<typeof D
           fileId: req.fileId,
           ownerId: req.ownerId || undefined,
           versionId: req.versionId || undefined,
+          share: req.shareId ? { id: req.shareId, now: now(), maxDepth: maxFolderDepth } : undefined,
         };
       }
       const t = await links.getDownloadTarget(db, key);

@@ -6,6 +6,7 @@ import { FileNotFoundError } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
+import { ancestors } from "./tree.ts";
 
 export interface DownloadTarget {
   file: FileRow;
@@ -18,12 +19,23 @@ export interface DownloadTarget {
  * versionId, that version's content (file.blob_sha256 and size then name the version's).
  */
 export type TargetKey =
-  | { fileId: string; ownerId?: string; versionId?: string }
+  | { fileId: string; ownerId?: string; versionId?: string; share?: ShareGate }
   | { ownerId: string; sha1: string };
+
+/**
+ * A share link the file is reached through (a share's download URL): the file is a target only while the
+ * link answers at `now` (view mode, owner enabled, not expired, its target active; as shares.ts liveShare)
+ * and holds the file (its target, or below it within `maxDepth` folders; as shares.ts shareItem).
+ */
+export interface ShareGate {
+  id: string;
+  now: number;
+  maxDepth: number;
+}
 
 /** An active file with content, or undefined (also for other users' files, folders and the trash). */
 export async function getDownloadTarget(db: Db, key: TargetKey): Promise<DownloadTarget | undefined> {
-  let q = db
+  const q = db
     .selectFrom("files")
     .innerJoin("blobs", "blobs.sha256", "files.blob_sha256")
     .leftJoin("download_links", "download_links.file_id", "files.id")
@@ -40,20 +52,53 @@ export async function getDownloadTarget(db: Db, key: TargetKey): Promise<Downloa
     ])
     .where("files.status", "=", "active")
     .where("files.kind", "=", "file");
+  const share = "share" in key ? key.share : undefined;
+  // The link's check rides in the same statement (a scalar subquery: the live link's target, else null),
+  // asked afresh on every request, so a revoked or expired link stops at once on every replica.
+  const gated = q.$if(share !== undefined, (qb) =>
+    qb.select((eb) =>
+      eb
+        .selectFrom("shares")
+        .innerJoin("users", "users.id", "shares.owner_id")
+        .innerJoin("files as share_target", "share_target.id", "shares.target_id")
+        .select("shares.target_id")
+        .where("shares.id", "=", share?.id ?? "")
+        .whereRef("shares.owner_id", "=", "files.owner_id")
+        .where("shares.mode", "=", "view")
+        .where("share_target.status", "=", "active")
+        .where("users.disabled_at", "is", null)
+        .where((w) =>
+          w.or([w("shares.expires_at", "is", null), w("shares.expires_at", ">", share?.now ?? 0)]),
+        )
+        .as("share_target_id"),
+    ),
+  );
+  let sq = gated;
   if ("sha1" in key) {
-    q = q
+    sq = sq
       .where("files.owner_id", "=", key.ownerId)
       .where("blobs.sha1", "=", key.sha1)
       .orderBy("files.created_at", "desc")
       .limit(1);
   } else {
-    q = q.where("files.id", "=", key.fileId);
-    if (key.ownerId !== undefined) q = q.where("files.owner_id", "=", key.ownerId);
+    sq = sq.where("files.id", "=", key.fileId);
+    if (key.ownerId !== undefined) sq = sq.where("files.owner_id", "=", key.ownerId);
   }
-  const row = await q.executeTakeFirst();
+  const row = await sq.executeTakeFirst();
   if (!row) return undefined;
-  const { sha1, backend, location, state, refcount, blob_created_at, unreferenced_at, generation, ...file } =
-    row;
+  const {
+    sha1,
+    backend,
+    location,
+    state,
+    refcount,
+    blob_created_at,
+    unreferenced_at,
+    generation,
+    share_target_id,
+    ...file
+  } = row;
+  if (share && !(await sharedThrough(db, file, share_target_id, share.maxDepth))) return undefined;
   if ("versionId" in key && key.versionId)
     return versionTarget(db, file, Number(generation ?? 0), key.versionId);
   const size = Number(file.size);
@@ -72,6 +117,22 @@ export async function getDownloadTarget(db: Db, key: TargetKey): Promise<Downloa
     },
     linkGeneration: Number(generation ?? 0),
   };
+}
+
+/**
+ * Whether a live link whose target is `targetId` (null: the link does not answer) holds `file`: the file
+ * is the target (no further query: the common case of a shared file's range requests), or the target is
+ * one of its folders.
+ */
+async function sharedThrough(
+  db: Db,
+  file: Pick<FileRow, "id" | "owner_id">,
+  targetId: string | null | undefined,
+  maxDepth: number,
+): Promise<boolean> {
+  if (!targetId) return false;
+  if (targetId === file.id) return true;
+  return (await ancestors(db, file.owner_id, file.id, maxDepth + 1)).includes(targetId);
 }
 
 /** Revokes every link issued so far for a file of the owner; returns the new generation. */
