@@ -46,6 +46,21 @@ for path in sorted(glob.glob(sys.argv[1] + "/*.xml")):
     for t, f in sorted(files, reverse=True)[:12]:
         print(f"{t:8.1f} s  {os.path.relpath(f)}")
 PY
+# The failed tests by name, last before the summary: the part of a CI log that is always shown.
+python3 - "$results" <<'PY'
+import glob, os, sys, xml.etree.ElementTree as ET
+failed = []
+for path in sorted(glob.glob(sys.argv[1] + "/*.xml")):
+    suite = os.path.basename(path)[:-4]
+    for case in ET.parse(path).getroot().iter("testcase"):
+        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+        if bad is not None:
+            why = (bad.get("message") or bad.get("type") or "").strip().split("\n")[0][:160]
+            failed.append(f"  {suite}: {case.get('file', '?')} > {case.get('classname', '?')} > {case.get('name', '?')}: {why}")
+if failed:
+    print("\n== failed tests")
+    print("\n".join(failed[:40]))
+PY
 read -r passed failed < <(python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 p = f = 0
