@@ -46,19 +46,11 @@ export async function openShareDialog(drive: DriveState, f: StoredFile): Promise
       };
       void load();
       const fields = shareOptionFields({ folder: isFolder(f), prefix: "new-share" });
-      const error = h("p", { class: "error", role: "alert" });
       const form = h(
         "form",
         {
           class: "share-create",
-          onsubmit: async (e: Event) => {
-            e.preventDefault();
-            const o = fields.read();
-            if (typeof o === "string") {
-              error.textContent = o;
-              return;
-            }
-            error.textContent = "";
+          onsubmit: fields.onSubmit(async (o) => {
             try {
               const res = await shares.createShare({
                 targetId: f.id,
@@ -77,13 +69,13 @@ export async function openShareDialog(drive: DriveState, f: StoredFile): Promise
               );
               void load();
             } catch (err) {
-              error.textContent = explain(err);
+              fields.error.textContent = explain(err);
             }
-          },
+          }),
         },
         h("h3", null, "New link"),
         fields.el,
-        error,
+        fields.error,
         h(
           "div",
           { class: "dialog-buttons" },

@@ -43,17 +43,10 @@ export async function copyShareLink(say: Notices, s: Share): Promise<void> {
 export async function editShare(say: Notices, s: Share): Promise<boolean> {
   const saved = await modal<boolean>(`Edit the link to ${s.targetName}`, (close) => {
     const fields = shareOptionFields({ folder: false, current: s, prefix: "edit-share" });
-    const error = h("p", { class: "error", role: "alert" });
     return h(
       "form",
       {
-        onsubmit: async (e: Event) => {
-          e.preventDefault();
-          const o = fields.read();
-          if (typeof o === "string") {
-            error.textContent = o;
-            return;
-          }
+        onsubmit: fields.onSubmit(async (o) => {
           try {
             await shares.updateShare({
               id: s.id,
@@ -68,10 +61,10 @@ export async function editShare(say: Notices, s: Share): Promise<boolean> {
           } catch (err) {
             say.fail(err);
           }
-        },
+        }),
       },
       fields.el,
-      error,
+      fields.error,
       h(
         "div",
         { class: "dialog-buttons" },

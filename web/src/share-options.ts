@@ -24,7 +24,7 @@ const dayOf = (t: Timestamp | undefined) => {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 };
 
-/** The form's fields and a function that reads them (undefined and a message when something is off). */
+/** The form's fields, the element for what is off in them, and the form's submit handler. */
 export function shareOptionFields(opts: { folder: boolean; current?: Share; prefix: string }) {
   const c = opts.current;
   const p = opts.prefix;
@@ -100,5 +100,13 @@ export function shareOptionFields(opts: { folder: boolean; current?: Share; pref
       mode: mode.value === "drop" ? ShareMode.DROP : ShareMode.VIEW,
     };
   };
-  return { el, read };
+  const error = h("p", { class: "error", role: "alert" });
+  /** A form's submit handler: shows what is off in `error`, else runs `act` with the options read. */
+  const onSubmit = (act: (o: ShareOptions) => Promise<void>) => async (e: Event) => {
+    e.preventDefault();
+    const o = read();
+    error.textContent = typeof o === "string" ? o : "";
+    if (typeof o !== "string") await act(o);
+  };
+  return { el, error, onSubmit };
 }
