@@ -2,10 +2,11 @@
 // of bad input getting the right Connect code while writing nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ACCOUNT, connectCall, type Stack, signedInUser, startStack, uniqueName } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
 }, 60_000);
 afterAll(() => stack?.stop());
 

@@ -12,17 +12,17 @@ import {
   type Stack,
   sha256,
   signedInUser,
-  startStack,
   type UploadSessionJson,
   uploadClient,
 } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
 let work: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   user = await signedInUser(stack.gatewayUrl);
   work = mkdtempSync(join(tmpdir(), "filestore-cli-drive-"));
   const login = await filestore(["login", user.username, "--password-stdin"], `${user.password}\n`);

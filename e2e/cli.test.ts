@@ -17,7 +17,8 @@ import { dirname, join } from "node:path";
 import { COMMANDS } from "../cli/commands.ts";
 import { partialPath, statePath } from "../cli/download.ts";
 import { sha256File } from "../cli/upload.ts";
-import { BIN, ROOT, run, type Stack, signedInUser, startStack } from "./harness.ts";
+import { BIN, ROOT, run, type Stack, signedInUser } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 const MiB = 1024 * 1024;
 const BIG = 200 * MiB;
@@ -28,7 +29,7 @@ let work: string;
 let config: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   user = await signedInUser(stack.gatewayUrl);
   work = mkdtempSync(join(tmpdir(), "filestore-cli-e2e-"));
   config = join(work, "config");
@@ -278,7 +279,7 @@ describe(`filestore CLI (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () 
     expect([missing.code, missing.stderr]).toEqual([4, "filestore: no such file or folder: /nope\n"]);
     expect((await filestore(["download", "/docs/gone.txt"])).code).toBe(4);
     expect((await filestore(["rm", "/nope"])).code).toBe(4);
-  });
+  }, 180_000); // some twenty CLI processes one after another: slow to start on a loaded machine
 
   test("link: a signed URL that needs no login", async () => {
     await Bun.write(join(work, "linked.txt"), note);

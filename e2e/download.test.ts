@@ -3,7 +3,8 @@
 // an ETag per version), and the legacy routes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { filenameOf } from "../workers/download/testing.ts";
-import { connectCall, eventually, randomBytes, type Stack, signedInUser, startStack } from "./harness.ts";
+import { connectCall, eventually, randomBytes, type Stack, signedInUser } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 const MODE = process.env.FILESTORE_TEST_MODE ?? "allinone";
 const DOWNLOAD = "filestore.download.v1.DownloadService";
@@ -37,7 +38,7 @@ const rpc = (method: string, body: unknown, user = alice) =>
   });
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   [alice, bob] = [await signedInUser(stack.gatewayUrl), await signedInUser(stack.gatewayUrl)];
   file = await upload(alice, "data.bin", data);
   // The legacy routes find it by SHA-1, which a modern upload gets from the backfill shortly after.

@@ -1,22 +1,14 @@
 // The same gateway code under Deno (`deno serve`) and under Bun answers the same requests the same way.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import {
-  BIN,
-  freePorts,
-  gatewayUp,
-  ROOT,
-  type Stack,
-  signedInUser,
-  startStack,
-  uniqueName,
-} from "./harness.ts";
+import { BIN, freePorts, gatewayUp, ROOT, type Stack, signedInUser, uniqueName } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 let stack: Stack;
 const gateways: Record<string, { url: string; proc: ReturnType<typeof Bun.spawn> }> = {};
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   const env = { ...process.env, ACCOUNT_URL: stack.accountUrl, HOST: "127.0.0.1" };
   const [deno, bun] = (await freePorts(2)) as [number, number];
   gateways.deno = {

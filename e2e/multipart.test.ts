@@ -16,6 +16,7 @@ import {
   startStack,
   type UploadSessionJson,
 } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 describe(`multipart upload through the gateway (${process.env.FILESTORE_TEST_MODE ?? "allinone"})`, () => {
   let stack: Stack;
@@ -160,7 +161,7 @@ describe(`legacy multipart routes (${process.env.FILESTORE_TEST_MODE ?? "allinon
   let stack: Stack;
   let user: Awaited<ReturnType<typeof signedInUser>>;
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await sharedStack();
     user = await signedInUser(stack.gatewayUrl);
   }, 60_000);
   afterAll(() => stack?.stop());

@@ -8,12 +8,13 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { AccountService } from "../proto/gen/filestore/account/v1/account_pb.ts";
-import { ACCOUNT, BIN, run, type Stack, signedInUser, startStack } from "./harness.ts";
+import { ACCOUNT, BIN, run, type Stack, signedInUser } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   user = await signedInUser(stack.gatewayUrl);
 }, 60_000);
 afterAll(() => stack?.stop());

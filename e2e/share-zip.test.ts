@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkZip } from "../workers/download/zip-check.ts";
-import { connectCall, FILES, MODE, type Stack, signedInUser, startStack } from "./harness.ts";
+import { connectCall, FILES, MODE, type Stack, signedInUser } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 const SHARES = "filestore.share.v1.ShareService";
 const dir = mkdtempSync(join(tmpdir(), "e2e-share-zip-"));
@@ -16,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
 }, 90_000);
 afterAll(() => stack?.stop(), 60_000);
 

@@ -13,13 +13,13 @@ import {
   randomBytes,
   type Stack,
   signedInUser,
-  startStack,
 } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 
 let stack: Stack;
 let user: Awaited<ReturnType<typeof signedInUser>>;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   user = await signedInUser(stack.gatewayUrl);
 }, 60_000);
 afterAll(() => stack?.stop());

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes, run, type Stack, sha256, startStack } from "./harness.ts";
+import { randomBytes, run, type Stack, sha256 } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 import { type DavUser, davUser, treeOf } from "./webdav-kit.ts";
 
 let stack: Stack;
@@ -17,7 +18,7 @@ let dir: string;
 const BIG = randomBytes(100 * 1024 * 1024 + 3);
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   user = await davUser(stack.gatewayUrl, "rclone");
   appPassword = user.appPassword;
   dir = mkdtempSync(join(tmpdir(), "filestore-dav-clients-"));

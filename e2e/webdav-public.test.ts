@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectCall, randomBytes, run, type Stack, sha256, startStack } from "./harness.ts";
+import { connectCall, randomBytes, run, type Stack, sha256 } from "./harness.ts";
+import { sharedStack } from "./shared-stack.ts";
 import { type DavUser, davUser, treeOf } from "./webdav-kit.ts";
 
 const SHARES = "filestore.share.v1.ShareService";
@@ -20,7 +21,7 @@ const files: Record<string, Uint8Array<ArrayBuffer>> = {
 };
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   user = await davUser(stack.gatewayUrl, "public");
   dir = mkdtempSync(join(tmpdir(), "filestore-dav-public-"));
 }, 120_000);

@@ -2,17 +2,9 @@
 // client, with an app password; and the bad input a client may send (traversal, DOCTYPE bodies, depth
 // infinity, another user's path, a folder moved into itself).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  ACCOUNT,
-  connectCall,
-  eventually,
-  randomBytes,
-  run,
-  type Stack,
-  sha256,
-  startStack,
-} from "./harness.ts";
+import { ACCOUNT, connectCall, eventually, randomBytes, run, type Stack, sha256 } from "./harness.ts";
 import { head, rawConnect } from "./raw-client.ts";
+import { sharedStack } from "./shared-stack.ts";
 import { type DavUser, davUser } from "./webdav-kit.ts";
 
 let stack: Stack;
@@ -21,7 +13,7 @@ let appPassword: string;
 let basic: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await sharedStack();
   user = await davUser(stack.gatewayUrl, "litmus");
   ({ appPassword, basic } = user);
 }, 120_000);

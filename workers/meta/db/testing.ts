@@ -2,11 +2,12 @@
 // TEST_MYSQL_URL is set (CI sets it and insists on it, so the MySQL half cannot silently vanish).
 import { createConnection } from "mysql2/promise";
 import { type Db, migrateToLatest, openDatabase } from "./database.ts";
+import { applySchema, migratedSchema } from "./testing-schema.ts";
 
 export interface TestDatabase {
   dialect: "sqlite" | "mysql";
   /** A fresh database, migrated to the latest version unless `migrate` is false (migration tests). */
-  open(opts?: { migrate?: boolean }): Promise<{ db: Db; drop(): Promise<void> }>;
+  open(opts?: { migrate?: boolean }): Promise<{ db: Db; drop(): Promise<void>; url?: string }>;
 }
 
 export function testDatabases(): TestDatabase[] {
@@ -33,10 +34,11 @@ export function testDatabases(): TestDatabase[] {
         await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
         const u = new URL(url);
         u.pathname = `/${name}`;
+        if (migrate) await applySchema(u.toString(), await migratedSchema(url));
         const db = openDatabase(u.toString());
-        if (migrate) await migrateToLatest(db);
         return {
           db,
+          url: u.toString(),
           async drop() {
             await db.destroy();
             await admin.query(`DROP DATABASE ${name}`);
