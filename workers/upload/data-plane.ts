@@ -18,7 +18,8 @@ export const PART_PATH = /^\/upload\/v1\/sessions\/([^/]+)\/parts\/([^/]+)$/;
 const MAX_FIELD_BYTES = 4096;
 
 /** A part number from a path (digits only: "0x1", "1.0" or "1e0" are not part numbers; NaN is refused). */
-export const partNumberOf = (text: string): number => (/^[1-9][0-9]{0,4}$/.test(text) ? Number(text) : Number.NaN);
+export const partNumberOf = (text: string): number =>
+  /^[1-9][0-9]{0,4}$/.test(text) ? Number(text) : Number.NaN;
 
 const created = (file: FileRecord) =>
   Response.json(

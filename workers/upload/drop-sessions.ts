@@ -121,16 +121,24 @@ export async function dropSessionCall(
         : part !== undefined
           ? method === "PUT"
           : method === "GET" || method === "DELETE";
-  if (!known) return Response.json({ code: "unimplemented", message: "method not allowed here" }, { status: 405 });
+  if (!known)
+    return Response.json({ code: "unimplemented", message: "method not allowed here" }, { status: 405 });
   const share = await dropShare(deps, shareId, req.headers.get(SHARE_TOKEN_HEADER) ?? "");
   if (id === undefined) return create(deps, req, share);
   const s = await guestSession(deps, share, id, req.headers.get(DROP_SESSION_KEY_HEADER) ?? "");
   const owner = ownerOf(share);
   if (part !== undefined) {
     const n = partNumberOf(part);
-    const info = await sessions.putPart(deps, owner, s.id, n, freeingChunks(req.body ?? new Blob([]).stream()), {
-      sha256: req.headers.get("x-content-sha256") ?? undefined,
-    });
+    const info = await sessions.putPart(
+      deps,
+      owner,
+      s.id,
+      n,
+      freeingChunks(req.body ?? new Blob([]).stream()),
+      {
+        sha256: req.headers.get("x-content-sha256") ?? undefined,
+      },
+    );
     return Response.json({ partNumber: n, size: String(info.size), sha256: info.sha256 });
   }
   if (complete) {
