@@ -1,7 +1,7 @@
 // Multipart sessions into a drop share link (issue 18): a guest's large file goes through the same upload
 // sessions as a signed-in user's (sessions.ts: parts in any order, in parallel, resumable, verified at
 // completion), reached through the drop route family with the share token instead of a login:
-//   POST   <DROP_PATH><share>/sessions                 {"name","size"[,"sha256"]} → 201 {"sessionId","key",
+//   POST   <DROP_PATH><share>/sessions                 {"name","size"[,"sha256","partSize"]} → 201 {"sessionId","key",
 //                                                       "partSize","partCount","partUrl","expiresAt"}
 //   PUT    <DROP_PATH><share>/sessions/<id>/parts/<n>  part n (X-Content-SHA256 optional)
 //   GET    <DROP_PATH><share>/sessions/<id>            the parts received (to resume)
@@ -58,7 +58,9 @@ async function guestSession(deps: DropSessionDeps, share: ShareRecord, id: strin
 }
 
 /** The creation request's fields (a small JSON object). */
-async function readCreation(req: Request): Promise<{ name: string; size: number; sha256?: string }> {
+async function readCreation(
+  req: Request,
+): Promise<{ name: string; size: number; sha256?: string; partSize?: number }> {
   const text = await req.text();
   if (text.length > MAX_REQUEST_BYTES) throw invalidArgument("the request is too long");
   let body: Record<string, unknown>;
@@ -73,7 +75,10 @@ async function readCreation(req: Request): Promise<{ name: string; size: number;
   if (typeof body.name !== "string") throw invalidArgument("name must be the file's name");
   if (body.sha256 !== undefined && typeof body.sha256 !== "string")
     throw invalidArgument("sha256 must be 64 hexadecimal digits");
-  return { name: body.name, size: Number(size), sha256: body.sha256 as string | undefined };
+  const partSize = body.partSize === undefined ? undefined : Number(body.partSize);
+  if (partSize !== undefined && !Number.isSafeInteger(partSize))
+    throw invalidArgument("partSize must be a number of bytes");
+  return { name: body.name, size: Number(size), sha256: body.sha256 as string | undefined, partSize };
 }
 
 async function create(deps: DropSessionDeps, req: Request, share: ShareRecord): Promise<Response> {
@@ -90,6 +95,7 @@ async function create(deps: DropSessionDeps, req: Request, share: ShareRecord): 
     parentId: share.targetId,
     size: BigInt(wanted.size),
     sha256: wanted.sha256,
+    partSize: wanted.partSize === undefined ? undefined : BigInt(wanted.partSize),
     onConflict: ConflictPolicy.RENAME,
   });
   return Response.json(
