@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import type { Identity } from "../../core/access-token.ts";
-import { DROP_PATH, SHARE_TOKEN_HEADER } from "../../core/data-paths.ts";
+import { DROP_PATH, DROP_SESSION_KEY_HEADER, SHARE_TOKEN_HEADER } from "../../core/data-paths.ts";
 import { Reason } from "../../core/reasons.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { errorResponse } from "../lib/http-auth.ts";
@@ -14,12 +14,7 @@ import { shareTokenKeyFrom, signShareToken } from "../lib/share-token.ts";
 import type { Db } from "../meta/db/database.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { setQuota } from "../meta/quota.ts";
-import {
-  DROP_SESSION_KEY_HEADER,
-  DROP_SESSION_ROUTE,
-  type DropSessionDeps,
-  dropSessionCall,
-} from "./drop-sessions.ts";
+import { DROP_SESSION_ROUTE, type DropSessionDeps, dropSessionCall } from "./drop-sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 
 const KiB = 1024;

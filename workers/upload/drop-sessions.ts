@@ -16,7 +16,7 @@
 // part sent straight to the bucket would pass by the link check.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { DROP_PATH, SHARE_TOKEN_HEADER } from "../../core/data-paths.ts";
+import { DROP_PATH, DROP_SESSION_KEY_HEADER, SHARE_TOKEN_HEADER } from "../../core/data-paths.ts";
 import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { ShareRecord } from "../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import { freeingChunks } from "../lib/blobstore/common.ts";
@@ -25,9 +25,6 @@ import { partNumberOf } from "./data-plane.ts";
 import { type DropDeps, dropShare, overCap, ownerOf } from "./drop.ts";
 import type { SessionDeps } from "./sessions.ts";
 import * as sessions from "./sessions.ts";
-
-/** The header that binds a drop session to the guest who created it. */
-export const DROP_SESSION_KEY_HEADER = "x-drop-session-key";
 
 /** <DROP_PATH><share>/sessions[/<id>[/complete | /parts/<n>]]. */
 export const DROP_SESSION_ROUTE =
