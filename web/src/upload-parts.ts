@@ -12,6 +12,12 @@ import { type PartCredentials, sendPart } from "./upload-transport.ts";
  */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
+/**
+ * Parts in flight, over all files: browsers open about six HTTP/1.1 connections per host, and the file
+ * list's RPCs and the WatchFiles stream need some of them too.
+ */
+export const PARTS_IN_PARALLEL = 4;
+
 /** At most `n` parts in flight; the rest wait their turn in order. */
 export class PartSlots {
   private waiting: (() => void)[] = [];

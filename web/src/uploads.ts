@@ -18,15 +18,10 @@ import { auth, codeOf, explain, files, uploads } from "./api.ts";
 import { forget, keep } from "./unfinished-uploads.ts";
 import { UploadBatch } from "./upload-conflicts.ts";
 import { isOver, pathOf, progressOf, speedOf, stateOf, type UploadItem } from "./upload-item.ts";
-import { PartSlots, partsOnServer, sendParts } from "./upload-parts.ts";
+import { PARTS_IN_PARALLEL, PartSlots, partsOnServer, sendParts } from "./upload-parts.ts";
 import { hashFile } from "./upload-transport.ts";
 
 export const FILES_IN_PARALLEL = 2;
-/**
- * Parts in flight, over all files: browsers open about six HTTP/1.1 connections per host, and the file
- * list's RPCs and the WatchFiles stream need some of them too.
- */
-export const PARTS_IN_PARALLEL = 4;
 
 export class UploadQueue {
   readonly items: UploadItem[] = [];
