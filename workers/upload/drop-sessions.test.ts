@@ -235,6 +235,36 @@ for (const backend of local)
         expect(await names()).toEqual(["secret.bin"]);
       });
 
+      test("a session outlives the share token that created it; an edit of the link still ends it", async () => {
+        const bytes = data(150 * KiB);
+        const s = (await create(guest, "long.bin", bytes.length)).body as Session;
+        expect((await putPart(guest, s, 1, bytes)).status).toBe(200);
+        const start = clock.now;
+        try {
+          // The token (15 minutes) has expired: no new session with it, but this one goes on.
+          clock.now += 20 * 60_000;
+          const late = await create(guest, "other.bin", 10);
+          expect([late.status, JSON.stringify(late.body).includes(Reason.SHARE_TOKEN_INVALID)]).toEqual([
+            401,
+            true,
+          ]);
+          expect((await putPart(guest, s, 2, bytes)).status).toBe(200);
+          // The owner edits the link: tokens from before end, the session's calls too.
+          await deps.meta.updateShareRow({
+            ownerId: alice.userId,
+            id: guest.shareId,
+            maxFileBytes: 1n << 40n,
+          });
+          const next = await putPart(guest, s, 3, bytes);
+          expect([next.status, JSON.stringify(next.body).includes(Reason.SHARE_TOKEN_INVALID)]).toEqual([
+            401,
+            true,
+          ]);
+        } finally {
+          clock.now = start;
+        }
+      });
+
       test("bad requests: no JSON, no size, a bad name, an unknown method", async () => {
         expect((await call("POST", "", guest, { body: "nope" })).status).toBe(400);
         expect((await call("POST", "", guest, { body: JSON.stringify({ name: "a" }) })).status).toBe(400);

@@ -8,7 +8,8 @@
 //   POST   <DROP_PATH><share>/sessions/<id>/complete   → 201 {"file":{"name","size"}}
 //   DELETE <DROP_PATH><share>/sessions/<id>            abort: the parts and the quota reservation go
 // Every call carries X-Share-Token, and the link is checked again each time (dropShare): a revoked,
-// expired, edited or no longer drop link stops an upload at its next part. The session is the owner's (in
+// expired, edited or no longer drop link stops an upload at its next part. A large upload outlasts the
+// token's short life: a session's own calls take the token that long past its expiry. The session is the owner's (in
 // the link's folder, reserving the owner's quota, RENAME on a taken name, never REPLACE) and is bound to
 // the guest who created it by X-Drop-Session-Key: an HMAC of the link's and the session's ids under the
 // share-token key, handed out once at creation. Without it (another visitor of the link, a visitor of
@@ -126,7 +127,10 @@ export async function dropSessionCall(
           : method === "GET" || method === "DELETE";
   if (!known)
     return Response.json({ code: "unimplemented", message: "method not allowed here" }, { status: 405 });
-  const share = await dropShare(deps, shareId, req.headers.get(SHARE_TOKEN_HEADER) ?? "");
+  // A session outlives the share token (minutes) that created it: on its calls the token counts for the
+  // session's life past its expiry; the link (live, the token's version) and the key are checked anyway.
+  const grace = id === undefined ? 0 : deps.sessionTtlMs;
+  const share = await dropShare(deps, shareId, req.headers.get(SHARE_TOKEN_HEADER) ?? "", grace);
   if (id === undefined) return create(deps, req, share);
   const s = await guestSession(deps, share, id, req.headers.get(DROP_SESSION_KEY_HEADER) ?? "");
   const owner = ownerOf(share);

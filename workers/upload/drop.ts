@@ -29,10 +29,17 @@ const noSuchShare = () =>
 
 /**
  * The drop link the token names, as it is now (live, the token's version, drop mode): checked on every
- * request, single PUT and each call of a drop session alike (drop-sessions.ts).
+ * request, single PUT and each call of a drop session alike (drop-sessions.ts, which gives a token
+ * `graceMs` past its expiry on the calls of an existing session).
  */
-export async function dropShare(deps: DropDeps, shareId: string, token: string): Promise<ShareRecord> {
-  const claims = deps.shareTokenKey && (await verifyShareToken(deps.shareTokenKey, token, deps.now()));
+export async function dropShare(
+  deps: DropDeps,
+  shareId: string,
+  token: string,
+  graceMs = 0,
+): Promise<ShareRecord> {
+  const claims =
+    deps.shareTokenKey && (await verifyShareToken(deps.shareTokenKey, token, deps.now(), graceMs));
   if (!claims || claims.shareId !== shareId)
     throw reasonError(
       "this share session has ended; open the link again",
