@@ -20,6 +20,11 @@ export const SESSIONS_PATH = "/upload/v1/sessions";
 export const DROP_PATH = "/upload/v1/drop/";
 /** The header that carries a share token on the data plane. */
 export const SHARE_TOKEN_HEADER = "x-share-token";
+/**
+ * A drop link's multipart sessions: <DROP_PATH><share id>/sessions[/<id>[/complete | /parts/<n>]]
+ * (workers/upload/drop-sessions.ts); this header carries the key that binds a session to its guest.
+ */
+export const DROP_SESSION_KEY_HEADER = "x-drop-session-key";
 /** tus 1.0.0 uploads: <TUS_PATH>[<id>]. */
 export const TUS_PATH = "/upload/v1/tus/";
 /** Everything the download worker serves is under this prefix. */

@@ -4,7 +4,8 @@
 // downloads the folder as a ZIP (read back by Python's zipfile); a signed-in visitor saves it to their
 // drive; the owner revokes the link on "My
 // shares" and the guest's next click says the link no longer works. A drop link: the guest sends a file
-// through the picker and drops another: both land in the owner's folder (the same name gets a suffix).
+// through the picker and drops another: both land in the owner's folder (the same name gets a suffix);
+// a file above the multipart threshold goes through a drop session.
 // A file link with one download: the second click says the limit is reached. All-in-one only (the UI is the same in both modes). Screenshots in artifacts/screenshots.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
@@ -196,8 +197,26 @@ browserSuite("web UI: share links", () => {
     // The same file again, dragged and dropped this time: it gets a free name.
     await kit.dropFiles(g.page, [file]);
     await g.page.waitForSelector("#drop-list li:has-text('Sent as report (2).txt')");
+    // A file above the page's MULTIPART_THRESHOLD (8 MiB, web/src/upload-parts.ts) goes through a drop
+    // session: two parts, sent in parallel.
+    const big = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 7) & 0xff);
+    await g.page.setInputFiles("#drop-picker", kit.writeFile("film.bin", big));
+    await g.page.waitForSelector("#drop-list li[data-via='session']:has-text('Sent')", { timeout: 60_000 });
     await shot(g.page, "share-drop");
-    expect((await namesIn(owner, inbox)).sort()).toEqual(["private.txt", "report (2).txt", "report.txt"]);
+    expect((await namesIn(owner, inbox)).sort()).toEqual([
+      "film.bin",
+      "private.txt",
+      "report (2).txt",
+      "report.txt",
+    ]);
+    const listed = await connectCall(
+      kit.server.gatewayUrl,
+      `${FILES}/ListFiles`,
+      { parentId: inbox },
+      bearer(owner),
+    );
+    const film = (listed.json.files as { name: string; sha256: string }[]).find((f) => f.name === "film.bin");
+    expect(film?.sha256).toBe(new Bun.CryptoHasher("sha256").update(big).digest("hex"));
     expect([...o.errors, ...g.errors]).toEqual([]);
   }, 120_000);
 });

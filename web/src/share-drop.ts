@@ -1,11 +1,14 @@
 // A drop link's page: drag & drop or pick files, each uploaded with a PUT to the drop route (the share
-// token in X-Share-Token) with its own progress bar. The page lists only this visitor's uploads: the
+// token in X-Share-Token), or above MULTIPART_THRESHOLD through a multipart session with parts in
+// parallel (share-drop-session.ts), with its own progress bar. The page lists only this visitor's uploads: the
 // server shows nothing of the folder, and answers each upload with the name it got (a name already
 // there gets a suffix, never an overwrite).
 import { DROP_PATH, SHARE_TOKEN_HEADER } from "../../core/data-paths.ts";
 import { h, mount } from "./dom.ts";
 import { bytes } from "./format.ts";
+import { DropError, sendInSession } from "./share-drop-session.ts";
 import { type OpenedShare, shareSummary } from "./share-visit.ts";
+import { MULTIPART_THRESHOLD } from "./upload-parts.ts";
 
 /** One upload's PUT with progress; resolves with the stored name, rejects with the server's message. */
 function put(s: OpenedShare, file: File, onProgress: (n: number) => void): Promise<string> {
@@ -33,8 +36,10 @@ function messageFor(status: number, message = ""): string {
   if (status === 404) return "This link no longer takes uploads: it was revoked or has expired.";
   if (status === 401) return "This link was changed or has ended since you opened it. Open the link again.";
   if (status === 413) return message || "This file is larger than the link accepts.";
-  return message ? message.charAt(0).toUpperCase() + message.slice(1) : `The server answered ${status}.`;
+  return message ? sentence(message) : `The server answered ${status}.`;
 }
+
+const sentence = (message: string) => message.charAt(0).toUpperCase() + message.slice(1);
 
 export function dropPage(main: HTMLElement, s: OpenedShare): void {
   const cap = Number(s.info.maxFileBytes);
@@ -53,20 +58,28 @@ export function dropPage(main: HTMLElement, s: OpenedShare): void {
   const sendOne = async (file: File) => {
     const bar = h("progress", { max: Math.max(file.size, 1), value: 0 });
     const state = h("span", { class: "state" }, "Sending…");
-    mine.append(h("li", { class: "upload" }, h("span", { class: "name" }, file.name), bar, state));
+    const inSession = file.size > MULTIPART_THRESHOLD;
+    // data-via says how it went (a session or one PUT): the browser tests look.
+    const row = h("li", { class: "upload", "data-via": inSession ? "session" : "put" });
+    row.append(h("span", { class: "name" }, file.name), bar, state);
+    mine.append(row);
     if (cap > 0 && file.size > cap) {
       state.textContent = `Too large: this link accepts up to ${bytes(cap)} per file.`;
       state.classList.add("error");
       return;
     }
     try {
-      const name = await put(s, file, (n) => {
+      const progress = (n: number) => {
         bar.value = n;
-      });
+      };
+      const name = inSession
+        ? await sendInSession(s.id, s.token, file, progress)
+        : await put(s, file, progress);
       bar.value = Math.max(file.size, 1);
       state.textContent = name === file.name ? "Sent" : `Sent as ${name}`;
     } catch (err) {
-      state.textContent = (err as Error).message;
+      state.textContent =
+        err instanceof DropError ? messageFor(err.status, err.message) : sentence((err as Error).message);
       state.classList.add("error");
     }
   };

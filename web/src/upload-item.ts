@@ -55,13 +55,13 @@ export const isOver = (it: UploadItem): boolean =>
 /** The state, unnarrowed: pause and cancel change it from event handlers while `run` awaits. */
 export const stateOf = (it: UploadItem): UploadState => it.state;
 
-export function progressOf(it: UploadItem): number {
+export function progressOf(it: Pick<UploadItem, "sent" | "inflight" | "file">): number {
   let n = it.sent;
   for (const p of it.inflight.values()) n += p.loaded;
   return Math.min(it.file.size, n);
 }
 
-export function sample(it: UploadItem): void {
+export function sample(it: Pick<UploadItem, "sent" | "inflight" | "file" | "samples">): void {
   const now = Date.now();
   it.samples.push([now, progressOf(it)]);
   while (it.samples.length > 2 && (it.samples[0]?.[0] ?? now) < now - 5000) it.samples.shift();

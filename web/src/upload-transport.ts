@@ -4,6 +4,16 @@ import { auth } from "./api.ts";
 import type { HashReply, HashRequest } from "./hash-worker.ts";
 import { sample, type UploadItem } from "./upload-item.ts";
 
+/**
+ * The headers of a part sent to the data plane; `renew` after a 401 (the drive's default renews the
+ * access token; a drop link's page sends its share token and session key).
+ */
+export type PartCredentials = (renew: boolean) => Promise<Record<string, string>>;
+
+const bearer: PartCredentials = async (renew) => ({
+  Authorization: `Bearer ${await auth.accessToken(renew)}`,
+});
+
 const MAX_ATTEMPTS = 6;
 
 export class HttpError extends Error {
@@ -39,11 +49,11 @@ export function hashFile(file: Blob, onProgress: (done: number) => void): Promis
   });
 }
 
-function putPart(url: string, body: Blob, token: string | undefined, onProgress: (n: number) => void) {
+function putPart(url: string, body: Blob, headers: Record<string, string>, onProgress: (n: number) => void) {
   const xhr = new XMLHttpRequest();
   const done = new Promise<void>((resolve, reject) => {
     xhr.open("PUT", url);
-    if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) return resolve();
@@ -73,21 +83,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * origin looks like a network error), this page sends every part through the data plane instead.
  */
 export async function sendPart(
-  item: UploadItem,
+  item: Pick<UploadItem, "file" | "state" | "inflight" | "note" | "samples" | "sent">,
   n: number,
   urls: { direct?: string; plane: string },
   partSize: number,
   size: number,
   changed: () => void,
+  credentials: PartCredentials = bearer,
 ): Promise<void> {
   let renew = false;
   for (let attempt = 1; ; attempt++) {
     if (item.state !== "uploading") return;
     const direct = directBlocked ? undefined : urls.direct;
-    const token = direct ? undefined : await auth.accessToken(renew);
+    const headers = direct ? {} : await credentials(renew);
     renew = false;
     const start = (n - 1) * partSize;
-    const put = putPart(direct ?? urls.plane, item.file.slice(start, start + size), token, (loaded) => {
+    const put = putPart(direct ?? urls.plane, item.file.slice(start, start + size), headers, (loaded) => {
       const p = item.inflight.get(n);
       if (p) p.loaded = loaded;
       sample(item);

@@ -18,14 +18,10 @@ import { auth, codeOf, explain, files, uploads } from "./api.ts";
 import { forget, keep } from "./unfinished-uploads.ts";
 import { UploadBatch } from "./upload-conflicts.ts";
 import { isOver, pathOf, progressOf, speedOf, stateOf, type UploadItem } from "./upload-item.ts";
-import { hashFile, sendPart } from "./upload-transport.ts";
+import { PARTS_IN_PARALLEL, PartSlots, partsOnServer, sendParts } from "./upload-parts.ts";
+import { hashFile } from "./upload-transport.ts";
 
 export const FILES_IN_PARALLEL = 2;
-/**
- * Parts in flight, over all files: browsers open about six HTTP/1.1 connections per host, and the file
- * list's RPCs and the WatchFiles stream need some of them too.
- */
-export const PARTS_IN_PARALLEL = 4;
 
 export class UploadQueue {
   readonly items: UploadItem[] = [];
@@ -130,23 +126,8 @@ export class UploadQueue {
   }
 
   private running = new Set<number>();
-  private freeSlots = PARTS_IN_PARALLEL;
-  private waiting: (() => void)[] = [];
-
-  private async slot(): Promise<void> {
-    if (this.freeSlots > 0) {
-      this.freeSlots--;
-      return;
-    }
-    await new Promise<void>((r) => this.waiting.push(r));
-  }
-
-  /** Hands the slot to the next part waiting, or frees it. */
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.freeSlots++;
-  }
+  /** Parts in flight over all files. */
+  private slots = new PartSlots(PARTS_IN_PARALLEL);
 
   private pump(): void {
     for (const item of this.items) {
@@ -245,9 +226,14 @@ export class UploadQueue {
       onConflict: item.policy,
     });
     item.sessionId = s.sessionId;
-    const partSize = Number(s.partSize);
-    const sizeOf = (n: number) =>
-      n < s.partCount ? partSize : item.file.size - partSize * (s.partCount - 1);
+    const plan = {
+      partCount: s.partCount,
+      partSize: Number(s.partSize),
+      urlsOf: (n: number) => ({
+        direct: s.presignedParts.find((p) => p.partNumber === n)?.url,
+        plane: new URL(`${s.partUrl}${n}`, location.origin).href,
+      }),
+    };
     const done = new Set<number>();
     const remember = () =>
       keep({
@@ -260,8 +246,7 @@ export class UploadQueue {
       });
     const fetchDone = async () => {
       const { parts } = await uploads.listParts({ sessionId: s.sessionId });
-      for (const p of parts) if (Number(p.size) === sizeOf(p.partNumber)) done.add(p.partNumber);
-      item.sent = [...done].reduce((a, n) => a + sizeOf(n), 0);
+      partsOnServer(item, plan, done, parts);
       item.parts = { done: done.size, count: s.partCount };
     };
     item.parts = { done: 0, count: s.partCount };
@@ -271,32 +256,16 @@ export class UploadQueue {
     }
     remember();
     this.changed();
-    const urlsOf = (n: number) => ({
-      direct: s.presignedParts.find((p) => p.partNumber === n)?.url,
-      plane: new URL(`${s.partUrl}${n}`, location.origin).href,
-    });
-
     for (let completionRetried = false; ; ) {
-      const todo = Array.from({ length: s.partCount }, (_, i) => i + 1).filter((n) => !done.has(n));
-      const worker = async () => {
-        for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
-          await this.slot();
-          try {
-            await sendPart(item, n, urlsOf(n), partSize, sizeOf(n), () => this.changed());
-          } finally {
-            this.release();
-          }
-          if (item.state !== "uploading") {
-            todo.unshift(n);
-            return;
-          }
-          done.add(n);
-          item.sent += sizeOf(n);
+      await sendParts(item, plan, done, {
+        slots: this.slots,
+        lanes: PARTS_IN_PARALLEL,
+        changed: () => this.changed(),
+        sent: () => {
           item.parts = { done: done.size, count: s.partCount };
           remember();
-        }
-      };
-      await Promise.all(Array.from({ length: PARTS_IN_PARALLEL }, worker));
+        },
+      });
       // Pause and cancel change the state while the parts are in flight.
       const now = stateOf(item);
       if (now === "paused") {

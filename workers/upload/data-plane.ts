@@ -17,6 +17,10 @@ import { conflictParam, storeUpload, type UploadDeps } from "./upload.ts";
 export const PART_PATH = /^\/upload\/v1\/sessions\/([^/]+)\/parts\/([^/]+)$/;
 const MAX_FIELD_BYTES = 4096;
 
+/** A part number from a path (digits only: "0x1", "1.0" or "1e0" are not part numbers; NaN is refused). */
+export const partNumberOf = (text: string): number =>
+  /^[1-9][0-9]{0,4}$/.test(text) ? Number(text) : Number.NaN;
+
 const created = (file: FileRecord) =>
   Response.json(
     {
@@ -70,8 +74,7 @@ export async function putSessionPart(
     deps,
     await identify(req, url, verifier),
     sessionId,
-    // Digits only: "0x1", "1.0" or "1e0" are not part numbers.
-    /^[1-9][0-9]{0,4}$/.test(partNumber) ? Number(partNumber) : Number.NaN,
+    partNumberOf(partNumber),
     freeingChunks(req.body ?? new Blob([]).stream()),
     {
       sha256: req.headers.get("x-content-sha256") ?? undefined,

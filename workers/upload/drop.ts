@@ -27,9 +27,19 @@ export interface DropDeps extends UploadDeps {
 const noSuchShare = () =>
   reasonError("no share link answers here; open the link again", Code.NotFound, Reason.SHARE_NOT_FOUND);
 
-/** The drop link the token names, as it is now (live, the token's version, drop mode). */
-async function dropShare(deps: DropDeps, shareId: string, token: string): Promise<ShareRecord> {
-  const claims = deps.shareTokenKey && (await verifyShareToken(deps.shareTokenKey, token, deps.now()));
+/**
+ * The drop link the token names, as it is now (live, the token's version, drop mode): checked on every
+ * request, single PUT and each call of a drop session alike (drop-sessions.ts, which gives a token
+ * `graceMs` past its expiry on the calls of an existing session).
+ */
+export async function dropShare(
+  deps: DropDeps,
+  shareId: string,
+  token: string,
+  graceMs = 0,
+): Promise<ShareRecord> {
+  const claims =
+    deps.shareTokenKey && (await verifyShareToken(deps.shareTokenKey, token, deps.now(), graceMs));
   if (!claims || claims.shareId !== shareId)
     throw reasonError(
       "this share session has ended; open the link again",
@@ -50,6 +60,20 @@ async function dropShare(deps: DropDeps, shareId: string, token: string): Promis
   if (share.mode !== "drop") throw invalidArgument("this link does not take uploads");
   return share;
 }
+
+/** The 413 answer when `size` is over the link's max_file_bytes (checked before a byte is stored). */
+export function overCap(share: ShareRecord, size: number): Response | undefined {
+  const cap = Number(share.maxFileBytes);
+  if (cap > 0 && size > cap)
+    return Response.json(
+      { code: "resource_exhausted", message: `this link takes files of at most ${cap} bytes` },
+      { status: 413 },
+    );
+  return undefined;
+}
+
+/** Whom a drop upload is stored as: the link's owner (their folder, their quota). */
+export const ownerOf = (share: ShareRecord) => ({ userId: share.ownerId, username: share.ownerName, exp: 0 });
 
 export async function dropFile(deps: DropDeps, req: Request, url: URL, shareId: string): Promise<Response> {
   try {
@@ -74,15 +98,11 @@ async function dropInto(deps: DropDeps, req: Request, url: URL, shareId: string)
       { status: 411 },
     );
   const size = Number(length);
-  const cap = Number(share.maxFileBytes);
-  if (cap > 0 && size > cap)
-    return Response.json(
-      { code: "resource_exhausted", message: `this link takes files of at most ${cap} bytes` },
-      { status: 413 },
-    );
+  const over = overCap(share, size);
+  if (over) return over;
   const file = await storeUpload(
     deps,
-    { userId: share.ownerId, username: share.ownerName, exp: 0 },
+    ownerOf(share),
     {
       name: url.searchParams.get("name") ?? "",
       parentId: share.targetId,

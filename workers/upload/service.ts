@@ -8,6 +8,8 @@
 //   PUT      /upload/v1/sessions/<id>/parts/<n>      part n of a multipart session (X-Content-SHA256 or
 //                                                    X-Content-SHA1 optional)
 //   *        /upload/v1/tus/[<id>]                   tus 1.0.0 (creation, termination, checksum)
+//   PUT      /upload/v1/drop/<share id>?name=N       a drop link's upload (X-Share-Token; drop.ts)
+//   *        /upload/v1/drop/<share id>/sessions/…   a drop link's multipart sessions (drop-sessions.ts)
 // Credentials: Authorization: Bearer <access token>, or (for legacy pages) a token query parameter, or on
 // the form route a token field before the file.
 
@@ -21,6 +23,7 @@ import { errorResponse, identify, type OnError } from "../lib/http-auth.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import { formUpload, PART_PATH, putFile, putSessionPart } from "./data-plane.ts";
 import { DROP_ROUTE, type DropDeps, dropFile } from "./drop.ts";
+import { DROP_SESSION_ROUTE, dropSessionCall } from "./drop-sessions.ts";
 import { type InstantDeps, linkBySha1, offerContent, proveContent } from "./instant.ts";
 import { openSession } from "./open-session.ts";
 import type { SessionDeps } from "./sessions.ts";
@@ -95,6 +98,8 @@ export function uploadModule(
         return answer(req, () => formUpload(deps, req, url, verifier));
       if (url.pathname === UPLOAD_PATH && (req.method === "PUT" || req.method === "POST"))
         return answer(req, () => putFile(deps, req, url, verifier));
+      const dropSession = DROP_SESSION_ROUTE.exec(url.pathname);
+      if (dropSession) return answer(req, () => dropSessionCall(deps, req, dropSession));
       const drop = DROP_ROUTE.exec(url.pathname);
       if (drop && req.method === "PUT")
         return answer(req, () =>

@@ -682,6 +682,9 @@ export enum ShareMode {
    * Uploads go to the upload data plane: PUT /upload/v1/drop/<id>?name=N with the share token in
    * X-Share-Token and Content-Length set (201 {"file":{"name","size"}}: the name it got; 413 over
    * max_file_bytes). They land in the folder as the owner's, on the owner's quota, never overwriting.
+   * Large files go through multipart sessions of the same data plane: POST /upload/v1/drop/<id>/sessions,
+   * then its parts, part list, completion and abort under /upload/v1/drop/<id>/sessions/<session id>
+   * (the share token on every call, and the session's key from its creation in X-Drop-Session-Key).
    *
    * @generated from enum value: SHARE_MODE_DROP = 2;
    */
