@@ -6,7 +6,8 @@ import { AdminService, type ManagedUser } from "../proto/gen/filestore/admin/v1/
 import * as out from "./admin-output.ts";
 import { intOption, type OptionValues, UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
-import { fsckJson, fsckLines } from "./fsck-output.ts";
+import { EXIT } from "./errors.ts";
+import { allFixed, fsckJson, fsckLines } from "./fsck-output.ts";
 import { askPassword, linesFromStdin } from "./prompt.ts";
 import { Session } from "./session.ts";
 import { parseDuration, parseSize } from "./sizes.ts";
@@ -19,7 +20,8 @@ interface Call {
   options: OptionValues;
   json: boolean;
 }
-type Sub = { usage: string; args: number; run: (c: Call) => Promise<void> };
+/** A subcommand; what it returns (if anything) is the exit code. */
+type Sub = { usage: string; args: number; run: (c: Call) => Promise<number | undefined | void> };
 
 const str = (options: OptionValues, name: string) => {
   const v = options[name];
@@ -181,15 +183,21 @@ async function stats(c: Call) {
   else for (const line of out.statsLines(s)) c.env.out(line);
 }
 
-/** The consistency check: progress as it goes (not with --json), then the report. */
+/**
+ * The consistency check: progress as it goes (not with --json), then the report. Exits with
+ * EXIT.problems when something found is still there after the run (scripts and cron test for it).
+ */
 async function fsck(c: Call) {
+  let code: number = EXIT.ok;
   for await (const m of c.admin.checkIntegrity({ repair: c.options.repair === true })) {
     if (m.event.case === "progress" && !c.json && m.event.value.phase !== "done")
       c.env.out(`... ${m.event.value.phase}: ${m.event.value.checked} checked`);
     if (m.event.case !== "report") continue;
     if (c.json) c.env.out(JSON.stringify(fsckJson(m.event.value)));
     else for (const line of fsckLines(m.event.value)) c.env.out(line);
+    if (!allFixed(m.event.value)) code = EXIT.problems;
   }
+  return code;
 }
 
 const SUBCOMMANDS: Record<string, Sub> = {
@@ -222,8 +230,7 @@ const admin: Handler = async (env, args, options) => {
     throw new UsageError(name ? `unknown admin subcommand "${name}"` : "which admin subcommand?", "admin");
   if (rest.length !== sub.args) throw new UsageError(`usage: filestore admin ${sub.usage}`, "admin");
   const client = new Session(env.server, env.store).client(AdminService);
-  await sub.run({ env, admin: client, args: rest, options, json: options.json === true });
-  return 0;
+  return (await sub.run({ env, admin: client, args: rest, options, json: options.json === true })) ?? EXIT.ok;
 };
 
 const option = (type: "string" | "boolean", description: string, value?: string) =>
@@ -249,7 +256,8 @@ targetUsername,clientAddress,details} newest first, stats {users,admins,disabled
 storedBytes,dedupRatio,reservedBytes,trashBytes,backends:[{backend,blobs,storedBytes}]}, fsck {repair,clean,
 blobsChecked,objectsListed,usersChecked,youngObjectsSkipped,missing,wrongSize,orphans,refcountDrifts,
 usageDrifts} (each {count,bytes,items}: the first 100). fsck changes nothing unless --repair: then orphan
-bytes older than FSCK_GRACE_SECONDS are deleted and drifted counts corrected.`,
+bytes older than FSCK_GRACE_SECONDS are deleted and drifted counts corrected. fsck exits with 5 when
+problems are left (a dry run that found any, or what a repair could not fix: missing bytes).`,
   options: {
     json: option("boolean", "print JSON (shapes above)"),
     query: option("string", "users: only usernames containing this", "text"),

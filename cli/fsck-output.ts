@@ -75,6 +75,17 @@ export function fsckJson(r: IntegrityReport) {
 export const isClean = (r: IntegrityReport): boolean =>
   r.missingCount + r.wrongSizeCount + r.orphanCount + r.refcountDriftCount + r.usageDriftCount === 0n;
 
+/**
+ * Everything found was fixed by this run (or nothing was found): the exit code is 0. A dry run fixes
+ * nothing; missing and wrong-size bytes are never fixed; an orphan whose delete failed is still there.
+ */
+export const allFixed = (r: IntegrityReport): boolean =>
+  isClean(r) ||
+  (r.repair &&
+    r.missingCount + r.wrongSizeCount + r.orphanDeleteFailures === 0n &&
+    r.refcountDrifts.every((d) => d.repaired) &&
+    r.usageDrifts.every((d) => d.repaired));
+
 const files = (m: IntegrityMissingBlob) =>
   m.files.map((f) => `${f.username}:${f.name}${f.version ? " (a version)" : ""}`).join(", ") || "no file";
 
