@@ -22,7 +22,11 @@ const GRACE = 3_600_000;
 const summary = (r: FsckReport) => ({
   missing: [r.missing.count, r.missing.bytes],
   missingFiles: r.missing.items.map((m) => m.files.map((f) => `${f.username}/${f.name}`)),
-  wrongSize: r.wrongSize.items.map((m) => [m.size, m.foundSize, m.files.map((f) => `${f.username}/${f.name}`)]),
+  wrongSize: r.wrongSize.items.map((m) => [
+    m.size,
+    m.foundSize,
+    m.files.map((f) => `${f.username}/${f.name}`),
+  ]),
   orphans: [r.orphans.count, r.orphans.bytes],
   orphansDeleted: r.orphansDeleted,
   refcounts: r.refcountDrifts.items.map((d) => [d.stored, d.counted, d.repaired]),

@@ -83,6 +83,15 @@ export async function createFileWorker(
       onError: (err) => log.warn("reading storage totals failed", { err: String(err) }),
     });
   const limits = await openSharedLimiter(config, log, clients.limiter);
+  const fsck = {
+    meta,
+    storeFor: stores.storeFor,
+    backends: [...new Set(stores.stores.map((s) => s.backend))],
+    graceMs: config.file.fsckGraceSeconds * 1000,
+    scrubBytesPerHour: config.file.scrubBytesPerHour,
+    log,
+    metrics: clients.metrics && fsckMetrics(clients.metrics.forService("file")),
+  };
   let stops: (() => void)[] = [];
   return {
     metrics: clients.metrics,
@@ -92,14 +101,7 @@ export async function createFileWorker(
       watches: new StreamLimit(config.file.maxWatchesPerUser),
       onChange: feed.publish,
       collectGarbage: () => runGcPass(gc),
-      fsck: {
-        meta,
-        storeFor: stores.storeFor,
-        backends: [...new Set(stores.stores.map((s) => s.backend))],
-        graceMs: config.file.fsckGraceSeconds * 1000,
-        log,
-        metrics: clients.metrics && fsckMetrics(clients.metrics.forService("file")),
-      },
+      fsck,
       shares: {
         meta,
         config: config.shares,

@@ -4,13 +4,279 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { UploadSessionRecord } from "./uploads_pb.ts";
+import { file_filestore_meta_v1_uploads } from "./uploads_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file filestore/meta/v1/integrity.proto.
  */
 export const file_filestore_meta_v1_integrity: GenFile = /*@__PURE__*/
-  fileDesc("CiFmaWxlc3RvcmUvbWV0YS92MS9pbnRlZ3JpdHkucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIkgKEUNoZWNrQmxvYnNSZXF1ZXN0EhQKDGFmdGVyX3NoYTI1NhgBIAEoCRINCgVsaW1pdBgCIAEoBRIOCgZyZXBhaXIYAyABKAgiiAEKC0NoZWNrZWRCbG9iEg4KBnNoYTI1NhgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEgwKBHNpemUYBCABKAMSEAoIcmVmY291bnQYBSABKAMSFAoMY291bnRlZF9yZWZzGAYgASgDEhAKCHJlcGFpcmVkGAcgASgIIkMKEkNoZWNrQmxvYnNSZXNwb25zZRItCgVibG9icxgBIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkNoZWNrZWRCbG9iIjoKGUxpc3RCbG9iUmVmZXJlbmNlc1JlcXVlc3QSDgoGc2hhMjU2GAEgASgJEg0KBWxpbWl0GAIgASgFImMKDUJsb2JSZWZlcmVuY2USEAoIb3duZXJfaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSDwoHZmlsZV9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEg8KB3ZlcnNpb24YBSABKAgiUgoaTGlzdEJsb2JSZWZlcmVuY2VzUmVzcG9uc2USNAoKcmVmZXJlbmNlcxgBIAMoCzIgLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWZlcmVuY2UiQQobRmluZFVua25vd25Mb2NhdGlvbnNSZXF1ZXN0Eg8KB2JhY2tlbmQYASABKAkSEQoJbG9jYXRpb25zGAIgAygJIi8KHEZpbmRVbmtub3duTG9jYXRpb25zUmVzcG9uc2USDwoHdW5rbm93bhgBIAMoCTLZAgoQSW50ZWdyaXR5U2VydmljZRJZCgpDaGVja0Jsb2JzEiQuZmlsZXN0b3JlLm1ldGEudjEuQ2hlY2tCbG9ic1JlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5DaGVja0Jsb2JzUmVzcG9uc2UScQoSTGlzdEJsb2JSZWZlcmVuY2VzEiwuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEJsb2JSZWZlcmVuY2VzUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RCbG9iUmVmZXJlbmNlc1Jlc3BvbnNlEncKFEZpbmRVbmtub3duTG9jYXRpb25zEi4uZmlsZXN0b3JlLm1ldGEudjEuRmluZFVua25vd25Mb2NhdGlvbnNSZXF1ZXN0Gi8uZmlsZXN0b3JlLm1ldGEudjEuRmluZFVua25vd25Mb2NhdGlvbnNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiFmaWxlc3RvcmUvbWV0YS92MS9pbnRlZ3JpdHkucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIlgKGlJlcGxhY2VCbG9iTG9jYXRpb25SZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCRIVCg1mcm9tX2xvY2F0aW9uGAIgASgJEhMKC3RvX2xvY2F0aW9uGAMgASgJIi8KG1JlcGxhY2VCbG9iTG9jYXRpb25SZXNwb25zZRIQCghyZXBsYWNlZBgBIAEoCCI3ChRMaXN0U3R1Y2tXb3JrUmVxdWVzdBIQCghzdGFsZV9tcxgBIAEoAxINCgVsaW1pdBgCIAEoBSKXAQoNU3R1Y2tUcmFuc2ZlchITCgtibG9iX3NoYTI1NhgBIAEoCRINCgVzdGF0ZRgCIAEoCRIQCghhdHRlbXB0cxgDIAEoBRISCgpsYXN0X2Vycm9yGAQgASgJEhcKD3RhcmdldF9sb2NhdGlvbhgFIAEoCRIVCg11cGRhdGVkX2F0X21zGAYgASgDEgwKBHNpemUYByABKAMicgoPUGVuZGluZ0RlbGV0aW9uEgwKBGtpbmQYASABKAkSDgoGc2hhMjU2GAIgASgJEg8KB2JhY2tlbmQYAyABKAkSEAoIbG9jYXRpb24YBCABKAkSDAoEc2l6ZRgFIAEoAxIQCghzaW5jZV9tcxgGIAEoAyKzAgoVTGlzdFN0dWNrV29ya1Jlc3BvbnNlEhUKDXNlc3Npb25fY291bnQYASABKAMSFQoNc2Vzc2lvbl9ieXRlcxgCIAEoAxI4CghzZXNzaW9ucxgDIAMoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQSFgoOdHJhbnNmZXJfY291bnQYBCABKAMSMwoJdHJhbnNmZXJzGAUgAygLMiAuZmlsZXN0b3JlLm1ldGEudjEuU3R1Y2tUcmFuc2ZlchIWCg5kZWxldGlvbl9jb3VudBgGIAEoAxIWCg5kZWxldGlvbl9ieXRlcxgHIAEoAxI1CglkZWxldGlvbnMYCCADKAsyIi5maWxlc3RvcmUubWV0YS52MS5QZW5kaW5nRGVsZXRpb24iQgoZUmVzZXRTdHVja1RyYW5zZmVyUmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCRIQCghzdGFsZV9tcxgCIAEoAyJGChpSZXNldFN0dWNrVHJhbnNmZXJSZXNwb25zZRINCgVyZXNldBgBIAEoCBIZChFsZWZ0b3Zlcl9sb2NhdGlvbhgCIAEoCSJIChFDaGVja0Jsb2JzUmVxdWVzdBIUCgxhZnRlcl9zaGEyNTYYASABKAkSDQoFbGltaXQYAiABKAUSDgoGcmVwYWlyGAMgASgIIogBCgtDaGVja2VkQmxvYhIOCgZzaGEyNTYYASABKAkSDwoHYmFja2VuZBgCIAEoCRIQCghsb2NhdGlvbhgDIAEoCRIMCgRzaXplGAQgASgDEhAKCHJlZmNvdW50GAUgASgDEhQKDGNvdW50ZWRfcmVmcxgGIAEoAxIQCghyZXBhaXJlZBgHIAEoCCJDChJDaGVja0Jsb2JzUmVzcG9uc2USLQoFYmxvYnMYASADKAsyHi5maWxlc3RvcmUubWV0YS52MS5DaGVja2VkQmxvYiI6ChlMaXN0QmxvYlJlZmVyZW5jZXNSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCRINCgVsaW1pdBgCIAEoBSJjCg1CbG9iUmVmZXJlbmNlEhAKCG93bmVyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEg8KB2ZpbGVfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIPCgd2ZXJzaW9uGAUgASgIIlIKGkxpc3RCbG9iUmVmZXJlbmNlc1Jlc3BvbnNlEjQKCnJlZmVyZW5jZXMYASADKAsyIC5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVmZXJlbmNlIkEKG0ZpbmRVbmtub3duTG9jYXRpb25zUmVxdWVzdBIPCgdiYWNrZW5kGAEgASgJEhEKCWxvY2F0aW9ucxgCIAMoCSIvChxGaW5kVW5rbm93bkxvY2F0aW9uc1Jlc3BvbnNlEg8KB3Vua25vd24YASADKAkypgUKEEludGVncml0eVNlcnZpY2USWQoKQ2hlY2tCbG9icxIkLmZpbGVzdG9yZS5tZXRhLnYxLkNoZWNrQmxvYnNSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuQ2hlY2tCbG9ic1Jlc3BvbnNlEnEKEkxpc3RCbG9iUmVmZXJlbmNlcxIsLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RCbG9iUmVmZXJlbmNlc1JlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5MaXN0QmxvYlJlZmVyZW5jZXNSZXNwb25zZRJ3ChRGaW5kVW5rbm93bkxvY2F0aW9ucxIuLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRVbmtub3duTG9jYXRpb25zUmVxdWVzdBovLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRVbmtub3duTG9jYXRpb25zUmVzcG9uc2USYgoNTGlzdFN0dWNrV29yaxInLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RTdHVja1dvcmtSZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuTGlzdFN0dWNrV29ya1Jlc3BvbnNlEnEKElJlc2V0U3R1Y2tUcmFuc2ZlchIsLmZpbGVzdG9yZS5tZXRhLnYxLlJlc2V0U3R1Y2tUcmFuc2ZlclJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5SZXNldFN0dWNrVHJhbnNmZXJSZXNwb25zZRJ0ChNSZXBsYWNlQmxvYkxvY2F0aW9uEi0uZmlsZXN0b3JlLm1ldGEudjEuUmVwbGFjZUJsb2JMb2NhdGlvblJlcXVlc3QaLi5maWxlc3RvcmUubWV0YS52MS5SZXBsYWNlQmxvYkxvY2F0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_filestore_meta_v1_uploads]);
+
+/**
+ * @generated from message filestore.meta.v1.ReplaceBlobLocationRequest
+ */
+export type ReplaceBlobLocationRequest = Message<"filestore.meta.v1.ReplaceBlobLocationRequest"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string from_location = 2;
+   */
+  fromLocation: string;
+
+  /**
+   * @generated from field: string to_location = 3;
+   */
+  toLocation: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ReplaceBlobLocationRequest.
+ * Use `create(ReplaceBlobLocationRequestSchema)` to create a new message.
+ */
+export const ReplaceBlobLocationRequestSchema: GenMessage<ReplaceBlobLocationRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 0);
+
+/**
+ * @generated from message filestore.meta.v1.ReplaceBlobLocationResponse
+ */
+export type ReplaceBlobLocationResponse = Message<"filestore.meta.v1.ReplaceBlobLocationResponse"> & {
+  /**
+   * @generated from field: bool replaced = 1;
+   */
+  replaced: boolean;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ReplaceBlobLocationResponse.
+ * Use `create(ReplaceBlobLocationResponseSchema)` to create a new message.
+ */
+export const ReplaceBlobLocationResponseSchema: GenMessage<ReplaceBlobLocationResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 1);
+
+/**
+ * @generated from message filestore.meta.v1.ListStuckWorkRequest
+ */
+export type ListStuckWorkRequest = Message<"filestore.meta.v1.ListStuckWorkRequest"> & {
+  /**
+   * @generated from field: int64 stale_ms = 1;
+   */
+  staleMs: bigint;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListStuckWorkRequest.
+ * Use `create(ListStuckWorkRequestSchema)` to create a new message.
+ */
+export const ListStuckWorkRequestSchema: GenMessage<ListStuckWorkRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 2);
+
+/**
+ * @generated from message filestore.meta.v1.StuckTransfer
+ */
+export type StuckTransfer = Message<"filestore.meta.v1.StuckTransfer"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * "queued", "running" or "failed".
+   *
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * @generated from field: int32 attempts = 3;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string last_error = 4;
+   */
+  lastError: string;
+
+  /**
+   * The S3 key the latest attempt wrote to (a copy not switched to), if any.
+   *
+   * @generated from field: string target_location = 5;
+   */
+  targetLocation: string;
+
+  /**
+   * @generated from field: int64 updated_at_ms = 6;
+   */
+  updatedAtMs: bigint;
+
+  /**
+   * @generated from field: int64 size = 7;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.StuckTransfer.
+ * Use `create(StuckTransferSchema)` to create a new message.
+ */
+export const StuckTransferSchema: GenMessage<StuckTransfer> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 3);
+
+/**
+ * @generated from message filestore.meta.v1.PendingDeletion
+ */
+export type PendingDeletion = Message<"filestore.meta.v1.PendingDeletion"> & {
+  /**
+   * "blob": content no file references (state "ready" or "deleting"); "moved_copy": a moved blob's local
+   * copy (location on the local backend).
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string sha256 = 2;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string backend = 3;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 4;
+   */
+  location: string;
+
+  /**
+   * @generated from field: int64 size = 5;
+   */
+  size: bigint;
+
+  /**
+   * When it became due: unreferenced, or the end of the moved copy's grace period.
+   *
+   * @generated from field: int64 since_ms = 6;
+   */
+  sinceMs: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PendingDeletion.
+ * Use `create(PendingDeletionSchema)` to create a new message.
+ */
+export const PendingDeletionSchema: GenMessage<PendingDeletion> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 4);
+
+/**
+ * @generated from message filestore.meta.v1.ListStuckWorkResponse
+ */
+export type ListStuckWorkResponse = Message<"filestore.meta.v1.ListStuckWorkResponse"> & {
+  /**
+   * @generated from field: int64 session_count = 1;
+   */
+  sessionCount: bigint;
+
+  /**
+   * Bytes the stuck sessions announced (what open ones reserve).
+   *
+   * @generated from field: int64 session_bytes = 2;
+   */
+  sessionBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.UploadSessionRecord sessions = 3;
+   */
+  sessions: UploadSessionRecord[];
+
+  /**
+   * @generated from field: int64 transfer_count = 4;
+   */
+  transferCount: bigint;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.StuckTransfer transfers = 5;
+   */
+  transfers: StuckTransfer[];
+
+  /**
+   * @generated from field: int64 deletion_count = 6;
+   */
+  deletionCount: bigint;
+
+  /**
+   * @generated from field: int64 deletion_bytes = 7;
+   */
+  deletionBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.PendingDeletion deletions = 8;
+   */
+  deletions: PendingDeletion[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListStuckWorkResponse.
+ * Use `create(ListStuckWorkResponseSchema)` to create a new message.
+ */
+export const ListStuckWorkResponseSchema: GenMessage<ListStuckWorkResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 5);
+
+/**
+ * @generated from message filestore.meta.v1.ResetStuckTransferRequest
+ */
+export type ResetStuckTransferRequest = Message<"filestore.meta.v1.ResetStuckTransferRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: int64 stale_ms = 2;
+   */
+  staleMs: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ResetStuckTransferRequest.
+ * Use `create(ResetStuckTransferRequestSchema)` to create a new message.
+ */
+export const ResetStuckTransferRequestSchema: GenMessage<ResetStuckTransferRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 6);
+
+/**
+ * @generated from message filestore.meta.v1.ResetStuckTransferResponse
+ */
+export type ResetStuckTransferResponse = Message<"filestore.meta.v1.ResetStuckTransferResponse"> & {
+  /**
+   * @generated from field: bool reset = 1;
+   */
+  reset: boolean;
+
+  /**
+   * The abandoned attempt's copy to delete (on the s3 backend); empty when none.
+   *
+   * @generated from field: string leftover_location = 2;
+   */
+  leftoverLocation: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ResetStuckTransferResponse.
+ * Use `create(ResetStuckTransferResponseSchema)` to create a new message.
+ */
+export const ResetStuckTransferResponseSchema: GenMessage<ResetStuckTransferResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 7);
 
 /**
  * @generated from message filestore.meta.v1.CheckBlobsRequest
@@ -37,7 +303,7 @@ export type CheckBlobsRequest = Message<"filestore.meta.v1.CheckBlobsRequest"> &
  * Use `create(CheckBlobsRequestSchema)` to create a new message.
  */
 export const CheckBlobsRequestSchema: GenMessage<CheckBlobsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 0);
+  messageDesc(file_filestore_meta_v1_integrity, 8);
 
 /**
  * @generated from message filestore.meta.v1.CheckedBlob
@@ -90,7 +356,7 @@ export type CheckedBlob = Message<"filestore.meta.v1.CheckedBlob"> & {
  * Use `create(CheckedBlobSchema)` to create a new message.
  */
 export const CheckedBlobSchema: GenMessage<CheckedBlob> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 1);
+  messageDesc(file_filestore_meta_v1_integrity, 9);
 
 /**
  * @generated from message filestore.meta.v1.CheckBlobsResponse
@@ -107,7 +373,7 @@ export type CheckBlobsResponse = Message<"filestore.meta.v1.CheckBlobsResponse">
  * Use `create(CheckBlobsResponseSchema)` to create a new message.
  */
 export const CheckBlobsResponseSchema: GenMessage<CheckBlobsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 2);
+  messageDesc(file_filestore_meta_v1_integrity, 10);
 
 /**
  * @generated from message filestore.meta.v1.ListBlobReferencesRequest
@@ -129,7 +395,7 @@ export type ListBlobReferencesRequest = Message<"filestore.meta.v1.ListBlobRefer
  * Use `create(ListBlobReferencesRequestSchema)` to create a new message.
  */
 export const ListBlobReferencesRequestSchema: GenMessage<ListBlobReferencesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 3);
+  messageDesc(file_filestore_meta_v1_integrity, 11);
 
 /**
  * @generated from message filestore.meta.v1.BlobReference
@@ -168,7 +434,7 @@ export type BlobReference = Message<"filestore.meta.v1.BlobReference"> & {
  * Use `create(BlobReferenceSchema)` to create a new message.
  */
 export const BlobReferenceSchema: GenMessage<BlobReference> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 4);
+  messageDesc(file_filestore_meta_v1_integrity, 12);
 
 /**
  * @generated from message filestore.meta.v1.ListBlobReferencesResponse
@@ -185,7 +451,7 @@ export type ListBlobReferencesResponse = Message<"filestore.meta.v1.ListBlobRefe
  * Use `create(ListBlobReferencesResponseSchema)` to create a new message.
  */
 export const ListBlobReferencesResponseSchema: GenMessage<ListBlobReferencesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 5);
+  messageDesc(file_filestore_meta_v1_integrity, 13);
 
 /**
  * @generated from message filestore.meta.v1.FindUnknownLocationsRequest
@@ -207,7 +473,7 @@ export type FindUnknownLocationsRequest = Message<"filestore.meta.v1.FindUnknown
  * Use `create(FindUnknownLocationsRequestSchema)` to create a new message.
  */
 export const FindUnknownLocationsRequestSchema: GenMessage<FindUnknownLocationsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 6);
+  messageDesc(file_filestore_meta_v1_integrity, 14);
 
 /**
  * @generated from message filestore.meta.v1.FindUnknownLocationsResponse
@@ -224,7 +490,7 @@ export type FindUnknownLocationsResponse = Message<"filestore.meta.v1.FindUnknow
  * Use `create(FindUnknownLocationsResponseSchema)` to create a new message.
  */
 export const FindUnknownLocationsResponseSchema: GenMessage<FindUnknownLocationsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 7);
+  messageDesc(file_filestore_meta_v1_integrity, 15);
 
 /**
  * IntegrityService is the database's side of the consistency checker (fsck): the file worker walks the
@@ -267,6 +533,45 @@ export const IntegrityService: GenService<{
     methodKind: "unary";
     input: typeof FindUnknownLocationsRequestSchema;
     output: typeof FindUnknownLocationsResponseSchema;
+  },
+  /**
+   * ListStuckWork counts the work whose deadline passed more than `stale_ms` ago (meta's clock) and still
+   * holds bytes or reservations, and returns the first `limit` of each kind: upload sessions past their
+   * expiry that no sweep removed, transfer jobs queued or running without a sign of life, and failed ones
+   * (dead letters), content unreferenced (or claimed by GC) and not deleted, and the local copies of moved
+   * content not deleted after their grace period.
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.ListStuckWork
+   */
+  listStuckWork: {
+    methodKind: "unary";
+    input: typeof ListStuckWorkRequestSchema;
+    output: typeof ListStuckWorkResponseSchema;
+  },
+  /**
+   * ResetStuckTransfer starts a stuck transfer job afresh (queued for the relay, attempts reset, its
+   * attempt's target forgotten, so a late switch by that attempt is refused) if it is still stuck as
+   * ListStuckWork judged it, and returns the target copy that attempt may have left (never the location
+   * the blob names): the caller deletes it.
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.ResetStuckTransfer
+   */
+  resetStuckTransfer: {
+    methodKind: "unary";
+    input: typeof ResetStuckTransferRequestSchema;
+    output: typeof ResetStuckTransferResponseSchema;
+  },
+  /**
+   * ReplaceBlobLocation points a ready blob at new bytes of its content on the same backend (the scrub's
+   * repair wrote a good copy there), if the row still names `from_location`; replaced false otherwise
+   * (the caller then deletes the copy it wrote).
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.ReplaceBlobLocation
+   */
+  replaceBlobLocation: {
+    methodKind: "unary";
+    input: typeof ReplaceBlobLocationRequestSchema;
+    output: typeof ReplaceBlobLocationResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_integrity, 0);
