@@ -111,6 +111,7 @@ for (const backend of testBlobStores()) {
           "blobs",
           "blobs",
           "blobs",
+          "stuck",
           "objects",
           "objects",
           "usage",
