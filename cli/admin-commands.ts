@@ -21,7 +21,7 @@ interface Call {
   json: boolean;
 }
 /** A subcommand; what it returns (if anything) is the exit code. */
-type Sub = { usage: string; args: number; run: (c: Call) => Promise<number | undefined | void> };
+type Sub = { usage: string; args: number; run: (c: Call) => Promise<unknown> };
 
 const str = (options: OptionValues, name: string) => {
   const v = options[name];
@@ -189,7 +189,12 @@ async function stats(c: Call) {
  */
 async function fsck(c: Call) {
   let code: number = EXIT.ok;
-  for await (const m of c.admin.checkIntegrity({ repair: c.options.repair === true })) {
+  const rate = str(c.options, "scrub-rate");
+  if (rate !== undefined && c.options.scrub !== true)
+    throw new UsageError("--scrub-rate goes with --scrub", "admin");
+  const scrubBytesPerHour = BigInt(rate === undefined ? 0 : parseSize(rate));
+  const req = { repair: c.options.repair === true, scrub: c.options.scrub === true, scrubBytesPerHour };
+  for await (const m of c.admin.checkIntegrity(req)) {
     if (m.event.case === "progress" && !c.json && m.event.value.phase !== "done")
       c.env.out(`... ${m.event.value.phase}: ${m.event.value.checked} checked`);
     if (m.event.case !== "report") continue;
@@ -220,7 +225,7 @@ const SUBCOMMANDS: Record<string, Sub> = {
   uninvite: { usage: "uninvite ID", args: 1, run: uninvite },
   audit: { usage: "audit [--user NAME] [--limit N]", args: 0, run: audit },
   stats: { usage: "stats", args: 0, run: stats },
-  fsck: { usage: "fsck [--repair]", args: 0, run: fsck },
+  fsck: { usage: "fsck [--repair] [--scrub [--scrub-rate SIZE]]", args: 0, run: fsck },
 };
 
 const admin: Handler = async (env, args, options) => {
@@ -230,7 +235,8 @@ const admin: Handler = async (env, args, options) => {
     throw new UsageError(name ? `unknown admin subcommand "${name}"` : "which admin subcommand?", "admin");
   if (rest.length !== sub.args) throw new UsageError(`usage: filestore admin ${sub.usage}`, "admin");
   const client = new Session(env.server, env.store).client(AdminService);
-  return (await sub.run({ env, admin: client, args: rest, options, json: options.json === true })) ?? EXIT.ok;
+  const code = await sub.run({ env, admin: client, args: rest, options, json: options.json === true });
+  return typeof code === "number" ? code : EXIT.ok;
 };
 
 const option = (type: "string" | "boolean", description: string, value?: string) =>
@@ -255,9 +261,13 @@ invites an array of those (without code), audit an array of {id,at,actorId,actor
 targetUsername,clientAddress,details} newest first, stats {users,admins,disabledUsers,files,logicalBytes,
 storedBytes,dedupRatio,reservedBytes,trashBytes,backends:[{backend,blobs,storedBytes}]}, fsck {repair,clean,
 blobsChecked,objectsListed,usersChecked,youngObjectsSkipped,missing,wrongSize,orphans,refcountDrifts,
-usageDrifts} (each {count,bytes,items}: the first 100). fsck changes nothing unless --repair: then orphan
-bytes older than FSCK_GRACE_SECONDS are deleted and drifted counts corrected. fsck exits with 5 when
-problems are left (a dry run that found any, or what a repair could not fix: missing bytes).`,
+usageDrifts,stuck:{cleaned,left,sessions,transfers,deletions},scrub (with --scrub):{blobs,bytes,corrupt}}
+(each {count,bytes,items}: the first 100). fsck changes nothing unless --repair: then orphan bytes older
+than FSCK_GRACE_SECONDS are deleted, drifted counts corrected, stuck work cleaned up and (with --scrub)
+corrupt content restored from a second copy where one exists. --scrub re-hashes all content at
+--scrub-rate per hour (SIZE, e.g. 50G; default the server's SCRUB_BYTES_PER_HOUR, 0 = as fast as it
+reads). fsck exits with 5 when problems are left (a dry run that found any, or what a repair could not
+fix: missing, wrong-size or corrupt bytes without a copy).`,
   options: {
     json: option("boolean", "print JSON (shapes above)"),
     query: option("string", "users: only usernames containing this", "text"),
@@ -272,7 +282,9 @@ problems are left (a dry run that found any, or what a repair could not fix: mis
     all: option("boolean", "invites: also used and expired ones"),
     user: option("string", "audit: only events about this user", "name"),
     limit: option("string", "audit: how many events (default 50)", "n"),
-    repair: option("boolean", "fsck: delete orphan bytes, correct reference counts and usage"),
+    repair: option("boolean", "fsck: delete orphan bytes, correct counts, clean up stuck work"),
+    scrub: option("boolean", "fsck: also re-hash all stored content (bit rot)"),
+    "scrub-rate": option("string", "fsck --scrub: bytes re-hashed per hour at most", "size"),
   },
   minArgs: 1,
   maxArgs: 3,

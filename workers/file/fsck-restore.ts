@@ -25,7 +25,8 @@ async function copiesOf(deps: FsckDeps, b: Blob): Promise<[string, string][]> {
   if (job?.job?.targetLocation) copies.push(["s3", job.job.targetLocation]);
   if (job?.job?.cleanupLocation) copies.push(["local", job.job.cleanupLocation]);
   return copies.filter(
-    ([backend, location]) => !(backend === b.backend && location === b.location) && deps.backends.includes(backend),
+    ([backend, location]) =>
+      !(backend === b.backend && location === b.location) && deps.backends.includes(backend),
   );
 }
 

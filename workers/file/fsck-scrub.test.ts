@@ -11,8 +11,8 @@ import { testDatabases } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { type FsckDeps, runFsck } from "./fsck.ts";
-import type { FsckReport } from "./fsck-report.ts";
 import { hashStored } from "./fsck-hash.ts";
+import type { FsckReport } from "./fsck-report.ts";
 import { pauseMs } from "./fsck-scrub.ts";
 
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
@@ -105,7 +105,10 @@ for (const backend of testBlobStores()) {
         // The row names new bytes that hash right; the rotten ones are gone; the copy is left to its job.
         const now = await blob();
         expect(now.location).not.toBe(location);
-        expect(await hashStored(deps.storeFor, now.backend, now.location)).toEqual({ sha256: sha, size: 5000 });
+        expect(await hashStored(deps.storeFor, now.backend, now.location)).toEqual({
+          sha256: sha,
+          size: 5000,
+        });
         expect(await f.opened.store.stat(location)).toBeUndefined();
         expect(await f.opened.store.stat(good)).toEqual({ size: 5000 });
 

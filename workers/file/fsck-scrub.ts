@@ -54,7 +54,8 @@ export async function scrub(
       report.scrubbedBlobs++;
       report.scrubbedBytes += found.size;
       deps.metrics?.scrubbed(found.size);
-      if (found.sha256 !== b.sha256) await corrupt(deps, report, { ...b, size: Number(b.size) }, found.sha256);
+      if (found.sha256 !== b.sha256)
+        await corrupt(deps, report, { ...b, size: Number(b.size) }, found.sha256);
       const wait = pauseMs(report.scrubbedBytes, now() - startedAt, bytesPerHour);
       if (wait > 0) await sleep(wait);
     }

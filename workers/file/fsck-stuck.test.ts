@@ -56,7 +56,11 @@ for (const backend of testBlobStores()) {
       test("sessions, transfer jobs and deletions stuck past the grace period: reported, cleaned by a repair, then clean", async () => {
         // A session with one part stored, never completed.
         const data = random(200_000);
-        const s = await sessions.createSession(f.deps, alice, { name: "big.bin", parentId: "", size: 200_000n });
+        const s = await sessions.createSession(f.deps, alice, {
+          name: "big.bin",
+          parentId: "",
+          size: 200_000n,
+        });
         await sessions.putPart(f.deps, alice, s.id, 1, body(data.slice(0, Number(s.partSize))));
         // Content whose last file was purged.
         const gone = await storeUpload(f.deps, alice, { name: "gone.bin", parentId: "" }, body(random(700)));
@@ -100,12 +104,16 @@ for (const backend of testBlobStores()) {
         const before = await f.opened.snapshot();
         const dry = await runFsck(deps);
         expect(dry.stuckSessions).toMatchObject({ count: 1, bytes: 200_000 });
-        expect(dry.stuckSessions.items.map((x) => [x.id, x.state, x.cleaned])).toEqual([[s.id, "open", false]]);
+        expect(dry.stuckSessions.items.map((x) => [x.id, x.state, x.cleaned])).toEqual([
+          [s.id, "open", false],
+        ]);
         expect(dry.stuckTransfers.items.map((t) => [t.sha256, t.state, t.targetLocation ?? ""])).toEqual([
           [keptSha, copy ? "running" : "failed", copy ?? ""],
         ]);
         expect(dry.pendingDeletions).toMatchObject({ count: 1, bytes: 700 });
-        expect(dry.pendingDeletions.items.map((d) => [d.kind, d.sha256])).toEqual([["blob", goneBlob.sha256]]);
+        expect(dry.pendingDeletions.items.map((d) => [d.kind, d.sha256])).toEqual([
+          ["blob", goneBlob.sha256],
+        ]);
         expect([dry.orphans.count, dry.usageDrifts.count, isClean(dry)]).toEqual([0, 0, false]);
         // A dry run changes nothing.
         expect(await f.opened.snapshot()).toEqual(before);
@@ -134,9 +142,13 @@ for (const backend of testBlobStores()) {
         ]);
         if (copy) expect(await f.opened.store.stat(copy)).toBeUndefined();
         expect(await f.opened.store.stat(goneBlob.location)).toBeUndefined();
-        expect(await f.db.selectFrom("blobs").select("sha256").where("refcount", "=", 0).execute()).toEqual([]);
+        expect(await f.db.selectFrom("blobs").select("sha256").where("refcount", "=", 0).execute()).toEqual(
+          [],
+        );
         // Kept content is untouched.
-        expect((await f.deps.meta.getFile({ ownerId: alice.userId, id: kept.id })).file?.name).toBe("kept.bin");
+        expect((await f.deps.meta.getFile({ ownerId: alice.userId, id: kept.id })).file?.name).toBe(
+          "kept.bin",
+        );
 
         const again = await runFsck(deps, { repair: true });
         expect(isClean(again)).toBe(true);

@@ -5,10 +5,11 @@
 // cleans each kind up with the function its own sweeper uses (the upload worker's session sweep, GC's
 // collection, the transfer worker's deletion of moved copies); a stuck transfer is started afresh and the
 // copy its abandoned attempt left is deleted. What is still listed afterwards counts as not cleaned.
-import type { ListStuckWorkResponse } from "../../proto/gen/filestore/meta/v1/integrity_pb.ts";
+
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { sweepSession } from "../upload/sessions.ts";
+import type { ListStuckWorkResponse } from "../../proto/gen/filestore/meta/v1/integrity_pb.ts";
 import { deleteMovedCopies } from "../transfer/transfer.ts";
+import { sweepSession } from "../upload/sessions.ts";
 import type { FsckDeps, FsckOptions } from "./fsck.ts";
 import { type FsckReport, ITEMS_KEPT, stuckCount, type Tally } from "./fsck-report.ts";
 import { collectGarbage } from "./gc.ts";
@@ -113,7 +114,9 @@ async function cleanUp(deps: FsckDeps, first: ListStuckWorkResponse, opts: FsckO
       );
     }
     for (const t of page.transfers) {
-      await attempt(deps, "a transfer job", { sha256: t.blobSha256 }, () => resetTransfer(deps, t.blobSha256));
+      await attempt(deps, "a transfer job", { sha256: t.blobSha256 }, () =>
+        resetTransfer(deps, t.blobSha256),
+      );
     }
     if (page.deletions.length > 0) await deletePending(deps);
     page = await deps.meta.listStuckWork({ staleMs, limit: LIST_LIMIT });

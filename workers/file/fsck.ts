@@ -17,9 +17,9 @@ import { canList } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { FsckMetrics } from "../lib/metrics/fsck.ts";
+import { add, emptyReport, type FsckReport, ITEMS_KEPT, type MissingBlob } from "./fsck-report.ts";
 import { scrub } from "./fsck-scrub.ts";
 import { checkStuck } from "./fsck-stuck.ts";
-import { add, emptyReport, type FsckReport, ITEMS_KEPT, type MissingBlob } from "./fsck-report.ts";
 
 export interface FsckDeps {
   /** Meta (the stuck-work phase's repair uses the sweepers' calls: sessions, GC, transfer jobs). */

@@ -79,7 +79,8 @@ export function integrityService({ db, now }: MetaDeps): ServiceImpl<typeof Inte
       return { reset: r.reset, leftoverLocation: r.leftover ?? "" };
     },
     async replaceBlobLocation(req) {
-      if (!req.fromLocation || !req.toLocation) throw invalidArgument("from_location and to_location are required");
+      if (!req.fromLocation || !req.toLocation)
+        throw invalidArgument("from_location and to_location are required");
       const sha = hex(req.sha256, 64, "sha256");
       return { replaced: await integrity.replaceLocation(db, sha, req.fromLocation, req.toLocation) };
     },

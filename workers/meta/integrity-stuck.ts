@@ -75,7 +75,12 @@ async function stuckTransfers(db: Db, before: number, limit: number): Promise<St
     .orderBy("j.updated_at")
     .limit(limit)
     .execute();
-  const items = rows.map((r) => ({ ...r, attempts: n(r.attempts), updated_at: n(r.updated_at), size: n(r.size) }));
+  const items = rows.map((r) => ({
+    ...r,
+    attempts: n(r.attempts),
+    updated_at: n(r.updated_at),
+    size: n(r.size),
+  }));
   return { count: n(total.n), items };
 }
 
@@ -86,9 +91,7 @@ async function pendingDeletions(db: Db, before: number, limit: number): Promise<
     .where("j.cleanup_after", "<=", before)
     .where("j.cleanup_location", "is not", null);
   const [blobTotal, copyTotal, blobRows, copyRows] = await Promise.all([
-    blobs
-      .select((eb) => [eb.fn.countAll().as("n"), eb.fn.sum("size").as("bytes")])
-      .executeTakeFirstOrThrow(),
+    blobs.select((eb) => [eb.fn.countAll().as("n"), eb.fn.sum("size").as("bytes")]).executeTakeFirstOrThrow(),
     copies
       .innerJoin("blobs as b", "b.sha256", "j.blob_sha256")
       .select((eb) => [eb.fn.countAll().as("n"), eb.fn.sum("b.size").as("bytes")])

@@ -260,7 +260,10 @@ async function completedFile(deps: SessionDeps, who: Identity, s: UploadSessionR
  * record its file any more, so what a completion attempt left is discarded with the parts. False when it
  * completed meanwhile (its parts went with the completion).
  */
-async function dropSession(deps: Pick<SessionDeps, "meta" | "blobs">, s: UploadSessionRecord): Promise<boolean> {
+async function dropSession(
+  deps: Pick<SessionDeps, "meta" | "blobs">,
+  s: UploadSessionRecord,
+): Promise<boolean> {
   let ended = s;
   if (s.state !== "aborted") {
     await deps.meta.transitionUploadSession({ id: s.id, transition: T.ABORT });

@@ -28,14 +28,18 @@ export function fsckMetrics(m: Metrics): FsckMetrics {
     "service",
     "kind",
   ]);
-  const scrubbed = counter(m, "filestore_fsck_scrubbed_bytes_total", "Bytes the scrub re-hashed", ["service"]);
+  const scrubbed = counter(m, "filestore_fsck_scrubbed_bytes_total", "Bytes the scrub re-hashed", [
+    "service",
+  ]);
   const last = gauge(
     m,
     "filestore_fsck_last_periodic_run_timestamp_seconds",
     "When the last periodic consistency check finished",
     ["service"],
   );
-  const lastClean = gauge(m, "filestore_fsck_last_periodic_run_clean", "1 when it found nothing", ["service"]);
+  const lastClean = gauge(m, "filestore_fsck_last_periodic_run_clean", "1 when it found nothing", [
+    "service",
+  ]);
   return {
     scrubbed(n) {
       scrubbed.inc({ service }, n);
