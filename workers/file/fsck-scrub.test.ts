@@ -65,6 +65,7 @@ for (const backend of testBlobStores()) {
 
         const flipped = data.slice();
         flipped[1234] = (flipped[1234] as number) ^ 0x10;
+        if (!f.opened.overwrite) throw new Error("the test store cannot overwrite");
         await f.opened.overwrite(location, flipped);
         const dry = await runFsck(deps, scrubbing);
         expect([dry.scrubbed, dry.scrubbedBlobs, dry.scrubbedBytes]).toEqual([true, 2, 8000]);

@@ -22,6 +22,7 @@ import { openSharedLimiter } from "../lib/shared-limiter.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadFileConfig } from "./config.ts";
+import { startPeriodicFsck } from "./fsck-periodic.ts";
 import { runGcPass, startGarbageCollector } from "./gc.ts";
 import { fileModule } from "./service.ts";
 import { loadShareConfig } from "./shares/config.ts";
@@ -119,6 +120,7 @@ export async function createFileWorker(
         startGarbageCollector(gc, config.file.gcIntervalSeconds, log),
         feed.startChecks(meta, config.file.watchCheckSeconds, log),
         thumbnails.start(t.sweepSeconds, log),
+        startPeriodicFsck(fsck, config.file.fsckIntervalHours, log),
         every(
           config.file.quotaRecountSeconds,
           "usage recount",

@@ -6,6 +6,7 @@ import { invalidArgument } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
 import * as integrity from "./integrity.ts";
 import { resetStuckTransfer, stuckWork } from "./integrity-stuck.ts";
+import { takeLease } from "./leases.ts";
 import type { MetaDeps } from "./records.ts";
 import { sessionRecord } from "./upload-session-service.ts";
 
@@ -16,6 +17,16 @@ const MAX_LOCATIONS = 1000;
 function staleMs(v: bigint): number {
   if (v < 0n) throw invalidArgument("stale_ms must not be negative");
   return Number(v);
+}
+
+/** A lease's name and holder: both required, at most 64 characters (the columns). */
+function leaseKey(req: { name: string; holder: string }) {
+  for (const [field, v] of [
+    ["name", req.name],
+    ["holder", req.holder],
+  ] as const)
+    if (v.length === 0 || v.length > 64) throw invalidArgument(`${field} must be 1 to 64 characters`);
+  return req;
 }
 
 export function integrityService({ db, now }: MetaDeps): ServiceImpl<typeof IntegrityService> {
@@ -77,6 +88,11 @@ export function integrityService({ db, now }: MetaDeps): ServiceImpl<typeof Inte
       const t = now();
       const r = await resetStuckTransfer(db, sha, t - staleMs(req.staleMs), t);
       return { reset: r.reset, leftoverLocation: r.leftover ?? "" };
+    },
+    async takeMaintenanceLease(req) {
+      const { name, holder } = leaseKey(req);
+      if (req.ttlMs <= 0n) throw invalidArgument("ttl_ms must be positive");
+      return { taken: await takeLease(db, name, holder, Number(req.ttlMs), now()) };
     },
     async replaceBlobLocation(req) {
       if (!req.fromLocation || !req.toLocation)

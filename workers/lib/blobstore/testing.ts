@@ -15,8 +15,11 @@ export interface OpenedBlobStore {
   store: BlobStore;
   /** Everything the store holds, sorted: files under its root, or keys and unfinished multipart uploads. */
   snapshot(): Promise<string[]>;
-  /** Replaces the bytes at `location` behind the store's back (fault injection: bit rot, a replaced object). */
-  overwrite(location: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Replaces the bytes at `location` behind the store's back (fault injection: bit rot, a replaced
+   * object); testBlobStores' stores have it.
+   */
+  overwrite?(location: string, bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -12,7 +12,51 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/integrity.proto.
  */
 export const file_filestore_meta_v1_integrity: GenFile = /*@__PURE__*/
-  fileDesc("CiFmaWxlc3RvcmUvbWV0YS92MS9pbnRlZ3JpdHkucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIlgKGlJlcGxhY2VCbG9iTG9jYXRpb25SZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCRIVCg1mcm9tX2xvY2F0aW9uGAIgASgJEhMKC3RvX2xvY2F0aW9uGAMgASgJIi8KG1JlcGxhY2VCbG9iTG9jYXRpb25SZXNwb25zZRIQCghyZXBsYWNlZBgBIAEoCCI3ChRMaXN0U3R1Y2tXb3JrUmVxdWVzdBIQCghzdGFsZV9tcxgBIAEoAxINCgVsaW1pdBgCIAEoBSKXAQoNU3R1Y2tUcmFuc2ZlchITCgtibG9iX3NoYTI1NhgBIAEoCRINCgVzdGF0ZRgCIAEoCRIQCghhdHRlbXB0cxgDIAEoBRISCgpsYXN0X2Vycm9yGAQgASgJEhcKD3RhcmdldF9sb2NhdGlvbhgFIAEoCRIVCg11cGRhdGVkX2F0X21zGAYgASgDEgwKBHNpemUYByABKAMicgoPUGVuZGluZ0RlbGV0aW9uEgwKBGtpbmQYASABKAkSDgoGc2hhMjU2GAIgASgJEg8KB2JhY2tlbmQYAyABKAkSEAoIbG9jYXRpb24YBCABKAkSDAoEc2l6ZRgFIAEoAxIQCghzaW5jZV9tcxgGIAEoAyKzAgoVTGlzdFN0dWNrV29ya1Jlc3BvbnNlEhUKDXNlc3Npb25fY291bnQYASABKAMSFQoNc2Vzc2lvbl9ieXRlcxgCIAEoAxI4CghzZXNzaW9ucxgDIAMoCzImLmZpbGVzdG9yZS5tZXRhLnYxLlVwbG9hZFNlc3Npb25SZWNvcmQSFgoOdHJhbnNmZXJfY291bnQYBCABKAMSMwoJdHJhbnNmZXJzGAUgAygLMiAuZmlsZXN0b3JlLm1ldGEudjEuU3R1Y2tUcmFuc2ZlchIWCg5kZWxldGlvbl9jb3VudBgGIAEoAxIWCg5kZWxldGlvbl9ieXRlcxgHIAEoAxI1CglkZWxldGlvbnMYCCADKAsyIi5maWxlc3RvcmUubWV0YS52MS5QZW5kaW5nRGVsZXRpb24iQgoZUmVzZXRTdHVja1RyYW5zZmVyUmVxdWVzdBITCgtibG9iX3NoYTI1NhgBIAEoCRIQCghzdGFsZV9tcxgCIAEoAyJGChpSZXNldFN0dWNrVHJhbnNmZXJSZXNwb25zZRINCgVyZXNldBgBIAEoCBIZChFsZWZ0b3Zlcl9sb2NhdGlvbhgCIAEoCSJIChFDaGVja0Jsb2JzUmVxdWVzdBIUCgxhZnRlcl9zaGEyNTYYASABKAkSDQoFbGltaXQYAiABKAUSDgoGcmVwYWlyGAMgASgIIogBCgtDaGVja2VkQmxvYhIOCgZzaGEyNTYYASABKAkSDwoHYmFja2VuZBgCIAEoCRIQCghsb2NhdGlvbhgDIAEoCRIMCgRzaXplGAQgASgDEhAKCHJlZmNvdW50GAUgASgDEhQKDGNvdW50ZWRfcmVmcxgGIAEoAxIQCghyZXBhaXJlZBgHIAEoCCJDChJDaGVja0Jsb2JzUmVzcG9uc2USLQoFYmxvYnMYASADKAsyHi5maWxlc3RvcmUubWV0YS52MS5DaGVja2VkQmxvYiI6ChlMaXN0QmxvYlJlZmVyZW5jZXNSZXF1ZXN0Eg4KBnNoYTI1NhgBIAEoCRINCgVsaW1pdBgCIAEoBSJjCg1CbG9iUmVmZXJlbmNlEhAKCG93bmVyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEg8KB2ZpbGVfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIPCgd2ZXJzaW9uGAUgASgIIlIKGkxpc3RCbG9iUmVmZXJlbmNlc1Jlc3BvbnNlEjQKCnJlZmVyZW5jZXMYASADKAsyIC5maWxlc3RvcmUubWV0YS52MS5CbG9iUmVmZXJlbmNlIkEKG0ZpbmRVbmtub3duTG9jYXRpb25zUmVxdWVzdBIPCgdiYWNrZW5kGAEgASgJEhEKCWxvY2F0aW9ucxgCIAMoCSIvChxGaW5kVW5rbm93bkxvY2F0aW9uc1Jlc3BvbnNlEg8KB3Vua25vd24YASADKAkypgUKEEludGVncml0eVNlcnZpY2USWQoKQ2hlY2tCbG9icxIkLmZpbGVzdG9yZS5tZXRhLnYxLkNoZWNrQmxvYnNSZXF1ZXN0GiUuZmlsZXN0b3JlLm1ldGEudjEuQ2hlY2tCbG9ic1Jlc3BvbnNlEnEKEkxpc3RCbG9iUmVmZXJlbmNlcxIsLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RCbG9iUmVmZXJlbmNlc1JlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5MaXN0QmxvYlJlZmVyZW5jZXNSZXNwb25zZRJ3ChRGaW5kVW5rbm93bkxvY2F0aW9ucxIuLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRVbmtub3duTG9jYXRpb25zUmVxdWVzdBovLmZpbGVzdG9yZS5tZXRhLnYxLkZpbmRVbmtub3duTG9jYXRpb25zUmVzcG9uc2USYgoNTGlzdFN0dWNrV29yaxInLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RTdHVja1dvcmtSZXF1ZXN0GiguZmlsZXN0b3JlLm1ldGEudjEuTGlzdFN0dWNrV29ya1Jlc3BvbnNlEnEKElJlc2V0U3R1Y2tUcmFuc2ZlchIsLmZpbGVzdG9yZS5tZXRhLnYxLlJlc2V0U3R1Y2tUcmFuc2ZlclJlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5SZXNldFN0dWNrVHJhbnNmZXJSZXNwb25zZRJ0ChNSZXBsYWNlQmxvYkxvY2F0aW9uEi0uZmlsZXN0b3JlLm1ldGEudjEuUmVwbGFjZUJsb2JMb2NhdGlvblJlcXVlc3QaLi5maWxlc3RvcmUubWV0YS52MS5SZXBsYWNlQmxvYkxvY2F0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_filestore_meta_v1_uploads]);
+  fileDesc("CiFmaWxlc3RvcmUvbWV0YS92MS9pbnRlZ3JpdHkucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIksKG1Rha2VNYWludGVuYW5jZUxlYXNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmhvbGRlchgCIAEoCRIOCgZ0dGxfbXMYAyABKAMiLQocVGFrZU1haW50ZW5hbmNlTGVhc2VSZXNwb25zZRINCgV0YWtlbhgBIAEoCCJYChpSZXBsYWNlQmxvYkxvY2F0aW9uUmVxdWVzdBIOCgZzaGEyNTYYASABKAkSFQoNZnJvbV9sb2NhdGlvbhgCIAEoCRITCgt0b19sb2NhdGlvbhgDIAEoCSIvChtSZXBsYWNlQmxvYkxvY2F0aW9uUmVzcG9uc2USEAoIcmVwbGFjZWQYASABKAgiNwoUTGlzdFN0dWNrV29ya1JlcXVlc3QSEAoIc3RhbGVfbXMYASABKAMSDQoFbGltaXQYAiABKAUilwEKDVN0dWNrVHJhbnNmZXISEwoLYmxvYl9zaGEyNTYYASABKAkSDQoFc3RhdGUYAiABKAkSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGFzdF9lcnJvchgEIAEoCRIXCg90YXJnZXRfbG9jYXRpb24YBSABKAkSFQoNdXBkYXRlZF9hdF9tcxgGIAEoAxIMCgRzaXplGAcgASgDInIKD1BlbmRpbmdEZWxldGlvbhIMCgRraW5kGAEgASgJEg4KBnNoYTI1NhgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEhAKCGxvY2F0aW9uGAQgASgJEgwKBHNpemUYBSABKAMSEAoIc2luY2VfbXMYBiABKAMiswIKFUxpc3RTdHVja1dvcmtSZXNwb25zZRIVCg1zZXNzaW9uX2NvdW50GAEgASgDEhUKDXNlc3Npb25fYnl0ZXMYAiABKAMSOAoIc2Vzc2lvbnMYAyADKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkEhYKDnRyYW5zZmVyX2NvdW50GAQgASgDEjMKCXRyYW5zZmVycxgFIAMoCzIgLmZpbGVzdG9yZS5tZXRhLnYxLlN0dWNrVHJhbnNmZXISFgoOZGVsZXRpb25fY291bnQYBiABKAMSFgoOZGVsZXRpb25fYnl0ZXMYByABKAMSNQoJZGVsZXRpb25zGAggAygLMiIuZmlsZXN0b3JlLm1ldGEudjEuUGVuZGluZ0RlbGV0aW9uIkIKGVJlc2V0U3R1Y2tUcmFuc2ZlclJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSEAoIc3RhbGVfbXMYAiABKAMiRgoaUmVzZXRTdHVja1RyYW5zZmVyUmVzcG9uc2USDQoFcmVzZXQYASABKAgSGQoRbGVmdG92ZXJfbG9jYXRpb24YAiABKAkiSAoRQ2hlY2tCbG9ic1JlcXVlc3QSFAoMYWZ0ZXJfc2hhMjU2GAEgASgJEg0KBWxpbWl0GAIgASgFEg4KBnJlcGFpchgDIAEoCCKIAQoLQ2hlY2tlZEJsb2ISDgoGc2hhMjU2GAEgASgJEg8KB2JhY2tlbmQYAiABKAkSEAoIbG9jYXRpb24YAyABKAkSDAoEc2l6ZRgEIAEoAxIQCghyZWZjb3VudBgFIAEoAxIUCgxjb3VudGVkX3JlZnMYBiABKAMSEAoIcmVwYWlyZWQYByABKAgiQwoSQ2hlY2tCbG9ic1Jlc3BvbnNlEi0KBWJsb2JzGAEgAygLMh4uZmlsZXN0b3JlLm1ldGEudjEuQ2hlY2tlZEJsb2IiOgoZTGlzdEJsb2JSZWZlcmVuY2VzUmVxdWVzdBIOCgZzaGEyNTYYASABKAkSDQoFbGltaXQYAiABKAUiYwoNQmxvYlJlZmVyZW5jZRIQCghvd25lcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIPCgdmaWxlX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDwoHdmVyc2lvbhgFIAEoCCJSChpMaXN0QmxvYlJlZmVyZW5jZXNSZXNwb25zZRI0CgpyZWZlcmVuY2VzGAEgAygLMiAuZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlZmVyZW5jZSJBChtGaW5kVW5rbm93bkxvY2F0aW9uc1JlcXVlc3QSDwoHYmFja2VuZBgBIAEoCRIRCglsb2NhdGlvbnMYAiADKAkiLwocRmluZFVua25vd25Mb2NhdGlvbnNSZXNwb25zZRIPCgd1bmtub3duGAEgAygJMp8GChBJbnRlZ3JpdHlTZXJ2aWNlElkKCkNoZWNrQmxvYnMSJC5maWxlc3RvcmUubWV0YS52MS5DaGVja0Jsb2JzUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNoZWNrQmxvYnNSZXNwb25zZRJxChJMaXN0QmxvYlJlZmVyZW5jZXMSLC5maWxlc3RvcmUubWV0YS52MS5MaXN0QmxvYlJlZmVyZW5jZXNSZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuTGlzdEJsb2JSZWZlcmVuY2VzUmVzcG9uc2USdwoURmluZFVua25vd25Mb2NhdGlvbnMSLi5maWxlc3RvcmUubWV0YS52MS5GaW5kVW5rbm93bkxvY2F0aW9uc1JlcXVlc3QaLy5maWxlc3RvcmUubWV0YS52MS5GaW5kVW5rbm93bkxvY2F0aW9uc1Jlc3BvbnNlEmIKDUxpc3RTdHVja1dvcmsSJy5maWxlc3RvcmUubWV0YS52MS5MaXN0U3R1Y2tXb3JrUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RTdHVja1dvcmtSZXNwb25zZRJxChJSZXNldFN0dWNrVHJhbnNmZXISLC5maWxlc3RvcmUubWV0YS52MS5SZXNldFN0dWNrVHJhbnNmZXJSZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmVzZXRTdHVja1RyYW5zZmVyUmVzcG9uc2USdAoTUmVwbGFjZUJsb2JMb2NhdGlvbhItLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGxhY2VCbG9iTG9jYXRpb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuUmVwbGFjZUJsb2JMb2NhdGlvblJlc3BvbnNlEncKFFRha2VNYWludGVuYW5jZUxlYXNlEi4uZmlsZXN0b3JlLm1ldGEudjEuVGFrZU1haW50ZW5hbmNlTGVhc2VSZXF1ZXN0Gi8uZmlsZXN0b3JlLm1ldGEudjEuVGFrZU1haW50ZW5hbmNlTGVhc2VSZXNwb25zZWIGcHJvdG8z", [file_filestore_meta_v1_uploads]);
+
+/**
+ * @generated from message filestore.meta.v1.TakeMaintenanceLeaseRequest
+ */
+export type TakeMaintenanceLeaseRequest = Message<"filestore.meta.v1.TakeMaintenanceLeaseRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string holder = 2;
+   */
+  holder: string;
+
+  /**
+   * @generated from field: int64 ttl_ms = 3;
+   */
+  ttlMs: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TakeMaintenanceLeaseRequest.
+ * Use `create(TakeMaintenanceLeaseRequestSchema)` to create a new message.
+ */
+export const TakeMaintenanceLeaseRequestSchema: GenMessage<TakeMaintenanceLeaseRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 0);
+
+/**
+ * @generated from message filestore.meta.v1.TakeMaintenanceLeaseResponse
+ */
+export type TakeMaintenanceLeaseResponse = Message<"filestore.meta.v1.TakeMaintenanceLeaseResponse"> & {
+  /**
+   * @generated from field: bool taken = 1;
+   */
+  taken: boolean;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TakeMaintenanceLeaseResponse.
+ * Use `create(TakeMaintenanceLeaseResponseSchema)` to create a new message.
+ */
+export const TakeMaintenanceLeaseResponseSchema: GenMessage<TakeMaintenanceLeaseResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 1);
 
 /**
  * @generated from message filestore.meta.v1.ReplaceBlobLocationRequest
@@ -39,7 +83,7 @@ export type ReplaceBlobLocationRequest = Message<"filestore.meta.v1.ReplaceBlobL
  * Use `create(ReplaceBlobLocationRequestSchema)` to create a new message.
  */
 export const ReplaceBlobLocationRequestSchema: GenMessage<ReplaceBlobLocationRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 0);
+  messageDesc(file_filestore_meta_v1_integrity, 2);
 
 /**
  * @generated from message filestore.meta.v1.ReplaceBlobLocationResponse
@@ -56,7 +100,7 @@ export type ReplaceBlobLocationResponse = Message<"filestore.meta.v1.ReplaceBlob
  * Use `create(ReplaceBlobLocationResponseSchema)` to create a new message.
  */
 export const ReplaceBlobLocationResponseSchema: GenMessage<ReplaceBlobLocationResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 1);
+  messageDesc(file_filestore_meta_v1_integrity, 3);
 
 /**
  * @generated from message filestore.meta.v1.ListStuckWorkRequest
@@ -78,7 +122,7 @@ export type ListStuckWorkRequest = Message<"filestore.meta.v1.ListStuckWorkReque
  * Use `create(ListStuckWorkRequestSchema)` to create a new message.
  */
 export const ListStuckWorkRequestSchema: GenMessage<ListStuckWorkRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 2);
+  messageDesc(file_filestore_meta_v1_integrity, 4);
 
 /**
  * @generated from message filestore.meta.v1.StuckTransfer
@@ -129,7 +173,7 @@ export type StuckTransfer = Message<"filestore.meta.v1.StuckTransfer"> & {
  * Use `create(StuckTransferSchema)` to create a new message.
  */
 export const StuckTransferSchema: GenMessage<StuckTransfer> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 3);
+  messageDesc(file_filestore_meta_v1_integrity, 5);
 
 /**
  * @generated from message filestore.meta.v1.PendingDeletion
@@ -176,7 +220,7 @@ export type PendingDeletion = Message<"filestore.meta.v1.PendingDeletion"> & {
  * Use `create(PendingDeletionSchema)` to create a new message.
  */
 export const PendingDeletionSchema: GenMessage<PendingDeletion> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 4);
+  messageDesc(file_filestore_meta_v1_integrity, 6);
 
 /**
  * @generated from message filestore.meta.v1.ListStuckWorkResponse
@@ -230,7 +274,7 @@ export type ListStuckWorkResponse = Message<"filestore.meta.v1.ListStuckWorkResp
  * Use `create(ListStuckWorkResponseSchema)` to create a new message.
  */
 export const ListStuckWorkResponseSchema: GenMessage<ListStuckWorkResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 5);
+  messageDesc(file_filestore_meta_v1_integrity, 7);
 
 /**
  * @generated from message filestore.meta.v1.ResetStuckTransferRequest
@@ -252,7 +296,7 @@ export type ResetStuckTransferRequest = Message<"filestore.meta.v1.ResetStuckTra
  * Use `create(ResetStuckTransferRequestSchema)` to create a new message.
  */
 export const ResetStuckTransferRequestSchema: GenMessage<ResetStuckTransferRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 6);
+  messageDesc(file_filestore_meta_v1_integrity, 8);
 
 /**
  * @generated from message filestore.meta.v1.ResetStuckTransferResponse
@@ -276,7 +320,7 @@ export type ResetStuckTransferResponse = Message<"filestore.meta.v1.ResetStuckTr
  * Use `create(ResetStuckTransferResponseSchema)` to create a new message.
  */
 export const ResetStuckTransferResponseSchema: GenMessage<ResetStuckTransferResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 7);
+  messageDesc(file_filestore_meta_v1_integrity, 9);
 
 /**
  * @generated from message filestore.meta.v1.CheckBlobsRequest
@@ -303,7 +347,7 @@ export type CheckBlobsRequest = Message<"filestore.meta.v1.CheckBlobsRequest"> &
  * Use `create(CheckBlobsRequestSchema)` to create a new message.
  */
 export const CheckBlobsRequestSchema: GenMessage<CheckBlobsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 8);
+  messageDesc(file_filestore_meta_v1_integrity, 10);
 
 /**
  * @generated from message filestore.meta.v1.CheckedBlob
@@ -356,7 +400,7 @@ export type CheckedBlob = Message<"filestore.meta.v1.CheckedBlob"> & {
  * Use `create(CheckedBlobSchema)` to create a new message.
  */
 export const CheckedBlobSchema: GenMessage<CheckedBlob> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 9);
+  messageDesc(file_filestore_meta_v1_integrity, 11);
 
 /**
  * @generated from message filestore.meta.v1.CheckBlobsResponse
@@ -373,7 +417,7 @@ export type CheckBlobsResponse = Message<"filestore.meta.v1.CheckBlobsResponse">
  * Use `create(CheckBlobsResponseSchema)` to create a new message.
  */
 export const CheckBlobsResponseSchema: GenMessage<CheckBlobsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 10);
+  messageDesc(file_filestore_meta_v1_integrity, 12);
 
 /**
  * @generated from message filestore.meta.v1.ListBlobReferencesRequest
@@ -395,7 +439,7 @@ export type ListBlobReferencesRequest = Message<"filestore.meta.v1.ListBlobRefer
  * Use `create(ListBlobReferencesRequestSchema)` to create a new message.
  */
 export const ListBlobReferencesRequestSchema: GenMessage<ListBlobReferencesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 11);
+  messageDesc(file_filestore_meta_v1_integrity, 13);
 
 /**
  * @generated from message filestore.meta.v1.BlobReference
@@ -434,7 +478,7 @@ export type BlobReference = Message<"filestore.meta.v1.BlobReference"> & {
  * Use `create(BlobReferenceSchema)` to create a new message.
  */
 export const BlobReferenceSchema: GenMessage<BlobReference> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 12);
+  messageDesc(file_filestore_meta_v1_integrity, 14);
 
 /**
  * @generated from message filestore.meta.v1.ListBlobReferencesResponse
@@ -451,7 +495,7 @@ export type ListBlobReferencesResponse = Message<"filestore.meta.v1.ListBlobRefe
  * Use `create(ListBlobReferencesResponseSchema)` to create a new message.
  */
 export const ListBlobReferencesResponseSchema: GenMessage<ListBlobReferencesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 13);
+  messageDesc(file_filestore_meta_v1_integrity, 15);
 
 /**
  * @generated from message filestore.meta.v1.FindUnknownLocationsRequest
@@ -473,7 +517,7 @@ export type FindUnknownLocationsRequest = Message<"filestore.meta.v1.FindUnknown
  * Use `create(FindUnknownLocationsRequestSchema)` to create a new message.
  */
 export const FindUnknownLocationsRequestSchema: GenMessage<FindUnknownLocationsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 14);
+  messageDesc(file_filestore_meta_v1_integrity, 16);
 
 /**
  * @generated from message filestore.meta.v1.FindUnknownLocationsResponse
@@ -490,7 +534,7 @@ export type FindUnknownLocationsResponse = Message<"filestore.meta.v1.FindUnknow
  * Use `create(FindUnknownLocationsResponseSchema)` to create a new message.
  */
 export const FindUnknownLocationsResponseSchema: GenMessage<FindUnknownLocationsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 15);
+  messageDesc(file_filestore_meta_v1_integrity, 17);
 
 /**
  * IntegrityService is the database's side of the consistency checker (fsck): the file worker walks the
@@ -572,6 +616,18 @@ export const IntegrityService: GenService<{
     methodKind: "unary";
     input: typeof ReplaceBlobLocationRequestSchema;
     output: typeof ReplaceBlobLocationResponseSchema;
+  },
+  /**
+   * TakeMaintenanceLease takes (or, for the same holder, renews) the lease `name` for `ttl_ms`: background
+   * work one replica at a time does (the periodic check takes "fsck"). taken false while another holder's
+   * lease has not expired.
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.TakeMaintenanceLease
+   */
+  takeMaintenanceLease: {
+    methodKind: "unary";
+    input: typeof TakeMaintenanceLeaseRequestSchema;
+    output: typeof TakeMaintenanceLeaseResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_integrity, 0);
