@@ -2,7 +2,6 @@
 // stays) whose findings land in the metrics; one replica at a time — a second file worker's tick while the
 // lease is held does nothing, and after the interval the lease is free again.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { createLogger } from "../lib/log.ts";
 import { fsckMetrics } from "../lib/metrics/fsck.ts";
@@ -12,6 +11,7 @@ import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import type { FsckDeps } from "./fsck.ts";
 import { periodicFsck } from "./fsck-periodic.ts";
+import { fsckDepsFor } from "./fsck-testing.ts";
 
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
 const GRACE = 3_600_000;
@@ -29,14 +29,7 @@ for (const backend of testBlobStores()) {
       beforeEach(async () => {
         f = await openUploadFixture(backend, clock, database);
         metrics = createMetrics("file");
-        deps = {
-          meta: f.deps.meta,
-          storeFor: storeForAll(f.opened.store),
-          backends: [backend.backend],
-          graceMs: GRACE,
-          now: () => Date.now() + 2 * GRACE,
-          metrics: fsckMetrics(metrics),
-        };
+        deps = { ...fsckDepsFor(f, backend.backend, GRACE), metrics: fsckMetrics(metrics) };
       }, 60_000);
       afterEach(() => f.close());
 

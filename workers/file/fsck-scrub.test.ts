@@ -5,7 +5,6 @@
 // waits so that the bytes it read stay within the given rate.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Identity } from "../../core/access-token.ts";
-import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
@@ -14,6 +13,7 @@ import { type FsckDeps, runFsck } from "./fsck.ts";
 import { hashStored } from "./fsck-hash.ts";
 import type { FsckReport } from "./fsck-report.ts";
 import { pauseMs } from "./fsck-scrub.ts";
+import { fsckDepsFor } from "./fsck-testing.ts";
 
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
 const GRACE = 3_600_000;
@@ -42,14 +42,7 @@ for (const backend of testBlobStores()) {
       beforeEach(async () => {
         f = await openUploadFixture(backend, clock, database);
         alice = await f.user("alice");
-        deps = {
-          meta: f.deps.meta,
-          storeFor: storeForAll(f.opened.store),
-          backends: [backend.backend],
-          graceMs: GRACE,
-          now: () => Date.now() + 2 * GRACE,
-          batch: 2,
-        };
+        deps = { ...fsckDepsFor(f, backend.backend, GRACE), batch: 2 };
       }, 60_000);
       afterEach(() => f.close());
 

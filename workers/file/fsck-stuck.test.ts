@@ -6,7 +6,6 @@
 // collected); the second run is clean. Work whose deadline passed within the grace period is not judged.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Identity } from "../../core/access-token.ts";
-import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import * as sessions from "../upload/sessions.ts";
@@ -14,6 +13,7 @@ import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { type FsckDeps, runFsck } from "./fsck.ts";
 import { isClean } from "./fsck-report.ts";
+import { fsckDepsFor } from "./fsck-testing.ts";
 
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
 const GRACE = 7_200_000; // longer than TTL: an expiry just passed is not stuck yet
@@ -32,13 +32,7 @@ for (const backend of testBlobStores()) {
         clock.now = 1_000_000;
         f = await openUploadFixture(backend, clock, database);
         alice = await f.user("alice");
-        deps = {
-          meta: f.deps.meta,
-          storeFor: storeForAll(f.opened.store),
-          backends: [backend.backend],
-          graceMs: GRACE,
-          now: () => Date.now() + 2 * GRACE,
-        };
+        deps = fsckDepsFor(f, backend.backend, GRACE);
       }, 60_000);
       afterEach(() => f.close());
 

@@ -5,7 +5,6 @@
 // Objects younger than the grace period are never judged.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Identity } from "../../core/access-token.ts";
-import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { fsckMetrics } from "../lib/metrics/fsck.ts";
 import { createMetrics } from "../lib/metrics/registry.ts";
@@ -14,6 +13,7 @@ import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { type FsckDeps, type FsckProgress, runFsck } from "./fsck.ts";
 import type { FsckReport } from "./fsck-report.ts";
+import { fsckDepsFor } from "./fsck-testing.ts";
 
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
 const GRACE = 3_600_000;
@@ -47,12 +47,7 @@ for (const backend of testBlobStores()) {
         alice = await f.user("alice");
         bob = await f.user("bob");
         deps = {
-          meta: f.deps.meta,
-          storeFor: storeForAll(f.opened.store),
-          backends: [backend.backend],
-          graceMs: GRACE,
-          // Past the grace period of everything written now.
-          now: () => Date.now() + 2 * GRACE,
+          ...fsckDepsFor(f, backend.backend, GRACE),
           batch: 2, // small pages: every walk crosses pages
         };
       }, 60_000);
