@@ -125,6 +125,24 @@ describe(`filestore admin fsck (${MODE})`, () => {
     expect(await fsck()).toMatchObject({ clean: false, missing: { count: 1 }, orphans: { count: 0 } });
   });
 
+  test("--scrub finds content whose bytes changed behind the server's back, with its file", async () => {
+    const data = randomBytes(10_000);
+    expect((await upload("rot.bin", data)).status).toBe(201);
+    const [path] = onDisk(sha256(data));
+    const flipped = data.slice();
+    flipped[77] = (flipped[77] as number) ^ 1;
+    rmSync(path as string);
+    writeFileSync(path as string, flipped);
+    const r = await fsck("--scrub", "--scrub-rate", "1G");
+    expect(r).toMatchObject({ exit: 5, scrub: { corrupt: { count: 1, bytes: 10_000, repaired: 0 } } });
+    expect(r.scrub.corrupt.items[0]).toMatchObject({ sha256: sha256(data), foundSha256: sha256(flipped) });
+    expect(r.scrub.corrupt.items[0].files).toMatchObject([{ username: "root", name: "rot.bin" }]);
+    // Without --scrub the bytes are not read: same size, nothing seen.
+    expect((await fsck()).scrub).toBeUndefined();
+    const misuse = await filestore(["admin", "fsck", "--scrub-rate", "1G"]);
+    expect(misuse.code).toBe(2);
+  });
+
   test("a non-administrator is refused", async () => {
     const name = `u${Date.now().toString(36)}`;
     expect(
