@@ -6,7 +6,8 @@ import { AdminService, type ManagedUser } from "../proto/gen/filestore/admin/v1/
 import * as out from "./admin-output.ts";
 import { intOption, type OptionValues, UsageError } from "./args.ts";
 import type { Command, Env, Handler } from "./commands.ts";
-import { fsckJson, fsckLines } from "./fsck-output.ts";
+import { EXIT } from "./errors.ts";
+import { allFixed, fsckJson, fsckLines } from "./fsck-output.ts";
 import { askPassword, linesFromStdin } from "./prompt.ts";
 import { Session } from "./session.ts";
 import { parseDuration, parseSize } from "./sizes.ts";
@@ -19,7 +20,8 @@ interface Call {
   options: OptionValues;
   json: boolean;
 }
-type Sub = { usage: string; args: number; run: (c: Call) => Promise<void> };
+/** A subcommand; what it returns (if anything) is the exit code. */
+type Sub = { usage: string; args: number; run: (c: Call) => Promise<unknown> };
 
 const str = (options: OptionValues, name: string) => {
   const v = options[name];
@@ -181,15 +183,26 @@ async function stats(c: Call) {
   else for (const line of out.statsLines(s)) c.env.out(line);
 }
 
-/** The consistency check: progress as it goes (not with --json), then the report. */
+/**
+ * The consistency check: progress as it goes (not with --json), then the report. Exits with
+ * EXIT.problems when something found is still there after the run (scripts and cron test for it).
+ */
 async function fsck(c: Call) {
-  for await (const m of c.admin.checkIntegrity({ repair: c.options.repair === true })) {
+  let code: number = EXIT.ok;
+  const rate = str(c.options, "scrub-rate");
+  if (rate !== undefined && c.options.scrub !== true)
+    throw new UsageError("--scrub-rate goes with --scrub", "admin");
+  const scrubBytesPerHour = BigInt(rate === undefined ? 0 : parseSize(rate));
+  const req = { repair: c.options.repair === true, scrub: c.options.scrub === true, scrubBytesPerHour };
+  for await (const m of c.admin.checkIntegrity(req)) {
     if (m.event.case === "progress" && !c.json && m.event.value.phase !== "done")
       c.env.out(`... ${m.event.value.phase}: ${m.event.value.checked} checked`);
     if (m.event.case !== "report") continue;
     if (c.json) c.env.out(JSON.stringify(fsckJson(m.event.value)));
     else for (const line of fsckLines(m.event.value)) c.env.out(line);
+    if (!allFixed(m.event.value)) code = EXIT.problems;
   }
+  return code;
 }
 
 const SUBCOMMANDS: Record<string, Sub> = {
@@ -212,7 +225,7 @@ const SUBCOMMANDS: Record<string, Sub> = {
   uninvite: { usage: "uninvite ID", args: 1, run: uninvite },
   audit: { usage: "audit [--user NAME] [--limit N]", args: 0, run: audit },
   stats: { usage: "stats", args: 0, run: stats },
-  fsck: { usage: "fsck [--repair]", args: 0, run: fsck },
+  fsck: { usage: "fsck [--repair] [--scrub [--scrub-rate SIZE]]", args: 0, run: fsck },
 };
 
 const admin: Handler = async (env, args, options) => {
@@ -222,8 +235,8 @@ const admin: Handler = async (env, args, options) => {
     throw new UsageError(name ? `unknown admin subcommand "${name}"` : "which admin subcommand?", "admin");
   if (rest.length !== sub.args) throw new UsageError(`usage: filestore admin ${sub.usage}`, "admin");
   const client = new Session(env.server, env.store).client(AdminService);
-  await sub.run({ env, admin: client, args: rest, options, json: options.json === true });
-  return 0;
+  const code = await sub.run({ env, admin: client, args: rest, options, json: options.json === true });
+  return typeof code === "number" ? code : EXIT.ok;
 };
 
 const option = (type: "string" | "boolean", description: string, value?: string) =>
@@ -248,8 +261,13 @@ invites an array of those (without code), audit an array of {id,at,actorId,actor
 targetUsername,clientAddress,details} newest first, stats {users,admins,disabledUsers,files,logicalBytes,
 storedBytes,dedupRatio,reservedBytes,trashBytes,backends:[{backend,blobs,storedBytes}]}, fsck {repair,clean,
 blobsChecked,objectsListed,usersChecked,youngObjectsSkipped,missing,wrongSize,orphans,refcountDrifts,
-usageDrifts} (each {count,bytes,items}: the first 100). fsck changes nothing unless --repair: then orphan
-bytes older than FSCK_GRACE_SECONDS are deleted and drifted counts corrected.`,
+usageDrifts,stuck:{cleaned,left,sessions,transfers,deletions},scrub (with --scrub):{blobs,bytes,corrupt}}
+(each {count,bytes,items}: the first 100). fsck changes nothing unless --repair: then orphan bytes older
+than FSCK_GRACE_SECONDS are deleted, drifted counts corrected, stuck work cleaned up and (with --scrub)
+corrupt content restored from a second copy where one exists. --scrub re-hashes all content at
+--scrub-rate per hour (SIZE, e.g. 50G; default the server's SCRUB_BYTES_PER_HOUR, 0 = as fast as it
+reads). fsck exits with 5 when problems are left (a dry run that found any, or what a repair could not
+fix: missing, wrong-size or corrupt bytes without a copy).`,
   options: {
     json: option("boolean", "print JSON (shapes above)"),
     query: option("string", "users: only usernames containing this", "text"),
@@ -264,7 +282,9 @@ bytes older than FSCK_GRACE_SECONDS are deleted and drifted counts corrected.`,
     all: option("boolean", "invites: also used and expired ones"),
     user: option("string", "audit: only events about this user", "name"),
     limit: option("string", "audit: how many events (default 50)", "n"),
-    repair: option("boolean", "fsck: delete orphan bytes, correct reference counts and usage"),
+    repair: option("boolean", "fsck: delete orphan bytes, correct counts, clean up stuck work"),
+    scrub: option("boolean", "fsck: also re-hash all stored content (bit rot)"),
+    "scrub-rate": option("string", "fsck --scrub: bytes re-hashed per hour at most", "size"),
   },
   minArgs: 1,
   maxArgs: 3,

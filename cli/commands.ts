@@ -31,7 +31,7 @@ export type Handler = (env: Env, args: string[], options: OptionValues) => Promi
 export type Command = CommandSpec & { run: Handler };
 
 export const EXIT_CODES = `Exit codes: 0 success, 1 failure, 2 bad usage, 3 not signed in / session ended, 4 not found,
-130 interrupted (run the same upload or download again to resume).`;
+5 admin fsck found problems left unrepaired, 130 interrupted (run the same upload or download again to resume).`;
 
 /** In the order --help lists them. */
 export const COMMANDS: Command[] = [

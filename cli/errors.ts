@@ -7,7 +7,16 @@ import { HttpError, NetworkError } from "./pool.ts";
 import { Interrupted } from "./prompt.ts";
 import { AuthError } from "./session.ts";
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, auth: 3, notFound: 4, interrupted: 130 } as const;
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  /** `filestore admin fsck` found problems it did not (or could not) repair. */
+  problems: 5,
+  interrupted: 130,
+} as const;
 
 /** Errors of the CLI's own (an expired session) thrown inside an RPC come back wrapped: unwrap them. */
 const unwrap = (err: unknown) =>

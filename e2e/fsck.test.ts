@@ -44,10 +44,11 @@ const filestore = (args: string[], input?: string, config = "root") =>
     env: { ...process.env, XDG_CONFIG_HOME: join(work, config), FILESTORE_URL: stack.gatewayUrl },
     cwd: work,
   });
+/** The report, with the exit code as `exit` (0: nothing left to fix, 5: problems left). */
 const fsck = async (...more: string[]) => {
   const r = await filestore(["admin", "fsck", ...more, "--json"]);
-  if (r.code !== 0) throw new Error(`fsck: ${r.code} ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  if (r.code !== 0 && r.code !== 5) throw new Error(`fsck: ${r.code} ${r.stderr}`);
+  return { ...JSON.parse(r.stdout), exit: r.code };
 };
 const upload = (name: string, data: Uint8Array<ArrayBuffer>) =>
   fetch(`${stack.gatewayUrl}/upload/v1/files?name=${encodeURIComponent(name)}`, {
@@ -66,7 +67,13 @@ describe(`filestore admin fsck (${MODE})`, () => {
     const lost = randomBytes(30_000);
     expect((await upload("kept.bin", kept)).status).toBe(201);
     expect((await upload("lost.bin", lost)).status).toBe(201);
-    expect(await fsck()).toMatchObject({ clean: true, blobsChecked: 2, objectsListed: 2, usersChecked: 1 });
+    expect(await fsck()).toMatchObject({
+      exit: 0,
+      clean: true,
+      blobsChecked: 2,
+      objectsListed: 2,
+      usersChecked: 1,
+    });
 
     // Behind the server's back: lost.bin's bytes deleted, and bytes no row names beside kept.bin's.
     const [lostPath] = onDisk(sha256(lost));
@@ -85,6 +92,7 @@ describe(`filestore admin fsck (${MODE})`, () => {
 
     const dry = await fsck();
     expect(dry).toMatchObject({
+      exit: 5,
       repair: false,
       clean: false,
       missing: { count: 1, bytes: 30_000 },
@@ -100,19 +108,39 @@ describe(`filestore admin fsck (${MODE})`, () => {
 
     // For people: progress, then the report.
     const human = await filestore(["admin", "fsck"]);
-    expect(human.code).toBe(0);
+    expect(human.code).toBe(5);
     expect(human.stdout).toContain("missing bytes: 1 blobs");
     expect(human.stdout).toContain("root:lost.bin");
     expect(human.stdout).toContain("run again with --repair");
 
     const repaired = await fsck("--repair");
+    // The missing bytes are still missing: problems left, exit code 5.
     expect(repaired).toMatchObject({
+      exit: 5,
       repair: true,
       orphans: { count: 1, deleted: 1 },
       missing: { count: 1 },
     });
     expect(onDisk(orphanSha)).toHaveLength(0);
     expect(await fsck()).toMatchObject({ clean: false, missing: { count: 1 }, orphans: { count: 0 } });
+  });
+
+  test("--scrub finds content whose bytes changed behind the server's back, with its file", async () => {
+    const data = randomBytes(10_000);
+    expect((await upload("rot.bin", data)).status).toBe(201);
+    const [path] = onDisk(sha256(data));
+    const flipped = data.slice();
+    flipped[77] = (flipped[77] as number) ^ 1;
+    rmSync(path as string);
+    writeFileSync(path as string, flipped);
+    const r = await fsck("--scrub", "--scrub-rate", "1G");
+    expect(r).toMatchObject({ exit: 5, scrub: { corrupt: { count: 1, bytes: 10_000, repaired: 0 } } });
+    expect(r.scrub.corrupt.items[0]).toMatchObject({ sha256: sha256(data), foundSha256: sha256(flipped) });
+    expect(r.scrub.corrupt.items[0].files).toMatchObject([{ username: "root", name: "rot.bin" }]);
+    // Without --scrub the bytes are not read: same size, nothing seen.
+    expect((await fsck()).scrub).toBeUndefined();
+    const misuse = await filestore(["admin", "fsck", "--scrub-rate", "1G"]);
+    expect(misuse.code).toBe(2);
   });
 
   test("a non-administrator is refused", async () => {

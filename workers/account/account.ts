@@ -67,7 +67,7 @@ export interface AccountDeps {
 
 /** FileAdminService.CheckIntegrity as a client calls it. */
 export type CheckIntegrity = (
-  req: { repair: boolean },
+  req: { repair: boolean; scrub: boolean; scrubBytesPerHour: bigint },
   signal: AbortSignal,
 ) => AsyncIterable<CheckIntegrityResponse>;
 

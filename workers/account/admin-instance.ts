@@ -116,13 +116,15 @@ export async function instanceStats(deps: AccountDeps): Promise<GetInstanceStats
 export async function* checkIntegrity(
   deps: AccountDeps,
   actor: Actor,
-  repair: boolean,
+  req: { repair: boolean; scrub: boolean; scrubBytesPerHour: bigint },
   signal: AbortSignal,
 ): AsyncGenerator<Plain<CheckIntegrityResponse>> {
   if (!deps.checkIntegrity)
     throw new ConnectError("the consistency checker is not reachable", Code.Unavailable);
-  if (repair) await audit(deps, actor, "integrity.repair", { id: "", username: "" });
-  for await (const m of deps.checkIntegrity({ repair }, signal)) {
+  if (req.scrubBytesPerHour < 0n) throw invalidArgument("scrub_bytes_per_hour must not be negative");
+  if (req.repair) await audit(deps, actor, "integrity.repair", { id: "", username: "" });
+  const { repair, scrub, scrubBytesPerHour } = req;
+  for await (const m of deps.checkIntegrity({ repair, scrub, scrubBytesPerHour }, signal)) {
     if (m.event.case === undefined) continue;
     yield { event: m.event } as Plain<CheckIntegrityResponse>;
   }

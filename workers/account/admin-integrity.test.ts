@@ -61,7 +61,7 @@ describe("AdminService.CheckIntegrity", () => {
     };
 
     const dry = await run(false);
-    expect(dry.phases).toEqual(["blobs", "objects", "usage", "done"]);
+    expect(dry.phases).toEqual(["blobs", "stuck", "objects", "usage", "done"]);
     expect([dry.report?.orphanCount, dry.report?.orphanBytes, dry.report?.orphans[0]?.location]).toEqual([
       1n,
       15n,

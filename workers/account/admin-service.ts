@@ -69,7 +69,7 @@ export function adminRoutes(router: ConnectRouter, deps: AccountDeps): void {
       return instance.instanceStats(deps);
     },
     async *checkIntegrity(req, ctx) {
-      yield* instance.checkIntegrity(deps, await admin(ctx), req.repair, ctx.signal);
+      yield* instance.checkIntegrity(deps, await admin(ctx), req, ctx.signal);
     },
   });
 }

@@ -33,6 +33,16 @@ export interface FileConfig {
    * nothing an upload or a transfer could still claim is reported as an orphan, or deleted by a repair.
    */
   fsckGraceSeconds: number;
+  /**
+   * The file worker runs a dry consistency check every FSCK_INTERVAL_HOURS (default 0: never), one replica
+   * at a time; its findings go to the log and the filestore_fsck_* metrics.
+   */
+  fsckIntervalHours: number;
+  /**
+   * The scrub's pace (SCRUB_BYTES_PER_HOUR, default 0): bytes re-hashed per hour by an administrator's
+   * `fsck --scrub` that names none, and, when above 0, by each periodic check (which then scrubs too).
+   */
+  scrubBytesPerHour: number;
   thumbnails: ThumbnailConfig;
 }
 
@@ -65,6 +75,8 @@ export function loadFileConfig(env: Env): FileConfig {
     quotaRecountSeconds: int(env, "QUOTA_RECOUNT_SECONDS", 3600),
     storageGaugeSeconds: Math.max(1, int(env, "STORAGE_GAUGE_SECONDS", 60)),
     fsckGraceSeconds: int(env, "FSCK_GRACE_SECONDS", 86_400),
+    fsckIntervalHours: int(env, "FSCK_INTERVAL_HOURS", 0),
+    scrubBytesPerHour: int(env, "SCRUB_BYTES_PER_HOUR", 0),
     thumbnails: {
       sweepSeconds: int(env, "THUMBNAIL_SWEEP_SECONDS", 5),
       concurrency: int(env, "THUMBNAIL_CONCURRENCY", 1),

@@ -49,6 +49,54 @@ export interface UsageDrift {
   repaired: boolean;
 }
 
+/** An upload session past its expiry that no sweep removed. */
+export interface StuckSession {
+  id: string;
+  ownerId: string;
+  name: string;
+  size: number;
+  state: string;
+  expiresAt: number;
+  cleaned: boolean;
+}
+
+/** A transfer job in flight without a sign of life, or dead. */
+export interface StuckTransfer {
+  sha256: string;
+  state: string;
+  attempts: number;
+  lastError: string;
+  /** The copy its last attempt wrote and never switched to ("" if none). */
+  targetLocation: string;
+  updatedAt: number;
+  size: number;
+  cleaned: boolean;
+}
+
+/** Bytes due for deletion and not deleted: unreferenced content, or a moved blob's local copy. */
+export interface PendingDeletion {
+  kind: string;
+  sha256: string;
+  backend: string;
+  location: string;
+  size: number;
+  since: number;
+  cleaned: boolean;
+}
+
+/** Content whose bytes no longer hash to its SHA-256 (the scrub). */
+export interface CorruptBlob {
+  sha256: string;
+  backend: string;
+  location: string;
+  size: number;
+  foundSha256: string;
+  files: FileRef[];
+  repaired: boolean;
+  /** backend:location of the copy it was restored from. */
+  repairedFrom: string;
+}
+
 export interface Tally<T> {
   count: number;
   bytes: number;
@@ -72,6 +120,19 @@ export interface FsckReport {
   orphanDeleteFailures: number;
   refcountDrifts: Tally<RefcountDrift>;
   usageDrifts: Tally<UsageDrift>;
+  /** Stuck work (deadline passed more than the grace period ago): counted by meta, the first items kept. */
+  stuckSessions: Tally<StuckSession>;
+  stuckTransfers: Tally<StuckTransfer>;
+  pendingDeletions: Tally<PendingDeletion>;
+  /** Stuck items this run cleaned up (repair), and those still stuck after it. */
+  stuckCleaned: number;
+  stuckCleanFailures: number;
+  /** The scrub ran (requested). */
+  scrubbed: boolean;
+  scrubbedBlobs: number;
+  scrubbedBytes: number;
+  corrupt: Tally<CorruptBlob>;
+  corruptRepaired: number;
 }
 
 const tally = <T>(): Tally<T> => ({ count: 0, bytes: 0, items: [] });
@@ -91,6 +152,16 @@ export function emptyReport(repair: boolean): FsckReport {
     orphanDeleteFailures: 0,
     refcountDrifts: tally(),
     usageDrifts: tally(),
+    stuckSessions: tally(),
+    stuckTransfers: tally(),
+    pendingDeletions: tally(),
+    stuckCleaned: 0,
+    stuckCleanFailures: 0,
+    scrubbed: false,
+    scrubbedBlobs: 0,
+    scrubbedBytes: 0,
+    corrupt: tally(),
+    corruptRepaired: 0,
   };
 }
 
@@ -103,4 +174,14 @@ export function add<T>(t: Tally<T>, item: T, bytes = 0): void {
 
 /** True when the report found nothing to fix: what a second run after a repair must say. */
 export const isClean = (r: FsckReport): boolean =>
-  r.missing.count + r.wrongSize.count + r.orphans.count + r.refcountDrifts.count + r.usageDrifts.count === 0;
+  r.missing.count +
+    r.wrongSize.count +
+    r.orphans.count +
+    r.refcountDrifts.count +
+    r.usageDrifts.count +
+    stuckCount(r) +
+    r.corrupt.count ===
+  0;
+
+export const stuckCount = (r: FsckReport): number =>
+  r.stuckSessions.count + r.stuckTransfers.count + r.pendingDeletions.count;

@@ -3,7 +3,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { IntegrityProgress, IntegrityReport } from "../../proto/gen/filestore/admin/v1/admin_pb.ts";
 import type { CheckIntegrityResponse } from "../../proto/gen/filestore/file/v1/file_pb.ts";
-import { type FsckDeps, type FsckProgress, runFsck } from "./fsck.ts";
+import { type FsckDeps, type FsckOptions, type FsckProgress, runFsck } from "./fsck.ts";
 import type { FileRef, FsckReport, MissingBlob } from "./fsck-report.ts";
 
 type Plain<T> = Omit<T, "$typeName" | "$unknown">;
@@ -62,13 +62,65 @@ export function reportMessage(r: FsckReport): Plain<IntegrityReport> {
       reservedAfter: n(d.reservedAfter),
       repaired: d.repaired,
     })) as IntegrityReport["usageDrifts"],
+    ...stuckFields(r),
+    scrubbed: r.scrubbed,
+    scrubbedBlobs: n(r.scrubbedBlobs),
+    scrubbedBytes: n(r.scrubbedBytes),
+    corruptCount: n(r.corrupt.count),
+    corruptBytes: n(r.corrupt.bytes),
+    corrupt: r.corrupt.items.map((c) => ({
+      sha256: c.sha256,
+      backend: c.backend,
+      location: c.location,
+      size: n(c.size),
+      foundSha256: c.foundSha256,
+      files: c.files.map(ref),
+      repaired: c.repaired,
+      repairedFrom: c.repairedFrom,
+    })) as IntegrityReport["corrupt"],
+    corruptRepaired: n(r.corruptRepaired),
+  };
+}
+
+const time = (ms: number) => timestampFromMs(Math.floor(ms));
+
+function stuckFields(r: FsckReport) {
+  const n = BigInt;
+  return {
+    stuckSessionCount: n(r.stuckSessions.count),
+    stuckSessionBytes: n(r.stuckSessions.bytes),
+    stuckSessions: r.stuckSessions.items.map((s) => ({
+      ...s,
+      size: n(s.size),
+      expiresAt: time(s.expiresAt),
+    })) as IntegrityReport["stuckSessions"],
+    stuckTransferCount: n(r.stuckTransfers.count),
+    stuckTransfers: r.stuckTransfers.items.map((t) => ({
+      blobSha256: t.sha256,
+      state: t.state,
+      attempts: t.attempts,
+      lastError: t.lastError,
+      targetLocation: t.targetLocation,
+      updatedAt: time(t.updatedAt),
+      size: n(t.size),
+      cleaned: t.cleaned,
+    })) as IntegrityReport["stuckTransfers"],
+    pendingDeletionCount: n(r.pendingDeletions.count),
+    pendingDeletionBytes: n(r.pendingDeletions.bytes),
+    pendingDeletions: r.pendingDeletions.items.map((d) => ({
+      ...d,
+      size: n(d.size),
+      since: time(d.since),
+    })) as IntegrityReport["pendingDeletions"],
+    stuckCleaned: n(r.stuckCleaned),
+    stuckCleanFailures: n(r.stuckCleanFailures),
   };
 }
 
 /** Runs a check, yielding each progress message as it comes and the report last. */
 export async function* checkIntegrityStream(
   deps: FsckDeps,
-  repair: boolean,
+  opts: Pick<FsckOptions, "repair" | "scrub">,
   signal?: AbortSignal,
 ): AsyncGenerator<{ event: Event }> {
   const queue: Plain<IntegrityProgress>[] = [];
@@ -78,7 +130,7 @@ export async function* checkIntegrityStream(
     wake?.();
   };
   let finished = false;
-  const run = runFsck(deps, { repair, onProgress, signal }).finally(() => {
+  const run = runFsck(deps, { ...opts, onProgress, signal }).finally(() => {
     finished = true;
     wake?.();
   });

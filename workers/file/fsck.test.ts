@@ -5,7 +5,6 @@
 // Objects younger than the grace period are never judged.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Identity } from "../../core/access-token.ts";
-import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import { fsckMetrics } from "../lib/metrics/fsck.ts";
 import { createMetrics } from "../lib/metrics/registry.ts";
@@ -14,6 +13,7 @@ import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { type FsckDeps, type FsckProgress, runFsck } from "./fsck.ts";
 import type { FsckReport } from "./fsck-report.ts";
+import { fsckDepsFor } from "./fsck-testing.ts";
 
 const body = (b: Uint8Array<ArrayBuffer>) => new Blob([b]).stream();
 const GRACE = 3_600_000;
@@ -22,7 +22,11 @@ const GRACE = 3_600_000;
 const summary = (r: FsckReport) => ({
   missing: [r.missing.count, r.missing.bytes],
   missingFiles: r.missing.items.map((m) => m.files.map((f) => `${f.username}/${f.name}`)),
-  wrongSize: r.wrongSize.count,
+  wrongSize: r.wrongSize.items.map((m) => [
+    m.size,
+    m.foundSize,
+    m.files.map((f) => `${f.username}/${f.name}`),
+  ]),
   orphans: [r.orphans.count, r.orphans.bytes],
   orphansDeleted: r.orphansDeleted,
   refcounts: r.refcountDrifts.items.map((d) => [d.stored, d.counted, d.repaired]),
@@ -43,12 +47,7 @@ for (const backend of testBlobStores()) {
         alice = await f.user("alice");
         bob = await f.user("bob");
         deps = {
-          meta: f.deps.meta,
-          storeFor: storeForAll(f.opened.store),
-          backends: [backend.backend],
-          graceMs: GRACE,
-          // Past the grace period of everything written now.
-          now: () => Date.now() + 2 * GRACE,
+          ...fsckDepsFor(f, backend.backend, GRACE),
           batch: 2, // small pages: every walk crosses pages
         };
       }, 60_000);
@@ -67,7 +66,7 @@ for (const backend of testBlobStores()) {
         expect(summary(clean)).toEqual({
           missing: [0, 0],
           missingFiles: [],
-          wrongSize: 0,
+          wrongSize: [],
           orphans: [0, 0],
           orphansDeleted: 0,
           refcounts: [],
@@ -76,7 +75,8 @@ for (const backend of testBlobStores()) {
         expect([clean.blobsChecked, clean.objectsListed, clean.usersChecked]).toEqual([4, 4, 2]);
 
         // Faults: lost.bin's bytes deleted; bytes stored with no row (a crash before the row); b.bin's
-        // reference count and Bob's usage counter corrupted.
+        // reference count and Bob's usage counter corrupted; c.bin's row recording another size than the
+        // bytes stored (a truncated or replaced object looks the same to the check).
         const sha = (name: string) =>
           f.db.selectFrom("files").select("blob_sha256").where("name", "=", name).executeTakeFirstOrThrow();
         const { blob } = await f.deps.meta.getBlob({ sha256: (await sha("lost.bin")).blob_sha256 ?? "" });
@@ -85,6 +85,8 @@ for (const backend of testBlobStores()) {
         const b = (await sha("b.bin")).blob_sha256 ?? "";
         await f.db.updateTable("blobs").set({ refcount: 3 }).where("sha256", "=", b).execute();
         await f.db.updateTable("users").set({ used_bytes: 99 }).where("id", "=", bob.userId).execute();
+        const c = (await sha("c.bin")).blob_sha256 ?? "";
+        await f.db.updateTable("blobs").set({ size: 3500 }).where("sha256", "=", c).execute();
 
         const progress: FsckProgress[] = [];
         const before = await f.opened.snapshot();
@@ -92,7 +94,7 @@ for (const backend of testBlobStores()) {
         const found = {
           missing: [1, 1000],
           missingFiles: [["alice/lost.bin"]],
-          wrongSize: 0,
+          wrongSize: [[3500, 3000, ["alice/c.bin"]]],
           orphans: [1, 500],
           orphansDeleted: 0,
           refcounts: [[3, 1, false]],
@@ -104,6 +106,7 @@ for (const backend of testBlobStores()) {
           "blobs",
           "blobs",
           "blobs",
+          "stuck",
           "objects",
           "objects",
           "usage",
@@ -122,7 +125,8 @@ for (const backend of testBlobStores()) {
           usage: [[99, 6000, true]],
         });
         expect(await f.opened.store.stat(orphan)).toBeUndefined();
-        // Only what no repair can bring back is left: the lost bytes, with the file they break.
+        // Only what no repair can bring back is left: the lost bytes and the wrong-size ones, with the
+        // files they break.
         expect(summary(await runFsck(deps, { repair: true }))).toEqual({
           ...found,
           orphans: [0, 0],

@@ -7,7 +7,10 @@
 // 2. each backend's objects: bytes no blob row, thumbnail or transfer job names are orphans (a crash
 //    between the write and the row, a lost delete); objects younger than the grace period are skipped, so
 //    nothing an upload or a transfer could still claim is touched; with repair the orphans are deleted;
-// 3. every user's usage counters recounted from the tables (meta's recount; a dry run writes nothing).
+// 3. stuck work (fsck-stuck.ts): sessions, transfer jobs and deletions whose deadline passed more than the
+//    grace period ago, cleaned up by their own sweepers' functions with repair;
+// 4. every user's usage counters recounted from the tables (meta's recount; a dry run writes nothing);
+// 5. with scrub (fsck-scrub.ts), every blob's bytes re-hashed at a bounded rate.
 // Without repair nothing is written anywhere.
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import { canList } from "../lib/blobstore/types.ts";
@@ -15,15 +18,22 @@ import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { FsckMetrics } from "../lib/metrics/fsck.ts";
 import { add, emptyReport, type FsckReport, ITEMS_KEPT, type MissingBlob } from "./fsck-report.ts";
+import { scrub } from "./fsck-scrub.ts";
+import { checkStuck } from "./fsck-stuck.ts";
 
 export interface FsckDeps {
-  meta: Pick<MetaClient, "checkBlobs" | "listBlobReferences" | "findUnknownLocations" | "recountUsage">;
+  /** Meta (the stuck-work phase's repair uses the sweepers' calls: sessions, GC, transfer jobs). */
+  meta: MetaClient;
   storeFor: StoreFor;
   /** The backends this worker has stores for (their objects are walked). */
   backends: readonly string[];
   /** Objects changed more recently than this (ms) are not judged. */
   graceMs: number;
   now?: () => number;
+  /** The scrub's pace when the caller names none (SCRUB_BYTES_PER_HOUR; 0: unbounded). */
+  scrubBytesPerHour?: number;
+  /** The scrub's pauses (tests: none). */
+  sleep?: (ms: number) => Promise<void>;
   log?: Logger;
   /** Rows and objects per page. */
   batch?: number;
@@ -31,7 +41,7 @@ export interface FsckDeps {
   metrics?: FsckMetrics;
 }
 
-export type FsckPhase = "blobs" | "objects" | "usage" | "done";
+export type FsckPhase = "blobs" | "stuck" | "objects" | "usage" | "scrub" | "done";
 
 export interface FsckProgress {
   phase: FsckPhase;
@@ -41,6 +51,8 @@ export interface FsckProgress {
 
 export interface FsckOptions {
   repair?: boolean;
+  /** Re-hash every blob's bytes too, reading at most this many bytes per hour (0: unbounded). */
+  scrub?: { bytesPerHour: number };
   onProgress?: (p: FsckProgress) => void;
   signal?: AbortSignal;
 }
@@ -51,8 +63,10 @@ const STAT_CONCURRENCY = 8;
 export async function runFsck(deps: FsckDeps, opts: FsckOptions = {}): Promise<FsckReport> {
   const report = emptyReport(opts.repair ?? false);
   await checkBlobs(deps, report, opts);
+  await checkStuck(deps, report, opts);
   await checkObjects(deps, report, opts);
   await checkUsage(deps, report, opts);
+  if (opts.scrub) await scrub(deps, report, opts, opts.scrub.bytesPerHour);
   opts.onProgress?.({ phase: "done", checked: 0 });
   deps.metrics?.checked(report.repair, {
     missing: report.missing,
@@ -60,6 +74,10 @@ export async function runFsck(deps: FsckDeps, opts: FsckOptions = {}): Promise<F
     orphans: report.orphans,
     refcount_drift: report.refcountDrifts,
     usage_drift: report.usageDrifts,
+    stuck_sessions: report.stuckSessions,
+    stuck_transfers: report.stuckTransfers,
+    pending_deletions: report.pendingDeletions,
+    ...(report.scrubbed ? { corrupt: report.corrupt } : {}),
   });
   return report;
 }
@@ -116,7 +134,7 @@ async function checkBlobs(deps: FsckDeps, report: FsckReport, opts: FsckOptions)
   }
 }
 
-async function references(deps: FsckDeps, sha256: string) {
+export async function references(deps: FsckDeps, sha256: string) {
   const { references } = await deps.meta.listBlobReferences({ sha256, limit: 20 });
   return references.map((r) => ({
     ownerId: r.ownerId,

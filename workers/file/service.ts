@@ -100,7 +100,12 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
         },
         async *checkIntegrity(req, ctx) {
           if (!deps.fsck) throw new ConnectError("no consistency checker here", Code.Unimplemented);
-          yield* checkIntegrityStream(deps.fsck, req.repair, ctx.signal);
+          if (req.scrubBytesPerHour < 0n)
+            throw new ConnectError("scrub_bytes_per_hour must not be negative", Code.InvalidArgument);
+          const scrub = req.scrub
+            ? { bytesPerHour: Number(req.scrubBytesPerHour) || deps.fsck.scrubBytesPerHour || 0 }
+            : undefined;
+          yield* checkIntegrityStream(deps.fsck, { repair: req.repair, scrub }, ctx.signal);
         },
       });
       if (deps.shares) shareRoutes(router, deps.shares);

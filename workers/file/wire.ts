@@ -22,6 +22,7 @@ import { openSharedLimiter } from "../lib/shared-limiter.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadFileConfig } from "./config.ts";
+import { startPeriodicFsck } from "./fsck-periodic.ts";
 import { runGcPass, startGarbageCollector } from "./gc.ts";
 import { fileModule } from "./service.ts";
 import { loadShareConfig } from "./shares/config.ts";
@@ -83,6 +84,15 @@ export async function createFileWorker(
       onError: (err) => log.warn("reading storage totals failed", { err: String(err) }),
     });
   const limits = await openSharedLimiter(config, log, clients.limiter);
+  const fsck = {
+    meta,
+    storeFor: stores.storeFor,
+    backends: [...new Set(stores.stores.map((s) => s.backend))],
+    graceMs: config.file.fsckGraceSeconds * 1000,
+    scrubBytesPerHour: config.file.scrubBytesPerHour,
+    log,
+    metrics: clients.metrics && fsckMetrics(clients.metrics.forService("file")),
+  };
   let stops: (() => void)[] = [];
   return {
     metrics: clients.metrics,
@@ -92,14 +102,7 @@ export async function createFileWorker(
       watches: new StreamLimit(config.file.maxWatchesPerUser),
       onChange: feed.publish,
       collectGarbage: () => runGcPass(gc),
-      fsck: {
-        meta,
-        storeFor: stores.storeFor,
-        backends: [...new Set(stores.stores.map((s) => s.backend))],
-        graceMs: config.file.fsckGraceSeconds * 1000,
-        log,
-        metrics: clients.metrics && fsckMetrics(clients.metrics.forService("file")),
-      },
+      fsck,
       shares: {
         meta,
         config: config.shares,
@@ -117,6 +120,7 @@ export async function createFileWorker(
         startGarbageCollector(gc, config.file.gcIntervalSeconds, log),
         feed.startChecks(meta, config.file.watchCheckSeconds, log),
         thumbnails.start(t.sweepSeconds, log),
+        startPeriodicFsck(fsck, config.file.fsckIntervalHours, log),
         every(
           config.file.quotaRecountSeconds,
           "usage recount",

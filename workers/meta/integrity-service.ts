@@ -5,10 +5,29 @@ import type { IntegrityService } from "../../proto/gen/filestore/meta/v1/integri
 import { invalidArgument } from "../lib/errors.ts";
 import { hex, pageSize } from "../lib/validate.ts";
 import * as integrity from "./integrity.ts";
+import { resetStuckTransfer, stuckWork } from "./integrity-stuck.ts";
+import { takeLease } from "./leases.ts";
 import type { MetaDeps } from "./records.ts";
+import { sessionRecord } from "./upload-session-service.ts";
 
 /** Locations FindUnknownLocations looks up at once (one IN list per table). */
 const MAX_LOCATIONS = 1000;
+
+/** A stale period: not negative. */
+function staleMs(v: bigint): number {
+  if (v < 0n) throw invalidArgument("stale_ms must not be negative");
+  return Number(v);
+}
+
+/** A lease's name and holder: both required, at most 64 characters (the columns). */
+function leaseKey(req: { name: string; holder: string }) {
+  for (const [field, v] of [
+    ["name", req.name],
+    ["holder", req.holder],
+  ] as const)
+    if (v.length === 0 || v.length > 64) throw invalidArgument(`${field} must be 1 to 64 characters`);
+  return req;
+}
 
 export function integrityService({ db, now }: MetaDeps): ServiceImpl<typeof IntegrityService> {
   return {
@@ -42,6 +61,44 @@ export function integrityService({ db, now }: MetaDeps): ServiceImpl<typeof Inte
       if (req.locations.length > MAX_LOCATIONS)
         throw invalidArgument(`at most ${MAX_LOCATIONS} locations per call`);
       return { unknown: await integrity.unknownLocations(db, req.backend, req.locations) };
+    },
+    async listStuckWork(req) {
+      const w = await stuckWork(db, now() - staleMs(req.staleMs), pageSize(req.limit));
+      return {
+        sessionCount: BigInt(w.sessions.count),
+        sessionBytes: BigInt(w.sessions.bytes),
+        sessions: w.sessions.items.map(sessionRecord),
+        transferCount: BigInt(w.transfers.count),
+        transfers: w.transfers.items.map((t) => ({
+          blobSha256: t.blob_sha256,
+          state: t.state,
+          attempts: t.attempts,
+          lastError: t.last_error ?? "",
+          targetLocation: t.target_location ?? "",
+          updatedAtMs: BigInt(t.updated_at),
+          size: BigInt(t.size),
+        })),
+        deletionCount: BigInt(w.deletions.count),
+        deletionBytes: BigInt(w.deletions.bytes),
+        deletions: w.deletions.items.map((d) => ({ ...d, size: BigInt(d.size), sinceMs: BigInt(d.since) })),
+      };
+    },
+    async resetStuckTransfer(req) {
+      const sha = hex(req.blobSha256, 64, "blob_sha256");
+      const t = now();
+      const r = await resetStuckTransfer(db, sha, t - staleMs(req.staleMs), t);
+      return { reset: r.reset, leftoverLocation: r.leftover ?? "" };
+    },
+    async takeMaintenanceLease(req) {
+      const { name, holder } = leaseKey(req);
+      if (req.ttlMs <= 0n) throw invalidArgument("ttl_ms must be positive");
+      return { taken: await takeLease(db, name, holder, Number(req.ttlMs), now()) };
+    },
+    async replaceBlobLocation(req) {
+      if (!req.fromLocation || !req.toLocation)
+        throw invalidArgument("from_location and to_location are required");
+      const sha = hex(req.sha256, 64, "sha256");
+      return { replaced: await integrity.replaceLocation(db, sha, req.fromLocation, req.toLocation) };
     },
   };
 }

@@ -181,3 +181,18 @@ export async function unknownLocations(db: Db, backend: string, locations: strin
   );
   return locations.filter((l) => !known.has(l));
 }
+
+/**
+ * Points a ready blob at `to` (new bytes of its content on the same backend) if it still names `from`:
+ * the scrub's repair of content whose bytes rotted. False when the row changed meanwhile.
+ */
+export async function replaceLocation(db: Db, sha256: string, from: string, to: string): Promise<boolean> {
+  const res = await db
+    .updateTable("blobs")
+    .set({ location: to })
+    .where("sha256", "=", sha256)
+    .where("location", "=", from)
+    .where("state", "=", "ready")
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}

@@ -13,7 +13,7 @@ import * as content from "./content.ts";
 import type { MetaDeps } from "./records.ts";
 import * as uploads from "./uploads.ts";
 
-const sessionRecord = (s: uploads.SessionRow) => ({
+export const sessionRecord = (s: uploads.SessionRow) => ({
   id: s.id,
   ownerId: s.owner_id,
   parentId: s.parent_id,

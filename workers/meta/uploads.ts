@@ -46,7 +46,7 @@ export function partSizeFor(size: number, opts: { requested?: number; min?: numb
 
 export const partCountFor = (size: number, partSize: number) => Math.max(1, Math.ceil(size / partSize));
 
-const nums = (s: SessionRow): SessionRow => ({
+export const nums = (s: SessionRow): SessionRow => ({
   ...s,
   size: Number(s.size),
   part_size: Number(s.part_size),

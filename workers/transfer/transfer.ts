@@ -214,7 +214,10 @@ export async function relay(deps: TransferDeps, limit = 500): Promise<number> {
 }
 
 /** Deletes the local copies of moved blobs whose grace period is over. */
-export async function deleteMovedCopies(deps: TransferDeps, limit = 100): Promise<number> {
+export async function deleteMovedCopies(
+  deps: Pick<TransferDeps, "meta" | "local">,
+  limit = 100,
+): Promise<number> {
   const { cleanups } = await deps.meta.listDueTransferCleanups({ limit });
   for (const c of cleanups) {
     await deps.local.delete(c.location);

@@ -260,7 +260,10 @@ async function completedFile(deps: SessionDeps, who: Identity, s: UploadSessionR
  * record its file any more, so what a completion attempt left is discarded with the parts. False when it
  * completed meanwhile (its parts went with the completion).
  */
-async function dropSession(deps: SessionDeps, s: UploadSessionRecord): Promise<boolean> {
+async function dropSession(
+  deps: Pick<SessionDeps, "meta" | "blobs">,
+  s: UploadSessionRecord,
+): Promise<boolean> {
   let ended = s;
   if (s.state !== "aborted") {
     await deps.meta.transitionUploadSession({ id: s.id, transition: T.ABORT });
@@ -281,13 +284,24 @@ export async function abortSession(deps: SessionDeps, who: Identity, id: string)
   deps.metrics?.session("aborted");
 }
 
+/** What sweeping sessions needs: the upload worker's sweeper, and the consistency checker's repair. */
+export type SweepDeps = Pick<SessionDeps, "meta" | "blobs" | "metrics">;
+
+/**
+ * Removes one expired or aborted session with its parts (and its reservation, by aborting it first); false
+ * when it completed meanwhile (then it is kept).
+ */
+export async function sweepSession(deps: SweepDeps, s: UploadSessionRecord): Promise<boolean> {
+  const dropped = await dropSession(deps, s);
+  if (dropped) await deps.meta.deleteUploadSession({ id: s.id });
+  // Aborted ones were counted when aborted.
+  if (s.state !== "aborted") deps.metrics?.session("expired");
+  return dropped;
+}
+
 /** Removes expired and aborted sessions with their parts; returns how many went. */
-export async function sweepSessions(deps: SessionDeps): Promise<number> {
+export async function sweepSessions(deps: SweepDeps): Promise<number> {
   const { sessions } = await deps.meta.listExpiredUploadSessions({ limit: 100 });
-  for (const s of sessions) {
-    if (await dropSession(deps, s)) await deps.meta.deleteUploadSession({ id: s.id });
-    // Aborted ones were counted when aborted.
-    if (s.state !== "aborted") deps.metrics?.session("expired");
-  }
+  for (const s of sessions) await sweepSession(deps, s);
   return sessions.length;
 }

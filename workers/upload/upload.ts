@@ -157,7 +157,8 @@ export async function linkStaged(
     await staged.discard();
     throw err;
   }
-  if (completes) failpoint("upload.complete.committed"); // test-only: bytes in place, no row yet
+  // Test-only: bytes in place, no row yet (e2e/completion-crash.test.ts, e2e/fsck-crash.test.ts).
+  failpoint(completes ? "upload.complete.committed" : "upload.put.committed");
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   try {
     for (let attempt = 0; ; attempt++) {

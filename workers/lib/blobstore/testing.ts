@@ -3,7 +3,7 @@
 // (scripts/test-deps.sh starts Ceph RGW) and insists on them, so the S3 half cannot silently vanish.
 // Each opened store is private: a fresh directory, or a fresh bucket that close() deletes with its content.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Client } from "minio";
@@ -15,6 +15,11 @@ export interface OpenedBlobStore {
   store: BlobStore;
   /** Everything the store holds, sorted: files under its root, or keys and unfinished multipart uploads. */
   snapshot(): Promise<string[]>;
+  /**
+   * Replaces the bytes at `location` behind the store's back (fault injection: bit rot, a replaced
+   * object); testBlobStores' stores have it.
+   */
+  overwrite?(location: string, bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +63,11 @@ export function testBlobStores(opts: { s3PartSize?: number } = {}): TestBlobStor
         return {
           store,
           snapshot: async () => (await listFiles(root)).sort(),
+          async overwrite(location, bytes) {
+            // A new file rather than a write into the old one: its bytes may be linked elsewhere.
+            await rm(join(root, location), { force: true });
+            await writeFile(join(root, location), bytes);
+          },
           async close() {
             store.close();
             await rm(root, { recursive: true, force: true });
@@ -107,6 +117,9 @@ export function testBlobStores(opts: { s3PartSize?: number } = {}): TestBlobStor
           async snapshot() {
             const pending = (await uploads()).map((u) => `(multipart upload) ${u.key}`);
             return [...(await keys()), ...pending].sort();
+          },
+          async overwrite(location, bytes) {
+            await admin.putObject(bucket, location, Buffer.from(bytes));
           },
           async close() {
             for (const u of await uploads()) await admin.abortMultipartUpload(bucket, u.key, u.uploadId);

@@ -8,6 +8,10 @@ export type FsckFindings = Record<string, { count: number; bytes: number }>;
 
 export interface FsckMetrics {
   checked(repair: boolean, findings: FsckFindings): void;
+  /** Bytes the scrub read back and re-hashed. */
+  scrubbed(bytes: number): void;
+  /** A periodic check ran (FSCK_INTERVAL_HOURS) and finished; `clean`: it found nothing. */
+  periodic(clean: boolean, at: number): void;
 }
 
 export function fsckMetrics(m: Metrics): FsckMetrics {
@@ -24,7 +28,26 @@ export function fsckMetrics(m: Metrics): FsckMetrics {
     "service",
     "kind",
   ]);
+  const scrubbed = counter(m, "filestore_fsck_scrubbed_bytes_total", "Bytes the scrub re-hashed", [
+    "service",
+  ]);
+  const last = gauge(
+    m,
+    "filestore_fsck_last_periodic_run_timestamp_seconds",
+    "When the last periodic consistency check finished",
+    ["service"],
+  );
+  const lastClean = gauge(m, "filestore_fsck_last_periodic_run_clean", "1 when it found nothing", [
+    "service",
+  ]);
   return {
+    scrubbed(n) {
+      scrubbed.inc({ service }, n);
+    },
+    periodic(clean, at) {
+      last.set({ service }, Math.floor(at / 1000));
+      lastClean.set({ service }, clean ? 1 : 0);
+    },
     checked(repair, findings) {
       runs.inc({ service, mode: repair ? "repair" : "dry" });
       for (const [kind, f] of Object.entries(findings)) {

@@ -329,6 +329,14 @@ export interface DavTransfersTable {
   created_at: number;
 }
 
+/** Background work one replica at a time does (migration 0030, workers/meta/leases.ts). */
+export interface MaintenanceLeasesTable {
+  name: string;
+  /** The holding process's random id; "" when never held. */
+  holder: string;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -353,5 +361,6 @@ export interface Database {
   dav_properties: DavPropertiesTable;
   dav_locks: DavLocksTable;
   dav_transfers: DavTransfersTable;
+  maintenance_leases: MaintenanceLeasesTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

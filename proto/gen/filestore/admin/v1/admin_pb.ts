@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/admin/v1/admin.proto.
  */
 export const file_filestore_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch5maWxlc3RvcmUvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmZpbGVzdG9yZS5hZG1pbi52MSLRAgoLTWFuYWdlZFVzZXISCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF9hY3RpdmVfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWFkbWluGAUgASgIEhAKCGRpc2FibGVkGAYgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAcgASgIEhoKEnR3b19mYWN0b3JfZW5hYmxlZBgIIAEoCBISCgp1c2VkX2J5dGVzGAkgASgDEhYKDnJlc2VydmVkX2J5dGVzGAogASgDEhMKC3F1b3RhX2J5dGVzGAsgASgDEhUKDWRlZmF1bHRfcXVvdGEYDCABKAgSDQoFZmlsZXMYDSABKAMiSAoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJcChFMaXN0VXNlcnNSZXNwb25zZRIuCgV1c2VycxgBIAMoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPgoOR2V0VXNlclJlcXVlc3QSEQoHdXNlcl9pZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5IkAKD0dldFVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIo4BChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIYCgtxdW90YV9ieXRlcxgDIAEoA0gAiAEBEg0KBWFkbWluGAQgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAUgASgIQg4KDF9xdW90YV9ieXRlcyJDChJDcmVhdGVVc2VyUmVzcG9uc2USLQoEdXNlchgBIAEoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlciJZCg9TZXRRdW90YVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIVCgtxdW90YV9ieXRlcxgCIAEoA0gAEhUKC3VzZV9kZWZhdWx0GAMgASgISABCBwoFcXVvdGEiQQoQU2V0UXVvdGFSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIjUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJeChNEaXNhYmxlVXNlclJlc3BvbnNlEi0KBHVzZXIYASABKAsyHy5maWxlc3RvcmUuYWRtaW4udjEuTWFuYWdlZFVzZXISGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSIkChFFbmFibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkMKEkVuYWJsZVVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIj0KFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIk0KFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIaChJ0ZW1wb3JhcnlfcGFzc3dvcmQYASABKAkSGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSI+ChFEZWxldGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhgKEGNvbmZpcm1fdXNlcm5hbWUYAiABKAkiKwoSRGVsZXRlVXNlclJlc3BvbnNlEhUKDWZpbGVzX2RlbGV0ZWQYASABKAMiMQoPU2V0QWRtaW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDQoFYWRtaW4YAiABKAgiQQoQU2V0QWRtaW5SZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIt0BCgZJbnZpdGUSCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgEIAEoCRIMCgRub3RlGAUgASgJEhgKEHVzZWRfYnlfdXNlcm5hbWUYBiABKAkSKwoHdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoTQ3JlYXRlSW52aXRlUmVxdWVzdBITCgt0dGxfc2Vjb25kcxgBIAEoAxIMCgRub3RlGAIgASgJIlAKFENyZWF0ZUludml0ZVJlc3BvbnNlEioKBmludml0ZRgBIAEoCzIaLmZpbGVzdG9yZS5hZG1pbi52MS5JbnZpdGUSDAoEY29kZRgCIAEoCSIuChJMaXN0SW52aXRlc1JlcXVlc3QSGAoQaW5jbHVkZV9pbmFjdGl2ZRgBIAEoCCJCChNMaXN0SW52aXRlc1Jlc3BvbnNlEisKB2ludml0ZXMYASADKAsyGi5maWxlc3RvcmUuYWRtaW4udjEuSW52aXRlIiEKE1Jldm9rZUludml0ZVJlcXVlc3QSCgoCaWQYASABKAkiFgoUUmV2b2tlSW52aXRlUmVzcG9uc2UizwEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAMgASgJEhYKDmFjdG9yX3VzZXJuYW1lGAQgASgJEg4KBmFjdGlvbhgFIAEoCRIRCgl0YXJnZXRfaWQYBiABKAkSFwoPdGFyZ2V0X3VzZXJuYW1lGAcgASgJEhYKDmNsaWVudF9hZGRyZXNzGAggASgJEg8KB2RldGFpbHMYCSABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgl0YXJnZXRfaWQYAyABKAkiYgoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLgoGZXZlbnRzGAEgAygLMh4uZmlsZXN0b3JlLmFkbWluLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhkKF0dldEluc3RhbmNlU3RhdHNSZXF1ZXN0IkQKDEJhY2tlbmRTdGF0cxIPCgdiYWNrZW5kGAEgASgJEg0KBWJsb2JzGAIgASgDEhQKDHN0b3JlZF9ieXRlcxgDIAEoAyKDAgoYR2V0SW5zdGFuY2VTdGF0c1Jlc3BvbnNlEg0KBXVzZXJzGAEgASgDEg4KBmFkbWlucxgCIAEoAxIWCg5kaXNhYmxlZF91c2VycxgDIAEoAxINCgVmaWxlcxgEIAEoAxIVCg1sb2dpY2FsX2J5dGVzGAUgASgDEhQKDHN0b3JlZF9ieXRlcxgGIAEoAxITCgtkZWR1cF9yYXRpbxgHIAEoARIyCghiYWNrZW5kcxgIIAMoCzIgLmZpbGVzdG9yZS5hZG1pbi52MS5CYWNrZW5kU3RhdHMSFgoOcmVzZXJ2ZWRfYnl0ZXMYCSABKAMSEwoLdHJhc2hfYnl0ZXMYCiABKAMiJwoVQ2hlY2tJbnRlZ3JpdHlSZXF1ZXN0Eg4KBnJlcGFpchgBIAEoCCKTAQoWQ2hlY2tJbnRlZ3JpdHlSZXNwb25zZRI5Cghwcm9ncmVzcxgBIAEoCzIlLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlQcm9ncmVzc0gAEjUKBnJlcG9ydBgCIAEoCzIjLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlSZXBvcnRIAEIHCgVldmVudCIzChFJbnRlZ3JpdHlQcm9ncmVzcxINCgVwaGFzZRgBIAEoCRIPCgdjaGVja2VkGAIgASgDImYKEEludGVncml0eUZpbGVSZWYSEAoIb3duZXJfaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSDwoHZmlsZV9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEg8KB3ZlcnNpb24YBSABKAgitAEKFEludGVncml0eU1pc3NpbmdCbG9iEg4KBnNoYTI1NhgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEgwKBHNpemUYBCABKAMSFwoKZm91bmRfc2l6ZRgFIAEoA0gAiAEBEjMKBWZpbGVzGAYgAygLMiQuZmlsZXN0b3JlLmFkbWluLnYxLkludGVncml0eUZpbGVSZWZCDQoLX2ZvdW5kX3NpemUigwEKD0ludGVncml0eU9ycGhhbhIPCgdiYWNrZW5kGAEgASgJEhAKCGxvY2F0aW9uGAIgASgJEgwKBHNpemUYAyABKAMSLgoKY2hhbmdlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgFIAEoCCJbChZJbnRlZ3JpdHlSZWZjb3VudERyaWZ0Eg4KBnNoYTI1NhgBIAEoCRIOCgZzdG9yZWQYAiABKAMSDwoHY291bnRlZBgDIAEoAxIQCghyZXBhaXJlZBgEIAEoCCKSAQoTSW50ZWdyaXR5VXNhZ2VEcmlmdBIPCgd1c2VyX2lkGAEgASgJEhMKC3VzZWRfYmVmb3JlGAIgASgDEhIKCnVzZWRfYWZ0ZXIYAyABKAMSFwoPcmVzZXJ2ZWRfYmVmb3JlGAQgASgDEhYKDnJlc2VydmVkX2FmdGVyGAUgASgDEhAKCHJlcGFpcmVkGAYgASgIIuAFCg9JbnRlZ3JpdHlSZXBvcnQSDgoGcmVwYWlyGAEgASgIEhUKDWJsb2JzX2NoZWNrZWQYAiABKAMSFgoOb2JqZWN0c19saXN0ZWQYAyABKAMSFQoNdXNlcnNfY2hlY2tlZBgEIAEoAxIdChV5b3VuZ19vYmplY3RzX3NraXBwZWQYBSABKAMSJQodYmxvYnNfb25fdW5hdmFpbGFibGVfYmFja2VuZHMYBiABKAMSFQoNbWlzc2luZ19jb3VudBgHIAEoAxIVCg1taXNzaW5nX2J5dGVzGAggASgDEjkKB21pc3NpbmcYCSADKAsyKC5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5TWlzc2luZ0Jsb2ISGAoQd3Jvbmdfc2l6ZV9jb3VudBgKIAEoAxIYChB3cm9uZ19zaXplX2J5dGVzGAsgASgDEjwKCndyb25nX3NpemUYDCADKAsyKC5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5TWlzc2luZ0Jsb2ISFAoMb3JwaGFuX2NvdW50GA0gASgDEhQKDG9ycGhhbl9ieXRlcxgOIAEoAxI0CgdvcnBoYW5zGA8gAygLMiMuZmlsZXN0b3JlLmFkbWluLnYxLkludGVncml0eU9ycGhhbhIXCg9vcnBoYW5zX2RlbGV0ZWQYECABKAMSHgoWb3JwaGFuX2RlbGV0ZV9mYWlsdXJlcxgRIAEoAxIcChRyZWZjb3VudF9kcmlmdF9jb3VudBgSIAEoAxJDCg9yZWZjb3VudF9kcmlmdHMYEyADKAsyKi5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5UmVmY291bnREcmlmdBIZChF1c2FnZV9kcmlmdF9jb3VudBgUIAEoAxI9Cgx1c2FnZV9kcmlmdHMYFSADKAsyJy5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5VXNhZ2VEcmlmdDKzCwoMQWRtaW5TZXJ2aWNlElgKCUxpc3RVc2VycxIkLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0VXNlcnNSZXF1ZXN0GiUuZmlsZXN0b3JlLmFkbWluLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlElIKB0dldFVzZXISIi5maWxlc3RvcmUuYWRtaW4udjEuR2V0VXNlclJlcXVlc3QaIy5maWxlc3RvcmUuYWRtaW4udjEuR2V0VXNlclJlc3BvbnNlElsKCkNyZWF0ZVVzZXISJS5maWxlc3RvcmUuYWRtaW4udjEuQ3JlYXRlVXNlclJlcXVlc3QaJi5maWxlc3RvcmUuYWRtaW4udjEuQ3JlYXRlVXNlclJlc3BvbnNlElUKCFNldFF1b3RhEiMuZmlsZXN0b3JlLmFkbWluLnYxLlNldFF1b3RhUmVxdWVzdBokLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRRdW90YVJlc3BvbnNlEl4KC0Rpc2FibGVVc2VyEiYuZmlsZXN0b3JlLmFkbWluLnYxLkRpc2FibGVVc2VyUmVxdWVzdBonLmZpbGVzdG9yZS5hZG1pbi52MS5EaXNhYmxlVXNlclJlc3BvbnNlElsKCkVuYWJsZVVzZXISJS5maWxlc3RvcmUuYWRtaW4udjEuRW5hYmxlVXNlclJlcXVlc3QaJi5maWxlc3RvcmUuYWRtaW4udjEuRW5hYmxlVXNlclJlc3BvbnNlEmQKDVJlc2V0UGFzc3dvcmQSKC5maWxlc3RvcmUuYWRtaW4udjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaKS5maWxlc3RvcmUuYWRtaW4udjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlElsKCkRlbGV0ZVVzZXISJS5maWxlc3RvcmUuYWRtaW4udjEuRGVsZXRlVXNlclJlcXVlc3QaJi5maWxlc3RvcmUuYWRtaW4udjEuRGVsZXRlVXNlclJlc3BvbnNlElUKCFNldEFkbWluEiMuZmlsZXN0b3JlLmFkbWluLnYxLlNldEFkbWluUmVxdWVzdBokLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRBZG1pblJlc3BvbnNlEmEKDENyZWF0ZUludml0ZRInLmZpbGVzdG9yZS5hZG1pbi52MS5DcmVhdGVJbnZpdGVSZXF1ZXN0GiguZmlsZXN0b3JlLmFkbWluLnYxLkNyZWF0ZUludml0ZVJlc3BvbnNlEl4KC0xpc3RJbnZpdGVzEiYuZmlsZXN0b3JlLmFkbWluLnYxLkxpc3RJbnZpdGVzUmVxdWVzdBonLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0SW52aXRlc1Jlc3BvbnNlEmEKDFJldm9rZUludml0ZRInLmZpbGVzdG9yZS5hZG1pbi52MS5SZXZva2VJbnZpdGVSZXF1ZXN0GiguZmlsZXN0b3JlLmFkbWluLnYxLlJldm9rZUludml0ZVJlc3BvbnNlEmoKD0xpc3RBdWRpdEV2ZW50cxIqLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GisuZmlsZXN0b3JlLmFkbWluLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEm0KEEdldEluc3RhbmNlU3RhdHMSKy5maWxlc3RvcmUuYWRtaW4udjEuR2V0SW5zdGFuY2VTdGF0c1JlcXVlc3QaLC5maWxlc3RvcmUuYWRtaW4udjEuR2V0SW5zdGFuY2VTdGF0c1Jlc3BvbnNlEmkKDkNoZWNrSW50ZWdyaXR5EikuZmlsZXN0b3JlLmFkbWluLnYxLkNoZWNrSW50ZWdyaXR5UmVxdWVzdBoqLmZpbGVzdG9yZS5hZG1pbi52MS5DaGVja0ludGVncml0eVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch5maWxlc3RvcmUvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEmZpbGVzdG9yZS5hZG1pbi52MSLRAgoLTWFuYWdlZFVzZXISCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSLgoKY3JlYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF9hY3RpdmVfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWFkbWluGAUgASgIEhAKCGRpc2FibGVkGAYgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAcgASgIEhoKEnR3b19mYWN0b3JfZW5hYmxlZBgIIAEoCBISCgp1c2VkX2J5dGVzGAkgASgDEhYKDnJlc2VydmVkX2J5dGVzGAogASgDEhMKC3F1b3RhX2J5dGVzGAsgASgDEhUKDWRlZmF1bHRfcXVvdGEYDCABKAgSDQoFZmlsZXMYDSABKAMiSAoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJcChFMaXN0VXNlcnNSZXNwb25zZRIuCgV1c2VycxgBIAMoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPgoOR2V0VXNlclJlcXVlc3QSEQoHdXNlcl9pZBgBIAEoCUgAEhIKCHVzZXJuYW1lGAIgASgJSABCBQoDa2V5IkAKD0dldFVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIo4BChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIYCgtxdW90YV9ieXRlcxgDIAEoA0gAiAEBEg0KBWFkbWluGAQgASgIEhwKFG11c3RfY2hhbmdlX3Bhc3N3b3JkGAUgASgIQg4KDF9xdW90YV9ieXRlcyJDChJDcmVhdGVVc2VyUmVzcG9uc2USLQoEdXNlchgBIAEoCzIfLmZpbGVzdG9yZS5hZG1pbi52MS5NYW5hZ2VkVXNlciJZCg9TZXRRdW90YVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIVCgtxdW90YV9ieXRlcxgCIAEoA0gAEhUKC3VzZV9kZWZhdWx0GAMgASgISABCBwoFcXVvdGEiQQoQU2V0UXVvdGFSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIjUKEkRpc2FibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJeChNEaXNhYmxlVXNlclJlc3BvbnNlEi0KBHVzZXIYASABKAsyHy5maWxlc3RvcmUuYWRtaW4udjEuTWFuYWdlZFVzZXISGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSIkChFFbmFibGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkMKEkVuYWJsZVVzZXJSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIj0KFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIk0KFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIaChJ0ZW1wb3JhcnlfcGFzc3dvcmQYASABKAkSGAoQc2Vzc2lvbnNfcmV2b2tlZBgCIAEoBSI+ChFEZWxldGVVc2VyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhgKEGNvbmZpcm1fdXNlcm5hbWUYAiABKAkiKwoSRGVsZXRlVXNlclJlc3BvbnNlEhUKDWZpbGVzX2RlbGV0ZWQYASABKAMiMQoPU2V0QWRtaW5SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDQoFYWRtaW4YAiABKAgiQQoQU2V0QWRtaW5SZXNwb25zZRItCgR1c2VyGAEgASgLMh8uZmlsZXN0b3JlLmFkbWluLnYxLk1hbmFnZWRVc2VyIt0BCgZJbnZpdGUSCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgEIAEoCRIMCgRub3RlGAUgASgJEhgKEHVzZWRfYnlfdXNlcm5hbWUYBiABKAkSKwoHdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOAoTQ3JlYXRlSW52aXRlUmVxdWVzdBITCgt0dGxfc2Vjb25kcxgBIAEoAxIMCgRub3RlGAIgASgJIlAKFENyZWF0ZUludml0ZVJlc3BvbnNlEioKBmludml0ZRgBIAEoCzIaLmZpbGVzdG9yZS5hZG1pbi52MS5JbnZpdGUSDAoEY29kZRgCIAEoCSIuChJMaXN0SW52aXRlc1JlcXVlc3QSGAoQaW5jbHVkZV9pbmFjdGl2ZRgBIAEoCCJCChNMaXN0SW52aXRlc1Jlc3BvbnNlEisKB2ludml0ZXMYASADKAsyGi5maWxlc3RvcmUuYWRtaW4udjEuSW52aXRlIiEKE1Jldm9rZUludml0ZVJlcXVlc3QSCgoCaWQYASABKAkiFgoUUmV2b2tlSW52aXRlUmVzcG9uc2UizwEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGFjdG9yX2lkGAMgASgJEhYKDmFjdG9yX3VzZXJuYW1lGAQgASgJEg4KBmFjdGlvbhgFIAEoCRIRCgl0YXJnZXRfaWQYBiABKAkSFwoPdGFyZ2V0X3VzZXJuYW1lGAcgASgJEhYKDmNsaWVudF9hZGRyZXNzGAggASgJEg8KB2RldGFpbHMYCSABKAkiUgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIRCgl0YXJnZXRfaWQYAyABKAkiYgoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLgoGZXZlbnRzGAEgAygLMh4uZmlsZXN0b3JlLmFkbWluLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhkKF0dldEluc3RhbmNlU3RhdHNSZXF1ZXN0IkQKDEJhY2tlbmRTdGF0cxIPCgdiYWNrZW5kGAEgASgJEg0KBWJsb2JzGAIgASgDEhQKDHN0b3JlZF9ieXRlcxgDIAEoAyKDAgoYR2V0SW5zdGFuY2VTdGF0c1Jlc3BvbnNlEg0KBXVzZXJzGAEgASgDEg4KBmFkbWlucxgCIAEoAxIWCg5kaXNhYmxlZF91c2VycxgDIAEoAxINCgVmaWxlcxgEIAEoAxIVCg1sb2dpY2FsX2J5dGVzGAUgASgDEhQKDHN0b3JlZF9ieXRlcxgGIAEoAxITCgtkZWR1cF9yYXRpbxgHIAEoARIyCghiYWNrZW5kcxgIIAMoCzIgLmZpbGVzdG9yZS5hZG1pbi52MS5CYWNrZW5kU3RhdHMSFgoOcmVzZXJ2ZWRfYnl0ZXMYCSABKAMSEwoLdHJhc2hfYnl0ZXMYCiABKAMiVAoVQ2hlY2tJbnRlZ3JpdHlSZXF1ZXN0Eg4KBnJlcGFpchgBIAEoCBINCgVzY3J1YhgCIAEoCBIcChRzY3J1Yl9ieXRlc19wZXJfaG91chgDIAEoAyKTAQoWQ2hlY2tJbnRlZ3JpdHlSZXNwb25zZRI5Cghwcm9ncmVzcxgBIAEoCzIlLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlQcm9ncmVzc0gAEjUKBnJlcG9ydBgCIAEoCzIjLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlSZXBvcnRIAEIHCgVldmVudCIzChFJbnRlZ3JpdHlQcm9ncmVzcxINCgVwaGFzZRgBIAEoCRIPCgdjaGVja2VkGAIgASgDImYKEEludGVncml0eUZpbGVSZWYSEAoIb3duZXJfaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSDwoHZmlsZV9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEg8KB3ZlcnNpb24YBSABKAgitAEKFEludGVncml0eU1pc3NpbmdCbG9iEg4KBnNoYTI1NhgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEgwKBHNpemUYBCABKAMSFwoKZm91bmRfc2l6ZRgFIAEoA0gAiAEBEjMKBWZpbGVzGAYgAygLMiQuZmlsZXN0b3JlLmFkbWluLnYxLkludGVncml0eUZpbGVSZWZCDQoLX2ZvdW5kX3NpemUigwEKD0ludGVncml0eU9ycGhhbhIPCgdiYWNrZW5kGAEgASgJEhAKCGxvY2F0aW9uGAIgASgJEgwKBHNpemUYAyABKAMSLgoKY2hhbmdlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHZGVsZXRlZBgFIAEoCCJbChZJbnRlZ3JpdHlSZWZjb3VudERyaWZ0Eg4KBnNoYTI1NhgBIAEoCRIOCgZzdG9yZWQYAiABKAMSDwoHY291bnRlZBgDIAEoAxIQCghyZXBhaXJlZBgEIAEoCCKSAQoTSW50ZWdyaXR5VXNhZ2VEcmlmdBIPCgd1c2VyX2lkGAEgASgJEhMKC3VzZWRfYmVmb3JlGAIgASgDEhIKCnVzZWRfYWZ0ZXIYAyABKAMSFwoPcmVzZXJ2ZWRfYmVmb3JlGAQgASgDEhYKDnJlc2VydmVkX2FmdGVyGAUgASgDEhAKCHJlcGFpcmVkGAYgASgIIsMKCg9JbnRlZ3JpdHlSZXBvcnQSDgoGcmVwYWlyGAEgASgIEhUKDWJsb2JzX2NoZWNrZWQYAiABKAMSFgoOb2JqZWN0c19saXN0ZWQYAyABKAMSFQoNdXNlcnNfY2hlY2tlZBgEIAEoAxIdChV5b3VuZ19vYmplY3RzX3NraXBwZWQYBSABKAMSJQodYmxvYnNfb25fdW5hdmFpbGFibGVfYmFja2VuZHMYBiABKAMSFQoNbWlzc2luZ19jb3VudBgHIAEoAxIVCg1taXNzaW5nX2J5dGVzGAggASgDEjkKB21pc3NpbmcYCSADKAsyKC5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5TWlzc2luZ0Jsb2ISGAoQd3Jvbmdfc2l6ZV9jb3VudBgKIAEoAxIYChB3cm9uZ19zaXplX2J5dGVzGAsgASgDEjwKCndyb25nX3NpemUYDCADKAsyKC5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5TWlzc2luZ0Jsb2ISFAoMb3JwaGFuX2NvdW50GA0gASgDEhQKDG9ycGhhbl9ieXRlcxgOIAEoAxI0CgdvcnBoYW5zGA8gAygLMiMuZmlsZXN0b3JlLmFkbWluLnYxLkludGVncml0eU9ycGhhbhIXCg9vcnBoYW5zX2RlbGV0ZWQYECABKAMSHgoWb3JwaGFuX2RlbGV0ZV9mYWlsdXJlcxgRIAEoAxIcChRyZWZjb3VudF9kcmlmdF9jb3VudBgSIAEoAxJDCg9yZWZjb3VudF9kcmlmdHMYEyADKAsyKi5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5UmVmY291bnREcmlmdBIZChF1c2FnZV9kcmlmdF9jb3VudBgUIAEoAxI9Cgx1c2FnZV9kcmlmdHMYFSADKAsyJy5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5VXNhZ2VEcmlmdBIbChNzdHVja19zZXNzaW9uX2NvdW50GBYgASgDEhsKE3N0dWNrX3Nlc3Npb25fYnl0ZXMYFyABKAMSQQoOc3R1Y2tfc2Vzc2lvbnMYGCADKAsyKS5maWxlc3RvcmUuYWRtaW4udjEuSW50ZWdyaXR5U3R1Y2tTZXNzaW9uEhwKFHN0dWNrX3RyYW5zZmVyX2NvdW50GBkgASgDEkMKD3N0dWNrX3RyYW5zZmVycxgaIAMoCzIqLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlTdHVja1RyYW5zZmVyEh4KFnBlbmRpbmdfZGVsZXRpb25fY291bnQYGyABKAMSHgoWcGVuZGluZ19kZWxldGlvbl9ieXRlcxgcIAEoAxJHChFwZW5kaW5nX2RlbGV0aW9ucxgdIAMoCzIsLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlQZW5kaW5nRGVsZXRpb24SFQoNc3R1Y2tfY2xlYW5lZBgeIAEoAxIcChRzdHVja19jbGVhbl9mYWlsdXJlcxgfIAEoAxIQCghzY3J1YmJlZBggIAEoCBIWCg5zY3J1YmJlZF9ibG9icxghIAEoAxIWCg5zY3J1YmJlZF9ieXRlcxgiIAEoAxIVCg1jb3JydXB0X2NvdW50GCMgASgDEhUKDWNvcnJ1cHRfYnl0ZXMYJCABKAMSOQoHY29ycnVwdBglIAMoCzIoLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlDb3JydXB0QmxvYhIYChBjb3JydXB0X3JlcGFpcmVkGCYgASgDIqEBChVJbnRlZ3JpdHlTdHVja1Nlc3Npb24SCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIMCgRzaXplGAQgASgDEg0KBXN0YXRlGAUgASgJEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2NsZWFuZWQYByABKAgiygEKFkludGVncml0eVN0dWNrVHJhbnNmZXISEwoLYmxvYl9zaGEyNTYYASABKAkSDQoFc3RhdGUYAiABKAkSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGFzdF9lcnJvchgEIAEoCRIXCg90YXJnZXRfbG9jYXRpb24YBSABKAkSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEc2l6ZRgHIAEoAxIPCgdjbGVhbmVkGAggASgIIqUBChhJbnRlZ3JpdHlQZW5kaW5nRGVsZXRpb24SDAoEa2luZBgBIAEoCRIOCgZzaGEyNTYYAiABKAkSDwoHYmFja2VuZBgDIAEoCRIQCghsb2NhdGlvbhgEIAEoCRIMCgRzaXplGAUgASgDEikKBXNpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjbGVhbmVkGAcgASgIIssBChRJbnRlZ3JpdHlDb3JydXB0QmxvYhIOCgZzaGEyNTYYASABKAkSDwoHYmFja2VuZBgCIAEoCRIQCghsb2NhdGlvbhgDIAEoCRIMCgRzaXplGAQgASgDEhQKDGZvdW5kX3NoYTI1NhgFIAEoCRIzCgVmaWxlcxgGIAMoCzIkLmZpbGVzdG9yZS5hZG1pbi52MS5JbnRlZ3JpdHlGaWxlUmVmEhAKCHJlcGFpcmVkGAcgASgIEhUKDXJlcGFpcmVkX2Zyb20YCCABKAkyswsKDEFkbWluU2VydmljZRJYCglMaXN0VXNlcnMSJC5maWxlc3RvcmUuYWRtaW4udjEuTGlzdFVzZXJzUmVxdWVzdBolLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZRJSCgdHZXRVc2VyEiIuZmlsZXN0b3JlLmFkbWluLnYxLkdldFVzZXJSZXF1ZXN0GiMuZmlsZXN0b3JlLmFkbWluLnYxLkdldFVzZXJSZXNwb25zZRJbCgpDcmVhdGVVc2VyEiUuZmlsZXN0b3JlLmFkbWluLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiYuZmlsZXN0b3JlLmFkbWluLnYxLkNyZWF0ZVVzZXJSZXNwb25zZRJVCghTZXRRdW90YRIjLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRRdW90YVJlcXVlc3QaJC5maWxlc3RvcmUuYWRtaW4udjEuU2V0UXVvdGFSZXNwb25zZRJeCgtEaXNhYmxlVXNlchImLmZpbGVzdG9yZS5hZG1pbi52MS5EaXNhYmxlVXNlclJlcXVlc3QaJy5maWxlc3RvcmUuYWRtaW4udjEuRGlzYWJsZVVzZXJSZXNwb25zZRJbCgpFbmFibGVVc2VyEiUuZmlsZXN0b3JlLmFkbWluLnYxLkVuYWJsZVVzZXJSZXF1ZXN0GiYuZmlsZXN0b3JlLmFkbWluLnYxLkVuYWJsZVVzZXJSZXNwb25zZRJkCg1SZXNldFBhc3N3b3JkEiguZmlsZXN0b3JlLmFkbWluLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0GikuZmlsZXN0b3JlLmFkbWluLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJbCgpEZWxldGVVc2VyEiUuZmlsZXN0b3JlLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiYuZmlsZXN0b3JlLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXNwb25zZRJVCghTZXRBZG1pbhIjLmZpbGVzdG9yZS5hZG1pbi52MS5TZXRBZG1pblJlcXVlc3QaJC5maWxlc3RvcmUuYWRtaW4udjEuU2V0QWRtaW5SZXNwb25zZRJhCgxDcmVhdGVJbnZpdGUSJy5maWxlc3RvcmUuYWRtaW4udjEuQ3JlYXRlSW52aXRlUmVxdWVzdBooLmZpbGVzdG9yZS5hZG1pbi52MS5DcmVhdGVJbnZpdGVSZXNwb25zZRJeCgtMaXN0SW52aXRlcxImLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0SW52aXRlc1JlcXVlc3QaJy5maWxlc3RvcmUuYWRtaW4udjEuTGlzdEludml0ZXNSZXNwb25zZRJhCgxSZXZva2VJbnZpdGUSJy5maWxlc3RvcmUuYWRtaW4udjEuUmV2b2tlSW52aXRlUmVxdWVzdBooLmZpbGVzdG9yZS5hZG1pbi52MS5SZXZva2VJbnZpdGVSZXNwb25zZRJqCg9MaXN0QXVkaXRFdmVudHMSKi5maWxlc3RvcmUuYWRtaW4udjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBorLmZpbGVzdG9yZS5hZG1pbi52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZRJtChBHZXRJbnN0YW5jZVN0YXRzEisuZmlsZXN0b3JlLmFkbWluLnYxLkdldEluc3RhbmNlU3RhdHNSZXF1ZXN0GiwuZmlsZXN0b3JlLmFkbWluLnYxLkdldEluc3RhbmNlU3RhdHNSZXNwb25zZRJpCg5DaGVja0ludGVncml0eRIpLmZpbGVzdG9yZS5hZG1pbi52MS5DaGVja0ludGVncml0eVJlcXVlc3QaKi5maWxlc3RvcmUuYWRtaW4udjEuQ2hlY2tJbnRlZ3JpdHlSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.admin.v1.ManagedUser
@@ -929,6 +929,21 @@ export type CheckIntegrityRequest = Message<"filestore.admin.v1.CheckIntegrityRe
    * @generated from field: bool repair = 1;
    */
   repair: boolean;
+
+  /**
+   * Also re-hash stored content (the scrub) and report content whose SHA-256 no longer matches.
+   *
+   * @generated from field: bool scrub = 2;
+   */
+  scrub: boolean;
+
+  /**
+   * The scrub's pace (bytes read per hour); 0: the server's SCRUB_BYTES_PER_HOUR (or unbounded when that
+   * is 0).
+   *
+   * @generated from field: int64 scrub_bytes_per_hour = 3;
+   */
+  scrubBytesPerHour: bigint;
 };
 
 /**
@@ -1307,6 +1322,102 @@ export type IntegrityReport = Message<"filestore.admin.v1.IntegrityReport"> & {
    * @generated from field: repeated filestore.admin.v1.IntegrityUsageDrift usage_drifts = 21;
    */
   usageDrifts: IntegrityUsageDrift[];
+
+  /**
+   * Work whose deadline passed more than FSCK_GRACE_SECONDS ago and that still holds bytes or quota
+   * reservations: upload sessions past their expiry, transfer jobs without a sign of life or dead, content
+   * unreferenced (or moved) and not deleted. A repair cleans each up as its own sweeper would.
+   *
+   * @generated from field: int64 stuck_session_count = 22;
+   */
+  stuckSessionCount: bigint;
+
+  /**
+   * @generated from field: int64 stuck_session_bytes = 23;
+   */
+  stuckSessionBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityStuckSession stuck_sessions = 24;
+   */
+  stuckSessions: IntegrityStuckSession[];
+
+  /**
+   * @generated from field: int64 stuck_transfer_count = 25;
+   */
+  stuckTransferCount: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityStuckTransfer stuck_transfers = 26;
+   */
+  stuckTransfers: IntegrityStuckTransfer[];
+
+  /**
+   * @generated from field: int64 pending_deletion_count = 27;
+   */
+  pendingDeletionCount: bigint;
+
+  /**
+   * @generated from field: int64 pending_deletion_bytes = 28;
+   */
+  pendingDeletionBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityPendingDeletion pending_deletions = 29;
+   */
+  pendingDeletions: IntegrityPendingDeletion[];
+
+  /**
+   * Stuck items a repair cleaned up, and those it failed to (the next run tries again).
+   *
+   * @generated from field: int64 stuck_cleaned = 30;
+   */
+  stuckCleaned: bigint;
+
+  /**
+   * @generated from field: int64 stuck_clean_failures = 31;
+   */
+  stuckCleanFailures: bigint;
+
+  /**
+   * The scrub (scrub requested): content re-hashed, and the blobs whose bytes no longer hash to their
+   * SHA-256 (bit rot, a replaced object), with the files they break.
+   *
+   * @generated from field: bool scrubbed = 32;
+   */
+  scrubbed: boolean;
+
+  /**
+   * @generated from field: int64 scrubbed_blobs = 33;
+   */
+  scrubbedBlobs: bigint;
+
+  /**
+   * @generated from field: int64 scrubbed_bytes = 34;
+   */
+  scrubbedBytes: bigint;
+
+  /**
+   * @generated from field: int64 corrupt_count = 35;
+   */
+  corruptCount: bigint;
+
+  /**
+   * @generated from field: int64 corrupt_bytes = 36;
+   */
+  corruptBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityCorruptBlob corrupt = 37;
+   */
+  corrupt: IntegrityCorruptBlob[];
+
+  /**
+   * Corrupt blobs a repair restored from a second copy.
+   *
+   * @generated from field: int64 corrupt_repaired = 38;
+   */
+  corruptRepaired: bigint;
 };
 
 /**
@@ -1315,6 +1426,225 @@ export type IntegrityReport = Message<"filestore.admin.v1.IntegrityReport"> & {
  */
 export const IntegrityReportSchema: GenMessage<IntegrityReport> = /*@__PURE__*/
   messageDesc(file_filestore_admin_v1_admin, 40);
+
+/**
+ * An upload session past its expiry that no sweep removed (its parts and reservation still held).
+ *
+ * @generated from message filestore.admin.v1.IntegrityStuckSession
+ */
+export type IntegrityStuckSession = Message<"filestore.admin.v1.IntegrityStuckSession"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string owner_id = 2;
+   */
+  ownerId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int64 size = 4;
+   */
+  size: bigint;
+
+  /**
+   * "open", "completing" or "aborted".
+   *
+   * @generated from field: string state = 5;
+   */
+  state: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool cleaned = 7;
+   */
+  cleaned: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityStuckSession.
+ * Use `create(IntegrityStuckSessionSchema)` to create a new message.
+ */
+export const IntegrityStuckSessionSchema: GenMessage<IntegrityStuckSession> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 41);
+
+/**
+ * A transfer job in flight without a sign of life, or dead (failed for good).
+ *
+ * @generated from message filestore.admin.v1.IntegrityStuckTransfer
+ */
+export type IntegrityStuckTransfer = Message<"filestore.admin.v1.IntegrityStuckTransfer"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * @generated from field: int32 attempts = 3;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string last_error = 4;
+   */
+  lastError: string;
+
+  /**
+   * The copy its last attempt wrote and never switched to, if any.
+   *
+   * @generated from field: string target_location = 5;
+   */
+  targetLocation: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int64 size = 7;
+   */
+  size: bigint;
+
+  /**
+   * Started afresh, the abandoned copy deleted.
+   *
+   * @generated from field: bool cleaned = 8;
+   */
+  cleaned: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityStuckTransfer.
+ * Use `create(IntegrityStuckTransferSchema)` to create a new message.
+ */
+export const IntegrityStuckTransferSchema: GenMessage<IntegrityStuckTransfer> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 42);
+
+/**
+ * Bytes due for deletion and not deleted: content no file references ("blob"), or a moved blob's local
+ * copy ("moved_copy").
+ *
+ * @generated from message filestore.admin.v1.IntegrityPendingDeletion
+ */
+export type IntegrityPendingDeletion = Message<"filestore.admin.v1.IntegrityPendingDeletion"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string sha256 = 2;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string backend = 3;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 4;
+   */
+  location: string;
+
+  /**
+   * @generated from field: int64 size = 5;
+   */
+  size: bigint;
+
+  /**
+   * When it became due.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 6;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool cleaned = 7;
+   */
+  cleaned: boolean;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityPendingDeletion.
+ * Use `create(IntegrityPendingDeletionSchema)` to create a new message.
+ */
+export const IntegrityPendingDeletionSchema: GenMessage<IntegrityPendingDeletion> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 43);
+
+/**
+ * Stored content whose bytes no longer hash to its SHA-256.
+ *
+ * @generated from message filestore.admin.v1.IntegrityCorruptBlob
+ */
+export type IntegrityCorruptBlob = Message<"filestore.admin.v1.IntegrityCorruptBlob"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string backend = 2;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 3;
+   */
+  location: string;
+
+  /**
+   * @generated from field: int64 size = 4;
+   */
+  size: bigint;
+
+  /**
+   * What the bytes hash to now.
+   *
+   * @generated from field: string found_sha256 = 5;
+   */
+  foundSha256: string;
+
+  /**
+   * @generated from field: repeated filestore.admin.v1.IntegrityFileRef files = 6;
+   */
+  files: IntegrityFileRef[];
+
+  /**
+   * Restored from a second copy (a transfer's), named here as backend:location.
+   *
+   * @generated from field: bool repaired = 7;
+   */
+  repaired: boolean;
+
+  /**
+   * @generated from field: string repaired_from = 8;
+   */
+  repairedFrom: string;
+};
+
+/**
+ * Describes the message filestore.admin.v1.IntegrityCorruptBlob.
+ * Use `create(IntegrityCorruptBlobSchema)` to create a new message.
+ */
+export const IntegrityCorruptBlobSchema: GenMessage<IntegrityCorruptBlob> = /*@__PURE__*/
+  messageDesc(file_filestore_admin_v1_admin, 44);
 
 /**
  * AdminService runs an instance: users, quotas, the signup invites, the audit log and instance

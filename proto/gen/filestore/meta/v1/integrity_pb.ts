@@ -4,13 +4,323 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { UploadSessionRecord } from "./uploads_pb.ts";
+import { file_filestore_meta_v1_uploads } from "./uploads_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file filestore/meta/v1/integrity.proto.
  */
 export const file_filestore_meta_v1_integrity: GenFile = /*@__PURE__*/
-  fileDesc("CiFmaWxlc3RvcmUvbWV0YS92MS9pbnRlZ3JpdHkucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIkgKEUNoZWNrQmxvYnNSZXF1ZXN0EhQKDGFmdGVyX3NoYTI1NhgBIAEoCRINCgVsaW1pdBgCIAEoBRIOCgZyZXBhaXIYAyABKAgiiAEKC0NoZWNrZWRCbG9iEg4KBnNoYTI1NhgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEgwKBHNpemUYBCABKAMSEAoIcmVmY291bnQYBSABKAMSFAoMY291bnRlZF9yZWZzGAYgASgDEhAKCHJlcGFpcmVkGAcgASgIIkMKEkNoZWNrQmxvYnNSZXNwb25zZRItCgVibG9icxgBIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkNoZWNrZWRCbG9iIjoKGUxpc3RCbG9iUmVmZXJlbmNlc1JlcXVlc3QSDgoGc2hhMjU2GAEgASgJEg0KBWxpbWl0GAIgASgFImMKDUJsb2JSZWZlcmVuY2USEAoIb3duZXJfaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSDwoHZmlsZV9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEg8KB3ZlcnNpb24YBSABKAgiUgoaTGlzdEJsb2JSZWZlcmVuY2VzUmVzcG9uc2USNAoKcmVmZXJlbmNlcxgBIAMoCzIgLmZpbGVzdG9yZS5tZXRhLnYxLkJsb2JSZWZlcmVuY2UiQQobRmluZFVua25vd25Mb2NhdGlvbnNSZXF1ZXN0Eg8KB2JhY2tlbmQYASABKAkSEQoJbG9jYXRpb25zGAIgAygJIi8KHEZpbmRVbmtub3duTG9jYXRpb25zUmVzcG9uc2USDwoHdW5rbm93bhgBIAMoCTLZAgoQSW50ZWdyaXR5U2VydmljZRJZCgpDaGVja0Jsb2JzEiQuZmlsZXN0b3JlLm1ldGEudjEuQ2hlY2tCbG9ic1JlcXVlc3QaJS5maWxlc3RvcmUubWV0YS52MS5DaGVja0Jsb2JzUmVzcG9uc2UScQoSTGlzdEJsb2JSZWZlcmVuY2VzEiwuZmlsZXN0b3JlLm1ldGEudjEuTGlzdEJsb2JSZWZlcmVuY2VzUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RCbG9iUmVmZXJlbmNlc1Jlc3BvbnNlEncKFEZpbmRVbmtub3duTG9jYXRpb25zEi4uZmlsZXN0b3JlLm1ldGEudjEuRmluZFVua25vd25Mb2NhdGlvbnNSZXF1ZXN0Gi8uZmlsZXN0b3JlLm1ldGEudjEuRmluZFVua25vd25Mb2NhdGlvbnNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiFmaWxlc3RvcmUvbWV0YS92MS9pbnRlZ3JpdHkucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxIksKG1Rha2VNYWludGVuYW5jZUxlYXNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmhvbGRlchgCIAEoCRIOCgZ0dGxfbXMYAyABKAMiLQocVGFrZU1haW50ZW5hbmNlTGVhc2VSZXNwb25zZRINCgV0YWtlbhgBIAEoCCJYChpSZXBsYWNlQmxvYkxvY2F0aW9uUmVxdWVzdBIOCgZzaGEyNTYYASABKAkSFQoNZnJvbV9sb2NhdGlvbhgCIAEoCRITCgt0b19sb2NhdGlvbhgDIAEoCSIvChtSZXBsYWNlQmxvYkxvY2F0aW9uUmVzcG9uc2USEAoIcmVwbGFjZWQYASABKAgiNwoUTGlzdFN0dWNrV29ya1JlcXVlc3QSEAoIc3RhbGVfbXMYASABKAMSDQoFbGltaXQYAiABKAUilwEKDVN0dWNrVHJhbnNmZXISEwoLYmxvYl9zaGEyNTYYASABKAkSDQoFc3RhdGUYAiABKAkSEAoIYXR0ZW1wdHMYAyABKAUSEgoKbGFzdF9lcnJvchgEIAEoCRIXCg90YXJnZXRfbG9jYXRpb24YBSABKAkSFQoNdXBkYXRlZF9hdF9tcxgGIAEoAxIMCgRzaXplGAcgASgDInIKD1BlbmRpbmdEZWxldGlvbhIMCgRraW5kGAEgASgJEg4KBnNoYTI1NhgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEhAKCGxvY2F0aW9uGAQgASgJEgwKBHNpemUYBSABKAMSEAoIc2luY2VfbXMYBiABKAMiswIKFUxpc3RTdHVja1dvcmtSZXNwb25zZRIVCg1zZXNzaW9uX2NvdW50GAEgASgDEhUKDXNlc3Npb25fYnl0ZXMYAiABKAMSOAoIc2Vzc2lvbnMYAyADKAsyJi5maWxlc3RvcmUubWV0YS52MS5VcGxvYWRTZXNzaW9uUmVjb3JkEhYKDnRyYW5zZmVyX2NvdW50GAQgASgDEjMKCXRyYW5zZmVycxgFIAMoCzIgLmZpbGVzdG9yZS5tZXRhLnYxLlN0dWNrVHJhbnNmZXISFgoOZGVsZXRpb25fY291bnQYBiABKAMSFgoOZGVsZXRpb25fYnl0ZXMYByABKAMSNQoJZGVsZXRpb25zGAggAygLMiIuZmlsZXN0b3JlLm1ldGEudjEuUGVuZGluZ0RlbGV0aW9uIkIKGVJlc2V0U3R1Y2tUcmFuc2ZlclJlcXVlc3QSEwoLYmxvYl9zaGEyNTYYASABKAkSEAoIc3RhbGVfbXMYAiABKAMiRgoaUmVzZXRTdHVja1RyYW5zZmVyUmVzcG9uc2USDQoFcmVzZXQYASABKAgSGQoRbGVmdG92ZXJfbG9jYXRpb24YAiABKAkiSAoRQ2hlY2tCbG9ic1JlcXVlc3QSFAoMYWZ0ZXJfc2hhMjU2GAEgASgJEg0KBWxpbWl0GAIgASgFEg4KBnJlcGFpchgDIAEoCCKIAQoLQ2hlY2tlZEJsb2ISDgoGc2hhMjU2GAEgASgJEg8KB2JhY2tlbmQYAiABKAkSEAoIbG9jYXRpb24YAyABKAkSDAoEc2l6ZRgEIAEoAxIQCghyZWZjb3VudBgFIAEoAxIUCgxjb3VudGVkX3JlZnMYBiABKAMSEAoIcmVwYWlyZWQYByABKAgiQwoSQ2hlY2tCbG9ic1Jlc3BvbnNlEi0KBWJsb2JzGAEgAygLMh4uZmlsZXN0b3JlLm1ldGEudjEuQ2hlY2tlZEJsb2IiOgoZTGlzdEJsb2JSZWZlcmVuY2VzUmVxdWVzdBIOCgZzaGEyNTYYASABKAkSDQoFbGltaXQYAiABKAUiYwoNQmxvYlJlZmVyZW5jZRIQCghvd25lcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIPCgdmaWxlX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDwoHdmVyc2lvbhgFIAEoCCJSChpMaXN0QmxvYlJlZmVyZW5jZXNSZXNwb25zZRI0CgpyZWZlcmVuY2VzGAEgAygLMiAuZmlsZXN0b3JlLm1ldGEudjEuQmxvYlJlZmVyZW5jZSJBChtGaW5kVW5rbm93bkxvY2F0aW9uc1JlcXVlc3QSDwoHYmFja2VuZBgBIAEoCRIRCglsb2NhdGlvbnMYAiADKAkiLwocRmluZFVua25vd25Mb2NhdGlvbnNSZXNwb25zZRIPCgd1bmtub3duGAEgAygJMp8GChBJbnRlZ3JpdHlTZXJ2aWNlElkKCkNoZWNrQmxvYnMSJC5maWxlc3RvcmUubWV0YS52MS5DaGVja0Jsb2JzUmVxdWVzdBolLmZpbGVzdG9yZS5tZXRhLnYxLkNoZWNrQmxvYnNSZXNwb25zZRJxChJMaXN0QmxvYlJlZmVyZW5jZXMSLC5maWxlc3RvcmUubWV0YS52MS5MaXN0QmxvYlJlZmVyZW5jZXNSZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuTGlzdEJsb2JSZWZlcmVuY2VzUmVzcG9uc2USdwoURmluZFVua25vd25Mb2NhdGlvbnMSLi5maWxlc3RvcmUubWV0YS52MS5GaW5kVW5rbm93bkxvY2F0aW9uc1JlcXVlc3QaLy5maWxlc3RvcmUubWV0YS52MS5GaW5kVW5rbm93bkxvY2F0aW9uc1Jlc3BvbnNlEmIKDUxpc3RTdHVja1dvcmsSJy5maWxlc3RvcmUubWV0YS52MS5MaXN0U3R1Y2tXb3JrUmVxdWVzdBooLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3RTdHVja1dvcmtSZXNwb25zZRJxChJSZXNldFN0dWNrVHJhbnNmZXISLC5maWxlc3RvcmUubWV0YS52MS5SZXNldFN0dWNrVHJhbnNmZXJSZXF1ZXN0Gi0uZmlsZXN0b3JlLm1ldGEudjEuUmVzZXRTdHVja1RyYW5zZmVyUmVzcG9uc2USdAoTUmVwbGFjZUJsb2JMb2NhdGlvbhItLmZpbGVzdG9yZS5tZXRhLnYxLlJlcGxhY2VCbG9iTG9jYXRpb25SZXF1ZXN0Gi4uZmlsZXN0b3JlLm1ldGEudjEuUmVwbGFjZUJsb2JMb2NhdGlvblJlc3BvbnNlEncKFFRha2VNYWludGVuYW5jZUxlYXNlEi4uZmlsZXN0b3JlLm1ldGEudjEuVGFrZU1haW50ZW5hbmNlTGVhc2VSZXF1ZXN0Gi8uZmlsZXN0b3JlLm1ldGEudjEuVGFrZU1haW50ZW5hbmNlTGVhc2VSZXNwb25zZWIGcHJvdG8z", [file_filestore_meta_v1_uploads]);
+
+/**
+ * @generated from message filestore.meta.v1.TakeMaintenanceLeaseRequest
+ */
+export type TakeMaintenanceLeaseRequest = Message<"filestore.meta.v1.TakeMaintenanceLeaseRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string holder = 2;
+   */
+  holder: string;
+
+  /**
+   * @generated from field: int64 ttl_ms = 3;
+   */
+  ttlMs: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TakeMaintenanceLeaseRequest.
+ * Use `create(TakeMaintenanceLeaseRequestSchema)` to create a new message.
+ */
+export const TakeMaintenanceLeaseRequestSchema: GenMessage<TakeMaintenanceLeaseRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 0);
+
+/**
+ * @generated from message filestore.meta.v1.TakeMaintenanceLeaseResponse
+ */
+export type TakeMaintenanceLeaseResponse = Message<"filestore.meta.v1.TakeMaintenanceLeaseResponse"> & {
+  /**
+   * @generated from field: bool taken = 1;
+   */
+  taken: boolean;
+};
+
+/**
+ * Describes the message filestore.meta.v1.TakeMaintenanceLeaseResponse.
+ * Use `create(TakeMaintenanceLeaseResponseSchema)` to create a new message.
+ */
+export const TakeMaintenanceLeaseResponseSchema: GenMessage<TakeMaintenanceLeaseResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 1);
+
+/**
+ * @generated from message filestore.meta.v1.ReplaceBlobLocationRequest
+ */
+export type ReplaceBlobLocationRequest = Message<"filestore.meta.v1.ReplaceBlobLocationRequest"> & {
+  /**
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string from_location = 2;
+   */
+  fromLocation: string;
+
+  /**
+   * @generated from field: string to_location = 3;
+   */
+  toLocation: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ReplaceBlobLocationRequest.
+ * Use `create(ReplaceBlobLocationRequestSchema)` to create a new message.
+ */
+export const ReplaceBlobLocationRequestSchema: GenMessage<ReplaceBlobLocationRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 2);
+
+/**
+ * @generated from message filestore.meta.v1.ReplaceBlobLocationResponse
+ */
+export type ReplaceBlobLocationResponse = Message<"filestore.meta.v1.ReplaceBlobLocationResponse"> & {
+  /**
+   * @generated from field: bool replaced = 1;
+   */
+  replaced: boolean;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ReplaceBlobLocationResponse.
+ * Use `create(ReplaceBlobLocationResponseSchema)` to create a new message.
+ */
+export const ReplaceBlobLocationResponseSchema: GenMessage<ReplaceBlobLocationResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 3);
+
+/**
+ * @generated from message filestore.meta.v1.ListStuckWorkRequest
+ */
+export type ListStuckWorkRequest = Message<"filestore.meta.v1.ListStuckWorkRequest"> & {
+  /**
+   * @generated from field: int64 stale_ms = 1;
+   */
+  staleMs: bigint;
+
+  /**
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListStuckWorkRequest.
+ * Use `create(ListStuckWorkRequestSchema)` to create a new message.
+ */
+export const ListStuckWorkRequestSchema: GenMessage<ListStuckWorkRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 4);
+
+/**
+ * @generated from message filestore.meta.v1.StuckTransfer
+ */
+export type StuckTransfer = Message<"filestore.meta.v1.StuckTransfer"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * "queued", "running" or "failed".
+   *
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * @generated from field: int32 attempts = 3;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string last_error = 4;
+   */
+  lastError: string;
+
+  /**
+   * The S3 key the latest attempt wrote to (a copy not switched to), if any.
+   *
+   * @generated from field: string target_location = 5;
+   */
+  targetLocation: string;
+
+  /**
+   * @generated from field: int64 updated_at_ms = 6;
+   */
+  updatedAtMs: bigint;
+
+  /**
+   * @generated from field: int64 size = 7;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.StuckTransfer.
+ * Use `create(StuckTransferSchema)` to create a new message.
+ */
+export const StuckTransferSchema: GenMessage<StuckTransfer> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 5);
+
+/**
+ * @generated from message filestore.meta.v1.PendingDeletion
+ */
+export type PendingDeletion = Message<"filestore.meta.v1.PendingDeletion"> & {
+  /**
+   * "blob": content no file references (state "ready" or "deleting"); "moved_copy": a moved blob's local
+   * copy (location on the local backend).
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string sha256 = 2;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: string backend = 3;
+   */
+  backend: string;
+
+  /**
+   * @generated from field: string location = 4;
+   */
+  location: string;
+
+  /**
+   * @generated from field: int64 size = 5;
+   */
+  size: bigint;
+
+  /**
+   * When it became due: unreferenced, or the end of the moved copy's grace period.
+   *
+   * @generated from field: int64 since_ms = 6;
+   */
+  sinceMs: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.PendingDeletion.
+ * Use `create(PendingDeletionSchema)` to create a new message.
+ */
+export const PendingDeletionSchema: GenMessage<PendingDeletion> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 6);
+
+/**
+ * @generated from message filestore.meta.v1.ListStuckWorkResponse
+ */
+export type ListStuckWorkResponse = Message<"filestore.meta.v1.ListStuckWorkResponse"> & {
+  /**
+   * @generated from field: int64 session_count = 1;
+   */
+  sessionCount: bigint;
+
+  /**
+   * Bytes the stuck sessions announced (what open ones reserve).
+   *
+   * @generated from field: int64 session_bytes = 2;
+   */
+  sessionBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.UploadSessionRecord sessions = 3;
+   */
+  sessions: UploadSessionRecord[];
+
+  /**
+   * @generated from field: int64 transfer_count = 4;
+   */
+  transferCount: bigint;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.StuckTransfer transfers = 5;
+   */
+  transfers: StuckTransfer[];
+
+  /**
+   * @generated from field: int64 deletion_count = 6;
+   */
+  deletionCount: bigint;
+
+  /**
+   * @generated from field: int64 deletion_bytes = 7;
+   */
+  deletionBytes: bigint;
+
+  /**
+   * @generated from field: repeated filestore.meta.v1.PendingDeletion deletions = 8;
+   */
+  deletions: PendingDeletion[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.ListStuckWorkResponse.
+ * Use `create(ListStuckWorkResponseSchema)` to create a new message.
+ */
+export const ListStuckWorkResponseSchema: GenMessage<ListStuckWorkResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 7);
+
+/**
+ * @generated from message filestore.meta.v1.ResetStuckTransferRequest
+ */
+export type ResetStuckTransferRequest = Message<"filestore.meta.v1.ResetStuckTransferRequest"> & {
+  /**
+   * @generated from field: string blob_sha256 = 1;
+   */
+  blobSha256: string;
+
+  /**
+   * @generated from field: int64 stale_ms = 2;
+   */
+  staleMs: bigint;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ResetStuckTransferRequest.
+ * Use `create(ResetStuckTransferRequestSchema)` to create a new message.
+ */
+export const ResetStuckTransferRequestSchema: GenMessage<ResetStuckTransferRequest> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 8);
+
+/**
+ * @generated from message filestore.meta.v1.ResetStuckTransferResponse
+ */
+export type ResetStuckTransferResponse = Message<"filestore.meta.v1.ResetStuckTransferResponse"> & {
+  /**
+   * @generated from field: bool reset = 1;
+   */
+  reset: boolean;
+
+  /**
+   * The abandoned attempt's copy to delete (on the s3 backend); empty when none.
+   *
+   * @generated from field: string leftover_location = 2;
+   */
+  leftoverLocation: string;
+};
+
+/**
+ * Describes the message filestore.meta.v1.ResetStuckTransferResponse.
+ * Use `create(ResetStuckTransferResponseSchema)` to create a new message.
+ */
+export const ResetStuckTransferResponseSchema: GenMessage<ResetStuckTransferResponse> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_integrity, 9);
 
 /**
  * @generated from message filestore.meta.v1.CheckBlobsRequest
@@ -37,7 +347,7 @@ export type CheckBlobsRequest = Message<"filestore.meta.v1.CheckBlobsRequest"> &
  * Use `create(CheckBlobsRequestSchema)` to create a new message.
  */
 export const CheckBlobsRequestSchema: GenMessage<CheckBlobsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 0);
+  messageDesc(file_filestore_meta_v1_integrity, 10);
 
 /**
  * @generated from message filestore.meta.v1.CheckedBlob
@@ -90,7 +400,7 @@ export type CheckedBlob = Message<"filestore.meta.v1.CheckedBlob"> & {
  * Use `create(CheckedBlobSchema)` to create a new message.
  */
 export const CheckedBlobSchema: GenMessage<CheckedBlob> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 1);
+  messageDesc(file_filestore_meta_v1_integrity, 11);
 
 /**
  * @generated from message filestore.meta.v1.CheckBlobsResponse
@@ -107,7 +417,7 @@ export type CheckBlobsResponse = Message<"filestore.meta.v1.CheckBlobsResponse">
  * Use `create(CheckBlobsResponseSchema)` to create a new message.
  */
 export const CheckBlobsResponseSchema: GenMessage<CheckBlobsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 2);
+  messageDesc(file_filestore_meta_v1_integrity, 12);
 
 /**
  * @generated from message filestore.meta.v1.ListBlobReferencesRequest
@@ -129,7 +439,7 @@ export type ListBlobReferencesRequest = Message<"filestore.meta.v1.ListBlobRefer
  * Use `create(ListBlobReferencesRequestSchema)` to create a new message.
  */
 export const ListBlobReferencesRequestSchema: GenMessage<ListBlobReferencesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 3);
+  messageDesc(file_filestore_meta_v1_integrity, 13);
 
 /**
  * @generated from message filestore.meta.v1.BlobReference
@@ -168,7 +478,7 @@ export type BlobReference = Message<"filestore.meta.v1.BlobReference"> & {
  * Use `create(BlobReferenceSchema)` to create a new message.
  */
 export const BlobReferenceSchema: GenMessage<BlobReference> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 4);
+  messageDesc(file_filestore_meta_v1_integrity, 14);
 
 /**
  * @generated from message filestore.meta.v1.ListBlobReferencesResponse
@@ -185,7 +495,7 @@ export type ListBlobReferencesResponse = Message<"filestore.meta.v1.ListBlobRefe
  * Use `create(ListBlobReferencesResponseSchema)` to create a new message.
  */
 export const ListBlobReferencesResponseSchema: GenMessage<ListBlobReferencesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 5);
+  messageDesc(file_filestore_meta_v1_integrity, 15);
 
 /**
  * @generated from message filestore.meta.v1.FindUnknownLocationsRequest
@@ -207,7 +517,7 @@ export type FindUnknownLocationsRequest = Message<"filestore.meta.v1.FindUnknown
  * Use `create(FindUnknownLocationsRequestSchema)` to create a new message.
  */
 export const FindUnknownLocationsRequestSchema: GenMessage<FindUnknownLocationsRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 6);
+  messageDesc(file_filestore_meta_v1_integrity, 16);
 
 /**
  * @generated from message filestore.meta.v1.FindUnknownLocationsResponse
@@ -224,7 +534,7 @@ export type FindUnknownLocationsResponse = Message<"filestore.meta.v1.FindUnknow
  * Use `create(FindUnknownLocationsResponseSchema)` to create a new message.
  */
 export const FindUnknownLocationsResponseSchema: GenMessage<FindUnknownLocationsResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_integrity, 7);
+  messageDesc(file_filestore_meta_v1_integrity, 17);
 
 /**
  * IntegrityService is the database's side of the consistency checker (fsck): the file worker walks the
@@ -267,6 +577,57 @@ export const IntegrityService: GenService<{
     methodKind: "unary";
     input: typeof FindUnknownLocationsRequestSchema;
     output: typeof FindUnknownLocationsResponseSchema;
+  },
+  /**
+   * ListStuckWork counts the work whose deadline passed more than `stale_ms` ago (meta's clock) and still
+   * holds bytes or reservations, and returns the first `limit` of each kind: upload sessions past their
+   * expiry that no sweep removed, transfer jobs queued or running without a sign of life, and failed ones
+   * (dead letters), content unreferenced (or claimed by GC) and not deleted, and the local copies of moved
+   * content not deleted after their grace period.
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.ListStuckWork
+   */
+  listStuckWork: {
+    methodKind: "unary";
+    input: typeof ListStuckWorkRequestSchema;
+    output: typeof ListStuckWorkResponseSchema;
+  },
+  /**
+   * ResetStuckTransfer starts a stuck transfer job afresh (queued for the relay, attempts reset, its
+   * attempt's target forgotten, so a late switch by that attempt is refused) if it is still stuck as
+   * ListStuckWork judged it, and returns the target copy that attempt may have left (never the location
+   * the blob names): the caller deletes it.
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.ResetStuckTransfer
+   */
+  resetStuckTransfer: {
+    methodKind: "unary";
+    input: typeof ResetStuckTransferRequestSchema;
+    output: typeof ResetStuckTransferResponseSchema;
+  },
+  /**
+   * ReplaceBlobLocation points a ready blob at new bytes of its content on the same backend (the scrub's
+   * repair wrote a good copy there), if the row still names `from_location`; replaced false otherwise
+   * (the caller then deletes the copy it wrote).
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.ReplaceBlobLocation
+   */
+  replaceBlobLocation: {
+    methodKind: "unary";
+    input: typeof ReplaceBlobLocationRequestSchema;
+    output: typeof ReplaceBlobLocationResponseSchema;
+  },
+  /**
+   * TakeMaintenanceLease takes (or, for the same holder, renews) the lease `name` for `ttl_ms`: background
+   * work one replica at a time does (the periodic check takes "fsck"). taken false while another holder's
+   * lease has not expired.
+   *
+   * @generated from rpc filestore.meta.v1.IntegrityService.TakeMaintenanceLease
+   */
+  takeMaintenanceLease: {
+    methodKind: "unary";
+    input: typeof TakeMaintenanceLeaseRequestSchema;
+    output: typeof TakeMaintenanceLeaseResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_filestore_meta_v1_integrity, 0);
