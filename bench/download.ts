@@ -28,7 +28,10 @@
 // Env: BENCH_ROUNDS (default 5) rounds, medians; BENCH_WARMUP (default 1) uncounted rounds first (the
 // JIT: the filestore's first second of range requests costs up to 60% more CPU per request than later);
 // BENCH_RANGE_SECONDS (default 5); BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
-// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without). Needs curl and wrk
+// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without);
+// BENCH_TRACING=both adds a second all-in-one over the same data directory (so the same blob file, the same
+// page-cache pages) with tracing on, whose whole-file and ranged rows take turns with the untraced ones:
+// what tracing costs, measured in one run (the machine's swings fall on both alike). Needs curl and wrk
 // (Debian: apt-get install curl wrk). Rows behind nginx (download-nginx.ts; needs Debian's nginx-light):
 // the filestore with DOWNLOAD_ACCEL=nginx behind deploy/nginx/filestore.conf against a bare nginx sending
 // the same blob file, whole and in 1 MiB ranges (target ≥ 0.95 ×); BENCH_NGINX=0 leaves them out.
@@ -46,6 +49,7 @@ import {
   cpuMs,
   createHarness,
   makePayload,
+  median,
   rssKiB,
   stealMeter,
 } from "./harness.ts";
@@ -74,7 +78,9 @@ if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
   throw new Error("BENCH_RANGE_SECONDS must be a whole number >= 1");
 
 const harness = createHarness("filestore-bench-download");
-const { tmp, start, startFilestore, run, runMain } = harness;
+const { tmp, start, startFilestore, startOtlpSink, run, runMain } = harness;
+/** BENCH_TRACING=both: traced rows (a second, traced all-in-one) beside the untraced ones. */
+const BOTH = process.env.BENCH_TRACING === "both";
 /** The rows behind nginx (download-nginx.ts); BENCH_NGINX=0 leaves them out. */
 const NGINX = process.env.BENCH_NGINX !== "0";
 
@@ -195,6 +201,75 @@ async function addNginxRows(table: Table, payload: string, sha256: string): Prom
     { row: at + 2, base: at + 2 },
     { row: at + 3, base: at + 2, target: TARGET_NGINX },
   );
+}
+
+const tracingNote = () =>
+  BOTH
+    ? "off, and on in the rows marked so (a second process over the same data; every span exported to a local OTLP sink)"
+    : process.env.BENCH_TRACING === "1"
+      ? "on (every span exported to a local OTLP sink)"
+      : "off";
+
+/** Rows of the untraced filestore and their traced twins (BENCH_TRACING=both). */
+type Twins = [off: number, on: number][];
+
+/**
+ * BENCH_TRACING=both: a second all-in-one with tracing on (spans to a local OTLP sink) over the data
+ * directory of the first (the same blob file, so the same page-cache pages; the same signing key, so the
+ * same token), whose whole-file and ranged rows take turns with the untraced ones.
+ */
+async function addTracedRows(table: Table, fileId: string, token: string, sha256: string): Promise<Twins> {
+  const { targets, kinds, lines } = table;
+  const sink = await startOtlpSink();
+  const traced = await startFilestore({
+    name: "traced",
+    env: { DATA_DIR: join(tmp, "data"), OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
+  });
+  const file = `${traced.url}/download/v1/files/${fileId}`;
+  const headers = [`authorization: Bearer ${token}`];
+  if ((await sha256Of(file, { authorization: `Bearer ${token}` })) !== sha256)
+    throw new BenchError(`${file} sent other bytes`);
+  const pid = traced.proc.pid;
+  const script = wrkScript("traced", `Bearer ${token}`);
+  const at = targets.length;
+  targets.push(
+    {
+      name: "  tracing on: whole 1 GiB (gateway)",
+      filestore: false,
+      pids: [pid],
+      go: () => wholeFile(file, headers, pid),
+    },
+    {
+      name: `  tracing on: ${CONNECTIONS} × ranged 1 MiB`,
+      filestore: false,
+      pids: [pid],
+      go: () => ranges(file, script),
+    },
+  );
+  kinds[0]?.rows.push(at);
+  kinds[1]?.rows.push(at + 1);
+  lines.splice(2, 0, { row: at, base: 0 });
+  lines.splice(5, 0, { row: at + 1, base: 3 });
+  return [
+    [1, at],
+    [4, at + 1],
+  ];
+}
+
+/** Tracing on against off (BENCH_TRACING=both): the speed ratio and the CPU per GiB of each twin. */
+function printTracingCost(samples: Sample[][], twins: Twins): void {
+  const med = (i: number, f: (s: Sample) => number) => median((samples[i] ?? []).map(f));
+  for (const [off, on] of twins) {
+    const [speedOff, speedOn] = [med(off, (s) => s.mbs), med(on, (s) => s.mbs)];
+    const [cpuOff, cpuOn] = [med(off, (s) => s.cpu), med(on, (s) => s.cpu)];
+    // Per round too: each round's on/off pair ran side by side, so its ratio is the steadier figure.
+    const perRound = (samples[on] ?? []).map((s, r) => s.mbs / (samples[off]?.[r]?.mbs ?? Number.NaN));
+    console.log(
+      `tracing on / off, ${off === 1 ? "whole file" : "ranged"}: ${(speedOn / speedOff).toFixed(3)} × speed ` +
+        `(median of rounds' ratios ${median(perRound).toFixed(3)}), CPU/GiB ${cpuOff.toFixed(0)} → ${cpuOn.toFixed(0)} ms ` +
+        `(${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %)`,
+    );
+  }
 }
 
 async function main(): Promise<number> {
@@ -323,6 +398,7 @@ async function main(): Promise<number> {
     { row: 6, base: 4, target: TARGET_SHARE },
   ];
   const table = { targets, kinds, lines };
+  const traced = BOTH ? await addTracedRows(table, uploaded.id, token, sha256) : undefined;
   if (NGINX) await addNginxRows(table, payload, sha256);
 
   console.log(
@@ -330,7 +406,7 @@ async function main(): Promise<number> {
       `whole file: ${WHOLE_GETS} GETs per row and round, ` +
       placement +
       `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads` +
-      `; filestore tracing ${process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off"}, metrics on`,
+      `; filestore tracing ${tracingNote()}, metrics on`,
   );
   const steal = stealMeter();
   const samples = await runRounds(table, (on) => {
@@ -341,6 +417,7 @@ async function main(): Promise<number> {
   const hwm = rssKiB(store.proc.pid, "VmHWM");
 
   const missed = report({ names: targets.map((t) => t.name), lines, samples, peakRss, idleRss, hwm, steal });
+  if (traced) printTracingCost(samples, traced);
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 
