@@ -27,8 +27,14 @@
 //
 // Env: BENCH_ROUNDS (default 5) rounds, medians; BENCH_WARMUP (default 1) uncounted rounds first (the
 // JIT: the filestore's first second of range requests costs up to 60% more CPU per request than later);
-// BENCH_RANGE_SECONDS (default 5); BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
-// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without). Needs curl and wrk
+// BENCH_RANGE_SECONDS (default 5); BENCH_WHOLE_GETS (default 5) whole-file GETs per row and round; BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
+// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without);
+// BENCH_TRACING=both adds a second all-in-one over the same data directory (so the same blob file, the same
+// page-cache pages) with tracing on, whose whole-file and ranged rows take turns with the untraced ones:
+// what tracing costs, measured in one run (the machine's swings fall on both alike; the context, ZIP and
+// share rows are left out). BENCH_TRACING_BEFORE=DIR (with both) adds a third, traced, all-in-one run from
+// another checkout (e.g. `git worktree add DIR <commit>`, with its node_modules): before and after a change
+// to tracing, in one run. Needs curl and wrk
 // (Debian: apt-get install curl wrk). Rows behind nginx (download-nginx.ts; needs Debian's nginx-light):
 // the filestore with DOWNLOAD_ACCEL=nginx behind deploy/nginx/filestore.conf against a bare nginx sending
 // the same blob file, whole and in 1 MiB ranges (target ≥ 0.95 ×); BENCH_NGINX=0 leaves them out.
@@ -46,6 +52,7 @@ import {
   cpuMs,
   createHarness,
   makePayload,
+  median,
   rssKiB,
   stealMeter,
 } from "./harness.ts";
@@ -57,7 +64,7 @@ const CONNECTIONS = 64;
  * Whole-file downloads per round and row: one takes a third of a second here, and the same server's GETs
  * spread from 2000 to 4000 MB/s (with 3, a round's ratio to the baseline ranged from 0.70 to 1.19).
  */
-const WHOLE_GETS = 5;
+const WHOLE_GETS = Number(process.env.BENCH_WHOLE_GETS || 5);
 const TARGET_BASELINE = 0.9;
 /** Behind nginx, the filestore against a bare nginx sending the same file (issue 21). */
 const TARGET_NGINX = 0.95;
@@ -74,7 +81,9 @@ if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
   throw new Error("BENCH_RANGE_SECONDS must be a whole number >= 1");
 
 const harness = createHarness("filestore-bench-download");
-const { tmp, start, startFilestore, run, runMain } = harness;
+const { tmp, start, startFilestore, startOtlpSink, run, runMain } = harness;
+/** BENCH_TRACING=both: traced rows (a second, traced all-in-one) beside the untraced ones. */
+const BOTH = process.env.BENCH_TRACING === "both";
 /** The rows behind nginx (download-nginx.ts); BENCH_NGINX=0 leaves them out. */
 const NGINX = process.env.BENCH_NGINX !== "0";
 
@@ -139,7 +148,11 @@ async function runRounds(table: Table, sample: (on: boolean) => void): Promise<S
       return { mbs: bytes / 1e6 / seconds, ...latencies(ts), cpu: cpuMsPerGiB };
     });
     if (!warmup) for (const [i, s] of figures.entries()) samples[i]?.push(s);
-    const line = figures.map((s) => s.mbs.toFixed(0)).join(" / ");
+    // Rows that take no turns (BENCH_TRACING=both leaves some out) are not listed.
+    const line = figures
+      .filter((_, i) => (turns[i]?.length ?? 0) > 0)
+      .map((s) => s.mbs.toFixed(0))
+      .join(" / ");
     console.log(`${warmup ? "warm-up" : `round ${round - WARMUP + 1}`}: ${line} MB/s`);
   }
   return samples;
@@ -197,6 +210,100 @@ async function addNginxRows(table: Table, payload: string, sha256: string): Prom
   );
 }
 
+const tracingNote = () =>
+  BOTH
+    ? "off, and on in the rows marked so (a second process over the same data; every span exported to a local OTLP sink)"
+    : process.env.BENCH_TRACING === "1"
+      ? "on (every span exported to a local OTLP sink)"
+      : "off";
+
+/** The traced twins of the untraced filestore's whole-file (row 1) and ranged (row 4) rows. */
+type Twins = { label: string; whole: number; ranged: number }[];
+
+/** A traced all-in-one over the first one's data directory (the same blob file, signing key, token). */
+async function startTraced(name: string, sink: string, main?: string) {
+  return startFilestore({
+    name,
+    main,
+    env: { DATA_DIR: join(tmp, "data"), OTEL_EXPORTER_OTLP_ENDPOINT: sink },
+  });
+}
+
+/**
+ * BENCH_TRACING=both: a second all-in-one with tracing on (spans to a local OTLP sink) over the data
+ * directory of the first, whose whole-file and ranged rows take turns with the untraced ones (and, with
+ * BENCH_TRACING_BEFORE, a third from another checkout). Only the baselines and these twins run.
+ */
+async function addTracedRows(table: Table, fileId: string, token: string, sha256: string): Promise<Twins> {
+  const { targets, kinds, lines } = table;
+  const sink = (await startOtlpSink()).url;
+  const before = process.env.BENCH_TRACING_BEFORE;
+  const variants = [
+    { label: "tracing on", proc: await startTraced("traced", sink) },
+    ...(before
+      ? [
+          {
+            label: "tracing on, before",
+            proc: await startTraced("before", sink, join(before, "workers/main.ts")),
+          },
+        ]
+      : []),
+  ];
+  const headers = [`authorization: Bearer ${token}`];
+  const twins: Twins = [];
+  kinds.splice(0, kinds.length, { rows: [0, 1], turns: WHOLE_GETS }, { rows: [3, 4], turns: RANGE_SECONDS });
+  lines.splice(0, lines.length, { row: 0, base: 0 }, { row: 1, base: 0, target: TARGET_BASELINE });
+  const rangeLines: Line[] = [
+    { row: 3, base: 3 },
+    { row: 4, base: 3, target: TARGET_BASELINE },
+  ];
+  for (const { label, proc } of variants) {
+    const file = `${proc.url}/download/v1/files/${fileId}`;
+    if ((await sha256Of(file, { authorization: `Bearer ${token}` })) !== sha256)
+      throw new BenchError(`${file} sent other bytes`);
+    const pid = proc.proc.pid;
+    const script = wrkScript(label.replace(/\W+/g, "-"), `Bearer ${token}`);
+    const at = targets.length;
+    targets.push(
+      {
+        name: `  ${label}: whole 1 GiB`,
+        filestore: false,
+        pids: [pid],
+        go: () => wholeFile(file, headers, pid),
+      },
+      { name: `  ${label}: ranged 1 MiB`, filestore: false, pids: [pid], go: () => ranges(file, script) },
+    );
+    kinds[0]?.rows.push(at);
+    kinds[1]?.rows.push(at + 1);
+    lines.push({ row: at, base: 0 });
+    rangeLines.push({ row: at + 1, base: 3 });
+    twins.push({ label, whole: at, ranged: at + 1 });
+  }
+  lines.push(...rangeLines);
+  return twins;
+}
+
+/** Tracing on against off (BENCH_TRACING=both): the speed ratio and the CPU per GiB of each twin. */
+function printTracingCost(samples: Sample[][], twins: Twins): void {
+  const med = (i: number, f: (s: Sample) => number) => median((samples[i] ?? []).map(f));
+  for (const t of twins) {
+    for (const [kind, off, on] of [
+      ["whole file", 1, t.whole],
+      ["ranged", 4, t.ranged],
+    ] as const) {
+      const [speedOff, speedOn] = [med(off, (s) => s.mbs), med(on, (s) => s.mbs)];
+      const [cpuOff, cpuOn] = [med(off, (s) => s.cpu), med(on, (s) => s.cpu)];
+      // Per round too: each round's pair ran side by side, so its ratio is the steadier figure.
+      const perRound = (samples[on] ?? []).map((s, r) => s.mbs / (samples[off]?.[r]?.mbs ?? Number.NaN));
+      console.log(
+        `${t.label} / off, ${kind}: ${(speedOn / speedOff).toFixed(3)} × speed (median of the rounds' ratios ` +
+          `${median(perRound).toFixed(3)}), CPU/GiB ${cpuOff.toFixed(0)} → ${cpuOn.toFixed(0)} ms ` +
+          `(${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %)`,
+      );
+    }
+  }
+}
+
 async function main(): Promise<number> {
   for (const tool of ["curl", "wrk"])
     if (!Bun.which(tool))
@@ -207,7 +314,10 @@ async function main(): Promise<number> {
   console.log(sha256.slice(0, 16));
 
   // The share row's minted URL must outlive the run (its default lifetime is an hour).
-  const store = await startFilestore({ env: { SHARE_URL_TTL_SECONDS: String(7 * 24 * 3600) } });
+  // The access token must outlive the run too (15 minutes by default; a loaded machine's run takes longer).
+  const store = await startFilestore({
+    env: { SHARE_URL_TTL_SECONDS: String(7 * 24 * 3600), ACCESS_TOKEN_TTL_SECONDS: String(24 * 3600) },
+  });
   const token = await benchUserToken(store.url);
   const auth = `authorization: Bearer ${token}`;
 
@@ -249,9 +359,10 @@ async function main(): Promise<number> {
   }
   // The baseline gets the very requests the filestore gets, the access token included (it ignores it): the
   // client's and the kernel's share of the work is then the same, and the rows differ in the server only.
-  const zip = await zipFolder(tmp, store.url, token, payload);
-  const shareUrl = await sharedFileUrl(store.url, token, uploaded.id);
-  if ((await sha256Of(shareUrl)) !== sha256) throw new BenchError(`${shareUrl} sent other bytes`);
+  // BENCH_TRACING=both runs neither the ZIP row nor the share row: nothing to set up for them.
+  const zip = BOTH ? { url: "", size: 0 } : await zipFolder(tmp, store.url, token, payload);
+  const shareUrl = BOTH ? "" : await sharedFileUrl(store.url, token, uploaded.id);
+  if (!BOTH && (await sha256Of(shareUrl)) !== sha256) throw new BenchError(`${shareUrl} sent other bytes`);
   const baselineScript = wrkScript("baseline", `Bearer ${token}`);
   const storeScript = wrkScript("filestore", `Bearer ${token}`);
   const shareScript = wrkScript("share"); // a visitor's requests: no access token
@@ -323,6 +434,7 @@ async function main(): Promise<number> {
     { row: 6, base: 4, target: TARGET_SHARE },
   ];
   const table = { targets, kinds, lines };
+  const traced = BOTH ? await addTracedRows(table, uploaded.id, token, sha256) : undefined;
   if (NGINX) await addNginxRows(table, payload, sha256);
 
   console.log(
@@ -330,7 +442,7 @@ async function main(): Promise<number> {
       `whole file: ${WHOLE_GETS} GETs per row and round, ` +
       placement +
       `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads` +
-      `; filestore tracing ${process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off"}, metrics on`,
+      `; filestore tracing ${tracingNote()}, metrics on`,
   );
   const steal = stealMeter();
   const samples = await runRounds(table, (on) => {
@@ -341,6 +453,7 @@ async function main(): Promise<number> {
   const hwm = rssKiB(store.proc.pid, "VmHWM");
 
   const missed = report({ names: targets.map((t) => t.name), lines, samples, peakRss, idleRss, hwm, steal });
+  if (traced) printTracingCost(samples, traced);
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 

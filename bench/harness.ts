@@ -39,7 +39,8 @@ export function createHarness(prefix: string) {
     closeSync(o);
     closeSync(e);
     children.push(proc);
-    const deadline = Date.now() + 30_000;
+    // 90 s: on a loaded machine an all-in-one has taken more than 30 s to start.
+    const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       const m = ready.exec(readFileSync(out, "utf8"));
       if (m?.[1]) return { proc, url: m[1].replace(/\/$/, ""), logs: [out, err] };
@@ -100,16 +101,19 @@ export function createHarness(prefix: string) {
    * The all-in-one filestore (workers/main.ts) on kernel-picked ports, its data under tmp/data. With
    * BENCH_TRACING=1 its spans go over OTLP/HTTP to a local sink (metrics are always on): run a benchmark
    * with and without it to see what tracing costs there. A second one needs its own `name` (its data
-   * under tmp/data-<name>); `env` adds settings.
+   * under tmp/data-<name>); `env` adds settings; `main` runs another checkout's workers/main.ts (a
+   * comparison with the code before a change).
    */
-  const startFilestore = async (extra: { name?: string; env?: Record<string, string> } = {}) => {
+  const startFilestore = async (
+    extra: { name?: string; env?: Record<string, string>; main?: string } = {},
+  ) => {
     const tracing: Record<string, string> =
       process.env.BENCH_TRACING === "1" ? { OTEL_EXPORTER_OTLP_ENDPOINT: (await startOtlpSink()).url } : {};
     const name = extra.name ?? "filestore";
     return start(
       name,
       // BENCH_CPU_PROF=DIR: Bun writes the process' CPU profile (.cpuprofile and .md) there when it stops.
-      [process.execPath, ...cpuProfArgs(), "workers/main.ts"],
+      [process.execPath, ...cpuProfArgs(), extra.main ?? "workers/main.ts"],
       {
         DATA_DIR: join(tmp, name === "filestore" ? "data" : `data-${name}`),
         HOST: "127.0.0.1",

@@ -7,6 +7,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { type AccessTokenVerifier, createAccessTokenVerifier } from "../core/access-token.ts";
 import { isPublicCall, isPublicService } from "../core/call-policy.ts";
 import { clientAddressOf, parseProxyList, trustedProxies } from "../core/client-address.ts";
+import { FILES_PATH } from "../core/data-paths.ts";
 import { bunIdleTimeoutSeconds, maxDataRequestsPerClientFrom } from "../core/http-limits.ts";
 import { metricsEndpoint } from "../core/metrics/expose.ts";
 import { measured } from "../core/metrics/http.ts";
@@ -185,7 +186,8 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   function fileRoute(req: Bun.BunRequest<typeof FILE_ROUTE>, server: Bun.Server<undefined>) {
     return req.headers.has("origin")
       ? handle(req, server)
-      : direct(req, server, () => serveFile(req, req.params.id));
+      : // The span needs the route only: FILES_PATH names it without building req.url.
+        direct(req, server, () => serveFile(req, req.params.id), false, FILES_PATH);
   }
   /**
    * The ways past the gateway: traced as the data planes are, and (ACCESS_LOG) logged by themselves; the
@@ -198,10 +200,11 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     server: Bun.Server<undefined>,
     serve: () => Response | Promise<Response>,
     rpc = false,
+    path?: string,
   ) {
     const tracing = !rpc && activeTracer() !== undefined;
     if (!cfg.accessLog && !tracing) return serve(); // the hot path, as it was
-    const traced = tracing ? () => traceHttp(req, pathOf(req.url), async () => serve()) : serve;
+    const traced = tracing ? () => traceHttp(req, path ?? pathOf(req.url), serve) : serve;
     return cfg.accessLog
       ? accessLogged(req, clientAddressOf(req, server, edgeTrusted), log, traced)
       : traced();
@@ -217,7 +220,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     const url = req.url;
     const method = req.method;
     if ((method === "GET" || method === "HEAD") && isDownloadUrl(url) && !req.headers.has("origin")) {
-      return direct(req, server, () => serveDownload(req));
+      return direct(req, server, () => serveDownload(req), false, pathOf(url));
     }
     if (method === "POST" && !req.headers.has("origin")) {
       const service = serviceOf(url);

@@ -1,4 +1,4 @@
-// The OTLP/HTTP exporter against a collector stand-in: protobuf by default, JSON on request, the
+// The OTLP/HTTP exporter against a collector stand-in: JSON by default, protobuf on request, the
 // configured headers on every export, and a refused or unreachable export reported as failed.
 import { afterAll, expect, test } from "bun:test";
 import { SpanKind } from "@opentelemetry/api";
@@ -48,9 +48,16 @@ async function someSpans() {
 const exported = (exporter: OtlpHttpSpanExporter, spans: Awaited<ReturnType<typeof someSpans>>) =>
   new Promise<ExportResult>((resolve) => exporter.export([...spans], resolve));
 
-test("the protocol is protobuf unless http/json is asked for", () => {
-  expect(protocolFrom({})).toBe("http/protobuf");
-  expect(protocolFrom({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })).toBe("http/json");
+test("the protocol is JSON unless http/protobuf is asked for", () => {
+  expect(protocolFrom({})).toBe("http/json");
+  expect(protocolFrom({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" })).toBe("http/protobuf");
+  expect(protocolFrom({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toBe("http/json");
+  expect(
+    protocolFrom({
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+    }),
+  ).toBe("http/json");
   expect(
     protocolFrom({
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
@@ -59,24 +66,25 @@ test("the protocol is protobuf unless http/json is asked for", () => {
   ).toBe("http/protobuf");
 });
 
-test("spans go out as protobuf with the configured headers; http/json sends the JSON encoding", async () => {
+test("spans go out as JSON with the configured headers; http/protobuf sends the protobuf encoding", async () => {
   const spans = await someSpans();
   received.length = 0;
   const env = { OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20abc,x-other=1" };
-  expect((await exported(new OtlpHttpSpanExporter(url, env), spans)).code).toBe(ExportResultCode.SUCCESS);
+  const protobuf = new OtlpHttpSpanExporter(url, { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" });
+  expect((await exported(protobuf, spans)).code).toBe(ExportResultCode.SUCCESS);
   const [proto] = received;
   expect([proto?.contentType, proto?.auth]).toEqual(["application/x-protobuf", "Bearer abc"]);
   const text = new TextDecoder().decode(proto?.body);
   for (const s of ["svc", "pkg.Service/Method", "SELECT files", "rpc.method"]) expect(text).toContain(s);
 
-  const json = new OtlpHttpSpanExporter(url, { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" });
-  expect((await exported(json, spans)).code).toBe(ExportResultCode.SUCCESS);
+  expect((await exported(new OtlpHttpSpanExporter(url, env), spans)).code).toBe(ExportResultCode.SUCCESS);
   const body = JSON.parse(new TextDecoder().decode(received[1]?.body));
   const names = body.resourceSpans[0].scopeSpans[0].spans.map((s: { name: string }) => s.name);
   expect([received[1]?.contentType, names]).toEqual([
     "application/json",
     ["pkg.Service/Method", "SELECT files"],
   ]);
+  expect(received[1]?.auth).toBe("Bearer abc");
 });
 
 test("a refusal, an unreachable collector and a stopped exporter are failed exports", async () => {

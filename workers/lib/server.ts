@@ -111,7 +111,7 @@ export class RpcHost {
     );
   }
 
-  private plainHttp(req: Request, ip: string): Promise<Response> {
+  private async plainHttp(req: Request, ip: string): Promise<Response> {
     // Data-plane requests carry their request id into the calls they make (meta), like RPCs.
     const id = requestIdFrom(req.headers.get(REQUEST_ID_HEADER)) ?? crypto.randomUUID();
     recordRequestId(id);

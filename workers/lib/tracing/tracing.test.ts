@@ -10,6 +10,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../../proto/gen/gr
 import { memoryTransport } from "../clients.ts";
 import type { Message } from "../queue/types.ts";
 import type { ServiceModule } from "../server.ts";
+import { traceHttp } from "./http.ts";
 import { traceDelivery } from "./job.ts";
 import { traceCalls, traceServedCalls } from "./rpc.ts";
 
@@ -171,5 +172,77 @@ describe("queue deliveries", () => {
     recording = recordSpans(new AsyncLocalStorageContextManager());
     expect(await traceDelivery("transfer", message(""), async () => trace.getActiveSpan())).toBeUndefined();
     expect(recording.spans()).toEqual([]);
+  });
+});
+
+describe("data-plane requests", () => {
+  const path = "/download/v1/files/f-1";
+  const request = (headers: Record<string, string> = {}) =>
+    new Request(`http://127.0.0.1${path}?inline=1`, { headers });
+
+  test("an answer ready at once stays synchronous; its span is named by the route, never the path", async () => {
+    recording = recordSpans(new AsyncLocalStorageContextManager());
+    const answer = new Response("x", { status: 206 });
+    const res = traceHttp(request(), path, () => answer);
+    expect(res).toBe(answer);
+    traceHttp(request(), path, () => new Response(null, { status: 200 }));
+    const [first, second] = recording.spans();
+    expect([first?.name, first?.kind, first?.attributes]).toEqual([
+      "GET /download/v1/files/{id}",
+      SpanKind.SERVER,
+      {
+        "http.request.method": "GET",
+        "http.route": "/download/v1/files/{id}",
+        "http.response.status_code": 206,
+      },
+    ]);
+    // Each span has its own attributes, though the route's are made once.
+    expect(second?.attributes["http.response.status_code"]).toBe(200);
+    expect(first?.spanContext().spanId).not.toBe(second?.spanContext().spanId as string);
+  });
+
+  test("an answer that waits: the span is the active one across awaits and ends with the answer", async () => {
+    recording = recordSpans(new AsyncLocalStorageContextManager());
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const res = traceHttp(request({ traceparent: `00-${traceId}-b7ad6b7169203331-01` }), path, async () => {
+      await Bun.sleep(1);
+      activeTracer()?.startSpan("lookup").end();
+      expect(recording?.spans().some((s) => s.kind === SpanKind.SERVER)).toBe(false); // not ended yet
+      return new Response(null, { status: 503 });
+    });
+    expect(res).toBeInstanceOf(Promise);
+    expect((await res).status).toBe(503);
+    const [lookup, server] = recording.spans();
+    expect([server?.spanContext().traceId, server?.parentSpanContext?.spanId]).toEqual([
+      traceId,
+      "b7ad6b7169203331",
+    ]);
+    expect(lookup?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId as string);
+    expect(server?.status.code).toBe(SpanStatusCode.ERROR); // a 5xx is the server's failure
+  });
+
+  test("a handler that throws or rejects ends its span as an error and passes the error on", async () => {
+    recording = recordSpans(new AsyncLocalStorageContextManager());
+    expect(() =>
+      traceHttp(request(), path, () => {
+        throw new TypeError("broken");
+      }),
+    ).toThrow("broken");
+    await expect(
+      traceHttp(request(), "/upload/v1/files", async () => {
+        throw new RangeError("gone");
+      }),
+    ).rejects.toThrow("gone");
+    const [thrown, rejected] = recording.spans();
+    expect([thrown?.status, rejected?.status]).toEqual([
+      { code: SpanStatusCode.ERROR, message: "TypeError" },
+      { code: SpanStatusCode.ERROR, message: "RangeError" },
+    ]);
+    expect(rejected?.name).toBe("GET /upload/v1/files");
+  });
+
+  test("with tracing off the handler's answer is passed on as it is", async () => {
+    const answer = new Response("x");
+    expect(traceHttp(request(), path, () => answer)).toBe(answer);
   });
 });
