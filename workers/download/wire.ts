@@ -2,6 +2,7 @@
 // the same in its own process (main.ts) and in the all-in-one process.
 
 import { ExpiringCache } from "../../core/cache.ts";
+import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
@@ -13,6 +14,14 @@ import type { DownloadDeps, Target } from "./download.ts";
 import { linkKeyFrom } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
 import type { ThumbnailRow } from "./thumbnails.ts";
+
+/**
+ * The meta calls of the download data plane's hot path (a shared file's every range request asks for its
+ * target): an all-in-one process calls them without encoding (workers/lib/direct-transport.ts).
+ */
+export const downloadHotMetaMethods = [DownloadLinkService.method.getDownloadTarget].map(
+  (m) => `/${m.parent.typeName}/${m.name}`,
+);
 
 /** The sections of the configuration the download worker reads. */
 export const downloadSections = { download: loadDownloadConfig, storage: loadStorageConfig };
