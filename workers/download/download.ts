@@ -12,7 +12,14 @@ import type { MetaClient } from "../lib/meta-client.ts";
 import type { DownloadMetrics, LinkResult } from "../lib/metrics/download.ts";
 import { isHex } from "../lib/validate.ts";
 import { contentDisposition, contentTypeFor, etagOf } from "./http.ts";
-import { checkLink, type LinkParams, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
+import {
+  checkLink,
+  type LinkParams,
+  type LinkVerdict,
+  linkParams,
+  linkQuery,
+  type VerifiedLinks,
+} from "./links.ts";
 import { attachmentOnlyWhenShared, inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
 import type { ThumbnailServing } from "./thumbnails.ts";
 
@@ -51,6 +58,8 @@ export interface DownloadDeps {
   thumbnails: ThumbnailServing;
   /** The most entries a folder ZIP may hold (ZIP_MAX_ENTRIES). */
   zipMaxEntries: number;
+  /** Link signatures already checked (links.ts): the range requests of one URL skip the HMAC. */
+  verifiedLinks?: VerifiedLinks;
   /** Bytes by backend, ranges, link checks (workers/lib/metrics/download.ts); none in most tests. */
   metrics?: DownloadMetrics;
 }
@@ -282,6 +291,7 @@ function checkSignature(deps: DownloadDeps, t: Target, given: LinkParams): void 
     { fileId: t.fileId, sha256: t.sha256, generation: t.linkGeneration },
     given,
     deps.now(),
+    deps.verifiedLinks,
   );
   deps.metrics?.link(LINK_RESULTS[verdict]);
   if (verdict !== "valid") throw permissionDenied(LINK_REFUSALS[verdict]);

@@ -11,7 +11,7 @@ import { downloadMetrics } from "../lib/metrics/download.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadDownloadConfig } from "./config.ts";
 import type { DownloadDeps, Target } from "./download.ts";
-import { linkKeyFrom } from "./links.ts";
+import { linkKeyFrom, VerifiedLinks } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
 import type { ThumbnailRow } from "./thumbnails.ts";
 
@@ -51,6 +51,7 @@ function downloadDeps(
     accelPrefix: d.accelPrefix,
     lookups: new ExpiringCache<string, Target>(10_000),
     lookupCacheMs: d.lookupCacheMs,
+    verifiedLinks: new VerifiedLinks(),
     now: Date.now,
     zipMaxEntries: d.zipMaxEntries,
     thumbnails: {

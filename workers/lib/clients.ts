@@ -147,7 +147,11 @@ export function memoryTransport(
   internalSecret: string,
   direct: readonly string[] = [],
 ): Transport {
-  const clientInterceptors = [propagateCalls(), requestIdPropagation(), internalCallerInterceptor(internalSecret)];
+  const clientInterceptors = [
+    propagateCalls(),
+    requestIdPropagation(),
+    internalCallerInterceptor(internalSecret),
+  ];
   const transport = createRouterTransport((router) => module.routes(router), {
     router: { interceptors: serverInterceptors },
     transport: { interceptors: clientInterceptors },

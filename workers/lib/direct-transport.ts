@@ -26,7 +26,8 @@ type Next = (req: UnaryRequest) => Promise<UnaryResponse>;
 /** Wraps `call` in interceptors, the first one outermost (as Connect applies them). */
 function chain(interceptors: readonly Interceptor[], call: Next): Next {
   let next = call;
-  for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next as never) as Next;
+  for (let i = interceptors.length - 1; i >= 0; i--)
+    next = (interceptors[i] as Interceptor)(next as never) as Next;
   return next;
 }
 
@@ -49,7 +50,8 @@ function captureUnary(module: ServiceModule, paths: ReadonlySet<string>): Map<st
     },
   };
   module.routes(router as unknown as ConnectRouter);
-  for (const path of paths) if (!impls.has(path)) throw new Error(`direct transport: no unary method ${path}`);
+  for (const path of paths)
+    if (!impls.has(path)) throw new Error(`direct transport: no unary method ${path}`);
   return impls;
 }
 
@@ -99,7 +101,13 @@ export function directTransport(opts: {
           };
           const out = await impl(r.message, ctx);
           const message = isMessage(out, method.output) ? out : create(method.output, out as never);
-          return { ...base, stream: false, header: responseHeader, trailer: responseTrailer, message } as never;
+          return {
+            ...base,
+            stream: false,
+            header: responseHeader,
+            trailer: responseTrailer,
+            message,
+          } as never;
         });
         try {
           return await served({
