@@ -20,7 +20,7 @@ import { loadSigningKey } from "./account/keys.ts";
 import { accountSections, createAccountWorker, fileIntegrityCheck } from "./account/wire.ts";
 import { createDavWorker } from "./dav/wire.ts";
 import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
-import { createDownloadWorker, downloadSections } from "./download/wire.ts";
+import { createDownloadWorker, downloadHotMetaMethods, downloadSections } from "./download/wire.ts";
 import { createFileWorker, fileSections } from "./file/wire.ts";
 import { accessLogged } from "./lib/access-log.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
@@ -119,7 +119,9 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     errorInterceptor(log),
     authInterceptor({ verifier, internalSecret }),
   ];
-  const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
+  const metaClient = createMetaClient(
+    memoryTransport(meta.module, interceptors, internalSecret, downloadHotMetaMethods),
+  );
   const clients = { meta: metaClient, verifier, internalSecret, metrics };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);

@@ -12,7 +12,14 @@ import type { MetaClient } from "../lib/meta-client.ts";
 import type { DownloadMetrics, LinkResult } from "../lib/metrics/download.ts";
 import { isHex } from "../lib/validate.ts";
 import { contentDisposition, contentTypeFor, etagOf } from "./http.ts";
-import { checkLink, type LinkParams, type LinkVerdict, linkParams, linkQuery } from "./links.ts";
+import {
+  checkLink,
+  type LinkParams,
+  type LinkVerdict,
+  linkParams,
+  linkQuery,
+  type VerifiedLinks,
+} from "./links.ts";
 import { attachmentOnlyWhenShared, inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
 import type { ThumbnailServing } from "./thumbnails.ts";
 
@@ -51,6 +58,8 @@ export interface DownloadDeps {
   thumbnails: ThumbnailServing;
   /** The most entries a folder ZIP may hold (ZIP_MAX_ENTRIES). */
   zipMaxEntries: number;
+  /** Link signatures already checked (links.ts): the range requests of one URL skip the HMAC. */
+  verifiedLinks?: VerifiedLinks;
   /** Bytes by backend, ranges, link checks (workers/lib/metrics/download.ts); none in most tests. */
   metrics?: DownloadMetrics;
 }
@@ -111,9 +120,23 @@ async function target(deps: DownloadDeps, key: LookupKey, fresh = false): Promis
   return t;
 }
 
-async function lookUp(deps: DownloadDeps, key: LookupKey): Promise<Target> {
+/**
+ * The file of a key as meta answers it now. `previous`: an earlier answer, returned as it is when meta
+ * answers the same again (its headers and previews are then not built anew).
+ */
+async function lookUp(deps: DownloadDeps, key: LookupKey, previous?: Target): Promise<Target> {
   const { file, blob, linkGeneration } = await deps.meta.getDownloadTarget(key);
   if (!file || !blob) throw new ConnectError("meta returned no file", Code.Internal);
+  if (
+    previous?.fileId === file.id &&
+    previous.name === file.name &&
+    previous.sha256 === blob.sha256 &&
+    previous.size === Number(blob.size) &&
+    previous.backend === blob.backend &&
+    previous.location === blob.location &&
+    previous.linkGeneration === Number(linkGeneration)
+  )
+    return previous;
   const contentType = contentTypeFor(file.name);
   const disposition = contentDisposition(file.name);
   const etag = etagOf(blob.sha256);
@@ -214,7 +237,7 @@ export async function linkedFile(
     const t = await sharedTarget(deps, { ...key, shareId: given.shareId });
     if (t) {
       checkSignature(deps, t, given);
-      return attachmentOnlyWhenShared(t.name) ? { ...t, attachmentOnly: true } : t;
+      return t;
     }
     // Refused: told apart as before (a forged or stale link, else the share's own refusal), off the hot path.
     checkSignature(deps, await linkTarget(deps, key), given);
@@ -238,10 +261,23 @@ async function linkTarget(deps: DownloadDeps, key: LookupKey): Promise<Target> {
   }
 }
 
-/** A share's file while the share answers and holds it (one meta call); undefined when it does not. */
+/** How long a shared file's last answer is kept to be reused when meta answers the same (never trusted alone). */
+const SHARED_REUSE_MS = 60_000;
+
+/**
+ * A share's file while the share answers and holds it (one meta call, on every request: no answer is
+ * trusted from a cache); undefined when it does not. When meta answers as it did for the last request,
+ * that request's Target (headers built, previews) is the answer.
+ */
 async function sharedTarget(deps: DownloadDeps, key: LookupKey): Promise<Target | undefined> {
+  const reuseKey = `share:${key.shareId}/${key.fileId}/${key.versionId ?? ""}`;
   try {
-    return await target(deps, key, true);
+    const previous = deps.lookups.get(reuseKey);
+    const t = await lookUp(deps, key, previous);
+    if (t === previous) return t;
+    const shared = attachmentOnlyWhenShared(t.name) ? { ...t, attachmentOnly: true } : t;
+    deps.lookups.set(reuseKey, shared, deps.now() + SHARED_REUSE_MS);
+    return shared;
   } catch (err) {
     if (ConnectError.from(err).code === Code.NotFound) return undefined;
     throw err;
@@ -255,6 +291,7 @@ function checkSignature(deps: DownloadDeps, t: Target, given: LinkParams): void 
     { fileId: t.fileId, sha256: t.sha256, generation: t.linkGeneration },
     given,
     deps.now(),
+    deps.verifiedLinks,
   );
   deps.metrics?.link(LINK_RESULTS[verdict]);
   if (verdict !== "valid") throw permissionDenied(LINK_REFUSALS[verdict]);

@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { checkLink, type LinkClaims, linkKeyFrom, linkParams, linkQuery } from "./links.ts";
+import {
+  checkLink,
+  type LinkClaims,
+  type LinkParams,
+  linkKeyFrom,
+  linkParams,
+  linkQuery,
+  VerifiedLinks,
+} from "./links.ts";
 
 const key = linkKeyFrom("s".repeat(32));
 const claims: LinkClaims = {
@@ -71,5 +79,27 @@ describe("signed download links", () => {
     expect(check(shared.replace(shareId, "T".repeat(24)))).toBe("invalid");
     expect(check(`${query}&share=${shareId}`)).toBe("invalid");
     expect(check(shared.replace(shareId, "bad id!"))).toBe("malformed");
+  });
+
+  test("a signature remembered as verified passes again only for the very same claims", () => {
+    const verified = new VerifiedLinks();
+    const shareId = "S".repeat(24);
+    const shared = linkParams(new URLSearchParams(linkQuery(key, { ...claims, shareId }))) as LinkParams;
+    expect(checkLink(key, current, shared, 1_000_000, verified)).toBe("valid");
+    expect(checkLink(key, current, shared, 1_000_000, verified)).toBe("valid");
+    // The remembered signature does not carry over to other claims, nor does it skip expiry or revocation.
+    expect(checkLink(key, current, { ...shared, shareId: "T".repeat(24) }, 1_000_000, verified)).toBe(
+      "invalid",
+    );
+    expect(checkLink(key, current, { ...shared, expires: 3_000 }, 1_000_000, verified)).toBe("invalid");
+    expect(checkLink(key, { ...current, sha256: "b".repeat(64) }, shared, 1_000_000, verified)).toBe(
+      "invalid",
+    );
+    expect(checkLink(key, current, shared, 2_000_000, verified)).toBe("expired");
+    expect(checkLink(key, { ...current, generation: 4 }, shared, 1_000_000, verified)).toBe("revoked");
+    // A forged signature is never remembered: refused every time.
+    const forged = { ...shared, sig: `${shared.sig.slice(0, 42)}${shared.sig.endsWith("A") ? "B" : "A"}` };
+    expect(checkLink(key, current, forged, 1_000_000, verified)).toBe("invalid");
+    expect(checkLink(key, current, forged, 1_000_000, verified)).toBe("invalid");
   });
 });

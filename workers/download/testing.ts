@@ -11,7 +11,7 @@ import type { TestDatabase } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import type { DownloadDeps, Target } from "./download.ts";
-import { linkKeyFrom } from "./links.ts";
+import { linkKeyFrom, VerifiedLinks } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
 import type { ThumbnailRow } from "./thumbnails.ts";
 
@@ -81,6 +81,7 @@ export async function openDownloadFixture(
     bunServeRanges: opts.bunServeRanges ?? true,
     lookups: new ExpiringCache<string, Target>(100, () => clock.now),
     lookupCacheMs: 1000,
+    verifiedLinks: new VerifiedLinks(),
     now: () => clock.now,
     zipMaxEntries: 1000,
     thumbnails: {

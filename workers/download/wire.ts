@@ -2,6 +2,7 @@
 // the same in its own process (main.ts) and in the all-in-one process.
 
 import { ExpiringCache } from "../../core/cache.ts";
+import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import type { ConfigOf } from "../lib/config.ts";
@@ -10,9 +11,17 @@ import { downloadMetrics } from "../lib/metrics/download.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadDownloadConfig } from "./config.ts";
 import type { DownloadDeps, Target } from "./download.ts";
-import { linkKeyFrom } from "./links.ts";
+import { linkKeyFrom, VerifiedLinks } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
 import type { ThumbnailRow } from "./thumbnails.ts";
+
+/**
+ * The meta calls of the download data plane's hot path (a shared file's every range request asks for its
+ * target): an all-in-one process calls them without encoding (workers/lib/direct-transport.ts).
+ */
+export const downloadHotMetaMethods = [DownloadLinkService.method.getDownloadTarget].map(
+  (m) => `/${m.parent.typeName}/${m.name}`,
+);
 
 /** The sections of the configuration the download worker reads. */
 export const downloadSections = { download: loadDownloadConfig, storage: loadStorageConfig };
@@ -42,6 +51,7 @@ function downloadDeps(
     accelPrefix: d.accelPrefix,
     lookups: new ExpiringCache<string, Target>(10_000),
     lookupCacheMs: d.lookupCacheMs,
+    verifiedLinks: new VerifiedLinks(),
     now: Date.now,
     zipMaxEntries: d.zipMaxEntries,
     thumbnails: {

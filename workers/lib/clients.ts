@@ -12,6 +12,7 @@ import {
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AddressPool, backoffMs, type RetryOptions, sleep, splitUrls } from "../../core/balance.ts";
 import { classifyFailure, UnreachableError } from "../../core/failure.ts";
+import { directTransport } from "./direct-transport.ts";
 import { internalCallerInterceptor, requestIdPropagation } from "./interceptors.ts";
 import type { ServiceModule } from "./server.ts";
 import { propagateCalls, traceCalls } from "./tracing/rpc.ts";
@@ -144,11 +145,18 @@ export function memoryTransport(
   module: ServiceModule,
   serverInterceptors: Interceptor[],
   internalSecret: string,
+  direct: readonly string[] = [],
 ): Transport {
-  return createRouterTransport((router) => module.routes(router), {
+  const clientInterceptors = [
+    propagateCalls(),
+    requestIdPropagation(),
+    internalCallerInterceptor(internalSecret),
+  ];
+  const transport = createRouterTransport((router) => module.routes(router), {
     router: { interceptors: serverInterceptors },
-    transport: {
-      interceptors: [propagateCalls(), requestIdPropagation(), internalCallerInterceptor(internalSecret)],
-    },
+    transport: { interceptors: clientInterceptors },
   });
+  // Hot unary methods (`direct`, "/pkg.Service/Method") skip the encoding (direct-transport.ts).
+  if (direct.length === 0) return transport;
+  return directTransport({ module, direct, clientInterceptors, serverInterceptors, fallback: transport });
 }

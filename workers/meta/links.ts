@@ -4,6 +4,7 @@
 import type { BlobRow, FileRow } from "./content.ts";
 import { FileNotFoundError } from "./content.ts";
 import type { Db } from "./db/database.ts";
+import { preparedQuery } from "./db/prepared.ts";
 import { transact } from "./db/transact.ts";
 import { insertOrUpdate } from "./db/upsert.ts";
 import { ancestors } from "./tree.ts";
@@ -33,9 +34,9 @@ export interface ShareGate {
   maxDepth: number;
 }
 
-/** An active file with content, or undefined (also for other users' files, folders and the trash). */
-export async function getDownloadTarget(db: Db, key: TargetKey): Promise<DownloadTarget | undefined> {
-  const q = db
+/** The file and its content row and link generation, for the conditions added to it. */
+const targetQuery = (db: Db) =>
+  db
     .selectFrom("files")
     .innerJoin("blobs", "blobs.sha256", "files.blob_sha256")
     .leftJoin("download_links", "download_links.file_id", "files.id")
@@ -52,39 +53,62 @@ export async function getDownloadTarget(db: Db, key: TargetKey): Promise<Downloa
     ])
     .where("files.status", "=", "active")
     .where("files.kind", "=", "file");
-  const share = "share" in key ? key.share : undefined;
-  // The link's check rides in the same statement (a scalar subquery: the live link's target, else null),
-  // asked afresh on every request, so a revoked or expired link stops at once on every replica.
-  const gated = q.$if(share !== undefined, (qb) =>
-    qb.select((eb) =>
-      eb
-        .selectFrom("shares")
-        .innerJoin("users", "users.id", "shares.owner_id")
-        .innerJoin("files as share_target", "share_target.id", "shares.target_id")
-        .select("shares.target_id")
-        .where("shares.id", "=", share?.id ?? "")
-        .whereRef("shares.owner_id", "=", "files.owner_id")
-        .where("shares.mode", "=", "view")
-        .where("share_target.status", "=", "active")
-        .where("users.disabled_at", "is", null)
-        .where((w) =>
-          w.or([w("shares.expires_at", "is", null), w("shares.expires_at", ">", share?.now ?? 0)]),
-        )
-        .as("share_target_id"),
-    ),
+
+/**
+ * The same with the link's check riding in the statement (a scalar subquery: the live link's target, else
+ * null), asked afresh on every request, so a revoked or expired link stops at once on every replica.
+ */
+const gatedQuery = (db: Db, shareId: string, now: number) =>
+  targetQuery(db).select((eb) =>
+    eb
+      .selectFrom("shares")
+      .innerJoin("users", "users.id", "shares.owner_id")
+      .innerJoin("files as share_target", "share_target.id", "shares.target_id")
+      .select("shares.target_id")
+      .where("shares.id", "=", shareId)
+      .whereRef("shares.owner_id", "=", "files.owner_id")
+      .where("shares.mode", "=", "view")
+      .where("share_target.status", "=", "active")
+      .where("users.disabled_at", "is", null)
+      .where((w) => w.or([w("shares.expires_at", "is", null), w("shares.expires_at", ">", now)]))
+      .as("share_target_id"),
   );
-  let sq = gated;
+
+/**
+ * A shared file's row by id (the statement of every range request of a share's download URL): prepared,
+ * since building it costs several times what running it does.
+ */
+const sharedRow = preparedQuery(["shareId", "now", "fileId"] as const, (db, a) =>
+  gatedQuery(db, a.shareId, a.now as unknown as number).where("files.id", "=", a.fileId),
+);
+
+type TargetRow = Omit<Awaited<ReturnType<typeof sharedRow>>[number], "share_target_id"> & {
+  share_target_id?: string | null;
+};
+
+/** The row of a key (share_target_id only with a share). */
+async function targetRow(db: Db, key: TargetKey): Promise<TargetRow | undefined> {
   if ("sha1" in key) {
-    sq = sq
+    return targetQuery(db)
       .where("files.owner_id", "=", key.ownerId)
       .where("blobs.sha1", "=", key.sha1)
       .orderBy("files.created_at", "desc")
-      .limit(1);
-  } else {
-    sq = sq.where("files.id", "=", key.fileId);
-    if (key.ownerId !== undefined) sq = sq.where("files.owner_id", "=", key.ownerId);
+      .limit(1)
+      .executeTakeFirst();
   }
-  const row = await sq.executeTakeFirst();
+  const { share } = key;
+  if (share && key.ownerId === undefined)
+    return (await sharedRow(db, { shareId: share.id, now: share.now, fileId: key.fileId }))[0];
+  let q = share ? gatedQuery(db, share.id, share.now) : targetQuery(db);
+  q = q.where("files.id", "=", key.fileId);
+  if (key.ownerId !== undefined) q = q.where("files.owner_id", "=", key.ownerId);
+  return q.executeTakeFirst();
+}
+
+/** An active file with content, or undefined (also for other users' files, folders and the trash). */
+export async function getDownloadTarget(db: Db, key: TargetKey): Promise<DownloadTarget | undefined> {
+  const share = "share" in key ? key.share : undefined;
+  const row = await targetRow(db, key);
   if (!row) return undefined;
   const {
     sha1,
