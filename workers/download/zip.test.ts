@@ -113,6 +113,34 @@ describe("zipStream", () => {
     expect((await checkZip(path)).map((m) => [m.name, m.size])).toEqual([["n", 9]]); // zipfile checks the CRC
   });
 
+  test("a stored CRC-32 is sent as it is, not summed; a missing one is summed and handed to computed()", async () => {
+    const entries: Entry[] = [
+      { path: "known", kind: "file", size: 9, updatedAt: 0, crc32: 0xcbf43926, bytes: "123456789" },
+      { path: "unknown", kind: "file", size: 9, updatedAt: 0, bytes: "123456789" },
+      { path: "empty", kind: "file", size: 0, updatedAt: 0 },
+    ];
+    const computed: [string, number][] = [];
+    const [path] = await written(
+      "stored-crc.zip",
+      zipStream(entries, async (e) => text(e), { computed: (e, crc) => computed.push([e.path, crc]) }),
+    );
+    expect(computed).toEqual([["unknown", 0xcbf43926]]);
+    expect((await checkZip(path)).map((m) => [m.name, m.size])).toEqual([
+      ["known", 9],
+      ["unknown", 9],
+      ["empty", 0],
+    ]);
+    // The stored value is what goes out, unchecked: a wrong one makes the entry fail a reader's check.
+    const wrong: Entry[] = [{ path: "w", kind: "file", size: 9, updatedAt: 0, crc32: 1, bytes: "123456789" }];
+    const seen: string[] = [];
+    const [bad] = await written(
+      "wrong-crc.zip",
+      zipStream(wrong, async (e) => text(e), { computed: (e) => seen.push(e.path) }),
+    );
+    expect(seen).toEqual([]);
+    await expect(checkZip(bad)).rejects.toThrow();
+  }, 60_000);
+
   test("UTF-8 names: the bytes as UTF-8, bit 11 in the local and the central header", async () => {
     const entries: Entry[] = [
       { path: "Ördner ✓", kind: "folder", size: 0, updatedAt: Date.UTC(2026, 1, 3) },

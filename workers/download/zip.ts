@@ -8,7 +8,10 @@
 // Hand-written rather than client-zip (which did this before): client-zip computes the CRC-32 of every
 // byte in JavaScript (~95 MB/s, 5.3 s of CPU per GiB), which made a folder ZIP 0.12-0.26 x the speed of a
 // whole-file download; node:zlib's crc32 is native (~15 GB/s here) and chains over chunks (crc32(chunk,
-// previous)), and the writer is the few records of zip-records.ts.
+// previous)), and the writer is the few records of zip-records.ts. An entry whose CRC-32 is stored with
+// its content (ZipEntry.crc32) is not summed at all; one that is not is summed once, and the caller stores
+// the result (ZipHooks.computed). What remains is moving the bytes through JavaScript: Bun.serve sends a
+// single file with sendfile(2), but has no body of several file slices (bench/zip-paths.ts measures both).
 import { crc32 } from "node:zlib";
 import { contentDisposition } from "./http.ts";
 import {
@@ -30,6 +33,17 @@ export interface ZipEntry {
   size: number;
   /** Modification time, ms since the epoch. */
   updatedAt: number;
+  /**
+   * The bytes' CRC-32 when it is known (stored with the content): the archive then sends them without
+   * computing one. A wrong one is not noticed here (a reader's check of the entry fails).
+   */
+  crc32?: number;
+}
+
+/** Hooks of an archive being written. */
+export interface ZipHooks<E extends ZipEntry> {
+  /** An entry without a known CRC-32 has been sent whole with this one (to be stored for next time). */
+  computed?(entry: E, crc32: number): void;
 }
 
 /**
@@ -88,10 +102,16 @@ export const zipLength = (entries: readonly ZipEntry[]): bigint => BigInt(layout
 const CENTRAL_CHUNK = 64 * 1024;
 
 /**
- * An entry's bytes, passed on chunk by chunk as they are read, its CRC-32 chained over them (node:zlib's
- * crc32, native); fails on the first byte past `size` or at an early end. Returns the CRC-32.
+ * An entry's bytes, passed on chunk by chunk as they are read, their CRC-32 chained over them (node:zlib's
+ * crc32, native) unless it is `known` already; fails on the first byte past `size` or at an early end.
+ * Returns the CRC-32.
  */
-async function* entryBytes(bytes: EntryBytes, r: ZipRecord, path: string): AsyncGenerator<Chunk, number> {
+async function* entryBytes(
+  bytes: EntryBytes,
+  r: ZipRecord,
+  path: string,
+  known: number | undefined,
+): AsyncGenerator<Chunk, number> {
   const owned = !(bytes instanceof ReadableStream);
   const reader = (owned ? bytes.stream : bytes).getReader();
   let seen = 0;
@@ -102,11 +122,11 @@ async function* entryBytes(bytes: EntryBytes, r: ZipRecord, path: string): Async
       if (chunk.byteLength === 0) continue;
       seen += chunk.byteLength;
       if (seen > r.size) throw notListed(path, r.size);
-      crc = crc32(chunk, crc);
+      if (known === undefined) crc = crc32(chunk, crc);
       yield { bytes: chunk, owned };
     }
     if (seen !== r.size) throw notListed(path, r.size);
-    return crc;
+    return known ?? crc;
   } finally {
     // Done, failed, or the client went away (the generator is returned): the blob's stream is let go.
     await reader.cancel().catch(() => undefined);
@@ -125,6 +145,7 @@ const ours = (bytes: Uint8Array): Chunk => ({ bytes, owned: false });
 async function* archive<E extends ZipEntry>(
   entries: readonly E[],
   open: OpenEntry<E>,
+  hooks: ZipHooks<E>,
 ): AsyncGenerator<Chunk> {
   const l = layoutOf(entries);
   // The only state that grows with the archive: a CRC-32 per entry, for the central directory.
@@ -133,8 +154,10 @@ async function* archive<E extends ZipEntry>(
     const e = entries[i] as E;
     yield ours(localHeader(r));
     if (r.dir || r.size === 0) continue; // never opened: nothing to read
-    crcs[i] = yield* entryBytes(await open(e), r, zipPath(e.path));
-    yield ours(descriptor(r, crcs[i] as number));
+    const crc = yield* entryBytes(await open(e), r, zipPath(e.path), e.crc32);
+    crcs[i] = crc;
+    if (e.crc32 === undefined) hooks.computed?.(e, crc);
+    yield ours(descriptor(r, crc));
   }
   let batch: Uint8Array[] = [];
   let batched = 0;
@@ -177,8 +200,9 @@ const DirectStream = ReadableStream as unknown as new (
 export function zipStream<E extends ZipEntry>(
   entries: readonly E[],
   open: OpenEntry<E>,
+  hooks: ZipHooks<E> = {},
 ): ReadableStream<Uint8Array> {
-  const chunks = archive(entries, open);
+  const chunks = archive(entries, open, hooks);
   let gone = false;
   const source: Bun.DirectUnderlyingSource<Uint8Array> = {
     type: "direct",
@@ -207,6 +231,7 @@ export function zipResponse<E extends ZipEntry>(
   rootName: string,
   entries: readonly E[],
   open: OpenEntry<E>,
+  hooks: ZipHooks<E> = {},
 ): Response {
   const headers = {
     "content-type": "application/zip",
@@ -216,5 +241,5 @@ export function zipResponse<E extends ZipEntry>(
     "x-content-type-options": "nosniff",
     "content-security-policy": "default-src 'none'; sandbox",
   };
-  return new Response(method === "HEAD" ? null : zipStream(entries, open), { status: 200, headers });
+  return new Response(method === "HEAD" ? null : zipStream(entries, open, hooks), { status: 200, headers });
 }

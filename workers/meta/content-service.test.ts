@@ -106,5 +106,38 @@ for (const target of testDatabases()) {
       expect((await s.meta.getBlob({ sha256: h64("d") })).blob?.sha1).toBe(h40("d"));
       expect(await listed()).toEqual([h64("f")]);
     });
+
+    test("crc32: recorded by an upload that brings it or once by SetBlobCrc32, listed in a folder tree", async () => {
+      const crc = async (c: string) => (await s.meta.getBlob({ sha256: h64(c) })).blob?.crc32;
+      // The largest CRC-32 (past a signed 32-bit column) comes back as it went in.
+      await s.meta.addFileWithContent({ file: file("g1"), blob: { ...blob("7"), crc32: 0xffffffff } });
+      expect(await crc("7")).toBe(0xffffffff);
+      await s.meta.addFileWithContent({ file: file("h1"), blob: blob("8") });
+      expect(await crc("8")).toBeUndefined();
+      expect((await s.meta.setBlobCrc32({ sha256: h64("8"), crc32: 0x1234abcd })).recorded).toBe(true);
+      // Recorded once: another value (a ZIP, a later upload) changes nothing.
+      expect((await s.meta.setBlobCrc32({ sha256: h64("8"), crc32: 1 })).recorded).toBe(false);
+      await s.meta.addFileWithContent({ file: file("h2"), blob: { ...blob("8", "other"), crc32: 2 } });
+      expect(await crc("8")).toBe(0x1234abcd);
+      // Content stored before without one gets it from an upload of the same bytes that computed it.
+      await s.meta.addFileWithContent({ file: file("i1"), blob: blob("6") });
+      await s.meta.addFileWithContent({ file: file("i2"), blob: { ...blob("6", "again"), crc32: 0 } });
+      expect(await crc("6")).toBe(0);
+      expect((await s.meta.setBlobCrc32({ sha256: h64("5"), crc32: 1 })).recorded).toBe(false);
+      expect(await code(s.meta.setBlobCrc32({ sha256: "../x", crc32: 1 }))).toBe(Code.InvalidArgument);
+
+      const folder = await s.meta.createFolder({ ownerId: s.ownerId, parentId: "", name: "crc" });
+      const parentId = folder.folder?.id ?? "";
+      const into = (name: string) => ({ ownerId: s.ownerId, parentId, name });
+      await s.meta.addFileWithContent({ file: into("known"), blob: blob("7") });
+      await s.meta.addFileWithContent({ file: into("unknown"), blob: blob("4") });
+      await s.meta.createFolder({ ownerId: s.ownerId, parentId, name: "sub" });
+      const tree = await s.meta.listFolderTree({ folderId: parentId, ownerId: s.ownerId });
+      expect(tree.entries.map((e) => [e.path, e.crc32])).toEqual([
+        ["known", 0xffffffff],
+        ["unknown", undefined],
+        ["sub", undefined],
+      ]);
+    });
   });
 }

@@ -71,6 +71,7 @@ export function contentService(deps: MetaDeps): ServiceImpl<typeof ContentServic
             size: size(b.size),
             backend: b.backend,
             location: b.location,
+            crc32: b.crc32,
           },
           now(),
           {
@@ -154,6 +155,9 @@ export function contentService(deps: MetaDeps): ServiceImpl<typeof ContentServic
       return {
         recorded: await content.setBlobSha1(db, hex(req.sha256, 64, "sha256"), hex(req.sha1, 40, "sha1")),
       };
+    },
+    async setBlobCrc32(req) {
+      return { recorded: await content.setBlobCrc32(db, hex(req.sha256, 64, "sha256"), req.crc32) };
     },
     async listBlobsWithoutSha1(req) {
       const after = req.afterSha256 ? hex(req.afterSha256, 64, "after_sha256") : "";

@@ -28,6 +28,8 @@ export interface NewBlob {
   size: number;
   backend: string;
   location: string;
+  /** The content's CRC-32 when the upload computed it (absent: not known, see setBlobCrc32). */
+  crc32?: number;
 }
 
 export interface NewFile {
@@ -117,11 +119,18 @@ async function reference(db: Db, sha256: string): Promise<boolean> {
  * deleted, so the caller waits for the row to go instead.
  */
 async function takeOver(tx: Db, blob: NewBlob): Promise<boolean> {
-  // An unknown SHA-1 keeps the one the row may know.
-  const { sha1, ...rest } = blob;
+  // An unknown SHA-1 or CRC-32 keeps the one the row may know.
+  const { sha1, crc32, ...rest } = blob;
   const res = await tx
     .updateTable("blobs")
-    .set({ ...rest, ...(sha1 ? { sha1 } : {}), state: "ready", refcount: 1, unreferenced_at: null })
+    .set({
+      ...rest,
+      ...(sha1 ? { sha1 } : {}),
+      ...(crc32 !== undefined ? { crc32 } : {}),
+      state: "ready",
+      refcount: 1,
+      unreferenced_at: null,
+    })
     .where("sha256", "=", blob.sha256)
     .where("state", "=", "deleting")
     .where("location", "!=", blob.location)
@@ -152,7 +161,14 @@ export async function addFileWithContent(
 ): Promise<{ file: FileRow; duplicateOf?: string }> {
   return transact(db, async (tx) => {
     await checkParent(tx, file);
-    const fresh = { ...blob, state: "ready" as const, refcount: 0, created_at: now, unreferenced_at: null };
+    const fresh = {
+      ...blob,
+      crc32: blob.crc32 ?? null,
+      state: "ready" as const,
+      refcount: 0,
+      created_at: now,
+      unreferenced_at: null,
+    };
     await insertOrUpdate(tx, tx.insertInto("blobs").values(fresh), ["sha256"]).execute();
     if (!(await reference(tx, blob.sha256)) && !(await takeOver(tx, blob)))
       throw new BlobBusyError(blob.sha256);
@@ -163,6 +179,7 @@ export async function addFileWithContent(
       .executeTakeFirstOrThrow();
     // A legacy upload of content whose SHA-1 is not known yet brings it along.
     if (blob.sha1) await setBlobSha1(tx, blob.sha256, blob.sha1);
+    if (blob.crc32 !== undefined) await setBlobCrc32(tx, blob.sha256, blob.crc32);
     const row = await nameContent(tx, file, blob, now);
     await charge(tx, file.quota ?? UNLIMITED, file.ownerId, blob.size, file.held);
     if (opts.transfer && stored.backend === "local") await enqueueTransfer(tx, blob.sha256, now);
@@ -326,6 +343,20 @@ export async function setBlobSha1(db: Db, sha256: string, sha1: string): Promise
     .set({ sha1 })
     .where("sha256", "=", sha256)
     .where("sha1", "=", "")
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
+ * Records a blob's CRC-32 if it is still unknown (a folder ZIP computed it over the bytes it sent, or an
+ * upload brought it for content stored before); true when this call recorded it.
+ */
+export async function setBlobCrc32(db: Db, sha256: string, crc32: number): Promise<boolean> {
+  const res = await db
+    .updateTable("blobs")
+    .set({ crc32 })
+    .where("sha256", "=", sha256)
+    .where("crc32", "is", null)
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }

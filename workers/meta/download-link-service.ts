@@ -76,6 +76,7 @@ export function downloadLinkService({
             backend: e.backend,
             location: e.location,
             updatedAt: timestampFromMs(e.updated_at),
+            crc32: e.crc32 ?? undefined,
           })),
           nextPageToken: page.nextPageToken,
         };

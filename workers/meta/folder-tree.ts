@@ -20,6 +20,8 @@ export interface TreeEntry {
   backend: string;
   location: string;
   updated_at: number;
+  /** The content's CRC-32, null while not known (and for folders). */
+  crc32: number | null;
 }
 
 /** The listed folder itself. */
@@ -100,6 +102,7 @@ type ChildRow = {
   updated_at: number;
   backend: string | null;
   location: string | null;
+  crc32: number | null | undefined;
 };
 
 /**
@@ -115,7 +118,7 @@ async function children(db: Db, ownerId: string, f: Frame, limit: number): Promi
       .selectFrom("files")
       .leftJoin("blobs", "blobs.sha256", "files.blob_sha256")
       .select(["files.id", "files.name", "files.kind", "files.size", "files.blob_sha256", "files.updated_at"])
-      .select(["blobs.backend", "blobs.location"])
+      .select(["blobs.backend", "blobs.location", "blobs.crc32"])
       .where("files.owner_id", "=", ownerId)
       .where("files.parent_id", "=", f.id)
       .where("files.status", "=", "active")
@@ -165,6 +168,7 @@ export async function listFolderTree(
         backend: r.backend ?? "",
         location: r.location ?? "",
         updated_at: Number(r.updated_at),
+        crc32: r.crc32 === null || r.crc32 === undefined ? null : Number(r.crc32),
       });
       top.after = [r.kind, r.name, r.id];
       if (r.kind === "folder") {

@@ -29,6 +29,7 @@ export const blobRecord = (b: BlobRow) => ({
   location: b.location,
   state: b.state,
   refcount: b.refcount,
+  crc32: b.crc32 === null || b.crc32 === undefined ? undefined : Number(b.crc32),
 });
 
 export const fileRecord = (f: FileRow & { sha1?: string }) => ({

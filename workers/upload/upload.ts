@@ -171,6 +171,7 @@ export async function linkStaged(
             size: BigInt(staged.size),
             backend: deps.blobs.backend,
             location,
+            crc32: staged.crc32,
           },
           enqueueTransfer: deps.enqueueTransfer ?? false,
           completes,

@@ -3,6 +3,7 @@
 // unfinished multipart uploads) before and after.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { freeingChunks } from "./common.ts";
 import { INLINE_DIGEST_BYTES } from "./digest.ts";
 import {
@@ -168,6 +169,7 @@ for (const backend of testBlobStores({ s3PartSize: S3_PART_SIZE })) {
           for (const skipSha1 of [false, true]) {
             const staged = await store.stage(bodyOf(bytes, 7000).stream, { expectedSize: size, skipSha1 });
             expect(staged.sha256).toBe(want.sha256);
+            expect(staged.crc32).toBe(crc32(bytes)); // on the writer's thread or by a digest lane
             // Without SHA-1 asked for, a store may still know it (S3 computes both): never a wrong one.
             if (!skipSha1 || staged.sha1) expect(staged.sha1).toBe(want.sha1);
             await staged.discard();
@@ -199,6 +201,7 @@ for (const backend of testBlobStores({ s3PartSize: S3_PART_SIZE })) {
         const bytes = new Uint8Array(randomBytes(5 * MiB + 1000));
         const staged = await store.stage(freeingChunks(bodyOf(bytes).stream));
         expect({ sha256: staged.sha256, sha1: staged.sha1, size: staged.size }).toEqual(hashes(bytes));
+        expect(staged.crc32).toBe(crc32(bytes));
         const location = await staged.commit();
         expect(await hashStream(await store.read(location))).toEqual(hashes(bytes));
         await store.delete(location);
@@ -214,6 +217,7 @@ for (const backend of testBlobStores({ s3PartSize: S3_PART_SIZE })) {
           await store.putPart(id, 1, freeingChunks(bodyOf(bytes).stream), { maxBytes: 6 * MiB, offset: 0 });
           const whole = await store.assembleParts(id, 1);
           expect({ sha256: whole.sha256, sha1: whole.sha1, size: whole.size }).toEqual(hashes(bytes));
+          expect(whole.crc32).toBe(crc32(bytes)); // summed with the SHA-256, for folder ZIPs
           await whole.discard();
           await store.deleteParts(id);
         });

@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   InvalidPartError,
 } from "./errors.ts";
+import { crc32Value, type Hasher, hasherFor } from "./hashers.ts";
 import type { BlobBody, BlobInfo, Range, StageOptions } from "./types.ts";
 
 export const MAX_PARTS = 10_000;
@@ -80,8 +81,9 @@ export function normalizeStageOptions(opts: StageOptions = {}): StageOptions {
  * soon as a limit is crossed, `finish` checks the announced size and hash.
  */
 export class Meter {
-  private readonly sha256?: Bun.CryptoHasher;
-  private readonly sha1?: Bun.CryptoHasher;
+  private readonly sha256?: Hasher;
+  private readonly sha1?: Hasher;
+  private readonly crc32?: Hasher;
   size = 0;
 
   constructor(
@@ -89,8 +91,9 @@ export class Meter {
     hashHere = true,
   ) {
     if (hashHere) {
-      this.sha256 = new Bun.CryptoHasher("sha256");
-      this.sha1 = new Bun.CryptoHasher("sha1");
+      this.sha256 = hasherFor("sha256");
+      this.sha1 = hasherFor("sha1");
+      this.crc32 = hasherFor("crc32");
     }
   }
 
@@ -103,14 +106,17 @@ export class Meter {
     this.size = size;
     this.sha256?.update(chunk);
     this.sha1?.update(chunk);
+    this.crc32?.update(chunk);
   }
 
   /** The body's info; `hashes` when they were computed elsewhere. */
-  finish(hashes?: { sha256: string; sha1: string }): BlobInfo {
-    const info = {
-      sha256: hashes?.sha256 ?? this.sha256?.digest("hex") ?? "",
-      sha1: hashes?.sha1 ?? this.sha1?.digest("hex") ?? "",
+  finish(hashes?: { sha256: string; sha1: string; crc32?: string }): BlobInfo {
+    const crc32 = crc32Value(hashes ? hashes.crc32 : this.crc32?.digest());
+    const info: BlobInfo = {
+      sha256: hashes?.sha256 ?? this.sha256?.digest() ?? "",
+      sha1: hashes?.sha1 ?? this.sha1?.digest() ?? "",
       size: this.size,
+      ...(crc32 !== undefined ? { crc32 } : {}),
     };
     const { expectedSize, expectedSha256, expectedSha1 } = this.opts;
     if (expectedSize !== undefined && info.size !== expectedSize)

@@ -5,6 +5,7 @@
 // others or new messages; background jobs (whole-file hashes of sessions) get what the others leave.
 import { closeSync, openSync, readSync } from "node:fs";
 import type { LaneReply, LaneRequest } from "./digest.ts";
+import { type Hasher, hasherFor } from "./hashers.ts";
 
 declare const self: Worker;
 
@@ -16,7 +17,7 @@ interface Job {
   fd: number;
   offset: number;
   background: boolean;
-  hashers: Bun.CryptoHasher[];
+  hashers: Hasher[];
   /** Bytes hashed so far. */
   pos: number;
   /** Bytes known to be in the file. */
@@ -68,7 +69,7 @@ function pump() {
       if (done) {
         jobs.delete(id);
         release(job);
-        reply({ id, digests: job.hashers.map((h) => h.digest("hex")), size: job.pos });
+        reply({ id, digests: job.hashers.map((h) => h.digest()), size: job.pos });
       }
     } catch (err) {
       jobs.delete(id);
@@ -89,7 +90,7 @@ self.onmessage = (event: MessageEvent<LaneRequest>) => {
   const m = event.data;
   try {
     if (m.op === "open") {
-      const hashers = m.algorithms.map((a) => new Bun.CryptoHasher(a));
+      const hashers = m.algorithms.map(hasherFor);
       const fd = openSync(m.path, "r");
       jobs.set(m.id, { fd, offset: m.offset, background: m.background, hashers, pos: 0, written: 0 });
     } else {

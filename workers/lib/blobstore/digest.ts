@@ -6,8 +6,9 @@
 //
 // What is hashed is what is in the file — the bytes that the blob's name will stand for.
 import { availableParallelism } from "node:os";
+import { type Algorithm, hasherFor } from "./hashers.ts";
 
-export type Algorithm = "sha256" | "sha1";
+export type { Algorithm };
 
 export type LaneRequest =
   | {
@@ -112,11 +113,17 @@ function dispatch(
   // Jobs of one algorithm take turns on the lanes: a session's whole-file hash and its parts being hashed
   // (all SHA-256) then run side by side instead of queueing on one thread.
   const start = rotation++ % all.length;
+  // A CRC-32 costs a tenth of a SHA-256: it rides along with the first lane's job (the bytes it reads
+  // anyway) rather than making a lane read the whole file back for itself.
+  const split = algorithms.filter((a) => a !== "crc32");
   const work = all
     .map((_, i) => ({
       lane: all[(start + i) % all.length] as Lane,
       id: nextId++,
-      algorithms: algorithms.filter((_, k) => k % all.length === i),
+      algorithms: [
+        ...split.filter((_, k) => k % all.length === i),
+        ...(i === 0 && split.length < algorithms.length ? ["crc32" as const] : []),
+      ],
     }))
     .filter((w) => w.algorithms.length > 0);
   const results = work.map(
@@ -194,14 +201,14 @@ export const INLINE_DIGEST_BYTES = 1 << 20;
 
 /** A FileDigest of the bytes handed to chunk(), hashed at once (for small bodies: INLINE_DIGEST_BYTES). */
 export function inlineDigest(algorithms: Algorithm[]): FileDigest {
-  const hashers = algorithms.map((a) => [a, new Bun.CryptoHasher(a)] as const);
+  const hashers = algorithms.map((a) => [a, hasherFor(a)] as const);
   return {
     written() {},
     chunk(bytes) {
       for (const [, h] of hashers) h.update(bytes);
     },
     async finish() {
-      return Object.fromEntries(hashers.map(([a, h]) => [a, h.digest("hex")]));
+      return Object.fromEntries(hashers.map(([a, h]) => [a, h.digest()]));
     },
     cancel() {},
   };

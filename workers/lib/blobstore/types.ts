@@ -9,6 +9,11 @@ export interface BlobInfo {
   /** Lower-case hex; "" when it was not computed (StageOptions.skipSha1): not known yet. */
   sha1: string;
   size: number;
+  /**
+   * The CRC-32 (the ZIP checksum), computed with the SHA-256 where a store stages a whole body or assembles
+   * parts; absent where it was not (a part, a store that did not).
+   */
+  crc32?: number;
 }
 
 export interface StagedBlob extends BlobInfo {

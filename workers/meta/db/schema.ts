@@ -60,6 +60,8 @@ export interface BlobsTable {
   created_at: number;
   /** When refcount last dropped to 0; garbage collection waits a grace period after it. */
   unreferenced_at: number | null;
+  /** The content's CRC-32 (unsigned), or null while not known (migration 0027). */
+  crc32?: number | null;
 }
 
 export type FileKind = "file" | "folder";

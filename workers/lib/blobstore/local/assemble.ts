@@ -7,6 +7,7 @@ import { relative } from "node:path";
 import { checkPartCount, checkPartNumber, checkSessionId } from "../common.ts";
 import { type Algorithm, digestFile } from "../digest.ts";
 import { BlobNotFoundError, BlobStoreError, MissingPartError } from "../errors.ts";
+import { crc32Value } from "../hashers.ts";
 import type { BlobInfo, StagedBlob } from "../types.ts";
 import { removeFile } from "./cleanup.ts";
 import { isNotFound, lockedFile, syncFd } from "./durable.ts";
@@ -15,6 +16,7 @@ import { recordLink, removeRecordedLinks } from "./links.ts";
 import type { PartsContext } from "./part-write.ts";
 import { type PartRecord, readRecords } from "./records.ts";
 import type { SessionHashes } from "./session-hash.ts";
+import { wholeFileAlgorithms } from "./session-hash.ts";
 import { stagedBlob } from "./stage.ts";
 
 /** What assembleParts did (for tests and metrics). */
@@ -153,7 +155,7 @@ async function wholeFileHashes(
   h?.digest?.cancel(); // a no-op when it finished
   if (!result) {
     held = 0;
-    result = await digestFile(path, withSha1 ? ["sha256", "sha1"] : ["sha256"]).finish(total);
+    result = await digestFile(path, wholeFileAlgorithms(withSha1)).finish(total);
   }
   return { result, held };
 }
@@ -182,6 +184,7 @@ export async function assembleLocalParts(
       sha256: result.sha256 ?? "",
       sha1: result.sha1 ?? "",
       size: total,
+      ...(result.crc32 ? { crc32: crc32Value(result.crc32) } : {}),
     });
   } catch (err) {
     closeSync(lock);

@@ -7,6 +7,10 @@
 import { type Algorithm, digestFile, type FileDigest } from "../digest.ts";
 import type { PartRecord } from "./records.ts";
 
+/** What a session's whole file is hashed with: SHA-256 and CRC-32, and SHA-1 when it is wanted. */
+export const wholeFileAlgorithms = (sha1: boolean): Algorithm[] =>
+  sha1 ? ["sha256", "sha1", "crc32"] : ["sha256", "crc32"];
+
 export interface SessionHash {
   sessionId: string;
   sha1: boolean;
@@ -76,8 +80,9 @@ export class SessionHashes {
       h.end += r.size;
     }
     if (h.hashed.length === 0) return;
-    const algorithms: Algorithm[] = h.sha1 ? ["sha256", "sha1"] : ["sha256"];
-    h.digest ??= digestFile(this.options.dataPath(h.sessionId), algorithms, { background: true });
+    h.digest ??= digestFile(this.options.dataPath(h.sessionId), wholeFileAlgorithms(h.sha1), {
+      background: true,
+    });
     h.digest.written(h.end);
   }
 

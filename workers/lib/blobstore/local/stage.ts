@@ -5,7 +5,7 @@ import { closeSync, openSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Meter, normalizeStageOptions } from "../common.ts";
-import { digestFile, INLINE_DIGEST_BYTES, inlineDigest } from "../digest.ts";
+import { type Algorithm, digestFile, INLINE_DIGEST_BYTES, inlineDigest } from "../digest.ts";
 import { BlobStoreError, InvalidArgumentError } from "../errors.ts";
 import type { BlobBody, BlobInfo, StagedBlob, StageOptions } from "../types.ts";
 import { type Flush, fsyncPath, makeDirDurable, SYNC_EVERY, syncFd, writeBody } from "./durable.ts";
@@ -68,14 +68,14 @@ async function writeTemp(
   const path = join(tmpDir, randomUUID());
   const fd = openSync(path, "wx");
   const meter = new Meter(opts, false);
-  const algorithms =
-    opts.skipSha1 && !opts.expectedSha1 ? ["sha256" as const] : ["sha256" as const, "sha1" as const];
+  const algorithms: Algorithm[] =
+    opts.skipSha1 && !opts.expectedSha1 ? ["sha256", "crc32"] : ["sha256", "sha1", "crc32"];
   const small = opts.expectedSize !== undefined && opts.expectedSize <= INLINE_DIGEST_BYTES;
   const digest = small ? inlineDigest(algorithms) : digestFile(path, algorithms);
   try {
     await writeBody(fd, 0, body, meter, digest, syncedAlone(fd, writeBehind));
     const hashes = await digest.finish(meter.size);
-    const info = meter.finish({ sha256: hashes.sha256 ?? "", sha1: hashes.sha1 ?? "" });
+    const info = meter.finish({ sha256: hashes.sha256 ?? "", sha1: hashes.sha1 ?? "", crc32: hashes.crc32 });
     await syncFd(fd, false);
     return { path, info };
   } catch (err) {

@@ -42,7 +42,7 @@ export function s3Parts(
       checkSessionId(sessionId);
       checkPartNumber(partNumber);
       // S3 replaces an object atomically: a re-sent part is the new one once complete, never a mix.
-      return upload(
+      const { crc32: _, ...info } = await upload(
         partKey(sessionId, partNumber),
         body,
         normalizeStageOptions({
@@ -51,6 +51,7 @@ export function s3Parts(
           expectedSha1: partOpts.expectedSha1,
         }),
       );
+      return info; // a part's CRC-32 is of no use (BlobInfo.crc32): the whole file's is summed at assembly
     },
 
     listParts,

@@ -24,6 +24,7 @@ import * as m0023 from "./0023_dav_properties.ts";
 import * as m0024 from "./0024_dav_locks.ts";
 import * as m0025 from "./0025_location_indexes.ts";
 import * as m0026 from "./0026_dav_transfers.ts";
+import * as m0027 from "./0027_blob_crc32.ts";
 import * as m0030 from "./0030_maintenance_leases.ts";
 
 export const migrations: Record<string, Migration> = {
@@ -51,5 +52,6 @@ export const migrations: Record<string, Migration> = {
   "0024_dav_locks": m0024,
   "0025_location_indexes": m0025,
   "0026_dav_transfers": m0026,
+  "0027_blob_crc32": m0027,
   "0030_maintenance_leases": m0030,
 };

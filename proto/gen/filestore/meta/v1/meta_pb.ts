@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/meta.proto.
  */
 export const file_filestore_meta_v1_meta: GenFile = /*@__PURE__*/
-  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSJ8CgpCbG9iUmVjb3JkEg4KBnNoYTI1NhgBIAEoCRIMCgRzaGExGAIgASgJEgwKBHNpemUYAyABKAMSDwoHYmFja2VuZBgEIAEoCRIQCghsb2NhdGlvbhgFIAEoCRINCgVzdGF0ZRgGIAEoCRIQCghyZWZjb3VudBgHIAEoBSKqAgoKRmlsZVJlY29yZBIKCgJpZBgBIAEoCRIQCghvd25lcl9pZBgCIAEoCRIRCglwYXJlbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIMCgRraW5kGAUgASgJEhMKC2Jsb2Jfc2hhMjU2GAYgASgJEgwKBHNpemUYByABKAMSDgoGc3RhdHVzGAggASgJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmRlbGV0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHNoYTEYDCABKAliBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxmaWxlc3RvcmUvbWV0YS92MS9tZXRhLnByb3RvEhFmaWxlc3RvcmUubWV0YS52MSKaAQoKQmxvYlJlY29yZBIOCgZzaGEyNTYYASABKAkSDAoEc2hhMRgCIAEoCRIMCgRzaXplGAMgASgDEg8KB2JhY2tlbmQYBCABKAkSEAoIbG9jYXRpb24YBSABKAkSDQoFc3RhdGUYBiABKAkSEAoIcmVmY291bnQYByABKAUSEgoFY3JjMzIYCCABKA1IAIgBAUIICgZfY3JjMzIiqgIKCkZpbGVSZWNvcmQSCgoCaWQYASABKAkSEAoIb3duZXJfaWQYAiABKAkSEQoJcGFyZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDAoEa2luZBgFIAEoCRITCgtibG9iX3NoYTI1NhgGIAEoCRIMCgRzaXplGAcgASgDEg4KBnN0YXR1cxgIIAEoCRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRzaGExGAwgASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message filestore.meta.v1.BlobRecord
@@ -56,6 +56,14 @@ export type BlobRecord = Message<"filestore.meta.v1.BlobRecord"> & {
    * @generated from field: int32 refcount = 7;
    */
   refcount: number;
+
+  /**
+   * The content's CRC-32 (the ZIP checksum); absent while not known (see SetBlobCrc32). An upload that
+   * computed it brings it along in AddFileWithContent.
+   *
+   * @generated from field: optional uint32 crc32 = 8;
+   */
+  crc32?: number | undefined;
 };
 
 /**
