@@ -4,6 +4,7 @@ import type { ContentService, NewFile } from "../../proto/gen/filestore/meta/v1/
 import { aborted, failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize, size } from "../lib/validate.ts";
 import * as content from "./content.ts";
+import * as hashes from "./content-hashes.ts";
 import { NameTakenError, nameTakenStatus } from "./names.ts";
 import { blobRecord, fileRecord, type MetaDeps } from "./records.ts";
 import * as uploads from "./uploads.ts";
@@ -116,7 +117,7 @@ export function contentService(deps: MetaDeps): ServiceImpl<typeof ContentServic
       return { blob: blobRecord(blob) };
     },
     async findBlobBySha1(req) {
-      const blob = await content.findBlobBySha1(db, hex(req.sha1, 40, "sha1"), req.ownerId || undefined);
+      const blob = await hashes.findBlobBySha1(db, hex(req.sha1, 40, "sha1"), req.ownerId || undefined);
       if (!blob) throw notFound("no stored content has this hash");
       return { blob: blobRecord(blob) };
     },
@@ -153,15 +154,15 @@ export function contentService(deps: MetaDeps): ServiceImpl<typeof ContentServic
     // sha1 backfill
     async setBlobSha1(req) {
       return {
-        recorded: await content.setBlobSha1(db, hex(req.sha256, 64, "sha256"), hex(req.sha1, 40, "sha1")),
+        recorded: await hashes.setBlobSha1(db, hex(req.sha256, 64, "sha256"), hex(req.sha1, 40, "sha1")),
       };
     },
     async setBlobCrc32(req) {
-      return { recorded: await content.setBlobCrc32(db, hex(req.sha256, 64, "sha256"), req.crc32) };
+      return { recorded: await hashes.setBlobCrc32(db, hex(req.sha256, 64, "sha256"), req.crc32) };
     },
     async listBlobsWithoutSha1(req) {
       const after = req.afterSha256 ? hex(req.afterSha256, 64, "after_sha256") : "";
-      const blobs = await content.blobsWithoutSha1(db, after, pageSize(req.limit));
+      const blobs = await hashes.blobsWithoutSha1(db, after, pageSize(req.limit));
       return { blobs: blobs.map(blobRecord) };
     },
   };

@@ -1,6 +1,7 @@
 // Content and names: blob rows (one per distinct SHA-256, reference-counted) and the file rows that name
 // them. Linking and garbage collection both go through conditional updates of the blob row, so a blob
 // claimed for deletion is never linked again and a linked blob is never claimed.
+import { num, setBlobCrc32, setBlobSha1 } from "./content-hashes.ts";
 import type { Db } from "./db/database.ts";
 import type { BlobsTable, FilesTable } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
@@ -44,8 +45,6 @@ export interface NewFile {
   quota?: QuotaRules;
   held?: Held;
 }
-
-const num = <T extends { size: number }>(r: T): T => ({ ...r, size: Number(r.size) });
 
 function fileRow(f: NewFile, blob: { sha256: string; size: number }, now: number): FileRow {
   return {
@@ -309,70 +308,6 @@ export async function findFile(
     .where("files.owner_id", "=", ownerId)
     .executeTakeFirst();
   return row && { ...num(row), sha1: row.sha1 ?? "" };
-}
-
-/** Ready content with this SHA-1; with ownerId, only content that user holds a file of. */
-export async function findBlobBySha1(db: Db, sha1: string, ownerId?: string): Promise<BlobRow | undefined> {
-  let q = db
-    .selectFrom("blobs")
-    .selectAll("blobs")
-    .where("blobs.sha1", "=", sha1)
-    .where("blobs.state", "=", "ready");
-  if (ownerId) {
-    q = q.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom("files")
-          .select("files.id")
-          .whereRef("files.blob_sha256", "=", "blobs.sha256")
-          .where("files.owner_id", "=", ownerId),
-      ),
-    );
-  }
-  const row = await q.executeTakeFirst();
-  return row && { ...num(row), refcount: Number(row.refcount) };
-}
-
-// --- sha1 backfill: modern uploads record blobs with sha1 "" (not known yet); the upload worker computes
-// it in the background and records it here.
-
-/** Records a blob's SHA-1 if it is still unknown; true when this call recorded it. */
-export async function setBlobSha1(db: Db, sha256: string, sha1: string): Promise<boolean> {
-  const res = await db
-    .updateTable("blobs")
-    .set({ sha1 })
-    .where("sha256", "=", sha256)
-    .where("sha1", "=", "")
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
-}
-
-/**
- * Records a blob's CRC-32 if it is still unknown (a folder ZIP computed it over the bytes it sent, or an
- * upload brought it for content stored before); true when this call recorded it.
- */
-export async function setBlobCrc32(db: Db, sha256: string, crc32: number): Promise<boolean> {
-  const res = await db
-    .updateTable("blobs")
-    .set({ crc32 })
-    .where("sha256", "=", sha256)
-    .where("crc32", "is", null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
-}
-
-/** Ready blobs whose SHA-1 is not known yet, by SHA-256 after `afterSha256` (a page of the sweep). */
-export async function blobsWithoutSha1(db: Db, afterSha256: string, limit: number): Promise<BlobRow[]> {
-  const rows = await db
-    .selectFrom("blobs")
-    .selectAll()
-    .where("sha1", "=", "")
-    .where("state", "=", "ready")
-    .where("sha256", ">", afterSha256)
-    .orderBy("sha256")
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({ ...num(r), refcount: Number(r.refcount) }));
 }
 
 export const STALE_CLAIM_MS = 15 * 60_000;
