@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { FileKind, FileSchema } from "../../proto/gen/filestore/file/v1/file_pb.ts";
-import { packStrings } from "../lib/packed-strings.ts";
+import { packDoubles, packStrings } from "../lib/packed-columns.ts";
 import { allpropListedXml, allpropXml } from "./allprop.ts";
 import { responseXml } from "./props.ts";
 import { entryOf, entryOfListed, listedOfColumns } from "./tree.ts";
@@ -50,9 +50,9 @@ describe("allpropListedXml", () => {
       id: { $typeName: "filestore.meta.v1.PackedStrings", ...packStrings(names.map((_, i) => `id-${i}`)) },
       name: { $typeName: "filestore.meta.v1.PackedStrings", ...packStrings(names) },
       folder: [false, false, true, false],
-      size: [123_456, 0, 0, 2 ** 40],
-      createdMs: [1_700_000_000_123, 0, 1_700_000_000_005, -1_500],
-      updatedMs: [1_733_000_000_999, 1, 1_733_000_000_000, 1_733_000_000_050],
+      size: packDoubles([123_456, 0, 0, 2 ** 40]),
+      createdMs: packDoubles([1_700_000_000_123, 0, 1_700_000_000_005, -1_500]),
+      updatedMs: packDoubles([1_733_000_000_999, 1, 1_733_000_000_000, 1_733_000_000_050]),
       sha256: {
         $typeName: "filestore.meta.v1.PackedStrings",
         ...packStrings(["ab".repeat(32), "ef".repeat(32), "", "01".repeat(32)]),

@@ -12,7 +12,7 @@ import {
 import type { DavEntryColumns } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
-import { unpackStrings } from "../lib/packed-strings.ts";
+import { unpackDoubles, unpackStrings } from "../lib/packed-columns.ts";
 
 /** An entry: a file or folder of the caller, or the root (no file, id ""). */
 export interface Entry {
@@ -63,15 +63,20 @@ export function listedOfColumns(c: DavEntryColumns | undefined): ListedEntry[] {
   const names = unpackStrings(c.name);
   const sha256 = unpackStrings(c.sha256);
   const sha1 = unpackStrings(c.sha1);
+  const [size, createdMs, updatedMs] = [
+    unpackDoubles(c.size),
+    unpackDoubles(c.createdMs),
+    unpackDoubles(c.updatedMs),
+  ];
   const out = new Array<ListedEntry>(c.folder.length);
   for (let i = 0; i < out.length; i++) {
     out[i] = {
       id: ids[i] ?? "",
       name: names[i] ?? "",
       folder: c.folder[i] === true,
-      size: c.size[i] ?? 0,
-      createdMs: c.createdMs[i] ?? 0,
-      updatedMs: c.updatedMs[i] ?? 0,
+      size: size[i] ?? 0,
+      createdMs: createdMs[i] ?? 0,
+      updatedMs: updatedMs[i] ?? 0,
       sha256: sha256[i] ?? "",
       sha1: sha1[i] ?? "",
     };
