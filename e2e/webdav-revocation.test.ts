@@ -52,10 +52,16 @@ test("every replica refuses a revoked app password it had cached, and keeps refu
   expect((await connectCall(stack.gatewayUrl, `${ACCOUNT}/RevokeAppPassword`, { id }, auth)).status).toBe(
     200,
   );
+  const revokedAt = Date.now();
   const refused = await Promise.all(
-    bases.map((base) => eventually(async () => (await propfind(base, revoked)) === 401, WITHIN_MS)),
+    bases.map(async (base) => {
+      const ok = await eventually(async () => (await propfind(base, revoked)) === 401, WITHIN_MS);
+      return ok ? Date.now() - revokedAt : undefined;
+    }),
   );
-  expect(refused).toEqual(bases.map(() => true));
+  // For the record of a run (not asserted: timing is the benchmarks' business).
+  console.info(`refused after ${refused.map((ms) => `${ms} ms`).join(", ")} (replicas ${bases.join(", ")})`);
+  expect(refused.every((ms) => ms !== undefined)).toBe(true);
   for (const base of bases) {
     // Still refused (the exchange itself now fails), through the gateway too; the other password works.
     expect(await propfind(base, revoked)).toBe(401);
