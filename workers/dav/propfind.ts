@@ -3,12 +3,22 @@
 // children a page at a time from meta's ListDavEntries (one call per page: the listing's index range and
 // the page's dead properties), each page rendered and sent before the next is read.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { allpropXml } from "./allprop.ts";
+import { allpropListedXml } from "./allprop.ts";
+import { NO_LOCKS } from "./locks/discovery.ts";
 import { hrefOf } from "./paths.ts";
 import { deadPropsMap } from "./proppatch.ts";
 import { type DeadProps, type PropRequest, type Quota, responseXml, wantsQuota } from "./props.ts";
-import { type Entry, entriesOfColumns, LIST_PAGE, type TreeCtx } from "./tree.ts";
-import { BadXmlError, DAV_NS, davError, NAMESPACE_DECLS, OC_NS, parseXml, type XmlElement } from "./xml.ts";
+import { type Entry, entryOfListed, LIST_PAGE, listedOfColumns, type TreeCtx } from "./tree.ts";
+import {
+  BadXmlError,
+  DAV_NS,
+  davError,
+  esc,
+  NAMESPACE_DECLS,
+  OC_NS,
+  parseXml,
+  type XmlElement,
+} from "./xml.ts";
 
 export function propRequestOf(body: XmlElement | undefined): PropRequest {
   if (!body) return { kind: "allprop" };
@@ -81,27 +91,33 @@ export async function propfind(
   const enc = new TextEncoder();
   /** The folder's href, ending in "/": each child's is it plus the child's encoded name. */
   const base = hrefOf(prefix, names, true);
+  const escapedBase = esc(base);
+  const childLocks = lockXml && lockXml !== NO_LOCKS ? (name: string) => lockXml([...names, name]) : () => "";
+  // Each page is one string made by one join (concatenating a thousand responses made a rope that the
+  // encoder then had to flatten), encoded once.
   const pageXml = (page: Awaited<ReturnType<typeof pageOf>>) => {
     const dead = deadPropsMap(page.properties);
-    let xml = "";
-    for (const e of entriesOfColumns(page.entries, entry.id)) {
-      const name = e.file?.name ?? "";
-      const href = `${base}${encodeURIComponent(name)}${e.folder ? "/" : ""}`;
-      const props = dead.get(e.id);
-      const locks = lockXml?.([...names, name]);
-      xml +=
+    const rows = listedOfColumns(page.entries);
+    const parts = new Array<string>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i] as (typeof rows)[number];
+      const encoded = `${encodeURIComponent(r.name)}${r.folder ? "/" : ""}`;
+      const props = dead.get(r.id);
+      const locks = childLocks(r.name);
+      parts[i] =
         request.kind === "allprop" && !props
-          ? allpropXml(href, e, locks ?? "")
-          : responseXml(href, e, request, quota, props, locks);
+          ? allpropListedXml(`${escapedBase}${esc(encoded)}`, r, locks)
+          : responseXml(`${base}${encoded}`, entryOfListed(r, entry.id), request, quota, props, locks);
     }
-    return xml;
+    return parts.join("");
   };
   const first = await pageOf("");
   const firstXml = pageXml(first);
   let token = first.nextPageToken;
   const body = new ReadableStream<Uint8Array>({
     start(c) {
-      c.enqueue(enc.encode(head + self + firstXml));
+      c.enqueue(enc.encode(head + self));
+      c.enqueue(enc.encode(firstXml));
       if (!token) {
         c.enqueue(enc.encode("</d:multistatus>"));
         c.close();

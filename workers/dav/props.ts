@@ -1,6 +1,7 @@
 // The properties of an entry (RFC 4918 15, RFC 4331 quota, the ownCloud/Nextcloud extensions rclone reads)
 // and the <d:response> elements of a multistatus.
 
+import { httpDate, isoDate } from "./dates.ts";
 import { SUPPORTED_LOCK } from "./locks/xml.ts";
 import type { Entry } from "./tree.ts";
 import { DAV_NS, element, esc, OC_NS } from "./xml.ts";
@@ -84,9 +85,9 @@ function value(e: Entry, p: PropName, quota: Quota | undefined, locks?: string):
       case "getetag":
         return esc(etagOf(e));
       case "getlastmodified":
-        return f ? new Date(ms(f.updatedAt)).toUTCString() : undefined;
+        return f ? httpDate(ms(f.updatedAt)) : undefined;
       case "creationdate":
-        return f ? new Date(ms(f.createdAt)).toISOString() : undefined;
+        return f ? isoDate(ms(f.createdAt)) : undefined;
       case "displayname":
         return f ? esc(f.name) : undefined;
       case "lockdiscovery":

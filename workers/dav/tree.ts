@@ -12,6 +12,7 @@ import {
 import type { DavEntryColumns } from "../../proto/gen/filestore/meta/v1/dav_pb.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
+import { unpackDoubles, unpackStrings } from "../lib/packed-columns.ts";
 
 /** An entry: a file or folder of the caller, or the root (no file, id ""). */
 export interface Entry {
@@ -38,24 +39,65 @@ export const entryOf = (file: File): Entry => ({
   file,
 });
 
+/**
+ * An entry of a listing page as its columns give it: all a PROPFIND answer shows, without the File
+ * message (and its Timestamps) that thousands of entries would otherwise each be made into.
+ */
+export interface ListedEntry {
+  id: string;
+  name: string;
+  folder: boolean;
+  size: number;
+  createdMs: number;
+  updatedMs: number;
+  /** "" for folders. */
+  sha256: string;
+  /** "" for folders and content whose SHA-1 is not known yet. */
+  sha1: string;
+}
+
 /** The entries of a page of ListDavEntries (columns, entry i at index i of each). */
-export function entriesOfColumns(c: DavEntryColumns | undefined, parentId: string): Entry[] {
+export function listedOfColumns(c: DavEntryColumns | undefined): ListedEntry[] {
   if (!c) return [];
-  return c.id.map((id, i) => {
-    const folder = c.folder[i] === true;
-    const file = create(FileSchema, {
-      id,
-      parentId,
-      name: c.name[i],
-      kind: folder ? FileKind.FOLDER : FileKind.FILE,
-      size: c.size[i],
-      sha256: c.sha256[i],
-      sha1: c.sha1[i],
-      createdAt: timestampFromMs(Number(c.createdMs[i])),
-      updatedAt: timestampFromMs(Number(c.updatedMs[i])),
-    });
-    return { id, folder, file };
+  const ids = unpackStrings(c.id);
+  const names = unpackStrings(c.name);
+  const sha256 = unpackStrings(c.sha256);
+  const sha1 = unpackStrings(c.sha1);
+  const [size, createdMs, updatedMs] = [
+    unpackDoubles(c.size),
+    unpackDoubles(c.createdMs),
+    unpackDoubles(c.updatedMs),
+  ];
+  const out = new Array<ListedEntry>(c.folder.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = {
+      id: ids[i] ?? "",
+      name: names[i] ?? "",
+      folder: c.folder[i] === true,
+      size: size[i] ?? 0,
+      createdMs: createdMs[i] ?? 0,
+      updatedMs: updatedMs[i] ?? 0,
+      sha256: sha256[i] ?? "",
+      sha1: sha1[i] ?? "",
+    };
+  }
+  return out;
+}
+
+/** A listed entry as an Entry of the folder `parentId` (for the general renderer). */
+export function entryOfListed(r: ListedEntry, parentId: string): Entry {
+  const file = create(FileSchema, {
+    id: r.id,
+    parentId,
+    name: r.name,
+    kind: r.folder ? FileKind.FOLDER : FileKind.FILE,
+    size: BigInt(r.size),
+    sha256: r.sha256,
+    sha1: r.sha1,
+    createdAt: timestampFromMs(r.createdMs),
+    updatedAt: timestampFromMs(r.updatedMs),
   });
+  return { id: r.id, folder: r.folder, file };
 }
 
 /**

@@ -4,6 +4,7 @@
 // lock. Expired locks are ignored by every read and swept whenever a lock is taken.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
+import { isAncestor } from "../../core/lock-paths.ts";
 import { Reason, reasonError } from "../../core/reasons.ts";
 import type { DavLockService } from "../../proto/gen/filestore/meta/v1/dav_locks_pb.ts";
 import { invalidArgument, notFound, resourceExhausted } from "../lib/errors.ts";
@@ -26,10 +27,6 @@ export function newLockToken(): string {
   const h = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
   return `opaquelocktoken:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
-
-/** True when `anc` is a strict ancestor of `path` ("" is every path's ancestor but its own). */
-export const isAncestor = (anc: string, path: string) =>
-  anc !== path && (anc === "" || path.startsWith(`${anc}/`));
 
 const lockOf = (r: DavLocksTable) => ({
   token: r.token,

@@ -10,7 +10,13 @@ const wanted = (r: PropRequest) =>
   r.kind === "allprop" ||
   (r.kind === "prop" && r.props.some((p) => p.ns === DAV_NS && p.name === "lockdiscovery"));
 
-/** For a PROPFIND at `names`: each answered entry's lockdiscovery by its names, or undefined when not asked. */
+/** The lockdiscovery of an answer with no lock anywhere in it: callers skip their per-entry work for it. */
+export const NO_LOCKS = (_at: string[]): string => "";
+
+/**
+ * For a PROPFIND at `names`: each answered entry's lockdiscovery by its names (NO_LOCKS when no lock is
+ * on, above or below the path, as for almost every listing), or undefined when not asked.
+ */
 export async function lockDiscoveryOf(
   deps: LockDeps,
   prefix: string,
@@ -24,6 +30,7 @@ export async function lockDiscoveryOf(
     path: pathKey(names),
     descendants: (depth ?? "").trim() === "1",
   });
+  if (locks.length === 0) return NO_LOCKS;
   const now = deps.now();
   return (at) => {
     const path = pathKey(at);

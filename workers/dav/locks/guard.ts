@@ -3,6 +3,7 @@
 // lock-token-submitted). What a write changes decides which locks protect it: the resource itself (its
 // own locks and depth-infinity locks above it), its parent's membership (the parent's locks of any depth),
 // and for a removal everything below it.
+import { isAncestor } from "../../../core/lock-paths.ts";
 import type { DavLock } from "../../../proto/gen/filestore/meta/v1/dav_locks_pb.ts";
 import type { MetaClient } from "../../lib/meta-client.ts";
 import { BadPathError, type DavPath, parseDavPath, rawPathOf } from "../paths.ts";
@@ -31,7 +32,6 @@ export type WriteKind = "self" | "member" | "subtree";
 
 export const pathKey = (names: string[]) => names.join("/");
 const parentKey = (names: string[]) => names.slice(0, -1).join("/");
-const isAncestor = (anc: string, path: string) => anc !== path && (anc === "" || path.startsWith(`${anc}/`));
 
 /** True when the lock applies to the resource at `path` (RFC 4918 6.1: on it, or deep above it). */
 export const covers = (l: DavLock, path: string) => l.path === path || (l.deep && isAncestor(l.path, path));

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file filestore/meta/v1/dav.proto.
  */
 export const file_filestore_meta_v1_dav: GenFile = /*@__PURE__*/
-  fileDesc("ChtmaWxlc3RvcmUvbWV0YS92MS9kYXYucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxInwKFUxpc3REYXZFbnRyaWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSFwoPd2l0aF9wcm9wZXJ0aWVzGAUgASgIIo8BCg9EYXZFbnRyeUNvbHVtbnMSCgoCaWQYASADKAkSDAoEbmFtZRgCIAMoCRIOCgZmb2xkZXIYAyADKAgSDAoEc2l6ZRgEIAMoAxISCgpjcmVhdGVkX21zGAUgAygDEhIKCnVwZGF0ZWRfbXMYBiADKAMSDgoGc2hhMjU2GAcgAygJEgwKBHNoYTEYCCADKAkimgEKFkxpc3REYXZFbnRyaWVzUmVzcG9uc2USMwoHZW50cmllcxgBIAEoCzIiLmZpbGVzdG9yZS5tZXRhLnYxLkRhdkVudHJ5Q29sdW1ucxIyCgpwcm9wZXJ0aWVzGAIgAygLMh4uZmlsZXN0b3JlLm1ldGEudjEuRGF2UHJvcGVydHkSFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJIk4KC0RhdlByb3BlcnR5Eg8KB2ZpbGVfaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFdmFsdWUYBCABKAkiPgoYTGlzdERhdlByb3BlcnRpZXNSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEhAKCGZpbGVfaWRzGAIgAygJIk8KGUxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2USMgoKcHJvcGVydGllcxgBIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5IjIKD0RhdlByb3BlcnR5TmFtZRIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCSKfAQoZUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEisKA3NldBgDIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5EjIKBnJlbW92ZRgEIAMoCzIiLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5TmFtZSIcChpQYXRjaERhdlByb3BlcnRpZXNSZXNwb25zZSJTChZTZXRNb2RpZmllZFRpbWVSZXF1ZXN0EhAKCG93bmVyX2lkGAEgASgJEg8KB2ZpbGVfaWQYAiABKAkSFgoObW9kaWZpZWRfYXRfbXMYAyABKAMiGQoXU2V0TW9kaWZpZWRUaW1lUmVzcG9uc2UyyAMKEkRhdlByb3BlcnR5U2VydmljZRJuChFMaXN0RGF2UHJvcGVydGllcxIrLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVxdWVzdBosLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZQcm9wZXJ0aWVzUmVzcG9uc2UScQoSUGF0Y2hEYXZQcm9wZXJ0aWVzEiwuZmlsZXN0b3JlLm1ldGEudjEuUGF0Y2hEYXZQcm9wZXJ0aWVzUmVxdWVzdBotLmZpbGVzdG9yZS5tZXRhLnYxLlBhdGNoRGF2UHJvcGVydGllc1Jlc3BvbnNlEmgKD1NldE1vZGlmaWVkVGltZRIpLmZpbGVzdG9yZS5tZXRhLnYxLlNldE1vZGlmaWVkVGltZVJlcXVlc3QaKi5maWxlc3RvcmUubWV0YS52MS5TZXRNb2RpZmllZFRpbWVSZXNwb25zZRJlCg5MaXN0RGF2RW50cmllcxIoLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZFbnRyaWVzUmVxdWVzdBopLmZpbGVzdG9yZS5tZXRhLnYxLkxpc3REYXZFbnRyaWVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChtmaWxlc3RvcmUvbWV0YS92MS9kYXYucHJvdG8SEWZpbGVzdG9yZS5tZXRhLnYxInwKFUxpc3REYXZFbnRyaWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIRCglwYXJlbnRfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkSFwoPd2l0aF9wcm9wZXJ0aWVzGAUgASgIItMCCg9EYXZFbnRyeUNvbHVtbnMSLAoCaWQYCSABKAsyIC5maWxlc3RvcmUubWV0YS52MS5QYWNrZWRTdHJpbmdzEi4KBG5hbWUYCiABKAsyIC5maWxlc3RvcmUubWV0YS52MS5QYWNrZWRTdHJpbmdzEg4KBmZvbGRlchgDIAMoCBIMCgRzaXplGBAgASgMEhIKCmNyZWF0ZWRfbXMYESABKAwSEgoKdXBkYXRlZF9tcxgSIAEoDBIwCgZzaGEyNTYYDiABKAsyIC5maWxlc3RvcmUubWV0YS52MS5QYWNrZWRTdHJpbmdzEi4KBHNoYTEYDyABKAsyIC5maWxlc3RvcmUubWV0YS52MS5QYWNrZWRTdHJpbmdzSgQIARACSgQIAhADSgQIBBAFSgQIBRAGSgQIBhAHSgQIBxAISgQICBAJSgQICxAMSgQIDBANSgQIDRAOIi4KDVBhY2tlZFN0cmluZ3MSDAoEdGV4dBgBIAEoCRIPCgdsZW5ndGhzGAIgAygNIpoBChZMaXN0RGF2RW50cmllc1Jlc3BvbnNlEjMKB2VudHJpZXMYASABKAsyIi5maWxlc3RvcmUubWV0YS52MS5EYXZFbnRyeUNvbHVtbnMSMgoKcHJvcGVydGllcxgCIAMoCzIeLmZpbGVzdG9yZS5tZXRhLnYxLkRhdlByb3BlcnR5EhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSJOCgtEYXZQcm9wZXJ0eRIPCgdmaWxlX2lkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIMCgRuYW1lGAMgASgJEg0KBXZhbHVlGAQgASgJIj4KGExpc3REYXZQcm9wZXJ0aWVzUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIQCghmaWxlX2lkcxgCIAMoCSJPChlMaXN0RGF2UHJvcGVydGllc1Jlc3BvbnNlEjIKCnByb3BlcnRpZXMYASADKAsyHi5maWxlc3RvcmUubWV0YS52MS5EYXZQcm9wZXJ0eSIyCg9EYXZQcm9wZXJ0eU5hbWUSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkinwEKGVBhdGNoRGF2UHJvcGVydGllc1JlcXVlc3QSEAoIb3duZXJfaWQYASABKAkSDwoHZmlsZV9pZBgCIAEoCRIrCgNzZXQYAyADKAsyHi5maWxlc3RvcmUubWV0YS52MS5EYXZQcm9wZXJ0eRIyCgZyZW1vdmUYBCADKAsyIi5maWxlc3RvcmUubWV0YS52MS5EYXZQcm9wZXJ0eU5hbWUiHAoaUGF0Y2hEYXZQcm9wZXJ0aWVzUmVzcG9uc2UiUwoWU2V0TW9kaWZpZWRUaW1lUmVxdWVzdBIQCghvd25lcl9pZBgBIAEoCRIPCgdmaWxlX2lkGAIgASgJEhYKDm1vZGlmaWVkX2F0X21zGAMgASgDIhkKF1NldE1vZGlmaWVkVGltZVJlc3BvbnNlMsgDChJEYXZQcm9wZXJ0eVNlcnZpY2USbgoRTGlzdERhdlByb3BlcnRpZXMSKy5maWxlc3RvcmUubWV0YS52MS5MaXN0RGF2UHJvcGVydGllc1JlcXVlc3QaLC5maWxlc3RvcmUubWV0YS52MS5MaXN0RGF2UHJvcGVydGllc1Jlc3BvbnNlEnEKElBhdGNoRGF2UHJvcGVydGllcxIsLmZpbGVzdG9yZS5tZXRhLnYxLlBhdGNoRGF2UHJvcGVydGllc1JlcXVlc3QaLS5maWxlc3RvcmUubWV0YS52MS5QYXRjaERhdlByb3BlcnRpZXNSZXNwb25zZRJoCg9TZXRNb2RpZmllZFRpbWUSKS5maWxlc3RvcmUubWV0YS52MS5TZXRNb2RpZmllZFRpbWVSZXF1ZXN0GiouZmlsZXN0b3JlLm1ldGEudjEuU2V0TW9kaWZpZWRUaW1lUmVzcG9uc2USZQoOTGlzdERhdkVudHJpZXMSKC5maWxlc3RvcmUubWV0YS52MS5MaXN0RGF2RW50cmllc1JlcXVlc3QaKS5maWxlc3RvcmUubWV0YS52MS5MaXN0RGF2RW50cmllc1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message filestore.meta.v1.ListDavEntriesRequest
@@ -52,20 +52,23 @@ export const ListDavEntriesRequestSchema: GenMessage<ListDavEntriesRequest> = /*
   messageDesc(file_filestore_meta_v1_dav, 0);
 
 /**
- * Entries as columns: entry i is (id[i], name[i], folder[i], ...), every column as long as id.
+ * Entries as columns: entry i is (id[i], name[i], folder[i], ...), every column as long as folder. Lean on
+ * purpose (a page is encoded and decoded on every PROPFIND of a big folder): each string column is one
+ * string (PackedStrings) and each number column one run of bytes (no 64-bit varints), so a page of 1000
+ * is a handful of UTF-8 encodes and copies rather than thousands of field writes.
  *
  * @generated from message filestore.meta.v1.DavEntryColumns
  */
 export type DavEntryColumns = Message<"filestore.meta.v1.DavEntryColumns"> & {
   /**
-   * @generated from field: repeated string id = 1;
+   * @generated from field: filestore.meta.v1.PackedStrings id = 9;
    */
-  id: string[];
+  id?: PackedStrings | undefined;
 
   /**
-   * @generated from field: repeated string name = 2;
+   * @generated from field: filestore.meta.v1.PackedStrings name = 10;
    */
-  name: string[];
+  name?: PackedStrings | undefined;
 
   /**
    * @generated from field: repeated bool folder = 3;
@@ -73,35 +76,38 @@ export type DavEntryColumns = Message<"filestore.meta.v1.DavEntryColumns"> & {
   folder: boolean[];
 
   /**
-   * @generated from field: repeated int64 size = 4;
+   * Each number column: 8 bytes per entry, an IEEE 754 double, little-endian.
+   * Bytes; exact up to 2^53 (8 PiB).
+   *
+   * @generated from field: bytes size = 16;
    */
-  size: bigint[];
+  size: Uint8Array;
 
   /**
    * Milliseconds since the epoch.
    *
-   * @generated from field: repeated int64 created_ms = 5;
+   * @generated from field: bytes created_ms = 17;
    */
-  createdMs: bigint[];
+  createdMs: Uint8Array;
 
   /**
-   * @generated from field: repeated int64 updated_ms = 6;
+   * @generated from field: bytes updated_ms = 18;
    */
-  updatedMs: bigint[];
+  updatedMs: Uint8Array;
 
   /**
    * "" for folders.
    *
-   * @generated from field: repeated string sha256 = 7;
+   * @generated from field: filestore.meta.v1.PackedStrings sha256 = 14;
    */
-  sha256: string[];
+  sha256?: PackedStrings | undefined;
 
   /**
    * "" for folders and content whose SHA-1 is not known yet.
    *
-   * @generated from field: repeated string sha1 = 8;
+   * @generated from field: filestore.meta.v1.PackedStrings sha1 = 15;
    */
-  sha1: string[];
+  sha1?: PackedStrings | undefined;
 };
 
 /**
@@ -110,6 +116,32 @@ export type DavEntryColumns = Message<"filestore.meta.v1.DavEntryColumns"> & {
  */
 export const DavEntryColumnsSchema: GenMessage<DavEntryColumns> = /*@__PURE__*/
   messageDesc(file_filestore_meta_v1_dav, 1);
+
+/**
+ * A column of strings as one: the strings concatenated in `text`, and each one's length in UTF-16 code
+ * units (what JavaScript's String.prototype.slice counts), so any string (with any separator in it) comes
+ * back exactly.
+ *
+ * @generated from message filestore.meta.v1.PackedStrings
+ */
+export type PackedStrings = Message<"filestore.meta.v1.PackedStrings"> & {
+  /**
+   * @generated from field: string text = 1;
+   */
+  text: string;
+
+  /**
+   * @generated from field: repeated uint32 lengths = 2;
+   */
+  lengths: number[];
+};
+
+/**
+ * Describes the message filestore.meta.v1.PackedStrings.
+ * Use `create(PackedStringsSchema)` to create a new message.
+ */
+export const PackedStringsSchema: GenMessage<PackedStrings> = /*@__PURE__*/
+  messageDesc(file_filestore_meta_v1_dav, 2);
 
 /**
  * @generated from message filestore.meta.v1.ListDavEntriesResponse
@@ -138,7 +170,7 @@ export type ListDavEntriesResponse = Message<"filestore.meta.v1.ListDavEntriesRe
  * Use `create(ListDavEntriesResponseSchema)` to create a new message.
  */
 export const ListDavEntriesResponseSchema: GenMessage<ListDavEntriesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 2);
+  messageDesc(file_filestore_meta_v1_dav, 3);
 
 /**
  * @generated from message filestore.meta.v1.DavProperty
@@ -174,7 +206,7 @@ export type DavProperty = Message<"filestore.meta.v1.DavProperty"> & {
  * Use `create(DavPropertySchema)` to create a new message.
  */
 export const DavPropertySchema: GenMessage<DavProperty> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 3);
+  messageDesc(file_filestore_meta_v1_dav, 4);
 
 /**
  * @generated from message filestore.meta.v1.ListDavPropertiesRequest
@@ -196,7 +228,7 @@ export type ListDavPropertiesRequest = Message<"filestore.meta.v1.ListDavPropert
  * Use `create(ListDavPropertiesRequestSchema)` to create a new message.
  */
 export const ListDavPropertiesRequestSchema: GenMessage<ListDavPropertiesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 4);
+  messageDesc(file_filestore_meta_v1_dav, 5);
 
 /**
  * @generated from message filestore.meta.v1.ListDavPropertiesResponse
@@ -213,7 +245,7 @@ export type ListDavPropertiesResponse = Message<"filestore.meta.v1.ListDavProper
  * Use `create(ListDavPropertiesResponseSchema)` to create a new message.
  */
 export const ListDavPropertiesResponseSchema: GenMessage<ListDavPropertiesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 5);
+  messageDesc(file_filestore_meta_v1_dav, 6);
 
 /**
  * @generated from message filestore.meta.v1.DavPropertyName
@@ -235,7 +267,7 @@ export type DavPropertyName = Message<"filestore.meta.v1.DavPropertyName"> & {
  * Use `create(DavPropertyNameSchema)` to create a new message.
  */
 export const DavPropertyNameSchema: GenMessage<DavPropertyName> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 6);
+  messageDesc(file_filestore_meta_v1_dav, 7);
 
 /**
  * @generated from message filestore.meta.v1.PatchDavPropertiesRequest
@@ -269,7 +301,7 @@ export type PatchDavPropertiesRequest = Message<"filestore.meta.v1.PatchDavPrope
  * Use `create(PatchDavPropertiesRequestSchema)` to create a new message.
  */
 export const PatchDavPropertiesRequestSchema: GenMessage<PatchDavPropertiesRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 7);
+  messageDesc(file_filestore_meta_v1_dav, 8);
 
 /**
  * @generated from message filestore.meta.v1.PatchDavPropertiesResponse
@@ -282,7 +314,7 @@ export type PatchDavPropertiesResponse = Message<"filestore.meta.v1.PatchDavProp
  * Use `create(PatchDavPropertiesResponseSchema)` to create a new message.
  */
 export const PatchDavPropertiesResponseSchema: GenMessage<PatchDavPropertiesResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 8);
+  messageDesc(file_filestore_meta_v1_dav, 9);
 
 /**
  * @generated from message filestore.meta.v1.SetModifiedTimeRequest
@@ -311,7 +343,7 @@ export type SetModifiedTimeRequest = Message<"filestore.meta.v1.SetModifiedTimeR
  * Use `create(SetModifiedTimeRequestSchema)` to create a new message.
  */
 export const SetModifiedTimeRequestSchema: GenMessage<SetModifiedTimeRequest> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 9);
+  messageDesc(file_filestore_meta_v1_dav, 10);
 
 /**
  * @generated from message filestore.meta.v1.SetModifiedTimeResponse
@@ -324,7 +356,7 @@ export type SetModifiedTimeResponse = Message<"filestore.meta.v1.SetModifiedTime
  * Use `create(SetModifiedTimeResponseSchema)` to create a new message.
  */
 export const SetModifiedTimeResponseSchema: GenMessage<SetModifiedTimeResponse> = /*@__PURE__*/
-  messageDesc(file_filestore_meta_v1_dav, 10);
+  messageDesc(file_filestore_meta_v1_dav, 11);
 
 /**
  * DavPropertyService keeps WebDAV dead properties (RFC 4918 4.4: properties a client sets with PROPPATCH
