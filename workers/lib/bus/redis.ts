@@ -94,7 +94,14 @@ export function redisBus(opts: { url: string; prefix: string; retain: number; lo
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
-      stopped.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      stopped.signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
 
   // --- publishing ---
