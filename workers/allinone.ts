@@ -23,6 +23,7 @@ import { createDownloadWorker, downloadSections } from "./download/wire.ts";
 import { createFileWorker, fileSections } from "./file/wire.ts";
 import { accessLogged } from "./lib/access-log.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
+import { memoryBus } from "./lib/bus/memory.ts";
 import { memoryTransport } from "./lib/clients.ts";
 import { type ConfigOf, defaultPorts, type Env, int } from "./lib/config.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
@@ -119,7 +120,9 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     authInterceptor({ verifier, internalSecret }),
   ];
   const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
-  const clients = { meta: metaClient, verifier, internalSecret, metrics };
+  // One event bus in memory for every service of the process (services mode: Redis Streams, bus/open.ts).
+  const bus = memoryBus({ retain: cfg.events.retain });
+  const clients = { meta: metaClient, verifier, internalSecret, metrics, bus };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };
