@@ -26,6 +26,7 @@ export async function dropOnFileEvents(
     }
   } catch (err) {
     // The bus retries on its own: a subscription does not fail. Should it, the expiry still bounds staleness.
-    if (!signal.aborted) log.error("following file events failed: the lookup cache relies on its expiry", { err: String(err) });
+    if (!signal.aborted)
+      log.error("following file events failed: the lookup cache relies on its expiry", { err: String(err) });
   }
 }

@@ -14,6 +14,8 @@ import {
   FileService,
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { memoryBus } from "../lib/bus/memory.ts";
+import type { EventBus } from "../lib/bus/types.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
@@ -24,8 +26,6 @@ import { storeUpload } from "../upload/upload.ts";
 import { MAX_BATCH } from "./batch.ts";
 import { runGcPass } from "./gc.ts";
 import { fileModule } from "./service.ts";
-import { memoryBus } from "../lib/bus/memory.ts";
-import type { EventBus } from "../lib/bus/types.ts";
 import { publishChanges } from "./watch.ts";
 
 const [local] = testBlobStores();

@@ -14,6 +14,9 @@ import {
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { publishers } from "../lib/bus/events.ts";
+import { memoryBus } from "../lib/bus/memory.ts";
+import type { EventBus } from "../lib/bus/types.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
@@ -22,9 +25,6 @@ import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { collectGarbage } from "./gc.ts";
 import { fileModule } from "./service.ts";
-import { publishers } from "../lib/bus/events.ts";
-import { memoryBus } from "../lib/bus/memory.ts";
-import type { EventBus } from "../lib/bus/types.ts";
 import { publishChanges } from "./watch.ts";
 
 const [local] = testBlobStores();

@@ -8,6 +8,7 @@
 import { loadDownloadConfig } from "../download/config.ts";
 import { linkKeyFrom } from "../download/links.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
+import { publishers } from "../lib/bus/events.ts";
 import { loadEventsConfig, openEventBus } from "../lib/bus/open.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
@@ -27,8 +28,8 @@ import { runGcPass, startGarbageCollector } from "./gc.ts";
 import { fileModule } from "./service.ts";
 import { loadShareConfig } from "./shares/config.ts";
 import { thumbnailSweep } from "./thumbnail-sweep.ts";
-import { publishChanges } from "./watch.ts";
 import { recountUsage } from "./usage.ts";
+import { publishChanges } from "./watch.ts";
 
 /** The sections of the configuration the file worker reads. */
 export const fileSections = {
@@ -113,6 +114,7 @@ export async function createFileWorker(
         limiter: limits.limiter,
         now: Date.now,
         metrics: clients.metrics && shareMetrics(clients.metrics.forService("file")),
+        events: publishers(events.bus),
       },
     }),
     start() {

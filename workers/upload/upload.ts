@@ -46,7 +46,8 @@ export interface UploadDeps {
 export function announceUpload(deps: Pick<UploadDeps, "events">, ownerId: string, record: FileRecord): void {
   if (!deps.events) return;
   const file = publicFile(record);
-  const created = file.createdAt && file.updatedAt && timestampMs(file.createdAt) === timestampMs(file.updatedAt);
+  const created =
+    file.createdAt && file.updatedAt && timestampMs(file.createdAt) === timestampMs(file.updatedAt);
   deps.events.fileChanged({ ownerId, op: "upload", change: created ? Change.CREATED : Change.UPDATED, file });
   deps.events.uploaded({ ownerId, fileId: file.id, sha256: file.sha256, size: Number(file.size) });
 }

@@ -22,7 +22,11 @@ import { type SessionDeps, sweepSessions } from "./sessions.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 
 /** The sections of the configuration the upload worker reads. */
-export const uploadSections = { upload: loadUploadConfig, storage: loadStorageConfig, events: loadEventsConfig };
+export const uploadSections = {
+  upload: loadUploadConfig,
+  storage: loadStorageConfig,
+  events: loadEventsConfig,
+};
 export type UploadWorkerConfig = ConfigOf<typeof uploadSections>;
 
 export type UploadWorkerDeps = InstantDeps & SessionDeps & DropDeps & { sha1Backfill?: Sha1Backfill };

@@ -1,7 +1,11 @@
 // The events on the bus, one JSON shape per topic, and their encoders: whoever publishes and whoever
 // listens use these (a listener skips a body it cannot read rather than failing its subscription).
 import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
-import { type File, FileSchema, WatchFilesResponse_Change as Change } from "../../../proto/gen/filestore/file/v1/file_pb.ts";
+import {
+  type WatchFilesResponse_Change as Change,
+  type File,
+  FileSchema,
+} from "../../../proto/gen/filestore/file/v1/file_pb.ts";
 import { type TransferJob, TransferJobSchema } from "../../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import type { EventBus } from "./types.ts";
 
@@ -96,7 +100,9 @@ export function decodeTransferEvent(body: string): TransferJob | undefined {
 
 export const decodeLinkEvent = (body: string): LinkEvent | undefined => {
   const v = parse(body);
-  return v && typeof v.id === "string" && typeof v.kind === "string" ? (v as unknown as LinkEvent) : undefined;
+  return v && typeof v.id === "string" && typeof v.kind === "string"
+    ? (v as unknown as LinkEvent)
+    : undefined;
 };
 
 /** The publishing side in one place, so that callers need not know topics and encodings. */
