@@ -40,8 +40,8 @@ export class ExpiringCache<K, V> {
     if (this.entries.size >= this.maxEntries) this.delete(this.entries.keys().next().value as K);
     this.entries.set(key, { value, until, tag });
     if (tag === undefined) return;
-    let keys = this.tagged.get(tag);
-    if (!keys) this.tagged.set(tag, (keys = new Set()));
+    const keys = this.tagged.get(tag) ?? new Set<K>();
+    this.tagged.set(tag, keys);
     keys.add(key);
   }
 
