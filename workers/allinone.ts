@@ -1,6 +1,6 @@
 // The all-in-one composition: every service in one process, wired by the same wire.ts functions as
 // their own processes, through in-memory transports, SQLite and a local data directory. Used by
-// `npm start` and by end-to-end tests.
+// `npm start` and by end-to-end tests. One event bus in memory serves every service (services mode: Redis).
 
 import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
@@ -120,9 +120,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     authInterceptor({ verifier, internalSecret }),
   ];
   const metaClient = createMetaClient(memoryTransport(meta.module, interceptors, internalSecret));
-  // One event bus in memory for every service of the process (services mode: Redis Streams, bus/open.ts).
-  const bus = memoryBus({ retain: cfg.events.retain });
-  const clients = { meta: metaClient, verifier, internalSecret, metrics, bus };
+  const clients = { meta: metaClient, verifier, internalSecret, metrics, bus: memoryBus(cfg.events) };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };

@@ -104,36 +104,12 @@ export function redisBus(opts: { url: string; prefix: string; retain: number; lo
       );
     });
 
-  // --- publishing ---
-  const outbox: Outgoing[] = [];
-  let seq = 0;
-  let pumping = false;
-  async function pump() {
-    if (pumping) return;
-    pumping = true;
-    let wait = 50;
-    while (outbox.length > 0 && !closed) {
-      const batch = outbox.slice(0, 200);
-      // One connection runs them in order: when one fails, those after it were not run either, or
-      // (reply lost) were run and are skipped by the script when sent again.
-      const sent = batch.map((e) => cmd.busPublish(key(e.topic), publisherKey, retain, e.seq, e.body));
-      let done = 0;
-      try {
-        for (const p of sent) {
-          (batch[done] as Outgoing).resolve((await p) ?? "");
-          done++;
-        }
-        wait = 50;
-      } catch (err) {
-        outage("publishing", err);
-        await Promise.allSettled(sent);
-        await pause(wait);
-        wait = Math.min(wait * 2, RETRY_MAX_MS);
-      }
-      outbox.splice(0, done);
-    }
-    pumping = false;
-  }
+  const publisher = outbox({
+    send: (e) => cmd.busPublish(key(e.topic), publisherKey, retain, e.seq, e.body),
+    stopped: () => closed,
+    outage,
+    pause,
+  });
 
   // --- reading ---
   async function read(t: Topic, cursor: string): Promise<{ gap?: string; events: BusEvent[] }> {
@@ -218,22 +194,69 @@ export function redisBus(opts: { url: string; prefix: string; retain: number; lo
   return {
     publish(topic, body) {
       if (!TOPICS.includes(topic)) throw new Error(`no such topic: ${topic}`);
-      return new Promise<string>((resolve) => {
-        outbox.push({ topic, body, seq: ++seq, resolve });
-        void pump();
-      });
+      return publisher.add(topic, body);
     },
     subscribe(t, after, signal) {
       return reader(t).fanout.follow(after ? catchUp(t, after, signal) : undefined, signal);
     },
     ready: (t) => reader(t).ready,
-    pending: () => outbox.length,
+    pending: publisher.pending,
     async close() {
       closed = true;
       stopped.abort();
-      if (outbox.length > 0) log.warn("event bus closed with events not sent", { events: outbox.length });
+      if (publisher.pending() > 0)
+        log.warn("event bus closed with events not sent", { events: publisher.pending() });
       for (const b of blockers) b.disconnect();
       await cmd.quit().catch(() => cmd.disconnect());
     },
+  };
+}
+
+/**
+ * This process's events waiting for Redis, sent in order by one pump at a time: one connection runs them
+ * in order, so when one fails those after it were not run either, or (reply lost) were run and are
+ * skipped by the script when sent again.
+ */
+function outbox(io: {
+  send(e: Outgoing): Promise<string | null>;
+  stopped(): boolean;
+  outage(what: string, err: unknown): void;
+  pause(ms: number): Promise<void>;
+}) {
+  const waiting: Outgoing[] = [];
+  let seq = 0;
+  let pumping = false;
+  async function pump() {
+    if (pumping) return;
+    pumping = true;
+    let wait = 50;
+    while (waiting.length > 0 && !io.stopped()) {
+      const batch = waiting.slice(0, 200);
+      const sent = batch.map((e) => io.send(e));
+      let done = 0;
+      try {
+        for (const p of sent) {
+          (batch[done] as Outgoing).resolve((await p) ?? "");
+          done++;
+        }
+        wait = 50;
+      } catch (err) {
+        io.outage("publishing", err);
+        await Promise.allSettled(sent);
+        await io.pause(wait);
+        wait = Math.min(wait * 2, RETRY_MAX_MS);
+      }
+      waiting.splice(0, done);
+    }
+    pumping = false;
+  }
+  return {
+    add(topic: Topic, body: string): Promise<string> {
+      return new Promise<string>((resolve) => {
+        waiting.push({ topic, body, seq: ++seq, resolve });
+        void pump();
+      });
+    },
+    pending: () => waiting.length,
   };
 }
