@@ -42,3 +42,22 @@ test("the entry read last answers like the map: overwritten, deleted, evicted an
   expect(c.get("c")).toBeUndefined(); // and gone from the map too
   expect(c.get("b")).toBe(4);
 });
+
+test("tags: deleteTag drops exactly the entries set under it (evicted and overwritten ones forgotten); clear drops all", () => {
+  const c = new ExpiringCache<string, number>(3, () => 1000);
+  c.set("a1", 1, 5000, "alice");
+  c.set("a2", 2, 5000, "alice");
+  c.set("b1", 3, 5000, "bob");
+  c.deleteTag("alice");
+  expect([c.get("a1"), c.get("a2"), c.get("b1"), c.size]).toEqual([undefined, undefined, 3, 1]);
+  c.set("b1", 4, 5000, "carol"); // overwritten under another tag: no longer Bob's
+  c.deleteTag("bob");
+  expect(c.get("b1")).toBe(4);
+  c.set("x", 5, 5000);
+  c.set("y", 6, 5000);
+  c.set("z", 7, 5000); // full: "b1" evicted
+  c.deleteTag("carol");
+  expect([c.get("x"), c.get("y"), c.get("z"), c.size]).toEqual([5, 6, 7, 3]);
+  c.clear();
+  expect([c.get("x"), c.size]).toEqual([undefined, 0]);
+});

@@ -9,17 +9,30 @@ export interface RedisServer {
   url: string;
   /** kill -9: the clients see their connections drop, as when Redis crashes. */
   kill(): Promise<void>;
-  /** Starts it again on the same port (empty: nothing is persisted). */
+  /** Starts it again on the same port (empty unless started with `persist`: then with its data). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRedisServer(port: number): Promise<RedisServer> {
+/**
+ * `persist`: an append-only file synced on every write, as a deployment that must not lose its streams
+ * runs Redis, so that a kill -9 and a restart keep every acknowledged write.
+ */
+export async function startRedisServer(port: number, opts: { persist?: boolean } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "filestore-redis-"));
   let proc: Subprocess | undefined;
   const start = async () => {
     const p = Bun.spawn(
-      ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      [
+        "redis-server",
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        ...(opts.persist ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
+      ],
       { cwd: dir, stdout: "ignore", stderr: "ignore" },
     );
     proc = p;

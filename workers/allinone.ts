@@ -1,6 +1,6 @@
 // The all-in-one composition: every service in one process, wired by the same wire.ts functions as
 // their own processes, through in-memory transports, SQLite and a local data directory. Used by
-// `npm start` and by end-to-end tests.
+// `npm start` and by end-to-end tests. One event bus in memory serves every service (services mode: Redis).
 
 import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
@@ -24,6 +24,7 @@ import { createDownloadWorker, downloadHotMetaMethods, downloadSections } from "
 import { createFileWorker, fileSections } from "./file/wire.ts";
 import { accessLogged } from "./lib/access-log.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
+import { memoryBus } from "./lib/bus/memory.ts";
 import { memoryTransport } from "./lib/clients.ts";
 import { type ConfigOf, defaultPorts, type Env, int } from "./lib/config.ts";
 import { authInterceptor, errorInterceptor } from "./lib/interceptors.ts";
@@ -122,7 +123,7 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
   const metaClient = createMetaClient(
     memoryTransport(meta.module, interceptors, internalSecret, downloadHotMetaMethods),
   );
-  const clients = { meta: metaClient, verifier, internalSecret, metrics };
+  const clients = { meta: metaClient, verifier, internalSecret, metrics, bus: memoryBus(cfg.events) };
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { IntegrityReport } from "../../proto/gen/filestore/admin/v1/admin_pb.ts";
 import { fileModule } from "../file/service.ts";
-import { ChangeFeed } from "../file/watch.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { createLocalBlobStore } from "../lib/blobstore/local/index.ts";
+import { memoryBus } from "../lib/bus/memory.ts";
 import { memoryTransport } from "../lib/clients.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import type { CheckIntegrity } from "./account.ts";
@@ -35,7 +35,7 @@ describe("AdminService.CheckIntegrity", () => {
     const store = await createLocalBlobStore(root);
     const file = fileModule({
       meta: s.deps.meta,
-      feed: new ChangeFeed(),
+      bus: memoryBus({ retain: 100 }),
       watches: new StreamLimit(1),
       collectGarbage: async () => ({ deleted: 0, failed: 0 }),
       fsck: { meta: s.deps.meta, storeFor: storeForAll(store), backends: ["local"], graceMs: 0 },

@@ -47,9 +47,10 @@ export interface DownloadDeps {
   /**
    * Files resolved in the last `lookupCacheMs` (DOWNLOAD_LOOKUP_CACHE_MS; 0: off), so that the many range
    * requests of one download (players, download managers) do not each cost a meta round trip.
-   * The price: for that long, on this replica, a file deleted or renamed elsewhere still downloads as it
-   * was, and a link revoked on another replica still works. Revoking through this replica clears its
-   * entry at once. Ownership is part of every key, and misses are never cached.
+   * Entries are tagged with their owner: every file event of that owner on the bus drops them
+   * (invalidation.ts), so a delete, rename or new upload made on any replica is seen at once; the expiry
+   * bounds staleness only if an event is lost (Redis unreachable, a process that died before publishing).
+   * Signed links never use it. Ownership is part of every key, and misses are never cached.
    */
   lookups: ExpiringCache<string, Target>;
   lookupCacheMs: number;
@@ -116,7 +117,8 @@ async function target(deps: DownloadDeps, key: LookupKey, fresh = false): Promis
   const hit = cachedTarget(deps, key);
   if (hit) return hit;
   const t = await lookUp(deps, key);
-  if (deps.lookupCacheMs > 0) deps.lookups.set(cacheKeyOf(key), t, deps.now() + deps.lookupCacheMs);
+  if (deps.lookupCacheMs > 0)
+    deps.lookups.set(cacheKeyOf(key), t, deps.now() + deps.lookupCacheMs, key.ownerId ?? "");
   return t;
 }
 

@@ -5,12 +5,14 @@ import { ExpiringCache } from "../../core/cache.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
+import { loadEventsConfig, openEventBus } from "../lib/bus/open.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, logErrors } from "../lib/log.ts";
 import { downloadMetrics } from "../lib/metrics/download.ts";
 import type { Worker, WorkerClients } from "../lib/worker.ts";
 import { loadDownloadConfig } from "./config.ts";
 import type { DownloadDeps, Target } from "./download.ts";
+import { dropOnFileEvents } from "./invalidation.ts";
 import { linkKeyFrom, VerifiedLinks } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
 import type { ThumbnailRow } from "./thumbnails.ts";
@@ -24,7 +26,11 @@ export const downloadHotMetaMethods = [DownloadLinkService.method.getDownloadTar
 );
 
 /** The sections of the configuration the download worker reads. */
-export const downloadSections = { download: loadDownloadConfig, storage: loadStorageConfig };
+export const downloadSections = {
+  download: loadDownloadConfig,
+  storage: loadStorageConfig,
+  events: loadEventsConfig,
+};
 export type DownloadWorkerConfig = ConfigOf<typeof downloadSections>;
 
 function downloadDeps(
@@ -81,11 +87,17 @@ export async function createDownloadWorker(
   const stores = await blobStoresFor(config.storage, clients.stores);
   const deps = downloadDeps(config, clients.meta, stores.storeFor, clients.internalSecret, !!opts.bunServe);
   if (clients.metrics) deps.metrics = downloadMetrics(clients.metrics.forService("download"));
+  const events = openEventBus(config, log, clients.bus);
+  const following = new AbortController();
   return {
     metrics: clients.metrics,
     module: downloadModule(deps, clients.verifier, logErrors(log, "download failed")),
-    start() {},
+    start() {
+      if (deps.lookupCacheMs > 0) void dropOnFileEvents(events.bus, deps.lookups, following.signal, log);
+    },
     async stop() {
+      following.abort();
+      await events.close();
       stores.close();
     },
   };

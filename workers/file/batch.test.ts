@@ -14,6 +14,8 @@ import {
   FileService,
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { memoryBus } from "../lib/bus/memory.ts";
+import type { EventBus } from "../lib/bus/types.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
@@ -24,7 +26,7 @@ import { storeUpload } from "../upload/upload.ts";
 import { MAX_BATCH } from "./batch.ts";
 import { runGcPass } from "./gc.ts";
 import { fileModule } from "./service.ts";
-import { ChangeFeed } from "./watch.ts";
+import { publishChanges } from "./watch.ts";
 
 const [local] = testBlobStores();
 
@@ -34,19 +36,19 @@ for (const database of testDatabases()) {
     let alice: Identity;
     let bob: Identity;
     let transport: ReturnType<typeof createRouterTransport>;
-    let feed: ChangeFeed;
+    let bus: EventBus;
     const clock = { now: 1_000_000 };
     beforeEach(async () => {
       if (!local) throw new Error("no local blob store");
       f = await openUploadFixture(local, clock, database);
       alice = await f.user("alice");
       bob = await f.user("bob");
-      feed = new ChangeFeed(() => clock.now);
+      bus = memoryBus({ retain: 10_000 });
       const mod = fileModule({
         meta: f.deps.meta,
-        feed,
+        bus,
         watches: new StreamLimit(3),
-        onChange: feed.publish,
+        onChange: publishChanges(bus),
         collectGarbage: async () => ({ deleted: 0, failed: 0 }),
       });
       const verifier = { verify: async (token: string) => ({ userId: token, username: token, exp: 0 }) };
@@ -231,7 +233,7 @@ for (const database of testDatabases()) {
         storeFor: f.deps.storeFor,
         graceMs: DAY,
         trashRetentionMs: 30 * DAY,
-        onChange: feed.publish,
+        onChange: publishChanges(bus),
       });
       await Bun.sleep(20);
       stop.abort();

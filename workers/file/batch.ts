@@ -50,7 +50,7 @@ export async function copyFile(
   if (!res.file) throw new Error("meta returned no file");
   const file = publicFile(res.file);
   // REPLACE answers the file it gave a new version: updated, not created.
-  deps.onChange?.(who.userId, res.replaced ? Change.UPDATED : Change.CREATED, file);
+  deps.onChange?.(who.userId, res.replaced ? Change.UPDATED : Change.CREATED, file, "copy");
   return file;
 }
 

@@ -15,8 +15,6 @@ export interface FileConfig {
    * (0: kept until the user purges them).
    */
   trashRetentionDays: number;
-  /** While someone watches (FileService.WatchFiles), how often changes made by other processes are looked for. */
-  watchCheckSeconds: number;
   /** WatchFiles streams one user may hold open in one file-service process (FILE_MAX_WATCHES_PER_USER; 0: no cap). */
   maxWatchesPerUser: number;
   /** Versions older than VERSIONS_MAX_DAYS (default 30; 0: no age limit) are dropped by each GC pass. */
@@ -69,7 +67,6 @@ export function loadFileConfig(env: Env): FileConfig {
     gcIntervalSeconds: int(env, "GC_INTERVAL_SECONDS", 600),
     gcGraceSeconds: int(env, "GC_GRACE_SECONDS", 3600),
     trashRetentionDays: int(env, "TRASH_RETENTION_DAYS", 30),
-    watchCheckSeconds: int(env, "WATCH_CHECK_SECONDS", 2),
     maxWatchesPerUser: int(env, "FILE_MAX_WATCHES_PER_USER", 16),
     versionsMaxDays: int(env, "VERSIONS_MAX_DAYS", 30),
     quotaRecountSeconds: int(env, "QUOTA_RECOUNT_SECONDS", 3600),

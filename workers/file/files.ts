@@ -11,16 +11,19 @@ import {
   SortField,
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
+import type { FileOp } from "../lib/bus/events.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 
 export { Change, changed };
 
+export type OnChange = (ownerId: string, change: Change, file: File, op: FileOp) => void;
+
 export interface FileDeps {
   meta: MetaClient;
-  /** Told about every change this service makes (WatchFiles). */
-  onChange?: (ownerId: string, change: Change, file: File) => void;
+  /** Told about every change this service makes once meta committed it (the event bus: WatchFiles, caches). */
+  onChange?: OnChange;
 }
 
 type ListRequest = Pick<
@@ -35,10 +38,16 @@ export const SORT_KEYS: Record<SortField, string> = {
   [SortField.UPDATED_AT]: "updated_at",
 };
 
-function changed(deps: FileDeps, who: Identity, change: Change, record: FileRecord | undefined): File {
+function changed(
+  deps: FileDeps,
+  who: Identity,
+  change: Change,
+  record: FileRecord | undefined,
+  op: FileOp,
+): File {
   if (!record) throw new Error("meta returned no file");
   const file = publicFile(record);
-  deps.onChange?.(who.userId, change, file);
+  deps.onChange?.(who.userId, change, file, op);
   return file;
 }
 
@@ -76,12 +85,12 @@ export async function createFolder(
   onConflict = ConflictPolicy.UNSPECIFIED,
 ) {
   const res = await deps.meta.createFolder({ ownerId: who.userId, parentId, name, onConflict });
-  return changed(deps, who, Change.CREATED, res.folder);
+  return changed(deps, who, Change.CREATED, res.folder, "create");
 }
 
 export async function renameFile(deps: FileDeps, who: Identity, id: string, name: string) {
   const res = await deps.meta.renameFile({ ownerId: who.userId, id: required(id), name });
-  return changed(deps, who, Change.UPDATED, res.file);
+  return changed(deps, who, Change.UPDATED, res.file, "rename");
 }
 
 export async function moveFile(
@@ -94,15 +103,15 @@ export async function moveFile(
   const res = await deps.meta.moveFile({ ownerId: who.userId, id: required(id), newParentId, onConflict });
   // REPLACE answers the file it replaced (the moved entry is gone).
   if (res.file && res.file.id !== id) {
-    deps.onChange?.(who.userId, Change.DELETED, { ...publicFile(res.file), id });
-    return changed(deps, who, Change.UPDATED, res.file);
+    deps.onChange?.(who.userId, Change.DELETED, { ...publicFile(res.file), id }, "move");
+    return changed(deps, who, Change.UPDATED, res.file, "move");
   }
-  return changed(deps, who, Change.UPDATED, res.file);
+  return changed(deps, who, Change.UPDATED, res.file, "move");
 }
 
 export async function deleteFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.trashFile({ ownerId: who.userId, id: required(id) });
-  if (res.count > 0) changed(deps, who, Change.DELETED, res.file);
+  if (res.count > 0) changed(deps, who, Change.DELETED, res.file, "delete");
 }
 
 export async function listTrash(deps: FileDeps, who: Identity, req: { pageSize: number; pageToken: string }) {
@@ -121,19 +130,20 @@ export async function restoreFile(
 ) {
   const res = await deps.meta.restoreFile({ ownerId: who.userId, id: required(id), onConflict });
   // REPLACE answers the file it replaced, which was updated rather than created.
-  return changed(deps, who, res.file && res.file.id !== id ? Change.UPDATED : Change.CREATED, res.file);
+  const change = res.file && res.file.id !== id ? Change.UPDATED : Change.CREATED;
+  return changed(deps, who, change, res.file, "restore");
 }
 
 /** Purges the caller's trash; each entry that leaves it is reported (DELETED), as PurgeFile does. */
 export async function emptyTrash(deps: FileDeps, who: Identity): Promise<number> {
   const res = await deps.meta.emptyTrash({ ownerId: who.userId });
-  for (const f of res.files) changed(deps, who, Change.DELETED, f);
+  for (const f of res.files) changed(deps, who, Change.DELETED, f, "purge");
   return res.count;
 }
 
 export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.purgeTrashedFile({ ownerId: who.userId, id: required(id) });
-  changed(deps, who, Change.DELETED, res.file);
+  changed(deps, who, Change.DELETED, res.file, "purge");
 }
 
 function required(id: string): string {

@@ -8,13 +8,14 @@
 // applies the version retention (TreeService.PruneVersions: versions older than VERSIONS_MAX_DAYS, and
 // past VERSIONS_KEEP), whose released content the same pass can then collect.
 
-import { WatchFilesResponse_Change as Change, type File } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { WatchFilesResponse_Change as Change } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
 import { publicFile } from "../lib/file-record.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { GcMetrics } from "../lib/metrics/gc.ts";
 import { every } from "../lib/periodic.ts";
+import type { OnChange } from "./files.ts";
 
 export interface GcDeps {
   meta: MetaClient;
@@ -25,7 +26,7 @@ export interface GcDeps {
   /** Trash entries deleted longer ago than this are purged by each pass (ms; 0 or unset: never). */
   trashRetentionMs?: number;
   /** Told about each trash entry the retention purges (WatchFiles: DELETED, as PurgeFile reports). */
-  onChange?: (ownerId: string, change: Change, file: File) => void;
+  onChange?: OnChange;
   /** Blobs claimed per round. */
   batch?: number;
   /** Versions archived longer ago than this (ms) are dropped (VERSIONS_MAX_DAYS); unset: none by age. */
@@ -89,7 +90,7 @@ export async function purgeExpiredTrash(deps: GcDeps): Promise<number> {
       retentionMs: BigInt(deps.trashRetentionMs),
       limit: batch,
     });
-    for (const f of files) deps.onChange?.(f.ownerId, Change.DELETED, publicFile(f));
+    for (const f of files) deps.onChange?.(f.ownerId, Change.DELETED, publicFile(f), "purge");
     purged += count;
     if (count < batch) break;
   }

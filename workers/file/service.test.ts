@@ -14,6 +14,9 @@ import {
 } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { publishers } from "../lib/bus/events.ts";
+import { memoryBus } from "../lib/bus/memory.ts";
+import type { EventBus } from "../lib/bus/types.ts";
 import { authInterceptor, errorInterceptor, internalCallerInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
@@ -22,7 +25,7 @@ import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
 import { storeUpload } from "../upload/upload.ts";
 import { collectGarbage } from "./gc.ts";
 import { fileModule } from "./service.ts";
-import { ChangeFeed } from "./watch.ts";
+import { publishChanges } from "./watch.ts";
 
 const [local] = testBlobStores();
 const body = (text: string) => new Blob([text]).stream();
@@ -31,7 +34,7 @@ describe("FileService", () => {
   let f: UploadFixture;
   let alice: Identity;
   let bob: Identity;
-  let feed: ChangeFeed;
+  let bus: EventBus;
   let watches: StreamLimit;
   let transport: ReturnType<typeof createRouterTransport>;
   let interceptors: ReturnType<typeof authInterceptor>[];
@@ -42,13 +45,15 @@ describe("FileService", () => {
     f = await openUploadFixture(local, clock);
     alice = await f.user("alice");
     bob = await f.user("bob");
-    feed = new ChangeFeed(() => clock.now);
+    bus = memoryBus({ retain: 10_000 });
+    // Uploads (another service) publish on the same bus.
+    f.deps.events = publishers(bus);
     watches = new StreamLimit(3);
     const mod = fileModule({
       meta: f.deps.meta,
-      feed,
+      bus,
       watches,
-      onChange: feed.publish,
+      onChange: publishChanges(bus),
       collectGarbage: () =>
         collectGarbage({ meta: f.deps.meta, storeFor: storeForAll(f.opened.store), graceMs: 0 }),
     });
@@ -217,7 +222,7 @@ describe("FileService", () => {
         (r) =>
           fileModule({
             meta: f.deps.meta,
-            feed,
+            bus,
             watches,
             collectGarbage: async () => ({ deleted: 7, failed: 0 }),
           }).routes(r),
@@ -235,7 +240,7 @@ describe("FileService", () => {
         (r) =>
           fileModule({
             meta: f.deps.meta,
-            feed,
+            bus,
             watches,
             collectGarbage: () =>
               collectGarbage({ meta: f.deps.meta, storeFor: storeForAll(f.opened.store), graceMs: 0 }),
@@ -250,16 +255,20 @@ describe("FileService", () => {
     expect(await f.stored()).toHaveLength(0);
   });
 
-  test("WatchFiles: the caller's own changes at once, uploads from elsewhere on the next check", async () => {
+  test("WatchFiles: the caller's changes as they happen, uploads (another service) included; resume after an event id", async () => {
     const stop = new AbortController();
     const stream = createClient(FileService, transport).watchFiles(
       {},
       { headers: { authorization: `Bearer ${alice.userId}` }, signal: stop.signal },
     );
     const events: { change: Change; name: string }[] = [];
+    const ids: string[] = [];
     const reading = (async () => {
       try {
-        for await (const e of stream) events.push({ change: e.change, name: e.file?.name ?? "" });
+        for await (const e of stream) {
+          events.push({ change: e.change, name: e.file?.name ?? "" });
+          ids.push(e.eventId);
+        }
       } catch {
         // aborted
       }
@@ -269,9 +278,7 @@ describe("FileService", () => {
     await as(alice).renameFile({ id: folder?.id, name: "watched2" });
     await as(bob).createFolder({ name: "not alice's" });
     clock.now += 1000;
-    await upload(alice, "from-upload.txt"); // another service: found by the check
-    await feed.check(f.deps.meta, alice.userId);
-    await feed.check(f.deps.meta, alice.userId); // seen already: not again
+    await upload(alice, "from-upload.txt"); // another service
     await as(alice).deleteFile({ id: folder?.id });
     await Bun.sleep(20);
     stop.abort();
@@ -282,7 +289,36 @@ describe("FileService", () => {
       { change: Change.CREATED, name: "from-upload.txt" },
       { change: Change.DELETED, name: "watched2" },
     ]);
-    expect(feed.watched()).toEqual([]);
+    // A client that comes back with the id of the second event gets the rest again, in order.
+    const again = new AbortController();
+    const resumed: string[] = [];
+    for await (const e of createClient(FileService, transport).watchFiles(
+      { afterEventId: ids[1] },
+      { headers: { authorization: `Bearer ${alice.userId}` }, signal: again.signal },
+    )) {
+      resumed.push(`${e.change}:${e.file?.name}`);
+      if (resumed.length === 2) break;
+    }
+    expect(resumed).toEqual([`${Change.CREATED}:from-upload.txt`, `${Change.DELETED}:watched2`]);
+    // A cursor the bus never gave out: one reload, then what follows.
+    const stale = createClient(FileService, transport).watchFiles(
+      { afterEventId: "1-1" },
+      { headers: { authorization: `Bearer ${alice.userId}` } },
+    );
+    for await (const e of stale) {
+      expect([e.reload, e.file]).toEqual([true, undefined]);
+      break;
+    }
+    expect(
+      await codeOf(
+        (async () => {
+          for await (const _ of createClient(FileService, transport).watchFiles(
+            { afterEventId: "not-an-id" },
+            { headers: { authorization: `Bearer ${alice.userId}` } },
+          ));
+        })(),
+      ),
+    ).toBe(Code.InvalidArgument);
   });
 
   test("WatchFiles: at most 3 open streams per user; ending one (any way) makes room; nothing leaks", async () => {
@@ -327,10 +363,9 @@ describe("FileService", () => {
     const second = [first[1], first[2], open(alice)] as typeof first;
     expect(await seenBy(second, "two")).toBe(true);
     expect(watches.count(alice.userId)).toBe(3);
-    // Streams that fail (they fell too far behind) free their places too.
-    for (let i = 0; i < 1001; i++) feed.publish(alice.userId, Change.UPDATED, { id: `x${i}` } as never);
-    const failures = await Promise.all(second.map((s) => s.ended));
-    expect(failures.map((e) => (e as ConnectError).code)).toEqual(Array(3).fill(Code.ResourceExhausted));
+    // However a stream ends, its place is freed: here its client goes away.
+    for (const s of second) s.stop.abort();
+    expect(await Promise.all(second.map((s) => s.ended))).toEqual([0, 0, 0]);
     expect(watches.count(alice.userId)).toBe(0);
     // Aborted ones too: nothing left counted, and the full limit opens again.
     expect(watches.count(bob.userId)).toBe(1);

@@ -3,6 +3,7 @@
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { FileAdminService, FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { ShareService } from "../../proto/gen/filestore/share/v1/share_pb.ts";
+import type { EventBus } from "../lib/bus/types.ts";
 import { requireIdentity } from "../lib/context.ts";
 import type { ServiceModule } from "../lib/server.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
@@ -16,10 +17,11 @@ import type { ShareDeps } from "./shares/deps.ts";
 import { shareRoutes } from "./shares/service.ts";
 import { getUsage } from "./usage.ts";
 import { versionRoutes } from "./versions.ts";
-import type { ChangeFeed } from "./watch.ts";
+import { fileChanges } from "./watch.ts";
 
 export interface FileModuleDeps extends files.FileDeps {
-  feed: ChangeFeed;
+  /** The event bus WatchFiles reads (every file change is published there, by whichever process made it). */
+  bus: EventBus;
   /** Open WatchFiles streams per user in this process (FILE_MAX_WATCHES_PER_USER). */
   watches: StreamLimit;
   collectGarbage: () => Promise<GcResult>;
@@ -89,9 +91,11 @@ export function fileModule(deps: FileModuleDeps): ServiceModule {
         async getUsage(_req, ctx) {
           return getUsage(deps, requireIdentity(ctx));
         },
-        async *watchFiles(_req, ctx) {
+        async *watchFiles(req, ctx) {
           const { userId } = requireIdentity(ctx);
-          yield* deps.watches.run(userId, ctx.signal, () => deps.feed.watch(userId, ctx.signal));
+          yield* deps.watches.run(userId, ctx.signal, () =>
+            fileChanges(deps.bus, userId, req.afterEventId, ctx.signal),
+          );
         },
       });
       router.service(FileAdminService, {

@@ -1,5 +1,5 @@
 // The file worker from its configuration and clients: FileService and FileAdminService with their
-// background work (garbage collection, change checks for WatchFiles); the same in its own process
+// background work (garbage collection); its changes go on the event bus (WatchFiles reads them there); the same in its own process
 // (main.ts) and in the all-in-one process. Thumbnails are made here too: the file worker owns background
 // passes over content (GC deletes thumbnails with their content), and the CPU they cost stays off the
 // upload worker's request path; a sweep finds new uploads within seconds and, after a restart, anything
@@ -8,6 +8,8 @@
 import { loadDownloadConfig } from "../download/config.ts";
 import { linkKeyFrom } from "../download/links.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
+import { publishers } from "../lib/bus/events.ts";
+import { loadEventsConfig, openEventBus } from "../lib/bus/open.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
@@ -28,7 +30,7 @@ import { fileModule } from "./service.ts";
 import { loadShareConfig } from "./shares/config.ts";
 import { thumbnailSweep } from "./thumbnail-sweep.ts";
 import { recountUsage } from "./usage.ts";
-import { ChangeFeed } from "./watch.ts";
+import { publishChanges } from "./watch.ts";
 
 /** The sections of the configuration the file worker reads. */
 export const fileSections = {
@@ -38,6 +40,7 @@ export const fileSections = {
   // Share links mint download URLs with the download worker's link key and base URL, and refuse a folder
   // ZIP past its ZIP_MAX_ENTRIES.
   download: loadDownloadConfig,
+  events: loadEventsConfig,
 };
 export type FileWorkerConfig = ConfigOf<typeof fileSections>;
 
@@ -47,7 +50,7 @@ export type FileWorkerConfig = ConfigOf<typeof fileSections>;
  */
 export async function createFileWorker(
   config: FileWorkerConfig,
-  clients: Pick<WorkerClients, "meta" | "metrics" | "internalSecret"> & {
+  clients: Pick<WorkerClients, "meta" | "metrics" | "internalSecret" | "bus"> & {
     /** The composer's limiter for share-password attempts (all-in-one: memory); else Redis when configured. */
     limiter?: RateLimiter;
     stores?: OpenBlobStores;
@@ -61,7 +64,8 @@ export async function createFileWorker(
   const log = createLogger("file");
   const { meta } = clients;
   const stores = await blobStoresFor(config.storage, clients.stores);
-  const feed = new ChangeFeed();
+  const events = openEventBus(config, log, clients.bus);
+  const onChange = publishChanges(events.bus);
   const maxDays = config.file.versionsMaxDays;
   const gc = {
     meta,
@@ -69,7 +73,7 @@ export async function createFileWorker(
     graceMs: config.file.gcGraceSeconds * 1000,
     versionsMaxAgeMs: maxDays > 0 ? maxDays * 86_400_000 : undefined,
     trashRetentionMs: config.file.trashRetentionDays * 86_400_000,
-    onChange: feed.publish,
+    onChange,
     log,
     metrics: clients.metrics && gcMetrics(clients.metrics.forService("file")),
   };
@@ -98,9 +102,9 @@ export async function createFileWorker(
     metrics: clients.metrics,
     module: fileModule({
       meta,
-      feed,
+      bus: events.bus,
       watches: new StreamLimit(config.file.maxWatchesPerUser),
-      onChange: feed.publish,
+      onChange,
       collectGarbage: () => runGcPass(gc),
       fsck,
       shares: {
@@ -113,12 +117,12 @@ export async function createFileWorker(
         limiter: limits.limiter,
         now: Date.now,
         metrics: clients.metrics && shareMetrics(clients.metrics.forService("file")),
+        events: publishers(events.bus),
       },
     }),
     start() {
       stops = [
         startGarbageCollector(gc, config.file.gcIntervalSeconds, log),
-        feed.startChecks(meta, config.file.watchCheckSeconds, log),
         thumbnails.start(t.sweepSeconds, log),
         startPeriodicFsck(fsck, config.file.fsckIntervalHours, log),
         every(
@@ -135,6 +139,7 @@ export async function createFileWorker(
       for (const stop of stops) stop();
       stores.close();
       await limits.close();
+      await events.close();
     },
   };
 }

@@ -3,6 +3,7 @@
 import type { JWTVerifyGetKey } from "jose";
 import { type AccessTokenVerifier, createAccessTokenVerifier, remoteKeys } from "../../core/access-token.ts";
 import { listThrough, pollRevokedSessions, RevokedSessions } from "../../core/revoked-sessions.ts";
+import type { EventBus } from "./bus/types.ts";
 import { httpTransport } from "./clients.ts";
 import type { BaseConfig } from "./config.ts";
 import { authInterceptor, errorInterceptor } from "./interceptors.ts";
@@ -34,6 +35,11 @@ export interface WorkerClients {
   internalSecret: string;
   /** The process's metrics (services mode: serviceClients; all-in-one: one for all); none in most tests. */
   metrics?: Metrics;
+  /**
+   * The composer's event bus (all-in-one: one in memory for every service); without it a wire that
+   * publishes or listens opens its own (bus/open.ts: Redis Streams when REDIS_URL is set).
+   */
+  bus?: EventBus;
 }
 
 export function hostFor(opts: {

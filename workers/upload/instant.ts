@@ -21,7 +21,7 @@ import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
 import { publicFile } from "../lib/file-record.ts";
 import { isHex, isSafeSize } from "../lib/validate.ts";
-import { checkTarget, type UploadDeps } from "./upload.ts";
+import { announceUpload, checkTarget, type UploadDeps } from "./upload.ts";
 
 /** Longest challenged range: long enough to need the content, short enough to hash instantly. */
 export const MAX_CHALLENGE_BYTES = 64 * 1024;
@@ -191,6 +191,7 @@ export async function proveContent(
       sha256: c.h,
     });
     if (!file) throw new ConnectError("meta returned no file", Code.Internal);
+    announceUpload(deps, who.userId, file);
     deps.metrics?.instant("hit");
     return publicFile(file, blob.sha1);
   } catch (err) {
@@ -227,6 +228,7 @@ export async function linkBySha1(
       sha256: blob.sha256,
     });
     if (!file) throw new ConnectError("meta returned no file", Code.Internal);
+    announceUpload(deps, who.userId, file);
     deps.metrics?.instant("sha1_linked");
     return publicFile(file, blob.sha1);
   } catch (err) {

@@ -1,14 +1,20 @@
 // The streamed single upload: bytes are hashed while they are written to a temporary object, made
 // durable, and only then named by a file row — so a broken connection leaves neither a file row nor
 // stored bytes behind.
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../../core/access-token.ts";
-import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import {
+  WatchFilesResponse_Change as Change,
+  ConflictPolicy,
+} from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import type { FileRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import * as blobErrors from "../lib/blobstore/errors.ts";
 import type { BlobBody, BlobStore, StagedBlob, StoreFor } from "../lib/blobstore/types.ts";
+import type { Publishers } from "../lib/bus/events.ts";
 import { aborted, failedPrecondition, invalidArgument, resourceExhausted } from "../lib/errors.ts";
 import { failpoint } from "../lib/failpoint.ts";
+import { publicFile } from "../lib/file-record.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { UploadMetrics } from "../lib/metrics/upload.ts";
 import { checkFileName } from "../lib/names.ts";
@@ -32,6 +38,18 @@ export interface UploadDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The upload funnel's metrics (workers/lib/metrics/upload.ts); none in most tests. */
   metrics?: UploadMetrics;
+  /** The event bus's publishers: each new file (uploads, instant links) once meta recorded it. */
+  events?: Publishers;
+}
+
+/** Tells the bus about a file an upload made (or gave new content) once meta has committed it. */
+export function announceUpload(deps: Pick<UploadDeps, "events">, ownerId: string, record: FileRecord): void {
+  if (!deps.events) return;
+  const file = publicFile(record);
+  const created =
+    file.createdAt && file.updatedAt && timestampMs(file.createdAt) === timestampMs(file.updatedAt);
+  deps.events.fileChanged({ ownerId, op: "upload", change: created ? Change.CREATED : Change.UPDATED, file });
+  deps.events.uploaded({ ownerId, fileId: file.id, sha256: file.sha256, size: Number(file.size) });
 }
 
 export interface UploadTarget {
@@ -182,6 +200,7 @@ export async function linkStaged(
         if (!res.file) throw new ConnectError("meta returned no file", Code.Internal);
         if (!staged.sha1) deps.backfillSha1?.(staged.sha256);
         deps.metrics?.stored(staged.size, Boolean(res.duplicateOf));
+        announceUpload(deps, who.userId, res.file);
         return res.file;
       } catch (err) {
         // The same content is being garbage-collected this very moment: once its row is gone, ours

@@ -3,6 +3,8 @@
 
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
+import { publishers } from "../lib/bus/events.ts";
+import { loadEventsConfig, openEventBus } from "../lib/bus/open.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, type Logger, logErrors } from "../lib/log.ts";
 import { counted, type GcMetrics, gcMetrics } from "../lib/metrics/gc.ts";
@@ -20,7 +22,11 @@ import { type SessionDeps, sweepSessions } from "./sessions.ts";
 import { type Sha1Backfill, sha1Backfill } from "./sha1.ts";
 
 /** The sections of the configuration the upload worker reads. */
-export const uploadSections = { upload: loadUploadConfig, storage: loadStorageConfig };
+export const uploadSections = {
+  upload: loadUploadConfig,
+  storage: loadStorageConfig,
+  events: loadEventsConfig,
+};
 export type UploadWorkerConfig = ConfigOf<typeof uploadSections>;
 
 export type UploadWorkerDeps = InstantDeps & SessionDeps & DropDeps & { sha1Backfill?: Sha1Backfill };
@@ -96,6 +102,8 @@ export async function createUploadWorker(
   const log = createLogger("upload");
   const stores = await blobStoresFor(config.storage, clients.stores);
   const deps = uploadDeps(config, clients.meta, stores, clients.internalSecret, log);
+  const events = openEventBus(config, log, clients.bus);
+  deps.events = publishers(events.bus);
   if (clients.metrics) {
     const m = clients.metrics.forService("upload");
     deps.metrics = uploadMetrics(m);
@@ -123,6 +131,7 @@ export async function createUploadWorker(
     async stop() {
       stopSweeper();
       stores.close();
+      await events.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { FileRecord } from "../../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import type { ShareRecord } from "../../../proto/gen/filestore/meta/v1/shares_pb.ts";
 import { ItemKind, ShareMode } from "../../../proto/gen/filestore/share/v1/share_pb.ts";
+import type { Publishers } from "../../lib/bus/events.ts";
 import type { MetaClient } from "../../lib/meta-client.ts";
 import type { ShareMetrics } from "../../lib/metrics/shares.ts";
 import type { RateLimiter } from "../../lib/ratelimit.ts";
@@ -23,6 +24,8 @@ export interface ShareDeps {
   now: () => number;
   /** Opens and downloads (workers/lib/metrics/shares.ts); none in most tests. */
   metrics?: ShareMetrics;
+  /** The event bus's publishers (a revoked link is told once meta deleted it); none in most tests. */
+  events?: Publishers;
 }
 
 export const MODES: Record<string, ShareMode> = { view: ShareMode.VIEW, drop: ShareMode.DROP };

@@ -102,5 +102,6 @@ export async function listShares(
 export async function revokeShare(deps: ShareDeps, who: Identity, id: string) {
   if (!id) throw invalidArgument("id is required");
   await deps.meta.deleteShareRow({ ownerId: who.userId, id });
+  deps.events?.linkRevoked({ kind: "share", id, ownerId: who.userId });
   return {};
 }
