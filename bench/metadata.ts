@@ -20,7 +20,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
 import { type Db, openDatabase } from "../workers/meta/db/database.ts";
-import { BenchError, benchUserToken, cpuMs, createHarness } from "./harness.ts";
+import { account, BenchError, cpuMs, createHarness } from "./harness.ts";
 import { gcPasses, recountAll } from "./metadata-gc.ts";
 import { fileCall, type Latencies, pct, timed, tokenAt } from "./metadata-measure.ts";
 import { seedMetadata } from "./metadata-seed.ts";
@@ -104,7 +104,9 @@ async function runDialect(dialect: "sqlite" | "mysql"): Promise<boolean> {
     )?.[1];
     if (!grpcUrl) throw new BenchError("the filestore printed no internal (gRPC) address");
     const base = store.url;
-    const token = await benchUserToken(base);
+    // Signed in again after the seed: the access token lives shorter than a full-size seed takes.
+    const login = { username: `bench-${Date.now().toString(36)}`, password: "bench-password-1" };
+    await account(base, "Signup", login);
     db = openDatabase(url);
     const me = await db
       .selectFrom("users")
@@ -116,6 +118,8 @@ async function runDialect(dialect: "sqlite" | "mysql"): Promise<boolean> {
     );
     const seeded = await seedMetadata(db, dialect, me.id, SIZE, (l) => console.log(`  ${l}`));
     console.log(`  seeded in ${seeded.seconds.toFixed(0)} s`);
+    const token: string = (await account(base, "Signin", login)).tokens?.accessToken;
+    if (!token) throw new BenchError("Signin returned no tokens.accessToken");
 
     const call = (method: string, body: unknown) => fileCall(base, token, method, body);
     const big = seeded.bigFolderId;
