@@ -18,7 +18,7 @@
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { createConnection } from "mysql2/promise";
+import { freshMysqlDatabase } from "../e2e/harness.ts";
 import { type Db, openDatabase } from "../workers/meta/db/database.ts";
 import { account, BenchError, cpuMs, createHarness } from "./harness.ts";
 import { gcPasses, recountAll } from "./metadata-gc.ts";
@@ -59,25 +59,9 @@ const row = (name: string, l: Row, target = "") =>
       `${pct(l.ms, 50).toFixed(1).padStart(9)}${pct(l.ms, 99).toFixed(1).padStart(9)}${l.cpu.toFixed(2).padStart(9)}   ${target}`,
   );
 
-/** A MariaDB database of this run's own, and how to drop it. */
-async function mysqlDatabase(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `filestore_benchmeta_${Date.now().toString(36)}`;
-  const admin = await createConnection(url);
-  await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      await admin.query(`DROP DATABASE ${name}`);
-      await admin.end();
-    },
-  };
-}
-
 async function runDialect(dialect: "sqlite" | "mysql"): Promise<boolean> {
   const mysqlUrl = process.env.BENCH_MYSQL_URL || process.env.TEST_MYSQL_URL || "";
-  const mysql = dialect === "mysql" ? await mysqlDatabase(mysqlUrl) : undefined;
+  const mysql = dialect === "mysql" ? await freshMysqlDatabase(mysqlUrl, "filestore_benchmeta_") : undefined;
   const url = mysql?.url ?? `sqlite:${join(tmp, `data-${dialect}`, "filestore.db")}`;
   let db: Db | undefined;
   let probeDb: Db | undefined;
