@@ -94,10 +94,13 @@ export async function startAllInOne(env: Record<string, string> = {}) {
   };
 }
 
-async function freshMysqlDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.TEST_MYSQL_URL;
+/** A database of its own on the MariaDB at `base` (named `prefix…`), and how to drop it (bench:metadata too). */
+export async function freshMysqlDatabase(
+  base = process.env.TEST_MYSQL_URL,
+  prefix = "filestore_e2e",
+): Promise<{ url: string; drop(): Promise<void> }> {
   if (!base) throw new Error("services mode needs TEST_MYSQL_URL (scripts/test-deps.sh start prints it)");
-  const name = `filestore_e2e${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const name = `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const admin = await createConnection(base);
   await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   const u = new URL(base);
