@@ -96,3 +96,12 @@ export function downloadRequests({ tmp, run, size, connections }: RequestOptions
   const placement = PIN ? `curl on CPU 0, the server on CPU ${CPUS - 1}` : "CPUs left to the scheduler";
   return { wrkScript, apart, wholeFile, ranges, placement };
 }
+
+/** Streams a URL's body into SHA-256 (a correctness check before timing). */
+export async function sha256Of(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(url, { headers });
+  if (!res.ok || !res.body) throw new BenchError(`${url} answered ${res.status}`);
+  const hasher = new Bun.CryptoHasher("sha256");
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hasher.update(chunk);
+  return hasher.digest("hex");
+}

@@ -97,3 +97,18 @@ export function report(r: Measured): boolean {
   console.log(`CPU time taken by the host (steal) during the rounds: ${steal()}`);
   return missed;
 }
+
+/** A row: its name, whose CPU time it costs, and one turn of it. filestore: the first all-in-one's RSS is sampled during it. */
+export interface Target {
+  name: string;
+  filestore: boolean;
+  pids: number[];
+  go: () => Promise<Turn>;
+}
+
+/** The rows, the kinds of rows that take turns (and how many turns each gets), the table's lines. */
+export interface Table {
+  targets: Target[];
+  kinds: { rows: number[]; turns: number }[];
+  lines: Line[];
+}

@@ -38,12 +38,21 @@
 // (Debian: apt-get install curl wrk). Rows behind nginx (download-nginx.ts; needs Debian's nginx-light):
 // the filestore with DOWNLOAD_ACCEL=nginx behind deploy/nginx/filestore.conf against a bare nginx sending
 // the same blob file, whole and in 1 MiB ranges (target ≥ 0.95 ×); BENCH_NGINX=0 leaves them out.
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startBehindNginx } from "./download-nginx.ts";
-import { downloadRequests } from "./download-requests.ts";
+import { downloadRequests, sha256Of } from "./download-requests.ts";
 import { sharedFileUrl } from "./download-share.ts";
-import { type Line, latencies, report, type Sample, type Turn } from "./download-table.ts";
+import {
+  type Line,
+  latencies,
+  report,
+  type Sample,
+  type Table,
+  type Target,
+  type Turn,
+} from "./download-table.ts";
+import { BOTH, tracingRows } from "./download-tracing.ts";
 import { ZIP_FILE_SIZE, ZIP_FILES, zipFolder } from "./download-zip.ts";
 import {
   BenchError,
@@ -52,7 +61,6 @@ import {
   cpuMs,
   createHarness,
   makePayload,
-  median,
   rssKiB,
   stealMeter,
 } from "./harness.ts";
@@ -81,42 +89,19 @@ if (!Number.isInteger(RANGE_SECONDS) || RANGE_SECONDS < 1)
   throw new Error("BENCH_RANGE_SECONDS must be a whole number >= 1");
 
 const harness = createHarness("filestore-bench-download");
-const { tmp, start, startFilestore, startOtlpSink, run, runMain } = harness;
-/** BENCH_TRACING=both: traced rows (a second, traced all-in-one) beside the untraced ones. */
-const BOTH = process.env.BENCH_TRACING === "both";
+const { tmp, start, startFilestore, run, runMain } = harness;
 /** The rows behind nginx (download-nginx.ts); BENCH_NGINX=0 leaves them out. */
 const NGINX = process.env.BENCH_NGINX !== "0";
 
-const { wrkScript, apart, wholeFile, ranges, placement } = downloadRequests({
-  tmp,
-  run,
-  size: SIZE,
-  connections: CONNECTIONS,
+const requests = downloadRequests({ tmp, run, size: SIZE, connections: CONNECTIONS });
+const { wrkScript, wholeFile, ranges, placement } = requests;
+const tracing = tracingRows({
+  harness,
+  requests,
+  wholeGets: WHOLE_GETS,
+  rangeSeconds: RANGE_SECONDS,
+  targetBaseline: TARGET_BASELINE,
 });
-
-/** Streams a URL's body into SHA-256 (a correctness check before timing). */
-async function sha256Of(url: string, headers: Record<string, string> = {}): Promise<string> {
-  const res = await fetch(url, { headers });
-  if (!res.ok || !res.body) throw new BenchError(`${url} answered ${res.status}`);
-  const hasher = new Bun.CryptoHasher("sha256");
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hasher.update(chunk);
-  return hasher.digest("hex");
-}
-
-/** A row: its name, whose CPU time it costs, and one turn of it. filestore: the first all-in-one's RSS is sampled during it. */
-interface Target {
-  name: string;
-  filestore: boolean;
-  pids: number[];
-  go: () => Promise<Turn>;
-}
-
-/** The rows, the kinds of rows that take turns (and how many turns each gets), the table's lines. */
-interface Table {
-  targets: Target[];
-  kinds: { rows: number[]; turns: number }[];
-  lines: Line[];
-}
 
 /** The warm-up and counted rounds: each kind's rows take turns; a row's figures per counted round. */
 async function runRounds(table: Table, sample: (on: boolean) => void): Promise<Sample[][]> {
@@ -210,98 +195,25 @@ async function addNginxRows(table: Table, payload: string, sha256: string): Prom
   );
 }
 
-const tracingNote = () =>
-  BOTH
-    ? "off, and on in the rows marked so (a second process over the same data; every span exported to a local OTLP sink)"
-    : process.env.BENCH_TRACING === "1"
-      ? "on (every span exported to a local OTLP sink)"
-      : "off";
-
-/** The traced twins of the untraced filestore's whole-file (row 1) and ranged (row 4) rows. */
-type Twins = { label: string; whole: number; ranged: number }[];
-
-/** A traced all-in-one over the first one's data directory (the same blob file, signing key, token). */
-async function startTraced(name: string, sink: string, main?: string) {
-  return startFilestore({
-    name,
-    main,
-    env: { DATA_DIR: join(tmp, "data"), OTEL_EXPORTER_OTLP_ENDPOINT: sink },
-  });
-}
-
-/**
- * BENCH_TRACING=both: a second all-in-one with tracing on (spans to a local OTLP sink) over the data
- * directory of the first, whose whole-file and ranged rows take turns with the untraced ones (and, with
- * BENCH_TRACING_BEFORE, a third from another checkout). Only the baselines and these twins run.
- */
-async function addTracedRows(table: Table, fileId: string, token: string, sha256: string): Promise<Twins> {
-  const { targets, kinds, lines } = table;
-  const sink = (await startOtlpSink()).url;
-  const before = process.env.BENCH_TRACING_BEFORE;
-  const variants = [
-    { label: "tracing on", proc: await startTraced("traced", sink) },
-    ...(before
-      ? [
-          {
-            label: "tracing on, before",
-            proc: await startTraced("before", sink, join(before, "workers/main.ts")),
-          },
-        ]
-      : []),
-  ];
-  const headers = [`authorization: Bearer ${token}`];
-  const twins: Twins = [];
-  kinds.splice(0, kinds.length, { rows: [0, 1], turns: WHOLE_GETS }, { rows: [3, 4], turns: RANGE_SECONDS });
-  lines.splice(0, lines.length, { row: 0, base: 0 }, { row: 1, base: 0, target: TARGET_BASELINE });
-  const rangeLines: Line[] = [
-    { row: 3, base: 3 },
-    { row: 4, base: 3, target: TARGET_BASELINE },
-  ];
-  for (const { label, proc } of variants) {
-    const file = `${proc.url}/download/v1/files/${fileId}`;
-    if ((await sha256Of(file, { authorization: `Bearer ${token}` })) !== sha256)
-      throw new BenchError(`${file} sent other bytes`);
-    const pid = proc.proc.pid;
-    const script = wrkScript(label.replace(/\W+/g, "-"), `Bearer ${token}`);
-    const at = targets.length;
-    targets.push(
-      {
-        name: `  ${label}: whole 1 GiB`,
-        filestore: false,
-        pids: [pid],
-        go: () => wholeFile(file, headers, pid),
-      },
-      { name: `  ${label}: ranged 1 MiB`, filestore: false, pids: [pid], go: () => ranges(file, script) },
-    );
-    kinds[0]?.rows.push(at);
-    kinds[1]?.rows.push(at + 1);
-    lines.push({ row: at, base: 0 });
-    rangeLines.push({ row: at + 1, base: 3 });
-    twins.push({ label, whole: at, ranged: at + 1 });
-  }
-  lines.push(...rangeLines);
-  return twins;
-}
-
-/** Tracing on against off (BENCH_TRACING=both): the speed ratio and the CPU per GiB of each twin. */
-function printTracingCost(samples: Sample[][], twins: Twins): void {
-  const med = (i: number, f: (s: Sample) => number) => median((samples[i] ?? []).map(f));
-  for (const t of twins) {
-    for (const [kind, off, on] of [
-      ["whole file", 1, t.whole],
-      ["ranged", 4, t.ranged],
-    ] as const) {
-      const [speedOff, speedOn] = [med(off, (s) => s.mbs), med(on, (s) => s.mbs)];
-      const [cpuOff, cpuOn] = [med(off, (s) => s.cpu), med(on, (s) => s.cpu)];
-      // Per round too: each round's pair ran side by side, so its ratio is the steadier figure.
-      const perRound = (samples[on] ?? []).map((s, r) => s.mbs / (samples[off]?.[r]?.mbs ?? Number.NaN));
-      console.log(
-        `${t.label} / off, ${kind}: ${(speedOn / speedOff).toFixed(3)} × speed (median of the rounds' ratios ` +
-          `${median(perRound).toFixed(3)}), CPU/GiB ${cpuOff.toFixed(0)} → ${cpuOn.toFixed(0)} ms ` +
-          `(${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %)`,
-      );
-    }
-  }
+/** Uploads the payload through the filestore's data plane; its file record. */
+async function uploadPayload(url: string, auth: string, payload: string, sha256: string) {
+  process.stdout.write("uploading it ... ");
+  const uploaded: { id: string; sha256: string } | undefined = JSON.parse(
+    await run([
+      "curl",
+      "-sS",
+      "--fail-with-body",
+      "-H",
+      "Expect:",
+      "-H",
+      auth,
+      "-T",
+      payload,
+      `${url}/upload/v1/files?name=bench.bin`,
+    ]),
+  ).file;
+  if (uploaded?.sha256 !== sha256) throw new BenchError(`the upload answered ${JSON.stringify(uploaded)}`);
+  return uploaded;
 }
 
 async function main(): Promise<number> {
@@ -321,22 +233,7 @@ async function main(): Promise<number> {
   const token = await benchUserToken(store.url);
   const auth = `authorization: Bearer ${token}`;
 
-  process.stdout.write("uploading it ... ");
-  const uploaded = JSON.parse(
-    await run([
-      "curl",
-      "-sS",
-      "--fail-with-body",
-      "-H",
-      "Expect:",
-      "-H",
-      auth,
-      "-T",
-      payload,
-      `${store.url}/upload/v1/files?name=bench.bin`,
-    ]),
-  ).file;
-  if (uploaded?.sha256 !== sha256) throw new BenchError(`the upload answered ${JSON.stringify(uploaded)}`);
+  const uploaded = await uploadPayload(store.url, auth, payload, sha256);
   const fileUrl = `${store.url}/download/v1/files/${uploaded.id}`;
   console.log(uploaded.id);
   // The baseline serves the stored blob itself: the same inode, so the same page-cache pages. Serving the
@@ -434,7 +331,7 @@ async function main(): Promise<number> {
     { row: 6, base: 4, target: TARGET_SHARE },
   ];
   const table = { targets, kinds, lines };
-  const traced = BOTH ? await addTracedRows(table, uploaded.id, token, sha256) : undefined;
+  const traced = BOTH ? await tracing.addTracedRows(table, uploaded.id, token, sha256) : undefined;
   if (NGINX) await addNginxRows(table, payload, sha256);
 
   console.log(
@@ -442,7 +339,7 @@ async function main(): Promise<number> {
       `whole file: ${WHOLE_GETS} GETs per row and round, ` +
       placement +
       `; ranges: ${RANGE_SECONDS} turns of 1 s of wrk per row and round, ${CONNECTIONS} connections, 2 threads` +
-      `; filestore tracing ${tracingNote()}, metrics on`,
+      `; filestore tracing ${tracing.note()}, metrics on`,
   );
   const steal = stealMeter();
   const samples = await runRounds(table, (on) => {
@@ -453,7 +350,7 @@ async function main(): Promise<number> {
   const hwm = rssKiB(store.proc.pid, "VmHWM");
 
   const missed = report({ names: targets.map((t) => t.name), lines, samples, peakRss, idleRss, hwm, steal });
-  if (traced) printTracingCost(samples, traced);
+  if (traced) tracing.printTracingCost(samples, traced);
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 

@@ -100,19 +100,18 @@ function lateIntegrityCheck(interceptors: Interceptor[], internalSecret: string)
   };
 }
 
-export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
-  const log = createLogger("all-in-one");
-  // Zero configuration: a random secret kept in the data directory (links it signs outlive a restart).
-  const internalSecret = config.internalSecret ?? persistedSecret(join(config.dataDir, "internal-secret"));
-  // Both ports are public here: the gRPC port believes X-Forwarded-For only from proxies the edge trusts.
-  const cfg: AllInOneConfig = { ...config, internalSecret, trustedProxies: config.edge.trustedProxies };
-  const meta = await createMetaWorker(cfg);
-  const key = await loadSigningKey(cfg.account.jwt);
-  // One set of ended sessions for the whole process (edge and services alike), read from the database.
-  const revoked = new RevokedSessions();
-  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
-  // One /metrics for the process (on the public port, with METRICS_TOKEN only); every worker records
-  // with its own `service` label, the RPC host and data planes as "all-in-one", the gateway as "gateway".
+/**
+ * What every in-process call passes and every worker gets: one /metrics for the process (on the public
+ * port, with METRICS_TOKEN only; every worker records with its own `service` label, the RPC host and data
+ * planes as "all-in-one", the gateway as "gateway"), the server interceptors, and the clients.
+ */
+function inProcessClients(
+  cfg: AllInOneConfig,
+  meta: Awaited<ReturnType<typeof createMetaWorker>>,
+  verifier: ReturnType<typeof createAccessTokenVerifier>,
+  internalSecret: string,
+  log: ReturnType<typeof createLogger>,
+) {
   const metrics = createProcessMetrics("all-in-one");
   const interceptors = [
     traceServedCalls(),
@@ -124,6 +123,27 @@ export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
     memoryTransport(meta.module, interceptors, internalSecret, downloadHotMetaMethods),
   );
   const clients = { meta: metaClient, verifier, internalSecret, metrics, bus: memoryBus(cfg.events) };
+  return { metrics, interceptors, metaClient, clients };
+}
+
+export async function startAllInOne(config: AllInOneConfig): Promise<AllInOne> {
+  const log = createLogger("all-in-one");
+  // Zero configuration: a random secret kept in the data directory (links it signs outlive a restart).
+  const internalSecret = config.internalSecret ?? persistedSecret(join(config.dataDir, "internal-secret"));
+  // Both ports are public here: the gRPC port believes X-Forwarded-For only from proxies the edge trusts.
+  const cfg: AllInOneConfig = { ...config, internalSecret, trustedProxies: config.edge.trustedProxies };
+  const meta = await createMetaWorker(cfg);
+  const key = await loadSigningKey(cfg.account.jwt);
+  // One set of ended sessions for the whole process (edge and services alike), read from the database.
+  const revoked = new RevokedSessions();
+  const verifier = createAccessTokenVerifier({ keys: key.localKeys, issuer: cfg.issuer, revoked });
+  const { metrics, interceptors, metaClient, clients } = inProcessClients(
+    cfg,
+    meta,
+    verifier,
+    internalSecret,
+    log,
+  );
   // One set of stores for every service (one local store's sweeps, file handles and session hashes).
   const stores = await openBlobStores(cfg.storage.stores);
   const shared = { ...clients, stores };
