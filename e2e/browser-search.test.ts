@@ -195,9 +195,10 @@ browserSuiteBothModes(`web UI: search, thumbnails, trash, PDF preview (${MODE})`
     expect(thumbs.length).toBeGreaterThanOrEqual(2);
     for (const t of thumbs) expect(t).toEqual({ status: 200, type: "image/webp" });
     // The text file keeps its icon; the page's files were asked for together, never one call each.
-    expect(await page.locator("li.tile", { hasText: "readme.txt" }).locator(".tile-icon.text").count()).toBe(
-      1,
-    );
+    // Every change event reloads the list (now as it happens, over the event bus): wait out a reload.
+    const textIcon = page.locator("li.tile", { hasText: "readme.txt" }).locator(".tile-icon.text");
+    await textIcon.waitFor({ timeout: 15_000 });
+    expect(await textIcon.count()).toBe(1);
     expect(asked.some((ids) => ids.length >= 2)).toBe(true);
 
     // A reload shows them at once (the images from the browser's cache); the list's rows show them small.
