@@ -12,24 +12,13 @@ import {
   type ConnectRouter,
   type ContextValues,
   createContextValues,
-  type HandlerContext,
   type Interceptor,
   type Transport,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { chainInterceptors, implementationStep, type Next, type UnaryFn } from "./fast-unary.ts";
 import type { ServiceModule } from "./server.ts";
-
-type UnaryFn = (req: unknown, ctx: HandlerContext) => unknown;
-type Next = (req: UnaryRequest) => Promise<UnaryResponse>;
-
-/** Wraps `call` in interceptors, the first one outermost (as Connect applies them). */
-function chain(interceptors: readonly Interceptor[], call: Next): Next {
-  let next = call;
-  for (let i = interceptors.length - 1; i >= 0; i--)
-    next = (interceptors[i] as Interceptor)(next as never) as Next;
-  return next;
-}
 
 /** The module's unary implementations of the named methods ("/pkg.Service/Method"). */
 function captureUnary(module: ServiceModule, paths: ReadonlySet<string>): Map<string, UnaryFn> {
@@ -88,27 +77,10 @@ export function directTransport(opts: {
         const values: ContextValues = createContextValues();
         const responseHeader = new Headers();
         const responseTrailer = new Headers();
-        const served = chain(opts.serverInterceptors, async (r) => {
-          const ctx: HandlerContext = {
-            ...base,
-            signal: r.signal,
-            protocolName: "connect",
-            timeoutMs: () => timeoutMs,
-            requestHeader: r.header,
-            responseHeader,
-            responseTrailer,
-            values: r.contextValues,
-          };
-          const out = await impl(r.message, ctx);
-          const message = isMessage(out, method.output) ? out : create(method.output, out as never);
-          return {
-            ...base,
-            stream: false,
-            header: responseHeader,
-            trailer: responseTrailer,
-            message,
-          } as never;
-        });
+        const served = chainInterceptors(
+          opts.serverInterceptors,
+          implementationStep(impl, method, base.url, () => timeoutMs, responseHeader, responseTrailer),
+        );
         try {
           return await served({
             ...clientReq,
@@ -123,7 +95,7 @@ export function directTransport(opts: {
           throw wire;
         }
       };
-      const res = await chain(
+      const res = await chainInterceptors(
         opts.clientInterceptors,
         serve,
       )({

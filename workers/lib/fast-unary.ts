@@ -17,8 +17,55 @@ import {
 import { createMethodSerializationLookup, getJsonOptions } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 
-type UnaryFn = (req: unknown, ctx: HandlerContext) => unknown;
-type Next = (req: UnaryRequest) => Promise<UnaryResponse>;
+export type UnaryFn = (req: unknown, ctx: HandlerContext) => unknown;
+export type Next = (req: UnaryRequest) => Promise<UnaryResponse>;
+
+/** Wraps `call` in interceptors, the first one outermost (as Connect applies them). */
+export function chainInterceptors(interceptors: readonly Interceptor[], call: Next): Next {
+  let next = call;
+  for (let i = interceptors.length - 1; i >= 0; i--)
+    next = (interceptors[i] as Interceptor)(next as never) as Next;
+  return next;
+}
+
+/**
+ * The innermost step of a served unary call, under the server's interceptors: the implementation called
+ * with its HandlerContext, its answer (a message or an init object) as a UnaryResponse.
+ */
+export function implementationStep(
+  impl: UnaryFn,
+  method: DescMethod,
+  url: string,
+  timeoutMs: () => number | undefined,
+  responseHeader: Headers,
+  responseTrailer: Headers,
+): Next {
+  return async (r) => {
+    const ctx: HandlerContext = {
+      service: method.parent,
+      method,
+      requestMethod: "POST",
+      url,
+      signal: r.signal,
+      protocolName: "connect",
+      timeoutMs,
+      requestHeader: r.header,
+      responseHeader,
+      responseTrailer,
+      values: r.contextValues,
+    };
+    const out = await impl(r.message, ctx);
+    const message = isMessage(out, method.output) ? out : create(method.output, out as never);
+    return {
+      stream: false,
+      service: method.parent,
+      method,
+      header: responseHeader,
+      trailer: responseTrailer,
+      message,
+    } as UnaryResponse;
+  };
+}
 
 interface Entry {
   method: DescMethod;
@@ -143,30 +190,10 @@ export class FastUnary {
         url: req.url,
         signal: req.signal,
       };
-      let next: Next = async (r) => {
-        const ctx: HandlerContext = {
-          ...base,
-          method,
-          protocolName: "connect",
-          timeoutMs: () => undefined,
-          requestHeader: r.header,
-          responseHeader,
-          responseTrailer,
-          values: r.contextValues,
-        };
-        const out = await impl(r.message, ctx);
-        const message = isMessage(out, method.output) ? out : create(method.output, out as never);
-        return {
-          ...base,
-          stream: false,
-          method,
-          header: responseHeader,
-          trailer: responseTrailer,
-          message,
-        } as UnaryResponse;
-      };
-      for (let i = this.interceptors.length - 1; i >= 0; i--)
-        next = (this.interceptors[i] as Interceptor)(next as never) as Next;
+      const next = chainInterceptors(
+        this.interceptors,
+        implementationStep(impl, method, req.url, () => undefined, responseHeader, responseTrailer),
+      );
       const res = await next({
         ...base,
         stream: false,
