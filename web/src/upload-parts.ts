@@ -7,7 +7,7 @@ import { type PartCredentials, sendPart } from "./upload-transport.ts";
 
 /**
  * Files above this size go through a multipart session on a drop link's page (smaller ones in one PUT):
- * the server's smallest default part size (partSizeFor in workers/meta/uploads.ts), so a session always
+ * the server's smallest default part size (partSizeFor in workers/meta/part-sizes.ts), so a session always
  * has at least two parts to send in parallel and to resume.
  */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;

@@ -10,7 +10,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ANNOUNCED_LENGTH_HEADER, SESSIONS_PATH } from "../../core/data-paths.ts";
 import { ConflictPolicy } from "../../proto/gen/filestore/file/v1/file_pb.ts";
-import { MAX_PART_SIZE, MIN_PART_SIZE } from "../meta/uploads.ts";
+import { MAX_PART_SIZE, MIN_PART_SIZE } from "../meta/part-sizes.ts";
 import type { Caller } from "./auth.ts";
 import type { DavClients } from "./clients.ts";
 import { BadPathError, decodeName, UPLOADS } from "./paths.ts";

@@ -10,6 +10,7 @@ import {
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
 import { hex, pageSize, size } from "../lib/validate.ts";
 import * as content from "./content.ts";
+import { MAX_PARTS } from "./part-sizes.ts";
 import type { MetaDeps } from "./records.ts";
 import * as uploads from "./uploads.ts";
 
@@ -31,6 +32,7 @@ export const sessionRecord = (s: uploads.SessionRow) => ({
   completionOwner: s.completion_owner ?? "",
   completingSince: s.completing_since == null ? undefined : timestampFromMs(s.completing_since),
   onConflict: Number(s.on_conflict ?? 0),
+  shareId: s.share_id ?? "",
 });
 
 const refusals: Record<uploads.Refusal, CreateUploadSessionResponse_Refusal> = {
@@ -60,6 +62,7 @@ export function uploadSessionService({ db, now, quota }: MetaDeps): ServiceImpl<
             part_count: s.partCount,
             backend: s.backend,
             on_conflict: Number(s.onConflict),
+            share_id: s.shareId || null,
             state: "open",
             file_id: null,
             created_at: now(),
@@ -86,8 +89,8 @@ export function uploadSessionService({ db, now, quota }: MetaDeps): ServiceImpl<
     },
     async recordUploadPart(req) {
       const p = req.part;
-      if (!p?.sessionId || p.partNumber < 1 || p.partNumber > uploads.MAX_PARTS) {
-        throw invalidArgument(`session_id and a part_number between 1 and ${uploads.MAX_PARTS} are required`);
+      if (!p?.sessionId || p.partNumber < 1 || p.partNumber > MAX_PARTS) {
+        throw invalidArgument(`session_id and a part_number between 1 and ${MAX_PARTS} are required`);
       }
       const ok = await uploads.recordPart(
         db,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Db } from "./db/database.ts";
 import { testDatabases } from "./db/testing.ts";
+import * as parts from "./part-sizes.ts";
 import { aliceAndBob, sessionRows } from "./testing.ts";
 import * as uploads from "./uploads.ts";
 
@@ -19,18 +20,18 @@ describe("part sizing", () => {
     [1024 * 1024 * MiB, 105 * MiB, 9987],
     [5 * 1024 * 1024 * MiB, 525 * MiB, 9987],
   ])("%d bytes → parts of %d, %d parts (never more than 10 000)", (size, partSize, count) => {
-    expect(uploads.partSizeFor(size)).toBe(partSize);
-    expect(uploads.partCountFor(size, partSize)).toBe(count);
-    expect(count).toBeLessThanOrEqual(uploads.MAX_PARTS);
+    expect(parts.partSizeFor(size)).toBe(partSize);
+    expect(parts.partCountFor(size, partSize)).toBe(count);
+    expect(count).toBeLessThanOrEqual(parts.MAX_PARTS);
   });
 
   test("a part size asked for is kept, unless 10 000 parts would not do", () => {
-    expect(uploads.partSizeFor(1024 * MiB, { requested: 5 * MiB })).toBe(5 * MiB);
-    expect(uploads.partSizeFor(100 * 1024 * MiB, { requested: 5 * MiB })).toBe(11 * MiB);
+    expect(parts.partSizeFor(1024 * MiB, { requested: 5 * MiB })).toBe(5 * MiB);
+    expect(parts.partSizeFor(100 * 1024 * MiB, { requested: 5 * MiB })).toBe(11 * MiB);
   });
 
   test("a lower floor for small files (tests use 64 KiB parts)", () => {
-    expect(uploads.partSizeFor(300 * 1024, { min: 64 * 1024 })).toBe(64 * 1024);
+    expect(parts.partSizeFor(300 * 1024, { min: 64 * 1024 })).toBe(64 * 1024);
   });
 });
 

@@ -1,6 +1,5 @@
 // Resumable upload sessions and their parts. The session row is the single source of truth: any replica
 // of the upload service can resume, complete or abort it after a restart.
-import { MAX_PARTS } from "../lib/blobstore/common.ts";
 import { failpoint } from "../lib/failpoint.ts";
 import { lockOwner, requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
@@ -11,40 +10,14 @@ import { orphanedSessions } from "./orphaned-uploads.ts";
 import { type QuotaRules, releaseSession, reserveSession } from "./quota.ts";
 
 /** A session row; a new one needs no completion lease (it is "open"). */
-export type SessionRow = Omit<UploadSessionsTable, "completion_owner" | "completing_since" | "on_conflict"> &
-  Partial<Pick<UploadSessionsTable, "completion_owner" | "completing_since">> & { on_conflict?: number };
+export type SessionRow = Omit<
+  UploadSessionsTable,
+  "completion_owner" | "completing_since" | "on_conflict" | "share_id"
+> &
+  Partial<Pick<UploadSessionsTable, "completion_owner" | "completing_since" | "share_id">> & {
+    on_conflict?: number;
+  };
 export type PartRow = UploadPartsTable;
-
-/** At most this many parts per upload (S3's limit, kept on every backend). */
-export { MAX_PARTS };
-
-const MiB = 1024 * 1024;
-/** S3's smallest part (all but the last), and the legacy API's chunk size. */
-export const MIN_PART_SIZE = 5 * MiB;
-/** S3's largest part. */
-export const MAX_PART_SIZE = 5 * 1024 * MiB;
-/** How many parts the server aims for when the client does not ask for a part size. */
-const PARTS_PICKED = 32;
-
-/**
- * The part size of a session, never so small that more than 10 000 parts are needed (then grown in whole
- * MiB). A size the client asks for is taken as it is. Otherwise the server picks about 32 parts of 8 to
- * 64 MiB (whole MiB): each part request has a fixed cost that small parts multiply (authentication,
- * bookkeeping, and two disk syncs, data then record: on a local disk about 25 ms while other parts are
- * written), while a broken part is sent again whole. 32 parts of a 1 GiB file went 9% faster than 64,
- * with 10% less CPU (bench:upload). `min` lowers the floor (tests).
- */
-export function partSizeFor(size: number, opts: { requested?: number; min?: number } = {}): number {
-  const roundUp = (n: number) => Math.ceil(n / MiB) * MiB;
-  const min = opts.min ?? 8 * MiB;
-  const needed = Math.ceil(size / MAX_PARTS);
-  const chosen =
-    opts.requested ??
-    (size / PARTS_PICKED <= min ? min : Math.max(min, Math.min(roundUp(size / PARTS_PICKED), 64 * MiB)));
-  return needed <= chosen ? chosen : roundUp(needed);
-}
-
-export const partCountFor = (size: number, partSize: number) => Math.max(1, Math.ceil(size / partSize));
 
 export const nums = (s: SessionRow): SessionRow => ({
   ...s,
@@ -104,15 +77,8 @@ export async function openSession(
     const maxOpen = limits.maxOpen ?? 0;
     if (maxOpen > 0 || row.parent_id !== "") await lockOwner(tx, row.owner_id);
     await requireFolder(tx, row.owner_id, row.parent_id);
-    if (maxOpen > 0) {
-      const open = await tx
-        .selectFrom("upload_sessions")
-        .select((eb) => eb.fn.countAll<number | string>().as("n"))
-        .where("owner_id", "=", row.owner_id)
-        .where("state", "in", LIVE)
-        .where("expires_at", ">", row.created_at)
-        .executeTakeFirstOrThrow();
-      if (Number(open.n) >= maxOpen) return { refused: "too_many_open_sessions" as const };
+    if (maxOpen > 0 && (await openSessions(tx, row)) >= maxOpen) {
+      return { refused: "too_many_open_sessions" as const };
     }
     if (limits.availableBytes !== undefined) {
       const outstanding = await outstandingBytes(tx, row.backend, row.created_at);
@@ -122,6 +88,24 @@ export async function openSession(
     await tx.insertInto("upload_sessions").values(row).execute();
     return row;
   });
+}
+
+/**
+ * The live sessions that share `row`'s cap: its drop link's (a visitor's session) or else its owner's own
+ * (visitors' sessions are charged to the owner's quota but do not take the owner's slots).
+ */
+async function openSessions(tx: Db, row: SessionRow): Promise<number> {
+  const shareId = row.share_id ?? null;
+  const counted = tx
+    .selectFrom("upload_sessions")
+    .select((eb) => eb.fn.countAll<number | string>().as("n"))
+    .where("state", "in", LIVE)
+    .where("expires_at", ">", row.created_at);
+  const open = await (shareId
+    ? counted.where("share_id", "=", shareId)
+    : counted.where("owner_id", "=", row.owner_id).where("share_id", "is", null)
+  ).executeTakeFirstOrThrow();
+  return Number(open.n);
 }
 
 /** openSession without limits. */
@@ -173,6 +157,7 @@ export async function findOpenSession(
     .selectFrom("upload_sessions")
     .selectAll()
     .where("owner_id", "=", q.ownerId)
+    .where("share_id", "is", null) // never a drop link visitor's session
     .where("size", "=", q.size)
     .where("state", "in", LIVE)
     .where("expires_at", ">", now)

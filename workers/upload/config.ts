@@ -16,6 +16,12 @@ export interface UploadConfig {
   /** A user's upload sessions open (or being completed) at once; 0: no limit. */
   maxOpenSessionsPerUser: number;
   /**
+   * Sessions a drop link's visitors hold open at once, per link; 0: no limit. Separate from the owner's
+   * cap, so that visitors cannot stop the owner from uploading (their sessions reserve the owner's quota
+   * until they complete or expire all the same).
+   */
+  maxOpenDropSessionsPerLink: number;
+  /**
    * How long a multipart completion may show no sign of life (its process died) before another
    * CompleteUploadSession takes it over; a running completion renews it every third of it.
    */
@@ -29,6 +35,7 @@ export function loadUploadConfig(env: Env): UploadConfig {
     sessionTtlSeconds: int(env, "UPLOAD_SESSION_TTL_SECONDS", 12 * 3600),
     sweepSeconds: int(env, "UPLOAD_SWEEP_SECONDS", 600),
     maxOpenSessionsPerUser: int(env, "UPLOAD_MAX_OPEN_SESSIONS_PER_USER", 100),
+    maxOpenDropSessionsPerLink: int(env, "SHARE_DROP_MAX_OPEN_SESSIONS", 50),
     completionLeaseSeconds: Math.max(1, int(env, "UPLOAD_COMPLETION_LEASE_SECONDS", 60)),
   };
 }

@@ -14,7 +14,7 @@ import {
 import { hasFreeSpace } from "../lib/blobstore/types.ts";
 import { invalidArgument } from "../lib/errors.ts";
 import { isHex } from "../lib/validate.ts";
-import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/uploads.ts";
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCountFor, partSizeFor } from "../meta/part-sizes.ts";
 import type { SessionDeps } from "./sessions.ts";
 import { checkTarget } from "./upload.ts";
 
@@ -29,19 +29,27 @@ export interface NewSessionRequest {
   partSize?: bigint;
   /** Applied when the session completes (UNSPECIFIED: FAIL). */
   onConflict?: ConflictPolicy;
+  /** Set for a drop link's visitor: the session counts toward that link's cap, not the owner's. */
+  shareId?: string;
 }
 
 /**
  * The error when a limit refuses a session: ResourceExhausted with the reason (507 on tus, a JSON code on
  * legacy).
  */
-export function refusalError(refused: Refusal, deps: SessionDeps): ConnectError {
+export function refusalError(refused: Refusal, deps: SessionDeps, viaLink = false): ConnectError {
   const reason = refused === Refusal.TOO_MANY_OPEN_SESSIONS ? Reason.TOO_MANY_UPLOADS : Reason.STORAGE_FULL;
-  return reasonError(refusalMessage(refused, deps), Code.ResourceExhausted, reason);
+  return reasonError(refusalMessage(refused, deps, viaLink), Code.ResourceExhausted, reason);
 }
 
 /** The message of a refusal: which limit, and what to do about it. */
-function refusalMessage(refused: Refusal, deps: SessionDeps): string {
+function refusalMessage(refused: Refusal, deps: SessionDeps, viaLink: boolean): string {
+  if (refused === Refusal.TOO_MANY_OPEN_SESSIONS && viaLink) {
+    return (
+      `this link has ${deps.maxOpenDropSessions} uploads in progress, the most allowed per link ` +
+      "(SHARE_DROP_MAX_OPEN_SESSIONS): wait until some finish, then try again"
+    );
+  }
   if (refused === Refusal.TOO_MANY_OPEN_SESSIONS) {
     return (
       `you have ${deps.maxOpenSessions} upload sessions open, the most allowed per user ` +
@@ -68,7 +76,7 @@ export async function createSession(
   const sha1 = (req.sha1 ?? "").toLowerCase();
   if (sha256 && !isHex(sha256, 64)) throw invalidArgument("sha256 must be 64 hexadecimal digits");
   if (sha1 && !isHex(sha1, 40)) throw invalidArgument("sha1 must be 40 hexadecimal digits");
-  if (req.resume) {
+  if (req.resume && !req.shareId) {
     const { session } = await deps.meta.findOpenUploadSession({
       ownerId: who.userId,
       size: req.size,
@@ -103,11 +111,12 @@ export async function createSession(
       backend: deps.blobs.backend,
       expiresAt: timestampFromMs(deps.now() + deps.sessionTtlMs),
       onConflict,
+      shareId: req.shareId ?? "",
     },
-    maxOpenSessions: deps.maxOpenSessions ?? 0,
+    maxOpenSessions: (req.shareId ? deps.maxOpenDropSessions : deps.maxOpenSessions) ?? 0,
     availableBytes: available === undefined ? undefined : BigInt(Math.floor(available)),
   });
-  if (refused) throw refusalError(refused, deps);
+  if (refused) throw refusalError(refused, deps, Boolean(req.shareId));
   if (!session) throw new ConnectError("meta returned no session", Code.Internal);
   deps.metrics?.session("created");
   return session;

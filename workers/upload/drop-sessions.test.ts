@@ -14,6 +14,7 @@ import { shareTokenKeyFrom, signShareToken } from "../lib/share-token.ts";
 import type { Db } from "../meta/db/database.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { setQuota } from "../meta/quota.ts";
+import { createSession } from "./create-session.ts";
 import { DROP_SESSION_ROUTE, type DropSessionDeps, dropSessionCall } from "./drop-sessions.ts";
 import { openUploadFixture, type UploadFixture } from "./testing.ts";
 
@@ -262,6 +263,46 @@ for (const backend of local)
           ]);
         } finally {
           clock.now = start;
+        }
+      });
+
+      test("visitors' sessions take their link's slots, not the owner's, and are never resumed by the owner", async () => {
+        const saved = { owner: deps.maxOpenSessions, link: deps.maxOpenDropSessions };
+        deps.maxOpenSessions = 1;
+        deps.maxOpenDropSessions = 2;
+        try {
+          const bytes = data(12 * KiB, 7);
+          const sum = sha256(bytes);
+          const a = await create(guest, "a.bin", bytes.length, sum);
+          const b = await create(guest, "b.bin", bytes.length, sum);
+          expect([a.status, b.status]).toEqual([201, 201]);
+          const full = await create(guest, "c.bin", bytes.length);
+          expect(full.body.code).toBe("resource_exhausted");
+          expect(full.body.message).toContain("SHARE_DROP_MAX_OPEN_SESSIONS");
+          // Another link of the same owner has slots of its own.
+          expect((await create(await dropLink(), "d.bin", 1)).status).toBe(201);
+          // The owner's cap (1) still has its slot, and resume-by-content finds no visitor's session.
+          const mine = {
+            name: "mine.bin",
+            parentId: inbox,
+            size: BigInt(bytes.length),
+            sha256: sum,
+            resume: true,
+          };
+          const own = await createSession(deps, alice, mine);
+          expect(own.resumed).toBeFalsy();
+          expect(own.shareId).toBe("");
+          expect([a.body.sessionId, b.body.sessionId]).not.toContain(own.id);
+          const again = await createSession(deps, alice, mine);
+          expect([again.id, again.resumed]).toEqual([own.id, true]);
+          const second = createSession(deps, alice, { name: "more.bin", parentId: inbox, size: 1n });
+          await expect(second).rejects.toThrow("UPLOAD_MAX_OPEN_SESSIONS_PER_USER");
+          // A visitor's session is not reachable through the owner's key-less routes either: only its own link's.
+          const stored = await deps.meta.getUploadSession({ id: a.body.sessionId, ownerId: alice.userId });
+          expect(stored.session?.shareId).toBe(guest.shareId);
+        } finally {
+          deps.maxOpenSessions = saved.owner;
+          deps.maxOpenDropSessions = saved.link;
         }
       });
 

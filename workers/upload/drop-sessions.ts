@@ -50,8 +50,8 @@ async function guestSession(deps: DropSessionDeps, share: ShareRecord, id: strin
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     throw notFound("no such upload session");
   const s = await sessions.ownSession(deps, ownerOf(share), id);
-  // The link's folder is fixed, so this holds for every session made through it; checked all the same.
-  if (s.parentId !== share.targetId) throw notFound("no such upload session");
+  // Only a session made through this link (the key says so already; checked all the same).
+  if (s.shareId !== share.id || s.parentId !== share.targetId) throw notFound("no such upload session");
   return s;
 }
 
@@ -87,8 +87,9 @@ async function create(deps: DropSessionDeps, req: Request, share: ShareRecord): 
     deps.shareMetrics?.dropped("too_large");
     return over;
   }
-  // Never resumed by content: that would find the owner's sessions, or another guest's.
+  // Never resumed by content (that would find another visitor's session); the link's own cap applies.
   const s = await sessions.createSession(deps, ownerOf(share), {
+    shareId: share.id,
     name: wanted.name,
     parentId: share.targetId,
     size: BigInt(wanted.size),

@@ -30,6 +30,8 @@ export interface SessionDeps extends UploadDeps {
   minPartSize?: number;
   /** A user's sessions open or being completed at once (0 or absent: no limit). */
   maxOpenSessions?: number;
+  /** A drop link's visitors' sessions open at once, per link (0 or absent: no limit). */
+  maxOpenDropSessions?: number;
   /**
    * How long a completion may show no sign of life before another CompleteUploadSession takes it over
    * (ms; default 1 min). A running completion renews it every third of it.

@@ -54,6 +54,7 @@ function uploadDeps(
     trustSha1: config.upload.legacyTrustSha1,
     sessionTtlMs: config.upload.sessionTtlSeconds * 1000,
     maxOpenSessions: config.upload.maxOpenSessionsPerUser,
+    maxOpenDropSessions: config.upload.maxOpenDropSessionsPerLink,
     completionLeaseMs: config.upload.completionLeaseSeconds * 1000,
     now: Date.now,
   };

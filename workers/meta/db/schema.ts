@@ -135,6 +135,8 @@ export interface UploadSessionsTable {
   completing_since: number | null;
   /** filestore.file.v1.ConflictPolicy applied at completion (0, unspecified: FAIL). */
   on_conflict: Generated<number>;
+  /** The drop link whose visitor opened the session (migration 0035); null for the owner's own sessions. */
+  share_id: string | null;
 }
 
 export interface UploadPartsTable {
