@@ -53,7 +53,7 @@ function record(report: FsckReport, w: ListStuckWorkResponse): void {
   );
   report.stuckTransfers = tally(
     w.transferCount,
-    w.transfers.reduce((sum, t) => sum + t.size, 0n),
+    w.transferBytes,
     w.transfers.map((t) => ({
       sha256: t.blobSha256,
       state: t.state,

@@ -69,6 +69,7 @@ export function integrityService({ db, now }: MetaDeps): ServiceImpl<typeof Inte
         sessionBytes: BigInt(w.sessions.bytes),
         sessions: w.sessions.items.map(sessionRecord),
         transferCount: BigInt(w.transfers.count),
+        transferBytes: BigInt(w.transfers.bytes),
         transfers: w.transfers.items.map((t) => ({
           blobSha256: t.blob_sha256,
           state: t.state,

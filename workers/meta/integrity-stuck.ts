@@ -34,7 +34,7 @@ export interface PendingDeletionRow {
 
 export interface StuckWork {
   sessions: { count: number; bytes: number; items: SessionRow[] };
-  transfers: { count: number; items: StuckTransferRow[] };
+  transfers: { count: number; bytes: number; items: StuckTransferRow[] };
   deletions: { count: number; bytes: number; items: PendingDeletionRow[] };
 }
 
@@ -66,7 +66,8 @@ function stuckJobs(db: Db, before: number) {
 
 async function stuckTransfers(db: Db, before: number, limit: number): Promise<StuckWork["transfers"]> {
   const total = await stuckJobs(db, before)
-    .select((eb) => eb.fn.countAll().as("n"))
+    .leftJoin("blobs as b", "b.sha256", "j.blob_sha256")
+    .select((eb) => [eb.fn.countAll().as("n"), eb.fn.sum("b.size").as("bytes")])
     .executeTakeFirstOrThrow();
   const rows = await stuckJobs(db, before)
     .leftJoin("blobs as b", "b.sha256", "j.blob_sha256")
@@ -81,7 +82,7 @@ async function stuckTransfers(db: Db, before: number, limit: number): Promise<St
     updated_at: n(r.updated_at),
     size: n(r.size),
   }));
-  return { count: n(total.n), items };
+  return { count: n(total.n), bytes: n(total.bytes), items };
 }
 
 async function pendingDeletions(db: Db, before: number, limit: number): Promise<StuckWork["deletions"]> {

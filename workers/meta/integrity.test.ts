@@ -9,6 +9,7 @@ import * as content from "./content.ts";
 import type { Db } from "./db/database.ts";
 import { testDatabases } from "./db/testing.ts";
 import * as integrity from "./integrity.ts";
+import { stuckWork } from "./integrity-stuck.ts";
 import { ConflictPolicy } from "./names.ts";
 import * as quota from "./quota.ts";
 import { metaTestClient } from "./testing.ts";
@@ -172,6 +173,30 @@ for (const target of testDatabases()) {
       expect(again.drifts).toEqual(dry.drifts);
       expect((await quota.recountUsage(db, 1000)).drifts).toEqual(dry.drifts);
       expect((await quota.recountUsage(db, 1000, { dryRun: true })).drifts).toEqual([]);
+    });
+
+    test("stuck transfers: counted and sized in full, whatever the page holds", async () => {
+      const dead = (c: string) => ({
+        blob_sha256: c.repeat(64),
+        state: "failed" as const,
+        attempts: 5,
+        last_error: "s3 unreachable",
+        target_location: null,
+        published_at: null,
+        cleanup_location: null,
+        cleanup_after: null,
+        created_at: 1,
+        updated_at: 1,
+        traceparent: null,
+      });
+      await db
+        .insertInto("transfer_jobs")
+        .values([dead("a"), dead("d")])
+        .execute();
+      // Dead letters are stuck whatever their age; a page of one lists one, the totals cover both.
+      const w = await stuckWork(db, 0, 1);
+      expect([w.transfers.count, w.transfers.bytes, w.transfers.items.length]).toEqual([2, 15, 1]);
+      await db.deleteFrom("transfer_jobs").where("state", "=", "failed").execute();
     });
 
     test("the RPCs: repair through CheckBlobs, and bad input", async () => {
