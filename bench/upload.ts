@@ -33,8 +33,18 @@
 //
 // Env: BENCH_ROUNDS (default 5: each row after each other once, and an odd count for the median) rounds,
 // medians (min–max shown: this machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds
-// first; BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
-// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without); BENCH_TUS_RUNTIME=bun runs the peer under Bun.
+// first; BENCH_UPLOAD_MIB (default 1024) the size of each upload (smaller for a short run on a loaded
+// machine; CPU is still given per GiB); BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TUS_RUNTIME=bun
+// runs the peer under Bun. BENCH_TRACING=1 runs the filestore with tracing on, its spans exported to a local
+// OTLP sink (bench/otlp-sink.ts), to compare with a run without. BENCH_TRACING=both measures what tracing
+// costs in one run (tracing-twins.ts, as bench:download does): a second all-in-one with tracing on (spans to
+// the local sink; metrics on, as in every all-in-one), with a data directory and a user of its own, gets
+// traced twins of the single-PUT and multipart rows. A twin runs right beside its untraced row, in the
+// same place of the order, the two taking turns to go first from one round to the next; the table shows the
+// twins' rows, and a line per row gives the on/off speed ratio (the median of the rounds' ratios, each
+// round's pair having run side by side, and the overall one) and the CPU per GiB off → on.
+// BENCH_TRACING_BEFORE=DIR (with both) adds a third, traced, all-in-one from another checkout (its
+// workers/main.ts): before and after a change to tracing, in one run.
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
