@@ -69,7 +69,7 @@ export interface TwinPair {
 /**
  * Tracing on against off, per pair: the median of the rounds' speed ratios (each round's pair ran side by
  * side, so its ratio is the steadier figure), the overall ratio (all rounds' time, as if each round moved the
- * same bytes) and the median CPU per GiB of each.
+ * same bytes), the median CPU per GiB of each and the rounds' CPU ratios.
  */
 export function printTracingCost(pairs: TwinPair[]): void {
   const secondsPerUnit = (xs: number[]) => xs.reduce((sum, x) => sum + 1 / x, 0);
@@ -77,10 +77,13 @@ export function printTracingCost(pairs: TwinPair[]): void {
     const perRound = on.speeds.map((s, r) => s / (off.speeds[r] ?? Number.NaN));
     const overall = secondsPerUnit(off.speeds) / secondsPerUnit(on.speeds);
     const [cpuOff, cpuOn] = [median(off.cpus), median(on.cpus)];
+    const cpuPerRound = on.cpus.map((c, r) => c / (off.cpus[r] ?? Number.NaN));
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(" ");
     console.log(
       `${label} / off, ${kind}: ${median(perRound).toFixed(3)} × speed (median of the rounds' ratios ` +
-        `${perRound.map((x) => x.toFixed(3)).join(" ")}; overall ${overall.toFixed(3)}), ` +
-        `CPU/GiB ${cpuOff.toFixed(0)} → ${cpuOn.toFixed(0)} ms (${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %)`,
+        `${list(perRound)}; overall ${overall.toFixed(3)}), CPU/GiB ${cpuOff.toFixed(0)} → ` +
+        `${cpuOn.toFixed(0)} ms (${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %; the rounds' ratios ` +
+        `${list(cpuPerRound)}, median ${median(cpuPerRound).toFixed(3)})`,
     );
   }
 }
