@@ -3,14 +3,23 @@
 // bench/otlp-sink.ts; metrics on, as always) takes the same requests, its rows taking turns with the
 // untraced ones within each round so that the machine's swings fall on both alike. BENCH_TRACING_BEFORE=DIR
 // adds a third, traced, all-in-one run from another checkout: before and after a change to tracing.
+// OTEL_SDK_DISABLED=true leaves the twins untraced: an A/A run, whose lines show how much two untraced
+// processes differ on this machine (on a loaded one, more than tracing costs).
 import { join } from "node:path";
 import { type createHarness, median } from "./harness.ts";
 
 /** BENCH_TRACING=both: traced rows (a second, traced all-in-one) beside the untraced ones. */
 export const BOTH = process.env.BENCH_TRACING === "both";
+/**
+ * OTEL_SDK_DISABLED=true with BENCH_TRACING=both: the twins run untraced, an A/A run whose on/off lines
+ * show what two untraced processes differ by on this machine (the floor below which a cost is noise).
+ */
+const AA = process.env.OTEL_SDK_DISABLED === "true";
+const ON = AA ? "A/A twin, tracing off" : "tracing on";
 
 /** How the filestore runs, for a benchmark's header line. */
 export function tracingNote(): string {
+  if (BOTH && AA) return "off, in the twins' rows too (OTEL_SDK_DISABLED=true: an A/A run, the noise floor)";
   if (BOTH)
     return "off, and on in the rows marked so (a second process; every span exported to a local OTLP sink)";
   return process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off";
@@ -35,10 +44,8 @@ export async function startTracedTwins(
   const sink = (await harness.startOtlpSink()).url;
   const before = process.env.BENCH_TRACING_BEFORE;
   const specs = [
-    { label: "tracing on", name: "traced", main: undefined as string | undefined },
-    ...(before
-      ? [{ label: "tracing on, before", name: "before", main: join(before, "workers/main.ts") }]
-      : []),
+    { label: ON, name: "traced", main: undefined as string | undefined },
+    ...(before ? [{ label: `${ON}, before`, name: "before", main: join(before, "workers/main.ts") }] : []),
   ];
   const twins: Twin[] = [];
   for (const { label, name, main } of specs) {

@@ -44,7 +44,8 @@
 // twins' rows, and a line per row gives the on/off speed ratio (the median of the rounds' ratios, each
 // round's pair having run side by side, and the overall one) and the CPU per GiB off → on.
 // BENCH_TRACING_BEFORE=DIR (with both) adds a third, traced, all-in-one from another checkout (its
-// workers/main.ts): before and after a change to tracing, in one run.
+// workers/main.ts): before and after a change to tracing, in one run; OTEL_SDK_DISABLED=true leaves the twins
+// untraced (an A/A run: the noise floor of the on/off lines).
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
