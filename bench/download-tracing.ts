@@ -1,14 +1,14 @@
 // BENCH_TRACING of the download benchmark (bench/download.ts): what tracing costs, measured in one run.
 // With "both", a second all-in-one with tracing on (spans to a local OTLP sink) serves the first one's
 // data directory, and its whole-file and ranged rows take turns with the untraced ones (and, with
-// BENCH_TRACING_BEFORE=DIR, a third from another checkout).
+// BENCH_TRACING_BEFORE=DIR, a third from another checkout). The twins and the cost lines: tracing-twins.ts.
 import { join } from "node:path";
 import { type downloadRequests, sha256Of } from "./download-requests.ts";
 import type { Line, Sample, Table } from "./download-table.ts";
-import { BenchError, type createHarness, median } from "./harness.ts";
+import { BenchError, type createHarness } from "./harness.ts";
+import { printTracingCost as printCost, startTracedTwins, tracingNote } from "./tracing-twins.ts";
 
-/** BENCH_TRACING=both: traced rows (a second, traced all-in-one) beside the untraced ones. */
-export const BOTH = process.env.BENCH_TRACING === "both";
+export { BOTH } from "./tracing-twins.ts";
 
 export interface TracingOptions {
   harness: ReturnType<typeof createHarness>;
@@ -19,45 +19,20 @@ export interface TracingOptions {
 }
 
 export function tracingRows(o: TracingOptions) {
-  const note = () =>
-    BOTH
-      ? "off, and on in the rows marked so (a second process over the same data; every span exported to a local OTLP sink)"
-      : process.env.BENCH_TRACING === "1"
-        ? "on (every span exported to a local OTLP sink)"
-        : "off";
+  const note = tracingNote;
 
   /** The traced twins of the untraced filestore's whole-file (row 1) and ranged (row 4) rows. */
   type Twins = { label: string; whole: number; ranged: number }[];
 
-  /** A traced all-in-one over the first one's data directory (the same blob file, signing key, token). */
-  async function startTraced(name: string, sink: string, main?: string) {
-    return o.harness.startFilestore({
-      name,
-      main,
-      env: { DATA_DIR: join(o.harness.tmp, "data"), OTEL_EXPORTER_OTLP_ENDPOINT: sink },
-    });
-  }
-
   /**
    * BENCH_TRACING=both: a second all-in-one with tracing on (spans to a local OTLP sink) over the data
-   * directory of the first, whose whole-file and ranged rows take turns with the untraced ones (and, with
-   * BENCH_TRACING_BEFORE, a third from another checkout). Only the baselines and these twins run.
+   * directory of the first (the same blob file, signing key, token), whose whole-file and ranged rows take
+   * turns with the untraced ones (and, with BENCH_TRACING_BEFORE, a third from another checkout). Only the
+   * baselines and these twins run.
    */
   async function addTracedRows(table: Table, fileId: string, token: string, sha256: string): Promise<Twins> {
     const { targets, kinds, lines } = table;
-    const sink = (await o.harness.startOtlpSink()).url;
-    const before = process.env.BENCH_TRACING_BEFORE;
-    const variants = [
-      { label: "tracing on", proc: await startTraced("traced", sink) },
-      ...(before
-        ? [
-            {
-              label: "tracing on, before",
-              proc: await startTraced("before", sink, join(before, "workers/main.ts")),
-            },
-          ]
-        : []),
-    ];
+    const variants = await startTracedTwins(o.harness, { DATA_DIR: join(o.harness.tmp, "data") });
     const headers = [`authorization: Bearer ${token}`];
     const twins: Twins = [];
     kinds.splice(
@@ -104,23 +79,16 @@ export function tracingRows(o: TracingOptions) {
 
   /** Tracing on against off (BENCH_TRACING=both): the speed ratio and the CPU per GiB of each twin. */
   function printTracingCost(samples: Sample[][], twins: Twins): void {
-    const med = (i: number, f: (s: Sample) => number) => median((samples[i] ?? []).map(f));
-    for (const t of twins) {
-      for (const [kind, off, on] of [
-        ["whole file", 1, t.whole],
-        ["ranged", 4, t.ranged],
-      ] as const) {
-        const [speedOff, speedOn] = [med(off, (s) => s.mbs), med(on, (s) => s.mbs)];
-        const [cpuOff, cpuOn] = [med(off, (s) => s.cpu), med(on, (s) => s.cpu)];
-        // Per round too: each round's pair ran side by side, so its ratio is the steadier figure.
-        const perRound = (samples[on] ?? []).map((s, r) => s.mbs / (samples[off]?.[r]?.mbs ?? Number.NaN));
-        console.log(
-          `${t.label} / off, ${kind}: ${(speedOn / speedOff).toFixed(3)} × speed (median of the rounds' ratios ` +
-            `${median(perRound).toFixed(3)}), CPU/GiB ${cpuOff.toFixed(0)} → ${cpuOn.toFixed(0)} ms ` +
-            `(${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %)`,
-        );
-      }
-    }
+    const figures = (i: number) => ({
+      speeds: (samples[i] ?? []).map((s) => s.mbs),
+      cpus: (samples[i] ?? []).map((s) => s.cpu),
+    });
+    printCost(
+      twins.flatMap((t) => [
+        { label: t.label, kind: "whole file", off: figures(1), on: figures(t.whole) },
+        { label: t.label, kind: "ranged", off: figures(4), on: figures(t.ranged) },
+      ]),
+    );
   }
 
   return { note, addTracedRows, printTracingCost };

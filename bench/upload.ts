@@ -33,8 +33,19 @@
 //
 // Env: BENCH_ROUNDS (default 5: each row after each other once, and an odd count for the median) rounds,
 // medians (min–max shown: this machine is shared and noisy); BENCH_WARMUP (default 1) uncounted rounds
-// first; BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TRACING=1 runs the filestore with
-// tracing on, its spans exported to a local OTLP sink (compare the ratios of a run with and without); BENCH_TUS_RUNTIME=bun runs the peer under Bun.
+// first; BENCH_UPLOAD_MIB (default 1024) the size of each upload (smaller for a short run on a loaded
+// machine; CPU is still given per GiB); BENCH_ENFORCE=1 exits 1 when a target is missed; BENCH_TUS_RUNTIME=bun
+// runs the peer under Bun. BENCH_TRACING=1 runs the filestore with tracing on, its spans exported to a local
+// OTLP sink (bench/otlp-sink.ts), to compare with a run without. BENCH_TRACING=both measures what tracing
+// costs in one run (tracing-twins.ts, as bench:download does): a second all-in-one with tracing on (spans to
+// the local sink; metrics on, as in every all-in-one), with a data directory and a user of its own, gets
+// traced twins of the single-PUT and multipart rows. A twin runs right beside its untraced row, in the
+// same place of the order, the two taking turns to go first from one round to the next; the table shows the
+// twins' rows, and a line per row gives the on/off speed ratio (the median of the rounds' ratios, each
+// round's pair having run side by side, and the overall one) and the CPU per GiB off → on.
+// BENCH_TRACING_BEFORE=DIR (with both) adds a third, traced, all-in-one from another checkout (its
+// workers/main.ts): before and after a change to tracing, in one run; OTEL_SDK_DISABLED=true leaves the twins
+// untraced (an A/A run: the noise floor of the on/off lines).
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -45,17 +56,20 @@ import {
   cpuMs,
   createHarness,
   makePayload,
-  median,
   rssKiB,
   stealMeter,
 } from "./harness.ts";
+import { BOTH, printTracingCost, startTracedTwins, tracingNote } from "./tracing-twins.ts";
 import { type ClientSpec, PARALLEL_PARTS } from "./upload-client.ts";
+import { report } from "./upload-table.ts";
 
 const MiB = 1024 * 1024;
-const SIZE = 1024 * MiB;
-const TARGET_BASELINE = 0.85;
-const TARGET_TUS = 1.3;
-const TARGET_RSS_MIB = 150;
+const GiB = 1024 * MiB;
+/** BENCH_UPLOAD_MIB (default 1024): the size of each upload (smaller for a short run on a loaded machine). */
+const SIZE = Number(process.env.BENCH_UPLOAD_MIB || 1024) * MiB;
+if (!Number.isInteger(SIZE / MiB) || SIZE < MiB)
+  throw new Error("BENCH_UPLOAD_MIB must be a whole number >= 1");
+const SIZE_TEXT = SIZE === GiB ? "1 GiB" : `${SIZE / MiB} MiB`;
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 /** The steps through the 5 rows that give orders with each row after each other one once (5 is prime). */
@@ -64,7 +78,8 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("BENCH_ROUNDS must 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error("BENCH_WARMUP must be a whole number >= 0");
 
-const { tmp, start, startFilestore, run, runMain } = createHarness("filestore-bench-upload");
+const harness = createHarness("filestore-bench-upload");
+const { tmp, start, startFilestore, run, runMain } = harness;
 
 const emptyDir = (dir: string) => {
   for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
@@ -73,6 +88,7 @@ const emptyDir = (dir: string) => {
 /** One row of bench:upload. */
 interface Target {
   name: string;
+  /** The untraced filestore (its RSS is sampled while the row runs). */
   filestore: boolean;
   /** The process that receives the upload (its CPU time is measured). */
   pid: number;
@@ -81,35 +97,47 @@ interface Target {
 }
 
 /**
- * Every round of every row: MB/s and CPU seconds per upload, one per counted round. `settle` runs between
- * rows (untimed); `setSampling` says when a filestore row runs (its RSS is sampled).
+ * The order of the rows in round `round`. `slots` are the 5 places of the order (baseline, context, peer,
+ * single PUT, multipart), each with its rows: one, or with BENCH_TRACING=both a filestore row and its traced
+ * twins, which run one after the other there, the first of them changing from round to round.
+ */
+function orderOf(round: number, slots: number[][]): number[] {
+  // A row's cost can depend on the row before it (what that one left in memory and on the disk), so the
+  // order changes from round to round: round r takes the slots in steps of STEPS[r] (5 slots: steps of 1,
+  // 2, 3 and 4), starting one further on, so that over 4 rounds each slot follows each other one once.
+  const n = slots.length;
+  if (n !== STEPS.length + 1) throw new BenchError("STEPS are made for 5 rows");
+  const step = STEPS[round % STEPS.length] as number;
+  return slots.flatMap((_, k) => {
+    const rows = slots[(round + k * step) % n] as number[];
+    return rows.map((_, j) => rows[(j + round) % rows.length] as number);
+  });
+}
+
+/**
+ * Every round of every row: MB/s and CPU seconds per GiB, one per counted round. `settle` runs between
+ * rows (untimed); `setSampling` says when the untraced filestore's row runs (its RSS is sampled).
  */
 async function runRounds(
   targets: Target[],
+  slots: number[][],
   settle: () => Promise<void>,
   setSampling: (on: boolean) => void,
 ): Promise<{ speeds: number[][]; cpus: number[][] }> {
   const speeds = targets.map(() => [] as number[]);
-  /** CPU seconds the receiving process spent per upload (per GiB). */
+  /** CPU seconds the receiving process spent per GiB uploaded. */
   const cpus = targets.map(() => [] as number[]);
   for (let round = 0; round < WARMUP + ROUNDS; round++) {
     const line: string[] = targets.map(() => "");
     const warmup = round < WARMUP;
-    // A row's cost can depend on the row before it (what that one left in memory and on the disk), so the
-    // order changes from round to round: round r takes the rows in steps of STEPS[r] (5 rows: steps of 1,
-    // 2, 3 and 4), starting one row further on, so that over 4 rounds each row follows each other one once.
-    const n = targets.length;
-    if (n !== STEPS.length + 1) throw new BenchError("STEPS are made for 5 rows");
-    const step = STEPS[round % STEPS.length] as number;
-    const order = targets.map((_, k) => (round + k * step) % n);
-    for (const i of order) {
+    for (const i of orderOf(round, slots)) {
       const t = targets[i] as (typeof targets)[number];
       setSampling(t.filestore);
       const cpu0 = cpuMs(t.pid);
       const t0 = performance.now();
       await t.go();
       const seconds = (performance.now() - t0) / 1000;
-      if (!warmup) cpus[i]?.push((cpuMs(t.pid) - cpu0) / 1000);
+      if (!warmup) cpus[i]?.push(((cpuMs(t.pid) - cpu0) / 1000) * (GiB / SIZE));
       setSampling(false);
       t.cleanup?.();
       await settle();
@@ -122,112 +150,73 @@ async function runRounds(
   return { speeds, cpus };
 }
 
-/** What bench:upload measured, for its table. */
-interface Measured {
-  /** The rows' names, in table order. */
-  names: string[];
-  /** MB/s of each row, one per round. */
-  speeds: number[][];
-  /** CPU seconds of the receiving process per upload, one per round. */
-  cpus: number[][];
-  /** KiB. */
-  peakRss: number;
-  idleRss: number;
-  hwm: number;
-  partsNote: string;
-  load: () => string | undefined;
-  steal: () => string;
-}
-
-/** Prints the table of medians and targets; true when a target was missed. */
-function report(r: Measured): boolean {
-  const { speeds, cpus, peakRss, idleRss, hwm, partsNote, load, steal } = r;
-  const [base, sameWork, peer, single, multi] = speeds.map(median) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const spread = (i: number) => {
-    const xs = speeds[i] ?? [];
-    return `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
-  };
-  let missed = false;
-  const check = (ok: boolean) => {
-    missed ||= !ok;
-    return ok ? "yes" : "NO";
-  };
-  const cols = (...c: [string, number][]) =>
-    c.map(([v, w]) => (w < 0 ? v.padEnd(-w) : v.padStart(w))).join("");
-  const row = (i: number, mbs: number, target = "", met = "") =>
-    cols(
-      [r.names[i] ?? "", -44],
-      [mbs.toFixed(0), 7],
-      [spread(i), 11],
-      [(mbs / base).toFixed(2), 7],
-      [(mbs / peer).toFixed(2), 7],
-      [median(cpus[i] ?? []).toFixed(2), 7],
-      ["   ", 3],
-      [target, -22],
-      [met, 5],
-    );
-  const goals = (i: number, mbs: number) => [
-    row(i, mbs, `≥ ${TARGET_BASELINE} × baseline`, check(mbs / base >= TARGET_BASELINE)),
-    cols(["", -86], [`≥ ${TARGET_TUS} × @tus/server`, -22], [check(mbs / peer >= TARGET_TUS), 5]),
-  ];
-  console.log();
-  console.log(
-    cols(
-      ["benchmark (median of rounds)", -44],
-      ["MB/s", 7],
-      ["min–max", 11],
-      ["×base", 7],
-      ["×tus", 7],
-      ["CPU s", 7],
-      ["   ", 3],
-      ["target", -22],
-      ["met?", 5],
-    ),
-  );
-  console.log(row(0, base));
-  console.log(row(1, sameWork, "(context: same work)"));
-  console.log(row(2, peer, "(peer: no hash/fsync)"));
-  for (const line of goals(3, single)) console.log(line);
-  for (const line of goals(4, multi)) console.log(line);
-  const peakMiB = peakRss / 1024;
-  console.log(
-    cols(
-      ["peak RSS of the filestore process (MiB)", -44],
-      [peakMiB.toFixed(0), 7],
-      ["", 28],
-      ["   ", 3],
-      [`< ${TARGET_RSS_MIB} MiB`, -22],
-      [check(peakMiB < TARGET_RSS_MIB), 5],
-    ),
-  );
-  console.log();
-  console.log(
-    "CPU s: CPU time (user + system) of the receiving process per upload (per GiB), median: steadier than " +
-      "MB/s on a shared machine; the filestore's includes its digest lanes (SHA-256 and SHA-1 off the event loop)",
-  );
-  console.log(`multipart: ${partsNote}`);
-  console.log(
-    `filestore single PUT / context row (same hashing and durability): ${(single / sameWork).toFixed(2)}; ` +
-      `RSS idle before uploads ${Math.round(idleRss / 1024)} MiB, kernel high-water mark ${Math.round(hwm / 1024)} MiB ` +
-      "(includes sign-in: argon2id touches 64 MiB); " +
-      `load average ${load()} at the end; CPU time taken by the host (steal) during the rounds: ${steal()}`,
-  );
-  return missed;
-}
-
 function printSetup(load: () => string | undefined): void {
-  const tracing = process.env.BENCH_TRACING === "1" ? "on (every span exported to a local OTLP sink)" : "off";
   console.log(
-    `1 GiB (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} rounds (the order changes), medians; ` +
+    `${SIZE_TEXT} (${SIZE} bytes) per upload, ${WARMUP} warm-up + ${ROUNDS} rounds (the order changes), medians; ` +
       `MB/s = 10^6 bytes/s of wall time; ${availableParallelism()} cores, load average ${load()} at the start` +
-      `; filestore tracing ${tracing}, metrics on`,
+      `; filestore tracing ${tracingNote()}, metrics on`,
   );
+}
+
+/** What the filestore rows need to send an upload: curl's arguments and the chunked client. */
+interface Senders {
+  curl: string[];
+  client: (spec: Omit<ClientSpec, "file" | "size">) => Promise<Record<string, unknown>>;
+  sha256: string;
+  /** The last multipart upload's parts and timings, for the table's note. */
+  onParts: (note: string) => void;
+}
+
+/**
+ * The filestore's rows on one all-in-one (`label` before their names, for a traced twin): a single streamed
+ * PUT and a multipart session, each checked against the payload's digest. Each has its own user and token.
+ */
+async function filestoreRows(
+  s: Senders,
+  store: { url: string; proc: { pid: number } },
+  label = "",
+): Promise<Target[]> {
+  const token = await benchUserToken(store.url);
+  let uploads = 0;
+  const prefix = label ? `  ${label}: ` : "filestore ";
+  return [
+    {
+      name: `${prefix}single PUT (gateway)`,
+      filestore: !label,
+      pid: store.proc.pid,
+      async go() {
+        const out = await run([
+          ...s.curl,
+          "-H",
+          `authorization: Bearer ${token}`,
+          `${store.url}/upload/v1/files?name=bench-${++uploads}.bin`,
+        ]);
+        const file = JSON.parse(out).file;
+        if (file?.sha256 !== s.sha256 || file?.size !== String(SIZE))
+          throw new BenchError(`single upload answered ${out}`);
+      },
+    },
+    {
+      name: `${prefix}multipart, ${PARALLEL_PARTS} parallel parts`,
+      filestore: !label,
+      pid: store.proc.pid,
+      async go() {
+        const r = await s.client({
+          kind: "multipart",
+          base: store.url,
+          token,
+          name: `bench-${++uploads}.bin`,
+        });
+        if (r.sha256 !== s.sha256 || r.size !== SIZE)
+          throw new BenchError(`multipart upload gave ${JSON.stringify(r)}`);
+        const sec = r.seconds as { parts: number; complete: number };
+        s.onParts(
+          `${r.parts} × ${Number(r.partSize) / MiB} MiB parts; last round: parts ${sec.parts.toFixed(2)} s, ` +
+            `CompleteUploadSession ${sec.complete.toFixed(2)} s`,
+        );
+      },
+    },
+  ];
 }
 
 async function main(): Promise<number> {
@@ -249,26 +238,36 @@ async function main(): Promise<number> {
     { TUS_DIR: tusDir, PORT: benchPort() },
     /listening on (http:\/\/\S+)/,
   );
-  const store = await startFilestore();
+  // The access tokens must outlive the run (15 minutes by default; a loaded machine's run takes longer).
+  const env = { ACCESS_TOKEN_TTL_SECONDS: String(24 * 3600) };
+  const store = await startFilestore({ env });
   const health = await fetch(`${store.url}/healthz`);
   if (!health.ok) throw new BenchError(`gateway /healthz answered ${health.status}`);
-
-  const token = await benchUserToken(store.url);
+  // BENCH_TRACING=both: traced twins, each with a data directory of its own (tmp/data-<name>).
+  const twins = BOTH ? await startTracedTwins(harness, env) : [];
 
   const payload = join(tmp, "payload.bin");
-  process.stdout.write("generating the 1 GiB payload ... ");
+  process.stdout.write(`generating the ${SIZE_TEXT} payload ... `);
   const sha256 = await makePayload(payload, SIZE);
   console.log(sha256.slice(0, 16));
 
   const curl = ["curl", "-sS", "--fail-with-body", "-H", "Expect:", "-T", payload];
-  const client = async (spec: Omit<ClientSpec, "file" | "size">) =>
-    JSON.parse(
-      await run([
-        process.execPath,
-        join(import.meta.dir, "upload-client.ts"),
-        JSON.stringify({ ...spec, file: payload, size: SIZE }),
-      ]),
-    );
+  let partsNote = "";
+  const senders: Senders = {
+    curl,
+    sha256,
+    client: async (spec) =>
+      JSON.parse(
+        await run([
+          process.execPath,
+          join(import.meta.dir, "upload-client.ts"),
+          JSON.stringify({ ...spec, file: payload, size: SIZE }),
+        ]),
+      ),
+    onParts: (note) => {
+      partsNote = note;
+    },
+  };
 
   let sampling = false;
   let peakRss = 0;
@@ -277,14 +276,14 @@ async function main(): Promise<number> {
   }, 50);
   const idleRss = rssKiB(store.proc.pid, "VmRSS");
 
-  let uploads = 0;
-  let partsNote = "";
-  // Between rows (untimed): each row's cleanup, the filestore's background removals (tmp/removed-*), then
+  // Between rows (untimed): each row's cleanup, the filestores' background removals (tmp/removed-*), then
   // sync(1), so that no row pays for the writeback or the deletions of the row before it.
-  const filestoreTmp = join(tmp, "data", "blobs-root", "tmp");
+  const filestoreTmps = ["data", ...twins.map((t) => `data-${t.name}`)].map((d) =>
+    join(tmp, d, "blobs-root", "tmp"),
+  );
   const settle = async () => {
     for (let i = 0; i < 200; i++) {
-      const busy = readdirSync(filestoreTmp).some((f) => f.startsWith("removed-"));
+      const busy = filestoreTmps.some((dir) => readdirSync(dir).some((f) => f.startsWith("removed-")));
       if (!busy) break;
       await Bun.sleep(25);
     }
@@ -316,48 +315,28 @@ async function main(): Promise<number> {
       filestore: false,
       pid: tus.proc.pid,
       async go() {
-        const r = await client({ kind: "tus", base: tus.url });
-        const stored = statSync(join(tusDir, r.id)).size;
+        const r = await senders.client({ kind: "tus", base: tus.url });
+        const stored = statSync(join(tusDir, String(r.id))).size;
         if (r.size !== SIZE || stored !== SIZE)
           throw new BenchError(`tus stored ${stored} bytes, not ${SIZE}`);
       },
       cleanup: () => emptyDir(tusDir),
     },
-    {
-      name: "filestore single PUT (gateway)",
-      filestore: true,
-      pid: store.proc.pid,
-      async go() {
-        const out = await run([
-          ...curl,
-          "-H",
-          `authorization: Bearer ${token}`,
-          `${store.url}/upload/v1/files?name=bench-${++uploads}.bin`,
-        ]);
-        const file = JSON.parse(out).file;
-        if (file?.sha256 !== sha256 || file?.size !== String(SIZE))
-          throw new BenchError(`single upload answered ${out}`);
-      },
-    },
-    {
-      name: `filestore multipart, ${PARALLEL_PARTS} parallel parts`,
-      filestore: true,
-      pid: store.proc.pid,
-      async go() {
-        const r = await client({ kind: "multipart", base: store.url, token, name: `bench-${++uploads}.bin` });
-        if (r.sha256 !== sha256 || r.size !== SIZE)
-          throw new BenchError(`multipart upload gave ${JSON.stringify(r)}`);
-        partsNote =
-          `${r.parts} × ${r.partSize / MiB} MiB parts; last round: parts ${r.seconds.parts.toFixed(2)} s, ` +
-          `CompleteUploadSession ${r.seconds.complete.toFixed(2)} s`;
-      },
-    },
+    ...(await filestoreRows(senders, store)),
   ];
+  // Slots of the order: the five rows, the filestore's two with their traced twins (rows 5 on).
+  const slots = targets.map((_, i) => [i]);
+  for (const twin of twins) {
+    const at = targets.length;
+    targets.push(...(await filestoreRows(senders, twin.proc, twin.label)));
+    slots[3]?.push(at);
+    slots[4]?.push(at + 1);
+  }
 
   const load = () => loadavg()[0]?.toFixed(1);
   printSetup(load);
   const steal = stealMeter();
-  const { speeds, cpus } = await runRounds(targets, settle, (on) => {
+  const { speeds, cpus } = await runRounds(targets, slots, settle, (on) => {
     sampling = on;
   });
   clearInterval(sampler);
@@ -375,6 +354,16 @@ async function main(): Promise<number> {
     load,
     steal,
   });
+  const figures = (i: number) => ({
+    speeds: speeds[i] ?? [],
+    cpus: (cpus[i] ?? []).map((s) => s * 1000),
+  });
+  printTracingCost(
+    twins.flatMap((t, k) => [
+      { label: t.label, kind: "single PUT", off: figures(3), on: figures(5 + 2 * k) },
+      { label: t.label, kind: "multipart", off: figures(4), on: figures(6 + 2 * k) },
+    ]),
+  );
   return process.env.BENCH_ENFORCE === "1" && missed ? 1 : 0;
 }
 
