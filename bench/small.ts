@@ -165,8 +165,12 @@ async function main(): Promise<number> {
   console.log(
     `${FILES} files, ${(bytes / 1e6).toFixed(0)} MB in all, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds`,
   );
-  // A thousand real clients come from a thousand addresses; here they share one: lift the per-client cap.
-  const env = { GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT: "0" };
+  // A thousand real clients come from a thousand addresses; here they share one: lift the per-client caps
+  // (data-plane requests in progress; sign-ins, one per user of the watch phase and of each row).
+  const env = {
+    GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT: "0",
+    SIGNIN_LIMIT_PER_CLIENT: String(WATCH_USERS + 10),
+  };
   const store = await startFilestore({ env });
   const rows = [await filestoreRow("filestore single PUT (gateway)", store, files)];
   if (BASELINE) {
