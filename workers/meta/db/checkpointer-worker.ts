@@ -12,7 +12,13 @@ self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
   const r = event.data;
   if ("open" in r) {
     if (open.has(r.open)) return;
-    const db = new Database(r.open);
+    let db: Database;
+    try {
+      // Never created here: a database closed and removed before this message arrived stays gone.
+      db = new Database(r.open, { readwrite: true, create: false });
+    } catch {
+      return;
+    }
     db.exec("PRAGMA busy_timeout = 1000");
     const checkpoint = db.query("PRAGMA wal_checkpoint(PASSIVE)");
     const timer = setInterval(() => {
