@@ -16,6 +16,10 @@
 // how many of the expected events arrived within 10 s. The npm script lifts Bun's client limit of 256
 // requests in flight (BUN_CONFIG_MAX_HTTP_REQUESTS).
 //
+// BENCH_SMALL_BASELINE=DIR adds a row: a second all-in-one from another checkout (e.g. `git worktree add`
+// of the commit before a change, its node_modules linked), measured alternating with the others in the
+// same rounds, with its own CPU per file: a before/after comparison on a machine whose load swings.
+//
 // RGW: TEST_S3_* when set (npm test's RGW, e.g. `eval "$(bash scripts/test-deps.sh start)"`), else one of
 // its own from ../shared/services/start-rgw.sh (stopped at the end).
 import { existsSync } from "node:fs";
@@ -39,6 +43,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 1000);
 const WATCH_USERS = Number(process.env.BENCH_WATCH_USERS || 100);
+const BASELINE = process.env.BENCH_SMALL_BASELINE;
 const TARGET = 1.0;
 for (const [name, v] of Object.entries({ FILES, CONCURRENCY, ROUNDS, WATCH_USERS }))
   if (!Number.isInteger(v) || v < 1) throw new Error(`BENCH_${name} must be a whole number >= 1`);
@@ -149,6 +154,9 @@ interface Row {
   send: Send;
   expect: number;
   rounds: { filesPerS: number; mbs: number; p50: number; p99: number }[];
+  /** A filestore's process, and its CPU time per file (ms) in each round. */
+  pid?: number;
+  cpuPerFile?: number[];
 }
 
 async function main(): Promise<number> {
@@ -157,53 +165,70 @@ async function main(): Promise<number> {
   console.log(
     `${FILES} files, ${(bytes / 1e6).toFixed(0)} MB in all, ${CONCURRENCY} concurrent clients, ${ROUNDS} rounds`,
   );
-  // A thousand real clients come from a thousand addresses; here they share one: lift the per-client cap.
-  const store = await startFilestore({ env: { GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT: "0" } });
-  const token = await benchUserToken(store.url);
+  // A thousand real clients come from a thousand addresses; here they share one: lift the per-client caps
+  // (data-plane requests in progress; sign-ins, one per user of the watch phase and of each row).
+  const env = {
+    GATEWAY_MAX_DATA_REQUESTS_PER_CLIENT: "0",
+    SIGNIN_LIMIT_PER_CLIENT: String(WATCH_USERS + 10),
+  };
+  const store = await startFilestore({ env });
+  const rows = [await filestoreRow("filestore single PUT (gateway)", store, files)];
+  if (BASELINE) {
+    const main = join(BASELINE, "workers", "main.ts");
+    const base = await startFilestore({ name: "baseline", env, main });
+    rows.push(await filestoreRow("baseline checkout single PUT", base, files));
+  }
   const s3 = await s3Server();
   try {
-    return await measure(files, store, token, await rgwUrls(s3, FILES));
+    const urls = await rgwUrls(s3, FILES);
+    rows.push({
+      name: "Ceph RGW PUT (presigned)",
+      expect: 200,
+      rounds: [],
+      send: (i) => fetch(urls[i] as string, { method: "PUT", body: files[i] }),
+    });
+    return await measure(files, store, rows);
   } finally {
     s3.stop();
   }
 }
 
+/** A filestore's row: single PUTs as a fresh user, its process's CPU counted per file. */
+async function filestoreRow(
+  name: string,
+  store: { url: string; proc: Bun.Subprocess },
+  files: Uint8Array<ArrayBuffer>[],
+): Promise<Row> {
+  const token = await benchUserToken(store.url);
+  return {
+    name,
+    expect: 201,
+    rounds: [],
+    pid: store.proc.pid,
+    cpuPerFile: [],
+    send: (i) =>
+      fetch(`${store.url}/upload/v1/files?name=s${i}.bin`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}` },
+        body: files[i],
+      }),
+  };
+}
+
 async function measure(
   files: Uint8Array<ArrayBuffer>[],
   store: { url: string; proc: Bun.Subprocess },
-  token: string,
-  urls: string[],
+  rows: Row[],
 ): Promise<number> {
-  const rows: Row[] = [
-    {
-      name: "filestore single PUT (gateway)",
-      expect: 201,
-      rounds: [],
-      send: (i) =>
-        fetch(`${store.url}/upload/v1/files?name=s${i}.bin`, {
-          method: "PUT",
-          headers: { authorization: `Bearer ${token}` },
-          body: files[i],
-        }),
-    },
-    {
-      name: "Ceph RGW PUT (presigned)",
-      expect: 200,
-      rounds: [],
-      send: (i) => fetch(urls[i] as string, { method: "PUT", body: files[i] }),
-    },
-  ];
   const perRound = Math.ceil(FILES / ROUNDS);
-  /** The filestore process's CPU time per file, ms, per round. */
-  const cpuPerFile: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const [from, to] = [r * perRound, Math.min(FILES, (r + 1) * perRound)];
     const roundBytes = files.slice(from, to).reduce((a, b) => a + b.length, 0);
     const order = r % 2 === 0 ? rows : [...rows].reverse();
     for (const row of order) {
-      const cpu0 = row === rows[0] ? cpuMs(store.proc.pid) : 0;
+      const cpu0 = row.pid ? cpuMs(row.pid) : 0;
       const { seconds, latencies } = await sendAll(row.send, from, to, row.expect);
-      if (row === rows[0]) cpuPerFile.push((cpuMs(store.proc.pid) - cpu0) / (to - from));
+      if (row.pid) row.cpuPerFile?.push((cpuMs(row.pid) - cpu0) / (to - from));
       row.rounds.push({
         filesPerS: (to - from) / seconds,
         mbs: roundBytes / 1e6 / seconds,
@@ -219,7 +244,7 @@ async function measure(
   console.log(
     `\n${"benchmark".padEnd(34)}${"files/s".padStart(9)}${"MB/s".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"×RGW".padStart(7)}`,
   );
-  const rgw = rows[1] as Row;
+  const rgw = rows.at(-1) as Row;
   let missed = false;
   for (const row of rows) {
     const ratio = med(row, "filesPerS") / med(rgw, "filesPerS");
@@ -229,9 +254,11 @@ async function measure(
       `${row.name.padEnd(34)}${med(row, "filesPerS").toFixed(0).padStart(9)}${med(row, "mbs").toFixed(1).padStart(8)}${med(row, "p50").toFixed(1).padStart(9)}${med(row, "p99").toFixed(1).padStart(9)}${ratio.toFixed(2).padStart(7)}${goal}`,
     );
   }
-  console.log(
-    `filestore CPU per file: ${median(cpuPerFile).toFixed(2)} ms (user + system, the all-in-one process)`,
-  );
+  for (const row of rows)
+    if (row.cpuPerFile)
+      console.log(
+        `${row.name}: CPU per file ${median(row.cpuPerFile).toFixed(2)} ms (user + system, its all-in-one process)`,
+      );
   console.log(
     `peak RSS so far: filestore ${Math.round(rssKiB(store.proc.pid, "VmHWM") / 1024)} MiB (high-water mark)`,
   );

@@ -1,6 +1,7 @@
 // Kysely's SqliteDialect speaks the better-sqlite3 interface; this adapts bun:sqlite to it.
 import { Database as BunDatabase, type SQLQueryBindings } from "bun:sqlite";
 import type { SqliteDatabase, SqliteStatement } from "kysely";
+import { checkpointInBackground, FALLBACK_AUTOCHECKPOINT_PAGES } from "./checkpointer.ts";
 
 type Params = ReadonlyArray<unknown>;
 const bind = (params: Params) => params as SQLQueryBindings[];
@@ -17,8 +18,15 @@ export function bunSqlite(path: string): SqliteDatabase {
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA busy_timeout = 5000");
+  // Checkpoints run on a thread of their own (checkpointer.ts); this connection's are the safety net.
+  const inMemory = path === ":memory:" || path === "";
+  if (!inMemory) db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  const release = inMemory ? () => undefined : checkpointInBackground(path);
   return {
-    close: () => db.close(),
+    close: () => {
+      release();
+      db.close();
+    },
     prepare(sql: string): SqliteStatement {
       // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM):
       // Kysely's ROLLBACK after one must not replace that error with "no transaction is active".

@@ -73,7 +73,8 @@ function stagedSession(layout: Layout, sessionId: string, lock: number, info: Bl
       await link(layout.dataPath(sessionId), dest);
     },
     async () => release(),
-    release,
+    // The session's file is durable already (each part was synced before its record).
+    { syncBytes: false, committed: release },
   );
 }
 

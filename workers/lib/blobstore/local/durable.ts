@@ -2,7 +2,6 @@
 // (group-committed) fdatasyncs, and the streaming of a body into a file while its bytes start going to
 // disk and the digest lanes hash them.
 import { closeSync, constants, fdatasync, fsync, mkdirSync, openSync, read, write, writeSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { chunksOf, type Meter } from "../common.ts";
 import type { FileDigest } from "../digest.ts";
@@ -26,28 +25,59 @@ export const syncFd = (fd: number, dataOnly: boolean) =>
     (dataOnly ? fdatasync : fsync)(fd, (err) => (err ? reject(err) : resolve())),
   );
 
-/** fsync a file or a directory (a directory after a rename in it, so the new name survives a crash). */
-export async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
+/**
+ * fsync a directory (after a rename or a new name in it, so the name survives a crash) or a file, by path.
+ * Group-committed per path: a caller gets a sync that started after it asked, and callers that ask while
+ * one runs share the next one. Small uploads land side by side in few directories (blobs/<aa>/ gets a new
+ * <bb>/ for most of them): one sync then covers many names, and each costs one call in the thread pool
+ * (Bun's holds about one thread per core; it is also where every fsync waits) instead of three.
+ */
+export function fsyncPath(path: string): Promise<void> {
+  let group = pathSyncs.get(path);
+  if (!group) {
+    group = new GroupCommit(
+      () => syncPathNow(path, false),
+      () => pathSyncs.delete(path),
+    );
+    pathSyncs.set(path, group);
+  }
+  return group.sync();
+}
+
+const pathSyncs = new Map<string, GroupCommit>();
+
+/**
+ * One fsync (fdatasync: `dataOnly`) of a path, not shared; its open and close are metadata calls, made
+ * here rather than in the thread pool.
+ */
+export async function syncPathNow(path: string, dataOnly: boolean): Promise<void> {
+  const fd = openSync(path, "r");
   try {
-    await handle.sync();
+    await syncFd(fd, dataOnly);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
 /**
- * mkdir -p, then fsync the parents of every directory it created. The mkdir is synchronous: it is a
- * metadata call that does not wait for the disk, and the thread pool may be busy with syncs (a part's
- * request waited 3-7 ms here for a directory that existed).
+ * mkdir -p; the directories whose names it created: their parents, to be fsync'ed before the names count.
+ * The mkdir is synchronous: it is a metadata call that does not wait for the disk, and the thread pool may
+ * be busy with syncs (a part's request waited 3-7 ms here for a directory that existed).
  */
-export async function makeDirDurable(dir: string): Promise<void> {
+export function makeDir(dir: string): string[] {
   const first = mkdirSync(dir, { recursive: true });
-  if (first === undefined) return;
+  const parents: string[] = [];
+  if (first === undefined) return parents;
   for (let d = dir; ; d = dirname(d)) {
-    await fsyncPath(dirname(d));
+    parents.push(dirname(d));
     if (d === first) break;
   }
+  return parents;
+}
+
+/** mkdir -p, then fsync the parents of every directory it created (side by side: done when all are). */
+export async function makeDirDurable(dir: string): Promise<void> {
+  await Promise.all(makeDir(dir).map(fsyncPath));
 }
 
 /** Opens a file for reading and writing, creating it if needed (then its directory wants an fsync). */
@@ -77,14 +107,16 @@ export function lockedFile(
 }
 
 /**
- * Group commit of fdatasync on one file: a caller gets a sync that started after it asked, and every
- * caller that asks while one runs shares the next. Parts written side by side then wait for one sync
- * instead of queueing a sync each (a sync costs milliseconds: it writes back what is dirty).
+ * Group commit of a sync: a caller gets a run that started after it asked, and every caller that asks
+ * while one runs shares the next. `idle` is called when none runs or waits any more.
  */
-export class SyncGroup {
+export class GroupCommit {
   private running?: Promise<void>;
   private queued?: Promise<void>;
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly run: () => Promise<void>,
+    private readonly idle: () => void = () => undefined,
+  ) {}
 
   sync(): Promise<void> {
     if (this.queued) return this.queued;
@@ -98,11 +130,23 @@ export class SyncGroup {
   }
 
   private start(): Promise<void> {
-    const p = syncFd(this.fd, true).finally(() => {
-      if (this.running === p) this.running = undefined;
+    const p = this.run().finally(() => {
+      if (this.running !== p) return;
+      this.running = undefined;
+      if (!this.queued) this.idle();
     });
     this.running = p;
     return p;
+  }
+}
+
+/**
+ * Group commit of fdatasync on one file: parts written side by side then wait for one sync instead of
+ * queueing a sync each (a sync costs milliseconds: it writes back what is dirty).
+ */
+export class SyncGroup extends GroupCommit {
+  constructor(fd: number) {
+    super(() => syncFd(fd, true));
   }
 }
 

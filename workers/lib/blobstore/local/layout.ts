@@ -12,8 +12,11 @@
 //   parts/<sessionId>/lock       the session's lock: part writers share it, completion holds it alone
 //   parts/<sessionId>/links      the names under blobs/ completion linked the session's file to, each
 //                                written down before the link (links.ts)
-// A body is written while digest lanes hash it (digest.ts), fsync'ed, then renamed into place atomically
-// (and the directory fsync'ed): a name under blobs/ always holds complete content.
+// A body is written to tmp/ while digest lanes hash it (digest.ts), renamed into place atomically, and then
+// its bytes and the directory are synced side by side (one wait for the disk, not two in a row) before
+// the location is handed out: a name that a blob row holds always names complete content. A crash during
+// those syncs can leave a name under blobs/ with partial bytes and no row: an orphan, which fsck reports
+// and removes.
 import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
 import { InvalidLocationError } from "../errors.ts";

@@ -1,14 +1,14 @@
-// Staging a body in a local store: written to tmp/ while digest lanes hash it, fsync'ed, and renamed
-// into blobs/ on commit (the directory made durable around it).
+// Staging a body in a local store: written to tmp/ while digest lanes hash it, renamed into blobs/ on
+// commit, and then its bytes and its name synced side by side.
 import { randomUUID } from "node:crypto";
-import { closeSync, openSync } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { closeSync, openSync, renameSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Meter, normalizeStageOptions } from "../common.ts";
 import { type Algorithm, digestFile, INLINE_DIGEST_BYTES, inlineDigest } from "../digest.ts";
 import { BlobStoreError, InvalidArgumentError } from "../errors.ts";
 import type { BlobBody, BlobInfo, StagedBlob, StageOptions } from "../types.ts";
-import { type Flush, fsyncPath, makeDirDurable, SYNC_EVERY, syncFd, writeBody } from "./durable.ts";
+import { type Flush, fsyncPath, makeDir, SYNC_EVERY, syncFd, syncPathNow, writeBody } from "./durable.ts";
 import { type Layout, newLocalLocation } from "./layout.ts";
 
 /** A body's own file, synced alone (write-behind where the system has it: see LocalBlobStoreOptions). */
@@ -19,25 +19,38 @@ export const syncedAlone = (fd: number, writeBehind: boolean): Flush => ({
 });
 
 /**
- * A staged blob whose bytes `place(dest)` puts under their final name in `root` (the directory is made
- * durable around it); `discarded` runs on discard, `committed` once the bytes are in place.
+ * A staged blob whose bytes `place(dest)` puts under their final name in `root`; then the name (and the
+ * names of any directories made for it) and, when `syncBytes`, the bytes are synced side by side: one
+ * wait for the disk rather than two in a row (a crash before both are done can leave a name with partial
+ * bytes, which no row names: an orphan fsck removes). `discarded` runs on discard, `committed` once the
+ * bytes are in place.
  */
 export function stagedBlob(
   root: string,
   info: BlobInfo,
   place: (dest: string) => Promise<void>,
   discarded: () => Promise<void>,
-  committed: () => void = () => undefined,
+  opts: { syncBytes: boolean; committed?: () => void },
 ): StagedBlob {
   let committing: Promise<string> | undefined;
   let dropped = false;
   const commit = async (): Promise<string> => {
     const location = newLocalLocation(info.sha256);
     const dest = join(root, location);
-    await makeDirDurable(dirname(dest));
+    const dir = dirname(dest);
+    const made = makeDir(dir);
     await place(dest);
-    await fsyncPath(dirname(dest));
-    committed();
+    try {
+      await Promise.all([
+        ...[dir, ...made].map(fsyncPath),
+        ...(opts.syncBytes ? [syncPathNow(dest, true)] : []),
+      ]);
+    } catch (err) {
+      // Not durable: no location is handed out, so nothing would ever name (or remove) these bytes.
+      await rm(dest, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    opts.committed?.();
     return location;
   };
   return {
@@ -58,7 +71,10 @@ export function stagedBlob(
   };
 }
 
-/** Writes a body to tmp/ while digest lanes hash it, then fsyncs it. On any failure nothing is left. */
+/**
+ * Writes a body to tmp/ while digest lanes hash it (its bytes start going to disk as they arrive; commit
+ * waits for them). On any failure nothing is left.
+ */
 async function writeTemp(
   tmpDir: string,
   writeBehind: boolean,
@@ -76,7 +92,6 @@ async function writeTemp(
     await writeBody(fd, 0, body, meter, digest, syncedAlone(fd, writeBehind));
     const hashes = await digest.finish(meter.size);
     const info = meter.finish({ sha256: hashes.sha256 ?? "", sha1: hashes.sha1 ?? "", crc32: hashes.crc32 });
-    await syncFd(fd, false);
     return { path, info };
   } catch (err) {
     digest.cancel();
@@ -100,7 +115,10 @@ export async function stageLocal(
   return stagedBlob(
     layout.root,
     info,
-    (dest) => rename(path, dest),
+    // A metadata call that does not wait for the disk: made here rather than queued in the thread pool.
+    async (dest) => renameSync(path, dest),
     () => rm(path, { force: true }),
+    // A new file: fdatasync writes what reading it back needs (its size and blocks), not its times.
+    { syncBytes: true },
   );
 }
