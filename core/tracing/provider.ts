@@ -16,8 +16,8 @@ import {
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import { OtlpHttpSpanExporter } from "./otlp-exporter.ts";
-import { tracesUrl } from "./traces-url.ts";
 import { useTracer } from "./tracer.ts";
+import { tracesUrl } from "./traces-url.ts";
 
 export { tracesUrl };
 

@@ -188,8 +188,15 @@ describe("zipStream", () => {
   }, 120_000);
 
   test("file entries are read into one reused buffer, the archive's bytes intact; no read-ahead past the reader", async () => {
-    const files = [0, 1].map((f) => new Uint8Array(1536 * 1024 + 7).map((_, i) => (i * 7 + f * 13 + (i >> 10)) & 255));
-    const entries: Entry[] = files.map((b, i) => ({ path: `f${i}`, kind: "file", size: b.byteLength, updatedAt: 0 }));
+    const files = [0, 1].map((f) =>
+      new Uint8Array(1536 * 1024 + 7).map((_, i) => (i * 7 + f * 13 + (i >> 10)) & 255),
+    );
+    const entries: Entry[] = files.map((b, i) => ({
+      path: `f${i}`,
+      kind: "file",
+      size: b.byteLength,
+      updatedAt: 0,
+    }));
     const buffers = new Set<ArrayBufferLike>();
     let reads = 0;
     const closed: string[] = [];
@@ -218,12 +225,16 @@ describe("zipStream", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
     expect(buffers.size).toBe(1); // one buffer for every read of every file
     expect(closed).toEqual(["f0", "f1"]);
-    const all = [header.value, first.value, ...rest].filter((c) => c !== undefined) as Uint8Array<ArrayBuffer>[];
+    const all = [header.value, first.value, ...rest].filter(
+      (c) => c !== undefined,
+    ) as Uint8Array<ArrayBuffer>[];
     const path = join(dir, "files.zip");
     await Bun.write(path, new Blob(all));
     expect(BigInt(statSync(path).size)).toBe(zipLength(entries));
     const hash = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-    expect((await checkZip(path)).map((m) => [m.name, m.sha256])).toEqual(files.map((b, i) => [`f${i}`, hash(b)]));
+    expect((await checkZip(path)).map((m) => [m.name, m.sha256])).toEqual(
+      files.map((b, i) => [`f${i}`, hash(b)]),
+    );
   });
 
   test("a file entry shorter or longer than listed fails the stream and is closed", async () => {

@@ -190,10 +190,11 @@ async function* archive<E extends ZipEntry>(
     if (r.dir || r.size === 0) continue; // never opened: nothing to read
     const bytes = await open(e);
     const path = zipPath(e.path);
+    if (!(bytes instanceof ReadableStream)) buffer ??= new Uint8Array(READ_CHUNK);
     const crc =
       bytes instanceof ReadableStream
         ? yield* streamBytes(bytes, r, path, e.crc32)
-        : yield* fileBytes(bytes.file, (buffer ??= new Uint8Array(READ_CHUNK)), r, path, e.crc32);
+        : yield* fileBytes(bytes.file, buffer as Uint8Array, r, path, e.crc32);
     crcs[i] = crc;
     if (e.crc32 === undefined) hooks.computed?.(e, crc);
     yield descriptor(r, crc);
