@@ -6,7 +6,7 @@ import { createLogger } from "./lib/log.ts";
 import { onShutdown } from "./lib/server.ts";
 import { startWorkerTracing, stopWorkerTracing } from "./lib/tracing/index.ts";
 
-startWorkerTracing("filestore"); // one process, one tracer provider: service.name "filestore"
+await startWorkerTracing("filestore"); // one process, one tracer provider: service.name "filestore"
 
 const config = loadConfig("gateway", allInOneSections);
 const log = createLogger("filestore");

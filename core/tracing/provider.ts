@@ -17,6 +17,9 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { OtlpHttpSpanExporter } from "./otlp-exporter.ts";
 import { useTracer } from "./tracer.ts";
+import { tracesUrl } from "./traces-url.ts";
+
+export { tracesUrl };
 
 type Env = Record<string, string | undefined>;
 
@@ -34,14 +37,6 @@ export interface TracingOptions {
 export interface Tracing {
   /** Exports what is buffered and stops: on shutdown, before the process exits. */
   shutdown(): Promise<void>;
-}
-
-/** The OTLP/HTTP traces URL the settings name, or undefined: tracing off. */
-export function tracesUrl(env: Env): string | undefined {
-  if (env.OTEL_SDK_DISABLED === "true" || env.OTEL_TRACES_EXPORTER === "none") return undefined;
-  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  return base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined;
 }
 
 /** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (the standard names; default parentbased_always_on). */

@@ -7,7 +7,7 @@ import { runWorker, serviceClients } from "../lib/worker.ts";
 import { loadSigningKey } from "./keys.ts";
 import { accountSections, createAccountWorker, fileIntegrityCheck } from "./wire.ts";
 
-startWorkerTracing("account"); // first: stores and databases are opened traced
+await startWorkerTracing("account"); // first: stores and databases are opened traced
 
 const config = loadConfig("account", accountSections);
 const key = await loadSigningKey(config.account.jwt);

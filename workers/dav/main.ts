@@ -7,7 +7,7 @@ import { startWorkerTracing } from "../lib/tracing/index.ts";
 import { runWorker, serviceClients } from "../lib/worker.ts";
 import { createDavWorker } from "./wire.ts";
 
-startWorkerTracing("dav");
+await startWorkerTracing("dav");
 
 const config = loadConfig("dav", {});
 const clients = serviceClients("dav", config);

@@ -66,11 +66,10 @@ async function openEntry(deps: DownloadDeps, e: TreeFile): Promise<EntryBytes> {
   }
 }
 
-/** A blob's bytes; a local file's read chunks are fresh buffers of its own (Bun.file().stream()): owned. */
+/** A blob's bytes: a local file read into the archive's own buffer, any other blob as a stream. */
 async function readFrom(deps: DownloadDeps, backend: string, location: string): Promise<EntryBytes> {
   const store = deps.storeFor(backend);
-  const stream = await store.read(location);
-  return hasFileReads(store) ? { stream, owned: true } : stream;
+  return hasFileReads(store) ? { file: await store.openBlob(location) } : store.read(location);
 }
 
 /** The answer for a listed tree (first: its first page). */

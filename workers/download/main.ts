@@ -6,7 +6,7 @@ import { startWorkerTracing } from "../lib/tracing/index.ts";
 import { runWorker, serviceClients } from "../lib/worker.ts";
 import { createDownloadWorker, downloadSections } from "./wire.ts";
 
-startWorkerTracing("download"); // first: stores and databases are opened traced
+await startWorkerTracing("download"); // first: stores and databases are opened traced
 
 const config = loadConfig("download", downloadSections);
 // A link key of its own, when given, is held to the internal secret's standard.

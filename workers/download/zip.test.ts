@@ -1,13 +1,14 @@
 // The ZIP core with synthetic streams, checked by Python's zipfile and `unzip -t`: a file past 4 GiB and an
 // entry after it (ZIP64 sizes and offsets), UTF-8 names flagged, folders (empty ones too), stored entries,
-// names sanitized, the predicted length exact; bytes that are not the listed length fail the stream.
+// names sanitized, the predicted length exact; bytes that are not the listed length fail the stream; file
+// entries (local blobs) read into one reused buffer.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { type ZipEntry, zipLength, zipPath, zipResponse, zipStream } from "./zip.ts";
+import { type EntryFile, type ZipEntry, zipLength, zipPath, zipResponse, zipStream } from "./zip.ts";
 import { checkZip } from "./zip-check.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "zip-test-"));
@@ -186,35 +187,91 @@ describe("zipStream", () => {
     expect(members[69_999]?.name).toBe("e69999");
   }, 120_000);
 
-  test("owned chunks are freed once written, the archive's bytes intact; no read-ahead past the reader", async () => {
-    const made: Uint8Array[] = [];
-    const fresh = new ReadableStream<Uint8Array>({
-      pull(c) {
-        if (made.length === 8) return c.close();
-        const chunk = new Uint8Array(64 * 1024).fill(made.length);
-        made.push(chunk);
-        c.enqueue(chunk);
-      },
-    });
-    const size = 8 * 64 * 1024;
-    const entries: Entry[] = [{ path: "f", kind: "file", size, updatedAt: 0 }];
-    const reader = zipStream(entries, async () => ({ stream: fresh, owned: true as const })).getReader();
+  test("file entries are read into one reused buffer, the archive's bytes intact; no read-ahead past the reader", async () => {
+    const files = [0, 1].map((f) =>
+      new Uint8Array(1536 * 1024 + 7).map((_, i) => (i * 7 + f * 13 + (i >> 10)) & 255),
+    );
+    const entries: Entry[] = files.map((b, i) => ({
+      path: `f${i}`,
+      kind: "file",
+      size: b.byteLength,
+      updatedAt: 0,
+    }));
+    const buffers = new Set<ArrayBufferLike>();
+    let reads = 0;
+    const closed: string[] = [];
+    const reader = zipStream(entries, async (e) => {
+      const bytes = files[Number(e.path.slice(1))] as Uint8Array;
+      const file: EntryFile = {
+        async read(into, position) {
+          reads++;
+          buffers.add(into.buffer);
+          const n = Math.min(into.byteLength, Math.max(0, bytes.byteLength - position));
+          into.set(bytes.subarray(position, position + n));
+          return n;
+        },
+        async close() {
+          closed.push(e.path);
+        },
+      };
+      return { file };
+    }).getReader();
     const header = await reader.read();
     const first = await reader.read();
-    // The reader took two chunks: the source has been asked for a chunk or two more at most.
-    expect(made.length).toBeLessThanOrEqual(4);
+    // The reader took two chunks: the file has been read a chunk or two further at most (the reader's
+    // queue holds what was written), and every chunk it holds kept its bytes while the buffer was refilled.
+    expect(reads).toBeLessThanOrEqual(4);
     const rest: Uint8Array[] = [];
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    expect(buffers.size).toBe(1); // one buffer for every read of every file
+    expect(closed).toEqual(["f0", "f1"]);
     const all = [header.value, first.value, ...rest].filter(
       (c) => c !== undefined,
     ) as Uint8Array<ArrayBuffer>[];
-    expect(made.every((c) => c.byteLength === 0)).toBe(true); // detached: freed
-    const path = join(dir, "owned.zip");
+    const path = join(dir, "files.zip");
     await Bun.write(path, new Blob(all));
     expect(BigInt(statSync(path).size)).toBe(zipLength(entries));
-    const want = createHash("sha256");
-    for (let i = 0; i < 8; i++) want.update(new Uint8Array(64 * 1024).fill(i));
-    expect((await checkZip(path)).map((m) => [m.name, m.sha256])).toEqual([["f", want.digest("hex")]]);
+    const hash = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+    expect((await checkZip(path)).map((m) => [m.name, m.sha256])).toEqual(
+      files.map((b, i) => [`f${i}`, hash(b)]),
+    );
+  });
+
+  test("a file entry shorter or longer than listed fails the stream and is closed", async () => {
+    for (const actual of [2, 4]) {
+      let closed = false;
+      const file: EntryFile = {
+        async read(into, position) {
+          const n = Math.min(into.byteLength, Math.max(0, actual - position));
+          into.fill(120, 0, n);
+          return n;
+        },
+        async close() {
+          closed = true;
+        },
+      };
+      const entries: Entry[] = [{ path: "f", kind: "file", size: 3, updatedAt: 0 }];
+      await expect(zipResponse("GET", "x", entries, async () => ({ file })).arrayBuffer()).rejects.toThrow(
+        "not the 3 listed",
+      );
+      expect(closed).toBe(true);
+    }
+  });
+
+  test("a stream cancelled mid-entry closes the entry's file", async () => {
+    let closed = false;
+    const file: EntryFile = {
+      read: async (into) => into.byteLength,
+      async close() {
+        closed = true;
+      },
+    };
+    const entries: Entry[] = [{ path: "f", kind: "file", size: 1 << 30, updatedAt: 0 }];
+    const reader = zipStream(entries, async () => ({ file })).getReader();
+    await reader.read(); // the local header
+    await reader.read(); // a first chunk of bytes
+    await reader.cancel();
+    expect(closed).toBe(true);
   });
 
   test("a stream cancelled mid-entry cancels the entry's bytes", async () => {

@@ -5,7 +5,7 @@ import { startWorkerTracing } from "../lib/tracing/index.ts";
 import { runWorker, serviceClients } from "../lib/worker.ts";
 import { createFileWorker, fileSections } from "./wire.ts";
 
-startWorkerTracing("file"); // first: stores and databases are opened traced
+await startWorkerTracing("file"); // first: stores and databases are opened traced
 
 const config = loadConfig("file", fileSections);
 const clients = serviceClients("file", config);

@@ -7,15 +7,26 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import sharp from "sharp";
+import type Sharp from "sharp";
 import type { BlobStore, StoreFor } from "../lib/blobstore/types.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import { sourceKindOf, THUMBNAIL_SIZES } from "../lib/thumbnail-kinds.ts";
 
-// One libvips thread per image and no operation cache: thumbnails are background work on a small machine.
-sharp.concurrency(1);
-sharp.cache(false);
+/**
+ * sharp (libvips, ~15 MiB of resident memory once loaded), loaded when the first image is thumbnailed
+ * rather than when the process starts: most of a server's life no image arrives. One libvips thread per
+ * image and no operation cache: thumbnails are background work on a small machine.
+ */
+let loading: Promise<typeof Sharp> | undefined;
+function loadSharp(): Promise<typeof Sharp> {
+  loading ??= import("sharp").then(({ default: sharp }) => {
+    sharp.concurrency(1);
+    sharp.cache(false);
+    return sharp;
+  });
+  return loading;
+}
 
 export interface ThumbnailDeps {
   meta: MetaClient;
@@ -140,6 +151,7 @@ async function videoFrame(deps: ThumbnailDeps, src: Source): Promise<Buffer | un
 
 /** Each size as WebP, upright (EXIF orientation), never enlarged; the first frame of animations. */
 async function resize(deps: ThumbnailDeps, input: Buffer): Promise<Buffer[]> {
+  const sharp = await loadSharp();
   const opts = { limitInputPixels: deps.maxInputPixels, failOn: "error" as const };
   // Reading the header first refuses decompression bombs before any pixel is decoded.
   const meta = await sharp(input, opts).metadata();

@@ -6,7 +6,7 @@ import { startWorkerTracing } from "../lib/tracing/index.ts";
 import { requireInternalSecret, runWorker } from "../lib/worker.ts";
 import { createMetaWorker, metaSections } from "./wire.ts";
 
-startWorkerTracing("meta"); // first: stores and databases are opened traced
+await startWorkerTracing("meta"); // first: stores and databases are opened traced
 
 const config = loadConfig("meta", metaSections);
 requireInternalSecret(config);

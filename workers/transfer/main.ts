@@ -7,7 +7,7 @@ import { startWorkerTracing } from "../lib/tracing/index.ts";
 import { runWorker, serviceClients } from "../lib/worker.ts";
 import { createTransferWorker, redisTransferQueue, transferSections } from "./wire.ts";
 
-startWorkerTracing("transfer"); // first: stores and databases are opened traced
+await startWorkerTracing("transfer"); // first: stores and databases are opened traced
 
 const config = loadConfig("transfer", transferSections);
 const clients = serviceClients("transfer", config);

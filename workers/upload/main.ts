@@ -5,7 +5,7 @@ import { startWorkerTracing } from "../lib/tracing/index.ts";
 import { runWorker, serviceClients } from "../lib/worker.ts";
 import { createUploadWorker, uploadSections } from "./wire.ts";
 
-startWorkerTracing("upload"); // first: stores and databases are opened traced
+await startWorkerTracing("upload"); // first: stores and databases are opened traced
 
 const config = loadConfig("upload", uploadSections);
 const clients = serviceClients("upload", config);

@@ -21,7 +21,7 @@ import {
   storageConfigFromEnv,
 } from "./index.ts";
 import { type OpenedBlobStore, testBlobStores } from "./testing.ts";
-import type { BlobStore } from "./types.ts";
+import { type BlobStore, hasFileReads } from "./types.ts";
 
 const MiB = 1024 * 1024;
 /** S3 parts of 5 MiB (S3's minimum), so that 5 MiB + 1 byte already takes a multipart upload. */
@@ -403,6 +403,31 @@ for (const backend of testBlobStores({ s3PartSize: S3_PART_SIZE })) {
       await store.delete(location);
       expect(await store.stat(location)).toBeUndefined();
       expect(await rejection(store.read(location))).toBeInstanceOf(BlobNotFoundError);
+    });
+
+    test("openBlob (local disk): reads at positions into the caller's buffer; a gone blob is not found", async () => {
+      if (!hasFileReads(store)) {
+        expect(backend.backend).toBe("s3"); // streams only (read)
+        return;
+      }
+      const bytes = new Uint8Array(randomBytes(3 * 1024 + 5));
+      const location = await (await store.stage(bodyOf(bytes).stream)).commit();
+      const blob = await store.openBlob(location);
+      const into = new Uint8Array(1024);
+      const read: number[] = [];
+      for (let at = 0; ; ) {
+        const n = await blob.read(into, at);
+        if (n === 0) break;
+        read.push(n);
+        expect(into.subarray(0, n)).toEqual(bytes.subarray(at, at + n));
+        at += n;
+      }
+      expect(read).toEqual([1024, 1024, 1024, 5]);
+      expect(await blob.read(into.subarray(0, 10), 1000)).toBe(10);
+      expect(into.subarray(0, 10)).toEqual(bytes.subarray(1000, 1010));
+      await blob.close();
+      await store.delete(location);
+      expect(await rejection(store.openBlob(location))).toBeInstanceOf(BlobNotFoundError);
     });
 
     test("invalid locations are rejected by read, stat and delete", async () => {

@@ -166,8 +166,20 @@ export interface MultipartParts {
   deleteParts(sessionId: string): Promise<void>;
 }
 
+/** A committed blob opened for reads at positions (FileReads.openBlob); the caller closes it. */
+export interface OpenBlob {
+  /** Reads up to `into.byteLength` bytes at `position` into `into`; how many were read (0 at the end). */
+  read(into: Uint8Array, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 /** Local disk: the bytes are files this process reads directly. */
 export interface FileReads {
+  /**
+   * A committed blob opened for reads into the caller's own buffer (a folder ZIP reuses one for every
+   * chunk: no fresh memory per chunk, unlike read()'s stream). BlobNotFoundError for a missing blob.
+   */
+  openBlob(location: string): Promise<OpenBlob>;
   /**
    * `range` (or all) of a committed blob as a Blob that a Response sends without copying the bytes
    * through JavaScript (local disk: a Bun.file slice, which Bun.serve sends with sendfile(2)). The range is
@@ -260,7 +272,7 @@ export type BlobStore = BlobStoreCore &
   Partial<FileReads & Presigning & Relocation & FreeSpace & Pingable & ObjectListing>;
 
 export const hasFileReads = (s: BlobStore): s is BlobStore & FileReads =>
-  typeof s.readBlob === "function" && typeof s.sha1Of === "function";
+  typeof s.readBlob === "function" && typeof s.sha1Of === "function" && typeof s.openBlob === "function";
 export const canPresign = (s: BlobStore): s is BlobStore & Presigning =>
   typeof s.presignPart === "function" && typeof s.presignGet === "function";
 export const canRelocate = (s: BlobStore): s is BlobStore & Relocation =>

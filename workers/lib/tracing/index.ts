@@ -1,13 +1,19 @@
 // Tracing in a worker process (or the all-in-one one): started first in its main.ts, before anything
 // opens a store or a database, so that they are opened traced; flushed on shutdown. The active span
-// follows awaits through AsyncLocalStorage. Off (nothing installed) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { startTracing, type Tracing } from "../../../core/tracing/provider.ts";
+// follows awaits through AsyncLocalStorage. Off (nothing installed) unless OTEL_EXPORTER_OTLP_ENDPOINT is set;
+// the OpenTelemetry SDK (~10 MiB resident) is then not even loaded.
+import type { Tracing } from "../../../core/tracing/provider.ts";
+import { tracesUrl } from "../../../core/tracing/traces-url.ts";
 
 let tracing: Tracing | undefined;
 
 /** Starts tracing for `service` (service.name unless OTEL_SERVICE_NAME is set) when the environment asks. */
-export function startWorkerTracing(service: string): void {
+export async function startWorkerTracing(service: string): Promise<void> {
+  if (tracing || !tracesUrl(process.env)) return;
+  const [{ AsyncLocalStorageContextManager }, { startTracing }] = await Promise.all([
+    import("@opentelemetry/context-async-hooks"),
+    import("../../../core/tracing/provider.ts"),
+  ]);
   tracing ??= startTracing({
     env: process.env,
     service,

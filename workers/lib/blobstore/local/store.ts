@@ -1,12 +1,20 @@
 // The local-disk blob store (the embedded default; layout.ts describes its files): the core, the parts
 // and the local capabilities (file reads, free space), composed from the files of this folder.
-import { mkdir, stat, statfs } from "node:fs/promises";
+import { mkdir, open, stat, statfs } from "node:fs/promises";
 import type { BunFile } from "bun";
 import { checkRange } from "../common.ts";
 import { digestFile } from "../digest.ts";
 import { BlobNotFoundError, RangeNotSatisfiableError } from "../errors.ts";
 import { canWriteBehind } from "../libc.ts";
-import type { BlobStoreCore, FileReads, FreeSpace, MultipartParts, ObjectListing, Range } from "../types.ts";
+import type {
+  BlobStoreCore,
+  FileReads,
+  FreeSpace,
+  MultipartParts,
+  ObjectListing,
+  OpenBlob,
+  Range,
+} from "../types.ts";
 import {
   type AssembleEvent,
   assembleLocalParts,
@@ -80,6 +88,20 @@ function fileReads(layout: Layout) {
       if (range.start >= size) throw new RangeNotSatisfiableError(size);
       return file.slice(range.start, Math.min(range.end, size - 1) + 1).stream();
     },
+    async openBlob(location: string): Promise<OpenBlob> {
+      const path = layout.filePathOf(location);
+      let handle: Awaited<ReturnType<typeof open>>;
+      try {
+        handle = await open(path, "r");
+      } catch (err) {
+        if (isNotFound(err)) throw new BlobNotFoundError();
+        throw err;
+      }
+      return {
+        read: async (into, position) => (await handle.read(into, 0, into.byteLength, position)).bytesRead,
+        close: () => handle.close(),
+      };
+    },
     readBlob(location: string, range?: Range): Blob {
       checkRange(range);
       const file = fileHandle(location);
@@ -121,11 +143,12 @@ export async function createLocalBlobStore(
   const tmpSweep = setInterval(() => void sweepOldFiles(layout.tmpDir, tmpMaxAgeMs), 3600_000);
   tmpSweep.unref();
 
-  const { handles, read, readBlob, sha1Of, relativePath } = fileReads(layout);
+  const { handles, read, openBlob, readBlob, sha1Of, relativePath } = fileReads(layout);
   return {
     backend: "local",
     stage: (body, opts) => stageLocal(layout, writeBehind, body, opts),
     read,
+    openBlob,
     readBlob,
     sha1Of,
     relativePath,
