@@ -86,6 +86,8 @@ export async function updateShare(deps: ShareDeps, who: Identity, req: UpdateSha
     maxFileBytes: req.maxFileBytes === undefined ? undefined : count(req.maxFileBytes, "max_file_bytes"),
   });
   if (!res.share) throw new Error("meta returned no share");
+  // A new password, expiry or limit: download replicas that keep the link's answer drop it (the share cache).
+  deps.events?.linkRevoked({ kind: "share", id: req.id, ownerId: who.userId });
   return { share: shareMessage(res.share) };
 }
 

@@ -37,10 +37,13 @@ export interface UploadEvent {
   size: number;
 }
 
-/** Topic "links": a share link (or every signed link of a file) stopped working. */
+/**
+ * Topic "links": a share link was revoked or edited ("share"), every signed link of a file was revoked
+ * ("file-links"), or a user was disabled or deleted ("owner": every link of theirs stops).
+ */
 export interface LinkEvent {
-  kind: "share" | "file-links";
-  /** The share's id, or the file's id for "file-links". */
+  kind: "share" | "file-links" | "owner";
+  /** The share's id, the file's id for "file-links", the user's for "owner". */
   id: string;
   ownerId: string;
 }
