@@ -72,7 +72,7 @@ export interface AccountDeps {
 }
 
 /** Every link of the user stops: told on the bus (see AccountDeps.events). */
-export const ownerLinksStopped = (deps: AccountDeps, userId: string) =>
+export const ownerLinksStopped = async (deps: AccountDeps, userId: string) =>
   deps.events?.linkRevoked({ kind: "owner", id: userId, ownerId: userId });
 
 /** FileAdminService.CheckIntegrity as a client calls it. */

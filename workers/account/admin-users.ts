@@ -165,7 +165,7 @@ export async function setDisabled(
     }),
   );
   deps.userCache?.delete(id);
-  if (disabled) ownerLinksStopped(deps, id);
+  if (disabled) await ownerLinksStopped(deps, id);
   await audit(
     deps,
     actor,
@@ -212,7 +212,7 @@ export async function deleteUser(deps: AccountDeps, actor: Actor, id: string, co
     revocationExpiresAt: revocationExpiresAt(deps, deps.now()),
   });
   deps.userCache?.delete(id);
-  ownerLinksStopped(deps, id);
+  await ownerLinksStopped(deps, id);
   await audit(deps, actor, "user.delete", target, { files_deleted: String(filesDeleted) });
   return { filesDeleted };
 }

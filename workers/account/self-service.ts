@@ -126,7 +126,7 @@ export async function deleteAccount(
     revocationExpiresAt: revocationExpiresAt(deps, deps.now()),
   });
   deps.userCache?.delete(who.userId);
-  ownerLinksStopped(deps, who.userId);
+  await ownerLinksStopped(deps, who.userId);
   return filesDeleted;
 }
 

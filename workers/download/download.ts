@@ -403,5 +403,5 @@ export async function revokeDownloadUrls(deps: DownloadDeps, who: Identity, file
   await deps.meta.revokeDownloadLinks({ ownerId: who.userId, fileId });
   deps.lookups.delete(`/${fileId}/`); // the key of target(deps, { fileId }): links
   // Share URLs of the file are signed with the old generation: every replica's share cache drops them.
-  deps.events?.linkRevoked({ kind: "file-links", id: fileId, ownerId: who.userId });
+  await deps.events?.linkRevoked({ kind: "file-links", id: fileId, ownerId: who.userId });
 }

@@ -98,7 +98,9 @@ export async function createDownloadWorker(
     start() {
       if (deps.lookupCacheMs <= 0) return;
       void dropOnFileEvents(events.bus, deps.lookups, following.signal, log);
-      // Share answers are reused only while every replica's events reach this one (share-liveness.ts).
+      // Share answers are reused only where every replica's events reach this one (share-liveness.ts):
+      // the composer's bus (all-in-one) or Redis; a lone process's own memory bus would miss the others'.
+      if (!clients.bus && !config.redisUrl) return;
       const shares = new LiveShares<Target>(deps.lookupCacheMs, deps.now);
       void followShareEvents(events.bus, shares, following.signal, log).then(() => {
         if (!following.signal.aborted) deps.liveShares = shares;

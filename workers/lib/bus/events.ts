@@ -108,6 +108,9 @@ export const decodeLinkEvent = (body: string): LinkEvent | undefined => {
     : undefined;
 };
 
+/** How long a link's change waits for the bus before its caller answers (the default lookup cache's life). */
+export const LINK_EVENT_WAIT_MS = 1000;
+
 /** The publishing side in one place, so that callers need not know topics and encodings. */
 export function publishers(bus: EventBus | undefined) {
   return {
@@ -117,8 +120,19 @@ export function publishers(bus: EventBus | undefined) {
     uploaded(e: UploadEvent): void {
       void bus?.publish("uploads", JSON.stringify(e));
     },
-    linkRevoked(e: LinkEvent): void {
-      void bus?.publish("links", JSON.stringify(e));
+    /**
+     * Resolves once the event is on the bus (the caller answers after it: replicas that keep a link's
+     * answer drop it before the next request can reach them), or after LINK_EVENT_WAIT_MS while the bus
+     * is unreachable (the event still goes out when it is back; the caches' expiry bounds the rest).
+     */
+    async linkRevoked(e: LinkEvent): Promise<void> {
+      if (!bus) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, LINK_EVENT_WAIT_MS);
+      });
+      await Promise.race([bus.publish("links", JSON.stringify(e)).catch(() => {}), waited]);
+      clearTimeout(timer);
     },
     blobUnreferenced(e: BlobEvent): void {
       void bus?.publish("blobs", JSON.stringify(e));
