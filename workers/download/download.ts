@@ -122,13 +122,34 @@ export const cachedOwnFile = (deps: DownloadDeps, who: Identity, fileId: string)
 
 /** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
 async function target(deps: DownloadDeps, key: LookupKey, fresh = false): Promise<Target> {
-  if (fresh) return lookUp(deps, key);
+  if (fresh || deps.lookupCacheMs <= 0) return lookUp(deps, key);
   const hit = cachedTarget(deps, key);
   if (hit) return hit;
-  const t = await lookUp(deps, key);
-  if (deps.lookupCacheMs > 0)
-    deps.lookups.set(cacheKeyOf(key), t, deps.now() + deps.lookupCacheMs, key.ownerId ?? "");
-  return t;
+  // When an entry ends, every connection of a download misses at once (64 for a download manager): they
+  // share one meta call rather than each making its own.
+  const cacheKey = cacheKeyOf(key);
+  const flights = flightsOf(deps.lookups);
+  const joined = flights.get(cacheKey);
+  if (joined) return joined;
+  const asked = lookUp(deps, key)
+    .then((t) => {
+      deps.lookups.set(cacheKey, t, deps.now() + deps.lookupCacheMs, key.ownerId ?? "");
+      return t;
+    })
+    .finally(() => flights.delete(cacheKey));
+  flights.set(cacheKey, asked);
+  return asked;
+}
+
+/** The lookups under way, by cache key, of each lookup cache. */
+const lookupFlights = new WeakMap<object, Map<string, Promise<Target>>>();
+function flightsOf(lookups: object): Map<string, Promise<Target>> {
+  let flights = lookupFlights.get(lookups);
+  if (!flights) {
+    flights = new Map();
+    lookupFlights.set(lookups, flights);
+  }
+  return flights;
 }
 
 /**
@@ -294,7 +315,17 @@ async function sharedTarget(
 ): Promise<Target | undefined> {
   const live = deps.liveShares?.get(key);
   if (live) return live;
-  const epoch = deps.liveShares?.epoch() ?? 0;
+  const ask = (epoch: number) => askShared(deps, key, epoch);
+  // The requests that miss together (each connection of a download, when an entry ends) share one call.
+  return deps.liveShares ? deps.liveShares.shared(key, ask) : ask(0);
+}
+
+/** sharedTarget's meta call; its answer kept in the share cache unless an event came after `epoch`. */
+async function askShared(
+  deps: DownloadDeps,
+  key: LookupKey & { shareId: string; fileId: string },
+  epoch: number,
+): Promise<Target | undefined> {
   const reuseKey = `share:${key.shareId}/${key.fileId}/${key.versionId ?? ""}`;
   try {
     const previous = deps.lookups.get(reuseKey);

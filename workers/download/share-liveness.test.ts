@@ -66,6 +66,34 @@ describe("LiveShares", () => {
     expect(shares.get(A)).toBe("a");
   });
 
+  test("requests that miss together share one call, but none joins a call asked before an event", async () => {
+    const { shares } = fixture();
+    let asked = 0;
+    const release: Array<() => void> = [];
+    const ask = (epoch: number) =>
+      new Promise<string>((resolve) => {
+        asked++;
+        release.push(() => resolve(`answer@${epoch}`));
+      });
+    const first = shares.shared(A, ask);
+    const second = shares.shared(A, ask);
+    const other = shares.shared(B, ask); // another key: its own call
+    expect(asked).toBe(2);
+    shares.dropOwner("alice"); // a revoke's event while the call is under way
+    const after = shares.shared(A, ask);
+    expect(asked).toBe(3);
+    for (const r of release) r();
+    expect(await Promise.all([first, second, other, after])).toEqual([
+      "answer@0",
+      "answer@0",
+      "answer@0",
+      "answer@1",
+    ]);
+    // Done: the next miss asks again.
+    void shares.shared(A, ask);
+    expect(asked).toBe(4);
+  });
+
   test("a TTL of 0 keeps nothing", () => {
     const { clock, shares } = fixture(0);
     shares.set(A, "alice", "a", clock.now + 60_000, shares.epoch());

@@ -36,6 +36,8 @@ export class LiveShares<T> {
   private readonly entries: ExpiringCache<string, Live<T>>;
   /** Moves on every event that drops entries: an answer asked for before it is not stored. */
   private epochNow = 0;
+  /** The meta calls under way, by key, with the epoch each was asked at. */
+  private readonly flights = new Map<string, { epoch: number; answer: Promise<unknown> }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -67,6 +69,23 @@ export class LiveShares<T> {
     if (epoch !== this.epochNow || this.ttlMs <= 0) return;
     const expiresAt = expiresAtMs > 0 ? expiresAtMs : Number.POSITIVE_INFINITY;
     this.entries.set(keyOf(key), { target, expiresAt }, this.now() + this.ttlMs, ownerId);
+  }
+
+  /**
+   * `ask(epoch)`'s answer, shared with the requests for the same key that come while it is under way, as
+   * long as no event arrived since it was asked (a request after a revoke's event never gets an answer
+   * read before it).
+   */
+  shared<R>(key: ShareKey, ask: (epoch: number) => Promise<R>): Promise<R> {
+    const k = keyOf(key);
+    const under = this.flights.get(k);
+    if (under && under.epoch === this.epochNow) return under.answer as Promise<R>;
+    const epoch = this.epochNow;
+    const answer: Promise<R> = ask(epoch).finally(() => {
+      if (this.flights.get(k)?.answer === answer) this.flights.delete(k);
+    });
+    this.flights.set(k, { epoch, answer });
+    return answer;
   }
 
   /** Drops every entry of the owner's links (an event about the owner, a link or a file of theirs). */
