@@ -17,6 +17,7 @@ import {
 import type { CheckIntegrityResponse } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { TotpState } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import type { UserRecord } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
+import type { Publishers } from "../lib/bus/events.ts";
 import { invalidArgument, unauthenticated } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
@@ -63,7 +64,16 @@ export interface AccountDeps {
    * CheckIntegrity streams on to an administrator; absent: Unavailable.
    */
   checkIntegrity?: CheckIntegrity;
+  /**
+   * Tells the other workers that a user's links stopped (disabled or deleted): download replicas drop the
+   * share answers they keep (workers/download/share-liveness.ts). Absent in most tests.
+   */
+  events?: Pick<Publishers, "linkRevoked">;
 }
+
+/** Every link of the user stops: told on the bus (see AccountDeps.events). */
+export const ownerLinksStopped = async (deps: AccountDeps, userId: string) =>
+  deps.events?.linkRevoked({ kind: "owner", id: userId, ownerId: userId });
 
 /** FileAdminService.CheckIntegrity as a client calls it. */
 export type CheckIntegrity = (

@@ -10,7 +10,13 @@ import {
 } from "../../proto/gen/filestore/admin/v1/admin_pb.ts";
 import type { ManagedUserRecord } from "../../proto/gen/filestore/meta/v1/admin_pb.ts";
 import { failedPrecondition, invalidArgument, notFound } from "../lib/errors.ts";
-import { type AccountDeps, hashPassword, validatePassword, validateUsername } from "./account.ts";
+import {
+  type AccountDeps,
+  hashPassword,
+  ownerLinksStopped,
+  validatePassword,
+  validateUsername,
+} from "./account.ts";
 import { isNamedAdmin } from "./account-state.ts";
 import { type Actor, audit } from "./admin-access.ts";
 import { revocationExpiresAt } from "./tokens.ts";
@@ -159,6 +165,7 @@ export async function setDisabled(
     }),
   );
   deps.userCache?.delete(id);
+  if (disabled) await ownerLinksStopped(deps, id);
   await audit(
     deps,
     actor,
@@ -205,6 +212,7 @@ export async function deleteUser(deps: AccountDeps, actor: Actor, id: string, co
     revocationExpiresAt: revocationExpiresAt(deps, deps.now()),
   });
   deps.userCache?.delete(id);
+  await ownerLinksStopped(deps, id);
   await audit(deps, actor, "user.delete", target, { files_deleted: String(filesDeleted) });
   return { filesDeleted };
 }

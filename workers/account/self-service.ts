@@ -13,7 +13,13 @@ import {
 import { TotpState } from "../../proto/gen/filestore/meta/v1/credentials_pb.ts";
 import type { UserRecord } from "../../proto/gen/filestore/meta/v1/users_pb.ts";
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../lib/errors.ts";
-import { type AccountDeps, authenticate, hashPassword, validatePassword } from "./account.ts";
+import {
+  type AccountDeps,
+  authenticate,
+  hashPassword,
+  ownerLinksStopped,
+  validatePassword,
+} from "./account.ts";
 import { newRecoveryCodes, newTotpSecret, totpStep } from "./second-factor.ts";
 import { revocationExpiresAt } from "./tokens.ts";
 
@@ -120,6 +126,7 @@ export async function deleteAccount(
     revocationExpiresAt: revocationExpiresAt(deps, deps.now()),
   });
   deps.userCache?.delete(who.userId);
+  await ownerLinksStopped(deps, who.userId);
   return filesDeleted;
 }
 

@@ -5,6 +5,8 @@
 import { createClient, type Transport } from "@connectrpc/connect";
 import { ExpiringCache } from "../../core/cache.ts";
 import { FileAdminService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
+import { publishers } from "../lib/bus/events.ts";
+import { loadEventsConfig, openEventBus } from "../lib/bus/open.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { authMetrics } from "../lib/metrics/auth.ts";
@@ -17,7 +19,7 @@ import type { SigningKey } from "./keys.ts";
 import { accountModule } from "./service.ts";
 
 /** The sections of the configuration the account service reads. */
-export const accountSections = { account: loadAccountConfig };
+export const accountSections = { account: loadAccountConfig, events: loadEventsConfig };
 export type AccountWorkerConfig = ConfigOf<typeof accountSections>;
 
 /**
@@ -33,7 +35,7 @@ export function fileIntegrityCheck(transport: Transport): CheckIntegrity {
 
 export async function createAccountWorker(
   config: AccountWorkerConfig,
-  clients: Pick<WorkerClients, "meta" | "metrics"> & {
+  clients: Pick<WorkerClients, "meta" | "metrics" | "bus"> & {
     key: SigningKey;
     limiter?: RateLimiter;
     /** The file worker's consistency checker (AdminService.CheckIntegrity streams it on). */
@@ -43,6 +45,7 @@ export async function createAccountWorker(
   const log = createLogger("account");
   const limits = await openSharedLimiter(config, log, clients.limiter);
   const limiter = limits.limiter;
+  const events = openEventBus(config, log, clients.bus);
   return {
     metrics: clients.metrics,
     module: accountModule({
@@ -61,10 +64,12 @@ export async function createAccountWorker(
       adminUsers: new Set(config.adminUsers.map((u) => u.toLowerCase())),
       metrics: clients.metrics && authMetrics(clients.metrics.forService("account")),
       checkIntegrity: clients.checkIntegrity,
+      events: publishers(events.bus),
     }),
     start() {},
     async stop() {
       await limits.close();
+      await events.close();
     },
   };
 }

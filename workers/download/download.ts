@@ -7,6 +7,7 @@ import type { ExpiringCache } from "../../core/cache.ts";
 import { LINKS_PATH } from "../../core/data-paths.ts";
 import { Reason, reasonError } from "../../core/reasons.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
+import type { Publishers } from "../lib/bus/events.ts";
 import { invalidArgument, permissionDenied } from "../lib/errors.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { DownloadMetrics, LinkResult } from "../lib/metrics/download.ts";
@@ -21,6 +22,7 @@ import {
   type VerifiedLinks,
 } from "./links.ts";
 import { attachmentOnlyWhenShared, inlineDisposition, type PreviewMode, previewTypeFor } from "./preview.ts";
+import type { LiveShares } from "./share-liveness.ts";
 import type { ThumbnailServing } from "./thumbnails.ts";
 
 export { LINKS_PATH };
@@ -63,6 +65,13 @@ export interface DownloadDeps {
   verifiedLinks?: VerifiedLinks;
   /** Bytes by backend, ranges, link checks (workers/lib/metrics/download.ts); none in most tests. */
   metrics?: DownloadMetrics;
+  /**
+   * Share links known live (share-liveness.ts), set once the worker follows the bus's "links" and "files"
+   * events (wire.ts); absent (tests, DOWNLOAD_LOOKUP_CACHE_MS=0): meta is asked on every request.
+   */
+  liveShares?: LiveShares<Target>;
+  /** Tells other replicas of revoked signed links (the event bus); absent in most tests. */
+  events?: Pick<Publishers, "linkRevoked">;
 }
 
 /** A link verdict as the metrics name it. */
@@ -113,13 +122,34 @@ export const cachedOwnFile = (deps: DownloadDeps, who: Identity, fileId: string)
 
 /** The file of a lookup key, from the lookup cache unless `fresh` (signing needs the current generation). */
 async function target(deps: DownloadDeps, key: LookupKey, fresh = false): Promise<Target> {
-  if (fresh) return lookUp(deps, key);
+  if (fresh || deps.lookupCacheMs <= 0) return lookUp(deps, key);
   const hit = cachedTarget(deps, key);
   if (hit) return hit;
-  const t = await lookUp(deps, key);
-  if (deps.lookupCacheMs > 0)
-    deps.lookups.set(cacheKeyOf(key), t, deps.now() + deps.lookupCacheMs, key.ownerId ?? "");
-  return t;
+  // When an entry ends, every connection of a download misses at once (64 for a download manager): they
+  // share one meta call rather than each making its own.
+  const cacheKey = cacheKeyOf(key);
+  const flights = flightsOf(deps.lookups);
+  const joined = flights.get(cacheKey);
+  if (joined) return joined;
+  const asked = lookUp(deps, key)
+    .then((t) => {
+      deps.lookups.set(cacheKey, t, deps.now() + deps.lookupCacheMs, key.ownerId ?? "");
+      return t;
+    })
+    .finally(() => flights.delete(cacheKey));
+  flights.set(cacheKey, asked);
+  return asked;
+}
+
+/** The lookups under way, by cache key, of each lookup cache. */
+const lookupFlights = new WeakMap<object, Map<string, Promise<Target>>>();
+function flightsOf(lookups: object): Map<string, Promise<Target>> {
+  let flights = lookupFlights.get(lookups);
+  if (!flights) {
+    flights = new Map();
+    lookupFlights.set(lookups, flights);
+  }
+  return flights;
 }
 
 /**
@@ -127,7 +157,14 @@ async function target(deps: DownloadDeps, key: LookupKey, fresh = false): Promis
  * answers the same again (its headers and previews are then not built anew).
  */
 async function lookUp(deps: DownloadDeps, key: LookupKey, previous?: Target): Promise<Target> {
-  const { file, blob, linkGeneration } = await deps.meta.getDownloadTarget(key);
+  return targetOf(await deps.meta.getDownloadTarget(key), previous);
+}
+
+/** A target from meta's answer (`previous` when that answer is the same as the one it was built from). */
+function targetOf(
+  { file, blob, linkGeneration }: Awaited<ReturnType<MetaClient["getDownloadTarget"]>>,
+  previous?: Target,
+): Target {
   if (!file || !blob) throw new ConnectError("meta returned no file", Code.Internal);
   if (
     previous?.fileId === file.id &&
@@ -267,18 +304,36 @@ async function linkTarget(deps: DownloadDeps, key: LookupKey): Promise<Target> {
 const SHARED_REUSE_MS = 60_000;
 
 /**
- * A share's file while the share answers and holds it (one meta call, on every request: no answer is
- * trusted from a cache); undefined when it does not. When meta answers as it did for the last request,
+ * A share's file while the share answers and holds it; undefined when it does not. Meta is asked unless
+ * the share liveness cache knows the link live (share-liveness.ts: dropped by every event that could
+ * change the answer, never past the link's expiry). When meta answers as it did for the last request,
  * that request's Target (headers built, previews) is the answer.
  */
-async function sharedTarget(deps: DownloadDeps, key: LookupKey): Promise<Target | undefined> {
+async function sharedTarget(
+  deps: DownloadDeps,
+  key: LookupKey & { shareId: string; fileId: string },
+): Promise<Target | undefined> {
+  const live = deps.liveShares?.get(key);
+  if (live) return live;
+  const ask = (epoch: number) => askShared(deps, key, epoch);
+  // The requests that miss together (each connection of a download, when an entry ends) share one call.
+  return deps.liveShares ? deps.liveShares.shared(key, ask) : ask(0);
+}
+
+/** sharedTarget's meta call; its answer kept in the share cache unless an event came after `epoch`. */
+async function askShared(
+  deps: DownloadDeps,
+  key: LookupKey & { shareId: string; fileId: string },
+  epoch: number,
+): Promise<Target | undefined> {
   const reuseKey = `share:${key.shareId}/${key.fileId}/${key.versionId ?? ""}`;
   try {
     const previous = deps.lookups.get(reuseKey);
-    const t = await lookUp(deps, key, previous);
-    if (t === previous) return t;
-    const shared = attachmentOnlyWhenShared(t.name) ? { ...t, attachmentOnly: true } : t;
-    deps.lookups.set(reuseKey, shared, deps.now() + SHARED_REUSE_MS);
+    const res = await deps.meta.getDownloadTarget(key);
+    const t = targetOf(res, previous);
+    const shared = t === previous || !attachmentOnlyWhenShared(t.name) ? t : { ...t, attachmentOnly: true };
+    if (shared !== previous) deps.lookups.set(reuseKey, shared, deps.now() + SHARED_REUSE_MS);
+    deps.liveShares?.set(key, res.file?.ownerId ?? "", shared, Number(res.shareExpiresAtMs), epoch);
     return shared;
   } catch (err) {
     if (ConnectError.from(err).code === Code.NotFound) return undefined;
@@ -378,4 +433,6 @@ export async function revokeDownloadUrls(deps: DownloadDeps, who: Identity, file
   if (!fileId) throw invalidArgument("file_id is required");
   await deps.meta.revokeDownloadLinks({ ownerId: who.userId, fileId });
   deps.lookups.delete(`/${fileId}/`); // the key of target(deps, { fileId }): links
+  // Share URLs of the file are signed with the old generation: every replica's share cache drops them.
+  await deps.events?.linkRevoked({ kind: "file-links", id: fileId, ownerId: who.userId });
 }

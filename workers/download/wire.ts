@@ -5,6 +5,7 @@ import { ExpiringCache } from "../../core/cache.ts";
 import { DownloadLinkService } from "../../proto/gen/filestore/meta/v1/links_pb.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import type { StoreFor } from "../lib/blobstore/types.ts";
+import { publishers } from "../lib/bus/events.ts";
 import { loadEventsConfig, openEventBus } from "../lib/bus/open.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger, logErrors } from "../lib/log.ts";
@@ -15,6 +16,7 @@ import type { DownloadDeps, Target } from "./download.ts";
 import { dropOnFileEvents } from "./invalidation.ts";
 import { linkKeyFrom, VerifiedLinks } from "./links.ts";
 import { type DownloadModule, downloadModule } from "./service.ts";
+import { followShareEvents, LiveShares } from "./share-liveness.ts";
 import type { ThumbnailRow } from "./thumbnails.ts";
 
 /**
@@ -88,12 +90,21 @@ export async function createDownloadWorker(
   const deps = downloadDeps(config, clients.meta, stores.storeFor, clients.internalSecret, !!opts.bunServe);
   if (clients.metrics) deps.metrics = downloadMetrics(clients.metrics.forService("download"));
   const events = openEventBus(config, log, clients.bus);
+  deps.events = publishers(events.bus);
   const following = new AbortController();
   return {
     metrics: clients.metrics,
     module: downloadModule(deps, clients.verifier, logErrors(log, "download failed")),
     start() {
-      if (deps.lookupCacheMs > 0) void dropOnFileEvents(events.bus, deps.lookups, following.signal, log);
+      if (deps.lookupCacheMs <= 0) return;
+      void dropOnFileEvents(events.bus, deps.lookups, following.signal, log);
+      // Share answers are reused only where every replica's events reach this one (share-liveness.ts):
+      // the composer's bus (all-in-one) or Redis; a lone process's own memory bus would miss the others'.
+      if (!clients.bus && !config.redisUrl) return;
+      const shares = new LiveShares<Target>(deps.lookupCacheMs, deps.now);
+      void followShareEvents(events.bus, shares, following.signal, log).then(() => {
+        if (!following.signal.aborted) deps.liveShares = shares;
+      });
     },
     async stop() {
       following.abort();

@@ -18,7 +18,8 @@ import type { MetaClient } from "../lib/meta-client.ts";
 
 export { Change, changed };
 
-export type OnChange = (ownerId: string, change: Change, file: File, op: FileOp) => void;
+/** Resolves once the change is told (on the bus): the caller answers after it (see publishers' told). */
+export type OnChange = (ownerId: string, change: Change, file: File, op: FileOp) => void | Promise<void>;
 
 export interface FileDeps {
   meta: MetaClient;
@@ -38,16 +39,16 @@ export const SORT_KEYS: Record<SortField, string> = {
   [SortField.UPDATED_AT]: "updated_at",
 };
 
-function changed(
+async function changed(
   deps: FileDeps,
   who: Identity,
   change: Change,
   record: FileRecord | undefined,
   op: FileOp,
-): File {
+): Promise<File> {
   if (!record) throw new Error("meta returned no file");
   const file = publicFile(record);
-  deps.onChange?.(who.userId, change, file, op);
+  await deps.onChange?.(who.userId, change, file, op);
   return file;
 }
 
@@ -103,7 +104,7 @@ export async function moveFile(
   const res = await deps.meta.moveFile({ ownerId: who.userId, id: required(id), newParentId, onConflict });
   // REPLACE answers the file it replaced (the moved entry is gone).
   if (res.file && res.file.id !== id) {
-    deps.onChange?.(who.userId, Change.DELETED, { ...publicFile(res.file), id }, "move");
+    await deps.onChange?.(who.userId, Change.DELETED, { ...publicFile(res.file), id }, "move");
     return changed(deps, who, Change.UPDATED, res.file, "move");
   }
   return changed(deps, who, Change.UPDATED, res.file, "move");
@@ -111,7 +112,7 @@ export async function moveFile(
 
 export async function deleteFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.trashFile({ ownerId: who.userId, id: required(id) });
-  if (res.count > 0) changed(deps, who, Change.DELETED, res.file, "delete");
+  if (res.count > 0) await changed(deps, who, Change.DELETED, res.file, "delete");
 }
 
 export async function listTrash(deps: FileDeps, who: Identity, req: { pageSize: number; pageToken: string }) {
@@ -137,13 +138,14 @@ export async function restoreFile(
 /** Purges the caller's trash; each entry that leaves it is reported (DELETED), as PurgeFile does. */
 export async function emptyTrash(deps: FileDeps, who: Identity): Promise<number> {
   const res = await deps.meta.emptyTrash({ ownerId: who.userId });
-  for (const f of res.files) changed(deps, who, Change.DELETED, f, "purge");
+  // Published in order (each call publishes at once), then waited for together.
+  await Promise.all(res.files.map((f) => changed(deps, who, Change.DELETED, f, "purge")));
   return res.count;
 }
 
 export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.purgeTrashedFile({ ownerId: who.userId, id: required(id) });
-  changed(deps, who, Change.DELETED, res.file, "purge");
+  await changed(deps, who, Change.DELETED, res.file, "purge");
 }
 
 function required(id: string): string {

@@ -32,7 +32,7 @@ export function versionRoutes(
     async restoreVersion(req, ctx) {
       const who = requireIdentity(ctx);
       const res = await deps.meta.restoreVersion({ ownerId: who.userId, ...ids(req) });
-      return { file: changed(deps, who, Change.UPDATED, res.file, "version") };
+      return { file: await changed(deps, who, Change.UPDATED, res.file, "version") };
     },
     async deleteVersion(req, ctx) {
       const { userId } = requireIdentity(ctx);

@@ -35,7 +35,12 @@ export function downloadLinkService({
       }
       const t = await links.getDownloadTarget(db, key);
       if (!t) throw notFound(req.versionId ? "no such file or version" : "no such file");
-      return { file: fileRecord(t.file), blob: blobRecord(t.blob), linkGeneration: BigInt(t.linkGeneration) };
+      return {
+        file: fileRecord(t.file),
+        blob: blobRecord(t.blob),
+        linkGeneration: BigInt(t.linkGeneration),
+        shareExpiresAtMs: BigInt(t.shareExpiresAt ?? 0),
+      };
     },
     async revokeDownloadLinks(req) {
       if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");

@@ -95,6 +95,11 @@ for (const target of testDatabases()) {
       const ofFolder = await link(folder.id);
       expect((await via(outside.id, ofFile))?.file.id).toBe(outside.id);
       expect((await via(inside.id, ofFolder))?.blob.location).toBe("blobs/in");
+      // The link's expiry comes with the answer (the download worker's share cache stops at it).
+      expect((await via(outside.id, ofFile))?.shareExpiresAt).toBeNull();
+      const soon = await link(outside.id, { expiresAt: 5_000 });
+      expect((await via(outside.id, soon))?.shareExpiresAt).toBe(5_000);
+      expect(await via(outside.id, soon, 5_000)).toBeUndefined();
       // Not in the share, an unknown link, a link of another owner's files, a drop link: not found.
       expect(await via(outside.id, ofFolder)).toBeUndefined();
       expect(await via(inside.id, ofFile)).toBeUndefined();

@@ -13,6 +13,8 @@ export interface DownloadTarget {
   file: FileRow;
   blob: BlobRow;
   linkGeneration: number;
+  /** Reached through a share: when the share expires (epoch ms; null: never). */
+  shareExpiresAt?: number | null;
 }
 
 /**
@@ -56,34 +58,48 @@ const targetQuery = (db: Db) =>
 
 /**
  * The same with the link's check riding in the statement (a scalar subquery: the live link's target, else
- * null), asked afresh on every request, so a revoked or expired link stops at once on every replica.
+ * null), asked afresh on every request, so a revoked or expired link stops at once on every replica; and
+ * the link's expiry (a second subquery, given the share id again: `expiryOf`), which lets the download
+ * worker keep the answer for a moment and still stop at the expiry (workers/download/share-liveness.ts).
  */
-const gatedQuery = (db: Db, shareId: string, now: number) =>
-  targetQuery(db).select((eb) =>
-    eb
-      .selectFrom("shares")
-      .innerJoin("users", "users.id", "shares.owner_id")
-      .innerJoin("files as share_target", "share_target.id", "shares.target_id")
-      .select("shares.target_id")
-      .where("shares.id", "=", shareId)
-      .whereRef("shares.owner_id", "=", "files.owner_id")
-      .where("shares.mode", "=", "view")
-      .where("share_target.status", "=", "active")
-      .where("users.disabled_at", "is", null)
-      .where((w) => w.or([w("shares.expires_at", "is", null), w("shares.expires_at", ">", now)]))
-      .as("share_target_id"),
-  );
+const gatedQuery = (db: Db, shareId: string, now: number, expiryOf: string) =>
+  targetQuery(db)
+    .select((eb) =>
+      eb
+        .selectFrom("shares as expiring")
+        .select("expiring.expires_at")
+        .where("expiring.id", "=", expiryOf)
+        .as("share_expires_at"),
+    )
+    .select((eb) =>
+      eb
+        .selectFrom("shares")
+        .innerJoin("users", "users.id", "shares.owner_id")
+        .innerJoin("files as share_target", "share_target.id", "shares.target_id")
+        .select("shares.target_id")
+        .where("shares.id", "=", shareId)
+        .whereRef("shares.owner_id", "=", "files.owner_id")
+        .where("shares.mode", "=", "view")
+        .where("share_target.status", "=", "active")
+        .where("users.disabled_at", "is", null)
+        .where((w) => w.or([w("shares.expires_at", "is", null), w("shares.expires_at", ">", now)]))
+        .as("share_target_id"),
+    );
 
 /**
  * A shared file's row by id (the statement of every range request of a share's download URL): prepared,
  * since building it costs several times what running it does.
  */
-const sharedRow = preparedQuery(["shareId", "now", "fileId"] as const, (db, a) =>
-  gatedQuery(db, a.shareId, a.now as unknown as number).where("files.id", "=", a.fileId),
+const sharedRow = preparedQuery(["shareId", "now", "fileId", "expiryOf"] as const, (db, a) =>
+  gatedQuery(db, a.shareId, a.now as unknown as number, a.expiryOf).where("files.id", "=", a.fileId),
 );
 
-type TargetRow = Omit<Awaited<ReturnType<typeof sharedRow>>[number], "share_target_id"> & {
+type TargetRow = Omit<
+  Awaited<ReturnType<typeof sharedRow>>[number],
+  "share_target_id" | "share_expires_at"
+> & {
   share_target_id?: string | null;
+  share_expires_at?: number | string | null;
 };
 
 /** The row of a key (share_target_id only with a share). */
@@ -98,8 +114,10 @@ async function targetRow(db: Db, key: TargetKey): Promise<TargetRow | undefined>
   }
   const { share } = key;
   if (share && key.ownerId === undefined)
-    return (await sharedRow(db, { shareId: share.id, now: share.now, fileId: key.fileId }))[0];
-  let q = share ? gatedQuery(db, share.id, share.now) : targetQuery(db);
+    return (
+      await sharedRow(db, { shareId: share.id, now: share.now, fileId: key.fileId, expiryOf: share.id })
+    )[0];
+  let q = share ? gatedQuery(db, share.id, share.now, share.id) : targetQuery(db);
   q = q.where("files.id", "=", key.fileId);
   if (key.ownerId !== undefined) q = q.where("files.owner_id", "=", key.ownerId);
   return q.executeTakeFirst();
@@ -120,11 +138,15 @@ export async function getDownloadTarget(db: Db, key: TargetKey): Promise<Downloa
     unreferenced_at,
     generation,
     share_target_id,
+    share_expires_at,
     ...file
   } = row;
   if (share && !(await sharedThrough(db, file, share_target_id, share.maxDepth))) return undefined;
-  if ("versionId" in key && key.versionId)
-    return versionTarget(db, file, Number(generation ?? 0), key.versionId);
+  const shareExpiresAt = share_expires_at == null ? null : Number(share_expires_at);
+  if ("versionId" in key && key.versionId) {
+    const v = await versionTarget(db, file, Number(generation ?? 0), key.versionId);
+    return v && { ...v, shareExpiresAt };
+  }
   const size = Number(file.size);
   return {
     file: { ...file, size },
@@ -140,6 +162,7 @@ export async function getDownloadTarget(db: Db, key: TargetKey): Promise<Downloa
       unreferenced_at,
     },
     linkGeneration: Number(generation ?? 0),
+    shareExpiresAt,
   };
 }
 

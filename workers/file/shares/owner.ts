@@ -86,6 +86,8 @@ export async function updateShare(deps: ShareDeps, who: Identity, req: UpdateSha
     maxFileBytes: req.maxFileBytes === undefined ? undefined : count(req.maxFileBytes, "max_file_bytes"),
   });
   if (!res.share) throw new Error("meta returned no share");
+  // A new password, expiry or limit: download replicas that keep the link's answer drop it (the share cache).
+  await deps.events?.linkRevoked({ kind: "share", id: req.id, ownerId: who.userId });
   return { share: shareMessage(res.share) };
 }
 
@@ -102,6 +104,6 @@ export async function listShares(
 export async function revokeShare(deps: ShareDeps, who: Identity, id: string) {
   if (!id) throw invalidArgument("id is required");
   await deps.meta.deleteShareRow({ ownerId: who.userId, id });
-  deps.events?.linkRevoked({ kind: "share", id, ownerId: who.userId });
+  await deps.events?.linkRevoked({ kind: "share", id, ownerId: who.userId });
   return {};
 }

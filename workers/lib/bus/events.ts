@@ -7,7 +7,7 @@ import {
   FileSchema,
 } from "../../../proto/gen/filestore/file/v1/file_pb.ts";
 import { type TransferJob, TransferJobSchema } from "../../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
-import type { EventBus } from "./types.ts";
+import type { EventBus, Topic } from "./types.ts";
 
 /** What was done to a file (WatchFiles clients get the `change`; the op says more for logs and caches). */
 export type FileOp =
@@ -37,10 +37,13 @@ export interface UploadEvent {
   size: number;
 }
 
-/** Topic "links": a share link (or every signed link of a file) stopped working. */
+/**
+ * Topic "links": a share link was revoked or edited ("share"), every signed link of a file was revoked
+ * ("file-links"), or a user was disabled or deleted ("owner": every link of theirs stops).
+ */
 export interface LinkEvent {
-  kind: "share" | "file-links";
-  /** The share's id, or the file's id for "file-links". */
+  kind: "share" | "file-links" | "owner";
+  /** The share's id, the file's id for "file-links", the user's for "owner". */
   id: string;
   ownerId: string;
 }
@@ -105,17 +108,51 @@ export const decodeLinkEvent = (body: string): LinkEvent | undefined => {
     : undefined;
 };
 
+/** The longest a change waits for its event to be on the bus before its caller answers. */
+export const EVENT_WAIT_MS = 1000;
+
+/**
+ * A publisher whose promise resolves once the event is on the bus: a caller that answers after it knows
+ * that every replica's caches (download lookups, share liveness) drop what it changed before a request
+ * its answer leads to can reach them. At most EVENT_WAIT_MS, and not at all while the bus is stalled (a
+ * wait timed out and no event has gone out since: Redis unreachable, events wait in the pump): a change
+ * never waits on an outage; the caches' expiry bounds the rest.
+ */
+function teller(bus: EventBus | undefined) {
+  let stalled = false;
+  return async (topic: Topic, body: string): Promise<void> => {
+    if (!bus) return;
+    const published = bus.publish(topic, body).then(
+      () => {
+        stalled = false;
+        return true;
+      },
+      () => false,
+    );
+    if (stalled) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), EVENT_WAIT_MS);
+    });
+    if (!(await Promise.race([published, waited]))) stalled = true;
+    clearTimeout(timer);
+  };
+}
+
 /** The publishing side in one place, so that callers need not know topics and encodings. */
 export function publishers(bus: EventBus | undefined) {
+  const told = teller(bus);
   return {
-    fileChanged(e: FileEvent): void {
-      void bus?.publish("files", encodeFileEvent(e));
+    /** Resolves once the event is on the bus (see told). */
+    fileChanged(e: FileEvent): Promise<void> {
+      return told("files", encodeFileEvent(e));
     },
     uploaded(e: UploadEvent): void {
       void bus?.publish("uploads", JSON.stringify(e));
     },
-    linkRevoked(e: LinkEvent): void {
-      void bus?.publish("links", JSON.stringify(e));
+    /** Resolves once the event is on the bus (see told). */
+    linkRevoked(e: LinkEvent): Promise<void> {
+      return told("links", JSON.stringify(e));
     },
     blobUnreferenced(e: BlobEvent): void {
       void bus?.publish("blobs", JSON.stringify(e));
