@@ -7,7 +7,7 @@ import type { WatchFilesResponseSchema } from "../../proto/gen/filestore/file/v1
 import { decodeFileEvent, publishers } from "../lib/bus/events.ts";
 import { type EventBus, isEventId } from "../lib/bus/types.ts";
 import { invalidArgument } from "../lib/errors.ts";
-import type { OnChange } from "./files.ts";
+import type { OnChange, OnUnreferenced } from "./files.ts";
 
 type Response = MessageInitShape<typeof WatchFilesResponseSchema>;
 
@@ -41,4 +41,12 @@ export async function* fileChanges(
 export function publishChanges(bus: EventBus): OnChange {
   const publish = publishers(bus);
   return (ownerId, change, file, op) => publish.fileChanged({ ownerId, change, file, op });
+}
+
+/** The FileService's and GC's `onUnreferenced`: each blob whose last reference a purge dropped, on the bus. */
+export function publishUnreferenced(bus: EventBus): OnUnreferenced {
+  const publish = publishers(bus);
+  return (sha256s) => {
+    for (const sha256 of sha256s) publish.blobUnreferenced({ sha256 });
+  };
 }
