@@ -59,7 +59,7 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
           requireOperator(ctx, deps.admins);
           const only = req.blobSha256 ? sha256Of(req.blobSha256) : "";
           yield* deps.watches.run(requireIdentity(ctx).userId, ctx.signal, () =>
-            jobChanges(deps, only, ctx.signal),
+            jobChanges(deps, only, req.afterEventId, ctx.signal),
           );
         },
       });
