@@ -1,10 +1,8 @@
 // TransferService's work as plain functions over its dependencies: job lookups, dead-letter pages,
-// retries, "migrate everything" and the feed of job changes (service.ts checks the caller first).
-import { durationFromMs, type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+// retries and "migrate everything" (service.ts checks the caller first; the feed of job changes: watch.ts).
+import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { JobState } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
-import { decodeTransferEvent } from "../lib/bus/events.ts";
-import { busFeed } from "../lib/bus/feed.ts";
 import type { EventBus } from "../lib/bus/types.ts";
 import { failedPrecondition, invalidArgument } from "../lib/errors.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
@@ -57,8 +55,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", done, { once: true });
   });
 }
-
-const ms = (t: Timestamp | undefined) => (t ? timestampMs(t) : 0);
 
 export async function getJob(deps: TransferServiceDeps, blobSha256: string) {
   const res = await deps.meta.getTransferJob({ blobSha256: sha256Of(blobSha256) });
@@ -150,53 +146,5 @@ export async function* migrateAll(deps: TransferServiceDeps, signal: AbortSignal
     last = key;
     if ((p.queued === 0n && p.running === 0n) || signal.aborted) return;
     await pause(pollMs, signal);
-  }
-}
-
-/** How far back a watch without a cursor starts (the proto's "the last minute's changes"). */
-const RECENT_MS = 60_000;
-
-/** When the job's state was `j`'s or later (one job's changes in order: time, then attempts). */
-const key = (j: { updatedAt?: Timestamp; attempts: number }) => [ms(j.updatedAt), j.attempts] as const;
-const notAfter = (a: readonly [number, number], b: readonly [number, number]) =>
-  a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]);
-
-/**
- * WatchTransfers: changes of transfer jobs (of one blob when `only` is set) from the event bus as they
- * happen, until `signal` aborts. With a cursor, right after that event (or one `reload` when the bus no
- * longer holds what came after it, busFeed). Without one, first the jobs changed in the last minute, read
- * once from meta after the subscription started (nothing falls between), then the live changes, less
- * those the first read already showed (a job's change is never told older than one told before).
- */
-export async function* jobChanges(
-  deps: TransferServiceDeps,
-  only: string,
-  after: string,
-  signal: AbortSignal,
-) {
-  const feed = busFeed(deps.bus, "transfers", after, signal, (body) => {
-    const j = decodeTransferEvent(body);
-    return j && (!only || j.blobSha256 === only) ? { job: j } : undefined;
-  });
-  const shown = new Map<string, readonly [number, number]>();
-  if (!after) {
-    await deps.bus.ready("transfers");
-    const { jobs } = await deps.meta.listChangedTransferJobs({
-      since: timestampFromMs(deps.now() - RECENT_MS),
-      limit: 1000,
-    });
-    for (const j of jobs) {
-      if (only && j.blobSha256 !== only) continue;
-      shown.set(j.blobSha256, key(j));
-      yield { job: publicJob(j) };
-    }
-  }
-  for await (const item of feed) {
-    const seen = !item.reload && shown.get(item.job.blobSha256);
-    if (seen && !item.reload) {
-      if (notAfter(key(item.job), seen)) continue;
-      shown.delete(item.job.blobSha256);
-    }
-    yield item;
   }
 }

@@ -11,7 +11,6 @@ import type { ServiceModule } from "../lib/server.ts";
 import {
   deadLetters,
   getJob,
-  jobChanges,
   listJobs,
   migrateAll,
   retryDeadLetter,
@@ -19,6 +18,7 @@ import {
   stats,
   type TransferServiceDeps,
 } from "./operations.ts";
+import { jobChanges } from "./watch.ts";
 
 function requireOperator(ctx: HandlerContext, admins: string[]): void {
   const who = requireIdentity(ctx);
