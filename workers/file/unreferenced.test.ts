@@ -2,18 +2,16 @@
 // EmptyTrash through FileService, the trash retention of the GC pass), the file worker publishes it on
 // topic "blobs" — once per content, and never for content another file still refers to. On both
 // databases and both buses (memory always; Redis Streams when TEST_REDIS_URL is set — CI insists).
-import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
-import Redis from "ioredis";
 import type { Identity } from "../../core/access-token.ts";
 import { FileService } from "../../proto/gen/filestore/file/v1/file_pb.ts";
 import { storeForAll } from "../lib/blobstore/index.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
-import { memoryBus } from "../lib/bus/memory.ts";
-import { redisBus } from "../lib/bus/redis.ts";
+import { testBuses } from "../lib/bus/testing.ts";
 import type { EventBus } from "../lib/bus/types.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
-import { createLogger, type Logger } from "../lib/log.ts";
+import { createLogger } from "../lib/log.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import { testDatabases } from "../meta/db/testing.ts";
 import { openUploadFixture, type UploadFixture } from "../upload/testing.ts";
@@ -23,20 +21,7 @@ import { fileModule } from "./service.ts";
 import { publishChanges, publishUnreferenced } from "./watch.ts";
 
 const [local] = testBlobStores();
-const redisUrl = process.env.TEST_REDIS_URL;
-if (!redisUrl && process.env.CI)
-  throw new Error("CI must set TEST_REDIS_URL: the Redis bus is tested for real");
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
-const prefix = `test-unreferenced-${crypto.randomUUID()}:`;
-const buses: [string, () => EventBus][] = [["memory", () => memoryBus({ retain: 1000 })]];
-if (redisUrl) buses.push(["redis", () => redisBus({ url: redisUrl, prefix, retain: 1000, log: quiet })]);
-afterAll(async () => {
-  if (!redisUrl) return;
-  const r = new Redis(redisUrl);
-  const keys = await r.keys(`${prefix}*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
-});
+const buses = testBuses("unreferenced");
 
 const DAY = 86_400_000;
 

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
-import Redis from "ioredis";
 import {
   JobState,
   TransferService,
@@ -15,11 +14,10 @@ import {
 import { testBlobStores } from "../lib/blobstore/testing.ts";
 import type { BlobStore } from "../lib/blobstore/types.ts";
 import { publishers } from "../lib/bus/events.ts";
-import { memoryBus } from "../lib/bus/memory.ts";
-import { redisBus } from "../lib/bus/redis.ts";
+import { testBuses } from "../lib/bus/testing.ts";
 import type { EventBus } from "../lib/bus/types.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
-import { createLogger, type Logger } from "../lib/log.ts";
+import { createLogger } from "../lib/log.ts";
 import { openSqliteQueue } from "../lib/queue/sqlite.ts";
 import { StreamLimit } from "../lib/stream-limit.ts";
 import { codeOf } from "../lib/testing.ts";
@@ -28,22 +26,7 @@ import { openTransferFixture, type TransferFixture } from "./testing.ts";
 import { relay, runJob, type TransferDeps } from "./transfer.ts";
 
 const s3 = testBlobStores().find((b) => b.backend === "s3");
-const redisUrl = process.env.TEST_REDIS_URL;
-if (!redisUrl && process.env.CI)
-  throw new Error("CI must set TEST_REDIS_URL: the Redis bus is tested for real");
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
-const prefix = `test-transfer-events-${crypto.randomUUID()}:`;
-
-const buses: [string, () => EventBus][] = [["memory", () => memoryBus({ retain: 1000 })]];
-if (redisUrl) buses.push(["redis", () => redisBus({ url: redisUrl, prefix, retain: 1000, log: quiet })]);
-
-afterAll(async () => {
-  if (!redisUrl) return;
-  const r = new Redis(redisUrl);
-  const keys = await r.keys(`${prefix}*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
-});
+const buses = testBuses("transfer-events");
 
 for (const [kind, openBus] of buses)
   describe.if(s3 !== undefined)(`transfer events on the ${kind} bus`, () => {
