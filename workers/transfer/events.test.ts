@@ -5,9 +5,11 @@
 // Real stores as in transfer.test.ts (local disk → S3 on Ceph RGW; skipped without TEST_S3_*).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
 import { Code, createClient, createRouterTransport } from "@connectrpc/connect";
 import {
   JobState,
+  TransferJobSchema,
   TransferService,
   type WatchTransfersResponse,
 } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
@@ -192,5 +194,29 @@ for (const [kind, openBus] of buses)
           })(),
         ),
       ).toBe(Code.PermissionDenied);
+    });
+
+    test("changes of one job that reach the bus out of order: an older one after a newer one is skipped", async () => {
+      const sha256 = "ab".repeat(32);
+      const w = watch(sha256);
+      await bus.ready("transfers");
+      const at = (ms: number) => ({ seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
+      const t = Date.now();
+      const job = (state: JobState, attempts: number, ms: number) =>
+        create(TransferJobSchema, { blobSha256: sha256, state, attempts, updatedAt: at(ms) });
+      const publish = publishers(bus);
+      // Replica B's, until the stream has it (it may not be subscribed yet; repeats are not newer: skipped).
+      for (let i = 0; i < 500 && w.got.length === 0; i++) {
+        publish.transferChanged(job(JobState.RUNNING, 1, t));
+        await Bun.sleep(10);
+      }
+      publish.transferChanged(job(JobState.QUEUED, 0, t - 5)); // replica A's, older, arriving late
+      publish.transferChanged(job(JobState.DONE, 1, t)); // the same millisecond: after running
+      publish.transferChanged(job(JobState.RUNNING, 1, t)); // again: not newer than done
+      publish.transferChanged(job(JobState.QUEUED, 1, t + 1)); // a retry later on
+      expect(await w.until(3)).toBe(true);
+      await Bun.sleep(100);
+      await w.stop();
+      expect(w.states()).toEqual(["RUNNING", "DONE", "QUEUED"]);
     });
   });
