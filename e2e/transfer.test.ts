@@ -298,7 +298,7 @@ describe.if(S3.endPoint !== "")(`transfer (${MODE})`, () => {
     await Promise.race([watching, Bun.sleep(30_000)]);
     abort.abort();
     expect(states.at(-1)).toBe(JobState.DONE);
-    // (States a job passes through faster than the feed polls may be coalesced: only "done" is certain.)
+    // (The whole order, and a reconnect that resumes, are checked in transfer-events.test.ts.)
 
     const progress = [];
     for await (const p of client.migrateAll({}, { headers: auth(op.token) })) progress.push(p);

@@ -25,7 +25,11 @@ export interface FileDeps {
   meta: MetaClient;
   /** Told about every change this service makes once meta committed it (the event bus: WatchFiles, caches). */
   onChange?: OnChange;
+  /** Told about content whose last reference a purge dropped (the event bus: topic "blobs"). */
+  onUnreferenced?: OnUnreferenced;
 }
+
+export type OnUnreferenced = (sha256s: readonly string[]) => void;
 
 type ListRequest = Pick<
   Required<MessageInitShape<typeof ListFilesRequestSchema>>,
@@ -140,12 +144,14 @@ export async function emptyTrash(deps: FileDeps, who: Identity): Promise<number>
   const res = await deps.meta.emptyTrash({ ownerId: who.userId });
   // Published in order (each call publishes at once), then waited for together.
   await Promise.all(res.files.map((f) => changed(deps, who, Change.DELETED, f, "purge")));
+  deps.onUnreferenced?.(res.unreferencedSha256s);
   return res.count;
 }
 
 export async function purgeFile(deps: FileDeps, who: Identity, id: string): Promise<void> {
   const res = await deps.meta.purgeTrashedFile({ ownerId: who.userId, id: required(id) });
   await changed(deps, who, Change.DELETED, res.file, "purge");
+  deps.onUnreferenced?.(res.unreferencedSha256s);
 }
 
 function required(id: string): string {

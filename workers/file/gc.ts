@@ -15,7 +15,7 @@ import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { GcMetrics } from "../lib/metrics/gc.ts";
 import { every } from "../lib/periodic.ts";
-import type { OnChange } from "./files.ts";
+import type { OnChange, OnUnreferenced } from "./files.ts";
 
 export interface GcDeps {
   meta: MetaClient;
@@ -27,6 +27,8 @@ export interface GcDeps {
   trashRetentionMs?: number;
   /** Told about each trash entry the retention purges (WatchFiles: DELETED, as PurgeFile reports). */
   onChange?: OnChange;
+  /** Told about content whose last reference the retention purge dropped (topic "blobs"). */
+  onUnreferenced?: OnUnreferenced;
   /** Blobs claimed per round. */
   batch?: number;
   /** Versions archived longer ago than this (ms) are dropped (VERSIONS_MAX_DAYS); unset: none by age. */
@@ -86,11 +88,12 @@ export async function purgeExpiredTrash(deps: GcDeps): Promise<number> {
   const batch = deps.batch ?? 100;
   let purged = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const { count, files } = await deps.meta.purgeExpiredTrash({
+    const { count, files, unreferencedSha256s } = await deps.meta.purgeExpiredTrash({
       retentionMs: BigInt(deps.trashRetentionMs),
       limit: batch,
     });
     for (const f of files) deps.onChange?.(f.ownerId, Change.DELETED, publicFile(f), "purge");
+    deps.onUnreferenced?.(unreferencedSha256s);
     purged += count;
     if (count < batch) break;
   }

@@ -30,7 +30,7 @@ import { fileModule } from "./service.ts";
 import { loadShareConfig } from "./shares/config.ts";
 import { thumbnailSweep } from "./thumbnail-sweep.ts";
 import { recountUsage } from "./usage.ts";
-import { publishChanges } from "./watch.ts";
+import { publishChanges, publishUnreferenced } from "./watch.ts";
 
 /** The sections of the configuration the file worker reads. */
 export const fileSections = {
@@ -66,6 +66,7 @@ export async function createFileWorker(
   const stores = await blobStoresFor(config.storage, clients.stores);
   const events = openEventBus(config, log, clients.bus);
   const onChange = publishChanges(events.bus);
+  const onUnreferenced = publishUnreferenced(events.bus);
   const maxDays = config.file.versionsMaxDays;
   const gc = {
     meta,
@@ -74,6 +75,7 @@ export async function createFileWorker(
     versionsMaxAgeMs: maxDays > 0 ? maxDays * 86_400_000 : undefined,
     trashRetentionMs: config.file.trashRetentionDays * 86_400_000,
     onChange,
+    onUnreferenced,
     log,
     metrics: clients.metrics && gcMetrics(clients.metrics.forService("file")),
   };
@@ -105,6 +107,7 @@ export async function createFileWorker(
       bus: events.bus,
       watches: new StreamLimit(config.file.maxWatchesPerUser),
       onChange,
+      onUnreferenced,
       collectGarbage: () => runGcPass(gc),
       fsck,
       shares: {

@@ -129,12 +129,11 @@ export function contentService(deps: MetaDeps): ServiceImpl<typeof ContentServic
     async purgeFile(req) {
       if (!req.ownerId || !req.fileId) throw invalidArgument("owner_id and file_id are required");
       try {
-        await content.purgeFile(db, req.ownerId, req.fileId, now());
+        return { unreferencedSha256s: await content.purgeFile(db, req.ownerId, req.fileId, now()) };
       } catch (err) {
         if (err instanceof content.FileNotFoundError) throw notFound("no such file or folder");
         throw err;
       }
-      return {};
     },
     async claimGarbage(req) {
       const blobs = await content.claimGarbage(

@@ -241,24 +241,42 @@ export async function addFileForExistingBlob(
   });
 }
 
-/** Removes a file row for good and drops its reference; the last reference starts the GC grace period. */
-export async function purgeFile(db: Db, ownerId: string, fileId: string, now: number): Promise<void> {
-  await transact(db, async (tx) => {
-    if (!(await dropFileRow(tx, ownerId, fileId, now))) throw new FileNotFoundError(fileId);
+/**
+ * Removes a file row for good and drops its reference; the last reference starts the GC grace period.
+ * Answers the content whose last reference went (the "blob unreferenced" events).
+ */
+export async function purgeFile(db: Db, ownerId: string, fileId: string, now: number): Promise<string[]> {
+  return transact(db, async (tx) => {
+    const unreferenced = await dropFileRow(tx, ownerId, fileId, now);
+    if (!unreferenced) throw new FileNotFoundError(fileId);
+    return unreferenced;
   });
 }
 
-/** purgeFile's work inside the caller's transaction; false when the owner has no such row. */
-export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: number): Promise<boolean> {
+/**
+ * purgeFile's work inside the caller's transaction: the content whose last reference it dropped (the
+ * file's and its versions'), or undefined when the owner has no such row.
+ */
+export async function dropFileRow(
+  tx: Db,
+  ownerId: string,
+  fileId: string,
+  now: number,
+): Promise<string[] | undefined> {
   const file = await tx
     .selectFrom("files")
     .select(["blob_sha256", "kind", "size"])
     .where("id", "=", fileId)
     .where("owner_id", "=", ownerId)
     .executeTakeFirst();
-  if (!file) return false;
+  if (!file) return undefined;
+  const unreferenced: string[] = [];
+  const drop = async (sha256: string | null) => {
+    if (sha256 && (await release(tx, sha256, now)) && !unreferenced.includes(sha256))
+      unreferenced.push(sha256);
+  };
   await tx.deleteFrom("files").where("id", "=", fileId).execute();
-  if (file.blob_sha256) await release(tx, file.blob_sha256, now);
+  await drop(file.blob_sha256);
   // Its versions go with it, each dropping its own reference.
   const versions = await tx
     .selectFrom("file_versions")
@@ -268,15 +286,19 @@ export async function dropFileRow(tx: Db, ownerId: string, fileId: string, now: 
     .execute();
   for (const v of versions) {
     await tx.deleteFrom("file_versions").where("id", "=", v.id).execute();
-    if (v.blob_sha256) await release(tx, v.blob_sha256, now);
+    await drop(v.blob_sha256);
   }
   // The owner's usage gets the file (a folder counts nothing) and its versions back.
   await giveBack(tx, ownerId, logicalBytes([file, ...versions]));
-  return true;
+  return unreferenced;
 }
 
-/** Drops one reference (a file row's or a version's); the last one starts the GC grace period. */
-export async function release(tx: Db, sha256: string, now: number): Promise<void> {
+/**
+ * Drops one reference (a file row's or a version's); the last one starts the GC grace period. True when
+ * it was the last: read back in the caller's transaction, which holds the row's lock from the update on
+ * (neither dialect's UPDATE answers the new value).
+ */
+export async function release(tx: Db, sha256: string, now: number): Promise<boolean> {
   await tx
     .updateTable("blobs")
     // unreferenced_at first: MySQL evaluates assignments left to right with updated values.
@@ -286,6 +308,12 @@ export async function release(tx: Db, sha256: string, now: number): Promise<void
     }))
     .where("sha256", "=", sha256)
     .execute();
+  const left = await tx
+    .selectFrom("blobs")
+    .select("refcount")
+    .where("sha256", "=", sha256)
+    .executeTakeFirst();
+  return left !== undefined && Number(left.refcount) === 0;
 }
 
 export async function findBlob(db: Db, sha256: string): Promise<BlobRow | undefined> {

@@ -54,14 +54,19 @@ export function driveHandlers({ db, now, maxFolderDepth, versionsKeep, quota }: 
     },
     async emptyTrash(req) {
       if (!req.ownerId) throw invalidArgument("owner_id is required");
-      const files = await emptyTrash(db, req.ownerId, now());
-      return { count: files.length, files: files.map(fileRecord) };
+      const { files, unreferenced } = await emptyTrash(db, req.ownerId, now());
+      return { count: files.length, files: files.map(fileRecord), unreferencedSha256s: unreferenced };
     },
     async purgeExpiredTrash(req) {
       if (req.retentionMs <= 0n) throw invalidArgument("retention_ms must be > 0");
       const at = now();
-      const files = await purgeExpiredTrash(db, at - Number(req.retentionMs), pageSize(req.limit), at);
-      return { count: files.length, files: files.map(fileRecord) };
+      const { files, unreferenced } = await purgeExpiredTrash(
+        db,
+        at - Number(req.retentionMs),
+        pageSize(req.limit),
+        at,
+      );
+      return { count: files.length, files: files.map(fileRecord), unreferencedSha256s: unreferenced };
     },
     async copyFile(req) {
       if (!req.ownerId || !req.id) throw invalidArgument("owner_id and id are required");

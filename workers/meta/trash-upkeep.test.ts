@@ -72,6 +72,10 @@ for (const target of testDatabases()) {
         [dir.id, loose.id].sort().map((id) => [id, o, "trashed"]),
       );
       expect((await s.meta.listTrash({ ownerId: o })).files).toEqual([]);
+      // The content whose last reference went (the "blob unreferenced" events), and only that.
+      expect(emptied.unreferencedSha256s.toSorted()).toEqual(
+        [inside.blob_sha256, loose.blob_sha256].toSorted() as string[],
+      );
       expect(await refcount(inside.blob_sha256)).toBe(0);
       expect(await refcount(loose.blob_sha256)).toBe(0);
       expect(await refcount(kept.blob_sha256)).toBe(1);
@@ -99,13 +103,42 @@ for (const target of testDatabases()) {
       expect(first.count).toBe(1);
       expect(first.files.map((f) => f.status)).toEqual(["trashed"]);
       // The rest (earlier tests' entries of other owners were deleted at the same time as these).
-      expect(
-        (await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY) })).count,
-      ).toBeGreaterThanOrEqual(1);
+      const rest = await s.meta.purgeExpiredTrash({ retentionMs: BigInt(30 * DAY) });
+      expect(rest.count).toBeGreaterThanOrEqual(1);
+      const unreferenced = [...first.unreferencedSha256s, ...rest.unreferencedSha256s];
+      for (const f of [old, oldInside]) expect(unreferenced).toContain(f.blob_sha256 as string);
+      expect(unreferenced).not.toContain(recent.blob_sha256 as string);
       expect((await s.meta.listTrash({ ownerId: o })).files.map((f) => f.id)).toEqual([recent.id]);
       for (const f of [old, oldInside]) expect(await refcount(f.blob_sha256)).toBe(0);
       expect(await refcount(recent.blob_sha256)).toBe(1);
       expect(await codeOf(s.meta.purgeExpiredTrash({ retentionMs: 0n }))).toBe(Code.InvalidArgument);
+    });
+
+    test("a purge reports the content whose last reference it dropped: once, and none still referenced", async () => {
+      const o = await user("unref");
+      const shared = sha();
+      const kept = sha();
+      const blob = (h: string) => ({ sha256: h, sha1: "", size: 5, backend: "local", location: `loc/${h}` });
+      const dir = await files.createFolder(s.db, { ownerId: o, parentId: "", name: "dir" }, clock.now);
+      const place = (parentId: string, name: string, h: string) =>
+        content.addFileWithContent(s.db, { ownerId: o, parentId, name }, blob(h), clock.now);
+      await place(dir.id, "a", shared);
+      await place(dir.id, "b", shared); // a second reference to the same content
+      await place(dir.id, "c", kept);
+      const outside = (await place("", "d", kept)).file; // keeps `kept` referenced
+      await trashing.trashFile(s.db, o, dir.id, clock.now);
+      const purged = await s.meta.purgeTrashedFile({ ownerId: o, id: dir.id });
+      expect([purged.count, purged.unreferencedSha256s]).toEqual([4, [shared]]);
+      expect([await refcount(shared), await refcount(kept)]).toEqual([0, 1]);
+      // The last reference to `kept` goes with a purge through ContentService too.
+      expect((await s.meta.purgeFile({ ownerId: o, fileId: outside.id })).unreferencedSha256s).toEqual([
+        kept,
+      ]);
+      // A purge that leaves references answers none.
+      const again = sha();
+      const one = (await place("", "e", again)).file;
+      await place("", "f", again);
+      expect((await s.meta.purgeFile({ ownerId: o, fileId: one.id })).unreferencedSha256s).toEqual([]);
     });
   });
 }

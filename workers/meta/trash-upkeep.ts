@@ -51,24 +51,29 @@ export async function originalPaths(
   return out;
 }
 
-/** Purges one trash entry; undefined when it is gone or back already (a concurrent restore or purge). */
-async function purgeIfTrashed(
-  db: Db,
-  ownerId: string,
-  id: string,
-  now: number,
-): Promise<ListedFile | undefined> {
+/** What a purge of many entries did: the entries purged (as they were) and the content left unreferenced. */
+export interface Purged {
+  files: ListedFile[];
+  /** Content whose last reference these purges dropped (each once). */
+  unreferenced: string[];
+}
+
+/** Purges one trash entry into `into`; nothing when it is gone or back already (a concurrent restore or purge). */
+async function purgeIfTrashed(db: Db, ownerId: string, id: string, now: number, into: Purged): Promise<void> {
   try {
-    return (await purgeTrashed(db, ownerId, id, now)).file;
+    const res = await purgeTrashed(db, ownerId, id, now);
+    into.files.push(res.file);
+    for (const sha256 of res.unreferenced)
+      if (!into.unreferenced.includes(sha256)) into.unreferenced.push(sha256);
   } catch (err) {
-    if (err instanceof TrashStateError || err instanceof FileNotFoundError) return undefined;
+    if (err instanceof TrashStateError || err instanceof FileNotFoundError) return;
     throw err;
   }
 }
 
-/** Purges every trash entry of the owner (with what was trashed along); the entries purged, as they were. */
-export async function emptyTrash(db: Db, ownerId: string, now: number): Promise<ListedFile[]> {
-  const purged: ListedFile[] = [];
+/** Purges every trash entry of the owner (with what was trashed along). */
+export async function emptyTrash(db: Db, ownerId: string, now: number): Promise<Purged> {
+  const purged: Purged = { files: [], unreferenced: [] };
   for (;;) {
     const batch = await db
       .selectFrom("files")
@@ -78,25 +83,19 @@ export async function emptyTrash(db: Db, ownerId: string, now: number): Promise<
       .whereRef("trashed_with", "=", "id")
       .limit(500)
       .execute();
-    const before = purged.length;
-    for (const e of batch) {
-      const gone = await purgeIfTrashed(db, ownerId, e.id, now);
-      if (gone) purged.push(gone);
-    }
-    if (batch.length < 500 || purged.length === before) return purged;
+    const before = purged.files.length;
+    for (const e of batch) await purgeIfTrashed(db, ownerId, e.id, now, purged);
+    if (batch.length < 500 || purged.files.length === before) return purged;
   }
 }
 
-/**
- * Purges up to `limit` trash entries of any owner deleted before `deletedBefore` (ms), oldest first; the
- * entries purged, as they were.
- */
+/** Purges up to `limit` trash entries of any owner deleted before `deletedBefore` (ms), oldest first. */
 export async function purgeExpiredTrash(
   db: Db,
   deletedBefore: number,
   limit: number,
   now: number,
-): Promise<ListedFile[]> {
+): Promise<Purged> {
   const expired = await db
     .selectFrom("files")
     .select(["id", "owner_id"])
@@ -106,10 +105,7 @@ export async function purgeExpiredTrash(
     .orderBy("deleted_at")
     .limit(limit)
     .execute();
-  const purged: ListedFile[] = [];
-  for (const e of expired) {
-    const gone = await purgeIfTrashed(db, e.owner_id, e.id, now);
-    if (gone) purged.push(gone);
-  }
+  const purged: Purged = { files: [], unreferenced: [] };
+  for (const e of expired) await purgeIfTrashed(db, e.owner_id, e.id, now, purged);
   return purged;
 }

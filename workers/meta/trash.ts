@@ -112,13 +112,16 @@ export async function restoreFile(
   });
 }
 
-/** Removes a trash entry and what was trashed with it for good, dropping each content reference. */
+/**
+ * Removes a trash entry and what was trashed with it for good, dropping each content reference; answers
+ * the content whose last reference went.
+ */
 export async function purgeTrashed(
   db: Db,
   ownerId: string,
   id: string,
   now: number,
-): Promise<{ file: ListedFile; count: number }> {
+): Promise<{ file: ListedFile; count: number; unreferenced: string[] }> {
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
     const rows = await tx
@@ -127,7 +130,10 @@ export async function purgeTrashed(
       .where("owner_id", "=", ownerId)
       .where("trashed_with", "=", id)
       .execute();
-    for (const r of rows) await dropFileRow(tx, ownerId, r.id, now);
-    return { file: row, count: rows.length };
+    // The content whose last reference went with these rows (each once).
+    const unreferenced = new Set<string>();
+    for (const r of rows)
+      for (const sha256 of (await dropFileRow(tx, ownerId, r.id, now)) ?? []) unreferenced.add(sha256);
+    return { file: row, count: rows.length, unreferenced: [...unreferenced] };
   });
 }

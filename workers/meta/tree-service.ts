@@ -131,7 +131,7 @@ export function treeService(deps: MetaDeps): ServiceImpl<typeof TreeService> {
     async purgeTrashedFile(req) {
       owned(req);
       const res = await fileOp(() => trashing.purgeTrashed(db, req.ownerId, req.id, now()));
-      return { file: fileRecord(res.file), count: res.count };
+      return { file: fileRecord(res.file), count: res.count, unreferencedSha256s: res.unreferenced };
     },
     async repairOrphans(req) {
       return repairOrphans(db, now(), pageSize(req.limit));

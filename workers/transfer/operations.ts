@@ -1,49 +1,38 @@
 // TransferService's work as plain functions over its dependencies: job lookups, dead-letter pages,
-// retries, "migrate everything" and the feed of job changes (service.ts checks the caller first).
-import { durationFromMs, type Timestamp, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+// retries and "migrate everything" (service.ts checks the caller first; the feed of job changes: watch.ts).
+import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { TransferJobRecord } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { JobState } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
+import type { EventBus } from "../lib/bus/types.ts";
 import { failedPrecondition, invalidArgument } from "../lib/errors.ts";
 import type { StreamLimit } from "../lib/stream-limit.ts";
 import { pageSize as clampedPageSize, isHex } from "../lib/validate.ts";
+import { JOB_STATES, publicJob } from "./job-record.ts";
 import { redriveJob } from "./redrive.ts";
 import type { TransferDeps } from "./transfer.ts";
 
-export interface TransferServiceDeps extends Pick<TransferDeps, "meta" | "queue" | "now" | "counters"> {
+export interface TransferServiceDeps
+  extends Pick<TransferDeps, "meta" | "queue" | "now" | "counters" | "events"> {
   /** Lower-cased usernames allowed to call the service. */
   admins: string[];
   /** Runs the relay now (so that retried and migrated jobs start without waiting for the next poll). */
   kick(): Promise<void>;
   /** False when this process has no S3 store: nothing would run the jobs. */
   canMove: boolean;
-  /** How often the streams look at the database (ms). */
+  /** How often MigrateAll looks at the queue's figures (ms). */
   pollMs?: number;
+  /** The event bus WatchTransfers reads (the transfer workers publish every job's changes there). */
+  bus: EventBus;
   /** Open WatchTransfers streams per operator in this process (TRANSFER_MAX_WATCHES_PER_USER). */
   watches: StreamLimit;
 }
 
-const states: Record<string, JobState> = {
-  queued: JobState.QUEUED,
-  running: JobState.RUNNING,
-  done: JobState.DONE,
-  failed: JobState.FAILED,
-};
-
-const job = (j: TransferJobRecord | undefined) =>
-  j && {
-    blobSha256: j.blobSha256,
-    state: states[j.state] ?? JobState.UNSPECIFIED,
-    attempts: j.attempts,
-    lastError: j.lastError,
-    updatedAt: j.updatedAt,
-    size: j.size,
-    createdAt: j.createdAt,
-  };
+const job = (j: TransferJobRecord | undefined) => j && publicJob(j);
 
 /** The meta name of a state asked for: "" for every state; InvalidArgument for a number not in JobState. */
 function stateName(state: JobState): string {
   if (state === JobState.UNSPECIFIED) return "";
-  const name = Object.keys(states).find((k) => states[k] === state);
+  const name = Object.keys(JOB_STATES).find((k) => JOB_STATES[k] === state);
   if (!name) throw invalidArgument(`state ${state} is not a JobState: use QUEUED, RUNNING, DONE or FAILED`);
   return name;
 }
@@ -67,8 +56,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-const ms = (t: Timestamp | undefined) => (t ? timestampMs(t) : 0);
-
 export async function getJob(deps: TransferServiceDeps, blobSha256: string) {
   const res = await deps.meta.getTransferJob({ blobSha256: sha256Of(blobSha256) });
   return { job: job(res.job) };
@@ -79,7 +66,7 @@ export async function deadLetters(deps: TransferServiceDeps, pageSize: number, p
   const after = pageToken ? sha256Of(pageToken, "page_token") : "";
   const { jobs } = await deps.meta.listFailedTransferJobs({ afterSha256: after, limit });
   return {
-    jobs: jobs.map((j) => job(j) as NonNullable<ReturnType<typeof job>>),
+    jobs: jobs.map(publicJob),
     nextPageToken: jobs.length === limit ? (jobs.at(-1)?.blobSha256 ?? "") : "",
   };
 }
@@ -115,7 +102,7 @@ export async function listJobs(
     oldestFirst: req.oldestFirst,
   });
   return {
-    jobs: page.jobs.map((j) => job(j) as NonNullable<ReturnType<typeof job>>),
+    jobs: page.jobs.map(publicJob),
     nextPageToken: page.nextPageToken,
   };
 }
@@ -123,6 +110,7 @@ export async function listJobs(
 export async function retryDeadLetter(deps: TransferServiceDeps, blobSha256: string) {
   const sha256 = sha256Of(blobSha256);
   const res = await deps.meta.retryTransferJob({ blobSha256: sha256 });
+  if (res.job) deps.events?.transferChanged(publicJob(res.job));
   // Its dead letters go back to the queue (all of them: every page is looked at); without any
   // (the queue lost them), the job row (published_at unset) makes the relay publish it afresh.
   await redriveJob(deps, sha256);
@@ -158,31 +146,5 @@ export async function* migrateAll(deps: TransferServiceDeps, signal: AbortSignal
     last = key;
     if ((p.queued === 0n && p.running === 0n) || signal.aborted) return;
     await pause(pollMs, signal);
-  }
-}
-
-/** Changes of transfer jobs (of one blob when `only` is set) from a minute ago on, until `signal` aborts. */
-export async function* jobChanges(deps: TransferServiceDeps, only: string, signal: AbortSignal) {
-  const pollMs = deps.pollMs ?? 1000;
-  let since = deps.now() - 60_000;
-  // Changes already sent at the current `since` millisecond (the query includes it).
-  let sent = new Set<string>();
-  while (!signal.aborted) {
-    const { jobs } = await deps.meta.listChangedTransferJobs({
-      since: timestampFromMs(since),
-      limit: 500,
-    });
-    for (const j of jobs) {
-      const at = ms(j.updatedAt);
-      const id = `${j.blobSha256}@${at}:${j.state}:${j.attempts}`;
-      if (at > since) {
-        since = at;
-        sent = new Set();
-      }
-      if (sent.has(id)) continue;
-      sent.add(id);
-      if (!only || j.blobSha256 === only) yield { job: job(j) };
-    }
-    if (jobs.length < 500) await pause(pollMs, signal);
   }
 }

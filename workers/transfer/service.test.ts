@@ -9,6 +9,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { JobState, TransferService } from "../../proto/gen/filestore/transfer/v1/transfer_pb.ts";
 import { testBlobStores } from "../lib/blobstore/testing.ts";
+import { memoryBus } from "../lib/bus/memory.ts";
 import { authInterceptor, errorInterceptor } from "../lib/interceptors.ts";
 import { createLogger } from "../lib/log.ts";
 import { openSqliteQueue } from "../lib/queue/sqlite.ts";
@@ -47,6 +48,7 @@ async function openService(clock = { now: Date.now() }, database?: TestDatabase)
     canMove: false,
     kick: async () => {},
     pollMs: 20,
+    bus: memoryBus({ retain: 100 }),
     watches,
   });
   // The test verifier takes the bearer token for the user's id and name.

@@ -11,7 +11,6 @@ import type { ServiceModule } from "../lib/server.ts";
 import {
   deadLetters,
   getJob,
-  jobChanges,
   listJobs,
   migrateAll,
   retryDeadLetter,
@@ -19,6 +18,7 @@ import {
   stats,
   type TransferServiceDeps,
 } from "./operations.ts";
+import { jobChanges } from "./watch.ts";
 
 function requireOperator(ctx: HandlerContext, admins: string[]): void {
   const who = requireIdentity(ctx);
@@ -59,7 +59,7 @@ export function transferModule(deps: TransferServiceDeps): ServiceModule {
           requireOperator(ctx, deps.admins);
           const only = req.blobSha256 ? sha256Of(req.blobSha256) : "";
           yield* deps.watches.run(requireIdentity(ctx).userId, ctx.signal, () =>
-            jobChanges(deps, only, ctx.signal),
+            jobChanges(deps, only, req.afterEventId, ctx.signal),
           );
         },
       });

@@ -14,11 +14,16 @@
 // Failures go back to the queue (backoff for TRANSFER_RETRY_FOR_SECONDS, then a dead letter; failure.ts
 // says which failures end sooner) and are mirrored in the job row; dead letters S3 caused are re-driven
 // when it answers again (redrive.ts).
+// Each state change is published on the event bus (topic "transfers", WatchTransfers) right after meta
+// recorded it: queued (the relay hands a new or re-queued job to the queue), running, done (moved, or
+// nothing to move), queued again after a failed attempt (attempts and last_error say it was retried) and
+// failed (a dead letter). The job as meta holds it is published, read back after each change.
 
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { BlobRecord } from "../../proto/gen/filestore/meta/v1/meta_pb.ts";
 import { SwitchBlobLocationResponse_Outcome } from "../../proto/gen/filestore/meta/v1/transfer_pb.ts";
 import { type BlobStore, canRelocate } from "../lib/blobstore/types.ts";
+import type { Publishers } from "../lib/bus/events.ts";
 import type { Logger } from "../lib/log.ts";
 import type { MetaClient } from "../lib/meta-client.ts";
 import type { TransferMetrics } from "../lib/metrics/transfer.ts";
@@ -28,6 +33,7 @@ import { traceDelivery } from "../lib/tracing/job.ts";
 import { isHex } from "../lib/validate.ts";
 import { type TransferCounters, transferCounters } from "./counters.ts";
 import { describe, failureOf, onS3 } from "./failure.ts";
+import { publicJob } from "./job-record.ts";
 import { redriveWhenS3IsBack } from "./redrive.ts";
 
 export interface TransferDeps {
@@ -47,6 +53,8 @@ export interface TransferDeps {
   counters?: TransferCounters;
   /** Attempts, their duration, bytes moved (workers/lib/metrics/transfer.ts); none in most tests. */
   metrics?: TransferMetrics;
+  /** Where each job's state changes are published (the event bus); nowhere when unset. */
+  events?: Pick<Publishers, "transferChanged">;
 }
 
 const countersOf = (deps: Pick<TransferDeps, "counters">) => deps.counters ?? transferCounters;
@@ -54,6 +62,20 @@ const countersOf = (deps: Pick<TransferDeps, "counters">) => deps.counters ?? tr
 export type JobOutcome = "moved" | "skipped" | "discarded" | "retry" | "dead";
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Publishes the job of `sha256` as meta holds it now, right after a change meta answered. Awaited, so
+ * that one job's changes go out in the order they were made; never throws (the job goes on regardless).
+ */
+async function announce(deps: TransferDeps, sha256: string): Promise<void> {
+  if (!deps.events) return;
+  try {
+    const { job } = await deps.meta.getTransferJob({ blobSha256: sha256 });
+    if (job) deps.events.transferChanged(publicJob(job));
+  } catch (err) {
+    deps.log.warn("could not publish a transfer job's change", { sha256, err: message(err) });
+  }
+}
 
 /** Removes whatever an attempt left at `location`: an unfinished multipart upload, or a finished object. */
 async function discardTarget(deps: TransferDeps, location: string): Promise<void> {
@@ -109,6 +131,7 @@ export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutco
       targetLocation: target,
     });
     const blob = begin.blob;
+    await announce(deps, sha256); // running, or done when there is nothing to move
     if (!blob) {
       deps.log.info("transfer skipped", { sha256, reason: begin.skipReason });
       await deps.queue.ack(msg);
@@ -138,6 +161,8 @@ export async function runJob(deps: TransferDeps, msg: Message): Promise<JobOutco
       toLocation: target,
       deleteLocalAfter: timestampFromMs(deps.now() + deps.deleteGraceMs),
     });
+    // Done (a superseded attempt changed nothing: the latest one tells its own).
+    if (outcome !== SwitchBlobLocationResponse_Outcome.SUPERSEDED) await announce(deps, sha256);
     if (outcome !== SwitchBlobLocationResponse_Outcome.SWITCHED) {
       await onS3(() => deps.target.delete(target));
       deps.log.info("transfer discarded", { sha256, outcome: SwitchBlobLocationResponse_Outcome[outcome] });
@@ -197,6 +222,7 @@ async function failed(
   });
   try {
     await deps.meta.failTransferAttempt({ blobSha256: sha256, attempt: msg.attempt, error, dead });
+    await announce(deps, sha256); // queued again (retried) or failed (dead)
   } catch (e) {
     // The row stays "running": the relay publishes the job again once it looks stale.
     deps.log.error("could not record a failed transfer attempt", { sha256, err: message(e) });
@@ -210,6 +236,8 @@ export async function relay(deps: TransferDeps, limit = 500): Promise<number> {
   for (const job of jobs) await deps.queue.publish(job.blobSha256, job.blobSha256, job.traceparent);
   if (jobs.length > 0)
     await deps.meta.markTransferJobsPublished({ blobSha256s: jobs.map((j) => j.blobSha256) });
+  // Queued: jobs never handed to the queue before (a stale one published again changed no state).
+  for (const job of jobs) if (!job.publishedAt) deps.events?.transferChanged(publicJob(job));
   return jobs.length;
 }
 

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
 import { canRelocate } from "../lib/blobstore/types.ts";
+import { publishers } from "../lib/bus/events.ts";
+import { loadEventsConfig, openEventBus } from "../lib/bus/open.ts";
 import type { ConfigOf } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { type TransferJobCounts, transferMetrics, transferQueueGauge } from "../lib/metrics/transfer.ts";
@@ -22,7 +24,11 @@ import { transferModule } from "./service.ts";
 import { startTransferWorker, type TransferDeps, type TransferWorker } from "./transfer.ts";
 
 /** The sections of the configuration the transfer worker reads. */
-export const transferSections = { transfer: loadTransferConfig, storage: loadStorageConfig };
+export const transferSections = {
+  transfer: loadTransferConfig,
+  storage: loadStorageConfig,
+  events: loadEventsConfig,
+};
 export type TransferWorkerConfig = ConfigOf<typeof transferSections>;
 
 function queueOptions(config: TransferWorkerConfig): QueueOptions {
@@ -73,7 +79,7 @@ const jobCounts = (r: { queued: bigint; running: bigint; failed: bigint }): Tran
  */
 export async function createTransferWorker(
   config: TransferWorkerConfig,
-  clients: Pick<WorkerClients, "meta" | "metrics"> & { queue: Queue; stores?: OpenBlobStores },
+  clients: Pick<WorkerClients, "meta" | "metrics" | "bus"> & { queue: Queue; stores?: OpenBlobStores },
 ): Promise<Worker> {
   const log = createLogger("transfer");
   const { meta, queue } = clients;
@@ -89,6 +95,9 @@ export async function createTransferWorker(
       (err) => log.warn("reading transfer job counts failed", { err: String(err) }),
     );
   const stores = await blobStoresFor(config.storage, clients.stores);
+  // Job state changes go on the event bus (WatchTransfers reads them there, in whichever process).
+  const bus = openEventBus(config, log, clients.bus);
+  const events = publishers(bus.bus);
   const local = stores.stores.find((s) => s.backend === "local");
   const target = stores.stores.find((s) => s.backend === "s3");
   const deps: TransferDeps | undefined =
@@ -104,6 +113,7 @@ export async function createTransferWorker(
           log,
           counters,
           metrics,
+          events,
         }
       : undefined;
   if (!deps)
@@ -122,6 +132,8 @@ export async function createTransferWorker(
       canMove: deps !== undefined,
       kick: async () => mover?.tick(),
       pollMs: config.transfer.pollMs,
+      bus: bus.bus,
+      events,
       watches: new StreamLimit(config.transfer.maxWatchesPerUser),
     }),
     start() {
@@ -138,6 +150,7 @@ export async function createTransferWorker(
     async stop() {
       await mover?.stop();
       await queue.close();
+      await bus.close();
       stores.close();
     },
   };
