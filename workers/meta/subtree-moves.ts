@@ -1,0 +1,265 @@
+// A folder's subtree moving to the trash or back in batches: each batch of at most `batch` rows is a short
+// transaction of its own (the schema rules: no transaction grows with the folder, docs/architecture.md),
+// and a row in subtree_moves says the move is unfinished until its last batch deletes it.
+//
+// Trash marks the folder first (it leaves its parent's listing and every path at once), then its active
+// subtree top-down, level by level: a folder is marked before its children, so nothing new can be put
+// into a part already marked (requireFolder refuses a trashed folder). Restore goes the other way round:
+// the subtree first, under a folder still in the trash (so nothing can be put next to a row not yet
+// back, and no name can clash), the folder itself last, placing its name then. Until the last batch, a
+// lookup by id may see part of the subtree moved; any later trash, restore or purge of that folder, and
+// meta's start (resumeSubtreeMoves, after a crash), finishes the move first. Every batch is conditional
+// (only rows still in the state it moves them from), so two runs of the same move never conflict.
+import { FolderNotFoundError, requireFolder } from "./content.ts";
+import type { Db } from "./db/database.ts";
+import { transact } from "./db/transact.ts";
+import { ConflictPolicy, entry, type ListedFile, ownerTransaction } from "./files.ts";
+import { indexNames } from "./name-index.ts";
+import { NameTakenError, withPlacedName } from "./names.ts";
+
+/** Rows per batch: a batch of this size is tens of milliseconds of index updates. */
+export const SUBTREE_BATCH = 500;
+
+export interface BatchOptions {
+  /** Rows per batch (default SUBTREE_BATCH). */
+  batch?: number;
+  /** Tests: stop after this many batches, as a crash there would (the move stays unfinished). */
+  stopAfter?: number;
+}
+
+/** Parent ids per IN (...) list. */
+const PARENTS = 500;
+
+/** Counts batches against opts.stopAfter; false when the run must stop. */
+function batchBudget(opts: BatchOptions): () => boolean {
+  let left = opts.stopAfter ?? Number.POSITIVE_INFINITY;
+  return () => left-- > 0;
+}
+
+/** Records a move of rootId's subtree (inside the transaction that marks or checks the folder itself). */
+export async function beginSubtreeMove(
+  tx: Db,
+  move: {
+    rootId: string;
+    ownerId: string;
+    op: "trash" | "restore";
+    at: number;
+    parentId?: string;
+    policy?: number;
+  },
+): Promise<void> {
+  await tx
+    .insertInto("subtree_moves")
+    .values({
+      root_id: move.rootId,
+      owner_id: move.ownerId,
+      op: move.op,
+      at: move.at,
+      parent_id: move.parentId ?? "",
+      policy: move.policy ?? ConflictPolicy.FAIL,
+    })
+    .execute();
+}
+
+/**
+ * Runs the unfinished move of rootId's subtree, if there is one, to its end. Answers the rows it moved
+ * (the restored folder included), and after a restore the folder as it came back.
+ */
+export async function finishSubtreeMove(
+  db: Db,
+  ownerId: string,
+  rootId: string,
+  opts: BatchOptions = {},
+): Promise<{ count: number; restored?: ListedFile }> {
+  const move = await db
+    .selectFrom("subtree_moves")
+    .selectAll()
+    .where("root_id", "=", rootId)
+    .where("owner_id", "=", ownerId)
+    .executeTakeFirst();
+  if (!move) return { count: 0 };
+  const more = batchBudget(opts);
+  const batch = opts.batch ?? SUBTREE_BATCH;
+  if (move.op === "trash") {
+    const count = await trashBatches(db, ownerId, rootId, Number(move.at), batch, more);
+    if (count !== undefined) await forget(db, rootId);
+    return { count: count ?? 0 };
+  }
+  const count = await restoreBatches(db, ownerId, rootId, batch, more);
+  if (count === undefined) return { count: 0 };
+  const restored = await placeRestored(db, ownerId, rootId);
+  return { count: count + 1, restored };
+}
+
+/** Finishes every unfinished move (meta's start: moves a crash cut short). Answers how many it finished. */
+export async function resumeSubtreeMoves(db: Db, opts: BatchOptions = {}): Promise<number> {
+  const moves = await db.selectFrom("subtree_moves").select(["root_id", "owner_id"]).execute();
+  for (const m of moves) await finishSubtreeMove(db, m.owner_id, m.root_id, opts);
+  return moves.length;
+}
+
+async function forget(db: Db, rootId: string): Promise<void> {
+  await transact(db, (tx) => tx.deleteFrom("subtree_moves").where("root_id", "=", rootId).execute());
+}
+
+/**
+ * Marks the active subtree below rootId (already marked) as trashed with it, a batch at a time; the rows
+ * it marked, or undefined when stopped early. Resumes where a cut-short run ended: the folders already
+ * marked are where active rows may still hang.
+ */
+async function trashBatches(
+  db: Db,
+  ownerId: string,
+  rootId: string,
+  at: number,
+  batch: number,
+  more: () => boolean,
+): Promise<number | undefined> {
+  const set = { status: "trashed" as const, deleted_at: at, trashed_with: rootId };
+  const marked = await db
+    .selectFrom("files")
+    .select("id")
+    .where("owner_id", "=", ownerId)
+    .where("trashed_with", "=", rootId)
+    .where("kind", "=", "folder")
+    .where("id", "<>", rootId)
+    .execute();
+  let count = 0;
+  for (let level = [rootId, ...marked.map((r) => r.id)]; level.length > 0; ) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += PARENTS) {
+      const parents = level.slice(i, i + PARENTS);
+      for (let moved = batch; moved === batch; ) {
+        if (!more()) return undefined;
+        const rows = await ownerTransaction(db, ownerId, async (tx) => {
+          const rows = await tx
+            .selectFrom("files")
+            .select(["id", "kind"])
+            .where("owner_id", "=", ownerId)
+            .where("parent_id", "in", parents)
+            .where("status", "=", "active")
+            .limit(batch)
+            .execute();
+          if (rows.length > 0)
+            await tx
+              .updateTable("files")
+              .set(set)
+              .where("owner_id", "=", ownerId)
+              .where(
+                "id",
+                "in",
+                rows.map((r) => r.id),
+              )
+              .where("status", "=", "active")
+              .execute();
+          return rows;
+        });
+        moved = rows.length;
+        count += moved;
+        for (const r of rows) if (r.kind === "folder") next.push(r.id);
+      }
+    }
+    level = next;
+  }
+  return count;
+}
+
+/** Makes the rows trashed with rootId active again, rootId aside; how many, or undefined when stopped. */
+async function restoreBatches(
+  db: Db,
+  ownerId: string,
+  rootId: string,
+  batch: number,
+  more: () => boolean,
+): Promise<number | undefined> {
+  let count = 0;
+  for (let moved = batch; moved === batch; ) {
+    if (!more()) return undefined;
+    moved = await ownerTransaction(db, ownerId, async (tx) => {
+      const rows = await tx
+        .selectFrom("files")
+        .select("id")
+        .where("owner_id", "=", ownerId)
+        .where("trashed_with", "=", rootId)
+        .where("id", "<>", rootId)
+        .limit(batch)
+        .execute();
+      if (rows.length > 0)
+        await tx
+          .updateTable("files")
+          .set({ status: "active", deleted_at: null, trashed_with: null })
+          .where("owner_id", "=", ownerId)
+          .where(
+            "id",
+            "in",
+            rows.map((r) => r.id),
+          )
+          .where("trashed_with", "=", rootId)
+          .execute();
+      return rows.length;
+    });
+    count += moved;
+  }
+  return count;
+}
+
+/**
+ * The restore's last step: the folder itself back into the folder chosen when the restore began (the root
+ * when that one left meanwhile), under the policy chosen then; a name taken meanwhile (policy FAIL: the
+ * check at the start passed) gets the next free "name (n)" (RENAME) rather than undoing the whole subtree.
+ */
+async function placeRestored(db: Db, ownerId: string, rootId: string): Promise<ListedFile> {
+  return ownerTransaction(db, ownerId, async (tx) => {
+    const move = await tx
+      .selectFrom("subtree_moves")
+      .selectAll()
+      .where("root_id", "=", rootId)
+      .executeTakeFirst();
+    const row = await entry(tx, ownerId, rootId);
+    // Another run finished it first.
+    if (!move || row.status === "active") return row;
+    let parentId = move.parent_id;
+    try {
+      await requireFolder(tx, ownerId, parentId);
+    } catch (err) {
+      if (!(err instanceof FolderNotFoundError)) throw err;
+      parentId = "";
+    }
+    const at = Number(move.at);
+    const place = (policy: ConflictPolicy) =>
+      withPlacedName(tx, { ownerId, parentId, name: row.name, kind: row.kind }, policy, async (p) => {
+        await tx
+          .updateTable("files")
+          .set({
+            status: "active",
+            deleted_at: null,
+            trashed_with: null,
+            parent_id: parentId,
+            name: p.name,
+            updated_at: at,
+          })
+          .where("id", "=", rootId)
+          .execute();
+        return p.name;
+      });
+    let name: string;
+    try {
+      name = await place(move.policy);
+    } catch (err) {
+      if (!(err instanceof NameTakenError)) throw err;
+      name = await place(ConflictPolicy.RENAME);
+    }
+    // A rename changes the name search knows it by.
+    if (name !== row.name) await indexNames(tx, [{ ...row, name }]);
+    await tx.deleteFrom("subtree_moves").where("root_id", "=", rootId).execute();
+    return {
+      ...row,
+      parent_id: parentId,
+      name,
+      status: "active" as const,
+      deleted_at: null,
+      trashed_with: null,
+      updated_at: at,
+    };
+  });
+}
