@@ -110,9 +110,10 @@ for (const target of testDatabases()) {
         {},
         { batch: 4, stopAfter: 2 },
       );
-      // The subtree comes back first; the folder itself, the way to it, last.
+      // The subtree comes back first, bottom-up (c's 3 files, then 4 of a's and b's children); the folder
+      // itself, the way to it, last.
       expect(first.status).toBe("trashed");
-      expect((await states(carol)).active).toBe(8);
+      expect((await states(carol)).active).toBe(7);
       expect(await pending()).toBe(1);
       // A purge now would first finish the restore: the folder is then no longer in the trash.
       const again = await trashing.restoreFile(db, carol, top.id, now());
@@ -143,6 +144,61 @@ for (const target of testDatabases()) {
       const s = await states(erin);
       expect(s.trashed).toBe(size);
       expect(await pending()).toBe(0);
+    });
+
+    test("an entry already back, trashed again while its restore runs, takes its whole subtree along", async () => {
+      const gus = await user("batch-retrash");
+      const { top, size } = await tree(gus);
+      await trashing.trashFile(db, gus, top.id, now());
+      // Batch 1 brings back c's 3 files, batch 2 four of a's and b's children (c among them or not).
+      await trashing.restoreFile(db, gus, top.id, now(), undefined, {}, { batch: 4, stopAfter: 2 });
+      const back = await db
+        .selectFrom("files")
+        .select(["id", "kind"])
+        .where("owner_id", "=", gus)
+        .where("status", "=", "active")
+        .execute();
+      const c = (
+        await db
+          .selectFrom("files")
+          .select("id")
+          .where("owner_id", "=", gus)
+          .where("name", "=", "c")
+          .executeTakeFirstOrThrow()
+      ).id;
+      // Whatever is back has its subtree back: c's files are all back before c is.
+      expect(back.length).toBe(7);
+      const again = await trashing.trashFile(db, gus, c, now());
+      const cBack = back.some((r) => r.id === c);
+      expect(again.count).toBe(cBack ? 4 : 0);
+      await trashing.restoreFile(db, gus, top.id, now());
+      const s = await states(gus);
+      expect(s.active).toBe(cBack ? size - 4 : size);
+    });
+
+    test("a restored entry renamed onto the name of one still coming: that one comes back as 'name (2)'", async () => {
+      const hal = await user("batch-clash");
+      const { top, size } = await tree(hal);
+      await trashing.trashFile(db, hal, top.id, now());
+      await trashing.restoreFile(db, hal, top.id, now(), undefined, {}, { batch: 2, stopAfter: 1 });
+      const cs = await db
+        .selectFrom("files")
+        .select(["id", "name", "status"])
+        .where("owner_id", "=", hal)
+        .where("name", "like", "c_.txt")
+        .execute();
+      const active = cs.find((r) => r.status === "active");
+      const coming = cs.find((r) => r.status === "trashed");
+      if (!active || !coming) throw new Error("expected one of c's files back and one still coming");
+      await files.renameFile(db, hal, active.id, coming.name, now());
+      await trashing.restoreFile(db, hal, top.id, now());
+      expect((await states(hal)).active).toBe(size);
+      const renamed = await db
+        .selectFrom("files")
+        .select("name")
+        .where("id", "=", coming.id)
+        .executeTakeFirstOrThrow();
+      expect(renamed.name).toBe(coming.name.replace(".txt", " (2).txt"));
     });
 
     test("a purge of a folder whose trash was cut short purges the whole subtree", async () => {

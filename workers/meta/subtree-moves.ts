@@ -5,13 +5,13 @@
 // Trash marks the folder first (it leaves its parent's listing and every path at once), then its active
 // subtree top-down, level by level: a folder is marked before its children, so nothing new can be put
 // into a part already marked (requireFolder refuses a trashed folder). Restore goes the other way round:
-// the subtree first, under a folder still in the trash (so nothing can be put next to a row not yet
-// back, and no name can clash), the folder itself last, placing its name then. Until the last batch, a
+// the subtree bottom-up, under a folder still in the trash (nothing can be put next to a row not yet back,
+// and what is back has all its subtree back), the folder itself last, placing its name then. Until the last batch, a
 // lookup by id may see part of the subtree moved; any later trash, restore or purge of that folder, and
 // meta's start (resumeSubtreeMoves, after a crash), finishes the move first. Every batch is conditional
 // (only rows still in the state it moves them from), so two runs of the same move never conflict.
 import { FolderNotFoundError, requireFolder } from "./content.ts";
-import type { Db } from "./db/database.ts";
+import { type Db, isUniqueViolation } from "./db/database.ts";
 import { transact } from "./db/transact.ts";
 import { ConflictPolicy, entry, type ListedFile, ownerTransaction } from "./files.ts";
 import { indexNames } from "./name-index.ts";
@@ -102,10 +102,101 @@ async function forget(db: Db, rootId: string): Promise<void> {
   await transact(db, (tx) => tx.deleteFrom("subtree_moves").where("root_id", "=", rootId).execute());
 }
 
+type Moved = { id: string; kind: string }[];
+
 /**
- * Marks the active subtree below rootId (already marked) as trashed with it, a batch at a time; the rows
- * it marked, or undefined when stopped early. Resumes where a cut-short run ended: the folders already
- * marked are where active rows may still hang.
+ * One batch: at most `batch` children of `parents` still in the state `from` (active, or trashed with the
+ * root) take `set`, in one transaction holding the owner's lock (a create or move into a folder of the
+ * batch waits for it, then sees the folder as the batch left it).
+ */
+async function moveChildren(
+  db: Db,
+  ownerId: string,
+  rootId: string,
+  parents: string[],
+  op: "trash" | "restore",
+  at: number,
+  batch: number,
+): Promise<Moved> {
+  return ownerTransaction(db, ownerId, async (tx) => {
+    let q = tx
+      .selectFrom("files")
+      .select(["id", "kind", "parent_id", "name"])
+      .where("owner_id", "=", ownerId)
+      .where("parent_id", "in", parents);
+    q = op === "trash" ? q.where("status", "=", "active") : q.where("trashed_with", "=", rootId);
+    const rows = await q.limit(batch).execute();
+    if (rows.length === 0) return rows;
+    const ids = rows.map((r) => r.id);
+    if (op === "trash") {
+      await tx
+        .updateTable("files")
+        .set({ status: "trashed", deleted_at: at, trashed_with: rootId })
+        .where("owner_id", "=", ownerId)
+        .where("id", "in", ids)
+        .where("status", "=", "active")
+        .execute();
+      return rows;
+    }
+    const back = { status: "active" as const, deleted_at: null, trashed_with: null };
+    try {
+      await tx
+        .updateTable("files")
+        .set(back)
+        .where("owner_id", "=", ownerId)
+        .where("id", "in", ids)
+        .where("trashed_with", "=", rootId)
+        .execute();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // An entry already back was renamed or moved onto the name of one still coming (it was reachable by
+      // id meanwhile): row by row, the one coming takes the next free name.
+      for (const r of rows)
+        await withPlacedName(
+          tx,
+          { ownerId, parentId: r.parent_id, name: r.name },
+          ConflictPolicy.RENAME,
+          async (p) => {
+            await tx
+              .updateTable("files")
+              .set({ ...back, name: p.name })
+              .where("id", "=", r.id)
+              .execute();
+            if (p.name !== r.name) await indexNames(tx, [{ id: r.id, owner_id: ownerId, name: p.name }]);
+          },
+        );
+    }
+    return rows;
+  });
+}
+
+/** Moves every child of each folder of `level`, batch by batch; the folders moved, or undefined when stopped. */
+async function moveLevel(
+  db: Db,
+  ownerId: string,
+  rootId: string,
+  level: string[],
+  step: { op: "trash" | "restore"; at: number; batch: number; more: () => boolean },
+): Promise<{ count: number; folders: string[] } | undefined> {
+  let count = 0;
+  const folders: string[] = [];
+  for (let i = 0; i < level.length; i += PARENTS) {
+    const parents = level.slice(i, i + PARENTS);
+    for (let moved = step.batch; moved === step.batch; ) {
+      if (!step.more()) return undefined;
+      const rows = await moveChildren(db, ownerId, rootId, parents, step.op, step.at, step.batch);
+      moved = rows.length;
+      count += moved;
+      for (const r of rows) if (r.kind === "folder") folders.push(r.id);
+    }
+  }
+  return { count, folders };
+}
+
+/**
+ * Marks the active subtree below rootId (already marked) as trashed with it, top-down: the rows it marked,
+ * or undefined when stopped early. Resumes where a cut-short run ended: the folders already marked are
+ * where active rows may still hang.
  */
 async function trashBatches(
   db: Db,
@@ -115,56 +206,34 @@ async function trashBatches(
   batch: number,
   more: () => boolean,
 ): Promise<number | undefined> {
-  const set = { status: "trashed" as const, deleted_at: at, trashed_with: rootId };
-  const marked = await db
+  const marked = await trashedFolders(db, ownerId, rootId);
+  let count = 0;
+  for (let level = [rootId, ...marked.map((r) => r.id)]; level.length > 0; ) {
+    const done = await moveLevel(db, ownerId, rootId, level, { op: "trash", at, batch, more });
+    if (!done) return undefined;
+    count += done.count;
+    level = done.folders;
+  }
+  return count;
+}
+
+/** The folders (below rootId) still trashed with it. */
+const trashedFolders = (db: Db, ownerId: string, rootId: string) =>
+  db
     .selectFrom("files")
-    .select("id")
+    .select(["id", "parent_id"])
     .where("owner_id", "=", ownerId)
     .where("trashed_with", "=", rootId)
     .where("kind", "=", "folder")
     .where("id", "<>", rootId)
     .execute();
-  let count = 0;
-  for (let level = [rootId, ...marked.map((r) => r.id)]; level.length > 0; ) {
-    const next: string[] = [];
-    for (let i = 0; i < level.length; i += PARENTS) {
-      const parents = level.slice(i, i + PARENTS);
-      for (let moved = batch; moved === batch; ) {
-        if (!more()) return undefined;
-        const rows = await ownerTransaction(db, ownerId, async (tx) => {
-          const rows = await tx
-            .selectFrom("files")
-            .select(["id", "kind"])
-            .where("owner_id", "=", ownerId)
-            .where("parent_id", "in", parents)
-            .where("status", "=", "active")
-            .limit(batch)
-            .execute();
-          if (rows.length > 0)
-            await tx
-              .updateTable("files")
-              .set(set)
-              .where("owner_id", "=", ownerId)
-              .where(
-                "id",
-                "in",
-                rows.map((r) => r.id),
-              )
-              .where("status", "=", "active")
-              .execute();
-          return rows;
-        });
-        moved = rows.length;
-        count += moved;
-        for (const r of rows) if (r.kind === "folder") next.push(r.id);
-      }
-    }
-    level = next;
-  }
-  return count;
-}
 
-/** Makes the rows trashed with rootId active again, rootId aside; how many, or undefined when stopped. */
+/**
+ * Makes the rows trashed with rootId active again, rootId aside, bottom-up (the deepest folders' children
+ * first): a row back has its whole subtree back, so trashing it again meanwhile takes all of it along.
+ * How many, or undefined when stopped early. What is still trashed is always the top of the subtree, so a
+ * resumed run finds its levels the same way.
+ */
 async function restoreBatches(
   db: Db,
   ownerId: string,
@@ -172,33 +241,20 @@ async function restoreBatches(
   batch: number,
   more: () => boolean,
 ): Promise<number | undefined> {
+  const below = new Map<string, string[]>();
+  for (const f of await trashedFolders(db, ownerId, rootId)) {
+    const siblings = below.get(f.parent_id);
+    if (siblings) siblings.push(f.id);
+    else below.set(f.parent_id, [f.id]);
+  }
+  const levels: string[][] = [];
+  for (let level = [rootId]; level.length > 0; level = level.flatMap((id) => below.get(id) ?? []))
+    levels.push(level);
   let count = 0;
-  for (let moved = batch; moved === batch; ) {
-    if (!more()) return undefined;
-    moved = await ownerTransaction(db, ownerId, async (tx) => {
-      const rows = await tx
-        .selectFrom("files")
-        .select("id")
-        .where("owner_id", "=", ownerId)
-        .where("trashed_with", "=", rootId)
-        .where("id", "<>", rootId)
-        .limit(batch)
-        .execute();
-      if (rows.length > 0)
-        await tx
-          .updateTable("files")
-          .set({ status: "active", deleted_at: null, trashed_with: null })
-          .where("owner_id", "=", ownerId)
-          .where(
-            "id",
-            "in",
-            rows.map((r) => r.id),
-          )
-          .where("trashed_with", "=", rootId)
-          .execute();
-      return rows.length;
-    });
-    count += moved;
+  for (const level of levels.reverse()) {
+    const done = await moveLevel(db, ownerId, rootId, level, { op: "restore", at: 0, batch, more });
+    if (!done) return undefined;
+    count += done.count;
   }
   return count;
 }
