@@ -10,8 +10,12 @@
 // lookup by id may see part of the subtree moved; any later trash, restore or purge of that folder, and
 // meta's start (resumeSubtreeMoves, after a crash), finishes the move first. Every batch is conditional
 // (only rows still in the state it moves them from), so two runs of the same move never conflict.
+
+import { type ExpressionBuilder, sql } from "kysely";
 import { FolderNotFoundError, requireFolder } from "./content.ts";
 import { type Db, isUniqueViolation } from "./db/database.ts";
+import { isMysql } from "./db/dialect.ts";
+import type { Database } from "./db/schema.ts";
 import { transact } from "./db/transact.ts";
 import { ConflictPolicy, entry, type ListedFile, ownerTransaction } from "./files.ts";
 import { indexNames } from "./name-index.ts";
@@ -102,12 +106,12 @@ async function forget(db: Db, rootId: string): Promise<void> {
   await transact(db, (tx) => tx.deleteFrom("subtree_moves").where("root_id", "=", rootId).execute());
 }
 
-type Moved = { id: string; kind: string }[];
-
 /**
- * One batch: at most `batch` children of `parents` still in the state `from` (active, or trashed with the
- * root) take `set`, in one transaction holding the owner's lock (a create or move into a folder of the
- * batch waits for it, then sees the folder as the batch left it).
+ * One batch: at most `batch` children of `parents` still to move (trash: the active ones; restore: those
+ * trashed with the root) move, in one transaction holding the owner's lock (a create or move into a
+ * folder of the batch waits for it, then sees the folder as the batch left it). One UPDATE over the
+ * index range, bounded (MariaDB: LIMIT; SQLite: the rowids of the range's first rows): rows updated in
+ * index order, several times cheaper than by a list of ids. Answers how many moved.
  */
 async function moveChildren(
   db: Db,
@@ -117,84 +121,98 @@ async function moveChildren(
   op: "trash" | "restore",
   at: number,
   batch: number,
-): Promise<Moved> {
+): Promise<number> {
   return ownerTransaction(db, ownerId, async (tx) => {
-    let q = tx
-      .selectFrom("files")
-      .select(["id", "kind", "parent_id", "name"])
-      .where("owner_id", "=", ownerId)
-      .where("parent_id", "in", parents);
-    // Status in the condition either way: the index range then holds only the rows still to move.
-    q =
+    const pending = (eb: ExpressionBuilder<Database, "files">) =>
+      eb.and([
+        eb("owner_id", "=", ownerId),
+        eb("parent_id", "in", parents),
+        ...(op === "trash"
+          ? [eb("status", "=", "active")]
+          : [eb("status", "=", "trashed"), eb("trashed_with", "=", rootId)]),
+      ]);
+    const set =
       op === "trash"
-        ? q.where("status", "=", "active")
-        : q.where("status", "=", "trashed").where("trashed_with", "=", rootId);
-    const rows = await q.limit(batch).execute();
-    if (rows.length === 0) return rows;
-    const ids = rows.map((r) => r.id);
-    if (op === "trash") {
-      await tx
-        .updateTable("files")
-        .set({ status: "trashed", deleted_at: at, trashed_with: rootId })
-        .where("owner_id", "=", ownerId)
-        .where("id", "in", ids)
-        .where("status", "=", "active")
-        .execute();
-      return rows;
-    }
-    const back = { status: "active" as const, deleted_at: null, trashed_with: null };
+        ? { status: "trashed" as const, deleted_at: at, trashed_with: rootId }
+        : { status: "active" as const, deleted_at: null, trashed_with: null };
+    const bounded = () => {
+      const update = tx.updateTable("files").set(set);
+      if (isMysql(tx)) return update.where(pending).limit(batch);
+      const first = tx.selectFrom("files").select(sql<number>`rowid`.as("r")).where(pending).limit(batch);
+      return update.where(sql`rowid`, "in", first);
+    };
     try {
-      await tx
-        .updateTable("files")
-        .set(back)
-        .where("owner_id", "=", ownerId)
-        .where("id", "in", ids)
-        .where("trashed_with", "=", rootId)
-        .execute();
+      return Number((await bounded().executeTakeFirst()).numUpdatedRows);
     } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      // An entry already back was renamed or moved onto the name of one still coming (it was reachable by
-      // id meanwhile): row by row, the one coming takes the next free name.
-      for (const r of rows)
-        await withPlacedName(
-          tx,
-          { ownerId, parentId: r.parent_id, name: r.name },
-          ConflictPolicy.RENAME,
-          async (p) => {
-            await tx
-              .updateTable("files")
-              .set({ ...back, name: p.name })
-              .where("id", "=", r.id)
-              .execute();
-            if (p.name !== r.name) await indexNames(tx, [{ id: r.id, owner_id: ownerId, name: p.name }]);
-          },
-        );
+      if (op === "trash" || !isUniqueViolation(err)) throw err;
     }
-    return rows;
+    // An entry already back was renamed or moved onto the name of one still coming (it was reachable by
+    // id meanwhile): row by row, the one coming takes the next free name.
+    const rows = await tx
+      .selectFrom("files")
+      .select(["id", "parent_id", "name"])
+      .where(pending)
+      .limit(batch)
+      .execute();
+    for (const r of rows)
+      await withPlacedName(
+        tx,
+        { ownerId, parentId: r.parent_id, name: r.name },
+        ConflictPolicy.RENAME,
+        async (p) => {
+          await tx
+            .updateTable("files")
+            .set({ ...set, name: p.name })
+            .where("id", "=", r.id)
+            .execute();
+          if (p.name !== r.name) await indexNames(tx, [{ id: r.id, owner_id: ownerId, name: p.name }]);
+        },
+      );
+    return rows.length;
   });
 }
 
-/** Moves every child of each folder of `level`, batch by batch; the folders moved, or undefined when stopped. */
+/** Moves every child of each folder of `level`, batch by batch; how many, or undefined when stopped. */
 async function moveLevel(
   db: Db,
   ownerId: string,
   rootId: string,
   level: string[],
   step: { op: "trash" | "restore"; at: number; batch: number; more: () => boolean },
-): Promise<{ count: number; folders: string[] } | undefined> {
+): Promise<number | undefined> {
   let count = 0;
-  const folders: string[] = [];
   for (let i = 0; i < level.length; i += PARENTS) {
     const parents = level.slice(i, i + PARENTS);
     for (let moved = step.batch; moved === step.batch; ) {
       if (!step.more()) return undefined;
-      const rows = await moveChildren(db, ownerId, rootId, parents, step.op, step.at, step.batch);
-      moved = rows.length;
+      moved = await moveChildren(db, ownerId, rootId, parents, step.op, step.at, step.batch);
       count += moved;
-      for (const r of rows) if (r.kind === "folder") folders.push(r.id);
     }
   }
-  return { count, folders };
+  return count;
+}
+
+/** The folders among the children of `level` trashed with rootId: the next level down of a trash. */
+async function trashedChildFolders(
+  db: Db,
+  ownerId: string,
+  rootId: string,
+  level: string[],
+): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < level.length; i += PARENTS) {
+    const rows = await db
+      .selectFrom("files")
+      .select("id")
+      .where("owner_id", "=", ownerId)
+      .where("parent_id", "in", level.slice(i, i + PARENTS))
+      .where("status", "=", "trashed")
+      .where("kind", "=", "folder")
+      .where("trashed_with", "=", rootId)
+      .execute();
+    for (const r of rows) out.push(r.id);
+  }
+  return out;
 }
 
 /**
@@ -213,10 +231,10 @@ async function trashBatches(
   const marked = await trashedFolders(db, ownerId, rootId);
   let count = 0;
   for (let level = [rootId, ...marked.map((r) => r.id)]; level.length > 0; ) {
-    const done = await moveLevel(db, ownerId, rootId, level, { op: "trash", at, batch, more });
-    if (!done) return undefined;
-    count += done.count;
-    level = done.folders;
+    const moved = await moveLevel(db, ownerId, rootId, level, { op: "trash", at, batch, more });
+    if (moved === undefined) return undefined;
+    count += moved;
+    level = await trashedChildFolders(db, ownerId, rootId, level);
   }
   return count;
 }
@@ -256,9 +274,9 @@ async function restoreBatches(
     levels.push(level);
   let count = 0;
   for (const level of levels.reverse()) {
-    const done = await moveLevel(db, ownerId, rootId, level, { op: "restore", at: 0, batch, more });
-    if (!done) return undefined;
-    count += done.count;
+    const moved = await moveLevel(db, ownerId, rootId, level, { op: "restore", at: 0, batch, more });
+    if (moved === undefined) return undefined;
+    count += moved;
   }
   return count;
 }
