@@ -40,6 +40,27 @@ function batchBudget(opts: BatchOptions): () => boolean {
   return () => left-- > 0;
 }
 
+/** Where a restored entry goes: its folder when that is still an active folder, else the root (""). */
+export async function restoreTarget(tx: Db, ownerId: string, parentId: string): Promise<string> {
+  try {
+    await requireFolder(tx, ownerId, parentId);
+    return parentId;
+  } catch (err) {
+    if (!(err instanceof FolderNotFoundError)) throw err;
+    return "";
+  }
+}
+
+/** The row of an entry back from the trash, at `place` (parent and name) as of `at`. */
+export const restoredRow = (place: { parentId: string; name: string }, at: number) => ({
+  status: "active" as const,
+  deleted_at: null,
+  trashed_with: null,
+  parent_id: place.parentId,
+  name: place.name,
+  updated_at: at,
+});
+
 /** Records a move of rootId's subtree (inside the transaction that marks or checks the folder itself). */
 export async function beginSubtreeMove(
   tx: Db,
@@ -296,26 +317,13 @@ async function placeRestored(db: Db, ownerId: string, rootId: string): Promise<L
     const row = await entry(tx, ownerId, rootId);
     // Another run finished it first.
     if (!move || row.status === "active") return row;
-    let parentId = move.parent_id;
-    try {
-      await requireFolder(tx, ownerId, parentId);
-    } catch (err) {
-      if (!(err instanceof FolderNotFoundError)) throw err;
-      parentId = "";
-    }
+    const parentId = await restoreTarget(tx, ownerId, move.parent_id);
     const at = Number(move.at);
     const place = (policy: ConflictPolicy) =>
       withPlacedName(tx, { ownerId, parentId, name: row.name, kind: row.kind }, policy, async (p) => {
         await tx
           .updateTable("files")
-          .set({
-            status: "active",
-            deleted_at: null,
-            trashed_with: null,
-            parent_id: parentId,
-            name: p.name,
-            updated_at: at,
-          })
+          .set(restoredRow({ parentId, name: p.name }, at))
           .where("id", "=", rootId)
           .execute();
         return p.name;
@@ -330,14 +338,6 @@ async function placeRestored(db: Db, ownerId: string, rootId: string): Promise<L
     // A rename changes the name search knows it by.
     if (name !== row.name) await indexNames(tx, [{ ...row, name }]);
     await tx.deleteFrom("subtree_moves").where("root_id", "=", rootId).execute();
-    return {
-      ...row,
-      parent_id: parentId,
-      name,
-      status: "active" as const,
-      deleted_at: null,
-      trashed_with: null,
-      updated_at: at,
-    };
+    return { ...row, ...restoredRow({ parentId, name }, at) };
   });
 }

@@ -3,7 +3,7 @@
 // together. Entries trashed earlier on their own keep their own trash entry. A folder's subtree moves in
 // short batches after the folder itself (subtree-moves.ts); a file is one transaction.
 
-import { dropFileRow, FolderNotFoundError, requireFolder } from "./content.ts";
+import { dropFileRow } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import {
   ConflictPolicy,
@@ -16,7 +16,13 @@ import {
 } from "./files.ts";
 import { indexNames } from "./name-index.ts";
 import { placeName, withPlacedName } from "./names.ts";
-import { type BatchOptions, beginSubtreeMove, finishSubtreeMove } from "./subtree-moves.ts";
+import {
+  type BatchOptions,
+  beginSubtreeMove,
+  finishSubtreeMove,
+  restoredRow,
+  restoreTarget,
+} from "./subtree-moves.ts";
 import { DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 import { replaceWithEntry } from "./versions.ts";
 
@@ -82,13 +88,7 @@ export async function restoreFile(
   const policy = opts.onConflict ?? ConflictPolicy.FAIL;
   const placed = await ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
-    let parentId = row.parent_id;
-    try {
-      await requireFolder(tx, ownerId, parentId);
-    } catch (err) {
-      if (!(err instanceof FolderNotFoundError)) throw err;
-      parentId = "";
-    }
+    const parentId = await restoreTarget(tx, ownerId, row.parent_id);
     await requireDepthRoom(
       tx,
       ownerId,
@@ -107,27 +107,12 @@ export async function restoreFile(
       if (p.replaces) return replaceWithEntry(tx, ownerId, p.replaces.id, row, now, keepOf(opts));
       await tx
         .updateTable("files")
-        .set({
-          status: "active",
-          deleted_at: null,
-          trashed_with: null,
-          parent_id: parentId,
-          name: p.name,
-          updated_at: now,
-        })
+        .set(restoredRow({ parentId, name: p.name }, now))
         .where("id", "=", id)
         .execute();
       // A rename under on_conflict RENAME changes the name search knows it by.
       if (p.name !== row.name) await indexNames(tx, [{ ...row, name: p.name }]);
-      return {
-        ...row,
-        parent_id: parentId,
-        name: p.name,
-        status: "active" as const,
-        deleted_at: null,
-        trashed_with: null,
-        updated_at: now,
-      };
+      return { ...row, ...restoredRow({ parentId, name: p.name }, now) };
     });
   });
   if (placed) return placed;
