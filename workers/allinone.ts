@@ -21,7 +21,7 @@ import { accountSections, createAccountWorker, fileIntegrityCheck } from "./acco
 import { createDavWorker } from "./dav/wire.ts";
 import { FILE_ROUTE, isDownloadUrl } from "./download/service.ts";
 import { createDownloadWorker, downloadHotMetaMethods, downloadSections } from "./download/wire.ts";
-import { createFileWorker, fileSections } from "./file/wire.ts";
+import { createFileWorker, fileHotMetaMethods, fileSections } from "./file/wire.ts";
 import { accessLogged } from "./lib/access-log.ts";
 import { openBlobStores } from "./lib/blobstore/index.ts";
 import { memoryBus } from "./lib/bus/memory.ts";
@@ -120,7 +120,10 @@ function inProcessClients(
     authInterceptor({ verifier, internalSecret }),
   ];
   const metaClient = createMetaClient(
-    memoryTransport(meta.module, interceptors, internalSecret, downloadHotMetaMethods),
+    memoryTransport(meta.module, interceptors, internalSecret, [
+      ...downloadHotMetaMethods,
+      ...fileHotMetaMethods,
+    ]),
   );
   const clients = { meta: metaClient, verifier, internalSecret, metrics, bus: memoryBus(cfg.events) };
   return { metrics, interceptors, metaClient, clients };

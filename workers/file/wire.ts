@@ -5,6 +5,8 @@
 // upload worker's request path; a sweep finds new uploads within seconds and, after a restart, anything
 // older that has none, with the same code.
 
+import { ContentService } from "../../proto/gen/filestore/meta/v1/content_pb.ts";
+import { TreeService } from "../../proto/gen/filestore/meta/v1/tree_pb.ts";
 import { loadDownloadConfig } from "../download/config.ts";
 import { linkKeyFrom } from "../download/links.ts";
 import { blobStoresFor, loadStorageConfig, type OpenBlobStores } from "../lib/blobstore/index.ts";
@@ -31,6 +33,14 @@ import { loadShareConfig } from "./shares/config.ts";
 import { thumbnailSweep } from "./thumbnail-sweep.ts";
 import { recountUsage } from "./usage.ts";
 import { publishChanges, publishUnreferenced } from "./watch.ts";
+
+/**
+ * The meta calls of the file worker's hot reads (every folder the web app opens, every file it shows): an
+ * all-in-one process calls them without encoding (workers/lib/direct-transport.ts).
+ */
+export const fileHotMetaMethods = [TreeService.method.listFiles, ContentService.method.getFile].map(
+  (m) => `/${m.parent.typeName}/${m.name}`,
+);
 
 /** The sections of the configuration the file worker reads. */
 export const fileSections = {

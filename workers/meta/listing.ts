@@ -1,9 +1,11 @@
 // Listing the files table a page at a time: one folder's active entries or every active file of an owner
 // (folders first, then by the sort key), and the trash, with opaque keyset cursors stable under inserts.
 
+import { sql } from "kysely";
 import { pageSize } from "../lib/validate.ts";
 import { requireFolder } from "./content.ts";
 import type { Db } from "./db/database.ts";
+import { preparedQuery } from "./db/prepared.ts";
 import type { FileKind } from "./db/schema.ts";
 import { InvalidCursorError, type ListedFile, listed, num } from "./files.ts";
 
@@ -101,6 +103,60 @@ export async function listFiles(
   return { files, nextPageToken };
 }
 
+/** Which page query: the first rows of a kind, the rows sharing the cursor's key, or those past it. */
+type Phase = "first" | "tail" | "past";
+type Shape = { sort: SortKey; descending: boolean; allFolders: boolean; sha1: boolean; phase: Phase };
+const ARGS = ["ownerId", "kind", "parentId", "sha1", "key", "id", "limit"] as const;
+
+/**
+ * The page query of one shape, built and compiled once per database (db/prepared.ts): Kysely's builder
+ * and compiler cost more than the index range itself. Arguments a shape does not use are still bound, to
+ * a constant comparison (`? is not null`) that keeps every argument one parameter of every shape.
+ */
+function pageQuery(shape: Shape) {
+  const col = `files.${shape.sort}` as const;
+  const dir = shape.descending ? "desc" : "asc";
+  const past = shape.descending ? "<" : ">";
+  return preparedQuery(ARGS, (db, a) => {
+    let q = listed(db)
+      .where("files.owner_id", "=", a.ownerId)
+      .where("files.status", "=", "active")
+      .where("files.kind", "=", a.kind as FileKind);
+    q = shape.allFolders
+      ? q.where(sql<boolean>`${a.parentId} is not null`)
+      : q.where("files.parent_id", "=", a.parentId);
+    q = shape.sha1 ? q.where("blobs.sha1", "=", a.sha1) : q.where(sql<boolean>`${a.sha1} is not null`);
+    if (shape.phase === "first") {
+      q = q
+        .where(sql<boolean>`${a.key} is not null`)
+        .where(sql<boolean>`${a.id} is not null`)
+        .orderBy(col, dir);
+    } else if (shape.phase === "tail") {
+      // The key is fixed here: ordering by id alone lets MariaDB see that the index range is in order.
+      q = q.where(col, "=", a.key as never).where("files.id", past, a.id);
+    } else {
+      q = q
+        .where(col, past, a.key as never)
+        .where(sql<boolean>`${a.id} is not null`)
+        .orderBy(col, dir);
+    }
+    return q.orderBy("files.id", dir).limit(a.limit as unknown as number);
+  });
+}
+
+const pageQueries = new Map<string, ReturnType<typeof pageQuery>>();
+
+/** The page query of a shape, made on first use. */
+function pageQueryOf(shape: Shape): ReturnType<typeof pageQuery> {
+  const name = `${shape.sort}:${shape.descending}:${shape.allFolders}:${shape.sha1}:${shape.phase}`;
+  let q = pageQueries.get(name);
+  if (!q) {
+    q = pageQuery(shape);
+    pageQueries.set(name, q);
+  }
+  return q;
+}
+
 /**
  * Up to `limit` active entries of one kind, in listing order, after the cursor's row: those with the
  * cursor's key and a later id, then those with a later key. Each is one plain range of the kind's index in
@@ -113,23 +169,22 @@ async function listKind(
   after: ListCursor | undefined,
   limit: number,
 ): Promise<ListedFile[]> {
-  const col = `files.${o.sort ?? "name"}` as const;
-  const dir = o.descending ? "desc" : "asc";
-  const past = o.descending ? "<" : ">";
-  let query = listed(db)
-    .where("files.owner_id", "=", o.ownerId)
-    .where("files.status", "=", "active")
-    .where("files.kind", "=", kind);
-  if (!o.allFolders) query = query.where("files.parent_id", "=", o.parentId);
-  if (o.sha1) query = query.where("blobs.sha1", "=", o.sha1);
-  const page = async (q: typeof query, n: number) =>
-    (await q.orderBy("files.id", dir).limit(n).execute()).map(num);
-  if (!after) return page(query.orderBy(col, dir), limit);
-  const key = after.key as never;
-  // The key is fixed here: ordering by id alone lets MariaDB see that the index range is in order.
-  const tail = await page(query.where(col, "=", key).where("files.id", past, after.id), limit);
+  const shape = (phase: Phase): Shape => ({
+    sort: o.sort ?? "name",
+    descending: o.descending ?? false,
+    allFolders: o.allFolders ?? false,
+    sha1: Boolean(o.sha1),
+    phase,
+  });
+  const args = { ownerId: o.ownerId, kind, parentId: o.parentId, sha1: o.sha1 ?? "", key: "", id: "" };
+  const page = async (phase: Phase, n: number) =>
+    (
+      await pageQueryOf(shape(phase))(db, { ...args, key: after?.key ?? "", id: after?.id ?? "", limit: n })
+    ).map(num);
+  if (!after) return page("first", limit);
+  const tail = await page("tail", limit);
   if (tail.length >= limit) return tail;
-  return [...tail, ...(await page(query.where(col, past, key).orderBy(col, dir), limit - tail.length))];
+  return [...tail, ...(await page("past", limit - tail.length))];
 }
 
 /** One page of the owner's trash entries (not the subtrees trashed with them), most recent first. */

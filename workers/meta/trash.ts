@@ -1,8 +1,9 @@
 // The trash: a deleted entry gets status "trashed", deleted_at and trashed_with = its own id; a folder takes
 // its active subtree along (trashed_with = the folder's id), so restore and purge act on exactly what went
-// together. Entries trashed earlier on their own keep their own trash entry.
+// together. Entries trashed earlier on their own keep their own trash entry. A folder's subtree moves in
+// short batches after the folder itself (subtree-moves.ts); a file is one transaction.
 
-import { dropFileRow, FolderNotFoundError, requireFolder } from "./content.ts";
+import { dropFileRow } from "./content.ts";
 import type { Db } from "./db/database.ts";
 import {
   ConflictPolicy,
@@ -14,23 +15,44 @@ import {
   TrashStateError,
 } from "./files.ts";
 import { indexNames } from "./name-index.ts";
-import { withPlacedName } from "./names.ts";
-import { DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom, trashSubtree } from "./tree.ts";
+import { placeName, withPlacedName } from "./names.ts";
+import {
+  type BatchOptions,
+  beginSubtreeMove,
+  finishSubtreeMove,
+  restoredRow,
+  restoreTarget,
+} from "./subtree-moves.ts";
+import { DEFAULT_MAX_FOLDER_DEPTH, requireDepthRoom } from "./tree.ts";
 import { replaceWithEntry } from "./versions.ts";
 
-/** Moves an active entry (and a folder's active subtree) to the trash; an entry in the trash stays as it is. */
+/**
+ * Moves an active entry (and a folder's active subtree) to the trash; an entry in the trash stays as it is.
+ * A folder is marked at once and its subtree follows in short batches (subtree-moves.ts).
+ */
 export async function trashFile(
   db: Db,
   ownerId: string,
   id: string,
   now: number,
+  batches: BatchOptions = {},
 ): Promise<{ file: ListedFile; count: number }> {
-  return ownerTransaction(db, ownerId, async (tx) => {
+  // A move of this entry still running (cut short by a crash) ends first.
+  await finishSubtreeMove(db, ownerId, id, batches);
+  const marked = await ownerTransaction(db, ownerId, async (tx) => {
     const row = await entry(tx, ownerId, id);
     if (row.status === "trashed") return { file: row, count: 0 };
-    const count = await trashSubtree(tx, ownerId, id, { trashedWith: id, deletedAt: now });
-    return { file: { ...row, status: "trashed", deleted_at: now, trashed_with: id }, count };
+    await tx
+      .updateTable("files")
+      .set({ status: "trashed", deleted_at: now, trashed_with: id })
+      .where("id", "=", id)
+      .execute();
+    if (row.kind === "folder") await beginSubtreeMove(tx, { rootId: id, ownerId, op: "trash", at: now });
+    return { file: { ...row, status: "trashed" as const, deleted_at: now, trashed_with: id }, count: 1 };
   });
+  if (marked.count === 0 || marked.file.kind !== "folder") return marked;
+  const rest = await finishSubtreeMove(db, ownerId, id, batches);
+  return { file: marked.file, count: marked.count + rest.count };
 }
 
 /** The owner's trash entry `id` (a row trashed with a folder is not one: restore or purge the folder). */
@@ -58,16 +80,15 @@ export async function restoreFile(
   now: number,
   maxDepth = DEFAULT_MAX_FOLDER_DEPTH,
   opts: PlaceOptions = {},
+  batches: BatchOptions = {},
 ): Promise<ListedFile> {
-  return ownerTransaction(db, ownerId, async (tx) => {
+  // A trash of this entry still running ends first (and a restore still running ends: then it is back).
+  const earlier = await finishSubtreeMove(db, ownerId, id, batches);
+  if (earlier.restored) return earlier.restored;
+  const policy = opts.onConflict ?? ConflictPolicy.FAIL;
+  const placed = await ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
-    let parentId = row.parent_id;
-    try {
-      await requireFolder(tx, ownerId, parentId);
-    } catch (err) {
-      if (!(err instanceof FolderNotFoundError)) throw err;
-      parentId = "";
-    }
+    const parentId = await restoreTarget(tx, ownerId, row.parent_id);
     await requireDepthRoom(
       tx,
       ownerId,
@@ -75,41 +96,29 @@ export async function restoreFile(
       { kind: row.kind, id, scope: { trashedWith: id } },
       maxDepth,
     );
+    if (row.kind === "folder") {
+      // The name is checked now (a clash answers at once); the folder takes it after its subtree is back.
+      await placeName(tx, ownerId, parentId, row.name, policy, row.kind);
+      await beginSubtreeMove(tx, { rootId: id, ownerId, op: "restore", at: now, parentId, policy });
+      return undefined;
+    }
     const target = { ownerId, parentId, name: row.name, kind: row.kind };
-    return withPlacedName(tx, target, opts.onConflict ?? ConflictPolicy.FAIL, async (p) => {
+    return withPlacedName(tx, target, policy, async (p) => {
       if (p.replaces) return replaceWithEntry(tx, ownerId, p.replaces.id, row, now, keepOf(opts));
-      // The root first: the statement that claims the name, undone alone if the name was taken meanwhile.
       await tx
         .updateTable("files")
-        .set({
-          status: "active",
-          deleted_at: null,
-          trashed_with: null,
-          parent_id: parentId,
-          name: p.name,
-          updated_at: now,
-        })
+        .set(restoredRow({ parentId, name: p.name }, now))
         .where("id", "=", id)
         .execute();
       // A rename under on_conflict RENAME changes the name search knows it by.
       if (p.name !== row.name) await indexNames(tx, [{ ...row, name: p.name }]);
-      await tx
-        .updateTable("files")
-        .set({ status: "active", deleted_at: null, trashed_with: null })
-        .where("owner_id", "=", ownerId)
-        .where("trashed_with", "=", id)
-        .execute();
-      return {
-        ...row,
-        parent_id: parentId,
-        name: p.name,
-        status: "active" as const,
-        deleted_at: null,
-        trashed_with: null,
-        updated_at: now,
-      };
+      return { ...row, ...restoredRow({ parentId, name: p.name }, now) };
     });
   });
+  if (placed) return placed;
+  const done = await finishSubtreeMove(db, ownerId, id, batches);
+  // Stopped early (tests) or finished by another run meanwhile: the folder as it stands.
+  return done.restored ?? entry(db, ownerId, id);
 }
 
 /**
@@ -122,6 +131,7 @@ export async function purgeTrashed(
   id: string,
   now: number,
 ): Promise<{ file: ListedFile; count: number; unreferenced: string[] }> {
+  await finishSubtreeMove(db, ownerId, id);
   return ownerTransaction(db, ownerId, async (tx) => {
     const row = await trashEntry(tx, ownerId, id);
     const rows = await tx

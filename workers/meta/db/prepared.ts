@@ -38,6 +38,12 @@ export function preparedQuery<K extends string, O>(
     return entry;
   };
   return async (db, args) => {
+    // A database with plugins (the plan suites' recorders, db/plans.ts) sees each query built with its
+    // arguments, as an unprepared one would be: a plugin sees queries only as they are built.
+    if (db.getExecutor().plugins.length > 0) {
+      const query = build(db, args as Record<K, string>).compile();
+      return (await db.executeQuery<O>(query)).rows;
+    }
     const { query, slots } = compiled.get(db) ?? compile(db);
     const parameters = slots.map((s) => ("arg" in s ? args[s.arg] : s.value));
     return (await db.executeQuery<O>({ ...query, parameters })).rows;

@@ -341,6 +341,19 @@ export interface MaintenanceLeasesTable {
   expires_at: number;
 }
 
+/** A folder's trash or restore whose subtree is still moving in batches (workers/meta/subtree-moves.ts). */
+export interface SubtreeMovesTable {
+  root_id: string;
+  owner_id: string;
+  op: "trash" | "restore";
+  /** trash: the rows' deleted_at; restore: the folder's updated_at. */
+  at: number;
+  /** restore: the folder it returns to ("" = the root). */
+  parent_id: string;
+  /** restore: the ConflictPolicy for its name. */
+  policy: number;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -366,5 +379,6 @@ export interface Database {
   dav_locks: DavLocksTable;
   dav_transfers: DavTransfersTable;
   maintenance_leases: MaintenanceLeasesTable;
+  subtree_moves: SubtreeMovesTable;
   kysely_migration?: { name: string; timestamp: Generated<string> };
 }

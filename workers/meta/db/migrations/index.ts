@@ -26,6 +26,7 @@ import * as m0025 from "./0025_location_indexes.ts";
 import * as m0026 from "./0026_dav_transfers.ts";
 import * as m0027 from "./0027_blob_crc32.ts";
 import * as m0030 from "./0030_maintenance_leases.ts";
+import * as m0031 from "./0031_subtree_moves.ts";
 import * as m0035 from "./0035_drop_session_share.ts";
 
 export const migrations: Record<string, Migration> = {
@@ -55,5 +56,6 @@ export const migrations: Record<string, Migration> = {
   "0026_dav_transfers": m0026,
   "0027_blob_crc32": m0027,
   "0030_maintenance_leases": m0030,
+  "0031_subtree_moves": m0031,
   "0035_drop_session_share": m0035,
 };
