@@ -14,10 +14,12 @@ const noop: SqliteStatement = {
 
 export function bunSqlite(path: string): SqliteDatabase {
   const db = new BunDatabase(path, { create: true, strict: true });
+  // First: the pragmas below wait for locks too. Another connection to the file (the checkpointer thread
+  // of a process that just stopped, closing last and so checkpointing) may hold one for a moment.
+  db.exec("PRAGMA busy_timeout = 5000");
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = ON");
-  db.exec("PRAGMA busy_timeout = 5000");
   // Checkpoints run on a thread of their own (checkpointer.ts); this connection's are the safety net.
   const inMemory = path === ":memory:" || path === "";
   if (!inMemory) db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
