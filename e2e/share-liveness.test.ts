@@ -1,9 +1,11 @@
-// The download replicas' share liveness cache against its rule (issue 18: a revoked or expired link stops
-// at once, on every replica, including downloads in progress at their next range). Services mode, two
-// download replicas, the event bus on a private Redis, and a 60 s cache: each replica has served a range
-// of the share's URL (and keeps the link's answer), then the link is revoked, edited to expire, loses its
-// target, or its owner is disabled, and the very next range on each replica is refused. Within the 60 s
-// only the events (or the expiry the cache keeps) can explain the refusals.
+// A share link's rule on two download replicas (issue 18: a revoked or expired link stops at once, on
+// every replica, including downloads in progress at their next range). Services mode, two download
+// replicas, the event bus on a private Redis, and a 60 s lookup cache: each replica has served a range of
+// the share's URL, then the link is revoked, edited to expire, loses its target, or its owner is disabled,
+// and the very next range on each replica is refused. In services mode the share liveness cache is off
+// (workers/download/wire.ts: an event through Redis arrives a round trip after the change's answer; this
+// test caught a 206 on the other replica right after a trash), so every range asks meta; the test keeps
+// any future cache there to the same rule.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { connectCall, FILES, freePorts, MODE, type Stack, signedInUser, startStack } from "./harness.ts";
 import { type RedisServer, startRedisServer } from "./redis-server.ts";

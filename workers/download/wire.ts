@@ -98,9 +98,11 @@ export async function createDownloadWorker(
     start() {
       if (deps.lookupCacheMs <= 0) return;
       void dropOnFileEvents(events.bus, deps.lookups, following.signal, log);
-      // Share answers are reused only where every replica's events reach this one (share-liveness.ts):
-      // the composer's bus (all-in-one) or Redis; a lone process's own memory bus would miss the others'.
-      if (!clients.bus && !config.redisUrl) return;
+      // Share answers are reused only on the composer's in-process bus (all-in-one), whose events reach this
+      // cache before the change's answer leaves. Through Redis an event reaches another replica one round
+      // trip after that answer, and a range asked at once could still be served: a revoked link must stop
+      // at once on every replica (issue 18), so there every range asks meta.
+      if (!clients.bus) return;
       const shares = new LiveShares<Target>(deps.lookupCacheMs, deps.now);
       void followShareEvents(events.bus, shares, following.signal, log).then(() => {
         if (!following.signal.aborted) deps.liveShares = shares;
